@@ -1,0 +1,209 @@
+// The exported ABI of the core, and nothing else: every function here validates what it
+// can cheaply and calls into the unit that models the behaviour. Addresses cross the
+// boundary as f64 (exact to 2^53; the bindings refuse anything else before calling);
+// 64-bit results that may not fit go through the calling thread's slot.
+//
+// The memory map's constants are exported as immutable globals, so the TypeScript side
+// reads the layout from the module itself (bindings/layout.ts).
+
+import * as mm from "./memmap";
+import * as desc from "./pgtable/desc";
+import * as ev from "./events";
+import * as phys from "./phys";
+import { attachThread, slotBase } from "./sync";
+import { coreInit, coreReady } from "./core";
+import { createTable, freePgtable, liveTable, releaseTable, setTableFlags } from "./pgtable/config";
+import { iovaToPhys, mapPages, unmapPages } from "./pgtable/lpae";
+import { gatherInit, iotlbSync, G_QUEUED } from "./iommu/gather";
+
+// ── layout, exported for bindings/layout.ts ─────────────────────────────────
+export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
+export const ABI_VERSION = mm.ABI_VERSION;
+export const STATIC_END = mm.STATIC_END;
+export const DYNAMIC_BASE = mm.DYNAMIC_BASE;
+export const THREAD_SLOTS_BASE = mm.THREAD_SLOTS_BASE;
+export const THREAD_SLOT_SIZE = mm.THREAD_SLOT_SIZE;
+export const MAX_THREADS = mm.MAX_THREADS;
+export const TS_RESULT0 = mm.TS_RESULT0;
+export const TS_RESULT1 = mm.TS_RESULT1;
+export const PGT_BASE = mm.PGT_BASE;
+export const PGT_DESC_SIZE = mm.PGT_DESC_SIZE;
+export const MAX_PGTABLES = mm.MAX_PGTABLES;
+export const ZONE_PHYS = mm.ZONE_PHYS;
+export const ZONE_KHEAP = mm.ZONE_KHEAP;
+export const FRAME_SIZE = mm.FRAME_SIZE;
+export const PHYS_BASE_LO = <u32>mm.PHYS_BASE;
+export const PHYS_BASE_HI = <u32>(mm.PHYS_BASE >> 32);
+
+export const Z_FRAMES = phys.Z_FRAMES;
+export const Z_NFRAMES = phys.Z_NFRAMES;
+export const Z_PAGES_LIVE = phys.Z_PAGES_LIVE;
+export const Z_ALLOCS_LIVE = phys.Z_ALLOCS_LIVE;
+export const Z_BAD_FREES = phys.Z_BAD_FREES;
+export const Z_ALLOC_FAIL = phys.Z_ALLOC_FAIL;
+export const Z_ALLOCS_TOTAL = phys.Z_ALLOCS_TOTAL;
+export const Z_FREES_TOTAL = phys.Z_FREES_TOTAL;
+export const Z_PEAK_PAGES = phys.Z_PEAK_PAGES;
+
+export const D_STATE = desc.D_STATE;
+export const D_FMT = desc.D_FMT;
+export const D_PROFILE = desc.D_PROFILE;
+export const D_QUIRKS = desc.D_QUIRKS;
+export const D_COHERENT = desc.D_COHERENT;
+export const D_IAS = desc.D_IAS;
+export const D_OAS = desc.D_OAS;
+export const D_PG_SHIFT = desc.D_PG_SHIFT;
+export const D_BPL = desc.D_BPL;
+export const D_START_LEVEL = desc.D_START_LEVEL;
+export const D_PGD_BITS = desc.D_PGD_BITS;
+export const D_LEVELS = desc.D_LEVELS;
+export const D_PGSIZE_BITMAP = desc.D_PGSIZE_BITMAP;
+export const D_PGD_PA = desc.D_PGD_PA;
+export const D_PGD_BYTES = desc.D_PGD_BYTES;
+export const D_FLAGS = desc.D_FLAGS;
+export const D_TCR_TSZ = desc.D_TCR_TSZ;
+export const D_TCR_PS = desc.D_TCR_PS;
+export const D_TCR_TG = desc.D_TCR_TG;
+export const D_TCR_SH = desc.D_TCR_SH;
+export const D_TCR_IRGN = desc.D_TCR_IRGN;
+export const D_TCR_ORGN = desc.D_TCR_ORGN;
+export const D_TCR_SL = desc.D_TCR_SL;
+export const D_MAIR = desc.D_MAIR;
+export const D_EV_RING = desc.D_EV_RING;
+export const D_EV_MASK = desc.D_EV_MASK;
+export const D_EV_HEAD = desc.D_EV_HEAD;
+export const D_WARNINGS = desc.D_WARNINGS;
+export const DF_RECORD_EVENTS = desc.DF_RECORD_EVENTS;
+export const DF_SELFTEST = desc.DF_SELFTEST;
+export const EVENT_SIZE = ev.EVENT_SIZE;
+
+// ── lifecycle ───────────────────────────────────────────────────────────────
+
+export function core_init(memoryBytes: u32, kheapBytes: u32, pageShift: u32): i32 {
+  return coreInit(memoryBytes, kheapBytes, pageShift);
+}
+
+export function core_attach(slot: u32, canBlock: bool): i32 {
+  if (!coreReady()) return -1;
+  return attachThread(slot, canBlock) ? 0 : -2;
+}
+
+// ── page tables ─────────────────────────────────────────────────────────────
+
+export const ERR_NO_TABLE: i32 = -9; // EBADF: no live table with that id
+
+export function pgt_create(fmt: u32, profile: u32, bitmap: f64, ias: u32, oas: u32,
+                           coherent: bool, quirks: u32, pageShift: u32, events: u32): i32 {
+  return createTable(fmt, profile, <u64>bitmap, ias, oas, coherent, quirks, pageShift, events);
+}
+
+/** map_pages; the bytes mapped (a u64, it can wrap in v5.15) go to the slot's RESULT0. */
+export function pgt_map(id: u32, iova: f64, paddr: f64, pgsize: f64, pgcount: f64,
+                        prot: u32): i32 {
+  const d = liveTable(id);
+  const out = slotBase() + mm.TS_RESULT0;
+  store<u64>(out, 0);
+  if (d == 0) return ERR_NO_TABLE;
+  return mapPages(d, <u64>iova, <u64>paddr, <u64>pgsize, <u64>pgcount, prot, out);
+}
+
+// Unmap modes: which gather io-pgtable gets, and whether the caller syncs it afterwards
+// (iommu_unmap does; iommu_unmap_fast and lazy dma-iommu do not).
+export const UNMAP_NULL_GATHER: u32 = 0;
+export const UNMAP_GATHER: u32 = 1;
+export const UNMAP_GATHER_QUEUED: u32 = 2;
+export const UNMAP_SYNC: u32 = 4;
+
+/**
+ * unmap_pages. Returns the bytes unmapped (also in RESULT0 as a u64); RESULT1 says
+ * whether the gather was still queued at the end (what dma-iommu checks before syncing).
+ */
+export function pgt_unmap(id: u32, iova: f64, pgsize: f64, pgcount: f64, mode: u32): f64 {
+  const d = liveTable(id);
+  const slot = slotBase();
+  store<u64>(slot + mm.TS_RESULT0, 0);
+  store<u64>(slot + mm.TS_RESULT1, 0);
+  if (d == 0) return -1;
+  let gather: u32 = 0;
+  if ((mode & (UNMAP_GATHER | UNMAP_GATHER_QUEUED)) != 0) {
+    gather = slot + mm.TS_GATHER;
+    gatherInit(gather, (mode & UNMAP_GATHER_QUEUED) != 0);
+  }
+  const bytes = unmapPages(d, gather, <u64>iova, <u64>pgsize, <u64>pgcount);
+  const queued = gather != 0 && load<u32>(gather + G_QUEUED) != 0;
+  if (gather != 0 && !queued && (mode & UNMAP_SYNC) != 0) iotlbSync(d, gather);
+  store<u64>(slot + mm.TS_RESULT0, bytes);
+  store<u64>(slot + mm.TS_RESULT1, queued ? 1 : 0);
+  return <f64>bytes;
+}
+
+export function pgt_iova_to_phys(id: u32, iova: f64): f64 {
+  const d = liveTable(id);
+  if (d == 0) return -1;
+  return <f64>iovaToPhys(d, <u64>iova);
+}
+
+export function pgt_free(id: u32): bool {
+  return freePgtable(id);
+}
+
+export function pgt_release(id: u32): bool {
+  return releaseTable(id);
+}
+
+export function pgt_set_flags(id: u32, set: u32, clear: u32): bool {
+  return setTableFlags(id, set, clear);
+}
+
+// ── batched loops (benchmarks and throughput scenarios) ─────────────────────
+
+/** xorshift32: a cheap, seedable stream of offsets. */
+@inline function nextRandom(x: u32): u32 {
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  return x;
+}
+
+/**
+ * `count` strict map+unmap pairs of one `pgsize` page at random page-aligned IOVAs in
+ * [base, base + span), each mapped to PA = IOVA. Returns the number of pairs that did not
+ * map and unmap exactly one page (0 on a table with no other mappings in the span).
+ */
+export function pgt_loop_map_unmap(id: u32, base: f64, span: f64, pgsize: f64, count: u32,
+                                   seed: u32, prot: u32): u32 {
+  const d = liveTable(id);
+  if (d == 0 || seed == 0) return count;
+  const size = <u64>pgsize;
+  const pages = <u64>span / size;
+  if (pages == 0) return count;
+  const out = slotBase() + mm.TS_RESULT0;
+  const gather = slotBase() + mm.TS_GATHER;
+  let x = seed;
+  let failures: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    x = nextRandom(x);
+    const iova = <u64>base + (<u64>x % pages) * size;
+    store<u64>(out, 0);
+    if (mapPages(d, iova, iova, size, 1, prot, out) != 0) failures++;
+    gatherInit(gather, false);
+    if (unmapPages(d, gather, iova, size, 1) != size) failures++;
+    iotlbSync(d, gather);
+  }
+  return failures;
+}
+
+/** `count` iova_to_phys walks at random IOVAs in [base, base + span); returns a checksum. */
+export function pgt_loop_walk(id: u32, base: f64, span: f64, count: u32, seed: u32): f64 {
+  const d = liveTable(id);
+  if (d == 0 || seed == 0) return -1;
+  let x = seed;
+  let sum: u64 = 0;
+  const s = <u64>span;
+  for (let i: u32 = 0; i < count; i++) {
+    x = nextRandom(x);
+    const off = ((<u64>x << 12) ^ <u64>(x >> 20)) % s;
+    sum += iovaToPhys(d, <u64>base + off);
+  }
+  return <f64>(sum & 0xfffffffffffff);
+}

@@ -1,0 +1,56 @@
+// The IOTLB gather (struct iommu_iotlb_gather, include/linux/iommu.h, v5.15 and v7.1) and
+// what the Arm SMMUv3 driver does with it: tlb_add_page merges pages into one range, and
+// iotlb_sync issues that range's invalidation (arm_smmu_tlb_inv_page_nosync and
+// arm_smmu_iotlb_sync in arm-smmu-v3.c).
+//
+// A gather lives in the unmapping thread's slot, as the kernel keeps it on the caller's
+// stack; address 0 stands for a NULL gather.
+//
+//   +0 start u64   +8 end u64   +16 pgsize u64   +24 queued u32
+
+import { EV_IOTLB_SYNC, recordEvent } from "../events";
+
+export const G_START: u32 = 0;
+export const G_END: u32 = 8;
+export const G_PGSIZE: u32 = 16;
+export const G_QUEUED: u32 = 24;
+
+/** iommu_iotlb_gather_init: an empty range, not queued. */
+export function gatherInit(g: u32, queued: bool): void {
+  store<u64>(g + G_START, U64.MAX_VALUE);
+  store<u64>(g + G_END, 0);
+  store<u64>(g + G_PGSIZE, 0);
+  store<u32>(g + G_QUEUED, queued ? 1 : 0);
+}
+
+/** iommu_iotlb_gather_queued: a NULL gather counts as not queued. */
+@inline export function gatherQueued(g: u32): bool {
+  return g != 0 && load<u32>(g + G_QUEUED) != 0;
+}
+
+/**
+ * iommu_iotlb_sync: the driver invalidates the gathered range (nothing if empty), then the
+ * whole gather is re-initialised — `queued` included, so a sync in the middle of a lazy
+ * unmap turns the rest of it strict (reference §4.10, §5.8).
+ */
+export function iotlbSync(d: u32, g: u32): void {
+  const pgsize = load<u64>(g + G_PGSIZE);
+  if (pgsize != 0) {
+    recordEvent(d, EV_IOTLB_SYNC, load<u64>(g + G_START), load<u64>(g + G_END), pgsize);
+    // The SMMU model turns this into TLBI commands + CMD_SYNC (a later issue).
+  }
+  gatherInit(g, false);
+}
+
+/** iommu_iotlb_gather_add_page: sync first if the page is disjoint or of another size. */
+export function gatherAddPage(d: u32, g: u32, iova: u64, size: u64): void {
+  const pgsize = load<u64>(g + G_PGSIZE);
+  const start = load<u64>(g + G_START);
+  const end = load<u64>(g + G_END);
+  const last = iova + size - 1;
+  const disjoint = end != 0 && (last + 1 < start || iova > end + 1);
+  if ((pgsize != 0 && pgsize != size) || disjoint) iotlbSync(d, g);
+  store<u64>(g + G_PGSIZE, size);
+  if (iova < load<u64>(g + G_START)) store<u64>(g + G_START, iova);
+  if (last > load<u64>(g + G_END)) store<u64>(g + G_END, last);
+}

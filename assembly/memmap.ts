@@ -1,0 +1,78 @@
+// The memory map of the shared Wasm memory: the one place that says where every piece
+// of simulator state lives. The TypeScript side reads these numbers from the module's
+// exported globals (see assembly/index.ts and bindings/layout.ts), never from a copy.
+//
+// Nothing in the core allocates (no `new`, strings or containers): each AssemblyScript
+// instance has its own heap globals, so two workers calling `new` would hand out the same
+// addresses. All state lives at the offsets below, and every instance sees the same bytes.
+//
+//   0x000000 ┌──────────────────────────────┐
+//            │ null guard (never written)   │ a zero pointer is never valid state
+//   0x010000 ├──────────────────────────────┤
+//            │ control block                │ magic, ABI version, zone layout
+//   0x011000 ├──────────────────────────────┤
+//            │ thread slots  64 × 1 KiB     │ per-worker scratch: gather, results
+//   0x021000 ├──────────────────────────────┤
+//            │ page-table descriptors       │ 256 × 256 B
+//   0x031000 ├──────────────────────────────┤
+//            │ zone headers (phys, kheap)   │ 2 × 1 KiB
+//   0x100000 ├──────────────────────────────┤ DYNAMIC_BASE
+//            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
+//            │ then its frames              │
+//            ├──────────────────────────────┤
+//            │ phys zone: frame metadata,   │ simulated RAM for page-table pages;
+//            │ then its frames              │ frame 0 has physical address PHYS_BASE
+//            └──────────────────────────────┘ end of memory
+//
+// Hot words that different workers write sit on their own 64-byte line.
+
+export const CACHE_LINE: u32 = 64;
+
+export const LAYOUT_MAGIC: u32 = 0x494f4d55; // "IOMU"
+export const ABI_VERSION: u32 = 1;
+
+export const NULL_GUARD_SIZE: u32 = 0x10000;
+
+// ── control block ───────────────────────────────────────────────────────────
+export const CONTROL_BASE: u32 = 0x10000;
+export const CTL_MAGIC: u32 = 0; //          u32
+export const CTL_ABI: u32 = 4; //            u32
+export const CTL_MEMORY_BYTES: u32 = 8; //   u32: bytes of memory the layout was made for
+export const CTL_INIT_STATE: u32 = 12; //    u32: 0 = never, 1 = in progress, 2 = ready
+export const CTL_PAGE_SHIFT: u32 = 16; //    u32: the simulated kernel's PAGE_SHIFT
+
+// ── thread slots ────────────────────────────────────────────────────────────
+export const THREAD_SLOTS_BASE: u32 = 0x11000;
+export const MAX_THREADS: u32 = 64;
+export const THREAD_SLOT_SIZE: u32 = 1024;
+//   the iotlb gather of the unmap in progress on this thread
+export const TS_GATHER: u32 = 0; //          gather (see assembly/iommu/gather.ts), 64 B
+//   results that do not fit the return value (read by the bindings after a call)
+export const TS_RESULT0: u32 = 64; //        u64
+export const TS_RESULT1: u32 = 72; //        u64
+export const TS_RESULT2: u32 = 80; //        u64
+export const TS_RESULT3: u32 = 88; //        u64
+//   scratch for batched calls' statistics
+export const TS_STATS: u32 = 128; //         16 × u64
+
+// ── page-table descriptors ──────────────────────────────────────────────────
+export const PGT_BASE: u32 = 0x21000;
+export const MAX_PGTABLES: u32 = 256;
+export const PGT_DESC_SIZE: u32 = 256;
+
+// ── zone headers ────────────────────────────────────────────────────────────
+export const ZONES_BASE: u32 = 0x31000;
+export const ZONE_HEADER_SIZE: u32 = 1024;
+export const ZONE_PHYS: u32 = ZONES_BASE;
+export const ZONE_KHEAP: u32 = ZONES_BASE + ZONE_HEADER_SIZE;
+
+export const STATIC_END: u32 = 0x32000;
+export const DYNAMIC_BASE: u32 = 0x100000;
+
+// ── simulated physical memory ───────────────────────────────────────────────
+// Frames are 4 KiB, the smallest granule; larger tables take naturally aligned
+// power-of-two runs of frames, as alloc_pages() gives the kernel.
+export const FRAME_SHIFT: u32 = 12;
+export const FRAME_SIZE: u32 = 1 << FRAME_SHIFT;
+// Physical address of phys frame 0 (the kernel-code harness's arena also starts here).
+export const PHYS_BASE: u64 = 0x80000000;

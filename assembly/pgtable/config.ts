@@ -1,0 +1,327 @@
+// Creating and freeing an io-pgtable-arm table: alloc_io_pgtable_ops() for the LPAE
+// formats (arm_lpae_restrict_pgsizes, arm_lpae_alloc_pgtable, the s1/s2 allocators and
+// their 32-bit wrappers) and free_io_pgtable_ops(), following reference §4.1–4.5 and
+// §4.12 for v5.15 and v7.1.
+//
+// Where the kernel returns NULL the core returns a CFG_ERR_* code instead, so the caller
+// can say why; the replay prints all of them as the kernel's NULL.
+
+import { MAX_PGTABLES, PGT_BASE, PGT_DESC_SIZE, ZONE_KHEAP } from "../memmap";
+import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
+import {
+  D_BPL, D_COHERENT, D_EV_FRAME, D_EV_HEAD, D_EV_MASK, D_EV_RING, D_FLAGS, D_FMT, D_IAS,
+  D_LEVELS, D_MAIR, D_OAS, D_PGD_BITS, D_PGD_BYTES, D_PGD_FRAME, D_PGD_PA, D_PG_SHIFT,
+  D_PGSIZE_BITMAP, D_PROFILE, D_QUIRKS, D_START_LEVEL, D_STATE, D_TCR_IRGN, D_TCR_ORGN,
+  D_TCR_PS, D_TCR_SH, D_TCR_SL, D_TCR_TG, D_TCR_TSZ,
+  FMT_ARM_32_LPAE_S1, FMT_ARM_32_LPAE_S2, FMT_ARM_64_LPAE_S2, PROFILE_515, PROFILE_71,
+  QUIRK_ARM_HD, QUIRK_ARM_NS, QUIRK_ARM_OUTER_WBWA, QUIRK_ARM_S2FWB, QUIRK_ARM_TTBR1,
+  QUIRK_NO_WARN, STATE_CREATING, STATE_FREE, STATE_FREEING, STATE_LIVE, isStage1,
+} from "./desc";
+import { EVENT_SIZE } from "../events";
+import { allocTablePages, freeSubtree, MAX_LEVELS } from "./lpae";
+import { tlbFlushAll } from "./tlb";
+
+// Why a table could not be created (negative, so they never collide with a table id).
+export const CFG_ERR_NO_SLOT: i32 = -1; //        all MAX_PGTABLES descriptors in use
+export const CFG_ERR_FORMAT: i32 = -2; //         unknown format or profile
+export const CFG_ERR_QUIRKS: i32 = -3; //         a quirk this format/profile refuses
+export const CFG_ERR_GRANULE: i32 = -4; //        no 4K/16K/64K page size left
+export const CFG_ERR_IAS: i32 = -5; //            ias above 52 (or above the 32-bit limit)
+export const CFG_ERR_OAS: i32 = -6; //            oas above 52 / not an encodable size
+export const CFG_ERR_OUTER_WBWA: i32 = -7; //     OUTER_WBWA quirk with a coherent walk
+export const CFG_ERR_S2_CONCAT: i32 = -8; //      v7.1: mandatory concatenation > 16 tables (WARN)
+export const CFG_ERR_NOMEM: i32 = -9; //          no RAM for the PGD
+export const CFG_ERR_VA_BITS: i32 = -10; //       ias leaves no bits to translate (ours)
+export const CFG_ERR_EVENTS: i32 = -11; //        no kheap memory for the event ring
+
+const MAX_ADDR_BITS: u32 = 52;
+const S2_MAX_CONCAT_PAGES: u64 = 16;
+const SZ_4K: u64 = 0x1000;
+const SZ_16K: u64 = 0x4000;
+const SZ_64K: u64 = 0x10000;
+const SZ_2M: u64 = 0x200000;
+const SZ_32M: u64 = 0x2000000;
+const SZ_512M: u64 = 0x20000000;
+const SZ_1G: u64 = 0x40000000;
+const SZ_4T: u64 = 0x40000000000;
+
+/** MAIR: NC, WBRWA, device-nGnRE, inner-NC/outer-WB; the kernel's int shift sign-extends. */
+const MAIR_VALUE: u64 = <u64><i64><i32>0xf404ff44;
+
+@inline export function descAddr(id: u32): u32 {
+  return PGT_BASE + id * PGT_DESC_SIZE;
+}
+
+/** Claim a free descriptor (any worker may create tables). */
+function claimDescriptor(): i32 {
+  for (let id: u32 = 0; id < MAX_PGTABLES; id++) {
+    if (atomic.cmpxchg<u32>(descAddr(id) + D_STATE, STATE_FREE, STATE_CREATING) == STATE_FREE) {
+      return <i32>id;
+    }
+  }
+  return CFG_ERR_NO_SLOT;
+}
+
+function releaseDescriptor(id: u32): void {
+  const d = descAddr(id);
+  memory.fill(d + 4, 0, PGT_DESC_SIZE - 4);
+  atomic.store<u32>(d + D_STATE, STATE_FREE);
+}
+
+/** arm_lpae_restrict_pgsizes: pick the granule, keep its page sizes, clamp ias/oas. */
+function restrictPgsizes(d: u32, bitmap: u64, pageSize: u64): void {
+  let gran: u64 = 0;
+  if ((bitmap & pageSize) != 0) gran = pageSize;
+  else if ((bitmap & (pageSize - 1)) != 0) gran = <u64>1 << (63 - clz(bitmap & (pageSize - 1)));
+  else if ((bitmap & ~(pageSize - 1)) != 0) gran = <u64>1 << ctz(bitmap & ~(pageSize - 1));
+
+  let sizes: u64 = 0;
+  let maxBits: u32 = 48;
+  if (gran == SZ_4K) sizes = SZ_4K | SZ_2M | SZ_1G;
+  else if (gran == SZ_16K) sizes = SZ_16K | SZ_32M;
+  else if (gran == SZ_64K) {
+    sizes = SZ_64K | SZ_512M;
+    if (load<u32>(d + D_OAS) > 48) sizes |= SZ_4T;
+    maxBits = 52;
+  }
+  store<u64>(d + D_PGSIZE_BITMAP, bitmap & sizes);
+  store<u32>(d + D_IAS, min(load<u32>(d + D_IAS), maxBits));
+  store<u32>(d + D_OAS, min(load<u32>(d + D_OAS), maxBits));
+}
+
+/** arm_lpae_alloc_pgtable: the geometry every LPAE format shares. */
+function lpaeGeometry(d: u32, bitmap: u64, pageSize: u64): i32 {
+  if ((bitmap & (SZ_4K | SZ_16K | SZ_64K)) == 0) return CFG_ERR_GRANULE;
+  if (load<u32>(d + D_IAS) > MAX_ADDR_BITS) return CFG_ERR_IAS;
+  if (load<u32>(d + D_OAS) > MAX_ADDR_BITS) return CFG_ERR_OAS;
+  restrictPgsizes(d, bitmap, pageSize);
+  const sizes = load<u64>(d + D_PGSIZE_BITMAP);
+  if ((sizes & (SZ_4K | SZ_16K | SZ_64K)) == 0) return CFG_ERR_GRANULE;
+
+  const pgShift = <u32>ctz(sizes);
+  const bpl = pgShift - 3;
+  const ias = load<u32>(d + D_IAS);
+  if (ias <= pgShift) return CFG_ERR_VA_BITS;
+  const vaBits = ias - pgShift;
+  const levels = (vaBits + bpl - 1) / bpl;
+  store<u32>(d + D_PG_SHIFT, pgShift);
+  store<u32>(d + D_BPL, bpl);
+  store<u32>(d + D_START_LEVEL, <u32>MAX_LEVELS - levels);
+  store<u32>(d + D_PGD_BITS, vaBits - bpl * (levels - 1));
+  return 0;
+}
+
+@inline function pgdEntries(d: u32): u64 {
+  return <u64>1 << load<u32>(d + D_PGD_BITS);
+}
+
+/** Concatenate PGDs: one level fewer, a PGD of several granule-sized tables. */
+function concatenate(d: u32): void {
+  store<u32>(d + D_PGD_BITS, load<u32>(d + D_PGD_BITS) + load<u32>(d + D_BPL));
+  store<u32>(d + D_START_LEVEL, load<u32>(d + D_START_LEVEL) + 1);
+}
+
+/** v7.1 arm_lpae_concat_mandatory (Arm DDI0487 R_DXBSH / R_SRKBC). */
+function concatMandatory(d: u32): bool {
+  const gran = load<u32>(d + D_PG_SHIFT);
+  const start = load<u32>(d + D_START_LEVEL);
+  const ias = load<u32>(d + D_IAS);
+  const oas = load<u32>(d + D_OAS);
+  if (gran == 14 && start == 0) return oas == 48 || ias == 48;
+  if (gran == 12 && start == 0) return oas == 40 || oas == 42;
+  if (gran == 14 && start == 1) return oas == 40;
+  return false;
+}
+
+/** TCR.IPS / VTCR.PS for an output size, or -1 for one the hardware cannot encode. */
+function physSizeField(oas: u32): i32 {
+  if (oas == 32) return 0;
+  if (oas == 36) return 1;
+  if (oas == 40) return 2;
+  if (oas == 42) return 3;
+  if (oas == 44) return 4;
+  if (oas == 48) return 5;
+  if (oas == 52) return 6;
+  return -1;
+}
+
+/** Shareability and cacheability of the walk: inner-WBWA if coherent, else outer NC. */
+function walkAttributes(d: u32, outerWbwa: bool): void {
+  const coherentWalk = load<u32>(d + D_COHERENT) != 0;
+  store<u8>(d + D_TCR_SH, coherentWalk ? 3 : 2);
+  store<u8>(d + D_TCR_IRGN, coherentWalk ? 1 : 0);
+  store<u8>(d + D_TCR_ORGN, coherentWalk || outerWbwa ? 1 : 0);
+}
+
+/** TG0 encoding (4K = 0, 64K = 1, 16K = 2), or TG1's (16K = 1, 4K = 2, 64K = 3). */
+function granuleField(pgShift: u32, tg1: bool): u8 {
+  if (pgShift == 12) return tg1 ? 2 : 0;
+  if (pgShift == 16) return tg1 ? 3 : 1;
+  return tg1 ? 1 : 2;
+}
+
+function configureStage1(d: u32, bitmap: u64, pageSize: u64): i32 {
+  const profile = load<u32>(d + D_PROFILE);
+  const quirks = load<u32>(d + D_QUIRKS);
+  let allowed = QUIRK_ARM_NS | QUIRK_ARM_TTBR1 | QUIRK_ARM_OUTER_WBWA;
+  if (profile == PROFILE_71) allowed |= QUIRK_ARM_HD | QUIRK_NO_WARN;
+  if ((quirks & ~allowed) != 0) return CFG_ERR_QUIRKS;
+  const err = lpaeGeometry(d, bitmap, pageSize);
+  if (err != 0) return err;
+
+  const outerWbwa = (quirks & QUIRK_ARM_OUTER_WBWA) != 0;
+  if (load<u32>(d + D_COHERENT) != 0 && outerWbwa) return CFG_ERR_OUTER_WBWA;
+  walkAttributes(d, outerWbwa);
+  store<u8>(d + D_TCR_TG, granuleField(load<u32>(d + D_PG_SHIFT), (quirks & QUIRK_ARM_TTBR1) != 0));
+  const ips = physSizeField(load<u32>(d + D_OAS));
+  if (ips < 0) return CFG_ERR_OAS;
+  store<u8>(d + D_TCR_PS, <u8>ips);
+  store<u8>(d + D_TCR_TSZ, <u8>(64 - load<u32>(d + D_IAS)));
+  store<u64>(d + D_MAIR, MAIR_VALUE);
+  return 0;
+}
+
+function configureStage2(d: u32, bitmap: u64, pageSize: u64): i32 {
+  const profile = load<u32>(d + D_PROFILE);
+  const quirks = load<u32>(d + D_QUIRKS);
+  const allowed = profile == PROFILE_71 ? QUIRK_ARM_S2FWB | QUIRK_NO_WARN : 0;
+  if ((quirks & ~allowed) != 0) return CFG_ERR_QUIRKS;
+  const err = lpaeGeometry(d, bitmap, pageSize);
+  if (err != 0) return err;
+
+  if (profile == PROFILE_515) {
+    // Opportunistic: concatenate whenever a level-0 PGD is small enough.
+    if (load<u32>(d + D_START_LEVEL) == 0 && pgdEntries(d) <= S2_MAX_CONCAT_PAGES) concatenate(d);
+  } else if (concatMandatory(d)) {
+    if (pgdEntries(d) > S2_MAX_CONCAT_PAGES) return CFG_ERR_S2_CONCAT;
+    concatenate(d);
+  }
+
+  walkAttributes(d, false);
+  const pgShift = load<u32>(d + D_PG_SHIFT);
+  store<u8>(d + D_TCR_TG, granuleField(pgShift, false));
+  const ps = physSizeField(load<u32>(d + D_OAS));
+  if (ps < 0) return CFG_ERR_OAS;
+  store<u8>(d + D_TCR_PS, <u8>ps);
+  store<u8>(d + D_TCR_TSZ, <u8>(64 - load<u32>(d + D_IAS)));
+  // SL0 counts differently for 4K granules.
+  const sl = load<u32>(d + D_START_LEVEL) + (pgShift == 12 ? 1 : 0);
+  store<u8>(d + D_TCR_SL, <u8>(~sl & 3));
+  return 0;
+}
+
+/** The 32-bit LPAE formats: tighter limits, 4K-granule sizes only, then as 64-bit. */
+function limit32(fmt: u32, ias: u32, oas: u32): i32 {
+  if (fmt == FMT_ARM_32_LPAE_S1 && ias > 32) return CFG_ERR_IAS;
+  if (fmt == FMT_ARM_32_LPAE_S2 && ias > 40) return CFG_ERR_IAS;
+  if (oas > 40) return CFG_ERR_OAS;
+  return 0;
+}
+
+/**
+ * alloc_io_pgtable_ops for an LPAE format. Returns the table id (≥ 0) or a CFG_ERR_* code.
+ * `events` is the event-ring capacity (a power of two; 0 for none).
+ */
+export function createTable(fmt: u32, profile: u32, bitmap: u64, ias: u32, oas: u32,
+                            coherentWalk: bool, quirks: u32, pageShift: u32,
+                            events: u32): i32 {
+  if (fmt > FMT_ARM_32_LPAE_S2 || profile > PROFILE_71 || pageShift < 12 || pageShift > 16) {
+    return CFG_ERR_FORMAT;
+  }
+  const id = claimDescriptor();
+  if (id < 0) return id;
+  const d = descAddr(<u32>id);
+  store<u32>(d + D_FMT, fmt);
+  store<u32>(d + D_PROFILE, profile);
+  store<u32>(d + D_QUIRKS, quirks);
+  store<u32>(d + D_COHERENT, coherentWalk ? 1 : 0);
+  store<u32>(d + D_IAS, ias);
+  store<u32>(d + D_OAS, oas);
+
+  let err: i32 = 0;
+  if (fmt == FMT_ARM_32_LPAE_S1 || fmt == FMT_ARM_32_LPAE_S2) {
+    err = limit32(fmt, ias, oas);
+    bitmap &= SZ_4K | SZ_2M | SZ_1G;
+  }
+  if (err == 0) {
+    err = isStage1(fmt) ? configureStage1(d, bitmap, <u64>1 << pageShift)
+                        : configureStage2(d, bitmap, <u64>1 << pageShift);
+  }
+  if (err == 0) err = allocPgd(d);
+  if (err == 0 && events != 0) err = allocEventRing(d, events);
+  if (err != 0) {
+    if (load<u64>(d + D_PGD_PA) != 0) freeSubtreeAt(d);
+    releaseDescriptor(<u32>id);
+    return err;
+  }
+  store<u32>(d + D_LEVELS, <u32>MAX_LEVELS - load<u32>(d + D_START_LEVEL));
+  atomic.store<u32>(d + D_STATE, STATE_LIVE);
+  return id;
+}
+
+function allocPgd(d: u32): i32 {
+  // v7.1 allocates at least 64 bytes; either way a PGD takes whole frames here.
+  const bytes = <u64>8 << load<u32>(d + D_PGD_BITS);
+  const pa = allocTablePages(bytes);
+  if (pa == 0) return CFG_ERR_NOMEM;
+  store<u64>(d + D_PGD_PA, pa);
+  store<u64>(d + D_PGD_BYTES, bytes);
+  return 0;
+}
+
+function allocEventRing(d: u32, capacity: u32): i32 {
+  if (capacity < 2 || (capacity & (capacity - 1)) != 0) return CFG_ERR_EVENTS;
+  const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>capacity * EVENT_SIZE));
+  if (frame < 0) return CFG_ERR_EVENTS;
+  store<u32>(d + D_EV_FRAME, <u32>frame);
+  store<u32>(d + D_EV_RING, frameAddr(ZONE_KHEAP, <u32>frame));
+  store<u32>(d + D_EV_MASK, capacity - 1);
+  store<u32>(d + D_EV_HEAD, 0);
+  return 0;
+}
+
+function freeSubtreeAt(d: u32): void {
+  freeSubtree(d, <i32>load<u32>(d + D_START_LEVEL), load<u64>(d + D_PGD_PA));
+  store<u64>(d + D_PGD_PA, 0);
+}
+
+/** A live table's descriptor address, or 0. */
+export function liveTable(id: u32): u32 {
+  if (id >= MAX_PGTABLES) return 0;
+  const d = descAddr(id);
+  return atomic.load<u32>(d + D_STATE) == STATE_LIVE ? d : 0;
+}
+
+/**
+ * free_io_pgtable_ops: the driver's tlb_flush_all, then every table page goes back.
+ * The descriptor (and its event ring) stays readable until releaseTable().
+ */
+export function freePgtable(id: u32): bool {
+  const d = liveTable(id);
+  if (d == 0) return false;
+  if (atomic.cmpxchg<u32>(d + D_STATE, STATE_LIVE, STATE_FREEING) != STATE_LIVE) return false;
+  tlbFlushAll(d);
+  freeSubtreeAt(d);
+  return true;
+}
+
+/** Forget a freed table's descriptor and event ring. */
+export function releaseTable(id: u32): bool {
+  if (id >= MAX_PGTABLES) return false;
+  const d = descAddr(id);
+  if (atomic.load<u32>(d + D_STATE) != STATE_FREEING) return false;
+  if (load<u32>(d + D_EV_RING) != 0) zoneFree(ZONE_KHEAP, load<u32>(d + D_EV_FRAME));
+  releaseDescriptor(id);
+  return true;
+}
+
+/** Set or clear descriptor flags (event recording, selftest mode). */
+export function setTableFlags(id: u32, set: u32, clear: u32): bool {
+  if (id >= MAX_PGTABLES) return false;
+  const d = descAddr(id);
+  const state = atomic.load<u32>(d + D_STATE);
+  if (state != STATE_LIVE && state != STATE_FREEING) return false;
+  store<u32>(d + D_FLAGS, (load<u32>(d + D_FLAGS) & ~clear) | set);
+  return true;
+}
+

@@ -1,0 +1,23 @@
+// The TLB-maintenance callbacks io-pgtable-arm calls (struct iommu_flush_ops), as the
+// Arm SMMUv3 driver implements them: tlb_flush_all and tlb_flush_walk invalidate at once,
+// tlb_add_page only merges into the caller's gather (arm-smmu-v3.c, v5.15 and v7.1).
+// Each call is logged to the table's event ring; the SMMU model (IOTLB, command queue)
+// hooks in here.
+
+import { EV_TLB_ADD_PAGE, EV_TLB_FLUSH_ALL, EV_TLB_FLUSH_WALK, recordEvent } from "../events";
+import { gatherAddPage } from "../iommu/gather";
+
+export function tlbFlushAll(d: u32): void {
+  recordEvent(d, EV_TLB_FLUSH_ALL, 0, 0, 0);
+}
+
+/** A table entry went away: invalidate walk caches for the range, synchronously. */
+export function tlbFlushWalk(d: u32, iova: u64, size: u64, granule: u64): void {
+  recordEvent(d, EV_TLB_FLUSH_WALK, iova, size, granule);
+}
+
+/** A leaf went away: gather it for the caller's iotlb_sync (a NULL gather gathers nothing). */
+export function tlbAddPage(d: u32, gather: u32, iova: u64, granule: u64): void {
+  recordEvent(d, EV_TLB_ADD_PAGE, iova, granule, 0);
+  if (gather != 0) gatherAddPage(d, gather, iova, granule);
+}

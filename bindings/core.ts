@@ -1,0 +1,114 @@
+// The typed facade over the core's raw exports (`asc --bindings raw`): one instance per
+// thread, over the one shared memory. It knows the boundary's conventions — addresses as
+// f64, booleans as i32, 64-bit results in the thread's slot — and nothing of the models.
+
+import { compileCore, createSharedMemory, instantiateCore, type CoreSource } from "./loader.js";
+import { readLayout, type Layout } from "./layout.js";
+
+/** The raw exports, as the core declares them (assembly/index.ts). */
+export interface CoreExports {
+  core_init(memoryBytes: number, kheapBytes: number, pageShift: number): number;
+  core_attach(slot: number, canBlock: number): number;
+  pgt_create(fmt: number, profile: number, bitmap: number, ias: number, oas: number,
+             coherent: number, quirks: number, pageShift: number, events: number): number;
+  pgt_map(id: number, iova: number, paddr: number, pgsize: number, pgcount: number,
+          prot: number): number;
+  pgt_unmap(id: number, iova: number, pgsize: number, pgcount: number, mode: number): number;
+  pgt_iova_to_phys(id: number, iova: number): number;
+  pgt_free(id: number): number;
+  pgt_release(id: number): number;
+  pgt_set_flags(id: number, set: number, clear: number): number;
+  pgt_loop_map_unmap(id: number, base: number, span: number, pgsize: number, count: number,
+                     seed: number, prot: number): number;
+  pgt_loop_walk(id: number, base: number, span: number, count: number, seed: number): number;
+}
+
+const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
+  "core_init", "core_attach", "pgt_create", "pgt_map", "pgt_unmap", "pgt_iova_to_phys",
+  "pgt_free", "pgt_release", "pgt_set_flags", "pgt_loop_map_unmap", "pgt_loop_walk",
+];
+
+/** One instance of the core on this thread. */
+export class Core {
+  readonly raw: CoreExports;
+  readonly layout: Layout;
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly slot: number;
+  /** Views over the shared memory (fixed size: they never go stale). */
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly u64: BigUint64Array;
+  readonly dv: DataView;
+  private readonly slotBase: number;
+
+  private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory,
+                      exports: WebAssembly.Exports, slot: number) {
+    for (const name of EXPORTED_FUNCTIONS) {
+      if (typeof exports[name] !== "function") {
+        throw new Error(`iommu-sim: core.wasm lacks the export ${name}; the module and this package are from different builds`);
+      }
+    }
+    this.module = module;
+    this.memory = memory;
+    this.raw = exports as unknown as CoreExports;
+    this.layout = readLayout(exports);
+    this.slot = slot;
+    const buf = memory.buffer;
+    this.u8 = new Uint8Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.u64 = new BigUint64Array(buf);
+    this.dv = new DataView(buf);
+    this.slotBase = this.layout.THREAD_SLOTS_BASE + slot * this.layout.THREAD_SLOT_SIZE;
+  }
+
+  /** Create the shared memory, lay it out, and attach this thread as slot 0. */
+  static async create(opts: { source?: CoreSource; memoryBytes: number; kheapBytes: number;
+                              pageShift: number; canBlock: boolean }): Promise<Core> {
+    const module = await compileCore(opts.source);
+    const memory = createSharedMemory(opts.memoryBytes);
+    const exports = await instantiateCore(module, memory);
+    const core = new Core(module, memory, exports, 0);
+    const rc = core.raw.core_init(memory.buffer.byteLength, opts.kheapBytes, opts.pageShift);
+    if (rc !== 0) {
+      throw new RangeError(`iommu-sim: memoryBytes ${opts.memoryBytes} is too small for the ` +
+        `simulator's state (kheap ${opts.kheapBytes} bytes plus at least 16 frames of RAM)`);
+    }
+    core.attach(opts.canBlock);
+    return core;
+  }
+
+  /** Instantiate over memory another thread created and initialised (a worker). */
+  static async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, slot: number,
+                      canBlock: boolean): Promise<Core> {
+    const exports = await instantiateCore(module, memory);
+    const core = new Core(module, memory, exports, slot);
+    core.attach(canBlock);
+    return core;
+  }
+
+  private attach(canBlock: boolean): void {
+    const rc = this.raw.core_attach(this.slot, canBlock ? 1 : 0);
+    if (rc === -1) throw new Error("iommu-sim: the shared memory was not initialised by core_init");
+    if (rc !== 0) throw new RangeError(`iommu-sim: thread slot ${this.slot} is out of range (0..${this.layout.MAX_THREADS - 1})`);
+  }
+
+  /** A u64 result the last call left in this thread's slot. */
+  result64(index: 0 | 1): bigint {
+    const off = index === 0 ? this.layout.TS_RESULT0 : this.layout.TS_RESULT1;
+    return this.u64[(this.slotBase + off) >>> 3]!;
+  }
+
+  readU32(addr: number): number {
+    return this.u32[addr >>> 2]!;
+  }
+
+  readU64(addr: number): bigint {
+    return this.u64[addr >>> 3]!;
+  }
+
+  /** A u64 known to be below 2^53, as a number. */
+  readU64Number(addr: number): number {
+    return this.u32[(addr >>> 2) + 1]! * 2 ** 32 + this.u32[addr >>> 2]!;
+  }
+}

@@ -1,0 +1,34 @@
+// The memory map as the TypeScript side sees it: read from the Wasm module's exported
+// immutable globals (assembly/memmap.ts is the single source of truth), never hand-copied.
+
+/** Names of the layout constants the core exports (see assembly/index.ts). */
+const LAYOUT_NAMES = [
+  "LAYOUT_MAGIC", "ABI_VERSION", "STATIC_END", "DYNAMIC_BASE", "THREAD_SLOTS_BASE",
+  "THREAD_SLOT_SIZE", "MAX_THREADS", "TS_RESULT0", "TS_RESULT1", "PGT_BASE", "PGT_DESC_SIZE",
+  "MAX_PGTABLES", "ZONE_PHYS", "ZONE_KHEAP", "FRAME_SIZE", "PHYS_BASE_LO", "PHYS_BASE_HI",
+  "Z_FRAMES", "Z_NFRAMES", "Z_PAGES_LIVE", "Z_ALLOCS_LIVE", "Z_BAD_FREES", "Z_ALLOC_FAIL", "Z_ALLOCS_TOTAL",
+  "Z_FREES_TOTAL", "Z_PEAK_PAGES",
+  "D_STATE", "D_FMT", "D_PROFILE", "D_QUIRKS", "D_COHERENT", "D_IAS", "D_OAS", "D_PG_SHIFT",
+  "D_BPL", "D_START_LEVEL", "D_PGD_BITS", "D_LEVELS", "D_PGSIZE_BITMAP", "D_PGD_PA",
+  "D_PGD_BYTES", "D_FLAGS", "D_TCR_TSZ", "D_TCR_PS", "D_TCR_TG", "D_TCR_SH", "D_TCR_IRGN",
+  "D_TCR_ORGN", "D_TCR_SL", "D_MAIR", "D_EV_RING", "D_EV_MASK", "D_EV_HEAD", "D_WARNINGS",
+  "DF_RECORD_EVENTS", "DF_SELFTEST", "EVENT_SIZE",
+  "UNMAP_NULL_GATHER", "UNMAP_GATHER", "UNMAP_GATHER_QUEUED", "UNMAP_SYNC", "ERR_NO_TABLE",
+] as const;
+
+export type LayoutName = (typeof LAYOUT_NAMES)[number];
+export type Layout = Readonly<Record<LayoutName, number>> & { readonly PHYS_BASE: number };
+
+export function readLayout(exports: WebAssembly.Exports): Layout {
+  const out: Record<string, number> = {};
+  for (const name of LAYOUT_NAMES) {
+    const g = exports[name];
+    if (!(g instanceof WebAssembly.Global)) {
+      throw new Error(`iommu-sim: core.wasm does not export the layout constant ${name}; ` +
+        `the module and this package are from different builds`);
+    }
+    out[name] = Number(g.value);
+  }
+  out.PHYS_BASE = out.PHYS_BASE_HI! * 2 ** 32 + out.PHYS_BASE_LO!;
+  return Object.freeze(out) as Layout;
+}

@@ -1,0 +1,76 @@
+// Loading core.wasm: compile once, in Node or a browser, or take a module/URL the user
+// supplies; create the shared memory; instantiate over it. The compiled module and the
+// memory are what a worker receives to make its own instance (see src/pool.ts).
+
+/** Where the core comes from: a compiled module, its bytes, or a URL/path to fetch. */
+export type CoreSource = WebAssembly.Module | ArrayBufferView | ArrayBuffer | URL | string;
+
+const WASM_PAGE = 65536;
+/** The core addresses memory with 32-bit pointers: at most 4 GiB − 64 KiB of it is usable. */
+export const MAX_MEMORY_BYTES = 65535 * WASM_PAGE;
+
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
+
+function defaultCoreUrl(): URL {
+  // core.wasm ships beside the bundle (dist/), see rollup.config.mjs.
+  return new URL("./core.wasm", import.meta.url);
+}
+
+async function readBytes(url: URL | string): Promise<ArrayBuffer | Uint8Array> {
+  const asUrl = typeof url === "string" && !/^[a-z][a-z0-9+.-]*:/i.test(url) ? null : new URL(url);
+  if (isNode && (asUrl === null || asUrl.protocol === "file:")) {
+    const { readFile } = await import("node:fs/promises");
+    return readFile(asUrl ?? url);
+  }
+  const res = await fetch(asUrl ?? url);
+  if (!res.ok) throw new Error(`iommu-sim: could not fetch the core from ${String(url)}: HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
+let cachedDefault: Promise<WebAssembly.Module> | undefined;
+
+/** Compile the core (once per source for the default one). */
+export function compileCore(source?: CoreSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return Promise.resolve(source);
+  if (source === undefined) {
+    cachedDefault ??= compileFrom(defaultCoreUrl());
+    return cachedDefault;
+  }
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    return WebAssembly.compile(source as BufferSource);
+  }
+  return compileFrom(source);
+}
+
+async function compileFrom(url: URL | string): Promise<WebAssembly.Module> {
+  const href = String(url);
+  if (!isNode && typeof WebAssembly.compileStreaming === "function") {
+    try {
+      return await WebAssembly.compileStreaming(fetch(url));
+    } catch {
+      // A server without the application/wasm type: fall back to bytes.
+    }
+  }
+  try {
+    return await WebAssembly.compile((await readBytes(url)) as BufferSource);
+  } catch (e) {
+    throw new Error(`iommu-sim: could not load the Wasm core from ${href}: ${(e as Error).message}`);
+  }
+}
+
+/** Shared memory for the whole simulation; fixed size, so views never go stale. */
+export function createSharedMemory(bytes: number): WebAssembly.Memory {
+  if (typeof SharedArrayBuffer === "undefined") {
+    throw new Error("iommu-sim: SharedArrayBuffer is not available. In a browser the page must be " +
+      "cross-origin isolated (serve it with 'Cross-Origin-Opener-Policy: same-origin' and " +
+      "'Cross-Origin-Embedder-Policy: require-corp').");
+  }
+  const pages = Math.ceil(bytes / WASM_PAGE);
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+export async function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory):
+    Promise<WebAssembly.Exports> {
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return instance.exports;
+}

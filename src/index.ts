@@ -1,0 +1,13 @@
+// iommu-sim: the Linux IOMMU DMA stack on an Arm SMMUv3, simulated. Public API.
+
+export { Simulator, type SimulatorOptions, type MemoryStats } from "./simulator.js";
+export {
+  PageTable, Prot, Quirk, FORMATS, PROFILES, PageTableConfigError,
+  type PageTableConfig, type PageTableFormat, type Profile, type Geometry, type MapResult,
+  type UnmapOptions, type UnmapResult, type GatherMode, type TlbEvent, type DumpEntry, type WarnCode,
+} from "./pgtable.js";
+export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
+export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
+export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
+export { runSelftest, type SelftestResult } from "./selftest.js";
+export { compileCore, type CoreSource } from "../bindings/loader.js";

@@ -1,0 +1,472 @@
+// PageTable: the public face of one io-pgtable-arm table in the Wasm core
+// (assembly/pgtable/). It checks arguments, calls the core, and turns what the core
+// leaves in shared memory — results, the event ring, the tables themselves — into values.
+
+import type { Core } from "../bindings/core.js";
+import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
+import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "./validate.js";
+
+export type Profile = "5.15" | "7.1";
+export const PROFILES: readonly Profile[] = ["5.15", "7.1"];
+
+export type PageTableFormat = "arm-lpae-s1" | "arm-lpae-s2" | "arm-lpae-s1-32" | "arm-lpae-s2-32";
+export const FORMATS: readonly PageTableFormat[] = ["arm-lpae-s1", "arm-lpae-s2", "arm-lpae-s1-32", "arm-lpae-s2-32"];
+
+/** IOMMU prot flags (include/linux/iommu.h). */
+export const Prot = Object.freeze({ READ: 1, WRITE: 2, CACHE: 4, NOEXEC: 8, MMIO: 16, PRIV: 32 });
+
+/** io-pgtable quirk bits, numbered as the kernel numbers them. */
+export const Quirk = Object.freeze({
+  ARM_NS: 1 << 0, ARM_TTBR1: 1 << 5, ARM_OUTER_WBWA: 1 << 6,
+  ARM_HD: 1 << 7, ARM_S2FWB: 1 << 8, NO_WARN: 1 << 9,
+});
+
+export interface PageTableConfig {
+  format: PageTableFormat;
+  /** Page sizes the IOMMU offers (SMMUv3 with 4K granules: 0x40201000 = 4K|2M|1G). */
+  pgsizeBitmap: number;
+  /** Input (IOVA) address bits. */
+  ias: number;
+  /** Output (physical) address bits. */
+  oas: number;
+  /** The SMMU walks the tables coherently (default true). */
+  coherentWalk?: boolean;
+  /** Quirk bits (see Quirk). Default 0. */
+  quirks?: number;
+  /** Capacity of the event ring (a power of two; 0 records nothing). Default 4096. */
+  events?: number;
+}
+
+export interface Geometry {
+  format: PageTableFormat;
+  profile: Profile;
+  pgsizeBitmap: number;
+  ias: number;
+  oas: number;
+  levels: number;
+  startLevel: number;
+  bitsPerLevel: number;
+  pgdBits: number;
+  pgdSize: number;
+  granule: number;
+  coherentWalk: boolean;
+  quirks: number;
+  /** Stage 1: TCR fields, MAIR and TTBR. Stage 2: VTCR fields and VTTBR. */
+  tcr: { tsz: number; ps: number; tg: number; sh: number; irgn: number; orgn: number; sl?: number };
+  mair?: bigint;
+  ttbr: number;
+}
+
+export interface MapResult {
+  /** 0, or the kernel's -errno (-EEXIST = -17, -EINVAL = -22, -ERANGE = -34, -ENOMEM = -12). */
+  ret: number;
+  /** Bytes mapped. */
+  mapped: number;
+  /** Bytes mapped as the kernel's 64-bit value (v5.15 can wrap it: see the README). */
+  mapped64: bigint;
+}
+
+export type GatherMode = "none" | "strict" | "queued";
+
+export interface UnmapOptions {
+  /** The gather io-pgtable gets: none (NULL), strict, or queued (lazy, flush queue). */
+  gather?: GatherMode;
+  /** Sync the gather afterwards when it is not queued (iommu_unmap does). Default true. */
+  sync?: boolean;
+  /** Skip the IOMMU core's checks and call io-pgtable as the kernel's callers may. */
+  raw?: boolean;
+}
+
+export interface UnmapResult {
+  unmapped: number;
+  /** The gather was still queued at the end (a mid-unmap sync clears it). */
+  queued: boolean;
+}
+
+export type WarnCode =
+  | "map-pgsize" | "map-range" | "map-exists" | "map-replace-table" | "map-last-level"
+  | "unmap-args" | "unmap-range" | "unmap-no-pte" | "unmap-partial-block" | "out-of-levels";
+
+const WARN_CODES: readonly WarnCode[] = [
+  "map-pgsize", "map-range", "map-exists", "map-replace-table", "map-last-level",
+  "unmap-args", "unmap-range", "unmap-no-pte", "unmap-partial-block", "out-of-levels",
+];
+
+export const WARN_TEXT: Readonly<Record<WarnCode, string>> = {
+  "map-pgsize": "io-pgtable-arm map: pgsize is zero or not in pgsize_bitmap",
+  "map-range": "io-pgtable-arm map: iova beyond ias or paddr beyond oas",
+  "map-exists": "io-pgtable-arm map: a leaf is already mapped here (unmap first)",
+  "map-replace-table": "io-pgtable-arm map: replacing a table did not unmap exactly one block",
+  "map-last-level": "io-pgtable-arm map: a table would be needed below the last level",
+  "unmap-args": "io-pgtable-arm unmap: pgsize not in pgsize_bitmap, or pgcount is zero",
+  "unmap-range": "io-pgtable-arm unmap: iova beyond ias",
+  "unmap-no-pte": "io-pgtable-arm unmap: entry is not mapped",
+  "unmap-partial-block": "Unmap of a partial large IOPTE is not allowed",
+  "out-of-levels": "io-pgtable-arm: ran out of page-table levels",
+};
+
+export type TlbEvent =
+  | { kind: "tlb_add_page"; iova: number; granule: number }
+  | { kind: "tlb_flush_walk"; iova: number; size: number; granule: number }
+  | { kind: "tlb_flush_all" }
+  | { kind: "iotlb_sync"; start: number; end: number; pgsize: number }
+  | { kind: "warn"; code: WarnCode; message: string };
+
+export interface DumpEntry {
+  level: number;
+  /** First (and, for a merged run, last) index in its table. */
+  index: number;
+  lastIndex: number;
+  va: number;
+  kind: "table" | "block" | "page";
+  /** The raw descriptor of the first entry. */
+  pte: bigint;
+  /** Output address of the first entry (leaves). */
+  pa?: number;
+  /** Bytes one entry maps (leaves). */
+  size?: number;
+  /** Descriptor bits other than the output address (leaves). */
+  attrs?: bigint;
+  /** Entries in this run (1 unless merged). */
+  count: number;
+}
+
+const FMT_CODE: Record<PageTableFormat, number> = {
+  "arm-lpae-s1": 0, "arm-lpae-s2": 1, "arm-lpae-s1-32": 2, "arm-lpae-s2-32": 3,
+};
+
+const CFG_ERRORS: Record<number, string> = {
+  [-1]: "too many page tables are live at once",
+  [-2]: "unknown format or profile",
+  [-3]: "a quirk this format and profile do not accept",
+  [-4]: "pgsizeBitmap leaves no 4K, 16K or 64K granule",
+  [-5]: "ias is above what the format supports",
+  [-6]: "oas is above 52 bits or not a size the hardware can encode (32, 36, 40, 42, 44, 48, 52)",
+  [-7]: "the ARM_OUTER_WBWA quirk is refused with a coherent walk",
+  [-8]: "stage-2 concatenation is mandatory here but would need more than 16 tables (the kernel WARNs)",
+  [-9]: "out of simulated RAM for the PGD",
+  [-10]: "ias leaves no bits to translate above the granule",
+  [-11]: "no simulator memory for the event ring",
+};
+
+export const CFG_ERR_S2_CONCAT = -8;
+
+/** Numeric results of the core (see assembly/pgtable/config.ts). */
+export class PageTableConfigError extends ConfigError {
+  constructor(readonly code: number, readonly config: PageTableConfig) {
+    super(`iommu-sim: the kernel would refuse this page table (alloc_io_pgtable_ops returns NULL): ` +
+      `${CFG_ERRORS[code] ?? `code ${code}`} — format ${config.format}, pgsizeBitmap ` +
+      `${hex(config.pgsizeBitmap)}, ias ${config.ias}, oas ${config.oas}`);
+  }
+}
+
+export class PageTable {
+  readonly id: number;
+  readonly geometry: Geometry;
+  private readonly core: Core;
+  private readonly desc: number;
+  private eventCursor = 0;
+  private state: "live" | "freed" | "released" = "live";
+  /** @internal Called once when the table is released (the simulator forgets it). */
+  onRelease: ((pt: PageTable) => void) | undefined;
+
+  private constructor(core: Core, id: number, format: PageTableFormat, profile: Profile) {
+    this.core = core;
+    this.id = id;
+    this.desc = core.layout.PGT_BASE + id * core.layout.PGT_DESC_SIZE;
+    this.geometry = this.readGeometry(format, profile);
+  }
+
+  /** @internal Use Simulator.createPageTable. */
+  static create(core: Core, profile: Profile, config: PageTableConfig, opts: { pageShift: number }): PageTable {
+    const ctx = "createPageTable";
+    if (typeof config !== "object" || config === null) throw new ArgumentError("config", config, "must be an object", ctx);
+    const format = checkOneOf("format", config.format, FORMATS, ctx);
+    const bitmap = checkAddress("pgsizeBitmap", config.pgsizeBitmap, ctx);
+    const ias = checkInt("ias", config.ias, 1, 64, ctx);
+    const oas = checkInt("oas", config.oas, 1, 64, ctx);
+    const quirks = checkInt("quirks", config.quirks ?? 0, 0, 0x3ff, ctx);
+    if (quirks & Quirk.ARM_TTBR1) {
+      throw new ArgumentError("quirks", quirks, "must not include ARM_TTBR1 (upper-half IOVAs do not fit a JS number)", ctx);
+    }
+    const events = checkInt("events", config.events ?? 4096, 0, 1 << 20, ctx);
+    if (events !== 0 && !isPowerOfTwo(events)) {
+      throw new ArgumentError("events", events, "must be 0 or a power of two", ctx);
+    }
+    const coherent = config.coherentWalk ?? true;
+    if (typeof coherent !== "boolean") throw new ArgumentError("coherentWalk", coherent, "must be a boolean", ctx);
+
+    const id = core.raw.pgt_create(FMT_CODE[format], profile === "5.15" ? 0 : 1, bitmap, ias, oas,
+      coherent ? 1 : 0, quirks, opts.pageShift, events);
+    if (id < 0) throw new PageTableConfigError(id, config);
+    if (events) core.raw.pgt_set_flags(id, core.layout.DF_RECORD_EVENTS, 0);
+    return new PageTable(core, id, format, profile);
+  }
+
+  /** A handle on a table another thread created (workers receive table ids). */
+  static attach(core: Core, id: number): PageTable {
+    checkInt("table", id, 0, core.layout.MAX_PGTABLES - 1, "PageTable.attach");
+    const desc = core.layout.PGT_BASE + id * core.layout.PGT_DESC_SIZE;
+    if (core.readU32(desc + core.layout.D_STATE) !== 2) {
+      throw new ArgumentError("table", id, "must be the id of a live page table", "PageTable.attach");
+    }
+    const format = FORMATS[core.readU32(desc + core.layout.D_FMT)]!;
+    const profile = PROFILES[core.readU32(desc + core.layout.D_PROFILE)]!;
+    const pt = new PageTable(core, id, format, profile);
+    // Events recorded before this handle existed belong to whoever read them.
+    pt.eventCursor = Atomics.load(core.u32, (desc + core.layout.D_EV_HEAD) >>> 2);
+    return pt;
+  }
+
+  private field(name: keyof Core["layout"]): number {
+    return this.core.readU32(this.desc + this.core.layout[name]);
+  }
+
+  private byte(name: keyof Core["layout"]): number {
+    return this.core.u8[this.desc + this.core.layout[name]]!;
+  }
+
+  private readGeometry(format: PageTableFormat, profile: Profile): Geometry {
+    const L = this.core.layout;
+    const stage1 = format === "arm-lpae-s1" || format === "arm-lpae-s1-32";
+    const pgShift = this.field("D_PG_SHIFT");
+    return Object.freeze({
+      format, profile,
+      pgsizeBitmap: this.core.readU64Number(this.desc + L.D_PGSIZE_BITMAP),
+      ias: this.field("D_IAS"), oas: this.field("D_OAS"),
+      levels: this.field("D_LEVELS"), startLevel: this.field("D_START_LEVEL"),
+      bitsPerLevel: this.field("D_BPL"), pgdBits: this.field("D_PGD_BITS"),
+      pgdSize: this.core.readU64Number(this.desc + L.D_PGD_BYTES),
+      granule: 2 ** pgShift,
+      coherentWalk: this.field("D_COHERENT") !== 0,
+      quirks: this.field("D_QUIRKS"),
+      tcr: {
+        tsz: this.byte("D_TCR_TSZ"), ps: this.byte("D_TCR_PS"), tg: this.byte("D_TCR_TG"),
+        sh: this.byte("D_TCR_SH"), irgn: this.byte("D_TCR_IRGN"), orgn: this.byte("D_TCR_ORGN"),
+        ...(stage1 ? {} : { sl: this.byte("D_TCR_SL") }),
+      },
+      ...(stage1 ? { mair: this.core.readU64(this.desc + L.D_MAIR) } : {}),
+      ttbr: this.core.readU64Number(this.desc + L.D_PGD_PA),
+    });
+  }
+
+  private live(op: string): void {
+    if (this.state !== "live") throw new IommuSimError(`iommu-sim: ${op} on page table ${this.id}, which was ${this.state}`);
+  }
+
+  /**
+   * io-pgtable's map_pages: map `pgcount` pages of `pgsize` from `iova` to `paddr`.
+   * Checked by default as the IOMMU core would (pgsize one of the table's sizes, iova and
+   * paddr aligned to it); `{ raw: true }` passes anything the kernel's own callers could.
+   * One call never crosses a table boundary: `mapped` says how much it did.
+   */
+  mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, prot: number,
+           opts: { raw?: boolean } = {}): MapResult {
+    this.live("mapPages");
+    const ctx = "mapPages";
+    checkAddress("iova", iova, ctx);
+    checkAddress("paddr", paddr, ctx);
+    checkAddress("pgsize", pgsize, ctx);
+    checkInt("prot", prot, 0, 0x3f, ctx);
+    if (opts.raw) checkInt("pgcount", pgcount, 0, 2 ** 32 - 1, ctx);
+    else {
+      checkInt("pgcount", pgcount, 1, 2 ** 31 - 1, ctx);
+      this.checkPgsize(pgsize, ctx);
+      this.checkAligned("iova", iova, pgsize, ctx);
+      this.checkAligned("paddr", paddr, pgsize, ctx);
+    }
+    const ret = this.core.raw.pgt_map(this.id, iova, paddr, pgsize, pgcount, prot);
+    const mapped64 = this.core.result64(0);
+    return { ret, mapped: Number(mapped64), mapped64 };
+  }
+
+  /**
+   * io-pgtable's unmap_pages, with a gather as the caller sets it up: 'strict' (the default)
+   * gathers leaf invalidations and syncs them at the end, 'queued' leaves leaves to the flush
+   * queue, 'none' passes a NULL gather.
+   */
+  unmapPages(iova: number, pgsize: number, pgcount: number, opts: UnmapOptions = {}): UnmapResult {
+    this.live("unmapPages");
+    const ctx = "unmapPages";
+    checkAddress("iova", iova, ctx);
+    checkAddress("pgsize", pgsize, ctx);
+    const gather = checkOneOf("gather", opts.gather ?? "strict", ["none", "strict", "queued"] as const, ctx);
+    if (opts.raw) checkInt("pgcount", pgcount, 0, 2 ** 32 - 1, ctx);
+    else {
+      checkInt("pgcount", pgcount, 1, 2 ** 31 - 1, ctx);
+      this.checkPgsize(pgsize, ctx);
+      this.checkAligned("iova", iova, pgsize, ctx);
+    }
+    const L = this.core.layout;
+    let mode = gather === "none" ? L.UNMAP_NULL_GATHER
+      : gather === "queued" ? L.UNMAP_GATHER_QUEUED : L.UNMAP_GATHER;
+    if (opts.sync ?? true) mode |= L.UNMAP_SYNC;
+    const unmapped = this.core.raw.pgt_unmap(this.id, iova, pgsize, pgcount, mode);
+    return { unmapped, queued: this.core.result64(1) !== 0n };
+  }
+
+  /** io-pgtable's iova_to_phys: 0 where nothing is mapped (bits above ias are ignored). */
+  iovaToPhys(iova: number): number {
+    this.live("iovaToPhys");
+    checkAddress("iova", iova, "iovaToPhys");
+    return this.core.raw.pgt_iova_to_phys(this.id, iova);
+  }
+
+  private checkPgsize(pgsize: number, ctx: string): void {
+    const bitmap = this.geometry.pgsizeBitmap;
+    if (!isPowerOfTwo(pgsize) || Math.floor(bitmap / pgsize) % 2 !== 1) {
+      throw new ArgumentError("pgsize", pgsize,
+        `must be one page size of this table (pgsize_bitmap ${hex(bitmap)}: ${describeSizes(bitmap)})`, ctx);
+    }
+  }
+
+  private checkAligned(name: string, v: number, pgsize: number, ctx: string): void {
+    if (v % pgsize !== 0) {
+      throw new ArgumentError(name, v, `must be aligned to pgsize ${hex(pgsize)}`, ctx);
+    }
+  }
+
+  /** WARNs this table has raised so far. */
+  get warnings(): number {
+    return this.field("D_WARNINGS");
+  }
+
+  /**
+   * The events recorded since the last call: TLB maintenance (tlb_add_page, tlb_flush_walk,
+   * tlb_flush_all), each iotlb_sync the driver issued, and WARNs, in order.
+   * Throws if the ring wrapped since the last read (make it larger with `events`).
+   */
+  takeEvents(): TlbEvent[] {
+    if (this.state === "released") throw new IommuSimError(`iommu-sim: takeEvents on page table ${this.id}, which was released`);
+    const L = this.core.layout;
+    const ring = this.field("D_EV_RING");
+    if (ring === 0) return [];
+    const cap = this.field("D_EV_MASK") + 1;
+    const head = Atomics.load(this.core.u32, (this.desc + L.D_EV_HEAD) >>> 2);
+    if (head - this.eventCursor > cap) {
+      const lost = head - this.eventCursor - cap;
+      this.eventCursor = head;
+      throw new IommuSimError(`iommu-sim: page table ${this.id} lost ${lost} events: its ring holds ${cap}; read them more often or create the table with a larger 'events'`);
+    }
+    const out: TlbEvent[] = [];
+    for (let seq = this.eventCursor; seq !== head; seq = (seq + 1) >>> 0) {
+      const rec = ring + (seq & (cap - 1)) * L.EVENT_SIZE;
+      out.push(decodeEvent(this.core, rec));
+    }
+    this.eventCursor = head;
+    return out;
+  }
+
+  /**
+   * The tables, depth-first as the SMMU would walk them. With `merge` (the default) runs of
+   * contiguous leaves with the same attributes and consecutive output addresses are one entry.
+   */
+  dump(opts: { merge?: boolean } = {}): DumpEntry[] {
+    this.live("dump");
+    const out: DumpEntry[] = [];
+    const g = this.geometry;
+    walkTable(this.core, g, g.startLevel, this.core.readU64Number(this.desc + this.core.layout.D_PGD_PA),
+      0, opts.merge ?? true, out);
+    return out;
+  }
+
+  /** free_io_pgtable_ops: tlb_flush_all, then every table page back to simulated RAM. */
+  free(): void {
+    this.live("free");
+    this.core.raw.pgt_free(this.id);
+    this.state = "freed";
+  }
+
+  /** Forget the table's descriptor and events (after free; Simulator.close does it too). */
+  release(): void {
+    if (this.state === "released") return;
+    if (this.state === "live") this.free();
+    this.core.raw.pgt_release(this.id);
+    this.state = "released";
+    this.onRelease?.(this);
+  }
+
+  /** @internal v5.15 selftest mode: mapping over a leaf does not WARN. */
+  setSelftestMode(on: boolean): void {
+    const f = this.core.layout.DF_SELFTEST;
+    this.core.raw.pgt_set_flags(this.id, on ? f : 0, on ? 0 : f);
+  }
+}
+
+function decodeEvent(core: Core, rec: number): TlbEvent {
+  const kind = core.readU32(rec);
+  const a = core.readU64Number(rec + 8);
+  const b = core.readU64Number(rec + 16);
+  const c = core.readU64Number(rec + 24);
+  switch (kind) {
+    case 1: return { kind: "tlb_add_page", iova: a, granule: b };
+    case 2: return { kind: "tlb_flush_walk", iova: a, size: b, granule: c };
+    case 3: return { kind: "tlb_flush_all" };
+    case 4: return { kind: "iotlb_sync", start: a, end: b, pgsize: c };
+    case 5: {
+      const code = WARN_CODES[a - 1] ?? "out-of-levels";
+      return { kind: "warn", code, message: WARN_TEXT[code] };
+    }
+    default:
+      throw new IommuSimError(`iommu-sim: unknown event kind ${kind} at ${hex(rec)} (corrupted ring?)`);
+  }
+}
+
+const ADDR_MASK = 0x0000_ffff_ffff_f000n;
+
+/** Depth-first walk of one table, as the dump shows it. */
+function walkTable(core: Core, g: Geometry, level: number, tablePa: number, vaBase: number,
+                   merge: boolean, out: DumpEntry[]): void {
+  const entries = level === g.startLevel ? 2 ** g.pgdBits : 2 ** g.bitsPerLevel;
+  const shift = (4 - level) * g.bitsPerLevel + 3;
+  const size = 2 ** shift;
+  const base = tablePa - core.layout.PHYS_BASE + physFramesBase(core);
+  let run: DumpEntry | undefined;
+  for (let i = 0; i < entries; i++) {
+    const pte = core.u64[(base >>> 3) + i]!;
+    if (pte === 0n) { run = undefined; continue; }
+    const type = Number(pte & 3n);
+    const leaf = level === 3 ? type === 3 : type === 1;
+    const va = vaBase + i * size;
+    if (!leaf) {
+      run = undefined;
+      out.push({ level, index: i, lastIndex: i, va, kind: "table", pte, count: 1 });
+      if (type === 3 && level < 3) walkTable(core, g, level + 1, pteToPa(g, pte), va, merge, out);
+      continue;
+    }
+    const pa = pteToPa(g, pte);
+    const attrs = pte & ~ADDR_MASK;
+    if (merge && run && run.lastIndex === i - 1 && run.attrs === attrs && run.pa! + run.count * size === pa) {
+      run.lastIndex = i;
+      run.count++;
+      continue;
+    }
+    run = { level, index: i, lastIndex: i, va, kind: level === 3 ? "page" : "block", pte, pa, size, attrs, count: 1 };
+    out.push(run);
+  }
+}
+
+function pteToPa(g: Geometry, pte: bigint): number {
+  let pa = pte & ADDR_MASK;
+  if (g.granule === 0x10000) pa = (pa | (pa << 36n)) & (ADDR_MASK << 4n);
+  return Number(pa);
+}
+
+function physFramesBase(core: Core): number {
+  return core.readU32(core.layout.ZONE_PHYS + core.layout.Z_FRAMES);
+}
+
+function describeSizes(bitmap: number): string {
+  const names: string[] = [];
+  for (let b = 0; b < 53; b++) {
+    if (Math.floor(bitmap / 2 ** b) % 2 === 1) names.push(sizeName(2 ** b));
+  }
+  return names.join(", ") || "none";
+}
+
+export function sizeName(bytes: number): string {
+  const units = ["", "K", "M", "G", "T", "P"];
+  let u = 0;
+  while (bytes >= 1024 && bytes % 1024 === 0 && u < units.length - 1) { bytes /= 1024; u++; }
+  return `${bytes}${units[u]}`;
+}

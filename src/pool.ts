@@ -1,0 +1,208 @@
+// The worker pool: N workers (worker_threads in Node, Web Workers in browsers), each with
+// its own instance of the core over the one shared memory. A run posts a task to every
+// worker, waits until all of them are armed, then opens a start gate so they begin at the
+// same moment — real interleavings, not a staggered start. A worker that throws or dies
+// fails the run with its message and stops the pool: its peers may be waiting on it.
+
+import type { Core } from "../bindings/core.js";
+import { ArgumentError, IommuSimError, WorkerError } from "./errors.js";
+import { checkInt } from "./validate.js";
+
+export interface PoolOptions {
+  /** Number of workers. Default 2. */
+  workers?: number;
+  /** The worker script (default: worker.js beside this bundle). */
+  workerUrl?: URL | string;
+}
+
+export interface RunOptions {
+  /** Fail the run (and stop the pool) if it has not finished in this many ms. */
+  timeoutMs?: number;
+}
+
+/** What each worker's task gets. */
+export interface TaskContext {
+  core: Core;
+  /** 0-based index of this worker in the pool. */
+  worker: number;
+  workers: number;
+}
+
+/**
+ * A task: a builtin name (see src/tasks/index.ts) or "URL#export" naming an ES module and
+ * the function in it, which each worker imports. Its arguments: one value for all workers,
+ * or a function of the worker index, evaluated here and sent to that worker.
+ */
+export type TaskArgs = unknown | ((worker: number) => unknown);
+
+interface Handle {
+  post(msg: unknown): void;
+  terminate(): Promise<void>;
+}
+
+type Inbound =
+  | { type: "ready" }
+  | { type: "armed"; run: number }
+  | { type: "done"; run: number; result: unknown }
+  | { type: "error"; run: number; message: string; stack?: string };
+
+interface PendingRun {
+  id: number;
+  armed: number;
+  results: unknown[];
+  done: number;
+  resolve(v: unknown[]): void;
+  reject(e: Error): void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
+
+export class WorkerPool {
+  readonly size: number;
+  private readonly handles: Handle[] = [];
+  /** [0]: start-gate generation. */
+  private readonly control = new Int32Array(new SharedArrayBuffer(64));
+  private run_: PendingRun | undefined;
+  private nextRun = 1;
+  private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(size: number) {
+    this.size = size;
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  static async start(core: Core, opts: PoolOptions = {}): Promise<WorkerPool> {
+    const size = checkInt("workers", opts.workers ?? 2, 1, core.layout.MAX_THREADS - 1, "pool");
+    const url = opts.workerUrl ?? new URL("./worker.js", import.meta.url);
+    const pool = new WorkerPool(size);
+    const ready: Promise<void>[] = [];
+    try {
+      for (let i = 0; i < size; i++) {
+        const h = await pool.spawn(url, i, (r) => ready.push(r));
+        pool.handles.push(h);
+        // Slot 0 is the orchestrating thread; worker i runs in slot i + 1.
+        h.post({ type: "init", module: core.module, memory: core.memory, slot: i + 1,
+                 worker: i, workers: size, control: pool.control.buffer });
+      }
+      await Promise.all(ready);
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  private async spawn(url: URL | string, index: number, onReady: (p: Promise<void>) => void): Promise<Handle> {
+    let readyResolve!: () => void;
+    let readyReject!: (e: Error) => void;
+    onReady(new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; }));
+    let started = false;
+    const onMessage = (msg: Inbound) => {
+      if (msg.type === "ready") { started = true; readyResolve(); return; }
+      this.onMessage(index, msg);
+    };
+    const onDeath = (why: string) => {
+      const err = new WorkerError(`iommu-sim: worker ${index} ${why}`, index);
+      if (!started) readyReject(err);
+      this.fail(err);
+    };
+    if (isNode) {
+      const { Worker } = await import("node:worker_threads");
+      const w = new Worker(url instanceof URL ? url : new URL(url, import.meta.url));
+      w.on("message", onMessage);
+      w.on("error", (e) => onDeath(`threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
+      w.on("exit", (code) => { if (!this.closed) onDeath(`exited (code ${code})`); });
+      return { post: (m) => w.postMessage(m), terminate: async () => { await w.terminate(); } };
+    }
+    const w = new Worker(url, { type: "module" });
+    w.onmessage = (ev: MessageEvent) => onMessage(ev.data as Inbound);
+    w.onerror = (ev: ErrorEvent) => { ev.preventDefault(); onDeath(`threw: ${ev.message}`); };
+    w.onmessageerror = () => onDeath("sent a message that could not be read");
+    return { post: (m) => w.postMessage(m), terminate: async () => { w.terminate(); } };
+  }
+
+  /**
+   * Run `task` on every worker at once; resolves with each worker's result, in worker order.
+   */
+  run<R = unknown>(task: string, args?: TaskArgs, opts: RunOptions = {}): Promise<R[]> {
+    if (this.failure) return Promise.reject(new IommuSimError(`iommu-sim: this pool was stopped: ${this.failure.message}`));
+    if (this.closed) return Promise.reject(new IommuSimError("iommu-sim: this pool is closed"));
+    if (this.run_) return Promise.reject(new IommuSimError("iommu-sim: a run is already in progress on this pool"));
+    if (typeof task !== "string" || task.length === 0) {
+      return Promise.reject(new ArgumentError("task", task, "must be a builtin task name or 'URL#export'", "pool.run"));
+    }
+    const id = this.nextRun++;
+    return new Promise<R[]>((resolve, reject) => {
+      const run: PendingRun = { id, armed: 0, done: 0, results: new Array(this.size),
+                                resolve: resolve as (v: unknown[]) => void, reject };
+      if (opts.timeoutMs !== undefined) {
+        checkInt("timeoutMs", opts.timeoutMs, 1, 2 ** 31 - 1, "pool.run");
+        run.timer = setTimeout(() => this.fail(new IommuSimError(
+          `iommu-sim: run of '${task}' did not finish within ${opts.timeoutMs} ms; the pool was stopped`)), opts.timeoutMs);
+      }
+      this.run_ = run;
+      for (let i = 0; i < this.size; i++) {
+        const a = typeof args === "function" ? (args as (w: number) => unknown)(i) : args;
+        this.handles[i]!.post({ type: "run", run: id, task, args: a });
+      }
+    });
+  }
+
+  private onMessage(worker: number, msg: Inbound): void {
+    const run = this.run_;
+    if (!run || msg.type === "ready" || msg.run !== run.id) return;
+    if (msg.type === "armed") {
+      if (++run.armed === this.size) {
+        // Everyone is waiting on the gate: open it.
+        Atomics.store(this.control, 0, run.id);
+        Atomics.notify(this.control, 0);
+      }
+    } else if (msg.type === "done") {
+      run.results[worker] = msg.result;
+      if (++run.done === this.size) this.finish(run);
+    } else if (msg.type === "error") {
+      const err = new WorkerError(`iommu-sim: worker ${worker} failed: ${msg.message}`, worker);
+      if (msg.stack) err.stack = `${err.name}: ${err.message}\n--- in worker ${worker} ---\n${msg.stack}`;
+      this.fail(err);
+    }
+  }
+
+  private finish(run: PendingRun): void {
+    if (run.timer) clearTimeout(run.timer);
+    this.run_ = undefined;
+    run.resolve(run.results);
+  }
+
+  /** Fail the current run and stop every worker: a peer may be waiting on the one that failed. */
+  private fail(err: Error): void {
+    if (this.failure || this.closed) return;
+    this.failure = err;
+    const run = this.run_;
+    this.run_ = undefined;
+    if (run?.timer) clearTimeout(run.timer);
+    void this.close();
+    run?.reject(err);
+  }
+
+  /** Terminate every worker. Safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      // Release any worker still parked on the gate, then terminate.
+      Atomics.store(this.control, 0, 0x7fffffff);
+      Atomics.notify(this.control, 0);
+      await Promise.all(this.handles.map((h) => h.terminate().catch(() => undefined)));
+      const run = this.run_;
+      this.run_ = undefined;
+      if (run) {
+        if (run.timer) clearTimeout(run.timer);
+        run.reject(new IommuSimError("iommu-sim: the pool was closed during a run"));
+      }
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,165 @@
+// The page-table commands of the replay language: cfg, map, unmap, phys, dump, dumpall,
+// free, selftest, smmu. Output follows the kernel-code harness line for line.
+
+import type { Simulator } from "../simulator.js";
+import {
+  CFG_ERR_S2_CONCAT, PageTable, PageTableConfigError, WARN_TEXT, type DumpEntry,
+  type PageTableFormat, type TlbEvent,
+} from "../pgtable.js";
+import { hex } from "../errors.js";
+import { runSelftest } from "../selftest.js";
+import type { Args, CommandFamily, ReplayOutput } from "./index.js";
+
+const FORMATS: Record<string, PageTableFormat> = {
+  s1: "arm-lpae-s1", s2: "arm-lpae-s2", s1_32: "arm-lpae-s1-32", s2_32: "arm-lpae-s2-32",
+};
+
+export class PgtableCommands implements CommandFamily {
+  private pt: PageTable | undefined;
+
+  constructor(private readonly sim: Simulator, private readonly out: ReplayOutput) {}
+
+  run(cmd: string, a: Args): boolean {
+    switch (cmd) {
+      case "cfg": this.cfg(a); return true;
+      case "smmu": this.smmu(a); return true;
+      case "map": this.map(a); return true;
+      case "unmap": this.unmap(a); return true;
+      case "phys": a.atMost(1); this.out.line(hex(this.table().iovaToPhys(a.num(0, "IOVA")))); return true;
+      case "dump": a.atMost(0); this.dump(true); return true;
+      case "dumpall": a.atMost(0); this.dump(false); return true;
+      case "free": a.atMost(0); this.free(); return true;
+      case "selftest": a.atMost(0); this.selftest(); return true;
+      default: return false;
+    }
+  }
+
+  close(): void {
+    this.pt?.release();
+    this.pt = undefined;
+  }
+
+  private table(): PageTable {
+    if (!this.pt) throw new Error("no page table: a 'cfg' that succeeded must come first");
+    return this.pt;
+  }
+
+  /** cfg FMT PGSIZE_BITMAP IAS OAS [COHERENT] [QUIRKS] — frees the previous table first. */
+  private cfg(a: Args): void {
+    a.atMost(6);
+    const fmtWord = a.word(0, "FMT");
+    const format = FORMATS[fmtWord];
+    if (!format) throw new Error(`FMT must be one of ${Object.keys(FORMATS).join(", ")}, got '${fmtWord}'`);
+    const config = {
+      format, pgsizeBitmap: a.num(1, "PGSIZE_BITMAP"), ias: a.num(2, "IAS"), oas: a.num(3, "OAS"),
+      coherentWalk: a.num(4, "COHERENT", 1) !== 0, quirks: a.num(5, "QUIRKS", 0), events: 1 << 16,
+    };
+    if (this.pt) {
+      this.pt.free();
+      this.printEvents(this.pt.takeEvents());
+      this.pt.release();
+      this.pt = undefined;
+    }
+    try {
+      this.pt = this.sim.createPageTable(config);
+    } catch (e) {
+      if (!(e instanceof PageTableConfigError)) throw e;
+      if (e.code === CFG_ERR_S2_CONCAT) this.out.warning("io-pgtable-arm: mandatory stage-2 concatenation needs more than 16 tables");
+      this.out.line("alloc_io_pgtable_ops -> NULL");
+      return;
+    }
+    this.out.line(describeGeometry(this.pt));
+  }
+
+  private smmu(a: Args): void {
+    a.atMost(4);
+    for (const [i, n] of ["RIL", "STAGE", "ID"].entries()) a.num(i, n);
+    a.num(3, "COMPACT", 0);
+    // The SMMUv3 command encoding (CMD lines) comes with the SMMU model.
+    this.out.line("ok");
+  }
+
+  private map(a: Args): void {
+    a.atMost(5);
+    const pt = this.table();
+    const r = pt.mapPages(a.num(0, "IOVA"), a.num(1, "PADDR"), a.num(2, "PGSIZE"), a.num(3, "PGCOUNT"),
+      a.num(4, "PROT"), { raw: true });
+    this.printEvents(pt.takeEvents());
+    this.out.line(`ret=${r.ret} mapped=${hex(r.mapped64)}`);
+  }
+
+  private unmap(a: Args): void {
+    a.atMost(4);
+    const pt = this.table();
+    const queued = a.num(3, "QUEUED", 0) !== 0;
+    const r = pt.unmapPages(a.num(0, "IOVA"), a.num(1, "PGSIZE"), a.num(2, "PGCOUNT"),
+      { gather: queued ? "queued" : "strict", sync: true, raw: true });
+    this.out.line("");
+    this.printEvents(pt.takeEvents());
+    if (r.queued) this.out.line("  (queued: leaf invalidation deferred to flush queue's flush_iotlb_all)");
+    this.out.line(`  unmapped=${hex(r.unmapped)}`);
+  }
+
+  private dump(merge: boolean): void {
+    this.out.line("");
+    for (const e of this.table().dump({ merge })) this.out.line(formatDumpEntry(e));
+  }
+
+  private free(): void {
+    const pt = this.table();
+    pt.free();
+    this.out.line("");
+    this.printEvents(pt.takeEvents());
+    pt.release();
+    this.pt = undefined;
+    this.out.line(`  pages_live=${this.sim.memoryStats().tableAllocations} kmalloc_live=0`);
+  }
+
+  private selftest(): void {
+    const r = runSelftest(this.sim);
+    for (const l of r.log) this.out.line(l);
+    for (const w of r.warnings) this.out.warning(w);
+    const pages = r.leakedAllocations;
+    this.out.line(this.sim.profile === "5.15"
+      ? `selftest: ret=${r.fail ? -14 : 0} warnings=${r.warnings.length} pages_live=${pages}`
+      : `selftest: failures=${r.fail} warnings=${r.warnings.length} pages_live=${pages}`);
+  }
+
+  private printEvents(events: TlbEvent[]): void {
+    for (const e of events) {
+      switch (e.kind) {
+        case "tlb_add_page": this.out.line(`  tlb_add_page iova=${hex(e.iova)} granule=${hex(e.granule)}`); break;
+        case "tlb_flush_walk": this.out.line(`  tlb_flush_walk iova=${hex(e.iova)} size=${hex(e.size)} granule=${hex(e.granule)}`); break;
+        case "tlb_flush_all": this.out.line("  tlb_flush_all"); break;
+        case "iotlb_sync": this.out.line(`  iotlb_sync start=${hex(e.start)} end=${hex(e.end)} pgsize=${hex(e.pgsize)}`); break;
+        case "warn": this.out.warning(WARN_TEXT[e.code]); break;
+      }
+    }
+  }
+}
+
+export function describeGeometry(pt: PageTable): string {
+  const g = pt.geometry;
+  const common = `pgsize_bitmap=${hex(g.pgsizeBitmap)} ias=${g.ias} oas=${g.oas} levels=${g.levels} ` +
+    `start_level=${g.startLevel} bits_per_level=${g.bitsPerLevel} pgd_bits=${g.pgdBits} ` +
+    `pgd_size=${hex(g.pgdSize)} granule=${hex(g.granule)}`;
+  const t = g.tcr;
+  if (g.mair !== undefined) {
+    return `${common} TCR: ips=${t.ps} tg=${t.tg} sh=${t.sh} orgn=${t.orgn} irgn=${t.irgn} tsz=${t.tsz} ` +
+      `MAIR=${hex(g.mair)} TTBR=${hex(g.ttbr)}`;
+  }
+  return `${common} VTCR: ps=${t.ps} tg=${t.tg} sh=${t.sh} orgn=${t.orgn} irgn=${t.irgn} sl=${t.sl} ` +
+    `tsz=${t.tsz} VTTBR=${hex(g.ttbr)}`;
+}
+
+export function formatDumpEntry(e: DumpEntry): string {
+  const kind = e.kind.toUpperCase();
+  if (e.kind === "table") return `  L${e.level}[${e.index}] va=${hex(e.va)} pte=${pte16(e.pte)} TABLE`;
+  const tail = `size=${hex(e.size!)} attrs=${hex(e.attrs!)}`;
+  if (e.count === 1) return `  L${e.level}[${e.index}] va=${hex(e.va)} pte=${pte16(e.pte)} ${kind} pa=${hex(e.pa!)} ${tail}`;
+  return `  L${e.level}[${e.index}..${e.lastIndex}] va=${hex(e.va)} ${kind} x${e.count} pa=${hex(e.pa!)}.. ${tail}`;
+}
+
+function pte16(v: bigint): string {
+  return "0x" + v.toString(16).padStart(16, "0");
+}

@@ -1,0 +1,122 @@
+// Simulator: one simulated machine — the shared memory with its Wasm core, the page tables
+// made in it, and (on demand) the worker pool that runs scenarios over the same memory.
+
+import { Core } from "../bindings/core.js";
+import { MAX_MEMORY_BYTES, type CoreSource } from "../bindings/loader.js";
+import { ArgumentError, IommuSimError } from "./errors.js";
+import { PageTable, PROFILES, type PageTableConfig, type Profile } from "./pgtable.js";
+import { WorkerPool, type PoolOptions } from "./pool.js";
+import { checkInt, checkOneOf, isPowerOfTwo } from "./validate.js";
+
+export interface SimulatorOptions {
+  /** Which kernel's behaviour to reproduce. Default '7.1'. */
+  profile?: Profile;
+  /** Simulated RAM for page-table pages, in MiB. Default 64. */
+  ramMiB?: number;
+  /** Simulator-private memory (event rings and other bookkeeping), in MiB. Default 8. */
+  kheapMiB?: number;
+  /** The simulated kernel's PAGE_SIZE (picks the granule from a bitmap). Default 4096. */
+  pageSize?: number;
+  /** Where to load core.wasm from: a compiled module, bytes, or a URL. Default: beside the bundle. */
+  core?: CoreSource;
+}
+
+export interface MemoryStats {
+  /** Frames (4 KiB) of simulated RAM holding page tables right now. */
+  tablePages: number;
+  /** Table allocations outstanding (a 64K table is one allocation of 16 frames). */
+  tableAllocations: number;
+  peakTablePages: number;
+  totalFrames: number;
+  /** Frees of something not allocated: always 0 unless the core has a bug. */
+  badFrees: number;
+  allocFailures: number;
+}
+
+const MiB = 1 << 20;
+
+export class Simulator {
+  readonly profile: Profile;
+  readonly pageSize: number;
+  /** @internal */
+  readonly core: Core;
+  private readonly tables = new Set<PageTable>();
+  private workerPool: WorkerPool | undefined;
+  private closed = false;
+
+  private constructor(core: Core, profile: Profile, pageSize: number) {
+    this.core = core;
+    this.profile = profile;
+    this.pageSize = pageSize;
+  }
+
+  static async create(opts: SimulatorOptions = {}): Promise<Simulator> {
+    const ctx = "Simulator.create";
+    const profile = checkOneOf("profile", opts.profile ?? "7.1", PROFILES, ctx);
+    const ramMiB = checkInt("ramMiB", opts.ramMiB ?? 64, 1, 3072, ctx);
+    const kheapMiB = checkInt("kheapMiB", opts.kheapMiB ?? 8, 1, 512, ctx);
+    const pageSize = checkInt("pageSize", opts.pageSize ?? 4096, 4096, 65536, ctx);
+    if (!isPowerOfTwo(pageSize)) throw new ArgumentError("pageSize", pageSize, "must be 4096, 16384 or 65536", ctx);
+    // Static area (1 MiB) + kheap + RAM, plus 12 bytes of frame metadata per frame.
+    const frames = (ramMiB + kheapMiB) * 256;
+    const memoryBytes = MiB + (ramMiB + kheapMiB) * MiB + frames * 12 + 2 * 65536;
+    if (memoryBytes > MAX_MEMORY_BYTES) {
+      throw new ArgumentError("ramMiB", ramMiB, `plus kheapMiB must fit the 4 GiB Wasm memory`, ctx);
+    }
+    const core = await Core.create({
+      source: opts.core, memoryBytes, kheapBytes: kheapMiB * MiB,
+      pageShift: Math.log2(pageSize), canBlock: canBlockHere(),
+    });
+    return new Simulator(core, profile, pageSize);
+  }
+
+  createPageTable(config: PageTableConfig): PageTable {
+    this.open("createPageTable");
+    const pt = PageTable.create(this.core, this.profile, config, { pageShift: Math.log2(this.pageSize) });
+    this.tables.add(pt);
+    pt.onRelease = (t) => this.tables.delete(t);
+    return pt;
+  }
+
+  memoryStats(): MemoryStats {
+    const L = this.core.layout;
+    const z = L.ZONE_PHYS;
+    return {
+      tablePages: this.core.readU32(z + L.Z_PAGES_LIVE),
+      tableAllocations: this.core.readU32(z + L.Z_ALLOCS_LIVE),
+      peakTablePages: this.core.readU32(z + L.Z_PEAK_PAGES),
+      totalFrames: this.core.readU32(z + L.Z_NFRAMES),
+      badFrees: this.core.readU32(z + L.Z_BAD_FREES),
+      allocFailures: this.core.readU32(z + L.Z_ALLOC_FAIL),
+    };
+  }
+
+  /** The worker pool over this simulator's memory (started on first use). */
+  async pool(opts: PoolOptions = {}): Promise<WorkerPool> {
+    this.open("pool");
+    if (this.workerPool && !this.workerPool.closed) {
+      if (opts.workers === undefined || opts.workers === this.workerPool.size) return this.workerPool;
+      await this.workerPool.close();
+    }
+    this.workerPool = await WorkerPool.start(this.core, opts);
+    return this.workerPool;
+  }
+
+  /** Stop the workers and forget every table. The simulator cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.workerPool?.close();
+    for (const pt of [...this.tables]) pt.release();
+  }
+
+  private open(op: string): void {
+    if (this.closed) throw new IommuSimError(`iommu-sim: ${op} on a closed Simulator`);
+  }
+}
+
+/** Atomics.wait works in workers and on Node's main thread, never on a browser's main thread. */
+function canBlockHere(): boolean {
+  const isNode = typeof process !== "undefined" && !!process.versions?.node;
+  return isNode || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
+}
