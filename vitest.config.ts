@@ -3,10 +3,10 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 60_000,
-    // Two cores: keep files in parallel but few at a time; workers spawned by the pool are
-    // separate threads on top of these.
+    // Two cores: a couple of files at a time; the pool's workers are threads on top of these.
     maxWorkers: 2,
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

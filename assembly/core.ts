@@ -7,7 +7,7 @@ import {
   CTL_PAGE_SHIFT, DYNAMIC_BASE, FRAME_SIZE, LAYOUT_MAGIC, STATIC_END, ZONE_KHEAP, ZONE_PHYS,
   NULL_GUARD_SIZE,
 } from "./memmap";
-import { zoneInit, zoneMetaBytes } from "./phys";
+import { MAX_ORDER, zoneInit, zoneMetaBytes } from "./phys";
 
 export const INIT_OK: i32 = 0;
 export const INIT_ERR_TOO_SMALL: i32 = -1;
@@ -41,6 +41,10 @@ export function coreInit(memoryBytes: u32, kheapBytes: u32, pageShift: u32): i32
     physFrames--;
     physFramesAt = alignUp(physMeta + zoneMetaBytes(physFrames), FRAME_SIZE);
   }
+  // Whole top-order blocks only, so the buddy hands out the bottom of the zone first (the
+  // first table of a run sits at PHYS_BASE, as in the kernel-code traces).
+  const blockFrames: u32 = 1 << MAX_ORDER;
+  if (physFrames >= blockFrames) physFrames &= ~(blockFrames - 1);
   if (physFrames < 16) {
     atomic.store<u32>(CONTROL_BASE + CTL_INIT_STATE, 0);
     return INIT_ERR_TOO_SMALL;

@@ -75,6 +75,7 @@ export const D_EV_HEAD = desc.D_EV_HEAD;
 export const D_WARNINGS = desc.D_WARNINGS;
 export const DF_RECORD_EVENTS = desc.DF_RECORD_EVENTS;
 export const DF_SELFTEST = desc.DF_SELFTEST;
+export const DF_FAULT_PLAIN_INSTALL = desc.DF_FAULT_PLAIN_INSTALL;
 export const EVENT_SIZE = ev.EVENT_SIZE;
 
 // ── lifecycle ───────────────────────────────────────────────────────────────

@@ -60,6 +60,14 @@ export class Core {
     this.u64 = new BigUint64Array(buf);
     this.dv = new DataView(buf);
     this.slotBase = this.layout.THREAD_SLOTS_BASE + slot * this.layout.THREAD_SLOT_SIZE;
+    // Keep hundreds of MiB of views out of inspection and test-failure printing.
+    for (const k of ["u8", "u32", "u64", "dv", "memory", "raw", "module"]) {
+      Object.defineProperty(this, k, { enumerable: false });
+    }
+  }
+
+  toJSON(): object {
+    return { slot: this.slot, memoryBytes: this.memory.buffer.byteLength };
   }
 
   /** Create the shared memory, lay it out, and attach this thread as slot 0. */

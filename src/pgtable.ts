@@ -386,6 +386,15 @@ export class PageTable {
     this.onRelease?.(this);
   }
 
+  /**
+   * Fault injection for tests: install tables with a plain store instead of a
+   * compare-and-swap (the bug the concurrency tests must catch). Never for real runs.
+   */
+  injectPlainTableInstall(on: boolean): void {
+    const f = this.core.layout.DF_FAULT_PLAIN_INSTALL;
+    this.core.raw.pgt_set_flags(this.id, on ? f : 0, on ? 0 : f);
+  }
+
   /** @internal v5.15 selftest mode: mapping over a leaf does not WARN. */
   setSelftestMode(on: boolean): void {
     const f = this.core.layout.DF_SELFTEST;

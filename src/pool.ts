@@ -26,6 +26,27 @@ export interface TaskContext {
   /** 0-based index of this worker in the pool. */
   worker: number;
   workers: number;
+  /** Wait until every worker of the pool has reached this barrier (reusable). */
+  barrier(): void;
+}
+
+/** Words of the pool's control block (a small SharedArrayBuffer of its own). */
+export const CONTROL_GATE = 0; //          start-gate generation
+export const CONTROL_BARRIER_COUNT = 1; // workers arrived at the current barrier
+export const CONTROL_BARRIER_GEN = 2; //   barrier generation
+
+/** A sense-reversing barrier over the pool's control block. */
+export function barrierWait(control: Int32Array, workers: number): void {
+  const gen = Atomics.load(control, CONTROL_BARRIER_GEN);
+  if (Atomics.add(control, CONTROL_BARRIER_COUNT, 1) + 1 === workers) {
+    Atomics.store(control, CONTROL_BARRIER_COUNT, 0);
+    Atomics.add(control, CONTROL_BARRIER_GEN, 1);
+    Atomics.notify(control, CONTROL_BARRIER_GEN);
+    return;
+  }
+  for (let spins = 0; Atomics.load(control, CONTROL_BARRIER_GEN) === gen; spins++) {
+    if (spins > 200) Atomics.wait(control, CONTROL_BARRIER_GEN, gen, 50);
+  }
 }
 
 /**
@@ -58,10 +79,13 @@ interface PendingRun {
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
+/** Workers started by any pool in this thread and not yet terminated. */
+let liveWorkers = 0;
+
 export class WorkerPool {
   readonly size: number;
   private readonly handles: Handle[] = [];
-  /** [0]: start-gate generation. */
+  /** Start gate and barrier words (CONTROL_*). */
   private readonly control = new Int32Array(new SharedArrayBuffer(64));
   private run_: PendingRun | undefined;
   private nextRun = 1;
@@ -70,6 +94,11 @@ export class WorkerPool {
 
   private constructor(size: number) {
     this.size = size;
+  }
+
+  /** Workers of all pools in this thread that have not exited (for leak checks). */
+  static get liveWorkers(): number {
+    return liveWorkers;
   }
 
   get closed(): boolean {
@@ -114,16 +143,23 @@ export class WorkerPool {
     if (isNode) {
       const { Worker } = await import("node:worker_threads");
       const w = new Worker(url instanceof URL ? url : new URL(url, import.meta.url));
+      liveWorkers++;
+      const exited = new Promise<void>((res) => w.once("exit", () => { liveWorkers--; res(); }));
       w.on("message", onMessage);
       w.on("error", (e) => onDeath(`threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
       w.on("exit", (code) => { if (!this.closed) onDeath(`exited (code ${code})`); });
-      return { post: (m) => w.postMessage(m), terminate: async () => { await w.terminate(); } };
+      return { post: (m) => w.postMessage(m), terminate: async () => { await w.terminate(); await exited; } };
     }
     const w = new Worker(url, { type: "module" });
+    liveWorkers++;
+    let gone = false;
     w.onmessage = (ev: MessageEvent) => onMessage(ev.data as Inbound);
     w.onerror = (ev: ErrorEvent) => { ev.preventDefault(); onDeath(`threw: ${ev.message}`); };
     w.onmessageerror = () => onDeath("sent a message that could not be read");
-    return { post: (m) => w.postMessage(m), terminate: async () => { w.terminate(); } };
+    return {
+      post: (m) => w.postMessage(m),
+      terminate: async () => { if (!gone) { gone = true; liveWorkers--; w.terminate(); } },
+    };
   }
 
   /**
@@ -159,8 +195,8 @@ export class WorkerPool {
     if (msg.type === "armed") {
       if (++run.armed === this.size) {
         // Everyone is waiting on the gate: open it.
-        Atomics.store(this.control, 0, run.id);
-        Atomics.notify(this.control, 0);
+        Atomics.store(this.control, CONTROL_GATE, run.id);
+        Atomics.notify(this.control, CONTROL_GATE);
       }
     } else if (msg.type === "done") {
       run.results[worker] = msg.result;
@@ -193,8 +229,8 @@ export class WorkerPool {
   close(): Promise<void> {
     this.closing ??= (async () => {
       // Release any worker still parked on the gate, then terminate.
-      Atomics.store(this.control, 0, 0x7fffffff);
-      Atomics.notify(this.control, 0);
+      Atomics.store(this.control, CONTROL_GATE, 0x7fffffff);
+      Atomics.notify(this.control, CONTROL_GATE);
       await Promise.all(this.handles.map((h) => h.terminate().catch(() => undefined)));
       const run = this.run_;
       this.run_ = undefined;

@@ -6,7 +6,7 @@ import { MAX_MEMORY_BYTES, type CoreSource } from "../bindings/loader.js";
 import { ArgumentError, IommuSimError } from "./errors.js";
 import { PageTable, PROFILES, type PageTableConfig, type Profile } from "./pgtable.js";
 import { WorkerPool, type PoolOptions } from "./pool.js";
-import { checkInt, checkOneOf, isPowerOfTwo } from "./validate.js";
+import { checkInt, checkOneOf } from "./validate.js";
 
 export interface SimulatorOptions {
   /** Which kernel's behaviour to reproduce. Default '7.1'. */
@@ -55,8 +55,10 @@ export class Simulator {
     const profile = checkOneOf("profile", opts.profile ?? "7.1", PROFILES, ctx);
     const ramMiB = checkInt("ramMiB", opts.ramMiB ?? 64, 1, 3072, ctx);
     const kheapMiB = checkInt("kheapMiB", opts.kheapMiB ?? 8, 1, 512, ctx);
-    const pageSize = checkInt("pageSize", opts.pageSize ?? 4096, 4096, 65536, ctx);
-    if (!isPowerOfTwo(pageSize)) throw new ArgumentError("pageSize", pageSize, "must be 4096, 16384 or 65536", ctx);
+    const pageSize = opts.pageSize ?? 4096;
+    if (![4096, 16384, 65536].includes(pageSize)) {
+      throw new ArgumentError("pageSize", pageSize, "must be 4096, 16384 or 65536 (the kernel's PAGE_SIZE)", ctx);
+    }
     // Static area (1 MiB) + kheap + RAM, plus 12 bytes of frame metadata per frame.
     const frames = (ramMiB + kheapMiB) * 256;
     const memoryBytes = MiB + (ramMiB + kheapMiB) * MiB + frames * 12 + 2 * 65536;

@@ -4,7 +4,7 @@
 
 import { Core } from "../bindings/core.js";
 import { BUILTIN_TASKS, type Task } from "./tasks/index.js";
-import type { TaskContext } from "./pool.js";
+import { barrierWait, CONTROL_GATE, type TaskContext } from "./pool.js";
 
 type Outbound = Record<string, unknown> & { type: string };
 
@@ -61,16 +61,17 @@ async function main(): Promise<void> {
   async function handle(msg: any): Promise<void> {
     if (msg.type === "init") {
       const core = await Core.attach(msg.module, msg.memory, msg.slot, true);
-      ctx = { core, worker: msg.worker, workers: msg.workers };
-      gate = new Int32Array(msg.control);
+      const control = new Int32Array(msg.control);
+      ctx = { core, worker: msg.worker, workers: msg.workers, barrier: () => barrierWait(control, msg.workers) };
+      gate = control;
       port.post({ type: "ready" });
     } else if (msg.type === "run") {
       if (!ctx || !gate) throw new Error("run before init");
       const task = await resolveTask(msg.task);
       port.post({ type: "armed", run: msg.run });
       // Wait for the gate to open for this run (or a later one: the pool is closing).
-      for (let g = Atomics.load(gate, 0); g < msg.run; g = Atomics.load(gate, 0)) {
-        Atomics.wait(gate, 0, g);
+      for (let g = Atomics.load(gate, CONTROL_GATE); g < msg.run; g = Atomics.load(gate, CONTROL_GATE)) {
+        Atomics.wait(gate, CONTROL_GATE, g);
       }
       const result = await task(ctx, msg.args);
       port.post({ type: "done", run: msg.run, result });

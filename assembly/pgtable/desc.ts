@@ -84,6 +84,11 @@ export const QUIRK_NO_WARN: u32 = 1 << 9; //     7.1
 export const DF_RECORD_EVENTS: u32 = 1 << 0;
 /** v5.15's selftest_running: the selftest maps over leaves on purpose, without a WARN. */
 export const DF_SELFTEST: u32 = 1 << 1;
+/**
+ * Fault injection, for tests only: install tables with a plain store instead of a
+ * compare-and-swap, the bug the concurrency test must be able to catch.
+ */
+export const DF_FAULT_PLAIN_INSTALL: u32 = 1 << 8;
 
 @inline export function isStage1(fmt: u32): bool {
   return fmt == FMT_ARM_64_LPAE_S1 || fmt == FMT_ARM_32_LPAE_S1;

@@ -24,7 +24,7 @@ import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
   D_COHERENT, D_FLAGS, D_FMT, D_PG_SHIFT, D_BPL, D_START_LEVEL, D_PGD_BITS, D_PGD_PA,
   D_PGD_BYTES, D_PROFILE, D_QUIRKS, D_IAS, D_OAS, D_PGSIZE_BITMAP,
-  DF_SELFTEST, PROFILE_515, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
+  DF_FAULT_PLAIN_INSTALL, DF_SELFTEST, PROFILE_515, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
   QUIRK_ARM_S2FWB, isStage1,
 } from "./desc";
 import {
@@ -193,6 +193,11 @@ function clearPtes(d: u32, ptep: u32, n: i32): void {
 function installTable(d: u32, tablePa: u64, ptep: u32, curr: u64): u64 {
   let entry = paddrToPte(tablePa) | PTE_TYPE_TABLE;
   if ((load<u32>(d + D_QUIRKS) & QUIRK_ARM_NS) != 0) entry |= PTE_NSTABLE;
+  if ((load<u32>(d + D_FLAGS) & DF_FAULT_PLAIN_INSTALL) != 0) {
+    // Injected bug: overwrite whatever is there and claim success.
+    atomic.store<u64>(ptep, entry);
+    return curr;
+  }
   const old = atomic.cmpxchg<u64>(ptep, curr, entry);
   if (coherent(d) || (old & PTE_SW_SYNC) != 0) return old;
   syncPtes(d, ptep, 1);

@@ -15,12 +15,16 @@ export interface ChurnArgs {
   /** Number of 2 MiB regions the workers sweep through together. */
   regions: number;
   paOffset?: number;
+  /** Meet at a barrier at each new region (default true). */
+  lockstep?: boolean;
 }
 
 export interface ChurnOp {
   map: boolean;
   iova: number;
   pages: number;
+  /** First operation in a new region: workers meet at a barrier first, if they have one. */
+  newRegion?: boolean;
 }
 
 const PAGE = 0x1000;
@@ -52,26 +56,33 @@ export function churnOps(args: ChurnArgs, w: number, workers: number): ChurnOp[]
   const mapped = new Map<number, number>(); // chunk iova → pages mapped
   const ops: ChurnOp[] = [];
   const perRegion = Math.max(1, Math.floor(args.ops / args.regions));
+  let lastRegion = -1;
   for (let i = 0; i < args.ops; i++) {
     const region = Math.min(args.regions - 1, Math.floor(i / perRegion));
+    const newRegion = region !== lastRegion;
+    lastRegion = region;
     const chunk = Math.floor(next() * ownPerRegion) * workers + w;
     const iova = args.base + region * REGION + chunk * CHUNK_PAGES * PAGE;
     const have = mapped.get(iova);
     if (have !== undefined) {
-      ops.push({ map: false, iova, pages: have });
+      ops.push({ map: false, iova, pages: have, newRegion });
       mapped.delete(iova);
     } else {
       const pages = 1 + Math.floor(next() * CHUNK_PAGES);
-      ops.push({ map: true, iova, pages });
+      ops.push({ map: true, iova, pages, newRegion });
       mapped.set(iova, pages);
     }
   }
   return ops;
 }
 
-/** Apply churn operations to a table; throws on the first result that is not exact. */
-export function applyChurn(pt: PageTable, ops: ChurnOp[], paOffset: number): void {
+/**
+ * Apply churn operations to a table; throws on the first result that is not exact. With a
+ * barrier, workers enter each region together, so they race for its new tables.
+ */
+export function applyChurn(pt: PageTable, ops: ChurnOp[], paOffset: number, barrier?: () => void): void {
   for (const op of ops) {
+    if (op.newRegion && barrier) barrier();
     if (op.map) {
       const r = pt.mapPages(op.iova, op.iova + paOffset, PAGE, op.pages, Prot.READ | Prot.WRITE);
       if (r.ret !== 0 || r.mapped !== op.pages * PAGE) {
@@ -91,7 +102,7 @@ export const pgtableTasks = {
     const pt = PageTable.attach(ctx.core, args.table);
     const ops = churnOps(args, ctx.worker, ctx.workers);
     const t0 = performance.now();
-    applyChurn(pt, ops, args.paOffset ?? 0);
+    applyChurn(pt, ops, args.paOffset ?? 0, args.lockstep === false ? undefined : ctx.barrier);
     return { ops: ops.length, ms: performance.now() - t0 };
   },
 

@@ -1,0 +1,28 @@
+// Every page-table trace in shared/conformance/pgtable (made by the kernel's own
+// io-pgtable-arm.c) replays identically, after the README's normalisation. SMMU CMD lines
+// come with the SMMU model and are left out of the comparison for now.
+
+import { describe, expect, it } from "vitest";
+import { normalizeTrace, replayScript } from "../dist/index.js";
+import { traceCases } from "./helpers.js";
+
+const cases = traceCases("pgtable");
+
+describe("page-table conformance traces", () => {
+  it("finds the traces", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(18);
+    expect(new Set(cases.map((c) => c.profile))).toEqual(new Set(["5.15", "7.1"]));
+  });
+
+  for (const c of cases) {
+    it(`${c.name} [${c.profile}]`, async () => {
+      const got = normalizeTrace(await replayScript(c.script, { profile: c.profile }), { dropCmd: true });
+      const want = normalizeTrace(c.expected.split(/\r?\n/), { dropCmd: true });
+      // Compare line by line first for a readable failure, then whole.
+      for (let i = 0; i < Math.max(got.length, want.length); i++) {
+        if (got[i] !== want[i]) expect(`line ${i + 1}: ${got[i]}`).toBe(`line ${i + 1}: ${want[i]}`);
+      }
+      expect(got.length).toBe(want.length);
+    });
+  }
+});

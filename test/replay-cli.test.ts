@@ -1,0 +1,74 @@
+// The replay language's error handling, and the command line end to end.
+
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ReplayError, replayScript } from "../dist/index.js";
+import { CONFORMANCE } from "./helpers.js";
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, "..", "dist", "cli.js");
+
+describe("replay errors say which line and what was wrong", () => {
+  const cases: [string, RegExp][] = [
+    ["cfg s1 0x40201000 48 48\nfrobnicate 1", /line 2: unknown command 'frobnicate'/],
+    ["cfg s1 0x40201000 48 48\nmap 0x1000 0x1000 0x1000 1", /line 2: missing argument 5 \(PROT\)/],
+    ["cfg s1 0x40201000 48 48\nmap 0x1000 zz 0x1000 1 3", /line 2: PADDR must be a decimal or 0x-hex number, got 'zz'/],
+    ["cfg s1 0x40201000 48 48\nphys 0xffffffffffffffff", /line 2: IOVA 0xffffffffffffffff is above 2\^53/],
+    ["map 0x1000 0x1000 0x1000 1 3", /line 1: no page table/],
+    ["cfg s3 0x40201000 48 48", /line 1: FMT must be one of s1, s2, s1_32, s2_32, got 's3'/],
+    ["cfg s1 0x40201000 48 48 1 0 7", /line 1: too many arguments/],
+  ];
+  for (const [script, message] of cases) {
+    it(message.source, async () => {
+      const err = await replayScript(script, { profile: "7.1" }).catch((e) => e);
+      expect(err).toBeInstanceOf(ReplayError);
+      expect(err.message).toMatch(message);
+    });
+  }
+
+  it("a failed cfg prints the kernel's NULL", async () => {
+    const out = await replayScript("cfg s2 0x40201000 44 40 1", { profile: "7.1" });
+    expect(out.slice(1)).toEqual([expect.stringMatching(/^WARNING: /), "alloc_io_pgtable_ops -> NULL", "# warnings=1"]);
+  });
+});
+
+describe("command line", () => {
+  it("replay --compare reports identical traces", async () => {
+    const dir = join(CONFORMANCE, "pgtable");
+    const { stdout } = await run("node", [CLI, "replay", join(dir, "basic.in"), "--profile", "5.15",
+      "--compare", join(dir, "basic.515.out"), "--no-cmd"]);
+    expect(stdout).toMatch(/^identical: \d+ normalised lines/);
+  });
+
+  it("replay --compare finds a difference and exits 1", async () => {
+    const dir = join(CONFORMANCE, "pgtable");
+    const err = await run("node", [CLI, "replay", join(dir, "basic.in"), "--profile", "7.1",
+      "--compare", join(dir, "basic.515.out"), "--no-cmd"]).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stdout).toMatch(/first difference at normalised line \d+/);
+  });
+
+  it("bad options and scripts exit 2 with a message", async () => {
+    const err = await run("node", [CLI, "replay", "/nonexistent.in"]).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toMatch(/ENOENT.*nonexistent/);
+    const bad = await run("node", [CLI, "replay", "x", "--profile", "6.1"]).catch((e) => e);
+    expect(bad.stderr).toMatch(/Allowed choices are 5.15, 7.1/);
+  });
+
+  it("the demo runs two workers and checks itself", async () => {
+    const { stdout } = await run("node", [CLI, "demo", "--ops", "5000"]);
+    expect(stdout).toMatch(/2 workers/);
+    expect(stdout).toMatch(/tables EQUAL to the sequential run/);
+    expect(stdout).toMatch(/after free: 0 table pages live/);
+  });
+
+  it("selftest passes for both profiles", async () => {
+    for (const p of ["5.15", "7.1"]) {
+      const { stdout } = await run("node", [CLI, "selftest", "--profile", p]);
+      expect(stdout).toMatch(p === "5.15" ? /18 passed, 0 failed; 0 table allocations leaked/ : /63 passed, 0 failed/);
+    }
+  });
+});
