@@ -18,6 +18,7 @@ export const EV_TLB_FLUSH_WALK: u32 = 2; // a = iova, b = size, c = granule
 export const EV_TLB_FLUSH_ALL: u32 = 3;
 export const EV_IOTLB_SYNC: u32 = 4; //     a = start, b = end, c = pgsize
 export const EV_WARN: u32 = 5; //           a = WARN_* code
+export const EV_CMD: u32 = 6; //            a = dw0, b = dw1, c = count | step shift << 32
 
 // Where the kernel WARNs (see reference §4.15).
 export const WARN_MAP_PGSIZE: u32 = 1;

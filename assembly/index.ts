@@ -15,6 +15,7 @@ import { coreInit, coreReady } from "./core";
 import { createTable, freePgtable, liveTable, releaseTable, setTableFlags } from "./pgtable/config";
 import { iovaToPhys, mapPages, unmapPages } from "./pgtable/lpae";
 import { gatherInit, iotlbSync, G_QUEUED } from "./iommu/gather";
+import * as sd from "./smmu/domain";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
 export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
@@ -76,7 +77,26 @@ export const D_WARNINGS = desc.D_WARNINGS;
 export const DF_RECORD_EVENTS = desc.DF_RECORD_EVENTS;
 export const DF_SELFTEST = desc.DF_SELFTEST;
 export const DF_FAULT_PLAIN_INSTALL = desc.DF_FAULT_PLAIN_INSTALL;
+export const D_SMMU_DOMAIN = desc.D_SMMU_DOMAIN;
 export const EVENT_SIZE = ev.EVENT_SIZE;
+export const EV_TLB_ADD_PAGE = ev.EV_TLB_ADD_PAGE;
+export const EV_TLB_FLUSH_WALK = ev.EV_TLB_FLUSH_WALK;
+export const EV_TLB_FLUSH_ALL = ev.EV_TLB_FLUSH_ALL;
+export const EV_IOTLB_SYNC = ev.EV_IOTLB_SYNC;
+export const EV_WARN = ev.EV_WARN;
+export const EV_CMD = ev.EV_CMD;
+export const WARN_MAP_PGSIZE = ev.WARN_MAP_PGSIZE;
+export const WARN_MAP_RANGE = ev.WARN_MAP_RANGE;
+export const WARN_MAP_EXISTS = ev.WARN_MAP_EXISTS;
+export const WARN_MAP_REPLACE_TABLE = ev.WARN_MAP_REPLACE_TABLE;
+export const WARN_MAP_LAST_LEVEL = ev.WARN_MAP_LAST_LEVEL;
+export const WARN_UNMAP_ARGS = ev.WARN_UNMAP_ARGS;
+export const WARN_UNMAP_RANGE = ev.WARN_UNMAP_RANGE;
+export const WARN_UNMAP_NO_PTE = ev.WARN_UNMAP_NO_PTE;
+export const WARN_UNMAP_PARTIAL_BLOCK = ev.WARN_UNMAP_PARTIAL_BLOCK;
+export const WARN_OUT_OF_LEVELS = ev.WARN_OUT_OF_LEVELS;
+export const SMMU_FEAT_RANGE_INV = sd.SMMU_FEAT_RANGE_INV;
+export const SMMU_FEAT_E2H = sd.SMMU_FEAT_E2H;
 
 // ── lifecycle ───────────────────────────────────────────────────────────────
 
@@ -154,6 +174,26 @@ export function pgt_release(id: u32): bool {
 
 export function pgt_set_flags(id: u32, set: u32, clear: u32): bool {
   return setTableFlags(id, set, clear);
+}
+
+// ── SMMU domains ────────────────────────────────────────────────────────────
+
+/** An arm_smmu_domain: stage 1 (ASID = id) or 2 (VMID = id); rules 0 = v5.15, 1 = v7.1. */
+export function smmu_domain_create(stage: u32, id: u32, features: u32, rules: u32): i32 {
+  return sd.smmuDomainCreate(stage, id, features, rules);
+}
+
+export function smmu_domain_destroy(id: u32): bool {
+  return sd.smmuDomainDestroy(id);
+}
+
+/** Make an SMMU domain the cookie of a table's TLB callbacks (-1: none). */
+export function pgt_set_smmu_domain(id: u32, domain: i32): bool {
+  const d = liveTable(id);
+  if (d == 0) return false;
+  if (domain >= 0 && !sd.smmuDomainLive(<u32>domain)) return false;
+  store<u32>(d + desc.D_SMMU_DOMAIN, domain < 0 ? 0 : <u32>domain + 1);
+  return true;
 }
 
 // ── batched loops (benchmarks and throughput scenarios) ─────────────────────

@@ -16,6 +16,9 @@
 //            │ page-table descriptors       │ 256 × 256 B
 //   0x031000 ├──────────────────────────────┤
 //            │ zone headers (phys, kheap)   │ 2 × 1 KiB
+//   0x032000 ├──────────────────────────────┤
+//            │ SMMU domains 256 × 64 B      │ arm_smmu_domain: stage, ASID/VMID
+//   0x036000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
 //   0x100000 ├──────────────────────────────┤ DYNAMIC_BASE
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
@@ -66,7 +69,12 @@ export const ZONE_HEADER_SIZE: u32 = 1024;
 export const ZONE_PHYS: u32 = ZONES_BASE;
 export const ZONE_KHEAP: u32 = ZONES_BASE + ZONE_HEADER_SIZE;
 
-export const STATIC_END: u32 = 0x32000;
+// ── SMMU domains (the driver's per-domain state) ────────────────────────────
+export const SMMU_DOMAINS_BASE: u32 = 0x32000;
+export const MAX_SMMU_DOMAINS: u32 = 256;
+export const SMMU_DOMAIN_SIZE: u32 = 64;
+
+export const STATIC_END: u32 = 0x36000;
 export const DYNAMIC_BASE: u32 = 0x100000;
 
 // ── simulated physical memory ───────────────────────────────────────────────

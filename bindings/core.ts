@@ -21,11 +21,15 @@ export interface CoreExports {
   pgt_loop_map_unmap(id: number, base: number, span: number, pgsize: number, count: number,
                      seed: number, prot: number): number;
   pgt_loop_walk(id: number, base: number, span: number, count: number, seed: number): number;
+  smmu_domain_create(stage: number, id: number, features: number, rules: number): number;
+  smmu_domain_destroy(id: number): number;
+  pgt_set_smmu_domain(id: number, domain: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "core_init", "core_attach", "pgt_create", "pgt_map", "pgt_unmap", "pgt_iova_to_phys",
   "pgt_free", "pgt_release", "pgt_set_flags", "pgt_loop_map_unmap", "pgt_loop_walk",
+  "smmu_domain_create", "smmu_domain_destroy", "pgt_set_smmu_domain",
 ];
 
 /** One instance of the core on this thread. */

@@ -31,9 +31,10 @@ program.command("replay")
   .addOption(profileOption())
   .option("-c, --compare <expected>", "compare with a kernel trace (normalised) instead of printing; exit 1 on a difference")
   .option("--no-cmd", "with --compare: ignore SMMU CMD lines")
-  .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean }) => {
+  .addOption(new Option("--cmd-rules <version>", "encode CMD lines with this kernel's SMMUv3 driver rules (default: the profile's; the kernel-code traces used 5.15's for both)").choices(PROFILES))
+  .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean; cmdRules?: Profile }) => {
     const script = file === "-" ? await readStdin() : await readFile(file, "utf8");
-    const lines = await replayScript(script, { profile: o.profile });
+    const lines = await replayScript(script, { profile: o.profile, ...(o.cmdRules ? { commandRules: o.cmdRules } : {}) });
     if (!o.compare) {
       process.stdout.write(lines.join("\n") + "\n");
       return;

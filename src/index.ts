@@ -6,6 +6,8 @@ export {
   type PageTableConfig, type PageTableFormat, type Profile, type Geometry, type MapResult,
   type UnmapOptions, type UnmapResult, type GatherMode, type TlbEvent, type DumpEntry, type WarnCode,
 } from "./pgtable.js";
+export { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
+export { decodeCommand, formatCommandEvent, type SmmuCommand, type CommandEvent } from "./smmu/commands.js";
 export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";

@@ -5,6 +5,7 @@
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
 import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "./validate.js";
+import { decodeCommand, type CommandEvent } from "./smmu/commands.js";
 
 export type Profile = "5.15" | "7.1";
 export const PROFILES: readonly Profile[] = ["5.15", "7.1"];
@@ -87,10 +88,16 @@ export type WarnCode =
   | "map-pgsize" | "map-range" | "map-exists" | "map-replace-table" | "map-last-level"
   | "unmap-args" | "unmap-range" | "unmap-no-pte" | "unmap-partial-block" | "out-of-levels";
 
-const WARN_CODES: readonly WarnCode[] = [
-  "map-pgsize", "map-range", "map-exists", "map-replace-table", "map-last-level",
-  "unmap-args", "unmap-range", "unmap-no-pte", "unmap-partial-block", "out-of-levels",
-];
+/** WARN codes by the core's numbers (assembly/events.ts WARN_*). */
+function warnCodes(L: Core["layout"]): Map<number, WarnCode> {
+  return new Map<number, WarnCode>([
+    [L.WARN_MAP_PGSIZE, "map-pgsize"], [L.WARN_MAP_RANGE, "map-range"], [L.WARN_MAP_EXISTS, "map-exists"],
+    [L.WARN_MAP_REPLACE_TABLE, "map-replace-table"], [L.WARN_MAP_LAST_LEVEL, "map-last-level"],
+    [L.WARN_UNMAP_ARGS, "unmap-args"], [L.WARN_UNMAP_RANGE, "unmap-range"],
+    [L.WARN_UNMAP_NO_PTE, "unmap-no-pte"], [L.WARN_UNMAP_PARTIAL_BLOCK, "unmap-partial-block"],
+    [L.WARN_OUT_OF_LEVELS, "out-of-levels"],
+  ]);
+}
 
 export const WARN_TEXT: Readonly<Record<WarnCode, string>> = {
   "map-pgsize": "io-pgtable-arm map: pgsize is zero or not in pgsize_bitmap",
@@ -107,6 +114,7 @@ export const WARN_TEXT: Readonly<Record<WarnCode, string>> = {
 
 export type TlbEvent =
   | { kind: "tlb_add_page"; iova: number; granule: number }
+  | CommandEvent
   | { kind: "tlb_flush_walk"; iova: number; size: number; granule: number }
   | { kind: "tlb_flush_all" }
   | { kind: "iotlb_sync"; start: number; end: number; pgsize: number }
@@ -402,18 +410,31 @@ export class PageTable {
   }
 }
 
+const warnCodeCache = new WeakMap<Core, Map<number, WarnCode>>();
+
 function decodeEvent(core: Core, rec: number): TlbEvent {
+  const L = core.layout;
   const kind = core.readU32(rec);
+  if (kind === L.EV_CMD) {
+    const c = core.readU64(rec + 24);
+    const command = decodeCommand(core.readU64(rec + 8), core.readU64(rec + 16));
+    const ev: TlbEvent = { kind: "cmd", command, count: Number(c & 0xffffffffn), step: 2 ** Number((c >> 32n) & 0xffn) };
+    if ("addr" in command) ev.requestAddr = command.addr + Number((c >> 40n) & 0xfffn);
+    return ev;
+  }
   const a = core.readU64Number(rec + 8);
   const b = core.readU64Number(rec + 16);
   const c = core.readU64Number(rec + 24);
   switch (kind) {
-    case 1: return { kind: "tlb_add_page", iova: a, granule: b };
-    case 2: return { kind: "tlb_flush_walk", iova: a, size: b, granule: c };
-    case 3: return { kind: "tlb_flush_all" };
-    case 4: return { kind: "iotlb_sync", start: a, end: b, pgsize: c };
-    case 5: {
-      const code = WARN_CODES[a - 1] ?? "out-of-levels";
+    case L.EV_TLB_ADD_PAGE: return { kind: "tlb_add_page", iova: a, granule: b };
+    case L.EV_TLB_FLUSH_WALK: return { kind: "tlb_flush_walk", iova: a, size: b, granule: c };
+    case L.EV_TLB_FLUSH_ALL: return { kind: "tlb_flush_all" };
+    case L.EV_IOTLB_SYNC: return { kind: "iotlb_sync", start: a, end: b, pgsize: c };
+    case L.EV_WARN: {
+      let codes = warnCodeCache.get(core);
+      if (!codes) warnCodeCache.set(core, codes = warnCodes(L));
+      const code = codes.get(a);
+      if (!code) throw new IommuSimError(`iommu-sim: unknown WARN code ${a} in the event ring`);
       return { kind: "warn", code, message: WARN_TEXT[code] };
     }
     default:

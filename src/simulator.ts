@@ -6,6 +6,7 @@ import { MAX_MEMORY_BYTES, type CoreSource } from "../bindings/loader.js";
 import { ArgumentError, IommuSimError } from "./errors.js";
 import { PageTable, PROFILES, type PageTableConfig, type Profile } from "./pgtable.js";
 import { WorkerPool, type PoolOptions } from "./pool.js";
+import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 import { checkInt, checkOneOf } from "./validate.js";
 
 export interface SimulatorOptions {
@@ -78,6 +79,15 @@ export class Simulator {
     this.tables.add(pt);
     pt.onRelease = (t) => this.tables.delete(t);
     return pt;
+  }
+
+  /**
+   * The SMMUv3 driver's state for a domain whose page table is `pt`: from now on the
+   * table's invalidations become TLBI commands and CMD_SYNCs (see PageTable.takeEvents).
+   */
+  createSmmuDomain(pt: PageTable, opts: SmmuDomainOptions): SmmuDomain {
+    this.open("createSmmuDomain");
+    return new SmmuDomain(this.core, this.profile, pt, opts);
   }
 
   memoryStats(): MemoryStats {

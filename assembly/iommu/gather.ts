@@ -9,6 +9,8 @@
 //   +0 start u64   +8 end u64   +16 pgsize u64   +24 queued u32
 
 import { EV_IOTLB_SYNC, recordEvent } from "../events";
+import { tlbCookie } from "../pgtable/tlb";
+import { smmuTlbInvRange } from "../smmu/tlbi";
 
 export const G_START: u32 = 0;
 export const G_END: u32 = 8;
@@ -36,8 +38,11 @@ export function gatherInit(g: u32, queued: bool): void {
 export function iotlbSync(d: u32, g: u32): void {
   const pgsize = load<u64>(g + G_PGSIZE);
   if (pgsize != 0) {
-    recordEvent(d, EV_IOTLB_SYNC, load<u64>(g + G_START), load<u64>(g + G_END), pgsize);
-    // The SMMU model turns this into TLBI commands + CMD_SYNC (a later issue).
+    const start = load<u64>(g + G_START);
+    const end = load<u64>(g + G_END);
+    recordEvent(d, EV_IOTLB_SYNC, start, end, pgsize);
+    const sd = tlbCookie(d);
+    if (sd != 0) smmuTlbInvRange(d, sd, start, end - start + 1, pgsize, true);
   }
   gatherInit(g, false);
 }

@@ -25,6 +25,7 @@
 //   +104 ev_frame     u32  kheap frame backing the ring
 //   +108 warnings     u32  WARNs raised by this table
 //   +112 pgd_frame    u32
+//   +116 smmu_domain  u32  the TLB callbacks' cookie: SMMU domain id + 1 (0 = none)
 //   +128 ev_head      u32  next event sequence number (own cache line)
 
 export const D_STATE: u32 = 0;
@@ -56,6 +57,7 @@ export const D_EV_MASK: u32 = 100;
 export const D_EV_FRAME: u32 = 104;
 export const D_WARNINGS: u32 = 108;
 export const D_PGD_FRAME: u32 = 112;
+export const D_SMMU_DOMAIN: u32 = 116;
 export const D_EV_HEAD: u32 = 128;
 
 export const STATE_FREE: u32 = 0;

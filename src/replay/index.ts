@@ -63,6 +63,11 @@ export class Args {
 
 export interface ReplayOptions {
   profile: Profile;
+  /**
+   * Whose SMMUv3 driver encodes the CMD lines. Default: the profile's. The kernel-code
+   * harness encoded them with the v5.15 rules for both profiles (conformance README).
+   */
+  commandRules?: Profile;
   /** A simulator to run in (its profile must match). Default: a fresh one, closed afterwards. */
   simulator?: Simulator;
 }
@@ -79,7 +84,7 @@ export async function replayScript(script: string, opts: ReplayOptions): Promise
     line: (t) => lines.push(t),
     warning: (t) => { warnings++; lines.push(`WARNING: ${t}`); },
   };
-  const families: CommandFamily[] = [new PgtableCommands(sim, out)];
+  const families: CommandFamily[] = [new PgtableCommands(sim, out, opts.commandRules)];
   try {
     const text = script.split(/\r?\n/);
     for (let n = 0; n < text.length; n++) {

@@ -9,6 +9,17 @@ import {
 import { hex } from "../errors.js";
 import { runSelftest } from "../selftest.js";
 import type { Args, CommandFamily, ReplayOutput } from "./index.js";
+import type { Profile } from "../pgtable.js";
+import type { SmmuDomain } from "../smmu/domain.js";
+import { formatCommandEvent } from "../smmu/commands.js";
+
+/** What `smmu RIL STAGE ID [COMPACT]` set: applies to every table from then on. */
+interface SmmuSettings {
+  ril: boolean;
+  stage: 1 | 2;
+  id: number;
+  compact: boolean;
+}
 
 const FORMATS: Record<string, PageTableFormat> = {
   s1: "arm-lpae-s1", s2: "arm-lpae-s2", s1_32: "arm-lpae-s1-32", s2_32: "arm-lpae-s2-32",
@@ -16,8 +27,12 @@ const FORMATS: Record<string, PageTableFormat> = {
 
 export class PgtableCommands implements CommandFamily {
   private pt: PageTable | undefined;
+  private smmuSettings: SmmuSettings | undefined;
+  private smmuDomain: SmmuDomain | undefined;
 
-  constructor(private readonly sim: Simulator, private readonly out: ReplayOutput) {}
+  /** `commandRules`: whose driver encodes the CMD lines (default: the profile's). */
+  constructor(private readonly sim: Simulator, private readonly out: ReplayOutput,
+              private readonly commandRules?: Profile) {}
 
   run(cmd: string, a: Args): boolean {
     switch (cmd) {
@@ -35,8 +50,25 @@ export class PgtableCommands implements CommandFamily {
   }
 
   close(): void {
+    this.dropTable();
+  }
+
+  private dropTable(): void {
+    this.smmuDomain?.destroy(this.pt);
+    this.smmuDomain = undefined;
     this.pt?.release();
     this.pt = undefined;
+  }
+
+  /** Give the current table an SMMU domain as `smmu` last set, so its commands print. */
+  private attachSmmu(): void {
+    const s = this.smmuSettings;
+    if (!s || !this.pt) return;
+    this.smmuDomain?.destroy(this.pt);
+    this.smmuDomain = this.sim.createSmmuDomain(this.pt, {
+      stage: s.stage, id: s.id, rangeInvalidation: s.ril,
+      ...(this.commandRules ? { commandRules: this.commandRules } : {}),
+    });
   }
 
   private table(): PageTable {
@@ -57,8 +89,7 @@ export class PgtableCommands implements CommandFamily {
     if (this.pt) {
       this.pt.free();
       this.printEvents(this.pt.takeEvents());
-      this.pt.release();
-      this.pt = undefined;
+      this.dropTable();
     }
     try {
       this.pt = this.sim.createPageTable(config);
@@ -68,14 +99,19 @@ export class PgtableCommands implements CommandFamily {
       this.out.line("alloc_io_pgtable_ops -> NULL");
       return;
     }
+    this.attachSmmu();
     this.out.line(describeGeometry(this.pt));
   }
 
+  /** smmu RIL STAGE ID [COMPACT]: from here on, print the driver's commands too. */
   private smmu(a: Args): void {
     a.atMost(4);
-    for (const [i, n] of ["RIL", "STAGE", "ID"].entries()) a.num(i, n);
-    a.num(3, "COMPACT", 0);
-    // The SMMUv3 command encoding (CMD lines) comes with the SMMU model.
+    const stage = a.num(1, "STAGE");
+    if (stage !== 1 && stage !== 2) throw new Error(`STAGE must be 1 or 2, got ${stage}`);
+    const id = a.num(2, "ID");
+    if (id > 0xffff) throw new Error(`ID must be an ASID/VMID in [0, 65535], got ${id}`);
+    this.smmuSettings = { ril: a.num(0, "RIL") !== 0, stage, id, compact: a.num(3, "COMPACT", 0) !== 0 };
+    this.attachSmmu();
     this.out.line("ok");
   }
 
@@ -110,8 +146,7 @@ export class PgtableCommands implements CommandFamily {
     pt.free();
     this.out.line("");
     this.printEvents(pt.takeEvents());
-    pt.release();
-    this.pt = undefined;
+    this.dropTable();
     this.out.line(`  pages_live=${this.sim.memoryStats().tableAllocations} kmalloc_live=0`);
   }
 
@@ -133,6 +168,9 @@ export class PgtableCommands implements CommandFamily {
         case "tlb_flush_all": this.out.line("  tlb_flush_all"); break;
         case "iotlb_sync": this.out.line(`  iotlb_sync start=${hex(e.start)} end=${hex(e.end)} pgsize=${hex(e.pgsize)}`); break;
         case "warn": this.out.warning(WARN_TEXT[e.code]); break;
+        case "cmd":
+          for (const l of formatCommandEvent(e, this.smmuSettings?.compact ?? false)) this.out.line(`    ${l}`);
+          break;
       }
     }
   }

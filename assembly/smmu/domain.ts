@@ -1,0 +1,58 @@
+// The SMMUv3 driver's view of a domain (struct arm_smmu_domain in arm-smmu-v3.c): which
+// stage it translates at, its ASID or VMID, and the SMMU features that shape its
+// invalidations. An io-pgtable table points at one of these as its TLB-callback cookie.
+//
+//   +0 state u32   +4 stage u32 (1, 2)   +8 asid u32   +12 vmid u32
+//   +16 features u32 (SMMU_FEAT_*)      +20 rules u32 (which driver's encoding: 5.15 / 7.1)
+
+import { MAX_SMMU_DOMAINS, SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE } from "../memmap";
+
+export const SD_STATE: u32 = 0;
+export const SD_STAGE: u32 = 4;
+export const SD_ASID: u32 = 8;
+export const SD_VMID: u32 = 12;
+export const SD_FEATURES: u32 = 16;
+export const SD_RULES: u32 = 20;
+
+/** IDR3.RIL: range invalidation (TG/SCALE/NUM). */
+export const SMMU_FEAT_RANGE_INV: u32 = 1 << 0;
+/** E2H: stage-1 invalidations use the EL2 opcodes. */
+export const SMMU_FEAT_E2H: u32 = 1 << 1;
+
+export const RULES_515: u32 = 0;
+export const RULES_71: u32 = 1;
+
+@inline export function smmuDomainAddr(id: u32): u32 {
+  return SMMU_DOMAINS_BASE + id * SMMU_DOMAIN_SIZE;
+}
+
+/** Claim a free domain slot; returns its id or -1. */
+export function smmuDomainCreate(stage: u32, id: u32, features: u32, rules: u32): i32 {
+  if ((stage != 1 && stage != 2) || id > 0xffff || rules > RULES_71) return -2;
+  for (let i: u32 = 0; i < MAX_SMMU_DOMAINS; i++) {
+    const sd = smmuDomainAddr(i);
+    if (atomic.cmpxchg<u32>(sd + SD_STATE, 0, 1) == 0) {
+      store<u32>(sd + SD_STAGE, stage);
+      store<u32>(sd + SD_ASID, stage == 1 ? id : 0);
+      store<u32>(sd + SD_VMID, stage == 2 ? id : 0);
+      store<u32>(sd + SD_FEATURES, features);
+      store<u32>(sd + SD_RULES, rules);
+      atomic.store<u32>(sd + SD_STATE, 2);
+      return <i32>i;
+    }
+  }
+  return -1;
+}
+
+export function smmuDomainDestroy(id: u32): bool {
+  if (id >= MAX_SMMU_DOMAINS) return false;
+  const sd = smmuDomainAddr(id);
+  if (atomic.load<u32>(sd + SD_STATE) != 2) return false;
+  memory.fill(sd + 4, 0, SMMU_DOMAIN_SIZE - 4);
+  atomic.store<u32>(sd + SD_STATE, 0);
+  return true;
+}
+
+export function smmuDomainLive(id: u32): bool {
+  return id < MAX_SMMU_DOMAINS && atomic.load<u32>(smmuDomainAddr(id) + SD_STATE) == 2;
+}

@@ -1,0 +1,59 @@
+// SmmuDomain: the SMMUv3 driver's per-domain state (stage, ASID or VMID, the SMMU's
+// features), which a page table's TLB callbacks report to: from then on the table's
+// events include the TLBI and CMD_SYNC commands the kernel's driver would send.
+
+import type { Core } from "../../bindings/core.js";
+import { ArgumentError, IommuSimError } from "../errors.js";
+import type { PageTable, Profile } from "../pgtable.js";
+import { PROFILES } from "../pgtable.js";
+import { checkInt, checkOneOf } from "../validate.js";
+
+export interface SmmuDomainOptions {
+  /** 1: stage-1 (commands carry the ASID), 2: stage-2 (the VMID). Default: the table's stage. */
+  stage?: 1 | 2;
+  /** The ASID (stage 1) or VMID (stage 2), 0..65535. */
+  id: number;
+  /** The SMMU implements range invalidation (IDR3.RIL). Default true. */
+  rangeInvalidation?: boolean;
+  /** Stage-1 TLBIs use the EL2 forms (E2H mode). Default false. */
+  e2h?: boolean;
+  /** Which driver's encoding rules to follow. Default: the simulator's profile. */
+  commandRules?: Profile;
+}
+
+export class SmmuDomain {
+  readonly id: number;
+  readonly stage: 1 | 2;
+  private released = false;
+
+  /** @internal Use Simulator.createSmmuDomain. */
+  constructor(private readonly core: Core, profile: Profile, pt: PageTable, opts: SmmuDomainOptions) {
+    const ctx = "createSmmuDomain";
+    if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
+    const tableStage = pt.geometry.format.startsWith("arm-lpae-s1") ? 1 : 2;
+    const stage = checkInt("stage", opts.stage ?? tableStage, 1, 2, ctx) as 1 | 2;
+    const id = checkInt(stage === 1 ? "id (ASID)" : "id (VMID)", opts.id, 0, 0xffff, ctx);
+    const rules = checkOneOf("commandRules", opts.commandRules ?? profile, PROFILES, ctx);
+    const L = core.layout;
+    let features = 0;
+    if (opts.rangeInvalidation ?? true) features |= L.SMMU_FEAT_RANGE_INV;
+    if (opts.e2h) features |= L.SMMU_FEAT_E2H;
+    const sd = core.raw.smmu_domain_create(stage, id, features, rules === "5.15" ? 0 : 1);
+    if (sd === -1) throw new IommuSimError("iommu-sim: too many SMMU domains are live at once");
+    if (sd < 0) throw new IommuSimError(`iommu-sim: the core refused SMMU domain stage ${stage} id ${id}`);
+    if (!core.raw.pgt_set_smmu_domain(pt.id, sd)) {
+      core.raw.smmu_domain_destroy(sd);
+      throw new IommuSimError(`iommu-sim: page table ${pt.id} is not live`);
+    }
+    this.id = sd;
+    this.stage = stage;
+  }
+
+  /** Forget the domain (tables pointing at it stop issuing commands first). */
+  destroy(pt?: PageTable): void {
+    if (this.released) return;
+    if (pt) this.core.raw.pgt_set_smmu_domain(pt.id, -1);
+    this.core.raw.smmu_domain_destroy(this.id);
+    this.released = true;
+  }
+}

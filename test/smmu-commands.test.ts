@@ -1,0 +1,99 @@
+// The SMMUv3 driver's invalidation commands: the v5.15 and v7.1 encodings of a gather, a
+// walk flush and a flush-all (reference §5.4 worked examples), with and without range
+// invalidation, and the 16-byte command layout.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Prot, Simulator, decodeCommand, type PageTable, type TlbEvent } from "../dist/index.js";
+
+const S1 = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48 };
+let sims: Record<string, Simulator>;
+beforeAll(async () => {
+  sims = { "5.15": await Simulator.create({ profile: "5.15" }), "7.1": await Simulator.create({ profile: "7.1" }) };
+});
+afterAll(async () => { for (const s of Object.values(sims)) await s.close(); });
+
+function commands(events: TlbEvent[]) {
+  return events.filter((e) => e.kind === "cmd").map((e) => e.kind === "cmd" && ({ ...e.command, count: e.count }));
+}
+
+function withDomain(profile: "5.15" | "7.1", ril: boolean, fn: (pt: PageTable) => void, cfg = S1): void {
+  const sim = sims[profile]!;
+  const pt = sim.createPageTable(cfg);
+  const dom = sim.createSmmuDomain(pt, { id: 5, rangeInvalidation: ril });
+  try { fn(pt); } finally { dom.destroy(pt); pt.release(); }
+}
+
+describe("invalidation commands", () => {
+  it("a strict unmap of 2 pages is one range TLBI and a sync (both profiles)", () => {
+    for (const p of ["5.15", "7.1"] as const) {
+      withDomain(p, true, (pt) => {
+        pt.mapPages(0x1000, 0x1000, 0x1000, 2, Prot.READ);
+        pt.takeEvents();
+        pt.unmapPages(0x1000, 0x1000, 2);
+        expect(commands(pt.takeEvents())).toEqual([
+          { op: "TLBI_NH_VA", asid: 5, vmid: 0, leaf: true, addr: 0x1000, tg: 1, ttl: 3, scale: 1, num: 0, count: 1 },
+          { op: "CMD_SYNC", count: 1 },
+        ]);
+      });
+    }
+  });
+
+  it("a walk flush of 2M: v5.15 TTL 3, v7.1 TTL 0; v7.1 then also invalidates the 2M leaf", () => {
+    for (const p of ["5.15", "7.1"] as const) {
+      withDomain(p, true, (pt) => {
+        pt.mapPages(0x600000, 0x600000, 0x1000, 2, Prot.READ);
+        pt.takeEvents();
+        pt.unmapPages(0x600000, 0x200000, 1);
+        const cmds = commands(pt.takeEvents()).filter((c) => c && c.op === "TLBI_NH_VA");
+        expect(cmds[0]).toMatchObject({ leaf: false, addr: 0x600000, ttl: p === "5.15" ? 3 : 0, scale: 9, num: 0 });
+        if (p === "7.1") expect(cmds[1]).toMatchObject({ leaf: true, ttl: 2, scale: 9, num: 0 });
+        else expect(cmds).toHaveLength(1);
+      });
+    }
+  });
+
+  it("without range invalidation: one command per granule; v7.1 swaps a large range for the whole ASID", () => {
+    for (const p of ["5.15", "7.1"] as const) {
+      withDomain(p, false, (pt) => {
+        pt.mapPages(0x400000, 0x400000, 0x1000, 4, Prot.READ);
+        pt.takeEvents();
+        pt.unmapPages(0x400000, 0x1000, 4);
+        expect(commands(pt.takeEvents())).toEqual([
+          { op: "TLBI_NH_VA", asid: 5, vmid: 0, leaf: true, addr: 0x400000, tg: 0, ttl: 0, scale: 0, num: 0, count: 4 },
+          { op: "CMD_SYNC", count: 1 },
+        ]);
+        // Removing a table: a 2M walk flush, 512 per-granule commands' worth.
+        pt.unmapPages(0x400000, 0x200000, 1, { raw: true });
+        const cmds = commands(pt.takeEvents());
+        if (p === "5.15") expect(cmds[0]).toMatchObject({ op: "TLBI_NH_VA", leaf: false, count: 512 });
+        else expect(cmds[0]).toEqual({ op: "TLBI_NH_ASID", asid: 5, vmid: 0, count: 1 });
+      });
+    }
+  });
+
+  it("stage 2 uses the VMID, and flush-all is TLBI_S12_VMALL", () => {
+    withDomain("5.15", true, (pt) => {
+      pt.mapPages(0x10000, 0x10000, 0x1000, 1, Prot.READ);
+      pt.unmapPages(0x10000, 0x1000, 1);
+      pt.free();
+      const cmds = commands(pt.takeEvents());
+      expect(cmds[0]).toMatchObject({ op: "TLBI_S2_IPA", vmid: 5, leaf: true, addr: 0x10000 });
+      expect(cmds.slice(-2)).toEqual([{ op: "TLBI_S12_VMALL", vmid: 5, count: 1 }, { op: "CMD_SYNC", count: 1 }]);
+    }, { ...S1, format: "arm-lpae-s2", ias: 40 });
+  });
+
+  it("decodes the 16-byte layout", () => {
+    // TLBI_NH_VA: ASID 0x1234, VMID 7, NUM 3, SCALE 2; leaf, TTL 3, TG 1, VA 0xffff800000001000.
+    const dw0 = (0x1234n << 48n) | (7n << 32n) | (2n << 20n) | (3n << 12n) | 0x12n;
+    const dw1 = 0xffff800000001000n | (1n << 10n) | (3n << 8n) | 1n;
+    expect(decodeCommand(dw0, dw1)).toEqual({ op: "TLBI_NH_VA", asid: 0x1234, vmid: 7, leaf: true,
+      addr: Number(0xffff800000001000n), tg: 1, ttl: 3, scale: 2, num: 3 });
+    expect(decodeCommand(0x46n, 0n)).toEqual({ op: "CMD_SYNC" });
+  });
+
+  it("refuses a bad ASID/VMID", () => {
+    const pt = sims["7.1"]!.createPageTable(S1);
+    expect(() => sims["7.1"]!.createSmmuDomain(pt, { id: 70000 })).toThrow(/id \(ASID\) must be an integer in \[0, 65535\], got 70000/);
+    pt.release();
+  });
+});
