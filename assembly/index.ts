@@ -16,6 +16,12 @@ import { createTable, freePgtable, liveTable, releaseTable, setTableFlags } from
 import { iovaToPhys, mapPages, unmapPages } from "./pgtable/lpae";
 import { gatherInit, iotlbSync, G_QUEUED } from "./iommu/gather";
 import * as sd from "./smmu/domain";
+import * as smmu from "./smmu/smmu";
+import * as cache from "./smmu/cache";
+import { smmuTranslate } from "./smmu/translate";
+import * as tr from "./smmu/translate";
+import * as cmd from "./smmu/cmd";
+import * as consume from "./smmu/consume";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
 export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
@@ -247,4 +253,179 @@ export function pgt_loop_walk(id: u32, base: f64, span: f64, count: u32, seed: u
     sum += iovaToPhys(d, <u64>base + off);
   }
   return <f64>(sum & 0xfffffffffffff);
+}
+
+// ── SMMU (device side) ──────────────────────────────────────────────────────
+
+export const SMMUS_BASE = mm.SMMUS_BASE;
+export const SMMU_DESC_SIZE = mm.SMMU_DESC_SIZE;
+export const MAX_SMMUS = mm.MAX_SMMUS;
+export const TS_CPU_NS = mm.TS_CPU_NS;
+export const S_STATS = smmu.S_STATS;
+export const S_COSTS = smmu.S_COSTS;
+export const S_FAULTS = smmu.S_FAULTS;
+export const S_FAULT_MASK = smmu.S_FAULT_MASK;
+export const S_FAULT_HEAD = smmu.S_FAULT_HEAD;
+export const S_IOTLB = smmu.S_IOTLB;
+export const S_WALKC = smmu.S_WALKC;
+export const FAULT_SIZE = smmu.FAULT_SIZE;
+export const MAX_STREAMS = smmu.MAX_STREAMS;
+export const OPT_INVALIDATE_AT_SYNC = smmu.OPT_INVALIDATE_AT_SYNC;
+export const OPT_TTL_STRICT = smmu.OPT_TTL_STRICT;
+export const C_HITS = cache.C_HITS;
+export const C_MISSES = cache.C_MISSES;
+export const C_FILLS = cache.C_FILLS;
+export const C_EVICTIONS = cache.C_EVICTIONS;
+export const C_INVALIDATED = cache.C_INVALIDATED;
+export const META_READ = cache.META_READ;
+export const META_WRITE = cache.META_WRITE;
+export const STAT_TRANSLATIONS = smmu.STAT_TRANSLATIONS;
+export const STAT_UTLB_HITS = smmu.STAT_UTLB_HITS;
+export const STAT_IOTLB_HITS = smmu.STAT_IOTLB_HITS;
+export const STAT_IOTLB_MISSES = smmu.STAT_IOTLB_MISSES;
+export const STAT_WALKS = smmu.STAT_WALKS;
+export const STAT_PTE_READS = smmu.STAT_PTE_READS;
+export const STAT_WALKC_HITS = smmu.STAT_WALKC_HITS;
+export const STAT_FAULTS = smmu.STAT_FAULTS;
+export const STAT_TLBI_VA = smmu.STAT_TLBI_VA;
+export const STAT_TLBI_CONTEXT = smmu.STAT_TLBI_CONTEXT;
+export const STAT_TLBI_ALL = smmu.STAT_TLBI_ALL;
+export const STAT_SYNCS = smmu.STAT_SYNCS;
+export const STAT_CMDS = smmu.STAT_CMDS;
+export const STAT_ENTRIES_INVALIDATED = smmu.STAT_ENTRIES_INVALIDATED;
+export const STAT_MODELLED_NS = smmu.STAT_MODELLED_NS;
+export const COST_PTE_READ = smmu.COST_PTE_READ;
+export const COST_IOTLB_HIT = smmu.COST_IOTLB_HIT;
+export const COST_IOTLB_MISS = smmu.COST_IOTLB_MISS;
+export const COST_WALKC_HIT = smmu.COST_WALKC_HIT;
+export const COST_TLBI = smmu.COST_TLBI;
+export const COST_SYNC = smmu.COST_SYNC;
+export const COST_LOCK = smmu.COST_LOCK;
+export const COST_UTLB_HIT = smmu.COST_UTLB_HIT;
+export const F_BAD_STREAM = smmu.F_BAD_STREAM;
+export const F_TRANSLATION = smmu.F_TRANSLATION;
+export const F_ADDR_SIZE = smmu.F_ADDR_SIZE;
+export const F_ACCESS = smmu.F_ACCESS;
+export const F_PERMISSION = smmu.F_PERMISSION;
+export const F_WALK_EABT = smmu.F_WALK_EABT;
+export const OP_TLBI_NH_ALL = <u32>cmd.OP_TLBI_NH_ALL;
+export const OP_TLBI_NH_ASID = <u32>cmd.OP_TLBI_NH_ASID;
+export const OP_TLBI_NH_VA = <u32>cmd.OP_TLBI_NH_VA;
+export const OP_TLBI_EL2_ALL = <u32>cmd.OP_TLBI_EL2_ALL;
+export const OP_TLBI_EL2_ASID = <u32>cmd.OP_TLBI_EL2_ASID;
+export const OP_TLBI_EL2_VA = <u32>cmd.OP_TLBI_EL2_VA;
+export const OP_TLBI_S12_VMALL = <u32>cmd.OP_TLBI_S12_VMALL;
+export const OP_TLBI_S2_IPA = <u32>cmd.OP_TLBI_S2_IPA;
+export const OP_TLBI_NSNH_ALL = <u32>cmd.OP_TLBI_NSNH_ALL;
+export const OP_CMD_SYNC = <u32>cmd.OP_CMD_SYNC;
+export const HIT_UTLB = tr.HIT_UTLB;
+export const HIT_IOTLB = tr.HIT_IOTLB;
+export const HIT_WALK = tr.HIT_WALK;
+export const ACCESS_WRITE = tr.ACCESS_WRITE;
+export const ACCESS_PRIV = tr.ACCESS_PRIV;
+
+/** Create an SMMU; see assembly/smmu/smmu.ts for the arguments. Returns its id or < 0. */
+export function smmu_create(options: u32, tlbSets: u32, tlbWays: u32, policy: u32, seed: u32,
+                            wc0: u32, wc1: u32, wc2: u32, wc3: u32, utlb: u32, faultRing: u32): i32 {
+  return smmu.smmuCreate(options, tlbSets, tlbWays, policy, seed, wc0, wc1, wc2, wc3, utlb, faultRing);
+}
+
+export function smmu_destroy(id: u32): bool {
+  return smmu.smmuDestroy(id);
+}
+
+export function smmu_set_cost(id: u32, which: u32, ns: u32): bool {
+  return smmu.setCost(id, which, ns);
+}
+
+/** Program stream `sid` to translate with a single-stage context. */
+export function smmu_ste_set(id: u32, sid: u32, stage: u32, asid: u32, vmid: u32, ttb: f64,
+                             ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
+  return smmu.steSet(id, sid, stage, asid, vmid, <u64>ttb, ias, pgShift, start, oas);
+}
+
+export function smmu_ste_clear(id: u32, sid: u32): bool {
+  const s = smmu.smmuLive(id);
+  if (s == 0 || sid >= smmu.MAX_STREAMS) return false;
+  smmu.steClear(s, sid);
+  return true;
+}
+
+/** Send an SMMU domain's commands to SMMU `id` (-1: to none). */
+export function smmu_domain_set_smmu(domain: u32, id: i32): bool {
+  if (!sd.smmuDomainLive(domain)) return false;
+  if (id >= 0 && smmu.smmuLive(<u32>id) == 0) return false;
+  store<u32>(sd.smmuDomainAddr(domain) + sd.SD_SMMU, id < 0 ? 0 : <u32>id + 1);
+  return true;
+}
+
+/**
+ * One device access. Returns 0 or the fault type; the slot's RESULT0..3 hold +0 meta,
+ * +4 fault level, +8 physical address, +16 fault info, +24 where it hit.
+ */
+export function smmu_translate(id: u32, sid: u32, iova: f64, access: u32): i32 {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return -1;
+  return <i32>smmuTranslate(s, sid, <u64>iova, access, slotBase() + mm.TS_RESULT0);
+}
+
+/** This thread's modelled CPU time so far (ns), and reset it when `reset`. */
+export function cpu_modelled_ns(reset: bool): f64 {
+  const acc = slotBase() + mm.TS_CPU_NS;
+  const v = load<u64>(acc);
+  if (reset) store<u64>(acc, 0);
+  return <f64>v;
+}
+
+// Commands submitted directly to an SMMU (as a test rig or an emulated driver would), built
+// with the same encoders the driver side uses. The halves carry 64-bit fields exactly.
+
+/** A range TLBI (op NH_VA / EL2_VA / S2_IPA) at addr = hi·2^32 + lo. */
+export function smmu_cmd_tlbi_range(id: u32, op: u32, asid: u32, vmid: u32, addrHi: u32, addrLo: u32,
+                                    leaf: bool, ttl: u32, tg: u32, scale: u32, num: u32): bool {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return false;
+  const addr = (<u64>addrHi << 32) | <u64>addrLo;
+  consume.smmuConsume(s, cmd.tlbiRangeDw0(op, asid, vmid, num, scale),
+                      cmd.tlbiRangeDw1(op, addr, leaf, ttl, tg), 1, 0);
+  return true;
+}
+
+/** An ASID/VMID-wide or global TLBI (NH_ASID, EL2_ASID, S12_VMALL, NH_ALL, NSNH_ALL, EL2_ALL). */
+export function smmu_cmd_tlbi_context(id: u32, op: u32, asid: u32, vmid: u32): bool {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return false;
+  consume.smmuConsume(s, cmd.tlbiContextDw0(op, asid, vmid), 0, 1, 0);
+  return true;
+}
+
+export function smmu_cmd_sync(id: u32): bool {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return false;
+  consume.smmuConsume(s, cmd.syncDw0(), 0, 1, 0);
+  return true;
+}
+
+/**
+ * `count` device reads at random addresses in [base, base + span) (8-byte aligned) through
+ * stream `sid`. Returns the number that faulted; the slot's RESULT0 gets the sum of the
+ * physical addresses reached (a checksum).
+ */
+export function smmu_loop_translate(id: u32, sid: u32, base: f64, span: f64, count: u32, seed: u32,
+                                    access: u32): u32 {
+  const s = smmu.smmuLive(id);
+  if (s == 0 || seed == 0) return count;
+  const res = slotBase() + mm.TS_RESULT0;
+  const slots = <u64>span >> 3;
+  let x = seed;
+  let faults: u32 = 0;
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    const iova = <u64>base + ((((<u64>x << 20) ^ <u64>i) % slots) << 3);
+    if (smmuTranslate(s, sid, iova, access, res) != 0) faults++;
+    else sum += load<u64>(res + 8);
+  }
+  store<u64>(res, sum);
+  return faults;
 }

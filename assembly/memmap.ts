@@ -18,7 +18,9 @@
 //            │ zone headers (phys, kheap)   │ 2 × 1 KiB
 //   0x032000 ├──────────────────────────────┤
 //            │ SMMU domains 256 × 64 B      │ arm_smmu_domain: stage, ASID/VMID
-//   0x036000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
+//   0x036000 ├──────────────────────────────┤
+//            │ SMMU instances 4 × 1 KiB     │ caches, stream table, fault queue, stats
+//   0x037000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
 //   0x100000 ├──────────────────────────────┤ DYNAMIC_BASE
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
@@ -55,8 +57,10 @@ export const TS_RESULT0: u32 = 64; //        u64
 export const TS_RESULT1: u32 = 72; //        u64
 export const TS_RESULT2: u32 = 80; //        u64
 export const TS_RESULT3: u32 = 88; //        u64
+//   what this thread (a simulated CPU) has been charged, in modelled ns
+export const TS_CPU_NS: u32 = 128; //        u64
 //   scratch for batched calls' statistics
-export const TS_STATS: u32 = 128; //         16 × u64
+export const TS_STATS: u32 = 192; //         16 × u64
 
 // ── page-table descriptors ──────────────────────────────────────────────────
 export const PGT_BASE: u32 = 0x21000;
@@ -74,7 +78,12 @@ export const SMMU_DOMAINS_BASE: u32 = 0x32000;
 export const MAX_SMMU_DOMAINS: u32 = 256;
 export const SMMU_DOMAIN_SIZE: u32 = 64;
 
-export const STATIC_END: u32 = 0x36000;
+// ── SMMU instances (the device side) ────────────────────────────────────────
+export const SMMUS_BASE: u32 = 0x36000;
+export const MAX_SMMUS: u32 = 4;
+export const SMMU_DESC_SIZE: u32 = 1024;
+
+export const STATIC_END: u32 = 0x37000;
 export const DYNAMIC_BASE: u32 = 0x100000;
 
 // ── simulated physical memory ───────────────────────────────────────────────

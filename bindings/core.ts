@@ -24,12 +24,30 @@ export interface CoreExports {
   smmu_domain_create(stage: number, id: number, features: number, rules: number): number;
   smmu_domain_destroy(id: number): number;
   pgt_set_smmu_domain(id: number, domain: number): number;
+  smmu_create(options: number, tlbSets: number, tlbWays: number, policy: number, seed: number,
+              wc0: number, wc1: number, wc2: number, wc3: number, utlb: number, faultRing: number): number;
+  smmu_destroy(id: number): number;
+  smmu_set_cost(id: number, which: number, ns: number): number;
+  smmu_ste_set(id: number, sid: number, stage: number, asid: number, vmid: number, ttb: number,
+               ias: number, pgShift: number, start: number, oas: number): number;
+  smmu_ste_clear(id: number, sid: number): number;
+  smmu_domain_set_smmu(domain: number, id: number): number;
+  smmu_translate(id: number, sid: number, iova: number, access: number): number;
+  cpu_modelled_ns(reset: number): number;
+  smmu_cmd_tlbi_range(id: number, op: number, asid: number, vmid: number, addrHi: number, addrLo: number,
+                      leaf: number, ttl: number, tg: number, scale: number, num: number): number;
+  smmu_cmd_tlbi_context(id: number, op: number, asid: number, vmid: number): number;
+  smmu_cmd_sync(id: number): number;
+  smmu_loop_translate(id: number, sid: number, base: number, span: number, count: number, seed: number,
+                      access: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "core_init", "core_attach", "pgt_create", "pgt_map", "pgt_unmap", "pgt_iova_to_phys",
   "pgt_free", "pgt_release", "pgt_set_flags", "pgt_loop_map_unmap", "pgt_loop_walk",
-  "smmu_domain_create", "smmu_domain_destroy", "pgt_set_smmu_domain",
+  "smmu_domain_create", "smmu_domain_destroy", "pgt_set_smmu_domain", "smmu_create", "smmu_destroy",
+  "smmu_set_cost", "smmu_ste_set", "smmu_ste_clear", "smmu_domain_set_smmu", "smmu_translate",
+  "cpu_modelled_ns", "smmu_cmd_tlbi_range", "smmu_cmd_tlbi_context", "smmu_cmd_sync", "smmu_loop_translate",
 ];
 
 /** One instance of the core on this thread. */
@@ -105,10 +123,14 @@ export class Core {
     if (rc !== 0) throw new RangeError(`iommu-sim: thread slot ${this.slot} is out of range (0..${this.layout.MAX_THREADS - 1})`);
   }
 
-  /** A u64 result the last call left in this thread's slot. */
-  result64(index: 0 | 1): bigint {
-    const off = index === 0 ? this.layout.TS_RESULT0 : this.layout.TS_RESULT1;
-    return this.u64[(this.slotBase + off) >>> 3]!;
+  /** A u64 result the last call left in this thread's slot (RESULT0 + 8·index). */
+  result64(index: 0 | 1 | 2 | 3): bigint {
+    return this.u64[((this.slotBase + this.layout.TS_RESULT0) >>> 3) + index]!;
+  }
+
+  /** The u32 at byte `offset` of the slot's result area. */
+  result32(offset: number): number {
+    return this.u32[(this.slotBase + this.layout.TS_RESULT0 + offset) >>> 2]!;
   }
 
   readU32(addr: number): number {

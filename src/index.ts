@@ -7,6 +7,10 @@ export {
   type UnmapOptions, type UnmapResult, type GatherMode, type TlbEvent, type DumpEntry, type WarnCode,
 } from "./pgtable.js";
 export { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
+export {
+  Smmu, Device, DEFAULT_COSTS, type SmmuOptions, type SmmuCosts, type SmmuStats, type CacheStats,
+  type Fault, type FaultType, type SmmuCommandInput, type AccessResult, type AccessSegment, type ReplacementPolicy,
+} from "./smmu/smmu.js";
 export { decodeCommand, formatCommandEvent, type SmmuCommand, type CommandEvent } from "./smmu/commands.js";
 export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";

@@ -7,6 +7,7 @@ import { ArgumentError, IommuSimError } from "./errors.js";
 import { PageTable, PROFILES, type PageTableConfig, type Profile } from "./pgtable.js";
 import { WorkerPool, type PoolOptions } from "./pool.js";
 import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
+import { Smmu, type SmmuOptions } from "./smmu/smmu.js";
 import { checkInt, checkOneOf } from "./validate.js";
 
 export interface SimulatorOptions {
@@ -42,6 +43,7 @@ export class Simulator {
   /** @internal */
   readonly core: Core;
   private readonly tables = new Set<PageTable>();
+  private readonly smmus = new Set<Smmu>();
   private workerPool: WorkerPool | undefined;
   private closed = false;
 
@@ -90,6 +92,19 @@ export class Simulator {
     return new SmmuDomain(this.core, this.profile, pt, opts);
   }
 
+  /** An SMMUv3: stream table, IOTLB, walk caches, micro-TLBs, fault queue (see SmmuOptions). */
+  createSmmu(opts: SmmuOptions = {}): Smmu {
+    this.open("createSmmu");
+    const smmu = new Smmu(this.core, opts);
+    this.smmus.add(smmu);
+    return smmu;
+  }
+
+  /** Modelled CPU time this thread has been charged (commands it wrote, syncs it waited for). */
+  cpuModelledNs(opts: { reset?: boolean } = {}): number {
+    return this.core.raw.cpu_modelled_ns(opts.reset ? 1 : 0);
+  }
+
   memoryStats(): MemoryStats {
     const L = this.core.layout;
     const z = L.ZONE_PHYS;
@@ -119,6 +134,7 @@ export class Simulator {
     if (this.closed) return;
     this.closed = true;
     await this.workerPool?.close();
+    for (const s of this.smmus) s.destroy();
     for (const pt of [...this.tables]) pt.release();
   }
 

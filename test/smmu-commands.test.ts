@@ -20,7 +20,7 @@ function withDomain(profile: "5.15" | "7.1", ril: boolean, fn: (pt: PageTable) =
   const sim = sims[profile]!;
   const pt = sim.createPageTable(cfg);
   const dom = sim.createSmmuDomain(pt, { id: 5, rangeInvalidation: ril });
-  try { fn(pt); } finally { dom.destroy(pt); pt.release(); }
+  try { fn(pt); } finally { dom.destroy(); pt.release(); }
 }
 
 describe("invalidation commands", () => {

@@ -34,11 +34,11 @@ const RANGE_NUM_MAX: u64 = 31;
 export function smmuTlbInvContext(d: u32, sd: u32): void {
   if (stage1(sd)) {
     const op = e2h(sd) ? OP_TLBI_EL2_ASID : OP_TLBI_NH_ASID;
-    cmdqIssue(d, tlbiContextDw0(op, <u64>load<u32>(sd + SD_ASID), 0), 0);
+    cmdqIssue(d, sd, tlbiContextDw0(op, <u64>load<u32>(sd + SD_ASID), 0), 0);
   } else {
-    cmdqIssue(d, tlbiContextDw0(OP_TLBI_S12_VMALL, 0, <u64>load<u32>(sd + SD_VMID)), 0);
+    cmdqIssue(d, sd, tlbiContextDw0(OP_TLBI_S12_VMALL, 0, <u64>load<u32>(sd + SD_VMID)), 0);
   }
-  cmdqSync(d);
+  cmdqSync(d, sd);
 }
 
 /**
@@ -66,9 +66,9 @@ export function smmuTlbInvRange(d: u32, sd: u32, iova: u64, size: u64, granule: 
   if (!ril) {
     // One command per granule; logged as a run.
     const count = (end - iova + granule - 1) / granule;
-    cmdqIssueRun(d, tlbiRangeDw0(op, asid, vmid, 0, 0), tlbiRangeDw1(op, iova, leaf, 0, 0), count,
+    cmdqIssueRun(d, sd, tlbiRangeDw0(op, asid, vmid, 0, 0), tlbiRangeDw1(op, iova, leaf, 0, 0), count,
                  <u32>ilog2(granule), iova);
-    cmdqSync(d);
+    cmdqSync(d, sd);
     return;
   }
 
@@ -86,12 +86,12 @@ export function smmuTlbInvRange(d: u32, sd: u32, iova: u64, size: u64, granule: 
     // Each command takes the lowest 5-bit chunk of the remaining page count.
     const scale = <u64>ctz(pages);
     const num = (pages >> scale) & RANGE_NUM_MAX;
-    cmdqIssueRun(d, tlbiRangeDw0(op, asid, vmid, num - 1, scale), tlbiRangeDw1(op, iova, leaf, ttl, tgField),
+    cmdqIssueRun(d, sd, tlbiRangeDw0(op, asid, vmid, num - 1, scale), tlbiRangeDw1(op, iova, leaf, ttl, tgField),
                  1, 0, iova);
     iova += num << (scale + tg);
     pages -= num << scale;
   }
-  cmdqSync(d);
+  cmdqSync(d, sd);
 }
 
 /** v7.1 arm_smmu_inv_size_too_big: whole-context instead of a range. */

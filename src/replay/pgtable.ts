@@ -54,7 +54,7 @@ export class PgtableCommands implements CommandFamily {
   }
 
   private dropTable(): void {
-    this.smmuDomain?.destroy(this.pt);
+    this.smmuDomain?.destroy();
     this.smmuDomain = undefined;
     this.pt?.release();
     this.pt = undefined;
@@ -64,7 +64,7 @@ export class PgtableCommands implements CommandFamily {
   private attachSmmu(): void {
     const s = this.smmuSettings;
     if (!s || !this.pt) return;
-    this.smmuDomain?.destroy(this.pt);
+    this.smmuDomain?.destroy();
     this.smmuDomain = this.sim.createSmmuDomain(this.pt, {
       stage: s.stage, id: s.id, rangeInvalidation: s.ril,
       ...(this.commandRules ? { commandRules: this.commandRules } : {}),

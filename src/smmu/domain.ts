@@ -24,10 +24,13 @@ export interface SmmuDomainOptions {
 export class SmmuDomain {
   readonly id: number;
   readonly stage: 1 | 2;
+  /** The ASID (stage 1) or VMID (stage 2) its commands and cache entries carry. */
+  readonly asidOrVmid: number;
   private released = false;
 
   /** @internal Use Simulator.createSmmuDomain. */
-  constructor(private readonly core: Core, profile: Profile, pt: PageTable, opts: SmmuDomainOptions) {
+  constructor(private readonly core: Core, profile: Profile, readonly pageTable: PageTable, opts: SmmuDomainOptions) {
+    const pt = pageTable;
     const ctx = "createSmmuDomain";
     if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
     const tableStage = pt.geometry.format.startsWith("arm-lpae-s1") ? 1 : 2;
@@ -47,12 +50,13 @@ export class SmmuDomain {
     }
     this.id = sd;
     this.stage = stage;
+    this.asidOrVmid = id;
   }
 
-  /** Forget the domain (tables pointing at it stop issuing commands first). */
-  destroy(pt?: PageTable): void {
+  /** Forget the domain; its page table stops issuing commands. */
+  destroy(): void {
     if (this.released) return;
-    if (pt) this.core.raw.pgt_set_smmu_domain(pt.id, -1);
+    this.core.raw.pgt_set_smmu_domain(this.pageTable.id, -1);
     this.core.raw.smmu_domain_destroy(this.id);
     this.released = true;
   }

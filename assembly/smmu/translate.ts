@@ -1,0 +1,74 @@
+// A device access through the SMMU (the translation path of an SMMUv3 TBU/TCU): the
+// stream's micro-TLB, the IOTLB, then a table walk; permissions checked against the leaf;
+// a failure recorded in the fault queue. What the access reached is returned to the caller.
+
+import {
+  cacheFill, cacheLookup, makeCtx, metaShift, META_READ, META_UNPRIV, META_WRITE,
+} from "./cache";
+import {
+  COST_IOTLB_HIT, COST_IOTLB_MISS, COST_UTLB_HIT, F_BAD_STREAM, F_PERMISSION, MAX_STREAMS,
+  S_IOTLB, STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_MODELLED_NS, STAT_TRANSLATIONS,
+  STAT_UTLB_HITS, STE_ACCESSES, STE_ASID, STE_PG_SHIFT, STE_UTLB, STE_VALID, STE_VMID, cost,
+  recordFault, stat, steAddr,
+} from "./smmu";
+import { leafShifts, walk } from "./walk";
+
+export const ACCESS_WRITE: u32 = 1 << 0;
+export const ACCESS_PRIV: u32 = 1 << 1;
+
+// Where the translation of an access was found (returned in the result's +24).
+export const HIT_UTLB: u32 = 1;
+export const HIT_IOTLB: u32 = 2;
+export const HIT_WALK: u32 = 3;
+
+/**
+ * Translate one access. `result` (32 bytes of the caller's slot) receives: +0 meta,
+ * +4 fault level, +8 physical address, +16 fault info, +24 where it hit.
+ * Returns 0 or the fault type (also recorded in the SMMU's fault queue).
+ */
+export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: u32): u32 {
+  stat(s, STAT_TRANSLATIONS, 1);
+  if (sid >= MAX_STREAMS || atomic.load<u32>(steAddr(s, sid) + STE_VALID) == 0) {
+    recordFault(s, F_BAD_STREAM, sid, iova, 0, 0);
+    return F_BAD_STREAM;
+  }
+  const ste = steAddr(s, sid);
+  atomic.add<u64>(ste + STE_ACCESSES, 1);
+  const ctx = makeCtx(load<u32>(ste + STE_ASID), load<u32>(ste + STE_VMID));
+  const shifts = leafShifts(load<u32>(ste + STE_PG_SHIFT));
+  const utlb = load<u32>(ste + STE_UTLB);
+
+  let where = HIT_WALK;
+  if (utlb != 0 && cacheLookup(utlb, iova, ctx, shifts, result)) {
+    where = HIT_UTLB;
+    stat(s, STAT_UTLB_HITS, 1);
+    stat(s, STAT_MODELLED_NS, cost(s, COST_UTLB_HIT));
+  } else if (cacheLookup(load<u32>(s + S_IOTLB), iova, ctx, shifts, result)) {
+    where = HIT_IOTLB;
+    stat(s, STAT_IOTLB_HITS, 1);
+    stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_HIT));
+    if (utlb != 0) cacheFill(utlb, iova, ctx, load<u32>(result), load<u64>(result + 8));
+  } else {
+    stat(s, STAT_IOTLB_MISSES, 1);
+    stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_MISS));
+    const fault = walk(s, ste, iova, ctx, result);
+    if (fault != 0) {
+      recordFault(s, fault, sid, iova, load<u32>(result + 4), load<u64>(result + 16));
+      return fault;
+    }
+    if (utlb != 0) cacheFill(utlb, iova, ctx, load<u32>(result), load<u64>(result + 8));
+  }
+  store<u32>(result + 24, where);
+
+  const meta = load<u32>(result);
+  const need = (access & ACCESS_WRITE) != 0 ? META_WRITE : META_READ;
+  if ((meta & need) == 0 || ((access & ACCESS_PRIV) == 0 && (meta & META_UNPRIV) == 0)) {
+    recordFault(s, F_PERMISSION, sid, iova, (meta >> 16) & 3, 0);
+    return F_PERMISSION;
+  }
+  // The entry maps the whole block: its base (output bits below the block size are RES0
+  // and read as zero) plus the offset of this address inside it.
+  const size = <u64>1 << metaShift(meta);
+  store<u64>(result + 8, (load<u64>(result + 8) & ~(size - 1)) | (iova & (size - 1)));
+  return 0;
+}

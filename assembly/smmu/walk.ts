@@ -1,0 +1,128 @@
+// The SMMU's own table walk (the hardware's, not io-pgtable's iova_to_phys): from the
+// stream's table base and geometry, through the walk caches, reading descriptors from
+// simulated RAM, to a leaf — or to the fault the architecture defines (Arm SMMUv3 and
+// VMSAv8-64 translation; reference §4.6 for the descriptor bits). Single stage only.
+
+import { PHYS_BASE, ZONE_PHYS } from "../memmap";
+import { frameAddr, zoneFrames } from "../phys";
+import {
+  cacheFill, cacheLookup, makeMeta, META_READ, META_UNPRIV, META_WRITE,
+} from "./cache";
+import {
+  COST_PTE_READ, COST_WALKC_HIT, F_ACCESS, F_ADDR_SIZE, F_TRANSLATION, F_WALK_EABT, S_IOTLB,
+  S_WALKC, STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, STE_IAS, STE_OAS,
+  STE_PG_SHIFT, STE_STAGE, STE_START, STE_TTB, cost, stat,
+} from "./smmu";
+
+const PTE_ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+const PTE_AF: u64 = 1 << 10;
+
+@inline export function lvlShift(pgShift: u32, lvl: u32): u32 {
+  return (4 - lvl) * (pgShift - 3) + 3;
+}
+
+/** The leaf sizes a walk with this granule can produce, as a bitmask of shifts. */
+export function leafShifts(pgShift: u32): u64 {
+  if (pgShift == 12) return (<u64>1 << 12) | (<u64>1 << 21) | (<u64>1 << 30);
+  if (pgShift == 14) return (<u64>1 << 14) | (<u64>1 << 25);
+  return (<u64>1 << 16) | (<u64>1 << 29) | (<u64>1 << 42);
+}
+
+/** Whether a block descriptor is allowed at this level (VMSAv8-64, up to 52-bit OA). */
+function blockAllowed(pgShift: u32, lvl: u32): bool {
+  if (pgShift == 12) return lvl == 1 || lvl == 2;
+  if (pgShift == 14) return lvl == 2;
+  return lvl == 1 || lvl == 2;
+}
+
+function outputAddress(pte: u64, pgShift: u32): u64 {
+  const pa = pte & PTE_ADDR_MASK;
+  return pgShift < 16 ? pa : (pa | (pa << 36)) & (PTE_ADDR_MASK << 4);
+}
+
+/** Shared-memory address of the descriptor at `pa`, or 0 if it is not simulated RAM. */
+function descriptorPtr(pa: u64): u32 {
+  const limit = <u64>zoneFrames(ZONE_PHYS) << 12;
+  if (pa < PHYS_BASE || pa - PHYS_BASE + 8 > limit) return 0;
+  return frameAddr(ZONE_PHYS, 0) + <u32>(pa - PHYS_BASE);
+}
+
+/** Permissions a leaf grants device accesses, as cache meta bits. */
+function leafPerms(pte: u64, stage: u32): u32 {
+  if (stage == 1) {
+    let p = META_READ | META_UNPRIV;
+    if ((pte & (1 << 7)) == 0) p |= META_WRITE; // AP[2] clear: writable
+    if ((pte & (1 << 6)) == 0) p &= ~META_UNPRIV; // AP[1] clear: privileged only
+    return p;
+  }
+  let p = META_UNPRIV;
+  if ((pte & (1 << 6)) != 0) p |= META_READ; //   S2AP read
+  if ((pte & (1 << 7)) != 0) p |= META_WRITE; //  S2AP write
+  return p;
+}
+
+/**
+ * Walk for `iova` in stream context `ste`. On success fills the IOTLB, writes the leaf's
+ * meta and output address to `result` (+0 meta, +8 out) and returns 0; otherwise returns
+ * the fault type and leaves the level at +4 and the descriptor (or bad PA) at +16.
+ */
+export function walk(s: u32, ste: u32, iova: u64, ctx: u32, result: u32): u32 {
+  stat(s, STAT_WALKS, 1);
+  const pgShift = load<u32>(ste + STE_PG_SHIFT);
+  const ias = load<u32>(ste + STE_IAS);
+  const start = load<u32>(ste + STE_START);
+  const stage = load<u32>(ste + STE_STAGE);
+  if ((iova >> <u64>ias) != 0) return fail(result, F_TRANSLATION, start, 0);
+
+  // Resume below the deepest walk-cache hit.
+  let lvl = start;
+  let table = load<u64>(ste + STE_TTB);
+  for (let l: i32 = 2; l >= <i32>start; l--) {
+    const wc = load<u32>(s + S_WALKC + <u32>l * 4);
+    if (wc == 0) continue;
+    if (cacheLookup(wc, iova, ctx, <u64>1 << lvlShift(pgShift, <u32>l), result)) {
+      stat(s, STAT_WALKC_HITS, 1);
+      stat(s, STAT_MODELLED_NS, cost(s, COST_WALKC_HIT));
+      table = load<u64>(result + 8);
+      lvl = <u32>l + 1;
+      break;
+    }
+  }
+
+  while (true) {
+    const shift = lvlShift(pgShift, lvl);
+    const bits = lvl == start ? ias - shift : pgShift - 3;
+    const idx = (iova >> <u64>shift) & ((<u64>1 << bits) - 1);
+    const ptr = descriptorPtr(table + idx * 8);
+    if (ptr == 0) return fail(result, F_WALK_EABT, lvl, table + idx * 8);
+    const pte = atomic.load<u64>(ptr);
+    stat(s, STAT_PTE_READS, 1);
+    stat(s, STAT_MODELLED_NS, cost(s, COST_PTE_READ));
+    const type = pte & 3;
+    if ((type & 1) == 0) return fail(result, F_TRANSLATION, lvl, pte);
+    if (lvl < 3 && type == 3) {
+      // A table: remember it for walks that share this part of the address.
+      table = outputAddress(pte, pgShift);
+      const wc = load<u32>(s + S_WALKC + lvl * 4);
+      if (wc != 0) cacheFill(wc, iova, ctx, makeMeta(0, false, shift, lvl, stage), table);
+      lvl++;
+      continue;
+    }
+    if (lvl == 3 ? type != 3 : !blockAllowed(pgShift, lvl)) return fail(result, F_TRANSLATION, lvl, pte);
+    if ((pte & PTE_AF) == 0) return fail(result, F_ACCESS, lvl, pte);
+    const pa = outputAddress(pte, pgShift);
+    if ((pa >> <u64>load<u32>(ste + STE_OAS)) != 0) return fail(result, F_ADDR_SIZE, lvl, pte);
+    const meta = makeMeta(leafPerms(pte, stage), true, shift, lvl, stage);
+    cacheFill(load<u32>(s + S_IOTLB), iova, ctx, meta, pa);
+    store<u32>(result, meta);
+    store<u64>(result + 8, pa);
+    return 0;
+  }
+  return F_TRANSLATION; // not reached
+}
+
+function fail(result: u32, type: u32, lvl: u32, info: u64): u32 {
+  store<u32>(result + 4, lvl);
+  store<u64>(result + 16, info);
+  return type;
+}

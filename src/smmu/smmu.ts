@@ -1,0 +1,349 @@
+// Smmu and Device: the device side of the model. An SMMU has a stream table, an IOTLB, walk
+// caches and (optionally) per-device micro-TLBs in the Wasm core (assembly/smmu/); a device
+// is a stream ID attached to a domain, whose accesses go through those caches and the
+// tables in simulated RAM, or fault.
+
+import type { Core } from "../../bindings/core.js";
+import { ArgumentError, IommuSimError, hex } from "../errors.js";
+import type { PageTable } from "../pgtable.js";
+import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "../validate.js";
+import type { SmmuDomain } from "./domain.js";
+
+export type ReplacementPolicy = "lru" | "rr" | "random";
+
+/** A command for Smmu.submit. */
+export type SmmuCommandInput =
+  | { op: "TLBI_NH_VA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"; addr: number; asid?: number; vmid?: number;
+      leaf?: boolean; ttl?: number; tg?: number; scale?: number; num?: number }
+  | { op: "TLBI_NH_ASID" | "TLBI_EL2_ASID"; asid: number; vmid?: number }
+  | { op: "TLBI_S12_VMALL" | "TLBI_NH_ALL"; vmid: number }
+  | { op: "TLBI_NSNH_ALL" | "TLBI_EL2_ALL" | "CMD_SYNC" };
+
+/** Modelled costs in ns, charged to the SMMU (walks, lookups) or the CPU (commands). */
+export interface SmmuCosts {
+  /** One descriptor read by the table walker (a DRAM access). */
+  pteRead: number;
+  iotlbHit: number;
+  /** The lookup that missed (the walk is charged separately, per descriptor read). */
+  iotlbMiss: number;
+  walkCacheHit: number;
+  microTlbHit: number;
+  /** A CPU writing one command into the queue. */
+  tlbi: number;
+  /** A CPU waiting for a CMD_SYNC to complete. */
+  sync: number;
+  lock: number;
+}
+
+/**
+ * Default costs. Latencies of the caches follow gem5's SMMUv3 (reference anchors.md §3: TLB
+ * 3 cycles, walk cache 4, micro-TLB 1, taken at 1 GHz); a descriptor read is a DRAM access
+ * (~100 ns); a command write ~50 ns; a CMD_SYNC round trip ~1 µs, in line with the published
+ * dma_map_benchmark unmap costs (0.6–1.8 µs per strict unmap on SMMUv3, performance.md).
+ * Estimates, not measurements: set your own per run.
+ */
+export const DEFAULT_COSTS: Readonly<SmmuCosts> = Object.freeze({
+  pteRead: 100, iotlbHit: 3, iotlbMiss: 3, walkCacheHit: 4, microTlbHit: 1, tlbi: 50, sync: 1000, lock: 20,
+});
+
+export interface SmmuOptions {
+  /** The IOTLB: entries, ways, replacement. Default 2048 entries, 4 ways, round-robin (gem5). */
+  iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy; seed?: number };
+  /** Walk-cache entries for levels 0–3 (4-way; 0 = that level is not cached). Default gem5's stage-1 [4, 28, 348, 4]. */
+  walkCache?: [number, number, number, number];
+  /** Per-device micro-TLB entries (fully associative, round-robin; 0 = none). Default 32 (gem5). */
+  microTlb?: number;
+  /** When a TLBI takes effect: when the SMMU consumes it (default), or at the next CMD_SYNC. */
+  invalidateAt?: "consume" | "sync";
+  /** 'ignore' (default): a TTL hint never narrows a TLBI. 'honour': only entries at that level go. */
+  ttl?: "ignore" | "honour";
+  /** Fault queue capacity (a power of two). Default 1024. */
+  faultQueue?: number;
+  costs?: Partial<SmmuCosts>;
+}
+
+export type FaultType = "bad-stream" | "translation" | "address-size" | "access" | "permission" | "walk-external-abort";
+
+export interface Fault {
+  type: FaultType;
+  streamId: number;
+  iova: number;
+  level: number;
+  /** The descriptor that faulted, or the physical address that was not RAM. */
+  info: bigint;
+}
+
+export interface AccessSegment {
+  iova: number;
+  pa: number;
+  bytes: number;
+  /** Where the translation came from. */
+  from: "micro-tlb" | "iotlb" | "walk";
+}
+
+export type AccessResult =
+  | { ok: true; pa: number; segments: AccessSegment[] }
+  | { ok: false; fault: Fault; segments: AccessSegment[] };
+
+export interface CacheStats { hits: number; misses: number; fills: number; evictions: number; invalidated: number }
+
+export interface SmmuStats {
+  translations: number;
+  microTlbHits: number;
+  iotlbHits: number;
+  iotlbMisses: number;
+  walks: number;
+  pteReads: number;
+  walkCacheHits: number;
+  faults: number;
+  /** TLBI commands consumed, by kind. */
+  tlbi: { va: number; context: number; all: number };
+  syncs: number;
+  commands: number;
+  entriesInvalidated: number;
+  /** Time the SMMU's work would take on the modelled hardware. */
+  modelledNs: number;
+  iotlb: CacheStats;
+  walkCache: (CacheStats | null)[];
+}
+
+const POLICY: Record<ReplacementPolicy, number> = { lru: 0, rr: 1, random: 2 };
+const COST_KEYS: [keyof SmmuCosts, string][] = [
+  ["pteRead", "COST_PTE_READ"], ["iotlbHit", "COST_IOTLB_HIT"], ["iotlbMiss", "COST_IOTLB_MISS"],
+  ["walkCacheHit", "COST_WALKC_HIT"], ["tlbi", "COST_TLBI"], ["sync", "COST_SYNC"], ["lock", "COST_LOCK"],
+  ["microTlbHit", "COST_UTLB_HIT"],
+];
+
+export class Smmu {
+  readonly id: number;
+  readonly costs: Readonly<SmmuCosts>;
+  private readonly base: number;
+  private faultCursor = 0;
+  private readonly devices = new Map<number, Device>();
+  private destroyed = false;
+
+  /** @internal Use Simulator.createSmmu. */
+  constructor(private readonly core: Core, opts: SmmuOptions = {}) {
+    const ctx = "createSmmu";
+    const L = core.layout;
+    const entries = checkInt("iotlb.entries", opts.iotlb?.entries ?? 2048, 1, 1 << 16, ctx);
+    const ways = checkInt("iotlb.ways", opts.iotlb?.ways ?? 4, 1, 64, ctx);
+    if (entries % ways !== 0) throw new ArgumentError("iotlb.entries", entries, `must be a multiple of iotlb.ways (${ways})`, ctx);
+    const policy = checkOneOf("iotlb.policy", opts.iotlb?.policy ?? "rr", ["lru", "rr", "random"] as const, ctx);
+    const seed = checkInt("iotlb.seed", opts.iotlb?.seed ?? 1, 1, 2 ** 32 - 1, ctx);
+    const wc = opts.walkCache ?? [4, 28, 348, 4];
+    if (!Array.isArray(wc) || wc.length !== 4) throw new ArgumentError("walkCache", wc, "must be 4 entry counts (levels 0–3)", ctx);
+    wc.forEach((n, l) => checkInt(`walkCache[${l}]`, n, 0, 1 << 16, ctx));
+    const utlb = checkInt("microTlb", opts.microTlb ?? 32, 0, 256, ctx);
+    const invalidateAt = checkOneOf("invalidateAt", opts.invalidateAt ?? "consume", ["consume", "sync"] as const, ctx);
+    const ttl = checkOneOf("ttl", opts.ttl ?? "ignore", ["ignore", "honour"] as const, ctx);
+    const faults = checkInt("faultQueue", opts.faultQueue ?? 1024, 2, 1 << 16, ctx);
+    if (!isPowerOfTwo(faults)) throw new ArgumentError("faultQueue", faults, "must be a power of two", ctx);
+    const costs = { ...DEFAULT_COSTS, ...(opts.costs ?? {}) };
+    for (const [k] of COST_KEYS) checkInt(`costs.${k}`, costs[k], 0, 2 ** 31, ctx);
+
+    let options = 0;
+    if (invalidateAt === "sync") options |= L.OPT_INVALIDATE_AT_SYNC;
+    if (ttl === "honour") options |= L.OPT_TTL_STRICT;
+    const id = core.raw.smmu_create(options, entries / ways, ways, POLICY[policy], seed,
+      wc[0], wc[1], wc[2], wc[3], utlb, faults);
+    if (id === -1) throw new IommuSimError(`iommu-sim: at most ${L.MAX_SMMUS} SMMUs can be live at once`);
+    if (id < 0) throw new IommuSimError("iommu-sim: out of simulator memory for the SMMU's caches (raise kheapMiB)");
+    this.id = id;
+    this.base = L.SMMUS_BASE + id * L.SMMU_DESC_SIZE;
+    for (const [k, name] of COST_KEYS) core.raw.smmu_set_cost(id, L[name as keyof typeof L], costs[k]);
+    this.costs = Object.freeze(costs);
+  }
+
+  /**
+   * Attach a device (stream `streamId`) to a domain: program its stream-table entry from the
+   * domain's page table (base, input size, granule, start level, output size) and stage,
+   * and send the domain's invalidation commands to this SMMU.
+   */
+  attachDevice(streamId: number, domain: SmmuDomain): Device {
+    this.live();
+    const ctx = "attachDevice";
+    checkInt("streamId", streamId, 0, this.core.layout.MAX_STREAMS - 1, ctx);
+    if (this.devices.has(streamId)) throw new ArgumentError("streamId", streamId, "is already attached on this SMMU (detach it first)", ctx);
+    const pt = domain.pageTable;
+    const g = pt.geometry;
+    if (!this.core.raw.smmu_domain_set_smmu(domain.id, this.id)) {
+      throw new IommuSimError(`iommu-sim: SMMU domain ${domain.id} is not live`);
+    }
+    const rc = this.core.raw.smmu_ste_set(this.id, streamId, domain.stage,
+      domain.stage === 1 ? domain.asidOrVmid : 0, domain.stage === 2 ? domain.asidOrVmid : 0,
+      g.ttbr, g.ias, Math.log2(g.granule), g.startLevel, g.oas);
+    if (rc !== 0) throw new IommuSimError(`iommu-sim: could not program stream ${streamId} (code ${rc})`);
+    const dev = new Device(this.core, this, streamId, pt);
+    this.devices.set(streamId, dev);
+    return dev;
+  }
+
+  /** @internal */
+  detach(dev: Device): void {
+    this.core.raw.smmu_ste_clear(this.id, dev.streamId);
+    this.devices.delete(dev.streamId);
+  }
+
+  private stat(name: string): number {
+    const L = this.core.layout;
+    return Number(this.core.readU64(this.base + L.S_STATS + 8 * L[name as keyof typeof L]));
+  }
+
+  private cacheStats(ptr: number): CacheStats | null {
+    if (ptr === 0) return null;
+    const L = this.core.layout;
+    const r = (off: number) => Number(this.core.readU64(ptr + off));
+    return { hits: r(L.C_HITS), misses: r(L.C_MISSES), fills: r(L.C_FILLS), evictions: r(L.C_EVICTIONS), invalidated: r(L.C_INVALIDATED) };
+  }
+
+  stats(): SmmuStats {
+    this.live();
+    const L = this.core.layout;
+    return {
+      translations: this.stat("STAT_TRANSLATIONS"), microTlbHits: this.stat("STAT_UTLB_HITS"),
+      iotlbHits: this.stat("STAT_IOTLB_HITS"), iotlbMisses: this.stat("STAT_IOTLB_MISSES"),
+      walks: this.stat("STAT_WALKS"), pteReads: this.stat("STAT_PTE_READS"),
+      walkCacheHits: this.stat("STAT_WALKC_HITS"), faults: this.stat("STAT_FAULTS"),
+      tlbi: { va: this.stat("STAT_TLBI_VA"), context: this.stat("STAT_TLBI_CONTEXT"), all: this.stat("STAT_TLBI_ALL") },
+      syncs: this.stat("STAT_SYNCS"), commands: this.stat("STAT_CMDS"),
+      entriesInvalidated: this.stat("STAT_ENTRIES_INVALIDATED"), modelledNs: this.stat("STAT_MODELLED_NS"),
+      iotlb: this.cacheStats(this.core.readU32(this.base + L.S_IOTLB))!,
+      walkCache: [0, 1, 2, 3].map((l) => this.cacheStats(this.core.readU32(this.base + L.S_WALKC + 4 * l))),
+    };
+  }
+
+  /** Faults recorded since the last call (the queue is a ring: throws if it wrapped). */
+  takeFaults(): Fault[] {
+    this.live();
+    const L = this.core.layout;
+    const ring = this.core.readU32(this.base + L.S_FAULTS);
+    const cap = this.core.readU32(this.base + L.S_FAULT_MASK) + 1;
+    const head = Atomics.load(this.core.u32, (this.base + L.S_FAULT_HEAD) >>> 2);
+    if (head - this.faultCursor > cap) {
+      const lost = head - this.faultCursor - cap;
+      this.faultCursor = head;
+      throw new IommuSimError(`iommu-sim: SMMU ${this.id} lost ${lost} fault records (queue of ${cap}); read them more often or raise faultQueue`);
+    }
+    const out: Fault[] = [];
+    for (let seq = this.faultCursor; seq !== head; seq = (seq + 1) >>> 0) {
+      out.push(readFault(this.core, ring + (seq & (cap - 1)) * L.FAULT_SIZE));
+    }
+    this.faultCursor = head;
+    return out;
+  }
+
+  /**
+   * Submit a command directly to this SMMU's queue, as an emulated driver or a test rig
+   * would (the kernel-driver path is a page table's SMMU domain). A range TLBI without `tg`
+   * invalidates the entries holding `addr`; with it, (num + 1)·2^scale pages from `addr`.
+   */
+  submit(cmd: SmmuCommandInput): void {
+    this.live();
+    const L = this.core.layout;
+    const ctx = "Smmu.submit";
+    const id16 = (n: string, v: unknown) => checkInt(n, v ?? 0, 0, 0xffff, ctx);
+    switch (cmd?.op) {
+      case "TLBI_NH_VA": case "TLBI_EL2_VA": case "TLBI_S2_IPA": {
+        const addr = checkAddress("addr", cmd.addr, ctx);
+        const op = L[`OP_${cmd.op}` as keyof typeof L];
+        this.core.raw.smmu_cmd_tlbi_range(this.id, op, id16("asid", cmd.asid), id16("vmid", cmd.vmid),
+          Math.floor(addr / 2 ** 32), addr % 2 ** 32, cmd.leaf ? 1 : 0, checkInt("ttl", cmd.ttl ?? 0, 0, 3, ctx),
+          checkInt("tg", cmd.tg ?? 0, 0, 3, ctx), checkInt("scale", cmd.scale ?? 0, 0, 31, ctx), checkInt("num", cmd.num ?? 0, 0, 31, ctx));
+        return;
+      }
+      case "TLBI_NH_ASID": case "TLBI_EL2_ASID": case "TLBI_S12_VMALL": case "TLBI_NH_ALL":
+      case "TLBI_NSNH_ALL": case "TLBI_EL2_ALL":
+        this.core.raw.smmu_cmd_tlbi_context(this.id, L[`OP_${cmd.op}` as keyof typeof L],
+          id16("asid", (cmd as { asid?: number }).asid), id16("vmid", (cmd as { vmid?: number }).vmid));
+        return;
+      case "CMD_SYNC":
+        this.core.raw.smmu_cmd_sync(this.id);
+        return;
+      default:
+        throw new ArgumentError("op", (cmd as { op?: unknown })?.op, "must be a TLBI_* command or CMD_SYNC", ctx);
+    }
+  }
+
+  /** Detach every device and free the SMMU's caches. */
+  destroy(): void {
+    if (this.destroyed) return;
+    for (const d of [...this.devices.values()]) d.detach();
+    this.core.raw.smmu_destroy(this.id);
+    this.destroyed = true;
+  }
+
+  private live(): void {
+    if (this.destroyed) throw new IommuSimError(`iommu-sim: SMMU ${this.id} was destroyed`);
+  }
+}
+
+function faultTypeOf(core: Core, code: number): FaultType {
+  const L = core.layout;
+  switch (code) {
+    case L.F_BAD_STREAM: return "bad-stream";
+    case L.F_TRANSLATION: return "translation";
+    case L.F_ADDR_SIZE: return "address-size";
+    case L.F_ACCESS: return "access";
+    case L.F_PERMISSION: return "permission";
+    case L.F_WALK_EABT: return "walk-external-abort";
+    default: throw new IommuSimError(`iommu-sim: unknown fault type ${code}`);
+  }
+}
+
+function readFault(core: Core, rec: number): Fault {
+  return {
+    type: faultTypeOf(core, core.readU32(rec)), streamId: core.readU32(rec + 16),
+    iova: core.readU64Number(rec + 8), level: core.readU32(rec + 20), info: core.readU64(rec + 24),
+  };
+}
+
+export class Device {
+  private attached = true;
+
+  /** @internal Use Smmu.attachDevice. */
+  constructor(private readonly core: Core, readonly smmu: Smmu, readonly streamId: number,
+              readonly pageTable: PageTable) {}
+
+  /**
+   * A DMA access of `length` bytes from `iova`, translated page by page (granule-sized
+   * pieces) through the SMMU. Stops at the first fault.
+   */
+  access(iova: number, length: number, kind: "read" | "write", opts: { privileged?: boolean } = {}): AccessResult {
+    if (!this.attached) throw new IommuSimError(`iommu-sim: device ${this.streamId} was detached`);
+    const ctx = "access";
+    checkAddress("iova", iova, ctx);
+    checkInt("length", length, 1, 2 ** 32, ctx);
+    checkOneOf("kind", kind, ["read", "write"] as const, ctx);
+    if (iova + length - 1 > Number.MAX_SAFE_INTEGER) throw new ArgumentError("length", length, "runs past 2^53", ctx);
+    const L = this.core.layout;
+    const access = (kind === "write" ? L.ACCESS_WRITE : 0) | (opts.privileged ? L.ACCESS_PRIV : 0);
+    const gran = this.pageTable.geometry.granule;
+    const segments: AccessSegment[] = [];
+    for (let a = iova; a < iova + length;) {
+      const bytes = Math.min(iova + length - a, gran - (a % gran));
+      const rc = this.core.raw.smmu_translate(this.smmu.id, this.streamId, a, access);
+      if (rc !== 0) {
+        const info = this.core.result64(2);
+        const fault: Fault = { type: faultTypeOf(this.core, rc), streamId: this.streamId, iova: a,
+          level: this.core.result32(4), info };
+        return { ok: false, fault, segments };
+      }
+      const where = this.core.result32(24);
+      segments.push({ iova: a, pa: Number(this.core.result64(1)), bytes,
+        from: where === L.HIT_UTLB ? "micro-tlb" : where === L.HIT_IOTLB ? "iotlb" : "walk" });
+      a += bytes;
+    }
+    return { ok: true, pa: segments[0]!.pa, segments };
+  }
+
+  detach(): void {
+    if (!this.attached) return;
+    this.smmu.detach(this);
+    this.attached = false;
+  }
+
+  toString(): string {
+    return `Device(stream ${this.streamId} on SMMU ${this.smmu.id}, table ${this.pageTable.id}, TTB ${hex(this.pageTable.geometry.ttbr)})`;
+  }
+}
