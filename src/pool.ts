@@ -28,12 +28,15 @@ export interface TaskContext {
   workers: number;
   /** Wait until every worker of the pool has reached this barrier (reusable). */
   barrier(): void;
+  /** Words the workers of a run share for their own coordination (zeroed at each run). */
+  shared: Int32Array;
 }
 
 /** Words of the pool's control block (a small SharedArrayBuffer of its own). */
 export const CONTROL_GATE = 0; //          start-gate generation
 export const CONTROL_BARRIER_COUNT = 1; // workers arrived at the current barrier
 export const CONTROL_BARRIER_GEN = 2; //   barrier generation
+export const CONTROL_SHARED = 8; //        words 8..15: TaskContext.shared
 
 /** A sense-reversing barrier over the pool's control block. */
 export function barrierWait(control: Int32Array, workers: number): void {
@@ -182,6 +185,7 @@ export class WorkerPool {
           `iommu-sim: run of '${task}' did not finish within ${opts.timeoutMs} ms; the pool was stopped`)), opts.timeoutMs);
       }
       this.run_ = run;
+      this.control.fill(0, CONTROL_SHARED);
       for (let i = 0; i < this.size; i++) {
         const a = typeof args === "function" ? (args as (w: number) => unknown)(i) : args;
         this.handles[i]!.post({ type: "run", run: id, task, args: a });

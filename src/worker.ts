@@ -4,7 +4,7 @@
 
 import { Core } from "../bindings/core.js";
 import { BUILTIN_TASKS, type Task } from "./tasks/index.js";
-import { barrierWait, CONTROL_GATE, type TaskContext } from "./pool.js";
+import { barrierWait, CONTROL_GATE, CONTROL_SHARED, type TaskContext } from "./pool.js";
 
 type Outbound = Record<string, unknown> & { type: string };
 
@@ -62,7 +62,8 @@ async function main(): Promise<void> {
     if (msg.type === "init") {
       const core = await Core.attach(msg.module, msg.memory, msg.slot, true);
       const control = new Int32Array(msg.control);
-      ctx = { core, worker: msg.worker, workers: msg.workers, barrier: () => barrierWait(control, msg.workers) };
+      ctx = { core, worker: msg.worker, workers: msg.workers, barrier: () => barrierWait(control, msg.workers),
+              shared: new Int32Array(msg.control, CONTROL_SHARED * 4) };
       gate = control;
       port.post({ type: "ready" });
     } else if (msg.type === "run") {

@@ -56,7 +56,7 @@ describe("concurrent map/unmap on disjoint ranges", () => {
   it("catches non-atomic table installation", async () => {
     // Racy by nature: give the race a few chances to show.
     const found: string[] = [];
-    for (let seed = 10; seed < 20 && found.length === 0; seed++) {
+    for (let seed = 10; seed < 40 && found.length === 0; seed++) {
       const pt = sim.createPageTable(CFG);
       pt.injectPlainTableInstall(true);
       found.push(...await churnAndCheck(pt, { table: pt.id, seed, ops: 40_000, base: 0x1_0000_0000 * seed, regions: 2048 }));

@@ -31,13 +31,17 @@ export interface StressResult {
 
 const PAGE = 0x1000;
 const GEN = 2 ** 32;
+/** TaskContext.shared word the remapping worker sets when it is done. */
+const REMAP_DONE = 0;
 
 function translateLoop(ctx: TaskContext, a: StressArgs): StressResult {
   const raw = ctx.core.raw;
   const r: StressResult = { role: a.role, operations: a.count, translated: 0, faults: 0, torn: 0, generationsSeen: 0 };
   const lastGen = new Float64Array(a.pages);
   let x = a.seed >>> 0 || 1;
-  for (let i = 0; i < a.count; i++) {
+  // At least `count` translations, and on until the remapping worker is done.
+  for (let i = 0; i < a.count || Atomics.load(ctx.shared, REMAP_DONE) === 0; i++) {
+    r.operations = i + 1;
     x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
     const iova = a.base + (x % a.pages) * PAGE + (i & 0xff8);
     if (raw.smmu_translate(a.smmu, a.streamId, iova, 0) !== 0) { r.faults++; continue; }
@@ -71,6 +75,7 @@ function remapLoop(ctx: TaskContext, a: StressArgs): StressResult {
     pt.unmapPages(iova, PAGE, 1);
     map(iova, 2 + (i % 30000));
   }
+  Atomics.store(ctx.shared, REMAP_DONE, 1);
   // The pages stay mapped: a translator still running finds them, not faults.
   return { role: a.role, operations: a.count, translated: 0, faults: 0, torn: 0, generationsSeen: 0 };
 }
