@@ -22,6 +22,7 @@ import { smmuTranslate } from "./smmu/translate";
 import * as tr from "./smmu/translate";
 import * as cmd from "./smmu/cmd";
 import * as consume from "./smmu/consume";
+import { randomOf, seedState, xorshift64 } from "./random";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
 export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
@@ -204,14 +205,6 @@ export function pgt_set_smmu_domain(id: u32, domain: i32): bool {
 
 // ── batched loops (benchmarks and throughput scenarios) ─────────────────────
 
-/** xorshift32: a cheap, seedable stream of offsets. */
-@inline function nextRandom(x: u32): u32 {
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  return x;
-}
-
 /**
  * `count` strict map+unmap pairs of one `pgsize` page at random page-aligned IOVAs in
  * [base, base + span), each mapped to PA = IOVA. Returns the number of pairs that did not
@@ -226,11 +219,11 @@ export function pgt_loop_map_unmap(id: u32, base: f64, span: f64, pgsize: f64, c
   if (pages == 0) return count;
   const out = slotBase() + mm.TS_RESULT0;
   const gather = slotBase() + mm.TS_GATHER;
-  let x = seed;
+  let x = seedState(seed);
   let failures: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    x = nextRandom(x);
-    const iova = <u64>base + (<u64>x % pages) * size;
+    x = xorshift64(x);
+    const iova = <u64>base + (randomOf(x) % pages) * size;
     store<u64>(out, 0);
     if (mapPages(d, iova, iova, size, 1, prot, out) != 0) failures++;
     gatherInit(gather, false);
@@ -244,13 +237,12 @@ export function pgt_loop_map_unmap(id: u32, base: f64, span: f64, pgsize: f64, c
 export function pgt_loop_walk(id: u32, base: f64, span: f64, count: u32, seed: u32): f64 {
   const d = liveTable(id);
   if (d == 0 || seed == 0) return -1;
-  let x = seed;
+  let x = seedState(seed);
   let sum: u64 = 0;
   const s = <u64>span;
   for (let i: u32 = 0; i < count; i++) {
-    x = nextRandom(x);
-    const off = ((<u64>x << 12) ^ <u64>(x >> 20)) % s;
-    sum += iovaToPhys(d, <u64>base + off);
+    x = xorshift64(x);
+    sum += iovaToPhys(d, <u64>base + randomOf(x) % s);
   }
   return <f64>(sum & 0xfffffffffffff);
 }
@@ -417,12 +409,12 @@ export function smmu_loop_translate(id: u32, sid: u32, base: f64, span: f64, cou
   if (s == 0 || seed == 0) return count;
   const res = slotBase() + mm.TS_RESULT0;
   const slots = <u64>span >> 3;
-  let x = seed;
+  let x = seedState(seed);
   let faults: u32 = 0;
   let sum: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
-    const iova = <u64>base + ((((<u64>x << 20) ^ <u64>i) % slots) << 3);
+    x = xorshift64(x);
+    const iova = <u64>base + ((randomOf(x) % slots) << 3);
     if (smmuTranslate(s, sid, iova, access, res) != 0) faults++;
     else sum += load<u64>(res + 8);
   }
