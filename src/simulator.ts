@@ -62,7 +62,8 @@ export class Simulator {
     if (![4096, 16384, 65536].includes(pageSize)) {
       throw new ArgumentError("pageSize", pageSize, "must be 4096, 16384 or 65536 (the kernel's PAGE_SIZE)", ctx);
     }
-    // Static area (1 MiB) + kheap + RAM, plus 12 bytes of frame metadata per frame.
+    // Static area (1 MiB) + kheap + RAM, plus the buddy allocator's 12 bytes of metadata per
+    // 4 KiB frame (assembly/phys.ts META_SIZE) and slack for alignment.
     const frames = (ramMiB + kheapMiB) * 256;
     const memoryBytes = MiB + (ramMiB + kheapMiB) * MiB + frames * 12 + 2 * 65536;
     if (memoryBytes > MAX_MEMORY_BYTES) {

@@ -32,8 +32,3 @@ export function checkOneOf<T extends string>(name: string, v: unknown, allowed: 
 export function isPowerOfTwo(v: number): boolean {
   return v > 0 && Number.isInteger(Math.log2(v));
 }
-
-/** v mod 2^k for 0 ≤ v < 2^53, without 32-bit truncation. */
-export function lowBits(v: number, align: number): number {
-  return v % align;
-}

@@ -31,7 +31,9 @@ async function churnAndCheck(pt: PageTable, args: ChurnArgs): Promise<string[]> 
     problems.push(`a worker's map/unmap came out wrong: ${(e as Error).message}`);
   }
   const seq = sim.createPageTable(CFG);
-  for (let w = 0; w < WORKERS; w++) applyChurn(seq, churnOps(args, w, WORKERS), args.paOffset ?? 0);
+  // The churn helpers come from the sources (the workers run the same code from dist/).
+  const seqSrc = seq as unknown as Parameters<typeof applyChurn>[0];
+  for (let w = 0; w < WORKERS; w++) applyChurn(seqSrc, churnOps(args, w, WORKERS), args.paOffset ?? 0);
   const a = leaves(pt.dump());
   const b = leaves(seq.dump());
   if (a.join("\n") !== b.join("\n")) problems.push(`tables differ from the sequential run (${a.length} vs ${b.length} leaf runs)`);

@@ -96,7 +96,7 @@ describe("PTE bits", () => {
     });
     withTable(sim71, { ...s2, quirks: 1 << 8 }, (pt) => {
       pt.mapPages(0x1000, 0x1000, SZ_4K, 1, Prot.READ | Prot.CACHE);
-      expect(pt.dump().at(-1)!.attrs & 0x3cn).toBe(0x18n); // MemAttr 0x6: forced write-back
+      expect(pt.dump().at(-1)!.attrs! & 0x3cn).toBe(0x18n); // MemAttr 0x6: forced write-back
     });
   });
 });

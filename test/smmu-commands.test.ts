@@ -3,7 +3,7 @@
 // invalidation, and the 16-byte command layout.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Prot, Simulator, decodeCommand, type PageTable, type TlbEvent } from "../dist/index.js";
+import { Prot, Simulator, decodeCommand, type PageTable, type PageTableConfig, type TlbEvent } from "../dist/index.js";
 
 const S1 = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48 };
 let sims: Record<string, Simulator>;
@@ -16,7 +16,7 @@ function commands(events: TlbEvent[]) {
   return events.filter((e) => e.kind === "cmd").map((e) => e.kind === "cmd" && ({ ...e.command, count: e.count }));
 }
 
-function withDomain(profile: "5.15" | "7.1", ril: boolean, fn: (pt: PageTable) => void, cfg = S1): void {
+function withDomain(profile: "5.15" | "7.1", ril: boolean, fn: (pt: PageTable) => void, cfg: PageTableConfig = S1): void {
   const sim = sims[profile]!;
   const pt = sim.createPageTable(cfg);
   const dom = sim.createSmmuDomain(pt, { id: 5, rangeInvalidation: ril });
