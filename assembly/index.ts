@@ -23,6 +23,8 @@ import * as tr from "./smmu/translate";
 import * as cmd from "./smmu/cmd";
 import * as consume from "./smmu/consume";
 import { randomOf, seedState, xorshift64 } from "./random";
+import * as oracle from "./safety/oracle";
+import { jiffiesNow } from "./clock";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
 export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
@@ -264,6 +266,7 @@ export const FAULT_SIZE = smmu.FAULT_SIZE;
 export const MAX_STREAMS = smmu.MAX_STREAMS;
 export const OPT_INVALIDATE_AT_SYNC = smmu.OPT_INVALIDATE_AT_SYNC;
 export const OPT_TTL_STRICT = smmu.OPT_TTL_STRICT;
+export const OPT_FAULT_DROP_TLBI = smmu.OPT_FAULT_DROP_TLBI;
 export const C_HITS = cache.C_HITS;
 export const C_MISSES = cache.C_MISSES;
 export const C_FILLS = cache.C_FILLS;
@@ -331,9 +334,10 @@ export function smmu_set_cost(id: u32, which: u32, ns: u32): bool {
 }
 
 /** Program stream `sid` to translate with a single-stage context. */
-export function smmu_ste_set(id: u32, sid: u32, stage: u32, asid: u32, vmid: u32, ttb: f64,
-                             ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
-  return smmu.steSet(id, sid, stage, asid, vmid, <u64>ttb, ias, pgShift, start, oas);
+export function smmu_ste_set(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vmid: u32,
+                             ttb: f64, ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
+  if (!sd.smmuDomainLive(domain)) return -4;
+  return smmu.steSet(id, sid, domain, stage, asid, vmid, <u64>ttb, ias, pgShift, start, oas);
 }
 
 export function smmu_ste_clear(id: u32, sid: u32): bool {
@@ -420,4 +424,59 @@ export function smmu_loop_translate(id: u32, sid: u32, base: f64, span: f64, cou
   }
   store<u64>(res, sum);
   return faults;
+}
+
+// ── safety oracle ───────────────────────────────────────────────────────────
+
+export const S_ORACLE = smmu.S_ORACLE;
+export const O_RING = oracle.O_RING;
+export const O_RING_MASK = oracle.O_RING_MASK;
+export const O_RING_HEAD = oracle.O_RING_HEAD;
+export const O_COUNTERS = oracle.O_COUNTERS;
+export const VIOLATION_SIZE = oracle.VIOLATION_SIZE;
+export const AC_OK = oracle.AC_OK;
+export const AC_LAZY_WINDOW = oracle.AC_LAZY_WINDOW;
+export const AC_AFTER_STRICT = oracle.AC_AFTER_STRICT;
+export const AC_AFTER_FLUSH = oracle.AC_AFTER_FLUSH;
+export const AC_USE_AFTER_FREE = oracle.AC_USE_AFTER_FREE;
+export const AC_UNKNOWN = oracle.AC_UNKNOWN;
+export const AC_FREED_TABLE = oracle.AC_FREED_TABLE;
+export const AC_FULL = oracle.AC_FULL;
+export const SH_MAPPED = oracle.SH_MAPPED;
+export const SH_UNMAPPED_STRICT = oracle.SH_UNMAPPED_STRICT;
+export const SH_UNMAPPED_LAZY = oracle.SH_UNMAPPED_LAZY;
+export const SD_FLUSH_GEN = sd.SD_FLUSH_GEN;
+export const SMMU_DOMAINS_BASE = mm.SMMU_DOMAINS_BASE;
+export const SMMU_DOMAIN_SIZE = mm.SMMU_DOMAIN_SIZE;
+
+export function smmu_oracle_enable(id: u32, capacity: u32, ring: u32): i32 {
+  if (capacity < 2 || (capacity & (capacity - 1)) != 0 || ring < 2 || (ring & (ring - 1)) != 0) return -4;
+  return smmu.smmuOracleEnable(id, capacity, ring);
+}
+
+function oracleOf(id: u32): u32 {
+  const s = smmu.smmuLive(id);
+  return s == 0 ? 0 : load<u32>(s + smmu.S_ORACLE);
+}
+
+/** The DMA API mapped `pages` pages in SMMU domain `domain` (its ASID/VMID tag the shadow). */
+export function oracle_map(id: u32, domain: u32, iova: f64, pa: f64, pages: f64): bool {
+  const o = oracleOf(id);
+  if (o == 0 || !sd.smmuDomainLive(domain)) return false;
+  oracle.oracleMap(o, domainCtx(domain), <u64>iova >> 12, <u64>pa >> 12, <u64>pages, jiffiesNow());
+  return true;
+}
+
+/** The DMA API unmapped `pages` pages: lazily (flush queue) or strictly (invalidation done). */
+export function oracle_unmap(id: u32, domain: u32, iova: f64, pages: f64, lazy: bool): bool {
+  const o = oracleOf(id);
+  if (o == 0 || !sd.smmuDomainLive(domain)) return false;
+  const gen = atomic.load<u32>(sd.smmuDomainAddr(domain) + sd.SD_FLUSH_GEN);
+  oracle.oracleUnmap(o, domainCtx(domain), <u64>iova >> 12, <u64>pages, lazy, gen, jiffiesNow());
+  return true;
+}
+
+function domainCtx(domain: u32): u32 {
+  const a = sd.smmuDomainAddr(domain);
+  return cache.makeCtx(load<u32>(a + sd.SD_ASID), load<u32>(a + sd.SD_VMID));
 }

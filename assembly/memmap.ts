@@ -45,6 +45,9 @@ export const CTL_ABI: u32 = 4; //            u32
 export const CTL_MEMORY_BYTES: u32 = 8; //   u32: bytes of memory the layout was made for
 export const CTL_INIT_STATE: u32 = 12; //    u32: 0 = never, 1 = in progress, 2 = ready
 export const CTL_PAGE_SHIFT: u32 = 16; //    u32: the simulated kernel's PAGE_SHIFT
+//   simulated time (assembly/clock.ts): one writer at a time under the clock lock
+export const CTL_CLOCK_LOCK: u32 = 64; //    u32 lock (own line)
+export const CTL_JIFFIES: u32 = 128; //      u64 jiffies since the simulator started (own line)
 
 // ── thread slots ────────────────────────────────────────────────────────────
 export const THREAD_SLOTS_BASE: u32 = 0x11000;

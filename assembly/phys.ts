@@ -177,6 +177,18 @@ export function zoneAllocOrder(zone: u32, frame: u32): i32 {
   return (info & INFO_ALLOC) != 0 ? <i32>(info & INFO_ORDER) : -1;
 }
 
+/** Whether `frame` lies inside a live allocation (at any position of its block). */
+export function zoneFrameAllocated(zone: u32, frame: u32): bool {
+  if (frame >= load<u32>(zone + Z_NFRAMES)) return false;
+  for (let o: u32 = 0; o <= MAX_ORDER; o++) {
+    const head = frame & ~((<u32>1 << o) - 1);
+    const info = atomic.load<u32>(meta(zone, head));
+    if ((info & INFO_ALLOC) != 0) return (info & INFO_ORDER) >= o;
+    if ((info & INFO_FREE) != 0 && (info & INFO_ORDER) >= o) return false;
+  }
+  return false;
+}
+
 @inline export function frameAddr(zone: u32, frame: u32): u32 {
   return load<u32>(zone + Z_FRAMES) + (frame << FRAME_SHIFT);
 }

@@ -28,8 +28,8 @@ export interface CoreExports {
               wc0: number, wc1: number, wc2: number, wc3: number, utlb: number, faultRing: number): number;
   smmu_destroy(id: number): number;
   smmu_set_cost(id: number, which: number, ns: number): number;
-  smmu_ste_set(id: number, sid: number, stage: number, asid: number, vmid: number, ttb: number,
-               ias: number, pgShift: number, start: number, oas: number): number;
+  smmu_ste_set(id: number, sid: number, domain: number, stage: number, asid: number, vmid: number,
+               ttb: number, ias: number, pgShift: number, start: number, oas: number): number;
   smmu_ste_clear(id: number, sid: number): number;
   smmu_domain_set_smmu(domain: number, id: number): number;
   smmu_translate(id: number, sid: number, iova: number, access: number): number;
@@ -40,6 +40,9 @@ export interface CoreExports {
   smmu_cmd_sync(id: number): number;
   smmu_loop_translate(id: number, sid: number, base: number, span: number, count: number, seed: number,
                       access: number): number;
+  smmu_oracle_enable(id: number, capacity: number, ring: number): number;
+  oracle_map(id: number, domain: number, iova: number, pa: number, pages: number): number;
+  oracle_unmap(id: number, domain: number, iova: number, pages: number, lazy: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -48,6 +51,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "smmu_domain_create", "smmu_domain_destroy", "pgt_set_smmu_domain", "smmu_create", "smmu_destroy",
   "smmu_set_cost", "smmu_ste_set", "smmu_ste_clear", "smmu_domain_set_smmu", "smmu_translate",
   "cpu_modelled_ns", "smmu_cmd_tlbi_range", "smmu_cmd_tlbi_context", "smmu_cmd_sync", "smmu_loop_translate",
+  "smmu_oracle_enable", "oracle_map", "oracle_unmap",
 ];
 
 /** One instance of the core on this thread. */

@@ -13,7 +13,7 @@ import {
   OP_TLBI_NH_VA, OP_TLBI_NSNH_ALL, OP_TLBI_S12_VMALL, OP_TLBI_S2_IPA,
 } from "./cmd";
 import {
-  MAX_STREAMS, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, S_CMDQ_LOCK, S_IOTLB, S_OPTIONS, S_PENDING,
+  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, S_CMDQ_LOCK, S_IOTLB, S_OPTIONS, S_PENDING,
   S_PENDING_COUNT, S_PENDING_MASK, S_WALKC, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_SYNCS,
   STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, STE_UTLB, STE_VALID, stat, steAddr,
 } from "./smmu";
@@ -89,6 +89,7 @@ function invalidateAll(s: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u3
 }
 
 function apply(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
+  if ((load<u32>(s + S_OPTIONS) & OPT_FAULT_DROP_TLBI) != 0) return;
   const op = dw0 & 0xff;
   const asid = <u32>((dw0 >> 48) & 0xffff);
   const vmid = <u32>((dw0 >> 32) & 0xffff);

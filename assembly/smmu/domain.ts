@@ -5,6 +5,7 @@
 //   +0 state u32   +4 stage u32 (1, 2)   +8 asid u32   +12 vmid u32
 //   +16 features u32 (SMMU_FEAT_*)      +20 rules u32 (which driver's encoding: 5.15 / 7.1)
 //   +24 smmu u32 (the SMMU instance its commands go to: id + 1, 0 = none)
+//   +28 flush generation u32: flush-alls completed (TLBI by ASID/VMID + CMD_SYNC)
 
 import { MAX_SMMU_DOMAINS, SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE } from "../memmap";
 
@@ -15,6 +16,7 @@ export const SD_VMID: u32 = 12;
 export const SD_FEATURES: u32 = 16;
 export const SD_RULES: u32 = 20;
 export const SD_SMMU: u32 = 24;
+export const SD_FLUSH_GEN: u32 = 28;
 
 /** IDR3.RIL: range invalidation (TG/SCALE/NUM). */
 export const SMMU_FEAT_RANGE_INV: u32 = 1 << 0;

@@ -18,6 +18,7 @@
 import { MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { cacheBytes, cacheInit } from "./cache";
+import { oracleBytes, oracleInit } from "../safety/oracle";
 
 export const S_STATE: u32 = 0;
 export const S_OPTIONS: u32 = 4;
@@ -36,11 +37,14 @@ export const S_FAULT_HEAD: u32 = 192;
 export const S_STATS: u32 = 256;
 export const S_COSTS: u32 = 512;
 export const S_UTLB_ENTRIES: u32 = 640;
+export const S_ORACLE: u32 = 648; //  the safety oracle checking this SMMU's accesses (0 = off)
 
 /** Options. */
 export const OPT_INVALIDATE_AT_SYNC: u32 = 1 << 0; // TLBIs take effect at the next CMD_SYNC
 export const OPT_TTL_STRICT: u32 = 1 << 1; //        honour TTL hints: only entries at that level go
 export const OPT_UTLB: u32 = 1 << 2; //              per-stream micro-TLBs
+/** Fault injection, for tests only: TLBIs are consumed but change nothing (a broken SMMU). */
+export const OPT_FAULT_DROP_TLBI: u32 = 1 << 8;
 
 // Statistics (u64 each, at S_STATS + 8·index).
 export const STAT_TRANSLATIONS: u32 = 0;
@@ -83,6 +87,7 @@ export const STE_PG_SHIFT: u32 = 28; // from TG
 export const STE_START: u32 = 32; //  start level (from T0SZ; stage 2: SL0)
 export const STE_OAS: u32 = 36;
 export const STE_UTLB: u32 = 40; //   this stream's micro-TLB, 0 = none
+export const STE_DOMAIN: u32 = 44; // the SMMU domain: id + 1 (its flush generation), 0 = none
 export const STE_ACCESSES: u32 = 48; // u64: translations for this stream
 
 // Fault records (32 bytes): +0 type u32, +4 seq u32, +8 iova u64, +16 sid u32,
@@ -207,8 +212,8 @@ export function setCost(id: u32, which: u32, ns: u32): bool {
  * Program stream `sid` (CFGI_STE in the driver's terms): stage, ASID/VMID, and the walk
  * geometry from the CD/STE fields (TTB, input size, granule, start level, output size).
  */
-export function steSet(id: u32, sid: u32, stage: u32, asid: u32, vmid: u32, ttb: u64, ias: u32,
-                       pgShift: u32, start: u32, oas: u32): i32 {
+export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vmid: u32, ttb: u64,
+                       ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
   const s = smmuLive(id);
   if (s == 0) return -1;
   if (sid >= MAX_STREAMS) return -2;
@@ -222,6 +227,7 @@ export function steSet(id: u32, sid: u32, stage: u32, asid: u32, vmid: u32, ttb:
   store<u32>(e + STE_PG_SHIFT, pgShift);
   store<u32>(e + STE_START, start);
   store<u32>(e + STE_OAS, oas);
+  store<u32>(e + STE_DOMAIN, domain + 1);
   const utlbEntries = load<u32>(s + S_UTLB_ENTRIES);
   if (load<u32>(e + STE_UTLB) == 0 && utlbEntries != 0) {
     const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>cacheBytes(1, utlbEntries)));
@@ -243,6 +249,19 @@ export function steClear(s: u32, sid: u32): void {
     zoneFree(ZONE_KHEAP, (utlb - frameAddr(ZONE_KHEAP, 0)) >> 12);
     store<u32>(e + STE_UTLB, 0);
   }
+}
+
+/** Turn on the safety oracle for this SMMU: a shadow of `capacity` IOVA pages. */
+export function smmuOracleEnable(id: u32, capacity: u32, ring: u32): i32 {
+  const s = smmuLive(id);
+  if (s == 0) return -1;
+  if (load<u32>(s + S_ORACLE) != 0) return -2;
+  const o = smmuAlloc(s, oracleBytes(capacity, ring));
+  if (o == 0) return -3;
+  memory.fill(o, 0, oracleBytes(capacity, ring));
+  oracleInit(o, capacity, ring);
+  atomic.store<u32>(s + S_ORACLE, o);
+  return 0;
 }
 
 /** Record a fault in the event queue (a ring: the oldest records are overwritten). */

@@ -11,7 +11,7 @@ import {
 } from "./cmd";
 import { cmdqIssue, cmdqIssueRun, cmdqSync } from "./cmdq";
 import {
-  RULES_515, SD_ASID, SD_FEATURES, SD_RULES, SD_STAGE, SD_VMID, SMMU_FEAT_E2H,
+  RULES_515, SD_ASID, SD_FEATURES, SD_FLUSH_GEN, SD_RULES, SD_STAGE, SD_VMID, SMMU_FEAT_E2H,
   SMMU_FEAT_RANGE_INV,
 } from "./domain";
 
@@ -39,6 +39,8 @@ export function smmuTlbInvContext(d: u32, sd: u32): void {
     cmdqIssue(d, sd, tlbiContextDw0(OP_TLBI_S12_VMALL, 0, <u64>load<u32>(sd + SD_VMID)), 0);
   }
   cmdqSync(d, sd);
+  // Every translation of the domain made before this point is gone (the oracle's lazy window closes).
+  atomic.add<u32>(sd + SD_FLUSH_GEN, 1);
 }
 
 /**

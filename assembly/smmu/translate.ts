@@ -12,6 +12,10 @@ import {
   recordFault, stat, steAddr,
 } from "./smmu";
 import { leafShifts, walk } from "./walk";
+import { S_ORACLE, STE_DOMAIN } from "./smmu";
+import { SD_FLUSH_GEN, smmuDomainAddr } from "./domain";
+import { oracleCheck } from "../safety/oracle";
+import { jiffiesNow } from "../clock";
 
 export const ACCESS_WRITE: u32 = 1 << 0;
 export const ACCESS_PRIV: u32 = 1 << 1;
@@ -23,7 +27,8 @@ export const HIT_WALK: u32 = 3;
 
 /**
  * Translate one access. `result` (32 bytes of the caller's slot) receives: +0 meta,
- * +4 fault level, +8 physical address, +16 fault info, +24 where it hit.
+ * +4 fault level, +8 physical address, +16 fault info, +24 where it hit, +28 the oracle's
+ * class of the access (AC_*, when the SMMU has an oracle).
  * Returns 0 or the fault type (also recorded in the SMMU's fault queue).
  */
 export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: u32): u32 {
@@ -51,7 +56,7 @@ export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: 
   } else {
     stat(s, STAT_IOTLB_MISSES, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_MISS));
-    const fault = walk(s, ste, iova, ctx, result);
+    const fault = walk(s, ste, sid, iova, ctx, result);
     if (fault != 0) {
       recordFault(s, fault, sid, iova, load<u32>(result + 4), load<u64>(result + 16));
       return fault;
@@ -69,6 +74,16 @@ export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: 
   // The entry maps the whole block: its base (output bits below the block size are RES0
   // and read as zero) plus the offset of this address inside it.
   const size = <u64>1 << metaShift(meta);
-  store<u64>(result + 8, (load<u64>(result + 8) & ~(size - 1)) | (iova & (size - 1)));
+  const pa = (load<u64>(result + 8) & ~(size - 1)) | (iova & (size - 1));
+  store<u64>(result + 8, pa);
+  const o = load<u32>(s + S_ORACLE);
+  if (o != 0) store<u32>(result + 28, checkAccess(o, ste, sid, ctx, iova, pa));
   return 0;
+}
+
+/** Ask the oracle about an access that got through: was that page the DMA API's to reach? */
+function checkAccess(o: u32, ste: u32, sid: u32, ctx: u32, iova: u64, pa: u64): u32 {
+  const dom = load<u32>(ste + STE_DOMAIN);
+  const flushGen = dom == 0 ? 0 : atomic.load<u32>(smmuDomainAddr(dom - 1) + SD_FLUSH_GEN);
+  return oracleCheck(o, ctx, sid, iova >> 12, pa >> 12, flushGen, jiffiesNow());
 }

@@ -4,12 +4,14 @@
 // VMSAv8-64 translation; reference §4.6 for the descriptor bits). Single stage only.
 
 import { PHYS_BASE, ZONE_PHYS } from "../memmap";
-import { frameAddr, zoneFrames } from "../phys";
+import { frameAddr, zoneFrameAllocated, zoneFrames } from "../phys";
+import { oracleFreedTable } from "../safety/oracle";
+import { jiffiesNow } from "../clock";
 import {
   cacheFill, cacheLookup, makeMeta, META_READ, META_UNPRIV, META_WRITE,
 } from "./cache";
 import {
-  COST_PTE_READ, COST_WALKC_HIT, F_ACCESS, F_ADDR_SIZE, F_TRANSLATION, F_WALK_EABT, S_IOTLB,
+  COST_PTE_READ, COST_WALKC_HIT, F_ACCESS, F_ADDR_SIZE, F_TRANSLATION, F_WALK_EABT, S_IOTLB, S_ORACLE,
   S_WALKC, STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, STE_IAS, STE_OAS,
   STE_PG_SHIFT, STE_STAGE, STE_START, STE_TTB, cost, stat,
 } from "./smmu";
@@ -66,7 +68,7 @@ function leafPerms(pte: u64, stage: u32): u32 {
  * meta and output address to `result` (+0 meta, +8 out) and returns 0; otherwise returns
  * the fault type and leaves the level at +4 and the descriptor (or bad PA) at +16.
  */
-export function walk(s: u32, ste: u32, iova: u64, ctx: u32, result: u32): u32 {
+export function walk(s: u32, ste: u32, sid: u32, iova: u64, ctx: u32, result: u32): u32 {
   stat(s, STAT_WALKS, 1);
   const pgShift = load<u32>(ste + STE_PG_SHIFT);
   const ias = load<u32>(ste + STE_IAS);
@@ -95,6 +97,11 @@ export function walk(s: u32, ste: u32, iova: u64, ctx: u32, result: u32): u32 {
     const idx = (iova >> <u64>shift) & ((<u64>1 << bits) - 1);
     const ptr = descriptorPtr(table + idx * 8);
     if (ptr == 0) return fail(result, F_WALK_EABT, lvl, table + idx * 8);
+    const o = load<u32>(s + S_ORACLE);
+    if (o != 0 && !zoneFrameAllocated(ZONE_PHYS, <u32>((table - PHYS_BASE) >> 12))) {
+      // Reading a table page the kernel already freed: whatever it holds now is not a table.
+      oracleFreedTable(o, sid, iova >> 12, table, jiffiesNow());
+    }
     const pte = atomic.load<u64>(ptr);
     stat(s, STAT_PTE_READS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_PTE_READ));

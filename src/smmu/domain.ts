@@ -26,6 +26,8 @@ export class SmmuDomain {
   readonly stage: 1 | 2;
   /** The ASID (stage 1) or VMID (stage 2) its commands and cache entries carry. */
   readonly asidOrVmid: number;
+  /** The SMMU its devices sit behind (set by the first Smmu.attachDevice). */
+  smmu: import("./smmu.js").Smmu | undefined;
   private released = false;
 
   /** @internal Use Simulator.createSmmuDomain. */

@@ -8,6 +8,7 @@ import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import type { PageTable } from "../pgtable.js";
 import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "../validate.js";
 import type { SmmuDomain } from "./domain.js";
+import { Oracle, accessClassOf, type AccessClass } from "../safety/oracle.js";
 
 export type ReplacementPolicy = "lru" | "rr" | "random";
 
@@ -59,6 +60,13 @@ export interface SmmuOptions {
   ttl?: "ignore" | "honour";
   /** Fault queue capacity (a power of two). Default 1024. */
   faultQueue?: number;
+  /**
+   * Check every access against the DMA API's view (Smmu.oracle). `capacity`: IOVA pages
+   * the shadow can hold (power of two, ≤ 32768; default 16384); `violations`: log size.
+   */
+  oracle?: boolean | { capacity?: number; violations?: number };
+  /** Fault injection, for tests of checkers: TLBIs are consumed but invalidate nothing. */
+  injectDroppedInvalidations?: boolean;
   costs?: Partial<SmmuCosts>;
 }
 
@@ -79,6 +87,8 @@ export interface AccessSegment {
   bytes: number;
   /** Where the translation came from. */
   from: "micro-tlb" | "iotlb" | "walk";
+  /** The oracle's verdict on this access (when the SMMU has one). */
+  check?: AccessClass;
 }
 
 export type AccessResult =
@@ -117,6 +127,8 @@ const COST_KEYS: [keyof SmmuCosts, string][] = [
 export class Smmu {
   readonly id: number;
   readonly costs: Readonly<SmmuCosts>;
+  /** The safety oracle, if the SMMU was created with one. */
+  readonly oracle: Oracle | undefined;
   private readonly base: number;
   private faultCursor = 0;
   private readonly devices = new Map<number, Device>();
@@ -145,6 +157,7 @@ export class Smmu {
     let options = 0;
     if (invalidateAt === "sync") options |= L.OPT_INVALIDATE_AT_SYNC;
     if (ttl === "honour") options |= L.OPT_TTL_STRICT;
+    if (opts.injectDroppedInvalidations) options |= L.OPT_FAULT_DROP_TLBI;
     const id = core.raw.smmu_create(options, entries / ways, ways, POLICY[policy], seed,
       wc[0], wc[1], wc[2], wc[3], utlb, faults);
     if (id === -1) throw new IommuSimError(`iommu-sim: at most ${L.MAX_SMMUS} SMMUs can be live at once`);
@@ -153,6 +166,20 @@ export class Smmu {
     this.base = L.SMMUS_BASE + id * L.SMMU_DESC_SIZE;
     for (const [k, name] of COST_KEYS) core.raw.smmu_set_cost(id, L[name as keyof typeof L], costs[k]);
     this.costs = Object.freeze(costs);
+    if (opts.oracle) {
+      const o = opts.oracle === true ? {} : opts.oracle;
+      const cap = checkInt("oracle.capacity", o.capacity ?? 16384, 2, 32768, ctx);
+      const ring = checkInt("oracle.violations", o.violations ?? 1024, 2, 1 << 16, ctx);
+      if (!isPowerOfTwo(cap) || !isPowerOfTwo(ring)) {
+        core.raw.smmu_destroy(id);
+        throw new ArgumentError("oracle", o, "capacity and violations must be powers of two", ctx);
+      }
+      if (core.raw.smmu_oracle_enable(id, cap, ring) !== 0) {
+        core.raw.smmu_destroy(id);
+        throw new IommuSimError("iommu-sim: out of simulator memory for the oracle's shadow (raise kheapMiB)");
+      }
+      this.oracle = new Oracle(core, id, core.readU32(this.base + L.S_ORACLE));
+    }
   }
 
   /**
@@ -167,13 +194,18 @@ export class Smmu {
     if (this.devices.has(streamId)) throw new ArgumentError("streamId", streamId, "is already attached on this SMMU (detach it first)", ctx);
     const pt = domain.pageTable;
     const g = pt.geometry;
+    if (domain.smmu && domain.smmu !== this) {
+      // As the kernel's arm-smmu-v3 refuses: a domain's invalidations go to one SMMU.
+      throw new ArgumentError("domain", `SMMU domain ${domain.id}`, `is already attached to SMMU ${domain.smmu.id}, and a domain serves one SMMU`, ctx);
+    }
     if (!this.core.raw.smmu_domain_set_smmu(domain.id, this.id)) {
       throw new IommuSimError(`iommu-sim: SMMU domain ${domain.id} is not live`);
     }
-    const rc = this.core.raw.smmu_ste_set(this.id, streamId, domain.stage,
+    const rc = this.core.raw.smmu_ste_set(this.id, streamId, domain.id, domain.stage,
       domain.stage === 1 ? domain.asidOrVmid : 0, domain.stage === 2 ? domain.asidOrVmid : 0,
       g.ttbr, g.ias, Math.log2(g.granule), g.startLevel, g.oas);
     if (rc !== 0) throw new IommuSimError(`iommu-sim: could not program stream ${streamId} (code ${rc})`);
+    domain.smmu = this;
     const dev = new Device(this.core, this, streamId, pt);
     this.devices.set(streamId, dev);
     return dev;
@@ -330,8 +362,10 @@ export class Device {
         return { ok: false, fault, segments };
       }
       const where = this.core.result32(24);
-      segments.push({ iova: a, pa: Number(this.core.result64(1)), bytes,
-        from: where === L.HIT_UTLB ? "micro-tlb" : where === L.HIT_IOTLB ? "iotlb" : "walk" });
+      const seg: AccessSegment = { iova: a, pa: Number(this.core.result64(1)), bytes,
+        from: where === L.HIT_UTLB ? "micro-tlb" : where === L.HIT_IOTLB ? "iotlb" : "walk" };
+      if (this.smmu.oracle) seg.check = accessClassOf(this.core, this.core.result32(28));
+      segments.push(seg);
       a += bytes;
     }
     return { ok: true, pa: segments[0]!.pa, segments };

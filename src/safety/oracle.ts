@@ -1,0 +1,152 @@
+// The safety oracle's public face: record what the DMA API maps and unmaps (the shadow in
+// the Wasm core, assembly/safety/oracle.ts), and read what it found — counts per class of
+// access, and each violation explained in words.
+
+import type { Core } from "../../bindings/core.js";
+import { IommuSimError, hex } from "../errors.js";
+import { checkAddress, checkInt } from "../validate.js";
+import type { SmmuDomain } from "../smmu/domain.js";
+
+/** How the oracle classed a device access that got through the SMMU. */
+export type AccessClass =
+  | "ok" | "lazy-window" | "after-strict-unmap" | "after-flush" | "use-after-free" | "unknown" | "freed-table";
+
+export interface OracleCounts {
+  ok: number;
+  /** Accesses through a translation unmapped lazily, before the flush: accepted by lazy mode. */
+  lazyWindow: number;
+  /** Violations, by kind. */
+  afterStrictUnmap: number;
+  afterFlush: number;
+  useAfterFree: number;
+  unknown: number;
+  freedTable: number;
+  /** Updates the shadow had no room for (raise its capacity). */
+  shadowFull: number;
+}
+
+export interface Violation {
+  kind: Exclude<AccessClass, "ok" | "lazy-window">;
+  streamId: number;
+  iova: number;
+  /** The physical address the access reached (for freed-table: the table page walked). */
+  reached: number;
+  /** What the DMA API had the IOVA mapped to at the time (use-after-free), else 0. */
+  expected: number;
+  /** Simulated time (jiffies) of the access, and of the unmap that preceded it. */
+  at: number;
+  unmappedAt: number;
+  /** How many times the IOVA page had been mapped. */
+  generation: number;
+  /** The violation in words. */
+  explanation: string;
+}
+
+const CLASSES: [AccessClass, string][] = [
+  ["ok", "AC_OK"], ["lazy-window", "AC_LAZY_WINDOW"], ["after-strict-unmap", "AC_AFTER_STRICT"],
+  ["after-flush", "AC_AFTER_FLUSH"], ["use-after-free", "AC_USE_AFTER_FREE"], ["unknown", "AC_UNKNOWN"],
+  ["freed-table", "AC_FREED_TABLE"],
+];
+
+export function accessClassOf(core: Core, code: number): AccessClass {
+  for (const [name, key] of CLASSES) if (core.layout[key as keyof Core["layout"]] === code) return name;
+  throw new IommuSimError(`iommu-sim: unknown access class ${code}`);
+}
+
+export class Oracle {
+  private cursor = 0;
+
+  /** @internal Created by an Smmu with the `oracle` option. */
+  constructor(private readonly core: Core, private readonly smmuId: number, private readonly base: number) {}
+
+  /** The DMA API mapped [iova, iova + size) to [pa, pa + size) for `domain` (page granular). */
+  recordMap(domain: SmmuDomain, iova: number, pa: number, size: number): void {
+    const ctx = "oracle.recordMap";
+    checkAddress("iova", iova, ctx);
+    checkAddress("pa", pa, ctx);
+    checkInt("size", size, 1, 2 ** 40, ctx);
+    const first = Math.floor(iova / 4096);
+    const pages = Math.ceil((iova + size) / 4096) - first;
+    if (!this.core.raw.oracle_map(this.smmuId, domain.id, first * 4096, Math.floor(pa / 4096) * 4096, pages)) {
+      throw new IommuSimError(`iommu-sim: SMMU domain ${domain.id} is not live`);
+    }
+  }
+
+  /**
+   * The DMA API unmapped [iova, iova + size): `lazy` when the invalidation was left to the
+   * flush queue, else strict (the invalidation had completed when the unmap returned).
+   */
+  recordUnmap(domain: SmmuDomain, iova: number, size: number, opts: { lazy: boolean }): void {
+    const ctx = "oracle.recordUnmap";
+    checkAddress("iova", iova, ctx);
+    checkInt("size", size, 1, 2 ** 40, ctx);
+    const first = Math.floor(iova / 4096);
+    const pages = Math.ceil((iova + size) / 4096) - first;
+    if (!this.core.raw.oracle_unmap(this.smmuId, domain.id, first * 4096, pages, opts.lazy ? 1 : 0)) {
+      throw new IommuSimError(`iommu-sim: SMMU domain ${domain.id} is not live`);
+    }
+  }
+
+  counts(): OracleCounts {
+    const L = this.core.layout;
+    const c = (key: string) => Number(this.core.readU64(this.base + L.O_COUNTERS + 8 * L[key as keyof typeof L]));
+    return {
+      ok: c("AC_OK"), lazyWindow: c("AC_LAZY_WINDOW"), afterStrictUnmap: c("AC_AFTER_STRICT"),
+      afterFlush: c("AC_AFTER_FLUSH"), useAfterFree: c("AC_USE_AFTER_FREE"), unknown: c("AC_UNKNOWN"),
+      freedTable: c("AC_FREED_TABLE"), shadowFull: c("AC_FULL"),
+    };
+  }
+
+  /** Violations since the last call, oldest first (throws if the log wrapped). */
+  takeViolations(): Violation[] {
+    const L = this.core.layout;
+    const ring = this.core.readU32(this.base + L.O_RING);
+    const cap = this.core.readU32(this.base + L.O_RING_MASK) + 1;
+    const head = Atomics.load(this.core.u32, (this.base + L.O_RING_HEAD) >>> 2);
+    if (head - this.cursor > cap) {
+      const lost = head - this.cursor - cap;
+      this.cursor = head;
+      throw new IommuSimError(`iommu-sim: the oracle lost ${lost} violation records (log of ${cap}); read them more often`);
+    }
+    const out: Violation[] = [];
+    for (let seq = this.cursor; seq !== head; seq = (seq + 1) >>> 0) {
+      out.push(this.read(ring + (seq & (cap - 1)) * L.VIOLATION_SIZE));
+    }
+    this.cursor = head;
+    return out;
+  }
+
+  private read(r: number): Violation {
+    const core = this.core;
+    const kind = accessClassOf(core, core.readU32(r)) as Violation["kind"];
+    const v = {
+      kind, iova: core.readU64Number(r + 8) * 4096, reached: core.readU64Number(r + 16) * 4096,
+      expected: core.readU64Number(r + 24) * 4096, unmappedAt: core.readU64Number(r + 32),
+      at: core.readU64Number(r + 40), streamId: core.readU32(r + 48), generation: core.readU32(r + 56),
+    };
+    if (kind === "freed-table") v.reached /= 4096; // the table's PA itself
+    return { ...v, explanation: explain(v) };
+  }
+}
+
+function explain(v: Omit<Violation, "explanation">): string {
+  const dev = `device (stream ${v.streamId})`;
+  const when = `at jiffy ${v.at}`;
+  switch (v.kind) {
+    case "use-after-free":
+      return `${dev} reached PA ${hex(v.reached)} through IOVA ${hex(v.iova)} ${when}, but the DMA API had ` +
+        `handed that IOVA out again (mapping #${v.generation}, now to PA ${hex(v.expected)}): a stale ` +
+        `translation outlived the IOVA's reuse — use-after-free`;
+    case "after-strict-unmap":
+      return `${dev} reached PA ${hex(v.reached)} through IOVA ${hex(v.iova)} ${when}, after a strict unmap ` +
+        `(jiffy ${v.unmappedAt}) whose invalidation had completed`;
+    case "after-flush":
+      return `${dev} reached PA ${hex(v.reached)} through IOVA ${hex(v.iova)} ${when}: unmapped lazily at jiffy ` +
+        `${v.unmappedAt}, and a flush of its domain had completed since — the lazy window was closed`;
+    case "unknown":
+      return `${dev} reached PA ${hex(v.reached)} through IOVA ${hex(v.iova)} ${when}, which the DMA API never mapped`;
+    case "freed-table":
+      return `${dev} walked through table page ${hex(v.reached)} for IOVA ${hex(v.iova)} ${when} after that ` +
+        `page had been freed`;
+  }
+}

@@ -1,0 +1,115 @@
+// The safety oracle: a device keeps a translation after its IOVA is unmapped lazily
+// (accepted: the lazy window), then the IOVA is handed out again for a new page and the
+// device still reaches the old one (use-after-free); strict invalidation makes the same
+// sequence fault instead. Plus the other classes, and the oracle's own limits.
+
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Prot, Simulator, type SmmuOptions } from "../dist/index.js";
+
+const S1 = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 };
+const OLD = 0x9000_0000, NEW = 0xa000_0000, IOVA = 0xfff0_0000;
+
+let sim: Simulator;
+beforeEach(async () => { sim = await Simulator.create({ profile: "5.15" }); });
+afterEach(async () => { await sim.close(); });
+
+function setup(opts: SmmuOptions = {}) {
+  const pt = sim.createPageTable(S1);
+  const dom = sim.createSmmuDomain(pt, { id: 5 });
+  const smmu = sim.createSmmu({ oracle: true, ...opts });
+  const dev = smmu.attachDevice(2, dom);
+  const oracle = smmu.oracle!;
+  // The DMA API's dma_map: the page table and the shadow together.
+  const dmaMap = (pa: number) => {
+    expect(pt.mapPages(IOVA, pa, 0x1000, 1, Prot.READ | Prot.WRITE).ret).toBe(0);
+    oracle.recordMap(dom, IOVA, pa, 0x1000);
+  };
+  const dmaUnmap = (lazy: boolean) => {
+    pt.unmapPages(IOVA, 0x1000, 1, { gather: lazy ? "queued" : "strict" });
+    oracle.recordUnmap(dom, IOVA, 0x1000, { lazy });
+  };
+  return { pt, dom, smmu, dev, oracle, dmaMap, dmaUnmap };
+}
+
+describe("safety oracle", () => {
+  it("lazy unmap: the stale translation is a lazy-window access, then a use-after-free once the IOVA is reused", () => {
+    const { dev, oracle, dmaMap, dmaUnmap } = setup();
+    dmaMap(OLD);
+    expect(dev.access(IOVA, 64, "write")).toMatchObject({ ok: true, pa: OLD, segments: [{ check: "ok" }] });
+    dmaUnmap(true); // no TLBI: the IOTLB still holds IOVA → OLD
+    expect(dev.access(IOVA, 64, "read")).toMatchObject({ ok: true, pa: OLD, segments: [{ check: "lazy-window" }] });
+    dmaMap(NEW); // the IOVA handed out again, for another buffer
+    expect(dev.access(IOVA, 64, "write")).toMatchObject({ ok: true, pa: OLD, segments: [{ check: "use-after-free" }] });
+    expect(oracle.counts()).toMatchObject({ ok: 1, lazyWindow: 1, useAfterFree: 1 });
+    const [v] = oracle.takeViolations();
+    expect(v).toMatchObject({ kind: "use-after-free", streamId: 2, iova: IOVA, reached: OLD, expected: NEW, generation: 2 });
+    expect(v!.explanation).toMatch(/reached PA 0x90000000 through IOVA 0xfff00000.*handed that IOVA out again.*now to PA 0xa0000000.*use-after-free/);
+  });
+
+  it("strict unmap: the same sequence faults instead, and the reused IOVA reaches the new page", () => {
+    const { dev, oracle, dmaMap, dmaUnmap } = setup();
+    dmaMap(OLD);
+    dev.access(IOVA, 64, "write");
+    dmaUnmap(false); // TLBI + CMD_SYNC before the unmap returns
+    expect(dev.access(IOVA, 64, "read")).toMatchObject({ ok: false, fault: { type: "translation" } });
+    dmaMap(NEW);
+    expect(dev.access(IOVA, 64, "read")).toMatchObject({ ok: true, pa: NEW, segments: [{ check: "ok" }] });
+    expect(oracle.counts()).toMatchObject({ ok: 2, lazyWindow: 0, useAfterFree: 0 });
+    expect(oracle.takeViolations()).toEqual([]);
+  });
+
+  it("an SMMU that drops invalidations is caught: after a strict unmap, and after a flush closed the window", () => {
+    const { pt, dom, dev, oracle, dmaMap, dmaUnmap } = setup({ injectDroppedInvalidations: true, microTlb: 0 });
+    dmaMap(OLD);
+    dev.access(IOVA, 64, "read");
+    dmaUnmap(false);
+    expect(dev.access(IOVA, 64, "read")).toMatchObject({ ok: true, pa: OLD, segments: [{ check: "after-strict-unmap" }] });
+    // Lazily unmapped elsewhere, then the flush queue's flush-all (TLBI_NH_ASID + CMD_SYNC) completes.
+    pt.mapPages(0x10000, 0x7000_0000, 0x1000, 1, Prot.READ);
+    oracle.recordMap(dom, 0x10000, 0x7000_0000, 0x1000);
+    dev.access(0x10000, 4, "read");
+    pt.unmapPages(0x10000, 0x1000, 1, { gather: "queued" });
+    oracle.recordUnmap(dom, 0x10000, 0x1000, { lazy: true });
+    expect(dev.access(0x10000, 4, "read")).toMatchObject({ ok: true, segments: [{ check: "lazy-window" }] });
+    pt.free(); // tlb_flush_all: the window closes, whatever the broken SMMU did with it
+    expect(dev.access(0x10000, 4, "read")).toMatchObject({ ok: true, segments: [{ check: "after-flush" }] });
+    expect(oracle.takeViolations().map((v) => v.kind)).toEqual(["after-strict-unmap", "after-flush"]);
+  });
+
+  it("a walk through a freed table page is flagged", () => {
+    const { pt, dom, dev, oracle } = setup({ injectDroppedInvalidations: true, microTlb: 0, walkCache: [4, 28, 348, 4] });
+    pt.mapPages(0x200000, 0x1000, 0x1000, 1, Prot.READ);
+    oracle.recordMap(dom, 0x200000, 0x1000, 0x1000);
+    dev.access(0x200000, 4, "read"); // the L2 walk-cache entry now points at the L3 table
+    // Unmapping the whole 2M frees the L3 table (walk flush, dropped by the broken SMMU).
+    pt.unmapPages(0x200000, 0x200000, 1, { raw: true });
+    oracle.recordUnmap(dom, 0x200000, 0x200000, { lazy: false });
+    dev.access(0x201000, 4, "read"); // misses the IOTLB, resumes from the stale walk-cache entry
+    expect(oracle.counts().freedTable).toBe(1);
+    expect(oracle.takeViolations()[0]).toMatchObject({ kind: "freed-table", iova: 0x201000 });
+  });
+
+  it("a domain serves one SMMU", () => {
+    const { dom } = setup();
+    expect(() => sim.createSmmu().attachDevice(0, dom)).toThrow(/already attached to SMMU \d, and a domain serves one SMMU/);
+  });
+
+  it("an access through a translation the DMA API never made is flagged", () => {
+    const { pt, dev, oracle } = setup();
+    pt.mapPages(0x5000, 0x5000, 0x1000, 1, Prot.READ); // behind the DMA API's back
+    expect(dev.access(0x5000, 4, "read")).toMatchObject({ ok: true, segments: [{ check: "unknown" }] });
+    expect(oracle.takeViolations()[0]).toMatchObject({ kind: "unknown", iova: 0x5000 });
+  });
+
+  it("without an oracle, accesses carry no verdict", () => {
+    const pt = sim.createPageTable(S1);
+    const dom = sim.createSmmuDomain(pt, { id: 1 });
+    const smmu = sim.createSmmu();
+    const dev = smmu.attachDevice(0, dom);
+    pt.mapPages(0, 0, 0x1000, 1, Prot.READ);
+    const r = dev.access(0, 4, "read");
+    expect(r.ok && r.segments[0]!.check).toBeUndefined();
+    expect(smmu.oracle).toBeUndefined();
+    expect(() => sim.createSmmu({ oracle: { capacity: 100 } })).toThrow(/powers of two/);
+  });
+});
