@@ -24,6 +24,7 @@ import * as cmd from "./smmu/cmd";
 import * as consume from "./smmu/consume";
 import { randomOf, seedState, xorshift64 } from "./random";
 import * as oracle from "./safety/oracle";
+import * as engine from "./device/engine";
 import { jiffiesNow } from "./clock";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
@@ -479,4 +480,48 @@ export function oracle_unmap(id: u32, domain: u32, iova: f64, pages: f64, lazy: 
 function domainCtx(domain: u32): u32 {
   const a = sd.smmuDomainAddr(domain);
   return cache.makeCtx(load<u32>(a + sd.SD_ASID), load<u32>(a + sd.SD_VMID));
+}
+
+// ── device DMA engines ──────────────────────────────────────────────────────
+
+export const RING_HEADER = engine.RING_HEADER;
+export const DESC_SIZE = engine.DESC_SIZE;
+export const R_CAPACITY = engine.R_CAPACITY;
+export const R_HISTORY_MASK = engine.R_HISTORY_MASK;
+export const R_PROD = engine.R_PROD;
+export const R_CONS = engine.R_CONS;
+export const R_STATS = engine.R_STATS;
+export const RS_COMPLETED = engine.RS_COMPLETED;
+export const RS_FAULTED = engine.RS_FAULTED;
+export const RS_BYTES = engine.RS_BYTES;
+export const RS_RETRIES = engine.RS_RETRIES;
+export const RS_RETRIES_THROUGH = engine.RS_RETRIES_THROUGH;
+export const DESC_WRITE = engine.DESC_WRITE;
+
+/** A DMA ring (and attacker history when history > 0) in kheap; returns its address or 0. */
+export function dma_ring_create(capacity: u32, history: u32, granule: u32): u32 {
+  if (capacity < 2 || (capacity & (capacity - 1)) != 0) return 0;
+  if (history != 0 && (history & (history - 1)) != 0) return 0;
+  const bytes = engine.ringBytes(capacity, history);
+  const frame = phys.zoneAlloc(mm.ZONE_KHEAP, phys.orderForBytes(<u64>bytes));
+  if (frame < 0) return 0;
+  const r = phys.frameAddr(mm.ZONE_KHEAP, <u32>frame);
+  engine.ringInit(r, capacity, history, granule);
+  return r;
+}
+
+export function dma_ring_destroy(r: u32): bool {
+  const base = phys.frameAddr(mm.ZONE_KHEAP, 0);
+  if (r < base) return false;
+  return phys.zoneFree(mm.ZONE_KHEAP, (r - base) >> 12);
+}
+
+export function dma_ring_post(r: u32, iova: f64, len: u32, flags: u32): bool {
+  return engine.ringPost(r, <u64>iova, len, flags);
+}
+
+export function device_run(id: u32, sid: u32, r: u32, budget: u32, retries: u32, seed: u32): i32 {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return -1;
+  return <i32>engine.deviceRun(s, sid, r, budget, retries, seed);
 }

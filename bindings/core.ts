@@ -43,6 +43,10 @@ export interface CoreExports {
   smmu_oracle_enable(id: number, capacity: number, ring: number): number;
   oracle_map(id: number, domain: number, iova: number, pa: number, pages: number): number;
   oracle_unmap(id: number, domain: number, iova: number, pages: number, lazy: number): number;
+  dma_ring_create(capacity: number, history: number, granule: number): number;
+  dma_ring_destroy(r: number): number;
+  dma_ring_post(r: number, iova: number, len: number, flags: number): number;
+  device_run(id: number, sid: number, r: number, budget: number, retries: number, seed: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -51,7 +55,8 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "smmu_domain_create", "smmu_domain_destroy", "pgt_set_smmu_domain", "smmu_create", "smmu_destroy",
   "smmu_set_cost", "smmu_ste_set", "smmu_ste_clear", "smmu_domain_set_smmu", "smmu_translate",
   "cpu_modelled_ns", "smmu_cmd_tlbi_range", "smmu_cmd_tlbi_context", "smmu_cmd_sync", "smmu_loop_translate",
-  "smmu_oracle_enable", "oracle_map", "oracle_unmap",
+  "smmu_oracle_enable", "oracle_map", "oracle_unmap", "dma_ring_create", "dma_ring_destroy", "dma_ring_post",
+  "device_run",
 ];
 
 /** One instance of the core on this thread. */

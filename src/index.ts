@@ -12,6 +12,7 @@ export {
   type Fault, type FaultType, type SmmuCommandInput, type AccessResult, type AccessSegment, type ReplacementPolicy,
 } from "./smmu/smmu.js";
 export { decodeCommand, formatCommandEvent, type SmmuCommand, type CommandEvent } from "./smmu/commands.js";
+export { DmaEngine, type DmaEngineOptions, type DmaEngineStats } from "./device/engine.js";
 export { Oracle, type AccessClass, type OracleCounts, type Violation } from "./safety/oracle.js";
 export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";

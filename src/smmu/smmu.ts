@@ -9,6 +9,7 @@ import type { PageTable } from "../pgtable.js";
 import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "../validate.js";
 import type { SmmuDomain } from "./domain.js";
 import { Oracle, accessClassOf, type AccessClass } from "../safety/oracle.js";
+import { DmaEngine, type DmaEngineOptions } from "../device/engine.js";
 
 export type ReplacementPolicy = "lru" | "rr" | "random";
 
@@ -369,6 +370,15 @@ export class Device {
       a += bytes;
     }
     return { ok: true, pa: segments[0]!.pa, segments };
+  }
+
+  /**
+   * This device's DMA engine: a descriptor ring the driver posts to and the device takes
+   * from (batched in Wasm); with `attacker`, it also keeps and retries old IOVAs.
+   */
+  engine(opts: DmaEngineOptions = {}): DmaEngine {
+    if (!this.attached) throw new IommuSimError(`iommu-sim: device ${this.streamId} was detached`);
+    return DmaEngine.create(this.core, this.smmu.id, this.streamId, this.pageTable.geometry.granule, opts);
   }
 
   detach(): void {
