@@ -307,6 +307,7 @@ export const F_WALK_EABT = smmu.F_WALK_EABT;
 export const OP_TLBI_NH_ALL = <u32>cmd.OP_TLBI_NH_ALL;
 export const OP_TLBI_NH_ASID = <u32>cmd.OP_TLBI_NH_ASID;
 export const OP_TLBI_NH_VA = <u32>cmd.OP_TLBI_NH_VA;
+export const OP_TLBI_NH_VAA = <u32>cmd.OP_TLBI_NH_VAA;
 export const OP_TLBI_EL2_ALL = <u32>cmd.OP_TLBI_EL2_ALL;
 export const OP_TLBI_EL2_ASID = <u32>cmd.OP_TLBI_EL2_ASID;
 export const OP_TLBI_EL2_VA = <u32>cmd.OP_TLBI_EL2_VA;

@@ -72,9 +72,13 @@ describe("IOTLB and walk caches", () => {
     expect([a, b, c].map((x) => from(x.dev, 0x1000))).toEqual(["walk", "iotlb", "iotlb"]);
     a.smmu.submit({ op: "TLBI_S12_VMALL", vmid: 9 });
     expect([a, b, c].map((x) => from(x.dev, 0x1000))).toEqual(["iotlb", "iotlb", "walk"]);
+    // By VA for every ASID: both stage-1 contexts lose 0x1000, the stage-2 one (VMID 9) does not.
+    for (const x of [a, b, c]) from(x.dev, 0x1000);
+    a.smmu.submit({ op: "TLBI_NH_VAA", vmid: 0, addr: 0x1000, leaf: true });
+    expect([a, b, c].map((x) => from(x.dev, 0x1000))).toEqual(["walk", "walk", "iotlb"]);
     a.smmu.submit({ op: "TLBI_NSNH_ALL" });
     expect([a, b, c].map((x) => from(x.dev, 0x1000))).toEqual(["walk", "walk", "walk"]);
-    expect(a.smmu.stats().tlbi).toEqual({ va: 0, context: 2, all: 1 });
+    expect(a.smmu.stats().tlbi).toEqual({ va: 1, context: 2, all: 1 });
   });
 
   it("a TTL hint narrows the TLBI only when the SMMU honours it", () => {

@@ -11,6 +11,7 @@
 export const OP_TLBI_NH_ALL: u64 = 0x10;
 export const OP_TLBI_NH_ASID: u64 = 0x11;
 export const OP_TLBI_NH_VA: u64 = 0x12;
+export const OP_TLBI_NH_VAA: u64 = 0x13; // by VA, every ASID (the kernel's driver never sends it)
 export const OP_TLBI_EL2_ALL: u64 = 0x20;
 export const OP_TLBI_EL2_ASID: u64 = 0x21;
 export const OP_TLBI_EL2_VA: u64 = 0x22;

@@ -10,7 +10,7 @@ import {
 } from "./cache";
 import {
   OP_CMD_SYNC, OP_TLBI_EL2_ALL, OP_TLBI_EL2_ASID, OP_TLBI_EL2_VA, OP_TLBI_NH_ALL, OP_TLBI_NH_ASID,
-  OP_TLBI_NH_VA, OP_TLBI_NSNH_ALL, OP_TLBI_S12_VMALL, OP_TLBI_S2_IPA,
+  OP_TLBI_NH_VA, OP_TLBI_NH_VAA, OP_TLBI_NSNH_ALL, OP_TLBI_S12_VMALL, OP_TLBI_S2_IPA,
 } from "./cmd";
 import {
   MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, S_CMDQ_LOCK, S_IOTLB, S_OPTIONS, S_PENDING,
@@ -94,7 +94,7 @@ function apply(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
   const asid = <u32>((dw0 >> 48) & 0xffff);
   const vmid = <u32>((dw0 >> 32) & 0xffff);
   const ctx = makeCtx(asid, vmid);
-  if (op == OP_TLBI_NH_VA || op == OP_TLBI_EL2_VA || op == OP_TLBI_S2_IPA) {
+  if (op == OP_TLBI_NH_VA || op == OP_TLBI_NH_VAA || op == OP_TLBI_EL2_VA || op == OP_TLBI_S2_IPA) {
     stat(s, STAT_TLBI_VA, count);
     applyRange(s, op, dw0, dw1, ctx, count, stepShift);
   } else if (op == OP_TLBI_NH_ASID) {
@@ -118,7 +118,8 @@ function applyRange(s: u32, op: u64, dw0: u64, dw1: u64, ctx: u32, count: u64, s
   const ttl = <u32>((dw1 >> 8) & 3);
   const tg = (dw1 >> 10) & 3;
   const addr = dw1 & (op == OP_TLBI_S2_IPA ? 0x000f_ffff_ffff_f000 : 0xffff_ffff_ffff_f000);
-  let flags = INV_RANGE | (op == OP_TLBI_S2_IPA ? INV_MATCH_VMID
+  // S2_IPA and NH_VAA match the VMID only, EL2_VA the ASID only, NH_VA both.
+  let flags = INV_RANGE | (op == OP_TLBI_S2_IPA || op == OP_TLBI_NH_VAA ? INV_MATCH_VMID
                          : op == OP_TLBI_EL2_VA ? INV_MATCH_ASID : INV_MATCH_ASID | INV_MATCH_VMID);
   if (leaf) flags |= INV_LEAF_ONLY;
   if (ttl != 0 && (load<u32>(s + S_OPTIONS) & OPT_TTL_STRICT) != 0) flags |= INV_LEVEL;

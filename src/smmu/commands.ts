@@ -4,7 +4,7 @@
 import { hex } from "../errors.js";
 
 export type SmmuCommand =
-  | { op: "TLBI_NH_VA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"; asid: number; vmid: number; leaf: boolean;
+  | { op: "TLBI_NH_VA" | "TLBI_NH_VAA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"; asid: number; vmid: number; leaf: boolean;
       addr: number; tg: number; ttl: number; scale: number; num: number }
   | { op: "TLBI_NH_ASID" | "TLBI_EL2_ASID"; asid: number; vmid: number }
   | { op: "TLBI_S12_VMALL" | "TLBI_NH_ALL"; vmid: number }
@@ -27,7 +27,7 @@ export function decodeCommand(dw0: bigint, dw1: bigint): SmmuCommand {
   const opcode = bits(dw0, 0, 8);
   const asid = bits(dw0, 48, 16);
   const vmid = bits(dw0, 32, 16);
-  const range = (op: "TLBI_NH_VA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"): SmmuCommand => ({
+  const range = (op: "TLBI_NH_VA" | "TLBI_NH_VAA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"): SmmuCommand => ({
     op, asid, vmid, leaf: (dw1 & 1n) === 1n,
     addr: Number(dw1 & (op === "TLBI_S2_IPA" ? 0x000f_ffff_ffff_f000n : 0xffff_ffff_ffff_f000n)),
     tg: bits(dw1, 10, 2), ttl: bits(dw1, 8, 2), scale: bits(dw0, 20, 5), num: bits(dw0, 12, 5),
@@ -36,6 +36,7 @@ export function decodeCommand(dw0: bigint, dw1: bigint): SmmuCommand {
     case 0x10: return { op: "TLBI_NH_ALL", vmid };
     case 0x11: return { op: "TLBI_NH_ASID", asid, vmid };
     case 0x12: return range("TLBI_NH_VA");
+    case 0x13: return range("TLBI_NH_VAA");
     case 0x20: return { op: "TLBI_EL2_ALL" };
     case 0x21: return { op: "TLBI_EL2_ASID", asid, vmid };
     case 0x22: return range("TLBI_EL2_VA");
@@ -53,10 +54,10 @@ export function decodeCommand(dw0: bigint, dw1: bigint): SmmuCommand {
  */
 export function formatCommandEvent(e: CommandEvent, compact: boolean): string[] {
   const c = e.command;
-  if (c.op !== "TLBI_NH_VA" && c.op !== "TLBI_EL2_VA" && c.op !== "TLBI_S2_IPA") {
+  if (c.op !== "TLBI_NH_VA" && c.op !== "TLBI_NH_VAA" && c.op !== "TLBI_EL2_VA" && c.op !== "TLBI_S2_IPA") {
     return [`CMD ${c.op === "UNKNOWN" ? `opcode=${hex(c.opcode)}` : c.op}`];
   }
-  const who = c.op === "TLBI_S2_IPA" ? `vmid=${c.vmid}` : `asid=${c.asid}`;
+  const who = c.op === "TLBI_S2_IPA" || c.op === "TLBI_NH_VAA" ? `vmid=${c.vmid}` : `asid=${c.asid}`;
   // The kernel-code traces print the driver's request, before encoding drops bits [11:0].
   const addr = e.requestAddr ?? c.addr;
   const head = `CMD ${c.op} ${who} leaf=${c.leaf ? 1 : 0}`;

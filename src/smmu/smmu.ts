@@ -15,7 +15,7 @@ export type ReplacementPolicy = "lru" | "rr" | "random";
 
 /** A command for Smmu.submit. */
 export type SmmuCommandInput =
-  | { op: "TLBI_NH_VA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"; addr: number; asid?: number; vmid?: number;
+  | { op: "TLBI_NH_VA" | "TLBI_NH_VAA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"; addr: number; asid?: number; vmid?: number;
       leaf?: boolean; ttl?: number; tg?: number; scale?: number; num?: number }
   | { op: "TLBI_NH_ASID" | "TLBI_EL2_ASID"; asid: number; vmid?: number }
   | { op: "TLBI_S12_VMALL" | "TLBI_NH_ALL"; vmid: number }
@@ -277,7 +277,7 @@ export class Smmu {
     const ctx = "Smmu.submit";
     const id16 = (n: string, v: unknown) => checkInt(n, v ?? 0, 0, 0xffff, ctx);
     switch (cmd?.op) {
-      case "TLBI_NH_VA": case "TLBI_EL2_VA": case "TLBI_S2_IPA": {
+      case "TLBI_NH_VA": case "TLBI_NH_VAA": case "TLBI_EL2_VA": case "TLBI_S2_IPA": {
         const addr = checkAddress("addr", cmd.addr, ctx);
         const op = L[`OP_${cmd.op}` as keyof typeof L];
         this.core.raw.smmu_cmd_tlbi_range(this.id, op, id16("asid", cmd.asid), id16("vmid", cmd.vmid),
