@@ -16,6 +16,9 @@
 //            │ page-table descriptors       │ 256 × 256 B
 //   0x031000 ├──────────────────────────────┤
 //            │ zone headers (phys, kheap)   │ 2 × 1 KiB
+//   0x032000 ├──────────────────────────────┤
+//            │ IOVA domain slots 64 × 64 B  │ state + address of each domain's block
+//   0x033000 ├──────────────────────────────┤ STATIC_END
 //   0x100000 ├──────────────────────────────┤ DYNAMIC_BASE
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
@@ -40,6 +43,9 @@ export const CTL_ABI: u32 = 4; //            u32
 export const CTL_MEMORY_BYTES: u32 = 8; //   u32: bytes of memory the layout was made for
 export const CTL_INIT_STATE: u32 = 12; //    u32: 0 = never, 1 = in progress, 2 = ready
 export const CTL_PAGE_SHIFT: u32 = 16; //    u32: the simulated kernel's PAGE_SHIFT
+//   simulated time (assembly/clock.ts): one writer at a time under the clock lock
+export const CTL_CLOCK_LOCK: u32 = 64; //    u32 lock (own line)
+export const CTL_JIFFIES: u32 = 128; //      u64 jiffies since the simulator started (own line)
 
 // ── thread slots ────────────────────────────────────────────────────────────
 export const THREAD_SLOTS_BASE: u32 = 0x11000;
@@ -66,7 +72,16 @@ export const ZONE_HEADER_SIZE: u32 = 1024;
 export const ZONE_PHYS: u32 = ZONES_BASE;
 export const ZONE_KHEAP: u32 = ZONES_BASE + ZONE_HEADER_SIZE;
 
-export const STATIC_END: u32 = 0x32000;
+// ── IOVA domains (assembly/iova/) ───────────────────────────────────────────
+// One slot per domain: its state and the kheap block that holds everything else
+// (see assembly/iova/layout.ts for the block's own layout).
+export const IOVA_SLOTS_BASE: u32 = 0x32000;
+export const MAX_IOVA_DOMAINS: u32 = 64;
+export const IOVA_SLOT_SIZE: u32 = 64;
+/** Simulated CPUs an IOVA domain can have (one per-CPU rcache each). */
+export const IOVA_MAX_CPUS: u32 = 64;
+
+export const STATIC_END: u32 = 0x33000;
 export const DYNAMIC_BASE: u32 = 0x100000;
 
 // ── simulated physical memory ───────────────────────────────────────────────

@@ -21,11 +21,34 @@ export interface CoreExports {
   pgt_loop_map_unmap(id: number, base: number, span: number, pgsize: number, count: number,
                      seed: number, prot: number): number;
   pgt_loop_walk(id: number, base: number, span: number, count: number, seed: number): number;
+  iova_create(profile: number, shift: number, startPfn: number, ncpus: number, flags: number): number;
+  iova_destroy(id: number): number;
+  iova_set_flags(id: number, set: number, clear: number): number;
+  iova_alloc(id: number, size: number, limit: number, aligned: number): number;
+  iova_free(id: number, pfn: number): number;
+  iova_find(id: number, pfn: number): number;
+  iova_reserve(id: number, lo: number, hi: number): number;
+  iova_alloc_fast(id: number, cpu: number, size: number, limit: number, flush: number): number;
+  iova_free_fast(id: number, cpu: number, pfn: number, size: number): number;
+  iova_release_cpu(id: number, cpu: number): number;
+  iova_flush_cpu(id: number, cpu: number): number;
+  iova_flush_all(id: number): number;
+  iova_block(id: number): number;
+  iova_loop_fast_pairs(id: number, cpu: number, count: number, mode: number, limit: number): number;
+  iova_loop_tree(id: number, mode: number, count: number, seed: number, limit: number,
+                 spanLo: number, spanN: number): number;
+  sync_lock(addr: number): void;
+  sync_unlock(addr: number): void;
+  clock_advance(jiffies: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "core_init", "core_attach", "pgt_create", "pgt_map", "pgt_unmap", "pgt_iova_to_phys",
   "pgt_free", "pgt_release", "pgt_set_flags", "pgt_loop_map_unmap", "pgt_loop_walk",
+  "iova_create", "iova_destroy", "iova_set_flags", "iova_alloc", "iova_free", "iova_find",
+  "iova_reserve", "iova_alloc_fast", "iova_free_fast", "iova_release_cpu", "iova_flush_cpu",
+  "iova_flush_all", "iova_block", "iova_loop_fast_pairs", "iova_loop_tree", "sync_lock",
+  "sync_unlock", "clock_advance",
 ];
 
 /** One instance of the core on this thread. */

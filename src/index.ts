@@ -6,6 +6,11 @@ export {
   type PageTableConfig, type PageTableFormat, type Profile, type Geometry, type MapResult,
   type UnmapOptions, type UnmapResult, type GatherMode, type TlbEvent, type DumpEntry, type WarnCode,
 } from "./pgtable.js";
+export {
+  IovaDomain, IOVA_ANCHOR_PFN, IOVA_WARN_TEXT,
+  type IovaDomainOptions, type IovaRange, type RcacheState, type RcacheBin, type CpuRcache,
+  type IovaTreeState, type IovaStats, type IovaWarning, type IovaWarnCode, type FastLoopSizes,
+} from "./iova.js";
 export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";

@@ -2,12 +2,14 @@
 // simulator, printing results in the same line format as the traces the kernel's own code
 // produced, so a run can be diffed against them line by line.
 //
-// This file parses and dispatches; each family of commands lives beside it (pgtable.ts).
+// This file parses and dispatches; each family of commands lives beside it (pgtable.ts,
+// iova.ts).
 
 import { Simulator } from "../simulator.js";
 import type { Profile } from "../pgtable.js";
 import { IommuSimError } from "../errors.js";
 import { PgtableCommands } from "./pgtable.js";
+import { IovaCommands } from "./iova.js";
 
 export class ReplayError extends IommuSimError {
   override name = "ReplayError";
@@ -79,7 +81,8 @@ export async function replayScript(script: string, opts: ReplayOptions): Promise
     line: (t) => lines.push(t),
     warning: (t) => { warnings++; lines.push(`WARNING: ${t}`); },
   };
-  const families: CommandFamily[] = [new PgtableCommands(sim, out)];
+  // IOVA first: its `free PFN` takes an argument, the page tables' `free` none.
+  const families: CommandFamily[] = [new IovaCommands(sim, out), new PgtableCommands(sim, out)];
   try {
     const text = script.split(/\r?\n/);
     for (let n = 0; n < text.length; n++) {
