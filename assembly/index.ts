@@ -124,6 +124,7 @@ export const I_ST_FLUSH_RETRIES = il.I_ST_FLUSH_RETRIES;
 export const I_ST_DEPOT_RECLAIMS = il.I_ST_DEPOT_RECLAIMS;
 export const I_ST_DEPOT_DRAINS = il.I_ST_DEPOT_DRAINS;
 export const I_ST_ZERO_PFN_FAST = il.I_ST_ZERO_PFN_FAST;
+export const I_ST_BUGS = il.I_ST_BUGS;
 export const I_NODE_POOL = il.I_NODE_POOL;
 export const I_MAG_POOL = il.I_MAG_POOL;
 export const POOL_LIVE = 12;
@@ -439,6 +440,50 @@ export function iova_loop_fast_pairs(id: u32, cpu: u32, count: u32, mode: u32, l
     if (pfn <= 0) { failures++; continue; }
     freeFast(d, cpu, <u64>pfn, size);
   }
+  return <f64>failures;
+}
+
+/**
+ * `count` rounds of: allocate `batch` ranges with alloc_iova_fast on `cpuA`, then free them
+ * all with free_iova_fast on `cpuB` — every range crosses CPUs, so full magazines go
+ * through the depot every IOVA_MAG_SIZE operations (the traffic the depot lock guards).
+ * Sizes per `mode` (as iova_loop_fast_pairs). The batch lives in kheap scratch for the call.
+ * Returns the number of failed allocations, or a negative code.
+ */
+export function iova_loop_cross(id: u32, cpuA: u32, cpuB: u32, count: u32, batch: u32,
+                                mode: u32, limit: f64): f64 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  let c = checkCpu(d, cpuA);
+  if (c == 0) c = checkCpu(d, cpuB);
+  if (c != 0) return c;
+  if (batch == 0 || batch > 65536) return IOVA_ERR_SIZE;
+  const order = phys.orderForBytes(<u64>batch * 16);
+  const frame = phys.zoneAlloc(mm.ZONE_KHEAP, order);
+  if (frame < 0) return -2;
+  const scratch = phys.frameAddr(mm.ZONE_KHEAP, <u32>frame);
+  const lim = <u64>limit;
+  const round = load<u32>(d + il.I_PROFILE) == desc.PROFILE_515;
+  let failures: u32 = 0;
+  let k: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    let held: u32 = 0;
+    for (let j: u32 = 0; j < batch; j++, k++) {
+      let size: u64 = 1;
+      if (mode == FAST_SIZES_POW2) size = <u64>1 << <u64>(k & 3);
+      else if (mode == FAST_SIZES_1_TO_8) size = <u64>(k & 7) + 1;
+      if (round && size > 1) size = <u64>1 << <u64>orderBase2(size);
+      const pfn = allocFast(d, cpuA, size, lim, true);
+      if (pfn <= 0) { failures++; continue; }
+      store<u64>(scratch + held * 16, <u64>pfn);
+      store<u64>(scratch + held * 16 + 8, size);
+      held++;
+    }
+    for (let j: u32 = 0; j < held; j++) {
+      freeFast(d, cpuB, load<u64>(scratch + j * 16), load<u64>(scratch + j * 16 + 8));
+    }
+  }
+  phys.zoneFree(mm.ZONE_KHEAP, <u32>frame);
   return <f64>failures;
 }
 

@@ -35,6 +35,8 @@ export interface CoreExports {
   iova_flush_all(id: number): number;
   iova_block(id: number): number;
   iova_loop_fast_pairs(id: number, cpu: number, count: number, mode: number, limit: number): number;
+  iova_loop_cross(id: number, cpuA: number, cpuB: number, count: number, batch: number,
+                  mode: number, limit: number): number;
   iova_loop_tree(id: number, mode: number, count: number, seed: number, limit: number,
                  spanLo: number, spanN: number): number;
   sync_lock(addr: number): void;
@@ -47,7 +49,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "pgt_free", "pgt_release", "pgt_set_flags", "pgt_loop_map_unmap", "pgt_loop_walk",
   "iova_create", "iova_destroy", "iova_set_flags", "iova_alloc", "iova_free", "iova_find",
   "iova_reserve", "iova_alloc_fast", "iova_free_fast", "iova_release_cpu", "iova_flush_cpu",
-  "iova_flush_all", "iova_block", "iova_loop_fast_pairs", "iova_loop_tree", "sync_lock",
+  "iova_flush_all", "iova_block", "iova_loop_fast_pairs", "iova_loop_cross", "iova_loop_tree", "sync_lock",
   "sync_unlock", "clock_advance",
 ];
 

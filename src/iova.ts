@@ -102,6 +102,11 @@ export interface IovaStats {
   /** v7.1: magazines the 100 ms reclaim returned to the tree. */
   depotReclaims: number;
   warnings: number;
+  /**
+   * Broken invariants found where the kernel would BUG (an empty magazine popped, a full one
+   * pushed): 0 unless the state was corrupted — e.g. by the test-only depot-lock mutant.
+   */
+  bugs: number;
   /** Tree nodes and magazines allocated now (the anchor not counted). */
   liveObjects: number;
 }
@@ -258,6 +263,10 @@ export class IovaDomain {
     this.checkSize(size, ctx);
     this.checkLimit(limitPfn, false, ctx);
     const r = this.core.raw.iova_alloc_fast(this.id, cpu, size, limitPfn, flushRcache ? 1 : 0);
+    if (r > MAX_ADDRESS) {
+      // Only a corrupted cache can hold such a PFN (frees accept PFNs below 2^53 only).
+      throw new IommuSimError(`iommu-sim: ${ctx}: CPU ${cpu}'s range cache handed out PFN ${r}, beyond 2^53: the domain's state is corrupted`);
+    }
     if (r >= 0) return r;
     this.failure(r, ctx, cpu);
     return 0;
@@ -438,6 +447,7 @@ export class IovaDomain {
       depotDrains: n32(L.I_ST_DEPOT_DRAINS),
       depotReclaims: n32(L.I_ST_DEPOT_RECLAIMS),
       warnings: n32(L.I_ST_WARNINGS),
+      bugs: n32(L.I_ST_BUGS),
       liveObjects: n32(L.I_NODE_POOL + L.POOL_LIVE) + n32(L.I_MAG_POOL + L.POOL_LIVE),
     };
   }
@@ -475,13 +485,35 @@ export class IovaDomain {
     this.checkCpu(cpu, ctx);
     checkInt("count", count, 0, 2 ** 32 - 1, ctx);
     this.checkLimit(limitPfn, false, ctx);
+    const r = this.core.raw.iova_loop_fast_pairs(this.id, cpu, count, this.sizeMode(sizes, ctx), limitPfn);
+    if (r < 0) this.failure(r, ctx, cpu);
+    return r;
+  }
+
+  /**
+   * Cross-CPU traffic inside the core: `rounds` × (allocFast `batch` ranges on `cpuA`, then
+   * freeFast them all on `cpuB`). Full magazines move through the depot. Returns failures.
+   */
+  loopCross(cpuA: number, cpuB: number, rounds: number, batch: number, sizes: FastLoopSizes = "one",
+            limitPfn = this.dma32BitPfn - 1): number {
+    const ctx = "loopCross";
+    this.live(ctx);
+    this.checkCpu(cpuA, ctx);
+    this.checkCpu(cpuB, ctx);
+    checkInt("rounds", rounds, 0, 2 ** 32 - 1, ctx);
+    checkInt("batch", batch, 1, 65536, ctx);
+    this.checkLimit(limitPfn, false, ctx);
+    const r = this.core.raw.iova_loop_cross(this.id, cpuA, cpuB, rounds, batch, this.sizeMode(sizes, ctx), limitPfn);
+    if (r < 0) this.failure(r, ctx, cpuA);
+    return r;
+  }
+
+  private sizeMode(sizes: FastLoopSizes, ctx: string): number {
     const L = this.core.layout;
     const mode = sizes === "one" ? L.FAST_SIZES_ONE : sizes === "pow2" ? L.FAST_SIZES_POW2
       : sizes === "1-8" ? L.FAST_SIZES_1_TO_8 : -1;
     if (mode < 0) throw new ArgumentError("sizes", sizes, "must be 'one', 'pow2' or '1-8'", ctx);
-    const r = this.core.raw.iova_loop_fast_pairs(this.id, cpu, count, mode, limitPfn);
-    if (r < 0) this.failure(r, ctx, cpu);
-    return r;
+    return mode;
   }
 
   /**
@@ -597,6 +629,11 @@ export class IovaDomain {
     if (mag === 0) return [];
     const L = this.core.layout;
     const n = size ?? this.core.readU32(mag + L.M_SIZE);
+    const cap = this.core.readU32(this.block + L.I_MAG_SIZE);
+    if (n > cap) {
+      throw new IommuSimError(`iommu-sim: rcacheState: the magazine at ${hex(mag)} of IOVA domain ${this.id} claims ${n} PFNs, ` +
+        `more than a magazine holds (${cap}): the domain's state is corrupted`);
+    }
     const out: number[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.core.readU64Number(mag + L.M_PFNS + 8 * i);
     return out;

@@ -65,6 +65,7 @@ export const I_ST_FLUSH_RETRIES: u32 = 396; //  alloc_iova_fast flush-everything
 export const I_ST_DEPOT_RECLAIMS: u32 = 400; // v7.1 magazines trimmed from the depot
 export const I_ST_DEPOT_DRAINS: u32 = 404; //   v5.15 full depot: magazines drained to the tree
 export const I_ST_ZERO_PFN_FAST: u32 = 408; //  alloc_iova_fast got PFN 0 from the tree (reads as failure)
+export const I_ST_BUGS: u32 = 412; //          broken invariants where the kernel would BUG (never, unless state was corrupted)
 
 // ── object pools (slab.ts) ──────────────────────────────────────────────────
 export const I_NODE_POOL: u32 = 448;

@@ -22,7 +22,7 @@ import {
   DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, DP_ARRAY, DP_HEAD, DP_LOCK, DP_SIZE, DP_WORK_DUE,
   DP_WORK_PENDING, I_DEPOT, I_FLAGS, I_MAG_POOL, I_NODE_POOL, I_MAG_SIZE, I_NCPUS, I_OWNERS, I_RCACHES,
   I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
-  I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
+  I_ST_BUGS, I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
   IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_PFNS, M_SIZE, MAX_GLOBAL_MAGS, OWNER_STRIDE,
   PC_HITS, PC_LOADED, PC_LOCK, PC_MISSES, PC_PREV, PC_STRIDE, RCACHE_BINS,
 } from "./layout";
@@ -118,7 +118,11 @@ function magAllocAtomic(d: u32): u32 {
  */
 export function magReturnPfns(d: u32, mag: u32): void {
   lockAcquire(d + I_TREE_LOCK);
-  const n = count(mag);
+  let n = count(mag);
+  if (n > magSize(d)) {
+    atomic.add<u32>(d + I_ST_BUGS, 1);
+    n = magSize(d);
+  }
   for (let i: u32 = 0; i < n; i++) {
     const pfn = pfnAt(mag, i);
     const node = findContaining(d, pfn);
@@ -135,9 +139,14 @@ export function magReturnPfns(d: u32, mag: u32): void {
 
 /**
  * iova_magazine_pop: from the top down, the first PFN ≤ limit; its slot takes the top
- * PFN. 0 if none qualifies. The magazine is not empty.
+ * PFN. 0 if none qualifies. The magazine is not empty (the kernel BUGs if it is; so do we,
+ * softly: counted, and nothing popped).
  */
-function magPop(mag: u32, limit: u64): u64 {
+function magPop(d: u32, mag: u32, limit: u64): u64 {
+  if (count(mag) - 1 >= magSize(d)) {
+    atomic.add<u32>(d + I_ST_BUGS, 1);
+    return 0;
+  }
   let i = count(mag) - 1;
   while (pfnAt(mag, i) > limit) {
     if (i == 0) return 0;
@@ -150,8 +159,13 @@ function magPop(mag: u32, limit: u64): u64 {
   return pfn;
 }
 
-@inline function magPush(mag: u32, pfn: u64): void {
+/** Push onto a magazine that is not full (a full one is a corrupted state: counted, dropped). */
+@inline function magPush(d: u32, mag: u32, pfn: u64): void {
   const n = count(mag);
+  if (n >= magSize(d)) {
+    atomic.add<u32>(d + I_ST_BUGS, 1);
+    return;
+  }
   store<u64>(mag + M_PFNS + (n << 3), pfn);
   store<u32>(mag + M_SIZE, n + 1);
 }
@@ -226,7 +240,7 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
       canInsert = true;
     }
   }
-  if (canInsert) magPush(load<u32>(pc + PC_LOADED), pfn);
+  if (canInsert) magPush(d, load<u32>(pc + PC_LOADED), pfn);
   lockRelease(pc + PC_LOCK);
   if (toFree != 0) {
     // v5.15: the depot was full, so the whole old magazine goes back to the tree.
@@ -261,7 +275,7 @@ function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
     }
     depotUnlock(d, dp);
   }
-  const pfn = hasPfn ? magPop(load<u32>(pc + PC_LOADED), limit) : 0;
+  const pfn = hasPfn ? magPop(d, load<u32>(pc + PC_LOADED), limit) : 0;
   lockRelease(pc + PC_LOCK);
   return pfn;
 }

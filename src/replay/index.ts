@@ -67,6 +67,8 @@ export interface ReplayOptions {
   profile: Profile;
   /** A simulator to run in (its profile must match). Default: a fresh one, closed afterwards. */
   simulator?: Simulator;
+  /** How `init` makes IOVA domains search ('verify' cross-checks against the kernel's walk). */
+  iovaSearch?: "fast" | "linear" | "verify";
 }
 
 /** Run a script; returns the output lines (without trailing newlines). */
@@ -82,7 +84,7 @@ export async function replayScript(script: string, opts: ReplayOptions): Promise
     warning: (t) => { warnings++; lines.push(`WARNING: ${t}`); },
   };
   // IOVA first: its `free PFN` takes an argument, the page tables' `free` none.
-  const families: CommandFamily[] = [new IovaCommands(sim, out), new PgtableCommands(sim, out)];
+  const families: CommandFamily[] = [new IovaCommands(sim, out, opts.iovaSearch), new PgtableCommands(sim, out)];
   try {
     const text = script.split(/\r?\n/);
     for (let n = 0; n < text.length; n++) {

@@ -17,7 +17,8 @@ export class IovaCommands implements CommandFamily {
   private cpu = 0;
   private dom: IovaDomain | undefined;
 
-  constructor(private readonly sim: Simulator, private readonly out: ReplayOutput) {}
+  constructor(private readonly sim: Simulator, private readonly out: ReplayOutput,
+              private readonly search: "fast" | "linear" | "verify" = "fast") {}
 
   run(cmd: string, a: Args): boolean {
     switch (cmd) {
@@ -51,8 +52,15 @@ export class IovaCommands implements CommandFamily {
   }
 
   close(): void {
-    if (this.dom && !this.dom.isDestroyed) this.dom.destroy();
+    if (this.dom && !this.dom.isDestroyed) this.destroy(this.dom);
     this.dom = undefined;
+  }
+
+  private destroy(d: IovaDomain): number {
+    const mismatches = d.stats().searchMismatches;
+    const live = d.destroy();
+    if (mismatches) throw new Error(`the O(log n) search disagreed with the kernel's walk ${mismatches} time(s)`);
+    return live;
   }
 
   private domain(): IovaDomain {
@@ -85,7 +93,7 @@ export class IovaCommands implements CommandFamily {
 
   private init(granule: number, startPfn: number): void {
     this.close();
-    this.dom = this.sim.createIovaDomain({ granule, startPfn, cpus: this.ncpus });
+    this.dom = this.sim.createIovaDomain({ granule, startPfn, cpus: this.ncpus, search: this.search });
     this.cpu = 0;
     this.out.line(`ok dma_32bit_pfn=${hex(this.dom.dma32BitPfn)}`);
   }
@@ -176,9 +184,8 @@ export class IovaCommands implements CommandFamily {
   private put(): void {
     const d = this.domain();
     this.printWarnings(d);
-    const live = d.destroy();
     this.dom = undefined;
-    this.out.line(`ok kmalloc_live=${live}`);
+    this.out.line(`ok kmalloc_live=${this.destroy(d)}`);
   }
 }
 
