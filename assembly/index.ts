@@ -21,7 +21,7 @@ import { allocRange, findRange, freeRange, reserveRange } from "./iova/alloc";
 import { allocFast, cpuClaim, cpuRelease, flushAll, flushCpu, freeFast, orderBase2 } from "./iova/rcache";
 import { iovaCreate, iovaDestroy, iovaSetFlags, liveDomain } from "./iova/domain";
 import { clockAdvance } from "./clock";
-import { lockAcquire, lockRelease } from "./sync";
+import { lockAcquire, lockAcquireBounded, lockRelease } from "./sync";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
 export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
@@ -403,6 +403,11 @@ export function sync_lock(addr: u32): void {
   lockAcquire(addr);
 }
 
+/** sync_lock that gives up (false) after about `maxLooks` looks at a held lock. */
+export function sync_lock_bounded(addr: u32, maxLooks: u32): bool {
+  return lockAcquireBounded(addr, maxLooks);
+}
+
 export function sync_unlock(addr: u32): void {
   lockRelease(addr);
 }
@@ -501,7 +506,7 @@ export function iova_loop_tree(id: u32, mode: u32, count: u32, seed: u32, limit:
   if (d == 0) return IOVA_ERR_NO_DOMAIN;
   const lim = <u64>limit;
   const base = <u64>spanLo;
-  let x = seed == 0 ? 1 : seed;
+  let x: u32 = seed == 0 ? 1 : seed;
   let failures: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     if (mode == TREE_POPULATE) {

@@ -53,6 +53,19 @@ export function lockAcquire(lock: u32): void {
   }
 }
 
+/**
+ * lockAcquire that gives up after about `maxLooks` looks at a held lock: for readers that
+ * must not spin forever on a lock whose holder died or whose word was corrupted.
+ */
+export function lockAcquireBounded(lock: u32, maxLooks: u32): bool {
+  let looks: u32 = 0;
+  while (looks < maxLooks) {
+    if (atomic.load<i32>(lock) == 0 && atomic.cmpxchg<i32>(lock, 0, 1) == 0) return true;
+    looks++;
+  }
+  return false;
+}
+
 export function lockTryAcquire(lock: u32): bool {
   return atomic.cmpxchg<i32>(lock, 0, 1) == 0;
 }

@@ -40,6 +40,7 @@ export interface CoreExports {
   iova_loop_tree(id: number, mode: number, count: number, seed: number, limit: number,
                  spanLo: number, spanN: number): number;
   sync_lock(addr: number): void;
+  sync_lock_bounded(addr: number, maxLooks: number): number;
   sync_unlock(addr: number): void;
   clock_advance(jiffies: number): number;
 }
@@ -50,7 +51,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "iova_create", "iova_destroy", "iova_set_flags", "iova_alloc", "iova_free", "iova_find",
   "iova_reserve", "iova_alloc_fast", "iova_free_fast", "iova_release_cpu", "iova_flush_cpu",
   "iova_flush_all", "iova_block", "iova_loop_fast_pairs", "iova_loop_cross", "iova_loop_tree", "sync_lock",
-  "sync_unlock", "clock_advance",
+  "sync_lock_bounded", "sync_unlock", "clock_advance",
 ];
 
 /** One instance of the core on this thread. */

@@ -152,6 +152,8 @@ export class IovaDomain {
   private readonly block: number;
   private eventCursor = 0;
   private destroyed = false;
+  /** The test-only depot mutant ran here: the state may be corrupted. */
+  private mutated = false;
   /** @internal */
   onDestroy: ((d: IovaDomain) => void) | undefined;
 
@@ -339,6 +341,12 @@ export class IovaDomain {
     this.live("setDepotLockDisabledForTesting");
     const f = this.core.layout.IF_NO_DEPOT_LOCK;
     this.core.raw.iova_set_flags(this.id, on ? f : 0, on ? 0 : f);
+    if (on) this.mutated = true;
+  }
+
+  /** @internal True once the test-only depot mutant ran: Simulator.close skips the teardown. */
+  get mayBeCorrupted(): boolean {
+    return this.mutated;
   }
 
   // ── reading the state ────────────────────────────────────────────────────
@@ -381,7 +389,7 @@ export class IovaDomain {
       const cpus: CpuRcache[] = [];
       for (let cpu = 0; cpu < this.cpus; cpu++) {
         const pc = this.cpuBin(cpu, order);
-        this.core.raw.sync_lock(pc + L.PC_LOCK);
+        this.lockForRead(pc + L.PC_LOCK, `CPU ${cpu}'s order-${order} cache`);
         try {
           cpus.push({ loaded: this.magazine(this.core.readU32(pc + L.PC_LOADED)),
                       prev: this.magazine(this.core.readU32(pc + L.PC_PREV)) });
@@ -391,7 +399,7 @@ export class IovaDomain {
       }
       const dp = this.block + L.I_DEPOT + order * L.DEPOT_STRIDE;
       const depot: number[][] = [];
-      this.core.raw.sync_lock(dp + L.DP_LOCK);
+      this.lockForRead(dp + L.DP_LOCK, `the order-${order} depot`);
       try {
         const size = this.core.readU32(dp + L.DP_SIZE);
         if (is515) {
@@ -639,9 +647,21 @@ export class IovaDomain {
     return out;
   }
 
+  /**
+   * Take a lock to read a consistent snapshot, giving up with an error after a few hundred
+   * milliseconds of spinning: a reader must not hang on a domain whose lock a dead worker
+   * held, or whose state was corrupted (the test-only depot mutant does that).
+   */
+  private lockForRead(lock: number, what: string): void {
+    if (this.core.raw.sync_lock_bounded(lock, 200_000_000) !== 1) {
+      throw new IommuSimError(`iommu-sim: IOVA domain ${this.id}: ${what} stayed locked (lock word ${this.core.readU32(lock)}); ` +
+        `a worker died holding it, or the domain's state is corrupted`);
+    }
+  }
+
   private withTreeLock<T>(fn: () => T): T {
     const lock = this.block + this.core.layout.I_TREE_LOCK;
-    this.core.raw.sync_lock(lock);
+    this.lockForRead(lock, "the range tree");
     try {
       return fn();
     } finally {
