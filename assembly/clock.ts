@@ -1,10 +1,43 @@
-// Simulated time, in jiffies (HZ = 250: one jiffy is 4 ms). Time moves only when the
-// orchestrator advances it, so runs are reproducible.
+// Simulated time. The kernel's timers and delayed work (here: v7.1's depot reclaim every
+// 100 ms; later the flush queue's 10 ms timeout) run on jiffies, not on the wall clock, so
+// a run is reproducible: time moves only when the orchestrator advances it, and advancing
+// fires everything that falls due on the way, in time order — a timer that re-arms itself
+// inside the advanced span fires again within it, as it would in the kernel.
+//
+// HZ is 250 (the kernel-code harness's, and a common arm64 config): one jiffy is 4 ms.
+// Left out: timer-wheel granularity (exact for the short delays modelled), NO_HZ, and
+// which CPU a timer runs on (the advancing thread runs it).
 
-import { CONTROL_BASE, CTL_JIFFIES } from "./memmap";
+import { CONTROL_BASE, CTL_CLOCK_LOCK, CTL_JIFFIES } from "./memmap";
+import { lockAcquire, lockRelease } from "./sync";
+import { iovaNextDue, iovaRunDue } from "./iova/domain";
 
 export const HZ: u32 = 250;
 
 @inline export function jiffiesNow(): u64 {
   return atomic.load<u64>(CONTROL_BASE + CTL_JIFFIES);
+}
+
+/** Advance by n jiffies, firing due work on the way; returns the new time. */
+export function clockAdvance(n: u64): u64 {
+  lockAcquire(CONTROL_BASE + CTL_CLOCK_LOCK);
+  const target = jiffiesNow() + n;
+  for (;;) {
+    const due = iovaNextDue();
+    if (due > target) break;
+    if (due > jiffiesNow()) atomic.store<u64>(CONTROL_BASE + CTL_JIFFIES, due);
+    iovaRunDue(jiffiesNow());
+  }
+  atomic.store<u64>(CONTROL_BASE + CTL_JIFFIES, target);
+  lockRelease(CONTROL_BASE + CTL_CLOCK_LOCK);
+  return target;
+}
+
+/** Hold the clock still (no timer fires) while a domain is torn down. */
+export function clockHold(): void {
+  lockAcquire(CONTROL_BASE + CTL_CLOCK_LOCK);
+}
+
+export function clockRelease(): void {
+  lockRelease(CONTROL_BASE + CTL_CLOCK_LOCK);
 }

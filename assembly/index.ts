@@ -26,6 +26,13 @@ import { randomOf, seedState, xorshift64 } from "./random";
 import * as oracle from "./safety/oracle";
 import * as engine from "./device/engine";
 import { jiffiesNow } from "./clock";
+import * as il from "./iova/layout";
+import * as itree from "./iova/tree";
+import { allocRange, findRange, freeRange, reserveRange } from "./iova/alloc";
+import { allocFast, cpuClaim, cpuRelease, flushAll, flushCpu, freeFast, orderBase2 } from "./iova/rcache";
+import { iovaCreate, iovaDestroy, iovaSetFlags, liveDomain } from "./iova/domain";
+import { clockAdvance } from "./clock";
+import { lockAcquire, lockAcquireBounded, lockRelease } from "./sync";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
 export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
@@ -107,6 +114,82 @@ export const WARN_UNMAP_PARTIAL_BLOCK = ev.WARN_UNMAP_PARTIAL_BLOCK;
 export const WARN_OUT_OF_LEVELS = ev.WARN_OUT_OF_LEVELS;
 export const SMMU_FEAT_RANGE_INV = sd.SMMU_FEAT_RANGE_INV;
 export const SMMU_FEAT_E2H = sd.SMMU_FEAT_E2H;
+
+// IOVA domains (assembly/iova/layout.ts, assembly/iova/tree.ts)
+export const CLOCK_JIFFIES_ADDR = mm.CONTROL_BASE + mm.CTL_JIFFIES;
+export const IOVA_SLOTS_BASE = mm.IOVA_SLOTS_BASE;
+export const IOVA_SLOT_SIZE = mm.IOVA_SLOT_SIZE;
+export const MAX_IOVA_DOMAINS = mm.MAX_IOVA_DOMAINS;
+export const IOVA_MAX_CPUS = mm.IOVA_MAX_CPUS;
+export const IS_STATE = il.S_STATE;
+export const IS_BLOCK = il.S_BLOCK;
+export const I_PROFILE = il.I_PROFILE;
+export const I_NCPUS = il.I_NCPUS;
+export const I_SHIFT = il.I_SHIFT;
+export const I_MAG_SIZE = il.I_MAG_SIZE;
+export const I_FLAGS = il.I_FLAGS;
+export const I_OWNERS = il.I_OWNERS;
+export const I_RCACHES = il.I_RCACHES;
+export const I_START_PFN = il.I_START_PFN;
+export const I_DMA32_PFN = il.I_DMA32_PFN;
+export const I_TREE_LOCK = il.I_TREE_LOCK;
+export const I_ROOT = il.I_ROOT;
+export const I_CACHED = il.I_CACHED;
+export const I_CACHED32 = il.I_CACHED32;
+export const I_NODES = il.I_NODES;
+export const I_MAX32 = il.I_MAX32;
+export const I_ANCHOR = il.I_ANCHOR;
+export const I_ST_ALLOCS = il.I_ST_ALLOCS;
+export const I_ST_ALLOC_FAILS = il.I_ST_ALLOC_FAILS;
+export const I_ST_FREES = il.I_ST_FREES;
+export const I_ST_WALK_STEPS = il.I_ST_WALK_STEPS;
+export const I_ST_WALK_MAX = il.I_ST_WALK_MAX;
+export const I_ST_SEARCH_MISMATCH = il.I_ST_SEARCH_MISMATCH;
+export const I_ST_BELOW_START = il.I_ST_BELOW_START;
+export const I_ST_UNKNOWN_FREES = il.I_ST_UNKNOWN_FREES;
+export const I_ST_RETRIES = il.I_ST_RETRIES;
+export const I_ST_WARNINGS = il.I_ST_WARNINGS;
+export const I_ST_BAD_FAST_FREES = il.I_ST_BAD_FAST_FREES;
+export const I_ST_MAG_ALLOC_FAILS = il.I_ST_MAG_ALLOC_FAILS;
+export const I_ST_FLUSH_RETRIES = il.I_ST_FLUSH_RETRIES;
+export const I_ST_DEPOT_RECLAIMS = il.I_ST_DEPOT_RECLAIMS;
+export const I_ST_DEPOT_DRAINS = il.I_ST_DEPOT_DRAINS;
+export const I_ST_ZERO_PFN_FAST = il.I_ST_ZERO_PFN_FAST;
+export const I_ST_BUGS = il.I_ST_BUGS;
+export const I_NODE_POOL = il.I_NODE_POOL;
+export const I_MAG_POOL = il.I_MAG_POOL;
+export const POOL_LIVE = 12;
+export const I_EV_HEAD = il.I_EV_HEAD;
+export const I_EV_RING = il.I_EV_RING;
+export const IEV_ENTRIES = il.EV_ENTRIES;
+export const IEV_SIZE = il.EV_SIZE;
+export const I_DEPOT = il.I_DEPOT;
+export const DEPOT_STRIDE = il.DEPOT_STRIDE;
+export const DP_LOCK = il.DP_LOCK;
+export const DP_SIZE = il.DP_SIZE;
+export const DP_HEAD = il.DP_HEAD;
+export const DP_ARRAY = il.DP_ARRAY;
+export const DP_WORK_PENDING = il.DP_WORK_PENDING;
+export const DP_WORK_DUE = il.DP_WORK_DUE;
+export const OWNER_STRIDE = il.OWNER_STRIDE;
+export const PC_STRIDE = il.PC_STRIDE;
+export const PC_LOCK = il.PC_LOCK;
+export const PC_LOADED = il.PC_LOADED;
+export const PC_PREV = il.PC_PREV;
+export const PC_HITS = il.PC_HITS;
+export const PC_MISSES = il.PC_MISSES;
+export const M_SIZE = il.M_SIZE;
+export const M_PFNS = il.M_PFNS;
+export const RCACHE_BINS = il.RCACHE_BINS;
+export const IF_FAIL_ATOMIC = il.IF_FAIL_ATOMIC;
+export const IF_NO_DEPOT_LOCK = il.IF_NO_DEPOT_LOCK;
+export const IF_VERIFY_SEARCH = il.IF_VERIFY_SEARCH;
+export const IF_LINEAR_SEARCH = il.IF_LINEAR_SEARCH;
+export const IF_CHECK_FAST_FREES = il.IF_CHECK_FAST_FREES;
+export const N_LO = itree.N_LO;
+export const N_HI = itree.N_HI;
+export const N_LEFT = itree.N_LEFT;
+export const N_RIGHT = itree.N_RIGHT;
 
 // ── lifecycle ───────────────────────────────────────────────────────────────
 
@@ -525,4 +608,238 @@ export function device_run(id: u32, sid: u32, r: u32, budget: u32, retries: u32,
   const s = smmu.smmuLive(id);
   if (s == 0) return -1;
   return <i32>engine.deviceRun(s, sid, r, budget, retries, seed);
+}
+
+// ── IOVA domains ────────────────────────────────────────────────────────────
+// PFNs and sizes cross as f64 (the bindings check they are integers below 2^53); results
+// that are PFNs come back as f64, with negative values for the IOVA_* codes below.
+
+export const IOVA_ERR_NO_DOMAIN: i32 = -10;
+export const IOVA_ERR_CPU: i32 = -11; //    cpu ≥ the domain's ncpus
+export const IOVA_ERR_SIZE: i32 = -12; //   size 0
+export const IOVA_ERR_CPU_BUSY: i32 = -20; // another thread runs that CPU; RESULT0 = its slot + 1
+
+export function iova_create(profile: u32, shift: u32, startPfn: f64, ncpus: u32, flags: u32): i32 {
+  return iovaCreate(profile, shift, <u64>startPfn, ncpus, flags);
+}
+
+export function iova_destroy(id: u32): i32 {
+  return iovaDestroy(id);
+}
+
+export function iova_set_flags(id: u32, set: u32, clear: u32): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  return <i32>iovaSetFlags(d, set, clear);
+}
+
+/** alloc_iova: pfn_lo of the new range (pfn_hi = pfn_lo + size − 1), or a negative code. */
+export function iova_alloc(id: u32, size: f64, limit: f64, aligned: bool): f64 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (size < 1) return IOVA_ERR_SIZE;
+  return <f64>allocRange(d, <u64>size, <u64>limit, aligned);
+}
+
+/** free_iova: 1 if a range was removed, 0 if no range contains pfn (a no-op, counted). */
+export function iova_free(id: u32, pfn: f64): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  return freeRange(d, <u64>pfn) ? 1 : 0;
+}
+
+/** find_iova: 1 and the range in RESULT0/RESULT1, or 0. */
+export function iova_find(id: u32, pfn: f64): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  return findRange(d, <u64>pfn, slotBase() + mm.TS_RESULT0) ? 1 : 0;
+}
+
+/** reserve_iova: 0 and the (possibly merged) range in RESULT0/RESULT1, or a negative code. */
+export function iova_reserve(id: u32, lo: f64, hi: f64): f64 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  return <f64>reserveRange(d, <u64>lo, <u64>hi, slotBase() + mm.TS_RESULT0);
+}
+
+@inline function checkCpu(d: u32, cpu: u32): i32 {
+  if (cpu >= load<u32>(d + il.I_NCPUS)) return IOVA_ERR_CPU;
+  return <i32>cpuClaim(d, cpu, slotBase() + mm.TS_RESULT0);
+}
+
+/** alloc_iova_fast on simulated `cpu`: a PFN, 0 on failure (the kernel's), or a negative code. */
+export function iova_alloc_fast(id: u32, cpu: u32, size: f64, limit: f64, flush: bool): f64 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (size < 1) return IOVA_ERR_SIZE;
+  const c = checkCpu(d, cpu);
+  if (c != 0) return c;
+  return <f64>allocFast(d, cpu, <u64>size, <u64>limit, flush);
+}
+
+/** free_iova_fast on simulated `cpu`: 1 if cached, 0 if it went to the tree, or a negative code. */
+export function iova_free_fast(id: u32, cpu: u32, pfn: f64, size: f64): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (size < 1) return IOVA_ERR_SIZE;
+  const c = checkCpu(d, cpu);
+  if (c != 0) return c;
+  return freeFast(d, cpu, <u64>pfn, <u64>size) ? 1 : 0;
+}
+
+/** Stop running simulated `cpu` on this thread (0), or a negative code. */
+export function iova_release_cpu(id: u32, cpu: u32): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (cpu >= load<u32>(d + il.I_NCPUS)) return IOVA_ERR_CPU;
+  return cpuRelease(d, cpu) ? 0 : IOVA_ERR_CPU_BUSY;
+}
+
+/** free_cpu_cached_iovas (any thread may, as the kernel's hotplug callback does). */
+export function iova_flush_cpu(id: u32, cpu: u32): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (cpu >= load<u32>(d + il.I_NCPUS)) return IOVA_ERR_CPU;
+  flushCpu(d, cpu);
+  return 0;
+}
+
+/** Every CPU's caches and the depot back to the tree (alloc_iova_fast's retry path). */
+export function iova_flush_all(id: u32): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  flushAll(d);
+  return 0;
+}
+
+/** Address of a domain's block (for the bindings' reads of its state), or 0. */
+export function iova_block(id: u32): u32 {
+  return liveDomain(id);
+}
+
+/** Take / drop a lock in shared memory (the bindings read consistent snapshots under it). */
+export function sync_lock(addr: u32): void {
+  lockAcquire(addr);
+}
+
+/** sync_lock that gives up (false) after about `maxLooks` looks at a held lock. */
+export function sync_lock_bounded(addr: u32, maxLooks: u32): bool {
+  return lockAcquireBounded(addr, maxLooks);
+}
+
+export function sync_unlock(addr: u32): void {
+  lockRelease(addr);
+}
+
+/** Advance simulated time by `jiffies`, firing due timers; returns the new time. */
+export function clock_advance(jiffies: f64): f64 {
+  return <f64>clockAdvance(<u64>jiffies);
+}
+
+// ── batched IOVA loops (benchmarks, throughput scenarios) ───────────────────
+
+export const FAST_SIZES_ONE: u32 = 0; //     1 page every time
+export const FAST_SIZES_POW2: u32 = 1; //    1, 2, 4, 8 pages in turn
+export const FAST_SIZES_1_TO_8: u32 = 2; //  1, 2, …, 8 pages in turn (rounded as dma-iommu does)
+
+/**
+ * `count` alloc_iova_fast + free_iova_fast pairs on `cpu`, each range freed right away.
+ * Sizes per `mode`; v5.15 gets them rounded to a power of two first, as its caller did.
+ * Returns the number of failed allocations, or a negative code.
+ */
+export function iova_loop_fast_pairs(id: u32, cpu: u32, count: u32, mode: u32, limit: f64): f64 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  const c = checkCpu(d, cpu);
+  if (c != 0) return c;
+  const lim = <u64>limit;
+  const round = load<u32>(d + il.I_PROFILE) == desc.PROFILE_515;
+  let failures: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    let size: u64 = 1;
+    if (mode == FAST_SIZES_POW2) size = <u64>1 << <u64>(i & 3);
+    else if (mode == FAST_SIZES_1_TO_8) size = <u64>(i & 7) + 1;
+    if (round && size > 1) size = <u64>1 << <u64>orderBase2(size);
+    const pfn = allocFast(d, cpu, size, lim, true);
+    if (pfn <= 0) { failures++; continue; }
+    freeFast(d, cpu, <u64>pfn, size);
+  }
+  return <f64>failures;
+}
+
+/**
+ * `count` rounds of: allocate `batch` ranges with alloc_iova_fast on `cpuA`, then free them
+ * all with free_iova_fast on `cpuB` — every range crosses CPUs, so full magazines go
+ * through the depot every IOVA_MAG_SIZE operations (the traffic the depot lock guards).
+ * Sizes per `mode` (as iova_loop_fast_pairs). The batch lives in kheap scratch for the call.
+ * Returns the number of failed allocations, or a negative code.
+ */
+export function iova_loop_cross(id: u32, cpuA: u32, cpuB: u32, count: u32, batch: u32,
+                                mode: u32, limit: f64): f64 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  let c = checkCpu(d, cpuA);
+  if (c == 0) c = checkCpu(d, cpuB);
+  if (c != 0) return c;
+  if (batch == 0 || batch > 65536) return IOVA_ERR_SIZE;
+  const order = phys.orderForBytes(<u64>batch * 16);
+  const frame = phys.zoneAlloc(mm.ZONE_KHEAP, order);
+  if (frame < 0) return -2;
+  const scratch = phys.frameAddr(mm.ZONE_KHEAP, <u32>frame);
+  const lim = <u64>limit;
+  const round = load<u32>(d + il.I_PROFILE) == desc.PROFILE_515;
+  let failures: u32 = 0;
+  let k: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    let held: u32 = 0;
+    for (let j: u32 = 0; j < batch; j++, k++) {
+      let size: u64 = 1;
+      if (mode == FAST_SIZES_POW2) size = <u64>1 << <u64>(k & 3);
+      else if (mode == FAST_SIZES_1_TO_8) size = <u64>(k & 7) + 1;
+      if (round && size > 1) size = <u64>1 << <u64>orderBase2(size);
+      const pfn = allocFast(d, cpuA, size, lim, true);
+      if (pfn <= 0) { failures++; continue; }
+      store<u64>(scratch + held * 16, <u64>pfn);
+      store<u64>(scratch + held * 16 + 8, size);
+      held++;
+    }
+    for (let j: u32 = 0; j < held; j++) {
+      freeFast(d, cpuB, load<u64>(scratch + j * 16), load<u64>(scratch + j * 16 + 8));
+    }
+  }
+  phys.zoneFree(mm.ZONE_KHEAP, <u32>frame);
+  return <f64>failures;
+}
+
+export const TREE_POPULATE: u32 = 0; //  `count` single-page alloc_iova (size-aligned) below limit
+export const TREE_PAIRS: u32 = 1; //     `count` × (alloc_iova 1 page, free_iova it)
+export const TREE_REFILL: u32 = 2; //    `count` × (free_iova a random range of [spanLo, spanLo + spanN), alloc_iova again)
+
+/**
+ * Tree-path loops. Returns failures (an allocation that failed, or in TREE_REFILL one that
+ * did not land in the hole just made), or a negative code.
+ */
+export function iova_loop_tree(id: u32, mode: u32, count: u32, seed: u32, limit: f64,
+                               spanLo: f64, spanN: u32): f64 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  const lim = <u64>limit;
+  const base = <u64>spanLo;
+  let x = seedState(seed == 0 ? 1 : seed);
+  let failures: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    if (mode == TREE_POPULATE) {
+      if (allocRange(d, 1, lim, true) < 0) failures++;
+    } else if (mode == TREE_PAIRS) {
+      const pfn = allocRange(d, 1, lim, true);
+      if (pfn < 0) { failures++; continue; }
+      freeRange(d, <u64>pfn);
+    } else {
+      x = xorshift64(x);
+      const victim = base + randomOf(x) % <u64>spanN;
+      freeRange(d, victim);
+      if (allocRange(d, 1, lim, true) != <i64>victim) failures++;
+    }
+  }
+  return <f64>failures;
 }

@@ -20,7 +20,9 @@
 //            │ SMMU domains 256 × 64 B      │ arm_smmu_domain: stage, ASID/VMID
 //   0x036000 ├──────────────────────────────┤
 //            │ SMMU instances 4 × 1 KiB     │ caches, stream table, fault queue, stats
-//   0x037000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
+//   0x037000 ├──────────────────────────────┤
+//            │ IOVA domain slots 64 × 64 B  │ state + address of each domain's block
+//   0x038000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
 //   0x100000 ├──────────────────────────────┤ DYNAMIC_BASE
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
@@ -86,7 +88,16 @@ export const SMMUS_BASE: u32 = 0x36000;
 export const MAX_SMMUS: u32 = 4;
 export const SMMU_DESC_SIZE: u32 = 1024;
 
-export const STATIC_END: u32 = 0x37000;
+// ── IOVA domains (assembly/iova/) ───────────────────────────────────────────
+// One slot per domain: its state and the kheap block that holds everything else
+// (see assembly/iova/layout.ts for the block's own layout).
+export const IOVA_SLOTS_BASE: u32 = 0x37000;
+export const MAX_IOVA_DOMAINS: u32 = 64;
+export const IOVA_SLOT_SIZE: u32 = 64;
+/** Simulated CPUs an IOVA domain can have (one per-CPU rcache each). */
+export const IOVA_MAX_CPUS: u32 = 64;
+
+export const STATIC_END: u32 = 0x38000;
 export const DYNAMIC_BASE: u32 = 0x100000;
 
 // ── simulated physical memory ───────────────────────────────────────────────

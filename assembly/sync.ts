@@ -1,11 +1,16 @@
 // Synchronisation across workers that share one Wasm memory.
 //
-// Models the kernel's spinlock_t closely enough for the simulator: a lock word in shared
-// memory taken with compare-and-swap. A holder can be descheduled (workers may outnumber
-// cores), so after a short spin a waiter sleeps on the word with memory.atomic.wait32 —
-// the futex mutex of Drepper's "Futexes Are Tricky" (0 free, 1 held, 2 held with waiters).
-// A browser main thread may not block (wait32 traps there), so an instance attached with
-// canBlock = false only spins.
+// Models the kernel's spinlock_t: a lock word in shared memory taken with compare-and-swap
+// (0 free, 1 held), spinning with exponential backoff while it is held — test-and-test-
+// and-set, so waiters read a shared line instead of hammering it with writes.
+//
+// Why no sleeping (memory.atomic.wait32): under heavy contention between two workers on
+// Node 20.20, a worker was seen asleep in wait32 for good on a lock word that was free —
+// with an infinite timeout and with a 1 ms one alike — while the same code never hung with
+// the sleep taken out. Critical sections here are short (the kernel's are spinlocks too),
+// so spinning costs little; a lock held by a descheduled worker costs its waiters CPU time
+// until the OS runs the holder again, never correctness. A word left at 2 by an older
+// build's waiter still reads as held, and release still wakes any sleeper.
 //
 // Per-instance globals (this thread's slot, whether it may block) are the only mutable
 // globals in the core; they describe the instance, never shared state.
@@ -32,24 +37,33 @@ export function attachThread(slot: u32, canBlock: bool): bool {
   return THREAD_SLOTS_BASE + threadSlot * THREAD_SLOT_SIZE;
 }
 
-const SPINS_BEFORE_SLEEP: i32 = 100;
+/** Longest backoff between two looks at a held lock, in pause iterations. */
+const MAX_BACKOFF: i32 = 1024;
 
 export function lockAcquire(lock: u32): void {
-  let c = atomic.cmpxchg<i32>(lock, 0, 1);
-  if (c == 0) return;
-  // Short spin: most critical sections here are a few hundred nanoseconds.
-  for (let i = 0; i < SPINS_BEFORE_SLEEP; i++) {
-    if (atomic.load<i32>(lock) == 0) {
-      c = atomic.cmpxchg<i32>(lock, 0, 1);
-      if (c == 0) return;
+  if (atomic.cmpxchg<i32>(lock, 0, 1) == 0) return;
+  let backoff: i32 = 4;
+  for (;;) {
+    // Read-only wait while held, then one attempt.
+    for (let i = 0; i < backoff; i++) {
+      if (atomic.load<i32>(lock) == 0) break;
     }
+    if (atomic.load<i32>(lock) == 0 && atomic.cmpxchg<i32>(lock, 0, 1) == 0) return;
+    if (backoff < MAX_BACKOFF) backoff <<= 1;
   }
-  // Contended: mark the lock as having waiters and sleep until it is released.
-  if (c != 2) c = atomic.xchg<i32>(lock, 2);
-  while (c != 0) {
-    if (mayBlock) atomic.wait<i32>(lock, 2, -1);
-    c = atomic.xchg<i32>(lock, 2);
+}
+
+/**
+ * lockAcquire that gives up after about `maxLooks` looks at a held lock: for readers that
+ * must not spin forever on a lock whose holder died or whose word was corrupted.
+ */
+export function lockAcquireBounded(lock: u32, maxLooks: u32): bool {
+  let looks: u32 = 0;
+  while (looks < maxLooks) {
+    if (atomic.load<i32>(lock) == 0 && atomic.cmpxchg<i32>(lock, 0, 1) == 0) return true;
+    looks++;
   }
+  return false;
 }
 
 export function lockTryAcquire(lock: u32): bool {

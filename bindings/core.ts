@@ -47,6 +47,28 @@ export interface CoreExports {
   dma_ring_destroy(r: number): number;
   dma_ring_post(r: number, iova: number, len: number, flags: number): number;
   device_run(id: number, sid: number, r: number, budget: number, retries: number, seed: number): number;
+  iova_create(profile: number, shift: number, startPfn: number, ncpus: number, flags: number): number;
+  iova_destroy(id: number): number;
+  iova_set_flags(id: number, set: number, clear: number): number;
+  iova_alloc(id: number, size: number, limit: number, aligned: number): number;
+  iova_free(id: number, pfn: number): number;
+  iova_find(id: number, pfn: number): number;
+  iova_reserve(id: number, lo: number, hi: number): number;
+  iova_alloc_fast(id: number, cpu: number, size: number, limit: number, flush: number): number;
+  iova_free_fast(id: number, cpu: number, pfn: number, size: number): number;
+  iova_release_cpu(id: number, cpu: number): number;
+  iova_flush_cpu(id: number, cpu: number): number;
+  iova_flush_all(id: number): number;
+  iova_block(id: number): number;
+  iova_loop_fast_pairs(id: number, cpu: number, count: number, mode: number, limit: number): number;
+  iova_loop_cross(id: number, cpuA: number, cpuB: number, count: number, batch: number,
+                  mode: number, limit: number): number;
+  iova_loop_tree(id: number, mode: number, count: number, seed: number, limit: number,
+                 spanLo: number, spanN: number): number;
+  sync_lock(addr: number): void;
+  sync_lock_bounded(addr: number, maxLooks: number): number;
+  sync_unlock(addr: number): void;
+  clock_advance(jiffies: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -57,6 +79,10 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "cpu_modelled_ns", "smmu_cmd_tlbi_range", "smmu_cmd_tlbi_context", "smmu_cmd_sync", "smmu_loop_translate",
   "smmu_oracle_enable", "oracle_map", "oracle_unmap", "dma_ring_create", "dma_ring_destroy", "dma_ring_post",
   "device_run",
+  "iova_create", "iova_destroy", "iova_set_flags", "iova_alloc", "iova_free", "iova_find",
+  "iova_reserve", "iova_alloc_fast", "iova_free_fast", "iova_release_cpu", "iova_flush_cpu",
+  "iova_flush_all", "iova_block", "iova_loop_fast_pairs", "iova_loop_cross", "iova_loop_tree", "sync_lock",
+  "sync_lock_bounded", "sync_unlock", "clock_advance",
 ];
 
 /** One instance of the core on this thread. */

@@ -14,6 +14,11 @@ export {
 export { decodeCommand, formatCommandEvent, type SmmuCommand, type CommandEvent } from "./smmu/commands.js";
 export { DmaEngine, type DmaEngineOptions, type DmaEngineStats } from "./device/engine.js";
 export { Oracle, type AccessClass, type OracleCounts, type Violation } from "./safety/oracle.js";
+export {
+  IovaDomain, IOVA_ANCHOR_PFN, IOVA_WARN_TEXT,
+  type IovaDomainOptions, type IovaRange, type RcacheState, type RcacheBin, type CpuRcache,
+  type IovaTreeState, type IovaStats, type IovaWarning, type IovaWarnCode, type FastLoopSizes,
+} from "./iova.js";
 export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";

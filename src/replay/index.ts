@@ -2,12 +2,14 @@
 // simulator, printing results in the same line format as the traces the kernel's own code
 // produced, so a run can be diffed against them line by line.
 //
-// This file parses and dispatches; each family of commands lives beside it (pgtable.ts).
+// This file parses and dispatches; each family of commands lives beside it (pgtable.ts,
+// iova.ts).
 
 import { Simulator } from "../simulator.js";
 import type { Profile } from "../pgtable.js";
 import { IommuSimError } from "../errors.js";
 import { PgtableCommands } from "./pgtable.js";
+import { IovaCommands } from "./iova.js";
 
 export class ReplayError extends IommuSimError {
   override name = "ReplayError";
@@ -70,6 +72,8 @@ export interface ReplayOptions {
   commandRules?: Profile;
   /** A simulator to run in (its profile must match). Default: a fresh one, closed afterwards. */
   simulator?: Simulator;
+  /** How `init` makes IOVA domains search ('verify' cross-checks against the kernel's walk). */
+  iovaSearch?: "fast" | "linear" | "verify";
 }
 
 /** Run a script; returns the output lines (without trailing newlines). */
@@ -84,7 +88,8 @@ export async function replayScript(script: string, opts: ReplayOptions): Promise
     line: (t) => lines.push(t),
     warning: (t) => { warnings++; lines.push(`WARNING: ${t}`); },
   };
-  const families: CommandFamily[] = [new PgtableCommands(sim, out, opts.commandRules)];
+  // IOVA first: its `free PFN` takes an argument, the page tables' `free` none.
+  const families: CommandFamily[] = [new IovaCommands(sim, out, opts.iovaSearch), new PgtableCommands(sim, out, opts.commandRules)];
   try {
     const text = script.split(/\r?\n/);
     for (let n = 0; n < text.length; n++) {

@@ -4,12 +4,14 @@
 import type { TaskContext } from "../pool.js";
 import { pgtableTasks } from "./pgtable.js";
 import { smmuTasks } from "./smmu.js";
+import { iovaTasks } from "./iova.js";
 
 export type Task = (ctx: TaskContext, args: any) => unknown;
 
 export const BUILTIN_TASKS: Readonly<Record<string, Task>> = Object.freeze({
   ...pgtableTasks,
   ...smmuTasks,
+  ...iovaTasks,
   /** Throws: for tests of error propagation. */
   "test.throw": (_ctx: TaskContext, args: { message?: string }) => {
     throw new Error(args?.message ?? "task threw on purpose");

@@ -1,0 +1,330 @@
+// The IOVA range allocator of drivers/iommu/iova.c (v5.15.16 and v7.1), reference §3.1–3.6:
+// alloc_iova's top-down first-fit search (__alloc_and_insert_iova_range) with size
+// alignment, the 32-bit and 64-bit cached nodes, max32_alloc_size, the second pass above
+// the cached node (iova_find_limit); free_iova, find_iova, reserve_iova, and the cached-node
+// maintenance on removal (__cached_rbnode_delete_update).
+//
+// Every decision is the kernel's. The kernel finds its gap by walking ranges downwards one at
+// a time (the linear search behind production soft lockups, reference §7.4); searchFast()
+// stops at exactly the node the kernel's walk would stop at, but jumps over the ranges the
+// walk would merely pass, using the gap annotations of tree.ts. searchLinear() is the
+// kernel's walk itself, kept for IF_LINEAR_SEARCH (benchmarks) and IF_VERIFY_SEARCH (both,
+// compared). The number of nodes the kernel would have visited is counted either way.
+//
+// Version differences reproduced: v5.15.16 takes retry_pfn = cached.pfn_hi + 1 and starts
+// the second pass at retry_pfn (which wraps to 0 from the anchor and can hand out PFNs below
+// start_pfn); v7.1 takes pfn_hi and starts at pfn_hi + 1. On removal v5.15.16 resets
+// max32_alloc_size only when cached32_node moved; v7.1 whenever a range below 4 GiB goes.
+// Left out: the iova_cache slab's own behaviour (see slab.ts), CPU hotplug registration.
+
+import { lockAcquire, lockRelease } from "../sync";
+import { PROFILE_515 } from "../pgtable/desc";
+import {
+  I_ANCHOR, I_CACHED, I_CACHED32, I_DMA32_PFN, I_FLAGS, I_MAX32, I_NODE_POOL, I_PROFILE,
+  I_SHIFT, I_START_PFN, I_ST_ALLOCS, I_ST_ALLOC_FAILS, I_ST_BELOW_START, I_ST_FREES,
+  I_ST_RETRIES, I_ST_SEARCH_MISMATCH, I_ST_UNKNOWN_FREES, I_ST_WALK_MAX, I_ST_WALK_STEPS,
+  I_TREE_LOCK, IF_LINEAR_SEARCH, IF_VERIFY_SEARCH, IW_INSERT_DUP, IW_RESERVE_RANGE,
+} from "./layout";
+import {
+  belowNode, eraseNode, first, gap, hi, insertNode, left, lo, lowerStart,
+  lowestEndingAtOrAbove, maxGap, maxOrd, nodeInit, pred, rank, right, root, succ, findContaining,
+} from "./tree";
+import { poolAlloc, poolFree } from "./slab";
+import { iovaWarn } from "./warn";
+
+// Results (negative; a PFN otherwise).
+export const IOVA_FAIL: i64 = -1; //        no fit: the kernel returns NULL / 0
+export const IOVA_NOMEM: i64 = -2; //       no memory for a node: the kernel returns NULL too
+export const IOVA_WOULD_HANG: i64 = -3; //  v5.15.16 would retry forever (start_pfn reachable)
+export const IOVA_DUP: i64 = -4; //         the tree refused a duplicate pfn_lo (WARN)
+export const IOVA_BAD_RANGE: i64 = -5; //   reserve with lo > hi (the kernel would corrupt its tree)
+
+const ALL_ONES: u64 = 0xffffffffffffffff;
+
+@inline function bump(d: u32, off: u32, by: u64): void {
+  store<u64>(d + off, load<u64>(d + off) + by);
+}
+
+@inline export function isProfile515(d: u32): bool {
+  return load<u32>(d + I_PROFILE) == PROFILE_515;
+}
+
+/** fls: 1-based index of the highest set bit, 0 for 0. */
+@inline function fls64(x: u64): u64 {
+  return 64 - clz(x);
+}
+
+// ── the kernel's walk ───────────────────────────────────────────────────────
+
+/**
+ * The kernel's do-while, node by node: returns the node it stops at (`prev` in the kernel).
+ * high_pfn and the candidate follow from that node: hi = min(L, stop.pfn_lo).
+ */
+function searchLinear(start: u32, L: u64, low: u64, size: u64, mask: u64): u32 {
+  let cur = start;
+  let high = L;
+  let prev: u32 = 0;
+  let cand: u64 = 0;
+  do {
+    if (lo(cur) < high) high = lo(cur);
+    cand = (high - size) & mask;
+    prev = cur;
+    cur = pred(cur);
+  } while (cur != 0 && cand <= hi(cur) && cand >= low);
+  return prev;
+}
+
+/** Does the gap just below n hold the candidate the kernel computes at n? (n.lo ≥ size) */
+@inline function gapFits(n: u32, size: u64, mask: u64): bool {
+  const g = gap(n);
+  if (g == 0) return false;
+  return ((lo(n) - size) & mask) > lo(n) - g - 1;
+}
+
+/**
+ * The highest node with minKey ≤ pfn_lo ≤ maxKey whose gap fits, or 0. Subtrees whose
+ * largest gap is too small, or (size-aligned) whose best aligned block is too small, are
+ * skipped whole: that is what makes the search logarithmic.
+ */
+function findFit(n: u32, minKey: u64, maxKey: u64, size: u64, mask: u64, needOrd: i32): u32 {
+  while (n != 0) {
+    if (maxGap(n) < size || maxOrd(n) < needOrd) return 0;
+    const k = lo(n);
+    if (k > maxKey) { n = left(n); continue; }
+    if (k < minKey) { n = right(n); continue; }
+    const r = findFit(right(n), minKey, maxKey, size, mask, needOrd);
+    if (r != 0) return r;
+    if (gapFits(n, size, mask)) return n;
+    n = left(n);
+  }
+  return 0;
+}
+
+/**
+ * The node the kernel's walk stops at, found in O(log n) jumps. At each node reached the
+ * kernel's own stop test is evaluated exactly; a jump only passes over nodes where the walk
+ * provably continues:
+ *   - while pfn_lo ≥ L, high_pfn stays L and the candidate C is fixed: the walk goes on
+ *     while the predecessor ends at or above C;
+ *   - below L, high_pfn is the node's own pfn_lo: the walk stops at the first node whose gap
+ *     fits, or whose candidate falls below `low` (pfn_lo < T), or that has no predecessor.
+ */
+function searchFast(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64): u32 {
+  const align = ~mask + 1; // 1 when unaligned
+  // T: the lowest pfn_lo whose candidate is still ≥ low (saturating).
+  let T: u64 = ALL_ONES;
+  const up = (low + align - 1) & mask;
+  if (up >= low && up + size >= up) T = up + size;
+  let needOrd: i32 = -1;
+  if (align > 1) {
+    const k = <i32>fls64(size - 1); // align = 2^k
+    needOrd = (size == align) ? k : k - 1;
+  }
+  let cur = start;
+  let high = L;
+  for (;;) {
+    if (lo(cur) < high) high = lo(cur);
+    const cand = (high - size) & mask;
+    const p = pred(cur);
+    if (p == 0 || !(cand <= hi(p) && cand >= low)) return cur;
+    if (lo(cur) >= L) {
+      // Phase 1: first node below cur whose predecessor ends below cand, or the phase end.
+      let q = belowNode(d, cand);
+      if (q != 0 && hi(q) >= cand) q = pred(q);
+      const n1 = q != 0 ? succ(q) : first(d);
+      const m = belowNode(d, L);
+      cur = (m != 0 && lo(m) > lo(n1)) ? m : n1;
+    } else {
+      // Phase 2: the highest stopping node below cur.
+      const curLo = lo(cur);
+      let f: u32 = 0;
+      if (T < curLo) f = findFit(root(d), T, curLo - 1, size, mask, needOrd);
+      if (f != 0) { cur = f; continue; }
+      const t = belowNode(d, T < curLo ? T : curLo);
+      cur = t != 0 ? t : first(d);
+    }
+  }
+  return 0; // not reached
+}
+
+/** One pass of the search from `start`; counts the nodes the kernel would visit. */
+function searchPass(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64): u32 {
+  const flags = load<u32>(d + I_FLAGS);
+  let stop: u32;
+  if ((flags & IF_LINEAR_SEARCH) != 0) {
+    stop = searchLinear(start, L, low, size, mask);
+  } else {
+    stop = searchFast(d, start, L, low, size, mask);
+    if ((flags & IF_VERIFY_SEARCH) != 0 && searchLinear(start, L, low, size, mask) != stop) {
+      bump(d, I_ST_SEARCH_MISMATCH, 1);
+    }
+  }
+  const steps = <u64>(rank(start) - rank(stop) + 1);
+  bump(d, I_ST_WALK_STEPS, steps);
+  if (steps > load<u64>(d + I_ST_WALK_MAX)) store<u64>(d + I_ST_WALK_MAX, steps);
+  return stop;
+}
+
+/** iova_find_limit: where the second pass starts (any node above the gap gives the same). */
+function findLimit(d: u32, L: u64): u32 {
+  if (L > load<u64>(d + I_DMA32_PFN)) return d + I_ANCHOR;
+  return lowestEndingAtOrAbove(d, L);
+}
+
+/** Did the pass that stopped at `stop` fail? (the kernel's checks, in its order) */
+@inline function passFailed(stop: u32, L: u64, low: u64, size: u64, mask: u64): bool {
+  const high = lo(stop) < L ? lo(stop) : L;
+  return high < size || ((high - size) & mask) < low;
+}
+
+/**
+ * __alloc_and_insert_iova_range with the tree lock held: search, insert `node`, update the
+ * cached nodes. Returns the new pfn_lo or a negative IOVA_* code.
+ */
+function allocLocked(d: u32, node: u32, size: u64, limit: u64, aligned: bool): i64 {
+  const L = limit + 1;
+  const dma32 = load<u64>(d + I_DMA32_PFN);
+  const mask: u64 = aligned ? ALL_ONES << fls64(size - 1) : ALL_ONES;
+  const is515 = isProfile515(d);
+  if (L <= dma32 && size >= load<u64>(d + I_MAX32)) return IOVA_FAIL;
+
+  let start = load<u32>(d + (L <= dma32 ? I_CACHED32 : I_CACHED));
+  const retryPfn: u64 = is515 ? hi(start) + 1 : hi(start);
+  const startPfn = load<u64>(d + I_START_PFN);
+  let low = startPfn;
+  let stop = searchPass(d, start, L, low, size, mask);
+  if (passFailed(stop, L, low, size, mask)) {
+    if (low == startPfn && retryPfn < L) {
+      low = is515 ? retryPfn : retryPfn + 1;
+      bump(d, I_ST_RETRIES, 1);
+      stop = searchPass(d, findLimit(d, L), L, low, size, mask);
+      // v5.15.16 with retry_pfn == start_pfn would take this branch again, forever.
+      if (passFailed(stop, L, low, size, mask) && low == startPfn && retryPfn < L) return IOVA_WOULD_HANG;
+    }
+    if (passFailed(stop, L, low, size, mask)) {
+      store<u64>(d + I_MAX32, size);
+      return IOVA_FAIL;
+    }
+  }
+  const high = lo(stop) < L ? lo(stop) : L;
+  const cand = (high - size) & mask;
+  nodeInit(node, cand, cand + size - 1);
+  if (!insertNode(d, node)) {
+    // The kernel WARNs and leaves the node unlinked; unreachable for ranges found in gaps.
+    iovaWarn(d, IW_INSERT_DUP, cand);
+    return IOVA_DUP;
+  }
+  // __cached_rbnode_insert_update
+  store<u32>(d + (cand + size - 1 < dma32 ? I_CACHED32 : I_CACHED), node);
+  if (cand < startPfn) bump(d, I_ST_BELOW_START, 1);
+  return <i64>cand;
+}
+
+/** alloc_iova: a range of `size` PFNs at or below `limit` (inclusive). PFN or IOVA_* < 0. */
+export function allocRange(d: u32, size: u64, limit: u64, aligned: bool): i64 {
+  const node = poolAlloc(d + I_NODE_POOL);
+  if (node == 0) return IOVA_NOMEM;
+  lockAcquire(d + I_TREE_LOCK);
+  const r = allocLocked(d, node, size, limit, aligned);
+  bump(d, r >= 0 ? I_ST_ALLOCS : I_ST_ALLOC_FAILS, 1);
+  lockRelease(d + I_TREE_LOCK);
+  if (r < 0) poolFree(d + I_NODE_POOL, node);
+  return r;
+}
+
+// ── removal ─────────────────────────────────────────────────────────────────
+
+/** remove_iova: cached-node maintenance, then unlink. Tree lock held; n is not the anchor. */
+export function removeLocked(d: u32, n: u32): void {
+  const dma32 = load<u64>(d + I_DMA32_PFN);
+  const is515 = isProfile515(d);
+  const next = succ(n);
+  const c32 = load<u32>(d + I_CACHED32);
+  if (n == c32 || (hi(n) < dma32 && lo(n) >= lo(c32))) {
+    store<u32>(d + I_CACHED32, next);
+    if (is515) store<u64>(d + I_MAX32, dma32);
+  }
+  if (!is515 && lo(n) < dma32) store<u64>(d + I_MAX32, dma32);
+  if (lo(n) >= lo(load<u32>(d + I_CACHED))) store<u32>(d + I_CACHED, next);
+  eraseNode(d, n);
+  bump(d, I_ST_FREES, 1);
+}
+
+/** free_iova: remove the range containing pfn. An unknown pfn is a no-op (counted). */
+export function freeRange(d: u32, pfn: u64): bool {
+  lockAcquire(d + I_TREE_LOCK);
+  const n = findContaining(d, pfn);
+  if (n == 0 || n == d + I_ANCHOR) {
+    bump(d, I_ST_UNKNOWN_FREES, 1);
+    lockRelease(d + I_TREE_LOCK);
+    return false;
+  }
+  removeLocked(d, n);
+  lockRelease(d + I_TREE_LOCK);
+  poolFree(d + I_NODE_POOL, n);
+  return true;
+}
+
+/** find_iova: the range containing pfn; its bounds go to out (lo) and out + 8 (hi). */
+export function findRange(d: u32, pfn: u64, out: u32): bool {
+  lockAcquire(d + I_TREE_LOCK);
+  const n = findContaining(d, pfn);
+  if (n != 0) {
+    store<u64>(out, lo(n));
+    store<u64>(out + 8, hi(n));
+  }
+  lockRelease(d + I_TREE_LOCK);
+  return n != 0;
+}
+
+// ── reserve_iova ────────────────────────────────────────────────────────────
+
+/**
+ * reserve_iova: mark [pfnLo, pfnHi] allocated. Overlapping ranges are merged as the kernel
+ * merges them: the first one is extended down to pfnLo, the rest of the request continues
+ * above it, and a remainder that no range covers gets a node of its own. The returned
+ * range's bounds go to out / out + 8. 0 on success, IOVA_* otherwise.
+ */
+export function reserveRange(d: u32, pfnLo: u64, pfnHi: u64, out: u32): i64 {
+  const maxPfn = ALL_ONES >> <u64>load<u32>(d + I_SHIFT);
+  if ((pfnLo | pfnHi) > maxPfn) {
+    iovaWarn(d, IW_RESERVE_RANGE, pfnHi);
+    return IOVA_FAIL;
+  }
+  if (pfnLo > pfnHi) return IOVA_BAD_RANGE;
+  lockAcquire(d + I_TREE_LOCK);
+  let lowPfn = pfnLo;
+  let overlap = false;
+  let result: u32 = 0;
+  // The kernel walks from the lowest range; ranges ending below the request cannot overlap.
+  for (let n = lowestEndingAtOrAbove(d, lowPfn); n != 0; n = succ(n)) {
+    if (lo(n) <= pfnHi && lowPfn <= hi(n)) {
+      if (lowPfn < lo(n)) lowerStart(n, lowPfn);
+      if (pfnHi > hi(n)) lowPfn = hi(n) + 1;
+      if (lowPfn >= lo(n) && pfnHi <= hi(n)) { result = n; break; }
+      overlap = true;
+    } else if (overlap || lo(n) > pfnHi) {
+      break;
+    }
+  }
+  let r: i64 = 0;
+  if (result == 0) {
+    const node = poolAlloc(d + I_NODE_POOL);
+    if (node == 0) r = IOVA_NOMEM;
+    else {
+      nodeInit(node, lowPfn, pfnHi);
+      if (insertNode(d, node)) result = node;
+      else {
+        iovaWarn(d, IW_INSERT_DUP, lowPfn);
+        poolFree(d + I_NODE_POOL, node);
+        r = IOVA_DUP;
+      }
+    }
+  }
+  if (result != 0) {
+    store<u64>(out, lo(result));
+    store<u64>(out + 8, hi(result));
+  }
+  lockRelease(d + I_TREE_LOCK);
+  return r;
+}

@@ -1,0 +1,456 @@
+// The per-CPU IOVA range caches of drivers/iommu/iova.c (reference §3.7–3.11), v5.15.16 and
+// v7.1: six bins (orders 0..5, ranges up to 32 pages; larger ones bypass), per simulated
+// CPU a `loaded` and a `prev` magazine per bin, and per bin a depot shared by all CPUs —
+// v5.15 a fixed LIFO array of 32 magazines of 128 PFNs (a full depot drains a whole
+// magazine into the tree), v7.1 an unbounded list of 127-PFN magazines trimmed by delayed
+// work every 100 ms down to the number of CPUs. alloc_iova_fast / free_iova_fast, the
+// flush-everything-and-retry, free_cpu_cached_iovas and free_global_cached_iovas.
+//
+// Locks, nested as in the kernel: the CPU's per-bin lock, then the bin's depot lock, then
+// the tree lock (returning PFNs), then the magazine pool. A CPU's caches are used only by
+// the thread that claimed that simulated CPU (cpuClaim); the locks are still taken, because
+// a flush (alloc_iova_fast's retry, flushcpu/flushall) reaches every CPU from any thread.
+//
+// The rcache does no validation, exactly like the kernel: whatever PFN is freed into a bin
+// comes back out of it. IF_CHECK_FAST_FREES only counts frees of PFNs that start no range.
+// Left out: CPU hotplug (a simulated CPU never goes offline), GFP flags other than the
+// failatomic switch, the magazine slab's own per-CPU behaviour.
+
+import { lockAcquire, lockRelease, currentSlot } from "../sync";
+import { jiffiesNow } from "../clock";
+import {
+  DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, DP_ARRAY, DP_HEAD, DP_LOCK, DP_SIZE, DP_WORK_DUE,
+  DP_WORK_PENDING, I_DEPOT, I_FLAGS, I_MAG_POOL, I_NODE_POOL, I_MAG_SIZE, I_NCPUS, I_OWNERS, I_RCACHES,
+  I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
+  I_ST_BUGS, I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
+  IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_PFNS, M_SIZE, MAX_GLOBAL_MAGS, OWNER_STRIDE,
+  PC_HITS, PC_LOADED, PC_LOCK, PC_MISSES, PC_PREV, PC_STRIDE, RCACHE_BINS,
+} from "./layout";
+import { allocRange, freeRange, isProfile515, removeLocked, IOVA_WOULD_HANG } from "./alloc";
+import { findContaining, lo } from "./tree";
+import { poolAlloc, poolFree } from "./slab";
+import { iovaWarn } from "./warn";
+
+export const ERR_CPU_BUSY: i64 = -20; // another thread runs this simulated CPU
+
+// ── addressing ──────────────────────────────────────────────────────────────
+
+@inline function cpuBin(d: u32, cpu: u32, bin: u32): u32 {
+  return load<u32>(d + I_RCACHES) + (cpu * RCACHE_BINS + bin) * PC_STRIDE;
+}
+
+@inline function depotOf(d: u32, bin: u32): u32 {
+  return d + I_DEPOT + bin * DEPOT_STRIDE;
+}
+
+@inline function magSize(d: u32): u32 {
+  return load<u32>(d + I_MAG_SIZE);
+}
+
+@inline function count(mag: u32): u32 {
+  return load<u32>(mag + M_SIZE);
+}
+
+@inline function pfnAt(mag: u32, i: u32): u64 {
+  return load<u64>(mag + M_PFNS + (i << 3));
+}
+
+/** order_base_2: ceil(log2 n), 0 for n ≤ 1. */
+@inline export function orderBase2(n: u64): u32 {
+  return n <= 1 ? 0 : <u32>(64 - clz(n - 1));
+}
+
+// ── claiming a simulated CPU ────────────────────────────────────────────────
+
+/**
+ * Make this thread the one running simulated `cpu` (first use claims it). 0, or
+ * ERR_CPU_BUSY when another thread holds it — its slot + 1 is left in `ownerOut`.
+ */
+@inline export function cpuClaim(d: u32, cpu: u32, ownerOut: u32): i64 {
+  const w = load<u32>(d + I_OWNERS) + cpu * OWNER_STRIDE;
+  const me = currentSlot() + 1;
+  let owner = load<u32>(w);
+  if (owner == me) return 0;
+  if (owner == 0) {
+    owner = atomic.cmpxchg<u32>(w, 0, me);
+    if (owner == 0) return 0;
+  }
+  store<u32>(ownerOut, owner);
+  return ERR_CPU_BUSY;
+}
+
+/** Let go of a simulated CPU this thread holds; false if it holds it not. */
+export function cpuRelease(d: u32, cpu: u32): bool {
+  const w = load<u32>(d + I_OWNERS) + cpu * OWNER_STRIDE;
+  return atomic.cmpxchg<u32>(w, currentSlot() + 1, 0) == currentSlot() + 1;
+}
+
+// ── locks (the depot's can be switched off for a test mutant) ───────────────
+
+@inline function depotLock(d: u32, dp: u32): void {
+  if ((load<u32>(d + I_FLAGS) & IF_NO_DEPOT_LOCK) == 0) lockAcquire(dp + DP_LOCK);
+}
+
+@inline function depotUnlock(d: u32, dp: u32): void {
+  if ((load<u32>(d + I_FLAGS) & IF_NO_DEPOT_LOCK) == 0) lockRelease(dp + DP_LOCK);
+}
+
+// ── magazines ───────────────────────────────────────────────────────────────
+
+/** A new empty magazine from the insert path (GFP_ATOMIC): may fail. */
+function magAllocAtomic(d: u32): u32 {
+  if ((atomic.load<u32>(d + I_FLAGS) & IF_FAIL_ATOMIC) != 0) {
+    atomic.add<u32>(d + I_ST_MAG_ALLOC_FAILS, 1);
+    return 0;
+  }
+  const m = poolAlloc(d + I_MAG_POOL);
+  if (m == 0) atomic.add<u32>(d + I_ST_MAG_ALLOC_FAILS, 1);
+  return m;
+}
+
+@inline function magFree(d: u32, mag: u32): void {
+  poolFree(d + I_MAG_POOL, mag);
+}
+
+/**
+ * iova_magazine_free_pfns: return every PFN to the tree (the range containing it is
+ * removed; a PFN in no range is a WARN and is skipped), leaving the magazine empty.
+ */
+export function magReturnPfns(d: u32, mag: u32): void {
+  lockAcquire(d + I_TREE_LOCK);
+  let n = count(mag);
+  if (n > magSize(d)) {
+    atomic.add<u32>(d + I_ST_BUGS, 1);
+    n = magSize(d);
+  }
+  for (let i: u32 = 0; i < n; i++) {
+    const pfn = pfnAt(mag, i);
+    const node = findContaining(d, pfn);
+    if (node == 0) {
+      iovaWarn(d, IW_MAG_PFN_MISSING, pfn);
+      continue;
+    }
+    removeLocked(d, node);
+    poolFree(d + I_NODE_POOL, node);
+  }
+  store<u32>(mag + M_SIZE, 0);
+  lockRelease(d + I_TREE_LOCK);
+}
+
+/**
+ * iova_magazine_pop: from the top down, the first PFN ≤ limit; its slot takes the top
+ * PFN. 0 if none qualifies. The magazine is not empty (the kernel BUGs if it is; so do we,
+ * softly: counted, and nothing popped).
+ */
+function magPop(d: u32, mag: u32, limit: u64): u64 {
+  if (count(mag) - 1 >= magSize(d)) {
+    atomic.add<u32>(d + I_ST_BUGS, 1);
+    return 0;
+  }
+  let i = count(mag) - 1;
+  while (pfnAt(mag, i) > limit) {
+    if (i == 0) return 0;
+    i--;
+  }
+  const pfn = pfnAt(mag, i);
+  const top = count(mag) - 1;
+  store<u64>(mag + M_PFNS + (i << 3), pfnAt(mag, top));
+  store<u32>(mag + M_SIZE, top);
+  return pfn;
+}
+
+/** Push onto a magazine that is not full (a full one is a corrupted state: counted, dropped). */
+@inline function magPush(d: u32, mag: u32, pfn: u64): void {
+  const n = count(mag);
+  if (n >= magSize(d)) {
+    atomic.add<u32>(d + I_ST_BUGS, 1);
+    return;
+  }
+  store<u64>(mag + M_PFNS + (n << 3), pfn);
+  store<u32>(mag + M_SIZE, n + 1);
+}
+
+// ── the depot (bin's depot lock held) ───────────────────────────────────────
+
+/** Park a full magazine; v5.15 returns it instead when the 32 slots are taken. */
+function depotPush(d: u32, dp: u32, mag: u32): u32 {
+  const size = load<u32>(dp + DP_SIZE);
+  if (isProfile515(d)) {
+    if (size >= MAX_GLOBAL_MAGS) return mag;
+    store<u32>(dp + DP_ARRAY + (size << 2), mag);
+  } else {
+    // v7.1: the link shares the magazine's size word (depot magazines are always full).
+    store<u32>(mag + M_SIZE, load<u32>(dp + DP_HEAD));
+    store<u32>(dp + DP_HEAD, mag);
+  }
+  store<u32>(dp + DP_SIZE, size + 1);
+  return 0;
+}
+
+/** Take a full magazine (LIFO in both versions); 0 when the depot is empty. */
+function depotPop(d: u32, dp: u32): u32 {
+  const size = load<u32>(dp + DP_SIZE);
+  if (size == 0) return 0;
+  let mag: u32;
+  if (isProfile515(d)) {
+    mag = load<u32>(dp + DP_ARRAY + ((size - 1) << 2));
+  } else {
+    mag = load<u32>(dp + DP_HEAD);
+    if (mag == 0) return 0;
+    store<u32>(dp + DP_HEAD, load<u32>(mag + M_SIZE));
+    store<u32>(mag + M_SIZE, magSize(d));
+  }
+  store<u32>(dp + DP_SIZE, size - 1);
+  return mag;
+}
+
+/** v7.1 schedule_delayed_work(&rcache->work, IOVA_DEPOT_DELAY): a no-op while pending. */
+function scheduleReclaim(dp: u32): void {
+  if (load<u32>(dp + DP_WORK_PENDING) != 0) return;
+  store<u64>(dp + DP_WORK_DUE, jiffiesNow() + DEPOT_DELAY_JIFFIES);
+  store<u32>(dp + DP_WORK_PENDING, 1);
+}
+
+// ── insert / get ────────────────────────────────────────────────────────────
+
+/** __iova_rcache_insert on `cpu`: false if the PFN could not be cached. */
+function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
+  const pc = cpuBin(d, cpu, bin);
+  const full = magSize(d);
+  let toFree: u32 = 0;
+  let canInsert = false;
+  lockAcquire(pc + PC_LOCK);
+  const loaded = load<u32>(pc + PC_LOADED);
+  const prev = load<u32>(pc + PC_PREV);
+  if (count(loaded) < full) {
+    canInsert = true;
+  } else if (count(prev) < full) {
+    store<u32>(pc + PC_LOADED, prev);
+    store<u32>(pc + PC_PREV, loaded);
+    canInsert = true;
+  } else {
+    const fresh = magAllocAtomic(d);
+    if (fresh != 0) {
+      const dp = depotOf(d, bin);
+      depotLock(d, dp);
+      toFree = depotPush(d, dp, loaded);
+      if (!isProfile515(d)) scheduleReclaim(dp);
+      depotUnlock(d, dp);
+      store<u32>(pc + PC_LOADED, fresh);
+      canInsert = true;
+    }
+  }
+  if (canInsert) magPush(d, load<u32>(pc + PC_LOADED), pfn);
+  lockRelease(pc + PC_LOCK);
+  if (toFree != 0) {
+    // v5.15: the depot was full, so the whole old magazine goes back to the tree.
+    atomic.add<u32>(d + I_ST_DEPOT_DRAINS, 1);
+    magReturnPfns(d, toFree);
+    magFree(d, toFree);
+  }
+  return canInsert;
+}
+
+/** __iova_rcache_get on `cpu`: a cached PFN ≤ limit, or 0. */
+function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
+  const pc = cpuBin(d, cpu, bin);
+  let hasPfn = false;
+  lockAcquire(pc + PC_LOCK);
+  const loaded = load<u32>(pc + PC_LOADED);
+  const prev = load<u32>(pc + PC_PREV);
+  if (count(loaded) != 0) {
+    hasPfn = true;
+  } else if (count(prev) != 0) {
+    store<u32>(pc + PC_LOADED, prev);
+    store<u32>(pc + PC_PREV, loaded);
+    hasPfn = true;
+  } else {
+    const dp = depotOf(d, bin);
+    depotLock(d, dp);
+    const mag = depotPop(d, dp);
+    if (mag != 0) {
+      magFree(d, loaded);
+      store<u32>(pc + PC_LOADED, mag);
+      hasPfn = true;
+    }
+    depotUnlock(d, dp);
+  }
+  const pfn = hasPfn ? magPop(d, load<u32>(pc + PC_LOADED), limit) : 0;
+  lockRelease(pc + PC_LOCK);
+  return pfn;
+}
+
+// ── flushing ────────────────────────────────────────────────────────────────
+
+/** free_cpu_cached_iovas: return one CPU's loaded and prev magazines, bin by bin. */
+export function flushCpu(d: u32, cpu: u32): void {
+  for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
+    const pc = cpuBin(d, cpu, bin);
+    lockAcquire(pc + PC_LOCK);
+    magReturnPfns(d, load<u32>(pc + PC_LOADED));
+    magReturnPfns(d, load<u32>(pc + PC_PREV));
+    lockRelease(pc + PC_LOCK);
+  }
+}
+
+/** free_global_cached_iovas: return and free every depot magazine. */
+export function flushDepot(d: u32): void {
+  const is515 = isProfile515(d);
+  for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
+    const dp = depotOf(d, bin);
+    depotLock(d, dp);
+    if (is515) {
+      // v5.15 walks the array from the bottom.
+      const n = load<u32>(dp + DP_SIZE);
+      for (let j: u32 = 0; j < n; j++) {
+        const mag = load<u32>(dp + DP_ARRAY + (j << 2));
+        magReturnPfns(d, mag);
+        magFree(d, mag);
+      }
+      store<u32>(dp + DP_SIZE, 0);
+    } else {
+      for (let mag = depotPop(d, dp); mag != 0; mag = depotPop(d, dp)) {
+        magReturnPfns(d, mag);
+        magFree(d, mag);
+      }
+    }
+    depotUnlock(d, dp);
+  }
+}
+
+/** alloc_iova_fast's retry path: every CPU's caches, then the depot. */
+export function flushAll(d: u32): void {
+  const ncpus = load<u32>(d + I_NCPUS);
+  for (let cpu: u32 = 0; cpu < ncpus; cpu++) flushCpu(d, cpu);
+  flushDepot(d);
+}
+
+/**
+ * v7.1 iova_depot_work_func for one bin, run when its delayed work is due: above one
+ * magazine per CPU, return one to the tree and come back in 100 ms.
+ */
+export function depotReclaim(d: u32, bin: u32): void {
+  const dp = depotOf(d, bin);
+  depotLock(d, dp);
+  store<u32>(dp + DP_WORK_PENDING, 0);
+  let mag: u32 = 0;
+  if (load<u32>(dp + DP_SIZE) > load<u32>(d + I_NCPUS)) mag = depotPop(d, dp);
+  depotUnlock(d, dp);
+  if (mag == 0) return;
+  atomic.add<u32>(d + I_ST_DEPOT_RECLAIMS, 1);
+  magReturnPfns(d, mag);
+  magFree(d, mag);
+  depotLock(d, dp);
+  scheduleReclaim(dp);
+  depotUnlock(d, dp);
+}
+
+/** The earliest due reclaim of this domain, or U64.MAX_VALUE. */
+export function nextReclaimDue(d: u32): u64 {
+  let due = U64.MAX_VALUE;
+  for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
+    const dp = depotOf(d, bin);
+    if (atomic.load<u32>(dp + DP_WORK_PENDING) != 0) {
+      const t = load<u64>(dp + DP_WORK_DUE);
+      if (t < due) due = t;
+    }
+  }
+  return due;
+}
+
+/** Run every reclaim due at or before `now`, bin by bin. */
+export function runDueReclaims(d: u32, now: u64): void {
+  for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
+    const dp = depotOf(d, bin);
+    if (atomic.load<u32>(dp + DP_WORK_PENDING) != 0 && load<u64>(dp + DP_WORK_DUE) <= now) {
+      depotReclaim(d, bin);
+    }
+  }
+}
+
+// ── the fast path ───────────────────────────────────────────────────────────
+
+/**
+ * alloc_iova_fast on `cpu`: the CPU's cache first, then the tree; on failure (if allowed)
+ * every cache goes back to the tree and the tree is tried once more. 0 on failure, as in
+ * the kernel; IOVA_WOULD_HANG passes through.
+ */
+export function allocFast(d: u32, cpu: u32, size: u64, limit: u64, flushRcache: bool): i64 {
+  // v7.1 rounds inside; v5.15's caller (dma-iommu) did it before calling.
+  if (!isProfile515(d) && size < 32) size = size <= 1 ? 1 : <u64>1 << <u64>orderBase2(size);
+  const bin = orderBase2(size);
+  if (bin < RCACHE_BINS) {
+    const pc = cpuBin(d, cpu, bin);
+    const pfn = rcacheGet(d, cpu, bin, limit + 1 - size);
+    if (pfn != 0) {
+      store<u64>(pc + PC_HITS, load<u64>(pc + PC_HITS) + 1);
+      return <i64>pfn;
+    }
+    store<u64>(pc + PC_MISSES, load<u64>(pc + PC_MISSES) + 1);
+  }
+  for (;;) {
+    const r = allocRange(d, size, limit, true);
+    if (r == 0) atomic.add<u32>(d + I_ST_ZERO_PFN_FAST, 1);
+    if (r >= 0 || r == IOVA_WOULD_HANG) return r;
+    if (!flushRcache) return 0;
+    flushRcache = false;
+    atomic.add<u32>(d + I_ST_FLUSH_RETRIES, 1);
+    flushAll(d);
+  }
+  return 0; // not reached
+}
+
+/** free_iova_fast on `cpu`: into the CPU's cache, or (bypass / no magazine) to the tree. */
+export function freeFast(d: u32, cpu: u32, pfn: u64, size: u64): bool {
+  if ((load<u32>(d + I_FLAGS) & IF_CHECK_FAST_FREES) != 0) checkFastFree(d, pfn);
+  const bin = orderBase2(size);
+  if (bin < RCACHE_BINS && rcacheInsert(d, cpu, bin, pfn)) return true;
+  freeRange(d, pfn);
+  return false;
+}
+
+/** Count a free_iova_fast of a PFN that starts no live range (the kernel caches it anyway). */
+function checkFastFree(d: u32, pfn: u64): void {
+  lockAcquire(d + I_TREE_LOCK);
+  const n = findContaining(d, pfn);
+  const ok = n != 0 && lo(n) == pfn;
+  lockRelease(d + I_TREE_LOCK);
+  if (!ok) atomic.add<u32>(d + I_ST_BAD_FAST_FREES, 1);
+}
+
+// ── creation and teardown of the caches ─────────────────────────────────────
+
+/** Two empty magazines per CPU per bin. False if memory ran out (caller tears down). */
+export function rcachesInit(d: u32): bool {
+  const ncpus = load<u32>(d + I_NCPUS);
+  for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
+    for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
+      const pc = cpuBin(d, cpu, bin);
+      const a = poolAlloc(d + I_MAG_POOL);
+      const b = poolAlloc(d + I_MAG_POOL);
+      store<u32>(pc + PC_LOADED, a);
+      store<u32>(pc + PC_PREV, b);
+      if (a == 0 || b == 0) return false;
+    }
+  }
+  return true;
+}
+
+/** free_iova_rcaches: free every magazine without returning its PFNs (nodes go next). */
+export function rcachesFree(d: u32): void {
+  const ncpus = load<u32>(d + I_NCPUS);
+  for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
+    const dp = depotOf(d, bin);
+    store<u32>(dp + DP_WORK_PENDING, 0);
+    for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
+      const pc = cpuBin(d, cpu, bin);
+      const a = load<u32>(pc + PC_LOADED);
+      const b = load<u32>(pc + PC_PREV);
+      if (a != 0) magFree(d, a);
+      if (b != 0) magFree(d, b);
+      store<u32>(pc + PC_LOADED, 0);
+      store<u32>(pc + PC_PREV, 0);
+    }
+    for (let mag = depotPop(d, dp); mag != 0; mag = depotPop(d, dp)) magFree(d, mag);
+  }
+}

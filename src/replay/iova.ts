@@ -1,0 +1,194 @@
+// The IOVA-allocator commands of the replay language (shared/conformance/README.md):
+// ncpus, init, cpu, alloc, fast, free, ffree, reserve, find, tree, tree_count, rcache,
+// rcache_summary, state, flushcpu, flushall, tick, failatomic, put. Output follows the
+// kernel-code harness line for line; WARNINGs print where the kernel warned, before the
+// command's own result. The 5.15 flush-queue commands (fqinit, queue) come with the DMA layer.
+//
+// Calls go through the public IovaDomain API, in `raw` form where the kernel accepts what
+// the API would refuse (a limit below start_pfn simply fails in the kernel).
+
+import type { Simulator } from "../simulator.js";
+import { IovaDomain, IOVA_WARN_TEXT, type CpuRcache } from "../iova.js";
+import { hex } from "../errors.js";
+import type { Args, CommandFamily, ReplayOutput } from "./index.js";
+
+export class IovaCommands implements CommandFamily {
+  private ncpus = 1;
+  private cpu = 0;
+  private dom: IovaDomain | undefined;
+
+  constructor(private readonly sim: Simulator, private readonly out: ReplayOutput,
+              private readonly search: "fast" | "linear" | "verify" = "fast") {}
+
+  run(cmd: string, a: Args): boolean {
+    switch (cmd) {
+      case "ncpus": a.atMost(1); this.setNcpus(a.num(0, "N")); break;
+      case "init": a.atMost(2); this.init(a.num(0, "GRANULE"), a.num(1, "START_PFN")); break;
+      case "cpu": a.atMost(1); this.setCpu(a.num(0, "N")); break;
+      case "alloc": a.atMost(3); this.alloc(a); break;
+      case "fast": a.atMost(3); this.fast(a); break;
+      case "free":
+        // `free` with no argument is the page-table command.
+        if (a.length === 0) return false;
+        a.atMost(1);
+        this.after(() => { this.domain().free(a.num(0, "PFN")); return "ok"; });
+        break;
+      case "ffree": a.atMost(2); this.after(() => { this.domain().freeFast(this.cpu, a.num(0, "PFN"), a.num(1, "SIZE")); return "ok"; }); break;
+      case "reserve": a.atMost(2); this.reserve(a); break;
+      case "find": a.atMost(1); this.find(a); break;
+      case "tree": a.atMost(0); this.tree(); break;
+      case "tree_count": a.atMost(0); this.out.line(`${this.domain().treeNodes()} nodes (incl. anchor)`); break;
+      case "rcache": a.atMost(0); this.rcache(false); break;
+      case "rcache_summary": a.atMost(0); this.rcache(true); break;
+      case "state": a.atMost(0); this.state(); break;
+      case "flushcpu": a.atMost(1); this.after(() => { this.domain().flushCpu(this.cpuArg(a.num(0, "N"))); return "ok"; }); break;
+      case "flushall": a.atMost(0); this.after(() => { this.domain().flushAll(); return "ok"; }); break;
+      case "tick": a.atMost(1); this.tick(a.num(0, "N")); break;
+      case "failatomic": a.atMost(1); this.failatomic(a.num(0, "0|1")); break;
+      case "put": a.atMost(0); this.put(); break;
+      default: return false;
+    }
+    return true;
+  }
+
+  close(): void {
+    if (this.dom && !this.dom.isDestroyed) this.destroy(this.dom);
+    this.dom = undefined;
+  }
+
+  private destroy(d: IovaDomain): number {
+    const mismatches = d.stats().searchMismatches;
+    const live = d.destroy();
+    if (mismatches) throw new Error(`the O(log n) search disagreed with the kernel's walk ${mismatches} time(s)`);
+    return live;
+  }
+
+  private domain(): IovaDomain {
+    if (!this.dom || this.dom.isDestroyed) throw new Error("no IOVA domain: an 'init' must come first");
+    return this.dom;
+  }
+
+  /** Run an operation, print the WARNINGs it raised, then its result line. */
+  private after(op: () => string): void {
+    const d = this.domain();
+    let result: string;
+    try {
+      result = op();
+    } finally {
+      this.printWarnings(d);
+    }
+    this.out.line(result);
+  }
+
+  private printWarnings(d: IovaDomain): void {
+    for (const w of d.takeWarnings()) this.out.warning(`${IOVA_WARN_TEXT[w.code]} (pfn ${hex(w.value)})`);
+  }
+
+  private setNcpus(n: number): void {
+    if (this.dom) throw new Error("ncpus must come before init");
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`N must be 1..64, got ${n}`);
+    this.ncpus = n;
+    this.out.line("ok");
+  }
+
+  private init(granule: number, startPfn: number): void {
+    this.close();
+    this.dom = this.sim.createIovaDomain({ granule, startPfn, cpus: this.ncpus, search: this.search });
+    this.cpu = 0;
+    this.out.line(`ok dma_32bit_pfn=${hex(this.dom.dma32BitPfn)}`);
+  }
+
+  private cpuArg(n: number): number {
+    if (n >= this.ncpus) throw new Error(`CPU ${n} does not exist: ncpus is ${this.ncpus}`);
+    return n;
+  }
+
+  private setCpu(n: number): void {
+    this.cpu = this.cpuArg(n);
+    this.out.line("ok");
+  }
+
+  private alloc(a: Args): void {
+    const size = a.num(0, "SIZE");
+    const limit = a.num(1, "LIMIT");
+    const aligned = a.num(2, "ALIGNED") !== 0;
+    this.after(() => {
+      const r = this.domain().alloc(size, limit, aligned, { raw: true });
+      return r ? `${hex(r.lo)} ${hex(r.hi)}` : "FAIL";
+    });
+  }
+
+  private fast(a: Args): void {
+    const size = a.num(0, "SIZE");
+    const limit = a.num(1, "LIMIT");
+    const flush = a.num(2, "FLUSH") !== 0;
+    this.after(() => hex(this.domain().allocFast(this.cpu, size, limit, flush)));
+  }
+
+  private reserve(a: Args): void {
+    const lo = a.num(0, "LO");
+    const hi = a.num(1, "HI");
+    this.after(() => {
+      const r = this.domain().reserve(lo, hi);
+      return r ? `${hex(r.lo)} ${hex(r.hi)}` : "FAIL";
+    });
+  }
+
+  private find(a: Args): void {
+    const r = this.domain().find(a.num(0, "PFN"));
+    this.out.line(r ? `${hex(r.lo)} ${hex(r.hi)}` : "NONE");
+  }
+
+  private tree(): void {
+    const ranges = this.domain().ranges();
+    this.out.line(ranges.length === 0 ? "(empty)" : ranges.map((r) => `[${hex(r.lo)}-${hex(r.hi)}]`).join(" "));
+  }
+
+  private state(): void {
+    const s = this.domain().state();
+    this.out.line(`cached=${hex(s.cachedNode)} cached32=${hex(s.cached32Node)} max32_alloc_size=${hex(s.max32AllocSize)}`);
+  }
+
+  private rcache(summary: boolean): void {
+    const d = this.domain();
+    const st = d.rcacheState();
+    this.out.line("");
+    for (const bin of st.bins) {
+      const parts = [`order${bin.order}:`];
+      bin.cpus.forEach((c: CpuRcache, i) => {
+        parts.push(`cpu${i}`, summary ? `L=${c.loaded.length}` : mag("L", c.loaded), summary ? `P=${c.prev.length}` : mag("P", c.prev));
+      });
+      if (summary) parts.push(`depot=${bin.depot.length}`);
+      else {
+        parts.push(`depot[${bin.depot.length}]`);
+        for (const m of bin.depot) parts.push(mag("D", m));
+      }
+      this.out.line(parts.join(" "));
+    }
+    if (summary) this.out.line(`rbtree nodes (incl. anchor): ${d.treeNodes()}`);
+  }
+
+  private tick(n: number): void {
+    const d = this.domain();
+    this.sim.tick(n);
+    this.printWarnings(d);
+    this.out.line(`ok jiffies=${this.sim.jiffies}`);
+  }
+
+  private failatomic(v: number): void {
+    if (v !== 0 && v !== 1) throw new Error(`failatomic takes 0 or 1, got ${v}`);
+    this.domain().setFailAtomic(v === 1);
+    this.out.line("ok");
+  }
+
+  private put(): void {
+    const d = this.domain();
+    this.printWarnings(d);
+    this.dom = undefined;
+    this.out.line(`ok kmalloc_live=${this.destroy(d)}`);
+  }
+}
+
+function mag(tag: string, pfns: number[]): string {
+  return pfns.length === 0 ? `${tag}(0)` : `${tag}(${pfns.length}){${pfns.map(hex).join(",")}}`;
+}
