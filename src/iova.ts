@@ -10,6 +10,7 @@ import type { Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, hex } from "./errors.js";
 import { checkInt, isPowerOfTwo, MAX_ADDRESS } from "./validate.js";
 import type { Profile } from "./pgtable.js";
+import { RingReader } from "./ring.js";
 
 export interface IovaDomainOptions {
   /** The IOVA granule in bytes (the smallest IOMMU page): a power of two up to 65536. */
@@ -150,7 +151,7 @@ export class IovaDomain {
   readonly dma32BitPfn: number;
   private readonly core: Core;
   private readonly block: number;
-  private eventCursor = 0;
+  private readonly warnings: RingReader<IovaWarning>;
   private destroyed = false;
   /** The test-only depot mutant ran here: the state may be corrupted. */
   private mutated = false;
@@ -168,6 +169,13 @@ export class IovaDomain {
     this.startPfn = core.readU64Number(this.block + L.I_START_PFN);
     this.cpus = core.readU32(this.block + L.I_NCPUS);
     this.dma32BitPfn = core.readU64Number(this.block + L.I_DMA32_PFN);
+    this.warnings = new RingReader(core, {
+      head: this.block + L.I_EV_HEAD, base: this.block + L.I_EV_RING, capacity: L.IEV_ENTRIES,
+      recordSize: L.IEV_SIZE, what: `IOVA domain ${id} warnings`,
+    }, (rec) => {
+      const code = WARN_CODES[Number(core.readU64(rec + 8)) - 1] ?? "insert-duplicate";
+      return { code, value: core.readU64(rec + 16), message: IOVA_WARN_TEXT[code] };
+    });
   }
 
   /** @internal Use Simulator.createIovaDomain. */
@@ -463,22 +471,7 @@ export class IovaDomain {
   /** WARNs raised since the last call, in order. Throws if more than the ring holds were missed. */
   takeWarnings(): IovaWarning[] {
     this.live("takeWarnings");
-    const L = this.core.layout;
-    const head = Atomics.load(this.core.u32, (this.block + L.I_EV_HEAD) >>> 2);
-    const cap = L.IEV_ENTRIES;
-    if (head - this.eventCursor > cap) {
-      const lost = head - this.eventCursor - cap;
-      this.eventCursor = head;
-      throw new IommuSimError(`iommu-sim: IOVA domain ${this.id} lost ${lost} warnings: read them more often (the ring holds ${cap})`);
-    }
-    const out: IovaWarning[] = [];
-    for (let seq = this.eventCursor; seq !== head; seq = (seq + 1) >>> 0) {
-      const rec = this.block + L.I_EV_RING + (seq & (cap - 1)) * L.IEV_SIZE;
-      const code = WARN_CODES[Number(this.core.readU64(rec + 8)) - 1] ?? "insert-duplicate";
-      out.push({ code, value: this.core.readU64(rec + 16), message: IOVA_WARN_TEXT[code] });
-    }
-    this.eventCursor = head;
-    return out;
+    return this.warnings.take();
   }
 
   // ── batched loops (inside Wasm) ──────────────────────────────────────────

@@ -6,6 +6,7 @@ import type { Core } from "../bindings/core.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
 import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "./validate.js";
 import { decodeCommand, type CommandEvent } from "./smmu/commands.js";
+import { RingReader } from "./ring.js";
 
 export type Profile = "5.15" | "7.1";
 export const PROFILES: readonly Profile[] = ["5.15", "7.1"];
@@ -173,16 +174,22 @@ export class PageTable {
   readonly geometry: Geometry;
   private readonly core: Core;
   private readonly desc: number;
-  private eventCursor = 0;
+  private readonly events: RingReader<TlbEvent> | undefined;
   private state: "live" | "freed" | "released" = "live";
   /** @internal Called once when the table is released (the simulator forgets it). */
   onRelease: ((pt: PageTable) => void) | undefined;
 
-  private constructor(core: Core, id: number, format: PageTableFormat, profile: Profile) {
+  private constructor(core: Core, id: number, format: PageTableFormat, profile: Profile, fromNow: boolean) {
     this.core = core;
     this.id = id;
     this.desc = core.layout.PGT_BASE + id * core.layout.PGT_DESC_SIZE;
     this.geometry = this.readGeometry(format, profile);
+    const L = core.layout;
+    const ring = this.field("D_EV_RING");
+    this.events = ring === 0 ? undefined : new RingReader(core, {
+      head: this.desc + L.D_EV_HEAD, base: ring, capacity: this.field("D_EV_MASK") + 1,
+      recordSize: L.EVENT_SIZE, what: `page table ${id} events`,
+    }, (rec) => decodeEvent(core, rec), fromNow);
   }
 
   /** @internal Use Simulator.createPageTable. */
@@ -208,7 +215,7 @@ export class PageTable {
       coherent ? 1 : 0, quirks, opts.pageShift, events);
     if (id < 0) throw new PageTableConfigError(id, config);
     if (events) core.raw.pgt_set_flags(id, core.layout.DF_RECORD_EVENTS, 0);
-    return new PageTable(core, id, format, profile);
+    return new PageTable(core, id, format, profile, false);
   }
 
   /** A handle on a table another thread created (workers receive table ids). */
@@ -220,10 +227,8 @@ export class PageTable {
     }
     const format = FORMATS[core.readU32(desc + core.layout.D_FMT)]!;
     const profile = PROFILES[core.readU32(desc + core.layout.D_PROFILE)]!;
-    const pt = new PageTable(core, id, format, profile);
     // Events recorded before this handle existed belong to whoever read them.
-    pt.eventCursor = Atomics.load(core.u32, (desc + core.layout.D_EV_HEAD) >>> 2);
-    return pt;
+    return new PageTable(core, id, format, profile, true);
   }
 
   private field(name: keyof Core["layout"]): number {
@@ -346,23 +351,7 @@ export class PageTable {
    */
   takeEvents(): TlbEvent[] {
     if (this.state === "released") throw new IommuSimError(`iommu-sim: takeEvents on page table ${this.id}, which was released`);
-    const L = this.core.layout;
-    const ring = this.field("D_EV_RING");
-    if (ring === 0) return [];
-    const cap = this.field("D_EV_MASK") + 1;
-    const head = Atomics.load(this.core.u32, (this.desc + L.D_EV_HEAD) >>> 2);
-    if (head - this.eventCursor > cap) {
-      const lost = head - this.eventCursor - cap;
-      this.eventCursor = head;
-      throw new IommuSimError(`iommu-sim: page table ${this.id} lost ${lost} events: its ring holds ${cap}; read them more often or create the table with a larger 'events'`);
-    }
-    const out: TlbEvent[] = [];
-    for (let seq = this.eventCursor; seq !== head; seq = (seq + 1) >>> 0) {
-      const rec = ring + (seq & (cap - 1)) * L.EVENT_SIZE;
-      out.push(decodeEvent(this.core, rec));
-    }
-    this.eventCursor = head;
-    return out;
+    return this.events?.take() ?? [];
   }
 
   /**

@@ -4,9 +4,9 @@
 
 import { describe, expect, it } from "vitest";
 import { normalizeTrace, replayScript } from "../dist/index.js";
-import { iovaTraces } from "./iova-support.js";
+import { traceCases } from "./helpers.js";
 
-const traces = iovaTraces("iova");
+const traces = traceCases("iova");
 
 function expectSame(got: string[], expectedText: string): void {
   const g = normalizeTrace(got);
@@ -37,7 +37,7 @@ describe("IOVA conformance traces", () => {
   }
 
   it("a wrong profile is caught (the comparison can fail)", async () => {
-    const depot = traces.find((t) => t.name === "depot.71");
+    const depot = traces.find((t) => t.name === "iova/depot.71");
     expect(depot).toBeDefined();
     const got = normalizeTrace(await replayScript(depot!.script, { profile: "5.15" }));
     expect(got).not.toEqual(normalizeTrace(depot!.expected.split(/\r?\n/)));

@@ -315,7 +315,7 @@ export function releaseTable(id: u32): bool {
   return true;
 }
 
-/** Set or clear descriptor flags (event recording, selftest mode). */
+/** Change descriptor flags (event recording, selftest mode, fault injection). */
 export function setTableFlags(id: u32, set: u32, clear: u32): bool {
   if (id >= MAX_PGTABLES) return false;
   const d = descAddr(id);

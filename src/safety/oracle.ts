@@ -6,6 +6,7 @@ import type { Core } from "../../bindings/core.js";
 import { IommuSimError, hex } from "../errors.js";
 import { checkAddress, checkInt } from "../validate.js";
 import type { SmmuDomain } from "../smmu/domain.js";
+import { RingReader } from "../ring.js";
 
 /** How the oracle classed a device access that got through the SMMU. */
 export type AccessClass =
@@ -54,10 +55,16 @@ export function accessClassOf(core: Core, code: number): AccessClass {
 }
 
 export class Oracle {
-  private cursor = 0;
+  private readonly violations: RingReader<Violation>;
 
   /** @internal Created by an Smmu with the `oracle` option. */
-  constructor(private readonly core: Core, private readonly smmuId: number, private readonly base: number) {}
+  constructor(private readonly core: Core, private readonly smmuId: number, private readonly base: number) {
+    const L = core.layout;
+    this.violations = new RingReader(core, {
+      head: base + L.O_RING_HEAD, base: core.readU32(base + L.O_RING), capacity: core.readU32(base + L.O_RING_MASK) + 1,
+      recordSize: L.VIOLATION_SIZE, what: `the oracle of SMMU ${smmuId}: violations`,
+    }, (rec) => this.read(rec));
+  }
 
   /** The DMA API mapped [iova, iova + size) to [pa, pa + size) for `domain` (page granular). */
   recordMap(domain: SmmuDomain, iova: number, pa: number, size: number): void {
@@ -99,21 +106,7 @@ export class Oracle {
 
   /** Violations since the last call, oldest first (throws if the log wrapped). */
   takeViolations(): Violation[] {
-    const L = this.core.layout;
-    const ring = this.core.readU32(this.base + L.O_RING);
-    const cap = this.core.readU32(this.base + L.O_RING_MASK) + 1;
-    const head = Atomics.load(this.core.u32, (this.base + L.O_RING_HEAD) >>> 2);
-    if (head - this.cursor > cap) {
-      const lost = head - this.cursor - cap;
-      this.cursor = head;
-      throw new IommuSimError(`iommu-sim: the oracle lost ${lost} violation records (log of ${cap}); read them more often`);
-    }
-    const out: Violation[] = [];
-    for (let seq = this.cursor; seq !== head; seq = (seq + 1) >>> 0) {
-      out.push(this.read(ring + (seq & (cap - 1)) * L.VIOLATION_SIZE));
-    }
-    this.cursor = head;
-    return out;
+    return this.violations.take();
   }
 
   private read(r: number): Violation {

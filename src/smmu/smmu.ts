@@ -10,6 +10,7 @@ import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "../validate.js
 import type { SmmuDomain } from "./domain.js";
 import { Oracle, accessClassOf, type AccessClass } from "../safety/oracle.js";
 import { DmaEngine, type DmaEngineOptions } from "../device/engine.js";
+import { RingReader } from "../ring.js";
 
 export type ReplacementPolicy = "lru" | "rr" | "random";
 
@@ -131,7 +132,7 @@ export class Smmu {
   /** The safety oracle, if the SMMU was created with one. */
   readonly oracle: Oracle | undefined;
   private readonly base: number;
-  private faultCursor = 0;
+  private faults!: RingReader<Fault>;
   private readonly devices = new Map<number, Device>();
   private destroyed = false;
 
@@ -167,6 +168,10 @@ export class Smmu {
     this.base = L.SMMUS_BASE + id * L.SMMU_DESC_SIZE;
     for (const [k, name] of COST_KEYS) core.raw.smmu_set_cost(id, L[name as keyof typeof L], costs[k]);
     this.costs = Object.freeze(costs);
+    this.faults = new RingReader(core, {
+      head: this.base + L.S_FAULT_HEAD, base: core.readU32(this.base + L.S_FAULTS),
+      capacity: core.readU32(this.base + L.S_FAULT_MASK) + 1, recordSize: L.FAULT_SIZE, what: `SMMU ${id} faults`,
+    }, (rec) => readFault(core, rec));
     if (opts.oracle) {
       const o = opts.oracle === true ? {} : opts.oracle;
       const cap = checkInt("oracle.capacity", o.capacity ?? 16384, 2, 32768, ctx);
@@ -249,21 +254,7 @@ export class Smmu {
   /** Faults recorded since the last call (the queue is a ring: throws if it wrapped). */
   takeFaults(): Fault[] {
     this.live();
-    const L = this.core.layout;
-    const ring = this.core.readU32(this.base + L.S_FAULTS);
-    const cap = this.core.readU32(this.base + L.S_FAULT_MASK) + 1;
-    const head = Atomics.load(this.core.u32, (this.base + L.S_FAULT_HEAD) >>> 2);
-    if (head - this.faultCursor > cap) {
-      const lost = head - this.faultCursor - cap;
-      this.faultCursor = head;
-      throw new IommuSimError(`iommu-sim: SMMU ${this.id} lost ${lost} fault records (queue of ${cap}); read them more often or raise faultQueue`);
-    }
-    const out: Fault[] = [];
-    for (let seq = this.faultCursor; seq !== head; seq = (seq + 1) >>> 0) {
-      out.push(readFault(this.core, ring + (seq & (cap - 1)) * L.FAULT_SIZE));
-    }
-    this.faultCursor = head;
-    return out;
+    return this.faults.take();
   }
 
   /**
