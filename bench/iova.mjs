@@ -63,12 +63,14 @@ async function treeLoop(profile, live, mode, search, ops, reps) {
   }
 }
 
-export async function run({ print = console.log } = {}) {
+/** One profile when `profile` is given (bench/run.mjs calls once per profile), else both. */
+export async function run({ print = console.log, profile: only } = {}) {
+  const profiles = only ? [only] : ["5.15", "7.1"];
   print("IOVA allocator (issue 3) — simulator wall-clock throughput; anchors: native kernel code, reference/performance.md");
   print("");
   print("alloc_iova_fast + free_iova_fast pairs (rcache warm), inside Wasm, one simulated CPU per worker");
   print("  anchor (native, one thread): 1 page 9.5–16.6 ns/pair; sizes cycling 1,2,4,8: 12.4–19.4 ns/pair");
-  for (const profile of ["5.15", "7.1"]) {
+  for (const profile of profiles) {
     for (const sizes of ["one", "pow2", "1-8"]) {
       for (const workers of [1, 2]) {
         const r = await fastPairs(profile, workers, sizes, 2_000_000, 5);
@@ -81,7 +83,7 @@ export async function run({ print = console.log } = {}) {
   print("");
   print("alloc_iova + free_iova of one page (tree path), N live ranges, one thread");
   print("  anchor (native): 10k live 90–113 ns/op; 100k live 147–171 ns/op");
-  for (const profile of ["5.15", "7.1"]) {
+  for (const profile of profiles) {
     for (const live of [10_000, 100_000]) {
       const r = await treeLoop(profile, live, "pairs", "fast", 200_000, 5);
       print(`  ${profile}  ${String(live).padStart(6)} live: ${fmt(r.ns)} ns/op  (kernel walk ${fmt(r.walk, 2)} nodes/alloc)`);
@@ -90,7 +92,7 @@ export async function run({ print = console.log } = {}) {
   print("");
   print("free a random live range + allocate again (the kernel's linear gap search), one thread");
   print("  anchor (native): 10k live 9,600–13,000 ns/op; 100k live 124,000–164,000 ns/op");
-  for (const profile of ["5.15", "7.1"]) {
+  for (const profile of profiles) {
     for (const live of [10_000, 100_000]) {
       const lin = await treeLoop(profile, live, "refill", "linear", live === 10_000 ? 20_000 : 2_000, 3);
       const fast = await treeLoop(profile, live, "refill", "fast", 200_000, 5);
