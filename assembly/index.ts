@@ -379,7 +379,6 @@ export const COST_IOTLB_MISS = smmu.COST_IOTLB_MISS;
 export const COST_WALKC_HIT = smmu.COST_WALKC_HIT;
 export const COST_TLBI = smmu.COST_TLBI;
 export const COST_SYNC = smmu.COST_SYNC;
-export const COST_LOCK = smmu.COST_LOCK;
 export const COST_UTLB_HIT = smmu.COST_UTLB_HIT;
 export const F_BAD_STREAM = smmu.F_BAD_STREAM;
 export const F_TRANSLATION = smmu.F_TRANSLATION;
@@ -448,6 +447,13 @@ export function smmu_translate(id: u32, sid: u32, iova: f64, access: u32): i32 {
   const s = smmu.smmuLive(id);
   if (s == 0) return -1;
   return <i32>smmuTranslate(s, sid, <u64>iova, access, slotBase() + mm.TS_RESULT0);
+}
+
+/** Set a modelled CPU cost (ns): 0 = taking a kernel spinlock. */
+export function cpu_set_cost(which: u32, ns: u32): bool {
+  if (which != 0) return false;
+  store<u32>(mm.CONTROL_BASE + mm.CTL_CPU_COST_LOCK, ns);
+  return true;
 }
 
 /** This thread's modelled CPU time so far (ns), and reset it when `reset`. */

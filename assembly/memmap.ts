@@ -50,6 +50,8 @@ export const CTL_PAGE_SHIFT: u32 = 16; //    u32: the simulated kernel's PAGE_SH
 //   simulated time (assembly/clock.ts): one writer at a time under the clock lock
 export const CTL_CLOCK_LOCK: u32 = 64; //    u32 lock (own line)
 export const CTL_JIFFIES: u32 = 128; //      u64 jiffies since the simulator started (own line)
+//   modelled CPU costs (ns), charged to the thread that does the work (see TS_CPU_NS)
+export const CTL_CPU_COST_LOCK: u32 = 192; // u32: taking one of the kernel's spinlocks
 
 // ── thread slots ────────────────────────────────────────────────────────────
 export const THREAD_SLOTS_BASE: u32 = 0x11000;

@@ -15,7 +15,7 @@
 // Per-instance globals (this thread's slot, whether it may block) are the only mutable
 // globals in the core; they describe the instance, never shared state.
 
-import { MAX_THREADS, THREAD_SLOTS_BASE, THREAD_SLOT_SIZE } from "./memmap";
+import { CONTROL_BASE, CTL_CPU_COST_LOCK, MAX_THREADS, THREAD_SLOTS_BASE, THREAD_SLOT_SIZE, TS_CPU_NS } from "./memmap";
 
 let threadSlot: u32 = 0;
 let mayBlock: bool = false;
@@ -51,6 +51,16 @@ export function lockAcquire(lock: u32): void {
     if (atomic.load<i32>(lock) == 0 && atomic.cmpxchg<i32>(lock, 0, 1) == 0) return;
     if (backoff < MAX_BACKOFF) backoff <<= 1;
   }
+}
+
+/**
+ * Take one of the simulated kernel's own spinlocks (an IOVA domain's tree lock, a depot
+ * or per-CPU cache lock): lockAcquire, plus the modelled cost charged to this CPU.
+ */
+export function kernelLock(lock: u32): void {
+  lockAcquire(lock);
+  const acc = slotBase() + TS_CPU_NS;
+  store<u64>(acc, load<u64>(acc) + <u64>load<u32>(CONTROL_BASE + CTL_CPU_COST_LOCK));
 }
 
 /**

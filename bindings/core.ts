@@ -34,6 +34,7 @@ export interface CoreExports {
   smmu_domain_set_smmu(domain: number, id: number): number;
   smmu_translate(id: number, sid: number, iova: number, access: number): number;
   cpu_modelled_ns(reset: number): number;
+  cpu_set_cost(which: number, ns: number): number;
   smmu_cmd_tlbi_range(id: number, op: number, asid: number, vmid: number, addrHi: number, addrLo: number,
                       leaf: number, ttl: number, tg: number, scale: number, num: number): number;
   smmu_cmd_tlbi_context(id: number, op: number, asid: number, vmid: number): number;
@@ -76,7 +77,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "pgt_free", "pgt_release", "pgt_set_flags", "pgt_loop_map_unmap", "pgt_loop_walk",
   "smmu_domain_create", "smmu_domain_destroy", "pgt_set_smmu_domain", "smmu_create", "smmu_destroy",
   "smmu_set_cost", "smmu_ste_set", "smmu_ste_clear", "smmu_domain_set_smmu", "smmu_translate",
-  "cpu_modelled_ns", "smmu_cmd_tlbi_range", "smmu_cmd_tlbi_context", "smmu_cmd_sync", "smmu_loop_translate",
+  "cpu_modelled_ns", "cpu_set_cost", "smmu_cmd_tlbi_range", "smmu_cmd_tlbi_context", "smmu_cmd_sync", "smmu_loop_translate",
   "smmu_oracle_enable", "oracle_map", "oracle_unmap", "dma_ring_create", "dma_ring_destroy", "dma_ring_post",
   "device_run",
   "iova_create", "iova_destroy", "iova_set_flags", "iova_alloc", "iova_free", "iova_find",

@@ -26,6 +26,13 @@ export interface SimulatorOptions {
   pageSize?: number;
   /** Where to load core.wasm from: a compiled module, bytes, or a URL. Default: beside the bundle. */
   core?: CoreSource;
+  /**
+   * Modelled CPU costs in ns, charged to the CPU (thread) that does the work (see
+   * cpuModelledNs; the SMMU's own costs are options of createSmmu). `lock`: taking one of the
+   * kernel's spinlocks (IOVA tree, depot, per-CPU cache), default 20 — an uncontended atomic
+   * round trip on a server core, an estimate.
+   */
+  cpuCosts?: { lock?: number };
 }
 
 export interface MemoryStats {
@@ -77,10 +84,12 @@ export class Simulator {
     if (memoryBytes > MAX_MEMORY_BYTES) {
       throw new ArgumentError("ramMiB", ramMiB, `plus kheapMiB must fit the 4 GiB Wasm memory`, ctx);
     }
+    const lockCost = checkInt("cpuCosts.lock", opts.cpuCosts?.lock ?? 20, 0, 2 ** 31, ctx);
     const core = await Core.create({
       source: opts.core, memoryBytes, kheapBytes: kheapMiB * MiB,
       pageShift: Math.log2(pageSize), canBlock: canBlockHere(),
     });
+    core.raw.cpu_set_cost(0, lockCost);
     return new Simulator(core, profile, pageSize);
   }
 
@@ -109,7 +118,10 @@ export class Simulator {
     return smmu;
   }
 
-  /** Modelled CPU time this thread has been charged (commands it wrote, syncs it waited for). */
+  /**
+   * Modelled CPU time this thread has been charged: commands it wrote, syncs it waited for,
+   * kernel spinlocks it took (cpuCosts).
+   */
   cpuModelledNs(opts: { reset?: boolean } = {}): number {
     return this.core.raw.cpu_modelled_ns(opts.reset ? 1 : 0);
   }

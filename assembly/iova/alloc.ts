@@ -17,7 +17,7 @@
 // max32_alloc_size only when cached32_node moved; v7.1 whenever a range below 4 GiB goes.
 // Left out: the iova_cache slab's own behaviour (see slab.ts), CPU hotplug registration.
 
-import { lockAcquire, lockRelease } from "../sync";
+import { kernelLock, lockRelease } from "../sync";
 import { PROFILE_515 } from "../pgtable/desc";
 import {
   I_ANCHOR, I_CACHED, I_CACHED32, I_DMA32_PFN, I_FLAGS, I_MAX32, I_NODE_POOL, I_PROFILE,
@@ -224,7 +224,7 @@ function allocLocked(d: u32, node: u32, size: u64, limit: u64, aligned: bool): i
 export function allocRange(d: u32, size: u64, limit: u64, aligned: bool): i64 {
   const node = poolAlloc(d + I_NODE_POOL);
   if (node == 0) return IOVA_NOMEM;
-  lockAcquire(d + I_TREE_LOCK);
+  kernelLock(d + I_TREE_LOCK);
   const r = allocLocked(d, node, size, limit, aligned);
   bump(d, r >= 0 ? I_ST_ALLOCS : I_ST_ALLOC_FAILS, 1);
   lockRelease(d + I_TREE_LOCK);
@@ -252,7 +252,7 @@ export function removeLocked(d: u32, n: u32): void {
 
 /** free_iova: remove the range containing pfn. An unknown pfn is a no-op (counted). */
 export function freeRange(d: u32, pfn: u64): bool {
-  lockAcquire(d + I_TREE_LOCK);
+  kernelLock(d + I_TREE_LOCK);
   const n = findContaining(d, pfn);
   if (n == 0 || n == d + I_ANCHOR) {
     bump(d, I_ST_UNKNOWN_FREES, 1);
@@ -267,7 +267,7 @@ export function freeRange(d: u32, pfn: u64): bool {
 
 /** find_iova: the range containing pfn; its bounds go to out (lo) and out + 8 (hi). */
 export function findRange(d: u32, pfn: u64, out: u32): bool {
-  lockAcquire(d + I_TREE_LOCK);
+  kernelLock(d + I_TREE_LOCK);
   const n = findContaining(d, pfn);
   if (n != 0) {
     store<u64>(out, lo(n));
@@ -292,7 +292,7 @@ export function reserveRange(d: u32, pfnLo: u64, pfnHi: u64, out: u32): i64 {
     return IOVA_FAIL;
   }
   if (pfnLo > pfnHi) return IOVA_BAD_RANGE;
-  lockAcquire(d + I_TREE_LOCK);
+  kernelLock(d + I_TREE_LOCK);
   let lowPfn = pfnLo;
   let overlap = false;
   let result: u32 = 0;

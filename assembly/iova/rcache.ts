@@ -16,7 +16,7 @@
 // Left out: CPU hotplug (a simulated CPU never goes offline), GFP flags other than the
 // failatomic switch, the magazine slab's own per-CPU behaviour.
 
-import { lockAcquire, lockRelease, currentSlot } from "../sync";
+import { kernelLock, lockRelease, currentSlot } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
   DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, DP_ARRAY, DP_HEAD, DP_LOCK, DP_SIZE, DP_WORK_DUE,
@@ -88,7 +88,7 @@ export function cpuRelease(d: u32, cpu: u32): bool {
 // ── locks (the depot's can be switched off for a test mutant) ───────────────
 
 @inline function depotLock(d: u32, dp: u32): void {
-  if ((load<u32>(d + I_FLAGS) & IF_NO_DEPOT_LOCK) == 0) lockAcquire(dp + DP_LOCK);
+  if ((load<u32>(d + I_FLAGS) & IF_NO_DEPOT_LOCK) == 0) kernelLock(dp + DP_LOCK);
 }
 
 @inline function depotUnlock(d: u32, dp: u32): void {
@@ -117,7 +117,7 @@ function magAllocAtomic(d: u32): u32 {
  * removed; a PFN in no range is a WARN and is skipped), leaving the magazine empty.
  */
 export function magReturnPfns(d: u32, mag: u32): void {
-  lockAcquire(d + I_TREE_LOCK);
+  kernelLock(d + I_TREE_LOCK);
   let n = count(mag);
   if (n > magSize(d)) {
     atomic.add<u32>(d + I_ST_BUGS, 1);
@@ -219,7 +219,7 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
   const full = magSize(d);
   let toFree: u32 = 0;
   let canInsert = false;
-  lockAcquire(pc + PC_LOCK);
+  kernelLock(pc + PC_LOCK);
   const loaded = load<u32>(pc + PC_LOADED);
   const prev = load<u32>(pc + PC_PREV);
   if (count(loaded) < full) {
@@ -255,7 +255,7 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
 function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
   const pc = cpuBin(d, cpu, bin);
   let hasPfn = false;
-  lockAcquire(pc + PC_LOCK);
+  kernelLock(pc + PC_LOCK);
   const loaded = load<u32>(pc + PC_LOADED);
   const prev = load<u32>(pc + PC_PREV);
   if (count(loaded) != 0) {
@@ -286,7 +286,7 @@ function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
 export function flushCpu(d: u32, cpu: u32): void {
   for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
     const pc = cpuBin(d, cpu, bin);
-    lockAcquire(pc + PC_LOCK);
+    kernelLock(pc + PC_LOCK);
     magReturnPfns(d, load<u32>(pc + PC_LOADED));
     magReturnPfns(d, load<u32>(pc + PC_PREV));
     lockRelease(pc + PC_LOCK);
@@ -411,7 +411,7 @@ export function freeFast(d: u32, cpu: u32, pfn: u64, size: u64): bool {
 
 /** Count a free_iova_fast of a PFN that starts no live range (the kernel caches it anyway). */
 function checkFastFree(d: u32, pfn: u64): void {
-  lockAcquire(d + I_TREE_LOCK);
+  kernelLock(d + I_TREE_LOCK);
   const n = findContaining(d, pfn);
   const ok = n != 0 && lo(n) == pfn;
   lockRelease(d + I_TREE_LOCK);

@@ -71,9 +71,8 @@ export const COST_IOTLB_MISS: u32 = 2;
 export const COST_WALKC_HIT: u32 = 3;
 export const COST_TLBI: u32 = 4;
 export const COST_SYNC: u32 = 5;
-export const COST_LOCK: u32 = 6;
-export const COST_UTLB_HIT: u32 = 7;
-export const COST_COUNT: u32 = 8;
+export const COST_UTLB_HIT: u32 = 6;
+export const COST_COUNT: u32 = 7;
 
 // Stream table entry (STE) as the driver programs it for a single-stage domain.
 export const STE_SIZE: u32 = 64;

@@ -35,7 +35,6 @@ export interface SmmuCosts {
   tlbi: number;
   /** A CPU waiting for a CMD_SYNC to complete. */
   sync: number;
-  lock: number;
 }
 
 /**
@@ -46,7 +45,7 @@ export interface SmmuCosts {
  * Estimates, not measurements: set your own per run.
  */
 export const DEFAULT_COSTS: Readonly<SmmuCosts> = Object.freeze({
-  pteRead: 100, iotlbHit: 3, iotlbMiss: 3, walkCacheHit: 4, microTlbHit: 1, tlbi: 50, sync: 1000, lock: 20,
+  pteRead: 100, iotlbHit: 3, iotlbMiss: 3, walkCacheHit: 4, microTlbHit: 1, tlbi: 50, sync: 1000,
 });
 
 export interface SmmuOptions {
@@ -122,8 +121,7 @@ export interface SmmuStats {
 const POLICY: Record<ReplacementPolicy, number> = { lru: 0, rr: 1, random: 2 };
 const COST_KEYS: [keyof SmmuCosts, string][] = [
   ["pteRead", "COST_PTE_READ"], ["iotlbHit", "COST_IOTLB_HIT"], ["iotlbMiss", "COST_IOTLB_MISS"],
-  ["walkCacheHit", "COST_WALKC_HIT"], ["tlbi", "COST_TLBI"], ["sync", "COST_SYNC"], ["lock", "COST_LOCK"],
-  ["microTlbHit", "COST_UTLB_HIT"],
+  ["walkCacheHit", "COST_WALKC_HIT"], ["tlbi", "COST_TLBI"], ["sync", "COST_SYNC"], ["microTlbHit", "COST_UTLB_HIT"],
 ];
 
 export class Smmu {
