@@ -449,7 +449,7 @@ export function smmu_translate(id: u32, sid: u32, iova: f64, access: u32): i32 {
   return <i32>smmuTranslate(s, sid, <u64>iova, access, slotBase() + mm.TS_RESULT0);
 }
 
-/** Set a modelled CPU cost (ns): 0 = taking a kernel spinlock. */
+/** A modelled CPU cost (ns) to charge from now on: which 0 = taking a kernel spinlock. */
 export function cpu_set_cost(which: u32, ns: u32): bool {
   if (which != 0) return false;
   store<u32>(mm.CONTROL_BASE + mm.CTL_CPU_COST_LOCK, ns);
