@@ -486,6 +486,14 @@ export function smmu_cmd_tlbi_context(id: u32, op: u32, asid: u32, vmid: u32): b
   return true;
 }
 
+/** Any 16-byte command, as an emulated driver would write it into the queue. */
+export function smmu_cmd_raw(id: u32, dw0lo: u32, dw0hi: u32, dw1lo: u32, dw1hi: u32): bool {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return false;
+  consume.smmuConsume(s, (<u64>dw0hi << 32) | dw0lo, (<u64>dw1hi << 32) | dw1lo, 1, 0);
+  return true;
+}
+
 export function smmu_cmd_sync(id: u32): bool {
   const s = smmu.smmuLive(id);
   if (s == 0) return false;

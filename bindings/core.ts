@@ -39,6 +39,7 @@ export interface CoreExports {
                       leaf: number, ttl: number, tg: number, scale: number, num: number): number;
   smmu_cmd_tlbi_context(id: number, op: number, asid: number, vmid: number): number;
   smmu_cmd_sync(id: number): number;
+  smmu_cmd_raw(id: number, dw0lo: number, dw0hi: number, dw1lo: number, dw1hi: number): number;
   smmu_loop_translate(id: number, sid: number, base: number, span: number, count: number, seed: number,
                       access: number): number;
   smmu_oracle_enable(id: number, capacity: number, ring: number): number;
@@ -77,7 +78,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "pgt_free", "pgt_release", "pgt_set_flags", "pgt_loop_map_unmap", "pgt_loop_walk",
   "smmu_domain_create", "smmu_domain_destroy", "pgt_set_smmu_domain", "smmu_create", "smmu_destroy",
   "smmu_set_cost", "smmu_ste_set", "smmu_ste_clear", "smmu_domain_set_smmu", "smmu_translate",
-  "cpu_modelled_ns", "cpu_set_cost", "smmu_cmd_tlbi_range", "smmu_cmd_tlbi_context", "smmu_cmd_sync", "smmu_loop_translate",
+  "cpu_modelled_ns", "cpu_set_cost", "smmu_cmd_tlbi_range", "smmu_cmd_tlbi_context", "smmu_cmd_sync", "smmu_cmd_raw", "smmu_loop_translate",
   "smmu_oracle_enable", "oracle_map", "oracle_unmap", "dma_ring_create", "dma_ring_destroy", "dma_ring_post",
   "device_run",
   "iova_create", "iova_destroy", "iova_set_flags", "iova_alloc", "iova_free", "iova_find",

@@ -95,6 +95,19 @@ describe("IOTLB and walk caches", () => {
     }
   });
 
+  it("raw 16-byte commands work as the encoded ones; CFGI is accepted and counted", () => {
+    const { pt, smmu, dev } = setup();
+    mapPages(pt, 0x1000, 1);
+    from(dev, 0x1000);
+    // TLBI_NH_ASID, ASID 5: opcode 0x11, ASID in dw0[63:48].
+    smmu.submitRaw((5n << 48n) | 0x11n, 0n);
+    expect(from(dev, 0x1000)).toBe("walk");
+    smmu.submit({ op: "CFGI_STE", streamId: 1 });
+    smmu.submit({ op: "CMD_SYNC" });
+    expect(from(dev, 0x1000)).toBe("iotlb");
+    expect(smmu.stats()).toMatchObject({ commands: 3, syncs: 1, tlbi: { context: 1 } });
+  });
+
   it("a TLBI takes effect when consumed, or only at the next CMD_SYNC", () => {
     for (const invalidateAt of ["consume", "sync"] as const) {
       const { pt, smmu, dev } = setup({ invalidateAt });
@@ -182,7 +195,8 @@ describe("permissions and faults", () => {
     expect(() => smmu.attachDevice(1, dom)).toThrow(/streamId .* already attached/);
     expect(() => smmu.attachDevice(999, dom)).toThrow(/streamId must be an integer in \[0, 255\]/);
     expect(() => sim.createSmmu({ iotlb: { entries: 10, ways: 4 } })).toThrow(/multiple of iotlb.ways/);
-    expect(() => smmu.submit({ op: "TLBI_FOO" } as never)).toThrow(/op must be a TLBI_\* command or CMD_SYNC/);
+    expect(() => smmu.submit({ op: "TLBI_FOO" } as never)).toThrow(/op must be a TLBI_\*, CFGI_\* command or CMD_SYNC/);
+    expect(() => smmu.submitRaw(-1n, 0n)).toThrow(/dw0 must be a bigint in \[0, 2\^64\)/);
   });
 });
 

@@ -8,6 +8,10 @@
 //   TLBI_NH_ASID dw0: op VMID ASID               TLBI_S12_VMALL dw0: op VMID
 //   CMD_SYNC     dw0: op CS[13:12] MSH[23:22] MSIATTR[27:24] MSIDATA[63:32]
 
+export const OP_CFGI_STE: u64 = 0x03;
+export const OP_CFGI_ALL: u64 = 0x04;
+export const OP_CFGI_CD: u64 = 0x05;
+export const OP_CFGI_CD_ALL: u64 = 0x06;
 export const OP_TLBI_NH_ALL: u64 = 0x10;
 export const OP_TLBI_NH_ASID: u64 = 0x11;
 export const OP_TLBI_NH_VA: u64 = 0x12;

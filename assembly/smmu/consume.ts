@@ -110,7 +110,9 @@ function apply(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
     stat(s, STAT_TLBI_ALL, 1);
     invalidateAll(s, 0, 0, 0, 0, 0, true);
   }
-  // CFGI_* and others: no configuration cache is modelled; counted in STAT_CMDS.
+  // CFGI_* (and anything else): the SMMU reads stream-table entries from memory on every
+  // translation (no configuration cache is modelled), so there is nothing to invalidate;
+  // they are counted in STAT_CMDS.
 }
 
 function applyRange(s: u32, op: u64, dw0: u64, dw1: u64, ctx: u32, count: u64, stepShift: u32): void {

@@ -20,7 +20,11 @@ export type SmmuCommandInput =
       leaf?: boolean; ttl?: number; tg?: number; scale?: number; num?: number }
   | { op: "TLBI_NH_ASID" | "TLBI_EL2_ASID"; asid: number; vmid?: number }
   | { op: "TLBI_S12_VMALL" | "TLBI_NH_ALL"; vmid: number }
-  | { op: "TLBI_NSNH_ALL" | "TLBI_EL2_ALL" | "CMD_SYNC" };
+  | { op: "TLBI_NSNH_ALL" | "TLBI_EL2_ALL" | "CMD_SYNC" }
+  | { op: "CFGI_STE" | "CFGI_CD"; streamId: number; ssid?: number }
+  | { op: "CFGI_ALL" | "CFGI_CD_ALL"; streamId?: number };
+
+const CFGI_OPCODE = { CFGI_STE: 0x03, CFGI_ALL: 0x04, CFGI_CD: 0x05, CFGI_CD_ALL: 0x06 } as const;
 
 /** Modelled costs in ns, charged to the SMMU (walks, lookups) or the CPU (commands). */
 export interface SmmuCosts {
@@ -282,9 +286,29 @@ export class Smmu {
       case "CMD_SYNC":
         this.core.raw.smmu_cmd_sync(this.id);
         return;
+      case "CFGI_STE": case "CFGI_CD": case "CFGI_ALL": case "CFGI_CD_ALL": {
+        // SID in dw0[63:32], SSID in dw0[31:12]; CFGI_ALL's RANGE (dw1[4:0]) = 31. Counted only:
+        // no configuration cache is modelled (stream-table entries are read on every walk).
+        const sid = checkInt("streamId", (cmd as { streamId?: number }).streamId ?? 0, 0, 2 ** 32 - 1, ctx);
+        const ssid = checkInt("ssid", (cmd as { ssid?: number }).ssid ?? 0, 0, 0xfffff, ctx);
+        this.submitRaw(BigInt(CFGI_OPCODE[cmd.op]) | (BigInt(ssid) << 12n) | (BigInt(sid) << 32n),
+          cmd.op === "CFGI_ALL" ? 31n : 0n);
+        return;
+      }
       default:
-        throw new ArgumentError("op", (cmd as { op?: unknown })?.op, "must be a TLBI_* command or CMD_SYNC", ctx);
+        throw new ArgumentError("op", (cmd as { op?: unknown })?.op, "must be a TLBI_*, CFGI_* command or CMD_SYNC", ctx);
     }
+  }
+
+  /** Submit a raw 16-byte command (two 64-bit words, as in the queue) — for emulators. */
+  submitRaw(dw0: bigint, dw1: bigint): void {
+    this.live();
+    for (const [n, v] of [["dw0", dw0], ["dw1", dw1]] as const) {
+      if (typeof v !== "bigint" || v < 0n || v >= 1n << 64n) throw new ArgumentError(n, v, "must be a bigint in [0, 2^64)", "Smmu.submitRaw");
+    }
+    const lo = (v: bigint) => Number(v & 0xffffffffn);
+    const hi = (v: bigint) => Number(v >> 32n);
+    this.core.raw.smmu_cmd_raw(this.id, lo(dw0), hi(dw0), lo(dw1), hi(dw1));
   }
 
   /** Detach every device and free the SMMU's caches. */
