@@ -5,7 +5,7 @@
 import { Simulator } from "./simulator.js";
 import type { Profile } from "./pgtable.js";
 import { applyChurn, churnOps, type ChurnArgs } from "./tasks/pgtable.js";
-import { sizeName } from "./pgtable.js";
+import { sizeName, type DumpEntry } from "./pgtable.js";
 
 export interface DemoOptions {
   profile: Profile;
@@ -66,8 +66,8 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
 }
 
 /** Same leaves at the same places (table descriptors differ by address; they are skipped). */
-function sameLeaves(a: ReturnType<import("./pgtable.js").PageTable["dump"]>, b: typeof a): boolean {
-  const key = (e: (typeof a)[number]) => `${e.level}:${e.va}:${e.count}:${e.pa}:${e.attrs}`;
+function sameLeaves(a: DumpEntry[], b: DumpEntry[]): boolean {
+  const key = (e: DumpEntry) => `${e.level}:${e.va}:${e.count}:${e.pa}:${e.attrs}`;
   const la = a.filter((e) => e.kind !== "table").map(key);
   const lb = b.filter((e) => e.kind !== "table").map(key);
   return la.length === lb.length && la.every((k, i) => k === lb[i]);
