@@ -18,15 +18,19 @@ export const HZ: u32 = 250;
   return atomic.load<u64>(CONTROL_BASE + CTL_JIFFIES);
 }
 
-/** Advance by n jiffies, firing due work on the way; returns the new time. */
-export function clockAdvance(n: u64): u64 {
+/**
+ * Advance by n jiffies, firing due work on the way; returns the new time. Timers run on
+ * simulated CPU `cpu` (whose caches a flush-queue timeout releases into), as the harness
+ * runs them on its current CPU.
+ */
+export function clockAdvance(n: u64, cpu: u32): u64 {
   lockAcquire(CONTROL_BASE + CTL_CLOCK_LOCK);
   const target = jiffiesNow() + n;
   for (;;) {
     const due = iovaNextDue();
     if (due > target) break;
     if (due > jiffiesNow()) atomic.store<u64>(CONTROL_BASE + CTL_JIFFIES, due);
-    iovaRunDue(jiffiesNow());
+    iovaRunDue(jiffiesNow(), cpu);
   }
   atomic.store<u64>(CONTROL_BASE + CTL_JIFFIES, target);
   lockRelease(CONTROL_BASE + CTL_CLOCK_LOCK);

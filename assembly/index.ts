@@ -25,6 +25,7 @@ import * as consume from "./smmu/consume";
 import { randomOf, seedState, xorshift64 } from "./random";
 import * as oracle from "./safety/oracle";
 import * as engine from "./device/engine";
+import * as fq from "./iova/fq";
 import { jiffiesNow } from "./clock";
 import * as il from "./iova/layout";
 import * as itree from "./iova/tree";
@@ -746,8 +747,9 @@ export function sync_unlock(addr: u32): void {
 }
 
 /** Advance simulated time by `jiffies`, firing due timers; returns the new time. */
-export function clock_advance(jiffies: f64): f64 {
-  return <f64>clockAdvance(<u64>jiffies);
+/** Advance simulated time; timers run on simulated CPU `cpu`. */
+export function clock_advance(jiffies: f64, cpu: u32): f64 {
+  return <f64>clockAdvance(<u64>jiffies, cpu);
 }
 
 // ── batched IOVA loops (benchmarks, throughput scenarios) ───────────────────
@@ -856,4 +858,40 @@ export function iova_loop_tree(id: u32, mode: u32, count: u32, seed: u32, limit:
     }
   }
   return <f64>failures;
+}
+
+// ── v5.15 flush queue (in iova.c then) ──────────────────────────────────────
+
+export const I_FQ_START_CNT = il.I_FQ_START_CNT;
+export const I_FQ_FINISH_CNT = il.I_FQ_FINISH_CNT;
+export const I_FQ_RINGS = il.I_FQ_RINGS;
+export const IEV_FQ_FLUSH = il.EV_FQ_FLUSH;
+export const IEV_FQ_RELEASE = il.EV_FQ_RELEASE;
+export const IEV_WARN = il.EV_WARN;
+
+/** init_iova_flush_queue: 0, or -12 (no memory) / a negative IOVA_ERR_* code. */
+export function iova_fq_init(id: u32): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  return fq.fqInit(d);
+}
+
+/** queue_iova on simulated `cpu`: 0, -1 without a flush queue, or a negative IOVA_ERR_* code. */
+export function iova_queue(id: u32, cpu: u32, pfn: f64, pages: f64, data: f64): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (!fq.fqEnabled(d)) return -1;
+  if (pages < 1) return IOVA_ERR_SIZE;
+  const c = checkCpu(d, cpu);
+  if (c != 0) return c;
+  fq.fqQueue(d, cpu, <u64>pfn, <u64>pages, <u64>data);
+  return 0;
+}
+
+/** free_iova_flush_queue, ahead of destroying the domain (so its events can be read). */
+export function iova_fq_teardown(id: u32): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  fq.fqTeardown(d);
+  return 0;
 }

@@ -70,7 +70,10 @@ export interface CoreExports {
   sync_lock(addr: number): void;
   sync_lock_bounded(addr: number, maxLooks: number): number;
   sync_unlock(addr: number): void;
-  clock_advance(jiffies: number): number;
+  clock_advance(jiffies: number, cpu: number): number;
+  iova_fq_init(id: number): number;
+  iova_queue(id: number, cpu: number, pfn: number, pages: number, data: number): number;
+  iova_fq_teardown(id: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -84,7 +87,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "iova_create", "iova_destroy", "iova_set_flags", "iova_alloc", "iova_free", "iova_find",
   "iova_reserve", "iova_alloc_fast", "iova_free_fast", "iova_release_cpu", "iova_flush_cpu",
   "iova_flush_all", "iova_block", "iova_loop_fast_pairs", "iova_loop_cross", "iova_loop_tree", "sync_lock",
-  "sync_lock_bounded", "sync_unlock", "clock_advance",
+  "sync_lock_bounded", "sync_unlock", "clock_advance", "iova_fq_init", "iova_queue", "iova_fq_teardown",
 ];
 
 /** One instance of the core on this thread. */

@@ -18,6 +18,7 @@ export {
   IovaDomain, IOVA_ANCHOR_PFN, IOVA_WARN_TEXT,
   type IovaDomainOptions, type IovaRange, type RcacheState, type RcacheBin, type CpuRcache,
   type IovaTreeState, type IovaStats, type IovaWarning, type IovaWarnCode, type FastLoopSizes,
+  type IovaEvent, type FlushQueueCounters,
 } from "./iova.js";
 export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";

@@ -123,6 +123,20 @@ export interface IovaWarning {
 
 const WARN_CODES: readonly IovaWarnCode[] = ["insert-duplicate", "magazine-pfn-missing", "reserve-range"];
 
+/** What the domain's event ring records, in order: WARNs and (v5.15) flush-queue activity. */
+export type IovaEvent =
+  | ({ kind: "warn" } & IovaWarning)
+  /** The flush queue's flush callback ran (an IOTLB invalidate-all). */
+  | { kind: "fq-flush" }
+  /** A flush-queue entry's destructor ran; `data` is the cookie queued with it. */
+  | { kind: "fq-release"; data: number };
+
+/** The flush-start and flush-finish counters of a v5.15 flush queue. */
+export interface FlushQueueCounters {
+  startCnt: number;
+  finishCnt: number;
+}
+
 export const IOVA_WARN_TEXT: Readonly<Record<IovaWarnCode, string>> = {
   "insert-duplicate": "iova: range tree insert of a pfn_lo already present",
   "magazine-pfn-missing": "iova: cached pfn is in no range of the tree",
@@ -151,7 +165,7 @@ export class IovaDomain {
   readonly dma32BitPfn: number;
   private readonly core: Core;
   private readonly block: number;
-  private readonly warnings: RingReader<IovaWarning>;
+  private readonly events: RingReader<IovaEvent>;
   private destroyed = false;
   /** The test-only depot mutant ran here: the state may be corrupted. */
   private mutated = false;
@@ -169,12 +183,15 @@ export class IovaDomain {
     this.startPfn = core.readU64Number(this.block + L.I_START_PFN);
     this.cpus = core.readU32(this.block + L.I_NCPUS);
     this.dma32BitPfn = core.readU64Number(this.block + L.I_DMA32_PFN);
-    this.warnings = new RingReader(core, {
+    this.events = new RingReader<IovaEvent>(core, {
       head: this.block + L.I_EV_HEAD, base: this.block + L.I_EV_RING, capacity: L.IEV_ENTRIES,
-      recordSize: L.IEV_SIZE, what: `IOVA domain ${id} warnings`,
+      recordSize: L.IEV_SIZE, what: `IOVA domain ${id} events`,
     }, (rec) => {
+      const kind = core.readU32(rec);
+      if (kind === L.IEV_FQ_FLUSH) return { kind: "fq-flush" };
+      if (kind === L.IEV_FQ_RELEASE) return { kind: "fq-release", data: core.readU64Number(rec + 8) };
       const code = WARN_CODES[Number(core.readU64(rec + 8)) - 1] ?? "insert-duplicate";
-      return { code, value: core.readU64(rec + 16), message: IOVA_WARN_TEXT[code] };
+      return { kind: "warn", code, value: core.readU64(rec + 16), message: IOVA_WARN_TEXT[code] };
     });
   }
 
@@ -471,7 +488,58 @@ export class IovaDomain {
   /** WARNs raised since the last call, in order. Throws if more than the ring holds were missed. */
   takeWarnings(): IovaWarning[] {
     this.live("takeWarnings");
-    return this.warnings.take();
+    return this.events.take().flatMap((e) => (e.kind === "warn" ? [{ code: e.code, value: e.value, message: e.message }] : []));
+  }
+
+  /** Everything the domain recorded since the last call, in order (takeWarnings drops the non-WARNs). */
+  takeEvents(): IovaEvent[] {
+    this.live("takeEvents");
+    return this.events.take();
+  }
+
+  // ── v5.15 flush queue ────────────────────────────────────────────────────
+
+  /** init_iova_flush_queue (v5.15, where the flush queue lived in iova.c). Idempotent. */
+  fqInit(): void {
+    this.live("fqInit");
+    if (this.profile !== "5.15") {
+      throw new IommuSimError("iommu-sim: fqInit: the flush queue is in iova.c only in v5.15; in v7.1 it belongs to dma-iommu (the DMA layer)");
+    }
+    const rc = this.core.raw.iova_fq_init(this.id);
+    if (rc === -12) throw new IommuSimError("iommu-sim: fqInit: out of simulator memory (kheap) for the rings");
+    if (rc < 0) throw new IommuSimError(`iommu-sim: fqInit: the core refused (code ${rc})`);
+  }
+
+  /**
+   * queue_iova on simulated `cpu`: defer the release of [pfn, pfn + pages) until a flush has
+   * covered it; `data` is the cookie the entry's destructor gets (a freelist in the kernel).
+   * Returns the counters after the call.
+   */
+  queue(cpu: number, pfn: number, pages: number, data: number): FlushQueueCounters {
+    this.live("queue");
+    const ctx = "queue";
+    this.checkCpu(cpu, ctx);
+    checkPfn("pfn", pfn, ctx);
+    this.checkSize(pages, ctx);
+    checkInt("data", data, 0, MAX_ADDRESS, ctx);
+    const rc = this.core.raw.iova_queue(this.id, cpu, pfn, pages, data);
+    if (rc === -1) throw new IommuSimError(`iommu-sim: queue: IOVA domain ${this.id} has no flush queue (fqInit first)`);
+    if (rc < 0) this.failure(rc, ctx, cpu);
+    return this.fqCounters();
+  }
+
+  fqCounters(): FlushQueueCounters {
+    const L = this.core.layout;
+    return {
+      startCnt: this.core.readU64Number(this.block + L.I_FQ_START_CNT),
+      finishCnt: this.core.readU64Number(this.block + L.I_FQ_FINISH_CNT),
+    };
+  }
+
+  /** free_iova_flush_queue: pending entries' destructors run (see takeEvents); their IOVAs are not freed. */
+  fqTeardown(): void {
+    this.live("fqTeardown");
+    this.core.raw.iova_fq_teardown(this.id);
   }
 
   // ── batched loops (inside Wasm) ──────────────────────────────────────────

@@ -148,17 +148,20 @@ export class Simulator {
 
   /**
    * Advance simulated time by `n` jiffies, running every timer and delayed work that falls
-   * due on the way (v7.1's depot reclaim now). Returns the new time in jiffies.
+   * due on the way (v7.1's depot reclaim, v5.15's flush-queue timeout). Timers run on
+   * simulated CPU `cpu` (default 0): a flush-queue timeout releases into its caches.
+   * Returns the new time in jiffies.
    */
-  tick(n: number): number {
+  tick(n: number, opts: { cpu?: number } = {}): number {
     this.open("tick");
     checkInt("jiffies", n, 0, 2 ** 40, "tick");
-    return this.core.raw.clock_advance(n);
+    return this.core.raw.clock_advance(n, checkInt("cpu", opts.cpu ?? 0, 0, 63, "tick"));
   }
 
   /** Advance simulated time by `ms` milliseconds (timers fire on jiffy boundaries). */
-  advance(ms: number): number {
+  advance(ms: number, opts: { cpu?: number } = {}): number {
     this.open("advance");
+    const cpu = checkInt("cpu", opts.cpu ?? 0, 0, 63, "advance");
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0 || ms > 2 ** 42) {
       throw new ArgumentError("ms", ms, "must be a non-negative number of milliseconds", "advance");
     }
@@ -166,7 +169,7 @@ export class Simulator {
     const total = this.msCarry + ms;
     const whole = Math.floor(total / msPerJiffy);
     this.msCarry = total - whole * msPerJiffy;
-    return this.core.raw.clock_advance(whole);
+    return this.core.raw.clock_advance(whole, cpu);
   }
 
   memoryStats(): MemoryStats {

@@ -10,6 +10,9 @@
 import { IOVA_MAX_CPUS, IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, MAX_IOVA_DOMAINS, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { clockHold, clockRelease } from "../clock";
+import { fqTeardown, fqTimeout, fqTimerDue } from "./fq";
+import { slotBase } from "../sync";
+import { TS_RESULT0 } from "../memmap";
 import { PROFILE_515, PROFILE_71 } from "../pgtable/desc";
 import {
   BLOCK_FIXED_END, I_ANCHOR, I_BLOCK_FRAME, I_BLOCK_ORDER, I_CACHED, I_CACHED32, I_DMA32_PFN,
@@ -19,7 +22,7 @@ import {
 } from "./layout";
 import { first, insertNode, nodeInit, succ, NODE_SIZE } from "./tree";
 import { poolDestroy, poolFree, poolInit, poolLive } from "./slab";
-import { nextReclaimDue, rcachesFree, rcachesInit, runDueReclaims } from "./rcache";
+import { cpuClaim, nextReclaimDue, rcachesFree, rcachesInit, runDueReclaims } from "./rcache";
 
 export const ERR_DOMAIN_ARGS: i32 = -1; //   profile, granule or ncpus out of range
 export const ERR_DOMAIN_SLOTS: i32 = -2; //  MAX_IOVA_DOMAINS live already
@@ -100,6 +103,7 @@ export function iovaCreate(profile: u32, shift: u32, startPfn: u64, ncpus: u32, 
 
 /** Free every magazine and node, then the pools and the block. Returns objects still live. */
 function teardown(d: u32): u32 {
+  fqTeardown(d); // usually done already (iova_fq_teardown), so its events could be read
   rcachesFree(d);
   const anchor = d + I_ANCHOR;
   let n = first(d);
@@ -140,15 +144,23 @@ export function iovaNextDue(): u64 {
     if (d == 0) continue;
     const t = nextReclaimDue(d);
     if (t < due) due = t;
+    const f = fqTimerDue(d);
+    if (f < due) due = f;
   }
   return due;
 }
 
-/** Fire every timer due at `now`, domain by domain. */
-export function iovaRunDue(now: u64): void {
+/** Fire every timer due at `now`, domain by domain, on simulated CPU `cpu`. */
+export function iovaRunDue(now: u64, cpu: u32): void {
   for (let id: u32 = 0; id < MAX_IOVA_DOMAINS; id++) {
     const d = liveDomain(id);
-    if (d != 0) runDueReclaims(d, now);
+    if (d == 0) continue;
+    runDueReclaims(d, now);
+    if (fqTimerDue(d) <= now) {
+      // The timeout releases into `cpu`'s caches, if this thread may run that CPU.
+      const mine = cpu < load<u32>(d + I_NCPUS) && cpuClaim(d, cpu, slotBase() + TS_RESULT0) == 0;
+      fqTimeout(d, cpu, mine);
+    }
   }
 }
 

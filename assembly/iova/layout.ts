@@ -14,7 +14,8 @@
 //         +256    statistics kept under the tree lock
 //         +384    statistics updated atomically (warnings, bad frees, …)
 //         +448    node pool header           +512 magazine pool header
-//         +576    event ring head (WARNs, in order)
+//         +576    event ring head (WARNs and flush-queue events, in order)
+//         +640    v5.15 flush queue: rings ptr, kheap frame, timer on/cpu/due   +704 start_cnt, finish_cnt
 //         +1024   depot, one 256-byte block per bin (6):
 //                   +0 lock (own line)  +64 size, head (7.1 list), work pending, work due
 //                   +128 v5.15 depot array: 32 magazine addresses
@@ -73,6 +74,14 @@ export const I_MAG_POOL: u32 = 512;
 
 // ── event ring ──────────────────────────────────────────────────────────────
 export const I_EV_HEAD: u32 = 576; //      u32 next sequence number
+
+// ── v5.15 flush queue (assembly/iova/fq.ts) ────────────────────────────────
+export const I_FQ_RINGS: u32 = 640; //     u32 address of the per-CPU rings (0 = no flush queue)
+export const I_FQ_FRAME: u32 = 644; //     u32 kheap frame of the rings
+export const I_FQ_TIMER_ON: u32 = 648; //  u32 fq_timer_on
+export const I_FQ_TIMER_DUE: u32 = 656; // u64 jiffies the armed timer fires at
+export const I_FQ_START_CNT: u32 = 704; // u64 fq_flush_start_cnt
+export const I_FQ_FINISH_CNT: u32 = 712; // u64 fq_flush_finish_cnt
 export const I_EV_RING: u32 = 2560;
 export const EV_ENTRIES: u32 = 512; //     power of two
 export const EV_SIZE: u32 = 32; //         +0 kind u32  +4 seq+1 u32  +8 a u64  +16 b u64
@@ -132,6 +141,8 @@ export const SLOT_DYING: u32 = 3;
 
 // ── WARN codes (event kind 1, a = code) ─────────────────────────────────────
 export const EV_WARN: u32 = 1;
+export const EV_FQ_FLUSH: u32 = 2; //       the flush callback ran (IOTLB invalidate-all)
+export const EV_FQ_RELEASE: u32 = 3; //     an entry's destructor ran (a = its data cookie)
 export const IW_INSERT_DUP: u32 = 1; //     tree insert: pfn_lo already present (b = pfn_lo)
 export const IW_MAG_PFN_MISSING: u32 = 2; // magazine → tree: cached pfn in no range (b = pfn)
 export const IW_RESERVE_RANGE: u32 = 3; //  reserve_iova beyond the addressable range (b = hi)

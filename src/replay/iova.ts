@@ -2,7 +2,7 @@
 // ncpus, init, cpu, alloc, fast, free, ffree, reserve, find, tree, tree_count, rcache,
 // rcache_summary, state, flushcpu, flushall, tick, failatomic, put. Output follows the
 // kernel-code harness line for line; WARNINGs print where the kernel warned, before the
-// command's own result. The 5.15 flush-queue commands (fqinit, queue) come with the DMA layer.
+// command's own result; and the v5.15 flush queue's fqinit and queue (assembly/iova/fq.ts).
 //
 // Calls go through the public IovaDomain API, in `raw` form where the kernel accepts what
 // the API would refuse (a limit below start_pfn simply fails in the kernel).
@@ -46,6 +46,8 @@ export class IovaCommands implements CommandFamily {
       case "tick": a.atMost(1); this.tick(a.num(0, "N")); break;
       case "failatomic": a.atMost(1); this.failatomic(a.num(0, "0|1")); break;
       case "put": a.atMost(0); this.put(); break;
+      case "fqinit": a.atMost(0); this.fqinit(); break;
+      case "queue": a.atMost(3); this.queue(a); break;
       default: return false;
     }
     return true;
@@ -80,8 +82,33 @@ export class IovaCommands implements CommandFamily {
     this.out.line(result);
   }
 
+  /** The domain's events in order: WARNINGs, and the flush queue's callback and destructor calls. */
   private printWarnings(d: IovaDomain): void {
-    for (const w of d.takeWarnings()) this.out.warning(`${IOVA_WARN_TEXT[w.code]} (pfn ${hex(w.value)})`);
+    for (const e of d.takeEvents()) {
+      if (e.kind === "warn") this.out.warning(`${IOVA_WARN_TEXT[e.code]} (pfn ${hex(e.value)})`);
+      else if (e.kind === "fq-flush") this.out.line("  [flush_cb: IOTLB invalidate-all]");
+      else this.out.line(`  [fq entry released: data=${e.data}]`);
+    }
+  }
+
+  /** fqinit: the v5.15 flush queue; prints init_iova_flush_queue's return value. */
+  private fqinit(): void {
+    this.domain().fqInit();
+    this.out.line("0");
+  }
+
+  /** queue PFN PAGES DATA on the current CPU: what it released, then the counters. */
+  private queue(a: Args): void {
+    const d = this.domain();
+    const pfn = a.num(0, "PFN"), pages = a.num(1, "PAGES"), data = a.num(2, "DATA");
+    this.out.line("");
+    let c;
+    try {
+      c = d.queue(this.cpu, pfn, pages, data);
+    } finally {
+      this.printWarnings(d);
+    }
+    this.out.line(`  queued (start_cnt=${c.startCnt} finish_cnt=${c.finishCnt})`);
   }
 
   private setNcpus(n: number): void {
@@ -170,7 +197,7 @@ export class IovaCommands implements CommandFamily {
 
   private tick(n: number): void {
     const d = this.domain();
-    this.sim.tick(n);
+    this.sim.tick(n, { cpu: this.cpu }); // timers run on the current CPU, as in the harness
     this.printWarnings(d);
     this.out.line(`ok jiffies=${this.sim.jiffies}`);
   }
@@ -183,6 +210,7 @@ export class IovaCommands implements CommandFamily {
 
   private put(): void {
     const d = this.domain();
+    d.fqTeardown(); // pending entries' destructors run before the domain goes
     this.printWarnings(d);
     this.dom = undefined;
     this.out.line(`ok kmalloc_live=${this.destroy(d)}`);
