@@ -888,6 +888,15 @@ export function iova_queue(id: u32, cpu: u32, pfn: f64, pages: f64, data: f64): 
   return 0;
 }
 
+/** The flush callback runs flush_iotlb_all on page table `pt` (-1: only logs). */
+export function iova_fq_set_flush(id: u32, pt: i32): i32 {
+  const d = liveDomain(id);
+  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (pt >= 0 && liveTable(<u32>pt) == 0) return -1;
+  fq.fqSetFlushTarget(d, pt);
+  return 0;
+}
+
 /** free_iova_flush_queue, ahead of destroying the domain (so its events can be read). */
 export function iova_fq_teardown(id: u32): i32 {
   const d = liveDomain(id);

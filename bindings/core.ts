@@ -74,6 +74,7 @@ export interface CoreExports {
   iova_fq_init(id: number): number;
   iova_queue(id: number, cpu: number, pfn: number, pages: number, data: number): number;
   iova_fq_teardown(id: number): number;
+  iova_fq_set_flush(id: number, pt: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -87,7 +88,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "iova_create", "iova_destroy", "iova_set_flags", "iova_alloc", "iova_free", "iova_find",
   "iova_reserve", "iova_alloc_fast", "iova_free_fast", "iova_release_cpu", "iova_flush_cpu",
   "iova_flush_all", "iova_block", "iova_loop_fast_pairs", "iova_loop_cross", "iova_loop_tree", "sync_lock",
-  "sync_lock_bounded", "sync_unlock", "clock_advance", "iova_fq_init", "iova_queue", "iova_fq_teardown",
+  "sync_lock_bounded", "sync_unlock", "clock_advance", "iova_fq_init", "iova_queue", "iova_fq_teardown", "iova_fq_set_flush",
 ];
 
 /** One instance of the core on this thread. */

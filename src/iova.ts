@@ -528,6 +528,18 @@ export class IovaDomain {
     return this.fqCounters();
   }
 
+  /**
+   * Make the flush callback what dma-iommu's is: flush_iotlb_all on this page table — its
+   * tlb_flush_all, which on an SMMU domain is a TLBI by ASID/VMID and a CMD_SYNC. Without
+   * one (the default, as in the kernel-code traces) the flush is only logged.
+   */
+  fqFlushThrough(pt: { id: number } | null): void {
+    this.live("fqFlushThrough");
+    if (this.core.raw.iova_fq_set_flush(this.id, pt ? pt.id : -1) !== 0) {
+      throw new IommuSimError(`iommu-sim: fqFlushThrough: page table ${pt?.id} is not live`);
+    }
+  }
+
   fqCounters(): FlushQueueCounters {
     const L = this.core.layout;
     return {

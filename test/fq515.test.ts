@@ -81,3 +81,43 @@ describe("flush-queue rules (v5.15)", () => {
     await s71.close();
   });
 });
+
+describe("lazy mode end to end (v5.15): the flush queue's flush invalidates before IOVAs are reused", () => {
+  it("a lazily unmapped IOVA stays reachable only until the timer's flush; reuse after it is safe", async () => {
+    const sim = await Simulator.create({ profile: "5.15" });
+    try {
+      const { Prot } = await import("../dist/index.js");
+      const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 });
+      const dom = sim.createSmmuDomain(pt, { id: 3 });
+      const smmu = sim.createSmmu({ oracle: true });
+      const dev = smmu.attachDevice(1, dom);
+      const iovad = sim.createIovaDomain({ granule: 0x1000, startPfn: 1, cpus: 1 });
+      iovad.fqInit();
+      iovad.fqFlushThrough(pt);
+      const oracle = smmu.oracle!;
+      // dma_map and a lazy dma_unmap, by hand (the DMA layer will do exactly this).
+      const dmaMap = (pa: number) => {
+        const pfn = iovad.allocFast(0, 1, 0xfffff, true);
+        pt.mapPages(pfn * 0x1000, pa, 0x1000, 1, Prot.READ | Prot.WRITE);
+        oracle.recordMap(dom, pfn * 0x1000, pa, 0x1000);
+        return pfn;
+      };
+      const pfn = dmaMap(0x9000_0000);
+      expect(dev.access(pfn * 0x1000, 64, "read")).toMatchObject({ ok: true, segments: [{ check: "ok" }] });
+      pt.unmapPages(pfn * 0x1000, 0x1000, 1, { gather: "queued" });
+      oracle.recordUnmap(dom, pfn * 0x1000, 0x1000, { lazy: true });
+      iovad.queue(0, pfn, 1, 1);
+      // Inside the lazy window: the stale translation still works, and that is accepted.
+      expect(dev.access(pfn * 0x1000, 64, "read")).toMatchObject({ ok: true, segments: [{ check: "lazy-window" }] });
+      sim.tick(3); // the 10 ms timeout (3 jiffies, rounded up): flush_iotlb_all (TLBI_NH_ASID + CMD_SYNC), then the release
+      expect(smmu.stats().tlbi.context).toBe(1);
+      expect(dev.access(pfn * 0x1000, 64, "read")).toMatchObject({ ok: false, fault: { type: "translation" } });
+      // The IOVA comes back from the CPU cache for the next buffer, and the device reaches the new page only.
+      expect(dmaMap(0xa000_0000)).toBe(pfn);
+      expect(dev.access(pfn * 0x1000, 64, "write")).toMatchObject({ ok: true, pa: 0xa000_0000, segments: [{ check: "ok" }] });
+      expect(oracle.counts()).toMatchObject({ lazyWindow: 1, useAfterFree: 0, afterFlush: 0 });
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -4,9 +4,10 @@
 // full, the one-shot 10 ms timer that flushes and releases every CPU's ring into the
 // caches of the CPU it runs on, and teardown (destructors run, IOVAs not freed).
 //
-// The flush callback (dma-iommu's flush_iotlb_all) and the entry destructor are logged as
-// events in the domain's ring; the DMA layer will turn the callback into the SMMU's
-// invalidate-all. Left out: v7.1's flush queue (it moved to dma-iommu.c; a later issue).
+// The flush callback and the entry destructor are logged as events in the domain's ring.
+// With a flush target (a page table), the callback is dma-iommu's flush_iotlb_all on it:
+// the io-pgtable tlb_flush_all, which on an SMMU domain is TLBI by ASID/VMID + CMD_SYNC.
+// Left out: v7.1's flush queue (it moved to dma-iommu.c; a later issue).
 //
 // Ring (per CPU, FQ_RING_BYTES): +0 lock (own line)  +4 head  +8 tail
 //   +64 entries, FQ_ENTRY bytes each: pfn u64, pages u64, data u64, counter u64
@@ -17,9 +18,11 @@ import { kernelLock, lockRelease } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
   EV_ENTRIES, EV_FQ_FLUSH, EV_FQ_RELEASE, EV_SIZE, I_EV_HEAD, I_EV_RING, I_FQ_FINISH_CNT,
-  I_FQ_FRAME, I_FQ_RINGS, I_FQ_START_CNT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
+  I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_RINGS, I_FQ_START_CNT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
 } from "./layout";
 import { freeFast } from "./rcache";
+import { liveTable } from "../pgtable/config";
+import { tlbFlushAll } from "../pgtable/tlb";
 
 export const FQ_SIZE: u32 = 256; //          IOVA_FQ_SIZE
 /** IOVA_FQ_TIMEOUT = 10 ms as jiffies at HZ = 250 (msecs_to_jiffies rounds up). */
@@ -75,7 +78,17 @@ export function fqInit(d: u32): i32 {
 function domainFlush(d: u32): void {
   atomic.add<u64>(d + I_FQ_START_CNT, 1);
   logEvent(d, EV_FQ_FLUSH, 0);
+  const pt = atomic.load<u32>(d + I_FQ_FLUSH_PT);
+  if (pt != 0) {
+    const desc = liveTable(pt - 1);
+    if (desc != 0) tlbFlushAll(desc); // waits for the invalidation (CMD_SYNC) to complete
+  }
   atomic.add<u64>(d + I_FQ_FINISH_CNT, 1);
+}
+
+/** Make the flush callback flush_iotlb_all on page table `pt` (-1: log only). */
+export function fqSetFlushTarget(d: u32, pt: i32): void {
+  atomic.store<u32>(d + I_FQ_FLUSH_PT, pt < 0 ? 0 : <u32>pt + 1);
 }
 
 /**
