@@ -3,15 +3,12 @@
 // in the order they happen — what the kernel-code harness prints, and what a user reads
 // to see which invalidations an operation caused.
 //
-// A ring of 32-byte records in kheap memory. Writers reserve a sequence number with one
-// atomic add and publish the record by storing seq + 1 last, so a reader on another thread
-// can tell a finished record from one being written or overwritten.
-//
-//   +0 kind u32   +4 seq+1 u32   +8 a u64   +16 b u64   +24 c u64
+// A ring of 32-byte records in kheap memory (assembly/ring.ts).
 
+import { RING_RECORD, ringWrite } from "./ring";
 import { D_EV_HEAD, D_EV_MASK, D_EV_RING, D_FLAGS, D_WARNINGS, DF_RECORD_EVENTS } from "./pgtable/desc";
 
-export const EVENT_SIZE: u32 = 32;
+export const EVENT_SIZE: u32 = RING_RECORD;
 
 export const EV_TLB_ADD_PAGE: u32 = 1; //  a = iova, b = granule
 export const EV_TLB_FLUSH_WALK: u32 = 2; // a = iova, b = size, c = granule
@@ -35,15 +32,7 @@ export const WARN_OUT_OF_LEVELS: u32 = 10;
 export function recordEvent(d: u32, kind: u32, a: u64, b: u64, c: u64): void {
   if ((load<u32>(d + D_FLAGS) & DF_RECORD_EVENTS) == 0) return;
   const ring = load<u32>(d + D_EV_RING);
-  if (ring == 0) return;
-  const seq = atomic.add<u32>(d + D_EV_HEAD, 1);
-  const rec = ring + (seq & load<u32>(d + D_EV_MASK)) * EVENT_SIZE;
-  atomic.store<u32>(rec + 4, 0);
-  store<u32>(rec, kind);
-  store<u64>(rec + 8, a);
-  store<u64>(rec + 16, b);
-  store<u64>(rec + 24, c);
-  atomic.store<u32>(rec + 4, seq + 1);
+  if (ring != 0) ringWrite(d + D_EV_HEAD, ring, load<u32>(d + D_EV_MASK), kind, a, b, c);
 }
 
 /** A WARN_ON that fired: counted always, logged when the table records events. */

@@ -17,10 +17,11 @@ import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { kernelLock, lockRelease } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
-  EV_ENTRIES, EV_FQ_FLUSH, EV_FQ_RELEASE, EV_SIZE, I_EV_HEAD, I_EV_RING, I_FQ_FINISH_CNT,
+  EV_FQ_FLUSH, EV_FQ_RELEASE, I_FQ_FINISH_CNT,
   I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_RINGS, I_FQ_START_CNT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
 } from "./layout";
 import { freeFast } from "./rcache";
+import { iovaEvent } from "./warn";
 import { liveTable } from "../pgtable/config";
 import { tlbFlushAll } from "../pgtable/tlb";
 
@@ -45,16 +46,6 @@ export const FQ_ERR_NOMEM: i32 = -12;
   return (i + 1) % FQ_SIZE;
 }
 
-function logEvent(d: u32, kind: u32, a: u64): void {
-  const seq = atomic.add<u32>(d + I_EV_HEAD, 1);
-  const rec = d + I_EV_RING + (seq & (EV_ENTRIES - 1)) * EV_SIZE;
-  atomic.store<u32>(rec + 4, 0);
-  store<u32>(rec, kind);
-  store<u64>(rec + 8, a);
-  store<u64>(rec + 16, 0);
-  atomic.store<u32>(rec + 4, seq + 1);
-}
-
 export function fqEnabled(d: u32): bool {
   return load<u32>(d + I_FQ_RINGS) != 0;
 }
@@ -77,7 +68,7 @@ export function fqInit(d: u32): i32 {
 /** iova_domain_flush: a flush starts, the callback invalidates everything, it finishes. */
 function domainFlush(d: u32): void {
   atomic.add<u64>(d + I_FQ_START_CNT, 1);
-  logEvent(d, EV_FQ_FLUSH, 0);
+  iovaEvent(d, EV_FQ_FLUSH, 0, 0);
   const pt = atomic.load<u32>(d + I_FQ_FLUSH_PT);
   if (pt != 0) {
     const desc = liveTable(pt - 1);
@@ -102,7 +93,7 @@ function ringRelease(d: u32, ring: u32, cpu: u32): void {
   while (head != tail) {
     const e = entry(ring, head);
     if (load<u64>(e + 24) >= finish) break;
-    logEvent(d, EV_FQ_RELEASE, load<u64>(e + 16));
+    iovaEvent(d, EV_FQ_RELEASE, load<u64>(e + 16), 0);
     freeFast(d, cpu, load<u64>(e), load<u64>(e + 8));
     head = nextIdx(head);
     store<u32>(ring + R_HEAD, head);
@@ -172,7 +163,7 @@ export function fqTeardown(d: u32): void {
   for (let c: u32 = 0; c < n; c++) {
     const ring = ringOf(d, c);
     for (let i = load<u32>(ring + R_HEAD); i != load<u32>(ring + R_TAIL); i = nextIdx(i)) {
-      logEvent(d, EV_FQ_RELEASE, load<u64>(entry(ring, i) + 16));
+      iovaEvent(d, EV_FQ_RELEASE, load<u64>(entry(ring, i) + 16), 0);
     }
   }
   const frame = load<u32>(d + I_FQ_FRAME);

@@ -24,6 +24,8 @@
 //         then    per-CPU rcaches, ncpus × 6 bins × 64 B:
 //                   +0 lock  +4 loaded  +8 prev  +16 hits u64  +24 misses u64
 
+import { RING_RECORD } from "../ring";
+
 // ── header ──────────────────────────────────────────────────────────────────
 export const I_PROFILE: u32 = 0; //        u32 PROFILE_515 / PROFILE_71
 export const I_NCPUS: u32 = 4; //          u32
@@ -85,7 +87,7 @@ export const I_FQ_START_CNT: u32 = 704; // u64 fq_flush_start_cnt
 export const I_FQ_FINISH_CNT: u32 = 712; // u64 fq_flush_finish_cnt
 export const I_EV_RING: u32 = 2560;
 export const EV_ENTRIES: u32 = 512; //     power of two
-export const EV_SIZE: u32 = 32; //         +0 kind u32  +4 seq+1 u32  +8 a u64  +16 b u64
+export const EV_SIZE: u32 = RING_RECORD; // records of assembly/ring.ts
 
 // ── depot, per bin ──────────────────────────────────────────────────────────
 export const I_DEPOT: u32 = 1024;

@@ -2,17 +2,17 @@
 // happen (reference §3.6), and counted. The replay prints each as a `WARNING:` line where
 // the kernel's WARN_ON fired; the public API exposes the count.
 //
-// Ring entry (32 bytes): +0 kind u32  +4 seq+1 u32 (published last)  +8 a u64  +16 b u64
+// Ring entry (assembly/ring.ts): +0 kind  +8 a (the WARN code)  +16 b (the PFN concerned)
 
-import { EV_ENTRIES, EV_SIZE, EV_WARN, I_EV_HEAD, I_EV_RING, I_ST_WARNINGS } from "./layout";
+import { EV_ENTRIES, EV_WARN, I_EV_HEAD, I_EV_RING, I_ST_WARNINGS } from "./layout";
+import { ringWrite } from "../ring";
+
+/** Log an event (a WARN, or flush-queue activity) in the domain's ring. */
+export function iovaEvent(d: u32, kind: u32, a: u64, b: u64): void {
+  ringWrite(d + I_EV_HEAD, d + I_EV_RING, EV_ENTRIES - 1, kind, a, b, 0);
+}
 
 export function iovaWarn(d: u32, code: u32, value: u64): void {
   atomic.add<u32>(d + I_ST_WARNINGS, 1);
-  const seq = atomic.add<u32>(d + I_EV_HEAD, 1);
-  const rec = d + I_EV_RING + (seq & (EV_ENTRIES - 1)) * EV_SIZE;
-  atomic.store<u32>(rec + 4, 0);
-  store<u32>(rec, EV_WARN);
-  store<u64>(rec + 8, <u64>code);
-  store<u64>(rec + 16, value);
-  atomic.store<u32>(rec + 4, seq + 1);
+  iovaEvent(d, EV_WARN, <u64>code, value);
 }
