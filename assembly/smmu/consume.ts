@@ -13,7 +13,7 @@ import {
   OP_TLBI_NH_VA, OP_TLBI_NH_VAA, OP_TLBI_NSNH_ALL, OP_TLBI_S12_VMALL, OP_TLBI_S2_IPA,
 } from "./cmd";
 import {
-  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, S_CMDQ_LOCK, S_IOTLB, S_OPTIONS, S_PENDING,
+  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_UTLB, S_CMDQ_LOCK, S_IOTLB, S_OPTIONS, S_PENDING,
   S_PENDING_COUNT, S_PENDING_MASK, S_WALKC, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_SYNCS,
   STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, STE_UTLB, STE_VALID, stat, steAddr,
 } from "./smmu";
@@ -72,7 +72,9 @@ function drainLocked(s: u32): void {
 /** Invalidate in the IOTLB, every stream's micro-TLB, and (if asked) every walk cache. */
 function invalidateAll(s: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
   let n = cacheInvalidate(load<u32>(s + S_IOTLB), flags, ctx, lo, hi, level, ALL_SHIFTS);
-  for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) {
+  // Every stream's micro-TLB — only when the SMMU has them (this runs per TLBI command).
+  const streams: u32 = (load<u32>(s + S_OPTIONS) & OPT_UTLB) != 0 ? MAX_STREAMS : 0;
+  for (let sid: u32 = 0; sid < streams; sid++) {
     const ste = steAddr(s, sid);
     const utlb = load<u32>(ste + STE_UTLB);
     if (utlb != 0 && atomic.load<u32>(ste + STE_VALID) != 0) {
