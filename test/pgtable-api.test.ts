@@ -58,7 +58,8 @@ describe("geometry", () => {
       expect(pt.geometry.startLevel).toBe(1);
     });
     withTable(sim71, { format: "arm-lpae-s2-32", pgsizeBitmap: 0x40201000, ias: 40, oas: 40 }, (pt) => {
-      expect(pt.geometry.tcr.sl).toBeDefined();
+      // 4K, level 0, OAS 40: v7.1's mandatory concatenation, two tables' worth at level 1.
+      expect(pt.geometry).toMatchObject({ startLevel: 1, pgdBits: 10, tcr: { sl: 1, tsz: 24, ps: 2 } });
     });
     expect(() => sim71.createPageTable({ format: "arm-lpae-s1-32", pgsizeBitmap: 0x40201000, ias: 36, oas: 40 })).toThrow(/ias/);
     expect(() => sim71.createPageTable({ format: "arm-lpae-s2-32", pgsizeBitmap: 0x40201000, ias: 40, oas: 42 })).toThrow(/oas/);
