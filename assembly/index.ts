@@ -10,7 +10,7 @@ import * as mm from "./memmap";
 import * as desc from "./pgtable/desc";
 import * as ev from "./events";
 import * as phys from "./phys";
-import { attachThread, slotBase } from "./sync";
+import { attachThread, currentSlot, slotBase } from "./sync";
 import { coreInit, coreReady } from "./core";
 import { createTable, freePgtable, liveTable, releaseTable, setTableFlags } from "./pgtable/config";
 import { iovaToPhys, mapPages, unmapPages } from "./pgtable/lpae";
@@ -34,6 +34,9 @@ import { allocFast, cpuClaim, cpuRelease, flushAll, flushCpu, freeFast, orderBas
 import { iovaCreate, iovaDestroy, iovaSetFlags, liveDomain } from "./iova/domain";
 import { clockAdvance } from "./clock";
 import { lockAcquire, lockAcquireBounded, lockRelease } from "./sync";
+import * as dmad from "./dma/domain";
+import * as dmai from "./dma/iommu";
+import * as dloop from "./dma/loop";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
 export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
@@ -95,6 +98,7 @@ export const D_WARNINGS = desc.D_WARNINGS;
 export const DF_RECORD_EVENTS = desc.DF_RECORD_EVENTS;
 export const DF_SELFTEST = desc.DF_SELFTEST;
 export const DF_FAULT_PLAIN_INSTALL = desc.DF_FAULT_PLAIN_INSTALL;
+export const DF_DEFER_TABLE_FREE = desc.DF_DEFER_TABLE_FREE;
 export const D_SMMU_DOMAIN = desc.D_SMMU_DOMAIN;
 export const EVENT_SIZE = ev.EVENT_SIZE;
 export const EV_TLB_ADD_PAGE = ev.EV_TLB_ADD_PAGE;
@@ -873,7 +877,7 @@ export const IEV_WARN = il.EV_WARN;
 export function iova_fq_init(id: u32): i32 {
   const d = liveDomain(id);
   if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  return fq.fqInit(d);
+  return fq.fqInit(d, fq.FQ_SIZE, fq.FQ_TIMEOUT_JIFFIES, 0);
 }
 
 /** queue_iova on simulated `cpu`: 0, -1 without a flush queue, or a negative IOVA_ERR_* code. */
@@ -903,4 +907,222 @@ export function iova_fq_teardown(id: u32): i32 {
   if (d == 0) return IOVA_ERR_NO_DOMAIN;
   fq.fqTeardown(d);
   return 0;
+}
+
+// ── the DMA layer (assembly/dma/) ───────────────────────────────────────────
+
+export const DMA_DOMAINS_BASE = mm.DMA_DOMAINS_BASE;
+export const DMA_DOMAIN_SIZE = mm.DMA_DOMAIN_SIZE;
+export const DMA_DEVICES_BASE = mm.DMA_DEVICES_BASE;
+export const DMA_DEVICE_SIZE = mm.DMA_DEVICE_SIZE;
+export const MAX_DMA_CPUS = mm.MAX_DMA_CPUS;
+export const DD_TYPE = dmad.DD_TYPE;
+export const DD_FQ_DOMAIN = dmad.DD_FQ_DOMAIN;
+export const DD_QUIRK = dmad.DD_QUIRK;
+export const DD_DEVICES = dmad.DD_DEVICES;
+export const DD_SWITCHES = dmad.DD_SWITCHES;
+export const DV_FLAGS = dmad.DV_FLAGS;
+export const DOMAIN_DMA = dmad.DOMAIN_DMA;
+export const DOMAIN_DMA_FQ = dmad.DOMAIN_DMA_FQ;
+export const DVF_PCI_32BIT = dmad.DVF_PCI_32BIT;
+export const DVF_COHERENT = dmad.DVF_COHERENT;
+export const DDF_FORCEDAC = dmad.DDF_FORCEDAC;
+export const FQ_OPT_SINGLE = fq.FQ_OPT_SINGLE;
+export const DS_COUNT = dmad.DS_COUNT;
+export const LOOP_TOUCH = dloop.LOOP_TOUCH;
+export const LOOP_POST = dloop.LOOP_POST;
+export const LOOP_PARKABLE = dloop.LOOP_PARKABLE;
+export const TS_STATS = mm.TS_STATS;
+export const DMA_ERR_CPU_BUSY: i32 = -20;
+export const DMA_ERR_NO_DOMAIN: i32 = -10;
+export const DMA_ERR_NO_DEVICE: i32 = -11;
+
+/** A DMA (strict) domain over existing parts; see assembly/dma/domain.ts. Id or < 0. */
+export function dma_domain_create(pgt: u32, iova: u32, smmuDomain: u32, smmuId: i32, profile: u32,
+                                  variant: u32, shift: u32, apertureEnd: f64, flags: u32, fqOpts: u32): i32 {
+  return dmad.dmaDomainCreate(pgt, iova, smmuDomain, smmuId, profile, variant, shift, <u64>apertureEnd,
+                              flags, fqOpts);
+}
+
+export function dma_domain_destroy(id: u32): i32 {
+  return dmad.dmaDomainDestroy(id);
+}
+
+/** Statistic `which` (DS_*) summed over CPUs, or -1 for a dead domain. */
+export function dma_stat(id: u32, which: u32): f64 {
+  const dd = dmad.liveDmaDomain(id);
+  if (dd == 0 || which >= dmad.DS_COUNT) return -1;
+  return <f64>dmad.statSum(dd, which);
+}
+
+/** Attach a device; `maskBits` 1…64 is DMA_BIT_MASK(n); busLimit 0 = none. Id or < 0. */
+export function dma_device_attach(domain: u32, bus: u32, maskBits: u32, busLimit: f64, sid: u32, smmuId: u32,
+                                  flags: u32): i32 {
+  if (maskBits == 0 || maskBits > 64) return dmad.DMA_ERR_ARGS;
+  const mask: u64 = maskBits == 64 ? U64.MAX_VALUE : ((<u64>1 << maskBits) - 1);
+  return dmad.dmaDeviceAttach(domain, bus, mask, <u64>busLimit, sid, smmuId, flags);
+}
+
+export function dma_device_detach(id: u32): i32 {
+  return dmad.dmaDeviceDetach(id);
+}
+
+/**
+ * This thread runs simulated CPU `cpu` for the DMA layer (its unmap scratch) and for the
+ * domain's IOVA caches. 0, or DMA_ERR_CPU_BUSY with the owner's slot + 1 in RESULT0.
+ */
+function claimDmaCpu(dd: u32, cpu: u32): i32 {
+  if (cpu >= mm.MAX_DMA_CPUS || cpu >= dmad.dmaNcpus(dd)) return IOVA_ERR_CPU;
+  const w = dmai.cpuArea(cpu) + dmai.C_OWNER;
+  const me = currentSlot() + 1;
+  const owner = atomic.cmpxchg<u32>(w, 0, me);
+  if (owner != 0 && owner != me) {
+    store<u64>(slotBase() + mm.TS_RESULT0, owner);
+    return DMA_ERR_CPU_BUSY;
+  }
+  const c = cpuClaim(dmad.iovaOf(dd), cpu, slotBase() + mm.TS_RESULT0);
+  return c == 0 ? 0 : DMA_ERR_CPU_BUSY;
+}
+
+/** Give simulated CPU `cpu` back (DMA scratch and the domain's IOVA caches). */
+export function dma_release_cpu(domain: u32, cpu: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (cpu >= mm.MAX_DMA_CPUS) return IOVA_ERR_CPU;
+  atomic.cmpxchg<u32>(dmai.cpuArea(cpu) + dmai.C_OWNER, currentSlot() + 1, 0);
+  cpuRelease(dmad.iovaOf(dd), cpu);
+  return 0;
+}
+
+@inline function deviceDomain(dv: u32): u32 {
+  return dmad.liveDmaDomain(load<u32>(dv + dmad.DV_DOMAIN));
+}
+
+/** dma_map_page / dma_map_single: the DMA address, 0 = DMA_MAPPING_ERROR, < 0 bad call. */
+export function dma_map(dev: u32, cpu: u32, phys: f64, size: f64, dir: u32, attrs: u32): f64 {
+  const dv = dmad.liveDmaDevice(dev);
+  if (dv == 0) return DMA_ERR_NO_DEVICE;
+  const dd = deviceDomain(dv);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  const c = claimDmaCpu(dd, cpu);
+  if (c != 0) return c;
+  return <f64>dmai.dmaMap(dd, dv, cpu, <u64>phys, <u64>size, dir, attrs);
+}
+
+/** dma_unmap_page / dma_unmap_single in the domain's variant: 0, -1 (queue missing), < 0 bad call. */
+export function dma_unmap(dev: u32, cpu: u32, addr: f64, size: f64): i32 {
+  const dv = dmad.liveDmaDevice(dev);
+  if (dv == 0) return DMA_ERR_NO_DEVICE;
+  const dd = deviceDomain(dv);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  const c = claimDmaCpu(dd, cpu);
+  if (c != 0) return c;
+  return dmai.dmaUnmap(dd, cpu, <u64>addr, <u64>size);
+}
+
+// The unmap's steps, for deterministic schedules (src/explore/). The caller supplies what
+// each step's reads saw.
+export function dma_unmap_begin(domain: u32, cpu: u32, addr: f64, size: f64): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  const c = claimDmaCpu(dd, cpu);
+  if (c != 0) return c;
+  dmai.unmapBegin(dd, cpu, <u64>addr, <u64>size);
+  return 0;
+}
+
+export function dma_unmap_clear(domain: u32, cpu: u32, skipLeaves: bool): f64 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  dmai.unmapClear(dd, cpu, skipLeaves);
+  return <f64>dmai.unmapCleared(cpu);
+}
+
+export function dma_unmap_sync(domain: u32, cpu: u32, sync: bool): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (sync) dmai.unmapSync(dd, cpu);
+  else dmai.unmapSkipSync(dd, cpu);
+  return 0;
+}
+
+export function dma_unmap_release(domain: u32, cpu: u32, queued: bool): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  return dmai.unmapRelease(dd, cpu, queued);
+}
+
+/** The whole DMA → DMA-FQ switch in the domain's variant: 0, or -12 (queue not built). */
+export function dma_switch_lazy(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  return dmad.dmaSwitchToLazy(dd);
+}
+
+// The switch's steps (the writer), for deterministic schedules.
+export function dma_switch_build(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  return dmad.dmaSwitchBuild(dd);
+}
+
+export function dma_switch_publish(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  dmad.dmaSwitchPublish(dd);
+  return 0;
+}
+
+export function dma_switch_set_quirk(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  dmad.dmaSwitchSetQuirk(dd);
+  return 0;
+}
+
+export function dma_switch_set_type(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  dmad.dmaSwitchSetType(dd);
+  return 0;
+}
+
+/** TEST HOOK: drain and drop the flush queue, the domain strict again (nothing in flight!). */
+export function dma_rebuild_strict(domain: u32, cpu: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  const c = claimDmaCpu(dd, cpu);
+  if (c != 0) return c;
+  return dmad.dmaRebuildStrict(dd, cpu);
+}
+
+/** Batched map/unmap pairs (assembly/dma/loop.ts); results in the slot's TS_STATS. */
+export function dma_loop_pairs(dev: u32, cpu: u32, count: u32, size: f64, physBase: f64, physPages: u32,
+                               dir: u32, flags: u32, ring: u32, seed: u32): i32 {
+  const dv = dmad.liveDmaDevice(dev);
+  if (dv == 0) return DMA_ERR_NO_DEVICE;
+  const dd = deviceDomain(dv);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (physPages == 0 || size < 1) return dmad.DMA_ERR_ARGS;
+  const c = claimDmaCpu(dd, cpu);
+  if (c != 0) return c;
+  dloop.loopPairs(dd, dv, cpu, count, <u64>size, <u64>physBase, physPages, dir, flags, ring, seed);
+  return 0;
+}
+
+/** Repeated strict → lazy switches through the test hook (assembly/dma/loop.ts). */
+export function dma_loop_switch(domain: u32, cpu: u32, rounds: u32, gap: u32, stop: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  const c = claimDmaCpu(dd, cpu);
+  if (c != 0) return c;
+  dloop.loopSwitch(dd, cpu, rounds, gap, stop);
+  return 0;
+}
+
+/** Flush-queue entries pending in a DMA domain (over every ring). */
+export function dma_fq_pending(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  return <i32>fq.fqPending(dmad.iovaOf(dd));
 }

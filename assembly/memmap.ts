@@ -22,7 +22,13 @@
 //            │ SMMU instances 4 × 1 KiB     │ caches, stream table, fault queue, stats
 //   0x037000 ├──────────────────────────────┤
 //            │ IOVA domain slots 64 × 64 B  │ state + address of each domain's block
-//   0x038000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
+//   0x038000 ├──────────────────────────────┤
+//            │ DMA domains 16 × 512 B       │ iommu_domain + dma-iommu cookie, fq_domain
+//   0x03a000 ├──────────────────────────────┤
+//            │ DMA devices 64 × 128 B       │ mask, bus, stream, SMMU (struct device)
+//   0x03c000 ├──────────────────────────────┤
+//            │ DMA CPU scratch 64 × 256 B   │ each simulated CPU's unmap in progress
+//   0x040000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
 //   0x100000 ├──────────────────────────────┤ DYNAMIC_BASE
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
@@ -68,6 +74,12 @@ export const TS_RESULT3: u32 = 88; //        u64
 export const TS_CPU_NS: u32 = 128; //        u64
 //   scratch for batched calls' statistics
 export const TS_STATS: u32 = 192; //         16 × u64
+//   what a device access in a batched loop got (assembly/smmu/translate.ts result, 32 B)
+export const TS_ACCESS_RESULT: u32 = 448;
+//   the safety oracle's view of the page a device access is translating, when the access
+//   started and when it completed (assembly/safety/oracle.ts, 48 B each)
+export const TS_ORACLE_BEFORE: u32 = 512;
+export const TS_ORACLE_NOW: u32 = 576;
 
 // ── page-table descriptors ──────────────────────────────────────────────────
 export const PGT_BASE: u32 = 0x21000;
@@ -99,7 +111,23 @@ export const IOVA_SLOT_SIZE: u32 = 64;
 /** Simulated CPUs an IOVA domain can have (one per-CPU rcache each). */
 export const IOVA_MAX_CPUS: u32 = 64;
 
-export const STATIC_END: u32 = 0x38000;
+// ── the DMA layer (assembly/dma/) ───────────────────────────────────────────
+export const DMA_DOMAINS_BASE: u32 = 0x38000;
+export const MAX_DMA_DOMAINS: u32 = 16;
+export const DMA_DOMAIN_SIZE: u32 = 512;
+export const DMA_DEVICES_BASE: u32 = 0x3a000;
+export const MAX_DMA_DEVICES: u32 = 64;
+export const DMA_DEVICE_SIZE: u32 = 128;
+/**
+ * Per simulated CPU: the gather and arguments of the dma_unmap it has in progress. The
+ * kernel keeps these on the CPU's stack; here a deterministic schedule can stop an unmap
+ * between its steps and run other CPUs' steps on the same thread.
+ */
+export const DMA_CPUS_BASE: u32 = 0x3c000;
+export const MAX_DMA_CPUS: u32 = 64;
+export const DMA_CPU_SIZE: u32 = 256;
+
+export const STATIC_END: u32 = 0x40000;
 export const DYNAMIC_BASE: u32 = 0x100000;
 
 // ── simulated physical memory ───────────────────────────────────────────────

@@ -177,6 +177,20 @@ export function zoneAllocOrder(zone: u32, frame: u32): i32 {
   return (info & INFO_ALLOC) != 0 ? <i32>(info & INFO_ORDER) : -1;
 }
 
+/**
+ * A link word for an allocated block's head frame, free for its owner to use: the free
+ * lists use the same metadata word only while the block is free. The deferred table
+ * freelist (assembly/iommu/gather.ts) chains pages through it, as the kernel chains
+ * struct pages through their lru field, so a freed table's contents stay as they were.
+ */
+export function frameLinkSet(zone: u32, frame: u32, next: u32): void {
+  store<u32>(meta(zone, frame) + 4, next);
+}
+
+export function frameLinkGet(zone: u32, frame: u32): u32 {
+  return load<u32>(meta(zone, frame) + 4);
+}
+
 /** Whether `frame` lies inside a live allocation (at any position of its block). */
 export function zoneFrameAllocated(zone: u32, frame: u32): bool {
   if (frame >= load<u32>(zone + Z_NFRAMES)) return false;

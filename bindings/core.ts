@@ -75,6 +75,30 @@ export interface CoreExports {
   iova_queue(id: number, cpu: number, pfn: number, pages: number, data: number): number;
   iova_fq_teardown(id: number): number;
   iova_fq_set_flush(id: number, pt: number): number;
+  dma_domain_create(pgt: number, iova: number, smmuDomain: number, smmuId: number, profile: number,
+                    variant: number, shift: number, apertureEnd: number, flags: number, fqOpts: number): number;
+  dma_domain_destroy(id: number): number;
+  dma_stat(id: number, which: number): number;
+  dma_device_attach(domain: number, bus: number, maskBits: number, busLimit: number, sid: number, smmuId: number,
+                    flags: number): number;
+  dma_device_detach(id: number): number;
+  dma_release_cpu(domain: number, cpu: number): number;
+  dma_map(dev: number, cpu: number, phys: number, size: number, dir: number, attrs: number): number;
+  dma_unmap(dev: number, cpu: number, addr: number, size: number): number;
+  dma_unmap_begin(domain: number, cpu: number, addr: number, size: number): number;
+  dma_unmap_clear(domain: number, cpu: number, skipLeaves: number): number;
+  dma_unmap_sync(domain: number, cpu: number, sync: number): number;
+  dma_unmap_release(domain: number, cpu: number, queued: number): number;
+  dma_switch_lazy(domain: number): number;
+  dma_switch_build(domain: number): number;
+  dma_switch_publish(domain: number): number;
+  dma_switch_set_quirk(domain: number): number;
+  dma_switch_set_type(domain: number): number;
+  dma_rebuild_strict(domain: number, cpu: number): number;
+  dma_loop_pairs(dev: number, cpu: number, count: number, size: number, physBase: number, physPages: number,
+                 dir: number, flags: number, ring: number, seed: number): number;
+  dma_loop_switch(domain: number, cpu: number, rounds: number, gap: number, stop: number): number;
+  dma_fq_pending(domain: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -89,6 +113,10 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "iova_reserve", "iova_alloc_fast", "iova_free_fast", "iova_release_cpu", "iova_flush_cpu",
   "iova_flush_all", "iova_block", "iova_loop_fast_pairs", "iova_loop_cross", "iova_loop_tree", "sync_lock",
   "sync_lock_bounded", "sync_unlock", "clock_advance", "iova_fq_init", "iova_queue", "iova_fq_teardown", "iova_fq_set_flush",
+  "dma_domain_create", "dma_domain_destroy", "dma_stat", "dma_device_attach", "dma_device_detach",
+  "dma_release_cpu", "dma_map", "dma_unmap", "dma_unmap_begin", "dma_unmap_clear", "dma_unmap_sync",
+  "dma_unmap_release", "dma_switch_lazy", "dma_switch_build", "dma_switch_publish", "dma_switch_set_quirk",
+  "dma_switch_set_type", "dma_rebuild_strict", "dma_loop_pairs", "dma_loop_switch", "dma_fq_pending",
 ];
 
 /** One instance of the core on this thread. */

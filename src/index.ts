@@ -20,6 +20,11 @@ export {
   type IovaTreeState, type IovaStats, type IovaWarning, type IovaWarnCode, type FastLoopSizes,
   type IovaEvent, type FlushQueueCounters,
 } from "./iova.js";
+export {
+  DmaDomain, DmaDevice, DmaMappingError, SEED_VARIANTS,
+  type DmaDomainOptions, type DmaDeviceOptions, type DmaMapOptions, type DmaStats, type SeedVariant,
+  type DomainType, type DmaDirection,
+} from "./dma.js";
 export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";

@@ -10,6 +10,7 @@ import { WorkerPool, type PoolOptions } from "./pool.js";
 import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 import { Smmu, type SmmuOptions } from "./smmu/smmu.js";
 import { IovaDomain, type IovaDomainOptions } from "./iova.js";
+import { DmaDomain, type DmaDomainOptions } from "./dma.js";
 import { checkInt, checkOneOf } from "./validate.js";
 
 export interface SimulatorOptions {
@@ -57,6 +58,7 @@ export class Simulator {
   private readonly tables = new Set<PageTable>();
   private readonly smmus = new Set<Smmu>();
   private readonly iovaDomains = new Set<IovaDomain>();
+  private readonly dmaDomains = new Set<DmaDomain>();
   /** Milliseconds advanced that do not yet make a whole jiffy. */
   private msCarry = 0;
   private workerPool: WorkerPool | undefined;
@@ -138,6 +140,17 @@ export class Simulator {
     return dom;
   }
 
+  /**
+   * A DMA domain (dma-iommu): its own stage-1 page table, IOVA allocator and SMMU context on
+   * `opts.smmu`, strict (DMA) or lazy (DMA-FQ), with the switch variant to run.
+   */
+  createDmaDomain(opts: DmaDomainOptions): DmaDomain {
+    this.open("createDmaDomain");
+    const dom = DmaDomain.create(this.core, this.profile, (cfg) => this.createPageTable(cfg as PageTableConfig), opts);
+    this.dmaDomains.add(dom);
+    return dom;
+  }
+
   /** Simulated kernel HZ: one jiffy is 4 ms. */
   static readonly HZ = 250;
 
@@ -201,6 +214,7 @@ export class Simulator {
     if (this.closed) return;
     this.closed = true;
     await this.workerPool?.close();
+    for (const d of this.dmaDomains) d.destroy();
     for (const s of this.smmus) s.destroy();
     for (const pt of [...this.tables]) pt.release();
     // A domain that ran the test-only depot mutant may be corrupted: walking it could spin

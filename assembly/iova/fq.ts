@@ -1,72 +1,104 @@
-// The v5.15 flush queue, which then lived in drivers/iommu/iova.c (reference §2.2–2.10):
-// per-CPU rings of IOVA_FQ_SIZE = 256 entries (255 usable), the flush start/finish
-// counters, the release scan and its counter rule, the synchronous flush when a ring is
-// full, the one-shot 10 ms timer that flushes and releases every CPU's ring into the
-// caches of the CPU it runs on, and teardown (destructors run, IOVAs not freed).
+// The flush queue (deferred IOTLB invalidation, reference §2.2–2.11), for both profiles:
+// v5.15 kept it in drivers/iommu/iova.c (init_iova_flush_queue, queue_iova, fq_ring_free,
+// iova_domain_flush, fq_flush_timeout); v7.1 keeps the same algorithm in the dma-iommu
+// cookie (drivers/iommu/dma-iommu.c), adding the single shared queue. The behaviour is one
+// algorithm with options, so it lives here once, attached to the IOVA domain it frees into:
 //
-// The flush callback and the entry destructor are logged as events in the domain's ring.
-// With a flush target (a page table), the callback is dma-iommu's flush_iotlb_all on it:
-// the io-pgtable tlb_flush_all, which on an SMMU domain is TLBI by ASID/VMID + CMD_SYNC.
-// Left out: v7.1's flush queue (it moved to dma-iommu.c; a later issue).
+//   per-CPU rings of `size` slots (256; size − 1 usable), 10 ms timeout — both profiles;
+//   one ring of 32768 slots shared by all CPUs, 1000 ms — v7.1 single mode (shadow_on_flush).
 //
-// Ring (per CPU, FQ_RING_BYTES): +0 lock (own line)  +4 head  +8 tail
-//   +64 entries, FQ_ENTRY bytes each: pfn u64, pages u64, data u64, counter u64
+// The flush start/finish counters and the release rule (an entry stamped c is released
+// once finish_cnt > c), the synchronous flush when a ring is full, the one-shot timer that
+// flushes and then releases every ring into the caches of the CPU it runs on, teardown.
+//
+// An entry's payload is opaque (v5.15: the destructor's data word, logged as an event);
+// with FQ_OPT_FREELIST it is a gather freelist of table pages (assembly/iommu/freelist.ts),
+// freed when the entry is released or torn down (v5.15 destructor / v7.1 page list).
+// The flush is flush_iotlb_all on the flush-target page table: the io-pgtable tlb_flush_all,
+// which on an SMMU domain is TLBI by ASID/VMID + CMD_SYNC. Left out: CPU hotplug.
+//
+// Ring (FQ_RING_HEADER + size × FQ_ENTRY bytes): +0 lock (own line)  +4 head  +8 tail
+//   then the entries: pfn u64, pages u64, data u64, counter u64
 
 import { ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { kernelLock, lockRelease } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
-  EV_FQ_FLUSH, EV_FQ_RELEASE, I_FQ_FINISH_CNT,
-  I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_RINGS, I_FQ_START_CNT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
+  EV_FQ_FLUSH, EV_FQ_RELEASE, I_FQ_FINISH_CNT, I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_OPTS, I_FQ_RINGS,
+  I_FQ_SIZE, I_FQ_START_CNT, I_FQ_TIMEOUT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
 } from "./layout";
 import { freeFast } from "./rcache";
 import { iovaEvent } from "./warn";
 import { liveTable } from "../pgtable/config";
 import { tlbFlushAll } from "../pgtable/tlb";
+import { freelistRelease } from "../iommu/freelist";
 
-export const FQ_SIZE: u32 = 256; //          IOVA_FQ_SIZE
-/** IOVA_FQ_TIMEOUT = 10 ms as jiffies at HZ = 250 (msecs_to_jiffies rounds up). */
+export const FQ_SIZE: u32 = 256; //          IOVA_FQ_SIZE (v5.15), IOVA_DEFAULT_FQ_SIZE (v7.1)
+export const FQ_SINGLE_SIZE: u32 = 32768; // IOVA_SINGLE_FQ_SIZE (v7.1)
+/** 10 ms and 1000 ms as jiffies at HZ = 250 (msecs_to_jiffies rounds up). */
 export const FQ_TIMEOUT_JIFFIES: u64 = 3;
+export const FQ_SINGLE_TIMEOUT_JIFFIES: u64 = 250;
+
+/** One ring shared by every CPU (v7.1 single mode). */
+export const FQ_OPT_SINGLE: u32 = 1 << 0;
+/** Entry payloads are table-page freelists, freed on release and at teardown. */
+export const FQ_OPT_FREELIST: u32 = 1 << 1;
+
 const FQ_ENTRY: u32 = 32;
-const FQ_RING_BYTES: u32 = 64 + FQ_SIZE * FQ_ENTRY;
+const FQ_RING_HEADER: u32 = 64;
 const R_LOCK: u32 = 0;
 const R_HEAD: u32 = 4;
 const R_TAIL: u32 = 8;
 
 export const FQ_ERR_NOMEM: i32 = -12;
 
-@inline function ringOf(d: u32, cpu: u32): u32 {
-  return load<u32>(d + I_FQ_RINGS) + cpu * FQ_RING_BYTES;
+@inline function ringBytes(d: u32): u32 {
+  return FQ_RING_HEADER + load<u32>(d + I_FQ_SIZE) * FQ_ENTRY;
+}
+@inline function ringCount(d: u32): u32 {
+  return (load<u32>(d + I_FQ_OPTS) & FQ_OPT_SINGLE) != 0 ? 1 : load<u32>(d + I_NCPUS);
+}
+/** The ring a CPU queues on: its own, or the single shared one. */
+@inline function ringFor(d: u32, cpu: u32): u32 {
+  const idx = (load<u32>(d + I_FQ_OPTS) & FQ_OPT_SINGLE) != 0 ? 0 : cpu;
+  return atomic.load<u32>(d + I_FQ_RINGS) + idx * ringBytes(d);
 }
 @inline function entry(ring: u32, idx: u32): u32 {
-  return ring + 64 + idx * FQ_ENTRY;
+  return ring + FQ_RING_HEADER + idx * FQ_ENTRY;
 }
-@inline function nextIdx(i: u32): u32 {
-  return (i + 1) % FQ_SIZE;
+/** (i + 1) mod size; size is a power of two, so v5.15's % and v7.1's & mod_mask agree. */
+@inline function nextIdx(d: u32, i: u32): u32 {
+  return (i + 1) & (load<u32>(d + I_FQ_SIZE) - 1);
 }
 
 export function fqEnabled(d: u32): bool {
-  return load<u32>(d + I_FQ_RINGS) != 0;
+  return atomic.load<u32>(d + I_FQ_RINGS) != 0;
 }
 
-/** init_iova_flush_queue: zeroed counters, a ring per CPU, the timer off. 0 or -ENOMEM. */
-export function fqInit(d: u32): i32 {
+/**
+ * Build the queue: zeroed counters, the rings (head = tail = 0, unlocked), the timer
+ * off, then publish the rings pointer. 0, or -ENOMEM. Already built: 0 (idempotent).
+ * Publishing `fq_domain` (the mode flag the unmap path reads) is the caller's step.
+ */
+export function fqInit(d: u32, size: u32, timeout: u64, opts: u32): i32 {
   if (fqEnabled(d)) return 0;
-  const bytes = load<u32>(d + I_NCPUS) * FQ_RING_BYTES;
-  const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>bytes));
+  store<u32>(d + I_FQ_SIZE, size);
+  store<u32>(d + I_FQ_OPTS, opts);
+  store<u64>(d + I_FQ_TIMEOUT, timeout);
+  const bytes = <u64>ringCount(d) * <u64>ringBytes(d);
+  const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(bytes));
   if (frame < 0) return FQ_ERR_NOMEM;
   store<u64>(d + I_FQ_START_CNT, 0);
   store<u64>(d + I_FQ_FINISH_CNT, 0);
   store<u32>(d + I_FQ_TIMER_ON, 0);
   store<u32>(d + I_FQ_FRAME, <u32>frame);
-  // Publish last: the rings are zeroed (head = tail = 0, unlocked) by the allocator.
   atomic.store<u32>(d + I_FQ_RINGS, frameAddr(ZONE_KHEAP, <u32>frame));
   return 0;
 }
 
-/** iova_domain_flush: a flush starts, the callback invalidates everything, it finishes. */
-function domainFlush(d: u32): void {
+/** The flush: a flush starts, the callback invalidates everything (and waits), it finishes. */
+export function fqFlush(d: u32): void {
   atomic.add<u64>(d + I_FQ_START_CNT, 1);
   iovaEvent(d, EV_FQ_FLUSH, 0, 0);
   const pt = atomic.load<u32>(d + I_FQ_FLUSH_PT);
@@ -82,9 +114,16 @@ export function fqSetFlushTarget(d: u32, pt: i32): void {
   atomic.store<u32>(d + I_FQ_FLUSH_PT, pt < 0 ? 0 : <u32>pt + 1);
 }
 
+/** The entry destructor: log the payload; free it if it is a table-page freelist. */
+function destroyPayload(d: u32, data: u64): void {
+  iovaEvent(d, EV_FQ_RELEASE, data, 0);
+  if ((load<u32>(d + I_FQ_OPTS) & FQ_OPT_FREELIST) != 0) freelistRelease(<u32>data);
+}
+
 /**
- * fq_ring_free, with the ring's lock held: release entries from the head while their
- * counter is below finish_cnt — destructor, then free_iova_fast into `cpu`'s caches.
+ * The release scan, with the ring's lock held: release entries from the head while their
+ * counter is below finish_cnt (read once) — destructor, then free_iova_fast into `cpu`'s
+ * caches.
  */
 function ringRelease(d: u32, ring: u32, cpu: u32): void {
   const finish = atomic.load<u64>(d + I_FQ_FINISH_CNT);
@@ -93,25 +132,25 @@ function ringRelease(d: u32, ring: u32, cpu: u32): void {
   while (head != tail) {
     const e = entry(ring, head);
     if (load<u64>(e + 24) >= finish) break;
-    iovaEvent(d, EV_FQ_RELEASE, load<u64>(e + 16), 0);
+    destroyPayload(d, load<u64>(e + 16));
     freeFast(d, cpu, load<u64>(e), load<u64>(e + 8));
-    head = nextIdx(head);
+    head = nextIdx(d, head);
     store<u32>(ring + R_HEAD, head);
   }
 }
 
 /**
- * queue_iova on simulated CPU `cpu` (whose caches the caller runs): release what earlier
- * flushes covered, flush synchronously if the ring is full, add the entry stamped with
- * start_cnt, and arm the timer if it is off.
+ * queue_iova on simulated CPU `cpu` (whose caches the caller runs): the full barrier,
+ * then the ring pointer; release what earlier flushes covered, flush synchronously if the
+ * ring is full, add the entry stamped with start_cnt, and arm the timer if it is off.
  */
 export function fqQueue(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void {
-  atomic.fence(); // the unmap's page-table updates before the entry can be released
-  const ring = ringOf(d, cpu);
+  atomic.fence(); // O3: this CPU's PTE clears before the entry; pairs with the publish
+  const ring = ringFor(d, cpu);
   kernelLock(ring + R_LOCK);
   ringRelease(d, ring, cpu);
-  if (nextIdx(load<u32>(ring + R_TAIL)) == load<u32>(ring + R_HEAD)) {
-    domainFlush(d);
+  if (nextIdx(d, load<u32>(ring + R_TAIL)) == load<u32>(ring + R_HEAD)) {
+    fqFlush(d);
     ringRelease(d, ring, cpu);
   }
   const tail = load<u32>(ring + R_TAIL);
@@ -120,10 +159,10 @@ export function fqQueue(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void
   store<u64>(e + 8, pages);
   store<u64>(e + 16, data);
   store<u64>(e + 24, atomic.load<u64>(d + I_FQ_START_CNT));
-  store<u32>(ring + R_TAIL, nextIdx(tail));
+  store<u32>(ring + R_TAIL, nextIdx(d, tail));
   lockRelease(ring + R_LOCK);
   if (atomic.load<u32>(d + I_FQ_TIMER_ON) == 0 && atomic.xchg<u32>(d + I_FQ_TIMER_ON, 1) == 0) {
-    atomic.store<u64>(d + I_FQ_TIMER_DUE, jiffiesNow() + FQ_TIMEOUT_JIFFIES);
+    atomic.store<u64>(d + I_FQ_TIMER_DUE, jiffiesNow() + load<u64>(d + I_FQ_TIMEOUT));
   }
 }
 
@@ -133,19 +172,12 @@ export function fqTimerDue(d: u32): u64 {
   return atomic.load<u64>(d + I_FQ_TIMER_DUE);
 }
 
-/**
- * fq_flush_timeout, run on simulated CPU `cpu` (the one advancing time): the timer goes
- * off, a flush, then every CPU's ring is released into `cpu`'s caches. `canRelease` false
- * (that CPU's caches belong to another worker): the flush still happens; entries wait for
- * the next queue_iova on their ring or the next timer.
- */
-export function fqTimeout(d: u32, cpu: u32, canRelease: bool): void {
-  atomic.store<u32>(d + I_FQ_TIMER_ON, 0);
-  domainFlush(d);
-  if (!canRelease) return;
-  const n = load<u32>(d + I_NCPUS);
+/** Release every ring's covered entries into `cpu`'s caches, locking each in turn. */
+export function fqReleaseAll(d: u32, cpu: u32): void {
+  const n = ringCount(d);
+  const base = atomic.load<u32>(d + I_FQ_RINGS);
   for (let c: u32 = 0; c < n; c++) {
-    const ring = ringOf(d, c);
+    const ring = base + c * ringBytes(d);
     kernelLock(ring + R_LOCK);
     ringRelease(d, ring, cpu);
     lockRelease(ring + R_LOCK);
@@ -153,17 +185,45 @@ export function fqTimeout(d: u32, cpu: u32, canRelease: bool): void {
 }
 
 /**
- * free_iova_flush_queue: the timer goes, every pending entry's destructor runs — without
- * freeing its IOVA (the domain is destroyed next) — and the rings are freed.
+ * The timer callback, run on simulated CPU `cpu` (the one advancing time): the timer goes
+ * off, a flush, then every ring is released into `cpu`'s caches. `canRelease` false
+ * (that CPU's caches belong to another worker): the flush still happens; entries wait for
+ * the next queue_iova on their ring or the next timer.
+ */
+export function fqTimeout(d: u32, cpu: u32, canRelease: bool): void {
+  atomic.store<u32>(d + I_FQ_TIMER_ON, 0);
+  fqFlush(d);
+  if (canRelease) fqReleaseAll(d, cpu);
+}
+
+/** Entries still queued, over all rings. */
+export function fqPending(d: u32): u32 {
+  if (!fqEnabled(d)) return 0;
+  const n = ringCount(d);
+  const base = atomic.load<u32>(d + I_FQ_RINGS);
+  const mask = load<u32>(d + I_FQ_SIZE) - 1;
+  let total: u32 = 0;
+  for (let c: u32 = 0; c < n; c++) {
+    const ring = base + c * ringBytes(d);
+    total += (atomic.load<u32>(ring + R_TAIL) - atomic.load<u32>(ring + R_HEAD)) & mask;
+  }
+  return total;
+}
+
+/**
+ * Teardown (v5.15 free_iova_flush_queue, v7.1 iommu_dma_free_fq): the timer goes, every
+ * pending entry's destructor runs — without freeing its IOVA (the domain is destroyed
+ * next) — and the rings are freed.
  */
 export function fqTeardown(d: u32): void {
   if (!fqEnabled(d)) return;
   atomic.store<u32>(d + I_FQ_TIMER_ON, 0);
-  const n = load<u32>(d + I_NCPUS);
+  const n = ringCount(d);
+  const base = atomic.load<u32>(d + I_FQ_RINGS);
   for (let c: u32 = 0; c < n; c++) {
-    const ring = ringOf(d, c);
-    for (let i = load<u32>(ring + R_HEAD); i != load<u32>(ring + R_TAIL); i = nextIdx(i)) {
-      iovaEvent(d, EV_FQ_RELEASE, load<u64>(entry(ring, i) + 16), 0);
+    const ring = base + c * ringBytes(d);
+    for (let i = load<u32>(ring + R_HEAD); i != load<u32>(ring + R_TAIL); i = nextIdx(d, i)) {
+      destroyPayload(d, load<u64>(entry(ring, i) + 16));
     }
   }
   const frame = load<u32>(d + I_FQ_FRAME);

@@ -77,12 +77,15 @@ export const I_MAG_POOL: u32 = 512;
 // ── event ring ──────────────────────────────────────────────────────────────
 export const I_EV_HEAD: u32 = 576; //      u32 next sequence number
 
-// ── v5.15 flush queue (assembly/iova/fq.ts) ────────────────────────────────
+// ── flush queue (assembly/iova/fq.ts) ───────────────────────────────────────
 export const I_FQ_RINGS: u32 = 640; //     u32 address of the per-CPU rings (0 = no flush queue)
 export const I_FQ_FRAME: u32 = 644; //     u32 kheap frame of the rings
 export const I_FQ_TIMER_ON: u32 = 648; //  u32 fq_timer_on
 export const I_FQ_FLUSH_PT: u32 = 652; //  u32 page table whose flush_iotlb_all the flush runs: id + 1 (0 = log only)
 export const I_FQ_TIMER_DUE: u32 = 656; // u64 jiffies the armed timer fires at
+export const I_FQ_SIZE: u32 = 664; //      u32 slots per ring (a power of two)
+export const I_FQ_OPTS: u32 = 668; //      u32 FQ_OPT_*
+export const I_FQ_TIMEOUT: u32 = 672; //   u64 timeout in jiffies
 export const I_FQ_START_CNT: u32 = 704; // u64 fq_flush_start_cnt
 export const I_FQ_FINISH_CNT: u32 = 712; // u64 fq_flush_finish_cnt
 export const I_EV_RING: u32 = 2560;

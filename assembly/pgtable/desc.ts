@@ -87,6 +87,14 @@ export const DF_RECORD_EVENTS: u32 = 1 << 0;
 /** v5.15's selftest_running: the selftest maps over leaves on purpose, without a WARN. */
 export const DF_SELFTEST: u32 = 1 << 1;
 /**
+ * Defer freeing removed tables to the caller's gather freelist instead of freeing them
+ * right after a synchronous walk-cache flush (which is what io-pgtable-arm does, O5).
+ * This is the path of drivers that put table pages on iommu_iotlb_gather.freelist
+ * (v7.1's generic page tables, VT-d): the pages go back only after the invalidation that
+ * covers them — the strict sync, or the flush-queue entry's release.
+ */
+export const DF_DEFER_TABLE_FREE: u32 = 1 << 2;
+/**
  * Fault injection, for tests only: install tables with a plain store instead of a
  * compare-and-swap, the bug the concurrency test must be able to catch.
  */

@@ -24,7 +24,7 @@ import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
   D_COHERENT, D_FLAGS, D_FMT, D_PG_SHIFT, D_BPL, D_START_LEVEL, D_PGD_BITS, D_PGD_PA,
   D_PGD_BYTES, D_PROFILE, D_QUIRKS, D_IAS, D_OAS, D_PGSIZE_BITMAP,
-  DF_FAULT_PLAIN_INSTALL, DF_SELFTEST, PROFILE_515, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
+  DF_DEFER_TABLE_FREE, DF_FAULT_PLAIN_INSTALL, DF_SELFTEST, PROFILE_515, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
   QUIRK_ARM_S2FWB, isStage1,
 } from "./desc";
 import {
@@ -32,7 +32,7 @@ import {
   WARN_MAP_REPLACE_TABLE, WARN_OUT_OF_LEVELS, WARN_UNMAP_ARGS, WARN_UNMAP_NO_PTE,
   WARN_UNMAP_PARTIAL_BLOCK, WARN_UNMAP_RANGE,
 } from "../events";
-import { gatherQueued } from "../iommu/gather";
+import { gatherAddTable, gatherQueued } from "../iommu/gather";
 import { tlbAddPage, tlbFlushWalk } from "./tlb";
 
 export const MAX_LEVELS: i32 = 4;
@@ -219,6 +219,32 @@ export function freeSubtree(d: u32, lvl: i32, tablePa: u64): void {
     }
   }
   freeTablePages(tablePa);
+}
+
+/**
+ * A table entry at `lvl` − 1 covering [iova, iova + size) was cleared. io-pgtable-arm
+ * invalidates the walk caches for it synchronously and frees the subtree (O5); with
+ * DF_DEFER_TABLE_FREE and a gather, the subtree's pages go on the gather's freelist instead.
+ */
+function dropTable(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, tablePa: u64): void {
+  if (gather != 0 && (load<u32>(d + D_FLAGS) & DF_DEFER_TABLE_FREE) != 0) {
+    deferSubtree(d, gather, iova, size, lvl, tablePa);
+    return;
+  }
+  tlbFlushWalk(d, iova, size, granule(d));
+  freeSubtree(d, lvl, tablePa);
+}
+
+function deferSubtree(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, tablePa: u64): void {
+  if (lvl < MAX_LEVELS - 1) {
+    const table = tablePtr(tablePa);
+    const n = <u32>(granule(d) >> 3);
+    for (let i: u32 = 0; i < n; i++) {
+      const pte = atomic.load<u64>(table + (i << 3));
+      if (pte != 0 && !isLeaf(pte, lvl)) deferSubtree(d, gather, iova, size, lvl + 1, pteToPaddr(d, pte));
+    }
+  }
+  gatherAddTable(d, gather, iova, size, tablePa);
 }
 
 // ── prot → PTE ───────────────────────────────────────────────────────────────
@@ -435,8 +461,7 @@ function clearRun515(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, ptep: 
     clearPtes(d, p, 1);
     const at = iova + <u64>i * size;
     if (!isLeaf(pte, lvl)) {
-      tlbFlushWalk(d, at, size, granule(d));
-      freeSubtree(d, lvl + 1, pteToPaddr(d, pte));
+      dropTable(d, gather, at, size, lvl + 1, pteToPaddr(d, pte));
     } else if (!gatherQueued(gather)) {
       tlbAddPage(d, gather, at, size);
     }
@@ -462,8 +487,7 @@ function clearRun71(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, ptep: u
     }
     if (!isLeaf(pte, lvl)) {
       clearPtes(d, p, 1);
-      tlbFlushWalk(d, iova + <u64>i * size, size, granule(d));
-      freeSubtree(d, lvl + 1, pteToPaddr(d, pte));
+      dropTable(d, gather, iova + <u64>i * size, size, lvl + 1, pteToPaddr(d, pte));
     }
   }
   clearPtes(d, ptep, i);

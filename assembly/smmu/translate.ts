@@ -14,7 +14,9 @@ import {
 import { leafShifts, walk } from "./walk";
 import { S_ORACLE, STE_DOMAIN } from "./smmu";
 import { SD_FLUSH_GEN, smmuDomainAddr } from "./domain";
-import { oracleCheck } from "../safety/oracle";
+import { oracleCheck, oracleSnapshot } from "../safety/oracle";
+import { slotBase } from "../sync";
+import { TS_ORACLE_BEFORE, TS_ORACLE_NOW } from "../memmap";
 import { jiffiesNow } from "../clock";
 
 export const ACCESS_WRITE: u32 = 1 << 0;
@@ -42,6 +44,8 @@ export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: 
   const ctx = makeCtx(load<u32>(ste + STE_ASID), load<u32>(ste + STE_VMID));
   const shifts = leafShifts(load<u32>(ste + STE_PG_SHIFT));
   const utlb = load<u32>(ste + STE_UTLB);
+  const o = load<u32>(s + S_ORACLE);
+  if (o != 0) oracleSnapshot(o, ctx, iova >> 12, flushGenOf(ste), slotBase() + TS_ORACLE_BEFORE);
 
   let where = HIT_WALK;
   if (utlb != 0 && cacheLookup(utlb, iova, ctx, shifts, result)) {
@@ -76,14 +80,19 @@ export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: 
   const size = <u64>1 << metaShift(meta);
   const pa = (load<u64>(result + 8) & ~(size - 1)) | (iova & (size - 1));
   store<u64>(result + 8, pa);
-  const o = load<u32>(s + S_ORACLE);
   if (o != 0) store<u32>(result + 28, checkAccess(o, ste, sid, ctx, iova, pa));
   return 0;
 }
 
 /** Ask the oracle about an access that got through: was that page the DMA API's to reach? */
 function checkAccess(o: u32, ste: u32, sid: u32, ctx: u32, iova: u64, pa: u64): u32 {
+  const slot = slotBase();
+  return oracleCheck(o, ctx, sid, iova >> 12, pa >> 12, flushGenOf(ste), jiffiesNow(),
+                     slot + TS_ORACLE_NOW, slot + TS_ORACLE_BEFORE);
+}
+
+/** Flushes of the stream's domain completed so far (closes the oracle's lazy windows). */
+@inline function flushGenOf(ste: u32): u32 {
   const dom = load<u32>(ste + STE_DOMAIN);
-  const flushGen = dom == 0 ? 0 : atomic.load<u32>(smmuDomainAddr(dom - 1) + SD_FLUSH_GEN);
-  return oracleCheck(o, ctx, sid, iova >> 12, pa >> 12, flushGen, jiffiesNow());
+  return dom == 0 ? 0 : atomic.load<u32>(smmuDomainAddr(dom - 1) + SD_FLUSH_GEN);
 }

@@ -1,0 +1,360 @@
+// A DMA domain: the kernel's iommu_domain of type DMA (strict) or DMA_FQ (lazy) together
+// with its dma-iommu cookie (drivers/iommu/dma-iommu.c, iommu.c; v5.15 and v7.1;
+// reference §1, §2.4, §2.12). It ties one io-pgtable table, one IOVA domain and one SMMU
+// context together, holds the published mode flag `fq_domain`, and the devices that use
+// it (struct device: DMA mask, bus, stream ID).
+//
+// The live switch DMA → DMA_FQ is the writer of the seed race (§1). Its order is a
+// *variant* of the domain, so the merged fix and the shapes from the thread can be run
+// side by side:
+//   VARIANT_MERGED       v5.15 as merged: queue fully built, smp_wmb, WRITE_ONCE(fq_domain);
+//                        unmap takes one READ_ONCE snapshot (O1, O2, O3)
+//   VARIANT_V2_TWO_READS the v2 series: plain store of fq_domain, then the io-pgtable
+//                        non-strict quirk set with a plain read-modify-write; unmap reads
+//                        the quirk in io-pgtable and fq_domain twice, with plain reads
+//   VARIANT_V2_HOISTED   the same, compiled as Robin's mail shows a compiler may: the
+//                        second read of fq_domain hoisted to the top of the unmap
+//   VARIANT_NO_WMB       the merged reader, but the writer publishes without the barrier
+// On the host's own memory (Wasm atomics are sequentially consistent) only the hoisted
+// shape can go wrong; the reorderings of a weaker machine are the explorer's job
+// (src/explore/), which drives the same steps one at a time.
+//
+// The reverse switch is refused while devices are attached, as the kernel refuses it.
+// For stress runs only, dmaRebuildStrict is an explicit test hook (not kernel behaviour)
+// that drains the queue and makes the domain strict again so the switch can repeat; it
+// needs every CPU that maps or unmaps in the domain to be parked (dmaPause).
+//
+// Domain (DMA_DOMAIN_SIZE):
+//   +0 state  +4 type  +8 profile  +12 page table  +16 IOVA domain  +20 SMMU domain
+//   +24 SMMU instance + 1 (its oracle shadows this domain; 0 = none)  +28 variant
+//   +32 granule shift  +36 flush-queue options (FQ_OPT_*)  +40 devices attached
+//   +44 flags (DD_*)  +48 aperture end u64  +56 switches u32  +60 per-CPU stats block
+//   +64  fq_domain u32 (own line: every unmap reads it)
+//   +128 the v2 non-strict quirk word (own line)
+//   +192 pause requested u32, +196 CPUs parked u32, +200 CPUs running loops u32 (own line)
+// Device (DMA_DEVICE_SIZE):
+//   +0 state  +4 domain  +8 bus  +12 flags (DV_*)  +16 DMA mask u64  +24 bus DMA limit u64
+//   +32 stream ID  +36 SMMU instance
+
+import {
+  DMA_DEVICES_BASE, DMA_DEVICE_SIZE, DMA_DOMAINS_BASE, DMA_DOMAIN_SIZE, MAX_DMA_DEVICES,
+  MAX_DMA_DOMAINS, MAX_DMA_CPUS, ZONE_KHEAP,
+} from "../memmap";
+import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
+import { liveTable } from "../pgtable/config";
+import { liveDomain } from "../iova/domain";
+import { I_NCPUS } from "../iova/layout";
+import {
+  FQ_OPT_FREELIST, FQ_OPT_SINGLE, FQ_SINGLE_SIZE, FQ_SINGLE_TIMEOUT_JIFFIES, FQ_SIZE,
+  FQ_TIMEOUT_JIFFIES, fqEnabled, fqFlush, fqInit, fqReleaseAll, fqSetFlushTarget, fqTeardown,
+} from "../iova/fq";
+import { smmuDomainLive } from "../smmu/domain";
+import { smmuLive } from "../smmu/smmu";
+import { PROFILE_515 } from "../pgtable/desc";
+
+// Domain types (include/linux/iommu.h): __IOMMU_DOMAIN_PAGING | DMA_API (| DMA_FQ).
+export const DOMAIN_DMA: u32 = 0x3;
+export const DOMAIN_DMA_FQ: u32 = 0xb;
+
+export const VARIANT_MERGED: u32 = 0;
+export const VARIANT_V2_TWO_READS: u32 = 1;
+export const VARIANT_V2_HOISTED: u32 = 2;
+export const VARIANT_NO_WMB: u32 = 3;
+
+export const DD_STATE: u32 = 0;
+export const DD_TYPE: u32 = 4;
+export const DD_PROFILE: u32 = 8;
+export const DD_PGT: u32 = 12;
+export const DD_IOVA: u32 = 16;
+export const DD_SMMU_DOMAIN: u32 = 20;
+export const DD_SMMU: u32 = 24;
+export const DD_VARIANT: u32 = 28;
+export const DD_SHIFT: u32 = 32;
+export const DD_FQ_OPTS: u32 = 36;
+export const DD_DEVICES: u32 = 40;
+export const DD_FLAGS: u32 = 44;
+export const DD_APERTURE_END: u32 = 48;
+export const DD_SWITCHES: u32 = 56;
+export const DD_STATS: u32 = 60;
+export const DD_FQ_DOMAIN: u32 = 64;
+export const DD_QUIRK: u32 = 128;
+export const DD_PAUSE: u32 = 192;
+export const DD_PARKED: u32 = 196;
+export const DD_RUNNING: u32 = 200;
+
+/** iommu.forcedac: no 32-bit-first attempt for PCI devices. */
+export const DDF_FORCEDAC: u32 = 1 << 0;
+
+/** The v5.14 IO_PGTABLE_QUIRK_NON_STRICT bit (v2 only; removed by a8e5f04458c4). */
+export const QUIRK_NON_STRICT: u32 = 1 << 4;
+
+// Per-CPU statistics (u64 each), summed when read.
+export const DS_MAPS: u32 = 0;
+export const DS_MAP_FAILS: u32 = 1; //       no IOVA, or the page table refused
+export const DS_UNMAPS_STRICT: u32 = 2; //   IOVA freed at once
+export const DS_UNMAPS_LAZY: u32 = 3; //     IOVA queued
+export const DS_SYNCS: u32 = 4; //           iotlb_sync calls
+export const DS_SAC_TRIES: u32 = 5; //       32-bit-first attempts
+export const DS_SAC_FALLBACKS: u32 = 6; //   …that failed and fell back to the full mask
+export const DS_UNMAP_SHORT: u32 = 7; //     WARN: fewer bytes unmapped than asked
+export const DS_MIXED: u32 = 8; //           unmaps that skipped the sync yet freed at once (the seed bug)
+export const DS_NO_QUEUE: u32 = 9; //        unmaps that saw fq_domain set but no queue (hazard 1)
+export const DS_COUNT: u32 = 16;
+const STATS_STRIDE: u32 = DS_COUNT * 8;
+
+export const BUS_PLATFORM: u32 = 0;
+export const BUS_PCI: u32 = 1;
+
+export const DV_STATE: u32 = 0;
+export const DV_DOMAIN: u32 = 4;
+export const DV_BUS: u32 = 8;
+export const DV_FLAGS: u32 = 12;
+export const DV_MASK: u32 = 16;
+export const DV_BUS_LIMIT: u32 = 24;
+export const DV_SID: u32 = 32;
+export const DV_SMMU: u32 = 36;
+/** v7.1 dev->iommu->pci_32bit_workaround: try 32-bit IOVAs first (cleared on first failure). */
+export const DVF_PCI_32BIT: u32 = 1 << 0;
+/** Cache-coherent device: mappings get IOMMU_CACHE. */
+export const DVF_COHERENT: u32 = 1 << 1;
+
+export const DMA_ERR_ARGS: i32 = -1;
+export const DMA_ERR_SLOTS: i32 = -2;
+export const DMA_ERR_NOMEM: i32 = -12;
+export const DMA_ERR_BUSY: i32 = -16; //  -EBUSY
+export const DMA_ERR_INVAL: i32 = -22; // -EINVAL
+export const DMA_ERR_PERM: i32 = -1; //   -EPERM (v7.1 reverse switch with an owner)
+
+@inline export function dmaDomainAddr(id: u32): u32 {
+  return DMA_DOMAINS_BASE + id * DMA_DOMAIN_SIZE;
+}
+
+@inline export function dmaDeviceAddr(id: u32): u32 {
+  return DMA_DEVICES_BASE + id * DMA_DEVICE_SIZE;
+}
+
+/** The record of a live DMA domain, or 0. */
+export function liveDmaDomain(id: u32): u32 {
+  if (id >= MAX_DMA_DOMAINS) return 0;
+  const a = dmaDomainAddr(id);
+  return atomic.load<u32>(a + DD_STATE) == 2 ? a : 0;
+}
+
+export function liveDmaDevice(id: u32): u32 {
+  if (id >= MAX_DMA_DEVICES) return 0;
+  const a = dmaDeviceAddr(id);
+  return atomic.load<u32>(a + DV_STATE) == 2 ? a : 0;
+}
+
+@inline export function statAdd(dd: u32, cpu: u32, which: u32, n: u64): void {
+  const p = load<u32>(dd + DD_STATS) + cpu * STATS_STRIDE + which * 8;
+  store<u64>(p, load<u64>(p) + n); // each CPU's line is written only by the thread running it
+}
+
+export function statSum(dd: u32, which: u32): u64 {
+  const base = load<u32>(dd + DD_STATS);
+  let total: u64 = 0;
+  for (let c: u32 = 0; c < MAX_DMA_CPUS; c++) total += atomic.load<u64>(base + c * STATS_STRIDE + which * 8);
+  return total;
+}
+
+/**
+ * iommu_dma_init_domain for a domain over page table `pgt`, IOVA domain `iova` (which
+ * already has start_pfn and reservations), SMMU domain `smmuDomain`, checked by the oracle
+ * of SMMU `smmu` (-1: none). `lazy` asks for DMA_FQ from the start (the default domain
+ * type when strict mode is off); `fqSingle` selects v7.1's single queue. Returns the id,
+ * or a negative DMA_ERR_*.
+ */
+export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32, profile: u32,
+                                variant: u32, shift: u32, apertureEnd: u64, flags: u32,
+                                fqOpts: u32): i32 {
+  if (liveTable(pgt) == 0 || liveDomain(iova) == 0 || !smmuDomainLive(smmuDomain)) return DMA_ERR_ARGS;
+  if (smmu >= 0 && smmuLive(<u32>smmu) == 0) return DMA_ERR_ARGS;
+  if (variant > VARIANT_NO_WMB) return DMA_ERR_ARGS;
+  if (profile == PROFILE_515 && (fqOpts & FQ_OPT_SINGLE) != 0) return DMA_ERR_ARGS;
+  for (let id: u32 = 0; id < MAX_DMA_DOMAINS; id++) {
+    const dd = dmaDomainAddr(id);
+    if (atomic.cmpxchg<u32>(dd + DD_STATE, 0, 1) != 0) continue;
+    const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>(MAX_DMA_CPUS * STATS_STRIDE)));
+    if (frame < 0) {
+      atomic.store<u32>(dd + DD_STATE, 0);
+      return DMA_ERR_NOMEM;
+    }
+    memory.fill(dd + 4, 0, DMA_DOMAIN_SIZE - 4);
+    store<u32>(dd + DD_TYPE, DOMAIN_DMA);
+    store<u32>(dd + DD_PROFILE, profile);
+    store<u32>(dd + DD_PGT, pgt);
+    store<u32>(dd + DD_IOVA, iova);
+    store<u32>(dd + DD_SMMU_DOMAIN, smmuDomain);
+    store<u32>(dd + DD_SMMU, smmu < 0 ? 0 : <u32>smmu + 1);
+    store<u32>(dd + DD_VARIANT, variant);
+    store<u32>(dd + DD_SHIFT, shift);
+    store<u32>(dd + DD_FQ_OPTS, fqOpts);
+    store<u32>(dd + DD_FLAGS, flags);
+    store<u64>(dd + DD_APERTURE_END, apertureEnd);
+    store<u32>(dd + DD_STATS, frameAddr(ZONE_KHEAP, <u32>frame));
+    atomic.store<u32>(dd + DD_STATE, 2);
+    return <i32>id;
+  }
+  return DMA_ERR_SLOTS;
+}
+
+/** Tear a domain down: refused while devices are attached. Frees the flush queue. */
+export function dmaDomainDestroy(id: u32): i32 {
+  const dd = liveDmaDomain(id);
+  if (dd == 0) return DMA_ERR_ARGS;
+  if (atomic.load<u32>(dd + DD_DEVICES) != 0) return DMA_ERR_BUSY;
+  const d = liveDomain(load<u32>(dd + DD_IOVA));
+  if (d != 0) fqTeardown(d);
+  const stats = load<u32>(dd + DD_STATS);
+  zoneFree(ZONE_KHEAP, (stats - frameAddr(ZONE_KHEAP, 0)) >> 12);
+  atomic.store<u32>(dd + DD_STATE, 0);
+  return 0;
+}
+
+/** The IOVA domain's record behind a DMA domain. */
+@inline export function iovaOf(dd: u32): u32 {
+  return liveDomain(load<u32>(dd + DD_IOVA));
+}
+
+// ── devices ─────────────────────────────────────────────────────────────────
+
+/** Attach a device (its stream already points at the domain's context) to a domain. */
+export function dmaDeviceAttach(domain: u32, bus: u32, mask: u64, busLimit: u64, sid: u32, smmu: u32,
+                                flags: u32): i32 {
+  const dd = liveDmaDomain(domain);
+  if (dd == 0 || bus > BUS_PCI || mask == 0) return DMA_ERR_ARGS;
+  for (let id: u32 = 0; id < MAX_DMA_DEVICES; id++) {
+    const dv = dmaDeviceAddr(id);
+    if (atomic.cmpxchg<u32>(dv + DV_STATE, 0, 1) != 0) continue;
+    memory.fill(dv + 4, 0, DMA_DEVICE_SIZE - 4);
+    store<u32>(dv + DV_DOMAIN, domain);
+    store<u32>(dv + DV_BUS, bus);
+    store<u32>(dv + DV_FLAGS, flags);
+    store<u64>(dv + DV_MASK, mask);
+    store<u64>(dv + DV_BUS_LIMIT, busLimit);
+    store<u32>(dv + DV_SID, sid);
+    store<u32>(dv + DV_SMMU, smmu);
+    atomic.add<u32>(dd + DD_DEVICES, 1);
+    atomic.store<u32>(dv + DV_STATE, 2);
+    return <i32>id;
+  }
+  return DMA_ERR_SLOTS;
+}
+
+export function dmaDeviceDetach(id: u32): i32 {
+  const dv = liveDmaDevice(id);
+  if (dv == 0) return DMA_ERR_ARGS;
+  const dd = liveDmaDomain(load<u32>(dv + DV_DOMAIN));
+  if (dd != 0) atomic.sub<u32>(dd + DD_DEVICES, 1);
+  atomic.store<u32>(dv + DV_STATE, 0);
+  return 0;
+}
+
+// ── the live switch (the writer) ────────────────────────────────────────────
+
+/** Flush-queue geometry for the domain's profile and options. */
+function buildQueue(dd: u32): i32 {
+  const d = iovaOf(dd);
+  if (d == 0) return DMA_ERR_ARGS;
+  const opts = load<u32>(dd + DD_FQ_OPTS);
+  const single = (opts & FQ_OPT_SINGLE) != 0;
+  const ret = fqInit(d, single ? FQ_SINGLE_SIZE : FQ_SIZE,
+                     single ? FQ_SINGLE_TIMEOUT_JIFFIES : FQ_TIMEOUT_JIFFIES, opts | FQ_OPT_FREELIST);
+  if (ret != 0) return ret;
+  fqSetFlushTarget(d, <i32>load<u32>(dd + DD_PGT));
+  return 0;
+}
+
+/**
+ * Step 1 of the switch, §2.4 steps 2–5: build the whole queue (counters, rings, flush
+ * callback, timer off). Nothing an unmap reads says "lazy" yet.
+ */
+export function dmaSwitchBuild(dd: u32): i32 {
+  if (atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0) return 0;
+  return buildQueue(dd);
+}
+
+/** Step 2: publish fq_domain (marked store; the barrier before it is the variant's). */
+export function dmaSwitchPublish(dd: u32): void {
+  const v = load<u32>(dd + DD_VARIANT);
+  if (v == VARIANT_MERGED) atomic.fence(); // smp_wmb: the queue before the flag (O1)
+  if (v == VARIANT_V2_TWO_READS || v == VARIANT_V2_HOISTED) store<u32>(dd + DD_FQ_DOMAIN, 1); // plain
+  else atomic.store<u32>(dd + DD_FQ_DOMAIN, 1); // WRITE_ONCE
+}
+
+/** Step 3 (v2 only): set_pgtable_quirks — a plain read-modify-write of the quirk word. */
+export function dmaSwitchSetQuirk(dd: u32): void {
+  store<u32>(dd + DD_QUIRK, load<u32>(dd + DD_QUIRK) | QUIRK_NON_STRICT);
+}
+
+/** Last: the domain type reads back DMA-FQ (only once the queue exists, fixing hazard 4). */
+export function dmaSwitchSetType(dd: u32): void {
+  store<u32>(dd + DD_TYPE, DOMAIN_DMA_FQ);
+  atomic.add<u32>(dd + DD_SWITCHES, 1);
+}
+
+/**
+ * The whole DMA → DMA-FQ switch in the domain's variant. 0 on success (also when already
+ * lazy); -ENOMEM when the queue cannot be built (the domain stays DMA).
+ */
+export function dmaSwitchToLazy(dd: u32): i32 {
+  if (atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0) return 0;
+  const ret = dmaSwitchBuild(dd);
+  if (ret != 0) return ret;
+  dmaSwitchPublish(dd);
+  const v = load<u32>(dd + DD_VARIANT);
+  if (v == VARIANT_V2_TWO_READS || v == VARIANT_V2_HOISTED) dmaSwitchSetQuirk(dd);
+  dmaSwitchSetType(dd);
+  return 0;
+}
+
+/**
+ * TEST HOOK (not kernel behaviour): make a lazy domain strict again so that stress runs
+ * can repeat the switch. The caller guarantees no map or unmap is in flight (dmaPause).
+ * A flush, every queued entry released into `cpu`'s caches, the queue torn down, then
+ * the flag and quirk cleared.
+ */
+export function dmaRebuildStrict(dd: u32, cpu: u32): i32 {
+  const d = iovaOf(dd);
+  if (d == 0) return DMA_ERR_ARGS;
+  if (fqEnabled(d)) {
+    fqFlush(d);
+    fqReleaseAll(d, cpu);
+    fqTeardown(d);
+  }
+  atomic.store<u32>(dd + DD_FQ_DOMAIN, 0);
+  atomic.store<u32>(dd + DD_QUIRK, 0);
+  store<u32>(dd + DD_TYPE, DOMAIN_DMA);
+  return 0;
+}
+
+// ── parking the CPUs of a stress loop (for the test hook) ──────────────────
+
+/** A loop on some CPU starts or ends using the domain. */
+export function loopEnter(dd: u32): void { atomic.add<u32>(dd + DD_RUNNING, 1); }
+export function loopLeave(dd: u32): void { atomic.sub<u32>(dd + DD_RUNNING, 1); }
+
+/** Between two operations: park while a pause is requested. */
+@inline export function parkIfPaused(dd: u32): void {
+  if (atomic.load<u32>(dd + DD_PAUSE) == 0) return;
+  atomic.add<u32>(dd + DD_PARKED, 1);
+  while (atomic.load<u32>(dd + DD_PAUSE) != 0) {}
+  atomic.sub<u32>(dd + DD_PARKED, 1);
+}
+
+/** Ask every running loop to park and wait until they have (or finished). */
+export function dmaPause(dd: u32): void {
+  atomic.store<u32>(dd + DD_PAUSE, 1);
+  while (atomic.load<u32>(dd + DD_PARKED) != atomic.load<u32>(dd + DD_RUNNING)) {}
+}
+
+export function dmaResume(dd: u32): void {
+  atomic.store<u32>(dd + DD_PAUSE, 0);
+}
+
+/** CPUs a domain's IOVA domain has (for release targets). */
+export function dmaNcpus(dd: u32): u32 {
+  const d = iovaOf(dd);
+  return d == 0 ? 0 : load<u32>(d + I_NCPUS);
+}

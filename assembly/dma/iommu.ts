@@ -1,0 +1,282 @@
+// dma-iommu's map and unmap (drivers/iommu/dma-iommu.c, v5.15 and v7.1; reference §2.5,
+// §2.13, §6.4): the IOVA sizes and the 32-bit-first attempt, the IOMMU core's map loop,
+// and the unmap path whose one snapshot of fq_domain decides everything (O2).
+//
+// The unmap is written as its steps — begin, clear the PTEs, sync, release the IOVA — so
+// that the deterministic explorer can run other CPUs between them; dmaUnmap runs them in
+// the order of the domain's variant, reading fq_domain (and the v2 quirk) from memory the
+// way that variant's code does. Every map and unmap is recorded in the SMMU's safety
+// oracle when it has one: the IOVA counts as unmapped strictly when it goes back to the
+// allocator (which promises its invalidation completed), lazily when it is queued.
+//
+// Left out: scatterlists, bounce buffers (swiotlb), the v7.1 IOVA-link API, dma_sync_*.
+
+import { DMA_CPUS_BASE, DMA_CPU_SIZE, MAX_DMA_CPUS } from "../memmap";
+import { liveTable } from "../pgtable/config";
+import { allocFast, freeFast } from "../iova/rcache";
+import { fqEnabled, fqQueue } from "../iova/fq";
+import { iommuMap, iommuUnmapFast } from "../iommu/core";
+import { G_FREELIST, gatherInit, iotlbSync } from "../iommu/gather";
+import { freelistRelease } from "../iommu/freelist";
+import { PROFILE_515 } from "../pgtable/desc";
+import { smmuLive, S_ORACLE } from "../smmu/smmu";
+import { SD_ASID, SD_FLUSH_GEN, SD_VMID, smmuDomainAddr } from "../smmu/domain";
+import { makeCtx } from "../smmu/cache";
+import { oracleMap, oracleUnmap } from "../safety/oracle";
+import { jiffiesNow } from "../clock";
+import {
+  BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_FQ_DOMAIN, DD_PGT, DD_PROFILE, DD_QUIRK, DD_SHIFT,
+  DD_SMMU, DD_SMMU_DOMAIN, DD_VARIANT, DDF_FORCEDAC, DS_MAPS, DS_MAP_FAILS, DS_MIXED, DS_NO_QUEUE,
+  DS_SAC_FALLBACKS, DS_SAC_TRIES, DS_SYNCS, DS_UNMAPS_LAZY, DS_UNMAPS_STRICT, DS_UNMAP_SHORT,
+  DV_BUS, DV_BUS_LIMIT, DV_FLAGS, DV_MASK, DVF_COHERENT, DVF_PCI_32BIT, QUIRK_NON_STRICT,
+  VARIANT_V2_HOISTED, VARIANT_V2_TWO_READS, iovaOf, statAdd,
+} from "./domain";
+
+// enum dma_data_direction
+export const DMA_BIDIRECTIONAL: u32 = 0;
+export const DMA_TO_DEVICE: u32 = 1;
+export const DMA_FROM_DEVICE: u32 = 2;
+/** DMA_ATTR_PRIVILEGED */
+export const ATTR_PRIVILEGED: u32 = 1 << 9;
+
+const IOMMU_READ: u32 = 1;
+const IOMMU_WRITE: u32 = 2;
+const IOMMU_CACHE: u32 = 4;
+const IOMMU_PRIV: u32 = 32;
+
+const DMA_BIT_MASK_32: u64 = 0xffff_ffff;
+
+// Per simulated CPU (DMA_CPU_SIZE): the unmap in progress.
+const C_GATHER: u32 = 0; //     64 B
+const C_IOVA: u32 = 64; //      u64 granule-aligned IOVA
+const C_SIZE: u32 = 72; //      u64 granule-aligned size
+const C_UNMAPPED: u32 = 80; //  u64 bytes the page table gave back
+const C_SKIPPED_SYNC: u32 = 88; // u32: this unmap decided not to sync
+/** The thread running this simulated CPU: its slot + 1 (0 = none). */
+export const C_OWNER: u32 = 120;
+const C_SCRATCH: u32 = 128; //  for the core's loops (count, bytes mapped, a gather)
+
+@inline export function cpuArea(cpu: u32): u32 {
+  return DMA_CPUS_BASE + cpu * DMA_CPU_SIZE;
+}
+
+@inline function granuleOf(dd: u32): u64 {
+  return <u64>1 << <u64>load<u32>(dd + DD_SHIFT);
+}
+
+/** dma_info_to_prot. */
+export function dirToProt(dir: u32, coherent: bool, attrs: u32): u32 {
+  let prot: u32 = coherent ? IOMMU_CACHE : 0;
+  if ((attrs & ATTR_PRIVILEGED) != 0) prot |= IOMMU_PRIV;
+  if (dir == DMA_BIDIRECTIONAL) return prot | IOMMU_READ | IOMMU_WRITE;
+  if (dir == DMA_TO_DEVICE) return prot | IOMMU_READ;
+  if (dir == DMA_FROM_DEVICE) return prot | IOMMU_WRITE;
+  return 0;
+}
+
+// ── the oracle's view ───────────────────────────────────────────────────────
+
+function oracleOf(dd: u32): u32 {
+  const id = load<u32>(dd + DD_SMMU);
+  if (id == 0) return 0;
+  const s = smmuLive(id - 1);
+  return s == 0 ? 0 : load<u32>(s + S_ORACLE);
+}
+
+@inline function ctxOf(dd: u32): u32 {
+  const sd = smmuDomainAddr(load<u32>(dd + DD_SMMU_DOMAIN));
+  return makeCtx(load<u32>(sd + SD_ASID), load<u32>(sd + SD_VMID));
+}
+
+function recordMap(dd: u32, iova: u64, pa: u64, size: u64): void {
+  const o = oracleOf(dd);
+  if (o != 0) oracleMap(o, ctxOf(dd), iova >> 12, pa >> 12, (size + 4095) >> 12, jiffiesNow());
+}
+
+function recordUnmap(dd: u32, iova: u64, size: u64, lazy: bool): void {
+  const o = oracleOf(dd);
+  if (o == 0) return;
+  const gen = atomic.load<u32>(smmuDomainAddr(load<u32>(dd + DD_SMMU_DOMAIN)) + SD_FLUSH_GEN);
+  oracleUnmap(o, ctxOf(dd), iova >> 12, (size + 4095) >> 12, lazy, gen, jiffiesNow());
+}
+
+// ── map ─────────────────────────────────────────────────────────────────────
+
+/**
+ * iommu_dma_alloc_iova: a PFN for `len` granules below the device's limit, 32-bit first
+ * for PCI devices (v5.15: unless iommu.forcedac; v7.1: while the device's workaround flag
+ * holds, cleared for good by the first failure). 0 on failure.
+ */
+function allocIova(dd: u32, dv: u32, cpu: u32, len: u64): u64 {
+  const d = iovaOf(dd);
+  const shift = <u64>load<u32>(dd + DD_SHIFT);
+  const is515 = load<u32>(dd + DD_PROFILE) == PROFILE_515;
+  // v5.15 rounds small sizes here; v7.1's alloc_iova_fast does the same inside.
+  if (is515 && len < 32 && len > 1) len = <u64>1 << (64 - clz(len - 1));
+  let limit = load<u64>(dv + DV_MASK);
+  const bus = load<u64>(dv + DV_BUS_LIMIT);
+  if (bus != 0 && bus < limit) limit = bus;
+  const aperture = load<u64>(dd + DD_APERTURE_END);
+  if (aperture < limit) limit = aperture; // SMMUv3 domains force their aperture
+  let sac = false;
+  if (limit > DMA_BIT_MASK_32) {
+    sac = is515 ? load<u32>(dv + DV_BUS) == BUS_PCI && (load<u32>(dd + DD_FLAGS) & DDF_FORCEDAC) == 0
+                : (atomic.load<u32>(dv + DV_FLAGS) & DVF_PCI_32BIT) != 0;
+  }
+  if (sac) {
+    statAdd(dd, cpu, DS_SAC_TRIES, 1);
+    const pfn = allocFast(d, cpu, len, DMA_BIT_MASK_32 >> shift, false);
+    if (pfn > 0) return <u64>pfn;
+    statAdd(dd, cpu, DS_SAC_FALLBACKS, 1);
+    // v7.1: "Using N-bit DMA addresses" — the workaround is off for this device from now on.
+    if (!is515) atomic.and<u32>(dv + DV_FLAGS, ~DVF_PCI_32BIT);
+  }
+  const pfn = allocFast(d, cpu, len, limit >> shift, true);
+  return pfn > 0 ? <u64>pfn : 0;
+}
+
+/**
+ * __iommu_dma_map for device `dv` on simulated CPU `cpu`: [phys, phys + size) gets an
+ * IOVA with the same offset into its granule. Returns the DMA address, or 0
+ * (DMA_MAPPING_ERROR) — the IOVA freed at once if the page table refused the mapping.
+ */
+export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, attrs: u32): u64 {
+  const shift = <u64>load<u32>(dd + DD_SHIFT);
+  const gran = granuleOf(dd);
+  const off = phys & (gran - 1);
+  const len = (size + off + gran - 1) & ~(gran - 1);
+  const prot = dirToProt(dir, (load<u32>(dv + DV_FLAGS) & DVF_COHERENT) != 0, attrs);
+  const pfn = allocIova(dd, dv, cpu, len >> shift);
+  if (pfn == 0) {
+    statAdd(dd, cpu, DS_MAP_FAILS, 1);
+    return 0;
+  }
+  const iova = pfn << shift;
+  const pt = liveTable(load<u32>(dd + DD_PGT));
+  if (iommuMap(pt, iova, phys - off, len, prot, cpuArea(cpu) + C_SCRATCH) != 0) {
+    freeFast(iovaOf(dd), cpu, pfn, len >> shift); // iommu_dma_free_iova with a NULL gather
+    statAdd(dd, cpu, DS_MAP_FAILS, 1);
+    return 0;
+  }
+  recordMap(dd, iova, phys - off, len);
+  statAdd(dd, cpu, DS_MAPS, 1);
+  return iova + off;
+}
+
+// ── unmap, step by step ─────────────────────────────────────────────────────
+
+/** Step 0: align the request to granules and start an empty gather (§2.5 steps 1–2). */
+export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
+  const gran = granuleOf(dd);
+  const off = dmaAddr & (gran - 1);
+  const c = cpuArea(cpu);
+  store<u64>(c + C_IOVA, dmaAddr - off);
+  store<u64>(c + C_SIZE, (size + off + gran - 1) & ~(gran - 1));
+  store<u64>(c + C_UNMAPPED, 0);
+  store<u32>(c + C_SKIPPED_SYNC, 0);
+  gatherInit(c + C_GATHER, false);
+}
+
+/**
+ * Step 1: clear the PTEs through the core's loop into the gather. `skipLeaves`: the gather
+ * is queued (merged: the snapshot; v2: io-pgtable saw the non-strict quirk), so leaf
+ * invalidations are not gathered. WARN (counted) if less than the whole range went.
+ */
+export function unmapClear(dd: u32, cpu: u32, skipLeaves: bool): void {
+  const c = cpuArea(cpu);
+  store<u32>(c + C_GATHER + 24, skipLeaves ? 1 : 0);
+  const size = load<u64>(c + C_SIZE);
+  const pt = liveTable(load<u32>(dd + DD_PGT));
+  const n = iommuUnmapFast(pt, c + C_GATHER, load<u64>(c + C_IOVA), size, c + C_SCRATCH);
+  store<u64>(c + C_UNMAPPED, n);
+  if (n != size) statAdd(dd, cpu, DS_UNMAP_SHORT, 1);
+}
+
+/** Step 2, when the unmap is strict: iotlb_sync — the invalidation, waited for. */
+export function unmapSync(dd: u32, cpu: u32): void {
+  iotlbSync(liveTable(load<u32>(dd + DD_PGT)), cpuArea(cpu) + C_GATHER);
+  statAdd(dd, cpu, DS_SYNCS, 1);
+}
+
+/** Step 2, when it is not: remember the decision (to spot mixed decisions at release). */
+export function unmapSkipSync(dd: u32, cpu: u32): void {
+  store<u32>(cpuArea(cpu) + C_SKIPPED_SYNC, 1);
+}
+
+/**
+ * Step 3: release the IOVA — queued: queue_iova with the gather's freelist (0 if the
+ * queue does not exist yet: hazard 1, counted, nothing queued — the kernel would crash);
+ * otherwise free_iova_fast now, and any table pages with it.
+ */
+export function unmapRelease(dd: u32, cpu: u32, queued: bool): i32 {
+  const c = cpuArea(cpu);
+  const iova = load<u64>(c + C_IOVA);
+  const size = load<u64>(c + C_SIZE);
+  const shift = <u64>load<u32>(dd + DD_SHIFT);
+  const d = iovaOf(dd);
+  const freelist = load<u32>(c + C_GATHER + G_FREELIST);
+  if (queued) {
+    if (!fqEnabled(d)) {
+      statAdd(dd, cpu, DS_NO_QUEUE, 1);
+      return -1;
+    }
+    recordUnmap(dd, iova, size, true);
+    fqQueue(d, cpu, iova >> shift, size >> shift, <u64>freelist);
+    statAdd(dd, cpu, DS_UNMAPS_LAZY, 1);
+    return 0;
+  }
+  if (load<u32>(c + C_SKIPPED_SYNC) != 0) statAdd(dd, cpu, DS_MIXED, 1);
+  recordUnmap(dd, iova, size, false);
+  freeFast(d, cpu, iova >> shift, size >> shift);
+  freelistRelease(freelist);
+  store<u32>(c + C_GATHER + G_FREELIST, 0);
+  statAdd(dd, cpu, DS_UNMAPS_STRICT, 1);
+  return 0;
+}
+
+/** The unmap's page-table result: bytes cleared. */
+export function unmapCleared(cpu: u32): u64 {
+  return load<u64>(cpuArea(cpu) + C_UNMAPPED);
+}
+
+// ── unmap, whole, in the domain's variant ──────────────────────────────────
+
+/**
+ * __iommu_dma_unmap on simulated CPU `cpu`. Returns 0, or -1 when the unmap found
+ * fq_domain set but no queue (only possible in a broken variant).
+ */
+export function dmaUnmap(dd: u32, cpu: u32, dmaAddr: u64, size: u64): i32 {
+  const v = load<u32>(dd + DD_VARIANT);
+  if (v == VARIANT_V2_TWO_READS || v == VARIANT_V2_HOISTED) return unmapV2(dd, cpu, dmaAddr, size, v);
+  // Merged (and no-wmb, whose reader is the merged one): one READ_ONCE snapshot.
+  const queued = atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0;
+  unmapBegin(dd, cpu, dmaAddr, size);
+  unmapClear(dd, cpu, queued);
+  if (!queued) unmapSync(dd, cpu);
+  return unmapRelease(dd, cpu, queued);
+}
+
+/**
+ * The v2 reader: io-pgtable reads the quirk word, then dma-iommu reads fq_domain once to
+ * decide the sync and once more (inside iommu_dma_free_iova) to decide the free — plain
+ * loads all. Hoisted: the second read done first, kept in a local, as in Robin's mail.
+ */
+function unmapV2(dd: u32, cpu: u32, dmaAddr: u64, size: u64, v: u32): i32 {
+  let freeRead: u32 = 0;
+  if (v == VARIANT_V2_HOISTED) freeRead = load<u32>(dd + DD_FQ_DOMAIN);
+  unmapBegin(dd, cpu, dmaAddr, size);
+  unmapClear(dd, cpu, (load<u32>(dd + DD_QUIRK) & QUIRK_NON_STRICT) != 0);
+  if (load<u32>(dd + DD_FQ_DOMAIN) == 0) unmapSync(dd, cpu);
+  else unmapSkipSync(dd, cpu);
+  if (v != VARIANT_V2_HOISTED) freeRead = load<u32>(dd + DD_FQ_DOMAIN);
+  return unmapRelease(dd, cpu, freeRead != 0);
+}
+
+@inline export function maxDmaCpus(): u32 {
+  return MAX_DMA_CPUS;
+}
+
+/** The fq_domain flag as memory holds it now. */
+export function fqDomainSet(dd: u32): bool {
+  return atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0;
+}

@@ -1,0 +1,87 @@
+// The IOMMU core's map and unmap loops (drivers/iommu/iommu.c __iommu_map, __iommu_unmap
+// and iommu_pgsize, v5.15 and v7.1; reference §4.9): a request of any size is cut into
+// runs of the largest page size the alignment of the IOVA and the physical address
+// allows, stopping each run at the next larger page's boundary so that the rest can use
+// it. The runs go to io-pgtable's map_pages / unmap_pages.
+
+import { D_PGSIZE_BITMAP } from "../pgtable/desc";
+import { mapPages, unmapPages } from "../pgtable/lpae";
+import { gatherInit, iotlbSync } from "./gather";
+
+export const CORE_EINVAL: i32 = -22;
+
+/**
+ * iommu_pgsize: the page size for the next run of [iova, iova + size) → paddr, and (in
+ * *countOut, a u64) how many pages of it. 0 when no page size fits (the kernel BUGs; the
+ * callers' alignment checks make it unreachable).
+ */
+export function iommuPgsize(bitmap: u64, iova: u64, paddr: u64, size: u64, countOut: u32): u64 {
+  // Sizes no larger than `size`…
+  let cands = bitmap & (size >= (<u64>1 << 63) ? U64.MAX_VALUE : ((<u64>1 << (64 - clz(size))) - 1));
+  // …and no larger than the alignment of both addresses.
+  const addrMerge = iova | paddr;
+  if (addrMerge != 0) cands &= (<u64>1 << (ctz(addrMerge) + 1)) - 1;
+  if (cands == 0) return 0;
+  const pgsize = <u64>1 << (63 - clz(cands));
+  let count = size / pgsize;
+  // The next larger supported size, if any: stop the run at its boundary when a whole
+  // page of it fits after that boundary and both addresses are equally misaligned for it.
+  const larger = bitmap & ~((pgsize << 1) - 1);
+  if (larger != 0) {
+    const next = <u64>1 << ctz(larger);
+    if (((iova ^ paddr) & (next - 1)) == 0) {
+      const offset = next - (addrMerge & (next - 1));
+      if (offset + next <= size) count = offset / pgsize;
+    }
+  }
+  store<u64>(countOut, count);
+  return pgsize;
+}
+
+/**
+ * __iommu_map on page table `d`: 0 or -errno. On failure what was mapped is unmapped
+ * again with an ordinary (synchronised) unmap through `scratchGather`, as the kernel does.
+ */
+export function iommuMap(d: u32, iova: u64, paddr: u64, size: u64, prot: u32, scratch: u32): i32 {
+  const bitmap = load<u64>(d + D_PGSIZE_BITMAP);
+  const min = <u64>1 << ctz(bitmap);
+  if (((iova | paddr | size) & (min - 1)) != 0) return CORE_EINVAL;
+  const countOut = scratch;
+  const mappedOut = scratch + 8;
+  let done: u64 = 0;
+  let ret: i32 = 0;
+  while (done < size) {
+    const pgsize = iommuPgsize(bitmap, iova + done, paddr + done, size - done, countOut);
+    if (pgsize == 0) { ret = CORE_EINVAL; break; }
+    store<u64>(mappedOut, 0);
+    ret = mapPages(d, iova + done, paddr + done, pgsize, load<u64>(countOut), prot, mappedOut);
+    done += load<u64>(mappedOut);
+    if (ret != 0) break;
+  }
+  if (ret != 0 && done != 0) {
+    const g = scratch + 16;
+    gatherInit(g, false);
+    iommuUnmapFast(d, g, iova, done, scratch);
+    iotlbSync(d, g);
+  }
+  return ret;
+}
+
+/**
+ * iommu_unmap_fast: unmap [iova, iova + size) into `gather` without syncing it (the
+ * caller decides). Returns the bytes unmapped; stops early at a run that unmaps nothing.
+ */
+export function iommuUnmapFast(d: u32, gather: u32, iova: u64, size: u64, scratch: u32): u64 {
+  const bitmap = load<u64>(d + D_PGSIZE_BITMAP);
+  const min = <u64>1 << ctz(bitmap);
+  if (((iova | size) & (min - 1)) != 0) return 0;
+  let done: u64 = 0;
+  while (done < size) {
+    const pgsize = iommuPgsize(bitmap, iova + done, iova + done, size - done, scratch);
+    if (pgsize == 0) break;
+    const n = unmapPages(d, gather, iova + done, pgsize, load<u64>(scratch));
+    if (n == 0) break;
+    done += n;
+  }
+  return done;
+}

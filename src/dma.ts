@@ -1,0 +1,401 @@
+// The DMA API over an SMMUv3: DMA domains (strict DMA or lazy DMA-FQ, the dma-iommu cookie
+// with its flush queue) and the devices that map buffers through them. The algorithms run
+// in the Wasm core (assembly/dma/); this is the typed, checked face of them, plus the live
+// strict→lazy switch of the seed mail and the variants of it the thread discussed.
+//
+// Kernel behaviour followed: drivers/iommu/dma-iommu.c and iommu.c of the simulator's
+// profile (v5.15 or v7.1) — reference §1, §2, §4.9, §6.4.
+
+import type { Core } from "../bindings/core.js";
+import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
+import { checkAddress, checkInt, checkOneOf } from "./validate.js";
+import { PageTable, type Profile } from "./pgtable.js";
+import { IovaDomain } from "./iova.js";
+import { SmmuDomain } from "./smmu/domain.js";
+import type { Smmu, Device, AccessResult } from "./smmu/smmu.js";
+import { DmaEngine, type DmaEngineOptions } from "./device/engine.js";
+
+/**
+ * Which code the live switch and the unmap path run (the seed thread, reference §1):
+ * - `merged`: v5.15 as merged — queue built, smp_wmb, WRITE_ONCE(fq_domain); every unmap
+ *   decides from one READ_ONCE snapshot.
+ * - `v2-two-reads`: the v2 series — fq_domain stored plainly, then io-pgtable's non-strict
+ *   quirk set after attach; unmap reads the quirk, then fq_domain twice (plain reads).
+ * - `v2-hoisted`: the same, with the second read hoisted above the first, as Robin's mail
+ *   shows a compiler may legally do. Frees an IOVA without syncing the IOTLB.
+ * - `no-wmb`: the merged reader with a writer that publishes without the barrier.
+ */
+export type SeedVariant = "merged" | "v2-two-reads" | "v2-hoisted" | "no-wmb";
+export const SEED_VARIANTS: readonly SeedVariant[] = ["merged", "v2-two-reads", "v2-hoisted", "no-wmb"];
+
+export type DomainType = "DMA" | "DMA-FQ";
+export type DmaDirection = "bidirectional" | "to-device" | "from-device";
+const DIRECTIONS: readonly DmaDirection[] = ["bidirectional", "to-device", "from-device"];
+
+export interface DmaDomainOptions {
+  /** The SMMU its devices sit behind (its oracle, if it has one, shadows every map and unmap). */
+  smmu: Smmu;
+  /** DMA (strict, the default) or DMA-FQ (lazy: the flush queue is built at creation). */
+  type?: DomainType;
+  /** The switch and unmap code to run. Default 'merged'. */
+  variant?: SeedVariant;
+  /** IOVA granule = smallest IOMMU page: 4096 (default), 16384 or 65536. */
+  granule?: 4096 | 16384 | 65536;
+  /** IOVA bits of the stage-1 table (the domain's aperture). Default 48. */
+  ias?: number;
+  /** Simulated CPUs that map and unmap (each with its own IOVA caches and flush-queue ring). Default 4. */
+  cpus?: number;
+  /** ASID of the domain's context. Default: 1 + the page table's id. */
+  asid?: number;
+  /** v7.1 only: 'single' is the one shared queue of 32768 entries and 1000 ms (shadow_on_flush). */
+  fqMode?: "percpu" | "single";
+  /** iommu.forcedac: no 32-bit-first IOVA attempt for PCI devices. Default false. */
+  forcedac?: boolean;
+  /**
+   * Put removed table pages on the gather's freelist, freed after the invalidation that
+   * covers them (the strict sync, or the flush-queue entry's release), instead of
+   * io-pgtable-arm's synchronous walk flush and free. Default false (the Arm path).
+   */
+  deferTableFree?: boolean;
+  /** The SMMU implements range invalidation. Default true. */
+  rangeInvalidation?: boolean;
+}
+
+export interface DmaDeviceOptions {
+  /** The device's stream ID on the domain's SMMU. */
+  streamId: number;
+  /** DMA mask as a bit count: 32 → DMA_BIT_MASK(32). Default 64. */
+  dmaMask?: number;
+  /** PCI devices get 32-bit IOVAs first (SAC), platform devices do not. Default 'pci'. */
+  bus?: "pci" | "platform";
+  /** The device snoops caches (mappings get IOMMU_CACHE). Default true. */
+  coherent?: boolean;
+  /** bus_dma_limit, the highest address the bus can carry (0 = none). */
+  busDmaLimit?: number;
+}
+
+export interface DmaMapOptions {
+  /** The simulated CPU the call runs on (its IOVA caches). Default 0. */
+  cpu?: number;
+  /** Default 'bidirectional'. */
+  dir?: DmaDirection;
+  /** DMA_ATTR_PRIVILEGED. */
+  privileged?: boolean;
+}
+
+export interface DmaStats {
+  maps: number;
+  /** DMA_MAPPING_ERROR returns: no IOVA space, or the page table refused. */
+  mapFailures: number;
+  /** Unmaps that gave the IOVA back at once (strict), and that queued it (lazy). */
+  strictUnmaps: number;
+  lazyUnmaps: number;
+  /** iotlb_sync calls (leaf invalidations + CMD_SYNC). */
+  syncs: number;
+  /** 32-bit-first attempts for PCI devices, and those that fell back to the full mask. */
+  sacAttempts: number;
+  sacFallbacks: number;
+  /** WARNs: an unmap cleared fewer bytes than asked (the range was not all mapped). */
+  shortUnmaps: number;
+  /** Unmaps that skipped the sync yet freed the IOVA at once: the seed race's signature. */
+  mixedDecisions: number;
+  /** Unmaps that saw fq_domain set but found no queue (Will's hazard 1; the kernel would crash). */
+  queueMissing: number;
+  /** Live switches DMA → DMA-FQ done. */
+  switches: number;
+}
+
+const STAT_ORDER: (keyof DmaStats)[] = [
+  "maps", "mapFailures", "strictUnmaps", "lazyUnmaps", "syncs", "sacAttempts", "sacFallbacks",
+  "shortUnmaps", "mixedDecisions", "queueMissing",
+];
+
+/** A DMA address could not be produced (the kernel's DMA_MAPPING_ERROR). */
+export class DmaMappingError extends IommuSimError {}
+
+const PGSIZE_BITMAPS: Record<number, number> = { 4096: 0x40201000, 16384: 0x02004000, 65536: 0x20010000 };
+
+export class DmaDomain {
+  readonly pageTable: PageTable;
+  readonly iova: IovaDomain;
+  readonly smmuDomain: SmmuDomain;
+  readonly smmu: Smmu;
+  readonly variant: SeedVariant;
+  readonly granule: number;
+  readonly cpus: number;
+  /** iommu.forcedac: no 32-bit-first attempt for PCI devices. */
+  readonly forcedac: boolean;
+  private readonly devices = new Set<DmaDevice>();
+  private destroyed = false;
+
+  /** @internal Use Simulator.createDmaDomain. */
+  constructor(private readonly core: Core, readonly profile: Profile, readonly id: number,
+              parts: { pageTable: PageTable; iova: IovaDomain; smmuDomain: SmmuDomain; smmu: Smmu;
+                       variant: SeedVariant; granule: number; cpus: number; forcedac: boolean }) {
+    this.pageTable = parts.pageTable;
+    this.iova = parts.iova;
+    this.smmuDomain = parts.smmuDomain;
+    this.smmu = parts.smmu;
+    this.variant = parts.variant;
+    this.granule = parts.granule;
+    this.cpus = parts.cpus;
+    this.forcedac = parts.forcedac;
+  }
+
+  /** @internal */
+  static create(core: Core, profile: Profile, pageTable: (cfg: object) => PageTable,
+                opts: DmaDomainOptions): DmaDomain {
+    const ctx = "createDmaDomain";
+    if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
+    if (!opts.smmu || typeof opts.smmu.attachDevice !== "function") {
+      throw new ArgumentError("smmu", opts.smmu, "must be an Smmu (Simulator.createSmmu)", ctx);
+    }
+    const type = checkOneOf("type", opts.type ?? "DMA", ["DMA", "DMA-FQ"] as const, ctx);
+    const variant = checkOneOf("variant", opts.variant ?? "merged", SEED_VARIANTS, ctx);
+    const granule = opts.granule ?? 4096;
+    if (!(granule in PGSIZE_BITMAPS)) throw new ArgumentError("granule", granule, "must be 4096, 16384 or 65536", ctx);
+    const ias = checkInt("ias", opts.ias ?? 48, 32, 48, ctx);
+    const cpus = checkInt("cpus", opts.cpus ?? 4, 1, core.layout.MAX_DMA_CPUS, ctx);
+    const fqMode = checkOneOf("fqMode", opts.fqMode ?? "percpu", ["percpu", "single"] as const, ctx);
+    if (fqMode === "single" && profile === "5.15") {
+      throw new ConfigError(`iommu-sim: ${ctx}: fqMode 'single' is v7.1 behaviour (since v6.7); this simulator runs profile 5.15`);
+    }
+    const L = core.layout;
+    const pt = pageTable({ format: "arm-lpae-s1", pgsizeBitmap: PGSIZE_BITMAPS[granule]!, ias, oas: 48, events: 0 });
+    let iova: IovaDomain | undefined;
+    let sd: SmmuDomain | undefined;
+    try {
+      if (opts.deferTableFree) core.raw.pgt_set_flags(pt.id, L.DF_DEFER_TABLE_FREE, 0);
+      // iommu_dma_init_domain: start_pfn = max(1, aperture_start >> order) — PFN 0 never.
+      iova = IovaDomain.create(core, profile, { granule, startPfn: 1, cpus, checkFastFrees: false });
+      sd = new SmmuDomain(core, profile, pt, { id: checkInt("asid", opts.asid ?? 1 + pt.id, 0, 0xffff, ctx),
+                                                 rangeInvalidation: opts.rangeInvalidation ?? true });
+      const flags = opts.forcedac ? L.DDF_FORCEDAC : 0;
+      const fqOpts = fqMode === "single" ? L.FQ_OPT_SINGLE : 0;
+      const id = core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, profile === "5.15" ? 0 : 1,
+        SEED_VARIANTS.indexOf(variant), Math.log2(granule), 2 ** ias - 1, flags, fqOpts);
+      if (id === -2) throw new IommuSimError(`iommu-sim: ${ctx}: every DMA domain slot is in use; destroy one first`);
+      if (id === -12) throw new IommuSimError(`iommu-sim: ${ctx}: out of simulator memory (kheap); raise kheapMiB`);
+      if (id < 0) throw new IommuSimError(`iommu-sim: ${ctx}: the core refused the domain (code ${id})`);
+      const dom = new DmaDomain(core, profile, id, { pageTable: pt, iova, smmuDomain: sd, smmu: opts.smmu, variant, granule, cpus,
+                                                      forcedac: !!opts.forcedac });
+      // A DMA-FQ default domain builds its queue at init; without one it quietly stays DMA.
+      if (type === "DMA-FQ") core.raw.dma_switch_lazy(id);
+      return dom;
+    } catch (e) {
+      sd?.destroy();
+      iova?.destroy();
+      pt.release();
+      throw e;
+    }
+  }
+
+  private get base(): number {
+    return this.core.layout.DMA_DOMAINS_BASE + this.id * this.core.layout.DMA_DOMAIN_SIZE;
+  }
+
+  private live(op: string): void {
+    if (this.destroyed) throw new IommuSimError(`iommu-sim: ${op} on DMA domain ${this.id}, which was destroyed`);
+  }
+
+  /** 'DMA' (strict) or 'DMA-FQ' (lazy), as sysfs would read it back. */
+  get type(): DomainType {
+    return this.core.readU32(this.base + this.core.layout.DD_TYPE) === this.core.layout.DOMAIN_DMA_FQ ? "DMA-FQ" : "DMA";
+  }
+
+  /** Whether fq_domain is published (what an unmap would read now). */
+  get fqPublished(): boolean {
+    return this.core.readU32(this.base + this.core.layout.DD_FQ_DOMAIN) !== 0;
+  }
+
+  /**
+   * Attach a device: its stream is programmed for this domain on the SMMU, and it gets a
+   * DMA mask and a bus type for dma_map's IOVA choice.
+   */
+  attachDevice(opts: DmaDeviceOptions): DmaDevice {
+    this.live("attachDevice");
+    const ctx = "DmaDomain.attachDevice";
+    if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
+    const mask = checkInt("dmaMask", opts.dmaMask ?? 64, 12, 64, ctx);
+    const bus = checkOneOf("bus", opts.bus ?? "pci", ["pci", "platform"] as const, ctx);
+    const coherent = opts.coherent ?? true;
+    const busLimit = opts.busDmaLimit === undefined ? 0 : checkAddress("busDmaLimit", opts.busDmaLimit, ctx);
+    const smmuDev = this.smmu.attachDevice(opts.streamId, this.smmuDomain);
+    const L = this.core.layout;
+    let flags = coherent ? L.DVF_COHERENT : 0;
+    // v7.1: pci_32bit_workaround = !iommu.forcedac for PCI devices (v5.15 reads forcedac per map).
+    if (bus === "pci" && this.profile === "7.1" && !this.forcedac) flags |= L.DVF_PCI_32BIT;
+    const id = this.core.raw.dma_device_attach(this.id, bus === "pci" ? 1 : 0, mask, busLimit, opts.streamId,
+      this.smmu.id, flags);
+    if (id < 0) {
+      smmuDev.detach();
+      throw new IommuSimError(id === -2 ? "iommu-sim: every DMA device slot is in use; detach one first"
+        : `iommu-sim: the core refused the device (code ${id})`);
+    }
+    const dev = new DmaDevice(this.core, this, id, smmuDev, { mask, bus });
+    this.devices.add(dev);
+    return dev;
+  }
+
+  /** @internal */
+  forget(dev: DmaDevice): void {
+    this.devices.delete(dev);
+  }
+
+  /**
+   * Change the domain type the way sysfs `iommu_groups/N/type` does on a live group.
+   * DMA → DMA-FQ builds the flush queue and publishes it (in this domain's variant) with
+   * devices attached and DMA in flight. v5.15 needs the group to hold exactly one device
+   * (-EINVAL); the reverse is refused while a device is attached (v5.15 -EBUSY, v7.1 -EPERM).
+   */
+  setType(type: DomainType): void {
+    this.live("setType");
+    const ctx = "DmaDomain.setType";
+    checkOneOf("type", type, ["DMA", "DMA-FQ"] as const, ctx);
+    if (type === this.type) return;
+    if (type === "DMA") {
+      if (this.devices.size > 0) {
+        const errno = this.profile === "5.15" ? "-EBUSY" : "-EPERM";
+        throw new IommuSimError(`iommu-sim: ${ctx}: DMA-FQ → DMA on a domain with ${this.devices.size} device(s) ` +
+          `attached is refused (${errno}): lazy → strict needs a new domain, i.e. a driver unbind. ` +
+          `Stress tests can use rebuildStrictForTesting()`);
+      }
+    } else if (this.profile === "5.15" && this.devices.size !== 1) {
+      throw new IommuSimError(`iommu-sim: ${ctx}: v5.15 changes a live group's type only when it holds exactly ` +
+        `one device; this domain has ${this.devices.size} (-EINVAL)`);
+    }
+    if (type === "DMA") {
+      this.rebuildStrictForTesting(0);
+      return;
+    }
+    const rc = this.core.raw.dma_switch_lazy(this.id);
+    if (rc === -12) throw new IommuSimError(`iommu-sim: ${ctx}: iova flush queue initialization failed (-ENOMEM); the domain stays DMA`);
+    if (rc !== 0) throw new IommuSimError(`iommu-sim: ${ctx}: the core refused (code ${rc})`);
+  }
+
+  /**
+   * TEST HOOK — not kernel behaviour. Make a lazy domain strict again so that stress runs
+   * can repeat the switch: one flush, every queued IOVA released into `cpu`'s caches, the
+   * queue torn down, fq_domain (and the v2 quirk) cleared. Nothing may be mapping or
+   * unmapping in the domain meanwhile (worker loops park themselves for it).
+   */
+  rebuildStrictForTesting(cpu = 0): void {
+    this.live("rebuildStrictForTesting");
+    checkInt("cpu", cpu, 0, this.cpus - 1, "rebuildStrictForTesting");
+    const rc = this.core.raw.dma_rebuild_strict(this.id, cpu);
+    if (rc !== 0) throw cpuError(this.core, rc, cpu, "rebuildStrictForTesting");
+  }
+
+  /** Entries waiting in the flush queue (over every ring). */
+  fqPending(): number {
+    this.live("fqPending");
+    return this.core.raw.dma_fq_pending(this.id);
+  }
+
+  stats(): DmaStats {
+    this.live("stats");
+    const out = {} as DmaStats;
+    STAT_ORDER.forEach((k, i) => { out[k] = this.core.raw.dma_stat(this.id, i); });
+    out.switches = this.core.readU32(this.base + this.core.layout.DD_SWITCHES);
+    return out;
+  }
+
+  /** Detach every device, free the flush queue, and drop the domain's parts. */
+  destroy(): void {
+    if (this.destroyed) return;
+    for (const d of [...this.devices]) d.detach();
+    this.core.raw.dma_domain_destroy(this.id);
+    this.smmuDomain.destroy();
+    this.iova.destroy();
+    this.pageTable.release();
+    this.destroyed = true;
+  }
+}
+
+export class DmaDevice {
+  readonly dmaMask: number;
+  readonly bus: "pci" | "platform";
+  private attached = true;
+
+  /** @internal Use DmaDomain.attachDevice. */
+  constructor(private readonly core: Core, readonly domain: DmaDomain, readonly id: number,
+              readonly smmuDevice: Device, info: { mask: number; bus: "pci" | "platform" }) {
+    this.dmaMask = info.mask;
+    this.bus = info.bus;
+  }
+
+  get streamId(): number {
+    return this.smmuDevice.streamId;
+  }
+
+  private live(op: string): void {
+    if (!this.attached) throw new IommuSimError(`iommu-sim: ${op} on DMA device ${this.id}, which was detached`);
+  }
+
+  /**
+   * dma_map_page / dma_map_single: map [phys, phys + size) and return the DMA address
+   * (same offset into its granule as phys). Throws DmaMappingError where the kernel returns
+   * DMA_MAPPING_ERROR (no IOVA space under the mask, or the page table refused).
+   */
+  map(phys: number, size: number, opts: DmaMapOptions = {}): number {
+    this.live("map");
+    const ctx = "DmaDevice.map";
+    checkAddress("phys", phys, ctx);
+    checkInt("size", size, 1, 2 ** 40, ctx);
+    const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
+    const dir = DIRECTIONS.indexOf(checkOneOf("dir", opts.dir ?? "bidirectional", DIRECTIONS, ctx));
+    const attrs = opts.privileged ? 1 << 9 : 0;
+    const addr = this.core.raw.dma_map(this.id, cpu, phys, size, dir, attrs);
+    if (addr < 0) throw cpuError(this.core, addr, cpu, ctx);
+    if (addr === 0) {
+      throw new DmaMappingError(`iommu-sim: ${ctx}: DMA_MAPPING_ERROR for ${size} bytes at PA ${hex(phys)} ` +
+        `(mask ${this.dmaMask} bits): no IOVA space below the limit, or the page table refused the mapping`);
+    }
+    return addr;
+  }
+
+  /** dma_unmap_page / dma_unmap_single, in the domain's variant. */
+  unmap(addr: number, size: number, opts: { cpu?: number } = {}): void {
+    this.live("unmap");
+    const ctx = "DmaDevice.unmap";
+    checkAddress("addr", addr, ctx);
+    checkInt("size", size, 1, 2 ** 40, ctx);
+    const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
+    const rc = this.core.raw.dma_unmap(this.id, cpu, addr, size);
+    if (rc === -1) return; // the variant lost its race (counted in stats().queueMissing)
+    if (rc < 0) throw cpuError(this.core, rc, cpu, ctx);
+  }
+
+  /** The device itself does DMA: an access through the SMMU (checked by its oracle). */
+  access(addr: number, length: number, kind: "read" | "write"): AccessResult {
+    this.live("access");
+    return this.smmuDevice.access(addr, length, kind);
+  }
+
+  /** This device's DMA engine (descriptor ring; `attacker` keeps and retries old IOVAs). */
+  engine(opts: DmaEngineOptions = {}): DmaEngine {
+    this.live("engine");
+    return this.smmuDevice.engine(opts);
+  }
+
+  detach(): void {
+    if (!this.attached) return;
+    this.core.raw.dma_device_detach(this.id);
+    this.smmuDevice.detach();
+    this.domain.forget(this);
+    this.attached = false;
+  }
+}
+
+/** A negative code from a DMA call, in words. */
+export function cpuError(core: Core, rc: number, cpu: number, ctx: string): Error {
+  const L = core.layout;
+  if (rc === L.DMA_ERR_CPU_BUSY) {
+    return new IommuSimError(`iommu-sim: ${ctx}: simulated CPU ${cpu} is run by another thread ` +
+      `(slot ${core.result32(0) - 1}); give each worker its own CPUs`);
+  }
+  if (rc === L.IOVA_ERR_CPU) return new ArgumentError("cpu", cpu, "is not one of the domain's simulated CPUs", ctx);
+  if (rc === L.DMA_ERR_NO_DOMAIN) return new IommuSimError(`iommu-sim: ${ctx}: the DMA domain is gone`);
+  if (rc === L.DMA_ERR_NO_DEVICE) return new IommuSimError(`iommu-sim: ${ctx}: the device is detached`);
+  return new IommuSimError(`iommu-sim: ${ctx}: the core refused the call (code ${rc})`);
+}
