@@ -1,14 +1,22 @@
 #!/usr/bin/env node
 // The iommu-sim command line: replay kernel-call scripts, run the demo and the kernel's
-// self-tests. (Scenario runs and dma_map_benchmark come with later issues.)
+// self-tests, explore the seed race (and other scenarios, and litmus tests) schedule by
+// schedule. Exit codes, for every command: 0 clean, 1 a violation or difference found,
+// 2 bad input or a failure of the run itself.
 
 import { readFile } from "node:fs/promises";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { replayScript, normalizeTrace, ReplayError } from "./replay/index.js";
 import { runDemo } from "./demo.js";
 import { Simulator } from "./simulator.js";
 import { runSelftest } from "./selftest.js";
 import { PROFILES, type Profile } from "./pgtable.js";
+import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
+import { exploreScenario, replayScenario } from "./explore/run.js";
+import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
+import { runLitmus } from "./explore/litmus.js";
+import type { MemoryModel } from "./explore/model.js";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -23,7 +31,8 @@ const profileOption = () => new Option("-p, --profile <version>", "kernel profil
 const program = new Command()
   .name("iommu-sim")
   .description("Simulate the Linux IOMMU DMA stack on an Arm SMMUv3")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride(); // usage errors exit 2 (bad input), not commander's 1 (which means "found something")
 
 program.command("replay")
   .description("run a kernel-call script (shared/conformance language) and print the trace")
@@ -78,6 +87,67 @@ program.command("selftest")
     }
   });
 
+interface ExploreCliOptions {
+  variant?: SeedVariant; model: MemoryModel; maxSchedules?: number; random?: number; seed: number;
+  oracle: boolean; replay?: string; litmus?: string;
+}
+
+program.command("explore")
+  .description("run every schedule of a scenario's CPUs (or random ones) under a memory model and " +
+    "print the first the safety oracle objects to; exit 1 if one was found")
+  .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file`)
+  .addOption(new Option("--variant <variant>", "switch/unmap code to run (default: the scenario's, else merged)").choices(SEED_VARIANTS))
+  .addOption(new Option("-m, --model <model>", "memory model").choices(["sc", "relaxed"]).default("sc"))
+  .option("--max-schedules <n>", "bound on schedules enumerated", int("max-schedules", 1, 1e9))
+  .option("--random <n>", "run n seeded random schedules instead of enumerating", int("random", 1, 1e9))
+  .option("--seed <s>", "seed for --random", int("seed", 0, 2 ** 31 - 1), 1)
+  .option("--no-oracle", "do not judge device accesses (nothing will be caught: shows the oracle is what catches)")
+  .option("--replay <schedule>", "re-run one schedule as explore printed it (scenario@variant@model: steps)")
+  .option("--litmus <file>", "run a C litmus test (herd7 syntax subset) instead of a scenario")
+  .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
+    if (o.litmus) {
+      const r = runLitmus(await readFile(o.litmus, "utf8"), { model: o.model, maxSchedules: o.maxSchedules });
+      console.log(`${r.name} (${r.model}): ${r.verdict}${r.because ? ` (${r.because})` : ""}; ` +
+        `${r.witnesses} of ${r.schedules} schedules reach the exists clause${r.complete ? "" : " (bounded)"}`);
+      for (const st of r.states) console.log(`  ${st.bad ? "*" : " "} ${st.text}`);
+      for (const race of r.races) console.log(`  data race: ${race.text}`);
+      if (r.witness) console.log(`  witness: ${r.witness}`);
+      if (r.verdict === "Sometimes") process.exitCode = 1;
+      return;
+    }
+    if (o.replay) {
+      const r = await replayScenario(o.replay, loadScenarioFile, { oracle: o.oracle });
+      console.log(r.text);
+      if (r.execution.violation) process.exitCode = 1;
+      return;
+    }
+    if (!scenario) throw new InvalidArgumentError("explore needs a scenario (e.g. seed-race), --replay or --litmus");
+    const sc = BUILTIN_SCENARIOS[scenario] ? scenario : loadScenarioFile(scenario);
+    const r = await exploreScenario(sc, {
+      variant: o.variant, model: o.model, maxSchedules: o.maxSchedules, oracle: o.oracle,
+      random: o.random ? { seed: o.seed, count: o.random } : undefined,
+      source: typeof sc === "string" ? undefined : scenario,
+    });
+    console.log(r.text);
+    if (r.result.violation) process.exitCode = 1;
+  });
+
+function loadScenarioFile(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot read scenario file ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidArgumentError(`scenario file ${path} is not JSON: ${(e as Error).message}`);
+  }
+  return { name: path, ...validateScenario(json, path) };
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -85,6 +155,11 @@ async function readStdin(): Promise<string> {
 }
 
 program.parseAsync().catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // --help and --version end "successfully"; every other usage error is bad input.
+    process.exitCode = e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
+    return;
+  }
   if (e instanceof ReplayError) console.error(`iommu-sim replay: ${e.message}`);
   else console.error(e instanceof Error ? `iommu-sim: ${e.message}` : e);
   process.exitCode = 2;

@@ -30,3 +30,11 @@ export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
 export { runSelftest, type SelftestResult } from "./selftest.js";
 export { compileCore, type CoreSource } from "../bindings/loader.js";
+export {
+  exploreScenario, replayScenario, parseReplayLine,
+  type ExploreScenarioOptions, type ScenarioReport, type ReplayReport,
+} from "./explore/run.js";
+export {
+  SEED_RACE, BUILTIN_SCENARIOS, buildScenario, validateScenario,
+  type Scenario, type ScenarioOp, type BuiltScenario, type BuildOptions,
+} from "./explore/scenario.js";

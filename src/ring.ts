@@ -30,6 +30,14 @@ export class RingReader<T> {
     return Atomics.load(this.core.u32, this.spec.head >>> 2);
   }
 
+  /**
+   * Continue from the ring's current head, forgetting what was unread: for a memory that
+   * was just restored from a snapshot (the explorer), where the head may have gone back.
+   */
+  rewind(): void {
+    this.cursor = this.headNow();
+  }
+
   /** Every record written since the last call, oldest first. Throws if some were overwritten. */
   take(): T[] {
     const { base, capacity, recordSize, what } = this.spec;

@@ -104,6 +104,11 @@ export class Oracle {
     };
   }
 
+  /** @internal The shared memory was restored from a snapshot: read on from its log's head. */
+  resyncAfterRestore(): void {
+    this.violations.rewind();
+  }
+
   /** Violations since the last call, oldest first (throws if the log wrapped). */
   takeViolations(): Violation[] {
     return this.violations.take();

@@ -1,0 +1,135 @@
+// Exploring an IOMMU scenario: every schedule of its CPUs' steps (bounded), or seeded
+// random ones, under a memory model; the first schedule the safety oracle objects to is
+// printed as a readable trace and as a line `--replay` accepts, which re-runs it exactly.
+//
+// Printed schedule: "<scenario>@<variant>@<model>: <steps>", e.g.
+//   seed-race@v2-hoisted@sc: B:1 B:2 A:1 A:2 A:3 B:3 ...
+// where <scenario> is a built-in name or the path of a scenario file.
+
+import { ArgumentError } from "../errors.js";
+import { SEED_VARIANTS, type SeedVariant } from "../dma.js";
+import {
+  explore, randomSchedules, runSchedule, formatSchedule,
+  type ExploreResult, type Execution, type MemoryModel, type TraceEntry,
+} from "./model.js";
+import { BUILTIN_SCENARIOS, buildScenario, validateScenario, type Scenario } from "./scenario.js";
+
+export interface ExploreScenarioOptions {
+  variant?: SeedVariant;
+  model?: MemoryModel;
+  /** Bound on schedules enumerated (default 100 000). */
+  maxSchedules?: number;
+  /** Seeded random schedules instead of enumeration (for larger scenarios). */
+  random?: { seed: number; count: number };
+  /** Judge device accesses with the safety oracle (default true). */
+  oracle?: boolean;
+  /** Where a scenario file came from (printed in the replay line). */
+  source?: string;
+}
+
+export interface ScenarioReport {
+  scenario: string;
+  variant: SeedVariant;
+  model: MemoryModel;
+  result: ExploreResult;
+  /** The violating schedule in replayable form, when one was found. */
+  replay?: string;
+  /** Readable account of the run. */
+  text: string;
+}
+
+function resolve(scenario: string | Scenario): { name: string; sc: Scenario } {
+  if (typeof scenario !== "string") return { name: scenario.name ?? "scenario", sc: validateScenario(scenario) };
+  const sc = BUILTIN_SCENARIOS[scenario];
+  if (!sc) throw new ArgumentError("scenario", scenario, `is not a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) — pass a scenario file instead`, "explore");
+  return { name: scenario, sc };
+}
+
+function checkModel(model: unknown): MemoryModel {
+  if (model !== "sc" && model !== "relaxed") throw new ArgumentError("model", model, "must be 'sc' or 'relaxed'", "explore");
+  return model;
+}
+
+/** Explore a scenario (a built-in name such as 'seed-race', or a Scenario object). */
+export async function exploreScenario(scenario: string | Scenario, opts: ExploreScenarioOptions = {}): Promise<ScenarioReport> {
+  const { name, sc } = resolve(scenario);
+  const variant = opts.variant ?? sc.variant ?? "merged";
+  if (!SEED_VARIANTS.includes(variant)) throw new ArgumentError("variant", variant, `must be one of ${SEED_VARIANTS.join(", ")}`, "explore");
+  const model = checkModel(opts.model ?? "sc");
+  const built = await buildScenario(sc, { variant, oracle: opts.oracle });
+  try {
+    const base = { model, reset: built.reset, check: built.check };
+    const result = opts.random
+      ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
+      : explore(built.program, { ...base, maxSchedules: opts.maxSchedules });
+    const label = opts.source ?? name;
+    const replay = result.violation ? `${label}@${variant}@${model}: ${result.violation.text}` : undefined;
+    return { scenario: label, variant, model, result, replay, text: describe(label, variant, model, result, replay, opts) };
+  } finally {
+    await built.close();
+  }
+}
+
+export interface ReplayReport {
+  scenario: string;
+  variant: SeedVariant;
+  model: MemoryModel;
+  execution: Execution;
+  text: string;
+}
+
+/** Split a printed schedule into its parts (no scenario is loaded). */
+export function parseReplayLine(line: string): { scenario: string; variant: SeedVariant; model: MemoryModel; steps: string } {
+  const m = /^\s*(.+?)@([a-z0-9-]+)@([a-z]+)\s*:\s*(.*)$/s.exec(String(line));
+  if (!m) {
+    throw new ArgumentError("schedule", line, "must look like 'seed-race@v2-hoisted@sc: B:1 A:1 …' (scenario@variant@model: steps), as explore prints it", "replay");
+  }
+  const variant = m[2] as SeedVariant;
+  if (!SEED_VARIANTS.includes(variant)) throw new ArgumentError("variant", variant, `must be one of ${SEED_VARIANTS.join(", ")}`, "replay");
+  return { scenario: m[1]!, variant, model: checkModel(m[3]), steps: m[4]! };
+}
+
+/** Re-run one printed schedule; `load` turns a non-built-in scenario name (a path) into a Scenario. */
+export async function replayScenario(line: string, load?: (source: string) => Scenario, opts: { oracle?: boolean } = {}): Promise<ReplayReport> {
+  const p = parseReplayLine(line);
+  const sc = BUILTIN_SCENARIOS[p.scenario] ?? (load ? validateScenario(load(p.scenario), p.scenario) : undefined);
+  if (!sc) throw new ArgumentError("scenario", p.scenario, "is neither a built-in scenario nor a file that could be read", "replay");
+  const built = await buildScenario(sc, { variant: p.variant, oracle: opts.oracle });
+  try {
+    const execution = runSchedule(built.program, p.steps, { model: p.model, reset: built.reset, check: built.check });
+    const head = `replay ${p.scenario}, variant ${p.variant}, model ${p.model}: ` +
+      (execution.violation ? "VIOLATION" : "clean");
+    return { ...p, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message)].join("\n") };
+  } finally {
+    await built.close();
+  }
+}
+
+function describe(name: string, variant: SeedVariant, model: MemoryModel, r: ExploreResult, replay: string | undefined,
+                  opts: ExploreScenarioOptions): string {
+  const how = opts.random ? `${r.schedules} random schedules (seed ${opts.random.seed})`
+    : `${r.schedules} schedule(s)${r.complete ? ", every one there is" : ` (stopped: ${r.stoppedBy ?? "bound"})`}`;
+  const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
+  if (!r.violation) {
+    const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
+    return [head, `  clean: no schedule violated the oracle${r.complete ? "" : " (exploration was bounded)"}`, ...races].join("\n");
+  }
+  return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
+    ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].join("\n");
+}
+
+function traceLines(trace: TraceEntry[]): string[] {
+  const rows = trace.map((t) => {
+    const what = t.kind === "load" ? `read ${t.var} = ${t.value ?? "-"}` : t.kind === "store" ? `wrote ${t.var} = ${t.value ?? "-"}` : "";
+    const note = [what, t.note].filter(Boolean).join("; ");
+    const mark = t.effective ? "" : " (not taken)";
+    return `  ${String(t.position + 1).padStart(3)}  ${`${t.thread}:${t.step}`.padEnd(7)} ${t.label}${mark}${note ? ` — ${note}` : ""}`;
+  });
+  return ["  step  cpu:n   what it did", ...rows];
+}
+
+function violationLines(message: string | undefined): string[] {
+  return message ? [`  violation: ${message}`] : [];
+}
+
+export { formatSchedule };

@@ -1,0 +1,321 @@
+// IOMMU scenarios for the deterministic explorer: simulated CPUs whose programs are the
+// DMA API broken into the steps where its shared reads and writes happen — the unmap path
+// of a seed variant (reference §1.3, §2.5), the strict→lazy switch (§1.2, §2.4), a map,
+// a device access — run against one real simulation (the Wasm core), with the safety
+// oracle judging every device access. The memory model (src/explore/model.ts) decides
+// what each read of the modelled words (fq_domain, the queue, the v2 quirk) sees; the
+// rest of the state (page tables, IOTLB, IOVA allocator) is the simulation's own.
+//
+// A scenario is plain data (a JSON file can hold one):
+//   { "profile": "5.15", "variant": "merged", "bufferSize": 262144,
+//     "setup": [ {"map": "old", "cpu": "B"}, {"access": "old"} ],
+//     "threads": { "B": [{"unmap": "old"}], "A": [{"switch": "lazy"}],
+//                  "C": [{"map": "new"}], "dev": [{"access": "old"}] } }
+// Buffers are named; "access" uses the IOVA the buffer was last given (a device keeps the
+// address it was handed, as a slow DMA or an attacker does). Each thread is a simulated
+// CPU (in order of appearance); a thread doing only accesses is the device.
+//
+// The default buffer is 256 KiB: 64 pages, above the largest rcache bin, so a freed IOVA
+// goes straight back to the tree and the next map of the same size — on any CPU — gets it.
+
+import { Simulator } from "../simulator.js";
+import type { Profile } from "../pgtable.js";
+import { ArgumentError, IommuSimError, hex } from "../errors.js";
+import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from "../dma.js";
+import type { Smmu } from "../smmu/smmu.js";
+import type { Violation } from "../safety/oracle.js";
+import type { MemoryModel, Program, Regs, Step, Thread } from "./model.js";
+
+export type ScenarioOp =
+  | { map: string; cpu?: string }
+  | { unmap: string }
+  | { switch: "lazy" }
+  | { access: string; kind?: "read" | "write" };
+
+export interface Scenario {
+  name?: string;
+  profile?: Profile;
+  variant?: SeedVariant;
+  /** Bytes per buffer (default 256 KiB). */
+  bufferSize?: number;
+  /** Run once, before every schedule, in order (a map's cpu defaults to the first thread). */
+  setup?: ScenarioOp[];
+  /** Thread name → its operations, in program order. */
+  threads: Record<string, ScenarioOp[]>;
+}
+
+/** The seed mail's race: B unmaps, A switches the domain to lazy, C maps a new buffer, the
+ *  device still has the old buffer's translation cached and uses it. */
+export const SEED_RACE: Scenario = {
+  name: "seed-race",
+  profile: "5.15",
+  bufferSize: 256 * 1024,
+  setup: [{ map: "old", cpu: "B" }, { access: "old" }],
+  threads: {
+    B: [{ unmap: "old" }],
+    A: [{ switch: "lazy" }],
+    C: [{ map: "new" }],
+    dev: [{ access: "old" }],
+  },
+};
+
+export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({ "seed-race": SEED_RACE });
+
+/** Everything a program's steps act on; rebuilt to the post-setup state before each schedule. */
+class World {
+  readonly buffers = new Map<string, { phys: number; iova: number }>();
+  pending: string | undefined;
+  private snapshot: Uint8Array[] = [];
+  private setupBuffers = new Map<string, { phys: number; iova: number }>();
+
+  constructor(readonly sim: Simulator, readonly smmu: Smmu, readonly dom: DmaDomain, readonly dev: DmaDevice,
+              readonly cpuOf: Map<string, number>, readonly size: number, readonly oracle: boolean) {}
+
+  /** The parts of the shared memory that hold state: the static map, and the zones. */
+  private regions(): Uint8Array[] {
+    const core = this.sim.core;
+    return [core.u8.subarray(0, core.layout.STATIC_END), core.u8.subarray(core.layout.DYNAMIC_BASE)];
+  }
+
+  /** Remember the state after setup (the memory that holds state, and the buffers' IOVAs). */
+  freeze(): void {
+    this.snapshot = this.regions().map((r) => r.slice());
+    this.setupBuffers = new Map([...this.buffers].map(([k, v]) => [k, { ...v }]));
+  }
+
+  reset(): void {
+    this.regions().forEach((r, i) => r.set(this.snapshot[i]!));
+    this.buffers.clear();
+    for (const [k, v] of this.setupBuffers) this.buffers.set(k, { ...v });
+    this.pending = undefined;
+    this.smmu.oracle?.resyncAfterRestore();
+  }
+
+  buffer(name: string): { phys: number; iova: number } {
+    let b = this.buffers.get(name);
+    if (!b) {
+      b = { phys: 0x4000_0000 + this.buffers.size * 0x100_0000, iova: 0 };
+      this.buffers.set(name, b);
+    }
+    return b;
+  }
+
+  /** The first violation since the last call: the oracle's, or one a step noted. */
+  check(): string | undefined {
+    const found: Violation[] = this.oracle ? this.smmu.oracle!.takeViolations() : [];
+    if (found.length) return `${found[0]!.kind}: ${found[0]!.explanation}`;
+    const p = this.pending;
+    this.pending = undefined;
+    return p;
+  }
+}
+
+// ── the steps of each operation, per variant ──────────────────────────────────
+
+const ctrl = (reg: string) => ({ reg, kind: "ctrl" as const });
+
+function unmapSteps(w: World, cpuName: string, buf: string, variant: SeedVariant): Step[] {
+  const cpu = w.cpuOf.get(cpuName)!;
+  const raw = w.sim.core.raw;
+  const id = w.dom.id;
+  const begin = () => {
+    const b = w.buffer(buf);
+    if (b.iova === 0) throw new ArgumentError("unmap", buf, "is not mapped (map it in setup or earlier on this CPU)", "scenario");
+    raw.dma_unmap_begin(id, cpu, b.iova, w.size);
+    return b;
+  };
+  const clear = (skip: boolean): string => {
+    const b = begin();
+    const n = raw.dma_unmap_clear(id, cpu, skip ? 1 : 0);
+    return `cleared ${n / 4096} PTEs at IOVA ${hex(b.iova)}${skip ? ", leaf TLBIs not gathered" : ", leaf TLBIs gathered"}`;
+  };
+  const sync = (doSync: boolean): string => {
+    raw.dma_unmap_sync(id, cpu, doSync ? 1 : 0);
+    return doSync ? "iotlb_sync: TLBI + CMD_SYNC, waited for" : "sync skipped";
+  };
+  const release = (queued: boolean, fq: number): string => {
+    const iova = w.buffer(buf).iova;
+    if (queued && fq === 0) {
+      w.pending = `queue-before-publish: CPU ${cpuName} saw fq_domain set and went to queue_iova, but read the ` +
+        `flush queue as not yet built (Will's hazard 1: the writer's publication was not ordered after the ` +
+        `queue's initialisation) — the kernel would dereference a NULL or half-built queue`;
+      return "queue_iova on a queue that does not exist";
+    }
+    raw.dma_unmap_release(id, cpu, queued ? 1 : 0);
+    return queued ? `IOVA ${hex(iova)} parked in the flush queue` : `IOVA ${hex(iova)} freed at once (free_iova_fast)`;
+  };
+  if (variant === "merged" || variant === "no-wmb") {
+    return [
+      { kind: "load", label: "gather.queued = READ_ONCE(fq_domain)", var: "fq_domain", mode: "once", reg: "q" },
+      { kind: "action", label: "iommu_unmap_fast: clear PTEs (leaves gathered iff !queued)", deps: [ctrl("q")],
+        run: (r) => clear(!!r.q) },
+      { kind: "action", label: "if !queued: iotlb_sync", deps: [ctrl("q")], run: (r) => sync(!r.q) },
+      { kind: "fence", label: "queue_iova: smp_mb()", fence: "mb", deps: [ctrl("q")], guard: (r) => !!r.q },
+      { kind: "load", label: "queue_iova: load the flush queue", var: "fq", mode: "plain", reg: "f",
+        deps: [ctrl("q")], guard: (r) => !!r.q },
+      { kind: "action", label: "queued ? queue_iova : free_iova_fast", deps: [ctrl("q"), { reg: "f", kind: "data" }],
+        run: (r) => release(!!r.q, r.f ?? 0) },
+    ];
+  }
+  const secondRead: Step = { kind: "load", label: "read #2 of fq_domain (plain), for the free", var: "fq_domain",
+    mode: "plain", reg: "a" };
+  const steps: Step[] = [
+    { kind: "load", label: "io-pgtable unmap: read cfg.quirks (plain)", var: "quirk", mode: "plain", reg: "k" },
+    { kind: "action", label: "clear PTEs (leaves gathered iff NON_STRICT not seen)", deps: [ctrl("k")],
+      run: (r) => clear(!!r.k) },
+    { kind: "load", label: "read #1 of fq_domain (plain), for the sync", var: "fq_domain", mode: "plain", reg: "b" },
+    { kind: "action", label: "if !fq_domain: iotlb_sync", deps: [ctrl("b")], run: (r) => sync(!r.b) },
+    secondRead,
+    // queue_iova before v3: the per-CPU queue pointer is loaded, then an smp_wmb.
+    { kind: "load", label: "queue_iova: load the flush queue", var: "fq", mode: "plain", reg: "f",
+      deps: [ctrl("a")], guard: (r) => !!r.a },
+    { kind: "fence", label: "queue_iova: smp_wmb()", fence: "wmb", deps: [ctrl("a")], guard: (r) => !!r.a },
+    { kind: "action", label: "fq_domain ? queue_iova : free_iova_fast", deps: [ctrl("a"), { reg: "f", kind: "data" }],
+      run: (r) => release(!!r.a, r.f ?? 0) },
+  ];
+  if (variant === "v2-hoisted") {
+    // Robin's mail: the compiler keeps read #2 in a local taken at the top of the function.
+    steps.splice(steps.indexOf(secondRead), 1);
+    steps.unshift({ ...secondRead, label: "read #2 of fq_domain (plain), hoisted to the top by the compiler" });
+  }
+  return steps;
+}
+
+function switchSteps(w: World, variant: SeedVariant): Step[] {
+  const raw = w.sim.core.raw;
+  const id = w.dom.id;
+  const build: Step = { kind: "store", label: "build the flush queue (rings, counters, timer)", var: "fq", mode: "plain",
+    value: 1, run: () => { const rc = raw.dma_switch_build(id); return rc === 0 ? "queue built" : `build failed (${rc})`; } };
+  const type: Step = { kind: "action", label: "domain->type = DMA_FQ", run: () => { raw.dma_switch_set_type(id); } };
+  if (variant === "merged" || variant === "no-wmb") {
+    const publish: Step = { kind: "store", label: "WRITE_ONCE(fq_domain, domain)", var: "fq_domain", mode: "once", value: 1,
+      run: () => { raw.dma_switch_publish(id); } };
+    return variant === "merged"
+      ? [build, { kind: "fence", label: "smp_wmb()", fence: "wmb" }, publish, type]
+      : [build, publish, type];
+  }
+  return [
+    build,
+    { kind: "store", label: "cookie->fq_domain = domain (plain)", var: "fq_domain", mode: "plain", value: 1,
+      run: () => { raw.dma_switch_publish(id); } },
+    { kind: "load", label: "set_pgtable_quirks: read cfg.quirks (plain)", var: "quirk", mode: "plain", reg: "t" },
+    { kind: "store", label: "cfg.quirks |= NON_STRICT (plain)", var: "quirk", mode: "plain", deps: [{ reg: "t", kind: "data" }],
+      value: (r: Regs) => (r.t ?? 0) | 16, run: () => { raw.dma_switch_set_quirk(id); } },
+    type,
+  ];
+}
+
+function mapStep(w: World, cpuName: string, buf: string): Step {
+  const cpu = w.cpuOf.get(cpuName)!;
+  return {
+    kind: "action", label: `dma_map(${buf})`, run: () => {
+      const b = w.buffer(buf);
+      b.iova = w.dev.map(b.phys, w.size, { cpu });
+      const same = [...w.buffers].filter(([n, o]) => n !== buf && o.iova === b.iova).map(([n]) => n);
+      return `got IOVA ${hex(b.iova)} → PA ${hex(b.phys)}${same.length ? ` (the IOVA '${same.join("', '")}' had)` : ""}`;
+    },
+  };
+}
+
+function accessStep(w: World, buf: string, kind: "read" | "write"): Step {
+  return {
+    kind: "action", label: `device ${kind}s '${buf}' at the IOVA it was given`, run: () => {
+      const b = w.buffer(buf);
+      if (b.iova === 0) throw new ArgumentError("access", buf, "was never mapped", "scenario");
+      const r = w.dev.access(b.iova, 64, kind);
+      if (!r.ok) return `IOVA ${hex(b.iova)}: ${r.fault.type} fault`;
+      const s = r.segments[0]!;
+      return `IOVA ${hex(b.iova)} → PA ${hex(s.pa)} via ${s.from}${s.check ? ` (oracle: ${s.check})` : ""}`;
+    },
+  };
+}
+
+function opSteps(w: World, cpuName: string, op: ScenarioOp, variant: SeedVariant): Step[] {
+  if ("map" in op) return [mapStep(w, cpuName, op.map)];
+  if ("unmap" in op) return unmapSteps(w, cpuName, op.unmap, variant);
+  if ("switch" in op) return switchSteps(w, variant);
+  return [accessStep(w, op.access, op.kind ?? "write")];
+}
+
+// ── building ──────────────────────────────────────────────────────────────────
+
+export interface BuiltScenario {
+  program: Program;
+  reset(): void;
+  check(): string | undefined;
+  close(): Promise<void>;
+  /** The simulation behind it, for inspection after a run. */
+  domain: DmaDomain;
+}
+
+export interface BuildOptions {
+  variant?: SeedVariant;
+  /** Judge device accesses with the safety oracle (default true). Without it nothing is caught. */
+  oracle?: boolean;
+}
+
+export function validateScenario(s: unknown, where = "scenario"): Scenario {
+  const fail = (field: string, v: unknown, why: string): never => { throw new ArgumentError(field, v, why, where); };
+  if (typeof s !== "object" || s === null) fail("scenario", s, "must be an object");
+  const sc = s as Scenario;
+  if (sc.profile !== undefined && sc.profile !== "5.15" && sc.profile !== "7.1") fail("profile", sc.profile, "must be '5.15' or '7.1'");
+  if (sc.variant !== undefined && !SEED_VARIANTS.includes(sc.variant)) fail("variant", sc.variant, `must be one of ${SEED_VARIANTS.join(", ")}`);
+  if (typeof sc.threads !== "object" || sc.threads === null || Object.keys(sc.threads).length === 0) {
+    fail("threads", sc.threads, "must map thread names to lists of operations");
+  }
+  const checkOp = (op: unknown, at: string) => {
+    if (typeof op !== "object" || op === null) fail(at, op, "must be an operation object");
+    const o = op as Record<string, unknown>;
+    const keys = ["map", "unmap", "switch", "access"].filter((k) => k in o);
+    if (keys.length !== 1) fail(at, op, "must have exactly one of map, unmap, switch, access");
+    const k = keys[0]!;
+    if (k === "switch" && o.switch !== "lazy") fail(`${at}.switch`, o.switch, "must be 'lazy' (only strict → lazy happens on a live domain)");
+    if (k !== "switch" && (typeof o[k] !== "string" || (o[k] as string).length === 0)) fail(`${at}.${k}`, o[k], "must name a buffer");
+    if ("kind" in o && o.kind !== "read" && o.kind !== "write") fail(`${at}.kind`, o.kind, "must be 'read' or 'write'");
+  };
+  for (const [name, ops] of Object.entries(sc.threads)) {
+    if (!Array.isArray(ops) || ops.length === 0) fail(`threads.${name}`, ops, "must be a non-empty list of operations");
+    ops.forEach((op, i) => checkOp(op, `threads.${name}[${i}]`));
+  }
+  (sc.setup ?? []).forEach((op, i) => checkOp(op, `setup[${i}]`));
+  if (sc.bufferSize !== undefined && (!Number.isInteger(sc.bufferSize) || sc.bufferSize < 1 || sc.bufferSize > 1 << 30)) {
+    fail("bufferSize", sc.bufferSize, "must be a whole number of bytes, 1 … 1 GiB");
+  }
+  return sc;
+}
+
+/** Build the simulation and the program of a scenario. */
+export async function buildScenario(scenario: Scenario, opts: BuildOptions = {}): Promise<BuiltScenario> {
+  const sc = validateScenario(scenario);
+  const variant = opts.variant ?? sc.variant ?? "merged";
+  const names = Object.keys(sc.threads);
+  const sim = await Simulator.create({ profile: sc.profile ?? "5.15", ramMiB: 1, kheapMiB: 1 });
+  try {
+    const oracle = opts.oracle ?? true;
+    const smmu = sim.createSmmu({ oracle: oracle ? { capacity: 4096, violations: 256 } : false });
+    const dom = sim.createDmaDomain({ smmu, cpus: names.length, variant });
+    const dev = dom.attachDevice({ streamId: 1, dmaMask: 64, bus: "pci" });
+    const cpuOf = new Map(names.map((n, i) => [n, i]));
+    const w = new World(sim, smmu, dom, dev, cpuOf, sc.bufferSize ?? 256 * 1024, oracle);
+    for (const op of sc.setup ?? []) {
+      const cpu = "map" in op ? op.cpu ?? names[0]! : names[0]!;
+      if (!cpuOf.has(cpu)) throw new ArgumentError("setup.cpu", cpu, `must be one of the threads (${names.join(", ")})`, "scenario");
+      for (const step of opSteps(w, cpu, op, variant)) step.run?.({}, 0);
+    }
+    if (w.check()) throw new IommuSimError("iommu-sim: the scenario's setup already violates the oracle");
+    w.freeze();
+    const threads: Thread[] = names.map((n) => ({ name: n, steps: sc.threads[n]!.flatMap((op) => opSteps(w, n, op, variant)) }));
+    return {
+      program: { threads, init: { fq_domain: 0, fq: 0, quirk: 0 } },
+      reset: () => w.reset(),
+      check: () => w.check(),
+      close: () => sim.close(),
+      domain: dom,
+    };
+  } catch (e) {
+    await sim.close();
+    throw e;
+  }
+}
+
+export type { MemoryModel };

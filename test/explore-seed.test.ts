@@ -1,0 +1,143 @@
+// The seed race, found and explained: the deterministic explorer over the DMA layer's
+// unmap and switch steps (src/explore/scenario.ts), judged by the safety oracle.
+// Acceptance of issue 5: hoisted read → a use-after-free with a replayable schedule; the
+// merged path clean under both models; no-wmb caught under relaxed and not under sc; and
+// none of the bad verdicts without the oracle.
+
+import { describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exploreScenario, replayScenario, parseReplayLine, SEED_RACE, ArgumentError } from "../dist/index.js";
+
+const run = promisify(execFile);
+const CLI = join(__dirname, "..", "dist", "cli.js");
+
+async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(process.execPath, [CLI, ...args], { timeout: 120_000 });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout + x.stderr };
+  }
+}
+
+describe("seed race: v2 with the second read hoisted (Robin's mail)", () => {
+  it("finds a use of a freed IOVA through a stale IOTLB entry under sc, and the printed schedule replays it", async () => {
+    const r = await exploreScenario("seed-race", { variant: "v2-hoisted", model: "sc" });
+    expect(r.result.violation).toBeDefined();
+    const v = r.result.violation!;
+    // The oracle names it: the IOVA went back to the allocator with its translation still cached.
+    expect(v.message).toMatch(/^(use-after-free|after-strict-unmap):/);
+    // The trace shows the bad pair of reads: the hoisted read saw NULL, the sync read saw the domain.
+    const reads = v.trace.filter((t) => t.thread === "B" && t.kind === "load" && t.var === "fq_domain");
+    expect(reads.map((t) => t.value)).toEqual([0, 1]);
+    expect(v.trace.some((t) => t.note?.includes("sync skipped"))).toBe(true);
+    expect(v.trace.some((t) => t.note?.includes("freed at once"))).toBe(true);
+    expect(r.text).toContain("replay with: iommu-sim explore --replay");
+
+    const again = await replayScenario(r.replay!);
+    expect(again.execution.violation?.message).toBe(v.message);
+    expect(again.execution.trace.map((t) => t.note)).toEqual(v.trace.map((t) => t.note));
+  });
+
+  it("is not caught when the oracle is off: the finding is the oracle's", async () => {
+    const r = await exploreScenario("seed-race", { variant: "v2-hoisted", model: "sc", oracle: false });
+    expect(r.result.violation).toBeUndefined();
+    expect(r.result.complete).toBe(true);
+    expect(r.result.schedules).toBeGreaterThan(100);
+  });
+});
+
+describe("seed race: the merged fix", () => {
+  for (const model of ["sc", "relaxed"] as const) {
+    it(`explores every schedule clean under ${model}`, async () => {
+      const r = await exploreScenario("seed-race", { variant: "merged", model });
+      expect(r.result.complete).toBe(true);
+      expect(r.result.violation).toBeUndefined();
+      expect(r.result.races).toEqual([]);
+      expect(r.result.schedules).toBeGreaterThan(100);
+      expect(r.text).toMatch(/clean/);
+    });
+  }
+
+  it("relaxed allows strictly more schedules than sc (the model does reorder)", async () => {
+    const sc = await exploreScenario("seed-race", { variant: "merged", model: "sc" });
+    const rx = await exploreScenario("seed-race", { variant: "merged", model: "relaxed" });
+    expect(rx.result.schedules).toBeGreaterThan(sc.result.schedules);
+  });
+});
+
+describe("seed race: the writer without smp_wmb before publishing", () => {
+  it("is caught under relaxed: an unmap sees fq_domain before the queue exists", async () => {
+    const r = await exploreScenario("seed-race", { variant: "no-wmb", model: "relaxed" });
+    expect(r.result.violation?.message).toMatch(/^queue-before-publish:/);
+    const again = await replayScenario(r.replay!);
+    expect(again.execution.violation?.message).toBe(r.result.violation!.message);
+  });
+
+  it("is clean under sc", async () => {
+    const r = await exploreScenario("seed-race", { variant: "no-wmb", model: "sc" });
+    expect(r.result.complete).toBe(true);
+    expect(r.result.violation).toBeUndefined();
+  });
+});
+
+describe("seed race: v2 with its two plain reads in program order", () => {
+  it("is clean under sc (read-read coherence: the writer never goes back to NULL)", async () => {
+    const r = await exploreScenario("seed-race", { variant: "v2-two-reads", model: "sc" });
+    expect(r.result.complete).toBe(true);
+    expect(r.result.violation).toBeUndefined();
+  });
+
+  it("is caught under relaxed, where plain reads may be reordered, and flags the data race", async () => {
+    const r = await exploreScenario("seed-race", { variant: "v2-two-reads", model: "relaxed", maxSchedules: 200_000 });
+    expect(r.result.violation).toBeDefined();
+    expect(r.result.races.some((x) => x.var === "fq_domain")).toBe(true);
+  });
+});
+
+describe("random schedules and scenario files", () => {
+  it("seeded random schedules are reproducible and find the hoisted race", async () => {
+    const a = await exploreScenario("seed-race", { variant: "v2-hoisted", random: { seed: 7, count: 5000 } });
+    const b = await exploreScenario("seed-race", { variant: "v2-hoisted", random: { seed: 7, count: 5000 } });
+    expect(a.result.violation).toBeDefined();
+    expect(a.replay).toBe(b.replay);
+  });
+
+  it("a scenario object runs like the built-in one and bad ones are refused with the field named", async () => {
+    const r = await exploreScenario({ ...SEED_RACE, name: "mine" }, { variant: "merged", maxSchedules: 50 });
+    expect(r.result.schedules).toBe(50);
+    expect(r.result.complete).toBe(false);
+    await expect(exploreScenario({ threads: { A: [{ switch: "strict" }] } } as never)).rejects.toThrow(/threads\.A\[0\]\.switch/);
+    await expect(exploreScenario({ threads: {} } as never)).rejects.toThrow(ArgumentError);
+    expect(() => parseReplayLine("seed-race: A:1")).toThrow(/scenario@variant@model/);
+    await expect(replayScenario("seed-race@merged@sc: B:1 B:1")).rejects.toThrow(/repeated/);
+  });
+});
+
+describe("iommu-sim explore (CLI)", () => {
+  it("exit 1 with the schedule for the hoisted variant, 1 again on --replay, 0 for merged, 2 for bad input", async () => {
+    const bad = await cli("explore", "seed-race", "--variant", "v2-hoisted");
+    expect(bad.code).toBe(1);
+    const line = /--replay "(.+)"/.exec(bad.out)?.[1];
+    expect(line).toBeDefined();
+    const rep = await cli("explore", "--replay", line!);
+    expect(rep.code).toBe(1);
+    expect(rep.out).toMatch(/VIOLATION/);
+    const ok = await cli("explore", "seed-race", "--variant", "merged", "--model", "relaxed");
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/every one there is/);
+    expect((await cli("explore", "seed-race", "--variant", "nonsense")).code).toBe(2);
+    expect((await cli("explore", "no-such-scenario.json")).code).toBe(2);
+    const dir = mkdtempSync(join(tmpdir(), "iommu-sim-"));
+    const file = join(dir, "s.json");
+    writeFileSync(file, JSON.stringify({ ...SEED_RACE, name: undefined, variant: "v2-hoisted" }));
+    const fromFile = await cli("explore", file);
+    expect(fromFile.code).toBe(1);
+    expect(fromFile.out).toContain(`${file}@v2-hoisted@sc:`);
+  });
+});
