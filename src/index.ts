@@ -30,4 +30,8 @@ export {
   type StepRef, type Schedule, type TraceEntry, type Race, type RaceAccess, type Execution, type RunScheduleOptions,
   type ExploreOptions, type RandomOptions, type ExploreResult, type ScheduleViolation, type Witness, type FinalState,
 } from "./explore/model.js";
+export {
+  parseLitmus, runLitmus, LitmusError,
+  type LitmusTest, type LitmusCond, type LitmusOptions, type LitmusResult, type LitmusState,
+} from "./explore/litmus.js";
 export { compileCore, type CoreSource } from "../bindings/loader.js";
