@@ -29,6 +29,16 @@ export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type T
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
 export { runSelftest, type SelftestResult } from "./selftest.js";
+export {
+  explore, runSchedule, randomSchedules, formatSchedule, parseSchedule, describePpo, ScheduleError,
+  type MemoryModel, type AccessMode, type Regs, type Dep, type StepBase, type Step, type Thread, type Program,
+  type StepRef, type Schedule, type TraceEntry, type Race, type RaceAccess, type Execution, type RunScheduleOptions,
+  type ExploreOptions, type RandomOptions, type ExploreResult, type ScheduleViolation, type Witness, type FinalState,
+} from "./explore/model.js";
+export {
+  parseLitmus, runLitmus, LitmusError,
+  type LitmusTest, type LitmusCond, type LitmusOptions, type LitmusResult, type LitmusState,
+} from "./explore/litmus.js";
 export { compileCore, type CoreSource } from "../bindings/loader.js";
 export {
   exploreScenario, replayScenario, parseReplayLine,
