@@ -92,6 +92,12 @@ export interface RunScheduleOptions {
 export interface ExploreOptions extends RunScheduleOptions {
   /** At most this many schedules (default 100 000); `complete: false` when more were left. */
   maxSchedules?: number;
+  /**
+   * Partial-order reduction (sleep sets): skip schedules that only reorder commuting steps of
+   * one already run. Every outcome is still reached; `schedules` then counts the distinct
+   * interleavings run. Default false (every schedule, as litmus witness counts assume).
+   */
+  reduce?: boolean;
   /** Stop exploring at the first violating schedule (default true). */
   stopAtFirst?: boolean;
   /** For litmus tests: is this final state the bad one. Only completed runs are asked. */
@@ -173,18 +179,40 @@ class Frontier {
 }
 
 /**
+ * Whether two steps commute: swapping them, when both could run next, cannot change any
+ * outcome. Steps that act on the simulation (actions, or any step with a `run`) are taken to
+ * conflict with each other; loads and stores conflict when they touch the same variable and
+ * one of them is a store; fences and assigns touch nothing another thread sees.
+ */
+function dependent(c: Compiled, a: StepRef, b: StepRef): boolean {
+  const x = c.threads[a.thread]!.steps[a.index]!;
+  const y = c.threads[b.thread]!.steps[b.index]!;
+  const acts = (s: Step) => s.kind === "action" || s.run !== undefined;
+  if (acts(x) && acts(y)) return true;
+  const v = (s: Step) => (s.kind === "load" || s.kind === "store" ? s.var : undefined);
+  return v(x) !== undefined && v(x) === v(y) && (x.kind === "store" || y.kind === "store");
+}
+
+/**
  * Depth-first over the choice of the next enabled step; yields complete schedules one at a time,
  * holding only the current path (memory linear in the program's size).
+ *
+ * With `reduce`, sleep sets (Godefroid's partial-order reduction) skip a schedule when it only
+ * swaps commuting steps of one already explored: every distinct outcome — final state, every
+ * intermediate state an action can observe, every violation — is still reached, in far fewer
+ * schedules.
  */
 class Enumerator {
   private readonly f: Frontier;
   private readonly path: StepRef[] = [];
   private readonly choices: StepRef[][] = [];
   private readonly pos: number[] = [];
+  /** sleep[d]: steps not worth taking at depth d (their schedules were covered already). */
+  private readonly sleep: StepRef[][] = [];
   private state: "fresh" | "at-leaf" | "ready" | "done" = "fresh";
   private keep: number;
 
-  constructor(private readonly c: Compiled) {
+  constructor(private readonly c: Compiled, private readonly reduce = false) {
     this.f = new Frontier(c);
     this.keep = c.total;
   }
@@ -198,7 +226,7 @@ class Enumerator {
   }
 
   hasNext(): boolean {
-    if (this.state === "fresh") { this.descend(); this.state = "ready"; }
+    if (this.state === "fresh") this.state = this.descendOrAdvance() ? "ready" : "done";
     else if (this.state === "at-leaf") this.state = this.advance() ? "ready" : "done";
     return this.state === "ready";
   }
@@ -206,31 +234,63 @@ class Enumerator {
   /** Skip the other schedules that start with the first `length` steps of the last one. */
   prune(length: number): void { this.keep = Math.min(this.keep, length); }
 
-  private descend(): void {
+  private asleep(d: number, r: StepRef): boolean {
+    return this.reduce && this.sleep[d]!.some((s) => s.thread === r.thread && s.index === r.index);
+  }
+
+  /** The sleep set a child inherits after taking choice `p` at depth d. */
+  private childSleep(d: number, p: number): StepRef[] {
+    if (!this.reduce) return [];
+    const taken = this.choices[d]![p]!;
+    const candidates = [...this.sleep[d]!, ...this.choices[d]!.slice(0, p).filter((r) => !this.asleep(d, r))];
+    return candidates.filter((r) => !dependent(this.c, r, taken));
+  }
+
+  /** Extends the path to a complete schedule; false if every way on is asleep. */
+  private descend(): boolean {
     while (this.path.length < this.c.total) {
+      const d = this.path.length;
       const e = this.f.enabled();
       // ppo edges point forward within a thread, so something is always enabled.
       this.choices.push(e);
-      this.pos.push(0);
-      this.push(e[0]!);
+      if (this.sleep.length === d) this.sleep.push([]);
+      let p = 0;
+      while (p < e.length && this.asleep(d, e[p]!)) p++;
+      this.pos.push(p);
+      if (p === e.length) return false;
+      this.sleep[d + 1] = this.childSleep(d, p);
+      this.push(e[p]!);
     }
+    return true;
+  }
+
+  private descendOrAdvance(): boolean {
+    this.sleep.length = 0;
+    this.sleep.push([]);
+    return this.descend() || this.advance();
   }
 
   /** Moves to the next leaf: changes the deepest choice at depth < keep that has an alternative. */
   private advance(): boolean {
     while (this.path.length > this.keep) this.retreat();
-    while (this.path.length > 0) {
+    for (;;) {
+      // A dead end left by descend() (every choice asleep) has a choices entry but no step.
+      if (this.choices.length > this.path.length) { this.choices.pop(); this.pos.pop(); }
+      if (this.path.length === 0) return false;
       const d = this.path.length - 1;
       this.pop();
-      if (++this.pos[d]! < this.choices[d]!.length) {
-        this.push(this.choices[d]![this.pos[d]!]!);
-        this.descend();
-        return true;
+      let p = this.pos[d]! + 1;
+      while (p < this.choices[d]!.length && this.asleep(d, this.choices[d]![p]!)) p++;
+      this.pos[d] = p;
+      if (p < this.choices[d]!.length) {
+        this.sleep[d + 1] = this.childSleep(d, p);
+        this.push(this.choices[d]![p]!);
+        if (this.descend()) return true;
+        continue;
       }
       this.choices.pop();
       this.pos.pop();
     }
-    return false;
   }
 
   /** Drops the deepest step and the choices made there (path, choices and pos stay aligned). */
@@ -514,7 +574,7 @@ export function explore(program: Program, opts: ExploreOptions): ExploreResult {
   const c = compile(program, opts?.model, "explore");
   const max = opts.maxSchedules ?? 100_000;
   if (!Number.isInteger(max) || max < 1) throw new ArgumentError("maxSchedules", max, "must be a positive integer", "explore");
-  const en = new Enumerator(c);
+  const en = new Enumerator(c, opts.reduce ?? false);
   const agg = new Aggregate(program, c, opts);
   for (;;) {
     if (agg.result.schedules >= max) {

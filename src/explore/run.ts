@@ -23,6 +23,11 @@ export interface ExploreScenarioOptions {
   random?: { seed: number; count: number };
   /** Judge device accesses with the safety oracle (default true). */
   oracle?: boolean;
+  /**
+   * Skip schedules that only reorder commuting steps of one already run (sleep sets;
+   * default true). Every outcome is still reached; false runs every interleaving.
+   */
+  reduce?: boolean;
   /** Where a scenario file came from (printed in the replay line). */
   source?: string;
 }
@@ -61,7 +66,7 @@ export async function exploreScenario(scenario: string | Scenario, opts: Explore
     const base = { model, reset: built.reset, check: built.check };
     const result = opts.random
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
-      : explore(built.program, { ...base, maxSchedules: opts.maxSchedules });
+      : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduce: opts.reduce ?? true });
     const label = opts.source ?? name;
     const replay = result.violation ? `${label}@${variant}@${model}: ${result.violation.text}` : undefined;
     return { scenario: label, variant, model, result, replay, text: describe(label, variant, model, result, replay, opts) };
@@ -108,7 +113,7 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
 function describe(name: string, variant: SeedVariant, model: MemoryModel, r: ExploreResult, replay: string | undefined,
                   opts: ExploreScenarioOptions): string {
   const how = opts.random ? `${r.schedules} random schedules (seed ${opts.random.seed})`
-    : `${r.schedules} schedule(s)${r.complete ? ", every one there is" : ` (stopped: ${r.stoppedBy ?? "bound"})`}`;
+    : `${r.schedules} schedule(s)${r.complete ? `, every one there is${opts.reduce === false ? "" : " up to reordering of commuting steps"}` : ` (stopped: ${r.stoppedBy ?? "bound"})`}`;
   const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
