@@ -100,6 +100,17 @@ describe("seed race: v2 with its two plain reads in program order", () => {
   });
 });
 
+describe("seed race on the v7.1 profile", () => {
+  it("the hoisted read is caught and the merged path is clean there too", async () => {
+    const sc71 = { ...SEED_RACE, name: "seed-race-7.1", profile: "7.1" as const };
+    const bad = await exploreScenario(sc71, { variant: "v2-hoisted" });
+    expect(bad.result.violation?.message).toMatch(/^(use-after-free|after-strict-unmap):/);
+    const good = await exploreScenario(sc71, { variant: "merged", model: "relaxed" });
+    expect(good.result.complete).toBe(true);
+    expect(good.result.violation).toBeUndefined();
+  });
+});
+
 describe("random schedules and scenario files", () => {
   it("seeded random schedules are reproducible and find the hoisted race", async () => {
     const a = await exploreScenario("seed-race", { variant: "v2-hoisted", random: { seed: 7, count: 5000 } });
