@@ -994,30 +994,28 @@ export function dma_release_cpu(domain: u32, cpu: u32): i32 {
   return 0;
 }
 
-@inline function deviceDomain(dv: u32): u32 {
-  return dmad.liveDmaDomain(load<u32>(dv + dmad.DV_DOMAIN));
+/** The live domain of device `dev`, with `cpu` claimed for this thread; or a negative code. */
+function deviceOnCpu(dev: u32, cpu: u32): i64 {
+  const dv = dmad.liveDmaDevice(dev);
+  if (dv == 0) return DMA_ERR_NO_DEVICE;
+  const dd = dmad.liveDmaDomain(load<u32>(dv + dmad.DV_DOMAIN));
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  const c = claimDmaCpu(dd, cpu);
+  return c != 0 ? <i64>c : <i64>dd;
 }
 
 /** dma_map_page / dma_map_single: the DMA address, 0 = DMA_MAPPING_ERROR, < 0 bad call. */
 export function dma_map(dev: u32, cpu: u32, phys: f64, size: f64, dir: u32, attrs: u32): f64 {
-  const dv = dmad.liveDmaDevice(dev);
-  if (dv == 0) return DMA_ERR_NO_DEVICE;
-  const dd = deviceDomain(dv);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  const c = claimDmaCpu(dd, cpu);
-  if (c != 0) return c;
-  return <f64>dmai.dmaMap(dd, dv, cpu, <u64>phys, <u64>size, dir, attrs);
+  const dd = deviceOnCpu(dev, cpu);
+  if (dd < 0) return <f64>dd;
+  return <f64>dmai.dmaMap(<u32>dd, dmad.liveDmaDevice(dev), cpu, <u64>phys, <u64>size, dir, attrs);
 }
 
 /** dma_unmap_page / dma_unmap_single in the domain's variant: 0, -1 (queue missing), < 0 bad call. */
 export function dma_unmap(dev: u32, cpu: u32, addr: f64, size: f64): i32 {
-  const dv = dmad.liveDmaDevice(dev);
-  if (dv == 0) return DMA_ERR_NO_DEVICE;
-  const dd = deviceDomain(dv);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  const c = claimDmaCpu(dd, cpu);
-  if (c != 0) return c;
-  return dmai.dmaUnmap(dd, cpu, <u64>addr, <u64>size);
+  const dd = deviceOnCpu(dev, cpu);
+  if (dd < 0) return <i32>dd;
+  return dmai.dmaUnmap(<u32>dd, cpu, <u64>addr, <u64>size);
 }
 
 // The unmap's steps, for deterministic schedules (src/explore/). The caller supplies what
@@ -1099,14 +1097,10 @@ export function dma_rebuild_strict(domain: u32, cpu: u32): i32 {
 /** Batched map/unmap pairs (assembly/dma/loop.ts); results in the slot's TS_STATS. */
 export function dma_loop_pairs(dev: u32, cpu: u32, count: u32, size: f64, physBase: f64, physPages: u32,
                                dir: u32, flags: u32, ring: u32, seed: u32): i32 {
-  const dv = dmad.liveDmaDevice(dev);
-  if (dv == 0) return DMA_ERR_NO_DEVICE;
-  const dd = deviceDomain(dv);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
   if (physPages == 0 || size < 1) return dmad.DMA_ERR_ARGS;
-  const c = claimDmaCpu(dd, cpu);
-  if (c != 0) return c;
-  dloop.loopPairs(dd, dv, cpu, count, <u64>size, <u64>physBase, physPages, dir, flags, ring, seed);
+  const dd = deviceOnCpu(dev, cpu);
+  if (dd < 0) return <i32>dd;
+  dloop.loopPairs(<u32>dd, dmad.liveDmaDevice(dev), cpu, count, <u64>size, <u64>physBase, physPages, dir, flags, ring, seed);
   return 0;
 }
 
