@@ -575,8 +575,8 @@ export function oracle_map(id: u32, domain: u32, iova: f64, pa: f64, pages: f64)
 export function oracle_unmap(id: u32, domain: u32, iova: f64, pages: f64, lazy: bool): bool {
   const o = oracleOf(id);
   if (o == 0 || !sd.smmuDomainLive(domain)) return false;
-  const gen = atomic.load<u32>(sd.smmuDomainAddr(domain) + sd.SD_FLUSH_GEN);
-  oracle.oracleUnmap(o, domainCtx(domain), <u64>iova >> 12, <u64>pages, lazy, gen, jiffiesNow());
+  const started = atomic.load<u32>(sd.smmuDomainAddr(domain) + sd.SD_FLUSH_STARTED);
+  oracle.oracleUnmap(o, domainCtx(domain), <u64>iova >> 12, <u64>pages, lazy, started, jiffiesNow());
   return true;
 }
 

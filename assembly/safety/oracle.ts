@@ -5,9 +5,11 @@
 //
 // Classification of an access that reached physical page `p` through IOVA page `v`:
 //   OK           v is mapped to p
-//   LAZY_WINDOW  v was unmapped lazily and no flush has completed since: accepted, counted
+//   LAZY_WINDOW  v was unmapped lazily and no flush begun since has completed: accepted, counted
 //   AFTER_STRICT v was unmapped strictly (its invalidation had completed): violation
-//   AFTER_FLUSH  v was unmapped lazily and a flush of its domain completed since: violation
+//   AFTER_FLUSH  v was unmapped lazily and a flush of its domain begun after the unmap has
+//                completed since (more flushes completed than had begun at the unmap — the
+//                flush queue's own counter rule, §2.7): violation
 //   USE_AFTER_FREE v is mapped again, to another page, and the access reached an old one:
 //                always a violation (a stale translation outliving the IOVA's reuse)
 //   UNKNOWN      v was never mapped through the DMA API: violation
@@ -21,7 +23,7 @@
 // Header (ORACLE_HEADER): +0 capacity  +4 mask  +8 table ptr  +12 violation ring ptr
 //   +16 ring mask  +20 flags  +64 ring head (own line)  +128 counters (u64 × OC_COUNT)
 // Entry (ORACLE_ENTRY): +0 seq u32  +4 state u32  +8 key u64  +16 pa u64  +24 prev pa u64
-//   +32 mapped at u64  +40 unmapped at u64  +48 flush generation at unmap u32  +52 gen u32
+//   +32 mapped at u64  +40 unmapped at u64  +48 flushes begun at unmap u32  +52 gen u32
 // Violation record (VIOLATION_SIZE): +0 kind u32  +4 seq u32  +8 iova u64  +16 pa u64
 //   +24 expected pa u64  +32 unmapped at u64  +40 at u64  +48 sid u32  +52 state u32  +56 gen u32
 
@@ -44,7 +46,7 @@ const E_PA: u32 = 16;
 const E_PREV: u32 = 24;
 const E_MAPPED_AT: u32 = 32;
 const E_UNMAPPED_AT: u32 = 40;
-const E_FLUSH_GEN: u32 = 48;
+const E_FLUSH_STARTED: u32 = 48;
 const E_GEN: u32 = 52;
 
 // Shadow states.
@@ -141,16 +143,16 @@ export function oracleMap(o: u32, ctx: u32, iovaPage: u64, paPage: u64, pages: u
 
 /**
  * The DMA API unmapped `pages` pages: strictly (its invalidation completed before the call
- * returned) or lazily (left to the flush queue; `flushGen` is the domain's count of
- * completed flushes at this moment).
+ * returned) or lazily (left to the flush queue; `flushesStarted` is the domain's count of
+ * flush-alls begun, SD_FLUSH_STARTED, read after the PTEs were cleared).
  */
-export function oracleUnmap(o: u32, ctx: u32, iovaPage: u64, pages: u64, lazy: bool, flushGen: u32, now: u64): void {
+export function oracleUnmap(o: u32, ctx: u32, iovaPage: u64, pages: u64, lazy: bool, flushesStarted: u32, now: u64): void {
   for (let i: u64 = 0; i < pages; i++) {
     const e = entryFor(o, keyOf(ctx, iovaPage + i), false);
     if (e == 0) continue;
     const seq = beginWrite(e);
     store<u64>(e + E_UNMAPPED_AT, now);
-    store<u32>(e + E_FLUSH_GEN, flushGen);
+    store<u32>(e + E_FLUSH_STARTED, flushesStarted);
     store<u32>(e + E_STATE, lazy ? SH_UNMAPPED_LAZY : SH_UNMAPPED_STRICT);
     endWrite(e, seq);
   }
@@ -185,7 +187,7 @@ function readEntry(e: u32, snap: u32): void {
     store<u32>(snap + SN_STATE, atomic.load<u32>(e + E_STATE));
     store<u64>(snap + SN_PA, atomic.load<u64>(e + E_PA));
     store<u64>(snap + SN_UNMAPPED_AT, atomic.load<u64>(e + E_UNMAPPED_AT));
-    store<u32>(snap + SN_FG_UNMAP, atomic.load<u32>(e + E_FLUSH_GEN));
+    store<u32>(snap + SN_FG_UNMAP, atomic.load<u32>(e + E_FLUSH_STARTED));
     store<u32>(snap + SN_GEN, atomic.load<u32>(e + E_GEN));
     if (atomic.load<u32>(e + E_SEQ) == seq) return;
   }
@@ -223,10 +225,11 @@ export function oracleCheck(o: u32, ctx: u32, sid: u32, iovaPage: u64, paPage: u
   return cls;
 }
 
-function classify(state: u32, pa: u64, reached: u64, fgAtUnmap: u32, fgNow: u32): u32 {
+/** `startedAtUnmap`: flushes begun at the unmap; `fgNow`: flushes completed now (both wrap). */
+function classify(state: u32, pa: u64, reached: u64, startedAtUnmap: u32, fgNow: u32): u32 {
   if (state == SH_MAPPED) return reached == pa ? AC_OK : AC_USE_AFTER_FREE;
   if (state == SH_UNMAPPED_STRICT) return AC_AFTER_STRICT;
-  if (state == SH_UNMAPPED_LAZY) return fgNow == fgAtUnmap ? AC_LAZY_WINDOW : AC_AFTER_FLUSH;
+  if (state == SH_UNMAPPED_LAZY) return <i32>(fgNow - startedAtUnmap) > 0 ? AC_AFTER_FLUSH : AC_LAZY_WINDOW;
   return AC_UNKNOWN;
 }
 
