@@ -154,12 +154,16 @@ export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u3
   }
   const iova = pfn << shift;
   const pt = liveTable(load<u32>(dd + DD_PGT));
+  // The oracle learns of the mapping before its PTEs exist: a device that reaches the new
+  // page through them must find it recorded, even if this CPU stalls right after the map.
+  recordMap(dd, iova, phys - off, len);
   if (iommuMap(pt, iova, phys - off, len, prot, cpuArea(cpu) + C_SCRATCH) != 0) {
+    // __iommu_map took back what it had mapped with a synchronised unmap.
+    recordUnmap(dd, iova, len, false);
     freeFast(iovaOf(dd), cpu, pfn, len >> shift); // iommu_dma_free_iova with a NULL gather
     statAdd(dd, cpu, DS_MAP_FAILS, 1);
     return 0;
   }
-  recordMap(dd, iova, phys - off, len);
   statAdd(dd, cpu, DS_MAPS, 1);
   return iova + off;
 }
