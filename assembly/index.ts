@@ -1120,6 +1120,23 @@ export function dma_loop_switch(domain: u32, cpu: u32, rounds: u32, gap: u32, st
   return 0;
 }
 
+/**
+ * TEST ONLY — not a kernel path: one half of a DMA domain's flush-queue flush, so that a
+ * single thread can hold a flush "in flight" (started, not finished) while it queues
+ * entries, as another CPU's flush would be (reference §2.7 counter rule). step 0: the flush
+ * starts (start_cnt + 1); step 1: its flush-all runs and it finishes (finish_cnt + 1).
+ * 0, or -1 (no flush queue / bad step), or a DMA_ERR_* code.
+ */
+export function dma_fq_flush_step_for_testing(domain: u32, step: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  const d = dmad.iovaOf(dd);
+  if (!fq.fqEnabled(d) || step > 1) return -1;
+  if (step == 0) fq.fqFlushStart(d);
+  else fq.fqFlushFinish(d);
+  return 0;
+}
+
 /** Flush-queue entries pending in a DMA domain (over every ring). */
 export function dma_fq_pending(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
