@@ -30,3 +30,5 @@ export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
 export { runSelftest, type SelftestResult } from "./selftest.js";
 export { compileCore, type CoreSource } from "../bindings/loader.js";
+export { runDmaStress, type DmaStressOptions, type DmaStressReport, type DmaStressRole } from "./scenarios/dma-stress.js";
+export type { DmaStressResult, DmaMapperResult, DmaSwitcherResult, DmaDeviceResult } from "./tasks/dma.js";
