@@ -575,8 +575,8 @@ export function oracle_map(id: u32, domain: u32, iova: f64, pa: f64, pages: f64)
 export function oracle_unmap(id: u32, domain: u32, iova: f64, pages: f64, lazy: bool): bool {
   const o = oracleOf(id);
   if (o == 0 || !sd.smmuDomainLive(domain)) return false;
-  const gen = atomic.load<u32>(sd.smmuDomainAddr(domain) + sd.SD_FLUSH_GEN);
-  oracle.oracleUnmap(o, domainCtx(domain), <u64>iova >> 12, <u64>pages, lazy, gen, jiffiesNow());
+  const started = atomic.load<u32>(sd.smmuDomainAddr(domain) + sd.SD_FLUSH_STARTED);
+  oracle.oracleUnmap(o, domainCtx(domain), <u64>iova >> 12, <u64>pages, lazy, started, jiffiesNow());
   return true;
 }
 
@@ -1111,6 +1111,23 @@ export function dma_loop_switch(domain: u32, cpu: u32, rounds: u32, gap: u32, st
   const c = claimDmaCpu(dd, cpu);
   if (c != 0) return c;
   dloop.loopSwitch(dd, cpu, rounds, gap, stop);
+  return 0;
+}
+
+/**
+ * TEST ONLY — not a kernel path: one half of a DMA domain's flush-queue flush, so that a
+ * single thread can hold a flush "in flight" (started, not finished) while it queues
+ * entries, as another CPU's flush would be (reference §2.7 counter rule). step 0: the flush
+ * starts (start_cnt + 1); step 1: its flush-all runs and it finishes (finish_cnt + 1).
+ * 0, or -1 (no flush queue / bad step), or a DMA_ERR_* code.
+ */
+export function dma_fq_flush_step_for_testing(domain: u32, step: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  const d = dmad.iovaOf(dd);
+  if (!fq.fqEnabled(d) || step > 1) return -1;
+  if (step == 0) fq.fqFlushStart(d);
+  else fq.fqFlushFinish(d);
   return 0;
 }
 

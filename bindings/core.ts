@@ -99,6 +99,8 @@ export interface CoreExports {
                  dir: number, flags: number, ring: number, seed: number): number;
   dma_loop_switch(domain: number, cpu: number, rounds: number, gap: number, stop: number): number;
   dma_fq_pending(domain: number): number;
+  /** TEST ONLY: half of a flush-queue flush (0 start, 1 finish); see assembly/index.ts. */
+  dma_fq_flush_step_for_testing(domain: number, step: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -117,6 +119,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "dma_release_cpu", "dma_map", "dma_unmap", "dma_unmap_begin", "dma_unmap_clear", "dma_unmap_sync",
   "dma_unmap_release", "dma_switch_lazy", "dma_switch_build", "dma_switch_publish", "dma_switch_set_quirk",
   "dma_switch_set_type", "dma_rebuild_strict", "dma_loop_pairs", "dma_loop_switch", "dma_fq_pending",
+  "dma_fq_flush_step_for_testing",
 ];
 
 /** One instance of the core on this thread. */

@@ -48,3 +48,5 @@ export {
   SEED_RACE, BUILTIN_SCENARIOS, buildScenario, validateScenario,
   type Scenario, type ScenarioOp, type BuiltScenario, type BuildOptions,
 } from "./explore/scenario.js";
+export { runDmaStress, type DmaStressOptions, type DmaStressReport, type DmaStressRole } from "./scenarios/dma-stress.js";
+export type { DmaStressResult, DmaMapperResult, DmaSwitcherResult, DmaDeviceResult } from "./tasks/dma.js";

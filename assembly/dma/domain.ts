@@ -335,12 +335,20 @@ export function dmaRebuildStrict(dd: u32, cpu: u32): i32 {
 export function loopEnter(dd: u32): void { atomic.add<u32>(dd + DD_RUNNING, 1); }
 export function loopLeave(dd: u32): void { atomic.sub<u32>(dd + DD_RUNNING, 1); }
 
-/** Between two operations: park while a pause is requested. */
+/**
+ * Between two operations: park while a pause is requested. After unparking, look at the
+ * pause word again before going on: between leaving the wait and giving up its place in
+ * the parked count, this CPU still counts as parked, and a switcher that pauses again in
+ * that window finds the count complete and starts its rebuild. Looking again after the
+ * decrement closes it: a CPU that then reads "not paused" read it before the new pause was
+ * requested, so that pause reads the decremented count and waits for this CPU to park.
+ */
 @inline export function parkIfPaused(dd: u32): void {
-  if (atomic.load<u32>(dd + DD_PAUSE) == 0) return;
-  atomic.add<u32>(dd + DD_PARKED, 1);
-  while (atomic.load<u32>(dd + DD_PAUSE) != 0) {}
-  atomic.sub<u32>(dd + DD_PARKED, 1);
+  while (atomic.load<u32>(dd + DD_PAUSE) != 0) {
+    atomic.add<u32>(dd + DD_PARKED, 1);
+    while (atomic.load<u32>(dd + DD_PAUSE) != 0) {}
+    atomic.sub<u32>(dd + DD_PARKED, 1);
+  }
 }
 
 /** Ask every running loop to park and wait until they have (or finished). */

@@ -20,7 +20,7 @@ import { G_FREELIST, gatherInit, iotlbSync } from "../iommu/gather";
 import { freelistRelease } from "../iommu/freelist";
 import { PROFILE_515 } from "../pgtable/desc";
 import { smmuLive, S_ORACLE } from "../smmu/smmu";
-import { SD_ASID, SD_FLUSH_GEN, SD_VMID, smmuDomainAddr } from "../smmu/domain";
+import { SD_ASID, SD_FLUSH_STARTED, SD_VMID, smmuDomainAddr } from "../smmu/domain";
 import { makeCtx } from "../smmu/cache";
 import { oracleMap, oracleUnmap } from "../safety/oracle";
 import { jiffiesNow } from "../clock";
@@ -96,8 +96,9 @@ function recordMap(dd: u32, iova: u64, pa: u64, size: u64): void {
 function recordUnmap(dd: u32, iova: u64, size: u64, lazy: bool): void {
   const o = oracleOf(dd);
   if (o == 0) return;
-  const gen = atomic.load<u32>(smmuDomainAddr(load<u32>(dd + DD_SMMU_DOMAIN)) + SD_FLUSH_GEN);
-  oracleUnmap(o, ctxOf(dd), iova >> 12, (size + 4095) >> 12, lazy, gen, jiffiesNow());
+  // Read after the PTEs were cleared: only a flush begun after this point covers them.
+  const started = atomic.load<u32>(smmuDomainAddr(load<u32>(dd + DD_SMMU_DOMAIN)) + SD_FLUSH_STARTED);
+  oracleUnmap(o, ctxOf(dd), iova >> 12, (size + 4095) >> 12, lazy, started, jiffiesNow());
 }
 
 // ── map ─────────────────────────────────────────────────────────────────────
@@ -153,12 +154,16 @@ export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u3
   }
   const iova = pfn << shift;
   const pt = liveTable(load<u32>(dd + DD_PGT));
+  // The oracle learns of the mapping before its PTEs exist: a device that reaches the new
+  // page through them must find it recorded, even if this CPU stalls right after the map.
+  recordMap(dd, iova, phys - off, len);
   if (iommuMap(pt, iova, phys - off, len, prot, cpuArea(cpu) + C_SCRATCH) != 0) {
+    // __iommu_map took back what it had mapped with a synchronised unmap.
+    recordUnmap(dd, iova, len, false);
     freeFast(iovaOf(dd), cpu, pfn, len >> shift); // iommu_dma_free_iova with a NULL gather
     statAdd(dd, cpu, DS_MAP_FAILS, 1);
     return 0;
   }
-  recordMap(dd, iova, phys - off, len);
   statAdd(dd, cpu, DS_MAPS, 1);
   return iova + off;
 }

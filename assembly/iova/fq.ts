@@ -99,8 +99,18 @@ export function fqInit(d: u32, size: u32, timeout: u64, opts: u32): i32 {
 
 /** The flush: a flush starts, the callback invalidates everything (and waits), it finishes. */
 export function fqFlush(d: u32): void {
+  fqFlushStart(d);
+  fqFlushFinish(d);
+}
+
+/** The flush's first half: start_cnt + 1 (entries queued from now on wait for the next flush). */
+export function fqFlushStart(d: u32): void {
   atomic.add<u64>(d + I_FQ_START_CNT, 1);
   iovaEvent(d, EV_FQ_FLUSH, 0, 0);
+}
+
+/** Its second half: the flush callback (flush_iotlb_all, waited for), then finish_cnt + 1. */
+export function fqFlushFinish(d: u32): void {
   const pt = atomic.load<u32>(d + I_FQ_FLUSH_PT);
   if (pt != 0) {
     const desc = liveTable(pt - 1);

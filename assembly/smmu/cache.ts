@@ -183,11 +183,31 @@ function chooseVictim(c: u32, set: u32): u32 {
 
 /** Insert (or refresh) the entry for the 2^shift-byte region holding `va`. */
 export function cacheFill(c: u32, va: u64, ctx: u32, meta: u32, out: u64): void {
+  cacheFillSince(c, va, ctx, meta, out, 0, 0);
+}
+
+/**
+ * cacheFill for a translation that started when the epoch word at `epochAddr` read `epoch`:
+ * nothing is inserted if it has moved since (an invalidation began in between). The check
+ * is made under the set's lock, and an invalidation bumps the epoch before it takes any
+ * set's lock, so either the fill sees the new epoch or the invalidation's scan of this set
+ * comes after the fill and removes it. (A translation that started while an invalidation
+ * was in progress must not fill at all: the caller's part, see S_INV_EPOCH.) `epochAddr`
+ * 0: no check. Returns whether it filled.
+ */
+export function cacheFillSince(c: u32, va: u64, ctx: u32, meta: u32, out: u64, epochAddr: u32, epoch: u32): bool {
   const shift = metaShift(meta);
   const tag = va >> shift;
   const set = setIndex(c, tag);
   const lock = load<u32>(c + C_LOCKS) + set * 4;
+  // Announce the size before the epoch check: an invalidation that begins after the check
+  // must see it, or it would skip this size (cacheInvalidate probes only sizes seen).
+  if ((atomic.load<u64>(c + C_SHIFTS_SEEN) & (<u64>1 << shift)) == 0) atomic.or<u64>(c + C_SHIFTS_SEEN, <u64>1 << shift);
   lockAcquire(lock);
+  if (epochAddr != 0 && atomic.load<u32>(epochAddr) != epoch) {
+    lockRelease(lock);
+    return false;
+  }
   const ways = load<u32>(c + C_WAYS);
   let way = ways;
   for (let w: u32 = 0; w < ways; w++) {
@@ -197,10 +217,10 @@ export function cacheFill(c: u32, va: u64, ctx: u32, meta: u32, out: u64): void 
         metaShift(m) == shift) { way = w; break; }
   }
   if (way == ways) way = chooseVictim(c, set);
-  if ((load<u64>(c + C_SHIFTS_SEEN) & (<u64>1 << shift)) == 0) atomic.or<u64>(c + C_SHIFTS_SEEN, <u64>1 << shift);
   writeEntry(entryAt(c, set, way), meta, tag, ctx, out, atomic.add<u32>(c + C_CLOCK, 1));
   lockRelease(lock);
   atomic.add<u64>(c + C_FILLS, 1);
+  return true;
 }
 
 // ── invalidation ─────────────────────────────────────────────────────────────

@@ -13,7 +13,7 @@ import {
   OP_TLBI_NH_VA, OP_TLBI_NH_VAA, OP_TLBI_NSNH_ALL, OP_TLBI_S12_VMALL, OP_TLBI_S2_IPA,
 } from "./cmd";
 import {
-  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_UTLB, S_CMDQ_LOCK, S_IOTLB, S_OPTIONS, S_PENDING,
+  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_UTLB, S_CMDQ_LOCK, S_INV_ENDED, S_INV_EPOCH, S_IOTLB, S_OPTIONS, S_PENDING,
   S_PENDING_COUNT, S_PENDING_MASK, S_WALKC, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_SYNCS,
   STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, STE_UTLB, STE_VALID, stat, steAddr,
 } from "./smmu";
@@ -71,6 +71,9 @@ function drainLocked(s: u32): void {
 
 /** Invalidate in the IOTLB, every stream's micro-TLB, and (if asked) every walk cache. */
 function invalidateAll(s: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
+  // Before the first set is scanned and after the last: a translation that started
+  // before the end must not insert behind the scan what it read (see S_INV_EPOCH).
+  atomic.add<u32>(s + S_INV_EPOCH, 1);
   let n = cacheInvalidate(load<u32>(s + S_IOTLB), flags, ctx, lo, hi, level, ALL_SHIFTS);
   // Every stream's micro-TLB — only when the SMMU has them (this runs per TLBI command).
   const streams: u32 = (load<u32>(s + S_OPTIONS) & OPT_UTLB) != 0 ? MAX_STREAMS : 0;
@@ -88,6 +91,7 @@ function invalidateAll(s: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u3
     }
   }
   stat(s, STAT_ENTRIES_INVALIDATED, n);
+  atomic.add<u32>(s + S_INV_ENDED, 1);
 }
 
 function apply(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {

@@ -6,6 +6,7 @@
 //   +16 features u32 (SMMU_FEAT_*)      +20 rules u32 (which driver's encoding: 5.15 / 7.1)
 //   +24 smmu u32 (the SMMU instance its commands go to: id + 1, 0 = none)
 //   +28 flush generation u32: flush-alls completed (TLBI by ASID/VMID + CMD_SYNC)
+//   +32 flushes started u32: flush-alls begun (bumped before the TLBI is issued)
 
 import { MAX_SMMU_DOMAINS, SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE } from "../memmap";
 
@@ -17,6 +18,13 @@ export const SD_FEATURES: u32 = 16;
 export const SD_RULES: u32 = 20;
 export const SD_SMMU: u32 = 24;
 export const SD_FLUSH_GEN: u32 = 28;
+/**
+ * Flush-alls begun. With SD_FLUSH_GEN it gives the oracle the flush queue's counter rule
+ * (§2.7): a translation unmapped when `started` read s is gone once more than s flushes
+ * have completed — one of them began after the unmap. Completed flushes alone cannot say
+ * that: a flush whose TLBI ran before the PTE was cleared may complete after the unmap.
+ */
+export const SD_FLUSH_STARTED: u32 = 32;
 
 /** IDR3.RIL: range invalidation (TG/SCALE/NUM). */
 export const SMMU_FEAT_RANGE_INV: u32 = 1 << 0;

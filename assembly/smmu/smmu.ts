@@ -14,6 +14,7 @@
 //   +256 statistics: u64 counters, STAT_* × 8
 //   +512 cost table: u32 ns per COST_*
 //   +640 micro-TLB geometry: entries u32, enabled u32
+//   +704 invalidations begun u32, +708 invalidations ended u32 (own line; see S_INV_EPOCH)
 
 import { MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
@@ -38,6 +39,17 @@ export const S_STATS: u32 = 256;
 export const S_COSTS: u32 = 512;
 export const S_UTLB_ENTRIES: u32 = 640;
 export const S_ORACLE: u32 = 648; //  the safety oracle checking this SMMU's accesses (0 = off)
+/**
+ * Invalidations begun and ended (u32 each, wrapping). A translation reads both before its
+ * first lookup and inserts what it found (micro-TLB, walk-cache and IOTLB fills) only if
+ * none was in progress then and none has begun since. Otherwise a descriptor or entry read
+ * before (or during) a TLBI could be cached behind its scan, and the translation would
+ * outlive the TLBI + CMD_SYNC meant to remove it — against the architecture's guarantee
+ * that a completed CMD_SYNC covers translations in flight. The access itself still
+ * completes with what it found, as an access in flight at the TLBI does.
+ */
+export const S_INV_EPOCH: u32 = 704;
+export const S_INV_ENDED: u32 = 708;
 
 /** Options. */
 export const OPT_INVALIDATE_AT_SYNC: u32 = 1 << 0; // TLBIs take effect at the next CMD_SYNC

@@ -11,7 +11,7 @@ import {
 } from "./cmd";
 import { cmdqIssue, cmdqIssueRun, cmdqSync } from "./cmdq";
 import {
-  RULES_515, SD_ASID, SD_FEATURES, SD_FLUSH_GEN, SD_RULES, SD_STAGE, SD_VMID, SMMU_FEAT_E2H,
+  RULES_515, SD_ASID, SD_FEATURES, SD_FLUSH_GEN, SD_FLUSH_STARTED, SD_RULES, SD_STAGE, SD_VMID, SMMU_FEAT_E2H,
   SMMU_FEAT_RANGE_INV,
 } from "./domain";
 
@@ -32,6 +32,8 @@ const RANGE_NUM_MAX: u64 = 31;
 
 /** The invalidate-everything of this domain's ASID or VMID, then a sync. */
 export function smmuTlbInvContext(d: u32, sd: u32): void {
+  // Begun before its TLBI exists: a lazy unmap that reads this later is covered by it.
+  atomic.add<u32>(sd + SD_FLUSH_STARTED, 1);
   if (stage1(sd)) {
     const op = e2h(sd) ? OP_TLBI_EL2_ASID : OP_TLBI_NH_ASID;
     cmdqIssue(d, sd, tlbiContextDw0(op, <u64>load<u32>(sd + SD_ASID), 0), 0);

@@ -3,11 +3,11 @@
 // a failure recorded in the fault queue. What the access reached is returned to the caller.
 
 import {
-  cacheFill, cacheLookup, makeCtx, metaShift, META_READ, META_UNPRIV, META_WRITE,
+  cacheFillSince, cacheLookup, makeCtx, metaShift, META_READ, META_UNPRIV, META_WRITE,
 } from "./cache";
 import {
   COST_IOTLB_HIT, COST_IOTLB_MISS, COST_UTLB_HIT, F_BAD_STREAM, F_PERMISSION, MAX_STREAMS,
-  S_IOTLB, STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_MODELLED_NS, STAT_TRANSLATIONS,
+  S_INV_EPOCH, S_INV_ENDED, S_IOTLB, STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_MODELLED_NS, STAT_TRANSLATIONS,
   STAT_UTLB_HITS, STE_ACCESSES, STE_ASID, STE_PG_SHIFT, STE_UTLB, STE_VALID, STE_VMID, cost,
   recordFault, stat, steAddr,
 } from "./smmu";
@@ -35,6 +35,10 @@ export const HIT_WALK: u32 = 3;
  */
 export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: u32): u32 {
   stat(s, STAT_TRANSLATIONS, 1);
+  // Before any lookup (S_INV_EPOCH): if an invalidation is in progress, nothing this
+  // translation finds may be cached; else only while no invalidation begins meanwhile.
+  const epoch = atomic.load<u32>(s + S_INV_EPOCH);
+  const mayFill = atomic.load<u32>(s + S_INV_ENDED) == epoch;
   if (sid >= MAX_STREAMS || atomic.load<u32>(steAddr(s, sid) + STE_VALID) == 0) {
     recordFault(s, F_BAD_STREAM, sid, iova, 0, 0);
     return F_BAD_STREAM;
@@ -56,16 +60,16 @@ export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: 
     where = HIT_IOTLB;
     stat(s, STAT_IOTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_HIT));
-    if (utlb != 0) cacheFill(utlb, iova, ctx, load<u32>(result), load<u64>(result + 8));
+    if (utlb != 0 && mayFill) cacheFillSince(utlb, iova, ctx, load<u32>(result), load<u64>(result + 8), s + S_INV_EPOCH, epoch);
   } else {
     stat(s, STAT_IOTLB_MISSES, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_MISS));
-    const fault = walk(s, ste, sid, iova, ctx, result);
+    const fault = walk(s, ste, sid, iova, ctx, result, mayFill, epoch);
     if (fault != 0) {
       recordFault(s, fault, sid, iova, load<u32>(result + 4), load<u64>(result + 16));
       return fault;
     }
-    if (utlb != 0) cacheFill(utlb, iova, ctx, load<u32>(result), load<u64>(result + 8));
+    if (utlb != 0 && mayFill) cacheFillSince(utlb, iova, ctx, load<u32>(result), load<u64>(result + 8), s + S_INV_EPOCH, epoch);
   }
   store<u32>(result + 24, where);
 

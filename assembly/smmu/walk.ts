@@ -8,11 +8,11 @@ import { frameAddr, zoneFrameAllocated, zoneFrames } from "../phys";
 import { oracleFreedTable } from "../safety/oracle";
 import { jiffiesNow } from "../clock";
 import {
-  cacheFill, cacheLookup, makeMeta, META_READ, META_UNPRIV, META_WRITE,
+  cacheFillSince, cacheLookup, makeMeta, META_READ, META_UNPRIV, META_WRITE,
 } from "./cache";
 import {
   COST_PTE_READ, COST_WALKC_HIT, F_ACCESS, F_ADDR_SIZE, F_TRANSLATION, F_WALK_EABT, S_IOTLB, S_ORACLE,
-  S_WALKC, STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, STE_IAS, STE_OAS,
+  S_INV_EPOCH, S_WALKC, STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, STE_IAS, STE_OAS,
   STE_PG_SHIFT, STE_STAGE, STE_START, STE_TTB, cost, stat,
 } from "./smmu";
 
@@ -67,8 +67,10 @@ function leafPerms(pte: u64, stage: u32): u32 {
  * Walk for `iova` in stream context `ste`. On success fills the IOTLB, writes the leaf's
  * meta and output address to `result` (+0 meta, +8 out) and returns 0; otherwise returns
  * the fault type and leaves the level at +4 and the descriptor (or bad PA) at +16.
+ * Caches are filled only if `mayFill` and while the SMMU's S_INV_EPOCH still reads `epoch`
+ * (what the translation saw when it started, see smmuTranslate).
  */
-export function walk(s: u32, ste: u32, sid: u32, iova: u64, ctx: u32, result: u32): u32 {
+export function walk(s: u32, ste: u32, sid: u32, iova: u64, ctx: u32, result: u32, mayFill: bool, epoch: u32): u32 {
   stat(s, STAT_WALKS, 1);
   const pgShift = load<u32>(ste + STE_PG_SHIFT);
   const ias = load<u32>(ste + STE_IAS);
@@ -111,7 +113,7 @@ export function walk(s: u32, ste: u32, sid: u32, iova: u64, ctx: u32, result: u3
       // A table: remember it for walks that share this part of the address.
       table = outputAddress(pte, pgShift);
       const wc = load<u32>(s + S_WALKC + lvl * 4);
-      if (wc != 0) cacheFill(wc, iova, ctx, makeMeta(0, false, shift, lvl, stage), table);
+      if (wc != 0 && mayFill) cacheFillSince(wc, iova, ctx, makeMeta(0, false, shift, lvl, stage), table, s + S_INV_EPOCH, epoch);
       lvl++;
       continue;
     }
@@ -120,7 +122,7 @@ export function walk(s: u32, ste: u32, sid: u32, iova: u64, ctx: u32, result: u3
     const pa = outputAddress(pte, pgShift);
     if ((pa >> <u64>load<u32>(ste + STE_OAS)) != 0) return fail(result, F_ADDR_SIZE, lvl, pte);
     const meta = makeMeta(leafPerms(pte, stage), true, shift, lvl, stage);
-    cacheFill(load<u32>(s + S_IOTLB), iova, ctx, meta, pa);
+    if (mayFill) cacheFillSince(load<u32>(s + S_IOTLB), iova, ctx, meta, pa, s + S_INV_EPOCH, epoch);
     store<u32>(result, meta);
     store<u64>(result + 8, pa);
     return 0;

@@ -5,6 +5,7 @@ import type { TaskContext } from "../pool.js";
 import { pgtableTasks } from "./pgtable.js";
 import { smmuTasks } from "./smmu.js";
 import { iovaTasks } from "./iova.js";
+import { dmaTasks } from "./dma.js";
 
 export type Task = (ctx: TaskContext, args: any) => unknown;
 
@@ -12,6 +13,7 @@ export const BUILTIN_TASKS: Readonly<Record<string, Task>> = Object.freeze({
   ...pgtableTasks,
   ...smmuTasks,
   ...iovaTasks,
+  ...dmaTasks,
   /** Throws: for tests of error propagation. */
   "test.throw": (_ctx: TaskContext, args: { message?: string }) => {
     throw new Error(args?.message ?? "task threw on purpose");
