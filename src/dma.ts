@@ -101,7 +101,7 @@ export interface DmaStats {
   mixedDecisions: number;
   /** Unmaps that saw fq_domain set but found no queue (Will's hazard 1; the kernel would crash). */
   queueMissing: number;
-  /** Live switches DMA → DMA-FQ done. */
+  /** Live switches DMA → DMA-FQ done (a domain created as DMA-FQ does not count one). */
   switches: number;
 }
 
@@ -127,6 +127,8 @@ export class DmaDomain {
   readonly forcedac: boolean;
   private readonly devices = new Set<DmaDevice>();
   private destroyed = false;
+  /** Created as DMA-FQ: its queue was built at init, which the core counts as a switch. */
+  private createdLazy = false;
 
   /** @internal Use Simulator.createDmaDomain. */
   constructor(private readonly core: Core, readonly profile: Profile, readonly id: number,
@@ -180,7 +182,7 @@ export class DmaDomain {
       const dom = new DmaDomain(core, profile, id, { pageTable: pt, iova, smmuDomain: sd, smmu: opts.smmu, variant, granule, cpus,
                                                       forcedac: !!opts.forcedac });
       // A DMA-FQ default domain builds its queue at init; without one it quietly stays DMA.
-      if (type === "DMA-FQ") core.raw.dma_switch_lazy(id);
+      if (type === "DMA-FQ") dom.createdLazy = core.raw.dma_switch_lazy(id) === 0;
       return dom;
     } catch (e) {
       sd?.destroy();
@@ -286,6 +288,16 @@ export class DmaDomain {
     if (rc !== 0) throw cpuError(this.core, rc, cpu, "rebuildStrictForTesting");
   }
 
+  /**
+   * Let another thread (a worker) run simulated CPU `cpu` of this domain: this thread gives
+   * up its claim on the CPU's unmap scratch and IOVA caches, taken by its first map or unmap.
+   */
+  releaseCpu(cpu: number): void {
+    this.live("releaseCpu");
+    checkInt("cpu", cpu, 0, this.cpus - 1, "releaseCpu");
+    this.core.raw.dma_release_cpu(this.id, cpu);
+  }
+
   /** Entries waiting in the flush queue (over every ring). */
   fqPending(): number {
     this.live("fqPending");
@@ -296,7 +308,7 @@ export class DmaDomain {
     this.live("stats");
     const out = {} as DmaStats;
     STAT_ORDER.forEach((k, i) => { out[k] = this.core.raw.dma_stat(this.id, i); });
-    out.switches = this.core.readU32(this.base + this.core.layout.DD_SWITCHES);
+    out.switches = this.core.readU32(this.base + this.core.layout.DD_SWITCHES) - (this.createdLazy ? 1 : 0);
     return out;
   }
 
@@ -304,6 +316,7 @@ export class DmaDomain {
   destroy(): void {
     if (this.destroyed) return;
     for (const d of [...this.devices]) d.detach();
+    for (let c = 0; c < this.cpus; c++) this.core.raw.dma_release_cpu(this.id, c);
     this.core.raw.dma_domain_destroy(this.id);
     this.smmuDomain.destroy();
     this.iova.destroy();

@@ -305,6 +305,13 @@ for (const profile of ["5.15", "7.1"] as const) {
       dev.detach();
       dom.setType("DMA");
       expect(dom.type).toBe("DMA");
+      expect(dom.stats().switches).toBe(2);
+    });
+
+    it("a domain created as DMA-FQ is lazy from the start and counts no live switch", async () => {
+      const { dom } = await rig(profile, { type: "DMA-FQ" });
+      expect(dom.type).toBe("DMA-FQ");
+      expect(dom.stats().switches).toBe(0);
     });
 
     it(`a group with two devices: ${profile === "5.15" ? "v5.15 refuses the switch (-EINVAL)" : "v7.1 switches it"}`, async () => {

@@ -174,7 +174,7 @@ export async function runDmaStress(sim: Simulator, opts: DmaStressOptions = {}):
     }
     // This thread may hold the CPUs from DmaDevice.map calls of its own (the DMA layer's
     // per-CPU scratch is machine-wide): let them go, or the workers could not run them.
-    for (let c = 0; c < mappers + 1; c++) sim.core.raw.dma_release_cpu(dom.id, c);
+    for (let c = 0; c < mappers + 1; c++) dom.releaseCpu(c);
 
     const pool = await sim.pool({ workers: roles.length });
     const failOf = (role: DmaStressRole, w: number) =>
