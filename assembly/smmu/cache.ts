@@ -103,7 +103,8 @@ export function cacheInit(c: u32, sets: u32, ways: u32, policy: u32, seed: u32):
  * +8 out u64) and returns true; the copy is one consistent entry.
  */
 export function cacheLookup(c: u32, va: u64, ctx: u32, shifts: u64, result: u32): bool {
-  let rest = shifts;
+  // Only sizes this cache has ever held can hit (a size seen late only costs a miss).
+  let rest = shifts & atomic.load<u64>(c + C_SHIFTS_SEEN);
   while (rest != 0) {
     const shift = <u32>ctz(rest);
     rest &= rest - 1;
@@ -121,6 +122,9 @@ function probeSet(c: u32, set: u32, tag: u64, ctx: u32, shift: u32, result: u32)
   const ways = load<u32>(c + C_WAYS);
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
+    // A way holding another tag cannot hit: skip it without the seqlock read (a tag being
+    // rewritten to ours at this moment is a fill racing the lookup, which may miss).
+    if (atomic.load<u64>(e + E_TAG) != tag) continue;
     // Seqlock read: an even sequence before and the same after means no writer interfered.
     for (let tries = 0; tries < 64; tries++) {
       const seq = atomic.load<u32>(e + E_SEQ);

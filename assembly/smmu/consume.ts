@@ -13,8 +13,8 @@ import {
   OP_TLBI_NH_VA, OP_TLBI_NH_VAA, OP_TLBI_NSNH_ALL, OP_TLBI_S12_VMALL, OP_TLBI_S2_IPA,
 } from "./cmd";
 import {
-  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_UTLB, S_CMDQ_LOCK, S_INV_ENDED, S_INV_EPOCH, S_IOTLB, S_OPTIONS, S_PENDING,
-  S_PENDING_COUNT, S_PENDING_MASK, S_WALKC, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_SYNCS,
+  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, S_CMDQ_LOCK, S_INV_ENDED, S_INV_EPOCH, S_IOTLB, S_OPTIONS, S_PENDING,
+  S_PENDING_COUNT, S_PENDING_MASK, S_UTLB_MAP, S_WALKC, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_SYNCS,
   STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, STE_UTLB, STE_VALID, stat, steAddr,
 } from "./smmu";
 
@@ -75,13 +75,16 @@ function invalidateAll(s: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u3
   // before the end must not insert behind the scan what it read (see S_INV_EPOCH).
   atomic.add<u32>(s + S_INV_EPOCH, 1);
   let n = cacheInvalidate(load<u32>(s + S_IOTLB), flags, ctx, lo, hi, level, ALL_SHIFTS);
-  // Every stream's micro-TLB — only when the SMMU has them (this runs per TLBI command).
-  const streams: u32 = (load<u32>(s + S_OPTIONS) & OPT_UTLB) != 0 ? MAX_STREAMS : 0;
-  for (let sid: u32 = 0; sid < streams; sid++) {
-    const ste = steAddr(s, sid);
-    const utlb = load<u32>(ste + STE_UTLB);
-    if (utlb != 0 && atomic.load<u32>(ste + STE_VALID) != 0) {
-      n += cacheInvalidate(utlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
+  // Every stream's micro-TLB: only the streams that have one (this runs per TLBI command).
+  for (let w: u32 = 0; w < MAX_STREAMS / 32; w++) {
+    let bits = atomic.load<u32>(s + S_UTLB_MAP + w * 4);
+    while (bits != 0) {
+      const ste = steAddr(s, w * 32 + ctz(bits));
+      bits &= bits - 1;
+      const utlb = load<u32>(ste + STE_UTLB);
+      if (utlb != 0 && atomic.load<u32>(ste + STE_VALID) != 0) {
+        n += cacheInvalidate(utlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
+      }
     }
   }
   if (walks) {

@@ -15,6 +15,7 @@
 //   +512 cost table: u32 ns per COST_*
 //   +640 micro-TLB geometry: entries u32, enabled u32
 //   +704 invalidations begun u32, +708 invalidations ended u32 (own line; see S_INV_EPOCH)
+//   +768 streams with a micro-TLB: a bitmap of MAX_STREAMS bits (S_UTLB_MAP)
 
 import { MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
@@ -50,6 +51,12 @@ export const S_ORACLE: u32 = 648; //  the safety oracle checking this SMMU's acc
  */
 export const S_INV_EPOCH: u32 = 704;
 export const S_INV_ENDED: u32 = 708;
+/**
+ * Which streams have a micro-TLB (bit sid of MAX_STREAMS bits): every TLBI must reach
+ * them, and visiting only these instead of every stream-table entry keeps a TLBI's cost
+ * independent of the stream table's size.
+ */
+export const S_UTLB_MAP: u32 = 768;
 
 /** Options. */
 export const OPT_INVALIDATE_AT_SYNC: u32 = 1 << 0; // TLBIs take effect at the next CMD_SYNC
@@ -246,6 +253,7 @@ export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vm
     const c = frameAddr(ZONE_KHEAP, <u32>frame);
     cacheInit(c, 1, utlbEntries, 1 /* round-robin, as gem5 */, sid + 1);
     store<u32>(e + STE_UTLB, c);
+    atomic.or<u32>(s + S_UTLB_MAP + (sid >> 5) * 4, 1 << (sid & 31));
   }
   atomic.store<u32>(e + STE_VALID, 1);
   return 0;
@@ -257,6 +265,7 @@ export function steClear(s: u32, sid: u32): void {
   atomic.store<u32>(e + STE_VALID, 0);
   const utlb = load<u32>(e + STE_UTLB);
   if (utlb != 0) {
+    atomic.and<u32>(s + S_UTLB_MAP + (sid >> 5) * 4, ~(1 << (sid & 31)));
     zoneFree(ZONE_KHEAP, (utlb - frameAddr(ZONE_KHEAP, 0)) >> 12);
     store<u32>(e + STE_UTLB, 0);
   }
