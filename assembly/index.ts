@@ -35,6 +35,7 @@ import { iovaCreate, iovaDestroy, iovaSetFlags, liveDomain } from "./iova/domain
 import { clockAdvance } from "./clock";
 import { lockAcquire, lockAcquireBounded, lockRelease } from "./sync";
 import * as dmad from "./dma/domain";
+import { recordMapPages, recordUnmapPages, smmuOracle } from "./safety/record";
 import * as dmai from "./dma/iommu";
 import * as dloop from "./dma/loop";
 
@@ -558,31 +559,20 @@ export function smmu_oracle_enable(id: u32, capacity: u32, ring: u32): i32 {
   return smmu.smmuOracleEnable(id, capacity, ring);
 }
 
-function oracleOf(id: u32): u32 {
-  const s = smmu.smmuLive(id);
-  return s == 0 ? 0 : load<u32>(s + smmu.S_ORACLE);
-}
-
 /** The DMA API mapped `pages` pages in SMMU domain `domain` (its ASID/VMID tag the shadow). */
 export function oracle_map(id: u32, domain: u32, iova: f64, pa: f64, pages: f64): bool {
-  const o = oracleOf(id);
+  const o = smmuOracle(id);
   if (o == 0 || !sd.smmuDomainLive(domain)) return false;
-  oracle.oracleMap(o, domainCtx(domain), <u64>iova >> 12, <u64>pa >> 12, <u64>pages, jiffiesNow());
+  recordMapPages(o, domain, <u64>iova >> 12, <u64>pa >> 12, <u64>pages);
   return true;
 }
 
 /** The DMA API unmapped `pages` pages: lazily (flush queue) or strictly (invalidation done). */
 export function oracle_unmap(id: u32, domain: u32, iova: f64, pages: f64, lazy: bool): bool {
-  const o = oracleOf(id);
+  const o = smmuOracle(id);
   if (o == 0 || !sd.smmuDomainLive(domain)) return false;
-  const started = atomic.load<u32>(sd.smmuDomainAddr(domain) + sd.SD_FLUSH_STARTED);
-  oracle.oracleUnmap(o, domainCtx(domain), <u64>iova >> 12, <u64>pages, lazy, started, jiffiesNow());
+  recordUnmapPages(o, domain, <u64>iova >> 12, <u64>pages, lazy);
   return true;
-}
-
-function domainCtx(domain: u32): u32 {
-  const a = sd.smmuDomainAddr(domain);
-  return cache.makeCtx(load<u32>(a + sd.SD_ASID), load<u32>(a + sd.SD_VMID));
 }
 
 // ── device DMA engines ──────────────────────────────────────────────────────

@@ -11,7 +11,7 @@
 //
 // Left out: scatterlists, bounce buffers (swiotlb), the v7.1 IOVA-link API, dma_sync_*.
 
-import { DMA_CPUS_BASE, DMA_CPU_SIZE, MAX_DMA_CPUS } from "../memmap";
+import { DMA_CPUS_BASE, DMA_CPU_SIZE } from "../memmap";
 import { liveTable } from "../pgtable/config";
 import { allocFast, freeFast } from "../iova/rcache";
 import { fqEnabled, fqQueue } from "../iova/fq";
@@ -19,11 +19,7 @@ import { iommuMap, iommuUnmapFast } from "../iommu/core";
 import { G_FREELIST, gatherInit, iotlbSync } from "../iommu/gather";
 import { freelistRelease } from "../iommu/freelist";
 import { PROFILE_515 } from "../pgtable/desc";
-import { smmuLive, S_ORACLE } from "../smmu/smmu";
-import { SD_ASID, SD_FLUSH_STARTED, SD_VMID, smmuDomainAddr } from "../smmu/domain";
-import { makeCtx } from "../smmu/cache";
-import { oracleMap, oracleUnmap } from "../safety/oracle";
-import { jiffiesNow } from "../clock";
+import { recordMapPages, recordUnmapPages, smmuOracle } from "../safety/record";
 import {
   BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_FQ_DOMAIN, DD_PGT, DD_PROFILE, DD_QUIRK, DD_SHIFT,
   DD_SMMU, DD_SMMU_DOMAIN, DD_VARIANT, DDF_FORCEDAC, DS_MAPS, DS_MAP_FAILS, DS_MIXED, DS_NO_QUEUE,
@@ -76,29 +72,19 @@ export function dirToProt(dir: u32, coherent: bool, attrs: u32): u32 {
 
 // ── the oracle's view ───────────────────────────────────────────────────────
 
-function oracleOf(dd: u32): u32 {
+@inline function oracleOf(dd: u32): u32 {
   const id = load<u32>(dd + DD_SMMU);
-  if (id == 0) return 0;
-  const s = smmuLive(id - 1);
-  return s == 0 ? 0 : load<u32>(s + S_ORACLE);
-}
-
-@inline function ctxOf(dd: u32): u32 {
-  const sd = smmuDomainAddr(load<u32>(dd + DD_SMMU_DOMAIN));
-  return makeCtx(load<u32>(sd + SD_ASID), load<u32>(sd + SD_VMID));
+  return id == 0 ? 0 : smmuOracle(id - 1);
 }
 
 function recordMap(dd: u32, iova: u64, pa: u64, size: u64): void {
   const o = oracleOf(dd);
-  if (o != 0) oracleMap(o, ctxOf(dd), iova >> 12, pa >> 12, (size + 4095) >> 12, jiffiesNow());
+  if (o != 0) recordMapPages(o, load<u32>(dd + DD_SMMU_DOMAIN), iova >> 12, pa >> 12, (size + 4095) >> 12);
 }
 
 function recordUnmap(dd: u32, iova: u64, size: u64, lazy: bool): void {
   const o = oracleOf(dd);
-  if (o == 0) return;
-  // Read after the PTEs were cleared: only a flush begun after this point covers them.
-  const started = atomic.load<u32>(smmuDomainAddr(load<u32>(dd + DD_SMMU_DOMAIN)) + SD_FLUSH_STARTED);
-  oracleUnmap(o, ctxOf(dd), iova >> 12, (size + 4095) >> 12, lazy, started, jiffiesNow());
+  if (o != 0) recordUnmapPages(o, load<u32>(dd + DD_SMMU_DOMAIN), iova >> 12, (size + 4095) >> 12, lazy);
 }
 
 // ── map ─────────────────────────────────────────────────────────────────────
@@ -275,13 +261,4 @@ function unmapV2(dd: u32, cpu: u32, dmaAddr: u64, size: u64, v: u32): i32 {
   else unmapSkipSync(dd, cpu);
   if (v != VARIANT_V2_HOISTED) freeRead = load<u32>(dd + DD_FQ_DOMAIN);
   return unmapRelease(dd, cpu, freeRead != 0);
-}
-
-@inline export function maxDmaCpus(): u32 {
-  return MAX_DMA_CPUS;
-}
-
-/** The fq_domain flag as memory holds it now. */
-export function fqDomainSet(dd: u32): bool {
-  return atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0;
 }

@@ -185,13 +185,9 @@ function chooseVictim(c: u32, set: u32): u32 {
   return victim;
 }
 
-/** Insert (or refresh) the entry for the 2^shift-byte region holding `va`. */
-export function cacheFill(c: u32, va: u64, ctx: u32, meta: u32, out: u64): void {
-  cacheFillSince(c, va, ctx, meta, out, 0, 0);
-}
-
 /**
- * cacheFill for a translation that started when the epoch word at `epochAddr` read `epoch`:
+ * Insert (or refresh) the entry for the 2^shift-byte region holding `va`, for a translation
+ * that started when the epoch word at `epochAddr` read `epoch`:
  * nothing is inserted if it has moved since (an invalidation began in between). The check
  * is made under the set's lock, and an invalidation bumps the epoch before it takes any
  * set's lock, so either the fill sees the new epoch or the invalidation's scan of this set

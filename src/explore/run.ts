@@ -9,7 +9,7 @@
 import { ArgumentError } from "../errors.js";
 import { SEED_VARIANTS, type SeedVariant } from "../dma.js";
 import {
-  explore, randomSchedules, runSchedule, formatSchedule,
+  explore, randomSchedules, runSchedule,
   type ExploreResult, type Execution, type MemoryModel, type TraceEntry,
 } from "./model.js";
 import { BUILTIN_SCENARIOS, buildScenario, validateScenario, type Scenario } from "./scenario.js";
@@ -137,4 +137,3 @@ function violationLines(message: string | undefined): string[] {
   return message ? [`  violation: ${message}`] : [];
 }
 
-export { formatSchedule };

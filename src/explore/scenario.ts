@@ -24,7 +24,7 @@ import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from "../dma.js";
 import type { Smmu } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
-import type { MemoryModel, Program, Regs, Step, Thread } from "./model.js";
+import type { Program, Regs, Step, Thread } from "./model.js";
 
 export type ScenarioOp =
   | { map: string; cpu?: string }
@@ -318,4 +318,3 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
   }
 }
 
-export type { MemoryModel };

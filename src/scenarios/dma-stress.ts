@@ -68,7 +68,11 @@ export interface DmaStressOptions {
   injectFailureForTesting?: { role: DmaStressRole; how?: InjectedFailure };
 }
 
-export interface DmaStressReport {
+/** The mappers' own counts, summed over them (see DmaMapperResult). */
+const MAPPER_COUNTS = ["mapFailures", "touches", "touchFaults", "touchViolations", "unmapErrors", "postDrops"] as const;
+type MapperCounts = Pick<DmaMapperResult, (typeof MAPPER_COUNTS)[number]>;
+
+export interface DmaStressReport extends MapperCounts {
   profile: Profile;
   variant: SeedVariant;
   mappers: number;
@@ -79,13 +83,6 @@ export interface DmaStressReport {
   /** Switch rounds the switcher ran, and DMA → DMA-FQ switches done. */
   rounds: number;
   switches: number;
-  /** What the mappers saw: map failures, their own device writes (faulted / flagged by the oracle). */
-  mapFailures: number;
-  touches: number;
-  touchFaults: number;
-  touchViolations: number;
-  unmapErrors: number;
-  postDrops: number;
   /** The oracle's count of every device access by class. */
   oracle: OracleCounts;
   /** Violations over all classes (afterStrictUnmap + afterFlush + useAfterFree + unknown + freedTable). */
@@ -246,8 +243,7 @@ function report(profile: Profile, variant: SeedVariant, mappers: number, request
   const out: DmaStressReport = {
     profile, variant, mappers, size, pairs, pairsPerMapper: ms.map((r) => r.pairs),
     rounds: sw?.rounds ?? 0, switches: sw?.switches ?? 0,
-    mapFailures: sum("mapFailures"), touches: sum("touches"), touchFaults: sum("touchFaults"),
-    touchViolations: sum("touchViolations"), unmapErrors: sum("unmapErrors"), postDrops: sum("postDrops"),
+    ...(Object.fromEntries(MAPPER_COUNTS.map((k) => [k, sum(k)])) as MapperCounts),
     oracle, violationCount, violationsPerMillionPairs: pairs ? (violationCount / pairs) * 1e6 : 0, violations,
     dma: dom.stats(), fqPending: dom.fqPending(),
     smmu: { translations: s.translations, faults: s.faults, tlbi: s.tlbi, syncs: s.syncs, commands: s.commands },
