@@ -1,0 +1,152 @@
+// The report of a scenario run (src/run/runner.ts): what the terminal summary, the JSON
+// output and the HTML report are made from. Everything except `timing` is a function of
+// the scenario and its seed when the run has one worker (the runner's determinism
+// promise); `timing` is wall-clock and differs run to run.
+
+/** A histogram over log-spaced buckets: counts[i] samples fell in [bounds[i], bounds[i+1]). */
+export interface Histogram {
+  /** Unit of the bounds, e.g. "ns" or "us". */
+  unit: string;
+  /** Lower bound of each bucket, ascending; bounds.length === counts.length. */
+  bounds: number[];
+  counts: number[];
+  samples: number;
+  mean: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface CpuReport {
+  cpu: number;
+  /** The worker that ran this simulated CPU. */
+  worker: number;
+  /** The workload the CPU ran (its kind and, when given, its name). */
+  workload: string;
+  ops: number;
+  maps: number;
+  unmaps: number;
+  mapFailures: number;
+  deviceAccesses: number;
+  faults: number;
+  violations: number;
+  /** Modelled CPU time the simulated CPU was charged (ns). */
+  modelledNs: number;
+  modelledNsPerOp: number;
+  mapLatency: Histogram;
+  unmapLatency: Histogram;
+}
+
+export interface SeriesPoint {
+  /** Modelled time (µs since the run began, the furthest CPU's clock). */
+  tUs: number;
+  /** Operations completed by all CPUs so far. */
+  ops: number;
+  /** Wall-clock ms since the start gate (timing: varies run to run). */
+  wallMs: number;
+  /** IOTLB hit rate over the interval since the previous point (0..1). */
+  iotlbHitRate: number;
+  /** Flush-queue entries pending over all CPUs of all lazy domains at the sample. */
+  fqOccupancy: number;
+  /** Domains in lazy mode at the sample. */
+  lazyDomains: number;
+}
+
+export interface ViolationReport {
+  /** The oracle's class: use-after-free, after-strict-unmap, after-flush, unknown, freed-table. */
+  class: string;
+  streamId: number;
+  iova: number;
+  pa: number;
+  /** The oracle's explanation, in words. */
+  explanation: string;
+  /** The access's history as the oracle recorded it, one line each. */
+  trace: string[];
+}
+
+export interface EventReport {
+  /** When it was due ("50% of cpu 0's ops", "t=20 ms") and when it happened (modelled µs). */
+  due: string;
+  atUs: number;
+  cpu: number;
+  action: string;
+  target: string;
+  /** "ok" or the error (e.g. "-EBUSY: ...") the simulated kernel returned. */
+  result: string;
+}
+
+export interface RunReport {
+  tool: "iommu-sim";
+  version: string;
+  scenario: {
+    name: string;
+    description: string;
+    profile: "5.15" | "7.1";
+    seed: number;
+    workers: number;
+    cpus: number;
+    oracle: boolean;
+  };
+  outcome: {
+    /** ok: ran to the end, no violation; violations: the oracle objected; stopped: stopped on the first violation or by a timeout; failed: a worker failed. */
+    status: "ok" | "violations" | "stopped" | "failed";
+    /** What the scenario said to expect, and whether the run matched it. */
+    expected: "clean" | "violations" | "any";
+    asExpected: boolean;
+    message: string;
+  };
+  totals: {
+    ops: number;
+    maps: number;
+    unmaps: number;
+    mapFailures: number;
+    deviceAccesses: number;
+    faults: number;
+    violations: number;
+    modelledNsPerOp: number;
+    /** Modelled time of the run (µs): the furthest CPU's clock. */
+    modelledUs: number;
+  };
+  perCpu: CpuReport[];
+  latency: { map: Histogram; unmap: Histogram };
+  smmu: {
+    translations: number;
+    microTlbHits: number;
+    iotlbHits: number;
+    iotlbMisses: number;
+    iotlbHitRate: number;
+    walks: number;
+    pteReads: number;
+    walkCacheHits: number;
+    faults: number;
+    /** Invalidation commands consumed, by kind (TLBI_NH_VA, TLBI_NH_ASID, ..., CMD_SYNC). */
+    commands: Record<string, number>;
+    modelledNs: number;
+  };
+  iova: {
+    /** Allocations served from the per-CPU magazines, from the depot, from the tree. */
+    rcacheHits: number;
+    depotHits: number;
+    treeAllocs: number;
+    rcacheHitRate: number;
+    frees: { rcache: number; depot: number; tree: number };
+  };
+  fq: {
+    /** Flushes of the flush queue by cause. */
+    flushes: { ringFull: number; timer: number; other: number };
+    entriesQueued: number;
+    maxOccupancy: number;
+  };
+  /** From an unmap's PTE clear to the completion of the flush that covers it (modelled µs). */
+  lazyWindow: Histogram;
+  events: EventReport[];
+  series: SeriesPoint[];
+  violations: ViolationReport[];
+  /** Wall clock: the only part of the report that differs between two runs of one seed. */
+  timing: {
+    wallMs: number;
+    /** Simulator operations per second (all CPUs). */
+    opsPerSec: number;
+    perWorker: { worker: number; cpus: number[]; ops: number; wallMs: number; opsPerSec: number }[];
+  };
+}
