@@ -1,0 +1,205 @@
+// Number formatting and the report's tables, shared by the terminal summary (text.ts) and
+// the HTML report (html.ts): both show the same rows, so a column added here shows up in
+// both, and the two never disagree on how a number is written.
+
+import type { Histogram, RunReport } from "./types.js";
+
+/** Column alignment: text left, numbers right (so digits line up). */
+export type Align = "l" | "r";
+
+/** A table as strings: what the terminal pads and the HTML puts in <td>s. */
+export interface Table {
+  headers: string[];
+  align: Align[];
+  rows: string[][];
+  /** Rows drawn apart after the body (the total row). */
+  footer?: string[][];
+}
+
+/** A labelled value: the sections that are lists rather than tables (SMMU, IOVA, ...). */
+export type Fact = [label: string, value: string];
+
+const DASH = "–";
+
+/** Digits grouped by thousands with commas ("1,234,567"); written by hand so the output is the same under any locale. */
+function groupDigits(digits: string): string {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** n with `decimals` decimals and thousands separators; a dash for NaN/Infinity (a rate over no time). */
+export function fmtNum(n: number, decimals = 0): string {
+  if (!Number.isFinite(n)) return DASH;
+  const fixed = Math.abs(n).toFixed(decimals);
+  const [int = "0", frac] = fixed.split(".");
+  const sign = n < 0 && Number(fixed) !== 0 ? "-" : "";
+  return sign + groupDigits(int) + (frac ? "." + frac : "");
+}
+
+/** An integer count ("12,345"). */
+export function fmtInt(n: number): string {
+  return fmtNum(Math.round(n), 0);
+}
+
+/** A measurement with as many decimals as its size deserves: 1,234 / 56.7 / 8.91 / 0.123. */
+export function fmtAuto(n: number): string {
+  const a = Math.abs(n);
+  if (a >= 100 || n === 0) return fmtNum(n, 0);
+  if (a >= 10) return fmtNum(n, 1);
+  if (a >= 1) return fmtNum(n, 2);
+  return fmtNum(n, 3);
+}
+
+/** A 0..1 rate as a percentage ("97.3%"). */
+export function fmtPct(rate: number): string {
+  return Number.isFinite(rate) ? `${(rate * 100).toFixed(1)}%` : DASH;
+}
+
+/** An address in hex ("0x7f001000"); addresses stay below 2^53, so a Number holds them exactly. */
+export function fmtHex(n: number): string {
+  return n < 0 || !Number.isFinite(n) ? String(n) : "0x" + n.toString(16);
+}
+
+/** A short number for axis ticks and bucket labels: 950, 1.5k, 12k, 3.2M. */
+export function fmtCompact(n: number): string {
+  const a = Math.abs(n);
+  const units: [number, string][] = [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  for (const [scale, suffix] of units) {
+    if (a >= scale) {
+      const v = n / scale;
+      return (Math.abs(v) >= 10 ? v.toFixed(0) : String(Number(v.toFixed(1)))) + suffix;
+    }
+  }
+  return a >= 10 || Number.isInteger(n) ? n.toFixed(0) : String(Number(n.toFixed(2)));
+}
+
+/** The report writes micro as "us" (ASCII); people read "µs". */
+export function unitLabel(unit: string): string {
+  return unit === "us" ? "µs" : unit;
+}
+
+/** A modelled time in µs, switching to ms past 10 ms so large values stay short. */
+export function fmtUs(us: number): string {
+  return us >= 10_000 ? `${fmtNum(us / 1000, 2)} ms` : `${fmtAuto(us)} µs`;
+}
+
+/** "p50/p99" of a histogram, or a dash when it has no samples (a CPU that never unmapped). */
+export function fmtP50P99(h: Histogram): string {
+  return h.samples > 0 ? `${fmtAuto(h.p50)}/${fmtAuto(h.p99)}` : DASH;
+}
+
+export function scenarioFacts(r: RunReport): Fact[] {
+  const s = r.scenario;
+  return [
+    ["scenario", s.name],
+    ["profile", s.profile],
+    ["workers", fmtInt(s.workers)],
+    ["cpus", fmtInt(s.cpus)],
+    ["seed", String(s.seed)],
+    ["oracle", s.oracle ? "on" : "off"],
+  ];
+}
+
+/** One row per simulated CPU and a total row: the run's work and what each operation cost. */
+export function cpuTable(r: RunReport): Table {
+  const headers = ["cpu", "worker", "workload", "ops", "maps", "unmaps", "accesses", "violations",
+    "ns/op", "map p50/p99 ns", "unmap p50/p99 ns"];
+  const align: Align[] = ["r", "r", "l", "r", "r", "r", "r", "r", "r", "r", "r"];
+  const rows = r.perCpu.map((c) => [
+    String(c.cpu), String(c.worker), c.workload, fmtInt(c.ops), fmtInt(c.maps), fmtInt(c.unmaps),
+    fmtInt(c.deviceAccesses), fmtInt(c.violations), fmtAuto(c.modelledNsPerOp),
+    fmtP50P99(c.mapLatency), fmtP50P99(c.unmapLatency),
+  ]);
+  const t = r.totals;
+  const total = ["all", "", "", fmtInt(t.ops), fmtInt(t.maps), fmtInt(t.unmaps), fmtInt(t.deviceAccesses),
+    fmtInt(t.violations), fmtAuto(t.modelledNsPerOp), fmtP50P99(r.latency.map), fmtP50P99(r.latency.unmap)];
+  return { headers, align, rows, footer: [total] };
+}
+
+/** The invalidation commands by kind, most frequent first ("TLBI_NH_VA 1,234"). */
+export function commandList(r: RunReport): string {
+  const kinds = Object.entries(r.smmu.commands).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return kinds.length === 0 ? "none" : kinds.map(([k, n]) => `${k} ${fmtInt(n)}`).join(", ");
+}
+
+export function smmuFacts(r: RunReport): Fact[] {
+  const s = r.smmu;
+  return [
+    ["translations", fmtInt(s.translations)],
+    ["IOTLB hit rate", `${fmtPct(s.iotlbHitRate)} (${fmtInt(s.iotlbHits)} hits, ${fmtInt(s.iotlbMisses)} misses)`],
+    ["micro-TLB hits", fmtInt(s.microTlbHits)],
+    ["walks", fmtInt(s.walks)],
+    ["PTE reads", fmtInt(s.pteReads)],
+    ["walk-cache hits", fmtInt(s.walkCacheHits)],
+    ["faults", fmtInt(s.faults)],
+    ["modelled time", fmtUs(s.modelledNs / 1000)],
+    ["commands", commandList(r)],
+  ];
+}
+
+export function iovaFacts(r: RunReport): Fact[] {
+  const v = r.iova;
+  return [
+    ["rcache hit rate", fmtPct(v.rcacheHitRate)],
+    ["allocs", `rcache ${fmtInt(v.rcacheHits)}, depot ${fmtInt(v.depotHits)}, tree ${fmtInt(v.treeAllocs)}`],
+    ["frees", `rcache ${fmtInt(v.frees.rcache)}, depot ${fmtInt(v.frees.depot)}, tree ${fmtInt(v.frees.tree)}`],
+  ];
+}
+
+export function fqFacts(r: RunReport): Fact[] {
+  const f = r.fq;
+  return [
+    ["flushes", `ring full ${fmtInt(f.flushes.ringFull)}, timer ${fmtInt(f.flushes.timer)}, other ${fmtInt(f.flushes.other)}`],
+    ["entries queued", fmtInt(f.entriesQueued)],
+    ["max occupancy", fmtInt(f.maxOccupancy)],
+  ];
+}
+
+/** The lazy window's statistics; its unit comes from the histogram (µs in practice). */
+export function lazyFacts(r: RunReport): Fact[] {
+  const h = r.lazyWindow;
+  if (h.samples === 0) return [["samples", "0"]];
+  const u = unitLabel(h.unit);
+  return [
+    ["samples", fmtInt(h.samples)],
+    ["mean", `${fmtAuto(h.mean)} ${u}`],
+    ["p50", `${fmtAuto(h.p50)} ${u}`],
+    ["p99", `${fmtAuto(h.p99)} ${u}`],
+    ["max", `${fmtAuto(h.max)} ${u}`],
+  ];
+}
+
+/** The scenario's events: when each was due, when it happened, and what the kernel said. */
+export function eventTable(r: RunReport): Table {
+  return {
+    headers: ["due", "at", "cpu", "action", "target", "result"],
+    align: ["l", "r", "r", "l", "l", "l"],
+    rows: r.events.map((e) => [e.due, fmtUs(e.atUs), String(e.cpu), e.action, e.target, e.result]),
+  };
+}
+
+export function timingFacts(r: RunReport): Fact[] {
+  return [
+    ["wall", `${fmtNum(r.timing.wallMs, 1)} ms`],
+    ["throughput", `${fmtInt(r.timing.opsPerSec)} ops/s`],
+  ];
+}
+
+export function workerTable(r: RunReport): Table {
+  return {
+    headers: ["worker", "cpus", "ops", "wall ms", "ops/s"],
+    align: ["r", "l", "r", "r", "r"],
+    rows: r.timing.perWorker.map((w) => [
+      String(w.worker), w.cpus.join(","), fmtInt(w.ops), fmtNum(w.wallMs, 1), fmtInt(w.opsPerSec),
+    ]),
+  };
+}
+
+/** How many violations the run had: the list may be capped, the total count is not. */
+export function violationCount(r: RunReport): number {
+  return Math.max(r.totals.violations, r.violations.length);
+}
+
+/** The one-line head of a violation: its class and the access the oracle objected to. */
+export function violationHead(v: RunReport["violations"][number]): string {
+  return `${v.class}: stream ${v.streamId}, iova ${fmtHex(v.iova)}, pa ${fmtHex(v.pa)}`;
+}
