@@ -1,0 +1,316 @@
+// The HTML report of a run: one self-contained file (uPlot, its CSS, the data and the script
+// that draws the plots are all inline) that opens from disk or a CI artifact with no network.
+// Its tables mirror the terminal summary (the rows come from format.ts); its plots come from
+// plots.ts. The report JSON is embedded too, so the file carries the run's full data.
+
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import {
+  cpuTable, eventTable, fmtAuto, fmtInt, fmtPct, fmtUs, fqFacts, iovaFacts, lazyFacts, scenarioFacts,
+  smmuFacts, timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
+} from "./format.js";
+import { plotSpecs, type PlotSpec } from "./plots.js";
+import type { RunReport, ViolationReport } from "./types.js";
+
+/** Violations written out in the page; past this the page only counts them (it must stay openable). */
+const MAX_HTML_VIOLATIONS = 100;
+
+/** The report as a complete HTML document. */
+export function renderHtmlReport(report: RunReport): string {
+  const specs = plotSpecs(report);
+  const drawable = specs.filter((s) => s.kind !== "empty");
+  return [
+    "<!doctype html>",
+    '<html lang="en">',
+    "<head>",
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${esc(report.scenario.name)}</title>`,
+    `<style>${uplotAsset("uPlot.min.css")}</style>`,
+    `<style>${PAGE_CSS}</style>`,
+    "</head>",
+    "<body>",
+    "<main>",
+    headerSection(report),
+    plotSection(specs),
+    cpuSection(report),
+    unitsSection(report),
+    eventSection(report),
+    violationSection(report),
+    timingSection(report),
+    `<footer>${esc(report.tool)} ${esc(report.version)}</footer>`,
+    "</main>",
+    jsonScript("report", report),
+    jsonScript("plots", drawable),
+    `<script>${scriptText(uplotAsset("uPlot.iife.min.js"))}</script>`,
+    `<script>${DRAW_SCRIPT}</script>`,
+    "</body>",
+    "</html>",
+    "",
+  ].join("\n");
+}
+
+/** Text for HTML content and attribute values: the five characters that could start markup or end a quoted value. */
+export function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
+}
+
+const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/**
+ * Data in a <script type="application/json">: the HTML parser ends a script at "</script"
+ * and changes state at "<!--" whatever the type, so both are broken up with JSON escapes
+ * that JSON.parse reads back unchanged ("<\/" is "</", "\u0021" is "!").
+ */
+function jsonScript(id: string, value: unknown): string {
+  const json = JSON.stringify(value).replace(/<\//g, "<\\/").replace(/<!--/g, "<\\u0021--");
+  return `<script type="application/json" id="${id}">${json}</script>`;
+}
+
+/** Library code inlined in a <script>: "</script" can only occur inside a string or regex there, where "<\/" means the same. */
+function scriptText(js: string): string {
+  return js.replace(/<\/script/gi, "<\\/script");
+}
+
+const assets = new Map<string, string>();
+
+/** A file of uPlot's dist/, read once per process from wherever node resolves the package. */
+function uplotAsset(file: string): string {
+  let text = assets.get(file);
+  if (text === undefined) {
+    const path = createRequire(import.meta.url).resolve(`uplot/dist/${file}`);
+    text = readFileSync(path, "utf8");
+    assets.set(file, text);
+  }
+  return text;
+}
+
+function headerSection(r: RunReport): string {
+  const o = r.outcome;
+  const badge = `<span class="badge ${o.asExpected ? "good" : "bad"}">${esc(o.status)}</span>`;
+  const expected = `expected ${esc(o.expected)}: ${o.asExpected ? "as expected" : "<strong>not as expected</strong>"}`;
+  return [
+    "<header>",
+    `<h1>${esc(r.scenario.name)}</h1>`,
+    r.scenario.description ? `<p class="description">${esc(r.scenario.description)}</p>` : "",
+    `<p class="outcome">${badge} ${expected} — ${esc(o.message)}</p>`,
+    factList(scenarioFacts(r).slice(1), "inline"),
+    keyNumbers(r),
+    "</header>",
+  ].join("\n");
+}
+
+/** The handful of numbers a reader looks for first, large. */
+function keyNumbers(r: RunReport): string {
+  const t = r.totals;
+  const cards: Fact[] = [
+    ["operations", fmtInt(t.ops)],
+    ["modelled time", fmtUs(t.modelledUs)],
+    ["modelled ns/op", fmtAuto(t.modelledNsPerOp)],
+    ["IOTLB hit rate", fmtPct(r.smmu.iotlbHitRate)],
+    ["violations", fmtInt(violationCount(r))],
+  ];
+  const html = cards.map(([label, value]) => `<div class="card"><div class="value">${esc(value)}</div><div class="label">${esc(label)}</div></div>`);
+  return `<div class="cards">${html.join("")}</div>`;
+}
+
+/** A figure per plot: an empty box the script fills, or the reason there is nothing to draw. */
+function plotSection(specs: PlotSpec[]): string {
+  const figures = specs.map((s) => {
+    const body = s.kind === "empty"
+      ? `<p class="nodata">no data: ${esc(s.reason)}</p>`
+      : `<div class="chart" id="plot-${esc(s.id)}"></div>`;
+    return `<figure class="plot"><figcaption>${esc(s.title)}</figcaption>${body}</figure>`;
+  });
+  return section("Plots", `<div class="plots">${figures.join("\n")}</div>`);
+}
+
+function cpuSection(r: RunReport): string {
+  return section("Per CPU", htmlTable(cpuTable(r)) +
+    '<p class="note">Latencies are modelled nanoseconds per operation (p50/p99).</p>');
+}
+
+/** SMMU, IOVA allocator, flush queue and lazy window side by side: each a short list. */
+function unitsSection(r: RunReport): string {
+  const boxes: [string, Fact[]][] = [
+    ["SMMU", smmuFacts(r)],
+    ["IOVA allocator", iovaFacts(r)],
+    ["Flush queue", fqFacts(r)],
+    ["Lazy window", lazyFacts(r)],
+  ];
+  const html = boxes.map(([title, facts]) => `<div class="box"><h3>${esc(title)}</h3>${factList(facts)}</div>`);
+  return section("Simulated hardware and allocator", `<div class="boxes">${html.join("\n")}</div>`);
+}
+
+function eventSection(r: RunReport): string {
+  const body = r.events.length === 0 ? '<p class="note">The scenario had no events.</p>' : htmlTable(eventTable(r));
+  return section(`Events (${r.events.length})`, body);
+}
+
+function violationSection(r: RunReport): string {
+  const total = violationCount(r);
+  if (total === 0) return section("Violations (0)", '<p class="note">The oracle saw no unsafe access.</p>');
+  const shown = r.violations.slice(0, MAX_HTML_VIOLATIONS);
+  const more = total - shown.length;
+  const tail = more > 0 ? `<p class="note">… and ${fmtInt(more)} more not listed.</p>` : "";
+  return section(`Violations (${fmtInt(total)})`, shown.map(violationDetails).join("\n") + tail);
+}
+
+/** A violation folded to its head line; opening it shows the explanation and the access's history. */
+function violationDetails(v: ViolationReport): string {
+  return [
+    '<details class="violation">',
+    `<summary>${esc(violationHead(v))}</summary>`,
+    `<p>${esc(v.explanation)}</p>`,
+    v.trace.length > 0 ? `<pre>${esc(v.trace.join("\n"))}</pre>` : "",
+    "</details>",
+  ].join("");
+}
+
+function timingSection(r: RunReport): string {
+  return section("Timing",
+    '<p class="note">Wall clock: the only part of the report that differs between two runs of one seed.</p>' +
+    factList(timingFacts(r), "inline") + htmlTable(workerTable(r)));
+}
+
+function section(title: string, body: string): string {
+  return `<section><h2>${esc(title)}</h2>\n${body}\n</section>`;
+}
+
+function factList(facts: Fact[], cls = ""): string {
+  const items = facts.map(([label, value]) => `<dt>${esc(label)}</dt><dd>${esc(value)}</dd>`);
+  return `<dl class="${cls}">${items.join("")}</dl>`;
+}
+
+/** A Table as HTML: numeric columns right-aligned, the total row in a <tfoot>. */
+function htmlTable(t: Table): string {
+  const cell = (tag: string, text: string, i: number) =>
+    `<${tag}${t.align[i] === "r" ? ' class="num"' : ""}>${esc(text)}</${tag}>`;
+  const row = (tag: string) => (cells: string[]) => `<tr>${cells.map((c, i) => cell(tag, c, i)).join("")}</tr>`;
+  const foot = t.footer?.length ? `<tfoot>${t.footer.map(row("td")).join("")}</tfoot>` : "";
+  return `<div class="scroll"><table><thead>${row("th")(t.headers)}</thead>` +
+    `<tbody>${t.rows.map(row("td")).join("")}</tbody>${foot}</table></div>`;
+}
+
+const PAGE_CSS = `
+:root { --fg: #1d232b; --muted: #5b6673; --line: #dde2e8; --bg: #f6f7f9; --good: #1f7a46; --bad: #b3261e; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--fg); font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; }
+main { max-width: 1200px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 24px; margin: 0 0 4px; word-break: break-word; }
+h2 { font-size: 18px; margin: 28px 0 10px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h3 { font-size: 15px; margin: 0 0 8px; }
+.description, .note, footer { color: var(--muted); }
+footer { margin-top: 32px; font-size: 12px; }
+.badge { display: inline-block; padding: 1px 10px; border-radius: 10px; color: #fff; font-weight: 600; }
+.badge.good { background: var(--good); }
+.badge.bad { background: var(--bad); }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
+dt { color: var(--muted); }
+dd { margin: 0; font-variant-numeric: tabular-nums; }
+dl.inline { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 8px 0; }
+dl.inline dt::after { content: ":"; }
+dl.inline dd { margin-left: -14px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 14px; }
+.card, .box, .plot { background: #fff; border: 1px solid var(--line); border-radius: 8px; }
+.card { padding: 10px 16px; min-width: 150px; }
+.card .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.card .label { color: var(--muted); font-size: 12px; }
+.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
+.plot { margin: 0; padding: 12px; min-width: 0; }
+.plot figcaption { font-weight: 600; margin-bottom: 6px; }
+.chart { width: 100%; min-height: 200px; }
+.nodata { color: var(--muted); font-style: italic; padding: 40px 0; text-align: center; }
+.boxes { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
+.box { padding: 12px 16px; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
+th { background: #eef1f4; font-weight: 600; }
+.num { text-align: right; }
+tfoot td { font-weight: 600; border-top: 2px solid var(--line); }
+details.violation { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--bad); border-radius: 6px; padding: 6px 12px; margin: 8px 0; }
+details.violation summary { cursor: pointer; font-weight: 600; }
+details.violation pre { background: #f3f4f6; padding: 8px; overflow-x: auto; font-size: 12px; }
+`;
+
+/**
+ * The page's own script: reads the plot specs (id="plots") and hands each to uPlot. Plain
+ * ES2017 in a string so it runs as written in any browser. When every plot is drawn it
+ * marks <body data-rendered="1" data-plots="N">; if drawing throws it leaves
+ * data-render-error instead. The headless-Chromium check reads those marks.
+ */
+const DRAW_SCRIPT = `
+(function () {
+  "use strict";
+  var body = document.body;
+  var GRID = { stroke: "#eceff3", width: 1 };
+
+  function fromZero(u, min, max) { return [0, max > 0 ? max * 1.08 : 1]; }
+
+  function axes(spec, xExtra) {
+    var x = { label: spec.xLabel, stroke: "#444", grid: GRID };
+    for (var k in xExtra) x[k] = xExtra[k];
+    return [x, { label: spec.yLabel, stroke: "#444", grid: GRID, size: 64 }];
+  }
+
+  function lineOptions(spec, width) {
+    return {
+      width: width, height: 260,
+      scales: { x: { time: false }, y: { range: spec.yRange ? spec.yRange : fromZero } },
+      axes: axes(spec, {}),
+      series: [{ label: spec.xLabel }].concat(spec.series.map(function (s) {
+        return { label: s.label, stroke: s.color, width: 2, points: { show: false } };
+      }))
+    };
+  }
+
+  // Buckets sit at x = 0..n-1; the axis shows a tick label every few buckets so they never
+  // overlap, and the legend names the bucket under the cursor in full. Two histograms are
+  // drawn side by side in each bucket (the first left of its x, the second right of it).
+  function barOptions(spec, width) {
+    var n = spec.buckets.length, grouped = spec.series.length > 1;
+    var every = Math.max(1, Math.ceil(n / 12)), ticks = [];
+    for (var i = 0; i < n; i += every) ticks.push(i);
+    return {
+      width: width, height: 260,
+      scales: { x: { time: false, range: [-0.5, n - 0.5] }, y: { range: fromZero } },
+      axes: axes(spec, {
+        splits: function () { return ticks; },
+        values: function (u, splits) { return splits.map(function (i) { return spec.ticks[i] || ""; }); }
+      }),
+      series: [{ label: "bucket", value: function (u, i) { return i == null ? "-" : spec.buckets[i]; } }]
+        .concat(spec.series.map(function (s, k) {
+          return {
+            label: s.label, stroke: s.color, fill: s.color + "b3", width: 1, points: { show: false },
+            paths: uPlot.paths.bars({ size: [grouped ? 0.4 : 0.8, 60], align: grouped ? (k === 0 ? -1 : 1) : 0 })
+          };
+        }))
+    };
+  }
+
+  function seriesData(spec, x) {
+    return [x].concat(spec.series.map(function (s) { return s.values; }));
+  }
+
+  function draw(spec) {
+    var box = document.getElementById("plot-" + spec.id);
+    var width = Math.max(320, box.clientWidth);
+    if (spec.kind === "bars") {
+      var x = spec.buckets.map(function (_, i) { return i; });
+      new uPlot(barOptions(spec, width), seriesData(spec, x), box);
+    } else {
+      new uPlot(lineOptions(spec, width), seriesData(spec, spec.x), box);
+    }
+  }
+
+  try {
+    var specs = JSON.parse(document.getElementById("plots").textContent);
+    specs.forEach(draw);
+    body.dataset.plots = String(specs.length);
+    body.dataset.rendered = "1";
+  } catch (e) {
+    body.dataset.renderError = String(e && e.message ? e.message : e);
+  }
+})();
+`;

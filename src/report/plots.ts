@@ -1,0 +1,159 @@
+// The HTML report's plots as data: what each chart shows, derived from a RunReport here in
+// typed code (rates from cumulative counts, histogram buckets merged and labelled), so the
+// script inside the page only hands ready arrays to uPlot. A plot with nothing to show says
+// why instead, and the page prints that reason where the chart would be.
+
+import { fmtCompact, unitLabel } from "./format.js";
+import type { Histogram, RunReport } from "./types.js";
+
+export interface PlotSeries {
+  label: string;
+  color: string;
+  /** One value per x; null where there is none (no bar, or a gap in the line). */
+  values: (number | null)[];
+}
+
+export interface LinePlot {
+  kind: "line";
+  x: number[];
+  xLabel: string;
+  yLabel: string;
+  series: PlotSeries[];
+  /** A fixed y range (a percentage is 0..100) instead of one fitted to the data. */
+  yRange?: [number, number];
+}
+
+export interface BarPlot {
+  kind: "bars";
+  /** Each bucket's range in words ("1k–2k ns"), shown in the legend as the cursor moves. */
+  buckets: string[];
+  /** The short label under each bucket (its lower bound, "1k"). */
+  ticks: string[];
+  xLabel: string;
+  yLabel: string;
+  series: PlotSeries[];
+}
+
+export interface EmptyPlot {
+  kind: "empty";
+  reason: string;
+}
+
+export type PlotSpec = { id: string; title: string } & (LinePlot | BarPlot | EmptyPlot);
+
+const BLUE = "#2f6db5";
+const ORANGE = "#d9822b";
+const GREEN = "#2e8b57";
+const PURPLE = "#7d4fb0";
+const TEAL = "#1f8a8a";
+
+/** The five plots of the report, in page order. */
+export function plotSpecs(r: RunReport): PlotSpec[] {
+  return [
+    { id: "throughput", title: "Throughput over modelled time", ...throughputPlot(r) },
+    { id: "latency", title: "Map and unmap latency", ...latencyPlot(r) },
+    { id: "fq", title: "Flush-queue occupancy", ...fqPlot(r) },
+    { id: "lazy", title: "Lazy window: unmap to flush", ...lazyPlot(r) },
+    { id: "iotlb", title: "IOTLB hit rate", ...iotlbPlot(r) },
+  ];
+}
+
+const NO_SERIES = "the run recorded no time series samples";
+
+/** Modelled ms of each sample: the x axis of the time plots. */
+function timeAxis(r: RunReport): number[] {
+  return r.series.map((p) => p.tUs / 1000);
+}
+
+/**
+ * Operations per modelled ms between consecutive samples; the series counts operations
+ * cumulatively, so the rate is a difference. The first sample is measured from the start
+ * (0 ops at t=0). Two samples at the same instant give no rate (null), not an infinity.
+ */
+export function throughputValues(r: RunReport): (number | null)[] {
+  let prevT = 0;
+  let prevOps = 0;
+  return r.series.map((p) => {
+    const dtMs = (p.tUs - prevT) / 1000;
+    const rate = dtMs > 0 ? (p.ops - prevOps) / dtMs : null;
+    prevT = p.tUs;
+    prevOps = p.ops;
+    return rate;
+  });
+}
+
+function throughputPlot(r: RunReport): LinePlot | EmptyPlot {
+  if (r.series.length === 0) return empty(NO_SERIES);
+  return {
+    kind: "line", x: timeAxis(r), xLabel: "modelled ms", yLabel: "ops / modelled ms",
+    series: [{ label: "ops/ms", color: BLUE, values: throughputValues(r) }],
+  };
+}
+
+function latencyPlot(r: RunReport): BarPlot | EmptyPlot {
+  const { map, unmap } = r.latency;
+  if (map.samples + unmap.samples === 0) return empty("no map or unmap was timed");
+  return histogramBars([["map", map, BLUE], ["unmap", unmap, ORANGE]], "operations");
+}
+
+function fqPlot(r: RunReport): LinePlot | EmptyPlot {
+  if (r.series.length === 0) return empty(NO_SERIES);
+  // Strict domains invalidate at unmap and have no queue: a flat zero would suggest a queue that never filled.
+  if (r.series.every((p) => p.lazyDomains === 0 && p.fqOccupancy === 0))
+    return empty("no domain was in lazy mode, so there was no flush queue");
+  return {
+    kind: "line", x: timeAxis(r), xLabel: "modelled ms", yLabel: "entries pending",
+    series: [{ label: "pending entries", color: GREEN, values: r.series.map((p) => p.fqOccupancy) }],
+  };
+}
+
+function lazyPlot(r: RunReport): BarPlot | EmptyPlot {
+  if (r.lazyWindow.samples === 0)
+    return empty("no lazy unmap was flushed (strict domains invalidate at unmap: there is no window)");
+  return histogramBars([["unmaps", r.lazyWindow, PURPLE]], "unmaps");
+}
+
+function iotlbPlot(r: RunReport): LinePlot | EmptyPlot {
+  if (r.series.length === 0) return empty(NO_SERIES);
+  if (r.smmu.translations === 0) return empty("the devices made no translated accesses");
+  return {
+    kind: "line", x: timeAxis(r), xLabel: "modelled ms", yLabel: "hit rate %", yRange: [0, 100],
+    series: [{ label: "IOTLB hits %", color: TEAL, values: r.series.map((p) => p.iotlbHitRate * 100) }],
+  };
+}
+
+function empty(why: string): EmptyPlot {
+  return { kind: "empty", reason: why };
+}
+
+/**
+ * Histograms as grouped bars over the union of their bucket bounds (map and unmap share
+ * their buckets in practice; the union keeps the plot honest if they ever differ). Empty
+ * buckets before the first and after the last sample of any histogram are cut off, so the
+ * bars fill the plot instead of sitting in a corner of a 40-bucket axis.
+ */
+export function histogramBars(hists: [label: string, h: Histogram, color: string][], yLabel: string): BarPlot {
+  const bounds = [...new Set(hists.flatMap(([, h]) => h.bounds))].sort((a, b) => a - b);
+  const countAt = (h: Histogram, bound: number) => {
+    const i = h.bounds.indexOf(bound);
+    return i < 0 ? null : (h.counts[i] ?? 0);
+  };
+  const used = bounds.map((b) => hists.some(([, h]) => (countAt(h, b) ?? 0) > 0));
+  const first = Math.max(0, used.indexOf(true));
+  const last = Math.max(first, used.lastIndexOf(true));
+  const unit = unitLabel(hists[0]?.[1].unit ?? "");
+  const shown = bounds.slice(first, last + 1);
+  return {
+    kind: "bars",
+    buckets: shown.map((b, i) => bucketLabel(b, bounds[first + i + 1], unit)),
+    ticks: shown.map((b) => fmtCompact(b)),
+    xLabel: `${unit} (log-spaced buckets, lower bound)`,
+    yLabel,
+    series: hists.map(([label, h, color]) => ({ label, color, values: shown.map((b) => countAt(h, b)) })),
+  };
+}
+
+/** "1k–2k ns" for [1000, 2000); the last bucket is open ("≥ 1M ns"). */
+function bucketLabel(lo: number, hi: number | undefined, unit: string): string {
+  return hi === undefined ? `≥ ${fmtCompact(lo)} ${unit}` : `${fmtCompact(lo)}–${fmtCompact(hi)} ${unit}`;
+}
