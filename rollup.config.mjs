@@ -1,6 +1,7 @@
 // Builds dist/: the library (index.js), the worker script (worker.js), the CLI (cli.js),
 // their shared chunks beside them (so `new URL("./x", import.meta.url)` resolves in any of
-// them), the type declarations (index.d.ts), and core.wasm copied from build/.
+// them), the type declarations (index.d.ts), core.wasm copied from build/, and chromium.js
+// (the headless-Chromium driver that scripts/screenshot-report.mjs runs over HTML reports).
 import typescript from "@rollup/plugin-typescript";
 import { dts } from "rollup-plugin-dts";
 import { copyFile, mkdir } from "node:fs/promises";
@@ -13,11 +14,13 @@ const copyCore = {
   },
 };
 
-const external = [/^node:/, "commander"];
+// Runtime dependencies stay imports (resolved from node_modules), not copies in dist/. uPlot is
+// never imported: the HTML report reads its dist files at render time to inline them.
+const external = [/^node:/, "commander", "uplot", /^uplot\//];
 
 export default [
   {
-    input: { index: "src/index.ts", worker: "src/worker.ts", cli: "src/cli.ts" },
+    input: { index: "src/index.ts", worker: "src/worker.ts", cli: "src/cli.ts", chromium: "src/report/chromium.ts" },
     external,
     output: {
       dir: "dist",
