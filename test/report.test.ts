@@ -1,0 +1,299 @@
+// The run reports people read: the terminal summary, the self-contained HTML report, and the
+// HTML as headless Chromium renders it (the plots really drawn, a screenshot really taken).
+// The RunReport is built here by hand, so these tests do not depend on the runner.
+
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkRendered, dumpDom, findChromium, readRenderMarks, screenshot } from "../src/report/chromium.js";
+import { fmtAuto, fmtCompact, fmtHex, fmtInt, fmtNum, fmtPct } from "../src/report/format.js";
+import { renderHtmlReport } from "../src/report/html.js";
+import { plotSpecs, throughputValues } from "../src/report/plots.js";
+import { formatSummary } from "../src/report/text.js";
+import type { Histogram, RunReport } from "../src/report/types.js";
+
+/** Log-spaced buckets (powers of two from `from`), counts shaped like a latency peak at `peak`. */
+function histogram(unit: string, from: number, n: number, peak: number, scale: number): Histogram {
+  const bounds = Array.from({ length: n }, (_, i) => from * 2 ** i);
+  const counts = bounds.map((_, i) => Math.round(scale * Math.exp(-((i - peak) ** 2) / 2)));
+  const samples = counts.reduce((a, b) => a + b, 0);
+  return { unit, bounds, counts, samples, mean: from * 2 ** peak * 1.1, p50: from * 2 ** peak, p99: from * 2 ** (peak + 2), max: from * 2 ** (peak + 3) };
+}
+
+/** A two-CPU lazy-mode run that found one use-after-free: every section of the report has data. */
+function makeReport(overrides: Partial<RunReport["scenario"]> = {}): RunReport {
+  const map = histogram("ns", 64, 16, 4, 800);
+  const unmap = histogram("ns", 64, 16, 6, 600);
+  const cpu = (n: number) => ({
+    cpu: n, worker: n, workload: n === 0 ? "churn:net-rx" : "churn:nvme", ops: 61_000 + n * 500,
+    maps: 30_500 + n * 250, unmaps: 30_400 + n * 250, mapFailures: 0, deviceAccesses: 12_345 + n,
+    faults: 0, violations: 1 - n, modelledNs: 52_000_000, modelledNsPerOp: 851.25 + n, mapLatency: map, unmapLatency: unmap,
+  });
+  const series = Array.from({ length: 50 }, (_, i) => ({
+    tUs: (i + 1) * 1000, ops: (i + 1) * 2_450 + (i % 5) * 40, wallMs: (i + 1) * 3.2,
+    iotlbHitRate: 0.9 + 0.08 * Math.sin(i / 5), fqOccupancy: (i * 37) % 256, lazyDomains: 1,
+  }));
+  return {
+    tool: "iommu-sim", version: "0.1.0",
+    scenario: {
+      name: "lazy-uaf", description: "Two CPUs churn a lazy domain while a device keeps reading.",
+      profile: "7.1", seed: 42, workers: 2, cpus: 2, oracle: true, ...overrides,
+    },
+    outcome: { status: "violations", expected: "violations", asExpected: true, message: "the oracle found 1 violation" },
+    totals: {
+      ops: 122_500, maps: 61_250, unmaps: 61_050, mapFailures: 0, deviceAccesses: 24_691, faults: 0,
+      violations: 1, modelledNsPerOp: 851.75, modelledUs: 50_000,
+    },
+    perCpu: [cpu(0), cpu(1)],
+    latency: { map, unmap },
+    smmu: {
+      translations: 24_691, microTlbHits: 10_000, iotlbHits: 13_500, iotlbMisses: 1_191, iotlbHitRate: 0.9189,
+      walks: 1_191, pteReads: 4_764, walkCacheHits: 800, faults: 0,
+      commands: { TLBI_NH_VA: 3_000, CMD_SYNC: 3_100, TLBI_NH_ASID: 100 }, modelledNs: 9_000_000,
+    },
+    iova: { rcacheHits: 60_000, depotHits: 1_000, treeAllocs: 250, rcacheHitRate: 0.9796, frees: { rcache: 60_100, depot: 800, tree: 150 } },
+    fq: { flushes: { ringFull: 230, timer: 12, other: 3 }, entriesQueued: 61_050, maxOccupancy: 256 },
+    lazyWindow: histogram("us", 1, 14, 5, 900),
+    events: [
+      { due: "50% of cpu 0's ops", atUs: 25_000, cpu: 0, action: "set-domain-type", target: "group 0 -> DMA", result: "ok" },
+      { due: "t=40 ms", atUs: 40_000, cpu: 1, action: "detach", target: "nvme0", result: "-EBUSY: device has live mappings" },
+    ],
+    series,
+    violations: [{
+      class: "use-after-free", streamId: 3, iova: 0xfffe_0000, pa: 0x8_1234_5000,
+      explanation: "the device read through a stale IOTLB entry after the IOVA was freed & reused",
+      trace: [
+        "t=10.0us cpu0 dma_map_single iova=0xfffe0000 pa=0x812345000",
+        "t=20.0us cpu0 dma_unmap_single iova=0xfffe0000 (queued for flush)",
+        "t=21.0us cpu1 alloc_iova reuses 0xfffe0000",
+        "t=22.0us dev3 read 0xfffe0000 -> 0x812345000 (IOTLB hit)",
+      ],
+    }],
+    timing: {
+      wallMs: 160.4, opsPerSec: 763_715,
+      perWorker: [
+        { worker: 0, cpus: [0], ops: 61_000, wallMs: 158.2, opsPerSec: 385_588 },
+        { worker: 1, cpus: [1], ops: 61_500, wallMs: 160.4, opsPerSec: 383_416 },
+      ],
+    },
+  };
+}
+
+describe("number formatting", () => {
+  it("groups thousands, rounds sensibly, writes addresses in hex", () => {
+    expect(fmtInt(1234567)).toBe("1,234,567");
+    expect(fmtInt(-1234)).toBe("-1,234");
+    expect(fmtNum(1234.5678, 2)).toBe("1,234.57");
+    expect(fmtNum(Infinity)).toBe("–");
+    expect([fmtAuto(851.75), fmtAuto(56.78), fmtAuto(8.912), fmtAuto(0.1234)]).toEqual(["852", "56.8", "8.91", "0.123"]);
+    expect(fmtPct(0.9189)).toBe("91.9%");
+    expect(fmtHex(0xfffe0000)).toBe("0xfffe0000");
+    expect(fmtHex(2 ** 52)).toBe("0x10000000000000");
+    expect([fmtCompact(950), fmtCompact(1536), fmtCompact(16384), fmtCompact(3.2e6), fmtCompact(0.5)]).toEqual(["950", "1.5k", "16k", "3.2M", "0.5"]);
+  });
+});
+
+describe("terminal summary", () => {
+  const lines = formatSummary(makeReport());
+  const text = lines.join("\n");
+
+  it("names the scenario and the outcome", () => {
+    expect(lines[0]).toMatch(/^Run:.*scenario lazy-uaf · profile 7\.1 · workers 2 · cpus 2 · seed 42 · oracle on/);
+    expect(lines[1]).toBe("Outcome:     violations (expected violations: as expected) · the oracle found 1 violation");
+  });
+
+  it("has a padded per-CPU table with a total row", () => {
+    const header = lines.find((l) => l.startsWith("cpu"))!;
+    expect(header).toMatch(/cpu\s+worker\s+workload\s+ops\s+maps\s+unmaps\s+accesses\s+violations\s+ns\/op/);
+    const row0 = lines.find((l) => l.includes("churn:net-rx"))!;
+    const row1 = lines.find((l) => l.includes("churn:nvme"))!;
+    const total = lines.find((l) => l.startsWith("all"))!;
+    expect(row0).toContain("61,000");
+    expect(row1).toContain("61,500");
+    expect(total).toMatch(/^all\s+122,500\s+61,250\s+61,050\s+24,691\s+1\s+852\s+1,024\/4,096\s+4,096\/16,384$/);
+    // Padding lines the columns up: every row of the table is as long as its widest row, right-aligned numbers end together.
+    expect(row0.indexOf("61,000") + 6).toBe(row1.indexOf("61,500") + 6);
+  });
+
+  it("reports the SMMU, IOVA, flush queue, lazy window, events and timing", () => {
+    expect(text).toMatch(/SMMU:.*translations 24,691 · IOTLB hit rate 91\.9% \(13,500 hits, 1,191 misses\)/);
+    expect(text).toMatch(/walks 1,191 · PTE reads 4,764/);
+    expect(text).toContain("commands CMD_SYNC 3,100, TLBI_NH_VA 3,000, TLBI_NH_ASID 100");
+    expect(text).toMatch(/IOVA:.*rcache hit rate 98\.0% · allocs rcache 60,000, depot 1,000, tree 250/);
+    expect(text).toMatch(/Flush queue:.*flushes ring full 230, timer 12, other 3 · entries queued 61,050 · max occupancy 256/);
+    expect(text).toMatch(/Lazy window:.*samples [\d,]+ · mean 35\.2 µs · p50 32\.0 µs · p99 128 µs · max 256 µs/);
+    expect(text).toMatch(/50% of cpu 0's ops\s+25\.00 ms\s+0\s+set-domain-type\s+group 0 -> DMA\s+ok/);
+    expect(text).toMatch(/t=40 ms\s+40\.00 ms\s+1\s+detach\s+nvme0\s+-EBUSY: device has live mappings/);
+    expect(text).toMatch(/Timing:.*wall 160\.4 ms · throughput 763,715 ops\/s/);
+    expect(text).toMatch(/^\s+1\s+1\s+61,500\s+160\.4\s+383,416$/m);
+  });
+
+  it("shows the violation with its explanation and trace", () => {
+    expect(text).toContain("Violations (1):");
+    expect(text).toContain("1. use-after-free: stream 3, iova 0xfffe0000, pa 0x812345000");
+    expect(text).toContain("the device read through a stale IOTLB entry after the IOVA was freed & reused");
+    expect(text).toContain("| t=22.0us dev3 read 0xfffe0000 -> 0x812345000 (IOTLB hit)");
+  });
+
+  it("lists at most 10 violations and counts the rest", () => {
+    const r = makeReport();
+    const v = r.violations[0]!;
+    r.violations = Array.from({ length: 12 }, (_, i) => ({ ...v, iova: v.iova + i * 0x1000, trace: Array(9).fill("step") }));
+    r.totals.violations = 30;
+    const out = formatSummary(r).join("\n");
+    expect(out).toContain("Violations (30):");
+    expect(out).toContain("10. use-after-free");
+    expect(out).not.toContain("11. use-after-free");
+    expect(out).toContain("... and 20 more violations not shown");
+    expect(out).toContain("(3 more trace lines)");
+  });
+
+  it("leaves out empty sections and keeps lines short", () => {
+    const r = makeReport();
+    r.events = [];
+    r.violations = [];
+    r.totals.violations = 0;
+    const out = formatSummary(r);
+    expect(out.join("\n")).not.toMatch(/Events|Violations/);
+    for (const l of out) expect(l.length).toBeLessThanOrEqual(120);
+  });
+});
+
+describe("plot data", () => {
+  it("turns the cumulative op count into ops per modelled ms", () => {
+    const r = makeReport();
+    r.series = [
+      { tUs: 1000, ops: 500, wallMs: 1, iotlbHitRate: 1, fqOccupancy: 0, lazyDomains: 1 },
+      { tUs: 3000, ops: 1500, wallMs: 2, iotlbHitRate: 1, fqOccupancy: 0, lazyDomains: 1 },
+      { tUs: 3000, ops: 1600, wallMs: 3, iotlbHitRate: 1, fqOccupancy: 0, lazyDomains: 1 },
+    ];
+    expect(throughputValues(r)).toEqual([500, 500, null]);
+  });
+
+  it("trims empty buckets, labels the rest, and says why a plot has no data", () => {
+    const specs = plotSpecs(makeReport());
+    const lat = specs.find((s) => s.id === "latency")!;
+    if (lat.kind !== "bars") throw new Error("latency should be bars");
+    expect(lat.buckets[0]).toMatch(/^\d+(\.\d)?k?–\d+(\.\d)?k? ns$/);
+    expect(lat.series.map((s) => s.label)).toEqual(["map", "unmap"]);
+    expect(lat.series[0]!.values.every((v) => v !== null)).toBe(true);
+
+    const r = makeReport();
+    r.series = [];
+    r.lazyWindow = { ...r.lazyWindow, counts: r.lazyWindow.counts.map(() => 0), samples: 0 };
+    const kinds = Object.fromEntries(plotSpecs(r).map((s) => [s.id, s.kind === "empty" ? s.reason : s.kind]));
+    expect(kinds).toEqual({
+      throughput: "the run recorded no time series samples", latency: "bars",
+      fq: "the run recorded no time series samples", iotlb: "the run recorded no time series samples",
+      lazy: expect.stringMatching(/^no lazy unmap was flushed/),
+    });
+  });
+});
+
+describe("HTML report", () => {
+  const html = renderHtmlReport(makeReport());
+
+  it("is self-contained: uPlot, its CSS and the data are inline, nothing is fetched", () => {
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/src=["']?https?:/i);
+    expect(html).not.toMatch(/<link[^>]+href=["']?https?:/i);
+    expect(html).not.toMatch(/<script[^>]+src=/i);
+    expect(html).toContain(".uplot"); // the CSS
+    expect(html).toMatch(/uPlot/); // the library
+    expect(html.length).toBeGreaterThan(50_000);
+  });
+
+  it("embeds the report JSON, which parses back to the report", () => {
+    const m = /<script type="application\/json" id="report">([\s\S]*?)<\/script>/.exec(html);
+    expect(m).not.toBeNull();
+    expect(JSON.parse(m![1]!)).toEqual(makeReport());
+  });
+
+  it("has the tables of the terminal summary and the violation's trace in <details>", () => {
+    expect(html).toContain("<title>lazy-uaf</title>");
+    expect(html).toMatch(/<tfoot><tr><td class="num">all<\/td>/);
+    expect(html).toContain("<td class=\"num\">122,500</td>");
+    expect(html).toContain("CMD_SYNC 3,100");
+    expect(html).toContain("-EBUSY: device has live mappings");
+    expect(html).toMatch(/<details class="violation"><summary>use-after-free: stream 3, iova 0xfffe0000/);
+    expect(html).toContain("freed &amp; reused");
+    expect(html).toContain("t=22.0us dev3 read 0xfffe0000 -&gt; 0x812345000 (IOTLB hit)");
+  });
+
+  it("escapes text from the report", () => {
+    const evil = "<script>alert(1)</script>";
+    const out = renderHtmlReport(makeReport({ name: evil, description: `"quoted" & <b>bold</b>` }));
+    expect(out).not.toContain(evil);
+    expect(out).toContain("<title>&lt;script&gt;alert(1)&lt;/script&gt;</title>");
+    expect(out).toContain("&quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt;");
+    // In the embedded JSON "</" is written "<\/", which JSON.parse reads back as "</".
+    const m = /<script type="application\/json" id="report">([\s\S]*?)<\/script>/.exec(out);
+    expect(JSON.parse(m![1]!).scenario.name).toBe(evil);
+  });
+
+  it("says why a plot is missing instead of drawing an empty one", () => {
+    const r = makeReport();
+    r.series = [];
+    const out = renderHtmlReport(r);
+    expect(out).toContain('<p class="nodata">no data: the run recorded no time series samples</p>');
+    expect(out).not.toContain('id="plot-throughput"');
+    expect(out).toContain('id="plot-latency"');
+  });
+});
+
+describe("render marks", () => {
+  it("reads data-rendered, data-plots and data-render-error off <body>", () => {
+    expect(readRenderMarks('<html><body data-plots="5" data-rendered="1"><p>')).toEqual({ rendered: true, plots: 5, error: null });
+    const failed = '<body data-render-error="uPlot is not &quot;defined&quot;">';
+    expect(readRenderMarks(failed).error).toBe('uPlot is not "defined"');
+    expect(() => checkRendered(failed, 5)).toThrow(/script failed: uPlot is not "defined"/);
+    expect(() => checkRendered("<body>", 5)).toThrow(/did not finish/);
+    expect(() => checkRendered('<body data-rendered="1" data-plots="3">', 5)).toThrow(/drew 3 plots, expected at least 5/);
+  });
+});
+
+// Chromium must be there in CI (.ci/run installs it and sets CI); elsewhere, without it, the
+// Chromium tests are skipped and their names say why.
+const chromium = findChromium();
+const CHROMIUM_MS = 20_000;
+
+describe("HTML report in headless Chromium", () => {
+  if (!chromium) {
+    if (process.env.CI) it("finds Chromium (CI is set)", () => {
+      throw new Error("Chromium not found: apt-get install chromium, or set CHROMIUM to the browser");
+    });
+    else it.skip("skipped: Chromium not found (install chromium or set CHROMIUM)", () => {});
+    return;
+  }
+  const browser = chromium;
+  const dir = mkdtempSync(join(tmpdir(), "iommu-sim-report-"));
+  const page = join(dir, "report.html");
+  beforeAll(() => writeFileSync(page, renderHtmlReport(makeReport({ name: "<script>alert(1)</script>" }))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("draws all five plots with uPlot", async () => {
+    const dom = await dumpDom(page, { chromium: browser, timeoutMs: CHROMIUM_MS });
+    const marks = checkRendered(dom, 5);
+    expect(marks).toEqual({ rendered: true, plots: 5, error: null });
+    expect(dom.match(/class="uplot\b/g)).toHaveLength(5); // uPlot's root div: class="uplot u-hz"
+    expect(dom.match(/<canvas/g)?.length).toBeGreaterThanOrEqual(5);
+    expect(dom).toContain("<title>&lt;script&gt;alert(1)&lt;/script&gt;</title>");
+  }, CHROMIUM_MS + 5_000);
+
+  it("marks the page with the error when drawing fails", async () => {
+    // Without the uPlot library the page's script throws on its first plot.
+    const broken = join(dir, "broken.html");
+    writeFileSync(broken, renderHtmlReport(makeReport()).replace(/<script>[^<]*uPlot=[\s\S]*?<\/script>/, "<script></script>"));
+    const marks = readRenderMarks(await dumpDom(broken, { chromium: browser, timeoutMs: CHROMIUM_MS }));
+    expect(marks.rendered).toBe(false);
+    expect(marks.error).toMatch(/uPlot is not defined/);
+  }, CHROMIUM_MS + 5_000);
+
+  it("takes a screenshot", async () => {
+    const png = join(dir, "report.png");
+    await screenshot(page, png, { chromium: browser, timeoutMs: CHROMIUM_MS });
+    expect(statSync(png).size).toBeGreaterThan(10 * 1024);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe("PNG");
+  }, CHROMIUM_MS + 5_000);
+});
