@@ -26,6 +26,24 @@ export const HZ: u32 = 250;
 export function clockAdvance(n: u64, cpu: u32): u64 {
   lockAcquire(CONTROL_BASE + CTL_CLOCK_LOCK);
   const target = jiffiesNow() + n;
+  advanceLocked(target, cpu);
+  lockRelease(CONTROL_BASE + CTL_CLOCK_LOCK);
+  return target;
+}
+
+/**
+ * Advance to jiffy `target` unless time is already there: for CPUs that each keep a clock
+ * of modelled time, so jiffies follow the furthest of them.
+ */
+export function clockAdvanceTo(target: u64, cpu: u32): void {
+  if (target <= jiffiesNow()) return; // the common case: one shared read, no lock
+  lockAcquire(CONTROL_BASE + CTL_CLOCK_LOCK);
+  if (target > jiffiesNow()) advanceLocked(target, cpu);
+  lockRelease(CONTROL_BASE + CTL_CLOCK_LOCK);
+}
+
+/** With the clock lock held: fire everything due up to `target`, in time order. */
+function advanceLocked(target: u64, cpu: u32): void {
   for (;;) {
     const due = iovaNextDue();
     if (due > target) break;
@@ -33,8 +51,6 @@ export function clockAdvance(n: u64, cpu: u32): u64 {
     iovaRunDue(jiffiesNow(), cpu);
   }
   atomic.store<u64>(CONTROL_BASE + CTL_JIFFIES, target);
-  lockRelease(CONTROL_BASE + CTL_CLOCK_LOCK);
-  return target;
 }
 
 /** Hold the clock still (no timer fires) while a domain is torn down. */

@@ -38,6 +38,8 @@ import * as dmad from "./dma/domain";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "./safety/record";
 import * as dmai from "./dma/iommu";
 import * as dloop from "./dma/loop";
+import * as wrun from "./workload/run";
+import * as wstate from "./workload/state";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
 export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
@@ -1126,4 +1128,109 @@ export function dma_fq_pending(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
   if (dd == 0) return DMA_ERR_NO_DOMAIN;
   return <i32>fq.fqPending(dmad.iovaOf(dd));
+}
+
+// ── scenario workloads (assembly/workload/) ──────────────────────────────────
+
+export const COUNTER_CACHES_BASE = mm.COUNTER_CACHES_BASE;
+export const WORKLOAD_CPUS_BASE = mm.WORKLOAD_CPUS_BASE;
+export const WORKLOAD_CPU_SIZE = mm.WORKLOAD_CPU_SIZE;
+export const CTL_RUN_STOP = mm.CTL_RUN_STOP;
+export const CTL_RUN_FLAGS = mm.CTL_RUN_FLAGS;
+export const RUN_STOP_ON_VIOLATION = mm.RUN_STOP_ON_VIOLATION;
+export const I_FQ_FLUSH_FULL = il.I_FQ_FLUSH_FULL;
+export const I_FQ_FLUSH_TIMER = il.I_FQ_FLUSH_TIMER;
+export const WL_NIC_RX = wrun.WL_NIC_RX;
+export const WL_NIC_TX = wrun.WL_NIC_TX;
+export const WL_STORAGE = wrun.WL_STORAGE;
+export const WL_RANDOM = wrun.WL_RANDOM;
+export const WL_ATTACKER = wrun.WL_ATTACKER;
+export const WL_HIST_BUCKETS = wstate.HIST_BUCKETS;
+export const W_HIST_MAP = wstate.W_HIST_MAP;
+export const W_HIST_UNMAP = wstate.W_HIST_UNMAP;
+export const W_HIST_WINDOW = wstate.W_HIST_WINDOW;
+export const WC_OPS = wstate.WC_OPS;
+export const WC_MAPS = wstate.WC_MAPS;
+export const WC_UNMAPS = wstate.WC_UNMAPS;
+export const WC_MAP_FAILS = wstate.WC_MAP_FAILS;
+export const WC_ACCESSES = wstate.WC_ACCESSES;
+export const WC_FAULTS = wstate.WC_FAULTS;
+export const WC_VIOLATIONS = wstate.WC_VIOLATIONS;
+export const WC_LAZY_ACCESSES = wstate.WC_LAZY_ACCESSES;
+export const WC_UNMAP_ERRORS = wstate.WC_UNMAP_ERRORS;
+export const WC_MAP_NS = wstate.WC_MAP_NS;
+export const WC_UNMAP_NS = wstate.WC_UNMAP_NS;
+export const WC_WINDOWS_LOST = wstate.WC_WINDOWS_LOST;
+export const WC_STALE_HITS = wstate.WC_STALE_HITS;
+export const WC_RETRIES = wstate.WC_RETRIES;
+export const WC_LAZY_UNMAPS = wstate.WC_LAZY_UNMAPS;
+export const WC_CLOCK = wstate.WC_COUNT;
+export const WC_OPEN_WINDOWS = wstate.WC_COUNT + 1;
+
+/**
+ * Set up simulated CPU `cpu` of DMA device `dev`'s domain to run a workload
+ * (assembly/workload/run.ts wlInit): 0, or a DMA_ERR_* / WL_ERR_ARGS code.
+ */
+export function wl_init(cpu: u32, kind: u32, dev: u32, ring: u32, min: u32, max: u32, segs: u32, link: u32,
+                        seed: u32): i32 {
+  const dv = dmad.liveDmaDevice(dev);
+  if (dv == 0) return DMA_ERR_NO_DEVICE;
+  if (cpu >= mm.MAX_DMA_CPUS) return IOVA_ERR_CPU;
+  return wrun.wlInit(cpu, kind, load<u32>(dv + dmad.DV_DOMAIN), dev, ring, min, max, segs, link, seed);
+}
+
+/**
+ * Up to `maxOps` operations of `cpu`'s workload on this thread (which claims the CPU), until
+ * its clock reaches `untilNs` (0: no limit) or the run's stop word is set. Returns the
+ * operations done, or a negative DMA_ERR_* code.
+ */
+export function wl_run(cpu: u32, maxOps: u32, untilNs: f64): i32 {
+  const c = claimWorkloadCpu(cpu);
+  if (c != 0) return c;
+  return <i32>wrun.wlRun(cpu, maxOps, <u64>untilNs);
+}
+
+/** Unmap everything `cpu`'s workload still has mapped (the end of a run). */
+export function wl_drain(cpu: u32): i32 {
+  const c = claimWorkloadCpu(cpu);
+  if (c != 0) return c;
+  wrun.wlDrain(cpu);
+  return 0;
+}
+
+/** A CPU of a workload that drives a device claims the CPU in that device's domain. */
+function claimWorkloadCpu(cpu: u32): i32 {
+  if (cpu >= mm.MAX_DMA_CPUS) return IOVA_ERR_CPU;
+  const w = wstate.wlState(cpu);
+  const kind = load<u32>(w + wstate.W_KIND);
+  if (kind == 0) return dmad.DMA_ERR_ARGS;
+  if (kind == wrun.WL_ATTACKER) return 0; // a device: it maps nothing
+  return claimDmaCpu(load<u32>(w + wstate.W_DD), cpu);
+}
+
+export function wl_counter(cpu: u32, which: u32): f64 {
+  return cpu < mm.MAX_DMA_CPUS ? <f64>wrun.wlCounter(cpu, which) : -1;
+}
+
+export function wl_hist_count(cpu: u32, hist: u32, bucket: u32): u32 {
+  return cpu < mm.MAX_DMA_CPUS ? wrun.wlHistCount(cpu, hist, bucket) : 0;
+}
+
+export function wl_hist_floor(bucket: u32): f64 {
+  return <f64>wrun.wlHistFloor(bucket);
+}
+
+/** Set the run's flags (RUN_*) and clear its stop word: before a scenario run starts. */
+export function wl_run_begin(flags: u32): void {
+  atomic.store<u32>(mm.CONTROL_BASE + mm.CTL_RUN_FLAGS, flags);
+  atomic.store<u32>(mm.CONTROL_BASE + mm.CTL_RUN_STOP, 0);
+}
+
+/** Stop every workload loop at its next operation. */
+export function wl_run_stop(): void {
+  atomic.store<u32>(mm.CONTROL_BASE + mm.CTL_RUN_STOP, 1);
+}
+
+export function wl_run_stopped(): u32 {
+  return atomic.load<u32>(mm.CONTROL_BASE + mm.CTL_RUN_STOP);
 }

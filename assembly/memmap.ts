@@ -28,8 +28,12 @@
 //            │ DMA devices 64 × 128 B       │ mask, bus, stream, SMMU (struct device)
 //   0x03c000 ├──────────────────────────────┤
 //            │ DMA CPU scratch 64 × 256 B   │ each simulated CPU's unmap in progress
-//   0x040000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
-//   0x100000 ├──────────────────────────────┤ DYNAMIC_BASE
+//   0x040000 ├──────────────────────────────┤
+//            │ counter caches 64 × 2 KiB    │ each thread's not-yet-published statistics
+//   0x060000 ├──────────────────────────────┤
+//            │ workload state 64 × 16 KiB   │ each simulated CPU's rings of a scenario run
+//   0x160000 ├──────────────────────────────┤ STATIC_END (the rest up to 2 MiB is spare)
+//   0x200000 ├──────────────────────────────┤ DYNAMIC_BASE
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
 //            ├──────────────────────────────┤
@@ -58,6 +62,11 @@ export const CTL_CLOCK_LOCK: u32 = 64; //    u32 lock (own line)
 export const CTL_JIFFIES: u32 = 128; //      u64 jiffies since the simulator started (own line)
 //   modelled CPU costs (ns), charged to the thread that does the work (see TS_CPU_NS)
 export const CTL_CPU_COST_LOCK: u32 = 192; // u32: taking one of the kernel's spinlocks
+//   a scenario run (assembly/workload/): every workload loop stops when CTL_RUN_STOP is set
+export const CTL_RUN_STOP: u32 = 256; //     u32 (own line)
+export const CTL_RUN_FLAGS: u32 = 320; //    u32 RUN_* (own line)
+/** A violation the oracle finds sets CTL_RUN_STOP. */
+export const RUN_STOP_ON_VIOLATION: u32 = 1 << 0;
 
 // ── thread slots ────────────────────────────────────────────────────────────
 export const THREAD_SLOTS_BASE: u32 = 0x11000;
@@ -127,8 +136,22 @@ export const DMA_CPUS_BASE: u32 = 0x3c000;
 export const MAX_DMA_CPUS: u32 = 64;
 export const DMA_CPU_SIZE: u32 = 256;
 
-export const STATIC_END: u32 = 0x40000;
-export const DYNAMIC_BASE: u32 = 0x100000;
+/**
+ * Per thread: a small cache of statistics-counter deltas (assembly/counters.ts). Batched
+ * loops add to it instead of to the shared counters, so two workers do not bounce the
+ * counters' cache lines on every translation, and publish it when they return.
+ */
+export const COUNTER_CACHES_BASE: u32 = 0x40000;
+export const COUNTER_CACHE_SIZE: u32 = 2048;
+/**
+ * Per simulated CPU: the state of the workload it runs in a scenario (assembly/workload/):
+ * its ring of in-flight buffers, latency histograms and counters.
+ */
+export const WORKLOAD_CPUS_BASE: u32 = 0x60000;
+export const WORKLOAD_CPU_SIZE: u32 = 16384;
+
+export const STATIC_END: u32 = 0x160000;
+export const DYNAMIC_BASE: u32 = 0x200000;
 
 // ── simulated physical memory ───────────────────────────────────────────────
 // Frames are 4 KiB, the smallest granule; larger tables take naturally aligned

@@ -99,6 +99,16 @@ export interface CoreExports {
                  dir: number, flags: number, ring: number, seed: number): number;
   dma_loop_switch(domain: number, cpu: number, rounds: number, gap: number, stop: number): number;
   dma_fq_pending(domain: number): number;
+  wl_init(cpu: number, kind: number, dev: number, ring: number, min: number, max: number, segs: number, link: number,
+          seed: number): number;
+  wl_run(cpu: number, maxOps: number, untilNs: number): number;
+  wl_drain(cpu: number): number;
+  wl_counter(cpu: number, which: number): number;
+  wl_hist_count(cpu: number, hist: number, bucket: number): number;
+  wl_hist_floor(bucket: number): number;
+  wl_run_begin(flags: number): void;
+  wl_run_stop(): void;
+  wl_run_stopped(): number;
   /** TEST ONLY: half of a flush-queue flush (0 start, 1 finish); see assembly/index.ts. */
   dma_fq_flush_step_for_testing(domain: number, step: number): number;
 }
@@ -119,6 +129,8 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "dma_release_cpu", "dma_map", "dma_unmap", "dma_unmap_begin", "dma_unmap_clear", "dma_unmap_sync",
   "dma_unmap_release", "dma_switch_lazy", "dma_switch_build", "dma_switch_publish", "dma_switch_set_quirk",
   "dma_switch_set_type", "dma_rebuild_strict", "dma_loop_pairs", "dma_loop_switch", "dma_fq_pending",
+  "wl_init", "wl_run", "wl_drain", "wl_counter", "wl_hist_count", "wl_hist_floor", "wl_run_begin", "wl_run_stop",
+  "wl_run_stopped",
   "dma_fq_flush_step_for_testing",
 ];
 

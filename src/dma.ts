@@ -43,6 +43,8 @@ export interface DmaDomainOptions {
   granule?: 4096 | 16384 | 65536;
   /** IOVA bits of the stage-1 table (the domain's aperture). Default 48. */
   ias?: number;
+  /** Output (physical) address bits of the stage-1 table. Default 48. */
+  oas?: number;
   /** Simulated CPUs that map and unmap (each with its own IOVA caches and flush-queue ring). Default 4. */
   cpus?: number;
   /** ASID of the domain's context. Default: 1 + the page table's id. */
@@ -59,6 +61,16 @@ export interface DmaDomainOptions {
   deferTableFree?: boolean;
   /** The SMMU implements range invalidation. Default true. */
   rangeInvalidation?: boolean;
+}
+
+/**
+ * Why the kernel refuses a live DMA → DMA-FQ switch of a domain with `devices` devices, or
+ * undefined when it allows it: v5.15 changes a live group's type only when the group holds
+ * exactly one device; v7.1 has no such rule.
+ */
+export function lazySwitchRefusal(profile: Profile, devices: number): string | undefined {
+  if (profile !== "5.15" || devices === 1) return undefined;
+  return `v5.15 changes a live group's type only when it holds exactly one device; this domain has ${devices} (-EINVAL)`;
 }
 
 export interface DmaDeviceOptions {
@@ -157,13 +169,14 @@ export class DmaDomain {
     const granule = opts.granule ?? 4096;
     if (!(granule in PGSIZE_BITMAPS)) throw new ArgumentError("granule", granule, "must be 4096, 16384 or 65536", ctx);
     const ias = checkInt("ias", opts.ias ?? 48, 32, 48, ctx);
+    const oas = checkInt("oas", opts.oas ?? 48, 32, 48, ctx);
     const cpus = checkInt("cpus", opts.cpus ?? 4, 1, core.layout.MAX_DMA_CPUS, ctx);
     const fqMode = checkOneOf("fqMode", opts.fqMode ?? "percpu", ["percpu", "single"] as const, ctx);
     if (fqMode === "single" && profile === "5.15") {
       throw new ConfigError(`iommu-sim: ${ctx}: fqMode 'single' is v7.1 behaviour (since v6.7); this simulator runs profile 5.15`);
     }
     const L = core.layout;
-    const pt = pageTable({ format: "arm-lpae-s1", pgsizeBitmap: PGSIZE_BITMAPS[granule]!, ias, oas: 48, events: 0 });
+    const pt = pageTable({ format: "arm-lpae-s1", pgsizeBitmap: PGSIZE_BITMAPS[granule]!, ias, oas, events: 0 });
     let iova: IovaDomain | undefined;
     let sd: SmmuDomain | undefined;
     try {
@@ -262,9 +275,9 @@ export class DmaDomain {
           `attached is refused (${errno}): lazy → strict needs a new domain, i.e. a driver unbind. ` +
           `Stress tests can use rebuildStrictForTesting()`);
       }
-    } else if (this.profile === "5.15" && this.devices.size !== 1) {
-      throw new IommuSimError(`iommu-sim: ${ctx}: v5.15 changes a live group's type only when it holds exactly ` +
-        `one device; this domain has ${this.devices.size} (-EINVAL)`);
+    } else {
+      const refusal = lazySwitchRefusal(this.profile, this.devices.size);
+      if (refusal) throw new IommuSimError(`iommu-sim: ${ctx}: ${refusal}`);
     }
     if (type === "DMA") {
       this.rebuildStrictForTesting(0);

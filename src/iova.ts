@@ -135,6 +135,9 @@ export type IovaEvent =
 export interface FlushQueueCounters {
   startCnt: number;
   finishCnt: number;
+  /** Flushes because a CPU's ring was full (a synchronous flush in queue_iova), and by the timeout. */
+  ringFullFlushes: number;
+  timerFlushes: number;
 }
 
 export const IOVA_WARN_TEXT: Readonly<Record<IovaWarnCode, string>> = {
@@ -545,6 +548,8 @@ export class IovaDomain {
     return {
       startCnt: this.core.readU64Number(this.block + L.I_FQ_START_CNT),
       finishCnt: this.core.readU64Number(this.block + L.I_FQ_FINISH_CNT),
+      ringFullFlushes: this.core.readU64Number(this.block + L.I_FQ_FLUSH_FULL),
+      timerFlushes: this.core.readU64Number(this.block + L.I_FQ_FLUSH_TIMER),
     };
   }
 

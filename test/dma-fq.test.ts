@@ -67,10 +67,10 @@ for (const profile of ["5.15", "7.1"] as const) {
       step(0); //                                      a flush starts (another CPU's, still running)
       const b = pair(dev, 1); //                      stamped start_cnt 1: that flush may not cover it
       expect(b).toBe((TOP32 - 1) * PAGE);
-      expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 0 });
+      expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 0, ringFullFlushes: 0, timerFlushes: 0 });
       expect(dom.fqPending()).toBe(2);
       step(1); //                                      it finishes: finish_cnt 1
-      expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1 });
+      expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1, ringFullFlushes: 0, timerFlushes: 0 });
       // The next queue_iova's release scan: a (counter 0 < 1) goes into this CPU's cache,
       // b (counter 1 ≥ 1) stays, and stops the scan.
       const c = pair(dev, 2);
@@ -79,7 +79,7 @@ for (const profile of ["5.15", "7.1"] as const) {
       expect(cached(dom, 0)).toEqual([TOP32]);
       // A flush that starts after b was queued releases it: the 10 ms timer, on CPU 1.
       sim.tick(3, { cpu: 1 });
-      expect(dom.iova.fqCounters()).toEqual({ startCnt: 2, finishCnt: 2 });
+      expect(dom.iova.fqCounters()).toEqual({ startCnt: 2, finishCnt: 2, ringFullFlushes: 0, timerFlushes: 1 });
       expect(dom.fqPending()).toBe(0);
       expect(cached(dom, 1).sort()).toEqual([TOP32 - 2, TOP32 - 1]);
     });
@@ -88,13 +88,13 @@ for (const profile of ["5.15", "7.1"] as const) {
       const { smmu, dom, dev } = await rig(profile, { type: "DMA-FQ" });
       for (let i = 0; i < 255; i++) expect(pair(dev, i)).toBe((TOP32 - i) * PAGE);
       expect(dom.fqPending()).toBe(255);
-      expect(dom.iova.fqCounters()).toEqual({ startCnt: 0, finishCnt: 0 });
+      expect(dom.iova.fqCounters()).toEqual({ startCnt: 0, finishCnt: 0, ringFullFlushes: 0, timerFlushes: 0 });
       expect(smmu.stats().tlbi.context).toBe(0);
       expect(pair(dev, 255)).toBe((TOP32 - 255) * PAGE);
       // queue_iova found next(tail) == head: one flush (TLBI by ASID + CMD_SYNC), the scan
       // released the 255, then the 256th went in.
       expect(dom.fqPending()).toBe(1);
-      expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1 });
+      expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1, ringFullFlushes: 1, timerFlushes: 0 });
       expect(smmu.stats()).toMatchObject({ tlbi: { va: 0, context: 1, all: 0 }, syncs: 1 });
       const bin0 = dom.iova.rcacheState().bins[0]!;
       const all = [...cached(dom, 0), ...bin0.depot.flat()].sort((x, y) => x - y);
@@ -111,7 +111,7 @@ for (const profile of ["5.15", "7.1"] as const) {
       expect(dom.fqPending()).toBe(2); //              8 ms: not yet
       sim.tick(1, { cpu: 2 });
       expect(dom.fqPending()).toBe(0);
-      expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1 });
+      expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1, ringFullFlushes: 0, timerFlushes: 1 });
       expect(cached(dom, 2).sort()).toEqual([TOP32 - 1, TOP32]);
       expect(cached(dom, 0)).toEqual([]);
       expect(cached(dom, 1)).toEqual([]);
@@ -334,11 +334,11 @@ describe("v7.1 single flush queue (shadow_on_flush): 32768 slots shared by every
     const { smmu, dom, dev } = await rig("7.1", { type: "DMA-FQ", fqMode: "single" });
     for (let i = 0; i < 32767; i++) pair(dev, i, i & 1); // CPUs 0 and 1 alternately, one ring
     expect(dom.fqPending()).toBe(32767);
-    expect(dom.iova.fqCounters()).toEqual({ startCnt: 0, finishCnt: 0 });
+    expect(dom.iova.fqCounters()).toEqual({ startCnt: 0, finishCnt: 0, ringFullFlushes: 0, timerFlushes: 0 });
     expect(smmu.stats().tlbi.context).toBe(0);
     pair(dev, 32767, 1);
     expect(dom.fqPending()).toBe(1);
-    expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1 });
+    expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1, ringFullFlushes: 1, timerFlushes: 0 });
     expect(smmu.stats().tlbi.context).toBe(1);
     // All released into the caches of CPU 1, which ran the scan.
     const b0 = dom.iova.rcacheState().bins[0]!;
@@ -351,10 +351,10 @@ describe("v7.1 single flush queue (shadow_on_flush): 32768 slots shared by every
     pair(dev, 0);
     sim.tick(249);
     expect(dom.fqPending()).toBe(1);
-    expect(dom.iova.fqCounters()).toEqual({ startCnt: 0, finishCnt: 0 });
+    expect(dom.iova.fqCounters()).toEqual({ startCnt: 0, finishCnt: 0, ringFullFlushes: 0, timerFlushes: 0 });
     sim.tick(1);
     expect(dom.fqPending()).toBe(0);
-    expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1 });
+    expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1, ringFullFlushes: 0, timerFlushes: 1 });
   });
 
   it("does not exist in v5.15", async () => {

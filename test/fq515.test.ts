@@ -37,9 +37,9 @@ describe("flush-queue rules (v5.15)", () => {
 
   it("a full ring (255 entries) flushes synchronously and releases into the queuing CPU", () => {
     const pfns = Array.from({ length: 256 }, () => alloc(0));
-    for (let i = 0; i < 255; i++) expect(d.queue(0, pfns[i]!, 1, i)).toEqual({ startCnt: 0, finishCnt: 0 });
+    for (let i = 0; i < 255; i++) expect(d.queue(0, pfns[i]!, 1, i)).toEqual({ startCnt: 0, finishCnt: 0, ringFullFlushes: 0, timerFlushes: 0 });
     expect(d.takeEvents()).toEqual([]);
-    expect(d.queue(0, pfns[255]!, 1, 255)).toEqual({ startCnt: 1, finishCnt: 1 });
+    expect(d.queue(0, pfns[255]!, 1, 255)).toEqual({ startCnt: 1, finishCnt: 1, ringFullFlushes: 1, timerFlushes: 0 });
     const ev = d.takeEvents();
     expect(ev[0]).toEqual({ kind: "fq-flush" });
     expect(ev.slice(1)).toEqual(Array.from({ length: 255 }, (_, i) => ({ kind: "fq-release", data: i })));

@@ -52,9 +52,11 @@ function makeReport(overrides: Partial<RunReport["scenario"]> = {}): RunReport {
       walks: 1_191, pteReads: 4_764, walkCacheHits: 800, faults: 0,
       commands: { TLBI_NH_VA: 3_000, CMD_SYNC: 3_100, TLBI_NH_ASID: 100 }, modelledNs: 9_000_000,
     },
-    iova: { rcacheHits: 60_000, depotHits: 1_000, treeAllocs: 250, rcacheHitRate: 0.9796, frees: { rcache: 60_100, depot: 800, tree: 150 } },
+    iova: { rcacheHits: 60_000, rcacheMisses: 1_250, rcacheHitRate: 0.9796, treeAllocs: 250, treeFrees: 150, magazineAllocFailures: 0 },
     fq: { flushes: { ringFull: 230, timer: 12, other: 3 }, entriesQueued: 61_050, maxOccupancy: 256 },
     lazyWindow: histogram("us", 1, 14, 5, 900),
+    lazyWindowsOpen: 12,
+    attackerWindow: histogram("us", 1, 14, 5, 300),
     events: [
       { due: "50% of cpu 0's ops", atUs: 25_000, cpu: 0, action: "set-domain-type", target: "group 0 -> DMA", result: "ok" },
       { due: "t=40 ms", atUs: 40_000, cpu: 1, action: "detach", target: "nvme0", result: "-EBUSY: device has live mappings" },
@@ -120,7 +122,8 @@ describe("terminal summary", () => {
     expect(text).toMatch(/SMMU:.*translations 24,691 · IOTLB hit rate 91\.9% \(13,500 hits, 1,191 misses\)/);
     expect(text).toMatch(/walks 1,191 · PTE reads 4,764/);
     expect(text).toContain("commands CMD_SYNC 3,100, TLBI_NH_VA 3,000, TLBI_NH_ASID 100");
-    expect(text).toMatch(/IOVA:.*rcache hit rate 98\.0% · allocs rcache 60,000, depot 1,000, tree 250/);
+    expect(text).toMatch(/IOVA:.*rcache hit rate 98\.0% · alloc_iova_fast rcache hits 60,000, misses 1,250/);
+    expect(text).toMatch(/rbtree allocs 250, frees 150/);
     expect(text).toMatch(/Flush queue:.*flushes ring full 230, timer 12, other 3 · entries queued 61,050 · max occupancy 256/);
     expect(text).toMatch(/Lazy window:.*samples [\d,]+ · mean 35\.2 µs · p50 32\.0 µs · p99 128 µs · max 256 µs/);
     expect(text).toMatch(/50% of cpu 0's ops\s+25\.00 ms\s+0\s+set-domain-type\s+group 0 -> DMA\s+ok/);

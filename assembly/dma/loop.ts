@@ -17,6 +17,7 @@ import {
   parkIfPaused,
 } from "./domain";
 import { dmaMap, dmaUnmap } from "./iommu";
+import { countersCache, countersPublish } from "../counters";
 
 /** After each map, the device reads/writes the buffer's first byte through the SMMU. */
 export const LOOP_TOUCH: u32 = 1 << 0;
@@ -56,6 +57,7 @@ export function loopPairs(dd: u32, dv: u32, cpu: u32, count: u32, size: u64, phy
   const parkable = (flags & LOOP_PARKABLE) != 0;
   let x = seedState(seed == 0 ? 1 : seed);
   if (parkable) loopEnter(dd);
+  countersCache();
   for (let i: u32 = 0; i < count; i++) {
     if (parkable) parkIfPaused(dd);
     x = xorshift64(x);
@@ -70,6 +72,7 @@ export function loopPairs(dd: u32, dv: u32, cpu: u32, count: u32, size: u64, phy
     if (dmaUnmap(dd, cpu, iova, size) != 0) bump(LS_UNMAP_ERRORS);
     bump(LS_PAIRS);
   }
+  countersPublish();
   if (parkable) loopLeave(dd);
 }
 

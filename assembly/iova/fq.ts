@@ -26,7 +26,7 @@ import { kernelLock, lockRelease } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
   EV_FQ_FLUSH, EV_FQ_RELEASE, I_FQ_FINISH_CNT, I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_OPTS, I_FQ_RINGS,
-  I_FQ_SIZE, I_FQ_START_CNT, I_FQ_TIMEOUT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
+  I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, I_FQ_SIZE, I_FQ_START_CNT, I_FQ_TIMEOUT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
 } from "./layout";
 import { freeFast } from "./rcache";
 import { iovaEvent } from "./warn";
@@ -160,6 +160,7 @@ export function fqQueue(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void
   kernelLock(ring + R_LOCK);
   ringRelease(d, ring, cpu);
   if (nextIdx(d, load<u32>(ring + R_TAIL)) == load<u32>(ring + R_HEAD)) {
+    atomic.add<u64>(d + I_FQ_FLUSH_FULL, 1);
     fqFlush(d);
     ringRelease(d, ring, cpu);
   }
@@ -202,6 +203,7 @@ export function fqReleaseAll(d: u32, cpu: u32): void {
  */
 export function fqTimeout(d: u32, cpu: u32, canRelease: bool): void {
   atomic.store<u32>(d + I_FQ_TIMER_ON, 0);
+  atomic.add<u64>(d + I_FQ_FLUSH_TIMER, 1);
   fqFlush(d);
   if (canRelease) fqReleaseAll(d, cpu);
 }

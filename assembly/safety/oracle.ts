@@ -29,6 +29,8 @@
 // Violation record (VIOLATION_SIZE): +0 kind u32  +4 seq u32  +8 iova u64  +16 pa u64
 //   +24 expected pa u64  +32 unmapped at u64  +40 at u64  +48 sid u32  +52 state u32  +56 gen u32
 
+import { counterAdd } from "../counters";
+
 export const ORACLE_HEADER: u32 = 256;
 export const ORACLE_ENTRY: u32 = 64;
 export const VIOLATION_SIZE: u32 = 64;
@@ -93,7 +95,7 @@ export function oracleInit(o: u32, capacity: u32, ring: u32): void {
 }
 
 @inline function count(o: u32, which: u32): void {
-  atomic.add<u64>(o + O_COUNTERS + which * 8, 1);
+  counterAdd(o + O_COUNTERS + which * 8, 1);
 }
 
 /** The entry for a key: found, or claimed if `claim`; 0 if absent (or the table is full). */

@@ -21,6 +21,7 @@
 //         bits 16..17 level · bits 24..25 stage
 
 import { lockAcquire, lockRelease } from "../sync";
+import { counterAdd } from "../counters";
 
 export const CACHE_HEADER: u32 = 128;
 export const ENTRY_SIZE: u32 = 32;
@@ -110,11 +111,11 @@ export function cacheLookup(c: u32, va: u64, ctx: u32, shifts: u64, result: u32)
     rest &= rest - 1;
     const tag = va >> shift;
     if (probeSet(c, setIndex(c, tag), tag, ctx, shift, result)) {
-      atomic.add<u64>(c + C_HITS, 1);
+      counterAdd(c + C_HITS, 1);
       return true;
     }
   }
-  atomic.add<u64>(c + C_MISSES, 1);
+  counterAdd(c + C_MISSES, 1);
   return false;
 }
 
@@ -162,7 +163,7 @@ function chooseVictim(c: u32, set: u32): u32 {
   for (let w: u32 = 0; w < ways; w++) {
     if ((load<u32>(entryAt(c, set, w) + E_META) & META_VALID) == 0) return w;
   }
-  atomic.add<u64>(c + C_EVICTIONS, 1);
+  counterAdd(c + C_EVICTIONS, 1);
   const policy = load<u32>(c + C_POLICY);
   if (policy == POLICY_RR) {
     const cur = load<u32>(c + C_RR) + set * 4;
@@ -219,7 +220,7 @@ export function cacheFillSince(c: u32, va: u64, ctx: u32, meta: u32, out: u64, e
   if (way == ways) way = chooseVictim(c, set);
   writeEntry(entryAt(c, set, way), meta, tag, ctx, out, atomic.add<u32>(c + C_CLOCK, 1));
   lockRelease(lock);
-  atomic.add<u64>(c + C_FILLS, 1);
+  counterAdd(c + C_FILLS, 1);
   return true;
 }
 
@@ -287,7 +288,7 @@ export function cacheInvalidate(c: u32, flags: u32, ctx: u32, lo: u64, hi: u64, 
   } else {
     for (let s: u32 = 0; s < sets; s++) n += invalidateSet(c, s, flags, ctx, lo, hi, level);
   }
-  if (n != 0) atomic.add<u64>(c + C_INVALIDATED, n);
+  if (n != 0) counterAdd(c + C_INVALIDATED, n);
   return n;
 }
 

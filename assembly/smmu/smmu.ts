@@ -21,6 +21,7 @@ import { MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { cacheBytes, cacheInit } from "./cache";
 import { oracleBytes, oracleInit } from "../safety/oracle";
+import { counterAdd } from "../counters";
 
 export const S_STATE: u32 = 0;
 export const S_OPTIONS: u32 = 4;
@@ -132,7 +133,7 @@ export function smmuLive(id: u32): u32 {
 }
 
 @inline export function stat(s: u32, which: u32, n: u64): void {
-  atomic.add<u64>(s + S_STATS + which * 8, n);
+  counterAdd(s + S_STATS + which * 8, n);
 }
 
 @inline export function cost(s: u32, which: u32): u64 {

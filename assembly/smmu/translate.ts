@@ -18,6 +18,7 @@ import { oracleCheck, oracleSnapshot } from "../safety/oracle";
 import { slotBase } from "../sync";
 import { TS_ORACLE_BEFORE, TS_ORACLE_NOW } from "../memmap";
 import { jiffiesNow } from "../clock";
+import { counterAdd } from "../counters";
 
 export const ACCESS_WRITE: u32 = 1 << 0;
 export const ACCESS_PRIV: u32 = 1 << 1;
@@ -44,7 +45,7 @@ export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: 
     return F_BAD_STREAM;
   }
   const ste = steAddr(s, sid);
-  atomic.add<u64>(ste + STE_ACCESSES, 1);
+  counterAdd(ste + STE_ACCESSES, 1);
   const ctx = makeCtx(load<u32>(ste + STE_ASID), load<u32>(ste + STE_VMID));
   const shifts = leafShifts(load<u32>(ste + STE_PG_SHIFT));
   const utlb = load<u32>(ste + STE_UTLB);

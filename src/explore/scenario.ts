@@ -74,7 +74,7 @@ class World {
   /** The parts of the shared memory that hold state: the static map, and the zones. */
   private regions(): Uint8Array[] {
     const core = this.sim.core;
-    return [core.u8.subarray(0, core.layout.STATIC_END), core.u8.subarray(core.layout.DYNAMIC_BASE)];
+    return [core.u8.subarray(0, core.layout.COUNTER_CACHES_BASE), core.u8.subarray(core.layout.DYNAMIC_BASE)];
   }
 
   /** Remember the state after setup (the memory that holds state, and the buffers' IOVAs). */

@@ -140,8 +140,9 @@ export function iovaFacts(r: RunReport): Fact[] {
   const v = r.iova;
   return [
     ["rcache hit rate", fmtPct(v.rcacheHitRate)],
-    ["allocs", `rcache ${fmtInt(v.rcacheHits)}, depot ${fmtInt(v.depotHits)}, tree ${fmtInt(v.treeAllocs)}`],
-    ["frees", `rcache ${fmtInt(v.frees.rcache)}, depot ${fmtInt(v.frees.depot)}, tree ${fmtInt(v.frees.tree)}`],
+    ["alloc_iova_fast", `rcache hits ${fmtInt(v.rcacheHits)}, misses ${fmtInt(v.rcacheMisses)}`],
+    ["rbtree", `allocs ${fmtInt(v.treeAllocs)}, frees ${fmtInt(v.treeFrees)}`],
+    ["magazine alloc failures", fmtInt(v.magazineAllocFailures)],
   ];
 }
 
@@ -156,15 +157,21 @@ export function fqFacts(r: RunReport): Fact[] {
 
 /** The lazy window's statistics; its unit comes from the histogram (µs in practice). */
 export function lazyFacts(r: RunReport): Fact[] {
-  const h = r.lazyWindow;
-  if (h.samples === 0) return [["samples", "0"]];
+  const open: Fact = ["still open at the end", fmtInt(r.lazyWindowsOpen)];
+  const attacker = r.attackerWindow.samples > 0 ? histFacts("attacker saw", r.attackerWindow) : [];
+  if (r.lazyWindow.samples === 0) return [["samples", "0"], open, ...attacker];
+  return [...histFacts("", r.lazyWindow), open, ...attacker];
+}
+
+function histFacts(prefix: string, h: RunReport["lazyWindow"]): Fact[] {
   const u = unitLabel(h.unit);
+  const p = prefix ? `${prefix} ` : "";
   return [
-    ["samples", fmtInt(h.samples)],
-    ["mean", `${fmtAuto(h.mean)} ${u}`],
-    ["p50", `${fmtAuto(h.p50)} ${u}`],
-    ["p99", `${fmtAuto(h.p99)} ${u}`],
-    ["max", `${fmtAuto(h.max)} ${u}`],
+    [`${p}samples`, fmtInt(h.samples)],
+    [`${p}mean`, `${fmtAuto(h.mean)} ${u}`],
+    [`${p}p50`, `${fmtAuto(h.p50)} ${u}`],
+    [`${p}p99`, `${fmtAuto(h.p99)} ${u}`],
+    [`${p}max`, `${fmtAuto(h.max)} ${u}`],
   ];
 }
 

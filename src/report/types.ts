@@ -124,12 +124,15 @@ export interface RunReport {
     modelledNs: number;
   };
   iova: {
-    /** Allocations served from the per-CPU magazines, from the depot, from the tree. */
+    /** alloc_iova_fast served from a CPU's caches (its magazines or a depot swap), and sent on to the tree. */
     rcacheHits: number;
-    depotHits: number;
-    treeAllocs: number;
+    rcacheMisses: number;
     rcacheHitRate: number;
-    frees: { rcache: number; depot: number; tree: number };
+    /** Ranges allocated from and removed from the rbtree (rcache misses, large sizes, cache flushes). */
+    treeAllocs: number;
+    treeFrees: number;
+    /** Magazine allocations refused (failatomic). */
+    magazineAllocFailures: number;
   };
   fq: {
     /** Flushes of the flush queue by cause. */
@@ -139,6 +142,10 @@ export interface RunReport {
   };
   /** From an unmap's PTE clear to the completion of the flush that covers it (modelled µs). */
   lazyWindow: Histogram;
+  /** Lazy windows still open when the run ended (their flush had not happened). */
+  lazyWindowsOpen: number;
+  /** What attacker devices saw: from an unmap to their last read through the stale translation (µs; empty without an attacker). */
+  attackerWindow: Histogram;
   events: EventReport[];
   series: SeriesPoint[];
   violations: ViolationReport[];

@@ -237,6 +237,11 @@ export class Smmu {
     return { hits: r(L.C_HITS), misses: r(L.C_MISSES), fills: r(L.C_FILLS), evictions: r(L.C_EVICTIONS), invalidated: r(L.C_INVALIDATED) };
   }
 
+  /** @internal Where the statistics counters live (workers sample them during a run). */
+  get statsAddress(): number {
+    return this.base + this.core.layout.S_STATS;
+  }
+
   stats(): SmmuStats {
     this.live();
     const L = this.core.layout;

@@ -1,0 +1,92 @@
+// A NIC's receive and transmit rings, as a network driver drives them through the DMA API.
+//
+// Receive (nic-rx): the driver keeps `ring` buffers mapped DMA_FROM_DEVICE and posted; each
+// operation is one packet — the device writes the buffer at the ring's head, the driver
+// unmaps it (dma_unmap_single, before handing the data up the stack), then maps a fresh
+// buffer and posts it at the tail. Steady state: one map, one unmap, one device write.
+//
+// Transmit (nic-tx): each operation maps one outgoing packet DMA_TO_DEVICE (a random size
+// between min and max bytes) and queues it; once `ring` packets are in flight the device
+// reads the oldest and the driver unmaps it on completion.
+//
+// Buffers come from this CPU's own physical range, one 64 KiB-aligned slot per ring entry,
+// so a buffer's physical address is a function of its ring position.
+
+import { ACCESS_WRITE } from "../smmu/translate";
+import { randomOf, xorshift64 } from "../random";
+import {
+  W_COUNT, W_HEAD, W_MAX, W_MIN, W_PHYS, W_RING, W_RNG, W_STARTED, WC_OPS, ringEntry, wcAdd,
+} from "./state";
+import { wlAccess, wlMap, wlUnmap } from "./driver";
+
+const SLOT_BYTES: u64 = 0x10000;
+
+@inline function slotPhys(w: u32, i: u32): u64 {
+  return load<u64>(w + W_PHYS) + <u64>i * SLOT_BYTES;
+}
+
+/** Map a buffer for ring slot i and record it there (iova 0 if the map failed). */
+function post(w: u32, cpu: u32, i: u32, bytes: u32): void {
+  const e = ringEntry(w, i);
+  store<u64>(e, wlMap(w, cpu, slotPhys(w, i), bytes));
+  store<u32>(e + 8, bytes);
+}
+
+/** Unmap ring slot i's buffer, if it has one. */
+function retire(w: u32, cpu: u32, i: u32): void {
+  const e = ringEntry(w, i);
+  const iova = load<u64>(e);
+  if (iova != 0) wlUnmap(w, cpu, iova, load<u32>(e + 8));
+  store<u64>(e, 0);
+}
+
+/** One received packet. The first call fills the ring. */
+export function nicRxOp(w: u32, cpu: u32): void {
+  const ring = load<u32>(w + W_RING);
+  const bytes = load<u32>(w + W_MIN);
+  if (load<u32>(w + W_STARTED) == 0) {
+    for (let i: u32 = 0; i < ring; i++) post(w, cpu, i, bytes);
+    store<u32>(w + W_STARTED, 1);
+  }
+  const head = load<u32>(w + W_HEAD);
+  const iova = load<u64>(ringEntry(w, head));
+  if (iova != 0) wlAccess(w, iova, ACCESS_WRITE);
+  retire(w, cpu, head);
+  post(w, cpu, head, bytes);
+  store<u32>(w + W_HEAD, (head + 1) % ring);
+  wcAdd(w, WC_OPS, 1);
+}
+
+/** One transmitted packet: map and queue it; complete the oldest once the ring is full. */
+export function nicTxOp(w: u32, cpu: u32): void {
+  const ring = load<u32>(w + W_RING);
+  const head = load<u32>(w + W_HEAD);
+  let count = load<u32>(w + W_COUNT);
+  if (count == ring) {
+    const iova = load<u64>(ringEntry(w, head));
+    if (iova != 0) wlAccess(w, iova, 0);
+    retire(w, cpu, head);
+    store<u32>(w + W_HEAD, (head + 1) % ring);
+    count--;
+  }
+  const x = xorshift64(load<u64>(w + W_RNG));
+  store<u64>(w + W_RNG, x);
+  const lo = load<u32>(w + W_MIN);
+  const span = load<u32>(w + W_MAX) - lo + 1;
+  post(w, cpu, (load<u32>(w + W_HEAD) + count) % ring, lo + <u32>(randomOf(x) % <u64>span));
+  store<u32>(w + W_COUNT, count + 1);
+  wcAdd(w, WC_OPS, 1);
+}
+
+/** End of the run: the device finishes (rx: nothing; tx: the packets in flight) and the driver unmaps everything. */
+export function nicDrain(w: u32, cpu: u32, tx: bool): void {
+  const ring = load<u32>(w + W_RING);
+  for (let i: u32 = 0; i < ring; i++) {
+    const iova = load<u64>(ringEntry(w, i));
+    if (tx && iova != 0) wlAccess(w, iova, 0);
+    retire(w, cpu, i);
+  }
+  store<u32>(w + W_COUNT, 0);
+}
+
+

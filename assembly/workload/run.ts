@@ -1,0 +1,139 @@
+// Runs scenario workloads (src/run/) inside Wasm: one call does up to N operations of one
+// simulated CPU's workload (assembly/workload/nic.ts, storage.ts, random.ts, attacker.ts),
+// keeping the CPU's clock of modelled time. Between calls the worker looks at events and
+// progress; within a call, the run's stop word is checked before every operation.
+//
+// Time. Each CPU's clock advances by the modelled CPU time its operations were charged
+// (assembly/sync.ts kernelLock, assembly/smmu/cmdq.ts commands and CMD_SYNC waits, …).
+// Simulated jiffies follow the furthest clock: when a CPU's clock passes the next 4 ms
+// boundary it advances jiffies, and timers that fall due — the flush queue's timeout, the
+// depot reclaim — run on that CPU, as the kernel runs a timer on the CPU where it fires.
+
+import { CONTROL_BASE, CTL_RUN_STOP } from "../memmap";
+import { clockAdvanceTo, HZ } from "../clock";
+import { countersCache, countersPublish } from "../counters";
+import { liveDmaDevice, liveDmaDomain } from "../dma/domain";
+import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../dma/iommu";
+import { seedState } from "../random";
+import {
+  HIST_BUCKETS, RING_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_KIND, W_MAX, W_MIN, W_PHYS, W_RING, W_RNG,
+  W_SEGS, W_VICTIM, W_WIN_COUNT, WC_COUNT, histBucketFloor, wcGet, wlClear, wlState,
+} from "./state";
+import { closeWindows, threadNs } from "./driver";
+import { nicDrain, nicRxOp, nicTxOp } from "./nic";
+import { storageDrain, storageOp } from "./storage";
+import { randomDrain, randomOp } from "./random";
+import { attackerOp } from "./attacker";
+
+export const WL_NIC_RX: u32 = 1;
+export const WL_NIC_TX: u32 = 2;
+export const WL_STORAGE: u32 = 3;
+export const WL_RANDOM: u32 = 4;
+export const WL_ATTACKER: u32 = 5;
+
+const NS_PER_JIFFY: u64 = 1_000_000_000 / <u64>HZ;
+/** Each CPU's buffers sit in their own 4 GiB of physical address space. */
+const PHYS_BASE: u64 = 0x10_0000_0000;
+
+export const WL_ERR_ARGS: i32 = -22;
+
+/**
+ * Set up simulated CPU `cpu` to run a workload of `kind` on DMA domain `domain` through
+ * device `device`. `ring`: ring, queue depth, live slots or IOVAs kept; `min`/`max`:
+ * buffer bytes; `segs`: storage segments per request; `link`: for an attacker its victim
+ * CPU, for a victim its attacker CPU + 1 (0: none). Returns 0 or WL_ERR_ARGS.
+ */
+export function wlInit(cpu: u32, kind: u32, domain: u32, device: u32, ring: u32, min: u32, max: u32, segs: u32,
+                       link: u32, seed: u32): i32 {
+  const dd = liveDmaDomain(domain);
+  const dv = liveDmaDevice(device);
+  if (dd == 0 || dv == 0 || kind < WL_NIC_RX || kind > WL_ATTACKER || ring == 0) return WL_ERR_ARGS;
+  if (min == 0 || max < min || (kind == WL_STORAGE ? ring * segs : ring) > RING_MAX) return WL_ERR_ARGS;
+  wlClear(cpu);
+  const w = wlState(cpu);
+  store<u32>(w + W_KIND, kind);
+  store<u32>(w + W_DD, dd);
+  store<u32>(w + W_DV, dv);
+  store<u32>(w + W_RING, ring);
+  store<u32>(w + W_MIN, min);
+  store<u32>(w + W_MAX, max);
+  store<u32>(w + W_SEGS, segs == 0 ? 1 : segs);
+  store<u32>(w + W_VICTIM, link);
+  store<u64>(w + W_RNG, seedState(seed == 0 ? 1 : seed));
+  store<u64>(w + W_PHYS, PHYS_BASE + (<u64>cpu << 32));
+  store<u32>(w + W_DIR, kind == WL_NIC_RX ? DMA_FROM_DEVICE : kind == WL_NIC_TX ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL);
+  return 0;
+}
+
+/** One operation of the CPU's workload. */
+function step(w: u32, cpu: u32): void {
+  const kind = load<u32>(w + W_KIND);
+  if (kind == WL_NIC_RX) nicRxOp(w, cpu);
+  else if (kind == WL_NIC_TX) nicTxOp(w, cpu);
+  else if (kind == WL_STORAGE) storageOp(w, cpu);
+  else if (kind == WL_RANDOM) randomOp(w, cpu);
+  else attackerOp(w);
+}
+
+/**
+ * Up to `maxOps` operations on `cpu`, stopping early when the run's stop word is set or
+ * the CPU's clock reaches `untilNs` (0: no limit). Returns the operations done.
+ */
+export function wlRun(cpu: u32, maxOps: u32, untilNs: u64): u32 {
+  const w = wlState(cpu);
+  if (load<u32>(w + W_KIND) == 0) return 0;
+  countersCache();
+  let done: u32 = 0;
+  while (done < maxOps) {
+    if (atomic.load<u32>(CONTROL_BASE + CTL_RUN_STOP) != 0) break;
+    const clock = load<u64>(w + W_CLOCK);
+    if (untilNs != 0 && clock >= untilNs) break;
+    const t0 = threadNs();
+    step(w, cpu);
+    const now = clock + (threadNs() - t0);
+    atomic.store<u64>(w + W_CLOCK, now); // an attacker reads its victim's clock
+    closeWindows(w, now);
+    followClock(now, cpu);
+    done++;
+  }
+  countersPublish();
+  return done;
+}
+
+/** Advance jiffies to this clock if it is the furthest (timers due on the way run here). */
+function followClock(now: u64, cpu: u32): void {
+  clockAdvanceTo(now / NS_PER_JIFFY, cpu);
+}
+
+/** End of the run for `cpu`: everything it still has mapped is unmapped. */
+export function wlDrain(cpu: u32): void {
+  const w = wlState(cpu);
+  const kind = load<u32>(w + W_KIND);
+  countersCache();
+  const t0 = threadNs();
+  if (kind == WL_NIC_RX || kind == WL_NIC_TX) nicDrain(w, cpu, kind == WL_NIC_TX);
+  else if (kind == WL_STORAGE) storageDrain(w, cpu);
+  else if (kind == WL_RANDOM) randomDrain(w, cpu);
+  const now = load<u64>(w + W_CLOCK) + (threadNs() - t0);
+  atomic.store<u64>(w + W_CLOCK, now);
+  closeWindows(w, now);
+  countersPublish();
+}
+
+/** Counter `which` (WC_*) of `cpu`, or its clock (which = WC_COUNT), or open windows (WC_COUNT + 1). */
+export function wlCounter(cpu: u32, which: u32): u64 {
+  const w = wlState(cpu);
+  if (which == WC_COUNT) return atomic.load<u64>(w + W_CLOCK);
+  if (which == WC_COUNT + 1) return <u64>load<u32>(w + W_WIN_COUNT);
+  return wcGet(w, which);
+}
+
+/** Count in bucket b of histogram `hist` (W_HIST_*) of `cpu`. */
+export function wlHistCount(cpu: u32, hist: u32, b: u32): u32 {
+  return b < HIST_BUCKETS ? load<u32>(wlState(cpu) + hist + b * 4) : 0;
+}
+
+/** The smallest value bucket b holds. */
+export function wlHistFloor(b: u32): u64 {
+  return histBucketFloor(b);
+}

@@ -1,0 +1,186 @@
+// The worker side of a scenario run (src/run/runner.ts): each worker runs its share of the
+// simulated CPUs, round-robin, a chunk of operations of each at a time, inside Wasm
+// (assembly/workload/run.ts). Between chunks it fires the events that fall due on its CPUs
+// (the chunks are cut so that an event happens exactly at its operation count, or at the
+// first operation that reaches its modelled time), samples the run's time series (worker
+// 0), publishes its progress, and sees whether the run was stopped. With one worker the
+// order of everything is fixed, so the same seed gives the same run.
+
+import type { TaskContext } from "../pool.js";
+import type { Core } from "../../bindings/core.js";
+
+/** One CPU's share of the run, as the orchestrator sends it. */
+export interface ScenarioCpuArgs {
+  cpu: number;
+  ops: number;
+  events: ScenarioEventArgs[];
+}
+
+export interface ScenarioEventArgs {
+  /** Fire after this many operations of the CPU, or once its clock reaches atNs. */
+  afterOps?: number;
+  atNs?: number;
+  due: string;
+  action: "switch-to-lazy" | "fail-magazine-alloc" | "fail-worker" | "failatomic-off";
+  /** The DMA domain (switch) or its IOVA domain (failatomic). */
+  domain?: number;
+  iovaDomain?: number;
+  target: string;
+  /** fail-magazine-alloc: operations of this CPU it lasts. */
+  count?: number;
+  mode?: "throw" | "crash";
+  /** switch-to-lazy: why the simulated kernel refuses it, if it does (v5.15 group rule). */
+  refusal?: string;
+}
+
+export interface ScenarioArgs {
+  cpus: ScenarioCpuArgs[];
+  /** Operations per CPU per chunk. */
+  chunk: number;
+  /** Worker 0 samples the series every this many rounds (0: never). */
+  sampleEvery: number;
+  /** What a sample reads: every workload CPU (for total ops), the SMMU's statistics, the lazy-capable domains. */
+  allCpus: number[];
+  smmuStats: number;
+  domains: number[];
+  /** Shared progress: Float64Array, one word per CPU (operations done). */
+  progress: SharedArrayBuffer;
+}
+
+export interface ScenarioEventResult {
+  due: string;
+  atUs: number;
+  cpu: number;
+  action: string;
+  target: string;
+  result: string;
+}
+
+export interface ScenarioSample {
+  tUs: number;
+  ops: number;
+  wallMs: number;
+  translations: number;
+  hits: number;
+  fqOccupancy: number;
+  lazyDomains: number;
+}
+
+export interface ScenarioWorkerResult {
+  worker: number;
+  cpus: number[];
+  ops: number;
+  wallMs: number;
+  events: ScenarioEventResult[];
+  samples: ScenarioSample[];
+  stopped: boolean;
+}
+
+const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+/** Run the CPUs' workloads to the end (or the stop word), then unmap what is left. */
+export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioWorkerResult {
+  const { core } = ctx;
+  const t0 = now();
+  const progress = new Float64Array(args.progress);
+  const cpus = args.cpus.map((c) => ({ ...c, done: 0, events: [...c.events] }));
+  const events: ScenarioEventResult[] = [];
+  const samples: ScenarioSample[] = [];
+  let round = 0;
+  for (;;) {
+    let active = false;
+    for (const c of cpus) {
+      if (c.done >= c.ops) continue;
+      active = true;
+      runChunk(core, c, args.chunk, events);
+      progress[c.cpu] = c.done;
+    }
+    round++;
+    if (ctx.worker === 0 && args.sampleEvery > 0 && (round % args.sampleEvery === 0 || !active)) {
+      samples.push(sample(core, args, now() - t0));
+    }
+    if (!active || core.raw.wl_run_stopped() !== 0) break;
+  }
+  const stopped = core.raw.wl_run_stopped() !== 0;
+  for (const c of cpus) check(core.raw.wl_drain(c.cpu), `drain of cpu ${c.cpu}`);
+  return {
+    worker: ctx.worker, cpus: cpus.map((c) => c.cpu), ops: cpus.reduce((n, c) => n + c.done, 0),
+    wallMs: now() - t0, events, samples, stopped,
+  };
+}
+
+type CpuRun = ScenarioCpuArgs & { done: number };
+
+/** One chunk of a CPU, cut at its next event; fire the events now due. */
+function runChunk(core: Core, c: CpuRun, chunk: number, events: ScenarioEventResult[]): void {
+  const next = c.events[0];
+  let n = Math.min(chunk, c.ops - c.done);
+  if (next?.afterOps !== undefined) n = Math.min(n, Math.max(0, next.afterOps - c.done));
+  if (n > 0) {
+    const done = core.raw.wl_run(c.cpu, n, next?.atNs ?? 0);
+    check(done, `cpu ${c.cpu}`);
+    c.done += done;
+    if (done === 0 && next?.atNs === undefined && core.raw.wl_run_stopped() !== 0) return;
+  }
+  const clock = core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK);
+  while (c.events.length > 0) {
+    const e = c.events[0]!;
+    const due = e.afterOps !== undefined ? c.done >= e.afterOps : clock >= (e.atNs ?? 0);
+    if (!due) break;
+    c.events.shift();
+    const result = fire(core, c, e);
+    if (e.action !== "failatomic-off") {
+      events.push({ due: e.due, atUs: clock / 1000, cpu: c.cpu, action: e.action, target: e.target, result });
+    }
+  }
+}
+
+function fire(core: Core, c: CpuRun, e: ScenarioEventArgs): string {
+  switch (e.action) {
+    case "switch-to-lazy": {
+      if (e.refusal) return e.refusal;
+      const rc = core.raw.dma_switch_lazy(e.domain!);
+      return rc === 0 ? "ok" : rc === -12 ? "-ENOMEM: the flush queue could not be allocated; the domain stays DMA" : `refused (code ${rc})`;
+    }
+    case "fail-magazine-alloc": {
+      core.raw.iova_set_flags(e.iovaDomain!, core.layout.IF_FAIL_ATOMIC, 0);
+      const off: ScenarioEventArgs = { ...e, action: "failatomic-off", afterOps: c.done + (e.count ?? 1), atNs: undefined };
+      c.events.push(off);
+      c.events.sort((a, b) => (a.afterOps ?? Infinity) - (b.afterOps ?? Infinity));
+      return `ok: magazine allocations fail for the next ${e.count} operations of cpu ${c.cpu}`;
+    }
+    case "failatomic-off":
+      core.raw.iova_set_flags(e.iovaDomain!, 0, core.layout.IF_FAIL_ATOMIC);
+      return "ok";
+    case "fail-worker":
+      if (e.mode === "crash" && typeof process !== "undefined" && process.versions?.node) process.exit(3);
+      throw new Error(`injected failure: the scenario's fail-worker event (${e.due}) on cpu ${c.cpu}`);
+  }
+}
+
+function sample(core: Core, args: ScenarioArgs, wallMs: number): ScenarioSample {
+  const L = core.layout;
+  let ops = 0;
+  let clock = 0;
+  for (const cpu of args.allCpus) {
+    ops += core.raw.wl_counter(cpu, L.WC_OPS);
+    clock = Math.max(clock, core.raw.wl_counter(cpu, L.WC_CLOCK));
+  }
+  const stat = (i: number) => core.readU64Number(args.smmuStats + 8 * i);
+  let fq = 0;
+  let lazy = 0;
+  for (const d of args.domains) {
+    fq += Math.max(0, core.raw.dma_fq_pending(d));
+    if (core.readU32(L.DMA_DOMAINS_BASE + d * L.DMA_DOMAIN_SIZE + L.DD_FQ_DOMAIN) !== 0) lazy++;
+  }
+  return {
+    tUs: clock / 1000, ops, wallMs, translations: stat(L.STAT_TRANSLATIONS),
+    hits: stat(L.STAT_UTLB_HITS) + stat(L.STAT_IOTLB_HITS), fqOccupancy: fq, lazyDomains: lazy,
+  };
+}
+
+function check(rc: number, what: string): void {
+  if (rc < 0) throw new Error(`the core refused the workload of ${what} (code ${rc})`);
+}
+
+export const scenarioTasks = { "scenario.run": runScenarioTask };
