@@ -16,7 +16,7 @@ const copyCore = {
 
 // Runtime dependencies stay imports (resolved from node_modules), not copies in dist/. uPlot is
 // never imported: the HTML report reads its dist files at render time to inline them.
-const external = [/^node:/, "commander", "uplot", /^uplot\//];
+const external = [/^node:/, "commander", "uplot", /^uplot\//, "zod", "cli-progress"];
 
 export default [
   {

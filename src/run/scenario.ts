@@ -1,0 +1,733 @@
+// Run-scenario files: a JSON file (or a plain object) describing one run of workloads —
+// NICs, storage, random mappers, attacking devices — on simulated CPUs spread over worker
+// threads, with the SMMU, DMA domains and devices they use, timed events (a live switch to
+// lazy mode, failing magazine allocations) and what the run is expected to find.
+// (Not the explorer's scenarios: those are src/explore/scenario.ts.)
+//
+// parseRunScenario checks the structure with zod (types, ranges, unknown fields, defaults),
+// then the rules that span fields (names that must exist or be unique, CPUs, workers), and
+// returns the scenario with every default filled in. The first problem is thrown as a
+// ScenarioError whose message is one line: `<source>: <field path>: <what was wrong>`.
+
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError } from "../errors.js";
+import { isPowerOfTwo } from "../validate.js";
+import type { Profile } from "../pgtable.js";
+import type { DomainType, SeedVariant } from "../dma.js";
+import type { ReplacementPolicy, SmmuCosts, SmmuOptions } from "../smmu/smmu.js";
+
+export const RUN_WORKLOAD_KINDS = ["nic-rx", "nic-tx", "storage", "random", "attacker"] as const;
+export type RunWorkloadKind = (typeof RUN_WORKLOAD_KINDS)[number];
+
+export const EVENT_ACTIONS = ["switch-to-lazy", "fail-magazine-alloc", "fail-worker"] as const;
+export type EventAction = (typeof EVENT_ACTIONS)[number];
+
+// ---------------------------------------------------------------------------------------
+// The resolved scenario: what parseRunScenario returns.
+
+export interface RunScenario {
+  name: string;
+  description: string;
+  profile: Profile;
+  seed: number;
+  /** Worker threads; each runs some of the simulated CPUs. At most the CPUs workloads use. */
+  workers: number;
+  /** Simulated CPUs: every domain gets this many per-CPU IOVA caches and flush queues. */
+  cpus: number;
+  /** Passed to the SMMU model as given; what is left out takes the model's defaults. */
+  smmu: RunSmmuOptions;
+  domains: RunDomain[];
+  devices: RunDevice[];
+  workloads: RunWorkload[];
+  events: RunEvent[];
+  checks: RunChecks;
+  timeoutMs: number;
+}
+
+export interface RunSmmuOptions {
+  iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy };
+  walkCache?: [number, number, number, number];
+  microTlb?: number;
+  invalidateAt?: "consume" | "sync";
+  ttl?: "ignore" | "honour";
+  costs?: Partial<SmmuCosts>;
+}
+
+export type Granule = 4096 | 16384 | 65536;
+
+export interface RunDomain {
+  name: string;
+  /** DMA is strict, DMA-FQ lazy. */
+  type: DomainType;
+  format: "arm-lpae-s1";
+  granule: Granule;
+  ias: number;
+  oas: number;
+  variant: SeedVariant;
+  fqMode: "percpu" | "single";
+  forcedac: boolean;
+  deferTableFree: boolean;
+  rangeInvalidation: boolean;
+}
+
+export interface RunDevice {
+  name: string;
+  domain: string;
+  streamId: number;
+  dmaMask: number;
+  bus: "pci" | "platform";
+  coherent: boolean;
+}
+
+interface WorkloadCommon {
+  /** Given, or `${kind}${index}`. */
+  name: string;
+  device: string;
+  /** Simulated CPUs the workload runs on, each used by no other workload. */
+  cpus: number[];
+  /** Operations per CPU. */
+  ops: number;
+}
+
+export interface NicRxWorkload extends WorkloadCommon {
+  kind: "nic-rx";
+  ring: number;
+  bufferBytes: number;
+}
+
+export interface NicTxWorkload extends WorkloadCommon {
+  kind: "nic-tx";
+  ring: number;
+  minBytes: number;
+  maxBytes: number;
+}
+
+export interface StorageWorkload extends WorkloadCommon {
+  kind: "storage";
+  queueDepth: number;
+  /** Most segments per request. */
+  segments: number;
+  minBytes: number;
+  maxBytes: number;
+}
+
+export interface RandomWorkload extends WorkloadCommon {
+  kind: "random";
+  /** Mappings kept live. */
+  live: number;
+  minBytes: number;
+  maxBytes: number;
+}
+
+/** A malicious device: keeps the IOVAs its driver unmapped and retries them. */
+export interface AttackerWorkload extends WorkloadCommon {
+  kind: "attacker";
+  /** The (non-attacker) workload whose IOVAs it keeps; `device` is the victim's device. */
+  victim: string;
+  /** Old IOVAs kept and retried. */
+  keep: number;
+  cpus: [number];
+}
+
+export type RunWorkload = NicRxWorkload | NicTxWorkload | StorageWorkload | RandomWorkload | AttackerWorkload;
+
+/** When an event fires: a fraction of the event CPU's own ops, or modelled time on that CPU. */
+export type EventTime = { fraction: number } | { timeMs: number };
+
+interface EventCommon {
+  at: EventTime;
+  /** The CPU whose progress times the event (and that runs it). */
+  cpu: number;
+}
+
+export interface SwitchToLazyEvent extends EventCommon {
+  action: "switch-to-lazy";
+  domain: string;
+}
+
+/** The next `count` allocations of new magazines fail (failatomic). */
+export interface FailMagazineAllocEvent extends EventCommon {
+  action: "fail-magazine-alloc";
+  domain: string;
+  count: number;
+}
+
+/** Tests only: the worker running `cpu` throws, or exits, mid-run. */
+export interface FailWorkerEvent extends EventCommon {
+  action: "fail-worker";
+  mode: "throw" | "crash";
+}
+
+export type RunEvent = SwitchToLazyEvent | FailMagazineAllocEvent | FailWorkerEvent;
+
+export interface RunChecks {
+  oracle: boolean;
+  stopOnViolation: boolean;
+  expect: "clean" | "violations" | "any";
+}
+
+// ---------------------------------------------------------------------------------------
+// The error.
+
+/** A scenario that cannot be run. `message` is the first problem, on one line. */
+export class ScenarioError extends ConfigError {
+  override name = "ScenarioError";
+  /**
+   * @param source where the scenario came from (a file path, or "scenario")
+   * @param path the field path of the first problem (`(root)` for the whole file)
+   * @param issues every problem found, one full line each
+   */
+  constructor(readonly source: string, readonly path: string, readonly issues: readonly string[]) {
+    const more = issues.length - 1;
+    super(issues[0] + (more > 0 ? ` (and ${more} more problem${more === 1 ? "" : "s"})` : ""));
+  }
+}
+
+type Path = readonly PropertyKey[];
+interface Problem { path: Path; message: string }
+
+/** `domains[0].granule`; `(root)` for the empty path. */
+function formatPath(path: Path): string {
+  if (path.length === 0) return "(root)";
+  return path.map((key, i) => {
+    if (typeof key === "number") return `[${key}]`;
+    const name = String(key);
+    if (!/^[A-Za-z_$][\w$-]*$/.test(name)) return `[${JSON.stringify(name)}]`;
+    return i === 0 ? name : `.${name}`;
+  }).join("");
+}
+
+function scenarioError(source: string, problems: readonly Problem[]): ScenarioError {
+  const oneLine = (s: string) => s.replace(/\s*[\r\n]+\s*/g, " ");
+  const lines = problems.map((p) => oneLine(`${source}: ${formatPath(p.path)}: ${p.message}`));
+  return new ScenarioError(source, formatPath(problems[0]!.path), lines);
+}
+
+// ---------------------------------------------------------------------------------------
+// Words for values and expectations.
+
+/** A value as a message shows it; `withType` adds its type: `"many" (a string)`. */
+function found(v: unknown, withType = false): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return v.length === 0 ? "an empty array" : "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") {
+    const s = v.length > 40 ? JSON.stringify(v.slice(0, 40)).slice(0, -1) + "…\"" : JSON.stringify(v);
+    return withType ? `${s} (a string)` : s;
+  }
+  const typed = typeof v === "number" || typeof v === "boolean" || typeof v === "bigint";
+  return withType && typed ? `${String(v)} (a ${typeof v})` : String(v);
+}
+
+/** `nic, disk`; `none` for an empty list. */
+function names(list: readonly unknown[]): string {
+  return list.length === 0 ? "none" : list.join(", ");
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** What each leaf schema expects, in words (`an integer 1..512`), and its noun (`an integer`). */
+interface Expectation { words: string; noun: string }
+const EXPECTED = new WeakMap<object, Expectation>();
+
+function expecting<T extends z.ZodType>(schema: T, words: string, noun = words): T {
+  EXPECTED.set(schema, { words, noun });
+  return schema;
+}
+
+// Upper limits of a billion or more are sanity caps: a type error leaves them out ("an
+// integer ≥ 1"); a value over one is told the cap.
+const CAP = 1e9;
+
+function integer(min: number, max: number) {
+  const words = max >= CAP ? `an integer ≥ ${min}` : `an integer ${min}..${max}`;
+  return expecting(z.int().min(min).max(max), words, "an integer");
+}
+
+function powerOfTwo(min: number, max: number) {
+  const words = `a power of two ${min}..${max}`;
+  const schema = z.int().min(min).max(max)
+    .refine(isPowerOfTwo, { error: (iss) => `expected ${words}, found ${found(iss.input)}` });
+  return expecting(schema, words, "a power of two");
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return expecting(z.enum(values), `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`);
+}
+
+const bool = () => expecting(z.boolean(), "true or false");
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+const IDENTIFIER_WORDS = "an identifier (up to 64 letters, digits, _ or -, not starting with a digit or -)";
+
+/** A name the scenario gives something. */
+const identifier = () => expecting(z.string().regex(IDENTIFIER), IDENTIFIER_WORDS, "a string");
+
+/** A name referring to something named elsewhere in the scenario; checked after parsing. */
+const reference = (what: string) => expecting(z.string(), `the name of ${what}`, "a string");
+
+// ---------------------------------------------------------------------------------------
+// zod issue → message (the body after `<source>: <path>: `).
+
+function messageFor(iss: z.core.$ZodRawIssue): string {
+  switch (iss.code) {
+    case "invalid_type": return invalidType(iss);
+    case "invalid_value": return invalidValue(iss.values, iss.input);
+    case "too_small": return outOfRange(iss, "≥", ">", iss.minimum);
+    case "too_big": return outOfRange(iss, "≤", "<", iss.maximum);
+    case "invalid_format": return `expected ${expected(iss.schema ?? iss.inst)}, found ${found(iss.input)}`;
+    case "unrecognized_keys": return `unknown field (allowed: ${names(allowedKeys(iss.inst))})`;
+    case "invalid_union": return invalidUnion(iss);
+    default: return `expected ${expected(iss.inst)}, found ${found(iss.input, true)}`;
+  }
+}
+
+function expected(schema: unknown, word: "words" | "noun" = "words"): string {
+  const known = typeof schema === "object" && schema !== null ? EXPECTED.get(schema) : undefined;
+  if (known) return known[word];
+  const type = schemaType(schema);
+  if (type === "array" || type === "tuple") return "an array";
+  if (type === "object") return "an object";
+  return type ? `a value of type ${type}` : "a valid value";
+}
+
+/** The zod type of a schema ("object", "tuple", ...); undefined for a check. */
+function schemaType(schema: unknown): string | undefined {
+  const def = (schema as { _zod?: { def?: { type?: unknown } } } | undefined)?._zod?.def;
+  return typeof def?.type === "string" ? def.type : undefined;
+}
+
+function invalidType(iss: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidType>): string {
+  const want = expected(iss.inst);
+  if (iss.input === undefined) return `required field missing (expected ${want})`;
+  // A number where an integer is expected: the value says it all.
+  const withType = !(iss.expected === "int" && typeof iss.input === "number");
+  return `expected ${want}, found ${found(iss.input, withType)}`;
+}
+
+function invalidValue(values: readonly unknown[], input: unknown): string {
+  const options = values.map((v) => (typeof v === "string" ? JSON.stringify(v) : String(v)));
+  const want = options.length === 1 ? options[0] : `one of ${options.join(", ")}`;
+  if (input === undefined) return `required field missing (expected ${want})`;
+  const sameType = values.some((v) => typeof v === typeof input);
+  return `expected ${want}, found ${found(input, !sameType)}`;
+}
+
+type RangeIssue = z.core.$ZodRawIssue<z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig>;
+
+function outOfRange(iss: RangeIssue, inclusive: string, exclusive: string, bound: number | bigint): string {
+  const input = iss.input;
+  if (iss.origin === "array" && Array.isArray(input)) return arrayLength(iss, inclusive, Number(bound));
+  if (iss.origin === "string" && typeof input === "string") {
+    const least = inclusive === "≥" ? "at least" : "at most";
+    return `expected ${least} ${plural(Number(bound), "character")}, found ${found(input)} (${plural(input.length, "character")})`;
+  }
+  const noun = expected(iss.schema ?? iss.inst, "noun");
+  return `expected ${noun} ${iss.inclusive === false ? exclusive : inclusive} ${bound}, found ${found(input)}`;
+}
+
+function arrayLength(iss: RangeIssue, inclusive: string, bound: number): string {
+  const exact = iss.exact || schemaType(iss.schema ?? iss.inst) === "tuple";
+  const want = exact ? "exactly" : inclusive === "≥" ? "at least" : "at most";
+  const n = (iss.input as unknown[]).length;
+  return `expected ${want} ${plural(bound, "entry", "entries")}, found ${n}`;
+}
+
+function allowedKeys(inst: unknown): string[] {
+  const shape = (inst as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function invalidUnion(iss: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>): string {
+  const { discriminator, options } = iss as { discriminator?: string; options?: unknown[] };
+  if (discriminator && options) {
+    const value = (iss.input as Record<string, unknown> | undefined)?.[discriminator];
+    return invalidValue(options, value);
+  }
+  return `expected ${expected(iss.inst)}, found ${found(iss.input, true)}`;
+}
+
+/** Issues as problems, one per field: an unknown-fields issue becomes one problem per
+ *  field, and a field failing several checks (0 is neither ≥ 1 nor a power of two) keeps
+ *  the first. */
+function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
+  const all = issues.flatMap((iss) => iss.code === "unrecognized_keys"
+    ? iss.keys.map((key) => ({ path: [...iss.path, key], message: iss.message }))
+    : [{ path: iss.path, message: iss.message }]);
+  const seen = new Set<string>();
+  return all.filter((p) => !seen.has(formatPath(p.path)) && !!seen.add(formatPath(p.path)));
+}
+
+// ---------------------------------------------------------------------------------------
+// The schema: structure, types, ranges and defaults.
+
+const PROFILES = ["5.15", "7.1"] as const satisfies readonly Profile[];
+const VARIANTS = ["merged", "v2-two-reads", "v2-hoisted", "no-wmb"] as const satisfies readonly SeedVariant[];
+const DOMAIN_TYPES = ["DMA", "DMA-FQ"] as const satisfies readonly DomainType[];
+const GRANULES = [4096, 16384, 65536] as const;
+/** The SMMU model's IOTLB size when the scenario does not give one (SmmuOptions.iotlb). */
+const DEFAULT_IOTLB_ENTRIES = 2048;
+const MAX_BYTES = 4 * 1024 * 1024;
+
+const cost = () => integer(0, 2 ** 31);
+
+const smmuSchema = z.strictObject({
+  iotlb: z.strictObject({
+    entries: powerOfTwo(16, 65536).optional(),
+    // The model's IOTLB has at most 64 ways (and no more than its entries: checked below).
+    ways: powerOfTwo(1, 64).optional(),
+    policy: oneOf(["lru", "rr", "random"]).optional(),
+  }).optional(),
+  walkCache: z.tuple([integer(0, 4096), integer(0, 4096), integer(0, 4096), integer(0, 4096)]).optional(),
+  microTlb: integer(0, 256).optional(),
+  invalidateAt: oneOf(["consume", "sync"]).optional(),
+  ttl: oneOf(["ignore", "honour"]).optional(),
+  costs: z.strictObject({
+    pteRead: cost().optional(), iotlbHit: cost().optional(), iotlbMiss: cost().optional(),
+    walkCacheHit: cost().optional(), microTlbHit: cost().optional(), tlbi: cost().optional(),
+    sync: cost().optional(),
+  }).optional(),
+});
+
+const FORMAT_WORDS = `"arm-lpae-s1" (the only format dma-iommu uses on SMMUv3)`;
+
+const domainSchema = z.strictObject({
+  name: identifier(),
+  type: oneOf(DOMAIN_TYPES).default("DMA"),
+  format: z.literal("arm-lpae-s1", {
+    error: (iss) => `expected ${FORMAT_WORDS}, found ${found(iss.input, typeof iss.input !== "string")}`,
+  }).default("arm-lpae-s1"),
+  granule: expecting(z.literal(GRANULES), `one of ${GRANULES.join(", ")}`).default(4096),
+  ias: integer(32, 48).default(48),
+  oas: integer(32, 48).default(48),
+  variant: oneOf(VARIANTS).default("merged"),
+  fqMode: oneOf(["percpu", "single"]).default("percpu"),
+  forcedac: bool().default(false),
+  deferTableFree: bool().default(false),
+  rangeInvalidation: bool().default(true),
+});
+
+const deviceSchema = z.strictObject({
+  name: identifier(),
+  domain: reference("a domain"),
+  streamId: integer(0, 255),
+  dmaMask: integer(12, 64).default(64),
+  bus: oneOf(["pci", "platform"]).default("pci"),
+  coherent: bool().default(true),
+});
+
+const cpuIndex = () => integer(0, 2 ** 31);
+
+const workloadCommon = {
+  name: identifier().optional(),
+  device: reference("a device"),
+  cpus: z.array(cpuIndex()).min(1),
+  ops: integer(1, 1e9),
+};
+
+/** minBytes with its default, and maxBytes: its default (DEFAULT_MAX_BYTES) is applied after
+ *  the check against minBytes, so that the message can say the default was too small. */
+function sizes(min: number, max: number, minBytes: number) {
+  return { minBytes: integer(min, max).default(minBytes), maxBytes: integer(min, max).optional() };
+}
+
+const DEFAULT_MAX_BYTES: Record<Exclude<RunWorkloadKind, "nic-rx" | "attacker">, number> = {
+  "nic-tx": 1514, storage: 131072, random: 65536,
+};
+
+const workloadSchema = expecting(z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("nic-rx"), ...workloadCommon,
+    ring: integer(1, 512).default(256), bufferBytes: integer(64, 65536).default(2048),
+  }),
+  z.strictObject({
+    kind: z.literal("nic-tx"), ...workloadCommon,
+    ring: integer(1, 512).default(256), ...sizes(1, 65536, 64),
+  }),
+  z.strictObject({
+    kind: z.literal("storage"), ...workloadCommon,
+    queueDepth: integer(1, 64).default(32), segments: integer(1, 8).default(4),
+    ...sizes(512, MAX_BYTES, 4096),
+  }),
+  z.strictObject({
+    kind: z.literal("random"), ...workloadCommon,
+    live: integer(1, 512).default(64), ...sizes(1, MAX_BYTES, 4096),
+  }),
+  z.strictObject({
+    kind: z.literal("attacker"), ...workloadCommon,
+    device: reference("a device").optional(),
+    cpus: z.tuple([cpuIndex()]),
+    victim: reference("a workload"),
+    keep: integer(1, 256).default(32),
+  }),
+]), "an object");
+
+const AT_WORDS = `an object with one of "fraction" (of the CPU's ops, in (0, 1]) or "timeMs" (> 0)`;
+
+const atSchema = expecting(z.strictObject({
+  fraction: expecting(z.number().gt(0).max(1), "a number > 0 and ≤ 1", "a number").optional(),
+  timeMs: expecting(z.number().gt(0), "a number > 0", "a number").optional(),
+}).refine((at) => (at.fraction === undefined) !== (at.timeMs === undefined), {
+  error: (iss) => `expected exactly one of "fraction", "timeMs", found ${
+    Object.keys(iss.input as object).length === 0 ? "neither" : "both"}`,
+}), AT_WORDS) as unknown as z.ZodType<EventTime, EventTime>;
+
+const eventCommon = { at: atSchema, cpu: cpuIndex().optional() };
+
+const eventSchema = expecting(z.discriminatedUnion("action", [
+  z.strictObject({ ...eventCommon, action: z.literal("switch-to-lazy"), domain: reference("a domain") }),
+  z.strictObject({
+    ...eventCommon, action: z.literal("fail-magazine-alloc"), domain: reference("a domain"),
+    count: integer(1, 1e6).default(1000),
+  }),
+  z.strictObject({ ...eventCommon, action: z.literal("fail-worker"), mode: oneOf(["throw", "crash"]).default("throw") }),
+]), "an object");
+
+const checksSchema = z.strictObject({
+  oracle: bool().default(true),
+  stopOnViolation: bool().default(false),
+  expect: oneOf(["clean", "violations", "any"]).default("clean"),
+});
+
+const scenarioSchema = z.strictObject({
+  name: expecting(z.string().min(1).max(64), "a string of 1..64 characters", "a string"),
+  description: expecting(z.string(), "a string").default(""),
+  profile: oneOf(PROFILES).default("7.1"),
+  seed: integer(0, 2 ** 32 - 1).default(1),
+  workers: integer(1, 63).default(1),
+  cpus: integer(1, 64),
+  smmu: smmuSchema.prefault({}),
+  domains: z.array(domainSchema).min(1).max(16),
+  devices: z.array(deviceSchema).min(1).max(64),
+  workloads: z.array(workloadSchema).min(1).max(64),
+  events: z.array(eventSchema).max(64).default(() => []),
+  checks: checksSchema.prefault({}),
+  timeoutMs: integer(1000, 3_600_000).default(600_000),
+});
+
+/** What a scenario file (or object) may contain: optional fields may be left out. */
+export type RunScenarioInput = z.input<typeof scenarioSchema>;
+
+type Parsed = z.output<typeof scenarioSchema>;
+type ParsedWorkload = Parsed["workloads"][number];
+
+// The resolved types and the SMMU model's options must agree with the schema.
+type Assert<T extends true> = T;
+type _SmmuFits = Assert<RunSmmuOptions extends SmmuOptions ? true : false>;
+type _SmmuMatches = Assert<Parsed["smmu"] extends RunSmmuOptions ? true : false>;
+
+// ---------------------------------------------------------------------------------------
+// Rules across fields, after parsing.
+
+class Problems {
+  readonly list: Problem[] = [];
+  add(path: Path, message: string): void {
+    this.list.push({ path, message });
+  }
+}
+
+const workloadName = (w: ParsedWorkload, i: number) => w.name ?? `${w.kind}${i}`;
+
+function cpusText(n: number): string {
+  return n === 1 ? "cpu 0" : `cpus 0..${n - 1}`;
+}
+
+function checkUnique<T>(list: readonly T[], section: string, field: string, key: (t: T, i: number) => unknown,
+                        say: (value: unknown, first: number) => string, out: Problems): void {
+  const seen = new Map<unknown, number>();
+  list.forEach((item, i) => {
+    const k = key(item, i);
+    const first = seen.get(k);
+    if (first === undefined) seen.set(k, i);
+    else out.add([section, i, field], say(k, first));
+  });
+}
+
+function checkSmmu(p: Parsed, out: Problems): void {
+  const iotlb = p.smmu.iotlb;
+  const entries = iotlb?.entries ?? DEFAULT_IOTLB_ENTRIES;
+  if (iotlb?.ways !== undefined && iotlb.ways > entries) {
+    const given = iotlb.entries === undefined ? " (the default)" : "";
+    out.add(["smmu", "iotlb", "ways"], `expected at most iotlb.entries (${entries}${given}), found ${iotlb.ways}`);
+  }
+}
+
+function checkDomains(p: Parsed, out: Problems): void {
+  checkUnique(p.domains, "domains", "name", (d) => d.name,
+    (v, first) => `the name ${found(v)} is already used by domains[${first}]`, out);
+  p.domains.forEach((d, i) => {
+    if (d.fqMode === "single" && p.profile !== "7.1") {
+      out.add(["domains", i, "fqMode"], `"single" needs profile "7.1" (the scenario's profile is ${found(p.profile)})`);
+    }
+  });
+}
+
+function checkDevices(p: Parsed, out: Problems): void {
+  const named = (v: unknown, first: number) => `the name ${found(v)} is already used by devices[${first}]`;
+  checkUnique(p.devices, "devices", "name", (d) => d.name, named, out);
+  checkUnique(p.devices, "devices", "streamId", (d) => d.streamId,
+    (v, first) => `stream ID ${v} is already used by device ${found(p.devices[first]!.name)}`, out);
+  const domains = p.domains.map((d) => d.name);
+  p.devices.forEach((d, i) => {
+    if (!domains.includes(d.domain)) {
+      out.add(["devices", i, "domain"], `no domain named ${found(d.domain)} (domains: ${names(domains)})`);
+    }
+  });
+}
+
+function checkWorkloads(p: Parsed, out: Problems): void {
+  checkUnique(p.workloads, "workloads", "name", workloadName,
+    (v, first) => `the name ${found(v)} is already used by workloads[${first}]`, out);
+  const devices = p.devices.map((d) => d.name);
+  p.workloads.forEach((w, i) => {
+    if (w.device !== undefined && !devices.includes(w.device)) {
+      out.add(["workloads", i, "device"], `no device named ${found(w.device)} (devices: ${names(devices)})`);
+    }
+  });
+}
+
+function checkCpus(p: Parsed, out: Problems): void {
+  const owner = new Map<number, number>();
+  p.workloads.forEach((w, i) => {
+    w.cpus.forEach((cpu, j) => {
+      const path = ["workloads", i, "cpus", j];
+      const other = owner.get(cpu);
+      if (cpu >= p.cpus) out.add(path, `cpu ${cpu} does not exist (the scenario has ${cpusText(p.cpus)})`);
+      else if (other === i) out.add(path, `cpu ${cpu} is listed twice`);
+      else if (other !== undefined) {
+        out.add(path, `cpu ${cpu} is already used by workload ${found(workloadName(p.workloads[other]!, other))}`);
+      } else owner.set(cpu, i);
+    });
+  });
+}
+
+function checkSizes(p: Parsed, out: Problems): void {
+  p.workloads.forEach((w, i) => {
+    if (!("minBytes" in w)) return;
+    const max = w.maxBytes ?? DEFAULT_MAX_BYTES[w.kind];
+    if (max < w.minBytes) {
+      const given = w.maxBytes === undefined ? " (the default)" : "";
+      out.add(["workloads", i, "maxBytes"], `expected at least minBytes (${w.minBytes}), found ${max}${given}`);
+    }
+  });
+}
+
+function checkAttackers(p: Parsed, out: Problems): void {
+  const byName = new Map(p.workloads.map((w, i) => [workloadName(w, i), w] as const));
+  p.workloads.forEach((w, i) => {
+    if (w.kind !== "attacker") return;
+    const victim = byName.get(w.victim);
+    if (!victim) {
+      out.add(["workloads", i, "victim"], `no workload named ${found(w.victim)} (workloads: ${names([...byName.keys()])})`);
+    } else if (victim.kind === "attacker") {
+      out.add(["workloads", i, "victim"], `${found(w.victim)} is an attacker; the victim must be a workload of another kind`);
+    } else if (w.device !== undefined && w.device !== victim.device) {
+      out.add(["workloads", i, "device"],
+        `expected the victim's device ${found(victim.device)} (or leave it out), found ${found(w.device)}`);
+    }
+  });
+}
+
+/** The CPUs the workloads list, each once, in order (out-of-range ones are told elsewhere). */
+function usedCpus(p: Parsed): number[] {
+  return [...new Set(p.workloads.flatMap((w) => w.cpus))].sort((a, b) => a - b);
+}
+
+function checkWorkers(p: Parsed, out: Problems): void {
+  const used = usedCpus(p);
+  if (p.workers > used.length) {
+    out.add(["workers"], `expected at most ${used.length} (the CPUs the workloads use: ${names(used)}), found ${p.workers}`);
+  }
+}
+
+function checkEvents(p: Parsed, out: Problems): void {
+  const domains = new Map(p.domains.map((d) => [d.name, d] as const));
+  const used = usedCpus(p);
+  p.events.forEach((e, i) => {
+    if (e.cpu !== undefined && e.cpu >= p.cpus) {
+      out.add(["events", i, "cpu"], `cpu ${e.cpu} does not exist (the scenario has ${cpusText(p.cpus)})`);
+    } else if (e.cpu !== undefined && !used.includes(e.cpu)) {
+      out.add(["events", i, "cpu"], `no workload runs on cpu ${e.cpu} (workloads use ${names(used)})`);
+    }
+    if (e.action === "fail-worker") return;
+    const domain = domains.get(e.domain);
+    if (!domain) {
+      out.add(["events", i, "domain"], `no domain named ${found(e.domain)} (domains: ${names([...domains.keys()])})`);
+    } else if (e.action === "switch-to-lazy" && domain.type === "DMA-FQ") {
+      out.add(["events", i, "domain"], `domain ${found(e.domain)} is DMA-FQ: the domain starts lazy already`);
+    }
+  });
+}
+
+const CHECKS = [
+  checkSmmu, checkDomains, checkDevices, checkWorkloads, checkCpus, checkSizes, checkAttackers,
+  checkWorkers, checkEvents,
+];
+
+// ---------------------------------------------------------------------------------------
+// Defaults that depend on other fields.
+
+function resolveWorkload(w: ParsedWorkload, i: number, all: readonly ParsedWorkload[]): RunWorkload {
+  const name = workloadName(w, i);
+  if (w.kind === "attacker") {
+    const victim = all.find((v, j) => workloadName(v, j) === w.victim)!;
+    return { ...w, name, device: w.device ?? victim.device! };
+  }
+  if (w.kind === "nic-rx") return { ...w, name };
+  return { ...w, name, maxBytes: w.maxBytes ?? DEFAULT_MAX_BYTES[w.kind] };
+}
+
+function resolveEvent(e: Parsed["events"][number], defaultCpu: number): RunEvent {
+  return { ...e, cpu: e.cpu ?? defaultCpu };
+}
+
+function resolve(p: Parsed): RunScenario {
+  const workloads = p.workloads.map((w, i, all) => resolveWorkload(w, i, all));
+  const defaultCpu = workloads.find((w) => w.kind !== "attacker")?.cpus[0] ?? 0;
+  return { ...p, workloads, events: p.events.map((e) => resolveEvent(e, defaultCpu)) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Entry points.
+
+/**
+ * Checks a run scenario and fills in its defaults. Throws a ScenarioError naming the first
+ * problem (`<source>: <field path>: <what was wrong>`) and counting the rest.
+ */
+export function parseRunScenario(input: unknown, source = "scenario"): RunScenario {
+  const result = scenarioSchema.safeParse(input, { error: messageFor, reportInput: true });
+  if (!result.success) throw scenarioError(source, problemsOf(result.error.issues));
+  const out = new Problems();
+  for (const check of CHECKS) check(result.data, out);
+  if (out.list.length > 0) throw scenarioError(source, out.list);
+  return resolve(result.data);
+}
+
+/** Reads a JSON scenario file and parses it (the file's path is the messages' source). */
+export function loadRunScenarioFile(path: string): RunScenario {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ScenarioError(path, "(root)", [`cannot read ${path}: ${readFailure(e)}`]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (e) {
+    const reason = (e as Error).message.replace(/\s*[\r\n]+\s*/g, " ");
+    throw new ScenarioError(path, "(root)", [`${path}: not JSON: ${reason}`]);
+  }
+  return parseRunScenario(json, path);
+}
+
+/** `no such file or directory (ENOENT)` from `ENOENT: no such file or directory, open 'x'`. */
+function readFailure(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (!err.code) return String(err.message ?? e);
+  const reason = err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "");
+  return `${reason} (${err.code})`;
+}
