@@ -1,7 +1,8 @@
 // Builds dist/: the library (index.js), the worker script (worker.js), the CLI (cli.js),
 // their shared chunks beside them (so `new URL("./x", import.meta.url)` resolves in any of
-// them), the type declarations (index.d.ts), core.wasm copied from build/, and chromium.js
-// (the headless-Chromium driver that scripts/screenshot-report.mjs runs over HTML reports).
+// them), node.js (the Node-only helpers: scenario files, the HTML report, the headless-Chromium
+// driver that scripts/screenshot-report.mjs uses), the type declarations (index.d.ts,
+// node.d.ts) and core.wasm copied from build/.
 import typescript from "@rollup/plugin-typescript";
 import { dts } from "rollup-plugin-dts";
 import { copyFile, mkdir } from "node:fs/promises";
@@ -20,7 +21,7 @@ const external = [/^node:/, "commander", "uplot", /^uplot\//, "zod", "cli-progre
 
 export default [
   {
-    input: { index: "src/index.ts", worker: "src/worker.ts", cli: "src/cli.ts", chromium: "src/report/chromium.ts" },
+    input: { index: "src/index.ts", worker: "src/worker.ts", cli: "src/cli.ts", node: "src/node.ts" },
     external,
     output: {
       dir: "dist",
@@ -35,6 +36,12 @@ export default [
     input: "src/index.ts",
     external,
     output: { file: "dist/index.d.ts", format: "es" },
+    plugins: [dts()],
+  },
+  {
+    input: "src/node.ts",
+    external,
+    output: { file: "dist/node.d.ts", format: "es" },
     plugins: [dts()],
   },
 ];

@@ -21,8 +21,8 @@ if (!existsSync(html)) usage(`${html}: no such file`);
 
 // The Chromium driver is TypeScript (src/report/chromium.ts), shared with the tests; this
 // script runs its build so it needs nothing but node.
-const driver = new URL("../dist/chromium.js", import.meta.url);
-if (!existsSync(driver)) usage("dist/chromium.js is missing: run `npm run build` first");
+const driver = new URL("../dist/node.js", import.meta.url);
+if (!existsSync(driver)) usage("dist/node.js is missing: run `npm run build` first");
 const { checkRendered, dumpDom, findChromium, screenshot } = await import(driver.href);
 
 let chromium;

@@ -17,6 +17,16 @@ import { exploreScenario, replayScenario } from "./explore/run.js";
 import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
 import { runLitmus } from "./explore/litmus.js";
 import type { MemoryModel } from "./explore/model.js";
+import { writeFile } from "node:fs/promises";
+import { runScenario, RunError } from "./run/runner.js";
+import { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
+import { ScenarioError, type RunScenario } from "./run/scenario.js";
+import { loadRunScenarioFile } from "./run/load.js";
+import { formatSummary } from "./report/text.js";
+import { renderHtmlReport } from "./report/html.js";
+import type { RunReport } from "./report/types.js";
+import { progressBar } from "./progress.js";
+import { VERSION } from "./version.js";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -26,11 +36,15 @@ function int(name: string, min: number, max: number) {
   };
 }
 
+/** Bad input found by a command's action (commander prints its own parse errors, not these). */
+class CliInputError extends Error {}
+
 const profileOption = () => new Option("-p, --profile <version>", "kernel profile").choices(PROFILES).default("7.1");
 
 const program = new Command()
   .name("iommu-sim")
   .description("Simulate the Linux IOMMU DMA stack on an Arm SMMUv3")
+  .version(VERSION)
   .showHelpAfterError()
   .exitOverride(); // usage errors exit 2 (bad input), not commander's 1 (which means "found something")
 
@@ -121,7 +135,7 @@ program.command("explore")
       if (r.execution.violation) process.exitCode = 1;
       return;
     }
-    if (!scenario) throw new InvalidArgumentError("explore needs a scenario (e.g. seed-race), --replay or --litmus");
+    if (!scenario) throw new CliInputError("explore needs a scenario (e.g. seed-race), --replay or --litmus");
     const sc = BUILTIN_SCENARIOS[scenario] ? scenario : loadScenarioFile(scenario);
     const r = await exploreScenario(sc, {
       variant: o.variant, model: o.model, maxSchedules: o.maxSchedules, oracle: o.oracle,
@@ -132,18 +146,97 @@ program.command("explore")
     if (r.result.violation) process.exitCode = 1;
   });
 
+interface RunCliOptions { workers?: number; seed?: number; json: boolean; out?: string; progress: boolean }
+
+program.command("run")
+  .description("run a scenario across workers: a built-in one (see `list`) or a scenario JSON file; prints a " +
+    "summary (or the report as JSON) and writes the report files; exit 1 if the oracle found a violation or the " +
+    "outcome was not the one the scenario expects")
+  .argument("<scenario>", "built-in scenario name or scenario file")
+  .option("-w, --workers <n>", "worker threads (default: the scenario's)", int("workers", 1, 63))
+  .option("--seed <s>", "seed (default: the scenario's)", int("seed", 0, 2 ** 32 - 1))
+  .option("--json", "print the report as JSON instead of the summary", false)
+  .option("-o, --out <path>", "write the report: <path>.json and <path>.html (a .json or .html ending is dropped)")
+  .option("--no-progress", "no progress bar")
+  .action(async (name: string, o: RunCliOptions) => {
+    const scenario = resolveRunScenario(name);
+    const bar = o.progress ? progressBar(scenario.name) : undefined;
+    let report: RunReport;
+    try {
+      report = await runScenario(scenario, {
+        workers: o.workers, seed: o.seed,
+        onProgress: (p) => bar?.update(p.done, p.total, p.violations ? `${p.violations} violation(s)` : ""),
+      });
+    } finally {
+      bar?.stop();
+    }
+    if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    else for (const l of formatSummary(report)) console.log(l);
+    if (o.out) await writeReportFiles(report, o.out, !o.json);
+    if (report.totals.violations > 0 || !report.outcome.asExpected) process.exitCode = 1;
+  });
+
+program.command("list")
+  .description("list the built-in scenarios (for run, and for explore)")
+  .action(() => {
+    console.log("run scenarios:");
+    for (const [name, sc] of Object.entries(BUILTIN_RUN_SCENARIOS)) console.log(`  ${name.padEnd(10)} ${sc.description ?? ""}`);
+    console.log("explore scenarios:");
+    for (const name of Object.keys(BUILTIN_SCENARIOS)) console.log(`  ${name}`);
+  });
+
+program.command("report")
+  .description("print the summary of a run's report (the JSON that run --json or --out wrote), or turn it into HTML")
+  .argument("<result>", "report JSON file")
+  .option("-o, --out <path>", "write <path>.html (and a copy of the JSON as <path>.json)")
+  .action(async (file: string, o: { out?: string }) => {
+    const report = readReport(file);
+    for (const l of formatSummary(report)) console.log(l);
+    if (o.out) await writeReportFiles(report, o.out, true);
+  });
+
+function resolveRunScenario(name: string): RunScenario {
+  return builtinRunScenario(name) ?? (/[./\\]/.test(name) ? loadRunScenarioFile(name) : unknownScenario(name));
+}
+
+function unknownScenario(name: string): never {
+  throw new CliInputError(`no built-in scenario named "${name}" (built-in: ${Object.keys(BUILTIN_RUN_SCENARIOS).join(", ")}); ` +
+    "a scenario file needs a path, e.g. ./my.json");
+}
+
+async function writeReportFiles(report: RunReport, out: string, announce: boolean): Promise<void> {
+  const base = out.replace(/\.(json|html)$/i, "");
+  await writeFile(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
+  await writeFile(`${base}.html`, renderHtmlReport(report));
+  if (announce) console.log(`report: ${base}.html (open it in a browser), ${base}.json`);
+}
+
+function readReport(file: string): RunReport {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new CliInputError(`cannot read report ${file}: ${(e as Error).message}`);
+  }
+  const r = json as Partial<RunReport>;
+  if (r?.tool !== "iommu-sim" || typeof r.scenario !== "object" || !Array.isArray(r.perCpu)) {
+    throw new CliInputError(`${file} is not an iommu-sim run report (expected the JSON that \`run --json\` or \`run --out\` writes)`);
+  }
+  return r as RunReport;
+}
+
 function loadScenarioFile(path: string): Scenario {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new InvalidArgumentError(`cannot read scenario file ${path}: ${(e as Error).message}`);
+    throw new CliInputError(`cannot read scenario file ${path}: ${(e as Error).message}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new InvalidArgumentError(`scenario file ${path} is not JSON: ${(e as Error).message}`);
+    throw new CliInputError(`scenario file ${path} is not JSON: ${(e as Error).message}`);
   }
   return { name: path, ...validateScenario(json, path) };
 }
@@ -161,6 +254,9 @@ program.parseAsync().catch((e: unknown) => {
     return;
   }
   if (e instanceof ReplayError) console.error(`iommu-sim replay: ${e.message}`);
+  else if (e instanceof ScenarioError) console.error(`iommu-sim: bad scenario: ${e.message}`);
+  else if (e instanceof RunError) console.error(e.message);
+  else if (e instanceof CliInputError) console.error(`iommu-sim: ${e.message}`);
   else console.error(e instanceof Error ? `iommu-sim: ${e.message}` : e);
   process.exitCode = 2;
 });

@@ -50,3 +50,14 @@ export {
 } from "./explore/scenario.js";
 export { runDmaStress, type DmaStressOptions, type DmaStressReport, type DmaStressRole } from "./scenarios/dma-stress.js";
 export type { DmaStressResult, DmaMapperResult, DmaSwitcherResult, DmaDeviceResult } from "./tasks/dma.js";
+export {
+  parseRunScenario, ScenarioError, RUN_WORKLOAD_KINDS, EVENT_ACTIONS,
+  type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent, type RunDomain, type RunDevice,
+} from "./run/scenario.js";
+export { runScenario, RunError, type RunOptions as ScenarioRunOptions, type RunProgress } from "./run/runner.js";
+export { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
+export { formatSummary } from "./report/text.js";
+export type {
+  RunReport, CpuReport, Histogram, SeriesPoint, ViolationReport, EventReport,
+} from "./report/types.js";
+export { VERSION } from "./version.js";

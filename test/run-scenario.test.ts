@@ -8,9 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "../src/errors.js";
 import {
-  EVENT_ACTIONS, RUN_WORKLOAD_KINDS, ScenarioError, loadRunScenarioFile, parseRunScenario,
+  EVENT_ACTIONS, RUN_WORKLOAD_KINDS, ScenarioError, parseRunScenario,
   type RunScenario, type RunScenarioInput,
 } from "../src/run/scenario.js";
+import { loadRunScenarioFile } from "../src/run/load.js";
 
 /** The least a scenario must say. Fresh each call: tests change it. */
 function minimal() {

@@ -9,6 +9,10 @@
 // between min and max bytes) and queues it; once `ring` packets are in flight the device
 // reads the oldest and the driver unmaps it on completion.
 //
+// The device moves a packet as PCIe transactions of at most 256 bytes (a common Max
+// Payload Size), each translated by the SMMU: the first misses the IOTLB (the buffer's
+// mapping is new), the rest hit the entry it filled.
+//
 // Buffers come from this CPU's own physical range, one 64 KiB-aligned slot per ring entry,
 // so a buffer's physical address is a function of its ring position.
 
@@ -20,6 +24,13 @@ import {
 import { wlAccess, wlMap, wlUnmap } from "./driver";
 
 const SLOT_BYTES: u64 = 0x10000;
+/** Bytes per PCIe transaction: the device translates each one. */
+const TLP_BYTES: u32 = 256;
+
+/** The device reads or writes `bytes` at `iova`, one transaction at a time. */
+function transfer(w: u32, iova: u64, bytes: u32, access: u32): void {
+  for (let off: u32 = 0; off < bytes; off += TLP_BYTES) wlAccess(w, iova + <u64>off, access);
+}
 
 @inline function slotPhys(w: u32, i: u32): u64 {
   return load<u64>(w + W_PHYS) + <u64>i * SLOT_BYTES;
@@ -50,7 +61,7 @@ export function nicRxOp(w: u32, cpu: u32): void {
   }
   const head = load<u32>(w + W_HEAD);
   const iova = load<u64>(ringEntry(w, head));
-  if (iova != 0) wlAccess(w, iova, ACCESS_WRITE);
+  if (iova != 0) transfer(w, iova, bytes, ACCESS_WRITE);
   retire(w, cpu, head);
   post(w, cpu, head, bytes);
   store<u32>(w + W_HEAD, (head + 1) % ring);
@@ -63,8 +74,8 @@ export function nicTxOp(w: u32, cpu: u32): void {
   const head = load<u32>(w + W_HEAD);
   let count = load<u32>(w + W_COUNT);
   if (count == ring) {
-    const iova = load<u64>(ringEntry(w, head));
-    if (iova != 0) wlAccess(w, iova, 0);
+    const e = ringEntry(w, head);
+    if (load<u64>(e) != 0) transfer(w, load<u64>(e), load<u32>(e + 8), 0);
     retire(w, cpu, head);
     store<u32>(w + W_HEAD, (head + 1) % ring);
     count--;
@@ -82,8 +93,8 @@ export function nicTxOp(w: u32, cpu: u32): void {
 export function nicDrain(w: u32, cpu: u32, tx: bool): void {
   const ring = load<u32>(w + W_RING);
   for (let i: u32 = 0; i < ring; i++) {
-    const iova = load<u64>(ringEntry(w, i));
-    if (tx && iova != 0) wlAccess(w, iova, 0);
+    const e = ringEntry(w, i);
+    if (tx && load<u64>(e) != 0) transfer(w, load<u64>(e), load<u32>(e + 8), 0);
     retire(w, cpu, i);
   }
   store<u32>(w + W_COUNT, 0);

@@ -9,7 +9,6 @@
 // returns the scenario with every default filled in. The first problem is thrown as a
 // ScenarioError whose message is one line: `<source>: <field path>: <what was wrong>`.
 
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { isPowerOfTwo } from "../validate.js";
@@ -52,6 +51,8 @@ export interface RunSmmuOptions {
   invalidateAt?: "consume" | "sync";
   ttl?: "ignore" | "honour";
   costs?: Partial<SmmuCosts>;
+  /** Fault injection for checking checkers: a broken SMMU whose TLBIs invalidate nothing. */
+  injectDroppedInvalidations?: boolean;
 }
 
 export type Granule = 4096 | 16384 | 65536;
@@ -390,6 +391,7 @@ const smmuSchema = z.strictObject({
     walkCacheHit: cost().optional(), microTlbHit: cost().optional(), tlbi: cost().optional(),
     sync: cost().optional(),
   }).optional(),
+  injectDroppedInvalidations: bool().optional(),
 });
 
 const FORMAT_WORDS = `"arm-lpae-s1" (the only format dma-iommu uses on SMMUv3)`;
@@ -706,28 +708,3 @@ export function parseRunScenario(input: unknown, source = "scenario"): RunScenar
   return resolve(result.data);
 }
 
-/** Reads a JSON scenario file and parses it (the file's path is the messages' source). */
-export function loadRunScenarioFile(path: string): RunScenario {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new ScenarioError(path, "(root)", [`cannot read ${path}: ${readFailure(e)}`]);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ""));
-  } catch (e) {
-    const reason = (e as Error).message.replace(/\s*[\r\n]+\s*/g, " ");
-    throw new ScenarioError(path, "(root)", [`${path}: not JSON: ${reason}`]);
-  }
-  return parseRunScenario(json, path);
-}
-
-/** `no such file or directory (ENOENT)` from `ENOENT: no such file or directory, open 'x'`. */
-function readFailure(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (!err.code) return String(err.message ?? e);
-  const reason = err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "");
-  return `${reason} (${err.code})`;
-}

@@ -1,0 +1,397 @@
+// Runs a scenario (src/run/scenario.ts) across worker threads and merges what happened
+// into one report (src/report/types.ts). The orchestrator builds the simulated machine —
+// the SMMU, the DMA domains and their devices — in the shared memory, sets up every
+// workload CPU in the core (assembly/workload/), spreads the CPUs over the workers, opens
+// the start gate, and watches progress from shared counters while the workers run inside
+// Wasm. A run ends when every CPU has done its operations, when the oracle finds a
+// violation and the scenario asked to stop on the first, or at the timeout; a worker that
+// fails stops the run, and the error says which worker and why.
+
+import { Simulator } from "../simulator.js";
+import type { Smmu } from "../smmu/smmu.js";
+import type { DmaDomain, DmaDevice } from "../dma.js";
+import { lazySwitchRefusal } from "../dma.js";
+import type { Core } from "../../bindings/core.js";
+import { IommuSimError, hex } from "../errors.js";
+import type { CpuReport, EventReport, Histogram, RunReport, SeriesPoint, ViolationReport } from "../report/types.js";
+import type { ScenarioArgs, ScenarioCpuArgs, ScenarioEventArgs, ScenarioWorkerResult } from "../tasks/scenario.js";
+import type { RunScenario, RunWorkload, RunEvent } from "./scenario.js";
+import { VERSION } from "../version.js";
+
+export interface RunOptions {
+  /** Workers to spread the CPUs over (default: the scenario's). */
+  workers?: number;
+  /** Override the scenario's seed. */
+  seed?: number;
+  /** Called about every 200 ms with the operations done so far. */
+  onProgress?: (p: RunProgress) => void;
+  /** Operations per CPU per chunk (default 256): how often events, samples and the stop word are looked at. */
+  chunk?: number;
+}
+
+export interface RunProgress {
+  done: number;
+  total: number;
+  violations: number;
+  elapsedMs: number;
+}
+
+/** A run that could not finish: a worker failed, or the core refused the setup. */
+export class RunError extends IommuSimError {
+  override name = "RunError";
+}
+
+const KIND_CODES = { "nic-rx": "WL_NIC_RX", "nic-tx": "WL_NIC_TX", storage: "WL_STORAGE", random: "WL_RANDOM", attacker: "WL_ATTACKER" } as const;
+const SERIES_POINTS = 200;
+
+interface Machine {
+  sim: Simulator;
+  smmu: Smmu;
+  domains: Map<string, DmaDomain>;
+  devices: Map<string, DmaDevice>;
+}
+
+/** Run `scenario` and return its report (also when the oracle found violations). */
+export async function runScenario(scenario: RunScenario, opts: RunOptions = {}): Promise<RunReport> {
+  const workers = opts.workers ?? scenario.workers;
+  const seed = opts.seed ?? scenario.seed;
+  const machine = await buildMachine(scenario);
+  try {
+    const cpus = setUpWorkloads(machine, scenario, seed);
+    const shares = spread(cpus, workers);
+    const chunk = opts.chunk ?? 256;
+    const progress = new SharedArrayBuffer(8 * 64);
+    const core = machine.sim.core;
+    core.raw.wl_run_begin(scenario.checks.stopOnViolation ? core.layout.RUN_STOP_ON_VIOLATION : 0);
+    const totalOps = cpus.reduce((n, c) => n + c.ops, 0);
+    const rounds = Math.max(...cpus.map((c) => Math.ceil(c.ops / chunk)));
+    const args = (w: number): ScenarioArgs => ({
+      cpus: shares[w]!, chunk, sampleEvery: Math.max(1, Math.ceil(rounds / SERIES_POINTS)),
+      allCpus: cpus.map((c) => c.cpu), smmuStats: machine.smmu.statsAddress,
+      domains: [...machine.domains.values()].map((d) => d.id), progress,
+    });
+    const pool = await machine.sim.pool({ workers });
+    const t0 = performance.now();
+    const watch = watchProgress(core, progress, totalOps, t0, scenario, opts.onProgress);
+    let results: ScenarioWorkerResult[];
+    try {
+      results = await pool.run<ScenarioWorkerResult>("scenario.run", args, { timeoutMs: scenario.timeoutMs + 30_000 });
+    } catch (e) {
+      throw new RunError(`iommu-sim: scenario ${scenario.name}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      watch.stop();
+    }
+    const wallMs = performance.now() - t0;
+    return buildReport(machine, scenario, { workers, seed, results, wallMs, timedOut: watch.timedOut() });
+  } finally {
+    await machine.sim.close();
+  }
+}
+
+// ── the machine ───────────────────────────────────────────────────────────────
+
+async function buildMachine(sc: RunScenario): Promise<Machine> {
+  const sim = await Simulator.create({ profile: sc.profile, ramMiB: 256, kheapMiB: 64 });
+  try {
+    const smmu = sim.createSmmu({
+      ...sc.smmu,
+      oracle: sc.checks.oracle ? { capacity: 32768, violations: 1024 } : false,
+    });
+    const domains = new Map<string, DmaDomain>();
+    for (const d of sc.domains) {
+      domains.set(d.name, sim.createDmaDomain({
+        smmu, type: d.type, variant: d.variant, granule: d.granule, ias: d.ias, oas: d.oas, cpus: sc.cpus,
+        fqMode: d.fqMode, forcedac: d.forcedac, deferTableFree: d.deferTableFree, rangeInvalidation: d.rangeInvalidation,
+      }));
+    }
+    const devices = new Map<string, DmaDevice>();
+    for (const dv of sc.devices) {
+      devices.set(dv.name, domains.get(dv.domain)!.attachDevice({
+        streamId: dv.streamId, dmaMask: dv.dmaMask, bus: dv.bus, coherent: dv.coherent,
+      }));
+    }
+    return { sim, smmu, domains, devices };
+  } catch (e) {
+    await sim.close();
+    throw e;
+  }
+}
+
+interface CpuPlan extends ScenarioCpuArgs {
+  workload: RunWorkload;
+}
+
+/** Set up each workload CPU in the core; returns the CPUs with their events. */
+function setUpWorkloads(m: Machine, sc: RunScenario, seed: number): CpuPlan[] {
+  const core = m.sim.core;
+  const attackerOf = new Map<string, number>();
+  for (const w of sc.workloads) if (w.kind === "attacker") attackerOf.set(w.victim, w.cpus[0]!);
+  const plans: CpuPlan[] = [];
+  for (const w of sc.workloads) {
+    const dev = m.devices.get(w.device)!;
+    w.cpus.forEach((cpu, i) => {
+      const p = workloadParams(w, sc, cpu, attackerOf.get(w.name), i);
+      const rc = core.raw.wl_init(cpu, core.layout[KIND_CODES[w.kind]], dev.id, p.ring, p.min, p.max, p.segs, p.link,
+        mixSeed(seed, cpu));
+      if (rc !== 0) throw new RunError(`iommu-sim: scenario ${sc.name}: workload "${w.name}" on cpu ${cpu}: the core refused its parameters (code ${rc})`);
+      plans.push({ cpu, ops: w.ops, events: [], workload: w });
+    });
+  }
+  for (const e of sc.events) {
+    const plan = plans.find((p) => p.cpu === e.cpu)!;
+    plan.events.push(eventArgs(m, sc, e, plan));
+  }
+  for (const p of plans) p.events.sort((a, b) => (a.afterOps ?? Infinity) - (b.afterOps ?? Infinity) || (a.atNs ?? 0) - (b.atNs ?? 0));
+  for (const d of m.domains.values()) for (let c = 0; c < sc.cpus; c++) d.releaseCpu(c);
+  return plans;
+}
+
+function workloadParams(w: RunWorkload, sc: RunScenario, cpu: number, attackerCpu: number | undefined, index: number) {
+  const link = attackerCpu === undefined ? 0 : attackerCpu + 1;
+  switch (w.kind) {
+    case "nic-rx": return { ring: w.ring, min: w.bufferBytes, max: w.bufferBytes, segs: 1, link };
+    case "nic-tx": return { ring: w.ring, min: w.minBytes, max: w.maxBytes, segs: 1, link };
+    case "storage": return { ring: w.queueDepth, min: w.minBytes, max: w.maxBytes, segs: w.segments, link };
+    case "random": return { ring: w.live, min: w.minBytes, max: w.maxBytes, segs: 1, link };
+    case "attacker": {
+      const victim = sc.workloads.find((v) => v.name === w.victim)!;
+      return { ring: w.keep, min: 1, max: 1, segs: 1, link: victim.cpus[index % victim.cpus.length]! };
+    }
+  }
+}
+
+function eventArgs(m: Machine, sc: RunScenario, e: RunEvent, plan: CpuPlan): ScenarioEventArgs {
+  const base = "fraction" in e.at
+    ? { afterOps: Math.ceil(e.at.fraction * plan.ops), due: `${+(e.at.fraction * 100).toFixed(2)}% of cpu ${e.cpu}'s operations` }
+    : { atNs: e.at.timeMs * 1e6, due: `cpu ${e.cpu}'s clock at ${e.at.timeMs} ms` };
+  if (e.action === "fail-worker") return { ...base, action: e.action, mode: e.mode, target: `worker of cpu ${e.cpu}` };
+  const dom = m.domains.get(e.domain)!;
+  if (e.action === "switch-to-lazy") {
+    return { ...base, action: e.action, domain: dom.id, target: e.domain,
+             refusal: lazySwitchRefusal(sc.profile, sc.devices.filter((d) => d.domain === e.domain).length) };
+  }
+  return { ...base, action: e.action, iovaDomain: dom.iova.id, count: e.count, target: e.domain };
+}
+
+/** CPUs round-robin over workers, in CPU order. */
+function spread(cpus: CpuPlan[], workers: number): ScenarioCpuArgs[][] {
+  const shares: ScenarioCpuArgs[][] = Array.from({ length: workers }, () => []);
+  [...cpus].sort((a, b) => a.cpu - b.cpu)
+    .forEach((c, i) => shares[i % workers]!.push({ cpu: c.cpu, ops: c.ops, events: c.events }));
+  return shares;
+}
+
+function mixSeed(seed: number, cpu: number): number {
+  let x = (seed ^ Math.imul(cpu + 1, 0x9e3779b1)) >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+  return (x ^ (x >>> 13)) >>> 0 || 1;
+}
+
+// ── progress and the timeout ─────────────────────────────────────────────────
+
+function watchProgress(core: Core, progress: SharedArrayBuffer, total: number, t0: number, sc: RunScenario,
+                       onProgress?: (p: RunProgress) => void) {
+  const done = new Float64Array(progress);
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; core.raw.wl_run_stop(); }, sc.timeoutMs);
+  const tick = setInterval(() => {
+    let violations = 0;
+    for (let c = 0; c < sc.cpus; c++) violations += core.raw.wl_counter(c, core.layout.WC_VIOLATIONS);
+    onProgress?.({ done: done.reduce((a, b) => a + b, 0), total, violations, elapsedMs: performance.now() - t0 });
+  }, 200);
+  return {
+    stop(): void { clearTimeout(timer); clearInterval(tick); },
+    timedOut: () => timedOut,
+  };
+}
+
+// ── the report ───────────────────────────────────────────────────────────────
+
+interface RunFacts {
+  workers: number;
+  seed: number;
+  results: ScenarioWorkerResult[];
+  wallMs: number;
+  timedOut: boolean;
+}
+
+function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
+  const core = m.sim.core;
+  const workerOf = new Map<number, number>();
+  for (const r of f.results) for (const c of r.cpus) workerOf.set(c, r.worker);
+  const perCpu = sc.workloads.flatMap((w) => w.cpus.map((cpu) => cpuReport(core, cpu, workerOf.get(cpu) ?? 0, w)));
+  const sum = (k: keyof CpuReport) => perCpu.reduce((n, c) => n + (c[k] as number), 0);
+  const driverCpus = sc.workloads.flatMap((w) => (w.kind === "attacker" ? [] : w.cpus));
+  const drivers = perCpu.filter((c) => driverCpus.includes(c.cpu));
+  const ops = sum("ops");
+  const modelledNs = drivers.reduce((n, c) => n + c.modelledNs, 0);
+  const driverOps = drivers.reduce((n, c) => n + c.ops, 0);
+  const violations = violationReports(m);
+  const totals = {
+    ops, maps: sum("maps"), unmaps: sum("unmaps"), mapFailures: sum("mapFailures"), deviceAccesses: sum("deviceAccesses"),
+    faults: sum("faults"), violations: sum("violations"), modelledNsPerOp: driverOps ? modelledNs / driverOps : 0,
+    modelledUs: Math.max(0, ...perCpu.map((c) => c.modelledNs)) / 1000,
+  };
+  const stoppedByViolation = sc.checks.stopOnViolation && totals.violations > 0;
+  const status = f.timedOut || stoppedByViolation ? "stopped" : totals.violations > 0 ? "violations" : "ok";
+  const found = totals.violations > 0 ? "violations" : "clean";
+  return {
+    tool: "iommu-sim", version: VERSION,
+    scenario: { name: sc.name, description: sc.description, profile: sc.profile, seed: f.seed, workers: f.workers,
+                cpus: sc.cpus, oracle: sc.checks.oracle },
+    outcome: {
+      status, expected: sc.checks.expect, asExpected: sc.checks.expect === "any" || sc.checks.expect === found,
+      message: outcomeMessage(sc, totals.violations, f.timedOut, stoppedByViolation),
+    },
+    totals, perCpu,
+    latency: {
+      map: mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_MAP", "ns", 1)), "ns"),
+      unmap: mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_UNMAP", "ns", 1)), "ns"),
+    },
+    smmu: smmuReport(m.smmu), iova: iovaReport(m), fq: fqReport(m, f.results),
+    lazyWindow: mergeHist(windowsOf(core, sc, false), "us"),
+    lazyWindowsOpen: sc.workloads.filter((w) => w.kind !== "attacker")
+      .reduce((n, w) => n + w.cpus.reduce((k, c) => k + core.raw.wl_counter(c, core.layout.WC_OPEN_WINDOWS), 0), 0),
+    attackerWindow: mergeHist(windowsOf(core, sc, true), "us"),
+    events: f.results.flatMap((r) => r.events).sort((a, b) => a.atUs - b.atUs || a.cpu - b.cpu) as EventReport[],
+    series: series(f.results),
+    violations,
+    timing: {
+      wallMs: f.wallMs, opsPerSec: ops / (f.wallMs / 1000),
+      perWorker: f.results.map((r) => ({ worker: r.worker, cpus: r.cpus, ops: r.ops, wallMs: r.wallMs, opsPerSec: r.ops / (r.wallMs / 1000) })),
+    },
+  };
+}
+
+function outcomeMessage(sc: RunScenario, violations: number, timedOut: boolean, stopped: boolean): string {
+  if (timedOut) return `stopped at the timeout (${sc.timeoutMs} ms) before every operation was done`;
+  if (stopped) return `stopped at the first violation the oracle found (${violations} counted by then)`;
+  if (!sc.checks.oracle) return "ran to the end; the oracle was off, so violations were not looked for";
+  return violations > 0 ? `the oracle found ${violations} violation(s)` : "ran to the end; the oracle found no violation";
+}
+
+function cpuReport(core: Core, cpu: number, worker: number, w: RunWorkload): CpuReport {
+  const L = core.layout;
+  const c = (k: keyof typeof L) => core.raw.wl_counter(cpu, L[k]);
+  const ops = c("WC_OPS");
+  const modelledNs = c("WC_CLOCK");
+  return {
+    cpu, worker, workload: w.name === w.kind ? w.kind : `${w.kind} ${w.name}`, ops, maps: c("WC_MAPS"), unmaps: c("WC_UNMAPS"),
+    mapFailures: c("WC_MAP_FAILS"), deviceAccesses: c("WC_ACCESSES"), faults: c("WC_FAULTS"), violations: c("WC_VIOLATIONS"),
+    modelledNs, modelledNsPerOp: ops ? modelledNs / ops : 0,
+    mapLatency: mergeHist([rawHist(core, cpu, "W_HIST_MAP", "ns", 1)], "ns"),
+    unmapLatency: mergeHist([rawHist(core, cpu, "W_HIST_UNMAP", "ns", 1)], "ns"),
+  };
+}
+
+/** A CPU's histogram as the core keeps it: every bucket, bounds divided by `scale` (ns → µs: 1000). */
+interface RawHist { unit: string; bounds: number[]; counts: number[] }
+
+function rawHist(core: Core, cpu: number, which: "W_HIST_MAP" | "W_HIST_UNMAP" | "W_HIST_WINDOW", unit: string, scale: number): RawHist {
+  const L = core.layout;
+  const bounds: number[] = [];
+  const counts: number[] = [];
+  for (let b = 0; b < L.WL_HIST_BUCKETS; b++) {
+    bounds.push(core.raw.wl_hist_floor(b) / scale);
+    counts.push(core.raw.wl_hist_count(cpu, L[which], b));
+  }
+  return { unit, bounds, counts };
+}
+
+/** The window histograms (µs) of the drivers' CPUs (the flush queue's), or of the attackers'. */
+function windowsOf(core: Core, sc: RunScenario, attackers: boolean): RawHist[] {
+  return sc.workloads.filter((w) => (w.kind === "attacker") === attackers)
+    .flatMap((w) => w.cpus.map((c) => rawHist(core, c, "W_HIST_WINDOW", "us", 1000)));
+}
+
+/** Sum histograms over the same buckets, then summarise. */
+function mergeHist(hs: RawHist[], unit: string): Histogram {
+  if (hs.length === 0) return summarise(unit, [], []);
+  const counts = hs[0]!.counts.map((_, i) => hs.reduce((n, h) => n + h.counts[i]!, 0));
+  return summarise(unit, hs[0]!.bounds, counts);
+}
+
+/** Statistics of a bucketed distribution (each sample taken at its bucket's lower bound), trimmed of empty ends. */
+function summarise(unit: string, bounds: number[], counts: number[]): Histogram {
+  const samples = counts.reduce((a, b) => a + b, 0);
+  const first = counts.findIndex((c) => c > 0);
+  if (first < 0) return { unit, bounds: [], counts: [], samples: 0, mean: 0, p50: 0, p99: 0, max: 0 };
+  let last = counts.length - 1;
+  while (counts[last] === 0) last--;
+  const quantile = (q: number) => {
+    let seen = 0;
+    for (let i = first; i <= last; i++) { seen += counts[i]!; if (seen >= q * samples) return bounds[i]!; }
+    return bounds[last]!;
+  };
+  const mean = counts.reduce((n, c, i) => n + c * bounds[i]!, 0) / samples;
+  return {
+    unit, bounds: bounds.slice(first, last + 1), counts: counts.slice(first, last + 1), samples, mean,
+    p50: quantile(0.5), p99: quantile(0.99), max: bounds[last]!,
+  };
+}
+
+function smmuReport(smmu: Smmu): RunReport["smmu"] {
+  const s = smmu.stats();
+  const hits = s.iotlbHits + s.microTlbHits;
+  return {
+    translations: s.translations, microTlbHits: s.microTlbHits, iotlbHits: s.iotlbHits, iotlbMisses: s.iotlbMisses,
+    iotlbHitRate: s.translations ? hits / s.translations : 0, walks: s.walks, pteReads: s.pteReads,
+    walkCacheHits: s.walkCacheHits, faults: s.faults,
+    commands: { "TLBI by VA": s.tlbi.va, "TLBI by context": s.tlbi.context, "TLBI all": s.tlbi.all, CMD_SYNC: s.syncs },
+    modelledNs: s.modelledNs,
+  };
+}
+
+function iovaReport(m: Machine): RunReport["iova"] {
+  let hits = 0, misses = 0, treeAllocs = 0, treeFrees = 0, magFails = 0;
+  for (const d of m.domains.values()) {
+    const s = d.iova.stats();
+    hits += s.rcacheHits; misses += s.rcacheMisses; treeAllocs += s.treeAllocs; treeFrees += s.treeFrees;
+    magFails += s.magazineAllocFailures;
+  }
+  return { rcacheHits: hits, rcacheMisses: misses, treeAllocs, treeFrees, magazineAllocFailures: magFails,
+           rcacheHitRate: hits + misses ? hits / (hits + misses) : 0 };
+}
+
+function fqReport(m: Machine, results: ScenarioWorkerResult[]): RunReport["fq"] {
+  let full = 0, timer = 0, started = 0, queued = 0;
+  for (const d of m.domains.values()) {
+    const c = d.iova.fqCounters();
+    full += c.ringFullFlushes;
+    timer += c.timerFlushes;
+    started += c.startCnt;
+    queued += d.stats().lazyUnmaps;
+  }
+  const occupancy = results.flatMap((r) => r.samples.map((s) => s.fqOccupancy));
+  return { flushes: { ringFull: full, timer, other: Math.max(0, started - full - timer) }, entriesQueued: queued,
+           maxOccupancy: Math.max(0, ...occupancy) };
+}
+
+function series(results: ScenarioWorkerResult[]): SeriesPoint[] {
+  const samples = results.find((r) => r.worker === 0)?.samples ?? [];
+  return samples.map((s, i) => {
+    const prev = samples[i - 1];
+    const dt = s.translations - (prev?.translations ?? 0);
+    return { tUs: s.tUs, ops: s.ops, wallMs: s.wallMs, iotlbHitRate: dt > 0 ? (s.hits - (prev?.hits ?? 0)) / dt : 0,
+             fqOccupancy: s.fqOccupancy, lazyDomains: s.lazyDomains };
+  });
+}
+
+function violationReports(m: Machine): ViolationReport[] {
+  const oracle = m.smmu.oracle;
+  if (!oracle) return [];
+  let taken;
+  try {
+    taken = oracle.takeViolations();
+  } catch (e) {
+    return [{ class: "log-overflow", streamId: -1, iova: 0, pa: 0, explanation: (e as Error).message, trace: [] }];
+  }
+  return taken.map((v) => ({
+    class: v.kind, streamId: v.streamId, iova: v.iova, pa: v.reached, explanation: v.explanation,
+    trace: [
+      `IOVA ${hex(v.iova)} had been mapped ${v.generation} time(s); its last unmap was at jiffy ${v.unmappedAt}`,
+      v.expected ? `the DMA API had it mapped to PA ${hex(v.expected)} at the access` : "the DMA API had it unmapped at the access",
+      `the device (stream ${v.streamId}) reached PA ${hex(v.reached)} at jiffy ${v.at}`,
+    ],
+  }));
+}
