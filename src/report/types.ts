@@ -107,6 +107,14 @@ export interface RunReport {
     /** Modelled time of the run (µs): the furthest CPU's clock. */
     modelledUs: number;
   };
+  /** What the safety oracle saw (zeros when it was off). */
+  oracle: {
+    /** Device accesses it judged, and those it accepted as lazy mode's documented risk. */
+    checked: number;
+    lazyWindowAccesses: number;
+    /** Updates its shadow had no room for: accesses to those pages may be misjudged "unknown". */
+    shadowFull: number;
+  };
   perCpu: CpuReport[];
   latency: { map: Histogram; unmap: Histogram };
   smmu: {

@@ -26,13 +26,13 @@ export const BUILTIN_RUN_SCENARIOS: Readonly<Record<string, RunScenarioInput>> =
   },
   storage: {
     name: "storage",
-    description: "A storage queue of depth 32 with scatter requests of 1–4 segments of 4 KiB–1 MiB, strict: " +
+    description: "A storage queue of depth 32 with scatter requests of 1–4 segments of 4–256 KiB, strict: " +
       "large mappings use the rbtree (above the rcache's 128 KiB) and block entries.",
     profile: "7.1", seed: 1, workers: 2, cpus: 2,
     domains: [{ name: "disk", type: "DMA" }],
     devices: [{ name: "nvme0", domain: "disk", streamId: 2 }],
     workloads: [{ kind: "storage", name: "io", device: "nvme0", cpus: [0, 1], ops: 20_000, queueDepth: 32, segments: 4,
-                  minBytes: 4096, maxBytes: 1 << 20 }],
+                  minBytes: 4096, maxBytes: 256 << 10 }],
   },
   random: {
     name: "random",

@@ -43,6 +43,8 @@ export class RunError extends IommuSimError {
 
 const KIND_CODES = { "nic-rx": "WL_NIC_RX", "nic-tx": "WL_NIC_TX", storage: "WL_STORAGE", random: "WL_RANDOM", attacker: "WL_ATTACKER" } as const;
 const SERIES_POINTS = 200;
+/** IOVA pages the oracle's shadow holds (64 B each: 4 MiB of simulator memory, the largest block). */
+const ORACLE_PAGES = 1 << 16;
 
 interface Machine {
   sim: Simulator;
@@ -95,7 +97,7 @@ async function buildMachine(sc: RunScenario): Promise<Machine> {
   try {
     const smmu = sim.createSmmu({
       ...sc.smmu,
-      oracle: sc.checks.oracle ? { capacity: 32768, violations: 1024 } : false,
+      oracle: sc.checks.oracle ? { capacity: ORACLE_PAGES, violations: 1024 } : false,
     });
     const domains = new Map<string, DmaDomain>();
     for (const d of sc.domains) {
@@ -241,9 +243,9 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
                 cpus: sc.cpus, oracle: sc.checks.oracle },
     outcome: {
       status, expected: sc.checks.expect, asExpected: sc.checks.expect === "any" || sc.checks.expect === found,
-      message: outcomeMessage(sc, totals.violations, f.timedOut, stoppedByViolation),
+      message: outcomeMessage(sc, totals.violations, f.timedOut, stoppedByViolation) + shadowWarning(m),
     },
-    totals, perCpu,
+    totals, oracle: oracleReport(m), perCpu,
     latency: {
       map: mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_MAP", "ns", 1)), "ns"),
       unmap: mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_UNMAP", "ns", 1)), "ns"),
@@ -268,6 +270,12 @@ function outcomeMessage(sc: RunScenario, violations: number, timedOut: boolean, 
   if (stopped) return `stopped at the first violation the oracle found (${violations} counted by then)`;
   if (!sc.checks.oracle) return "ran to the end; the oracle was off, so violations were not looked for";
   return violations > 0 ? `the oracle found ${violations} violation(s)` : "ran to the end; the oracle found no violation";
+}
+
+function shadowWarning(m: Machine): string {
+  const full = m.smmu.oracle?.counts().shadowFull ?? 0;
+  return full > 0 ? `; WARNING: the oracle's shadow (${ORACLE_PAGES} IOVA pages) overflowed ${full} times, ` +
+    "so accesses to pages it could not record may be misjudged as 'unknown'" : "";
 }
 
 function cpuReport(core: Core, cpu: number, worker: number, w: RunWorkload): CpuReport {
@@ -328,6 +336,13 @@ function summarise(unit: string, bounds: number[], counts: number[]): Histogram 
     unit, bounds: bounds.slice(first, last + 1), counts: counts.slice(first, last + 1), samples, mean,
     p50: quantile(0.5), p99: quantile(0.99), max: bounds[last]!,
   };
+}
+
+function oracleReport(m: Machine): RunReport["oracle"] {
+  const c = m.smmu.oracle?.counts();
+  if (!c) return { checked: 0, lazyWindowAccesses: 0, shadowFull: 0 };
+  const checked = c.ok + c.lazyWindow + c.afterStrictUnmap + c.afterFlush + c.useAfterFree + c.unknown + c.freedTable;
+  return { checked, lazyWindowAccesses: c.lazyWindow, shadowFull: c.shadowFull };
 }
 
 function smmuReport(smmu: Smmu): RunReport["smmu"] {

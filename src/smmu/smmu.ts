@@ -67,7 +67,7 @@ export interface SmmuOptions {
   faultQueue?: number;
   /**
    * Check every access against the DMA API's view (Smmu.oracle). `capacity`: IOVA pages
-   * the shadow can hold (power of two, ≤ 32768; default 16384); `violations`: log size.
+   * the shadow can hold (power of two, ≤ 65536; default 16384); `violations`: log size.
    */
   oracle?: boolean | { capacity?: number; violations?: number };
   /** Fault injection, for tests of checkers: TLBIs are consumed but invalidate nothing. */
@@ -176,7 +176,7 @@ export class Smmu {
     }, (rec) => readFault(core, rec));
     if (opts.oracle) {
       const o = opts.oracle === true ? {} : opts.oracle;
-      const cap = checkInt("oracle.capacity", o.capacity ?? 16384, 2, 32768, ctx);
+      const cap = checkInt("oracle.capacity", o.capacity ?? 16384, 2, 1 << 16, ctx);
       const ring = checkInt("oracle.violations", o.violations ?? 1024, 2, 1 << 16, ctx);
       if (!isPowerOfTwo(cap) || !isPowerOfTwo(ring)) {
         core.raw.smmu_destroy(id);

@@ -1,0 +1,141 @@
+// Scenario runs across workers (src/run/runner.ts): the built-in scenarios at a small
+// scale, the runner's promises (the same seed on one worker gives the same report; two
+// workers do the same work), what the report says about strict vs lazy, the oracle
+// catching a broken SMMU (and stopping at the first violation when asked), events, and a
+// worker that fails mid-run. Nothing here asserts a timing: the machine has two noisy cores.
+
+import { describe, expect, it } from "vitest";
+import {
+  BUILTIN_RUN_SCENARIOS, RunError, WorkerPool, parseRunScenario, runScenario,
+  type RunReport, type RunScenarioInput,
+} from "../dist/index.js";
+
+/** A built-in scenario with every workload's ops scaled to `ops` (attackers too). */
+function small(name: string, ops: number, patch: Partial<RunScenarioInput> = {}): RunScenarioInput {
+  const sc = structuredClone(BUILTIN_RUN_SCENARIOS[name]!) as RunScenarioInput;
+  for (const w of sc.workloads) w.ops = ops;
+  return { ...sc, ...patch };
+}
+
+async function run(sc: RunScenarioInput, opts: { workers?: number; seed?: number } = {}): Promise<RunReport> {
+  return runScenario(parseRunScenario(sc, sc.name), opts);
+}
+
+/** The report without its wall-clock parts (the only ones that may differ between runs). */
+function deterministic(r: RunReport) {
+  const { timing: _t, series, ...rest } = r;
+  return { ...rest, series: series.map(({ wallMs: _w, ...p }) => p) };
+}
+
+describe("built-in scenarios, small", () => {
+  it("nic: strict, switched to lazy at half-way on cpu 0, clean under the oracle", async () => {
+    const r = await run(small("nic", 20_000), { workers: 2 });
+    expect(r.outcome).toMatchObject({ status: "ok", expected: "clean", asExpected: true });
+    expect(r.totals.ops).toBe(40_000);
+    expect(r.totals.violations).toBe(0);
+    expect(r.events).toHaveLength(1);
+    expect(r.events[0]).toMatchObject({ action: "switch-to-lazy", target: "nic", cpu: 0, result: "ok" });
+    // Both halves happened: strict unmaps synchronised (CMD_SYNC per unmap), lazy ones were queued.
+    expect(r.smmu.commands.CMD_SYNC).toBeGreaterThan(10_000);
+    expect(r.fq.entriesQueued).toBeGreaterThan(10_000);
+    expect(r.fq.flushes.ringFull).toBeGreaterThan(10);
+    expect(r.lazyWindow.samples).toBeGreaterThan(10_000);
+    // Each 2 KiB packet is 8 transactions: the first misses, the rest hit what it filled.
+    expect(r.smmu.translations).toBe(8 * 40_000);
+    expect(r.smmu.iotlbHitRate).toBeCloseTo(7 / 8, 2);
+    expect(r.series.length).toBeGreaterThan(10);
+    expect(r.series.at(-1)!.lazyDomains).toBe(1);
+    expect(r.series[0]!.lazyDomains).toBe(0);
+  });
+
+  it("strict unmaps cost the CMD_SYNC wait; lazy ones do not (the report's latency histograms)", async () => {
+    const strict = await run(small("nic", 5_000, { events: [] }), { workers: 1 });
+    const lazy = await run(small("nic", 5_000, { events: [], domains: [{ name: "nic", type: "DMA-FQ" }] }), { workers: 1 });
+    expect(strict.latency.unmap.p50).toBeGreaterThan(5 * lazy.latency.unmap.p50);
+    expect(strict.fq.entriesQueued).toBe(0);
+    expect(strict.lazyWindow.samples).toBe(0);
+    expect(lazy.smmu.commands.CMD_SYNC).toBeLessThan(strict.smmu.commands.CMD_SYNC / 50);
+  });
+
+  for (const name of ["nic-tx", "storage", "random"]) {
+    it(`${name} runs clean on two workers`, async () => {
+      const r = await run(small(name, name === "storage" ? 500 : 5_000), { workers: 2 });
+      expect(r.outcome.status).toBe("ok");
+      expect(r.totals.violations).toBe(0);
+      expect(r.totals.mapFailures).toBe(0);
+      expect(r.totals.maps).toBe(r.totals.unmaps); // the drain unmapped what was left
+      expect(r.perCpu.map((c) => c.worker).sort()).toEqual([0, 1]);
+    });
+  }
+
+  it("attacker: stale reads get through in the lazy window, the oracle allows them, and the window is measured", async () => {
+    const r = await run(small("attacker", 20_000), { workers: 1 });
+    expect(r.totals.violations).toBe(0);
+    expect(r.attackerWindow.samples).toBeGreaterThan(1000);
+    expect(r.attackerWindow.max).toBeLessThanOrEqual(r.lazyWindow.max * 2 + 1);
+  });
+});
+
+describe("the runner's promises", () => {
+  it("the same seed on one worker gives the same report", async () => {
+    const sc = small("nic", 6_000);
+    const a = await run(sc, { workers: 1, seed: 7 });
+    const b = await run(sc, { workers: 1, seed: 7 });
+    expect(deterministic(b)).toEqual(deterministic(a));
+    const c = await run(sc, { workers: 1, seed: 8 });
+    expect(c.scenario.seed).toBe(8);
+  });
+
+  it("two workers do the same work as one", async () => {
+    const one = await run(small("nic", 10_000), { workers: 1 });
+    const two = await run(small("nic", 10_000), { workers: 2 });
+    for (const k of ["ops", "maps", "unmaps", "deviceAccesses", "violations"] as const) {
+      expect(two.totals[k]).toBe(one.totals[k]);
+    }
+    expect(two.timing.perWorker).toHaveLength(2);
+  });
+
+  it("a broken SMMU (TLBIs dropped): the oracle reports use-after-free, explained, and the run stops at the first when asked", async () => {
+    const broken = small("nic", 3_000, { events: [], smmu: { injectDroppedInvalidations: true } });
+    const all = await run(broken, { workers: 1 });
+    expect(all.outcome).toMatchObject({ status: "violations", asExpected: false });
+    expect(all.totals.violations).toBeGreaterThan(100);
+    expect(all.violations[0]!.explanation).toMatch(/stale translation|after a strict unmap/);
+    expect(all.violations[0]!.trace.length).toBeGreaterThan(1);
+    const first = await run({ ...broken, checks: { stopOnViolation: true, expect: "violations" } }, { workers: 1 });
+    expect(first.outcome).toMatchObject({ status: "stopped", asExpected: true });
+    expect(first.totals.ops).toBeLessThan(all.totals.ops);
+  });
+
+  it("fail-magazine-alloc: magazine allocations fail for a while and the run goes on", async () => {
+    const r = await run(small("random", 4_000, {
+      events: [{ at: { fraction: 0.1 }, cpu: 0, action: "fail-magazine-alloc", domain: "dev", count: 2000 }],
+    }), { workers: 1 });
+    expect(r.events[0]!.result).toMatch(/^ok/);
+    expect(r.iova.magazineAllocFailures).toBeGreaterThan(0);
+    expect(r.totals.violations).toBe(0);
+  });
+
+  it("a switch on v5.15 with two devices in the domain is refused (-EINVAL), as the kernel does", async () => {
+    const sc = small("nic", 1_000, {
+      profile: "5.15",
+      devices: [{ name: "eth0", domain: "nic", streamId: 1 }, { name: "eth1", domain: "nic", streamId: 2 }],
+    });
+    const r = await run(sc, { workers: 1 });
+    expect(r.events[0]!.result).toMatch(/-EINVAL/);
+    expect(r.fq.entriesQueued).toBe(0);
+  });
+
+  it("a worker that throws mid-run: the run fails with its message, and no worker is left", async () => {
+    const sc = small("nic", 50_000, { events: [{ at: { fraction: 0.3 }, cpu: 1, action: "fail-worker" }] });
+    await expect(run(sc, { workers: 2 })).rejects.toThrow(RunError);
+    await expect(run(sc, { workers: 2 })).rejects.toThrow(/worker 1 failed: injected failure.*cpu 1/);
+    expect(WorkerPool.liveWorkers).toBe(0);
+  });
+
+  it("a worker that dies mid-run (exits): the run fails saying so, and no worker is left", async () => {
+    const sc = small("nic", 50_000, { events: [{ at: { fraction: 0.3 }, cpu: 0, action: "fail-worker", mode: "crash" }] });
+    await expect(run(sc, { workers: 2 })).rejects.toThrow(/worker 0 exited \(code 3\)/);
+    expect(WorkerPool.liveWorkers).toBe(0);
+  });
+});
