@@ -13,7 +13,7 @@ const copyCore = {
   },
 };
 
-const external = [/^node:/, "commander"];
+const external = [/^node:/, "commander", "cli-progress"];
 
 export default [
   {

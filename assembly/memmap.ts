@@ -28,7 +28,9 @@
 //            │ DMA devices 64 × 128 B       │ mask, bus, stream, SMMU (struct device)
 //   0x03c000 ├──────────────────────────────┤
 //            │ DMA CPU scratch 64 × 256 B   │ each simulated CPU's unmap in progress
-//   0x040000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
+//   0x040000 ├──────────────────────────────┤
+//            │ map benchmark CPUs 64 × 64 B │ dma_map_benchmark clocks and sums
+//   0x041000 ├──────────────────────────────┤ STATIC_END (the rest up to 1 MiB is spare)
 //   0x100000 ├──────────────────────────────┤ DYNAMIC_BASE
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
@@ -58,6 +60,18 @@ export const CTL_CLOCK_LOCK: u32 = 64; //    u32 lock (own line)
 export const CTL_JIFFIES: u32 = 128; //      u64 jiffies since the simulator started (own line)
 //   modelled CPU costs (ns), charged to the thread that does the work (see TS_CPU_NS)
 export const CTL_CPU_COST_LOCK: u32 = 192; // u32: taking one of the kernel's spinlocks
+//   …and the rest of the CPU costs on the same line, u32 each at CTL_CPU_COSTS + 4 × CPU_COST_*
+//   (set from TS: Simulator.create({ cpuCosts }), defaults: DEFAULT_CPU_COSTS in src/smmu/smmu.ts)
+export const CTL_CPU_COSTS: u32 = CTL_CPU_COST_LOCK;
+export const CPU_COST_LOCK: u32 = 0; //        a kernel spinlock (CTL_CPU_COST_LOCK)
+export const CPU_COST_DMA_API: u32 = 1; //     one dma_map_* / dma_unmap_* call: entry, checks, exit
+export const CPU_COST_WALK_STEP: u32 = 2; //   io-pgtable's walk going down one level (a descriptor read)
+export const CPU_COST_PTE: u32 = 3; //         writing or clearing one PTE
+export const CPU_COST_IOVA_RCACHE: u32 = 4; // an IOVA from or to the per-CPU rcache (its lock apart)
+export const CPU_COST_IOVA_TREE: u32 = 5; //   an IOVA from or to the rbtree (its lock apart)
+export const CPU_COST_TABLE_ALLOC: u32 = 6; // a zeroed page-table page from the page allocator
+export const CPU_COST_FQ_QUEUE: u32 = 7; //    queue_iova's own work: barrier, entry, timer check (lock apart)
+export const CPU_COST_COUNT: u32 = 8;
 
 // ── thread slots ────────────────────────────────────────────────────────────
 export const THREAD_SLOTS_BASE: u32 = 0x11000;
@@ -127,7 +141,14 @@ export const DMA_CPUS_BASE: u32 = 0x3c000;
 export const MAX_DMA_CPUS: u32 = 64;
 export const DMA_CPU_SIZE: u32 = 256;
 
-export const STATIC_END: u32 = 0x40000;
+/**
+ * Per simulated CPU: its dma_map_benchmark thread — modelled clock, loop count and the
+ * kernel's four sums (assembly/workload/map-benchmark.ts), one cache line each.
+ */
+export const MAPBENCH_BASE: u32 = 0x40000;
+export const MAPBENCH_CPU_SIZE: u32 = 64;
+
+export const STATIC_END: u32 = 0x41000;
 export const DYNAMIC_BASE: u32 = 0x100000;
 
 // ── simulated physical memory ───────────────────────────────────────────────

@@ -101,6 +101,9 @@ export interface CoreExports {
   dma_fq_pending(domain: number): number;
   /** TEST ONLY: half of a flush-queue flush (0 start, 1 finish); see assembly/index.ts. */
   dma_fq_flush_step_for_testing(domain: number, step: number): number;
+  mapbench_reset(cpu: number): number;
+  mapbench_run(dev: number, cpu: number, phys: number, size: number, dir: number, transNs: number, untilNs: number,
+               maxLoops: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -120,6 +123,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "dma_unmap_release", "dma_switch_lazy", "dma_switch_build", "dma_switch_publish", "dma_switch_set_quirk",
   "dma_switch_set_type", "dma_rebuild_strict", "dma_loop_pairs", "dma_loop_switch", "dma_fq_pending",
   "dma_fq_flush_step_for_testing",
+  "mapbench_reset", "mapbench_run",
 ];
 
 /** One instance of the core on this thread. */

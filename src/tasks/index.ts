@@ -6,6 +6,7 @@ import { pgtableTasks } from "./pgtable.js";
 import { smmuTasks } from "./smmu.js";
 import { iovaTasks } from "./iova.js";
 import { dmaTasks } from "./dma.js";
+import { mapBenchmarkTasks } from "./map-benchmark.js";
 
 export type Task = (ctx: TaskContext, args: any) => unknown;
 
@@ -14,6 +15,7 @@ export const BUILTIN_TASKS: Readonly<Record<string, Task>> = Object.freeze({
   ...smmuTasks,
   ...iovaTasks,
   ...dmaTasks,
+  ...mapBenchmarkTasks,
   /** Throws: for tests of error propagation. */
   "test.throw": (_ctx: TaskContext, args: { message?: string }) => {
     throw new Error(args?.message ?? "task threw on purpose");
