@@ -40,6 +40,7 @@ import * as dmai from "./dma/iommu";
 import * as dloop from "./dma/loop";
 import * as wrun from "./workload/run";
 import * as wstate from "./workload/state";
+import * as mbench from "./workload/map-benchmark";
 
 // ── layout, exported for bindings/layout.ts ─────────────────────────────────
 export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
@@ -457,10 +458,10 @@ export function smmu_translate(id: u32, sid: u32, iova: f64, access: u32): i32 {
   return <i32>smmuTranslate(s, sid, <u64>iova, access, slotBase() + mm.TS_RESULT0);
 }
 
-/** A modelled CPU cost (ns) to charge from now on: which 0 = taking a kernel spinlock. */
+/** A modelled CPU cost (ns) to charge from now on: which = CPU_COST_* (0 = a kernel spinlock). */
 export function cpu_set_cost(which: u32, ns: u32): bool {
-  if (which != 0) return false;
-  store<u32>(mm.CONTROL_BASE + mm.CTL_CPU_COST_LOCK, ns);
+  if (which >= mm.CPU_COST_COUNT) return false;
+  store<u32>(mm.CONTROL_BASE + mm.CTL_CPU_COSTS + which * 4, ns);
   return true;
 }
 
@@ -1233,4 +1234,48 @@ export function wl_run_stop(): void {
 
 export function wl_run_stopped(): u32 {
   return atomic.load<u32>(mm.CONTROL_BASE + mm.CTL_RUN_STOP);
+}
+
+// ── dma_map_benchmark (assembly/workload/map-benchmark.ts) ──────────────────
+
+export const CPU_COST_LOCK = mm.CPU_COST_LOCK;
+export const CPU_COST_DMA_API = mm.CPU_COST_DMA_API;
+export const CPU_COST_WALK_STEP = mm.CPU_COST_WALK_STEP;
+export const CPU_COST_PTE = mm.CPU_COST_PTE;
+export const CPU_COST_IOVA_RCACHE = mm.CPU_COST_IOVA_RCACHE;
+export const CPU_COST_IOVA_TREE = mm.CPU_COST_IOVA_TREE;
+export const CPU_COST_TABLE_ALLOC = mm.CPU_COST_TABLE_ALLOC;
+export const CPU_COST_FQ_QUEUE = mm.CPU_COST_FQ_QUEUE;
+export const CPU_COST_COUNT = mm.CPU_COST_COUNT;
+export const MAPBENCH_BASE = mm.MAPBENCH_BASE;
+export const MAPBENCH_CPU_SIZE = mm.MAPBENCH_CPU_SIZE;
+export const MB_CLOCK = mbench.MB_CLOCK;
+export const MB_LOOPS = mbench.MB_LOOPS;
+export const MB_SUM_MAP = mbench.MB_SUM_MAP;
+export const MB_SUM_UNMAP = mbench.MB_SUM_UNMAP;
+export const MB_SUM_SQ_MAP = mbench.MB_SUM_SQ_MAP;
+export const MB_SUM_SQ_UNMAP = mbench.MB_SUM_SQ_UNMAP;
+export const MB_JIFFIES0 = mbench.MB_JIFFIES0;
+export const MB_STATUS = mbench.MB_STATUS;
+export const MB_RUN_ENOMEM = mbench.MB_RUN_ENOMEM;
+
+/** Zero simulated CPU `cpu`'s benchmark clock and sums (before its threads start). */
+export function mapbench_reset(cpu: u32): i32 {
+  if (cpu >= mm.MAX_DMA_CPUS) return IOVA_ERR_CPU;
+  mbench.mapBenchReset(cpu);
+  return 0;
+}
+
+/**
+ * Benchmark iterations on `cpu` for device `dev` until the CPU's modelled clock reaches
+ * `untilNs` or `maxLoops` are done: 0, MB_RUN_ENOMEM (a map failed: the thread ended),
+ * or a negative DMA_ERR_* code.
+ */
+export function mapbench_run(dev: u32, cpu: u32, phys: f64, size: f64, dir: u32, transNs: f64, untilNs: f64,
+                             maxLoops: u32): i32 {
+  if (size < 1 || dir > dmai.DMA_FROM_DEVICE) return dmad.DMA_ERR_ARGS;
+  const dd = deviceOnCpu(dev, cpu);
+  if (dd < 0) return <i32>dd;
+  return mbench.mapBenchRun(<u32>dd, dmad.liveDmaDevice(dev), cpu, <u64>phys, <u64>size, dir, <u64>transNs,
+                            <u64>untilNs, maxLoops);
 }

@@ -32,7 +32,9 @@
 //            │ counter caches 64 × 2 KiB    │ each thread's not-yet-published statistics
 //   0x060000 ├──────────────────────────────┤
 //            │ workload state 64 × 16 KiB   │ each simulated CPU's rings of a scenario run
-//   0x160000 ├──────────────────────────────┤ STATIC_END (the rest up to 2 MiB is spare)
+//   0x160000 ├──────────────────────────────┤
+//            │ map benchmark CPUs 64 × 64 B │ dma_map_benchmark clocks and sums
+//   0x161000 ├──────────────────────────────┤ STATIC_END (the rest up to 2 MiB is spare)
 //   0x200000 ├──────────────────────────────┤ DYNAMIC_BASE
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
@@ -62,6 +64,18 @@ export const CTL_CLOCK_LOCK: u32 = 64; //    u32 lock (own line)
 export const CTL_JIFFIES: u32 = 128; //      u64 jiffies since the simulator started (own line)
 //   modelled CPU costs (ns), charged to the thread that does the work (see TS_CPU_NS)
 export const CTL_CPU_COST_LOCK: u32 = 192; // u32: taking one of the kernel's spinlocks
+//   …and the rest of the CPU costs on the same line, u32 each at CTL_CPU_COSTS + 4 × CPU_COST_*
+//   (set from TS: Simulator.create({ cpuCosts }), defaults: DEFAULT_CPU_COSTS in src/smmu/smmu.ts)
+export const CTL_CPU_COSTS: u32 = CTL_CPU_COST_LOCK;
+export const CPU_COST_LOCK: u32 = 0; //        a kernel spinlock (CTL_CPU_COST_LOCK)
+export const CPU_COST_DMA_API: u32 = 1; //     one dma_map_* / dma_unmap_* call: entry, checks, exit
+export const CPU_COST_WALK_STEP: u32 = 2; //   io-pgtable's walk going down one level (a descriptor read)
+export const CPU_COST_PTE: u32 = 3; //         writing or clearing one PTE
+export const CPU_COST_IOVA_RCACHE: u32 = 4; // an IOVA from or to the per-CPU rcache (its lock apart)
+export const CPU_COST_IOVA_TREE: u32 = 5; //   an IOVA from or to the rbtree (its lock apart)
+export const CPU_COST_TABLE_ALLOC: u32 = 6; // a zeroed page-table page from the page allocator
+export const CPU_COST_FQ_QUEUE: u32 = 7; //    queue_iova's own work: barrier, entry, timer check (lock apart)
+export const CPU_COST_COUNT: u32 = 8;
 //   a scenario run (assembly/workload/): every workload loop stops when CTL_RUN_STOP is set
 export const CTL_RUN_STOP: u32 = 256; //     u32 (own line)
 export const CTL_RUN_FLAGS: u32 = 320; //    u32 RUN_* (own line)
@@ -149,8 +163,14 @@ export const COUNTER_CACHE_SIZE: u32 = 2048;
  */
 export const WORKLOAD_CPUS_BASE: u32 = 0x60000;
 export const WORKLOAD_CPU_SIZE: u32 = 16384;
+/**
+ * Per simulated CPU: its dma_map_benchmark thread — modelled clock, loop count and the
+ * kernel's four sums (assembly/workload/map-benchmark.ts), one cache line each.
+ */
+export const MAPBENCH_BASE: u32 = 0x160000;
+export const MAPBENCH_CPU_SIZE: u32 = 64;
 
-export const STATIC_END: u32 = 0x160000;
+export const STATIC_END: u32 = 0x161000;
 export const DYNAMIC_BASE: u32 = 0x200000;
 
 // ── simulated physical memory ───────────────────────────────────────────────

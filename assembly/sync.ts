@@ -15,7 +15,9 @@
 // Per-instance globals (this thread's slot, whether it may block) are the only mutable
 // globals in the core; they describe the instance, never shared state.
 
-import { CONTROL_BASE, CTL_CPU_COST_LOCK, MAX_THREADS, THREAD_SLOTS_BASE, THREAD_SLOT_SIZE, TS_CPU_NS } from "./memmap";
+import {
+  CONTROL_BASE, CPU_COST_LOCK, CTL_CPU_COSTS, MAX_THREADS, THREAD_SLOTS_BASE, THREAD_SLOT_SIZE, TS_CPU_NS,
+} from "./memmap";
 
 let threadSlot: u32 = 0;
 let mayBlock: bool = false;
@@ -59,8 +61,16 @@ export function lockAcquire(lock: u32): void {
  */
 export function kernelLock(lock: u32): void {
   lockAcquire(lock);
+  cpuCharge(CPU_COST_LOCK, 1);
+}
+
+/**
+ * Charge this thread (the simulated CPU it runs) `times` × the modelled cost `which`
+ * (memmap.ts CPU_COST_*): the work's CPU time on the modelled hardware, in ns.
+ */
+@inline export function cpuCharge(which: u32, times: u64): void {
   const acc = slotBase() + TS_CPU_NS;
-  store<u64>(acc, load<u64>(acc) + <u64>load<u32>(CONTROL_BASE + CTL_CPU_COST_LOCK));
+  store<u64>(acc, load<u64>(acc) + times * <u64>load<u32>(CONTROL_BASE + CTL_CPU_COSTS + (which << 2)));
 }
 
 /**

@@ -111,6 +111,9 @@ export interface CoreExports {
   wl_run_stopped(): number;
   /** TEST ONLY: half of a flush-queue flush (0 start, 1 finish); see assembly/index.ts. */
   dma_fq_flush_step_for_testing(domain: number, step: number): number;
+  mapbench_reset(cpu: number): number;
+  mapbench_run(dev: number, cpu: number, phys: number, size: number, dir: number, transNs: number, untilNs: number,
+               maxLoops: number): number;
 }
 
 const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
@@ -132,6 +135,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "wl_init", "wl_run", "wl_drain", "wl_counter", "wl_hist_count", "wl_hist_floor", "wl_run_begin", "wl_run_stop",
   "wl_run_stopped",
   "dma_fq_flush_step_for_testing",
+  "mapbench_reset", "mapbench_run",
 ];
 
 /** One instance of the core on this thread. */

@@ -27,6 +27,7 @@ import { renderHtmlReport } from "./report/html.js";
 import type { RunReport } from "./report/types.js";
 import { progressBar } from "./progress.js";
 import { VERSION } from "./version.js";
+import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -224,6 +225,31 @@ function readReport(file: string): RunReport {
   }
   return r as RunReport;
 }
+
+// Numbers go through as given (NaN included): runMapBenchmark checks them as the kernel
+// does, so a bad value gets the one-line -EINVAL explanation, not commander's usage text.
+const num = (v: string): number => (v.trim() === "" ? NaN : Number(v));
+
+program.command("bench")
+  .description("dma_map_benchmark, the kernel's DMA-mapping benchmark, on modelled hardware time: prints the " +
+    "tool's output for a strict (DMA) and a lazy (DMA-FQ) domain")
+  .option("-t, --threads <n>", "threads mapping at once (kernel 1..1024; simulated CPUs, at most 64)", num, 1)
+  .option("-s, --seconds <n>", "modelled seconds to run (1..300)", num, 20)
+  .option("-n, --node <n>", "NUMA node (-1: none; the simulated machine has node 0 only)", num, -1)
+  .option("-b, --bits <n>", "DMA mask bits (20..64)", num, 32)
+  .option("-d, --dir <n>", "direction: 0 BIDIRECTIONAL, 1 TO_DEVICE, 2 FROM_DEVICE", num, 0)
+  .option("-x, --delay <ns>", "busy-wait between map and unmap, ns (0..10 ms)", num, 0)
+  .option("-g, --granule <n>", "pages per mapping (1..1024)", num, 1)
+  .option("-m, --map-mode <n>", "v7.1: 0 single (1, scatter-gather, is not modelled)", num, 0)
+  .addOption(new Option("-p, --profile <version>", "kernel profile (output format and behaviour)").choices(PROFILES).default("7.1"))
+  .addOption(new Option("--mode <mode>", "domain type: strict, lazy, or both (strict's block first)").choices(["strict", "lazy", "both"]).default("both"))
+  .option("--workers <n>", "worker threads (default: min(threads, cores))", int("workers", 1, 63))
+  .option("--no-range-invalidation", "an SMMU without range invalidation (one TLBI per page, as SMMUv3.1 parts)")
+  .option("--max-loops <n>", "stop each thread after n iterations (not a kernel option; for quick looks)", int("max-loops", 1, 2 ** 50))
+  .option("--json", "print the results as JSON")
+  .action(async (o: BenchCliOptions) => {
+    await runBenchCommand(o, (l) => console.log(l));
+  });
 
 function loadScenarioFile(path: string): Scenario {
   let text: string;

@@ -8,7 +8,7 @@ export {
 } from "./pgtable.js";
 export { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 export {
-  Smmu, Device, DEFAULT_COSTS, type SmmuOptions, type SmmuCosts, type SmmuStats, type CacheStats,
+  Smmu, Device, DEFAULT_COSTS, DEFAULT_CPU_COSTS, type CpuCosts, type SmmuOptions, type SmmuCosts, type SmmuStats, type CacheStats,
   type Fault, type FaultType, type SmmuCommandInput, type AccessResult, type AccessSegment, type ReplacementPolicy,
 } from "./smmu/smmu.js";
 export { decodeCommand, formatCommandEvent, type SmmuCommand, type CommandEvent } from "./smmu/commands.js";
@@ -61,3 +61,7 @@ export type {
   RunReport, CpuReport, Histogram, SeriesPoint, ViolationReport, EventReport,
 } from "./report/types.js";
 export { VERSION } from "./version.js";
+export {
+  runMapBenchmark, formatMapBenchmark, mapBenchmarkStats, MAP_BENCHMARK_DEFAULTS,
+  type MapBenchmarkOptions, type MapBenchmarkResult, type MapBenchmarkSums, type MapBenchmarkStats,
+} from "./bench/map-benchmark.js";

@@ -38,6 +38,19 @@ export class RingReader<T> {
     this.cursor = this.headNow();
   }
 
+  /**
+   * The records written since the last call that are still in the ring, oldest first, and
+   * how many were overwritten before they could be read (for a reader that looks once, at
+   * the end, and would rather have the latest than nothing). Writers must be quiet.
+   */
+  takeLatest(): { records: T[]; lost: number } {
+    const { capacity } = this.spec;
+    const behind = (this.headNow() - this.cursor) >>> 0;
+    const lost = Math.max(0, behind - capacity);
+    this.cursor = (this.cursor + lost) >>> 0;
+    return { records: this.take(), lost };
+  }
+
   /** Every record written since the last call, oldest first. Throws if some were overwritten. */
   take(): T[] {
     const { base, capacity, recordSize, what } = this.spec;

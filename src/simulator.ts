@@ -8,7 +8,7 @@ import { ArgumentError, IommuSimError } from "./errors.js";
 import { PageTable, PROFILES, type PageTableConfig, type Profile } from "./pgtable.js";
 import { WorkerPool, type PoolOptions } from "./pool.js";
 import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
-import { Smmu, type SmmuOptions } from "./smmu/smmu.js";
+import { DEFAULT_CPU_COSTS, Smmu, type CpuCosts, type SmmuOptions } from "./smmu/smmu.js";
 import { IovaDomain, type IovaDomainOptions } from "./iova.js";
 import { DmaDomain, type DmaDomainOptions } from "./dma.js";
 import { checkInt, checkOneOf } from "./validate.js";
@@ -29,11 +29,12 @@ export interface SimulatorOptions {
   core?: CoreSource;
   /**
    * Modelled CPU costs in ns, charged to the CPU (thread) that does the work (see
-   * cpuModelledNs; the SMMU's own costs are options of createSmmu). `lock`: taking one of the
-   * kernel's spinlocks (IOVA tree, depot, per-CPU cache), default 20 — an uncontended atomic
-   * round trip on a server core, an estimate.
+   * cpuModelledNs; the SMMU's own costs are options of createSmmu): kernel spinlocks, the
+   * DMA-API call, page-table walk steps and PTE writes, IOVA allocation from the rcache or
+   * the tree, table pages, queue_iova. Defaults: DEFAULT_CPU_COSTS (e.g. `lock` 20 — an
+   * uncontended atomic round trip on a server core); all estimates.
    */
-  cpuCosts?: { lock?: number };
+  cpuCosts?: Partial<CpuCosts>;
 }
 
 export interface MemoryStats {
@@ -63,6 +64,7 @@ export class Simulator {
   private msCarry = 0;
   private workerPool: WorkerPool | undefined;
   private closed = false;
+  private cpuCosts_: Readonly<CpuCosts> = DEFAULT_CPU_COSTS;
 
   private constructor(core: Core, profile: Profile, pageSize: number) {
     this.core = core;
@@ -86,13 +88,32 @@ export class Simulator {
     if (memoryBytes > MAX_MEMORY_BYTES) {
       throw new ArgumentError("ramMiB", ramMiB, `plus kheapMiB must fit the 4 GiB Wasm memory`, ctx);
     }
-    const lockCost = checkInt("cpuCosts.lock", opts.cpuCosts?.lock ?? 20, 0, 2 ** 31, ctx);
+    const cpuCosts = checkCpuCosts({ ...DEFAULT_CPU_COSTS, ...(opts.cpuCosts ?? {}) }, ctx);
     const core = await Core.create({
       source: opts.core, memoryBytes, kheapBytes: kheapMiB * MiB,
       pageShift: Math.log2(pageSize), canBlock: canBlockHere(),
     });
-    core.raw.cpu_set_cost(0, lockCost);
-    return new Simulator(core, profile, pageSize);
+    const sim = new Simulator(core, profile, pageSize);
+    sim.writeCpuCosts(cpuCosts);
+    return sim;
+  }
+
+  /** The modelled CPU costs in force (ns). */
+  get cpuCosts(): Readonly<CpuCosts> {
+    return this.cpuCosts_;
+  }
+
+  /** Change some modelled CPU costs (ns) from now on; the others keep their values. */
+  setCpuCosts(costs: Partial<CpuCosts>): void {
+    this.open("setCpuCosts");
+    if (typeof costs !== "object" || costs === null) throw new ArgumentError("costs", costs, "must be an object", "setCpuCosts");
+    this.writeCpuCosts(checkCpuCosts({ ...this.cpuCosts_, ...costs }, "setCpuCosts"));
+  }
+
+  private writeCpuCosts(costs: CpuCosts): void {
+    const L = this.core.layout;
+    for (const k of CPU_COST_KEYS) this.core.raw.cpu_set_cost(L[CPU_COST_INDEX[k]], costs[k]);
+    this.cpuCosts_ = Object.freeze({ ...costs });
   }
 
   createPageTable(config: PageTableConfig): PageTable {
@@ -122,7 +143,7 @@ export class Simulator {
 
   /**
    * Modelled CPU time this thread has been charged: commands it wrote, syncs it waited for,
-   * kernel spinlocks it took (cpuCosts).
+   * and its own work at the cpuCosts (spinlocks, DMA-API calls, page-table and IOVA work).
    */
   cpuModelledNs(opts: { reset?: boolean } = {}): number {
     return this.core.raw.cpu_modelled_ns(opts.reset ? 1 : 0);
@@ -225,6 +246,23 @@ export class Simulator {
   private open(op: string): void {
     if (this.closed) throw new IommuSimError(`iommu-sim: ${op} on a closed Simulator`);
   }
+}
+
+/** Each CpuCosts key and the core's index for it (memmap.ts CPU_COST_*). */
+const CPU_COST_INDEX = {
+  lock: "CPU_COST_LOCK", dmaApi: "CPU_COST_DMA_API", walkStep: "CPU_COST_WALK_STEP", pte: "CPU_COST_PTE",
+  iovaRcache: "CPU_COST_IOVA_RCACHE", iovaTree: "CPU_COST_IOVA_TREE", tableAlloc: "CPU_COST_TABLE_ALLOC",
+  fqQueue: "CPU_COST_FQ_QUEUE",
+} as const satisfies Record<keyof CpuCosts, string>;
+const CPU_COST_KEYS = Object.keys(CPU_COST_INDEX) as (keyof CpuCosts)[];
+
+/** Every key known, every value an integer number of ns. */
+function checkCpuCosts(costs: Record<string, unknown>, ctx: string): CpuCosts {
+  for (const k of Object.keys(costs)) {
+    if (!(k in CPU_COST_INDEX)) throw new ArgumentError(`cpuCosts.${k}`, costs[k], `is not a CPU cost (${CPU_COST_KEYS.join(", ")})`, ctx);
+    checkInt(`cpuCosts.${k}`, costs[k], 0, 2 ** 31, ctx);
+  }
+  return costs as unknown as CpuCosts;
 }
 
 /** Atomics.wait works in workers and on Node's main thread, never on a browser's main thread. */

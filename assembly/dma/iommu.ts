@@ -9,9 +9,12 @@
 // oracle when it has one: the IOVA counts as unmapped strictly when it goes back to the
 // allocator (which promises its invalidation completed), lazily when it is queued.
 //
+// Modelled CPU time: each map and each unmap charges CPU_COST_DMA_API (the call's entry, its
+// checks and its exit) to the calling thread; the units below charge their own work.
 // Left out: scatterlists, bounce buffers (swiotlb), the v7.1 IOVA-link API, dma_sync_*.
 
-import { DMA_CPUS_BASE, DMA_CPU_SIZE } from "../memmap";
+import { CPU_COST_DMA_API, DMA_CPUS_BASE, DMA_CPU_SIZE } from "../memmap";
+import { cpuCharge } from "../sync";
 import { liveTable } from "../pgtable/config";
 import { allocFast, freeFast } from "../iova/rcache";
 import { fqEnabled, fqQueue } from "../iova/fq";
@@ -128,6 +131,7 @@ function allocIova(dd: u32, dv: u32, cpu: u32, len: u64): u64 {
  * (DMA_MAPPING_ERROR) — the IOVA freed at once if the page table refused the mapping.
  */
 export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, attrs: u32): u64 {
+  cpuCharge(CPU_COST_DMA_API, 1);
   const shift = <u64>load<u32>(dd + DD_SHIFT);
   const gran = granuleOf(dd);
   const off = phys & (gran - 1);
@@ -158,6 +162,7 @@ export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u3
 
 /** Step 0: align the request to granules and start an empty gather (§2.5 steps 1–2). */
 export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
+  cpuCharge(CPU_COST_DMA_API, 1); // the unmap call's entry and exit, charged as it starts
   const gran = granuleOf(dd);
   const off = dmaAddr & (gran - 1);
   const c = cpuArea(cpu);

@@ -15,9 +15,12 @@
 // the second pass at retry_pfn (which wraps to 0 from the anchor and can hand out PFNs below
 // start_pfn); v7.1 takes pfn_hi and starts at pfn_hi + 1. On removal v5.15.16 resets
 // max32_alloc_size only when cached32_node moved; v7.1 whenever a range below 4 GiB goes.
+// Modelled CPU time: one CPU_COST_IOVA_TREE per allocation and per removal (rbtree search,
+// insert or erase and rebalance), on top of the tree lock — a flat cost, whatever the walk's length.
 // Left out: the iova_cache slab's own behaviour (see slab.ts), CPU hotplug registration.
 
-import { kernelLock, lockRelease } from "../sync";
+import { cpuCharge, kernelLock, lockRelease } from "../sync";
+import { CPU_COST_IOVA_TREE } from "../memmap";
 import { PROFILE_515 } from "../pgtable/desc";
 import {
   I_ANCHOR, I_CACHED, I_CACHED32, I_DMA32_PFN, I_FLAGS, I_MAX32, I_NODE_POOL, I_PROFILE,
@@ -225,6 +228,7 @@ export function allocRange(d: u32, size: u64, limit: u64, aligned: bool): i64 {
   const node = poolAlloc(d + I_NODE_POOL);
   if (node == 0) return IOVA_NOMEM;
   kernelLock(d + I_TREE_LOCK);
+  cpuCharge(CPU_COST_IOVA_TREE, 1);
   const r = allocLocked(d, node, size, limit, aligned);
   bump(d, r >= 0 ? I_ST_ALLOCS : I_ST_ALLOC_FAILS, 1);
   lockRelease(d + I_TREE_LOCK);
@@ -247,6 +251,7 @@ export function removeLocked(d: u32, n: u32): void {
   if (!is515 && lo(n) < dma32) store<u64>(d + I_MAX32, dma32);
   if (lo(n) >= lo(load<u32>(d + I_CACHED))) store<u32>(d + I_CACHED, next);
   eraseNode(d, n);
+  cpuCharge(CPU_COST_IOVA_TREE, 1);
   bump(d, I_ST_FREES, 1);
 }
 

@@ -15,14 +15,16 @@
 // with FQ_OPT_FREELIST it is a gather freelist of table pages (assembly/iommu/freelist.ts),
 // freed when the entry is released or torn down (v5.15 destructor / v7.1 page list).
 // The flush is flush_iotlb_all on the flush-target page table: the io-pgtable tlb_flush_all,
-// which on an SMMU domain is TLBI by ASID/VMID + CMD_SYNC. Left out: CPU hotplug.
+// which on an SMMU domain is TLBI by ASID/VMID + CMD_SYNC. Modelled CPU time: queue_iova
+// charges CPU_COST_FQ_QUEUE (its barrier, entry and timer check) besides the ring lock; a
+// flush and a release scan charge what they do (commands, syncs, IOVA frees). Left out: CPU hotplug.
 //
 // Ring (FQ_RING_HEADER + size × FQ_ENTRY bytes): +0 lock (own line)  +4 head  +8 tail
 //   then the entries: pfn u64, pages u64, data u64, counter u64
 
-import { ZONE_KHEAP } from "../memmap";
+import { CPU_COST_FQ_QUEUE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
-import { kernelLock, lockRelease } from "../sync";
+import { cpuCharge, kernelLock, lockRelease } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
   EV_FQ_FLUSH, EV_FQ_RELEASE, I_FQ_FINISH_CNT, I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_OPTS, I_FQ_RINGS,
@@ -156,6 +158,7 @@ function ringRelease(d: u32, ring: u32, cpu: u32): void {
  */
 export function fqQueue(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void {
   atomic.fence(); // O3: this CPU's PTE clears before the entry; pairs with the publish
+  cpuCharge(CPU_COST_FQ_QUEUE, 1);
   const ring = ringFor(d, cpu);
   kernelLock(ring + R_LOCK);
   ringRelease(d, ring, cpu);

@@ -13,10 +13,13 @@
 //
 // The rcache does no validation, exactly like the kernel: whatever PFN is freed into a bin
 // comes back out of it. IF_CHECK_FAST_FREES only counts frees of PFNs that start no range.
+// Modelled CPU time: CPU_COST_IOVA_RCACHE for each PFN a magazine gives or takes on the fast
+// path, on top of the locks (kernelLock charges those); a miss costs only its lock.
 // Left out: CPU hotplug (a simulated CPU never goes offline), GFP flags other than the
 // failatomic switch, the magazine slab's own per-CPU behaviour.
 
-import { kernelLock, lockRelease, currentSlot } from "../sync";
+import { cpuCharge, kernelLock, lockRelease, currentSlot } from "../sync";
+import { CPU_COST_IOVA_RCACHE } from "../memmap";
 import { jiffiesNow } from "../clock";
 import {
   DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, DP_ARRAY, DP_HEAD, DP_LOCK, DP_SIZE, DP_WORK_DUE,
@@ -240,7 +243,10 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
       canInsert = true;
     }
   }
-  if (canInsert) magPush(d, load<u32>(pc + PC_LOADED), pfn);
+  if (canInsert) {
+    magPush(d, load<u32>(pc + PC_LOADED), pfn);
+    cpuCharge(CPU_COST_IOVA_RCACHE, 1);
+  }
   lockRelease(pc + PC_LOCK);
   if (toFree != 0) {
     // v5.15: the depot was full, so the whole old magazine goes back to the tree.
@@ -276,6 +282,7 @@ function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
     depotUnlock(d, dp);
   }
   const pfn = hasPfn ? magPop(d, load<u32>(pc + PC_LOADED), limit) : 0;
+  if (pfn != 0) cpuCharge(CPU_COST_IOVA_RCACHE, 1);
   lockRelease(pc + PC_LOCK);
   return pfn;
 }

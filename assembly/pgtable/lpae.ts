@@ -16,10 +16,13 @@
 //   - a map that ends in -EEXIST may already have replaced tables before it;
 //   - v5.15 splits a block on a partial unmap; v7.1 refuses (WARN, 0 bytes);
 //   - v7.1 gathers every cleared entry at the unmap size, table entries included.
+// Modelled CPU time (memmap.ts CPU_COST_*), charged to the calling thread where the work
+// is done: a step down the walk, each PTE written or cleared, each table page allocated.
 // Left out: the Mali and Apple DART formats, dirty tracking (v7.1 read_and_clear_dirty),
 // custom table allocators.
 
-import { FRAME_SHIFT, PHYS_BASE, ZONE_PHYS } from "../memmap";
+import { CPU_COST_PTE, CPU_COST_TABLE_ALLOC, CPU_COST_WALK_STEP, FRAME_SHIFT, PHYS_BASE, ZONE_PHYS } from "../memmap";
+import { cpuCharge } from "../sync";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
   D_COHERENT, D_FLAGS, D_FMT, D_PG_SHIFT, D_BPL, D_START_LEVEL, D_PGD_BITS, D_PGD_PA,
@@ -163,6 +166,7 @@ const PTE_ATTR_MASK_515: u64 = (0x3ff << 2) | (6 << 52);
 export function allocTablePages(bytes: u64): u64 {
   const frame = zoneAlloc(ZONE_PHYS, orderForBytes(bytes));
   if (frame < 0) return 0;
+  cpuCharge(CPU_COST_TABLE_ALLOC, 1);
   return PHYS_BASE + (<u64>frame << FRAME_SHIFT);
 }
 
@@ -181,6 +185,7 @@ export function freeTablePages(pa: u64): void {
 /** __arm_lpae_clear_pte for n entries. */
 function clearPtes(d: u32, ptep: u32, n: i32): void {
   for (let i = 0; i < n; i++) atomic.store<u64>(ptep + (<u32>i << 3), 0);
+  cpuCharge(CPU_COST_PTE, n > 0 ? <u64>n : 0);
   if (!coherent(d)) syncPtes(d, ptep, n);
 }
 
@@ -361,6 +366,7 @@ function mapAt(d: u32, iova: u64, paddr: u64, size: u64, pgcount: u64, prot: u64
     }
     next = deref(d, pte);
   }
+  cpuCharge(CPU_COST_WALK_STEP, 1);
   return mapAt(d, iova, paddr, size, pgcount, prot, lvl + 1, next, mappedOut);
 }
 
@@ -397,6 +403,7 @@ function writeLeaves(d: u32, paddr: u64, prot: u64, lvl: i32, n: i32, ptep: u32)
   for (let i = 0; i < n; i++) {
     atomic.store<u64>(ptep + (<u32>i << 3), pte | paddrToPte(paddr + <u64>i * sz));
   }
+  cpuCharge(CPU_COST_PTE, n > 0 ? <u64>n : 0);
   if (!coherent(d)) syncPtes(d, ptep, n);
 }
 
@@ -441,6 +448,7 @@ function unmapAt(d: u32, gather: u32, iova: u64, size: u64, pgcount: u64, lvl: i
     warn(d, WARN_UNMAP_PARTIAL_BLOCK);
     return 0;
   }
+  cpuCharge(CPU_COST_WALK_STEP, 1);
   return unmapAt(d, gather, iova, size, pgcount, lvl + 1, deref(d, pte));
 }
 

@@ -13,8 +13,10 @@
 // Payload Size), each translated by the SMMU: the first misses the IOTLB (the buffer's
 // mapping is new), the rest hit the entry it filled.
 //
-// Buffers come from this CPU's own physical range, one 64 KiB-aligned slot per ring entry,
-// so a buffer's physical address is a function of its ring position.
+// Buffers are pages of this CPU's own pool (a page_pool, as NIC drivers keep): each map
+// takes a page at random from POOL_PAGES, so an IOVA that is reused usually maps a
+// different page than before — a stale translation then reaches the wrong page, and the
+// oracle can tell.
 
 import { ACCESS_WRITE } from "../smmu/translate";
 import { randomOf, xorshift64 } from "../random";
@@ -23,7 +25,7 @@ import {
 } from "./state";
 import { wlAccess, wlMap, wlUnmap } from "./driver";
 
-const SLOT_BYTES: u64 = 0x10000;
+const POOL_PAGES: u64 = 8192;
 /** Bytes per PCIe transaction: the device translates each one. */
 const TLP_BYTES: u32 = 256;
 
@@ -32,14 +34,18 @@ function transfer(w: u32, iova: u64, bytes: u32, access: u32): void {
   for (let off: u32 = 0; off < bytes; off += TLP_BYTES) wlAccess(w, iova + <u64>off, access);
 }
 
-@inline function slotPhys(w: u32, i: u32): u64 {
-  return load<u64>(w + W_PHYS) + <u64>i * SLOT_BYTES;
+/** A page from the CPU's pool (its physical address). */
+function poolPage(w: u32): u64 {
+  const x = xorshift64(load<u64>(w + W_RNG));
+  store<u64>(w + W_RNG, x);
+  return load<u64>(w + W_PHYS) + (randomOf(x) % POOL_PAGES) * 4096;
 }
 
 /** Map a buffer for ring slot i and record it there (iova 0 if the map failed). */
 function post(w: u32, cpu: u32, i: u32, bytes: u32): void {
   const e = ringEntry(w, i);
-  store<u64>(e, wlMap(w, cpu, slotPhys(w, i), bytes));
+  const phys = poolPage(w);
+  store<u64>(e, wlMap(w, cpu, phys, bytes));
   store<u32>(e + 8, bytes);
 }
 
@@ -84,7 +90,7 @@ export function nicTxOp(w: u32, cpu: u32): void {
   store<u64>(w + W_RNG, x);
   const lo = load<u32>(w + W_MIN);
   const span = load<u32>(w + W_MAX) - lo + 1;
-  post(w, cpu, (load<u32>(w + W_HEAD) + count) % ring, lo + <u32>(randomOf(x) % <u64>span));
+  post(w, cpu, (load<u32>(w + W_HEAD) + count) % ring, lo + <u32>((randomOf(x) >> 20) % <u64>span));
   store<u32>(w + W_COUNT, count + 1);
   wcAdd(w, WC_OPS, 1);
 }

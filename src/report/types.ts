@@ -156,6 +156,7 @@ export interface RunReport {
   attackerWindow: Histogram;
   events: EventReport[];
   series: SeriesPoint[];
+  /** The latest violations the oracle logged, at most 100 (totals.violations counts them all). */
   violations: ViolationReport[];
   /** Wall clock: the only part of the report that differs between two runs of one seed. */
   timing: {

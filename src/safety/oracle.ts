@@ -109,6 +109,15 @@ export class Oracle {
     this.violations.rewind();
   }
 
+  /**
+   * Violations since the last call that the log still holds, oldest first, and how many
+   * older ones it overwrote (call when no device is accessing).
+   */
+  takeLatestViolations(): { violations: Violation[]; lost: number } {
+    const { records, lost } = this.violations.takeLatest();
+    return { violations: records, lost };
+  }
+
   /** Violations since the last call, oldest first (throws if the log wrapped). */
   takeViolations(): Violation[] {
     return this.violations.take();

@@ -52,6 +52,52 @@ export const DEFAULT_COSTS: Readonly<SmmuCosts> = Object.freeze({
   pteRead: 100, iotlbHit: 3, iotlbMiss: 3, walkCacheHit: 4, microTlbHit: 1, tlbi: 50, sync: 1000,
 });
 
+/**
+ * Modelled CPU-side costs in ns, charged to the simulated CPU (thread) doing the work, on top
+ * of what it pays the SMMU (SmmuCosts.tlbi, .sync). Set per Simulator (create's cpuCosts,
+ * setCpuCosts); charged in the Wasm core where the work is done (memmap.ts CPU_COST_*).
+ */
+export interface CpuCosts {
+  /** Taking one of the kernel's spinlocks (IOVA tree, depot, per-CPU cache, flush-queue ring). */
+  lock: number;
+  /** One dma_map_* or dma_unmap_* call: entry, argument and domain checks, exit. */
+  dmaApi: number;
+  /** io-pgtable's walk going down one level on map or unmap (a table descriptor read). */
+  walkStep: number;
+  /** Writing or clearing one PTE (one store in a run of them). */
+  pte: number;
+  /** An IOVA taken from or given to the per-CPU rcache (alloc_iova_fast / free_iova_fast hit), lock apart. */
+  iovaRcache: number;
+  /** An IOVA allocated from or freed to the rbtree (alloc_iova / free_iova), lock apart. */
+  iovaTree: number;
+  /** A zeroed page-table page from the page allocator. */
+  tableAlloc: number;
+  /** queue_iova's own work (its full barrier, the ring entry, the timer check), lock apart. */
+  fqQueue: number;
+}
+
+/**
+ * Default CPU costs: estimates for a ~2.5–3 GHz Arm server core with a coherent SMMU, chosen
+ * so that dma_map_benchmark with the tool's defaults (1 thread, 4 KiB, strict) lands where
+ * SMMUv3 machines do (Morello 0.1 / 0.6 µs, Snapdragon X 0.0 / 1.8 µs; reference §7.1):
+ * map = dmaApi + lock + iovaRcache + 3 walkSteps + pte = 122 ns (0.1 µs); strict unmap adds
+ * the SMMU's TLBI + CMD_SYNC (50 + 1000) to the same CPU work = 1172 ns (1.1 µs).
+ *   lock 20        an uncontended atomic round trip on a local line
+ *   dmaApi 60      dma_map_page_attrs → iommu_dma_map_page: ops lookup, untrusted/swiotlb
+ *                  checks, iova_align, deferred-attach check, and back
+ *   walkStep 5     one descriptor read that hits in L1/L2 (the upper levels stay cached)
+ *   pte 2          one 8-byte store; a run of PTEs shares its lines (1 MiB: 256 PTEs in
+ *                  ~0.5 µs, which with the tree allocation gives Morello's 0.8 µs map)
+ *   iovaRcache 25  a magazine push or pop (a few loads and stores, irqsave)
+ *   iovaTree 200   an rbtree search, insert or erase with rebalancing (plus the lock)
+ *   tableAlloc 200 alloc_page + zeroing 4 KiB
+ *   fqQueue 30     smp_mb + writing the entry + the timer check
+ * Estimates, not measurements: set your own per Simulator.
+ */
+export const DEFAULT_CPU_COSTS: Readonly<CpuCosts> = Object.freeze({
+  lock: 20, dmaApi: 60, walkStep: 5, pte: 2, iovaRcache: 25, iovaTree: 200, tableAlloc: 200, fqQueue: 30,
+});
+
 export interface SmmuOptions {
   /** The IOTLB: entries, ways, replacement. Default 2048 entries, 4 ways, round-robin (gem5). */
   iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy; seed?: number };
@@ -67,7 +113,7 @@ export interface SmmuOptions {
   faultQueue?: number;
   /**
    * Check every access against the DMA API's view (Smmu.oracle). `capacity`: IOVA pages
-   * the shadow can hold (power of two, ≤ 65536; default 16384); `violations`: log size.
+   * the shadow can hold (power of two, ≤ 32768; default 16384); `violations`: log size.
    */
   oracle?: boolean | { capacity?: number; violations?: number };
   /** Fault injection, for tests of checkers: TLBIs are consumed but invalidate nothing. */
@@ -176,7 +222,7 @@ export class Smmu {
     }, (rec) => readFault(core, rec));
     if (opts.oracle) {
       const o = opts.oracle === true ? {} : opts.oracle;
-      const cap = checkInt("oracle.capacity", o.capacity ?? 16384, 2, 1 << 16, ctx);
+      const cap = checkInt("oracle.capacity", o.capacity ?? 16384, 2, 32768, ctx);
       const ring = checkInt("oracle.violations", o.violations ?? 1024, 2, 1 << 16, ctx);
       if (!isPowerOfTwo(cap) || !isPowerOfTwo(ring)) {
         core.raw.smmu_destroy(id);

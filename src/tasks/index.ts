@@ -7,6 +7,7 @@ import { smmuTasks } from "./smmu.js";
 import { iovaTasks } from "./iova.js";
 import { dmaTasks } from "./dma.js";
 import { scenarioTasks } from "./scenario.js";
+import { mapBenchmarkTasks } from "./map-benchmark.js";
 
 export type Task = (ctx: TaskContext, args: any) => unknown;
 
@@ -16,6 +17,7 @@ export const BUILTIN_TASKS: Readonly<Record<string, Task>> = Object.freeze({
   ...iovaTasks,
   ...dmaTasks,
   ...scenarioTasks,
+  ...mapBenchmarkTasks,
   /** Throws: for tests of error propagation. */
   "test.throw": (_ctx: TaskContext, args: { message?: string }) => {
     throw new Error(args?.message ?? "task threw on purpose");

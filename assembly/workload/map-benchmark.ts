@@ -1,0 +1,120 @@
+// dma_map_benchmark's kernel thread (kernel/dma/map_benchmark.c map_benchmark_thread,
+// v5.15 and v7.1; reference §6.3–6.4) for one simulated CPU, on modelled time instead of
+// ktime_get(): the CPU's clock is what the thread has been charged (TS_CPU_NS — commands,
+// CMD_SYNC waits, locks, the DMA-API, page-table and IOVA costs of memmap.ts CPU_COST_*)
+// plus the busy-waits it did. One iteration, as the kernel's:
+//
+//   fill the buffer with 0x66 unless FROM_DEVICE   (not charged: see below)
+//   t0; dma_map_single(granule pages); t1          a failed map ends the thread (-ENOMEM)
+//   ndelay(dma_trans_ns)                           the clock moves on by it
+//   t2; dma_unmap_single; t3
+//   m = (t1 − t0) / 100, u = (t3 − t2) / 100       whole 100 ns units, truncated
+//   sum_m += m, sum_u += u, sum_m² += m², sum_u² += u², loops++   (u64, wrapping like atomic64)
+//
+// The fill is a CPU memset before t0, outside both timed windows, so it changes only how
+// many iterations fit in the run; it is not charged (the count is a little higher than the
+// kernel's would be, the averages the same). The thread runs until its clock passes the
+// caller's mark; the caller cuts the run into chunks (a mark per chunk, a loop cap) so it
+// can stop it, show progress, and interleave several simulated CPUs on one worker.
+//
+// Simulated time (jiffies, HZ = 250) follows the CPUs' clocks: after each iteration a CPU
+// whose clock has passed a jiffy boundary advances the shared clock to it (clockAdvanceTo,
+// so a jiffy passes once however many CPUs reach it), firing due timers on this CPU —
+// the lazy flush queue's 10 ms timeout among them — outside the timed windows, as its time
+// is this CPU's. The fastest CPU drives the shared clock: CPUs on other workers may be
+// behind it in modelled time by up to a chunk.
+//
+// State: one cache line per simulated CPU at MAPBENCH_BASE (memmap.ts); nothing allocated.
+
+import { MAPBENCH_BASE, MAPBENCH_CPU_SIZE, TS_CPU_NS } from "../memmap";
+import { slotBase } from "../sync";
+import { clockAdvanceTo, jiffiesNow, HZ } from "../clock";
+import { dmaMap, dmaUnmap } from "../dma/iommu";
+
+// Per simulated CPU (MAPBENCH_CPU_SIZE bytes), u64 unless noted:
+export const MB_CLOCK: u32 = 0; //         modelled ns this CPU has run the benchmark
+export const MB_LOOPS: u32 = 8; //         iterations done
+export const MB_SUM_MAP: u32 = 16; //      Σ m, in 100 ns units
+export const MB_SUM_UNMAP: u32 = 24; //    Σ u
+export const MB_SUM_SQ_MAP: u32 = 32; //   Σ m²
+export const MB_SUM_SQ_UNMAP: u32 = 40; // Σ u²
+export const MB_JIFFIES0: u32 = 48; //     simulated time when the run started
+export const MB_STATUS: u32 = 56; //       i32: 0, or -12 (-ENOMEM) once a map failed
+
+/** mapBenchRun: the chunk ended at the mark or the cap (0), or the thread ended on -ENOMEM. */
+export const MB_RUN_OK: i32 = 0;
+export const MB_RUN_ENOMEM: i32 = 1;
+const ENOMEM: i32 = -12;
+
+const NS_PER_JIFFY: u64 = <u64>1_000_000_000 / <u64>HZ;
+
+@inline export function benchState(cpu: u32): u32 {
+  return MAPBENCH_BASE + cpu * MAPBENCH_CPU_SIZE;
+}
+
+/** Start a run on `cpu`: clock and sums at zero, simulated time noted. */
+export function mapBenchReset(cpu: u32): void {
+  const st = benchState(cpu);
+  memory.fill(st, 0, MAPBENCH_CPU_SIZE);
+  store<u64>(st + MB_JIFFIES0, jiffiesNow());
+}
+
+/**
+ * Iterations of the benchmark thread on simulated `cpu` (device `dv` in DMA domain `dd`,
+ * a buffer of `size` bytes at `phys`, direction `dir`, `transNs` of busy-wait), until the
+ * CPU's clock reaches `untilNs` or `maxLoops` iterations are done.
+ */
+export function mapBenchRun(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, transNs: u64,
+                            untilNs: u64, maxLoops: u32): i32 {
+  const st = benchState(cpu);
+  if (load<i32>(st + MB_STATUS) != 0) return MB_RUN_ENOMEM;
+  const acc = slotBase() + TS_CPU_NS;
+  // While this CPU runs, its clock is clock0 + (what the thread is charged − base).
+  const clock0 = load<u64>(st + MB_CLOCK);
+  const base = load<u64>(acc);
+  const j0 = load<u64>(st + MB_JIFFIES0);
+  let loops: u64 = 0;
+  let sumM: u64 = 0, sumU: u64 = 0, sqM: u64 = 0, sqU: u64 = 0;
+  let rc = MB_RUN_OK;
+  for (let i: u32 = 0; i < maxLoops; i++) {
+    const t0 = load<u64>(acc);
+    if (clock0 + (t0 - base) >= untilNs) break;
+    const iova = dmaMap(dd, dv, cpu, phys, size, dir, 0);
+    const t1 = load<u64>(acc);
+    if (iova == 0) {
+      store<i32>(st + MB_STATUS, ENOMEM);
+      rc = MB_RUN_ENOMEM;
+      break;
+    }
+    // ndelay(dma_trans_ns): busy-waiting is this CPU's time.
+    const t2 = t1 + transNs;
+    store<u64>(acc, t2);
+    dmaUnmap(dd, cpu, iova, size);
+    const t3 = load<u64>(acc);
+    const m = (t1 - t0) / 100;
+    const u = (t3 - t2) / 100;
+    sumM += m;
+    sumU += u;
+    sqM += m * m;
+    sqU += u * u;
+    loops++;
+    advanceJiffies(j0, clock0 + (t3 - base), cpu);
+  }
+  store<u64>(st + MB_CLOCK, clock0 + (load<u64>(acc) - base));
+  addTo(st + MB_LOOPS, loops);
+  addTo(st + MB_SUM_MAP, sumM);
+  addTo(st + MB_SUM_UNMAP, sumU);
+  addTo(st + MB_SUM_SQ_MAP, sqM);
+  addTo(st + MB_SUM_SQ_UNMAP, sqU);
+  return rc;
+}
+
+@inline function addTo(p: u32, v: u64): void {
+  store<u64>(p, load<u64>(p) + v);
+}
+
+/** Bring simulated time up to this CPU's clock (timers fire on this CPU, charged to it). */
+@inline function advanceJiffies(j0: u64, clock: u64, cpu: u32): void {
+  const target = j0 + clock / NS_PER_JIFFY;
+  if (target > jiffiesNow()) clockAdvanceTo(target, cpu);
+}

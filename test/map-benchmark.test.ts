@@ -1,0 +1,155 @@
+// dma_map_benchmark on modelled time (src/bench/map-benchmark.ts): the tool's output per
+// kernel version, the kernel's integer statistics, its -EINVAL checks, short real runs
+// against the published SMMUv3 ranges, and the `iommu-sim bench` command.
+
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import {
+  formatMapBenchmark, mapBenchmarkStats, runMapBenchmark, type MapBenchmarkOptions,
+} from "../dist/index.js";
+
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+/** The kernel's per-sample truncation, then its four sums. */
+function sumsOf(mapNs: number[], unmapNs: number[]) {
+  const m = mapNs.map((ns) => BigInt(Math.floor(ns / 100)));
+  const u = unmapNs.map((ns) => BigInt(Math.floor(ns / 100)));
+  const sum = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n);
+  return { loops: BigInt(m.length), sumMap: sum(m), sumUnmap: sum(u),
+           sumSqMap: sum(m.map((x) => x * x)), sumSqUnmap: sum(u.map((x) => x * x)) };
+}
+
+describe("the tool's output", () => {
+  const r = { threads: 4, seconds: 20, node: -1, dir: 1, granule: 256, mapMode: 0,
+              avgMap100ns: 8, mapStddev100ns: 0, avgUnmap100ns: 212, unmapStddev100ns: 15 };
+
+  it("prints v7.1's format", () => {
+    expect(formatMapBenchmark(r, "7.1")).toBe([
+      "dma mapping benchmark(SINGLE_MODE): threads:4 seconds:20 node:-1 dir:TO_DEVICE granule:256",
+      "average map latency(us):0.8 standard deviation:0.0",
+      "average unmap latency(us):21.2 standard deviation:1.5",
+    ].join("\n"));
+  });
+
+  it("prints v5.15's format, with its space after 'granule:'", () => {
+    expect(formatMapBenchmark({ ...r, dir: 2, granule: 1, avgUnmap100ns: 6, unmapStddev100ns: 123 }, "5.15")).toBe([
+      "dma mapping benchmark: threads:4 seconds:20 node:-1 dir:FROM_DEVICE granule: 1",
+      "average map latency(us):0.8 standard deviation:0.0",
+      "average unmap latency(us):0.6 standard deviation:12.3",
+    ].join("\n"));
+  });
+});
+
+describe("the kernel's integer statistics", () => {
+  it("truncates each sample to 100 ns, then averages and takes int_sqrt of the integer variance", () => {
+    // map samples 150, 199, 250, 499 ns → 1, 1, 2, 4: Σ 8, Σ² 22; avg 8/4 = 2; var 22/4 − 4 = 5 − 4 = 1 → 1.
+    // unmap 1150, 1199, 1234, 3099 ns → 11, 11, 12, 30: Σ 64, Σ² 1286; avg 16; var 321 − 256 = 65 → 8.
+    const s = mapBenchmarkStats(sumsOf([150, 199, 250, 499], [1150, 1199, 1234, 3099]));
+    expect(s).toEqual({ avgMap100ns: 2n, mapStddev100ns: 1n, avgUnmap100ns: 16n, unmapStddev100ns: 8n,
+                        mapVarianceWrapped: false, unmapVarianceWrapped: false });
+  });
+
+  it("reports 0 for operations under 100 ns, and all zeros without a finished loop", () => {
+    const s = mapBenchmarkStats(sumsOf([99, 50, 0], [99, 99, 100]));
+    expect([s.avgMap100ns, s.mapStddev100ns, s.avgUnmap100ns, s.unmapStddev100ns]).toEqual([0n, 0n, 0n, 0n]);
+    expect(mapBenchmarkStats({ loops: 0n, sumMap: 0n, sumUnmap: 0n, sumSqMap: 0n, sumSqUnmap: 0n }).avgMap100ns).toBe(0n);
+  });
+
+  it("wraps a negative variance in u64 as the kernel would, and says so", () => {
+    // Only sums that are not a real sample's (a wrapped sum) can do this: Σ 10, Σ² 0, 1 loop.
+    const s = mapBenchmarkStats({ loops: 1n, sumMap: 10n, sumUnmap: 0n, sumSqMap: 0n, sumSqUnmap: 0n });
+    expect(s.mapVarianceWrapped).toBe(true);
+    expect(s.mapStddev100ns).toBe(4294967295n); // int_sqrt64(2^64 − 100)
+    expect(s.unmapVarianceWrapped).toBe(false);
+  });
+});
+
+describe("the ioctl's -EINVAL checks", () => {
+  const bad: [MapBenchmarkOptions, RegExp][] = [
+    [{ threads: 0 }, /threads must be an integer in \[1, 1024\] \(the kernel refuses it with -EINVAL: "invalid thread number"\), got 0/],
+    [{ seconds: 301 }, /seconds must be an integer in \[1, 300\] .*"invalid duration seconds"/],
+    [{ granule: 1025 }, /granule must be an integer in \[1, 1024\] .*"invalid granule size"/],
+    [{ dir: 3 }, /dir must be an integer in \[0, 2\] .*"invalid DMA direction"/],
+    [{ transNs: 10_000_001 }, /transNs must be an integer in \[0, 10000000\] .*"invalid transmission delay"/],
+    [{ dmaBits: 19 }, /dmaBits must be an integer in \[20, 64\]/],
+    [{ node: 1 }, /node must be -1 \(NUMA_NO_NODE\) or 0.*"invalid numa node"/],
+    [{ threads: 65 }, /threads must be at most 64: the simulator models up to 64 CPUs/],
+    [{ mapMode: 1 }, /scatter-gather mode \(dma_map_sg\) is not modelled/],
+    [{ mapMode: 1, profile: "5.15" }, /the v5.15 ABI has no map_mode/],
+  ];
+  it.each(bad)("refuses %j", async (opts, msg) => {
+    await expect(runMapBenchmark(opts)).rejects.toThrow(msg);
+  });
+
+  it("ends the run with -ENOMEM when a thread's map fails, as the ioctl does", async () => {
+    // A 20-bit mask leaves 1 MiB of IOVA space; 512 pages do not fit.
+    await expect(runMapBenchmark({ dmaBits: 20, granule: 512, seconds: 1 })).rejects.toThrow(/-ENOMEM.*20-bit DMA mask/);
+  });
+});
+
+describe("short runs on modelled time", () => {
+  it("strict: map ≈ 0.1 µs and unmap in the published SMMUv3 range; lazy unmaps cheaper", async () => {
+    const strict = await runMapBenchmark({ seconds: 1, mode: "strict" });
+    const lazy = await runMapBenchmark({ seconds: 1, mode: "lazy" });
+    for (const r of [strict, lazy]) {
+      expect(r.avgMap100ns).toBe(1); // 0.1 µs
+      expect(r.perThread[0]!.modelledNs).toBeGreaterThanOrEqual(1e9);
+      expect(r.jiffies).toBe(250); // one modelled second at HZ = 250
+      expect(r.stoppedEarly).toBeUndefined();
+    }
+    expect(strict.avgUnmap100ns).toBeGreaterThanOrEqual(6); // Morello 0.6 µs …
+    expect(strict.avgUnmap100ns).toBeLessThanOrEqual(18); // … Snapdragon X 1.8 µs
+    expect(lazy.avgUnmap100ns).toBeLessThan(strict.avgUnmap100ns);
+    expect(strict.dma.syncs).toBe(strict.loops); // a CMD_SYNC per strict unmap …
+    expect(lazy.dma.syncs).toBe(0); // … none on the lazy path: the flush queue's flush-all instead
+    expect(lazy.smmu.tlbi.context).toBeGreaterThanOrEqual(Math.floor(lazy.loops / 255));
+  });
+
+  it("two threads on two workers: the same latencies, and simulated time passes once", async () => {
+    const strict = await runMapBenchmark({ seconds: 1, mode: "strict", threads: 2, workers: 2 });
+    expect(strict.jiffies).toBe(250);
+    expect(strict.perThread.map((t) => t.loops > 0)).toEqual([true, true]);
+    expect(strict.avgMap100ns).toBe(1);
+    expect(strict.avgUnmap100ns).toBeGreaterThanOrEqual(6);
+    expect(strict.avgUnmap100ns).toBeLessThanOrEqual(18);
+    const lazy = await runMapBenchmark({ seconds: 1, mode: "lazy", threads: 2, workers: 2, maxLoops: 300_000 });
+    expect(lazy.stoppedEarly).toBe("maxLoops");
+    expect(lazy.loops).toBe(600_000);
+    expect(lazy.avgMap100ns).toBe(1);
+    expect(lazy.avgUnmap100ns).toBeLessThan(strict.avgUnmap100ns);
+  });
+
+  it("stops early on its signal, with what it did so far", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const r = await runMapBenchmark({ seconds: 300, signal: ac.signal });
+    expect(r.stoppedEarly).toBe("signal");
+    expect(r.loops).toBe(0);
+  });
+});
+
+describe("iommu-sim bench", () => {
+  it("prints the tool's block for a strict and a lazy domain and exits 0", () => {
+    const p = spawnSync(process.execPath, [CLI, "bench", "-s", "1"], { encoding: "utf8" });
+    expect(p.stderr).toBe("");
+    expect(p.status).toBe(0);
+    const lines = p.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(8);
+    expect(lines[0]).toBe("iommu.strict=1 (DMA domain):");
+    expect(lines[1]).toBe("dma mapping benchmark(SINGLE_MODE): threads:1 seconds:1 node:-1 dir:BIDIRECTIONAL granule:1");
+    expect(lines[2]).toMatch(/^average map latency\(us\):0\.1 standard deviation:\d+\.\d$/);
+    expect(lines[3]).toMatch(/^average unmap latency\(us\):1\.\d standard deviation:\d+\.\d$/);
+    expect(lines[4]).toBe("iommu.strict=0 (DMA-FQ domain):");
+    expect(lines[5]).toBe(lines[1]);
+    expect(lines[6]).toMatch(/^average map latency\(us\):0\.1 /);
+    expect(lines[7]).toMatch(/^average unmap latency\(us\):0\.\d standard deviation:\d+\.\d$/);
+  });
+
+  it("refuses -t 0 with one line and exit code 2", () => {
+    const p = spawnSync(process.execPath, [CLI, "bench", "-t", "0"], { encoding: "utf8" });
+    expect(p.status).toBe(2);
+    expect(p.stdout).toBe("");
+    expect(p.stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(/^iommu-sim: .*threads must be .*invalid thread number/)]);
+  });
+});
