@@ -1141,6 +1141,7 @@ export const CTL_RUN_FLAGS = mm.CTL_RUN_FLAGS;
 export const RUN_STOP_ON_VIOLATION = mm.RUN_STOP_ON_VIOLATION;
 export const I_FQ_FLUSH_FULL = il.I_FQ_FLUSH_FULL;
 export const I_FQ_FLUSH_TIMER = il.I_FQ_FLUSH_TIMER;
+export const IF_NO_FQ_EVENTS = il.IF_NO_FQ_EVENTS;
 export const WL_NIC_RX = wrun.WL_NIC_RX;
 export const WL_NIC_TX = wrun.WL_NIC_TX;
 export const WL_STORAGE = wrun.WL_STORAGE;

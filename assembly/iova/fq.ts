@@ -28,7 +28,7 @@ import { cpuCharge, kernelLock, lockRelease } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
   EV_FQ_FLUSH, EV_FQ_RELEASE, I_FQ_FINISH_CNT, I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_OPTS, I_FQ_RINGS,
-  I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, I_FQ_SIZE, I_FQ_START_CNT, I_FQ_TIMEOUT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
+  I_FLAGS, IF_NO_FQ_EVENTS, I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, I_FQ_SIZE, I_FQ_START_CNT, I_FQ_TIMEOUT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
 } from "./layout";
 import { freeFast } from "./rcache";
 import { iovaEvent } from "./warn";
@@ -99,6 +99,11 @@ export function fqInit(d: u32, size: u32, timeout: u64, opts: u32): i32 {
   return 0;
 }
 
+/** Log a flush-queue event, unless the domain was told not to (IF_NO_FQ_EVENTS). */
+@inline function fqEvent(d: u32, kind: u32, a: u64): void {
+  if ((atomic.load<u32>(d + I_FLAGS) & IF_NO_FQ_EVENTS) == 0) iovaEvent(d, kind, a, 0);
+}
+
 /** The flush: a flush starts, the callback invalidates everything (and waits), it finishes. */
 export function fqFlush(d: u32): void {
   fqFlushStart(d);
@@ -108,7 +113,7 @@ export function fqFlush(d: u32): void {
 /** The flush's first half: start_cnt + 1 (entries queued from now on wait for the next flush). */
 export function fqFlushStart(d: u32): void {
   atomic.add<u64>(d + I_FQ_START_CNT, 1);
-  iovaEvent(d, EV_FQ_FLUSH, 0, 0);
+  fqEvent(d, EV_FQ_FLUSH, 0);
 }
 
 /** Its second half: the flush callback (flush_iotlb_all, waited for), then finish_cnt + 1. */
@@ -128,7 +133,7 @@ export function fqSetFlushTarget(d: u32, pt: i32): void {
 
 /** The entry destructor: log the payload; free it if it is a table-page freelist. */
 function destroyPayload(d: u32, data: u64): void {
-  iovaEvent(d, EV_FQ_RELEASE, data, 0);
+  fqEvent(d, EV_FQ_RELEASE, data);
   if ((load<u32>(d + I_FQ_OPTS) & FQ_OPT_FREELIST) != 0) freelistRelease(<u32>data);
 }
 

@@ -138,6 +138,12 @@ export const IF_VERIFY_SEARCH: u32 = 1 << 2;
 export const IF_LINEAR_SEARCH: u32 = 1 << 3;
 /** Look every free_iova_fast PFN up in the tree and count those that start no range. */
 export const IF_CHECK_FAST_FREES: u32 = 1 << 4;
+/**
+ * Do not log the flush queue's flush and release events (WARNs are still logged): for
+ * long runs that never read them, where every CPU writing the one event ring would make
+ * the workers fight over its head.
+ */
+export const IF_NO_FQ_EVENTS: u32 = 1 << 5;
 
 // ── domain slot (memmap IOVA_SLOTS_BASE) ────────────────────────────────────
 export const S_STATE: u32 = 0; //          SLOT_*

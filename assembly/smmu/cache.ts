@@ -138,11 +138,20 @@ function probeSet(c: u32, set: u32, tag: u64, ctx: u32, shift: u32, result: u32)
       if ((meta & META_VALID) == 0 || etag != tag || ectx != ctx || metaShift(meta) != shift) break;
       store<u32>(result, meta);
       store<u64>(result + 8, out);
-      store<u32>(e + E_AGE, atomic.add<u32>(c + C_CLOCK, 1)); // LRU age: a hint, races are fine
+      if (load<u32>(c + C_POLICY) == POLICY_LRU) store<u32>(e + E_AGE, nextAge(c)); // a hint, races are fine
       return true;
     }
   }
   return false;
+}
+
+/**
+ * The next LRU age: one clock per cache, shared by every thread that uses it. Only LRU
+ * needs it — round-robin and random never read ages — so they skip it: a shared counter
+ * bumped on every hit would make the workers of a run fight over its cache line.
+ */
+@inline function nextAge(c: u32): u32 {
+  return atomic.add<u32>(c + C_CLOCK, 1);
 }
 
 // ── fill ─────────────────────────────────────────────────────────────────────
@@ -218,7 +227,7 @@ export function cacheFillSince(c: u32, va: u64, ctx: u32, meta: u32, out: u64, e
         metaShift(m) == shift) { way = w; break; }
   }
   if (way == ways) way = chooseVictim(c, set);
-  writeEntry(entryAt(c, set, way), meta, tag, ctx, out, atomic.add<u32>(c + C_CLOCK, 1));
+  writeEntry(entryAt(c, set, way), meta, tag, ctx, out, load<u32>(c + C_POLICY) == POLICY_LRU ? nextAge(c) : 0);
   lockRelease(lock);
   counterAdd(c + C_FILLS, 1);
   return true;

@@ -6,13 +6,17 @@ import { parseRunScenario, type RunScenario, type RunScenarioInput } from "./sce
 export const BUILTIN_RUN_SCENARIOS: Readonly<Record<string, RunScenarioInput>> = Object.freeze({
   nic: {
     name: "nic",
-    description: "A NIC receiving on two CPUs (two workers) in a strict DMA domain, switched to lazy (DMA-FQ) " +
-      "half-way through while traffic flows, with the safety oracle checking every device write. Shows what " +
-      "the switch changes: unmap latency, invalidation commands, the flush queue and its lazy window.",
+    description: "A dual-port NIC (two PCI functions, one IOMMU group, so one DMA domain) receiving on two CPUs, " +
+      "one port each, on two workers. The domain starts strict and is switched to lazy (DMA-FQ) half-way through " +
+      "while traffic flows, with the safety oracle checking every device write. Shows what the switch changes: " +
+      "unmap latency, invalidation commands, the flush queue and its lazy window.",
     profile: "7.1", seed: 1, workers: 2, cpus: 2,
     domains: [{ name: "nic", type: "DMA" }],
-    devices: [{ name: "eth0", domain: "nic", streamId: 1 }],
-    workloads: [{ kind: "nic-rx", name: "rx", device: "eth0", cpus: [0, 1], ops: 1_000_000, ring: 256, bufferBytes: 2048 }],
+    devices: [{ name: "eth0", domain: "nic", streamId: 1 }, { name: "eth1", domain: "nic", streamId: 2 }],
+    workloads: [
+      { kind: "nic-rx", name: "rx0", device: "eth0", cpus: [0], ops: 1_000_000, ring: 256, bufferBytes: 2048 },
+      { kind: "nic-rx", name: "rx1", device: "eth1", cpus: [1], ops: 1_000_000, ring: 256, bufferBytes: 2048 },
+    ],
     events: [{ at: { fraction: 0.5 }, cpu: 0, action: "switch-to-lazy", domain: "nic" }],
     checks: { oracle: true, expect: "clean" },
   },

@@ -1,0 +1,47 @@
+// Scenario runs across workers: how the simulator's throughput scales from one worker to
+// two for the same work — the built-in `nic` scenario (the README's main job: a dual-port
+// NIC receiving on two CPUs, strict switched to lazy half-way, the oracle on), and the
+// other built-ins. Each figure is simulator operations per second over all CPUs (wall
+// clock), the best of REPS alternating runs so that one noisy moment does not decide; the
+// ratio compares figures from the same process. The work is identical at 1 and 2 workers
+// (the same CPUs, operations and seed; the report totals are checked equal).
+// Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
+
+import { BUILTIN_RUN_SCENARIOS, parseRunScenario, runScenario } from "../dist/index.js";
+
+const REPS = 3;
+const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function scaling(name, profile) {
+  const input = { ...BUILTIN_RUN_SCENARIOS[name], profile };
+  const sc = parseRunScenario(input, name);
+  const best = { 1: 0, 2: 0 };
+  const totals = {};
+  for (let r = 0; r < REPS; r++) {
+    for (const workers of [1, 2]) {
+      const rep = await runScenario(sc, { workers });
+      best[workers] = Math.max(best[workers], rep.timing.opsPerSec);
+      totals[workers] = rep.totals;
+    }
+  }
+  for (const k of ["ops", "maps", "unmaps", "deviceAccesses"]) {
+    if (totals[1][k] !== totals[2][k]) throw new Error(`${name}: ${k} differs between 1 and 2 workers`);
+  }
+  return { best, modelledNsPerOp: totals[1].modelledNsPerOp, ops: totals[1].ops };
+}
+
+/** One profile when `profile` is given (bench/run.mjs calls once per profile), else 7.1. */
+export async function run({ print = console.log, profile = "7.1", names } = {}) {
+  const list = names ?? (profile === "7.1" ? Object.keys(BUILTIN_RUN_SCENARIOS) : ["nic"]);
+  print(`scenario runs, ${profile}: simulator ops/s (best of ${REPS}), 1 worker vs 2 workers, same work`);
+  for (const name of list) {
+    const r = await scaling(name, profile);
+    print(`  ${name.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
+      `ratio ${fmt(r.best[2] / r.best[1], 2)}× | modelled ${fmt(r.modelledNsPerOp)} ns/op`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const names = process.argv.slice(2);
+  await run({ names: names.length ? names : undefined });
+}
