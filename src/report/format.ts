@@ -125,8 +125,8 @@ export function smmuFacts(r: RunReport): Fact[] {
   const s = r.smmu;
   return [
     ["translations", fmtInt(s.translations)],
-    ["IOTLB hit rate", `${fmtPct(s.iotlbHitRate)} (${fmtInt(s.iotlbHits)} hits, ${fmtInt(s.iotlbMisses)} misses)`],
-    ["micro-TLB hits", fmtInt(s.microTlbHits)],
+    ["TLB hit rate", `${fmtPct(s.iotlbHitRate)} (micro-TLB hits ${fmtInt(s.microTlbHits)}, IOTLB hits ` +
+      `${fmtInt(s.iotlbHits)}, misses ${fmtInt(s.iotlbMisses)})`],
     ["walks", fmtInt(s.walks)],
     ["PTE reads", fmtInt(s.pteReads)],
     ["walk-cache hits", fmtInt(s.walkCacheHits)],

@@ -107,7 +107,7 @@ function keyNumbers(r: RunReport): string {
     ["operations", fmtInt(t.ops)],
     ["modelled time", fmtUs(t.modelledUs)],
     ["modelled ns/op", fmtAuto(t.modelledNsPerOp)],
-    ["IOTLB hit rate", fmtPct(r.smmu.iotlbHitRate)],
+    ["TLB hit rate", fmtPct(r.smmu.iotlbHitRate)],
     ["violations", fmtInt(violationCount(r))],
   ];
   const html = cards.map(([label, value]) => `<div class="card"><div class="value">${esc(value)}</div><div class="label">${esc(label)}</div></div>`);

@@ -54,7 +54,7 @@ export function plotSpecs(r: RunReport): PlotSpec[] {
     { id: "latency", title: "Map and unmap latency", ...latencyPlot(r) },
     { id: "fq", title: "Flush-queue occupancy", ...fqPlot(r) },
     { id: "lazy", title: "Lazy window: unmap to flush", ...lazyPlot(r) },
-    { id: "iotlb", title: "IOTLB hit rate", ...iotlbPlot(r) },
+    { id: "iotlb", title: "TLB hit rate (micro-TLB + IOTLB)", ...iotlbPlot(r) },
   ];
 }
 
@@ -118,7 +118,7 @@ function iotlbPlot(r: RunReport): LinePlot | EmptyPlot {
   if (r.smmu.translations === 0) return empty("the devices made no translated accesses");
   return {
     kind: "line", x: timeAxis(r), xLabel: "modelled ms", yLabel: "hit rate %", yRange: [0, 100],
-    series: [{ label: "IOTLB hits %", color: TEAL, values: r.series.map((p) => p.iotlbHitRate * 100) }],
+    series: [{ label: "hits %", color: TEAL, values: r.series.map((p) => p.iotlbHitRate * 100) }],
   };
 }
 

@@ -3,7 +3,12 @@
 // the scenario and its seed when the run has one worker (the runner's determinism
 // promise); `timing` is wall-clock and differs run to run.
 
-/** A histogram over log-spaced buckets: counts[i] samples fell in [bounds[i], bounds[i+1]). */
+/**
+ * A histogram over log-spaced buckets (4 per power of two): counts[i] samples fell in
+ * [bounds[i], bounds[i+1]). p50, p99 and max are the lower bound of the bucket they fall
+ * in (at most 19% below the value); mean is exact for latencies (the core keeps their
+ * sums) and from the bucket bounds otherwise.
+ */
 export interface Histogram {
   /** Unit of the bounds, e.g. "ns" or "us". */
   unit: string;
@@ -44,7 +49,7 @@ export interface SeriesPoint {
   ops: number;
   /** Wall-clock ms since the start gate (timing: varies run to run). */
   wallMs: number;
-  /** IOTLB hit rate over the interval since the previous point (0..1). */
+  /** Translations that hit the micro-TLB or the IOTLB, over the interval since the previous point (0..1). */
   iotlbHitRate: number;
   /** Flush-queue entries pending over all CPUs of all lazy domains at the sample. */
   fqOccupancy: number;
@@ -122,6 +127,7 @@ export interface RunReport {
     microTlbHits: number;
     iotlbHits: number;
     iotlbMisses: number;
+    /** Translations that hit the micro-TLB or the IOTLB (no walk needed), of all translations. */
     iotlbHitRate: number;
     walks: number;
     pteReads: number;

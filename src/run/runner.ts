@@ -252,8 +252,10 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     },
     totals, oracle: oracleReport(m), perCpu,
     latency: {
-      map: mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_MAP", "ns", 1)), "ns"),
-      unmap: mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_UNMAP", "ns", 1)), "ns"),
+      map: { ...mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_MAP", "ns", 1)), "ns"),
+             mean: ratio(sumOver(core, driverCpus, "WC_MAP_NS"), totals.maps + totals.mapFailures) },
+      unmap: { ...mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_UNMAP", "ns", 1)), "ns"),
+               mean: ratio(sumOver(core, driverCpus, "WC_UNMAP_NS"), totals.unmaps) },
     },
     smmu: smmuReport(m.smmu), iova: iovaReport(m), fq: fqReport(m, f.results),
     lazyWindow: mergeHist(windowsOf(core, sc, false), "us"),
@@ -268,6 +270,12 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
       perWorker: f.results.map((r) => ({ worker: r.worker, cpus: r.cpus, ops: r.ops, wallMs: r.wallMs, opsPerSec: r.ops / (r.wallMs / 1000) })),
     },
   };
+}
+
+const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
+
+function sumOver(core: Core, cpus: number[], counter: "WC_MAP_NS" | "WC_UNMAP_NS"): number {
+  return cpus.reduce((n, c) => n + core.raw.wl_counter(c, core.layout[counter]), 0);
 }
 
 function outcomeMessage(sc: RunScenario, violations: number, timedOut: boolean, stopped: boolean): string {
@@ -292,8 +300,8 @@ function cpuReport(core: Core, cpu: number, worker: number, w: RunWorkload): Cpu
     cpu, worker, workload: w.name === w.kind ? w.kind : `${w.kind} ${w.name}`, ops, maps: c("WC_MAPS"), unmaps: c("WC_UNMAPS"),
     mapFailures: c("WC_MAP_FAILS"), deviceAccesses: c("WC_ACCESSES"), faults: c("WC_FAULTS"), violations: c("WC_VIOLATIONS"),
     modelledNs, modelledNsPerOp: ops ? modelledNs / ops : 0,
-    mapLatency: mergeHist([rawHist(core, cpu, "W_HIST_MAP", "ns", 1)], "ns"),
-    unmapLatency: mergeHist([rawHist(core, cpu, "W_HIST_UNMAP", "ns", 1)], "ns"),
+    mapLatency: { ...mergeHist([rawHist(core, cpu, "W_HIST_MAP", "ns", 1)], "ns"), mean: ratio(c("WC_MAP_NS"), c("WC_MAPS") + c("WC_MAP_FAILS")) },
+    unmapLatency: { ...mergeHist([rawHist(core, cpu, "W_HIST_UNMAP", "ns", 1)], "ns"), mean: ratio(c("WC_UNMAP_NS"), c("WC_UNMAPS")) },
   };
 }
 
