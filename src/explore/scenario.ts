@@ -71,7 +71,10 @@ class World {
   constructor(readonly sim: Simulator, readonly smmu: Smmu, readonly dom: DmaDomain, readonly dev: DmaDevice,
               readonly cpuOf: Map<string, number>, readonly size: number, readonly oracle: boolean) {}
 
-  /** The parts of the shared memory that hold state: the static map, and the zones. */
+  /**
+   * The parts of the shared memory that hold state: the static map up to the counter
+   * caches (what lies beyond is only for scenario runs and benchmarks), and the zones.
+   */
   private regions(): Uint8Array[] {
     const core = this.sim.core;
     return [core.u8.subarray(0, core.layout.COUNTER_CACHES_BASE), core.u8.subarray(core.layout.DYNAMIC_BASE)];
