@@ -162,19 +162,28 @@ program.command("run")
   .action(async (name: string, o: RunCliOptions) => {
     const scenario = resolveRunScenario(name);
     const bar = o.progress ? progressBar(scenario.name) : undefined;
+    // Ctrl-C stops the run at every CPU's next operation; the report covers what was done.
+    const abort = new AbortController();
+    const onSigint = () => abort.abort();
+    process.once("SIGINT", onSigint);
     let report: RunReport;
     try {
       report = await runScenario(scenario, {
-        workers: o.workers, seed: o.seed,
+        workers: o.workers, seed: o.seed, signal: abort.signal,
         onProgress: (p) => bar?.update(p.done, p.total, p.violations ? `${p.violations} violation(s)` : ""),
       });
     } finally {
       bar?.stop();
+      process.off("SIGINT", onSigint);
     }
     if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     else for (const l of formatSummary(report)) console.log(l);
     if (o.out) await writeReportFiles(report, o.out, !o.json);
-    if (report.totals.violations > 0 || !report.outcome.asExpected) process.exitCode = 1;
+    if (report.outcome.status === "stopped" && report.totals.violations === 0) {
+      // Cut short by the timeout or Ctrl-C: the run itself did not complete.
+      console.error(`iommu-sim: run ${report.scenario.name}: ${report.outcome.message}`);
+      process.exitCode = 2;
+    } else if (report.totals.violations > 0 || !report.outcome.asExpected) process.exitCode = 1;
   });
 
 program.command("list")

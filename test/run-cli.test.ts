@@ -126,6 +126,14 @@ describe("failures and findings", () => {
     expect(left.stdout.trim()).toBe("");
   });
 
+  it("a run cut short by the scenario's timeout: the summary of what was done, exit 2 and why", () => {
+    const file = scenarioFile("slow", 50_000_000, { timeoutMs: 1000 });
+    const r = cli("run", file, "--workers", "1");
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^Outcome: +stopped \(expected clean: NOT AS EXPECTED\) · stopped at the timeout \(1000 ms\)/m);
+    expect(r.err.trim()).toBe("iommu-sim: run slow: stopped at the timeout (1000 ms) before every operation was done");
+  });
+
   it("violations found: exit 1, and the summary explains the first ones", () => {
     const file = scenarioFile("broken-smmu", 2_000, { events: [], smmu: { injectDroppedInvalidations: true } });
     const r = cli("run", file, "--workers", "1");

@@ -108,6 +108,23 @@ describe("the runner's promises", () => {
     expect(first.totals.ops).toBeLessThan(all.totals.ops);
   });
 
+  it("an abort signal stops the run at the next operation; the report covers what was done", async () => {
+    const abort = new AbortController();
+    const r = await runScenario(parseRunScenario(small("nic", 5_000_000)), {
+      workers: 2, signal: abort.signal, onProgress: (p) => { if (p.done > 20_000) abort.abort(); },
+    });
+    expect(r.outcome).toMatchObject({ status: "stopped", asExpected: false });
+    expect(r.outcome.message).toMatch(/stopped on request/);
+    expect(r.totals.ops).toBeGreaterThan(20_000);
+    expect(r.totals.ops).toBeLessThan(10_000_000);
+    expect(r.totals.maps).toBe(r.totals.unmaps); // what was mapped was unmapped at the end
+  });
+
+  it("bad run options are refused with the option named", async () => {
+    await expect(run(small("nic", 100), { workers: 3 })).rejects.toThrow(/at most one worker per CPU the workloads use\): workers must be an integer in \[1, 2\], got 3/);
+    await expect(runScenario({ name: "x" } as never)).rejects.toThrow(/^x: cpus: required field missing/);
+  });
+
   it("fail-magazine-alloc: magazine allocations fail for a while and the run goes on", async () => {
     const r = await run(small("nic-tx", 4_000, {
       events: [{ at: { fraction: 0.001 }, cpu: 0, action: "fail-magazine-alloc", domain: "nic", count: 3000 }],

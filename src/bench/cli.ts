@@ -4,7 +4,7 @@
 // Registered in src/cli.ts; everything it prints on stdout is the tool's format (or JSON),
 // while the progress bar goes to stderr, and only to a terminal.
 
-import { SingleBar } from "cli-progress";
+import { progressBar, type ProgressSink } from "../progress.js";
 import type { Profile } from "../pgtable.js";
 import {
   formatMapBenchmark, runMapBenchmark, type MapBenchmarkOptions, type MapBenchmarkResult,
@@ -33,30 +33,23 @@ export interface BenchCliOptions {
 const HEADERS = { strict: "iommu.strict=1 (DMA domain):", lazy: "iommu.strict=0 (DMA-FQ domain):" } as const;
 
 /** A bar on stderr once the run has taken a second, if stderr is a terminal. */
+/** One bar over the runs at once: their average fraction done. */
 class Progress {
-  private bar: SingleBar | undefined;
-  private readonly started = Date.now();
+  private readonly sink: ProgressSink;
   private readonly fractions: number[];
 
-  constructor(private readonly label: string, runs: number) {
+  constructor(label: string, runs: number) {
+    this.sink = progressBar(label);
     this.fractions = new Array(runs).fill(0);
   }
 
   update(run: number, fraction: number): void {
     this.fractions[run] = fraction;
-    if (!process.stderr.isTTY) return;
-    if (!this.bar && Date.now() - this.started < 1000) return;
-    const pct = (this.fractions.reduce((a, b) => a + b, 0) / this.fractions.length) * 100;
-    if (!this.bar) {
-      this.bar = new SingleBar({ format: `${this.label} [{bar}] {percentage}% | ETA {eta_formatted}`, hideCursor: true,
-                                 clearOnComplete: true, stream: process.stderr, etaBuffer: 50 });
-      this.bar.start(100, 0);
-    }
-    this.bar.update(Math.floor(pct));
+    this.sink.update(Math.floor((this.fractions.reduce((a, b) => a + b, 0) / this.fractions.length) * 100), 100);
   }
 
   stop(): void {
-    this.bar?.stop();
+    this.sink.stop();
   }
 }
 

@@ -22,12 +22,8 @@ export interface Histogram {
   max: number;
 }
 
-export interface CpuReport {
-  cpu: number;
-  /** The worker that ran this simulated CPU. */
-  worker: number;
-  /** The workload the CPU ran (its kind and, when given, its name). */
-  workload: string;
+/** What simulated CPUs did (one CPU's, or all of them together). */
+export interface OpCounts {
   ops: number;
   maps: number;
   unmaps: number;
@@ -35,6 +31,14 @@ export interface CpuReport {
   deviceAccesses: number;
   faults: number;
   violations: number;
+}
+
+export interface CpuReport extends OpCounts {
+  cpu: number;
+  /** The worker that ran this simulated CPU. */
+  worker: number;
+  /** The workload the CPU ran (its kind and, when given, its name). */
+  workload: string;
   /** Modelled CPU time the simulated CPU was charged (ns). */
   modelledNs: number;
   modelledNsPerOp: number;
@@ -95,19 +99,12 @@ export interface RunReport {
   outcome: {
     /** ok: ran to the end, no violation; violations: the oracle objected; stopped: stopped on the first violation or by a timeout; failed: a worker failed. */
     status: "ok" | "violations" | "stopped" | "failed";
-    /** What the scenario said to expect, and whether the run matched it. */
+    /** What the scenario said to expect, and whether the run matched it (never, when cut short by a timeout or a request). */
     expected: "clean" | "violations" | "any";
     asExpected: boolean;
     message: string;
   };
-  totals: {
-    ops: number;
-    maps: number;
-    unmaps: number;
-    mapFailures: number;
-    deviceAccesses: number;
-    faults: number;
-    violations: number;
+  totals: OpCounts & {
     modelledNsPerOp: number;
     /** Modelled time of the run (µs): the furthest CPU's clock. */
     modelledUs: number;

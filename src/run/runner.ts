@@ -15,7 +15,8 @@ import type { Core } from "../../bindings/core.js";
 import { IommuSimError, hex } from "../errors.js";
 import type { CpuReport, EventReport, Histogram, RunReport, SeriesPoint, ViolationReport } from "../report/types.js";
 import type { ScenarioArgs, ScenarioCpuArgs, ScenarioEventArgs, ScenarioWorkerResult } from "../tasks/scenario.js";
-import type { RunScenario, RunWorkload, RunEvent } from "./scenario.js";
+import { parseRunScenario, type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent } from "./scenario.js";
+import { checkInt } from "../validate.js";
 import { VERSION } from "../version.js";
 
 export interface RunOptions {
@@ -27,6 +28,8 @@ export interface RunOptions {
   onProgress?: (p: RunProgress) => void;
   /** Operations per CPU per chunk (default 256): how often events, samples and the stop word are looked at. */
   chunk?: number;
+  /** Aborting stops the run at every CPU's next operation; the report covers what was done. */
+  signal?: AbortSignal;
 }
 
 export interface RunProgress {
@@ -43,6 +46,11 @@ export class RunError extends IommuSimError {
 
 const KIND_CODES = { "nic-rx": "WL_NIC_RX", "nic-tx": "WL_NIC_TX", storage: "WL_STORAGE", random: "WL_RANDOM", attacker: "WL_ATTACKER" } as const;
 const SERIES_POINTS = 200;
+/**
+ * The largest chunk: a victim CPU logs every unmap for its attacker, whose log holds 256
+ * (assembly/workload/state.ts LOG_MAX); with one worker the attacker reads it between chunks.
+ */
+const LOG_SAFE_CHUNK = 256;
 /** Violations the report lists in full (the count covers all of them). */
 const REPORTED_VIOLATIONS = 100;
 /** IOVA pages the oracle's shadow holds (64 B each: 2 MiB of simulator memory; the most an SMMU takes). */
@@ -55,15 +63,20 @@ interface Machine {
   devices: Map<string, DmaDevice>;
 }
 
-/** Run `scenario` and return its report (also when the oracle found violations). */
-export async function runScenario(scenario: RunScenario, opts: RunOptions = {}): Promise<RunReport> {
-  const workers = opts.workers ?? scenario.workers;
-  const seed = opts.seed ?? scenario.seed;
+/**
+ * Run a scenario — parsed (parseRunScenario) or as written, which is validated here — and
+ * return its report (also when the oracle found violations).
+ */
+export async function runScenario(input: RunScenario | RunScenarioInput, opts: RunOptions = {}): Promise<RunReport> {
+  const scenario = parseRunScenario(input, typeof input?.name === "string" ? input.name : "scenario");
+  const used = new Set(scenario.workloads.flatMap((w) => w.cpus)).size;
+  const workers = checkInt("workers", opts.workers ?? scenario.workers, 1, used, "runScenario (at most one worker per CPU the workloads use)");
+  const seed = checkInt("seed", opts.seed ?? scenario.seed, 0, 2 ** 32 - 1, "runScenario");
+  const chunk = checkInt("chunk", opts.chunk ?? 256, 1, LOG_SAFE_CHUNK, "runScenario");
   const machine = await buildMachine(scenario);
   try {
     const cpus = setUpWorkloads(machine, scenario, seed);
     const shares = spread(cpus, workers);
-    const chunk = opts.chunk ?? 256;
     const progress = new SharedArrayBuffer(8 * 64);
     const core = machine.sim.core;
     core.raw.wl_run_begin(scenario.checks.stopOnViolation ? core.layout.RUN_STOP_ON_VIOLATION : 0);
@@ -76,7 +89,7 @@ export async function runScenario(scenario: RunScenario, opts: RunOptions = {}):
     });
     const pool = await machine.sim.pool({ workers });
     const t0 = performance.now();
-    const watch = watchProgress(core, progress, totalOps, t0, scenario, opts.onProgress);
+    const watch = watchProgress(core, progress, totalOps, t0, scenario, opts);
     let results: ScenarioWorkerResult[];
     try {
       results = await pool.run<ScenarioWorkerResult>("scenario.run", args, { timeoutMs: scenario.timeoutMs + 30_000 });
@@ -86,7 +99,7 @@ export async function runScenario(scenario: RunScenario, opts: RunOptions = {}):
       watch.stop();
     }
     const wallMs = performance.now() - t0;
-    return buildReport(machine, scenario, { workers, seed, results, wallMs, timedOut: watch.timedOut() });
+    return buildReport(machine, scenario, { workers, seed, results, wallMs, stopped: watch.stopped() });
   } finally {
     await machine.sim.close();
   }
@@ -196,19 +209,26 @@ function mixSeed(seed: number, cpu: number): number {
 
 // ── progress and the timeout ─────────────────────────────────────────────────
 
+/** Why a run was stopped before its end by the orchestrator, if it was. */
+type StopCause = "timeout" | "signal" | undefined;
+
 function watchProgress(core: Core, progress: SharedArrayBuffer, total: number, t0: number, sc: RunScenario,
-                       onProgress?: (p: RunProgress) => void) {
+                       opts: RunOptions) {
   const done = new Float64Array(progress);
-  let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; core.raw.wl_run_stop(); }, sc.timeoutMs);
+  let cause: StopCause;
+  const stopRun = (why: StopCause) => { cause ??= why; core.raw.wl_run_stop(); };
+  const timer = setTimeout(() => stopRun("timeout"), sc.timeoutMs);
+  const onAbort = () => stopRun("signal");
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener("abort", onAbort);
   const tick = setInterval(() => {
     let violations = 0;
     for (let c = 0; c < sc.cpus; c++) violations += core.raw.wl_counter(c, core.layout.WC_VIOLATIONS);
-    onProgress?.({ done: done.reduce((a, b) => a + b, 0), total, violations, elapsedMs: performance.now() - t0 });
+    opts.onProgress?.({ done: done.reduce((a, b) => a + b, 0), total, violations, elapsedMs: performance.now() - t0 });
   }, 200);
   return {
-    stop(): void { clearTimeout(timer); clearInterval(tick); },
-    timedOut: () => timedOut,
+    stop(): void { clearTimeout(timer); clearInterval(tick); opts.signal?.removeEventListener("abort", onAbort); },
+    stopped: () => cause,
   };
 }
 
@@ -219,7 +239,7 @@ interface RunFacts {
   seed: number;
   results: ScenarioWorkerResult[];
   wallMs: number;
-  timedOut: boolean;
+  stopped: StopCause;
 }
 
 function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
@@ -240,15 +260,17 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     modelledUs: Math.max(0, ...perCpu.map((c) => c.modelledNs)) / 1000,
   };
   const stoppedByViolation = sc.checks.stopOnViolation && totals.violations > 0;
-  const status = f.timedOut || stoppedByViolation ? "stopped" : totals.violations > 0 ? "violations" : "ok";
+  const status = f.stopped || stoppedByViolation ? "stopped" : totals.violations > 0 ? "violations" : "ok";
   const found = totals.violations > 0 ? "violations" : "clean";
   return {
     tool: "iommu-sim", version: VERSION,
     scenario: { name: sc.name, description: sc.description, profile: sc.profile, seed: f.seed, workers: f.workers,
                 cpus: sc.cpus, oracle: sc.checks.oracle },
     outcome: {
-      status, expected: sc.checks.expect, asExpected: sc.checks.expect === "any" || sc.checks.expect === found,
-      message: outcomeMessage(sc, totals.violations, f.timedOut, stoppedByViolation) + shadowWarning(m),
+      status, expected: sc.checks.expect,
+      // A run cut short by the timeout or a request did not show what it was meant to.
+      asExpected: !f.stopped && (sc.checks.expect === "any" || sc.checks.expect === found),
+      message: outcomeMessage(sc, totals.violations, f.stopped, stoppedByViolation) + shadowWarning(m),
     },
     totals, oracle: oracleReport(m), perCpu,
     latency: {
@@ -278,8 +300,9 @@ function sumOver(core: Core, cpus: number[], counter: "WC_MAP_NS" | "WC_UNMAP_NS
   return cpus.reduce((n, c) => n + core.raw.wl_counter(c, core.layout[counter]), 0);
 }
 
-function outcomeMessage(sc: RunScenario, violations: number, timedOut: boolean, stopped: boolean): string {
-  if (timedOut) return `stopped at the timeout (${sc.timeoutMs} ms) before every operation was done`;
+function outcomeMessage(sc: RunScenario, violations: number, cause: StopCause, stopped: boolean): string {
+  if (cause === "timeout") return `stopped at the timeout (${sc.timeoutMs} ms) before every operation was done`;
+  if (cause === "signal") return "stopped on request (interrupted) before every operation was done";
   if (stopped) return `stopped at the first violation the oracle found (${violations} counted by then)`;
   if (!sc.checks.oracle) return "ran to the end; the oracle was off, so violations were not looked for";
   return violations > 0 ? `the oracle found ${violations} violation(s)` : "ran to the end; the oracle found no violation";

@@ -8,6 +8,7 @@
 
 import type { TaskContext } from "../pool.js";
 import type { Core } from "../../bindings/core.js";
+import type { EventReport } from "../report/types.js";
 
 /** One CPU's share of the run, as the orchestrator sends it. */
 export interface ScenarioCpuArgs {
@@ -47,14 +48,8 @@ export interface ScenarioArgs {
   progress: SharedArrayBuffer;
 }
 
-export interface ScenarioEventResult {
-  due: string;
-  atUs: number;
-  cpu: number;
-  action: string;
-  target: string;
-  result: string;
-}
+/** What happened to an event (the report's own record of it). */
+export type ScenarioEventResult = EventReport;
 
 export interface ScenarioSample {
   tUs: number;
