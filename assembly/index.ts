@@ -187,6 +187,7 @@ export const PC_LOADED = il.PC_LOADED;
 export const PC_PREV = il.PC_PREV;
 export const PC_HITS = il.PC_HITS;
 export const PC_MISSES = il.PC_MISSES;
+export const PC_DEPOT_HITS = il.PC_DEPOT_HITS;
 export const M_SIZE = il.M_SIZE;
 export const M_PFNS = il.M_PFNS;
 export const RCACHE_BINS = il.RCACHE_BINS;

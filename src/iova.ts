@@ -95,6 +95,8 @@ export interface IovaStats {
   zeroPfnFastAllocs: number;
   rcacheHits: number;
   rcacheMisses: number;
+  /** rcache hits that first took a full magazine from the depot (the CPU's own two were empty). */
+  rcacheDepotHits: number;
   /** alloc_iova_fast flushed every cache and retried. */
   flushRetries: number;
   magazineAllocFailures: number;
@@ -456,11 +458,13 @@ export class IovaDomain {
     const n32 = (off: number) => Atomics.load(this.core.u32, (b + off) >>> 2);
     let hits = 0;
     let misses = 0;
+    let depotHits = 0;
     for (let cpu = 0; cpu < this.cpus; cpu++) {
       for (let order = 0; order < BINS; order++) {
         const pc = this.cpuBin(cpu, order);
         hits += this.core.readU64Number(pc + L.PC_HITS);
         misses += this.core.readU64Number(pc + L.PC_MISSES);
+        depotHits += this.core.readU64Number(pc + L.PC_DEPOT_HITS);
       }
     }
     return {
@@ -478,6 +482,7 @@ export class IovaDomain {
       zeroPfnFastAllocs: n32(L.I_ST_ZERO_PFN_FAST),
       rcacheHits: hits,
       rcacheMisses: misses,
+      rcacheDepotHits: depotHits,
       flushRetries: n32(L.I_ST_FLUSH_RETRIES),
       magazineAllocFailures: n32(L.I_ST_MAG_ALLOC_FAILS),
       depotDrains: n32(L.I_ST_DEPOT_DRAINS),

@@ -114,6 +114,7 @@ export const PC_LOADED: u32 = 4;
 export const PC_PREV: u32 = 8;
 export const PC_HITS: u32 = 16; //         u64 alloc_iova_fast served from this cache
 export const PC_MISSES: u32 = 24; //       u64 … that went to the tree
+export const PC_DEPOT_HITS: u32 = 32; //   u64 hits that had to take a full magazine from the depot
 
 // ── kernel constants (reference §3.7) ──────────────────────────────────────
 export const RCACHE_BINS: u32 = 6; //      IOVA_RANGE_CACHE_MAX_SIZE: orders 0..5

@@ -27,7 +27,7 @@ import {
   I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
   I_ST_BUGS, I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
   IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_PFNS, M_SIZE, MAX_GLOBAL_MAGS, OWNER_STRIDE,
-  PC_HITS, PC_LOADED, PC_LOCK, PC_MISSES, PC_PREV, PC_STRIDE, RCACHE_BINS,
+  PC_DEPOT_HITS, PC_HITS, PC_LOADED, PC_LOCK, PC_MISSES, PC_PREV, PC_STRIDE, RCACHE_BINS,
 } from "./layout";
 import { allocRange, freeRange, isProfile515, removeLocked, IOVA_WOULD_HANG } from "./alloc";
 import { findContaining, lo } from "./tree";
@@ -277,6 +277,7 @@ function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
     if (mag != 0) {
       magFree(d, loaded);
       store<u32>(pc + PC_LOADED, mag);
+      store<u64>(pc + PC_DEPOT_HITS, load<u64>(pc + PC_DEPOT_HITS) + 1);
       hasPfn = true;
     }
     depotUnlock(d, dp);

@@ -141,6 +141,7 @@ export function iovaFacts(r: RunReport): Fact[] {
   return [
     ["rcache hit rate", fmtPct(v.rcacheHitRate)],
     ["alloc_iova_fast", `rcache hits ${fmtInt(v.rcacheHits)}, misses ${fmtInt(v.rcacheMisses)}`],
+    ["depot", `${fmtInt(v.depotHits)} hits via a depot magazine (${fmtPct(v.depotHitRate)} of hits)`],
     ["rbtree", `allocs ${fmtInt(v.treeAllocs)}, frees ${fmtInt(v.treeFrees)}`],
     ["magazine alloc failures", fmtInt(v.magazineAllocFailures)],
   ];

@@ -139,6 +139,9 @@ export interface RunReport {
     rcacheHits: number;
     rcacheMisses: number;
     rcacheHitRate: number;
+    /** Hits that took a full magazine from the depot first, and their share of all hits. */
+    depotHits: number;
+    depotHitRate: number;
     /** Ranges allocated from and removed from the rbtree (rcache misses, large sizes, cache flushes). */
     treeAllocs: number;
     treeFrees: number;

@@ -394,14 +394,14 @@ function smmuReport(smmu: Smmu): RunReport["smmu"] {
 }
 
 function iovaReport(m: Machine): RunReport["iova"] {
-  let hits = 0, misses = 0, treeAllocs = 0, treeFrees = 0, magFails = 0;
+  let hits = 0, misses = 0, depotHits = 0, treeAllocs = 0, treeFrees = 0, magFails = 0;
   for (const d of m.domains.values()) {
     const s = d.iova.stats();
-    hits += s.rcacheHits; misses += s.rcacheMisses; treeAllocs += s.treeAllocs; treeFrees += s.treeFrees;
-    magFails += s.magazineAllocFailures;
+    hits += s.rcacheHits; misses += s.rcacheMisses; depotHits += s.rcacheDepotHits;
+    treeAllocs += s.treeAllocs; treeFrees += s.treeFrees; magFails += s.magazineAllocFailures;
   }
-  return { rcacheHits: hits, rcacheMisses: misses, treeAllocs, treeFrees, magazineAllocFailures: magFails,
-           rcacheHitRate: hits + misses ? hits / (hits + misses) : 0 };
+  return { rcacheHits: hits, rcacheMisses: misses, rcacheHitRate: ratio(hits, hits + misses), depotHits,
+           depotHitRate: ratio(depotHits, hits), treeAllocs, treeFrees, magazineAllocFailures: magFails };
 }
 
 function fqReport(m: Machine, results: ScenarioWorkerResult[]): RunReport["fq"] {
