@@ -54,7 +54,10 @@ export {
   parseRunScenario, ScenarioError, RUN_WORKLOAD_KINDS, EVENT_ACTIONS,
   type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent, type RunDomain, type RunDevice,
 } from "./run/scenario.js";
-export { runScenario, RunError, type RunOptions as ScenarioRunOptions, type RunProgress } from "./run/runner.js";
+export {
+  runScenario, startScenario, RunError,
+  type RunOptions as ScenarioRunOptions, type StartOptions as ScenarioStartOptions, type ScenarioRun, type RunProgress,
+} from "./run/runner.js";
 export { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
 export { formatSummary } from "./report/text.js";
 export type {

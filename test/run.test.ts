@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  BUILTIN_RUN_SCENARIOS, RunError, WorkerPool, parseRunScenario, runScenario,
+  BUILTIN_RUN_SCENARIOS, RunError, WorkerPool, parseRunScenario, runScenario, startScenario,
   type RunReport, type RunScenarioInput,
 } from "../dist/index.js";
 
@@ -118,6 +118,24 @@ describe("the runner's promises", () => {
     expect(r.totals.ops).toBeGreaterThan(20_000);
     expect(r.totals.ops).toBeLessThan(10_000_000);
     expect(r.totals.maps).toBe(r.totals.unmaps); // what was mapped was unmapped at the end
+  });
+
+  it("startScenario: look at the machine while it runs, and switch a domain live from the orchestrator", async () => {
+    const run = await startScenario(small("nic", 200_000, { events: [] }), { workers: 2, keepOpen: true });
+    try {
+      expect(run.domains.get("nic")!.type).toBe("DMA");
+      while (run.progress().done < 20_000) await new Promise((r) => setTimeout(r, 5));
+      expect(run.switchToLazy("nic")).toBe("ok");
+      expect(run.domains.get("nic")!.type).toBe("DMA-FQ");
+      expect(run.switchToLazy("nic")).toMatch(/already lazy/);
+      expect(() => run.switchToLazy("gpu")).toThrow(/must name a domain of the scenario \(nic\)/);
+      const r = await run.report;
+      expect(r.events.map((e) => [e.cpu, e.result])).toEqual([[-1, "ok"], [-1, "already lazy (DMA-FQ): nothing to do"]]);
+      expect(r.fq.entriesQueued).toBeGreaterThan(1000);
+      expect(run.domains.get("nic")!.fqPublished).toBe(true); // keepOpen: the machine is still there to look at
+    } finally {
+      await run.simulator.close();
+    }
   });
 
   it("bad run options are refused with the option named", async () => {

@@ -77,6 +77,7 @@ export interface EventReport {
   /** When it was due ("50% of cpu 0's ops", "t=20 ms") and when it happened (modelled µs). */
   due: string;
   atUs: number;
+  /** The CPU whose worker fired it, or -1: the orchestrator (a live switch, ScenarioRun.switchToLazy). */
   cpu: number;
   action: string;
   target: string;

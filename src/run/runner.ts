@@ -12,11 +12,12 @@ import type { Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
 import { lazySwitchRefusal } from "../dma.js";
 import type { Core } from "../../bindings/core.js";
-import { IommuSimError, hex } from "../errors.js";
+import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import type { CpuReport, EventReport, Histogram, RunReport, SeriesPoint, ViolationReport } from "../report/types.js";
 import type { ScenarioArgs, ScenarioCpuArgs, ScenarioEventArgs, ScenarioWorkerResult } from "../tasks/scenario.js";
 import { parseRunScenario, type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent } from "./scenario.js";
 import { checkInt } from "../validate.js";
+import { switchResult } from "./switch.js";
 import { VERSION } from "../version.js";
 
 export interface RunOptions {
@@ -68,6 +69,38 @@ interface Machine {
  * return its report (also when the oracle found violations).
  */
 export async function runScenario(input: RunScenario | RunScenarioInput, opts: RunOptions = {}): Promise<RunReport> {
+  return (await startScenario(input, opts)).report;
+}
+
+/** A scenario running: its machine to look at while it runs, and its report to come. */
+export interface ScenarioRun {
+  readonly scenario: RunScenario;
+  /** The simulated machine, for reading its state while the workers run (never blocks). */
+  readonly simulator: Simulator;
+  readonly smmu: Smmu;
+  readonly domains: ReadonlyMap<string, DmaDomain>;
+  readonly devices: ReadonlyMap<string, DmaDevice>;
+  /** Operations done so far, from the shared counters. */
+  progress(): RunProgress;
+  /**
+   * Switch a domain DMA → DMA-FQ now, from this (the orchestrating) thread, while the workers
+   * map and unmap in it — the live switch as a sysfs write makes it. Returns "ok" or why the
+   * simulated kernel refused; either way it is listed among the report's events.
+   */
+  switchToLazy(domain: string): string;
+  /** Stop every CPU at its next operation (the report then covers what was done). */
+  stop(): void;
+  /** The report, once the workers are done. Unless `keepOpen`, the simulator is closed by then. */
+  readonly report: Promise<RunReport>;
+}
+
+export interface StartOptions extends RunOptions {
+  /** Leave the simulator open after the report (the caller closes `simulator`). Default false. */
+  keepOpen?: boolean;
+}
+
+/** Start a scenario on its workers; resolves once they have begun. */
+export async function startScenario(input: RunScenario | RunScenarioInput, opts: StartOptions = {}): Promise<ScenarioRun> {
   const scenario = parseRunScenario(input, typeof input?.name === "string" ? input.name : "scenario");
   const used = new Set(scenario.workloads.flatMap((w) => w.cpus)).size;
   const workers = checkInt("workers", opts.workers ?? scenario.workers, 1, used, "runScenario (at most one worker per CPU the workloads use)");
@@ -90,19 +123,46 @@ export async function runScenario(input: RunScenario | RunScenarioInput, opts: R
     const pool = await machine.sim.pool({ workers });
     const t0 = performance.now();
     const watch = watchProgress(core, progress, totalOps, t0, scenario, opts);
-    let results: ScenarioWorkerResult[];
-    try {
-      results = await pool.run<ScenarioWorkerResult>("scenario.run", args, { timeoutMs: scenario.timeoutMs + 30_000 });
-    } catch (e) {
-      throw new RunError(`iommu-sim: scenario ${scenario.name}: ${(e as Error).message}`, { cause: e });
-    } finally {
-      watch.stop();
-    }
-    const wallMs = performance.now() - t0;
-    return buildReport(machine, scenario, { workers, seed, results, wallMs, stopped: watch.stopped() });
-  } finally {
+    const liveEvents: EventReport[] = [];
+    const report = (async () => {
+      try {
+        let results: ScenarioWorkerResult[];
+        try {
+          results = await pool.run<ScenarioWorkerResult>("scenario.run", args, { timeoutMs: scenario.timeoutMs + 30_000 });
+        } catch (e) {
+          throw new RunError(`iommu-sim: scenario ${scenario.name}: ${(e as Error).message}`, { cause: e });
+        } finally {
+          watch.stop();
+        }
+        const wallMs = performance.now() - t0;
+        return buildReport(machine, scenario, { workers, seed, results, wallMs, stopped: watch.stopped(), liveEvents });
+      } finally {
+        if (!opts.keepOpen) await machine.sim.close();
+      }
+    })();
+    return {
+      scenario, simulator: machine.sim, smmu: machine.smmu, domains: machine.domains, devices: machine.devices,
+      progress: () => watch.progress(),
+      switchToLazy: (name) => liveSwitch(machine, scenario, name, cpus, liveEvents),
+      stop: () => watch.stopRun("signal"),
+      report,
+    };
+  } catch (e) {
     await machine.sim.close();
+    throw e;
   }
+}
+
+/** The orchestrator's live switch (ScenarioRun.switchToLazy), recorded as an event. */
+function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], events: EventReport[]): string {
+  const dom = m.domains.get(name);
+  if (!dom) throw new ArgumentError("domain", name, `must name a domain of the scenario (${[...m.domains.keys()].join(", ")})`, "switchToLazy");
+  const core = m.sim.core;
+  const result = lazySwitchRefusal(sc.profile, sc.devices.filter((d) => d.domain === name).length)
+    ?? (dom.type === "DMA-FQ" ? "already lazy (DMA-FQ): nothing to do" : switchResult(core.raw.dma_switch_lazy(dom.id)));
+  const clock = Math.max(...cpus.map((c) => core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK)));
+  events.push({ due: "requested by the orchestrator", atUs: clock / 1000, cpu: -1, action: "switch-to-lazy", target: name, result });
+  return result;
 }
 
 // ── the machine ───────────────────────────────────────────────────────────────
@@ -221,14 +281,17 @@ function watchProgress(core: Core, progress: SharedArrayBuffer, total: number, t
   const onAbort = () => stopRun("signal");
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener("abort", onAbort);
-  const tick = setInterval(() => {
+  const now = (): RunProgress => {
     let violations = 0;
     for (let c = 0; c < sc.cpus; c++) violations += core.raw.wl_counter(c, core.layout.WC_VIOLATIONS);
-    opts.onProgress?.({ done: done.reduce((a, b) => a + b, 0), total, violations, elapsedMs: performance.now() - t0 });
-  }, 200);
+    return { done: done.reduce((a, b) => a + b, 0), total, violations, elapsedMs: performance.now() - t0 };
+  };
+  const tick = setInterval(() => opts.onProgress?.(now()), 200);
   return {
     stop(): void { clearTimeout(timer); clearInterval(tick); opts.signal?.removeEventListener("abort", onAbort); },
     stopped: () => cause,
+    stopRun,
+    progress: now,
   };
 }
 
@@ -240,6 +303,8 @@ interface RunFacts {
   results: ScenarioWorkerResult[];
   wallMs: number;
   stopped: StopCause;
+  /** Events the orchestrator caused while the run went on (ScenarioRun.switchToLazy). */
+  liveEvents: EventReport[];
 }
 
 function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
@@ -284,7 +349,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     lazyWindowsOpen: sc.workloads.filter((w) => w.kind !== "attacker")
       .reduce((n, w) => n + w.cpus.reduce((k, c) => k + core.raw.wl_counter(c, core.layout.WC_OPEN_WINDOWS), 0), 0),
     attackerWindow: mergeHist(windowsOf(core, sc, true), "us"),
-    events: f.results.flatMap((r) => r.events).sort((a, b) => a.atUs - b.atUs || a.cpu - b.cpu) as EventReport[],
+    events: [...f.results.flatMap((r) => r.events), ...f.liveEvents].sort((a, b) => a.atUs - b.atUs || a.cpu - b.cpu),
     series: series(f.results),
     violations,
     timing: {

@@ -9,6 +9,7 @@
 import type { TaskContext } from "../pool.js";
 import type { Core } from "../../bindings/core.js";
 import type { EventReport } from "../report/types.js";
+import { switchResult } from "../run/switch.js";
 
 /** One CPU's share of the run, as the orchestrator sends it. */
 export interface ScenarioCpuArgs {
@@ -134,8 +135,7 @@ function fire(core: Core, c: CpuRun, e: ScenarioEventArgs): string {
   switch (e.action) {
     case "switch-to-lazy": {
       if (e.refusal) return e.refusal;
-      const rc = core.raw.dma_switch_lazy(e.domain!);
-      return rc === 0 ? "ok" : rc === -12 ? "-ENOMEM: the flush queue could not be allocated; the domain stays DMA" : `refused (code ${rc})`;
+      return switchResult(core.raw.dma_switch_lazy(e.domain!));
     }
     case "fail-magazine-alloc": {
       core.raw.iova_set_flags(e.iovaDomain!, core.layout.IF_FAIL_ATOMIC, 0);
