@@ -4,6 +4,7 @@
 // driver that scripts/screenshot-report.mjs uses), the type declarations (index.d.ts,
 // node.d.ts) and core.wasm copied from build/.
 import typescript from "@rollup/plugin-typescript";
+import { nodeResolve } from "@rollup/plugin-node-resolve";
 import { dts } from "rollup-plugin-dts";
 import { copyFile, mkdir } from "node:fs/promises";
 
@@ -15,14 +16,25 @@ const copyCore = {
   },
 };
 
-// Runtime dependencies stay imports (resolved from node_modules), not copies in dist/. uPlot is
-// never imported: the HTML report reads its dist files at render time to inline them.
-const external = [/^node:/, "commander", "uplot", /^uplot\//, "zod", "cli-progress"];
+// The Node-only dependencies stay imports (resolved from node_modules): the CLI's commander
+// and cli-progress, and uPlot, which is never imported (the HTML report reads its files at
+// render time to inline them). zod is bundled in: the library validates scenarios in
+// browsers too, where a bare "zod" import would need an import map.
+const external = [/^node:/, "commander", "uplot", /^uplot\//, "cli-progress"];
+const dtsExternal = [...external, "zod"];
+
+/** Warnings from bundled third-party code (zod's comments, its circular imports) are not ours to fix. */
+function onwarn(warning, warn) {
+  const where = warning.ids?.join(" ") ?? warning.id ?? warning.loc?.file ?? "";
+  if (where.includes("node_modules")) return;
+  warn(warning);
+}
 
 export default [
   {
     input: { index: "src/index.ts", worker: "src/worker.ts", cli: "src/cli.ts", node: "src/node.ts" },
     external,
+    onwarn,
     output: {
       dir: "dist",
       format: "es",
@@ -30,17 +42,21 @@ export default [
       chunkFileNames: "[name].js",
       sourcemap: true,
     },
-    plugins: [typescript({ tsconfig: "./tsconfig.json", noEmitOnError: true, declaration: false, outDir: "dist", rootDir: "." }), copyCore],
+    plugins: [
+      nodeResolve({ browser: false, exportConditions: ["import", "default"] }),
+      typescript({ tsconfig: "./tsconfig.json", noEmitOnError: true, declaration: false, outDir: "dist", rootDir: "." }),
+      copyCore,
+    ],
   },
   {
     input: "src/index.ts",
-    external,
+    external: dtsExternal,
     output: { file: "dist/index.d.ts", format: "es" },
     plugins: [dts()],
   },
   {
     input: "src/node.ts",
-    external,
+    external: dtsExternal,
     output: { file: "dist/node.d.ts", format: "es" },
     plugins: [dts()],
   },
