@@ -103,6 +103,9 @@ export const TS_ACCESS_RESULT: u32 = 448;
 //   started and when it completed (assembly/safety/oracle.ts, 48 B each)
 export const TS_ORACLE_BEFORE: u32 = 512;
 export const TS_ORACLE_NOW: u32 = 576;
+//   the start count the last queue_iova on this thread stamped its entry with (its flush
+//   must begin after: the workloads' lazy-window measure reads it)
+export const TS_FQ_STAMP: u32 = 640; //      u64
 
 // ── page-table descriptors ──────────────────────────────────────────────────
 export const PGT_BASE: u32 = 0x21000;

@@ -22,9 +22,9 @@
 // Ring (FQ_RING_HEADER + size × FQ_ENTRY bytes): +0 lock (own line)  +4 head  +8 tail
 //   then the entries: pfn u64, pages u64, data u64, counter u64
 
-import { CPU_COST_FQ_QUEUE, ZONE_KHEAP } from "../memmap";
+import { CPU_COST_FQ_QUEUE, TS_FQ_STAMP, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
-import { cpuCharge, kernelLock, lockRelease } from "../sync";
+import { cpuCharge, kernelLock, lockRelease, slotBase } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
   EV_FQ_FLUSH, EV_FQ_RELEASE, I_FQ_FINISH_CNT, I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_OPTS, I_FQ_RINGS,
@@ -177,7 +177,9 @@ export function fqQueue(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void
   store<u64>(e, pfn);
   store<u64>(e + 8, pages);
   store<u64>(e + 16, data);
-  store<u64>(e + 24, atomic.load<u64>(d + I_FQ_START_CNT));
+  const stamp = atomic.load<u64>(d + I_FQ_START_CNT);
+  store<u64>(e + 24, stamp);
+  store<u64>(slotBase() + TS_FQ_STAMP, stamp);
   store<u32>(ring + R_TAIL, nextIdx(d, tail));
   lockRelease(ring + R_LOCK);
   if (atomic.load<u32>(d + I_FQ_TIMER_ON) == 0 && atomic.xchg<u32>(d + I_FQ_TIMER_ON, 1) == 0) {

@@ -6,14 +6,16 @@
 // §2.7), measured on this CPU's clock.
 
 import { slotBase } from "../sync";
-import { CONTROL_BASE, CTL_RUN_FLAGS, CTL_RUN_STOP, RUN_STOP_ON_VIOLATION, TS_ACCESS_RESULT, TS_CPU_NS } from "../memmap";
+import {
+  CONTROL_BASE, CTL_RUN_FLAGS, CTL_RUN_STOP, RUN_STOP_ON_VIOLATION, TS_ACCESS_RESULT, TS_CPU_NS, TS_FQ_STAMP,
+} from "../memmap";
 import { smmuLive } from "../smmu/smmu";
 import { smmuTranslate } from "../smmu/translate";
 import { AC_LAZY_WINDOW, AC_OK } from "../safety/oracle";
 import { DD_IOVA, DD_STATS, DS_COUNT, DS_UNMAPS_LAZY, DV_SID, DV_SMMU } from "../dma/domain";
 import { dmaMap, dmaUnmap } from "../dma/iommu";
 import { liveDomain } from "../iova/domain";
-import { I_FQ_FINISH_CNT, I_FQ_START_CNT } from "../iova/layout";
+import { I_FQ_FINISH_CNT } from "../iova/layout";
 import {
   LOG_ENTRY, LOG_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, W_LOG_PROD,
   W_VICTIM, W_WIN_COUNT, W_WIN_HEAD, W_WINDOWS, WC_ACCESSES, WC_FAULTS, WC_LAZY_ACCESSES, WC_LAZY_UNMAPS, WC_MAP_FAILS,
@@ -55,8 +57,6 @@ export function wlMap(w: u32, cpu: u32, phys: u64, bytes: u32): u64 {
 export function wlUnmap(w: u32, cpu: u32, iova: u64, bytes: u32): void {
   const dd = load<u32>(w + W_DD);
   const lazyBefore = lazyUnmaps(dd, cpu);
-  const d = iovaDomainOf(w);
-  const started = d == 0 ? 0 : atomic.load<u64>(d + I_FQ_START_CNT);
   const t0 = threadNs();
   if (dmaUnmap(dd, cpu, iova, <u64>bytes) != 0) wcAdd(w, WC_UNMAP_ERRORS, 1);
   const ns = threadNs() - t0;
@@ -66,7 +66,9 @@ export function wlUnmap(w: u32, cpu: u32, iova: u64, bytes: u32): void {
   const now = load<u64>(w + W_CLOCK) + ns;
   if (lazyUnmaps(dd, cpu) != lazyBefore) {
     wcAdd(w, WC_LAZY_UNMAPS, 1);
-    openWindow(w, started, now - ns); // the PTEs were cleared early in the call
+    // The window closes when a flush begun after the entry's stamp completes (a full ring
+    // flushes inside the unmap, before the entry goes in, so the stamp is read back).
+    openWindow(w, load<u64>(slotBase() + TS_FQ_STAMP), now - ns); // the PTEs were cleared early in the call
   }
   const attacker = load<u32>(w + W_VICTIM);
   if (attacker != 0) logForAttacker(wlState(attacker - 1), iova, now);
@@ -77,7 +79,7 @@ export function wlUnmap(w: u32, cpu: u32, iova: u64, bytes: u32): void {
   return load<u64>(load<u32>(dd + DD_STATS) + cpu * DS_COUNT * 8 + DS_UNMAPS_LAZY * 8);
 }
 
-function openWindow(w: u32, startedAtUnmap: u64, at: u64): void {
+function openWindow(w: u32, stamp: u64, at: u64): void {
   const n = load<u32>(w + W_WIN_COUNT);
   if (n == WINDOW_MAX) {
     wcAdd(w, WC_WINDOWS_LOST, 1);
@@ -85,14 +87,14 @@ function openWindow(w: u32, startedAtUnmap: u64, at: u64): void {
   }
   const i = (load<u32>(w + W_WIN_HEAD) + n) % WINDOW_MAX;
   const e = w + W_WINDOWS + i * WINDOW_ENTRY;
-  store<u64>(e, startedAtUnmap);
+  store<u64>(e, stamp);
   store<u64>(e + 8, at);
   store<u32>(w + W_WIN_COUNT, n + 1);
 }
 
 /**
  * Close every open window whose covering flush has completed: finish_cnt has passed the
- * start count seen at the unmap (entries are released by the same rule). Measured at
+ * stamp of its flush-queue entry (entries are released by the same rule). Measured at
  * `now` on this CPU's clock, so a window is known to within one operation.
  */
 export function closeWindows(w: u32, now: u64): void {
