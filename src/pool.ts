@@ -38,7 +38,11 @@ export const CONTROL_BARRIER_COUNT = 1; // workers arrived at the current barrie
 export const CONTROL_BARRIER_GEN = 2; //   barrier generation
 export const CONTROL_SHARED = 8; //        words 8..15: TaskContext.shared
 
-/** A sense-reversing barrier over the pool's control block. */
+/**
+ * A sense-reversing barrier over the pool's control block. Worker-side only (TaskContext):
+ * it sleeps in Atomics.wait, which a browser's main thread may not do — the orchestrating
+ * thread only stores and notifies (start gate, close), and waits on messages.
+ */
 export function barrierWait(control: Int32Array, workers: number): void {
   const gen = Atomics.load(control, CONTROL_BARRIER_GEN);
   if (Atomics.add(control, CONTROL_BARRIER_COUNT, 1) + 1 === workers) {
@@ -198,7 +202,8 @@ export class WorkerPool {
     if (!run || msg.type === "ready" || msg.run !== run.id) return;
     if (msg.type === "armed") {
       if (++run.armed === this.size) {
-        // Everyone is waiting on the gate: open it.
+        // Everyone is waiting on the gate: open it. Store and notify only — never wait here:
+        // this is the orchestrating thread, a browser's main thread where Atomics.wait throws.
         Atomics.store(this.control, CONTROL_GATE, run.id);
         Atomics.notify(this.control, CONTROL_GATE);
       }
