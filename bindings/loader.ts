@@ -2,6 +2,8 @@
 // supplies; create the shared memory; instantiate over it. The compiled module and the
 // memory are what a worker receives to make its own instance (see src/pool.ts).
 
+import { assertSharedMemoryAvailable } from "../src/isolation.js";
+
 /** Where the core comes from: a compiled module, its bytes, or a URL/path to fetch. */
 export type CoreSource = WebAssembly.Module | ArrayBufferView | ArrayBuffer | URL | string;
 
@@ -60,11 +62,9 @@ async function compileFrom(url: URL | string): Promise<WebAssembly.Module> {
 
 /** Shared memory for the whole simulation; fixed size, so views never go stale. */
 export function createSharedMemory(bytes: number): WebAssembly.Memory {
-  if (typeof SharedArrayBuffer === "undefined") {
-    throw new Error("iommu-sim: SharedArrayBuffer is not available. In a browser the page must be " +
-      "cross-origin isolated (serve it with 'Cross-Origin-Opener-Policy: same-origin' and " +
-      "'Cross-Origin-Embedder-Policy: require-corp').");
-  }
+  // Chromium builds a shared Wasm memory even in a page that is not isolated, then refuses
+  // to post it to a worker: refuse here, in words, rather than there.
+  assertSharedMemoryAvailable();
   const pages = Math.ceil(bytes / WASM_PAGE);
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }

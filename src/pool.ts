@@ -38,7 +38,11 @@ export const CONTROL_BARRIER_COUNT = 1; // workers arrived at the current barrie
 export const CONTROL_BARRIER_GEN = 2; //   barrier generation
 export const CONTROL_SHARED = 8; //        words 8..15: TaskContext.shared
 
-/** A sense-reversing barrier over the pool's control block. */
+/**
+ * A sense-reversing barrier over the pool's control block. Worker-side only (TaskContext):
+ * it sleeps in Atomics.wait, which a browser's main thread may not do — the orchestrating
+ * thread only stores and notifies (start gate, close), and waits on messages.
+ */
 export function barrierWait(control: Int32Array, workers: number): void {
   const gen = Atomics.load(control, CONTROL_BARRIER_GEN);
   if (Atomics.add(control, CONTROL_BARRIER_COUNT, 1) + 1 === workers) {
@@ -82,6 +86,9 @@ interface PendingRun {
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
+/** The worker script, beside this bundle (dist/worker.js). */
+const WORKER_FILE = "./worker.js";
+
 /** Workers started by any pool in this thread and not yet terminated. */
 let liveWorkers = 0;
 
@@ -110,7 +117,7 @@ export class WorkerPool {
 
   static async start(core: Core, opts: PoolOptions = {}): Promise<WorkerPool> {
     const size = checkInt("workers", opts.workers ?? 2, 1, core.layout.MAX_THREADS - 1, "pool");
-    const url = opts.workerUrl ?? new URL("./worker.js", import.meta.url);
+    const url = opts.workerUrl;
     const pool = new WorkerPool(size);
     const ready: Promise<void>[] = [];
     try {
@@ -129,7 +136,7 @@ export class WorkerPool {
     return pool;
   }
 
-  private async spawn(url: URL | string, index: number, onReady: (p: Promise<void>) => void): Promise<Handle> {
+  private async spawn(url: URL | string | undefined, index: number, onReady: (p: Promise<void>) => void): Promise<Handle> {
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     onReady(new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; }));
@@ -145,7 +152,10 @@ export class WorkerPool {
     };
     if (isNode) {
       const { Worker } = await import("node:worker_threads");
-      const w = new Worker(url instanceof URL ? url : new URL(url, import.meta.url));
+      // Not the literal URL of the browser branch below: a bundler would copy
+      // worker.js as a bare asset for this branch, which only Node runs.
+      const w = new Worker(url === undefined ? new URL(WORKER_FILE, import.meta.url)
+                                             : url instanceof URL ? url : new URL(url, import.meta.url));
       liveWorkers++;
       const exited = new Promise<void>((res) => w.once("exit", () => { liveWorkers--; res(); }));
       w.on("message", onMessage);
@@ -153,11 +163,21 @@ export class WorkerPool {
       w.on("exit", (code) => { if (!this.closed) onDeath(`exited (code ${code})`); });
       return { post: (m) => w.postMessage(m), terminate: async () => { await w.terminate(); await exited; } };
     }
-    const w = new Worker(url, { type: "module" });
+    const w = url === undefined
+      // Written out literally so that bundlers (Vite, webpack) see a worker here and bundle
+      // worker.js with its imports; unbundled, it is the worker.js beside this file.
+      ? new Worker(new URL("./worker.js", import.meta.url), { type: "module" })
+      : new Worker(url, { type: "module" });
     liveWorkers++;
     let gone = false;
     w.onmessage = (ev: MessageEvent) => onMessage(ev.data as Inbound);
-    w.onerror = (ev: ErrorEvent) => { ev.preventDefault(); onDeath(`threw: ${ev.message}`); };
+    // A module worker whose script or imports fail to load gets an error event without a
+    // message (seen with a bundler that copied worker.js without its chunks): say so.
+    w.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      onDeath(ev.message ? `threw: ${ev.message}`
+        : `could not start: its script (${String(url ?? "worker.js beside the bundle")}) or one of its imports failed to load`);
+    };
     w.onmessageerror = () => onDeath("sent a message that could not be read");
     return {
       post: (m) => w.postMessage(m),
@@ -198,7 +218,8 @@ export class WorkerPool {
     if (!run || msg.type === "ready" || msg.run !== run.id) return;
     if (msg.type === "armed") {
       if (++run.armed === this.size) {
-        // Everyone is waiting on the gate: open it.
+        // Everyone is waiting on the gate: open it. Store and notify only — never wait here:
+        // this is the orchestrating thread, a browser's main thread where Atomics.wait throws.
         Atomics.store(this.control, CONTROL_GATE, run.id);
         Atomics.notify(this.control, CONTROL_GATE);
       }

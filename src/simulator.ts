@@ -12,6 +12,7 @@ import { DEFAULT_CPU_COSTS, Smmu, type CpuCosts, type SmmuOptions } from "./smmu
 import { IovaDomain, type IovaDomainOptions } from "./iova.js";
 import { DmaDomain, type DmaDomainOptions } from "./dma.js";
 import { checkInt, checkOneOf } from "./validate.js";
+import { assertSharedMemoryAvailable } from "./isolation.js";
 
 export interface SimulatorOptions {
   /** Which kernel's behaviour to reproduce. Default '7.1'. */
@@ -73,6 +74,8 @@ export class Simulator {
   }
 
   static async create(opts: SimulatorOptions = {}): Promise<Simulator> {
+    // First, before fetching the core: a page without cross-origin isolation can never run it.
+    assertSharedMemoryAvailable();
     const ctx = "Simulator.create";
     const profile = checkOneOf("profile", opts.profile ?? "7.1", PROFILES, ctx);
     const ramMiB = checkInt("ramMiB", opts.ramMiB ?? 64, 1, 3072, ctx);
@@ -265,7 +268,10 @@ function checkCpuCosts(costs: Record<string, unknown>, ctx: string): CpuCosts {
   return costs as unknown as CpuCosts;
 }
 
-/** Atomics.wait works in workers and on Node's main thread, never on a browser's main thread. */
+/**
+ * Atomics.wait works in workers and on Node's main thread, never on a browser's main thread.
+ * The core is told (core_attach), though today it never sleeps: its locks spin (assembly/sync.ts).
+ */
 function canBlockHere(): boolean {
   const isNode = typeof process !== "undefined" && !!process.versions?.node;
   return isNode || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";

@@ -6,6 +6,9 @@
 // Wasm. A run ends when every CPU has done its operations, when the oracle finds a
 // violation and the scenario asked to stop on the first, or at the timeout; a worker that
 // fails stops the run, and the error says which worker and why.
+//
+// The orchestrator never blocks: it waits on messages and timers only (never Atomics.wait,
+// which browsers forbid on their main thread), so a page stays responsive during a run.
 
 import { Simulator } from "../simulator.js";
 import type { Smmu } from "../smmu/smmu.js";
@@ -19,6 +22,7 @@ import { parseRunScenario, type RunScenario, type RunScenarioInput, type RunWork
 import { checkInt } from "../validate.js";
 import { switchResult } from "./switch.js";
 import { VERSION } from "../version.js";
+import { assertSharedMemoryAvailable } from "../isolation.js";
 
 export interface RunOptions {
   /** Workers to spread the CPUs over (default: the scenario's). */
@@ -101,6 +105,8 @@ export interface StartOptions extends RunOptions {
 
 /** Start a scenario on its workers; resolves once they have begun. */
 export async function startScenario(input: RunScenario | RunScenarioInput, opts: StartOptions = {}): Promise<ScenarioRun> {
+  // A page that is not cross-origin isolated hears that first, not about its scenario.
+  assertSharedMemoryAvailable();
   const scenario = parseRunScenario(input, typeof input?.name === "string" ? input.name : "scenario");
   const used = new Set(scenario.workloads.flatMap((w) => w.cpus)).size;
   const workers = checkInt("workers", opts.workers ?? scenario.workers, 1, used, "runScenario (at most one worker per CPU the workloads use)");
