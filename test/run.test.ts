@@ -40,9 +40,12 @@ describe("built-in scenarios, small", () => {
     expect(r.fq.entriesQueued).toBeGreaterThan(10_000);
     expect(r.fq.flushes.ringFull).toBeGreaterThan(10);
     expect(r.lazyWindow.samples).toBeGreaterThan(10_000);
-    // Each 2 KiB packet is 8 transactions: the first misses, the rest hit what it filled.
+    // Each 2 KiB packet is 8 transactions: the first misses, the rest hit what it filled —
+    // unless an invalidation from the other CPU began in between and kept the fill out (the
+    // SMMU's epoch rule), which how the workers interleave decides: so at most 7/8, and well
+    // above half.
     expect(r.smmu.translations).toBe(8 * 40_000);
-    expect(r.smmu.iotlbHitRate).toBeGreaterThan(0.8);
+    expect(r.smmu.iotlbHitRate).toBeGreaterThan(0.6);
     expect(r.smmu.iotlbHitRate).toBeLessThanOrEqual(7 / 8);
     expect(r.series.length).toBeGreaterThan(10);
     expect(r.series.at(-1)!.lazyDomains).toBe(1);
