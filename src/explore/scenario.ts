@@ -188,7 +188,13 @@ function switchSteps(w: World, variant: SeedVariant): Step[] {
   const raw = w.sim.core.raw;
   const id = w.dom.id;
   const build: Step = { kind: "store", label: "build the flush queue (rings, counters, timer)", var: "fq", mode: "plain",
-    value: 1, run: () => { const rc = raw.dma_switch_build(id); return rc === 0 ? "queue built" : `build failed (${rc})`; } };
+    value: 1, run: () => {
+      // The model's step always builds the queue; a core that could not would make every
+      // later step disagree with it, so that is a setup error, not a schedule's outcome.
+      const rc = raw.dma_switch_build(id);
+      if (rc !== 0) throw new IommuSimError(`iommu-sim: explore: the flush queue could not be built (${rc}): the scenario's simulator needs more kheap`);
+      return "queue built";
+    } };
   const type: Step = { kind: "action", label: "domain->type = DMA_FQ", run: () => { raw.dma_switch_set_type(id); } };
   if (variant === "merged" || variant === "no-wmb") {
     const publish: Step = { kind: "store", label: "WRITE_ONCE(fq_domain, domain)", var: "fq_domain", mode: "once", value: 1,
@@ -292,7 +298,9 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
   const sc = validateScenario(scenario);
   const variant = opts.variant ?? sc.variant ?? "merged";
   const names = Object.keys(sc.threads);
-  const sim = await Simulator.create({ profile: sc.profile ?? "5.15", ramMiB: 1, kheapMiB: 1 });
+  // Small memories keep each schedule's restore cheap; kheap holds the oracle's shadow, the
+  // IOVA domain and the flush queue the switch builds (1 MiB was too little for the queue).
+  const sim = await Simulator.create({ profile: sc.profile ?? "5.15", ramMiB: 1, kheapMiB: 2 });
   try {
     const oracle = opts.oracle ?? true;
     const smmu = sim.createSmmu({ oracle: oracle ? { capacity: 4096, violations: 256 } : false });
