@@ -107,9 +107,12 @@ function frame(cur) {
   const now = readCounters(cur);
   const { run, domain } = cur;
   showCounters(cur, now);
-  views.fq.update(domain.fqRingOccupancy(), domain.fqRingCapacity(), domain.iova.fqCounters());
-  views.iotlb.update(run.smmu.iotlbSnapshot());
-  views.pt.update(safeDump(domain.pageTable), domain.pageTable.geometry);
+  // Behind the other tab nobody sees the pictures: leave the page's thread (and a core) to the explorer.
+  if (!$("view-live").hidden) {
+    views.fq.update(domain.fqRingOccupancy(), domain.fqRingCapacity(), domain.iova.fqCounters());
+    views.iotlb.update(run.smmu.iotlbSnapshot());
+    views.pt.update(safeDump(domain.pageTable), domain.pageTable.geometry);
+  }
   if (now.t - cur.lastChart.t >= CHART_MS) {
     const dt = (now.t - cur.lastChart.t) / 1000;
     views.charts.push((now.t - cur.t0) / 1000, (now.ops - cur.lastChart.ops) / dt, meanWindowUs(cur.floors, cur.lastChart, now));
@@ -162,7 +165,7 @@ async function finish(report, error) {
   frame(cur); // the state the run ended in
   $("switch-lazy").disabled = true;
   if (report) {
-    $("summary").textContent = formatSummary(report);
+    $("summary").textContent = formatSummary(report).join("\n"); // the lines `iommu-sim run` prints
     $("summary-panel").hidden = false;
   }
   await cur.run.simulator.close();
