@@ -1,8 +1,9 @@
 // The seed race view: explore the seed mail's race (a live DMA → DMA-FQ switch on CPU A
 // against an unmap on CPU B, a map on CPU C, and the device) in a Web Worker, show how many
 // schedules ran and the verdict, and step through a violating schedule: each step's CPU,
-// what it did and the state it changed. The step where the device goes through a stale
-// translation is highlighted, with the cached entry it used and the oracle's explanation.
+// what it did and the state it changed. The violating step is highlighted: where the device
+// goes through a stale translation, with the cached entry it used and the oracle's
+// explanation; for the other checks (a CPU queueing on a queue not yet built), their message.
 
 import { $, el } from "./util.js";
 
@@ -70,6 +71,7 @@ function show(r) {
   shown = { ...r, at: 0, initial, states };
   $("replay-line").textContent = `replay: iommu-sim explore --replay "${r.replay}"`;
   renderSteps();
+  $("step-stale").textContent = isStale(r.violation.trace[r.violation.position]) ? "Jump to the stale translation" : "Jump to the violation";
   $("steps-panel").hidden = false;
   go(0);
 }
@@ -98,8 +100,14 @@ function renderSteps() {
   }));
 }
 
+/** A device access that reached memory through a cached (IOTLB or micro-TLB) translation. */
+const STALE = /IOVA (0x[0-9a-f]+) → PA (0x[0-9a-f]+) via (micro-tlb|iotlb)/;
+const isStale = (t) => STALE.test(t.note ?? "");
+
 function stepClass(t, i) {
-  return ["step", t.effective ? "" : "not-taken", i === shown.violation.position ? "stale" : ""].filter(Boolean).join(" ");
+  const violating = i === shown.violation.position;
+  return ["step", t.effective ? "" : "not-taken", violating ? "violation" : "", violating && isStale(t) ? "stale" : ""]
+    .filter(Boolean).join(" ");
 }
 
 function go(i) {
@@ -127,17 +135,21 @@ function roleOf(thread) {
 
 function renderDetail(t, i) {
   const d = $("step-detail");
-  const isStale = i === shown.violation.position;
+  const violating = i === shown.violation.position;
+  const stale = violating && isStale(t);
+  const title = stale ? `Step ${i + 1}: the device uses a stale translation`
+    : violating ? `Step ${i + 1}: the violation (${shown.violation.message.split(":")[0]})` : `Step ${i + 1}`;
   const parts = [
-    el("h3", isStale ? "stale-title" : "", isStale ? `Step ${i + 1}: the device uses a stale translation` : `Step ${i + 1}`),
+    el("h3", violating ? "stale-title" : "", title),
     row("CPU", `${t.thread} — ${roleOf(t.thread)}`),
     row("Action", t.label + (t.effective ? "" : " (not taken: its condition was false)")),
     row("State it changed", changeOf(t, i)),
     stateTable(i),
   ];
-  if (isStale) parts.push(...staleExplanation(t));
+  if (stale) parts.push(...staleExplanation(t));
+  else if (violating) parts.push(el("p", "oracle", `Check: ${shown.violation.message}`));
   d.replaceChildren(...parts);
-  d.classList.toggle("stale", isStale);
+  d.classList.toggle("stale", violating);
 }
 
 function row(label, text) {
@@ -172,16 +184,14 @@ function stateTable(i) {
 
 /** The cached entry the device used, the step that should have invalidated it, and the oracle's verdict. */
 function staleExplanation(t) {
-  const m = /IOVA (0x[0-9a-f]+) → PA (0x[0-9a-f]+) via ([a-z-]+)/.exec(t.note ?? "");
-  const cache = { "micro-tlb": "micro-TLB", iotlb: "IOTLB" }[m?.[3]] ?? "cached";
+  const m = STALE.exec(t.note);
+  const cache = { "micro-tlb": "micro-TLB", iotlb: "IOTLB" }[m[3]];
   const skipped = shown.violation.trace.findIndex((s) => /sync skipped/.test(s.note ?? ""));
-  const out = [];
-  if (m) {
-    out.push(el("p", "stale-entry",
-      `Stale ${cache} entry: IOVA ${m[1]} → PA ${m[2]} (the old buffer's page). It survived because ` +
-      (skipped >= 0 ? `step ${skipped + 1} (${shown.violation.trace[skipped].thread}:${shown.violation.trace[skipped].step}) skipped the ` +
-        "TLBI + CMD_SYNC, yet the IOVA was freed at once instead of waiting in the flush queue." : "no invalidation reached it.")));
-  }
-  out.push(el("p", "oracle", `Oracle: ${shown.violation.message}`));
-  return out;
+  const s = shown.violation.trace[skipped];
+  return [
+    el("p", "stale-entry", `Stale ${cache} entry: IOVA ${m[1]} → PA ${m[2]} (the old buffer's page). It survived because ` +
+      (s ? `step ${skipped + 1} (${s.thread}:${s.step}) skipped the TLBI + CMD_SYNC, yet the IOVA was freed at once ` +
+        "instead of waiting in the flush queue." : "no invalidation reached it.")),
+    el("p", "oracle", `Oracle: ${shown.violation.message}`),
+  ];
 }
