@@ -16,6 +16,7 @@ export function createIotlbView(canvas, tip) {
   let snap; //   the last snapshot
   let flash; //  per entry: { kind, at } of its last change
   let geometry = "";
+  let img; //    the canvas's pixels, reused frame to frame
 
   function reset() {
     snap = undefined;
@@ -61,7 +62,7 @@ export function createIotlbView(canvas, tip) {
   /** Every cell into one ImageData: a few thousand fillRects would cost a frame more. */
   function draw(now) {
     const ctx = canvas.getContext("2d");
-    const img = ctx.createImageData(canvas.width, canvas.height);
+    if (img?.width !== canvas.width || img?.height !== canvas.height) img = ctx.createImageData(canvas.width, canvas.height);
     snap.entries.forEach((e, i) => {
       const [x, y] = cellAt(Math.floor(i / snap.ways), i % snap.ways);
       fillCell(img, x, y, colourOf(e, flash[i], now));

@@ -1,8 +1,9 @@
 // The live view's controller: starts a built-in scenario on Web Workers (startScenario with
 // keepOpen, so the machine can be read until we close it), then every FRAME_MS reads the
 // shared memory — counters, the IOTLB, the first domain's page table and flush queue —
-// and hands it to the views. Reading is lock-free and short; the page's thread never waits
-// on the workers (browsers forbid Atomics.wait here, and a long frame would freeze the page).
+// and hands it to the views, yielding to the page between views so that no frame is one long
+// task. Reading is lock-free and short; the page's thread never waits on the workers
+// (browsers forbid Atomics.wait here, and a long frame would freeze the page).
 
 import { BUILTIN_RUN_SCENARIOS, startScenario, formatSummary } from "/dist/index.js";
 import { $, fmt, pct } from "./util.js";
@@ -17,7 +18,7 @@ const FRAME_MS = 150;
 const CHART_MS = 500;
 
 let views;
-/** The run being watched: { run, domainName, domain, cpus, drivers, timer, last, lastChart }. */
+/** The run being watched: { run, domainName, domain, cpus, drivers, floors, timer, last, lastChart, inFlight, closing }. */
 let current;
 
 export function initLive() {
@@ -74,8 +75,9 @@ async function start() {
   $("domain-name").textContent = domainName;
   $("switch-lazy").disabled = false;
   $("run-state").textContent = "running";
-  current.timer = setInterval(() => frame(current), FRAME_MS);
-  frame(current);
+  const cur = current;
+  cur.timer = setInterval(() => tick(cur), FRAME_MS);
+  tick(cur);
   run.report.then((report) => finish(report), (e) => finish(undefined, e));
 }
 
@@ -103,22 +105,32 @@ function meanWindowUs(floors, a, b) {
   return n > 0 ? sum / n / 1000 : null;
 }
 
-function frame(cur) {
+/** Start a frame unless the last one is still drawing (a busy machine: skip rather than queue up). */
+function tick(cur) {
+  if (cur.inFlight || cur.closing) return;
+  cur.inFlight = frame(cur).finally(() => { cur.inFlight = undefined; });
+}
+
+/** Let the page handle input and paint between a frame's parts: no part makes a long task. */
+const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function frame(cur) {
   const now = readCounters(cur);
   const { run, domain } = cur;
   showCounters(cur, now);
-  // Behind the other tab nobody sees the pictures: leave the page's thread (and a core) to the explorer.
-  if (!$("view-live").hidden) {
-    views.fq.update(domain.fqRingOccupancy(), domain.fqRingCapacity(), domain.iova.fqCounters());
-    views.iotlb.update(run.smmu.iotlbSnapshot());
-    views.pt.update(safeDump(domain.pageTable), domain.pageTable.geometry);
-  }
   if (now.t - cur.lastChart.t >= CHART_MS) {
     const dt = (now.t - cur.lastChart.t) / 1000;
     views.charts.push((now.t - cur.t0) / 1000, (now.ops - cur.lastChart.ops) / dt, meanWindowUs(cur.floors, cur.lastChart, now));
     cur.lastChart = now;
   }
   cur.last = now;
+  // Behind the other tab nobody sees the pictures: leave the page's thread (and a core) to the explorer.
+  if ($("view-live").hidden) return;
+  views.fq.update(domain.fqRingOccupancy(), domain.fqRingCapacity(), domain.iova.fqCounters());
+  await yieldToPage();
+  views.iotlb.update(run.smmu.iotlbSnapshot());
+  await yieldToPage();
+  views.pt.update(safeDump(domain.pageTable), domain.pageTable.geometry);
 }
 
 /**
@@ -156,14 +168,16 @@ function switchToLazy() {
   el.textContent = `switchToLazy("${current.domainName}") → ${result}` +
     (result === "ok" ? `: the domain is now ${current.domain.type}; unmaps queue their IOVAs in the flush queue` : "");
   el.className = result === "ok" ? "ok" : "error";
-  frame(current);
+  tick(current);
 }
 
 async function finish(report, error) {
   const cur = current;
   clearInterval(cur.timer);
-  frame(cur); // the state the run ended in
+  cur.closing = true;
   $("switch-lazy").disabled = true;
+  await cur.inFlight?.catch(() => {}); // never close the simulator under a frame that is reading it
+  await frame(cur); // the state the run ended in
   if (report) {
     $("summary").textContent = formatSummary(report).join("\n"); // the lines `iommu-sim run` prints
     $("summary-panel").hidden = false;
