@@ -1132,6 +1132,37 @@ export function dma_fq_pending(domain: u32): i32 {
   return <i32>fq.fqPending(dmad.iovaOf(dd));
 }
 
+/**
+ * Flush-queue entries pending on one ring of a DMA domain (ring = CPU, or 0 in single mode):
+ * -1 without a queue or past the last ring. Read-only, for watching a run (the live page).
+ */
+export function dma_fq_ring_pending(domain: u32, ring: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  return fq.fqRingPending(dmad.iovaOf(dd), ring);
+}
+
+/** Slots per flush-queue ring of a DMA domain (256, or 32768 single), 0 without a queue. */
+export function dma_fq_ring_slots(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  return <i32>fq.fqRingSlots(dmad.iovaOf(dd));
+}
+
+// The cache layout (assembly/smmu/cache.ts), for reading the IOTLB's entries from TypeScript
+// (Smmu.iotlbSnapshot) without a call per entry.
+export const C_SETS = cache.C_SETS;
+export const C_WAYS = cache.C_WAYS;
+export const C_ENTRIES = cache.C_ENTRIES;
+export const CACHE_ENTRY_SIZE = cache.ENTRY_SIZE;
+export const CE_SEQ = cache.E_SEQ;
+export const CE_META = cache.E_META;
+export const CE_TAG = cache.E_TAG;
+export const CE_CTX = cache.E_CTX;
+export const CE_OUT = cache.E_OUT;
+export const META_VALID = cache.META_VALID;
+export const META_LEAF = cache.META_LEAF;
+
 // ── scenario workloads (assembly/workload/) ──────────────────────────────────
 
 export const COUNTER_CACHES_BASE = mm.COUNTER_CACHES_BASE;

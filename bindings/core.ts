@@ -99,6 +99,8 @@ export interface CoreExports {
                  dir: number, flags: number, ring: number, seed: number): number;
   dma_loop_switch(domain: number, cpu: number, rounds: number, gap: number, stop: number): number;
   dma_fq_pending(domain: number): number;
+  dma_fq_ring_pending(domain: number, ring: number): number;
+  dma_fq_ring_slots(domain: number): number;
   wl_init(cpu: number, kind: number, dev: number, ring: number, min: number, max: number, segs: number, link: number,
           seed: number): number;
   wl_run(cpu: number, maxOps: number, untilNs: number): number;
@@ -135,6 +137,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "wl_init", "wl_run", "wl_drain", "wl_counter", "wl_hist_count", "wl_hist_floor", "wl_run_begin", "wl_run_stop",
   "wl_run_stopped",
   "dma_fq_flush_step_for_testing",
+  "dma_fq_ring_pending", "dma_fq_ring_slots",
   "mapbench_reset", "mapbench_run",
 ];
 

@@ -69,6 +69,9 @@ const LAYOUT_NAMES = [
   "CPU_COST_IOVA_TREE", "CPU_COST_TABLE_ALLOC", "CPU_COST_FQ_QUEUE", "CPU_COST_COUNT", "MAPBENCH_BASE",
   "MAPBENCH_CPU_SIZE", "MB_CLOCK", "MB_LOOPS", "MB_SUM_MAP", "MB_SUM_UNMAP", "MB_SUM_SQ_MAP", "MB_SUM_SQ_UNMAP",
   "MB_JIFFIES0", "MB_STATUS", "MB_RUN_ENOMEM",
+  // the IOTLB's entries, read by Smmu.iotlbSnapshot
+  "C_SETS", "C_WAYS", "C_ENTRIES", "CACHE_ENTRY_SIZE", "CE_SEQ", "CE_META", "CE_TAG", "CE_CTX", "CE_OUT",
+  "META_VALID", "META_LEAF",
 ] as const;
 
 export type LayoutName = (typeof LAYOUT_NAMES)[number];

@@ -317,6 +317,27 @@ export class DmaDomain {
     return this.core.raw.dma_fq_pending(this.id);
   }
 
+  /**
+   * Entries pending on each flush-queue ring (one per CPU; one in v7.1 single mode), read
+   * without a lock while CPUs queue and flush — for watching a run. Empty when the domain
+   * has no queue (strict, DMA).
+   */
+  fqRingOccupancy(): number[] {
+    this.live("fqRingOccupancy");
+    const out: number[] = [];
+    for (let r = 0; ; r++) {
+      const n = this.core.raw.dma_fq_ring_pending(this.id, r);
+      if (n < 0) return out;
+      out.push(n);
+    }
+  }
+
+  /** Entries one flush-queue ring can hold before it must flush (slots − 1: 255), 0 without a queue. */
+  fqRingCapacity(): number {
+    this.live("fqRingCapacity");
+    return Math.max(0, this.core.raw.dma_fq_ring_slots(this.id) - 1);
+  }
+
   stats(): DmaStats {
     this.live("stats");
     const out = {} as DmaStats;

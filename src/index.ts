@@ -9,6 +9,7 @@ export {
 export { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 export {
   Smmu, Device, DEFAULT_COSTS, DEFAULT_CPU_COSTS, type CpuCosts, type SmmuOptions, type SmmuCosts, type SmmuStats, type CacheStats,
+  type IotlbEntry, type IotlbSnapshot,
   type Fault, type FaultType, type SmmuCommandInput, type AccessResult, type AccessSegment, type ReplacementPolicy,
 } from "./smmu/smmu.js";
 export { decodeCommand, formatCommandEvent, type SmmuCommand, type CommandEvent } from "./smmu/commands.js";

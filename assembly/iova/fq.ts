@@ -233,6 +233,22 @@ export function fqPending(d: u32): u32 {
 }
 
 /**
+ * Entries queued on ring `idx` (a CPU's ring, or ring 0 in single mode), or -1 when there
+ * is no queue or no such ring. Lock-free: the live page reads it while CPUs queue and flush,
+ * so a value may be a moment old, never torn (head and tail are each read atomically).
+ */
+export function fqRingPending(d: u32, idx: u32): i32 {
+  if (!fqEnabled(d) || idx >= ringCount(d)) return -1;
+  const ring = atomic.load<u32>(d + I_FQ_RINGS) + idx * ringBytes(d);
+  return <i32>((atomic.load<u32>(ring + R_TAIL) - atomic.load<u32>(ring + R_HEAD)) & (load<u32>(d + I_FQ_SIZE) - 1));
+}
+
+/** Slots per ring (usable: one less), or 0 when there is no queue. */
+export function fqRingSlots(d: u32): u32 {
+  return fqEnabled(d) ? load<u32>(d + I_FQ_SIZE) : 0;
+}
+
+/**
  * Teardown (v5.15 free_iova_flush_queue, v7.1 iommu_dma_free_fq): the timer goes, every
  * pending entry's destructor runs — without freeing its IOVA (the domain is destroyed
  * next) — and the rings are freed.

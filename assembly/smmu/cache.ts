@@ -30,10 +30,10 @@ export const POLICY_LRU: u32 = 0;
 export const POLICY_RR: u32 = 1;
 export const POLICY_RANDOM: u32 = 2;
 
-const C_SETS: u32 = 0;
-const C_WAYS: u32 = 4;
+export const C_SETS: u32 = 0;
+export const C_WAYS: u32 = 4;
 const C_POLICY: u32 = 8;
-const C_ENTRIES: u32 = 12;
+export const C_ENTRIES: u32 = 12;
 const C_LOCKS: u32 = 16;
 const C_RR: u32 = 20;
 const C_RNG: u32 = 24;
@@ -45,12 +45,12 @@ export const C_FILLS: u32 = 80;
 export const C_EVICTIONS: u32 = 88;
 export const C_INVALIDATED: u32 = 96;
 
-const E_SEQ: u32 = 0;
-const E_META: u32 = 4;
-const E_TAG: u32 = 8;
-const E_CTX: u32 = 16;
+export const E_SEQ: u32 = 0;
+export const E_META: u32 = 4;
+export const E_TAG: u32 = 8;
+export const E_CTX: u32 = 16;
 const E_AGE: u32 = 20;
-const E_OUT: u32 = 24;
+export const E_OUT: u32 = 24;
 
 export const META_VALID: u32 = 1 << 0;
 export const META_READ: u32 = 1 << 1;

@@ -148,6 +148,24 @@ export type AccessResult =
 
 export interface CacheStats { hits: number; misses: number; fills: number; evictions: number; invalidated: number }
 
+/** One IOTLB entry as Smmu.iotlbSnapshot reads it. */
+export interface IotlbEntry {
+  valid: boolean;
+  /** The tag: the input address >> shift. */
+  tag: number;
+  /** ASID | VMID << 16 of the context that filled it. */
+  ctx: number;
+  /** log2 of the bytes it maps (12: a 4 KiB page, 21: a 2 MiB block). */
+  shift: number;
+  /** A leaf translation (the IOTLB holds only leaves; kept for other caches' sake). */
+  leaf: boolean;
+  /** The output address of the page or block. */
+  out: number;
+}
+
+/** The IOTLB's entries in set-major order: entry (set s, way w) is entries[s · ways + w]. */
+export interface IotlbSnapshot { sets: number; ways: number; entries: IotlbEntry[] }
+
 export interface SmmuStats {
   translations: number;
   microTlbHits: number;
@@ -302,6 +320,38 @@ export class Smmu {
       iotlb: this.cacheStats(this.core.readU32(this.base + L.S_IOTLB))!,
       walkCache: [0, 1, 2, 3].map((l) => this.cacheStats(this.core.readU32(this.base + L.S_WALKC + 4 * l))),
     };
+  }
+
+  /**
+   * Every IOTLB entry, read straight from the shared memory without a lock: safe to call
+   * while workers translate, fill and invalidate (for watching a run). Each entry is read
+   * under its seqlock; one still being written after a few tries is reported as it was read.
+   */
+  iotlbSnapshot(): IotlbSnapshot {
+    this.live();
+    const L = this.core.layout;
+    const c = this.core.readU32(this.base + L.S_IOTLB);
+    const sets = this.core.readU32(c + L.C_SETS);
+    const ways = this.core.readU32(c + L.C_WAYS);
+    const first = this.core.readU32(c + L.C_ENTRIES);
+    const entries: IotlbEntry[] = [];
+    for (let i = 0; i < sets * ways; i++) entries.push(this.readCacheEntry(first + i * L.CACHE_ENTRY_SIZE));
+    return { sets, ways, entries };
+  }
+
+  private readCacheEntry(e: number): IotlbEntry {
+    const L = this.core.layout;
+    let entry!: IotlbEntry;
+    for (let tries = 0; tries < 4; tries++) {
+      const seq = Atomics.load(this.core.u32, (e + L.CE_SEQ) >>> 2);
+      const meta = this.core.readU32(e + L.CE_META);
+      const shift = (meta >> 8) & 0xff;
+      entry = { valid: (meta & L.META_VALID) !== 0, tag: this.core.readU64Number(e + L.CE_TAG),
+                ctx: this.core.readU32(e + L.CE_CTX), shift, leaf: (meta & L.META_LEAF) !== 0,
+                out: this.core.readU64Number(e + L.CE_OUT) };
+      if ((seq & 1) === 0 && Atomics.load(this.core.u32, (e + L.CE_SEQ) >>> 2) === seq) break;
+    }
+    return entry;
   }
 
   /** Faults recorded since the last call (the queue is a ring: throws if it wrapped). */

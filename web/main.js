@@ -1,0 +1,25 @@
+// The live page's entry point: the two views (a live scenario run, the seed race explorer)
+// behind tabs, and a plain warning when the page is not cross-origin isolated — the
+// simulator's shared memory (SharedArrayBuffer) needs that, so nothing would run.
+
+import { $ } from "./util.js";
+import { initLive } from "./live.js";
+import { initSeedRace } from "./seed-race.js";
+
+function showView(name) {
+  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.view === name);
+  $("view-live").hidden = name !== "live";
+  $("view-seed").hidden = name !== "seed";
+}
+
+for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showView(tab.dataset.view));
+
+if (!crossOriginIsolated) {
+  const w = $("isolation-warning");
+  w.hidden = false;
+  w.textContent = "This page is not cross-origin isolated, so it cannot create the simulator's shared memory. " +
+    "Serve it with `npm run web` (scripts/serve.mjs sends the COOP/COEP headers).";
+}
+
+initLive();
+initSeedRace({ isActive: () => !$("view-seed").hidden });
