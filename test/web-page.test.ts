@@ -2,15 +2,24 @@
 // flush-queue bars, counters — switched to lazy from the page's button, with the page's
 // thread measured for long tasks; then the seed race explorer: v2-hoisted's violating
 // schedule stepped to the stale translation, and merged found clean. Saves the screenshots
-// web/screenshots/live.png and seed-race.png (committed as evidence of what the page shows).
+// web/screenshots/live.png and seed-race.png (committed as evidence of what the page shows)
+// when UPDATE_SCREENSHOTS=1, else to a temporary folder.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
 
-const SHOTS = fileURLToPath(new URL("../web/screenshots/", import.meta.url));
+/**
+ * Where the screenshots go: a temporary folder, or — with UPDATE_SCREENSHOTS=1 — the
+ * committed ones in web/screenshots/, so that a test run leaves the working tree clean.
+ */
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? fileURLToPath(new URL("../web/screenshots/", import.meta.url))
+  : mkdtempSync(join(tmpdir(), "iommu-sim-web-")) + "/";
 /** Enough operations that the run is still going when the test has looked at everything. */
 const OPS_PER_CPU = 20_000_000;
 
