@@ -1254,7 +1254,7 @@ export function wl_hist_floor(bucket: u32): f64 {
   return <f64>wrun.wlHistFloor(bucket);
 }
 
-/** Set the run's flags (RUN_*) and clear its stop word: before a scenario run starts. */
+/** Store the run's flags (RUN_*) and clear its stop word: before a scenario run starts. */
 export function wl_run_begin(flags: u32): void {
   atomic.store<u32>(mm.CONTROL_BASE + mm.CTL_RUN_FLAGS, flags);
   atomic.store<u32>(mm.CONTROL_BASE + mm.CTL_RUN_STOP, 0);

@@ -41,7 +41,7 @@ function poolPage(w: u32): u64 {
   return load<u64>(w + W_PHYS) + (randomOf(x) % POOL_PAGES) * 4096;
 }
 
-/** Map a buffer for ring slot i and record it there (iova 0 if the map failed). */
+/** dma_map a buffer for ring slot i and record it there (iova 0 if the map failed). */
 function post(w: u32, cpu: u32, i: u32, bytes: u32): void {
   const e = ringEntry(w, i);
   const phys = poolPage(w);
