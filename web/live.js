@@ -150,6 +150,8 @@ function showCounters(cur, now) {
   const badge = $("domain-type");
   badge.textContent = type;
   badge.className = `badge ${type === "DMA-FQ" ? "lazy" : "strict"}`;
+  // The kernel only switches DMA → DMA-FQ on a live domain: once lazy, there is nothing to press.
+  if (!cur.closing) $("switch-lazy").disabled = type === "DMA-FQ";
   const d = domain.stats();
   const s = run.smmu.stats();
   $("c-ops").textContent = fmt(now.ops);
