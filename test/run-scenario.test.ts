@@ -392,6 +392,14 @@ describe("refused: references and rules across fields", () => {
     expect(parseRunScenario(attacker("nic-rx0", "eth0")).workloads[1]!.device).toBe("eth0");
   });
 
+  it("two attackers on one victim", () => {
+    const s = withEdit((s) => {
+      s.workloads.push({ kind: "attacker", name: "evil", cpus: [2], ops: 1, victim: "nic-rx0" });
+      s.workloads.push({ kind: "attacker", name: "worse", cpus: [3], ops: 1, victim: "nic-rx0" });
+    });
+    expect(refusal(s)).toBe(`nic.json: workloads[2].victim: "nic-rx0" already has an attacker ("evil"); a workload can have one`);
+  });
+
   it("an attacker on more than one CPU", () => {
     const s = withEdit((s) => { s.workloads.push({ kind: "attacker", cpus: [2, 3], ops: 1, victim: "nic-rx0" }); });
     expect(refusal(s)).toBe("nic.json: workloads[1].cpus: expected exactly 1 entry, found 2");

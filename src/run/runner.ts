@@ -216,7 +216,7 @@ function setUpWorkloads(m: Machine, sc: RunScenario, seed: number): CpuPlan[] {
   for (const w of sc.workloads) {
     const dev = m.devices.get(w.device)!;
     w.cpus.forEach((cpu, i) => {
-      const p = workloadParams(w, sc, cpu, attackerOf.get(w.name), i);
+      const p = workloadParams(w, sc, attackerOf.get(w.name), i);
       const rc = core.raw.wl_init(cpu, core.layout[KIND_CODES[w.kind]], dev.id, p.ring, p.min, p.max, p.segs, p.link,
         mixSeed(seed, cpu));
       if (rc !== 0) throw new RunError(`iommu-sim: scenario ${sc.name}: workload "${w.name}" on cpu ${cpu}: the core refused its parameters (code ${rc})`);
@@ -232,8 +232,12 @@ function setUpWorkloads(m: Machine, sc: RunScenario, seed: number): CpuPlan[] {
   return plans;
 }
 
-function workloadParams(w: RunWorkload, sc: RunScenario, cpu: number, attackerCpu: number | undefined, index: number) {
-  const link = attackerCpu === undefined ? 0 : attackerCpu + 1;
+/**
+ * The core's parameters of CPU `index` of workload `w`. An attacker watches its victim's
+ * first CPU: that CPU logs its unmaps for it (the log has one writer and one reader).
+ */
+function workloadParams(w: RunWorkload, sc: RunScenario, attackerCpu: number | undefined, index: number) {
+  const link = attackerCpu === undefined || index !== 0 ? 0 : attackerCpu + 1;
   switch (w.kind) {
     case "nic-rx": return { ring: w.ring, min: w.bufferBytes, max: w.bufferBytes, segs: 1, link };
     case "nic-tx": return { ring: w.ring, min: w.minBytes, max: w.maxBytes, segs: 1, link };
@@ -241,7 +245,7 @@ function workloadParams(w: RunWorkload, sc: RunScenario, cpu: number, attackerCp
     case "random": return { ring: w.live, min: w.minBytes, max: w.maxBytes, segs: 1, link };
     case "attacker": {
       const victim = sc.workloads.find((v) => v.name === w.victim)!;
-      return { ring: w.keep, min: 1, max: 1, segs: 1, link: victim.cpus[index % victim.cpus.length]! };
+      return { ring: w.keep, min: 1, max: 1, segs: 1, link: victim.cpus[0]! };
     }
   }
 }

@@ -619,10 +619,16 @@ function checkSizes(p: Parsed, out: Problems): void {
 
 function checkAttackers(p: Parsed, out: Problems): void {
   const byName = new Map(p.workloads.map((w, i) => [workloadName(w, i), w] as const));
+  const watchedBy = new Map<string, string>();
   p.workloads.forEach((w, i) => {
     if (w.kind !== "attacker") return;
     const victim = byName.get(w.victim);
-    if (!victim) {
+    const other = watchedBy.get(w.victim);
+    watchedBy.set(w.victim, other ?? workloadName(w, i));
+    if (other !== undefined) {
+      // The victim logs its unmaps for one reader.
+      out.add(["workloads", i, "victim"], `${found(w.victim)} already has an attacker (${found(other)}); a workload can have one`);
+    } else if (!victim) {
       out.add(["workloads", i, "victim"], `no workload named ${found(w.victim)} (workloads: ${names([...byName.keys()])})`);
     } else if (victim.kind === "attacker") {
       out.add(["workloads", i, "victim"], `${found(w.victim)} is an attacker; the victim must be a workload of another kind`);
