@@ -155,6 +155,15 @@ describe("the runner's promises", () => {
     expect(r.totals.violations).toBe(0);
   });
 
+  it("an event whose modelled time never comes is reported as not reached", async () => {
+    const r = await run(small("nic", 1_000, { events: [{ at: { timeMs: 60_000 }, cpu: 0, action: "switch-to-lazy", domain: "nic" }] }),
+      { workers: 1 });
+    expect(r.events).toEqual([expect.objectContaining({
+      due: "cpu 0's clock at 60000 ms", action: "switch-to-lazy", result: "not reached: the CPU finished its operations first",
+    })]);
+    expect(r.fq.entriesQueued).toBe(0);
+  });
+
   it("a switch on v5.15 with two devices in the domain is refused (-EINVAL), as the kernel does", async () => {
     const sc = small("nic", 1_000, {
       profile: "5.15",

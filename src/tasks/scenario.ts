@@ -99,6 +99,7 @@ export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioW
   }
   const stopped = core.raw.wl_run_stopped() !== 0;
   for (const c of cpus) check(core.raw.wl_drain(c.cpu), `drain of cpu ${c.cpu}`);
+  for (const c of cpus) for (const e of c.events) if (e.action !== "failatomic-off") events.push(notReached(core, c, e, stopped));
   return {
     worker: ctx.worker, cpus: cpus.map((c) => c.cpu), ops: cpus.reduce((n, c) => n + c.done, 0),
     wallMs: now() - t0, events, samples, stopped,
@@ -129,6 +130,13 @@ function runChunk(core: Core, c: CpuRun, chunk: number, events: ScenarioEventRes
       events.push({ due: e.due, atUs: clock / 1000, cpu: c.cpu, action: e.action, target: e.target, result });
     }
   }
+}
+
+/** An event whose time never came: its CPU finished (or the run stopped) first. */
+function notReached(core: Core, c: CpuRun, e: ScenarioEventArgs, stopped: boolean): ScenarioEventResult {
+  const clock = core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK);
+  return { due: e.due, atUs: clock / 1000, cpu: c.cpu, action: e.action, target: e.target,
+           result: `not reached: ${stopped ? "the run was stopped" : "the CPU finished its operations"} first` };
 }
 
 function fire(core: Core, c: CpuRun, e: ScenarioEventArgs): string {
