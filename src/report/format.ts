@@ -181,7 +181,7 @@ export function eventTable(r: RunReport): Table {
   return {
     headers: ["due", "at", "cpu", "action", "target", "result"],
     align: ["l", "r", "r", "l", "l", "l"],
-    rows: r.events.map((e) => [e.due, fmtUs(e.atUs), String(e.cpu), e.action, e.target, e.result]),
+    rows: r.events.map((e) => [e.due, fmtUs(e.atUs), e.cpu < 0 ? "orchestrator" : String(e.cpu), e.action, e.target, e.result]),
   };
 }
 
