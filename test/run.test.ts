@@ -155,6 +155,21 @@ describe("the runner's promises", () => {
     expect(r.totals.violations).toBe(0);
   });
 
+  it("a domain whose output size cannot reach the workloads' buffers is refused before the run", async () => {
+    await expect(run(small("nic", 100, { domains: [{ name: "nic", oas: 36 }] }), { workers: 1 }))
+      .rejects.toThrow(/^nic: domains\[0\]\.oas: the buffers of workload "rx0" reach PA 0x10ffffffff .* needs oas ≥ 37; found 36$/);
+  });
+
+  it("map failures are said in the outcome (a 32-bit mask with little IOVA space left)", async () => {
+    // Four CPUs each keeping 64 requests of 1–8 × 4 MiB in flight (4.5 on average) want
+    // more than the 4 GiB of a 32-bit aperture.
+    const r = await run(small("nic", 2_000, { events: [], cpus: 4, domains: [{ name: "nic", ias: 32 }],
+      workloads: [{ kind: "storage", name: "io", device: "eth0", cpus: [0, 1, 2, 3], ops: 100, queueDepth: 64, segments: 8,
+                    minBytes: 4 << 20, maxBytes: 4 << 20 }] }), { workers: 1 });
+    expect(r.totals.mapFailures).toBeGreaterThan(0);
+    expect(r.outcome.message).toMatch(/NOTE: \d+ of \d+ dma_map calls failed \(DMA_MAPPING_ERROR/);
+  });
+
   it("an event whose modelled time never comes is reported as not reached", async () => {
     const r = await run(small("nic", 1_000, { events: [{ at: { timeMs: 60_000 }, cpu: 0, action: "switch-to-lazy", domain: "nic" }] }),
       { workers: 1 });

@@ -98,12 +98,20 @@ export function oracleInit(o: u32, capacity: u32, ring: u32): void {
   counterAdd(o + O_COUNTERS + which * 8, 1);
 }
 
-/** The entry for a key: found, or claimed if `claim`; 0 if absent (or the table is full). */
+/**
+ * How far from its home slot a key may sit. Keys are only ever placed within this many
+ * slots, so a lookup need not look further: a full (or badly clustered) shadow costs a
+ * bounded probe per page — counted as "shadow full" — instead of a scan of the whole table.
+ */
+const MAX_PROBES: u32 = 128;
+
+/** The entry for a key: found, or claimed if `claim`; 0 if absent (or no room near its home). */
 function entryFor(o: u32, key: u64, claim: bool): u32 {
   const mask = load<u32>(o + O_MASK);
   const table = load<u32>(o + O_TABLE);
   let i = <u32>(hashOf(key) & <u64>mask);
-  for (let probes: u32 = 0; probes <= mask; probes++) {
+  const limit = mask < MAX_PROBES ? mask : MAX_PROBES;
+  for (let probes: u32 = 0; probes <= limit; probes++) {
     const e = table + i * ORACLE_ENTRY;
     const k = atomic.load<u64>(e + E_KEY);
     if (k == key) return e;

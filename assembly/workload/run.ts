@@ -33,7 +33,9 @@ export const WL_ATTACKER: u32 = 5;
 
 const NS_PER_JIFFY: u64 = 1_000_000_000 / <u64>HZ;
 /** Each CPU's buffers sit in their own 4 GiB of physical address space. */
-const PHYS_BASE: u64 = 0x10_0000_0000;
+export const WL_PHYS_BASE: u64 = 0x10_0000_0000;
+/** Bits of each CPU's buffer space (4 GiB), from WL_PHYS_BASE + cpu · 2^WL_PHYS_CPU_SHIFT. */
+export const WL_PHYS_CPU_SHIFT: u64 = 32;
 
 export const WL_ERR_ARGS: i32 = -22;
 
@@ -60,7 +62,7 @@ export function wlInit(cpu: u32, kind: u32, domain: u32, device: u32, ring: u32,
   store<u32>(w + W_SEGS, segs == 0 ? 1 : segs);
   store<u32>(w + W_VICTIM, link);
   store<u64>(w + W_RNG, seedState(seed == 0 ? 1 : seed));
-  store<u64>(w + W_PHYS, PHYS_BASE + (<u64>cpu << 32));
+  store<u64>(w + W_PHYS, WL_PHYS_BASE + (<u64>cpu << WL_PHYS_CPU_SHIFT));
   store<u32>(w + W_DIR, kind == WL_NIC_RX ? DMA_FROM_DEVICE : kind == WL_NIC_TX ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL);
   return 0;
 }

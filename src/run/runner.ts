@@ -18,7 +18,7 @@ import type { Core } from "../../bindings/core.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import type { CpuReport, EventReport, Histogram, RunReport, SeriesPoint, ViolationReport } from "../report/types.js";
 import type { ScenarioArgs, ScenarioCpuArgs, ScenarioEventArgs, ScenarioWorkerResult } from "../tasks/scenario.js";
-import { parseRunScenario, type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent } from "./scenario.js";
+import { parseRunScenario, ScenarioError, type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent } from "./scenario.js";
 import { checkInt } from "../validate.js";
 import { switchResult } from "./switch.js";
 import { VERSION } from "../version.js";
@@ -114,6 +114,7 @@ export async function startScenario(input: RunScenario | RunScenarioInput, opts:
   const chunk = checkInt("chunk", opts.chunk ?? 256, 1, LOG_SAFE_CHUNK, "runScenario");
   const machine = await buildMachine(scenario);
   try {
+    checkBufferReach(machine.sim.core, scenario);
     const cpus = setUpWorkloads(machine, scenario, seed);
     const shares = spread(cpus, workers);
     const progress = new SharedArrayBuffer(8 * 64);
@@ -233,6 +234,27 @@ function setUpWorkloads(m: Machine, sc: RunScenario, seed: number): CpuPlan[] {
 }
 
 /**
+ * The workloads' buffers sit at physical addresses of their own (each CPU its 4 GiB from
+ * 64 GiB up): a domain whose output size cannot reach them would fail every map. Say so
+ * before the run rather than report a run of nothing but DMA_MAPPING_ERRORs.
+ */
+function checkBufferReach(core: Core, sc: RunScenario): void {
+  const L = core.layout;
+  for (const w of sc.workloads) {
+    if (w.kind === "attacker") continue;
+    const domain = sc.devices.find((d) => d.name === w.device)!.domain;
+    const i = sc.domains.findIndex((d) => d.name === domain);
+    const top = L.WL_PHYS_BASE_HI * 2 ** 32 + (Math.max(...w.cpus) + 1) * 2 ** L.WL_PHYS_CPU_SHIFT;
+    const need = Math.ceil(Math.log2(top));
+    if (sc.domains[i]!.oas < need) {
+      throw new ScenarioError(sc.name, `domains[${i}].oas`, [`${sc.name}: domains[${i}].oas: the buffers of workload ` +
+        `"${w.name}" reach PA ${hex(top - 1)} (each CPU has 4 GiB of its own from ${hex(L.WL_PHYS_BASE_HI * 2 ** 32)}), ` +
+        `so this domain needs oas ≥ ${need}; found ${sc.domains[i]!.oas}`]);
+    }
+  }
+}
+
+/**
  * The core's parameters of CPU `index` of workload `w`. An attacker watches its victim's
  * first CPU: that CPU logs its unmaps for it (the log has one writer and one reader).
  */
@@ -345,7 +367,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
       status, expected: sc.checks.expect,
       // A run cut short by the timeout or a request did not show what it was meant to.
       asExpected: !f.stopped && (sc.checks.expect === "any" || sc.checks.expect === found),
-      message: outcomeMessage(sc, totals.violations, f.stopped, stoppedByViolation) + shadowWarning(m),
+      message: outcomeMessage(sc, totals.violations, f.stopped, stoppedByViolation) + mapFailureNote(totals) + shadowWarning(m),
     },
     totals, oracle: oracleReport(m), perCpu,
     latency: {
@@ -381,6 +403,12 @@ function outcomeMessage(sc: RunScenario, violations: number, cause: StopCause, s
   if (stopped) return `stopped at the first violation the oracle found (${violations} counted by then)`;
   if (!sc.checks.oracle) return "ran to the end; the oracle was off, so violations were not looked for";
   return violations > 0 ? `the oracle found ${violations} violation(s)` : "ran to the end; the oracle found no violation";
+}
+
+function mapFailureNote(t: { maps: number; mapFailures: number }): string {
+  return t.mapFailures > 0
+    ? `; NOTE: ${t.mapFailures} of ${t.maps + t.mapFailures} dma_map calls failed (DMA_MAPPING_ERROR: no IOVA space under the mask, or the page table refused)`
+    : "";
 }
 
 function shadowWarning(m: Machine): string {
