@@ -545,6 +545,7 @@ export const O_COUNTERS = oracle.O_COUNTERS;
 export const VIOLATION_SIZE = oracle.VIOLATION_SIZE;
 export const AC_OK = oracle.AC_OK;
 export const AC_LAZY_WINDOW = oracle.AC_LAZY_WINDOW;
+export const AC_UNCHECKED = oracle.AC_UNCHECKED;
 export const AC_AFTER_STRICT = oracle.AC_AFTER_STRICT;
 export const AC_AFTER_FLUSH = oracle.AC_AFTER_FLUSH;
 export const AC_USE_AFTER_FREE = oracle.AC_USE_AFTER_FREE;

@@ -101,6 +101,23 @@ describe("safety oracle", () => {
     expect(oracle.takeViolations()[0]).toMatchObject({ kind: "unknown", iova: 0x5000 });
   });
 
+  it("a shadow out of room: the lost updates are counted and pages it has no record of go unjudged, not 'unknown'", () => {
+    const { pt, dom, dev, oracle } = setup({ oracle: { capacity: 16 } });
+    // 32 pages mapped through the DMA API: the shadow holds 16 of them.
+    expect(pt.mapPages(0x10_0000, 0x10_0000, 0x1000, 32, Prot.READ).ret).toBe(0);
+    oracle.recordMap(dom, 0x10_0000, 0x10_0000, 32 * 0x1000);
+    const counts = oracle.counts();
+    expect(counts.shadowFull).toBe(16);
+    const checks = Array.from({ length: 32 }, (_, i) => {
+      const r = dev.access(0x10_0000 + i * 0x1000, 4, "read");
+      return r.ok ? r.segments[0]!.check : "fault";
+    });
+    expect(checks.filter((c) => c === "ok")).toHaveLength(16);
+    expect(checks.filter((c) => c === "unchecked")).toHaveLength(16);
+    expect(oracle.counts()).toMatchObject({ ok: 16, unchecked: 16, unknown: 0 });
+    expect(oracle.takeViolations()).toEqual([]);
+  });
+
   it("without an oracle, accesses carry no verdict", () => {
     const pt = sim.createPageTable(S1);
     const dom = sim.createSmmuDomain(pt, { id: 1 });

@@ -52,7 +52,7 @@ function makeReport(overrides: Partial<RunReport["scenario"]> = {}): RunReport {
       walks: 1_191, pteReads: 4_764, walkCacheHits: 800, faults: 0,
       commands: { TLBI_NH_VA: 3_000, CMD_SYNC: 3_100, TLBI_NH_ASID: 100 }, modelledNs: 9_000_000,
     },
-    oracle: { checked: 400_000, lazyWindowAccesses: 1_200, shadowFull: 0 },
+    oracle: { checked: 400_000, lazyWindowAccesses: 1_200, shadowFull: 0, unchecked: 0 },
     iova: { rcacheHits: 60_000, rcacheMisses: 1_250, rcacheHitRate: 0.9796, depotHits: 470, depotHitRate: 0.0078, treeAllocs: 250, treeFrees: 150, magazineAllocFailures: 0 },
     fq: { flushes: { ringFull: 230, timer: 12, other: 3 }, entriesQueued: 61_050, maxOccupancy: 256 },
     lazyWindow: histogram("us", 1, 14, 5, 900),

@@ -40,6 +40,8 @@ const O_MASK: u32 = 4;
 const O_TABLE: u32 = 8;
 export const O_RING: u32 = 12;
 export const O_RING_MASK: u32 = 16;
+/** Non-zero once an update found no room: "never mapped" can no longer be told apart. */
+const O_OVERFLOWED: u32 = 24;
 export const O_RING_HEAD: u32 = 64;
 export const O_COUNTERS: u32 = 128;
 
@@ -67,7 +69,14 @@ export const AC_USE_AFTER_FREE: u32 = 4;
 export const AC_UNKNOWN: u32 = 5;
 export const AC_FREED_TABLE: u32 = 6;
 export const AC_FULL: u32 = 7; //   shadow table full: an update could not be recorded
-export const OC_COUNT: u32 = 8;
+/**
+ * An access to a page the shadow has no record of, after the shadow ran out of room: the
+ * page may have been mapped in an update that could not be recorded, so the oracle cannot
+ * say "unknown" — not a violation, and counted, so that a report can say how much went
+ * unchecked.
+ */
+export const AC_UNCHECKED: u32 = 8;
+export const OC_COUNT: u32 = 9;
 
 const EMPTY_KEY: u64 = 0;
 
@@ -141,7 +150,7 @@ function entryFor(o: u32, key: u64, claim: bool): u32 {
 export function oracleMap(o: u32, ctx: u32, iovaPage: u64, paPage: u64, pages: u64, now: u64): void {
   for (let i: u64 = 0; i < pages; i++) {
     const e = entryFor(o, keyOf(ctx, iovaPage + i), true);
-    if (e == 0) { count(o, AC_FULL); continue; }
+    if (e == 0) { shadowFull(o); continue; }
     const seq = beginWrite(e);
     const old = load<u32>(e + E_STATE);
     if (old != 0) store<u64>(e + E_PREV, load<u64>(e + E_PA));
@@ -226,7 +235,13 @@ function readEntry(e: u32, snap: u32): void {
 }
 
 @inline function acceptable(cls: u32): bool {
-  return cls == AC_OK || cls == AC_LAZY_WINDOW;
+  return cls == AC_OK || cls == AC_LAZY_WINDOW || cls == AC_UNCHECKED;
+}
+
+/** An update found no room in the shadow. */
+function shadowFull(o: u32): void {
+  count(o, AC_FULL);
+  if (atomic.load<u32>(o + O_OVERFLOWED) == 0) atomic.store<u32>(o + O_OVERFLOWED, 1);
 }
 
 /**
@@ -259,6 +274,7 @@ export function oracleCheck(o: u32, ctx: u32, sid: u32, iovaPage: u64, paPage: u
                             now: u64, scratch: u32, before: u32): u32 {
   oracleSnapshot(o, ctx, iovaPage, flushGen, scratch);
   let cls = classifySnap(scratch, paPage);
+  if (cls == AC_UNKNOWN && atomic.load<u32>(o + O_OVERFLOWED) != 0) cls = AC_UNCHECKED;
   if (!acceptable(cls) && before != 0) {
     const earlier = classifySnap(before, paPage);
     if (acceptable(earlier)) cls = earlier;

@@ -115,8 +115,9 @@ export interface RunReport {
     /** Device accesses it judged, and those it accepted as lazy mode's documented risk. */
     checked: number;
     lazyWindowAccesses: number;
-    /** Updates its shadow had no room for: accesses to those pages may be misjudged "unknown". */
+    /** Updates its shadow had no room for, and the accesses to unrecorded pages it could then not judge. */
     shadowFull: number;
+    unchecked: number;
   };
   perCpu: CpuReport[];
   latency: { map: Histogram; unmap: Histogram };

@@ -412,9 +412,10 @@ function mapFailureNote(t: { maps: number; mapFailures: number }): string {
 }
 
 function shadowWarning(m: Machine): string {
-  const full = m.smmu.oracle?.counts().shadowFull ?? 0;
-  return full > 0 ? `; WARNING: the oracle's shadow (${ORACLE_PAGES} IOVA pages) overflowed ${full} times, ` +
-    "so accesses to pages it could not record may be misjudged as 'unknown'" : "";
+  const c = m.smmu.oracle?.counts();
+  if (!c || c.shadowFull === 0) return "";
+  return `; WARNING: the oracle's shadow (${ORACLE_PAGES} IOVA pages) had no room for ${c.shadowFull} updates, ` +
+    `so ${c.unchecked} accesses to pages it holds no record of went unjudged`;
 }
 
 function cpuReport(core: Core, cpu: number, worker: number, w: RunWorkload): CpuReport {
@@ -479,9 +480,9 @@ function summarise(unit: string, bounds: number[], counts: number[]): Histogram 
 
 function oracleReport(m: Machine): RunReport["oracle"] {
   const c = m.smmu.oracle?.counts();
-  if (!c) return { checked: 0, lazyWindowAccesses: 0, shadowFull: 0 };
+  if (!c) return { checked: 0, lazyWindowAccesses: 0, shadowFull: 0, unchecked: 0 };
   const checked = c.ok + c.lazyWindow + c.afterStrictUnmap + c.afterFlush + c.useAfterFree + c.unknown + c.freedTable;
-  return { checked, lazyWindowAccesses: c.lazyWindow, shadowFull: c.shadowFull };
+  return { checked, lazyWindowAccesses: c.lazyWindow, shadowFull: c.shadowFull, unchecked: c.unchecked };
 }
 
 function smmuReport(smmu: Smmu): RunReport["smmu"] {

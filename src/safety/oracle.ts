@@ -10,7 +10,9 @@ import { RingReader } from "../ring.js";
 
 /** How the oracle classed a device access that got through the SMMU. */
 export type AccessClass =
-  | "ok" | "lazy-window" | "after-strict-unmap" | "after-flush" | "use-after-free" | "unknown" | "freed-table";
+  | "ok" | "lazy-window" | "after-strict-unmap" | "after-flush" | "use-after-free" | "unknown" | "freed-table"
+  /** A page the shadow has no record of, after it ran out of room: not judged (see shadowFull). */
+  | "unchecked";
 
 export interface OracleCounts {
   ok: number;
@@ -24,10 +26,12 @@ export interface OracleCounts {
   freedTable: number;
   /** Updates the shadow had no room for (raise its capacity). */
   shadowFull: number;
+  /** Accesses to pages without a record once the shadow had overflowed: not judged. */
+  unchecked: number;
 }
 
 export interface Violation {
-  kind: Exclude<AccessClass, "ok" | "lazy-window">;
+  kind: Exclude<AccessClass, "ok" | "lazy-window" | "unchecked">;
   streamId: number;
   iova: number;
   /** The physical address the access reached (for freed-table: the table page walked). */
@@ -46,7 +50,7 @@ export interface Violation {
 const CLASSES: [AccessClass, string][] = [
   ["ok", "AC_OK"], ["lazy-window", "AC_LAZY_WINDOW"], ["after-strict-unmap", "AC_AFTER_STRICT"],
   ["after-flush", "AC_AFTER_FLUSH"], ["use-after-free", "AC_USE_AFTER_FREE"], ["unknown", "AC_UNKNOWN"],
-  ["freed-table", "AC_FREED_TABLE"],
+  ["freed-table", "AC_FREED_TABLE"], ["unchecked", "AC_UNCHECKED"],
 ];
 
 export function accessClassOf(core: Core, code: number): AccessClass {
@@ -100,7 +104,7 @@ export class Oracle {
     return {
       ok: c("AC_OK"), lazyWindow: c("AC_LAZY_WINDOW"), afterStrictUnmap: c("AC_AFTER_STRICT"),
       afterFlush: c("AC_AFTER_FLUSH"), useAfterFree: c("AC_USE_AFTER_FREE"), unknown: c("AC_UNKNOWN"),
-      freedTable: c("AC_FREED_TABLE"), shadowFull: c("AC_FULL"),
+      freedTable: c("AC_FREED_TABLE"), shadowFull: c("AC_FULL"), unchecked: c("AC_UNCHECKED"),
     };
   }
 
