@@ -138,11 +138,19 @@ program.command("explore")
     }
     if (!scenario) throw new CliInputError("explore needs a scenario (e.g. seed-race), --replay or --litmus");
     const sc = BUILTIN_SCENARIOS[scenario] ? scenario : loadScenarioFile(scenario);
-    const r = await exploreScenario(sc, {
-      variant: o.variant, model: o.model, maxSchedules: o.maxSchedules, oracle: o.oracle,
-      random: o.random ? { seed: o.seed, count: o.random } : undefined,
-      source: typeof sc === "string" ? undefined : scenario,
-    });
+    // The explorer runs synchronously: the bar redraws from inside its loop (at most every 100 schedules).
+    const bar = progressBar(`explore ${typeof sc === "string" ? sc : scenario}`);
+    let r;
+    try {
+      r = await exploreScenario(sc, {
+        variant: o.variant, model: o.model, maxSchedules: o.maxSchedules, oracle: o.oracle,
+        random: o.random ? { seed: o.seed, count: o.random } : undefined,
+        source: typeof sc === "string" ? undefined : scenario,
+        onProgress: (n, bound) => { if (n % 100 === 0) bar.update(n, bound, "schedules (the bound)"); },
+      });
+    } finally {
+      bar.stop();
+    }
     console.log(r.text);
     if (r.result.violation) process.exitCode = 1;
   });

@@ -152,3 +152,16 @@ describe("iommu-sim explore (CLI)", () => {
     expect(fromFile.out).toContain(`${file}@v2-hoisted@sc:`);
   });
 });
+
+describe("exploration progress", () => {
+  it("reports each schedule run, with the bound, for a progress display", async () => {
+    const seen: [number, number][] = [];
+    const r = await exploreScenario("seed-race", { variant: "v2-hoisted", onProgress: (n, bound) => seen.push([n, bound]) });
+    expect(seen).toHaveLength(r.result.schedules);
+    expect(seen[0]).toEqual([1, 100_000]);
+    expect(seen.at(-1)).toEqual([r.result.schedules, 100_000]);
+    const random: number[] = [];
+    await exploreScenario("seed-race", { variant: "merged", random: { seed: 3, count: 50 }, onProgress: (n, b) => random.push(b) });
+    expect(random).toEqual(Array(50).fill(50));
+  });
+});

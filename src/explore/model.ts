@@ -102,6 +102,8 @@ export interface ExploreOptions extends RunScheduleOptions {
   stopAtFirst?: boolean;
   /** For litmus tests: is this final state the bad one. Only completed runs are asked. */
   predicate?: (exec: Execution) => boolean;
+  /** Called after each schedule with the number run so far (for a progress display). */
+  onSchedule?: (schedules: number) => void;
 }
 
 /** For randomSchedules: `count` schedules are run (maxSchedules is not used). */
@@ -651,6 +653,7 @@ class Aggregate {
   add(exec: Execution): Execution {
     const r = this.result;
     r.schedules++;
+    this.opts.onSchedule?.(r.schedules);
     const text = formatSchedule(this.program, exec.schedule);
     if (exec.violation) {
       r.violations++;

@@ -30,6 +30,8 @@ export interface ExploreScenarioOptions {
   reduce?: boolean;
   /** Where a scenario file came from (printed in the replay line). */
   source?: string;
+  /** Called after each schedule: schedules run so far, and the most there will be (the bound). */
+  onProgress?: (schedules: number, bound: number) => void;
 }
 
 export interface ScenarioReport {
@@ -63,7 +65,9 @@ export async function exploreScenario(scenario: string | Scenario, opts: Explore
   const model = checkModel(opts.model ?? "sc");
   const built = await buildScenario(sc, { variant, oracle: opts.oracle });
   try {
-    const base = { model, reset: built.reset, check: built.check };
+    const bound = opts.random ? opts.random.count : opts.maxSchedules ?? 100_000;
+    const base = { model, reset: built.reset, check: built.check,
+                   onSchedule: opts.onProgress && ((n: number) => opts.onProgress!(n, bound)) };
     const result = opts.random
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
       : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduce: opts.reduce ?? true });
