@@ -45,6 +45,18 @@ export function clockAdvanceTo(target: u64, cpu: u32): u64 {
   return now;
 }
 
+export const NS_PER_JIFFY: u64 = <u64>1_000_000_000 / <u64>HZ;
+
+/**
+ * For a simulated CPU that keeps its own clock of modelled time (the scenario workloads,
+ * dma_map_benchmark): bring jiffies up to `clockNs` past `startJiffies` (the time when that
+ * clock was at zero). Timers that fall due run on `cpu`, in its time.
+ */
+@inline export function clockFollow(startJiffies: u64, clockNs: u64, cpu: u32): void {
+  const target = startJiffies + clockNs / NS_PER_JIFFY;
+  if (target > jiffiesNow()) clockAdvanceTo(target, cpu);
+}
+
 /** With the clock lock held: fire what falls due up to `target` in time order, then stand at it. */
 function advanceLocked(target: u64, cpu: u32): void {
   for (;;) {

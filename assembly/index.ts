@@ -1193,14 +1193,12 @@ export const WC_MAP_FAILS = wstate.WC_MAP_FAILS;
 export const WC_ACCESSES = wstate.WC_ACCESSES;
 export const WC_FAULTS = wstate.WC_FAULTS;
 export const WC_VIOLATIONS = wstate.WC_VIOLATIONS;
-export const WC_LAZY_ACCESSES = wstate.WC_LAZY_ACCESSES;
 export const WC_UNMAP_ERRORS = wstate.WC_UNMAP_ERRORS;
 export const WC_MAP_NS = wstate.WC_MAP_NS;
 export const WC_UNMAP_NS = wstate.WC_UNMAP_NS;
 export const WC_WINDOWS_LOST = wstate.WC_WINDOWS_LOST;
 export const WC_STALE_HITS = wstate.WC_STALE_HITS;
 export const WC_RETRIES = wstate.WC_RETRIES;
-export const WC_LAZY_UNMAPS = wstate.WC_LAZY_UNMAPS;
 export const WC_CLOCK = wstate.WC_COUNT;
 export const WC_OPEN_WINDOWS = wstate.WC_COUNT + 1;
 

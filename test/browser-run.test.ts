@@ -3,6 +3,7 @@
 // the one clear error of a page that is not cross-origin isolated, and a main thread that
 // stays responsive while the workers run.
 
+import { deterministic } from "./helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { BUILTIN_RUN_SCENARIOS, runScenario, type RunReport, type RunScenarioInput } from "../dist/index.js";
@@ -13,12 +14,6 @@ function small(name: string, ops: number): RunScenarioInput {
   const sc = structuredClone(BUILTIN_RUN_SCENARIOS[name]!) as RunScenarioInput;
   for (const w of sc.workloads) w.ops = ops;
   return sc;
-}
-
-/** The report without its wall-clock parts (the only ones that may differ between runs). */
-function deterministic(r: RunReport) {
-  const { timing: _t, series, ...rest } = r;
-  return { ...rest, series: series.map(({ wallMs: _w, ...p }) => p) };
 }
 
 /**

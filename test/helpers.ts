@@ -3,7 +3,7 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Profile } from "../dist/index.js";
+import type { Profile, RunReport } from "../dist/index.js";
 
 /** The conformance folder: $IOMMU_SIM_CONFORMANCE, else ../shared/conformance beside the repo. */
 export const CONFORMANCE = resolve(process.env.IOMMU_SIM_CONFORMANCE ??
@@ -43,4 +43,10 @@ export function traceCases(folder: string): TraceCase[] {
     });
   }
   return cases;
+}
+
+/** A run's report without its wall-clock parts (the only ones that may differ between two runs of one seed). */
+export function deterministic(r: RunReport): Omit<RunReport, "timing" | "series"> & { series: unknown[] } {
+  const { timing: _t, series, ...rest } = r;
+  return { ...rest, series: series.map(({ wallMs: _w, ...p }) => p) };
 }

@@ -43,7 +43,7 @@ function makeReport(overrides: Partial<RunReport["scenario"]> = {}): RunReport {
     outcome: { status: "violations", expected: "violations", asExpected: true, message: "the oracle found 1 violation" },
     totals: {
       ops: 122_500, maps: 61_250, unmaps: 61_050, mapFailures: 0, deviceAccesses: 24_691, faults: 0,
-      violations: 1, modelledNsPerOp: 851.75, modelledUs: 50_000,
+      violations: 1, unmapErrors: 0, modelledNsPerOp: 851.75, modelledUs: 50_000,
     },
     perCpu: [cpu(0), cpu(1)],
     latency: { map, unmap },
@@ -57,6 +57,8 @@ function makeReport(overrides: Partial<RunReport["scenario"]> = {}): RunReport {
     fq: { flushes: { ringFull: 230, timer: 12, other: 3 }, entriesQueued: 61_050, maxOccupancy: 256 },
     lazyWindow: histogram("us", 1, 14, 5, 900),
     lazyWindowsOpen: 12,
+    lazyWindowsLost: 0,
+    attacker: { retries: 9_000, staleReads: 1_500 },
     attackerWindow: histogram("us", 1, 14, 5, 300),
     events: [
       { due: "50% of cpu 0's ops", atUs: 25_000, cpu: 0, action: "set-domain-type", target: "group 0 -> DMA", result: "ok" },

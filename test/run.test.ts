@@ -4,6 +4,7 @@
 // catching a broken SMMU (and stopping at the first violation when asked), events, and a
 // worker that fails mid-run. Nothing here asserts a timing: the machine has two noisy cores.
 
+import { deterministic } from "./helpers.js";
 import { describe, expect, it } from "vitest";
 import {
   BUILTIN_RUN_SCENARIOS, RunError, WorkerPool, parseRunScenario, runScenario, startScenario,
@@ -19,12 +20,6 @@ function small(name: string, ops: number, patch: Partial<RunScenarioInput> = {})
 
 async function run(sc: RunScenarioInput, opts: { workers?: number; seed?: number } = {}): Promise<RunReport> {
   return runScenario(parseRunScenario(sc, sc.name), opts);
-}
-
-/** The report without its wall-clock parts (the only ones that may differ between runs). */
-function deterministic(r: RunReport) {
-  const { timing: _t, series, ...rest } = r;
-  return { ...rest, series: series.map(({ wallMs: _w, ...p }) => p) };
 }
 
 describe("built-in scenarios, small", () => {
@@ -76,6 +71,9 @@ describe("built-in scenarios, small", () => {
     const r = await run(small("attacker", 20_000), { workers: 1 });
     expect(r.totals.violations).toBe(0);
     expect(r.attackerWindow.samples).toBeGreaterThan(1000);
+    expect(r.attacker.staleReads).toBeGreaterThan(0);
+    expect(r.attacker.staleReads).toBeLessThan(r.attacker.retries);
+    expect(r.oracle.lazyWindowAccesses).toBeGreaterThanOrEqual(r.attacker.staleReads); // each stale read the oracle allowed
     expect(r.attackerWindow.max).toBeLessThanOrEqual(r.lazyWindow.max * 2 + 1);
   });
 });

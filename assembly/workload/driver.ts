@@ -9,18 +9,16 @@ import { slotBase } from "../sync";
 import {
   CONTROL_BASE, CTL_RUN_FLAGS, CTL_RUN_STOP, RUN_STOP_ON_VIOLATION, TS_ACCESS_RESULT, TS_CPU_NS, TS_FQ_STAMP,
 } from "../memmap";
-import { smmuLive } from "../smmu/smmu";
 import { smmuTranslate } from "../smmu/translate";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
-import { DD_IOVA, DD_STATS, DS_COUNT, DS_UNMAPS_LAZY, DV_SID, DV_SMMU } from "../dma/domain";
+import { DD_STATS, DS_COUNT, DS_UNMAPS_LAZY } from "../dma/domain";
 import { dmaMap, dmaUnmap } from "../dma/iommu";
-import { liveDomain } from "../iova/domain";
 import { I_FQ_FINISH_CNT } from "../iova/layout";
 import {
-  LOG_ENTRY, LOG_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, W_LOG_PROD,
-  W_VICTIM, W_WIN_COUNT, W_WIN_HEAD, W_WINDOWS, WC_ACCESSES, WC_FAULTS, WC_LAZY_ACCESSES, WC_LAZY_UNMAPS, WC_MAP_FAILS,
+  LOG_ENTRY, LOG_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_IOVA, W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, W_LOG_PROD,
+  W_VICTIM, W_WIN_COUNT, W_WIN_HEAD, W_WINDOWS, WC_ACCESSES, WC_FAULTS, WC_MAP_FAILS,
   WC_MAP_NS, WC_MAPS, WC_UNMAP_ERRORS, WC_UNMAP_NS, WC_UNMAPS, WC_VIOLATIONS, WC_WINDOWS_LOST, WINDOW_ENTRY, WINDOW_MAX,
-  histAdd, wcAdd, wlState, W_RING_BASE,
+  W_SID, W_SMMU, histAdd, wcAdd, wlState, W_RING_BASE,
 } from "./state";
 
 /** Modelled ns this thread has been charged so far. */
@@ -32,11 +30,6 @@ import {
 @inline export function chargeNs(ns: u64): void {
   const p = slotBase() + TS_CPU_NS;
   store<u64>(p, load<u64>(p) + ns);
-}
-
-/** The IOVA domain record of the CPU's DMA domain. */
-@inline function iovaDomainOf(w: u32): u32 {
-  return liveDomain(load<u32>(load<u32>(w + W_DD) + DD_IOVA));
 }
 
 /** dma_map of `bytes` at `phys` on `cpu`: the DMA address, or 0 (counted as a failure). */
@@ -65,7 +58,6 @@ export function wlUnmap(w: u32, cpu: u32, iova: u64, bytes: u32): void {
   wcAdd(w, WC_UNMAPS, 1);
   const now = load<u64>(w + W_CLOCK) + ns;
   if (lazyUnmaps(dd, cpu) != lazyBefore) {
-    wcAdd(w, WC_LAZY_UNMAPS, 1);
     // The window closes when a flush begun after the entry's stamp completes (a full ring
     // flushes inside the unmap, before the entry goes in, so the stamp is read back).
     openWindow(w, load<u64>(slotBase() + TS_FQ_STAMP), now - ns); // the PTEs were cleared early in the call
@@ -100,7 +92,7 @@ function openWindow(w: u32, stamp: u64, at: u64): void {
 export function closeWindows(w: u32, now: u64): void {
   let n = load<u32>(w + W_WIN_COUNT);
   if (n == 0) return;
-  const d = iovaDomainOf(w);
+  const d = load<u32>(w + W_IOVA);
   if (d == 0) return;
   const finished = atomic.load<u64>(d + I_FQ_FINISH_CNT);
   let head = load<u32>(w + W_WIN_HEAD);
@@ -130,20 +122,18 @@ function logForAttacker(a: u32, iova: u64, at: u64): void {
  * other than ok or lazy-window is a violation: counted, and the run is stopped if asked.
  */
 export function wlAccess(w: u32, iova: u64, access: u32): u32 {
-  const dv = load<u32>(w + W_DV);
-  const s = smmuLive(load<u32>(dv + DV_SMMU));
+  const s = load<u32>(w + W_SMMU);
   if (s == 0) return 0x100;
   const res = slotBase() + TS_ACCESS_RESULT;
   store<u32>(res + 28, AC_OK);
   wcAdd(w, WC_ACCESSES, 1);
-  const fault = smmuTranslate(s, load<u32>(dv + DV_SID), iova, access, res);
+  const fault = smmuTranslate(s, load<u32>(w + W_SID), iova, access, res);
   if (fault != 0) {
     wcAdd(w, WC_FAULTS, 1);
     return 0x100 + fault;
   }
   const cls = load<u32>(res + 28);
-  if (cls == AC_LAZY_WINDOW) wcAdd(w, WC_LAZY_ACCESSES, 1);
-  else if (cls != AC_OK && cls != AC_UNCHECKED) violation(w);
+  if (cls != AC_OK && cls != AC_LAZY_WINDOW && cls != AC_UNCHECKED) violation(w);
   return cls;
 }
 

@@ -28,7 +28,7 @@
 
 import { MAPBENCH_BASE, MAPBENCH_CPU_SIZE, TS_CPU_NS } from "../memmap";
 import { slotBase } from "../sync";
-import { clockAdvanceTo, jiffiesNow, HZ } from "../clock";
+import { clockFollow, jiffiesNow } from "../clock";
 import { dmaMap, dmaUnmap } from "../dma/iommu";
 
 // Per simulated CPU (MAPBENCH_CPU_SIZE bytes), u64 unless noted:
@@ -45,8 +45,6 @@ export const MB_STATUS: u32 = 56; //       i32: 0, or -12 (-ENOMEM) once a map f
 export const MB_RUN_OK: i32 = 0;
 export const MB_RUN_ENOMEM: i32 = 1;
 const ENOMEM: i32 = -12;
-
-const NS_PER_JIFFY: u64 = <u64>1_000_000_000 / <u64>HZ;
 
 @inline export function benchState(cpu: u32): u32 {
   return MAPBENCH_BASE + cpu * MAPBENCH_CPU_SIZE;
@@ -98,7 +96,7 @@ export function mapBenchRun(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, di
     sqM += m * m;
     sqU += u * u;
     loops++;
-    advanceJiffies(j0, clock0 + (t3 - base), cpu);
+    clockFollow(j0, clock0 + (t3 - base), cpu);
   }
   store<u64>(st + MB_CLOCK, clock0 + (load<u64>(acc) - base));
   addTo(st + MB_LOOPS, loops);
@@ -111,10 +109,4 @@ export function mapBenchRun(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, di
 
 @inline function addTo(p: u32, v: u64): void {
   store<u64>(p, load<u64>(p) + v);
-}
-
-/** Bring simulated time up to this CPU's clock (timers fire on this CPU, charged to it). */
-@inline function advanceJiffies(j0: u64, clock: u64, cpu: u32): void {
-  const target = j0 + clock / NS_PER_JIFFY;
-  if (target > jiffiesNow()) clockAdvanceTo(target, cpu);
 }

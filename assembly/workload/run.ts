@@ -10,14 +10,15 @@
 // depot reclaim — run on that CPU, as the kernel runs a timer on the CPU where it fires.
 
 import { CONTROL_BASE, CTL_RUN_STOP } from "../memmap";
-import { clockAdvanceTo, HZ } from "../clock";
+import { clockFollow, jiffiesNow } from "../clock";
 import { countersCache, countersPublish } from "../counters";
-import { liveDmaDevice, liveDmaDomain } from "../dma/domain";
+import { DV_SID, DV_SMMU, iovaOf, liveDmaDevice, liveDmaDomain } from "../dma/domain";
+import { smmuLive } from "../smmu/smmu";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../dma/iommu";
 import { seedState } from "../random";
 import {
-  HIST_BUCKETS, RING_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_KIND, W_MAX, W_MIN, W_PHYS, W_RING, W_RNG,
-  W_SEGS, W_VICTIM, W_WIN_COUNT, WC_COUNT, histBucketFloor, wcGet, wlClear, wlState,
+  HIST_BUCKETS, RING_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_IOVA, W_JIFFIES0, W_KIND, W_MAX, W_MIN, W_PHYS, W_RING,
+  W_RNG, W_SEGS, W_SID, W_SMMU, W_VICTIM, W_WIN_COUNT, WC_COUNT, histBucketFloor, wcGet, wlClear, wlState,
 } from "./state";
 import { closeWindows, threadNs } from "./driver";
 import { nicDrain, nicRxOp, nicTxOp } from "./nic";
@@ -31,7 +32,6 @@ export const WL_STORAGE: u32 = 3;
 export const WL_RANDOM: u32 = 4;
 export const WL_ATTACKER: u32 = 5;
 
-const NS_PER_JIFFY: u64 = 1_000_000_000 / <u64>HZ;
 /** Each CPU's buffers sit in their own 4 GiB of physical address space. */
 export const WL_PHYS_BASE: u64 = 0x10_0000_0000;
 /** Bits of each CPU's buffer space (4 GiB), from WL_PHYS_BASE + cpu · 2^WL_PHYS_CPU_SHIFT. */
@@ -63,6 +63,10 @@ export function wlInit(cpu: u32, kind: u32, domain: u32, device: u32, ring: u32,
   store<u32>(w + W_VICTIM, link);
   store<u64>(w + W_RNG, seedState(seed == 0 ? 1 : seed));
   store<u64>(w + W_PHYS, WL_PHYS_BASE + (<u64>cpu << WL_PHYS_CPU_SHIFT));
+  store<u64>(w + W_JIFFIES0, jiffiesNow());
+  store<u32>(w + W_SMMU, smmuLive(load<u32>(dv + DV_SMMU)));
+  store<u32>(w + W_SID, load<u32>(dv + DV_SID));
+  store<u32>(w + W_IOVA, iovaOf(dd));
   store<u32>(w + W_DIR, kind == WL_NIC_RX ? DMA_FROM_DEVICE : kind == WL_NIC_TX ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL);
   return 0;
 }
@@ -95,16 +99,11 @@ export function wlRun(cpu: u32, maxOps: u32, untilNs: u64): u32 {
     const now = clock + (threadNs() - t0);
     atomic.store<u64>(w + W_CLOCK, now); // an attacker reads its victim's clock
     closeWindows(w, now);
-    followClock(now, cpu);
+    clockFollow(load<u64>(w + W_JIFFIES0), now, cpu);
     done++;
   }
   countersPublish();
   return done;
-}
-
-/** Advance jiffies to this clock if it is the furthest (timers due on the way run here). */
-function followClock(now: u64, cpu: u32): void {
-  clockAdvanceTo(now / NS_PER_JIFFY, cpu);
 }
 
 /** End of the run for `cpu`: everything it still has mapped is unmapped. */

@@ -33,6 +33,11 @@ export const W_WIN_HEAD: u32 = 64; // open-window FIFO head
 export const W_WIN_COUNT: u32 = 68;
 export const W_STARTED: u32 = 72; //  the ring was filled (nic-rx) / the run began
 export const W_DIR: u32 = 76; //      DMA direction of the CPU's maps
+// Looked up once at wlInit rather than on every operation or device access:
+export const W_JIFFIES0: u32 = 80; // u64 jiffies when the CPU's clock was at zero
+export const W_SMMU: u32 = 88; //     the device's SMMU record
+export const W_SID: u32 = 92; //      the device's stream ID
+export const W_IOVA: u32 = 96; //     the domain's IOVA domain block (its flush-queue counters)
 export const W_LOG_CONS: u32 = 128; // attacker: next log entry to take (own line: the attacker writes it)
 export const W_LOG_PROD: u32 = 192; // attacker: entries its victim has logged (own line: the victim writes it)
 
@@ -44,14 +49,12 @@ export const WC_MAP_FAILS: u32 = 3;
 export const WC_ACCESSES: u32 = 4;
 export const WC_FAULTS: u32 = 5;
 export const WC_VIOLATIONS: u32 = 6;
-export const WC_LAZY_ACCESSES: u32 = 7; //  accesses the oracle accepted as inside a lazy window
-export const WC_UNMAP_ERRORS: u32 = 8;
-export const WC_MAP_NS: u32 = 9; //         modelled ns in dma_map, summed
-export const WC_UNMAP_NS: u32 = 10;
-export const WC_WINDOWS_LOST: u32 = 11; //  lazy windows not measured (FIFO full)
-export const WC_STALE_HITS: u32 = 12; //    attacker: retries that still reached memory
-export const WC_RETRIES: u32 = 13; //       attacker: retries made
-export const WC_LAZY_UNMAPS: u32 = 14;
+export const WC_UNMAP_ERRORS: u32 = 7; //   unmaps that found fq_domain set but no queue (broken variants)
+export const WC_MAP_NS: u32 = 8; //         modelled ns in dma_map, summed
+export const WC_UNMAP_NS: u32 = 9;
+export const WC_WINDOWS_LOST: u32 = 10; //  lazy windows not measured (FIFO full)
+export const WC_STALE_HITS: u32 = 11; //    attacker: retries that still reached memory
+export const WC_RETRIES: u32 = 12; //       attacker: retries made
 export const WC_COUNT: u32 = 32;
 const W_COUNTERS: u32 = 256;
 

@@ -159,9 +159,13 @@ export function fqFacts(r: RunReport): Fact[] {
 /** The lazy window's statistics; its unit comes from the histogram (µs in practice). */
 export function lazyFacts(r: RunReport): Fact[] {
   const open: Fact = ["still open at the end", fmtInt(r.lazyWindowsOpen)];
-  const attacker = r.attackerWindow.samples > 0 ? histFacts("attacker saw", r.attackerWindow) : [];
-  if (r.lazyWindow.samples === 0) return [["samples", "0"], open, ...attacker];
-  return [...histFacts("", r.lazyWindow), open, ...attacker];
+  const lost: Fact[] = r.lazyWindowsLost > 0 ? [["not measured", fmtInt(r.lazyWindowsLost)]] : [];
+  const attacker: Fact[] = r.attacker.retries > 0
+    ? [["attacker reads", `${fmtInt(r.attacker.retries)}, ${fmtInt(r.attacker.staleReads)} still reached memory`],
+       ...histFacts("attacker saw", r.attackerWindow)]
+    : [];
+  if (r.lazyWindow.samples === 0) return [["samples", "0"], open, ...lost, ...attacker];
+  return [...histFacts("", r.lazyWindow), open, ...lost, ...attacker];
 }
 
 function histFacts(prefix: string, h: RunReport["lazyWindow"]): Fact[] {

@@ -106,6 +106,8 @@ export interface RunReport {
     message: string;
   };
   totals: OpCounts & {
+    /** Unmaps that found fq_domain set but no flush queue (Will's hazard 1; only broken variants). */
+    unmapErrors: number;
     modelledNsPerOp: number;
     /** Modelled time of the run (µs): the furthest CPU's clock. */
     modelledUs: number;
@@ -158,10 +160,13 @@ export interface RunReport {
   };
   /** From an unmap's PTE clear to the completion of the flush that covers it (modelled µs). */
   lazyWindow: Histogram;
-  /** Lazy windows still open when the run ended (their flush had not happened). */
+  /** Lazy windows still open when the run ended (their flush had not happened), and those not measured (a CPU had 512 open). */
   lazyWindowsOpen: number;
+  lazyWindowsLost: number;
   /** What attacker devices saw: from an unmap to their last read through the stale translation (µs; empty without an attacker). */
   attackerWindow: Histogram;
+  /** Attacker devices: reads of unmapped IOVAs they retried, and those that still reached memory. */
+  attacker: { retries: number; staleReads: number };
   events: EventReport[];
   series: SeriesPoint[];
   /** The latest violations the oracle logged, at most 100 (totals.violations counts them all). */

@@ -346,6 +346,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
   const perCpu = sc.workloads.flatMap((w) => w.cpus.map((cpu) => cpuReport(core, cpu, workerOf.get(cpu) ?? 0, w)));
   const sum = (k: keyof CpuReport) => perCpu.reduce((n, c) => n + (c[k] as number), 0);
   const driverCpus = sc.workloads.flatMap((w) => (w.kind === "attacker" ? [] : w.cpus));
+  const attackerCpus = sc.workloads.flatMap((w) => (w.kind === "attacker" ? w.cpus : []));
   const drivers = perCpu.filter((c) => driverCpus.includes(c.cpu));
   const ops = sum("ops");
   const modelledNs = drivers.reduce((n, c) => n + c.modelledNs, 0);
@@ -353,7 +354,8 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
   const violations = violationReports(m);
   const totals = {
     ops, maps: sum("maps"), unmaps: sum("unmaps"), mapFailures: sum("mapFailures"), deviceAccesses: sum("deviceAccesses"),
-    faults: sum("faults"), violations: sum("violations"), modelledNsPerOp: driverOps ? modelledNs / driverOps : 0,
+    faults: sum("faults"), violations: sum("violations"), unmapErrors: sumOver(core, driverCpus, "WC_UNMAP_ERRORS"),
+    modelledNsPerOp: driverOps ? modelledNs / driverOps : 0,
     modelledUs: Math.max(0, ...perCpu.map((c) => c.modelledNs)) / 1000,
   };
   const stoppedByViolation = sc.checks.stopOnViolation && totals.violations > 0;
@@ -378,9 +380,10 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     },
     smmu: smmuReport(m.smmu), iova: iovaReport(m), fq: fqReport(m, f.results),
     lazyWindow: mergeHist(windowsOf(core, sc, false), "us"),
-    lazyWindowsOpen: sc.workloads.filter((w) => w.kind !== "attacker")
-      .reduce((n, w) => n + w.cpus.reduce((k, c) => k + core.raw.wl_counter(c, core.layout.WC_OPEN_WINDOWS), 0), 0),
+    lazyWindowsOpen: sumOver(core, driverCpus, "WC_OPEN_WINDOWS"),
+    lazyWindowsLost: sumOver(core, driverCpus, "WC_WINDOWS_LOST"),
     attackerWindow: mergeHist(windowsOf(core, sc, true), "us"),
+    attacker: { retries: sumOver(core, attackerCpus, "WC_RETRIES"), staleReads: sumOver(core, attackerCpus, "WC_STALE_HITS") },
     events: [...f.results.flatMap((r) => r.events), ...f.liveEvents].sort((a, b) => a.atUs - b.atUs || a.cpu - b.cpu),
     series: series(f.results),
     violations,
@@ -393,7 +396,10 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
 
 const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
 
-function sumOver(core: Core, cpus: number[], counter: "WC_MAP_NS" | "WC_UNMAP_NS"): number {
+type CpuCounter = "WC_MAP_NS" | "WC_UNMAP_NS" | "WC_UNMAP_ERRORS" | "WC_OPEN_WINDOWS" | "WC_WINDOWS_LOST" | "WC_RETRIES" | "WC_STALE_HITS";
+
+/** A workload counter summed over some CPUs. */
+function sumOver(core: Core, cpus: number[], counter: CpuCounter): number {
   return cpus.reduce((n, c) => n + core.raw.wl_counter(c, core.layout[counter]), 0);
 }
 
