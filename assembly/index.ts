@@ -58,8 +58,7 @@ export const MAX_PGTABLES = mm.MAX_PGTABLES;
 export const ZONE_PHYS = mm.ZONE_PHYS;
 export const ZONE_KHEAP = mm.ZONE_KHEAP;
 export const FRAME_SIZE = mm.FRAME_SIZE;
-export const PHYS_BASE_LO = <u32>mm.PHYS_BASE;
-export const PHYS_BASE_HI = <u32>(mm.PHYS_BASE >> 32);
+export { PHYS_BASE } from "./memmap";
 
 export const Z_FRAMES = phys.Z_FRAMES;
 export const Z_NFRAMES = phys.Z_NFRAMES;

@@ -1,92 +1,42 @@
-// The memory map as the TypeScript side sees it: read from the Wasm module's exported
-// immutable globals (assembly/memmap.ts is the single source of truth), never hand-copied.
+// The core's constants as the TypeScript side sees them: every immutable global the Wasm
+// module exports (the memory map, record offsets, opcodes, error codes, behaviour bits),
+// read from the module itself at load. Their names and types come from the declarations
+// asc writes beside the module (build/core.d.ts): nothing here lists them by hand.
 
-/** Names of the layout constants the core exports (see assembly/index.ts). */
-const LAYOUT_NAMES = [
-  "LAYOUT_MAGIC", "ABI_VERSION", "STATIC_END", "DYNAMIC_BASE", "THREAD_SLOTS_BASE",
-  "THREAD_SLOT_SIZE", "MAX_THREADS", "TS_RESULT0", "TS_RESULT1", "PGT_BASE", "PGT_DESC_SIZE",
-  "MAX_PGTABLES", "ZONE_PHYS", "ZONE_KHEAP", "FRAME_SIZE", "PHYS_BASE_LO", "PHYS_BASE_HI",
-  "Z_FRAMES", "Z_NFRAMES", "Z_PAGES_LIVE", "Z_ALLOCS_LIVE", "Z_BAD_FREES", "Z_ALLOC_FAIL", "Z_ALLOCS_TOTAL",
-  "Z_FREES_TOTAL", "Z_PEAK_PAGES",
-  "D_STATE", "D_FMT", "D_PROFILE", "D_QUIRKS", "D_COHERENT", "D_IAS", "D_OAS", "D_PG_SHIFT",
-  "D_BPL", "D_START_LEVEL", "D_PGD_BITS", "D_LEVELS", "D_PGSIZE_BITMAP", "D_PGD_PA",
-  "D_PGD_BYTES", "D_FLAGS", "D_TCR_TSZ", "D_TCR_PS", "D_TCR_TG", "D_TCR_SH", "D_TCR_IRGN",
-  "D_TCR_ORGN", "D_TCR_SL", "D_MAIR", "D_EV_RING", "D_EV_MASK", "D_EV_HEAD", "D_WARNINGS",
-  "DF_RECORD_EVENTS", "DF_SELFTEST", "DF_FAULT_PLAIN_INSTALL", "D_SMMU_DOMAIN", "EVENT_SIZE",
-  "EV_TLB_ADD_PAGE", "EV_TLB_FLUSH_WALK", "EV_TLB_FLUSH_ALL", "EV_IOTLB_SYNC", "EV_WARN", "EV_CMD",
-  "WARN_MAP_PGSIZE", "WARN_MAP_RANGE", "WARN_MAP_EXISTS", "WARN_MAP_REPLACE_TABLE",
-  "WARN_MAP_LAST_LEVEL", "WARN_UNMAP_ARGS", "WARN_UNMAP_RANGE", "WARN_UNMAP_NO_PTE",
-  "WARN_UNMAP_PARTIAL_BLOCK", "WARN_OUT_OF_LEVELS", "SMMU_FEAT_RANGE_INV", "SMMU_FEAT_E2H",
-  "SMMUS_BASE", "SMMU_DESC_SIZE", "MAX_SMMUS", "TS_CPU_NS", "S_STATS", "S_COSTS", "S_FAULTS",
-  "S_FAULT_MASK", "S_FAULT_HEAD", "S_IOTLB", "S_WALKC", "FAULT_SIZE", "MAX_STREAMS",
-  "OPT_INVALIDATE_AT_SYNC", "OPT_TTL_STRICT", "OPT_FAULT_DROP_TLBI", "C_HITS", "C_MISSES", "C_FILLS", "C_EVICTIONS",
-  "C_INVALIDATED", "META_READ", "META_WRITE", "OP_TLBI_NH_ALL", "OP_TLBI_NH_ASID", "OP_TLBI_NH_VA", "OP_TLBI_NH_VAA",
-  "OP_TLBI_EL2_ALL", "OP_TLBI_EL2_ASID", "OP_TLBI_EL2_VA", "OP_TLBI_S12_VMALL", "OP_TLBI_S2_IPA",
-  "OP_TLBI_NSNH_ALL", "OP_CMD_SYNC", "S_ORACLE", "O_RING", "O_RING_MASK", "O_RING_HEAD", "O_COUNTERS",
-  "VIOLATION_SIZE", "AC_OK", "AC_LAZY_WINDOW", "AC_AFTER_STRICT", "AC_AFTER_FLUSH", "AC_USE_AFTER_FREE",
-  "AC_UNKNOWN", "AC_FREED_TABLE", "AC_FULL", "AC_UNCHECKED", "SH_MAPPED", "SH_UNMAPPED_STRICT", "SH_UNMAPPED_LAZY",
-  "COUNTER_CACHES_BASE", "WORKLOAD_CPUS_BASE", "WORKLOAD_CPU_SIZE", "CTL_RUN_STOP", "CTL_RUN_FLAGS",
-  "RUN_STOP_ON_VIOLATION", "I_FQ_FLUSH_FULL", "I_FQ_FLUSH_TIMER", "IF_NO_FQ_EVENTS", "WL_NIC_RX", "WL_NIC_TX", "WL_STORAGE", "WL_RANDOM",
-  "WL_ATTACKER", "WL_PHYS_BASE_HI", "WL_PHYS_CPU_SHIFT", "WL_HIST_BUCKETS", "W_HIST_MAP", "W_HIST_UNMAP", "W_HIST_WINDOW", "WC_OPS", "WC_MAPS", "WC_UNMAPS",
-  "WC_MAP_FAILS", "WC_ACCESSES", "WC_FAULTS", "WC_VIOLATIONS", "WC_UNMAP_ERRORS", "WC_MAP_NS",
-  "WC_UNMAP_NS", "WC_WINDOWS_LOST", "WC_STALE_HITS", "WC_RETRIES", "WC_CLOCK", "WC_OPEN_WINDOWS",
-  "I_FQ_START_CNT", "I_FQ_FINISH_CNT", "I_FQ_RINGS", "IEV_FQ_FLUSH", "IEV_FQ_RELEASE", "IEV_WARN",
-  "SD_FLUSH_GEN", "SMMU_DOMAINS_BASE", "SMMU_DOMAIN_SIZE", "RING_HEADER", "DESC_SIZE", "R_CAPACITY",
-  "R_HISTORY_MASK", "R_PROD", "R_CONS", "R_STATS", "RS_COMPLETED", "RS_FAULTED", "RS_BYTES", "RS_RETRIES",
-  "RS_RETRIES_THROUGH", "DESC_WRITE",
-  "STAT_TRANSLATIONS", "STAT_UTLB_HITS", "STAT_IOTLB_HITS", "STAT_IOTLB_MISSES", "STAT_WALKS",
-  "STAT_PTE_READS", "STAT_WALKC_HITS", "STAT_FAULTS", "STAT_TLBI_VA", "STAT_TLBI_CONTEXT",
-  "STAT_TLBI_ALL", "STAT_SYNCS", "STAT_CMDS", "STAT_ENTRIES_INVALIDATED", "STAT_MODELLED_NS",
-  "COST_PTE_READ", "COST_IOTLB_HIT", "COST_IOTLB_MISS", "COST_WALKC_HIT", "COST_TLBI", "COST_SYNC",
-  "COST_UTLB_HIT", "F_BAD_STREAM", "F_TRANSLATION", "F_ADDR_SIZE", "F_ACCESS",
-  "F_PERMISSION", "F_WALK_EABT", "HIT_UTLB", "HIT_IOTLB", "HIT_WALK", "ACCESS_WRITE",
-  "ACCESS_PRIV",
-  "UNMAP_NULL_GATHER", "UNMAP_GATHER", "UNMAP_GATHER_QUEUED", "UNMAP_SYNC", "ERR_NO_TABLE",
-  // IOVA domains and simulated time
-  "CLOCK_JIFFIES_ADDR", "IOVA_SLOTS_BASE", "IOVA_SLOT_SIZE", "MAX_IOVA_DOMAINS", "IOVA_MAX_CPUS",
-  "IS_STATE", "IS_BLOCK", "I_PROFILE", "I_NCPUS", "I_SHIFT", "I_MAG_SIZE", "I_FLAGS", "I_OWNERS",
-  "I_RCACHES", "I_START_PFN", "I_DMA32_PFN", "I_TREE_LOCK", "I_ROOT", "I_CACHED", "I_CACHED32",
-  "I_NODES", "I_MAX32", "I_ANCHOR", "I_ST_ALLOCS", "I_ST_ALLOC_FAILS", "I_ST_FREES",
-  "I_ST_WALK_STEPS", "I_ST_WALK_MAX", "I_ST_SEARCH_MISMATCH", "I_ST_BELOW_START",
-  "I_ST_UNKNOWN_FREES", "I_ST_RETRIES", "I_ST_WARNINGS", "I_ST_BAD_FAST_FREES",
-  "I_ST_MAG_ALLOC_FAILS", "I_ST_FLUSH_RETRIES", "I_ST_DEPOT_RECLAIMS", "I_ST_DEPOT_DRAINS",
-  "I_ST_ZERO_PFN_FAST", "I_ST_BUGS", "I_NODE_POOL", "I_MAG_POOL", "POOL_LIVE", "I_EV_HEAD", "I_EV_RING",
-  "IEV_ENTRIES", "IEV_SIZE", "I_DEPOT", "DEPOT_STRIDE", "DP_LOCK", "DP_SIZE", "DP_HEAD",
-  "DP_ARRAY", "DP_WORK_PENDING", "DP_WORK_DUE", "OWNER_STRIDE", "PC_STRIDE", "PC_LOCK",
-  "PC_LOADED", "PC_PREV", "PC_HITS", "PC_MISSES", "PC_DEPOT_HITS", "M_SIZE", "M_PFNS", "RCACHE_BINS",
-  "IF_FAIL_ATOMIC", "IF_NO_DEPOT_LOCK", "IF_VERIFY_SEARCH", "IF_LINEAR_SEARCH",
-  "IF_CHECK_FAST_FREES", "N_LO", "N_HI", "N_LEFT", "N_RIGHT",
-  "IOVA_ERR_NO_DOMAIN", "IOVA_ERR_CPU", "IOVA_ERR_SIZE", "IOVA_ERR_CPU_BUSY",
-  "FAST_SIZES_ONE", "FAST_SIZES_POW2", "FAST_SIZES_1_TO_8", "TREE_POPULATE", "TREE_PAIRS",
-  "TREE_REFILL",
-  // the DMA layer
-  "DMA_DOMAINS_BASE", "DMA_DOMAIN_SIZE", "DMA_DEVICES_BASE", "DMA_DEVICE_SIZE", "MAX_DMA_CPUS",
-  "DD_TYPE", "DD_FQ_DOMAIN", "DD_QUIRK", "DD_DEVICES", "DD_SWITCHES", "DV_FLAGS", "DOMAIN_DMA", "DOMAIN_DMA_FQ",
-  "DVF_PCI_32BIT", "DVF_COHERENT", "DDF_FORCEDAC", "FQ_OPT_SINGLE", "DS_COUNT", "LOOP_TOUCH", "LOOP_POST",
-  "LOOP_PARKABLE", "TS_STATS", "DMA_ERR_CPU_BUSY", "DMA_ERR_NO_DOMAIN", "DMA_ERR_NO_DEVICE", "DF_DEFER_TABLE_FREE",
-  // modelled CPU costs and dma_map_benchmark
-  "CPU_COST_LOCK", "CPU_COST_DMA_API", "CPU_COST_WALK_STEP", "CPU_COST_PTE", "CPU_COST_IOVA_RCACHE",
-  "CPU_COST_IOVA_TREE", "CPU_COST_TABLE_ALLOC", "CPU_COST_FQ_QUEUE", "CPU_COST_COUNT", "MAPBENCH_BASE",
-  "MAPBENCH_CPU_SIZE", "MB_CLOCK", "MB_LOOPS", "MB_SUM_MAP", "MB_SUM_UNMAP", "MB_SUM_SQ_MAP", "MB_SUM_SQ_UNMAP",
-  "MB_JIFFIES0", "MB_STATUS", "MB_RUN_ENOMEM",
-  // the IOTLB's entries, read by Smmu.iotlbSnapshot
-  "C_SETS", "C_WAYS", "C_ENTRIES", "CACHE_ENTRY_SIZE", "CE_SEQ", "CE_META", "CE_TAG", "CE_CTX", "CE_OUT",
-  "META_VALID", "META_LEAF",
-] as const;
+import type { instantiate } from "../build/core.js";
 
-export type LayoutName = (typeof LAYOUT_NAMES)[number];
-export type Layout = Readonly<Record<LayoutName, number>> & { readonly PHYS_BASE: number };
+/** The core's exports as asc's generated bindings adapt them (booleans as booleans, u32 unsigned). */
+export type CoreModule = Awaited<ReturnType<typeof instantiate>>;
 
-export function readLayout(exports: WebAssembly.Exports): Layout {
+type GlobalLike = { readonly value: number | bigint };
+
+/** The name of every constant the core exports. */
+export type LayoutName = { [K in keyof CoreModule]: CoreModule[K] extends GlobalLike ? K : never }[keyof CoreModule];
+
+/** The core's constants by name; 64-bit ones as numbers (all are below 2^53). */
+export type Layout = Readonly<Record<LayoutName, number>>;
+
+/** The names of the exported constants that start with `prefix`. */
+export type LayoutNamesWith<P extends string> = Extract<LayoutName, `${P}${string}`>;
+
+/** Read every exported constant of an instance (adapted exports) into a frozen object. */
+export function readLayout(adapted: CoreModule): Layout {
   const out: Record<string, number> = {};
-  for (const name of LAYOUT_NAMES) {
-    const g = exports[name];
-    if (!(g instanceof WebAssembly.Global)) {
-      throw new Error(`iommu-sim: core.wasm does not export the layout constant ${name}; ` +
-        `the module and this package are from different builds`);
-    }
-    out[name] = Number(g.value);
+  // Own keys are the adapted constants (u32, u64); the rest (i32, f64) are the raw globals
+  // of the prototype, which asc passes through unchanged.
+  for (const name in adapted) {
+    const v = (adapted as unknown as Record<string, unknown>)[name];
+    if (typeof v !== "object" || v === null || !("value" in v)) continue;
+    out[name] = Number((v as GlobalLike).value);
   }
-  out.PHYS_BASE = out.PHYS_BASE_HI! * 2 ** 32 + out.PHYS_BASE_LO!;
   return Object.freeze(out) as Layout;
+}
+
+/** The constants whose names start with `prefix`, by the rest of their name (e.g. errno tables). */
+export function constantsWith<P extends string>(layout: Layout, prefix: P): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const [name, value] of Object.entries(layout)) {
+    if (name.startsWith(prefix)) out.set(value, name.slice(prefix.length));
+  }
+  return out;
 }

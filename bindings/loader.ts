@@ -68,9 +68,3 @@ export function createSharedMemory(bytes: number): WebAssembly.Memory {
   const pages = Math.ceil(bytes / WASM_PAGE);
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
-
-export async function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory):
-    Promise<WebAssembly.Exports> {
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  return instance.exports;
-}

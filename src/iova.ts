@@ -244,7 +244,7 @@ export class IovaDomain {
     this.checkSize(size, ctx);
     this.checkLimit(limitPfn, opts.raw, ctx);
     if (typeof sizeAligned !== "boolean") throw new ArgumentError("sizeAligned", sizeAligned, "must be a boolean", ctx);
-    const r = this.core.raw.iova_alloc(this.id, size, limitPfn, sizeAligned ? 1 : 0);
+    const r = this.core.raw.iova_alloc(this.id, size, limitPfn, sizeAligned);
     if (r >= 0) return { lo: r, hi: r + size - 1 };
     return this.failure(r, ctx);
   }
@@ -294,7 +294,7 @@ export class IovaDomain {
     this.checkCpu(cpu, ctx);
     this.checkSize(size, ctx);
     this.checkLimit(limitPfn, false, ctx);
-    const r = this.core.raw.iova_alloc_fast(this.id, cpu, size, limitPfn, flushRcache ? 1 : 0);
+    const r = this.core.raw.iova_alloc_fast(this.id, cpu, size, limitPfn, flushRcache);
     if (r > MAX_ADDRESS) {
       // Only a corrupted cache can hold such a PFN (frees accept PFNs below 2^53 only).
       throw new IommuSimError(`iommu-sim: ${ctx}: CPU ${cpu}'s range cache handed out PFN ${r}, beyond 2^53: the domain's state is corrupted`);
@@ -736,7 +736,7 @@ export class IovaDomain {
    * held, or whose state was corrupted (the test-only depot mutant does that).
    */
   private lockForRead(lock: number, what: string): void {
-    if (this.core.raw.sync_lock_bounded(lock, 200_000_000) !== 1) {
+    if (!this.core.raw.sync_lock_bounded(lock, 200_000_000)) {
       throw new IommuSimError(`iommu-sim: IOVA domain ${this.id}: ${what} stayed locked (lock word ${this.core.readU32(lock)}); ` +
         `a worker died holding it, or the domain's state is corrupted`);
     }

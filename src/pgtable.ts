@@ -212,7 +212,7 @@ export class PageTable {
     if (typeof coherent !== "boolean") throw new ArgumentError("coherentWalk", coherent, "must be a boolean", ctx);
 
     const id = core.raw.pgt_create(FMT_CODE[format], profile === "5.15" ? 0 : 1, bitmap, ias, oas,
-      coherent ? 1 : 0, quirks, opts.pageShift, events);
+      coherent, quirks, opts.pageShift, events);
     if (id < 0) throw new PageTableConfigError(id, config);
     if (events) core.raw.pgt_set_flags(id, core.layout.DF_RECORD_EVENTS, 0);
     return new PageTable(core, id, format, profile, false);

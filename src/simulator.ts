@@ -149,7 +149,7 @@ export class Simulator {
    * and its own work at the cpuCosts (spinlocks, DMA-API calls, page-table and IOVA work).
    */
   cpuModelledNs(opts: { reset?: boolean } = {}): number {
-    return this.core.raw.cpu_modelled_ns(opts.reset ? 1 : 0);
+    return this.core.raw.cpu_modelled_ns(opts.reset === true);
   }
 
   /**

@@ -59,7 +59,7 @@ export class DmaEngine {
     checkAddress("iova", iova, "post");
     checkInt("length", length, 1, 2 ** 32 - 1, "post");
     checkOneOf("kind", kind, ["read", "write"] as const, "post");
-    return this.core.raw.dma_ring_post(this.ring, iova, length, kind === "write" ? this.core.layout.DESC_WRITE : 0) !== 0;
+    return this.core.raw.dma_ring_post(this.ring, iova, length, kind === "write" ? this.core.layout.DESC_WRITE : 0);
   }
 
   /** Let the device take up to `budget` posted descriptors (default: all). Returns how many it took. */

@@ -129,11 +129,11 @@ function unmapSteps(w: World, cpuName: string, buf: string, variant: SeedVariant
   };
   const clear = (skip: boolean): string => {
     const b = begin();
-    const n = raw.dma_unmap_clear(id, cpu, skip ? 1 : 0);
+    const n = raw.dma_unmap_clear(id, cpu, skip);
     return `cleared ${n / 4096} PTEs at IOVA ${hex(b.iova)}${skip ? ", leaf TLBIs not gathered" : ", leaf TLBIs gathered"}`;
   };
   const sync = (doSync: boolean): string => {
-    raw.dma_unmap_sync(id, cpu, doSync ? 1 : 0);
+    raw.dma_unmap_sync(id, cpu, doSync);
     return doSync ? "iotlb_sync: TLBI + CMD_SYNC, waited for" : "sync skipped";
   };
   const release = (queued: boolean, fq: number): string => {
@@ -144,7 +144,7 @@ function unmapSteps(w: World, cpuName: string, buf: string, variant: SeedVariant
         `queue's initialisation) — the kernel would dereference a NULL or half-built queue`;
       return "queue_iova on a queue that does not exist";
     }
-    raw.dma_unmap_release(id, cpu, queued ? 1 : 0);
+    raw.dma_unmap_release(id, cpu, queued);
     return queued ? `IOVA ${hex(iova)} parked in the flush queue` : `IOVA ${hex(iova)} freed at once (free_iova_fast)`;
   };
   if (variant === "merged" || variant === "no-wmb") {

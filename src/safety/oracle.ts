@@ -93,7 +93,7 @@ export class Oracle {
     checkInt("size", size, 1, 2 ** 40, ctx);
     const first = Math.floor(iova / 4096);
     const pages = Math.ceil((iova + size) / 4096) - first;
-    if (!this.core.raw.oracle_unmap(this.smmuId, domain.id, first * 4096, pages, opts.lazy ? 1 : 0)) {
+    if (!this.core.raw.oracle_unmap(this.smmuId, domain.id, first * 4096, pages, opts.lazy)) {
       throw new IommuSimError(`iommu-sim: SMMU domain ${domain.id} is not live`);
     }
   }

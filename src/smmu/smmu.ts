@@ -375,7 +375,7 @@ export class Smmu {
         const addr = checkAddress("addr", cmd.addr, ctx);
         const op = L[`OP_${cmd.op}` as keyof typeof L];
         this.core.raw.smmu_cmd_tlbi_range(this.id, op, id16("asid", cmd.asid), id16("vmid", cmd.vmid),
-          Math.floor(addr / 2 ** 32), addr % 2 ** 32, cmd.leaf ? 1 : 0, checkInt("ttl", cmd.ttl ?? 0, 0, 3, ctx),
+          Math.floor(addr / 2 ** 32), addr % 2 ** 32, cmd.leaf === true, checkInt("ttl", cmd.ttl ?? 0, 0, 3, ctx),
           checkInt("tg", cmd.tg ?? 0, 0, 3, ctx), checkInt("scale", cmd.scale ?? 0, 0, 31, ctx), checkInt("num", cmd.num ?? 0, 0, 31, ctx));
         return;
       }

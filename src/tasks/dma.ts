@@ -364,12 +364,12 @@ export const dmaTasks = {
   "dma.pairs": (ctx: TaskContext, a: DmaPairsArgs): DmaPairsResult => {
     const { core } = ctx;
     const cpu = a.cpus[ctx.worker]!;
-    core.raw.cpu_modelled_ns(1);
+    core.raw.cpu_modelled_ns(true);
     const t0 = performance.now();
     const rc = core.raw.dma_loop_pairs(a.device, cpu, a.count, a.size, a.physBase, a.physPages, 0, a.flags, 0,
                                        (a.seed + ctx.worker * 7919) >>> 0 || 1);
     const ms = performance.now() - t0;
-    const cpuNs = core.raw.cpu_modelled_ns(0);
+    const cpuNs = core.raw.cpu_modelled_ns(false);
     core.raw.dma_release_cpu(a.domain, cpu);
     if (rc !== 0) throw cpuError(core, rc, cpu, `dma.pairs (worker ${ctx.worker})`);
     return { pairs: loopStat(core, LS_PAIRS), mapFailures: loopStat(core, LS_MAP_FAILS), ms, cpuNs };
