@@ -1,63 +1,71 @@
 // Bringing the shared memory to life: lay out the zones of the memory map (memmap.ts) for
-// the size of memory the orchestrator created. Runs once, on the orchestrating thread,
-// before any worker attaches; workers only check the magic.
+// the RAM and kheap the orchestrator asked for. coreMemoryBytes says how much memory that
+// takes (the orchestrator creates exactly that, then calls coreInit); coreInit runs once,
+// on the orchestrating thread, before any worker attaches; workers only check the magic.
+//
+//   DYNAMIC_BASE ┌ kheap frame metadata ┐ kheap frames ┌ phys frame metadata ┐ phys frames ┐
+//                   (12 B per frame)    4K-aligned       (12 B per frame)    4K-aligned
 
 import {
   ABI_VERSION, CONTROL_BASE, CTL_ABI, CTL_INIT_STATE, CTL_MAGIC, CTL_MEMORY_BYTES,
   CTL_PAGE_SHIFT, DYNAMIC_BASE, FRAME_SIZE, LAYOUT_MAGIC, STATIC_END, ZONE_KHEAP, ZONE_PHYS,
   NULL_GUARD_SIZE,
 } from "./memmap";
-import { MAX_ORDER, zoneInit, zoneMetaBytes } from "./phys";
+import { zoneInit, zoneMetaBytes } from "./phys";
+import { ESIM_ALREADY_READY, ESIM_MEMORY_TOO_SMALL } from "./errno";
 
-export const INIT_OK: i32 = 0;
-export const INIT_ERR_TOO_SMALL: i32 = -1;
-export const INIT_ERR_ALREADY: i32 = -2;
+/** The fewest frames of simulated RAM a machine has (a few tables' worth). */
+export const MIN_RAM_FRAMES: u32 = 16;
+/** Wasm pages are 64 KiB: the memory is a whole number of them. */
+const WASM_PAGE: u64 = 65536;
 
-@inline function alignUp(x: u32, a: u32): u32 {
+@inline function alignUp(x: u64, a: u64): u64 {
   return (x + a - 1) & ~(a - 1);
 }
 
-/**
- * Split [DYNAMIC_BASE, memoryBytes) into the kheap zone (kheapBytes of frames) and the
- * phys zone (everything left). Each zone's frame metadata precedes its frames.
- */
-export function coreInit(memoryBytes: u32, kheapBytes: u32, pageShift: u32): i32 {
-  if (atomic.cmpxchg<u32>(CONTROL_BASE + CTL_INIT_STATE, 0, 1) != 0) return INIT_ERR_ALREADY;
-  memory.fill(NULL_GUARD_SIZE, 0, STATIC_END - NULL_GUARD_SIZE);
+/** Where each zone's metadata and frames go, for `kheapFrames` and `ramFrames` frames. */
+@inline function kheapFramesAt(kheapFrames: u32): u64 {
+  return alignUp(<u64>DYNAMIC_BASE + zoneMetaBytes(kheapFrames), FRAME_SIZE);
+}
+@inline function physMetaAt(kheapFrames: u32): u64 {
+  return kheapFramesAt(kheapFrames) + <u64>kheapFrames * FRAME_SIZE;
+}
+@inline function physFramesAt(kheapFrames: u32, ramFrames: u32): u64 {
+  return alignUp(physMetaAt(kheapFrames) + zoneMetaBytes(ramFrames), FRAME_SIZE);
+}
 
-  const kheapFrames = kheapBytes / FRAME_SIZE;
-  const kheapMeta = DYNAMIC_BASE;
-  const kheapFramesAt = alignUp(kheapMeta + zoneMetaBytes(kheapFrames), FRAME_SIZE);
-  const physMeta = kheapFramesAt + kheapFrames * FRAME_SIZE;
-  if (physMeta >= memoryBytes) {
+/**
+ * Bytes of shared memory a machine with `ramFrames` frames of simulated RAM and
+ * `kheapFrames` frames of simulator-private memory needs (whole Wasm pages). A pure
+ * function: the orchestrator asks it before the memory exists (any instance will do).
+ */
+export function coreMemoryBytes(ramFrames: u32, kheapFrames: u32): u64 {
+  return alignUp(physFramesAt(kheapFrames, ramFrames) + <u64>ramFrames * FRAME_SIZE, WASM_PAGE);
+}
+
+/**
+ * Lay out the kheap zone (kheapFrames frames) and the phys zone (exactly ramFrames frames)
+ * in memory of `memoryBytes` bytes. 0, or -ESIM_ALREADY_READY, -ESIM_MEMORY_TOO_SMALL.
+ */
+export function coreInit(memoryBytes: u32, ramFrames: u32, kheapFrames: u32, pageShift: u32): i32 {
+  if (atomic.cmpxchg<u32>(CONTROL_BASE + CTL_INIT_STATE, 0, 1) != 0) return -ESIM_ALREADY_READY;
+  if (ramFrames < MIN_RAM_FRAMES || coreMemoryBytes(ramFrames, kheapFrames) > <u64>memoryBytes) {
     atomic.store<u32>(CONTROL_BASE + CTL_INIT_STATE, 0);
-    return INIT_ERR_TOO_SMALL;
+    return -ESIM_MEMORY_TOO_SMALL;
   }
-  // phys frames + their metadata (12 B each) must fit in what is left.
-  const left = memoryBytes - physMeta;
-  let physFrames = left / (FRAME_SIZE + zoneMetaBytes(1));
-  let physFramesAt = alignUp(physMeta + zoneMetaBytes(physFrames), FRAME_SIZE);
-  while (physFrames > 0 && physFramesAt + physFrames * FRAME_SIZE > memoryBytes) {
-    physFrames--;
-    physFramesAt = alignUp(physMeta + zoneMetaBytes(physFrames), FRAME_SIZE);
-  }
-  // Whole top-order blocks only, so the buddy hands out the bottom of the zone first (the
-  // first table of a run sits at PHYS_BASE, as in the kernel-code traces).
-  const blockFrames: u32 = 1 << MAX_ORDER;
-  if (physFrames >= blockFrames) physFrames &= ~(blockFrames - 1);
-  if (physFrames < 16) {
-    atomic.store<u32>(CONTROL_BASE + CTL_INIT_STATE, 0);
-    return INIT_ERR_TOO_SMALL;
-  }
-  zoneInit(ZONE_KHEAP, kheapMeta, kheapFramesAt, kheapFrames);
-  zoneInit(ZONE_PHYS, physMeta, physFramesAt, physFrames);
+  memory.fill(NULL_GUARD_SIZE, 0, STATIC_END - NULL_GUARD_SIZE);
+  // The buddy covers any frame count with maximal aligned blocks, so with a whole number of
+  // top-order blocks (4 MiB) the first table of a run sits at PHYS_BASE, as in the
+  // kernel-code traces; other sizes work the same, their first table a little higher.
+  zoneInit(ZONE_KHEAP, DYNAMIC_BASE, <u32>kheapFramesAt(kheapFrames), kheapFrames);
+  zoneInit(ZONE_PHYS, <u32>physMetaAt(kheapFrames), <u32>physFramesAt(kheapFrames, ramFrames), ramFrames);
 
   store<u32>(CONTROL_BASE + CTL_MEMORY_BYTES, memoryBytes);
   store<u32>(CONTROL_BASE + CTL_PAGE_SHIFT, pageShift);
   store<u32>(CONTROL_BASE + CTL_ABI, ABI_VERSION);
   store<u32>(CONTROL_BASE + CTL_MAGIC, LAYOUT_MAGIC);
   atomic.store<u32>(CONTROL_BASE + CTL_INIT_STATE, 2);
-  return INIT_OK;
+  return 0;
 }
 
 /** True once coreInit has finished on this memory (what a worker checks before work). */

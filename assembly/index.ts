@@ -1,268 +1,231 @@
-// The exported ABI of the core, and nothing else: every function here validates what it
-// can cheaply and calls into the unit that models the behaviour. Addresses cross the
-// boundary as f64 (exact to 2^53; the bindings refuse anything else before calling);
-// 64-bit results that may not fit go through the calling thread's slot.
+// The exported ABI of the core, and nothing else: which constants and functions the
+// TypeScript side sees (it reads the constants from the module and takes its types from
+// the declarations asc writes, build/core.d.ts), and thin wrappers that validate what they
+// can cheaply before calling into the unit that models the behaviour. Loops for benchmarks
+// live with the units they exercise and are re-exported here.
 //
-// The memory map's constants are exported as immutable globals, so the TypeScript side
-// reads the layout from the module itself (bindings/layout.ts).
+// Conventions: addresses and sizes cross as f64 (exact to 2^53; the bindings refuse
+// anything else before calling); failures are negative errnos (assembly/errno.ts, decoded
+// in one place on the TypeScript side, src/errno.ts); 64-bit results that may not fit the
+// return value go through the calling thread's slot (TS_RESULT0…).
 
 import * as mm from "./memmap";
-import * as desc from "./pgtable/desc";
-import * as ev from "./events";
-import * as phys from "./phys";
-import { attachThread, currentSlot, slotBase } from "./sync";
-import { coreInit, coreReady } from "./core";
+import { D_SMMU_DOMAIN } from "./pgtable/desc";
+import { attachThread, lockAcquire, lockAcquireBounded, lockRelease, slotBase } from "./sync";
+import { coreInit, coreMemoryBytes, coreReady } from "./core";
 import { createTable, freePgtable, liveTable, releaseTable, setTableFlags } from "./pgtable/config";
-import { iovaToPhys, mapPages, unmapPages } from "./pgtable/lpae";
-import { gatherInit, iotlbSync, G_QUEUED } from "./iommu/gather";
+import { iovaToPhys, mapPages } from "./pgtable/lpae";
+import { unmapWithMode } from "./iommu/core";
 import * as sd from "./smmu/domain";
 import * as smmu from "./smmu/smmu";
-import * as cache from "./smmu/cache";
 import { smmuTranslate } from "./smmu/translate";
-import * as tr from "./smmu/translate";
 import * as cmd from "./smmu/cmd";
-import * as consume from "./smmu/consume";
-import { randomOf, seedState, xorshift64 } from "./random";
-import * as oracle from "./safety/oracle";
+import { smmuConsume } from "./smmu/consume";
 import * as engine from "./device/engine";
+import * as phys from "./phys";
 import * as fq from "./iova/fq";
-import { jiffiesNow } from "./clock";
-import * as il from "./iova/layout";
-import * as itree from "./iova/tree";
+import { clockAdvance } from "./timers";
 import { allocRange, findRange, freeRange, reserveRange } from "./iova/alloc";
-import { allocFast, cpuClaim, cpuRelease, flushAll, flushCpu, freeFast, orderBase2 } from "./iova/rcache";
+import { allocFast, flushAll, flushCpu, freeFast } from "./iova/rcache";
 import { iovaCreate, iovaDestroy, iovaSetFlags, liveDomain } from "./iova/domain";
-import { clockAdvance } from "./clock";
-import { lockAcquire, lockAcquireBounded, lockRelease } from "./sync";
+import { claimDmaCpu, claimIovaCpu, releaseDmaCpu, releaseIovaCpu } from "./cpu-owner";
 import * as dmad from "./dma/domain";
-import { recordMapPages, recordUnmapPages, smmuOracle } from "./safety/record";
 import * as dmai from "./dma/iommu";
 import * as dloop from "./dma/loop";
+import { recordMapPages, recordUnmapPages, smmuOracle } from "./safety/record";
 import * as wrun from "./workload/run";
 import * as wstate from "./workload/state";
 import * as mbench from "./workload/map-benchmark";
+import { I_NCPUS } from "./iova/layout";
+import {
+  ESIM_ARGS, ESIM_CPU, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_QUEUE, ESIM_NO_SMMU,
+  ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_NO_WORKLOAD, ESIM_NOT_READY, ESIM_THREAD_SLOT,
+} from "./errno";
 
-// ── layout, exported for bindings/layout.ts ─────────────────────────────────
-export const LAYOUT_MAGIC = mm.LAYOUT_MAGIC;
-export const ABI_VERSION = mm.ABI_VERSION;
-export const STATIC_END = mm.STATIC_END;
-export const DYNAMIC_BASE = mm.DYNAMIC_BASE;
-export const THREAD_SLOTS_BASE = mm.THREAD_SLOTS_BASE;
-export const THREAD_SLOT_SIZE = mm.THREAD_SLOT_SIZE;
-export const MAX_THREADS = mm.MAX_THREADS;
-export const TS_RESULT0 = mm.TS_RESULT0;
-export const TS_RESULT1 = mm.TS_RESULT1;
-export const PGT_BASE = mm.PGT_BASE;
-export const PGT_DESC_SIZE = mm.PGT_DESC_SIZE;
-export const MAX_PGTABLES = mm.MAX_PGTABLES;
-export const ZONE_PHYS = mm.ZONE_PHYS;
-export const ZONE_KHEAP = mm.ZONE_KHEAP;
-export const FRAME_SIZE = mm.FRAME_SIZE;
-export { PHYS_BASE } from "./memmap";
+// ── constants: the memory map, record offsets, codes (each defined once, in its unit) ──
 
-export const Z_FRAMES = phys.Z_FRAMES;
-export const Z_NFRAMES = phys.Z_NFRAMES;
-export const Z_PAGES_LIVE = phys.Z_PAGES_LIVE;
-export const Z_ALLOCS_LIVE = phys.Z_ALLOCS_LIVE;
-export const Z_BAD_FREES = phys.Z_BAD_FREES;
-export const Z_ALLOC_FAIL = phys.Z_ALLOC_FAIL;
-export const Z_ALLOCS_TOTAL = phys.Z_ALLOCS_TOTAL;
-export const Z_FREES_TOTAL = phys.Z_FREES_TOTAL;
-export const Z_PEAK_PAGES = phys.Z_PEAK_PAGES;
+export * from "./errno";
+export {
+  LAYOUT_MAGIC, ABI_VERSION, STATIC_END, DYNAMIC_BASE, THREAD_SLOTS_BASE, THREAD_SLOT_SIZE, MAX_THREADS,
+  TS_RESULT0, TS_RESULT1, PGT_BASE, PGT_DESC_SIZE, MAX_PGTABLES, ZONE_PHYS, ZONE_KHEAP, FRAME_SIZE,
+  IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, MAX_IOVA_DOMAINS, IOVA_MAX_CPUS, SMMUS_BASE, SMMU_DESC_SIZE, MAX_SMMUS,
+  TS_CPU_NS, SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, DMA_DOMAINS_BASE, DMA_DOMAIN_SIZE, DMA_DEVICES_BASE,
+  DMA_DEVICE_SIZE, MAX_DMA_CPUS, TS_STATS, COUNTER_CACHES_BASE, WORKLOAD_CPUS_BASE, WORKLOAD_CPU_SIZE,
+  CTL_RUN_STOP, CTL_RUN_FLAGS, RUN_STOP_ON_VIOLATION, CPU_COST_LOCK, CPU_COST_DMA_API, CPU_COST_WALK_STEP,
+  CPU_COST_PTE, CPU_COST_IOVA_RCACHE, CPU_COST_IOVA_TREE, CPU_COST_TABLE_ALLOC, CPU_COST_FQ_QUEUE,
+  CPU_COST_COUNT, MAPBENCH_BASE, MAPBENCH_CPU_SIZE, PHYS_BASE, TS_GATHER, MAX_DMA_DOMAINS, MAX_DMA_DEVICES,
+  MAX_SMMU_DOMAINS
+} from "./memmap";
+export {
+  HZ, CLOCK_JIFFIES_ADDR
+} from "./clock";
+export {
+  Z_FRAMES, Z_NFRAMES, Z_PAGES_LIVE, Z_ALLOCS_LIVE, Z_BAD_FREES, Z_ALLOC_FAIL, Z_ALLOCS_TOTAL, Z_FREES_TOTAL,
+  Z_PEAK_PAGES
+} from "./phys";
+export {
+  D_STATE, D_FMT, D_QUIRKS, D_COHERENT, D_IAS, D_OAS, D_PG_SHIFT, D_BPL, D_START_LEVEL, D_PGD_BITS, D_LEVELS,
+  D_PGSIZE_BITMAP, D_PGD_PA, D_PGD_BYTES, D_FLAGS, D_TCR_TSZ, D_TCR_PS, D_TCR_TG, D_TCR_SH, D_TCR_IRGN,
+  D_TCR_ORGN, D_TCR_SL, D_MAIR, D_EV_RING, D_EV_MASK, D_EV_HEAD, D_WARNINGS, DF_RECORD_EVENTS, DF_SELFTEST,
+  DF_FAULT_PLAIN_INSTALL, DF_DEFER_TABLE_FREE, D_SMMU_DOMAIN, D_PROFILE, FMT_ARM_64_LPAE_S1, FMT_ARM_64_LPAE_S2,
+  FMT_ARM_32_LPAE_S1, FMT_ARM_32_LPAE_S2, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_ARM_OUTER_WBWA, QUIRK_ARM_HD,
+  QUIRK_ARM_S2FWB, QUIRK_NO_WARN
+} from "./pgtable/desc";
+export {
+  EVENT_SIZE, EV_TLB_ADD_PAGE, EV_TLB_FLUSH_WALK, EV_TLB_FLUSH_ALL, EV_IOTLB_SYNC, EV_WARN, EV_CMD,
+  WARN_MAP_PGSIZE, WARN_MAP_RANGE, WARN_MAP_EXISTS, WARN_MAP_REPLACE_TABLE, WARN_MAP_LAST_LEVEL,
+  WARN_UNMAP_ARGS, WARN_UNMAP_RANGE, WARN_UNMAP_NO_PTE, WARN_UNMAP_PARTIAL_BLOCK, WARN_OUT_OF_LEVELS
+} from "./events";
+export {
+  UNMAP_NULL_GATHER, UNMAP_GATHER, UNMAP_GATHER_QUEUED, UNMAP_SYNC
+} from "./iommu/core";
+export {
+  SMMU_FEAT_RANGE_INV, SMMU_FEAT_E2H, SD_FLUSH_GEN
+} from "./smmu/domain";
+export {
+  S_STATS, S_COSTS, S_FAULTS, S_FAULT_MASK, S_FAULT_HEAD, S_IOTLB, S_WALKC, FAULT_SIZE, MAX_STREAMS,
+  OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_FAULT_DROP_TLBI, STAT_TRANSLATIONS, STAT_UTLB_HITS,
+  STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_WALKS, STAT_PTE_READS, STAT_WALKC_HITS, STAT_FAULTS, STAT_TLBI_VA,
+  STAT_TLBI_CONTEXT, STAT_TLBI_ALL, STAT_SYNCS, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_MODELLED_NS,
+  COST_PTE_READ, COST_IOTLB_HIT, COST_IOTLB_MISS, COST_WALKC_HIT, COST_TLBI, COST_SYNC, COST_UTLB_HIT,
+  F_BAD_STREAM, F_TRANSLATION, F_ADDR_SIZE, F_ACCESS, F_PERMISSION, F_WALK_EABT, S_ORACLE
+} from "./smmu/smmu";
+export {
+  C_HITS, C_MISSES, C_FILLS, C_EVICTIONS, C_INVALIDATED, META_READ, META_WRITE, C_SETS, C_WAYS, C_ENTRIES,
+  CACHE_ENTRY_SIZE, CE_SEQ, CE_META, CE_TAG, CE_CTX, CE_OUT, META_VALID, META_LEAF, POLICY_LRU, POLICY_RR,
+  POLICY_RANDOM
+} from "./smmu/cache";
+export {
+  OP_TLBI_NH_ALL, OP_TLBI_NH_ASID, OP_TLBI_NH_VA, OP_TLBI_NH_VAA, OP_TLBI_EL2_ALL, OP_TLBI_EL2_ASID,
+  OP_TLBI_EL2_VA, OP_TLBI_S12_VMALL, OP_TLBI_S2_IPA, OP_TLBI_NSNH_ALL, OP_CMD_SYNC, CMD0_OP_LO, CMD0_OP_BITS,
+  CMD0_NUM_LO, CMD0_NUM_BITS, CMD0_SCALE_LO, CMD0_SCALE_BITS, CMD0_VMID_LO, CMD0_VMID_BITS, CMD0_ASID_LO,
+  CMD0_ASID_BITS, CMD1_LEAF_LO, CMD1_LEAF_BITS, CMD1_TTL_LO, CMD1_TTL_BITS, CMD1_TG_LO, CMD1_TG_BITS,
+  CMD1_ADDR_LO, CMD1_VA_BITS, CMD1_IPA_BITS
+} from "./smmu/cmd";
+export {
+  HIT_UTLB, HIT_IOTLB, HIT_WALK, ACCESS_WRITE, ACCESS_PRIV
+} from "./smmu/translate";
+export {
+  O_RING, O_RING_MASK, O_RING_HEAD, O_COUNTERS, VIOLATION_SIZE, AC_OK, AC_LAZY_WINDOW, AC_UNCHECKED,
+  AC_AFTER_STRICT, AC_AFTER_FLUSH, AC_USE_AFTER_FREE, AC_UNKNOWN, AC_FREED_TABLE, AC_FULL, SH_MAPPED,
+  SH_UNMAPPED_STRICT, SH_UNMAPPED_LAZY
+} from "./safety/oracle";
+export {
+  RING_HEADER, DESC_SIZE, R_CAPACITY, R_HISTORY_MASK, R_PROD, R_CONS, R_STATS, RS_COMPLETED, RS_FAULTED,
+  RS_BYTES, RS_RETRIES, RS_RETRIES_THROUGH, DESC_WRITE
+} from "./device/engine";
+export {
+  IS_STATE, IS_BLOCK, I_NCPUS, I_SHIFT, I_MAG_SIZE, I_FLAGS, I_OWNERS, I_RCACHES, I_START_PFN, I_DMA32_PFN,
+  I_TREE_LOCK, I_ROOT, I_CACHED, I_CACHED32, I_NODES, I_MAX32, I_ANCHOR, I_ST_ALLOCS, I_ST_ALLOC_FAILS,
+  I_ST_FREES, I_ST_WALK_STEPS, I_ST_WALK_MAX, I_ST_SEARCH_MISMATCH, I_ST_BELOW_START, I_ST_UNKNOWN_FREES,
+  I_ST_RETRIES, I_ST_WARNINGS, I_ST_BAD_FAST_FREES, I_ST_MAG_ALLOC_FAILS, I_ST_FLUSH_RETRIES,
+  I_ST_DEPOT_RECLAIMS, I_ST_DEPOT_DRAINS, I_ST_ZERO_PFN_FAST, I_ST_BUGS, I_NODE_POOL, I_MAG_POOL, I_EV_HEAD,
+  I_EV_RING, IEV_ENTRIES, IEV_SIZE, I_DEPOT, DEPOT_STRIDE, DP_LOCK, DP_SIZE, DP_HEAD, DP_ARRAY, DP_WORK_PENDING,
+  DP_WORK_DUE, OWNER_STRIDE, PC_STRIDE, PC_LOCK, PC_LOADED, PC_PREV, PC_HITS, PC_MISSES, PC_DEPOT_HITS, M_SIZE,
+  M_PFNS, RCACHE_BINS, IF_FAIL_ATOMIC, IF_NO_DEPOT_LOCK, IF_VERIFY_SEARCH, IF_LINEAR_SEARCH,
+  IF_CHECK_FAST_FREES, I_FQ_START_CNT, I_FQ_FINISH_CNT, I_FQ_RINGS, IEV_FQ_FLUSH, IEV_FQ_RELEASE, IEV_WARN,
+  I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, IF_NO_FQ_EVENTS, I_PROFILE, IW_INSERT_DUP, IW_MAG_PFN_MISSING,
+  IW_RESERVE_RANGE
+} from "./iova/layout";
+export {
+  N_LO, N_HI, N_LEFT, N_RIGHT
+} from "./iova/tree";
+export {
+  POOL_LIVE
+} from "./iova/slab";
+export {
+  FQ_OPT_SINGLE
+} from "./iova/fq";
+export {
+  FAST_SIZES_ONE, FAST_SIZES_POW2, FAST_SIZES_1_TO_8, TREE_POPULATE, TREE_PAIRS, TREE_REFILL
+} from "./iova/loops";
+export {
+  DD_TYPE, DD_FQ_DOMAIN, DD_QUIRK, DD_DEVICES, DD_SWITCHES, DV_FLAGS, DOMAIN_DMA, DOMAIN_DMA_FQ, DVF_PCI_32BIT,
+  DVF_COHERENT, DDF_FORCEDAC, DS_COUNT, VARIANT_MERGED, VARIANT_V2_TWO_READS, VARIANT_V2_HOISTED,
+  VARIANT_NO_WMB, DS_MAPS, DS_MAP_FAILS, DS_UNMAPS_STRICT, DS_UNMAPS_LAZY, DS_SYNCS, DS_SAC_TRIES,
+  DS_SAC_FALLBACKS, DS_UNMAP_SHORT, DS_MIXED, DS_NO_QUEUE, BUS_PLATFORM, BUS_PCI
+} from "./dma/domain";
+export {
+  LOOP_TOUCH, LOOP_POST, LOOP_PARKABLE
+} from "./dma/loop";
+export {
+  WL_NIC_RX, WL_NIC_TX, WL_STORAGE, WL_RANDOM, WL_ATTACKER, WL_PHYS_BASE, WL_PHYS_CPU_SHIFT
+} from "./workload/run";
+export {
+  WL_HIST_BUCKETS, W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, WC_OPS, WC_MAPS, WC_UNMAPS, WC_MAP_FAILS,
+  WC_ACCESSES, WC_FAULTS, WC_VIOLATIONS, WC_UNMAP_ERRORS, WC_MAP_NS, WC_UNMAP_NS, WC_WINDOWS_LOST,
+  WC_STALE_HITS, WC_RETRIES, WC_CLOCK, WC_OPEN_WINDOWS
+} from "./workload/state";
+export {
+  MB_CLOCK, MB_LOOPS, MB_SUM_MAP, MB_SUM_UNMAP, MB_SUM_SQ_MAP, MB_SUM_SQ_UNMAP, MB_JIFFIES0, MB_STATUS
+} from "./workload/map-benchmark";
+export { IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE, IOMMU_NOEXEC, IOMMU_MMIO, IOMMU_PRIV } from "./pgtable/lpae";
+export { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE, ATTR_PRIVILEGED } from "./dma/iommu";
 
-export const D_STATE = desc.D_STATE;
-export const D_FMT = desc.D_FMT;
-export const D_PROFILE = desc.D_PROFILE;
-export const D_QUIRKS = desc.D_QUIRKS;
-export const D_COHERENT = desc.D_COHERENT;
-export const D_IAS = desc.D_IAS;
-export const D_OAS = desc.D_OAS;
-export const D_PG_SHIFT = desc.D_PG_SHIFT;
-export const D_BPL = desc.D_BPL;
-export const D_START_LEVEL = desc.D_START_LEVEL;
-export const D_PGD_BITS = desc.D_PGD_BITS;
-export const D_LEVELS = desc.D_LEVELS;
-export const D_PGSIZE_BITMAP = desc.D_PGSIZE_BITMAP;
-export const D_PGD_PA = desc.D_PGD_PA;
-export const D_PGD_BYTES = desc.D_PGD_BYTES;
-export const D_FLAGS = desc.D_FLAGS;
-export const D_TCR_TSZ = desc.D_TCR_TSZ;
-export const D_TCR_PS = desc.D_TCR_PS;
-export const D_TCR_TG = desc.D_TCR_TG;
-export const D_TCR_SH = desc.D_TCR_SH;
-export const D_TCR_IRGN = desc.D_TCR_IRGN;
-export const D_TCR_ORGN = desc.D_TCR_ORGN;
-export const D_TCR_SL = desc.D_TCR_SL;
-export const D_MAIR = desc.D_MAIR;
-export const D_EV_RING = desc.D_EV_RING;
-export const D_EV_MASK = desc.D_EV_MASK;
-export const D_EV_HEAD = desc.D_EV_HEAD;
-export const D_WARNINGS = desc.D_WARNINGS;
-export const DF_RECORD_EVENTS = desc.DF_RECORD_EVENTS;
-export const DF_SELFTEST = desc.DF_SELFTEST;
-export const DF_FAULT_PLAIN_INSTALL = desc.DF_FAULT_PLAIN_INSTALL;
-export const DF_DEFER_TABLE_FREE = desc.DF_DEFER_TABLE_FREE;
-export const D_SMMU_DOMAIN = desc.D_SMMU_DOMAIN;
-export const EVENT_SIZE = ev.EVENT_SIZE;
-export const EV_TLB_ADD_PAGE = ev.EV_TLB_ADD_PAGE;
-export const EV_TLB_FLUSH_WALK = ev.EV_TLB_FLUSH_WALK;
-export const EV_TLB_FLUSH_ALL = ev.EV_TLB_FLUSH_ALL;
-export const EV_IOTLB_SYNC = ev.EV_IOTLB_SYNC;
-export const EV_WARN = ev.EV_WARN;
-export const EV_CMD = ev.EV_CMD;
-export const WARN_MAP_PGSIZE = ev.WARN_MAP_PGSIZE;
-export const WARN_MAP_RANGE = ev.WARN_MAP_RANGE;
-export const WARN_MAP_EXISTS = ev.WARN_MAP_EXISTS;
-export const WARN_MAP_REPLACE_TABLE = ev.WARN_MAP_REPLACE_TABLE;
-export const WARN_MAP_LAST_LEVEL = ev.WARN_MAP_LAST_LEVEL;
-export const WARN_UNMAP_ARGS = ev.WARN_UNMAP_ARGS;
-export const WARN_UNMAP_RANGE = ev.WARN_UNMAP_RANGE;
-export const WARN_UNMAP_NO_PTE = ev.WARN_UNMAP_NO_PTE;
-export const WARN_UNMAP_PARTIAL_BLOCK = ev.WARN_UNMAP_PARTIAL_BLOCK;
-export const WARN_OUT_OF_LEVELS = ev.WARN_OUT_OF_LEVELS;
-export const SMMU_FEAT_RANGE_INV = sd.SMMU_FEAT_RANGE_INV;
-export const SMMU_FEAT_E2H = sd.SMMU_FEAT_E2H;
+// ── batched loops, with the units they exercise ─────────────────────────────
 
-// IOVA domains (assembly/iova/layout.ts, assembly/iova/tree.ts)
-export const CLOCK_JIFFIES_ADDR = mm.CONTROL_BASE + mm.CTL_JIFFIES;
-export const IOVA_SLOTS_BASE = mm.IOVA_SLOTS_BASE;
-export const IOVA_SLOT_SIZE = mm.IOVA_SLOT_SIZE;
-export const MAX_IOVA_DOMAINS = mm.MAX_IOVA_DOMAINS;
-export const IOVA_MAX_CPUS = mm.IOVA_MAX_CPUS;
-export const IS_STATE = il.S_STATE;
-export const IS_BLOCK = il.S_BLOCK;
-export const I_PROFILE = il.I_PROFILE;
-export const I_NCPUS = il.I_NCPUS;
-export const I_SHIFT = il.I_SHIFT;
-export const I_MAG_SIZE = il.I_MAG_SIZE;
-export const I_FLAGS = il.I_FLAGS;
-export const I_OWNERS = il.I_OWNERS;
-export const I_RCACHES = il.I_RCACHES;
-export const I_START_PFN = il.I_START_PFN;
-export const I_DMA32_PFN = il.I_DMA32_PFN;
-export const I_TREE_LOCK = il.I_TREE_LOCK;
-export const I_ROOT = il.I_ROOT;
-export const I_CACHED = il.I_CACHED;
-export const I_CACHED32 = il.I_CACHED32;
-export const I_NODES = il.I_NODES;
-export const I_MAX32 = il.I_MAX32;
-export const I_ANCHOR = il.I_ANCHOR;
-export const I_ST_ALLOCS = il.I_ST_ALLOCS;
-export const I_ST_ALLOC_FAILS = il.I_ST_ALLOC_FAILS;
-export const I_ST_FREES = il.I_ST_FREES;
-export const I_ST_WALK_STEPS = il.I_ST_WALK_STEPS;
-export const I_ST_WALK_MAX = il.I_ST_WALK_MAX;
-export const I_ST_SEARCH_MISMATCH = il.I_ST_SEARCH_MISMATCH;
-export const I_ST_BELOW_START = il.I_ST_BELOW_START;
-export const I_ST_UNKNOWN_FREES = il.I_ST_UNKNOWN_FREES;
-export const I_ST_RETRIES = il.I_ST_RETRIES;
-export const I_ST_WARNINGS = il.I_ST_WARNINGS;
-export const I_ST_BAD_FAST_FREES = il.I_ST_BAD_FAST_FREES;
-export const I_ST_MAG_ALLOC_FAILS = il.I_ST_MAG_ALLOC_FAILS;
-export const I_ST_FLUSH_RETRIES = il.I_ST_FLUSH_RETRIES;
-export const I_ST_DEPOT_RECLAIMS = il.I_ST_DEPOT_RECLAIMS;
-export const I_ST_DEPOT_DRAINS = il.I_ST_DEPOT_DRAINS;
-export const I_ST_ZERO_PFN_FAST = il.I_ST_ZERO_PFN_FAST;
-export const I_ST_BUGS = il.I_ST_BUGS;
-export const I_NODE_POOL = il.I_NODE_POOL;
-export const I_MAG_POOL = il.I_MAG_POOL;
-export const POOL_LIVE = 12;
-export const I_EV_HEAD = il.I_EV_HEAD;
-export const I_EV_RING = il.I_EV_RING;
-export const IEV_ENTRIES = il.EV_ENTRIES;
-export const IEV_SIZE = il.EV_SIZE;
-export const I_DEPOT = il.I_DEPOT;
-export const DEPOT_STRIDE = il.DEPOT_STRIDE;
-export const DP_LOCK = il.DP_LOCK;
-export const DP_SIZE = il.DP_SIZE;
-export const DP_HEAD = il.DP_HEAD;
-export const DP_ARRAY = il.DP_ARRAY;
-export const DP_WORK_PENDING = il.DP_WORK_PENDING;
-export const DP_WORK_DUE = il.DP_WORK_DUE;
-export const OWNER_STRIDE = il.OWNER_STRIDE;
-export const PC_STRIDE = il.PC_STRIDE;
-export const PC_LOCK = il.PC_LOCK;
-export const PC_LOADED = il.PC_LOADED;
-export const PC_PREV = il.PC_PREV;
-export const PC_HITS = il.PC_HITS;
-export const PC_MISSES = il.PC_MISSES;
-export const PC_DEPOT_HITS = il.PC_DEPOT_HITS;
-export const M_SIZE = il.M_SIZE;
-export const M_PFNS = il.M_PFNS;
-export const RCACHE_BINS = il.RCACHE_BINS;
-export const IF_FAIL_ATOMIC = il.IF_FAIL_ATOMIC;
-export const IF_NO_DEPOT_LOCK = il.IF_NO_DEPOT_LOCK;
-export const IF_VERIFY_SEARCH = il.IF_VERIFY_SEARCH;
-export const IF_LINEAR_SEARCH = il.IF_LINEAR_SEARCH;
-export const IF_CHECK_FAST_FREES = il.IF_CHECK_FAST_FREES;
-export const N_LO = itree.N_LO;
-export const N_HI = itree.N_HI;
-export const N_LEFT = itree.N_LEFT;
-export const N_RIGHT = itree.N_RIGHT;
+export { pgt_loop_map_unmap, pgt_loop_walk } from "./pgtable/loops";
+export { smmu_loop_translate } from "./smmu/loops";
+export { iova_loop_fast_pairs, iova_loop_cross, iova_loop_tree } from "./iova/loops";
 
 // ── lifecycle ───────────────────────────────────────────────────────────────
 
-export function core_init(memoryBytes: u32, kheapBytes: u32, pageShift: u32): i32 {
-  return coreInit(memoryBytes, kheapBytes, pageShift);
+/**
+ * Bytes of shared memory a machine with `ramFrames` 4 KiB frames of simulated RAM and
+ * `kheapFrames` of simulator-private memory needs. Pure: asked before the memory exists.
+ */
+export function core_memory_bytes(ramFrames: u32, kheapFrames: u32): f64 {
+  return <f64>coreMemoryBytes(ramFrames, kheapFrames);
 }
 
+/** Lay the memory out (once, before any worker attaches): 0 or a negative errno. */
+export function core_init(memoryBytes: u32, ramFrames: u32, kheapFrames: u32, pageShift: u32): i32 {
+  return coreInit(memoryBytes, ramFrames, kheapFrames, pageShift);
+}
+
+/** Bind this instance to thread slot `slot`: 0, -ESIM_NOT_READY or -ESIM_THREAD_SLOT. */
 export function core_attach(slot: u32, canBlock: bool): i32 {
-  if (!coreReady()) return -1;
-  return attachThread(slot, canBlock) ? 0 : -2;
+  if (!coreReady()) return -ESIM_NOT_READY;
+  return attachThread(slot, canBlock) ? 0 : -ESIM_THREAD_SLOT;
 }
 
 // ── page tables ─────────────────────────────────────────────────────────────
-
-export const ERR_NO_TABLE: i32 = -9; // EBADF: no live table with that id
 
 export function pgt_create(fmt: u32, profile: u32, bitmap: f64, ias: u32, oas: u32,
                            coherent: bool, quirks: u32, pageShift: u32, events: u32): i32 {
   return createTable(fmt, profile, <u64>bitmap, ias, oas, coherent, quirks, pageShift, events);
 }
 
-/** map_pages; the bytes mapped (a u64, it can wrap in v5.15) go to the slot's RESULT0. */
-export function pgt_map(id: u32, iova: f64, paddr: f64, pgsize: f64, pgcount: f64,
-                        prot: u32): i32 {
+/** map_pages: 0 or the kernel's -errno; the bytes mapped (a u64, it can wrap in v5.15) go to RESULT0. */
+export function pgt_map(id: u32, iova: f64, paddr: f64, pgsize: f64, pgcount: f64, prot: u32): i32 {
   const d = liveTable(id);
   const out = slotBase() + mm.TS_RESULT0;
   store<u64>(out, 0);
-  if (d == 0) return ERR_NO_TABLE;
+  if (d == 0) return -ESIM_NO_TABLE;
   return mapPages(d, <u64>iova, <u64>paddr, <u64>pgsize, <u64>pgcount, prot, out);
 }
 
-// Unmap modes: which gather io-pgtable gets, and whether the caller syncs it afterwards
-// (iommu_unmap does; iommu_unmap_fast and lazy dma-iommu do not).
-export const UNMAP_NULL_GATHER: u32 = 0;
-export const UNMAP_GATHER: u32 = 1;
-export const UNMAP_GATHER_QUEUED: u32 = 2;
-export const UNMAP_SYNC: u32 = 4;
-
 /**
- * unmap_pages. Returns the bytes unmapped (also in RESULT0 as a u64); RESULT1 says
- * whether the gather was still queued at the end (what dma-iommu checks before syncing).
+ * unmap_pages with the gather of `mode` (UNMAP_*). Returns the bytes unmapped (also in
+ * RESULT0 as a u64), or -ESIM_NO_TABLE; RESULT1 says whether the gather was still queued
+ * at the end (what dma-iommu checks before syncing).
  */
 export function pgt_unmap(id: u32, iova: f64, pgsize: f64, pgcount: f64, mode: u32): f64 {
   const d = liveTable(id);
   const slot = slotBase();
   store<u64>(slot + mm.TS_RESULT0, 0);
   store<u64>(slot + mm.TS_RESULT1, 0);
-  if (d == 0) return -1;
-  let gather: u32 = 0;
-  if ((mode & (UNMAP_GATHER | UNMAP_GATHER_QUEUED)) != 0) {
-    gather = slot + mm.TS_GATHER;
-    gatherInit(gather, (mode & UNMAP_GATHER_QUEUED) != 0);
-  }
-  const bytes = unmapPages(d, gather, <u64>iova, <u64>pgsize, <u64>pgcount);
-  const queued = gather != 0 && load<u32>(gather + G_QUEUED) != 0;
-  if (gather != 0 && !queued && (mode & UNMAP_SYNC) != 0) iotlbSync(d, gather);
+  if (d == 0) return -ESIM_NO_TABLE;
+  const bytes = unmapWithMode(d, slot + mm.TS_GATHER, <u64>iova, <u64>pgsize, <u64>pgcount, mode,
+                              slot + mm.TS_RESULT1);
   store<u64>(slot + mm.TS_RESULT0, bytes);
-  store<u64>(slot + mm.TS_RESULT1, queued ? 1 : 0);
   return <f64>bytes;
 }
 
+/** iova_to_phys: the physical address (0 if unmapped), or -ESIM_NO_TABLE. */
 export function pgt_iova_to_phys(id: u32, iova: f64): f64 {
   const d = liveTable(id);
-  if (d == 0) return -1;
+  if (d == 0) return -ESIM_NO_TABLE;
   return <f64>iovaToPhys(d, <u64>iova);
 }
 
@@ -278,7 +241,16 @@ export function pgt_set_flags(id: u32, set: u32, clear: u32): bool {
   return setTableFlags(id, set, clear);
 }
 
-// ── SMMU domains ────────────────────────────────────────────────────────────
+/** Make an SMMU domain the cookie of a table's TLB callbacks (-1: none). */
+export function pgt_set_smmu_domain(id: u32, domain: i32): i32 {
+  const d = liveTable(id);
+  if (d == 0) return -ESIM_NO_TABLE;
+  if (domain >= 0 && !sd.smmuDomainLive(<u32>domain)) return -ESIM_NO_SMMU_DOMAIN;
+  store<u32>(d + D_SMMU_DOMAIN, domain < 0 ? 0 : <u32>domain + 1);
+  return 0;
+}
+
+// ── SMMU domains and SMMUs ──────────────────────────────────────────────────
 
 /** An arm_smmu_domain: stage 1 (ASID = id) or 2 (VMID = id); rules 0 = v5.15, 1 = v7.1. */
 export function smmu_domain_create(stage: u32, id: u32, features: u32, rules: u32): i32 {
@@ -289,130 +261,7 @@ export function smmu_domain_destroy(id: u32): bool {
   return sd.smmuDomainDestroy(id);
 }
 
-/** Make an SMMU domain the cookie of a table's TLB callbacks (-1: none). */
-export function pgt_set_smmu_domain(id: u32, domain: i32): bool {
-  const d = liveTable(id);
-  if (d == 0) return false;
-  if (domain >= 0 && !sd.smmuDomainLive(<u32>domain)) return false;
-  store<u32>(d + desc.D_SMMU_DOMAIN, domain < 0 ? 0 : <u32>domain + 1);
-  return true;
-}
-
-// ── batched loops (benchmarks and throughput scenarios) ─────────────────────
-
-/**
- * `count` strict map+unmap pairs of one `pgsize` page at random page-aligned IOVAs in
- * [base, base + span), each mapped to PA = IOVA. Returns the number of pairs that did not
- * map and unmap exactly one page (0 on a table with no other mappings in the span).
- */
-export function pgt_loop_map_unmap(id: u32, base: f64, span: f64, pgsize: f64, count: u32,
-                                   seed: u32, prot: u32): u32 {
-  const d = liveTable(id);
-  if (d == 0 || seed == 0) return count;
-  const size = <u64>pgsize;
-  const pages = <u64>span / size;
-  if (pages == 0) return count;
-  const out = slotBase() + mm.TS_RESULT0;
-  const gather = slotBase() + mm.TS_GATHER;
-  let x = seedState(seed);
-  let failures: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    x = xorshift64(x);
-    const iova = <u64>base + (randomOf(x) % pages) * size;
-    store<u64>(out, 0);
-    if (mapPages(d, iova, iova, size, 1, prot, out) != 0) failures++;
-    gatherInit(gather, false);
-    if (unmapPages(d, gather, iova, size, 1) != size) failures++;
-    iotlbSync(d, gather);
-  }
-  return failures;
-}
-
-/** `count` iova_to_phys walks at random IOVAs in [base, base + span); returns a checksum. */
-export function pgt_loop_walk(id: u32, base: f64, span: f64, count: u32, seed: u32): f64 {
-  const d = liveTable(id);
-  if (d == 0 || seed == 0) return -1;
-  let x = seedState(seed);
-  let sum: u64 = 0;
-  const s = <u64>span;
-  for (let i: u32 = 0; i < count; i++) {
-    x = xorshift64(x);
-    sum += iovaToPhys(d, <u64>base + randomOf(x) % s);
-  }
-  return <f64>(sum & 0xfffffffffffff);
-}
-
-// ── SMMU (device side) ──────────────────────────────────────────────────────
-
-export const SMMUS_BASE = mm.SMMUS_BASE;
-export const SMMU_DESC_SIZE = mm.SMMU_DESC_SIZE;
-export const MAX_SMMUS = mm.MAX_SMMUS;
-export const TS_CPU_NS = mm.TS_CPU_NS;
-export const S_STATS = smmu.S_STATS;
-export const S_COSTS = smmu.S_COSTS;
-export const S_FAULTS = smmu.S_FAULTS;
-export const S_FAULT_MASK = smmu.S_FAULT_MASK;
-export const S_FAULT_HEAD = smmu.S_FAULT_HEAD;
-export const S_IOTLB = smmu.S_IOTLB;
-export const S_WALKC = smmu.S_WALKC;
-export const FAULT_SIZE = smmu.FAULT_SIZE;
-export const MAX_STREAMS = smmu.MAX_STREAMS;
-export const OPT_INVALIDATE_AT_SYNC = smmu.OPT_INVALIDATE_AT_SYNC;
-export const OPT_TTL_STRICT = smmu.OPT_TTL_STRICT;
-export const OPT_FAULT_DROP_TLBI = smmu.OPT_FAULT_DROP_TLBI;
-export const C_HITS = cache.C_HITS;
-export const C_MISSES = cache.C_MISSES;
-export const C_FILLS = cache.C_FILLS;
-export const C_EVICTIONS = cache.C_EVICTIONS;
-export const C_INVALIDATED = cache.C_INVALIDATED;
-export const META_READ = cache.META_READ;
-export const META_WRITE = cache.META_WRITE;
-export const STAT_TRANSLATIONS = smmu.STAT_TRANSLATIONS;
-export const STAT_UTLB_HITS = smmu.STAT_UTLB_HITS;
-export const STAT_IOTLB_HITS = smmu.STAT_IOTLB_HITS;
-export const STAT_IOTLB_MISSES = smmu.STAT_IOTLB_MISSES;
-export const STAT_WALKS = smmu.STAT_WALKS;
-export const STAT_PTE_READS = smmu.STAT_PTE_READS;
-export const STAT_WALKC_HITS = smmu.STAT_WALKC_HITS;
-export const STAT_FAULTS = smmu.STAT_FAULTS;
-export const STAT_TLBI_VA = smmu.STAT_TLBI_VA;
-export const STAT_TLBI_CONTEXT = smmu.STAT_TLBI_CONTEXT;
-export const STAT_TLBI_ALL = smmu.STAT_TLBI_ALL;
-export const STAT_SYNCS = smmu.STAT_SYNCS;
-export const STAT_CMDS = smmu.STAT_CMDS;
-export const STAT_ENTRIES_INVALIDATED = smmu.STAT_ENTRIES_INVALIDATED;
-export const STAT_MODELLED_NS = smmu.STAT_MODELLED_NS;
-export const COST_PTE_READ = smmu.COST_PTE_READ;
-export const COST_IOTLB_HIT = smmu.COST_IOTLB_HIT;
-export const COST_IOTLB_MISS = smmu.COST_IOTLB_MISS;
-export const COST_WALKC_HIT = smmu.COST_WALKC_HIT;
-export const COST_TLBI = smmu.COST_TLBI;
-export const COST_SYNC = smmu.COST_SYNC;
-export const COST_UTLB_HIT = smmu.COST_UTLB_HIT;
-export const F_BAD_STREAM = smmu.F_BAD_STREAM;
-export const F_TRANSLATION = smmu.F_TRANSLATION;
-export const F_ADDR_SIZE = smmu.F_ADDR_SIZE;
-export const F_ACCESS = smmu.F_ACCESS;
-export const F_PERMISSION = smmu.F_PERMISSION;
-export const F_WALK_EABT = smmu.F_WALK_EABT;
-export const OP_TLBI_NH_ALL = <u32>cmd.OP_TLBI_NH_ALL;
-export const OP_TLBI_NH_ASID = <u32>cmd.OP_TLBI_NH_ASID;
-export const OP_TLBI_NH_VA = <u32>cmd.OP_TLBI_NH_VA;
-export const OP_TLBI_NH_VAA = <u32>cmd.OP_TLBI_NH_VAA;
-export const OP_TLBI_EL2_ALL = <u32>cmd.OP_TLBI_EL2_ALL;
-export const OP_TLBI_EL2_ASID = <u32>cmd.OP_TLBI_EL2_ASID;
-export const OP_TLBI_EL2_VA = <u32>cmd.OP_TLBI_EL2_VA;
-export const OP_TLBI_S12_VMALL = <u32>cmd.OP_TLBI_S12_VMALL;
-export const OP_TLBI_S2_IPA = <u32>cmd.OP_TLBI_S2_IPA;
-export const OP_TLBI_NSNH_ALL = <u32>cmd.OP_TLBI_NSNH_ALL;
-export const OP_CMD_SYNC = <u32>cmd.OP_CMD_SYNC;
-export const HIT_UTLB = tr.HIT_UTLB;
-export const HIT_IOTLB = tr.HIT_IOTLB;
-export const HIT_WALK = tr.HIT_WALK;
-export const ACCESS_WRITE = tr.ACCESS_WRITE;
-export const ACCESS_PRIV = tr.ACCESS_PRIV;
-
-/** Create an SMMU; see assembly/smmu/smmu.ts for the arguments. Returns its id or < 0. */
+/** Create an SMMU; see assembly/smmu/smmu.ts for the arguments. Its id, or a negative errno. */
 export function smmu_create(options: u32, tlbSets: u32, tlbWays: u32, policy: u32, seed: u32,
                             wc0: u32, wc1: u32, wc2: u32, wc3: u32, utlb: u32, faultRing: u32): i32 {
   return smmu.smmuCreate(options, tlbSets, tlbWays, policy, seed, wc0, wc1, wc2, wc3, utlb, faultRing);
@@ -426,10 +275,10 @@ export function smmu_set_cost(id: u32, which: u32, ns: u32): bool {
   return smmu.setCost(id, which, ns);
 }
 
-/** Program stream `sid` to translate with a single-stage context. */
+/** Program stream `sid` to translate with a single-stage context: 0 or a negative errno. */
 export function smmu_ste_set(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vmid: u32,
                              ttb: f64, ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
-  if (!sd.smmuDomainLive(domain)) return -4;
+  if (!sd.smmuDomainLive(domain)) return -ESIM_NO_SMMU_DOMAIN;
   return smmu.steSet(id, sid, domain, stage, asid, vmid, <u64>ttb, ias, pgShift, start, oas);
 }
 
@@ -440,25 +289,26 @@ export function smmu_ste_clear(id: u32, sid: u32): bool {
   return true;
 }
 
-/** Send an SMMU domain's commands to SMMU `id` (-1: to none). */
-export function smmu_domain_set_smmu(domain: u32, id: i32): bool {
-  if (!sd.smmuDomainLive(domain)) return false;
-  if (id >= 0 && smmu.smmuLive(<u32>id) == 0) return false;
+/** Send an SMMU domain's commands to SMMU `id` (-1: to none): 0 or a negative errno. */
+export function smmu_domain_set_smmu(domain: u32, id: i32): i32 {
+  if (!sd.smmuDomainLive(domain)) return -ESIM_NO_SMMU_DOMAIN;
+  if (id >= 0 && smmu.smmuLive(<u32>id) == 0) return -ESIM_NO_SMMU;
   store<u32>(sd.smmuDomainAddr(domain) + sd.SD_SMMU, id < 0 ? 0 : <u32>id + 1);
-  return true;
+  return 0;
 }
 
 /**
- * One device access. Returns 0 or the fault type; the slot's RESULT0..3 hold +0 meta,
- * +4 fault level, +8 physical address, +16 fault info, +24 where it hit.
+ * One device access. Returns 0 or the fault type (F_*), or -ESIM_NO_SMMU; the slot's
+ * RESULT0..3 hold +0 meta, +4 fault level, +8 physical address, +16 fault info, +24 where
+ * it hit.
  */
 export function smmu_translate(id: u32, sid: u32, iova: f64, access: u32): i32 {
   const s = smmu.smmuLive(id);
-  if (s == 0) return -1;
+  if (s == 0) return -ESIM_NO_SMMU;
   return <i32>smmuTranslate(s, sid, <u64>iova, access, slotBase() + mm.TS_RESULT0);
 }
 
-/** A modelled CPU cost (ns) to charge from now on: which = CPU_COST_* (0 = a kernel spinlock). */
+/** A modelled CPU cost (ns) to charge from now on: which = CPU_COST_*. */
 export function cpu_set_cost(which: u32, ns: u32): bool {
   if (which >= mm.CPU_COST_COUNT) return false;
   store<u32>(mm.CONTROL_BASE + mm.CTL_CPU_COSTS + which * 4, ns);
@@ -482,8 +332,7 @@ export function smmu_cmd_tlbi_range(id: u32, op: u32, asid: u32, vmid: u32, addr
   const s = smmu.smmuLive(id);
   if (s == 0) return false;
   const addr = (<u64>addrHi << 32) | <u64>addrLo;
-  consume.smmuConsume(s, cmd.tlbiRangeDw0(op, asid, vmid, num, scale),
-                      cmd.tlbiRangeDw1(op, addr, leaf, ttl, tg), 1, 0);
+  smmuConsume(s, cmd.tlbiRangeDw0(op, asid, vmid, num, scale), cmd.tlbiRangeDw1(op, addr, leaf, ttl, tg), 1, 0);
   return true;
 }
 
@@ -491,7 +340,7 @@ export function smmu_cmd_tlbi_range(id: u32, op: u32, asid: u32, vmid: u32, addr
 export function smmu_cmd_tlbi_context(id: u32, op: u32, asid: u32, vmid: u32): bool {
   const s = smmu.smmuLive(id);
   if (s == 0) return false;
-  consume.smmuConsume(s, cmd.tlbiContextDw0(op, asid, vmid), 0, 1, 0);
+  smmuConsume(s, cmd.tlbiContextDw0(op, asid, vmid), 0, 1, 0);
   return true;
 }
 
@@ -499,67 +348,22 @@ export function smmu_cmd_tlbi_context(id: u32, op: u32, asid: u32, vmid: u32): b
 export function smmu_cmd_raw(id: u32, dw0lo: u32, dw0hi: u32, dw1lo: u32, dw1hi: u32): bool {
   const s = smmu.smmuLive(id);
   if (s == 0) return false;
-  consume.smmuConsume(s, (<u64>dw0hi << 32) | dw0lo, (<u64>dw1hi << 32) | dw1lo, 1, 0);
+  smmuConsume(s, (<u64>dw0hi << 32) | dw0lo, (<u64>dw1hi << 32) | dw1lo, 1, 0);
   return true;
 }
 
 export function smmu_cmd_sync(id: u32): bool {
   const s = smmu.smmuLive(id);
   if (s == 0) return false;
-  consume.smmuConsume(s, cmd.syncDw0(), 0, 1, 0);
+  smmuConsume(s, cmd.syncDw0(), 0, 1, 0);
   return true;
-}
-
-/**
- * `count` device reads at random addresses in [base, base + span) (8-byte aligned) through
- * stream `sid`. Returns the number that faulted; the slot's RESULT0 gets the sum of the
- * physical addresses reached (a checksum).
- */
-export function smmu_loop_translate(id: u32, sid: u32, base: f64, span: f64, count: u32, seed: u32,
-                                    access: u32): u32 {
-  const s = smmu.smmuLive(id);
-  if (s == 0 || seed == 0) return count;
-  const res = slotBase() + mm.TS_RESULT0;
-  const slots = <u64>span >> 3;
-  let x = seedState(seed);
-  let faults: u32 = 0;
-  let sum: u64 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    x = xorshift64(x);
-    const iova = <u64>base + ((randomOf(x) % slots) << 3);
-    if (smmuTranslate(s, sid, iova, access, res) != 0) faults++;
-    else sum += load<u64>(res + 8);
-  }
-  store<u64>(res, sum);
-  return faults;
 }
 
 // ── safety oracle ───────────────────────────────────────────────────────────
 
-export const S_ORACLE = smmu.S_ORACLE;
-export const O_RING = oracle.O_RING;
-export const O_RING_MASK = oracle.O_RING_MASK;
-export const O_RING_HEAD = oracle.O_RING_HEAD;
-export const O_COUNTERS = oracle.O_COUNTERS;
-export const VIOLATION_SIZE = oracle.VIOLATION_SIZE;
-export const AC_OK = oracle.AC_OK;
-export const AC_LAZY_WINDOW = oracle.AC_LAZY_WINDOW;
-export const AC_UNCHECKED = oracle.AC_UNCHECKED;
-export const AC_AFTER_STRICT = oracle.AC_AFTER_STRICT;
-export const AC_AFTER_FLUSH = oracle.AC_AFTER_FLUSH;
-export const AC_USE_AFTER_FREE = oracle.AC_USE_AFTER_FREE;
-export const AC_UNKNOWN = oracle.AC_UNKNOWN;
-export const AC_FREED_TABLE = oracle.AC_FREED_TABLE;
-export const AC_FULL = oracle.AC_FULL;
-export const SH_MAPPED = oracle.SH_MAPPED;
-export const SH_UNMAPPED_STRICT = oracle.SH_UNMAPPED_STRICT;
-export const SH_UNMAPPED_LAZY = oracle.SH_UNMAPPED_LAZY;
-export const SD_FLUSH_GEN = sd.SD_FLUSH_GEN;
-export const SMMU_DOMAINS_BASE = mm.SMMU_DOMAINS_BASE;
-export const SMMU_DOMAIN_SIZE = mm.SMMU_DOMAIN_SIZE;
-
+/** Turn on SMMU `id`'s oracle (powers of two): 0 or a negative errno. */
 export function smmu_oracle_enable(id: u32, capacity: u32, ring: u32): i32 {
-  if (capacity < 2 || (capacity & (capacity - 1)) != 0 || ring < 2 || (ring & (ring - 1)) != 0) return -4;
+  if (capacity < 2 || (capacity & (capacity - 1)) != 0 || ring < 2 || (ring & (ring - 1)) != 0) return -ESIM_ARGS;
   return smmu.smmuOracleEnable(id, capacity, ring);
 }
 
@@ -581,21 +385,7 @@ export function oracle_unmap(id: u32, domain: u32, iova: f64, pages: f64, lazy: 
 
 // ── device DMA engines ──────────────────────────────────────────────────────
 
-export const RING_HEADER = engine.RING_HEADER;
-export const DESC_SIZE = engine.DESC_SIZE;
-export const R_CAPACITY = engine.R_CAPACITY;
-export const R_HISTORY_MASK = engine.R_HISTORY_MASK;
-export const R_PROD = engine.R_PROD;
-export const R_CONS = engine.R_CONS;
-export const R_STATS = engine.R_STATS;
-export const RS_COMPLETED = engine.RS_COMPLETED;
-export const RS_FAULTED = engine.RS_FAULTED;
-export const RS_BYTES = engine.RS_BYTES;
-export const RS_RETRIES = engine.RS_RETRIES;
-export const RS_RETRIES_THROUGH = engine.RS_RETRIES_THROUGH;
-export const DESC_WRITE = engine.DESC_WRITE;
-
-/** A DMA ring (and attacker history when history > 0) in kheap; returns its address or 0. */
+/** A DMA ring (and attacker history when history > 0) in kheap: its address, or 0. */
 export function dma_ring_create(capacity: u32, history: u32, granule: u32): u32 {
   if (capacity < 2 || (capacity & (capacity - 1)) != 0) return 0;
   if (history != 0 && (history & (history - 1)) != 0) return 0;
@@ -617,20 +407,16 @@ export function dma_ring_post(r: u32, iova: f64, len: u32, flags: u32): bool {
   return engine.ringPost(r, <u64>iova, len, flags);
 }
 
+/** Run a device's engine on ring `r`: descriptors completed, or -ESIM_NO_SMMU. */
 export function device_run(id: u32, sid: u32, r: u32, budget: u32, retries: u32, seed: u32): i32 {
   const s = smmu.smmuLive(id);
-  if (s == 0) return -1;
+  if (s == 0) return -ESIM_NO_SMMU;
   return <i32>engine.deviceRun(s, sid, r, budget, retries, seed);
 }
 
 // ── IOVA domains ────────────────────────────────────────────────────────────
 // PFNs and sizes cross as f64 (the bindings check they are integers below 2^53); results
-// that are PFNs come back as f64, with negative values for the IOVA_* codes below.
-
-export const IOVA_ERR_NO_DOMAIN: i32 = -10;
-export const IOVA_ERR_CPU: i32 = -11; //    cpu ≥ the domain's ncpus
-export const IOVA_ERR_SIZE: i32 = -12; //   size 0
-export const IOVA_ERR_CPU_BUSY: i32 = -20; // another thread runs that CPU; RESULT0 = its slot + 1
+// that are PFNs come back as f64, negative errnos otherwise.
 
 export function iova_create(profile: u32, shift: u32, startPfn: f64, ncpus: u32, flags: u32): i32 {
   return iovaCreate(profile, shift, <u64>startPfn, ncpus, flags);
@@ -640,79 +426,74 @@ export function iova_destroy(id: u32): i32 {
   return iovaDestroy(id);
 }
 
+/** Set and clear flags (IF_*): the flags now, or -ESIM_NO_IOVA_DOMAIN. */
 export function iova_set_flags(id: u32, set: u32, clear: u32): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   return <i32>iovaSetFlags(d, set, clear);
 }
 
-/** alloc_iova: pfn_lo of the new range (pfn_hi = pfn_lo + size − 1), or a negative code. */
+/** alloc_iova: pfn_lo of the new range (pfn_hi = pfn_lo + size − 1), or a negative errno. */
 export function iova_alloc(id: u32, size: f64, limit: f64, aligned: bool): f64 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  if (size < 1) return IOVA_ERR_SIZE;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
+  if (size < 1) return -ESIM_ARGS;
   return <f64>allocRange(d, <u64>size, <u64>limit, aligned);
 }
 
 /** free_iova: 1 if a range was removed, 0 if no range contains pfn (a no-op, counted). */
 export function iova_free(id: u32, pfn: f64): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   return freeRange(d, <u64>pfn) ? 1 : 0;
 }
 
 /** find_iova: 1 and the range in RESULT0/RESULT1, or 0. */
 export function iova_find(id: u32, pfn: f64): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   return findRange(d, <u64>pfn, slotBase() + mm.TS_RESULT0) ? 1 : 0;
 }
 
-/** reserve_iova: 0 and the (possibly merged) range in RESULT0/RESULT1, or a negative code. */
+/** reserve_iova: 0 and the (possibly merged) range in RESULT0/RESULT1, or a negative errno. */
 export function iova_reserve(id: u32, lo: f64, hi: f64): f64 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   return <f64>reserveRange(d, <u64>lo, <u64>hi, slotBase() + mm.TS_RESULT0);
 }
 
-@inline function checkCpu(d: u32, cpu: u32): i32 {
-  if (cpu >= load<u32>(d + il.I_NCPUS)) return IOVA_ERR_CPU;
-  return <i32>cpuClaim(d, cpu, slotBase() + mm.TS_RESULT0);
-}
-
-/** alloc_iova_fast on simulated `cpu`: a PFN, 0 on failure (the kernel's), or a negative code. */
+/** alloc_iova_fast on simulated `cpu`: a PFN, 0 on failure (the kernel's), or a negative errno. */
 export function iova_alloc_fast(id: u32, cpu: u32, size: f64, limit: f64, flush: bool): f64 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  if (size < 1) return IOVA_ERR_SIZE;
-  const c = checkCpu(d, cpu);
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
+  if (size < 1) return -ESIM_ARGS;
+  const c = claimIovaCpu(d, cpu);
   if (c != 0) return c;
   return <f64>allocFast(d, cpu, <u64>size, <u64>limit, flush);
 }
 
-/** free_iova_fast on simulated `cpu`: 1 if cached, 0 if it went to the tree, or a negative code. */
+/** free_iova_fast on simulated `cpu`: 1 if cached, 0 if it went to the tree, or a negative errno. */
 export function iova_free_fast(id: u32, cpu: u32, pfn: f64, size: f64): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  if (size < 1) return IOVA_ERR_SIZE;
-  const c = checkCpu(d, cpu);
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
+  if (size < 1) return -ESIM_ARGS;
+  const c = claimIovaCpu(d, cpu);
   if (c != 0) return c;
   return freeFast(d, cpu, <u64>pfn, <u64>size) ? 1 : 0;
 }
 
-/** Stop running simulated `cpu` on this thread (0), or a negative code. */
+/** Stop running simulated `cpu` on this thread: 0, or a negative errno. */
 export function iova_release_cpu(id: u32, cpu: u32): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  if (cpu >= load<u32>(d + il.I_NCPUS)) return IOVA_ERR_CPU;
-  return cpuRelease(d, cpu) ? 0 : IOVA_ERR_CPU_BUSY;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
+  return releaseIovaCpu(d, cpu);
 }
 
 /** free_cpu_cached_iovas (any thread may, as the kernel's hotplug callback does). */
 export function iova_flush_cpu(id: u32, cpu: u32): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  if (cpu >= load<u32>(d + il.I_NCPUS)) return IOVA_ERR_CPU;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
+  if (cpu >= load<u32>(d + I_NCPUS)) return -ESIM_CPU;
   flushCpu(d, cpu);
   return 0;
 }
@@ -720,7 +501,7 @@ export function iova_flush_cpu(id: u32, cpu: u32): i32 {
 /** Every CPU's caches and the depot back to the tree (alloc_iova_fast's retry path). */
 export function iova_flush_all(id: u32): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   flushAll(d);
   return 0;
 }
@@ -744,143 +525,27 @@ export function sync_unlock(addr: u32): void {
   lockRelease(addr);
 }
 
-/** Advance simulated time by `jiffies`, firing due timers; returns the new time. */
-/** Advance simulated time; timers run on simulated CPU `cpu`. */
+/** Advance simulated time by `jiffies`, firing due timers on simulated CPU `cpu`; returns the new time. */
 export function clock_advance(jiffies: f64, cpu: u32): f64 {
   return <f64>clockAdvance(<u64>jiffies, cpu);
 }
 
-// ── batched IOVA loops (benchmarks, throughput scenarios) ───────────────────
-
-export const FAST_SIZES_ONE: u32 = 0; //     1 page every time
-export const FAST_SIZES_POW2: u32 = 1; //    1, 2, 4, 8 pages in turn
-export const FAST_SIZES_1_TO_8: u32 = 2; //  1, 2, …, 8 pages in turn (rounded as dma-iommu does)
-
-/**
- * `count` alloc_iova_fast + free_iova_fast pairs on `cpu`, each range freed right away.
- * Sizes per `mode`; v5.15 gets them rounded to a power of two first, as its caller did.
- * Returns the number of failed allocations, or a negative code.
- */
-export function iova_loop_fast_pairs(id: u32, cpu: u32, count: u32, mode: u32, limit: f64): f64 {
-  const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  const c = checkCpu(d, cpu);
-  if (c != 0) return c;
-  const lim = <u64>limit;
-  const round = load<u32>(d + il.I_PROFILE) == desc.PROFILE_515;
-  let failures: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    let size: u64 = 1;
-    if (mode == FAST_SIZES_POW2) size = <u64>1 << <u64>(i & 3);
-    else if (mode == FAST_SIZES_1_TO_8) size = <u64>(i & 7) + 1;
-    if (round && size > 1) size = <u64>1 << <u64>orderBase2(size);
-    const pfn = allocFast(d, cpu, size, lim, true);
-    if (pfn <= 0) { failures++; continue; }
-    freeFast(d, cpu, <u64>pfn, size);
-  }
-  return <f64>failures;
-}
-
-/**
- * `count` rounds of: allocate `batch` ranges with alloc_iova_fast on `cpuA`, then free them
- * all with free_iova_fast on `cpuB` — every range crosses CPUs, so full magazines go
- * through the depot every IOVA_MAG_SIZE operations (the traffic the depot lock guards).
- * Sizes per `mode` (as iova_loop_fast_pairs). The batch lives in kheap scratch for the call.
- * Returns the number of failed allocations, or a negative code.
- */
-export function iova_loop_cross(id: u32, cpuA: u32, cpuB: u32, count: u32, batch: u32,
-                                mode: u32, limit: f64): f64 {
-  const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  let c = checkCpu(d, cpuA);
-  if (c == 0) c = checkCpu(d, cpuB);
-  if (c != 0) return c;
-  if (batch == 0 || batch > 65536) return IOVA_ERR_SIZE;
-  const order = phys.orderForBytes(<u64>batch * 16);
-  const frame = phys.zoneAlloc(mm.ZONE_KHEAP, order);
-  if (frame < 0) return -2;
-  const scratch = phys.frameAddr(mm.ZONE_KHEAP, <u32>frame);
-  const lim = <u64>limit;
-  const round = load<u32>(d + il.I_PROFILE) == desc.PROFILE_515;
-  let failures: u32 = 0;
-  let k: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    let held: u32 = 0;
-    for (let j: u32 = 0; j < batch; j++, k++) {
-      let size: u64 = 1;
-      if (mode == FAST_SIZES_POW2) size = <u64>1 << <u64>(k & 3);
-      else if (mode == FAST_SIZES_1_TO_8) size = <u64>(k & 7) + 1;
-      if (round && size > 1) size = <u64>1 << <u64>orderBase2(size);
-      const pfn = allocFast(d, cpuA, size, lim, true);
-      if (pfn <= 0) { failures++; continue; }
-      store<u64>(scratch + held * 16, <u64>pfn);
-      store<u64>(scratch + held * 16 + 8, size);
-      held++;
-    }
-    for (let j: u32 = 0; j < held; j++) {
-      freeFast(d, cpuB, load<u64>(scratch + j * 16), load<u64>(scratch + j * 16 + 8));
-    }
-  }
-  phys.zoneFree(mm.ZONE_KHEAP, <u32>frame);
-  return <f64>failures;
-}
-
-export const TREE_POPULATE: u32 = 0; //  `count` single-page alloc_iova (size-aligned) below limit
-export const TREE_PAIRS: u32 = 1; //     `count` × (alloc_iova 1 page, free_iova it)
-export const TREE_REFILL: u32 = 2; //    `count` × (free_iova a random range of [spanLo, spanLo + spanN), alloc_iova again)
-
-/**
- * Tree-path loops. Returns failures (an allocation that failed, or in TREE_REFILL one that
- * did not land in the hole just made), or a negative code.
- */
-export function iova_loop_tree(id: u32, mode: u32, count: u32, seed: u32, limit: f64,
-                               spanLo: f64, spanN: u32): f64 {
-  const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  const lim = <u64>limit;
-  const base = <u64>spanLo;
-  let x = seedState(seed == 0 ? 1 : seed);
-  let failures: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    if (mode == TREE_POPULATE) {
-      if (allocRange(d, 1, lim, true) < 0) failures++;
-    } else if (mode == TREE_PAIRS) {
-      const pfn = allocRange(d, 1, lim, true);
-      if (pfn < 0) { failures++; continue; }
-      freeRange(d, <u64>pfn);
-    } else {
-      x = xorshift64(x);
-      const victim = base + randomOf(x) % <u64>spanN;
-      freeRange(d, victim);
-      if (allocRange(d, 1, lim, true) != <i64>victim) failures++;
-    }
-  }
-  return <f64>failures;
-}
-
 // ── v5.15 flush queue (in iova.c then) ──────────────────────────────────────
 
-export const I_FQ_START_CNT = il.I_FQ_START_CNT;
-export const I_FQ_FINISH_CNT = il.I_FQ_FINISH_CNT;
-export const I_FQ_RINGS = il.I_FQ_RINGS;
-export const IEV_FQ_FLUSH = il.EV_FQ_FLUSH;
-export const IEV_FQ_RELEASE = il.EV_FQ_RELEASE;
-export const IEV_WARN = il.EV_WARN;
-
-/** init_iova_flush_queue: 0, or -12 (no memory) / a negative IOVA_ERR_* code. */
+/** init_iova_flush_queue: 0, or -ENOMEM, or -ESIM_NO_IOVA_DOMAIN. */
 export function iova_fq_init(id: u32): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   return fq.fqInit(d, fq.FQ_SIZE, fq.FQ_TIMEOUT_JIFFIES, 0);
 }
 
-/** queue_iova on simulated `cpu`: 0, -1 without a flush queue, or a negative IOVA_ERR_* code. */
+/** queue_iova on simulated `cpu`: 0, or -ESIM_NO_QUEUE without a flush queue, or another negative errno. */
 export function iova_queue(id: u32, cpu: u32, pfn: f64, pages: f64, data: f64): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  if (!fq.fqEnabled(d)) return -1;
-  if (pages < 1) return IOVA_ERR_SIZE;
-  const c = checkCpu(d, cpu);
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
+  if (!fq.fqEnabled(d)) return -ESIM_NO_QUEUE;
+  if (pages < 1) return -ESIM_ARGS;
+  const c = claimIovaCpu(d, cpu);
   if (c != 0) return c;
   fq.fqQueue(d, cpu, <u64>pfn, <u64>pages, <u64>data);
   return 0;
@@ -889,8 +554,8 @@ export function iova_queue(id: u32, cpu: u32, pfn: f64, pages: f64, data: f64): 
 /** The flush callback runs flush_iotlb_all on page table `pt` (-1: only logs). */
 export function iova_fq_set_flush(id: u32, pt: i32): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
-  if (pt >= 0 && liveTable(<u32>pt) == 0) return -1;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
+  if (pt >= 0 && liveTable(<u32>pt) == 0) return -ESIM_NO_TABLE;
   fq.fqSetFlushTarget(d, pt);
   return 0;
 }
@@ -898,40 +563,14 @@ export function iova_fq_set_flush(id: u32, pt: i32): i32 {
 /** free_iova_flush_queue, ahead of destroying the domain (so its events can be read). */
 export function iova_fq_teardown(id: u32): i32 {
   const d = liveDomain(id);
-  if (d == 0) return IOVA_ERR_NO_DOMAIN;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   fq.fqTeardown(d);
   return 0;
 }
 
 // ── the DMA layer (assembly/dma/) ───────────────────────────────────────────
 
-export const DMA_DOMAINS_BASE = mm.DMA_DOMAINS_BASE;
-export const DMA_DOMAIN_SIZE = mm.DMA_DOMAIN_SIZE;
-export const DMA_DEVICES_BASE = mm.DMA_DEVICES_BASE;
-export const DMA_DEVICE_SIZE = mm.DMA_DEVICE_SIZE;
-export const MAX_DMA_CPUS = mm.MAX_DMA_CPUS;
-export const DD_TYPE = dmad.DD_TYPE;
-export const DD_FQ_DOMAIN = dmad.DD_FQ_DOMAIN;
-export const DD_QUIRK = dmad.DD_QUIRK;
-export const DD_DEVICES = dmad.DD_DEVICES;
-export const DD_SWITCHES = dmad.DD_SWITCHES;
-export const DV_FLAGS = dmad.DV_FLAGS;
-export const DOMAIN_DMA = dmad.DOMAIN_DMA;
-export const DOMAIN_DMA_FQ = dmad.DOMAIN_DMA_FQ;
-export const DVF_PCI_32BIT = dmad.DVF_PCI_32BIT;
-export const DVF_COHERENT = dmad.DVF_COHERENT;
-export const DDF_FORCEDAC = dmad.DDF_FORCEDAC;
-export const FQ_OPT_SINGLE = fq.FQ_OPT_SINGLE;
-export const DS_COUNT = dmad.DS_COUNT;
-export const LOOP_TOUCH = dloop.LOOP_TOUCH;
-export const LOOP_POST = dloop.LOOP_POST;
-export const LOOP_PARKABLE = dloop.LOOP_PARKABLE;
-export const TS_STATS = mm.TS_STATS;
-export const DMA_ERR_CPU_BUSY: i32 = -20;
-export const DMA_ERR_NO_DOMAIN: i32 = -10;
-export const DMA_ERR_NO_DEVICE: i32 = -11;
-
-/** A DMA (strict) domain over existing parts; see assembly/dma/domain.ts. Id or < 0. */
+/** A DMA (strict) domain over existing parts; see assembly/dma/domain.ts. Its id, or a negative errno. */
 export function dma_domain_create(pgt: u32, iova: u32, smmuDomain: u32, smmuId: i32, profile: u32,
                                   variant: u32, shift: u32, apertureEnd: f64, flags: u32, fqOpts: u32): i32 {
   return dmad.dmaDomainCreate(pgt, iova, smmuDomain, smmuId, profile, variant, shift, <u64>apertureEnd,
@@ -942,17 +581,17 @@ export function dma_domain_destroy(id: u32): i32 {
   return dmad.dmaDomainDestroy(id);
 }
 
-/** Statistic `which` (DS_*) summed over CPUs, or -1 for a dead domain. */
+/** Statistic `which` (DS_*) summed over CPUs, or -1 for a dead domain or no such statistic. */
 export function dma_stat(id: u32, which: u32): f64 {
   const dd = dmad.liveDmaDomain(id);
   if (dd == 0 || which >= dmad.DS_COUNT) return -1;
   return <f64>dmad.statSum(dd, which);
 }
 
-/** Attach a device; `maskBits` 1…64 is DMA_BIT_MASK(n); busLimit 0 = none. Id or < 0. */
+/** Attach a device; `maskBits` 1…64 is DMA_BIT_MASK(n); busLimit 0 = none. Its id, or a negative errno. */
 export function dma_device_attach(domain: u32, bus: u32, maskBits: u32, busLimit: f64, sid: u32, smmuId: u32,
                                   flags: u32): i32 {
-  if (maskBits == 0 || maskBits > 64) return dmad.DMA_ERR_ARGS;
+  if (maskBits == 0 || maskBits > 64) return -ESIM_ARGS;
   const mask: u64 = maskBits == 64 ? U64.MAX_VALUE : ((<u64>1 << maskBits) - 1);
   return dmad.dmaDeviceAttach(domain, bus, mask, <u64>busLimit, sid, smmuId, flags);
 }
@@ -961,51 +600,43 @@ export function dma_device_detach(id: u32): i32 {
   return dmad.dmaDeviceDetach(id);
 }
 
-/**
- * This thread runs simulated CPU `cpu` for the DMA layer (its unmap scratch) and for the
- * domain's IOVA caches. 0, or DMA_ERR_CPU_BUSY with the owner's slot + 1 in RESULT0.
- */
-function claimDmaCpu(dd: u32, cpu: u32): i32 {
-  if (cpu >= mm.MAX_DMA_CPUS || cpu >= dmad.dmaNcpus(dd)) return IOVA_ERR_CPU;
-  const w = dmai.cpuArea(cpu) + dmai.C_OWNER;
-  const me = currentSlot() + 1;
-  const owner = atomic.cmpxchg<u32>(w, 0, me);
-  if (owner != 0 && owner != me) {
-    store<u64>(slotBase() + mm.TS_RESULT0, owner);
-    return DMA_ERR_CPU_BUSY;
-  }
-  const c = cpuClaim(dmad.iovaOf(dd), cpu, slotBase() + mm.TS_RESULT0);
-  return c == 0 ? 0 : DMA_ERR_CPU_BUSY;
+/** Claim DMA CPU `cpu` of a live DMA domain record for this thread: 0 or a negative errno. */
+function claimDomainCpu(dd: u32, cpu: u32): i32 {
+  const d = dmad.iovaOf(dd);
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
+  return claimDmaCpu(d, cpu);
 }
 
-/** Give simulated CPU `cpu` back (DMA scratch and the domain's IOVA caches). */
-export function dma_release_cpu(domain: u32, cpu: u32): i32 {
+/** The live domain record of DMA domain `domain`, with `cpu` claimed for this thread; or a negative errno. */
+function domainOnCpu(domain: u32, cpu: u32): i64 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  if (cpu >= mm.MAX_DMA_CPUS) return IOVA_ERR_CPU;
-  atomic.cmpxchg<u32>(dmai.cpuArea(cpu) + dmai.C_OWNER, currentSlot() + 1, 0);
-  cpuRelease(dmad.iovaOf(dd), cpu);
-  return 0;
-}
-
-/** The live domain of device `dev`, with `cpu` claimed for this thread; or a negative code. */
-function deviceOnCpu(dev: u32, cpu: u32): i64 {
-  const dv = dmad.liveDmaDevice(dev);
-  if (dv == 0) return DMA_ERR_NO_DEVICE;
-  const dd = dmad.liveDmaDomain(load<u32>(dv + dmad.DV_DOMAIN));
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  const c = claimDmaCpu(dd, cpu);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  const c = claimDomainCpu(dd, cpu);
   return c != 0 ? <i64>c : <i64>dd;
 }
 
-/** dma_map_page / dma_map_single: the DMA address, 0 = DMA_MAPPING_ERROR, < 0 bad call. */
+/** The live domain record of device `dev`'s domain, with `cpu` claimed for this thread; or a negative errno. */
+function deviceOnCpu(dev: u32, cpu: u32): i64 {
+  const dv = dmad.liveDmaDevice(dev);
+  if (dv == 0) return -ESIM_NO_DEVICE;
+  return domainOnCpu(load<u32>(dv + dmad.DV_DOMAIN), cpu);
+}
+
+/** Give simulated CPU `cpu` back (DMA scratch and the domain's IOVA caches): 0 or a negative errno. */
+export function dma_release_cpu(domain: u32, cpu: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return releaseDmaCpu(dmad.iovaOf(dd), cpu);
+}
+
+/** dma_map_page / dma_map_single: the DMA address, 0 = DMA_MAPPING_ERROR, or a negative errno. */
 export function dma_map(dev: u32, cpu: u32, phys: f64, size: f64, dir: u32, attrs: u32): f64 {
   const dd = deviceOnCpu(dev, cpu);
   if (dd < 0) return <f64>dd;
   return <f64>dmai.dmaMap(<u32>dd, dmad.liveDmaDevice(dev), cpu, <u64>phys, <u64>size, dir, attrs);
 }
 
-/** dma_unmap_page / dma_unmap_single in the domain's variant: 0, -1 (queue missing), < 0 bad call. */
+/** dma_unmap_page / dma_unmap_single in the domain's variant: 0, or a negative errno (-ESIM_NO_QUEUE: the variant lost its race). */
 export function dma_unmap(dev: u32, cpu: u32, addr: f64, size: f64): i32 {
   const dd = deviceOnCpu(dev, cpu);
   if (dd < 0) return <i32>dd;
@@ -1015,83 +646,79 @@ export function dma_unmap(dev: u32, cpu: u32, addr: f64, size: f64): i32 {
 // The unmap's steps, for deterministic schedules (src/explore/). The caller supplies what
 // each step's reads saw.
 export function dma_unmap_begin(domain: u32, cpu: u32, addr: f64, size: f64): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  const c = claimDmaCpu(dd, cpu);
-  if (c != 0) return c;
-  dmai.unmapBegin(dd, cpu, <u64>addr, <u64>size);
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  dmai.unmapBegin(<u32>dd, cpu, <u64>addr, <u64>size);
   return 0;
 }
 
 export function dma_unmap_clear(domain: u32, cpu: u32, skipLeaves: bool): f64 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  dmai.unmapClear(dd, cpu, skipLeaves);
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <f64>dd;
+  dmai.unmapClear(<u32>dd, cpu, skipLeaves);
   return <f64>dmai.unmapCleared(cpu);
 }
 
 export function dma_unmap_sync(domain: u32, cpu: u32, sync: bool): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  if (sync) dmai.unmapSync(dd, cpu);
-  else dmai.unmapSkipSync(dd, cpu);
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  if (sync) dmai.unmapSync(<u32>dd, cpu);
+  else dmai.unmapSkipSync(<u32>dd, cpu);
   return 0;
 }
 
 export function dma_unmap_release(domain: u32, cpu: u32, queued: bool): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  return dmai.unmapRelease(dd, cpu, queued);
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  return dmai.unmapRelease(<u32>dd, cpu, queued);
 }
 
-/** The whole DMA → DMA-FQ switch in the domain's variant: 0, or -12 (queue not built). */
+/** The whole DMA → DMA-FQ switch in the domain's variant: 0, or -ENOMEM (queue not built), or a negative errno. */
 export function dma_switch_lazy(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   return dmad.dmaSwitchToLazy(dd);
 }
 
 // The switch's steps (the writer), for deterministic schedules.
 export function dma_switch_build(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   return dmad.dmaSwitchBuild(dd);
 }
 
 export function dma_switch_publish(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   dmad.dmaSwitchPublish(dd);
   return 0;
 }
 
 export function dma_switch_set_quirk(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   dmad.dmaSwitchSetQuirk(dd);
   return 0;
 }
 
 export function dma_switch_set_type(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   dmad.dmaSwitchSetType(dd);
   return 0;
 }
 
 /** TEST HOOK: drain and drop the flush queue, the domain strict again (nothing in flight!). */
 export function dma_rebuild_strict(domain: u32, cpu: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  const c = claimDmaCpu(dd, cpu);
-  if (c != 0) return c;
-  return dmad.dmaRebuildStrict(dd, cpu);
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  return dmad.dmaRebuildStrict(<u32>dd, cpu);
 }
 
 /** Batched map/unmap pairs (assembly/dma/loop.ts); results in the slot's TS_STATS. */
 export function dma_loop_pairs(dev: u32, cpu: u32, count: u32, size: f64, physBase: f64, physPages: u32,
                                dir: u32, flags: u32, ring: u32, seed: u32): i32 {
-  if (physPages == 0 || size < 1) return dmad.DMA_ERR_ARGS;
+  if (physPages == 0 || size < 1) return -ESIM_ARGS;
   const dd = deviceOnCpu(dev, cpu);
   if (dd < 0) return <i32>dd;
   dloop.loopPairs(<u32>dd, dmad.liveDmaDevice(dev), cpu, count, <u64>size, <u64>physBase, physPages, dir, flags, ring, seed);
@@ -1100,11 +727,9 @@ export function dma_loop_pairs(dev: u32, cpu: u32, count: u32, size: f64, physBa
 
 /** Repeated strict → lazy switches through the test hook (assembly/dma/loop.ts). */
 export function dma_loop_switch(domain: u32, cpu: u32, rounds: u32, gap: u32, stop: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  const c = claimDmaCpu(dd, cpu);
-  if (c != 0) return c;
-  dloop.loopSwitch(dd, cpu, rounds, gap, stop);
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  dloop.loopSwitch(<u32>dd, cpu, rounds, gap, stop);
   return 0;
 }
 
@@ -1113,110 +738,71 @@ export function dma_loop_switch(domain: u32, cpu: u32, rounds: u32, gap: u32, st
  * single thread can hold a flush "in flight" (started, not finished) while it queues
  * entries, as another CPU's flush would be (reference §2.7 counter rule). step 0: the flush
  * starts (start_cnt + 1); step 1: its flush-all runs and it finishes (finish_cnt + 1).
- * 0, or -1 (no flush queue / bad step), or a DMA_ERR_* code.
+ * 0, or -ESIM_NO_QUEUE, -ESIM_ARGS (step), -ESIM_NO_DMA_DOMAIN.
  */
 export function dma_fq_flush_step_for_testing(domain: u32, step: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   const d = dmad.iovaOf(dd);
-  if (!fq.fqEnabled(d) || step > 1) return -1;
+  if (!fq.fqEnabled(d)) return -ESIM_NO_QUEUE;
+  if (step > 1) return -ESIM_ARGS;
   if (step == 0) fq.fqFlushStart(d);
   else fq.fqFlushFinish(d);
   return 0;
 }
 
-/** Flush-queue entries pending in a DMA domain (over every ring). */
+/** Flush-queue entries pending in a DMA domain (over every ring), or -ESIM_NO_DMA_DOMAIN. */
 export function dma_fq_pending(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   return <i32>fq.fqPending(dmad.iovaOf(dd));
 }
 
 /**
- * Flush-queue entries pending on one ring of a DMA domain (ring = CPU, or 0 in single mode):
- * -1 without a queue or past the last ring. Read-only, for watching a run (the live page).
+ * Flush-queue entries pending on one ring of a DMA domain (ring = CPU, or 0 in single mode),
+ * or a negative errno (-ESIM_NO_QUEUE without a queue). Read-only, for watching a run.
  */
 export function dma_fq_ring_pending(domain: u32, ring: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   return fq.fqRingPending(dmad.iovaOf(dd), ring);
 }
 
 /** Slots per flush-queue ring of a DMA domain (256, or 32768 single), 0 without a queue. */
 export function dma_fq_ring_slots(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   return <i32>fq.fqRingSlots(dmad.iovaOf(dd));
 }
 
-// The cache layout (assembly/smmu/cache.ts), for reading the IOTLB's entries from TypeScript
-// (Smmu.iotlbSnapshot) without a call per entry.
-export const C_SETS = cache.C_SETS;
-export const C_WAYS = cache.C_WAYS;
-export const C_ENTRIES = cache.C_ENTRIES;
-export const CACHE_ENTRY_SIZE = cache.ENTRY_SIZE;
-export const CE_SEQ = cache.E_SEQ;
-export const CE_META = cache.E_META;
-export const CE_TAG = cache.E_TAG;
-export const CE_CTX = cache.E_CTX;
-export const CE_OUT = cache.E_OUT;
-export const META_VALID = cache.META_VALID;
-export const META_LEAF = cache.META_LEAF;
-
 // ── scenario workloads (assembly/workload/) ──────────────────────────────────
-
-export const COUNTER_CACHES_BASE = mm.COUNTER_CACHES_BASE;
-export const WORKLOAD_CPUS_BASE = mm.WORKLOAD_CPUS_BASE;
-export const WORKLOAD_CPU_SIZE = mm.WORKLOAD_CPU_SIZE;
-export const CTL_RUN_STOP = mm.CTL_RUN_STOP;
-export const CTL_RUN_FLAGS = mm.CTL_RUN_FLAGS;
-export const RUN_STOP_ON_VIOLATION = mm.RUN_STOP_ON_VIOLATION;
-export const I_FQ_FLUSH_FULL = il.I_FQ_FLUSH_FULL;
-export const I_FQ_FLUSH_TIMER = il.I_FQ_FLUSH_TIMER;
-export const IF_NO_FQ_EVENTS = il.IF_NO_FQ_EVENTS;
-export const WL_NIC_RX = wrun.WL_NIC_RX;
-export const WL_NIC_TX = wrun.WL_NIC_TX;
-export const WL_STORAGE = wrun.WL_STORAGE;
-export const WL_RANDOM = wrun.WL_RANDOM;
-export const WL_ATTACKER = wrun.WL_ATTACKER;
-export const WL_PHYS_BASE_HI = <u32>(wrun.WL_PHYS_BASE >> 32);
-export const WL_PHYS_CPU_SHIFT = <u32>wrun.WL_PHYS_CPU_SHIFT;
-export const WL_HIST_BUCKETS = wstate.HIST_BUCKETS;
-export const W_HIST_MAP = wstate.W_HIST_MAP;
-export const W_HIST_UNMAP = wstate.W_HIST_UNMAP;
-export const W_HIST_WINDOW = wstate.W_HIST_WINDOW;
-export const WC_OPS = wstate.WC_OPS;
-export const WC_MAPS = wstate.WC_MAPS;
-export const WC_UNMAPS = wstate.WC_UNMAPS;
-export const WC_MAP_FAILS = wstate.WC_MAP_FAILS;
-export const WC_ACCESSES = wstate.WC_ACCESSES;
-export const WC_FAULTS = wstate.WC_FAULTS;
-export const WC_VIOLATIONS = wstate.WC_VIOLATIONS;
-export const WC_UNMAP_ERRORS = wstate.WC_UNMAP_ERRORS;
-export const WC_MAP_NS = wstate.WC_MAP_NS;
-export const WC_UNMAP_NS = wstate.WC_UNMAP_NS;
-export const WC_WINDOWS_LOST = wstate.WC_WINDOWS_LOST;
-export const WC_STALE_HITS = wstate.WC_STALE_HITS;
-export const WC_RETRIES = wstate.WC_RETRIES;
-export const WC_CLOCK = wstate.WC_COUNT;
-export const WC_OPEN_WINDOWS = wstate.WC_COUNT + 1;
 
 /**
  * Set up simulated CPU `cpu` of DMA device `dev`'s domain to run a workload
- * (assembly/workload/run.ts wlInit): 0, or a DMA_ERR_* / WL_ERR_ARGS code.
+ * (assembly/workload/run.ts wlInit): 0 or a negative errno.
  */
 export function wl_init(cpu: u32, kind: u32, dev: u32, ring: u32, min: u32, max: u32, segs: u32, link: u32,
                         seed: u32): i32 {
   const dv = dmad.liveDmaDevice(dev);
-  if (dv == 0) return DMA_ERR_NO_DEVICE;
-  if (cpu >= mm.MAX_DMA_CPUS) return IOVA_ERR_CPU;
+  if (dv == 0) return -ESIM_NO_DEVICE;
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
   return wrun.wlInit(cpu, kind, load<u32>(dv + dmad.DV_DOMAIN), dev, ring, min, max, segs, link, seed);
+}
+
+/** A CPU of a workload that drives a device claims the CPU in that device's domain. */
+function claimWorkloadCpu(cpu: u32): i32 {
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
+  const w = wstate.wlState(cpu);
+  const kind = load<u32>(w + wstate.W_KIND);
+  if (kind == 0) return -ESIM_NO_WORKLOAD;
+  if (kind == wrun.WL_ATTACKER) return 0; // a device: it maps nothing
+  return claimDomainCpu(load<u32>(w + wstate.W_DD), cpu);
 }
 
 /**
  * Up to `maxOps` operations of `cpu`'s workload on this thread (which claims the CPU), until
  * its clock reaches `untilNs` (0: no limit) or the run's stop word is set. Returns the
- * operations done, or a negative DMA_ERR_* code.
+ * operations done, or a negative errno.
  */
 export function wl_run(cpu: u32, maxOps: u32, untilNs: f64): i32 {
   const c = claimWorkloadCpu(cpu);
@@ -1230,16 +816,6 @@ export function wl_drain(cpu: u32): i32 {
   if (c != 0) return c;
   wrun.wlDrain(cpu);
   return 0;
-}
-
-/** A CPU of a workload that drives a device claims the CPU in that device's domain. */
-function claimWorkloadCpu(cpu: u32): i32 {
-  if (cpu >= mm.MAX_DMA_CPUS) return IOVA_ERR_CPU;
-  const w = wstate.wlState(cpu);
-  const kind = load<u32>(w + wstate.W_KIND);
-  if (kind == 0) return dmad.DMA_ERR_ARGS;
-  if (kind == wrun.WL_ATTACKER) return 0; // a device: it maps nothing
-  return claimDmaCpu(load<u32>(w + wstate.W_DD), cpu);
 }
 
 export function wl_counter(cpu: u32, which: u32): f64 {
@@ -1271,42 +847,21 @@ export function wl_run_stopped(): u32 {
 
 // ── dma_map_benchmark (assembly/workload/map-benchmark.ts) ──────────────────
 
-export const CPU_COST_LOCK = mm.CPU_COST_LOCK;
-export const CPU_COST_DMA_API = mm.CPU_COST_DMA_API;
-export const CPU_COST_WALK_STEP = mm.CPU_COST_WALK_STEP;
-export const CPU_COST_PTE = mm.CPU_COST_PTE;
-export const CPU_COST_IOVA_RCACHE = mm.CPU_COST_IOVA_RCACHE;
-export const CPU_COST_IOVA_TREE = mm.CPU_COST_IOVA_TREE;
-export const CPU_COST_TABLE_ALLOC = mm.CPU_COST_TABLE_ALLOC;
-export const CPU_COST_FQ_QUEUE = mm.CPU_COST_FQ_QUEUE;
-export const CPU_COST_COUNT = mm.CPU_COST_COUNT;
-export const MAPBENCH_BASE = mm.MAPBENCH_BASE;
-export const MAPBENCH_CPU_SIZE = mm.MAPBENCH_CPU_SIZE;
-export const MB_CLOCK = mbench.MB_CLOCK;
-export const MB_LOOPS = mbench.MB_LOOPS;
-export const MB_SUM_MAP = mbench.MB_SUM_MAP;
-export const MB_SUM_UNMAP = mbench.MB_SUM_UNMAP;
-export const MB_SUM_SQ_MAP = mbench.MB_SUM_SQ_MAP;
-export const MB_SUM_SQ_UNMAP = mbench.MB_SUM_SQ_UNMAP;
-export const MB_JIFFIES0 = mbench.MB_JIFFIES0;
-export const MB_STATUS = mbench.MB_STATUS;
-export const MB_RUN_ENOMEM = mbench.MB_RUN_ENOMEM;
-
 /** Zero simulated CPU `cpu`'s benchmark clock and sums (before its threads start). */
 export function mapbench_reset(cpu: u32): i32 {
-  if (cpu >= mm.MAX_DMA_CPUS) return IOVA_ERR_CPU;
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
   mbench.mapBenchReset(cpu);
   return 0;
 }
 
 /**
  * Benchmark iterations on `cpu` for device `dev` until the CPU's modelled clock reaches
- * `untilNs` or `maxLoops` are done: 0, MB_RUN_ENOMEM (a map failed: the thread ended),
- * or a negative DMA_ERR_* code.
+ * `untilNs` or `maxLoops` are done: 0, -ENOMEM (a map failed: the thread ended), or
+ * another negative errno.
  */
 export function mapbench_run(dev: u32, cpu: u32, phys: f64, size: f64, dir: u32, transNs: f64, untilNs: f64,
                              maxLoops: u32): i32 {
-  if (size < 1 || dir > dmai.DMA_FROM_DEVICE) return dmad.DMA_ERR_ARGS;
+  if (size < 1 || dir > dmai.DMA_FROM_DEVICE) return -ESIM_ARGS;
   const dd = deviceOnCpu(dev, cpu);
   if (dd < 0) return <i32>dd;
   return mbench.mapBenchRun(<u32>dd, dmad.liveDmaDevice(dev), cpu, <u64>phys, <u64>size, dir, <u64>transNs,

@@ -3,8 +3,9 @@
 // f64, booleans as i32, 64-bit results in the thread's slot — and nothing of the models.
 
 import { instantiate } from "../build/core.js";
-import { compileCore, createSharedMemory, type CoreSource } from "./loader.js";
-import { readLayout, type CoreModule, type Layout } from "./layout.js";
+import { createSharedMemory } from "./loader.js";
+import { checkCore } from "../src/errno.js";
+import { readLayout, rememberLayout, type CoreModule, type Layout } from "./layout.js";
 import { CORE_EXPORTS } from "../build/exports.js";
 
 /**
@@ -27,6 +28,10 @@ function checkExports(module: WebAssembly.Module): void {
     }
   }
 }
+
+/** A scratch instance's memory: one Wasm page, the least the module imports (asconfig.json initialMemory). */
+const SCRATCH_BYTES = 65536;
+const sizers = new WeakMap<WebAssembly.Module, Promise<(ram: number, kheap: number) => number>>();
 
 async function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<CoreModule> {
   checkExports(module);
@@ -52,6 +57,7 @@ export class Core {
     this.memory = memory;
     this.raw = exports;
     this.layout = readLayout(exports);
+    rememberLayout(this.layout);
     this.slot = slot;
     const buf = memory.buffer;
     this.u8 = new Uint8Array(buf);
@@ -69,18 +75,32 @@ export class Core {
     return { slot: this.slot, memoryBytes: this.memory.buffer.byteLength };
   }
 
-  /** Create the shared memory, lay it out, and attach this thread as slot 0. */
-  static async create(opts: { source?: CoreSource; memoryBytes: number; kheapBytes: number;
-                              pageShift: number; canBlock: boolean }): Promise<Core> {
-    const module = await compileCore(opts.source);
-    const memory = createSharedMemory(opts.memoryBytes);
-    const exports = await instantiateCore(module, memory);
-    const core = new Core(module, memory, exports, 0);
-    const rc = core.raw.core_init(memory.buffer.byteLength, opts.kheapBytes, opts.pageShift);
-    if (rc !== 0) {
-      throw new RangeError(`iommu-sim: memoryBytes ${opts.memoryBytes} is too small for the ` +
-        `simulator's state (kheap ${opts.kheapBytes} bytes plus at least 16 frames of RAM)`);
+  /**
+   * Bytes of shared memory the core needs for `ramFrames` 4 KiB frames of simulated RAM and
+   * `kheapFrames` of simulator-private memory: asked of the core itself (an instance over
+   * a small scratch memory, kept per module), never re-derived here.
+   */
+  static async memoryBytes(module: WebAssembly.Module, ramFrames: number, kheapFrames: number): Promise<number> {
+    let sizer = sizers.get(module);
+    if (!sizer) {
+      sizer = instantiateCore(module, createSharedMemory(SCRATCH_BYTES)).then((e) => e.core_memory_bytes);
+      sizers.set(module, sizer);
     }
+    return (await sizer)(ramFrames, kheapFrames);
+  }
+
+  /**
+   * Create the shared memory for `ramFrames` frames of RAM and `kheapFrames` of kheap, lay
+   * it out, and attach this thread as slot 0.
+   */
+  static async create(opts: { module: WebAssembly.Module; ramFrames: number; kheapFrames: number;
+                              pageShift: number; canBlock: boolean }): Promise<Core> {
+    const bytes = await Core.memoryBytes(opts.module, opts.ramFrames, opts.kheapFrames);
+    const memory = createSharedMemory(bytes);
+    const exports = await instantiateCore(opts.module, memory);
+    const core = new Core(opts.module, memory, exports, 0);
+    checkCore(core, core.raw.core_init(memory.buffer.byteLength, opts.ramFrames, opts.kheapFrames, opts.pageShift),
+      "Core.create", { detail: `${opts.ramFrames} frames of RAM and ${opts.kheapFrames} of kheap in ${bytes} bytes` });
     core.attach(opts.canBlock);
     return core;
   }
@@ -95,9 +115,8 @@ export class Core {
   }
 
   private attach(canBlock: boolean): void {
-    const rc = this.raw.core_attach(this.slot, canBlock);
-    if (rc === -1) throw new Error("iommu-sim: the shared memory was not initialised by core_init");
-    if (rc !== 0) throw new RangeError(`iommu-sim: thread slot ${this.slot} is out of range (0..${this.layout.MAX_THREADS - 1})`);
+    checkCore(this, this.raw.core_attach(this.slot, canBlock), "Core.attach",
+      { detail: `thread slot ${this.slot} (0..${this.layout.MAX_THREADS - 1})` });
   }
 
   /** A u64 result the last call left in this thread's slot (RESULT0 + 8·index). */

@@ -32,6 +32,19 @@ export function readLayout(adapted: CoreModule): Layout {
   return Object.freeze(out) as Layout;
 }
 
+let lastLoaded: Layout | undefined;
+
+/** Remember the layout of a core this package loaded (for helpers that decode without one at hand). */
+export function rememberLayout(layout: Layout): void {
+  lastLoaded = layout;
+}
+
+/** The layout of the core this package loaded last; an error before any was loaded. */
+export function loadedLayout(what: string): Layout {
+  if (!lastLoaded) throw new Error(`iommu-sim: ${what} needs the core's constants: create a Simulator (or load the core) first`);
+  return lastLoaded;
+}
+
 /** The constants whose names start with `prefix`, by the rest of their name (e.g. errno tables). */
 export function constantsWith<P extends string>(layout: Layout, prefix: P): Map<number, string> {
   const out = new Map<number, string>();

@@ -7,7 +7,9 @@
 // profile (v5.15 or v7.1) — reference §1, §2, §4.9, §6.4.
 
 import type { Core } from "../bindings/core.js";
+import type { LayoutName } from "../bindings/layout.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
+import { checkCore, coreError, isErrno } from "./errno.js";
 import { checkAddress, checkInt, checkOneOf } from "./validate.js";
 import { PageTable, type Profile } from "./pgtable.js";
 import { IovaDomain } from "./iova.js";
@@ -25,12 +27,21 @@ import { DmaEngine, type DmaEngineOptions } from "./device/engine.js";
  *   shows a compiler may legally do. Frees an IOVA without syncing the IOTLB.
  * - `no-wmb`: the merged reader with a writer that publishes without the barrier.
  */
-export type SeedVariant = "merged" | "v2-two-reads" | "v2-hoisted" | "no-wmb";
-export const SEED_VARIANTS: readonly SeedVariant[] = ["merged", "v2-two-reads", "v2-hoisted", "no-wmb"];
+export type SeedVariant = keyof typeof VARIANT_CODES;
+/** Each variant's code in the core (assembly/dma/domain.ts VARIANT_*). */
+export const VARIANT_CODES = {
+  "merged": "VARIANT_MERGED", "v2-two-reads": "VARIANT_V2_TWO_READS", "v2-hoisted": "VARIANT_V2_HOISTED",
+  "no-wmb": "VARIANT_NO_WMB",
+} as const satisfies Record<string, LayoutName>;
+export const SEED_VARIANTS = Object.freeze(Object.keys(VARIANT_CODES)) as readonly SeedVariant[];
 
 export type DomainType = "DMA" | "DMA-FQ";
-export type DmaDirection = "bidirectional" | "to-device" | "from-device";
-const DIRECTIONS: readonly DmaDirection[] = ["bidirectional", "to-device", "from-device"];
+export type DmaDirection = keyof typeof DIRECTION_CODES;
+/** enum dma_data_direction, by the core's names (assembly/dma/iommu.ts). */
+export const DIRECTION_CODES = {
+  "bidirectional": "DMA_BIDIRECTIONAL", "to-device": "DMA_TO_DEVICE", "from-device": "DMA_FROM_DEVICE",
+} as const satisfies Record<string, LayoutName>;
+const DIRECTIONS = Object.keys(DIRECTION_CODES) as DmaDirection[];
 
 export interface DmaDomainOptions {
   /** The SMMU its devices sit behind (its oracle, if it has one, shadows every map and unmap). */
@@ -117,10 +128,12 @@ export interface DmaStats {
   switches: number;
 }
 
-const STAT_ORDER: (keyof DmaStats)[] = [
-  "maps", "mapFailures", "strictUnmaps", "lazyUnmaps", "syncs", "sacAttempts", "sacFallbacks",
-  "shortUnmaps", "mixedDecisions", "queueMissing",
-];
+/** Each statistic's index in the core's per-CPU counters (assembly/dma/domain.ts DS_*). */
+export const DMA_STAT_CODES = {
+  maps: "DS_MAPS", mapFailures: "DS_MAP_FAILS", strictUnmaps: "DS_UNMAPS_STRICT", lazyUnmaps: "DS_UNMAPS_LAZY",
+  syncs: "DS_SYNCS", sacAttempts: "DS_SAC_TRIES", sacFallbacks: "DS_SAC_FALLBACKS", shortUnmaps: "DS_UNMAP_SHORT",
+  mixedDecisions: "DS_MIXED", queueMissing: "DS_NO_QUEUE",
+} as const satisfies Record<Exclude<keyof DmaStats, "switches">, LayoutName>;
 
 /** A DMA address could not be produced (the kernel's DMA_MAPPING_ERROR). */
 export class DmaMappingError extends IommuSimError {}
@@ -187,11 +200,9 @@ export class DmaDomain {
                                                  rangeInvalidation: opts.rangeInvalidation ?? true });
       const flags = opts.forcedac ? L.DDF_FORCEDAC : 0;
       const fqOpts = fqMode === "single" ? L.FQ_OPT_SINGLE : 0;
-      const id = core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, profile === "5.15" ? 0 : 1,
-        SEED_VARIANTS.indexOf(variant), Math.log2(granule), 2 ** ias - 1, flags, fqOpts);
-      if (id === -2) throw new IommuSimError(`iommu-sim: ${ctx}: every DMA domain slot is in use; destroy one first`);
-      if (id === -12) throw new IommuSimError(`iommu-sim: ${ctx}: out of simulator memory (kheap); raise kheapMiB`);
-      if (id < 0) throw new IommuSimError(`iommu-sim: ${ctx}: the core refused the domain (code ${id})`);
+      const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, profile === "5.15" ? 0 : 1,
+        L[VARIANT_CODES[variant]], Math.log2(granule), 2 ** ias - 1, flags, fqOpts), ctx,
+        { detail: `at most ${L.MAX_DMA_DOMAINS} DMA domains live at once` });
       const dom = new DmaDomain(core, profile, id, { pageTable: pt, iova, smmuDomain: sd, smmu: opts.smmu, variant, granule, cpus,
                                                       forcedac: !!opts.forcedac });
       // A DMA-FQ default domain builds its queue at init; without one it quietly stays DMA.
@@ -240,12 +251,11 @@ export class DmaDomain {
     let flags = coherent ? L.DVF_COHERENT : 0;
     // v7.1: pci_32bit_workaround = !iommu.forcedac for PCI devices (v5.15 reads forcedac per map).
     if (bus === "pci" && this.profile === "7.1" && !this.forcedac) flags |= L.DVF_PCI_32BIT;
-    const id = this.core.raw.dma_device_attach(this.id, bus === "pci" ? 1 : 0, mask, busLimit, opts.streamId,
-      this.smmu.id, flags);
+    const id = this.core.raw.dma_device_attach(this.id, bus === "pci" ? L.BUS_PCI : L.BUS_PLATFORM, mask, busLimit,
+      opts.streamId, this.smmu.id, flags);
     if (id < 0) {
       smmuDev.detach();
-      throw new IommuSimError(id === -2 ? "iommu-sim: every DMA device slot is in use; detach one first"
-        : `iommu-sim: the core refused the device (code ${id})`);
+      throw coreError(this.core, id, ctx, { detail: `at most ${L.MAX_DMA_DEVICES} DMA devices attached at once` });
     }
     const dev = new DmaDevice(this.core, this, id, smmuDev, { mask, bus });
     this.devices.add(dev);
@@ -284,8 +294,10 @@ export class DmaDomain {
       return;
     }
     const rc = this.core.raw.dma_switch_lazy(this.id);
-    if (rc === -12) throw new IommuSimError(`iommu-sim: ${ctx}: iova flush queue initialization failed (-ENOMEM); the domain stays DMA`);
-    if (rc !== 0) throw new IommuSimError(`iommu-sim: ${ctx}: the core refused (code ${rc})`);
+    if (isErrno(this.core, rc, "ENOMEM")) {
+      throw new IommuSimError(`iommu-sim: ${ctx}: iova flush queue initialization failed (-ENOMEM); the domain stays DMA`);
+    }
+    checkCore(this.core, rc, ctx);
   }
 
   /**
@@ -341,7 +353,8 @@ export class DmaDomain {
   stats(): DmaStats {
     this.live("stats");
     const out = {} as DmaStats;
-    STAT_ORDER.forEach((k, i) => { out[k] = this.core.raw.dma_stat(this.id, i); });
+    const L = this.core.layout;
+    for (const [k, code] of Object.entries(DMA_STAT_CODES)) out[k as keyof typeof DMA_STAT_CODES] = this.core.raw.dma_stat(this.id, L[code]);
     out.switches = this.core.readU32(this.base + this.core.layout.DD_SWITCHES) - (this.createdLazy ? 1 : 0);
     return out;
   }
@@ -390,8 +403,9 @@ export class DmaDevice {
     checkAddress("phys", phys, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
-    const dir = DIRECTIONS.indexOf(checkOneOf("dir", opts.dir ?? "bidirectional", DIRECTIONS, ctx));
-    const attrs = opts.privileged ? 1 << 9 : 0;
+    const L = this.core.layout;
+    const dir = L[DIRECTION_CODES[checkOneOf("dir", opts.dir ?? "bidirectional", DIRECTIONS, ctx)]];
+    const attrs = opts.privileged ? L.ATTR_PRIVILEGED : 0;
     const addr = this.core.raw.dma_map(this.id, cpu, phys, size, dir, attrs);
     if (addr < 0) throw cpuError(this.core, addr, cpu, ctx);
     if (addr === 0) {
@@ -409,7 +423,7 @@ export class DmaDevice {
     checkInt("size", size, 1, 2 ** 40, ctx);
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
     const rc = this.core.raw.dma_unmap(this.id, cpu, addr, size);
-    if (rc === -1) return; // the variant lost its race (counted in stats().queueMissing)
+    if (isErrno(this.core, rc, "ESIM_NO_QUEUE")) return; // the variant lost its race (counted in stats().queueMissing)
     if (rc < 0) throw cpuError(this.core, rc, cpu, ctx);
   }
 
@@ -434,15 +448,11 @@ export class DmaDevice {
   }
 }
 
-/** A negative code from a DMA call, in words. */
+/** A negative code from a DMA call on simulated CPU `cpu`, in words. */
 export function cpuError(core: Core, rc: number, cpu: number, ctx: string): Error {
-  const L = core.layout;
-  if (rc === L.DMA_ERR_CPU_BUSY) {
+  if (isErrno(core, rc, "ESIM_CPU_BUSY")) {
     return new IommuSimError(`iommu-sim: ${ctx}: simulated CPU ${cpu} is run by another thread ` +
-      `(slot ${core.result32(0) - 1}); give each worker its own CPUs`);
+      `(slot ${core.result32(0) - 1}); give each worker its own CPUs (ESIM_CPU_BUSY)`);
   }
-  if (rc === L.IOVA_ERR_CPU) return new ArgumentError("cpu", cpu, "is not one of the domain's simulated CPUs", ctx);
-  if (rc === L.DMA_ERR_NO_DOMAIN) return new IommuSimError(`iommu-sim: ${ctx}: the DMA domain is gone`);
-  if (rc === L.DMA_ERR_NO_DEVICE) return new IommuSimError(`iommu-sim: ${ctx}: the device is detached`);
-  return new IommuSimError(`iommu-sim: ${ctx}: the core refused the call (code ${rc})`);
+  return coreError(core, rc, ctx, { argument: "cpu", value: cpu });
 }

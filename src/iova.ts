@@ -8,7 +8,9 @@
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, hex } from "./errors.js";
-import { checkInt, isPowerOfTwo, MAX_ADDRESS } from "./validate.js";
+import { checkInt, checkOneOf, isPowerOfTwo, MAX_ADDRESS } from "./validate.js";
+import { checkCore, coreError, isErrno } from "./errno.js";
+import type { LayoutName } from "../bindings/layout.js";
 import type { Profile } from "./pgtable.js";
 import { RingReader } from "./ring.js";
 
@@ -114,7 +116,11 @@ export interface IovaStats {
   liveObjects: number;
 }
 
-export type IovaWarnCode = "insert-duplicate" | "magazine-pfn-missing" | "reserve-range";
+/** iova.c's WARN conditions, each by its code's name in the core (assembly/iova/layout.ts IW_*). */
+export const IOVA_WARN_CODES = {
+  "insert-duplicate": "IW_INSERT_DUP", "magazine-pfn-missing": "IW_MAG_PFN_MISSING", "reserve-range": "IW_RESERVE_RANGE",
+} as const satisfies Record<string, LayoutName>;
+export type IovaWarnCode = keyof typeof IOVA_WARN_CODES;
 
 export interface IovaWarning {
   code: IovaWarnCode;
@@ -123,7 +129,6 @@ export interface IovaWarning {
   message: string;
 }
 
-const WARN_CODES: readonly IovaWarnCode[] = ["insert-duplicate", "magazine-pfn-missing", "reserve-range"];
 
 /** What the domain's event ring records, in order: WARNs and (v5.15) flush-queue activity. */
 export type IovaEvent =
@@ -148,17 +153,18 @@ export const IOVA_WARN_TEXT: Readonly<Record<IovaWarnCode, string>> = {
   "reserve-range": "iova: reserve_iova beyond the addressable range",
 };
 
-/** Sizes the batched fast loop cycles through. */
-export type FastLoopSizes = "one" | "pow2" | "1-8";
+/** Sizes the batched fast loop cycles through, by the core's names (assembly/iova/loops.ts). */
+export const FAST_SIZES_CODES = {
+  "one": "FAST_SIZES_ONE", "pow2": "FAST_SIZES_POW2", "1-8": "FAST_SIZES_1_TO_8",
+} as const satisfies Record<string, LayoutName>;
+export type FastLoopSizes = keyof typeof FAST_SIZES_CODES;
+/** The batched tree loops, by the core's names (assembly/iova/loops.ts). */
+export const TREE_LOOP_CODES = {
+  "populate": "TREE_POPULATE", "pairs": "TREE_PAIRS", "refill": "TREE_REFILL",
+} as const satisfies Record<string, LayoutName>;
+export type TreeLoopMode = keyof typeof TREE_LOOP_CODES;
 
 const ANCHOR = 0xffff_ffff_ffff_ffffn;
-const BINS = 6;
-
-/** Negative codes of the core's IOVA calls (assembly/iova/alloc.ts, assembly/index.ts). */
-const FAIL = -1;
-const NOMEM = -2;
-const WOULD_HANG = -3;
-const DUP = -4;
 
 export class IovaDomain {
   readonly id: number;
@@ -195,7 +201,9 @@ export class IovaDomain {
       const kind = core.readU32(rec);
       if (kind === L.IEV_FQ_FLUSH) return { kind: "fq-flush" };
       if (kind === L.IEV_FQ_RELEASE) return { kind: "fq-release", data: core.readU64Number(rec + 8) };
-      const code = WARN_CODES[Number(core.readU64(rec + 8)) - 1] ?? "insert-duplicate";
+      const n = Number(core.readU64(rec + 8));
+      const code = (Object.keys(IOVA_WARN_CODES) as IovaWarnCode[]).find((c) => L[IOVA_WARN_CODES[c]] === n);
+      if (code === undefined) throw new IommuSimError(`iommu-sim: IOVA domain ${id}: the core recorded a WARN of unknown code ${n}`);
       return { kind: "warn", code, value: core.readU64(rec + 16), message: IOVA_WARN_TEXT[code] };
     });
   }
@@ -218,10 +226,8 @@ export class IovaDomain {
     let flags = check ? L.IF_CHECK_FAST_FREES : 0;
     if (search === "linear") flags |= L.IF_LINEAR_SEARCH;
     if (search === "verify") flags |= L.IF_VERIFY_SEARCH;
-    const id = core.raw.iova_create(profile === "5.15" ? 0 : 1, Math.log2(granule), startPfn, cpus, flags);
-    if (id === -2) throw new IommuSimError(`iommu-sim: ${ctx}: all ${L.MAX_IOVA_DOMAINS} IOVA domains are in use; destroy one first`);
-    if (id === -3) throw new IommuSimError(`iommu-sim: ${ctx}: out of simulator memory (kheap) for the domain; create the Simulator with a larger kheapMiB`);
-    if (id < 0) throw new IommuSimError(`iommu-sim: ${ctx}: the core refused the domain (code ${id})`);
+    const id = checkCore(core, core.raw.iova_create(profile === "5.15" ? 0 : 1, Math.log2(granule), startPfn, cpus, flags),
+      ctx, { detail: `at most ${L.MAX_IOVA_DOMAINS} IOVA domains live at once` });
     return new IovaDomain(core, id);
   }
 
@@ -415,7 +421,7 @@ export class IovaDomain {
     const L = this.core.layout;
     const bins: RcacheBin[] = [];
     const is515 = this.profile === "5.15";
-    for (let order = 0; order < BINS; order++) {
+    for (let order = 0; order < this.core.layout.RCACHE_BINS; order++) {
       const cpus: CpuRcache[] = [];
       for (let cpu = 0; cpu < this.cpus; cpu++) {
         const pc = this.cpuBin(cpu, order);
@@ -460,7 +466,7 @@ export class IovaDomain {
     let misses = 0;
     let depotHits = 0;
     for (let cpu = 0; cpu < this.cpus; cpu++) {
-      for (let order = 0; order < BINS; order++) {
+      for (let order = 0; order < this.core.layout.RCACHE_BINS; order++) {
         const pc = this.cpuBin(cpu, order);
         hits += this.core.readU64Number(pc + L.PC_HITS);
         misses += this.core.readU64Number(pc + L.PC_MISSES);
@@ -513,9 +519,7 @@ export class IovaDomain {
     if (this.profile !== "5.15") {
       throw new IommuSimError("iommu-sim: fqInit: the flush queue is in iova.c only in v5.15; in v7.1 it belongs to dma-iommu (the DMA layer)");
     }
-    const rc = this.core.raw.iova_fq_init(this.id);
-    if (rc === -12) throw new IommuSimError("iommu-sim: fqInit: out of simulator memory (kheap) for the rings");
-    if (rc < 0) throw new IommuSimError(`iommu-sim: fqInit: the core refused (code ${rc})`);
+    checkCore(this.core, this.core.raw.iova_fq_init(this.id), "fqInit", { detail: "the rings come from the simulator's kheap" });
   }
 
   /**
@@ -531,7 +535,6 @@ export class IovaDomain {
     this.checkSize(pages, ctx);
     checkInt("data", data, 0, MAX_ADDRESS, ctx);
     const rc = this.core.raw.iova_queue(this.id, cpu, pfn, pages, data);
-    if (rc === -1) throw new IommuSimError(`iommu-sim: queue: IOVA domain ${this.id} has no flush queue (fqInit first)`);
     if (rc < 0) this.failure(rc, ctx, cpu);
     return this.fqCounters();
   }
@@ -601,10 +604,7 @@ export class IovaDomain {
 
   private sizeMode(sizes: FastLoopSizes, ctx: string): number {
     const L = this.core.layout;
-    const mode = sizes === "one" ? L.FAST_SIZES_ONE : sizes === "pow2" ? L.FAST_SIZES_POW2
-      : sizes === "1-8" ? L.FAST_SIZES_1_TO_8 : -1;
-    if (mode < 0) throw new ArgumentError("sizes", sizes, "must be 'one', 'pow2' or '1-8'", ctx);
-    return mode;
+    return L[FAST_SIZES_CODES[checkOneOf("sizes", sizes, Object.keys(FAST_SIZES_CODES) as FastLoopSizes[], ctx)]];
   }
 
   /**
@@ -613,13 +613,12 @@ export class IovaDomain {
    * [spanLo, spanLo + spanN) and allocate again: the kernel's linear-search pathology).
    * Returns failures ('refill': also an allocation that missed the hole).
    */
-  loopTree(mode: "populate" | "pairs" | "refill", count: number,
+  loopTree(mode: TreeLoopMode, count: number,
            opts: { limitPfn?: number; seed?: number; spanLo?: number; spanN?: number } = {}): number {
     const ctx = "loopTree";
     this.live(ctx);
     const L = this.core.layout;
-    const m = mode === "populate" ? L.TREE_POPULATE : mode === "pairs" ? L.TREE_PAIRS : mode === "refill" ? L.TREE_REFILL : -1;
-    if (m < 0) throw new ArgumentError("mode", mode, "must be 'populate', 'pairs' or 'refill'", ctx);
+    const m = L[TREE_LOOP_CODES[checkOneOf("mode", mode, Object.keys(TREE_LOOP_CODES) as TreeLoopMode[], ctx)]];
     checkInt("count", count, 0, 2 ** 32 - 1, ctx);
     const limit = opts.limitPfn ?? this.dma32BitPfn - 1;
     this.checkLimit(limit, false, ctx);
@@ -681,25 +680,27 @@ export class IovaDomain {
     return Atomics.load(this.core.u32, (owners + cpu * L.OWNER_STRIDE) >>> 2);
   }
 
-  /** A negative core result: null where the kernel returns NULL, an error otherwise. */
+  /** A negative core result: null where the kernel returns NULL (no fit, no memory), an error otherwise. */
   private failure(code: number, ctx: string, cpu?: number): null {
-    const L = this.core.layout;
-    if (code === FAIL || code === NOMEM) return null;
-    if (code === L.IOVA_ERR_CPU_BUSY) {
+    const core = this.core;
+    if (isErrno(core, code, "ENOSPC") || isErrno(core, code, "ENOMEM")) return null;
+    if (isErrno(core, code, "ESIM_CPU_BUSY")) {
       const owner = Number(this.core.result64(0)) - 1;
       throw new IommuSimError(`iommu-sim: ${ctx}: simulated CPU ${cpu} of IOVA domain ${this.id} is being run by ` +
         `${threadName(owner)}; one thread runs a simulated CPU at a time (this is ${threadName(this.core.slot)}). ` +
         `Release it there with releaseCpu(${cpu}) first.`);
     }
-    if (code === WOULD_HANG) {
+    if (isErrno(core, code, "ESIM_WOULD_HANG")) {
       throw new IommuSimError(`iommu-sim: ${ctx}: the 5.15.16 kernel would retry this allocation forever ` +
         `(its second pass starts at start_pfn again); the simulator stops instead. Nothing was changed.`);
     }
-    if (code === DUP) {
+    if (isErrno(core, code, "EEXIST")) {
       throw new IommuSimError(`iommu-sim: ${ctx}: the range tree refused a duplicate pfn_lo (the kernel WARNs); the range was not added`);
     }
-    if (code === L.IOVA_ERR_NO_DOMAIN) throw new IommuSimError(`iommu-sim: ${ctx}: IOVA domain ${this.id} is not live`);
-    throw new IommuSimError(`iommu-sim: ${ctx}: the core refused the call (code ${code})`);
+    if (isErrno(core, code, "ESIM_NO_QUEUE")) {
+      throw new IommuSimError(`iommu-sim: ${ctx}: IOVA domain ${this.id} has no flush queue (fqInit first) (ESIM_NO_QUEUE)`);
+    }
+    throw coreError(core, code, ctx, { argument: "cpu", value: cpu, detail: `IOVA domain ${this.id}` });
   }
 
   private resultRange(): IovaRange {
@@ -713,7 +714,7 @@ export class IovaDomain {
 
   private cpuBin(cpu: number, order: number): number {
     const L = this.core.layout;
-    return this.core.readU32(this.block + L.I_RCACHES) + (cpu * BINS + order) * L.PC_STRIDE;
+    return this.core.readU32(this.block + L.I_RCACHES) + (cpu * L.RCACHE_BINS + order) * L.PC_STRIDE;
   }
 
   private magazine(mag: number, size?: number): number[] {

@@ -7,17 +7,25 @@ import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
 import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "./validate.js";
 import { decodeCommand, type CommandEvent } from "./smmu/commands.js";
 import { RingReader } from "./ring.js";
+import { coreError, errnoName, ERRNO_MEANINGS, type ErrnoName } from "./errno.js";
+import type { LayoutName } from "../bindings/layout.js";
 
 export type Profile = "5.15" | "7.1";
 export const PROFILES: readonly Profile[] = ["5.15", "7.1"];
 
-export type PageTableFormat = "arm-lpae-s1" | "arm-lpae-s2" | "arm-lpae-s1-32" | "arm-lpae-s2-32";
-export const FORMATS: readonly PageTableFormat[] = ["arm-lpae-s1", "arm-lpae-s2", "arm-lpae-s1-32", "arm-lpae-s2-32"];
+/** Each format's code in the core (assembly/pgtable/desc.ts FMT_*). */
+export const FORMAT_CODES = {
+  "arm-lpae-s1": "FMT_ARM_64_LPAE_S1", "arm-lpae-s2": "FMT_ARM_64_LPAE_S2",
+  "arm-lpae-s1-32": "FMT_ARM_32_LPAE_S1", "arm-lpae-s2-32": "FMT_ARM_32_LPAE_S2",
+} as const satisfies Record<string, LayoutName>;
 
-/** IOMMU prot flags (include/linux/iommu.h). */
+export type PageTableFormat = keyof typeof FORMAT_CODES;
+export const FORMATS = Object.freeze(Object.keys(FORMAT_CODES)) as readonly PageTableFormat[];
+
+/** IOMMU prot flags (include/linux/iommu.h; the core's IOMMU_*, checked against them by a test). */
 export const Prot = Object.freeze({ READ: 1, WRITE: 2, CACHE: 4, NOEXEC: 8, MMIO: 16, PRIV: 32 });
 
-/** io-pgtable quirk bits, numbered as the kernel numbers them. */
+/** io-pgtable quirk bits, numbered as the kernel numbers them (the core's QUIRK_*, checked against them by a test). */
 export const Quirk = Object.freeze({
   ARM_NS: 1 << 0, ARM_TTBR1: 1 << 5, ARM_OUTER_WBWA: 1 << 6,
   ARM_HD: 1 << 7, ARM_S2FWB: 1 << 8, NO_WARN: 1 << 9,
@@ -85,19 +93,18 @@ export interface UnmapResult {
   queued: boolean;
 }
 
-export type WarnCode =
-  | "map-pgsize" | "map-range" | "map-exists" | "map-replace-table" | "map-last-level"
-  | "unmap-args" | "unmap-range" | "unmap-no-pte" | "unmap-partial-block" | "out-of-levels";
+/** io-pgtable's WARN conditions, each by its code's name in the core (assembly/events.ts WARN_*). */
+export const WARN_CODES = {
+  "map-pgsize": "WARN_MAP_PGSIZE", "map-range": "WARN_MAP_RANGE", "map-exists": "WARN_MAP_EXISTS",
+  "map-replace-table": "WARN_MAP_REPLACE_TABLE", "map-last-level": "WARN_MAP_LAST_LEVEL",
+  "unmap-args": "WARN_UNMAP_ARGS", "unmap-range": "WARN_UNMAP_RANGE", "unmap-no-pte": "WARN_UNMAP_NO_PTE",
+  "unmap-partial-block": "WARN_UNMAP_PARTIAL_BLOCK", "out-of-levels": "WARN_OUT_OF_LEVELS",
+} as const satisfies Record<string, LayoutName>;
+export type WarnCode = keyof typeof WARN_CODES;
 
-/** WARN codes by the core's numbers (assembly/events.ts WARN_*). */
+/** WARN codes by the core's numbers. */
 function warnCodes(L: Core["layout"]): Map<number, WarnCode> {
-  return new Map<number, WarnCode>([
-    [L.WARN_MAP_PGSIZE, "map-pgsize"], [L.WARN_MAP_RANGE, "map-range"], [L.WARN_MAP_EXISTS, "map-exists"],
-    [L.WARN_MAP_REPLACE_TABLE, "map-replace-table"], [L.WARN_MAP_LAST_LEVEL, "map-last-level"],
-    [L.WARN_UNMAP_ARGS, "unmap-args"], [L.WARN_UNMAP_RANGE, "unmap-range"],
-    [L.WARN_UNMAP_NO_PTE, "unmap-no-pte"], [L.WARN_UNMAP_PARTIAL_BLOCK, "unmap-partial-block"],
-    [L.WARN_OUT_OF_LEVELS, "out-of-levels"],
-  ]);
+  return new Map(Object.entries(WARN_CODES).map(([code, name]) => [L[name], code as WarnCode]));
 }
 
 export const WARN_TEXT: Readonly<Record<WarnCode, string>> = {
@@ -140,32 +147,11 @@ export interface DumpEntry {
   count: number;
 }
 
-const FMT_CODE: Record<PageTableFormat, number> = {
-  "arm-lpae-s1": 0, "arm-lpae-s2": 1, "arm-lpae-s1-32": 2, "arm-lpae-s2-32": 3,
-};
-
-const CFG_ERRORS: Record<number, string> = {
-  [-1]: "too many page tables are live at once",
-  [-2]: "unknown format or profile",
-  [-3]: "a quirk this format and profile do not accept",
-  [-4]: "pgsizeBitmap leaves no 4K, 16K or 64K granule",
-  [-5]: "ias is above what the format supports",
-  [-6]: "oas is above 52 bits or not a size the hardware can encode (32, 36, 40, 42, 44, 48, 52)",
-  [-7]: "the ARM_OUTER_WBWA quirk is refused with a coherent walk",
-  [-8]: "stage-2 concatenation is mandatory here but would need more than 16 tables (the kernel WARNs)",
-  [-9]: "out of simulated RAM for the PGD",
-  [-10]: "ias leaves no bits to translate above the granule",
-  [-11]: "no simulator memory for the event ring",
-};
-
-export const CFG_ERR_S2_CONCAT = -8;
-
-/** Numeric results of the core (see assembly/pgtable/config.ts). */
+/** alloc_io_pgtable_ops would return NULL for this configuration; `errno` says why (ESIM_PGT_*). */
 export class PageTableConfigError extends ConfigError {
-  constructor(readonly code: number, readonly config: PageTableConfig) {
+  constructor(readonly errno: ErrnoName | undefined, readonly config: PageTableConfig, why: string) {
     super(`iommu-sim: the kernel would refuse this page table (alloc_io_pgtable_ops returns NULL): ` +
-      `${CFG_ERRORS[code] ?? `code ${code}`} — format ${config.format}, pgsizeBitmap ` +
-      `${hex(config.pgsizeBitmap)}, ias ${config.ias}, oas ${config.oas}`);
+      `${why} — format ${config.format}, pgsizeBitmap ${hex(config.pgsizeBitmap)}, ias ${config.ias}, oas ${config.oas}`);
   }
 }
 
@@ -211,9 +197,14 @@ export class PageTable {
     const coherent = config.coherentWalk ?? true;
     if (typeof coherent !== "boolean") throw new ArgumentError("coherentWalk", coherent, "must be a boolean", ctx);
 
-    const id = core.raw.pgt_create(FMT_CODE[format], profile === "5.15" ? 0 : 1, bitmap, ias, oas,
+    const id = core.raw.pgt_create(core.layout[FORMAT_CODES[format]], profile === "5.15" ? 0 : 1, bitmap, ias, oas,
       coherent, quirks, opts.pageShift, events);
-    if (id < 0) throw new PageTableConfigError(id, config);
+    if (id < 0) {
+      const name = errnoName(core, id);
+      const meaning: { text: string; kind?: string } | undefined = name && ERRNO_MEANINGS[name];
+      if (meaning?.kind === "config") throw new PageTableConfigError(name, config, `${meaning.text} (${name})`);
+      throw coreError(core, id, ctx, { detail: `at most ${core.layout.MAX_PGTABLES} page tables live at once` });
+    }
     if (events) core.raw.pgt_set_flags(id, core.layout.DF_RECORD_EVENTS, 0);
     return new PageTable(core, id, format, profile, false);
   }
@@ -225,7 +216,8 @@ export class PageTable {
     if (core.readU32(desc + core.layout.D_STATE) !== 2) {
       throw new ArgumentError("table", id, "must be the id of a live page table", "PageTable.attach");
     }
-    const format = FORMATS[core.readU32(desc + core.layout.D_FMT)]!;
+    const fmt = core.readU32(desc + core.layout.D_FMT);
+    const format = FORMATS.find((f) => core.layout[FORMAT_CODES[f]] === fmt)!;
     const profile = PROFILES[core.readU32(desc + core.layout.D_PROFILE)]!;
     // Events recorded before this handle existed belong to whoever read them.
     return new PageTable(core, id, format, profile, true);
@@ -406,7 +398,7 @@ function decodeEvent(core: Core, rec: number): TlbEvent {
   const kind = core.readU32(rec);
   if (kind === L.EV_CMD) {
     const c = core.readU64(rec + 24);
-    const command = decodeCommand(core.readU64(rec + 8), core.readU64(rec + 16));
+    const command = decodeCommand(core.readU64(rec + 8), core.readU64(rec + 16), core.layout);
     const ev: TlbEvent = { kind: "cmd", command, count: Number(c & 0xffffffffn), step: 2 ** Number((c >> 32n) & 0xffn) };
     if ("addr" in command) ev.requestAddr = command.addr + Number((c >> 40n) & 0xfffn);
     return ev;

@@ -3,7 +3,8 @@
 // scenarios over the same memory.
 
 import { Core } from "../bindings/core.js";
-import { MAX_MEMORY_BYTES, type CoreSource } from "../bindings/loader.js";
+import type { LayoutName } from "../bindings/layout.js";
+import { compileCore, MAX_MEMORY_BYTES, type CoreSource } from "../bindings/loader.js";
 import { ArgumentError, IommuSimError } from "./errors.js";
 import { PageTable, PROFILES, type PageTableConfig, type Profile } from "./pgtable.js";
 import { WorkerPool, type PoolOptions } from "./pool.js";
@@ -50,7 +51,8 @@ export interface MemoryStats {
   allocFailures: number;
 }
 
-const MiB = 1 << 20;
+/** 4 KiB frames per MiB of simulated RAM or kheap. */
+const FRAMES_PER_MIB = 256;
 
 export class Simulator {
   readonly profile: Profile;
@@ -84,18 +86,14 @@ export class Simulator {
     if (![4096, 16384, 65536].includes(pageSize)) {
       throw new ArgumentError("pageSize", pageSize, "must be 4096, 16384 or 65536 (the kernel's PAGE_SIZE)", ctx);
     }
-    // Static area (1 MiB) + kheap + RAM, plus the buddy allocator's 12 bytes of metadata per
-    // 4 KiB frame (assembly/phys.ts META_SIZE) and slack for alignment.
-    const frames = (ramMiB + kheapMiB) * 256;
-    const memoryBytes = MiB + (ramMiB + kheapMiB) * MiB + frames * 12 + 2 * 65536;
-    if (memoryBytes > MAX_MEMORY_BYTES) {
-      throw new ArgumentError("ramMiB", ramMiB, `plus kheapMiB must fit the 4 GiB Wasm memory`, ctx);
-    }
     const cpuCosts = checkCpuCosts({ ...DEFAULT_CPU_COSTS, ...(opts.cpuCosts ?? {}) }, ctx);
-    const core = await Core.create({
-      source: opts.core, memoryBytes, kheapBytes: kheapMiB * MiB,
-      pageShift: Math.log2(pageSize), canBlock: canBlockHere(),
-    });
+    const module = await compileCore(opts.core);
+    const ramFrames = ramMiB * FRAMES_PER_MIB;
+    const kheapFrames = kheapMiB * FRAMES_PER_MIB;
+    if (await Core.memoryBytes(module, ramFrames, kheapFrames) > MAX_MEMORY_BYTES) {
+      throw new ArgumentError("ramMiB", ramMiB, `plus kheapMiB (${kheapMiB}) must fit the 4 GiB Wasm memory`, ctx);
+    }
+    const core = await Core.create({ module, ramFrames, kheapFrames, pageShift: Math.log2(pageSize), canBlock: canBlockHere() });
     const sim = new Simulator(core, profile, pageSize);
     sim.writeCpuCosts(cpuCosts);
     return sim;
@@ -115,7 +113,7 @@ export class Simulator {
 
   private writeCpuCosts(costs: CpuCosts): void {
     const L = this.core.layout;
-    for (const k of CPU_COST_KEYS) this.core.raw.cpu_set_cost(L[CPU_COST_INDEX[k]], costs[k]);
+    for (const k of CPU_COST_KEYS) this.core.raw.cpu_set_cost(L[CPU_COST_CODES[k]], costs[k]);
     this.cpuCosts_ = Object.freeze({ ...costs });
   }
 
@@ -175,8 +173,10 @@ export class Simulator {
     return dom;
   }
 
-  /** Simulated kernel HZ: one jiffy is 4 ms. */
-  static readonly HZ = 250;
+  /** The simulated kernel's HZ (the core's; 250: one jiffy is 4 ms). */
+  get hz(): number {
+    return this.core.layout.HZ;
+  }
 
   /** Simulated time, in jiffies since the simulator started. */
   get jiffies(): number {
@@ -192,17 +192,17 @@ export class Simulator {
   tick(n: number, opts: { cpu?: number } = {}): number {
     this.open("tick");
     checkInt("jiffies", n, 0, 2 ** 40, "tick");
-    return this.core.raw.clock_advance(n, checkInt("cpu", opts.cpu ?? 0, 0, 63, "tick"));
+    return this.core.raw.clock_advance(n, checkInt("cpu", opts.cpu ?? 0, 0, this.core.layout.IOVA_MAX_CPUS - 1, "tick"));
   }
 
   /** Advance simulated time by `ms` milliseconds (timers fire on jiffy boundaries). */
   advance(ms: number, opts: { cpu?: number } = {}): number {
     this.open("advance");
-    const cpu = checkInt("cpu", opts.cpu ?? 0, 0, 63, "advance");
+    const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.core.layout.IOVA_MAX_CPUS - 1, "advance");
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0 || ms > 2 ** 42) {
       throw new ArgumentError("ms", ms, "must be a non-negative number of milliseconds", "advance");
     }
-    const msPerJiffy = 1000 / Simulator.HZ;
+    const msPerJiffy = 1000 / this.hz;
     const total = this.msCarry + ms;
     const whole = Math.floor(total / msPerJiffy);
     this.msCarry = total - whole * msPerJiffy;
@@ -252,17 +252,18 @@ export class Simulator {
 }
 
 /** Each CpuCosts key and the core's index for it (memmap.ts CPU_COST_*). */
-const CPU_COST_INDEX = {
+/** Each modelled CPU cost's index in the core (assembly/memmap.ts CPU_COST_*). */
+export const CPU_COST_CODES = {
   lock: "CPU_COST_LOCK", dmaApi: "CPU_COST_DMA_API", walkStep: "CPU_COST_WALK_STEP", pte: "CPU_COST_PTE",
   iovaRcache: "CPU_COST_IOVA_RCACHE", iovaTree: "CPU_COST_IOVA_TREE", tableAlloc: "CPU_COST_TABLE_ALLOC",
   fqQueue: "CPU_COST_FQ_QUEUE",
-} as const satisfies Record<keyof CpuCosts, string>;
-const CPU_COST_KEYS = Object.keys(CPU_COST_INDEX) as (keyof CpuCosts)[];
+} as const satisfies Record<keyof CpuCosts, LayoutName>;
+const CPU_COST_KEYS = Object.keys(CPU_COST_CODES) as (keyof CpuCosts)[];
 
 /** Every key known, every value an integer number of ns. */
 function checkCpuCosts(costs: Record<string, unknown>, ctx: string): CpuCosts {
   for (const k of Object.keys(costs)) {
-    if (!(k in CPU_COST_INDEX)) throw new ArgumentError(`cpuCosts.${k}`, costs[k], `is not a CPU cost (${CPU_COST_KEYS.join(", ")})`, ctx);
+    if (!(k in CPU_COST_CODES)) throw new ArgumentError(`cpuCosts.${k}`, costs[k], `is not a CPU cost (${CPU_COST_KEYS.join(", ")})`, ctx);
     checkInt(`cpuCosts.${k}`, costs[k], 0, 2 ** 31, ctx);
   }
   return costs as unknown as CpuCosts;

@@ -51,6 +51,10 @@ import {
 import { smmuDomainLive } from "../smmu/domain";
 import { smmuLive } from "../smmu/smmu";
 import { PROFILE_515 } from "../pgtable/desc";
+import {
+  EBUSY, ESIM_ARGS, ESIM_KHEAP, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_SMMU,
+  ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_SLOTS_FULL,
+} from "../errno";
 
 // Domain types (include/linux/iommu.h): __IOMMU_DOMAIN_PAGING | DMA_API (| DMA_FQ).
 export const DOMAIN_DMA: u32 = 0x3;
@@ -118,13 +122,6 @@ export const DVF_PCI_32BIT: u32 = 1 << 0;
 /** Cache-coherent device: mappings get IOMMU_CACHE. */
 export const DVF_COHERENT: u32 = 1 << 1;
 
-export const DMA_ERR_ARGS: i32 = -1;
-export const DMA_ERR_SLOTS: i32 = -2;
-export const DMA_ERR_NOMEM: i32 = -12;
-export const DMA_ERR_BUSY: i32 = -16; //  -EBUSY
-export const DMA_ERR_INVAL: i32 = -22; // -EINVAL
-export const DMA_ERR_PERM: i32 = -1; //   -EPERM (v7.1 reverse switch with an owner)
-
 @inline export function dmaDomainAddr(id: u32): u32 {
   return DMA_DOMAINS_BASE + id * DMA_DOMAIN_SIZE;
 }
@@ -163,22 +160,25 @@ export function statSum(dd: u32, which: u32): u64 {
  * already has start_pfn and reservations), SMMU domain `smmuDomain`, checked by the oracle
  * of SMMU `smmu` (-1: none). `lazy` asks for DMA_FQ from the start (the default domain
  * type when strict mode is off); `fqSingle` selects v7.1's single queue. Returns the id,
- * or a negative DMA_ERR_*.
+ * or -ESIM_NO_TABLE, -ESIM_NO_IOVA_DOMAIN, -ESIM_NO_SMMU_DOMAIN, -ESIM_NO_SMMU, -ESIM_ARGS,
+ * -ESIM_KHEAP, -ESIM_SLOTS_FULL.
  */
 export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32, profile: u32,
                                 variant: u32, shift: u32, apertureEnd: u64, flags: u32,
                                 fqOpts: u32): i32 {
-  if (liveTable(pgt) == 0 || liveDomain(iova) == 0 || !smmuDomainLive(smmuDomain)) return DMA_ERR_ARGS;
-  if (smmu >= 0 && smmuLive(<u32>smmu) == 0) return DMA_ERR_ARGS;
-  if (variant > VARIANT_NO_WMB) return DMA_ERR_ARGS;
-  if (profile == PROFILE_515 && (fqOpts & FQ_OPT_SINGLE) != 0) return DMA_ERR_ARGS;
+  if (liveTable(pgt) == 0) return -ESIM_NO_TABLE;
+  if (liveDomain(iova) == 0) return -ESIM_NO_IOVA_DOMAIN;
+  if (!smmuDomainLive(smmuDomain)) return -ESIM_NO_SMMU_DOMAIN;
+  if (smmu >= 0 && smmuLive(<u32>smmu) == 0) return -ESIM_NO_SMMU;
+  if (variant > VARIANT_NO_WMB) return -ESIM_ARGS;
+  if (profile == PROFILE_515 && (fqOpts & FQ_OPT_SINGLE) != 0) return -ESIM_ARGS;
   for (let id: u32 = 0; id < MAX_DMA_DOMAINS; id++) {
     const dd = dmaDomainAddr(id);
     if (atomic.cmpxchg<u32>(dd + DD_STATE, 0, 1) != 0) continue;
     const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>(MAX_DMA_CPUS * STATS_STRIDE)));
     if (frame < 0) {
       atomic.store<u32>(dd + DD_STATE, 0);
-      return DMA_ERR_NOMEM;
+      return -ESIM_KHEAP;
     }
     memory.fill(dd + 4, 0, DMA_DOMAIN_SIZE - 4);
     store<u32>(dd + DD_TYPE, DOMAIN_DMA);
@@ -196,14 +196,14 @@ export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32,
     atomic.store<u32>(dd + DD_STATE, 2);
     return <i32>id;
   }
-  return DMA_ERR_SLOTS;
+  return -ESIM_SLOTS_FULL;
 }
 
-/** Tear a domain down: refused while devices are attached. Frees the flush queue. */
+/** Tear a domain down: refused (-EBUSY) while devices are attached. Frees the flush queue. */
 export function dmaDomainDestroy(id: u32): i32 {
   const dd = liveDmaDomain(id);
-  if (dd == 0) return DMA_ERR_ARGS;
-  if (atomic.load<u32>(dd + DD_DEVICES) != 0) return DMA_ERR_BUSY;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (atomic.load<u32>(dd + DD_DEVICES) != 0) return -EBUSY;
   const d = liveDomain(load<u32>(dd + DD_IOVA));
   if (d != 0) fqTeardown(d);
   const stats = load<u32>(dd + DD_STATS);
@@ -219,11 +219,15 @@ export function dmaDomainDestroy(id: u32): i32 {
 
 // ── devices ─────────────────────────────────────────────────────────────────
 
-/** Attach a device (its stream already points at the domain's context) to a domain. */
+/**
+ * Attach a device (its stream already points at the domain's context) to a domain: its id,
+ * or -ESIM_NO_DMA_DOMAIN, -ESIM_ARGS, -ESIM_SLOTS_FULL.
+ */
 export function dmaDeviceAttach(domain: u32, bus: u32, mask: u64, busLimit: u64, sid: u32, smmu: u32,
                                 flags: u32): i32 {
   const dd = liveDmaDomain(domain);
-  if (dd == 0 || bus > BUS_PCI || mask == 0) return DMA_ERR_ARGS;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (bus > BUS_PCI || mask == 0) return -ESIM_ARGS;
   for (let id: u32 = 0; id < MAX_DMA_DEVICES; id++) {
     const dv = dmaDeviceAddr(id);
     if (atomic.cmpxchg<u32>(dv + DV_STATE, 0, 1) != 0) continue;
@@ -239,12 +243,12 @@ export function dmaDeviceAttach(domain: u32, bus: u32, mask: u64, busLimit: u64,
     atomic.store<u32>(dv + DV_STATE, 2);
     return <i32>id;
   }
-  return DMA_ERR_SLOTS;
+  return -ESIM_SLOTS_FULL;
 }
 
 export function dmaDeviceDetach(id: u32): i32 {
   const dv = liveDmaDevice(id);
-  if (dv == 0) return DMA_ERR_ARGS;
+  if (dv == 0) return -ESIM_NO_DEVICE;
   const dd = liveDmaDomain(load<u32>(dv + DV_DOMAIN));
   if (dd != 0) atomic.sub<u32>(dd + DD_DEVICES, 1);
   atomic.store<u32>(dv + DV_STATE, 0);
@@ -256,7 +260,7 @@ export function dmaDeviceDetach(id: u32): i32 {
 /** Flush-queue geometry for the domain's profile and options. */
 function buildQueue(dd: u32): i32 {
   const d = iovaOf(dd);
-  if (d == 0) return DMA_ERR_ARGS;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   const opts = load<u32>(dd + DD_FQ_OPTS);
   const single = (opts & FQ_OPT_SINGLE) != 0;
   const ret = fqInit(d, single ? FQ_SINGLE_SIZE : FQ_SIZE,
@@ -317,7 +321,7 @@ export function dmaSwitchToLazy(dd: u32): i32 {
  */
 export function dmaRebuildStrict(dd: u32, cpu: u32): i32 {
   const d = iovaOf(dd);
-  if (d == 0) return DMA_ERR_ARGS;
+  if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   if (fqEnabled(d)) {
     fqFlush(d);
     fqReleaseAll(d, cpu);

@@ -22,6 +22,7 @@ import { iommuMap, iommuUnmapFast } from "../iommu/core";
 import { G_FREELIST, gatherInit, iotlbSync } from "../iommu/gather";
 import { freelistRelease } from "../iommu/freelist";
 import { PROFILE_515 } from "../pgtable/desc";
+import { ESIM_NO_QUEUE } from "../errno";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "../safety/record";
 import {
   BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_FQ_DOMAIN, DD_PGT, DD_PROFILE, DD_QUIRK, DD_SHIFT,
@@ -51,8 +52,7 @@ const C_IOVA: u32 = 64; //      u64 granule-aligned IOVA
 const C_SIZE: u32 = 72; //      u64 granule-aligned size
 const C_UNMAPPED: u32 = 80; //  u64 bytes the page table gave back
 const C_SKIPPED_SYNC: u32 = 88; // u32: this unmap decided not to sync
-/** The thread running this simulated CPU: its slot + 1 (0 = none). */
-export const C_OWNER: u32 = 120;
+//                 +120: the owner word (assembly/cpu-owner.ts DMA_CPU_OWNER)
 const C_SCRATCH: u32 = 128; //  for the core's loops (count, bytes mapped, a gather)
 
 @inline export function cpuArea(cpu: u32): u32 {
@@ -214,7 +214,7 @@ export function unmapRelease(dd: u32, cpu: u32, queued: bool): i32 {
   if (queued) {
     if (!fqEnabled(d)) {
       statAdd(dd, cpu, DS_NO_QUEUE, 1);
-      return -1;
+      return -ESIM_NO_QUEUE;
     }
     recordUnmap(dd, iova, size, true);
     fqQueue(d, cpu, iova >> shift, size >> shift, <u64>freelist);
@@ -238,8 +238,8 @@ export function unmapCleared(cpu: u32): u64 {
 // ── unmap, whole, in the domain's variant ──────────────────────────────────
 
 /**
- * __iommu_dma_unmap on simulated CPU `cpu`. Returns 0, or -1 when the unmap found
- * fq_domain set but no queue (only possible in a broken variant).
+ * __iommu_dma_unmap on simulated CPU `cpu`. Returns 0, or -ESIM_NO_QUEUE when the unmap
+ * found fq_domain set but no queue (only possible in a broken variant).
  */
 export function dmaUnmap(dd: u32, cpu: u32, dmaAddr: u64, size: u64): i32 {
   const v = load<u32>(dd + DD_VARIANT);

@@ -11,7 +11,7 @@ import { smmuLive } from "../smmu/smmu";
 import { smmuTranslate, ACCESS_WRITE } from "../smmu/translate";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
 import { ringPost } from "../device/engine";
-import { clockAdvance } from "../clock";
+import { clockAdvance } from "../timers";
 import {
   DV_SID, DV_SMMU, dmaPause, dmaRebuildStrict, dmaResume, dmaSwitchToLazy, loopEnter, loopLeave,
   parkIfPaused,

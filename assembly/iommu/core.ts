@@ -6,9 +6,8 @@
 
 import { D_PGSIZE_BITMAP } from "../pgtable/desc";
 import { mapPages, unmapPages } from "../pgtable/lpae";
-import { gatherInit, iotlbSync } from "./gather";
-
-export const CORE_EINVAL: i32 = -22;
+import { G_QUEUED, gatherInit, iotlbSync } from "./gather";
+import { EINVAL } from "../errno";
 
 /**
  * iommu_pgsize: the page size for the next run of [iova, iova + size) → paddr, and (in
@@ -45,14 +44,14 @@ export function iommuPgsize(bitmap: u64, iova: u64, paddr: u64, size: u64, count
 export function iommuMap(d: u32, iova: u64, paddr: u64, size: u64, prot: u32, scratch: u32): i32 {
   const bitmap = load<u64>(d + D_PGSIZE_BITMAP);
   const min = <u64>1 << ctz(bitmap);
-  if (((iova | paddr | size) & (min - 1)) != 0) return CORE_EINVAL;
+  if (((iova | paddr | size) & (min - 1)) != 0) return -EINVAL;
   const countOut = scratch;
   const mappedOut = scratch + 8;
   let done: u64 = 0;
   let ret: i32 = 0;
   while (done < size) {
     const pgsize = iommuPgsize(bitmap, iova + done, paddr + done, size - done, countOut);
-    if (pgsize == 0) { ret = CORE_EINVAL; break; }
+    if (pgsize == 0) { ret = -EINVAL; break; }
     store<u64>(mappedOut, 0);
     ret = mapPages(d, iova + done, paddr + done, pgsize, load<u64>(countOut), prot, mappedOut);
     done += load<u64>(mappedOut);
@@ -84,4 +83,29 @@ export function iommuUnmapFast(d: u32, gather: u32, iova: u64, size: u64, scratc
     done += n;
   }
   return done;
+}
+
+// How a caller of io-pgtable's unmap_pages passes its gather, and whether it syncs after:
+// iommu_unmap syncs (UNMAP_GATHER | UNMAP_SYNC); iommu_unmap_fast and a lazy dma-iommu
+// unmap do not (UNMAP_GATHER, UNMAP_GATHER_QUEUED); io-pgtable's own self-test passes NULL.
+export const UNMAP_NULL_GATHER: u32 = 0;
+export const UNMAP_GATHER: u32 = 1;
+export const UNMAP_GATHER_QUEUED: u32 = 2;
+export const UNMAP_SYNC: u32 = 4;
+
+/**
+ * One unmap_pages call on table `d` with the gather `mode` asks for (initialised at
+ * `gather`), synced afterwards when the mode says so and the gather is not queued. Returns
+ * the bytes unmapped; a u64 1 or 0 at `queuedOut`: the gather was still queued at the end
+ * (what dma-iommu checks before syncing).
+ */
+export function unmapWithMode(d: u32, gather: u32, iova: u64, pgsize: u64, pgcount: u64, mode: u32,
+                              queuedOut: u32): u64 {
+  const g = (mode & (UNMAP_GATHER | UNMAP_GATHER_QUEUED)) != 0 ? gather : 0;
+  if (g != 0) gatherInit(g, (mode & UNMAP_GATHER_QUEUED) != 0);
+  const bytes = unmapPages(d, g, iova, pgsize, pgcount);
+  const queued = g != 0 && load<u32>(g + G_QUEUED) != 0;
+  if (g != 0 && !queued && (mode & UNMAP_SYNC) != 0) iotlbSync(d, g);
+  store<u64>(queuedOut, queued ? 1 : 0);
+  return bytes;
 }

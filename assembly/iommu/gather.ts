@@ -11,7 +11,7 @@
 //   +32 freelist u32 (table pages waiting for this gather's invalidation, see freelist.ts)
 
 import { EV_IOTLB_SYNC, recordEvent } from "../events";
-import { tlbCookie } from "../pgtable/tlb";
+import { tlbCookie } from "../smmu/domain";
 import { smmuTlbInvRange } from "../smmu/tlbi";
 import { freelistPush, freelistRelease } from "./freelist";
 

@@ -34,13 +34,15 @@ import {
 } from "./tree";
 import { poolAlloc, poolFree } from "./slab";
 import { iovaWarn } from "./warn";
+import { EEXIST, EINVAL, ENOMEM, ENOSPC, ESIM_WOULD_HANG } from "../errno";
 
-// Results (negative; a PFN otherwise).
-export const IOVA_FAIL: i64 = -1; //        no fit: the kernel returns NULL / 0
-export const IOVA_NOMEM: i64 = -2; //       no memory for a node: the kernel returns NULL too
-export const IOVA_WOULD_HANG: i64 = -3; //  v5.15.16 would retry forever (start_pfn reachable)
-export const IOVA_DUP: i64 = -4; //         the tree refused a duplicate pfn_lo (WARN)
-export const IOVA_BAD_RANGE: i64 = -5; //   reserve with lo > hi (the kernel would corrupt its tree)
+// Results (negative errnos, assembly/errno.ts; a PFN otherwise). Where the kernel returns
+// NULL the reason is kept, so that callers and the replay can tell them apart.
+export const IOVA_FAIL: i64 = -ENOSPC; //              no fit: the kernel returns NULL / 0
+export const IOVA_NOMEM: i64 = -ENOMEM; //             no memory for a node: the kernel returns NULL too
+export const IOVA_WOULD_HANG: i64 = -ESIM_WOULD_HANG; // v5.15.16 would retry forever (start_pfn reachable)
+export const IOVA_DUP: i64 = -EEXIST; //               the tree refused a duplicate pfn_lo (WARN)
+export const IOVA_BAD_RANGE: i64 = -EINVAL; //         reserve with lo > hi (the kernel would corrupt its tree)
 
 const ALL_ONES: u64 = 0xffffffffffffffff;
 

@@ -11,22 +11,19 @@ import { IOVA_MAX_CPUS, IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, MAX_IOVA_DOMAINS, ZONE_
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { clockHold, clockRelease } from "../clock";
 import { fqTeardown, fqTimeout, fqTimerDue } from "./fq";
-import { slotBase } from "../sync";
-import { TS_RESULT0 } from "../memmap";
 import { PROFILE_515, PROFILE_71 } from "../pgtable/desc";
 import {
   BLOCK_FIXED_END, I_ANCHOR, I_BLOCK_FRAME, I_BLOCK_ORDER, I_CACHED, I_CACHED32, I_DMA32_PFN,
   I_FLAGS, I_ID, I_MAG_POOL, I_MAG_SIZE, I_MAX32, I_NCPUS, I_NODE_POOL, I_OWNERS, I_PROFILE,
   I_RCACHES, I_SHIFT, I_START_PFN, M_PFNS, MAG_SIZE_515, MAG_SIZE_71, OWNER_STRIDE, PC_STRIDE,
-  RCACHE_BINS, S_BLOCK, S_STATE, SLOT_CREATING, SLOT_DYING, SLOT_FREE, SLOT_LIVE,
+  RCACHE_BINS, IS_BLOCK, IS_STATE, SLOT_CREATING, SLOT_DYING, SLOT_FREE, SLOT_LIVE,
 } from "./layout";
 import { first, insertNode, nodeInit, succ, NODE_SIZE } from "./tree";
 import { poolDestroy, poolFree, poolInit, poolLive } from "./slab";
-import { cpuClaim, nextReclaimDue, rcachesFree, rcachesInit, runDueReclaims } from "./rcache";
+import { claimIovaCpu } from "../cpu-owner";
+import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_IOVA_DOMAIN, ESIM_SLOTS_FULL } from "../errno";
+import { nextReclaimDue, rcachesFree, rcachesInit, runDueReclaims } from "./rcache";
 
-export const ERR_DOMAIN_ARGS: i32 = -1; //   profile, granule or ncpus out of range
-export const ERR_DOMAIN_SLOTS: i32 = -2; //  MAX_IOVA_DOMAINS live already
-export const ERR_DOMAIN_NOMEM: i32 = -3; //  kheap exhausted
 
 @inline function slotAddr(id: u32): u32 {
   return IOVA_SLOTS_BASE + id * IOVA_SLOT_SIZE;
@@ -36,15 +33,15 @@ export const ERR_DOMAIN_NOMEM: i32 = -3; //  kheap exhausted
 export function liveDomain(id: u32): u32 {
   if (id >= MAX_IOVA_DOMAINS) return 0;
   const s = slotAddr(id);
-  if (atomic.load<u32>(s + S_STATE) != SLOT_LIVE) return 0;
-  return load<u32>(s + S_BLOCK);
+  if (atomic.load<u32>(s + IS_STATE) != SLOT_LIVE) return 0;
+  return load<u32>(s + IS_BLOCK);
 }
 
 function claimSlot(): i32 {
   for (let id: u32 = 0; id < MAX_IOVA_DOMAINS; id++) {
-    if (atomic.cmpxchg<u32>(slotAddr(id) + S_STATE, SLOT_FREE, SLOT_CREATING) == SLOT_FREE) return <i32>id;
+    if (atomic.cmpxchg<u32>(slotAddr(id) + IS_STATE, SLOT_FREE, SLOT_CREATING) == SLOT_FREE) return <i32>id;
   }
-  return ERR_DOMAIN_SLOTS;
+  return -ESIM_SLOTS_FULL;
 }
 
 /** Bytes of magazine object: the size word and the PFNs, rounded to a cache line. */
@@ -52,18 +49,21 @@ function magazineBytes(magSize: u32): u32 {
   return (M_PFNS + magSize * 8 + 63) & ~63;
 }
 
-/** init_iova_domain(granule = 1 << shift, start_pfn) with `ncpus` simulated CPUs. */
+/**
+ * init_iova_domain(granule = 1 << shift, start_pfn) with `ncpus` simulated CPUs: its id,
+ * or -ESIM_ARGS, -ESIM_SLOTS_FULL (every domain slot live), -ESIM_KHEAP.
+ */
 export function iovaCreate(profile: u32, shift: u32, startPfn: u64, ncpus: u32, flags: u32): i32 {
   if ((profile != PROFILE_515 && profile != PROFILE_71) || shift > 16 || ncpus == 0 ||
-      ncpus > IOVA_MAX_CPUS) return ERR_DOMAIN_ARGS;
+      ncpus > IOVA_MAX_CPUS) return -ESIM_ARGS;
   const id = claimSlot();
   if (id < 0) return id;
   const bytes = BLOCK_FIXED_END + ncpus * OWNER_STRIDE + ncpus * RCACHE_BINS * PC_STRIDE;
   const order = orderForBytes(bytes);
   const frame = zoneAlloc(ZONE_KHEAP, order);
   if (frame < 0) {
-    atomic.store<u32>(slotAddr(<u32>id) + S_STATE, SLOT_FREE);
-    return ERR_DOMAIN_NOMEM;
+    atomic.store<u32>(slotAddr(<u32>id) + IS_STATE, SLOT_FREE);
+    return -ESIM_KHEAP;
   }
   const d = frameAddr(ZONE_KHEAP, <u32>frame); // zeroed
   const magSize = profile == PROFILE_515 ? MAG_SIZE_515 : MAG_SIZE_71;
@@ -93,11 +93,11 @@ export function iovaCreate(profile: u32, shift: u32, startPfn: u64, ncpus: u32, 
 
   if (!rcachesInit(d)) {
     teardown(d);
-    atomic.store<u32>(slotAddr(<u32>id) + S_STATE, SLOT_FREE);
-    return ERR_DOMAIN_NOMEM;
+    atomic.store<u32>(slotAddr(<u32>id) + IS_STATE, SLOT_FREE);
+    return -ESIM_KHEAP;
   }
-  store<u32>(slotAddr(<u32>id) + S_BLOCK, d);
-  atomic.store<u32>(slotAddr(<u32>id) + S_STATE, SLOT_LIVE);
+  store<u32>(slotAddr(<u32>id) + IS_BLOCK, d);
+  atomic.store<u32>(slotAddr(<u32>id) + IS_STATE, SLOT_LIVE);
   return id;
 }
 
@@ -121,17 +121,17 @@ function teardown(d: u32): u32 {
 
 /**
  * put_iova_domain. Returns the kernel objects (nodes, magazines) still allocated after it
- * (0 unless something leaked), or -1 if `id` is not a live domain. No other thread may be
+ * (0 unless something leaked), or -ESIM_NO_IOVA_DOMAIN if `id` is not a live domain. No other thread may be
  * using the domain.
  */
 export function iovaDestroy(id: u32): i32 {
-  if (id >= MAX_IOVA_DOMAINS) return -1;
+  if (id >= MAX_IOVA_DOMAINS) return -ESIM_NO_IOVA_DOMAIN;
   const s = slotAddr(id);
-  if (atomic.cmpxchg<u32>(s + S_STATE, SLOT_LIVE, SLOT_DYING) != SLOT_LIVE) return -1;
+  if (atomic.cmpxchg<u32>(s + IS_STATE, SLOT_LIVE, SLOT_DYING) != SLOT_LIVE) return -ESIM_NO_IOVA_DOMAIN;
   clockHold(); // no depot reclaim may run while the domain goes away
-  const live = teardown(load<u32>(s + S_BLOCK));
-  store<u32>(s + S_BLOCK, 0);
-  atomic.store<u32>(s + S_STATE, SLOT_FREE);
+  const live = teardown(load<u32>(s + IS_BLOCK));
+  store<u32>(s + IS_BLOCK, 0);
+  atomic.store<u32>(s + IS_STATE, SLOT_FREE);
   clockRelease();
   return <i32>live;
 }
@@ -158,7 +158,7 @@ export function iovaRunDue(now: u64, cpu: u32): void {
     runDueReclaims(d, now);
     if (fqTimerDue(d) <= now) {
       // The timeout releases into `cpu`'s caches, if this thread may run that CPU.
-      const mine = cpu < load<u32>(d + I_NCPUS) && cpuClaim(d, cpu, slotBase() + TS_RESULT0) == 0;
+      const mine = claimIovaCpu(d, cpu) == 0;
       fqTimeout(d, cpu, mine);
     }
   }

@@ -27,7 +27,7 @@ import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { cpuCharge, kernelLock, lockRelease, slotBase } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
-  EV_FQ_FLUSH, EV_FQ_RELEASE, I_FQ_FINISH_CNT, I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_OPTS, I_FQ_RINGS,
+  IEV_FQ_FLUSH, IEV_FQ_RELEASE, I_FQ_FINISH_CNT, I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_OPTS, I_FQ_RINGS,
   I_FLAGS, IF_NO_FQ_EVENTS, I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, I_FQ_SIZE, I_FQ_START_CNT, I_FQ_TIMEOUT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
 } from "./layout";
 import { freeFast } from "./rcache";
@@ -35,6 +35,7 @@ import { iovaEvent } from "./warn";
 import { liveTable } from "../pgtable/config";
 import { tlbFlushAll } from "../pgtable/tlb";
 import { freelistRelease } from "../iommu/freelist";
+import { ENOMEM, ESIM_ARGS, ESIM_NO_QUEUE } from "../errno";
 
 export const FQ_SIZE: u32 = 256; //          IOVA_FQ_SIZE (v5.15), IOVA_DEFAULT_FQ_SIZE (v7.1)
 export const FQ_SINGLE_SIZE: u32 = 32768; // IOVA_SINGLE_FQ_SIZE (v7.1)
@@ -52,8 +53,6 @@ const FQ_RING_HEADER: u32 = 64;
 const R_LOCK: u32 = 0;
 const R_HEAD: u32 = 4;
 const R_TAIL: u32 = 8;
-
-export const FQ_ERR_NOMEM: i32 = -12;
 
 @inline function ringBytes(d: u32): u32 {
   return FQ_RING_HEADER + load<u32>(d + I_FQ_SIZE) * FQ_ENTRY;
@@ -90,7 +89,7 @@ export function fqInit(d: u32, size: u32, timeout: u64, opts: u32): i32 {
   store<u64>(d + I_FQ_TIMEOUT, timeout);
   const bytes = <u64>ringCount(d) * <u64>ringBytes(d);
   const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(bytes));
-  if (frame < 0) return FQ_ERR_NOMEM;
+  if (frame < 0) return -ENOMEM;
   store<u64>(d + I_FQ_START_CNT, 0);
   store<u64>(d + I_FQ_FINISH_CNT, 0);
   store<u32>(d + I_FQ_TIMER_ON, 0);
@@ -113,7 +112,7 @@ export function fqFlush(d: u32): void {
 /** The flush's first half: start_cnt + 1 (entries queued from now on wait for the next flush). */
 export function fqFlushStart(d: u32): void {
   atomic.add<u64>(d + I_FQ_START_CNT, 1);
-  fqEvent(d, EV_FQ_FLUSH, 0);
+  fqEvent(d, IEV_FQ_FLUSH, 0);
 }
 
 /** Its second half: the flush callback (flush_iotlb_all, waited for), then finish_cnt + 1. */
@@ -133,7 +132,7 @@ export function fqSetFlushTarget(d: u32, pt: i32): void {
 
 /** The entry destructor: log the payload; free it if it is a table-page freelist. */
 function destroyPayload(d: u32, data: u64): void {
-  fqEvent(d, EV_FQ_RELEASE, data);
+  fqEvent(d, IEV_FQ_RELEASE, data);
   if ((load<u32>(d + I_FQ_OPTS) & FQ_OPT_FREELIST) != 0) freelistRelease(<u32>data);
 }
 
@@ -233,12 +232,13 @@ export function fqPending(d: u32): u32 {
 }
 
 /**
- * Entries queued on ring `idx` (a CPU's ring, or ring 0 in single mode), or -1 when there
- * is no queue or no such ring. Lock-free: the live page reads it while CPUs queue and flush,
+ * Entries queued on ring `idx` (a CPU's ring, or ring 0 in single mode), or -ESIM_NO_QUEUE
+ * when there is no queue, -ESIM_ARGS when there is no such ring. Lock-free: the live page reads it while CPUs queue and flush,
  * so a value may be a moment old, never torn (head and tail are each read atomically).
  */
 export function fqRingPending(d: u32, idx: u32): i32 {
-  if (!fqEnabled(d) || idx >= ringCount(d)) return -1;
+  if (!fqEnabled(d)) return -ESIM_NO_QUEUE;
+  if (idx >= ringCount(d)) return -ESIM_ARGS;
   const ring = atomic.load<u32>(d + I_FQ_RINGS) + idx * ringBytes(d);
   return <i32>((atomic.load<u32>(ring + R_TAIL) - atomic.load<u32>(ring + R_HEAD)) & (load<u32>(d + I_FQ_SIZE) - 1));
 }

@@ -19,7 +19,7 @@
 //         +1024   depot, one 256-byte block per bin (6):
 //                   +0 lock (own line)  +64 size, head (7.1 list), work pending, work due
 //                   +128 v5.15 depot array: 32 magazine addresses
-//         +2560   event ring: EV_ENTRIES × 32 B
+//         +2560   event ring: IEV_ENTRIES × 32 B
 //         then    per-CPU owner words, ncpus × 64 B
 //         then    per-CPU rcaches, ncpus × 6 bins × 64 B:
 //                   +0 lock  +4 loaded  +8 prev  +16 hits u64  +24 misses u64
@@ -91,8 +91,8 @@ export const I_FQ_FINISH_CNT: u32 = 712; // u64 fq_flush_finish_cnt
 export const I_FQ_FLUSH_FULL: u32 = 720; // u64 flushes because a ring was full (statistic)
 export const I_FQ_FLUSH_TIMER: u32 = 728; // u64 flushes by the timeout (statistic)
 export const I_EV_RING: u32 = 2560;
-export const EV_ENTRIES: u32 = 512; //     power of two
-export const EV_SIZE: u32 = RING_RECORD; // records of assembly/ring.ts
+export const IEV_ENTRIES: u32 = 512; //     power of two
+export const IEV_SIZE: u32 = RING_RECORD; // records of assembly/ring.ts
 
 // ── depot, per bin ──────────────────────────────────────────────────────────
 export const I_DEPOT: u32 = 1024;
@@ -104,7 +104,7 @@ export const DP_WORK_PENDING: u32 = 72; // u32 v7.1 reclaim work scheduled
 export const DP_WORK_DUE: u32 = 80; //     u64 jiffies it fires at
 export const DP_ARRAY: u32 = 128; //       v5.15: MAX_GLOBAL_MAGS × u32
 
-export const BLOCK_FIXED_END: u32 = I_EV_RING + EV_ENTRIES * EV_SIZE;
+export const BLOCK_FIXED_END: u32 = I_EV_RING + IEV_ENTRIES * IEV_SIZE;
 
 // ── per CPU ─────────────────────────────────────────────────────────────────
 export const OWNER_STRIDE: u32 = 64; //    +0 owner u32: thread slot + 1 running this CPU, 0 none
@@ -147,17 +147,17 @@ export const IF_CHECK_FAST_FREES: u32 = 1 << 4;
 export const IF_NO_FQ_EVENTS: u32 = 1 << 5;
 
 // ── domain slot (memmap IOVA_SLOTS_BASE) ────────────────────────────────────
-export const S_STATE: u32 = 0; //          SLOT_*
-export const S_BLOCK: u32 = 4; //          u32 block address
+export const IS_STATE: u32 = 0; //          SLOT_*
+export const IS_BLOCK: u32 = 4; //          u32 block address
 export const SLOT_FREE: u32 = 0;
 export const SLOT_CREATING: u32 = 1;
 export const SLOT_LIVE: u32 = 2;
 export const SLOT_DYING: u32 = 3;
 
 // ── WARN codes (event kind 1, a = code) ─────────────────────────────────────
-export const EV_WARN: u32 = 1;
-export const EV_FQ_FLUSH: u32 = 2; //       the flush callback ran (IOTLB invalidate-all)
-export const EV_FQ_RELEASE: u32 = 3; //     an entry's destructor ran (a = its data cookie)
+export const IEV_WARN: u32 = 1;
+export const IEV_FQ_FLUSH: u32 = 2; //       the flush callback ran (IOTLB invalidate-all)
+export const IEV_FQ_RELEASE: u32 = 3; //     an entry's destructor ran (a = its data cookie)
 export const IW_INSERT_DUP: u32 = 1; //     tree insert: pfn_lo already present (b = pfn_lo)
 export const IW_MAG_PFN_MISSING: u32 = 2; // magazine → tree: cached pfn in no range (b = pfn)
 export const IW_RESERVE_RANGE: u32 = 3; //  reserve_iova beyond the addressable range (b = hi)

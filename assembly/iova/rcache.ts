@@ -8,7 +8,7 @@
 //
 // Locks, nested as in the kernel: the CPU's per-bin lock, then the bin's depot lock, then
 // the tree lock (returning PFNs), then the magazine pool. A CPU's caches are used only by
-// the thread that claimed that simulated CPU (cpuClaim); the locks are still taken, because
+// the thread that claimed that simulated CPU (assembly/cpu-owner.ts); the locks are still taken, because
 // a flush (alloc_iova_fast's retry, flushcpu/flushall) reaches every CPU from any thread.
 //
 // The rcache does no validation, exactly like the kernel: whatever PFN is freed into a bin
@@ -18,23 +18,21 @@
 // Left out: CPU hotplug (a simulated CPU never goes offline), GFP flags other than the
 // failatomic switch, the magazine slab's own per-CPU behaviour.
 
-import { cpuCharge, kernelLock, lockRelease, currentSlot } from "../sync";
+import { cpuCharge, kernelLock, lockRelease } from "../sync";
 import { CPU_COST_IOVA_RCACHE } from "../memmap";
 import { jiffiesNow } from "../clock";
 import {
   DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, DP_ARRAY, DP_HEAD, DP_LOCK, DP_SIZE, DP_WORK_DUE,
-  DP_WORK_PENDING, I_DEPOT, I_FLAGS, I_MAG_POOL, I_NODE_POOL, I_MAG_SIZE, I_NCPUS, I_OWNERS, I_RCACHES,
+  DP_WORK_PENDING, I_DEPOT, I_FLAGS, I_MAG_POOL, I_NODE_POOL, I_MAG_SIZE, I_NCPUS, I_RCACHES,
   I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
   I_ST_BUGS, I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
-  IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_PFNS, M_SIZE, MAX_GLOBAL_MAGS, OWNER_STRIDE,
+  IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_PFNS, M_SIZE, MAX_GLOBAL_MAGS,
   PC_DEPOT_HITS, PC_HITS, PC_LOADED, PC_LOCK, PC_MISSES, PC_PREV, PC_STRIDE, RCACHE_BINS,
 } from "./layout";
 import { allocRange, freeRange, isProfile515, removeLocked, IOVA_WOULD_HANG } from "./alloc";
 import { findContaining, lo } from "./tree";
 import { poolAlloc, poolFree } from "./slab";
 import { iovaWarn } from "./warn";
-
-export const ERR_CPU_BUSY: i64 = -20; // another thread runs this simulated CPU
 
 // ── addressing ──────────────────────────────────────────────────────────────
 
@@ -61,31 +59,6 @@ export const ERR_CPU_BUSY: i64 = -20; // another thread runs this simulated CPU
 /** order_base_2: ceil(log2 n), 0 for n ≤ 1. */
 @inline export function orderBase2(n: u64): u32 {
   return n <= 1 ? 0 : <u32>(64 - clz(n - 1));
-}
-
-// ── claiming a simulated CPU ────────────────────────────────────────────────
-
-/**
- * Make this thread the one running simulated `cpu` (first use claims it). 0, or
- * ERR_CPU_BUSY when another thread holds it — its slot + 1 is left in `ownerOut`.
- */
-@inline export function cpuClaim(d: u32, cpu: u32, ownerOut: u32): i64 {
-  const w = load<u32>(d + I_OWNERS) + cpu * OWNER_STRIDE;
-  const me = currentSlot() + 1;
-  let owner = load<u32>(w);
-  if (owner == me) return 0;
-  if (owner == 0) {
-    owner = atomic.cmpxchg<u32>(w, 0, me);
-    if (owner == 0) return 0;
-  }
-  store<u32>(ownerOut, owner);
-  return ERR_CPU_BUSY;
-}
-
-/** Let go of a simulated CPU this thread holds; false if it holds it not. */
-export function cpuRelease(d: u32, cpu: u32): bool {
-  const w = load<u32>(d + I_OWNERS) + cpu * OWNER_STRIDE;
-  return atomic.cmpxchg<u32>(w, currentSlot() + 1, 0) == currentSlot() + 1;
 }
 
 // ── locks (the depot's can be switched off for a test mutant) ───────────────

@@ -18,7 +18,7 @@ import { lockAcquire, lockRelease } from "../sync";
 const P_LOCK: u32 = 0;
 const P_FREE: u32 = 4;
 const P_CHUNKS: u32 = 8;
-export const P_LIVE: u32 = 12;
+export const POOL_LIVE: u32 = 12;
 const P_NCHUNKS: u32 = 16;
 const P_OBJ_SIZE: u32 = 20;
 export const P_FAILS: u32 = 24;
@@ -65,7 +65,7 @@ export function poolAlloc(pool: u32): u32 {
     return 0;
   }
   store<u32>(pool + P_FREE, load<u32>(obj));
-  store<u32>(pool + P_LIVE, load<u32>(pool + P_LIVE) + 1);
+  store<u32>(pool + POOL_LIVE, load<u32>(pool + POOL_LIVE) + 1);
   lockRelease(pool + P_LOCK);
   memory.fill(obj, 0, load<u32>(pool + P_OBJ_SIZE));
   return obj;
@@ -75,12 +75,12 @@ export function poolFree(pool: u32, obj: u32): void {
   lockAcquire(pool + P_LOCK);
   store<u32>(obj, load<u32>(pool + P_FREE));
   store<u32>(pool + P_FREE, obj);
-  store<u32>(pool + P_LIVE, load<u32>(pool + P_LIVE) - 1);
+  store<u32>(pool + POOL_LIVE, load<u32>(pool + POOL_LIVE) - 1);
   lockRelease(pool + P_LOCK);
 }
 
 @inline export function poolLive(pool: u32): u32 {
-  return atomic.load<u32>(pool + P_LIVE);
+  return atomic.load<u32>(pool + POOL_LIVE);
 }
 
 /** Give every chunk back to kheap (the domain is being destroyed; no object survives). */

@@ -4,15 +4,15 @@
 //
 // Ring entry (assembly/ring.ts): +0 kind  +8 a (the WARN code)  +16 b (the PFN concerned)
 
-import { EV_ENTRIES, EV_WARN, I_EV_HEAD, I_EV_RING, I_ST_WARNINGS } from "./layout";
+import { IEV_ENTRIES, IEV_WARN, I_EV_HEAD, I_EV_RING, I_ST_WARNINGS } from "./layout";
 import { ringWrite } from "../ring";
 
 /** Log an event (a WARN, or flush-queue activity) in the domain's ring. */
 export function iovaEvent(d: u32, kind: u32, a: u64, b: u64): void {
-  ringWrite(d + I_EV_HEAD, d + I_EV_RING, EV_ENTRIES - 1, kind, a, b, 0);
+  ringWrite(d + I_EV_HEAD, d + I_EV_RING, IEV_ENTRIES - 1, kind, a, b, 0);
 }
 
 export function iovaWarn(d: u32, code: u32, value: u64): void {
   atomic.add<u32>(d + I_ST_WARNINGS, 1);
-  iovaEvent(d, EV_WARN, <u64>code, value);
+  iovaEvent(d, IEV_WARN, <u64>code, value);
 }

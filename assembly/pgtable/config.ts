@@ -3,8 +3,9 @@
 // their 32-bit wrappers) and free_io_pgtable_ops(), following reference §4.1–4.5 and
 // §4.12 for v5.15 and v7.1.
 //
-// Where the kernel returns NULL the core returns a CFG_ERR_* code instead, so the caller
-// can say why; the replay prints all of them as the kernel's NULL.
+// Where the kernel returns NULL the core returns the negative of an ESIM_PGT_* code instead
+// (assembly/errno.ts), so the caller can say why; the replay prints all of them as the
+// kernel's NULL.
 
 import { MAX_PGTABLES, PGT_BASE, PGT_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
@@ -18,21 +19,12 @@ import {
   QUIRK_NO_WARN, STATE_CREATING, STATE_FREE, STATE_FREEING, STATE_LIVE, isStage1,
 } from "./desc";
 import { EVENT_SIZE } from "../events";
+import {
+  ENOMEM, ESIM_ARGS, ESIM_KHEAP, ESIM_PGT_FORMAT, ESIM_PGT_GRANULE, ESIM_PGT_IAS, ESIM_PGT_OAS,
+  ESIM_PGT_OUTER_WBWA, ESIM_PGT_QUIRKS, ESIM_PGT_S2_CONCAT, ESIM_PGT_VA_BITS, ESIM_SLOTS_FULL,
+} from "../errno";
 import { allocTablePages, freeSubtree, MAX_LEVELS } from "./lpae";
 import { tlbFlushAll } from "./tlb";
-
-// Why a table could not be created (negative, so they never collide with a table id).
-export const CFG_ERR_NO_SLOT: i32 = -1; //        all MAX_PGTABLES descriptors in use
-export const CFG_ERR_FORMAT: i32 = -2; //         unknown format or profile
-export const CFG_ERR_QUIRKS: i32 = -3; //         a quirk this format/profile refuses
-export const CFG_ERR_GRANULE: i32 = -4; //        no 4K/16K/64K page size left
-export const CFG_ERR_IAS: i32 = -5; //            ias above 52 (or above the 32-bit limit)
-export const CFG_ERR_OAS: i32 = -6; //            oas above 52 / not an encodable size
-export const CFG_ERR_OUTER_WBWA: i32 = -7; //     OUTER_WBWA quirk with a coherent walk
-export const CFG_ERR_S2_CONCAT: i32 = -8; //      v7.1: mandatory concatenation > 16 tables (WARN)
-export const CFG_ERR_NOMEM: i32 = -9; //          no RAM for the PGD
-export const CFG_ERR_VA_BITS: i32 = -10; //       ias leaves no bits to translate (ours)
-export const CFG_ERR_EVENTS: i32 = -11; //        no kheap memory for the event ring
 
 const MAX_ADDR_BITS: u32 = 52;
 const S2_MAX_CONCAT_PAGES: u64 = 16;
@@ -59,7 +51,7 @@ function claimDescriptor(): i32 {
       return <i32>id;
     }
   }
-  return CFG_ERR_NO_SLOT;
+  return -ESIM_SLOTS_FULL;
 }
 
 function releaseDescriptor(id: u32): void {
@@ -91,17 +83,17 @@ function restrictPgsizes(d: u32, bitmap: u64, pageSize: u64): void {
 
 /** arm_lpae_alloc_pgtable: the geometry every LPAE format shares. */
 function lpaeGeometry(d: u32, bitmap: u64, pageSize: u64): i32 {
-  if ((bitmap & (SZ_4K | SZ_16K | SZ_64K)) == 0) return CFG_ERR_GRANULE;
-  if (load<u32>(d + D_IAS) > MAX_ADDR_BITS) return CFG_ERR_IAS;
-  if (load<u32>(d + D_OAS) > MAX_ADDR_BITS) return CFG_ERR_OAS;
+  if ((bitmap & (SZ_4K | SZ_16K | SZ_64K)) == 0) return -ESIM_PGT_GRANULE;
+  if (load<u32>(d + D_IAS) > MAX_ADDR_BITS) return -ESIM_PGT_IAS;
+  if (load<u32>(d + D_OAS) > MAX_ADDR_BITS) return -ESIM_PGT_OAS;
   restrictPgsizes(d, bitmap, pageSize);
   const sizes = load<u64>(d + D_PGSIZE_BITMAP);
-  if ((sizes & (SZ_4K | SZ_16K | SZ_64K)) == 0) return CFG_ERR_GRANULE;
+  if ((sizes & (SZ_4K | SZ_16K | SZ_64K)) == 0) return -ESIM_PGT_GRANULE;
 
   const pgShift = <u32>ctz(sizes);
   const bpl = pgShift - 3;
   const ias = load<u32>(d + D_IAS);
-  if (ias <= pgShift) return CFG_ERR_VA_BITS;
+  if (ias <= pgShift) return -ESIM_PGT_VA_BITS;
   const vaBits = ias - pgShift;
   const levels = (vaBits + bpl - 1) / bpl;
   store<u32>(d + D_PG_SHIFT, pgShift);
@@ -165,16 +157,16 @@ function configureStage1(d: u32, bitmap: u64, pageSize: u64): i32 {
   const quirks = load<u32>(d + D_QUIRKS);
   let allowed = QUIRK_ARM_NS | QUIRK_ARM_TTBR1 | QUIRK_ARM_OUTER_WBWA;
   if (profile == PROFILE_71) allowed |= QUIRK_ARM_HD | QUIRK_NO_WARN;
-  if ((quirks & ~allowed) != 0) return CFG_ERR_QUIRKS;
+  if ((quirks & ~allowed) != 0) return -ESIM_PGT_QUIRKS;
   const err = lpaeGeometry(d, bitmap, pageSize);
   if (err != 0) return err;
 
   const outerWbwa = (quirks & QUIRK_ARM_OUTER_WBWA) != 0;
-  if (load<u32>(d + D_COHERENT) != 0 && outerWbwa) return CFG_ERR_OUTER_WBWA;
+  if (load<u32>(d + D_COHERENT) != 0 && outerWbwa) return -ESIM_PGT_OUTER_WBWA;
   walkAttributes(d, outerWbwa);
   store<u8>(d + D_TCR_TG, granuleField(load<u32>(d + D_PG_SHIFT), (quirks & QUIRK_ARM_TTBR1) != 0));
   const ips = physSizeField(load<u32>(d + D_OAS));
-  if (ips < 0) return CFG_ERR_OAS;
+  if (ips < 0) return -ESIM_PGT_OAS;
   store<u8>(d + D_TCR_PS, <u8>ips);
   store<u8>(d + D_TCR_TSZ, <u8>(64 - load<u32>(d + D_IAS)));
   store<u64>(d + D_MAIR, MAIR_VALUE);
@@ -185,7 +177,7 @@ function configureStage2(d: u32, bitmap: u64, pageSize: u64): i32 {
   const profile = load<u32>(d + D_PROFILE);
   const quirks = load<u32>(d + D_QUIRKS);
   const allowed = profile == PROFILE_71 ? QUIRK_ARM_S2FWB | QUIRK_NO_WARN : 0;
-  if ((quirks & ~allowed) != 0) return CFG_ERR_QUIRKS;
+  if ((quirks & ~allowed) != 0) return -ESIM_PGT_QUIRKS;
   const err = lpaeGeometry(d, bitmap, pageSize);
   if (err != 0) return err;
 
@@ -193,7 +185,7 @@ function configureStage2(d: u32, bitmap: u64, pageSize: u64): i32 {
     // Opportunistic: concatenate whenever a level-0 PGD is small enough.
     if (load<u32>(d + D_START_LEVEL) == 0 && pgdEntries(d) <= S2_MAX_CONCAT_PAGES) concatenate(d);
   } else if (concatMandatory(d)) {
-    if (pgdEntries(d) > S2_MAX_CONCAT_PAGES) return CFG_ERR_S2_CONCAT;
+    if (pgdEntries(d) > S2_MAX_CONCAT_PAGES) return -ESIM_PGT_S2_CONCAT;
     concatenate(d);
   }
 
@@ -201,7 +193,7 @@ function configureStage2(d: u32, bitmap: u64, pageSize: u64): i32 {
   const pgShift = load<u32>(d + D_PG_SHIFT);
   store<u8>(d + D_TCR_TG, granuleField(pgShift, false));
   const ps = physSizeField(load<u32>(d + D_OAS));
-  if (ps < 0) return CFG_ERR_OAS;
+  if (ps < 0) return -ESIM_PGT_OAS;
   store<u8>(d + D_TCR_PS, <u8>ps);
   store<u8>(d + D_TCR_TSZ, <u8>(64 - load<u32>(d + D_IAS)));
   // SL0 counts differently for 4K granules.
@@ -212,21 +204,22 @@ function configureStage2(d: u32, bitmap: u64, pageSize: u64): i32 {
 
 /** The 32-bit LPAE formats: tighter limits, 4K-granule sizes only, then as 64-bit. */
 function limit32(fmt: u32, ias: u32, oas: u32): i32 {
-  if (fmt == FMT_ARM_32_LPAE_S1 && ias > 32) return CFG_ERR_IAS;
-  if (fmt == FMT_ARM_32_LPAE_S2 && ias > 40) return CFG_ERR_IAS;
-  if (oas > 40) return CFG_ERR_OAS;
+  if (fmt == FMT_ARM_32_LPAE_S1 && ias > 32) return -ESIM_PGT_IAS;
+  if (fmt == FMT_ARM_32_LPAE_S2 && ias > 40) return -ESIM_PGT_IAS;
+  if (oas > 40) return -ESIM_PGT_OAS;
   return 0;
 }
 
 /**
- * alloc_io_pgtable_ops for an LPAE format. Returns the table id (≥ 0) or a CFG_ERR_* code.
+ * alloc_io_pgtable_ops for an LPAE format. Returns the table id (≥ 0) or a negative errno
+ * (ESIM_PGT_* for a configuration the kernel would refuse).
  * `events` is the event-ring capacity (a power of two; 0 for none).
  */
 export function createTable(fmt: u32, profile: u32, bitmap: u64, ias: u32, oas: u32,
                             coherentWalk: bool, quirks: u32, pageShift: u32,
                             events: u32): i32 {
   if (fmt > FMT_ARM_32_LPAE_S2 || profile > PROFILE_71 || pageShift < 12 || pageShift > 16) {
-    return CFG_ERR_FORMAT;
+    return -ESIM_PGT_FORMAT;
   }
   const id = claimDescriptor();
   if (id < 0) return id;
@@ -263,16 +256,16 @@ function allocPgd(d: u32): i32 {
   // v7.1 allocates at least 64 bytes; either way a PGD takes whole frames here.
   const bytes = <u64>8 << load<u32>(d + D_PGD_BITS);
   const pa = allocTablePages(bytes);
-  if (pa == 0) return CFG_ERR_NOMEM;
+  if (pa == 0) return -ENOMEM;
   store<u64>(d + D_PGD_PA, pa);
   store<u64>(d + D_PGD_BYTES, bytes);
   return 0;
 }
 
 function allocEventRing(d: u32, capacity: u32): i32 {
-  if (capacity < 2 || (capacity & (capacity - 1)) != 0) return CFG_ERR_EVENTS;
+  if (capacity < 2 || (capacity & (capacity - 1)) != 0) return -ESIM_ARGS;
   const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>capacity * EVENT_SIZE));
-  if (frame < 0) return CFG_ERR_EVENTS;
+  if (frame < 0) return -ESIM_KHEAP;
   store<u32>(d + D_EV_FRAME, <u32>frame);
   store<u32>(d + D_EV_RING, frameAddr(ZONE_KHEAP, <u32>frame));
   store<u32>(d + D_EV_MASK, capacity - 1);

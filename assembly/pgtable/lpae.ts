@@ -37,13 +37,10 @@ import {
 } from "../events";
 import { gatherAddTable, gatherQueued } from "../iommu/gather";
 import { tlbAddPage, tlbFlushWalk } from "./tlb";
+import { EEXIST, EINVAL, ENOMEM, ERANGE } from "../errno";
 
 export const MAX_LEVELS: i32 = 4;
 
-export const EINVAL: i32 = -22;
-export const EEXIST: i32 = -17;
-export const ERANGE: i32 = -34;
-export const ENOMEM: i32 = -12;
 
 // IOMMU prot flags (include/linux/iommu.h).
 export const IOMMU_READ: u32 = 1 << 0;
@@ -316,13 +313,13 @@ export function mapPages(d: u32, iova: u64, paddr: u64, pgsize: u64, pgcount: u6
                          prot: u32, mappedOut: u32): i32 {
   if (pgsizeInvalid(d, pgsize)) {
     warn(d, WARN_MAP_PGSIZE);
-    return EINVAL;
+    return -EINVAL;
   }
   if (iovaOutOfRange(d, iova) || (paddr >> <u64>load<u32>(d + D_OAS)) != 0) {
     warn(d, WARN_MAP_RANGE);
-    return ERANGE;
+    return -ERANGE;
   }
-  if ((prot & (IOMMU_READ | IOMMU_WRITE)) == 0) return is515(d) ? 0 : EINVAL;
+  if ((prot & (IOMMU_READ | IOMMU_WRITE)) == 0) return is515(d) ? 0 : -EINVAL;
   const pte = protToPte(d, prot);
   const ret = mapAt(d, iova, paddr, pgsize, pgcount, pte, startLevel(d),
                     tablePtr(load<u64>(d + D_PGD_PA)), mappedOut);
@@ -345,14 +342,14 @@ function mapAt(d: u32, iova: u64, paddr: u64, size: u64, pgcount: u64, prot: u64
   }
   if (lvl >= MAX_LEVELS - 1) {
     warn(d, WARN_MAP_LAST_LEVEL);
-    return EINVAL;
+    return -EINVAL;
   }
 
   let pte = atomic.load<u64>(ptep);
   let next: u32 = 0;
   if (pte == 0) {
     const tablePa = allocTablePages(granule(d));
-    if (tablePa == 0) return ENOMEM;
+    if (tablePa == 0) return -ENOMEM;
     pte = installTable(d, tablePa, ptep, 0);
     if (pte != 0) freeTablePages(tablePa); // another CPU installed one first: use theirs
     else next = tablePtr(tablePa);
@@ -362,7 +359,7 @@ function mapAt(d: u32, iova: u64, paddr: u64, size: u64, pgcount: u64, prot: u64
   if (pte != 0) {
     if (isLeaf(pte, lvl)) {
       warnExists(d);
-      return EEXIST;
+      return -EEXIST;
     }
     next = deref(d, pte);
   }
@@ -382,13 +379,13 @@ function initLeaves(d: u32, iova: u64, paddr: u64, prot: u64, lvl: i32, n: i32,
     const old = atomic.load<u64>(ptep + (<u32>i << 3));
     if (isLeaf(old, lvl)) {
       warnExists(d);
-      return EEXIST;
+      return -EEXIST;
     }
     if (isTableType(old)) {
       const at = iova + <u64>i * sz;
       if (unmapAt(d, 0, at, sz, 1, lvl, table) != sz) {
         warn(d, WARN_MAP_REPLACE_TABLE);
-        return EINVAL;
+        return -EINVAL;
       }
     }
   }

@@ -6,15 +6,8 @@
 
 import { EV_TLB_ADD_PAGE, EV_TLB_FLUSH_ALL, EV_TLB_FLUSH_WALK, recordEvent } from "../events";
 import { gatherAddPage } from "../iommu/gather";
-import { D_SMMU_DOMAIN } from "./desc";
-import { smmuDomainAddr } from "../smmu/domain";
+import { tlbCookie } from "../smmu/domain";
 import { smmuTlbInvContext, smmuTlbInvRange } from "../smmu/tlbi";
-
-/** The SMMU domain behind this table's callbacks (the io-pgtable cookie), or 0. */
-@inline export function tlbCookie(d: u32): u32 {
-  const id = load<u32>(d + D_SMMU_DOMAIN);
-  return id == 0 ? 0 : smmuDomainAddr(id - 1);
-}
 
 export function tlbFlushAll(d: u32): void {
   recordEvent(d, EV_TLB_FLUSH_ALL, 0, 0, 0);

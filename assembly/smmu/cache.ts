@@ -13,7 +13,7 @@
 //   +24 rng (xorshift state)  +28 clock (LRU ticks)  +32 sizes seen u64 (bit s: 2^s entries)
 //   +64 hits u64  +72 misses u64  +80 fills u64  +88 evictions u64  +96 invalidated u64
 //
-// Entry (ENTRY_SIZE bytes):
+// Entry (CACHE_ENTRY_SIZE bytes):
 //   +0 seq u32 (odd while written)   +4 meta u32   +8 tag u64 (va >> shift)
 //   +16 ctx u32 (asid | vmid << 16)  +20 age u32  +24 out u64 (PA of the block / next table)
 //
@@ -24,7 +24,7 @@ import { lockAcquire, lockRelease } from "../sync";
 import { counterAdd } from "../counters";
 
 export const CACHE_HEADER: u32 = 128;
-export const ENTRY_SIZE: u32 = 32;
+export const CACHE_ENTRY_SIZE: u32 = 32;
 
 export const POLICY_LRU: u32 = 0;
 export const POLICY_RR: u32 = 1;
@@ -45,12 +45,12 @@ export const C_FILLS: u32 = 80;
 export const C_EVICTIONS: u32 = 88;
 export const C_INVALIDATED: u32 = 96;
 
-export const E_SEQ: u32 = 0;
-export const E_META: u32 = 4;
-export const E_TAG: u32 = 8;
-export const E_CTX: u32 = 16;
+export const CE_SEQ: u32 = 0;
+export const CE_META: u32 = 4;
+export const CE_TAG: u32 = 8;
+export const CE_CTX: u32 = 16;
 const E_AGE: u32 = 20;
-export const E_OUT: u32 = 24;
+export const CE_OUT: u32 = 24;
 
 export const META_VALID: u32 = 1 << 0;
 export const META_READ: u32 = 1 << 1;
@@ -70,7 +70,7 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
 
 /** Bytes a cache of `entries` entries needs after its header (entries, locks, cursors). */
 export function cacheBytes(sets: u32, ways: u32): u32 {
-  return CACHE_HEADER + sets * ways * ENTRY_SIZE + sets * 8;
+  return CACHE_HEADER + sets * ways * CACHE_ENTRY_SIZE + sets * 8;
 }
 
 /** Lay out a cache at `c` (zeroed memory of cacheBytes()). ways = 0 means fully associative. */
@@ -80,13 +80,13 @@ export function cacheInit(c: u32, sets: u32, ways: u32, policy: u32, seed: u32):
   store<u32>(c + C_POLICY, policy);
   const entries = c + CACHE_HEADER;
   store<u32>(c + C_ENTRIES, entries);
-  store<u32>(c + C_LOCKS, entries + sets * ways * ENTRY_SIZE);
-  store<u32>(c + C_RR, entries + sets * ways * ENTRY_SIZE + sets * 4);
+  store<u32>(c + C_LOCKS, entries + sets * ways * CACHE_ENTRY_SIZE);
+  store<u32>(c + C_RR, entries + sets * ways * CACHE_ENTRY_SIZE + sets * 4);
   store<u32>(c + C_RNG, seed == 0 ? 0x9e3779b9 : seed);
 }
 
 @inline function entryAt(c: u32, set: u32, way: u32): u32 {
-  return load<u32>(c + C_ENTRIES) + (set * load<u32>(c + C_WAYS) + way) * ENTRY_SIZE;
+  return load<u32>(c + C_ENTRIES) + (set * load<u32>(c + C_WAYS) + way) * CACHE_ENTRY_SIZE;
 }
 
 /** The set of a tag. The context is not hashed in, so a VA range can be probed for any ASID. */
@@ -125,16 +125,16 @@ function probeSet(c: u32, set: u32, tag: u64, ctx: u32, shift: u32, result: u32)
     const e = entryAt(c, set, w);
     // A way holding another tag cannot hit: skip it without the seqlock read (a tag being
     // rewritten to ours at this moment is a fill racing the lookup, which may miss).
-    if (atomic.load<u64>(e + E_TAG) != tag) continue;
+    if (atomic.load<u64>(e + CE_TAG) != tag) continue;
     // Seqlock read: an even sequence before and the same after means no writer interfered.
     for (let tries = 0; tries < 64; tries++) {
-      const seq = atomic.load<u32>(e + E_SEQ);
+      const seq = atomic.load<u32>(e + CE_SEQ);
       if ((seq & 1) != 0) continue;
-      const meta = atomic.load<u32>(e + E_META);
-      const etag = atomic.load<u64>(e + E_TAG);
-      const ectx = atomic.load<u32>(e + E_CTX);
-      const out = atomic.load<u64>(e + E_OUT);
-      if (atomic.load<u32>(e + E_SEQ) != seq) continue;
+      const meta = atomic.load<u32>(e + CE_META);
+      const etag = atomic.load<u64>(e + CE_TAG);
+      const ectx = atomic.load<u32>(e + CE_CTX);
+      const out = atomic.load<u64>(e + CE_OUT);
+      if (atomic.load<u32>(e + CE_SEQ) != seq) continue;
       if ((meta & META_VALID) == 0 || etag != tag || ectx != ctx || metaShift(meta) != shift) break;
       store<u32>(result, meta);
       store<u64>(result + 8, out);
@@ -157,20 +157,20 @@ function probeSet(c: u32, set: u32, tag: u64, ctx: u32, shift: u32, result: u32)
 // ── fill ─────────────────────────────────────────────────────────────────────
 
 function writeEntry(e: u32, meta: u32, tag: u64, ctx: u32, out: u64, age: u32): void {
-  const seq = atomic.load<u32>(e + E_SEQ);
-  atomic.store<u32>(e + E_SEQ, seq + 1); // odd: readers keep off
-  atomic.store<u32>(e + E_META, meta);
-  atomic.store<u64>(e + E_TAG, tag);
-  atomic.store<u32>(e + E_CTX, ctx);
-  atomic.store<u64>(e + E_OUT, out);
+  const seq = atomic.load<u32>(e + CE_SEQ);
+  atomic.store<u32>(e + CE_SEQ, seq + 1); // odd: readers keep off
+  atomic.store<u32>(e + CE_META, meta);
+  atomic.store<u64>(e + CE_TAG, tag);
+  atomic.store<u32>(e + CE_CTX, ctx);
+  atomic.store<u64>(e + CE_OUT, out);
   store<u32>(e + E_AGE, age);
-  atomic.store<u32>(e + E_SEQ, seq + 2);
+  atomic.store<u32>(e + CE_SEQ, seq + 2);
 }
 
 function chooseVictim(c: u32, set: u32): u32 {
   const ways = load<u32>(c + C_WAYS);
   for (let w: u32 = 0; w < ways; w++) {
-    if ((load<u32>(entryAt(c, set, w) + E_META) & META_VALID) == 0) return w;
+    if ((load<u32>(entryAt(c, set, w) + CE_META) & META_VALID) == 0) return w;
   }
   counterAdd(c + C_EVICTIONS, 1);
   const policy = load<u32>(c + C_POLICY);
@@ -222,8 +222,8 @@ export function cacheFillSince(c: u32, va: u64, ctx: u32, meta: u32, out: u64, e
   let way = ways;
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
-    const m = load<u32>(e + E_META);
-    if ((m & META_VALID) != 0 && load<u64>(e + E_TAG) == tag && load<u32>(e + E_CTX) == ctx &&
+    const m = load<u32>(e + CE_META);
+    if ((m & META_VALID) != 0 && load<u64>(e + CE_TAG) == tag && load<u32>(e + CE_CTX) == ctx &&
         metaShift(m) == shift) { way = w; break; }
   }
   if (way == ways) way = chooseVictim(c, set);
@@ -265,7 +265,7 @@ function invalidateSet(c: u32, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64,
   let n: u32 = 0;
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
-    if (matches(load<u32>(e + E_META), load<u64>(e + E_TAG), load<u32>(e + E_CTX), flags, ctx, lo, hi, level)) {
+    if (matches(load<u32>(e + CE_META), load<u64>(e + CE_TAG), load<u32>(e + CE_CTX), flags, ctx, lo, hi, level)) {
       writeEntry(e, 0, 0, 0, 0, 0);
       n++;
     }

@@ -28,28 +28,56 @@ const SYNC_CS_SEV: u64 = 2; //      completion signalled by SEV; the driver poll
 const SYNC_MSH_IS: u64 = 3; //      inner shareable
 const SYNC_MSIATTR_OWBI: u64 = 0xf;
 
-@inline function field(v: u64, lo: u64, bits: u64): u64 {
-  return (v & ((<u64>1 << bits) - 1)) << lo;
+// The fields, as (lowest bit, width) of their word; the one description both the builders
+// here, the SMMU's consumer (consume.ts) and the TypeScript decoder (src/smmu/commands.ts) use.
+export const CMD0_OP_LO: u32 = 0;       export const CMD0_OP_BITS: u32 = 8;
+export const CMD0_NUM_LO: u32 = 12;     export const CMD0_NUM_BITS: u32 = 5;
+export const CMD0_SCALE_LO: u32 = 20;   export const CMD0_SCALE_BITS: u32 = 5;
+export const CMD0_VMID_LO: u32 = 32;    export const CMD0_VMID_BITS: u32 = 16;
+export const CMD0_ASID_LO: u32 = 48;    export const CMD0_ASID_BITS: u32 = 16;
+export const CMD1_LEAF_LO: u32 = 0;     export const CMD1_LEAF_BITS: u32 = 1;
+export const CMD1_TTL_LO: u32 = 8;      export const CMD1_TTL_BITS: u32 = 2;
+export const CMD1_TG_LO: u32 = 10;      export const CMD1_TG_BITS: u32 = 2;
+/** The address bits of dw1: VA[63:12], or IPA[51:12] for TLBI_S2_IPA. */
+export const CMD1_ADDR_LO: u32 = 12;    export const CMD1_VA_BITS: u32 = 52;
+export const CMD1_IPA_BITS: u32 = 40;
+
+@inline function field(v: u64, lo: u32, bits: u32): u64 {
+  return (v & ((<u64>1 << <u64>bits) - 1)) << <u64>lo;
+}
+
+/** Bits [lo, lo + bits) of a command word. */
+@inline export function cmdField(w: u64, lo: u32, bits: u32): u64 {
+  return (w >> <u64>lo) & ((<u64>1 << <u64>bits) - 1);
+}
+
+/** The address a range TLBI carries in dw1 (VA[63:12] or IPA[51:12]), other bits clear. */
+@inline export function cmdAddr(op: u64, dw1: u64): u64 {
+  const bits = op == OP_TLBI_S2_IPA ? CMD1_IPA_BITS : CMD1_VA_BITS;
+  return cmdField(dw1, CMD1_ADDR_LO, bits) << <u64>CMD1_ADDR_LO;
 }
 
 /** dw0 of a range TLBI (NH_VA / EL2_VA / S2_IPA). */
 export function tlbiRangeDw0(op: u64, asid: u64, vmid: u64, num: u64, scale: u64): u64 {
-  return field(op, 0, 8) | field(num, 12, 5) | field(scale, 20, 5) | field(vmid, 32, 16) | field(asid, 48, 16);
+  return field(op, CMD0_OP_LO, CMD0_OP_BITS) | field(num, CMD0_NUM_LO, CMD0_NUM_BITS) |
+         field(scale, CMD0_SCALE_LO, CMD0_SCALE_BITS) | field(vmid, CMD0_VMID_LO, CMD0_VMID_BITS) |
+         field(asid, CMD0_ASID_LO, CMD0_ASID_BITS);
 }
 
 /** dw1 of a range TLBI: the address (VA[63:12] or IPA[51:12]), leaf, TTL and TG. */
 export function tlbiRangeDw1(op: u64, addr: u64, leaf: bool, ttl: u64, tg: u64): u64 {
-  const mask: u64 = op == OP_TLBI_S2_IPA ? 0x000f_ffff_ffff_f000 : 0xffff_ffff_ffff_f000;
-  return (addr & mask) | (leaf ? 1 : 0) | field(ttl, 8, 2) | field(tg, 10, 2);
+  return cmdAddr(op, addr) | field(leaf ? 1 : 0, CMD1_LEAF_LO, CMD1_LEAF_BITS) |
+         field(ttl, CMD1_TTL_LO, CMD1_TTL_BITS) | field(tg, CMD1_TG_LO, CMD1_TG_BITS);
 }
 
 /** dw0 of an ASID/VMID-wide TLBI (NH_ASID, EL2_ASID, S12_VMALL). */
 export function tlbiContextDw0(op: u64, asid: u64, vmid: u64): u64 {
-  return field(op, 0, 8) | field(vmid, 32, 16) | field(asid, 48, 16);
+  return field(op, CMD0_OP_LO, CMD0_OP_BITS) | field(vmid, CMD0_VMID_LO, CMD0_VMID_BITS) |
+         field(asid, CMD0_ASID_LO, CMD0_ASID_BITS);
 }
 
 /** CMD_SYNC as the driver sends it without MSI polling: SEV completion, inner shareable. */
 export function syncDw0(): u64 {
-  return field(OP_CMD_SYNC, 0, 8) | field(SYNC_CS_SEV, 12, 2) | field(SYNC_MSH_IS, 22, 2) |
+  return field(OP_CMD_SYNC, CMD0_OP_LO, CMD0_OP_BITS) | field(SYNC_CS_SEV, 12, 2) | field(SYNC_MSH_IS, 22, 2) |
          field(SYNC_MSIATTR_OWBI, 24, 4);
 }

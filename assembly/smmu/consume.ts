@@ -11,6 +11,9 @@ import {
 import {
   OP_CMD_SYNC, OP_TLBI_EL2_ALL, OP_TLBI_EL2_ASID, OP_TLBI_EL2_VA, OP_TLBI_NH_ALL, OP_TLBI_NH_ASID,
   OP_TLBI_NH_VA, OP_TLBI_NH_VAA, OP_TLBI_NSNH_ALL, OP_TLBI_S12_VMALL, OP_TLBI_S2_IPA,
+  CMD0_ASID_BITS, CMD0_ASID_LO, CMD0_NUM_BITS, CMD0_NUM_LO, CMD0_OP_BITS, CMD0_OP_LO, CMD0_SCALE_BITS, CMD0_SCALE_LO,
+  CMD0_VMID_BITS, CMD0_VMID_LO, CMD1_LEAF_BITS, CMD1_LEAF_LO, CMD1_TG_BITS, CMD1_TG_LO, CMD1_TTL_BITS, CMD1_TTL_LO,
+  cmdAddr, cmdField,
 } from "./cmd";
 import {
   MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, S_CMDQ_LOCK, S_INV_ENDED, S_INV_EPOCH, S_IOTLB, S_OPTIONS, S_PENDING,
@@ -99,9 +102,9 @@ function invalidateAll(s: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u3
 
 function apply(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
   if ((load<u32>(s + S_OPTIONS) & OPT_FAULT_DROP_TLBI) != 0) return;
-  const op = dw0 & 0xff;
-  const asid = <u32>((dw0 >> 48) & 0xffff);
-  const vmid = <u32>((dw0 >> 32) & 0xffff);
+  const op = cmdField(dw0, CMD0_OP_LO, CMD0_OP_BITS);
+  const asid = <u32>cmdField(dw0, CMD0_ASID_LO, CMD0_ASID_BITS);
+  const vmid = <u32>cmdField(dw0, CMD0_VMID_LO, CMD0_VMID_BITS);
   const ctx = makeCtx(asid, vmid);
   if (op == OP_TLBI_NH_VA || op == OP_TLBI_NH_VAA || op == OP_TLBI_EL2_VA || op == OP_TLBI_S2_IPA) {
     stat(s, STAT_TLBI_VA, count);
@@ -125,10 +128,10 @@ function apply(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
 }
 
 function applyRange(s: u32, op: u64, dw0: u64, dw1: u64, ctx: u32, count: u64, stepShift: u32): void {
-  const leaf = (dw1 & 1) != 0;
-  const ttl = <u32>((dw1 >> 8) & 3);
-  const tg = (dw1 >> 10) & 3;
-  const addr = dw1 & (op == OP_TLBI_S2_IPA ? 0x000f_ffff_ffff_f000 : 0xffff_ffff_ffff_f000);
+  const leaf = cmdField(dw1, CMD1_LEAF_LO, CMD1_LEAF_BITS) != 0;
+  const ttl = <u32>cmdField(dw1, CMD1_TTL_LO, CMD1_TTL_BITS);
+  const tg = cmdField(dw1, CMD1_TG_LO, CMD1_TG_BITS);
+  const addr = cmdAddr(op, dw1);
   // S2_IPA and NH_VAA match the VMID only, EL2_VA the ASID only, NH_VA both.
   let flags = INV_RANGE | (op == OP_TLBI_S2_IPA || op == OP_TLBI_NH_VAA ? INV_MATCH_VMID
                          : op == OP_TLBI_EL2_VA ? INV_MATCH_ASID : INV_MATCH_ASID | INV_MATCH_VMID);
@@ -137,8 +140,8 @@ function applyRange(s: u32, op: u64, dw0: u64, dw1: u64, ctx: u32, count: u64, s
   // With TG set, a range of (NUM + 1) · 2^SCALE pages; without, the entry holding the address.
   let len: u64 = 1;
   if (tg != 0) {
-    const num = (dw0 >> 12) & 0x1f;
-    const scale = (dw0 >> 20) & 0x1f;
+    const num = cmdField(dw0, CMD0_NUM_LO, CMD0_NUM_BITS);
+    const scale = cmdField(dw0, CMD0_SCALE_LO, CMD0_SCALE_BITS);
     len = (num + 1) << (scale + 10 + 2 * tg);
   }
   for (let i: u64 = 0; i < count; i++) {

@@ -9,6 +9,8 @@
 //   +32 flushes started u32: flush-alls begun (bumped before the TLBI is issued)
 
 import { MAX_SMMU_DOMAINS, SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE } from "../memmap";
+import { D_SMMU_DOMAIN } from "../pgtable/desc";
+import { ESIM_ARGS, ESIM_SLOTS_FULL } from "../errno";
 
 export const SD_STATE: u32 = 0;
 export const SD_STAGE: u32 = 4;
@@ -38,9 +40,15 @@ export const RULES_71: u32 = 1;
   return SMMU_DOMAINS_BASE + id * SMMU_DOMAIN_SIZE;
 }
 
-/** Claim a free domain slot; returns its id or -1. */
+/** The SMMU domain behind a table's TLB callbacks (the io-pgtable cookie), or 0. */
+@inline export function tlbCookie(d: u32): u32 {
+  const id = load<u32>(d + D_SMMU_DOMAIN);
+  return id == 0 ? 0 : smmuDomainAddr(id - 1);
+}
+
+/** Claim a free domain slot: its id, or -ESIM_ARGS, -ESIM_SLOTS_FULL. */
 export function smmuDomainCreate(stage: u32, id: u32, features: u32, rules: u32): i32 {
-  if ((stage != 1 && stage != 2) || id > 0xffff || rules > RULES_71) return -2;
+  if ((stage != 1 && stage != 2) || id > 0xffff || rules > RULES_71) return -ESIM_ARGS;
   for (let i: u32 = 0; i < MAX_SMMU_DOMAINS; i++) {
     const sd = smmuDomainAddr(i);
     if (atomic.cmpxchg<u32>(sd + SD_STATE, 0, 1) == 0) {
@@ -53,7 +61,7 @@ export function smmuDomainCreate(stage: u32, id: u32, features: u32, rules: u32)
       return <i32>i;
     }
   }
-  return -1;
+  return -ESIM_SLOTS_FULL;
 }
 
 export function smmuDomainDestroy(id: u32): bool {

@@ -22,6 +22,7 @@ import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { cacheBytes, cacheInit } from "./cache";
 import { oracleBytes, oracleInit } from "../safety/oracle";
 import { counterAdd } from "../counters";
+import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_SMMU, ESIM_ORACLE_ENABLED, ESIM_SLOTS_FULL } from "../errno";
 
 export const S_STATE: u32 = 0;
 export const S_OPTIONS: u32 = 4;
@@ -159,15 +160,16 @@ function newCache(s: u32, sets: u32, ways: u32, policy: u32, seed: u32): u32 {
 
 /**
  * Create an SMMU. Cache geometry: IOTLB sets × ways; walk caches per level (L0..L3 entries,
- * 4-way); micro-TLB entries per stream (fully associative; 0 = none). Returns the id or < 0.
+ * 4-way); micro-TLB entries per stream (fully associative; 0 = none). Returns the id, or
+ * -ESIM_ARGS, -ESIM_SLOTS_FULL (MAX_SMMUS live), -ESIM_KHEAP (no memory for its caches).
  */
 export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32, seed: u32,
                            wc0: u32, wc1: u32, wc2: u32, wc3: u32, utlbEntries: u32,
                            faultRing: u32): i32 {
-  if (tlbSets == 0 || tlbWays == 0 || faultRing < 2 || (faultRing & (faultRing - 1)) != 0) return -2;
+  if (tlbSets == 0 || tlbWays == 0 || faultRing < 2 || (faultRing & (faultRing - 1)) != 0) return -ESIM_ARGS;
   let id: u32 = 0;
   while (id < MAX_SMMUS && atomic.cmpxchg<u32>(smmuAddr(id) + S_STATE, 0, 1) != 0) id++;
-  if (id == MAX_SMMUS) return -1;
+  if (id == MAX_SMMUS) return -ESIM_SLOTS_FULL;
   const s = smmuAddr(id);
   memory.fill(s + 4, 0, SMMU_DESC_SIZE - 4);
   store<u32>(s + S_OPTIONS, options | (utlbEntries != 0 ? OPT_UTLB : 0));
@@ -188,7 +190,7 @@ export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32
   const pending = faults != 0 ? smmuAlloc(s, 4096 * 32) : 0;
   if (pending == 0) {
     smmuRelease(s);
-    return -3;
+    return -ESIM_KHEAP;
   }
   memory.fill(ste, 0, MAX_STREAMS * STE_SIZE);
   store<u32>(s + S_STE_TABLE, ste);
@@ -230,12 +232,13 @@ export function setCost(id: u32, which: u32, ns: u32): bool {
 /**
  * Program stream `sid` (CFGI_STE in the driver's terms): stage, ASID/VMID, and the walk
  * geometry from the CD/STE fields (TTB, input size, granule, start level, output size).
+ * 0, or -ESIM_NO_SMMU, -ESIM_ARGS (stream beyond MAX_STREAMS), -ESIM_KHEAP (its micro-TLB).
  */
 export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vmid: u32, ttb: u64,
                        ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
   const s = smmuLive(id);
-  if (s == 0) return -1;
-  if (sid >= MAX_STREAMS) return -2;
+  if (s == 0) return -ESIM_NO_SMMU;
+  if (sid >= MAX_STREAMS) return -ESIM_ARGS;
   const e = steAddr(s, sid);
   atomic.store<u32>(e + STE_VALID, 0);
   store<u32>(e + STE_STAGE, stage);
@@ -250,7 +253,7 @@ export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vm
   const utlbEntries = load<u32>(s + S_UTLB_ENTRIES);
   if (load<u32>(e + STE_UTLB) == 0 && utlbEntries != 0) {
     const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>cacheBytes(1, utlbEntries)));
-    if (frame < 0) return -3;
+    if (frame < 0) return -ESIM_KHEAP;
     const c = frameAddr(ZONE_KHEAP, <u32>frame);
     cacheInit(c, 1, utlbEntries, 1 /* round-robin, as gem5 */, sid + 1);
     store<u32>(e + STE_UTLB, c);
@@ -272,13 +275,16 @@ export function steClear(s: u32, sid: u32): void {
   }
 }
 
-/** Turn on the safety oracle for this SMMU: a shadow of `capacity` IOVA pages. */
+/**
+ * Turn on the safety oracle for this SMMU: a shadow of `capacity` IOVA pages. 0, or
+ * -ESIM_NO_SMMU, -ESIM_ORACLE_ENABLED, -ESIM_KHEAP.
+ */
 export function smmuOracleEnable(id: u32, capacity: u32, ring: u32): i32 {
   const s = smmuLive(id);
-  if (s == 0) return -1;
-  if (load<u32>(s + S_ORACLE) != 0) return -2;
+  if (s == 0) return -ESIM_NO_SMMU;
+  if (load<u32>(s + S_ORACLE) != 0) return -ESIM_ORACLE_ENABLED;
   const o = smmuAlloc(s, oracleBytes(capacity, ring));
-  if (o == 0) return -3;
+  if (o == 0) return -ESIM_KHEAP;
   memory.fill(o, 0, oracleBytes(capacity, ring));
   oracleInit(o, capacity, ring);
   atomic.store<u32>(s + S_ORACLE, o);

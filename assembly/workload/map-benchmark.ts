@@ -28,8 +28,10 @@
 
 import { MAPBENCH_BASE, MAPBENCH_CPU_SIZE, TS_CPU_NS } from "../memmap";
 import { slotBase } from "../sync";
-import { clockFollow, jiffiesNow } from "../clock";
+import { jiffiesNow } from "../clock";
+import { clockFollow } from "../timers";
 import { dmaMap, dmaUnmap } from "../dma/iommu";
+import { ENOMEM } from "../errno";
 
 // Per simulated CPU (MAPBENCH_CPU_SIZE bytes), u64 unless noted:
 export const MB_CLOCK: u32 = 0; //         modelled ns this CPU has run the benchmark
@@ -39,12 +41,7 @@ export const MB_SUM_UNMAP: u32 = 24; //    Σ u
 export const MB_SUM_SQ_MAP: u32 = 32; //   Σ m²
 export const MB_SUM_SQ_UNMAP: u32 = 40; // Σ u²
 export const MB_JIFFIES0: u32 = 48; //     simulated time when the run started
-export const MB_STATUS: u32 = 56; //       i32: 0, or -12 (-ENOMEM) once a map failed
-
-/** mapBenchRun: the chunk ended at the mark or the cap (0), or the thread ended on -ENOMEM. */
-export const MB_RUN_OK: i32 = 0;
-export const MB_RUN_ENOMEM: i32 = 1;
-const ENOMEM: i32 = -12;
+export const MB_STATUS: u32 = 56; //       i32: 0, or -ENOMEM once a map failed
 
 @inline export function benchState(cpu: u32): u32 {
   return MAPBENCH_BASE + cpu * MAPBENCH_CPU_SIZE;
@@ -60,12 +57,13 @@ export function mapBenchReset(cpu: u32): void {
 /**
  * Iterations of the benchmark thread on simulated `cpu` (device `dv` in DMA domain `dd`,
  * a buffer of `size` bytes at `phys`, direction `dir`, `transNs` of busy-wait), until the
- * CPU's clock reaches `untilNs` or `maxLoops` iterations are done.
+ * CPU's clock reaches `untilNs` or `maxLoops` iterations are done: 0, or -ENOMEM once a map
+ * failed (the kernel's thread ends there).
  */
 export function mapBenchRun(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, transNs: u64,
                             untilNs: u64, maxLoops: u32): i32 {
   const st = benchState(cpu);
-  if (load<i32>(st + MB_STATUS) != 0) return MB_RUN_ENOMEM;
+  if (load<i32>(st + MB_STATUS) != 0) return -ENOMEM;
   const acc = slotBase() + TS_CPU_NS;
   // While this CPU runs, its clock is clock0 + (what the thread is charged − base).
   const clock0 = load<u64>(st + MB_CLOCK);
@@ -73,15 +71,15 @@ export function mapBenchRun(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, di
   const j0 = load<u64>(st + MB_JIFFIES0);
   let loops: u64 = 0;
   let sumM: u64 = 0, sumU: u64 = 0, sqM: u64 = 0, sqU: u64 = 0;
-  let rc = MB_RUN_OK;
+  let rc: i32 = 0;
   for (let i: u32 = 0; i < maxLoops; i++) {
     const t0 = load<u64>(acc);
     if (clock0 + (t0 - base) >= untilNs) break;
     const iova = dmaMap(dd, dv, cpu, phys, size, dir, 0);
     const t1 = load<u64>(acc);
     if (iova == 0) {
-      store<i32>(st + MB_STATUS, ENOMEM);
-      rc = MB_RUN_ENOMEM;
+      store<i32>(st + MB_STATUS, -ENOMEM);
+      rc = -ENOMEM;
       break;
     }
     // ndelay(dma_trans_ns): busy-waiting is this CPU's time.

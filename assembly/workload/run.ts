@@ -10,21 +10,23 @@
 // depot reclaim — run on that CPU, as the kernel runs a timer on the CPU where it fires.
 
 import { CONTROL_BASE, CTL_RUN_STOP } from "../memmap";
-import { clockFollow, jiffiesNow } from "../clock";
+import { jiffiesNow } from "../clock";
+import { clockFollow } from "../timers";
 import { countersCache, countersPublish } from "../counters";
 import { DV_SID, DV_SMMU, iovaOf, liveDmaDevice, liveDmaDomain } from "../dma/domain";
 import { smmuLive } from "../smmu/smmu";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../dma/iommu";
 import { seedState } from "../random";
 import {
-  HIST_BUCKETS, RING_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_IOVA, W_JIFFIES0, W_KIND, W_MAX, W_MIN, W_PHYS, W_RING,
-  W_RNG, W_SEGS, W_SID, W_SMMU, W_VICTIM, W_WIN_COUNT, WC_COUNT, histBucketFloor, wcGet, wlClear, wlState,
+  WL_HIST_BUCKETS, RING_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_IOVA, W_JIFFIES0, W_KIND, W_MAX, W_MIN, W_PHYS, W_RING,
+  W_RNG, W_SEGS, W_SID, W_SMMU, W_VICTIM, W_WIN_COUNT, WC_CLOCK, WC_OPEN_WINDOWS, histBucketFloor, wcGet, wlClear, wlState,
 } from "./state";
 import { closeWindows, threadNs } from "./driver";
 import { nicDrain, nicRxOp, nicTxOp } from "./nic";
 import { storageDrain, storageOp } from "./storage";
 import { randomDrain, randomOp } from "./random";
 import { attackerOp } from "./attacker";
+import { ESIM_ARGS, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN } from "../errno";
 
 export const WL_NIC_RX: u32 = 1;
 export const WL_NIC_TX: u32 = 2;
@@ -37,20 +39,21 @@ export const WL_PHYS_BASE: u64 = 0x10_0000_0000;
 /** Bits of each CPU's buffer space (4 GiB), from WL_PHYS_BASE + cpu · 2^WL_PHYS_CPU_SHIFT. */
 export const WL_PHYS_CPU_SHIFT: u64 = 32;
 
-export const WL_ERR_ARGS: i32 = -22;
-
 /**
  * Set up simulated CPU `cpu` to run a workload of `kind` on DMA domain `domain` through
  * device `device`. `ring`: ring, queue depth, live slots or IOVAs kept; `min`/`max`:
  * buffer bytes; `segs`: storage segments per request; `link`: for an attacker its victim
- * CPU, for a victim its attacker CPU + 1 (0: none). Returns 0 or WL_ERR_ARGS.
+ * CPU, for a victim its attacker CPU + 1 (0: none). Returns 0, or -ESIM_NO_DMA_DOMAIN,
+ * -ESIM_NO_DEVICE, -ESIM_ARGS.
  */
 export function wlInit(cpu: u32, kind: u32, domain: u32, device: u32, ring: u32, min: u32, max: u32, segs: u32,
                        link: u32, seed: u32): i32 {
   const dd = liveDmaDomain(domain);
   const dv = liveDmaDevice(device);
-  if (dd == 0 || dv == 0 || kind < WL_NIC_RX || kind > WL_ATTACKER || ring == 0) return WL_ERR_ARGS;
-  if (min == 0 || max < min || (kind == WL_STORAGE ? ring * segs : ring) > RING_MAX) return WL_ERR_ARGS;
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (dv == 0) return -ESIM_NO_DEVICE;
+  if (kind < WL_NIC_RX || kind > WL_ATTACKER || ring == 0) return -ESIM_ARGS;
+  if (min == 0 || max < min || (kind == WL_STORAGE ? ring * segs : ring) > RING_MAX) return -ESIM_ARGS;
   wlClear(cpu);
   const w = wlState(cpu);
   store<u32>(w + W_KIND, kind);
@@ -121,17 +124,17 @@ export function wlDrain(cpu: u32): void {
   countersPublish();
 }
 
-/** Counter `which` (WC_*) of `cpu`, or its clock (which = WC_COUNT), or open windows (WC_COUNT + 1). */
+/** Counter `which` (WC_*) of `cpu`, or its clock (WC_CLOCK), or its open windows (WC_OPEN_WINDOWS). */
 export function wlCounter(cpu: u32, which: u32): u64 {
   const w = wlState(cpu);
-  if (which == WC_COUNT) return atomic.load<u64>(w + W_CLOCK);
-  if (which == WC_COUNT + 1) return <u64>load<u32>(w + W_WIN_COUNT);
+  if (which == WC_CLOCK) return atomic.load<u64>(w + W_CLOCK);
+  if (which == WC_OPEN_WINDOWS) return <u64>load<u32>(w + W_WIN_COUNT);
   return wcGet(w, which);
 }
 
 /** Count in bucket b of histogram `hist` (W_HIST_*) of `cpu`. */
 export function wlHistCount(cpu: u32, hist: u32, b: u32): u32 {
-  return b < HIST_BUCKETS ? load<u32>(wlState(cpu) + hist + b * 4) : 0;
+  return b < WL_HIST_BUCKETS ? load<u32>(wlState(cpu) + hist + b * 4) : 0;
 }
 
 /** The smallest value bucket b holds. */

@@ -7,7 +7,7 @@
 //
 // Layout (WORKLOAD_CPU_SIZE = 16 KiB):
 //   +0    parameters and cursors (W_*)                    +256  counters, u64 × 32 (WC_*)
-//   +512  map latency histogram, u32 × HIST_BUCKETS       +1024 unmap latency histogram
+//   +512  map latency histogram, u32 × WL_HIST_BUCKETS       +1024 unmap latency histogram
 //   +1536 lazy-window histogram                           +2048 ring entries, 12 B each (RING_MAX)
 //   +8192 open lazy windows: FIFO of WINDOW_MAX × 16 B (flush count needed u64, unmap time u64)
 // An attacker context has no ring and no windows of its own: its ring area holds the log
@@ -56,9 +56,12 @@ export const WC_WINDOWS_LOST: u32 = 10; //  lazy windows not measured (FIFO full
 export const WC_STALE_HITS: u32 = 11; //    attacker: retries that still reached memory
 export const WC_RETRIES: u32 = 12; //       attacker: retries made
 export const WC_COUNT: u32 = 32;
+/** wl_counter's pseudo-counters past the real ones: the CPU's modelled clock, and its lazy windows still open. */
+export const WC_CLOCK: u32 = WC_COUNT;
+export const WC_OPEN_WINDOWS: u32 = WC_COUNT + 1;
 const W_COUNTERS: u32 = 256;
 
-export const HIST_BUCKETS: u32 = 128; // 4 per octave: 1 ns .. 2^32 ns
+export const WL_HIST_BUCKETS: u32 = 128; // 4 per octave: 1 ns .. 2^32 ns
 export const W_HIST_MAP: u32 = 512;
 export const W_HIST_UNMAP: u32 = 1024;
 export const W_HIST_WINDOW: u32 = 1536;
@@ -94,7 +97,7 @@ export function histBucket(v: u64): u32 {
   const msb: u32 = 63 - lz;
   const frac = <u32>((v >> (msb - 2)) & 3);
   const b = msb * 4 + frac;
-  return b < HIST_BUCKETS ? b : HIST_BUCKETS - 1;
+  return b < WL_HIST_BUCKETS ? b : WL_HIST_BUCKETS - 1;
 }
 
 /** The smallest value of bucket b (the inverse of histBucket, for the report). */

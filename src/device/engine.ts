@@ -6,6 +6,7 @@
 import type { Core } from "../../bindings/core.js";
 import { ArgumentError, IommuSimError } from "../errors.js";
 import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "../validate.js";
+import { coreError } from "../errno.js";
 
 export interface DmaEngineOptions {
   /** Descriptors the ring holds (a power of two). Default 256. */
@@ -68,7 +69,7 @@ export class DmaEngine {
     const budget = checkInt("budget", opts.budget ?? 2 ** 32 - 1, 0, 2 ** 32 - 1, "run");
     const seed = checkInt("seed", opts.seed ?? 1, 1, 2 ** 32 - 1, "run");
     const n = this.core.raw.device_run(this.smmuId, this.streamId, this.ring, budget, this.retries, seed);
-    if (n < 0) throw new IommuSimError(`iommu-sim: SMMU ${this.smmuId} is gone`);
+    if (n < 0) throw coreError(this.core, n, "DmaEngine.run", { detail: `SMMU ${this.smmuId}` });
     return n;
   }
 

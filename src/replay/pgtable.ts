@@ -3,7 +3,7 @@
 
 import type { Simulator } from "../simulator.js";
 import {
-  CFG_ERR_S2_CONCAT, PageTable, PageTableConfigError, WARN_TEXT, type DumpEntry,
+  PageTable, PageTableConfigError, WARN_TEXT, type DumpEntry,
   type PageTableFormat, type TlbEvent,
 } from "../pgtable.js";
 import { hex } from "../errors.js";
@@ -95,7 +95,7 @@ export class PgtableCommands implements CommandFamily {
       this.pt = this.sim.createPageTable(config);
     } catch (e) {
       if (!(e instanceof PageTableConfigError)) throw e;
-      if (e.code === CFG_ERR_S2_CONCAT) this.out.warning("io-pgtable-arm: mandatory stage-2 concatenation needs more than 16 tables");
+      if (e.errno === "ESIM_PGT_S2_CONCAT") this.out.warning("io-pgtable-arm: mandatory stage-2 concatenation needs more than 16 tables");
       this.out.line("alloc_io_pgtable_ops -> NULL");
       return;
     }

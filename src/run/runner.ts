@@ -15,12 +15,14 @@ import type { Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
 import { lazySwitchRefusal } from "../dma.js";
 import type { Core } from "../../bindings/core.js";
+import type { LayoutName } from "../../bindings/layout.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import type { CpuReport, EventReport, Histogram, RunReport, SeriesPoint, ViolationReport } from "../report/types.js";
 import type { ScenarioArgs, ScenarioCpuArgs, ScenarioEventArgs, ScenarioWorkerResult } from "../tasks/scenario.js";
 import { parseRunScenario, ScenarioError, type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent } from "./scenario.js";
 import { checkInt } from "../validate.js";
 import { switchResult } from "./switch.js";
+import { coreError } from "../errno.js";
 import { VERSION } from "../version.js";
 import { assertSharedMemoryAvailable } from "../isolation.js";
 
@@ -49,7 +51,10 @@ export class RunError extends IommuSimError {
   override name = "RunError";
 }
 
-const KIND_CODES = { "nic-rx": "WL_NIC_RX", "nic-tx": "WL_NIC_TX", storage: "WL_STORAGE", random: "WL_RANDOM", attacker: "WL_ATTACKER" } as const;
+/** Each workload kind's code in the core (assembly/workload/run.ts WL_*). */
+export const WORKLOAD_KIND_CODES = {
+  "nic-rx": "WL_NIC_RX", "nic-tx": "WL_NIC_TX", storage: "WL_STORAGE", random: "WL_RANDOM", attacker: "WL_ATTACKER",
+} as const satisfies Record<RunWorkload["kind"], LayoutName>;
 const SERIES_POINTS = 200;
 /**
  * The largest chunk: a victim CPU logs every unmap for its attacker, whose log holds 256
@@ -166,7 +171,7 @@ function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], 
   if (!dom) throw new ArgumentError("domain", name, `must name a domain of the scenario (${[...m.domains.keys()].join(", ")})`, "switchToLazy");
   const core = m.sim.core;
   const result = lazySwitchRefusal(sc.profile, sc.devices.filter((d) => d.domain === name).length)
-    ?? (dom.type === "DMA-FQ" ? "already lazy (DMA-FQ): nothing to do" : switchResult(core.raw.dma_switch_lazy(dom.id)));
+    ?? (dom.type === "DMA-FQ" ? "already lazy (DMA-FQ): nothing to do" : switchResult(core, core.raw.dma_switch_lazy(dom.id)));
   const clock = Math.max(...cpus.map((c) => core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK)));
   events.push({ due: "requested by the orchestrator", atUs: clock / 1000, cpu: -1, action: "switch-to-lazy", target: name, result });
   return result;
@@ -218,9 +223,9 @@ function setUpWorkloads(m: Machine, sc: RunScenario, seed: number): CpuPlan[] {
     const dev = m.devices.get(w.device)!;
     w.cpus.forEach((cpu, i) => {
       const p = workloadParams(w, sc, attackerOf.get(w.name), i);
-      const rc = core.raw.wl_init(cpu, core.layout[KIND_CODES[w.kind]], dev.id, p.ring, p.min, p.max, p.segs, p.link,
+      const rc = core.raw.wl_init(cpu, core.layout[WORKLOAD_KIND_CODES[w.kind]], dev.id, p.ring, p.min, p.max, p.segs, p.link,
         mixSeed(seed, cpu));
-      if (rc !== 0) throw new RunError(`iommu-sim: scenario ${sc.name}: workload "${w.name}" on cpu ${cpu}: the core refused its parameters (code ${rc})`);
+      if (rc !== 0) throw new RunError(coreError(core, rc, `scenario ${sc.name}: workload "${w.name}" on cpu ${cpu}`).message);
       plans.push({ cpu, ops: w.ops, events: [], workload: w });
     });
   }
@@ -244,11 +249,11 @@ function checkBufferReach(core: Core, sc: RunScenario): void {
     if (w.kind === "attacker") continue;
     const domain = sc.devices.find((d) => d.name === w.device)!.domain;
     const i = sc.domains.findIndex((d) => d.name === domain);
-    const top = L.WL_PHYS_BASE_HI * 2 ** 32 + (Math.max(...w.cpus) + 1) * 2 ** L.WL_PHYS_CPU_SHIFT;
+    const top = L.WL_PHYS_BASE + (Math.max(...w.cpus) + 1) * 2 ** L.WL_PHYS_CPU_SHIFT;
     const need = Math.ceil(Math.log2(top));
     if (sc.domains[i]!.oas < need) {
       throw new ScenarioError(sc.name, `domains[${i}].oas`, [`${sc.name}: domains[${i}].oas: the buffers of workload ` +
-        `"${w.name}" reach PA ${hex(top - 1)} (each CPU has 4 GiB of its own from ${hex(L.WL_PHYS_BASE_HI * 2 ** 32)}), ` +
+        `"${w.name}" reach PA ${hex(top - 1)} (each CPU has 4 GiB of its own from ${hex(L.WL_PHYS_BASE)}), ` +
         `so this domain needs oas ≥ ${need}; found ${sc.domains[i]!.oas}`]);
     }
   }

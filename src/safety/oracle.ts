@@ -3,6 +3,7 @@
 // access, and each violation explained in words.
 
 import type { Core } from "../../bindings/core.js";
+import type { LayoutName, LayoutNamesWith } from "../../bindings/layout.js";
 import { IommuSimError, hex } from "../errors.js";
 import { checkAddress, checkInt } from "../validate.js";
 import type { SmmuDomain } from "../smmu/domain.js";
@@ -47,14 +48,15 @@ export interface Violation {
   explanation: string;
 }
 
-const CLASSES: [AccessClass, string][] = [
-  ["ok", "AC_OK"], ["lazy-window", "AC_LAZY_WINDOW"], ["after-strict-unmap", "AC_AFTER_STRICT"],
-  ["after-flush", "AC_AFTER_FLUSH"], ["use-after-free", "AC_USE_AFTER_FREE"], ["unknown", "AC_UNKNOWN"],
-  ["freed-table", "AC_FREED_TABLE"], ["unchecked", "AC_UNCHECKED"],
-];
+/** Each access class's code in the core (assembly/safety/oracle.ts AC_*; AC_FULL is a counter only). */
+export const ACCESS_CLASS_CODES = {
+  "ok": "AC_OK", "lazy-window": "AC_LAZY_WINDOW", "after-strict-unmap": "AC_AFTER_STRICT",
+  "after-flush": "AC_AFTER_FLUSH", "use-after-free": "AC_USE_AFTER_FREE", "unknown": "AC_UNKNOWN",
+  "freed-table": "AC_FREED_TABLE", "unchecked": "AC_UNCHECKED",
+} as const satisfies Record<AccessClass, LayoutName>;
 
 export function accessClassOf(core: Core, code: number): AccessClass {
-  for (const [name, key] of CLASSES) if (core.layout[key as keyof Core["layout"]] === code) return name;
+  for (const [name, key] of Object.entries(ACCESS_CLASS_CODES)) if (core.layout[key] === code) return name as AccessClass;
   throw new IommuSimError(`iommu-sim: unknown access class ${code}`);
 }
 
@@ -100,7 +102,7 @@ export class Oracle {
 
   counts(): OracleCounts {
     const L = this.core.layout;
-    const c = (key: string) => Number(this.core.readU64(this.base + L.O_COUNTERS + 8 * L[key as keyof typeof L]));
+    const c = (key: LayoutNamesWith<"AC_">) => Number(this.core.readU64(this.base + L.O_COUNTERS + 8 * L[key]));
     return {
       ok: c("AC_OK"), lazyWindow: c("AC_LAZY_WINDOW"), afterStrictUnmap: c("AC_AFTER_STRICT"),
       afterFlush: c("AC_AFTER_FLUSH"), useAfterFree: c("AC_USE_AFTER_FREE"), unknown: c("AC_UNKNOWN"),

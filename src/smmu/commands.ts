@@ -2,6 +2,7 @@
 // person can read, and printing them the way the kernel-code traces do.
 
 import { hex } from "../errors.js";
+import { loadedLayout, type Layout, type LayoutNamesWith } from "../../bindings/layout.js";
 
 export type SmmuCommand =
   | { op: "TLBI_NH_VA" | "TLBI_NH_VAA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"; asid: number; vmid: number; leaf: boolean;
@@ -21,31 +22,41 @@ export interface CommandEvent {
   requestAddr?: number;
 }
 
-const bits = (v: bigint, lo: number, n: number) => Number((v >> BigInt(lo)) & ((1n << BigInt(n)) - 1n));
+type RangeOp = "TLBI_NH_VA" | "TLBI_NH_VAA" | "TLBI_EL2_VA" | "TLBI_S2_IPA";
+type KnownOp = Exclude<SmmuCommand["op"], "UNKNOWN">;
+const RANGE_OPS: readonly string[] = ["TLBI_NH_VA", "TLBI_NH_VAA", "TLBI_EL2_VA", "TLBI_S2_IPA"] satisfies RangeOp[];
+/** The commands this decoder names, each with its opcode's name in the core (assembly/smmu/cmd.ts). */
+export const KNOWN_OPS: readonly KnownOp[] = [
+  "TLBI_NH_ALL", "TLBI_NH_ASID", "TLBI_NH_VA", "TLBI_NH_VAA", "TLBI_EL2_ALL", "TLBI_EL2_ASID", "TLBI_EL2_VA",
+  "TLBI_S12_VMALL", "TLBI_S2_IPA", "TLBI_NSNH_ALL", "CMD_SYNC",
+];
 
-export function decodeCommand(dw0: bigint, dw1: bigint): SmmuCommand {
-  const opcode = bits(dw0, 0, 8);
-  const asid = bits(dw0, 48, 16);
-  const vmid = bits(dw0, 32, 16);
-  const range = (op: "TLBI_NH_VA" | "TLBI_NH_VAA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"): SmmuCommand => ({
-    op, asid, vmid, leaf: (dw1 & 1n) === 1n,
-    addr: Number(dw1 & (op === "TLBI_S2_IPA" ? 0x000f_ffff_ffff_f000n : 0xffff_ffff_ffff_f000n)),
-    tg: bits(dw1, 10, 2), ttl: bits(dw1, 8, 2), scale: bits(dw0, 20, 5), num: bits(dw0, 12, 5),
-  });
-  switch (opcode) {
-    case 0x10: return { op: "TLBI_NH_ALL", vmid };
-    case 0x11: return { op: "TLBI_NH_ASID", asid, vmid };
-    case 0x12: return range("TLBI_NH_VA");
-    case 0x13: return range("TLBI_NH_VAA");
-    case 0x20: return { op: "TLBI_EL2_ALL" };
-    case 0x21: return { op: "TLBI_EL2_ASID", asid, vmid };
-    case 0x22: return range("TLBI_EL2_VA");
-    case 0x28: return { op: "TLBI_S12_VMALL", vmid };
-    case 0x2a: return range("TLBI_S2_IPA");
-    case 0x30: return { op: "TLBI_NSNH_ALL" };
-    case 0x46: return { op: "CMD_SYNC" };
-    default: return { op: "UNKNOWN", opcode };
+const field = (w: bigint, L: Layout, lo: LayoutNamesWith<"CMD">, n: LayoutNamesWith<"CMD">) =>
+  Number((w >> BigInt(L[lo])) & ((1n << BigInt(L[n])) - 1n));
+
+/**
+ * An SMMUv3 command (two 64-bit words) in words, with the field layout of the core's
+ * command builders (assembly/smmu/cmd.ts; the layout of the last core loaded by default).
+ */
+export function decodeCommand(dw0: bigint, dw1: bigint, layout?: Layout): SmmuCommand {
+  const L = layout ?? loadedLayout("decodeCommand");
+  const opcode = field(dw0, L, "CMD0_OP_LO", "CMD0_OP_BITS");
+  const asid = field(dw0, L, "CMD0_ASID_LO", "CMD0_ASID_BITS");
+  const vmid = field(dw0, L, "CMD0_VMID_LO", "CMD0_VMID_BITS");
+  const op = KNOWN_OPS.find((o) => L[`OP_${o}`] === opcode);
+  if (op === undefined) return { op: "UNKNOWN", opcode };
+  if (RANGE_OPS.includes(op)) {
+    const addrBits = op === "TLBI_S2_IPA" ? L.CMD1_IPA_BITS : L.CMD1_VA_BITS;
+    return {
+      op: op as RangeOp, asid, vmid, leaf: field(dw1, L, "CMD1_LEAF_LO", "CMD1_LEAF_BITS") === 1,
+      addr: Number((dw1 >> BigInt(L.CMD1_ADDR_LO)) & ((1n << BigInt(addrBits)) - 1n)) * 2 ** L.CMD1_ADDR_LO,
+      tg: field(dw1, L, "CMD1_TG_LO", "CMD1_TG_BITS"), ttl: field(dw1, L, "CMD1_TTL_LO", "CMD1_TTL_BITS"),
+      scale: field(dw0, L, "CMD0_SCALE_LO", "CMD0_SCALE_BITS"), num: field(dw0, L, "CMD0_NUM_LO", "CMD0_NUM_BITS"),
+    };
   }
+  if (op === "TLBI_NH_ALL" || op === "TLBI_S12_VMALL") return { op, vmid };
+  if (op === "TLBI_NH_ASID" || op === "TLBI_EL2_ASID") return { op, asid, vmid };
+  return { op: op as "TLBI_EL2_ALL" | "TLBI_NSNH_ALL" | "CMD_SYNC" };
 }
 
 /**

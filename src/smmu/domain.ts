@@ -3,6 +3,7 @@
 // events include the TLBI and CMD_SYNC commands the kernel's driver would send.
 
 import type { Core } from "../../bindings/core.js";
+import { checkCore, coreError } from "../errno.js";
 import { ArgumentError, IommuSimError } from "../errors.js";
 import type { PageTable, Profile } from "../pgtable.js";
 import { PROFILES } from "../pgtable.js";
@@ -44,11 +45,11 @@ export class SmmuDomain {
     if (opts.rangeInvalidation ?? true) features |= L.SMMU_FEAT_RANGE_INV;
     if (opts.e2h) features |= L.SMMU_FEAT_E2H;
     const sd = core.raw.smmu_domain_create(stage, id, features, rules === "5.15" ? 0 : 1);
-    if (sd === -1) throw new IommuSimError("iommu-sim: too many SMMU domains are live at once");
-    if (sd < 0) throw new IommuSimError(`iommu-sim: the core refused SMMU domain stage ${stage} id ${id}`);
-    if (!core.raw.pgt_set_smmu_domain(pt.id, sd)) {
+    checkCore(core, sd, ctx, { detail: `stage ${stage} id ${id}; at most ${L.MAX_SMMU_DOMAINS} SMMU domains live at once` });
+    const rc = core.raw.pgt_set_smmu_domain(pt.id, sd);
+    if (rc !== 0) {
       core.raw.smmu_domain_destroy(sd);
-      throw new IommuSimError(`iommu-sim: page table ${pt.id} is not live`);
+      throw coreError(core, rc, ctx, { detail: `page table ${pt.id}` });
     }
     this.id = sd;
     this.stage = stage;

@@ -4,6 +4,8 @@
 // tables in simulated RAM, or fault.
 
 import type { Core } from "../../bindings/core.js";
+import { checkCore, coreError } from "../errno.js";
+import type { LayoutName, LayoutNamesWith } from "../../bindings/layout.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import type { PageTable } from "../pgtable.js";
 import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "../validate.js";
@@ -186,11 +188,15 @@ export interface SmmuStats {
   walkCache: (CacheStats | null)[];
 }
 
-const POLICY: Record<ReplacementPolicy, number> = { lru: 0, rr: 1, random: 2 };
-const COST_KEYS: [keyof SmmuCosts, string][] = [
-  ["pteRead", "COST_PTE_READ"], ["iotlbHit", "COST_IOTLB_HIT"], ["iotlbMiss", "COST_IOTLB_MISS"],
-  ["walkCacheHit", "COST_WALKC_HIT"], ["tlbi", "COST_TLBI"], ["sync", "COST_SYNC"], ["microTlbHit", "COST_UTLB_HIT"],
-];
+/** Each replacement policy's code in the core (assembly/smmu/cache.ts POLICY_*). */
+export const POLICY_CODES = { lru: "POLICY_LRU", rr: "POLICY_RR", random: "POLICY_RANDOM" } as const satisfies
+  Record<ReplacementPolicy, LayoutName>;
+/** Each modelled SMMU cost's index in the core (assembly/smmu/smmu.ts COST_*). */
+export const SMMU_COST_CODES = {
+  pteRead: "COST_PTE_READ", iotlbHit: "COST_IOTLB_HIT", iotlbMiss: "COST_IOTLB_MISS", walkCacheHit: "COST_WALKC_HIT",
+  tlbi: "COST_TLBI", sync: "COST_SYNC", microTlbHit: "COST_UTLB_HIT",
+} as const satisfies Record<keyof SmmuCosts, LayoutName>;
+const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutName][];
 
 export class Smmu {
   readonly id: number;
@@ -226,13 +232,12 @@ export class Smmu {
     if (invalidateAt === "sync") options |= L.OPT_INVALIDATE_AT_SYNC;
     if (ttl === "honour") options |= L.OPT_TTL_STRICT;
     if (opts.injectDroppedInvalidations) options |= L.OPT_FAULT_DROP_TLBI;
-    const id = core.raw.smmu_create(options, entries / ways, ways, POLICY[policy], seed,
+    const id = core.raw.smmu_create(options, entries / ways, ways, L[POLICY_CODES[policy]], seed,
       wc[0], wc[1], wc[2], wc[3], utlb, faults);
-    if (id === -1) throw new IommuSimError(`iommu-sim: at most ${L.MAX_SMMUS} SMMUs can be live at once`);
-    if (id < 0) throw new IommuSimError("iommu-sim: out of simulator memory for the SMMU's caches (raise kheapMiB)");
+    checkCore(core, id, ctx, { detail: `at most ${L.MAX_SMMUS} SMMUs live at once; their caches come from the kheap` });
     this.id = id;
     this.base = L.SMMUS_BASE + id * L.SMMU_DESC_SIZE;
-    for (const [k, name] of COST_KEYS) core.raw.smmu_set_cost(id, L[name as keyof typeof L], costs[k]);
+    for (const [k, name] of COST_KEYS) core.raw.smmu_set_cost(id, L[name], costs[k]);
     this.costs = Object.freeze(costs);
     this.faults = new RingReader(core, {
       head: this.base + L.S_FAULT_HEAD, base: core.readU32(this.base + L.S_FAULTS),
@@ -246,9 +251,10 @@ export class Smmu {
         core.raw.smmu_destroy(id);
         throw new ArgumentError("oracle", o, "capacity and violations must be powers of two", ctx);
       }
-      if (core.raw.smmu_oracle_enable(id, cap, ring) !== 0) {
+      const rc = core.raw.smmu_oracle_enable(id, cap, ring);
+      if (rc !== 0) {
         core.raw.smmu_destroy(id);
-        throw new IommuSimError("iommu-sim: out of simulator memory for the oracle's shadow (raise kheapMiB)");
+        throw coreError(core, rc, ctx, { detail: "the oracle's shadow and violation log come from the kheap" });
       }
       this.oracle = new Oracle(core, id, core.readU32(this.base + L.S_ORACLE));
     }
@@ -270,13 +276,11 @@ export class Smmu {
       // As the kernel's arm-smmu-v3 refuses: a domain's invalidations go to one SMMU.
       throw new ArgumentError("domain", `SMMU domain ${domain.id}`, `is already attached to SMMU ${domain.smmu.id}, and a domain serves one SMMU`, ctx);
     }
-    if (!this.core.raw.smmu_domain_set_smmu(domain.id, this.id)) {
-      throw new IommuSimError(`iommu-sim: SMMU domain ${domain.id} is not live`);
-    }
+    checkCore(this.core, this.core.raw.smmu_domain_set_smmu(domain.id, this.id), ctx, { detail: `SMMU domain ${domain.id}` });
     const rc = this.core.raw.smmu_ste_set(this.id, streamId, domain.id, domain.stage,
       domain.stage === 1 ? domain.asidOrVmid : 0, domain.stage === 2 ? domain.asidOrVmid : 0,
       g.ttbr, g.ias, Math.log2(g.granule), g.startLevel, g.oas);
-    if (rc !== 0) throw new IommuSimError(`iommu-sim: could not program stream ${streamId} (code ${rc})`);
+    checkCore(this.core, rc, ctx, { detail: `stream ${streamId}` });
     domain.smmu = this;
     const dev = new Device(this.core, this, streamId, pt);
     this.devices.set(streamId, dev);
@@ -289,9 +293,9 @@ export class Smmu {
     this.devices.delete(dev.streamId);
   }
 
-  private stat(name: string): number {
+  private stat(name: LayoutNamesWith<"STAT_">): number {
     const L = this.core.layout;
-    return Number(this.core.readU64(this.base + L.S_STATS + 8 * L[name as keyof typeof L]));
+    return Number(this.core.readU64(this.base + L.S_STATS + 8 * L[name]));
   }
 
   private cacheStats(ptr: number): CacheStats | null {
@@ -373,7 +377,7 @@ export class Smmu {
     switch (cmd?.op) {
       case "TLBI_NH_VA": case "TLBI_NH_VAA": case "TLBI_EL2_VA": case "TLBI_S2_IPA": {
         const addr = checkAddress("addr", cmd.addr, ctx);
-        const op = L[`OP_${cmd.op}` as keyof typeof L];
+        const op = L[`OP_${cmd.op}`];
         this.core.raw.smmu_cmd_tlbi_range(this.id, op, id16("asid", cmd.asid), id16("vmid", cmd.vmid),
           Math.floor(addr / 2 ** 32), addr % 2 ** 32, cmd.leaf === true, checkInt("ttl", cmd.ttl ?? 0, 0, 3, ctx),
           checkInt("tg", cmd.tg ?? 0, 0, 3, ctx), checkInt("scale", cmd.scale ?? 0, 0, 31, ctx), checkInt("num", cmd.num ?? 0, 0, 31, ctx));
@@ -381,7 +385,7 @@ export class Smmu {
       }
       case "TLBI_NH_ASID": case "TLBI_EL2_ASID": case "TLBI_S12_VMALL": case "TLBI_NH_ALL":
       case "TLBI_NSNH_ALL": case "TLBI_EL2_ALL":
-        this.core.raw.smmu_cmd_tlbi_context(this.id, L[`OP_${cmd.op}` as keyof typeof L],
+        this.core.raw.smmu_cmd_tlbi_context(this.id, L[`OP_${cmd.op}`],
           id16("asid", (cmd as { asid?: number }).asid), id16("vmid", (cmd as { vmid?: number }).vmid));
         return;
       case "CMD_SYNC":

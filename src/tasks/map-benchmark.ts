@@ -9,6 +9,7 @@
 
 import type { TaskContext } from "../pool.js";
 import { cpuError } from "../dma.js";
+import { isErrno } from "../errno.js";
 
 /** Int32 words of a run's control buffer. */
 export const MB_STOP = 0; // non-zero: every worker stops at its next slice (MB_STOP_*)
@@ -66,7 +67,7 @@ export const mapBenchmarkTasks = {
           const rc = core.raw.mapbench_run(a.device, c.cpu, c.phys, a.size, a.dir, a.transNs, until,
                                            Math.min(left, a.chunkLoops));
           calls++;
-          if (rc === L.MB_RUN_ENOMEM) {
+          if (isErrno(core, rc, "ENOMEM")) {
             // The kthread returned -ENOMEM: the run's result is void, so stop everyone.
             Atomics.store(stop, MB_STOP, MB_STOP_ENOMEM);
             active.splice(i--, 1);

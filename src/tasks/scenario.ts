@@ -10,6 +10,7 @@ import type { TaskContext } from "../pool.js";
 import type { Core } from "../../bindings/core.js";
 import type { EventReport } from "../report/types.js";
 import { switchResult } from "../run/switch.js";
+import { checkCore } from "../errno.js";
 
 /** One CPU's share of the run, as the orchestrator sends it. */
 export interface ScenarioCpuArgs {
@@ -98,7 +99,7 @@ export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioW
     if (!active || core.raw.wl_run_stopped() !== 0) break;
   }
   const stopped = core.raw.wl_run_stopped() !== 0;
-  for (const c of cpus) check(core.raw.wl_drain(c.cpu), `drain of cpu ${c.cpu}`);
+  for (const c of cpus) checkCore(core, core.raw.wl_drain(c.cpu), `scenario.run: drain of cpu ${c.cpu}`);
   for (const c of cpus) for (const e of c.events) if (e.action !== "failatomic-off") events.push(notReached(core, c, e, stopped));
   return {
     worker: ctx.worker, cpus: cpus.map((c) => c.cpu), ops: cpus.reduce((n, c) => n + c.done, 0),
@@ -115,7 +116,7 @@ function runChunk(core: Core, c: CpuRun, chunk: number, events: ScenarioEventRes
   if (next?.afterOps !== undefined) n = Math.min(n, Math.max(0, next.afterOps - c.done));
   if (n > 0) {
     const done = core.raw.wl_run(c.cpu, n, next?.atNs ?? 0);
-    check(done, `cpu ${c.cpu}`);
+    checkCore(core, done, `scenario.run: the workload of cpu ${c.cpu}`);
     c.done += done;
     if (done === 0 && next?.atNs === undefined && core.raw.wl_run_stopped() !== 0) return;
   }
@@ -143,7 +144,7 @@ function fire(core: Core, c: CpuRun, e: ScenarioEventArgs): string {
   switch (e.action) {
     case "switch-to-lazy": {
       if (e.refusal) return e.refusal;
-      return switchResult(core.raw.dma_switch_lazy(e.domain!));
+      return switchResult(core, core.raw.dma_switch_lazy(e.domain!));
     }
     case "fail-magazine-alloc": {
       core.raw.iova_set_flags(e.iovaDomain!, core.layout.IF_FAIL_ATOMIC, 0);
@@ -180,10 +181,6 @@ function sample(core: Core, args: ScenarioArgs, wallMs: number): ScenarioSample 
     tUs: clock / 1000, ops, wallMs, translations: stat(L.STAT_TRANSLATIONS),
     hits: stat(L.STAT_UTLB_HITS) + stat(L.STAT_IOTLB_HITS), fqOccupancy: fq, lazyDomains: lazy,
   };
-}
-
-function check(rc: number, what: string): void {
-  if (rc < 0) throw new Error(`the core refused the workload of ${what} (code ${rc})`);
 }
 
 export const scenarioTasks = { "scenario.run": runScenarioTask };
