@@ -45,6 +45,7 @@ import {
 // ── constants: the memory map, record offsets, codes (each defined once, in its unit) ──
 
 export * from "./errno";
+export * from "./behaviour";
 export {
   LAYOUT_MAGIC, ABI_VERSION, STATIC_END, DYNAMIC_BASE, THREAD_SLOTS_BASE, THREAD_SLOT_SIZE, MAX_THREADS,
   TS_RESULT0, TS_RESULT1, PGT_BASE, PGT_DESC_SIZE, MAX_PGTABLES, ZONE_PHYS, ZONE_KHEAP, FRAME_SIZE,
@@ -54,7 +55,7 @@ export {
   CTL_RUN_STOP, CTL_RUN_FLAGS, RUN_STOP_ON_VIOLATION, CPU_COST_LOCK, CPU_COST_DMA_API, CPU_COST_WALK_STEP,
   CPU_COST_PTE, CPU_COST_IOVA_RCACHE, CPU_COST_IOVA_TREE, CPU_COST_TABLE_ALLOC, CPU_COST_FQ_QUEUE,
   CPU_COST_COUNT, MAPBENCH_BASE, MAPBENCH_CPU_SIZE, PHYS_BASE, TS_GATHER, MAX_DMA_DOMAINS, MAX_DMA_DEVICES,
-  MAX_SMMU_DOMAINS
+  MAX_SMMU_DOMAINS, CONTROL_BASE, CTL_KERNEL
 } from "./memmap";
 export {
   HZ, CLOCK_JIFFIES_ADDR
@@ -67,7 +68,7 @@ export {
   D_STATE, D_FMT, D_QUIRKS, D_COHERENT, D_IAS, D_OAS, D_PG_SHIFT, D_BPL, D_START_LEVEL, D_PGD_BITS, D_LEVELS,
   D_PGSIZE_BITMAP, D_PGD_PA, D_PGD_BYTES, D_FLAGS, D_TCR_TSZ, D_TCR_PS, D_TCR_TG, D_TCR_SH, D_TCR_IRGN,
   D_TCR_ORGN, D_TCR_SL, D_MAIR, D_EV_RING, D_EV_MASK, D_EV_HEAD, D_WARNINGS, DF_RECORD_EVENTS, DF_SELFTEST,
-  DF_FAULT_PLAIN_INSTALL, DF_DEFER_TABLE_FREE, D_SMMU_DOMAIN, D_PROFILE, FMT_ARM_64_LPAE_S1, FMT_ARM_64_LPAE_S2,
+  DF_FAULT_PLAIN_INSTALL, DF_DEFER_TABLE_FREE, D_SMMU_DOMAIN, D_KB, FMT_ARM_64_LPAE_S1, FMT_ARM_64_LPAE_S2,
   FMT_ARM_32_LPAE_S1, FMT_ARM_32_LPAE_S2, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_ARM_OUTER_WBWA, QUIRK_ARM_HD,
   QUIRK_ARM_S2FWB, QUIRK_NO_WARN
 } from "./pgtable/desc";
@@ -124,7 +125,7 @@ export {
   DP_WORK_DUE, OWNER_STRIDE, PC_STRIDE, PC_LOCK, PC_LOADED, PC_PREV, PC_HITS, PC_MISSES, PC_DEPOT_HITS, M_SIZE,
   M_PFNS, RCACHE_BINS, IF_FAIL_ATOMIC, IF_NO_DEPOT_LOCK, IF_VERIFY_SEARCH, IF_LINEAR_SEARCH,
   IF_CHECK_FAST_FREES, I_FQ_START_CNT, I_FQ_FINISH_CNT, I_FQ_RINGS, IEV_FQ_FLUSH, IEV_FQ_RELEASE, IEV_WARN,
-  I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, IF_NO_FQ_EVENTS, I_PROFILE, IW_INSERT_DUP, IW_MAG_PFN_MISSING,
+  I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, IF_NO_FQ_EVENTS, I_KB, IW_INSERT_DUP, IW_MAG_PFN_MISSING,
   IW_RESERVE_RANGE
 } from "./iova/layout";
 export {
@@ -191,9 +192,10 @@ export function core_attach(slot: u32, canBlock: bool): i32 {
 
 // ── page tables ─────────────────────────────────────────────────────────────
 
-export function pgt_create(fmt: u32, profile: u32, bitmap: f64, ias: u32, oas: u32,
+/** alloc_io_pgtable_ops for a kernel with behaviours `kb` (KB_*): the table's id, or a negative errno. */
+export function pgt_create(fmt: u32, kb: u32, bitmap: f64, ias: u32, oas: u32,
                            coherent: bool, quirks: u32, pageShift: u32, events: u32): i32 {
-  return createTable(fmt, profile, <u64>bitmap, ias, oas, coherent, quirks, pageShift, events);
+  return createTable(fmt, kb, <u64>bitmap, ias, oas, coherent, quirks, pageShift, events);
 }
 
 /** map_pages: 0 or the kernel's -errno; the bytes mapped (a u64, it can wrap in v5.15) go to RESULT0. */
@@ -252,9 +254,9 @@ export function pgt_set_smmu_domain(id: u32, domain: i32): i32 {
 
 // ── SMMU domains and SMMUs ──────────────────────────────────────────────────
 
-/** An arm_smmu_domain: stage 1 (ASID = id) or 2 (VMID = id); rules 0 = v5.15, 1 = v7.1. */
-export function smmu_domain_create(stage: u32, id: u32, features: u32, rules: u32): i32 {
-  return sd.smmuDomainCreate(stage, id, features, rules);
+/** An arm_smmu_domain: stage 1 (ASID = id) or 2 (VMID = id), its driver's behaviours `kb` (KB_SMMU_*). */
+export function smmu_domain_create(stage: u32, id: u32, features: u32, kb: u32): i32 {
+  return sd.smmuDomainCreate(stage, id, features, kb);
 }
 
 export function smmu_domain_destroy(id: u32): bool {
@@ -418,8 +420,9 @@ export function device_run(id: u32, sid: u32, r: u32, budget: u32, retries: u32,
 // PFNs and sizes cross as f64 (the bindings check they are integers below 2^53); results
 // that are PFNs come back as f64, negative errnos otherwise.
 
-export function iova_create(profile: u32, shift: u32, startPfn: f64, ncpus: u32, flags: u32): i32 {
-  return iovaCreate(profile, shift, <u64>startPfn, ncpus, flags);
+/** init_iova_domain for a kernel with behaviours `kb` and magazines of `magSize` PFNs: its id, or a negative errno. */
+export function iova_create(kb: u32, magSize: u32, shift: u32, startPfn: f64, ncpus: u32, flags: u32): i32 {
+  return iovaCreate(kb, magSize, shift, <u64>startPfn, ncpus, flags);
 }
 
 export function iova_destroy(id: u32): i32 {
@@ -571,9 +574,9 @@ export function iova_fq_teardown(id: u32): i32 {
 // ── the DMA layer (assembly/dma/) ───────────────────────────────────────────
 
 /** A DMA (strict) domain over existing parts; see assembly/dma/domain.ts. Its id, or a negative errno. */
-export function dma_domain_create(pgt: u32, iova: u32, smmuDomain: u32, smmuId: i32, profile: u32,
+export function dma_domain_create(pgt: u32, iova: u32, smmuDomain: u32, smmuId: i32, kb: u32,
                                   variant: u32, shift: u32, apertureEnd: f64, flags: u32, fqOpts: u32): i32 {
-  return dmad.dmaDomainCreate(pgt, iova, smmuDomain, smmuId, profile, variant, shift, <u64>apertureEnd,
+  return dmad.dmaDomainCreate(pgt, iova, smmuDomain, smmuId, kb, variant, shift, <u64>apertureEnd,
                               flags, fqOpts);
 }
 

@@ -59,6 +59,12 @@ export const CTL_ABI: u32 = 4; //            u32
 export const CTL_MEMORY_BYTES: u32 = 8; //   u32: bytes of memory the layout was made for
 export const CTL_INIT_STATE: u32 = 12; //    u32: 0 = never, 1 = in progress, 2 = ready
 export const CTL_PAGE_SHIFT: u32 = 16; //    u32: the simulated kernel's PAGE_SHIFT
+/**
+ * u32: which kernel profile the machine runs, as the TypeScript side numbers them (its index
+ * in src/profile.ts PROFILES). The core never reads it: the core asks for behaviours, which
+ * each record carries; workers that attach read it to name the machine's kernel.
+ */
+export const CTL_KERNEL: u32 = 20;
 //   simulated time (assembly/clock.ts): one writer at a time under the clock lock
 export const CTL_CLOCK_LOCK: u32 = 64; //    u32 lock (own line)
 export const CTL_JIFFIES: u32 = 128; //      u64 jiffies since the simulator started (own line)

@@ -18,7 +18,7 @@
 // fires: under this load the full ring's synchronous flush is what empties the queue.
 // Run alone: `node bench/dma.mjs`, or through `npm run bench -- dma`.
 
-import { Simulator } from "../dist/index.js";
+import { PROFILES, Simulator } from "../dist/index.js";
 
 const PAGE = 0x1000;
 const PHYS_BASE = 0x1_0000_0000;
@@ -65,9 +65,9 @@ function line(profile, mode, workers, r) {
     `CPU ${fmt(r.cpuNs)} ns, SMMU ${fmt(r.smmuNs)} ns, ${fmt(r.cmds, 3)} commands, ${fmt(r.syncs, 3)} syncs`;
 }
 
-/** One profile when `profile` is given (bench/run.mjs calls once per profile), else both. */
+/** One profile when `profile` is given (bench/run.mjs calls once per profile), else every profile. */
 export async function run({ print = console.log, profile: only } = {}) {
-  const profiles = only ? [only] : ["5.15", "7.1"];
+  const profiles = only ? [only] : PROFILES;
   print("DMA API: dma_map + device write + dma_unmap of a 4 KiB buffer, strict (DMA) vs lazy (DMA-FQ)");
   print("  simulator speed: wall clock, inside Wasm, one simulated CPU per worker, one device");
   print("  modelled hardware: CPU ns charged to the mapping thread (commands, CMD_SYNC waits, locks); SMMU ns of the");

@@ -6,7 +6,7 @@
 // Every timed loop runs inside Wasm (one call per batch); figures are medians of several
 // repetitions after a warm-up. Run alone: `node bench/iova.mjs`.
 
-import { Simulator } from "../dist/index.js";
+import { PROFILES, Simulator } from "../dist/index.js";
 
 const LIMIT32 = 0xfffff; // 4K granule: the 32-bit boundary
 
@@ -63,9 +63,9 @@ async function treeLoop(profile, live, mode, search, ops, reps) {
   }
 }
 
-/** One profile when `profile` is given (bench/run.mjs calls once per profile), else both. */
+/** One profile when `profile` is given (bench/run.mjs calls once per profile), else every profile. */
 export async function run({ print = console.log, profile: only } = {}) {
-  const profiles = only ? [only] : ["5.15", "7.1"];
+  const profiles = only ? [only] : PROFILES;
   print("IOVA allocator (issue 3) — simulator wall-clock throughput; anchors: native kernel code, reference/performance.md");
   print("");
   print("alloc_iova_fast + free_iova_fast pairs (rcache warm), inside Wasm, one simulated CPU per worker");

@@ -12,7 +12,7 @@
 // simulator's own speed on this machine.
 // Run alone: `node bench/map-benchmark.mjs`, or through `npm run bench -- map-benchmark`.
 
-import { runMapBenchmark } from "../dist/index.js";
+import { PROFILES, runMapBenchmark } from "../dist/index.js";
 
 const CASES = [
   { name: "4K, 1 thread ", opts: { threads: 1, granule: 1 }, published: "Morello 0.1/0.6, Snapdragon X 0.0/1.8" },
@@ -25,9 +25,9 @@ const CASES = [
 const us = (v) => (v / 10).toFixed(1);
 const pair = (r) => `${us(r.avgMap100ns)}/${us(r.avgUnmap100ns)} (σ ${us(r.mapStddev100ns)}/${us(r.unmapStddev100ns)})`;
 
-/** One profile when `profile` is given (bench/run.mjs calls once per profile), else both. */
+/** One profile when `profile` is given (bench/run.mjs calls once per profile), else every profile. */
 export async function run({ print = console.log, profile: only } = {}) {
-  const profiles = only ? [only] : ["5.15", "7.1"];
+  const profiles = only ? [only] : PROFILES;
   const seconds = 1;
   print(`dma_map_benchmark, ${seconds} modelled s per run: average map/unmap µs (σ), strict | lazy — published beside`);
   for (const profile of profiles) {

@@ -2,7 +2,7 @@
 // (batched loops), on one worker and on two at once — beside the native anchors of
 // shared/reference/performance.md (the kernel's own code, gcc -O2, same machine kind).
 
-import { Simulator } from "../dist/index.js";
+import { DEFAULT_PROFILE, Simulator } from "../dist/index.js";
 
 const SZ_4K = 0x1000;
 const SZ_1G = 0x40000000;
@@ -17,7 +17,10 @@ async function median(reps, fn) {
   return t[Math.floor(t.length / 2)];
 }
 
-export async function run({ print, profile = "7.1", reps = 5 }) {
+/** Native anchors of iova_to_phys (shared/reference/performance.md; measured for 5.15 and 7.1 only). */
+const WALK_ANCHOR = { "5.15": "37–52 ns", "7.1": "51–102 ns" };
+
+export async function run({ print, profile = DEFAULT_PROFILE, reps = 5 }) {
   const sim = await Simulator.create({ profile, ramMiB: 256 });
   try {
     // One table per worker region: GiB w of the IOVA space, its tables populated by a
@@ -51,7 +54,7 @@ export async function run({ print, profile = "7.1", reps = 5 }) {
       print(`  ${label.padEnd(44)}${fmt(a[key]).padStart(16)}${fmt(b[key]).padStart(20)}${anchor.padStart(16)}`);
     };
     line("4K map+unmap pair, strict, tables populated", "pairNs", "72–129 ns");
-    line("iova_to_phys, random 4K page in 1 GiB", "walkNs", profile === "7.1" ? "51–102 ns" : "37–52 ns");
+    line("iova_to_phys, random 4K page in 1 GiB", "walkNs", WALK_ANCHOR[profile] ?? "—");
     const [a, b] = rows;
     print(`  throughput: ${mops(a.pairNs)} M pairs/s and ${mops(a.walkNs)} M walks/s on one worker; ` +
       `${mops(b.pairNs / 2)} M pairs/s and ${mops(b.walkNs / 2)} M walks/s with two`);

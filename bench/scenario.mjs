@@ -10,7 +10,7 @@
 // so it runs strict throughout, as the kernel would.
 // Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
 
-import { BUILTIN_RUN_SCENARIOS, parseRunScenario, runScenario } from "../dist/index.js";
+import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, parseRunScenario, runScenario } from "../dist/index.js";
 
 const REPS = 3;
 const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -35,9 +35,9 @@ async function scaling(name, profile) {
   return { best, modelledNsPerOp: totals[1].modelledNsPerOp, ops: totals[1].ops };
 }
 
-/** One profile when `profile` is given (bench/run.mjs calls once per profile), else 7.1. */
-export async function run({ print = console.log, profile = "7.1", names } = {}) {
-  const list = names ?? (profile === "7.1" ? Object.keys(BUILTIN_RUN_SCENARIOS) : ["nic"]);
+/** One profile when `profile` is given (bench/run.mjs calls once per profile), else the default one. */
+export async function run({ print = console.log, profile = DEFAULT_PROFILE, names } = {}) {
+  const list = names ?? (profile === DEFAULT_PROFILE ? Object.keys(BUILTIN_RUN_SCENARIOS) : ["nic"]);
   print(`scenario runs, ${profile}: simulator ops/s (best of ${REPS}), 1 worker vs 2 workers, same work`);
   for (const name of list) {
     const r = await scaling(name, profile);

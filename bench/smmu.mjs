@@ -2,12 +2,12 @@
 // walks, walk cache on), and invalidations (TLBI + CMD_SYNC) per second — the simulator's
 // own speed, beside what the same work costs on the modelled hardware (DEFAULT_COSTS).
 
-import { Simulator, Prot } from "../dist/index.js";
+import { DEFAULT_PROFILE, Simulator, Prot } from "../dist/index.js";
 
 const SZ_4K = 0x1000;
 const SZ_1G = 0x40000000;
 
-export async function run({ print, profile = "7.1" }) {
+export async function run({ print, profile = DEFAULT_PROFILE }) {
   const sim = await Simulator.create({ profile, ramMiB: 256 });
   try {
     const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 });

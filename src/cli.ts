@@ -11,7 +11,6 @@ import { replayScript, normalizeTrace, ReplayError } from "./replay/index.js";
 import { runDemo } from "./demo.js";
 import { Simulator } from "./simulator.js";
 import { runSelftest } from "./selftest.js";
-import { PROFILES, type Profile } from "./pgtable.js";
 import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
 import { exploreScenario, replayScenario } from "./explore/run.js";
 import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
@@ -28,6 +27,7 @@ import type { RunReport } from "./report/types.js";
 import { progressBar } from "./progress.js";
 import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
+import { DEFAULT_PROFILE, PROFILES, type Profile } from "./profile.js";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -40,7 +40,7 @@ function int(name: string, min: number, max: number) {
 /** Bad input found by a command's action (commander prints its own parse errors, not these). */
 class CliInputError extends Error {}
 
-const profileOption = () => new Option("-p, --profile <version>", "kernel profile").choices(PROFILES).default("7.1");
+const profileOption = () => new Option("-p, --profile <version>", "kernel profile").choices(PROFILES).default(DEFAULT_PROFILE);
 
 const program = new Command()
   .name("iommu-sim")
@@ -258,7 +258,7 @@ program.command("bench")
   .option("-x, --delay <ns>", "busy-wait between map and unmap, ns (0..10 ms)", num, 0)
   .option("-g, --granule <n>", "pages per mapping (1..1024)", num, 1)
   .option("-m, --map-mode <n>", "v7.1: 0 single (1, scatter-gather, is not modelled)", num, 0)
-  .addOption(new Option("-p, --profile <version>", "kernel profile (output format and behaviour)").choices(PROFILES).default("7.1"))
+  .addOption(new Option("-p, --profile <version>", "kernel profile (output format and behaviour)").choices(PROFILES).default(DEFAULT_PROFILE))
   .addOption(new Option("--mode <mode>", "domain type: strict, lazy, or both (strict's block first)").choices(["strict", "lazy", "both"]).default("both"))
   .option("--workers <n>", "worker threads (default: min(threads, cores))", int("workers", 1, 63))
   .option("--no-range-invalidation", "an SMMU without range invalidation (one TLBI per page, as SMMUv3.1 parts)")

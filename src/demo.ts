@@ -3,9 +3,9 @@
 // against the same operations done one after another, and say what happened and how fast.
 
 import { Simulator } from "./simulator.js";
-import type { Profile } from "./pgtable.js";
 import { applyChurn, churnOps, type ChurnArgs } from "./tasks/pgtable.js";
 import { sizeName, type DumpEntry } from "./pgtable.js";
+import { type Profile } from "./profile.js";
 
 export interface DemoOptions {
   profile: Profile;

@@ -4,18 +4,19 @@
 // strict→lazy switch of the seed mail and the variants of it the thread discussed.
 //
 // Kernel behaviour followed: drivers/iommu/dma-iommu.c and iommu.c of the simulator's
-// profile (v5.15 or v7.1) — reference §1, §2, §4.9, §6.4.
+// profile (its behaviours, src/profile.ts) — reference §1, §2, §4.9, §6.4.
 
 import type { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
 import { checkCore, coreError, isErrno } from "./errno.js";
 import { checkAddress, checkInt, checkOneOf } from "./validate.js";
-import { PageTable, type Profile } from "./pgtable.js";
+import { PageTable } from "./pgtable.js";
 import { IovaDomain } from "./iova.js";
 import { SmmuDomain } from "./smmu/domain.js";
 import type { Smmu, Device, AccessResult } from "./smmu/smmu.js";
 import { DmaEngine, type DmaEngineOptions } from "./device/engine.js";
+import { behaviourBits, profileHas, type Profile } from "./profile.js";
 
 /**
  * Which code the live switch and the unmap path run (the seed thread, reference §1):
@@ -76,12 +77,17 @@ export interface DmaDomainOptions {
 
 /**
  * Why the kernel refuses a live DMA → DMA-FQ switch of a domain with `devices` devices, or
- * undefined when it allows it: v5.15 changes a live group's type only when the group holds
- * exactly one device; v7.1 has no such rule.
+ * undefined when it allows it: before the group-ownership rework (DMA_SWITCH_OWNED_GROUPS)
+ * a live group's type changed only when the group held exactly one device.
  */
 export function lazySwitchRefusal(profile: Profile, devices: number): string | undefined {
-  if (profile !== "5.15" || devices === 1) return undefined;
-  return `v5.15 changes a live group's type only when it holds exactly one device; this domain has ${devices} (-EINVAL)`;
+  if (profileHas(profile, "DMA_SWITCH_OWNED_GROUPS") || devices === 1) return undefined;
+  return `${profile} changes a live group's type only when it holds exactly one device; this domain has ${devices} (-EINVAL)`;
+}
+
+/** The errno of a refused DMA-FQ → DMA switch while devices are attached. */
+function reverseSwitchErrno(profile: Profile): string {
+  return profileHas(profile, "DMA_SWITCH_OWNED_GROUPS") ? "-EPERM" : "-EBUSY";
 }
 
 export interface DmaDeviceOptions {
@@ -185,8 +191,9 @@ export class DmaDomain {
     const oas = checkInt("oas", opts.oas ?? 48, 32, 48, ctx);
     const cpus = checkInt("cpus", opts.cpus ?? 4, 1, core.layout.MAX_DMA_CPUS, ctx);
     const fqMode = checkOneOf("fqMode", opts.fqMode ?? "percpu", ["percpu", "single"] as const, ctx);
-    if (fqMode === "single" && profile === "5.15") {
-      throw new ConfigError(`iommu-sim: ${ctx}: fqMode 'single' is v7.1 behaviour (since v6.7); this simulator runs profile 5.15`);
+    if (fqMode === "single" && !profileHas(profile, "DMA_FQ_SINGLE")) {
+      throw new ConfigError(`iommu-sim: ${ctx}: fqMode 'single' needs a kernel with the single flush queue ` +
+        `(DMA_FQ_SINGLE, since v6.7); this simulator runs profile ${profile}`);
     }
     const L = core.layout;
     const pt = pageTable({ format: "arm-lpae-s1", pgsizeBitmap: PGSIZE_BITMAPS[granule]!, ias, oas, events: 0 });
@@ -200,7 +207,7 @@ export class DmaDomain {
                                                  rangeInvalidation: opts.rangeInvalidation ?? true });
       const flags = opts.forcedac ? L.DDF_FORCEDAC : 0;
       const fqOpts = fqMode === "single" ? L.FQ_OPT_SINGLE : 0;
-      const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, profile === "5.15" ? 0 : 1,
+      const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, behaviourBits(L, profile),
         L[VARIANT_CODES[variant]], Math.log2(granule), 2 ** ias - 1, flags, fqOpts), ctx,
         { detail: `at most ${L.MAX_DMA_DOMAINS} DMA domains live at once` });
       const dom = new DmaDomain(core, profile, id, { pageTable: pt, iova, smmuDomain: sd, smmu: opts.smmu, variant, granule, cpus,
@@ -250,7 +257,7 @@ export class DmaDomain {
     const L = this.core.layout;
     let flags = coherent ? L.DVF_COHERENT : 0;
     // v7.1: pci_32bit_workaround = !iommu.forcedac for PCI devices (v5.15 reads forcedac per map).
-    if (bus === "pci" && this.profile === "7.1" && !this.forcedac) flags |= L.DVF_PCI_32BIT;
+    if (bus === "pci" && profileHas(this.profile, "DMA_SAC_PER_DEVICE") && !this.forcedac) flags |= L.DVF_PCI_32BIT;
     const id = this.core.raw.dma_device_attach(this.id, bus === "pci" ? L.BUS_PCI : L.BUS_PLATFORM, mask, busLimit,
       opts.streamId, this.smmu.id, flags);
     if (id < 0) {
@@ -280,7 +287,7 @@ export class DmaDomain {
     if (type === this.type) return;
     if (type === "DMA") {
       if (this.devices.size > 0) {
-        const errno = this.profile === "5.15" ? "-EBUSY" : "-EPERM";
+        const errno = reverseSwitchErrno(this.profile);
         throw new IommuSimError(`iommu-sim: ${ctx}: DMA-FQ → DMA on a domain with ${this.devices.size} device(s) ` +
           `attached is refused (${errno}): lazy → strict needs a new domain, i.e. a driver unbind. ` +
           `Stress tests can use rebuildStrictForTesting()`);

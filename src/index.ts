@@ -2,8 +2,11 @@
 
 export { Simulator, type SimulatorOptions, type MemoryStats } from "./simulator.js";
 export {
-  PageTable, Prot, Quirk, FORMATS, PROFILES, PageTableConfigError,
-  type PageTableConfig, type PageTableFormat, type Profile, type Geometry, type MapResult,
+  PROFILES, DEFAULT_PROFILE, kernelProfile, profileHas, type Profile, type KernelProfile, type Behaviour,
+} from "./profile.js";
+export {
+  PageTable, Prot, Quirk, FORMATS, PageTableConfigError,
+  type PageTableConfig, type PageTableFormat, type Geometry, type MapResult,
   type UnmapOptions, type UnmapResult, type GatherMode, type TlbEvent, type DumpEntry, type WarnCode,
 } from "./pgtable.js";
 export { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";

@@ -10,9 +10,9 @@ import type { Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, hex } from "./errors.js";
 import { checkInt, checkOneOf, isPowerOfTwo, MAX_ADDRESS } from "./validate.js";
 import { checkCore, coreError, isErrno } from "./errno.js";
-import type { LayoutName } from "../bindings/layout.js";
-import type { Profile } from "./pgtable.js";
+import type { LayoutName, LayoutNamesWith } from "../bindings/layout.js";
 import { RingReader } from "./ring.js";
+import { behaviourBits, kernelProfile, machineProfile, type Profile } from "./profile.js";
 
 export interface IovaDomainOptions {
   /** The IOVA granule in bytes (the smallest IOMMU page): a power of two up to 65536. */
@@ -189,7 +189,7 @@ export class IovaDomain {
     this.block = core.raw.iova_block(id);
     if (this.block === 0) throw new ArgumentError("domain", id, "must be the id of a live IOVA domain", "IovaDomain");
     const L = core.layout;
-    this.profile = core.readU32(this.block + L.I_PROFILE) === 0 ? "5.15" : "7.1";
+    this.profile = machineProfile(core);
     this.granule = 2 ** core.readU32(this.block + L.I_SHIFT);
     this.startPfn = core.readU64Number(this.block + L.I_START_PFN);
     this.cpus = core.readU32(this.block + L.I_NCPUS);
@@ -226,8 +226,8 @@ export class IovaDomain {
     let flags = check ? L.IF_CHECK_FAST_FREES : 0;
     if (search === "linear") flags |= L.IF_LINEAR_SEARCH;
     if (search === "verify") flags |= L.IF_VERIFY_SEARCH;
-    const id = checkCore(core, core.raw.iova_create(profile === "5.15" ? 0 : 1, Math.log2(granule), startPfn, cpus, flags),
-      ctx, { detail: `at most ${L.MAX_IOVA_DOMAINS} IOVA domains live at once` });
+    const id = checkCore(core, core.raw.iova_create(behaviourBits(L, profile), kernelProfile(profile).iovaMagazineSize,
+      Math.log2(granule), startPfn, cpus, flags), ctx, { detail: `at most ${L.MAX_IOVA_DOMAINS} IOVA domains live at once` });
     return new IovaDomain(core, id);
   }
 
@@ -420,7 +420,7 @@ export class IovaDomain {
     this.live("rcacheState");
     const L = this.core.layout;
     const bins: RcacheBin[] = [];
-    const is515 = this.profile === "5.15";
+    const arrayDepot = !this.has("KB_IOVA_DEPOT_LIST");
     for (let order = 0; order < this.core.layout.RCACHE_BINS; order++) {
       const cpus: CpuRcache[] = [];
       for (let cpu = 0; cpu < this.cpus; cpu++) {
@@ -438,7 +438,7 @@ export class IovaDomain {
       this.lockForRead(dp + L.DP_LOCK, `the order-${order} depot`);
       try {
         const size = this.core.readU32(dp + L.DP_SIZE);
-        if (is515) {
+        if (arrayDepot) {
           for (let j = 0; j < size; j++) depot.push(this.magazine(this.core.readU32(dp + L.DP_ARRAY + 4 * j)));
         } else {
           // A depot magazine's size word holds the link; depot magazines are always full.
@@ -516,8 +516,9 @@ export class IovaDomain {
   /** init_iova_flush_queue (v5.15, where the flush queue lived in iova.c). Idempotent. */
   fqInit(): void {
     this.live("fqInit");
-    if (this.profile !== "5.15") {
-      throw new IommuSimError("iommu-sim: fqInit: the flush queue is in iova.c only in v5.15; in v7.1 it belongs to dma-iommu (the DMA layer)");
+    if (!this.has("KB_IOVA_FLUSH_QUEUE")) {
+      throw new IommuSimError(`iommu-sim: fqInit: in ${this.profile} the flush queue belongs to dma-iommu (the DMA layer), ` +
+        "not to iova.c (it moved in v5.17); use a DMA-FQ domain");
     }
     checkCore(this.core, this.core.raw.iova_fq_init(this.id), "fqInit", { detail: "the rings come from the simulator's kheap" });
   }
@@ -650,6 +651,11 @@ export class IovaDomain {
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────
+
+  /** Whether the domain's kernel has behaviour `kb` (its bits, as the core carries them). */
+  private has(kb: LayoutNamesWith<"KB_">): boolean {
+    return (this.core.readU32(this.block + this.core.layout.I_KB) & this.core.layout[kb]) !== 0;
+  }
 
   private live(op: string): void {
     if (this.destroyed) throw new IommuSimError(`iommu-sim: ${op} on IOVA domain ${this.id}, which was destroyed`);

@@ -9,9 +9,8 @@ import { decodeCommand, type CommandEvent } from "./smmu/commands.js";
 import { RingReader } from "./ring.js";
 import { coreError, errnoName, ERRNO_MEANINGS, type ErrnoName } from "./errno.js";
 import type { LayoutName } from "../bindings/layout.js";
+import { behaviourBits, machineProfile, type Profile } from "./profile.js";
 
-export type Profile = "5.15" | "7.1";
-export const PROFILES: readonly Profile[] = ["5.15", "7.1"];
 
 /** Each format's code in the core (assembly/pgtable/desc.ts FMT_*). */
 export const FORMAT_CODES = {
@@ -197,7 +196,7 @@ export class PageTable {
     const coherent = config.coherentWalk ?? true;
     if (typeof coherent !== "boolean") throw new ArgumentError("coherentWalk", coherent, "must be a boolean", ctx);
 
-    const id = core.raw.pgt_create(core.layout[FORMAT_CODES[format]], profile === "5.15" ? 0 : 1, bitmap, ias, oas,
+    const id = core.raw.pgt_create(core.layout[FORMAT_CODES[format]], behaviourBits(core.layout, profile), bitmap, ias, oas,
       coherent, quirks, opts.pageShift, events);
     if (id < 0) {
       const name = errnoName(core, id);
@@ -218,7 +217,7 @@ export class PageTable {
     }
     const fmt = core.readU32(desc + core.layout.D_FMT);
     const format = FORMATS.find((f) => core.layout[FORMAT_CODES[f]] === fmt)!;
-    const profile = PROFILES[core.readU32(desc + core.layout.D_PROFILE)]!;
+    const profile = machineProfile(core);
     // Events recorded before this handle existed belong to whoever read them.
     return new PageTable(core, id, format, profile, true);
   }

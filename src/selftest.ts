@@ -1,12 +1,14 @@
-// The kernel's own io-pgtable-arm self-tests, run against the simulator: v5.15's boot-time
-// selftest (18 configurations, each for stage 1 and stage 2) and v7.1's KUnit suite
-// io-pgtable-arm-test (63 configurations). The steps follow reference §4.14; the dummy
+// The kernel's own io-pgtable-arm self-tests, run against the simulator: the boot-time
+// selftest inside io-pgtable-arm.c (v5.15, v6.12: 18 configurations, each for stage 1 and
+// stage 2, partial unmaps included) and, for a kernel with PGT_SELFTEST_KUNIT, the KUnit
+// suite io-pgtable-arm-test (v7.1: 63 configurations). The steps follow reference §4.14; the dummy
 // TLB callbacks' checks (walk flush / add_page sizes must be page sizes of the table)
 // are made on the recorded events.
 
 import type { Simulator } from "./simulator.js";
 import { PageTable, Prot, Quirk, type PageTableFormat } from "./pgtable.js";
 import { hex } from "./errors.js";
+import { profileHas } from "./profile.js";
 
 export interface SelftestResult {
   pass: number;
@@ -42,18 +44,18 @@ function sizesOf(bitmap: number): number[] {
 /** One configuration, both formats. Returns null on success or what failed. */
 function runTests(sim: Simulator, bitmap: number, ias: number, oas: number,
                   warnings: string[]): string | null {
-  const v515 = sim.profile === "5.15";
+  const boot = !profileHas(sim.profile, "PGT_SELFTEST_KUNIT");
   for (const format of FORMATS) {
     let pt: PageTable;
     try {
       pt = sim.createPageTable({ format, pgsizeBitmap: bitmap, ias, oas, coherentWalk: true,
-        quirks: v515 ? 0 : Quirk.NO_WARN, events: 1 << 12 });
+        quirks: boot ? 0 : Quirk.NO_WARN, events: 1 << 12 });
     } catch (e) {
       return `${format}: failed to allocate io pgtable ops (${(e as Error).message})`;
     }
-    if (v515) pt.setSelftestMode(true);
+    if (boot) pt.setSelftestMode(true);
     try {
-      steps(pt, v515);
+      steps(pt, boot);
     } catch (e) {
       if (!(e instanceof SelftestFailure)) throw e;
       return `${format}: ${e.message}`;
@@ -66,7 +68,8 @@ function runTests(sim: Simulator, bitmap: number, ias: number, oas: number,
   return null;
 }
 
-function steps(pt: PageTable, v515: boolean): void {
+/** The steps of one configuration: the boot-time suite's, or the KUnit suite's. */
+function steps(pt: PageTable, boot: boolean): void {
   const sizes = sizesOf(pt.geometry.pgsizeBitmap);
   const raw = { raw: true };
   const noGather = { gather: "none" as const, raw: true };
@@ -85,7 +88,7 @@ function steps(pt: PageTable, v515: boolean): void {
     iova += SZ_1G;
   }
 
-  if (v515) {
+  if (boot) {
     // Partial unmap: the smallest page out of the block at 1 GiB (splits it), then remap.
     const size = sizes[0]!;
     check(pt.unmapPages(SZ_1G + size, size, 1, noGather).unmapped === size, "partial unmap failed");
@@ -103,7 +106,7 @@ function steps(pt: PageTable, v515: boolean): void {
     iova += SZ_1G;
   }
 
-  if (!v515) {
+  if (!boot) {
     // The last, largest page of the IAS: corner cases of concatenated PGDs.
     const size = sizes[sizes.length - 1]!;
     const last = 2 ** pt.geometry.ias - size;
@@ -132,7 +135,7 @@ export function runSelftest(sim: Simulator): SelftestResult {
   const record = (label: string, failure: string | null) => {
     if (failure) { r.fail++; r.failures.push(`${label}: ${failure}`); } else r.pass++;
   };
-  if (sim.profile === "5.15") {
+  if (!profileHas(sim.profile, "PGT_SELFTEST_KUNIT")) {
     for (const bitmap of PGSIZES) {
       for (const ias of IAS) {
         r.log.push(`arm-lpae io-pgtable: selftest: pgsize_bitmap ${hex8(bitmap)}, IAS ${ias}`);

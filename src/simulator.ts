@@ -6,7 +6,7 @@ import { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
 import { compileCore, MAX_MEMORY_BYTES, type CoreSource } from "../bindings/loader.js";
 import { ArgumentError, IommuSimError } from "./errors.js";
-import { PageTable, PROFILES, type PageTableConfig, type Profile } from "./pgtable.js";
+import { PageTable, type PageTableConfig } from "./pgtable.js";
 import { WorkerPool, type PoolOptions } from "./pool.js";
 import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 import { DEFAULT_CPU_COSTS, Smmu, type CpuCosts, type SmmuOptions } from "./smmu/smmu.js";
@@ -14,9 +14,10 @@ import { IovaDomain, type IovaDomainOptions } from "./iova.js";
 import { DmaDomain, type DmaDomainOptions } from "./dma.js";
 import { checkInt, checkOneOf } from "./validate.js";
 import { assertSharedMemoryAvailable } from "./isolation.js";
+import { DEFAULT_PROFILE, PROFILES, setMachineProfile, type Profile } from "./profile.js";
 
 export interface SimulatorOptions {
-  /** Which kernel's behaviour to reproduce. Default '7.1'. */
+  /** Which kernel's behaviour to reproduce (see PROFILES and kernelProfile). Default '7.1'. */
   profile?: Profile;
   /** Simulated RAM for page-table pages, in MiB. Default 64. */
   ramMiB?: number;
@@ -79,7 +80,7 @@ export class Simulator {
     // First, before fetching the core: a page without cross-origin isolation can never run it.
     assertSharedMemoryAvailable();
     const ctx = "Simulator.create";
-    const profile = checkOneOf("profile", opts.profile ?? "7.1", PROFILES, ctx);
+    const profile = checkOneOf("profile", opts.profile ?? DEFAULT_PROFILE, PROFILES, ctx);
     const ramMiB = checkInt("ramMiB", opts.ramMiB ?? 64, 1, 3072, ctx);
     const kheapMiB = checkInt("kheapMiB", opts.kheapMiB ?? 8, 1, 512, ctx);
     const pageSize = opts.pageSize ?? 4096;
@@ -94,6 +95,7 @@ export class Simulator {
       throw new ArgumentError("ramMiB", ramMiB, `plus kheapMiB (${kheapMiB}) must fit the 4 GiB Wasm memory`, ctx);
     }
     const core = await Core.create({ module, ramFrames, kheapFrames, pageShift: Math.log2(pageSize), canBlock: canBlockHere() });
+    setMachineProfile(core, profile);
     const sim = new Simulator(core, profile, pageSize);
     sim.writeCpuCosts(cpuCosts);
     return sim;

@@ -1,23 +1,24 @@
 // Every page-table trace in shared/conformance/pgtable (made by the kernel's own
 // io-pgtable-arm.c, with an SMMUv3 command encoder) replays identically after the README's
 // normalisation — CMD lines included. The harness encoded commands with the v5.15 driver's
-// rules for both profiles, so the 7.1 traces are replayed with commandRules '5.15'.
+// rules for both profiles, so the 7.1 traces are replayed with commandRules '5.15'
+// (TraceCase.commandRules).
 
 import { describe, expect, it } from "vitest";
-import { normalizeTrace, replayScript } from "../dist/index.js";
+import { PROFILES, normalizeTrace, replayScript } from "../dist/index.js";
 import { traceCases } from "./helpers.js";
 
-const cases = traceCases("pgtable");
+const cases = [...traceCases("pgtable")];
 
 describe("page-table conformance traces", () => {
-  it("finds the traces", () => {
+  it("finds the traces of every profile", () => {
     expect(cases.length).toBeGreaterThanOrEqual(18);
-    expect(new Set(cases.map((c) => c.profile))).toEqual(new Set(["5.15", "7.1"]));
+    expect(new Set(cases.map((c) => c.profile))).toEqual(new Set(PROFILES));
   });
 
   for (const c of cases) {
     it(`${c.name} [${c.profile}]`, async () => {
-      const got = normalizeTrace(await replayScript(c.script, { profile: c.profile, commandRules: "5.15" }));
+      const got = normalizeTrace(await replayScript(c.script, { profile: c.profile, commandRules: c.commandRules }));
       const want = normalizeTrace(c.expected.split(/\r?\n/));
       // Line by line first, for a readable failure; then the whole length.
       for (let i = 0; i < Math.max(got.length, want.length); i++) {

@@ -3,7 +3,7 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Profile, RunReport } from "../dist/index.js";
+import { PROFILES, type Profile, type RunReport } from "../dist/index.js";
 
 /** The conformance folder: $IOMMU_SIM_CONFORMANCE, else ../shared/conformance beside the repo. */
 export const CONFORMANCE = resolve(process.env.IOMMU_SIM_CONFORMANCE ??
@@ -12,32 +12,38 @@ export const CONFORMANCE = resolve(process.env.IOMMU_SIM_CONFORMANCE ??
 export interface TraceCase {
   name: string;
   profile: Profile;
+  /** Whose SMMUv3 driver encoded the trace's CMD lines (the README: the first harness reused 5.15's). */
+  commandRules: Profile;
   script: string;
   expected: string;
 }
 
-/** Every `.out` in a conformance subfolder with its `.in` and the profile it was made with. */
+/** The profile a trace name's digits stand for: "515" → "5.15", "612" → "6.12", "71" → "7.1". */
+function profileOfDigits(digits: string): Profile | undefined {
+  return PROFILES.find((p) => p.replace(".", "") === digits);
+}
+
+/**
+ * Every `.out` in a conformance subfolder with its `.in` and the profile it was made with:
+ * the suffix of `NAME.515.out` / `NAME.612.out`, else the prefix of `iova515_…` / `pgt71_…`.
+ * Traces in a profile's own folder (`612/`) carry that driver's CMD encoding; the others were
+ * encoded with the v5.15 rules whatever the profile.
+ */
 export function traceCases(folder: string): TraceCase[] {
   const dir = join(CONFORMANCE, folder);
   if (!existsSync(dir)) return [];
+  const ownFolder = profileOfDigits(folder.split("/")[0]!);
   const cases: TraceCase[] = [];
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith(".out")) continue;
     const stem = f.slice(0, -4);
-    let profile: Profile;
-    let input: string;
-    const suffix = /^(.*)\.(515|71)$/.exec(stem);
-    if (suffix) {
-      input = suffix[1]!;
-      profile = suffix[2] === "515" ? "5.15" : "7.1";
-    } else {
-      input = stem;
-      if (/^[a-z]+515_/.test(stem)) profile = "5.15";
-      else if (/^[a-z]+71_/.test(stem)) profile = "7.1";
-      else throw new Error(`cannot tell the profile of ${f}`);
-    }
+    const suffix = /^(.*)\.(\d+)$/.exec(stem);
+    const input = suffix ? suffix[1]! : stem;
+    const digits = suffix ? suffix[2]! : /^[a-z]+?(\d+)_/.exec(stem)?.[1];
+    const profile = digits === undefined ? undefined : profileOfDigits(digits);
+    if (profile === undefined) throw new Error(`cannot tell the profile of ${folder}/${f}`);
     cases.push({
-      name: `${folder}/${stem}`, profile,
+      name: `${folder}/${stem}`, profile, commandRules: ownFolder ?? "5.15",
       script: readFileSync(join(dir, `${input}.in`), "utf8"),
       expected: readFileSync(join(dir, f), "utf8"),
     });

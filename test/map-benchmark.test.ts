@@ -76,7 +76,7 @@ describe("the ioctl's -EINVAL checks", () => {
     [{ node: 1 }, /node must be -1 \(NUMA_NO_NODE\) or 0.*"invalid numa node"/],
     [{ threads: 65 }, /threads must be at most 64: the simulator models up to 64 CPUs/],
     [{ mapMode: 1 }, /scatter-gather mode \(dma_map_sg\) is not modelled/],
-    [{ mapMode: 1, profile: "5.15" }, /the v5.15 ABI has no map_mode/],
+    [{ mapMode: 1, profile: "5.15" }, /the 5.15 ABI has no map_mode/],
   ];
   it.each(bad)("refuses %j", async (opts, msg) => {
     await expect(runMapBenchmark(opts)).rejects.toThrow(msg);

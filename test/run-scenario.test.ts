@@ -377,7 +377,7 @@ describe("refused: references and rules across fields", () => {
 
   it("fqMode single on 5.15", () => {
     const s = withEdit((s) => { (s as RunScenarioInput).profile = "5.15"; s.domains[0]!.fqMode = "single"; });
-    expect(refusal(s)).toBe(`nic.json: domains[0].fqMode: "single" needs profile "7.1" (the scenario's profile is "5.15")`);
+    expect(refusal(s)).toBe(`nic.json: domains[0].fqMode: "single" needs profile "7.1", a kernel with the single flush queue (the scenario's profile is "5.15")`);
   });
 
   it("an attacker whose victim is missing, is an attacker, or is on another device", () => {

@@ -25,7 +25,7 @@
 // needs every CPU that maps or unmaps in the domain to be parked (dmaPause).
 //
 // Domain (DMA_DOMAIN_SIZE):
-//   +0 state  +4 type  +8 profile  +12 page table  +16 IOVA domain  +20 SMMU domain
+//   +0 state  +4 type  +8 behaviours (KB_*)  +12 page table  +16 IOVA domain  +20 SMMU domain
 //   +24 SMMU instance + 1 (its oracle shadows this domain; 0 = none)  +28 variant
 //   +32 granule shift  +36 flush-queue options (FQ_OPT_*)  +40 devices attached
 //   +44 flags (DD_*)  +48 aperture end u64  +56 switches u32  +60 per-CPU stats block
@@ -50,7 +50,7 @@ import {
 } from "../iova/fq";
 import { smmuDomainLive } from "../smmu/domain";
 import { smmuLive } from "../smmu/smmu";
-import { PROFILE_515 } from "../pgtable/desc";
+import { BEHAVIOUR_BITS, KB_DMA_FQ_SINGLE } from "../behaviour";
 import {
   EBUSY, ESIM_ARGS, ESIM_KHEAP, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_SMMU,
   ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_SLOTS_FULL,
@@ -67,7 +67,7 @@ export const VARIANT_NO_WMB: u32 = 3;
 
 export const DD_STATE: u32 = 0;
 export const DD_TYPE: u32 = 4;
-export const DD_PROFILE: u32 = 8;
+export const DD_KB: u32 = 8;
 export const DD_PGT: u32 = 12;
 export const DD_IOVA: u32 = 16;
 export const DD_SMMU_DOMAIN: u32 = 20;
@@ -122,6 +122,11 @@ export const DVF_PCI_32BIT: u32 = 1 << 0;
 /** Cache-coherent device: mappings get IOMMU_CACHE. */
 export const DVF_COHERENT: u32 = 1 << 1;
 
+/** Whether DMA domain `dd`'s kernel has behaviour `kb` (assembly/behaviour.ts KB_*). */
+@inline export function dmaHas(dd: u32, kb: u32): bool {
+  return (load<u32>(dd + DD_KB) & kb) != 0;
+}
+
 @inline export function dmaDomainAddr(id: u32): u32 {
   return DMA_DOMAINS_BASE + id * DMA_DOMAIN_SIZE;
 }
@@ -163,15 +168,15 @@ export function statSum(dd: u32, which: u32): u64 {
  * or -ESIM_NO_TABLE, -ESIM_NO_IOVA_DOMAIN, -ESIM_NO_SMMU_DOMAIN, -ESIM_NO_SMMU, -ESIM_ARGS,
  * -ESIM_KHEAP, -ESIM_SLOTS_FULL.
  */
-export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32, profile: u32,
+export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32, kb: u32,
                                 variant: u32, shift: u32, apertureEnd: u64, flags: u32,
                                 fqOpts: u32): i32 {
   if (liveTable(pgt) == 0) return -ESIM_NO_TABLE;
   if (liveDomain(iova) == 0) return -ESIM_NO_IOVA_DOMAIN;
   if (!smmuDomainLive(smmuDomain)) return -ESIM_NO_SMMU_DOMAIN;
   if (smmu >= 0 && smmuLive(<u32>smmu) == 0) return -ESIM_NO_SMMU;
-  if (variant > VARIANT_NO_WMB) return -ESIM_ARGS;
-  if (profile == PROFILE_515 && (fqOpts & FQ_OPT_SINGLE) != 0) return -ESIM_ARGS;
+  if (variant > VARIANT_NO_WMB || (kb & ~BEHAVIOUR_BITS) != 0) return -ESIM_ARGS;
+  if ((kb & KB_DMA_FQ_SINGLE) == 0 && (fqOpts & FQ_OPT_SINGLE) != 0) return -ESIM_ARGS;
   for (let id: u32 = 0; id < MAX_DMA_DOMAINS; id++) {
     const dd = dmaDomainAddr(id);
     if (atomic.cmpxchg<u32>(dd + DD_STATE, 0, 1) != 0) continue;
@@ -182,7 +187,7 @@ export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32,
     }
     memory.fill(dd + 4, 0, DMA_DOMAIN_SIZE - 4);
     store<u32>(dd + DD_TYPE, DOMAIN_DMA);
-    store<u32>(dd + DD_PROFILE, profile);
+    store<u32>(dd + DD_KB, kb);
     store<u32>(dd + DD_PGT, pgt);
     store<u32>(dd + DD_IOVA, iova);
     store<u32>(dd + DD_SMMU_DOMAIN, smmuDomain);

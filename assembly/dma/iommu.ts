@@ -16,16 +16,17 @@
 import { CPU_COST_DMA_API, DMA_CPUS_BASE, DMA_CPU_SIZE } from "../memmap";
 import { cpuCharge } from "../sync";
 import { liveTable } from "../pgtable/config";
+import { IOMMU_CACHE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from "../pgtable/lpae";
 import { allocFast, freeFast } from "../iova/rcache";
 import { fqEnabled, fqQueue } from "../iova/fq";
 import { iommuMap, iommuUnmapFast } from "../iommu/core";
 import { G_FREELIST, gatherInit, iotlbSync } from "../iommu/gather";
 import { freelistRelease } from "../iommu/freelist";
-import { PROFILE_515 } from "../pgtable/desc";
+import { KB_DMA_SAC_PER_DEVICE, KB_IOVA_FAST_ROUNDS } from "../behaviour";
 import { ESIM_NO_QUEUE } from "../errno";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "../safety/record";
 import {
-  BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_FQ_DOMAIN, DD_PGT, DD_PROFILE, DD_QUIRK, DD_SHIFT,
+  BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_FQ_DOMAIN, DD_PGT, DD_QUIRK, DD_SHIFT, dmaHas,
   DD_SMMU, DD_SMMU_DOMAIN, DD_VARIANT, DDF_FORCEDAC, DS_MAPS, DS_MAP_FAILS, DS_MIXED, DS_NO_QUEUE,
   DS_SAC_FALLBACKS, DS_SAC_TRIES, DS_SYNCS, DS_UNMAPS_LAZY, DS_UNMAPS_STRICT, DS_UNMAP_SHORT,
   DV_BUS, DV_BUS_LIMIT, DV_FLAGS, DV_MASK, DVF_COHERENT, DVF_PCI_32BIT, QUIRK_NON_STRICT,
@@ -39,10 +40,6 @@ export const DMA_FROM_DEVICE: u32 = 2;
 /** DMA_ATTR_PRIVILEGED */
 export const ATTR_PRIVILEGED: u32 = 1 << 9;
 
-const IOMMU_READ: u32 = 1;
-const IOMMU_WRITE: u32 = 2;
-const IOMMU_CACHE: u32 = 4;
-const IOMMU_PRIV: u32 = 32;
 
 const DMA_BIT_MASK_32: u64 = 0xffff_ffff;
 
@@ -94,15 +91,15 @@ function recordUnmap(dd: u32, iova: u64, size: u64, lazy: bool): void {
 
 /**
  * iommu_dma_alloc_iova: a PFN for `len` granules below the device's limit, 32-bit first
- * for PCI devices (v5.15: unless iommu.forcedac; v7.1: while the device's workaround flag
- * holds, cleared for good by the first failure). 0 on failure.
+ * for PCI devices (unless iommu.forcedac; with KB_DMA_SAC_PER_DEVICE, while the device's
+ * workaround flag holds, cleared for good by the first failure). 0 on failure.
  */
 function allocIova(dd: u32, dv: u32, cpu: u32, len: u64): u64 {
   const d = iovaOf(dd);
   const shift = <u64>load<u32>(dd + DD_SHIFT);
-  const is515 = load<u32>(dd + DD_PROFILE) == PROFILE_515;
-  // v5.15 rounds small sizes here; v7.1's alloc_iova_fast does the same inside.
-  if (is515 && len < 32 && len > 1) len = <u64>1 << (64 - clz(len - 1));
+  const perDevice = dmaHas(dd, KB_DMA_SAC_PER_DEVICE);
+  // Before KB_IOVA_FAST_ROUNDS small sizes were rounded here; later alloc_iova_fast does it.
+  if (!dmaHas(dd, KB_IOVA_FAST_ROUNDS) && len < 32 && len > 1) len = <u64>1 << (64 - clz(len - 1));
   let limit = load<u64>(dv + DV_MASK);
   const bus = load<u64>(dv + DV_BUS_LIMIT);
   if (bus != 0 && bus < limit) limit = bus;
@@ -110,16 +107,16 @@ function allocIova(dd: u32, dv: u32, cpu: u32, len: u64): u64 {
   if (aperture < limit) limit = aperture; // SMMUv3 domains force their aperture
   let sac = false;
   if (limit > DMA_BIT_MASK_32) {
-    sac = is515 ? load<u32>(dv + DV_BUS) == BUS_PCI && (load<u32>(dd + DD_FLAGS) & DDF_FORCEDAC) == 0
-                : (atomic.load<u32>(dv + DV_FLAGS) & DVF_PCI_32BIT) != 0;
+    sac = perDevice ? (atomic.load<u32>(dv + DV_FLAGS) & DVF_PCI_32BIT) != 0
+                    : load<u32>(dv + DV_BUS) == BUS_PCI && (load<u32>(dd + DD_FLAGS) & DDF_FORCEDAC) == 0;
   }
   if (sac) {
     statAdd(dd, cpu, DS_SAC_TRIES, 1);
     const pfn = allocFast(d, cpu, len, DMA_BIT_MASK_32 >> shift, false);
     if (pfn > 0) return <u64>pfn;
     statAdd(dd, cpu, DS_SAC_FALLBACKS, 1);
-    // v7.1: "Using N-bit DMA addresses" — the workaround is off for this device from now on.
-    if (!is515) atomic.and<u32>(dv + DV_FLAGS, ~DVF_PCI_32BIT);
+    // "Using N-bit DMA addresses" — the workaround is off for this device from now on.
+    if (perDevice) atomic.and<u32>(dv + DV_FLAGS, ~DVF_PCI_32BIT);
   }
   const pfn = allocFast(d, cpu, len, limit >> shift, true);
   return pfn > 0 ? <u64>pfn : 0;

@@ -1,4 +1,4 @@
-// The IOVA range allocator of drivers/iommu/iova.c (v5.15.16 and v7.1), reference §3.1–3.6:
+// The IOVA range allocator of drivers/iommu/iova.c (v5.15.16, v6.12, v7.1), reference §3.1–3.6:
 // alloc_iova's top-down first-fit search (__alloc_and_insert_iova_range) with size
 // alignment, the 32-bit and 64-bit cached nodes, max32_alloc_size, the second pass above
 // the cached node (iova_find_limit); free_iova, find_iova, reserve_iova, and the cached-node
@@ -11,19 +11,19 @@
 // kernel's walk itself, kept for IF_LINEAR_SEARCH (benchmarks) and IF_VERIFY_SEARCH (both,
 // compared). The number of nodes the kernel would have visited is counted either way.
 //
-// Version differences reproduced: v5.15.16 takes retry_pfn = cached.pfn_hi + 1 and starts
-// the second pass at retry_pfn (which wraps to 0 from the anchor and can hand out PFNs below
-// start_pfn); v7.1 takes pfn_hi and starts at pfn_hi + 1. On removal v5.15.16 resets
-// max32_alloc_size only when cached32_node moved; v7.1 whenever a range below 4 GiB goes.
+// Kernel differences, by behaviour (assembly/behaviour.ts): without KB_IOVA_RETRY_ABOVE_CACHED
+// (5.15.16) retry_pfn = cached.pfn_hi + 1 and the second pass starts at retry_pfn (which
+// wraps to 0 from the anchor and can hand out PFNs below start_pfn); with it, pfn_hi and a
+// start at pfn_hi + 1. On removal max32_alloc_size is reset only when cached32_node moved,
+// or (KB_IOVA_MAX32_ANY_LOW_FREE) whenever a range below 4 GiB goes.
 // Modelled CPU time: one CPU_COST_IOVA_TREE per allocation and per removal (rbtree search,
 // insert or erase and rebalance), on top of the tree lock — a flat cost, whatever the walk's length.
 // Left out: the iova_cache slab's own behaviour (see slab.ts), CPU hotplug registration.
 
 import { cpuCharge, kernelLock, lockRelease } from "../sync";
 import { CPU_COST_IOVA_TREE } from "../memmap";
-import { PROFILE_515 } from "../pgtable/desc";
 import {
-  I_ANCHOR, I_CACHED, I_CACHED32, I_DMA32_PFN, I_FLAGS, I_MAX32, I_NODE_POOL, I_PROFILE,
+  I_ANCHOR, I_CACHED, I_CACHED32, I_DMA32_PFN, I_FLAGS, I_MAX32, I_NODE_POOL, iovaHas,
   I_SHIFT, I_START_PFN, I_ST_ALLOCS, I_ST_ALLOC_FAILS, I_ST_BELOW_START, I_ST_FREES,
   I_ST_RETRIES, I_ST_SEARCH_MISMATCH, I_ST_UNKNOWN_FREES, I_ST_WALK_MAX, I_ST_WALK_STEPS,
   I_TREE_LOCK, IF_LINEAR_SEARCH, IF_VERIFY_SEARCH, IW_INSERT_DUP, IW_RESERVE_RANGE,
@@ -35,12 +35,13 @@ import {
 import { poolAlloc, poolFree } from "./slab";
 import { iovaWarn } from "./warn";
 import { EEXIST, EINVAL, ENOMEM, ENOSPC, ESIM_WOULD_HANG } from "../errno";
+import { KB_IOVA_MAX32_ANY_LOW_FREE, KB_IOVA_RETRY_ABOVE_CACHED } from "../behaviour";
 
 // Results (negative errnos, assembly/errno.ts; a PFN otherwise). Where the kernel returns
 // NULL the reason is kept, so that callers and the replay can tell them apart.
 export const IOVA_FAIL: i64 = -ENOSPC; //              no fit: the kernel returns NULL / 0
 export const IOVA_NOMEM: i64 = -ENOMEM; //             no memory for a node: the kernel returns NULL too
-export const IOVA_WOULD_HANG: i64 = -ESIM_WOULD_HANG; // v5.15.16 would retry forever (start_pfn reachable)
+export const IOVA_WOULD_HANG: i64 = -ESIM_WOULD_HANG; // 5.15.16 would retry forever (start_pfn reachable)
 export const IOVA_DUP: i64 = -EEXIST; //               the tree refused a duplicate pfn_lo (WARN)
 export const IOVA_BAD_RANGE: i64 = -EINVAL; //         reserve with lo > hi (the kernel would corrupt its tree)
 
@@ -48,10 +49,6 @@ const ALL_ONES: u64 = 0xffffffffffffffff;
 
 @inline function bump(d: u32, off: u32, by: u64): void {
   store<u64>(d + off, load<u64>(d + off) + by);
-}
-
-@inline export function isProfile515(d: u32): bool {
-  return load<u32>(d + I_PROFILE) == PROFILE_515;
 }
 
 /** fls: 1-based index of the highest set bit, 0 for 0. */
@@ -190,20 +187,21 @@ function allocLocked(d: u32, node: u32, size: u64, limit: u64, aligned: bool): i
   const L = limit + 1;
   const dma32 = load<u64>(d + I_DMA32_PFN);
   const mask: u64 = aligned ? ALL_ONES << fls64(size - 1) : ALL_ONES;
-  const is515 = isProfile515(d);
+  const aboveCached = iovaHas(d, KB_IOVA_RETRY_ABOVE_CACHED);
   if (L <= dma32 && size >= load<u64>(d + I_MAX32)) return IOVA_FAIL;
 
   let start = load<u32>(d + (L <= dma32 ? I_CACHED32 : I_CACHED));
-  const retryPfn: u64 = is515 ? hi(start) + 1 : hi(start);
+  // Before the fix the retry started at pfn_hi + 1, which wraps to 0 from the anchor.
+  const retryPfn: u64 = aboveCached ? hi(start) : hi(start) + 1;
   const startPfn = load<u64>(d + I_START_PFN);
   let low = startPfn;
   let stop = searchPass(d, start, L, low, size, mask);
   if (passFailed(stop, L, low, size, mask)) {
     if (low == startPfn && retryPfn < L) {
-      low = is515 ? retryPfn : retryPfn + 1;
+      low = aboveCached ? retryPfn + 1 : retryPfn;
       bump(d, I_ST_RETRIES, 1);
       stop = searchPass(d, findLimit(d, L), L, low, size, mask);
-      // v5.15.16 with retry_pfn == start_pfn would take this branch again, forever.
+      // Without KB_IOVA_RETRY_ABOVE_CACHED (5.15.16), retry_pfn == start_pfn would take this branch again, forever.
       if (passFailed(stop, L, low, size, mask) && low == startPfn && retryPfn < L) return IOVA_WOULD_HANG;
     }
     if (passFailed(stop, L, low, size, mask)) {
@@ -243,14 +241,14 @@ export function allocRange(d: u32, size: u64, limit: u64, aligned: bool): i64 {
 /** remove_iova: cached-node maintenance, then unlink. Tree lock held; n is not the anchor. */
 export function removeLocked(d: u32, n: u32): void {
   const dma32 = load<u64>(d + I_DMA32_PFN);
-  const is515 = isProfile515(d);
+  const anyLowFree = iovaHas(d, KB_IOVA_MAX32_ANY_LOW_FREE);
   const next = succ(n);
   const c32 = load<u32>(d + I_CACHED32);
   if (n == c32 || (hi(n) < dma32 && lo(n) >= lo(c32))) {
     store<u32>(d + I_CACHED32, next);
-    if (is515) store<u64>(d + I_MAX32, dma32);
+    if (!anyLowFree) store<u64>(d + I_MAX32, dma32);
   }
-  if (!is515 && lo(n) < dma32) store<u64>(d + I_MAX32, dma32);
+  if (anyLowFree && lo(n) < dma32) store<u64>(d + I_MAX32, dma32);
   if (lo(n) >= lo(load<u32>(d + I_CACHED))) store<u32>(d + I_CACHED, next);
   eraseNode(d, n);
   cpuCharge(CPU_COST_IOVA_TREE, 1);

@@ -11,11 +11,11 @@ import { IOVA_MAX_CPUS, IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, MAX_IOVA_DOMAINS, ZONE_
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { clockHold, clockRelease } from "../clock";
 import { fqTeardown, fqTimeout, fqTimerDue } from "./fq";
-import { PROFILE_515, PROFILE_71 } from "../pgtable/desc";
+import { BEHAVIOUR_BITS } from "../behaviour";
 import {
   BLOCK_FIXED_END, I_ANCHOR, I_BLOCK_FRAME, I_BLOCK_ORDER, I_CACHED, I_CACHED32, I_DMA32_PFN,
-  I_FLAGS, I_ID, I_MAG_POOL, I_MAG_SIZE, I_MAX32, I_NCPUS, I_NODE_POOL, I_OWNERS, I_PROFILE,
-  I_RCACHES, I_SHIFT, I_START_PFN, M_PFNS, MAG_SIZE_515, MAG_SIZE_71, OWNER_STRIDE, PC_STRIDE,
+  I_FLAGS, I_ID, I_MAG_POOL, I_MAG_SIZE, I_MAX32, I_NCPUS, I_NODE_POOL, I_OWNERS, I_KB,
+  I_RCACHES, I_SHIFT, I_START_PFN, M_PFNS, MAG_SIZE_MAX, OWNER_STRIDE, PC_STRIDE,
   RCACHE_BINS, IS_BLOCK, IS_STATE, SLOT_CREATING, SLOT_DYING, SLOT_FREE, SLOT_LIVE,
 } from "./layout";
 import { first, insertNode, nodeInit, succ, NODE_SIZE } from "./tree";
@@ -50,11 +50,12 @@ function magazineBytes(magSize: u32): u32 {
 }
 
 /**
- * init_iova_domain(granule = 1 << shift, start_pfn) with `ncpus` simulated CPUs: its id,
- * or -ESIM_ARGS, -ESIM_SLOTS_FULL (every domain slot live), -ESIM_KHEAP.
+ * init_iova_domain(granule = 1 << shift, start_pfn) with `ncpus` simulated CPUs, for a
+ * kernel with behaviours `kb` (KB_*) and magazines of `magSize` PFNs (IOVA_MAG_SIZE): its
+ * id, or -ESIM_ARGS, -ESIM_SLOTS_FULL (every domain slot live), -ESIM_KHEAP.
  */
-export function iovaCreate(profile: u32, shift: u32, startPfn: u64, ncpus: u32, flags: u32): i32 {
-  if ((profile != PROFILE_515 && profile != PROFILE_71) || shift > 16 || ncpus == 0 ||
+export function iovaCreate(kb: u32, magSize: u32, shift: u32, startPfn: u64, ncpus: u32, flags: u32): i32 {
+  if ((kb & ~BEHAVIOUR_BITS) != 0 || magSize == 0 || magSize > MAG_SIZE_MAX || shift > 16 || ncpus == 0 ||
       ncpus > IOVA_MAX_CPUS) return -ESIM_ARGS;
   const id = claimSlot();
   if (id < 0) return id;
@@ -66,8 +67,7 @@ export function iovaCreate(profile: u32, shift: u32, startPfn: u64, ncpus: u32, 
     return -ESIM_KHEAP;
   }
   const d = frameAddr(ZONE_KHEAP, <u32>frame); // zeroed
-  const magSize = profile == PROFILE_515 ? MAG_SIZE_515 : MAG_SIZE_71;
-  store<u32>(d + I_PROFILE, profile);
+  store<u32>(d + I_KB, kb);
   store<u32>(d + I_NCPUS, ncpus);
   store<u32>(d + I_SHIFT, shift);
   store<u32>(d + I_MAG_SIZE, magSize);

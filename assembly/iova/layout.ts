@@ -27,7 +27,7 @@
 import { RING_RECORD } from "../ring";
 
 // ── header ──────────────────────────────────────────────────────────────────
-export const I_PROFILE: u32 = 0; //        u32 PROFILE_515 / PROFILE_71
+export const I_KB: u32 = 0; //             u32 the kernel's KB_* bits (assembly/behaviour.ts)
 export const I_NCPUS: u32 = 4; //          u32
 export const I_SHIFT: u32 = 8; //          u32 log2(granule)
 export const I_MAG_SIZE: u32 = 12; //      u32 IOVA_MAG_SIZE of the profile
@@ -99,10 +99,10 @@ export const I_DEPOT: u32 = 1024;
 export const DEPOT_STRIDE: u32 = 256;
 export const DP_LOCK: u32 = 0;
 export const DP_SIZE: u32 = 64; //         u32 depot_size
-export const DP_HEAD: u32 = 68; //         u32 v7.1 list head (magazine address)
-export const DP_WORK_PENDING: u32 = 72; // u32 v7.1 reclaim work scheduled
+export const DP_HEAD: u32 = 68; //         u32 list head (magazine address; KB_IOVA_DEPOT_LIST)
+export const DP_WORK_PENDING: u32 = 72; // u32 reclaim work scheduled (KB_IOVA_DEPOT_LIST)
 export const DP_WORK_DUE: u32 = 80; //     u64 jiffies it fires at
-export const DP_ARRAY: u32 = 128; //       v5.15: MAX_GLOBAL_MAGS × u32
+export const DP_ARRAY: u32 = 128; //       the array depot: MAX_GLOBAL_MAGS × u32
 
 export const BLOCK_FIXED_END: u32 = I_EV_RING + IEV_ENTRIES * IEV_SIZE;
 
@@ -118,13 +118,18 @@ export const PC_DEPOT_HITS: u32 = 32; //   u64 hits that had to take a full maga
 
 // ── kernel constants (reference §3.7) ──────────────────────────────────────
 export const RCACHE_BINS: u32 = 6; //      IOVA_RANGE_CACHE_MAX_SIZE: orders 0..5
-export const MAG_SIZE_515: u32 = 128;
-export const MAG_SIZE_71: u32 = 127;
-export const MAX_GLOBAL_MAGS: u32 = 32; // v5.15 depot capacity per bin
-/** v7.1 IOVA_DEPOT_DELAY, 100 ms, in jiffies at HZ = 250 (msecs_to_jiffies rounds up). */
+/** The largest magazine a domain may have (IOVA_MAG_SIZE is a profile's number: 128, later 127). */
+export const MAG_SIZE_MAX: u32 = 1024;
+export const MAX_GLOBAL_MAGS: u32 = 32; // the array depot's capacity per bin (without KB_IOVA_DEPOT_LIST)
+/** IOVA_DEPOT_DELAY of the list depot (KB_IOVA_DEPOT_LIST), 100 ms, in jiffies at HZ = 250 (msecs_to_jiffies rounds up). */
 export const DEPOT_DELAY_JIFFIES: u64 = 25;
 
-// Magazine: +0 size (v7.1: the depot link shares this word), +8 pfns[] (u64).
+/** Whether IOVA domain `d`'s kernel has behaviour `kb` (assembly/behaviour.ts KB_IOVA_*). */
+@inline export function iovaHas(d: u32, kb: u32): bool {
+  return (load<u32>(d + I_KB) & kb) != 0;
+}
+
+// Magazine: +0 size (the list depot's link shares this word), +8 pfns[] (u64).
 export const M_SIZE: u32 = 0;
 export const M_PFNS: u32 = 8;
 

@@ -10,7 +10,9 @@ import { randomOf, seedState, xorshift64 } from "../random";
 import { claimIovaCpu } from "../cpu-owner";
 import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_IOVA_DOMAIN } from "../errno";
 import { liveDomain } from "./domain";
-import { allocRange, freeRange, isProfile515 } from "./alloc";
+import { allocRange, freeRange } from "./alloc";
+import { iovaHas } from "./layout";
+import { KB_IOVA_FAST_ROUNDS } from "../behaviour";
 import { allocFast, freeFast, orderBase2 } from "./rcache";
 
 export const FAST_SIZES_ONE: u32 = 0; //     1 page every time
@@ -26,8 +28,8 @@ function fastSize(d: u32, mode: u32, k: u32): u64 {
   let size: u64 = 1;
   if (mode == FAST_SIZES_POW2) size = <u64>1 << <u64>(k & 3);
   else if (mode == FAST_SIZES_1_TO_8) size = <u64>(k & 7) + 1;
-  // v5.15's dma-iommu rounded before calling; later kernels round inside alloc_iova_fast.
-  if (isProfile515(d) && size > 1) size = <u64>1 << <u64>orderBase2(size);
+  // Before KB_IOVA_FAST_ROUNDS, dma-iommu rounded before calling; later alloc_iova_fast does.
+  if (!iovaHas(d, KB_IOVA_FAST_ROUNDS) && size > 1) size = <u64>1 << <u64>orderBase2(size);
   return size;
 }
 

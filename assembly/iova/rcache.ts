@@ -1,9 +1,9 @@
-// The per-CPU IOVA range caches of drivers/iommu/iova.c (reference §3.7–3.11), v5.15.16 and
-// v7.1: six bins (orders 0..5, ranges up to 32 pages; larger ones bypass), per simulated
-// CPU a `loaded` and a `prev` magazine per bin, and per bin a depot shared by all CPUs —
-// v5.15 a fixed LIFO array of 32 magazines of 128 PFNs (a full depot drains a whole
-// magazine into the tree), v7.1 an unbounded list of 127-PFN magazines trimmed by delayed
-// work every 100 ms down to the number of CPUs. alloc_iova_fast / free_iova_fast, the
+// The per-CPU IOVA range caches of drivers/iommu/iova.c (reference §3.7–3.11), v5.15.16,
+// v6.12 and v7.1: six bins (orders 0..5, ranges up to 32 pages; larger ones bypass), per
+// simulated CPU a `loaded` and a `prev` magazine per bin (of the domain's IOVA_MAG_SIZE),
+// and per bin a depot shared by all CPUs — a fixed LIFO array of 32 magazines (a full depot
+// drains a whole magazine into the tree), or with KB_IOVA_DEPOT_LIST an unbounded list
+// trimmed by delayed work every 100 ms down to the number of CPUs. alloc_iova_fast / free_iova_fast, the
 // flush-everything-and-retry, free_cpu_cached_iovas and free_global_cached_iovas.
 //
 // Locks, nested as in the kernel: the CPU's per-bin lock, then the bin's depot lock, then
@@ -27,9 +27,10 @@ import {
   I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
   I_ST_BUGS, I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
   IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_PFNS, M_SIZE, MAX_GLOBAL_MAGS,
-  PC_DEPOT_HITS, PC_HITS, PC_LOADED, PC_LOCK, PC_MISSES, PC_PREV, PC_STRIDE, RCACHE_BINS,
+  iovaHas, PC_DEPOT_HITS, PC_HITS, PC_LOADED, PC_LOCK, PC_MISSES, PC_PREV, PC_STRIDE, RCACHE_BINS,
 } from "./layout";
-import { allocRange, freeRange, isProfile515, removeLocked, IOVA_WOULD_HANG } from "./alloc";
+import { allocRange, freeRange, removeLocked, IOVA_WOULD_HANG } from "./alloc";
+import { KB_IOVA_DEPOT_LIST, KB_IOVA_FAST_ROUNDS } from "../behaviour";
 import { findContaining, lo } from "./tree";
 import { poolAlloc, poolFree } from "./slab";
 import { iovaWarn } from "./warn";
@@ -148,39 +149,39 @@ function magPop(d: u32, mag: u32, limit: u64): u64 {
 
 // ── the depot (bin's depot lock held) ───────────────────────────────────────
 
-/** Park a full magazine; v5.15 returns it instead when the 32 slots are taken. */
+/** Park a full magazine; the array depot returns it instead when its 32 slots are taken. */
 function depotPush(d: u32, dp: u32, mag: u32): u32 {
   const size = load<u32>(dp + DP_SIZE);
-  if (isProfile515(d)) {
-    if (size >= MAX_GLOBAL_MAGS) return mag;
-    store<u32>(dp + DP_ARRAY + (size << 2), mag);
-  } else {
-    // v7.1: the link shares the magazine's size word (depot magazines are always full).
+  if (iovaHas(d, KB_IOVA_DEPOT_LIST)) {
+    // The link shares the magazine's size word (depot magazines are always full).
     store<u32>(mag + M_SIZE, load<u32>(dp + DP_HEAD));
     store<u32>(dp + DP_HEAD, mag);
+  } else {
+    if (size >= MAX_GLOBAL_MAGS) return mag;
+    store<u32>(dp + DP_ARRAY + (size << 2), mag);
   }
   store<u32>(dp + DP_SIZE, size + 1);
   return 0;
 }
 
-/** Take a full magazine (LIFO in both versions); 0 when the depot is empty. */
+/** Take a full magazine (LIFO in both depots); 0 when the depot is empty. */
 function depotPop(d: u32, dp: u32): u32 {
   const size = load<u32>(dp + DP_SIZE);
   if (size == 0) return 0;
   let mag: u32;
-  if (isProfile515(d)) {
-    mag = load<u32>(dp + DP_ARRAY + ((size - 1) << 2));
-  } else {
+  if (iovaHas(d, KB_IOVA_DEPOT_LIST)) {
     mag = load<u32>(dp + DP_HEAD);
     if (mag == 0) return 0;
     store<u32>(dp + DP_HEAD, load<u32>(mag + M_SIZE));
     store<u32>(mag + M_SIZE, magSize(d));
+  } else {
+    mag = load<u32>(dp + DP_ARRAY + ((size - 1) << 2));
   }
   store<u32>(dp + DP_SIZE, size - 1);
   return mag;
 }
 
-/** v7.1 schedule_delayed_work(&rcache->work, IOVA_DEPOT_DELAY): a no-op while pending. */
+/** schedule_delayed_work(&rcache->work, IOVA_DEPOT_DELAY) of the list depot: a no-op while pending. */
 function scheduleReclaim(dp: u32): void {
   if (load<u32>(dp + DP_WORK_PENDING) != 0) return;
   store<u64>(dp + DP_WORK_DUE, jiffiesNow() + DEPOT_DELAY_JIFFIES);
@@ -210,7 +211,7 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
       const dp = depotOf(d, bin);
       depotLock(d, dp);
       toFree = depotPush(d, dp, loaded);
-      if (!isProfile515(d)) scheduleReclaim(dp);
+      if (iovaHas(d, KB_IOVA_DEPOT_LIST)) scheduleReclaim(dp);
       depotUnlock(d, dp);
       store<u32>(pc + PC_LOADED, fresh);
       canInsert = true;
@@ -222,7 +223,7 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
   }
   lockRelease(pc + PC_LOCK);
   if (toFree != 0) {
-    // v5.15: the depot was full, so the whole old magazine goes back to the tree.
+    // The array depot was full, so the whole old magazine goes back to the tree.
     atomic.add<u32>(d + I_ST_DEPOT_DRAINS, 1);
     magReturnPfns(d, toFree);
     magFree(d, toFree);
@@ -276,12 +277,12 @@ export function flushCpu(d: u32, cpu: u32): void {
 
 /** free_global_cached_iovas: return and free every depot magazine. */
 export function flushDepot(d: u32): void {
-  const is515 = isProfile515(d);
+  const list = iovaHas(d, KB_IOVA_DEPOT_LIST);
   for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
     const dp = depotOf(d, bin);
     depotLock(d, dp);
-    if (is515) {
-      // v5.15 walks the array from the bottom.
+    if (!list) {
+      // The array depot is walked from the bottom.
       const n = load<u32>(dp + DP_SIZE);
       for (let j: u32 = 0; j < n; j++) {
         const mag = load<u32>(dp + DP_ARRAY + (j << 2));
@@ -307,7 +308,7 @@ export function flushAll(d: u32): void {
 }
 
 /**
- * v7.1 iova_depot_work_func for one bin, run when its delayed work is due: above one
+ * iova_depot_work_func (KB_IOVA_DEPOT_LIST) for one bin, run when its delayed work is due: above one
  * magazine per CPU, return one to the tree and come back in 100 ms.
  */
 export function depotReclaim(d: u32, bin: u32): void {
@@ -357,8 +358,8 @@ export function runDueReclaims(d: u32, now: u64): void {
  * the kernel; IOVA_WOULD_HANG passes through.
  */
 export function allocFast(d: u32, cpu: u32, size: u64, limit: u64, flushRcache: bool): i64 {
-  // v7.1 rounds inside; v5.15's caller (dma-iommu) did it before calling.
-  if (!isProfile515(d) && size < 32) size = size <= 1 ? 1 : <u64>1 << <u64>orderBase2(size);
+  // With KB_IOVA_FAST_ROUNDS it rounds here; before, its caller (dma-iommu) did.
+  if (iovaHas(d, KB_IOVA_FAST_ROUNDS) && size < 32) size = size <= 1 ? 1 : <u64>1 << <u64>orderBase2(size);
   const bin = orderBase2(size);
   if (bin < RCACHE_BINS) {
     const pc = cpuBin(d, cpu, bin);

@@ -12,13 +12,16 @@ import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
   D_BPL, D_COHERENT, D_EV_FRAME, D_EV_HEAD, D_EV_MASK, D_EV_RING, D_FLAGS, D_FMT, D_IAS,
   D_LEVELS, D_MAIR, D_OAS, D_PGD_BITS, D_PGD_BYTES, D_PGD_FRAME, D_PGD_PA, D_PG_SHIFT,
-  D_PGSIZE_BITMAP, D_PROFILE, D_QUIRKS, D_START_LEVEL, D_STATE, D_TCR_IRGN, D_TCR_ORGN,
+  D_PGSIZE_BITMAP, D_KB, D_QUIRKS, D_START_LEVEL, D_STATE, D_TCR_IRGN, D_TCR_ORGN,
   D_TCR_PS, D_TCR_SH, D_TCR_SL, D_TCR_TG, D_TCR_TSZ,
-  FMT_ARM_32_LPAE_S1, FMT_ARM_32_LPAE_S2, FMT_ARM_64_LPAE_S2, PROFILE_515, PROFILE_71,
+  FMT_ARM_32_LPAE_S1, FMT_ARM_32_LPAE_S2, FMT_ARM_64_LPAE_S2, pgtHas,
   QUIRK_ARM_HD, QUIRK_ARM_NS, QUIRK_ARM_OUTER_WBWA, QUIRK_ARM_S2FWB, QUIRK_ARM_TTBR1,
   QUIRK_NO_WARN, STATE_CREATING, STATE_FREE, STATE_FREEING, STATE_LIVE, isStage1,
 } from "./desc";
 import { EVENT_SIZE } from "../events";
+import {
+  BEHAVIOUR_BITS, KB_PGT_NO_WARN_QUIRK, KB_PGT_QUIRK_ARM_HD, KB_PGT_QUIRK_ARM_S2FWB, KB_PGT_S2_CONCAT_MANDATORY,
+} from "../behaviour";
 import {
   ENOMEM, ESIM_ARGS, ESIM_KHEAP, ESIM_PGT_FORMAT, ESIM_PGT_GRANULE, ESIM_PGT_IAS, ESIM_PGT_OAS,
   ESIM_PGT_OUTER_WBWA, ESIM_PGT_QUIRKS, ESIM_PGT_S2_CONCAT, ESIM_PGT_VA_BITS, ESIM_SLOTS_FULL,
@@ -152,11 +155,18 @@ function granuleField(pgShift: u32, tg1: bool): u8 {
   return tg1 ? 1 : 2;
 }
 
+/** The quirks every kernel accepts for a format, and those its behaviours add. */
+function allowedQuirks(d: u32, stage1: bool): u32 {
+  let allowed = stage1 ? QUIRK_ARM_NS | QUIRK_ARM_TTBR1 | QUIRK_ARM_OUTER_WBWA : 0;
+  if (pgtHas(d, KB_PGT_NO_WARN_QUIRK)) allowed |= QUIRK_NO_WARN;
+  if (stage1 && pgtHas(d, KB_PGT_QUIRK_ARM_HD)) allowed |= QUIRK_ARM_HD;
+  if (!stage1 && pgtHas(d, KB_PGT_QUIRK_ARM_S2FWB)) allowed |= QUIRK_ARM_S2FWB;
+  return allowed;
+}
+
 function configureStage1(d: u32, bitmap: u64, pageSize: u64): i32 {
-  const profile = load<u32>(d + D_PROFILE);
   const quirks = load<u32>(d + D_QUIRKS);
-  let allowed = QUIRK_ARM_NS | QUIRK_ARM_TTBR1 | QUIRK_ARM_OUTER_WBWA;
-  if (profile == PROFILE_71) allowed |= QUIRK_ARM_HD | QUIRK_NO_WARN;
+  const allowed = allowedQuirks(d, true);
   if ((quirks & ~allowed) != 0) return -ESIM_PGT_QUIRKS;
   const err = lpaeGeometry(d, bitmap, pageSize);
   if (err != 0) return err;
@@ -174,14 +184,12 @@ function configureStage1(d: u32, bitmap: u64, pageSize: u64): i32 {
 }
 
 function configureStage2(d: u32, bitmap: u64, pageSize: u64): i32 {
-  const profile = load<u32>(d + D_PROFILE);
   const quirks = load<u32>(d + D_QUIRKS);
-  const allowed = profile == PROFILE_71 ? QUIRK_ARM_S2FWB | QUIRK_NO_WARN : 0;
-  if ((quirks & ~allowed) != 0) return -ESIM_PGT_QUIRKS;
+  if ((quirks & ~allowedQuirks(d, false)) != 0) return -ESIM_PGT_QUIRKS;
   const err = lpaeGeometry(d, bitmap, pageSize);
   if (err != 0) return err;
 
-  if (profile == PROFILE_515) {
+  if (!pgtHas(d, KB_PGT_S2_CONCAT_MANDATORY)) {
     // Opportunistic: concatenate whenever a level-0 PGD is small enough.
     if (load<u32>(d + D_START_LEVEL) == 0 && pgdEntries(d) <= S2_MAX_CONCAT_PAGES) concatenate(d);
   } else if (concatMandatory(d)) {
@@ -213,19 +221,18 @@ function limit32(fmt: u32, ias: u32, oas: u32): i32 {
 /**
  * alloc_io_pgtable_ops for an LPAE format. Returns the table id (≥ 0) or a negative errno
  * (ESIM_PGT_* for a configuration the kernel would refuse).
- * `events` is the event-ring capacity (a power of two; 0 for none).
+ * `kb`: the kernel's behaviours (KB_*); `events`: the event-ring capacity (a power of two; 0 for none).
  */
-export function createTable(fmt: u32, profile: u32, bitmap: u64, ias: u32, oas: u32,
+export function createTable(fmt: u32, kb: u32, bitmap: u64, ias: u32, oas: u32,
                             coherentWalk: bool, quirks: u32, pageShift: u32,
                             events: u32): i32 {
-  if (fmt > FMT_ARM_32_LPAE_S2 || profile > PROFILE_71 || pageShift < 12 || pageShift > 16) {
-    return -ESIM_PGT_FORMAT;
-  }
+  if (fmt > FMT_ARM_32_LPAE_S2) return -ESIM_PGT_FORMAT;
+  if ((kb & ~BEHAVIOUR_BITS) != 0 || pageShift < 12 || pageShift > 16) return -ESIM_ARGS;
   const id = claimDescriptor();
   if (id < 0) return id;
   const d = descAddr(<u32>id);
   store<u32>(d + D_FMT, fmt);
-  store<u32>(d + D_PROFILE, profile);
+  store<u32>(d + D_KB, kb);
   store<u32>(d + D_QUIRKS, quirks);
   store<u32>(d + D_COHERENT, coherentWalk ? 1 : 0);
   store<u32>(d + D_IAS, ias);

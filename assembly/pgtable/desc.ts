@@ -5,7 +5,7 @@
 //
 //   +0   state        u32  FREE / CREATING / LIVE / FREEING
 //   +4   fmt          u32  FMT_*
-//   +8   profile      u32  PROFILE_515 / PROFILE_71
+//   +8   behaviours   u32  the kernel's KB_* bits (assembly/behaviour.ts)
 //   +12  quirks       u32  IO_PGTABLE_QUIRK_* bits (kernel numbering)
 //   +16  coherent     u32  1 = coherent table walk
 //   +20  ias, +24 oas u32  after arm_lpae_restrict_pgsizes()
@@ -30,7 +30,7 @@
 
 export const D_STATE: u32 = 0;
 export const D_FMT: u32 = 4;
-export const D_PROFILE: u32 = 8;
+export const D_KB: u32 = 8;
 export const D_QUIRKS: u32 = 12;
 export const D_COHERENT: u32 = 16;
 export const D_IAS: u32 = 20;
@@ -60,6 +60,11 @@ export const D_PGD_FRAME: u32 = 112;
 export const D_SMMU_DOMAIN: u32 = 116;
 export const D_EV_HEAD: u32 = 128;
 
+/** Whether table `d`'s kernel has behaviour `kb` (assembly/behaviour.ts KB_PGT_*). */
+@inline export function pgtHas(d: u32, kb: u32): bool {
+  return (load<u32>(d + D_KB) & kb) != 0;
+}
+
 export const STATE_FREE: u32 = 0;
 export const STATE_CREATING: u32 = 1;
 export const STATE_LIVE: u32 = 2;
@@ -71,20 +76,17 @@ export const FMT_ARM_64_LPAE_S2: u32 = 1;
 export const FMT_ARM_32_LPAE_S1: u32 = 2;
 export const FMT_ARM_32_LPAE_S2: u32 = 3;
 
-export const PROFILE_515: u32 = 0;
-export const PROFILE_71: u32 = 1;
-
 // Quirk bits, numbered as include/linux/io-pgtable.h numbers them.
 export const QUIRK_ARM_NS: u32 = 1 << 0;
 export const QUIRK_ARM_TTBR1: u32 = 1 << 5;
 export const QUIRK_ARM_OUTER_WBWA: u32 = 1 << 6;
-export const QUIRK_ARM_HD: u32 = 1 << 7; //      7.1
-export const QUIRK_ARM_S2FWB: u32 = 1 << 8; //   7.1
-export const QUIRK_NO_WARN: u32 = 1 << 9; //     7.1
+export const QUIRK_ARM_HD: u32 = 1 << 7; //      accepted with KB_PGT_QUIRK_ARM_HD
+export const QUIRK_ARM_S2FWB: u32 = 1 << 8; //   accepted with KB_PGT_QUIRK_ARM_S2FWB
+export const QUIRK_NO_WARN: u32 = 1 << 9; //     accepted with KB_PGT_NO_WARN_QUIRK
 
 // Descriptor flags (ours).
 export const DF_RECORD_EVENTS: u32 = 1 << 0;
-/** v5.15's selftest_running: the selftest maps over leaves on purpose, without a WARN. */
+/** selftest_running (without KB_PGT_NO_WARN_QUIRK): the boot self-test maps over leaves on purpose, without a WARN. */
 export const DF_SELFTEST: u32 = 1 << 1;
 /**
  * Defer freeing removed tables to the caller's gather freelist instead of freeing them

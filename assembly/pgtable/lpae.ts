@@ -1,21 +1,23 @@
-// Arm LPAE I/O page tables: drivers/iommu/io-pgtable-arm.c of v5.15.16 and v7.1, rewritten
-// from the behaviour described in reference §4 (no kernel code was copied).
+// Arm LPAE I/O page tables: drivers/iommu/io-pgtable-arm.c of v5.15.16, v6.12 and v7.1,
+// rewritten from the behaviour described in reference §4 (no kernel code was copied); where
+// the kernels differ, the table's behaviour bits decide (assembly/behaviour.ts KB_PGT_*).
 //
 // Formats: 64-bit LPAE stage 1 and stage 2, and the 32-bit LPAE ("ARM_32_LPAE") variants,
 // granules 4K / 16K / 64K. Tables live in simulated RAM (ZONE_PHYS); a table descriptor
 // holds the address of the next table, so walks go PA → shared-memory address.
 //
-// Kernel behaviour reproduced on purpose, per profile (see the conformance README):
-//   - a map_pages / unmap_pages call never crosses a table boundary; v5.15 counts the room
-//     left against one granule-sized table even in a concatenated PGD, so past index 511
-//     the count goes negative and the byte count wraps;
+// Kernel behaviour reproduced on purpose (see the conformance README):
+//   - a map_pages / unmap_pages call never crosses a table boundary; without
+//     KB_PGT_CONCAT_PER_TABLE the room left is counted against one granule-sized table even
+//     in a concatenated PGD, so past index 511 the count goes negative and the byte count wraps;
 //   - alignment is not checked here (the IOMMU core does that): a misaligned IOVA maps the
 //     page that contains it, and the PA's low bits fall out of the PTE;
 //   - iova_to_phys masks bits above the IAS away instead of refusing them;
 //   - emptied tables stay until a block map over them, or an unmap of the larger size;
 //   - a map that ends in -EEXIST may already have replaced tables before it;
-//   - v5.15 splits a block on a partial unmap; v7.1 refuses (WARN, 0 bytes);
-//   - v7.1 gathers every cleared entry at the unmap size, table entries included.
+//   - a partial unmap of a block splits it (KB_PGT_SPLIT_PARTIAL_UNMAP) or is refused (WARN, 0 bytes);
+//   - with KB_PGT_UNMAP_TABLES_FIRST every cleared entry at the unmap size is gathered,
+//     table entries included.
 // Modelled CPU time (memmap.ts CPU_COST_*), charged to the calling thread where the work
 // is done: a step down the walk, each PTE written or cleared, each table page allocated.
 // Left out: the Mali and Apple DART formats, dirty tracking (v7.1 read_and_clear_dirty),
@@ -26,8 +28,8 @@ import { cpuCharge } from "../sync";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
   D_COHERENT, D_FLAGS, D_FMT, D_PG_SHIFT, D_BPL, D_START_LEVEL, D_PGD_BITS, D_PGD_PA,
-  D_PGD_BYTES, D_PROFILE, D_QUIRKS, D_IAS, D_OAS, D_PGSIZE_BITMAP,
-  DF_DEFER_TABLE_FREE, DF_FAULT_PLAIN_INSTALL, DF_SELFTEST, PROFILE_515, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
+  D_PGD_BYTES, D_QUIRKS, D_IAS, D_OAS, D_PGSIZE_BITMAP,
+  DF_DEFER_TABLE_FREE, DF_FAULT_PLAIN_INSTALL, DF_SELFTEST, pgtHas, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
   QUIRK_ARM_S2FWB, isStage1,
 } from "./desc";
 import {
@@ -38,6 +40,10 @@ import {
 import { gatherAddTable, gatherQueued } from "../iommu/gather";
 import { tlbAddPage, tlbFlushWalk } from "./tlb";
 import { EEXIST, EINVAL, ENOMEM, ERANGE } from "../errno";
+import {
+  KB_PGT_CONCAT_PER_TABLE, KB_PGT_MAP_NO_PROT_EINVAL, KB_PGT_NO_WARN_QUIRK, KB_PGT_SPLIT_PARTIAL_UNMAP,
+  KB_PGT_UNMAP_TABLES_FIRST,
+} from "../behaviour";
 
 export const MAX_LEVELS: i32 = 4;
 
@@ -83,8 +89,12 @@ const MAIR_IDX_DEV: u64 = 2;
 const PTE_ATTRINDX_SHIFT: u64 = 2;
 /** Output address bits [47:12]; with 64K granules PA[51:48] sit in PTE[15:12]. */
 export const PTE_ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
-/** Attributes a v5.15 split copies from the block: bits [11:2] and XN. */
-const PTE_ATTR_MASK_515: u64 = (0x3ff << 2) | (6 << 52);
+/**
+ * Attributes a split copies from the block: bits [11:2], XN and DBM. DBM joined the mask
+ * with the ARM_HD quirk (KB_PGT_QUIRK_ARM_HD); a kernel without that quirk never sets it,
+ * so copying it changes nothing there.
+ */
+const PTE_SPLIT_ATTR_MASK: u64 = (0x3ff << 2) | PTE_DBM | (6 << 52);
 
 // ── geometry helpers ─────────────────────────────────────────────────────────
 
@@ -93,7 +103,6 @@ const PTE_ATTR_MASK_515: u64 = (0x3ff << 2) | (6 << 52);
 @inline function granule(d: u32): u64 { return <u64>1 << pgShift(d); }
 @inline function ptesPerTable(d: u32): i32 { return 1 << (bpl(d) as i32); }
 @inline function startLevel(d: u32): i32 { return load<u32>(d + D_START_LEVEL) as i32; }
-@inline function is515(d: u32): bool { return load<u32>(d + D_PROFILE) == PROFILE_515; }
 
 /** ARM_LPAE_LVL_SHIFT: (4 − l)·bpl + 3. */
 @inline function lvlShift(d: u32, lvl: i32): u64 {
@@ -112,13 +121,13 @@ const PTE_ATTR_MASK_515: u64 = (0x3ff << 2) | (6 << 52);
 }
 
 /**
- * Entries a single call may touch from index `idx` on. v5.15 measures against one
- * granule-sized table, which goes negative past it in a concatenated PGD (kept: it is
- * what the kernel did); v7.1 measures within the granule-sized table that holds idx.
+ * Entries a single call may touch from index `idx` on: within the granule-sized table that
+ * holds idx (KB_PGT_CONCAT_PER_TABLE), or — before that fix — against one granule-sized
+ * table, which goes negative past it in a concatenated PGD (kept: it is what the kernel did).
  */
 @inline function entriesLeft(d: u32, idx: i32): i32 {
   const n = ptesPerTable(d);
-  return is515(d) ? n - idx : n - (idx & (n - 1));
+  return pgtHas(d, KB_PGT_CONCAT_PER_TABLE) ? n - (idx & (n - 1)) : n - idx;
 }
 
 /** min_t(int, pgcount, max): the kernel truncates pgcount to int first. */
@@ -259,7 +268,7 @@ export function protToPte(d: u32, prot: u32): u64 {
   if (isStage1(fmt)) {
     pte = PTE_NG;
     if ((prot & IOMMU_WRITE) == 0 && (prot & IOMMU_READ) != 0) pte |= PTE_AP_RDONLY;
-    else if (!is515(d) && (quirks & QUIRK_ARM_HD) != 0) pte |= PTE_DBM;
+    else if ((quirks & QUIRK_ARM_HD) != 0) pte |= PTE_DBM; // accepted only with KB_PGT_QUIRK_ARM_HD
     if ((prot & IOMMU_PRIV) == 0) pte |= PTE_AP_UNPRIV;
     if ((prot & IOMMU_MMIO) != 0) pte |= MAIR_IDX_DEV << PTE_ATTRINDX_SHIFT;
     else if ((prot & IOMMU_CACHE) != 0) pte |= MAIR_IDX_CACHE << PTE_ATTRINDX_SHIFT;
@@ -268,7 +277,8 @@ export function protToPte(d: u32, prot: u32): u64 {
     if ((prot & IOMMU_WRITE) != 0) pte |= PTE_HAP_WRITE;
     if ((prot & IOMMU_MMIO) != 0) pte |= PTE_MEMATTR_DEV;
     else if ((prot & IOMMU_CACHE) != 0) {
-      pte |= !is515(d) && (quirks & QUIRK_ARM_S2FWB) != 0 ? PTE_MEMATTR_FWB_WB : PTE_MEMATTR_OIWB;
+      // S2FWB is accepted only with KB_PGT_QUIRK_ARM_S2FWB.
+      pte |= (quirks & QUIRK_ARM_S2FWB) != 0 ? PTE_MEMATTR_FWB_WB : PTE_MEMATTR_OIWB;
     } else pte |= PTE_MEMATTR_NC;
   }
   pte |= (prot & IOMMU_CACHE) != 0 ? PTE_SH_IS : PTE_SH_OS;
@@ -279,16 +289,16 @@ export function protToPte(d: u32, prot: u32): u64 {
 
 // ── WARN suppression ─────────────────────────────────────────────────────────
 
-/** Mapping over a leaf: quiet while the v5.15 selftest runs, or with v7.1's NO_WARN. */
+/** Mapping over a leaf: quiet with the NO_WARN quirk (KB_PGT_NO_WARN_QUIRK), else while the boot self-test runs. */
 function warnExists(d: u32): void {
-  const quiet = is515(d) ? (load<u32>(d + D_FLAGS) & DF_SELFTEST) != 0
-                         : (load<u32>(d + D_QUIRKS) & QUIRK_NO_WARN) != 0;
+  const quiet = pgtHas(d, KB_PGT_NO_WARN_QUIRK) ? (load<u32>(d + D_QUIRKS) & QUIRK_NO_WARN) != 0
+                                                : (load<u32>(d + D_FLAGS) & DF_SELFTEST) != 0;
   if (!quiet) warn(d, WARN_MAP_EXISTS);
 }
 
-/** Unmapping a zero entry: v5.15 always WARNs, v7.1 not with NO_WARN. */
+/** Unmapping a zero entry: quiet only with the NO_WARN quirk (KB_PGT_NO_WARN_QUIRK). */
 function warnNoPte(d: u32): void {
-  if (is515(d) || (load<u32>(d + D_QUIRKS) & QUIRK_NO_WARN) == 0) warn(d, WARN_UNMAP_NO_PTE);
+  if (!pgtHas(d, KB_PGT_NO_WARN_QUIRK) || (load<u32>(d + D_QUIRKS) & QUIRK_NO_WARN) == 0) warn(d, WARN_UNMAP_NO_PTE);
 }
 
 /** The sign-extension test on an input address (inverted for a TTBR1 table). */
@@ -319,7 +329,7 @@ export function mapPages(d: u32, iova: u64, paddr: u64, pgsize: u64, pgcount: u6
     warn(d, WARN_MAP_RANGE);
     return -ERANGE;
   }
-  if ((prot & (IOMMU_READ | IOMMU_WRITE)) == 0) return is515(d) ? 0 : -EINVAL;
+  if ((prot & (IOMMU_READ | IOMMU_WRITE)) == 0) return pgtHas(d, KB_PGT_MAP_NO_PROT_EINVAL) ? -EINVAL : 0;
   const pte = protToPte(d, prot);
   const ret = mapAt(d, iova, paddr, pgsize, pgcount, pte, startLevel(d),
                     tablePtr(load<u64>(d + D_PGD_PA)), mappedOut);
@@ -336,7 +346,7 @@ function mapAt(d: u32, iova: u64, paddr: u64, size: u64, pgcount: u64, prot: u64
   if (size == blockSize(d, lvl)) {
     const n = minInt(pgcount, entriesLeft(d, idx));
     const ret = initLeaves(d, iova, paddr, prot, lvl, n, ptep, table);
-    // n < 0 only in v5.15's concatenated-PGD case: the count wraps, as the kernel's did.
+    // n < 0 only without KB_PGT_CONCAT_PER_TABLE in a concatenated PGD: the count wraps, as the kernel's did.
     if (ret == 0) store<u64>(mappedOut, load<u64>(mappedOut) + <u64><i64>n * size);
     return ret;
   }
@@ -435,13 +445,13 @@ function unmapAt(d: u32, gather: u32, iova: u64, size: u64, pgcount: u64, lvl: i
   }
   if (size == blockSize(d, lvl)) {
     const n = minInt(pgcount, entriesLeft(d, idx));
-    return is515(d) ? clearRun515(d, gather, iova, size, lvl, ptep, n)
-                    : clearRun71(d, gather, iova, size, lvl, ptep, n);
+    return pgtHas(d, KB_PGT_UNMAP_TABLES_FIRST) ? clearRunTablesFirst(d, gather, iova, size, lvl, ptep, n)
+                                                : clearRunEntryByEntry(d, gather, iova, size, lvl, ptep, n);
   }
   if (isLeaf(pte, lvl)) {
-    if (is515(d)) return splitBlockUnmap(d, gather, iova, size, pte, lvl + 1, ptep, pgcount);
-    // v7.1 (since v6.13): a partial unmap of a block is refused. A WARN_ONCE in the
-    // kernel; reported every time here, as the kernel-code traces do.
+    if (pgtHas(d, KB_PGT_SPLIT_PARTIAL_UNMAP)) return splitBlockUnmap(d, gather, iova, size, pte, lvl + 1, ptep, pgcount);
+    // Without the split (since v6.13): a partial unmap of a block is refused. A WARN_ONCE
+    // in the kernel; reported every time here, as the kernel-code traces do.
     warn(d, WARN_UNMAP_PARTIAL_BLOCK);
     return 0;
   }
@@ -450,11 +460,12 @@ function unmapAt(d: u32, gather: u32, iova: u64, size: u64, pgcount: u64, lvl: i
 }
 
 /**
- * v5.15: clear n entries one at a time. A table entry gets a synchronous walk flush and
- * its subtree freed; a leaf goes into the gather unless the gather is queued (lazy).
+ * Before KB_PGT_UNMAP_TABLES_FIRST: clear n entries one at a time. A table entry gets a
+ * synchronous walk flush and its subtree freed; a leaf goes into the gather unless the
+ * gather is queued (lazy). An empty entry always WARNs (no NO_WARN quirk then).
  */
-function clearRun515(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, ptep: u32,
-                     n: i32): u64 {
+function clearRunEntryByEntry(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, ptep: u32,
+                              n: i32): u64 {
   let i = 0;
   while (i < n) {
     const p = ptep + (<u32>i << 3);
@@ -476,12 +487,12 @@ function clearRun515(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, ptep: 
 }
 
 /**
- * v7.1: a first pass frees the tables among the n entries (walk flush each), then all
- * processed entries are cleared at once and — with a non-queued gather — every one of
- * them is gathered, table entries included.
+ * KB_PGT_UNMAP_TABLES_FIRST: a first pass frees the tables among the n entries (walk flush
+ * each), then all processed entries are cleared at once and — with a non-queued gather —
+ * every one of them is gathered, table entries included.
  */
-function clearRun71(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, ptep: u32,
-                    n: i32): u64 {
+function clearRunTablesFirst(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, ptep: u32,
+                             n: i32): u64 {
   let i = 0;
   for (; i < n; i++) {
     const p = ptep + (<u32>i << 3);
@@ -503,7 +514,7 @@ function clearRun71(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, ptep: u
 }
 
 /**
- * v5.15 arm_lpae_split_blk_unmap: replace the block at *ptep (level lvl − 1) by a table at
+ * arm_lpae_split_blk_unmap (KB_PGT_SPLIT_PARTIAL_UNMAP): replace the block at *ptep (level lvl − 1) by a table at
  * `lvl` that maps all of it except the slots being unmapped, installed with one
  * compare-and-swap against the block entry. Removed slots are gathered even when the
  * gather is queued. A request smaller than this level's size splits again one level down.
@@ -526,7 +537,7 @@ function splitBlockUnmap(d: u32, gather: u32, iova: u64, size: u64, blockPte: u6
     first = lvlIdx(d, iova, lvl);
     n = minInt(pgcount, perTable - first);
   }
-  const prot = blockPte & PTE_ATTR_MASK_515;
+  const prot = blockPte & PTE_SPLIT_ATTR_MASK;
   let pa = pteToPaddr(d, blockPte);
   for (let i = 0; i < perTable; i++, pa += splitSize) {
     if (i >= first && i < first + n) continue;

@@ -3,7 +3,7 @@
 // invalidations. An io-pgtable table points at one of these as its TLB-callback cookie.
 //
 //   +0 state u32   +4 stage u32 (1, 2)   +8 asid u32   +12 vmid u32
-//   +16 features u32 (SMMU_FEAT_*)      +20 rules u32 (which driver's encoding: 5.15 / 7.1)
+//   +16 features u32 (SMMU_FEAT_*)      +20 behaviours u32 (the driver's KB_SMMU_* bits)
 //   +24 smmu u32 (the SMMU instance its commands go to: id + 1, 0 = none)
 //   +28 flush generation u32: flush-alls completed (TLBI by ASID/VMID + CMD_SYNC)
 //   +32 flushes started u32: flush-alls begun (bumped before the TLBI is issued)
@@ -11,13 +11,14 @@
 import { MAX_SMMU_DOMAINS, SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE } from "../memmap";
 import { D_SMMU_DOMAIN } from "../pgtable/desc";
 import { ESIM_ARGS, ESIM_SLOTS_FULL } from "../errno";
+import { BEHAVIOUR_BITS } from "../behaviour";
 
 export const SD_STATE: u32 = 0;
 export const SD_STAGE: u32 = 4;
 export const SD_ASID: u32 = 8;
 export const SD_VMID: u32 = 12;
 export const SD_FEATURES: u32 = 16;
-export const SD_RULES: u32 = 20;
+export const SD_KB: u32 = 20;
 export const SD_SMMU: u32 = 24;
 export const SD_FLUSH_GEN: u32 = 28;
 /**
@@ -33,8 +34,10 @@ export const SMMU_FEAT_RANGE_INV: u32 = 1 << 0;
 /** E2H: stage-1 invalidations use the EL2 opcodes. */
 export const SMMU_FEAT_E2H: u32 = 1 << 1;
 
-export const RULES_515: u32 = 0;
-export const RULES_71: u32 = 1;
+/** Whether SMMU domain `sd`'s driver has behaviour `kb` (assembly/behaviour.ts KB_SMMU_*). */
+@inline export function smmuDomainHas(sd: u32, kb: u32): bool {
+  return (load<u32>(sd + SD_KB) & kb) != 0;
+}
 
 @inline export function smmuDomainAddr(id: u32): u32 {
   return SMMU_DOMAINS_BASE + id * SMMU_DOMAIN_SIZE;
@@ -47,8 +50,8 @@ export const RULES_71: u32 = 1;
 }
 
 /** Claim a free domain slot: its id, or -ESIM_ARGS, -ESIM_SLOTS_FULL. */
-export function smmuDomainCreate(stage: u32, id: u32, features: u32, rules: u32): i32 {
-  if ((stage != 1 && stage != 2) || id > 0xffff || rules > RULES_71) return -ESIM_ARGS;
+export function smmuDomainCreate(stage: u32, id: u32, features: u32, kb: u32): i32 {
+  if ((stage != 1 && stage != 2) || id > 0xffff || (kb & ~BEHAVIOUR_BITS) != 0) return -ESIM_ARGS;
   for (let i: u32 = 0; i < MAX_SMMU_DOMAINS; i++) {
     const sd = smmuDomainAddr(i);
     if (atomic.cmpxchg<u32>(sd + SD_STATE, 0, 1) == 0) {
@@ -56,7 +59,7 @@ export function smmuDomainCreate(stage: u32, id: u32, features: u32, rules: u32)
       store<u32>(sd + SD_ASID, stage == 1 ? id : 0);
       store<u32>(sd + SD_VMID, stage == 2 ? id : 0);
       store<u32>(sd + SD_FEATURES, features);
-      store<u32>(sd + SD_RULES, rules);
+      store<u32>(sd + SD_KB, kb);
       atomic.store<u32>(sd + SD_STATE, 2);
       return <i32>i;
     }

@@ -1,6 +1,7 @@
 // The SMMUv3 driver's invalidations (arm-smmu-v3.c): a range of IOVAs becomes TLBI commands
-// (__arm_smmu_tlb_inv_range in v5.15; arm_smmu_cmdq_batch_add_range and
-// arm_smmu_inv_size_too_big in v7.1, reference §5.4), a whole context becomes one
+// (__arm_smmu_tlb_inv_range in v5.15 and v6.12; arm_smmu_cmdq_batch_add_range and
+// arm_smmu_inv_size_too_big in v7.1, reference §5.4; the domain's behaviour bits decide,
+// KB_SMMU_*), a whole context becomes one
 // TLBI_NH_ASID / TLBI_S12_VMALL (arm_smmu_tlb_inv_context), each followed by a CMD_SYNC.
 // Left out: ATC invalidation (no ATS masters yet), the SVA path, nested (NH_ALL) targets.
 
@@ -11,9 +12,10 @@ import {
 } from "./cmd";
 import { cmdqIssue, cmdqIssueRun, cmdqSync } from "./cmdq";
 import {
-  RULES_515, SD_ASID, SD_FEATURES, SD_FLUSH_GEN, SD_FLUSH_STARTED, SD_RULES, SD_STAGE, SD_VMID, SMMU_FEAT_E2H,
-  SMMU_FEAT_RANGE_INV,
+  SD_ASID, SD_FEATURES, SD_FLUSH_GEN, SD_FLUSH_STARTED, SD_STAGE, SD_VMID, SMMU_FEAT_E2H, SMMU_FEAT_RANGE_INV,
+  smmuDomainHas,
 } from "./domain";
+import { KB_SMMU_INV_ALL_TOO_BIG, KB_SMMU_NONLEAF_TTL0 } from "../behaviour";
 
 /** CMDQ_TLBI_RANGE_NUM_MAX: one range command covers at most 31 chunks of 2^SCALE pages. */
 const RANGE_NUM_MAX: u64 = 31;
@@ -51,12 +53,11 @@ export function smmuTlbInvContext(d: u32, sd: u32): void {
  * (non-leaf, granule = the table granule).
  */
 export function smmuTlbInvRange(d: u32, sd: u32, iova: u64, size: u64, granule: u64, leaf: bool): void {
-  const v515 = load<u32>(sd + SD_RULES) == RULES_515;
   const ril = (load<u32>(sd + SD_FEATURES) & SMMU_FEAT_RANGE_INV) != 0;
-  if (v515) {
+  if (!smmuDomainHas(sd, KB_SMMU_INV_ALL_TOO_BIG)) {
     if (size == 0) return;
   } else if (sizeTooBig(ril, size, granule)) {
-    // v7.1: no size, or too many per-granule commands to send without a soft lockup.
+    // No size, or too many per-granule commands to send without a soft lockup.
     smmuTlbInvContext(d, sd);
     return;
   }
@@ -80,8 +81,8 @@ export function smmuTlbInvRange(d: u32, sd: u32, iova: u64, size: u64, granule: 
   const tgField = (tg - 10) / 2;
   let ttl: u64 = 4 - (ilog2(granule) - 3) / (tg - 3);
   let pages = size >> tg;
-  if (!v515 && !leaf) {
-    // v7.1: callers pass a nominal granule for non-leaf requests, so no TTL hint; and
+  if (!leaf && smmuDomainHas(sd, KB_SMMU_NONLEAF_TTL0)) {
+    // Callers pass a nominal granule for non-leaf requests, so no TTL hint; and
     // never let SCALE and NUM both be 0 (an erratum workaround): one page becomes two.
     ttl = 0;
     if ((pages & RANGE_NUM_MAX) == 1) pages++;
@@ -98,7 +99,7 @@ export function smmuTlbInvRange(d: u32, sd: u32, iova: u64, size: u64, granule: 
   cmdqSync(d, sd);
 }
 
-/** v7.1 arm_smmu_inv_size_too_big: whole-context instead of a range. */
+/** arm_smmu_inv_size_too_big (KB_SMMU_INV_ALL_TOO_BIG): whole-context instead of a range. */
 function sizeTooBig(ril: bool, size: u64, granule: u64): bool {
   if (size == 0 || size == U64.MAX_VALUE) return true;
   if (ril) return false;

@@ -5,10 +5,10 @@
 // while the progress bar goes to stderr, and only to a terminal.
 
 import { progressBar, type ProgressSink } from "../progress.js";
-import type { Profile } from "../pgtable.js";
 import {
   formatMapBenchmark, runMapBenchmark, type MapBenchmarkOptions, type MapBenchmarkResult,
 } from "./map-benchmark.js";
+import { type Profile } from "../profile.js";
 
 export type BenchMode = "strict" | "lazy" | "both";
 

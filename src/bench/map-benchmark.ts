@@ -20,7 +20,6 @@
 
 import { ArgumentError, IommuSimError, WorkerError } from "../errors.js";
 import { checkInt, checkOneOf } from "../validate.js";
-import { PROFILES, type Profile } from "../pgtable.js";
 import { Simulator } from "../simulator.js";
 import type { CpuCosts, SmmuCosts, SmmuStats } from "../smmu/smmu.js";
 import type { DmaStats } from "../dma.js";
@@ -28,6 +27,7 @@ import type { WorkerPool } from "../pool.js";
 import {
   MB_CONTROL_BYTES, MB_STOP, MB_STOP_ENOMEM, MB_STOP_REQUESTED, type MapBenchArgs, type MapBenchWorkerResult,
 } from "../tasks/map-benchmark.js";
+import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
 
 export interface MapBenchmarkOptions {
   /** Kernel threads mapping at once, 1..1024 (the simulator runs at most 64 CPUs). Default 1. */
@@ -135,7 +135,7 @@ export interface MapBenchmarkResult {
 /** The user tool's defaults (reference §6.5), plus this simulator's own. */
 export const MAP_BENCHMARK_DEFAULTS = Object.freeze({
   threads: 1, seconds: 20, node: -1, dmaBits: 32, dir: 0, transNs: 0, granule: 1, mapMode: 0,
-  profile: "7.1" as Profile, mode: "strict" as const, rangeInvalidation: true,
+  profile: DEFAULT_PROFILE as Profile, mode: "strict" as const, rangeInvalidation: true,
 });
 
 /** The kernel's limits (DMA_MAP_MAX_THREADS, _SECONDS, _TRANS_DELAY) and the simulator's. */
@@ -185,8 +185,8 @@ function validate(o: MapBenchmarkOptions): Params {
   const granule = intIn("granule", o.granule ?? d.granule, 1, 1024, "invalid granule size");
   const dir = intIn("dir", o.dir ?? d.dir, 0, 2, "invalid DMA direction");
   const mapMode = o.mapMode ?? d.mapMode;
-  if (profile === "5.15" && mapMode !== 0) {
-    throw new ArgumentError("mapMode", mapMode, "must be 0: the v5.15 ABI has no map_mode (single mappings only)", ctx);
+  if (!profileHas(profile, "BENCH_MAP_MODE") && mapMode !== 0) {
+    throw new ArgumentError("mapMode", mapMode, `must be 0: the ${profile} ABI has no map_mode (single mappings only)`, ctx);
   }
   intIn("mapMode", mapMode, 0, 1, "invalid map mode");
   if (mapMode === 1) {
@@ -257,9 +257,9 @@ export function formatMapBenchmark(
   r: Pick<MapBenchmarkResult, "threads" | "seconds" | "node" | "dir" | "granule" | "avgMap100ns" | "mapStddev100ns" |
           "avgUnmap100ns" | "unmapStddev100ns"> & { mapMode?: number; profile?: Profile },
   profile?: Profile): string {
-  const p = profile ?? r.profile ?? "7.1";
+  const p = profile ?? r.profile ?? DEFAULT_PROFILE;
   const dir = DIRECTIONS[r.dir] ?? String(r.dir);
-  const head = p === "5.15"
+  const head = !profileHas(p, "BENCH_MAP_MODE")
     ? `dma mapping benchmark: threads:${r.threads} seconds:${r.seconds} node:${r.node} dir:${dir} granule: ${r.granule}`
     : `dma mapping benchmark(${r.mapMode === 1 ? "SG_MODE" : "SINGLE_MODE"}): threads:${r.threads} ` +
       `seconds:${r.seconds} node:${r.node} dir:${dir} granule:${r.granule}`;

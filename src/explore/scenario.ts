@@ -19,12 +19,12 @@
 // goes straight back to the tree and the next map of the same size — on any CPU — gets it.
 
 import { Simulator } from "../simulator.js";
-import type { Profile } from "../pgtable.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from "../dma.js";
 import type { Smmu } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
 import type { Program, Regs, Step, Thread } from "./model.js";
+import { PROFILES, type Profile } from "../profile.js";
 
 export type ScenarioOp =
   | { map: string; cpu?: string }
@@ -267,7 +267,9 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   const fail = (field: string, v: unknown, why: string): never => { throw new ArgumentError(field, v, why, where); };
   if (typeof s !== "object" || s === null) fail("scenario", s, "must be an object");
   const sc = s as Scenario;
-  if (sc.profile !== undefined && sc.profile !== "5.15" && sc.profile !== "7.1") fail("profile", sc.profile, "must be '5.15' or '7.1'");
+  if (sc.profile !== undefined && !PROFILES.includes(sc.profile)) {
+    fail("profile", sc.profile, `must be one of ${PROFILES.map((p) => `'${p}'`).join(", ")}`);
+  }
   if (sc.variant !== undefined && !SEED_VARIANTS.includes(sc.variant)) fail("variant", sc.variant, `must be one of ${SEED_VARIANTS.join(", ")}`);
   if (typeof sc.threads !== "object" || sc.threads === null || Object.keys(sc.threads).length === 0) {
     fail("threads", sc.threads, "must map thread names to lists of operations");

@@ -6,10 +6,10 @@
 // iova.ts).
 
 import { Simulator } from "../simulator.js";
-import type { Profile } from "../pgtable.js";
 import { IommuSimError } from "../errors.js";
 import { PgtableCommands } from "./pgtable.js";
 import { IovaCommands } from "./iova.js";
+import { type Profile } from "../profile.js";
 
 export class ReplayError extends IommuSimError {
   override name = "ReplayError";

@@ -3,6 +3,8 @@
 // the scenario and its seed when the run has one worker (the runner's determinism
 // promise); `timing` is wall-clock and differs run to run.
 
+import type { Profile } from "../profile.js";
+
 /**
  * A histogram over log-spaced buckets (4 per power of two): counts[i] samples fell in
  * [bounds[i], bounds[i+1]). p50, p99 and max are the lower bound of the bucket they fall
@@ -91,7 +93,7 @@ export interface RunReport {
   scenario: {
     name: string;
     description: string;
-    profile: "5.15" | "7.1";
+    profile: Profile;
     seed: number;
     workers: number;
     cpus: number;

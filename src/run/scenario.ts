@@ -12,9 +12,9 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { isPowerOfTwo } from "../validate.js";
-import type { Profile } from "../pgtable.js";
-import type { DomainType, SeedVariant } from "../dma.js";
+import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import type { ReplacementPolicy, SmmuCosts, SmmuOptions } from "../smmu/smmu.js";
+import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
 
 export const RUN_WORKLOAD_KINDS = ["nic-rx", "nic-tx", "storage", "random", "attacker"] as const;
 export type RunWorkloadKind = (typeof RUN_WORKLOAD_KINDS)[number];
@@ -365,8 +365,8 @@ function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
 // ---------------------------------------------------------------------------------------
 // The schema: structure, types, ranges and defaults.
 
-const PROFILES = ["5.15", "7.1"] as const satisfies readonly Profile[];
-const VARIANTS = ["merged", "v2-two-reads", "v2-hoisted", "no-wmb"] as const satisfies readonly SeedVariant[];
+const PROFILE_NAMES = PROFILES as unknown as readonly [Profile, ...Profile[]];
+const VARIANTS = SEED_VARIANTS as unknown as readonly [SeedVariant, ...SeedVariant[]];
 const DOMAIN_TYPES = ["DMA", "DMA-FQ"] as const satisfies readonly DomainType[];
 const GRANULES = [4096, 16384, 65536] as const;
 /** The SMMU model's IOTLB size when the scenario does not give one (SmmuOptions.iotlb). */
@@ -497,7 +497,7 @@ const checksSchema = z.strictObject({
 const scenarioSchema = z.strictObject({
   name: expecting(z.string().min(1).max(64), "a string of 1..64 characters", "a string"),
   description: expecting(z.string(), "a string").default(""),
-  profile: oneOf(PROFILES).default("7.1"),
+  profile: oneOf(PROFILE_NAMES).default(DEFAULT_PROFILE),
   seed: integer(0, 2 ** 32 - 1).default(1),
   workers: integer(1, 63).default(1),
   cpus: integer(1, 64),
@@ -561,8 +561,10 @@ function checkDomains(p: Parsed, out: Problems): void {
   checkUnique(p.domains, "domains", "name", (d) => d.name,
     (v, first) => `the name ${found(v)} is already used by domains[${first}]`, out);
   p.domains.forEach((d, i) => {
-    if (d.fqMode === "single" && p.profile !== "7.1") {
-      out.add(["domains", i, "fqMode"], `"single" needs profile "7.1" (the scenario's profile is ${found(p.profile)})`);
+    if (d.fqMode === "single" && !profileHas(p.profile, "DMA_FQ_SINGLE")) {
+      const have = PROFILES.filter((q) => profileHas(q, "DMA_FQ_SINGLE")).map((q) => JSON.stringify(q)).join(" or ");
+      out.add(["domains", i, "fqMode"], `"single" needs profile ${have}, a kernel with the single flush queue ` +
+        `(the scenario's profile is ${found(p.profile)})`);
     }
   });
 }

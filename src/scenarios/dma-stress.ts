@@ -21,7 +21,6 @@
 // wall clock on this machine: reported, never something to assert.
 
 import type { Simulator } from "../simulator.js";
-import type { Profile } from "../pgtable.js";
 import { SEED_VARIANTS, type DmaDomain, type DmaStats, type SeedVariant } from "../dma.js";
 import type { Smmu, SmmuStats } from "../smmu/smmu.js";
 import type { DmaEngine, DmaEngineStats } from "../device/engine.js";
@@ -32,6 +31,7 @@ import {
   DMA_CONTROL_BYTES, SH_QUIET, type DmaDeviceResult, type DmaMapperResult, type DmaStressArgs, type DmaStressResult,
   type DmaSwitcherResult, type InjectedFailure,
 } from "../tasks/dma.js";
+import { type Profile } from "../profile.js";
 
 export type DmaStressRole = "mapper" | "switcher" | "device";
 

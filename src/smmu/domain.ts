@@ -5,9 +5,9 @@
 import type { Core } from "../../bindings/core.js";
 import { checkCore, coreError } from "../errno.js";
 import { ArgumentError, IommuSimError } from "../errors.js";
-import type { PageTable, Profile } from "../pgtable.js";
-import { PROFILES } from "../pgtable.js";
+import type { PageTable } from "../pgtable.js";
 import { checkInt, checkOneOf } from "../validate.js";
+import { behaviourBits, PROFILES, type Profile } from "../profile.js";
 
 export interface SmmuDomainOptions {
   /** 1: stage-1 (commands carry the ASID), 2: stage-2 (the VMID). Default: the table's stage. */
@@ -44,7 +44,7 @@ export class SmmuDomain {
     let features = 0;
     if (opts.rangeInvalidation ?? true) features |= L.SMMU_FEAT_RANGE_INV;
     if (opts.e2h) features |= L.SMMU_FEAT_E2H;
-    const sd = core.raw.smmu_domain_create(stage, id, features, rules === "5.15" ? 0 : 1);
+    const sd = core.raw.smmu_domain_create(stage, id, features, behaviourBits(L, rules));
     checkCore(core, sd, ctx, { detail: `stage ${stage} id ${id}; at most ${L.MAX_SMMU_DOMAINS} SMMU domains live at once` });
     const rc = core.raw.pgt_set_smmu_domain(pt.id, sd);
     if (rc !== 0) {
