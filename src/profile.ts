@@ -30,6 +30,19 @@ const TABLE = {
     behaviours: ["PGT_SPLIT_PARTIAL_UNMAP", "IOVA_FLUSH_QUEUE"],
     iovaMagazineSize: 128,
   },
+  "6.12": {
+    kernel: "Linux 6.12.63 (6.12.y LTS, with the 6.12.4 concatenated-PGD fix)",
+    summary: "the LTS of Debian 13, RHEL 10, Android 16: 5.15's page-table structure and WARNs, 7.1's allocator and flush queue",
+    behaviours: [
+      "PGT_SPLIT_PARTIAL_UNMAP", "PGT_MAP_NO_PROT_EINVAL", "PGT_UNMAP_TABLES_FIRST", "PGT_CONCAT_PER_TABLE",
+      "PGT_QUIRK_ARM_HD", "SMMU_NONLEAF_TTL0",
+      "IOVA_DEPOT_LIST", "IOVA_FAST_ROUNDS", "IOVA_MAX32_ANY_LOW_FREE", "IOVA_RETRY_ABOVE_CACHED",
+      "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE",
+      // Not covered by the 6.12 traces; inferred from when the group-ownership rework merged (2023).
+      "DMA_SWITCH_OWNED_GROUPS",
+    ],
+    iovaMagazineSize: 127,
+  },
   "7.1": {
     kernel: "Linux 7.1 (merge window)",
     summary: "today's kernel: no split on unmap, the NO_WARN quirk, KUnit self-tests, whole-context invalidation of large ranges",

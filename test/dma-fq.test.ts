@@ -12,7 +12,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  ConfigError, DmaMappingError, Simulator, type DmaDevice, type DmaDomain, type DmaDomainOptions, type Profile, type Smmu,
+  ConfigError, DmaMappingError, PROFILES, Simulator, profileHas, type DmaDevice, type DmaDomain, type DmaDomainOptions, type Profile, type Smmu,
 } from "../dist/index.js";
 
 const PAGE = 0x1000;
@@ -57,7 +57,7 @@ function l3Table(dom: DmaDomain, iova: number): number {
   return Number(e.pte & 0xffff_ffff_f000n);
 }
 
-for (const profile of ["5.15", "7.1"] as const) {
+for (const profile of PROFILES) {
   describe(`flush queue through the DMA layer [${profile}]`, () => {
     it("an entry queued while a flush is in flight waits for the next flush (counter rule)", async () => {
       const { sim, dom, dev } = await rig(profile, { type: "DMA-FQ" });
@@ -166,9 +166,9 @@ for (const profile of ["5.15", "7.1"] as const) {
         expect(sim.memoryStats().tablePages).toBe(base + 3);
         dev.unmap(a, SZ_2M);
         expect(sim.memoryStats().tablePages).toBe(base + 2);
-        // The walk flush (non-leaf range TLBI + sync) in both modes; v7.1 strict also gathers a
-        // leaf add_page for the table entry and syncs it (§4.11, §4.13).
-        const extra = profile === "7.1" && type === "DMA" ? 1 : 0;
+        // The walk flush (non-leaf range TLBI + sync) in both modes; a kernel that clears tables
+        // first (6.12, 7.1) strict also gathers a leaf add_page for the table entry and syncs it (§4.11, §4.13).
+        const extra = profileHas(profile, "PGT_UNMAP_TABLES_FIRST") && type === "DMA" ? 1 : 0;
         expect(smmu.stats()).toMatchObject({ tlbi: { va: 1 + extra, context: 0 }, syncs: 1 + extra });
         expect(dom.fqPending()).toBe(type === "DMA-FQ" ? 1 : 0);
       });
@@ -197,7 +197,8 @@ for (const profile of ["5.15", "7.1"] as const) {
       expect(r.lo % 64).toBe(0);
     });
 
-    it(`a 64-bit PCI device tries 32-bit IOVAs first and falls back when they run out (${profile === "5.15" ? "every time" : "once per device"})`, async () => {
+    const sacPerDevice = profileHas(profile, "DMA_SAC_PER_DEVICE");
+    it(`a 64-bit PCI device tries 32-bit IOVAs first and falls back when they run out (${sacPerDevice ? "once per device" : "every time"})`, async () => {
       const { dom, dev } = await rig(profile, { type: "DMA" });
       expect(dev.map(PA, PAGE)).toBe(TOP32 * PAGE);
       expect(dom.stats()).toMatchObject({ sacAttempts: 1, sacFallbacks: 0 });
@@ -205,13 +206,13 @@ for (const profile of ["5.15", "7.1"] as const) {
       expect(dev.map(PA, PAGE)).toBe(TOP48 * PAGE);
       expect(dom.stats()).toMatchObject({ sacAttempts: 2, sacFallbacks: 1 });
       expect(dev.map(PA, PAGE)).toBe((TOP48 - 1) * PAGE);
-      // v5.15 tries the 32-bit space on every map; v7.1 cleared the device's
+      // 5.15 tries the 32-bit space on every map; later kernels clear the device's
       // pci_32bit_workaround at the first failure ("Using N-bit DMA addresses").
-      expect(dom.stats()).toMatchObject(profile === "5.15" ? { sacAttempts: 3, sacFallbacks: 2 } : { sacAttempts: 2, sacFallbacks: 1 });
-      // v7.1's flag is per device: another PCI device tries once itself.
+      expect(dom.stats()).toMatchObject(sacPerDevice ? { sacAttempts: 2, sacFallbacks: 1 } : { sacAttempts: 3, sacFallbacks: 2 });
+      // The flag is per device: another PCI device tries once itself.
       const other = dom.attachDevice({ streamId: 2 });
       expect(other.map(PA, PAGE)).toBe((TOP48 - 2) * PAGE);
-      expect(dom.stats()).toMatchObject(profile === "5.15" ? { sacAttempts: 4, sacFallbacks: 3 } : { sacAttempts: 3, sacFallbacks: 2 });
+      expect(dom.stats()).toMatchObject(sacPerDevice ? { sacAttempts: 3, sacFallbacks: 2 } : { sacAttempts: 4, sacFallbacks: 3 });
     });
 
     it("platform devices never try SAC; a 32-bit mask never goes above 4 GiB; forcedac skips the attempt", async () => {
@@ -286,7 +287,7 @@ for (const profile of ["5.15", "7.1"] as const) {
       dom.setType("DMA-FQ"); // same type: nothing happens
       expect(dom.stats().switches).toBe(1);
       // Lazy → strict on a live domain is a new domain in the kernel, refused with a device bound.
-      expect(() => dom.setType("DMA")).toThrow(profile === "5.15" ? /\(-EBUSY\)/ : /\(-EPERM\)/);
+      expect(() => dom.setType("DMA")).toThrow(profileHas(profile, "DMA_SWITCH_OWNED_GROUPS") ? /\(-EPERM\)/ : /\(-EBUSY\)/);
       expect(dom.type).toBe("DMA-FQ");
       // The test hook: one flush, every queued IOVA released into CPU 1's caches, strict again.
       const b = pair(dev, 1, 0);
@@ -314,10 +315,11 @@ for (const profile of ["5.15", "7.1"] as const) {
       expect(dom.stats().switches).toBe(0);
     });
 
-    it(`a group with two devices: ${profile === "5.15" ? "v5.15 refuses the switch (-EINVAL)" : "v7.1 switches it"}`, async () => {
+    const ownedGroups = profileHas(profile, "DMA_SWITCH_OWNED_GROUPS");
+    it(`a group with two devices: ${ownedGroups ? "the switch goes ahead" : "the switch is refused (-EINVAL)"}`, async () => {
       const { dom } = await rig(profile, { type: "DMA" });
       dom.attachDevice({ streamId: 2 });
-      if (profile === "5.15") {
+      if (!ownedGroups) {
         expect(() => dom.setType("DMA-FQ")).toThrow(/exactly one device; this domain has 2 \(-EINVAL\)/);
         expect(dom.type).toBe("DMA");
         expect(dom.fqPublished).toBe(false);
@@ -329,9 +331,9 @@ for (const profile of ["5.15", "7.1"] as const) {
   });
 }
 
-describe("v7.1 single flush queue (shadow_on_flush): 32768 slots shared by every CPU, 1000 ms", () => {
+describe.each(PROFILES.filter((p) => profileHas(p, "DMA_FQ_SINGLE")))("the single flush queue (shadow_on_flush) of %s: 32768 slots shared by every CPU, 1000 ms", (profile) => {
   it("holds 32767 entries from all CPUs; the 32768th unmap flushes synchronously and releases them", async () => {
-    const { smmu, dom, dev } = await rig("7.1", { type: "DMA-FQ", fqMode: "single" });
+    const { smmu, dom, dev } = await rig(profile, { type: "DMA-FQ", fqMode: "single" });
     for (let i = 0; i < 32767; i++) pair(dev, i, i & 1); // CPUs 0 and 1 alternately, one ring
     expect(dom.fqPending()).toBe(32767);
     expect(dom.iova.fqCounters()).toEqual({ startCnt: 0, finishCnt: 0, ringFullFlushes: 0, timerFlushes: 0 });
@@ -347,7 +349,7 @@ describe("v7.1 single flush queue (shadow_on_flush): 32768 slots shared by every
   });
 
   it("its timeout is 1000 ms = 250 jiffies: a tick of 249 does not flush, 250 does", async () => {
-    const { sim, dom, dev } = await rig("7.1", { type: "DMA-FQ", fqMode: "single" });
+    const { sim, dom, dev } = await rig(profile, { type: "DMA-FQ", fqMode: "single" });
     pair(dev, 0);
     sim.tick(249);
     expect(dom.fqPending()).toBe(1);
@@ -357,8 +359,11 @@ describe("v7.1 single flush queue (shadow_on_flush): 32768 slots shared by every
     expect(dom.iova.fqCounters()).toEqual({ startCnt: 1, finishCnt: 1, ringFullFlushes: 0, timerFlushes: 1 });
   });
 
-  it("does not exist in v5.15", async () => {
-    sim = await Simulator.create({ profile: "5.15" });
+});
+
+describe.each(PROFILES.filter((p) => !profileHas(p, "DMA_FQ_SINGLE")))("no single flush queue in %s", (profile) => {
+  it("is refused", async () => {
+    sim = await Simulator.create({ profile });
     expect(() => sim!.createDmaDomain({ smmu: sim!.createSmmu(), fqMode: "single" })).toThrow(ConfigError);
     expect(() => sim!.createDmaDomain({ smmu: sim!.createSmmu(), fqMode: "single" })).toThrow(/since v6.7/);
   });

@@ -1,12 +1,12 @@
-// Every IOVA trace in shared/conformance/iova (printed by the kernel's own
-// iova.c, 5.15.16 and v7.1) replays identically after the README's normalisation — with the O(log n) gap
+// Every IOVA trace in shared/conformance/iova and 612/iova (printed by the kernel's own
+// iova.c, 5.15.16, 6.12.63 and v7.1) replays identically after the README's normalisation — with the O(log n) gap
 // search, and again with the search cross-checked against the kernel's linear walk.
 
 import { describe, expect, it } from "vitest";
 import { PROFILES, normalizeTrace, replayScript } from "../dist/index.js";
 import { traceCases } from "./helpers.js";
 
-const traces = [...traceCases("iova")];
+const traces = [...traceCases("iova"), ...traceCases("612/iova")];
 
 function expectSame(got: string[], expectedText: string): void {
   const g = normalizeTrace(got);
@@ -19,7 +19,7 @@ function expectSame(got: string[], expectedText: string): void {
 
 describe("IOVA conformance traces", () => {
   it("finds the traces of every profile", () => {
-    expect(traces.length).toBeGreaterThanOrEqual(20);
+    expect(traces.length).toBeGreaterThanOrEqual(38);
     expect(new Set(traces.map((t) => t.profile))).toEqual(new Set(PROFILES));
   });
 

@@ -5,7 +5,7 @@
 // (test-only fault injection) must fail.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { Simulator, type IovaDomain, type Profile } from "../dist/index.js";
+import { PROFILES, Simulator, type IovaDomain, type Profile } from "../dist/index.js";
 
 let sim: Simulator | undefined;
 afterEach(async () => { await closeQuietly(); });
@@ -75,7 +75,7 @@ async function cross(d: IovaDomain, rounds: number, batch: number, sizes: "one" 
 }
 
 describe("IOVA allocator across workers", () => {
-  for (const profile of ["5.15", "7.1"] as const) {
+  for (const profile of PROFILES) {
     it(`two workers churn allocFast/freeFast across CPUs and workers: nothing live twice, nothing lost [${profile}]`, async () => {
       const d = await setup(profile);
       const res = await churn(d, 1_000_000, 11);

@@ -284,7 +284,7 @@ describe("bad input is refused with an error that names it", () => {
   });
 
   it("Simulator options are checked", async () => {
-    await expect(Simulator.create({ profile: "6.6" as never })).rejects.toThrow(/profile must be one of '5.15', '7.1'/);
+    await expect(Simulator.create({ profile: "6.6" as never })).rejects.toThrow(/profile must be one of '5.15', '6.12', '7.1'/);
     await expect(Simulator.create({ ramMiB: 0 })).rejects.toThrow(/ramMiB must be an integer/);
     await expect(Simulator.create({ pageSize: 8192 })).rejects.toThrow(/pageSize/);
   });

@@ -235,7 +235,7 @@ describe("refused: structure and types", () => {
   });
 
   it("an invalid enum lists the options", () => {
-    expect(refusal({ ...minimal(), profile: "6.1" })).toBe(`nic.json: profile: expected one of "5.15", "7.1", found "6.1"`);
+    expect(refusal({ ...minimal(), profile: "6.1" })).toBe(`nic.json: profile: expected one of "5.15", "6.12", "7.1", found "6.1"`);
     const s = withEdit((s) => { s.domains[0]!.format = "arm-v7s"; });
     expect(refusal(s)).toBe(`nic.json: domains[0].format: expected "arm-lpae-s1" (the only format dma-iommu uses on SMMUv3), found "arm-v7s"`);
   });
@@ -377,7 +377,7 @@ describe("refused: references and rules across fields", () => {
 
   it("fqMode single on 5.15", () => {
     const s = withEdit((s) => { (s as RunScenarioInput).profile = "5.15"; s.domains[0]!.fqMode = "single"; });
-    expect(refusal(s)).toBe(`nic.json: domains[0].fqMode: "single" needs profile "7.1", a kernel with the single flush queue (the scenario's profile is "5.15")`);
+    expect(refusal(s)).toBe(`nic.json: domains[0].fqMode: "single" needs profile "6.12" or "7.1", a kernel with the single flush queue (the scenario's profile is "5.15")`);
   });
 
   it("an attacker whose victim is missing, is an attacker, or is on another device", () => {
