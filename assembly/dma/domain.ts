@@ -51,6 +51,7 @@ import {
 import { smmuDomainLive } from "../smmu/domain";
 import { smmuLive } from "../smmu/smmu";
 import { BEHAVIOUR_BITS, KB_DMA_FQ_SINGLE } from "../behaviour";
+import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
 import {
   EBUSY, ESIM_ARGS, ESIM_KHEAP, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_SMMU,
   ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_SLOTS_FULL,
@@ -128,24 +129,20 @@ export const DVF_COHERENT: u32 = 1 << 1;
 }
 
 @inline export function dmaDomainAddr(id: u32): u32 {
-  return DMA_DOMAINS_BASE + id * DMA_DOMAIN_SIZE;
+  return slotAt(DMA_DOMAINS_BASE, DMA_DOMAIN_SIZE, id);
 }
 
 @inline export function dmaDeviceAddr(id: u32): u32 {
-  return DMA_DEVICES_BASE + id * DMA_DEVICE_SIZE;
+  return slotAt(DMA_DEVICES_BASE, DMA_DEVICE_SIZE, id);
 }
 
 /** The record of a live DMA domain, or 0. */
 export function liveDmaDomain(id: u32): u32 {
-  if (id >= MAX_DMA_DOMAINS) return 0;
-  const a = dmaDomainAddr(id);
-  return atomic.load<u32>(a + DD_STATE) == 2 ? a : 0;
+  return slotLive(DMA_DOMAINS_BASE, DMA_DOMAIN_SIZE, MAX_DMA_DOMAINS, id);
 }
 
 export function liveDmaDevice(id: u32): u32 {
-  if (id >= MAX_DMA_DEVICES) return 0;
-  const a = dmaDeviceAddr(id);
-  return atomic.load<u32>(a + DV_STATE) == 2 ? a : 0;
+  return slotLive(DMA_DEVICES_BASE, DMA_DEVICE_SIZE, MAX_DMA_DEVICES, id);
 }
 
 @inline export function statAdd(dd: u32, cpu: u32, which: u32, n: u64): void {
@@ -177,31 +174,29 @@ export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32,
   if (smmu >= 0 && smmuLive(<u32>smmu) == 0) return -ESIM_NO_SMMU;
   if (variant > VARIANT_NO_WMB || (kb & ~BEHAVIOUR_BITS) != 0) return -ESIM_ARGS;
   if ((kb & KB_DMA_FQ_SINGLE) == 0 && (fqOpts & FQ_OPT_SINGLE) != 0) return -ESIM_ARGS;
-  for (let id: u32 = 0; id < MAX_DMA_DOMAINS; id++) {
-    const dd = dmaDomainAddr(id);
-    if (atomic.cmpxchg<u32>(dd + DD_STATE, 0, 1) != 0) continue;
-    const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>(MAX_DMA_CPUS * STATS_STRIDE)));
-    if (frame < 0) {
-      atomic.store<u32>(dd + DD_STATE, 0);
-      return -ESIM_KHEAP;
-    }
-    memory.fill(dd + 4, 0, DMA_DOMAIN_SIZE - 4);
-    store<u32>(dd + DD_TYPE, DOMAIN_DMA);
-    store<u32>(dd + DD_KB, kb);
-    store<u32>(dd + DD_PGT, pgt);
-    store<u32>(dd + DD_IOVA, iova);
-    store<u32>(dd + DD_SMMU_DOMAIN, smmuDomain);
-    store<u32>(dd + DD_SMMU, smmu < 0 ? 0 : <u32>smmu + 1);
-    store<u32>(dd + DD_VARIANT, variant);
-    store<u32>(dd + DD_SHIFT, shift);
-    store<u32>(dd + DD_FQ_OPTS, fqOpts);
-    store<u32>(dd + DD_FLAGS, flags);
-    store<u64>(dd + DD_APERTURE_END, apertureEnd);
-    store<u32>(dd + DD_STATS, frameAddr(ZONE_KHEAP, <u32>frame));
-    atomic.store<u32>(dd + DD_STATE, 2);
-    return <i32>id;
+  const id = slotClaim(DMA_DOMAINS_BASE, DMA_DOMAIN_SIZE, MAX_DMA_DOMAINS);
+  if (id < 0) return id;
+  const dd = dmaDomainAddr(<u32>id);
+  const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>(MAX_DMA_CPUS * STATS_STRIDE)));
+  if (frame < 0) {
+    slotRelease(dd);
+    return -ESIM_KHEAP;
   }
-  return -ESIM_SLOTS_FULL;
+  memory.fill(dd + 4, 0, DMA_DOMAIN_SIZE - 4);
+  store<u32>(dd + DD_TYPE, DOMAIN_DMA);
+  store<u32>(dd + DD_KB, kb);
+  store<u32>(dd + DD_PGT, pgt);
+  store<u32>(dd + DD_IOVA, iova);
+  store<u32>(dd + DD_SMMU_DOMAIN, smmuDomain);
+  store<u32>(dd + DD_SMMU, smmu < 0 ? 0 : <u32>smmu + 1);
+  store<u32>(dd + DD_VARIANT, variant);
+  store<u32>(dd + DD_SHIFT, shift);
+  store<u32>(dd + DD_FQ_OPTS, fqOpts);
+  store<u32>(dd + DD_FLAGS, flags);
+  store<u64>(dd + DD_APERTURE_END, apertureEnd);
+  store<u32>(dd + DD_STATS, frameAddr(ZONE_KHEAP, <u32>frame));
+  slotPublish(dd);
+  return id;
 }
 
 /** Tear a domain down: refused (-EBUSY) while devices are attached. Frees the flush queue. */
@@ -213,7 +208,7 @@ export function dmaDomainDestroy(id: u32): i32 {
   if (d != 0) fqTeardown(d);
   const stats = load<u32>(dd + DD_STATS);
   zoneFree(ZONE_KHEAP, (stats - frameAddr(ZONE_KHEAP, 0)) >> 12);
-  atomic.store<u32>(dd + DD_STATE, 0);
+  slotRelease(dd);
   return 0;
 }
 
@@ -233,22 +228,20 @@ export function dmaDeviceAttach(domain: u32, bus: u32, mask: u64, busLimit: u64,
   const dd = liveDmaDomain(domain);
   if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   if (bus > BUS_PCI || mask == 0) return -ESIM_ARGS;
-  for (let id: u32 = 0; id < MAX_DMA_DEVICES; id++) {
-    const dv = dmaDeviceAddr(id);
-    if (atomic.cmpxchg<u32>(dv + DV_STATE, 0, 1) != 0) continue;
-    memory.fill(dv + 4, 0, DMA_DEVICE_SIZE - 4);
-    store<u32>(dv + DV_DOMAIN, domain);
-    store<u32>(dv + DV_BUS, bus);
-    store<u32>(dv + DV_FLAGS, flags);
-    store<u64>(dv + DV_MASK, mask);
-    store<u64>(dv + DV_BUS_LIMIT, busLimit);
-    store<u32>(dv + DV_SID, sid);
-    store<u32>(dv + DV_SMMU, smmu);
-    atomic.add<u32>(dd + DD_DEVICES, 1);
-    atomic.store<u32>(dv + DV_STATE, 2);
-    return <i32>id;
-  }
-  return -ESIM_SLOTS_FULL;
+  const id = slotClaim(DMA_DEVICES_BASE, DMA_DEVICE_SIZE, MAX_DMA_DEVICES);
+  if (id < 0) return id;
+  const dv = dmaDeviceAddr(<u32>id);
+  memory.fill(dv + 4, 0, DMA_DEVICE_SIZE - 4);
+  store<u32>(dv + DV_DOMAIN, domain);
+  store<u32>(dv + DV_BUS, bus);
+  store<u32>(dv + DV_FLAGS, flags);
+  store<u64>(dv + DV_MASK, mask);
+  store<u64>(dv + DV_BUS_LIMIT, busLimit);
+  store<u32>(dv + DV_SID, sid);
+  store<u32>(dv + DV_SMMU, smmu);
+  atomic.add<u32>(dd + DD_DEVICES, 1);
+  slotPublish(dv);
+  return id;
 }
 
 export function dmaDeviceDetach(id: u32): i32 {
@@ -256,7 +249,7 @@ export function dmaDeviceDetach(id: u32): i32 {
   if (dv == 0) return -ESIM_NO_DEVICE;
   const dd = liveDmaDomain(load<u32>(dv + DV_DOMAIN));
   if (dd != 0) atomic.sub<u32>(dd + DD_DEVICES, 1);
-  atomic.store<u32>(dv + DV_STATE, 0);
+  slotRelease(dv);
   return 0;
 }
 

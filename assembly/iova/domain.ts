@@ -12,11 +12,12 @@ import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { clockHold, clockRelease } from "../clock";
 import { fqTeardown, fqTimeout, fqTimerDue } from "./fq";
 import { BEHAVIOUR_BITS } from "../behaviour";
+import { slotAt, slotClaim, slotLive, slotPublish, slotRelease, slotRetire } from "../slots";
 import {
   BLOCK_FIXED_END, I_ANCHOR, I_BLOCK_FRAME, I_BLOCK_ORDER, I_CACHED, I_CACHED32, I_DMA32_PFN,
   I_FLAGS, I_ID, I_MAG_POOL, I_MAG_SIZE, I_MAX32, I_NCPUS, I_NODE_POOL, I_OWNERS, I_KB,
   I_RCACHES, I_SHIFT, I_START_PFN, M_PFNS, MAG_SIZE_MAX, OWNER_STRIDE, PC_STRIDE,
-  RCACHE_BINS, IS_BLOCK, IS_STATE, SLOT_CREATING, SLOT_DYING, SLOT_FREE, SLOT_LIVE,
+  RCACHE_BINS, IS_BLOCK,
 } from "./layout";
 import { first, insertNode, nodeInit, succ, NODE_SIZE } from "./tree";
 import { poolDestroy, poolFree, poolInit, poolLive } from "./slab";
@@ -26,22 +27,13 @@ import { nextReclaimDue, rcachesFree, rcachesInit, runDueReclaims } from "./rcac
 
 
 @inline function slotAddr(id: u32): u32 {
-  return IOVA_SLOTS_BASE + id * IOVA_SLOT_SIZE;
+  return slotAt(IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, id);
 }
 
 /** The block of a live domain, or 0. */
 export function liveDomain(id: u32): u32 {
-  if (id >= MAX_IOVA_DOMAINS) return 0;
-  const s = slotAddr(id);
-  if (atomic.load<u32>(s + IS_STATE) != SLOT_LIVE) return 0;
-  return load<u32>(s + IS_BLOCK);
-}
-
-function claimSlot(): i32 {
-  for (let id: u32 = 0; id < MAX_IOVA_DOMAINS; id++) {
-    if (atomic.cmpxchg<u32>(slotAddr(id) + IS_STATE, SLOT_FREE, SLOT_CREATING) == SLOT_FREE) return <i32>id;
-  }
-  return -ESIM_SLOTS_FULL;
+  const s = slotLive(IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, MAX_IOVA_DOMAINS, id);
+  return s == 0 ? 0 : load<u32>(s + IS_BLOCK);
 }
 
 /** Bytes of magazine object: the size word and the PFNs, rounded to a cache line. */
@@ -57,13 +49,13 @@ function magazineBytes(magSize: u32): u32 {
 export function iovaCreate(kb: u32, magSize: u32, shift: u32, startPfn: u64, ncpus: u32, flags: u32): i32 {
   if ((kb & ~BEHAVIOUR_BITS) != 0 || magSize == 0 || magSize > MAG_SIZE_MAX || shift > 16 || ncpus == 0 ||
       ncpus > IOVA_MAX_CPUS) return -ESIM_ARGS;
-  const id = claimSlot();
+  const id = slotClaim(IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, MAX_IOVA_DOMAINS);
   if (id < 0) return id;
   const bytes = BLOCK_FIXED_END + ncpus * OWNER_STRIDE + ncpus * RCACHE_BINS * PC_STRIDE;
   const order = orderForBytes(bytes);
   const frame = zoneAlloc(ZONE_KHEAP, order);
   if (frame < 0) {
-    atomic.store<u32>(slotAddr(<u32>id) + IS_STATE, SLOT_FREE);
+    slotRelease(slotAddr(<u32>id));
     return -ESIM_KHEAP;
   }
   const d = frameAddr(ZONE_KHEAP, <u32>frame); // zeroed
@@ -93,11 +85,11 @@ export function iovaCreate(kb: u32, magSize: u32, shift: u32, startPfn: u64, ncp
 
   if (!rcachesInit(d)) {
     teardown(d);
-    atomic.store<u32>(slotAddr(<u32>id) + IS_STATE, SLOT_FREE);
+    slotRelease(slotAddr(<u32>id));
     return -ESIM_KHEAP;
   }
   store<u32>(slotAddr(<u32>id) + IS_BLOCK, d);
-  atomic.store<u32>(slotAddr(<u32>id) + IS_STATE, SLOT_LIVE);
+  slotPublish(slotAddr(<u32>id));
   return id;
 }
 
@@ -127,11 +119,11 @@ function teardown(d: u32): u32 {
 export function iovaDestroy(id: u32): i32 {
   if (id >= MAX_IOVA_DOMAINS) return -ESIM_NO_IOVA_DOMAIN;
   const s = slotAddr(id);
-  if (atomic.cmpxchg<u32>(s + IS_STATE, SLOT_LIVE, SLOT_DYING) != SLOT_LIVE) return -ESIM_NO_IOVA_DOMAIN;
+  if (!slotRetire(s)) return -ESIM_NO_IOVA_DOMAIN;
   clockHold(); // no depot reclaim may run while the domain goes away
   const live = teardown(load<u32>(s + IS_BLOCK));
   store<u32>(s + IS_BLOCK, 0);
-  atomic.store<u32>(s + IS_STATE, SLOT_FREE);
+  slotRelease(s);
   clockRelease();
   return <i32>live;
 }

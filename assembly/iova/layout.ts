@@ -154,10 +154,6 @@ export const IF_NO_FQ_EVENTS: u32 = 1 << 5;
 // ── domain slot (memmap IOVA_SLOTS_BASE) ────────────────────────────────────
 export const IS_STATE: u32 = 0; //          SLOT_*
 export const IS_BLOCK: u32 = 4; //          u32 block address
-export const SLOT_FREE: u32 = 0;
-export const SLOT_CREATING: u32 = 1;
-export const SLOT_LIVE: u32 = 2;
-export const SLOT_DYING: u32 = 3;
 
 // ── WARN codes (event kind 1, a = code) ─────────────────────────────────────
 export const IEV_WARN: u32 = 1;

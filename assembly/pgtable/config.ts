@@ -16,9 +16,10 @@ import {
   D_TCR_PS, D_TCR_SH, D_TCR_SL, D_TCR_TG, D_TCR_TSZ,
   FMT_ARM_32_LPAE_S1, FMT_ARM_32_LPAE_S2, FMT_ARM_64_LPAE_S2, pgtHas,
   QUIRK_ARM_HD, QUIRK_ARM_NS, QUIRK_ARM_OUTER_WBWA, QUIRK_ARM_S2FWB, QUIRK_ARM_TTBR1,
-  QUIRK_NO_WARN, STATE_CREATING, STATE_FREE, STATE_FREEING, STATE_LIVE, isStage1,
+  QUIRK_NO_WARN, isStage1,
 } from "./desc";
 import { EVENT_SIZE } from "../events";
+import { SLOT_DYING, SLOT_LIVE, slotAt, slotClaim, slotLive, slotPublish, slotRelease, slotRetire } from "../slots";
 import {
   BEHAVIOUR_BITS, KB_PGT_NO_WARN_QUIRK, KB_PGT_QUIRK_ARM_HD, KB_PGT_QUIRK_ARM_S2FWB, KB_PGT_S2_CONCAT_MANDATORY,
 } from "../behaviour";
@@ -44,23 +45,14 @@ const SZ_4T: u64 = 0x40000000000;
 const MAIR_VALUE: u64 = <u64><i64><i32>0xf404ff44;
 
 @inline export function descAddr(id: u32): u32 {
-  return PGT_BASE + id * PGT_DESC_SIZE;
+  return slotAt(PGT_BASE, PGT_DESC_SIZE, id);
 }
 
-/** Claim a free descriptor (any worker may create tables). */
-function claimDescriptor(): i32 {
-  for (let id: u32 = 0; id < MAX_PGTABLES; id++) {
-    if (atomic.cmpxchg<u32>(descAddr(id) + D_STATE, STATE_FREE, STATE_CREATING) == STATE_FREE) {
-      return <i32>id;
-    }
-  }
-  return -ESIM_SLOTS_FULL;
-}
-
+/** Clear a descriptor and give its slot back (the state word last). */
 function releaseDescriptor(id: u32): void {
   const d = descAddr(id);
   memory.fill(d + 4, 0, PGT_DESC_SIZE - 4);
-  atomic.store<u32>(d + D_STATE, STATE_FREE);
+  slotRelease(d);
 }
 
 /** arm_lpae_restrict_pgsizes: pick the granule, keep its page sizes, clamp ias/oas. */
@@ -228,7 +220,7 @@ export function createTable(fmt: u32, kb: u32, bitmap: u64, ias: u32, oas: u32,
                             events: u32): i32 {
   if (fmt > FMT_ARM_32_LPAE_S2) return -ESIM_PGT_FORMAT;
   if ((kb & ~BEHAVIOUR_BITS) != 0 || pageShift < 12 || pageShift > 16) return -ESIM_ARGS;
-  const id = claimDescriptor();
+  const id = slotClaim(PGT_BASE, PGT_DESC_SIZE, MAX_PGTABLES); // any worker may create tables
   if (id < 0) return id;
   const d = descAddr(<u32>id);
   store<u32>(d + D_FMT, fmt);
@@ -255,7 +247,7 @@ export function createTable(fmt: u32, kb: u32, bitmap: u64, ias: u32, oas: u32,
     return err;
   }
   store<u32>(d + D_LEVELS, <u32>MAX_LEVELS - load<u32>(d + D_START_LEVEL));
-  atomic.store<u32>(d + D_STATE, STATE_LIVE);
+  slotPublish(d);
   return id;
 }
 
@@ -287,9 +279,7 @@ function freeSubtreeAt(d: u32): void {
 
 /** A live table's descriptor address, or 0. */
 export function liveTable(id: u32): u32 {
-  if (id >= MAX_PGTABLES) return 0;
-  const d = descAddr(id);
-  return atomic.load<u32>(d + D_STATE) == STATE_LIVE ? d : 0;
+  return slotLive(PGT_BASE, PGT_DESC_SIZE, MAX_PGTABLES, id);
 }
 
 /**
@@ -299,7 +289,7 @@ export function liveTable(id: u32): u32 {
 export function freePgtable(id: u32): bool {
   const d = liveTable(id);
   if (d == 0) return false;
-  if (atomic.cmpxchg<u32>(d + D_STATE, STATE_LIVE, STATE_FREEING) != STATE_LIVE) return false;
+  if (!slotRetire(d)) return false;
   tlbFlushAll(d);
   freeSubtreeAt(d);
   return true;
@@ -309,7 +299,7 @@ export function freePgtable(id: u32): bool {
 export function releaseTable(id: u32): bool {
   if (id >= MAX_PGTABLES) return false;
   const d = descAddr(id);
-  if (atomic.load<u32>(d + D_STATE) != STATE_FREEING) return false;
+  if (atomic.load<u32>(d + D_STATE) != SLOT_DYING) return false;
   if (load<u32>(d + D_EV_RING) != 0) zoneFree(ZONE_KHEAP, load<u32>(d + D_EV_FRAME));
   releaseDescriptor(id);
   return true;
@@ -320,7 +310,7 @@ export function setTableFlags(id: u32, set: u32, clear: u32): bool {
   if (id >= MAX_PGTABLES) return false;
   const d = descAddr(id);
   const state = atomic.load<u32>(d + D_STATE);
-  if (state != STATE_LIVE && state != STATE_FREEING) return false;
+  if (state != SLOT_LIVE && state != SLOT_DYING) return false;
   store<u32>(d + D_FLAGS, (load<u32>(d + D_FLAGS) & ~clear) | set);
   return true;
 }

@@ -3,7 +3,7 @@
 // worker reads the same geometry. Written once when the table is created, then read-only
 // apart from the event-ring head and the warning counter.
 //
-//   +0   state        u32  FREE / CREATING / LIVE / FREEING
+//   +0   state        u32  the slot state (assembly/slots.ts; DYING: freed, not yet released)
 //   +4   fmt          u32  FMT_*
 //   +8   behaviours   u32  the kernel's KB_* bits (assembly/behaviour.ts)
 //   +12  quirks       u32  IO_PGTABLE_QUIRK_* bits (kernel numbering)
@@ -65,10 +65,6 @@ export const D_EV_HEAD: u32 = 128;
   return (load<u32>(d + D_KB) & kb) != 0;
 }
 
-export const STATE_FREE: u32 = 0;
-export const STATE_CREATING: u32 = 1;
-export const STATE_LIVE: u32 = 2;
-export const STATE_FREEING: u32 = 3;
 
 // Formats, as io_pgtable_fmt names them.
 export const FMT_ARM_64_LPAE_S1: u32 = 0;

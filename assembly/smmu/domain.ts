@@ -10,8 +10,9 @@
 
 import { MAX_SMMU_DOMAINS, SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE } from "../memmap";
 import { D_SMMU_DOMAIN } from "../pgtable/desc";
-import { ESIM_ARGS, ESIM_SLOTS_FULL } from "../errno";
+import { ESIM_ARGS } from "../errno";
 import { BEHAVIOUR_BITS } from "../behaviour";
+import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
 
 export const SD_STATE: u32 = 0;
 export const SD_STAGE: u32 = 4;
@@ -40,7 +41,7 @@ export const SMMU_FEAT_E2H: u32 = 1 << 1;
 }
 
 @inline export function smmuDomainAddr(id: u32): u32 {
-  return SMMU_DOMAINS_BASE + id * SMMU_DOMAIN_SIZE;
+  return slotAt(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, id);
 }
 
 /** The SMMU domain behind a table's TLB callbacks (the io-pgtable cookie), or 0. */
@@ -52,30 +53,26 @@ export const SMMU_FEAT_E2H: u32 = 1 << 1;
 /** Claim a free domain slot: its id, or -ESIM_ARGS, -ESIM_SLOTS_FULL. */
 export function smmuDomainCreate(stage: u32, id: u32, features: u32, kb: u32): i32 {
   if ((stage != 1 && stage != 2) || id > 0xffff || (kb & ~BEHAVIOUR_BITS) != 0) return -ESIM_ARGS;
-  for (let i: u32 = 0; i < MAX_SMMU_DOMAINS; i++) {
-    const sd = smmuDomainAddr(i);
-    if (atomic.cmpxchg<u32>(sd + SD_STATE, 0, 1) == 0) {
-      store<u32>(sd + SD_STAGE, stage);
-      store<u32>(sd + SD_ASID, stage == 1 ? id : 0);
-      store<u32>(sd + SD_VMID, stage == 2 ? id : 0);
-      store<u32>(sd + SD_FEATURES, features);
-      store<u32>(sd + SD_KB, kb);
-      atomic.store<u32>(sd + SD_STATE, 2);
-      return <i32>i;
-    }
-  }
-  return -ESIM_SLOTS_FULL;
+  const i = slotClaim(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, MAX_SMMU_DOMAINS);
+  if (i < 0) return i;
+  const sd = smmuDomainAddr(<u32>i);
+  store<u32>(sd + SD_STAGE, stage);
+  store<u32>(sd + SD_ASID, stage == 1 ? id : 0);
+  store<u32>(sd + SD_VMID, stage == 2 ? id : 0);
+  store<u32>(sd + SD_FEATURES, features);
+  store<u32>(sd + SD_KB, kb);
+  slotPublish(sd);
+  return i;
 }
 
 export function smmuDomainDestroy(id: u32): bool {
-  if (id >= MAX_SMMU_DOMAINS) return false;
-  const sd = smmuDomainAddr(id);
-  if (atomic.load<u32>(sd + SD_STATE) != 2) return false;
+  const sd = slotLive(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, MAX_SMMU_DOMAINS, id);
+  if (sd == 0) return false;
   memory.fill(sd + 4, 0, SMMU_DOMAIN_SIZE - 4);
-  atomic.store<u32>(sd + SD_STATE, 0);
+  slotRelease(sd);
   return true;
 }
 
 export function smmuDomainLive(id: u32): bool {
-  return id < MAX_SMMU_DOMAINS && atomic.load<u32>(smmuDomainAddr(id) + SD_STATE) == 2;
+  return slotLive(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, MAX_SMMU_DOMAINS, id) != 0;
 }

@@ -22,7 +22,8 @@ import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { cacheBytes, cacheInit } from "./cache";
 import { oracleBytes, oracleInit } from "../safety/oracle";
 import { counterAdd } from "../counters";
-import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_SMMU, ESIM_ORACLE_ENABLED, ESIM_SLOTS_FULL } from "../errno";
+import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_SMMU, ESIM_ORACLE_ENABLED } from "../errno";
+import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
 
 export const S_STATE: u32 = 0;
 export const S_OPTIONS: u32 = 4;
@@ -124,13 +125,11 @@ export const MAX_STREAMS: u32 = 256;
 const MAX_FRAMES: u32 = 15;
 
 @inline export function smmuAddr(id: u32): u32 {
-  return SMMUS_BASE + id * SMMU_DESC_SIZE;
+  return slotAt(SMMUS_BASE, SMMU_DESC_SIZE, id);
 }
 
 export function smmuLive(id: u32): u32 {
-  if (id >= MAX_SMMUS) return 0;
-  const s = smmuAddr(id);
-  return atomic.load<u32>(s + S_STATE) == 2 ? s : 0;
+  return slotLive(SMMUS_BASE, SMMU_DESC_SIZE, MAX_SMMUS, id);
 }
 
 @inline export function stat(s: u32, which: u32, n: u64): void {
@@ -167,10 +166,9 @@ export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32
                            wc0: u32, wc1: u32, wc2: u32, wc3: u32, utlbEntries: u32,
                            faultRing: u32): i32 {
   if (tlbSets == 0 || tlbWays == 0 || faultRing < 2 || (faultRing & (faultRing - 1)) != 0) return -ESIM_ARGS;
-  let id: u32 = 0;
-  while (id < MAX_SMMUS && atomic.cmpxchg<u32>(smmuAddr(id) + S_STATE, 0, 1) != 0) id++;
-  if (id == MAX_SMMUS) return -ESIM_SLOTS_FULL;
-  const s = smmuAddr(id);
+  const id = slotClaim(SMMUS_BASE, SMMU_DESC_SIZE, MAX_SMMUS);
+  if (id < 0) return id;
+  const s = smmuAddr(<u32>id);
   memory.fill(s + 4, 0, SMMU_DESC_SIZE - 4);
   store<u32>(s + S_OPTIONS, options | (utlbEntries != 0 ? OPT_UTLB : 0));
   store<u32>(s + S_UTLB_ENTRIES, utlbEntries);
@@ -198,15 +196,15 @@ export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32
   store<u32>(s + S_FAULT_MASK, faultRing - 1);
   store<u32>(s + S_PENDING, pending);
   store<u32>(s + S_PENDING_MASK, 4096 - 1);
-  atomic.store<u32>(s + S_STATE, 2);
-  return <i32>id;
+  slotPublish(s);
+  return id;
 }
 
 function smmuRelease(s: u32): void {
   const n = load<u32>(s + S_FRAMES);
   for (let i: u32 = 0; i < n; i++) zoneFree(ZONE_KHEAP, load<u32>(s + S_FRAMES + 4 + i * 4));
   memory.fill(s + 4, 0, SMMU_DESC_SIZE - 4);
-  atomic.store<u32>(s + S_STATE, 0);
+  slotRelease(s);
 }
 
 export function smmuDestroy(id: u32): bool {
