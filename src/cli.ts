@@ -27,7 +27,7 @@ import type { RunReport } from "./report/types.js";
 import { progressBar } from "./progress.js";
 import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
-import { DEFAULT_PROFILE, PROFILES, type Profile } from "./profile.js";
+import { DEFAULT_PROFILE, PROFILES, kernelProfile, profileHas, type Profile } from "./profile.js";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -201,6 +201,19 @@ program.command("list")
     for (const [name, sc] of Object.entries(BUILTIN_RUN_SCENARIOS)) console.log(`  ${name.padEnd(10)} ${sc.description ?? ""}`);
     console.log("explore scenarios:");
     for (const name of Object.keys(BUILTIN_SCENARIOS)) console.log(`  ${name}`);
+  });
+
+program.command("profiles")
+  .description("list the kernel profiles and the behaviours that set them apart")
+  .action(() => {
+    for (const p of PROFILES) {
+      const k = kernelProfile(p);
+      console.log(`${p.padEnd(6)} ${k.kernel}${p === DEFAULT_PROFILE ? " (default)" : ""}`);
+      console.log(`       ${k.summary}; IOVA_MAG_SIZE ${k.iovaMagazineSize}`);
+    }
+    const all = [...new Set(PROFILES.flatMap((p) => kernelProfile(p).behaviours))].sort();
+    console.log(`\n${"behaviour".padEnd(28)}${PROFILES.map((p) => p.padStart(7)).join("")}`);
+    for (const b of all) console.log(`${b.padEnd(28)}${PROFILES.map((p) => (profileHas(p, b) ? "✓" : "·").padStart(7)).join("")}`);
   });
 
 program.command("report")

@@ -64,6 +64,24 @@ describe("behaviours", async () => {
   });
 });
 
+describe("the README's behaviour table", () => {
+  it("lists every behaviour, and its marks are the profiles'", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const head = readme.split("\n").find((l) => l.startsWith("| behaviour | what it changes |"));
+    expect(head, "the table's header").toBeDefined();
+    const cols = head!.split("|").map((c) => c.trim()).slice(4, -1);
+    expect(cols).toEqual([...PROFILES]);
+    const rows = readme.split("\n").filter((l) => /^\| `[A-Z0-9_]+` \|/.test(l));
+    const all = [...new Set(PROFILES.flatMap((p) => kernelProfile(p).behaviours))].sort();
+    expect(rows.map((r) => /`([A-Z0-9_]+)`/.exec(r)![1]).sort()).toEqual(all);
+    for (const r of rows) {
+      const cells = r.split("|").map((c) => c.trim());
+      const b = /`([A-Z0-9_]+)`/.exec(cells[1]!)![1]!;
+      cols.forEach((p, i) => expect(cells[4 + i] === "✓", `${b} in ${p}`).toBe(profileHas(p as never, b as never)));
+    }
+  });
+});
+
 describe("code asks for a behaviour, never for a version", () => {
   // A version compared, or a helper or constant named for one (is515, PROFILE_71, RULES_515).
   const DECISION = /(?:===?|!==?)\s*["']\d+\.\d+["']|["']\d+\.\d+["']\s*(?:===?|!==?)|\bis\d{2,3}\b|\b(?:PROFILE|RULES)_\d+\b|\bv\d{3}\b\s*[?&|)]/;
