@@ -10,6 +10,7 @@
 // return value go through the calling thread's slot (TS_RESULT0…).
 
 import * as mm from "./memmap";
+import { FRAME_SIZE } from "./memmap";
 import { D_SMMU_DOMAIN } from "./pgtable/desc";
 import { attachThread, lockAcquire, lockAcquireBounded, lockRelease, slotBase } from "./sync";
 import { coreInit, coreMemoryBytes, coreReady } from "./core";
@@ -172,16 +173,17 @@ export { iova_loop_fast_pairs, iova_loop_cross, iova_loop_tree } from "./iova/lo
 // ── lifecycle ───────────────────────────────────────────────────────────────
 
 /**
- * Bytes of shared memory a machine with `ramFrames` 4 KiB frames of simulated RAM and
- * `kheapFrames` of simulator-private memory needs. Pure: asked before the memory exists.
+ * Bytes of shared memory a machine with `ramBytes` of simulated RAM and `kheapBytes` of
+ * simulator-private memory needs (each rounded down to whole frames). Pure: asked before
+ * the memory exists.
  */
-export function core_memory_bytes(ramFrames: u32, kheapFrames: u32): f64 {
-  return <f64>coreMemoryBytes(ramFrames, kheapFrames);
+export function core_memory_bytes(ramBytes: u32, kheapBytes: u32): f64 {
+  return <f64>coreMemoryBytes(ramBytes / FRAME_SIZE, kheapBytes / FRAME_SIZE);
 }
 
 /** Lay the memory out (once, before any worker attaches): 0 or a negative errno. */
-export function core_init(memoryBytes: u32, ramFrames: u32, kheapFrames: u32, pageShift: u32): i32 {
-  return coreInit(memoryBytes, ramFrames, kheapFrames, pageShift);
+export function core_init(memoryBytes: u32, ramBytes: u32, kheapBytes: u32, pageShift: u32): i32 {
+  return coreInit(memoryBytes, ramBytes / FRAME_SIZE, kheapBytes / FRAME_SIZE, pageShift);
 }
 
 /** Bind this instance to thread slot `slot`: 0, -ESIM_NOT_READY or -ESIM_THREAD_SLOT. */

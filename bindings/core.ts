@@ -76,31 +76,31 @@ export class Core {
   }
 
   /**
-   * Bytes of shared memory the core needs for `ramFrames` 4 KiB frames of simulated RAM and
-   * `kheapFrames` of simulator-private memory: asked of the core itself (an instance over
-   * a small scratch memory, kept per module), never re-derived here.
+   * Bytes of shared memory the core needs for `ramBytes` of simulated RAM and `kheapBytes`
+   * of simulator-private memory: asked of the core itself (an instance over a small scratch
+   * memory, kept per module), never re-derived here.
    */
-  static async memoryBytes(module: WebAssembly.Module, ramFrames: number, kheapFrames: number): Promise<number> {
+  static async memoryBytes(module: WebAssembly.Module, ramBytes: number, kheapBytes: number): Promise<number> {
     let sizer = sizers.get(module);
     if (!sizer) {
       sizer = instantiateCore(module, createSharedMemory(SCRATCH_BYTES)).then((e) => e.core_memory_bytes);
       sizers.set(module, sizer);
     }
-    return (await sizer)(ramFrames, kheapFrames);
+    return (await sizer)(ramBytes, kheapBytes);
   }
 
   /**
-   * Create the shared memory for `ramFrames` frames of RAM and `kheapFrames` of kheap, lay
-   * it out, and attach this thread as slot 0.
+   * Create the shared memory for `ramBytes` of RAM and `kheapBytes` of kheap, lay it out,
+   * and attach this thread as slot 0.
    */
-  static async create(opts: { module: WebAssembly.Module; ramFrames: number; kheapFrames: number;
+  static async create(opts: { module: WebAssembly.Module; ramBytes: number; kheapBytes: number;
                               pageShift: number; canBlock: boolean }): Promise<Core> {
-    const bytes = await Core.memoryBytes(opts.module, opts.ramFrames, opts.kheapFrames);
+    const bytes = await Core.memoryBytes(opts.module, opts.ramBytes, opts.kheapBytes);
     const memory = createSharedMemory(bytes);
     const exports = await instantiateCore(opts.module, memory);
     const core = new Core(opts.module, memory, exports, 0);
-    checkCore(core, core.raw.core_init(memory.buffer.byteLength, opts.ramFrames, opts.kheapFrames, opts.pageShift),
-      "Core.create", { detail: `${opts.ramFrames} frames of RAM and ${opts.kheapFrames} of kheap in ${bytes} bytes` });
+    checkCore(core, core.raw.core_init(memory.buffer.byteLength, opts.ramBytes, opts.kheapBytes, opts.pageShift),
+      "Core.create", { detail: `${opts.ramBytes} bytes of RAM and ${opts.kheapBytes} of kheap in ${bytes} bytes` });
     core.attach(opts.canBlock);
     return core;
   }

@@ -52,8 +52,7 @@ export interface MemoryStats {
   allocFailures: number;
 }
 
-/** 4 KiB frames per MiB of simulated RAM or kheap. */
-const FRAMES_PER_MIB = 256;
+const MiB = 2 ** 20;
 
 export class Simulator {
   readonly profile: Profile;
@@ -89,12 +88,12 @@ export class Simulator {
     }
     const cpuCosts = checkCpuCosts({ ...DEFAULT_CPU_COSTS, ...(opts.cpuCosts ?? {}) }, ctx);
     const module = await compileCore(opts.core);
-    const ramFrames = ramMiB * FRAMES_PER_MIB;
-    const kheapFrames = kheapMiB * FRAMES_PER_MIB;
-    if (await Core.memoryBytes(module, ramFrames, kheapFrames) > MAX_MEMORY_BYTES) {
+    const ramBytes = ramMiB * MiB;
+    const kheapBytes = kheapMiB * MiB;
+    if (await Core.memoryBytes(module, ramBytes, kheapBytes) > MAX_MEMORY_BYTES) {
       throw new ArgumentError("ramMiB", ramMiB, `plus kheapMiB (${kheapMiB}) must fit the 4 GiB Wasm memory`, ctx);
     }
-    const core = await Core.create({ module, ramFrames, kheapFrames, pageShift: Math.log2(pageSize), canBlock: canBlockHere() });
+    const core = await Core.create({ module, ramBytes, kheapBytes, pageShift: Math.log2(pageSize), canBlock: canBlockHere() });
     setMachineProfile(core, profile);
     const sim = new Simulator(core, profile, pageSize);
     sim.writeCpuCosts(cpuCosts);
