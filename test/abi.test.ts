@@ -3,8 +3,8 @@
 // is checked for collisions and completeness, the export list the loader checks against is
 // the module's own, and the memory the core asks for gives exactly the RAM asked for.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Simulator, compileCore } from "../dist/index.js";
 import { CORE_EXPORTS } from "../build/exports.js";
@@ -143,5 +143,42 @@ describe("the memory the core asks for", () => {
     } finally {
       await sim.close();
     }
+  });
+});
+
+describe("the core's units", () => {
+  /** Import cycles among the files under `dir` (each as "a → b → a"). */
+  function importCycles(dir: string): string[] {
+    const files: string[] = [];
+    (function walk(d: string) {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith(".ts")) files.push(p);
+      }
+    })(dir);
+    const deps = new Map(files.map((f) => [f, [...readFileSync(f, "utf8")
+      .matchAll(/^(?:import|export)[^;]*?from\s+"(\.[^"]+)"/gms)]
+      .map((m) => resolve(dirname(f), m[1]!.replace(/\.js$/, "") + ".ts"))]));
+    const cycles: string[] = [];
+    const state = new Map<string, 1 | 2>();
+    const stack: string[] = [];
+    const visit = (n: string) => {
+      state.set(n, 1);
+      stack.push(n);
+      for (const m of deps.get(n) ?? []) {
+        if (!deps.has(m)) continue;
+        if (state.get(m) === 1) cycles.push([...stack.slice(stack.indexOf(m)), m].map((x) => relative(dir, x)).join(" → "));
+        else if (!state.get(m)) visit(m);
+      }
+      stack.pop();
+      state.set(n, 2);
+    };
+    for (const f of files) if (!state.get(f)) visit(f);
+    return cycles;
+  }
+
+  it("import each other without cycles (the time base does not call into the allocator, the gather not into the TLB callbacks)", () => {
+    expect(importCycles(join(ROOT, "assembly"))).toEqual([]);
   });
 });
