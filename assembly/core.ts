@@ -4,18 +4,19 @@
 // on the orchestrating thread, before any worker attaches; workers only check the magic.
 //
 //   DYNAMIC_BASE ┌ kheap frame metadata ┐ kheap frames ┌ phys frame metadata ┐ phys frames ┐
-//                   (12 B per frame)    4K-aligned       (12 B per frame)    4K-aligned
+//                   (FrameMeta each)    4K-aligned       (FrameMeta each)    4K-aligned
 
 import {
-  ABI_VERSION, CONTROL_BASE, CTL_ABI, CTL_INIT_STATE, CTL_MAGIC, CTL_MEMORY_BYTES,
-  CTL_PAGE_SHIFT, DYNAMIC_BASE, FRAME_SIZE, LAYOUT_MAGIC, STATIC_END, ZONE_KHEAP, ZONE_PHYS,
-  NULL_GUARD_SIZE,
+  ABI_VERSION, CONTROL_BASE, ControlBlock, control, DYNAMIC_BASE, FRAME_SIZE, LAYOUT_MAGIC, STATIC_END,
+  ZONE_KHEAP, ZONE_PHYS, NULL_GUARD_SIZE,
 } from "./memmap";
 import { zoneInit, zoneMetaBytes } from "./phys";
 import { ESIM_ALREADY_READY, ESIM_MEMORY_TOO_SMALL } from "./errno";
 
 /** The fewest frames of simulated RAM a machine has (a few tables' worth). */
 export const MIN_RAM_FRAMES: u32 = 16;
+/** The word coreInit claims and publishes with atomics (ControlBlock.initState). */
+const INIT_STATE_WORD: u32 = CONTROL_BASE + offsetof<ControlBlock>("initState");
 /** Wasm pages are 64 KiB: the memory is a whole number of them. */
 const WASM_PAGE: u64 = 65536;
 
@@ -48,9 +49,9 @@ export function coreMemoryBytes(ramFrames: u32, kheapFrames: u32): u64 {
  * in memory of `memoryBytes` bytes. 0, or -ESIM_ALREADY_READY, -ESIM_MEMORY_TOO_SMALL.
  */
 export function coreInit(memoryBytes: u32, ramFrames: u32, kheapFrames: u32, pageShift: u32): i32 {
-  if (atomic.cmpxchg<u32>(CONTROL_BASE + CTL_INIT_STATE, 0, 1) != 0) return -ESIM_ALREADY_READY;
+  if (atomic.cmpxchg<u32>(INIT_STATE_WORD, 0, 1) != 0) return -ESIM_ALREADY_READY;
   if (ramFrames < MIN_RAM_FRAMES || coreMemoryBytes(ramFrames, kheapFrames) > <u64>memoryBytes) {
-    atomic.store<u32>(CONTROL_BASE + CTL_INIT_STATE, 0);
+    atomic.store<u32>(INIT_STATE_WORD, 0);
     return -ESIM_MEMORY_TOO_SMALL;
   }
   memory.fill(NULL_GUARD_SIZE, 0, STATIC_END - NULL_GUARD_SIZE);
@@ -60,17 +61,17 @@ export function coreInit(memoryBytes: u32, ramFrames: u32, kheapFrames: u32, pag
   zoneInit(ZONE_KHEAP, DYNAMIC_BASE, <u32>kheapFramesAt(kheapFrames), kheapFrames);
   zoneInit(ZONE_PHYS, <u32>physMetaAt(kheapFrames), <u32>physFramesAt(kheapFrames, ramFrames), ramFrames);
 
-  store<u32>(CONTROL_BASE + CTL_MEMORY_BYTES, memoryBytes);
-  store<u32>(CONTROL_BASE + CTL_PAGE_SHIFT, pageShift);
-  store<u32>(CONTROL_BASE + CTL_ABI, ABI_VERSION);
-  store<u32>(CONTROL_BASE + CTL_MAGIC, LAYOUT_MAGIC);
-  atomic.store<u32>(CONTROL_BASE + CTL_INIT_STATE, 2);
+  const ctl = control();
+  ctl.memoryBytes = memoryBytes;
+  ctl.pageShift = pageShift;
+  ctl.abi = ABI_VERSION;
+  ctl.magic = LAYOUT_MAGIC;
+  atomic.store<u32>(INIT_STATE_WORD, 2);
   return 0;
 }
 
 /** True once coreInit has finished on this memory (what a worker checks before work). */
 export function coreReady(): bool {
-  return atomic.load<u32>(CONTROL_BASE + CTL_INIT_STATE) == 2 &&
-         load<u32>(CONTROL_BASE + CTL_MAGIC) == LAYOUT_MAGIC &&
-         load<u32>(CONTROL_BASE + CTL_ABI) == ABI_VERSION;
+  const ctl = control();
+  return atomic.load<u32>(INIT_STATE_WORD) == 2 && ctl.magic == LAYOUT_MAGIC && ctl.abi == ABI_VERSION;
 }

@@ -11,48 +11,71 @@
 import { COUNTER_CACHES_BASE, COUNTER_CACHE_SIZE } from "./memmap";
 import { currentSlot } from "./sync";
 
-// Cache layout: +0 enabled u32, then ENTRIES entries of 16 bytes (+0 address u32, +8 delta u64).
-const CC_ENABLED: u32 = 0;
-const CC_ENTRIES: u32 = 16;
-const ENTRY: u32 = 16;
-const ENTRIES: u32 = (COUNTER_CACHE_SIZE - CC_ENTRIES) / ENTRY; // 127: a prime spreads neighbours
+/**
+ * A thread's counter cache (COUNTER_CACHE_SIZE bytes at COUNTER_CACHES_BASE + slot ×
+ * COUNTER_CACHE_SIZE): only its own thread reads or writes it.
+ */
+@unmanaged class CounterCache {
+  /** 1 while a batched loop caches this thread's adds (countersCache … countersPublish). */
+  enabled: u32;
+  _pad0: u32; _pad1: u64;
+  /** The first of ENTRIES CounterEntry records, direct-mapped by counter address. */
+  entries: u32;
+}
+
+/** One cached counter. */
+@unmanaged class CounterEntry {
+  /** Address of the u64 counter whose delta this holds; 0 = empty. */
+  addr: u32;
+  /** What was added to it and not yet published. */
+  delta: u64;
+}
+
+const ENTRY: u32 = offsetof<CounterEntry>();
+const ENTRIES: u32 = (COUNTER_CACHE_SIZE - offsetof<CounterCache>("entries")) / ENTRY; // 127: a prime spreads neighbours
+
+if (offsetof<CounterCache>("entries") + ENTRIES * ENTRY > COUNTER_CACHE_SIZE) ERROR("CounterCache outgrew COUNTER_CACHE_SIZE");
 
 @inline function cacheBase(): u32 {
   return COUNTER_CACHES_BASE + currentSlot() * COUNTER_CACHE_SIZE;
 }
 
+@inline function entryAt(cc: u32, i: u32): CounterEntry {
+  return changetype<CounterEntry>(cc + offsetof<CounterCache>("entries") + i * ENTRY);
+}
+
 /** Add `n` to the u64 statistics counter at `addr`. */
 export function counterAdd(addr: u32, n: u64): void {
   const cc = cacheBase();
-  if (load<u32>(cc + CC_ENABLED) == 0) {
+  if (changetype<CounterCache>(cc).enabled == 0) {
     atomic.add<u64>(addr, n);
     return;
   }
-  const e = cc + CC_ENTRIES + ((addr >> 3) % ENTRIES) * ENTRY;
-  const held = load<u32>(e);
+  const e = entryAt(cc, (addr >> 3) % ENTRIES);
+  const held = e.addr;
   if (held == addr) {
-    store<u64>(e + 8, load<u64>(e + 8) + n);
+    e.delta += n;
     return;
   }
-  if (held != 0) atomic.add<u64>(held, load<u64>(e + 8));
-  store<u32>(e, addr);
-  store<u64>(e + 8, n);
+  if (held != 0) atomic.add<u64>(held, e.delta);
+  e.addr = addr;
+  e.delta = n;
 }
 
 /** From now on this thread's counter adds are cached (until countersPublish). */
 export function countersCache(): void {
-  store<u32>(cacheBase() + CC_ENABLED, 1);
+  changetype<CounterCache>(cacheBase()).enabled = 1;
 }
 
 /** Publish every cached delta to its counter and stop caching. */
 export function countersPublish(): void {
   const cc = cacheBase();
   for (let i: u32 = 0; i < ENTRIES; i++) {
-    const e = cc + CC_ENTRIES + i * ENTRY;
-    const held = load<u32>(e);
+    const e = entryAt(cc, i);
+    const held = e.addr;
     if (held == 0) continue;
-    atomic.add<u64>(held, load<u64>(e + 8));
-    store<u32>(e, 0);
+    atomic.add<u64>(held, e.delta);
+    e.addr = 0;
   }
-  store<u32>(cc + CC_ENABLED, 0);
+  changetype<CounterCache>(cc).enabled = 0;
 }

@@ -10,8 +10,8 @@
 //     unmap in progress it is.
 // A DMA-layer call on a CPU claims both; the IOVA allocator's own calls claim the first.
 
-import { DMA_CPUS_BASE, DMA_CPU_SIZE, MAX_DMA_CPUS, TS_RESULT0 } from "./memmap";
-import { currentSlot, slotBase } from "./sync";
+import { DMA_CPUS_BASE, DMA_CPU_SIZE, MAX_DMA_CPUS } from "./memmap";
+import { currentSlot, thisThread } from "./sync";
 import { I_NCPUS, I_OWNERS, OWNER_STRIDE } from "./iova/layout";
 import { ESIM_CPU, ESIM_CPU_BUSY } from "./errno";
 
@@ -27,7 +27,7 @@ function own(w: u32): i32 {
     owner = atomic.cmpxchg<u32>(w, 0, me);
     if (owner == 0 || owner == me) return 0;
   }
-  store<u64>(slotBase() + TS_RESULT0, owner);
+  thisThread().result0 = owner;
   return -ESIM_CPU_BUSY;
 }
 

@@ -3,10 +3,10 @@
 // in the order they happen — what the kernel-code harness prints, and what a user reads
 // to see which invalidations an operation caused.
 //
-// A ring of 32-byte records in kheap memory (assembly/ring.ts).
+// A ring of RingRecords in kheap memory (assembly/ring.ts).
 
 import { RING_RECORD, ringWrite } from "./ring";
-import { D_EV_HEAD, D_EV_MASK, D_EV_RING, D_FLAGS, D_WARNINGS, DF_RECORD_EVENTS } from "./pgtable/desc";
+import { DF_RECORD_EVENTS, PgtDesc, pgtDesc } from "./pgtable/desc";
 
 export const EVENT_SIZE: u32 = RING_RECORD;
 
@@ -30,13 +30,14 @@ export const WARN_UNMAP_PARTIAL_BLOCK: u32 = 9;
 export const WARN_OUT_OF_LEVELS: u32 = 10;
 
 export function recordEvent(d: u32, kind: u32, a: u64, b: u64, c: u64): void {
-  if ((load<u32>(d + D_FLAGS) & DF_RECORD_EVENTS) == 0) return;
-  const ring = load<u32>(d + D_EV_RING);
-  if (ring != 0) ringWrite(d + D_EV_HEAD, ring, load<u32>(d + D_EV_MASK), kind, a, b, c);
+  const t = pgtDesc(d);
+  if ((t.flags & DF_RECORD_EVENTS) == 0) return;
+  const ring = t.evRing;
+  if (ring != 0) ringWrite(d + offsetof<PgtDesc>("evHead"), ring, t.evMask, kind, a, b, c);
 }
 
 /** A WARN_ON that fired: counted always, logged when the table records events. */
 export function warn(d: u32, code: u32): void {
-  atomic.add<u32>(d + D_WARNINGS, 1);
+  atomic.add<u32>(d + offsetof<PgtDesc>("warnings"), 1);
   recordEvent(d, EV_WARN, code, 0, 0);
 }

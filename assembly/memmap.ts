@@ -6,36 +6,42 @@
 // instance has its own heap globals, so two workers calling `new` would hand out the same
 // addresses. All state lives at the offsets below, and every instance sees the same bytes.
 //
+// The static regions are chained: each starts where the one before it ends, rounded up to
+// REGION_ALIGN, and a table's size is its record count × stride (each record checks, next
+// to its class, that it fits its stride). So a region that grows moves the ones after it
+// instead of running into them; the checks at the end of this file stop the build if the
+// static part would reach DYNAMIC_BASE. The addresses drawn are what the chain gives today.
+//
 //   0x000000 ┌──────────────────────────────┐
 //            │ null guard (never written)   │ a zero pointer is never valid state
-//   0x010000 ├──────────────────────────────┤
-//            │ control block                │ magic, ABI version, zone layout
-//   0x011000 ├──────────────────────────────┤
-//            │ thread slots  64 × 1 KiB     │ per-worker scratch: gather, results
-//   0x021000 ├──────────────────────────────┤
-//            │ page-table descriptors       │ 256 × 256 B
-//   0x031000 ├──────────────────────────────┤
-//            │ zone headers (phys, kheap)   │ 2 × 1 KiB
-//   0x032000 ├──────────────────────────────┤
+//   0x010000 ├──────────────────────────────┤ CONTROL_BASE
+//            │ control block (ControlBlock) │ magic, ABI version, clock, CPU costs, run stop
+//   0x011000 ├──────────────────────────────┤ THREAD_SLOTS_BASE
+//            │ thread slots  64 × 1 KiB     │ per-worker scratch (ThreadSlot): gather, results
+//   0x021000 ├──────────────────────────────┤ PGT_BASE
+//            │ page-table descriptors       │ 256 × 256 B (assembly/pgtable/desc.ts PgtDesc)
+//   0x031000 ├──────────────────────────────┤ ZONES_BASE
+//            │ zone headers (phys, kheap)   │ 2 × 1 KiB (assembly/phys.ts ZoneHeader)
+//   0x032000 ├──────────────────────────────┤ SMMU_DOMAINS_BASE
 //            │ SMMU domains 256 × 64 B      │ arm_smmu_domain: stage, ASID/VMID
-//   0x036000 ├──────────────────────────────┤
+//   0x036000 ├──────────────────────────────┤ SMMUS_BASE
 //            │ SMMU instances 4 × 1 KiB     │ caches, stream table, fault queue, stats
-//   0x037000 ├──────────────────────────────┤
+//   0x037000 ├──────────────────────────────┤ IOVA_SLOTS_BASE
 //            │ IOVA domain slots 64 × 64 B  │ state + address of each domain's block
-//   0x038000 ├──────────────────────────────┤
+//   0x038000 ├──────────────────────────────┤ DMA_DOMAINS_BASE
 //            │ DMA domains 16 × 512 B       │ iommu_domain + dma-iommu cookie, fq_domain
-//   0x03a000 ├──────────────────────────────┤
+//   0x03a000 ├──────────────────────────────┤ DMA_DEVICES_BASE
 //            │ DMA devices 64 × 128 B       │ mask, bus, stream, SMMU (struct device)
-//   0x03c000 ├──────────────────────────────┤
+//   0x03c000 ├──────────────────────────────┤ DMA_CPUS_BASE
 //            │ DMA CPU scratch 64 × 256 B   │ each simulated CPU's unmap in progress
-//   0x040000 ├──────────────────────────────┤
+//   0x040000 ├──────────────────────────────┤ COUNTER_CACHES_BASE
 //            │ counter caches 64 × 2 KiB    │ each thread's not-yet-published statistics
-//   0x060000 ├──────────────────────────────┤
+//   0x060000 ├──────────────────────────────┤ WORKLOAD_CPUS_BASE
 //            │ workload state 64 × 16 KiB   │ each simulated CPU's rings of a scenario run
-//   0x160000 ├──────────────────────────────┤
+//   0x160000 ├──────────────────────────────┤ MAPBENCH_BASE
 //            │ map benchmark CPUs 64 × 64 B │ dma_map_benchmark clocks and sums
 //   0x161000 ├──────────────────────────────┤ STATIC_END (the rest up to 2 MiB is spare)
-//   0x200000 ├──────────────────────────────┤ DYNAMIC_BASE
+//   0x200000 ├──────────────────────────────┤ DYNAMIC_BASE (fixed)
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
 //            ├──────────────────────────────┤
@@ -50,30 +56,77 @@ export const CACHE_LINE: u32 = 64;
 export const LAYOUT_MAGIC: u32 = 0x494f4d55; // "IOMU"
 export const ABI_VERSION: u32 = 1;
 
+/**
+ * Every static region starts on a 4 KiB boundary: more than the cache-line alignment its
+ * hot words need, and it keeps each base where the hand-picked map of earlier versions had it.
+ */
+const REGION_ALIGN: u32 = 0x1000;
+
 export const NULL_GUARD_SIZE: u32 = 0x10000;
 
 // ── control block ───────────────────────────────────────────────────────────
-export const CONTROL_BASE: u32 = 0x10000;
-export const CTL_MAGIC: u32 = 0; //          u32
-export const CTL_ABI: u32 = 4; //            u32
-export const CTL_MEMORY_BYTES: u32 = 8; //   u32: bytes of memory the layout was made for
-export const CTL_INIT_STATE: u32 = 12; //    u32: 0 = never, 1 = in progress, 2 = ready
-export const CTL_PAGE_SHIFT: u32 = 16; //    u32: the simulated kernel's PAGE_SHIFT
+
 /**
- * u32: which kernel profile the machine runs, as the TypeScript side numbers them (its index
- * in src/profile.ts PROFILES). The core never reads it: the core asks for behaviours, which
- * each record carries; workers that attach read it to name the machine's kernel.
+ * The machine-wide words (CONTROL_BASE): the layout's identity, simulated time, the
+ * modelled CPU costs and a scenario run's stop switch. Each word that workers write while
+ * others read it starts a cache line of its own; the padding keeps it there.
  */
-export const CTL_KERNEL: u32 = 20;
-//   simulated time (assembly/clock.ts): one writer at a time under the clock lock
-export const CTL_CLOCK_LOCK: u32 = 64; //    u32 lock (own line)
-export const CTL_JIFFIES: u32 = 128; //      u64 jiffies since the simulator started (own line)
-//   modelled CPU costs (ns), charged to the thread that does the work (see TS_CPU_NS)
-export const CTL_CPU_COST_LOCK: u32 = 192; // u32: taking one of the kernel's spinlocks
-//   …and the rest of the CPU costs on the same line, u32 each at CTL_CPU_COSTS + 4 × CPU_COST_*
-//   (set from TS: Simulator.create({ cpuCosts }), defaults: DEFAULT_CPU_COSTS in src/smmu/smmu.ts)
-export const CTL_CPU_COSTS: u32 = CTL_CPU_COST_LOCK;
-export const CPU_COST_LOCK: u32 = 0; //        a kernel spinlock (CTL_CPU_COST_LOCK)
+@unmanaged export class ControlBlock {
+  /** LAYOUT_MAGIC once the layout is made (coreInit writes it last but one). */
+  magic: u32;
+  /** ABI_VERSION of the build that made the layout (coreInit). */
+  abi: u32;
+  /** Bytes of memory the layout was made for (coreInit). */
+  memoryBytes: u32;
+  /** 0 = never initialised, 1 = coreInit in progress, 2 = ready (coreInit, by compare-and-swap). */
+  initState: u32;
+  /** The simulated kernel's PAGE_SHIFT (coreInit). */
+  pageShift: u32;
+  /**
+   * Which kernel profile the machine runs, as the TypeScript side numbers them (its index
+   * in src/profile.ts PROFILES), written by the orchestrator. The core never reads it: the
+   * core asks for behaviours, which each record carries; workers that attach read it to
+   * name the machine's kernel.
+   */
+  kernel: u32;
+  _pad0: u64; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64;
+  /** The lock of simulated time (assembly/clock.ts): one writer at a time. */
+  clockLock: u32;
+  _pad5: u32; _pad6: u64; _pad7: u64; _pad8: u64; _pad9: u64; _pad10: u64; _pad11: u64; _pad12: u64;
+  /** Jiffies since the simulator started (assembly/clock.ts, under clockLock). */
+  jiffies: u64;
+  _pad13: u64; _pad14: u64; _pad15: u64; _pad16: u64; _pad17: u64; _pad18: u64; _pad19: u64;
+  /**
+   * The first of CPU_COST_COUNT modelled CPU costs, u32 ns each, indexed by CPU_COST_*:
+   * charged to the thread that does the work (sync.ts cpuCharge, ThreadSlot.cpuNs). Set from
+   * TypeScript (Simulator.create({ cpuCosts }), defaults: DEFAULT_CPU_COSTS in src/smmu/smmu.ts),
+   * read on every charge: a line apart from the words that change during a run.
+   */
+  cpuCosts: u32;
+  _pad20: u32; _pad21: u32; _pad22: u32; _pad23: u32; _pad24: u32; _pad25: u32; _pad26: u32;
+  _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64;
+  /** Non-zero: every workload loop of a scenario run (assembly/workload/) stops. */
+  runStop: u32;
+  _pad31: u32; _pad32: u64; _pad33: u64; _pad34: u64; _pad35: u64; _pad36: u64; _pad37: u64; _pad38: u64;
+  /** RUN_* flags of the scenario run in progress (set by the orchestrator before it starts). */
+  runFlags: u32;
+}
+
+export const CONTROL_BASE: u32 = NULL_GUARD_SIZE;
+const CONTROL_END: u32 = CONTROL_BASE + offsetof<ControlBlock>();
+
+// Read by name from the module (CTL_KERNEL, CTL_RUN_*: the TypeScript side) or used by units
+// that address the block themselves (clock.ts, workload/, index.ts).
+export const CTL_KERNEL: u32 = offsetof<ControlBlock>("kernel");
+export const CTL_CLOCK_LOCK: u32 = offsetof<ControlBlock>("clockLock");
+export const CTL_JIFFIES: u32 = offsetof<ControlBlock>("jiffies");
+/** The CPU costs: u32 each at CTL_CPU_COSTS + 4 × CPU_COST_*. */
+export const CTL_CPU_COSTS: u32 = offsetof<ControlBlock>("cpuCosts");
+export const CTL_RUN_STOP: u32 = offsetof<ControlBlock>("runStop");
+export const CTL_RUN_FLAGS: u32 = offsetof<ControlBlock>("runFlags");
+
+//   the modelled CPU costs (ns), indexes into ControlBlock.cpuCosts
+export const CPU_COST_LOCK: u32 = 0; //        taking one of the kernel's spinlocks
 export const CPU_COST_DMA_API: u32 = 1; //     one dma_map_* / dma_unmap_* call: entry, checks, exit
 export const CPU_COST_WALK_STEP: u32 = 2; //   io-pgtable's walk going down one level (a descriptor read)
 export const CPU_COST_PTE: u32 = 3; //         writing or clearing one PTE
@@ -82,105 +135,209 @@ export const CPU_COST_IOVA_TREE: u32 = 5; //   an IOVA from or to the rbtree (it
 export const CPU_COST_TABLE_ALLOC: u32 = 6; // a zeroed page-table page from the page allocator
 export const CPU_COST_FQ_QUEUE: u32 = 7; //    queue_iova's own work: barrier, entry, timer check (lock apart)
 export const CPU_COST_COUNT: u32 = 8;
-//   a scenario run (assembly/workload/): every workload loop stops when CTL_RUN_STOP is set
-export const CTL_RUN_STOP: u32 = 256; //     u32 (own line)
-export const CTL_RUN_FLAGS: u32 = 320; //    u32 RUN_* (own line)
-/** A violation the oracle finds sets CTL_RUN_STOP. */
+/** A violation the oracle finds sets ControlBlock.runStop. */
 export const RUN_STOP_ON_VIOLATION: u32 = 1 << 0;
 
+/** The control block, at its fixed place. */
+@inline export function control(): ControlBlock {
+  return changetype<ControlBlock>(CONTROL_BASE);
+}
+
+if (offsetof<ControlBlock>("clockLock") % CACHE_LINE != 0) ERROR("ControlBlock.clockLock must start its own cache line");
+if (offsetof<ControlBlock>("jiffies") % CACHE_LINE != 0) ERROR("ControlBlock.jiffies must start its own cache line");
+if (offsetof<ControlBlock>("cpuCosts") % CACHE_LINE != 0) ERROR("ControlBlock.cpuCosts must start its own cache line");
+if (offsetof<ControlBlock>("cpuCosts") + CPU_COST_COUNT * 4 > offsetof<ControlBlock>("runStop")) {
+  ERROR("ControlBlock.cpuCosts outgrew its line");
+}
+if (offsetof<ControlBlock>("runStop") % CACHE_LINE != 0) ERROR("ControlBlock.runStop must start its own cache line");
+if (offsetof<ControlBlock>("runFlags") % CACHE_LINE != 0) ERROR("ControlBlock.runFlags must start its own cache line");
+if (CONTROL_BASE % CACHE_LINE != 0) ERROR("CONTROL_BASE must be cache-line aligned");
+
 // ── thread slots ────────────────────────────────────────────────────────────
-export const THREAD_SLOTS_BASE: u32 = 0x11000;
+
+/**
+ * One per thread (worker) bound to the memory, MAX_THREADS of THREAD_SLOT_SIZE bytes: its
+ * scratch, and what the bindings read after a call. Only its own thread writes it (the
+ * orchestrator reads results once the call has returned). Some fields are the first word of
+ * a record of another unit that lives here; the room each has is the distance to the next
+ * field (TS_*_ROOM below), and that unit checks its record fits.
+ */
+@unmanaged export class ThreadSlot {
+  /** The iotlb gather of the unmap in progress (assembly/iommu/gather.ts Gather): its first word. */
+  gather: u64;
+  _pad0: u64; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64;
+  /** First result that does not fit a call's return value (the bindings' result64(0)). */
+  result0: u64;
+  /** Second result (result64(1)). */
+  result1: u64;
+  /** Third result (result64(2)); a translation (assembly/smmu/translate.ts) fills result0…3. */
+  result2: u64;
+  /** Fourth result (result64(3)). */
+  result3: u64;
+  /** Scratch after the results (assembly/device/engine.ts keeps a descriptor's first PA at TS_RESULT0 + 32). */
+  scratch: u64;
+  _pad7: u64; _pad8: u64; _pad9: u64;
+  /** What this thread (the simulated CPU it runs) has been charged, in modelled ns (sync.ts cpuCharge). */
+  cpuNs: u64;
+  _pad10: u64; _pad11: u64; _pad12: u64; _pad13: u64; _pad14: u64; _pad15: u64; _pad16: u64;
+  /** The first of TS_STATS_COUNT u64 statistics of a batched call (assembly/dma/loop.ts). */
+  stats: u64;
+  _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
+  _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64; _pad31: u64;
+  _pad32: u64; _pad33: u64; _pad34: u64; _pad35: u64; _pad36: u64; _pad37: u64; _pad38: u64; _pad39: u64;
+  _pad40: u64; _pad41: u64; _pad42: u64; _pad43: u64; _pad44: u64; _pad45: u64; _pad46: u64; _pad47: u64;
+  /** What a device access in a batched loop got (assembly/smmu/translate.ts result): its first word. */
+  accessResult: u64;
+  _pad48: u64; _pad49: u64; _pad50: u64; _pad51: u64; _pad52: u64; _pad53: u64; _pad54: u64;
+  /**
+   * The safety oracle's view of the page a device access is translating, when the access
+   * started (assembly/safety/oracle.ts snapshot): its first word.
+   */
+  oracleBefore: u64;
+  _pad55: u64; _pad56: u64; _pad57: u64; _pad58: u64; _pad59: u64; _pad60: u64; _pad61: u64;
+  /** The same view when the access completed: its first word. */
+  oracleNow: u64;
+  _pad62: u64; _pad63: u64; _pad64: u64; _pad65: u64; _pad66: u64; _pad67: u64; _pad68: u64;
+  /**
+   * The start count the last queue_iova on this thread stamped its entry with (its flush
+   * must begin after: the workloads' lazy-window measure reads it; assembly/iova/fq.ts).
+   */
+  fqStamp: u64;
+}
+
+export const THREAD_SLOTS_BASE: u32 = (CONTROL_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_THREADS: u32 = 64;
 export const THREAD_SLOT_SIZE: u32 = 1024;
-//   the iotlb gather of the unmap in progress on this thread
-export const TS_GATHER: u32 = 0; //          gather (see assembly/iommu/gather.ts), 64 B
-//   results that do not fit the return value (read by the bindings after a call)
-export const TS_RESULT0: u32 = 64; //        u64
-export const TS_RESULT1: u32 = 72; //        u64
-export const TS_RESULT2: u32 = 80; //        u64
-export const TS_RESULT3: u32 = 88; //        u64
-//   what this thread (a simulated CPU) has been charged, in modelled ns
-export const TS_CPU_NS: u32 = 128; //        u64
-//   scratch for batched calls' statistics
-export const TS_STATS: u32 = 192; //         16 × u64
-//   what a device access in a batched loop got (assembly/smmu/translate.ts result, 32 B)
-export const TS_ACCESS_RESULT: u32 = 448;
-//   the safety oracle's view of the page a device access is translating, when the access
-//   started and when it completed (assembly/safety/oracle.ts, 48 B each)
-export const TS_ORACLE_BEFORE: u32 = 512;
-export const TS_ORACLE_NOW: u32 = 576;
-//   the start count the last queue_iova on this thread stamped its entry with (its flush
-//   must begin after: the workloads' lazy-window measure reads it)
-export const TS_FQ_STAMP: u32 = 640; //      u64
+const THREAD_SLOTS_END: u32 = THREAD_SLOTS_BASE + MAX_THREADS * THREAD_SLOT_SIZE;
 
-// ── page-table descriptors ──────────────────────────────────────────────────
-export const PGT_BASE: u32 = 0x21000;
+// Read by name from the module (TS_RESULT0, TS_RESULT1, TS_CPU_NS, TS_STATS, TS_GATHER) or
+// used by units that address a thread slot themselves.
+export const TS_GATHER: u32 = offsetof<ThreadSlot>("gather");
+export const TS_RESULT0: u32 = offsetof<ThreadSlot>("result0");
+export const TS_RESULT1: u32 = offsetof<ThreadSlot>("result1");
+export const TS_CPU_NS: u32 = offsetof<ThreadSlot>("cpuNs");
+export const TS_STATS: u32 = offsetof<ThreadSlot>("stats");
+export const TS_STATS_COUNT: u32 = 16;
+export const TS_ACCESS_RESULT: u32 = offsetof<ThreadSlot>("accessResult");
+export const TS_ORACLE_BEFORE: u32 = offsetof<ThreadSlot>("oracleBefore");
+export const TS_ORACLE_NOW: u32 = offsetof<ThreadSlot>("oracleNow");
+export const TS_FQ_STAMP: u32 = offsetof<ThreadSlot>("fqStamp");
+/** Bytes a Gather may take at ThreadSlot.gather (assembly/iommu/gather.ts checks it fits). */
+export const TS_GATHER_ROOM: u32 = offsetof<ThreadSlot>("result0") - offsetof<ThreadSlot>("gather");
+/** Bytes the translation result may take at ThreadSlot.accessResult. */
+export const TS_ACCESS_RESULT_ROOM: u32 = offsetof<ThreadSlot>("oracleBefore") - offsetof<ThreadSlot>("accessResult");
+/** Bytes each oracle snapshot may take at ThreadSlot.oracleBefore and .oracleNow. */
+export const TS_ORACLE_ROOM: u32 = offsetof<ThreadSlot>("oracleNow") - offsetof<ThreadSlot>("oracleBefore");
+
+if (offsetof<ThreadSlot>() > THREAD_SLOT_SIZE) ERROR("ThreadSlot outgrew THREAD_SLOT_SIZE");
+// assembly/device/engine.ts addresses the scratch as TS_RESULT0 + 32.
+if (offsetof<ThreadSlot>("scratch") != offsetof<ThreadSlot>("result0") + 32) ERROR("ThreadSlot.scratch must follow four results");
+if (offsetof<ThreadSlot>("stats") + TS_STATS_COUNT * 8 > offsetof<ThreadSlot>("accessResult")) {
+  ERROR("ThreadSlot.stats outgrew its room");
+}
+if (offsetof<ThreadSlot>("fqStamp") - offsetof<ThreadSlot>("oracleNow") < TS_ORACLE_ROOM) {
+  ERROR("ThreadSlot.oracleNow has less room than oracleBefore");
+}
+
+// ── page-table descriptors (assembly/pgtable/desc.ts PgtDesc) ───────────────
+export const PGT_BASE: u32 = (THREAD_SLOTS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_PGTABLES: u32 = 256;
 export const PGT_DESC_SIZE: u32 = 256;
+const PGT_END: u32 = PGT_BASE + MAX_PGTABLES * PGT_DESC_SIZE;
 
-// ── zone headers ────────────────────────────────────────────────────────────
-export const ZONES_BASE: u32 = 0x31000;
+// ── zone headers (assembly/phys.ts ZoneHeader) ──────────────────────────────
+export const ZONES_BASE: u32 = (PGT_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
+export const ZONE_COUNT: u32 = 2;
 export const ZONE_HEADER_SIZE: u32 = 1024;
 export const ZONE_PHYS: u32 = ZONES_BASE;
 export const ZONE_KHEAP: u32 = ZONES_BASE + ZONE_HEADER_SIZE;
+const ZONES_END: u32 = ZONES_BASE + ZONE_COUNT * ZONE_HEADER_SIZE;
 
 // ── SMMU domains (the driver's per-domain state) ────────────────────────────
-export const SMMU_DOMAINS_BASE: u32 = 0x32000;
+export const SMMU_DOMAINS_BASE: u32 = (ZONES_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_SMMU_DOMAINS: u32 = 256;
 export const SMMU_DOMAIN_SIZE: u32 = 64;
+const SMMU_DOMAINS_END: u32 = SMMU_DOMAINS_BASE + MAX_SMMU_DOMAINS * SMMU_DOMAIN_SIZE;
 
 // ── SMMU instances (the device side) ────────────────────────────────────────
-export const SMMUS_BASE: u32 = 0x36000;
+export const SMMUS_BASE: u32 = (SMMU_DOMAINS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_SMMUS: u32 = 4;
 export const SMMU_DESC_SIZE: u32 = 1024;
+const SMMUS_END: u32 = SMMUS_BASE + MAX_SMMUS * SMMU_DESC_SIZE;
 
 // ── IOVA domains (assembly/iova/) ───────────────────────────────────────────
 // One slot per domain: its state and the kheap block that holds everything else
 // (see assembly/iova/layout.ts for the block's own layout).
-export const IOVA_SLOTS_BASE: u32 = 0x37000;
+export const IOVA_SLOTS_BASE: u32 = (SMMUS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_IOVA_DOMAINS: u32 = 64;
 export const IOVA_SLOT_SIZE: u32 = 64;
+const IOVA_SLOTS_END: u32 = IOVA_SLOTS_BASE + MAX_IOVA_DOMAINS * IOVA_SLOT_SIZE;
 /** Simulated CPUs an IOVA domain can have (one per-CPU rcache each). */
 export const IOVA_MAX_CPUS: u32 = 64;
 
 // ── the DMA layer (assembly/dma/) ───────────────────────────────────────────
-export const DMA_DOMAINS_BASE: u32 = 0x38000;
+export const DMA_DOMAINS_BASE: u32 = (IOVA_SLOTS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_DMA_DOMAINS: u32 = 16;
 export const DMA_DOMAIN_SIZE: u32 = 512;
-export const DMA_DEVICES_BASE: u32 = 0x3a000;
+const DMA_DOMAINS_END: u32 = DMA_DOMAINS_BASE + MAX_DMA_DOMAINS * DMA_DOMAIN_SIZE;
+export const DMA_DEVICES_BASE: u32 = (DMA_DOMAINS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_DMA_DEVICES: u32 = 64;
 export const DMA_DEVICE_SIZE: u32 = 128;
+const DMA_DEVICES_END: u32 = DMA_DEVICES_BASE + MAX_DMA_DEVICES * DMA_DEVICE_SIZE;
 /**
  * Per simulated CPU: the gather and arguments of the dma_unmap it has in progress. The
  * kernel keeps these on the CPU's stack; here a deterministic schedule can stop an unmap
  * between its steps and run other CPUs' steps on the same thread.
  */
-export const DMA_CPUS_BASE: u32 = 0x3c000;
+export const DMA_CPUS_BASE: u32 = (DMA_DEVICES_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_DMA_CPUS: u32 = 64;
 export const DMA_CPU_SIZE: u32 = 256;
+const DMA_CPUS_END: u32 = DMA_CPUS_BASE + MAX_DMA_CPUS * DMA_CPU_SIZE;
 
 /**
  * Per thread: a small cache of statistics-counter deltas (assembly/counters.ts). Batched
  * loops add to it instead of to the shared counters, so two workers do not bounce the
  * counters' cache lines on every translation, and publish it when they return.
  */
-export const COUNTER_CACHES_BASE: u32 = 0x40000;
+export const COUNTER_CACHES_BASE: u32 = (DMA_CPUS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const COUNTER_CACHE_SIZE: u32 = 2048;
+const COUNTER_CACHES_END: u32 = COUNTER_CACHES_BASE + MAX_THREADS * COUNTER_CACHE_SIZE;
 /**
  * Per simulated CPU: the state of the workload it runs in a scenario (assembly/workload/):
  * its ring of in-flight buffers, latency histograms and counters.
  */
-export const WORKLOAD_CPUS_BASE: u32 = 0x60000;
+export const WORKLOAD_CPUS_BASE: u32 = (COUNTER_CACHES_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const WORKLOAD_CPU_SIZE: u32 = 16384;
+const WORKLOAD_CPUS_END: u32 = WORKLOAD_CPUS_BASE + MAX_DMA_CPUS * WORKLOAD_CPU_SIZE;
 /**
  * Per simulated CPU: its dma_map_benchmark thread — modelled clock, loop count and the
  * kernel's four sums (assembly/workload/map-benchmark.ts), one cache line each.
  */
-export const MAPBENCH_BASE: u32 = 0x160000;
+export const MAPBENCH_BASE: u32 = (WORKLOAD_CPUS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAPBENCH_CPU_SIZE: u32 = 64;
+const MAPBENCH_END: u32 = MAPBENCH_BASE + MAX_DMA_CPUS * MAPBENCH_CPU_SIZE;
 
-export const STATIC_END: u32 = 0x161000;
+export const STATIC_END: u32 = (MAPBENCH_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
+/** Where the zones start: fixed, so that a static region that grows cannot move them. */
 export const DYNAMIC_BASE: u32 = 0x200000;
+
+// The chain in order. Each base is the end before it rounded up, so these only fail if a
+// base is ever written by hand again, or a region's size wraps around 4 GiB.
+if (THREAD_SLOTS_BASE < CONTROL_END) ERROR("the thread slots overlap the control block");
+if (PGT_BASE < THREAD_SLOTS_END) ERROR("the page-table descriptors overlap the thread slots");
+if (ZONES_BASE < PGT_END) ERROR("the zone headers overlap the page-table descriptors");
+if (SMMU_DOMAINS_BASE < ZONES_END) ERROR("the SMMU domains overlap the zone headers");
+if (SMMUS_BASE < SMMU_DOMAINS_END) ERROR("the SMMU instances overlap the SMMU domains");
+if (IOVA_SLOTS_BASE < SMMUS_END) ERROR("the IOVA domain slots overlap the SMMU instances");
+if (DMA_DOMAINS_BASE < IOVA_SLOTS_END) ERROR("the DMA domains overlap the IOVA domain slots");
+if (DMA_DEVICES_BASE < DMA_DOMAINS_END) ERROR("the DMA devices overlap the DMA domains");
+if (DMA_CPUS_BASE < DMA_DEVICES_END) ERROR("the DMA CPUs overlap the DMA devices");
+if (COUNTER_CACHES_BASE < DMA_CPUS_END) ERROR("the counter caches overlap the DMA CPUs");
+if (WORKLOAD_CPUS_BASE < COUNTER_CACHES_END) ERROR("the workload state overlaps the counter caches");
+if (MAPBENCH_BASE < WORKLOAD_CPUS_END) ERROR("the map benchmark CPUs overlap the workload state");
+if (STATIC_END < MAPBENCH_END) ERROR("STATIC_END is below the last static region's end");
+if (STATIC_END > DYNAMIC_BASE) ERROR("the static regions run into DYNAMIC_BASE: move DYNAMIC_BASE up");
+if (CONTROL_BASE < NULL_GUARD_SIZE) ERROR("the control block overlaps the null guard");
 
 // ── simulated physical memory ───────────────────────────────────────────────
 // Frames are 4 KiB, the smallest granule; larger tables take naturally aligned

@@ -7,52 +7,105 @@
 // have physical addresses from PHYS_BASE), ZONE_KHEAP is simulator-private memory (event
 // rings and other bookkeeping) so that it never shows up as leaked table pages.
 //
-// Zone header (ZONE_HEADER_SIZE bytes)           Frame metadata: 3 × u32 per frame
-//   +0    lock (own line)                          info: bit 31 free head, bit 30 allocated
-//   +64   frames_ptr  u32  address of frame 0            head, bits 0..7 order
-//   +68   nframes     u32                          next, prev: free-list links (NIL = none)
-//   +72   meta_ptr    u32
-//   +76   max_order   u32
-//   +80   pages_live  u32  frames handed out
-//   +84   allocs_live u32  allocations outstanding
-//   +88   bad_frees   u32  frees of something not allocated (double frees)
-//   +92   alloc_fail  u32  failed allocations
-//   +96   allocs_total u64, +104 frees_total u64, +112 peak_pages u32
-//   +128  free list heads, one u32 per order
-//
 // All list manipulation happens under the zone lock; zeroing a new table happens after
 // the lock is dropped, on memory nobody else can see yet.
 
-import { FRAME_SHIFT, FRAME_SIZE } from "./memmap";
+import { CACHE_LINE, FRAME_SHIFT, FRAME_SIZE, ZONE_HEADER_SIZE } from "./memmap";
 import { lockAcquire, lockRelease } from "./sync";
 
 export const MAX_ORDER: u32 = 10; // 4 MiB, enough for any PGD (the largest is 256 KiB)
+/** Free lists: one per order, 0 … MAX_ORDER. */
+const FREE_LISTS: u32 = MAX_ORDER + 1;
 const NIL: u32 = 0xffffffff;
 
-const Z_LOCK: u32 = 0;
-export const Z_FRAMES: u32 = 64;
-export const Z_NFRAMES: u32 = 68;
-const Z_META: u32 = 72;
-const Z_MAX_ORDER: u32 = 76;
-export const Z_PAGES_LIVE: u32 = 80;
-export const Z_ALLOCS_LIVE: u32 = 84;
-export const Z_BAD_FREES: u32 = 88;
-export const Z_ALLOC_FAIL: u32 = 92;
-export const Z_ALLOCS_TOTAL: u32 = 96;
-export const Z_FREES_TOTAL: u32 = 104;
-export const Z_PEAK_PAGES: u32 = 112;
-const Z_FREE_HEADS: u32 = 128;
+/**
+ * A zone (ZONE_PHYS, ZONE_KHEAP: ZONE_HEADER_SIZE bytes each in the memory map). Written
+ * once by zoneInit, then only under `lock`; the statistics are read by the TypeScript side
+ * (Simulator stats) without the lock.
+ */
+@unmanaged export class ZoneHeader {
+  /** The zone lock (sync.ts), alone on its line: waiters spin on it while the holder works below. */
+  lock: u32;
+  _pad0: u32; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64; _pad7: u64;
+  /** Address of frame 0 (4 KiB aligned). */
+  frames: u32;
+  /** Frames in the zone. */
+  nframes: u32;
+  /** Address of frame 0's FrameMeta (nframes of them follow). */
+  meta: u32;
+  /** The highest order handed out (MAX_ORDER). */
+  maxOrder: u32;
+  /** Frames handed out now. */
+  pagesLive: u32;
+  /** Allocations outstanding. */
+  allocsLive: u32;
+  /** Frees of something not allocated (double frees, stray pointers), refused. */
+  badFrees: u32;
+  /** Allocations that failed (no free block of the order or above). */
+  allocFail: u32;
+  /** Allocations since zoneInit. */
+  allocsTotal: u64;
+  /** Frees since zoneInit. */
+  freesTotal: u64;
+  /** The most frames ever handed out at once. */
+  peakPages: u32;
+  _pad8: u32; _pad9: u64;
+  /** The first of FREE_LISTS free-list heads, one u32 frame index per order (NIL: empty). */
+  freeHeads: u32;
+}
 
-const META_SIZE: u32 = 12;
+// Read by name from the module (Simulator stats, src/pgtable.ts).
+export const Z_FRAMES: u32 = offsetof<ZoneHeader>("frames");
+export const Z_NFRAMES: u32 = offsetof<ZoneHeader>("nframes");
+export const Z_PAGES_LIVE: u32 = offsetof<ZoneHeader>("pagesLive");
+export const Z_ALLOCS_LIVE: u32 = offsetof<ZoneHeader>("allocsLive");
+export const Z_BAD_FREES: u32 = offsetof<ZoneHeader>("badFrees");
+export const Z_ALLOC_FAIL: u32 = offsetof<ZoneHeader>("allocFail");
+export const Z_ALLOCS_TOTAL: u32 = offsetof<ZoneHeader>("allocsTotal");
+export const Z_FREES_TOTAL: u32 = offsetof<ZoneHeader>("freesTotal");
+export const Z_PEAK_PAGES: u32 = offsetof<ZoneHeader>("peakPages");
+
+if (offsetof<ZoneHeader>("frames") != CACHE_LINE) ERROR("ZoneHeader.lock must have its cache line to itself");
+if (offsetof<ZoneHeader>("freeHeads") + FREE_LISTS * 4 > ZONE_HEADER_SIZE) ERROR("ZoneHeader outgrew ZONE_HEADER_SIZE");
+
+/**
+ * Per frame, nframes of them at ZoneHeader.meta. Only the head frame of a block says
+ * anything; the free lists link heads of free blocks of one order.
+ */
+@unmanaged export class FrameMeta {
+  /** INFO_FREE (head of a free block) or INFO_ALLOC (head of an allocation) | the block's order; 0 otherwise. */
+  info: u32;
+  /** Free block: the next on its free list (NIL: last). Allocated block: its owner's link word (frameLinkSet). */
+  next: u32;
+  /** Free block: the previous on its free list (NIL: first). */
+  prev: u32;
+}
+
+const META_SIZE: u32 = offsetof<FrameMeta>();
 const INFO_FREE: u32 = 0x80000000;
 const INFO_ALLOC: u32 = 0x40000000;
 const INFO_ORDER: u32 = 0xff;
 
-@inline function meta(zone: u32, frame: u32): u32 {
-  return load<u32>(zone + Z_META) + frame * META_SIZE;
+@inline function zh(zone: u32): ZoneHeader {
+  return changetype<ZoneHeader>(zone);
 }
+@inline function lockOf(zone: u32): u32 {
+  return zone + offsetof<ZoneHeader>("lock");
+}
+/** The address of frame `frame`'s metadata. */
+@inline function metaAddr(zone: u32, frame: u32): u32 {
+  return zh(zone).meta + frame * META_SIZE;
+}
+@inline function meta(zone: u32, frame: u32): FrameMeta {
+  return changetype<FrameMeta>(metaAddr(zone, frame));
+}
+/** A frame's info word, read atomically (by readers that do not hold the zone lock). */
+@inline function infoAtomic(zone: u32, frame: u32): u32 {
+  return atomic.load<u32>(metaAddr(zone, frame) + offsetof<FrameMeta>("info"));
+}
+/** The address of the free-list head of `order`. */
 @inline function head(zone: u32, order: u32): u32 {
-  return zone + Z_FREE_HEADS + (order << 2);
+  return zone + offsetof<ZoneHeader>("freeHeads") + (order << 2);
 }
 
 /** Bytes of frame metadata a zone of `nframes` frames needs. */
@@ -64,21 +117,21 @@ function pushFree(zone: u32, frame: u32, order: u32): void {
   const m = meta(zone, frame);
   const h = head(zone, order);
   const first = load<u32>(h);
-  store<u32>(m, INFO_FREE | order);
-  store<u32>(m + 4, first);
-  store<u32>(m + 8, NIL);
-  if (first != NIL) store<u32>(meta(zone, first) + 8, frame);
+  m.info = INFO_FREE | order;
+  m.next = first;
+  m.prev = NIL;
+  if (first != NIL) meta(zone, first).prev = frame;
   store<u32>(h, frame);
 }
 
 function unlinkFree(zone: u32, frame: u32, order: u32): void {
   const m = meta(zone, frame);
-  const next = load<u32>(m + 4);
-  const prev = load<u32>(m + 8);
-  if (prev != NIL) store<u32>(meta(zone, prev) + 4, next);
+  const next = m.next;
+  const prev = m.prev;
+  if (prev != NIL) meta(zone, prev).next = next;
   else store<u32>(head(zone, order), next);
-  if (next != NIL) store<u32>(meta(zone, next) + 8, prev);
-  store<u32>(m, 0);
+  if (next != NIL) meta(zone, next).prev = prev;
+  m.info = 0;
 }
 
 /**
@@ -86,11 +139,12 @@ function unlinkFree(zone: u32, frame: u32, order: u32): void {
  * framesPtr must be 4 KiB aligned. Called once, before any worker runs.
  */
 export function zoneInit(zone: u32, metaPtr: u32, framesPtr: u32, nframes: u32): void {
-  memory.fill(zone, 0, 1024);
-  store<u32>(zone + Z_FRAMES, framesPtr);
-  store<u32>(zone + Z_NFRAMES, nframes);
-  store<u32>(zone + Z_META, metaPtr);
-  store<u32>(zone + Z_MAX_ORDER, MAX_ORDER);
+  memory.fill(zone, 0, ZONE_HEADER_SIZE);
+  const z = zh(zone);
+  z.frames = framesPtr;
+  z.nframes = nframes;
+  z.meta = metaPtr;
+  z.maxOrder = MAX_ORDER;
   for (let o: u32 = 0; o <= MAX_ORDER; o++) store<u32>(head(zone, o), NIL);
   memory.fill(metaPtr, 0, nframes * META_SIZE);
   // Cover the frames with maximal aligned blocks, highest address first, so the first
@@ -112,12 +166,13 @@ export function zoneInit(zone: u32, metaPtr: u32, framesPtr: u32, nframes: u32):
 /** Allocate 2^order zeroed frames; returns the first frame's index, or -1. */
 export function zoneAlloc(zone: u32, order: u32): i32 {
   if (order > MAX_ORDER) return -1;
-  lockAcquire(zone + Z_LOCK);
+  const z = zh(zone);
+  lockAcquire(lockOf(zone));
   let o = order;
   while (o <= MAX_ORDER && load<u32>(head(zone, o)) == NIL) o++;
   if (o > MAX_ORDER) {
-    store<u32>(zone + Z_ALLOC_FAIL, load<u32>(zone + Z_ALLOC_FAIL) + 1);
-    lockRelease(zone + Z_LOCK);
+    z.allocFail++;
+    lockRelease(lockOf(zone));
     return -1;
   }
   const frame = load<u32>(head(zone, o));
@@ -127,13 +182,13 @@ export function zoneAlloc(zone: u32, order: u32): i32 {
     o--;
     pushFree(zone, frame + (1 << o), o);
   }
-  store<u32>(meta(zone, frame), INFO_ALLOC | order);
-  const live = load<u32>(zone + Z_PAGES_LIVE) + (1 << order);
-  store<u32>(zone + Z_PAGES_LIVE, live);
-  if (live > load<u32>(zone + Z_PEAK_PAGES)) store<u32>(zone + Z_PEAK_PAGES, live);
-  store<u32>(zone + Z_ALLOCS_LIVE, load<u32>(zone + Z_ALLOCS_LIVE) + 1);
-  store<u64>(zone + Z_ALLOCS_TOTAL, load<u64>(zone + Z_ALLOCS_TOTAL) + 1);
-  lockRelease(zone + Z_LOCK);
+  meta(zone, frame).info = INFO_ALLOC | order;
+  const live = z.pagesLive + (1 << order);
+  z.pagesLive = live;
+  if (live > z.peakPages) z.peakPages = live;
+  z.allocsLive++;
+  z.allocsTotal++;
+  lockRelease(lockOf(zone));
   memory.fill(frameAddr(zone, frame), 0, FRAME_SIZE << order);
   return <i32>frame;
 }
@@ -143,37 +198,38 @@ export function zoneAlloc(zone: u32, order: u32): i32 {
  * allocation (a double free, or a stray pointer) is refused and counted, never merged.
  */
 export function zoneFree(zone: u32, frame: u32): bool {
-  lockAcquire(zone + Z_LOCK);
-  const nframes = load<u32>(zone + Z_NFRAMES);
-  if (frame >= nframes || (load<u32>(meta(zone, frame)) & INFO_ALLOC) == 0) {
-    store<u32>(zone + Z_BAD_FREES, load<u32>(zone + Z_BAD_FREES) + 1);
-    lockRelease(zone + Z_LOCK);
+  const z = zh(zone);
+  lockAcquire(lockOf(zone));
+  const nframes = z.nframes;
+  if (frame >= nframes || (meta(zone, frame).info & INFO_ALLOC) == 0) {
+    z.badFrees++;
+    lockRelease(lockOf(zone));
     return false;
   }
-  let order = load<u32>(meta(zone, frame)) & INFO_ORDER;
-  store<u32>(zone + Z_PAGES_LIVE, load<u32>(zone + Z_PAGES_LIVE) - (1 << order));
-  store<u32>(zone + Z_ALLOCS_LIVE, load<u32>(zone + Z_ALLOCS_LIVE) - 1);
-  store<u64>(zone + Z_FREES_TOTAL, load<u64>(zone + Z_FREES_TOTAL) + 1);
-  store<u32>(meta(zone, frame), 0);
+  let order = meta(zone, frame).info & INFO_ORDER;
+  z.pagesLive -= 1 << order;
+  z.allocsLive--;
+  z.freesTotal++;
+  meta(zone, frame).info = 0;
   // Coalesce with free buddies of the same order.
   while (order < MAX_ORDER) {
     const buddy = frame ^ (1 << order);
     if (buddy + (1 << order) > nframes) break;
-    const info = load<u32>(meta(zone, buddy));
+    const info = meta(zone, buddy).info;
     if (info != (INFO_FREE | order)) break;
     unlinkFree(zone, buddy, order);
     frame = min(frame, buddy);
     order++;
   }
   pushFree(zone, frame, order);
-  lockRelease(zone + Z_LOCK);
+  lockRelease(lockOf(zone));
   return true;
 }
 
 /** Order of a live allocation starting at `frame`, or -1 if there is none. */
 export function zoneAllocOrder(zone: u32, frame: u32): i32 {
-  if (frame >= load<u32>(zone + Z_NFRAMES)) return -1;
-  const info = atomic.load<u32>(meta(zone, frame));
+  if (frame >= zh(zone).nframes) return -1;
+  const info = infoAtomic(zone, frame);
   return (info & INFO_ALLOC) != 0 ? <i32>(info & INFO_ORDER) : -1;
 }
 
@@ -184,19 +240,19 @@ export function zoneAllocOrder(zone: u32, frame: u32): i32 {
  * struct pages through their lru field, so a freed table's contents stay as they were.
  */
 export function frameLinkSet(zone: u32, frame: u32, next: u32): void {
-  store<u32>(meta(zone, frame) + 4, next);
+  meta(zone, frame).next = next;
 }
 
 export function frameLinkGet(zone: u32, frame: u32): u32 {
-  return load<u32>(meta(zone, frame) + 4);
+  return meta(zone, frame).next;
 }
 
 /** Whether `frame` lies inside a live allocation (at any position of its block). */
 export function zoneFrameAllocated(zone: u32, frame: u32): bool {
-  if (frame >= load<u32>(zone + Z_NFRAMES)) return false;
+  if (frame >= zh(zone).nframes) return false;
   for (let o: u32 = 0; o <= MAX_ORDER; o++) {
     const head = frame & ~((<u32>1 << o) - 1);
-    const info = atomic.load<u32>(meta(zone, head));
+    const info = infoAtomic(zone, head);
     if ((info & INFO_ALLOC) != 0) return (info & INFO_ORDER) >= o;
     if ((info & INFO_FREE) != 0 && (info & INFO_ORDER) >= o) return false;
   }
@@ -204,11 +260,11 @@ export function zoneFrameAllocated(zone: u32, frame: u32): bool {
 }
 
 @inline export function frameAddr(zone: u32, frame: u32): u32 {
-  return load<u32>(zone + Z_FRAMES) + (frame << FRAME_SHIFT);
+  return zh(zone).frames + (frame << FRAME_SHIFT);
 }
 
 @inline export function zoneFrames(zone: u32): u32 {
-  return load<u32>(zone + Z_NFRAMES);
+  return zh(zone).nframes;
 }
 
 /** The buddy order that holds `bytes` (at least one frame). */

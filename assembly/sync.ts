@@ -16,7 +16,7 @@
 // globals in the core; they describe the instance, never shared state.
 
 import {
-  CONTROL_BASE, CPU_COST_LOCK, CTL_CPU_COSTS, MAX_THREADS, THREAD_SLOTS_BASE, THREAD_SLOT_SIZE, TS_CPU_NS,
+  CONTROL_BASE, ControlBlock, CPU_COST_LOCK, MAX_THREADS, THREAD_SLOTS_BASE, THREAD_SLOT_SIZE, ThreadSlot,
 } from "./memmap";
 
 let threadSlot: u32 = 0;
@@ -38,6 +38,14 @@ export function attachThread(slot: u32, canBlock: bool): bool {
 @inline export function slotBase(): u32 {
   return THREAD_SLOTS_BASE + threadSlot * THREAD_SLOT_SIZE;
 }
+
+/** This thread's slot as its record. */
+@inline export function thisThread(): ThreadSlot {
+  return changetype<ThreadSlot>(slotBase());
+}
+
+/** Where the CPU costs start (ControlBlock.cpuCosts, u32 ns each, indexed by CPU_COST_*). */
+const CPU_COSTS: u32 = CONTROL_BASE + offsetof<ControlBlock>("cpuCosts");
 
 /** Longest backoff between two looks at a held lock, in pause iterations. */
 const MAX_BACKOFF: i32 = 1024;
@@ -69,8 +77,8 @@ export function kernelLock(lock: u32): void {
  * (memmap.ts CPU_COST_*): the work's CPU time on the modelled hardware, in ns.
  */
 @inline export function cpuCharge(which: u32, times: u64): void {
-  const acc = slotBase() + TS_CPU_NS;
-  store<u64>(acc, load<u64>(acc) + times * <u64>load<u32>(CONTROL_BASE + CTL_CPU_COSTS + (which << 2)));
+  const t = thisThread();
+  t.cpuNs += times * <u64>load<u32>(CPU_COSTS + (which << 2));
 }
 
 /**

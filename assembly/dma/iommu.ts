@@ -20,7 +20,7 @@ import { IOMMU_CACHE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from "../pgtable/lpa
 import { allocFast, freeFast } from "../iova/rcache";
 import { fqEnabled, fqQueue } from "../iova/fq";
 import { iommuMap, iommuUnmapFast } from "../iommu/core";
-import { G_FREELIST, gatherInit, iotlbSync } from "../iommu/gather";
+import { G_FREELIST, G_QUEUED, gatherInit, iotlbSync } from "../iommu/gather";
 import { freelistRelease } from "../iommu/freelist";
 import { KB_DMA_SAC_PER_DEVICE, KB_IOVA_FAST_ROUNDS } from "../behaviour";
 import { ESIM_NO_QUEUE } from "../errno";
@@ -177,7 +177,7 @@ export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
  */
 export function unmapClear(dd: u32, cpu: u32, skipLeaves: bool): void {
   const c = cpuArea(cpu);
-  store<u32>(c + C_GATHER + 24, skipLeaves ? 1 : 0);
+  store<u32>(c + C_GATHER + G_QUEUED, skipLeaves ? 1 : 0);
   const size = load<u64>(c + C_SIZE);
   const pt = liveTable(load<u32>(dd + DD_PGT));
   const n = iommuUnmapFast(pt, c + C_GATHER, load<u64>(c + C_IOVA), size, c + C_SCRATCH);

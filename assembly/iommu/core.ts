@@ -4,10 +4,26 @@
 // allows, stopping each run at the next larger page's boundary so that the rest can use
 // it. The runs go to io-pgtable's map_pages / unmap_pages.
 
-import { D_PGSIZE_BITMAP } from "../pgtable/desc";
+import { pgtDesc } from "../pgtable/desc";
 import { mapPages, unmapPages } from "../pgtable/lpae";
-import { G_QUEUED, gatherInit, iotlbSync } from "./gather";
+import { Gather, gatherInit, iotlbSync } from "./gather";
 import { EINVAL } from "../errno";
+
+/**
+ * The scratch the map and unmap loops work in (the caller's: a DMA CPU's, see
+ * assembly/dma/iommu.ts), as the kernel keeps these on its stack. MAP_SCRATCH_SIZE bytes.
+ */
+@unmanaged class MapScratch {
+  /** iommuPgsize's page count for the run in progress. */
+  count: u64;
+  /** Bytes mapPages mapped in the run in progress. */
+  mapped: u64;
+  /** A Gather (gather.ts) to unmap what a failed map had mapped: its first word. */
+  gather: u64;
+}
+
+/** Bytes a caller gives iommuMap / iommuUnmapFast as `scratch`. */
+export const MAP_SCRATCH_SIZE: u32 = offsetof<MapScratch>("gather") + offsetof<Gather>();
 
 /**
  * iommu_pgsize: the page size for the next run of [iova, iova + size) → paddr, and (in
@@ -39,26 +55,27 @@ export function iommuPgsize(bitmap: u64, iova: u64, paddr: u64, size: u64, count
 
 /**
  * __iommu_map on page table `d`: 0 or -errno. On failure what was mapped is unmapped
- * again with an ordinary (synchronised) unmap through `scratchGather`, as the kernel does.
+ * again with an ordinary (synchronised) unmap through the scratch's gather, as the kernel does.
  */
 export function iommuMap(d: u32, iova: u64, paddr: u64, size: u64, prot: u32, scratch: u32): i32 {
-  const bitmap = load<u64>(d + D_PGSIZE_BITMAP);
+  const bitmap = pgtDesc(d).pgsizeBitmap;
   const min = <u64>1 << ctz(bitmap);
   if (((iova | paddr | size) & (min - 1)) != 0) return -EINVAL;
-  const countOut = scratch;
-  const mappedOut = scratch + 8;
+  const s = changetype<MapScratch>(scratch);
+  const countOut = scratch + offsetof<MapScratch>("count");
+  const mappedOut = scratch + offsetof<MapScratch>("mapped");
   let done: u64 = 0;
   let ret: i32 = 0;
   while (done < size) {
     const pgsize = iommuPgsize(bitmap, iova + done, paddr + done, size - done, countOut);
     if (pgsize == 0) { ret = -EINVAL; break; }
-    store<u64>(mappedOut, 0);
-    ret = mapPages(d, iova + done, paddr + done, pgsize, load<u64>(countOut), prot, mappedOut);
-    done += load<u64>(mappedOut);
+    s.mapped = 0;
+    ret = mapPages(d, iova + done, paddr + done, pgsize, s.count, prot, mappedOut);
+    done += s.mapped;
     if (ret != 0) break;
   }
   if (ret != 0 && done != 0) {
-    const g = scratch + 16;
+    const g = scratch + offsetof<MapScratch>("gather");
     gatherInit(g, false);
     iommuUnmapFast(d, g, iova, done, scratch);
     iotlbSync(d, g);
@@ -71,14 +88,16 @@ export function iommuMap(d: u32, iova: u64, paddr: u64, size: u64, prot: u32, sc
  * caller decides). Returns the bytes unmapped; stops early at a run that unmaps nothing.
  */
 export function iommuUnmapFast(d: u32, gather: u32, iova: u64, size: u64, scratch: u32): u64 {
-  const bitmap = load<u64>(d + D_PGSIZE_BITMAP);
+  const bitmap = pgtDesc(d).pgsizeBitmap;
   const min = <u64>1 << ctz(bitmap);
   if (((iova | size) & (min - 1)) != 0) return 0;
+  const s = changetype<MapScratch>(scratch);
+  const countOut = scratch + offsetof<MapScratch>("count");
   let done: u64 = 0;
   while (done < size) {
-    const pgsize = iommuPgsize(bitmap, iova + done, iova + done, size - done, scratch);
+    const pgsize = iommuPgsize(bitmap, iova + done, iova + done, size - done, countOut);
     if (pgsize == 0) break;
-    const n = unmapPages(d, gather, iova + done, pgsize, load<u64>(scratch));
+    const n = unmapPages(d, gather, iova + done, pgsize, s.count);
     if (n == 0) break;
     done += n;
   }
@@ -104,7 +123,7 @@ export function unmapWithMode(d: u32, gather: u32, iova: u64, pgsize: u64, pgcou
   const g = (mode & (UNMAP_GATHER | UNMAP_GATHER_QUEUED)) != 0 ? gather : 0;
   if (g != 0) gatherInit(g, (mode & UNMAP_GATHER_QUEUED) != 0);
   const bytes = unmapPages(d, g, iova, pgsize, pgcount);
-  const queued = g != 0 && load<u32>(g + G_QUEUED) != 0;
+  const queued = g != 0 && changetype<Gather>(g).queued != 0;
   if (g != 0 && !queued && (mode & UNMAP_SYNC) != 0) iotlbSync(d, g);
   store<u64>(queuedOut, queued ? 1 : 0);
   return bytes;

@@ -3,38 +3,55 @@
 // iotlb_sync issues that range's invalidation (arm_smmu_tlb_inv_page_nosync and
 // arm_smmu_iotlb_sync in arm-smmu-v3.c).
 //
-// A gather lives in the unmapping thread's slot, as the kernel keeps it on the caller's
-// stack; address 0 stands for a NULL gather.
-//
-//   +0 start u64   +8 end u64   +16 pgsize u64   +24 queued u32
-//   +28 non-leaf u32 (a removed table is in the range: invalidate walk caches too)
-//   +32 freelist u32 (table pages waiting for this gather's invalidation, see freelist.ts)
+// A gather lives in the unmapping thread's slot (or a DMA CPU's unmap in progress), as the
+// kernel keeps it on the caller's stack; address 0 stands for a NULL gather.
 
 import { EV_IOTLB_SYNC, recordEvent } from "../events";
 import { tlbCookie } from "../smmu/domain";
 import { smmuTlbInvRange } from "../smmu/tlbi";
 import { freelistPush, freelistRelease } from "./freelist";
+import { TS_GATHER_ROOM } from "../memmap";
 
-export const G_START: u32 = 0;
-export const G_END: u32 = 8;
-export const G_PGSIZE: u32 = 16;
-export const G_QUEUED: u32 = 24;
-export const G_NONLEAF: u32 = 28;
-export const G_FREELIST: u32 = 32;
+/** struct iommu_iotlb_gather: written only by the thread doing the unmap. */
+@unmanaged export class Gather {
+  /** First IOVA of the gathered range (U64.MAX_VALUE: empty). */
+  start: u64;
+  /** Last IOVA of the gathered range, inclusive (0: empty). */
+  end: u64;
+  /** The page size gathered (0: nothing yet); a page of another size syncs first. */
+  pgsize: u64;
+  /** 1 = the unmap is lazy: a flush queue invalidates later, so leaves are not gathered. */
+  queued: u32;
+  /** 1 = a removed table is in the range: invalidate walk caches too. */
+  nonLeaf: u32;
+  /** Table pages waiting for this gather's invalidation (freelist.ts: first frame + 1, 0 = none). */
+  freelist: u32;
+}
+
+// Used by the DMA layer, which keeps a gather per simulated CPU (assembly/dma/iommu.ts).
+export const G_QUEUED: u32 = offsetof<Gather>("queued");
+export const G_FREELIST: u32 = offsetof<Gather>("freelist");
+
+if (offsetof<Gather>() > TS_GATHER_ROOM) ERROR("Gather outgrew its room in the thread slot (TS_GATHER_ROOM)");
+
+@inline function gather(g: u32): Gather {
+  return changetype<Gather>(g);
+}
 
 /** iommu_iotlb_gather_init: an empty range, not queued. */
 export function gatherInit(g: u32, queued: bool): void {
-  store<u64>(g + G_START, U64.MAX_VALUE);
-  store<u64>(g + G_END, 0);
-  store<u64>(g + G_PGSIZE, 0);
-  store<u32>(g + G_QUEUED, queued ? 1 : 0);
-  store<u32>(g + G_NONLEAF, 0);
-  store<u32>(g + G_FREELIST, 0);
+  const t = gather(g);
+  t.start = U64.MAX_VALUE;
+  t.end = 0;
+  t.pgsize = 0;
+  t.queued = queued ? 1 : 0;
+  t.nonLeaf = 0;
+  t.freelist = 0;
 }
 
 /** iommu_iotlb_gather_queued: a NULL gather counts as not queued. */
 @inline export function gatherQueued(g: u32): bool {
-  return g != 0 && load<u32>(g + G_QUEUED) != 0;
+  return g != 0 && gather(g).queued != 0;
 }
 
 /**
@@ -45,30 +62,32 @@ export function gatherInit(g: u32, queued: bool): void {
  * (reference §4.10, §5.8).
  */
 export function iotlbSync(d: u32, g: u32): void {
-  const pgsize = load<u64>(g + G_PGSIZE);
+  const t = gather(g);
+  const pgsize = t.pgsize;
   if (pgsize != 0) {
-    const start = load<u64>(g + G_START);
-    const end = load<u64>(g + G_END);
+    const start = t.start;
+    const end = t.end;
     recordEvent(d, EV_IOTLB_SYNC, start, end, pgsize);
     const sd = tlbCookie(d);
-    const leaf = load<u32>(g + G_NONLEAF) == 0;
+    const leaf = t.nonLeaf == 0;
     if (sd != 0) smmuTlbInvRange(d, sd, start, end - start + 1, pgsize, leaf);
   }
-  freelistRelease(load<u32>(g + G_FREELIST));
+  freelistRelease(t.freelist);
   gatherInit(g, false);
 }
 
 /** iommu_iotlb_gather_add_page: sync first if the page is disjoint or of another size. */
 export function gatherAddPage(d: u32, g: u32, iova: u64, size: u64): void {
-  const pgsize = load<u64>(g + G_PGSIZE);
-  const start = load<u64>(g + G_START);
-  const end = load<u64>(g + G_END);
+  const t = gather(g);
+  const pgsize = t.pgsize;
+  const start = t.start;
+  const end = t.end;
   const last = iova + size - 1;
   const disjoint = end != 0 && (last + 1 < start || iova > end + 1);
   if ((pgsize != 0 && pgsize != size) || disjoint) iotlbSync(d, g);
-  store<u64>(g + G_PGSIZE, size);
-  if (iova < load<u64>(g + G_START)) store<u64>(g + G_START, iova);
-  if (last > load<u64>(g + G_END)) store<u64>(g + G_END, last);
+  t.pgsize = size;
+  if (iova < t.start) t.start = iova;
+  if (last > t.end) t.end = last;
 }
 
 /**
@@ -79,7 +98,7 @@ export function gatherAddTable(d: u32, g: u32, iova: u64, size: u64, tablePa: u6
   // Range first: merging may sync (and free) what was gathered before, never this page.
   if (!gatherQueued(g)) {
     gatherAddPage(d, g, iova, size);
-    store<u32>(g + G_NONLEAF, 1);
+    gather(g).nonLeaf = 1;
   }
-  freelistPush(g + G_FREELIST, tablePa);
+  freelistPush(g + offsetof<Gather>("freelist"), tablePa);
 }

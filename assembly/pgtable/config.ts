@@ -10,16 +10,14 @@
 import { MAX_PGTABLES, PGT_BASE, PGT_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
-  D_BPL, D_COHERENT, D_EV_FRAME, D_EV_HEAD, D_EV_MASK, D_EV_RING, D_FLAGS, D_FMT, D_IAS,
-  D_LEVELS, D_MAIR, D_OAS, D_PGD_BITS, D_PGD_BYTES, D_PGD_FRAME, D_PGD_PA, D_PG_SHIFT,
-  D_PGSIZE_BITMAP, D_KB, D_QUIRKS, D_START_LEVEL, D_STATE, D_TCR_IRGN, D_TCR_ORGN,
-  D_TCR_PS, D_TCR_SH, D_TCR_SL, D_TCR_TG, D_TCR_TSZ,
-  FMT_ARM_32_LPAE_S1, FMT_ARM_32_LPAE_S2, FMT_ARM_64_LPAE_S2, pgtHas,
+  PgtDesc, pgtDesc, FMT_ARM_32_LPAE_S1, FMT_ARM_32_LPAE_S2, FMT_ARM_64_LPAE_S2, pgtHas,
   QUIRK_ARM_HD, QUIRK_ARM_NS, QUIRK_ARM_OUTER_WBWA, QUIRK_ARM_S2FWB, QUIRK_ARM_TTBR1,
   QUIRK_NO_WARN, isStage1,
 } from "./desc";
 import { EVENT_SIZE } from "../events";
-import { SLOT_DYING, SLOT_LIVE, slotAt, slotClaim, slotLive, slotPublish, slotRelease, slotRetire } from "../slots";
+import {
+  SLOT_DYING, SLOT_LIVE, SlotHeader, slotAt, slotClaim, slotLive, slotPublish, slotRelease, slotRetire,
+} from "../slots";
 import {
   BEHAVIOUR_BITS, KB_PGT_NO_WARN_QUIRK, KB_PGT_QUIRK_ARM_HD, KB_PGT_QUIRK_ARM_S2FWB, KB_PGT_S2_CONCAT_MANDATORY,
 } from "../behaviour";
@@ -51,12 +49,13 @@ const MAIR_VALUE: u64 = <u64><i64><i32>0xf404ff44;
 /** Clear a descriptor and give its slot back (the state word last). */
 function releaseDescriptor(id: u32): void {
   const d = descAddr(id);
-  memory.fill(d + 4, 0, PGT_DESC_SIZE - 4);
+  memory.fill(d + offsetof<SlotHeader>(), 0, PGT_DESC_SIZE - offsetof<SlotHeader>());
   slotRelease(d);
 }
 
 /** arm_lpae_restrict_pgsizes: pick the granule, keep its page sizes, clamp ias/oas. */
 function restrictPgsizes(d: u32, bitmap: u64, pageSize: u64): void {
+  const t = pgtDesc(d);
   let gran: u64 = 0;
   if ((bitmap & pageSize) != 0) gran = pageSize;
   else if ((bitmap & (pageSize - 1)) != 0) gran = <u64>1 << (63 - clz(bitmap & (pageSize - 1)));
@@ -68,52 +67,55 @@ function restrictPgsizes(d: u32, bitmap: u64, pageSize: u64): void {
   else if (gran == SZ_16K) sizes = SZ_16K | SZ_32M;
   else if (gran == SZ_64K) {
     sizes = SZ_64K | SZ_512M;
-    if (load<u32>(d + D_OAS) > 48) sizes |= SZ_4T;
+    if (t.oas > 48) sizes |= SZ_4T;
     maxBits = 52;
   }
-  store<u64>(d + D_PGSIZE_BITMAP, bitmap & sizes);
-  store<u32>(d + D_IAS, min(load<u32>(d + D_IAS), maxBits));
-  store<u32>(d + D_OAS, min(load<u32>(d + D_OAS), maxBits));
+  t.pgsizeBitmap = bitmap & sizes;
+  t.ias = min(t.ias, maxBits);
+  t.oas = min(t.oas, maxBits);
 }
 
 /** arm_lpae_alloc_pgtable: the geometry every LPAE format shares. */
 function lpaeGeometry(d: u32, bitmap: u64, pageSize: u64): i32 {
+  const t = pgtDesc(d);
   if ((bitmap & (SZ_4K | SZ_16K | SZ_64K)) == 0) return -ESIM_PGT_GRANULE;
-  if (load<u32>(d + D_IAS) > MAX_ADDR_BITS) return -ESIM_PGT_IAS;
-  if (load<u32>(d + D_OAS) > MAX_ADDR_BITS) return -ESIM_PGT_OAS;
+  if (t.ias > MAX_ADDR_BITS) return -ESIM_PGT_IAS;
+  if (t.oas > MAX_ADDR_BITS) return -ESIM_PGT_OAS;
   restrictPgsizes(d, bitmap, pageSize);
-  const sizes = load<u64>(d + D_PGSIZE_BITMAP);
+  const sizes = t.pgsizeBitmap;
   if ((sizes & (SZ_4K | SZ_16K | SZ_64K)) == 0) return -ESIM_PGT_GRANULE;
 
   const pgShift = <u32>ctz(sizes);
   const bpl = pgShift - 3;
-  const ias = load<u32>(d + D_IAS);
+  const ias = t.ias;
   if (ias <= pgShift) return -ESIM_PGT_VA_BITS;
   const vaBits = ias - pgShift;
   const levels = (vaBits + bpl - 1) / bpl;
-  store<u32>(d + D_PG_SHIFT, pgShift);
-  store<u32>(d + D_BPL, bpl);
-  store<u32>(d + D_START_LEVEL, <u32>MAX_LEVELS - levels);
-  store<u32>(d + D_PGD_BITS, vaBits - bpl * (levels - 1));
+  t.pgShift = pgShift;
+  t.bpl = bpl;
+  t.startLevel = <u32>MAX_LEVELS - levels;
+  t.pgdBits = vaBits - bpl * (levels - 1);
   return 0;
 }
 
 @inline function pgdEntries(d: u32): u64 {
-  return <u64>1 << load<u32>(d + D_PGD_BITS);
+  return <u64>1 << pgtDesc(d).pgdBits;
 }
 
 /** Concatenate PGDs: one level fewer, a PGD of several granule-sized tables. */
 function concatenate(d: u32): void {
-  store<u32>(d + D_PGD_BITS, load<u32>(d + D_PGD_BITS) + load<u32>(d + D_BPL));
-  store<u32>(d + D_START_LEVEL, load<u32>(d + D_START_LEVEL) + 1);
+  const t = pgtDesc(d);
+  t.pgdBits = t.pgdBits + t.bpl;
+  t.startLevel = t.startLevel + 1;
 }
 
 /** v7.1 arm_lpae_concat_mandatory (Arm DDI0487 R_DXBSH / R_SRKBC). */
 function concatMandatory(d: u32): bool {
-  const gran = load<u32>(d + D_PG_SHIFT);
-  const start = load<u32>(d + D_START_LEVEL);
-  const ias = load<u32>(d + D_IAS);
-  const oas = load<u32>(d + D_OAS);
+  const t = pgtDesc(d);
+  const gran = t.pgShift;
+  const start = t.startLevel;
+  const ias = t.ias;
+  const oas = t.oas;
   if (gran == 14 && start == 0) return oas == 48 || ias == 48;
   if (gran == 12 && start == 0) return oas == 40 || oas == 42;
   if (gran == 14 && start == 1) return oas == 40;
@@ -134,10 +136,11 @@ function physSizeField(oas: u32): i32 {
 
 /** Shareability and cacheability of the walk: inner-WBWA if coherent, else outer NC. */
 function walkAttributes(d: u32, outerWbwa: bool): void {
-  const coherentWalk = load<u32>(d + D_COHERENT) != 0;
-  store<u8>(d + D_TCR_SH, coherentWalk ? 3 : 2);
-  store<u8>(d + D_TCR_IRGN, coherentWalk ? 1 : 0);
-  store<u8>(d + D_TCR_ORGN, coherentWalk || outerWbwa ? 1 : 0);
+  const t = pgtDesc(d);
+  const coherentWalk = t.coherent != 0;
+  t.tcrSh = coherentWalk ? 3 : 2;
+  t.tcrIrgn = coherentWalk ? 1 : 0;
+  t.tcrOrgn = coherentWalk || outerWbwa ? 1 : 0;
 }
 
 /** TG0 encoding (4K = 0, 64K = 1, 16K = 2), or TG1's (16K = 1, 4K = 2, 64K = 3). */
@@ -157,48 +160,50 @@ function allowedQuirks(d: u32, stage1: bool): u32 {
 }
 
 function configureStage1(d: u32, bitmap: u64, pageSize: u64): i32 {
-  const quirks = load<u32>(d + D_QUIRKS);
+  const t = pgtDesc(d);
+  const quirks = t.quirks;
   const allowed = allowedQuirks(d, true);
   if ((quirks & ~allowed) != 0) return -ESIM_PGT_QUIRKS;
   const err = lpaeGeometry(d, bitmap, pageSize);
   if (err != 0) return err;
 
   const outerWbwa = (quirks & QUIRK_ARM_OUTER_WBWA) != 0;
-  if (load<u32>(d + D_COHERENT) != 0 && outerWbwa) return -ESIM_PGT_OUTER_WBWA;
+  if (t.coherent != 0 && outerWbwa) return -ESIM_PGT_OUTER_WBWA;
   walkAttributes(d, outerWbwa);
-  store<u8>(d + D_TCR_TG, granuleField(load<u32>(d + D_PG_SHIFT), (quirks & QUIRK_ARM_TTBR1) != 0));
-  const ips = physSizeField(load<u32>(d + D_OAS));
+  t.tcrTg = granuleField(t.pgShift, (quirks & QUIRK_ARM_TTBR1) != 0);
+  const ips = physSizeField(t.oas);
   if (ips < 0) return -ESIM_PGT_OAS;
-  store<u8>(d + D_TCR_PS, <u8>ips);
-  store<u8>(d + D_TCR_TSZ, <u8>(64 - load<u32>(d + D_IAS)));
-  store<u64>(d + D_MAIR, MAIR_VALUE);
+  t.tcrPs = <u8>ips;
+  t.tcrTsz = <u8>(64 - t.ias);
+  t.mair = MAIR_VALUE;
   return 0;
 }
 
 function configureStage2(d: u32, bitmap: u64, pageSize: u64): i32 {
-  const quirks = load<u32>(d + D_QUIRKS);
+  const t = pgtDesc(d);
+  const quirks = t.quirks;
   if ((quirks & ~allowedQuirks(d, false)) != 0) return -ESIM_PGT_QUIRKS;
   const err = lpaeGeometry(d, bitmap, pageSize);
   if (err != 0) return err;
 
   if (!pgtHas(d, KB_PGT_S2_CONCAT_MANDATORY)) {
     // Opportunistic: concatenate whenever a level-0 PGD is small enough.
-    if (load<u32>(d + D_START_LEVEL) == 0 && pgdEntries(d) <= S2_MAX_CONCAT_PAGES) concatenate(d);
+    if (t.startLevel == 0 && pgdEntries(d) <= S2_MAX_CONCAT_PAGES) concatenate(d);
   } else if (concatMandatory(d)) {
     if (pgdEntries(d) > S2_MAX_CONCAT_PAGES) return -ESIM_PGT_S2_CONCAT;
     concatenate(d);
   }
 
   walkAttributes(d, false);
-  const pgShift = load<u32>(d + D_PG_SHIFT);
-  store<u8>(d + D_TCR_TG, granuleField(pgShift, false));
-  const ps = physSizeField(load<u32>(d + D_OAS));
+  const pgShift = t.pgShift;
+  t.tcrTg = granuleField(pgShift, false);
+  const ps = physSizeField(t.oas);
   if (ps < 0) return -ESIM_PGT_OAS;
-  store<u8>(d + D_TCR_PS, <u8>ps);
-  store<u8>(d + D_TCR_TSZ, <u8>(64 - load<u32>(d + D_IAS)));
+  t.tcrPs = <u8>ps;
+  t.tcrTsz = <u8>(64 - t.ias);
   // SL0 counts differently for 4K granules.
-  const sl = load<u32>(d + D_START_LEVEL) + (pgShift == 12 ? 1 : 0);
-  store<u8>(d + D_TCR_SL, <u8>(~sl & 3));
+  const sl = t.startLevel + (pgShift == 12 ? 1 : 0);
+  t.tcrSl = <u8>(~sl & 3);
   return 0;
 }
 
@@ -223,12 +228,13 @@ export function createTable(fmt: u32, kb: u32, bitmap: u64, ias: u32, oas: u32,
   const id = slotClaim(PGT_BASE, PGT_DESC_SIZE, MAX_PGTABLES); // any worker may create tables
   if (id < 0) return id;
   const d = descAddr(<u32>id);
-  store<u32>(d + D_FMT, fmt);
-  store<u32>(d + D_KB, kb);
-  store<u32>(d + D_QUIRKS, quirks);
-  store<u32>(d + D_COHERENT, coherentWalk ? 1 : 0);
-  store<u32>(d + D_IAS, ias);
-  store<u32>(d + D_OAS, oas);
+  const t = pgtDesc(d);
+  t.fmt = fmt;
+  t.kb = kb;
+  t.quirks = quirks;
+  t.coherent = coherentWalk ? 1 : 0;
+  t.ias = ias;
+  t.oas = oas;
 
   let err: i32 = 0;
   if (fmt == FMT_ARM_32_LPAE_S1 || fmt == FMT_ARM_32_LPAE_S2) {
@@ -242,22 +248,23 @@ export function createTable(fmt: u32, kb: u32, bitmap: u64, ias: u32, oas: u32,
   if (err == 0) err = allocPgd(d);
   if (err == 0 && events != 0) err = allocEventRing(d, events);
   if (err != 0) {
-    if (load<u64>(d + D_PGD_PA) != 0) freeSubtreeAt(d);
+    if (t.pgdPa != 0) freeSubtreeAt(d);
     releaseDescriptor(<u32>id);
     return err;
   }
-  store<u32>(d + D_LEVELS, <u32>MAX_LEVELS - load<u32>(d + D_START_LEVEL));
+  t.levels = <u32>MAX_LEVELS - t.startLevel;
   slotPublish(d);
   return id;
 }
 
 function allocPgd(d: u32): i32 {
   // v7.1 allocates at least 64 bytes; either way a PGD takes whole frames here.
-  const bytes = <u64>8 << load<u32>(d + D_PGD_BITS);
+  const t = pgtDesc(d);
+  const bytes = <u64>8 << t.pgdBits;
   const pa = allocTablePages(bytes);
   if (pa == 0) return -ENOMEM;
-  store<u64>(d + D_PGD_PA, pa);
-  store<u64>(d + D_PGD_BYTES, bytes);
+  t.pgdPa = pa;
+  t.pgdBytes = bytes;
   return 0;
 }
 
@@ -265,16 +272,18 @@ function allocEventRing(d: u32, capacity: u32): i32 {
   if (capacity < 2 || (capacity & (capacity - 1)) != 0) return -ESIM_ARGS;
   const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>capacity * EVENT_SIZE));
   if (frame < 0) return -ESIM_KHEAP;
-  store<u32>(d + D_EV_FRAME, <u32>frame);
-  store<u32>(d + D_EV_RING, frameAddr(ZONE_KHEAP, <u32>frame));
-  store<u32>(d + D_EV_MASK, capacity - 1);
-  store<u32>(d + D_EV_HEAD, 0);
+  const t = pgtDesc(d);
+  t.evFrame = <u32>frame;
+  t.evRing = frameAddr(ZONE_KHEAP, <u32>frame);
+  t.evMask = capacity - 1;
+  t.evHead = 0;
   return 0;
 }
 
 function freeSubtreeAt(d: u32): void {
-  freeSubtree(d, <i32>load<u32>(d + D_START_LEVEL), load<u64>(d + D_PGD_PA));
-  store<u64>(d + D_PGD_PA, 0);
+  const t = pgtDesc(d);
+  freeSubtree(d, <i32>t.startLevel, t.pgdPa);
+  t.pgdPa = 0;
 }
 
 /** A live table's descriptor address, or 0. */
@@ -299,8 +308,9 @@ export function freePgtable(id: u32): bool {
 export function releaseTable(id: u32): bool {
   if (id >= MAX_PGTABLES) return false;
   const d = descAddr(id);
-  if (atomic.load<u32>(d + D_STATE) != SLOT_DYING) return false;
-  if (load<u32>(d + D_EV_RING) != 0) zoneFree(ZONE_KHEAP, load<u32>(d + D_EV_FRAME));
+  if (atomic.load<u32>(d + offsetof<PgtDesc>("state")) != SLOT_DYING) return false;
+  const t = pgtDesc(d);
+  if (t.evRing != 0) zoneFree(ZONE_KHEAP, t.evFrame);
   releaseDescriptor(id);
   return true;
 }
@@ -309,9 +319,10 @@ export function releaseTable(id: u32): bool {
 export function setTableFlags(id: u32, set: u32, clear: u32): bool {
   if (id >= MAX_PGTABLES) return false;
   const d = descAddr(id);
-  const state = atomic.load<u32>(d + D_STATE);
+  const state = atomic.load<u32>(d + offsetof<PgtDesc>("state"));
   if (state != SLOT_LIVE && state != SLOT_DYING) return false;
-  store<u32>(d + D_FLAGS, (load<u32>(d + D_FLAGS) & ~clear) | set);
+  const t = pgtDesc(d);
+  t.flags = (t.flags & ~clear) | set;
   return true;
 }
 

@@ -2,67 +2,124 @@
 // drivers/iommu/io-pgtable-arm.c) laid out at a fixed place in shared memory, so that every
 // worker reads the same geometry. Written once when the table is created, then read-only
 // apart from the event-ring head and the warning counter.
-//
-//   +0   state        u32  the slot state (assembly/slots.ts; DYING: freed, not yet released)
-//   +4   fmt          u32  FMT_*
-//   +8   behaviours   u32  the kernel's KB_* bits (assembly/behaviour.ts)
-//   +12  quirks       u32  IO_PGTABLE_QUIRK_* bits (kernel numbering)
-//   +16  coherent     u32  1 = coherent table walk
-//   +20  ias, +24 oas u32  after arm_lpae_restrict_pgsizes()
-//   +28  pg_shift     u32  log2(granule)
-//   +32  bpl          u32  bits resolved per level
-//   +36  start_level  u32
-//   +40  pgd_bits     u32
-//   +44  levels       u32
-//   +48  pgsize_bitmap u64 after restriction
-//   +56  pgd_pa       u64
-//   +64  pgd_bytes    u64  ARM_LPAE_PGD_SIZE
-//   +72  flags        u32  DF_*
-//   +76  tcr          8 × u8: tsz, ips/ps, tg, sh, irgn, orgn, sl, -
-//   +88  mair         u64
-//   +96  ev_ring      u32  address of the event ring (0 = none)
-//   +100 ev_mask      u32  capacity − 1
-//   +104 ev_frame     u32  kheap frame backing the ring
-//   +108 warnings     u32  WARNs raised by this table
-//   +112 pgd_frame    u32
-//   +116 smmu_domain  u32  the TLB callbacks' cookie: SMMU domain id + 1 (0 = none)
-//   +128 ev_head      u32  next event sequence number (own cache line)
 
-export const D_STATE: u32 = 0;
-export const D_FMT: u32 = 4;
-export const D_KB: u32 = 8;
-export const D_QUIRKS: u32 = 12;
-export const D_COHERENT: u32 = 16;
-export const D_IAS: u32 = 20;
-export const D_OAS: u32 = 24;
-export const D_PG_SHIFT: u32 = 28;
-export const D_BPL: u32 = 32;
-export const D_START_LEVEL: u32 = 36;
-export const D_PGD_BITS: u32 = 40;
-export const D_LEVELS: u32 = 44;
-export const D_PGSIZE_BITMAP: u32 = 48;
-export const D_PGD_PA: u32 = 56;
-export const D_PGD_BYTES: u32 = 64;
-export const D_FLAGS: u32 = 72;
-export const D_TCR_TSZ: u32 = 76;
-export const D_TCR_PS: u32 = 77;
-export const D_TCR_TG: u32 = 78;
-export const D_TCR_SH: u32 = 79;
-export const D_TCR_IRGN: u32 = 80;
-export const D_TCR_ORGN: u32 = 81;
-export const D_TCR_SL: u32 = 82;
-export const D_MAIR: u32 = 88;
-export const D_EV_RING: u32 = 96;
-export const D_EV_MASK: u32 = 100;
-export const D_EV_FRAME: u32 = 104;
-export const D_WARNINGS: u32 = 108;
-export const D_PGD_FRAME: u32 = 112;
-export const D_SMMU_DOMAIN: u32 = 116;
-export const D_EV_HEAD: u32 = 128;
+import { CACHE_LINE, PGT_DESC_SIZE } from "../memmap";
+import { SlotHeader } from "../slots";
+
+/**
+ * One page table's descriptor: a slot of PGT_BASE's table (PGT_DESC_SIZE bytes). Filled by
+ * createTable (pgtable/config.ts) while the slot is CREATING; readers trust it once LIVE.
+ */
+@unmanaged export class PgtDesc {
+  /** The slot state (assembly/slots.ts SLOT_*; DYING: freed, not yet released). */
+  state: u32;
+  /** FMT_*: which io_pgtable format. */
+  fmt: u32;
+  /** The kernel's behaviours, KB_* bits (assembly/behaviour.ts). */
+  kb: u32;
+  /** IO_PGTABLE_QUIRK_* bits (kernel numbering, QUIRK_*). */
+  quirks: u32;
+  /** 1 = the table walk is cache-coherent. */
+  coherent: u32;
+  /** Input address bits, after arm_lpae_restrict_pgsizes(). */
+  ias: u32;
+  /** Output address bits, after arm_lpae_restrict_pgsizes(). */
+  oas: u32;
+  /** log2(granule). */
+  pgShift: u32;
+  /** Bits resolved per level (pgShift − 3). */
+  bpl: u32;
+  /** The level the walk starts at (0…3; one more for a concatenated stage-2 PGD). */
+  startLevel: u32;
+  /** Index bits the start level resolves. */
+  pgdBits: u32;
+  /** Levels walked (MAX_LEVELS − startLevel), set last before the table goes live. */
+  levels: u32;
+  /** Page sizes the table maps, after restriction (io_pgtable_cfg.pgsize_bitmap). */
+  pgsizeBitmap: u64;
+  /** Physical address of the PGD (the TTBR / VTTBR value). */
+  pgdPa: u64;
+  /** Bytes of the PGD (ARM_LPAE_PGD_SIZE). */
+  pgdBytes: u64;
+  /** DF_* flags (ours), changed by setTableFlags. */
+  flags: u32;
+  /** TCR.TnSZ / VTCR.T0SZ: 64 − ias. */
+  tcrTsz: u8;
+  /** TCR.IPS / VTCR.PS: the output size's encoding. */
+  tcrPs: u8;
+  /** TCR.TGn: the granule's encoding (TG0's, or TG1's for a TTBR1 table). */
+  tcrTg: u8;
+  /** Shareability of the walk (3 inner, 2 outer). */
+  tcrSh: u8;
+  /** Inner cacheability of the walk (1 WBWA, 0 non-cacheable). */
+  tcrIrgn: u8;
+  /** Outer cacheability of the walk. */
+  tcrOrgn: u8;
+  /** VTCR.SL0 (stage 2 only). */
+  tcrSl: u8;
+  _pad0: u8; _pad1: u32;
+  /** MAIR value for stage 1 (the kernel's four attribute encodings). */
+  mair: u64;
+  /** Address of the event ring (RingRecords in a kheap block), 0 = none. */
+  evRing: u32;
+  /** The ring's capacity − 1. */
+  evMask: u32;
+  /** The kheap frame backing the ring (freed by releaseTable). */
+  evFrame: u32;
+  /** WARNs raised by this table (atomic: any CPU that unmaps may add). */
+  warnings: u32;
+  _pad2: u32; // never used (was pgd_frame); kept so the fields after it stay where they were
+  /** The TLB callbacks' cookie: SMMU domain id + 1, 0 = none (assembly/smmu/domain.ts). */
+  smmuDomain: u32;
+  _pad3: u64;
+  /** Next event sequence number (ring.ts ringWrite, atomic): every CPU that logs writes it. */
+  evHead: u32;
+}
+
+// Read by name from the module (src/pgtable.ts reads the descriptor) or used by units that
+// address a descriptor themselves (smmu/, iommu/core.ts, index.ts).
+export const D_STATE: u32 = offsetof<PgtDesc>("state");
+export const D_FMT: u32 = offsetof<PgtDesc>("fmt");
+export const D_KB: u32 = offsetof<PgtDesc>("kb");
+export const D_QUIRKS: u32 = offsetof<PgtDesc>("quirks");
+export const D_COHERENT: u32 = offsetof<PgtDesc>("coherent");
+export const D_IAS: u32 = offsetof<PgtDesc>("ias");
+export const D_OAS: u32 = offsetof<PgtDesc>("oas");
+export const D_PG_SHIFT: u32 = offsetof<PgtDesc>("pgShift");
+export const D_BPL: u32 = offsetof<PgtDesc>("bpl");
+export const D_START_LEVEL: u32 = offsetof<PgtDesc>("startLevel");
+export const D_PGD_BITS: u32 = offsetof<PgtDesc>("pgdBits");
+export const D_LEVELS: u32 = offsetof<PgtDesc>("levels");
+export const D_PGSIZE_BITMAP: u32 = offsetof<PgtDesc>("pgsizeBitmap");
+export const D_PGD_PA: u32 = offsetof<PgtDesc>("pgdPa");
+export const D_PGD_BYTES: u32 = offsetof<PgtDesc>("pgdBytes");
+export const D_FLAGS: u32 = offsetof<PgtDesc>("flags");
+export const D_TCR_TSZ: u32 = offsetof<PgtDesc>("tcrTsz");
+export const D_TCR_PS: u32 = offsetof<PgtDesc>("tcrPs");
+export const D_TCR_TG: u32 = offsetof<PgtDesc>("tcrTg");
+export const D_TCR_SH: u32 = offsetof<PgtDesc>("tcrSh");
+export const D_TCR_IRGN: u32 = offsetof<PgtDesc>("tcrIrgn");
+export const D_TCR_ORGN: u32 = offsetof<PgtDesc>("tcrOrgn");
+export const D_TCR_SL: u32 = offsetof<PgtDesc>("tcrSl");
+export const D_MAIR: u32 = offsetof<PgtDesc>("mair");
+export const D_EV_RING: u32 = offsetof<PgtDesc>("evRing");
+export const D_EV_MASK: u32 = offsetof<PgtDesc>("evMask");
+export const D_WARNINGS: u32 = offsetof<PgtDesc>("warnings");
+export const D_SMMU_DOMAIN: u32 = offsetof<PgtDesc>("smmuDomain");
+export const D_EV_HEAD: u32 = offsetof<PgtDesc>("evHead");
+
+if (offsetof<PgtDesc>() > PGT_DESC_SIZE) ERROR("PgtDesc outgrew PGT_DESC_SIZE");
+if (offsetof<PgtDesc>("evHead") % CACHE_LINE != 0) ERROR("PgtDesc.evHead must start its own cache line");
+if (offsetof<PgtDesc>("state") != offsetof<SlotHeader>("state")) ERROR("PgtDesc.state must be the slot's state word");
+
+/** Table `d`'s descriptor. */
+@inline export function pgtDesc(d: u32): PgtDesc {
+  return changetype<PgtDesc>(d);
+}
 
 /** Whether table `d`'s kernel has behaviour `kb` (assembly/behaviour.ts KB_PGT_*). */
 @inline export function pgtHas(d: u32, kb: u32): bool {
-  return (load<u32>(d + D_KB) & kb) != 0;
+  return (pgtDesc(d).kb & kb) != 0;
 }
 
 

@@ -3,8 +3,8 @@
 // operation. They exercise io-pgtable-arm (lpae.ts) through the same paths the DMA layer
 // uses; nothing here is kernel behaviour of its own.
 
-import { TS_GATHER, TS_RESULT0 } from "../memmap";
-import { slotBase } from "../sync";
+import { ThreadSlot } from "../memmap";
+import { slotBase, thisThread } from "../sync";
 import { randomOf, seedState, xorshift64 } from "../random";
 import { liveTable } from "./config";
 import { iovaToPhys, mapPages, unmapPages } from "./lpae";
@@ -23,14 +23,15 @@ export function pgt_loop_map_unmap(id: u32, base: f64, span: f64, pgsize: f64, c
   const size = <u64>pgsize;
   const pages = <u64>span / size;
   if (pages == 0) return count;
-  const out = slotBase() + TS_RESULT0;
-  const gather = slotBase() + TS_GATHER;
+  const slot = thisThread();
+  const out = slotBase() + offsetof<ThreadSlot>("result0");
+  const gather = slotBase() + offsetof<ThreadSlot>("gather");
   let x = seedState(seed);
   let failures: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     x = xorshift64(x);
     const iova = <u64>base + (randomOf(x) % pages) * size;
-    store<u64>(out, 0);
+    slot.result0 = 0;
     if (mapPages(d, iova, iova, size, 1, prot, out) != 0) failures++;
     gatherInit(gather, false);
     if (unmapPages(d, gather, iova, size, 1) != size) failures++;

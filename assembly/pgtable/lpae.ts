@@ -27,9 +27,7 @@ import { CPU_COST_PTE, CPU_COST_TABLE_ALLOC, CPU_COST_WALK_STEP, FRAME_SHIFT, PH
 import { cpuCharge } from "../sync";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
-  D_COHERENT, D_FLAGS, D_FMT, D_PG_SHIFT, D_BPL, D_START_LEVEL, D_PGD_BITS, D_PGD_PA,
-  D_PGD_BYTES, D_QUIRKS, D_IAS, D_OAS, D_PGSIZE_BITMAP,
-  DF_DEFER_TABLE_FREE, DF_FAULT_PLAIN_INSTALL, DF_SELFTEST, pgtHas, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
+  pgtDesc, DF_DEFER_TABLE_FREE, DF_FAULT_PLAIN_INSTALL, DF_SELFTEST, pgtHas, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
   QUIRK_ARM_S2FWB, isStage1,
 } from "./desc";
 import {
@@ -98,11 +96,11 @@ const PTE_SPLIT_ATTR_MASK: u64 = (0x3ff << 2) | PTE_DBM | (6 << 52);
 
 // ── geometry helpers ─────────────────────────────────────────────────────────
 
-@inline function bpl(d: u32): u32 { return load<u32>(d + D_BPL); }
-@inline function pgShift(d: u32): u32 { return load<u32>(d + D_PG_SHIFT); }
+@inline function bpl(d: u32): u32 { return pgtDesc(d).bpl; }
+@inline function pgShift(d: u32): u32 { return pgtDesc(d).pgShift; }
 @inline function granule(d: u32): u64 { return <u64>1 << pgShift(d); }
 @inline function ptesPerTable(d: u32): i32 { return 1 << (bpl(d) as i32); }
-@inline function startLevel(d: u32): i32 { return load<u32>(d + D_START_LEVEL) as i32; }
+@inline function startLevel(d: u32): i32 { return pgtDesc(d).startLevel as i32; }
 
 /** ARM_LPAE_LVL_SHIFT: (4 − l)·bpl + 3. */
 @inline function lvlShift(d: u32, lvl: i32): u64 {
@@ -116,7 +114,7 @@ const PTE_SPLIT_ATTR_MASK: u64 = (0x3ff << 2) | PTE_DBM | (6 << 52);
 
 /** ARM_LPAE_LVL_IDX: the index bits for this level; the start level uses pgd_bits of them. */
 @inline function lvlIdx(d: u32, iova: u64, lvl: i32): i32 {
-  const bits = lvl == startLevel(d) ? load<u32>(d + D_PGD_BITS) : bpl(d);
+  const bits = lvl == startLevel(d) ? pgtDesc(d).pgdBits : bpl(d);
   return <i32>((iova >> lvlShift(d, lvl)) & ((<u64>1 << bits) - 1));
 }
 
@@ -186,7 +184,7 @@ export function freeTablePages(pa: u64): void {
  */
 @inline function syncPtes(d: u32, ptep: u32, n: i32): void {}
 
-@inline function coherent(d: u32): bool { return load<u32>(d + D_COHERENT) != 0; }
+@inline function coherent(d: u32): bool { return pgtDesc(d).coherent != 0; }
 
 /** __arm_lpae_clear_pte for n entries. */
 function clearPtes(d: u32, ptep: u32, n: i32): void {
@@ -202,9 +200,10 @@ function clearPtes(d: u32, ptep: u32, n: i32): void {
  * winner's entry is cleaned and marked with the software SYNC bit.
  */
 function installTable(d: u32, tablePa: u64, ptep: u32, curr: u64): u64 {
+  const t = pgtDesc(d);
   let entry = paddrToPte(tablePa) | PTE_TYPE_TABLE;
-  if ((load<u32>(d + D_QUIRKS) & QUIRK_ARM_NS) != 0) entry |= PTE_NSTABLE;
-  if ((load<u32>(d + D_FLAGS) & DF_FAULT_PLAIN_INSTALL) != 0) {
+  if ((t.quirks & QUIRK_ARM_NS) != 0) entry |= PTE_NSTABLE;
+  if ((t.flags & DF_FAULT_PLAIN_INSTALL) != 0) {
     // Injected bug: overwrite whatever is there and claim success.
     atomic.store<u64>(ptep, entry);
     return curr;
@@ -219,7 +218,7 @@ function installTable(d: u32, tablePa: u64, ptep: u32, curr: u64): u64 {
 /** __arm_lpae_free_pgtable: free a table and every table below it. */
 export function freeSubtree(d: u32, lvl: i32, tablePa: u64): void {
   const table = tablePtr(tablePa);
-  const bytes = lvl == startLevel(d) ? load<u64>(d + D_PGD_BYTES) : granule(d);
+  const bytes = lvl == startLevel(d) ? pgtDesc(d).pgdBytes : granule(d);
   // Level-3 tables hold only leaves; nothing below them to free.
   if (lvl < MAX_LEVELS - 1) {
     const n = <u32>(bytes >> 3);
@@ -238,7 +237,7 @@ export function freeSubtree(d: u32, lvl: i32, tablePa: u64): void {
  * DF_DEFER_TABLE_FREE and a gather, the subtree's pages go on the gather's freelist instead.
  */
 function dropTable(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, tablePa: u64): void {
-  if (gather != 0 && (load<u32>(d + D_FLAGS) & DF_DEFER_TABLE_FREE) != 0) {
+  if (gather != 0 && (pgtDesc(d).flags & DF_DEFER_TABLE_FREE) != 0) {
     deferSubtree(d, gather, iova, size, lvl, tablePa);
     return;
   }
@@ -262,8 +261,9 @@ function deferSubtree(d: u32, gather: u32, iova: u64, size: u64, lvl: i32, table
 
 /** arm_lpae_prot_to_pte: the attribute bits a leaf gets for IOMMU prot flags. */
 export function protToPte(d: u32, prot: u32): u64 {
-  const fmt = load<u32>(d + D_FMT);
-  const quirks = load<u32>(d + D_QUIRKS);
+  const t = pgtDesc(d);
+  const fmt = t.fmt;
+  const quirks = t.quirks;
   let pte: u64 = 0;
   if (isStage1(fmt)) {
     pte = PTE_NG;
@@ -291,26 +291,27 @@ export function protToPte(d: u32, prot: u32): u64 {
 
 /** Mapping over a leaf: quiet with the NO_WARN quirk (KB_PGT_NO_WARN_QUIRK), else while the boot self-test runs. */
 function warnExists(d: u32): void {
-  const quiet = pgtHas(d, KB_PGT_NO_WARN_QUIRK) ? (load<u32>(d + D_QUIRKS) & QUIRK_NO_WARN) != 0
-                                                : (load<u32>(d + D_FLAGS) & DF_SELFTEST) != 0;
+  const quiet = pgtHas(d, KB_PGT_NO_WARN_QUIRK) ? (pgtDesc(d).quirks & QUIRK_NO_WARN) != 0
+                                                : (pgtDesc(d).flags & DF_SELFTEST) != 0;
   if (!quiet) warn(d, WARN_MAP_EXISTS);
 }
 
 /** Unmapping a zero entry: quiet only with the NO_WARN quirk (KB_PGT_NO_WARN_QUIRK). */
 function warnNoPte(d: u32): void {
-  if (!pgtHas(d, KB_PGT_NO_WARN_QUIRK) || (load<u32>(d + D_QUIRKS) & QUIRK_NO_WARN) == 0) warn(d, WARN_UNMAP_NO_PTE);
+  if (!pgtHas(d, KB_PGT_NO_WARN_QUIRK) || (pgtDesc(d).quirks & QUIRK_NO_WARN) == 0) warn(d, WARN_UNMAP_NO_PTE);
 }
 
 /** The sign-extension test on an input address (inverted for a TTBR1 table). */
 @inline function iovaOutOfRange(d: u32, iova: u64): bool {
-  let ext = <i64>iova >> <i64>load<u32>(d + D_IAS);
-  if ((load<u32>(d + D_QUIRKS) & QUIRK_ARM_TTBR1) != 0) ext = ~ext;
+  const t = pgtDesc(d);
+  let ext = <i64>iova >> <i64>t.ias;
+  if ((t.quirks & QUIRK_ARM_TTBR1) != 0) ext = ~ext;
   return ext != 0;
 }
 
 /** The kernel's check only: a value with several bitmap sizes in it passes (and fails later). */
 @inline function pgsizeInvalid(d: u32, pgsize: u64): bool {
-  return pgsize == 0 || (pgsize & load<u64>(d + D_PGSIZE_BITMAP)) != pgsize;
+  return pgsize == 0 || (pgsize & pgtDesc(d).pgsizeBitmap) != pgsize;
 }
 
 // ── map ──────────────────────────────────────────────────────────────────────
@@ -325,14 +326,14 @@ export function mapPages(d: u32, iova: u64, paddr: u64, pgsize: u64, pgcount: u6
     warn(d, WARN_MAP_PGSIZE);
     return -EINVAL;
   }
-  if (iovaOutOfRange(d, iova) || (paddr >> <u64>load<u32>(d + D_OAS)) != 0) {
+  if (iovaOutOfRange(d, iova) || (paddr >> <u64>pgtDesc(d).oas) != 0) {
     warn(d, WARN_MAP_RANGE);
     return -ERANGE;
   }
   if ((prot & (IOMMU_READ | IOMMU_WRITE)) == 0) return pgtHas(d, KB_PGT_MAP_NO_PROT_EINVAL) ? -EINVAL : 0;
   const pte = protToPte(d, prot);
   const ret = mapAt(d, iova, paddr, pgsize, pgcount, pte, startLevel(d),
-                    tablePtr(load<u64>(d + D_PGD_PA)), mappedOut);
+                    tablePtr(pgtDesc(d).pgdPa), mappedOut);
   // Every PTE of the new mapping is visible before anything can walk the new IOVA.
   atomic.fence();
   return ret;
@@ -427,7 +428,7 @@ export function unmapPages(d: u32, gather: u32, iova: u64, pgsize: u64, pgcount:
     return 0;
   }
   return unmapAt(d, gather, iova, pgsize, pgcount, startLevel(d),
-                 tablePtr(load<u64>(d + D_PGD_PA)));
+                 tablePtr(pgtDesc(d).pgdPa));
 }
 
 function unmapAt(d: u32, gather: u32, iova: u64, size: u64, pgcount: u64, lvl: i32,
@@ -563,7 +564,7 @@ function splitBlockUnmap(d: u32, gather: u32, iova: u64, size: u64, blockPte: u6
 /** arm_lpae_iova_to_phys: 0 where nothing is mapped. Bits above the IAS are not checked. */
 export function iovaToPhys(d: u32, iova: u64): u64 {
   let lvl = startLevel(d);
-  let table = tablePtr(load<u64>(d + D_PGD_PA));
+  let table = tablePtr(pgtDesc(d).pgdPa);
   while (lvl < MAX_LEVELS) {
     const pte = atomic.load<u64>(table + (<u32>lvlIdx(d, iova, lvl) << 3));
     if (pte == 0) return 0;
