@@ -23,10 +23,8 @@
 import { cpuCharge, kernelLock, lockRelease } from "../sync";
 import { CPU_COST_IOVA_TREE } from "../memmap";
 import {
-  I_ANCHOR, I_CACHED, I_CACHED32, I_DMA32_PFN, I_FLAGS, I_MAX32, I_NODE_POOL, iovaHas,
-  I_SHIFT, I_START_PFN, I_ST_ALLOCS, I_ST_ALLOC_FAILS, I_ST_BELOW_START, I_ST_FREES,
-  I_ST_RETRIES, I_ST_SEARCH_MISMATCH, I_ST_UNKNOWN_FREES, I_ST_WALK_MAX, I_ST_WALK_STEPS,
-  I_TREE_LOCK, IF_LINEAR_SEARCH, IF_VERIFY_SEARCH, IW_INSERT_DUP, IW_RESERVE_RANGE,
+  I_ANCHOR, I_NODE_POOL, I_TREE_LOCK, IF_LINEAR_SEARCH, IF_VERIFY_SEARCH, IW_INSERT_DUP, IW_RESERVE_RANGE,
+  iovaBlock, iovaHas,
 } from "./layout";
 import {
   belowNode, eraseNode, first, gap, hi, insertNode, left, lo, lowerStart,
@@ -47,8 +45,12 @@ export const IOVA_BAD_RANGE: i64 = -EINVAL; //         reserve with lo > hi (the
 
 const ALL_ONES: u64 = 0xffffffffffffffff;
 
-@inline function bump(d: u32, off: u32, by: u64): void {
-  store<u64>(d + off, load<u64>(d + off) + by);
+/** Where find_iova and reserve_iova put the range's bounds (the caller's result words). */
+@unmanaged export class PfnRange {
+  /** pfn_lo of the range. */
+  lo: u64;
+  /** pfn_hi of the range (inclusive). */
+  hi: u64;
 }
 
 /** fls: 1-based index of the highest set bit, 0 for 0. */
@@ -151,25 +153,26 @@ function searchFast(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64):
 
 /** One pass of the search from `start`; counts the nodes the kernel would visit. */
 function searchPass(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64): u32 {
-  const flags = load<u32>(d + I_FLAGS);
+  const dom = iovaBlock(d);
+  const flags = dom.flags;
   let stop: u32;
   if ((flags & IF_LINEAR_SEARCH) != 0) {
     stop = searchLinear(start, L, low, size, mask);
   } else {
     stop = searchFast(d, start, L, low, size, mask);
     if ((flags & IF_VERIFY_SEARCH) != 0 && searchLinear(start, L, low, size, mask) != stop) {
-      bump(d, I_ST_SEARCH_MISMATCH, 1);
+      dom.searchMismatches++;
     }
   }
   const steps = <u64>(rank(start) - rank(stop) + 1);
-  bump(d, I_ST_WALK_STEPS, steps);
-  if (steps > load<u64>(d + I_ST_WALK_MAX)) store<u64>(d + I_ST_WALK_MAX, steps);
+  dom.walkSteps += steps;
+  if (steps > dom.walkMax) dom.walkMax = steps;
   return stop;
 }
 
 /** iova_find_limit: where the second pass starts (any node above the gap gives the same). */
 function findLimit(d: u32, L: u64): u32 {
-  if (L > load<u64>(d + I_DMA32_PFN)) return d + I_ANCHOR;
+  if (L > iovaBlock(d).dma32Pfn) return d + I_ANCHOR;
   return lowestEndingAtOrAbove(d, L);
 }
 
@@ -184,28 +187,29 @@ function findLimit(d: u32, L: u64): u32 {
  * cached nodes. Returns the new pfn_lo or a negative IOVA_* code.
  */
 function allocLocked(d: u32, node: u32, size: u64, limit: u64, aligned: bool): i64 {
+  const dom = iovaBlock(d);
   const L = limit + 1;
-  const dma32 = load<u64>(d + I_DMA32_PFN);
+  const dma32 = dom.dma32Pfn;
   const mask: u64 = aligned ? ALL_ONES << fls64(size - 1) : ALL_ONES;
   const aboveCached = iovaHas(d, KB_IOVA_RETRY_ABOVE_CACHED);
-  if (L <= dma32 && size >= load<u64>(d + I_MAX32)) return IOVA_FAIL;
+  if (L <= dma32 && size >= dom.max32AllocSize) return IOVA_FAIL;
 
-  let start = load<u32>(d + (L <= dma32 ? I_CACHED32 : I_CACHED));
+  let start = L <= dma32 ? dom.cached32Node : dom.cachedNode;
   // Before the fix the retry started at pfn_hi + 1, which wraps to 0 from the anchor.
   const retryPfn: u64 = aboveCached ? hi(start) : hi(start) + 1;
-  const startPfn = load<u64>(d + I_START_PFN);
+  const startPfn = dom.startPfn;
   let low = startPfn;
   let stop = searchPass(d, start, L, low, size, mask);
   if (passFailed(stop, L, low, size, mask)) {
     if (low == startPfn && retryPfn < L) {
       low = aboveCached ? retryPfn + 1 : retryPfn;
-      bump(d, I_ST_RETRIES, 1);
+      dom.retries++;
       stop = searchPass(d, findLimit(d, L), L, low, size, mask);
       // Without KB_IOVA_RETRY_ABOVE_CACHED (5.15.16), retry_pfn == start_pfn would take this branch again, forever.
       if (passFailed(stop, L, low, size, mask) && low == startPfn && retryPfn < L) return IOVA_WOULD_HANG;
     }
     if (passFailed(stop, L, low, size, mask)) {
-      store<u64>(d + I_MAX32, size);
+      dom.max32AllocSize = size;
       return IOVA_FAIL;
     }
   }
@@ -218,8 +222,9 @@ function allocLocked(d: u32, node: u32, size: u64, limit: u64, aligned: bool): i
     return IOVA_DUP;
   }
   // __cached_rbnode_insert_update
-  store<u32>(d + (cand + size - 1 < dma32 ? I_CACHED32 : I_CACHED), node);
-  if (cand < startPfn) bump(d, I_ST_BELOW_START, 1);
+  if (cand + size - 1 < dma32) dom.cached32Node = node;
+  else dom.cachedNode = node;
+  if (cand < startPfn) dom.belowStart++;
   return <i64>cand;
 }
 
@@ -230,7 +235,8 @@ export function allocRange(d: u32, size: u64, limit: u64, aligned: bool): i64 {
   kernelLock(d + I_TREE_LOCK);
   cpuCharge(CPU_COST_IOVA_TREE, 1);
   const r = allocLocked(d, node, size, limit, aligned);
-  bump(d, r >= 0 ? I_ST_ALLOCS : I_ST_ALLOC_FAILS, 1);
+  if (r >= 0) iovaBlock(d).allocs++;
+  else iovaBlock(d).allocFails++;
   lockRelease(d + I_TREE_LOCK);
   if (r < 0) poolFree(d + I_NODE_POOL, node);
   return r;
@@ -240,19 +246,20 @@ export function allocRange(d: u32, size: u64, limit: u64, aligned: bool): i64 {
 
 /** remove_iova: cached-node maintenance, then unlink. Tree lock held; n is not the anchor. */
 export function removeLocked(d: u32, n: u32): void {
-  const dma32 = load<u64>(d + I_DMA32_PFN);
+  const dom = iovaBlock(d);
+  const dma32 = dom.dma32Pfn;
   const anyLowFree = iovaHas(d, KB_IOVA_MAX32_ANY_LOW_FREE);
   const next = succ(n);
-  const c32 = load<u32>(d + I_CACHED32);
+  const c32 = dom.cached32Node;
   if (n == c32 || (hi(n) < dma32 && lo(n) >= lo(c32))) {
-    store<u32>(d + I_CACHED32, next);
-    if (!anyLowFree) store<u64>(d + I_MAX32, dma32);
+    dom.cached32Node = next;
+    if (!anyLowFree) dom.max32AllocSize = dma32;
   }
-  if (anyLowFree && lo(n) < dma32) store<u64>(d + I_MAX32, dma32);
-  if (lo(n) >= lo(load<u32>(d + I_CACHED))) store<u32>(d + I_CACHED, next);
+  if (anyLowFree && lo(n) < dma32) dom.max32AllocSize = dma32;
+  if (lo(n) >= lo(dom.cachedNode)) dom.cachedNode = next;
   eraseNode(d, n);
   cpuCharge(CPU_COST_IOVA_TREE, 1);
-  bump(d, I_ST_FREES, 1);
+  dom.frees++;
 }
 
 /** free_iova: remove the range containing pfn. An unknown pfn is a no-op (counted). */
@@ -260,7 +267,7 @@ export function freeRange(d: u32, pfn: u64): bool {
   kernelLock(d + I_TREE_LOCK);
   const n = findContaining(d, pfn);
   if (n == 0 || n == d + I_ANCHOR) {
-    bump(d, I_ST_UNKNOWN_FREES, 1);
+    iovaBlock(d).unknownFrees++;
     lockRelease(d + I_TREE_LOCK);
     return false;
   }
@@ -270,13 +277,14 @@ export function freeRange(d: u32, pfn: u64): bool {
   return true;
 }
 
-/** find_iova: the range containing pfn; its bounds go to out (lo) and out + 8 (hi). */
+/** find_iova: the range containing pfn; its bounds go to `out` (a PfnRange). */
 export function findRange(d: u32, pfn: u64, out: u32): bool {
   kernelLock(d + I_TREE_LOCK);
   const n = findContaining(d, pfn);
   if (n != 0) {
-    store<u64>(out, lo(n));
-    store<u64>(out + 8, hi(n));
+    const r = changetype<PfnRange>(out);
+    r.lo = lo(n);
+    r.hi = hi(n);
   }
   lockRelease(d + I_TREE_LOCK);
   return n != 0;
@@ -288,10 +296,10 @@ export function findRange(d: u32, pfn: u64, out: u32): bool {
  * reserve_iova: mark [pfnLo, pfnHi] allocated. Overlapping ranges are merged as the kernel
  * merges them: the first one is extended down to pfnLo, the rest of the request continues
  * above it, and a remainder that no range covers gets a node of its own. The returned
- * range's bounds go to out / out + 8. 0 on success, IOVA_* otherwise.
+ * range's bounds go to `out` (a PfnRange). 0 on success, IOVA_* otherwise.
  */
 export function reserveRange(d: u32, pfnLo: u64, pfnHi: u64, out: u32): i64 {
-  const maxPfn = ALL_ONES >> <u64>load<u32>(d + I_SHIFT);
+  const maxPfn = ALL_ONES >> <u64>iovaBlock(d).shift;
   if ((pfnLo | pfnHi) > maxPfn) {
     iovaWarn(d, IW_RESERVE_RANGE, pfnHi);
     return IOVA_FAIL;
@@ -327,8 +335,9 @@ export function reserveRange(d: u32, pfnLo: u64, pfnHi: u64, out: u32): i64 {
     }
   }
   if (result != 0) {
-    store<u64>(out, lo(result));
-    store<u64>(out + 8, hi(result));
+    const range = changetype<PfnRange>(out);
+    range.lo = lo(result);
+    range.hi = hi(result);
   }
   lockRelease(d + I_TREE_LOCK);
   return r;

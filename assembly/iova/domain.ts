@@ -14,10 +14,8 @@ import { fqTeardown, fqTimeout, fqTimerDue } from "./fq";
 import { BEHAVIOUR_BITS } from "../behaviour";
 import { slotAt, slotClaim, slotLive, slotPublish, slotRelease, slotRetire } from "../slots";
 import {
-  BLOCK_FIXED_END, I_ANCHOR, I_BLOCK_FRAME, I_BLOCK_ORDER, I_CACHED, I_CACHED32, I_DMA32_PFN,
-  I_FLAGS, I_ID, I_MAG_POOL, I_MAG_SIZE, I_MAX32, I_NCPUS, I_NODE_POOL, I_OWNERS, I_KB,
-  I_RCACHES, I_SHIFT, I_START_PFN, M_PFNS, MAG_SIZE_MAX, OWNER_STRIDE, PC_STRIDE,
-  RCACHE_BINS, IS_BLOCK,
+  BLOCK_FIXED_END, I_ANCHOR, I_MAG_POOL, I_NODE_POOL, IovaDomainBlock, IovaSlot, Magazine, MAG_SIZE_MAX,
+  OWNER_STRIDE, PC_STRIDE, RCACHE_BINS, iovaBlock, iovaFlags,
 } from "./layout";
 import { first, insertNode, nodeInit, succ, NODE_SIZE } from "./tree";
 import { poolDestroy, poolFree, poolInit, poolLive } from "./slab";
@@ -30,15 +28,19 @@ import { nextReclaimDue, rcachesFree, rcachesInit, runDueReclaims } from "./rcac
   return slotAt(IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, id);
 }
 
+@inline function slotOf(s: u32): IovaSlot {
+  return changetype<IovaSlot>(s);
+}
+
 /** The block of a live domain, or 0. */
 export function liveDomain(id: u32): u32 {
   const s = slotLive(IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, MAX_IOVA_DOMAINS, id);
-  return s == 0 ? 0 : load<u32>(s + IS_BLOCK);
+  return s == 0 ? 0 : slotOf(s).block;
 }
 
 /** Bytes of magazine object: the size word and the PFNs, rounded to a cache line. */
 function magazineBytes(magSize: u32): u32 {
-  return (M_PFNS + magSize * 8 + 63) & ~63;
+  return (offsetof<Magazine>("pfns") + magSize * sizeof<u64>() + 63) & ~63;
 }
 
 /**
@@ -59,20 +61,21 @@ export function iovaCreate(kb: u32, magSize: u32, shift: u32, startPfn: u64, ncp
     return -ESIM_KHEAP;
   }
   const d = frameAddr(ZONE_KHEAP, <u32>frame); // zeroed
-  store<u32>(d + I_KB, kb);
-  store<u32>(d + I_NCPUS, ncpus);
-  store<u32>(d + I_SHIFT, shift);
-  store<u32>(d + I_MAG_SIZE, magSize);
-  store<u32>(d + I_FLAGS, flags);
-  store<u32>(d + I_ID, <u32>id);
-  store<u32>(d + I_BLOCK_FRAME, <u32>frame);
-  store<u32>(d + I_BLOCK_ORDER, order);
-  store<u32>(d + I_OWNERS, d + BLOCK_FIXED_END);
-  store<u32>(d + I_RCACHES, d + BLOCK_FIXED_END + ncpus * OWNER_STRIDE);
-  store<u64>(d + I_START_PFN, startPfn);
+  const dom = iovaBlock(d);
+  dom.kb = kb;
+  dom.ncpus = ncpus;
+  dom.shift = shift;
+  dom.magSize = magSize;
+  dom.flags = flags;
+  dom.id = <u32>id;
+  dom.blockFrame = <u32>frame;
+  dom.blockOrder = order;
+  dom.owners = d + BLOCK_FIXED_END;
+  dom.rcaches = d + BLOCK_FIXED_END + ncpus * OWNER_STRIDE;
+  dom.startPfn = startPfn;
   const dma32: u64 = <u64>1 << <u64>(32 - shift);
-  store<u64>(d + I_DMA32_PFN, dma32);
-  store<u64>(d + I_MAX32, dma32);
+  dom.dma32Pfn = dma32;
+  dom.max32AllocSize = dma32;
   poolInit(d + I_NODE_POOL, NODE_SIZE);
   poolInit(d + I_MAG_POOL, magazineBytes(magSize));
 
@@ -80,15 +83,15 @@ export function iovaCreate(kb: u32, magSize: u32, shift: u32, startPfn: u64, ncp
   const anchor = d + I_ANCHOR;
   nodeInit(anchor, U64.MAX_VALUE, U64.MAX_VALUE);
   insertNode(d, anchor);
-  store<u32>(d + I_CACHED, anchor);
-  store<u32>(d + I_CACHED32, anchor);
+  dom.cachedNode = anchor;
+  dom.cached32Node = anchor;
 
   if (!rcachesInit(d)) {
     teardown(d);
     slotRelease(slotAddr(<u32>id));
     return -ESIM_KHEAP;
   }
-  store<u32>(slotAddr(<u32>id) + IS_BLOCK, d);
+  slotOf(slotAddr(<u32>id)).block = d;
   slotPublish(slotAddr(<u32>id));
   return id;
 }
@@ -107,7 +110,7 @@ function teardown(d: u32): u32 {
   const live = poolLive(d + I_NODE_POOL) + poolLive(d + I_MAG_POOL);
   poolDestroy(d + I_NODE_POOL);
   poolDestroy(d + I_MAG_POOL);
-  zoneFree(ZONE_KHEAP, load<u32>(d + I_BLOCK_FRAME));
+  zoneFree(ZONE_KHEAP, iovaBlock(d).blockFrame);
   return live;
 }
 
@@ -121,8 +124,8 @@ export function iovaDestroy(id: u32): i32 {
   const s = slotAddr(id);
   if (!slotRetire(s)) return -ESIM_NO_IOVA_DOMAIN;
   clockHold(); // no depot reclaim may run while the domain goes away
-  const live = teardown(load<u32>(s + IS_BLOCK));
-  store<u32>(s + IS_BLOCK, 0);
+  const live = teardown(slotOf(s).block);
+  slotOf(s).block = 0;
   slotRelease(s);
   clockRelease();
   return <i32>live;
@@ -158,9 +161,9 @@ export function iovaRunDue(now: u64, cpu: u32): void {
 
 export function iovaSetFlags(d: u32, set: u32, clear: u32): u32 {
   for (;;) {
-    const old = atomic.load<u32>(d + I_FLAGS);
+    const old = iovaFlags(d);
     const nw = (old | set) & ~clear;
-    if (atomic.cmpxchg<u32>(d + I_FLAGS, old, nw) == old) return nw;
+    if (atomic.cmpxchg<u32>(d + offsetof<IovaDomainBlock>("flags"), old, nw) == old) return nw;
   }
   return 0; // not reached
 }

@@ -19,16 +19,16 @@
 // charges CPU_COST_FQ_QUEUE (its barrier, entry and timer check) besides the ring lock; a
 // flush and a release scan charge what they do (commands, syncs, IOVA frees). Left out: CPU hotplug.
 //
-// Ring (FQ_RING_HEADER + size × FQ_ENTRY bytes): +0 lock (own line)  +4 head  +8 tail
-//   then the entries: pfn u64, pages u64, data u64, counter u64
+// The rings, one kheap allocation at IovaDomainBlock.fqRings, one after another:
+//   ring c:  FqRing header (its line)  then fqSize × FqEntry, a circle from head to tail
 
 import { CPU_COST_FQ_QUEUE, TS_FQ_STAMP, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { cpuCharge, kernelLock, lockRelease, slotBase } from "../sync";
 import { jiffiesNow } from "../clock";
 import {
-  IEV_FQ_FLUSH, IEV_FQ_RELEASE, I_FQ_FINISH_CNT, I_FQ_FLUSH_PT, I_FQ_FRAME, I_FQ_OPTS, I_FQ_RINGS,
-  I_FLAGS, IF_NO_FQ_EVENTS, I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, I_FQ_SIZE, I_FQ_START_CNT, I_FQ_TIMEOUT, I_FQ_TIMER_DUE, I_FQ_TIMER_ON, I_NCPUS,
+  IEV_FQ_FLUSH, IEV_FQ_RELEASE, I_FQ_FINISH_CNT, IF_NO_FQ_EVENTS, I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER,
+  I_FQ_START_CNT, IovaDomainBlock, iovaBlock, iovaFlags,
 } from "./layout";
 import { freeFast } from "./rcache";
 import { iovaEvent } from "./warn";
@@ -48,33 +48,70 @@ export const FQ_OPT_SINGLE: u32 = 1 << 0;
 /** Entry payloads are table-page freelists, freed on release and at teardown. */
 export const FQ_OPT_FREELIST: u32 = 1 << 1;
 
-const FQ_ENTRY: u32 = 32;
+/** A ring's header (struct iova_fq / iommu_dma_fq without its entries). */
+@unmanaged class FqRing {
+  /** The ring's lock (sync.ts lock word): queue_iova and every release scan of this ring take it. */
+  lock: u32;
+  /** Index of the oldest entry. */
+  head: u32;
+  /** Index of the next free slot (head == tail: empty; one slot always stays free). */
+  tail: u32;
+}
+/** The header's room: the entries start on the next line. */
 const FQ_RING_HEADER: u32 = 64;
-const R_LOCK: u32 = 0;
-const R_HEAD: u32 = 4;
-const R_TAIL: u32 = 8;
+if (offsetof<FqRing>() > FQ_RING_HEADER) ERROR("FqRing outgrew FQ_RING_HEADER");
+
+/** One queued unmap (struct iova_fq_entry). */
+@unmanaged class FqEntry {
+  /** iova_pfn: the range's first PFN. */
+  pfn: u64;
+  /** pages: the range's size in PFNs. */
+  pages: u64;
+  /** The payload: the destructor's data word, or a table-page freelist (FQ_OPT_FREELIST). */
+  data: u64;
+  /** start_cnt when it was queued: released once finish_cnt exceeds it. */
+  counter: u64;
+}
+const FQ_ENTRY: u32 = offsetof<FqEntry>();
 
 @inline function ringBytes(d: u32): u32 {
-  return FQ_RING_HEADER + load<u32>(d + I_FQ_SIZE) * FQ_ENTRY;
+  return FQ_RING_HEADER + iovaBlock(d).fqSize * FQ_ENTRY;
 }
 @inline function ringCount(d: u32): u32 {
-  return (load<u32>(d + I_FQ_OPTS) & FQ_OPT_SINGLE) != 0 ? 1 : load<u32>(d + I_NCPUS);
+  return (iovaBlock(d).fqOpts & FQ_OPT_SINGLE) != 0 ? 1 : iovaBlock(d).ncpus;
+}
+/** The rings' base address (0: no flush queue), read atomically: fqInit publishes it last. */
+@inline function ringsBase(d: u32): u32 {
+  return atomic.load<u32>(d + offsetof<IovaDomainBlock>("fqRings"));
+}
+/** Ring `idx` (a CPU's, or 0 in single mode). */
+@inline function ringAt(d: u32, base: u32, idx: u32): FqRing {
+  return changetype<FqRing>(base + idx * ringBytes(d));
 }
 /** The ring a CPU queues on: its own, or the single shared one. */
-@inline function ringFor(d: u32, cpu: u32): u32 {
-  const idx = (load<u32>(d + I_FQ_OPTS) & FQ_OPT_SINGLE) != 0 ? 0 : cpu;
-  return atomic.load<u32>(d + I_FQ_RINGS) + idx * ringBytes(d);
+@inline function ringFor(d: u32, cpu: u32): FqRing {
+  const idx = (iovaBlock(d).fqOpts & FQ_OPT_SINGLE) != 0 ? 0 : cpu;
+  return ringAt(d, ringsBase(d), idx);
 }
-@inline function entry(ring: u32, idx: u32): u32 {
-  return ring + FQ_RING_HEADER + idx * FQ_ENTRY;
+@inline function ringLock(ring: FqRing): u32 {
+  return changetype<u32>(ring) + offsetof<FqRing>("lock");
+}
+/** Entries queued on the ring, head and tail each read atomically (for readers that hold no lock). */
+@inline function ringQueued(d: u32, ring: FqRing): u32 {
+  const r = changetype<u32>(ring);
+  return (atomic.load<u32>(r + offsetof<FqRing>("tail")) - atomic.load<u32>(r + offsetof<FqRing>("head"))) &
+         (iovaBlock(d).fqSize - 1);
+}
+@inline function entry(ring: FqRing, idx: u32): FqEntry {
+  return changetype<FqEntry>(changetype<u32>(ring) + FQ_RING_HEADER + idx * FQ_ENTRY);
 }
 /** (i + 1) mod size; size is a power of two, so v5.15's % and v7.1's & mod_mask agree. */
 @inline function nextIdx(d: u32, i: u32): u32 {
-  return (i + 1) & (load<u32>(d + I_FQ_SIZE) - 1);
+  return (i + 1) & (iovaBlock(d).fqSize - 1);
 }
 
 export function fqEnabled(d: u32): bool {
-  return atomic.load<u32>(d + I_FQ_RINGS) != 0;
+  return ringsBase(d) != 0;
 }
 
 /**
@@ -84,23 +121,24 @@ export function fqEnabled(d: u32): bool {
  */
 export function fqInit(d: u32, size: u32, timeout: u64, opts: u32): i32 {
   if (fqEnabled(d)) return 0;
-  store<u32>(d + I_FQ_SIZE, size);
-  store<u32>(d + I_FQ_OPTS, opts);
-  store<u64>(d + I_FQ_TIMEOUT, timeout);
+  const dom = iovaBlock(d);
+  dom.fqSize = size;
+  dom.fqOpts = opts;
+  dom.fqTimeout = timeout;
   const bytes = <u64>ringCount(d) * <u64>ringBytes(d);
   const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(bytes));
   if (frame < 0) return -ENOMEM;
-  store<u64>(d + I_FQ_START_CNT, 0);
-  store<u64>(d + I_FQ_FINISH_CNT, 0);
-  store<u32>(d + I_FQ_TIMER_ON, 0);
-  store<u32>(d + I_FQ_FRAME, <u32>frame);
-  atomic.store<u32>(d + I_FQ_RINGS, frameAddr(ZONE_KHEAP, <u32>frame));
+  dom.fqStartCnt = 0;
+  dom.fqFinishCnt = 0;
+  dom.fqTimerOn = 0;
+  dom.fqFrame = <u32>frame;
+  atomic.store<u32>(d + offsetof<IovaDomainBlock>("fqRings"), frameAddr(ZONE_KHEAP, <u32>frame));
   return 0;
 }
 
 /** Log a flush-queue event, unless the domain was told not to (IF_NO_FQ_EVENTS). */
 @inline function fqEvent(d: u32, kind: u32, a: u64): void {
-  if ((atomic.load<u32>(d + I_FLAGS) & IF_NO_FQ_EVENTS) == 0) iovaEvent(d, kind, a, 0);
+  if ((iovaFlags(d) & IF_NO_FQ_EVENTS) == 0) iovaEvent(d, kind, a, 0);
 }
 
 /** The flush: a flush starts, the callback invalidates everything (and waits), it finishes. */
@@ -117,7 +155,7 @@ export function fqFlushStart(d: u32): void {
 
 /** Its second half: the flush callback (flush_iotlb_all, waited for), then finish_cnt + 1. */
 export function fqFlushFinish(d: u32): void {
-  const pt = atomic.load<u32>(d + I_FQ_FLUSH_PT);
+  const pt = atomic.load<u32>(d + offsetof<IovaDomainBlock>("fqFlushPt"));
   if (pt != 0) {
     const desc = liveTable(pt - 1);
     if (desc != 0) tlbFlushAll(desc); // waits for the invalidation (CMD_SYNC) to complete
@@ -127,13 +165,13 @@ export function fqFlushFinish(d: u32): void {
 
 /** Make the flush callback flush_iotlb_all on page table `pt` (-1: log only). */
 export function fqSetFlushTarget(d: u32, pt: i32): void {
-  atomic.store<u32>(d + I_FQ_FLUSH_PT, pt < 0 ? 0 : <u32>pt + 1);
+  atomic.store<u32>(d + offsetof<IovaDomainBlock>("fqFlushPt"), pt < 0 ? 0 : <u32>pt + 1);
 }
 
 /** The entry destructor: log the payload; free it if it is a table-page freelist. */
 function destroyPayload(d: u32, data: u64): void {
   fqEvent(d, IEV_FQ_RELEASE, data);
-  if ((load<u32>(d + I_FQ_OPTS) & FQ_OPT_FREELIST) != 0) freelistRelease(<u32>data);
+  if ((iovaBlock(d).fqOpts & FQ_OPT_FREELIST) != 0) freelistRelease(<u32>data);
 }
 
 /**
@@ -141,18 +179,23 @@ function destroyPayload(d: u32, data: u64): void {
  * counter is below finish_cnt (read once) — destructor, then free_iova_fast into `cpu`'s
  * caches.
  */
-function ringRelease(d: u32, ring: u32, cpu: u32): void {
+function ringRelease(d: u32, ring: FqRing, cpu: u32): void {
   const finish = atomic.load<u64>(d + I_FQ_FINISH_CNT);
-  let head = load<u32>(ring + R_HEAD);
-  const tail = load<u32>(ring + R_TAIL);
+  let head = ring.head;
+  const tail = ring.tail;
   while (head != tail) {
     const e = entry(ring, head);
-    if (load<u64>(e + 24) >= finish) break;
-    destroyPayload(d, load<u64>(e + 16));
-    freeFast(d, cpu, load<u64>(e), load<u64>(e + 8));
+    if (e.counter >= finish) break;
+    destroyPayload(d, e.data);
+    freeFast(d, cpu, e.pfn, e.pages);
     head = nextIdx(d, head);
-    store<u32>(ring + R_HEAD, head);
+    ring.head = head;
   }
+}
+
+/** The timer's on word, exchanged atomically by every CPU that queues. */
+@inline function timerOnAddr(d: u32): u32 {
+  return d + offsetof<IovaDomainBlock>("fqTimerOn");
 }
 
 /**
@@ -164,43 +207,43 @@ export function fqQueue(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void
   atomic.fence(); // O3: this CPU's PTE clears before the entry; pairs with the publish
   cpuCharge(CPU_COST_FQ_QUEUE, 1);
   const ring = ringFor(d, cpu);
-  kernelLock(ring + R_LOCK);
+  kernelLock(ringLock(ring));
   ringRelease(d, ring, cpu);
-  if (nextIdx(d, load<u32>(ring + R_TAIL)) == load<u32>(ring + R_HEAD)) {
+  if (nextIdx(d, ring.tail) == ring.head) {
     atomic.add<u64>(d + I_FQ_FLUSH_FULL, 1);
     fqFlush(d);
     ringRelease(d, ring, cpu);
   }
-  const tail = load<u32>(ring + R_TAIL);
+  const tail = ring.tail;
   const e = entry(ring, tail);
-  store<u64>(e, pfn);
-  store<u64>(e + 8, pages);
-  store<u64>(e + 16, data);
+  e.pfn = pfn;
+  e.pages = pages;
+  e.data = data;
   const stamp = atomic.load<u64>(d + I_FQ_START_CNT);
-  store<u64>(e + 24, stamp);
+  e.counter = stamp;
   store<u64>(slotBase() + TS_FQ_STAMP, stamp);
-  store<u32>(ring + R_TAIL, nextIdx(d, tail));
-  lockRelease(ring + R_LOCK);
-  if (atomic.load<u32>(d + I_FQ_TIMER_ON) == 0 && atomic.xchg<u32>(d + I_FQ_TIMER_ON, 1) == 0) {
-    atomic.store<u64>(d + I_FQ_TIMER_DUE, jiffiesNow() + load<u64>(d + I_FQ_TIMEOUT));
+  ring.tail = nextIdx(d, tail);
+  lockRelease(ringLock(ring));
+  if (atomic.load<u32>(timerOnAddr(d)) == 0 && atomic.xchg<u32>(timerOnAddr(d), 1) == 0) {
+    atomic.store<u64>(d + offsetof<IovaDomainBlock>("fqTimerDue"), jiffiesNow() + iovaBlock(d).fqTimeout);
   }
 }
 
 /** When the armed timer fires (U64.MAX_VALUE when it is off). */
 export function fqTimerDue(d: u32): u64 {
-  if (!fqEnabled(d) || atomic.load<u32>(d + I_FQ_TIMER_ON) == 0) return U64.MAX_VALUE;
-  return atomic.load<u64>(d + I_FQ_TIMER_DUE);
+  if (!fqEnabled(d) || atomic.load<u32>(timerOnAddr(d)) == 0) return U64.MAX_VALUE;
+  return atomic.load<u64>(d + offsetof<IovaDomainBlock>("fqTimerDue"));
 }
 
 /** Release every ring's covered entries into `cpu`'s caches, locking each in turn. */
 export function fqReleaseAll(d: u32, cpu: u32): void {
   const n = ringCount(d);
-  const base = atomic.load<u32>(d + I_FQ_RINGS);
+  const base = ringsBase(d);
   for (let c: u32 = 0; c < n; c++) {
-    const ring = base + c * ringBytes(d);
-    kernelLock(ring + R_LOCK);
+    const ring = ringAt(d, base, c);
+    kernelLock(ringLock(ring));
     ringRelease(d, ring, cpu);
-    lockRelease(ring + R_LOCK);
+    lockRelease(ringLock(ring));
   }
 }
 
@@ -211,7 +254,7 @@ export function fqReleaseAll(d: u32, cpu: u32): void {
  * the next queue_iova on their ring or the next timer.
  */
 export function fqTimeout(d: u32, cpu: u32, canRelease: bool): void {
-  atomic.store<u32>(d + I_FQ_TIMER_ON, 0);
+  atomic.store<u32>(timerOnAddr(d), 0);
   atomic.add<u64>(d + I_FQ_FLUSH_TIMER, 1);
   fqFlush(d);
   if (canRelease) fqReleaseAll(d, cpu);
@@ -221,13 +264,9 @@ export function fqTimeout(d: u32, cpu: u32, canRelease: bool): void {
 export function fqPending(d: u32): u32 {
   if (!fqEnabled(d)) return 0;
   const n = ringCount(d);
-  const base = atomic.load<u32>(d + I_FQ_RINGS);
-  const mask = load<u32>(d + I_FQ_SIZE) - 1;
+  const base = ringsBase(d);
   let total: u32 = 0;
-  for (let c: u32 = 0; c < n; c++) {
-    const ring = base + c * ringBytes(d);
-    total += (atomic.load<u32>(ring + R_TAIL) - atomic.load<u32>(ring + R_HEAD)) & mask;
-  }
+  for (let c: u32 = 0; c < n; c++) total += ringQueued(d, ringAt(d, base, c));
   return total;
 }
 
@@ -239,13 +278,12 @@ export function fqPending(d: u32): u32 {
 export function fqRingPending(d: u32, idx: u32): i32 {
   if (!fqEnabled(d)) return -ESIM_NO_QUEUE;
   if (idx >= ringCount(d)) return -ESIM_ARGS;
-  const ring = atomic.load<u32>(d + I_FQ_RINGS) + idx * ringBytes(d);
-  return <i32>((atomic.load<u32>(ring + R_TAIL) - atomic.load<u32>(ring + R_HEAD)) & (load<u32>(d + I_FQ_SIZE) - 1));
+  return <i32>ringQueued(d, ringAt(d, ringsBase(d), idx));
 }
 
 /** Slots per ring (usable: one less), or 0 when there is no queue. */
 export function fqRingSlots(d: u32): u32 {
-  return fqEnabled(d) ? load<u32>(d + I_FQ_SIZE) : 0;
+  return fqEnabled(d) ? iovaBlock(d).fqSize : 0;
 }
 
 /**
@@ -255,16 +293,16 @@ export function fqRingSlots(d: u32): u32 {
  */
 export function fqTeardown(d: u32): void {
   if (!fqEnabled(d)) return;
-  atomic.store<u32>(d + I_FQ_TIMER_ON, 0);
+  atomic.store<u32>(timerOnAddr(d), 0);
   const n = ringCount(d);
-  const base = atomic.load<u32>(d + I_FQ_RINGS);
+  const base = ringsBase(d);
   for (let c: u32 = 0; c < n; c++) {
-    const ring = base + c * ringBytes(d);
-    for (let i = load<u32>(ring + R_HEAD); i != load<u32>(ring + R_TAIL); i = nextIdx(d, i)) {
-      destroyPayload(d, load<u64>(entry(ring, i) + 16));
+    const ring = ringAt(d, base, c);
+    for (let i = ring.head; i != ring.tail; i = nextIdx(d, i)) {
+      destroyPayload(d, entry(ring, i).data);
     }
   }
-  const frame = load<u32>(d + I_FQ_FRAME);
-  atomic.store<u32>(d + I_FQ_RINGS, 0);
+  const frame = iovaBlock(d).fqFrame;
+  atomic.store<u32>(d + offsetof<IovaDomainBlock>("fqRings"), 0);
   zoneFree(ZONE_KHEAP, frame);
 }

@@ -23,6 +23,15 @@ export const TREE_POPULATE: u32 = 0; //  `count` single-page alloc_iova (size-al
 export const TREE_PAIRS: u32 = 1; //     `count` × (alloc_iova 1 page, free_iova it)
 export const TREE_REFILL: u32 = 2; //    `count` × (free_iova a random range of [spanLo, spanLo + spanN), alloc_iova again)
 
+/** A range iova_loop_cross holds between its allocations and its frees (kheap scratch). */
+@unmanaged class HeldRange {
+  /** Its first PFN, from alloc_iova_fast. */
+  pfn: u64;
+  /** Its size in PFNs, as asked. */
+  pages: u64;
+}
+const HELD_RANGE: u32 = offsetof<HeldRange>();
+
 /** The k-th size of a FAST_SIZES_* sequence, as the caller hands it to alloc_iova_fast. */
 function fastSize(d: u32, mode: u32, k: u32): u64 {
   let size: u64 = 1;
@@ -69,7 +78,7 @@ export function iova_loop_cross(id: u32, cpuA: u32, cpuB: u32, count: u32, batch
   let c = claimIovaCpu(d, cpuA);
   if (c == 0) c = claimIovaCpu(d, cpuB);
   if (c != 0) return c;
-  const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>batch * 16));
+  const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>batch * HELD_RANGE));
   if (frame < 0) return -ESIM_KHEAP;
   const scratch = frameAddr(ZONE_KHEAP, <u32>frame);
   const lim = <u64>limit;
@@ -81,12 +90,14 @@ export function iova_loop_cross(id: u32, cpuA: u32, cpuB: u32, count: u32, batch
       const size = fastSize(d, mode, k);
       const pfn = allocFast(d, cpuA, size, lim, true);
       if (pfn <= 0) { failures++; continue; }
-      store<u64>(scratch + held * 16, <u64>pfn);
-      store<u64>(scratch + held * 16 + 8, size);
+      const h = changetype<HeldRange>(scratch + held * HELD_RANGE);
+      h.pfn = <u64>pfn;
+      h.pages = size;
       held++;
     }
     for (let j: u32 = 0; j < held; j++) {
-      freeFast(d, cpuB, load<u64>(scratch + j * 16), load<u64>(scratch + j * 16 + 8));
+      const h = changetype<HeldRange>(scratch + j * HELD_RANGE);
+      freeFast(d, cpuB, h.pfn, h.pages);
     }
   }
   zoneFree(ZONE_KHEAP, <u32>frame);

@@ -22,12 +22,11 @@ import { cpuCharge, kernelLock, lockRelease } from "../sync";
 import { CPU_COST_IOVA_RCACHE } from "../memmap";
 import { jiffiesNow } from "../clock";
 import {
-  DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, DP_ARRAY, DP_HEAD, DP_LOCK, DP_SIZE, DP_WORK_DUE,
-  DP_WORK_PENDING, I_DEPOT, I_FLAGS, I_MAG_POOL, I_NODE_POOL, I_MAG_SIZE, I_NCPUS, I_RCACHES,
+  DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, Depot, I_DEPOT, I_MAG_POOL, I_NODE_POOL,
   I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
   I_ST_BUGS, I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
-  IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_PFNS, M_SIZE, MAX_GLOBAL_MAGS,
-  iovaHas, PC_DEPOT_HITS, PC_HITS, PC_LOADED, PC_LOCK, PC_MISSES, PC_PREV, PC_STRIDE, RCACHE_BINS,
+  IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, Magazine, MAX_GLOBAL_MAGS, PerCpuCache, PC_STRIDE, RCACHE_BINS,
+  iovaBlock, iovaFlags, iovaHas,
 } from "./layout";
 import { allocRange, freeRange, removeLocked, IOVA_WOULD_HANG } from "./alloc";
 import { KB_IOVA_DEPOT_LIST, KB_IOVA_FAST_ROUNDS } from "../behaviour";
@@ -37,24 +36,39 @@ import { iovaWarn } from "./warn";
 
 // ── addressing ──────────────────────────────────────────────────────────────
 
-@inline function cpuBin(d: u32, cpu: u32, bin: u32): u32 {
-  return load<u32>(d + I_RCACHES) + (cpu * RCACHE_BINS + bin) * PC_STRIDE;
+/** `cpu`'s cache for `bin`. */
+@inline function cpuBin(d: u32, cpu: u32, bin: u32): PerCpuCache {
+  return changetype<PerCpuCache>(iovaBlock(d).rcaches + (cpu * RCACHE_BINS + bin) * PC_STRIDE);
 }
 
-@inline function depotOf(d: u32, bin: u32): u32 {
-  return d + I_DEPOT + bin * DEPOT_STRIDE;
+@inline function cacheLock(pc: PerCpuCache): u32 {
+  return changetype<u32>(pc) + offsetof<PerCpuCache>("lock");
+}
+
+/** `bin`'s depot. */
+@inline function depotOf(d: u32, bin: u32): Depot {
+  return changetype<Depot>(d + I_DEPOT + bin * DEPOT_STRIDE);
 }
 
 @inline function magSize(d: u32): u32 {
-  return load<u32>(d + I_MAG_SIZE);
+  return iovaBlock(d).magSize;
 }
 
-@inline function count(mag: u32): u32 {
-  return load<u32>(mag + M_SIZE);
+@inline function magAt(m: u32): Magazine {
+  return changetype<Magazine>(m);
 }
 
-@inline function pfnAt(mag: u32, i: u32): u64 {
-  return load<u64>(mag + M_PFNS + (i << 3));
+@inline function count(m: u32): u32 {
+  return magAt(m).size;
+}
+
+/** Address of the magazine's i-th PFN. */
+@inline function pfnSlot(m: u32, i: u32): u32 {
+  return m + offsetof<Magazine>("pfns") + (i << 3);
+}
+
+@inline function pfnAt(m: u32, i: u32): u64 {
+  return load<u64>(pfnSlot(m, i));
 }
 
 /** order_base_2: ceil(log2 n), 0 for n ≤ 1. */
@@ -64,19 +78,29 @@ import { iovaWarn } from "./warn";
 
 // ── locks (the depot's can be switched off for a test mutant) ───────────────
 
-@inline function depotLock(d: u32, dp: u32): void {
-  if ((load<u32>(d + I_FLAGS) & IF_NO_DEPOT_LOCK) == 0) kernelLock(dp + DP_LOCK);
+@inline function depotLock(d: u32, dp: Depot): void {
+  if ((iovaBlock(d).flags & IF_NO_DEPOT_LOCK) == 0) kernelLock(changetype<u32>(dp) + offsetof<Depot>("lock"));
 }
 
-@inline function depotUnlock(d: u32, dp: u32): void {
-  if ((load<u32>(d + I_FLAGS) & IF_NO_DEPOT_LOCK) == 0) lockRelease(dp + DP_LOCK);
+@inline function depotUnlock(d: u32, dp: Depot): void {
+  if ((iovaBlock(d).flags & IF_NO_DEPOT_LOCK) == 0) lockRelease(changetype<u32>(dp) + offsetof<Depot>("lock"));
+}
+
+/** Address of the array depot's slot `i`. */
+@inline function depotSlot(dp: Depot, i: u32): u32 {
+  return changetype<u32>(dp) + offsetof<Depot>("mags") + (i << 2);
+}
+
+/** Whether the bin's reclaim work is scheduled (read without the depot lock). */
+@inline function reclaimPending(dp: Depot): bool {
+  return atomic.load<u32>(changetype<u32>(dp) + offsetof<Depot>("workPending")) != 0;
 }
 
 // ── magazines ───────────────────────────────────────────────────────────────
 
 /** A new empty magazine from the insert path (GFP_ATOMIC): may fail. */
 function magAllocAtomic(d: u32): u32 {
-  if ((atomic.load<u32>(d + I_FLAGS) & IF_FAIL_ATOMIC) != 0) {
+  if ((iovaFlags(d) & IF_FAIL_ATOMIC) != 0) {
     atomic.add<u32>(d + I_ST_MAG_ALLOC_FAILS, 1);
     return 0;
   }
@@ -110,7 +134,7 @@ export function magReturnPfns(d: u32, mag: u32): void {
     removeLocked(d, node);
     poolFree(d + I_NODE_POOL, node);
   }
-  store<u32>(mag + M_SIZE, 0);
+  magAt(mag).size = 0;
   lockRelease(d + I_TREE_LOCK);
 }
 
@@ -131,8 +155,8 @@ function magPop(d: u32, mag: u32, limit: u64): u64 {
   }
   const pfn = pfnAt(mag, i);
   const top = count(mag) - 1;
-  store<u64>(mag + M_PFNS + (i << 3), pfnAt(mag, top));
-  store<u32>(mag + M_SIZE, top);
+  store<u64>(pfnSlot(mag, i), pfnAt(mag, top));
+  magAt(mag).size = top;
   return pfn;
 }
 
@@ -143,49 +167,49 @@ function magPop(d: u32, mag: u32, limit: u64): u64 {
     atomic.add<u32>(d + I_ST_BUGS, 1);
     return;
   }
-  store<u64>(mag + M_PFNS + (n << 3), pfn);
-  store<u32>(mag + M_SIZE, n + 1);
+  store<u64>(pfnSlot(mag, n), pfn);
+  magAt(mag).size = n + 1;
 }
 
 // ── the depot (bin's depot lock held) ───────────────────────────────────────
 
 /** Park a full magazine; the array depot returns it instead when its 32 slots are taken. */
-function depotPush(d: u32, dp: u32, mag: u32): u32 {
-  const size = load<u32>(dp + DP_SIZE);
+function depotPush(d: u32, dp: Depot, mag: u32): u32 {
+  const size = dp.size;
   if (iovaHas(d, KB_IOVA_DEPOT_LIST)) {
     // The link shares the magazine's size word (depot magazines are always full).
-    store<u32>(mag + M_SIZE, load<u32>(dp + DP_HEAD));
-    store<u32>(dp + DP_HEAD, mag);
+    magAt(mag).size = dp.head;
+    dp.head = mag;
   } else {
     if (size >= MAX_GLOBAL_MAGS) return mag;
-    store<u32>(dp + DP_ARRAY + (size << 2), mag);
+    store<u32>(depotSlot(dp, size), mag);
   }
-  store<u32>(dp + DP_SIZE, size + 1);
+  dp.size = size + 1;
   return 0;
 }
 
 /** Take a full magazine (LIFO in both depots); 0 when the depot is empty. */
-function depotPop(d: u32, dp: u32): u32 {
-  const size = load<u32>(dp + DP_SIZE);
+function depotPop(d: u32, dp: Depot): u32 {
+  const size = dp.size;
   if (size == 0) return 0;
   let mag: u32;
   if (iovaHas(d, KB_IOVA_DEPOT_LIST)) {
-    mag = load<u32>(dp + DP_HEAD);
+    mag = dp.head;
     if (mag == 0) return 0;
-    store<u32>(dp + DP_HEAD, load<u32>(mag + M_SIZE));
-    store<u32>(mag + M_SIZE, magSize(d));
+    dp.head = magAt(mag).size;
+    magAt(mag).size = magSize(d);
   } else {
-    mag = load<u32>(dp + DP_ARRAY + ((size - 1) << 2));
+    mag = load<u32>(depotSlot(dp, size - 1));
   }
-  store<u32>(dp + DP_SIZE, size - 1);
+  dp.size = size - 1;
   return mag;
 }
 
 /** schedule_delayed_work(&rcache->work, IOVA_DEPOT_DELAY) of the list depot: a no-op while pending. */
-function scheduleReclaim(dp: u32): void {
-  if (load<u32>(dp + DP_WORK_PENDING) != 0) return;
-  store<u64>(dp + DP_WORK_DUE, jiffiesNow() + DEPOT_DELAY_JIFFIES);
-  store<u32>(dp + DP_WORK_PENDING, 1);
+function scheduleReclaim(dp: Depot): void {
+  if (dp.workPending != 0) return;
+  dp.workDue = jiffiesNow() + DEPOT_DELAY_JIFFIES;
+  dp.workPending = 1;
 }
 
 // ── insert / get ────────────────────────────────────────────────────────────
@@ -196,14 +220,14 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
   const full = magSize(d);
   let toFree: u32 = 0;
   let canInsert = false;
-  kernelLock(pc + PC_LOCK);
-  const loaded = load<u32>(pc + PC_LOADED);
-  const prev = load<u32>(pc + PC_PREV);
+  kernelLock(cacheLock(pc));
+  const loaded = pc.loaded;
+  const prev = pc.prev;
   if (count(loaded) < full) {
     canInsert = true;
   } else if (count(prev) < full) {
-    store<u32>(pc + PC_LOADED, prev);
-    store<u32>(pc + PC_PREV, loaded);
+    pc.loaded = prev;
+    pc.prev = loaded;
     canInsert = true;
   } else {
     const fresh = magAllocAtomic(d);
@@ -213,15 +237,15 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
       toFree = depotPush(d, dp, loaded);
       if (iovaHas(d, KB_IOVA_DEPOT_LIST)) scheduleReclaim(dp);
       depotUnlock(d, dp);
-      store<u32>(pc + PC_LOADED, fresh);
+      pc.loaded = fresh;
       canInsert = true;
     }
   }
   if (canInsert) {
-    magPush(d, load<u32>(pc + PC_LOADED), pfn);
+    magPush(d, pc.loaded, pfn);
     cpuCharge(CPU_COST_IOVA_RCACHE, 1);
   }
-  lockRelease(pc + PC_LOCK);
+  lockRelease(cacheLock(pc));
   if (toFree != 0) {
     // The array depot was full, so the whole old magazine goes back to the tree.
     atomic.add<u32>(d + I_ST_DEPOT_DRAINS, 1);
@@ -235,14 +259,14 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
 function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
   const pc = cpuBin(d, cpu, bin);
   let hasPfn = false;
-  kernelLock(pc + PC_LOCK);
-  const loaded = load<u32>(pc + PC_LOADED);
-  const prev = load<u32>(pc + PC_PREV);
+  kernelLock(cacheLock(pc));
+  const loaded = pc.loaded;
+  const prev = pc.prev;
   if (count(loaded) != 0) {
     hasPfn = true;
   } else if (count(prev) != 0) {
-    store<u32>(pc + PC_LOADED, prev);
-    store<u32>(pc + PC_PREV, loaded);
+    pc.loaded = prev;
+    pc.prev = loaded;
     hasPfn = true;
   } else {
     const dp = depotOf(d, bin);
@@ -250,15 +274,15 @@ function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
     const mag = depotPop(d, dp);
     if (mag != 0) {
       magFree(d, loaded);
-      store<u32>(pc + PC_LOADED, mag);
-      store<u64>(pc + PC_DEPOT_HITS, load<u64>(pc + PC_DEPOT_HITS) + 1);
+      pc.loaded = mag;
+      pc.depotHits++;
       hasPfn = true;
     }
     depotUnlock(d, dp);
   }
-  const pfn = hasPfn ? magPop(d, load<u32>(pc + PC_LOADED), limit) : 0;
+  const pfn = hasPfn ? magPop(d, pc.loaded, limit) : 0;
   if (pfn != 0) cpuCharge(CPU_COST_IOVA_RCACHE, 1);
-  lockRelease(pc + PC_LOCK);
+  lockRelease(cacheLock(pc));
   return pfn;
 }
 
@@ -268,10 +292,10 @@ function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
 export function flushCpu(d: u32, cpu: u32): void {
   for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
     const pc = cpuBin(d, cpu, bin);
-    kernelLock(pc + PC_LOCK);
-    magReturnPfns(d, load<u32>(pc + PC_LOADED));
-    magReturnPfns(d, load<u32>(pc + PC_PREV));
-    lockRelease(pc + PC_LOCK);
+    kernelLock(cacheLock(pc));
+    magReturnPfns(d, pc.loaded);
+    magReturnPfns(d, pc.prev);
+    lockRelease(cacheLock(pc));
   }
 }
 
@@ -283,13 +307,13 @@ export function flushDepot(d: u32): void {
     depotLock(d, dp);
     if (!list) {
       // The array depot is walked from the bottom.
-      const n = load<u32>(dp + DP_SIZE);
+      const n = dp.size;
       for (let j: u32 = 0; j < n; j++) {
-        const mag = load<u32>(dp + DP_ARRAY + (j << 2));
+        const mag = load<u32>(depotSlot(dp, j));
         magReturnPfns(d, mag);
         magFree(d, mag);
       }
-      store<u32>(dp + DP_SIZE, 0);
+      dp.size = 0;
     } else {
       for (let mag = depotPop(d, dp); mag != 0; mag = depotPop(d, dp)) {
         magReturnPfns(d, mag);
@@ -302,7 +326,7 @@ export function flushDepot(d: u32): void {
 
 /** alloc_iova_fast's retry path: every CPU's caches, then the depot. */
 export function flushAll(d: u32): void {
-  const ncpus = load<u32>(d + I_NCPUS);
+  const ncpus = iovaBlock(d).ncpus;
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) flushCpu(d, cpu);
   flushDepot(d);
 }
@@ -314,9 +338,9 @@ export function flushAll(d: u32): void {
 export function depotReclaim(d: u32, bin: u32): void {
   const dp = depotOf(d, bin);
   depotLock(d, dp);
-  store<u32>(dp + DP_WORK_PENDING, 0);
+  dp.workPending = 0;
   let mag: u32 = 0;
-  if (load<u32>(dp + DP_SIZE) > load<u32>(d + I_NCPUS)) mag = depotPop(d, dp);
+  if (dp.size > iovaBlock(d).ncpus) mag = depotPop(d, dp);
   depotUnlock(d, dp);
   if (mag == 0) return;
   atomic.add<u32>(d + I_ST_DEPOT_RECLAIMS, 1);
@@ -332,8 +356,8 @@ export function nextReclaimDue(d: u32): u64 {
   let due = U64.MAX_VALUE;
   for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
     const dp = depotOf(d, bin);
-    if (atomic.load<u32>(dp + DP_WORK_PENDING) != 0) {
-      const t = load<u64>(dp + DP_WORK_DUE);
+    if (reclaimPending(dp)) {
+      const t = dp.workDue;
       if (t < due) due = t;
     }
   }
@@ -344,7 +368,7 @@ export function nextReclaimDue(d: u32): u64 {
 export function runDueReclaims(d: u32, now: u64): void {
   for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
     const dp = depotOf(d, bin);
-    if (atomic.load<u32>(dp + DP_WORK_PENDING) != 0 && load<u64>(dp + DP_WORK_DUE) <= now) {
+    if (reclaimPending(dp) && dp.workDue <= now) {
       depotReclaim(d, bin);
     }
   }
@@ -365,10 +389,10 @@ export function allocFast(d: u32, cpu: u32, size: u64, limit: u64, flushRcache: 
     const pc = cpuBin(d, cpu, bin);
     const pfn = rcacheGet(d, cpu, bin, limit + 1 - size);
     if (pfn != 0) {
-      store<u64>(pc + PC_HITS, load<u64>(pc + PC_HITS) + 1);
+      pc.hits++;
       return <i64>pfn;
     }
-    store<u64>(pc + PC_MISSES, load<u64>(pc + PC_MISSES) + 1);
+    pc.misses++;
   }
   for (;;) {
     const r = allocRange(d, size, limit, true);
@@ -384,7 +408,7 @@ export function allocFast(d: u32, cpu: u32, size: u64, limit: u64, flushRcache: 
 
 /** free_iova_fast on `cpu`: into the CPU's cache, or (bypass / no magazine) to the tree. */
 export function freeFast(d: u32, cpu: u32, pfn: u64, size: u64): bool {
-  if ((load<u32>(d + I_FLAGS) & IF_CHECK_FAST_FREES) != 0) checkFastFree(d, pfn);
+  if ((iovaBlock(d).flags & IF_CHECK_FAST_FREES) != 0) checkFastFree(d, pfn);
   const bin = orderBase2(size);
   if (bin < RCACHE_BINS && rcacheInsert(d, cpu, bin, pfn)) return true;
   freeRange(d, pfn);
@@ -404,14 +428,14 @@ function checkFastFree(d: u32, pfn: u64): void {
 
 /** Two empty magazines per CPU per bin. False if memory ran out (caller tears down). */
 export function rcachesInit(d: u32): bool {
-  const ncpus = load<u32>(d + I_NCPUS);
+  const ncpus = iovaBlock(d).ncpus;
   for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
     for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
       const pc = cpuBin(d, cpu, bin);
       const a = poolAlloc(d + I_MAG_POOL);
       const b = poolAlloc(d + I_MAG_POOL);
-      store<u32>(pc + PC_LOADED, a);
-      store<u32>(pc + PC_PREV, b);
+      pc.loaded = a;
+      pc.prev = b;
       if (a == 0 || b == 0) return false;
     }
   }
@@ -420,18 +444,18 @@ export function rcachesInit(d: u32): bool {
 
 /** free_iova_rcaches: free every magazine without returning its PFNs (nodes go next). */
 export function rcachesFree(d: u32): void {
-  const ncpus = load<u32>(d + I_NCPUS);
+  const ncpus = iovaBlock(d).ncpus;
   for (let bin: u32 = 0; bin < RCACHE_BINS; bin++) {
     const dp = depotOf(d, bin);
-    store<u32>(dp + DP_WORK_PENDING, 0);
+    dp.workPending = 0;
     for (let cpu: u32 = 0; cpu < ncpus; cpu++) {
       const pc = cpuBin(d, cpu, bin);
-      const a = load<u32>(pc + PC_LOADED);
-      const b = load<u32>(pc + PC_PREV);
+      const a = pc.loaded;
+      const b = pc.prev;
       if (a != 0) magFree(d, a);
       if (b != 0) magFree(d, b);
-      store<u32>(pc + PC_LOADED, 0);
-      store<u32>(pc + PC_PREV, 0);
+      pc.loaded = 0;
+      pc.prev = 0;
     }
     for (let mag = depotPop(d, dp); mag != 0; mag = depotPop(d, dp)) magFree(d, mag);
   }

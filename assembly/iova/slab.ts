@@ -3,11 +3,6 @@
 // carved from 64 KiB kheap chunks; freed objects go on a free list. Nothing is per CPU:
 // the kernel's slab per-CPU caches change no allocator decision, so they are left out.
 //
-// Pool header (64 bytes, its own line):
-//   +0 lock  +4 free list head  +8 chunk list head  +12 live objects  +16 chunks
-//   +20 object size  +24 allocation failures
-// Chunk: +0 next chunk address, +4 kheap frame; objects from +64.
-//
 // The kernel's allocations can fail (GFP_ATOMIC); here they fail when kheap is exhausted
 // and, for magazines, when the domain's failatomic flag says so (rcache.ts decides that).
 
@@ -15,85 +10,124 @@ import { ZONE_KHEAP } from "../memmap";
 import { frameAddr, zoneAlloc, zoneFree } from "../phys";
 import { lockAcquire, lockRelease } from "../sync";
 
-const P_LOCK: u32 = 0;
-const P_FREE: u32 = 4;
-const P_CHUNKS: u32 = 8;
-export const POOL_LIVE: u32 = 12;
-const P_NCHUNKS: u32 = 16;
-const P_OBJ_SIZE: u32 = 20;
-export const P_FAILS: u32 = 24;
+/**
+ * A pool's header, embedded in the domain block (IovaDomainBlock.nodePool / .magPool).
+ * Every field is written with the lock held; `live` is also read lock-free.
+ */
+@unmanaged export class Pool {
+  /** The pool lock (sync.ts lock word); any CPU allocating or freeing a node or magazine takes it. */
+  lock: u32;
+  /** Head of the free list (object address, 0 = empty); a free object's first word links to the next. */
+  free: u32;
+  /** Head of the chunk list (Chunk address, 0 = none). */
+  chunks: u32;
+  /** Objects handed out and not freed. */
+  live: u32;
+  /** Chunks taken from kheap. */
+  nchunks: u32;
+  /** Bytes per object (a node, or a magazine of the domain's size), fixed at poolInit. */
+  objSize: u32;
+  /** Allocations refused because kheap was exhausted. */
+  fails: u32;
+}
+/** The room a pool header has in the domain block: a cache line of its own (its lock is hot). */
+export const POOL_BYTES: u32 = 64;
+if (offsetof<Pool>() > POOL_BYTES) ERROR("Pool outgrew POOL_BYTES");
+/** Read by the TypeScript side (live objects: leak checks). */
+export const POOL_LIVE: u32 = offsetof<Pool>("live");
+
+/** A kheap chunk's header; its objects follow from CHUNK_HEADER. */
+@unmanaged class Chunk {
+  /** The pool's next chunk (address, 0 = last). */
+  next: u32;
+  /** kheap frame of this chunk, given back at poolDestroy. */
+  frame: u32;
+}
 
 const CHUNK_ORDER: u32 = 4; // 16 frames = 64 KiB
 const CHUNK_BYTES: u32 = 4096 << CHUNK_ORDER;
+/** Objects start a line after the chunk: the header has that line to itself. */
 const CHUNK_HEADER: u32 = 64;
+if (offsetof<Chunk>() > CHUNK_HEADER) ERROR("Chunk outgrew CHUNK_HEADER");
+
+/** The pool at address `pool`, as its record. */
+@inline function poolAt(pool: u32): Pool {
+  return changetype<Pool>(pool);
+}
 
 export function poolInit(pool: u32, objSize: u32): void {
-  memory.fill(pool, 0, 64);
-  store<u32>(pool + P_OBJ_SIZE, objSize);
+  memory.fill(pool, 0, POOL_BYTES);
+  poolAt(pool).objSize = objSize;
 }
 
 /** Carve a fresh chunk into free objects; false if kheap is exhausted. Pool lock held. */
 function poolGrow(pool: u32): bool {
+  const p = poolAt(pool);
   const frame = zoneAlloc(ZONE_KHEAP, CHUNK_ORDER);
   if (frame < 0) return false;
   const chunk = frameAddr(ZONE_KHEAP, <u32>frame);
-  store<u32>(chunk, load<u32>(pool + P_CHUNKS));
-  store<u32>(chunk + 4, <u32>frame);
-  store<u32>(pool + P_CHUNKS, chunk);
-  store<u32>(pool + P_NCHUNKS, load<u32>(pool + P_NCHUNKS) + 1);
-  const size = load<u32>(pool + P_OBJ_SIZE);
+  const c = changetype<Chunk>(chunk);
+  c.next = p.chunks;
+  c.frame = <u32>frame;
+  p.chunks = chunk;
+  p.nchunks++;
+  const size = p.objSize;
   // Push from the top down so the lowest object is handed out first.
-  let head = load<u32>(pool + P_FREE);
+  let head = p.free;
   const count = (CHUNK_BYTES - CHUNK_HEADER) / size;
   for (let i: i32 = <i32>count - 1; i >= 0; i--) {
     const obj = chunk + CHUNK_HEADER + <u32>i * size;
-    store<u32>(obj, head);
+    store<u32>(obj, head); // a free object's link
     head = obj;
   }
-  store<u32>(pool + P_FREE, head);
+  p.free = head;
   return true;
 }
 
 /** A zeroed object, or 0 when memory is exhausted. */
 export function poolAlloc(pool: u32): u32 {
-  lockAcquire(pool + P_LOCK);
-  let obj = load<u32>(pool + P_FREE);
-  if (obj == 0 && poolGrow(pool)) obj = load<u32>(pool + P_FREE);
+  const p = poolAt(pool);
+  lockAcquire(pool + offsetof<Pool>("lock"));
+  let obj = p.free;
+  if (obj == 0 && poolGrow(pool)) obj = p.free;
   if (obj == 0) {
-    store<u32>(pool + P_FAILS, load<u32>(pool + P_FAILS) + 1);
-    lockRelease(pool + P_LOCK);
+    p.fails++;
+    lockRelease(pool + offsetof<Pool>("lock"));
     return 0;
   }
-  store<u32>(pool + P_FREE, load<u32>(obj));
-  store<u32>(pool + POOL_LIVE, load<u32>(pool + POOL_LIVE) + 1);
-  lockRelease(pool + P_LOCK);
-  memory.fill(obj, 0, load<u32>(pool + P_OBJ_SIZE));
+  p.free = load<u32>(obj); // its link
+  p.live++;
+  lockRelease(pool + offsetof<Pool>("lock"));
+  memory.fill(obj, 0, p.objSize);
   return obj;
 }
 
 export function poolFree(pool: u32, obj: u32): void {
-  lockAcquire(pool + P_LOCK);
-  store<u32>(obj, load<u32>(pool + P_FREE));
-  store<u32>(pool + P_FREE, obj);
-  store<u32>(pool + POOL_LIVE, load<u32>(pool + POOL_LIVE) - 1);
-  lockRelease(pool + P_LOCK);
+  const p = poolAt(pool);
+  lockAcquire(pool + offsetof<Pool>("lock"));
+  store<u32>(obj, p.free); // its link
+  p.free = obj;
+  p.live--;
+  lockRelease(pool + offsetof<Pool>("lock"));
 }
 
 @inline export function poolLive(pool: u32): u32 {
-  return atomic.load<u32>(pool + POOL_LIVE);
+  return atomic.load<u32>(pool + offsetof<Pool>("live"));
 }
 
 /** Give every chunk back to kheap (the domain is being destroyed; no object survives). */
 export function poolDestroy(pool: u32): void {
-  lockAcquire(pool + P_LOCK);
-  let chunk = load<u32>(pool + P_CHUNKS);
+  const p = poolAt(pool);
+  lockAcquire(pool + offsetof<Pool>("lock"));
+  let chunk = p.chunks;
   while (chunk != 0) {
-    const next = load<u32>(chunk);
-    zoneFree(ZONE_KHEAP, load<u32>(chunk + 4));
+    const c = changetype<Chunk>(chunk);
+    const next = c.next;
+    zoneFree(ZONE_KHEAP, c.frame);
     chunk = next;
   }
-  store<u32>(pool + P_CHUNKS, 0);
-  store<u32>(pool + P_FREE, 0);
-  store<u32>(pool + P_NCHUNKS, 0);
-  lockRelease(pool + P_LOCK);
+  p.chunks = 0;
+  p.free = 0;
+  p.nchunks = 0;
+  lockRelease(pool + offsetof<Pool>("lock"));
 }

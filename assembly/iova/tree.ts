@@ -8,39 +8,66 @@
 //   ord      the largest k such that that gap holds a 2^k-aligned block of 2^k PFNs (−1: none)
 //   maxGap / maxOrd / count: the same over the node's subtree (count = nodes in it)
 //
-// Node (64 bytes, from the domain's node pool):
-//   +0 pfn_lo u64  +8 pfn_hi u64  +16 gap u64  +24 maxGap u64
-//   +32 left u32  +36 right u32  +40 parent u32  +44 priority u32
-//   +48 count u32  +52 ord i8  +53 maxOrd i8
-//
 // Everything here runs under the domain's tree lock.
 
-import { I_ROOT, I_NODES } from "./layout";
+import { IovaDomainBlock, iovaBlock } from "./layout";
 
-export const N_LO: u32 = 0;
-export const N_HI: u32 = 8;
-export const N_GAP: u32 = 16;
-export const N_MAXGAP: u32 = 24;
-export const N_LEFT: u32 = 32;
-export const N_RIGHT: u32 = 36;
-export const N_PARENT: u32 = 40;
-export const N_PRIO: u32 = 44;
-export const N_COUNT: u32 = 48;
-export const N_ORD: u32 = 52;
-export const N_MAXORD: u32 = 53;
+/**
+ * A range in the tree (struct iova, plus our treap's links and annotations): an object of
+ * the domain's node pool, NODE_SIZE bytes, or the anchor embedded in the domain block.
+ */
+@unmanaged export class IovaNode {
+  /** pfn_lo: the range's first PFN (the tree's key). */
+  lo: u64;
+  /** pfn_hi: its last PFN (inclusive). */
+  hi: u64;
+  /** Free PFNs between this range and its predecessor (0 for the lowest range). */
+  gap: u64;
+  /** The largest gap in this node's subtree. */
+  maxGap: u64;
+  /** Left child (node address, 0 = none): lower ranges. */
+  left: u32;
+  /** Right child (node address, 0 = none): higher ranges. */
+  right: u32;
+  /** Parent (node address, 0 for the root). */
+  parent: u32;
+  /** Treap priority, from the node's address (a parent's is never lower than its children's). */
+  priority: u32;
+  /** Nodes in this subtree, itself included. */
+  count: u32;
+  /** The largest k such that the gap holds a 2^k-aligned block of 2^k PFNs (−1: none). */
+  ord: i8;
+  /** The largest ord in this node's subtree. */
+  maxOrd: i8;
+}
+/** A node's size in its pool: a cache line (the anchor has the same room in the domain block). */
 export const NODE_SIZE: u32 = 64;
+if (offsetof<IovaNode>() > NODE_SIZE) ERROR("IovaNode outgrew NODE_SIZE");
+if (offsetof<IovaDomainBlock>("allocs") - offsetof<IovaDomainBlock>("anchor") < NODE_SIZE) {
+  ERROR("IovaDomainBlock.anchor has less room than NODE_SIZE");
+}
+// Read by the TypeScript side (src/iova.ts walks the tree and reads ranges).
+export const N_LO: u32 = offsetof<IovaNode>("lo");
+export const N_HI: u32 = offsetof<IovaNode>("hi");
+export const N_LEFT: u32 = offsetof<IovaNode>("left");
+export const N_RIGHT: u32 = offsetof<IovaNode>("right");
 
-@inline export function lo(n: u32): u64 { return load<u64>(n + N_LO); }
-@inline export function hi(n: u32): u64 { return load<u64>(n + N_HI); }
-@inline export function left(n: u32): u32 { return load<u32>(n + N_LEFT); }
-@inline export function right(n: u32): u32 { return load<u32>(n + N_RIGHT); }
-@inline export function parent(n: u32): u32 { return load<u32>(n + N_PARENT); }
-@inline function count(n: u32): u32 { return n == 0 ? 0 : load<u32>(n + N_COUNT); }
-@inline export function gap(n: u32): u64 { return load<u64>(n + N_GAP); }
-@inline export function ord(n: u32): i32 { return <i32>load<i8>(n + N_ORD); }
-@inline export function maxGap(n: u32): u64 { return load<u64>(n + N_MAXGAP); }
-@inline export function maxOrd(n: u32): i32 { return <i32>load<i8>(n + N_MAXORD); }
-@inline export function root(d: u32): u32 { return load<u32>(d + I_ROOT); }
+/** The node at address `n`, as its record. */
+@inline function node(n: u32): IovaNode {
+  return changetype<IovaNode>(n);
+}
+
+@inline export function lo(n: u32): u64 { return node(n).lo; }
+@inline export function hi(n: u32): u64 { return node(n).hi; }
+@inline export function left(n: u32): u32 { return node(n).left; }
+@inline export function right(n: u32): u32 { return node(n).right; }
+@inline export function parent(n: u32): u32 { return node(n).parent; }
+@inline function count(n: u32): u32 { return n == 0 ? 0 : node(n).count; }
+@inline export function gap(n: u32): u64 { return node(n).gap; }
+@inline export function ord(n: u32): i32 { return <i32>node(n).ord; }
+@inline export function maxGap(n: u32): u64 { return node(n).maxGap; }
+@inline export function maxOrd(n: u32): i32 { return <i32>node(n).maxOrd; }
+@inline export function root(d: u32): u32 { return iovaBlock(d).root; }
 
 /** A priority from the node's address: deterministic, and well spread by the mixer. */
 function priorityOf(n: u32): u32 {
@@ -53,17 +80,18 @@ function priorityOf(n: u32): u32 {
 
 /** A fresh node for [pfnLo, pfnHi], not yet linked. */
 export function nodeInit(n: u32, pfnLo: u64, pfnHi: u64): void {
-  store<u64>(n + N_LO, pfnLo);
-  store<u64>(n + N_HI, pfnHi);
-  store<u64>(n + N_GAP, 0);
-  store<u64>(n + N_MAXGAP, 0);
-  store<u32>(n + N_LEFT, 0);
-  store<u32>(n + N_RIGHT, 0);
-  store<u32>(n + N_PARENT, 0);
-  store<u32>(n + N_PRIO, priorityOf(n));
-  store<u32>(n + N_COUNT, 1);
-  store<i8>(n + N_ORD, -1);
-  store<i8>(n + N_MAXORD, -1);
+  const x = node(n);
+  x.lo = pfnLo;
+  x.hi = pfnHi;
+  x.gap = 0;
+  x.maxGap = 0;
+  x.left = 0;
+  x.right = 0;
+  x.parent = 0;
+  x.priority = priorityOf(n);
+  x.count = 1;
+  x.ord = -1;
+  x.maxOrd = -1;
 }
 
 /** Largest k with a 2^k-aligned run of 2^k PFNs inside [a, b] (a ≤ b). */
@@ -90,8 +118,9 @@ export function setGap(n: u32, pred: u32): void {
       k = alignedOrder(below + 1, nlo - 1);
     }
   }
-  store<u64>(n + N_GAP, g);
-  store<i8>(n + N_ORD, <i8>k);
+  const x = node(n);
+  x.gap = g;
+  x.ord = <i8>k;
 }
 
 /** Recompute a node's subtree annotations from its children. */
@@ -102,18 +131,19 @@ function pull(n: u32): void {
   let mo = ord(n);
   let c: u32 = 1;
   if (l != 0) {
-    c += load<u32>(l + N_COUNT);
+    c += node(l).count;
     if (maxGap(l) > mg) mg = maxGap(l);
     if (maxOrd(l) > mo) mo = maxOrd(l);
   }
   if (r != 0) {
-    c += load<u32>(r + N_COUNT);
+    c += node(r).count;
     if (maxGap(r) > mg) mg = maxGap(r);
     if (maxOrd(r) > mo) mo = maxOrd(r);
   }
-  store<u32>(n + N_COUNT, c);
-  store<u64>(n + N_MAXGAP, mg);
-  store<i8>(n + N_MAXORD, <i8>mo);
+  const x = node(n);
+  x.count = c;
+  x.maxGap = mg;
+  x.maxOrd = <i8>mo;
 }
 
 function pullToRoot(n: u32): void {
@@ -126,10 +156,10 @@ function pullToRoot(n: u32): void {
 /** Replace `old` by `repl` in old's parent (or as the root). */
 function relink(d: u32, old: u32, repl: u32): void {
   const p = parent(old);
-  if (p == 0) store<u32>(d + I_ROOT, repl);
-  else if (left(p) == old) store<u32>(p + N_LEFT, repl);
-  else store<u32>(p + N_RIGHT, repl);
-  if (repl != 0) store<u32>(repl + N_PARENT, p);
+  if (p == 0) iovaBlock(d).root = repl;
+  else if (left(p) == old) node(p).left = repl;
+  else node(p).right = repl;
+  if (repl != 0) node(repl).parent = p;
 }
 
 /** Rotate `x` above its parent, keeping the order and both nodes' annotations. */
@@ -138,16 +168,16 @@ function rotateUp(d: u32, x: u32): void {
   relink(d, p, x);
   if (left(p) == x) {
     const b = right(x);
-    store<u32>(p + N_LEFT, b);
-    if (b != 0) store<u32>(b + N_PARENT, p);
-    store<u32>(x + N_RIGHT, p);
+    node(p).left = b;
+    if (b != 0) node(b).parent = p;
+    node(x).right = p;
   } else {
     const b = left(x);
-    store<u32>(p + N_RIGHT, b);
-    if (b != 0) store<u32>(b + N_PARENT, p);
-    store<u32>(x + N_LEFT, p);
+    node(p).right = b;
+    if (b != 0) node(b).parent = p;
+    node(x).left = p;
   }
-  store<u32>(p + N_PARENT, x);
+  node(p).parent = x;
   pull(p);
   pull(x);
 }
@@ -262,10 +292,10 @@ export function insertNode(d: u32, n: u32): bool {
     else if (key > k) { goLeft = false; c = right(c); }
     else return false;
   }
-  store<u32>(n + N_PARENT, p);
-  if (p == 0) store<u32>(d + I_ROOT, n);
-  else if (goLeft) store<u32>(p + N_LEFT, n);
-  else store<u32>(p + N_RIGHT, n);
+  node(n).parent = p;
+  if (p == 0) iovaBlock(d).root = n;
+  else if (goLeft) node(p).left = n;
+  else node(p).right = n;
 
   // A new leaf's successor is one of its ancestors, so pulling to the root covers it.
   setGap(n, pred(n));
@@ -273,9 +303,9 @@ export function insertNode(d: u32, n: u32): bool {
   if (s != 0) setGap(s, n);
   pullToRoot(n);
   // Restore the heap order on priorities.
-  const prio = load<u32>(n + N_PRIO);
-  while (parent(n) != 0 && load<u32>(parent(n) + N_PRIO) < prio) rotateUp(d, n);
-  store<u32>(d + I_NODES, load<u32>(d + I_NODES) + 1);
+  const prio = node(n).priority;
+  while (parent(n) != 0 && node(parent(n)).priority < prio) rotateUp(d, n);
+  iovaBlock(d).nodes++;
   return true;
 }
 
@@ -289,20 +319,20 @@ export function eraseNode(d: u32, n: u32): void {
     const r = right(n);
     if (l == 0 && r == 0) break;
     let c = l;
-    if (l == 0 || (r != 0 && load<u32>(r + N_PRIO) > load<u32>(l + N_PRIO))) c = r;
+    if (l == 0 || (r != 0 && node(r).priority > node(l).priority)) c = r;
     rotateUp(d, c);
   }
   const p = parent(n);
   relink(d, n, 0);
-  store<u32>(n + N_PARENT, 0);
+  node(n).parent = 0;
   if (s0 != 0) setGap(s0, p0);
   pullToRoot(p);
-  store<u32>(d + I_NODES, load<u32>(d + I_NODES) - 1);
+  iovaBlock(d).nodes--;
 }
 
 /** A node's pfn_lo moved down into free space below it (reserve_iova's merge). */
 export function lowerStart(n: u32, newLo: u64): void {
-  store<u64>(n + N_LO, newLo);
+  node(n).lo = newLo;
   setGap(n, pred(n));
   pullToRoot(n);
 }

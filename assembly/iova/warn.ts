@@ -2,7 +2,8 @@
 // happen (reference §3.6), and counted. The replay prints each as a `WARNING:` line where
 // the kernel's WARN_ON fired; the public API exposes the count.
 //
-// Ring entry (assembly/ring.ts): +0 kind  +8 a (the WARN code)  +16 b (the PFN concerned)
+// Each event is one record of the domain's ring (assembly/ring.ts): kind IEV_*; for a WARN,
+// a = its IW_* code and b = the PFN concerned.
 
 import { IEV_ENTRIES, IEV_WARN, I_EV_HEAD, I_EV_RING, I_ST_WARNINGS } from "./layout";
 import { ringWrite } from "../ring";
