@@ -7,13 +7,13 @@
 import { SmmuInstance, smmuLive } from "../smmu/smmu";
 import { flushStartedAddr, smmuDomainAt } from "../smmu/domain";
 import { makeCtx } from "../smmu/cache";
-import { oracleMap, oracleUnmap } from "./oracle";
+import { OracleHeader, oracleMap, oracleUnmap } from "./oracle";
 import { jiffiesNow } from "../clock";
 
 /** The address of the oracle of live SMMU `id`, or 0 (no such SMMU, or it checks nothing). */
 export function smmuOracle(id: u32): u32 {
   const s = smmuLive(id);
-  return s == 0 ? 0 : changetype<SmmuInstance>(s).oracle;
+  return s == 0 ? 0 : changetype<u32>(changetype<SmmuInstance>(s).oracle);
 }
 
 @inline function ctxOf(smmuDomain: u32): u32 {
@@ -23,7 +23,7 @@ export function smmuOracle(id: u32): u32 {
 
 /** [iovaPage, +pages) now maps to [paPage, +pages) in SMMU domain `smmuDomain`; `o`: the oracle's address. */
 export function recordMapPages(o: u32, smmuDomain: u32, iovaPage: u64, paPage: u64, pages: u64): void {
-  oracleMap(o, ctxOf(smmuDomain), iovaPage, paPage, pages, jiffiesNow());
+  oracleMap(changetype<OracleHeader>(o), ctxOf(smmuDomain), iovaPage, paPage, pages, jiffiesNow());
 }
 
 /**
@@ -32,5 +32,5 @@ export function recordMapPages(o: u32, smmuDomain: u32, iovaPage: u64, paPage: u
  */
 export function recordUnmapPages(o: u32, smmuDomain: u32, iovaPage: u64, pages: u64, lazy: bool): void {
   const started = atomic.load<u32>(flushStartedAddr(smmuDomainAt(smmuDomain)));
-  oracleUnmap(o, ctxOf(smmuDomain), iovaPage, pages, lazy, started, jiffiesNow());
+  oracleUnmap(changetype<OracleHeader>(o), ctxOf(smmuDomain), iovaPage, pages, lazy, started, jiffiesNow());
 }

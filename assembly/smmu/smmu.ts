@@ -9,7 +9,7 @@
 import { CACHE_LINE, MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { CacheHeader, cacheBytes, cacheInit } from "./cache";
-import { oracleBytes, oracleInit } from "../safety/oracle";
+import { OracleHeader, oracleBytes, oracleInit } from "../safety/oracle";
 import { PendingCmd } from "./consume";
 import { counterAdd } from "../counters";
 import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_SMMU, ESIM_ORACLE_ENABLED } from "../errno";
@@ -87,8 +87,8 @@ export const PENDING_CMD_SIZE: u32 = 32;
   /** Entries of each stream's micro-TLB (0 = none), set at create. */
   utlbEntries: u32;
   _reserved1: u32;
-  /** The safety oracle checking this SMMU's accesses (0 = off): set once, by smmuOracleEnable. */
-  oracle: u32;
+  /** The safety oracle checking this SMMU's accesses (null = off): set once, by smmuOracleEnable. */
+  oracle: OracleHeader | null;
   _pad17: u32; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
   /**
    * Invalidations begun and ended (u32 each, wrapping; atomic adds by every TLBI, see
@@ -429,11 +429,11 @@ export function smmuOracleEnable(id: u32, capacity: u32, ring: u32): i32 {
   const a = smmuLive(id);
   if (a == 0) return -ESIM_NO_SMMU;
   const s = changetype<SmmuInstance>(a);
-  if (s.oracle != 0) return -ESIM_ORACLE_ENABLED;
+  if (changetype<u32>(s.oracle) != 0) return -ESIM_ORACLE_ENABLED;
   const o = smmuAlloc(s, oracleBytes(capacity, ring));
   if (o == 0) return -ESIM_KHEAP;
   memory.fill(o, 0, oracleBytes(capacity, ring));
-  oracleInit(o, capacity, ring);
+  oracleInit(changetype<OracleHeader>(o), capacity, ring);
   atomic.store<u32>(a + S_ORACLE, o);
   return 0;
 }

@@ -12,7 +12,7 @@ import {
 } from "./smmu";
 import { leafShifts, walk } from "./walk";
 import { flushGenAddr, smmuDomainAt } from "./domain";
-import { oracleCheck, oracleSnapshot } from "../safety/oracle";
+import { OracleHeader, oracleCheck, oracleSnapshot } from "../safety/oracle";
 import { slotBase } from "../sync";
 import { TS_ACCESS_RESULT, TS_CPU_NS, TS_ORACLE_BEFORE, TS_ORACLE_NOW, TS_RESULT0 } from "../memmap";
 import { jiffiesNow } from "../clock";
@@ -91,7 +91,7 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   const shifts = leafShifts(ste.pgShift);
   const utlb = ste.utlb;
   const o = s.oracle;
-  if (o != 0) oracleSnapshot(o, ctx, iova >> 12, flushGenOf(ste), slotBase() + TS_ORACLE_BEFORE);
+  if (o) oracleSnapshot(o, ctx, iova >> 12, flushGenOf(ste), slotBase() + TS_ORACLE_BEFORE);
 
   let where = HIT_WALK;
   if (utlb && cacheLookup(utlb, iova, ctx, shifts, hit)) {
@@ -126,12 +126,12 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   const size = <u64>1 << metaShift(meta);
   const pa = (res.pa & ~(size - 1)) | (iova & (size - 1));
   res.pa = pa;
-  if (o != 0) res.oracleClass = checkAccess(o, ste, sid, ctx, iova, pa);
+  if (o) res.oracleClass = checkAccess(o, ste, sid, ctx, iova, pa);
   return 0;
 }
 
 /** Ask the oracle about an access that got through: was that page the DMA API's to reach? */
-function checkAccess(o: u32, ste: Ste, sid: u32, ctx: u32, iova: u64, pa: u64): u32 {
+function checkAccess(o: OracleHeader, ste: Ste, sid: u32, ctx: u32, iova: u64, pa: u64): u32 {
   const slot = slotBase();
   return oracleCheck(o, ctx, sid, iova >> 12, pa >> 12, flushGenOf(ste), jiffiesNow(),
                      slot + TS_ORACLE_NOW, slot + TS_ORACLE_BEFORE);

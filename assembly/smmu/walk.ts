@@ -101,7 +101,7 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, r
     const ptr = descriptorPtr(table + idx * 8);
     if (ptr == 0) return fail(result, F_WALK_EABT, lvl, table + idx * 8);
     const o = s.oracle;
-    if (o != 0 && !zoneFrameAllocated(ZONE_PHYS, <u32>((table - PHYS_BASE) >> 12))) {
+    if (o && !zoneFrameAllocated(ZONE_PHYS, <u32>((table - PHYS_BASE) >> 12))) {
       // Reading a table page the kernel already freed: whatever it holds now is not a table.
       oracleFreedTable(o, sid, iova >> 12, table, jiffiesNow());
     }
