@@ -76,7 +76,7 @@ if (offsetof<RingHeader>("stats") % CACHE_LINE != 0) ERROR("RingHeader.stats mus
 }
 
 export const DESC_SIZE: u32 = offsetof<DmaDesc>();
-// The ring's layout as exported (assembly/index.ts); the TypeScript side reads prod, cons, stats.
+// Exported in the module's layout (assembly/index.ts); src/device/engine.ts reads prod, cons, stats.
 export const R_CAPACITY: u32 = offsetof<RingHeader>("capacity");
 export const R_HISTORY_MASK: u32 = offsetof<RingHeader>("historyMask");
 export const R_PROD: u32 = offsetof<RingHeader>("prod");

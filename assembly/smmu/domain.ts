@@ -43,7 +43,7 @@ if (offsetof<SmmuDomain>() > SMMU_DOMAIN_SIZE) ERROR("SmmuDomain outgrew SMMU_DO
 
 /** Read by assembly/index.ts (smmu_domain_set_smmu). */
 export const SD_SMMU: u32 = offsetof<SmmuDomain>("smmu");
-/** Read by the TypeScript side. */
+/** Exported in the module's layout (assembly/index.ts). */
 export const SD_FLUSH_GEN: u32 = offsetof<SmmuDomain>("flushGen");
 
 /** IDR3.RIL: range invalidation (TG/SCALE/NUM). */

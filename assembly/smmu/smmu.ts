@@ -113,7 +113,8 @@ export const PENDING_CMD_SIZE: u32 = 32;
   _utlbMap7: u32;
 }
 
-// Read by the TypeScript side (src/smmu/smmu.ts, src/tasks/dma.ts).
+// Exported in the module's layout (assembly/index.ts): src/smmu/smmu.ts and src/tasks/dma.ts
+// read them (S_COSTS only the raw layout's users).
 export const S_IOTLB: u32 = offsetof<SmmuInstance>("iotlb");
 export const S_WALKC: u32 = offsetof<SmmuInstance>("walkCaches");
 export const S_FAULTS: u32 = offsetof<SmmuInstance>("faults");
