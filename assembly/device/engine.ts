@@ -5,36 +5,83 @@
 // The data itself is not moved (simulated RAM holds only page tables); what the model
 // tracks is where each access went, and — with the SMMU's oracle — whether it should have.
 //
-// Ring (in kheap):
-//   +0 capacity  +4 mask  +8 history ptr  +12 history mask  +16 granule
-//   +64 prod u32 (own line: the driver posts)   +128 cons u32 (own line: the device takes)
-//   +192 history head u32
-//   +256 stats u64: completed, faulted, bytes, retries, retries that got through
-//   +320 descriptors, 32 B each: iova u64, len u32, flags u32, status u32, pad u32, pa u64
-// A descriptor's status: 0 posted, 1 done, 2 + fault type when the access faulted.
+// A ring is one kheap block: its header, the descriptors, then (an attacker's) history of
+// every IOVA it was given:
+//
+//   r ─► RingHeader (RING_HEADER bytes) │ capacity × DmaDesc (DESC_SIZE) │ history: u64 IOVAs
+//
+// The driver produces at `prod`, the device consumes at `cons` (free-running u32 counters;
+// the ring slot is counter & mask).
 
-import { smmuTranslate } from "../smmu/translate";
+import { smmuTranslate, AccessResult } from "../smmu/translate";
 import { slotBase } from "../sync";
-import { TS_RESULT0 } from "../memmap";
+import { CACHE_LINE, TS_RESULT0 } from "../memmap";
 import { randomOf, seedState, xorshift64 } from "../random";
 
-export const RING_HEADER: u32 = 320;
-export const DESC_SIZE: u32 = 32;
-export const R_CAPACITY: u32 = 0;
-export const R_HISTORY_MASK: u32 = 12;
-export const R_PROD: u32 = 64;
-export const R_CONS: u32 = 128;
-export const R_STATS: u32 = 256;
+/** The ring's bookkeeping (set by ringInit, in zeroed memory). */
+@unmanaged export class RingHeader {
+  /** Descriptors (a power of two). */
+  capacity: u32;
+  /** capacity − 1. */
+  mask: u32;
+  /** The attacker's history: u64 IOVAs (historyMask + 1 of them), 0 = an ordinary device. */
+  history: u32;
+  historyMask: u32;
+  /** Bytes per translation: the DMA goes page by page in this granule. */
+  granule: u32;
+  _pad0: u32; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64;
+  /** Descriptors posted: the driver's (atomic store after the descriptor is written). */
+  prod: u32;
+  _pad6: u32; _pad7: u64; _pad8: u64; _pad9: u64; _pad10: u64; _pad11: u64; _pad12: u64; _pad13: u64;
+  /** Descriptors taken: the device's (atomic store after it is done). */
+  cons: u32;
+  _pad14: u32; _pad15: u64; _pad16: u64; _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64;
+  /** IOVAs the attacker remembered (wrapping): bumped atomically by the device. */
+  historyHead: u32;
+  _pad22: u32; _pad23: u64; _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64;
+  /** Statistics: u64 at stats + 8·RS_* (atomic adds by the device). */
+  stats: u64;
+}
+
 export const RS_COMPLETED: u32 = 0;
 export const RS_FAULTED: u32 = 1;
 export const RS_BYTES: u32 = 2;
 export const RS_RETRIES: u32 = 3;
 export const RS_RETRIES_THROUGH: u32 = 4;
+const RS_COUNT: u32 = 5;
 
-const R_MASK: u32 = 4;
-const R_HISTORY: u32 = 8;
-const R_GRANULE: u32 = 16;
-const R_HISTORY_HEAD: u32 = 192;
+/** Bytes before the first descriptor. */
+export const RING_HEADER: u32 = 320;
+if (offsetof<RingHeader>("stats") + RS_COUNT * 8 > RING_HEADER) ERROR("RingHeader outgrew RING_HEADER");
+if (offsetof<RingHeader>("prod") % CACHE_LINE != 0) ERROR("RingHeader.prod must start its own cache line");
+if (offsetof<RingHeader>("cons") % CACHE_LINE != 0) ERROR("RingHeader.cons must start its own cache line");
+if (offsetof<RingHeader>("historyHead") % CACHE_LINE != 0) {
+  ERROR("RingHeader.historyHead must start its own cache line");
+}
+if (offsetof<RingHeader>("stats") % CACHE_LINE != 0) ERROR("RingHeader.stats must start its own cache line");
+
+/** A DMA descriptor: written by the driver (ringPost), completed by the device (deviceRun). */
+@unmanaged export class DmaDesc {
+  /** Where the DMA starts. */
+  iova: u64;
+  /** Its length in bytes. */
+  len: u32;
+  /** DESC_* flags. */
+  flags: u32;
+  /** 0 posted, 1 done, 2 + fault type when the access faulted (atomic store by the device, last). */
+  status: u32;
+  _pad0: u32;
+  /** The physical address its first page reached (0 when it faulted). */
+  pa: u64;
+}
+
+export const DESC_SIZE: u32 = offsetof<DmaDesc>();
+// Exported in the module's layout (assembly/index.ts); src/device/engine.ts reads prod, cons, stats.
+export const R_CAPACITY: u32 = offsetof<RingHeader>("capacity");
+export const R_HISTORY_MASK: u32 = offsetof<RingHeader>("historyMask");
+export const R_PROD: u32 = offsetof<RingHeader>("prod");
+export const R_CONS: u32 = offsetof<RingHeader>("cons");
+export const R_STATS: u32 = offsetof<RingHeader>("stats");
 
 export const DESC_WRITE: u32 = 1;
 
@@ -42,86 +89,96 @@ export function ringBytes(capacity: u32, history: u32): u32 {
   return RING_HEADER + capacity * DESC_SIZE + history * 8;
 }
 
-/** Lay out a ring in zeroed memory. history = 0: an ordinary device, no attacker memory. */
+/** Lay out a ring at `r` in zeroed memory. history = 0: an ordinary device, no attacker memory. */
 export function ringInit(r: u32, capacity: u32, history: u32, granule: u32): void {
-  store<u32>(r + R_CAPACITY, capacity);
-  store<u32>(r + R_MASK, capacity - 1);
-  store<u32>(r + R_HISTORY, history == 0 ? 0 : r + RING_HEADER + capacity * DESC_SIZE);
-  store<u32>(r + R_HISTORY_MASK, history == 0 ? 0 : history - 1);
-  store<u32>(r + R_GRANULE, granule);
+  const h = changetype<RingHeader>(r);
+  h.capacity = capacity;
+  h.mask = capacity - 1;
+  h.history = history == 0 ? 0 : r + RING_HEADER + capacity * DESC_SIZE;
+  h.historyMask = history == 0 ? 0 : history - 1;
+  h.granule = granule;
 }
 
-@inline function desc(r: u32, i: u32): u32 {
-  return r + RING_HEADER + (i & load<u32>(r + R_MASK)) * DESC_SIZE;
+@inline function desc(r: RingHeader, i: u32): DmaDesc {
+  return changetype<DmaDesc>(changetype<u32>(r) + RING_HEADER + (i & r.mask) * DESC_SIZE);
 }
 
-@inline function bump(r: u32, which: u32, n: u64): void {
-  atomic.add<u64>(r + R_STATS + which * 8, n);
+@inline function bump(r: RingHeader, which: u32, n: u64): void {
+  atomic.add<u64>(changetype<u32>(r) + R_STATS + which * 8, n);
 }
 
-/** The driver posts a descriptor; false when the ring is full. One producer at a time. */
+@inline function statusAddr(d: DmaDesc): u32 {
+  return changetype<u32>(d) + offsetof<DmaDesc>("status");
+}
+
+/** The driver posts a descriptor to the ring at `r`; false when the ring is full. One producer at a time. */
 export function ringPost(r: u32, iova: u64, len: u32, flags: u32): bool {
+  const h = changetype<RingHeader>(r);
   const prod = atomic.load<u32>(r + R_PROD);
-  if (prod - atomic.load<u32>(r + R_CONS) >= load<u32>(r + R_CAPACITY)) return false;
-  const d = desc(r, prod);
-  store<u64>(d, iova);
-  store<u32>(d + 8, len);
-  store<u32>(d + 12, flags);
-  store<u32>(d + 16, 0);
+  if (prod - atomic.load<u32>(r + R_CONS) >= h.capacity) return false;
+  const d = desc(h, prod);
+  d.iova = iova;
+  d.len = len;
+  d.flags = flags;
+  d.status = 0;
   atomic.store<u32>(r + R_PROD, prod + 1); // publishes the descriptor
   return true;
 }
 
 /** One DMA of `len` bytes from `iova`: page by page; stops at a fault (returned, else 0). */
 function dma(s: u32, sid: u32, iova: u64, len: u64, access: u32, gran: u64, first: u32): u32 {
-  const res = slotBase() + TS_RESULT0;
+  const out = slotBase() + TS_RESULT0;
+  const res = changetype<AccessResult>(out);
   let a = iova;
   const end = iova + len;
   while (a < end) {
-    const fault = smmuTranslate(s, sid, a, access, res);
+    const fault = smmuTranslate(s, sid, a, access, out);
     if (fault != 0) return fault;
-    if (a == iova) store<u64>(first, load<u64>(res + 8));
+    if (a == iova) store<u64>(first, res.pa);
     a = (a & ~(gran - 1)) + gran;
   }
   return 0;
 }
 
 /**
- * Run the device: take up to `budget` posted descriptors and do their DMA through SMMU `s`
- * as stream `sid`. An attacker (a ring with history) remembers every IOVA it is given and,
- * after each descriptor, retries `retries` remembered ones at random. Returns the number
- * of descriptors taken.
+ * Run the device: take up to `budget` posted descriptors of the ring at `r` and do their
+ * DMA through SMMU `s` (its address) as stream `sid`. An attacker (a ring with history)
+ * remembers every IOVA it is given and, after each descriptor, retries `retries`
+ * remembered ones at random. Returns the number of descriptors taken.
  */
 export function deviceRun(s: u32, sid: u32, r: u32, budget: u32, retries: u32, seed: u32): u32 {
-  const gran = <u64>load<u32>(r + R_GRANULE);
-  const history = load<u32>(r + R_HISTORY);
-  const hmask = load<u32>(r + R_HISTORY_MASK);
+  const h = changetype<RingHeader>(r);
+  const gran = <u64>h.granule;
+  const history = h.history;
+  const hmask = h.historyMask;
   let x = seedState(seed == 0 ? 1 : seed);
   let taken: u32 = 0;
-  const scratch = slotBase() + TS_RESULT0 + 32; // the first PA of a descriptor lands here
+  // The first PA of a descriptor lands just after the access result.
+  const scratch = slotBase() + TS_RESULT0 + offsetof<AccessResult>();
+  const historyHead = r + offsetof<RingHeader>("historyHead");
   while (taken < budget) {
     const cons = atomic.load<u32>(r + R_CONS);
     if (cons == atomic.load<u32>(r + R_PROD)) break;
-    const d = desc(r, cons);
-    const iova = load<u64>(d);
-    const len = <u64>load<u32>(d + 8);
-    const access = (load<u32>(d + 12) & DESC_WRITE) != 0 ? 1 : 0;
+    const d = desc(h, cons);
+    const iova = d.iova;
+    const len = <u64>d.len;
+    const access = (d.flags & DESC_WRITE) != 0 ? 1 : 0;
     const fault = dma(s, sid, iova, len, access, gran, scratch);
-    store<u64>(d + 24, fault == 0 ? load<u64>(scratch) : 0);
-    atomic.store<u32>(d + 16, fault == 0 ? 1 : 2 + fault);
-    bump(r, fault == 0 ? RS_COMPLETED : RS_FAULTED, 1);
-    if (fault == 0) bump(r, RS_BYTES, len);
+    d.pa = fault == 0 ? load<u64>(scratch) : 0;
+    atomic.store<u32>(statusAddr(d), fault == 0 ? 1 : 2 + fault);
+    bump(h, fault == 0 ? RS_COMPLETED : RS_FAULTED, 1);
+    if (fault == 0) bump(h, RS_BYTES, len);
     atomic.store<u32>(r + R_CONS, cons + 1);
     taken++;
     if (history != 0) {
-      const h = atomic.add<u32>(r + R_HISTORY_HEAD, 1);
-      store<u64>(history + (h & hmask) * 8, iova);
-      for (let i: u32 = 0; i < retries; i++) {
+      const i = atomic.add<u32>(historyHead, 1);
+      store<u64>(history + (i & hmask) * 8, iova);
+      for (let k: u32 = 0; k < retries; k++) {
         x = xorshift64(x);
-        const seen = min<u32>(atomic.load<u32>(r + R_HISTORY_HEAD), hmask + 1);
+        const seen = min<u32>(atomic.load<u32>(historyHead), hmask + 1);
         const old = load<u64>(history + <u32>(randomOf(x) % <u64>seen) * 8);
-        bump(r, RS_RETRIES, 1);
-        if (dma(s, sid, old, gran, 0, gran, scratch) == 0) bump(r, RS_RETRIES_THROUGH, 1);
+        bump(h, RS_RETRIES, 1);
+        if (dma(s, sid, old, gran, 0, gran, scratch) == 0) bump(h, RS_RETRIES_THROUGH, 1);
       }
     }
   }

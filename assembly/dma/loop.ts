@@ -8,7 +8,7 @@ import { slotBase } from "../sync";
 import { TS_STATS, TS_ACCESS_RESULT } from "../memmap";
 import { seedState, xorshift64 } from "../random";
 import { smmuLive } from "../smmu/smmu";
-import { smmuTranslate, ACCESS_WRITE } from "../smmu/translate";
+import { smmuTranslate, ACCESS_WRITE, AR_ORACLE_CLASS } from "../smmu/translate";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
 import { ringPost } from "../device/engine";
 import { clockAdvance } from "../timers";
@@ -79,13 +79,13 @@ export function loopPairs(dd: u32, dv: u32, cpu: u32, count: u32, size: u64, phy
 /** The device writes the buffer: a translation, checked by the oracle if there is one. */
 function touch(s: u32, sid: u32, iova: u64): void {
   const res = slotBase() + TS_ACCESS_RESULT;
-  store<u32>(res + 28, AC_OK);
+  store<u32>(res + AR_ORACLE_CLASS, AC_OK);
   bump(LS_TOUCHES);
   if (smmuTranslate(s, sid, iova, ACCESS_WRITE, res) != 0) {
     bump(LS_TOUCH_FAULTS);
     return;
   }
-  const cls = load<u32>(res + 28);
+  const cls = load<u32>(res + AR_ORACLE_CLASS);
   if (cls != AC_OK && cls != AC_LAZY_WINDOW && cls != AC_UNCHECKED) bump(LS_TOUCH_VIOLATIONS);
 }
 

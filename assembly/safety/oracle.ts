@@ -22,38 +22,138 @@
 // workers) claim a key with compare-and-swap and update under the entry's sequence word;
 // readers (device workers) validate with it, as the IOTLB does.
 //
-// Header (ORACLE_HEADER): +0 capacity  +4 mask  +8 table ptr  +12 violation ring ptr
-//   +16 ring mask  +20 flags  +64 ring head (own line)  +128 counters (u64 × OC_COUNT)
-// Entry (ORACLE_ENTRY): +0 seq u32  +4 state u32  +8 key u64  +16 pa u64  +24 prev pa u64
-//   +32 mapped at u64  +40 unmapped at u64  +48 flushes begun at unmap u32  +52 gen u32
-// Violation record (VIOLATION_SIZE): +0 kind u32  +4 seq u32  +8 iova u64  +16 pa u64
-//   +24 expected pa u64  +32 unmapped at u64  +40 at u64  +48 sid u32  +52 state u32  +56 gen u32
+// An oracle is one kheap block:
+//
+//   o ─► OracleHeader (ORACLE_HEADER bytes) │ shadow: capacity × ShadowEntry (ORACLE_ENTRY)
+//        │ violations: ring × Violation (VIOLATION_SIZE)
 
 import { counterAdd } from "../counters";
+import { CACHE_LINE, TS_FQ_STAMP, TS_ORACLE_BEFORE, TS_ORACLE_NOW } from "../memmap";
+
+/** The oracle's bookkeeping, at the start of its kheap block (set by oracleInit). */
+@unmanaged export class OracleHeader {
+  /** Shadow entries (a power of two). */
+  capacity: u32;
+  /** capacity − 1. */
+  mask: u32;
+  /** The first shadow entry (capacity of them, ORACLE_ENTRY apart). */
+  table: ShadowEntry;
+  /** The violation log: ringMask + 1 Violations, VIOLATION_SIZE apart, a ring indexed by ringHead. */
+  ring: Violation;
+  ringMask: u32;
+  /** Unused (once flags); kept so that the fields after it keep their offsets. */
+  _reserved0: u32;
+  /** Non-zero once an update found no room: "never mapped" can no longer be told apart. */
+  overflowed: u32;
+  _pad0: u32; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64;
+  /** Violations logged so far (wrapping): bumped atomically by the device that found one. */
+  ringHead: u32;
+  _pad5: u32; _pad6: u64; _pad7: u64; _pad8: u64; _pad9: u64; _pad10: u64; _pad11: u64; _pad12: u64;
+  /** Accesses by class: u64 counters (counterAdd) at counters + 8·AC_*, OC_COUNT of them. */
+  counters: u64;
+}
 
 export const ORACLE_HEADER: u32 = 256;
+if (offsetof<OracleHeader>("ringHead") % CACHE_LINE != 0) ERROR("OracleHeader.ringHead must start its own cache line");
+if (offsetof<OracleHeader>("counters") % CACHE_LINE != 0) ERROR("OracleHeader.counters must start its own cache line");
+
+/**
+ * The shadow of one IOVA page of one domain: what the DMA API last did with it. Claimed by
+ * compare-and-swap of `key`; then written only by the DMA API's map and unmap of that page
+ * (one at a time), as a seqlock for the devices that read it.
+ */
+@unmanaged export class ShadowEntry {
+  /** Sequence word: odd while a writer is in the entry. */
+  seq: u32;
+  /** SH_* (0: claimed, never written). */
+  state: u32;
+  /** The key (keyOf: ctx and IOVA page, + 1), EMPTY_KEY while free: set once by compare-and-swap. */
+  key: u64;
+  /** The physical page it is (or was last) mapped to. */
+  pa: u64;
+  /** The physical page of the mapping before that. */
+  prev: u64;
+  /** When it was last mapped, in jiffies. */
+  mappedAt: u64;
+  /** When it was last unmapped, in jiffies. */
+  unmappedAt: u64;
+  /** The domain's flush-alls begun (SmmuDomain.flushStarted) when it was last unmapped. */
+  flushStarted: u32;
+  /** How many times it was mapped: its mapping generation. */
+  gen: u32;
+}
+
 export const ORACLE_ENTRY: u32 = 64;
+if (offsetof<ShadowEntry>() > ORACLE_ENTRY) ERROR("ShadowEntry outgrew ORACLE_ENTRY");
+
+/**
+ * A violation as logged: what the access did and what the shadow said. `seq` is cleared
+ * first and set last (to the sequence number + 1) so that a reader can tell a record in
+ * progress. Read by the TypeScript side (src/safety/oracle.ts).
+ */
+@unmanaged export class Violation {
+  /** The access's class (AC_*). */
+  kind: u32;
+  /** Sequence number + 1 once complete, 0 while being written. */
+  seq: u32;
+  /** The IOVA page. */
+  iova: u64;
+  /** The physical page the access reached (AC_FREED_TABLE: the table's PA). */
+  reached: u64;
+  /** The page the shadow had it mapped to. */
+  expected: u64;
+  /** When the shadow saw it unmapped, in jiffies. */
+  unmappedAt: u64;
+  /** When the access was checked, in jiffies. */
+  at: u64;
+  /** The stream that made the access. */
+  sid: u32;
+  /** The shadow's state (SH_*). */
+  state: u32;
+  /** The shadow's mapping generation. */
+  gen: u32;
+}
+
+/** Read by the TypeScript side: the violation ring's stride. */
 export const VIOLATION_SIZE: u32 = 64;
+if (offsetof<Violation>() > VIOLATION_SIZE) ERROR("Violation outgrew VIOLATION_SIZE");
+// The TypeScript side reads a record at these offsets (src/safety/oracle.ts Oracle.read):
+// moving a field means changing that reader too.
+if (offsetof<Violation>("iova") != 8 || offsetof<Violation>("reached") != 16 || offsetof<Violation>("expected") != 24 ||
+    offsetof<Violation>("unmappedAt") != 32 || offsetof<Violation>("at") != 40 || offsetof<Violation>("sid") != 48 ||
+    offsetof<Violation>("gen") != 56) {
+  ERROR("Violation moved a field the TypeScript side reads");
+}
 
-const O_CAPACITY: u32 = 0;
-const O_MASK: u32 = 4;
-const O_TABLE: u32 = 8;
-export const O_RING: u32 = 12;
-export const O_RING_MASK: u32 = 16;
-/** Non-zero once an update found no room: "never mapped" can no longer be told apart. */
-const O_OVERFLOWED: u32 = 24;
-export const O_RING_HEAD: u32 = 64;
-export const O_COUNTERS: u32 = 128;
+/**
+ * A copy of one shadow entry, taken when an access starts and again when it completes (in
+ * the thread slot: TS_ORACLE_BEFORE, TS_ORACLE_NOW).
+ */
+@unmanaged export class ShadowSnapshot {
+  /** The entry's state (SH_*; 0 when never mapped or unreadable). */
+  state: u32;
+  /** The entry's flushStarted: flush-alls begun at its unmap. */
+  flushStartedAtUnmap: u32;
+  /** The entry's physical page. */
+  pa: u64;
+  /** The entry's unmappedAt. */
+  unmappedAt: u64;
+  /** The entry's generation (0: never mapped). */
+  gen: u32;
+  /** The domain's flush-alls completed when the snapshot was taken (SmmuDomain.flushGen). */
+  flushGenNow: u32;
+  /** The entry's previous physical page. */
+  prev: u64;
+}
 
-const E_SEQ: u32 = 0;
-const E_STATE: u32 = 4;
-const E_KEY: u32 = 8;
-const E_PA: u32 = 16;
-const E_PREV: u32 = 24;
-const E_MAPPED_AT: u32 = 32;
-const E_UNMAPPED_AT: u32 = 40;
-const E_FLUSH_STARTED: u32 = 48;
-const E_GEN: u32 = 52;
+if (offsetof<ShadowSnapshot>() > TS_ORACLE_NOW - TS_ORACLE_BEFORE) ERROR("ShadowSnapshot outgrew TS_ORACLE_BEFORE");
+if (offsetof<ShadowSnapshot>() > TS_FQ_STAMP - TS_ORACLE_NOW) ERROR("ShadowSnapshot outgrew TS_ORACLE_NOW");
+
+// Read by the TypeScript side (src/safety/oracle.ts, src/tasks/dma.ts).
+export const O_RING: u32 = offsetof<OracleHeader>("ring");
+export const O_RING_MASK: u32 = offsetof<OracleHeader>("ringMask");
+export const O_RING_HEAD: u32 = offsetof<OracleHeader>("ringHead");
+export const O_COUNTERS: u32 = offsetof<OracleHeader>("counters");
 
 // Shadow states.
 export const SH_MAPPED: u32 = 1;
@@ -77,6 +177,7 @@ export const AC_FULL: u32 = 7; //   shadow table full: an update could not be re
  */
 export const AC_UNCHECKED: u32 = 8;
 export const OC_COUNT: u32 = 9;
+if (offsetof<OracleHeader>("counters") + OC_COUNT * 8 > ORACLE_HEADER) ERROR("OracleHeader outgrew ORACLE_HEADER");
 
 const EMPTY_KEY: u64 = 0;
 
@@ -95,17 +196,25 @@ export function oracleBytes(capacity: u32, ring: u32): u32 {
 }
 
 /** Lay out an oracle in zeroed memory: `capacity` IOVA pages, `ring` violation records. */
-export function oracleInit(o: u32, capacity: u32, ring: u32): void {
-  store<u32>(o + O_CAPACITY, capacity);
-  store<u32>(o + O_MASK, capacity - 1);
-  store<u32>(o + O_TABLE, o + ORACLE_HEADER);
-  store<u32>(o + O_RING, o + ORACLE_HEADER + capacity * ORACLE_ENTRY);
-  store<u32>(o + O_RING_MASK, ring - 1);
+export function oracleInit(o: OracleHeader, capacity: u32, ring: u32): void {
+  o.capacity = capacity;
+  o.mask = capacity - 1;
+  o.table = changetype<ShadowEntry>(changetype<u32>(o) + ORACLE_HEADER);
+  o.ring = changetype<Violation>(changetype<u32>(o) + ORACLE_HEADER + capacity * ORACLE_ENTRY);
+  o.ringMask = ring - 1;
 }
 
-@inline function count(o: u32, which: u32): void {
-  counterAdd(o + O_COUNTERS + which * 8, 1);
+@inline function count(o: OracleHeader, which: u32): void {
+  counterAdd(changetype<u32>(o) + O_COUNTERS + which * 8, 1);
 }
+
+@inline function overflowedAddr(o: OracleHeader): u32 {
+  return changetype<u32>(o) + offsetof<OracleHeader>("overflowed");
+}
+
+// The shadow entry's atomics.
+@inline function seqAddr(e: ShadowEntry): u32 { return changetype<u32>(e) + offsetof<ShadowEntry>("seq"); }
+@inline function keyAddr(e: ShadowEntry): u32 { return changetype<u32>(e) + offsetof<ShadowEntry>("key"); }
 
 /**
  * How far from its home slot a key may sit. Keys are only ever placed within this many
@@ -114,50 +223,50 @@ export function oracleInit(o: u32, capacity: u32, ring: u32): void {
  */
 const MAX_PROBES: u32 = 128;
 
-/** The entry for a key: found, or claimed if `claim`; 0 if absent (or no room near its home). */
-function entryFor(o: u32, key: u64, claim: bool): u32 {
-  const mask = load<u32>(o + O_MASK);
-  const table = load<u32>(o + O_TABLE);
+/** The entry for a key: found, or claimed if `claim`; null if absent (or no room near its home). */
+function entryFor(o: OracleHeader, key: u64, claim: bool): ShadowEntry | null {
+  const mask = o.mask;
+  const table = changetype<u32>(o.table);
   let i = <u32>(hashOf(key) & <u64>mask);
   const limit = mask < MAX_PROBES ? mask : MAX_PROBES;
   for (let probes: u32 = 0; probes <= limit; probes++) {
-    const e = table + i * ORACLE_ENTRY;
-    const k = atomic.load<u64>(e + E_KEY);
+    const e = changetype<ShadowEntry>(table + i * ORACLE_ENTRY);
+    const k = atomic.load<u64>(keyAddr(e));
     if (k == key) return e;
     if (k == EMPTY_KEY) {
-      if (!claim) return 0;
-      const won = atomic.cmpxchg<u64>(e + E_KEY, EMPTY_KEY, key);
+      if (!claim) return null;
+      const won = atomic.cmpxchg<u64>(keyAddr(e), EMPTY_KEY, key);
       if (won == EMPTY_KEY || won == key) return e;
     }
     i = (i + 1) & mask;
   }
-  return 0;
+  return null;
 }
 
-@inline function beginWrite(e: u32): u32 {
+@inline function beginWrite(e: ShadowEntry): u32 {
   // Writers of one IOVA page are serialised by the DMA API (one map or unmap at a time);
   // the sequence word only tells readers to retry.
-  const seq = atomic.load<u32>(e + E_SEQ);
-  atomic.store<u32>(e + E_SEQ, seq + 1);
+  const seq = atomic.load<u32>(seqAddr(e));
+  atomic.store<u32>(seqAddr(e), seq + 1);
   return seq;
 }
 
-@inline function endWrite(e: u32, seq: u32): void {
-  atomic.store<u32>(e + E_SEQ, seq + 2);
+@inline function endWrite(e: ShadowEntry, seq: u32): void {
+  atomic.store<u32>(seqAddr(e), seq + 2);
 }
 
 /** The DMA API mapped `pages` pages at iovaPage → paPage in domain ctx, at time `now`. */
-export function oracleMap(o: u32, ctx: u32, iovaPage: u64, paPage: u64, pages: u64, now: u64): void {
+export function oracleMap(o: OracleHeader, ctx: u32, iovaPage: u64, paPage: u64, pages: u64, now: u64): void {
   for (let i: u64 = 0; i < pages; i++) {
     const e = entryFor(o, keyOf(ctx, iovaPage + i), true);
-    if (e == 0) { shadowFull(o); continue; }
+    if (!e) { shadowFull(o); continue; }
     const seq = beginWrite(e);
-    const old = load<u32>(e + E_STATE);
-    if (old != 0) store<u64>(e + E_PREV, load<u64>(e + E_PA));
-    store<u64>(e + E_PA, paPage + i);
-    store<u64>(e + E_MAPPED_AT, now);
-    store<u32>(e + E_GEN, load<u32>(e + E_GEN) + 1);
-    store<u32>(e + E_STATE, SH_MAPPED);
+    const old = e.state;
+    if (old != 0) e.prev = e.pa;
+    e.pa = paPage + i;
+    e.mappedAt = now;
+    e.gen = e.gen + 1;
+    e.state = SH_MAPPED;
     endWrite(e, seq);
   }
 }
@@ -165,44 +274,37 @@ export function oracleMap(o: u32, ctx: u32, iovaPage: u64, paPage: u64, pages: u
 /**
  * The DMA API unmapped `pages` pages: strictly (its invalidation completed before the call
  * returned) or lazily (left to the flush queue; `flushesStarted` is the domain's count of
- * flush-alls begun, SD_FLUSH_STARTED, read after the PTEs were cleared).
+ * flush-alls begun, SmmuDomain.flushStarted, read after the PTEs were cleared).
  */
-export function oracleUnmap(o: u32, ctx: u32, iovaPage: u64, pages: u64, lazy: bool, flushesStarted: u32, now: u64): void {
+export function oracleUnmap(o: OracleHeader, ctx: u32, iovaPage: u64, pages: u64, lazy: bool, flushesStarted: u32,
+                            now: u64): void {
   for (let i: u64 = 0; i < pages; i++) {
     const e = entryFor(o, keyOf(ctx, iovaPage + i), false);
-    if (e == 0) continue;
+    if (!e) continue;
     const seq = beginWrite(e);
-    store<u64>(e + E_UNMAPPED_AT, now);
-    store<u32>(e + E_FLUSH_STARTED, flushesStarted);
-    store<u32>(e + E_STATE, lazy ? SH_UNMAPPED_LAZY : SH_UNMAPPED_STRICT);
+    e.unmappedAt = now;
+    e.flushStarted = flushesStarted;
+    e.state = lazy ? SH_UNMAPPED_LAZY : SH_UNMAPPED_STRICT;
     endWrite(e, seq);
   }
 }
 
 /**
- * The shadow of one IOVA page as it is now, into `snap` (SNAP_BYTES): taken when an access
- * starts, because the access may complete against a shadow that changed while it was in
- * flight — a stale translation found just before an invalidation completed, checked just
- * after the IOVA was reused, was still a legal access when it happened.
+ * The shadow of one IOVA page as it is now, into `snap`: taken when an access starts,
+ * because the access may complete against a shadow that changed while it was in flight — a
+ * stale translation found just before an invalidation completed, checked just after the
+ * IOVA was reused, was still a legal access when it happened.
  */
-export function oracleSnapshot(o: u32, ctx: u32, iovaPage: u64, flushGen: u32, snap: u32): void {
-  store<u32>(snap + SN_STATE, 0);
-  store<u32>(snap + SN_GEN, 0); // never mapped: generation 0
-  store<u64>(snap + SN_PA, 0);
-  store<u64>(snap + SN_PREV, 0);
-  store<u32>(snap + SN_FG_NOW, flushGen);
+export function oracleSnapshot(o: OracleHeader, ctx: u32, iovaPage: u64, flushGen: u32, snap: u32): void {
+  const sn = changetype<ShadowSnapshot>(snap);
+  sn.state = 0;
+  sn.gen = 0; // never mapped: generation 0
+  sn.pa = 0;
+  sn.prev = 0;
+  sn.flushGenNow = flushGen;
   const e = entryFor(o, keyOf(ctx, iovaPage), false);
-  if (e != 0) readEntry(e, snap);
+  if (e) readEntry(e, sn);
 }
-
-export const SNAP_BYTES: u32 = 48;
-const SN_STATE: u32 = 0;
-const SN_FG_UNMAP: u32 = 4;
-const SN_PA: u32 = 8;
-const SN_UNMAPPED_AT: u32 = 16;
-const SN_GEN: u32 = 24;
-const SN_FG_NOW: u32 = 28;
-const SN_PREV: u32 = 32;
 
 /**
  * Looks a reader spends on an entry a writer is in before it gives up (the access is then
@@ -214,24 +316,24 @@ const SN_PREV: u32 = 32;
 const READ_LOOKS: u32 = 1 << 28;
 
 /** A consistent copy of an entry (retrying while a writer is in it; READ_LOOKS at most). */
-function readEntry(e: u32, snap: u32): void {
+function readEntry(e: ShadowEntry, snap: ShadowSnapshot): void {
+  const a = changetype<u32>(e);
   for (let tries: u32 = 0; tries < READ_LOOKS; tries++) {
-    const seq = atomic.load<u32>(e + E_SEQ);
+    const seq = atomic.load<u32>(seqAddr(e));
     if ((seq & 1) != 0) continue;
-    store<u32>(snap + SN_STATE, atomic.load<u32>(e + E_STATE));
-    store<u64>(snap + SN_PA, atomic.load<u64>(e + E_PA));
-    store<u64>(snap + SN_UNMAPPED_AT, atomic.load<u64>(e + E_UNMAPPED_AT));
-    store<u32>(snap + SN_FG_UNMAP, atomic.load<u32>(e + E_FLUSH_STARTED));
-    store<u32>(snap + SN_GEN, atomic.load<u32>(e + E_GEN));
-    store<u64>(snap + SN_PREV, atomic.load<u64>(e + E_PREV));
-    if (atomic.load<u32>(e + E_SEQ) == seq) return;
+    snap.state = atomic.load<u32>(a + offsetof<ShadowEntry>("state"));
+    snap.pa = atomic.load<u64>(a + offsetof<ShadowEntry>("pa"));
+    snap.unmappedAt = atomic.load<u64>(a + offsetof<ShadowEntry>("unmappedAt"));
+    snap.flushStartedAtUnmap = atomic.load<u32>(a + offsetof<ShadowEntry>("flushStarted"));
+    snap.gen = atomic.load<u32>(a + offsetof<ShadowEntry>("gen"));
+    snap.prev = atomic.load<u64>(a + offsetof<ShadowEntry>("prev"));
+    if (atomic.load<u32>(seqAddr(e)) == seq) return;
   }
-  store<u32>(snap + SN_STATE, 0);
+  snap.state = 0;
 }
 
-@inline function classifySnap(snap: u32, reached: u64): u32 {
-  return classify(load<u32>(snap + SN_STATE), load<u64>(snap + SN_PA), reached,
-                  load<u32>(snap + SN_FG_UNMAP), load<u32>(snap + SN_FG_NOW));
+@inline function classifySnap(snap: ShadowSnapshot, reached: u64): u32 {
+  return classify(snap.state, snap.pa, reached, snap.flushStartedAtUnmap, snap.flushGenNow);
 }
 
 @inline function acceptable(cls: u32): bool {
@@ -239,9 +341,9 @@ function readEntry(e: u32, snap: u32): void {
 }
 
 /** An update found no room in the shadow. */
-function shadowFull(o: u32): void {
+function shadowFull(o: OracleHeader): void {
   count(o, AC_FULL);
-  if (atomic.load<u32>(o + O_OVERFLOWED) == 0) atomic.store<u32>(o + O_OVERFLOWED, 1);
+  if (atomic.load<u32>(overflowedAddr(o)) == 0) atomic.store<u32>(overflowedAddr(o), 1);
 }
 
 /**
@@ -256,10 +358,10 @@ function shadowFull(o: u32): void {
  * several remaps of the very IOVA it translates reaches it; a stale TLB entry that
  * outlives a reuse is found by every access quick enough to see one generation).
  */
-function mappedDuring(before: u32, now: u32, reached: u64): bool {
-  const later = <i32>(load<u32>(now + SN_GEN) - load<u32>(before + SN_GEN));
-  if (later >= 1 && load<u64>(now + SN_PA) == reached) return true;
-  if (later >= 2 && load<u64>(now + SN_PREV) == reached) return true;
+function mappedDuring(before: ShadowSnapshot, now: ShadowSnapshot, reached: u64): bool {
+  const later = <i32>(now.gen - before.gen);
+  if (later >= 1 && now.pa == reached) return true;
+  if (later >= 2 && now.prev == reached) return true;
   return later >= 3;
 }
 
@@ -268,22 +370,23 @@ function mappedDuring(before: u32, now: u32, reached: u64): bool {
  * `paPage`; `flushGen` is the domain's count of completed flushes now. `before` (0 = none)
  * is the snapshot taken when the access started: the access is legal if it was legal then
  * or is now, or if it reached a mapping made while it was in flight (mappedDuring). A
- * violation is logged with what the shadow said. Returns the AC_* class.
+ * violation is logged with what the shadow said. `scratch` receives the snapshot now.
+ * Returns the AC_* class.
  */
-export function oracleCheck(o: u32, ctx: u32, sid: u32, iovaPage: u64, paPage: u64, flushGen: u32,
+export function oracleCheck(o: OracleHeader, ctx: u32, sid: u32, iovaPage: u64, paPage: u64, flushGen: u32,
                             now: u64, scratch: u32, before: u32): u32 {
   oracleSnapshot(o, ctx, iovaPage, flushGen, scratch);
-  let cls = classifySnap(scratch, paPage);
-  if (cls == AC_UNKNOWN && atomic.load<u32>(o + O_OVERFLOWED) != 0) cls = AC_UNCHECKED;
+  const snap = changetype<ShadowSnapshot>(scratch);
+  let cls = classifySnap(snap, paPage);
+  if (cls == AC_UNKNOWN && atomic.load<u32>(overflowedAddr(o)) != 0) cls = AC_UNCHECKED;
   if (!acceptable(cls) && before != 0) {
-    const earlier = classifySnap(before, paPage);
+    const earlier = classifySnap(changetype<ShadowSnapshot>(before), paPage);
     if (acceptable(earlier)) cls = earlier;
-    else if (mappedDuring(before, scratch, paPage)) cls = AC_OK;
+    else if (mappedDuring(changetype<ShadowSnapshot>(before), snap, paPage)) cls = AC_OK;
   }
   count(o, cls);
   if (!acceptable(cls)) {
-    logViolation(o, cls, sid, iovaPage, paPage, load<u64>(scratch + SN_PA), load<u64>(scratch + SN_UNMAPPED_AT),
-                 now, load<u32>(scratch + SN_STATE), load<u32>(scratch + SN_GEN));
+    logViolation(o, cls, sid, iovaPage, paPage, snap.pa, snap.unmappedAt, now, snap.state, snap.gen);
   }
   return cls;
 }
@@ -297,24 +400,25 @@ function classify(state: u32, pa: u64, reached: u64, startedAtUnmap: u32, fgNow:
 }
 
 /** A walk went through a table page that was not allocated at the time. */
-export function oracleFreedTable(o: u32, sid: u32, iovaPage: u64, tablePa: u64, now: u64): void {
+export function oracleFreedTable(o: OracleHeader, sid: u32, iovaPage: u64, tablePa: u64, now: u64): void {
   count(o, AC_FREED_TABLE);
   logViolation(o, AC_FREED_TABLE, sid, iovaPage, tablePa >> 12, 0, 0, now, 0, 0);
 }
 
-function logViolation(o: u32, kind: u32, sid: u32, iovaPage: u64, reached: u64, expected: u64,
+function logViolation(o: OracleHeader, kind: u32, sid: u32, iovaPage: u64, reached: u64, expected: u64,
                       unmappedAt: u64, now: u64, state: u32, gen: u32): void {
-  const seq = atomic.add<u32>(o + O_RING_HEAD, 1);
-  const r = load<u32>(o + O_RING) + (seq & load<u32>(o + O_RING_MASK)) * VIOLATION_SIZE;
-  atomic.store<u32>(r + 4, 0);
-  store<u32>(r, kind);
-  store<u64>(r + 8, iovaPage);
-  store<u64>(r + 16, reached);
-  store<u64>(r + 24, expected);
-  store<u64>(r + 32, unmappedAt);
-  store<u64>(r + 40, now);
-  store<u32>(r + 48, sid);
-  store<u32>(r + 52, state);
-  store<u32>(r + 56, gen);
-  atomic.store<u32>(r + 4, seq + 1);
+  const seq = atomic.add<u32>(changetype<u32>(o) + O_RING_HEAD, 1);
+  const r = changetype<Violation>(changetype<u32>(o.ring) + (seq & o.ringMask) * VIOLATION_SIZE);
+  const done = changetype<u32>(r) + offsetof<Violation>("seq");
+  atomic.store<u32>(done, 0);
+  r.kind = kind;
+  r.iova = iovaPage;
+  r.reached = reached;
+  r.expected = expected;
+  r.unmappedAt = unmappedAt;
+  r.at = now;
+  r.sid = sid;
+  r.state = state;
+  r.gen = gen;
+  atomic.store<u32>(done, seq + 1);
 }

@@ -8,49 +8,113 @@
 // validate with the entry's sequence word (a seqlock), so a lookup never returns a torn
 // entry: a result is either a whole entry as some writer left it, or a miss.
 //
-// Cache header (CACHE_HEADER bytes, in kheap):
-//   +0 sets  +4 ways  +8 policy  +12 entries ptr  +16 set locks ptr  +20 rr cursors ptr
-//   +24 rng (xorshift state)  +28 clock (LRU ticks)  +32 sizes seen u64 (bit s: 2^s entries)
-//   +64 hits u64  +72 misses u64  +80 fills u64  +88 evictions u64  +96 invalidated u64
+// A cache is one kheap block: its CacheHeader, then its entries (sets × ways CacheEntry,
+// set after set), then a lock per set, then a round-robin cursor per set:
 //
-// Entry (CACHE_ENTRY_SIZE bytes):
-//   +0 seq u32 (odd while written)   +4 meta u32   +8 tag u64 (va >> shift)
-//   +16 ctx u32 (asid | vmid << 16)  +20 age u32  +24 out u64 (PA of the block / next table)
+//   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ locks: sets × u32 │ cursors: sets × u32
 //
-//   meta: bit 0 valid · bit 1 read · bit 2 write · bit 3 leaf · bits 8..15 size shift
-//         bits 16..17 level · bits 24..25 stage
+//   meta: bit 0 valid · bit 1 read · bit 2 write · bit 3 leaf · bit 4 unprivileged
+//         bits 8..15 size shift · bits 16..17 level · bits 24..25 stage
 
 import { lockAcquire, lockRelease } from "../sync";
 import { counterAdd } from "../counters";
+import { CACHE_LINE } from "../memmap";
 
+/** The cache's bookkeeping, at the start of its kheap block. */
+@unmanaged export class CacheHeader {
+  /** Sets (1 for a fully associative cache): fixed at cacheInit. */
+  sets: u32;
+  /** Ways per set: fixed at cacheInit. */
+  ways: u32;
+  /** Replacement policy (POLICY_*): fixed at cacheInit. */
+  policy: u32;
+  /** The first entry (set s, way w at entries + (s · ways + w) · CACHE_ENTRY_SIZE). */
+  entries: CacheEntry;
+  /** Per-set locks (u32 each, `sets` of them): taken by fills and invalidations, never by lookups. */
+  locks: u32;
+  /** Per-set round-robin cursors (u32 each): the next way POLICY_RR evicts, under the set's lock. */
+  rrCursors: u32;
+  /** xorshift32 state of POLICY_RANDOM: written under any set's lock (sets race harmlessly). */
+  rng: u32;
+  /** LRU ticks: bumped atomically by every hit and fill of an LRU cache (see nextAge). */
+  clock: u32;
+  /**
+   * Entry sizes this cache has ever held: bit s set once an entry of 2^s bytes was filled
+   * (atomic or, by fills; read by lookups and invalidations to skip sizes never seen).
+   */
+  shiftsSeen: u64;
+  _pad0: u64; _pad1: u64; _pad2: u64;
+  // Statistics (u64, counterAdd), on their own line: every lookup adds to one of them.
+  /** Lookups that hit. */
+  hits: u64;
+  /** Lookups that missed. */
+  misses: u64;
+  /** Entries written by fills (new or refreshed). */
+  fills: u64;
+  /** Fills that had to evict a valid entry. */
+  evictions: u64;
+  /** Entries removed by invalidations. */
+  invalidated: u64;
+}
+
+/** Bytes before the first entry (the header, with room to grow). */
 export const CACHE_HEADER: u32 = 128;
-export const CACHE_ENTRY_SIZE: u32 = 32;
+if (offsetof<CacheHeader>() > CACHE_HEADER) ERROR("CacheHeader outgrew CACHE_HEADER");
+if (offsetof<CacheHeader>("hits") % CACHE_LINE != 0) ERROR("CacheHeader.hits must start its own cache line");
+
+/**
+ * One cached translation (a leaf in the IOTLB and micro-TLBs, a next-level table in a walk
+ * cache). Written only under its set's lock, as a seqlock: `seq` odd while it is written.
+ */
+@unmanaged export class CacheEntry {
+  /** Sequence word: odd while a writer is in the entry; readers retry on a change. */
+  seq: u32;
+  /** Valid, permissions, leaf, size, level and stage (the meta bits above; makeMeta). */
+  meta: u32;
+  /** The address it covers, va >> size shift. */
+  tag: u64;
+  /** The context it belongs to: ASID | VMID << 16 (makeCtx). */
+  ctx: u32;
+  /** LRU age (the cache's clock when last used); a hint, written without the lock on hits. */
+  age: u32;
+  /** Output address: the PA of the block or page (leaf), or of the next-level table. */
+  out: u64;
+}
+
+/**
+ * What a lookup copies out of the entry it hit: a prefix of the translation's result record
+ * (translate.ts AccessResult, which checks that it starts with this layout). The word
+ * between the two fields is the caller's: a lookup leaves it alone.
+ */
+@unmanaged export class CacheHit {
+  /** The entry's meta. */
+  meta: u32;
+  /** Not written by a lookup. */
+  _caller: u32;
+  /** The entry's output address. */
+  out: u64;
+}
+
+// Read by the TypeScript side (Smmu.cacheStats, Smmu.iotlbSnapshot); CE_* are also the
+// addresses of the atomics of the seqlock below.
+export const C_SETS: u32 = offsetof<CacheHeader>("sets");
+export const C_WAYS: u32 = offsetof<CacheHeader>("ways");
+export const C_ENTRIES: u32 = offsetof<CacheHeader>("entries");
+export const C_HITS: u32 = offsetof<CacheHeader>("hits");
+export const C_MISSES: u32 = offsetof<CacheHeader>("misses");
+export const C_FILLS: u32 = offsetof<CacheHeader>("fills");
+export const C_EVICTIONS: u32 = offsetof<CacheHeader>("evictions");
+export const C_INVALIDATED: u32 = offsetof<CacheHeader>("invalidated");
+export const CACHE_ENTRY_SIZE: u32 = offsetof<CacheEntry>();
+export const CE_SEQ: u32 = offsetof<CacheEntry>("seq");
+export const CE_META: u32 = offsetof<CacheEntry>("meta");
+export const CE_TAG: u32 = offsetof<CacheEntry>("tag");
+export const CE_CTX: u32 = offsetof<CacheEntry>("ctx");
+export const CE_OUT: u32 = offsetof<CacheEntry>("out");
 
 export const POLICY_LRU: u32 = 0;
 export const POLICY_RR: u32 = 1;
 export const POLICY_RANDOM: u32 = 2;
-
-export const C_SETS: u32 = 0;
-export const C_WAYS: u32 = 4;
-const C_POLICY: u32 = 8;
-export const C_ENTRIES: u32 = 12;
-const C_LOCKS: u32 = 16;
-const C_RR: u32 = 20;
-const C_RNG: u32 = 24;
-const C_CLOCK: u32 = 28;
-const C_SHIFTS_SEEN: u32 = 32;
-export const C_HITS: u32 = 64;
-export const C_MISSES: u32 = 72;
-export const C_FILLS: u32 = 80;
-export const C_EVICTIONS: u32 = 88;
-export const C_INVALIDATED: u32 = 96;
-
-export const CE_SEQ: u32 = 0;
-export const CE_META: u32 = 4;
-export const CE_TAG: u32 = 8;
-export const CE_CTX: u32 = 16;
-const E_AGE: u32 = 20;
-export const CE_OUT: u32 = 24;
 
 export const META_VALID: u32 = 1 << 0;
 export const META_READ: u32 = 1 << 1;
@@ -74,55 +138,60 @@ export function cacheBytes(sets: u32, ways: u32): u32 {
 }
 
 /** Lay out a cache at `c` (zeroed memory of cacheBytes()). ways = 0 means fully associative. */
-export function cacheInit(c: u32, sets: u32, ways: u32, policy: u32, seed: u32): void {
-  store<u32>(c + C_SETS, sets);
-  store<u32>(c + C_WAYS, ways);
-  store<u32>(c + C_POLICY, policy);
-  const entries = c + CACHE_HEADER;
-  store<u32>(c + C_ENTRIES, entries);
-  store<u32>(c + C_LOCKS, entries + sets * ways * CACHE_ENTRY_SIZE);
-  store<u32>(c + C_RR, entries + sets * ways * CACHE_ENTRY_SIZE + sets * 4);
-  store<u32>(c + C_RNG, seed == 0 ? 0x9e3779b9 : seed);
+export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, seed: u32): void {
+  c.sets = sets;
+  c.ways = ways;
+  c.policy = policy;
+  const entries = changetype<u32>(c) + CACHE_HEADER;
+  c.entries = changetype<CacheEntry>(entries);
+  c.locks = entries + sets * ways * CACHE_ENTRY_SIZE;
+  c.rrCursors = entries + sets * ways * CACHE_ENTRY_SIZE + sets * 4;
+  c.rng = seed == 0 ? 0x9e3779b9 : seed;
 }
 
-@inline function entryAt(c: u32, set: u32, way: u32): u32 {
-  return load<u32>(c + C_ENTRIES) + (set * load<u32>(c + C_WAYS) + way) * CACHE_ENTRY_SIZE;
+@inline function entryAt(c: CacheHeader, set: u32, way: u32): CacheEntry {
+  return changetype<CacheEntry>(changetype<u32>(c.entries) + (set * c.ways + way) * CACHE_ENTRY_SIZE);
 }
 
 /** The set of a tag. The context is not hashed in, so a VA range can be probed for any ASID. */
-@inline function setIndex(c: u32, tag: u64): u32 {
-  const sets = load<u32>(c + C_SETS);
+@inline function setIndex(c: CacheHeader, tag: u64): u32 {
+  const sets = c.sets;
   if (sets == 1) return 0;
   return <u32>((tag ^ (tag >> 17)) % <u64>sets);
+}
+
+@inline function shiftsSeenAddr(c: CacheHeader): u32 {
+  return changetype<u32>(c) + offsetof<CacheHeader>("shiftsSeen");
 }
 
 // ── lookup ───────────────────────────────────────────────────────────────────
 
 /**
  * Find the entry for `va` in context `ctx` among the sizes in `shifts` (bit s set = entries
- * of 2^s bytes may exist). On a hit, copies meta and out to `result` (+0 meta u32,
- * +8 out u64) and returns true; the copy is one consistent entry.
+ * of 2^s bytes may exist). On a hit, copies meta and out to `result` and returns true; the
+ * copy is one consistent entry.
  */
-export function cacheLookup(c: u32, va: u64, ctx: u32, shifts: u64, result: u32): bool {
+export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, shifts: u64, result: CacheHit): bool {
   // Only sizes this cache has ever held can hit (a size seen late only costs a miss).
-  let rest = shifts & atomic.load<u64>(c + C_SHIFTS_SEEN);
+  let rest = shifts & atomic.load<u64>(shiftsSeenAddr(c));
   while (rest != 0) {
     const shift = <u32>ctz(rest);
     rest &= rest - 1;
     const tag = va >> shift;
     if (probeSet(c, setIndex(c, tag), tag, ctx, shift, result)) {
-      counterAdd(c + C_HITS, 1);
+      counterAdd(changetype<u32>(c) + C_HITS, 1);
       return true;
     }
   }
-  counterAdd(c + C_MISSES, 1);
+  counterAdd(changetype<u32>(c) + C_MISSES, 1);
   return false;
 }
 
-function probeSet(c: u32, set: u32, tag: u64, ctx: u32, shift: u32, result: u32): bool {
-  const ways = load<u32>(c + C_WAYS);
+function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, result: CacheHit): bool {
+  const ways = c.ways;
   for (let w: u32 = 0; w < ways; w++) {
-    const e = entryAt(c, set, w);
+    const entry = entryAt(c, set, w);
+    const e = changetype<u32>(entry);
     // A way holding another tag cannot hit: skip it without the seqlock read (a tag being
     // rewritten to ours at this moment is a fill racing the lookup, which may miss).
     if (atomic.load<u64>(e + CE_TAG) != tag) continue;
@@ -136,9 +205,9 @@ function probeSet(c: u32, set: u32, tag: u64, ctx: u32, shift: u32, result: u32)
       const out = atomic.load<u64>(e + CE_OUT);
       if (atomic.load<u32>(e + CE_SEQ) != seq) continue;
       if ((meta & META_VALID) == 0 || etag != tag || ectx != ctx || metaShift(meta) != shift) break;
-      store<u32>(result, meta);
-      store<u64>(result + 8, out);
-      if (load<u32>(c + C_POLICY) == POLICY_LRU) store<u32>(e + E_AGE, nextAge(c)); // a hint, races are fine
+      result.meta = meta;
+      result.out = out;
+      if (c.policy == POLICY_LRU) entry.age = nextAge(c); // a hint, races are fine
       return true;
     }
   }
@@ -150,46 +219,47 @@ function probeSet(c: u32, set: u32, tag: u64, ctx: u32, shift: u32, result: u32)
  * needs it — round-robin and random never read ages — so they skip it: a shared counter
  * bumped on every hit would make the workers of a run fight over its cache line.
  */
-@inline function nextAge(c: u32): u32 {
-  return atomic.add<u32>(c + C_CLOCK, 1);
+@inline function nextAge(c: CacheHeader): u32 {
+  return atomic.add<u32>(changetype<u32>(c) + offsetof<CacheHeader>("clock"), 1);
 }
 
 // ── fill ─────────────────────────────────────────────────────────────────────
 
-function writeEntry(e: u32, meta: u32, tag: u64, ctx: u32, out: u64, age: u32): void {
+function writeEntry(entry: CacheEntry, meta: u32, tag: u64, ctx: u32, out: u64, age: u32): void {
+  const e = changetype<u32>(entry);
   const seq = atomic.load<u32>(e + CE_SEQ);
   atomic.store<u32>(e + CE_SEQ, seq + 1); // odd: readers keep off
   atomic.store<u32>(e + CE_META, meta);
   atomic.store<u64>(e + CE_TAG, tag);
   atomic.store<u32>(e + CE_CTX, ctx);
   atomic.store<u64>(e + CE_OUT, out);
-  store<u32>(e + E_AGE, age);
+  entry.age = age;
   atomic.store<u32>(e + CE_SEQ, seq + 2);
 }
 
-function chooseVictim(c: u32, set: u32): u32 {
-  const ways = load<u32>(c + C_WAYS);
+function chooseVictim(c: CacheHeader, set: u32): u32 {
+  const ways = c.ways;
   for (let w: u32 = 0; w < ways; w++) {
-    if ((load<u32>(entryAt(c, set, w) + CE_META) & META_VALID) == 0) return w;
+    if ((entryAt(c, set, w).meta & META_VALID) == 0) return w;
   }
-  counterAdd(c + C_EVICTIONS, 1);
-  const policy = load<u32>(c + C_POLICY);
+  counterAdd(changetype<u32>(c) + C_EVICTIONS, 1);
+  const policy = c.policy;
   if (policy == POLICY_RR) {
-    const cur = load<u32>(c + C_RR) + set * 4;
+    const cur = c.rrCursors + set * 4;
     const w = load<u32>(cur) % ways;
     store<u32>(cur, w + 1);
     return w;
   }
   if (policy == POLICY_RANDOM) {
-    let x = load<u32>(c + C_RNG);
+    let x = c.rng;
     x ^= x << 13; x ^= x >> 17; x ^= x << 5;
-    store<u32>(c + C_RNG, x); // under the set lock only; other sets race harmlessly
+    c.rng = x; // under the set lock only; other sets race harmlessly
     return x % ways;
   }
   let victim: u32 = 0;
-  let oldest = load<u32>(entryAt(c, set, 0) + E_AGE);
+  let oldest = entryAt(c, set, 0).age;
   for (let w: u32 = 1; w < ways; w++) {
-    const age = load<u32>(entryAt(c, set, w) + E_AGE);
+    const age = entryAt(c, set, w).age;
     if (<i32>(age - oldest) < 0) { oldest = age; victim = w; }
   }
   return victim;
@@ -202,34 +272,35 @@ function chooseVictim(c: u32, set: u32): u32 {
  * is made under the set's lock, and an invalidation bumps the epoch before it takes any
  * set's lock, so either the fill sees the new epoch or the invalidation's scan of this set
  * comes after the fill and removes it. (A translation that started while an invalidation
- * was in progress must not fill at all: the caller's part, see S_INV_EPOCH.) `epochAddr`
- * 0: no check. Returns whether it filled.
+ * was in progress must not fill at all: the caller's part, see SmmuInstance.invBegun.)
+ * `epochAddr` 0: no check. Returns whether it filled.
  */
-export function cacheFillSince(c: u32, va: u64, ctx: u32, meta: u32, out: u64, epochAddr: u32, epoch: u32): bool {
+export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, meta: u32, out: u64, epochAddr: u32,
+                               epoch: u32): bool {
   const shift = metaShift(meta);
   const tag = va >> shift;
   const set = setIndex(c, tag);
-  const lock = load<u32>(c + C_LOCKS) + set * 4;
+  const lock = c.locks + set * 4;
   // Announce the size before the epoch check: an invalidation that begins after the check
   // must see it, or it would skip this size (cacheInvalidate probes only sizes seen).
-  if ((atomic.load<u64>(c + C_SHIFTS_SEEN) & (<u64>1 << shift)) == 0) atomic.or<u64>(c + C_SHIFTS_SEEN, <u64>1 << shift);
+  const seen = shiftsSeenAddr(c);
+  if ((atomic.load<u64>(seen) & (<u64>1 << shift)) == 0) atomic.or<u64>(seen, <u64>1 << shift);
   lockAcquire(lock);
   if (epochAddr != 0 && atomic.load<u32>(epochAddr) != epoch) {
     lockRelease(lock);
     return false;
   }
-  const ways = load<u32>(c + C_WAYS);
+  const ways = c.ways;
   let way = ways;
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
-    const m = load<u32>(e + CE_META);
-    if ((m & META_VALID) != 0 && load<u64>(e + CE_TAG) == tag && load<u32>(e + CE_CTX) == ctx &&
-        metaShift(m) == shift) { way = w; break; }
+    const m = e.meta;
+    if ((m & META_VALID) != 0 && e.tag == tag && e.ctx == ctx && metaShift(m) == shift) { way = w; break; }
   }
   if (way == ways) way = chooseVictim(c, set);
-  writeEntry(entryAt(c, set, way), meta, tag, ctx, out, load<u32>(c + C_POLICY) == POLICY_LRU ? nextAge(c) : 0);
+  writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c) : 0);
   lockRelease(lock);
-  counterAdd(c + C_FILLS, 1);
+  counterAdd(changetype<u32>(c) + C_FILLS, 1);
   return true;
 }
 
@@ -258,14 +329,14 @@ export const INV_LEVEL: u32 = 1 << 4; //      only entries at `level` (a TTL hin
   return true;
 }
 
-function invalidateSet(c: u32, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32): u32 {
-  const lock = load<u32>(c + C_LOCKS) + set * 4;
+function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32): u32 {
+  const lock = c.locks + set * 4;
   lockAcquire(lock);
-  const ways = load<u32>(c + C_WAYS);
+  const ways = c.ways;
   let n: u32 = 0;
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
-    if (matches(load<u32>(e + CE_META), load<u64>(e + CE_TAG), load<u32>(e + CE_CTX), flags, ctx, lo, hi, level)) {
+    if (matches(e.meta, e.tag, e.ctx, flags, ctx, lo, hi, level)) {
       writeEntry(e, 0, 0, 0, 0, 0);
       n++;
     }
@@ -278,12 +349,12 @@ function invalidateSet(c: u32, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64,
  * Remove every entry that matches. A small VA range probes only the sets its pages can
  * live in, for each size in `shifts`; anything else scans every set.
  */
-export function cacheInvalidate(c: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32,
+export function cacheInvalidate(c: CacheHeader, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32,
                                 shifts: u64): u32 {
-  const sets = load<u32>(c + C_SETS);
+  const sets = c.sets;
   let n: u32 = 0;
   // Only sizes this cache has ever held can have entries to probe for.
-  shifts &= atomic.load<u64>(c + C_SHIFTS_SEEN);
+  shifts &= atomic.load<u64>(shiftsSeenAddr(c));
   if (shifts == 0) return 0;
   if ((flags & INV_RANGE) != 0 && probesFor(lo, hi, shifts) <= <u64>sets) {
     let rest = shifts;
@@ -297,7 +368,7 @@ export function cacheInvalidate(c: u32, flags: u32, ctx: u32, lo: u64, hi: u64, 
   } else {
     for (let s: u32 = 0; s < sets; s++) n += invalidateSet(c, s, flags, ctx, lo, hi, level);
   }
-  if (n != 0) counterAdd(c + C_INVALIDATED, n);
+  if (n != 0) counterAdd(changetype<u32>(c) + C_INVALIDATED, n);
   return n;
 }
 

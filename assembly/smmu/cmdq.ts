@@ -6,9 +6,9 @@
 
 import { EV_CMD, recordEvent } from "../events";
 import { OP_CMD_SYNC, syncDw0 } from "./cmd";
-import { SD_SMMU } from "./domain";
+import { SmmuDomain } from "./domain";
 import { smmuConsume } from "./consume";
-import { COST_SYNC, COST_TLBI, cost, smmuLive } from "./smmu";
+import { COST_SYNC, COST_TLBI, SmmuInstance, cost, smmuLive } from "./smmu";
 import { slotBase } from "../sync";
 import { TS_CPU_NS } from "../memmap";
 
@@ -17,26 +17,27 @@ import { TS_CPU_NS } from "../memmap";
  * the low 12 bits of the address the driver asked for, which the encoding drops (kept in
  * the log so a reader sees the request as well as the command).
  */
-export function cmdqIssueRun(d: u32, sd: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32,
+export function cmdqIssueRun(d: u32, sd: SmmuDomain, dw0: u64, dw1: u64, count: u64, stepShift: u32,
                              addrLow: u64): void {
   recordEvent(d, EV_CMD, dw0, dw1, (count & 0xffffffff) | (<u64>stepShift << 32) | ((addrLow & 0xfff) << 40));
-  const smmu = load<u32>(sd + SD_SMMU);
+  const smmu = sd.smmu;
   if (smmu == 0) return;
-  const s = smmuLive(smmu - 1);
-  if (s == 0) return;
-  smmuConsume(s, dw0, dw1, count, stepShift);
+  const a = smmuLive(smmu - 1);
+  if (a == 0) return;
+  smmuConsume(a, dw0, dw1, count, stepShift);
   // The issuing CPU pays for writing the commands, and waits for a sync to complete.
+  const s = changetype<SmmuInstance>(a);
   const ns = (dw0 & 0xff) == OP_CMD_SYNC ? cost(s, COST_SYNC) : count * cost(s, COST_TLBI);
   const acc = slotBase() + TS_CPU_NS;
   store<u64>(acc, load<u64>(acc) + ns);
 }
 
-export function cmdqIssue(d: u32, sd: u32, dw0: u64, dw1: u64): void {
+export function cmdqIssue(d: u32, sd: SmmuDomain, dw0: u64, dw1: u64): void {
   cmdqIssueRun(d, sd, dw0, dw1, 1, 0, 0);
 }
 
 /** CMD_SYNC: everything issued before it has completed when it does. */
-export function cmdqSync(d: u32, sd: u32): void {
+export function cmdqSync(d: u32, sd: SmmuDomain): void {
   cmdqIssue(d, sd, syncDw0(), 0);
 }
 

@@ -16,21 +16,44 @@ import {
   cmdAddr, cmdField,
 } from "./cmd";
 import {
-  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, S_CMDQ_LOCK, S_INV_ENDED, S_INV_EPOCH, S_IOTLB, S_OPTIONS, S_PENDING,
-  S_PENDING_COUNT, S_PENDING_MASK, S_UTLB_MAP, S_WALKC, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_SYNCS,
-  STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, STE_UTLB, STE_VALID, stat, steAddr,
+  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, PENDING_CMD_SIZE, STAT_CMDS,
+  STAT_ENTRIES_INVALIDATED, STAT_SYNCS, STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, SmmuInstance,
+  Ste, WALK_CACHE_LEVELS, invBegunAddr, invEndedAddr, stat, steOf, utlbMapWord, walkCacheOf,
 } from "./smmu";
+
+/**
+ * A command waiting for the next CMD_SYNC (OPT_INVALIDATE_AT_SYNC): one entry of the SMMU's
+ * pending ring (SmmuInstance.pending), written and drained under its cmdqLock.
+ */
+@unmanaged export class PendingCmd {
+  /** The command's two words, as issued. */
+  dw0: u64;
+  dw1: u64;
+  /**
+   * The run: how many commands (bits 0..31; dw1's address advancing by 2^stepShift after
+   * each) and stepShift (bits 32..63), packed as the EV_CMD log record packs a run.
+   */
+  run: u64;
+}
+
+if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING_CMD_SIZE");
 
 const ALL_SHIFTS: u64 = 0x0000_0000_ffff_f000 | (<u64>0xfff << 32); // every size 4K … 2^43
 
+/** The address of the SMMU's command-queue lock. */
+@inline function cmdqLock(s: SmmuInstance): u32 {
+  return changetype<u32>(s) + offsetof<SmmuInstance>("cmdqLock");
+}
+
 /**
- * Consume `count` commands (dw1's address advancing by 2^stepShift after each).
- * Called by the driver side right after issuing them.
+ * Consume `count` commands (dw1's address advancing by 2^stepShift after each) on the SMMU
+ * at address `a`. Called by the driver side right after issuing them.
  */
-export function smmuConsume(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
+export function smmuConsume(a: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
+  const s = changetype<SmmuInstance>(a);
   const op = dw0 & 0xff;
   stat(s, STAT_CMDS, count);
-  const atSync = (load<u32>(s + S_OPTIONS) & OPT_INVALIDATE_AT_SYNC) != 0;
+  const atSync = (s.options & OPT_INVALIDATE_AT_SYNC) != 0;
   if (op == OP_CMD_SYNC) {
     stat(s, STAT_SYNCS, 1);
     if (atSync) drainPending(s);
@@ -40,68 +63,68 @@ export function smmuConsume(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u
     apply(s, dw0, dw1, count, stepShift);
     return;
   }
-  lockAcquire(s + S_CMDQ_LOCK);
-  let n = load<u32>(s + S_PENDING_COUNT);
-  if (n > load<u32>(s + S_PENDING_MASK)) {
+  lockAcquire(cmdqLock(s));
+  let n = s.pendingCount;
+  if (n > s.pendingMask) {
     // Queue full: the SMMU has to make progress; apply what is waiting.
     drainLocked(s);
     n = 0;
   }
-  const rec = load<u32>(s + S_PENDING) + n * 32;
-  store<u64>(rec, dw0);
-  store<u64>(rec + 8, dw1);
-  store<u64>(rec + 16, count | (<u64>stepShift << 32));
-  store<u32>(s + S_PENDING_COUNT, n + 1);
-  lockRelease(s + S_CMDQ_LOCK);
+  const rec = changetype<PendingCmd>(changetype<u32>(s.pending) + n * PENDING_CMD_SIZE);
+  rec.dw0 = dw0;
+  rec.dw1 = dw1;
+  rec.run = count | (<u64>stepShift << 32);
+  s.pendingCount = n + 1;
+  lockRelease(cmdqLock(s));
 }
 
-function drainPending(s: u32): void {
-  lockAcquire(s + S_CMDQ_LOCK);
+function drainPending(s: SmmuInstance): void {
+  lockAcquire(cmdqLock(s));
   drainLocked(s);
-  lockRelease(s + S_CMDQ_LOCK);
+  lockRelease(cmdqLock(s));
 }
 
-function drainLocked(s: u32): void {
-  const n = load<u32>(s + S_PENDING_COUNT);
-  const base = load<u32>(s + S_PENDING);
+function drainLocked(s: SmmuInstance): void {
+  const n = s.pendingCount;
+  const base = changetype<u32>(s.pending);
   for (let i: u32 = 0; i < n; i++) {
-    const rec = base + i * 32;
-    const c = load<u64>(rec + 16);
-    apply(s, load<u64>(rec), load<u64>(rec + 8), c & 0xffffffff, <u32>(c >> 32));
+    const rec = changetype<PendingCmd>(base + i * PENDING_CMD_SIZE);
+    const run = rec.run;
+    apply(s, rec.dw0, rec.dw1, run & 0xffffffff, <u32>(run >> 32));
   }
-  store<u32>(s + S_PENDING_COUNT, 0);
+  s.pendingCount = 0;
 }
 
 /** Invalidate in the IOTLB, every stream's micro-TLB, and (if asked) every walk cache. */
-function invalidateAll(s: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
+function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
   // Before the first set is scanned and after the last: a translation that started
-  // before the end must not insert behind the scan what it read (see S_INV_EPOCH).
-  atomic.add<u32>(s + S_INV_EPOCH, 1);
-  let n = cacheInvalidate(load<u32>(s + S_IOTLB), flags, ctx, lo, hi, level, ALL_SHIFTS);
+  // before the end must not insert behind the scan what it read (see SmmuInstance.invBegun).
+  atomic.add<u32>(invBegunAddr(s), 1);
+  let n = cacheInvalidate(s.iotlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
   // Every stream's micro-TLB: only the streams that have one (this runs per TLBI command).
   for (let w: u32 = 0; w < MAX_STREAMS / 32; w++) {
-    let bits = atomic.load<u32>(s + S_UTLB_MAP + w * 4);
+    let bits = atomic.load<u32>(utlbMapWord(s, w));
     while (bits != 0) {
-      const ste = steAddr(s, w * 32 + ctz(bits));
+      const ste = steOf(s, w * 32 + ctz(bits));
       bits &= bits - 1;
-      const utlb = load<u32>(ste + STE_UTLB);
-      if (utlb != 0 && atomic.load<u32>(ste + STE_VALID) != 0) {
+      const utlb = ste.utlb;
+      if (utlb && atomic.load<u32>(changetype<u32>(ste) + offsetof<Ste>("valid")) != 0) {
         n += cacheInvalidate(utlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
       }
     }
   }
   if (walks) {
-    for (let l: u32 = 0; l < 4; l++) {
-      const wc = load<u32>(s + S_WALKC + l * 4);
-      if (wc != 0) n += cacheInvalidate(wc, flags & ~INV_LEAF_ONLY, ctx, lo, hi, level, ALL_SHIFTS);
+    for (let l: u32 = 0; l < WALK_CACHE_LEVELS; l++) {
+      const wc = walkCacheOf(s, l);
+      if (wc) n += cacheInvalidate(wc, flags & ~INV_LEAF_ONLY, ctx, lo, hi, level, ALL_SHIFTS);
     }
   }
   stat(s, STAT_ENTRIES_INVALIDATED, n);
-  atomic.add<u32>(s + S_INV_ENDED, 1);
+  atomic.add<u32>(invEndedAddr(s), 1);
 }
 
-function apply(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
-  if ((load<u32>(s + S_OPTIONS) & OPT_FAULT_DROP_TLBI) != 0) return;
+function apply(s: SmmuInstance, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
+  if ((s.options & OPT_FAULT_DROP_TLBI) != 0) return;
   const op = cmdField(dw0, CMD0_OP_LO, CMD0_OP_BITS);
   const asid = <u32>cmdField(dw0, CMD0_ASID_LO, CMD0_ASID_BITS);
   const vmid = <u32>cmdField(dw0, CMD0_VMID_LO, CMD0_VMID_BITS);
@@ -127,7 +150,7 @@ function apply(s: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
   // they are counted in STAT_CMDS.
 }
 
-function applyRange(s: u32, op: u64, dw0: u64, dw1: u64, ctx: u32, count: u64, stepShift: u32): void {
+function applyRange(s: SmmuInstance, op: u64, dw0: u64, dw1: u64, ctx: u32, count: u64, stepShift: u32): void {
   const leaf = cmdField(dw1, CMD1_LEAF_LO, CMD1_LEAF_BITS) != 0;
   const ttl = <u32>cmdField(dw1, CMD1_TTL_LO, CMD1_TTL_BITS);
   const tg = cmdField(dw1, CMD1_TG_LO, CMD1_TG_BITS);
@@ -136,7 +159,7 @@ function applyRange(s: u32, op: u64, dw0: u64, dw1: u64, ctx: u32, count: u64, s
   let flags = INV_RANGE | (op == OP_TLBI_S2_IPA || op == OP_TLBI_NH_VAA ? INV_MATCH_VMID
                          : op == OP_TLBI_EL2_VA ? INV_MATCH_ASID : INV_MATCH_ASID | INV_MATCH_VMID);
   if (leaf) flags |= INV_LEAF_ONLY;
-  if (ttl != 0 && (load<u32>(s + S_OPTIONS) & OPT_TTL_STRICT) != 0) flags |= INV_LEVEL;
+  if (ttl != 0 && (s.options & OPT_TTL_STRICT) != 0) flags |= INV_LEVEL;
   // With TG set, a range of (NUM + 1) · 2^SCALE pages; without, the entry holding the address.
   let len: u64 = 1;
   if (tg != 0) {

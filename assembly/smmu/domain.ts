@@ -1,12 +1,6 @@
 // The SMMUv3 driver's view of a domain (struct arm_smmu_domain in arm-smmu-v3.c): which
 // stage it translates at, its ASID or VMID, and the SMMU features that shape its
 // invalidations. An io-pgtable table points at one of these as its TLB-callback cookie.
-//
-//   +0 state u32   +4 stage u32 (1, 2)   +8 asid u32   +12 vmid u32
-//   +16 features u32 (SMMU_FEAT_*)      +20 behaviours u32 (the driver's KB_SMMU_* bits)
-//   +24 smmu u32 (the SMMU instance its commands go to: id + 1, 0 = none)
-//   +28 flush generation u32: flush-alls completed (TLBI by ASID/VMID + CMD_SYNC)
-//   +32 flushes started u32: flush-alls begun (bumped before the TLBI is issued)
 
 import { MAX_SMMU_DOMAINS, SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE } from "../memmap";
 import { D_SMMU_DOMAIN } from "../pgtable/desc";
@@ -14,21 +8,43 @@ import { ESIM_ARGS } from "../errno";
 import { BEHAVIOUR_BITS } from "../behaviour";
 import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
 
-export const SD_STATE: u32 = 0;
-export const SD_STAGE: u32 = 4;
-export const SD_ASID: u32 = 8;
-export const SD_VMID: u32 = 12;
-export const SD_FEATURES: u32 = 16;
-export const SD_KB: u32 = 20;
-export const SD_SMMU: u32 = 24;
-export const SD_FLUSH_GEN: u32 = 28;
-/**
- * Flush-alls begun. With SD_FLUSH_GEN it gives the oracle the flush queue's counter rule
- * (§2.7): a translation unmapped when `started` read s is gone once more than s flushes
- * have completed — one of them began after the unmap. Completed flushes alone cannot say
- * that: a flush whose TLBI ran before the PTE was cleared may complete after the unmap.
- */
-export const SD_FLUSH_STARTED: u32 = 32;
+/** One slot of the SMMU-domain table: written at create, then read by the driver's paths. */
+@unmanaged export class SmmuDomain {
+  /** Slot state (assembly/slots.ts SLOT_*). */
+  state: u32;
+  /** Translation stage: 1 or 2. */
+  stage: u32;
+  /** The ASID (stage 1; else 0). */
+  asid: u32;
+  /** The VMID (stage 2; else 0). */
+  vmid: u32;
+  /** SMMU_FEAT_* the driver found on its SMMU. */
+  features: u32;
+  /** The driver's behaviours (assembly/behaviour.ts KB_SMMU_*). */
+  kb: u32;
+  /** The SMMU instance its commands go to: id + 1, 0 = none (smmu_domain_set_smmu). */
+  smmu: u32;
+  /**
+   * Flush-alls completed (TLBI by ASID/VMID + CMD_SYNC): atomic add by the flushing CPU
+   * after the sync; read by translations to close the oracle's lazy windows.
+   */
+  flushGen: u32;
+  /**
+   * Flush-alls begun: atomic add by the flushing CPU before its TLBI. With flushGen it gives
+   * the oracle the flush queue's counter rule (§2.7): a translation unmapped when `started`
+   * read s is gone once more than s flushes have completed — one of them began after the
+   * unmap. Completed flushes alone cannot say that: a flush whose TLBI ran before the PTE
+   * was cleared may complete after the unmap.
+   */
+  flushStarted: u32;
+}
+
+if (offsetof<SmmuDomain>() > SMMU_DOMAIN_SIZE) ERROR("SmmuDomain outgrew SMMU_DOMAIN_SIZE");
+
+/** Read by assembly/index.ts (smmu_domain_set_smmu). */
+export const SD_SMMU: u32 = offsetof<SmmuDomain>("smmu");
+/** Exported in the module's layout (assembly/index.ts). */
+export const SD_FLUSH_GEN: u32 = offsetof<SmmuDomain>("flushGen");
 
 /** IDR3.RIL: range invalidation (TG/SCALE/NUM). */
 export const SMMU_FEAT_RANGE_INV: u32 = 1 << 0;
@@ -36,15 +52,29 @@ export const SMMU_FEAT_RANGE_INV: u32 = 1 << 0;
 export const SMMU_FEAT_E2H: u32 = 1 << 1;
 
 /** Whether SMMU domain `sd`'s driver has behaviour `kb` (assembly/behaviour.ts KB_SMMU_*). */
-@inline export function smmuDomainHas(sd: u32, kb: u32): bool {
-  return (load<u32>(sd + SD_KB) & kb) != 0;
+@inline export function smmuDomainHas(sd: SmmuDomain, kb: u32): bool {
+  return (sd.kb & kb) != 0;
 }
 
 @inline export function smmuDomainAddr(id: u32): u32 {
   return slotAt(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, id);
 }
 
-/** The SMMU domain behind a table's TLB callbacks (the io-pgtable cookie), or 0. */
+@inline export function smmuDomainAt(id: u32): SmmuDomain {
+  return changetype<SmmuDomain>(smmuDomainAddr(id));
+}
+
+/** The address of SmmuDomain.flushGen (atomics). */
+@inline export function flushGenAddr(sd: SmmuDomain): u32 {
+  return changetype<u32>(sd) + offsetof<SmmuDomain>("flushGen");
+}
+
+/** The address of SmmuDomain.flushStarted (atomics). */
+@inline export function flushStartedAddr(sd: SmmuDomain): u32 {
+  return changetype<u32>(sd) + offsetof<SmmuDomain>("flushStarted");
+}
+
+/** The SMMU domain behind a table's TLB callbacks (the io-pgtable cookie): its address, or 0. */
 @inline export function tlbCookie(d: u32): u32 {
   const id = load<u32>(d + D_SMMU_DOMAIN);
   return id == 0 ? 0 : smmuDomainAddr(id - 1);
@@ -55,20 +85,23 @@ export function smmuDomainCreate(stage: u32, id: u32, features: u32, kb: u32): i
   if ((stage != 1 && stage != 2) || id > 0xffff || (kb & ~BEHAVIOUR_BITS) != 0) return -ESIM_ARGS;
   const i = slotClaim(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, MAX_SMMU_DOMAINS);
   if (i < 0) return i;
-  const sd = smmuDomainAddr(<u32>i);
-  store<u32>(sd + SD_STAGE, stage);
-  store<u32>(sd + SD_ASID, stage == 1 ? id : 0);
-  store<u32>(sd + SD_VMID, stage == 2 ? id : 0);
-  store<u32>(sd + SD_FEATURES, features);
-  store<u32>(sd + SD_KB, kb);
-  slotPublish(sd);
+  const sd = smmuDomainAt(<u32>i);
+  sd.stage = stage;
+  sd.asid = stage == 1 ? id : 0;
+  sd.vmid = stage == 2 ? id : 0;
+  sd.features = features;
+  sd.kb = kb;
+  slotPublish(changetype<u32>(sd));
   return i;
 }
+
+/** Everything after the slot's state word (which slots.ts owns). */
+const AFTER_STATE: u32 = offsetof<SmmuDomain>("stage");
 
 export function smmuDomainDestroy(id: u32): bool {
   const sd = slotLive(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, MAX_SMMU_DOMAINS, id);
   if (sd == 0) return false;
-  memory.fill(sd + 4, 0, SMMU_DOMAIN_SIZE - 4);
+  memory.fill(sd + AFTER_STATE, 0, SMMU_DOMAIN_SIZE - AFTER_STATE);
   slotRelease(sd);
   return true;
 }

@@ -7,7 +7,7 @@ import { TS_RESULT0 } from "../memmap";
 import { slotBase } from "../sync";
 import { randomOf, seedState, xorshift64 } from "../random";
 import { smmuLive } from "./smmu";
-import { smmuTranslate } from "./translate";
+import { AccessResult, smmuTranslate } from "./translate";
 
 /**
  * `count` device reads at random addresses in [base, base + span) (8-byte aligned) through
@@ -19,7 +19,8 @@ export function smmu_loop_translate(id: u32, sid: u32, base: f64, span: f64, cou
                                     access: u32): u32 {
   const s = smmuLive(id);
   if (s == 0 || seed == 0) return count;
-  const res = slotBase() + TS_RESULT0;
+  const out = slotBase() + TS_RESULT0;
+  const res = changetype<AccessResult>(out);
   const slots = <u64>span >> 3;
   if (slots == 0) return count;
   let x = seedState(seed);
@@ -28,9 +29,9 @@ export function smmu_loop_translate(id: u32, sid: u32, base: f64, span: f64, cou
   for (let i: u32 = 0; i < count; i++) {
     x = xorshift64(x);
     const iova = <u64>base + ((randomOf(x) % slots) << 3);
-    if (smmuTranslate(s, sid, iova, access, res) != 0) faults++;
-    else sum += load<u64>(res + 8);
+    if (smmuTranslate(s, sid, iova, access, out) != 0) faults++;
+    else sum += res.pa;
   }
-  store<u64>(res, sum);
+  store<u64>(out, sum);
   return faults;
 }

@@ -5,61 +5,137 @@
 // (static area) and in kheap memory it points to.
 //
 // Left out: two-stage (nested) translation, CD tables and substreams, ATS/PRI, stalls.
-//
-// Descriptor (SMMU_DESC_SIZE bytes):
-//   +0 state  +4 options (OPT_*)  +8 iotlb  +12..+24 walk caches L0..L3  +28 streams
-//   +32 stream table ptr  +36 fault ring ptr  +40 fault ring mask  +44 pending-cmd ring ptr
-//   +48 pending mask  +52 pending count  +56 kheap frame list (up to 16 frames)
-//   +128 cmdq lock (own line)  +192 fault head (own line)
-//   +256 statistics: u64 counters, STAT_* × 8
-//   +512 cost table: u32 ns per COST_*
-//   +640 micro-TLB geometry: entries u32, enabled u32
-//   +704 invalidations begun u32, +708 invalidations ended u32 (own line; see S_INV_EPOCH)
-//   +768 streams with a micro-TLB: a bitmap of MAX_STREAMS bits (S_UTLB_MAP)
 
-import { MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
+import { CACHE_LINE, MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
-import { cacheBytes, cacheInit } from "./cache";
-import { oracleBytes, oracleInit } from "../safety/oracle";
+import { CacheHeader, cacheBytes, cacheInit } from "./cache";
+import { OracleHeader, oracleBytes, oracleInit } from "../safety/oracle";
+import { PendingCmd } from "./consume";
 import { counterAdd } from "../counters";
 import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_SMMU, ESIM_ORACLE_ENABLED } from "../errno";
 import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
 
-export const S_STATE: u32 = 0;
-export const S_OPTIONS: u32 = 4;
-export const S_IOTLB: u32 = 8;
-export const S_WALKC: u32 = 12; // 4 × u32
-export const S_STREAMS: u32 = 28;
-export const S_STE_TABLE: u32 = 32;
-export const S_FAULTS: u32 = 36;
-export const S_FAULT_MASK: u32 = 40;
-export const S_PENDING: u32 = 44;
-export const S_PENDING_MASK: u32 = 48;
-export const S_PENDING_COUNT: u32 = 52;
-const S_FRAMES: u32 = 56; //  count u32 then 15 × u32
-export const S_CMDQ_LOCK: u32 = 128;
-export const S_FAULT_HEAD: u32 = 192;
-export const S_STATS: u32 = 256;
-export const S_COSTS: u32 = 512;
-export const S_UTLB_ENTRIES: u32 = 640;
-export const S_ORACLE: u32 = 648; //  the safety oracle checking this SMMU's accesses (0 = off)
+export const MAX_STREAMS: u32 = 256;
+/** Walk-cache levels: one cache per level 0..3 (SmmuInstance.walkCaches). */
+export const WALK_CACHE_LEVELS: u32 = 4;
+/** Kheap frames an SMMU can own (SmmuInstance.frames). */
+const MAX_FRAMES: u32 = 15;
+/** Room for statistics (SmmuInstance.stats, u64 each) and costs (SmmuInstance.costs, u32 each). */
+const STATS_ROOM: u32 = 32;
+const COSTS_ROOM: u32 = 32;
+/** Commands a CMD_SYNC can have waiting (OPT_INVALIDATE_AT_SYNC), and their ring's stride. */
+const PENDING_CMDS: u32 = 4096;
+export const PENDING_CMD_SIZE: u32 = 32;
+
 /**
- * Invalidations begun and ended (u32 each, wrapping). A translation reads both before its
- * first lookup and inserts what it found (micro-TLB, walk-cache and IOTLB fills) only if
- * none was in progress then and none has begun since. Otherwise a descriptor or entry read
- * before (or during) a TLBI could be cached behind its scan, and the translation would
- * outlive the TLBI + CMD_SYNC meant to remove it — against the architecture's guarantee
- * that a completed CMD_SYNC covers translations in flight. The access itself still
- * completes with what it found, as an access in flight at the TLBI does.
+ * The SMMU's descriptor: one slot of the SMMU table (SMMU_DESC_SIZE bytes). Its caches,
+ * stream table, fault queue and pending-command ring live in kheap frames it owns. Words
+ * that different workers write each start a cache line: the command-queue lock (CPUs
+ * issuing), the fault queue's head (devices faulting), the statistics (every translation)
+ * and the invalidation counters (every TLBI, read by every translation); the micro-TLB map,
+ * read by every TLBI, keeps off their lines too.
  */
-export const S_INV_EPOCH: u32 = 704;
-export const S_INV_ENDED: u32 = 708;
-/**
- * Which streams have a micro-TLB (bit sid of MAX_STREAMS bits): every TLBI must reach
- * them, and visiting only these instead of every stream-table entry keeps a TLBI's cost
- * independent of the stream table's size.
- */
-export const S_UTLB_MAP: u32 = 768;
+@unmanaged export class SmmuInstance {
+  /** Slot state (assembly/slots.ts SLOT_*): claimed, published and released by create/destroy. */
+  state: u32;
+  /** OPT_* bits, set at create. */
+  options: u32;
+  /** The IOTLB (leaf translations of every stream). */
+  iotlb: CacheHeader;
+  /**
+   * The walk caches (next-level tables), level l's CacheHeader at walkCaches + 4·l
+   * (WALK_CACHE_LEVELS of them, see walkCacheOf); 0 where that level is not cached.
+   */
+  walkCaches: u32; _walkCaches1: u32; _walkCaches2: u32; _walkCaches3: u32;
+  /** Unused (once a stream count); kept so that the fields after it keep their offsets. */
+  _reserved0: u32;
+  /** The stream table: MAX_STREAMS Ste records, STE_SIZE apart (steOf). */
+  steTable: Ste;
+  /** The fault event queue: faultMask + 1 FaultRecords, a ring indexed by faultHead. */
+  faults: FaultRecord;
+  faultMask: u32;
+  /** Commands waiting for the next CMD_SYNC (OPT_INVALIDATE_AT_SYNC): a PENDING_CMDS ring. */
+  pending: PendingCmd;
+  /** PENDING_CMDS − 1. */
+  pendingMask: u32;
+  /** How many are waiting, under cmdqLock. */
+  pendingCount: u32;
+  /** Kheap frames this SMMU owns (freed with it): how many, then their numbers (MAX_FRAMES u32 from `frames`). */
+  frameCount: u32;
+  frames: u32; _frames1: u32; _frames2: u32; _frames3: u32; _frames4: u32; _frames5: u32; _frames6: u32;
+  _frames7: u32; _frames8: u32; _frames9: u32; _frames10: u32; _frames11: u32; _frames12: u32;
+  _frames13: u32; _frames14: u32;
+  _pad0: u64;
+  /** Serialises the pending-command ring (a lock word, sync.ts). */
+  cmdqLock: u32;
+  _pad1: u32; _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64; _pad7: u64; _pad8: u64;
+  /** Faults recorded so far (wrapping): bumped atomically by the faulting translation; the ring's head. */
+  faultHead: u32;
+  _pad9: u32; _pad10: u64; _pad11: u64; _pad12: u64; _pad13: u64; _pad14: u64; _pad15: u64; _pad16: u64;
+  /** Statistics: u64 counters (counterAdd, any thread), STAT_* at stats + 8·STAT_* (room for STATS_ROOM). */
+  stats: u64; _stats1: u64; _stats2: u64; _stats3: u64; _stats4: u64; _stats5: u64; _stats6: u64; _stats7: u64;
+  _stats8: u64; _stats9: u64; _stats10: u64; _stats11: u64; _stats12: u64; _stats13: u64; _stats14: u64;
+  _stats15: u64; _stats16: u64; _stats17: u64; _stats18: u64; _stats19: u64; _stats20: u64; _stats21: u64;
+  _stats22: u64; _stats23: u64; _stats24: u64; _stats25: u64; _stats26: u64; _stats27: u64; _stats28: u64;
+  _stats29: u64; _stats30: u64; _stats31: u64;
+  /** Modelled ns per event, COST_* at costs + 4·COST_* (room for COSTS_ROOM): set by setCost. */
+  costs: u32; _costs1: u32; _costs2: u32; _costs3: u32; _costs4: u32; _costs5: u32; _costs6: u32; _costs7: u32;
+  _costs8: u32; _costs9: u32; _costs10: u32; _costs11: u32; _costs12: u32; _costs13: u32; _costs14: u32;
+  _costs15: u32; _costs16: u32; _costs17: u32; _costs18: u32; _costs19: u32; _costs20: u32; _costs21: u32;
+  _costs22: u32; _costs23: u32; _costs24: u32; _costs25: u32; _costs26: u32; _costs27: u32; _costs28: u32;
+  _costs29: u32; _costs30: u32; _costs31: u32;
+  /** Entries of each stream's micro-TLB (0 = none), set at create. */
+  utlbEntries: u32;
+  _reserved1: u32;
+  /** The safety oracle checking this SMMU's accesses (null = off): set once, by smmuOracleEnable. */
+  oracle: OracleHeader | null;
+  _pad17: u32; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
+  /**
+   * Invalidations begun and ended (u32 each, wrapping; atomic adds by every TLBI, see
+   * invalidateAll). A translation reads both before its first lookup and inserts what it
+   * found (micro-TLB, walk-cache and IOTLB fills) only if none was in progress then and none
+   * has begun since. Otherwise a descriptor or entry read before (or during) a TLBI could be
+   * cached behind its scan, and the translation would outlive the TLBI + CMD_SYNC meant to
+   * remove it — against the architecture's guarantee that a completed CMD_SYNC covers
+   * translations in flight. The access itself still completes with what it found, as an
+   * access in flight at the TLBI does.
+   */
+  invBegun: u32;
+  invEnded: u32;
+  _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64;
+  /**
+   * Which streams have a micro-TLB: bit sid of MAX_STREAMS bits, u32 words from utlbMap
+   * (set and cleared atomically by steSet / steClear). Every TLBI must reach them, and
+   * visiting only these instead of every stream-table entry keeps a TLBI's cost independent
+   * of the stream table's size.
+   */
+  utlbMap: u32; _utlbMap1: u32; _utlbMap2: u32; _utlbMap3: u32; _utlbMap4: u32; _utlbMap5: u32; _utlbMap6: u32;
+  _utlbMap7: u32;
+}
+
+// Exported in the module's layout (assembly/index.ts): src/smmu/smmu.ts and src/tasks/dma.ts
+// read them (S_COSTS only the raw layout's users).
+export const S_IOTLB: u32 = offsetof<SmmuInstance>("iotlb");
+export const S_WALKC: u32 = offsetof<SmmuInstance>("walkCaches");
+export const S_FAULTS: u32 = offsetof<SmmuInstance>("faults");
+export const S_FAULT_MASK: u32 = offsetof<SmmuInstance>("faultMask");
+export const S_FAULT_HEAD: u32 = offsetof<SmmuInstance>("faultHead");
+export const S_STATS: u32 = offsetof<SmmuInstance>("stats");
+export const S_COSTS: u32 = offsetof<SmmuInstance>("costs");
+export const S_ORACLE: u32 = offsetof<SmmuInstance>("oracle");
+
+if (offsetof<SmmuInstance>() > SMMU_DESC_SIZE) ERROR("SmmuInstance outgrew SMMU_DESC_SIZE");
+if (offsetof<SmmuInstance>("cmdqLock") % CACHE_LINE != 0) ERROR("SmmuInstance.cmdqLock must start its own cache line");
+if (S_FAULT_HEAD % CACHE_LINE != 0) ERROR("SmmuInstance.faultHead must start its own cache line");
+if (S_STATS % CACHE_LINE != 0) ERROR("SmmuInstance.stats must start its own cache line");
+if (offsetof<SmmuInstance>("invBegun") % CACHE_LINE != 0) ERROR("SmmuInstance.invBegun must start its own cache line");
+if (offsetof<SmmuInstance>("utlbMap") % CACHE_LINE != 0) ERROR("SmmuInstance.utlbMap must start its own cache line");
+// Each array of SmmuInstance reaches exactly to the field after it.
+if (offsetof<SmmuInstance>("_reserved0") - S_WALKC != WALK_CACHE_LEVELS * 4) ERROR("walkCaches ≠ WALK_CACHE_LEVELS");
+if (offsetof<SmmuInstance>("_pad0") - offsetof<SmmuInstance>("frames") != MAX_FRAMES * 4) ERROR("frames ≠ MAX_FRAMES");
+if (S_COSTS - S_STATS != STATS_ROOM * 8) ERROR("stats ≠ STATS_ROOM");
+if (offsetof<SmmuInstance>("utlbEntries") - S_COSTS != COSTS_ROOM * 4) ERROR("costs ≠ COSTS_ROOM");
+if (offsetof<SmmuInstance>() - offsetof<SmmuInstance>("utlbMap") != MAX_STREAMS / 8) ERROR("utlbMap ≠ MAX_STREAMS bits");
 
 /** Options. */
 export const OPT_INVALIDATE_AT_SYNC: u32 = 1 << 0; // TLBIs take effect at the next CMD_SYNC
@@ -68,7 +144,7 @@ export const OPT_UTLB: u32 = 1 << 2; //              per-stream micro-TLBs
 /** Fault injection, for tests only: TLBIs are consumed but change nothing (a broken SMMU). */
 export const OPT_FAULT_DROP_TLBI: u32 = 1 << 8;
 
-// Statistics (u64 each, at S_STATS + 8·index).
+// Statistics (u64 each, SmmuInstance.stats + 8·index).
 export const STAT_TRANSLATIONS: u32 = 0;
 export const STAT_UTLB_HITS: u32 = 1;
 export const STAT_IOTLB_HITS: u32 = 2;
@@ -85,8 +161,9 @@ export const STAT_CMDS: u32 = 12;
 export const STAT_ENTRIES_INVALIDATED: u32 = 13;
 export const STAT_MODELLED_NS: u32 = 14; // SMMU-side modelled time
 export const STAT_COUNT: u32 = 15;
+if (STAT_COUNT > STATS_ROOM) ERROR("STAT_* outgrew SmmuInstance.stats");
 
-// Costs in modelled ns (u32 each, at S_COSTS + 4·index).
+// Costs in modelled ns (u32 each, SmmuInstance.costs + 4·index).
 export const COST_PTE_READ: u32 = 0;
 export const COST_IOTLB_HIT: u32 = 1;
 export const COST_IOTLB_MISS: u32 = 2;
@@ -95,25 +172,71 @@ export const COST_TLBI: u32 = 4;
 export const COST_SYNC: u32 = 5;
 export const COST_UTLB_HIT: u32 = 6;
 export const COST_COUNT: u32 = 7;
+if (COST_COUNT > COSTS_ROOM) ERROR("COST_* outgrew SmmuInstance.costs");
 
-// Stream table entry (STE) as the driver programs it for a single-stage domain.
-export const STE_SIZE: u32 = 64;
-export const STE_VALID: u32 = 0; //   u32
-export const STE_STAGE: u32 = 4; //   u32: 1 or 2
-export const STE_ASID: u32 = 8;
-export const STE_VMID: u32 = 12;
-export const STE_TTB: u32 = 16; //    u64: table base PA
-export const STE_IAS: u32 = 24; //    64 − T0SZ
-export const STE_PG_SHIFT: u32 = 28; // from TG
-export const STE_START: u32 = 32; //  start level (from T0SZ; stage 2: SL0)
-export const STE_OAS: u32 = 36;
-export const STE_UTLB: u32 = 40; //   this stream's micro-TLB, 0 = none
-export const STE_DOMAIN: u32 = 44; // the SMMU domain: id + 1 (its flush generation), 0 = none
-export const STE_ACCESSES: u32 = 48; // u64: translations for this stream
+/**
+ * A stream-table entry as the driver programs it for a single-stage domain (CFGI_STE):
+ * written by steSet with `valid` cleared, then published by setting it; read by every
+ * translation of the stream.
+ */
+@unmanaged export class Ste {
+  /** 1 once programmed (atomic: cleared first, set last by steSet; cleared by steClear). */
+  valid: u32;
+  /** Translation stage: 1 or 2. */
+  stage: u32;
+  /** The context's ASID (stage 1) and VMID (stage 2): they tag its cache entries. */
+  asid: u32;
+  vmid: u32;
+  /** Table base PA (TTB0 / S2TTB). */
+  ttb: u64;
+  /** Input address size in bits: 64 − T0SZ. */
+  ias: u32;
+  /** Granule as a shift (12, 14, 16), from TG. */
+  pgShift: u32;
+  /** Start level of the walk (from T0SZ; stage 2: SL0). */
+  start: u32;
+  /** Output address size in bits. */
+  oas: u32;
+  /** This stream's micro-TLB (allocated by steSet when the SMMU has them), null = none. */
+  utlb: CacheHeader | null;
+  /** The SMMU domain: id + 1 (for its flush generation), 0 = none. */
+  domain: u32;
+  /** Translations of this stream (counterAdd). */
+  accesses: u64;
+}
 
-// Fault records (32 bytes): +0 type u32, +4 seq u32, +8 iova u64, +16 sid u32,
-// +20 level u32, +24 info u64 (the PTE, or the PA that was out of range).
-export const FAULT_SIZE: u32 = 32;
+/** The stream table's stride. */
+const STE_SIZE: u32 = 64;
+if (offsetof<Ste>() > STE_SIZE) ERROR("Ste outgrew STE_SIZE");
+
+/**
+ * A record of the fault event queue: written by recordFault, `seq` cleared first and set
+ * last (to the fault's sequence number + 1) so that a reader can tell a record in progress.
+ */
+@unmanaged export class FaultRecord {
+  /** Fault type (F_*). */
+  type: u32;
+  /** Sequence number + 1 once complete, 0 while being written. */
+  seq: u32;
+  /** The IOVA that faulted. */
+  iova: u64;
+  /** The stream. */
+  sid: u32;
+  /** The level of the walk where it faulted. */
+  level: u32;
+  /** The descriptor that faulted, or the PA that was out of range. */
+  info: u64;
+}
+
+/** Read by the TypeScript side: the fault ring's stride. */
+export const FAULT_SIZE: u32 = offsetof<FaultRecord>();
+// The TypeScript side reads a record at these offsets (src/smmu/smmu.ts readFault): moving a
+// field means changing that reader too.
+if (offsetof<FaultRecord>("iova") != 8 || offsetof<FaultRecord>("sid") != 16 || offsetof<FaultRecord>("level") != 20 ||
+    offsetof<FaultRecord>("info") != 24) {
+  ERROR("FaultRecord moved a field the TypeScript side reads");
+}
+
 export const F_BAD_STREAM: u32 = 1;
 export const F_TRANSLATION: u32 = 2;
 export const F_ADDR_SIZE: u32 = 3;
@@ -121,41 +244,67 @@ export const F_ACCESS: u32 = 4;
 export const F_PERMISSION: u32 = 5;
 export const F_WALK_EABT: u32 = 6; // a table address outside simulated RAM
 
-export const MAX_STREAMS: u32 = 256;
-const MAX_FRAMES: u32 = 15;
-
 @inline export function smmuAddr(id: u32): u32 {
   return slotAt(SMMUS_BASE, SMMU_DESC_SIZE, id);
 }
 
+/** The address of live SMMU `id`, or 0. */
 export function smmuLive(id: u32): u32 {
   return slotLive(SMMUS_BASE, SMMU_DESC_SIZE, MAX_SMMUS, id);
 }
 
-@inline export function stat(s: u32, which: u32, n: u64): void {
-  counterAdd(s + S_STATS + which * 8, n);
+@inline export function stat(s: SmmuInstance, which: u32, n: u64): void {
+  counterAdd(changetype<u32>(s) + S_STATS + which * 8, n);
 }
 
-@inline export function cost(s: u32, which: u32): u64 {
-  return <u64>load<u32>(s + S_COSTS + which * 4);
+@inline export function cost(s: SmmuInstance, which: u32): u64 {
+  return <u64>load<u32>(changetype<u32>(s) + S_COSTS + which * 4);
+}
+
+/** Walk cache of level `l` (0..3), or null where that level is not cached. */
+@inline export function walkCacheOf(s: SmmuInstance, l: u32): CacheHeader | null {
+  return changetype<CacheHeader | null>(load<u32>(changetype<u32>(s) + S_WALKC + l * 4));
+}
+
+/** The entry of stream `sid` (below MAX_STREAMS) in the stream table. */
+@inline export function steOf(s: SmmuInstance, sid: u32): Ste {
+  return changetype<Ste>(changetype<u32>(s.steTable) + sid * STE_SIZE);
+}
+
+/** The address of SmmuInstance.invBegun: the epoch a cache fill checks (cacheFillSince). */
+@inline export function invBegunAddr(s: SmmuInstance): u32 {
+  return changetype<u32>(s) + offsetof<SmmuInstance>("invBegun");
+}
+
+/** The address of SmmuInstance.invEnded. */
+@inline export function invEndedAddr(s: SmmuInstance): u32 {
+  return changetype<u32>(s) + offsetof<SmmuInstance>("invEnded");
+}
+
+/** The address of word `w` of utlbMap (stream sid's bit is bit sid & 31 of word sid >> 5). */
+@inline export function utlbMapWord(s: SmmuInstance, w: u32): u32 {
+  return changetype<u32>(s) + offsetof<SmmuInstance>("utlbMap") + w * 4;
 }
 
 /** Kheap memory owned by this SMMU (freed with it). */
-function smmuAlloc(s: u32, bytes: u32): u32 {
-  const n = load<u32>(s + S_FRAMES);
+function smmuAlloc(s: SmmuInstance, bytes: u32): u32 {
+  const n = s.frameCount;
   if (n >= MAX_FRAMES) return 0;
   const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>bytes));
   if (frame < 0) return 0;
-  store<u32>(s + S_FRAMES, n + 1);
-  store<u32>(s + S_FRAMES + 4 + n * 4, <u32>frame);
+  s.frameCount = n + 1;
+  store<u32>(changetype<u32>(s) + offsetof<SmmuInstance>("frames") + n * 4, <u32>frame);
   return frameAddr(ZONE_KHEAP, <u32>frame);
 }
 
-function newCache(s: u32, sets: u32, ways: u32, policy: u32, seed: u32): u32 {
+function newCache(s: SmmuInstance, sets: u32, ways: u32, policy: u32, seed: u32): u32 {
   const c = smmuAlloc(s, cacheBytes(sets, ways));
-  if (c != 0) cacheInit(c, sets, ways, policy, seed);
+  if (c != 0) cacheInit(changetype<CacheHeader>(c), sets, ways, policy, seed);
   return c;
 }
+
+/** Everything after the slot's state word (which slots.ts owns). */
+const AFTER_STATE: u32 = offsetof<SmmuInstance>("options");
 
 /**
  * Create an SMMU. Cache geometry: IOTLB sets × ways; walk caches per level (L0..L3 entries,
@@ -168,43 +317,44 @@ export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32
   if (tlbSets == 0 || tlbWays == 0 || faultRing < 2 || (faultRing & (faultRing - 1)) != 0) return -ESIM_ARGS;
   const id = slotClaim(SMMUS_BASE, SMMU_DESC_SIZE, MAX_SMMUS);
   if (id < 0) return id;
-  const s = smmuAddr(<u32>id);
-  memory.fill(s + 4, 0, SMMU_DESC_SIZE - 4);
-  store<u32>(s + S_OPTIONS, options | (utlbEntries != 0 ? OPT_UTLB : 0));
-  store<u32>(s + S_UTLB_ENTRIES, utlbEntries);
+  const s = changetype<SmmuInstance>(smmuAddr(<u32>id));
+  memory.fill(changetype<u32>(s) + AFTER_STATE, 0, SMMU_DESC_SIZE - AFTER_STATE);
+  s.options = options | (utlbEntries != 0 ? OPT_UTLB : 0);
+  s.utlbEntries = utlbEntries;
   const iotlb = newCache(s, tlbSets, tlbWays, policy, seed);
-  store<u32>(s + S_IOTLB, iotlb);
+  s.iotlb = changetype<CacheHeader>(iotlb);
   let ok = iotlb != 0;
-  for (let l: u32 = 0; l < 4 && ok; l++) {
+  for (let l: u32 = 0; l < WALK_CACHE_LEVELS && ok; l++) {
     const entries = l == 0 ? wc0 : l == 1 ? wc1 : l == 2 ? wc2 : wc3;
     if (entries == 0) continue; // this level is not cached
     const ways: u32 = entries < 4 ? entries : 4;
     const c = newCache(s, (entries + ways - 1) / ways, ways, policy, seed + l + 1);
-    store<u32>(s + S_WALKC + l * 4, c);
+    store<u32>(changetype<u32>(s) + S_WALKC + l * 4, c);
     ok = c != 0;
   }
   const ste = ok ? smmuAlloc(s, MAX_STREAMS * STE_SIZE) : 0;
   const faults = ste != 0 ? smmuAlloc(s, faultRing * FAULT_SIZE) : 0;
-  const pending = faults != 0 ? smmuAlloc(s, 4096 * 32) : 0;
+  const pending = faults != 0 ? smmuAlloc(s, PENDING_CMDS * PENDING_CMD_SIZE) : 0;
   if (pending == 0) {
     smmuRelease(s);
     return -ESIM_KHEAP;
   }
   memory.fill(ste, 0, MAX_STREAMS * STE_SIZE);
-  store<u32>(s + S_STE_TABLE, ste);
-  store<u32>(s + S_FAULTS, faults);
-  store<u32>(s + S_FAULT_MASK, faultRing - 1);
-  store<u32>(s + S_PENDING, pending);
-  store<u32>(s + S_PENDING_MASK, 4096 - 1);
-  slotPublish(s);
+  s.steTable = changetype<Ste>(ste);
+  s.faults = changetype<FaultRecord>(faults);
+  s.faultMask = faultRing - 1;
+  s.pending = changetype<PendingCmd>(pending);
+  s.pendingMask = PENDING_CMDS - 1;
+  slotPublish(changetype<u32>(s));
   return id;
 }
 
-function smmuRelease(s: u32): void {
-  const n = load<u32>(s + S_FRAMES);
-  for (let i: u32 = 0; i < n; i++) zoneFree(ZONE_KHEAP, load<u32>(s + S_FRAMES + 4 + i * 4));
-  memory.fill(s + 4, 0, SMMU_DESC_SIZE - 4);
-  slotRelease(s);
+function smmuRelease(s: SmmuInstance): void {
+  const n = s.frameCount;
+  const frames = changetype<u32>(s) + offsetof<SmmuInstance>("frames");
+  for (let i: u32 = 0; i < n; i++) zoneFree(ZONE_KHEAP, load<u32>(frames + i * 4));
+  memory.fill(changetype<u32>(s) + AFTER_STATE, 0, SMMU_DESC_SIZE - AFTER_STATE);
+  slotRelease(changetype<u32>(s));
 }
 
 export function smmuDestroy(id: u32): bool {
@@ -212,7 +362,7 @@ export function smmuDestroy(id: u32): bool {
   if (s == 0) return false;
   // Micro-TLBs live in their own frames, recorded in their STEs.
   for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) steClear(s, sid);
-  smmuRelease(s);
+  smmuRelease(changetype<SmmuInstance>(s));
   return true;
 }
 
@@ -223,10 +373,6 @@ export function setCost(id: u32, which: u32, ns: u32): bool {
   return true;
 }
 
-@inline export function steAddr(s: u32, sid: u32): u32 {
-  return load<u32>(s + S_STE_TABLE) + sid * STE_SIZE;
-}
-
 /**
  * Program stream `sid` (CFGI_STE in the driver's terms): stage, ASID/VMID, and the walk
  * geometry from the CD/STE fields (TTB, input size, granule, start level, output size).
@@ -234,42 +380,45 @@ export function setCost(id: u32, which: u32, ns: u32): bool {
  */
 export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vmid: u32, ttb: u64,
                        ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
-  const s = smmuLive(id);
-  if (s == 0) return -ESIM_NO_SMMU;
+  const a = smmuLive(id);
+  if (a == 0) return -ESIM_NO_SMMU;
   if (sid >= MAX_STREAMS) return -ESIM_ARGS;
-  const e = steAddr(s, sid);
-  atomic.store<u32>(e + STE_VALID, 0);
-  store<u32>(e + STE_STAGE, stage);
-  store<u32>(e + STE_ASID, asid);
-  store<u32>(e + STE_VMID, vmid);
-  store<u64>(e + STE_TTB, ttb);
-  store<u32>(e + STE_IAS, ias);
-  store<u32>(e + STE_PG_SHIFT, pgShift);
-  store<u32>(e + STE_START, start);
-  store<u32>(e + STE_OAS, oas);
-  store<u32>(e + STE_DOMAIN, domain + 1);
-  const utlbEntries = load<u32>(s + S_UTLB_ENTRIES);
-  if (load<u32>(e + STE_UTLB) == 0 && utlbEntries != 0) {
+  const s = changetype<SmmuInstance>(a);
+  const e = steOf(s, sid);
+  const valid = changetype<u32>(e) + offsetof<Ste>("valid");
+  atomic.store<u32>(valid, 0);
+  e.stage = stage;
+  e.asid = asid;
+  e.vmid = vmid;
+  e.ttb = ttb;
+  e.ias = ias;
+  e.pgShift = pgShift;
+  e.start = start;
+  e.oas = oas;
+  e.domain = domain + 1;
+  const utlbEntries = s.utlbEntries;
+  if (changetype<u32>(e.utlb) == 0 && utlbEntries != 0) {
     const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>cacheBytes(1, utlbEntries)));
     if (frame < 0) return -ESIM_KHEAP;
-    const c = frameAddr(ZONE_KHEAP, <u32>frame);
+    const c = changetype<CacheHeader>(frameAddr(ZONE_KHEAP, <u32>frame));
     cacheInit(c, 1, utlbEntries, 1 /* round-robin, as gem5 */, sid + 1);
-    store<u32>(e + STE_UTLB, c);
-    atomic.or<u32>(s + S_UTLB_MAP + (sid >> 5) * 4, 1 << (sid & 31));
+    e.utlb = c;
+    atomic.or<u32>(utlbMapWord(s, sid >> 5), 1 << (sid & 31));
   }
-  atomic.store<u32>(e + STE_VALID, 1);
+  atomic.store<u32>(valid, 1);
   return 0;
 }
 
-/** Detach stream `sid` (its micro-TLB goes with it). */
+/** Detach stream `sid` (its micro-TLB goes with it). `s`: the SMMU's address. */
 export function steClear(s: u32, sid: u32): void {
-  const e = steAddr(s, sid);
-  atomic.store<u32>(e + STE_VALID, 0);
-  const utlb = load<u32>(e + STE_UTLB);
+  const smmu = changetype<SmmuInstance>(s);
+  const e = steOf(smmu, sid);
+  atomic.store<u32>(changetype<u32>(e) + offsetof<Ste>("valid"), 0);
+  const utlb = changetype<u32>(e.utlb);
   if (utlb != 0) {
-    atomic.and<u32>(s + S_UTLB_MAP + (sid >> 5) * 4, ~(1 << (sid & 31)));
+    atomic.and<u32>(utlbMapWord(smmu, sid >> 5), ~(1 << (sid & 31)));
     zoneFree(ZONE_KHEAP, (utlb - frameAddr(ZONE_KHEAP, 0)) >> 12);
-    store<u32>(e + STE_UTLB, 0);
+    e.utlb = null;
   }
 }
 
@@ -278,27 +427,29 @@ export function steClear(s: u32, sid: u32): void {
  * -ESIM_NO_SMMU, -ESIM_ORACLE_ENABLED, -ESIM_KHEAP.
  */
 export function smmuOracleEnable(id: u32, capacity: u32, ring: u32): i32 {
-  const s = smmuLive(id);
-  if (s == 0) return -ESIM_NO_SMMU;
-  if (load<u32>(s + S_ORACLE) != 0) return -ESIM_ORACLE_ENABLED;
+  const a = smmuLive(id);
+  if (a == 0) return -ESIM_NO_SMMU;
+  const s = changetype<SmmuInstance>(a);
+  if (changetype<u32>(s.oracle) != 0) return -ESIM_ORACLE_ENABLED;
   const o = smmuAlloc(s, oracleBytes(capacity, ring));
   if (o == 0) return -ESIM_KHEAP;
   memory.fill(o, 0, oracleBytes(capacity, ring));
-  oracleInit(o, capacity, ring);
-  atomic.store<u32>(s + S_ORACLE, o);
+  oracleInit(changetype<OracleHeader>(o), capacity, ring);
+  atomic.store<u32>(a + S_ORACLE, o);
   return 0;
 }
 
 /** Record a fault in the event queue (a ring: the oldest records are overwritten). */
-export function recordFault(s: u32, type: u32, sid: u32, iova: u64, level: u32, info: u64): void {
+export function recordFault(s: SmmuInstance, type: u32, sid: u32, iova: u64, level: u32, info: u64): void {
   stat(s, STAT_FAULTS, 1);
-  const seq = atomic.add<u32>(s + S_FAULT_HEAD, 1);
-  const rec = load<u32>(s + S_FAULTS) + (seq & load<u32>(s + S_FAULT_MASK)) * FAULT_SIZE;
-  atomic.store<u32>(rec + 4, 0);
-  store<u32>(rec, type);
-  store<u64>(rec + 8, iova);
-  store<u32>(rec + 16, sid);
-  store<u32>(rec + 20, level);
-  store<u64>(rec + 24, info);
-  atomic.store<u32>(rec + 4, seq + 1);
+  const seq = atomic.add<u32>(changetype<u32>(s) + S_FAULT_HEAD, 1);
+  const r = changetype<FaultRecord>(changetype<u32>(s.faults) + (seq & s.faultMask) * FAULT_SIZE);
+  const done = changetype<u32>(r) + offsetof<FaultRecord>("seq");
+  atomic.store<u32>(done, 0);
+  r.type = type;
+  r.iova = iova;
+  r.sid = sid;
+  r.level = level;
+  r.info = info;
+  atomic.store<u32>(done, seq + 1);
 }

@@ -12,8 +12,7 @@ import {
 } from "./cmd";
 import { cmdqIssue, cmdqIssueRun, cmdqSync } from "./cmdq";
 import {
-  SD_ASID, SD_FEATURES, SD_FLUSH_GEN, SD_FLUSH_STARTED, SD_STAGE, SD_VMID, SMMU_FEAT_E2H, SMMU_FEAT_RANGE_INV,
-  smmuDomainHas,
+  SMMU_FEAT_E2H, SMMU_FEAT_RANGE_INV, SmmuDomain, flushGenAddr, flushStartedAddr, smmuDomainHas,
 } from "./domain";
 import { KB_SMMU_INV_ALL_TOO_BIG, KB_SMMU_NONLEAF_TTL0 } from "../behaviour";
 
@@ -24,48 +23,50 @@ const RANGE_NUM_MAX: u64 = 31;
   return 63 - clz(x);
 }
 
-@inline function stage1(sd: u32): bool {
-  return load<u32>(sd + SD_STAGE) == 1;
+@inline function stage1(sd: SmmuDomain): bool {
+  return sd.stage == 1;
 }
 
-@inline function e2h(sd: u32): bool {
-  return (load<u32>(sd + SD_FEATURES) & SMMU_FEAT_E2H) != 0;
+@inline function e2h(sd: SmmuDomain): bool {
+  return (sd.features & SMMU_FEAT_E2H) != 0;
 }
 
-/** The invalidate-everything of this domain's ASID or VMID, then a sync. */
-export function smmuTlbInvContext(d: u32, sd: u32): void {
+/** The invalidate-everything of this domain's ASID or VMID, then a sync. `domain`: the SMMU domain's address. */
+export function smmuTlbInvContext(d: u32, domain: u32): void {
+  const sd = changetype<SmmuDomain>(domain);
   // Begun before its TLBI exists: a lazy unmap that reads this later is covered by it.
-  atomic.add<u32>(sd + SD_FLUSH_STARTED, 1);
+  atomic.add<u32>(flushStartedAddr(sd), 1);
   if (stage1(sd)) {
     const op = e2h(sd) ? OP_TLBI_EL2_ASID : OP_TLBI_NH_ASID;
-    cmdqIssue(d, sd, tlbiContextDw0(op, <u64>load<u32>(sd + SD_ASID), 0), 0);
+    cmdqIssue(d, sd, tlbiContextDw0(op, <u64>sd.asid, 0), 0);
   } else {
-    cmdqIssue(d, sd, tlbiContextDw0(OP_TLBI_S12_VMALL, 0, <u64>load<u32>(sd + SD_VMID)), 0);
+    cmdqIssue(d, sd, tlbiContextDw0(OP_TLBI_S12_VMALL, 0, <u64>sd.vmid), 0);
   }
   cmdqSync(d, sd);
   // Every translation of the domain made before this point is gone (the oracle's lazy window closes).
-  atomic.add<u32>(sd + SD_FLUSH_GEN, 1);
+  atomic.add<u32>(flushGenAddr(sd), 1);
 }
 
 /**
  * Invalidate [iova, iova + size) cached from leaves (`leaf`) or from any level, as the
  * driver does for iotlb_sync (leaf, granule = the gather's page size) and tlb_flush_walk
- * (non-leaf, granule = the table granule).
+ * (non-leaf, granule = the table granule). `domain`: the SMMU domain's address.
  */
-export function smmuTlbInvRange(d: u32, sd: u32, iova: u64, size: u64, granule: u64, leaf: bool): void {
-  const ril = (load<u32>(sd + SD_FEATURES) & SMMU_FEAT_RANGE_INV) != 0;
+export function smmuTlbInvRange(d: u32, domain: u32, iova: u64, size: u64, granule: u64, leaf: bool): void {
+  const sd = changetype<SmmuDomain>(domain);
+  const ril = (sd.features & SMMU_FEAT_RANGE_INV) != 0;
   if (!smmuDomainHas(sd, KB_SMMU_INV_ALL_TOO_BIG)) {
     if (size == 0) return;
   } else if (sizeTooBig(ril, size, granule)) {
     // No size, or too many per-granule commands to send without a soft lockup.
-    smmuTlbInvContext(d, sd);
+    smmuTlbInvContext(d, domain);
     return;
   }
 
   const s1 = stage1(sd);
   const op = s1 ? (e2h(sd) ? OP_TLBI_EL2_VA : OP_TLBI_NH_VA) : OP_TLBI_S2_IPA;
-  const asid: u64 = s1 ? <u64>load<u32>(sd + SD_ASID) : 0;
-  const vmid: u64 = s1 ? 0 : <u64>load<u32>(sd + SD_VMID);
+  const asid: u64 = s1 ? <u64>sd.asid : 0;
+  const vmid: u64 = s1 ? 0 : <u64>sd.vmid;
   const end = iova + size;
 
   if (!ril) {

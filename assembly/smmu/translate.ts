@@ -3,78 +3,119 @@
 // a failure recorded in the fault queue. What the access reached is returned to the caller.
 
 import {
-  cacheFillSince, cacheLookup, makeCtx, metaShift, META_READ, META_UNPRIV, META_WRITE,
+  CacheHit, cacheFillSince, cacheLookup, makeCtx, metaShift, META_READ, META_UNPRIV, META_WRITE,
 } from "./cache";
 import {
-  COST_IOTLB_HIT, COST_IOTLB_MISS, COST_UTLB_HIT, F_BAD_STREAM, F_PERMISSION, MAX_STREAMS,
-  S_INV_EPOCH, S_INV_ENDED, S_IOTLB, STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_MODELLED_NS, STAT_TRANSLATIONS,
-  STAT_UTLB_HITS, STE_ACCESSES, STE_ASID, STE_PG_SHIFT, STE_UTLB, STE_VALID, STE_VMID, cost,
-  recordFault, stat, steAddr,
+  COST_IOTLB_HIT, COST_IOTLB_MISS, COST_UTLB_HIT, F_BAD_STREAM, F_PERMISSION, MAX_STREAMS, SmmuInstance, Ste,
+  STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_MODELLED_NS, STAT_TRANSLATIONS, STAT_UTLB_HITS, cost, invBegunAddr,
+  invEndedAddr, recordFault, stat, steOf,
 } from "./smmu";
 import { leafShifts, walk } from "./walk";
-import { S_ORACLE, STE_DOMAIN } from "./smmu";
-import { SD_FLUSH_GEN, smmuDomainAddr } from "./domain";
-import { oracleCheck, oracleSnapshot } from "../safety/oracle";
+import { flushGenAddr, smmuDomainAt } from "./domain";
+import { OracleHeader, oracleCheck, oracleSnapshot } from "../safety/oracle";
 import { slotBase } from "../sync";
-import { TS_ORACLE_BEFORE, TS_ORACLE_NOW } from "../memmap";
+import { TS_ACCESS_RESULT, TS_CPU_NS, TS_ORACLE_BEFORE, TS_ORACLE_NOW, TS_RESULT0 } from "../memmap";
 import { jiffiesNow } from "../clock";
 import { counterAdd } from "../counters";
 
 export const ACCESS_WRITE: u32 = 1 << 0;
 export const ACCESS_PRIV: u32 = 1 << 1;
 
-// Where the translation of an access was found (returned in the result's +24).
+// Where the translation of an access was found (AccessResult.hit).
 export const HIT_UTLB: u32 = 1;
 export const HIT_IOTLB: u32 = 2;
 export const HIT_WALK: u32 = 3;
 
 /**
- * Translate one access. `result` (32 bytes of the caller's slot) receives: +0 meta,
- * +4 fault level, +8 physical address, +16 fault info, +24 where it hit, +28 the oracle's
- * class of the access (AC_*, when the SMMU has an oracle).
+ * What one access got, in the caller's thread slot (RESULT0..3 for smmu_translate, which
+ * the TypeScript side reads at these offsets; TS_ACCESS_RESULT for the batched loops).
+ * Written by smmuTranslate, the cache lookup and the walk; a field is meaningful only for
+ * the outcome that writes it.
+ */
+@unmanaged export class AccessResult {
+  /** The leaf's cache meta bits (permissions, size, level): on success and permission faults. */
+  meta: u32;
+  /** The level where the walk faulted. */
+  faultLevel: u32;
+  /** The physical address the access reached (while translating: the leaf's output address). */
+  pa: u64;
+  /** On a walk fault: the descriptor that faulted, or the PA that was out of range. */
+  faultInfo: u64;
+  /** Where the translation was found: HIT_*. */
+  hit: u32;
+  /**
+   * The oracle's class of the access (AC_*), when the SMMU has an oracle; left as the caller
+   * set it otherwise (the batched loops preset AC_OK).
+   */
+  oracleClass: u32;
+}
+
+// A cache lookup copies its hit into the head of the result.
+if (offsetof<AccessResult>("meta") != offsetof<CacheHit>("meta")) ERROR("AccessResult.meta is not CacheHit.meta");
+if (offsetof<AccessResult>("pa") != offsetof<CacheHit>("out")) ERROR("AccessResult.pa is not CacheHit.out");
+if (offsetof<AccessResult>() > TS_ORACLE_BEFORE - TS_ACCESS_RESULT) ERROR("AccessResult outgrew TS_ACCESS_RESULT");
+// The device engine keeps a u64 just after the result in RESULT0..3 (assembly/device/engine.ts).
+if (offsetof<AccessResult>() + 8 > TS_CPU_NS - TS_RESULT0) ERROR("AccessResult outgrew TS_RESULT0");
+
+// The TypeScript side reads smmu_translate's result at these offsets (src/smmu/smmu.ts
+// Device.access, src/tasks/smmu.ts): moving a field means changing those readers too.
+if (offsetof<AccessResult>("faultLevel") != 4 || offsetof<AccessResult>("pa") != 8 ||
+    offsetof<AccessResult>("faultInfo") != 16 || offsetof<AccessResult>("hit") != 24 ||
+    offsetof<AccessResult>("oracleClass") != 28) {
+  ERROR("AccessResult moved a field the TypeScript side reads");
+}
+
+/** Read by the batched loops that preset the class (assembly/dma/loop.ts, assembly/workload/driver.ts). */
+export const AR_ORACLE_CLASS: u32 = offsetof<AccessResult>("oracleClass");
+
+/**
+ * Translate one access by SMMU `a` (its address) into `result` (an AccessResult).
  * Returns 0 or the fault type (also recorded in the SMMU's fault queue).
  */
-export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: u32): u32 {
+export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: u32): u32 {
+  const s = changetype<SmmuInstance>(a);
+  const res = changetype<AccessResult>(result);
+  const hit = changetype<CacheHit>(result);
   stat(s, STAT_TRANSLATIONS, 1);
-  // Before any lookup (S_INV_EPOCH): if an invalidation is in progress, nothing this
-  // translation finds may be cached; else only while no invalidation begins meanwhile.
-  const epoch = atomic.load<u32>(s + S_INV_EPOCH);
-  const mayFill = atomic.load<u32>(s + S_INV_ENDED) == epoch;
-  if (sid >= MAX_STREAMS || atomic.load<u32>(steAddr(s, sid) + STE_VALID) == 0) {
+  // Before any lookup (SmmuInstance.invBegun): if an invalidation is in progress, nothing
+  // this translation finds may be cached; else only while no invalidation begins meanwhile.
+  const epoch = atomic.load<u32>(invBegunAddr(s));
+  const mayFill = atomic.load<u32>(invEndedAddr(s)) == epoch;
+  if (sid >= MAX_STREAMS || atomic.load<u32>(changetype<u32>(steOf(s, sid)) + offsetof<Ste>("valid")) == 0) {
     recordFault(s, F_BAD_STREAM, sid, iova, 0, 0);
     return F_BAD_STREAM;
   }
-  const ste = steAddr(s, sid);
-  counterAdd(ste + STE_ACCESSES, 1);
-  const ctx = makeCtx(load<u32>(ste + STE_ASID), load<u32>(ste + STE_VMID));
-  const shifts = leafShifts(load<u32>(ste + STE_PG_SHIFT));
-  const utlb = load<u32>(ste + STE_UTLB);
-  const o = load<u32>(s + S_ORACLE);
-  if (o != 0) oracleSnapshot(o, ctx, iova >> 12, flushGenOf(ste), slotBase() + TS_ORACLE_BEFORE);
+  const ste = steOf(s, sid);
+  counterAdd(changetype<u32>(ste) + offsetof<Ste>("accesses"), 1);
+  const ctx = makeCtx(ste.asid, ste.vmid);
+  const shifts = leafShifts(ste.pgShift);
+  const utlb = ste.utlb;
+  const o = s.oracle;
+  if (o) oracleSnapshot(o, ctx, iova >> 12, flushGenOf(ste), slotBase() + TS_ORACLE_BEFORE);
 
   let where = HIT_WALK;
-  if (utlb != 0 && cacheLookup(utlb, iova, ctx, shifts, result)) {
+  if (utlb && cacheLookup(utlb, iova, ctx, shifts, hit)) {
     where = HIT_UTLB;
     stat(s, STAT_UTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_UTLB_HIT));
-  } else if (cacheLookup(load<u32>(s + S_IOTLB), iova, ctx, shifts, result)) {
+  } else if (cacheLookup(s.iotlb, iova, ctx, shifts, hit)) {
     where = HIT_IOTLB;
     stat(s, STAT_IOTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_HIT));
-    if (utlb != 0 && mayFill) cacheFillSince(utlb, iova, ctx, load<u32>(result), load<u64>(result + 8), s + S_INV_EPOCH, epoch);
+    if (utlb && mayFill) cacheFillSince(utlb, iova, ctx, res.meta, res.pa, invBegunAddr(s), epoch);
   } else {
     stat(s, STAT_IOTLB_MISSES, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_MISS));
-    const fault = walk(s, ste, sid, iova, ctx, result, mayFill, epoch);
+    const fault = walk(s, ste, sid, iova, ctx, res, mayFill, epoch);
     if (fault != 0) {
-      recordFault(s, fault, sid, iova, load<u32>(result + 4), load<u64>(result + 16));
+      recordFault(s, fault, sid, iova, res.faultLevel, res.faultInfo);
       return fault;
     }
-    if (utlb != 0 && mayFill) cacheFillSince(utlb, iova, ctx, load<u32>(result), load<u64>(result + 8), s + S_INV_EPOCH, epoch);
+    if (utlb && mayFill) cacheFillSince(utlb, iova, ctx, res.meta, res.pa, invBegunAddr(s), epoch);
   }
-  store<u32>(result + 24, where);
+  res.hit = where;
 
-  const meta = load<u32>(result);
+  const meta = res.meta;
   const need = (access & ACCESS_WRITE) != 0 ? META_WRITE : META_READ;
   if ((meta & need) == 0 || ((access & ACCESS_PRIV) == 0 && (meta & META_UNPRIV) == 0)) {
     recordFault(s, F_PERMISSION, sid, iova, (meta >> 16) & 3, 0);
@@ -83,21 +124,21 @@ export function smmuTranslate(s: u32, sid: u32, iova: u64, access: u32, result: 
   // The entry maps the whole block: its base (output bits below the block size are RES0
   // and read as zero) plus the offset of this address inside it.
   const size = <u64>1 << metaShift(meta);
-  const pa = (load<u64>(result + 8) & ~(size - 1)) | (iova & (size - 1));
-  store<u64>(result + 8, pa);
-  if (o != 0) store<u32>(result + 28, checkAccess(o, ste, sid, ctx, iova, pa));
+  const pa = (res.pa & ~(size - 1)) | (iova & (size - 1));
+  res.pa = pa;
+  if (o) res.oracleClass = checkAccess(o, ste, sid, ctx, iova, pa);
   return 0;
 }
 
 /** Ask the oracle about an access that got through: was that page the DMA API's to reach? */
-function checkAccess(o: u32, ste: u32, sid: u32, ctx: u32, iova: u64, pa: u64): u32 {
+function checkAccess(o: OracleHeader, ste: Ste, sid: u32, ctx: u32, iova: u64, pa: u64): u32 {
   const slot = slotBase();
   return oracleCheck(o, ctx, sid, iova >> 12, pa >> 12, flushGenOf(ste), jiffiesNow(),
                      slot + TS_ORACLE_NOW, slot + TS_ORACLE_BEFORE);
 }
 
 /** Flushes of the stream's domain completed so far (closes the oracle's lazy windows). */
-@inline function flushGenOf(ste: u32): u32 {
-  const dom = load<u32>(ste + STE_DOMAIN);
-  return dom == 0 ? 0 : atomic.load<u32>(smmuDomainAddr(dom - 1) + SD_FLUSH_GEN);
+@inline function flushGenOf(ste: Ste): u32 {
+  const dom = ste.domain;
+  return dom == 0 ? 0 : atomic.load<u32>(flushGenAddr(smmuDomainAt(dom - 1)));
 }

@@ -8,13 +8,13 @@ import { frameAddr, zoneFrameAllocated, zoneFrames } from "../phys";
 import { oracleFreedTable } from "../safety/oracle";
 import { jiffiesNow } from "../clock";
 import {
-  cacheFillSince, cacheLookup, makeMeta, META_READ, META_UNPRIV, META_WRITE,
+  CacheHit, cacheFillSince, cacheLookup, makeMeta, META_READ, META_UNPRIV, META_WRITE,
 } from "./cache";
 import {
-  COST_PTE_READ, COST_WALKC_HIT, F_ACCESS, F_ADDR_SIZE, F_TRANSLATION, F_WALK_EABT, S_IOTLB, S_ORACLE,
-  S_INV_EPOCH, S_WALKC, STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, STE_IAS, STE_OAS,
-  STE_PG_SHIFT, STE_STAGE, STE_START, STE_TTB, cost, stat,
+  COST_PTE_READ, COST_WALKC_HIT, F_ACCESS, F_ADDR_SIZE, F_TRANSLATION, F_WALK_EABT, SmmuInstance, Ste,
+  STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, cost, invBegunAddr, stat, walkCacheOf,
 } from "./smmu";
+import { AccessResult } from "./translate";
 
 const PTE_ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 const PTE_AF: u64 = 1 << 10;
@@ -65,29 +65,30 @@ function leafPerms(pte: u64, stage: u32): u32 {
 
 /**
  * Walk for `iova` in stream context `ste`. On success fills the IOTLB, writes the leaf's
- * meta and output address to `result` (+0 meta, +8 out) and returns 0; otherwise returns
- * the fault type and leaves the level at +4 and the descriptor (or bad PA) at +16.
- * Caches are filled only if `mayFill` and while the SMMU's S_INV_EPOCH still reads `epoch`
+ * meta and output address to `result` (meta, pa) and returns 0; otherwise returns the
+ * fault type and leaves the level and the descriptor (or bad PA) in faultLevel, faultInfo.
+ * Caches are filled only if `mayFill` and while the SMMU's invBegun still reads `epoch`
  * (what the translation saw when it started, see smmuTranslate).
  */
-export function walk(s: u32, ste: u32, sid: u32, iova: u64, ctx: u32, result: u32, mayFill: bool, epoch: u32): u32 {
+export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, result: AccessResult, mayFill: bool,
+                     epoch: u32): u32 {
   stat(s, STAT_WALKS, 1);
-  const pgShift = load<u32>(ste + STE_PG_SHIFT);
-  const ias = load<u32>(ste + STE_IAS);
-  const start = load<u32>(ste + STE_START);
-  const stage = load<u32>(ste + STE_STAGE);
+  const pgShift = ste.pgShift;
+  const ias = ste.ias;
+  const start = ste.start;
+  const stage = ste.stage;
   if ((iova >> <u64>ias) != 0) return fail(result, F_TRANSLATION, start, 0);
 
   // Resume below the deepest walk-cache hit.
   let lvl = start;
-  let table = load<u64>(ste + STE_TTB);
+  let table = ste.ttb;
   for (let l: i32 = 2; l >= <i32>start; l--) {
-    const wc = load<u32>(s + S_WALKC + <u32>l * 4);
-    if (wc == 0) continue;
-    if (cacheLookup(wc, iova, ctx, <u64>1 << lvlShift(pgShift, <u32>l), result)) {
+    const wc = walkCacheOf(s, <u32>l);
+    if (!wc) continue;
+    if (cacheLookup(wc, iova, ctx, <u64>1 << lvlShift(pgShift, <u32>l), changetype<CacheHit>(result))) {
       stat(s, STAT_WALKC_HITS, 1);
       stat(s, STAT_MODELLED_NS, cost(s, COST_WALKC_HIT));
-      table = load<u64>(result + 8);
+      table = result.pa;
       lvl = <u32>l + 1;
       break;
     }
@@ -99,8 +100,8 @@ export function walk(s: u32, ste: u32, sid: u32, iova: u64, ctx: u32, result: u3
     const idx = (iova >> <u64>shift) & ((<u64>1 << bits) - 1);
     const ptr = descriptorPtr(table + idx * 8);
     if (ptr == 0) return fail(result, F_WALK_EABT, lvl, table + idx * 8);
-    const o = load<u32>(s + S_ORACLE);
-    if (o != 0 && !zoneFrameAllocated(ZONE_PHYS, <u32>((table - PHYS_BASE) >> 12))) {
+    const o = s.oracle;
+    if (o && !zoneFrameAllocated(ZONE_PHYS, <u32>((table - PHYS_BASE) >> 12))) {
       // Reading a table page the kernel already freed: whatever it holds now is not a table.
       oracleFreedTable(o, sid, iova >> 12, table, jiffiesNow());
     }
@@ -112,26 +113,28 @@ export function walk(s: u32, ste: u32, sid: u32, iova: u64, ctx: u32, result: u3
     if (lvl < 3 && type == 3) {
       // A table: remember it for walks that share this part of the address.
       table = outputAddress(pte, pgShift);
-      const wc = load<u32>(s + S_WALKC + lvl * 4);
-      if (wc != 0 && mayFill) cacheFillSince(wc, iova, ctx, makeMeta(0, false, shift, lvl, stage), table, s + S_INV_EPOCH, epoch);
+      const wc = walkCacheOf(s, lvl);
+      if (wc && mayFill) {
+        cacheFillSince(wc, iova, ctx, makeMeta(0, false, shift, lvl, stage), table, invBegunAddr(s), epoch);
+      }
       lvl++;
       continue;
     }
     if (lvl == 3 ? type != 3 : !blockAllowed(pgShift, lvl)) return fail(result, F_TRANSLATION, lvl, pte);
     if ((pte & PTE_AF) == 0) return fail(result, F_ACCESS, lvl, pte);
     const pa = outputAddress(pte, pgShift);
-    if ((pa >> <u64>load<u32>(ste + STE_OAS)) != 0) return fail(result, F_ADDR_SIZE, lvl, pte);
+    if ((pa >> <u64>ste.oas) != 0) return fail(result, F_ADDR_SIZE, lvl, pte);
     const meta = makeMeta(leafPerms(pte, stage), true, shift, lvl, stage);
-    if (mayFill) cacheFillSince(load<u32>(s + S_IOTLB), iova, ctx, meta, pa, s + S_INV_EPOCH, epoch);
-    store<u32>(result, meta);
-    store<u64>(result + 8, pa);
+    if (mayFill) cacheFillSince(s.iotlb, iova, ctx, meta, pa, invBegunAddr(s), epoch);
+    result.meta = meta;
+    result.pa = pa;
     return 0;
   }
   return F_TRANSLATION; // not reached
 }
 
-function fail(result: u32, type: u32, lvl: u32, info: u64): u32 {
-  store<u32>(result + 4, lvl);
-  store<u64>(result + 16, info);
+function fail(result: AccessResult, type: u32, lvl: u32, info: u64): u32 {
+  result.faultLevel = lvl;
+  result.faultInfo = info;
   return type;
 }

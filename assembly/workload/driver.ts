@@ -9,7 +9,7 @@ import { slotBase } from "../sync";
 import {
   CONTROL_BASE, CTL_RUN_FLAGS, CTL_RUN_STOP, RUN_STOP_ON_VIOLATION, TS_ACCESS_RESULT, TS_CPU_NS, TS_FQ_STAMP,
 } from "../memmap";
-import { smmuTranslate } from "../smmu/translate";
+import { AR_ORACLE_CLASS, smmuTranslate } from "../smmu/translate";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
 import { DD_STATS, DS_COUNT, DS_UNMAPS_LAZY } from "../dma/domain";
 import { dmaMap, dmaUnmap } from "../dma/iommu";
@@ -125,14 +125,14 @@ export function wlAccess(w: u32, iova: u64, access: u32): u32 {
   const s = load<u32>(w + W_SMMU);
   if (s == 0) return 0x100;
   const res = slotBase() + TS_ACCESS_RESULT;
-  store<u32>(res + 28, AC_OK);
+  store<u32>(res + AR_ORACLE_CLASS, AC_OK);
   wcAdd(w, WC_ACCESSES, 1);
   const fault = smmuTranslate(s, load<u32>(w + W_SID), iova, access, res);
   if (fault != 0) {
     wcAdd(w, WC_FAULTS, 1);
     return 0x100 + fault;
   }
-  const cls = load<u32>(res + 28);
+  const cls = load<u32>(res + AR_ORACLE_CLASS);
   if (cls != AC_OK && cls != AC_LAZY_WINDOW && cls != AC_UNCHECKED) violation(w);
   return cls;
 }
