@@ -15,7 +15,20 @@ export const EV_TLB_FLUSH_WALK: u32 = 2; // a = iova, b = size, c = granule
 export const EV_TLB_FLUSH_ALL: u32 = 3;
 export const EV_IOTLB_SYNC: u32 = 4; //     a = start, b = end, c = pgsize
 export const EV_WARN: u32 = 5; //           a = WARN_* code
-export const EV_CMD: u32 = 6; //            a = dw0, b = dw1, c = count | step shift << 32
+export const EV_CMD: u32 = 6; //            a = dw0, b = dw1, c = the run word below
+
+// An EV_CMD record's run word: how many commands (dw1's address advancing by 2^step after
+// each), and the low 12 bits of the address the driver asked for (the encoding drops them).
+export const EVC_COUNT_LO: u32 = 0;   export const EVC_COUNT_BITS: u32 = 32;
+export const EVC_STEP_LO: u32 = 32;   export const EVC_STEP_BITS: u32 = 8;
+export const EVC_ADDR_LO: u32 = 40;   export const EVC_ADDR_BITS: u32 = 12;
+
+/** The run word of `count` commands stepping by 2^stepShift, asked for at an address ending in `addrLow`. */
+@inline export function cmdRunWord(count: u64, stepShift: u32, addrLow: u64): u64 {
+  return ((count & ((<u64>1 << EVC_COUNT_BITS) - 1)) << EVC_COUNT_LO) |
+         ((<u64>stepShift & ((<u64>1 << EVC_STEP_BITS) - 1)) << EVC_STEP_LO) |
+         ((addrLow & ((<u64>1 << EVC_ADDR_BITS) - 1)) << EVC_ADDR_LO);
+}
 
 // Where the kernel WARNs (see reference §4.15).
 export const WARN_MAP_PGSIZE: u32 = 1;

@@ -19,11 +19,12 @@
 
 export const RING_RECORD: u32 = offsetof<RingRecord>();
 
-// The TypeScript decoders (src/pgtable.ts, src/iova.ts …) read a record's words at fixed
-// offsets: +0 kind, +8 a, +16 b, +24 c.
-if (offsetof<RingRecord>("a") != 8 || offsetof<RingRecord>("b") != 16 || offsetof<RingRecord>("c") != 24) {
-  ERROR("RingRecord moved a word the TypeScript decoders read at a fixed offset");
-}
+// The words the TypeScript readers take by these names (src/ring.ts, src/pgtable.ts, src/iova.ts).
+export const RR_KIND: u32 = offsetof<RingRecord>("kind");
+export const RR_SEQ: u32 = offsetof<RingRecord>("seq");
+export const RR_A: u32 = offsetof<RingRecord>("a");
+export const RR_B: u32 = offsetof<RingRecord>("b");
+export const RR_C: u32 = offsetof<RingRecord>("c");
 
 /** Append one record to the ring at `base` (`mask` = capacity − 1) counted by `head`. */
 export function ringWrite(head: u32, base: u32, mask: u32, kind: u32, a: u64, b: u64, c: u64): void {

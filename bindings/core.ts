@@ -124,6 +124,11 @@ export class Core {
     return this.u64[((this.slotBase + this.layout.TS_RESULT0) >>> 3) + index]!;
   }
 
+  /** The u64 at byte `offset` of the slot's result area (8-byte aligned). */
+  resultU64(offset: number): bigint {
+    return this.u64[(this.slotBase + this.layout.TS_RESULT0 + offset) >>> 3]!;
+  }
+
   /** The u32 at byte `offset` of the slot's result area. */
   result32(offset: number): number {
     return this.u32[(this.slotBase + this.layout.TS_RESULT0 + offset) >>> 2]!;

@@ -198,13 +198,13 @@ export class IovaDomain {
       head: this.block + L.I_EV_HEAD, base: this.block + L.I_EV_RING, capacity: L.IEV_ENTRIES,
       recordSize: L.IEV_SIZE, what: `IOVA domain ${id} events`,
     }, (rec) => {
-      const kind = core.readU32(rec);
+      const kind = core.readU32(rec + L.RR_KIND);
       if (kind === L.IEV_FQ_FLUSH) return { kind: "fq-flush" };
-      if (kind === L.IEV_FQ_RELEASE) return { kind: "fq-release", data: core.readU64Number(rec + 8) };
-      const n = Number(core.readU64(rec + 8));
+      if (kind === L.IEV_FQ_RELEASE) return { kind: "fq-release", data: core.readU64Number(rec + L.RR_A) };
+      const n = Number(core.readU64(rec + L.RR_A));
       const code = (Object.keys(IOVA_WARN_CODES) as IovaWarnCode[]).find((c) => L[IOVA_WARN_CODES[c]] === n);
       if (code === undefined) throw new IommuSimError(`iommu-sim: IOVA domain ${id}: the core recorded a WARN of unknown code ${n}`);
-      return { kind: "warn", code, value: core.readU64(rec + 16), message: IOVA_WARN_TEXT[code] };
+      return { kind: "warn", code, value: core.readU64(rec + L.RR_B), message: IOVA_WARN_TEXT[code] };
     });
   }
 

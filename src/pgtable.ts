@@ -394,17 +394,19 @@ const warnCodeCache = new WeakMap<Core, Map<number, WarnCode>>();
 
 function decodeEvent(core: Core, rec: number): TlbEvent {
   const L = core.layout;
-  const kind = core.readU32(rec);
+  const kind = core.readU32(rec + L.RR_KIND);
   if (kind === L.EV_CMD) {
-    const c = core.readU64(rec + 24);
-    const command = decodeCommand(core.readU64(rec + 8), core.readU64(rec + 16), core.layout);
-    const ev: TlbEvent = { kind: "cmd", command, count: Number(c & 0xffffffffn), step: 2 ** Number((c >> 32n) & 0xffn) };
-    if ("addr" in command) ev.requestAddr = command.addr + Number((c >> 40n) & 0xfffn);
+    const run = core.readU64(rec + L.RR_C);
+    const field = (lo: number, bits: number) => Number((run >> BigInt(lo)) & ((1n << BigInt(bits)) - 1n));
+    const command = decodeCommand(core.readU64(rec + L.RR_A), core.readU64(rec + L.RR_B), L);
+    const ev: TlbEvent = { kind: "cmd", command, count: field(L.EVC_COUNT_LO, L.EVC_COUNT_BITS),
+                           step: 2 ** field(L.EVC_STEP_LO, L.EVC_STEP_BITS) };
+    if ("addr" in command) ev.requestAddr = command.addr + field(L.EVC_ADDR_LO, L.EVC_ADDR_BITS);
     return ev;
   }
-  const a = core.readU64Number(rec + 8);
-  const b = core.readU64Number(rec + 16);
-  const c = core.readU64Number(rec + 24);
+  const a = core.readU64Number(rec + L.RR_A);
+  const b = core.readU64Number(rec + L.RR_B);
+  const c = core.readU64Number(rec + L.RR_C);
   switch (kind) {
     case L.EV_TLB_ADD_PAGE: return { kind: "tlb_add_page", iova: a, granule: b };
     case L.EV_TLB_FLUSH_WALK: return { kind: "tlb_flush_walk", iova: a, size: b, granule: c };

@@ -13,7 +13,8 @@
 // The driver produces at `prod`, the device consumes at `cons` (free-running u32 counters;
 // the ring slot is counter & mask).
 
-import { smmuTranslate, AccessResult } from "../smmu/translate";
+import { smmuTranslate } from "../smmu/translate";
+import { AccessResult } from "../smmu/access";
 import { slotBase } from "../sync";
 import { CACHE_LINE, TS_RESULT0 } from "../memmap";
 import { randomOf, seedState, xorshift64 } from "../random";

@@ -117,13 +117,15 @@ if (offsetof<ShadowEntry>() > ORACLE_ENTRY) ERROR("ShadowEntry outgrew ORACLE_EN
 /** Read by the TypeScript side: the violation ring's stride. */
 export const VIOLATION_SIZE: u32 = 64;
 if (offsetof<Violation>() > VIOLATION_SIZE) ERROR("Violation outgrew VIOLATION_SIZE");
-// The TypeScript side reads a record at these offsets (src/safety/oracle.ts Oracle.read):
-// moving a field means changing that reader too.
-if (offsetof<Violation>("iova") != 8 || offsetof<Violation>("reached") != 16 || offsetof<Violation>("expected") != 24 ||
-    offsetof<Violation>("unmappedAt") != 32 || offsetof<Violation>("at") != 40 || offsetof<Violation>("sid") != 48 ||
-    offsetof<Violation>("gen") != 56) {
-  ERROR("Violation moved a field the TypeScript side reads");
-}
+// The fields the TypeScript side reads (src/safety/oracle.ts Oracle.read), by these names.
+export const V_KIND: u32 = offsetof<Violation>("kind");
+export const V_IOVA: u32 = offsetof<Violation>("iova");
+export const V_REACHED: u32 = offsetof<Violation>("reached");
+export const V_EXPECTED: u32 = offsetof<Violation>("expected");
+export const V_UNMAPPED_AT: u32 = offsetof<Violation>("unmappedAt");
+export const V_AT: u32 = offsetof<Violation>("at");
+export const V_SID: u32 = offsetof<Violation>("sid");
+export const V_GEN: u32 = offsetof<Violation>("gen");
 
 /**
  * A copy of one shadow entry, taken when an access starts and again when it completes (in

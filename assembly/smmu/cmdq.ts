@@ -4,8 +4,8 @@
 // record with its count and step, so a 1 GiB walk flush is one record, not 262,144.
 // The SMMU's consumption of the queue (IOTLB invalidation, completion timing) hooks in here.
 
-import { EV_CMD, recordEvent } from "../events";
-import { OP_CMD_SYNC, syncDw0 } from "./cmd";
+import { EV_CMD, cmdRunWord, recordEvent } from "../events";
+import { CMD0_OP_BITS, CMD0_OP_LO, OP_CMD_SYNC, cmdField, syncDw0 } from "./cmd";
 import { SmmuDomain } from "./domain";
 import { smmuConsume } from "./consume";
 import { COST_SYNC, COST_TLBI, SmmuInstance, cost, smmuLive } from "./smmu";
@@ -19,7 +19,7 @@ import { TS_CPU_NS } from "../memmap";
  */
 export function cmdqIssueRun(d: u32, sd: SmmuDomain, dw0: u64, dw1: u64, count: u64, stepShift: u32,
                              addrLow: u64): void {
-  recordEvent(d, EV_CMD, dw0, dw1, (count & 0xffffffff) | (<u64>stepShift << 32) | ((addrLow & 0xfff) << 40));
+  recordEvent(d, EV_CMD, dw0, dw1, cmdRunWord(count, stepShift, addrLow));
   const smmu = sd.smmu;
   if (smmu == 0) return;
   const a = smmuLive(smmu - 1);
@@ -27,7 +27,7 @@ export function cmdqIssueRun(d: u32, sd: SmmuDomain, dw0: u64, dw1: u64, count: 
   smmuConsume(a, dw0, dw1, count, stepShift);
   // The issuing CPU pays for writing the commands, and waits for a sync to complete.
   const s = changetype<SmmuInstance>(a);
-  const ns = (dw0 & 0xff) == OP_CMD_SYNC ? cost(s, COST_SYNC) : count * cost(s, COST_TLBI);
+  const ns = cmdField(dw0, CMD0_OP_LO, CMD0_OP_BITS) == OP_CMD_SYNC ? cost(s, COST_SYNC) : count * cost(s, COST_TLBI);
   const acc = slotBase() + TS_CPU_NS;
   store<u64>(acc, load<u64>(acc) + ns);
 }

@@ -16,27 +16,10 @@ import {
   cmdAddr, cmdField,
 } from "./cmd";
 import {
-  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, PENDING_CMD_SIZE, STAT_CMDS,
+  MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, PENDING_CMD_SIZE, PendingCmd, STAT_CMDS,
   STAT_ENTRIES_INVALIDATED, STAT_SYNCS, STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, SmmuInstance,
   Ste, WALK_CACHE_LEVELS, invBegunAddr, invEndedAddr, stat, steOf, utlbMapWord, walkCacheOf,
 } from "./smmu";
-
-/**
- * A command waiting for the next CMD_SYNC (OPT_INVALIDATE_AT_SYNC): one entry of the SMMU's
- * pending ring (SmmuInstance.pending), written and drained under its cmdqLock.
- */
-@unmanaged export class PendingCmd {
-  /** The command's two words, as issued. */
-  dw0: u64;
-  dw1: u64;
-  /**
-   * The run: how many commands (bits 0..31; dw1's address advancing by 2^stepShift after
-   * each) and stepShift (bits 32..63), packed as the EV_CMD log record packs a run.
-   */
-  run: u64;
-}
-
-if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING_CMD_SIZE");
 
 const ALL_SHIFTS: u64 = 0x0000_0000_ffff_f000 | (<u64>0xfff << 32); // every size 4K … 2^43
 

@@ -7,7 +7,8 @@ import { TS_RESULT0 } from "../memmap";
 import { slotBase } from "../sync";
 import { randomOf, seedState, xorshift64 } from "../random";
 import { smmuLive } from "./smmu";
-import { AccessResult, smmuTranslate } from "./translate";
+import { smmuTranslate } from "./translate";
+import { AccessResult } from "./access";
 
 /**
  * `count` device reads at random addresses in [base, base + span) (8-byte aligned) through

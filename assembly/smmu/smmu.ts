@@ -10,7 +10,6 @@ import { CACHE_LINE, MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from ".
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { CacheHeader, cacheBytes, cacheInit } from "./cache";
 import { OracleHeader, oracleBytes, oracleInit } from "../safety/oracle";
-import { PendingCmd } from "./consume";
 import { counterAdd } from "../counters";
 import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_SMMU, ESIM_ORACLE_ENABLED } from "../errno";
 import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
@@ -26,6 +25,23 @@ const COSTS_ROOM: u32 = 32;
 /** Commands a CMD_SYNC can have waiting (OPT_INVALIDATE_AT_SYNC), and their ring's stride. */
 const PENDING_CMDS: u32 = 4096;
 export const PENDING_CMD_SIZE: u32 = 32;
+
+/**
+ * A command waiting for the next CMD_SYNC (OPT_INVALIDATE_AT_SYNC): one entry of the SMMU's
+ * pending ring (SmmuInstance.pending), written and drained under its cmdqLock.
+ */
+@unmanaged export class PendingCmd {
+  /** The command's two words, as issued. */
+  dw0: u64;
+  dw1: u64;
+  /**
+   * The run: how many commands (bits 0..31; dw1's address advancing by 2^stepShift after
+   * each) and stepShift (bits 32..63), packed as the EV_CMD log record packs a run.
+   */
+  run: u64;
+}
+
+if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING_CMD_SIZE");
 
 /**
  * The SMMU's descriptor: one slot of the SMMU table (SMMU_DESC_SIZE bytes). Its caches,
@@ -230,12 +246,12 @@ if (offsetof<Ste>() > STE_SIZE) ERROR("Ste outgrew STE_SIZE");
 
 /** Read by the TypeScript side: the fault ring's stride. */
 export const FAULT_SIZE: u32 = offsetof<FaultRecord>();
-// The TypeScript side reads a record at these offsets (src/smmu/smmu.ts readFault): moving a
-// field means changing that reader too.
-if (offsetof<FaultRecord>("iova") != 8 || offsetof<FaultRecord>("sid") != 16 || offsetof<FaultRecord>("level") != 20 ||
-    offsetof<FaultRecord>("info") != 24) {
-  ERROR("FaultRecord moved a field the TypeScript side reads");
-}
+// The fields the TypeScript side reads (src/smmu/smmu.ts readFault), by these names.
+export const FR_TYPE: u32 = offsetof<FaultRecord>("type");
+export const FR_IOVA: u32 = offsetof<FaultRecord>("iova");
+export const FR_SID: u32 = offsetof<FaultRecord>("sid");
+export const FR_LEVEL: u32 = offsetof<FaultRecord>("level");
+export const FR_INFO: u32 = offsetof<FaultRecord>("info");
 
 export const F_BAD_STREAM: u32 = 1;
 export const F_TRANSLATION: u32 = 2;

@@ -14,7 +14,7 @@ import {
   COST_PTE_READ, COST_WALKC_HIT, F_ACCESS, F_ADDR_SIZE, F_TRANSLATION, F_WALK_EABT, SmmuInstance, Ste,
   STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, cost, invBegunAddr, stat, walkCacheOf,
 } from "./smmu";
-import { AccessResult } from "./translate";
+import { AccessResult } from "./access";
 
 const PTE_ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 const PTE_AF: u64 = 1 << 10;

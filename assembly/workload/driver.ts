@@ -9,7 +9,8 @@ import { slotBase } from "../sync";
 import {
   CONTROL_BASE, CTL_RUN_FLAGS, CTL_RUN_STOP, RUN_STOP_ON_VIOLATION, TS_ACCESS_RESULT, TS_CPU_NS, TS_FQ_STAMP,
 } from "../memmap";
-import { AR_ORACLE_CLASS, smmuTranslate } from "../smmu/translate";
+import { smmuTranslate } from "../smmu/translate";
+import { AR_ORACLE_CLASS } from "../smmu/access";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
 import { DD_STATS, DS_COUNT, DS_UNMAPS_LAZY } from "../dma/domain";
 import { dmaMap, dmaUnmap } from "../dma/iommu";

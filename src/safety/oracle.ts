@@ -131,11 +131,12 @@ export class Oracle {
 
   private read(r: number): Violation {
     const core = this.core;
-    const kind = accessClassOf(core, core.readU32(r)) as Violation["kind"];
+    const L = core.layout;
+    const kind = accessClassOf(core, core.readU32(r + L.V_KIND)) as Violation["kind"];
     const v = {
-      kind, iova: core.readU64Number(r + 8) * 4096, reached: core.readU64Number(r + 16) * 4096,
-      expected: core.readU64Number(r + 24) * 4096, unmappedAt: core.readU64Number(r + 32),
-      at: core.readU64Number(r + 40), streamId: core.readU32(r + 48), generation: core.readU32(r + 56),
+      kind, iova: core.readU64Number(r + L.V_IOVA) * 4096, reached: core.readU64Number(r + L.V_REACHED) * 4096,
+      expected: core.readU64Number(r + L.V_EXPECTED) * 4096, unmappedAt: core.readU64Number(r + L.V_UNMAPPED_AT),
+      at: core.readU64Number(r + L.V_AT), streamId: core.readU32(r + L.V_SID), generation: core.readU32(r + L.V_GEN),
     };
     if (kind === "freed-table") v.reached /= 4096; // the table's PA itself
     return { ...v, explanation: explain(v) };

@@ -443,9 +443,10 @@ function faultTypeOf(core: Core, code: number): FaultType {
 }
 
 function readFault(core: Core, rec: number): Fault {
+  const L = core.layout;
   return {
-    type: faultTypeOf(core, core.readU32(rec)), streamId: core.readU32(rec + 16),
-    iova: core.readU64Number(rec + 8), level: core.readU32(rec + 20), info: core.readU64(rec + 24),
+    type: faultTypeOf(core, core.readU32(rec + L.FR_TYPE)), streamId: core.readU32(rec + L.FR_SID),
+    iova: core.readU64Number(rec + L.FR_IOVA), level: core.readU32(rec + L.FR_LEVEL), info: core.readU64(rec + L.FR_INFO),
   };
 }
 
@@ -475,15 +476,15 @@ export class Device {
       const bytes = Math.min(iova + length - a, gran - (a % gran));
       const rc = this.core.raw.smmu_translate(this.smmu.id, this.streamId, a, access);
       if (rc !== 0) {
-        const info = this.core.result64(2);
+        const info = this.core.resultU64(L.AR_FAULT_INFO);
         const fault: Fault = { type: faultTypeOf(this.core, rc), streamId: this.streamId, iova: a,
-          level: this.core.result32(4), info };
+          level: this.core.result32(L.AR_FAULT_LEVEL), info };
         return { ok: false, fault, segments };
       }
-      const where = this.core.result32(24);
-      const seg: AccessSegment = { iova: a, pa: Number(this.core.result64(1)), bytes,
+      const where = this.core.result32(L.AR_HIT);
+      const seg: AccessSegment = { iova: a, pa: Number(this.core.resultU64(L.AR_PA)), bytes,
         from: where === L.HIT_UTLB ? "micro-tlb" : where === L.HIT_IOTLB ? "iotlb" : "walk" };
-      if (this.smmu.oracle) seg.check = accessClassOf(this.core, this.core.result32(28));
+      if (this.smmu.oracle) seg.check = accessClassOf(this.core, this.core.result32(L.AR_ORACLE_CLASS));
       segments.push(seg);
       a += bytes;
     }

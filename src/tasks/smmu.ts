@@ -46,7 +46,7 @@ function translateLoop(ctx: TaskContext, a: StressArgs): StressResult {
     const iova = a.base + (x % a.pages) * PAGE + (i & 0xff8);
     if (raw.smmu_translate(a.smmu, a.streamId, iova, 0) !== 0) { r.faults++; continue; }
     r.translated++;
-    const pa = Number(ctx.core.result64(1));
+    const pa = Number(ctx.core.resultU64(ctx.core.layout.AR_PA));
     if (pa % GEN !== iova % GEN || pa < GEN) {
       r.torn++;
       r.example ??= `iova 0x${iova.toString(16)} → pa 0x${pa.toString(16)}`;
