@@ -37,6 +37,7 @@ import { lockAcquire, lockAcquireBounded, lockRelease } from "./sync";
 import * as dmad from "./dma/domain";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "./safety/record";
 import * as dmai from "./dma/iommu";
+import * as steps from "./dma/steps";
 import * as dloop from "./dma/loop";
 import * as wrun from "./workload/run";
 import * as wstate from "./workload/state";
@@ -1013,8 +1014,67 @@ export function dma_unmap(dev: u32, cpu: u32, addr: f64, size: f64): i32 {
   return dmai.dmaUnmap(<u32>dd, cpu, <u64>addr, <u64>size);
 }
 
-// The unmap's steps, for deterministic schedules (src/explore/). The caller supplies what
-// each step's reads saw.
+// The seed variants' steps (assembly/dma/steps.ts), for deterministic schedules
+// (src/explore/): the explorer reads each sequence, lets its memory model decide what
+// every load sees, and has the core perform each store and action.
+export const STEP_SITE_MASK = steps.STEP_SITE_MASK;
+export const STEP_KIND_SHIFT = steps.STEP_KIND_SHIFT;
+export const STEP_OBJECT_SHIFT = steps.STEP_OBJECT_SHIFT;
+export const STEP_MARKED = steps.STEP_MARKED;
+export const STEP_GUARDED = steps.STEP_GUARDED;
+export const STEP_OUT_SHIFT = steps.STEP_OUT_SHIFT;
+export const STEP_CTRL_SHIFT = steps.STEP_CTRL_SHIFT;
+export const STEP_DATA_SHIFT = steps.STEP_DATA_SHIFT;
+export const STEP_FIELD_MASK = steps.STEP_FIELD_MASK;
+export const STEP_REGS = steps.STEP_REGS;
+export const STEP_LOAD = steps.STEP_LOAD;
+export const STEP_STORE = steps.STEP_STORE;
+export const STEP_FENCE = steps.STEP_FENCE;
+export const STEP_ACTION = steps.STEP_ACTION;
+export const STEP_WORD_FQ_DOMAIN = steps.WORD_FQ_DOMAIN;
+export const STEP_WORD_FQ = steps.WORD_FQ;
+export const STEP_WORD_QUIRK = steps.WORD_QUIRK;
+export const STEP_BARRIER_MB = steps.BARRIER_MB;
+export const STEP_BARRIER_WMB = steps.BARRIER_WMB;
+export const STEP_ACT_CLEAR = steps.ACT_CLEAR;
+export const STEP_ACT_SYNC = steps.ACT_SYNC;
+export const STEP_ACT_RELEASE = steps.ACT_RELEASE;
+export const STEP_ACT_SET_TYPE = steps.ACT_SET_TYPE;
+export const STEP_OP_UNMAP = steps.OP_UNMAP;
+export const STEP_OP_SWITCH = steps.OP_SWITCH;
+export const SITE_UNMAP_SNAPSHOT = steps.SITE_UNMAP_SNAPSHOT;
+export const SITE_UNMAP_CLEAR_QUEUED = steps.SITE_UNMAP_CLEAR_QUEUED;
+export const SITE_UNMAP_SYNC_QUEUED = steps.SITE_UNMAP_SYNC_QUEUED;
+export const SITE_QUEUE_MB = steps.SITE_QUEUE_MB;
+export const SITE_QUEUE_LOAD = steps.SITE_QUEUE_LOAD;
+export const SITE_UNMAP_RELEASE_QUEUED = steps.SITE_UNMAP_RELEASE_QUEUED;
+export const SITE_UNMAP_READ_QUIRK = steps.SITE_UNMAP_READ_QUIRK;
+export const SITE_UNMAP_CLEAR_QUIRK = steps.SITE_UNMAP_CLEAR_QUIRK;
+export const SITE_UNMAP_READ_FQ_SYNC = steps.SITE_UNMAP_READ_FQ_SYNC;
+export const SITE_UNMAP_SYNC_FQ = steps.SITE_UNMAP_SYNC_FQ;
+export const SITE_UNMAP_READ_FQ_FREE = steps.SITE_UNMAP_READ_FQ_FREE;
+export const SITE_UNMAP_READ_FQ_HOISTED = steps.SITE_UNMAP_READ_FQ_HOISTED;
+export const SITE_QUEUE_WMB = steps.SITE_QUEUE_WMB;
+export const SITE_UNMAP_RELEASE_FQ = steps.SITE_UNMAP_RELEASE_FQ;
+export const SITE_SWITCH_BUILD = steps.SITE_SWITCH_BUILD;
+export const SITE_SWITCH_WMB = steps.SITE_SWITCH_WMB;
+export const SITE_SWITCH_PUBLISH_ONCE = steps.SITE_SWITCH_PUBLISH_ONCE;
+export const SITE_SWITCH_PUBLISH_PLAIN = steps.SITE_SWITCH_PUBLISH_PLAIN;
+export const SITE_SWITCH_READ_QUIRK = steps.SITE_SWITCH_READ_QUIRK;
+export const SITE_SWITCH_SET_QUIRK = steps.SITE_SWITCH_SET_QUIRK;
+export const SITE_SWITCH_SET_TYPE = steps.SITE_SWITCH_SET_TYPE;
+
+/** Step `index` of seed variant `variant`'s sequence for `op` (STEP_OP_*): its word, 0 past the end. */
+export function dma_variant_step(variant: u32, op: u32, index: u32): u32 {
+  return steps.variantStep(variant, op, index);
+}
+
+/** The value store step `step` writes, given the register word `regs` (one byte per register). */
+export function dma_step_value(step: u32, regs: u32): u32 {
+  return steps.stepValue(step, regs);
+}
+
+/** Begin an unmap on `cpu` (claimed for this thread) before its steps: 0 or a DMA_ERR_* code. */
 export function dma_unmap_begin(domain: u32, cpu: u32, addr: f64, size: f64): i32 {
   const dd = dmad.liveDmaDomain(domain);
   if (dd == 0) return DMA_ERR_NO_DOMAIN;
@@ -1024,25 +1084,22 @@ export function dma_unmap_begin(domain: u32, cpu: u32, addr: f64, size: f64): i3
   return 0;
 }
 
-export function dma_unmap_clear(domain: u32, cpu: u32, skipLeaves: bool): f64 {
+/**
+ * Perform step `step` (a store, fence or action) on `cpu` of a domain with the register word
+ * `regs`: what the step returned (0, -ENOMEM from the queue's construction, -1 when an unmap
+ * saw fq_domain but no queue), or for a clear the bytes it cleared; DMA_ERR_NO_DOMAIN or
+ * -EINVAL for a bad call. An unmap's steps need dma_unmap_begin first.
+ */
+export function dma_step_run(domain: u32, cpu: u32, step: u32, regs: u32): f64 {
   const dd = dmad.liveDmaDomain(domain);
   if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  dmai.unmapClear(dd, cpu, skipLeaves);
-  return <f64>dmai.unmapCleared(cpu);
-}
-
-export function dma_unmap_sync(domain: u32, cpu: u32, sync: bool): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  if (sync) dmai.unmapSync(dd, cpu);
-  else dmai.unmapSkipSync(dd, cpu);
-  return 0;
-}
-
-export function dma_unmap_release(domain: u32, cpu: u32, queued: bool): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  return dmai.unmapRelease(dd, cpu, queued);
+  if (cpu >= mm.MAX_DMA_CPUS || steps.stepKind(step) < steps.STEP_STORE || steps.stepKind(step) > steps.STEP_ACTION) {
+    return dmad.DMA_ERR_INVAL; // not -1 (DMA_ERR_ARGS): that is a release's "no queue"
+  }
+  const rc = steps.stepEffect(dd, cpu, step, regs);
+  if (rc < 0) return rc;
+  const clear = steps.stepKind(step) == steps.STEP_ACTION && steps.stepObject(step) == steps.ACT_CLEAR;
+  return clear ? <f64>dmai.unmapCleared(cpu) : 0;
 }
 
 /** The whole DMA → DMA-FQ switch in the domain's variant: 0, or -12 (queue not built). */
@@ -1050,34 +1107,6 @@ export function dma_switch_lazy(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
   if (dd == 0) return DMA_ERR_NO_DOMAIN;
   return dmad.dmaSwitchToLazy(dd);
-}
-
-// The switch's steps (the writer), for deterministic schedules.
-export function dma_switch_build(domain: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  return dmad.dmaSwitchBuild(dd);
-}
-
-export function dma_switch_publish(domain: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  dmad.dmaSwitchPublish(dd);
-  return 0;
-}
-
-export function dma_switch_set_quirk(domain: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  dmad.dmaSwitchSetQuirk(dd);
-  return 0;
-}
-
-export function dma_switch_set_type(domain: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  dmad.dmaSwitchSetType(dd);
-  return 0;
 }
 
 /** TEST HOOK: drain and drop the flush queue, the domain strict again (nothing in flight!). */

@@ -86,14 +86,10 @@ export interface CoreExports {
   dma_map(dev: number, cpu: number, phys: number, size: number, dir: number, attrs: number): number;
   dma_unmap(dev: number, cpu: number, addr: number, size: number): number;
   dma_unmap_begin(domain: number, cpu: number, addr: number, size: number): number;
-  dma_unmap_clear(domain: number, cpu: number, skipLeaves: number): number;
-  dma_unmap_sync(domain: number, cpu: number, sync: number): number;
-  dma_unmap_release(domain: number, cpu: number, queued: number): number;
+  dma_variant_step(variant: number, op: number, index: number): number;
+  dma_step_value(step: number, regs: number): number;
+  dma_step_run(domain: number, cpu: number, step: number, regs: number): number;
   dma_switch_lazy(domain: number): number;
-  dma_switch_build(domain: number): number;
-  dma_switch_publish(domain: number): number;
-  dma_switch_set_quirk(domain: number): number;
-  dma_switch_set_type(domain: number): number;
   dma_rebuild_strict(domain: number, cpu: number): number;
   dma_loop_pairs(dev: number, cpu: number, count: number, size: number, physBase: number, physPages: number,
                  dir: number, flags: number, ring: number, seed: number): number;
@@ -131,9 +127,8 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "iova_flush_all", "iova_block", "iova_loop_fast_pairs", "iova_loop_cross", "iova_loop_tree", "sync_lock",
   "sync_lock_bounded", "sync_unlock", "clock_advance", "iova_fq_init", "iova_queue", "iova_fq_teardown", "iova_fq_set_flush",
   "dma_domain_create", "dma_domain_destroy", "dma_stat", "dma_device_attach", "dma_device_detach",
-  "dma_release_cpu", "dma_map", "dma_unmap", "dma_unmap_begin", "dma_unmap_clear", "dma_unmap_sync",
-  "dma_unmap_release", "dma_switch_lazy", "dma_switch_build", "dma_switch_publish", "dma_switch_set_quirk",
-  "dma_switch_set_type", "dma_rebuild_strict", "dma_loop_pairs", "dma_loop_switch", "dma_fq_pending",
+  "dma_release_cpu", "dma_map", "dma_unmap", "dma_unmap_begin", "dma_variant_step", "dma_step_value",
+  "dma_step_run", "dma_switch_lazy", "dma_rebuild_strict", "dma_loop_pairs", "dma_loop_switch", "dma_fq_pending",
   "wl_init", "wl_run", "wl_drain", "wl_counter", "wl_hist_count", "wl_hist_floor", "wl_run_begin", "wl_run_stop",
   "wl_run_stopped",
   "dma_fq_flush_step_for_testing",

@@ -49,6 +49,9 @@ export {
   SEED_RACE, BUILTIN_SCENARIOS, buildScenario, validateScenario,
   type Scenario, type ScenarioOp, type BuiltScenario, type BuildOptions,
 } from "./explore/scenario.js";
+export {
+  variantSteps, SITE_TEXT as SEED_SITE_TEXT, type VariantStep, type SeedOp, type SiteName as SeedSiteName,
+} from "./explore/steps.js";
 export { runDmaStress, type DmaStressOptions, type DmaStressReport, type DmaStressRole } from "./scenarios/dma-stress.js";
 export type { DmaStressResult, DmaMapperResult, DmaSwitcherResult, DmaDeviceResult } from "./tasks/dma.js";
 export {

@@ -2,10 +2,10 @@
 // §2.13, §6.4): the IOVA sizes and the 32-bit-first attempt, the IOMMU core's map loop,
 // and the unmap path whose one snapshot of fq_domain decides everything (O2).
 //
-// The unmap is written as its steps — begin, clear the PTEs, sync, release the IOVA — so
-// that the deterministic explorer can run other CPUs between them; dmaUnmap runs them in
-// the order of the domain's variant, reading fq_domain (and the v2 quirk) from memory the
-// way that variant's code does. Every map and unmap is recorded in the SMMU's safety
+// The unmap is written as its steps — begin, clear the PTEs, sync, release the IOVA — and
+// the order in which each seed variant takes them, with its reads of fq_domain and of the
+// v2 quirk between them, is data (dma/steps.ts): dmaUnmap runs that sequence, and the
+// deterministic explorer runs the same one a step at a time. Every map and unmap is recorded in the SMMU's safety
 // oracle when it has one: the IOVA counts as unmapped strictly when it goes back to the
 // allocator (which promises its invalidation completed), lazily when it is queued.
 //
@@ -18,17 +18,17 @@ import { cpuCharge } from "../sync";
 import { liveTable } from "../pgtable/config";
 import { allocFast, freeFast } from "../iova/rcache";
 import { fqEnabled, fqQueue } from "../iova/fq";
+import { OP_UNMAP, dmaRunSteps } from "./steps";
 import { iommuMap, iommuUnmapFast } from "../iommu/core";
 import { G_FREELIST, gatherInit, iotlbSync } from "../iommu/gather";
 import { freelistRelease } from "../iommu/freelist";
 import { PROFILE_515 } from "../pgtable/desc";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "../safety/record";
 import {
-  BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_FQ_DOMAIN, DD_PGT, DD_PROFILE, DD_QUIRK, DD_SHIFT,
-  DD_SMMU, DD_SMMU_DOMAIN, DD_VARIANT, DDF_FORCEDAC, DS_MAPS, DS_MAP_FAILS, DS_MIXED, DS_NO_QUEUE,
+  BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_PGT, DD_PROFILE, DD_SHIFT,
+  DD_SMMU, DD_SMMU_DOMAIN, DDF_FORCEDAC, DS_MAPS, DS_MAP_FAILS, DS_MIXED, DS_NO_QUEUE,
   DS_SAC_FALLBACKS, DS_SAC_TRIES, DS_SYNCS, DS_UNMAPS_LAZY, DS_UNMAPS_STRICT, DS_UNMAP_SHORT,
-  DV_BUS, DV_BUS_LIMIT, DV_FLAGS, DV_MASK, DVF_COHERENT, DVF_PCI_32BIT, QUIRK_NON_STRICT,
-  VARIANT_V2_HOISTED, VARIANT_V2_TWO_READS, iovaOf, statAdd,
+  DV_BUS, DV_BUS_LIMIT, DV_FLAGS, DV_MASK, DVF_COHERENT, DVF_PCI_32BIT, iovaOf, statAdd,
 } from "./domain";
 
 // enum dma_data_direction
@@ -200,11 +200,12 @@ export function unmapSkipSync(dd: u32, cpu: u32): void {
 }
 
 /**
- * Step 3: release the IOVA — queued: queue_iova with the gather's freelist (0 if the
- * queue does not exist yet: hazard 1, counted, nothing queued — the kernel would crash);
- * otherwise free_iova_fast now, and any table pages with it.
+ * Step 3: release the IOVA — queued: queue_iova with the gather's freelist, unless the
+ * queue the unmap saw (`queueSeen`) did not exist yet: hazard 1, counted, nothing queued,
+ * -1 (the kernel would dereference a NULL queue); otherwise free_iova_fast now, and any
+ * table pages with it.
  */
-export function unmapRelease(dd: u32, cpu: u32, queued: bool): i32 {
+export function unmapRelease(dd: u32, cpu: u32, queued: bool, queueSeen: bool): i32 {
   const c = cpuArea(cpu);
   const iova = load<u64>(c + C_IOVA);
   const size = load<u64>(c + C_SIZE);
@@ -212,7 +213,8 @@ export function unmapRelease(dd: u32, cpu: u32, queued: bool): i32 {
   const d = iovaOf(dd);
   const freelist = load<u32>(c + C_GATHER + G_FREELIST);
   if (queued) {
-    if (!fqEnabled(d)) {
+    // Seen but not there would be the explorer's model disagreeing with the core: the same hazard.
+    if (!queueSeen || !fqEnabled(d)) {
       statAdd(dd, cpu, DS_NO_QUEUE, 1);
       return -1;
     }
@@ -238,32 +240,11 @@ export function unmapCleared(cpu: u32): u64 {
 // ── unmap, whole, in the domain's variant ──────────────────────────────────
 
 /**
- * __iommu_dma_unmap on simulated CPU `cpu`. Returns 0, or -1 when the unmap found
- * fq_domain set but no queue (only possible in a broken variant).
+ * __iommu_dma_unmap on simulated CPU `cpu`: the domain's variant's sequence (dma/steps.ts).
+ * Returns 0, or -1 when the unmap found fq_domain set but no queue (only possible in a
+ * broken variant).
  */
 export function dmaUnmap(dd: u32, cpu: u32, dmaAddr: u64, size: u64): i32 {
-  const v = load<u32>(dd + DD_VARIANT);
-  if (v == VARIANT_V2_TWO_READS || v == VARIANT_V2_HOISTED) return unmapV2(dd, cpu, dmaAddr, size, v);
-  // Merged (and no-wmb, whose reader is the merged one): one READ_ONCE snapshot.
-  const queued = atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0;
   unmapBegin(dd, cpu, dmaAddr, size);
-  unmapClear(dd, cpu, queued);
-  if (!queued) unmapSync(dd, cpu);
-  return unmapRelease(dd, cpu, queued);
-}
-
-/**
- * The v2 reader: io-pgtable reads the quirk word, then dma-iommu reads fq_domain once to
- * decide the sync and once more (inside iommu_dma_free_iova) to decide the free — plain
- * loads all. Hoisted: the second read done first, kept in a local, as in Robin's mail.
- */
-function unmapV2(dd: u32, cpu: u32, dmaAddr: u64, size: u64, v: u32): i32 {
-  let freeRead: u32 = 0;
-  if (v == VARIANT_V2_HOISTED) freeRead = load<u32>(dd + DD_FQ_DOMAIN);
-  unmapBegin(dd, cpu, dmaAddr, size);
-  unmapClear(dd, cpu, (load<u32>(dd + DD_QUIRK) & QUIRK_NON_STRICT) != 0);
-  if (load<u32>(dd + DD_FQ_DOMAIN) == 0) unmapSync(dd, cpu);
-  else unmapSkipSync(dd, cpu);
-  if (v != VARIANT_V2_HOISTED) freeRead = load<u32>(dd + DD_FQ_DOMAIN);
-  return unmapRelease(dd, cpu, freeRead != 0);
+  return dmaRunSteps(dd, cpu, OP_UNMAP);
 }
