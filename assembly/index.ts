@@ -1209,6 +1209,8 @@ export const WL_NIC_TX = wrun.WL_NIC_TX;
 export const WL_STORAGE = wrun.WL_STORAGE;
 export const WL_RANDOM = wrun.WL_RANDOM;
 export const WL_ATTACKER = wrun.WL_ATTACKER;
+export const WL_PAIRS = wrun.WL_PAIRS;
+export const WL_SWITCHER = wrun.WL_SWITCHER;
 export const WL_PHYS_BASE_HI = <u32>(wrun.WL_PHYS_BASE >> 32);
 export const WL_PHYS_CPU_SHIFT = <u32>wrun.WL_PHYS_CPU_SHIFT;
 export const WL_HIST_BUCKETS = wstate.HIST_BUCKETS;
@@ -1228,6 +1230,7 @@ export const WC_UNMAP_NS = wstate.WC_UNMAP_NS;
 export const WC_WINDOWS_LOST = wstate.WC_WINDOWS_LOST;
 export const WC_STALE_HITS = wstate.WC_STALE_HITS;
 export const WC_RETRIES = wstate.WC_RETRIES;
+export const WC_SWITCHES = wstate.WC_SWITCHES;
 export const WC_CLOCK = wstate.WC_COUNT;
 export const WC_OPEN_WINDOWS = wstate.WC_COUNT + 1;
 

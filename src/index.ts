@@ -26,7 +26,7 @@ export {
   type DmaDomainOptions, type DmaDeviceOptions, type DmaMapOptions, type DmaStats, type SeedVariant,
   type DomainType, type DmaDirection,
 } from "./dma.js";
-export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
+export { WorkerPool, PoolRunFailure, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
 export { runSelftest, type SelftestResult } from "./selftest.js";
@@ -57,10 +57,12 @@ export type { DmaStressResult, DmaMapperResult, DmaSwitcherResult, DmaDeviceResu
 export {
   parseRunScenario, ScenarioError, RUN_WORKLOAD_KINDS, EVENT_ACTIONS,
   type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent, type RunDomain, type RunDevice,
+  type PairsWorkload, type AttackerWorkload, type SwitcherWorkload,
 } from "./run/scenario.js";
 export {
   runScenario, startScenario, RunError,
   type RunOptions as ScenarioRunOptions, type StartOptions as ScenarioStartOptions, type ScenarioRun, type RunProgress,
+  type RunFailure,
 } from "./run/runner.js";
 export { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
 export { formatSummary } from "./report/text.js";

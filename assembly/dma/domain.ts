@@ -55,6 +55,7 @@ import { smmuDomainLive } from "../smmu/domain";
 import { smmuLive } from "../smmu/smmu";
 import { PROFILE_515 } from "../pgtable/desc";
 import { OP_SWITCH, copySteps, dmaRunSteps } from "./steps";
+import { clockHold, clockRelease } from "../clock";
 
 // Domain types (include/linux/iommu.h): __IOMMU_DOMAIN_PAGING | DMA_API (| DMA_FQ).
 export const DOMAIN_DMA: u32 = 0x3;
@@ -295,9 +296,13 @@ export function dmaRebuildStrict(dd: u32, cpu: u32): i32 {
   const d = iovaOf(dd);
   if (d == 0) return DMA_ERR_ARGS;
   if (fqEnabled(d)) {
+    // No timer may flush the queue while it goes away (a parked CPU may have armed it, and
+    // a CPU that is not parked — a device's — may advance time).
+    clockHold();
     fqFlush(d);
     fqReleaseAll(d, cpu);
     fqTeardown(d);
+    clockRelease();
   }
   atomic.store<u32>(dd + DD_FQ_DOMAIN, 0);
   atomic.store<u32>(dd + DD_QUIRK, 0);
@@ -305,9 +310,9 @@ export function dmaRebuildStrict(dd: u32, cpu: u32): i32 {
   return 0;
 }
 
-// ── parking the CPUs of a stress loop (for the test hook) ──────────────────
+// ── parking the CPUs that map in a domain (for the test hook) ───────────────
 
-/** A loop on some CPU starts or ends using the domain. */
+/** A CPU's workload starts or ends a call that maps and unmaps in the domain. */
 export function loopEnter(dd: u32): void { atomic.add<u32>(dd + DD_RUNNING, 1); }
 export function loopLeave(dd: u32): void { atomic.sub<u32>(dd + DD_RUNNING, 1); }
 
@@ -327,7 +332,7 @@ export function loopLeave(dd: u32): void { atomic.sub<u32>(dd + DD_RUNNING, 1); 
   }
 }
 
-/** Ask every running loop to park and wait until they have (or finished). */
+/** Ask every CPU running in the domain to park and wait until they have (or left). */
 export function dmaPause(dd: u32): void {
   atomic.store<u32>(dd + DD_PAUSE, 1);
   while (atomic.load<u32>(dd + DD_PARKED) != atomic.load<u32>(dd + DD_RUNNING)) {}
