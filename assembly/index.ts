@@ -926,8 +926,6 @@ export const DDF_FORCEDAC = dmad.DDF_FORCEDAC;
 export const FQ_OPT_SINGLE = fq.FQ_OPT_SINGLE;
 export const DS_COUNT = dmad.DS_COUNT;
 export const LOOP_TOUCH = dloop.LOOP_TOUCH;
-export const LOOP_POST = dloop.LOOP_POST;
-export const LOOP_PARKABLE = dloop.LOOP_PARKABLE;
 export const TS_STATS = mm.TS_STATS;
 export const DMA_ERR_CPU_BUSY: i32 = -20;
 export const DMA_ERR_NO_DOMAIN: i32 = -10;
@@ -1120,21 +1118,11 @@ export function dma_rebuild_strict(domain: u32, cpu: u32): i32 {
 
 /** Batched map/unmap pairs (assembly/dma/loop.ts); results in the slot's TS_STATS. */
 export function dma_loop_pairs(dev: u32, cpu: u32, count: u32, size: f64, physBase: f64, physPages: u32,
-                               dir: u32, flags: u32, ring: u32, seed: u32): i32 {
+                               dir: u32, flags: u32, seed: u32): i32 {
   if (physPages == 0 || size < 1) return dmad.DMA_ERR_ARGS;
   const dd = deviceOnCpu(dev, cpu);
   if (dd < 0) return <i32>dd;
-  dloop.loopPairs(<u32>dd, dmad.liveDmaDevice(dev), cpu, count, <u64>size, <u64>physBase, physPages, dir, flags, ring, seed);
-  return 0;
-}
-
-/** Repeated strict → lazy switches through the test hook (assembly/dma/loop.ts). */
-export function dma_loop_switch(domain: u32, cpu: u32, rounds: u32, gap: u32, stop: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return DMA_ERR_NO_DOMAIN;
-  const c = claimDmaCpu(dd, cpu);
-  if (c != 0) return c;
-  dloop.loopSwitch(dd, cpu, rounds, gap, stop);
+  dloop.loopPairs(<u32>dd, dmad.liveDmaDevice(dev), cpu, count, <u64>size, <u64>physBase, physPages, dir, flags, seed);
   return 0;
 }
 

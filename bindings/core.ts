@@ -92,8 +92,7 @@ export interface CoreExports {
   dma_switch_lazy(domain: number): number;
   dma_rebuild_strict(domain: number, cpu: number): number;
   dma_loop_pairs(dev: number, cpu: number, count: number, size: number, physBase: number, physPages: number,
-                 dir: number, flags: number, ring: number, seed: number): number;
-  dma_loop_switch(domain: number, cpu: number, rounds: number, gap: number, stop: number): number;
+                 dir: number, flags: number, seed: number): number;
   dma_fq_pending(domain: number): number;
   dma_fq_ring_pending(domain: number, ring: number): number;
   dma_fq_ring_slots(domain: number): number;
@@ -128,7 +127,7 @@ const EXPORTED_FUNCTIONS: readonly (keyof CoreExports)[] = [
   "sync_lock_bounded", "sync_unlock", "clock_advance", "iova_fq_init", "iova_queue", "iova_fq_teardown", "iova_fq_set_flush",
   "dma_domain_create", "dma_domain_destroy", "dma_stat", "dma_device_attach", "dma_device_detach",
   "dma_release_cpu", "dma_map", "dma_unmap", "dma_unmap_begin", "dma_variant_step", "dma_step_value",
-  "dma_step_run", "dma_switch_lazy", "dma_rebuild_strict", "dma_loop_pairs", "dma_loop_switch", "dma_fq_pending",
+  "dma_step_run", "dma_switch_lazy", "dma_rebuild_strict", "dma_loop_pairs", "dma_fq_pending",
   "wl_init", "wl_run", "wl_drain", "wl_counter", "wl_hist_count", "wl_hist_floor", "wl_run_begin", "wl_run_stop",
   "wl_run_stopped",
   "dma_fq_flush_step_for_testing",

@@ -52,8 +52,10 @@ export {
 export {
   variantSteps, SITE_TEXT as SEED_SITE_TEXT, type VariantStep, type SeedOp, type SiteName as SeedSiteName,
 } from "./explore/steps.js";
-export { runDmaStress, type DmaStressOptions, type DmaStressReport, type DmaStressRole } from "./scenarios/dma-stress.js";
-export type { DmaStressResult, DmaMapperResult, DmaSwitcherResult, DmaDeviceResult } from "./tasks/dma.js";
+export {
+  runDmaStress, dmaStressScenario,
+  type DmaStressOptions, type DmaStressReport, type DmaStressRole, type InjectedFailure,
+} from "./scenarios/dma-stress.js";
 export {
   parseRunScenario, ScenarioError, RUN_WORKLOAD_KINDS, EVENT_ACTIONS,
   type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent, type RunDomain, type RunDevice,
