@@ -72,7 +72,7 @@ export interface RunFailure {
   /**
    * The run's objects (domains, SMMU) were left as they were: a worker died, or did not stop
    * within the grace, where it may have held one of their locks. On a simulator of the
-   * caller's (StartOptions.simulator), close it and use a new one.
+   * caller's (RunOptions.simulator), close it and use a new one.
    */
   abandoned: boolean;
 }
@@ -107,7 +107,7 @@ const ORACLE_PAGES = 1 << 15;
 
 interface Machine {
   sim: Simulator;
-  /** The simulator is the caller's (StartOptions.simulator): tear the run's objects down, never close it. */
+  /** The simulator is the caller's (RunOptions.simulator): tear the run's objects down, never close it. */
   borrowed: boolean;
   smmu: Smmu;
   domains: Map<string, DmaDomain>;
@@ -196,7 +196,9 @@ export async function startScenario(input: RunScenario | RunScenarioInput, opts:
           });
         } catch (e) {
           const failure = failureOf(e, machine, scenario, shares, control, { workers, seed, t0, liveEvents });
-          abandoned = failure?.abandoned ?? true;
+          // Without a worker's failure: a pool that closed stopped its workers wherever they were
+          // (its timeout); one still open refused the run before anything ran.
+          abandoned = failure ? failure.abandoned : pool.closed;
           await pool.close(); // the pool stopped itself: wait until its threads are gone
           throw new RunError(`iommu-sim: scenario ${scenario.name}: ${unprefixed(e)}` +
             (failure ? failureNote(failure, shares, machine.borrowed) : ""), { cause: e, ...(failure ? { failure } : {}) });

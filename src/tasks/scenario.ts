@@ -107,6 +107,9 @@ const now = (): number => (typeof performance !== "undefined" ? performance.now(
 /** A fail-worker event in `exit` mode: stop the run like any failure, then end the thread. */
 class ExitRequested extends Error {}
 
+/** The thread closed itself (a browser worker's close() returns): it says nothing more, as a dead one. */
+class ThreadClosed extends Error {}
+
 /** Run the CPUs' workloads to the end (or the stop word), then unmap what is left. */
 export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioWorkerResult {
   const { core } = ctx;
@@ -119,6 +122,7 @@ export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioW
     Atomics.store(control, CTL_SAFE + ctx.worker, 1);
     return result;
   } catch (e) {
+    if (e instanceof ThreadClosed) throw e;
     core.raw.wl_run_stop(); // every other CPU of the run stops at its next operation
     giveBack(core, cpus);
     // A trap inside the core may have left a lock this thread held: not a safe point.
@@ -189,7 +193,7 @@ function giveBack(core: Core, cpus: readonly CpuRun[]): void {
 function exitThread(): never {
   if (typeof process !== "undefined" && process.versions?.node) process.exit(3);
   (globalThis as unknown as { close(): void }).close();
-  throw new Error("the worker closed itself (injected failure)");
+  throw new ThreadClosed("the worker closed itself (injected failure)");
 }
 
 type CpuRun = ScenarioCpuArgs & { done: number; finished: boolean };
