@@ -1067,9 +1067,9 @@ export function dma_variant_step(variant: u32, op: u32, index: u32): u32 {
   return steps.variantStep(variant, op, index);
 }
 
-/** The value store step `step` writes, given the register word `regs` (one byte per register). */
+/** The value store step `step` writes, given the register word `regs` (register r in byte r - 1). */
 export function dma_step_value(step: u32, regs: u32): u32 {
-  return steps.stepValue(step, regs);
+  return steps.stepValue(step, steps.registersFrom(regs));
 }
 
 /** Begin an unmap on `cpu` (claimed for this thread) before its steps: 0 or a DMA_ERR_* code. */
@@ -1094,7 +1094,7 @@ export function dma_step_run(domain: u32, cpu: u32, step: u32, regs: u32): f64 {
   if (cpu >= mm.MAX_DMA_CPUS || steps.stepKind(step) < steps.STEP_STORE || steps.stepKind(step) > steps.STEP_ACTION) {
     return dmad.DMA_ERR_INVAL; // not -1 (DMA_ERR_ARGS): that is a release's "no queue"
   }
-  const rc = steps.stepEffect(dd, cpu, step, regs);
+  const rc = steps.stepEffect(dd, cpu, step, steps.registersFrom(regs));
   if (rc < 0) return rc;
   const clear = steps.stepKind(step) == steps.STEP_ACTION && steps.stepObject(step) == steps.ACT_CLEAR;
   return clear ? <f64>dmai.unmapCleared(cpu) : 0;

@@ -17,7 +17,7 @@ import { CPU_COST_DMA_API, DMA_CPUS_BASE, DMA_CPU_SIZE } from "../memmap";
 import { cpuCharge } from "../sync";
 import { liveTable } from "../pgtable/config";
 import { allocFast, freeFast } from "../iova/rcache";
-import { fqEnabled, fqQueue } from "../iova/fq";
+import { fqEnabled, fqQueueOrdered } from "../iova/fq";
 import { OP_UNMAP, dmaRunSteps } from "./steps";
 import { iommuMap, iommuUnmapFast } from "../iommu/core";
 import { G_FREELIST, gatherInit, iotlbSync } from "../iommu/gather";
@@ -219,7 +219,8 @@ export function unmapRelease(dd: u32, cpu: u32, queued: bool, queueSeen: bool): 
       return -1;
     }
     recordUnmap(dd, iova, size, true);
-    fqQueue(d, cpu, iova >> shift, size >> shift, <u64>freelist);
+    // queue_iova's barrier was a step of the sequence, before the queue pointer was read.
+    fqQueueOrdered(d, cpu, iova >> shift, size >> shift, <u64>freelist);
     statAdd(dd, cpu, DS_UNMAPS_LAZY, 1);
     return 0;
   }

@@ -235,16 +235,24 @@ export function variantStep(variant: u32, op: u32, i: u32): u32 {
   return (s >> STEP_OUT_SHIFT) & STEP_FIELD_MASK;
 }
 
-/** Register r (0: none, reads 0) of a register word: one byte each. */
-@inline export function regGet(regs: u32, r: u32): u32 {
-  return r == 0 ? 0 : (regs >> ((r - 1) << 3)) & 0xff;
+// The registers of a sequence, one byte each: register r in byte r of a u64, whose byte 0
+// ("no register") is never written and reads 0 — so a step reads its register without a
+// branch. Every word a step loads fits a byte: fq_domain and the queue are flags, and the
+// quirk word holds only NON_STRICT (0x10). Across the boundary (dma_step_run) the word is a
+// u32 without byte 0: register r in byte r - 1 (registersFrom).
+
+@inline function regGet(regs: u64, r: u32): u32 {
+  return <u32>(regs >> (<u64>r << 3)) & 0xff;
 }
 
-// Every word a step loads fits a byte: fq_domain and the queue are flags, and the quirk word
-// holds only NON_STRICT (0x10).
-@inline function regSet(regs: u32, r: u32, v: u32): u32 {
-  const shift = (r - 1) << 3;
-  return (regs & ~(<u32>0xff << shift)) | ((v & 0xff) << shift);
+@inline function regSet(regs: u64, r: u32, v: u32): u64 {
+  const shift = <u64>r << 3;
+  return (regs & ~(<u64>0xff << shift)) | (<u64>(v & 0xff) << shift);
+}
+
+/** The register word as the boundary passes it (register r in byte r - 1). */
+@inline export function registersFrom(packed: u32): u64 {
+  return <u64>packed << 8;
 }
 
 // ── performing steps ────────────────────────────────────────────────────────
@@ -258,12 +266,12 @@ function loadWord(dd: u32, s: u32): u32 {
 }
 
 /** The value a store step writes, given the registers it depends on. */
-export function stepValue(s: u32, regs: u32): u32 {
+export function stepValue(s: u32, regs: u64): u32 {
   return stepObject(s) == WORD_QUIRK ? regGet(regs, dataOf(s)) | QUIRK_NON_STRICT : 1;
 }
 
 /** A store: the queue's construction (0 or -ENOMEM), the flag, or the quirk word. */
-function storeWord(dd: u32, s: u32, regs: u32): i32 {
+function storeWord(dd: u32, s: u32, regs: u64): i32 {
   const w = stepObject(s);
   if (w == WORD_FQ) return fqEnabled(iovaOf(dd)) ? 0 : buildQueue(dd);
   const p = dd + (w == WORD_QUIRK ? DD_QUIRK : DD_FQ_DOMAIN);
@@ -279,7 +287,7 @@ function storeWord(dd: u32, s: u32, regs: u32): i32 {
  * needs the unmap begun (unmapBegin) on `cpu`. A load has no effect here: its value is the
  * caller's (the run reads memory, the explorer asks its model).
  */
-export function stepEffect(dd: u32, cpu: u32, s: u32, regs: u32): i32 {
+@inline export function stepEffect(dd: u32, cpu: u32, s: u32, regs: u64): i32 {
   const kind = stepKind(s);
   if (kind == STEP_STORE) return storeWord(dd, s, regs);
   if (kind == STEP_FENCE) {
@@ -318,7 +326,7 @@ export function copySteps(dst: u32, variant: u32): void {
  */
 export function dmaRunSteps(dd: u32, cpu: u32, op: u32): i32 {
   const seq = dd + DD_STEPS + op * SEQ_WORDS * 4;
-  let regs: u32 = 0;
+  let regs: u64 = 0;
   for (let i: u32 = 0; ; i++) {
     const s = load<u32>(seq + (i << 2));
     if (s == 0) break; // every copy ends with one (copySteps)
