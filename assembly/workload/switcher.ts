@@ -11,6 +11,11 @@
 // Parking: every CPU whose workload maps in the domain counts itself running while inside a
 // run or drain call and parks between two operations when asked (assembly/workload/run.ts,
 // dma/domain.ts dmaPause); a CPU between calls holds nothing and is not waited for.
+//
+// Left out of the lazy-window measure (workload/driver.ts): a window closes when a flush of
+// the queue that stamped it completes, and the rebuild tears that queue down (its last
+// flush is the rebuild's own); the next queue counts from zero, so such windows stay open
+// in the report ("still open", then "not measured").
 
 import { NS_PER_JIFFY } from "../clock";
 import { slotBase } from "../sync";
