@@ -178,7 +178,7 @@ export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
  * is queued (merged: the snapshot; v2: io-pgtable saw the non-strict quirk), so leaf
  * invalidations are not gathered. WARN (counted) if less than the whole range went.
  */
-export function unmapClear(dd: u32, cpu: u32, skipLeaves: bool): void {
+@inline export function unmapClear(dd: u32, cpu: u32, skipLeaves: bool): void {
   const c = cpuArea(cpu);
   store<u32>(c + C_GATHER + 24, skipLeaves ? 1 : 0);
   const size = load<u64>(c + C_SIZE);
@@ -189,13 +189,13 @@ export function unmapClear(dd: u32, cpu: u32, skipLeaves: bool): void {
 }
 
 /** Step 2, when the unmap is strict: iotlb_sync — the invalidation, waited for. */
-export function unmapSync(dd: u32, cpu: u32): void {
+@inline export function unmapSync(dd: u32, cpu: u32): void {
   iotlbSync(liveTable(load<u32>(dd + DD_PGT)), cpuArea(cpu) + C_GATHER);
   statAdd(dd, cpu, DS_SYNCS, 1);
 }
 
 /** Step 2, when it is not: remember the decision (to spot mixed decisions at release). */
-export function unmapSkipSync(dd: u32, cpu: u32): void {
+@inline export function unmapSkipSync(dd: u32, cpu: u32): void {
   store<u32>(cpuArea(cpu) + C_SKIPPED_SYNC, 1);
 }
 
@@ -205,7 +205,7 @@ export function unmapSkipSync(dd: u32, cpu: u32): void {
  * -1 (the kernel would dereference a NULL queue); otherwise free_iova_fast now, and any
  * table pages with it.
  */
-export function unmapRelease(dd: u32, cpu: u32, queued: bool, queueSeen: bool): i32 {
+@inline export function unmapRelease(dd: u32, cpu: u32, queued: bool, queueSeen: bool): i32 {
   const c = cpuArea(cpu);
   const iova = load<u64>(c + C_IOVA);
   const size = load<u64>(c + C_SIZE);
