@@ -32,6 +32,8 @@ import { iovaCreate, iovaDestroy, iovaSetFlags, liveDomain } from "./iova/domain
 import { claimDmaCpu, claimIovaCpu, releaseDmaCpu, releaseIovaCpu } from "./cpu-owner";
 import * as dmad from "./dma/domain";
 import * as dmai from "./dma/iommu";
+import * as steps from "./dma/steps";
+import * as variant from "./dma/variant";
 import * as dloop from "./dma/loop";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "./safety/record";
 import * as wrun from "./workload/run";
@@ -152,20 +154,19 @@ export {
 } from "./iova/loops";
 export {
   DD_TYPE, DD_FQ_DOMAIN, DD_QUIRK, DD_DEVICES, DD_SWITCHES, DV_FLAGS, DOMAIN_DMA, DOMAIN_DMA_FQ, DVF_PCI_32BIT,
-  DVF_COHERENT, DDF_FORCEDAC, DS_COUNT, VARIANT_MERGED, VARIANT_V2_TWO_READS, VARIANT_V2_HOISTED,
-  VARIANT_NO_WMB, DS_MAPS, DS_MAP_FAILS, DS_UNMAPS_STRICT, DS_UNMAPS_LAZY, DS_SYNCS, DS_SAC_TRIES,
+  DVF_COHERENT, DDF_FORCEDAC, DS_COUNT, DS_MAPS, DS_MAP_FAILS, DS_UNMAPS_STRICT, DS_UNMAPS_LAZY, DS_SYNCS, DS_SAC_TRIES,
   DS_SAC_FALLBACKS, DS_UNMAP_SHORT, DS_MIXED, DS_NO_QUEUE, BUS_PLATFORM, BUS_PCI
 } from "./dma/domain";
 export {
-  LOOP_TOUCH, LOOP_POST, LOOP_PARKABLE
+  LOOP_TOUCH
 } from "./dma/loop";
 export {
-  WL_NIC_RX, WL_NIC_TX, WL_STORAGE, WL_RANDOM, WL_ATTACKER, WL_PHYS_BASE, WL_PHYS_CPU_SHIFT
+  WL_NIC_RX, WL_NIC_TX, WL_STORAGE, WL_RANDOM, WL_ATTACKER, WL_PAIRS, WL_SWITCHER, WL_PHYS_BASE, WL_PHYS_CPU_SHIFT
 } from "./workload/run";
 export {
   WL_HIST_BUCKETS, W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, WC_OPS, WC_MAPS, WC_UNMAPS, WC_MAP_FAILS,
   WC_ACCESSES, WC_FAULTS, WC_VIOLATIONS, WC_UNMAP_ERRORS, WC_MAP_NS, WC_UNMAP_NS, WC_WINDOWS_LOST,
-  WC_STALE_HITS, WC_RETRIES, WC_CLOCK, WC_OPEN_WINDOWS
+  WC_STALE_HITS, WC_RETRIES, WC_SWITCHES, WC_CLOCK, WC_OPEN_WINDOWS
 } from "./workload/state";
 export {
   MB_CLOCK, MB_LOOPS, MB_SUM_MAP, MB_SUM_UNMAP, MB_SUM_SQ_MAP, MB_SUM_SQ_UNMAP, MB_JIFFIES0, MB_STATUS
@@ -654,11 +655,36 @@ export function dma_map(dev: u32, cpu: u32, phys: f64, size: f64, dir: u32, attr
 export function dma_unmap(dev: u32, cpu: u32, addr: f64, size: f64): i32 {
   const dd = deviceOnCpu(dev, cpu);
   if (dd < 0) return <i32>dd;
-  return dmai.dmaUnmap(<u32>dd, cpu, <u64>addr, <u64>size);
+  return variant.dmaUnmap(<u32>dd, cpu, <u64>addr, <u64>size);
 }
 
-// The unmap's steps, for deterministic schedules (src/explore/). The caller supplies what
-// each step's reads saw.
+// The seed variants' steps (assembly/dma/steps.ts), for deterministic schedules
+// (src/explore/): the explorer reads each sequence, lets its memory model decide what
+// every load sees, and has the core perform each store and action.
+export {
+  STEP_SITE_MASK, STEP_KIND_SHIFT, STEP_OBJECT_SHIFT, STEP_MARKED, STEP_GUARDED, STEP_OUT_SHIFT,
+  STEP_CTRL_SHIFT, STEP_DATA_SHIFT, STEP_FIELD_MASK, STEP_REGS, STEP_LOAD, STEP_STORE, STEP_FENCE, STEP_ACTION,
+  STEP_WORD_FQ_DOMAIN, STEP_WORD_FQ, STEP_WORD_QUIRK, STEP_BARRIER_MB, STEP_BARRIER_WMB, STEP_ACT_CLEAR,
+  STEP_ACT_SYNC, STEP_ACT_RELEASE, STEP_ACT_SET_TYPE, STEP_OP_UNMAP, STEP_OP_SWITCH, SITE_UNMAP_SNAPSHOT,
+  SITE_UNMAP_CLEAR_QUEUED, SITE_UNMAP_SYNC_QUEUED, SITE_QUEUE_MB, SITE_QUEUE_LOAD, SITE_UNMAP_RELEASE_QUEUED,
+  SITE_UNMAP_READ_QUIRK, SITE_UNMAP_CLEAR_QUIRK, SITE_UNMAP_READ_FQ_SYNC, SITE_UNMAP_SYNC_FQ,
+  SITE_UNMAP_READ_FQ_FREE, SITE_UNMAP_READ_FQ_HOISTED, SITE_QUEUE_WMB, SITE_UNMAP_RELEASE_FQ, SITE_SWITCH_BUILD,
+  SITE_SWITCH_WMB, SITE_SWITCH_PUBLISH_ONCE, SITE_SWITCH_PUBLISH_PLAIN, SITE_SWITCH_READ_QUIRK,
+  SITE_SWITCH_SET_QUIRK, SITE_SWITCH_SET_TYPE, VARIANT_MERGED, VARIANT_V2_TWO_READS, VARIANT_V2_HOISTED,
+  VARIANT_NO_WMB
+} from "./dma/steps";
+
+/** Step `index` of seed variant `variant`'s sequence for `op` (STEP_OP_*): its word, 0 past the end. */
+export function dma_variant_step(variant: u32, op: u32, index: u32): u32 {
+  return steps.variantStep(variant, op, index);
+}
+
+/** The value store step `step` writes, given the register word `regs` (register r in byte r - 1). */
+export function dma_step_value(step: u32, regs: u32): u32 {
+  return steps.stepValue(step, steps.registersFrom(regs));
+}
+
+/** Begin an unmap on `cpu` (claimed for this thread) before its steps: 0 or a negative errno. */
 export function dma_unmap_begin(domain: u32, cpu: u32, addr: f64, size: f64): i32 {
   const dd = domainOnCpu(domain, cpu);
   if (dd < 0) return <i32>dd;
@@ -666,60 +692,29 @@ export function dma_unmap_begin(domain: u32, cpu: u32, addr: f64, size: f64): i3
   return 0;
 }
 
-export function dma_unmap_clear(domain: u32, cpu: u32, skipLeaves: bool): f64 {
-  const dd = domainOnCpu(domain, cpu);
-  if (dd < 0) return <f64>dd;
-  dmai.unmapClear(<u32>dd, cpu, skipLeaves);
-  return <f64>dmai.unmapCleared(cpu);
-}
-
-export function dma_unmap_sync(domain: u32, cpu: u32, sync: bool): i32 {
-  const dd = domainOnCpu(domain, cpu);
-  if (dd < 0) return <i32>dd;
-  if (sync) dmai.unmapSync(<u32>dd, cpu);
-  else dmai.unmapSkipSync(<u32>dd, cpu);
-  return 0;
-}
-
-export function dma_unmap_release(domain: u32, cpu: u32, queued: bool): i32 {
-  const dd = domainOnCpu(domain, cpu);
-  if (dd < 0) return <i32>dd;
-  return dmai.unmapRelease(<u32>dd, cpu, queued);
+/**
+ * Perform step `step` (a store, fence or action) on `cpu` of a domain with the register word
+ * `regs`: what the step returned (0, -ENOMEM from the queue's construction, -ESIM_NO_QUEUE
+ * when an unmap saw fq_domain but no queue), or for a clear the bytes it cleared; or
+ * -ESIM_NO_DMA_DOMAIN, -ESIM_CPU, -ESIM_ARGS for a bad call. An unmap's steps need
+ * dma_unmap_begin first.
+ */
+export function dma_step_run(domain: u32, cpu: u32, step: u32, regs: u32): f64 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
+  if (steps.stepKind(step) < steps.STEP_STORE || steps.stepKind(step) > steps.STEP_ACTION) return -ESIM_ARGS;
+  const rc = variant.stepEffect(dd, cpu, step, steps.registersFrom(regs));
+  if (rc < 0) return rc;
+  const clear = steps.stepKind(step) == steps.STEP_ACTION && steps.stepObject(step) == steps.STEP_ACT_CLEAR;
+  return clear ? <f64>dmai.unmapCleared(cpu) : 0;
 }
 
 /** The whole DMA → DMA-FQ switch in the domain's variant: 0, or -ENOMEM (queue not built), or a negative errno. */
 export function dma_switch_lazy(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
   if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
-  return dmad.dmaSwitchToLazy(dd);
-}
-
-// The switch's steps (the writer), for deterministic schedules.
-export function dma_switch_build(domain: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
-  return dmad.dmaSwitchBuild(dd);
-}
-
-export function dma_switch_publish(domain: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
-  dmad.dmaSwitchPublish(dd);
-  return 0;
-}
-
-export function dma_switch_set_quirk(domain: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
-  dmad.dmaSwitchSetQuirk(dd);
-  return 0;
-}
-
-export function dma_switch_set_type(domain: u32): i32 {
-  const dd = dmad.liveDmaDomain(domain);
-  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
-  dmad.dmaSwitchSetType(dd);
-  return 0;
+  return variant.dmaSwitchToLazy(dd);
 }
 
 /** TEST HOOK: drain and drop the flush queue, the domain strict again (nothing in flight!). */
@@ -731,19 +726,11 @@ export function dma_rebuild_strict(domain: u32, cpu: u32): i32 {
 
 /** Batched map/unmap pairs (assembly/dma/loop.ts); results in the slot's TS_STATS. */
 export function dma_loop_pairs(dev: u32, cpu: u32, count: u32, size: f64, physBase: f64, physPages: u32,
-                               dir: u32, flags: u32, ring: u32, seed: u32): i32 {
+                               dir: u32, flags: u32, seed: u32): i32 {
   if (physPages == 0 || size < 1) return -ESIM_ARGS;
   const dd = deviceOnCpu(dev, cpu);
   if (dd < 0) return <i32>dd;
-  dloop.loopPairs(<u32>dd, dmad.liveDmaDevice(dev), cpu, count, <u64>size, <u64>physBase, physPages, dir, flags, ring, seed);
-  return 0;
-}
-
-/** Repeated strict → lazy switches through the test hook (assembly/dma/loop.ts). */
-export function dma_loop_switch(domain: u32, cpu: u32, rounds: u32, gap: u32, stop: u32): i32 {
-  const dd = domainOnCpu(domain, cpu);
-  if (dd < 0) return <i32>dd;
-  dloop.loopSwitch(<u32>dd, cpu, rounds, gap, stop);
+  dloop.loopPairs(<u32>dd, dmad.liveDmaDevice(dev), cpu, count, <u64>size, <u64>physBase, physPages, dir, flags, seed);
   return 0;
 }
 

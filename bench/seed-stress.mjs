@@ -1,6 +1,7 @@
-// The seed race under load, as a rate: runDmaStress (src/scenarios/dma-stress.ts) with two
-// mapper workers, the switcher flipping the live domain strict → lazy through the test
-// hook, and an attacker device; three runs of 100 000 pairs per mapper for each variant.
+// The seed race under load, as a rate: runDmaStress (src/scenarios/dma-stress.ts: a scenario
+// of the scenario runner) with two mapper workers, the switcher flipping the live domain
+// strict → lazy through the test hook, and an attacker per mapper; three runs of 100 000
+// pairs per mapper for each variant.
 // Prints pairs, switches, oracle violations per million pairs and the unmaps that skipped
 // the sync yet freed at once (the seed bug's signature). Kernel behaviour followed: the
 // variants of reference §1 (src/dma.ts). `npm run bench -- seed-stress` runs it alone.

@@ -158,9 +158,11 @@ program.command("explore")
 interface RunCliOptions { workers?: number; seed?: number; json: boolean; out?: string; progress: boolean }
 
 program.command("run")
-  .description("run a scenario across workers: a built-in one (see `list`) or a scenario JSON file; prints a " +
-    "summary (or the report as JSON) and writes the report files; exit 1 if the oracle found a violation or the " +
-    "outcome was not the one the scenario expects")
+  .description("run a scenario across workers: a built-in one (see `list`) or a scenario JSON file (workloads " +
+    "nic-rx, nic-tx, storage, random, pairs, attacker, and switcher: the live strict → lazy switch again and again " +
+    "under load); prints a summary (or the report as JSON) and writes the report files; exit 1 if the oracle found " +
+    "a violation or the outcome was not the one the scenario expects, 2 if a worker failed (the summary of what " +
+    "was done is printed first)")
   .argument("<scenario>", "built-in scenario name or scenario file")
   .option("-w, --workers <n>", "worker threads (default: the scenario's)", int("workers", 1, 63))
   .option("--seed <s>", "seed (default: the scenario's)", int("seed", 0, 2 ** 32 - 1))
@@ -180,19 +182,29 @@ program.command("run")
         workers: o.workers, seed: o.seed, signal: abort.signal,
         onProgress: (p) => bar?.update(p.done, p.total, p.violations ? `${p.violations} violation(s)` : ""),
       });
+    } catch (e) {
+      bar?.stop();
+      // A worker failed: what the run did until then is reported all the same, then the error.
+      if (e instanceof RunError && e.failure) await printReport(e.failure.report, o);
+      throw e;
     } finally {
       bar?.stop();
       process.off("SIGINT", onSigint);
     }
-    if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-    else for (const l of formatSummary(report)) console.log(l);
-    if (o.out) await writeReportFiles(report, o.out, !o.json);
+    await printReport(report, o);
     if (report.outcome.status === "stopped" && report.totals.violations === 0) {
       // Cut short by the timeout or Ctrl-C: the run itself did not complete.
       console.error(`iommu-sim: run ${report.scenario.name}: ${report.outcome.message}`);
       process.exitCode = 2;
     } else if (report.totals.violations > 0 || !report.outcome.asExpected) process.exitCode = 1;
   });
+
+/** The summary (or the JSON) on standard output, and the report files when asked. */
+async function printReport(report: RunReport, o: RunCliOptions): Promise<void> {
+  if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  else for (const l of formatSummary(report)) console.log(l);
+  if (o.out) await writeReportFiles(report, o.out, !o.json);
+}
 
 program.command("list")
   .description("list the built-in scenarios (for run, and for explore)")

@@ -29,7 +29,7 @@ export {
   type DmaDomainOptions, type DmaDeviceOptions, type DmaMapOptions, type DmaStats, type SeedVariant,
   type DomainType, type DmaDirection,
 } from "./dma.js";
-export { WorkerPool, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
+export { WorkerPool, PoolRunFailure, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
 export { runSelftest, type SelftestResult } from "./selftest.js";
@@ -52,15 +52,22 @@ export {
   SEED_RACE, BUILTIN_SCENARIOS, buildScenario, validateScenario,
   type Scenario, type ScenarioOp, type BuiltScenario, type BuildOptions,
 } from "./explore/scenario.js";
-export { runDmaStress, type DmaStressOptions, type DmaStressReport, type DmaStressRole } from "./scenarios/dma-stress.js";
-export type { DmaStressResult, DmaMapperResult, DmaSwitcherResult, DmaDeviceResult } from "./tasks/dma.js";
+export {
+  variantSteps, SITE_TEXT as SEED_SITE_TEXT, type VariantStep, type SeedOp, type SiteName as SeedSiteName,
+} from "./explore/steps.js";
+export {
+  runDmaStress, dmaStressScenario,
+  type DmaStressOptions, type DmaStressReport, type DmaStressRole, type InjectedFailure,
+} from "./scenarios/dma-stress.js";
 export {
   parseRunScenario, ScenarioError, RUN_WORKLOAD_KINDS, EVENT_ACTIONS,
   type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent, type RunDomain, type RunDevice,
+  type PairsWorkload, type AttackerWorkload, type SwitcherWorkload,
 } from "./run/scenario.js";
 export {
   runScenario, startScenario, RunError,
   type RunOptions as ScenarioRunOptions, type StartOptions as ScenarioStartOptions, type ScenarioRun, type RunProgress,
+  type RunFailure,
 } from "./run/runner.js";
 export { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
 export { formatSummary } from "./report/text.js";

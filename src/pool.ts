@@ -2,7 +2,9 @@
 // its own instance of the core over the one shared memory. A run posts a task to every
 // worker, waits until all of them are armed, then opens a start gate so they begin at the
 // same moment — real interleavings, not a staggered start. A worker that throws or dies
-// fails the run with its message and stops the pool: its peers may be waiting on it.
+// fails the run with its message and stops the pool: its peers may be waiting on it. A run
+// that can tell its workers to stop (RunOptions.onFailure) first does so and gives them a
+// while to finish, so that their results are not lost and they stop where they hold nothing.
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, WorkerError } from "./errors.js";
@@ -18,6 +20,25 @@ export interface PoolOptions {
 export interface RunOptions {
   /** Fail the run (and stop the pool) if it has not finished in this many ms. */
   timeoutMs?: number;
+  /**
+   * When a worker throws or dies: `stop()` is called (on this thread) to tell the others to
+   * stop, and the pool waits up to `graceMs` for them to finish before it fails the run with
+   * a PoolRunFailure holding what they returned. Without it the pool stops at once.
+   */
+  onFailure?: { stop(): void; graceMs: number };
+}
+
+/**
+ * A run failed: `message` and `worker` are the first failure's; `results[w]` is what worker
+ * w returned (undefined for one that failed, or did not finish within the grace), and
+ * `othersFinished` says whether every other worker finished.
+ */
+export class PoolRunFailure extends WorkerError {
+  override name = "PoolRunFailure";
+  constructor(first: WorkerError, readonly results: readonly unknown[], readonly othersFinished: boolean) {
+    super(first.message, first.worker, { cause: first });
+    if (first.stack) this.stack = first.stack;
+  }
 }
 
 /** What each worker's task gets. */
@@ -82,6 +103,9 @@ interface PendingRun {
   resolve(v: unknown[]): void;
   reject(e: Error): void;
   timer?: ReturnType<typeof setTimeout>;
+  onFailure?: RunOptions["onFailure"];
+  /** Set once a worker failed and the others are being given their grace. */
+  failing?: { first: WorkerError; failed: Set<number>; grace: ReturnType<typeof setTimeout> };
 }
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
@@ -148,7 +172,7 @@ export class WorkerPool {
     const onDeath = (why: string) => {
       const err = new WorkerError(`iommu-sim: worker ${index} ${why}`, index);
       if (!started) readyReject(err);
-      this.fail(err);
+      this.workerFailed(index, err);
     };
     if (isNode) {
       const { Worker } = await import("node:worker_threads");
@@ -198,7 +222,7 @@ export class WorkerPool {
     const id = this.nextRun++;
     return new Promise<R[]>((resolve, reject) => {
       const run: PendingRun = { id, armed: 0, done: 0, results: new Array(this.size),
-                                resolve: resolve as (v: unknown[]) => void, reject };
+                                resolve: resolve as (v: unknown[]) => void, reject, onFailure: opts.onFailure };
       if (opts.timeoutMs !== undefined) {
         checkInt("timeoutMs", opts.timeoutMs, 1, 2 ** 31 - 1, "pool.run");
         run.timer = setTimeout(() => this.fail(new IommuSimError(
@@ -225,12 +249,48 @@ export class WorkerPool {
       }
     } else if (msg.type === "done") {
       run.results[worker] = msg.result;
-      if (++run.done === this.size) this.finish(run);
+      ++run.done;
+      if (run.failing) this.settleIfFinished(run);
+      else if (run.done === this.size) this.finish(run);
     } else if (msg.type === "error") {
       const err = new WorkerError(`iommu-sim: worker ${worker} failed: ${msg.message}`, worker);
       if (msg.stack) err.stack = `${err.name}: ${err.message}\n--- in worker ${worker} ---\n${msg.stack}`;
-      this.fail(err);
+      this.workerFailed(worker, err);
     }
+  }
+
+  /** A worker threw or died: fail the run now, or first let the others stop (onFailure). */
+  private workerFailed(worker: number, err: WorkerError): void {
+    const run = this.run_;
+    // Before the gate opened the others have not started: there is nothing to let finish.
+    if (!run?.onFailure || run.armed < this.size || this.failure || this.closed) {
+      this.fail(err);
+      return;
+    }
+    if (run.failing) {
+      run.failing.failed.add(worker);
+      this.settleIfFinished(run);
+      return;
+    }
+    const grace = setTimeout(() => this.settle(run, false), run.onFailure.graceMs);
+    run.failing = { first: err, failed: new Set([worker]), grace };
+    try {
+      run.onFailure.stop();
+    } catch {
+      // The others are stopped by the pool at the end of the grace either way.
+    }
+    this.settleIfFinished(run);
+  }
+
+  /** Every worker has either finished or failed: the failure can be reported, with the results. */
+  private settleIfFinished(run: PendingRun): void {
+    if (run.failing && run.done + run.failing.failed.size >= this.size) this.settle(run, true);
+  }
+
+  private settle(run: PendingRun, othersFinished: boolean): void {
+    if (!run.failing || this.run_ !== run) return;
+    clearTimeout(run.failing.grace);
+    this.fail(new PoolRunFailure(run.failing.first, [...run.results], othersFinished));
   }
 
   private finish(run: PendingRun): void {

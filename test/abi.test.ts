@@ -48,7 +48,7 @@ describe("the TypeScript tables match the module", async () => {
     ["CPU costs", CPU_COST_CODES, /^CPU_COST_(?!COUNT$)/],
     // AC_FULL is a counter of the shadow running out of room, never an access's class.
     ["access classes", ACCESS_CLASS_CODES, /^AC_(?!FULL$)/],
-    ["workload kinds", WORKLOAD_KIND_CODES, /^WL_(NIC_RX|NIC_TX|STORAGE|RANDOM|ATTACKER)$/],
+    ["workload kinds", WORKLOAD_KIND_CODES, /^WL_(NIC_RX|NIC_TX|STORAGE|RANDOM|ATTACKER|PAIRS|SWITCHER)$/],
   ];
   it.each(tables)("%s: every name is the module's, distinct, and the table covers them all", (_, table, re) => {
     const names = Object.values(table);

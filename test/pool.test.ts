@@ -1,8 +1,9 @@
 // The worker pool: tasks run on every worker over the same memory; a worker that throws or
-// dies fails the run with its message and stops the pool; nothing is left running.
+// dies fails the run with its message and stops the pool (after its peers had their grace to
+// stop, when the run asks for one); nothing is left running.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Prot, Simulator, WorkerError, WorkerPool } from "../dist/index.js";
+import { PoolRunFailure, Prot, Simulator, WorkerError, WorkerPool } from "../dist/index.js";
 
 let sim: Simulator;
 beforeAll(async () => { sim = await Simulator.create({ profile: "7.1", ramMiB: 16 }); });
@@ -37,6 +38,38 @@ describe("worker pool", () => {
     expect(err).toBeInstanceOf(WorkerError);
     expect(err.message).toMatch(/worker 1 exited \(code 7\)/);
     expect(err.worker).toBe(1);
+    await pool.close();
+    expect(WorkerPool.liveWorkers).toBe(0);
+  });
+
+  it("with onFailure, a failing worker's peers are told to stop and given time: their results come with the failure", async () => {
+    const url = new URL("./fixtures/custom-task.mjs", import.meta.url).href;
+    for (const exit of [undefined, 5]) {
+      sim.core.raw.wl_run_begin(0);
+      const pool = await sim.pool({ workers: 3 });
+      let stops = 0;
+      const err = await pool.run(`${url}#untilStopped`, { failing: 1, exit },
+        { onFailure: { stop: () => { stops++; sim.core.raw.wl_run_stop(); }, graceMs: 20_000 } }).catch((e) => e);
+      expect(err).toBeInstanceOf(PoolRunFailure);
+      expect(err).toBeInstanceOf(WorkerError);
+      expect(err.worker).toBe(1);
+      expect(err.message).toMatch(exit ? /worker 1 exited \(code 5\)/ : /worker 1 failed: failing on purpose/);
+      expect(stops).toBe(1);
+      expect(err.othersFinished).toBe(true);
+      expect(err.results).toEqual([{ worker: 0, stopped: true }, undefined, { worker: 2, stopped: true }]);
+      await pool.close();
+      expect(WorkerPool.liveWorkers).toBe(0);
+    }
+  });
+
+  it("with onFailure, peers that do not stop within the grace are stopped by the pool", async () => {
+    const url = new URL("./fixtures/custom-task.mjs", import.meta.url).href;
+    const pool = await sim.pool({ workers: 2 });
+    const err = await pool.run(`${url}#untilStopped`, { failing: 0, deaf: true },
+      { onFailure: { stop: () => undefined, graceMs: 200 } }).catch((e) => e);
+    expect(err).toBeInstanceOf(PoolRunFailure);
+    expect(err.othersFinished).toBe(false);
+    expect(err.results).toEqual([undefined, undefined]);
     await pool.close();
     expect(WorkerPool.liveWorkers).toBe(0);
   });

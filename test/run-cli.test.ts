@@ -115,12 +115,13 @@ describe("bad scenario files: one error line with the field path, exit 2", () =>
 });
 
 describe("failures and findings", () => {
-  it("a worker that throws mid-run: non-zero exit, the worker's message, and the process ends", () => {
+  it("a worker that throws mid-run: the summary of what was done, exit 2, the worker's message, and the process ends", () => {
     const file = scenarioFile("throws", 50_000, { events: [{ at: { fraction: 0.3 }, cpu: 1, action: "fail-worker" }] });
     const r = cli("run", file);
     expect(r.signal).toBeNull(); // it ended by itself, not by the test's timeout
     expect(r.code).toBe(2);
-    expect(r.err.trim()).toMatch(/^iommu-sim: scenario throws: iommu-sim: worker 1 failed: injected failure: the scenario's fail-worker event \(30% of cpu 1's operations\) on cpu 1$/);
+    expect(r.out).toMatch(/^Outcome: +failed /m);
+    expect(r.err.trim()).toMatch(/^iommu-sim: scenario throws: worker 1 failed: cpu 1 \(nic-rx "rx1"\): injected failure: the scenario's fail-worker event \(30% of cpu 1's operations\) on cpu 1 — worker 1 ran cpu 1 \(nic-rx "rx1"\); the run was stopped, every other worker at a safe point$/);
     // Worker threads live in the process: once it has exited, nothing of the run is left.
     const left = spawnSync("pgrep", ["-f", file], { encoding: "utf8" });
     expect(left.stdout.trim()).toBe("");

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ConfigError } from "../src/errors.js";
 import {
   EVENT_ACTIONS, RUN_WORKLOAD_KINDS, ScenarioError, parseRunScenario,
-  type RunScenario, type RunScenarioInput,
+  type AttackerWorkload, type RunScenario, type RunScenarioInput,
 } from "../src/run/scenario.js";
 import { loadRunScenarioFile } from "../src/run/load.js";
 
@@ -31,7 +31,7 @@ const FULL: RunScenario = {
   profile: "5.15",
   seed: 42,
   workers: 2,
-  cpus: 8,
+  cpus: 9,
   smmu: {
     iotlb: { entries: 256, ways: 8, policy: "lru" },
     walkCache: [0, 16, 64, 8],
@@ -57,11 +57,14 @@ const FULL: RunScenario = {
       minBytes: 512, maxBytes: 1048576 },
     { kind: "random", name: "rand", device: "nvme0", cpus: [5], ops: 200, live: 10, minBytes: 1, maxBytes: 8192 },
     { kind: "attacker", name: "evil", device: "eth0", cpus: [6], ops: 100, victim: "rx", keep: 8 },
+    { kind: "pairs", name: "map", device: "eth0", cpus: [7], ops: 100, worker: 1, minBytes: 512, maxBytes: 8192 },
+    { kind: "switcher", name: "flip", domain: "disk", cpus: [8], ops: 20, worker: 0, gap: 100 },
   ],
   events: [
     { at: { fraction: 0.5 }, cpu: 1, action: "switch-to-lazy", domain: "nic" },
     { at: { timeMs: 2.5 }, cpu: 3, action: "fail-magazine-alloc", domain: "disk", count: 10 },
     { at: { fraction: 1 }, cpu: 5, action: "fail-worker", mode: "crash" },
+    { at: { ops: 3 }, cpu: 7, action: "fail-worker", mode: "exit" },
   ],
   checks: { oracle: false, stopOnViolation: true, expect: "violations" },
   timeoutMs: 1000,
@@ -180,7 +183,7 @@ describe("a valid scenario", () => {
   });
 
   it("exports the workload kinds and event actions", () => {
-    expect(RUN_WORKLOAD_KINDS).toEqual(["nic-rx", "nic-tx", "storage", "random", "attacker"]);
+    expect(RUN_WORKLOAD_KINDS).toEqual(["nic-rx", "nic-tx", "storage", "random", "pairs", "attacker", "switcher"]);
     expect(EVENT_ACTIONS).toEqual(["switch-to-lazy", "fail-magazine-alloc", "fail-worker"]);
   });
 });
@@ -219,14 +222,14 @@ describe("refused: structure and types", () => {
     const t = { ...minimal(), smmu: { iotlb: { entries: 64, size: 2 } } };
     expect(refusal(t)).toBe("nic.json: smmu.iotlb.size: unknown field (allowed: entries, ways, policy)");
     const w = withEdit((s) => { s.workloads[0]!.bufferbytes = 4096; });
-    expect(refusal(w)).toBe("nic.json: workloads[0].bufferbytes: unknown field (allowed: kind, name, device, cpus, ops, ring, bufferBytes)");
+    expect(refusal(w)).toBe("nic.json: workloads[0].bufferbytes: unknown field (allowed: kind, name, device, cpus, ops, worker, ring, bufferBytes)");
   });
 
   it("an unknown workload kind lists the kinds", () => {
     const s = withEdit((s) => { s.workloads[0]!.kind = "gpu"; });
-    expect(refusal(s)).toBe(`nic.json: workloads[0].kind: expected one of "nic-rx", "nic-tx", "storage", "random", "attacker", found "gpu"`);
+    expect(refusal(s)).toBe(`nic.json: workloads[0].kind: expected one of "nic-rx", "nic-tx", "storage", "random", "pairs", "attacker", "switcher", found "gpu"`);
     const t = withEdit((s) => { delete s.workloads[0]!.kind; });
-    expect(refusal(t)).toBe(`nic.json: workloads[0].kind: required field missing (expected one of "nic-rx", "nic-tx", "storage", "random", "attacker")`);
+    expect(refusal(t)).toBe(`nic.json: workloads[0].kind: required field missing (expected one of "nic-rx", "nic-tx", "storage", "random", "pairs", "attacker", "switcher")`);
   });
 
   it("an unknown event action lists the actions", () => {
@@ -296,8 +299,9 @@ describe("refused: impossible values", () => {
     const at = (a: object) => ({ ...minimal(), events: [{ at: a, action: "switch-to-lazy", domain: "nic" }] });
     expect(refusal(at({ fraction: 1.5 }))).toBe("nic.json: events[0].at.fraction: expected a number ≤ 1, found 1.5");
     expect(refusal(at({ fraction: 0 }))).toBe("nic.json: events[0].at.fraction: expected a number > 0, found 0");
-    expect(refusal(at({ fraction: 0.5, timeMs: 3 }))).toBe(`nic.json: events[0].at: expected exactly one of "fraction", "timeMs", found both`);
-    expect(refusal(at({}))).toBe(`nic.json: events[0].at: expected exactly one of "fraction", "timeMs", found neither`);
+    expect(refusal(at({ fraction: 0.5, timeMs: 3 }))).toBe(`nic.json: events[0].at: expected exactly one of "fraction", "ops", "timeMs", found "fraction" and "timeMs"`);
+    expect(refusal(at({}))).toBe(`nic.json: events[0].at: expected exactly one of "fraction", "ops", "timeMs", found none`);
+    expect(refusal(at({ ops: 0 }))).toBe("nic.json: events[0].at.ops: expected an integer ≥ 1, found 0");
   });
 
   it("minBytes > maxBytes, given or by default", () => {
@@ -386,10 +390,10 @@ describe("refused: references and rules across fields", () => {
       s.workloads.push({ kind: "attacker", name: "evil", cpus: [3], ops: 1, victim, ...(device ? { device } : {}) });
     });
     expect(refusal(attacker("rx9"))).toBe(`nic.json: workloads[1].victim: no workload named "rx9" (workloads: nic-rx0, evil)`);
-    expect(refusal(attacker("evil"))).toBe(`nic.json: workloads[1].victim: "evil" is an attacker; the victim must be a workload of another kind`);
+    expect(refusal(attacker("evil"))).toBe(`nic.json: workloads[1].victim: "evil" is an attacker; the victim must be a workload that maps`);
     expect(refusal(attacker("nic-rx0", "eth1")))
       .toBe(`nic.json: workloads[1].device: expected the victim's device "eth0" (or leave it out), found "eth1"`);
-    expect(parseRunScenario(attacker("nic-rx0", "eth0")).workloads[1]!.device).toBe("eth0");
+    expect((parseRunScenario(attacker("nic-rx0", "eth0")).workloads[1] as AttackerWorkload).device).toBe("eth0");
   });
 
   it("two attackers on one victim", () => {
@@ -428,6 +432,70 @@ describe("refused: references and rules across fields", () => {
     const s = withEdit((s) => { s.domains[0]!.type = "DMA-FQ"; });
     const e = { ...s, events: [{ at: { fraction: 0.5 }, action: "switch-to-lazy", domain: "nic" }] };
     expect(refusal(e)).toBe(`nic.json: events[0].domain: domain "nic" is DMA-FQ: the domain starts lazy already`);
+  });
+
+  it("a switcher on a missing domain, a second one, a domain without devices, two devices on 5.15", () => {
+    const sw = (domain: string, cpu = 3) => ({ kind: "switcher", domain, cpus: [cpu] });
+    expect(refusal(withEdit((s) => { s.workloads.push(sw("disk")); })))
+      .toBe(`nic.json: workloads[1].domain: no domain named "disk" (domains: nic)`);
+    expect(refusal(withEdit((s) => { s.workloads.push(sw("nic", 2), { ...sw("nic"), name: "again" }); })))
+      .toBe(`nic.json: workloads[2].domain: domain "nic" already has a switcher ("switcher1"); a domain can have one`);
+    expect(refusal(withEdit((s) => { s.domains.push({ name: "idle" }); s.workloads.push({ ...sw("idle"), ops: 5 }); })))
+      .toBe(`nic.json: workloads[1].domain: domain "idle" has no device: there is nothing to switch under`);
+    const two: Record<string, unknown> = withEdit((s) => {
+      s.devices.push({ name: "eth1", domain: "nic", streamId: 2 });
+      s.workloads.push(sw("nic"));
+    });
+    two.profile = "5.15";
+    expect(refusal(two)).toBe(`nic.json: workloads[1].domain: on profile "5.15" the live switch needs the domain's ` +
+      `group to hold exactly one device; "nic" has 2 (the kernel refuses with -EINVAL)`);
+    two.profile = "7.1";
+    expect(parseRunScenario(two).workloads[1]).toEqual({ kind: "switcher", name: "switcher1", domain: "nic", cpus: [3], gap: 5000 });
+  });
+
+  it("a switcher with no workload to serve needs a number of operations", () => {
+    const s = withEdit((s) => {
+      s.domains.push({ name: "disk" });
+      s.devices.push({ name: "nvme0", domain: "disk", streamId: 2 });
+      s.workloads.push({ kind: "switcher", domain: "disk", cpus: [3] });
+    });
+    expect(refusal(s)).toBe(`nic.json: workloads[1].ops: required when no workload maps in domain "disk" ` +
+      `(without ops, a switcher runs for as long as they do)`);
+  });
+
+  it("an attacker whose victim is a switcher, and a switch-to-lazy event on a domain that has one", () => {
+    const s = withEdit((s) => {
+      s.workloads.push({ kind: "switcher", name: "flip", domain: "nic", cpus: [2] }, { kind: "attacker", cpus: [3], victim: "flip" });
+    });
+    expect(refusal(s)).toBe(`nic.json: workloads[2].victim: "flip" is a switcher; the victim must be a workload that maps`);
+    const t = withEdit((s) => { s.workloads.push({ kind: "switcher", name: "flip", domain: "nic", cpus: [2] }); });
+    const e = { ...t, events: [{ at: { fraction: 0.5 }, action: "switch-to-lazy", domain: "nic" }] };
+    expect(refusal(e)).toBe(`nic.json: events[0].domain: domain "nic" has a switcher ("flip"): its switches are the ones ` +
+      `this domain gets (a switch of its own would race the switcher's rebuild)`);
+  });
+
+  it("background workloads without ops: an attacker runs while its victim does, so no fraction of its ops", () => {
+    const s = withEdit((s) => { s.workloads.push({ kind: "attacker", name: "evil", cpus: [3], victim: "nic-rx0" }); });
+    expect((parseRunScenario(s).workloads[1] as AttackerWorkload).ops).toBeUndefined();
+    const e = { ...s, events: [{ at: { fraction: 0.5 }, cpu: 3, action: "fail-worker" }] };
+    expect(refusal(e)).toBe(`nic.json: events[0].at.fraction: cpu 3 runs attacker "evil" without a number of ` +
+      `operations, so a fraction of them means nothing; use "ops" or "timeMs"`);
+    expect(parseRunScenario({ ...s, events: [{ at: { ops: 10 }, cpu: 3, action: "fail-worker" }] }).events[0]!.at).toEqual({ ops: 10 });
+    // An event without a CPU goes to the first workload that maps, never to a background one.
+    const first = withEdit((s) => { s.workloads.unshift({ kind: "switcher", domain: "nic", cpus: [3] }); });
+    expect(parseRunScenario({ ...first, events: [{ at: { fraction: 0.5 }, action: "fail-worker" }] }).events[0]!.cpu).toBe(0);
+    const ops = withEdit((s) => { s.workloads.push({ kind: "nic-tx", device: "eth0", cpus: [3] }); });
+    expect(refusal(ops)).toBe("nic.json: workloads[1].ops: required field missing (expected an integer ≥ 1)");
+  });
+
+  it("placement on workers: below `workers`, and no worker left without a CPU", () => {
+    const s = withEdit((s) => { s.workloads[0]!.worker = 2; });
+    expect(refusal({ ...s, workers: 2 })).toBe("nic.json: workloads[0].worker: expected a worker below workers (2), found 2");
+    const t = withEdit((s) => { s.workloads[0]!.worker = 1; });
+    expect(refusal({ ...t, workers: 2 })).toBe(`nic.json: workers: worker 0 would have no CPU to run (workloads placed ` +
+      `with "worker" take theirs; the other CPUs are dealt round-robin)`);
+    const u = withEdit((s) => { s.workloads.push({ kind: "nic-tx", device: "eth0", cpus: [2, 3], ops: 5, worker: 0 }); });
+    expect(parseRunScenario({ ...u, workers: 2 }).workloads[1]!.worker).toBe(0);
   });
 });
 

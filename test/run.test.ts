@@ -1,13 +1,14 @@
 // Scenario runs across workers (src/run/runner.ts): the built-in scenarios at a small
 // scale, the runner's promises (the same seed on one worker gives the same report; two
 // workers do the same work), what the report says about strict vs lazy, the oracle
-// catching a broken SMMU (and stopping at the first violation when asked), events, and a
-// worker that fails mid-run. Nothing here asserts a timing: the machine has two noisy cores.
+// catching a broken SMMU (and stopping at the first violation when asked), events, a
+// worker that fails mid-run, a switcher flipping a domain under load, and runs on a
+// simulator of the caller's. Nothing here asserts a timing: the machine has two noisy cores.
 
 import { deterministic } from "./helpers.js";
 import { describe, expect, it } from "vitest";
 import {
-  BUILTIN_RUN_SCENARIOS, RunError, WorkerPool, parseRunScenario, runScenario, startScenario,
+  BUILTIN_RUN_SCENARIOS, RunError, Simulator, WorkerPool, parseRunScenario, runScenario, startScenario,
   type RunReport, type RunScenarioInput,
 } from "../dist/index.js";
 
@@ -187,16 +188,129 @@ describe("the runner's promises", () => {
     expect(r.fq.entriesQueued).toBe(0);
   });
 
-  it("a worker that throws mid-run: the run fails with its message, and no worker is left", async () => {
+  it("a worker that throws mid-run: the run stops, the error names the worker and its CPU, and what was done is reported", async () => {
     const sc = small("nic", 50_000, { events: [{ at: { fraction: 0.3 }, cpu: 1, action: "fail-worker" }] });
-    await expect(run(sc, { workers: 2 })).rejects.toThrow(RunError);
-    await expect(run(sc, { workers: 2 })).rejects.toThrow(/worker 1 failed: injected failure.*cpu 1/);
+    const err = await run(sc, { workers: 2 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(RunError);
+    const e = err as RunError;
+    expect(e.message).toMatch(/worker 1 failed: cpu 1 \(nic-rx "rx1"\): injected failure.* on cpu 1 — worker 1 ran cpu 1 \(nic-rx "rx1"\); the run was stopped, every other worker at a safe point$/);
+    // The other CPU stopped at the run's stop word, soon after; its work is in the report.
+    expect(e.failure).toMatchObject({ worker: 1, cpus: [1], abandoned: false });
+    const r = e.failure!.report;
+    expect(r.outcome).toMatchObject({ status: "failed", asExpected: false });
+    expect(r.outcome.message).toMatch(/^stopped: worker 1 failed: cpu 1/);
+    expect(r.perCpu.find((c) => c.cpu === 1)!.ops).toBe(15_000);
+    expect(r.perCpu.find((c) => c.cpu === 0)!.ops).toBeGreaterThan(0);
+    expect(r.timing.perWorker.map((w) => w.worker)).toEqual([0]);
     expect(WorkerPool.liveWorkers).toBe(0);
   });
 
   it("a worker that dies mid-run (exits): the run fails saying so, and no worker is left", async () => {
     const sc = small("nic", 50_000, { events: [{ at: { fraction: 0.3 }, cpu: 0, action: "fail-worker", mode: "crash" }] });
-    await expect(run(sc, { workers: 2 })).rejects.toThrow(/worker 0 exited \(code 3\)/);
+    const err = await run(sc, { workers: 2 }).then(() => undefined, (e: unknown) => e);
+    expect((err as Error).message).toMatch(/worker 0 exited \(code 3\) — worker 0 ran cpu 0 \(nic-rx "rx0"\); the run was stopped, but a worker stopped where it may have held a lock$/);
+    expect((err as RunError).failure).toMatchObject({ worker: 0, abandoned: true });
+    expect(WorkerPool.liveWorkers).toBe(0);
+  });
+
+  it("a worker that stops the run and then exits (mode exit): its peers stop at a safe point", async () => {
+    const sc = small("nic", 50_000, { events: [{ at: { fraction: 0.3 }, cpu: 0, action: "fail-worker", mode: "exit" }] });
+    const err = await run(sc, { workers: 2 }).then(() => undefined, (e: unknown) => e);
+    expect((err as Error).message).toMatch(/worker 0 exited \(code 3\).*every other worker at a safe point$/);
+    expect((err as RunError).failure).toMatchObject({ worker: 0, abandoned: false });
+    expect(WorkerPool.liveWorkers).toBe(0);
+  });
+});
+
+/** Mappers doing map/write/unmap pairs on one device while a switcher flips their domain strict → lazy. */
+function switched(opts: { ops: number; cpus?: number; workers?: number; variant?: string; attacker?: boolean;
+                          profile?: "5.15" | "7.1"; extra?: Partial<RunScenarioInput> }): RunScenarioInput {
+  const n = opts.cpus ?? 2;
+  const mappers = Array.from({ length: n }, (_, i) => ({ kind: "pairs" as const, name: `m${i}`, device: "dev", cpus: [i], ops: opts.ops }));
+  return {
+    name: "switched", profile: opts.profile ?? "7.1", seed: 3, workers: opts.workers ?? 1, cpus: n + 1 + (opts.attacker ? 1 : 0),
+    domains: [{ name: "d", type: "DMA", variant: (opts.variant ?? "merged") as "merged" }],
+    devices: [{ name: "dev", domain: "d", streamId: 5 }],
+    workloads: [...mappers, { kind: "switcher", name: "sw", domain: "d", cpus: [n], gap: 200 },
+                ...(opts.attacker ? [{ kind: "attacker" as const, name: "evil", victim: "m0", cpus: [n + 1] as [number] }] : [])],
+    checks: { oracle: true, expect: "any" },
+    ...opts.extra,
+  };
+}
+
+describe("the live switch under load (switcher workloads)", () => {
+  it("a switcher flips the domain strict → lazy while pairs map: both kinds of unmap, and merged stays clean", async () => {
+    const r = await run(switched({ ops: 20_000, workers: 3, attacker: true, cpus: 2 }));
+    expect(r.outcome).toMatchObject({ status: "ok", asExpected: true });
+    expect(r.totals.violations).toBe(0);
+    expect(r.switcher.rounds).toBeGreaterThan(0);
+    expect(r.switcher.switches).toBe(r.switcher.rounds);
+    const d = r.domains[0]!;
+    expect(d.dma.switches).toBe(r.switcher.switches);
+    expect(d.dma).toMatchObject({ maps: 40_000, mixedDecisions: 0, queueMissing: 0, mapFailures: 0 });
+    expect(d.dma.strictUnmaps + d.dma.lazyUnmaps).toBe(40_000);
+    expect(d.dma.strictUnmaps).toBeGreaterThan(0);
+    expect(d.dma.lazyUnmaps).toBeGreaterThan(0);
+    // The switcher ran for as long as the mappers did, no longer (it was given no rounds).
+    expect(r.perCpu.filter((c) => c.cpu < 2).map((c) => c.ops)).toEqual([20_000, 20_000]);
+    expect(r.attacker.retries).toBeGreaterThan(0);
+  });
+
+  it("one worker: the same seed gives the same report, switcher and all", async () => {
+    const sc = switched({ ops: 3_000, attacker: true });
+    const a = await run(sc, { workers: 1 });
+    const b = await run(sc, { workers: 1 });
+    expect(deterministic(b)).toEqual(deterministic(a));
+    expect(a.switcher.rounds).toBeGreaterThan(0);
+  });
+
+  it("a switcher given rounds does that many, even after the mappers are done", async () => {
+    const sc = switched({ ops: 500 });
+    sc.workloads = sc.workloads.map((w) => (w.kind === "switcher" ? { ...w, ops: 40 } : w));
+    const r = await run(sc);
+    expect(r.switcher).toEqual({ rounds: 40, switches: 40 });
+    expect(r.domains[0]!.dma.switches).toBe(40);
+  });
+
+  it("mapping CPUs that keep buffers (nic-rx) are parked for each rebuild and drained between them", async () => {
+    const sc: RunScenarioInput = {
+      ...switched({ ops: 10_000, workers: 3 }),
+      workloads: [
+        { kind: "nic-rx", name: "rx", device: "dev", cpus: [0, 1], ops: 10_000, ring: 64 },
+        { kind: "switcher", name: "sw", domain: "d", cpus: [2], gap: 200 },
+      ],
+    };
+    const r = await run(sc);
+    expect(r.totals.violations).toBe(0);
+    expect(r.totals.maps).toBe(r.totals.unmaps); // everything mapped was unmapped by the drain
+    expect(r.switcher.switches).toBeGreaterThan(0);
+    expect(r.domains[0]!.dma.queueMissing).toBe(0);
+  });
+
+  it("ScenarioRun.switchToLazy refuses a domain that has a switcher", async () => {
+    const live = await startScenario(switched({ ops: 2_000 }));
+    expect(() => live.switchToLazy("d")).toThrow(/must be a domain without a switcher \(sw switches this one/);
+    await live.report;
+  });
+});
+
+describe("a run on a simulator of the caller's", () => {
+  it("makes its objects there and destroys them after; the simulator stays the caller's", async () => {
+    const sim = await Simulator.create({ profile: "7.1" });
+    try {
+      const r = await runScenario(switched({ ops: 2_000, workers: 2 }), { simulator: sim });
+      expect(r.totals.violations).toBe(0);
+      expect(r.switcher.rounds).toBeGreaterThan(0);
+      const again = await runScenario(small("nic", 1_000), { simulator: sim, workers: 2 });
+      expect(again.totals.ops).toBe(2_000);
+      // Nothing of either run is left in it: no page-table page, and its pool is free for the next.
+      expect(sim.memoryStats()).toMatchObject({ tablePages: 0, tableAllocations: 0, badFrees: 0 });
+      expect(sim.createDmaDomain({ smmu: sim.createSmmu(), cpus: 4 }).id).toBe(0);
+      await expect(runScenario(small("nic", 100, { profile: "5.15" }), { simulator: sim }))
+        .rejects.toThrow(/simulator must have the scenario's profile \('5\.15'\)/);
+    } finally {
+      await sim.close();
+    }
     expect(WorkerPool.liveWorkers).toBe(0);
   });
 });

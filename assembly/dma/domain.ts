@@ -15,9 +15,10 @@
 //   VARIANT_V2_HOISTED   the same, compiled as Robin's mail shows a compiler may: the
 //                        second read of fq_domain hoisted to the top of the unmap
 //   VARIANT_NO_WMB       the merged reader, but the writer publishes without the barrier
-// On the host's own memory (Wasm atomics are sequentially consistent) only the hoisted
-// shape can go wrong; the reorderings of a weaker machine are the explorer's job
-// (src/explore/), which drives the same steps one at a time.
+// Each variant's steps, for the switch and for the unmap, are defined once, as data, in
+// dma/steps.ts: runs execute them in dma/variant.ts, the explorer (src/explore/) one at
+// a time. On the host's own memory (Wasm atomics are sequentially consistent) only
+// the hoisted shape can go wrong; the reorderings of a weaker machine are the explorer's.
 //
 // The reverse switch is refused while devices are attached, as the kernel refuses it.
 // For stress runs only, dmaRebuildStrict is an explicit test hook (not kernel behaviour)
@@ -32,6 +33,8 @@
 //   +64  fq_domain u32 (own line: every unmap reads it)
 //   +128 the v2 non-strict quirk word (own line)
 //   +192 pause requested u32, +196 CPUs parked u32, +200 CPUs running loops u32 (own line)
+//   +256 the variant's steps (dma/steps.ts), copied at creation so that every unmap reads
+//        them from a read-only line: the unmap's at +256, the switch's at +320 (16 words each)
 // Device (DMA_DEVICE_SIZE):
 //   +0 state  +4 domain  +8 bus  +12 flags (DV_*)  +16 DMA mask u64  +24 bus DMA limit u64
 //   +32 stream ID  +36 SMMU instance
@@ -56,15 +59,13 @@ import {
   EBUSY, ESIM_ARGS, ESIM_KHEAP, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_SMMU,
   ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_SLOTS_FULL,
 } from "../errno";
+import { VARIANT_NO_WMB, copySteps } from "./steps";
+import { clockHold, clockRelease } from "../clock";
 
 // Domain types (include/linux/iommu.h): __IOMMU_DOMAIN_PAGING | DMA_API (| DMA_FQ).
 export const DOMAIN_DMA: u32 = 0x3;
 export const DOMAIN_DMA_FQ: u32 = 0xb;
 
-export const VARIANT_MERGED: u32 = 0;
-export const VARIANT_V2_TWO_READS: u32 = 1;
-export const VARIANT_V2_HOISTED: u32 = 2;
-export const VARIANT_NO_WMB: u32 = 3;
 
 export const DD_STATE: u32 = 0;
 export const DD_TYPE: u32 = 4;
@@ -86,12 +87,11 @@ export const DD_QUIRK: u32 = 128;
 export const DD_PAUSE: u32 = 192;
 export const DD_PARKED: u32 = 196;
 export const DD_RUNNING: u32 = 200;
+export const DD_STEPS: u32 = 256;
 
 /** iommu.forcedac: no 32-bit-first attempt for PCI devices. */
 export const DDF_FORCEDAC: u32 = 1 << 0;
 
-/** The v5.14 IO_PGTABLE_QUIRK_NON_STRICT bit (v2 only; removed by a8e5f04458c4). */
-export const QUIRK_NON_STRICT: u32 = 1 << 4;
 
 // Per-CPU statistics (u64 each), summed when read.
 export const DS_MAPS: u32 = 0;
@@ -190,6 +190,7 @@ export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32,
   store<u32>(dd + DD_SMMU_DOMAIN, smmuDomain);
   store<u32>(dd + DD_SMMU, smmu < 0 ? 0 : <u32>smmu + 1);
   store<u32>(dd + DD_VARIANT, variant);
+  copySteps(dd + DD_STEPS, variant);
   store<u32>(dd + DD_SHIFT, shift);
   store<u32>(dd + DD_FQ_OPTS, fqOpts);
   store<u32>(dd + DD_FLAGS, flags);
@@ -255,8 +256,11 @@ export function dmaDeviceDetach(id: u32): i32 {
 
 // ── the live switch (the writer) ────────────────────────────────────────────
 
-/** Flush-queue geometry for the domain's profile and options. */
-function buildQueue(dd: u32): i32 {
+/**
+ * Build the flush queue in the geometry of the domain's profile and options (§2.4 steps
+ * 2–5: counters, rings, flush callback, timer off). 0, or -ENOMEM.
+ */
+export function buildQueue(dd: u32): i32 {
   const d = iovaOf(dd);
   if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   const opts = load<u32>(dd + DD_FQ_OPTS);
@@ -265,49 +269,6 @@ function buildQueue(dd: u32): i32 {
                      single ? FQ_SINGLE_TIMEOUT_JIFFIES : FQ_TIMEOUT_JIFFIES, opts | FQ_OPT_FREELIST);
   if (ret != 0) return ret;
   fqSetFlushTarget(d, <i32>load<u32>(dd + DD_PGT));
-  return 0;
-}
-
-/**
- * Step 1 of the switch, §2.4 steps 2–5: build the whole queue (counters, rings, flush
- * callback, timer off). Nothing an unmap reads says "lazy" yet.
- */
-export function dmaSwitchBuild(dd: u32): i32 {
-  if (atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0) return 0;
-  return buildQueue(dd);
-}
-
-/** Step 2: publish fq_domain (marked store; the barrier before it is the variant's). */
-export function dmaSwitchPublish(dd: u32): void {
-  const v = load<u32>(dd + DD_VARIANT);
-  if (v == VARIANT_MERGED) atomic.fence(); // smp_wmb: the queue before the flag (O1)
-  if (v == VARIANT_V2_TWO_READS || v == VARIANT_V2_HOISTED) store<u32>(dd + DD_FQ_DOMAIN, 1); // plain
-  else atomic.store<u32>(dd + DD_FQ_DOMAIN, 1); // WRITE_ONCE
-}
-
-/** Step 3 (v2 only): set_pgtable_quirks — a plain read-modify-write of the quirk word. */
-export function dmaSwitchSetQuirk(dd: u32): void {
-  store<u32>(dd + DD_QUIRK, load<u32>(dd + DD_QUIRK) | QUIRK_NON_STRICT);
-}
-
-/** Last: the domain type reads back DMA-FQ (only once the queue exists, fixing hazard 4). */
-export function dmaSwitchSetType(dd: u32): void {
-  store<u32>(dd + DD_TYPE, DOMAIN_DMA_FQ);
-  atomic.add<u32>(dd + DD_SWITCHES, 1);
-}
-
-/**
- * The whole DMA → DMA-FQ switch in the domain's variant. 0 on success (also when already
- * lazy); -ENOMEM when the queue cannot be built (the domain stays DMA).
- */
-export function dmaSwitchToLazy(dd: u32): i32 {
-  if (atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0) return 0;
-  const ret = dmaSwitchBuild(dd);
-  if (ret != 0) return ret;
-  dmaSwitchPublish(dd);
-  const v = load<u32>(dd + DD_VARIANT);
-  if (v == VARIANT_V2_TWO_READS || v == VARIANT_V2_HOISTED) dmaSwitchSetQuirk(dd);
-  dmaSwitchSetType(dd);
   return 0;
 }
 
@@ -321,9 +282,13 @@ export function dmaRebuildStrict(dd: u32, cpu: u32): i32 {
   const d = iovaOf(dd);
   if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   if (fqEnabled(d)) {
+    // No timer may flush the queue while it goes away (a parked CPU may have armed it, and
+    // a CPU that is not parked — a device's — may advance time).
+    clockHold();
     fqFlush(d);
     fqReleaseAll(d, cpu);
     fqTeardown(d);
+    clockRelease();
   }
   atomic.store<u32>(dd + DD_FQ_DOMAIN, 0);
   atomic.store<u32>(dd + DD_QUIRK, 0);
@@ -331,9 +296,9 @@ export function dmaRebuildStrict(dd: u32, cpu: u32): i32 {
   return 0;
 }
 
-// ── parking the CPUs of a stress loop (for the test hook) ──────────────────
+// ── parking the CPUs that map in a domain (for the test hook) ───────────────
 
-/** A loop on some CPU starts or ends using the domain. */
+/** A CPU's workload starts or ends a call that maps and unmaps in the domain. */
 export function loopEnter(dd: u32): void { atomic.add<u32>(dd + DD_RUNNING, 1); }
 export function loopLeave(dd: u32): void { atomic.sub<u32>(dd + DD_RUNNING, 1); }
 
@@ -353,7 +318,7 @@ export function loopLeave(dd: u32): void { atomic.sub<u32>(dd + DD_RUNNING, 1); 
   }
 }
 
-/** Ask every running loop to park and wait until they have (or finished). */
+/** Ask every CPU running in the domain to park and wait until they have (or left). */
 export function dmaPause(dd: u32): void {
   atomic.store<u32>(dd + DD_PAUSE, 1);
   while (atomic.load<u32>(dd + DD_PARKED) != atomic.load<u32>(dd + DD_RUNNING)) {}

@@ -2,10 +2,11 @@
 // §2.13, §6.4): the IOVA sizes and the 32-bit-first attempt, the IOMMU core's map loop,
 // and the unmap path whose one snapshot of fq_domain decides everything (O2).
 //
-// The unmap is written as its steps — begin, clear the PTEs, sync, release the IOVA — so
-// that the deterministic explorer can run other CPUs between them; dmaUnmap runs them in
-// the order of the domain's variant, reading fq_domain (and the v2 quirk) from memory the
-// way that variant's code does. Every map and unmap is recorded in the SMMU's safety
+// The unmap is written as its steps — begin, clear the PTEs, sync, release the IOVA — and
+// the order in which each seed variant takes them, with its reads of fq_domain and of the
+// v2 quirk between them, is data (dma/steps.ts): dmaUnmap (dma/variant.ts) runs that
+// sequence with the steps below, and the deterministic explorer runs the same one a step
+// at a time. Every map and unmap is recorded in the SMMU's safety
 // oracle when it has one: the IOVA counts as unmapped strictly when it goes back to the
 // allocator (which promises its invalidation completed), lazily when it is queued.
 //
@@ -18,7 +19,7 @@ import { cpuCharge } from "../sync";
 import { liveTable } from "../pgtable/config";
 import { IOMMU_CACHE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from "../pgtable/lpae";
 import { allocFast, freeFast } from "../iova/rcache";
-import { fqEnabled, fqQueue } from "../iova/fq";
+import { fqEnabled, fqQueueOrdered } from "../iova/fq";
 import { iommuMap, iommuUnmapFast } from "../iommu/core";
 import { G_FREELIST, G_QUEUED, gatherInit, iotlbSync } from "../iommu/gather";
 import { freelistRelease } from "../iommu/freelist";
@@ -26,11 +27,10 @@ import { KB_DMA_SAC_PER_DEVICE, KB_IOVA_FAST_ROUNDS } from "../behaviour";
 import { ESIM_NO_QUEUE } from "../errno";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "../safety/record";
 import {
-  BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_FQ_DOMAIN, DD_PGT, DD_QUIRK, DD_SHIFT, dmaHas,
-  DD_SMMU, DD_SMMU_DOMAIN, DD_VARIANT, DDF_FORCEDAC, DS_MAPS, DS_MAP_FAILS, DS_MIXED, DS_NO_QUEUE,
+  BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_PGT, DD_SHIFT, dmaHas,
+  DD_SMMU, DD_SMMU_DOMAIN, DDF_FORCEDAC, DS_MAPS, DS_MAP_FAILS, DS_MIXED, DS_NO_QUEUE,
   DS_SAC_FALLBACKS, DS_SAC_TRIES, DS_SYNCS, DS_UNMAPS_LAZY, DS_UNMAPS_STRICT, DS_UNMAP_SHORT,
-  DV_BUS, DV_BUS_LIMIT, DV_FLAGS, DV_MASK, DVF_COHERENT, DVF_PCI_32BIT, QUIRK_NON_STRICT,
-  VARIANT_V2_HOISTED, VARIANT_V2_TWO_READS, iovaOf, statAdd,
+  DV_BUS, DV_BUS_LIMIT, DV_FLAGS, DV_MASK, DVF_COHERENT, DVF_PCI_32BIT, iovaOf, statAdd,
 } from "./domain";
 
 // enum dma_data_direction
@@ -175,7 +175,7 @@ export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
  * is queued (merged: the snapshot; v2: io-pgtable saw the non-strict quirk), so leaf
  * invalidations are not gathered. WARN (counted) if less than the whole range went.
  */
-export function unmapClear(dd: u32, cpu: u32, skipLeaves: bool): void {
+@inline export function unmapClear(dd: u32, cpu: u32, skipLeaves: bool): void {
   const c = cpuArea(cpu);
   store<u32>(c + C_GATHER + G_QUEUED, skipLeaves ? 1 : 0);
   const size = load<u64>(c + C_SIZE);
@@ -186,22 +186,23 @@ export function unmapClear(dd: u32, cpu: u32, skipLeaves: bool): void {
 }
 
 /** Step 2, when the unmap is strict: iotlb_sync — the invalidation, waited for. */
-export function unmapSync(dd: u32, cpu: u32): void {
+@inline export function unmapSync(dd: u32, cpu: u32): void {
   iotlbSync(liveTable(load<u32>(dd + DD_PGT)), cpuArea(cpu) + C_GATHER);
   statAdd(dd, cpu, DS_SYNCS, 1);
 }
 
 /** Step 2, when it is not: remember the decision (to spot mixed decisions at release). */
-export function unmapSkipSync(dd: u32, cpu: u32): void {
+@inline export function unmapSkipSync(dd: u32, cpu: u32): void {
   store<u32>(cpuArea(cpu) + C_SKIPPED_SYNC, 1);
 }
 
 /**
- * Step 3: release the IOVA — queued: queue_iova with the gather's freelist (0 if the
- * queue does not exist yet: hazard 1, counted, nothing queued — the kernel would crash);
- * otherwise free_iova_fast now, and any table pages with it.
+ * Step 3: release the IOVA — queued: queue_iova with the gather's freelist, unless the
+ * queue the unmap saw (`queueSeen`) did not exist yet: hazard 1, counted, nothing queued,
+ * -1 (the kernel would dereference a NULL queue); otherwise free_iova_fast now, and any
+ * table pages with it.
  */
-export function unmapRelease(dd: u32, cpu: u32, queued: bool): i32 {
+@inline export function unmapRelease(dd: u32, cpu: u32, queued: bool, queueSeen: bool): i32 {
   const c = cpuArea(cpu);
   const iova = load<u64>(c + C_IOVA);
   const size = load<u64>(c + C_SIZE);
@@ -209,12 +210,14 @@ export function unmapRelease(dd: u32, cpu: u32, queued: bool): i32 {
   const d = iovaOf(dd);
   const freelist = load<u32>(c + C_GATHER + G_FREELIST);
   if (queued) {
-    if (!fqEnabled(d)) {
+    // Seen but not there would be the explorer's model disagreeing with the core: the same hazard.
+    if (!queueSeen || !fqEnabled(d)) {
       statAdd(dd, cpu, DS_NO_QUEUE, 1);
       return -ESIM_NO_QUEUE;
     }
     recordUnmap(dd, iova, size, true);
-    fqQueue(d, cpu, iova >> shift, size >> shift, <u64>freelist);
+    // queue_iova's barrier was a step of the sequence, before the queue pointer was read.
+    fqQueueOrdered(d, cpu, iova >> shift, size >> shift, <u64>freelist);
     statAdd(dd, cpu, DS_UNMAPS_LAZY, 1);
     return 0;
   }
@@ -230,37 +233,4 @@ export function unmapRelease(dd: u32, cpu: u32, queued: bool): i32 {
 /** The unmap's page-table result: bytes cleared. */
 export function unmapCleared(cpu: u32): u64 {
   return load<u64>(cpuArea(cpu) + C_UNMAPPED);
-}
-
-// ── unmap, whole, in the domain's variant ──────────────────────────────────
-
-/**
- * __iommu_dma_unmap on simulated CPU `cpu`. Returns 0, or -ESIM_NO_QUEUE when the unmap
- * found fq_domain set but no queue (only possible in a broken variant).
- */
-export function dmaUnmap(dd: u32, cpu: u32, dmaAddr: u64, size: u64): i32 {
-  const v = load<u32>(dd + DD_VARIANT);
-  if (v == VARIANT_V2_TWO_READS || v == VARIANT_V2_HOISTED) return unmapV2(dd, cpu, dmaAddr, size, v);
-  // Merged (and no-wmb, whose reader is the merged one): one READ_ONCE snapshot.
-  const queued = atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0;
-  unmapBegin(dd, cpu, dmaAddr, size);
-  unmapClear(dd, cpu, queued);
-  if (!queued) unmapSync(dd, cpu);
-  return unmapRelease(dd, cpu, queued);
-}
-
-/**
- * The v2 reader: io-pgtable reads the quirk word, then dma-iommu reads fq_domain once to
- * decide the sync and once more (inside iommu_dma_free_iova) to decide the free — plain
- * loads all. Hoisted: the second read done first, kept in a local, as in Robin's mail.
- */
-function unmapV2(dd: u32, cpu: u32, dmaAddr: u64, size: u64, v: u32): i32 {
-  let freeRead: u32 = 0;
-  if (v == VARIANT_V2_HOISTED) freeRead = load<u32>(dd + DD_FQ_DOMAIN);
-  unmapBegin(dd, cpu, dmaAddr, size);
-  unmapClear(dd, cpu, (load<u32>(dd + DD_QUIRK) & QUIRK_NON_STRICT) != 0);
-  if (load<u32>(dd + DD_FQ_DOMAIN) == 0) unmapSync(dd, cpu);
-  else unmapSkipSync(dd, cpu);
-  if (v != VARIANT_V2_HOISTED) freeRead = load<u32>(dd + DD_FQ_DOMAIN);
-  return unmapRelease(dd, cpu, freeRead != 0);
 }

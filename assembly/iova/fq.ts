@@ -200,11 +200,20 @@ function ringRelease(d: u32, ring: FqRing, cpu: u32): void {
 
 /**
  * queue_iova on simulated CPU `cpu` (whose caches the caller runs): the full barrier,
- * then the ring pointer; release what earlier flushes covered, flush synchronously if the
- * ring is full, add the entry stamped with start_cnt, and arm the timer if it is off.
+ * then the rest of it (fqQueueOrdered).
  */
 export function fqQueue(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void {
   atomic.fence(); // O3: this CPU's PTE clears before the entry; pairs with the publish
+  fqQueueOrdered(d, cpu, pfn, pages, data);
+}
+
+/**
+ * queue_iova after its barrier, which the caller has run — dma-iommu's unmap runs it as a
+ * step of its variant's sequence (dma/steps.ts), where each variant has it in its place:
+ * the ring pointer, release what earlier flushes covered, flush synchronously if the ring
+ * is full, add the entry stamped with start_cnt, and arm the timer if it is off.
+ */
+export function fqQueueOrdered(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void {
   cpuCharge(CPU_COST_FQ_QUEUE, 1);
   const ring = ringFor(d, cpu);
   kernelLock(ringLock(ring));

@@ -13,7 +13,8 @@ import { smmuTranslate } from "../smmu/translate";
 import { AR_ORACLE_CLASS } from "../smmu/access";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
 import { DD_STATS, DS_COUNT, DS_UNMAPS_LAZY } from "../dma/domain";
-import { dmaMap, dmaUnmap } from "../dma/iommu";
+import { dmaMap } from "../dma/iommu";
+import { dmaUnmap } from "../dma/variant";
 import { I_FQ_FINISH_CNT } from "../iova/layout";
 import {
   LOG_ENTRY, LOG_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_IOVA, W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, W_LOG_PROD,

@@ -30,7 +30,8 @@ import { MAPBENCH_BASE, MAPBENCH_CPU_SIZE, TS_CPU_NS } from "../memmap";
 import { slotBase } from "../sync";
 import { jiffiesNow } from "../clock";
 import { clockFollow } from "../timers";
-import { dmaMap, dmaUnmap } from "../dma/iommu";
+import { dmaMap } from "../dma/iommu";
+import { dmaUnmap } from "../dma/variant";
 import { ENOMEM } from "../errno";
 
 // Per simulated CPU (MAPBENCH_CPU_SIZE bytes), u64 unless noted:

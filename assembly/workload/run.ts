@@ -1,7 +1,14 @@
 // Runs scenario workloads (src/run/) inside Wasm: one call does up to N operations of one
-// simulated CPU's workload (assembly/workload/nic.ts, storage.ts, random.ts, attacker.ts),
-// keeping the CPU's clock of modelled time. Between calls the worker looks at events and
-// progress; within a call, the run's stop word is checked before every operation.
+// simulated CPU's workload (assembly/workload/nic.ts, storage.ts, random.ts, pairs.ts,
+// attacker.ts, switcher.ts), keeping the CPU's clock of modelled time. Between calls the
+// worker looks at events and progress; within a call, the run's stop word is checked
+// before every operation — the one way every run stops (its end, a violation when asked,
+// the timeout, a request, a failing worker).
+//
+// A CPU whose workload maps and unmaps counts itself running in its domain for the length
+// of a call, and parks between two operations while the domain's switcher asks it to
+// (switcher.ts): the switcher's test hook may rebuild the domain only while none of them
+// is inside an operation. Attackers (devices) and switchers take no part.
 //
 // Time. Each CPU's clock advances by the modelled CPU time its operations were charged
 // (assembly/sync.ts kernelLock, assembly/smmu/cmdq.ts commands and CMD_SYNC waits, …).
@@ -13,7 +20,7 @@ import { CONTROL_BASE, CTL_RUN_STOP } from "../memmap";
 import { jiffiesNow } from "../clock";
 import { clockFollow } from "../timers";
 import { countersCache, countersPublish } from "../counters";
-import { DV_SID, DV_SMMU, iovaOf, liveDmaDevice, liveDmaDomain } from "../dma/domain";
+import { DV_SID, DV_SMMU, iovaOf, liveDmaDevice, liveDmaDomain, loopEnter, loopLeave, parkIfPaused } from "../dma/domain";
 import { smmuLive } from "../smmu/smmu";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../dma/iommu";
 import { seedState } from "../random";
@@ -27,12 +34,16 @@ import { storageDrain, storageOp } from "./storage";
 import { randomDrain, randomOp } from "./random";
 import { attackerOp } from "./attacker";
 import { ESIM_ARGS, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN } from "../errno";
+import { pairsOp } from "./pairs";
+import { switcherOp } from "./switcher";
 
 export const WL_NIC_RX: u32 = 1;
 export const WL_NIC_TX: u32 = 2;
 export const WL_STORAGE: u32 = 3;
 export const WL_RANDOM: u32 = 4;
 export const WL_ATTACKER: u32 = 5;
+export const WL_PAIRS: u32 = 6;
+export const WL_SWITCHER: u32 = 7;
 
 /** Each CPU's buffers sit in their own 4 GiB of physical address space. */
 export const WL_PHYS_BASE: u64 = 0x10_0000_0000;
@@ -41,9 +52,10 @@ export const WL_PHYS_CPU_SHIFT: u64 = 32;
 
 /**
  * Set up simulated CPU `cpu` to run a workload of `kind` on DMA domain `domain` through
- * device `device`. `ring`: ring, queue depth, live slots or IOVAs kept; `min`/`max`:
- * buffer bytes; `segs`: storage segments per request; `link`: for an attacker its victim
- * CPU, for a victim its attacker CPU + 1 (0: none). Returns 0, or -ESIM_NO_DMA_DOMAIN,
+ * device `device` (a switcher: any device of the domain it switches). `ring`: ring, queue
+ * depth, live slots, IOVAs kept, or the switcher's gap in spins; `min`/`max`: buffer bytes;
+ * `segs`: storage segments per request; `link`: for an attacker its victim CPU, for a
+ * victim its attacker CPU + 1 (0: none). Returns 0, or -ESIM_NO_DMA_DOMAIN,
  * -ESIM_NO_DEVICE, -ESIM_ARGS.
  */
 export function wlInit(cpu: u32, kind: u32, domain: u32, device: u32, ring: u32, min: u32, max: u32, segs: u32,
@@ -52,8 +64,8 @@ export function wlInit(cpu: u32, kind: u32, domain: u32, device: u32, ring: u32,
   const dv = liveDmaDevice(device);
   if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   if (dv == 0) return -ESIM_NO_DEVICE;
-  if (kind < WL_NIC_RX || kind > WL_ATTACKER || ring == 0) return -ESIM_ARGS;
-  if (min == 0 || max < min || (kind == WL_STORAGE ? ring * segs : ring) > RING_MAX) return -ESIM_ARGS;
+  if (kind < WL_NIC_RX || kind > WL_SWITCHER) return -ESIM_ARGS;
+  if (kind != WL_SWITCHER && !ringAndSizesFit(kind, ring, min, max, segs)) return -ESIM_ARGS;
   wlClear(cpu);
   const w = wlState(cpu);
   store<u32>(w + W_KIND, kind);
@@ -74,6 +86,11 @@ export function wlInit(cpu: u32, kind: u32, domain: u32, device: u32, ring: u32,
   return 0;
 }
 
+/** A ring (or queue, or slots) of 1..RING_MAX entries in all, and buffers of min..max bytes. */
+function ringAndSizesFit(kind: u32, ring: u32, min: u32, max: u32, segs: u32): bool {
+  return ring != 0 && min != 0 && max >= min && (kind == WL_STORAGE ? ring * segs : ring) <= RING_MAX;
+}
+
 /** One operation of the CPU's workload. */
 function step(w: u32, cpu: u32): void {
   const kind = load<u32>(w + W_KIND);
@@ -81,7 +98,15 @@ function step(w: u32, cpu: u32): void {
   else if (kind == WL_NIC_TX) nicTxOp(w, cpu);
   else if (kind == WL_STORAGE) storageOp(w, cpu);
   else if (kind == WL_RANDOM) randomOp(w, cpu);
+  else if (kind == WL_PAIRS) pairsOp(w, cpu);
+  else if (kind == WL_SWITCHER) switcherOp(w, cpu);
   else attackerOp(w);
+}
+
+/** Whether the CPU's workload maps and unmaps, so a switcher must park it (not a device, not the switcher). */
+@inline function parkable(w: u32): bool {
+  const kind = load<u32>(w + W_KIND);
+  return kind != WL_ATTACKER && kind != WL_SWITCHER;
 }
 
 /**
@@ -91,9 +116,13 @@ function step(w: u32, cpu: u32): void {
 export function wlRun(cpu: u32, maxOps: u32, untilNs: u64): u32 {
   const w = wlState(cpu);
   if (load<u32>(w + W_KIND) == 0) return 0;
+  const dd = load<u32>(w + W_DD);
+  const parks = parkable(w);
+  if (parks) loopEnter(dd);
   countersCache();
   let done: u32 = 0;
   while (done < maxOps) {
+    if (parks) parkIfPaused(dd); // between two operations: nothing of this CPU is in flight
     if (atomic.load<u32>(CONTROL_BASE + CTL_RUN_STOP) != 0) break;
     const clock = load<u64>(w + W_CLOCK);
     if (untilNs != 0 && clock >= untilNs) break;
@@ -106,6 +135,7 @@ export function wlRun(cpu: u32, maxOps: u32, untilNs: u64): u32 {
     done++;
   }
   countersPublish();
+  if (parks) loopLeave(dd);
   return done;
 }
 
@@ -113,6 +143,12 @@ export function wlRun(cpu: u32, maxOps: u32, untilNs: u64): u32 {
 export function wlDrain(cpu: u32): void {
   const w = wlState(cpu);
   const kind = load<u32>(w + W_KIND);
+  const dd = load<u32>(w + W_DD);
+  const parks = kind != 0 && parkable(w);
+  if (parks) {
+    loopEnter(dd);
+    parkIfPaused(dd); // a switcher may still be at work: drain between its rebuilds
+  }
   countersCache();
   const t0 = threadNs();
   if (kind == WL_NIC_RX || kind == WL_NIC_TX) nicDrain(w, cpu, kind == WL_NIC_TX);
@@ -122,6 +158,7 @@ export function wlDrain(cpu: u32): void {
   atomic.store<u64>(w + W_CLOCK, now);
   closeWindows(w, now);
   countersPublish();
+  if (parks) loopLeave(dd);
 }
 
 /** Counter `which` (WC_*) of `cpu`, or its clock (WC_CLOCK), or its open windows (WC_OPEN_WINDOWS). */

@@ -19,7 +19,7 @@ import { WORKLOAD_CPUS_BASE, WORKLOAD_CPU_SIZE } from "../memmap";
 export const W_KIND: u32 = 0;
 export const W_DD: u32 = 4; //        the DMA domain record
 export const W_DV: u32 = 8; //        the DMA device record
-export const W_RING: u32 = 12; //     ring / queue depth / live slots / attacker keep
+export const W_RING: u32 = 12; //     ring / queue depth / live slots / attacker keep / switcher gap (spins)
 export const W_MIN: u32 = 16; //      smallest buffer (bytes)
 export const W_MAX: u32 = 20; //      largest buffer (bytes)
 export const W_SEGS: u32 = 24; //     storage: segments per request (max)
@@ -55,6 +55,7 @@ export const WC_UNMAP_NS: u32 = 9;
 export const WC_WINDOWS_LOST: u32 = 10; //  lazy windows not measured (FIFO full)
 export const WC_STALE_HITS: u32 = 11; //    attacker: retries that still reached memory
 export const WC_RETRIES: u32 = 12; //       attacker: retries made
+export const WC_SWITCHES: u32 = 13; //      switcher: rounds whose switch to lazy succeeded
 export const WC_COUNT: u32 = 32;
 /** wl_counter's pseudo-counters past the real ones: the CPU's modelled clock, and its lazy windows still open. */
 export const WC_CLOCK: u32 = WC_COUNT;

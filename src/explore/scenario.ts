@@ -2,9 +2,11 @@
 // DMA API broken into the steps where its shared reads and writes happen — the unmap path
 // of a seed variant (reference §1.3, §2.5), the strict→lazy switch (§1.2, §2.4), a map,
 // a device access — run against one real simulation (the Wasm core), with the safety
-// oracle judging every device access. The memory model (src/explore/model.ts) decides
-// what each read of the modelled words (fq_domain, the queue, the v2 quirk) sees; the
-// rest of the state (page tables, IOTLB, IOVA allocator) is the simulation's own.
+// oracle judging every device access. The unmap's and the switch's steps are the core's
+// own definition of the variant (assembly/dma/steps.ts, read through steps.ts), the one
+// runs execute. The memory model (src/explore/model.ts) decides what each read of the
+// modelled words (fq_domain, the queue, the v2 quirk) sees; the rest of the state (page
+// tables, IOTLB, IOVA allocator) is the simulation's own.
 //
 // A scenario is plain data (a JSON file can hold one):
 //   { "profile": "5.15", "variant": "merged", "bufferSize": 262144,
@@ -23,8 +25,11 @@ import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from "../dma.js";
 import type { Smmu } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
-import type { Program, Regs, Step, Thread } from "./model.js";
+import type { Core } from "../../bindings/core.js";
+import type { Dep, Program, Regs, Step, Thread } from "./model.js";
+import { registerName, variantSteps, type StepAction, type VariantStep } from "./steps.js";
 import { PROFILES, type Profile } from "../profile.js";
+import { checkCore, coreError, isErrno } from "../errno.js";
 
 export type ScenarioOp =
   | { map: string; cpu?: string }
@@ -114,104 +119,96 @@ class World {
 }
 
 // ── the steps of each operation, per variant ──────────────────────────────────
+// An unmap and a switch are the variant's sequence as the core defines it (steps.ts reads
+// it from there): the memory model decides what each load sees; each store and action is
+// performed by the core (dma_step_run) with the registers the model gave the step.
 
-const ctrl = (reg: string) => ({ reg, kind: "ctrl" as const });
+/** The registers a step depends on, as the core takes them: one byte each. */
+function packRegs(step: VariantStep, r: Regs, name: (reg: number) => string): number {
+  let word = 0;
+  for (const reg of [step.ctrl, step.data]) if (reg !== 0) word |= ((r[name(reg)] ?? 0) & 0xff) << ((reg - 1) * 8);
+  return word;
+}
+
+/** The model's Step for one of the core's steps; `effect` performs it (stores and actions). */
+function modelStep(core: Core, step: VariantStep, name: (reg: number) => string,
+                   effect?: (regs: number, r: Regs) => string | void): Step {
+  const deps: Dep[] = [];
+  if (step.ctrl !== 0) deps.push({ reg: name(step.ctrl), kind: "ctrl" });
+  if (step.data !== 0) deps.push({ reg: name(step.data), kind: "data" });
+  const base = {
+    label: step.label, ...(deps.length ? { deps } : {}),
+    ...(step.guarded ? { guard: (r: Regs) => !!r[name(step.ctrl)] } : {}),
+    ...(effect ? { run: (r: Regs) => effect(packRegs(step, r, name), r) } : {}),
+  };
+  if (step.kind === "load") return { ...base, kind: "load", var: step.var!, mode: step.mode!, reg: step.reg! };
+  if (step.kind === "fence") return { ...base, kind: "fence", fence: step.fence! };
+  if (step.kind === "action") return { ...base, kind: "action" };
+  return { ...base, kind: "store", var: step.var!, mode: step.mode!, value: storeValue(core, step, name) };
+}
+
+/** A store's value: the core's, from the registers it depends on (a constant without any). */
+function storeValue(core: Core, step: VariantStep, name: (reg: number) => string): number | ((r: Regs) => number) {
+  if (step.data === 0) return core.raw.dma_step_value(step.word, 0);
+  return (r: Regs) => core.raw.dma_step_value(step.word, packRegs(step, r, name));
+}
 
 function unmapSteps(w: World, cpuName: string, buf: string, variant: SeedVariant): Step[] {
   const cpu = w.cpuOf.get(cpuName)!;
   const raw = w.sim.core.raw;
   const id = w.dom.id;
-  const begin = () => {
-    const b = w.buffer(buf);
-    if (b.iova === 0) throw new ArgumentError("unmap", buf, "is not mapped (map it in setup or earlier on this CPU)", "scenario");
-    raw.dma_unmap_begin(id, cpu, b.iova, w.size);
-    return b;
+  const seq = variantSteps(w.sim.core, variant, "unmap");
+  const name = (reg: number) => registerName(seq, reg);
+  const iova = () => hex(w.buffer(buf).iova);
+  /** Perform a step: what it returned, or null for an unmap that found no queue (hazard 1). */
+  const perform = (step: VariantStep, regs: number): number | null => {
+    const rc = raw.dma_step_run(id, cpu, step.word, regs);
+    if (isErrno(w.sim.core, rc, "ESIM_NO_QUEUE")) return null;
+    return checkCore(w.sim.core, rc, `explore: step "${step.label}"`);
   };
-  const clear = (skip: boolean): string => {
-    const b = begin();
-    const n = raw.dma_unmap_clear(id, cpu, skip);
-    return `cleared ${n / 4096} PTEs at IOVA ${hex(b.iova)}${skip ? ", leaf TLBIs not gathered" : ", leaf TLBIs gathered"}`;
+  const effects: Record<StepAction, (step: VariantStep, regs: number, decided: boolean) => string | void> = {
+    clear: (step, regs, skip) => {
+      const b = w.buffer(buf);
+      if (b.iova === 0) throw new ArgumentError("unmap", buf, "is not mapped (map it in setup or earlier on this CPU)", "scenario");
+      checkCore(w.sim.core, raw.dma_unmap_begin(id, cpu, b.iova, w.size), `explore: the unmap of '${buf}'`);
+      const n = perform(step, regs) ?? 0;
+      return `cleared ${n / 4096} PTEs at IOVA ${hex(b.iova)}${skip ? ", leaf TLBIs not gathered" : ", leaf TLBIs gathered"}`;
+    },
+    sync: (step, regs, skip) => {
+      perform(step, regs);
+      return skip ? "sync skipped" : "iotlb_sync: TLBI + CMD_SYNC, waited for";
+    },
+    release: (step, regs, queued) => {
+      if (perform(step, regs) === null) {
+        w.pending = `queue-before-publish: CPU ${cpuName} saw fq_domain set and went to queue_iova, but read the ` +
+          `flush queue as not yet built (Will's hazard 1: the writer's publication was not ordered after the ` +
+          `queue's initialisation) — the kernel would dereference a NULL or half-built queue`;
+        return "queue_iova on a queue that does not exist";
+      }
+      return queued ? `IOVA ${iova()} parked in the flush queue` : `IOVA ${iova()} freed at once (free_iova_fast)`;
+    },
+    "set-type": (step, regs) => { perform(step, regs); },
   };
-  const sync = (doSync: boolean): string => {
-    raw.dma_unmap_sync(id, cpu, doSync);
-    return doSync ? "iotlb_sync: TLBI + CMD_SYNC, waited for" : "sync skipped";
-  };
-  const release = (queued: boolean, fq: number): string => {
-    const iova = w.buffer(buf).iova;
-    if (queued && fq === 0) {
-      w.pending = `queue-before-publish: CPU ${cpuName} saw fq_domain set and went to queue_iova, but read the ` +
-        `flush queue as not yet built (Will's hazard 1: the writer's publication was not ordered after the ` +
-        `queue's initialisation) — the kernel would dereference a NULL or half-built queue`;
-      return "queue_iova on a queue that does not exist";
-    }
-    raw.dma_unmap_release(id, cpu, queued);
-    return queued ? `IOVA ${hex(iova)} parked in the flush queue` : `IOVA ${hex(iova)} freed at once (free_iova_fast)`;
-  };
-  if (variant === "merged" || variant === "no-wmb") {
-    return [
-      { kind: "load", label: "gather.queued = READ_ONCE(fq_domain)", var: "fq_domain", mode: "once", reg: "q" },
-      { kind: "action", label: "iommu_unmap_fast: clear PTEs (leaves gathered iff !queued)", deps: [ctrl("q")],
-        run: (r) => clear(!!r.q) },
-      { kind: "action", label: "if !queued: iotlb_sync", deps: [ctrl("q")], run: (r) => sync(!r.q) },
-      { kind: "fence", label: "queue_iova: smp_mb()", fence: "mb", deps: [ctrl("q")], guard: (r) => !!r.q },
-      { kind: "load", label: "queue_iova: load the flush queue", var: "fq", mode: "plain", reg: "f",
-        deps: [ctrl("q")], guard: (r) => !!r.q },
-      { kind: "action", label: "queued ? queue_iova : free_iova_fast", deps: [ctrl("q"), { reg: "f", kind: "data" }],
-        run: (r) => release(!!r.q, r.f ?? 0) },
-    ];
-  }
-  const secondRead: Step = { kind: "load", label: "read #2 of fq_domain (plain), for the free", var: "fq_domain",
-    mode: "plain", reg: "a" };
-  const steps: Step[] = [
-    { kind: "load", label: "io-pgtable unmap: read cfg.quirks (plain)", var: "quirk", mode: "plain", reg: "k" },
-    { kind: "action", label: "clear PTEs (leaves gathered iff NON_STRICT not seen)", deps: [ctrl("k")],
-      run: (r) => clear(!!r.k) },
-    { kind: "load", label: "read #1 of fq_domain (plain), for the sync", var: "fq_domain", mode: "plain", reg: "b" },
-    { kind: "action", label: "if !fq_domain: iotlb_sync", deps: [ctrl("b")], run: (r) => sync(!r.b) },
-    secondRead,
-    // queue_iova before v3: the per-CPU queue pointer is loaded, then an smp_wmb.
-    { kind: "load", label: "queue_iova: load the flush queue", var: "fq", mode: "plain", reg: "f",
-      deps: [ctrl("a")], guard: (r) => !!r.a },
-    { kind: "fence", label: "queue_iova: smp_wmb()", fence: "wmb", deps: [ctrl("a")], guard: (r) => !!r.a },
-    { kind: "action", label: "fq_domain ? queue_iova : free_iova_fast", deps: [ctrl("a"), { reg: "f", kind: "data" }],
-      run: (r) => release(!!r.a, r.f ?? 0) },
-  ];
-  if (variant === "v2-hoisted") {
-    // Robin's mail: the compiler keeps read #2 in a local taken at the top of the function.
-    steps.splice(steps.indexOf(secondRead), 1);
-    steps.unshift({ ...secondRead, label: "read #2 of fq_domain (plain), hoisted to the top by the compiler" });
-  }
-  return steps;
+  return seq.map((step) => modelStep(w.sim.core, step, name, step.kind === "action"
+    ? (regs, r) => effects[step.action!](step, regs, !!r[name(step.ctrl)])
+    : undefined));
 }
 
 function switchSteps(w: World, variant: SeedVariant): Step[] {
   const raw = w.sim.core.raw;
   const id = w.dom.id;
-  const build: Step = { kind: "store", label: "build the flush queue (rings, counters, timer)", var: "fq", mode: "plain",
-    value: 1, run: () => {
-      // The model's step always builds the queue; a core that could not would make every
-      // later step disagree with it, so that is a setup error, not a schedule's outcome.
-      const rc = raw.dma_switch_build(id);
-      if (rc !== 0) throw new IommuSimError(`iommu-sim: explore: the flush queue could not be built (${rc}): the scenario's simulator needs more kheap`);
-      return "queue built";
-    } };
-  const type: Step = { kind: "action", label: "domain->type = DMA_FQ", run: () => { raw.dma_switch_set_type(id); } };
-  if (variant === "merged" || variant === "no-wmb") {
-    const publish: Step = { kind: "store", label: "WRITE_ONCE(fq_domain, domain)", var: "fq_domain", mode: "once", value: 1,
-      run: () => { raw.dma_switch_publish(id); } };
-    return variant === "merged"
-      ? [build, { kind: "fence", label: "smp_wmb()", fence: "wmb" }, publish, type]
-      : [build, publish, type];
-  }
-  return [
-    build,
-    { kind: "store", label: "cookie->fq_domain = domain (plain)", var: "fq_domain", mode: "plain", value: 1,
-      run: () => { raw.dma_switch_publish(id); } },
-    { kind: "load", label: "set_pgtable_quirks: read cfg.quirks (plain)", var: "quirk", mode: "plain", reg: "t" },
-    { kind: "store", label: "cfg.quirks |= NON_STRICT (plain)", var: "quirk", mode: "plain", deps: [{ reg: "t", kind: "data" }],
-      value: (r: Regs) => (r.t ?? 0) | 16, run: () => { raw.dma_switch_set_quirk(id); } },
-    type,
-  ];
+  const seq = variantSteps(w.sim.core, variant, "switch");
+  const name = (reg: number) => registerName(seq, reg);
+  return seq.map((step) => modelStep(w.sim.core, step, name, step.kind === "load" || step.kind === "fence" ? undefined : (regs) => {
+    const rc = raw.dma_step_run(id, 0, step.word, regs);
+    // The model's step always takes effect; a core that could not build the queue would make
+    // every later step disagree with it, so that is a setup error, not a schedule's outcome.
+    if (rc !== 0) {
+      throw coreError(w.sim.core, rc, `explore: "${step.label}"`,
+        step.var === "fq" ? { detail: "the scenario's simulator needs more kheap" } : {});
+    }
+    return step.var === "fq" ? "queue built" : undefined;
+  }));
 }
 
 function mapStep(w: World, cpuName: string, buf: string): Step {
@@ -255,6 +252,7 @@ export interface BuiltScenario {
   close(): Promise<void>;
   /** The simulation behind it, for inspection after a run. */
   domain: DmaDomain;
+  simulator: Simulator;
 }
 
 export interface BuildOptions {
@@ -324,6 +322,7 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
       check: () => w.check(),
       close: () => sim.close(),
       domain: dom,
+      simulator: sim,
     };
   } catch (e) {
     await sim.close();

@@ -156,12 +156,29 @@ export function fqFacts(r: RunReport): Fact[] {
   ];
 }
 
+/**
+ * The live switch and the seed race's signature, when there is something to say: a
+ * switcher's rounds and switches, and each domain's unmaps that skipped the sync yet freed
+ * the IOVA at once (mixed decisions) or found fq_domain set but no queue. Empty otherwise.
+ */
+export function switchFacts(r: RunReport): Fact[] {
+  const facts: Fact[] = r.switcher.rounds > 0
+    ? [["switcher", `${fmtInt(r.switcher.rounds)} rounds, ${fmtInt(r.switcher.switches)} switches to lazy`]]
+    : [];
+  for (const d of r.domains) {
+    if (d.dma.mixedDecisions > 0) facts.push([`${d.name} mixed decisions`, fmtInt(d.dma.mixedDecisions)]);
+    if (d.dma.queueMissing > 0) facts.push([`${d.name} queue missing`, fmtInt(d.dma.queueMissing)]);
+  }
+  return facts;
+}
+
 /** The lazy window's statistics; its unit comes from the histogram (µs in practice). */
 export function lazyFacts(r: RunReport): Fact[] {
   const open: Fact = ["still open at the end", fmtInt(r.lazyWindowsOpen)];
   const lost: Fact[] = r.lazyWindowsLost > 0 ? [["not measured", fmtInt(r.lazyWindowsLost)]] : [];
   const attacker: Fact[] = r.attacker.retries > 0
-    ? [["attacker reads", `${fmtInt(r.attacker.retries)}, ${fmtInt(r.attacker.staleReads)} still reached memory`],
+    ? [["attacker reads", `${fmtInt(r.attacker.retries)}, ${fmtInt(r.attacker.staleReads)} still reached memory, ` +
+         `${fmtInt(r.attacker.faults)} faulted`],
        ...histFacts("attacker saw", r.attackerWindow)]
     : [];
   if (r.lazyWindow.samples === 0) return [["samples", "0"], open, ...lost, ...attacker];

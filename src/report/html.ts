@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import {
   cpuTable, eventTable, fmtAuto, fmtInt, fmtPct, fmtUs, fqFacts, iovaFacts, lazyFacts, scenarioFacts,
-  smmuFacts, timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
+  smmuFacts, switchFacts, timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
 } from "./format.js";
 import { plotSpecs, type PlotSpec } from "./plots.js";
 import type { RunReport, ViolationReport } from "./types.js";
@@ -137,6 +137,7 @@ function unitsSection(r: RunReport): string {
     ["IOVA allocator", iovaFacts(r)],
     ["Flush queue", fqFacts(r)],
     ["Lazy window", lazyFacts(r)],
+    ...(switchFacts(r).length ? [["Live switch", switchFacts(r)] as [string, Fact[]]] : []),
   ];
   const html = boxes.map(([title, facts]) => `<div class="box"><h3>${esc(title)}</h3>${factList(facts)}</div>`);
   return section("Simulated hardware and allocator", `<div class="boxes">${html.join("\n")}</div>`);

@@ -3,7 +3,7 @@
 // and what the SMMU, the IOVA allocator and the flush queue saw.
 
 import {
-  cpuTable, eventTable, fmtInt, fqFacts, iovaFacts, lazyFacts, scenarioFacts, smmuFacts,
+  cpuTable, eventTable, fmtInt, fqFacts, iovaFacts, lazyFacts, scenarioFacts, smmuFacts, switchFacts,
   timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
 } from "./format.js";
 import type { RunReport, ViolationReport } from "./types.js";
@@ -27,6 +27,7 @@ export function formatSummary(report: RunReport): string[] {
     ...factLine("IOVA", iovaFacts(report)),
     ...factLine("Flush queue", fqFacts(report)),
     ...factLine("Lazy window", lazyFacts(report)),
+    ...(switchFacts(report).length ? factLine("Live switch", switchFacts(report)) : []),
     ...eventSection(report),
     ...violationSection(report),
     "",

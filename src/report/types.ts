@@ -1,9 +1,10 @@
 // The report of a scenario run (src/run/runner.ts): what the terminal summary, the JSON
-// output and the HTML report are made from. Everything except `timing` is a function of
+// output and the HTML report are made from (and runDmaStress's report, which carries one). Everything except `timing` is a function of
 // the scenario and its seed when the run has one worker (the runner's determinism
 // promise); `timing` is wall-clock and differs run to run.
 
 import type { Profile } from "../profile.js";
+import type { DmaStats, DomainType, SeedVariant } from "../dma.js";
 
 /**
  * A histogram over log-spaced buckets (4 per power of two): counts[i] samples fell in
@@ -122,6 +123,8 @@ export interface RunReport {
     /** Updates its shadow had no room for, and the accesses to unrecorded pages it could then not judge. */
     shadowFull: number;
     unchecked: number;
+    /** The violations by class (their sum is totals.violations). */
+    violationsByClass: { afterStrictUnmap: number; afterFlush: number; useAfterFree: number; unknown: number; freedTable: number };
   };
   perCpu: CpuReport[];
   latency: { map: Histogram; unmap: Histogram };
@@ -167,8 +170,20 @@ export interface RunReport {
   lazyWindowsLost: number;
   /** What attacker devices saw: from an unmap to their last read through the stale translation (µs; empty without an attacker). */
   attackerWindow: Histogram;
-  /** Attacker devices: reads of unmapped IOVAs they retried, and those that still reached memory. */
-  attacker: { retries: number; staleReads: number };
+  /** Attacker devices: reads of unmapped IOVAs they retried, those that still reached memory, and those that faulted. */
+  attacker: { retries: number; staleReads: number; faults: number };
+  /** Switcher CPUs: rounds (strict again, then switched to lazy), and the switches to lazy that succeeded. */
+  switcher: { rounds: number; switches: number };
+  /** Each DMA domain at the end of the run. */
+  domains: {
+    name: string;
+    variant: SeedVariant;
+    type: DomainType;
+    /** The DMA layer's counts; mixedDecisions (an unmap that skipped the sync yet freed the IOVA at once) is the seed race's signature. */
+    dma: DmaStats;
+    /** Flush-queue entries still waiting (a lazy domain's). */
+    fqPending: number;
+  }[];
   events: EventReport[];
   series: SeriesPoint[];
   /** The latest violations the oracle logged, at most 100 (totals.violations counts them all). */

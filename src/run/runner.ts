@@ -5,7 +5,13 @@
 // the start gate, and watches progress from shared counters while the workers run inside
 // Wasm. A run ends when every CPU has done its operations, when the oracle finds a
 // violation and the scenario asked to stop on the first, or at the timeout; a worker that
-// fails stops the run, and the error says which worker and why.
+// fails stops the run, and the error says which worker, which CPUs and why.
+//
+// Every way a run ends early goes through one stop word, the core's CTL_RUN_STOP: the
+// oracle raises it at a violation when asked, this thread at the timeout or on request,
+// a failing worker itself, and this thread again (through the pool's onFailure) when a
+// worker dies — after which the others are given a while to finish, so that what they did
+// is reported (RunError.failure.report) and the run's objects are left consistent.
 //
 // The orchestrator never blocks: it waits on messages and timers only (never Atomics.wait,
 // which browsers forbid on their main thread), so a page stays responsive during a run.
@@ -18,8 +24,14 @@ import type { Core } from "../../bindings/core.js";
 import type { LayoutName } from "../../bindings/layout.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import type { CpuReport, EventReport, Histogram, RunReport, SeriesPoint, ViolationReport } from "../report/types.js";
-import type { ScenarioArgs, ScenarioCpuArgs, ScenarioEventArgs, ScenarioWorkerResult } from "../tasks/scenario.js";
-import { parseRunScenario, ScenarioError, type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent } from "./scenario.js";
+import {
+  CTL_SAFE, RUN_CONTROL_BYTES, type ScenarioArgs, type ScenarioCpuArgs, type ScenarioEventArgs, type ScenarioWorkerResult,
+} from "../tasks/scenario.js";
+import { PoolRunFailure } from "../pool.js";
+import {
+  isBackground, parseRunScenario, ScenarioError, workerAssignment,
+  type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent,
+} from "./scenario.js";
 import { checkInt } from "../validate.js";
 import { switchResult } from "./switch.js";
 import { coreError } from "../errno.js";
@@ -37,6 +49,12 @@ export interface RunOptions {
   chunk?: number;
   /** Aborting stops the run at every CPU's next operation; the report covers what was done. */
   signal?: AbortSignal;
+  /**
+   * Run on this simulator instead of a new one: the run's SMMU, domains and devices are made
+   * in it and destroyed after (unless `keepOpen`); it is never closed. Its profile must be
+   * the scenario's, and it needs room for an oracle of 2 MiB of kheap.
+   */
+  simulator?: Simulator;
 }
 
 export interface RunProgress {
@@ -46,15 +64,39 @@ export interface RunProgress {
   elapsedMs: number;
 }
 
+/** What a run that a worker failed had done, and where its machine was left. */
+export interface RunFailure {
+  /** The worker that failed first, and the simulated CPUs it ran. */
+  worker: number;
+  cpus: number[];
+  /** The report of what was done until the run stopped (outcome.status "failed"). */
+  report: RunReport;
+  /**
+   * The run's objects (domains, SMMU) were left as they were: a worker died, or did not stop
+   * within the grace, where it may have held one of their locks. On a simulator of the
+   * caller's (RunOptions.simulator), close it and use a new one.
+   */
+  abandoned: boolean;
+}
+
 /** A run that could not finish: a worker failed, or the core refused the setup. */
 export class RunError extends IommuSimError {
   override name = "RunError";
+  constructor(message: string, options?: { cause?: unknown; failure?: RunFailure }) {
+    super(message, options);
+    if (options?.failure) this.failure = options.failure;
+  }
+  /** Set when a worker failed mid-run. */
+  readonly failure?: RunFailure;
 }
 
 /** Each workload kind's code in the core (assembly/workload/run.ts WL_*). */
 export const WORKLOAD_KIND_CODES = {
-  "nic-rx": "WL_NIC_RX", "nic-tx": "WL_NIC_TX", storage: "WL_STORAGE", random: "WL_RANDOM", attacker: "WL_ATTACKER",
+  "nic-rx": "WL_NIC_RX", "nic-tx": "WL_NIC_TX", storage: "WL_STORAGE", random: "WL_RANDOM", pairs: "WL_PAIRS",
+  attacker: "WL_ATTACKER", switcher: "WL_SWITCHER",
 } as const satisfies Record<RunWorkload["kind"], LayoutName>;
+/** How long the other workers get to stop when one fails, before the pool stops them wherever they are. */
+const FAILURE_GRACE_MS = 10_000;
 const SERIES_POINTS = 200;
 /**
  * The largest chunk: a victim CPU logs every unmap for its attacker, whose log holds 256
@@ -68,6 +110,8 @@ const ORACLE_PAGES = 1 << 15;
 
 interface Machine {
   sim: Simulator;
+  /** The simulator is the caller's (RunOptions.simulator): tear the run's objects down, never close it. */
+  borrowed: boolean;
   smmu: Smmu;
   domains: Map<string, DmaDomain>;
   devices: Map<string, DmaDevice>;
@@ -99,12 +143,16 @@ export interface ScenarioRun {
   switchToLazy(domain: string): string;
   /** Stop every CPU at its next operation (the report then covers what was done). */
   stop(): void;
-  /** The report, once the workers are done. Unless `keepOpen`, the simulator is closed by then. */
+  /**
+   * The report, once the workers are done. Unless `keepOpen`, the simulator is closed by then
+   * (or, when it is the caller's, the run's objects destroyed). A RunError when a worker
+   * failed: its `failure` has the report of what was done.
+   */
   readonly report: Promise<RunReport>;
 }
 
 export interface StartOptions extends RunOptions {
-  /** Leave the simulator open after the report (the caller closes `simulator`). Default false. */
+  /** Leave the simulator open after the report (the caller closes `simulator`, or destroys the run's objects). Default false. */
   keepOpen?: boolean;
 }
 
@@ -117,39 +165,53 @@ export async function startScenario(input: RunScenario | RunScenarioInput, opts:
   const workers = checkInt("workers", opts.workers ?? scenario.workers, 1, used, "runScenario (at most one worker per CPU the workloads use)");
   const seed = checkInt("seed", opts.seed ?? scenario.seed, 0, 2 ** 32 - 1, "runScenario");
   const chunk = checkInt("chunk", opts.chunk ?? 256, 1, LOG_SAFE_CHUNK, "runScenario");
-  const machine = await buildMachine(scenario);
+  const placement = checkPlacement(scenario, workers);
+  const machine = await buildMachine(scenario, opts.simulator);
   try {
     checkBufferReach(machine.sim.core, scenario);
     const cpus = setUpWorkloads(machine, scenario, seed);
-    const shares = spread(cpus, workers);
+    const shares = spread(cpus, placement, workers);
     const progress = new SharedArrayBuffer(8 * 64);
+    const control = new SharedArrayBuffer(RUN_CONTROL_BYTES);
     const core = machine.sim.core;
     core.raw.wl_run_begin(scenario.checks.stopOnViolation ? core.layout.RUN_STOP_ON_VIOLATION : 0);
-    const totalOps = cpus.reduce((n, c) => n + c.ops, 0);
-    const rounds = Math.max(...cpus.map((c) => Math.ceil(c.ops / chunk)));
+    // Background CPUs run for as long as others do: progress counts the others.
+    const counted = cpus.filter((c) => Number.isFinite(c.ops));
+    const totalOps = counted.reduce((n, c) => n + c.ops, 0);
+    const rounds = Math.max(1, ...counted.map((c) => Math.ceil(c.ops / chunk)));
     const args = (w: number): ScenarioArgs => ({
       cpus: shares[w]!, chunk, sampleEvery: Math.max(1, Math.ceil(rounds / SERIES_POINTS)),
       allCpus: cpus.map((c) => c.cpu), smmuStats: machine.smmu.statsAddress,
-      domains: [...machine.domains.values()].map((d) => d.id), progress,
+      domains: [...machine.domains.values()].map((d) => d.id), progress, control,
     });
     const pool = await machine.sim.pool({ workers });
     const t0 = performance.now();
-    const watch = watchProgress(core, progress, totalOps, t0, scenario, opts);
+    const watch = watchProgress(core, progress, counted.map((c) => c.cpu), totalOps, t0, scenario, opts);
     const liveEvents: EventReport[] = [];
     const report = (async () => {
+      let abandoned = false;
       try {
         let results: ScenarioWorkerResult[];
         try {
-          results = await pool.run<ScenarioWorkerResult>("scenario.run", args, { timeoutMs: scenario.timeoutMs + 30_000 });
+          results = await pool.run<ScenarioWorkerResult>("scenario.run", args, {
+            timeoutMs: scenario.timeoutMs + 30_000,
+            onFailure: { stop: () => core.raw.wl_run_stop(), graceMs: FAILURE_GRACE_MS },
+          });
         } catch (e) {
-          throw new RunError(`iommu-sim: scenario ${scenario.name}: ${(e as Error).message}`, { cause: e });
+          const failure = failureOf(e, machine, scenario, shares, control, { workers, seed, t0, liveEvents });
+          // Without a worker's failure: a pool that closed stopped its workers wherever they were
+          // (its timeout); one still open refused the run before anything ran.
+          abandoned = failure ? failure.abandoned : pool.closed;
+          await pool.close(); // the pool stopped itself: wait until its threads are gone
+          throw new RunError(`iommu-sim: scenario ${scenario.name}: ${unprefixed(e)}` +
+            (failure ? failureNote(failure, shares, machine.borrowed) : ""), { cause: e, ...(failure ? { failure } : {}) });
         } finally {
           watch.stop();
         }
         const wallMs = performance.now() - t0;
         return buildReport(machine, scenario, { workers, seed, results, wallMs, stopped: watch.stopped(), liveEvents });
       } finally {
-        if (!opts.keepOpen) await machine.sim.close();
+        if (!opts.keepOpen) await tearDown(machine, abandoned);
       }
     })();
     return {
@@ -160,15 +222,75 @@ export async function startScenario(input: RunScenario | RunScenarioInput, opts:
       report,
     };
   } catch (e) {
-    await machine.sim.close();
+    await tearDown(machine, false);
     throw e;
   }
+}
+
+/** Which worker runs each CPU (the workloads' `worker`, the rest round-robin), checked against `workers`. */
+function checkPlacement(sc: RunScenario, workers: number): Map<number, number> {
+  const placed = Math.max(-1, ...sc.workloads.map((w) => w.worker ?? -1));
+  if (placed >= workers) {
+    throw new ArgumentError("workers", workers, `must be more than ${placed}: a workload of the scenario is placed on worker ${placed}`, "runScenario");
+  }
+  const { workerOf, idle } = workerAssignment(sc.workloads, workers);
+  if (idle.length > 0) {
+    throw new ArgumentError("workers", workers, `would leave worker(s) ${idle.join(", ")} without a CPU (the scenario places its workloads on workers)`, "runScenario");
+  }
+  return workerOf;
+}
+
+/**
+ * After a run, or a failed start: a simulator of the run's own is closed; a borrowed one
+ * keeps going without the run's objects. Objects a dead thread may hold a lock of are left
+ * alone (and a simulator of the run's own is dropped, not closed): destroying them could
+ * wait for that lock forever.
+ */
+async function tearDown(m: Machine, abandoned: boolean): Promise<void> {
+  if (abandoned) return;
+  if (!m.borrowed) {
+    await m.sim.close();
+    return;
+  }
+  for (const d of m.domains.values()) d.destroy();
+  m.smmu.destroy();
+}
+
+/** What a run a worker failed had done (undefined if the failure is not a worker's). */
+function failureOf(e: unknown, m: Machine, sc: RunScenario, shares: ScenarioCpuArgs[][], control: SharedArrayBuffer,
+                   f: { workers: number; seed: number; t0: number; liveEvents: EventReport[] }): RunFailure | undefined {
+  if (!(e instanceof PoolRunFailure)) return undefined;
+  const safe = new Int32Array(control);
+  // Every worker, the failed one included, said it left the core at a safe point.
+  const abandoned = Array.from({ length: f.workers }, (_, k) => Atomics.load(safe, CTL_SAFE + k)).some((x) => x !== 1);
+  const results = e.results.filter((r): r is ScenarioWorkerResult => r !== undefined);
+  const report = buildReport(m, sc, { workers: f.workers, seed: f.seed, results, wallMs: performance.now() - f.t0,
+                                      stopped: undefined, liveEvents: f.liveEvents, failed: unprefixed(e) });
+  return { worker: e.worker, cpus: (shares[e.worker] ?? []).map((c) => c.cpu), report, abandoned };
+}
+
+/** An error's message without the package's prefix (it is about to get one of its own). */
+function unprefixed(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/^iommu-sim: /, "");
+}
+
+/** What the failed worker ran, and how the others stopped. */
+function failureNote(f: RunFailure, shares: ScenarioCpuArgs[][], borrowed: boolean): string {
+  const ran = ` — worker ${f.worker} ran ${(shares[f.worker] ?? []).map((c) => c.what).join(", ")}`;
+  if (!f.abandoned) return `${ran}; the run was stopped, every other worker at a safe point`;
+  return `${ran}; the run was stopped, but a worker stopped where it may have held a lock` +
+    (borrowed ? ", so the run's DMA domains and SMMU were left as they were; close this Simulator and use a new one" : "");
 }
 
 /** The orchestrator's live switch (ScenarioRun.switchToLazy), recorded as an event. */
 function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], events: EventReport[]): string {
   const dom = m.domains.get(name);
   if (!dom) throw new ArgumentError("domain", name, `must name a domain of the scenario (${[...m.domains.keys()].join(", ")})`, "switchToLazy");
+  const switcher = sc.workloads.find((w) => w.kind === "switcher" && w.domain === name);
+  if (switcher) {
+    throw new ArgumentError("domain", name, `must be a domain without a switcher (${switcher.name} switches this one: ` +
+      "a switch of the orchestrator's would race its rebuild)", "switchToLazy");
+  }
   const core = m.sim.core;
   const result = lazySwitchRefusal(sc.profile, sc.devices.filter((d) => d.domain === name).length)
     ?? (dom.type === "DMA-FQ" ? "already lazy (DMA-FQ): nothing to do" : switchResult(core, core.raw.dma_switch_lazy(dom.id)));
@@ -179,19 +301,29 @@ function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], 
 
 // ── the machine ───────────────────────────────────────────────────────────────
 
-async function buildMachine(sc: RunScenario): Promise<Machine> {
-  const sim = await Simulator.create({ profile: sc.profile, ramMiB: 256, kheapMiB: 64 });
+async function buildMachine(sc: RunScenario, given?: Simulator): Promise<Machine> {
+  if (given !== undefined && typeof given?.createDmaDomain !== "function") {
+    throw new ArgumentError("simulator", given, "must be a Simulator (Simulator.create)", "runScenario");
+  }
+  if (given && given.profile !== sc.profile) {
+    throw new ArgumentError("simulator", `a Simulator of profile '${given.profile}'`,
+      `must have the scenario's profile ('${sc.profile}')`, "runScenario");
+  }
+  const sim = given ?? await Simulator.create({ profile: sc.profile, ramMiB: 256, kheapMiB: 64 });
+  const made: { smmu?: Smmu; domains: DmaDomain[] } = { domains: [] };
   try {
     const smmu = sim.createSmmu({
       ...sc.smmu,
       oracle: sc.checks.oracle ? { capacity: ORACLE_PAGES, violations: 1024 } : false,
     });
+    made.smmu = smmu;
     const domains = new Map<string, DmaDomain>();
     for (const d of sc.domains) {
       const dom = sim.createDmaDomain({
         smmu, type: d.type, variant: d.variant, granule: d.granule, ias: d.ias, oas: d.oas, cpus: sc.cpus,
         fqMode: d.fqMode, forcedac: d.forcedac, deferTableFree: d.deferTableFree, rangeInvalidation: d.rangeInvalidation,
       });
+      made.domains.push(dom);
       // Nothing reads the flush queue's event log in a run; every CPU writing it would cost.
       sim.core.raw.iova_set_flags(dom.iova.id, sim.core.layout.IF_NO_FQ_EVENTS, 0);
       domains.set(d.name, dom);
@@ -202,15 +334,34 @@ async function buildMachine(sc: RunScenario): Promise<Machine> {
         streamId: dv.streamId, dmaMask: dv.dmaMask, bus: dv.bus, coherent: dv.coherent,
       }));
     }
-    return { sim, smmu, domains, devices };
+    return { sim, borrowed: given !== undefined, smmu, domains, devices };
   } catch (e) {
-    await sim.close();
+    if (given) {
+      for (const d of made.domains) d.destroy();
+      made.smmu?.destroy();
+    } else await sim.close();
     throw e;
   }
 }
 
 interface CpuPlan extends ScenarioCpuArgs {
   workload: RunWorkload;
+}
+
+/** The device a workload drives; a switcher's: the first of the domain it switches (its domain is what counts). */
+function deviceOf(sc: RunScenario, w: RunWorkload): string {
+  return w.kind === "switcher" ? sc.devices.find((d) => d.domain === w.domain)!.name : w.device;
+}
+
+/**
+ * A background workload's CPUs run until these have finished: an attacker's victim's, a
+ * switcher's domain's mapping CPUs. Undefined when it was given a number of operations.
+ */
+function servedCpus(sc: RunScenario, w: RunWorkload): number[] | undefined {
+  if (w.kind === "attacker" && w.ops === undefined) return sc.workloads.find((v) => v.name === w.victim)!.cpus;
+  if (w.kind !== "switcher" || w.ops !== undefined) return undefined;
+  const devices = new Set(sc.devices.filter((d) => d.domain === w.domain).map((d) => d.name));
+  return sc.workloads.filter((v) => !isBackground(v) && devices.has(deviceOf(sc, v))).flatMap((v) => v.cpus);
 }
 
 /** Set up each workload CPU in the core; returns the CPUs with their events. */
@@ -220,13 +371,16 @@ function setUpWorkloads(m: Machine, sc: RunScenario, seed: number): CpuPlan[] {
   for (const w of sc.workloads) if (w.kind === "attacker") attackerOf.set(w.victim, w.cpus[0]!);
   const plans: CpuPlan[] = [];
   for (const w of sc.workloads) {
-    const dev = m.devices.get(w.device)!;
+    const dev = m.devices.get(deviceOf(sc, w))!;
+    const until = servedCpus(sc, w);
     w.cpus.forEach((cpu, i) => {
       const p = workloadParams(w, sc, attackerOf.get(w.name), i);
       const rc = core.raw.wl_init(cpu, core.layout[WORKLOAD_KIND_CODES[w.kind]], dev.id, p.ring, p.min, p.max, p.segs, p.link,
         mixSeed(seed, cpu));
       if (rc !== 0) throw new RunError(coreError(core, rc, `scenario ${sc.name}: workload "${w.name}" on cpu ${cpu}`).message);
-      plans.push({ cpu, ops: w.ops, events: [], workload: w });
+      plans.push({ cpu, ops: w.ops ?? Infinity, ...(until ? { until } : {}), ...(until && w.kind === "attacker" ? { idles: true } : {}),
+                   events: [], workload: w,
+                   domain: dev.domain.id, what: `cpu ${cpu} (${w.kind} "${w.name}")` });
     });
   }
   for (const e of sc.events) {
@@ -246,7 +400,7 @@ function setUpWorkloads(m: Machine, sc: RunScenario, seed: number): CpuPlan[] {
 function checkBufferReach(core: Core, sc: RunScenario): void {
   const L = core.layout;
   for (const w of sc.workloads) {
-    if (w.kind === "attacker") continue;
+    if (isBackground(w)) continue; // a device and a switcher map nothing
     const domain = sc.devices.find((d) => d.name === w.device)!.domain;
     const i = sc.domains.findIndex((d) => d.name === domain);
     const top = L.WL_PHYS_BASE + (Math.max(...w.cpus) + 1) * 2 ** L.WL_PHYS_CPU_SHIFT;
@@ -270,17 +424,21 @@ function workloadParams(w: RunWorkload, sc: RunScenario, attackerCpu: number | u
     case "nic-tx": return { ring: w.ring, min: w.minBytes, max: w.maxBytes, segs: 1, link };
     case "storage": return { ring: w.queueDepth, min: w.minBytes, max: w.maxBytes, segs: w.segments, link };
     case "random": return { ring: w.live, min: w.minBytes, max: w.maxBytes, segs: 1, link };
+    case "pairs": return { ring: 1, min: w.minBytes, max: w.maxBytes, segs: 1, link };
     case "attacker": {
       const victim = sc.workloads.find((v) => v.name === w.victim)!;
       return { ring: w.keep, min: 1, max: 1, segs: 1, link: victim.cpus[0]! };
     }
+    case "switcher": return { ring: w.gap, min: 1, max: 1, segs: 1, link: 0 };
   }
 }
 
 function eventArgs(m: Machine, sc: RunScenario, e: RunEvent, plan: CpuPlan): ScenarioEventArgs {
-  const base = "fraction" in e.at
-    ? { afterOps: Math.ceil(e.at.fraction * plan.ops), due: `${+(e.at.fraction * 100).toFixed(2)}% of cpu ${e.cpu}'s operations` }
-    : { atNs: e.at.timeMs * 1e6, due: `cpu ${e.cpu}'s clock at ${e.at.timeMs} ms` };
+  const at = e.at;
+  const base = "fraction" in at
+    ? { afterOps: Math.ceil(at.fraction * plan.ops), due: `${+(at.fraction * 100).toFixed(2)}% of cpu ${e.cpu}'s operations` }
+    : "ops" in at ? { afterOps: at.ops, due: `${at.ops} of cpu ${e.cpu}'s operations` }
+    : { atNs: at.timeMs * 1e6, due: `cpu ${e.cpu}'s clock at ${at.timeMs} ms` };
   if (e.action === "fail-worker") return { ...base, action: e.action, mode: e.mode, target: `worker of cpu ${e.cpu}` };
   const dom = m.domains.get(e.domain)!;
   if (e.action === "switch-to-lazy") {
@@ -290,11 +448,10 @@ function eventArgs(m: Machine, sc: RunScenario, e: RunEvent, plan: CpuPlan): Sce
   return { ...base, action: e.action, iovaDomain: dom.iova.id, count: e.count, target: e.domain };
 }
 
-/** CPUs round-robin over workers, in CPU order. */
-function spread(cpus: CpuPlan[], workers: number): ScenarioCpuArgs[][] {
+/** Each worker's CPUs, in CPU order (`workerOf`: checkPlacement's). */
+function spread(cpus: CpuPlan[], workerOf: Map<number, number>, workers: number): ScenarioCpuArgs[][] {
   const shares: ScenarioCpuArgs[][] = Array.from({ length: workers }, () => []);
-  [...cpus].sort((a, b) => a.cpu - b.cpu)
-    .forEach((c, i) => shares[i % workers]!.push({ cpu: c.cpu, ops: c.ops, events: c.events }));
+  for (const { workload: _w, ...c } of [...cpus].sort((a, b) => a.cpu - b.cpu)) shares[workerOf.get(c.cpu)!]!.push(c);
   return shares;
 }
 
@@ -309,8 +466,8 @@ function mixSeed(seed: number, cpu: number): number {
 /** Why a run was stopped before its end by the orchestrator, if it was. */
 type StopCause = "timeout" | "signal" | undefined;
 
-function watchProgress(core: Core, progress: SharedArrayBuffer, total: number, t0: number, sc: RunScenario,
-                       opts: RunOptions) {
+function watchProgress(core: Core, progress: SharedArrayBuffer, counted: number[], total: number, t0: number,
+                       sc: RunScenario, opts: RunOptions) {
   const done = new Float64Array(progress);
   let cause: StopCause;
   const stopRun = (why: StopCause) => { cause ??= why; core.raw.wl_run_stop(); };
@@ -321,7 +478,7 @@ function watchProgress(core: Core, progress: SharedArrayBuffer, total: number, t
   const now = (): RunProgress => {
     let violations = 0;
     for (let c = 0; c < sc.cpus; c++) violations += core.raw.wl_counter(c, core.layout.WC_VIOLATIONS);
-    return { done: done.reduce((a, b) => a + b, 0), total, violations, elapsedMs: performance.now() - t0 };
+    return { done: counted.reduce((n, c) => n + done[c]!, 0), total, violations, elapsedMs: performance.now() - t0 };
   };
   const tick = setInterval(() => opts.onProgress?.(now()), 200);
   return {
@@ -342,6 +499,8 @@ interface RunFacts {
   stopped: StopCause;
   /** Events the orchestrator caused while the run went on (ScenarioRun.switchToLazy). */
   liveEvents: EventReport[];
+  /** The first failure of a worker, when one failed (the results are then the others'). */
+  failed?: string;
 }
 
 function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
@@ -350,8 +509,9 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
   for (const r of f.results) for (const c of r.cpus) workerOf.set(c, r.worker);
   const perCpu = sc.workloads.flatMap((w) => w.cpus.map((cpu) => cpuReport(core, cpu, workerOf.get(cpu) ?? 0, w)));
   const sum = (k: keyof CpuReport) => perCpu.reduce((n, c) => n + (c[k] as number), 0);
-  const driverCpus = sc.workloads.flatMap((w) => (w.kind === "attacker" ? [] : w.cpus));
+  const driverCpus = sc.workloads.flatMap((w) => (isBackground(w) ? [] : w.cpus));
   const attackerCpus = sc.workloads.flatMap((w) => (w.kind === "attacker" ? w.cpus : []));
+  const switcherCpus = sc.workloads.flatMap((w) => (w.kind === "switcher" ? w.cpus : []));
   const drivers = perCpu.filter((c) => driverCpus.includes(c.cpu));
   const ops = sum("ops");
   const modelledNs = drivers.reduce((n, c) => n + c.modelledNs, 0);
@@ -364,7 +524,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     modelledUs: Math.max(0, ...perCpu.map((c) => c.modelledNs)) / 1000,
   };
   const stoppedByViolation = sc.checks.stopOnViolation && totals.violations > 0;
-  const status = f.stopped || stoppedByViolation ? "stopped" : totals.violations > 0 ? "violations" : "ok";
+  const status = f.failed ? "failed" : f.stopped || stoppedByViolation ? "stopped" : totals.violations > 0 ? "violations" : "ok";
   const found = totals.violations > 0 ? "violations" : "clean";
   return {
     tool: "iommu-sim", version: VERSION,
@@ -372,9 +532,10 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
                 cpus: sc.cpus, oracle: sc.checks.oracle },
     outcome: {
       status, expected: sc.checks.expect,
-      // A run cut short by the timeout or a request did not show what it was meant to.
-      asExpected: !f.stopped && (sc.checks.expect === "any" || sc.checks.expect === found),
-      message: outcomeMessage(sc, totals.violations, f.stopped, stoppedByViolation) + mapFailureNote(totals) + shadowWarning(m),
+      // A run cut short by the timeout, a request or a failure did not show what it was meant to.
+      asExpected: !f.stopped && !f.failed && (sc.checks.expect === "any" || sc.checks.expect === found),
+      message: (f.failed ? `stopped: ${f.failed}` : outcomeMessage(sc, totals.violations, f.stopped, stoppedByViolation)) +
+        mapFailureNote(totals) + shadowWarning(m),
     },
     totals, oracle: oracleReport(m), perCpu,
     latency: {
@@ -388,7 +549,10 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     lazyWindowsOpen: sumOver(core, driverCpus, "WC_OPEN_WINDOWS"),
     lazyWindowsLost: sumOver(core, driverCpus, "WC_WINDOWS_LOST"),
     attackerWindow: mergeHist(windowsOf(core, sc, true), "us"),
-    attacker: { retries: sumOver(core, attackerCpus, "WC_RETRIES"), staleReads: sumOver(core, attackerCpus, "WC_STALE_HITS") },
+    attacker: { retries: sumOver(core, attackerCpus, "WC_RETRIES"), staleReads: sumOver(core, attackerCpus, "WC_STALE_HITS"),
+                faults: sumOver(core, attackerCpus, "WC_FAULTS") },
+    switcher: { rounds: sumOver(core, switcherCpus, "WC_OPS"), switches: sumOver(core, switcherCpus, "WC_SWITCHES") },
+    domains: domainReports(m, sc),
     events: [...f.results.flatMap((r) => r.events), ...f.liveEvents].sort((a, b) => a.atUs - b.atUs || a.cpu - b.cpu),
     series: series(f.results),
     violations,
@@ -401,7 +565,8 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
 
 const ratio = (a: number, b: number): number => (b > 0 ? a / b : 0);
 
-type CpuCounter = "WC_MAP_NS" | "WC_UNMAP_NS" | "WC_UNMAP_ERRORS" | "WC_OPEN_WINDOWS" | "WC_WINDOWS_LOST" | "WC_RETRIES" | "WC_STALE_HITS";
+type CpuCounter = "WC_MAP_NS" | "WC_UNMAP_NS" | "WC_UNMAP_ERRORS" | "WC_OPEN_WINDOWS" | "WC_WINDOWS_LOST" | "WC_RETRIES" |
+  "WC_STALE_HITS" | "WC_FAULTS" | "WC_OPS" | "WC_SWITCHES";
 
 /** A workload counter summed over some CPUs. */
 function sumOver(core: Core, cpus: number[], counter: CpuCounter): number {
@@ -459,7 +624,7 @@ function rawHist(core: Core, cpu: number, which: "W_HIST_MAP" | "W_HIST_UNMAP" |
 
 /** The window histograms (µs) of the drivers' CPUs (the flush queue's), or of the attackers'. */
 function windowsOf(core: Core, sc: RunScenario, attackers: boolean): RawHist[] {
-  return sc.workloads.filter((w) => (w.kind === "attacker") === attackers)
+  return sc.workloads.filter((w) => (attackers ? w.kind === "attacker" : !isBackground(w)))
     .flatMap((w) => w.cpus.map((c) => rawHist(core, c, "W_HIST_WINDOW", "us", 1000)));
 }
 
@@ -491,9 +656,21 @@ function summarise(unit: string, bounds: number[], counts: number[]): Histogram 
 
 function oracleReport(m: Machine): RunReport["oracle"] {
   const c = m.smmu.oracle?.counts();
-  if (!c) return { checked: 0, lazyWindowAccesses: 0, shadowFull: 0, unchecked: 0 };
+  const none = { afterStrictUnmap: 0, afterFlush: 0, useAfterFree: 0, unknown: 0, freedTable: 0 };
+  if (!c) return { checked: 0, lazyWindowAccesses: 0, shadowFull: 0, unchecked: 0, violationsByClass: none };
   const checked = c.ok + c.lazyWindow + c.afterStrictUnmap + c.afterFlush + c.useAfterFree + c.unknown + c.freedTable;
-  return { checked, lazyWindowAccesses: c.lazyWindow, shadowFull: c.shadowFull, unchecked: c.unchecked };
+  return {
+    checked, lazyWindowAccesses: c.lazyWindow, shadowFull: c.shadowFull, unchecked: c.unchecked,
+    violationsByClass: Object.fromEntries(Object.keys(none).map((k) => [k, c[k as keyof typeof none]])) as typeof none,
+  };
+}
+
+/** Each DMA domain at the end: its type, the DMA layer's counts (mixedDecisions: the seed race's signature), its queue. */
+function domainReports(m: Machine, sc: RunScenario): RunReport["domains"] {
+  return sc.domains.map((d) => {
+    const dom = m.domains.get(d.name)!;
+    return { name: d.name, variant: d.variant, type: dom.type, dma: dom.stats(), fqPending: Math.max(0, dom.fqPending()) };
+  });
 }
 
 function smmuReport(smmu: Smmu): RunReport["smmu"] {

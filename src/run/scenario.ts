@@ -1,7 +1,8 @@
 // Run-scenario files: a JSON file (or a plain object) describing one run of workloads —
-// NICs, storage, random mappers, attacking devices — on simulated CPUs spread over worker
-// threads, with the SMMU, DMA domains and devices they use, timed events (a live switch to
-// lazy mode, failing magazine allocations) and what the run is expected to find.
+// NICs, storage, random mappers, map/unmap pairs, attacking devices, a CPU switching its
+// domain strict → lazy again and again — on simulated CPUs spread over worker threads, with
+// the SMMU, DMA domains and devices they use, timed events (a live switch to lazy mode,
+// failing magazine allocations) and what the run is expected to find.
 // (Not the explorer's scenarios: those are src/explore/scenario.ts.)
 //
 // parseRunScenario checks the structure with zod (types, ranges, unknown fields, defaults),
@@ -16,7 +17,7 @@ import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import type { ReplacementPolicy, SmmuCosts, SmmuOptions } from "../smmu/smmu.js";
 import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
 
-export const RUN_WORKLOAD_KINDS = ["nic-rx", "nic-tx", "storage", "random", "attacker"] as const;
+export const RUN_WORKLOAD_KINDS = ["nic-rx", "nic-tx", "storage", "random", "pairs", "attacker", "switcher"] as const;
 export type RunWorkloadKind = (typeof RUN_WORKLOAD_KINDS)[number];
 
 export const EVENT_ACTIONS = ["switch-to-lazy", "fail-magazine-alloc", "fail-worker"] as const;
@@ -81,12 +82,17 @@ export interface RunDevice {
   coherent: boolean;
 }
 
-interface WorkloadCommon {
+interface WorkloadBase {
   /** Given, or `${kind}${index}`. */
   name: string;
-  device: string;
   /** Simulated CPUs the workload runs on, each used by no other workload. */
   cpus: number[];
+  /** The worker thread that runs its CPUs; absent: CPUs are dealt round-robin over the workers. */
+  worker?: number;
+}
+
+interface WorkloadCommon extends WorkloadBase {
+  device: string;
   /** Operations per CPU. */
   ops: number;
 }
@@ -121,20 +127,52 @@ export interface RandomWorkload extends WorkloadCommon {
   maxBytes: number;
 }
 
+/** Map, one device write, unmap: the simplest driver (and the seed race's mapper). */
+export interface PairsWorkload extends WorkloadCommon {
+  kind: "pairs";
+  minBytes: number;
+  maxBytes: number;
+}
+
 /** A malicious device: keeps the IOVAs its driver unmapped and retries them. */
-export interface AttackerWorkload extends WorkloadCommon {
+export interface AttackerWorkload extends WorkloadBase {
   kind: "attacker";
-  /** The (non-attacker) workload whose IOVAs it keeps; `device` is the victim's device. */
+  device: string;
+  /** The workload (one that maps) whose IOVAs it keeps; `device` is the victim's device. */
   victim: string;
   /** Old IOVAs kept and retried. */
   keep: number;
   cpus: [number];
+  /** Operations; absent: for as long as its victim runs. */
+  ops?: number;
 }
 
-export type RunWorkload = NicRxWorkload | NicTxWorkload | StorageWorkload | RandomWorkload | AttackerWorkload;
+/**
+ * A CPU switching its domain strict → lazy again and again while the domain's CPUs map
+ * (assembly/workload/switcher.ts): each operation parks them, makes the domain strict again
+ * (a TEST HOOK, not kernel behaviour), lets them go and switches it to lazy in its variant.
+ */
+export interface SwitcherWorkload extends WorkloadBase {
+  kind: "switcher";
+  domain: string;
+  cpus: [number];
+  /** Rounds; absent: for as long as the workloads mapping in its domain run. */
+  ops?: number;
+  /** Spins (about a nanosecond each) it waits with the domain strict, and again with it lazy. */
+  gap: number;
+}
 
-/** When an event fires: a fraction of the event CPU's own ops, or modelled time on that CPU. */
-export type EventTime = { fraction: number } | { timeMs: number };
+export type RunWorkload = NicRxWorkload | NicTxWorkload | StorageWorkload | RandomWorkload | PairsWorkload |
+  AttackerWorkload | SwitcherWorkload;
+/** The kinds that run only alongside others: an attacker while its victim runs, a switcher while its domain's CPUs map. */
+export type BackgroundWorkload = AttackerWorkload | SwitcherWorkload;
+
+export function isBackground<W extends { kind: RunWorkloadKind }>(w: W): w is Extract<W, { kind: "attacker" | "switcher" }> {
+  return w.kind === "attacker" || w.kind === "switcher";
+}
+
+/** When an event fires: after a fraction or a number of the event CPU's own ops, or at modelled time on that CPU. */
+export type EventTime = { fraction: number } | { ops: number } | { timeMs: number };
 
 interface EventCommon {
   at: EventTime;
@@ -154,10 +192,13 @@ export interface FailMagazineAllocEvent extends EventCommon {
   count: number;
 }
 
-/** Tests only: the worker running `cpu` throws, or exits, mid-run. */
+/**
+ * Tests only: the worker running `cpu` fails mid-run — throws (`throw`), stops the run and
+ * then exits (`exit`), or exits at once without a word (`crash`).
+ */
 export interface FailWorkerEvent extends EventCommon {
   action: "fail-worker";
-  mode: "throw" | "crash";
+  mode: "throw" | "exit" | "crash";
 }
 
 export type RunEvent = SwitchToLazyEvent | FailMagazineAllocEvent | FailWorkerEvent;
@@ -428,6 +469,7 @@ const workloadCommon = {
   device: reference("a device"),
   cpus: z.array(cpuIndex()).min(1),
   ops: integer(1, 1e9),
+  worker: integer(0, 62).optional(),
 };
 
 /** minBytes with its default, and maxBytes: its default (DEFAULT_MAX_BYTES) is applied after
@@ -436,8 +478,8 @@ function sizes(min: number, max: number, minBytes: number) {
   return { minBytes: integer(min, max).default(minBytes), maxBytes: integer(min, max).optional() };
 }
 
-const DEFAULT_MAX_BYTES: Record<Exclude<RunWorkloadKind, "nic-rx" | "attacker">, number> = {
-  "nic-tx": 1514, storage: 131072, random: 65536,
+const DEFAULT_MAX_BYTES: Record<Exclude<RunWorkloadKind, "nic-rx" | "attacker" | "switcher">, number> = {
+  "nic-tx": 1514, storage: 131072, random: 65536, pairs: 4096,
 };
 
 const workloadSchema = expecting(z.discriminatedUnion("kind", [
@@ -459,22 +501,34 @@ const workloadSchema = expecting(z.discriminatedUnion("kind", [
     live: integer(1, 512).default(64), ...sizes(1, MAX_BYTES, 4096),
   }),
   z.strictObject({
+    kind: z.literal("pairs"), ...workloadCommon, ...sizes(1, MAX_BYTES, 4096),
+  }),
+  z.strictObject({
     kind: z.literal("attacker"), ...workloadCommon,
     device: reference("a device").optional(),
     cpus: z.tuple([cpuIndex()]),
+    ops: integer(1, 1e9).optional(),
     victim: reference("a workload"),
     keep: integer(1, 256).default(32),
   }),
+  z.strictObject({
+    kind: z.literal("switcher"), name: identifier().optional(), worker: integer(0, 62).optional(),
+    domain: reference("a domain"),
+    cpus: z.tuple([cpuIndex()]),
+    ops: integer(1, 1e9).optional(),
+    gap: integer(0, 1e9).default(5000),
+  }),
 ]), "an object");
 
-const AT_WORDS = `an object with one of "fraction" (of the CPU's ops, in (0, 1]) or "timeMs" (> 0)`;
+const AT_WORDS = `an object with one of "fraction" (of the CPU's ops, in (0, 1]), "ops" (≥ 1) or "timeMs" (> 0)`;
 
 const atSchema = expecting(z.strictObject({
   fraction: expecting(z.number().gt(0).max(1), "a number > 0 and ≤ 1", "a number").optional(),
+  ops: integer(1, 1e9).optional(),
   timeMs: expecting(z.number().gt(0), "a number > 0", "a number").optional(),
-}).refine((at) => (at.fraction === undefined) !== (at.timeMs === undefined), {
-  error: (iss) => `expected exactly one of "fraction", "timeMs", found ${
-    Object.keys(iss.input as object).length === 0 ? "neither" : "both"}`,
+}).refine((at) => [at.fraction, at.ops, at.timeMs].filter((x) => x !== undefined).length === 1, {
+  error: (iss) => `expected exactly one of "fraction", "ops", "timeMs", found ${
+    Object.keys(iss.input as object).length === 0 ? "none" : Object.keys(iss.input as object).map((k) => JSON.stringify(k)).join(" and ")}`,
 }), AT_WORDS) as unknown as z.ZodType<EventTime, EventTime>;
 
 const eventCommon = { at: atSchema, cpu: cpuIndex().optional() };
@@ -485,7 +539,7 @@ const eventSchema = expecting(z.discriminatedUnion("action", [
     ...eventCommon, action: z.literal("fail-magazine-alloc"), domain: reference("a domain"),
     count: integer(1, 1e6).default(1000),
   }),
-  z.strictObject({ ...eventCommon, action: z.literal("fail-worker"), mode: oneOf(["throw", "crash"]).default("throw") }),
+  z.strictObject({ ...eventCommon, action: z.literal("fail-worker"), mode: oneOf(["throw", "exit", "crash"]).default("throw") }),
 ]), "an object");
 
 const checksSchema = z.strictObject({
@@ -587,8 +641,38 @@ function checkWorkloads(p: Parsed, out: Problems): void {
     (v, first) => `the name ${found(v)} is already used by workloads[${first}]`, out);
   const devices = p.devices.map((d) => d.name);
   p.workloads.forEach((w, i) => {
-    if (w.device !== undefined && !devices.includes(w.device)) {
+    if ("device" in w && w.device !== undefined && !devices.includes(w.device)) {
       out.add(["workloads", i, "device"], `no device named ${found(w.device)} (devices: ${names(devices)})`);
+    }
+  });
+}
+
+/** The workloads that map and unmap through a device of `domain` (what a switcher serves). */
+function mappersOf(p: Parsed, domain: string): ParsedWorkload[] {
+  const devices = new Set(p.devices.filter((d) => d.domain === domain).map((d) => d.name));
+  return p.workloads.filter((w) => !isBackground(w) && "device" in w && devices.has(w.device!));
+}
+
+function checkSwitchers(p: Parsed, out: Problems): void {
+  const domains = p.domains.map((d) => d.name);
+  const switcherOf = new Map<string, string>();
+  p.workloads.forEach((w, i) => {
+    if (w.kind !== "switcher") return;
+    const at = ["workloads", i, "domain"];
+    const other = switcherOf.get(w.domain);
+    switcherOf.set(w.domain, other ?? workloadName(w, i));
+    const devices = p.devices.filter((d) => d.domain === w.domain).length;
+    if (!domains.includes(w.domain)) out.add(at, `no domain named ${found(w.domain)} (domains: ${names(domains)})`);
+    else if (other !== undefined) {
+      // The pause words of a domain have one user: its switcher.
+      out.add(at, `domain ${found(w.domain)} already has a switcher (${found(other)}); a domain can have one`);
+    } else if (devices === 0) out.add(at, `domain ${found(w.domain)} has no device: there is nothing to switch under`);
+    else if (!profileHas(p.profile, "DMA_SWITCH_OWNED_GROUPS") && devices !== 1) {
+      out.add(at, `on profile ${found(p.profile)} the live switch needs the domain's group to hold exactly one device; ` +
+        `${found(w.domain)} has ${devices} (the kernel refuses with -EINVAL)`);
+    } else if (w.ops === undefined && mappersOf(p, w.domain).length === 0) {
+      out.add(["workloads", i, "ops"], `required when no workload maps in domain ${found(w.domain)} ` +
+        `(without ops, a switcher runs for as long as they do)`);
     }
   });
 }
@@ -632,9 +716,10 @@ function checkAttackers(p: Parsed, out: Problems): void {
       out.add(["workloads", i, "victim"], `${found(w.victim)} already has an attacker (${found(other)}); a workload can have one`);
     } else if (!victim) {
       out.add(["workloads", i, "victim"], `no workload named ${found(w.victim)} (workloads: ${names([...byName.keys()])})`);
-    } else if (victim.kind === "attacker") {
-      out.add(["workloads", i, "victim"], `${found(w.victim)} is an attacker; the victim must be a workload of another kind`);
-    } else if (w.device !== undefined && w.device !== victim.device) {
+    } else if (isBackground(victim)) {
+      out.add(["workloads", i, "victim"], `${found(w.victim)} is ${victim.kind === "attacker" ? "an attacker" : "a switcher"}; ` +
+        `the victim must be a workload that maps`);
+    } else if (w.device !== undefined && "device" in victim && w.device !== victim.device) {
       out.add(["workloads", i, "device"],
         `expected the victim's device ${found(victim.device)} (or leave it out), found ${found(w.device)}`);
     }
@@ -650,7 +735,33 @@ function checkWorkers(p: Parsed, out: Problems): void {
   const used = usedCpus(p);
   if (p.workers > used.length) {
     out.add(["workers"], `expected at most ${used.length} (the CPUs the workloads use: ${names(used)}), found ${p.workers}`);
+    return;
   }
+  p.workloads.forEach((w, i) => {
+    if (w.worker !== undefined && w.worker >= p.workers) {
+      out.add(["workloads", i, "worker"], `expected a worker below workers (${p.workers}), found ${w.worker}`);
+    }
+  });
+  if (out.list.length > 0) return;
+  const idle = workerAssignment(p.workloads, p.workers).idle;
+  if (idle.length > 0) {
+    out.add(["workers"], `worker${idle.length === 1 ? "" : "s"} ${names(idle)} would have no CPU to run ` +
+      `(workloads placed with "worker" take theirs; the other CPUs are dealt round-robin)`);
+  }
+}
+
+/**
+ * Which worker runs each CPU: a workload's `worker` for its CPUs, the other CPUs dealt
+ * round-robin over all workers in CPU order. `idle`: workers left without a CPU.
+ */
+export function workerAssignment(workloads: readonly { cpus: number[]; worker?: number }[], workers: number):
+    { workerOf: Map<number, number>; idle: number[] } {
+  const workerOf = new Map<number, number>();
+  for (const w of workloads) if (w.worker !== undefined) for (const c of w.cpus) workerOf.set(c, w.worker);
+  const rest = [...new Set(workloads.flatMap((w) => (w.worker === undefined ? w.cpus : [])))].sort((a, b) => a - b);
+  rest.forEach((c, i) => workerOf.set(c, i % workers));
+  const busy = new Set(workerOf.values());
+  return { workerOf, idle: Array.from({ length: workers }, (_, k) => k).filter((k) => !busy.has(k)) };
 }
 
 function checkEvents(p: Parsed, out: Problems): void {
@@ -661,20 +772,36 @@ function checkEvents(p: Parsed, out: Problems): void {
       out.add(["events", i, "cpu"], `cpu ${e.cpu} does not exist (the scenario has ${cpusText(p.cpus)})`);
     } else if (e.cpu !== undefined && !used.includes(e.cpu)) {
       out.add(["events", i, "cpu"], `no workload runs on cpu ${e.cpu} (workloads use ${names(used)})`);
+    } else if ("fraction" in e.at) {
+      const cpu = e.cpu ?? defaultEventCpu(p.workloads);
+      const w = p.workloads.find((x) => x.cpus.includes(cpu));
+      if (w && w.ops === undefined) {
+        out.add(["events", i, "at", "fraction"], `cpu ${cpu} runs ${w.kind} ${found(workloadName(w, p.workloads.indexOf(w)))} ` +
+          `without a number of operations, so a fraction of them means nothing; use "ops" or "timeMs"`);
+      }
     }
     if (e.action === "fail-worker") return;
     const domain = domains.get(e.domain);
+    const switcher = p.workloads.find((w) => w.kind === "switcher" && w.domain === e.domain);
     if (!domain) {
       out.add(["events", i, "domain"], `no domain named ${found(e.domain)} (domains: ${names([...domains.keys()])})`);
     } else if (e.action === "switch-to-lazy" && domain.type === "DMA-FQ") {
       out.add(["events", i, "domain"], `domain ${found(e.domain)} is DMA-FQ: the domain starts lazy already`);
+    } else if (e.action === "switch-to-lazy" && switcher) {
+      out.add(["events", i, "domain"], `domain ${found(e.domain)} has a switcher (${found(switcher.name ?? "switcher")}): ` +
+        `its switches are the ones this domain gets (a switch of its own would race the switcher's rebuild)`);
     }
   });
 }
 
+/** The CPU an event without one is timed by (and runs on): the first CPU of the first workload that maps. */
+function defaultEventCpu(workloads: readonly { kind: RunWorkloadKind; cpus: number[] }[]): number {
+  return workloads.find((w) => !isBackground(w))?.cpus[0] ?? 0;
+}
+
 const CHECKS = [
   checkSmmu, checkDomains, checkDevices, checkWorkloads, checkCpus, checkSizes, checkAttackers,
-  checkWorkers, checkEvents,
+  checkSwitchers, checkWorkers, checkEvents,
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -683,10 +810,10 @@ const CHECKS = [
 function resolveWorkload(w: ParsedWorkload, i: number, all: readonly ParsedWorkload[]): RunWorkload {
   const name = workloadName(w, i);
   if (w.kind === "attacker") {
-    const victim = all.find((v, j) => workloadName(v, j) === w.victim)!;
+    const victim = all.find((v, j) => workloadName(v, j) === w.victim)! as Exclude<ParsedWorkload, { kind: "switcher" }>;
     return { ...w, name, device: w.device ?? victim.device! };
   }
-  if (w.kind === "nic-rx") return { ...w, name };
+  if (w.kind === "nic-rx" || w.kind === "switcher") return { ...w, name };
   return { ...w, name, maxBytes: w.maxBytes ?? DEFAULT_MAX_BYTES[w.kind] };
 }
 
@@ -696,7 +823,7 @@ function resolveEvent(e: Parsed["events"][number], defaultCpu: number): RunEvent
 
 function resolve(p: Parsed): RunScenario {
   const workloads = p.workloads.map((w, i, all) => resolveWorkload(w, i, all));
-  const defaultCpu = workloads.find((w) => w.kind !== "attacker")?.cpus[0] ?? 0;
+  const defaultCpu = defaultEventCpu(workloads);
   return { ...p, workloads, events: p.events.map((e) => resolveEvent(e, defaultCpu)) };
 }
 

@@ -1,39 +1,40 @@
 // The seed race under load: the live DMA → DMA-FQ switch (sysfs `iommu_groups/N/type`,
 // commit 452e69b58c28, reference §1.7–1.8) running again and again while driver CPUs map
-// and unmap buffers and a malicious device retries every IOVA it was ever given. The
+// and unmap buffers and malicious devices retry every IOVA their driver unmapped. The
 // SMMU's safety oracle judges every device access, so what a variant gets wrong shows up
 // as explained violations: use-after-free (a stale IOTLB entry outliving the IOVA's reuse)
 // or an access after a strict unmap whose invalidation was skipped.
 //
 // Kernel behaviour followed: dma-iommu's unmap and the switch in the domain's variant
-// (src/dma.ts, assembly/dma/); the merged v5.15 code decides each unmap from one snapshot
-// of fq_domain (O2) and must stay clean. Making the domain strict again between switches
-// is a TEST HOOK, not kernel behaviour (the kernel never goes lazy → strict on a live
-// domain, O6); the mappers are parked around it.
+// (assembly/dma/steps.ts); the merged v5.15 code decides each unmap from one snapshot of
+// fq_domain (O2) and must stay clean. Making the domain strict again between switches is a
+// TEST HOOK, not kernel behaviour (the kernel never goes lazy → strict on a live domain,
+// O6); the mappers are parked around it.
 //
-// Roles, one worker each (src/tasks/dma.ts): `mappers` driver CPUs (CPU i, device i with
-// stream 0x10 + i), one switcher (the last CPU), and — with `attacker` — one device
-// worker running every device's DMA engine. The run ends when the mappers have done their
-// pairs (or on the first violation, with stopOnViolation); the switcher switches until
-// then, or until its rounds run out. A worker that fails stops the run: its peers stop at
-// their next safe point, the run's objects are torn down, and the rejection names the
-// failed role (see src/tasks/dma.ts, "Stopping"). Timings here are the simulator's own
-// wall clock on this machine: reported, never something to assert.
+// runDmaStress is a scenario (src/run/scenario.ts) run by the scenario runner on the
+// caller's Simulator: `mappers` CPUs of kind "pairs" (map, one device write, unmap), one
+// of kind "switcher" on the domain, and — with `attacker` — one attacker per mapper, on one
+// DMA domain with one device (one device per group: what the v5.15 live switch needs).
+// Each mapper has a worker of its own, the switcher too, and the attackers share one, as a
+// device's engines would. dmaStressScenario gives the scenario itself (a file of it runs
+// with `iommu-sim run`). A worker that fails stops the run through the runner's one stop
+// word: the rejection is a WorkerError naming the failed role. Timings here are the
+// simulator's own wall clock on this machine: reported, never something to assert.
 
 import type { Simulator } from "../simulator.js";
-import { SEED_VARIANTS, type DmaDomain, type DmaStats, type SeedVariant } from "../dma.js";
-import type { Smmu, SmmuStats } from "../smmu/smmu.js";
-import type { DmaEngine, DmaEngineStats } from "../device/engine.js";
-import type { OracleCounts, Violation } from "../safety/oracle.js";
+import type { Profile } from "../profile.js";
+import { SEED_VARIANTS, type DmaStats, type SeedVariant } from "../dma.js";
+import type { OracleCounts } from "../safety/oracle.js";
+import type { RunReport, ViolationReport } from "../report/types.js";
+import type { RunScenario, RunScenarioInput } from "../run/scenario.js";
+import { RunError, startScenario } from "../run/runner.js";
 import { ArgumentError, WorkerError } from "../errors.js";
 import { checkInt, checkOneOf } from "../validate.js";
-import {
-  DMA_CONTROL_BYTES, SH_QUIET, type DmaDeviceResult, type DmaMapperResult, type DmaStressArgs, type DmaStressResult,
-  type DmaSwitcherResult, type InjectedFailure,
-} from "../tasks/dma.js";
-import { type Profile } from "../profile.js";
 
 export type DmaStressRole = "mapper" | "switcher" | "device";
+
+/** TEST ONLY — how a role fails on purpose (the scenario's fail-worker event modes). */
+export type InjectedFailure = "throw" | "exit" | "crash";
 
 export interface DmaStressOptions {
   /** The switch and unmap code to run (see SeedVariant). Default 'merged'. */
@@ -42,37 +43,33 @@ export interface DmaStressOptions {
   profile?: Profile;
   /** Driver CPUs mapping and unmapping, one worker each (1–8). Default 2. */
   mappers?: number;
-  /** dma_map + dma_unmap pairs per mapper (the run's length). Default 100,000. */
+  /** dma_map + device write + dma_unmap pairs per mapper (the run's length). Default 100,000. */
   pairs?: number;
-  /** Switch rounds at most (park, strict again, resume, switch to lazy, one jiffy). Default 100,000. */
+  /** Switch rounds (park, strict again, resume, switch to lazy, one jiffy). Default: as many as the mappers' run lasts. */
   switchRounds?: number;
   /** Spins the switcher waits before and after each switch (about a nanosecond each). Default 5000. */
   gap?: number;
-  /** Run a device worker whose engines retry old IOVAs (the threat model's attacker). Default true. */
+  /** An attacker device per mapper, retrying the IOVAs its mapper unmapped (the threat model's attacker). Default true. */
   attacker?: boolean;
-  /** Buffer size in bytes. Default 4096. */
+  /** Buffer size in bytes (1 … 4 MiB). Default 4096. */
   size?: number;
-  /** Seed of the buffers' physical pages and of the attacker's choices. Default 1. */
+  /** Seed of the buffers' physical pages and sizes. Default 1. */
   seed?: number;
   /** v7.1 only: the single shared flush queue (32768 entries, 1000 ms). Default 'percpu'. */
   fqMode?: "percpu" | "single";
-  /** Stop every role soon after the oracle's first violation (for "is the bug there?" runs). Default false. */
+  /** Stop every CPU at its next operation after the oracle's first violation (for "is the bug there?" runs). Default false. */
   stopOnViolation?: boolean;
-  /** Pairs per Wasm call in a mapper (how often it looks at the stop word). Default 2000. */
+  /** Pairs per Wasm call of a mapper (how often the switcher and attackers see it finish), 1–256. Default 256. */
   chunk?: number;
-  /** Violations to keep, explained, in the report. Default 5. */
+  /** Violations to keep, explained, in the report (0–100). Default 5. */
   keepViolations?: number;
-  /** Fail the run (and stop the workers) after this long. Default 600,000 ms. */
+  /** Stop the run (and report what was done) after this long: 1000 … 3,600,000 ms. Default 600,000. */
   timeoutMs?: number;
-  /** TEST ONLY: make one role's worker fail mid-run (see InjectedFailure), to check that the run stops cleanly. */
+  /** TEST ONLY: make one role's worker fail mid-run, to check that the run stops cleanly. */
   injectFailureForTesting?: { role: DmaStressRole; how?: InjectedFailure };
 }
 
-/** The mappers' own counts, summed over them (see DmaMapperResult). */
-const MAPPER_COUNTS = ["mapFailures", "touches", "touchFaults", "touchViolations", "unmapErrors", "postDrops"] as const;
-type MapperCounts = Pick<DmaMapperResult, (typeof MAPPER_COUNTS)[number]>;
-
-export interface DmaStressReport extends MapperCounts {
+export interface DmaStressReport {
   profile: Profile;
   variant: SeedVariant;
   mappers: number;
@@ -80,6 +77,13 @@ export interface DmaStressReport extends MapperCounts {
   /** Pairs done over all mappers, and per mapper. */
   pairs: number;
   pairsPerMapper: number[];
+  /** The mappers' maps that failed, their device writes, and those that faulted or that the oracle flagged. */
+  mapFailures: number;
+  touches: number;
+  touchFaults: number;
+  touchViolations: number;
+  /** Unmaps that found fq_domain set but no queue (hazard 1; only broken variants). */
+  unmapErrors: number;
   /** Switch rounds the switcher ran, and DMA → DMA-FQ switches done. */
   rounds: number;
   switches: number;
@@ -89,175 +93,179 @@ export interface DmaStressReport extends MapperCounts {
   violationCount: number;
   /** Violations per million pairs. */
   violationsPerMillionPairs: number;
-  /** The first few violations, each explained. */
-  violations: Violation[];
-  /** Set when the oracle's violation log wrapped before it was read (the counts stay exact). */
-  violationLogLost?: string;
+  /** A few of the latest violations, each explained (at most keepViolations). */
+  violations: ViolationReport[];
   /** The DMA layer's counters (mixedDecisions is the seed bug's signature). */
   dma: DmaStats;
   /** Flush-queue entries still pending at the end (the domain may end lazy). */
   fqPending: number;
-  /** The attacker's engines, summed (absent without an attacker). */
-  device?: DmaEngineStats & { descriptors: number };
-  smmu: Pick<SmmuStats, "translations" | "faults" | "tlbi" | "syncs" | "commands">;
+  /** The attackers' retries, those that still reached memory, and those that faulted (absent without attackers). */
+  attacker?: RunReport["attacker"];
+  smmu: RunReport["smmu"];
   /** Why the run ended before every pair was done, if it did. */
-  stoppedEarly?: "violation";
+  stoppedEarly?: "violation" | "timeout";
   /** Wall-clock time of the run on this machine, and pairs per second over it. */
   wallMs: number;
   pairsPerSec: number;
-  workers: DmaStressResult[];
+  /** The scenario that was run, and the scenario runner's whole report of it (per CPU, latencies, lazy windows, timing). */
+  scenario: RunScenario;
+  run: RunReport;
 }
 
-const ROLE_ORDER = (mappers: number, attacker: boolean): DmaStressRole[] =>
-  [...Array<DmaStressRole>(mappers).fill("mapper"), "switcher", ...(attacker ? ["device" as const] : [])];
+interface Resolved {
+  variant: SeedVariant;
+  mappers: number;
+  pairs: number;
+  switchRounds?: number;
+  gap: number;
+  attacker: boolean;
+  size: number;
+  seed: number;
+  fqMode: "percpu" | "single";
+  stopOnViolation: boolean;
+  chunk: number;
+  keep: number;
+  timeoutMs: number;
+  inject?: { role: DmaStressRole; how: InjectedFailure };
+}
 
-const STREAM_BASE = 0x10;
-const PHYS_BASE = 0x1_0000_0000; // buffers above 4 GiB: far from any page-table page
-const PHYS_PAGES = 1 << 16; //      random pages out of 256 MiB: a reused IOVA lands elsewhere
+const CTX = "runDmaStress";
+const STREAM_ID = 0x10;
 
-/**
- * Run the switch under load and report what the oracle saw. Builds (and tears down) its
- * own SMMU with an oracle, one DMA domain with `mappers + 1` CPUs, one device per mapper,
- * and uses the Simulator's worker pool. A worker that fails stops the run: the rejection
- * is a WorkerError naming the worker's role.
- */
-export async function runDmaStress(sim: Simulator, opts: DmaStressOptions = {}): Promise<DmaStressReport> {
-  const ctx = "runDmaStress";
-  if (typeof sim?.createDmaDomain !== "function") {
-    throw new ArgumentError("sim", sim, "must be a Simulator (Simulator.create)", ctx);
-  }
-  if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
-  const variant = checkOneOf("variant", opts.variant ?? "merged", SEED_VARIANTS, ctx);
-  if (opts.profile !== undefined && opts.profile !== sim.profile) {
+function checkBool(name: string, v: unknown, fallback: boolean): boolean {
+  const b = v ?? fallback;
+  if (typeof b !== "boolean") throw new ArgumentError(name, b, "must be a boolean", CTX);
+  return b;
+}
+
+function resolve(profile: Profile, opts: DmaStressOptions): Resolved {
+  if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", CTX);
+  if (opts.profile !== undefined && opts.profile !== profile) {
     throw new ArgumentError("profile", opts.profile,
-      `must be the Simulator's profile ('${sim.profile}'); create a Simulator with { profile: '${opts.profile}' } instead`, ctx);
+      `must be the Simulator's profile ('${profile}'); create a Simulator with { profile: '${opts.profile}' } instead`, CTX);
   }
-  const mappers = checkInt("mappers", opts.mappers ?? 2, 1, 8, ctx);
-  const pairs = checkInt("pairs", opts.pairs ?? 100_000, 1, 2 ** 31, ctx);
-  const switchRounds = checkInt("switchRounds", opts.switchRounds ?? 100_000, 0, 2 ** 31, ctx);
-  const gap = checkInt("gap", opts.gap ?? 5000, 0, 2 ** 31, ctx);
-  const attacker = opts.attacker ?? true;
-  if (typeof attacker !== "boolean") throw new ArgumentError("attacker", attacker, "must be a boolean", ctx);
-  const size = checkInt("size", opts.size ?? 4096, 1, 1 << 24, ctx);
-  const seed = checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1, ctx);
-  const chunk = checkInt("chunk", opts.chunk ?? 2000, 1, 1 << 24, ctx);
-  const keep = checkInt("keepViolations", opts.keepViolations ?? 5, 0, 1 << 16, ctx);
-  const timeoutMs = checkInt("timeoutMs", opts.timeoutMs ?? 600_000, 1, 2 ** 31 - 1, ctx);
-  const stopOnViolation = opts.stopOnViolation ?? false;
-  if (typeof stopOnViolation !== "boolean") throw new ArgumentError("stopOnViolation", stopOnViolation, "must be a boolean", ctx);
+  const attacker = checkBool("attacker", opts.attacker, true);
+  const r: Resolved = {
+    variant: checkOneOf("variant", opts.variant ?? "merged", SEED_VARIANTS, CTX),
+    mappers: checkInt("mappers", opts.mappers ?? 2, 1, 8, CTX),
+    pairs: checkInt("pairs", opts.pairs ?? 100_000, 1, 1e9, CTX),
+    ...(opts.switchRounds === undefined ? {} : { switchRounds: checkInt("switchRounds", opts.switchRounds, 1, 1e9, CTX) }),
+    gap: checkInt("gap", opts.gap ?? 5000, 0, 1e9, CTX),
+    attacker,
+    size: checkInt("size", opts.size ?? 4096, 1, 4 << 20, CTX),
+    seed: checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1, CTX),
+    fqMode: checkOneOf("fqMode", opts.fqMode ?? "percpu", ["percpu", "single"] as const, CTX),
+    stopOnViolation: checkBool("stopOnViolation", opts.stopOnViolation, false),
+    chunk: checkInt("chunk", opts.chunk ?? 256, 1, 256, CTX),
+    keep: checkInt("keepViolations", opts.keepViolations ?? 5, 0, 100, CTX),
+    timeoutMs: checkInt("timeoutMs", opts.timeoutMs ?? 600_000, 1000, 3_600_000, CTX),
+  };
   const inject = opts.injectFailureForTesting;
   if (inject !== undefined) {
-    checkOneOf("injectFailureForTesting.role", inject?.role, ["mapper", "switcher", "device"] as const, ctx);
-    checkOneOf("injectFailureForTesting.how", inject.how ?? "throw", ["throw", "exit", "crash"] as const, ctx);
-    if (inject.role === "device" && !attacker) {
-      throw new ArgumentError("injectFailureForTesting.role", inject.role, "can be 'device' only with attacker: true", ctx);
+    const role = checkOneOf("injectFailureForTesting.role", inject?.role, ["mapper", "switcher", "device"] as const, CTX);
+    const how = checkOneOf("injectFailureForTesting.how", inject.how ?? "throw", ["throw", "exit", "crash"] as const, CTX);
+    if (role === "device" && !attacker) {
+      throw new ArgumentError("injectFailureForTesting.role", role, "can be 'device' only with attacker: true", CTX);
     }
+    r.inject = { role, how };
   }
+  return r;
+}
 
-  const roles = ROLE_ORDER(mappers, attacker);
-  let smmu: Smmu | undefined;
-  let dom: DmaDomain | undefined;
-  const engines: DmaEngine[] = [];
-  let abandoned = false;
+/** The roles' CPUs and workers: mapper i on CPU i and worker i, then the switcher, then the attackers. */
+function layout(mappers: number) {
+  return { switcher: mappers, attacker: (i: number) => mappers + 1 + i, deviceWorker: mappers + 1 };
+}
+
+/** The run as a scenario (the same that runDmaStress runs; options as runDmaStress takes them). */
+export function dmaStressScenario(profile: Profile, opts: DmaStressOptions = {}): RunScenarioInput {
+  return scenarioOf(profile, resolve(profile, opts));
+}
+
+function scenarioOf(profile: Profile, o: Resolved): RunScenarioInput {
+  const at = layout(o.mappers);
+  const mappers = Array.from({ length: o.mappers }, (_, i) => ({
+    kind: "pairs" as const, name: `mapper${i}`, device: "dev", cpus: [i], ops: o.pairs, minBytes: o.size, maxBytes: o.size,
+    worker: i,
+  }));
+  const attackers = o.attacker ? Array.from({ length: o.mappers }, (_, i) => ({
+    kind: "attacker" as const, name: `attacker${i}`, victim: `mapper${i}`, cpus: [at.attacker(i)] as [number],
+    worker: at.deviceWorker, keep: 32,
+  })) : [];
+  const switcher = {
+    kind: "switcher" as const, name: "switcher", domain: "stress", cpus: [at.switcher] as [number], worker: at.switcher,
+    gap: o.gap, ...(o.switchRounds === undefined ? {} : { ops: o.switchRounds }),
+  };
+  const failCpu = { mapper: 0, switcher: at.switcher, device: at.attacker(0) };
+  // Early, while every role is at work: after a mapper's first thousands of pairs, the switcher's
+  // second round, an attacker's tenth pass.
+  const failAt = { mapper: Math.min(2000, o.pairs), switcher: 2, device: 10 };
+  return {
+    name: "dma-stress",
+    description: `The seed race under load: ${o.mappers} mapper(s) doing dma_map → device write → dma_unmap of ` +
+      `${o.size} bytes while a switcher makes the ${o.variant} domain strict again (test hook) and switches it to ` +
+      `lazy, round after round${o.attacker ? ", and an attacker per mapper retries every IOVA it unmapped" : ""}.`,
+    profile, seed: o.seed, cpus: o.mappers + 1 + (o.attacker ? o.mappers : 0),
+    workers: o.mappers + 1 + (o.attacker ? 1 : 0),
+    domains: [{ name: "stress", type: "DMA", variant: o.variant, fqMode: o.fqMode }],
+    devices: [{ name: "dev", domain: "stress", streamId: STREAM_ID }],
+    workloads: [...mappers, switcher, ...attackers],
+    events: o.inject ? [{ action: "fail-worker", mode: o.inject.how, cpu: failCpu[o.inject.role],
+                          at: { ops: failAt[o.inject.role] } }] : [],
+    checks: { oracle: true, stopOnViolation: o.stopOnViolation, expect: "any" },
+    timeoutMs: o.timeoutMs,
+  };
+}
+
+/**
+ * Run the switch under load on `sim` (its pool, and an SMMU with an oracle, a DMA domain and
+ * a device made for the run and destroyed after) and report what the oracle saw. A worker
+ * that fails stops the run: the rejection is a WorkerError naming the worker's role.
+ */
+export async function runDmaStress(sim: Simulator, opts: DmaStressOptions = {}): Promise<DmaStressReport> {
+  if (typeof sim?.createDmaDomain !== "function") {
+    throw new ArgumentError("sim", sim, "must be a Simulator (Simulator.create)", CTX);
+  }
+  const o = resolve(sim.profile, opts);
   try {
-    // The shadow holds every IOVA page the run ever uses (IOVAs are reused from the
-    // caches, so a few thousand); the log keeps the violations to explain.
-    smmu = sim.createSmmu({ oracle: { capacity: 32768, violations: 4096 } });
-    dom = sim.createDmaDomain({ smmu, variant, cpus: mappers + 1, ...(opts.fqMode ? { fqMode: opts.fqMode } : {}) });
-    const devices = Array.from({ length: mappers }, (_, i) => dom!.attachDevice({ streamId: STREAM_BASE + i }));
-    const retries = 4;
-    if (attacker) {
-      for (const d of devices) engines.push(d.engine({ capacity: 256, attacker: { history: 1024, retries } }));
-    }
-    // This thread may hold the CPUs from DmaDevice.map calls of its own (the DMA layer's
-    // per-CPU scratch is machine-wide): let them go, or the workers could not run them.
-    for (let c = 0; c < mappers + 1; c++) dom.releaseCpu(c);
-
-    const pool = await sim.pool({ workers: roles.length });
-    const failOf = (role: DmaStressRole, w: number) =>
-      inject && inject.role === role && (role !== "mapper" || w === 0) ? { failForTesting: inject.how ?? "throw" } : {};
-    const control = new SharedArrayBuffer(DMA_CONTROL_BYTES);
-    const common = { control, workers: roles.length };
-    const args = (w: number): DmaStressArgs => {
-      const role = roles[w]!;
-      if (role === "mapper") {
-        return { ...common, role, domain: dom!.id, device: devices[w]!.id, cpu: w, pairs, chunk, size,
-          physBase: PHYS_BASE + w * PHYS_PAGES * 4096, physPages: PHYS_PAGES, dir: 0,
-          ring: attacker ? engines[w]!.ring : 0, seed: seed + w, smmu: smmu!.id, stopOnViolation, ...failOf(role, w) };
-      }
-      if (role === "switcher") {
-        return { ...common, role, domain: dom!.id, cpu: mappers, rounds: switchRounds, gap, mappers, smmu: smmu!.id,
-          stopOnViolation, ...failOf(role, w) };
-      }
-      return { ...common, role, smmu: smmu!.id, engines: engines.map((e, i) => ({ ring: e.ring, streamId: STREAM_BASE + i })),
-        retries, budget: 64, mappers, seed: seed + 0x5eed, ...failOf(role, w) };
-    };
-    const t0 = performance.now();
-    let results: DmaStressResult[];
-    try {
-      results = await pool.run<DmaStressResult>("dma.stress", args, { timeoutMs });
-    } catch (e) {
-      // Did every other worker stop at a safe point (finished, or stopped by the failing one)?
-      // If not, the pool stopped some mid-operation, perhaps holding a lock of the domain or
-      // the simulator's allocators, and tearing the run's objects down could wait forever.
-      const peersQuiet = Atomics.load(new Int32Array(control), SH_QUIET) >= roles.length - 1;
-      if (!peersQuiet) abandoned = true;
-      if (e instanceof WorkerError) {
-        const role = roles[e.worker] ?? "unknown role";
-        throw new WorkerError(`iommu-sim: ${ctx}: the ${role} worker (worker ${e.worker}) failed, so the run was ` +
-          `stopped and every worker with it: ${e.message}` + (peersQuiet ? "" :
-          ` — its peers were stopped mid-operation, so the run's DMA domain and SMMU were left as they were ` +
-          `(they may hold a dead thread's lock); close this Simulator and use a new one`), e.worker, { cause: e });
-      }
-      throw e;
-    }
-    const wallMs = performance.now() - t0;
-    return report(sim.profile, variant, mappers, pairs, size, results, smmu, dom, engines, keep, wallMs);
-  } finally {
-    if (!abandoned) {
-      for (const e of engines) e.destroy();
-      dom?.destroy();
-      smmu?.destroy();
-    }
+    const run = await startScenario(scenarioOf(sim.profile, o), { simulator: sim, chunk: o.chunk });
+    return report(sim.profile, o, run.scenario, await run.report);
+  } catch (e) {
+    if (!(e instanceof RunError) || !e.failure) throw e;
+    const { worker } = e.failure;
+    const role: DmaStressRole = worker < o.mappers ? "mapper" : worker === layout(o.mappers).switcher ? "switcher" : "device";
+    throw new WorkerError(`iommu-sim: ${CTX}: the ${role} worker (worker ${worker}) failed: ${e.message.replace(/^iommu-sim: /, "")}`,
+                          worker, { cause: e });
   }
 }
 
-function report(profile: Profile, variant: SeedVariant, mappers: number, requested: number, size: number,
-                results: DmaStressResult[],
-                smmu: Smmu, dom: DmaDomain, engines: DmaEngine[], keep: number, wallMs: number): DmaStressReport {
-  const ms = results.filter((r): r is DmaMapperResult => r.role === "mapper");
-  const sw = results.find((r): r is DmaSwitcherResult => r.role === "switcher");
-  const dv = results.find((r): r is DmaDeviceResult => r.role === "device");
-  const sum = (k: keyof Omit<DmaMapperResult, "role">) => ms.reduce((n, r) => n + r[k], 0);
-  const pairs = sum("pairs");
-  const oracle = smmu.oracle!.counts();
-  const violationCount = oracle.afterStrictUnmap + oracle.afterFlush + oracle.useAfterFree + oracle.unknown + oracle.freedTable;
-  let violations: Violation[] = [];
-  let violationLogLost: string | undefined;
-  try {
-    violations = smmu.oracle!.takeViolations().slice(0, keep);
-  } catch (e) {
-    violationLogLost = (e as Error).message;
-  }
-  const s = smmu.stats();
-  const out: DmaStressReport = {
-    profile, variant, mappers, size, pairs, pairsPerMapper: ms.map((r) => r.pairs),
-    rounds: sw?.rounds ?? 0, switches: sw?.switches ?? 0,
-    ...(Object.fromEntries(MAPPER_COUNTS.map((k) => [k, sum(k)])) as MapperCounts),
-    oracle, violationCount, violationsPerMillionPairs: pairs ? (violationCount / pairs) * 1e6 : 0, violations,
-    dma: dom.stats(), fqPending: dom.fqPending(),
-    smmu: { translations: s.translations, faults: s.faults, tlbi: s.tlbi, syncs: s.syncs, commands: s.commands },
-    wallMs, pairsPerSec: pairs / (wallMs / 1000), workers: results,
+function report(profile: Profile, o: Resolved, scenario: RunScenario, r: RunReport): DmaStressReport {
+  const mapperCpus = r.perCpu.filter((c) => c.cpu < o.mappers).sort((a, b) => a.cpu - b.cpu);
+  const sum = (k: "unmaps" | "mapFailures" | "deviceAccesses" | "faults" | "violations" | "ops") =>
+    mapperCpus.reduce((n, c) => n + c[k], 0);
+  const pairs = sum("unmaps");
+  const byClass = r.oracle.violationsByClass;
+  const violationCount = byClass.afterStrictUnmap + byClass.afterFlush + byClass.useAfterFree + byClass.unknown + byClass.freedTable;
+  const oracle: OracleCounts = {
+    ok: r.oracle.checked - r.oracle.lazyWindowAccesses - violationCount, lazyWindow: r.oracle.lazyWindowAccesses,
+    ...byClass, shadowFull: r.oracle.shadowFull, unchecked: r.oracle.unchecked,
   };
-  if (violationLogLost) out.violationLogLost = violationLogLost;
-  // Mappers end early only when the stop word was raised, and only a violation raises it
-  // in a run that completes (a failure rejects the run instead).
-  if (pairs < mappers * requested) out.stoppedEarly = "violation";
-  if (dv) {
-    const st = engines.map((e) => e.stats());
-    const tot = (k: keyof DmaEngineStats) => st.reduce((n, x) => n + x[k], 0);
-    out.device = { descriptors: dv.descriptors, completed: tot("completed"), faulted: tot("faulted"), bytes: tot("bytes"),
-                   retries: tot("retries"), retriesThrough: tot("retriesThrough") };
-  }
+  const domain = r.domains[0]!;
+  const out: DmaStressReport = {
+    profile, variant: o.variant, mappers: o.mappers, size: o.size,
+    pairs, pairsPerMapper: mapperCpus.map((c) => c.unmaps),
+    mapFailures: sum("mapFailures"), touches: sum("deviceAccesses"), touchFaults: sum("faults"),
+    touchViolations: sum("violations"), unmapErrors: r.totals.unmapErrors,
+    rounds: r.switcher.rounds, switches: r.switcher.switches,
+    oracle, violationCount, violationsPerMillionPairs: pairs ? (violationCount / pairs) * 1e6 : 0,
+    violations: r.violations.slice(0, o.keep),
+    dma: domain.dma, fqPending: domain.fqPending,
+    ...(o.attacker ? { attacker: r.attacker } : {}),
+    smmu: r.smmu,
+    wallMs: r.timing.wallMs, pairsPerSec: pairs / (r.timing.wallMs / 1000),
+    scenario, run: r,
+  };
+  // The mappers end early only when the run was stopped: at a violation when asked, else the timeout.
+  if (sum("ops") < o.mappers * o.pairs) out.stoppedEarly = o.stopOnViolation && violationCount > 0 ? "violation" : "timeout";
   return out;
 }

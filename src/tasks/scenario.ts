@@ -5,6 +5,18 @@
 // first operation that reaches its modelled time), samples the run's time series (worker
 // 0), publishes its progress, and sees whether the run was stopped. With one worker the
 // order of everything is fixed, so the same seed gives the same run.
+//
+// A background CPU (an attacker, a switcher) given no number of operations runs until the
+// CPUs it serves have finished theirs: each worker marks its CPUs finished in the run's
+// control words, which every worker reads between chunks.
+//
+// Stopping. The run's one stop word is the core's CTL_RUN_STOP (wl_run_stop): every CPU
+// leaves its loop at its next operation, where it holds nothing, then unmaps what it has
+// mapped. A worker that fails raises it too, gives back its simulated CPUs, says in the
+// control words that it left the core at a safe point (unless the core itself trapped,
+// perhaps holding a lock), and lets the failure go on, naming the CPU it was running; the
+// orchestrator (src/run/runner.ts, through the pool's onFailure) raises it as well when a
+// worker dies without a word, and waits for the others to finish.
 
 import type { TaskContext } from "../pool.js";
 import type { Core } from "../../bindings/core.js";
@@ -15,9 +27,25 @@ import { checkCore } from "../errno.js";
 /** One CPU's share of the run, as the orchestrator sends it. */
 export interface ScenarioCpuArgs {
   cpu: number;
+  /** Operations to do; Infinity for a background CPU that runs until `until` have finished. */
   ops: number;
+  /** A background CPU's: the CPUs it serves (its victim's, or its domain's mapping CPUs). */
+  until?: number[];
+  /** An attacker running alongside its victim: a chunk without a retry is idle. */
+  idles?: boolean;
   events: ScenarioEventArgs[];
+  /** The DMA domain the CPU's workload uses: its claim on the CPU is given back at the end. */
+  domain: number;
+  /** The CPU and its workload in words, for errors: `cpu 3 (switcher "sw")`. */
+  what: string;
 }
+
+// Int32 words of the run's control buffer (RUN_CONTROL_BYTES), beside the core's stop word.
+/** [CTL_FINISHED + cpu]: 1 once the CPU has done its operations (or stopped). */
+export const CTL_FINISHED = 0;
+/** [CTL_SAFE + worker]: 1 once the worker has left the core for good at a safe point (holding no lock). */
+export const CTL_SAFE = 64;
+export const RUN_CONTROL_BYTES = 128 * 4;
 
 export interface ScenarioEventArgs {
   /** Fire after this many operations of the CPU, or once its clock reaches atNs. */
@@ -31,7 +59,7 @@ export interface ScenarioEventArgs {
   target: string;
   /** fail-magazine-alloc: operations of this CPU it lasts. */
   count?: number;
-  mode?: "throw" | "crash";
+  mode?: "throw" | "exit" | "crash";
   /** switch-to-lazy: why the simulated kernel refuses it, if it does (v5.15 group rule). */
   refusal?: string;
 }
@@ -48,6 +76,8 @@ export interface ScenarioArgs {
   domains: number[];
   /** Shared progress: Float64Array, one word per CPU (operations done). */
   progress: SharedArrayBuffer;
+  /** The run's control words (CTL_FINISHED, CTL_SAFE), RUN_CONTROL_BYTES. */
+  control: SharedArrayBuffer;
 }
 
 /** What happened to an event (the report's own record of it). */
@@ -75,23 +105,67 @@ export interface ScenarioWorkerResult {
 
 const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
+/** A fail-worker event in `exit` mode: stop the run like any failure, then end the thread. */
+class ExitRequested extends Error {}
+
+/** The thread closed itself (a browser worker's close() returns): it says nothing more, as a dead one. */
+class ThreadClosed extends Error {}
+
 /** Run the CPUs' workloads to the end (or the stop word), then unmap what is left. */
 export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioWorkerResult {
   const { core } = ctx;
+  const control = new Int32Array(args.control);
+  const cpus: CpuRun[] = args.cpus.map((c) => ({ ...c, done: 0, events: [...c.events], finished: false }));
+  let current: CpuRun | undefined;
+  try {
+    const result = runCpus(ctx, args, cpus, control, (c) => { current = c; });
+    giveBack(core, cpus);
+    Atomics.store(control, CTL_SAFE + ctx.worker, 1);
+    return result;
+  } catch (e) {
+    if (e instanceof ThreadClosed) throw e;
+    core.raw.wl_run_stop(); // every other CPU of the run stops at its next operation
+    giveBack(core, cpus);
+    // A trap inside the core may have left a lock this thread held: not a safe point.
+    if (!(e instanceof WebAssembly.RuntimeError)) Atomics.store(control, CTL_SAFE + ctx.worker, 1);
+    if (e instanceof ExitRequested) exitThread();
+    const message = e instanceof Error ? e.message : String(e);
+    throw new Error(current ? `${current.what}: ${message}` : message, { cause: e });
+  }
+}
+
+function runCpus(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[], control: Int32Array,
+                 running: (c: CpuRun | undefined) => void): ScenarioWorkerResult {
+  const { core } = ctx;
   const t0 = now();
   const progress = new Float64Array(args.progress);
-  const cpus = args.cpus.map((c) => ({ ...c, done: 0, events: [...c.events] }));
   const events: ScenarioEventResult[] = [];
   const samples: ScenarioSample[] = [];
+  const finish = (c: CpuRun) => { c.finished = true; Atomics.store(control, CTL_FINISHED + c.cpu, 1); };
+  const idle = new Int32Array(new SharedArrayBuffer(4));
   let round = 0;
   for (;;) {
     let active = false;
+    let busy = false;
     for (const c of cpus) {
-      if (c.done >= c.ops) continue;
+      if (c.finished) continue;
+      if (c.done >= c.ops || c.until?.every((u) => Atomics.load(control, CTL_FINISHED + u) === 1)) {
+        finish(c);
+        continue;
+      }
       active = true;
+      const retries = core.raw.wl_counter(c.cpu, core.layout.WC_RETRIES);
+      running(c);
       runChunk(core, c, args.chunk, events);
+      running(undefined);
       progress[c.cpu] = c.done;
+      if (c.done >= c.ops) finish(c);
+      // Only an attacker running alongside its victim can be idle: it had no IOVA to retry.
+      busy ||= !(c.idles && core.raw.wl_counter(c.cpu, core.layout.WC_RETRIES) === retries);
     }
+    // A worker whose CPUs are all idle attackers sleeps a moment (as a device waits for work)
+    // rather than take a core from the CPUs they wait on.
+    if (active && !busy) Atomics.wait(idle, 0, 0, 0.05);
     round++;
     if (ctx.worker === 0 && args.sampleEvery > 0 && (round % args.sampleEvery === 0 || !active)) {
       samples.push(sample(core, args, now() - t0));
@@ -99,7 +173,12 @@ export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioW
     if (!active || core.raw.wl_run_stopped() !== 0) break;
   }
   const stopped = core.raw.wl_run_stopped() !== 0;
-  for (const c of cpus) checkCore(core, core.raw.wl_drain(c.cpu), `scenario.run: drain of cpu ${c.cpu}`);
+  for (const c of cpus) {
+    if (!c.finished) finish(c);
+    running(c);
+    checkCore(core, core.raw.wl_drain(c.cpu), `scenario.run: drain of cpu ${c.cpu}`);
+  }
+  running(undefined);
   for (const c of cpus) for (const e of c.events) if (e.action !== "failatomic-off") events.push(notReached(core, c, e, stopped));
   return {
     worker: ctx.worker, cpus: cpus.map((c) => c.cpu), ops: cpus.reduce((n, c) => n + c.done, 0),
@@ -107,7 +186,18 @@ export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioW
   };
 }
 
-type CpuRun = ScenarioCpuArgs & { done: number };
+/** This worker's simulated CPUs go back (the next run on the same simulator may use them). */
+function giveBack(core: Core, cpus: readonly CpuRun[]): void {
+  for (const c of cpus) core.raw.dma_release_cpu(c.domain, c.cpu);
+}
+
+function exitThread(): never {
+  if (typeof process !== "undefined" && process.versions?.node) process.exit(3);
+  (globalThis as unknown as { close(): void }).close();
+  throw new ThreadClosed("the worker closed itself (injected failure)");
+}
+
+type CpuRun = ScenarioCpuArgs & { done: number; finished: boolean };
 
 /** One chunk of a CPU, cut at its next event; fire the events now due. */
 function runChunk(core: Core, c: CpuRun, chunk: number, events: ScenarioEventResult[]): void {
@@ -156,9 +246,11 @@ function fire(core: Core, c: CpuRun, e: ScenarioEventArgs): string {
     case "failatomic-off":
       core.raw.iova_set_flags(e.iovaDomain!, 0, core.layout.IF_FAIL_ATOMIC);
       return "ok";
-    case "fail-worker":
-      if (e.mode === "crash" && typeof process !== "undefined" && process.versions?.node) process.exit(3);
-      throw new Error(`injected failure: the scenario's fail-worker event (${e.due}) on cpu ${c.cpu}`);
+    case "fail-worker": {
+      const what = `injected failure: the scenario's fail-worker event (${e.due}) on cpu ${c.cpu}`;
+      if (e.mode === "crash") exitThread(); // at once, without a word: as a worker killed from outside
+      throw e.mode === "exit" ? new ExitRequested(what) : new Error(what);
+    }
   }
 }
 
