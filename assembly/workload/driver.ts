@@ -12,7 +12,7 @@ import {
 import { smmuTranslate } from "../smmu/translate";
 import { AR_ORACLE_CLASS } from "../smmu/access";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
-import { DD_STATS, DS_COUNT, DS_UNMAPS_LAZY } from "../dma/domain";
+import { DS_UNMAPS_LAZY, statGet } from "../dma/domain";
 import { dmaMap } from "../dma/iommu";
 import { dmaUnmap } from "../dma/variant";
 import { I_FQ_FINISH_CNT } from "../iova/layout";
@@ -70,7 +70,7 @@ export function wlUnmap(w: u32, cpu: u32, iova: u64, bytes: u32): void {
 
 /** Lazy unmaps this CPU has done in its domain (the DMA layer's per-CPU statistic). */
 @inline function lazyUnmaps(dd: u32, cpu: u32): u64 {
-  return load<u64>(load<u32>(dd + DD_STATS) + cpu * DS_COUNT * 8 + DS_UNMAPS_LAZY * 8);
+  return statGet(dd, cpu, DS_UNMAPS_LAZY);
 }
 
 function openWindow(w: u32, stamp: u64, at: u64): void {
