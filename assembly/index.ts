@@ -794,10 +794,10 @@ export function wl_init(cpu: u32, kind: u32, dev: u32, ring: u32, min: u32, max:
 function claimWorkloadCpu(cpu: u32): i32 {
   if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
   const w = wstate.wlState(cpu);
-  const kind = load<u32>(w + wstate.W_KIND);
+  const kind = w.kind;
   if (kind == 0) return -ESIM_NO_WORKLOAD;
   if (kind == wrun.WL_ATTACKER) return 0; // a device: it maps nothing
-  return claimDomainCpu(load<u32>(w + wstate.W_DD), cpu);
+  return claimDomainCpu(w.dd, cpu);
 }
 
 /**
