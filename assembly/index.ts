@@ -151,7 +151,7 @@ export {
   FAST_SIZES_ONE, FAST_SIZES_POW2, FAST_SIZES_1_TO_8, TREE_POPULATE, TREE_PAIRS, TREE_REFILL
 } from "./iova/loops";
 export {
-  DD_TYPE, DD_FQ_DOMAIN, DD_QUIRK, DD_DEVICES, DD_SWITCHES, DV_FLAGS, DOMAIN_DMA, DOMAIN_DMA_FQ, DVF_PCI_32BIT,
+  DD_TYPE, DD_FQ_DOMAIN, DD_QUIRK, DD_SWITCHES, DOMAIN_DMA, DOMAIN_DMA_FQ, DVF_PCI_32BIT,
   DVF_COHERENT, DDF_FORCEDAC, DS_COUNT, DS_MAPS, DS_MAP_FAILS, DS_UNMAPS_STRICT, DS_UNMAPS_LAZY, DS_SYNCS, DS_SAC_TRIES,
   DS_SAC_FALLBACKS, DS_UNMAP_SHORT, DS_MIXED, DS_NO_QUEUE, BUS_PLATFORM, BUS_PCI
 } from "./dma/domain";
@@ -632,7 +632,7 @@ function domainOnCpu(domain: u32, cpu: u32): i64 {
 function deviceOnCpu(dev: u32, cpu: u32): i64 {
   const dv = dmad.liveDmaDevice(dev);
   if (dv == 0) return -ESIM_NO_DEVICE;
-  return domainOnCpu(load<u32>(dv + dmad.DV_DOMAIN), cpu);
+  return domainOnCpu(dmad.dmaDevice(dv).domain, cpu);
 }
 
 /** Give simulated CPU `cpu` back (DMA scratch and the domain's IOVA caches): 0 or a negative errno. */
@@ -785,17 +785,17 @@ export function wl_init(cpu: u32, kind: u32, dev: u32, ring: u32, min: u32, max:
   const dv = dmad.liveDmaDevice(dev);
   if (dv == 0) return -ESIM_NO_DEVICE;
   if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
-  return wrun.wlInit(cpu, kind, load<u32>(dv + dmad.DV_DOMAIN), dev, ring, min, max, segs, link, seed);
+  return wrun.wlInit(cpu, kind, dmad.dmaDevice(dv).domain, dev, ring, min, max, segs, link, seed);
 }
 
 /** A CPU of a workload that drives a device claims the CPU in that device's domain. */
 function claimWorkloadCpu(cpu: u32): i32 {
   if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
   const w = wstate.wlState(cpu);
-  const kind = load<u32>(w + wstate.W_KIND);
+  const kind = w.kind;
   if (kind == 0) return -ESIM_NO_WORKLOAD;
   if (kind == wrun.WL_ATTACKER) return 0; // a device: it maps nothing
-  return claimDomainCpu(load<u32>(w + wstate.W_DD), cpu);
+  return claimDomainCpu(w.dd, cpu);
 }
 
 /**

@@ -24,23 +24,9 @@
 // For stress runs only, dmaRebuildStrict is an explicit test hook (not kernel behaviour)
 // that drains the queue and makes the domain strict again so the switch can repeat; it
 // needs every CPU that maps or unmaps in the domain to be parked (dmaPause).
-//
-// Domain (DMA_DOMAIN_SIZE):
-//   +0 state  +4 type  +8 behaviours (KB_*)  +12 page table  +16 IOVA domain  +20 SMMU domain
-//   +24 SMMU instance + 1 (its oracle shadows this domain; 0 = none)  +28 variant
-//   +32 granule shift  +36 flush-queue options (FQ_OPT_*)  +40 devices attached
-//   +44 flags (DD_*)  +48 aperture end u64  +56 switches u32  +60 per-CPU stats block
-//   +64  fq_domain u32 (own line: every unmap reads it)
-//   +128 the v2 non-strict quirk word (own line)
-//   +192 pause requested u32, +196 CPUs parked u32, +200 CPUs running loops u32 (own line)
-//   +256 the variant's steps (dma/steps.ts), copied at creation so that every unmap reads
-//        them from a read-only line: the unmap's at +256, the switch's at +320 (16 words each)
-// Device (DMA_DEVICE_SIZE):
-//   +0 state  +4 domain  +8 bus  +12 flags (DV_*)  +16 DMA mask u64  +24 bus DMA limit u64
-//   +32 stream ID  +36 SMMU instance
 
 import {
-  DMA_DEVICES_BASE, DMA_DEVICE_SIZE, DMA_DOMAINS_BASE, DMA_DOMAIN_SIZE, MAX_DMA_DEVICES,
+  CACHE_LINE, DMA_DEVICES_BASE, DMA_DEVICE_SIZE, DMA_DOMAINS_BASE, DMA_DOMAIN_SIZE, MAX_DMA_DEVICES,
   MAX_DMA_DOMAINS, MAX_DMA_CPUS, ZONE_KHEAP,
 } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
@@ -54,12 +40,12 @@ import {
 import { smmuDomainLive } from "../smmu/domain";
 import { smmuLive } from "../smmu/smmu";
 import { BEHAVIOUR_BITS, KB_DMA_FQ_SINGLE } from "../behaviour";
-import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
+import { SlotHeader, slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
 import {
   EBUSY, ESIM_ARGS, ESIM_KHEAP, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_SMMU,
   ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_SLOTS_FULL,
 } from "../errno";
-import { VARIANT_NO_WMB, copySteps } from "./steps";
+import { SEQ_WORDS, STEP_OP_SWITCH, STEP_OP_UNMAP, VARIANT_NO_WMB, copySteps } from "./steps";
 import { clockHold, clockRelease } from "../clock";
 
 // Domain types (include/linux/iommu.h): __IOMMU_DOMAIN_PAGING | DMA_API (| DMA_FQ).
@@ -67,27 +53,92 @@ export const DOMAIN_DMA: u32 = 0x3;
 export const DOMAIN_DMA_FQ: u32 = 0xb;
 
 
-export const DD_STATE: u32 = 0;
-export const DD_TYPE: u32 = 4;
-export const DD_KB: u32 = 8;
-export const DD_PGT: u32 = 12;
-export const DD_IOVA: u32 = 16;
-export const DD_SMMU_DOMAIN: u32 = 20;
-export const DD_SMMU: u32 = 24;
-export const DD_VARIANT: u32 = 28;
-export const DD_SHIFT: u32 = 32;
-export const DD_FQ_OPTS: u32 = 36;
-export const DD_DEVICES: u32 = 40;
-export const DD_FLAGS: u32 = 44;
-export const DD_APERTURE_END: u32 = 48;
-export const DD_SWITCHES: u32 = 56;
-export const DD_STATS: u32 = 60;
-export const DD_FQ_DOMAIN: u32 = 64;
-export const DD_QUIRK: u32 = 128;
-export const DD_PAUSE: u32 = 192;
-export const DD_PARKED: u32 = 196;
-export const DD_RUNNING: u32 = 200;
-export const DD_STEPS: u32 = 256;
+/**
+ * One slot of the DMA-domain table (DMA_DOMAIN_SIZE bytes at DMA_DOMAINS_BASE): the
+ * iommu_domain and its dma-iommu cookie. Filled by dmaDomainCreate while the slot is
+ * CREATING, then read by every CPU that maps or unmaps in it. The words that different
+ * workers write during a run (fqDomain, quirk, the parking words) each start a cache line
+ * of their own, so that the unmap's reads of fq_domain do not bounce with unrelated stores.
+ */
+@unmanaged export class DmaDomain {
+  /** The slot state (assembly/slots.ts SLOT_*). */
+  state: u32;
+  /**
+   * DOMAIN_DMA or DOMAIN_DMA_FQ (iommu_domain.type): set at creation, to DMA_FQ by the
+   * switch's last action (dma/variant.ts), back to DMA by the rebuild test hook.
+   */
+  type: u32;
+  /** The kernel's behaviours, KB_* bits (assembly/behaviour.ts). */
+  kb: u32;
+  /** The io-pgtable table's id (assembly/pgtable/config.ts). */
+  pgt: u32;
+  /** The IOVA domain's id (assembly/iova/domain.ts): the cookie's iovad. */
+  iova: u32;
+  /** The SMMU domain's id (assembly/smmu/domain.ts). */
+  smmuDomain: u32;
+  /** The SMMU instance whose oracle shadows this domain: its id + 1, 0 = none. */
+  smmu: u32;
+  /** VARIANT_* (dma/steps.ts): which order the switch and the unmap take their steps in. */
+  variant: u32;
+  /** log2 of the IOVA granule (iova_shift). */
+  shift: u32;
+  /** FQ_OPT_* (assembly/iova/fq.ts): the geometry of the flush queue the switch builds. */
+  fqOpts: u32;
+  /** Devices attached (atomic: any worker attaches or detaches). */
+  devices: u32;
+  /** DDF_* flags (iommu.forcedac). */
+  flags: u32;
+  /** The last IOVA of the aperture (domain->geometry.aperture_end): no IOVA above it. */
+  apertureEnd: u64;
+  /** Switches to DMA_FQ done (atomic add by the switch's last action; the TypeScript side reads it). */
+  switches: u32;
+  /**
+   * Address of the per-CPU statistics (a kheap block): MAX_DMA_CPUS × STATS_STRIDE bytes,
+   * DS_COUNT u64 per CPU indexed by DS_*, each CPU's written only by the thread running it.
+   */
+  stats: u32;
+  /**
+   * cookie->fq_domain: non-zero once the flush queue is published (the switch writes it,
+   * as each variant does; every unmap reads it). On its own line.
+   */
+  fqDomain: u32;
+  _pad0: u32; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64; _pad7: u64;
+  /**
+   * io-pgtable's cfg.quirks as the v2 series sets it (QUIRK_NON_STRICT, dma/steps.ts),
+   * with a plain read-modify-write by the switch; read by the v2 unmap. On its own line.
+   */
+  quirk: u32;
+  _pad8: u32; _pad9: u64; _pad10: u64; _pad11: u64; _pad12: u64; _pad13: u64; _pad14: u64; _pad15: u64;
+  /** Non-zero: a switcher asks every CPU running in the domain to park (dmaPause; test hook). */
+  pause: u32;
+  /** CPUs parked at the pause (atomic: each parking CPU). */
+  parked: u32;
+  /** CPUs inside a call that maps and unmaps in the domain (atomic: loopEnter, loopLeave). */
+  running: u32;
+  _pad16: u32; _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64;
+  /**
+   * The first word of the variant's step sequences (dma/steps.ts), copied at creation so
+   * that every unmap reads its steps from lines nobody writes: STEPS_OPS sequences of
+   * SEQ_WORDS u32 each, the unmap's (STEP_OP_UNMAP) first.
+   */
+  steps: u32;
+}
+
+// Read by name from the module (src/dma.ts, src/tasks/scenario.ts; DD_QUIRK by the explorer's tests).
+export const DD_TYPE: u32 = offsetof<DmaDomain>("type");
+export const DD_SWITCHES: u32 = offsetof<DmaDomain>("switches");
+export const DD_FQ_DOMAIN: u32 = offsetof<DmaDomain>("fqDomain");
+export const DD_QUIRK: u32 = offsetof<DmaDomain>("quirk");
+
+/** Sequences in a domain's copy of its steps: the unmap's and the switch's. */
+const STEPS_OPS: u32 = STEP_OP_SWITCH + 1;
+
+if (offsetof<DmaDomain>("state") != offsetof<SlotHeader>("state")) ERROR("DmaDomain.state must be the slot's state word");
+if (offsetof<DmaDomain>("fqDomain") % CACHE_LINE != 0) ERROR("DmaDomain.fqDomain must start its own cache line");
+if (offsetof<DmaDomain>("quirk") % CACHE_LINE != 0) ERROR("DmaDomain.quirk must start its own cache line");
+if (offsetof<DmaDomain>("pause") % CACHE_LINE != 0) ERROR("DmaDomain.pause must start its own cache line");
+if (offsetof<DmaDomain>("steps") % CACHE_LINE != 0) ERROR("DmaDomain.steps must start a cache line (read-only lines)");
+if (offsetof<DmaDomain>("steps") + STEPS_OPS * SEQ_WORDS * 4 > DMA_DOMAIN_SIZE) ERROR("DmaDomain outgrew DMA_DOMAIN_SIZE");
 
 /** iommu.forcedac: no 32-bit-first attempt for PCI devices. */
 export const DDF_FORCEDAC: u32 = 1 << 0;
@@ -107,25 +158,83 @@ export const DS_NO_QUEUE: u32 = 9; //        unmaps that saw fq_domain set but n
 export const DS_COUNT: u32 = 16;
 const STATS_STRIDE: u32 = DS_COUNT * 8;
 
+if (DS_NO_QUEUE >= DS_COUNT) ERROR("the DMA statistics outgrew DS_COUNT");
+// Each CPU adds to its own statistics with plain stores: no two CPUs' on one line.
+if (STATS_STRIDE % CACHE_LINE != 0) ERROR("a CPU's DMA statistics must fill whole cache lines");
+
 export const BUS_PLATFORM: u32 = 0;
 export const BUS_PCI: u32 = 1;
 
-export const DV_STATE: u32 = 0;
-export const DV_DOMAIN: u32 = 4;
-export const DV_BUS: u32 = 8;
-export const DV_FLAGS: u32 = 12;
-export const DV_MASK: u32 = 16;
-export const DV_BUS_LIMIT: u32 = 24;
-export const DV_SID: u32 = 32;
-export const DV_SMMU: u32 = 36;
+/**
+ * One slot of the DMA-device table (DMA_DEVICE_SIZE bytes at DMA_DEVICES_BASE): what
+ * dma-iommu reads of a struct device. Written by dmaDeviceAttach; after that only `flags`
+ * changes.
+ */
+@unmanaged export class DmaDevice {
+  /** The slot state (assembly/slots.ts SLOT_*). */
+  state: u32;
+  /** The DMA domain's id (its iommu_group's domain). */
+  domain: u32;
+  /** BUS_PLATFORM or BUS_PCI (dev_is_pci). */
+  bus: u32;
+  /** DVF_* flags; DVF_PCI_32BIT is cleared (atomically) by the first 32-bit attempt that fails. */
+  flags: u32;
+  /** The DMA mask (dma_get_mask). */
+  mask: u64;
+  /** The bus's DMA limit (dev->bus_dma_limit), 0 = none. */
+  busLimit: u64;
+  /** The device's stream ID at its SMMU. */
+  sid: u32;
+  /** The SMMU's id the device's transactions go through. */
+  smmu: u32;
+}
+
+if (offsetof<DmaDevice>("state") != offsetof<SlotHeader>("state")) ERROR("DmaDevice.state must be the slot's state word");
+if (offsetof<DmaDevice>() > DMA_DEVICE_SIZE) ERROR("DmaDevice outgrew DMA_DEVICE_SIZE");
+
 /** v7.1 dev->iommu->pci_32bit_workaround: try 32-bit IOVAs first (cleared on first failure). */
 export const DVF_PCI_32BIT: u32 = 1 << 0;
 /** Cache-coherent device: mappings get IOMMU_CACHE. */
 export const DVF_COHERENT: u32 = 1 << 1;
 
+/** DMA domain `dd`'s record. */
+@inline export function dmaDomain(dd: u32): DmaDomain {
+  return changetype<DmaDomain>(dd);
+}
+
+/** DMA device `dv`'s record. */
+@inline export function dmaDevice(dv: u32): DmaDevice {
+  return changetype<DmaDevice>(dv);
+}
+
+/** The address of DmaDevice.flags (atomics: the 32-bit workaround is cleared while other CPUs map). */
+@inline export function deviceFlagsAddr(dv: u32): u32 {
+  return dv + offsetof<DmaDevice>("flags");
+}
+
+/** The address of DmaDomain.fqDomain (atomics, and the steps' marked and plain accesses). */
+@inline export function fqDomainAddr(dd: u32): u32 {
+  return dd + offsetof<DmaDomain>("fqDomain");
+}
+
+/** The address of DmaDomain.quirk. */
+@inline export function quirkAddr(dd: u32): u32 {
+  return dd + offsetof<DmaDomain>("quirk");
+}
+
+/** The address of the first word of sequence `op` (STEP_OP_*) in domain `dd`'s copy of its steps. */
+@inline export function stepsAddr(dd: u32, op: u32): u32 {
+  return dd + offsetof<DmaDomain>("steps") + op * SEQ_WORDS * 4;
+}
+
+/** The address of DmaDomain.devices (atomics). */
+@inline function devicesAddr(dd: u32): u32 {
+  return dd + offsetof<DmaDomain>("devices");
+}
+
 /** Whether DMA domain `dd`'s kernel has behaviour `kb` (assembly/behaviour.ts KB_*). */
 @inline export function dmaHas(dd: u32, kb: u32): bool {
-  return (load<u32>(dd + DD_KB) & kb) != 0;
+  return (dmaDomain(dd).kb & kb) != 0;
 }
 
 @inline export function dmaDomainAddr(id: u32): u32 {
@@ -145,15 +254,25 @@ export function liveDmaDevice(id: u32): u32 {
   return slotLive(DMA_DEVICES_BASE, DMA_DEVICE_SIZE, MAX_DMA_DEVICES, id);
 }
 
+/** The address of statistic `which` (DS_*) of `cpu` in domain `dd`. */
+@inline function statAddr(dd: u32, cpu: u32, which: u32): u32 {
+  return dmaDomain(dd).stats + cpu * STATS_STRIDE + which * 8;
+}
+
 @inline export function statAdd(dd: u32, cpu: u32, which: u32, n: u64): void {
-  const p = load<u32>(dd + DD_STATS) + cpu * STATS_STRIDE + which * 8;
+  const p = statAddr(dd, cpu, which);
   store<u64>(p, load<u64>(p) + n); // each CPU's line is written only by the thread running it
 }
 
+/** Statistic `which` of `cpu` alone (read by the thread running that CPU). */
+@inline export function statGet(dd: u32, cpu: u32, which: u32): u64 {
+  return load<u64>(statAddr(dd, cpu, which));
+}
+
 export function statSum(dd: u32, which: u32): u64 {
-  const base = load<u32>(dd + DD_STATS);
+  const base = dmaDomain(dd).stats + which * 8;
   let total: u64 = 0;
-  for (let c: u32 = 0; c < MAX_DMA_CPUS; c++) total += atomic.load<u64>(base + c * STATS_STRIDE + which * 8);
+  for (let c: u32 = 0; c < MAX_DMA_CPUS; c++) total += atomic.load<u64>(base + c * STATS_STRIDE);
   return total;
 }
 
@@ -182,20 +301,21 @@ export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32,
     slotRelease(dd);
     return -ESIM_KHEAP;
   }
-  memory.fill(dd + 4, 0, DMA_DOMAIN_SIZE - 4);
-  store<u32>(dd + DD_TYPE, DOMAIN_DMA);
-  store<u32>(dd + DD_KB, kb);
-  store<u32>(dd + DD_PGT, pgt);
-  store<u32>(dd + DD_IOVA, iova);
-  store<u32>(dd + DD_SMMU_DOMAIN, smmuDomain);
-  store<u32>(dd + DD_SMMU, smmu < 0 ? 0 : <u32>smmu + 1);
-  store<u32>(dd + DD_VARIANT, variant);
-  copySteps(dd + DD_STEPS, variant);
-  store<u32>(dd + DD_SHIFT, shift);
-  store<u32>(dd + DD_FQ_OPTS, fqOpts);
-  store<u32>(dd + DD_FLAGS, flags);
-  store<u64>(dd + DD_APERTURE_END, apertureEnd);
-  store<u32>(dd + DD_STATS, frameAddr(ZONE_KHEAP, <u32>frame));
+  memory.fill(dd + offsetof<SlotHeader>(), 0, DMA_DOMAIN_SIZE - offsetof<SlotHeader>());
+  const t = dmaDomain(dd);
+  t.type = DOMAIN_DMA;
+  t.kb = kb;
+  t.pgt = pgt;
+  t.iova = iova;
+  t.smmuDomain = smmuDomain;
+  t.smmu = smmu < 0 ? 0 : <u32>smmu + 1;
+  t.variant = variant;
+  copySteps(stepsAddr(dd, STEP_OP_UNMAP), variant);
+  t.shift = shift;
+  t.fqOpts = fqOpts;
+  t.flags = flags;
+  t.apertureEnd = apertureEnd;
+  t.stats = frameAddr(ZONE_KHEAP, <u32>frame);
   slotPublish(dd);
   return id;
 }
@@ -204,10 +324,10 @@ export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32,
 export function dmaDomainDestroy(id: u32): i32 {
   const dd = liveDmaDomain(id);
   if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
-  if (atomic.load<u32>(dd + DD_DEVICES) != 0) return -EBUSY;
-  const d = liveDomain(load<u32>(dd + DD_IOVA));
+  if (atomic.load<u32>(devicesAddr(dd)) != 0) return -EBUSY;
+  const d = liveDomain(dmaDomain(dd).iova);
   if (d != 0) fqTeardown(d);
-  const stats = load<u32>(dd + DD_STATS);
+  const stats = dmaDomain(dd).stats;
   zoneFree(ZONE_KHEAP, (stats - frameAddr(ZONE_KHEAP, 0)) >> 12);
   slotRelease(dd);
   return 0;
@@ -215,7 +335,7 @@ export function dmaDomainDestroy(id: u32): i32 {
 
 /** The IOVA domain's record behind a DMA domain. */
 @inline export function iovaOf(dd: u32): u32 {
-  return liveDomain(load<u32>(dd + DD_IOVA));
+  return liveDomain(dmaDomain(dd).iova);
 }
 
 // ── devices ─────────────────────────────────────────────────────────────────
@@ -232,15 +352,16 @@ export function dmaDeviceAttach(domain: u32, bus: u32, mask: u64, busLimit: u64,
   const id = slotClaim(DMA_DEVICES_BASE, DMA_DEVICE_SIZE, MAX_DMA_DEVICES);
   if (id < 0) return id;
   const dv = dmaDeviceAddr(<u32>id);
-  memory.fill(dv + 4, 0, DMA_DEVICE_SIZE - 4);
-  store<u32>(dv + DV_DOMAIN, domain);
-  store<u32>(dv + DV_BUS, bus);
-  store<u32>(dv + DV_FLAGS, flags);
-  store<u64>(dv + DV_MASK, mask);
-  store<u64>(dv + DV_BUS_LIMIT, busLimit);
-  store<u32>(dv + DV_SID, sid);
-  store<u32>(dv + DV_SMMU, smmu);
-  atomic.add<u32>(dd + DD_DEVICES, 1);
+  memory.fill(dv + offsetof<SlotHeader>(), 0, DMA_DEVICE_SIZE - offsetof<SlotHeader>());
+  const t = dmaDevice(dv);
+  t.domain = domain;
+  t.bus = bus;
+  t.flags = flags;
+  t.mask = mask;
+  t.busLimit = busLimit;
+  t.sid = sid;
+  t.smmu = smmu;
+  atomic.add<u32>(devicesAddr(dd), 1);
   slotPublish(dv);
   return id;
 }
@@ -248,8 +369,8 @@ export function dmaDeviceAttach(domain: u32, bus: u32, mask: u64, busLimit: u64,
 export function dmaDeviceDetach(id: u32): i32 {
   const dv = liveDmaDevice(id);
   if (dv == 0) return -ESIM_NO_DEVICE;
-  const dd = liveDmaDomain(load<u32>(dv + DV_DOMAIN));
-  if (dd != 0) atomic.sub<u32>(dd + DD_DEVICES, 1);
+  const dd = liveDmaDomain(dmaDevice(dv).domain);
+  if (dd != 0) atomic.sub<u32>(devicesAddr(dd), 1);
   slotRelease(dv);
   return 0;
 }
@@ -263,12 +384,12 @@ export function dmaDeviceDetach(id: u32): i32 {
 export function buildQueue(dd: u32): i32 {
   const d = iovaOf(dd);
   if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
-  const opts = load<u32>(dd + DD_FQ_OPTS);
+  const opts = dmaDomain(dd).fqOpts;
   const single = (opts & FQ_OPT_SINGLE) != 0;
   const ret = fqInit(d, single ? FQ_SINGLE_SIZE : FQ_SIZE,
                      single ? FQ_SINGLE_TIMEOUT_JIFFIES : FQ_TIMEOUT_JIFFIES, opts | FQ_OPT_FREELIST);
   if (ret != 0) return ret;
-  fqSetFlushTarget(d, <i32>load<u32>(dd + DD_PGT));
+  fqSetFlushTarget(d, <i32>dmaDomain(dd).pgt);
   return 0;
 }
 
@@ -290,17 +411,22 @@ export function dmaRebuildStrict(dd: u32, cpu: u32): i32 {
     fqTeardown(d);
     clockRelease();
   }
-  atomic.store<u32>(dd + DD_FQ_DOMAIN, 0);
-  atomic.store<u32>(dd + DD_QUIRK, 0);
-  store<u32>(dd + DD_TYPE, DOMAIN_DMA);
+  atomic.store<u32>(fqDomainAddr(dd), 0);
+  atomic.store<u32>(quirkAddr(dd), 0);
+  dmaDomain(dd).type = DOMAIN_DMA;
   return 0;
 }
 
 // ── parking the CPUs that map in a domain (for the test hook) ───────────────
 
+// The parking words, all three on the line DmaDomain.pause starts (atomics only).
+@inline function pauseAddr(dd: u32): u32 { return dd + offsetof<DmaDomain>("pause"); }
+@inline function parkedAddr(dd: u32): u32 { return dd + offsetof<DmaDomain>("parked"); }
+@inline function runningAddr(dd: u32): u32 { return dd + offsetof<DmaDomain>("running"); }
+
 /** A CPU's workload starts or ends a call that maps and unmaps in the domain. */
-export function loopEnter(dd: u32): void { atomic.add<u32>(dd + DD_RUNNING, 1); }
-export function loopLeave(dd: u32): void { atomic.sub<u32>(dd + DD_RUNNING, 1); }
+export function loopEnter(dd: u32): void { atomic.add<u32>(runningAddr(dd), 1); }
+export function loopLeave(dd: u32): void { atomic.sub<u32>(runningAddr(dd), 1); }
 
 /**
  * Between two operations: park while a pause is requested. After unparking, look at the
@@ -311,21 +437,21 @@ export function loopLeave(dd: u32): void { atomic.sub<u32>(dd + DD_RUNNING, 1); 
  * requested, so that pause reads the decremented count and waits for this CPU to park.
  */
 @inline export function parkIfPaused(dd: u32): void {
-  while (atomic.load<u32>(dd + DD_PAUSE) != 0) {
-    atomic.add<u32>(dd + DD_PARKED, 1);
-    while (atomic.load<u32>(dd + DD_PAUSE) != 0) {}
-    atomic.sub<u32>(dd + DD_PARKED, 1);
+  while (atomic.load<u32>(pauseAddr(dd)) != 0) {
+    atomic.add<u32>(parkedAddr(dd), 1);
+    while (atomic.load<u32>(pauseAddr(dd)) != 0) {}
+    atomic.sub<u32>(parkedAddr(dd), 1);
   }
 }
 
 /** Ask every CPU running in the domain to park and wait until they have (or left). */
 export function dmaPause(dd: u32): void {
-  atomic.store<u32>(dd + DD_PAUSE, 1);
-  while (atomic.load<u32>(dd + DD_PARKED) != atomic.load<u32>(dd + DD_RUNNING)) {}
+  atomic.store<u32>(pauseAddr(dd), 1);
+  while (atomic.load<u32>(parkedAddr(dd)) != atomic.load<u32>(runningAddr(dd))) {}
 }
 
 export function dmaResume(dd: u32): void {
-  atomic.store<u32>(dd + DD_PAUSE, 0);
+  atomic.store<u32>(pauseAddr(dd), 0);
 }
 
 /** CPUs a domain's IOVA domain has (for release targets). */

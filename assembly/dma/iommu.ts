@@ -15,22 +15,22 @@
 // Left out: scatterlists, bounce buffers (swiotlb), the v7.1 IOVA-link API, dma_sync_*.
 
 import { CPU_COST_DMA_API, DMA_CPUS_BASE, DMA_CPU_SIZE } from "../memmap";
+import { DMA_CPU_OWNER } from "../cpu-owner";
 import { cpuCharge } from "../sync";
 import { liveTable } from "../pgtable/config";
 import { IOMMU_CACHE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from "../pgtable/lpae";
 import { allocFast, freeFast } from "../iova/rcache";
 import { fqEnabled, fqQueueOrdered } from "../iova/fq";
-import { iommuMap, iommuUnmapFast } from "../iommu/core";
-import { G_FREELIST, G_QUEUED, gatherInit, iotlbSync } from "../iommu/gather";
+import { MAP_SCRATCH_SIZE, iommuMap, iommuUnmapFast } from "../iommu/core";
+import { Gather, gatherInit, iotlbSync } from "../iommu/gather";
 import { freelistRelease } from "../iommu/freelist";
 import { KB_DMA_SAC_PER_DEVICE, KB_IOVA_FAST_ROUNDS } from "../behaviour";
 import { ESIM_NO_QUEUE } from "../errno";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "../safety/record";
 import {
-  BUS_PCI, DD_APERTURE_END, DD_FLAGS, DD_PGT, DD_SHIFT, dmaHas,
-  DD_SMMU, DD_SMMU_DOMAIN, DDF_FORCEDAC, DS_MAPS, DS_MAP_FAILS, DS_MIXED, DS_NO_QUEUE,
-  DS_SAC_FALLBACKS, DS_SAC_TRIES, DS_SYNCS, DS_UNMAPS_LAZY, DS_UNMAPS_STRICT, DS_UNMAP_SHORT,
-  DV_BUS, DV_BUS_LIMIT, DV_FLAGS, DV_MASK, DVF_COHERENT, DVF_PCI_32BIT, iovaOf, statAdd,
+  BUS_PCI, DDF_FORCEDAC, DS_MAPS, DS_MAP_FAILS, DS_MIXED, DS_NO_QUEUE, DS_SAC_FALLBACKS, DS_SAC_TRIES,
+  DS_SYNCS, DS_UNMAPS_LAZY, DS_UNMAPS_STRICT, DS_UNMAP_SHORT, DVF_COHERENT, DVF_PCI_32BIT, dmaDevice, dmaDomain, dmaHas,
+  deviceFlagsAddr, iovaOf, statAdd,
 } from "./domain";
 
 // enum dma_data_direction
@@ -43,21 +43,58 @@ export const ATTR_PRIVILEGED: u32 = 1 << 9;
 
 const DMA_BIT_MASK_32: u64 = 0xffff_ffff;
 
-// Per simulated CPU (DMA_CPU_SIZE): the unmap in progress.
-const C_GATHER: u32 = 0; //     64 B
-const C_IOVA: u32 = 64; //      u64 granule-aligned IOVA
-const C_SIZE: u32 = 72; //      u64 granule-aligned size
-const C_UNMAPPED: u32 = 80; //  u64 bytes the page table gave back
-const C_SKIPPED_SYNC: u32 = 88; // u32: this unmap decided not to sync
-//                 +120: the owner word (assembly/cpu-owner.ts DMA_CPU_OWNER)
-const C_SCRATCH: u32 = 128; //  for the core's loops (count, bytes mapped, a gather)
+/**
+ * A simulated CPU's DMA scratch (DMA_CPU_SIZE bytes at DMA_CPUS_BASE): the dma_unmap it
+ * has in progress, which the kernel keeps on the CPU's stack. Here it outlives a call, so
+ * that a deterministic schedule can stop an unmap between its steps and run other CPUs'
+ * steps on the same thread. Written only by the thread that owns the CPU (`owner`).
+ */
+@unmanaged export class DmaCpuScratch {
+  /** The unmap's iotlb gather (assembly/iommu/gather.ts Gather): its first word. */
+  gather: u64;
+  _pad0: u64; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64;
+  /** The unmap's IOVA, aligned down to the granule (unmapBegin). */
+  iova: u64;
+  /** The unmap's size in bytes, rounded up to whole granules (unmapBegin). */
+  size: u64;
+  /** Bytes the page table gave back (unmapClear). */
+  unmapped: u64;
+  /** 1 = this unmap decided not to sync (unmapSkipSync): a strict release after it is a mixed decision. */
+  skippedSync: u32;
+  _pad7: u32; _pad8: u64; _pad9: u64; _pad10: u64;
+  /**
+   * The thread running this CPU: its slot + 1, 0 = none (assembly/cpu-owner.ts claims and
+   * releases it with compare-and-swap, as the IOVA domains' per-CPU owner words).
+   */
+  owner: u32;
+  _pad11: u32;
+  /** Scratch for the IOMMU core's map and unmap loops (iommu/core.ts, MAP_SCRATCH_SIZE bytes): its first word. */
+  scratch: u64;
+}
 
-@inline export function cpuArea(cpu: u32): u32 {
-  return DMA_CPUS_BASE + cpu * DMA_CPU_SIZE;
+if (offsetof<Gather>() > offsetof<DmaCpuScratch>("iova") - offsetof<DmaCpuScratch>("gather")) {
+  ERROR("Gather outgrew its room in DmaCpuScratch");
+}
+if (offsetof<DmaCpuScratch>("owner") != DMA_CPU_OWNER) ERROR("DmaCpuScratch.owner must be where cpu-owner.ts claims it (DMA_CPU_OWNER)");
+if (offsetof<DmaCpuScratch>("scratch") + MAP_SCRATCH_SIZE > DMA_CPU_SIZE) ERROR("DmaCpuScratch outgrew DMA_CPU_SIZE");
+
+/** Simulated CPU `cpu`'s DMA scratch. */
+@inline export function dmaCpu(cpu: u32): DmaCpuScratch {
+  return changetype<DmaCpuScratch>(DMA_CPUS_BASE + cpu * DMA_CPU_SIZE);
+}
+
+/** The address of `c`'s gather (what the IOMMU core and gather.ts take). */
+@inline function gatherAddr(c: DmaCpuScratch): u32 {
+  return changetype<u32>(c) + offsetof<DmaCpuScratch>("gather");
+}
+
+/** The address of `c`'s scratch for the IOMMU core's loops. */
+@inline function scratchAddr(c: DmaCpuScratch): u32 {
+  return changetype<u32>(c) + offsetof<DmaCpuScratch>("scratch");
 }
 
 @inline function granuleOf(dd: u32): u64 {
-  return <u64>1 << <u64>load<u32>(dd + DD_SHIFT);
+  return <u64>1 << <u64>dmaDomain(dd).shift;
 }
 
 /** dma_info_to_prot. */
@@ -73,18 +110,18 @@ export function dirToProt(dir: u32, coherent: bool, attrs: u32): u32 {
 // ── the oracle's view ───────────────────────────────────────────────────────
 
 @inline function oracleOf(dd: u32): u32 {
-  const id = load<u32>(dd + DD_SMMU);
+  const id = dmaDomain(dd).smmu;
   return id == 0 ? 0 : smmuOracle(id - 1);
 }
 
 function recordMap(dd: u32, iova: u64, pa: u64, size: u64): void {
   const o = oracleOf(dd);
-  if (o != 0) recordMapPages(o, load<u32>(dd + DD_SMMU_DOMAIN), iova >> 12, pa >> 12, (size + 4095) >> 12);
+  if (o != 0) recordMapPages(o, dmaDomain(dd).smmuDomain, iova >> 12, pa >> 12, (size + 4095) >> 12);
 }
 
 function recordUnmap(dd: u32, iova: u64, size: u64, lazy: bool): void {
   const o = oracleOf(dd);
-  if (o != 0) recordUnmapPages(o, load<u32>(dd + DD_SMMU_DOMAIN), iova >> 12, (size + 4095) >> 12, lazy);
+  if (o != 0) recordUnmapPages(o, dmaDomain(dd).smmuDomain, iova >> 12, (size + 4095) >> 12, lazy);
 }
 
 // ── map ─────────────────────────────────────────────────────────────────────
@@ -96,19 +133,21 @@ function recordUnmap(dd: u32, iova: u64, size: u64, lazy: bool): void {
  */
 function allocIova(dd: u32, dv: u32, cpu: u32, len: u64): u64 {
   const d = iovaOf(dd);
-  const shift = <u64>load<u32>(dd + DD_SHIFT);
+  const t = dmaDomain(dd);
+  const dev = dmaDevice(dv);
+  const shift = <u64>t.shift;
   const perDevice = dmaHas(dd, KB_DMA_SAC_PER_DEVICE);
   // Before KB_IOVA_FAST_ROUNDS small sizes were rounded here; later alloc_iova_fast does it.
   if (!dmaHas(dd, KB_IOVA_FAST_ROUNDS) && len < 32 && len > 1) len = <u64>1 << (64 - clz(len - 1));
-  let limit = load<u64>(dv + DV_MASK);
-  const bus = load<u64>(dv + DV_BUS_LIMIT);
+  let limit = dev.mask;
+  const bus = dev.busLimit;
   if (bus != 0 && bus < limit) limit = bus;
-  const aperture = load<u64>(dd + DD_APERTURE_END);
+  const aperture = t.apertureEnd;
   if (aperture < limit) limit = aperture; // SMMUv3 domains force their aperture
   let sac = false;
   if (limit > DMA_BIT_MASK_32) {
-    sac = perDevice ? (atomic.load<u32>(dv + DV_FLAGS) & DVF_PCI_32BIT) != 0
-                    : load<u32>(dv + DV_BUS) == BUS_PCI && (load<u32>(dd + DD_FLAGS) & DDF_FORCEDAC) == 0;
+    sac = perDevice ? (atomic.load<u32>(deviceFlagsAddr(dv)) & DVF_PCI_32BIT) != 0
+                    : dev.bus == BUS_PCI && (t.flags & DDF_FORCEDAC) == 0;
   }
   if (sac) {
     statAdd(dd, cpu, DS_SAC_TRIES, 1);
@@ -116,7 +155,7 @@ function allocIova(dd: u32, dv: u32, cpu: u32, len: u64): u64 {
     if (pfn > 0) return <u64>pfn;
     statAdd(dd, cpu, DS_SAC_FALLBACKS, 1);
     // "Using N-bit DMA addresses" — the workaround is off for this device from now on.
-    if (perDevice) atomic.and<u32>(dv + DV_FLAGS, ~DVF_PCI_32BIT);
+    if (perDevice) atomic.and<u32>(deviceFlagsAddr(dv), ~DVF_PCI_32BIT);
   }
   const pfn = allocFast(d, cpu, len, limit >> shift, true);
   return pfn > 0 ? <u64>pfn : 0;
@@ -129,22 +168,22 @@ function allocIova(dd: u32, dv: u32, cpu: u32, len: u64): u64 {
  */
 export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, attrs: u32): u64 {
   cpuCharge(CPU_COST_DMA_API, 1);
-  const shift = <u64>load<u32>(dd + DD_SHIFT);
+  const shift = <u64>dmaDomain(dd).shift;
   const gran = granuleOf(dd);
   const off = phys & (gran - 1);
   const len = (size + off + gran - 1) & ~(gran - 1);
-  const prot = dirToProt(dir, (load<u32>(dv + DV_FLAGS) & DVF_COHERENT) != 0, attrs);
+  const prot = dirToProt(dir, (dmaDevice(dv).flags & DVF_COHERENT) != 0, attrs);
   const pfn = allocIova(dd, dv, cpu, len >> shift);
   if (pfn == 0) {
     statAdd(dd, cpu, DS_MAP_FAILS, 1);
     return 0;
   }
   const iova = pfn << shift;
-  const pt = liveTable(load<u32>(dd + DD_PGT));
+  const pt = liveTable(dmaDomain(dd).pgt);
   // The oracle learns of the mapping before its PTEs exist: a device that reaches the new
   // page through them must find it recorded, even if this CPU stalls right after the map.
   recordMap(dd, iova, phys - off, len);
-  if (iommuMap(pt, iova, phys - off, len, prot, cpuArea(cpu) + C_SCRATCH) != 0) {
+  if (iommuMap(pt, iova, phys - off, len, prot, scratchAddr(dmaCpu(cpu))) != 0) {
     // __iommu_map took back what it had mapped with a synchronised unmap.
     recordUnmap(dd, iova, len, false);
     freeFast(iovaOf(dd), cpu, pfn, len >> shift); // iommu_dma_free_iova with a NULL gather
@@ -162,12 +201,12 @@ export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
   cpuCharge(CPU_COST_DMA_API, 1); // the unmap call's entry and exit, charged as it starts
   const gran = granuleOf(dd);
   const off = dmaAddr & (gran - 1);
-  const c = cpuArea(cpu);
-  store<u64>(c + C_IOVA, dmaAddr - off);
-  store<u64>(c + C_SIZE, (size + off + gran - 1) & ~(gran - 1));
-  store<u64>(c + C_UNMAPPED, 0);
-  store<u32>(c + C_SKIPPED_SYNC, 0);
-  gatherInit(c + C_GATHER, false);
+  const c = dmaCpu(cpu);
+  c.iova = dmaAddr - off;
+  c.size = (size + off + gran - 1) & ~(gran - 1);
+  c.unmapped = 0;
+  c.skippedSync = 0;
+  gatherInit(gatherAddr(c), false);
 }
 
 /**
@@ -176,24 +215,24 @@ export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
  * invalidations are not gathered. WARN (counted) if less than the whole range went.
  */
 @inline export function unmapClear(dd: u32, cpu: u32, skipLeaves: bool): void {
-  const c = cpuArea(cpu);
-  store<u32>(c + C_GATHER + G_QUEUED, skipLeaves ? 1 : 0);
-  const size = load<u64>(c + C_SIZE);
-  const pt = liveTable(load<u32>(dd + DD_PGT));
-  const n = iommuUnmapFast(pt, c + C_GATHER, load<u64>(c + C_IOVA), size, c + C_SCRATCH);
-  store<u64>(c + C_UNMAPPED, n);
+  const c = dmaCpu(cpu);
+  changetype<Gather>(gatherAddr(c)).queued = skipLeaves ? 1 : 0;
+  const size = c.size;
+  const pt = liveTable(dmaDomain(dd).pgt);
+  const n = iommuUnmapFast(pt, gatherAddr(c), c.iova, size, scratchAddr(c));
+  c.unmapped = n;
   if (n != size) statAdd(dd, cpu, DS_UNMAP_SHORT, 1);
 }
 
 /** Step 2, when the unmap is strict: iotlb_sync — the invalidation, waited for. */
 @inline export function unmapSync(dd: u32, cpu: u32): void {
-  iotlbSync(liveTable(load<u32>(dd + DD_PGT)), cpuArea(cpu) + C_GATHER);
+  iotlbSync(liveTable(dmaDomain(dd).pgt), gatherAddr(dmaCpu(cpu)));
   statAdd(dd, cpu, DS_SYNCS, 1);
 }
 
 /** Step 2, when it is not: remember the decision (to spot mixed decisions at release). */
 @inline export function unmapSkipSync(dd: u32, cpu: u32): void {
-  store<u32>(cpuArea(cpu) + C_SKIPPED_SYNC, 1);
+  dmaCpu(cpu).skippedSync = 1;
 }
 
 /**
@@ -203,12 +242,13 @@ export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
  * table pages with it.
  */
 @inline export function unmapRelease(dd: u32, cpu: u32, queued: bool, queueSeen: bool): i32 {
-  const c = cpuArea(cpu);
-  const iova = load<u64>(c + C_IOVA);
-  const size = load<u64>(c + C_SIZE);
-  const shift = <u64>load<u32>(dd + DD_SHIFT);
+  const c = dmaCpu(cpu);
+  const g = changetype<Gather>(gatherAddr(c));
+  const iova = c.iova;
+  const size = c.size;
+  const shift = <u64>dmaDomain(dd).shift;
   const d = iovaOf(dd);
-  const freelist = load<u32>(c + C_GATHER + G_FREELIST);
+  const freelist = g.freelist;
   if (queued) {
     // Seen but not there would be the explorer's model disagreeing with the core: the same hazard.
     if (!queueSeen || !fqEnabled(d)) {
@@ -221,16 +261,16 @@ export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
     statAdd(dd, cpu, DS_UNMAPS_LAZY, 1);
     return 0;
   }
-  if (load<u32>(c + C_SKIPPED_SYNC) != 0) statAdd(dd, cpu, DS_MIXED, 1);
+  if (c.skippedSync != 0) statAdd(dd, cpu, DS_MIXED, 1);
   recordUnmap(dd, iova, size, false);
   freeFast(d, cpu, iova >> shift, size >> shift);
   freelistRelease(freelist);
-  store<u32>(c + C_GATHER + G_FREELIST, 0);
+  g.freelist = 0;
   statAdd(dd, cpu, DS_UNMAPS_STRICT, 1);
   return 0;
 }
 
 /** The unmap's page-table result: bytes cleared. */
 export function unmapCleared(cpu: u32): u64 {
-  return load<u64>(cpuArea(cpu) + C_UNMAPPED);
+  return dmaCpu(cpu).unmapped;
 }

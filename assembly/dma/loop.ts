@@ -6,13 +6,13 @@
 // measures the DMA layer alone.
 
 import { slotBase } from "../sync";
-import { TS_STATS, TS_ACCESS_RESULT } from "../memmap";
+import { TS_STATS, TS_STATS_COUNT, TS_ACCESS_RESULT } from "../memmap";
 import { seedState, xorshift64 } from "../random";
 import { smmuLive } from "../smmu/smmu";
 import { smmuTranslate, ACCESS_WRITE } from "../smmu/translate";
 import { AR_ORACLE_CLASS } from "../smmu/access";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
-import { DV_SID, DV_SMMU } from "./domain";
+import { dmaDevice } from "./domain";
 import { dmaMap } from "./iommu";
 import { dmaUnmap } from "./variant";
 import { countersCache, countersPublish } from "../counters";
@@ -20,13 +20,21 @@ import { countersCache, countersPublish } from "../counters";
 /** After each map, the device reads/writes the buffer's first byte through the SMMU. */
 export const LOOP_TOUCH: u32 = 1 << 0;
 
-// Results in the thread slot's TS_STATS, u64 each.
+// Results: u64 counters in the thread slot's statistics array (ThreadSlot.stats, TS_STATS),
+// indexed by LS_* — an array of like counters, so a set of indexes rather than a record.
+// The caller reads them once the call has returned (src/tasks/dma.ts: LS_PAIRS and
+// LS_MAP_FAILS, by their values 0 and 1).
 export const LS_PAIRS: u32 = 0;
 export const LS_MAP_FAILS: u32 = 1;
 export const LS_TOUCHES: u32 = 2;
 export const LS_TOUCH_FAULTS: u32 = 3;
 export const LS_TOUCH_VIOLATIONS: u32 = 4;
 export const LS_UNMAP_ERRORS: u32 = 5;
+/** Counters a call clears before it starts: every LS_* and the two after them. */
+const LS_CLEARED: u32 = 8;
+
+if (LS_UNMAP_ERRORS >= LS_CLEARED) ERROR("the DMA loop's statistics outgrew LS_CLEARED");
+if (LS_CLEARED > TS_STATS_COUNT) ERROR("the DMA loop's statistics outgrew ThreadSlot.stats (TS_STATS_COUNT)");
 
 @inline function bump(which: u32): void {
   const p = slotBase() + TS_STATS + which * 8;
@@ -34,7 +42,7 @@ export const LS_UNMAP_ERRORS: u32 = 5;
 }
 
 function clearStats(): void {
-  memory.fill(slotBase() + TS_STATS, 0, 8 * 8);
+  memory.fill(slotBase() + TS_STATS, 0, LS_CLEARED * 8);
 }
 
 /**
@@ -44,8 +52,9 @@ function clearStats(): void {
 export function loopPairs(dd: u32, dv: u32, cpu: u32, count: u32, size: u64, physBase: u64, physPages: u32,
                           dir: u32, flags: u32, seed: u32): void {
   clearStats();
-  const s = smmuLive(load<u32>(dv + DV_SMMU));
-  const sid = load<u32>(dv + DV_SID);
+  const dev = dmaDevice(dv);
+  const s = smmuLive(dev.smmu);
+  const sid = dev.sid;
   let x = seedState(seed == 0 ? 1 : seed);
   countersCache();
   for (let i: u32 = 0; i < count; i++) {

@@ -30,7 +30,7 @@
 // A sequence ends at the first 0. Registers belong to one unmap or switch: what a load
 // read, carried to the steps that depend on it as the kernel carries it in a local.
 
-// The variants (a DMA domain's DD_VARIANT; src/dma.ts names them).
+// The variants (DmaDomain.variant, dma/domain.ts; src/dma.ts names them).
 export const VARIANT_MERGED: u32 = 0;
 export const VARIANT_V2_TWO_READS: u32 = 1;
 export const VARIANT_V2_HOISTED: u32 = 2;
@@ -58,11 +58,11 @@ export const STEP_STORE: u32 = 2;
 export const STEP_FENCE: u32 = 3;
 export const STEP_ACTION: u32 = 4;
 
-/** cookie->fq_domain: the published mode flag (DD_FQ_DOMAIN). */
+/** cookie->fq_domain: the published mode flag (DmaDomain.fqDomain). */
 export const STEP_WORD_FQ_DOMAIN: u32 = 1;
 /** The flush queue itself: "built" (1) or not (0). Its store is the queue's construction. */
 export const STEP_WORD_FQ: u32 = 2;
-/** io-pgtable's cfg.quirks (DD_QUIRK): v2 sets IO_PGTABLE_QUIRK_NON_STRICT in it. */
+/** io-pgtable's cfg.quirks (DmaDomain.quirk): v2 sets IO_PGTABLE_QUIRK_NON_STRICT in it. */
 export const STEP_WORD_QUIRK: u32 = 3;
 
 export const STEP_BARRIER_MB: u32 = 1; //  smp_mb
@@ -80,7 +80,7 @@ export const STEP_ACT_SET_TYPE: u32 = 4;
 /** The two sequences each variant has. */
 export const STEP_OP_UNMAP: u32 = 0;
 export const STEP_OP_SWITCH: u32 = 1;
-/** Room for one sequence in a domain's copy (DD_STEPS, a cache line each): its steps and the closing 0. */
+/** Room for one sequence in a domain's copy (DmaDomain.steps, a cache line each): its steps and the closing 0. */
 export const SEQ_WORDS: u32 = 16;
 
 // ── the kernel's code sites ─────────────────────────────────────────────────
@@ -260,7 +260,7 @@ export function variantStep(variant: u32, op: u32, i: u32): u32 {
 }
 
 /**
- * Copy `variant`'s sequences to a domain's DD_STEPS, where dmaRunSteps reads them: the
+ * Copy `variant`'s sequences to a domain's DmaDomain.steps, where dmaRunSteps reads them: the
  * hot path then loads a word per step instead of working the definition out each time.
  */
 export function copySteps(dst: u32, variant: u32): void {

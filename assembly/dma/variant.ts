@@ -1,17 +1,17 @@
 // The seed variants' sequences (dma/steps.ts) performed: dma-iommu's unmap and the live
 // DMA → DMA-FQ switch of a domain, run step by step in its variant's order from the
-// domain's copy of the sequence (DD_STEPS), each load reading memory as that variant's
+// domain's copy of the sequence (DmaDomain.steps), each load reading memory as that variant's
 // code does; and the effect of one store, fence or action, which the explorer asks for
 // with dma_step_run while its memory model decides what the loads saw. Kernel behaviour
 // followed: __iommu_dma_unmap / queue_iova and iommu_dma_init_fq / set_pgtable_quirks of
 // each variant (reference §1.2–1.3, §2.4–2.5).
 
 import {
-  DD_FQ_DOMAIN, DD_QUIRK, DD_STEPS, DD_SWITCHES, DD_TYPE, DOMAIN_DMA_FQ, buildQueue, iovaOf,
+  DD_FQ_DOMAIN, DD_QUIRK, DD_SWITCHES, DOMAIN_DMA_FQ, buildQueue, dmaDomain, fqDomainAddr, iovaOf, stepsAddr,
 } from "./domain";
 import { unmapBegin, unmapClear, unmapRelease, unmapSkipSync, unmapSync } from "./iommu";
 import {
-  SEQ_WORDS, STEP_ACTION, STEP_ACT_CLEAR, STEP_ACT_RELEASE, STEP_ACT_SET_TYPE, STEP_ACT_SYNC, STEP_FENCE, STEP_GUARDED,
+  STEP_ACTION, STEP_ACT_CLEAR, STEP_ACT_RELEASE, STEP_ACT_SET_TYPE, STEP_ACT_SYNC, STEP_FENCE, STEP_GUARDED,
   STEP_LOAD, STEP_MARKED, STEP_OP_SWITCH, STEP_OP_UNMAP, STEP_STORE, STEP_WORD_FQ, STEP_WORD_QUIRK, ctrlOf, dataOf,
   outOf, regGet, regSet, stepKind, stepObject, stepValue,
 } from "./steps";
@@ -58,7 +58,7 @@ function storeWord(dd: u32, s: u32, regs: u64): i32 {
     else unmapSync(dd, cpu);
   } else if (act == STEP_ACT_RELEASE) return unmapRelease(dd, cpu, decided, regGet(regs, dataOf(s)) != 0);
   else if (act == STEP_ACT_SET_TYPE) {
-    store<u32>(dd + DD_TYPE, DOMAIN_DMA_FQ);
+    dmaDomain(dd).type = DOMAIN_DMA_FQ;
     atomic.add<u32>(dd + DD_SWITCHES, 1);
   }
   return 0;
@@ -69,7 +69,7 @@ function storeWord(dd: u32, s: u32, regs: u64): i32 {
  * memory as that variant's code does: 0, or the negative result that ended it.
  */
 export function dmaRunSteps(dd: u32, cpu: u32, op: u32): i32 {
-  const seq = dd + DD_STEPS + op * SEQ_WORDS * 4;
+  const seq = stepsAddr(dd, op);
   let regs: u64 = 0;
   for (let i: u32 = 0; ; i++) {
     const s = load<u32>(seq + (i << 2));
@@ -101,6 +101,6 @@ export function dmaUnmap(dd: u32, cpu: u32, dmaAddr: u64, size: u64): i32 {
  * stays DMA).
  */
 export function dmaSwitchToLazy(dd: u32): i32 {
-  if (atomic.load<u32>(dd + DD_FQ_DOMAIN) != 0) return 0;
+  if (atomic.load<u32>(fqDomainAddr(dd)) != 0) return 0;
   return dmaRunSteps(dd, 0, STEP_OP_SWITCH);
 }

@@ -12,15 +12,14 @@ import {
 import { smmuTranslate } from "../smmu/translate";
 import { AR_ORACLE_CLASS } from "../smmu/access";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
-import { DD_STATS, DS_COUNT, DS_UNMAPS_LAZY } from "../dma/domain";
+import { DS_UNMAPS_LAZY, statGet } from "../dma/domain";
 import { dmaMap } from "../dma/iommu";
 import { dmaUnmap } from "../dma/variant";
 import { I_FQ_FINISH_CNT } from "../iova/layout";
 import {
-  LOG_ENTRY, LOG_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_IOVA, W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, W_LOG_PROD,
-  W_VICTIM, W_WIN_COUNT, W_WIN_HEAD, W_WINDOWS, WC_ACCESSES, WC_FAULTS, WC_MAP_FAILS,
-  WC_MAP_NS, WC_MAPS, WC_UNMAP_ERRORS, WC_UNMAP_NS, WC_UNMAPS, WC_VIOLATIONS, WC_WINDOWS_LOST, WINDOW_ENTRY, WINDOW_MAX,
-  W_SID, W_SMMU, histAdd, wcAdd, wlState, W_RING_BASE,
+  W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, WC_ACCESSES, WC_FAULTS, WC_MAP_FAILS, WC_MAP_NS, WC_MAPS, WC_UNMAP_ERRORS,
+  WC_UNMAP_NS, WC_UNMAPS, WC_VIOLATIONS, WC_WINDOWS_LOST, WINDOW_MAX, WorkloadCpu, histAdd, logEntry, logProdAddr, wcAdd,
+  windowEntry, wlState,
 } from "./state";
 
 /** Modelled ns this thread has been charged so far. */
@@ -35,9 +34,9 @@ import {
 }
 
 /** dma_map of `bytes` at `phys` on `cpu`: the DMA address, or 0 (counted as a failure). */
-export function wlMap(w: u32, cpu: u32, phys: u64, bytes: u32): u64 {
+export function wlMap(w: WorkloadCpu, cpu: u32, phys: u64, bytes: u32): u64 {
   const t0 = threadNs();
-  const iova = dmaMap(load<u32>(w + W_DD), load<u32>(w + W_DV), cpu, phys, <u64>bytes, load<u32>(w + W_DIR), 0);
+  const iova = dmaMap(w.dd, w.dv, cpu, phys, <u64>bytes, w.dir, 0);
   const ns = threadNs() - t0;
   histAdd(w, W_HIST_MAP, ns);
   wcAdd(w, WC_MAP_NS, ns);
@@ -49,8 +48,8 @@ export function wlMap(w: u32, cpu: u32, phys: u64, bytes: u32): u64 {
  * dma_unmap on `cpu`. A queued (lazy) unmap opens a window that closes when a flush begun
  * after it completes; with an attacker, the IOVA is logged for it.
  */
-export function wlUnmap(w: u32, cpu: u32, iova: u64, bytes: u32): void {
-  const dd = load<u32>(w + W_DD);
+export function wlUnmap(w: WorkloadCpu, cpu: u32, iova: u64, bytes: u32): void {
+  const dd = w.dd;
   const lazyBefore = lazyUnmaps(dd, cpu);
   const t0 = threadNs();
   if (dmaUnmap(dd, cpu, iova, <u64>bytes) != 0) wcAdd(w, WC_UNMAP_ERRORS, 1);
@@ -58,32 +57,31 @@ export function wlUnmap(w: u32, cpu: u32, iova: u64, bytes: u32): void {
   histAdd(w, W_HIST_UNMAP, ns);
   wcAdd(w, WC_UNMAP_NS, ns);
   wcAdd(w, WC_UNMAPS, 1);
-  const now = load<u64>(w + W_CLOCK) + ns;
+  const now = w.clock + ns;
   if (lazyUnmaps(dd, cpu) != lazyBefore) {
     // The window closes when a flush begun after the entry's stamp completes (a full ring
     // flushes inside the unmap, before the entry goes in, so the stamp is read back).
     openWindow(w, load<u64>(slotBase() + TS_FQ_STAMP), now - ns); // the PTEs were cleared early in the call
   }
-  const attacker = load<u32>(w + W_VICTIM);
+  const attacker = w.victim;
   if (attacker != 0) logForAttacker(wlState(attacker - 1), iova, now);
 }
 
 /** Lazy unmaps this CPU has done in its domain (the DMA layer's per-CPU statistic). */
 @inline function lazyUnmaps(dd: u32, cpu: u32): u64 {
-  return load<u64>(load<u32>(dd + DD_STATS) + cpu * DS_COUNT * 8 + DS_UNMAPS_LAZY * 8);
+  return statGet(dd, cpu, DS_UNMAPS_LAZY);
 }
 
-function openWindow(w: u32, stamp: u64, at: u64): void {
-  const n = load<u32>(w + W_WIN_COUNT);
+function openWindow(w: WorkloadCpu, stamp: u64, at: u64): void {
+  const n = w.winCount;
   if (n == WINDOW_MAX) {
     wcAdd(w, WC_WINDOWS_LOST, 1);
     return;
   }
-  const i = (load<u32>(w + W_WIN_HEAD) + n) % WINDOW_MAX;
-  const e = w + W_WINDOWS + i * WINDOW_ENTRY;
-  store<u64>(e, stamp);
-  store<u64>(e + 8, at);
-  store<u32>(w + W_WIN_COUNT, n + 1);
+  const e = windowEntry(w, (w.winHead + n) % WINDOW_MAX);
+  e.stamp = stamp;
+  e.at = at;
+  w.winCount = n + 1;
 }
 
 /**
@@ -91,31 +89,31 @@ function openWindow(w: u32, stamp: u64, at: u64): void {
  * stamp of its flush-queue entry (entries are released by the same rule). Measured at
  * `now` on this CPU's clock, so a window is known to within one operation.
  */
-export function closeWindows(w: u32, now: u64): void {
-  let n = load<u32>(w + W_WIN_COUNT);
+export function closeWindows(w: WorkloadCpu, now: u64): void {
+  let n = w.winCount;
   if (n == 0) return;
-  const d = load<u32>(w + W_IOVA);
+  const d = w.iova;
   if (d == 0) return;
   const finished = atomic.load<u64>(d + I_FQ_FINISH_CNT);
-  let head = load<u32>(w + W_WIN_HEAD);
+  let head = w.winHead;
   while (n > 0) {
-    const e = w + W_WINDOWS + head * WINDOW_ENTRY;
-    if (load<u64>(e) >= finished) break;
-    histAdd(w, W_HIST_WINDOW, now - load<u64>(e + 8));
+    const e = windowEntry(w, head);
+    if (e.stamp >= finished) break;
+    histAdd(w, W_HIST_WINDOW, now - e.at);
     head = (head + 1) % WINDOW_MAX;
     n--;
   }
-  store<u32>(w + W_WIN_HEAD, head);
-  store<u32>(w + W_WIN_COUNT, n);
+  w.winHead = head;
+  w.winCount = n;
 }
 
 /** Append an unmapped IOVA to the attacker's log (dropped if the attacker is behind). */
-function logForAttacker(a: u32, iova: u64, at: u64): void {
-  const prod = atomic.load<u32>(a + W_LOG_PROD);
-  const e = a + W_RING_BASE + (prod % LOG_MAX) * LOG_ENTRY;
-  store<u64>(e, iova);
-  store<u64>(e + 8, at);
-  atomic.store<u32>(a + W_LOG_PROD, prod + 1); // publishes the entry
+function logForAttacker(a: WorkloadCpu, iova: u64, at: u64): void {
+  const prod = atomic.load<u32>(logProdAddr(a));
+  const e = logEntry(a, prod);
+  e.iova = iova;
+  e.at = at;
+  atomic.store<u32>(logProdAddr(a), prod + 1); // publishes the entry
 }
 
 /**
@@ -123,13 +121,13 @@ function logForAttacker(a: u32, iova: u64, at: u64): void {
  * oracle's class (AC_*), or 0x100 + the fault type when the translation faulted. A class
  * other than ok or lazy-window is a violation: counted, and the run is stopped if asked.
  */
-export function wlAccess(w: u32, iova: u64, access: u32): u32 {
-  const s = load<u32>(w + W_SMMU);
+export function wlAccess(w: WorkloadCpu, iova: u64, access: u32): u32 {
+  const s = w.smmu;
   if (s == 0) return 0x100;
   const res = slotBase() + TS_ACCESS_RESULT;
   store<u32>(res + AR_ORACLE_CLASS, AC_OK);
   wcAdd(w, WC_ACCESSES, 1);
-  const fault = smmuTranslate(s, load<u32>(w + W_SID), iova, access, res);
+  const fault = smmuTranslate(s, w.sid, iova, access, res);
   if (fault != 0) {
     wcAdd(w, WC_FAULTS, 1);
     return 0x100 + fault;
@@ -139,7 +137,7 @@ export function wlAccess(w: u32, iova: u64, access: u32): u32 {
   return cls;
 }
 
-function violation(w: u32): void {
+function violation(w: WorkloadCpu): void {
   wcAdd(w, WC_VIOLATIONS, 1);
   if ((atomic.load<u32>(CONTROL_BASE + CTL_RUN_FLAGS) & RUN_STOP_ON_VIOLATION) != 0) {
     atomic.store<u32>(CONTROL_BASE + CTL_RUN_STOP, 1);

@@ -26,7 +26,7 @@
 //
 // State: one cache line per simulated CPU at MAPBENCH_BASE (memmap.ts); nothing allocated.
 
-import { MAPBENCH_BASE, MAPBENCH_CPU_SIZE, TS_CPU_NS } from "../memmap";
+import { CACHE_LINE, MAPBENCH_BASE, MAPBENCH_CPU_SIZE, TS_CPU_NS } from "../memmap";
 import { slotBase } from "../sync";
 import { jiffiesNow } from "../clock";
 import { clockFollow } from "../timers";
@@ -34,25 +34,54 @@ import { dmaMap } from "../dma/iommu";
 import { dmaUnmap } from "../dma/variant";
 import { ENOMEM } from "../errno";
 
-// Per simulated CPU (MAPBENCH_CPU_SIZE bytes), u64 unless noted:
-export const MB_CLOCK: u32 = 0; //         modelled ns this CPU has run the benchmark
-export const MB_LOOPS: u32 = 8; //         iterations done
-export const MB_SUM_MAP: u32 = 16; //      Σ m, in 100 ns units
-export const MB_SUM_UNMAP: u32 = 24; //    Σ u
-export const MB_SUM_SQ_MAP: u32 = 32; //   Σ m²
-export const MB_SUM_SQ_UNMAP: u32 = 40; // Σ u²
-export const MB_JIFFIES0: u32 = 48; //     simulated time when the run started
-export const MB_STATUS: u32 = 56; //       i32: 0, or -ENOMEM once a map failed
+/**
+ * One simulated CPU's benchmark thread (MAPBENCH_CPU_SIZE bytes at MAPBENCH_BASE): written
+ * only by the worker running the CPU (its clock and sums once per chunk), read by the
+ * TypeScript side between chunks and for the report. The sums wrap as the kernel's
+ * atomic64_t do.
+ */
+@unmanaged export class MapBenchCpu {
+  /** Modelled ns this CPU has run the benchmark (its clock). */
+  clock: u64;
+  /** Iterations done (the kernel's loops). */
+  loops: u64;
+  /** Σ m: map times in whole 100 ns units (sum_map_100ns). */
+  sumMap: u64;
+  /** Σ u: unmap times in whole 100 ns units (sum_unmap_100ns). */
+  sumUnmap: u64;
+  /** Σ m² (sum_sq_map). */
+  sumSqMap: u64;
+  /** Σ u² (sum_sq_unmap). */
+  sumSqUnmap: u64;
+  /** Simulated time (jiffies) when the run started (mapBenchReset). */
+  jiffies0: u64;
+  /** 0, or -ENOMEM once a map failed (the kernel's thread ends there). */
+  status: i32;
+}
 
-@inline export function benchState(cpu: u32): u32 {
-  return MAPBENCH_BASE + cpu * MAPBENCH_CPU_SIZE;
+// Read by name from the module (src/bench/map-benchmark.ts, src/tasks/map-benchmark.ts).
+export const MB_CLOCK: u32 = offsetof<MapBenchCpu>("clock");
+export const MB_LOOPS: u32 = offsetof<MapBenchCpu>("loops");
+export const MB_SUM_MAP: u32 = offsetof<MapBenchCpu>("sumMap");
+export const MB_SUM_UNMAP: u32 = offsetof<MapBenchCpu>("sumUnmap");
+export const MB_SUM_SQ_MAP: u32 = offsetof<MapBenchCpu>("sumSqMap");
+export const MB_SUM_SQ_UNMAP: u32 = offsetof<MapBenchCpu>("sumSqUnmap");
+export const MB_JIFFIES0: u32 = offsetof<MapBenchCpu>("jiffies0");
+export const MB_STATUS: u32 = offsetof<MapBenchCpu>("status");
+
+if (offsetof<MapBenchCpu>() > MAPBENCH_CPU_SIZE) ERROR("MapBenchCpu outgrew MAPBENCH_CPU_SIZE");
+// CPUs on different workers write their records at once: one line each, none shared.
+if (MAPBENCH_CPU_SIZE % CACHE_LINE != 0) ERROR("MAPBENCH_CPU_SIZE must keep every MapBenchCpu on lines of its own");
+
+@inline export function benchState(cpu: u32): MapBenchCpu {
+  return changetype<MapBenchCpu>(MAPBENCH_BASE + cpu * MAPBENCH_CPU_SIZE);
 }
 
 /** Start a run on `cpu`: clock and sums at zero, simulated time noted. */
 export function mapBenchReset(cpu: u32): void {
   const st = benchState(cpu);
-  memory.fill(st, 0, MAPBENCH_CPU_SIZE);
-  store<u64>(st + MB_JIFFIES0, jiffiesNow());
+  memory.fill(changetype<u32>(st), 0, MAPBENCH_CPU_SIZE);
+  st.jiffies0 = jiffiesNow();
 }
 
 /**
@@ -64,12 +93,12 @@ export function mapBenchReset(cpu: u32): void {
 export function mapBenchRun(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, transNs: u64,
                             untilNs: u64, maxLoops: u32): i32 {
   const st = benchState(cpu);
-  if (load<i32>(st + MB_STATUS) != 0) return -ENOMEM;
+  if (st.status != 0) return -ENOMEM;
   const acc = slotBase() + TS_CPU_NS;
   // While this CPU runs, its clock is clock0 + (what the thread is charged − base).
-  const clock0 = load<u64>(st + MB_CLOCK);
+  const clock0 = st.clock;
   const base = load<u64>(acc);
-  const j0 = load<u64>(st + MB_JIFFIES0);
+  const j0 = st.jiffies0;
   let loops: u64 = 0;
   let sumM: u64 = 0, sumU: u64 = 0, sqM: u64 = 0, sqU: u64 = 0;
   let rc: i32 = 0;
@@ -79,7 +108,7 @@ export function mapBenchRun(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, di
     const iova = dmaMap(dd, dv, cpu, phys, size, dir, 0);
     const t1 = load<u64>(acc);
     if (iova == 0) {
-      store<i32>(st + MB_STATUS, -ENOMEM);
+      st.status = -ENOMEM;
       rc = -ENOMEM;
       break;
     }
@@ -97,15 +126,11 @@ export function mapBenchRun(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, di
     loops++;
     clockFollow(j0, clock0 + (t3 - base), cpu);
   }
-  store<u64>(st + MB_CLOCK, clock0 + (load<u64>(acc) - base));
-  addTo(st + MB_LOOPS, loops);
-  addTo(st + MB_SUM_MAP, sumM);
-  addTo(st + MB_SUM_UNMAP, sumU);
-  addTo(st + MB_SUM_SQ_MAP, sqM);
-  addTo(st + MB_SUM_SQ_UNMAP, sqU);
+  st.clock = clock0 + (load<u64>(acc) - base);
+  st.loops += loops;
+  st.sumMap += sumM;
+  st.sumUnmap += sumU;
+  st.sumSqMap += sqM;
+  st.sumSqUnmap += sqU;
   return rc;
-}
-
-@inline function addTo(p: u32, v: u64): void {
-  store<u64>(p, load<u64>(p) + v);
 }

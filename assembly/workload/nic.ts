@@ -20,9 +20,7 @@
 
 import { ACCESS_WRITE } from "../smmu/translate";
 import { randomOf, xorshift64 } from "../random";
-import {
-  W_COUNT, W_HEAD, W_MAX, W_MIN, W_PHYS, W_RING, W_RNG, W_STARTED, WC_OPS, ringEntry, wcAdd,
-} from "./state";
+import { WC_OPS, WorkloadCpu, ringEntry, wcAdd } from "./state";
 import { wlAccess, wlMap, wlUnmap } from "./driver";
 
 const POOL_PAGES: u64 = 8192;
@@ -30,80 +28,80 @@ const POOL_PAGES: u64 = 8192;
 const TLP_BYTES: u32 = 256;
 
 /** The device reads or writes `bytes` at `iova`, one transaction at a time. */
-function transfer(w: u32, iova: u64, bytes: u32, access: u32): void {
+function transfer(w: WorkloadCpu, iova: u64, bytes: u32, access: u32): void {
   for (let off: u32 = 0; off < bytes; off += TLP_BYTES) wlAccess(w, iova + <u64>off, access);
 }
 
 /** A page from the CPU's pool (its physical address). */
-function poolPage(w: u32): u64 {
-  const x = xorshift64(load<u64>(w + W_RNG));
-  store<u64>(w + W_RNG, x);
-  return load<u64>(w + W_PHYS) + (randomOf(x) % POOL_PAGES) * 4096;
+function poolPage(w: WorkloadCpu): u64 {
+  const x = xorshift64(w.rng);
+  w.rng = x;
+  return w.phys + (randomOf(x) % POOL_PAGES) * 4096;
 }
 
 /** dma_map a buffer for ring slot i and record it there (iova 0 if the map failed). */
-function post(w: u32, cpu: u32, i: u32, bytes: u32): void {
+function post(w: WorkloadCpu, cpu: u32, i: u32, bytes: u32): void {
   const e = ringEntry(w, i);
   const phys = poolPage(w);
-  store<u64>(e, wlMap(w, cpu, phys, bytes));
-  store<u32>(e + 8, bytes);
+  e.iova = wlMap(w, cpu, phys, bytes);
+  e.bytes = bytes;
 }
 
 /** Unmap ring slot i's buffer, if it has one. */
-function retire(w: u32, cpu: u32, i: u32): void {
+function retire(w: WorkloadCpu, cpu: u32, i: u32): void {
   const e = ringEntry(w, i);
-  const iova = load<u64>(e);
-  if (iova != 0) wlUnmap(w, cpu, iova, load<u32>(e + 8));
-  store<u64>(e, 0);
+  const iova = e.iova;
+  if (iova != 0) wlUnmap(w, cpu, iova, e.bytes);
+  e.iova = 0;
 }
 
 /** One received packet. The first call fills the ring. */
-export function nicRxOp(w: u32, cpu: u32): void {
-  const ring = load<u32>(w + W_RING);
-  const bytes = load<u32>(w + W_MIN);
-  if (load<u32>(w + W_STARTED) == 0) {
+export function nicRxOp(w: WorkloadCpu, cpu: u32): void {
+  const ring = w.ring;
+  const bytes = w.min;
+  if (w.started == 0) {
     for (let i: u32 = 0; i < ring; i++) post(w, cpu, i, bytes);
-    store<u32>(w + W_STARTED, 1);
+    w.started = 1;
   }
-  const head = load<u32>(w + W_HEAD);
-  const iova = load<u64>(ringEntry(w, head));
+  const head = w.head;
+  const iova = ringEntry(w, head).iova;
   if (iova != 0) transfer(w, iova, bytes, ACCESS_WRITE);
   retire(w, cpu, head);
   post(w, cpu, head, bytes);
-  store<u32>(w + W_HEAD, (head + 1) % ring);
+  w.head = (head + 1) % ring;
   wcAdd(w, WC_OPS, 1);
 }
 
 /** One transmitted packet: map and queue it; complete the oldest once the ring is full. */
-export function nicTxOp(w: u32, cpu: u32): void {
-  const ring = load<u32>(w + W_RING);
-  const head = load<u32>(w + W_HEAD);
-  let count = load<u32>(w + W_COUNT);
+export function nicTxOp(w: WorkloadCpu, cpu: u32): void {
+  const ring = w.ring;
+  const head = w.head;
+  let count = w.count;
   if (count == ring) {
     const e = ringEntry(w, head);
-    if (load<u64>(e) != 0) transfer(w, load<u64>(e), load<u32>(e + 8), 0);
+    if (e.iova != 0) transfer(w, e.iova, e.bytes, 0);
     retire(w, cpu, head);
-    store<u32>(w + W_HEAD, (head + 1) % ring);
+    w.head = (head + 1) % ring;
     count--;
   }
-  const x = xorshift64(load<u64>(w + W_RNG));
-  store<u64>(w + W_RNG, x);
-  const lo = load<u32>(w + W_MIN);
-  const span = load<u32>(w + W_MAX) - lo + 1;
-  post(w, cpu, (load<u32>(w + W_HEAD) + count) % ring, lo + <u32>((randomOf(x) >> 20) % <u64>span));
-  store<u32>(w + W_COUNT, count + 1);
+  const x = xorshift64(w.rng);
+  w.rng = x;
+  const lo = w.min;
+  const span = w.max - lo + 1;
+  post(w, cpu, (w.head + count) % ring, lo + <u32>((randomOf(x) >> 20) % <u64>span));
+  w.count = count + 1;
   wcAdd(w, WC_OPS, 1);
 }
 
 /** End of the run: the device finishes (rx: nothing; tx: the packets in flight) and the driver unmaps everything. */
-export function nicDrain(w: u32, cpu: u32, tx: bool): void {
-  const ring = load<u32>(w + W_RING);
+export function nicDrain(w: WorkloadCpu, cpu: u32, tx: bool): void {
+  const ring = w.ring;
   for (let i: u32 = 0; i < ring; i++) {
     const e = ringEntry(w, i);
-    if (tx && load<u64>(e) != 0) transfer(w, load<u64>(e), load<u32>(e + 8), 0);
+    if (tx && e.iova != 0) transfer(w, e.iova, e.bytes, 0);
     retire(w, cpu, i);
   }
-  store<u32>(w + W_COUNT, 0);
+  w.count = 0;
 }
 
 

@@ -8,22 +8,22 @@
 
 import { ACCESS_WRITE } from "../smmu/translate";
 import { randomOf, xorshift64 } from "../random";
-import { W_MAX, W_MIN, W_PHYS, W_RNG, WC_OPS, wcAdd } from "./state";
+import { WC_OPS, WorkloadCpu, wcAdd } from "./state";
 import { wlAccess, wlMap, wlUnmap } from "./driver";
 
 /** Pages of the pool (256 MiB): a reused IOVA almost always maps a different page than before. */
 const POOL_PAGES: u64 = 65536;
 
-@inline function next(w: u32): u64 {
-  const x = xorshift64(load<u64>(w + W_RNG));
-  store<u64>(w + W_RNG, x);
+@inline function next(w: WorkloadCpu): u64 {
+  const x = xorshift64(w.rng);
+  w.rng = x;
   return randomOf(x);
 }
 
-export function pairsOp(w: u32, cpu: u32): void {
-  const phys = load<u64>(w + W_PHYS) + ((next(w) >> 16) % POOL_PAGES) * 4096;
-  const lo = load<u32>(w + W_MIN);
-  const bytes = lo + <u32>((next(w) >> 20) % <u64>(load<u32>(w + W_MAX) - lo + 1));
+export function pairsOp(w: WorkloadCpu, cpu: u32): void {
+  const phys = w.phys + ((next(w) >> 16) % POOL_PAGES) * 4096;
+  const lo = w.min;
+  const bytes = lo + <u32>((next(w) >> 20) % <u64>(w.max - lo + 1));
   const iova = wlMap(w, cpu, phys, bytes);
   if (iova != 0) {
     wlAccess(w, iova, ACCESS_WRITE); // one PCIe write at the buffer's start

@@ -5,45 +5,45 @@
 
 import { ACCESS_WRITE } from "../smmu/translate";
 import { randomOf, xorshift64 } from "../random";
-import { W_MAX, W_MIN, W_PHYS, W_RING, W_RNG, WC_OPS, ringEntry, wcAdd } from "./state";
+import { WC_OPS, WorkloadCpu, ringEntry, wcAdd } from "./state";
 import { wlAccess, wlMap, wlUnmap } from "./driver";
 
 const SLOT_PHYS: u64 = 0x800000; // 8 MiB per slot: room for the largest buffer
 
-@inline function next(w: u32): u64 {
-  const x = xorshift64(load<u64>(w + W_RNG));
-  store<u64>(w + W_RNG, x);
+@inline function next(w: WorkloadCpu): u64 {
+  const x = xorshift64(w.rng);
+  w.rng = x;
   return randomOf(x);
 }
 
-export function randomOp(w: u32, cpu: u32): void {
-  const slot = <u32>(next(w) % <u64>load<u32>(w + W_RING));
+export function randomOp(w: WorkloadCpu, cpu: u32): void {
+  const slot = <u32>(next(w) % <u64>w.ring);
   const e = ringEntry(w, slot);
-  const bytes = load<u32>(e + 8);
+  const bytes = e.bytes;
   if (bytes != 0) {
-    const iova = load<u64>(e);
+    const iova = e.iova;
     if (iova != 0) wlUnmap(w, cpu, iova, bytes);
-    store<u64>(e, 0);
-    store<u32>(e + 8, 0);
+    e.iova = 0;
+    e.bytes = 0;
   } else {
-    const lo = load<u32>(w + W_MIN);
-    const size = lo + <u32>(next(w) % <u64>(load<u32>(w + W_MAX) - lo + 1));
-    const iova = wlMap(w, cpu, load<u64>(w + W_PHYS) + <u64>slot * SLOT_PHYS, size);
-    store<u64>(e, iova);
-    store<u32>(e + 8, size);
+    const lo = w.min;
+    const size = lo + <u32>(next(w) % <u64>(w.max - lo + 1));
+    const iova = wlMap(w, cpu, w.phys + <u64>slot * SLOT_PHYS, size);
+    e.iova = iova;
+    e.bytes = size;
     if (iova != 0) wlAccess(w, iova, ACCESS_WRITE);
   }
   wcAdd(w, WC_OPS, 1);
 }
 
 /** End of the run: every live mapping is unmapped. */
-export function randomDrain(w: u32, cpu: u32): void {
-  const live = load<u32>(w + W_RING);
+export function randomDrain(w: WorkloadCpu, cpu: u32): void {
+  const live = w.ring;
   for (let i: u32 = 0; i < live; i++) {
     const e = ringEntry(w, i);
-    const bytes = load<u32>(e + 8);
-    if (bytes != 0 && load<u64>(e) != 0) wlUnmap(w, cpu, load<u64>(e), bytes);
-    store<u64>(e, 0);
-    store<u32>(e + 8, 0);
+    const bytes = e.bytes;
+    if (bytes != 0 && e.iova != 0) wlUnmap(w, cpu, e.iova, bytes);
+    e.iova = 0;
+    e.bytes = 0;
   }
 }

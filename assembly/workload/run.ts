@@ -20,13 +20,13 @@ import { CONTROL_BASE, CTL_RUN_STOP } from "../memmap";
 import { jiffiesNow } from "../clock";
 import { clockFollow } from "../timers";
 import { countersCache, countersPublish } from "../counters";
-import { DV_SID, DV_SMMU, iovaOf, liveDmaDevice, liveDmaDomain, loopEnter, loopLeave, parkIfPaused } from "../dma/domain";
+import { dmaDevice, iovaOf, liveDmaDevice, liveDmaDomain, loopEnter, loopLeave, parkIfPaused } from "../dma/domain";
 import { smmuLive } from "../smmu/smmu";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../dma/iommu";
 import { seedState } from "../random";
 import {
-  WL_HIST_BUCKETS, RING_MAX, W_CLOCK, W_DD, W_DIR, W_DV, W_IOVA, W_JIFFIES0, W_KIND, W_MAX, W_MIN, W_PHYS, W_RING,
-  W_RNG, W_SEGS, W_SID, W_SMMU, W_VICTIM, W_WIN_COUNT, WC_CLOCK, WC_OPEN_WINDOWS, histBucketFloor, wcGet, wlClear, wlState,
+  WL_HIST_BUCKETS, RING_MAX, WC_CLOCK, WC_OPEN_WINDOWS, WorkloadCpu, clockAddr, histBucketFloor, histGet, wcGet, wlClear,
+  wlState,
 } from "./state";
 import { closeWindows, threadNs } from "./driver";
 import { nicDrain, nicRxOp, nicTxOp } from "./nic";
@@ -68,21 +68,21 @@ export function wlInit(cpu: u32, kind: u32, domain: u32, device: u32, ring: u32,
   if (kind != WL_SWITCHER && !ringAndSizesFit(kind, ring, min, max, segs)) return -ESIM_ARGS;
   wlClear(cpu);
   const w = wlState(cpu);
-  store<u32>(w + W_KIND, kind);
-  store<u32>(w + W_DD, dd);
-  store<u32>(w + W_DV, dv);
-  store<u32>(w + W_RING, ring);
-  store<u32>(w + W_MIN, min);
-  store<u32>(w + W_MAX, max);
-  store<u32>(w + W_SEGS, segs == 0 ? 1 : segs);
-  store<u32>(w + W_VICTIM, link);
-  store<u64>(w + W_RNG, seedState(seed == 0 ? 1 : seed));
-  store<u64>(w + W_PHYS, WL_PHYS_BASE + (<u64>cpu << WL_PHYS_CPU_SHIFT));
-  store<u64>(w + W_JIFFIES0, jiffiesNow());
-  store<u32>(w + W_SMMU, smmuLive(load<u32>(dv + DV_SMMU)));
-  store<u32>(w + W_SID, load<u32>(dv + DV_SID));
-  store<u32>(w + W_IOVA, iovaOf(dd));
-  store<u32>(w + W_DIR, kind == WL_NIC_RX ? DMA_FROM_DEVICE : kind == WL_NIC_TX ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL);
+  w.kind = kind;
+  w.dd = dd;
+  w.dv = dv;
+  w.ring = ring;
+  w.min = min;
+  w.max = max;
+  w.segs = segs == 0 ? 1 : segs;
+  w.victim = link;
+  w.rng = seedState(seed == 0 ? 1 : seed);
+  w.phys = WL_PHYS_BASE + (<u64>cpu << WL_PHYS_CPU_SHIFT);
+  w.jiffies0 = jiffiesNow();
+  w.smmu = smmuLive(dmaDevice(dv).smmu);
+  w.sid = dmaDevice(dv).sid;
+  w.iova = iovaOf(dd);
+  w.dir = kind == WL_NIC_RX ? DMA_FROM_DEVICE : kind == WL_NIC_TX ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL;
   return 0;
 }
 
@@ -92,8 +92,8 @@ function ringAndSizesFit(kind: u32, ring: u32, min: u32, max: u32, segs: u32): b
 }
 
 /** One operation of the CPU's workload. */
-function step(w: u32, cpu: u32): void {
-  const kind = load<u32>(w + W_KIND);
+function step(w: WorkloadCpu, cpu: u32): void {
+  const kind = w.kind;
   if (kind == WL_NIC_RX) nicRxOp(w, cpu);
   else if (kind == WL_NIC_TX) nicTxOp(w, cpu);
   else if (kind == WL_STORAGE) storageOp(w, cpu);
@@ -104,8 +104,8 @@ function step(w: u32, cpu: u32): void {
 }
 
 /** Whether the CPU's workload maps and unmaps, so a switcher must park it (not a device, not the switcher). */
-@inline function parkable(w: u32): bool {
-  const kind = load<u32>(w + W_KIND);
+@inline function parkable(w: WorkloadCpu): bool {
+  const kind = w.kind;
   return kind != WL_ATTACKER && kind != WL_SWITCHER;
 }
 
@@ -115,8 +115,8 @@ function step(w: u32, cpu: u32): void {
  */
 export function wlRun(cpu: u32, maxOps: u32, untilNs: u64): u32 {
   const w = wlState(cpu);
-  if (load<u32>(w + W_KIND) == 0) return 0;
-  const dd = load<u32>(w + W_DD);
+  if (w.kind == 0) return 0;
+  const dd = w.dd;
   const parks = parkable(w);
   if (parks) loopEnter(dd);
   countersCache();
@@ -124,14 +124,14 @@ export function wlRun(cpu: u32, maxOps: u32, untilNs: u64): u32 {
   while (done < maxOps) {
     if (parks) parkIfPaused(dd); // between two operations: nothing of this CPU is in flight
     if (atomic.load<u32>(CONTROL_BASE + CTL_RUN_STOP) != 0) break;
-    const clock = load<u64>(w + W_CLOCK);
+    const clock = w.clock;
     if (untilNs != 0 && clock >= untilNs) break;
     const t0 = threadNs();
     step(w, cpu);
     const now = clock + (threadNs() - t0);
-    atomic.store<u64>(w + W_CLOCK, now); // an attacker reads its victim's clock
+    atomic.store<u64>(clockAddr(w), now); // an attacker reads its victim's clock
     closeWindows(w, now);
-    clockFollow(load<u64>(w + W_JIFFIES0), now, cpu);
+    clockFollow(w.jiffies0, now, cpu);
     done++;
   }
   countersPublish();
@@ -142,8 +142,8 @@ export function wlRun(cpu: u32, maxOps: u32, untilNs: u64): u32 {
 /** End of the run for `cpu`: everything it still has mapped is unmapped. */
 export function wlDrain(cpu: u32): void {
   const w = wlState(cpu);
-  const kind = load<u32>(w + W_KIND);
-  const dd = load<u32>(w + W_DD);
+  const kind = w.kind;
+  const dd = w.dd;
   const parks = kind != 0 && parkable(w);
   if (parks) {
     loopEnter(dd);
@@ -154,8 +154,8 @@ export function wlDrain(cpu: u32): void {
   if (kind == WL_NIC_RX || kind == WL_NIC_TX) nicDrain(w, cpu, kind == WL_NIC_TX);
   else if (kind == WL_STORAGE) storageDrain(w, cpu);
   else if (kind == WL_RANDOM) randomDrain(w, cpu);
-  const now = load<u64>(w + W_CLOCK) + (threadNs() - t0);
-  atomic.store<u64>(w + W_CLOCK, now);
+  const now = w.clock + (threadNs() - t0);
+  atomic.store<u64>(clockAddr(w), now);
   closeWindows(w, now);
   countersPublish();
   if (parks) loopLeave(dd);
@@ -164,14 +164,14 @@ export function wlDrain(cpu: u32): void {
 /** Counter `which` (WC_*) of `cpu`, or its clock (WC_CLOCK), or its open windows (WC_OPEN_WINDOWS). */
 export function wlCounter(cpu: u32, which: u32): u64 {
   const w = wlState(cpu);
-  if (which == WC_CLOCK) return atomic.load<u64>(w + W_CLOCK);
-  if (which == WC_OPEN_WINDOWS) return <u64>load<u32>(w + W_WIN_COUNT);
+  if (which == WC_CLOCK) return atomic.load<u64>(clockAddr(w));
+  if (which == WC_OPEN_WINDOWS) return <u64>w.winCount;
   return wcGet(w, which);
 }
 
 /** Count in bucket b of histogram `hist` (W_HIST_*) of `cpu`. */
 export function wlHistCount(cpu: u32, hist: u32, b: u32): u32 {
-  return b < WL_HIST_BUCKETS ? load<u32>(wlState(cpu) + hist + b * 4) : 0;
+  return b < WL_HIST_BUCKETS ? histGet(wlState(cpu), hist, b) : 0;
 }
 
 /** The smallest value bucket b holds. */

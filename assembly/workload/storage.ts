@@ -8,9 +8,7 @@
 
 import { ACCESS_WRITE } from "../smmu/translate";
 import { randomOf, xorshift64 } from "../random";
-import {
-  W_COUNT, W_DIR, W_HEAD, W_MAX, W_MIN, W_PHYS, W_RING, W_RNG, W_SEGS, WC_OPS, ringEntry, wcAdd,
-} from "./state";
+import { RingSlot, WC_OPS, WorkloadCpu, ringEntry, wcAdd } from "./state";
 import { wlAccess, wlMap, wlUnmap } from "./driver";
 import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../dma/iommu";
 
@@ -18,45 +16,45 @@ import { DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../dma/iommu";
 const REQUEST_PHYS: u64 = 0x4000000; // 64 MiB: 8 segments of up to 4 MiB, 8 MiB apart
 const SEGMENT_PHYS: u64 = 0x800000;
 
-@inline function next(w: u32): u64 {
-  const x = xorshift64(load<u64>(w + W_RNG));
-  store<u64>(w + W_RNG, x);
+@inline function next(w: WorkloadCpu): u64 {
+  const x = xorshift64(w.rng);
+  w.rng = x;
   return randomOf(x);
 }
 
 /** Segment s of request slot q: entry (iova, bytes), 0 bytes when unused. */
-@inline function segment(w: u32, q: u32, s: u32): u32 {
-  return ringEntry(w, q * load<u32>(w + W_SEGS) + s);
+@inline function segment(w: WorkloadCpu, q: u32, s: u32): RingSlot {
+  return ringEntry(w, q * w.segs + s);
 }
 
-function submit(w: u32, cpu: u32, q: u32): void {
-  const segs = load<u32>(w + W_SEGS);
+function submit(w: WorkloadCpu, cpu: u32, q: u32): void {
+  const segs = w.segs;
   const n: u32 = 1 + <u32>(next(w) % <u64>segs);
-  const lo = load<u32>(w + W_MIN);
-  const span = <u64>(load<u32>(w + W_MAX) - lo + 1);
+  const lo = w.min;
+  const span = <u64>(w.max - lo + 1);
   const read = (next(w) & 1) != 0;
-  store<u32>(w + W_DIR, read ? DMA_FROM_DEVICE : DMA_TO_DEVICE);
+  w.dir = read ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
   for (let s: u32 = 0; s < segs; s++) {
     const e = segment(w, q, s);
     if (s >= n) {
-      store<u64>(e, 0);
-      store<u32>(e + 8, 0);
+      e.iova = 0;
+      e.bytes = 0;
       continue;
     }
     const bytes = ((lo + <u32>(next(w) % span) + 511) & ~511);
-    const phys = load<u64>(w + W_PHYS) + <u64>q * REQUEST_PHYS + <u64>s * SEGMENT_PHYS;
-    store<u64>(e, wlMap(w, cpu, phys, bytes));
+    const phys = w.phys + <u64>q * REQUEST_PHYS + <u64>s * SEGMENT_PHYS;
+    e.iova = wlMap(w, cpu, phys, bytes);
     // The access direction rides in the top bit of the size word.
-    store<u32>(e + 8, bytes | (read ? 0x80000000 : 0));
+    e.bytes = bytes | (read ? 0x80000000 : 0);
   }
 }
 
-function complete(w: u32, cpu: u32, q: u32): void {
-  const segs = load<u32>(w + W_SEGS);
+function complete(w: WorkloadCpu, cpu: u32, q: u32): void {
+  const segs = w.segs;
   for (let s: u32 = 0; s < segs; s++) {
     const e = segment(w, q, s);
-    const iova = load<u64>(e);
-    const word = load<u32>(e + 8);
+    const iova = e.iova;
+    const word = e.bytes;
     const bytes = word & 0x7fffffff;
     if (bytes == 0) continue;
     if (iova != 0) {
@@ -66,29 +64,29 @@ function complete(w: u32, cpu: u32, q: u32): void {
       if (last != (iova & ~<u64>0xfff)) wlAccess(w, last, access);
       wlUnmap(w, cpu, iova, bytes);
     }
-    store<u64>(e, 0);
-    store<u32>(e + 8, 0);
+    e.iova = 0;
+    e.bytes = 0;
   }
 }
 
 /** One request submitted; the oldest completed first if the queue is full. */
-export function storageOp(w: u32, cpu: u32): void {
-  const depth = load<u32>(w + W_RING);
-  const head = load<u32>(w + W_HEAD);
-  let count = load<u32>(w + W_COUNT);
+export function storageOp(w: WorkloadCpu, cpu: u32): void {
+  const depth = w.ring;
+  const head = w.head;
+  let count = w.count;
   if (count == depth) {
     complete(w, cpu, head);
-    store<u32>(w + W_HEAD, (head + 1) % depth);
+    w.head = (head + 1) % depth;
     count--;
   }
-  submit(w, cpu, (load<u32>(w + W_HEAD) + count) % depth);
-  store<u32>(w + W_COUNT, count + 1);
+  submit(w, cpu, (w.head + count) % depth);
+  w.count = count + 1;
   wcAdd(w, WC_OPS, 1);
 }
 
 /** End of the run: every request in flight completes. */
-export function storageDrain(w: u32, cpu: u32): void {
-  const depth = load<u32>(w + W_RING);
+export function storageDrain(w: WorkloadCpu, cpu: u32): void {
+  const depth = w.ring;
   for (let q: u32 = 0; q < depth; q++) complete(w, cpu, q);
-  store<u32>(w + W_COUNT, 0);
+  w.count = 0;
 }

@@ -21,12 +21,12 @@ import { NS_PER_JIFFY } from "../clock";
 import { slotBase } from "../sync";
 import { dmaPause, dmaRebuildStrict, dmaResume } from "../dma/domain";
 import { dmaSwitchToLazy } from "../dma/variant";
-import { W_DD, W_RING, WC_OPS, WC_SWITCHES, wcAdd } from "./state";
+import { WC_OPS, WC_SWITCHES, WorkloadCpu, wcAdd } from "./state";
 import { chargeNs } from "./driver";
 
-export function switcherOp(w: u32, cpu: u32): void {
-  const dd = load<u32>(w + W_DD);
-  const gap = load<u32>(w + W_RING);
+export function switcherOp(w: WorkloadCpu, cpu: u32): void {
+  const dd = w.dd;
+  const gap = w.ring;
   dmaPause(dd);
   dmaRebuildStrict(dd, cpu);
   dmaResume(dd);
