@@ -293,6 +293,8 @@ export const DMA_CPUS_BASE: u32 = (DMA_DEVICES_END + REGION_ALIGN - 1) & ~(REGIO
 export const MAX_DMA_CPUS: u32 = 64;
 export const DMA_CPU_SIZE: u32 = 256;
 const DMA_CPUS_END: u32 = DMA_CPUS_BASE + MAX_DMA_CPUS * DMA_CPU_SIZE;
+// A DMA domain's CPUs are its IOVA domain's CPUs (each has a per-CPU rcache there).
+if (MAX_DMA_CPUS > IOVA_MAX_CPUS) ERROR("MAX_DMA_CPUS exceeds the CPUs an IOVA domain can have");
 
 /**
  * Per thread: a small cache of statistics-counter deltas (assembly/counters.ts). Batched

@@ -16,6 +16,7 @@ import { POLICY_CODES, SMMU_COST_CODES } from "../src/smmu/smmu.js";
 import { ACCESS_CLASS_CODES } from "../src/safety/oracle.js";
 import { CPU_COST_CODES } from "../src/simulator.js";
 import { WORKLOAD_KIND_CODES } from "../src/run/runner.js";
+import { CORE_LIMITS, type CoreLimit } from "../src/core-limits.js";
 import { KNOWN_OPS } from "../src/smmu/commands.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -55,6 +56,10 @@ describe("the TypeScript tables match the module", async () => {
     for (const n of names) expect(L[n], n).toBeTypeOf("number");
     expect(new Set(names.map((n) => L[n])).size).toBe(names.length);
     expect([...names].sort()).toEqual(exported(L, re));
+  });
+
+  it("the capacities checked before a core is loaded are the core's (CORE_LIMITS)", () => {
+    for (const [name, value] of Object.entries(CORE_LIMITS)) expect(L[name as CoreLimit], name).toBe(value);
   });
 
   it("Prot and Quirk are the core's IOMMU_* and QUIRK_* bits", () => {
@@ -100,6 +105,24 @@ describe("one errno namespace", async () => {
       const detached = raw.dma_map(dev.id, 0, 0x1000, 4096, 0, 0);
       expect(badCpu).toBe(-L.ESIM_CPU!);
       expect(detached).toBe(-L.ESIM_NO_DEVICE!);
+      dom.destroy();
+      smmu.destroy();
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("a raw wl_init refuses an attacker keeping more IOVAs than its room (KEPT_MAX), not writing past its state", async () => {
+    const sim = await Simulator.create({ ramMiB: 4 });
+    try {
+      const smmu = sim.createSmmu();
+      const dom = sim.createDmaDomain({ smmu, cpus: 2 });
+      const dev = dom.attachDevice({ streamId: 1 });
+      const raw = sim.core.raw;
+      const init = (keep: number) => raw.wl_init(1, L.WL_ATTACKER!, dev.id, keep, 4096, 4096, 1, 1, 1);
+      expect(init(L.KEPT_MAX! + 1)).toBe(-L.ESIM_ARGS!);
+      expect(init(L.KEPT_MAX!)).toBe(0);
+      dev.detach();
       dom.destroy();
       smmu.destroy();
     } finally {

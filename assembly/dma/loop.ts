@@ -22,8 +22,7 @@ export const LOOP_TOUCH: u32 = 1 << 0;
 
 // Results: u64 counters in the thread slot's statistics array (ThreadSlot.stats, TS_STATS),
 // indexed by LS_* — an array of like counters, so a set of indexes rather than a record.
-// The caller reads them once the call has returned (src/tasks/dma.ts: LS_PAIRS and
-// LS_MAP_FAILS, by their values 0 and 1).
+// The caller reads them by name once the call has returned (src/tasks/dma.ts).
 export const LS_PAIRS: u32 = 0;
 export const LS_MAP_FAILS: u32 = 1;
 export const LS_TOUCHES: u32 = 2;

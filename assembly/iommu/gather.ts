@@ -28,10 +28,6 @@ import { TS_GATHER_ROOM } from "../memmap";
   freelist: u32;
 }
 
-// Used by the DMA layer, which keeps a gather per simulated CPU (assembly/dma/iommu.ts).
-export const G_QUEUED: u32 = offsetof<Gather>("queued");
-export const G_FREELIST: u32 = offsetof<Gather>("freelist");
-
 if (offsetof<Gather>() > TS_GATHER_ROOM) ERROR("Gather outgrew its room in the thread slot (TS_GATHER_ROOM)");
 
 @inline function gather(g: u32): Gather {

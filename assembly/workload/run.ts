@@ -25,7 +25,7 @@ import { smmuLive } from "../smmu/smmu";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../dma/iommu";
 import { seedState } from "../random";
 import {
-  WL_HIST_BUCKETS, RING_MAX, WC_CLOCK, WC_OPEN_WINDOWS, WorkloadCpu, clockAddr, histBucketFloor, histGet, wcGet, wlClear,
+  WL_HIST_BUCKETS, KEPT_MAX, RING_MAX, WC_CLOCK, WC_OPEN_WINDOWS, WorkloadCpu, clockAddr, histBucketFloor, histGet, wcGet, wlClear,
   wlState,
 } from "./state";
 import { closeWindows, threadNs } from "./driver";
@@ -86,9 +86,13 @@ export function wlInit(cpu: u32, kind: u32, domain: u32, device: u32, ring: u32,
   return 0;
 }
 
-/** A ring (or queue, or slots) of 1..RING_MAX entries in all, and buffers of min..max bytes. */
+/**
+ * A ring (or queue, or slots) of 1..RING_MAX entries in all, and buffers of min..max bytes;
+ * an attacker's `ring` is how many IOVAs it keeps, 1..KEPT_MAX (its room in the CPU's state).
+ */
 function ringAndSizesFit(kind: u32, ring: u32, min: u32, max: u32, segs: u32): bool {
-  return ring != 0 && min != 0 && max >= min && (kind == WL_STORAGE ? ring * segs : ring) <= RING_MAX;
+  const most = kind == WL_ATTACKER ? KEPT_MAX : RING_MAX;
+  return ring != 0 && min != 0 && max >= min && (kind == WL_STORAGE ? ring * segs : ring) <= most;
 }
 
 /** One operation of the CPU's workload. */

@@ -147,7 +147,7 @@ export const WINDOW_MAX: u32 = 512;
 const LOG_ENTRY: u32 = offsetof<LogEntry>();
 export const LOG_MAX: u32 = 256; //    a power of two; a victim chunk must not outrun it
 const KEPT_ENTRY: u32 = 32;
-const KEPT_MAX: u32 = 256;
+export const KEPT_MAX: u32 = 256;
 
 // The arrays after the record, each where the one before ends. The histograms are read by
 // name from the module (src/run/runner.ts, web/live.js: the wl_hist_count argument).

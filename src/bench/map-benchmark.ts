@@ -28,6 +28,7 @@ import {
   MB_CONTROL_BYTES, MB_STOP, MB_STOP_ENOMEM, MB_STOP_REQUESTED, type MapBenchArgs, type MapBenchWorkerResult,
 } from "../tasks/map-benchmark.js";
 import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
+import { CORE_LIMITS } from "../core-limits.js";
 
 export interface MapBenchmarkOptions {
   /** Kernel threads mapping at once, 1..1024 (the simulator runs at most 64 CPUs). Default 1. */
@@ -142,7 +143,7 @@ export const MAP_BENCHMARK_DEFAULTS = Object.freeze({
 const MAX_THREADS = 1024;
 const MAX_SECONDS = 300;
 const MAX_TRANS_NS = 10_000_000;
-const SIM_MAX_CPUS = 64; // memmap.ts MAX_DMA_CPUS and IOVA_MAX_CPUS
+const SIM_MAX_CPUS = CORE_LIMITS.MAX_DMA_CPUS;
 const PAGE_SIZE = 4096;
 /** Each thread's buffer: 4 MiB apart (the largest granule), above 4 GiB, away from table pages. */
 const BUFFER_BASE = 0x1_0000_0000;

@@ -37,6 +37,7 @@ import { switchResult } from "./switch.js";
 import { coreError } from "../errno.js";
 import { VERSION } from "../version.js";
 import { assertSharedMemoryAvailable } from "../isolation.js";
+import { CORE_LIMITS } from "../core-limits.js";
 
 export interface RunOptions {
   /** Workers to spread the CPUs over (default: the scenario's). */
@@ -99,10 +100,10 @@ export const WORKLOAD_KIND_CODES = {
 const FAILURE_GRACE_MS = 10_000;
 const SERIES_POINTS = 200;
 /**
- * The largest chunk: a victim CPU logs every unmap for its attacker, whose log holds 256
- * (assembly/workload/state.ts LOG_MAX); with one worker the attacker reads it between chunks.
+ * The largest chunk: a victim CPU logs every unmap for its attacker, whose log holds LOG_MAX;
+ * with one worker the attacker reads it between chunks.
  */
-const LOG_SAFE_CHUNK = 256;
+const LOG_SAFE_CHUNK = CORE_LIMITS.LOG_MAX;
 /** Violations the report lists in full (the count covers all of them). */
 const REPORTED_VIOLATIONS = 100;
 /** IOVA pages the oracle's shadow holds (64 B each: 2 MiB of simulator memory; the most an SMMU takes). */

@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { isPowerOfTwo } from "../validate.js";
+import { CORE_LIMITS } from "../core-limits.js";
 import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import type { ReplacementPolicy, SmmuCosts, SmmuOptions } from "../smmu/smmu.js";
 import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
@@ -413,6 +414,11 @@ const GRANULES = [4096, 16384, 65536] as const;
 /** The SMMU model's IOTLB size when the scenario does not give one (SmmuOptions.iotlb). */
 const DEFAULT_IOTLB_ENTRIES = 2048;
 const MAX_BYTES = 4 * 1024 * 1024;
+const { KEPT_MAX, MAX_DMA_CPUS, MAX_DMA_DEVICES, MAX_DMA_DOMAINS, MAX_STREAMS, MAX_THREADS, RING_MAX } = CORE_LIMITS;
+/** Workers: every thread slot but the orchestrator's. */
+const MAX_WORKERS = MAX_THREADS - 1;
+/** A storage request's segments at most; a queue's requests share the CPU's RING_MAX buffers. */
+const MAX_SEGMENTS = 8;
 
 const cost = () => integer(0, 2 ** 31);
 
@@ -456,7 +462,7 @@ const domainSchema = z.strictObject({
 const deviceSchema = z.strictObject({
   name: identifier(),
   domain: reference("a domain"),
-  streamId: integer(0, 255),
+  streamId: integer(0, MAX_STREAMS - 1),
   dmaMask: integer(12, 64).default(64),
   bus: oneOf(["pci", "platform"]).default("pci"),
   coherent: bool().default(true),
@@ -469,7 +475,7 @@ const workloadCommon = {
   device: reference("a device"),
   cpus: z.array(cpuIndex()).min(1),
   ops: integer(1, 1e9),
-  worker: integer(0, 62).optional(),
+  worker: integer(0, MAX_WORKERS - 1).optional(),
 };
 
 /** minBytes with its default, and maxBytes: its default (DEFAULT_MAX_BYTES) is applied after
@@ -485,20 +491,20 @@ const DEFAULT_MAX_BYTES: Record<Exclude<RunWorkloadKind, "nic-rx" | "attacker" |
 const workloadSchema = expecting(z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("nic-rx"), ...workloadCommon,
-    ring: integer(1, 512).default(256), bufferBytes: integer(64, 65536).default(2048),
+    ring: integer(1, RING_MAX).default(256), bufferBytes: integer(64, 65536).default(2048),
   }),
   z.strictObject({
     kind: z.literal("nic-tx"), ...workloadCommon,
-    ring: integer(1, 512).default(256), ...sizes(1, 65536, 64),
+    ring: integer(1, RING_MAX).default(256), ...sizes(1, 65536, 64),
   }),
   z.strictObject({
     kind: z.literal("storage"), ...workloadCommon,
-    queueDepth: integer(1, 64).default(32), segments: integer(1, 8).default(4),
+    queueDepth: integer(1, RING_MAX / MAX_SEGMENTS).default(32), segments: integer(1, MAX_SEGMENTS).default(4),
     ...sizes(512, MAX_BYTES, 4096),
   }),
   z.strictObject({
     kind: z.literal("random"), ...workloadCommon,
-    live: integer(1, 512).default(64), ...sizes(1, MAX_BYTES, 4096),
+    live: integer(1, RING_MAX).default(64), ...sizes(1, MAX_BYTES, 4096),
   }),
   z.strictObject({
     kind: z.literal("pairs"), ...workloadCommon, ...sizes(1, MAX_BYTES, 4096),
@@ -509,10 +515,10 @@ const workloadSchema = expecting(z.discriminatedUnion("kind", [
     cpus: z.tuple([cpuIndex()]),
     ops: integer(1, 1e9).optional(),
     victim: reference("a workload"),
-    keep: integer(1, 256).default(32),
+    keep: integer(1, KEPT_MAX).default(32),
   }),
   z.strictObject({
-    kind: z.literal("switcher"), name: identifier().optional(), worker: integer(0, 62).optional(),
+    kind: z.literal("switcher"), name: identifier().optional(), worker: integer(0, MAX_WORKERS - 1).optional(),
     domain: reference("a domain"),
     cpus: z.tuple([cpuIndex()]),
     ops: integer(1, 1e9).optional(),
@@ -553,11 +559,11 @@ const scenarioSchema = z.strictObject({
   description: expecting(z.string(), "a string").default(""),
   profile: oneOf(PROFILE_NAMES).default(DEFAULT_PROFILE),
   seed: integer(0, 2 ** 32 - 1).default(1),
-  workers: integer(1, 63).default(1),
-  cpus: integer(1, 64),
+  workers: integer(1, MAX_WORKERS).default(1),
+  cpus: integer(1, MAX_DMA_CPUS),
   smmu: smmuSchema.prefault({}),
-  domains: z.array(domainSchema).min(1).max(16),
-  devices: z.array(deviceSchema).min(1).max(64),
+  domains: z.array(domainSchema).min(1).max(MAX_DMA_DOMAINS),
+  devices: z.array(deviceSchema).min(1).max(MAX_DMA_DEVICES),
   workloads: z.array(workloadSchema).min(1).max(64),
   events: z.array(eventSchema).max(64).default(() => []),
   checks: checksSchema.prefault({}),

@@ -10,13 +10,10 @@ import type { TaskContext } from "../pool.js";
 import type { Core } from "../../bindings/core.js";
 import { cpuError } from "../dma.js";
 
-// loopPairs' results in the thread slot's TS_STATS (assembly/dma/loop.ts LS_*), u64 each.
-const LS_PAIRS = 0;
-const LS_MAP_FAILS = 1;
-
-function loopStat(core: Core, which: number): number {
+/** One of loopPairs' results (assembly/dma/loop.ts LS_*): u64 counters in the thread slot's TS_STATS. */
+function loopStat(core: Core, which: "LS_PAIRS" | "LS_MAP_FAILS"): number {
   const L = core.layout;
-  return core.readU64Number(L.THREAD_SLOTS_BASE + core.slot * L.THREAD_SLOT_SIZE + L.TS_STATS + 8 * which);
+  return core.readU64Number(L.THREAD_SLOTS_BASE + core.slot * L.THREAD_SLOT_SIZE + L.TS_STATS + 8 * L[which]);
 }
 
 export interface DmaPairsArgs {
@@ -57,6 +54,6 @@ export const dmaTasks = {
     const cpuNs = core.raw.cpu_modelled_ns(false);
     core.raw.dma_release_cpu(a.domain, cpu);
     if (rc !== 0) throw cpuError(core, rc, cpu, `dma.pairs (worker ${ctx.worker})`);
-    return { pairs: loopStat(core, LS_PAIRS), mapFailures: loopStat(core, LS_MAP_FAILS), ms, cpuNs };
+    return { pairs: loopStat(core, "LS_PAIRS"), mapFailures: loopStat(core, "LS_MAP_FAILS"), ms, cpuNs };
   },
 };
