@@ -32,13 +32,21 @@ export const TREE_REFILL: u32 = 2; //    `count` × (free_iova a random range of
 }
 const HELD_RANGE: u32 = offsetof<HeldRange>();
 
+/**
+ * Whether the caller rounds a size up to a power of two before alloc_iova_fast: before
+ * KB_IOVA_FAST_ROUNDS dma-iommu did; later alloc_iova_fast does it itself. Asked once per
+ * loop, not per pair (the loops measure the allocator, not this question).
+ */
+@inline function callerRounds(d: u32): bool {
+  return !iovaHas(d, KB_IOVA_FAST_ROUNDS);
+}
+
 /** The k-th size of a FAST_SIZES_* sequence, as the caller hands it to alloc_iova_fast. */
-function fastSize(d: u32, mode: u32, k: u32): u64 {
+@inline function fastSize(mode: u32, k: u32, round: bool): u64 {
   let size: u64 = 1;
   if (mode == FAST_SIZES_POW2) size = <u64>1 << <u64>(k & 3);
   else if (mode == FAST_SIZES_1_TO_8) size = <u64>(k & 7) + 1;
-  // Before KB_IOVA_FAST_ROUNDS, dma-iommu rounded before calling; later alloc_iova_fast does.
-  if (!iovaHas(d, KB_IOVA_FAST_ROUNDS) && size > 1) size = <u64>1 << <u64>orderBase2(size);
+  if (round && size > 1) size = <u64>1 << <u64>orderBase2(size);
   return size;
 }
 
@@ -53,9 +61,10 @@ export function iova_loop_fast_pairs(id: u32, cpu: u32, count: u32, mode: u32, l
   const c = claimIovaCpu(d, cpu);
   if (c != 0) return c;
   const lim = <u64>limit;
+  const round = callerRounds(d);
   let failures: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    const size = fastSize(d, mode, i);
+    const size = fastSize(mode, i, round);
     const pfn = allocFast(d, cpu, size, lim, true);
     if (pfn <= 0) { failures++; continue; }
     freeFast(d, cpu, <u64>pfn, size);
@@ -82,12 +91,13 @@ export function iova_loop_cross(id: u32, cpuA: u32, cpuB: u32, count: u32, batch
   if (frame < 0) return -ESIM_KHEAP;
   const scratch = frameAddr(ZONE_KHEAP, <u32>frame);
   const lim = <u64>limit;
+  const round = callerRounds(d);
   let failures: u32 = 0;
   let k: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     let held: u32 = 0;
     for (let j: u32 = 0; j < batch; j++, k++) {
-      const size = fastSize(d, mode, k);
+      const size = fastSize(mode, k, round);
       const pfn = allocFast(d, cpuA, size, lim, true);
       if (pfn <= 0) { failures++; continue; }
       const h = changetype<HeldRange>(scratch + held * HELD_RANGE);
