@@ -1,5 +1,5 @@
 // The flush queue and dma_map's rules, through the DMA layer (DmaDomain / DmaDevice), single
-// threaded, for both profiles wherever the rule exists (reference §2.2–2.13, §4.11–4.13):
+// threaded, for every profile wherever the rule exists (reference §2.2–2.13, §4.11–4.13):
 // the counter rule (an entry queued while a flush is in flight waits for the next one), the
 // full ring's synchronous flush, v7.1's single queue, the timeout's drain into the timer
 // CPU's caches, deferred table freeing against the Arm path's synchronous walk flush,

@@ -26,7 +26,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  RunError, Simulator, WorkerPool, WorkerError, runDmaStress, type DmaStressReport, type Profile,
+  RunError, Simulator, WorkerPool, WorkerError, runDmaStress, PROFILES, type DmaStressReport,
 } from "../dist/index.js";
 
 /** Pairs per mapper in one run (two mappers: twice this per run). */
@@ -39,7 +39,7 @@ function violationsOf(r: DmaStressReport): number {
   return o.afterStrictUnmap + o.afterFlush + o.useAfterFree + o.unknown + o.freedTable;
 }
 
-for (const profile of ["5.15", "7.1"] as const satisfies readonly Profile[]) {
+for (const profile of PROFILES) {
   describe(`DMA stress: live strict → lazy switches under DMA [${profile}]`, () => {
     let sim: Simulator;
     /** Pairs v2-hoisted needed to show a violation (merged must stay clean over at least as many). */

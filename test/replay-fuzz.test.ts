@@ -5,7 +5,7 @@
 
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Simulator, replayScript } from "../dist/index.js";
+import { PROFILES, Simulator, replayScript } from "../dist/index.js";
 
 const SIZES = [0x1000, 0x4000, 0x10000, 0x200000, 0x2000000, 0x20000000, 0x40000000, 0x40000000000];
 const hex = (n: number) => "0x" + n.toString(16);
@@ -56,13 +56,14 @@ const scriptArb = cfgArb.chain((cfg) => fc.tuple(
 
 let sims: Simulator[];
 beforeAll(async () => {
-  sims = [await Simulator.create({ profile: "5.15", ramMiB: 256 }), await Simulator.create({ profile: "7.1", ramMiB: 256 })];
+  sims = [];
+  for (const profile of PROFILES) sims.push(await Simulator.create({ profile, ramMiB: 256 }));
 });
 afterAll(async () => { for (const s of sims) await s.close(); });
 
 describe("random scripts", () => {
-  for (const i of [0, 1]) {
-    it(`never crash and free everything (${["5.15", "7.1"][i]})`, async () => {
+  for (const i of PROFILES.keys()) {
+    it(`never crash and free everything (${PROFILES[i]})`, async () => {
       let accepted = 0;
       await fc.assert(fc.asyncProperty(scriptArb, async (script) => {
         const sim = sims[i]!;

@@ -1,14 +1,16 @@
-// The SMMUv3 driver's invalidation commands: the v5.15 and v7.1 encodings of a gather, a
-// walk flush and a flush-all (reference §5.4 worked examples), with and without range
-// invalidation, and the 16-byte command layout.
+// The SMMUv3 driver's invalidation commands: each profile's encoding of a gather, a walk
+// flush and a flush-all (reference §5.4 worked examples), with and without range
+// invalidation, and the 16-byte command layout. Expectations follow the named behaviours
+// (SMMU_NONLEAF_TTL0, PGT_UNMAP_TABLES_FIRST, SMMU_INV_ALL_TOO_BIG), so every profile is covered.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Prot, Simulator, decodeCommand, type PageTable, type PageTableConfig, type TlbEvent } from "../dist/index.js";
+import { PROFILES, Prot, Simulator, decodeCommand, profileHas, type PageTable, type PageTableConfig, type Profile, type TlbEvent } from "../dist/index.js";
 
 const S1 = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48 };
 let sims: Record<string, Simulator>;
 beforeAll(async () => {
-  sims = { "5.15": await Simulator.create({ profile: "5.15" }), "7.1": await Simulator.create({ profile: "7.1" }) };
+  sims = {};
+  for (const p of PROFILES) sims[p] = await Simulator.create({ profile: p });
 });
 afterAll(async () => { for (const s of Object.values(sims)) await s.close(); });
 
@@ -16,7 +18,7 @@ function commands(events: TlbEvent[]) {
   return events.filter((e) => e.kind === "cmd").map((e) => e.kind === "cmd" && ({ ...e.command, count: e.count }));
 }
 
-function withDomain(profile: "5.15" | "7.1", ril: boolean, fn: (pt: PageTable) => void, cfg: PageTableConfig = S1): void {
+function withDomain(profile: Profile, ril: boolean, fn: (pt: PageTable) => void, cfg: PageTableConfig = S1): void {
   const sim = sims[profile]!;
   const pt = sim.createPageTable(cfg);
   const dom = sim.createSmmuDomain(pt, { id: 5, rangeInvalidation: ril });
@@ -24,8 +26,8 @@ function withDomain(profile: "5.15" | "7.1", ril: boolean, fn: (pt: PageTable) =
 }
 
 describe("invalidation commands", () => {
-  it("a strict unmap of 2 pages is one range TLBI and a sync (both profiles)", () => {
-    for (const p of ["5.15", "7.1"] as const) {
+  it("a strict unmap of 2 pages is one range TLBI and a sync (every profile)", () => {
+    for (const p of PROFILES) {
       withDomain(p, true, (pt) => {
         pt.mapPages(0x1000, 0x1000, 0x1000, 2, Prot.READ);
         pt.takeEvents();
@@ -38,22 +40,22 @@ describe("invalidation commands", () => {
     }
   });
 
-  it("a walk flush of 2M: v5.15 TTL 3, v7.1 TTL 0; v7.1 then also invalidates the 2M leaf", () => {
-    for (const p of ["5.15", "7.1"] as const) {
+  it("a walk flush of 2M: TTL 3, or 0 with SMMU_NONLEAF_TTL0; unmapping tables first also gathers the 2M entry", () => {
+    for (const p of PROFILES) {
       withDomain(p, true, (pt) => {
         pt.mapPages(0x600000, 0x600000, 0x1000, 2, Prot.READ);
         pt.takeEvents();
         pt.unmapPages(0x600000, 0x200000, 1);
         const cmds = commands(pt.takeEvents()).filter((c) => c && c.op === "TLBI_NH_VA");
-        expect(cmds[0]).toMatchObject({ leaf: false, addr: 0x600000, ttl: p === "5.15" ? 3 : 0, scale: 9, num: 0 });
-        if (p === "7.1") expect(cmds[1]).toMatchObject({ leaf: true, ttl: 2, scale: 9, num: 0 });
+        expect(cmds[0]).toMatchObject({ leaf: false, addr: 0x600000, ttl: profileHas(p, "SMMU_NONLEAF_TTL0") ? 0 : 3, scale: 9, num: 0 });
+        if (profileHas(p, "PGT_UNMAP_TABLES_FIRST")) expect(cmds[1]).toMatchObject({ leaf: true, ttl: 2, scale: 9, num: 0 });
         else expect(cmds).toHaveLength(1);
       });
     }
   });
 
-  it("without range invalidation: one command per granule; v7.1 swaps a large range for the whole ASID", () => {
-    for (const p of ["5.15", "7.1"] as const) {
+  it("without range invalidation: one command per granule; SMMU_INV_ALL_TOO_BIG swaps a large range for the whole ASID", () => {
+    for (const p of PROFILES) {
       withDomain(p, false, (pt) => {
         pt.mapPages(0x400000, 0x400000, 0x1000, 4, Prot.READ);
         pt.takeEvents();
@@ -65,7 +67,7 @@ describe("invalidation commands", () => {
         // Removing a table: a 2M walk flush, 512 per-granule commands' worth.
         pt.unmapPages(0x400000, 0x200000, 1, { raw: true });
         const cmds = commands(pt.takeEvents());
-        if (p === "5.15") expect(cmds[0]).toMatchObject({ op: "TLBI_NH_VA", leaf: false, count: 512 });
+        if (!profileHas(p, "SMMU_INV_ALL_TOO_BIG")) expect(cmds[0]).toMatchObject({ op: "TLBI_NH_VA", leaf: false, count: 512 });
         else expect(cmds[0]).toEqual({ op: "TLBI_NH_ASID", asid: 5, vmid: 0, count: 1 });
       });
     }

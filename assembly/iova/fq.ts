@@ -1,11 +1,11 @@
-// The flush queue (deferred IOTLB invalidation, reference §2.2–2.11), for both profiles:
+// The flush queue (deferred IOTLB invalidation, reference §2.2–2.11), for every profile:
 // v5.15 kept it in drivers/iommu/iova.c (init_iova_flush_queue, queue_iova, fq_ring_free,
-// iova_domain_flush, fq_flush_timeout); v7.1 keeps the same algorithm in the dma-iommu
-// cookie (drivers/iommu/dma-iommu.c), adding the single shared queue. The behaviour is one
+// iova_domain_flush, fq_flush_timeout); v6.12 and v7.1 keep the same algorithm in the
+// dma-iommu cookie (drivers/iommu/dma-iommu.c); both add the single shared queue. The behaviour is one
 // algorithm with options, so it lives here once, attached to the IOVA domain it frees into:
 //
-//   per-CPU rings of `size` slots (256; size − 1 usable), 10 ms timeout — both profiles;
-//   one ring of 32768 slots shared by all CPUs, 1000 ms — v7.1 single mode (shadow_on_flush).
+//   per-CPU rings of `size` slots (256; size − 1 usable), 10 ms timeout — every profile;
+//   one ring of 32768 slots shared by all CPUs, 1000 ms — single mode of v6.12 and v7.1 (shadow_on_flush).
 //
 // The flush start/finish counters and the release rule (an entry stamped c is released
 // once finish_cnt > c), the synchronous flush when a ring is full, the one-shot timer that

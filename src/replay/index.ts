@@ -67,7 +67,8 @@ export interface ReplayOptions {
   profile: Profile;
   /**
    * Whose SMMUv3 driver encodes the CMD lines. Default: the profile's. The kernel-code
-   * harness encoded them with the v5.15 rules for both profiles (conformance README).
+   * harness encoded the 5.15 and 7.1 traces with the v5.15 rules; the 6.12 traces carry
+   * the 6.12 driver's own encoding (conformance README).
    */
   commandRules?: Profile;
   /** A simulator to run in (its profile must match). Default: a fresh one, closed afterwards. */
