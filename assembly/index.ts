@@ -58,12 +58,17 @@ export {
   DMA_DEVICE_SIZE, MAX_DMA_CPUS, TS_STATS, COUNTER_CACHES_BASE, WORKLOAD_CPUS_BASE, WORKLOAD_CPU_SIZE,
   CTL_RUN_STOP, CTL_RUN_FLAGS, RUN_STOP_ON_VIOLATION, CPU_COST_LOCK, CPU_COST_DMA_API, CPU_COST_WALK_STEP,
   CPU_COST_PTE, CPU_COST_IOVA_RCACHE, CPU_COST_IOVA_TREE, CPU_COST_TABLE_ALLOC, CPU_COST_FQ_QUEUE,
+  CPU_COST_LINE_TRANSFER, TS_CPU,
   CPU_COST_COUNT, MAPBENCH_BASE, MAPBENCH_CPU_SIZE, PHYS_BASE, TS_GATHER, MAX_DMA_DOMAINS, MAX_DMA_DEVICES,
   MAX_SMMU_DOMAINS, CONTROL_BASE, CTL_KERNEL
 } from "./memmap";
 export {
   HZ, CLOCK_JIFFIES_ADDR
 } from "./clock";
+export {
+  TIME_WORK, TIME_CMDQ, TIME_SYNC, TIME_IOVA_TREE_LOCK, TIME_DEPOT_LOCK, TIME_FQ_LOCK, TIME_DELAY, TIME_COUNT
+} from "./cpu-time";
+export { CMDQ_BATCH_ENTRIES } from "./smmu/cmdq";
 export {
   Z_FRAMES, Z_NFRAMES, Z_PAGES_LIVE, Z_ALLOCS_LIVE, Z_BAD_FREES, Z_ALLOC_FAIL, Z_ALLOCS_TOTAL, Z_FREES_TOTAL,
   Z_PEAK_PAGES
@@ -94,6 +99,7 @@ export {
   STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_WALKS, STAT_PTE_READS, STAT_WALKC_HITS, STAT_FAULTS, STAT_TLBI_VA,
   STAT_TLBI_CONTEXT, STAT_TLBI_ALL, STAT_SYNCS, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_MODELLED_NS,
   COST_PTE_READ, COST_IOTLB_HIT, COST_IOTLB_MISS, COST_WALKC_HIT, COST_TLBI, COST_SYNC, COST_UTLB_HIT,
+  COST_CMDQ_CLAIM, COST_CMDQ_SPIN, COST_CMDQ_SPIN_MAX, COST_MMIO,
   F_BAD_STREAM, F_TRANSLATION, F_ADDR_SIZE, F_ACCESS, F_PERMISSION, F_WALK_EABT, S_ORACLE, FR_TYPE, FR_IOVA, FR_SID,
   FR_LEVEL, FR_INFO
 } from "./smmu/smmu";
@@ -164,10 +170,10 @@ export {
 export {
   WL_HIST_BUCKETS, W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, WC_OPS, WC_MAPS, WC_UNMAPS, WC_MAP_FAILS,
   WC_ACCESSES, WC_FAULTS, WC_VIOLATIONS, WC_UNMAP_ERRORS, WC_MAP_NS, WC_UNMAP_NS, WC_WINDOWS_LOST,
-  WC_STALE_HITS, WC_RETRIES, WC_SWITCHES, WC_CLOCK, WC_OPEN_WINDOWS, RING_MAX, KEPT_MAX, LOG_MAX
+  WC_STALE_HITS, WC_RETRIES, WC_SWITCHES, WC_TIME, WC_CLOCK, WC_OPEN_WINDOWS, RING_MAX, KEPT_MAX, LOG_MAX
 } from "./workload/state";
 export {
-  MB_CLOCK, MB_LOOPS, MB_SUM_MAP, MB_SUM_UNMAP, MB_SUM_SQ_MAP, MB_SUM_SQ_UNMAP, MB_JIFFIES0, MB_STATUS
+  MB_CLOCK, MB_LOOPS, MB_SUM_MAP, MB_SUM_UNMAP, MB_SUM_SQ_MAP, MB_SUM_SQ_UNMAP, MB_JIFFIES0, MB_STATUS, MB_TIME
 } from "./workload/map-benchmark";
 export { IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE, IOMMU_NOEXEC, IOMMU_MMIO, IOMMU_PRIV } from "./pgtable/lpae";
 export { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE, ATTR_PRIVILEGED } from "./dma/iommu";
@@ -854,15 +860,29 @@ export function mapbench_reset(cpu: u32): i32 {
 }
 
 /**
- * Benchmark iterations on `cpu` for device `dev` until the CPU's modelled clock reaches
- * `untilNs` or `maxLoops` are done: 0, -ENOMEM (a map failed: the thread ended), or
- * another negative errno.
+ * Benchmark iterations for device `dev` on the simulated CPUs first, first + stride, …
+ * (`count`; CPU c's buffer at physBase + c · physStride), each to the CPU furthest behind in
+ * modelled time, until every clock reaches `untilNs` or has done `maxLoops` iterations (0: no
+ * cap), `maxIters` at most: the iterations done (0: the group is there), -ENOMEM (a map
+ * failed: that thread ended), or another negative errno.
  */
-export function mapbench_run(dev: u32, cpu: u32, phys: f64, size: f64, dir: u32, transNs: f64, untilNs: f64,
-                             maxLoops: u32): i32 {
-  if (size < 1 || dir > dmai.DMA_FROM_DEVICE) return -ESIM_ARGS;
-  const dd = deviceOnCpu(dev, cpu);
-  if (dd < 0) return <i32>dd;
-  return mbench.mapBenchRun(<u32>dd, dmad.liveDmaDevice(dev), cpu, <u64>phys, <u64>size, dir, <u64>transNs,
-                            <u64>untilNs, maxLoops);
+export function mapbench_run_group(dev: u32, first: u32, stride: u32, count: u32, physBase: f64, physStride: f64,
+                                   size: f64, dir: u32, transNs: f64, untilNs: f64, maxLoops: f64, maxIters: u32): i32 {
+  if (size < 1 || dir > dmai.DMA_FROM_DEVICE || stride == 0 || count == 0) return -ESIM_ARGS;
+  if (<u64>first + <u64>(count - 1) * <u64>stride >= <u64>mm.MAX_DMA_CPUS) return -ESIM_CPU;
+  let dd: i64 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    dd = deviceOnCpu(dev, first + i * stride);
+    if (dd < 0) return <i32>dd;
+  }
+  return mbench.mapBenchRunGroup(<u32>dd, dmad.liveDmaDevice(dev), first, stride, count, <u64>physBase,
+                                 <u64>physStride, <u64>size, dir, <u64>transNs, <u64>untilNs, <u64>maxLoops, maxIters);
+}
+
+/**
+ * Book shared resources on the modelled timeline (on: a run keeping its CPUs' clocks within
+ * a quantum of each other) or charge each its uncontended price (off). See assembly/cpu-time.ts.
+ */
+export function timed_set(on: u32): void {
+  atomic.store<u32>(mm.CONTROL_BASE + mm.CTL_TIMED, on != 0 ? 1 : 0);
 }

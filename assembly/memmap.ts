@@ -33,15 +33,17 @@
 //   0x03a000 ├──────────────────────────────┤ DMA_DEVICES_BASE
 //            │ DMA devices 64 × 128 B       │ mask, bus, stream, SMMU (struct device)
 //   0x03c000 ├──────────────────────────────┤ DMA_CPUS_BASE
-//            │ DMA CPU scratch 64 × 256 B   │ each simulated CPU's unmap in progress
-//   0x040000 ├──────────────────────────────┤ COUNTER_CACHES_BASE
+//            │ DMA CPU scratch 128 × 256 B  │ each simulated CPU's unmap in progress
+//   0x044000 ├──────────────────────────────┤ COUNTER_CACHES_BASE
 //            │ counter caches 64 × 2 KiB    │ each thread's not-yet-published statistics
-//   0x060000 ├──────────────────────────────┤ WORKLOAD_CPUS_BASE
-//            │ workload state 64 × 16 KiB   │ each simulated CPU's rings of a scenario run
-//   0x160000 ├──────────────────────────────┤ MAPBENCH_BASE
-//            │ map benchmark CPUs 64 × 64 B │ dma_map_benchmark clocks and sums
-//   0x161000 ├──────────────────────────────┤ STATIC_END (the rest up to 2 MiB is spare)
-//   0x200000 ├──────────────────────────────┤ DYNAMIC_BASE (fixed)
+//   0x064000 ├──────────────────────────────┤ WORKLOAD_CPUS_BASE
+//            │ workload state 128 × 16 KiB  │ each simulated CPU's rings of a scenario run
+//   0x264000 ├──────────────────────────────┤ MAPBENCH_BASE
+//            │ map benchmark 128 × 192 B    │ dma_map_benchmark clocks, sums, time breakdown
+//   0x26a000 ├──────────────────────────────┤ LINE_OWNERS_BASE
+//            │ PTE line owners 4096 × 8 B   │ which CPU wrote each shared line last
+//   0x272000 ├──────────────────────────────┤ STATIC_END (the rest up to 4 MiB is spare)
+//   0x400000 ├──────────────────────────────┤ DYNAMIC_BASE (fixed)
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
 //            ├──────────────────────────────┤
@@ -110,6 +112,14 @@ export const NULL_GUARD_SIZE: u32 = 0x10000;
   _pad31: u32; _pad32: u64; _pad33: u64; _pad34: u64; _pad35: u64; _pad36: u64; _pad37: u64; _pad38: u64;
   /** RUN_* flags of the scenario run in progress (set by the orchestrator before it starts). */
   runFlags: u32;
+  _pad39: u32; _pad40: u64; _pad41: u64; _pad42: u64; _pad43: u64; _pad44: u64; _pad45: u64; _pad46: u64;
+  /**
+   * Non-zero while a run keeps its CPUs' clocks within a quantum of each other (the map
+   * benchmark): shared resources are then booked on the modelled timeline, so a CPU that
+   * finds one busy waits (assembly/cpu-time.ts). Zero: every resource costs its uncontended
+   * price, as for calls whose threads' clocks are unrelated.
+   */
+  timed: u32;
 }
 
 export const CONTROL_BASE: u32 = NULL_GUARD_SIZE;
@@ -124,6 +134,7 @@ export const CTL_JIFFIES: u32 = offsetof<ControlBlock>("jiffies");
 export const CTL_CPU_COSTS: u32 = offsetof<ControlBlock>("cpuCosts");
 export const CTL_RUN_STOP: u32 = offsetof<ControlBlock>("runStop");
 export const CTL_RUN_FLAGS: u32 = offsetof<ControlBlock>("runFlags");
+export const CTL_TIMED: u32 = offsetof<ControlBlock>("timed");
 
 //   the modelled CPU costs (ns), indexes into ControlBlock.cpuCosts
 export const CPU_COST_LOCK: u32 = 0; //        taking one of the kernel's spinlocks
@@ -134,7 +145,8 @@ export const CPU_COST_IOVA_RCACHE: u32 = 4; // an IOVA from or to the per-CPU rc
 export const CPU_COST_IOVA_TREE: u32 = 5; //   an IOVA from or to the rbtree (its lock apart)
 export const CPU_COST_TABLE_ALLOC: u32 = 6; // a zeroed page-table page from the page allocator
 export const CPU_COST_FQ_QUEUE: u32 = 7; //    queue_iova's own work: barrier, entry, timer check (lock apart)
-export const CPU_COST_COUNT: u32 = 8;
+export const CPU_COST_LINE_TRANSFER: u32 = 8; // a cache line of PTEs another CPU wrote last, moving here (timed runs)
+export const CPU_COST_COUNT: u32 = 9;
 /** A violation the oracle finds sets ControlBlock.runStop. */
 export const RUN_STOP_ON_VIOLATION: u32 = 1 << 0;
 
@@ -151,6 +163,7 @@ if (offsetof<ControlBlock>("cpuCosts") + CPU_COST_COUNT * 4 > offsetof<ControlBl
 }
 if (offsetof<ControlBlock>("runStop") % CACHE_LINE != 0) ERROR("ControlBlock.runStop must start its own cache line");
 if (offsetof<ControlBlock>("runFlags") % CACHE_LINE != 0) ERROR("ControlBlock.runFlags must start its own cache line");
+if (offsetof<ControlBlock>("timed") % CACHE_LINE != 0) ERROR("ControlBlock.timed must start its own cache line");
 if (CONTROL_BASE % CACHE_LINE != 0) ERROR("CONTROL_BASE must be cache-line aligned");
 
 // ── thread slots ────────────────────────────────────────────────────────────
@@ -203,6 +216,21 @@ if (CONTROL_BASE % CACHE_LINE != 0) ERROR("CONTROL_BASE must be cache-line align
    * must begin after: the workloads' lazy-window measure reads it; assembly/iova/fq.ts).
    */
   fqStamp: u64;
+  _pad69: u64; _pad70: u64; _pad71: u64; _pad72: u64; _pad73: u64; _pad74: u64; _pad75: u64;
+  /**
+   * The simulated CPU this thread runs, in modelled time (assembly/cpu-time.ts): its clock
+   * is cpuNs + clockOffset (wrapping), set when a run engine switches to the CPU.
+   */
+  clockOffset: u64;
+  /** Commands this CPU has batched and not yet submitted to a queue (assembly/smmu/cmdq.ts). */
+  batchCmds: u64;
+  /** The modelled ns the SMMU will take to consume them. */
+  batchNs: u64;
+  /** Which simulated CPU this thread runs now, + 1 (0: none said; cpu-time.ts cpuTimeEnter). */
+  cpu: u64;
+  _pad77: u64; _pad78: u64; _pad79: u64; _pad80: u64;
+  /** The first of TIME_ROOM u64: where this CPU's modelled time went (cpu-time.ts TIME_*). */
+  time: u64;
 }
 
 export const THREAD_SLOTS_BASE: u32 = (CONTROL_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
@@ -222,6 +250,13 @@ export const TS_ACCESS_RESULT: u32 = offsetof<ThreadSlot>("accessResult");
 export const TS_ORACLE_BEFORE: u32 = offsetof<ThreadSlot>("oracleBefore");
 export const TS_ORACLE_NOW: u32 = offsetof<ThreadSlot>("oracleNow");
 export const TS_FQ_STAMP: u32 = offsetof<ThreadSlot>("fqStamp");
+export const TS_CLOCK_OFFSET: u32 = offsetof<ThreadSlot>("clockOffset");
+export const TS_BATCH_CMDS: u32 = offsetof<ThreadSlot>("batchCmds");
+export const TS_BATCH_NS: u32 = offsetof<ThreadSlot>("batchNs");
+export const TS_TIME: u32 = offsetof<ThreadSlot>("time");
+export const TS_CPU: u32 = offsetof<ThreadSlot>("cpu");
+/** u64 words of the time breakdown at ThreadSlot.time (cpu-time.ts checks TIME_COUNT fits). */
+export const TIME_ROOM: u32 = 16;
 /** Bytes a Gather may take at ThreadSlot.gather (assembly/iommu/gather.ts checks it fits). */
 export const TS_GATHER_ROOM: u32 = offsetof<ThreadSlot>("result0") - offsetof<ThreadSlot>("gather");
 /** Bytes the translation result may take at ThreadSlot.accessResult. */
@@ -230,6 +265,8 @@ export const TS_ACCESS_RESULT_ROOM: u32 = offsetof<ThreadSlot>("oracleBefore") -
 export const TS_ORACLE_ROOM: u32 = offsetof<ThreadSlot>("oracleNow") - offsetof<ThreadSlot>("oracleBefore");
 
 if (offsetof<ThreadSlot>() > THREAD_SLOT_SIZE) ERROR("ThreadSlot outgrew THREAD_SLOT_SIZE");
+if (TS_TIME + TIME_ROOM * 8 > THREAD_SLOT_SIZE) ERROR("ThreadSlot.time has less than TIME_ROOM words");
+if (TS_CLOCK_OFFSET % CACHE_LINE != 0) ERROR("ThreadSlot.clockOffset must start a cache line");
 // assembly/device/engine.ts addresses the scratch as TS_RESULT0 + 32.
 if (offsetof<ThreadSlot>("scratch") != offsetof<ThreadSlot>("result0") + 32) ERROR("ThreadSlot.scratch must follow four results");
 if (offsetof<ThreadSlot>("stats") + TS_STATS_COUNT * 8 > offsetof<ThreadSlot>("accessResult")) {
@@ -273,7 +310,7 @@ export const MAX_IOVA_DOMAINS: u32 = 64;
 export const IOVA_SLOT_SIZE: u32 = 64;
 const IOVA_SLOTS_END: u32 = IOVA_SLOTS_BASE + MAX_IOVA_DOMAINS * IOVA_SLOT_SIZE;
 /** Simulated CPUs an IOVA domain can have (one per-CPU rcache each). */
-export const IOVA_MAX_CPUS: u32 = 64;
+export const IOVA_MAX_CPUS: u32 = 128;
 
 // ── the DMA layer (assembly/dma/) ───────────────────────────────────────────
 export const DMA_DOMAINS_BASE: u32 = (IOVA_SLOTS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
@@ -290,7 +327,7 @@ const DMA_DEVICES_END: u32 = DMA_DEVICES_BASE + MAX_DMA_DEVICES * DMA_DEVICE_SIZ
  * between its steps and run other CPUs' steps on the same thread.
  */
 export const DMA_CPUS_BASE: u32 = (DMA_DEVICES_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
-export const MAX_DMA_CPUS: u32 = 64;
+export const MAX_DMA_CPUS: u32 = 128;
 export const DMA_CPU_SIZE: u32 = 256;
 const DMA_CPUS_END: u32 = DMA_CPUS_BASE + MAX_DMA_CPUS * DMA_CPU_SIZE;
 // A DMA domain's CPUs are its IOVA domain's CPUs (each has a per-CPU rcache there).
@@ -316,12 +353,20 @@ const WORKLOAD_CPUS_END: u32 = WORKLOAD_CPUS_BASE + MAX_DMA_CPUS * WORKLOAD_CPU_
  * kernel's four sums (assembly/workload/map-benchmark.ts), one cache line each.
  */
 export const MAPBENCH_BASE: u32 = (WORKLOAD_CPUS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
-export const MAPBENCH_CPU_SIZE: u32 = 64;
+export const MAPBENCH_CPU_SIZE: u32 = 192;
 const MAPBENCH_END: u32 = MAPBENCH_BASE + MAX_DMA_CPUS * MAPBENCH_CPU_SIZE;
+/**
+ * Which CPU wrote each recently written cache line of page-table memory last (u64 each:
+ * the line's number, and the CPU + 1 above it), direct-mapped by line number: the shared
+ * lines between CPUs in modelled time (assembly/line-sharing.ts).
+ */
+export const LINE_OWNERS_BASE: u32 = (MAPBENCH_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
+export const LINE_OWNER_SLOTS: u32 = 4096; // power of two
+const LINE_OWNERS_END: u32 = LINE_OWNERS_BASE + LINE_OWNER_SLOTS * 8;
 
-export const STATIC_END: u32 = (MAPBENCH_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
+export const STATIC_END: u32 = (LINE_OWNERS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 /** Where the zones start: fixed, so that a static region that grows cannot move them. */
-export const DYNAMIC_BASE: u32 = 0x200000;
+export const DYNAMIC_BASE: u32 = 0x400000;
 
 // The chain in order. Each base is the end before it rounded up, so these only fail if a
 // base is ever written by hand again, or a region's size wraps around 4 GiB.

@@ -12,37 +12,13 @@
 // until the OS runs the holder again, never correctness. A word left at 2 by an older
 // build's waiter still reads as held, and release still wakes any sleeper.
 //
-// Per-instance globals (this thread's slot, whether it may block) are the only mutable
-// globals in the core; they describe the instance, never shared state.
+// This thread's slot lives in assembly/thread.ts (re-exported here for the units that take
+// locks and charge time together).
 
-import {
-  CONTROL_BASE, ControlBlock, CPU_COST_LOCK, MAX_THREADS, THREAD_SLOTS_BASE, THREAD_SLOT_SIZE, ThreadSlot,
-} from "./memmap";
+import { CONTROL_BASE, ControlBlock, CPU_COST_LOCK } from "./memmap";
+import { TIME_WORK, cpuNow, cpuSpend, timedMode } from "./cpu-time";
 
-let threadSlot: u32 = 0;
-let mayBlock: bool = false;
-
-/** Bind this instance to a thread slot (0 = the orchestrating thread). */
-export function attachThread(slot: u32, canBlock: bool): bool {
-  if (slot >= MAX_THREADS) return false;
-  threadSlot = slot;
-  mayBlock = canBlock;
-  return true;
-}
-
-@inline export function currentSlot(): u32 {
-  return threadSlot;
-}
-
-/** Base address of this thread's scratch slot. */
-@inline export function slotBase(): u32 {
-  return THREAD_SLOTS_BASE + threadSlot * THREAD_SLOT_SIZE;
-}
-
-/** This thread's slot as its record. */
-@inline export function thisThread(): ThreadSlot {
-  return changetype<ThreadSlot>(slotBase());
-}
+export { attachThread, currentSlot, slotBase, thisThread } from "./thread";
 
 /** Where the CPU costs start (ControlBlock.cpuCosts, u32 ns each, indexed by CPU_COST_*). */
 const CPU_COSTS: u32 = CONTROL_BASE + offsetof<ControlBlock>("cpuCosts");
@@ -73,12 +49,39 @@ export function kernelLock(lock: u32): void {
 }
 
 /**
+ * Where a contended kernel lock keeps its modelled busy-until time (u64 ns): the word 8
+ * bytes past its lock word. Each record holding one reserves it (and checks so).
+ */
+export const LOCK_TIMELINE: u32 = 8;
+
+/**
+ * kernelLock for one of the locks CPUs contend for (the IOVA tree's, a depot's, a flush-
+ * queue ring's): in modelled time (cpu-time.ts timedMode) a CPU that takes it before its
+ * last holder let go waits until then, charged to `category` (TIME_*). The lock is held
+ * for real meanwhile, so its timeline word needs no atomics.
+ */
+export function kernelLockTimed(lock: u32, category: u32): void {
+  lockAcquire(lock);
+  cpuCharge(CPU_COST_LOCK, 1);
+  if (timedMode()) {
+    const free = load<u64>(lock + LOCK_TIMELINE);
+    const now = cpuNow();
+    if (free > now) cpuSpend(category, free - now);
+  }
+}
+
+/** Release a lock taken with kernelLockTimed: its holder lets go at its own clock. */
+export function kernelUnlockTimed(lock: u32): void {
+  if (timedMode()) store<u64>(lock + LOCK_TIMELINE, cpuNow());
+  lockRelease(lock);
+}
+
+/**
  * Charge this thread (the simulated CPU it runs) `times` × the modelled cost `which`
  * (memmap.ts CPU_COST_*): the work's CPU time on the modelled hardware, in ns.
  */
 @inline export function cpuCharge(which: u32, times: u64): void {
-  const t = thisThread();
-  t.cpuNs += times * <u64>load<u32>(CPU_COSTS + (which << 2));
+  cpuSpend(TIME_WORK, times * <u64>load<u32>(CPU_COSTS + (which << 2)));
 }
 
 /**

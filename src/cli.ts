@@ -28,6 +28,7 @@ import { progressBar } from "./progress.js";
 import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
 import { DEFAULT_PROFILE, PROFILES, kernelProfile, profileHas, type Profile } from "./profile.js";
+import { CMDQ_VARIANTS, MACHINE_NAMES } from "./machines.js";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -271,11 +272,14 @@ function readReport(file: string): RunReport {
 // Numbers go through as given (NaN included): runMapBenchmark checks them as the kernel
 // does, so a bad value gets the one-line -EINVAL explanation, not commander's usage text.
 const num = (v: string): number => (v.trim() === "" ? NaN : Number(v));
+/** -t: one count, or a comma-separated list of them (each checked by runMapBenchmark). */
+const threadList = (v: string): number | number[] => (v.includes(",") ? v.split(",").map(num) : num(v));
 
 program.command("bench")
   .description("dma_map_benchmark, the kernel's DMA-mapping benchmark, on modelled hardware time: prints the " +
     "tool's output for a strict (DMA) and a lazy (DMA-FQ) domain")
-  .option("-t, --threads <n>", "threads mapping at once (kernel 1..1024; simulated CPUs, at most 64)", num, 1)
+  .option("-t, --threads <n[,n…]>", "threads mapping at once (kernel 1..1024; simulated CPUs, at most 128); " +
+    "a list (1,2,4,8) runs each and prints a table against threads", threadList, 1)
   .option("-s, --seconds <n>", "modelled seconds to run (1..300)", num, 20)
   .option("-n, --node <n>", "NUMA node (-1: none; the simulated machine has node 0 only)", num, -1)
   .option("-b, --bits <n>", "DMA mask bits (20..64)", num, 32)
@@ -286,7 +290,12 @@ program.command("bench")
   .addOption(new Option("-p, --profile <version>", "kernel profile (output format and behaviour)").choices(PROFILES).default(DEFAULT_PROFILE))
   .addOption(new Option("--mode <mode>", "domain type: strict, lazy, or both (strict's block first)").choices(["strict", "lazy", "both"]).default("both"))
   .option("--workers <n>", "worker threads (default: min(threads, cores))", int("workers", 1, 63))
+  .option("--range-invalidation", "an SMMU with range invalidation (default: the machine's, else yes)")
   .option("--no-range-invalidation", "an SMMU without range invalidation (one TLBI per page, as SMMUv3.1 parts)")
+  .addOption(new Option("--machine <name>", "a machine preset: its costs and SMMU features, calibrated on published figures").choices(MACHINE_NAMES))
+  .addOption(new Option("--cmdq <variant>", "the command queue: the kernel's, or John Garry's 2020 series (never merged; machines with its figures)").choices(CMDQ_VARIANTS))
+  .option("--quantum <ns>", "modelled ns per quantum keeping workers' clocks together (100..1,000,000; default 2000)", num)
+  .option("--out <base>", "also write BASE.html (latency against threads, modelled vs published; the time breakdown) and BASE.json")
   .option("--max-loops <n>", "stop each thread after n iterations (not a kernel option; for quick looks)", int("max-loops", 1, 2 ** 50))
   .option("--json", "print the results as JSON")
   .action(async (o: BenchCliOptions) => {

@@ -6,7 +6,7 @@
 
 export const CORE_LIMITS = Object.freeze({
   /** Simulated CPUs of a DMA domain or scenario (assembly/memmap.ts). */
-  MAX_DMA_CPUS: 64,
+  MAX_DMA_CPUS: 128,
   /** Thread slots: the orchestrator and its workers (assembly/memmap.ts). */
   MAX_THREADS: 64,
   /** DMA domains live at once (assembly/memmap.ts). */

@@ -79,3 +79,8 @@ export {
   runMapBenchmark, formatMapBenchmark, mapBenchmarkStats, MAP_BENCHMARK_DEFAULTS,
   type MapBenchmarkOptions, type MapBenchmarkResult, type MapBenchmarkSums, type MapBenchmarkStats,
 } from "./bench/map-benchmark.js";
+export {
+  MACHINES, MACHINE_NAMES, CMDQ_VARIANTS, machinePreset,
+  type MachineName, type MachinePreset, type CmdqVariant, type PublishedFigure,
+} from "./machines.js";
+export { TIME_CODES, type TimeBreakdown } from "./cpu-time.js";

@@ -4,6 +4,7 @@
 
 export { loadRunScenarioFile } from "./run/load.js";
 export { renderHtmlReport } from "./report/html.js";
+export { renderSweepHtml, sweepPoint, sweepTable, type SweepPoint } from "./bench/sweep.js";
 export {
   findChromium, dumpDom, screenshot, readRenderMarks, checkRendered,
   type ChromiumOptions, type RenderMarks,

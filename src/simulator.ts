@@ -252,12 +252,11 @@ export class Simulator {
   }
 }
 
-/** Each CpuCosts key and the core's index for it (memmap.ts CPU_COST_*). */
 /** Each modelled CPU cost's index in the core (assembly/memmap.ts CPU_COST_*). */
 export const CPU_COST_CODES = {
   lock: "CPU_COST_LOCK", dmaApi: "CPU_COST_DMA_API", walkStep: "CPU_COST_WALK_STEP", pte: "CPU_COST_PTE",
   iovaRcache: "CPU_COST_IOVA_RCACHE", iovaTree: "CPU_COST_IOVA_TREE", tableAlloc: "CPU_COST_TABLE_ALLOC",
-  fqQueue: "CPU_COST_FQ_QUEUE",
+  fqQueue: "CPU_COST_FQ_QUEUE", lineTransfer: "CPU_COST_LINE_TRANSFER",
 } as const satisfies Record<keyof CpuCosts, LayoutName>;
 const CPU_COST_KEYS = Object.keys(CPU_COST_CODES) as (keyof CpuCosts)[];
 

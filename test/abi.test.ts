@@ -17,6 +17,7 @@ import { ACCESS_CLASS_CODES } from "../src/safety/oracle.js";
 import { CPU_COST_CODES } from "../src/simulator.js";
 import { WORKLOAD_KIND_CODES } from "../src/run/runner.js";
 import { CORE_LIMITS, type CoreLimit } from "../src/core-limits.js";
+import { TIME_CODES } from "../src/cpu-time.js";
 import { KNOWN_OPS } from "../src/smmu/commands.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -47,6 +48,7 @@ describe("the TypeScript tables match the module", async () => {
     ["cache policies", POLICY_CODES, /^POLICY_/],
     ["SMMU costs", SMMU_COST_CODES, /^COST_(?!COUNT$)/],
     ["CPU costs", CPU_COST_CODES, /^CPU_COST_(?!COUNT$)/],
+    ["time breakdown", TIME_CODES, /^TIME_(?!COUNT$)/],
     // AC_FULL is a counter of the shadow running out of room, never an access's class.
     ["access classes", ACCESS_CLASS_CODES, /^AC_(?!FULL$)/],
     ["workload kinds", WORKLOAD_KIND_CODES, /^WL_(NIC_RX|NIC_TX|STORAGE|RANDOM|ATTACKER|PAIRS|SWITCHER)$/],

@@ -84,7 +84,7 @@ describe("iommu-sim run / report / list", () => {
 
 describe("bad scenario files: one error line with the field path, exit 2", () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ["wrong type", { cpus: "two" }, /^iommu-sim: bad scenario: .*wrong-type\.json: cpus: expected an integer 1\.\.64, found "two" \(a string\)$/],
+    ["wrong type", { cpus: "two" }, /^iommu-sim: bad scenario: .*wrong-type\.json: cpus: expected an integer 1\.\.128, found "two" \(a string\)$/],
     ["unknown field", { colour: "red" }, /^iommu-sim: bad scenario: .*unknown-field\.json: colour: unknown field \(allowed: .*\)$/],
     ["impossible value", { domains: [{ name: "nic", granule: 8192 }] },
       /^iommu-sim: bad scenario: .*impossible-value\.json: domains\[0\]\.granule: expected one of 4096, 16384, 65536, found 8192$/],

@@ -197,22 +197,22 @@ describe("refused: structure and types", () => {
   it("a wrong type says what was found, and its type", () => {
     const s = withEdit((s) => { s.workloads.push({ kind: "nic-tx", device: "eth0", cpus: [2], ops: "many" }); });
     expect(refusal(s)).toBe(`nic.json: workloads[1].ops: expected an integer ≥ 1, found "many" (a string)`);
-    expect(refusal({ ...minimal(), cpus: true })).toBe("nic.json: cpus: expected an integer 1..64, found true (a boolean)");
+    expect(refusal({ ...minimal(), cpus: true })).toBe("nic.json: cpus: expected an integer 1..128, found true (a boolean)");
     expect(refusal({ ...minimal(), domains: { name: "nic" } })).toBe("nic.json: domains: expected an array, found an object");
-    expect(refusal({ ...minimal(), cpus: 2.5 })).toBe("nic.json: cpus: expected an integer 1..64, found 2.5");
+    expect(refusal({ ...minimal(), cpus: 2.5 })).toBe("nic.json: cpus: expected an integer 1..128, found 2.5");
     expect(refusal({ ...minimal(), name: null })).toBe("nic.json: name: expected a string of 1..64 characters, found null");
   });
 
   it("a required field missing", () => {
     const { cpus: _, ...s } = minimal();
-    expect(refusal(s)).toBe("nic.json: cpus: required field missing (expected an integer 1..64)");
+    expect(refusal(s)).toBe("nic.json: cpus: required field missing (expected an integer 1..128)");
     const d = withEdit((s) => { delete s.devices[0]!.streamId; });
     expect(refusal(d)).toBe("nic.json: devices[0].streamId: required field missing (expected an integer 0..255)");
   });
 
   it("an unknown field at the top level", () => {
     expect(refusal({ ...minimal(), threads: 4 }))
-      .toBe("nic.json: threads: unknown field (allowed: name, description, profile, seed, workers, cpus, smmu, " +
+      .toBe("nic.json: threads: unknown field (allowed: name, description, profile, machine, seed, workers, cpus, smmu, " +
             "domains, devices, workloads, events, checks, timeoutMs)");
   });
 

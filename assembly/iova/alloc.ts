@@ -20,7 +20,8 @@
 // insert or erase and rebalance), on top of the tree lock — a flat cost, whatever the walk's length.
 // Left out: the iova_cache slab's own behaviour (see slab.ts), CPU hotplug registration.
 
-import { cpuCharge, kernelLock, lockRelease } from "../sync";
+import { cpuCharge, kernelLockTimed, kernelUnlockTimed } from "../sync";
+import { TIME_IOVA_TREE_LOCK } from "../cpu-time";
 import { CPU_COST_IOVA_TREE } from "../memmap";
 import {
   I_ANCHOR, I_NODE_POOL, I_TREE_LOCK, IF_LINEAR_SEARCH, IF_VERIFY_SEARCH, IW_INSERT_DUP, IW_RESERVE_RANGE,
@@ -232,12 +233,12 @@ function allocLocked(d: u32, node: u32, size: u64, limit: u64, aligned: bool): i
 export function allocRange(d: u32, size: u64, limit: u64, aligned: bool): i64 {
   const node = poolAlloc(d + I_NODE_POOL);
   if (node == 0) return IOVA_NOMEM;
-  kernelLock(d + I_TREE_LOCK);
+  kernelLockTimed(d + I_TREE_LOCK, TIME_IOVA_TREE_LOCK);
   cpuCharge(CPU_COST_IOVA_TREE, 1);
   const r = allocLocked(d, node, size, limit, aligned);
   if (r >= 0) iovaBlock(d).allocs++;
   else iovaBlock(d).allocFails++;
-  lockRelease(d + I_TREE_LOCK);
+  kernelUnlockTimed(d + I_TREE_LOCK);
   if (r < 0) poolFree(d + I_NODE_POOL, node);
   return r;
 }
@@ -264,29 +265,29 @@ export function removeLocked(d: u32, n: u32): void {
 
 /** free_iova: remove the range containing pfn. An unknown pfn is a no-op (counted). */
 export function freeRange(d: u32, pfn: u64): bool {
-  kernelLock(d + I_TREE_LOCK);
+  kernelLockTimed(d + I_TREE_LOCK, TIME_IOVA_TREE_LOCK);
   const n = findContaining(d, pfn);
   if (n == 0 || n == d + I_ANCHOR) {
     iovaBlock(d).unknownFrees++;
-    lockRelease(d + I_TREE_LOCK);
+    kernelUnlockTimed(d + I_TREE_LOCK);
     return false;
   }
   removeLocked(d, n);
-  lockRelease(d + I_TREE_LOCK);
+  kernelUnlockTimed(d + I_TREE_LOCK);
   poolFree(d + I_NODE_POOL, n);
   return true;
 }
 
 /** find_iova: the range containing pfn; its bounds go to `out` (a PfnRange). */
 export function findRange(d: u32, pfn: u64, out: u32): bool {
-  kernelLock(d + I_TREE_LOCK);
+  kernelLockTimed(d + I_TREE_LOCK, TIME_IOVA_TREE_LOCK);
   const n = findContaining(d, pfn);
   if (n != 0) {
     const r = changetype<PfnRange>(out);
     r.lo = lo(n);
     r.hi = hi(n);
   }
-  lockRelease(d + I_TREE_LOCK);
+  kernelUnlockTimed(d + I_TREE_LOCK);
   return n != 0;
 }
 
@@ -305,7 +306,7 @@ export function reserveRange(d: u32, pfnLo: u64, pfnHi: u64, out: u32): i64 {
     return IOVA_FAIL;
   }
   if (pfnLo > pfnHi) return IOVA_BAD_RANGE;
-  kernelLock(d + I_TREE_LOCK);
+  kernelLockTimed(d + I_TREE_LOCK, TIME_IOVA_TREE_LOCK);
   let lowPfn = pfnLo;
   let overlap = false;
   let result: u32 = 0;
@@ -339,6 +340,6 @@ export function reserveRange(d: u32, pfnLo: u64, pfnHi: u64, out: u32): i64 {
     range.lo = lo(result);
     range.hi = hi(result);
   }
-  lockRelease(d + I_TREE_LOCK);
+  kernelUnlockTimed(d + I_TREE_LOCK);
   return r;
 }

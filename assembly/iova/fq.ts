@@ -24,7 +24,8 @@
 
 import { CPU_COST_FQ_QUEUE, TS_FQ_STAMP, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
-import { cpuCharge, kernelLock, lockRelease, slotBase } from "../sync";
+import { LOCK_TIMELINE, cpuCharge, kernelLockTimed, kernelUnlockTimed, slotBase } from "../sync";
+import { TIME_FQ_LOCK } from "../cpu-time";
 import { jiffiesNow } from "../clock";
 import {
   IEV_FQ_FLUSH, IEV_FQ_RELEASE, I_FQ_FINISH_CNT, IF_NO_FQ_EVENTS, I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER,
@@ -52,6 +53,9 @@ export const FQ_OPT_FREELIST: u32 = 1 << 1;
 @unmanaged class FqRing {
   /** The ring's lock (sync.ts lock word): queue_iova and every release scan of this ring take it. */
   lock: u32;
+  _pad0: u32;
+  /** The lock's modelled busy-until time (sync.ts kernelLockTimed, at LOCK_TIMELINE). */
+  lockFreeAt: u64;
   /** Index of the oldest entry. */
   head: u32;
   /** Index of the next free slot (head == tail: empty; one slot always stays free). */
@@ -60,6 +64,7 @@ export const FQ_OPT_FREELIST: u32 = 1 << 1;
 /** The header's room: the entries start on the next line. */
 const FQ_RING_HEADER: u32 = 64;
 if (offsetof<FqRing>() > FQ_RING_HEADER) ERROR("FqRing outgrew FQ_RING_HEADER");
+if (offsetof<FqRing>("lockFreeAt") - offsetof<FqRing>("lock") != LOCK_TIMELINE) ERROR("FqRing.lockFreeAt must sit LOCK_TIMELINE past its lock");
 
 /** One queued unmap (struct iova_fq_entry). */
 @unmanaged class FqEntry {
@@ -216,7 +221,7 @@ export function fqQueue(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void
 export function fqQueueOrdered(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64): void {
   cpuCharge(CPU_COST_FQ_QUEUE, 1);
   const ring = ringFor(d, cpu);
-  kernelLock(ringLock(ring));
+  kernelLockTimed(ringLock(ring), TIME_FQ_LOCK);
   ringRelease(d, ring, cpu);
   if (nextIdx(d, ring.tail) == ring.head) {
     atomic.add<u64>(d + I_FQ_FLUSH_FULL, 1);
@@ -232,7 +237,7 @@ export function fqQueueOrdered(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64
   e.counter = stamp;
   store<u64>(slotBase() + TS_FQ_STAMP, stamp);
   ring.tail = nextIdx(d, tail);
-  lockRelease(ringLock(ring));
+  kernelUnlockTimed(ringLock(ring));
   if (atomic.load<u32>(timerOnAddr(d)) == 0 && atomic.xchg<u32>(timerOnAddr(d), 1) == 0) {
     atomic.store<u64>(d + offsetof<IovaDomainBlock>("fqTimerDue"), jiffiesNow() + iovaBlock(d).fqTimeout);
   }
@@ -250,9 +255,9 @@ export function fqReleaseAll(d: u32, cpu: u32): void {
   const base = ringsBase(d);
   for (let c: u32 = 0; c < n; c++) {
     const ring = ringAt(d, base, c);
-    kernelLock(ringLock(ring));
+    kernelLockTimed(ringLock(ring), TIME_FQ_LOCK);
     ringRelease(d, ring, cpu);
-    lockRelease(ringLock(ring));
+    kernelUnlockTimed(ringLock(ring));
   }
 }
 

@@ -15,6 +15,7 @@
 //                   per-CPU owner words (I_OWNERS): ncpus lines, OWNER_STRIDE apart
 //         then      per-CPU caches (I_RCACHES): ncpus × RCACHE_BINS × PerCpuCache, PC_STRIDE apart
 
+import { LOCK_TIMELINE } from "../sync";
 import { CACHE_LINE, IOVA_SLOT_SIZE } from "../memmap";
 import { RING_RECORD } from "../ring";
 import { POOL_BYTES } from "./slab";
@@ -77,7 +78,10 @@ if (offsetof<IovaSlot>() > IOVA_SLOT_SIZE) ERROR("IovaSlot outgrew IOVA_SLOT_SIZ
   // ── the tree lock, alone on its line: every CPU's tree path spins on it ──
   /** iova_rbtree_lock (sync.ts lock word): guards the tree, the cached nodes and the statistics below. */
   treeLock: u32;
-  _pad1: u32; _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64; _pad7: u64; _pad8: u64;
+  _pad1: u32;
+  /** The tree lock's modelled busy-until time (sync.ts kernelLockTimed, at LOCK_TIMELINE). */
+  treeLockFreeAt: u64;
+  _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64; _pad7: u64; _pad8: u64;
 
   // ── the tree (tree lock held) ──
   /** Root node address of the treap (tree.ts), 0 when empty. */
@@ -253,7 +257,10 @@ export const I_FQ_FLUSH_TIMER: u32 = offsetof<IovaDomainBlock>("fqFlushTimer");
 @unmanaged export class Depot {
   /** iova_rcache.lock (sync.ts lock word), alone on its line: CPUs swapping magazines of this bin take it. */
   lock: u32;
-  _pad0: u32; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64; _pad7: u64;
+  _pad0: u32;
+  /** The lock's modelled busy-until time (sync.ts kernelLockTimed, at LOCK_TIMELINE). */
+  lockFreeAt: u64;
+  _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64; _pad7: u64;
   /** depot_size: full magazines parked here. */
   size: u32;
   /** List depot (KB_IOVA_DEPOT_LIST): the top magazine's address; each links to the next through its size word. */
@@ -271,6 +278,10 @@ if (offsetof<Depot>("size") % CACHE_LINE != 0) ERROR("Depot.lock must have its c
 if (offsetof<Depot>("mags") + MAX_GLOBAL_MAGS * sizeof<u32>() > DEPOT_STRIDE) ERROR("Depot outgrew DEPOT_STRIDE");
 if (DEPOT_STRIDE % CACHE_LINE != 0) ERROR("DEPOT_STRIDE must keep every depot lock on its own line");
 export const DP_LOCK: u32 = offsetof<Depot>("lock");
+if (offsetof<Depot>("lockFreeAt") - DP_LOCK != LOCK_TIMELINE) ERROR("Depot.lockFreeAt must sit LOCK_TIMELINE past its lock");
+if (offsetof<IovaDomainBlock>("treeLockFreeAt") - offsetof<IovaDomainBlock>("treeLock") != LOCK_TIMELINE) {
+  ERROR("IovaDomainBlock.treeLockFreeAt must sit LOCK_TIMELINE past the tree lock");
+}
 export const DP_SIZE: u32 = offsetof<Depot>("size");
 export const DP_HEAD: u32 = offsetof<Depot>("head");
 export const DP_ARRAY: u32 = offsetof<Depot>("mags");

@@ -18,7 +18,8 @@
 // Left out: CPU hotplug (a simulated CPU never goes offline), GFP flags other than the
 // failatomic switch, the magazine slab's own per-CPU behaviour.
 
-import { cpuCharge, kernelLock, lockRelease } from "../sync";
+import { cpuCharge, kernelLock, kernelLockTimed, kernelUnlockTimed, lockRelease } from "../sync";
+import { TIME_DEPOT_LOCK, TIME_IOVA_TREE_LOCK } from "../cpu-time";
 import { CPU_COST_IOVA_RCACHE } from "../memmap";
 import { jiffiesNow } from "../clock";
 import {
@@ -79,11 +80,11 @@ import { iovaWarn } from "./warn";
 // ── locks (the depot's can be switched off for a test mutant) ───────────────
 
 @inline function depotLock(d: u32, dp: Depot): void {
-  if ((iovaBlock(d).flags & IF_NO_DEPOT_LOCK) == 0) kernelLock(changetype<u32>(dp) + offsetof<Depot>("lock"));
+  if ((iovaBlock(d).flags & IF_NO_DEPOT_LOCK) == 0) kernelLockTimed(changetype<u32>(dp) + offsetof<Depot>("lock"), TIME_DEPOT_LOCK);
 }
 
 @inline function depotUnlock(d: u32, dp: Depot): void {
-  if ((iovaBlock(d).flags & IF_NO_DEPOT_LOCK) == 0) lockRelease(changetype<u32>(dp) + offsetof<Depot>("lock"));
+  if ((iovaBlock(d).flags & IF_NO_DEPOT_LOCK) == 0) kernelUnlockTimed(changetype<u32>(dp) + offsetof<Depot>("lock"));
 }
 
 /** Address of the array depot's slot `i`. */
@@ -118,7 +119,7 @@ function magAllocAtomic(d: u32): u32 {
  * removed; a PFN in no range is a WARN and is skipped), leaving the magazine empty.
  */
 export function magReturnPfns(d: u32, mag: u32): void {
-  kernelLock(d + I_TREE_LOCK);
+  kernelLockTimed(d + I_TREE_LOCK, TIME_IOVA_TREE_LOCK);
   let n = count(mag);
   if (n > magSize(d)) {
     atomic.add<u32>(d + I_ST_BUGS, 1);
@@ -135,7 +136,7 @@ export function magReturnPfns(d: u32, mag: u32): void {
     poolFree(d + I_NODE_POOL, node);
   }
   magAt(mag).size = 0;
-  lockRelease(d + I_TREE_LOCK);
+  kernelUnlockTimed(d + I_TREE_LOCK);
 }
 
 /**
@@ -417,10 +418,10 @@ export function freeFast(d: u32, cpu: u32, pfn: u64, size: u64): bool {
 
 /** Count a free_iova_fast of a PFN that starts no live range (the kernel caches it anyway). */
 function checkFastFree(d: u32, pfn: u64): void {
-  kernelLock(d + I_TREE_LOCK);
+  kernelLockTimed(d + I_TREE_LOCK, TIME_IOVA_TREE_LOCK);
   const n = findContaining(d, pfn);
   const ok = n != 0 && lo(n) == pfn;
-  lockRelease(d + I_TREE_LOCK);
+  kernelUnlockTimed(d + I_TREE_LOCK);
   if (!ok) atomic.add<u32>(d + I_ST_BAD_FAST_FREES, 1);
 }
 

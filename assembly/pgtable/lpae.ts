@@ -25,6 +25,7 @@
 
 import { CPU_COST_PTE, CPU_COST_TABLE_ALLOC, CPU_COST_WALK_STEP, FRAME_SHIFT, PHYS_BASE, ZONE_PHYS } from "../memmap";
 import { cpuCharge } from "../sync";
+import { linesWritten } from "../line-sharing";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
   pgtDesc, DF_DEFER_TABLE_FREE, DF_FAULT_PLAIN_INSTALL, DF_SELFTEST, pgtHas, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
@@ -190,6 +191,7 @@ export function freeTablePages(pa: u64): void {
 function clearPtes(d: u32, ptep: u32, n: i32): void {
   for (let i = 0; i < n; i++) atomic.store<u64>(ptep + (<u32>i << 3), 0);
   cpuCharge(CPU_COST_PTE, n > 0 ? <u64>n : 0);
+  linesWritten(ptep, n > 0 ? <u32>n << 3 : 0);
   if (!coherent(d)) syncPtes(d, ptep, n);
 }
 
@@ -412,6 +414,7 @@ function writeLeaves(d: u32, paddr: u64, prot: u64, lvl: i32, n: i32, ptep: u32)
     atomic.store<u64>(ptep + (<u32>i << 3), pte | paddrToPte(paddr + <u64>i * sz));
   }
   cpuCharge(CPU_COST_PTE, n > 0 ? <u64>n : 0);
+  linesWritten(ptep, n > 0 ? <u32>n << 3 : 0);
   if (!coherent(d)) syncPtes(d, ptep, n);
 }
 

@@ -83,8 +83,25 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   _frames13: u32; _frames14: u32;
   _pad0: u64;
   /** Serialises the pending-command ring (a lock word, sync.ts). */
+  /**
+   * The command queue's lock: guards the pending ring (OPT_INVALIDATE_AT_SYNC) and the
+   * queue's modelled timelines below (assembly/smmu/cmdq.ts), all in modelled ns.
+   */
   cmdqLock: u32;
-  _pad1: u32; _pad2: u64; _pad3: u64; _pad4: u64; _pad5: u64; _pad6: u64; _pad7: u64; _pad8: u64;
+  _pad1: u32;
+  /** When the cache line holding prod is free again for the next claim (compare-and-swap). */
+  prodFreeAt: u64;
+  /** How long the last claim held it (to estimate the CPUs spinning behind it). */
+  prodHold: u64;
+  /** When the latest owner stopped gathering other CPUs' claims into its batch. */
+  gatherClosedAt: u64;
+  /** When that owner's MMIO write of prod lands: its batch is visible to the SMMU. */
+  publishAt: u64;
+  /** When the SMMU has consumed every command published so far. */
+  consumedAt: u64;
+  /** How long the SMMU took over the last submission (to estimate the submissions queued behind it). */
+  consumeHold: u64;
+  _pad8: u64;
   /** Faults recorded so far (wrapping): bumped atomically by the faulting translation; the ring's head. */
   faultHead: u32;
   _pad9: u32; _pad10: u64; _pad11: u64; _pad12: u64; _pad13: u64; _pad14: u64; _pad15: u64; _pad16: u64;
@@ -187,7 +204,12 @@ export const COST_WALKC_HIT: u32 = 3;
 export const COST_TLBI: u32 = 4;
 export const COST_SYNC: u32 = 5;
 export const COST_UTLB_HIT: u32 = 6;
-export const COST_COUNT: u32 = 7;
+// The command queue in modelled time (assembly/smmu/cmdq.ts).
+export const COST_CMDQ_CLAIM: u32 = 7; //    a claim of queue space holding prod's cache line, uncontended
+export const COST_CMDQ_SPIN: u32 = 8; //     what each CPU spinning on prod adds to a claim (its failed CAS)
+export const COST_CMDQ_SPIN_MAX: u32 = 9; // spinners beyond this many add nothing (a count, not ns)
+export const COST_MMIO: u32 = 10; //         the owner's MMIO write of prod
+export const COST_COUNT: u32 = 11;
 if (COST_COUNT > COSTS_ROOM) ERROR("COST_* outgrew SmmuInstance.costs");
 
 /**

@@ -5,6 +5,7 @@
 // flush that began after it has completed (the flush queue's counter rule, reference
 // §2.7), measured on this CPU's clock.
 
+import { TIME_DELAY, cpuSpend } from "../cpu-time";
 import { slotBase } from "../sync";
 import {
   CONTROL_BASE, CTL_RUN_FLAGS, CTL_RUN_STOP, RUN_STOP_ON_VIOLATION, TS_ACCESS_RESULT, TS_CPU_NS, TS_FQ_STAMP,
@@ -27,10 +28,9 @@ import {
   return load<u64>(slotBase() + TS_CPU_NS);
 }
 
-/** Charge `ns` of modelled time to the thread (and so to the CPU it is running). */
+/** Charge `ns` of modelled time the workload asks to wait to the CPU it is running (TIME_DELAY). */
 @inline export function chargeNs(ns: u64): void {
-  const p = slotBase() + TS_CPU_NS;
-  store<u64>(p, load<u64>(p) + ns);
+  cpuSpend(TIME_DELAY, ns);
 }
 
 /** dma_map of `bytes` at `phys` on `cpu`: the DMA address, or 0 (counted as a failure). */

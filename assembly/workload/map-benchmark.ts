@@ -1,6 +1,6 @@
 // dma_map_benchmark's kernel thread (kernel/dma/map_benchmark.c map_benchmark_thread,
 // v5.15 and v7.1; reference §6.3–6.4) for one simulated CPU, on modelled time instead of
-// ktime_get(): the CPU's clock is what the thread has been charged (TS_CPU_NS — commands,
+// ktime_get(): the CPU's clock is what the thread has been charged (assembly/cpu-time.ts — commands,
 // CMD_SYNC waits, locks, the DMA-API, page-table and IOVA costs of memmap.ts CPU_COST_*)
 // plus the busy-waits it did. One iteration, as the kernel's:
 //
@@ -17,17 +17,22 @@
 // caller's mark; the caller cuts the run into chunks (a mark per chunk, a loop cap) so it
 // can stop it, show progress, and interleave several simulated CPUs on one worker.
 //
+// Several CPUs on one worker run in modelled-time order: each iteration goes to the CPU
+// whose clock is furthest behind (ties to the lowest CPU), so the shared resources they
+// contend for in modelled time (assembly/cpu-time.ts) are booked in the order the CPUs
+// reach them, to within one iteration. Across workers the caller keeps the CPUs within a
+// quantum of each other (src/tasks/map-benchmark.ts).
+//
 // Simulated time (jiffies, HZ = 250) follows the CPUs' clocks: after each iteration a CPU
 // whose clock has passed a jiffy boundary advances the shared clock to it (clockAdvanceTo,
 // so a jiffy passes once however many CPUs reach it), firing due timers on this CPU —
 // the lazy flush queue's 10 ms timeout among them — outside the timed windows, as its time
-// is this CPU's. The fastest CPU drives the shared clock: CPUs on other workers may be
-// behind it in modelled time by up to a chunk.
+// is this CPU's.
 //
-// State: one cache line per simulated CPU at MAPBENCH_BASE (memmap.ts); nothing allocated.
+// State: MAPBENCH_CPU_SIZE bytes per simulated CPU at MAPBENCH_BASE (memmap.ts); nothing allocated.
 
-import { CACHE_LINE, MAPBENCH_BASE, MAPBENCH_CPU_SIZE, TS_CPU_NS } from "../memmap";
-import { slotBase } from "../sync";
+import { CACHE_LINE, MAPBENCH_BASE, MAPBENCH_CPU_SIZE } from "../memmap";
+import { TIME_COUNT, TIME_DELAY, cpuNow, cpuSpend, cpuTimeEnter, cpuTimeLeave } from "../cpu-time";
 import { jiffiesNow } from "../clock";
 import { clockFollow } from "../timers";
 import { dmaMap } from "../dma/iommu";
@@ -57,6 +62,9 @@ import { ENOMEM } from "../errno";
   jiffies0: u64;
   /** 0, or -ENOMEM once a map failed (the kernel's thread ends there). */
   status: i32;
+  _pad0: u32;
+  /** Where the clock went: TIME_COUNT u64 (cpu-time.ts TIME_*), adding up to `clock`. */
+  time: u64;
 }
 
 // Read by name from the module (src/bench/map-benchmark.ts, src/tasks/map-benchmark.ts).
@@ -68,8 +76,10 @@ export const MB_SUM_SQ_MAP: u32 = offsetof<MapBenchCpu>("sumSqMap");
 export const MB_SUM_SQ_UNMAP: u32 = offsetof<MapBenchCpu>("sumSqUnmap");
 export const MB_JIFFIES0: u32 = offsetof<MapBenchCpu>("jiffies0");
 export const MB_STATUS: u32 = offsetof<MapBenchCpu>("status");
+export const MB_TIME: u32 = offsetof<MapBenchCpu>("time");
 
-if (offsetof<MapBenchCpu>() > MAPBENCH_CPU_SIZE) ERROR("MapBenchCpu outgrew MAPBENCH_CPU_SIZE");
+if (MB_TIME + TIME_COUNT * 8 > MAPBENCH_CPU_SIZE) ERROR("MapBenchCpu outgrew MAPBENCH_CPU_SIZE");
+
 // CPUs on different workers write their records at once: one line each, none shared.
 if (MAPBENCH_CPU_SIZE % CACHE_LINE != 0) ERROR("MAPBENCH_CPU_SIZE must keep every MapBenchCpu on lines of its own");
 
@@ -85,52 +95,75 @@ export function mapBenchReset(cpu: u32): void {
 }
 
 /**
- * Iterations of the benchmark thread on simulated `cpu` (device `dv` in DMA domain `dd`,
- * a buffer of `size` bytes at `phys`, direction `dir`, `transNs` of busy-wait), until the
- * CPU's clock reaches `untilNs` or `maxLoops` iterations are done: 0, or -ENOMEM once a map
- * failed (the kernel's thread ends there).
+ * One iteration of the benchmark thread on simulated `cpu` (its record swapped in: the
+ * clock is cpuNow()), adding to its sums. False once a map failed (-ENOMEM noted).
  */
-export function mapBenchRun(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, transNs: u64,
-                            untilNs: u64, maxLoops: u32): i32 {
-  const st = benchState(cpu);
-  if (st.status != 0) return -ENOMEM;
-  const acc = slotBase() + TS_CPU_NS;
-  // While this CPU runs, its clock is clock0 + (what the thread is charged − base).
-  const clock0 = st.clock;
-  const base = load<u64>(acc);
-  const j0 = st.jiffies0;
-  let loops: u64 = 0;
-  let sumM: u64 = 0, sumU: u64 = 0, sqM: u64 = 0, sqU: u64 = 0;
-  let rc: i32 = 0;
-  for (let i: u32 = 0; i < maxLoops; i++) {
-    const t0 = load<u64>(acc);
-    if (clock0 + (t0 - base) >= untilNs) break;
-    const iova = dmaMap(dd, dv, cpu, phys, size, dir, 0);
-    const t1 = load<u64>(acc);
-    if (iova == 0) {
-      st.status = -ENOMEM;
-      rc = -ENOMEM;
-      break;
-    }
-    // ndelay(dma_trans_ns): busy-waiting is this CPU's time.
-    const t2 = t1 + transNs;
-    store<u64>(acc, t2);
-    dmaUnmap(dd, cpu, iova, size);
-    const t3 = load<u64>(acc);
-    const m = (t1 - t0) / 100;
-    const u = (t3 - t2) / 100;
-    sumM += m;
-    sumU += u;
-    sqM += m * m;
-    sqU += u * u;
-    loops++;
-    clockFollow(j0, clock0 + (t3 - base), cpu);
+function iteration(st: MapBenchCpu, dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, transNs: u64): bool {
+  const t0 = cpuNow();
+  const iova = dmaMap(dd, dv, cpu, phys, size, dir, 0);
+  const t1 = cpuNow();
+  if (iova == 0) {
+    st.status = -ENOMEM;
+    return false;
   }
-  st.clock = clock0 + (load<u64>(acc) - base);
-  st.loops += loops;
-  st.sumMap += sumM;
-  st.sumUnmap += sumU;
-  st.sumSqMap += sqM;
-  st.sumSqUnmap += sqU;
-  return rc;
+  // ndelay(dma_trans_ns): busy-waiting is this CPU's time.
+  cpuSpend(TIME_DELAY, transNs);
+  const t2 = cpuNow();
+  dmaUnmap(dd, cpu, iova, size);
+  const t3 = cpuNow();
+  const m = (t1 - t0) / 100;
+  const u = (t3 - t2) / 100;
+  st.sumMap += m;
+  st.sumUnmap += u;
+  st.sumSqMap += m * m;
+  st.sumSqUnmap += u * u;
+  st.loops++;
+  clockFollow(st.jiffies0, t3, cpu);
+  return true;
+}
+
+/**
+ * The CPU of `count` (first, first + stride, …) whose clock is furthest behind among those
+ * still running before `untilNs` and under `maxLoops` iterations (0: no cap): its number,
+ * or -1 when none is.
+ */
+function nextCpu(first: u32, stride: u32, count: u32, untilNs: u64, maxLoops: u64): i32 {
+  let best: i32 = -1;
+  let bestClock: u64 = U64.MAX_VALUE;
+  for (let i: u32 = 0; i < count; i++) {
+    const cpu = first + i * stride;
+    const st = benchState(cpu);
+    if (st.status != 0 || st.clock >= untilNs || (maxLoops != 0 && st.loops >= maxLoops)) continue;
+    if (st.clock < bestClock) {
+      bestClock = st.clock;
+      best = <i32>cpu;
+    }
+  }
+  return best;
+}
+
+/**
+ * Up to `maxIters` iterations over the group of simulated CPUs first, first + stride, …
+ * (`count` of them; device `dv` in DMA domain `dd`; CPU c's buffer of `size` bytes at
+ * physBase + c · physStride; direction `dir`; `transNs` of busy-wait), each going to the CPU
+ * furthest behind, until every CPU's clock reaches `untilNs` or it has done `maxLoops`
+ * iterations in all (0: no cap). Returns the iterations done (0: the group is there), or
+ * -ENOMEM once a map failed (the kernel's thread ends there).
+ */
+export function mapBenchRunGroup(dd: u32, dv: u32, first: u32, stride: u32, count: u32, physBase: u64,
+                                 physStride: u64, size: u64, dir: u32, transNs: u64, untilNs: u64, maxLoops: u64,
+                                 maxIters: u32): i32 {
+  let done: i32 = 0;
+  while (<u32>done < maxIters) {
+    const cpu = nextCpu(first, stride, count, untilNs, maxLoops);
+    if (cpu < 0) break;
+    const st = benchState(<u32>cpu);
+    const rec = changetype<u32>(st);
+    cpuTimeEnter(rec + MB_CLOCK, rec + MB_TIME, <u32>cpu);
+    const ok = iteration(st, dd, dv, <u32>cpu, physBase + <u64>cpu * physStride, size, dir, transNs);
+    cpuTimeLeave(rec + MB_CLOCK, rec + MB_TIME);
+    if (!ok) return -ENOMEM;
+    done++;
+  }
+  return done;
 }

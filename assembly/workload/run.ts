@@ -25,10 +25,11 @@ import { smmuLive } from "../smmu/smmu";
 import { DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from "../dma/iommu";
 import { seedState } from "../random";
 import {
-  WL_HIST_BUCKETS, KEPT_MAX, RING_MAX, WC_CLOCK, WC_OPEN_WINDOWS, WorkloadCpu, clockAddr, histBucketFloor, histGet, wcGet, wlClear,
+  WL_HIST_BUCKETS, KEPT_MAX, RING_MAX, WC_CLOCK, WC_OPEN_WINDOWS, WorkloadCpu, clockAddr, histBucketFloor, histGet, timeAddr, wcGet, wlClear,
   wlState,
 } from "./state";
-import { closeWindows, threadNs } from "./driver";
+import { closeWindows } from "./driver";
+import { cpuTimeEnter, cpuTimeLeave } from "../cpu-time";
 import { nicDrain, nicRxOp, nicTxOp } from "./nic";
 import { storageDrain, storageOp } from "./storage";
 import { randomDrain, randomOp } from "./random";
@@ -128,12 +129,12 @@ export function wlRun(cpu: u32, maxOps: u32, untilNs: u64): u32 {
   while (done < maxOps) {
     if (parks) parkIfPaused(dd); // between two operations: nothing of this CPU is in flight
     if (atomic.load<u32>(CONTROL_BASE + CTL_RUN_STOP) != 0) break;
-    const clock = w.clock;
-    if (untilNs != 0 && clock >= untilNs) break;
-    const t0 = threadNs();
+    if (untilNs != 0 && w.clock >= untilNs) break;
+    // The CPU's clock and time breakdown follow its operation; the timers that fall due
+    // after it run on this thread outside the CPU's clock, as they always have here.
+    cpuTimeEnter(clockAddr(w), timeAddr(w), cpu);
     step(w, cpu);
-    const now = clock + (threadNs() - t0);
-    atomic.store<u64>(clockAddr(w), now); // an attacker reads its victim's clock
+    const now = cpuTimeLeave(clockAddr(w), timeAddr(w)); // an attacker reads its victim's clock
     closeWindows(w, now);
     clockFollow(w.jiffies0, now, cpu);
     done++;
@@ -154,12 +155,11 @@ export function wlDrain(cpu: u32): void {
     parkIfPaused(dd); // a switcher may still be at work: drain between its rebuilds
   }
   countersCache();
-  const t0 = threadNs();
+  cpuTimeEnter(clockAddr(w), timeAddr(w), cpu);
   if (kind == WL_NIC_RX || kind == WL_NIC_TX) nicDrain(w, cpu, kind == WL_NIC_TX);
   else if (kind == WL_STORAGE) storageDrain(w, cpu);
   else if (kind == WL_RANDOM) randomDrain(w, cpu);
-  const now = w.clock + (threadNs() - t0);
-  atomic.store<u64>(clockAddr(w), now);
+  const now = cpuTimeLeave(clockAddr(w), timeAddr(w));
   closeWindows(w, now);
   countersPublish();
   if (parks) loopLeave(dd);

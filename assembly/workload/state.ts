@@ -16,6 +16,7 @@
 // its victim writes (LOG_MAX × LogEntry), its window area the IOVAs it keeps (KeptIova).
 
 import { CACHE_LINE, WORKLOAD_CPUS_BASE, WORKLOAD_CPU_SIZE } from "../memmap";
+import { TIME_COUNT } from "../cpu-time";
 
 /**
  * One simulated CPU's workload (WORKLOAD_CPU_SIZE bytes at WORKLOAD_CPUS_BASE): its
@@ -96,7 +97,10 @@ export const WC_WINDOWS_LOST: u32 = 10; //  lazy windows not measured (FIFO full
 export const WC_STALE_HITS: u32 = 11; //    attacker: retries that still reached memory
 export const WC_RETRIES: u32 = 12; //       attacker: retries made
 export const WC_SWITCHES: u32 = 13; //      switcher: rounds whose switch to lazy succeeded
+/** The first of TIME_COUNT counters: where the CPU's clock went (assembly/cpu-time.ts TIME_*). */
+export const WC_TIME: u32 = 16;
 export const WC_COUNT: u32 = 32;
+if (WC_TIME <= WC_SWITCHES || WC_TIME + TIME_COUNT > WC_COUNT) ERROR("WC_TIME's counters overlap the others or outgrow WC_COUNT");
 /** wl_counter's pseudo-counters past the real ones: the CPU's modelled clock, and its lazy windows still open. */
 export const WC_CLOCK: u32 = WC_COUNT;
 export const WC_OPEN_WINDOWS: u32 = WC_COUNT + 1;
@@ -181,6 +185,11 @@ if ((LOG_MAX & (LOG_MAX - 1)) != 0) ERROR("LOG_MAX must be a power of two (the l
 /** The address of WorkloadCpu.logProd (atomics: the victim publishes, the attacker takes). */
 @inline export function logProdAddr(w: WorkloadCpu): u32 {
   return changetype<u32>(w) + offsetof<WorkloadCpu>("logProd");
+}
+
+/** The address of the CPU's time breakdown (WC_TIME counters, cpu-time.ts TIME_*). */
+@inline export function timeAddr(w: WorkloadCpu): u32 {
+  return changetype<u32>(w) + offsetof<WorkloadCpu>("counters") + WC_TIME * 8;
 }
 
 @inline export function wcAdd(w: WorkloadCpu, which: u32, n: u64): void {

@@ -6,14 +6,18 @@
 
 import { progressBar, type ProgressSink } from "../progress.js";
 import {
-  formatMapBenchmark, runMapBenchmark, type MapBenchmarkOptions, type MapBenchmarkResult,
+  checkMapBenchmarkOptions, formatMapBenchmark, runMapBenchmark, type MapBenchmarkOptions, type MapBenchmarkResult,
 } from "./map-benchmark.js";
 import { type Profile } from "../profile.js";
+import type { CmdqVariant, MachineName } from "../machines.js";
+import { writeFileSync } from "node:fs";
+import { renderSweepHtml, sweepPoint, sweepTable, sweepText } from "./sweep.js";
 
 export type BenchMode = "strict" | "lazy" | "both";
 
 export interface BenchCliOptions {
-  threads: number;
+  /** One thread count, or several (a sweep: a table against threads). */
+  threads: number | number[];
   seconds: number;
   node: number;
   bits: number;
@@ -25,8 +29,14 @@ export interface BenchCliOptions {
   mode: BenchMode;
   workers?: number;
   json?: boolean;
-  rangeInvalidation: boolean;
+  /** Undefined: the machine's (or true). */
+  rangeInvalidation?: boolean;
   maxLoops?: number;
+  machine?: MachineName;
+  cmdq?: CmdqVariant;
+  quantum?: number;
+  /** Write BASE.html (the curve and the breakdown) and BASE.json. */
+  out?: string;
 }
 
 /** The header line before each domain type's block, as the kernel command line would set it. */
@@ -54,46 +64,84 @@ class Progress {
 }
 
 /**
- * Run the benchmark for one domain type or both and print the tool's output (or JSON).
- * Both types run at once when there are cores enough for both runs' workers.
+ * Run the benchmark for one domain type or both, at one thread count or several, and print
+ * the tool's output (or JSON); with several thread counts or a machine, the table against
+ * threads with the published figures. Both types run at once when there are cores enough.
  */
 export async function runBenchCommand(o: BenchCliOptions, print: (line: string) => void): Promise<void> {
   const modes = o.mode === "both" ? (["strict", "lazy"] as const) : [o.mode];
-  const base: MapBenchmarkOptions = {
-    threads: o.threads, seconds: o.seconds, node: o.node, dmaBits: o.bits, dir: o.dir, transNs: o.delay,
-    granule: o.granule, mapMode: o.mapMode, profile: o.profile, rangeInvalidation: o.rangeInvalidation,
-    ...(o.workers !== undefined ? { workers: o.workers } : {}), ...(o.maxLoops !== undefined ? { maxLoops: o.maxLoops } : {}),
-  };
+  const counts = Array.isArray(o.threads) ? o.threads : [o.threads];
+  for (const threads of counts) checkMapBenchmarkOptions(benchOptions(o, threads)); // every point before the first runs
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once("SIGINT", onSigint);
-  const progress = new Progress(`dma_map_benchmark ${modes.join(" + ")}`, modes.length);
+  const runs: MapBenchmarkResult[][] = [];
+  try {
+    for (const threads of counts) {
+      if (abort.signal.aborted) break;
+      runs.push(await runModes(o, threads, modes, abort));
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  const results = runs.flat();
+  if (results.some((r) => r.stoppedEarly === "signal")) {
+    process.stderr.write(`iommu-sim bench: interrupted; the results cover the modelled time run so far\n`);
+  }
+  const points = results.map(sweepPoint);
+  if (o.out) writeOut(o, points, results);
+  if (o.json) {
+    const one = (rs: MapBenchmarkResult[]) => (modes.length === 1 ? rs[0] : Object.fromEntries(modes.map((m, i) => [m, rs[i]])));
+    print(JSON.stringify(Array.isArray(o.threads) ? { points, results } : one(runs[0] ?? []), null, 2));
+    return;
+  }
+  runs.forEach((rs) => rs.forEach((r, i) => {
+    if (modes.length > 1) print(HEADERS[modes[i]!]);
+    print(formatMapBenchmark(r, o.profile));
+  }));
+  if (Array.isArray(o.threads) || o.machine) {
+    print("");
+    print(`modelled latency against threads${o.machine ? ` on ${o.machine}` : ""} (ns columns: where each thread's time went, per iteration):`);
+    for (const l of sweepText(sweepTable(points))) print(l);
+  }
+}
+
+function benchOptions(o: BenchCliOptions, threads: number): MapBenchmarkOptions {
+  return {
+    threads, seconds: o.seconds, node: o.node, dmaBits: o.bits, dir: o.dir, transNs: o.delay,
+    granule: o.granule, mapMode: o.mapMode, profile: o.profile,
+    ...(o.rangeInvalidation !== undefined ? { rangeInvalidation: o.rangeInvalidation } : {}),
+    ...(o.workers !== undefined ? { workers: o.workers } : {}), ...(o.maxLoops !== undefined ? { maxLoops: o.maxLoops } : {}),
+    ...(o.machine !== undefined ? { machine: o.machine } : {}), ...(o.cmdq !== undefined ? { cmdq: o.cmdq } : {}),
+    ...(o.quantum !== undefined ? { quantumNs: o.quantum } : {}),
+  };
+}
+
+/** One thread count: each domain type asked for, at once when the cores allow. */
+async function runModes(o: BenchCliOptions, threads: number, modes: readonly ("strict" | "lazy")[],
+                        abort: AbortController): Promise<MapBenchmarkResult[]> {
+  const base = benchOptions(o, threads);
+  const progress = new Progress(`dma_map_benchmark -t ${threads} ${modes.join(" + ")}`, modes.length);
   // A run that fails stops the other one too (it would keep the process alive for nothing).
   const run = (mode: "strict" | "lazy", i: number) =>
     runMapBenchmark({ ...base, mode, signal: abort.signal, onProgress: (p) => progress.update(i, p.fraction) })
       .catch((e: unknown) => { abort.abort(); throw e; });
-  let results: MapBenchmarkResult[];
   try {
     const { availableParallelism } = await import("node:os");
-    const workersEach = o.workers ?? Math.min(o.threads, availableParallelism());
-    results = modes.length * workersEach <= availableParallelism()
+    const workersEach = o.workers ?? Math.min(threads, availableParallelism());
+    return modes.length * workersEach <= availableParallelism()
       ? await Promise.all(modes.map(run))
       : await sequentially(modes.map((m, i) => () => run(m, i)));
   } finally {
     progress.stop();
-    process.off("SIGINT", onSigint);
   }
-  if (results.some((r) => r.stoppedEarly === "signal")) {
-    process.stderr.write(`iommu-sim bench: interrupted; the results cover the modelled time run so far\n`);
-  }
-  if (o.json) {
-    print(JSON.stringify(modes.length === 1 ? results[0] : Object.fromEntries(modes.map((m, i) => [m, results[i]])), null, 2));
-    return;
-  }
-  modes.forEach((m, i) => {
-    if (modes.length > 1) print(HEADERS[m]);
-    print(formatMapBenchmark(results[i]!, o.profile));
-  });
+}
+
+function writeOut(o: BenchCliOptions, points: ReturnType<typeof sweepPoint>[], results: MapBenchmarkResult[]): void {
+  const info = { ...(o.machine ? { machine: o.machine } : {}), cmdq: o.cmdq ?? "kernel", profile: o.profile, granule: o.granule };
+  writeFileSync(`${o.out}.html`, renderSweepHtml(points, info, results));
+  writeFileSync(`${o.out}.json`, JSON.stringify({ points, results }, null, 2));
+  process.stderr.write(`iommu-sim bench: wrote ${o.out}.html and ${o.out}.json\n`);
 }
 
 async function sequentially<T>(jobs: (() => Promise<T>)[]): Promise<T[]> {

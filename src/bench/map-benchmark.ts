@@ -12,26 +12,31 @@
 //     the subtraction in u64 as the kernel does it (mapBenchmarkStats);
 //   - the tool's output, per kernel version (formatMapBenchmark).
 // What is the simulator's: time. The clock of each thread is the modelled cost of what it
-// did (Simulator cpuCosts, SMMU costs: TLBI writes, CMD_SYNC waits), so results are exact
-// and repeatable, without noise — most standard deviations come out 0.0; lazy unmaps show
-// the one-in-255 flush that the kernel's averages hide too. Threads do not slow each other
-// down in modelled time (no cache-line or command-queue contention is modelled), so more
-// threads give the same latencies. Scatter-gather mode (v7.1 `-m 1`) is not modelled.
+// did (Simulator cpuCosts, SMMU costs, or a machine preset's: src/machines.ts), so results
+// are repeatable — most standard deviations come out 0.0 on one thread; lazy unmaps show the
+// one-in-255 flush that the kernel's averages hide too. Threads contend in modelled time for
+// the SMMUv3 command queue (prod's compare-and-swap, the owner's MMIO write, the SMMU
+// consuming commands, CMD_SYNC completion) and the DMA path's spinlocks (assembly/cpu-time.ts),
+// with their clocks kept in lockstep quanta across workers (src/tasks/map-benchmark.ts): more
+// threads wait more, and each thread's time is broken down by where it went. With one
+// worker a run is deterministic. Scatter-gather mode (v7.1 `-m 1`) is not modelled.
 
 import { ArgumentError, IommuSimError, WorkerError } from "../errors.js";
 import { checkInt, checkOneOf } from "../validate.js";
 import { Simulator } from "../simulator.js";
 import type { CpuCosts, SmmuCosts, SmmuStats } from "../smmu/smmu.js";
+import { CMDQ_VARIANTS, machinePreset, machineSmmuCosts, type CmdqVariant, type MachineName } from "../machines.js";
+import { readTimeBreakdown, sumTimeBreakdowns, type TimeBreakdown } from "../cpu-time.js";
 import type { DmaStats } from "../dma.js";
 import type { WorkerPool } from "../pool.js";
 import {
-  MB_CONTROL_BYTES, MB_STOP, MB_STOP_ENOMEM, MB_STOP_REQUESTED, type MapBenchArgs, type MapBenchWorkerResult,
+  MB_STOP, MB_STOP_ENOMEM, MB_STOP_REQUESTED, mapBenchControl, type MapBenchArgs, type MapBenchWorkerResult,
 } from "../tasks/map-benchmark.js";
 import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
 import { CORE_LIMITS } from "../core-limits.js";
 
 export interface MapBenchmarkOptions {
-  /** Kernel threads mapping at once, 1..1024 (the simulator runs at most 64 CPUs). Default 1. */
+  /** Kernel threads mapping at once, 1..1024 (the simulator runs at most 128 CPUs). Default 1. */
   threads?: number;
   /** How long, in modelled seconds, 1..300. Default 20. */
   seconds?: number;
@@ -53,11 +58,21 @@ export interface MapBenchmarkOptions {
   mode?: "strict" | "lazy";
   /** Worker threads the simulated CPUs are spread over. Default min(threads, available cores). */
   workers?: number;
-  /** The SMMU implements range invalidation (one TLBI per unmap, not one per page). Default true. */
+  /** The SMMU implements range invalidation (one TLBI per unmap, not one per page). Default: the machine's, else true. */
   rangeInvalidation?: boolean;
-  /** Modelled CPU costs (Simulator cpuCosts) and SMMU costs to run with. Default: the defaults. */
+  /** A machine preset (src/machines.ts): its costs and SMMU features. Default: none (the default costs). */
+  machine?: MachineName;
+  /** The command queue: the kernel's, or with a never-merged series the machine has figures for. Default 'kernel'. */
+  cmdq?: CmdqVariant;
+  /** Modelled CPU costs (Simulator cpuCosts) and SMMU costs, over the machine's (or the defaults). */
   cpuCosts?: Partial<CpuCosts>;
   smmuCosts?: Partial<SmmuCosts>;
+  /**
+   * Modelled ns per quantum: workers keep their CPUs' clocks in lockstep quanta of this
+   * length, so a shared resource is booked out of modelled order by at most a quantum plus
+   * one iteration (src/tasks/map-benchmark.ts). 100..1,000,000. Default 2,000.
+   */
+  quantumNs?: number;
   /**
    * Iterations per thread at most (not a kernel parameter): ends a run before its modelled
    * seconds are up — for tests and quick looks. Default: none.
@@ -117,11 +132,17 @@ export interface MapBenchmarkResult {
   profile: Profile;
   mode: "strict" | "lazy";
   rangeInvalidation: boolean;
+  /** The machine preset, if one was given, and the command-queue variant. */
+  machine?: MachineName;
+  cmdq: CmdqVariant;
+  quantumNs: number;
   workers: number;
   /** Simulated time that passed (jiffies at HZ = 250): the run's modelled seconds, once, however many threads. */
   jiffies: number;
-  /** Each thread (simulated CPU): its iterations and the modelled ns it ran. */
-  perThread: { cpu: number; loops: number; modelledNs: number }[];
+  /** Each thread (simulated CPU): its iterations, the modelled ns it ran, and where they went (adding up to them). */
+  perThread: { cpu: number; loops: number; modelledNs: number; time: TimeBreakdown }[];
+  /** Where the threads' modelled time went, per iteration on average (ns): map + unmap + delay. */
+  timePerLoop: TimeBreakdown;
   /** Set when the run ended before its modelled seconds: stopped by the signal, or by maxLoops. */
   stoppedEarly?: "signal" | "maxLoops";
   /** Set when a variance wrapped in u64 (the kernel would print the wrapped value too). */
@@ -136,7 +157,8 @@ export interface MapBenchmarkResult {
 /** The user tool's defaults (reference §6.5), plus this simulator's own. */
 export const MAP_BENCHMARK_DEFAULTS = Object.freeze({
   threads: 1, seconds: 20, node: -1, dmaBits: 32, dir: 0, transNs: 0, granule: 1, mapMode: 0,
-  profile: DEFAULT_PROFILE as Profile, mode: "strict" as const, rangeInvalidation: true,
+  profile: DEFAULT_PROFILE as Profile, mode: "strict" as const, rangeInvalidation: true, cmdq: "kernel" as CmdqVariant,
+  quantumNs: 2_000,
 });
 
 /** The kernel's limits (DMA_MAP_MAX_THREADS, _SECONDS, _TRANS_DELAY) and the simulator's. */
@@ -148,15 +170,15 @@ const PAGE_SIZE = 4096;
 /** Each thread's buffer: 4 MiB apart (the largest granule), above 4 GiB, away from table pages. */
 const BUFFER_BASE = 0x1_0000_0000;
 const BUFFER_STRIDE = 1024 * PAGE_SIZE;
-/** Modelled time per slice (a quarter jiffy), and iterations per Wasm call at most. */
-const SLICE_NS = 1_000_000;
-const CHUNK_LOOPS = 100_000;
+/** Iterations per Wasm call at most (between two looks at the stop word). */
+const CHUNK_LOOPS = 20_000;
 const DIRECTIONS = ["BIDIRECTIONAL", "TO_DEVICE", "FROM_DEVICE"] as const;
 
 interface Params {
   threads: number; seconds: number; node: number; dmaBits: number; dir: number; transNs: number;
   granule: number; mapMode: number; profile: Profile; mode: "strict" | "lazy"; rangeInvalidation: boolean;
-  maxLoops: number;
+  maxLoops: number; machine?: MachineName; cmdq: CmdqVariant; quantumNs: number;
+  cpuCosts: Partial<CpuCosts>; smmuCosts: Partial<SmmuCosts>;
 }
 
 /** An -EINVAL from the ioctl (or the tool's own check before it), in words. */
@@ -169,6 +191,14 @@ function intIn(name: string, v: unknown, min: number, max: number, kernelSays: s
     throw einval(name, v, `must be an integer in [${min}, ${max}]`, kernelSays);
   }
   return v;
+}
+
+/**
+ * Check options as runMapBenchmark does, without running: throws the same ArgumentError (a
+ * sweep checks every point before it starts the first).
+ */
+export function checkMapBenchmarkOptions(o: MapBenchmarkOptions): void {
+  validate(o);
 }
 
 /** The ioctl's checks, in the kernel's order, then the simulator's own limits. */
@@ -202,10 +232,19 @@ function validate(o: MapBenchmarkOptions): Params {
       `${SIM_MAX_CPUS} CPUs (the kernel accepts up to ${MAX_THREADS})`, ctx);
   }
   const mode = checkOneOf("mode", o.mode ?? d.mode, ["strict", "lazy"] as const, ctx);
-  const rangeInvalidation = o.rangeInvalidation ?? d.rangeInvalidation;
+  const preset = o.machine === undefined ? undefined : machinePreset(o.machine, "machine", ctx);
+  const cmdq = checkOneOf("cmdq", o.cmdq ?? d.cmdq, CMDQ_VARIANTS, ctx);
+  if (!preset && cmdq !== "kernel") {
+    throw new ArgumentError("cmdq", cmdq, "needs a machine whose figures cover that variant (--machine)", ctx);
+  }
+  const rangeInvalidation = o.rangeInvalidation ?? preset?.rangeInvalidation ?? d.rangeInvalidation;
   if (typeof rangeInvalidation !== "boolean") throw new ArgumentError("rangeInvalidation", rangeInvalidation, "must be a boolean", ctx);
   const maxLoops = o.maxLoops === undefined ? 0 : checkInt("maxLoops", o.maxLoops, 1, 2 ** 50, ctx);
-  return { threads, seconds, node, dmaBits, dir, transNs, granule, mapMode, profile, mode, rangeInvalidation, maxLoops };
+  const quantumNs = checkInt("quantumNs", o.quantumNs ?? d.quantumNs, 100, 1_000_000, ctx);
+  const smmuCosts = { ...(preset ? machineSmmuCosts(preset, cmdq, ctx) : {}), ...(o.smmuCosts ?? {}) };
+  const cpuCosts = { ...(preset?.cpuCosts ?? {}), ...(o.cpuCosts ?? {}) };
+  return { threads, seconds, node, dmaBits, dir, transNs, granule, mapMode, profile, mode, rangeInvalidation, maxLoops,
+           ...(o.machine !== undefined ? { machine: o.machine } : {}), cmdq, quantumNs, smmuCosts, cpuCosts };
 }
 
 /** int_sqrt64: the largest r with r² ≤ x. */
@@ -279,13 +318,6 @@ async function availableCores(): Promise<number> {
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2;
 }
 
-/** Simulated CPU c runs on worker c mod workers. */
-function spread(threads: number, workers: number): number[][] {
-  const out: number[][] = Array.from({ length: workers }, () => []);
-  for (let c = 0; c < threads; c++) out[c % workers]!.push(c);
-  return out;
-}
-
 /**
  * Run dma_map_benchmark on a fresh simulated machine of `opts.profile` and return what the
  * ioctl would (plus what the run did). Rejects with an ArgumentError where the kernel says
@@ -302,16 +334,16 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
     throw new ArgumentError("onProgress", opts.onProgress, "must be a function", ctx);
   }
 
-  const sim = await Simulator.create({ profile: p.profile, kheapMiB: 16, ...(opts.cpuCosts ? { cpuCosts: opts.cpuCosts } : {}) });
+  const sim = await Simulator.create({ profile: p.profile, kheapMiB: 16, cpuCosts: p.cpuCosts });
   let abandoned = false;
   try {
-    const smmu = sim.createSmmu(opts.smmuCosts ? { costs: opts.smmuCosts } : {});
+    const smmu = sim.createSmmu({ costs: p.smmuCosts });
     const dom = sim.createDmaDomain({ smmu, type: p.mode === "lazy" ? "DMA-FQ" : "DMA", cpus: p.threads,
                                       rangeInvalidation: p.rangeInvalidation });
     const dev = dom.attachDevice({ streamId: 1, dmaMask: p.dmaBits, bus: "pci" });
     for (let c = 0; c < p.threads; c++) sim.core.raw.mapbench_reset(c);
     let pool: WorkerPool | undefined;
-    const control = new SharedArrayBuffer(MB_CONTROL_BYTES);
+    const control = mapBenchControl(workers);
     const stopWord = new Int32Array(control);
     const onAbort = () => Atomics.store(stopWord, MB_STOP, MB_STOP_REQUESTED);
     if (opts.signal?.aborted) onAbort();
@@ -320,13 +352,19 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
     const t0 = performance.now();
     try {
       pool = await sim.pool({ workers });
-      const cpusOf = spread(p.threads, workers);
+      // Simulated CPU c runs on worker c mod workers.
       const args = (w: number): MapBenchArgs => ({
-        control, domain: dom.id, device: dev.id, cpus: cpusOf[w]!, phys: cpusOf[w]!.map((c) => BUFFER_BASE + c * BUFFER_STRIDE),
-        size: p.granule * PAGE_SIZE, dir: p.dir, transNs: p.transNs, endNs: p.seconds * 1e9, maxLoops: p.maxLoops,
-        sliceNs: SLICE_NS, chunkLoops: CHUNK_LOOPS,
+        control, domain: dom.id, device: dev.id, first: w, stride: workers, count: Math.ceil((p.threads - w) / workers),
+        physBase: BUFFER_BASE, physStride: BUFFER_STRIDE, size: p.granule * PAGE_SIZE, dir: p.dir, transNs: p.transNs,
+        endNs: p.seconds * 1e9, maxLoops: p.maxLoops, quantumNs: p.quantumNs, chunkLoops: CHUNK_LOOPS,
       });
-      await pool.run<MapBenchWorkerResult>("mapbench.run", args);
+      // The CPUs contend in modelled time only while their clocks are kept together.
+      sim.core.raw.timed_set(1);
+      try {
+        await pool.run<MapBenchWorkerResult>("mapbench.run", args);
+      } finally {
+        sim.core.raw.timed_set(0);
+      }
     } catch (e) {
       if (e instanceof WorkerError) {
         // The pool stopped every worker, perhaps inside the simulated kernel holding one of
@@ -404,6 +442,7 @@ function result(sim: Simulator, p: Params, workers: number, wallMs: number, dma:
   const perThread = [...Array(p.threads).keys()].map((cpu) => ({
     cpu, loops: sim.core.readU64Number(stateOf(sim, cpu) + L.MB_LOOPS),
     modelledNs: sim.core.readU64Number(stateOf(sim, cpu) + L.MB_CLOCK),
+    time: readTimeBreakdown(sim.core, stateOf(sim, cpu) + L.MB_TIME),
   }));
   const out: MapBenchmarkResult = {
     avgMap100ns: Number(st.avgMap100ns), mapStddev100ns: Number(st.mapStddev100ns),
@@ -411,6 +450,8 @@ function result(sim: Simulator, p: Params, workers: number, wallMs: number, dma:
     loops: Number(sums.loops),
     threads: p.threads, seconds: p.seconds, node: p.node, dmaBits: p.dmaBits, dir: p.dir, transNs: p.transNs,
     granule: p.granule, mapMode: p.mapMode, profile: p.profile, mode: p.mode, rangeInvalidation: p.rangeInvalidation,
+    ...(p.machine !== undefined ? { machine: p.machine } : {}), cmdq: p.cmdq, quantumNs: p.quantumNs,
+    timePerLoop: sumTimeBreakdowns(perThread.map((t) => t.time), Math.max(1, Number(sums.loops))),
     jiffies: sim.jiffies - sim.core.readU64Number(stateOf(sim, 0) + L.MB_JIFFIES0), workers, perThread, dma, smmu: { commands: s.commands, syncs: s.syncs, tlbi: s.tlbi }, wallMs,
   };
   const ended = perThread.every((t) => t.modelledNs >= p.seconds * 1e9);

@@ -2,6 +2,7 @@
 // the HTML report (html.ts): both show the same rows, so a column added here shows up in
 // both, and the two never disagree on how a number is written.
 
+import { TIME_CODES, type TimeBreakdown } from "../cpu-time.js";
 import type { Histogram, RunReport } from "./types.js";
 
 /** Column alignment: text left, numbers right (so digits line up). */
@@ -113,6 +114,26 @@ export function cpuTable(r: RunReport): Table {
   const total = ["all", "", "", fmtInt(t.ops), fmtInt(t.maps), fmtInt(t.unmaps), fmtInt(t.deviceAccesses),
     fmtInt(t.violations), fmtAuto(t.modelledNsPerOp), fmtP50P99(r.latency.map), fmtP50P99(r.latency.unmap)];
   return { headers, align, rows, footer: [total] };
+}
+
+/**
+ * Where each simulated CPU's modelled time went: the kernel's own work, the command queue,
+ * CMD_SYNC waits, the spinlocks and requested delays, as shares of its clock (the parts add
+ * up to it). CPUs that spent nothing (devices) are left out.
+ */
+export function timeTable(r: RunReport): Table {
+  const parts = Object.keys(TIME_CODES) as (keyof TimeBreakdown)[];
+  const cpus = r.perCpu.filter((c) => c.modelledNs > 0);
+  const share = (t: TimeBreakdown, total: number, k: keyof TimeBreakdown) => (total > 0 ? fmtPct(t[k] / total) : "–");
+  const rows = cpus.map((c) => [String(c.cpu), c.workload, fmtUs(c.modelledNs / 1000), ...parts.map((k) => share(c.time, c.modelledNs, k))]);
+  const sum = Object.fromEntries(parts.map((k) => [k, cpus.reduce((n, c) => n + c.time[k], 0)])) as unknown as TimeBreakdown;
+  const total = cpus.reduce((n, c) => n + c.modelledNs, 0);
+  return {
+    headers: ["cpu", "workload", "modelled", ...parts],
+    align: ["r", "l", "r", ...parts.map(() => "r" as const)],
+    rows,
+    footer: [["all", "", fmtUs(total / 1000), ...parts.map((k) => share(sum, total, k))]],
+  };
 }
 
 /** The invalidation commands by kind, most frequent first ("TLBI_NH_VA 1,234"). */

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import {
-  cpuTable, eventTable, fmtAuto, fmtInt, fmtPct, fmtUs, fqFacts, iovaFacts, lazyFacts, scenarioFacts,
+  cpuTable, eventTable, timeTable, fmtAuto, fmtInt, fmtPct, fmtUs, fqFacts, iovaFacts, lazyFacts, scenarioFacts,
   smmuFacts, switchFacts, timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
 } from "./format.js";
 import { plotSpecs, type PlotSpec } from "./plots.js";
@@ -49,6 +49,30 @@ export function renderHtmlReport(report: RunReport): string {
     "",
   ].join("\n");
 }
+
+/**
+ * A page of plots and tables other than a run's (the bench's thread sweep): the same
+ * self-contained file, styles and drawing script as the run report.
+ */
+export function renderPlotPage(title: string, intro: string, specs: PlotSpec[], bodyHtml: string, data: unknown): string {
+  return [
+    "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">', `<title>${esc(title)}</title>`,
+    `<style>${uplotAsset("uPlot.min.css")}</style>`, `<style>${PAGE_CSS}</style>`, "</head>", "<body>", "<main>",
+    `<header><h1>${esc(title)}</h1><p class="description">${esc(intro)}</p></header>`,
+    plotSection(specs), bodyHtml, "</main>",
+    jsonScript("report", data), jsonScript("plots", specs.filter((s) => s.kind !== "empty")),
+    `<script>${scriptText(uplotAsset("uPlot.iife.min.js"))}</script>`, `<script>${DRAW_SCRIPT}</script>`,
+    "</body>", "</html>", "",
+  ].join("\n");
+}
+
+/** A titled section of a page (a table or any HTML). */
+export function htmlSection(title: string, body: string): string {
+  return section(title, body);
+}
+
+export { htmlTable };
 
 /** Text for HTML content and attribute values: the five characters that could start markup or end a quoted value. */
 export function esc(text: string): string {
@@ -127,7 +151,10 @@ function plotSection(specs: PlotSpec[]): string {
 
 function cpuSection(r: RunReport): string {
   return section("Per CPU", htmlTable(cpuTable(r)) +
-    '<p class="note">Latencies are modelled nanoseconds per operation (p50/p99).</p>');
+    '<p class="note">Latencies are modelled nanoseconds per operation (p50/p99).</p>') +
+    section("Where each CPU's modelled time went", htmlTable(timeTable(r)) +
+    '<p class="note">Shares of each CPU\'s modelled clock: the kernel\'s own work, the command queue (claim, MMIO), ' +
+    "CMD_SYNC waits (the SMMU consuming commands), spinlock waits and requested delays.</p>");
 }
 
 /** SMMU, IOVA allocator, flush queue and lazy window side by side: each a short list. */

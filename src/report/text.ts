@@ -3,7 +3,7 @@
 // and what the SMMU, the IOVA allocator and the flush queue saw.
 
 import {
-  cpuTable, eventTable, fmtInt, fqFacts, iovaFacts, lazyFacts, scenarioFacts, smmuFacts, switchFacts,
+  cpuTable, eventTable, timeTable, fmtInt, fqFacts, iovaFacts, lazyFacts, scenarioFacts, smmuFacts, switchFacts,
   timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
 } from "./format.js";
 import type { RunReport, ViolationReport } from "./types.js";
@@ -22,6 +22,9 @@ export function formatSummary(report: RunReport): string[] {
     outcomeLine(report),
     "",
     ...formatTable(cpuTable(report)),
+    "",
+    "Where each CPU's modelled time went:",
+    ...indent(formatTable(timeTable(report))),
     "",
     ...factLine("SMMU", smmuFacts(report)),
     ...factLine("IOVA", iovaFacts(report)),

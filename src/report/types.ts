@@ -3,6 +3,8 @@
 // the scenario and its seed when the run has one worker (the runner's determinism
 // promise); `timing` is wall-clock and differs run to run.
 
+import type { TimeBreakdown } from "../cpu-time.js";
+
 import type { Profile } from "../profile.js";
 import type { DmaStats, DomainType, SeedVariant } from "../dma.js";
 
@@ -45,6 +47,8 @@ export interface CpuReport extends OpCounts {
   /** Modelled CPU time the simulated CPU was charged (ns). */
   modelledNs: number;
   modelledNsPerOp: number;
+  /** Where modelledNs went (ns; the parts add up to it). */
+  time: TimeBreakdown;
   mapLatency: Histogram;
   unmapLatency: Histogram;
 }

@@ -10,6 +10,7 @@
 // returns the scenario with every default filled in. The first problem is thrown as a
 // ScenarioError whose message is one line: `<source>: <field path>: <what was wrong>`.
 
+import { MACHINES, MACHINE_NAMES, type MachineName } from "../machines.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { isPowerOfTwo } from "../validate.js";
@@ -31,6 +32,11 @@ export interface RunScenario {
   name: string;
   description: string;
   profile: Profile;
+  /**
+   * The machine preset whose costs and SMMU features the run takes (src/machines.ts): the
+   * SMMU's costs under smmu.costs, its CPU costs, its range invalidation as the domains' default.
+   */
+  machine?: MachineName;
   seed: number;
   /** Worker threads; each runs some of the simulated CPUs. At most the CPUs workloads use. */
   workers: number;
@@ -408,6 +414,7 @@ function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
 // The schema: structure, types, ranges and defaults.
 
 const PROFILE_NAMES = PROFILES as unknown as readonly [Profile, ...Profile[]];
+const MACHINE_NAME_LIST = MACHINE_NAMES as unknown as readonly [MachineName, ...MachineName[]];
 const VARIANTS = SEED_VARIANTS as unknown as readonly [SeedVariant, ...SeedVariant[]];
 const DOMAIN_TYPES = ["DMA", "DMA-FQ"] as const satisfies readonly DomainType[];
 const GRANULES = [4096, 16384, 65536] as const;
@@ -436,7 +443,8 @@ const smmuSchema = z.strictObject({
   costs: z.strictObject({
     pteRead: cost().optional(), iotlbHit: cost().optional(), iotlbMiss: cost().optional(),
     walkCacheHit: cost().optional(), microTlbHit: cost().optional(), tlbi: cost().optional(),
-    sync: cost().optional(),
+    sync: cost().optional(), cmdqClaim: cost().optional(), cmdqSpin: cost().optional(),
+    cmdqSpinMax: integer(0, 128).optional(), mmio: cost().optional(),
   }).optional(),
   injectDroppedInvalidations: bool().optional(),
 });
@@ -456,7 +464,7 @@ const domainSchema = z.strictObject({
   fqMode: oneOf(["percpu", "single"]).default("percpu"),
   forcedac: bool().default(false),
   deferTableFree: bool().default(false),
-  rangeInvalidation: bool().default(true),
+  rangeInvalidation: bool().optional(),
 });
 
 const deviceSchema = z.strictObject({
@@ -558,6 +566,7 @@ const scenarioSchema = z.strictObject({
   name: expecting(z.string().min(1).max(64), "a string of 1..64 characters", "a string"),
   description: expecting(z.string(), "a string").default(""),
   profile: oneOf(PROFILE_NAMES).default(DEFAULT_PROFILE),
+  machine: oneOf(MACHINE_NAME_LIST).optional(),
   seed: integer(0, 2 ** 32 - 1).default(1),
   workers: integer(1, MAX_WORKERS).default(1),
   cpus: integer(1, MAX_DMA_CPUS),
@@ -830,7 +839,13 @@ function resolveEvent(e: Parsed["events"][number], defaultCpu: number): RunEvent
 function resolve(p: Parsed): RunScenario {
   const workloads = p.workloads.map((w, i, all) => resolveWorkload(w, i, all));
   const defaultCpu = defaultEventCpu(workloads);
-  return { ...p, workloads, events: p.events.map((e) => resolveEvent(e, defaultCpu)) };
+  const m = p.machine === undefined ? undefined : MACHINES[p.machine];
+  // A machine's SMMU costs and range invalidation come first; what the file says wins.
+  const smmu = m ? { ...p.smmu, costs: { ...m.smmuCosts, ...(p.smmu.costs ?? {}) } } : p.smmu;
+  const domains = p.domains.map((d) => ({ ...d, rangeInvalidation: d.rangeInvalidation ?? m?.rangeInvalidation ?? true }));
+  const { machine, ...rest } = p;
+  return { ...rest, ...(machine !== undefined ? { machine } : {}), smmu, domains, workloads,
+           events: p.events.map((e) => resolveEvent(e, defaultCpu)) };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -37,21 +37,35 @@ export interface SmmuCosts {
   iotlbMiss: number;
   walkCacheHit: number;
   microTlbHit: number;
-  /** A CPU writing one command into the queue. */
+  /** The SMMU consuming one invalidation command (the CPU that issued it waits for it at the CMD_SYNC). */
   tlbi: number;
-  /** A CPU waiting for a CMD_SYNC to complete. */
+  /** One CMD_SYNC on an idle queue, all in: claim, MMIO write of prod, the SMMU completing it. */
   sync: number;
+  /**
+   * A claim of command-queue space (the compare-and-swap on prod) holding prod's cache line,
+   * uncontended. Part of `sync` (which must be at least cmdqClaim + mmio).
+   */
+  cmdqClaim: number;
+  /** What each CPU spinning on prod adds to the winning claim (its failed CAS steals the line). */
+  cmdqSpin: number;
+  /** Spinners beyond this many add nothing (a count, not ns). */
+  cmdqSpinMax: number;
+  /** The queue owner's MMIO write of prod. Part of `sync`. */
+  mmio: number;
 }
 
 /**
  * Default costs. Latencies of the caches follow gem5's SMMUv3 (reference anchors.md §3: TLB
  * 3 cycles, walk cache 4, micro-TLB 1, taken at 1 GHz); a descriptor read is a DRAM access
- * (~100 ns); a command write ~50 ns; a CMD_SYNC round trip ~1 µs, in line with the published
- * dma_map_benchmark unmap costs (0.6–1.8 µs per strict unmap on SMMUv3, performance.md).
- * Estimates, not measurements: set your own per run.
+ * (~100 ns); the SMMU consuming a command ~50 ns; a CMD_SYNC on an idle queue ~1 µs, in line
+ * with the published dma_map_benchmark unmap costs (0.6–1.8 µs per strict unmap on SMMUv3,
+ * performance.md), all of it counted as the SMMU's (no claim or MMIO cost apart, and no
+ * contention on prod). Estimates, not measurements: the machine presets (src/machines.ts)
+ * split the command queue's costs and are calibrated on real machines.
  */
 export const DEFAULT_COSTS: Readonly<SmmuCosts> = Object.freeze({
   pteRead: 100, iotlbHit: 3, iotlbMiss: 3, walkCacheHit: 4, microTlbHit: 1, tlbi: 50, sync: 1000,
+  cmdqClaim: 0, cmdqSpin: 0, cmdqSpinMax: 0, mmio: 0,
 });
 
 /**
@@ -76,6 +90,11 @@ export interface CpuCosts {
   tableAlloc: number;
   /** queue_iova's own work (its full barrier, the ring entry, the timer check), lock apart. */
   fqQueue: number;
+  /**
+   * A cache line of PTEs that another CPU wrote last moving to this one before the write
+   * (coherence transfer; counted only where CPUs contend in modelled time: the map benchmark).
+   */
+  lineTransfer: number;
 }
 
 /**
@@ -94,10 +113,12 @@ export interface CpuCosts {
  *   iovaTree 200   an rbtree search, insert or erase with rebalancing (plus the lock)
  *   tableAlloc 200 alloc_page + zeroing 4 KiB
  *   fqQueue 30     smp_mb + writing the entry + the timer check
+ *   lineTransfer 0 no cost for a PTE line moving between CPUs (the machine presets set one)
  * Estimates, not measurements: set your own per Simulator.
  */
 export const DEFAULT_CPU_COSTS: Readonly<CpuCosts> = Object.freeze({
   lock: 20, dmaApi: 60, walkStep: 5, pte: 2, iovaRcache: 25, iovaTree: 200, tableAlloc: 200, fqQueue: 30,
+  lineTransfer: 0,
 });
 
 export interface SmmuOptions {
@@ -194,7 +215,8 @@ export const POLICY_CODES = { lru: "POLICY_LRU", rr: "POLICY_RR", random: "POLIC
 /** Each modelled SMMU cost's index in the core (assembly/smmu/smmu.ts COST_*). */
 export const SMMU_COST_CODES = {
   pteRead: "COST_PTE_READ", iotlbHit: "COST_IOTLB_HIT", iotlbMiss: "COST_IOTLB_MISS", walkCacheHit: "COST_WALKC_HIT",
-  tlbi: "COST_TLBI", sync: "COST_SYNC", microTlbHit: "COST_UTLB_HIT",
+  tlbi: "COST_TLBI", sync: "COST_SYNC", microTlbHit: "COST_UTLB_HIT", cmdqClaim: "COST_CMDQ_CLAIM",
+  cmdqSpin: "COST_CMDQ_SPIN", cmdqSpinMax: "COST_CMDQ_SPIN_MAX", mmio: "COST_MMIO",
 } as const satisfies Record<keyof SmmuCosts, LayoutName>;
 const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutName][];
 
@@ -225,8 +247,18 @@ export class Smmu {
     const ttl = checkOneOf("ttl", opts.ttl ?? "ignore", ["ignore", "honour"] as const, ctx);
     const faults = checkInt("faultQueue", opts.faultQueue ?? 1024, 2, 1 << 16, ctx);
     if (!isPowerOfTwo(faults)) throw new ArgumentError("faultQueue", faults, "must be a power of two", ctx);
+    for (const k of Object.keys(opts.costs ?? {})) {
+      if (!(k in SMMU_COST_CODES)) {
+        throw new ArgumentError(`costs.${k}`, (opts.costs as Record<string, unknown>)[k],
+          `is not an SMMU cost (known: ${Object.keys(SMMU_COST_CODES).join(", ")})`, ctx);
+      }
+    }
     const costs = { ...DEFAULT_COSTS, ...(opts.costs ?? {}) };
     for (const [k] of COST_KEYS) checkInt(`costs.${k}`, costs[k], 0, 2 ** 31, ctx);
+    if (costs.sync < costs.cmdqClaim + costs.mmio) {
+      throw new ArgumentError("costs.sync", costs.sync, `must be at least costs.cmdqClaim + costs.mmio ` +
+        `(${costs.cmdqClaim} + ${costs.mmio} ns): a CMD_SYNC on an idle queue includes its claim and the MMIO write`, ctx);
+    }
 
     let options = 0;
     if (invalidateAt === "sync") options |= L.OPT_INVALIDATE_AT_SYNC;
