@@ -149,7 +149,7 @@ describe("scenarios on a machine, with the same breakdown", () => {
   });
 });
 
-describe("clocks across workers: lockstep quanta", () => {
+describe("clocks across workers: a bounded lag of one quantum", () => {
   it("two workers give the same modelled latencies as one, within the bound (a quantum plus an iteration)", async () => {
     for (const [machine, threads] of [["snapdragon-x", 8], ["kunpeng-920", 32]] as const) {
       const opts = { machine, threads, mode: "strict" as const, seconds: 1, maxLoops: threads >= 32 ? 300 : 3_000, quantumNs: 2_000 };

@@ -17,7 +17,7 @@
 // one-in-255 flush that the kernel's averages hide too. Threads contend in modelled time for
 // the SMMUv3 command queue (prod's compare-and-swap, the owner's MMIO write, the SMMU
 // consuming commands, CMD_SYNC completion) and the DMA path's spinlocks (assembly/cpu-time.ts),
-// with their clocks kept in lockstep quanta across workers (src/tasks/map-benchmark.ts): more
+// with their clocks kept within a quantum across workers (src/tasks/map-benchmark.ts): more
 // threads wait more, and each thread's time is broken down by where it went. With one
 // worker a run is deterministic. Scatter-gather mode (v7.1 `-m 1`) is not modelled.
 
@@ -68,9 +68,9 @@ export interface MapBenchmarkOptions {
   cpuCosts?: Partial<CpuCosts>;
   smmuCosts?: Partial<SmmuCosts>;
   /**
-   * Modelled ns per quantum: workers keep their CPUs' clocks in lockstep quanta of this
-   * length, so a shared resource is booked out of modelled order by at most a quantum plus
-   * one iteration (src/tasks/map-benchmark.ts). 100..1,000,000. Default 5,000: coarser runs
+   * Modelled ns per quantum: no worker runs its CPUs more than this far ahead of the CPU
+   * furthest behind on any other worker, so a shared resource is booked out of modelled
+   * order by at most a quantum plus one iteration (src/tasks/map-benchmark.ts). 100..1,000,000. Default 5,000: coarser runs
    * faster on many workers, but past about 10 µs the command queue's collapse under many CPUs
    * is no longer seen (the backlogs it is judged from blur).
    */

@@ -4,13 +4,15 @@
 // simulated CPU, and one worker may run several of them: inside Wasm each iteration goes to
 // its CPU furthest behind in modelled time (assembly/workload/map-benchmark.ts).
 //
-// Clock synchronisation across workers: lockstep quanta of modelled time, as parallel gem5
-// and SST run their partitions. Every worker runs its CPUs up to the end of quantum q, then
-// waits at a barrier until every worker has; only then does quantum q + 1 begin. So no CPU
-// is ever more than one quantum (plus the iteration that crossed its end) ahead of another,
-// and a CPU books a shared resource (assembly/cpu-time.ts) out of modelled order by at
-// most that much: each wait is exact to within quantum + one iteration. With one worker
-// there is no barrier and the order is exact to within one iteration.
+// Clock synchronisation across workers: a bounded lag, the conservative window of parallel
+// discrete-event simulation (the quantum of parallel gem5 and SST, without their global
+// barrier). Each worker publishes the clock of its CPU furthest behind; a worker runs its
+// CPUs only up to the others' published minimum + one quantum, and waits while it is there.
+// The worker holding the overall minimum can always run, so nobody waits forever, and no CPU
+// is ever more than one quantum (plus the iteration that crossed the window's end) ahead of
+// another: a CPU books a shared resource (assembly/cpu-time.ts) out of modelled order by at
+// most that much, which bounds the error of each wait. With one worker there is no window
+// and the order is exact to within one iteration.
 //
 // Between two calls the worker looks at the run's stop word (raised by the orchestrator to
 // stop early, or by a worker whose CPU's map failed, since that ends the run with -ENOMEM).
@@ -19,18 +21,15 @@ import type { TaskContext } from "../pool.js";
 import { cpuError } from "../dma.js";
 import { isErrno } from "../errno.js";
 
-/** Int32 words of a run's control buffer. */
+/** Int32 words of a run's control buffer, then a Float64 per worker from MB_CLOCKS_AT. */
 export const MB_STOP = 0; // non-zero: every worker stops at its next call (MB_STOP_*)
-const MB_BARRIER_LOCK = 1; // guards the two words below
-const MB_BARRIER_ARRIVED = 2; // workers waiting at the current quantum's end
-const MB_BARRIER_WORKERS = 3; // workers still taking part
-const MB_BARRIER_GEN = 4; // bumped when a quantum's barrier opens
-export const MB_CONTROL_BYTES = 32;
+const MB_GEN = 1; // bumped whenever a worker publishes its clock (waiters sleep on it)
+const MB_CLOCKS_AT = 8; // byte offset of the published clocks (Float64, modelled ns; Infinity: done)
 export const MB_STOP_REQUESTED = 1;
 export const MB_STOP_ENOMEM = 2;
 
 export interface MapBenchArgs {
-  /** The run's control words (MB_CONTROL_BYTES); mapBenchControl makes them. */
+  /** The run's control words and published clocks (mapBenchControl makes them). */
   control: SharedArrayBuffer;
   domain: number;
   device: number;
@@ -57,56 +56,50 @@ export interface MapBenchArgs {
 
 export interface MapBenchWorkerResult {
   first: number;
-  /** Wasm calls made, and quanta run. */
+  /** Wasm calls made, and times the worker waited for the others to catch up. */
   calls: number;
-  quanta: number;
+  waits: number;
 }
 
-/** A run's control words, for `workers` workers. */
+/** A run's control words, for `workers` workers (every published clock at 0). */
 export function mapBenchControl(workers: number): SharedArrayBuffer {
-  const control = new SharedArrayBuffer(MB_CONTROL_BYTES);
-  Atomics.store(new Int32Array(control), MB_BARRIER_WORKERS, workers);
-  return control;
+  return new SharedArrayBuffer(MB_CLOCKS_AT + 8 * workers);
 }
 
-function barrierLock(ctl: Int32Array): void {
-  while (Atomics.compareExchange(ctl, MB_BARRIER_LOCK, 0, 1) !== 0) { /* held for a few instructions */ }
-}
+/** The window one worker runs in: its published clock, and everyone's. */
+class LagWindow {
+  private readonly gen: Int32Array;
+  private readonly clocks: Float64Array;
 
-/** Open the barrier if every worker still taking part has arrived (lock held). */
-function openIfAll(ctl: Int32Array): boolean {
-  if (Atomics.load(ctl, MB_BARRIER_ARRIVED) < Atomics.load(ctl, MB_BARRIER_WORKERS)) return false;
-  Atomics.store(ctl, MB_BARRIER_ARRIVED, 0);
-  Atomics.add(ctl, MB_BARRIER_GEN, 1);
-  return true;
-}
-
-/** Wait at the end of a quantum until every worker taking part is there (or the run stops). */
-function barrier(ctl: Int32Array): void {
-  barrierLock(ctl);
-  const gen = Atomics.load(ctl, MB_BARRIER_GEN);
-  Atomics.add(ctl, MB_BARRIER_ARRIVED, 1);
-  const opened = openIfAll(ctl);
-  Atomics.store(ctl, MB_BARRIER_LOCK, 0);
-  if (opened) {
-    Atomics.notify(ctl, MB_BARRIER_GEN);
-    return;
+  constructor(control: SharedArrayBuffer, private readonly me: number) {
+    this.gen = new Int32Array(control, 0, 2);
+    this.clocks = new Float64Array(control, MB_CLOCKS_AT);
   }
-  // Spin briefly (a quantum is microseconds of work), then sleep in short waits: a wake-up
-  // lost between the check and the wait costs at most one timeout, never a hang.
-  for (let spins = 0; Atomics.load(ctl, MB_BARRIER_GEN) === gen; spins++) {
-    if (Atomics.load(ctl, MB_STOP) !== 0) return;
-    if (spins > 2000) Atomics.wait(ctl, MB_BARRIER_GEN, gen, 5);
-  }
-}
 
-/** This worker takes no more part: the others stop waiting for it. */
-function leave(ctl: Int32Array): void {
-  barrierLock(ctl);
-  Atomics.sub(ctl, MB_BARRIER_WORKERS, 1);
-  const opened = openIfAll(ctl);
-  Atomics.store(ctl, MB_BARRIER_LOCK, 0);
-  if (opened) Atomics.notify(ctl, MB_BARRIER_GEN);
+  publish(clockNs: number): void {
+    if (this.clocks[this.me] === clockNs) return;
+    this.clocks[this.me] = clockNs;
+    Atomics.add(this.gen, MB_GEN, 1);
+    Atomics.notify(this.gen, MB_GEN);
+  }
+
+  /** The lowest clock the other workers published (Infinity: none is running). */
+  othersMin(): number {
+    let min = Infinity;
+    for (let w = 0; w < this.clocks.length; w++) if (w !== this.me && this.clocks[w]! < min) min = this.clocks[w]!;
+    return min;
+  }
+
+  /** Wait until another worker publishes (or the run stops): spin briefly, then short sleeps. */
+  waitForOthers(seen: number, stopped: () => boolean): void {
+    for (let spins = 0; Atomics.load(this.gen, MB_GEN) === seen && !stopped(); spins++) {
+      if (spins > 2000) Atomics.wait(this.gen, MB_GEN, seen, 2);
+    }
+  }
+
+  generation(): number {
+    return Atomics.load(this.gen, MB_GEN);
+  }
 }
 
 export const mapBenchmarkTasks = {
@@ -114,37 +107,49 @@ export const mapBenchmarkTasks = {
   "mapbench.run": (ctx: TaskContext, a: MapBenchArgs): MapBenchWorkerResult => {
     const { core } = ctx;
     const L = core.layout;
-    const ctl = new Int32Array(a.control);
+    const ctl = new Int32Array(a.control, 0, 2);
+    const window = new LagWindow(a.control, a.first);
+    const stopped = () => Atomics.load(ctl, MB_STOP) !== 0;
     const cpus = Array.from({ length: a.count }, (_, i) => a.first + i * a.stride);
-    const finished = (): boolean => cpus.every((c) => {
-      const st = L.MAPBENCH_BASE + c * L.MAPBENCH_CPU_SIZE;
-      return core.readU64Number(st + L.MB_CLOCK) >= a.endNs || (a.maxLoops > 0 && core.readU64Number(st + L.MB_LOOPS) >= a.maxLoops);
-    });
+    /** The clock of this worker's CPU furthest behind among those still running (Infinity: all done). */
+    const behind = (): number => {
+      let min = Infinity;
+      for (const c of cpus) {
+        const st = L.MAPBENCH_BASE + c * L.MAPBENCH_CPU_SIZE;
+        const clock = core.readU64Number(st + L.MB_CLOCK);
+        const done = clock >= a.endNs || (a.maxLoops > 0 && core.readU64Number(st + L.MB_LOOPS) >= a.maxLoops) ||
+          core.readU32(st + L.MB_STATUS) !== 0;
+        if (!done && clock < min) min = clock;
+      }
+      return min;
+    };
     let calls = 0;
-    let quanta = 0;
+    let waits = 0;
     try {
-      for (let until = 0; Atomics.load(ctl, MB_STOP) === 0 && !finished();) {
-        until = Math.min(a.endNs, until + a.quantumNs);
-        for (;;) {
-          const rc = core.raw.mapbench_run_group(a.device, a.first, a.stride, a.count, a.physBase, a.physStride, a.size,
-            a.dir, a.transNs, until, a.maxLoops, a.chunkLoops);
-          calls++;
-          if (isErrno(core, rc, "ENOMEM")) {
-            // The kthread returned -ENOMEM: the run's result is void, so stop everyone.
-            Atomics.store(ctl, MB_STOP, MB_STOP_ENOMEM);
-            break;
-          }
-          if (rc < 0) throw cpuError(core, rc, a.first, `mapbench.run (worker ${ctx.worker})`);
-          if (rc === 0 || Atomics.load(ctl, MB_STOP) !== 0) break;
+      for (let mine = behind(); mine !== Infinity && !stopped(); mine = behind()) {
+        window.publish(mine);
+        const seen = window.generation();
+        const until = Math.min(a.endNs, window.othersMin() + a.quantumNs);
+        if (until <= mine) {
+          waits++;
+          window.waitForOthers(seen, stopped);
+          continue;
         }
-        quanta++;
-        barrier(ctl);
+        const rc = core.raw.mapbench_run_group(a.device, a.first, a.stride, a.count, a.physBase, a.physStride, a.size,
+          a.dir, a.transNs, until, a.maxLoops, a.chunkLoops);
+        calls++;
+        if (isErrno(core, rc, "ENOMEM")) {
+          // The kthread returned -ENOMEM: the run's result is void, so stop everyone.
+          Atomics.store(ctl, MB_STOP, MB_STOP_ENOMEM);
+          break;
+        }
+        if (rc < 0) throw cpuError(core, rc, a.first, `mapbench.run (worker ${ctx.worker})`);
       }
     } finally {
-      leave(ctl);
+      window.publish(Infinity); // the others no longer wait for this worker
       // Give the CPUs back, so the orchestrator (or a later run) may use them.
       for (const cpu of cpus) core.raw.dma_release_cpu(a.domain, cpu);
     }
-    return { first: a.first, calls, quanta };
+    return { first: a.first, calls, waits };
   },
 };
