@@ -144,6 +144,16 @@ describe("scenarios on a machine, with the same breakdown", () => {
     expect(snap.totals.modelledNsPerOp).toBeGreaterThan(plain.totals.modelledNsPerOp);
   });
 
+  it("runs 128 simulated CPUs (the limit), each with its breakdown", async () => {
+    const base = BUILTIN_RUN_SCENARIOS["nic"]!;
+    const { name: _, ...rx } = base.workloads[0]!;
+    const r = await runScenario({ ...base, cpus: 128, workers: 2,
+      workloads: [{ ...rx, cpus: Array.from({ length: 128 }, (_c, i) => i), ops: 300 }] });
+    expect(r.outcome.status).toBe("ok");
+    expect(r.perCpu).toHaveLength(128);
+    expect(r.perCpu.every((c) => c.time.work > 0 && c.time.sync > 0)).toBe(true);
+  });
+
   it("refuses an unknown machine with its field path", async () => {
     await expect(runScenario(nic({ machine: "m1" }))).rejects.toThrow(/machine: expected one of "snapdragon-x"/);
   });

@@ -113,7 +113,8 @@ export class IovaCommands implements CommandFamily {
 
   private setNcpus(n: number): void {
     if (this.dom) throw new Error("ncpus must come before init");
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`N must be 1..64, got ${n}`);
+    const most = this.sim.core.layout.IOVA_MAX_CPUS;
+    if (!Number.isInteger(n) || n < 1 || n > most) throw new Error(`N must be 1..${most}, got ${n}`);
     this.ncpus = n;
     this.out.line("ok");
   }
