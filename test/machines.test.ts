@@ -146,9 +146,9 @@ describe("scenarios on a machine, with the same breakdown", () => {
 
   it("runs 128 simulated CPUs (the limit), each with its breakdown", async () => {
     const base = BUILTIN_RUN_SCENARIOS["nic"]!;
-    const { name: _, ...rx } = base.workloads[0]!;
-    const r = await runScenario({ ...base, cpus: 128, workers: 2,
-      workloads: [{ ...rx, cpus: Array.from({ length: 128 }, (_c, i) => i), ops: 300 }] });
+    const r = await runScenario({ ...base, cpus: 128, workers: 2, workloads: [{
+      kind: "nic-rx", device: "eth0", cpus: Array.from({ length: 128 }, (_c, i) => i), ops: 300, ring: 256, bufferBytes: 2048,
+    }] });
     expect(r.outcome.status).toBe("ok");
     expect(r.perCpu).toHaveLength(128);
     expect(r.perCpu.every((c) => c.time.work > 0 && c.time.sync > 0)).toBe(true);
