@@ -70,9 +70,10 @@ export interface MapBenchmarkOptions {
   /**
    * Modelled ns per quantum: no worker runs its CPUs more than this far ahead of the CPU
    * furthest behind on any other worker, so a shared resource is booked out of modelled
-   * order by at most a quantum plus one iteration (src/tasks/map-benchmark.ts). 100..1,000,000. Default 5,000: coarser runs
-   * faster on many workers, but past about 10 µs the command queue's collapse under many CPUs
-   * is no longer seen (the backlogs it is judged from blur).
+   * order by at most a quantum plus one iteration (src/tasks/map-benchmark.ts).
+   * 100..1,000,000. Default 5,000: coarser waits less on many workers, but past about 10 µs
+   * the command queue's collapse under many CPUs is no longer seen (the backlogs it is
+   * judged from blur).
    */
   quantumNs?: number;
   /**
@@ -203,10 +204,22 @@ export function checkMapBenchmarkOptions(o: MapBenchmarkOptions): void {
   validate(o);
 }
 
+/** Every option runMapBenchmark takes (the type checks the list is whole): anything else is refused, not ignored. */
+const OPTION_KEYS = Object.keys({
+  threads: true, seconds: true, node: true, dmaBits: true, dir: true, transNs: true, granule: true, mapMode: true,
+  profile: true, mode: true, workers: true, rangeInvalidation: true, machine: true, cmdq: true, cpuCosts: true,
+  smmuCosts: true, quantumNs: true, maxLoops: true, signal: true, onProgress: true,
+} satisfies Record<keyof MapBenchmarkOptions, true>);
+
 /** The ioctl's checks, in the kernel's order, then the simulator's own limits. */
 function validate(o: MapBenchmarkOptions): Params {
   const d = MAP_BENCHMARK_DEFAULTS;
   const ctx = "dma_map_benchmark";
+  for (const k of Object.keys(o)) {
+    if (!OPTION_KEYS.includes(k)) {
+      throw new ArgumentError(k, (o as Record<string, unknown>)[k], `is not an option (known: ${OPTION_KEYS.join(", ")})`, ctx);
+    }
+  }
   const profile = checkOneOf("profile", o.profile ?? d.profile, PROFILES, ctx);
   const threads = intIn("threads", o.threads ?? d.threads, 1, MAX_THREADS, "invalid thread number");
   const seconds = intIn("seconds", o.seconds ?? d.seconds, 1, MAX_SECONDS, "invalid duration seconds");
