@@ -12,6 +12,8 @@ import { renderHtmlReport } from "../src/report/html.js";
 import { plotSpecs, throughputValues } from "../src/report/plots.js";
 import { formatSummary } from "../src/report/text.js";
 import type { Histogram, RunReport } from "../src/report/types.js";
+import { renderSweepHtml, sweepPoint } from "../src/bench/sweep.js";
+import type { MapBenchmarkResult } from "../src/bench/map-benchmark.js";
 
 /** Log-spaced buckets (powers of two from `from`), counts shaped like a latency peak at `peak`. */
 function histogram(unit: string, from: number, n: number, peak: number, scale: number): Histogram {
@@ -266,6 +268,18 @@ describe("render marks", () => {
   });
 });
 
+/** A dma_map_benchmark result with only what the sweep page reads filled in meaningfully. */
+function sweepResult(): MapBenchmarkResult {
+  const time = { work: 150, cmdq: 940, sync: 780, iovaTreeLock: 0, depotLock: 0, fqLock: 0, delay: 0 };
+  return {
+    avgMap100ns: 0, mapStddev100ns: 0, avgUnmap100ns: 17, unmapStddev100ns: 0, loops: 1000, threads: 1, seconds: 1, node: -1,
+    dmaBits: 32, dir: 0, transNs: 0, granule: 1, mapMode: 0, profile: "7.1", mode: "strict", rangeInvalidation: false,
+    machine: "snapdragon-x", cmdq: "kernel", quantumNs: 5000, workers: 1, jiffies: 250,
+    perThread: [{ cpu: 0, loops: 1000, modelledNs: 1_870_000, time }], timePerLoop: time,
+    dma: {} as MapBenchmarkResult["dma"], smmu: { commands: 2000, syncs: 1000, tlbi: { va: 1000, context: 0, all: 0 } }, wallMs: 1,
+  };
+}
+
 // Chromium must be there in CI (.ci/run installs it and sets CI); elsewhere, without it, the
 // Chromium tests are skipped and their names say why.
 const chromium = findChromium();
@@ -301,6 +315,16 @@ describe("HTML report in headless Chromium", () => {
     const marks = readRenderMarks(await dumpDom(broken, { chromium: browser, timeoutMs: CHROMIUM_MS }));
     expect(marks.rendered).toBe(false);
     expect(marks.error).toMatch(/uPlot is not defined/);
+  }, CHROMIUM_MS + 5_000);
+
+  it("draws the bench sweep page: the curve, modelled against published", async () => {
+    const results = [1, 8].map((threads) => ({ ...sweepResult(), threads, avgUnmap100ns: threads === 1 ? 17 : 59 }));
+    const sweep = join(dir, "sweep.html");
+    writeFileSync(sweep, renderSweepHtml(results.map((r) => sweepPoint(r)), { machine: "snapdragon-x", cmdq: "kernel", profile: "7.1", granule: 1 }, results));
+    const dom = await dumpDom(sweep, { chromium: browser, timeoutMs: CHROMIUM_MS });
+    expect(checkRendered(dom, 1)).toEqual({ rendered: true, plots: 1, error: null });
+    expect(dom.match(/class="stack-row"/g)).toHaveLength(2);
+    expect(dom).toContain("unmap 6.2 µs");
   }, CHROMIUM_MS + 5_000);
 
   it("takes a screenshot", async () => {
