@@ -7,9 +7,11 @@
 //
 // How the figures were fitted (the model is assembly/smmu/cmdq.ts and assembly/cpu-time.ts):
 //   - one thread's strict 4 KiB unmap is the CPU's unmap path + claim + MMIO + the SMMU
-//     consuming one TLBI and completing the CMD_SYNC;
+//     consuming one TLBI and completing the CMD_SYNC + the CPU noticing (syncWake);
 //   - with N threads the SMMU's consumption (tlbi + the sync's completion) is what they
-//     queue for, so the unmap grows towards N × that once it saturates;
+//     queue for, so the unmap grows towards N × that once it saturates (Snapdragon X: 780 ns,
+//     so 8 threads wait 6.2 µs; the rest of its 1.8 µs single-thread unmap is latency that
+//     occupies nothing, syncWake);
 //   - a 1 MiB unmap without range invalidation is 256 TLBIs (four batches of 64);
 //   - many-CPU collapse (Kunpeng 920) is the compare-and-swap loop on prod: each spinning CPU
 //     slows the winning claim by cmdqSpin, up to cmdqSpinMax spinners.
@@ -81,7 +83,7 @@ const KUNPENG_920 = {
 const TABLE = {
   "snapdragon-x": {
     description: "Qualcomm Snapdragon X (Arm SMMUv3, no range invalidation), 4 KiB pages",
-    smmuCosts: { tlbi: 200, sync: 1520, cmdqClaim: 40, mmio: 900, cmdqSpin: 0, cmdqSpinMax: 0 },
+    smmuCosts: { tlbi: 200, sync: 1520, cmdqClaim: 40, mmio: 100, syncWake: 800, cmdqSpin: 0, cmdqSpinMax: 0 },
     rangeInvalidation: false,
     cmdq: { kernel: {} },
     cpuCosts: { dmaApi: 40, pte: 1, iovaRcache: 10, lock: 10, lineTransfer: 150 },

@@ -18,8 +18,10 @@
 //             owner: it waits for that owner to finish, closes its own gathering (every claim
 //             made meanwhile joins its batch) and writes prod by MMIO (COST_MMIO);
 //   consume   the SMMU consumes published commands in order, COST_TLBI each, and completes
-//             a CMD_SYNC in sync − claim − MMIO (so an idle queue's CMD_SYNC costs COST_SYNC
-//             in all): a CPU that issued one waits until everything before it is consumed.
+//             a CMD_SYNC in sync − claim − MMIO − wake: a CPU that issued one waits until
+//             everything before it is consumed, then COST_SYNC_WAKE more to notice (polling
+//             the queue or its MSI-written word, or waking from WFE) — latency that occupies
+//             nothing. So an idle queue's CMD_SYNC costs COST_SYNC in all.
 // The CPU's time goes to TIME_CMDQ (claim and, as owner, the wait and MMIO) and TIME_SYNC.
 // Outside modelled contention (cpu-time.ts timedMode) each step costs its uncontended price,
 // so one CPU alone gets the same figures in both.
@@ -29,7 +31,8 @@ import { CMD0_OP_BITS, CMD0_OP_LO, OP_CMD_SYNC, cmdField, syncDw0 } from "./cmd"
 import { SmmuDomain } from "./domain";
 import { smmuConsume } from "./consume";
 import {
-  COST_CMDQ_CLAIM, COST_CMDQ_SPIN, COST_CMDQ_SPIN_MAX, COST_MMIO, COST_SYNC, COST_TLBI, SmmuInstance, cost, smmuLive,
+  COST_CMDQ_CLAIM, COST_CMDQ_SPIN, COST_CMDQ_SPIN_MAX, COST_MMIO, COST_SYNC, COST_SYNC_WAKE, COST_TLBI, SmmuInstance, cost,
+  smmuLive,
 } from "./smmu";
 import { lockAcquire, lockRelease, slotBase } from "../sync";
 import { TIME_CMDQ, TIME_SYNC, cpuNow, cpuSpend, cpuWaitUntil, timedMode } from "../cpu-time";
@@ -82,8 +85,8 @@ function batchAdd(s: SmmuInstance, count: u64): void {
 /** The SMMU's part of a CMD_SYNC: completing it once the commands before it are consumed. */
 @inline function syncCompleteNs(s: SmmuInstance): u64 {
   const sync = cost(s, COST_SYNC);
-  const driver = cost(s, COST_CMDQ_CLAIM) + cost(s, COST_MMIO);
-  return sync > driver ? sync - driver : 0;
+  const cpu = cost(s, COST_CMDQ_CLAIM) + cost(s, COST_MMIO) + cost(s, COST_SYNC_WAKE);
+  return sync > cpu ? sync - cpu : 0;
 }
 
 /**
@@ -98,7 +101,7 @@ function submit(s: SmmuInstance, sync: bool): void {
     cpuSpend(TIME_CMDQ, cost(s, COST_CMDQ_CLAIM) + cost(s, COST_MMIO));
     // Uncontended, the SMMU consumes the batch while the CPU goes on: a sync waits for all of it.
     if (sync) {
-      cpuSpend(TIME_SYNC, consumeNs);
+      cpuSpend(TIME_SYNC, consumeNs + cost(s, COST_SYNC_WAKE));
       store<u64>(t + TS_BATCH_NS, 0);
     }
     return;
@@ -126,7 +129,7 @@ function submitTimed(s: SmmuInstance, sync: bool, consumeNs: u64): void {
   s.consumeHold = consumeNs;
   lockRelease(lock);
   cpuWaitUntil(TIME_CMDQ, owner ? published : claimed);
-  if (sync) cpuWaitUntil(TIME_SYNC, done);
+  if (sync) cpuWaitUntil(TIME_SYNC, done + cost(s, COST_SYNC_WAKE));
 }
 
 /** How many of `hold`-long bookings fit between `now` and `until`: a backlog's length. */

@@ -209,7 +209,8 @@ export const COST_CMDQ_CLAIM: u32 = 7; //    a claim of queue space holding prod
 export const COST_CMDQ_SPIN: u32 = 8; //     what each CPU spinning on prod adds to a claim (its failed CAS)
 export const COST_CMDQ_SPIN_MAX: u32 = 9; // spinners beyond this many add nothing (a count, not ns)
 export const COST_MMIO: u32 = 10; //         the owner's MMIO write of prod
-export const COST_COUNT: u32 = 11;
+export const COST_SYNC_WAKE: u32 = 11; //    a CPU noticing its CMD_SYNC completed (polling, WFE wake-up)
+export const COST_COUNT: u32 = 12;
 if (COST_COUNT > COSTS_ROOM) ERROR("COST_* outgrew SmmuInstance.costs");
 
 /**

@@ -71,9 +71,11 @@ export interface MapBenchmarkOptions {
    * Modelled ns per quantum: no worker runs its CPUs more than this far ahead of the CPU
    * furthest behind on any other worker, so a shared resource is booked out of modelled
    * order by at most a quantum plus one iteration (src/tasks/map-benchmark.ts).
-   * 100..1,000,000. Default 5,000: coarser waits less on many workers, but past about 10 µs
-   * the command queue's collapse under many CPUs is no longer seen (the backlogs it is
-   * judged from blur).
+   * 100..1,000,000. Default 500: below one iteration, so two workers give one worker's
+   * figures. Coarser waits less, but a worker behind then meets the bookings of the one
+   * ahead and waits too long (2 threads on snapdragon-x: unmap 1.7 µs at 500 ns, 2.4 µs at
+   * 1–2 µs, 2.9 µs at 5 µs), and past about 10 µs the command queue's collapse under many
+   * CPUs is no longer seen.
    */
   quantumNs?: number;
   /**
@@ -161,7 +163,7 @@ export interface MapBenchmarkResult {
 export const MAP_BENCHMARK_DEFAULTS = Object.freeze({
   threads: 1, seconds: 20, node: -1, dmaBits: 32, dir: 0, transNs: 0, granule: 1, mapMode: 0,
   profile: DEFAULT_PROFILE as Profile, mode: "strict" as const, rangeInvalidation: true, cmdq: "kernel" as CmdqVariant,
-  quantumNs: 5_000,
+  quantumNs: 500,
 });
 
 /** The kernel's limits (DMA_MAP_MAX_THREADS, _SECONDS, _TRANS_DELAY) and the simulator's. */

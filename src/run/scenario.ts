@@ -444,7 +444,7 @@ const smmuSchema = z.strictObject({
     pteRead: cost().optional(), iotlbHit: cost().optional(), iotlbMiss: cost().optional(),
     walkCacheHit: cost().optional(), microTlbHit: cost().optional(), tlbi: cost().optional(),
     sync: cost().optional(), cmdqClaim: cost().optional(), cmdqSpin: cost().optional(),
-    cmdqSpinMax: integer(0, 128).optional(), mmio: cost().optional(),
+    cmdqSpinMax: integer(0, 128).optional(), mmio: cost().optional(), syncWake: cost().optional(),
   }).optional(),
   injectDroppedInvalidations: bool().optional(),
 });

@@ -52,6 +52,11 @@ export interface SmmuCosts {
   cmdqSpinMax: number;
   /** The queue owner's MMIO write of prod. Part of `sync`. */
   mmio: number;
+  /**
+   * A CPU noticing its CMD_SYNC completed (polling the queue or its MSI-written word, waking
+   * from WFE): latency that occupies neither the queue nor the SMMU. Part of `sync`.
+   */
+  syncWake: number;
 }
 
 /**
@@ -65,7 +70,7 @@ export interface SmmuCosts {
  */
 export const DEFAULT_COSTS: Readonly<SmmuCosts> = Object.freeze({
   pteRead: 100, iotlbHit: 3, iotlbMiss: 3, walkCacheHit: 4, microTlbHit: 1, tlbi: 50, sync: 1000,
-  cmdqClaim: 0, cmdqSpin: 0, cmdqSpinMax: 0, mmio: 0,
+  cmdqClaim: 0, cmdqSpin: 0, cmdqSpinMax: 0, mmio: 0, syncWake: 0,
 });
 
 /**
@@ -216,7 +221,7 @@ export const POLICY_CODES = { lru: "POLICY_LRU", rr: "POLICY_RR", random: "POLIC
 export const SMMU_COST_CODES = {
   pteRead: "COST_PTE_READ", iotlbHit: "COST_IOTLB_HIT", iotlbMiss: "COST_IOTLB_MISS", walkCacheHit: "COST_WALKC_HIT",
   tlbi: "COST_TLBI", sync: "COST_SYNC", microTlbHit: "COST_UTLB_HIT", cmdqClaim: "COST_CMDQ_CLAIM",
-  cmdqSpin: "COST_CMDQ_SPIN", cmdqSpinMax: "COST_CMDQ_SPIN_MAX", mmio: "COST_MMIO",
+  cmdqSpin: "COST_CMDQ_SPIN", cmdqSpinMax: "COST_CMDQ_SPIN_MAX", mmio: "COST_MMIO", syncWake: "COST_SYNC_WAKE",
 } as const satisfies Record<keyof SmmuCosts, LayoutName>;
 const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutName][];
 
@@ -255,9 +260,10 @@ export class Smmu {
     }
     const costs = { ...DEFAULT_COSTS, ...(opts.costs ?? {}) };
     for (const [k] of COST_KEYS) checkInt(`costs.${k}`, costs[k], 0, 2 ** 31, ctx);
-    if (costs.sync < costs.cmdqClaim + costs.mmio) {
-      throw new ArgumentError("costs.sync", costs.sync, `must be at least costs.cmdqClaim + costs.mmio ` +
-        `(${costs.cmdqClaim} + ${costs.mmio} ns): a CMD_SYNC on an idle queue includes its claim and the MMIO write`, ctx);
+    if (costs.sync < costs.cmdqClaim + costs.mmio + costs.syncWake) {
+      throw new ArgumentError("costs.sync", costs.sync, `must be at least costs.cmdqClaim + costs.mmio + costs.syncWake ` +
+        `(${costs.cmdqClaim} + ${costs.mmio} + ${costs.syncWake} ns): a CMD_SYNC on an idle queue includes its claim, ` +
+        "the MMIO write and the CPU noticing it completed", ctx);
     }
 
     let options = 0;
