@@ -91,8 +91,8 @@ function curve(points: SweepPoint[], mode: "strict" | "lazy"): PlotSpec {
     id: `curve-${mode}`, title: `${mode}: ${byRate ? "map+unmap pairs per CPU per second" : "average unmap latency"} against threads`,
     kind: "line", x: ps.map((p) => p.threads), xLabel: "threads", yLabel: byRate ? "pairs/CPU/s" : "µs (modelled)",
     series: [
-      { label: "modelled", color: "#4e79a7", values: ps.map(value) },
-      { label: "published", color: "#e15759", values: ps.map(pub) },
+      { label: "modelled", color: "#4e79a7", values: ps.map(value), points: true },
+      { label: "published", color: "#e15759", values: ps.map(pub), points: true },
     ],
   };
 }

@@ -288,7 +288,8 @@ const DRAW_SCRIPT = `
       scales: { x: { time: false }, y: { range: spec.yRange ? spec.yRange : fromZero } },
       axes: axes(spec, {}),
       series: [{ label: spec.xLabel }].concat(spec.series.map(function (s) {
-        return { label: s.label, stroke: s.color, width: 2, points: { show: false } };
+        return { label: s.label, stroke: s.color, width: 2, spanGaps: !!s.points,
+                 points: { show: !!s.points, size: 8, fill: s.color } };
       }))
     };
   }

@@ -11,6 +11,8 @@ export interface PlotSeries {
   color: string;
   /** One value per x; null where there is none (no bar, or a gap in the line). */
   values: (number | null)[];
+  /** A line: mark each value with a point, and join the points across the nulls between them. */
+  points?: boolean;
 }
 
 export interface LinePlot {
