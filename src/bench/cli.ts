@@ -128,7 +128,7 @@ async function runModes(o: BenchCliOptions, threads: number, modes: readonly ("s
       .catch((e: unknown) => { abort.abort(); throw e; });
   try {
     const { availableParallelism } = await import("node:os");
-    const workersEach = o.workers ?? Math.min(threads, availableParallelism());
+    const workersEach = o.workers ?? 1;
     return modes.length * workersEach <= availableParallelism()
       ? await Promise.all(modes.map(run))
       : await sequentially(modes.map((m, i) => () => run(m, i)));
