@@ -1,8 +1,8 @@
 // dma_map_benchmark's kernel thread (kernel/dma/map_benchmark.c map_benchmark_thread,
 // v5.15 and v7.1; reference §6.3–6.4) for one simulated CPU, on modelled time instead of
-// ktime_get(): the CPU's clock is what the thread has been charged (assembly/cpu-time.ts — commands,
-// CMD_SYNC waits, locks, the DMA-API, page-table and IOVA costs of memmap.ts CPU_COST_*)
-// plus the busy-waits it did. One iteration, as the kernel's:
+// ktime_get(): the CPU's clock is what the thread has been charged (assembly/cpu-time.ts:
+// commands, CMD_SYNC waits, locks, the DMA-API, page-table and IOVA costs of memmap.ts
+// CPU_COST_*) plus the busy-waits it did. One iteration, as the kernel's:
 //
 //   fill the buffer with 0x66 unless FROM_DEVICE   (not charged: see below)
 //   t0; dma_map_single(granule pages); t1          a failed map ends the thread (-ENOMEM)
@@ -13,9 +13,9 @@
 //
 // The fill is a CPU memset before t0, outside both timed windows, so it changes only how
 // many iterations fit in the run; it is not charged (the count is a little higher than the
-// kernel's would be, the averages the same). The thread runs until its clock passes the
-// caller's mark; the caller cuts the run into chunks (a mark per chunk, a loop cap) so it
-// can stop it, show progress, and interleave several simulated CPUs on one worker.
+// kernel's would be, the averages the same). The threads run until their clocks pass the
+// caller's mark; the caller cuts the run into calls (a mark, an iteration cap) so it can
+// stop it, show progress, and keep its workers within a quantum of each other.
 //
 // Several CPUs on one worker run in modelled-time order: each iteration goes to the CPU
 // whose clock is furthest behind (ties to the lowest CPU), so the shared resources they
