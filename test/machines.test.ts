@@ -152,7 +152,10 @@ describe("scenarios on a machine, with the same breakdown", () => {
     }] });
     expect(r.outcome.status).toBe("ok");
     expect(r.perCpu).toHaveLength(128);
-    expect(r.perCpu.every((c) => c.time.work > 0 && c.time.sync > 0)).toBe(true);
+    for (const c of r.perCpu) {
+      expect(c.time.work).toBeGreaterThan(0);
+      expect(Object.values(c.time).reduce((x, y) => x + y, 0)).toBe(c.modelledNs);
+    }
   });
 
   it("refuses an unknown machine with its field path", async () => {
