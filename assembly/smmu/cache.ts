@@ -16,7 +16,7 @@
 //   meta: bit 0 valid · bit 1 read · bit 2 write · bit 3 leaf · bit 4 unprivileged
 //         bits 8..15 size shift · bits 16..17 level · bits 24..25 stage
 
-import { lockAcquire, lockRelease } from "../sync";
+import { currentSlot, lockAcquire, lockRelease } from "../sync";
 import { counterAdd } from "../counters";
 import { CACHE_LINE } from "../memmap";
 
@@ -329,8 +329,20 @@ export const INV_LEVEL: u32 = 1 << 4; //      only entries at `level` (a TTL hin
   return true;
 }
 
+/**
+ * Remove the entries of `set` that match. Most sets an invalidation visits hold nothing it
+ * matches (a TLBI by ASID scans every set, a TLBI by VA every micro-TLB), so the set is
+ * first looked at without its lock, and the lock — a write to a line other workers' fills
+ * and invalidations also write — is taken only when an entry matches or a writer is in the
+ * set. This removes what the locked scan would: the caller bumped the epoch (invBegun)
+ * before this look, so a fill that takes the set's lock after the look reads the new epoch
+ * and inserts nothing (cacheFillSince), and a fill that released it before the look left
+ * its entry for the look to see. A writer in the set at the look — a fill, or another
+ * invalidation — sends it to the locked scan.
+ */
 function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32): u32 {
   const lock = c.locks + set * 4;
+  if (atomic.load<i32>(lock) == 0 && !anyMatch(c, set, flags, ctx, lo, hi, level)) return 0;
   lockAcquire(lock);
   const ways = c.ways;
   let n: u32 = 0;
@@ -343,6 +355,18 @@ function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, 
   }
   lockRelease(lock);
   return n;
+}
+
+/** Whether an entry of `set` matches, read without its lock (invalidateSet's first look). */
+function anyMatch(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32): bool {
+  const ways = c.ways;
+  for (let w: u32 = 0; w < ways; w++) {
+    const e = changetype<u32>(entryAt(c, set, w));
+    const meta = atomic.load<u32>(e + CE_META);
+    if ((meta & META_VALID) == 0) continue;
+    if (matches(meta, atomic.load<u64>(e + CE_TAG), atomic.load<u32>(e + CE_CTX), flags, ctx, lo, hi, level)) return true;
+  }
+  return false;
 }
 
 /**
@@ -366,10 +390,24 @@ export function cacheInvalidate(c: CacheHeader, flags: u32, ctx: u32, lo: u64, h
       }
     }
   } else {
-    for (let s: u32 = 0; s < sets; s++) n += invalidateSet(c, s, flags, ctx, lo, hi, level);
+    // Every set, starting at a set that depends on the thread: the flush queues of CPUs
+    // doing the same work fill up together, and two sweeps that both started at set 0
+    // would run in step, each waiting at every set for the other to leave it. Where the
+    // sweep starts decides nothing: each set is invalidated on its own.
+    const start = sweepStart(sets);
+    for (let i: u32 = 0; i < sets; i++) {
+      const s = start + i < sets ? start + i : start + i - sets;
+      n += invalidateSet(c, s, flags, ctx, lo, hi, level);
+    }
   }
   if (n != 0) counterAdd(changetype<u32>(c) + C_INVALIDATED, n);
   return n;
+}
+
+/** Where this thread's sweeps of a cache of `sets` sets start: thread slots spread by the golden ratio. */
+@inline function sweepStart(sets: u32): u32 {
+  const frac = <u64>(currentSlot() * 0x9e3779b9); // the slot × 2^32 / φ, mod 2^32
+  return <u32>((frac * <u64>sets) >> 32);
 }
 
 function probesFor(lo: u64, hi: u64, shifts: u64): u64 {
