@@ -9,9 +9,11 @@
 // entry: a result is either a whole entry as some writer left it, or a miss.
 //
 // A cache is one kheap block: its CacheHeader, then its entries (sets × ways CacheEntry,
-// set after set), then a lock per set, then a round-robin cursor per set:
+// set after set), then a lock per set, then a round-robin cursor per set, and for a fully
+// associative cache (one set: a micro-TLB) a tag filter on lines of its own:
 //
 //   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ locks: sets × u32 │ cursors: sets × u32
+//        │ (one set) tag filter: FILTER_BYTES, line-aligned
 //
 //   meta: bit 0 valid · bit 1 read · bit 2 write · bit 3 leaf · bit 4 unprivileged
 //         bits 8..15 size shift · bits 16..17 level · bits 24..25 stage
@@ -43,7 +45,9 @@ import { CACHE_LINE } from "../memmap";
    * (atomic or, by fills; read by lookups and invalidations to skip sizes never seen).
    */
   shiftsSeen: u64;
-  _pad0: u64; _pad1: u64; _pad2: u64;
+  /** The tag filter (one-set caches, see FILTER_BYTES), 0 = none: fixed at cacheInit. */
+  filter: u32;
+  _pad0: u32; _pad1: u64; _pad2: u64;
   // Statistics (u64, counterAdd), on their own line: every lookup adds to one of them.
   /** Lookups that hit. */
   hits: u64;
@@ -132,9 +136,22 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
   return (asid & 0xffff) | ((vmid & 0xffff) << 16);
 }
 
-/** Bytes a cache of `entries` entries needs after its header (entries, locks, cursors). */
+/**
+ * A fully associative cache's tag filter: one bit per hash of (tag, size), set by every fill
+ * before it writes its entry, so a clear bit proves no entry of that tag is there. A lookup
+ * or a TLBI by address reads the one bit instead of every way: a micro-TLB has 32 ways on
+ * 16 lines, and every TLBI of every CPU probes every device's micro-TLB, while only the
+ * device's own accesses fill it. Bits are only cleared all at once, when an invalidation
+ * leaves the cache empty (invalidateSet). 4096 bits: the few hundred buffers a device
+ * cycles through keep it sparse.
+ */
+const FILTER_BYTES: u32 = 512;
+const FILTER_BITS_SHIFT: u64 = 12; // log2(FILTER_BYTES · 8)
+
+/** Bytes a cache of `entries` entries needs after its header (entries, locks, cursors, filter). */
 export function cacheBytes(sets: u32, ways: u32): u32 {
-  return CACHE_HEADER + sets * ways * CACHE_ENTRY_SIZE + sets * 8;
+  const filter: u32 = sets == 1 ? CACHE_LINE + FILTER_BYTES : 0;
+  return CACHE_HEADER + sets * ways * CACHE_ENTRY_SIZE + sets * 8 + filter;
 }
 
 /** Lay out a cache at `c` (zeroed memory of cacheBytes()). ways = 0 means fully associative. */
@@ -147,6 +164,24 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
   c.locks = entries + sets * ways * CACHE_ENTRY_SIZE;
   c.rrCursors = entries + sets * ways * CACHE_ENTRY_SIZE + sets * 4;
   c.rng = seed == 0 ? 0x9e3779b9 : seed;
+  if (sets == 1) {
+    const filter = (c.rrCursors + 4 + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+    memory.fill(filter, 0, FILTER_BYTES);
+    c.filter = filter;
+  }
+}
+
+/** The filter bit of (tag, shift): its word's address in the low 32 bits, its mask in the high. */
+@inline function filterBit(c: CacheHeader, tag: u64, shift: u32): u64 {
+  const h = ((tag ^ (<u64>shift << 58)) * 0x9e3779b97f4a7c15) >> (64 - FILTER_BITS_SHIFT);
+  return <u64>(c.filter + <u32>(h >> 5) * 4) | (<u64>1 << (32 + (h & 31)));
+}
+
+/** Whether an entry of (tag, shift) may be in `c`: false only if none can be (no filter: true). */
+@inline function mayHold(c: CacheHeader, tag: u64, shift: u32): bool {
+  if (c.filter == 0) return true;
+  const b = filterBit(c, tag, shift);
+  return (atomic.load<u32>(<u32>b) & <u32>(b >> 32)) != 0;
 }
 
 @inline function entryAt(c: CacheHeader, set: u32, way: u32): CacheEntry {
@@ -178,7 +213,7 @@ export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, shifts: u64, resu
     const shift = <u32>ctz(rest);
     rest &= rest - 1;
     const tag = va >> shift;
-    if (probeSet(c, setIndex(c, tag), tag, ctx, shift, result)) {
+    if (mayHold(c, tag, shift) && probeSet(c, setIndex(c, tag), tag, ctx, shift, result)) {
       counterAdd(changetype<u32>(c) + C_HITS, 1);
       return true;
     }
@@ -285,6 +320,13 @@ export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, meta: u32, out
   // must see it, or it would skip this size (cacheInvalidate probes only sizes seen).
   const seen = shiftsSeenAddr(c);
   if ((atomic.load<u64>(seen) & (<u64>1 << shift)) == 0) atomic.or<u64>(seen, <u64>1 << shift);
+  // The tag goes into the filter before the epoch check too, for the same reason; an
+  // invalidation that empties the cache clears the filter, and a fill that announced itself
+  // before that clear then finds the epoch moved, or never had leave to fill (invEnded).
+  if (c.filter != 0) {
+    const b = filterBit(c, tag, shift);
+    if ((atomic.load<u32>(<u32>b) & <u32>(b >> 32)) == 0) atomic.or<u32>(<u32>b, <u32>(b >> 32));
+  }
   lockAcquire(lock);
   if (epochAddr != 0 && atomic.load<u32>(epochAddr) != epoch) {
     lockRelease(lock);
@@ -346,12 +388,20 @@ function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, 
   lockAcquire(lock);
   const ways = c.ways;
   let n: u32 = 0;
+  let left: u32 = 0;
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
     if (matches(e.meta, e.tag, e.ctx, flags, ctx, lo, hi, level)) {
       writeEntry(e, 0, 0, 0, 0, 0);
       n++;
+    } else if ((e.meta & META_VALID) != 0) {
+      left++;
     }
+  }
+  // Emptied by this invalidation (its epoch is up, so no fill that announced itself in
+  // the filter before now can still insert): the filter starts again from nothing.
+  if (n != 0 && left == 0 && c.filter != 0) {
+    for (let i: u32 = 0; i < FILTER_BYTES; i += 8) atomic.store<u64>(c.filter + i, 0); // lookups read it meanwhile
   }
   lockRelease(lock);
   return n;
@@ -386,7 +436,7 @@ export function cacheInvalidate(c: CacheHeader, flags: u32, ctx: u32, lo: u64, h
       const shift = <u32>ctz(rest);
       rest &= rest - 1;
       for (let tag = lo >> shift; tag <= (hi - 1) >> shift; tag++) {
-        n += invalidateSet(c, setIndex(c, tag), flags, ctx, lo, hi, level);
+        if (mayHold(c, tag, shift)) n += invalidateSet(c, setIndex(c, tag), flags, ctx, lo, hi, level);
       }
     }
   } else {
