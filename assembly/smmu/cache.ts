@@ -13,7 +13,7 @@
 // associative cache (one set: a micro-TLB) a tag filter on lines of its own:
 //
 //   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ locks: sets × u32 │ cursors: sets × u32
-//        │ (one set) tag filter: FILTER_BYTES, line-aligned
+//        │ (one set) tag filter: a line holding its count of bits set, then FILTER_BYTES
 //
 //   meta: bit 0 valid · bit 1 read · bit 2 write · bit 3 leaf · bit 4 unprivileged
 //         bits 8..15 size shift · bits 16..17 level · bits 24..25 stage
@@ -142,15 +142,19 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
  * or a TLBI by address reads the one bit instead of every way: a micro-TLB has 32 ways on
  * 16 lines, and every TLBI of every CPU probes every device's micro-TLB, while only the
  * device's own accesses fill it. Bits are only cleared all at once, when an invalidation
- * leaves the cache empty (invalidateSet). 4096 bits: the few hundred buffers a device
- * cycles through keep it sparse.
+ * leaves the cache empty (invalidateSet) and FILTER_CLEAR_AT of them are set: clearing costs
+ * a store per word, which a cache emptied on every unmap (a strict domain's one buffer)
+ * must not pay each time. 4096 bits: the few hundred buffers a device cycles through keep
+ * it sparse. The bits follow a line of their own whose first word counts the bits set
+ * (approximately: a fill racing a clear may count in the old filter; it only times clears).
  */
 const FILTER_BYTES: u32 = 512;
 const FILTER_BITS_SHIFT: u64 = 12; // log2(FILTER_BYTES · 8)
+const FILTER_CLEAR_AT: u32 = 256;
 
 /** Bytes a cache of `entries` entries needs after its header (entries, locks, cursors, filter). */
 export function cacheBytes(sets: u32, ways: u32): u32 {
-  const filter: u32 = sets == 1 ? CACHE_LINE + FILTER_BYTES : 0;
+  const filter: u32 = sets == 1 ? 2 * CACHE_LINE + FILTER_BYTES : 0;
   return CACHE_HEADER + sets * ways * CACHE_ENTRY_SIZE + sets * 8 + filter;
 }
 
@@ -165,9 +169,9 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
   c.rrCursors = entries + sets * ways * CACHE_ENTRY_SIZE + sets * 4;
   c.rng = seed == 0 ? 0x9e3779b9 : seed;
   if (sets == 1) {
-    const filter = (c.rrCursors + 4 + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
-    memory.fill(filter, 0, FILTER_BYTES);
-    c.filter = filter;
+    const count = (c.rrCursors + 4 + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+    memory.fill(count, 0, CACHE_LINE + FILTER_BYTES);
+    c.filter = count + CACHE_LINE;
   }
 }
 
@@ -325,7 +329,10 @@ export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, meta: u32, out
   // before that clear then finds the epoch moved, or never had leave to fill (invEnded).
   if (c.filter != 0) {
     const b = filterBit(c, tag, shift);
-    if ((atomic.load<u32>(<u32>b) & <u32>(b >> 32)) == 0) atomic.or<u32>(<u32>b, <u32>(b >> 32));
+    const mask = <u32>(b >> 32);
+    if ((atomic.load<u32>(<u32>b) & mask) == 0 && (atomic.or<u32>(<u32>b, mask) & mask) == 0) {
+      atomic.add<u32>(c.filter - CACHE_LINE, 1);
+    }
   }
   lockAcquire(lock);
   if (epochAddr != 0 && atomic.load<u32>(epochAddr) != epoch) {
@@ -400,8 +407,9 @@ function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, 
   }
   // Emptied by this invalidation (its epoch is up, so no fill that announced itself in
   // the filter before now can still insert): the filter starts again from nothing.
-  if (n != 0 && left == 0 && c.filter != 0) {
+  if (n != 0 && left == 0 && c.filter != 0 && atomic.load<u32>(c.filter - CACHE_LINE) >= FILTER_CLEAR_AT) {
     for (let i: u32 = 0; i < FILTER_BYTES; i += 8) atomic.store<u64>(c.filter + i, 0); // lookups read it meanwhile
+    atomic.store<u32>(c.filter - CACHE_LINE, 0);
   }
   lockRelease(lock);
   return n;
