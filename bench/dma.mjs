@@ -19,13 +19,14 @@
 //     commands and CMD_SYNCs the SMMU consumed.
 // Each lazy/strict ratio compares two measurements of the same run, and so does each
 // 2-workers/1-worker ratio, printed beside what the machine gave two threads that share
-// nothing at that moment (bench/lib/control.mjs): far below 2 on a busy host, and then no
-// simulator ratio can be 2 either. Figures are medians of several repetitions after a warm-up. No simulated time passes, so the 10 ms timer never
+// nothing at that moment and what a cache line costs to move between them
+// (bench/lib/control.mjs): far below 2 on a busy host, and then no simulator ratio can be 2
+// either; and each line both workers write per pair costs that move. Figures are medians of several repetitions after a warm-up. No simulated time passes, so the 10 ms timer never
 // fires: under this load the full ring's synchronous flush is what empties the queue.
 // Run alone: `node bench/dma.mjs`, or through `npm run bench -- dma`.
 
 import { PROFILES, Simulator } from "../dist/index.js";
-import { machineScaling } from "./lib/control.mjs";
+import { lineHandoffNs, machineScaling } from "./lib/control.mjs";
 
 const PAGE = 0x1000;
 const PHYS_BASE = 0x1_0000_0000;
@@ -96,9 +97,11 @@ export async function run({ print = console.log, profile: only } = {}) {
         `modelled CPU ${ratio("cpuNs")}, SMMU ${ratio("smmuNs")}, commands ${ratio("cmds")}, syncs ${ratio("syncs")}`);
     }
     machine.push(await machineScaling());
+    const handoff = await lineHandoffNs();
     const scale = (mode) => `${fmt(by[2][mode].rate / by[1][mode].rate, 2)}×`;
     print(`  ${profile}  2 workers / 1 worker: strict ${scale("strict")}, lazy ${scale("lazy")} ` +
-      `(this machine, two threads sharing nothing, before and after: ${machine.map((m) => `${fmt(m, 2)}×`).join(", ")})`);
+      `(this machine: two threads sharing nothing ${machine.map((m) => `${fmt(m, 2)}×`).join(" before, ")} after; ` +
+      `a cache line moves between them in ${fmt(handoff)} ns)`);
   }
 }
 

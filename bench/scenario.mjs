@@ -13,7 +13,7 @@
 // Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
 
 import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, parseRunScenario, runScenario } from "../dist/index.js";
-import { machineScaling } from "./lib/control.mjs";
+import { lineHandoffNs, machineScaling } from "./lib/control.mjs";
 
 const REPS = 3;
 const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -41,7 +41,8 @@ async function scaling(name, profile) {
 /** One profile when `profile` is given (bench/run.mjs calls once per profile), else the default one. */
 export async function run({ print = console.log, profile = DEFAULT_PROFILE, names } = {}) {
   const list = names ?? (profile === DEFAULT_PROFILE ? Object.keys(BUILTIN_RUN_SCENARIOS) : ["nic"]);
-  print(`scenario runs, ${profile}: simulator ops/s (best of ${REPS}), 1 worker vs 2 workers, same work`);
+  print(`scenario runs, ${profile}: simulator ops/s (best of ${REPS}), 1 worker vs 2 workers, same work ` +
+    `(a cache line moves between two threads of this machine in ${fmt(await lineHandoffNs())} ns)`);
   for (const name of list) {
     const machine = await machineScaling();
     const r = await scaling(name, profile);
