@@ -7,10 +7,13 @@
 // (the same CPUs, operations and seed; the report totals are checked equal — an attacker's
 // reads excepted, which depend on how it interleaves with its victim). On 5.15 the nic
 // scenario's switch is refused (a live group's type changes only with one device in it),
-// so it runs strict throughout, as the kernel would.
+// so it runs strict throughout, as the kernel would. Each line ends with what the machine
+// gave two threads that share nothing just before (bench/lib/control.mjs): on a busy host
+// far below 2, and then no scenario can scale to 2 either.
 // Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
 
 import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, parseRunScenario, runScenario } from "../dist/index.js";
+import { lineHandoffNs, machineScaling } from "./lib/control.mjs";
 
 const REPS = 3;
 const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -38,11 +41,13 @@ async function scaling(name, profile) {
 /** One profile when `profile` is given (bench/run.mjs calls once per profile), else the default one. */
 export async function run({ print = console.log, profile = DEFAULT_PROFILE, names } = {}) {
   const list = names ?? (profile === DEFAULT_PROFILE ? Object.keys(BUILTIN_RUN_SCENARIOS) : ["nic"]);
-  print(`scenario runs, ${profile}: simulator ops/s (best of ${REPS}), 1 worker vs 2 workers, same work`);
+  print(`scenario runs, ${profile}: simulator ops/s (best of ${REPS}), 1 worker vs 2 workers, same work ` +
+    `(a cache line moves between two threads of this machine in ${fmt(await lineHandoffNs())} ns)`);
   for (const name of list) {
+    const machine = await machineScaling();
     const r = await scaling(name, profile);
     print(`  ${name.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
-      `ratio ${fmt(r.best[2] / r.best[1], 2)}× | modelled ${fmt(r.modelledNsPerOp)} ns/op`);
+      `ratio ${fmt(r.best[2] / r.best[1], 2)}× | modelled ${fmt(r.modelledNsPerOp)} ns/op | machine ${fmt(machine, 2)}×`);
   }
 }
 

@@ -9,14 +9,16 @@
 // entry: a result is either a whole entry as some writer left it, or a miss.
 //
 // A cache is one kheap block: its CacheHeader, then its entries (sets × ways CacheEntry,
-// set after set), then a lock per set, then a round-robin cursor per set:
+// set after set), then a lock per set, then a round-robin cursor per set, and for a fully
+// associative cache (one set: a micro-TLB) a tag filter on lines of its own:
 //
 //   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ locks: sets × u32 │ cursors: sets × u32
+//        │ (one set) tag filter: a line holding its count of bits set, then FILTER_BYTES
 //
 //   meta: bit 0 valid · bit 1 read · bit 2 write · bit 3 leaf · bit 4 unprivileged
 //         bits 8..15 size shift · bits 16..17 level · bits 24..25 stage
 
-import { lockAcquire, lockRelease } from "../sync";
+import { currentSlot, lockAcquire, lockRelease } from "../sync";
 import { counterAdd } from "../counters";
 import { CACHE_LINE } from "../memmap";
 
@@ -43,7 +45,9 @@ import { CACHE_LINE } from "../memmap";
    * (atomic or, by fills; read by lookups and invalidations to skip sizes never seen).
    */
   shiftsSeen: u64;
-  _pad0: u64; _pad1: u64; _pad2: u64;
+  /** The tag filter (one-set caches, see FILTER_BYTES), 0 = none: fixed at cacheInit. */
+  filter: u32;
+  _pad0: u32; _pad1: u64; _pad2: u64;
   // Statistics (u64, counterAdd), on their own line: every lookup adds to one of them.
   /** Lookups that hit. */
   hits: u64;
@@ -132,9 +136,26 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
   return (asid & 0xffff) | ((vmid & 0xffff) << 16);
 }
 
-/** Bytes a cache of `entries` entries needs after its header (entries, locks, cursors). */
+/**
+ * A fully associative cache's tag filter: one bit per hash of (tag, size), set by every fill
+ * before it writes its entry, so a clear bit proves no entry of that tag is there. A lookup
+ * or a TLBI by address reads the one bit instead of every way: a micro-TLB has 32 ways on
+ * 16 lines, and every TLBI of every CPU probes every device's micro-TLB, while only the
+ * device's own accesses fill it. Bits are only cleared all at once, when an invalidation
+ * leaves the cache empty (invalidateSet) and FILTER_CLEAR_AT of them are set: clearing costs
+ * a store per word, which a cache emptied on every unmap (a strict domain's one buffer)
+ * must not pay each time. 4096 bits: the few hundred buffers a device cycles through keep
+ * it sparse. The bits follow a line of their own whose first word counts the bits set
+ * (approximately: a fill racing a clear may count in the old filter; it only times clears).
+ */
+const FILTER_BYTES: u32 = 512;
+const FILTER_BITS_SHIFT: u64 = 12; // log2(FILTER_BYTES · 8)
+const FILTER_CLEAR_AT: u32 = 256;
+
+/** Bytes a cache of `entries` entries needs after its header (entries, locks, cursors, filter). */
 export function cacheBytes(sets: u32, ways: u32): u32 {
-  return CACHE_HEADER + sets * ways * CACHE_ENTRY_SIZE + sets * 8;
+  const filter: u32 = sets == 1 ? 2 * CACHE_LINE + FILTER_BYTES : 0;
+  return CACHE_HEADER + sets * ways * CACHE_ENTRY_SIZE + sets * 8 + filter;
 }
 
 /** Lay out a cache at `c` (zeroed memory of cacheBytes()). ways = 0 means fully associative. */
@@ -147,6 +168,24 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
   c.locks = entries + sets * ways * CACHE_ENTRY_SIZE;
   c.rrCursors = entries + sets * ways * CACHE_ENTRY_SIZE + sets * 4;
   c.rng = seed == 0 ? 0x9e3779b9 : seed;
+  if (sets == 1) {
+    const count = (c.rrCursors + 4 + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+    memory.fill(count, 0, CACHE_LINE + FILTER_BYTES);
+    c.filter = count + CACHE_LINE;
+  }
+}
+
+/** The filter bit of (tag, shift): its word's address in the low 32 bits, its mask in the high. */
+@inline function filterBit(c: CacheHeader, tag: u64, shift: u32): u64 {
+  const h = ((tag ^ (<u64>shift << 58)) * 0x9e3779b97f4a7c15) >> (64 - FILTER_BITS_SHIFT);
+  return <u64>(c.filter + <u32>(h >> 5) * 4) | (<u64>1 << (32 + (h & 31)));
+}
+
+/** Whether an entry of (tag, shift) may be in `c`: false only if none can be (no filter: true). */
+@inline function mayHold(c: CacheHeader, tag: u64, shift: u32): bool {
+  if (c.filter == 0) return true;
+  const b = filterBit(c, tag, shift);
+  return (atomic.load<u32>(<u32>b) & <u32>(b >> 32)) != 0;
 }
 
 @inline function entryAt(c: CacheHeader, set: u32, way: u32): CacheEntry {
@@ -178,7 +217,7 @@ export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, shifts: u64, resu
     const shift = <u32>ctz(rest);
     rest &= rest - 1;
     const tag = va >> shift;
-    if (probeSet(c, setIndex(c, tag), tag, ctx, shift, result)) {
+    if (mayHold(c, tag, shift) && probeSet(c, setIndex(c, tag), tag, ctx, shift, result)) {
       counterAdd(changetype<u32>(c) + C_HITS, 1);
       return true;
     }
@@ -285,6 +324,16 @@ export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, meta: u32, out
   // must see it, or it would skip this size (cacheInvalidate probes only sizes seen).
   const seen = shiftsSeenAddr(c);
   if ((atomic.load<u64>(seen) & (<u64>1 << shift)) == 0) atomic.or<u64>(seen, <u64>1 << shift);
+  // The tag goes into the filter before the epoch check too, for the same reason; an
+  // invalidation that empties the cache clears the filter, and a fill that announced itself
+  // before that clear then finds the epoch moved, or never had leave to fill (invEnded).
+  if (c.filter != 0) {
+    const b = filterBit(c, tag, shift);
+    const mask = <u32>(b >> 32);
+    if ((atomic.load<u32>(<u32>b) & mask) == 0 && (atomic.or<u32>(<u32>b, mask) & mask) == 0) {
+      atomic.add<u32>(c.filter - CACHE_LINE, 1);
+    }
+  }
   lockAcquire(lock);
   if (epochAddr != 0 && atomic.load<u32>(epochAddr) != epoch) {
     lockRelease(lock);
@@ -329,20 +378,53 @@ export const INV_LEVEL: u32 = 1 << 4; //      only entries at `level` (a TTL hin
   return true;
 }
 
+/**
+ * Remove the entries of `set` that match. Most sets an invalidation visits hold nothing it
+ * matches (a TLBI by ASID scans every set, a TLBI by VA every micro-TLB), so the set is
+ * first looked at without its lock, and the lock — a write to a line other workers' fills
+ * and invalidations also write — is taken only when an entry matches or a writer is in the
+ * set. This removes what the locked scan would: the caller bumped the epoch (invBegun)
+ * before this look, so a fill that takes the set's lock after the look reads the new epoch
+ * and inserts nothing (cacheFillSince), and a fill that released it before the look left
+ * its entry for the look to see. A writer in the set at the look — a fill, or another
+ * invalidation — sends it to the locked scan.
+ */
 function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32): u32 {
   const lock = c.locks + set * 4;
+  if (atomic.load<i32>(lock) == 0 && !anyMatch(c, set, flags, ctx, lo, hi, level)) return 0;
   lockAcquire(lock);
   const ways = c.ways;
   let n: u32 = 0;
+  let left: u32 = 0;
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
     if (matches(e.meta, e.tag, e.ctx, flags, ctx, lo, hi, level)) {
       writeEntry(e, 0, 0, 0, 0, 0);
       n++;
+    } else if ((e.meta & META_VALID) != 0) {
+      left++;
     }
+  }
+  // Emptied by this invalidation (its epoch is up, so no fill that announced itself in
+  // the filter before now can still insert): the filter starts again from nothing.
+  if (n != 0 && left == 0 && c.filter != 0 && atomic.load<u32>(c.filter - CACHE_LINE) >= FILTER_CLEAR_AT) {
+    for (let i: u32 = 0; i < FILTER_BYTES; i += 8) atomic.store<u64>(c.filter + i, 0); // lookups read it meanwhile
+    atomic.store<u32>(c.filter - CACHE_LINE, 0);
   }
   lockRelease(lock);
   return n;
+}
+
+/** Whether an entry of `set` matches, read without its lock (invalidateSet's first look). */
+function anyMatch(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32): bool {
+  const ways = c.ways;
+  for (let w: u32 = 0; w < ways; w++) {
+    const e = changetype<u32>(entryAt(c, set, w));
+    const meta = atomic.load<u32>(e + CE_META);
+    if ((meta & META_VALID) == 0) continue;
+    if (matches(meta, atomic.load<u64>(e + CE_TAG), atomic.load<u32>(e + CE_CTX), flags, ctx, lo, hi, level)) return true;
+  }
+  return false;
 }
 
 /**
@@ -362,14 +444,28 @@ export function cacheInvalidate(c: CacheHeader, flags: u32, ctx: u32, lo: u64, h
       const shift = <u32>ctz(rest);
       rest &= rest - 1;
       for (let tag = lo >> shift; tag <= (hi - 1) >> shift; tag++) {
-        n += invalidateSet(c, setIndex(c, tag), flags, ctx, lo, hi, level);
+        if (mayHold(c, tag, shift)) n += invalidateSet(c, setIndex(c, tag), flags, ctx, lo, hi, level);
       }
     }
   } else {
-    for (let s: u32 = 0; s < sets; s++) n += invalidateSet(c, s, flags, ctx, lo, hi, level);
+    // Every set, starting at a set that depends on the thread: the flush queues of CPUs
+    // doing the same work fill up together, and two sweeps that both started at set 0
+    // would run in step, each waiting at every set for the other to leave it. Where the
+    // sweep starts decides nothing: each set is invalidated on its own.
+    const start = sweepStart(sets);
+    for (let i: u32 = 0; i < sets; i++) {
+      const s = start + i < sets ? start + i : start + i - sets;
+      n += invalidateSet(c, s, flags, ctx, lo, hi, level);
+    }
   }
   if (n != 0) counterAdd(changetype<u32>(c) + C_INVALIDATED, n);
   return n;
+}
+
+/** Where this thread's sweeps of a cache of `sets` sets start: thread slots spread by the golden ratio. */
+@inline function sweepStart(sets: u32): u32 {
+  const frac = <u64>(currentSlot() * 0x9e3779b9); // the slot × 2^32 / φ, mod 2^32
+  return <u32>((frac * <u64>sets) >> 32);
 }
 
 function probesFor(lo: u64, hi: u64, shifts: u64): u64 {

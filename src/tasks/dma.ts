@@ -18,7 +18,12 @@ function loopStat(core: Core, which: "LS_PAIRS" | "LS_MAP_FAILS"): number {
 
 export interface DmaPairsArgs {
   domain: number;
-  device: number;
+  /**
+   * The device that touches the buffers: one for every worker, or one per worker
+   * (devices[worker]) — each device has one micro-TLB, which every access of every CPU
+   * feeding it fills, so CPUs that share a device share that structure.
+   */
+  device: number | number[];
   /** One simulated CPU per worker: cpus[worker]. */
   cpus: number[];
   count: number;
@@ -46,9 +51,10 @@ export const dmaTasks = {
   "dma.pairs": (ctx: TaskContext, a: DmaPairsArgs): DmaPairsResult => {
     const { core } = ctx;
     const cpu = a.cpus[ctx.worker]!;
+    const device = typeof a.device === "number" ? a.device : a.device[ctx.worker]!;
     core.raw.cpu_modelled_ns(true);
     const t0 = performance.now();
-    const rc = core.raw.dma_loop_pairs(a.device, cpu, a.count, a.size, a.physBase, a.physPages, 0, a.flags,
+    const rc = core.raw.dma_loop_pairs(device, cpu, a.count, a.size, a.physBase, a.physPages, 0, a.flags,
                                        (a.seed + ctx.worker * 7919) >>> 0 || 1);
     const ms = performance.now() - t0;
     const cpuNs = core.raw.cpu_modelled_ns(false);
