@@ -174,7 +174,7 @@ export async function startScenario(input: RunScenario | RunScenarioInput, opts:
     checkBufferReach(machine.sim.core, scenario);
     const cpus = setUpWorkloads(machine, scenario, seed);
     const shares = spread(cpus, placement, workers);
-    const progress = new SharedArrayBuffer(8 * 64);
+    const progress = new SharedArrayBuffer(8 * CORE_LIMITS.MAX_DMA_CPUS); // a Float64 per CPU
     const control = new SharedArrayBuffer(RUN_CONTROL_BYTES);
     const core = machine.sim.core;
     core.raw.wl_run_begin(scenario.checks.stopOnViolation ? core.layout.RUN_STOP_ON_VIOLATION : 0);

@@ -23,6 +23,7 @@ import type { Core } from "../../bindings/core.js";
 import type { EventReport } from "../report/types.js";
 import { switchResult } from "../run/switch.js";
 import { checkCore } from "../errno.js";
+import { CORE_LIMITS } from "../core-limits.js";
 
 /** One CPU's share of the run, as the orchestrator sends it. */
 export interface ScenarioCpuArgs {
@@ -44,8 +45,8 @@ export interface ScenarioCpuArgs {
 /** [CTL_FINISHED + cpu]: 1 once the CPU has done its operations (or stopped). */
 export const CTL_FINISHED = 0;
 /** [CTL_SAFE + worker]: 1 once the worker has left the core for good at a safe point (holding no lock). */
-export const CTL_SAFE = 64;
-export const RUN_CONTROL_BYTES = 128 * 4;
+export const CTL_SAFE = CORE_LIMITS.MAX_DMA_CPUS;
+export const RUN_CONTROL_BYTES = (CORE_LIMITS.MAX_DMA_CPUS + CORE_LIMITS.MAX_THREADS) * 4;
 
 export interface ScenarioEventArgs {
   /** Fire after this many operations of the CPU, or once its clock reaches atNs. */
