@@ -32,6 +32,7 @@ import type { WorkerPool } from "../pool.js";
 import {
   MB_STOP, MB_STOP_ENOMEM, MB_STOP_REQUESTED, mapBenchControl, type MapBenchArgs, type MapBenchWorkerResult,
 } from "../tasks/map-benchmark.js";
+import { DEFAULT_QUANTUM_NS } from "../tasks/lag-window.js";
 import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
 import { CORE_LIMITS } from "../core-limits.js";
 
@@ -168,7 +169,7 @@ export interface MapBenchmarkResult {
 export const MAP_BENCHMARK_DEFAULTS = Object.freeze({
   threads: 1, seconds: 20, node: -1, dmaBits: 32, dir: 0, transNs: 0, granule: 1, mapMode: 0,
   profile: DEFAULT_PROFILE as Profile, mode: "strict" as const, rangeInvalidation: true, cmdq: "kernel" as CmdqVariant,
-  quantumNs: 500,
+  quantumNs: DEFAULT_QUANTUM_NS,
 });
 
 /** The kernel's limits (DMA_MAP_MAX_THREADS, _SECONDS, _TRANS_DELAY) and the simulator's. */

@@ -4,15 +4,9 @@
 // simulated CPU, and one worker may run several of them: inside Wasm each iteration goes to
 // its CPU furthest behind in modelled time (assembly/workload/map-benchmark.ts).
 //
-// Clock synchronisation across workers: a bounded lag, the conservative window of parallel
-// discrete-event simulation (the quantum of parallel gem5 and SST, without their global
-// barrier). Each worker publishes the clock of its CPU furthest behind; a worker runs its
-// CPUs only up to the others' published minimum + one quantum, and waits while it is there.
-// The worker holding the overall minimum can always run, so nobody waits forever, and no CPU
-// is ever more than one quantum (plus the iteration that crossed the window's end) ahead of
-// another: a CPU books a shared resource (assembly/cpu-time.ts) out of modelled order by at
-// most that much, which bounds the error of each wait. With one worker there is no window
-// and the order is exact to within one iteration.
+// Clock synchronisation across workers: a bounded lag of one quantum (src/tasks/lag-window.ts),
+// so a CPU books a shared resource out of modelled order by at most a quantum plus one
+// iteration. With one worker there is no window and the order is exact to within one iteration.
 //
 // Between two calls the worker looks at the run's stop word (raised by the orchestrator to
 // stop early, or by a worker whose CPU's map failed, since that ends the run with -ENOMEM).
@@ -20,11 +14,10 @@
 import type { TaskContext } from "../pool.js";
 import { cpuError } from "../dma.js";
 import { isErrno } from "../errno.js";
+import { LagWindow, lagWindowBuffer } from "./lag-window.js";
 
-/** Int32 words of a run's control buffer, then a Float64 per worker from MB_CLOCKS_AT. */
+/** Int32 word 0 of a run's control buffer (a LagWindow's: src/tasks/lag-window.ts). */
 export const MB_STOP = 0; // non-zero: every worker stops at its next call (MB_STOP_*)
-const MB_GEN = 1; // bumped whenever a worker publishes its clock (waiters sleep on it)
-const MB_CLOCKS_AT = 8; // byte offset of the published clocks (Float64, modelled ns; Infinity: done)
 export const MB_STOP_REQUESTED = 1;
 export const MB_STOP_ENOMEM = 2;
 
@@ -61,45 +54,9 @@ export interface MapBenchWorkerResult {
   waits: number;
 }
 
-/** A run's control words, for `workers` workers (every published clock at 0). */
+/** A run's control words, for `workers` workers: the stop word and their lag window. */
 export function mapBenchControl(workers: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(MB_CLOCKS_AT + 8 * workers);
-}
-
-/** The window one worker runs in: its published clock, and everyone's. */
-class LagWindow {
-  private readonly gen: Int32Array;
-  private readonly clocks: Float64Array;
-
-  constructor(control: SharedArrayBuffer, private readonly me: number) {
-    this.gen = new Int32Array(control, 0, 2);
-    this.clocks = new Float64Array(control, MB_CLOCKS_AT);
-  }
-
-  publish(clockNs: number): void {
-    if (this.clocks[this.me] === clockNs) return;
-    this.clocks[this.me] = clockNs;
-    Atomics.add(this.gen, MB_GEN, 1);
-    Atomics.notify(this.gen, MB_GEN);
-  }
-
-  /** The lowest clock the other workers published (Infinity: none is running). */
-  othersMin(): number {
-    let min = Infinity;
-    for (let w = 0; w < this.clocks.length; w++) if (w !== this.me && this.clocks[w]! < min) min = this.clocks[w]!;
-    return min;
-  }
-
-  /** Wait until another worker publishes (or the run stops): spin briefly, then short sleeps. */
-  waitForOthers(seen: number, stopped: () => boolean): void {
-    for (let spins = 0; Atomics.load(this.gen, MB_GEN) === seen && !stopped(); spins++) {
-      if (spins > 2000) Atomics.wait(this.gen, MB_GEN, seen, 2);
-    }
-  }
-
-  generation(): number {
-    return Atomics.load(this.gen, MB_GEN);
-  }
+  return lagWindowBuffer(workers);
 }
 
 export const mapBenchmarkTasks = {
