@@ -67,6 +67,7 @@ const FULL: RunScenario = {
     { at: { ops: 3 }, cpu: 7, action: "fail-worker", mode: "exit" },
   ],
   checks: { oracle: false, stopOnViolation: true, expect: "violations" },
+  contention: false,
   timeoutMs: 1000,
 };
 
@@ -111,6 +112,7 @@ describe("a valid scenario", () => {
       workloads: [{ kind: "nic-rx", name: "nic-rx0", device: "eth0", cpus: [0, 1], ops: 1000, ring: 256, bufferBytes: 2048 }],
       events: [],
       checks: { oracle: true, stopOnViolation: false, expect: "clean" },
+      contention: false,
       timeoutMs: 600000,
     } satisfies RunScenario);
   });
@@ -213,7 +215,7 @@ describe("refused: structure and types", () => {
   it("an unknown field at the top level", () => {
     expect(refusal({ ...minimal(), threads: 4 }))
       .toBe("nic.json: threads: unknown field (allowed: name, description, profile, machine, seed, workers, cpus, smmu, " +
-            "domains, devices, workloads, events, checks, timeoutMs)");
+            "domains, devices, workloads, events, checks, contention, timeoutMs)");
   });
 
   it("an unknown field, nested", () => {

@@ -97,6 +97,8 @@ export function scenarioFacts(r: RunReport): Fact[] {
     ["cpus", fmtInt(s.cpus)],
     ["seed", String(s.seed)],
     ["oracle", s.oracle ? "on" : "off"],
+    ...(s.machine !== undefined ? [["machine", s.machine] as Fact] : []),
+    ...(s.contention ? [["contention", "in modelled time"] as Fact] : []),
   ];
 }
 

@@ -103,6 +103,10 @@ export interface RunReport {
     workers: number;
     cpus: number;
     oracle: boolean;
+    /** The machine preset the run took its costs from, if any. */
+    machine?: string;
+    /** Whether the CPUs contended in modelled time (the scenario's `contention`). */
+    contention?: boolean;
   };
   outcome: {
     /** ok: ran to the end, no violation; violations: the oracle objected; stopped: stopped on the first violation or by a timeout; failed: a worker failed. */

@@ -40,6 +40,7 @@ import { coreError } from "../errno.js";
 import { VERSION } from "../version.js";
 import { assertSharedMemoryAvailable } from "../isolation.js";
 import { CORE_LIMITS } from "../core-limits.js";
+import { DEFAULT_QUANTUM_NS, lagWindowBuffer } from "../tasks/lag-window.js";
 
 export interface RunOptions {
   /** Workers to spread the CPUs over (default: the scenario's). */
@@ -182,10 +183,13 @@ export async function startScenario(input: RunScenario | RunScenarioInput, opts:
     const counted = cpus.filter((c) => Number.isFinite(c.ops));
     const totalOps = counted.reduce((n, c) => n + c.ops, 0);
     const rounds = Math.max(1, ...counted.map((c) => Math.ceil(c.ops / chunk)));
+    // With contention the workers keep within a quantum of each other (src/tasks/lag-window.ts).
+    const lag = scenario.contention ? lagWindowBuffer(workers) : undefined;
     const args = (w: number): ScenarioArgs => ({
       cpus: shares[w]!, chunk, sampleEvery: Math.max(1, Math.ceil(rounds / SERIES_POINTS)),
       allCpus: cpus.map((c) => c.cpu), smmuStats: machine.smmu.statsAddress,
       domains: [...machine.domains.values()].map((d) => d.id), progress, control,
+      ...(lag ? { lag, quantumNs: DEFAULT_QUANTUM_NS } : {}),
     });
     const pool = await machine.sim.pool({ workers });
     const t0 = performance.now();
@@ -196,6 +200,7 @@ export async function startScenario(input: RunScenario | RunScenarioInput, opts:
       try {
         let results: ScenarioWorkerResult[];
         try {
+          core.raw.timed_set(scenario.contention ? 1 : 0);
           results = await pool.run<ScenarioWorkerResult>("scenario.run", args, {
             timeoutMs: scenario.timeoutMs + 30_000,
             onFailure: { stop: () => core.raw.wl_run_stop(), graceMs: FAILURE_GRACE_MS },
@@ -209,6 +214,7 @@ export async function startScenario(input: RunScenario | RunScenarioInput, opts:
           throw new RunError(`iommu-sim: scenario ${scenario.name}: ${unprefixed(e)}` +
             (failure ? failureNote(failure, shares, machine.borrowed) : ""), { cause: e, ...(failure ? { failure } : {}) });
         } finally {
+          core.raw.timed_set(0);
           watch.stop();
         }
         const wallMs = performance.now() - t0;
@@ -534,7 +540,8 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
   return {
     tool: "iommu-sim", version: VERSION,
     scenario: { name: sc.name, description: sc.description, profile: sc.profile, seed: f.seed, workers: f.workers,
-                cpus: sc.cpus, oracle: sc.checks.oracle },
+                cpus: sc.cpus, oracle: sc.checks.oracle, ...(sc.machine !== undefined ? { machine: sc.machine } : {}),
+                contention: sc.contention },
     outcome: {
       status, expected: sc.checks.expect,
       // A run cut short by the timeout, a request or a failure did not show what it was meant to.

@@ -49,6 +49,13 @@ export interface RunScenario {
   workloads: RunWorkload[];
   events: RunEvent[];
   checks: RunChecks;
+  /**
+   * CPUs contend in modelled time: each worker runs its CPUs in modelled-time order and the
+   * workers keep within a quantum of each other, so the command queue, the IOVA locks and
+   * shared PTE lines make CPUs wait (assembly/cpu-time.ts). Not with an attacker or a
+   * switcher, which wait on other CPUs in wall time.
+   */
+  contention: boolean;
   timeoutMs: number;
 }
 
@@ -576,6 +583,7 @@ const scenarioSchema = z.strictObject({
   workloads: z.array(workloadSchema).min(1).max(64),
   events: z.array(eventSchema).max(64).default(() => []),
   checks: checksSchema.prefault({}),
+  contention: bool().default(false),
   timeoutMs: integer(1000, 3_600_000).default(600_000),
 });
 
@@ -741,6 +749,17 @@ function checkAttackers(p: Parsed, out: Problems): void {
   });
 }
 
+/** Contention needs every CPU to move on in modelled time by itself. */
+function checkContention(p: Parsed, out: Problems): void {
+  if (!p.contention) return;
+  p.workloads.forEach((w, i) => {
+    if (w.kind === "attacker" || w.kind === "switcher") {
+      out.add(["workloads", i, "kind"], `${found(w.kind)} cannot run with contention: true (it waits on other CPUs in ` +
+        "wall time, which a run in modelled-time order cannot give it); leave contention out, or this workload");
+    }
+  });
+}
+
 /** The CPUs the workloads list, each once, in order (out-of-range ones are told elsewhere). */
 function usedCpus(p: Parsed): number[] {
   return [...new Set(p.workloads.flatMap((w) => w.cpus))].sort((a, b) => a - b);
@@ -816,7 +835,7 @@ function defaultEventCpu(workloads: readonly { kind: RunWorkloadKind; cpus: numb
 
 const CHECKS = [
   checkSmmu, checkDomains, checkDevices, checkWorkloads, checkCpus, checkSizes, checkAttackers,
-  checkSwitchers, checkWorkers, checkEvents,
+  checkSwitchers, checkWorkers, checkEvents, checkContention,
 ];
 
 // ---------------------------------------------------------------------------------------

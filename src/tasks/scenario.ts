@@ -24,6 +24,7 @@ import type { EventReport } from "../report/types.js";
 import { switchResult } from "../run/switch.js";
 import { checkCore } from "../errno.js";
 import { CORE_LIMITS } from "../core-limits.js";
+import { LagWindow } from "./lag-window.js";
 
 /** One CPU's share of the run, as the orchestrator sends it. */
 export interface ScenarioCpuArgs {
@@ -79,6 +80,12 @@ export interface ScenarioArgs {
   progress: SharedArrayBuffer;
   /** The run's control words (CTL_FINISHED, CTL_SAFE), RUN_CONTROL_BYTES. */
   control: SharedArrayBuffer;
+  /**
+   * With contention: the workers' lag window (src/tasks/lag-window.ts) and its quantum. Each
+   * worker then runs one operation at a time, of its CPU furthest behind in modelled time.
+   */
+  lag?: SharedArrayBuffer;
+  quantumNs?: number;
 }
 
 /** What happened to an event (the report's own record of it). */
@@ -144,6 +151,10 @@ function runCpus(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[], control: 
   const samples: ScenarioSample[] = [];
   const finish = (c: CpuRun) => { c.finished = true; Atomics.store(control, CTL_FINISHED + c.cpu, 1); };
   const idle = new Int32Array(new SharedArrayBuffer(4));
+  if (args.lag) {
+    // Then the loop below only finds the CPUs finished (or the run stopped), and drains.
+    runInModelledTimeOrder(ctx, args, cpus, running, events, samples, t0, finish);
+  }
   let round = 0;
   for (;;) {
     let active = false;
@@ -185,6 +196,55 @@ function runCpus(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[], control: 
     worker: ctx.worker, cpus: cpus.map((c) => c.cpu), ops: cpus.reduce((n, c) => n + c.done, 0),
     wallMs: now() - t0, events, samples, stopped,
   };
+}
+
+/**
+ * Contention: one operation at a time, of the CPU furthest behind in modelled time, never
+ * past the other workers' furthest-behind CPU + one quantum (a bounded lag), so that the
+ * shared resources they book in modelled time are booked in about the order they reach them.
+ * Returns when every CPU has done its operations or the run stopped; the caller then drains.
+ */
+function runInModelledTimeOrder(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[],
+                                running: (c: CpuRun | undefined) => void, events: ScenarioEventResult[],
+                                samples: ScenarioSample[], t0: number, finish: (c: CpuRun) => void): void {
+  const { core } = ctx;
+  const window = new LagWindow(args.lag!, ctx.worker);
+  const progress = new Float64Array(args.progress);
+  const stopped = () => core.raw.wl_run_stopped() !== 0;
+  const clockOf = (c: CpuRun) => core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK);
+  // A round, for sampling, is one chunk of operations per CPU, as in the untimed loop.
+  const opsPerRound = Math.max(1, args.chunk * cpus.length);
+  let ops = 0;
+  let round = 0;
+  try {
+    for (;;) {
+      for (const c of cpus) if (!c.finished && c.done >= c.ops) finish(c);
+      const live = cpus.filter((c) => !c.finished);
+      if (live.length === 0 || stopped()) break;
+      let next = live[0]!;
+      let behind = clockOf(next);
+      for (const c of live) {
+        const t = clockOf(c);
+        if (t < behind) { behind = t; next = c; }
+      }
+      window.publish(behind);
+      const seen = window.generation();
+      if (behind >= window.othersMin() + args.quantumNs!) {
+        window.waitForOthers(seen, stopped);
+        continue;
+      }
+      running(next);
+      runChunk(core, next, 1, events);
+      running(undefined);
+      progress[next.cpu] = next.done;
+      if (++ops % opsPerRound === 0) {
+        round++;
+        if (ctx.worker === 0 && args.sampleEvery > 0 && round % args.sampleEvery === 0) samples.push(sample(core, args, now() - t0));
+      }
+    }
+  } finally {
+    window.publish(Infinity); // the other workers no longer wait for this one
+  }
 }
 
 /** This worker's simulated CPUs go back (the next run on the same simulator may use them). */
