@@ -445,7 +445,7 @@ export function iova_destroy(id: u32): i32 {
   return iovaDestroy(id);
 }
 
-/** Set and clear flags (IF_*): the flags now, or -ESIM_NO_IOVA_DOMAIN. */
+/** Turn flags (IF_*) on and off: the flags now, or -ESIM_NO_IOVA_DOMAIN. */
 export function iova_set_flags(id: u32, set: u32, clear: u32): i32 {
   const d = liveDomain(id);
   if (d == 0) return -ESIM_NO_IOVA_DOMAIN;

@@ -270,7 +270,7 @@ export const I_FQ_FLUSH_TIMER: u32 = offsetof<IovaDomainBlock>("fqFlushTimer");
   /** List depot: the jiffies the scheduled reclaim runs at. */
   workDue: u64;
   _pad8: u64; _pad9: u64; _pad10: u64; _pad11: u64; _pad12: u64;
-  /** Array depot (without KB_IOVA_DEPOT_LIST): the first of MAX_GLOBAL_MAGS magazine addresses (u32), bottom first. */
+  /** The depot as a fixed list (without KB_IOVA_DEPOT_LIST): the first of MAX_GLOBAL_MAGS magazine addresses (u32), bottom first. */
   mags: u32;
 }
 export const DEPOT_STRIDE: u32 = 256;

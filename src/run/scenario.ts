@@ -587,8 +587,45 @@ const scenarioSchema = z.strictObject({
   timeoutMs: integer(1000, 3_600_000).default(600_000),
 });
 
-/** What a scenario file (or object) may contain: optional fields may be left out. */
-export type RunScenarioInput = z.input<typeof scenarioSchema>;
+// What a scenario file (or object) may contain, written as plain types so that the published
+// declarations need no schema library; the compiler checks it is exactly the schema's input.
+
+/** `T` with the fields a file may leave out (those that have defaults) optional; `K` required. */
+type WithDefaults<T, K extends keyof T> = Omit<Partial<T>, K> & Pick<T, K>;
+
+/** What a scenario file (or object) may contain: a field with a default may be left out. */
+export interface RunScenarioInput {
+  name: string;
+  description?: string;
+  profile?: Profile;
+  machine?: MachineName;
+  seed?: number;
+  workers?: number;
+  cpus: number;
+  smmu?: RunSmmuOptions;
+  domains: WithDefaults<RunDomain, "name">[];
+  devices: WithDefaults<RunDevice, "name" | "domain" | "streamId">[];
+  workloads: (
+    | WithDefaults<NicRxWorkload, "kind" | "device" | "cpus" | "ops">
+    | WithDefaults<NicTxWorkload, "kind" | "device" | "cpus" | "ops">
+    | WithDefaults<StorageWorkload, "kind" | "device" | "cpus" | "ops">
+    | WithDefaults<RandomWorkload, "kind" | "device" | "cpus" | "ops">
+    | WithDefaults<PairsWorkload, "kind" | "device" | "cpus" | "ops">
+    | WithDefaults<AttackerWorkload, "kind" | "cpus" | "victim">
+    | WithDefaults<SwitcherWorkload, "kind" | "cpus" | "domain">
+  )[];
+  events?: (
+    | WithDefaults<SwitchToLazyEvent, "action" | "at" | "domain">
+    | WithDefaults<FailMagazineAllocEvent, "action" | "at" | "domain">
+    | WithDefaults<FailWorkerEvent, "action" | "at">
+  )[];
+  checks?: Partial<RunChecks>;
+  contention?: boolean;
+  timeoutMs?: number;
+}
+
+type SchemaInput = z.input<typeof scenarioSchema>;
+type _InputIsTheSchemas = Assert<SchemaInput extends RunScenarioInput ? (RunScenarioInput extends SchemaInput ? true : false) : false>;
 
 type Parsed = z.output<typeof scenarioSchema>;
 type ParsedWorkload = Parsed["workloads"][number];

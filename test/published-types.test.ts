@@ -1,0 +1,28 @@
+// The published declarations (dist/*.d.ts) stand alone for a user who installed the package:
+// every module they import is Node's own, the package's own, or one of its dependencies —
+// never a build-time tool (the schema library is bundled into the code, not the types).
+
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+
+const dist = new URL("../dist/", import.meta.url);
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { dependencies?: Record<string, string> };
+const deps = new Set(Object.keys(pkg.dependencies ?? {}));
+
+/** The package a bare specifier names ("@scope/name/sub" → "@scope/name", "uplot/dist" → "uplot"). */
+const packageOf = (spec: string) => spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
+
+describe("published types", () => {
+  const files = readdirSync(dist).filter((f) => f.endsWith(".d.ts"));
+
+  it("there are declarations to check", () => {
+    expect(files).toContain("index.d.ts");
+  });
+
+  it.each(files)("%s imports only Node, the package itself and its dependencies", (file) => {
+    const text = readFileSync(new URL(file, dist), "utf8");
+    const specs = [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);
+    const foreign = specs.filter((s) => !s.startsWith(".") && !s.startsWith("node:") && !deps.has(packageOf(s)));
+    expect(foreign).toEqual([]);
+  });
+});
