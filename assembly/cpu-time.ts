@@ -15,7 +15,7 @@
 // Modelled contention. While the control block's `timed` word is set, a run engine keeps
 // its CPUs' clocks within a quantum of each other (src/tasks/map-benchmark.ts), and shared
 // resources are booked on the modelled timeline: a CPU that finds one busy at its clock
-// waits until it frees (resourceOccupy, kernelLockTimed in sync.ts, assembly/smmu/cmdq.ts).
+// waits until it frees (kernelLockTimed in sync.ts, assembly/smmu/cmdq.ts).
 // Otherwise each resource costs its uncontended price: threads whose clocks are unrelated
 // (plain API calls, the raw benchmarks) must not wait on each other's futures.
 
@@ -90,17 +90,4 @@ export function cpuTimeLeave(clockAt: u32, timeAt: u32): u64 {
   atomic.store<u64>(clockAt, now);
   memory.copy(timeAt, t + TS_TIME, TIME_COUNT << 3);
   return now;
-}
-
-/**
- * Book a shared resource whose busy-until time (u64, modelled ns) is at `at` for `hold` ns,
- * from `now` or from when it frees if later: returns the start. Lock-free (compare-and-swap),
- * so CPUs on different workers book it in the order they reach it.
- */
-export function resourceOccupy(at: u32, now: u64, hold: u64): u64 {
-  for (;;) {
-    const free = atomic.load<u64>(at);
-    const start = free > now ? free : now;
-    if (atomic.cmpxchg<u64>(at, free, start + hold) == free) return start;
-  }
 }

@@ -29,11 +29,11 @@ export const TIME_CODES = {
   depotLock: "TIME_DEPOT_LOCK", fqLock: "TIME_FQ_LOCK", delay: "TIME_DELAY",
 } as const satisfies Record<keyof TimeBreakdown, LayoutName>;
 
-/** The breakdown stored at `addr` (TIME_COUNT u64, indexed by TIME_*). */
-export function readTimeBreakdown(core: Core, addr: number): TimeBreakdown {
+/** A breakdown, each part read by its TIME_* index (from a record, or through an accessor). */
+export function readTimeBreakdown(core: Core, read: (index: number) => number): TimeBreakdown {
   const out = {} as TimeBreakdown;
   for (const [k, name] of Object.entries(TIME_CODES) as [keyof TimeBreakdown, LayoutName][]) {
-    out[k] = core.readU64Number(addr + core.layout[name] * 8);
+    out[k] = read(core.layout[name]);
   }
   return out;
 }

@@ -457,7 +457,7 @@ function result(sim: Simulator, p: Params, workers: number, wallMs: number, dma:
   const perThread = [...Array(p.threads).keys()].map((cpu) => ({
     cpu, loops: sim.core.readU64Number(stateOf(sim, cpu) + L.MB_LOOPS),
     modelledNs: sim.core.readU64Number(stateOf(sim, cpu) + L.MB_CLOCK),
-    time: readTimeBreakdown(sim.core, stateOf(sim, cpu) + L.MB_TIME),
+    time: readTimeBreakdown(sim.core, (i) => sim.core.readU64Number(stateOf(sim, cpu) + L.MB_TIME + i * 8)),
   }));
   const out: MapBenchmarkResult = {
     avgMap100ns: Number(st.avgMap100ns), mapStddev100ns: Number(st.mapStddev100ns),

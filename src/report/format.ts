@@ -2,7 +2,7 @@
 // the HTML report (html.ts): both show the same rows, so a column added here shows up in
 // both, and the two never disagree on how a number is written.
 
-import { TIME_CODES, type TimeBreakdown } from "../cpu-time.js";
+import { TIME_CODES, sumTimeBreakdowns, type TimeBreakdown } from "../cpu-time.js";
 import type { Histogram, RunReport } from "./types.js";
 
 /** Column alignment: text left, numbers right (so digits line up). */
@@ -128,7 +128,7 @@ export function timeTable(r: RunReport): Table {
   const cpus = r.perCpu.filter((c) => c.modelledNs > 0);
   const share = (t: TimeBreakdown, total: number, k: keyof TimeBreakdown) => (total > 0 ? fmtPct(t[k] / total) : "–");
   const rows = cpus.map((c) => [String(c.cpu), c.workload, fmtUs(c.modelledNs / 1000), ...parts.map((k) => share(c.time, c.modelledNs, k))]);
-  const sum = Object.fromEntries(parts.map((k) => [k, cpus.reduce((n, c) => n + c.time[k], 0)])) as unknown as TimeBreakdown;
+  const sum = sumTimeBreakdowns(cpus.map((c) => c.time));
   const total = cpus.reduce((n, c) => n + c.modelledNs, 0);
   return {
     headers: ["cpu", "workload", "modelled", ...parts],

@@ -16,7 +16,7 @@
 // The orchestrator never blocks: it waits on messages and timers only (never Atomics.wait,
 // which browsers forbid on their main thread), so a page stays responsive during a run.
 
-import { TIME_CODES, type TimeBreakdown } from "../cpu-time.js";
+import { readTimeBreakdown } from "../cpu-time.js";
 import { MACHINES } from "../machines.js";
 import { Simulator } from "../simulator.js";
 import type { Smmu } from "../smmu/smmu.js";
@@ -614,20 +614,10 @@ function cpuReport(core: Core, cpu: number, worker: number, w: RunWorkload): Cpu
   return {
     cpu, worker, workload: w.name === w.kind ? w.kind : `${w.kind} ${w.name}`, ops, maps: c("WC_MAPS"), unmaps: c("WC_UNMAPS"),
     mapFailures: c("WC_MAP_FAILS"), deviceAccesses: c("WC_ACCESSES"), faults: c("WC_FAULTS"), violations: c("WC_VIOLATIONS"),
-    modelledNs, modelledNsPerOp: ops ? modelledNs / ops : 0, time: cpuTime(core, cpu),
+    modelledNs, modelledNsPerOp: ops ? modelledNs / ops : 0, time: readTimeBreakdown(core, (i) => core.raw.wl_counter(cpu, L.WC_TIME + i)),
     mapLatency: { ...mergeHist([rawHist(core, cpu, "W_HIST_MAP", "ns", 1)], "ns"), mean: ratio(c("WC_MAP_NS"), c("WC_MAPS") + c("WC_MAP_FAILS")) },
     unmapLatency: { ...mergeHist([rawHist(core, cpu, "W_HIST_UNMAP", "ns", 1)], "ns"), mean: ratio(c("WC_UNMAP_NS"), c("WC_UNMAPS")) },
   };
-}
-
-/** Where a CPU's clock went: its WC_TIME counters, one per TIME_* part. */
-function cpuTime(core: Core, cpu: number): TimeBreakdown {
-  const L = core.layout;
-  const out = {} as TimeBreakdown;
-  for (const [k, name] of Object.entries(TIME_CODES) as [keyof TimeBreakdown, LayoutName][]) {
-    out[k] = core.raw.wl_counter(cpu, L.WC_TIME + L[name]);
-  }
-  return out;
 }
 
 /** A CPU's histogram as the core keeps it: every bucket, bounds divided by `scale` (ns → µs: 1000). */

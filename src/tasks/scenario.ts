@@ -211,22 +211,21 @@ function runInModelledTimeOrder(ctx: TaskContext, args: ScenarioArgs, cpus: CpuR
   const window = new LagWindow(args.lag!, ctx.worker);
   const progress = new Float64Array(args.progress);
   const stopped = () => core.raw.wl_run_stopped() !== 0;
-  const clockOf = (c: CpuRun) => core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK);
+  // Only the CPU that ran changes its clock: each one is read back once, after its operation.
+  const clocks = new Map(cpus.map((c) => [c, core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK)]));
   // A round, for sampling, is one chunk of operations per CPU, as in the untimed loop.
   const opsPerRound = Math.max(1, args.chunk * cpus.length);
   let ops = 0;
   let round = 0;
   try {
     for (;;) {
-      for (const c of cpus) if (!c.finished && c.done >= c.ops) finish(c);
-      const live = cpus.filter((c) => !c.finished);
-      if (live.length === 0 || stopped()) break;
-      let next = live[0]!;
-      let behind = clockOf(next);
-      for (const c of live) {
-        const t = clockOf(c);
-        if (t < behind) { behind = t; next = c; }
+      let next: CpuRun | undefined;
+      let behind = Infinity;
+      for (const c of cpus) {
+        if (!c.finished && c.done >= c.ops) finish(c);
+        if (!c.finished && clocks.get(c)! < behind) { behind = clocks.get(c)!; next = c; }
       }
+      if (next === undefined || stopped()) break;
       window.publish(behind);
       const seen = window.generation();
       if (behind >= window.othersMin() + args.quantumNs!) {
@@ -236,6 +235,7 @@ function runInModelledTimeOrder(ctx: TaskContext, args: ScenarioArgs, cpus: CpuR
       running(next);
       runChunk(core, next, 1, events);
       running(undefined);
+      clocks.set(next, core.raw.wl_counter(next.cpu, core.layout.WC_CLOCK));
       progress[next.cpu] = next.done;
       if (++ops % opsPerRound === 0) {
         round++;
