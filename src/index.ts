@@ -15,7 +15,9 @@ export {
   type IotlbEntry, type IotlbSnapshot,
   type Fault, type FaultType, type SmmuCommandInput, type AccessResult, type AccessSegment, type ReplacementPolicy,
 } from "./smmu/smmu.js";
-export { decodeCommand, formatCommandEvent, type SmmuCommand, type CommandEvent } from "./smmu/commands.js";
+export {
+  decodeCommand, formatCommandEvent, COMMAND_KINDS, type CommandKind, type SmmuCommand, type CommandEvent,
+} from "./smmu/commands.js";
 export { DmaEngine, type DmaEngineOptions, type DmaEngineStats } from "./device/engine.js";
 export { Oracle, type AccessClass, type OracleCounts, type Violation } from "./safety/oracle.js";
 export {

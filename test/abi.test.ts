@@ -18,7 +18,7 @@ import { CPU_COST_CODES } from "../src/simulator.js";
 import { WORKLOAD_KIND_CODES } from "../src/run/runner.js";
 import { CORE_LIMITS, type CoreLimit } from "../src/core-limits.js";
 import { TIME_CODES } from "../src/cpu-time.js";
-import { KNOWN_OPS } from "../src/smmu/commands.js";
+import { COMMAND_KINDS, coreOpcodeName } from "../src/smmu/commands.js";
 
 const ROOT = join(import.meta.dirname, "..");
 
@@ -71,8 +71,12 @@ describe("the TypeScript tables match the module", async () => {
     expect(Object.keys(Quirk).map((k) => `QUIRK_${k}`).sort()).toEqual(exported(L, /^QUIRK_/));
   });
 
-  it("the command decoder names every TLBI and CMD_SYNC opcode the core defines", () => {
-    expect(KNOWN_OPS.map((o) => `OP_${o}`).sort()).toEqual(exported(L, /^OP_(TLBI|CMD)_/));
+  it("the command kinds name every opcode the core defines, in opcode order, and the core counts each in its place", () => {
+    expect(COMMAND_KINDS.map(coreOpcodeName).sort()).toEqual(exported(L, /^OP_/));
+    const opcodes = COMMAND_KINDS.map((k) => L[coreOpcodeName(k)]!);
+    expect(opcodes).toEqual([...opcodes].sort((a, b) => a - b));
+    expect(new Set(opcodes).size).toBe(opcodes.length);
+    expect(L.CMD_KINDS).toBe(COMMAND_KINDS.length);
   });
 });
 

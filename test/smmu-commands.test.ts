@@ -33,7 +33,7 @@ describe("invalidation commands", () => {
         pt.takeEvents();
         pt.unmapPages(0x1000, 0x1000, 2);
         expect(commands(pt.takeEvents())).toEqual([
-          { op: "TLBI_NH_VA", asid: 5, vmid: 0, leaf: true, addr: 0x1000, tg: 1, ttl: 3, scale: 1, num: 0, count: 1 },
+          { op: "CMD_TLBI_NH_VA", asid: 5, vmid: 0, leaf: true, addr: 0x1000, tg: 1, ttl: 3, scale: 1, num: 0, count: 1 },
           { op: "CMD_SYNC", count: 1 },
         ]);
       });
@@ -46,7 +46,7 @@ describe("invalidation commands", () => {
         pt.mapPages(0x600000, 0x600000, 0x1000, 2, Prot.READ);
         pt.takeEvents();
         pt.unmapPages(0x600000, 0x200000, 1);
-        const cmds = commands(pt.takeEvents()).filter((c) => c && c.op === "TLBI_NH_VA");
+        const cmds = commands(pt.takeEvents()).filter((c) => c && c.op === "CMD_TLBI_NH_VA");
         expect(cmds[0]).toMatchObject({ leaf: false, addr: 0x600000, ttl: profileHas(p, "SMMU_NONLEAF_TTL0") ? 0 : 3, scale: 9, num: 0 });
         if (profileHas(p, "PGT_UNMAP_TABLES_FIRST")) expect(cmds[1]).toMatchObject({ leaf: true, ttl: 2, scale: 9, num: 0 });
         else expect(cmds).toHaveLength(1);
@@ -61,34 +61,34 @@ describe("invalidation commands", () => {
         pt.takeEvents();
         pt.unmapPages(0x400000, 0x1000, 4);
         expect(commands(pt.takeEvents())).toEqual([
-          { op: "TLBI_NH_VA", asid: 5, vmid: 0, leaf: true, addr: 0x400000, tg: 0, ttl: 0, scale: 0, num: 0, count: 4 },
+          { op: "CMD_TLBI_NH_VA", asid: 5, vmid: 0, leaf: true, addr: 0x400000, tg: 0, ttl: 0, scale: 0, num: 0, count: 4 },
           { op: "CMD_SYNC", count: 1 },
         ]);
         // Removing a table: a 2M walk flush, 512 per-granule commands' worth.
         pt.unmapPages(0x400000, 0x200000, 1, { raw: true });
         const cmds = commands(pt.takeEvents());
-        if (!profileHas(p, "SMMU_INV_ALL_TOO_BIG")) expect(cmds[0]).toMatchObject({ op: "TLBI_NH_VA", leaf: false, count: 512 });
-        else expect(cmds[0]).toEqual({ op: "TLBI_NH_ASID", asid: 5, vmid: 0, count: 1 });
+        if (!profileHas(p, "SMMU_INV_ALL_TOO_BIG")) expect(cmds[0]).toMatchObject({ op: "CMD_TLBI_NH_VA", leaf: false, count: 512 });
+        else expect(cmds[0]).toEqual({ op: "CMD_TLBI_NH_ASID", asid: 5, vmid: 0, count: 1 });
       });
     }
   });
 
-  it("stage 2 uses the VMID, and flush-all is TLBI_S12_VMALL", () => {
+  it("stage 2 uses the VMID, and flush-all is CMD_TLBI_S12_VMALL", () => {
     withDomain("5.15", true, (pt) => {
       pt.mapPages(0x10000, 0x10000, 0x1000, 1, Prot.READ);
       pt.unmapPages(0x10000, 0x1000, 1);
       pt.free();
       const cmds = commands(pt.takeEvents());
-      expect(cmds[0]).toMatchObject({ op: "TLBI_S2_IPA", vmid: 5, leaf: true, addr: 0x10000 });
-      expect(cmds.slice(-2)).toEqual([{ op: "TLBI_S12_VMALL", vmid: 5, count: 1 }, { op: "CMD_SYNC", count: 1 }]);
+      expect(cmds[0]).toMatchObject({ op: "CMD_TLBI_S2_IPA", vmid: 5, leaf: true, addr: 0x10000 });
+      expect(cmds.slice(-2)).toEqual([{ op: "CMD_TLBI_S12_VMALL", vmid: 5, count: 1 }, { op: "CMD_SYNC", count: 1 }]);
     }, { ...S1, format: "arm-lpae-s2", ias: 40 });
   });
 
   it("decodes the 16-byte layout", () => {
-    // TLBI_NH_VA: ASID 0x1234, VMID 7, NUM 3, SCALE 2; leaf, TTL 3, TG 1, VA 0xffff800000001000.
+    // CMD_TLBI_NH_VA: ASID 0x1234, VMID 7, NUM 3, SCALE 2; leaf, TTL 3, TG 1, VA 0xffff800000001000.
     const dw0 = (0x1234n << 48n) | (7n << 32n) | (2n << 20n) | (3n << 12n) | 0x12n;
     const dw1 = 0xffff800000001000n | (1n << 10n) | (3n << 8n) | 1n;
-    expect(decodeCommand(dw0, dw1)).toEqual({ op: "TLBI_NH_VA", asid: 0x1234, vmid: 7, leaf: true,
+    expect(decodeCommand(dw0, dw1)).toEqual({ op: "CMD_TLBI_NH_VA", asid: 0x1234, vmid: 7, leaf: true,
       addr: Number(0xffff800000001000n), tg: 1, ttl: 3, scale: 2, num: 3 });
     expect(decodeCommand(0x46n, 0n)).toEqual({ op: "CMD_SYNC" });
   });

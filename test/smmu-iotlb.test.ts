@@ -195,7 +195,7 @@ describe("permissions and faults", () => {
     expect(() => smmu.attachDevice(1, dom)).toThrow(/streamId .* already attached/);
     expect(() => smmu.attachDevice(999, dom)).toThrow(/streamId must be an integer in \[0, 255\]/);
     expect(() => sim.createSmmu({ iotlb: { entries: 10, ways: 4 } })).toThrow(/multiple of iotlb.ways/);
-    expect(() => smmu.submit({ op: "TLBI_FOO" } as never)).toThrow(/op must be a TLBI_\*, CFGI_\* command or CMD_SYNC/);
+    expect(() => smmu.submit({ op: "TLBI_FOO" } as never)).toThrow(/op must be an SMMUv3 command name: CMD_TLBI_\*, CMD_CFGI_\* or CMD_SYNC/);
     expect(() => smmu.submitRaw(-1n, 0n)).toThrow(/dw0 must be a bigint in \[0, 2\^64\)/);
   });
 });

@@ -158,7 +158,7 @@ function showCounters(cur, now) {
   $("c-strict").textContent = fmt(d.strictUnmaps);
   $("c-lazy").textContent = fmt(d.lazyUnmaps);
   $("c-syncs").textContent = fmt(s.syncs);
-  $("c-tlbi").textContent = `${fmt(s.tlbi.va)} / ${fmt(s.tlbi.context)}`;
+  $("c-tlbi").textContent = `${fmt(s.commandsByKind.CMD_TLBI_NH_VA)} / ${fmt(s.commandsByKind.CMD_TLBI_NH_ASID)}`;
   $("c-hitrate").textContent = s.translations ? pct((s.iotlbHits + s.microTlbHits) / s.translations) : "—";
   $("c-violations").textContent = fmt(p.violations);
 }

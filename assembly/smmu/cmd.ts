@@ -24,6 +24,34 @@ export const OP_TLBI_S2_IPA: u64 = 0x2a;
 export const OP_TLBI_NSNH_ALL: u64 = 0x30;
 export const OP_CMD_SYNC: u64 = 0x46;
 
+/** How many opcodes cmdKindIndex knows: every one above. */
+export const CMD_KINDS: u32 = 15;
+
+/**
+ * An opcode's place among those above, in opcode order (-1 for one the model does not
+ * know): the SMMU counts each kind of command it consumes at STAT_BY_KIND + this index.
+ * The TypeScript side asks the core for the index (cmd_kind_index) instead of keeping a
+ * second list of positions.
+ */
+export function cmdKindIndex(op: u64): i32 {
+  if (op == OP_CFGI_STE) return 0;
+  if (op == OP_CFGI_ALL) return 1;
+  if (op == OP_CFGI_CD) return 2;
+  if (op == OP_CFGI_CD_ALL) return 3;
+  if (op == OP_TLBI_NH_ALL) return 4;
+  if (op == OP_TLBI_NH_ASID) return 5;
+  if (op == OP_TLBI_NH_VA) return 6;
+  if (op == OP_TLBI_NH_VAA) return 7;
+  if (op == OP_TLBI_EL2_ALL) return 8;
+  if (op == OP_TLBI_EL2_ASID) return 9;
+  if (op == OP_TLBI_EL2_VA) return 10;
+  if (op == OP_TLBI_S12_VMALL) return 11;
+  if (op == OP_TLBI_S2_IPA) return 12;
+  if (op == OP_TLBI_NSNH_ALL) return 13;
+  if (op == OP_CMD_SYNC) return 14;
+  return -1;
+}
+
 const SYNC_CS_SEV: u64 = 2; //      completion signalled by SEV; the driver polls
 const SYNC_MSH_IS: u64 = 3; //      inner shareable
 const SYNC_MSIATTR_OWBI: u64 = 0xf;

@@ -11,6 +11,7 @@ import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import { CacheHeader, cacheBytes, cacheInit } from "./cache";
 import { OracleHeader, oracleBytes, oracleInit } from "../safety/oracle";
 import { counterAdd } from "../counters";
+import { CMD_KINDS } from "./cmd";
 import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_SMMU, ESIM_ORACLE_ENABLED } from "../errno";
 import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
 
@@ -193,7 +194,9 @@ export const STAT_SYNCS: u32 = 11;
 export const STAT_CMDS: u32 = 12;
 export const STAT_ENTRIES_INVALIDATED: u32 = 13;
 export const STAT_MODELLED_NS: u32 = 14; // SMMU-side modelled time
-export const STAT_COUNT: u32 = 15;
+/** Commands consumed by kind: one counter per opcode, at STAT_BY_KIND + cmdKindIndex(op). */
+export const STAT_BY_KIND: u32 = 15;
+export const STAT_COUNT: u32 = STAT_BY_KIND + CMD_KINDS;
 if (STAT_COUNT > STATS_ROOM) ERROR("STAT_* outgrew SmmuInstance.stats");
 
 // Costs in modelled ns (u32 each, SmmuInstance.costs + 4·index).

@@ -3,6 +3,7 @@
 // both, and the two never disagree on how a number is written.
 
 import { TIME_CODES, sumTimeBreakdowns, type TimeBreakdown } from "../cpu-time.js";
+import { COMMAND_KINDS } from "../smmu/commands.js";
 import type { Histogram, RunReport } from "./types.js";
 
 /** Column alignment: text left, numbers right (so digits line up). */
@@ -138,9 +139,15 @@ export function timeTable(r: RunReport): Table {
   };
 }
 
-/** The invalidation commands by kind, most frequent first ("TLBI_NH_VA 1,234"). */
+/**
+ * The commands by kind, in opcode order whatever the counts ("CMD_TLBI_NH_VA 1,234, CMD_SYNC
+ * 1,300"), kinds never sent left out; keys of an older report that are not kinds follow.
+ */
 export function commandList(r: RunReport): string {
-  const kinds = Object.entries(r.smmu.commands).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const c = r.smmu.commands;
+  const known = COMMAND_KINDS.filter((k) => (c[k] ?? 0) > 0).map((k) => [k, c[k]!] as const);
+  const other = Object.entries(c).filter(([k, n]) => !(COMMAND_KINDS as readonly string[]).includes(k) && n > 0);
+  const kinds = [...known, ...other];
   return kinds.length === 0 ? "none" : kinds.map(([k, n]) => `${k} ${fmtInt(n)}`).join(", ");
 }
 

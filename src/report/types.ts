@@ -147,7 +147,11 @@ export interface RunReport {
     pteReads: number;
     walkCacheHits: number;
     faults: number;
-    /** Invalidation commands consumed, by kind (TLBI_NH_VA, TLBI_NH_ASID, ..., CMD_SYNC). */
+    /**
+     * Commands the SMMU consumed, by SMMUv3 name: every kind, in opcode order (COMMAND_KINDS).
+     * Reports written by iommu-sim 0.1 have four other keys ("TLBI by VA", "TLBI by context",
+     * "TLBI all", CMD_SYNC); the summaries show those as they are, after the known kinds.
+     */
     commands: Record<string, number>;
     modelledNs: number;
   };

@@ -692,7 +692,7 @@ function smmuReport(smmu: Smmu): RunReport["smmu"] {
     translations: s.translations, microTlbHits: s.microTlbHits, iotlbHits: s.iotlbHits, iotlbMisses: s.iotlbMisses,
     iotlbHitRate: s.translations ? hits / s.translations : 0, walks: s.walks, pteReads: s.pteReads,
     walkCacheHits: s.walkCacheHits, faults: s.faults,
-    commands: { "TLBI by VA": s.tlbi.va, "TLBI by context": s.tlbi.context, "TLBI all": s.tlbi.all, CMD_SYNC: s.syncs },
+    commands: s.commandsByKind,
     modelledNs: s.modelledNs,
   };
 }

@@ -13,20 +13,24 @@ import type { SmmuDomain } from "./domain.js";
 import { Oracle, accessClassOf, type AccessClass } from "../safety/oracle.js";
 import { DmaEngine, type DmaEngineOptions } from "../device/engine.js";
 import { RingReader } from "../ring.js";
+import { COMMAND_KINDS, commandKindOf, coreOpcodeName, type CommandKind } from "./commands.js";
 
 export type ReplacementPolicy = "lru" | "rr" | "random";
 
-/** A command for Smmu.submit. */
-export type SmmuCommandInput =
-  | { op: "TLBI_NH_VA" | "TLBI_NH_VAA" | "TLBI_EL2_VA" | "TLBI_S2_IPA"; addr: number; asid?: number; vmid?: number;
-      leaf?: boolean; ttl?: number; tg?: number; scale?: number; num?: number }
-  | { op: "TLBI_NH_ASID" | "TLBI_EL2_ASID"; asid: number; vmid?: number }
-  | { op: "TLBI_S12_VMALL" | "TLBI_NH_ALL"; vmid: number }
-  | { op: "TLBI_NSNH_ALL" | "TLBI_EL2_ALL" | "CMD_SYNC" }
-  | { op: "CFGI_STE" | "CFGI_CD"; streamId: number; ssid?: number }
-  | { op: "CFGI_ALL" | "CFGI_CD_ALL"; streamId?: number };
+/** A kind's name as iommu-sim 0.1 wrote it (the driver's CMDQ_OP_* suffix); still accepted by submit. */
+type LegacyName<K extends CommandKind> = K extends "CMD_SYNC" ? never : K extends `CMD_${infer R}` ? R : never;
+type Op<K extends CommandKind> = K | LegacyName<K>;
 
-const CFGI_OPCODE = { CFGI_STE: 0x03, CFGI_ALL: 0x04, CFGI_CD: 0x05, CFGI_CD_ALL: 0x06 } as const;
+/** A command for Smmu.submit; `op` is the SMMUv3 command's name ("CMD_TLBI_NH_ASID"). */
+export type SmmuCommandInput =
+  | { op: Op<"CMD_TLBI_NH_VA" | "CMD_TLBI_NH_VAA" | "CMD_TLBI_EL2_VA" | "CMD_TLBI_S2_IPA">; addr: number; asid?: number; vmid?: number;
+      leaf?: boolean; ttl?: number; tg?: number; scale?: number; num?: number }
+  | { op: Op<"CMD_TLBI_NH_ASID" | "CMD_TLBI_EL2_ASID">; asid: number; vmid?: number }
+  | { op: Op<"CMD_TLBI_S12_VMALL" | "CMD_TLBI_NH_ALL">; vmid: number }
+  | { op: Op<"CMD_TLBI_NSNH_ALL" | "CMD_TLBI_EL2_ALL" | "CMD_SYNC"> }
+  | { op: Op<"CMD_CFGI_STE" | "CMD_CFGI_CD">; streamId: number; ssid?: number }
+  | { op: Op<"CMD_CFGI_ALL" | "CMD_CFGI_CD_ALL">; streamId?: number };
+
 
 /** Modelled costs in ns, charged to the SMMU (walks, lookups) or the CPU (commands). */
 export interface SmmuCosts {
@@ -203,8 +207,10 @@ export interface SmmuStats {
   pteReads: number;
   walkCacheHits: number;
   faults: number;
-  /** TLBI commands consumed, by kind. */
+  /** TLBI commands consumed, by what they invalidate: by address, a whole context (ASID/VMID), everything. */
   tlbi: { va: number; context: number; all: number };
+  /** Commands consumed, by SMMUv3 command name, every kind in opcode order (COMMAND_KINDS). */
+  commandsByKind: Record<CommandKind, number>;
   syncs: number;
   commands: number;
   entriesInvalidated: number;
@@ -336,6 +342,13 @@ export class Smmu {
     return Number(this.core.readU64(this.base + L.S_STATS + 8 * L[name]));
   }
 
+  /** Each kind's counter sits where the core says (cmd_kind_index), so no second list of positions is kept here. */
+  private commandsByKind(): Record<CommandKind, number> {
+    const L = this.core.layout;
+    const at = (k: CommandKind) => this.base + L.S_STATS + 8 * (L.STAT_BY_KIND + this.core.raw.cmd_kind_index(L[coreOpcodeName(k)]));
+    return Object.fromEntries(COMMAND_KINDS.map((k) => [k, Number(this.core.readU64(at(k)))])) as Record<CommandKind, number>;
+  }
+
   private cacheStats(ptr: number): CacheStats | null {
     if (ptr === 0) return null;
     const L = this.core.layout;
@@ -357,7 +370,7 @@ export class Smmu {
       walks: this.stat("STAT_WALKS"), pteReads: this.stat("STAT_PTE_READS"),
       walkCacheHits: this.stat("STAT_WALKC_HITS"), faults: this.stat("STAT_FAULTS"),
       tlbi: { va: this.stat("STAT_TLBI_VA"), context: this.stat("STAT_TLBI_CONTEXT"), all: this.stat("STAT_TLBI_ALL") },
-      syncs: this.stat("STAT_SYNCS"), commands: this.stat("STAT_CMDS"),
+      syncs: this.stat("STAT_SYNCS"), commands: this.stat("STAT_CMDS"), commandsByKind: this.commandsByKind(),
       entriesInvalidated: this.stat("STAT_ENTRIES_INVALIDATED"), modelledNs: this.stat("STAT_MODELLED_NS"),
       iotlb: this.cacheStats(this.core.readU32(this.base + L.S_IOTLB))!,
       walkCache: [0, 1, 2, 3].map((l) => this.cacheStats(this.core.readU32(this.base + L.S_WALKC + 4 * l))),
@@ -412,34 +425,35 @@ export class Smmu {
     const L = this.core.layout;
     const ctx = "Smmu.submit";
     const id16 = (n: string, v: unknown) => checkInt(n, v ?? 0, 0, 0xffff, ctx);
-    switch (cmd?.op) {
-      case "TLBI_NH_VA": case "TLBI_NH_VAA": case "TLBI_EL2_VA": case "TLBI_S2_IPA": {
-        const addr = checkAddress("addr", cmd.addr, ctx);
-        const op = L[`OP_${cmd.op}`];
-        this.core.raw.smmu_cmd_tlbi_range(this.id, op, id16("asid", cmd.asid), id16("vmid", cmd.vmid),
-          Math.floor(addr / 2 ** 32), addr % 2 ** 32, cmd.leaf === true, checkInt("ttl", cmd.ttl ?? 0, 0, 3, ctx),
-          checkInt("tg", cmd.tg ?? 0, 0, 3, ctx), checkInt("scale", cmd.scale ?? 0, 0, 31, ctx), checkInt("num", cmd.num ?? 0, 0, 31, ctx));
+    const kind = commandKindOf(cmd?.op);
+    switch (kind) {
+      case "CMD_TLBI_NH_VA": case "CMD_TLBI_NH_VAA": case "CMD_TLBI_EL2_VA": case "CMD_TLBI_S2_IPA": {
+        const c = cmd as Extract<SmmuCommandInput, { addr: number }>;
+        const addr = checkAddress("addr", c.addr, ctx);
+        this.core.raw.smmu_cmd_tlbi_range(this.id, L[coreOpcodeName(kind)], id16("asid", c.asid), id16("vmid", c.vmid),
+          Math.floor(addr / 2 ** 32), addr % 2 ** 32, c.leaf === true, checkInt("ttl", c.ttl ?? 0, 0, 3, ctx),
+          checkInt("tg", c.tg ?? 0, 0, 3, ctx), checkInt("scale", c.scale ?? 0, 0, 31, ctx), checkInt("num", c.num ?? 0, 0, 31, ctx));
         return;
       }
-      case "TLBI_NH_ASID": case "TLBI_EL2_ASID": case "TLBI_S12_VMALL": case "TLBI_NH_ALL":
-      case "TLBI_NSNH_ALL": case "TLBI_EL2_ALL":
-        this.core.raw.smmu_cmd_tlbi_context(this.id, L[`OP_${cmd.op}`],
+      case "CMD_TLBI_NH_ASID": case "CMD_TLBI_EL2_ASID": case "CMD_TLBI_S12_VMALL": case "CMD_TLBI_NH_ALL":
+      case "CMD_TLBI_NSNH_ALL": case "CMD_TLBI_EL2_ALL":
+        this.core.raw.smmu_cmd_tlbi_context(this.id, L[coreOpcodeName(kind)],
           id16("asid", (cmd as { asid?: number }).asid), id16("vmid", (cmd as { vmid?: number }).vmid));
         return;
       case "CMD_SYNC":
         this.core.raw.smmu_cmd_sync(this.id);
         return;
-      case "CFGI_STE": case "CFGI_CD": case "CFGI_ALL": case "CFGI_CD_ALL": {
+      case "CMD_CFGI_STE": case "CMD_CFGI_CD": case "CMD_CFGI_ALL": case "CMD_CFGI_CD_ALL": {
         // SID in dw0[63:32], SSID in dw0[31:12]; CFGI_ALL's RANGE (dw1[4:0]) = 31. Counted only:
         // no configuration cache is modelled (stream-table entries are read on every walk).
         const sid = checkInt("streamId", (cmd as { streamId?: number }).streamId ?? 0, 0, 2 ** 32 - 1, ctx);
         const ssid = checkInt("ssid", (cmd as { ssid?: number }).ssid ?? 0, 0, 0xfffff, ctx);
-        this.submitRaw(BigInt(CFGI_OPCODE[cmd.op]) | (BigInt(ssid) << 12n) | (BigInt(sid) << 32n),
-          cmd.op === "CFGI_ALL" ? 31n : 0n);
+        this.submitRaw(BigInt(L[coreOpcodeName(kind)]) | (BigInt(ssid) << 12n) | (BigInt(sid) << 32n),
+          kind === "CMD_CFGI_ALL" ? 31n : 0n);
         return;
       }
       default:
-        throw new ArgumentError("op", (cmd as { op?: unknown })?.op, "must be a TLBI_*, CFGI_* command or CMD_SYNC", ctx);
+        throw new ArgumentError("op", (cmd as { op?: unknown })?.op, "must be an SMMUv3 command name: CMD_TLBI_*, CMD_CFGI_* or CMD_SYNC", ctx);
     }
   }
 
