@@ -142,6 +142,12 @@ describe("iommu-sim explore (CLI)", () => {
     const ok = await cli("explore", "seed-race", "--variant", "merged", "--model", "relaxed");
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/every one there is/);
+    expect(ok.out).not.toMatch(/--variant/); // the user picked the code: nothing to suggest
+    // Without --variant it is the merged code that comes out clean: the output says so, and how to pick the buggy one.
+    const plain = await cli("explore", "seed-race");
+    expect(plain.code).toBe(0);
+    expect(plain.out).toMatch(/^ {2}clean: no schedule violated the oracle$/m);
+    expect(plain.out).toMatch(/this explored the scenario's code, variant merged \(the fix as merged in v5\.15\); --variant .*v2-hoisted/);
     expect((await cli("explore", "seed-race", "--variant", "nonsense")).code).toBe(2);
     expect((await cli("explore", "no-such-scenario.json")).code).toBe(2);
     const dir = mkdtempSync(join(tmpdir(), "iommu-sim-"));

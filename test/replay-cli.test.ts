@@ -58,11 +58,28 @@ describe("command line", () => {
     expect(bad.stderr).toMatch(/Allowed choices are 5.15, 6.12, 7.1/);
   });
 
-  it("the demo runs two workers and checks itself", async () => {
-    const { stdout } = await run("node", [CLI, "demo", "--ops", "5000"]);
+  it("churn runs two workers, checks itself, and says its rates are wall-clock", async () => {
+    const { stdout, stderr } = await run("node", [CLI, "churn", "--ops", "5000"]);
+    expect(stdout).toMatch(/^iommu-sim churn — kernel profile 7\.1/);
     expect(stdout).toMatch(/2 workers/);
     expect(stdout).toMatch(/tables EQUAL to the sequential run/);
     expect(stdout).toMatch(/after free: 0 table pages live/);
+    expect(stdout).toMatch(/ms wall \([\d.]+ [kM]? ?wall ops\/s\)/);
+    expect(stderr).toBe("");
+  });
+
+  it("demo, churn's 0.1 name, still runs it and says what to type instead", async () => {
+    const { stdout, stderr } = await run("node", [CLI, "demo", "--ops", "2000", "--workers", "1"]);
+    expect(stdout).toMatch(/tables EQUAL to the sequential run/);
+    expect(stderr).toMatch(/`demo` is now called `churn`.*`iommu-sim run nic`/);
+  });
+
+  it("with no command, prints the commands (and runs nothing)", async () => {
+    const { stdout } = await run("node", [CLI]);
+    expect(stdout).toMatch(/^Usage: iommu-sim/);
+    expect(stdout).toMatch(/^ {2}run /m);
+    expect(stdout).toMatch(/^ {2}churn /m);
+    expect(stdout).not.toMatch(/^ {2}demo /m);
   });
 
   it("selftest passes for every profile", async () => {

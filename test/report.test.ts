@@ -11,6 +11,7 @@ import { fmtAuto, fmtCompact, fmtHex, fmtInt, fmtNum, fmtPct } from "../src/repo
 import { renderHtmlReport } from "../src/report/html.js";
 import { plotSpecs, throughputValues } from "../src/report/plots.js";
 import { formatSummary } from "../src/report/text.js";
+import { summarise } from "../src/run/runner.js";
 import type { Histogram, RunReport } from "../src/report/types.js";
 import { renderSweepHtml, sweepPoint } from "../src/bench/sweep.js";
 import type { MapBenchmarkResult } from "../src/bench/map-benchmark.js";
@@ -107,6 +108,25 @@ describe("number formatting", () => {
   });
 });
 
+describe("histogram quantiles", () => {
+  // Buckets [100, 125), [125, 150), [150, 175): 10 samples in the first, 90 in the second.
+  const h = summarise("ns", [100, 125, 150, 175], [10, 90, 0, 0]);
+
+  it("are interpolated within their bucket, not its lower bound", () => {
+    expect(h.p50).toBeCloseTo(125 + 25 * (40 / 90));
+    expect(h.p99).toBeCloseTo(125 + 25 * (89 / 90));
+    expect(h.p50).not.toBe(h.p99);
+    expect(h.max).toBe(125);
+  });
+
+  it("stay inside the bucket where the quantile falls, and at the lower bound of the open top bucket", () => {
+    expect(summarise("ns", [100, 125], [0, 7]).p99).toBe(125);
+    const one = summarise("ns", [100, 125, 150], [1, 0, 0]);
+    expect(one.p50).toBeGreaterThanOrEqual(100);
+    expect(one.p50).toBeLessThanOrEqual(125);
+  });
+});
+
 describe("terminal summary", () => {
   const lines = formatSummary(makeReport());
   const text = lines.join("\n");
@@ -118,7 +138,9 @@ describe("terminal summary", () => {
 
   it("has a padded per-CPU table with a total row", () => {
     const header = lines.find((l) => l.startsWith("cpu"))!;
-    expect(header).toMatch(/cpu\s+worker\s+workload\s+ops\s+maps\s+unmaps\s+accesses\s+violations\s+ns\/op/);
+    // Each time column names its clock; the note under the table says what a p50/p99 is.
+    expect(header).toMatch(/cpu\s+worker\s+workload\s+ops\s+maps\s+unmaps\s+accesses\s+violations\s+modelled ns\/op\s+map p50\/p99\s+unmap p50\/p99$/);
+    expect(text).toContain("map/unmap p50/p99: modelled ns, interpolated within the latency histogram's buckets");
     const row0 = lines.find((l) => l.includes("churn:net-rx"))!;
     const row1 = lines.find((l) => l.includes("churn:nvme"))!;
     const total = lines.find((l) => l.startsWith("all"))!;
@@ -138,10 +160,12 @@ describe("terminal summary", () => {
     expect(text).toMatch(/IOVA:.*rcache hit rate 98\.0% · alloc_iova_fast rcache hits 60,000, misses 1,250/);
     expect(text).toMatch(/rbtree allocs 250, frees 150/);
     expect(text).toMatch(/Flush queue:.*flushes ring full 230, timer 12, other 3 · entries queued 61,050 · max occupancy 256/);
-    expect(text).toMatch(/Lazy window:.*samples [\d,]+ · mean 35\.2 µs · p50 32\.0 µs · p99 128 µs · max 256 µs/);
+    expect(text).toMatch(/Lazy window:.*samples [\d,]+ · modelled µs: mean 35\.2, p50 32\.0, p99 128, max 256/);
     expect(text).toMatch(/50% of cpu 0's ops\s+25\.00 ms\s+0\s+set-domain-type\s+group 0 -> DMA\s+ok/);
     expect(text).toMatch(/t=40 ms\s+40\.00 ms\s+1\s+detach\s+nvme0\s+-EBUSY: device has live mappings/);
-    expect(text).toMatch(/Timing:.*wall 160\.4 ms · throughput 763,715 ops\/s/);
+    expect(text).toMatch(/Timing:.*wall time 160\.4 ms · throughput 763,715 wall ops\/s/);
+    expect(text).toMatch(/worker\s+cpus\s+ops\s+wall ms\s+wall ops\/s/);
+    expect(text).toMatch(/due\s+at \(modelled\)\s+cpu/);
     expect(text).toMatch(/^\s+1\s+1\s+61,500\s+160\.4\s+383,416$/m);
   });
 

@@ -4,7 +4,7 @@
 // worker that fails mid-run (non-zero exit, its message, the process ends: nothing left).
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -73,8 +73,28 @@ describe("iommu-sim run / report / list", () => {
     expect(bad.err.trim()).toMatch(/no built-in scenario named "nosuch" \(built-in: nic, nic-tx, storage, random, attacker\)/);
   });
 
+  it("run without --out writes no file, as its --help says; every number says which clock it is on", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "iommu-sim-no-out-"));
+    try {
+      const r = spawnSync(process.execPath, [CLI, "run", file, "--workers", "1"], { cwd, encoding: "utf8", timeout: 120_000 });
+      expect(r.status).toBe(0);
+      expect(readdirSync(cwd)).toEqual([]);
+      expect(r.stdout).not.toMatch(/^report: /m);
+      expect(r.stdout).toMatch(/modelled ns\/op +map p50\/p99 +unmap p50\/p99/);
+      expect(r.stdout).toMatch(/^map\/unmap p50\/p99: modelled ns, interpolated/m);
+      expect(r.stdout).toMatch(/^Lazy window: .*modelled µs: mean/m);
+      expect(r.stdout).toMatch(/^Timing: +wall time [\d,.]+ ms · throughput [\d,]+ wall ops\/s$/m);
+      // Command kinds by their SMMUv3 names, in opcode order (a strict-then-lazy nic run sends these three).
+      expect(r.stdout).toMatch(/commands CMD_TLBI_NH_ASID [\d,]+, CMD_TLBI_NH_VA [\d,]+, CMD_SYNC [\d,]+$/m);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+    const help = cli("run", "--help").out.replace(/\s+/g, " ");
+    expect(help).toMatch(/with --out, also writes the report as JSON and HTML files/);
+  });
+
   it("every command has --help", () => {
-    for (const cmd of ["run", "list", "report", "bench", "explore", "replay"]) {
+    for (const cmd of ["run", "list", "report", "bench", "explore", "replay", "churn"]) {
       const r = cli(cmd, "--help");
       expect(r.code, cmd).toBe(0);
       expect(r.out, cmd).toMatch(/^Usage: iommu-sim /);

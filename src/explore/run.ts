@@ -121,10 +121,22 @@ function describe(name: string, variant: SeedVariant, model: MemoryModel, r: Exp
   const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
-    return [head, `  clean: no schedule violated the oracle${r.complete ? "" : " (exploration was bounded)"}`, ...races].join("\n");
+    return [head, `  clean: no schedule violated the oracle${r.complete ? "" : " (exploration was bounded)"}`, ...races,
+      ...variantHint(variant, opts)].join("\n");
   }
   return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
     ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].join("\n");
+}
+
+/**
+ * After a clean run of code the user did not pick: which code that was and how to pick
+ * another. A clean result on the merged code alone reads as "the explorer finds nothing".
+ */
+function variantHint(variant: SeedVariant, opts: ExploreScenarioOptions): string[] {
+  if (opts.variant !== undefined) return [];
+  const others = SEED_VARIANTS.filter((v) => v !== variant);
+  return [`  this explored the scenario's code, variant ${variant}${variant === "merged" ? " (the fix as merged in v5.15)" : ""}; ` +
+    `--variant (the variant option) picks another: ${others.join(", ")} (v2-hoisted has the seed race)`];
 }
 
 function traceLines(trace: TraceEntry[]): string[] {

@@ -84,7 +84,7 @@ export function fmtUs(us: number): string {
   return us >= 10_000 ? `${fmtNum(us / 1000, 2)} ms` : `${fmtAuto(us)} µs`;
 }
 
-/** "p50/p99" of a histogram, or a dash when it has no samples (a CPU that never unmapped). */
+/** "p50/p99" of a histogram (interpolated, see Histogram), or a dash when it has no samples (a CPU that never unmapped). */
 export function fmtP50P99(h: Histogram): string {
   return h.samples > 0 ? `${fmtAuto(h.p50)}/${fmtAuto(h.p99)}` : DASH;
 }
@@ -103,10 +103,14 @@ export function scenarioFacts(r: RunReport): Fact[] {
   ];
 }
 
+/** Under the CPU table: the clock and the kind of number of its p50/p99 columns (too long for their headers). */
+export const QUANTILE_NOTE =
+  "map/unmap p50/p99: modelled ns, interpolated within the latency histogram's buckets (4 per power of two: within 19%)";
+
 /** One row per simulated CPU and a total row: the run's work and what each operation cost. */
 export function cpuTable(r: RunReport): Table {
   const headers = ["cpu", "worker", "workload", "ops", "maps", "unmaps", "accesses", "violations",
-    "ns/op", "map p50/p99 ns", "unmap p50/p99 ns"];
+    "modelled ns/op", "map p50/p99", "unmap p50/p99"];
   const align: Align[] = ["r", "r", "l", "r", "r", "r", "r", "r", "r", "r", "r"];
   const rows = r.perCpu.map((c) => [
     String(c.cpu), String(c.worker), c.workload, fmtInt(c.ops), fmtInt(c.maps), fmtInt(c.unmaps),
@@ -202,7 +206,7 @@ export function switchFacts(r: RunReport): Fact[] {
   return facts;
 }
 
-/** The lazy window's statistics; its unit comes from the histogram (µs in practice). */
+/** The lazy window's statistics, in modelled time; its unit comes from the histogram (µs in practice). */
 export function lazyFacts(r: RunReport): Fact[] {
   const open: Fact = ["still open at the end", fmtInt(r.lazyWindowsOpen)];
   const lost: Fact[] = r.lazyWindowsLost > 0 ? [["not measured", fmtInt(r.lazyWindowsLost)]] : [];
@@ -215,22 +219,20 @@ export function lazyFacts(r: RunReport): Fact[] {
   return [...histFacts("", r.lazyWindow), open, ...lost, ...attacker];
 }
 
+/** A histogram's figures; every one is modelled time, which the first label says once for all. */
 function histFacts(prefix: string, h: RunReport["lazyWindow"]): Fact[] {
   const u = unitLabel(h.unit);
   const p = prefix ? `${prefix} ` : "";
   return [
     [`${p}samples`, fmtInt(h.samples)],
-    [`${p}mean`, `${fmtAuto(h.mean)} ${u}`],
-    [`${p}p50`, `${fmtAuto(h.p50)} ${u}`],
-    [`${p}p99`, `${fmtAuto(h.p99)} ${u}`],
-    [`${p}max`, `${fmtAuto(h.max)} ${u}`],
+    [`modelled ${u}:`, `mean ${fmtAuto(h.mean)}, p50 ${fmtAuto(h.p50)}, p99 ${fmtAuto(h.p99)}, max ${fmtAuto(h.max)}`],
   ];
 }
 
 /** The scenario's events: when each was due, when it happened, and what the kernel said. */
 export function eventTable(r: RunReport): Table {
   return {
-    headers: ["due", "at", "cpu", "action", "target", "result"],
+    headers: ["due", "at (modelled)", "cpu", "action", "target", "result"],
     align: ["l", "r", "r", "l", "l", "l"],
     rows: r.events.map((e) => [e.due, fmtUs(e.atUs), e.cpu < 0 ? "orchestrator" : String(e.cpu), e.action, e.target, e.result]),
   };
@@ -238,14 +240,14 @@ export function eventTable(r: RunReport): Table {
 
 export function timingFacts(r: RunReport): Fact[] {
   return [
-    ["wall", `${fmtNum(r.timing.wallMs, 1)} ms`],
-    ["throughput", `${fmtInt(r.timing.opsPerSec)} ops/s`],
+    ["wall time", `${fmtNum(r.timing.wallMs, 1)} ms`],
+    ["throughput", `${fmtInt(r.timing.opsPerSec)} wall ops/s`],
   ];
 }
 
 export function workerTable(r: RunReport): Table {
   return {
-    headers: ["worker", "cpus", "ops", "wall ms", "ops/s"],
+    headers: ["worker", "cpus", "ops", "wall ms", "wall ops/s"],
     align: ["r", "l", "r", "r", "r"],
     rows: r.timing.perWorker.map((w) => [
       String(w.worker), w.cpus.join(","), fmtInt(w.ops), fmtNum(w.wallMs, 1), fmtInt(w.opsPerSec),

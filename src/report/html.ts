@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import {
-  cpuTable, eventTable, timeTable, fmtAuto, fmtInt, fmtPct, fmtUs, fqFacts, iovaFacts, lazyFacts, scenarioFacts,
+  QUANTILE_NOTE, cpuTable, eventTable, timeTable, fmtAuto, fmtInt, fmtPct, fmtUs, fqFacts, iovaFacts, lazyFacts, scenarioFacts,
   smmuFacts, switchFacts, timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
 } from "./format.js";
 import { plotSpecs, type PlotSpec } from "./plots.js";
@@ -151,7 +151,7 @@ function plotSection(specs: PlotSpec[]): string {
 
 function cpuSection(r: RunReport): string {
   return section("Per CPU", htmlTable(cpuTable(r)) +
-    '<p class="note">Latencies are modelled nanoseconds per operation (p50/p99).</p>') +
+    `<p class="note">${esc(QUANTILE_NOTE)}.</p>`) +
     section("Where each CPU's modelled time went", htmlTable(timeTable(r)) +
     '<p class="note">Shares of each CPU\'s modelled clock: the kernel\'s own work, the command queue (claim, MMIO), ' +
     "CMD_SYNC waits (the SMMU consuming commands), spinlock waits and requested delays.</p>");

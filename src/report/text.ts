@@ -3,8 +3,8 @@
 // and what the SMMU, the IOVA allocator and the flush queue saw.
 
 import {
-  cpuTable, eventTable, timeTable, fmtInt, fqFacts, iovaFacts, lazyFacts, scenarioFacts, smmuFacts, switchFacts,
-  timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
+  QUANTILE_NOTE, cpuTable, eventTable, timeTable, fmtInt, fqFacts, iovaFacts, lazyFacts, scenarioFacts, smmuFacts,
+  switchFacts, timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
 } from "./format.js";
 import type { RunReport, ViolationReport } from "./types.js";
 
@@ -22,6 +22,7 @@ export function formatSummary(report: RunReport): string[] {
     outcomeLine(report),
     "",
     ...formatTable(cpuTable(report)),
+    QUANTILE_NOTE,
     "",
     "Where each CPU's modelled time went:",
     ...indent(formatTable(timeTable(report))),

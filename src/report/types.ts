@@ -10,9 +10,10 @@ import type { DmaStats, DomainType, SeedVariant } from "../dma.js";
 
 /**
  * A histogram over log-spaced buckets (4 per power of two): counts[i] samples fell in
- * [bounds[i], bounds[i+1]). p50, p99 and max are the lower bound of the bucket they fall
- * in (at most 19% below the value); mean is exact for latencies (the core keeps their
- * sums) and from the bucket bounds otherwise.
+ * [bounds[i], bounds[i+1]). p50 and p99 are interpolated linearly within the bucket they
+ * fall in (so within 19% of the true value); max is the lower bound of the last bucket
+ * with samples; mean is exact for latencies (the core keeps their sums) and from the
+ * bucket bounds otherwise. Every value is modelled time, in `unit`.
  */
 export interface Histogram {
   /** Unit of the bounds, e.g. "ns" or "us". */

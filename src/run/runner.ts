@@ -647,16 +647,31 @@ function mergeHist(hs: RawHist[], unit: string): Histogram {
   return summarise(unit, hs[0]!.bounds, counts);
 }
 
-/** Statistics of a bucketed distribution (each sample taken at its bucket's lower bound), trimmed of empty ends. */
-function summarise(unit: string, bounds: number[], counts: number[]): Histogram {
+/**
+ * Statistics of a bucketed distribution, trimmed of empty ends. A quantile is interpolated
+ * linearly within the bucket it falls in (samples taken as spread evenly over the bucket),
+ * so two CPUs whose p50 and p99 share a bucket still show different values, rather than
+ * both reading as the bucket's lower bound; in the open top bucket it is that bucket's
+ * lower bound. The mean and the max take each sample at its bucket's lower bound.
+ */
+export function summarise(unit: string, bounds: number[], counts: number[]): Histogram {
   const samples = counts.reduce((a, b) => a + b, 0);
   const first = counts.findIndex((c) => c > 0);
   if (first < 0) return { unit, bounds: [], counts: [], samples: 0, mean: 0, p50: 0, p99: 0, max: 0 };
   let last = counts.length - 1;
   while (counts[last] === 0) last--;
   const quantile = (q: number) => {
+    const target = q * samples;
     let seen = 0;
-    for (let i = first; i <= last; i++) { seen += counts[i]!; if (seen >= q * samples) return bounds[i]!; }
+    for (let i = first; i <= last; i++) {
+      const n = counts[i]!;
+      if (seen + n >= target) {
+        const lo = bounds[i]!;
+        const hi = bounds[i + 1] ?? lo;
+        return lo + (hi - lo) * Math.min(1, Math.max(0, (target - seen) / n));
+      }
+      seen += n;
+    }
     return bounds[last]!;
   };
   const mean = counts.reduce((n, c, i) => n + c * bounds[i]!, 0) / samples;
