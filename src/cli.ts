@@ -51,7 +51,7 @@ const program = new Command()
   .exitOverride(); // usage errors exit 2 (bad input), not commander's 1 (which means "found something")
 
 program.command("replay")
-  .description("run a kernel-call script (shared/conformance language) and print the trace")
+  .description("run a kernel-call script (the replay language: see the README) and print the trace it makes")
   .argument("<file>", "script to run ('-' for standard input)")
   .addOption(profileOption())
   .option("-c, --compare <expected>", "compare with a kernel trace (normalised) instead of printing; exit 1 on a difference")

@@ -920,3 +920,91 @@ export function parseRunScenario(input: unknown, source = "scenario"): RunScenar
   return resolve(result.data);
 }
 
+
+// ---------------------------------------------------------------------------------------
+// The language described, for its documentation: the README's table of scenario fields is
+// made from these rows (test/readme.test.ts checks it, UPDATE_README=1 rewrites it), so
+// what it says about types and defaults is what this schema does.
+
+/** A field of the scenario language. */
+export interface ScenarioFieldDoc {
+  /** `domains[].granule`; a field of one workload kind or event action: `workloads[nic-rx].ring`. */
+  path: string;
+  /** What the field takes, in the words its error messages use ("an integer 1..128"). */
+  type: string;
+  /** Must be given. */
+  required: boolean;
+  /** Its default, as JSON (or as words, for defaults worked out from other fields); absent: none. */
+  default?: string;
+}
+
+/** @internal Every field of the scenario language, in the schema's order. */
+export function scenarioFieldDocs(): ScenarioFieldDoc[] {
+  const rows: ScenarioFieldDoc[] = [];
+  walkField(scenarioSchema as unknown as AnySchema, "", rows, undefined);
+  return rows.filter((r) => r.path !== "");
+}
+
+/** The few parts of a zod schema the walk reads (zod 4 keeps them under `_zod.def`). */
+type AnySchema = { _zod: { def: Record<string, unknown> & { type: string } } };
+
+function walkField(schema: AnySchema, path: string, rows: ScenarioFieldDoc[], kind: string | undefined): void {
+  let s = schema;
+  let required = true;
+  let dflt: string | undefined;
+  // Optional and defaulted fields wrap the schema that says what they take.
+  for (;;) {
+    const def = s._zod.def;
+    if (def.type === "optional") required = false;
+    else if (def.type === "default" || def.type === "prefault") {
+      required = false;
+      dflt = JSON.stringify(def.defaultValue);
+    } else break;
+    s = def.innerType as AnySchema;
+  }
+  const def = s._zod.def;
+  const leaf = path.split(/[.[]/).at(-1) ?? "";
+  if (kind !== undefined && leaf === "maxBytes" && kind in DEFAULT_MAX_BYTES) {
+    dflt = String(DEFAULT_MAX_BYTES[kind as keyof typeof DEFAULT_MAX_BYTES]);
+  }
+  rows.push({ path, type: typeWords(s), required, ...(dflt !== undefined ? { default: dflt } : {}) });
+  if (def.type === "object") {
+    for (const [key, field] of Object.entries(def.shape as Record<string, AnySchema>)) {
+      walkField(field, path ? `${path}.${key}` : key, rows, kind);
+    }
+  } else if (def.type === "array") {
+    const element = def.element as AnySchema;
+    const edef = element._zod.def;
+    if (edef.type === "union" && typeof edef.discriminator === "string") {
+      for (const option of edef.options as AnySchema[]) {
+        const shape = option._zod.def.shape as Record<string, AnySchema>;
+        const tag = (shape[edef.discriminator]!._zod.def.values as string[])[0]!;
+        for (const [key, field] of Object.entries(shape)) {
+          if (key !== edef.discriminator) walkField(field, `${path}[${tag}].${key}`, rows, tag);
+        }
+      }
+    } else if (edef.type === "object") {
+      for (const [key, field] of Object.entries(edef.shape as Record<string, AnySchema>)) walkField(field, `${path}[].${key}`, rows, kind);
+    }
+  }
+}
+
+function typeWords(s: AnySchema): string {
+  const known = EXPECTED.get(s);
+  const def = s._zod.def;
+  if (def.type === "array") {
+    const element = def.element as AnySchema;
+    const checks = (def.checks ?? []) as AnySchema[];
+    const bound = (check: string) => checks.map((c) => c._zod.def).find((d) => d.check === check);
+    const min = bound("min_length")?.minimum as number | undefined;
+    const max = bound("max_length")?.maximum as number | undefined;
+    const count = min !== undefined && max !== undefined ? `${min}..${max} ` : min !== undefined ? `at least ${min} ` : max !== undefined ? `up to ${max} ` : "";
+    const what = element._zod.def.type === "union" ? "objects, one per kind (below)" : element._zod.def.type === "object" ? "objects (below)" : `values, each ${typeWords(element)}`;
+    return `an array of ${count}${what}`;
+  }
+  if (def.type === "tuple") return `[${(def.items as AnySchema[]).map(typeWords).join(", ")}]`;
+  if (known && def.type !== "object") return known.words;
+  if (def.type === "object") return known ? known.words : "an object (below)";
+  if (def.type === "literal") return (def.values as unknown[]).map((v) => JSON.stringify(v)).join(" or ");
+  return known?.words ?? def.type;
+}
