@@ -104,6 +104,8 @@ describe("short runs on modelled time", () => {
     expect(strict.dma.syncs).toBe(strict.loops); // a CMD_SYNC per strict unmap …
     expect(lazy.dma.syncs).toBe(0); // … none on the lazy path: the flush queue's flush-all instead
     expect(lazy.smmu.tlbi.context).toBeGreaterThanOrEqual(Math.floor(lazy.loops / 255));
+    // The same flushes by their SMMUv3 name (stage 1: a flush-all is CMD_TLBI_NH_ASID).
+    expect(lazy.smmu.commandsByKind.CMD_TLBI_NH_ASID).toBe(lazy.smmu.tlbi.context);
   });
 
   it("two threads on two workers: they queue for the SMMU, and simulated time passes once", async () => {

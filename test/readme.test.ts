@@ -116,10 +116,10 @@ describe("the README", () => {
   });
 
   it("shows the trace its replay example prints", async () => {
-    const [[args, script]] = markedBlocks("replay-script");
-    const [[, output]] = markedBlocks("replay-output");
-    const got = await replayScript(script!, { profile: args![0] as "7.1" });
-    expect(normalizeTrace(output!.split("\n"))).toEqual(normalizeTrace(got));
+    const [args, script] = markedBlocks("replay-script")[0]!;
+    const [, output] = markedBlocks("replay-output")[0]!;
+    const got = await replayScript(script, { profile: args[0] as "7.1" });
+    expect(normalizeTrace(output.split("\n"))).toEqual(normalizeTrace(got));
   });
 });
 

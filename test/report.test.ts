@@ -15,6 +15,7 @@ import { summarise } from "../src/run/runner.js";
 import type { Histogram, RunReport } from "../src/report/types.js";
 import { renderSweepHtml, sweepPoint } from "../src/bench/sweep.js";
 import type { MapBenchmarkResult } from "../src/bench/map-benchmark.js";
+import { COMMAND_KINDS } from "../src/smmu/commands.js";
 
 /** Log-spaced buckets (powers of two from `from`), counts shaped like a latency peak at `peak`. */
 function histogram(unit: string, from: number, n: number, peak: number, scale: number): Histogram {
@@ -307,7 +308,8 @@ function sweepResult(): MapBenchmarkResult {
     dmaBits: 32, dir: 0, transNs: 0, granule: 1, mapMode: 0, profile: "7.1", mode: "strict", rangeInvalidation: false,
     machine: "snapdragon-x", cmdq: "kernel", quantumNs: 5000, workers: 1, jiffies: 250,
     perThread: [{ cpu: 0, loops: 1000, modelledNs: 1_870_000, time }], timePerLoop: time,
-    dma: {} as MapBenchmarkResult["dma"], smmu: { commands: 2000, syncs: 1000, tlbi: { va: 1000, context: 0, all: 0 } }, wallMs: 1,
+    dma: {} as MapBenchmarkResult["dma"], smmu: { commands: 2000, syncs: 1000, tlbi: { va: 1000, context: 0, all: 0 },
+            commandsByKind: Object.fromEntries(COMMAND_KINDS.map((k) => [k, k === "CMD_TLBI_NH_VA" || k === "CMD_SYNC" ? 1000 : 0])) as MapBenchmarkResult["smmu"]["commandsByKind"] }, wallMs: 1,
   };
 }
 

@@ -25,6 +25,7 @@ import { ArgumentError, IommuSimError, WorkerError } from "../errors.js";
 import { checkInt, checkOneOf } from "../validate.js";
 import { Simulator } from "../simulator.js";
 import type { CpuCosts, SmmuCosts, SmmuStats } from "../smmu/smmu.js";
+import type { CommandKind } from "../smmu/commands.js";
 import { CMDQ_VARIANTS, machinePreset, machineSmmuCosts, type CmdqVariant, type MachineName } from "../machines.js";
 import { readTimeBreakdown, sumTimeBreakdowns, type TimeBreakdown } from "../cpu-time.js";
 import type { DmaStats } from "../dma.js";
@@ -160,7 +161,8 @@ export interface MapBenchmarkResult {
   varianceWrapped?: ("map" | "unmap")[];
   /** What the DMA layer and the SMMU did over the run. */
   dma: DmaStats;
-  smmu: { commands: number; syncs: number; tlbi: { va: number; context: number; all: number } };
+  /** The SMMU's commands: all, CMD_SYNCs, TLBIs by what they invalidate, and every kind by its SMMUv3 name (opcode order). */
+  smmu: { commands: number; syncs: number; tlbi: { va: number; context: number; all: number }; commandsByKind: Record<CommandKind, number> };
   /** Wall-clock time of the run on this machine. */
   wallMs: number;
 }
@@ -467,7 +469,7 @@ function result(sim: Simulator, p: Params, workers: number, wallMs: number, dma:
     granule: p.granule, mapMode: p.mapMode, profile: p.profile, mode: p.mode, rangeInvalidation: p.rangeInvalidation,
     ...(p.machine !== undefined ? { machine: p.machine } : {}), cmdq: p.cmdq, quantumNs: p.quantumNs,
     timePerLoop: sumTimeBreakdowns(perThread.map((t) => t.time), Math.max(1, Number(sums.loops))),
-    jiffies: sim.jiffies - sim.core.readU64Number(stateOf(sim, 0) + L.MB_JIFFIES0), workers, perThread, dma, smmu: { commands: s.commands, syncs: s.syncs, tlbi: s.tlbi }, wallMs,
+    jiffies: sim.jiffies - sim.core.readU64Number(stateOf(sim, 0) + L.MB_JIFFIES0), workers, perThread, dma, smmu: { commands: s.commands, syncs: s.syncs, tlbi: s.tlbi, commandsByKind: s.commandsByKind }, wallMs,
   };
   const ended = perThread.every((t) => t.modelledNs >= p.seconds * 1e9);
   if (!ended) out.stoppedEarly = aborted ? "signal" : "maxLoops";
