@@ -225,7 +225,7 @@ function histFacts(prefix: string, h: RunReport["lazyWindow"]): Fact[] {
   const p = prefix ? `${prefix} ` : "";
   return [
     [`${p}samples`, fmtInt(h.samples)],
-    [`modelled ${u}:`, `mean ${fmtAuto(h.mean)}, p50 ${fmtAuto(h.p50)}, p99 ${fmtAuto(h.p99)}, max ${fmtAuto(h.max)}`],
+    [`modelled ${u}:`, `mean ${fmtAuto(h.mean)}, p50 ${fmtAuto(h.p50)}, p99 ${fmtAuto(h.p99)}, max < ${fmtAuto(h.max)}`],
   ];
 }
 

@@ -652,7 +652,9 @@ function mergeHist(hs: RawHist[], unit: string): Histogram {
  * linearly within the bucket it falls in (samples taken as spread evenly over the bucket),
  * so two CPUs whose p50 and p99 share a bucket still show different values, rather than
  * both reading as the bucket's lower bound; in the open top bucket it is that bucket's
- * lower bound. The mean and the max take each sample at its bucket's lower bound.
+ * lower bound. The mean takes each sample at its bucket's lower bound; the max is the upper
+ * bound of the last bucket with samples (the largest sample is below it), so no quantile
+ * can exceed it.
  */
 export function summarise(unit: string, bounds: number[], counts: number[]): Histogram {
   const samples = counts.reduce((a, b) => a + b, 0);
@@ -677,7 +679,7 @@ export function summarise(unit: string, bounds: number[], counts: number[]): His
   const mean = counts.reduce((n, c, i) => n + c * bounds[i]!, 0) / samples;
   return {
     unit, bounds: bounds.slice(first, last + 1), counts: counts.slice(first, last + 1), samples, mean,
-    p50: quantile(0.5), p99: quantile(0.99), max: bounds[last]!,
+    p50: quantile(0.5), p99: quantile(0.99), max: bounds[last + 1] ?? bounds[last]!,
   };
 }
 
