@@ -2,6 +2,8 @@
 // (CMD_TLBI_NH_ASID, CMD_SYNC, ...), counted by the SMMU under that name, and listed in one
 // order (the opcodes'), whichever commands a run happened to send most.
 
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMAND_KINDS, Prot, Simulator, decodeCommand, type SmmuCommandInput } from "../dist/index.js";
 
@@ -70,5 +72,21 @@ describe("SMMUv3 command kinds", () => {
       dom.destroy();
       pt.release();
     }
+  });
+});
+
+describe("no other names for a command kind", () => {
+  // 0.1 showed one command as "TLBI by context" (CLI), "by ASID" (live page) and TLBI_NH_ASID
+  // (API). What a user reads — the CLI and reports, the live page — may only use the SMMUv3 names.
+  const ROOT = join(import.meta.dirname, "..");
+  const files = [
+    "src/cli.ts", "src/run/runner.ts", ...readdirSync(join(ROOT, "src/report")).map((f) => `src/report/${f}`),
+    ...readdirSync(join(ROOT, "web")).filter((f) => /\.(html|js)$/.test(f)).map((f) => `web/${f}`),
+  ];
+  it.each(files)("%s", (file) => {
+    const shown = readFileSync(join(ROOT, file), "utf8").split("\n")
+      .filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)) // comments may explain in words
+      .filter((l) => /TLBI (by|all)\b|\(by (VA|ASID|context)\b|\bby context\b/.test(l));
+    expect(shown).toEqual([]);
   });
 });

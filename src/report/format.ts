@@ -105,7 +105,7 @@ export function scenarioFacts(r: RunReport): Fact[] {
 
 /** Under the CPU table: the clock and the kind of number of its p50/p99 columns (too long for their headers). */
 export const QUANTILE_NOTE =
-  "map/unmap p50/p99: modelled ns, interpolated within the latency histogram's buckets (4 per power of two: within 19%)";
+  "map/unmap p50/p99: modelled ns, interpolated within the latency histogram's buckets (4 per power of two)";
 
 /** One row per simulated CPU and a total row: the run's work and what each operation cost. */
 export function cpuTable(r: RunReport): Table {

@@ -11,7 +11,7 @@ import type { DmaStats, DomainType, SeedVariant } from "../dma.js";
 /**
  * A histogram over log-spaced buckets (4 per power of two): counts[i] samples fell in
  * [bounds[i], bounds[i+1]). p50 and p99 are interpolated linearly within the bucket they
- * fall in (so within 19% of the true value); max is the upper bound of the last bucket
+ * fall in (so off by less than a bucket's width, a quarter of the power of two below); max is the upper bound of the last bucket
  * with samples (every sample is below it); mean is exact for latencies (the core keeps their sums) and from the
  * bucket bounds otherwise. Every value is modelled time, in `unit`.
  */
