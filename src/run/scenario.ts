@@ -984,7 +984,9 @@ function walkField(schema: AnySchema, path: string, rows: ScenarioFieldDoc[], ki
         }
       }
     } else if (edef.type === "object") {
-      for (const [key, field] of Object.entries(edef.shape as Record<string, AnySchema>)) walkField(field, `${path}[].${key}`, rows, kind);
+      for (const [key, field] of Object.entries(edef.shape as Record<string, AnySchema>)) {
+        walkField(field, `${path}[].${key}`, rows, kind);
+      }
     }
   }
 }
@@ -998,13 +1000,17 @@ function typeWords(s: AnySchema): string {
     const bound = (check: string) => checks.map((c) => c._zod.def).find((d) => d.check === check);
     const min = bound("min_length")?.minimum as number | undefined;
     const max = bound("max_length")?.maximum as number | undefined;
-    const count = min !== undefined && max !== undefined ? `${min}..${max} ` : min !== undefined ? `at least ${min} ` : max !== undefined ? `up to ${max} ` : "";
-    const what = element._zod.def.type === "union" ? "objects, one per kind (below)" : element._zod.def.type === "object" ? "objects (below)" : `values, each ${typeWords(element)}`;
+    const count = min !== undefined && max !== undefined ? `${min}..${max} `
+      : min !== undefined ? `at least ${min} ` : max !== undefined ? `up to ${max} ` : "";
+    const inner = element._zod.def.type;
+    const what = inner === "union" ? "objects, one per kind (below)"
+      : inner === "object" ? "objects (below)" : `values, each ${typeWords(element)}`;
     return `an array of ${count}${what}`;
   }
   if (def.type === "tuple") return `[${(def.items as AnySchema[]).map(typeWords).join(", ")}]`;
-  if (known && def.type !== "object") return known.words;
+  // An object's own words describe a rule across its fields (the event's `at`); its fields follow it.
   if (def.type === "object") return known ? known.words : "an object (below)";
+  if (known) return known.words;
   if (def.type === "literal") return (def.values as unknown[]).map((v) => JSON.stringify(v)).join(" or ");
-  return known?.words ?? def.type;
+  return def.type;
 }
