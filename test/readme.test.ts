@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { normalizeTrace, replayScript } from "../dist/index.js";
+import { normalizeTrace, parseRunScenario, replayScript, validateScenario } from "../dist/index.js";
 import { scenarioFieldDocs } from "../src/run/scenario.js";
 import { FIELD_MEANINGS, scenarioRows, scenarioTable } from "./readme-docs.js";
 
@@ -29,8 +29,8 @@ function section(title: string): string {
 
 /** The fenced blocks that follow a `<!-- readme-test: KIND … -->` marker: [marker arguments, code]. */
 function markedBlocks(kind: string): [string[], string][] {
-  const re = new RegExp(`<!-- readme-test: ${kind}([^>]*)-->\\s*\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\``, "g");
-  return [...readme.matchAll(re)].map((m) => [m[1]!.trim().split(/\s+/).filter(Boolean), m[2]!]);
+  const re = new RegExp(`<!-- readme-test: ${kind}(\\s[^>]*)?-->\\s*\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\``, "g");
+  return [...readme.matchAll(re)].map((m) => [(m[1] ?? "").trim().split(/\s+/).filter(Boolean), m[2]!]);
 }
 
 /** Names a module exports (values and types), from its `export { … } from` lines. */
@@ -113,6 +113,14 @@ describe("the README", () => {
     expect(commands).toContain("fqinit");
     const replay = section("The replay language");
     for (const c of commands) expect(replay, c).toMatch(new RegExp(`\\| \`${c}[ \`]|/ \`${c}[ \`]`));
+  });
+
+  it("shows scenarios the checks accept", () => {
+    const run = markedBlocks("run-scenario");
+    const explore = markedBlocks("explore-scenario");
+    expect(run.length + explore.length).toBe(2);
+    for (const [, json] of run) expect(() => parseRunScenario(JSON.parse(json), "README")).not.toThrow();
+    for (const [, json] of explore) expect(() => validateScenario(JSON.parse(json), "README")).not.toThrow();
   });
 
   it("shows the trace its replay example prints", async () => {
