@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // pool's workers are threads on top of these). "browser" is the Chromium tests, one file
 // at a time and only after "node" has finished: they measure the page's main thread, which
 // other test files competing for the two cores would slow down, not the package.
-const BROWSER_TESTS = ["test/browser-*.test.ts", "test/web-page.test.ts", "test/vite.test.ts"];
+const BROWSER_TESTS = ["test/browser-*.test.ts", "test/web-page.test.ts", "test/bundlers.test.ts"];
 
 export default defineConfig({
   test: {
