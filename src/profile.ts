@@ -63,6 +63,7 @@ export const PROFILES = Object.freeze(Object.keys(KERNEL_PROFILES)) as readonly 
 /** The profile used when none is given: the newest. */
 export const DEFAULT_PROFILE: Profile = "7.1";
 
+/** What a profile stands for: the kernel, a summary, its behaviours and constants. */
 export function kernelProfile(p: Profile): KernelProfile {
   return KERNEL_PROFILES[p];
 }

@@ -36,11 +36,12 @@ describe("published types", () => {
     expect(text).not.toMatch(/@internal/);
   });
 
-  it.each(files)("%s documents every class and its public methods", (file) => {
+  it.each(files)("%s documents every function, class and public method", (file) => {
     const sf = ts.createSourceFile(file, readFileSync(new URL(file, dist), "utf8"), ts.ScriptTarget.Latest, true);
     const documented = (n: ts.Node) => ts.getJSDocCommentsAndTags(n).length > 0;
     const missing: string[] = [];
     for (const st of sf.statements) {
+      if (ts.isFunctionDeclaration(st) && st.name && !documented(st)) missing.push(`function ${st.name.text}`);
       if (!ts.isClassDeclaration(st) || !st.name) continue;
       if (!documented(st)) missing.push(`class ${st.name.text}`);
       for (const m of st.members) {
