@@ -98,6 +98,7 @@ describe("the package through bundlers", () => {
     it("maps a page and runs the nic scenario on two Web Workers, the core and the worker placed by options", async () => {
       const r = await runPage(out) as { ok: boolean; error?: string; mapping: { phys: number; va: number; pte: string } };
       expect(r).toMatchObject({ ok: true, ops: 4000, violations: 0, workers: 2 });
+      expect((r as { unplaced?: string }).unplaced).toMatch(/cannot locate core\.wasm.*pass Simulator\.create\(\{ core \}\)/);
       expect(r.mapping.phys).toBe(0xabc123);
       expect(r.mapping.va).toBe(0x40000);
       // The leaf PTE's output address (bits 47:12) is the page mapped.
