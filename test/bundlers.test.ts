@@ -5,12 +5,13 @@
 // (`--platform=browser`, which refuses any `node:` import reaching the browser entry, and
 // bundles to an iife without import.meta, so the app places core.wasm and the worker with
 // the `core`/`workerUrl` options). Each runs in headless Chromium from a cross-origin-
-// isolated server and must come back with a real result.
+// isolated server and must come back with a real result; so does the Vite app under
+// Vite's dev server.
 
 import { cp, mkdir, readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { build as viteBuild } from "vite";
+import { build as viteBuild, createServer as viteServer } from "vite";
 import { build as esbuild } from "esbuild";
 import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
 import { REPO, packAndInstall, type Installed } from "./pack.js";
@@ -70,6 +71,26 @@ describe("the package through bundlers", () => {
       expect(await runPage(out)).toEqual({ ok: true, ops: 10_000, violations: 0, workers: 2 });
     }, 60_000);
   });
+
+  it("Vite's dev server (dependency pre-bundling on, the isolation headers set) runs the same app", async () => {
+    const app = join(inst.app, "vite-dev");
+    await cp(join(FIXTURES, "vite"), app, { recursive: true });
+    const server = await viteServer({
+      root: app, configFile: false, logLevel: "silent",
+      server: { port: 0, host: "127.0.0.1", headers: { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" } },
+    });
+    await server.listen();
+    const { page, errors } = await rig.page();
+    try {
+      await page.goto(server.resolvedUrls!.local[0]!);
+      await page.waitForFunction("window.__result", null, { timeout: 60_000 });
+      expect(await page.evaluate("window.__result")).toEqual({ ok: true, ops: 10_000, violations: 0, workers: 2 });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  }, 90_000);
 
   describe("esbuild --platform=browser", () => {
     let out: string;
