@@ -71,6 +71,7 @@ export class Core {
     }
   }
 
+  /** A short JSON form (this thread's slot and the memory's size), not the memory itself. */
   toJSON(): object {
     return { slot: this.slot, memoryBytes: this.memory.buffer.byteLength };
   }
@@ -134,10 +135,12 @@ export class Core {
     return this.u32[(this.slotBase + this.layout.TS_RESULT0 + offset) >>> 2]!;
   }
 
+  /** The unsigned 32-bit word at byte address `addr` of the shared memory. */
   readU32(addr: number): number {
     return this.u32[addr >>> 2]!;
   }
 
+  /** The unsigned 64-bit word at byte address `addr` of the shared memory. */
   readU64(addr: number): bigint {
     return this.u64[addr >>> 3]!;
   }

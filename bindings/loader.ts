@@ -3,6 +3,7 @@
 // memory are what a worker receives to make its own instance (see src/pool.ts).
 
 import { assertSharedMemoryAvailable } from "../src/isolation.js";
+import { IS_NODE as isNode, readLocalFile } from "../src/host.js";
 
 /** Where the core comes from: a compiled module, its bytes, or a URL/path to fetch. */
 export type CoreSource = WebAssembly.Module | ArrayBufferView | ArrayBuffer | URL | string;
@@ -11,18 +12,21 @@ const WASM_PAGE = 65536;
 /** The core addresses memory with 32-bit pointers: at most 4 GiB − 64 KiB of it is usable. */
 export const MAX_MEMORY_BYTES = 65535 * WASM_PAGE;
 
-const isNode = typeof process !== "undefined" && !!process.versions?.node;
-
 function defaultCoreUrl(): URL {
-  // core.wasm ships beside the bundle (dist/), see rollup.config.mjs.
+  // A bundle in a format without import.meta (esbuild's default iife for browsers) cannot
+  // say where it is: the user has to.
+  if (typeof import.meta.url !== "string") {
+    throw new Error("iommu-sim: this bundle cannot locate core.wasm (import.meta.url is not set, as in an iife or CommonJS " +
+      "bundle): pass Simulator.create({ core }) a URL of core.wasm or a compiled WebAssembly.Module");
+  }
+  // core.wasm ships beside the bundle (dist/ and dist/browser/), see rollup.config.mjs.
   return new URL("./core.wasm", import.meta.url);
 }
 
 async function readBytes(url: URL | string): Promise<ArrayBuffer | Uint8Array> {
   const asUrl = typeof url === "string" && !/^[a-z][a-z0-9+.-]*:/i.test(url) ? null : new URL(url);
   if (isNode && (asUrl === null || asUrl.protocol === "file:")) {
-    const { readFile } = await import("node:fs/promises");
-    return readFile(asUrl ?? url);
+    return readLocalFile(asUrl ?? url);
   }
   const res = await fetch(asUrl ?? url);
   if (!res.ok) throw new Error(`iommu-sim: could not fetch the core from ${String(url)}: HTTP ${res.status}`);

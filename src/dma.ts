@@ -146,6 +146,12 @@ export class DmaMappingError extends IommuSimError {}
 
 const PGSIZE_BITMAPS: Record<number, number> = { 4096: 0x40201000, 16384: 0x02004000, 65536: 0x20010000 };
 
+/**
+ * A DMA domain as dma-iommu makes one: its own stage-1 page table, an IOVA allocator, and a
+ * context on an SMMU; strict (DMA: every unmap invalidates before it returns) or lazy
+ * (DMA-FQ: unmapped IOVAs wait in a flush queue for a batched invalidation). Devices attach
+ * to it (attachDevice) and map buffers through it. Made with Simulator.createDmaDomain.
+ */
 export class DmaDomain {
   readonly pageTable: PageTable;
   readonly iova: IovaDomain;
@@ -357,6 +363,7 @@ export class DmaDomain {
     return Math.max(0, this.core.raw.dma_fq_ring_slots(this.id) - 1);
   }
 
+  /** The domain's counters: maps and their failures, strict and lazy unmaps, syncs, mode switches. */
   stats(): DmaStats {
     this.live("stats");
     const out = {} as DmaStats;
@@ -379,6 +386,7 @@ export class DmaDomain {
   }
 }
 
+/** A device attached to a DmaDomain: the DMA API (map, unmap) is called on it. */
 export class DmaDevice {
   readonly dmaMask: number;
   readonly bus: "pci" | "platform";
@@ -391,6 +399,7 @@ export class DmaDevice {
     this.bus = info.bus;
   }
 
+  /** The device's stream ID on the SMMU. */
   get streamId(): number {
     return this.smmuDevice.streamId;
   }
@@ -446,6 +455,7 @@ export class DmaDevice {
     return this.smmuDevice.engine(opts);
   }
 
+  /** Detach the device from its domain (again: nothing happens). */
   detach(): void {
     if (!this.attached) return;
     this.core.raw.dma_device_detach(this.id);

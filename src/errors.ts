@@ -1,6 +1,7 @@
 // Errors the simulator raises. Every refusal says what was wrong and where: the argument
 // or field, the value it got, and what was expected.
 
+/** The base of every error the package throws on purpose (`instanceof IommuSimError`). */
 export class IommuSimError extends Error {
   override name = "IommuSimError";
 }

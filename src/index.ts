@@ -1,6 +1,8 @@
 // iommu-sim: the Linux IOMMU DMA stack on an Arm SMMUv3, simulated. Public API.
 
+import "./wasm-globals.js"; // types only: see the file
 export { Simulator, type SimulatorOptions, type MemoryStats } from "./simulator.js";
+export type { AssetOptions } from "./assets.js";
 export {
   PROFILES, DEFAULT_PROFILE, kernelProfile, profileHas, type Profile, type KernelProfile, type Behaviour,
 } from "./profile.js";
@@ -31,7 +33,7 @@ export {
   type DmaDomainOptions, type DmaDeviceOptions, type DmaMapOptions, type DmaStats, type SeedVariant,
   type DomainType, type DmaDirection,
 } from "./dma.js";
-export { WorkerPool, PoolRunFailure, type PoolOptions, type RunOptions, type TaskContext, type TaskArgs } from "./pool.js";
+export { WorkerPool, PoolRunFailure, type PoolOptions, type PoolRunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
 export { runSelftest, type SelftestResult } from "./selftest.js";
@@ -68,10 +70,10 @@ export {
 } from "./run/scenario.js";
 export {
   runScenario, startScenario, RunError,
-  type RunOptions as ScenarioRunOptions, type StartOptions as ScenarioStartOptions, type ScenarioRun, type RunProgress,
+  type RunOptions, type StartOptions, type ScenarioRun, type RunProgress,
   type RunFailure,
 } from "./run/runner.js";
-export { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
+export { BUILTIN_RUN_SCENARIOS, builtinRunScenario, isBuiltinRunScenarioName, type BuiltinRunScenarioName } from "./run/builtins.js";
 export { formatSummary } from "./report/text.js";
 export type {
   RunReport, CpuReport, Histogram, SeriesPoint, ViolationReport, EventReport,

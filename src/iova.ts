@@ -13,6 +13,7 @@ import { checkCore, coreError, isErrno } from "./errno.js";
 import type { LayoutName, LayoutNamesWith } from "../bindings/layout.js";
 import { RingReader } from "./ring.js";
 import { behaviourBits, kernelProfile, machineProfile, type Profile } from "./profile.js";
+import { withJsonForm } from "./json.js";
 
 export interface IovaDomainOptions {
   /** The IOVA granule in bytes (the smallest IOMMU page): a power of two up to 65536. */
@@ -166,6 +167,11 @@ export type TreeLoopMode = keyof typeof TREE_LOOP_CODES;
 
 const ANCHOR = 0xffff_ffff_ffff_ffffn;
 
+/**
+ * An IOVA allocator (drivers/iommu/iova.c of the simulator's profile): the rbtree of ranges,
+ * the per-CPU range caches (rcaches) and their depot, and — on profiles that have it there —
+ * the flush queue. Made with Simulator.createIovaDomain; `destroy()` ends it.
+ */
 export class IovaDomain {
   readonly id: number;
   readonly profile: Profile;
@@ -204,7 +210,7 @@ export class IovaDomain {
       const n = Number(core.readU64(rec + L.RR_A));
       const code = (Object.keys(IOVA_WARN_CODES) as IovaWarnCode[]).find((c) => L[IOVA_WARN_CODES[c]] === n);
       if (code === undefined) throw new IommuSimError(`iommu-sim: IOVA domain ${id}: the core recorded a WARN of unknown code ${n}`);
-      return { kind: "warn", code, value: core.readU64(rec + L.RR_B), message: IOVA_WARN_TEXT[code] };
+      return withJsonForm({ kind: "warn" as const, code, value: core.readU64(rec + L.RR_B), message: IOVA_WARN_TEXT[code] });
     });
   }
 
@@ -407,7 +413,7 @@ export class IovaDomain {
   state(): IovaTreeState {
     this.live("state");
     const L = this.core.layout;
-    return this.withTreeLock(() => ({
+    return this.withTreeLock(() => withJsonForm({
       cachedNode: this.core.readU64(this.core.readU32(this.block + L.I_CACHED) + L.N_LO),
       cached32Node: this.core.readU64(this.core.readU32(this.block + L.I_CACHED32) + L.N_LO),
       max32AllocSize: this.core.readU64Number(this.block + L.I_MAX32),
@@ -456,6 +462,7 @@ export class IovaDomain {
     return { magazineSize: this.core.readU32(this.block + L.I_MAG_SIZE), bins };
   }
 
+  /** The allocator's counters: the tree's ranges, allocations, frees and failures, the caches'. */
   stats(): IovaStats {
     this.live("stats");
     const L = this.core.layout;
@@ -502,7 +509,7 @@ export class IovaDomain {
   /** WARNs raised since the last call, in order. Throws if more than the ring holds were missed. */
   takeWarnings(): IovaWarning[] {
     this.live("takeWarnings");
-    return this.events.take().flatMap((e) => (e.kind === "warn" ? [{ code: e.code, value: e.value, message: e.message }] : []));
+    return this.events.take().flatMap((e) => (e.kind === "warn" ? [withJsonForm({ code: e.code, value: e.value, message: e.message })] : []));
   }
 
   /** Everything the domain recorded since the last call, in order (takeWarnings drops the non-WARNs). */
@@ -552,6 +559,7 @@ export class IovaDomain {
     }
   }
 
+  /** The flush queue's counters: flushes started and finished, and why (a full ring, the timeout). */
   fqCounters(): FlushQueueCounters {
     const L = this.core.layout;
     return {
@@ -646,6 +654,7 @@ export class IovaDomain {
     return live;
   }
 
+  /** True once destroy() ran. */
   get isDestroyed(): boolean {
     return this.destroyed;
   }

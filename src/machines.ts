@@ -80,7 +80,7 @@ const KUNPENG_920 = {
   sources: [GARRY, "Barry Song (HiSilicon, 2020): one CMD_SYNC on an idle queue ≈ 240 ns with the queue on the SMMU's node"],
 } as const satisfies MachinePreset;
 
-const TABLE = {
+const MACHINE_PRESETS = {
   "snapdragon-x": {
     description: "Qualcomm Snapdragon X (Arm SMMUv3, no range invalidation), 4 KiB pages",
     smmuCosts: { tlbi: 200, sync: 1520, cmdqClaim: 40, mmio: 100, syncWake: 800, cmdqSpin: 0, cmdqSpinMax: 0 },
@@ -117,9 +117,9 @@ const TABLE = {
   },
 } as const satisfies Record<string, MachinePreset>;
 
-export type MachineName = keyof typeof TABLE;
+export type MachineName = keyof typeof MACHINE_PRESETS;
 /** Every preset, by name. */
-export const MACHINES: Readonly<Record<MachineName, MachinePreset>> = TABLE;
+export const MACHINES: Readonly<Record<MachineName, MachinePreset>> = MACHINE_PRESETS;
 export const MACHINE_NAMES = Object.freeze(Object.keys(MACHINES)) as readonly MachineName[];
 
 /** The preset named `name` (an ArgumentError naming the known ones otherwise). */

@@ -10,6 +10,7 @@ import { RingReader } from "./ring.js";
 import { coreError, errnoName, ERRNO_MEANINGS, type ErrnoName } from "./errno.js";
 import type { LayoutName } from "../bindings/layout.js";
 import { behaviourBits, machineProfile, type Profile } from "./profile.js";
+import { withJsonForm } from "./json.js";
 
 
 /** Each format's code in the core (assembly/pgtable/desc.ts FMT_*). */
@@ -154,6 +155,12 @@ export class PageTableConfigError extends ConfigError {
   }
 }
 
+/**
+ * An io-pgtable-arm page table (LPAE stage 1 or 2, of the simulator's kernel profile) in the
+ * simulated RAM: map_pages, unmap_pages and iova_to_phys as the kernel's ops do them, the
+ * TLB invalidations they would issue (takeEvents), and a dump of its entries. Made with
+ * Simulator.createPageTable; `release()` frees it.
+ */
 export class PageTable {
   readonly id: number;
   readonly geometry: Geometry;
@@ -234,7 +241,7 @@ export class PageTable {
     const L = this.core.layout;
     const stage1 = format === "arm-lpae-s1" || format === "arm-lpae-s1-32";
     const pgShift = this.field("D_PG_SHIFT");
-    return Object.freeze({
+    return Object.freeze(withJsonForm({
       format, profile,
       pgsizeBitmap: this.core.readU64Number(this.desc + L.D_PGSIZE_BITMAP),
       ias: this.field("D_IAS"), oas: this.field("D_OAS"),
@@ -251,7 +258,7 @@ export class PageTable {
       },
       ...(stage1 ? { mair: this.core.readU64(this.desc + L.D_MAIR) } : {}),
       ttbr: this.core.readU64Number(this.desc + L.D_PGD_PA),
-    });
+    }));
   }
 
   private live(op: string): void {
@@ -281,7 +288,7 @@ export class PageTable {
     }
     const ret = this.core.raw.pgt_map(this.id, iova, paddr, pgsize, pgcount, prot);
     const mapped64 = this.core.result64(0);
-    return { ret, mapped: Number(mapped64), mapped64 };
+    return withJsonForm({ ret, mapped: Number(mapped64), mapped64 });
   }
 
   /**
@@ -442,7 +449,7 @@ function walkTable(core: Core, g: Geometry, level: number, tablePa: number, vaBa
     const va = vaBase + i * size;
     if (!leaf) {
       run = undefined;
-      out.push({ level, index: i, lastIndex: i, va, kind: "table", pte, count: 1 });
+      out.push(withJsonForm({ level, index: i, lastIndex: i, va, kind: "table", pte, count: 1 }));
       if (type === 3 && level < 3) walkTable(core, g, level + 1, pteToPa(g, pte), va, merge, out);
       continue;
     }
@@ -453,7 +460,7 @@ function walkTable(core: Core, g: Geometry, level: number, tablePa: number, vaBa
       run.count++;
       continue;
     }
-    run = { level, index: i, lastIndex: i, va, kind: level === 3 ? "page" : "block", pte, pa, size, attrs, count: 1 };
+    run = withJsonForm<DumpEntry>({ level, index: i, lastIndex: i, va, kind: level === 3 ? "page" : "block", pte, pa, size, attrs, count: 1 });
     out.push(run);
   }
 }

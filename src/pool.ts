@@ -3,12 +3,14 @@
 // worker, waits until all of them are armed, then opens a start gate so they begin at the
 // same moment — real interleavings, not a staggered start. A worker that throws or dies
 // fails the run with its message and stops the pool: its peers may be waiting on it. A run
-// that can tell its workers to stop (RunOptions.onFailure) first does so and gives them a
+// that can tell its workers to stop (PoolRunOptions.onFailure) first does so and gives them a
 // while to finish, so that their results are not lost and they stop where they hold nothing.
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, WorkerError } from "./errors.js";
 import { checkInt } from "./validate.js";
+import { IS_NODE as isNode, startNodeWorker } from "./host.js";
+import { checkAssetOptions } from "./assets.js";
 
 export interface PoolOptions {
   /** Number of workers. Default 2. */
@@ -17,7 +19,7 @@ export interface PoolOptions {
   workerUrl?: URL | string;
 }
 
-export interface RunOptions {
+export interface PoolRunOptions {
   /** Fail the run (and stop the pool) if it has not finished in this many ms. */
   timeoutMs?: number;
   /**
@@ -87,6 +89,12 @@ export type TaskArgs = unknown | ((worker: number) => unknown);
 interface Handle {
   post(msg: unknown): void;
   terminate(): Promise<void>;
+  /**
+   * Whether this worker keeps Node's event loop alive (a no-op in browsers). Idle workers do
+   * not: a script that forgets `sim.close()` still exits; during a start or a run they do,
+   * or Node would exit while the caller awaits their results.
+   */
+  keepAlive(on: boolean): void;
 }
 
 type Inbound =
@@ -103,12 +111,10 @@ interface PendingRun {
   resolve(v: unknown[]): void;
   reject(e: Error): void;
   timer?: ReturnType<typeof setTimeout>;
-  onFailure?: RunOptions["onFailure"];
+  onFailure?: PoolRunOptions["onFailure"];
   /** Set once a worker failed and the others are being given their grace. */
   failing?: { first: WorkerError; failed: Set<number>; grace: ReturnType<typeof setTimeout> };
 }
-
-const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
 /** The worker script, beside this bundle (dist/worker.js). */
 const WORKER_FILE = "./worker.js";
@@ -116,6 +122,10 @@ const WORKER_FILE = "./worker.js";
 /** Workers started by any pool in this thread and not yet terminated. */
 let liveWorkers = 0;
 
+/**
+ * Workers (worker_threads in Node, Web Workers in browsers) each running the core over the
+ * simulator's shared memory, started together for every run. Got from Simulator.pool.
+ */
 export class WorkerPool {
   readonly size: number;
   private readonly handles: Handle[] = [];
@@ -135,13 +145,15 @@ export class WorkerPool {
     return liveWorkers;
   }
 
+  /** True once close() was called or a failure stopped the pool. */
   get closed(): boolean {
     return this.closing !== undefined;
   }
 
+  /** Start a pool over `core`'s memory (Simulator.pool does this; use that). Resolves once every worker is ready. */
   static async start(core: Core, opts: PoolOptions = {}): Promise<WorkerPool> {
     const size = checkInt("workers", opts.workers ?? 2, 1, core.layout.MAX_THREADS - 1, "pool");
-    const url = opts.workerUrl;
+    const url = checkAssetOptions({ workerUrl: opts.workerUrl }, "pool").workerUrl;
     const pool = new WorkerPool(size);
     const ready: Promise<void>[] = [];
     try {
@@ -153,6 +165,7 @@ export class WorkerPool {
                  worker: i, workers: size, control: pool.control.buffer });
       }
       await Promise.all(ready);
+      pool.keepAlive(false);
     } catch (e) {
       await pool.close();
       throw e;
@@ -175,17 +188,25 @@ export class WorkerPool {
       this.workerFailed(index, err);
     };
     if (isNode) {
-      const { Worker } = await import("node:worker_threads");
       // Not the literal URL of the browser branch below: a bundler would copy
       // worker.js as a bare asset for this branch, which only Node runs.
-      const w = new Worker(url === undefined ? new URL(WORKER_FILE, import.meta.url)
-                                             : url instanceof URL ? url : new URL(url, import.meta.url));
+      const w = await startNodeWorker(url === undefined ? new URL(WORKER_FILE, import.meta.url)
+                                                        : url instanceof URL ? url : new URL(url, import.meta.url));
       liveWorkers++;
       const exited = new Promise<void>((res) => w.once("exit", () => { liveWorkers--; res(); }));
       w.on("message", onMessage);
       w.on("error", (e) => onDeath(`threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
       w.on("exit", (code) => { if (!this.closed) onDeath(`exited (code ${code})`); });
-      return { post: (m) => w.postMessage(m), terminate: async () => { await w.terminate(); await exited; } };
+      return {
+        post: (m) => w.postMessage(m),
+        terminate: async () => { await w.terminate(); await exited; },
+        keepAlive: (on) => { if (on) w.ref(); else w.unref(); },
+      };
+    }
+    if (url === undefined && typeof import.meta.url !== "string") {
+      // A bundle without import.meta (esbuild's default iife) cannot say where it is.
+      throw new IommuSimError("iommu-sim: this bundle cannot locate worker.js (import.meta.url is not set, as in an iife " +
+        "bundle): pass Simulator.create({ workerUrl }) the URL of the package's worker script (dist/browser/worker.js)");
     }
     const w = url === undefined
       // Written out literally so that bundlers (Vite, webpack) see a worker here and bundle
@@ -206,13 +227,14 @@ export class WorkerPool {
     return {
       post: (m) => w.postMessage(m),
       terminate: async () => { if (!gone) { gone = true; liveWorkers--; w.terminate(); } },
+      keepAlive: () => {},
     };
   }
 
   /**
    * Run `task` on every worker at once; resolves with each worker's result, in worker order.
    */
-  run<R = unknown>(task: string, args?: TaskArgs, opts: RunOptions = {}): Promise<R[]> {
+  run<R = unknown>(task: string, args?: TaskArgs, opts: PoolRunOptions = {}): Promise<R[]> {
     if (this.failure) return Promise.reject(new IommuSimError(`iommu-sim: this pool was stopped: ${this.failure.message}`));
     if (this.closed) return Promise.reject(new IommuSimError("iommu-sim: this pool is closed"));
     if (this.run_) return Promise.reject(new IommuSimError("iommu-sim: a run is already in progress on this pool"));
@@ -229,6 +251,7 @@ export class WorkerPool {
           `iommu-sim: run of '${task}' did not finish within ${opts.timeoutMs} ms; the pool was stopped`)), opts.timeoutMs);
       }
       this.run_ = run;
+      this.keepAlive(true);
       this.control.fill(0, CONTROL_SHARED);
       for (let i = 0; i < this.size; i++) {
         const a = typeof args === "function" ? (args as (w: number) => unknown)(i) : args;
@@ -296,6 +319,7 @@ export class WorkerPool {
   private finish(run: PendingRun): void {
     if (run.timer) clearTimeout(run.timer);
     this.run_ = undefined;
+    this.keepAlive(false);
     run.resolve(run.results);
   }
 
@@ -308,6 +332,10 @@ export class WorkerPool {
     if (run?.timer) clearTimeout(run.timer);
     void this.close();
     run?.reject(err);
+  }
+
+  private keepAlive(on: boolean): void {
+    for (const h of this.handles) h.keepAlive(on);
   }
 
   /** Terminate every worker. Safe to call more than once. */

@@ -23,7 +23,7 @@ export interface KernelProfile {
   readonly iovaMagazineSize: number;
 }
 
-const TABLE = {
+const KERNEL_PROFILES = {
   "5.15": {
     kernel: "Linux 5.15.16",
     summary: "the seed mail's kernel: splitting unmaps, an array depot, the flush queue in iova.c",
@@ -57,25 +57,26 @@ const TABLE = {
   },
 } as const satisfies Record<string, KernelProfile>;
 
-export type Profile = keyof typeof TABLE;
+export type Profile = keyof typeof KERNEL_PROFILES;
 /** Every profile, oldest kernel first. */
-export const PROFILES = Object.freeze(Object.keys(TABLE)) as readonly Profile[];
+export const PROFILES = Object.freeze(Object.keys(KERNEL_PROFILES)) as readonly Profile[];
 /** The profile used when none is given: the newest. */
 export const DEFAULT_PROFILE: Profile = "7.1";
 
+/** What a profile stands for: the kernel, a summary, its behaviours and constants. */
 export function kernelProfile(p: Profile): KernelProfile {
-  return TABLE[p];
+  return KERNEL_PROFILES[p];
 }
 
 /** Whether profile `p`'s kernel has `behaviour`. */
 export function profileHas(p: Profile, behaviour: Behaviour): boolean {
-  return (TABLE[p].behaviours as readonly Behaviour[]).includes(behaviour);
+  return (KERNEL_PROFILES[p].behaviours as readonly Behaviour[]).includes(behaviour);
 }
 
 /** The profile's behaviour bits, as the core's records carry them. */
 export function behaviourBits(layout: Layout, p: Profile): number {
   let bits = 0;
-  for (const b of TABLE[p].behaviours) bits |= layout[`KB_${b}`];
+  for (const b of KERNEL_PROFILES[p].behaviours) bits |= layout[`KB_${b}`];
   return bits >>> 0;
 }
 

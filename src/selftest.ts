@@ -129,6 +129,7 @@ function collectWarnings(pt: PageTable, warnings: string[]): void {
   }
 }
 
+/** Run the kernel's io-pgtable-arm self-tests of `sim`'s profile (see the file's head) on `sim`. */
 export function runSelftest(sim: Simulator): SelftestResult {
   const before = sim.memoryStats().tableAllocations;
   const r: SelftestResult = { pass: 0, fail: 0, log: [], warnings: [], leakedAllocations: 0, failures: [] };

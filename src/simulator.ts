@@ -4,7 +4,7 @@
 
 import { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
-import { compileCore, MAX_MEMORY_BYTES, type CoreSource } from "../bindings/loader.js";
+import { compileCore, MAX_MEMORY_BYTES } from "../bindings/loader.js";
 import { ArgumentError, IommuSimError } from "./errors.js";
 import { PageTable, type PageTableConfig } from "./pgtable.js";
 import { WorkerPool, type PoolOptions } from "./pool.js";
@@ -15,8 +15,10 @@ import { DmaDomain, type DmaDomainOptions } from "./dma.js";
 import { checkInt, checkOneOf } from "./validate.js";
 import { assertSharedMemoryAvailable } from "./isolation.js";
 import { DEFAULT_PROFILE, PROFILES, setMachineProfile, type Profile } from "./profile.js";
+import { checkAssetOptions, type AssetOptions } from "./assets.js";
 
-export interface SimulatorOptions {
+/** Options of Simulator.create. */
+export interface SimulatorOptions extends AssetOptions {
   /** Which kernel's behaviour to reproduce (see PROFILES and kernelProfile). Default '7.1'. */
   profile?: Profile;
   /** Simulated RAM for page-table pages, in MiB. Default 64. */
@@ -28,8 +30,6 @@ export interface SimulatorOptions {
   kheapMiB?: number;
   /** The simulated kernel's PAGE_SIZE (picks the granule from a bitmap). Default 4096. */
   pageSize?: number;
-  /** Where to load core.wasm from: a compiled module, bytes, or a URL. Default: beside the bundle. */
-  core?: CoreSource;
   /**
    * Modelled CPU costs in ns, charged to the CPU (thread) that does the work (see
    * cpuModelledNs; the SMMU's own costs are options of createSmmu): kernel spinlocks, the
@@ -54,8 +54,16 @@ export interface MemoryStats {
 
 const MiB = 2 ** 20;
 
+/**
+ * One simulated machine: the shared memory with its Wasm core, the simulated RAM that page
+ * tables live in, simulated time (jiffies), and the objects made in it — page tables,
+ * SMMUs, IOVA and DMA domains — plus, on demand, the worker pool that runs code on them
+ * from several threads at once. Made with `Simulator.create`; `close()` ends it.
+ */
 export class Simulator {
+  /** The kernel whose behaviour this machine reproduces (see PROFILES). */
   readonly profile: Profile;
+  /** The simulated kernel's PAGE_SIZE in bytes. */
   readonly pageSize: number;
   /** @internal */
   readonly core: Core;
@@ -69,12 +77,19 @@ export class Simulator {
   private closed = false;
   private cpuCosts_: Readonly<CpuCosts> = DEFAULT_CPU_COSTS;
 
-  private constructor(core: Core, profile: Profile, pageSize: number) {
+  private readonly workerUrl: URL | string | undefined;
+
+  private constructor(core: Core, profile: Profile, pageSize: number, workerUrl: URL | string | undefined) {
     this.core = core;
     this.profile = profile;
     this.pageSize = pageSize;
+    this.workerUrl = workerUrl;
   }
 
+  /**
+   * A new machine: loads (once) and instantiates the core over a new shared memory. Needs
+   * SharedArrayBuffer: in a browser, a cross-origin-isolated page (COOP/COEP headers).
+   */
   static async create(opts: SimulatorOptions = {}): Promise<Simulator> {
     // First, before fetching the core: a page without cross-origin isolation can never run it.
     assertSharedMemoryAvailable();
@@ -87,7 +102,8 @@ export class Simulator {
       throw new ArgumentError("pageSize", pageSize, "must be 4096, 16384 or 65536 (the kernel's PAGE_SIZE)", ctx);
     }
     const cpuCosts = checkCpuCosts({ ...DEFAULT_CPU_COSTS, ...(opts.cpuCosts ?? {}) }, ctx);
-    const module = await compileCore(opts.core);
+    const { core: coreSource, workerUrl } = checkAssetOptions(opts, ctx);
+    const module = await compileCore(coreSource);
     const ramBytes = ramMiB * MiB;
     const kheapBytes = kheapMiB * MiB;
     if (await Core.memoryBytes(module, ramBytes, kheapBytes) > MAX_MEMORY_BYTES) {
@@ -95,7 +111,7 @@ export class Simulator {
     }
     const core = await Core.create({ module, ramBytes, kheapBytes, pageShift: Math.log2(pageSize), canBlock: canBlockHere() });
     setMachineProfile(core, profile);
-    const sim = new Simulator(core, profile, pageSize);
+    const sim = new Simulator(core, profile, pageSize, workerUrl);
     sim.writeCpuCosts(cpuCosts);
     return sim;
   }
@@ -118,6 +134,7 @@ export class Simulator {
     this.cpuCosts_ = Object.freeze({ ...costs });
   }
 
+  /** A new io-pgtable-arm page table in this machine's RAM (alloc_io_pgtable_ops): see PageTableConfig. */
   createPageTable(config: PageTableConfig): PageTable {
     this.open("createPageTable");
     const pt = PageTable.create(this.core, this.profile, config, { pageShift: Math.log2(this.pageSize) });
@@ -210,6 +227,7 @@ export class Simulator {
     return this.core.raw.clock_advance(whole, cpu);
   }
 
+  /** How the simulated RAM for page tables is used right now, and at its peak. */
   memoryStats(): MemoryStats {
     const L = this.core.layout;
     const z = L.ZONE_PHYS;
@@ -223,9 +241,13 @@ export class Simulator {
     };
   }
 
-  /** The worker pool over this simulator's memory (started on first use). */
+  /**
+   * The worker pool over this simulator's memory (started on first use; asking for another
+   * size replaces it). Its workers start from `opts.workerUrl`, else the simulator's.
+   */
   async pool(opts: PoolOptions = {}): Promise<WorkerPool> {
     this.open("pool");
+    if (opts.workerUrl === undefined && this.workerUrl !== undefined) opts = { ...opts, workerUrl: this.workerUrl };
     if (this.workerPool && !this.workerPool.closed) {
       if (opts.workers === undefined || opts.workers === this.workerPool.size) return this.workerPool;
       await this.workerPool.close();

@@ -5,6 +5,7 @@
 import { Core } from "../bindings/core.js";
 import { BUILTIN_TASKS, type Task } from "./tasks/index.js";
 import { barrierWait, CONTROL_GATE, CONTROL_SHARED, type TaskContext } from "./pool.js";
+import { IS_NODE, nodeParentPort } from "./host.js";
 
 type Outbound = Record<string, unknown> & { type: string };
 
@@ -14,8 +15,8 @@ interface Port {
 }
 
 async function parentPort(): Promise<Port> {
-  if (typeof process !== "undefined" && process.versions?.node) {
-    const { parentPort: p } = await import("node:worker_threads");
+  if (IS_NODE) {
+    const p = await nodeParentPort();
     if (!p) throw new Error("iommu-sim: worker.js must run as a worker thread");
     return { post: (m) => p.postMessage(m), listen: (cb) => p.on("message", cb) };
   }

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Simulator, compileCore } from "../dist/index.js";
+import { coreOf } from "./helpers.js";
 import { CORE_EXPORTS } from "../build/exports.js";
 import { ERRNO_MEANINGS } from "../src/errno.js";
 import { DIRECTION_CODES, DMA_STAT_CODES, VARIANT_CODES } from "../src/dma.js";
@@ -24,7 +25,7 @@ const ROOT = join(import.meta.dirname, "..");
 
 async function layout(): Promise<Readonly<Record<string, number>>> {
   const sim = await Simulator.create({ ramMiB: 1, kheapMiB: 1 });
-  const L = sim.core.layout as unknown as Record<string, number>;
+  const L = coreOf(sim).layout as unknown as Record<string, number>;
   await sim.close();
   return L;
 }
@@ -105,7 +106,7 @@ describe("one errno namespace", async () => {
       const smmu = sim.createSmmu();
       const dom = sim.createDmaDomain({ smmu, cpus: 2 });
       const dev = dom.attachDevice({ streamId: 1 });
-      const raw = sim.core.raw;
+      const raw = coreOf(sim).raw;
       const badCpu = raw.dma_map(dev.id, 5, 0x1000, 4096, 0, 0);
       dev.detach();
       const detached = raw.dma_map(dev.id, 0, 0x1000, 4096, 0, 0);
@@ -124,7 +125,7 @@ describe("one errno namespace", async () => {
       const smmu = sim.createSmmu();
       const dom = sim.createDmaDomain({ smmu, cpus: 2 });
       const dev = dom.attachDevice({ streamId: 1 });
-      const raw = sim.core.raw;
+      const raw = coreOf(sim).raw;
       const init = (keep: number) => raw.wl_init(1, L.WL_ATTACKER!, dev.id, keep, 4096, 4096, 1, 1, 1);
       expect(init(L.KEPT_MAX! + 1)).toBe(-L.ESIM_ARGS!);
       expect(init(L.KEPT_MAX!)).toBe(0);

@@ -6,11 +6,11 @@
 import { deterministic } from "./helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { BUILTIN_RUN_SCENARIOS, runScenario, type RunReport, type RunScenarioInput } from "../dist/index.js";
+import { BUILTIN_RUN_SCENARIOS, runScenario, type BuiltinRunScenarioName, type RunReport, type RunScenarioInput } from "../dist/index.js";
 import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
 
 /** A built-in scenario with every workload cut to `ops` operations per CPU. */
-function small(name: string, ops: number): RunScenarioInput {
+function small(name: BuiltinRunScenarioName, ops: number): RunScenarioInput {
   const sc = structuredClone(BUILTIN_RUN_SCENARIOS[name]!) as RunScenarioInput;
   for (const w of sc.workloads) w.ops = ops;
   return sc;

@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   ConfigError, DmaMappingError, PROFILES, Simulator, profileHas, type DmaDevice, type DmaDomain, type DmaDomainOptions, type Profile, type Smmu,
 } from "../dist/index.js";
+import { coreOf } from "./helpers.js";
 
 const PAGE = 0x1000;
 const SZ_2M = 0x20_0000;
@@ -61,7 +62,7 @@ for (const profile of PROFILES) {
   describe(`flush queue through the DMA layer [${profile}]`, () => {
     it("an entry queued while a flush is in flight waits for the next flush (counter rule)", async () => {
       const { sim, dom, dev } = await rig(profile, { type: "DMA-FQ" });
-      const step = (s: 0 | 1) => expect(sim.core.raw.dma_fq_flush_step_for_testing(dom.id, s)).toBe(0);
+      const step = (s: 0 | 1) => expect(coreOf(sim).raw.dma_fq_flush_step_for_testing(dom.id, s)).toBe(0);
       const a = pair(dev, 0); //                      stamped start_cnt 0
       expect(a).toBe(TOP32 * PAGE);
       step(0); //                                      a flush starts (another CPU's, still running)

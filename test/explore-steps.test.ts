@@ -10,6 +10,7 @@ import {
   SEED_SITE_TEXT, SEED_VARIANTS, Simulator, buildScenario, runSchedule, variantSteps,
   type Scenario, type SeedOp, type SeedVariant, type VariantStep,
 } from "../dist/index.js";
+import { coreOf } from "./helpers.js";
 
 const OPS = ["unmap", "switch"] as const satisfies readonly SeedOp[];
 
@@ -17,7 +18,7 @@ let sim: Simulator;
 beforeAll(async () => { sim = await Simulator.create({ profile: "5.15", ramMiB: 1, kheapMiB: 2 }); });
 afterAll(async () => { await sim.close(); });
 
-const seq = (variant: SeedVariant, op: SeedOp) => variantSteps(sim.core, variant, op);
+const seq = (variant: SeedVariant, op: SeedOp) => variantSteps(coreOf(sim), variant, op);
 /** A sequence as short text: kind, word or action, marked/plain, guard. */
 const shape = (s: VariantStep) =>
   s.kind === "load" || s.kind === "store" ? `${s.kind} ${s.var} ${s.mode}${s.guarded ? " if" : ""}`
@@ -25,7 +26,7 @@ const shape = (s: VariantStep) =>
 
 describe("the core's sequences and the explorer's words for them", () => {
   it("every code site the core exports has a label here, and every label names one the sequences use", () => {
-    const exported = WebAssembly.Module.exports(sim.core.module).map((e) => e.name).filter((n) => n.startsWith("SITE_"));
+    const exported = WebAssembly.Module.exports(coreOf(sim).module).map((e) => e.name).filter((n) => n.startsWith("SITE_"));
     expect([...exported].sort()).toEqual(Object.keys(SEED_SITE_TEXT).sort());
     const used = new Set(SEED_VARIANTS.flatMap((v) => OPS.flatMap((op) => seq(v, op).map((s) => s.site))));
     expect([...used].sort()).toEqual(Object.keys(SEED_SITE_TEXT).sort());
@@ -93,11 +94,11 @@ const CPU = { A: 0, B: 1, C: 2 };
 
 /** What a domain ended in, as both sides can read it. */
 function endState(s: Simulator, dom: ReturnType<Simulator["createDmaDomain"]>) {
-  const L = s.core.layout;
+  const L = coreOf(s).layout;
   const base = L.DMA_DOMAINS_BASE + dom.id * L.DMA_DOMAIN_SIZE;
   const smmu = dom.smmu.stats();
   return {
-    type: dom.type, fqPublished: dom.fqPublished, quirk: s.core.readU32(base + L.DD_QUIRK), fqPending: dom.fqPending(),
+    type: dom.type, fqPublished: dom.fqPublished, quirk: coreOf(s).readU32(base + L.DD_QUIRK), fqPending: dom.fqPending(),
     dma: dom.stats(), oracle: dom.smmu.oracle!.counts(),
     smmu: { tlbi: smmu.tlbi, syncs: smmu.syncs, commands: smmu.commands, translations: smmu.translations },
   };

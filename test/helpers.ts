@@ -3,7 +3,7 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { PROFILES, type Profile, type RunReport } from "../dist/index.js";
+import { PROFILES, type Profile, type RunReport, type Simulator, type TaskContext } from "../dist/index.js";
 
 /** The conformance folder: $IOMMU_SIM_CONFORMANCE, else ../shared/conformance beside the repo. */
 export const CONFORMANCE = resolve(process.env.IOMMU_SIM_CONFORMANCE ??
@@ -55,4 +55,12 @@ export function traceCases(folder: string): TraceCase[] {
 export function deterministic(r: RunReport): Omit<RunReport, "timing" | "series"> & { series: unknown[] } {
   const { timing: _t, series, ...rest } = r;
   return { ...rest, series: series.map(({ wallMs: _w, ...p }) => p) };
+}
+
+/**
+ * A simulator's core, which the published types leave out (it is @internal): the tests that
+ * look at the machine underneath (layout constants, test-only core calls) reach it here.
+ */
+export function coreOf(sim: Simulator): TaskContext["core"] {
+  return (sim as unknown as { core: TaskContext["core"] }).core;
 }

@@ -4,6 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PoolRunFailure, Prot, Simulator, WorkerError, WorkerPool } from "../dist/index.js";
+import { coreOf } from "./helpers.js";
 
 let sim: Simulator;
 beforeAll(async () => { sim = await Simulator.create({ profile: "7.1", ramMiB: 16 }); });
@@ -45,11 +46,11 @@ describe("worker pool", () => {
   it("with onFailure, a failing worker's peers are told to stop and given time: their results come with the failure", async () => {
     const url = new URL("./fixtures/custom-task.mjs", import.meta.url).href;
     for (const exit of [undefined, 5]) {
-      sim.core.raw.wl_run_begin(0);
+      coreOf(sim).raw.wl_run_begin(0);
       const pool = await sim.pool({ workers: 3 });
       let stops = 0;
       const err = await pool.run(`${url}#untilStopped`, { failing: 1, exit },
-        { onFailure: { stop: () => { stops++; sim.core.raw.wl_run_stop(); }, graceMs: 20_000 } }).catch((e) => e);
+        { onFailure: { stop: () => { stops++; coreOf(sim).raw.wl_run_stop(); }, graceMs: 20_000 } }).catch((e) => e);
       expect(err).toBeInstanceOf(PoolRunFailure);
       expect(err).toBeInstanceOf(WorkerError);
       expect(err.worker).toBe(1);

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROFILES, Simulator, kernelProfile, profileHas } from "../dist/index.js";
+import { coreOf } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "..");
 
@@ -21,7 +22,7 @@ function sources(dir: string): string[] {
 
 describe("behaviours", async () => {
   const sim = await Simulator.create({ ramMiB: 1, kheapMiB: 1 });
-  const L = sim.core.layout as unknown as Record<string, number>;
+  const L = coreOf(sim).layout as unknown as Record<string, number>;
   await sim.close();
   const names = Object.keys(L).filter((n) => n.startsWith("KB_"));
 
@@ -103,7 +104,7 @@ describe("a worker names the machine's kernel", () => {
       const iova = sim.createIovaDomain({ granule: 4096, startPfn: 1 });
       // A second handle, as a worker makes from the domain's id, reads it from the shared memory.
       const { IovaDomain } = await import("../dist/index.js");
-      expect(IovaDomain.attach(sim.core, iova.id).profile).toBe(profile);
+      expect(IovaDomain.attach(coreOf(sim), iova.id).profile).toBe(profile);
       iova.destroy();
     } finally {
       await sim.close();

@@ -1,8 +1,12 @@
 // The published declarations (dist/*.d.ts) stand alone for a user who installed the package:
 // every module they import is Node's own, the package's own, or one of its dependencies —
 // never a build-time tool (the schema library is bundled into the code, not the types).
+// They carry names as the user sees them (no bundler renaming like `RunOptions$1`), no
+// `@internal` members, and a doc comment on every class and public method. (That they
+// compile in a strict consumer is test/package.test.ts's.)
 
 import { readdirSync, readFileSync } from "node:fs";
+import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const dist = new URL("../dist/", import.meta.url);
@@ -25,4 +29,28 @@ describe("published types", () => {
     const foreign = specs.filter((s) => !s.startsWith(".") && !s.startsWith("node:") && !deps.has(packageOf(s)));
     expect(foreign).toEqual([]);
   });
+
+  it.each(files)("%s has no bundler-renamed names and no @internal members", (file) => {
+    const text = readFileSync(new URL(file, dist), "utf8");
+    expect(text.match(/\b\w+\$\d+\b/g) ?? []).toEqual([]);
+    expect(text).not.toMatch(/@internal/);
+  });
+
+  it.each(files)("%s documents every function, class and public method", (file) => {
+    const sf = ts.createSourceFile(file, readFileSync(new URL(file, dist), "utf8"), ts.ScriptTarget.Latest, true);
+    const documented = (n: ts.Node) => ts.getJSDocCommentsAndTags(n).length > 0;
+    const missing: string[] = [];
+    for (const st of sf.statements) {
+      if (ts.isFunctionDeclaration(st) && st.name && !documented(st)) missing.push(`function ${st.name.text}`);
+      if (!ts.isClassDeclaration(st) || !st.name) continue;
+      if (!documented(st)) missing.push(`class ${st.name.text}`);
+      for (const m of st.members) {
+        if (ts.getCombinedModifierFlags(m) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
+        if (!(ts.isMethodDeclaration(m) || ts.isGetAccessor(m) || ts.isSetAccessor(m))) continue;
+        if (!documented(m)) missing.push(`${st.name.text}.${m.name.getText(sf)}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
 });
+

@@ -9,11 +9,11 @@ import { deterministic } from "./helpers.js";
 import { describe, expect, it } from "vitest";
 import {
   BUILTIN_RUN_SCENARIOS, RunError, Simulator, WorkerPool, parseRunScenario, runScenario, startScenario,
-  type RunReport, type RunScenarioInput,
+  type BuiltinRunScenarioName, type RunReport, type RunScenarioInput,
 } from "../dist/index.js";
 
 /** A built-in scenario with every workload's ops scaled to `ops` (attackers too). */
-function small(name: string, ops: number, patch: Partial<RunScenarioInput> = {}): RunScenarioInput {
+function small(name: BuiltinRunScenarioName, ops: number, patch: Partial<RunScenarioInput> = {}): RunScenarioInput {
   const sc = structuredClone(BUILTIN_RUN_SCENARIOS[name]!) as RunScenarioInput;
   for (const w of sc.workloads) w.ops = ops;
   return { ...sc, ...patch };
@@ -57,7 +57,7 @@ describe("built-in scenarios, small", () => {
     expect(lazy.smmu.commands.CMD_SYNC!).toBeLessThan(strict.smmu.commands.CMD_SYNC! / 50);
   });
 
-  for (const name of ["nic-tx", "storage", "random"]) {
+  for (const name of ["nic-tx", "storage", "random"] as const) {
     it(`${name} runs clean on two workers`, async () => {
       const r = await run(small(name, name === "storage" ? 500 : 5_000), { workers: 2 });
       expect(r.outcome.status).toBe("ok");

@@ -24,6 +24,7 @@
 import { ArgumentError, IommuSimError, WorkerError } from "../errors.js";
 import { checkInt, checkOneOf } from "../validate.js";
 import { Simulator } from "../simulator.js";
+import { checkAssetOptions, type AssetOptions } from "../assets.js";
 import type { CpuCosts, SmmuCosts, SmmuStats } from "../smmu/smmu.js";
 import type { CommandKind } from "../smmu/commands.js";
 import { CMDQ_VARIANTS, machinePreset, machineSmmuCosts, type CmdqVariant, type MachineName } from "../machines.js";
@@ -36,8 +37,9 @@ import {
 import { DEFAULT_QUANTUM_NS } from "../tasks/lag-window.js";
 import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
 import { CORE_LIMITS } from "../core-limits.js";
+import { withJsonForm } from "../json.js";
 
-export interface MapBenchmarkOptions {
+export interface MapBenchmarkOptions extends AssetOptions {
   /** Kernel threads mapping at once, 1..1024 (the simulator runs at most 128 CPUs). Default 1. */
   threads?: number;
   /** How long, in modelled seconds, 1..300. Default 20. */
@@ -218,7 +220,7 @@ export function checkMapBenchmarkOptions(o: MapBenchmarkOptions): void {
 const OPTION_KEYS = Object.keys({
   threads: true, seconds: true, node: true, dmaBits: true, dir: true, transNs: true, granule: true, mapMode: true,
   profile: true, mode: true, workers: true, rangeInvalidation: true, machine: true, cmdq: true, cpuCosts: true,
-  smmuCosts: true, quantumNs: true, maxLoops: true, signal: true, onProgress: true,
+  smmuCosts: true, quantumNs: true, maxLoops: true, signal: true, onProgress: true, core: true, workerUrl: true,
 } satisfies Record<keyof MapBenchmarkOptions, true>);
 
 /** The ioctl's checks, in the kernel's order, then the simulator's own limits. */
@@ -299,13 +301,13 @@ function avgAndStddev(sum: bigint, sumSq: bigint, loops: bigint): { avg: bigint;
  */
 export function mapBenchmarkStats(s: MapBenchmarkSums): MapBenchmarkStats {
   if (s.loops <= 0n) {
-    return { avgMap100ns: 0n, mapStddev100ns: 0n, avgUnmap100ns: 0n, unmapStddev100ns: 0n,
-             mapVarianceWrapped: false, unmapVarianceWrapped: false };
+    return withJsonForm({ avgMap100ns: 0n, mapStddev100ns: 0n, avgUnmap100ns: 0n, unmapStddev100ns: 0n,
+                          mapVarianceWrapped: false, unmapVarianceWrapped: false });
   }
   const m = avgAndStddev(U64(s.sumMap), U64(s.sumSqMap), s.loops);
   const u = avgAndStddev(U64(s.sumUnmap), U64(s.sumSqUnmap), s.loops);
-  return { avgMap100ns: m.avg, mapStddev100ns: m.stddev, avgUnmap100ns: u.avg, unmapStddev100ns: u.stddev,
-           mapVarianceWrapped: m.wrapped, unmapVarianceWrapped: u.wrapped };
+  return withJsonForm({ avgMap100ns: m.avg, mapStddev100ns: m.stddev, avgUnmap100ns: u.avg, unmapStddev100ns: u.stddev,
+                        mapVarianceWrapped: m.wrapped, unmapVarianceWrapped: u.wrapped });
 }
 
 /** A value in 100 ns units as the tool prints it: "%.1f" of value / 10.0. */
@@ -351,7 +353,8 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
     throw new ArgumentError("onProgress", opts.onProgress, "must be a function", ctx);
   }
 
-  const sim = await Simulator.create({ profile: p.profile, kheapMiB: 16, cpuCosts: p.cpuCosts });
+  const assets = checkAssetOptions(opts, ctx);
+  const sim = await Simulator.create({ profile: p.profile, kheapMiB: 16, cpuCosts: p.cpuCosts, ...assets });
   let abandoned = false;
   try {
     const smmu = sim.createSmmu({ costs: p.smmuCosts });
@@ -418,7 +421,7 @@ function stateOf(sim: Simulator, cpu: number): number {
 /** The threads' accumulators, summed (u64 reads of shared memory). */
 function sumsOf(sim: Simulator, threads: number): MapBenchmarkSums {
   const L = sim.core.layout;
-  const s: MapBenchmarkSums = { loops: 0n, sumMap: 0n, sumUnmap: 0n, sumSqMap: 0n, sumSqUnmap: 0n };
+  const s: MapBenchmarkSums = withJsonForm({ loops: 0n, sumMap: 0n, sumUnmap: 0n, sumSqMap: 0n, sumSqUnmap: 0n });
   for (let c = 0; c < threads; c++) {
     const st = stateOf(sim, c);
     s.loops += sim.core.readU64(st + L.MB_LOOPS);

@@ -38,6 +38,7 @@ export function publishedFor(machine: MachineName | undefined, r: MapBenchmarkRe
     f.mode === r.mode && (f.cmdq ?? "kernel") === r.cmdq);
 }
 
+/** One point of a sweep from a map-benchmark result: latencies, pairs per CPU per second, the published figure it matches. */
 export function sweepPoint(r: MapBenchmarkResult): SweepPoint {
   const perCpu = r.perThread.reduce((n, t) => n + (t.modelledNs > 0 ? t.loops / (t.modelledNs / 1e9) : 0), 0) / r.threads;
   const p: SweepPoint = {

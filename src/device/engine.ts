@@ -24,6 +24,11 @@ export interface DmaEngineStats {
   retriesThrough: number;
 }
 
+/**
+ * A device's DMA engine: a ring of buffers the device reads or writes through its SMMU, as
+ * a NIC or a storage controller would (or an attacker, which keeps IOVAs it was given).
+ * Got from Device.engine.
+ */
 export class DmaEngine {
   /** Address of the ring in shared memory (for tasks on other threads: DmaEngine.attach). */
   readonly ring: number;
@@ -79,6 +84,7 @@ export class DmaEngine {
     return (this.core.readU32(this.ring + L.R_PROD) - this.core.readU32(this.ring + L.R_CONS)) >>> 0;
   }
 
+  /** The engine's counters: transfers, faults, bytes, an attacker's retries. */
   stats(): DmaEngineStats {
     const L = this.core.layout;
     const st = (k: number) => Number(this.core.readU64(this.ring + L.R_STATS + 8 * k));
@@ -88,6 +94,7 @@ export class DmaEngine {
     };
   }
 
+  /** Free the engine's ring. */
   destroy(): void {
     if (this.destroyed) return;
     this.core.raw.dma_ring_destroy(this.ring);

@@ -261,6 +261,10 @@ export interface BuildOptions {
   oracle?: boolean;
 }
 
+/**
+ * Check an explore scenario (the seed-race shape: threads of DMA-API operations) and
+ * return it typed; a bad one is an ArgumentError naming the field, `where` saying whose.
+ */
 export function validateScenario(s: unknown, where = "scenario"): Scenario {
   const fail = (field: string, v: unknown, why: string): never => { throw new ArgumentError(field, v, why, where); };
   if (typeof s !== "object" || s === null) fail("scenario", s, "must be an object");

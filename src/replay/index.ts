@@ -11,6 +11,7 @@ import { PgtableCommands } from "./pgtable.js";
 import { IovaCommands } from "./iova.js";
 import { type Profile } from "../profile.js";
 
+/** A replay script could not be read or run: the message names the line and what was wrong. */
 export class ReplayError extends IommuSimError {
   override name = "ReplayError";
   constructor(readonly line: number, readonly text: string, message: string) {

@@ -3,7 +3,14 @@
 
 import { parseRunScenario, type RunScenario, type RunScenarioInput } from "./scenario.js";
 
-export const BUILTIN_RUN_SCENARIOS: Readonly<Record<string, RunScenarioInput>> = Object.freeze({
+/** The names of the built-in scenarios (the compiler holds this list to BUILTIN_RUN_SCENARIOS' keys). */
+export type BuiltinRunScenarioName = "nic" | "nic-tx" | "storage" | "random" | "attacker";
+
+/**
+ * The built-in scenarios by name, as scenario objects (the input of runScenario): keyed by
+ * their literal names, so that a misspelt `BUILTIN_RUN_SCENARIOS.nicc` is a type error.
+ */
+export const BUILTIN_RUN_SCENARIOS: Readonly<Record<BuiltinRunScenarioName, RunScenarioInput>> = Object.freeze({
   nic: {
     name: "nic",
     description: "A dual-port NIC (two PCI functions, one IOMMU group, so one DMA domain) receiving on two CPUs, " +
@@ -60,10 +67,16 @@ export const BUILTIN_RUN_SCENARIOS: Readonly<Record<string, RunScenarioInput>> =
     ],
     checks: { oracle: true, expect: "clean" },
   },
-});
+} satisfies Record<BuiltinRunScenarioName, RunScenarioInput>);
 
 /** A built-in scenario by name, validated; undefined if there is none. */
 export function builtinRunScenario(name: string): RunScenario | undefined {
-  const sc = BUILTIN_RUN_SCENARIOS[name];
-  return sc ? parseRunScenario(sc, `built-in scenario ${name}`) : undefined;
+  // Own keys only: "toString" is no scenario.
+  if (!isBuiltinRunScenarioName(name)) return undefined;
+  return parseRunScenario(BUILTIN_RUN_SCENARIOS[name], `built-in scenario ${name}`);
+}
+
+/** Whether `name` names a built-in scenario. */
+export function isBuiltinRunScenarioName(name: string): name is BuiltinRunScenarioName {
+  return Object.hasOwn(BUILTIN_RUN_SCENARIOS, name);
 }

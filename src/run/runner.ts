@@ -19,6 +19,7 @@
 import { readTimeBreakdown } from "../cpu-time.js";
 import { MACHINES } from "../machines.js";
 import { Simulator } from "../simulator.js";
+import { checkAssetOptions, type AssetOptions } from "../assets.js";
 import type { Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
 import { lazySwitchRefusal } from "../dma.js";
@@ -42,7 +43,8 @@ import { assertSharedMemoryAvailable } from "../isolation.js";
 import { CORE_LIMITS } from "../core-limits.js";
 import { DEFAULT_QUANTUM_NS, lagWindowBuffer } from "../tasks/lag-window.js";
 
-export interface RunOptions {
+/** Options of runScenario (and, with StartOptions, of startScenario). */
+export interface RunOptions extends AssetOptions {
   /** Workers to spread the CPUs over (default: the scenario's). */
   workers?: number;
   /** Override the scenario's seed. */
@@ -170,7 +172,12 @@ export async function startScenario(input: RunScenario | RunScenarioInput, opts:
   const seed = checkInt("seed", opts.seed ?? scenario.seed, 0, 2 ** 32 - 1, "runScenario");
   const chunk = checkInt("chunk", opts.chunk ?? 256, 1, LOG_SAFE_CHUNK, "runScenario");
   const placement = checkPlacement(scenario, workers);
-  const machine = await buildMachine(scenario, opts.simulator);
+  const assets = checkAssetOptions(opts, "runScenario");
+  if (opts.simulator !== undefined && (assets.core !== undefined || assets.workerUrl !== undefined)) {
+    throw new ArgumentError(assets.core !== undefined ? "core" : "workerUrl", assets.core ?? assets.workerUrl,
+      "must not be given with `simulator` (give it to Simulator.create instead)", "runScenario");
+  }
+  const machine = await buildMachine(scenario, opts.simulator, assets);
   try {
     checkBufferReach(machine.sim.core, scenario);
     const cpus = setUpWorkloads(machine, scenario, seed);
@@ -310,7 +317,7 @@ function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], 
 
 // ── the machine ───────────────────────────────────────────────────────────────
 
-async function buildMachine(sc: RunScenario, given?: Simulator): Promise<Machine> {
+async function buildMachine(sc: RunScenario, given: Simulator | undefined, assets: AssetOptions): Promise<Machine> {
   if (given !== undefined && typeof given?.createDmaDomain !== "function") {
     throw new ArgumentError("simulator", given, "must be a Simulator (Simulator.create)", "runScenario");
   }
@@ -319,7 +326,7 @@ async function buildMachine(sc: RunScenario, given?: Simulator): Promise<Machine
       `must have the scenario's profile ('${sc.profile}')`, "runScenario");
   }
   const cpuCosts = sc.machine === undefined ? {} : MACHINES[sc.machine].cpuCosts;
-  const sim = given ?? await Simulator.create({ profile: sc.profile, ramMiB: 256, kheapMiB: 64, cpuCosts });
+  const sim = given ?? await Simulator.create({ profile: sc.profile, ramMiB: 256, kheapMiB: 64, cpuCosts, ...assets });
   if (given && sc.machine !== undefined) given.setCpuCosts(cpuCosts); // the run's machine is the scenario's
   const made: { smmu?: Smmu; domains: DmaDomain[] } = { domains: [] };
   try {

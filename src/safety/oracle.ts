@@ -60,6 +60,11 @@ export function accessClassOf(core: Core, code: number): AccessClass {
   throw new IommuSimError(`iommu-sim: unknown access class ${code}`);
 }
 
+/**
+ * The safety oracle of an SMMU (the `oracle` option of createSmmu): it checks every device
+ * access against what the DMA API has handed out, and records each access that reached
+ * memory it should not have (a use-after-unmap, a freed table) as a Violation.
+ */
 export class Oracle {
   private readonly violations: RingReader<Violation>;
 
@@ -100,6 +105,7 @@ export class Oracle {
     }
   }
 
+  /** How many device accesses fell in each class so far. */
   counts(): OracleCounts {
     const L = this.core.layout;
     const c = (key: LayoutNamesWith<"AC_">) => Number(this.core.readU64(this.base + L.O_COUNTERS + 8 * L[key]));

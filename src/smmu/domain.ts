@@ -22,6 +22,11 @@ export interface SmmuDomainOptions {
   commandRules?: Profile;
 }
 
+/**
+ * The SMMUv3 driver's side of a domain (arm_smmu_domain): a context (ASID or VMID) over a
+ * page table, whose unmaps become TLBI commands and CMD_SYNCs. Made with
+ * Simulator.createSmmuDomain.
+ */
 export class SmmuDomain {
   readonly id: number;
   readonly stage: 1 | 2;

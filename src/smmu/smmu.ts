@@ -14,6 +14,7 @@ import { Oracle, accessClassOf, type AccessClass } from "../safety/oracle.js";
 import { DmaEngine, type DmaEngineOptions } from "../device/engine.js";
 import { RingReader } from "../ring.js";
 import { COMMAND_KINDS, commandKindOf, coreOpcodeName, type CommandKind } from "./commands.js";
+import { withJsonForm } from "../json.js";
 
 export type ReplacementPolicy = "lru" | "rr" | "random";
 
@@ -231,6 +232,12 @@ export const SMMU_COST_CODES = {
 } as const satisfies Record<keyof SmmuCosts, LayoutName>;
 const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutName][];
 
+/**
+ * An Arm SMMUv3: its stream table, the IOTLB and walk caches, micro-TLBs, the command queue
+ * that TLBIs and CMD_SYNCs go through, and the fault queue. Devices attach to it by stream
+ * ID; their accesses are translated through their domain's page table. Made with
+ * Simulator.createSmmu.
+ */
 export class Smmu {
   readonly id: number;
   readonly costs: Readonly<SmmuCosts>;
@@ -361,6 +368,7 @@ export class Smmu {
     return this.base + this.core.layout.S_STATS;
   }
 
+  /** The SMMU's counters: walks, PTE reads, cache hits and misses, commands, faults. */
   stats(): SmmuStats {
     this.live();
     const L = this.core.layout;
@@ -496,12 +504,13 @@ function faultTypeOf(core: Core, code: number): FaultType {
 
 function readFault(core: Core, rec: number): Fault {
   const L = core.layout;
-  return {
+  return withJsonForm({
     type: faultTypeOf(core, core.readU32(rec + L.FR_TYPE)), streamId: core.readU32(rec + L.FR_SID),
     iova: core.readU64Number(rec + L.FR_IOVA), level: core.readU32(rec + L.FR_LEVEL), info: core.readU64(rec + L.FR_INFO),
-  };
+  });
 }
 
+/** A device (a stream ID) attached to an SMMU: its DMA accesses are translated by the SMMU. */
 export class Device {
   private attached = true;
 
@@ -529,8 +538,8 @@ export class Device {
       const rc = this.core.raw.smmu_translate(this.smmu.id, this.streamId, a, access);
       if (rc !== 0) {
         const info = this.core.resultU64(L.AR_FAULT_INFO);
-        const fault: Fault = { type: faultTypeOf(this.core, rc), streamId: this.streamId, iova: a,
-          level: this.core.result32(L.AR_FAULT_LEVEL), info };
+        const fault: Fault = withJsonForm({ type: faultTypeOf(this.core, rc), streamId: this.streamId, iova: a,
+          level: this.core.result32(L.AR_FAULT_LEVEL), info });
         return { ok: false, fault, segments };
       }
       const where = this.core.result32(L.AR_HIT);
@@ -552,12 +561,14 @@ export class Device {
     return DmaEngine.create(this.core, this.smmu.id, this.streamId, this.pageTable.geometry.granule, opts);
   }
 
+  /** Remove the device from the SMMU's stream table (again: nothing happens). */
   detach(): void {
     if (!this.attached) return;
     this.smmu.detach(this);
     this.attached = false;
   }
 
+  /** The device in words: stream, SMMU, page table and its base address. */
   toString(): string {
     return `Device(stream ${this.streamId} on SMMU ${this.smmu.id}, table ${this.pageTable.id}, TTB ${hex(this.pageTable.geometry.ttbr)})`;
   }

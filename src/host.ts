@@ -1,0 +1,28 @@
+// What the library needs from Node, in one place: reading a file (the core, when given a
+// path), and worker_threads (the pool's workers, and a worker's port to its parent). The
+// browser build (dist/browser/, see rollup.config.mjs) swaps this module for
+// host.browser.ts, so that no `node:` import reaches a browser bundler — esbuild with
+// `--platform=browser` refuses to bundle one even when it is never run.
+
+import type { MessagePort, Worker } from "node:worker_threads";
+
+/** True under Node (and runtimes that present themselves as Node). */
+export const IS_NODE = typeof process !== "undefined" && !!process.versions?.node;
+
+/** The bytes of a local file. */
+export async function readLocalFile(path: URL | string): Promise<Uint8Array> {
+  const { readFile } = await import("node:fs/promises");
+  return readFile(path);
+}
+
+/** A worker_threads Worker running `url`. */
+export async function startNodeWorker(url: URL): Promise<Worker> {
+  const { Worker } = await import("node:worker_threads");
+  return new Worker(url);
+}
+
+/** This worker thread's port to the thread that started it (null on a main thread). */
+export async function nodeParentPort(): Promise<MessagePort | null> {
+  const { parentPort } = await import("node:worker_threads");
+  return parentPort;
+}
