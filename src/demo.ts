@@ -3,7 +3,8 @@
 // against the same operations done one after another, and say what happened and how fast.
 
 import { Simulator } from "./simulator.js";
-import { applyChurn, churnOps, type ChurnArgs } from "./tasks/pgtable.js";
+import { applyChurn, churnOps, CHURN_MAX_WORKERS, type ChurnArgs } from "./tasks/pgtable.js";
+import { checkInt } from "./validate.js";
 import { sizeName, type DumpEntry } from "./pgtable.js";
 import { type Profile } from "./profile.js";
 
@@ -14,9 +15,14 @@ export interface DemoOptions {
   print: (line: string) => void;
 }
 
+/** Simulated RAM for the demo's tables (the Simulator's default). */
+const RAM_MIB = 64;
+
 export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const { print } = opts;
-  const sim = await Simulator.create({ profile: opts.profile });
+  checkInt("workers", opts.workers, 1, CHURN_MAX_WORKERS, "demo");
+  checkInt("ops", opts.ops, 1, 1e8, "demo");
+  const sim = await Simulator.create({ profile: opts.profile, ramMiB: RAM_MIB });
   try {
     const cfg = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 };
     const pt = sim.createPageTable(cfg);
@@ -59,7 +65,17 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       print(`  worker ${i}: ${fmtRate(200_000 / r.ms * 1000)} strict 4K map+unmap pairs/s inside Wasm`);
     }
     bench.release();
-    return same && stats.tablePages === 0 && stats.badFrees === 0 && loop.every((r) => r.failures === 0);
+    // A failed check says which it was: a bare exit code 1 tells the user nothing.
+    const failures = loop.reduce((s, r) => s + r.failures, 0);
+    const why = [
+      ...(same ? [] : ["the concurrent table differs from the sequential one"]),
+      ...(stats.tablePages === 0 ? [] : [`${stats.tablePages} table pages were still live after free`]),
+      ...(stats.badFrees === 0 ? [] : [`${stats.badFrees} bad frees`]),
+      ...(failures === 0 ? [] : [`${failures} of ${opts.workers * 200_000} map+unmap pairs in Wasm failed ` +
+        `(${sim.memoryStats().allocFailures} table allocations failed: simulated RAM is ${RAM_MIB} MiB)`]),
+    ];
+    if (why.length) print(`  FAILED: ${why.join("; ")}`);
+    return why.length === 0;
   } finally {
     await sim.close();
   }

@@ -36,7 +36,7 @@ import {
 } from "./scenario.js";
 import { checkInt } from "../validate.js";
 import { switchResult } from "./switch.js";
-import { coreError } from "../errno.js";
+import { coreError, kheapAllocFailures } from "../errno.js";
 import { VERSION } from "../version.js";
 import { assertSharedMemoryAvailable } from "../isolation.js";
 import { CORE_LIMITS } from "../core-limits.js";
@@ -533,6 +533,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     faults: sum("faults"), violations: sum("violations"), unmapErrors: sumOver(core, driverCpus, "WC_UNMAP_ERRORS"),
     modelledNsPerOp: driverOps ? modelledNs / driverOps : 0,
     modelledUs: Math.max(0, ...perCpu.map((c) => c.modelledNs)) / 1000,
+    kheapAllocFailures: kheapAllocFailures(core),
   };
   const stoppedByViolation = sc.checks.stopOnViolation && totals.violations > 0;
   const status = f.failed ? "failed" : f.stopped || stoppedByViolation ? "stopped" : totals.violations > 0 ? "violations" : "ok";
@@ -547,7 +548,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
       // A run cut short by the timeout, a request or a failure did not show what it was meant to.
       asExpected: !f.stopped && !f.failed && (sc.checks.expect === "any" || sc.checks.expect === found),
       message: (f.failed ? `stopped: ${f.failed}` : outcomeMessage(sc, totals.violations, f.stopped, stoppedByViolation)) +
-        mapFailureNote(totals) + shadowWarning(m),
+        mapFailureNote(totals) + kheapWarning(totals) + shadowWarning(m) + attackerWarning(core, sc),
     },
     totals, oracle: oracleReport(m), perCpu,
     latency: {
@@ -596,6 +597,28 @@ function outcomeMessage(sc: RunScenario, violations: number, cause: StopCause, s
 function mapFailureNote(t: { maps: number; mapFailures: number }): string {
   return t.mapFailures > 0
     ? `; NOTE: ${t.mapFailures} of ${t.maps + t.mapFailures} dma_map calls failed (DMA_MAPPING_ERROR: no IOVA space under the mask, or the page table refused)`
+    : "";
+}
+
+/**
+ * An attacker that retried no unmapped IOVA measured nothing: its window histogram is empty
+ * and "ok" would read as "the attacker found no way in". Said, with the likely reason.
+ */
+function attackerWarning(core: Core, sc: RunScenario): string {
+  return sc.workloads.map((w) => {
+    if (w.kind !== "attacker" || sumOver(core, w.cpus, "WC_RETRIES") > 0) return "";
+    const victim = sc.workloads.find((v) => v.name === w.victim)!;
+    return `; WARNING: attacker ${JSON.stringify(w.name)} measured nothing: it retried no unmapped IOVA, because its ` +
+      `victim ${JSON.stringify(victim.name)} (cpu ${victim.cpus[0]}) unmapped none while it ran` +
+      (w.ops !== undefined ? ` (it ran its ${w.ops} ops first; leave out its ops to run it as long as its victim)` : "");
+  }).join("");
+}
+
+/** The simulator's own memory ran out: failures that follow are its limits, not the kernel's. */
+function kheapWarning(t: { kheapAllocFailures: number }): string {
+  return t.kheapAllocFailures > 0
+    ? `; WARNING: ${t.kheapAllocFailures} allocations from the simulator's own memory (kheap) failed: map failures ` +
+      "and missing magazines after that are the simulator's limits, not the kernel's (give the Simulator a larger kheapMiB)"
     : "";
 }
 

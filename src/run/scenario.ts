@@ -240,11 +240,11 @@ export class ScenarioError extends ConfigError {
   }
 }
 
-type Path = readonly PropertyKey[];
-interface Problem { path: Path; message: string }
+export type Path = readonly PropertyKey[];
+export interface Problem { path: Path; message: string }
 
 /** `domains[0].granule`; `(root)` for the empty path. */
-function formatPath(path: Path): string {
+export function formatPath(path: Path): string {
   if (path.length === 0) return "(root)";
   return path.map((key, i) => {
     if (typeof key === "number") return `[${key}]`;
@@ -328,7 +328,7 @@ const reference = (what: string) => expecting(z.string(), `the name of ${what}`,
 // ---------------------------------------------------------------------------------------
 // zod issue → message (the body after `<source>: <path>: `).
 
-function messageFor(iss: z.core.$ZodRawIssue): string {
+export function messageFor(iss: z.core.$ZodRawIssue): string {
   switch (iss.code) {
     case "invalid_type": return invalidType(iss);
     case "invalid_value": return invalidValue(iss.values, iss.input);
@@ -409,7 +409,7 @@ function invalidUnion(iss: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>): s
 /** Issues as problems, one per field: an unknown-fields issue becomes one problem per
  *  field, and a field failing several checks (0 is neither ≥ 1 nor a power of two) keeps
  *  the first. */
-function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
+export function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
   const all = issues.flatMap((iss) => iss.code === "unrecognized_keys"
     ? iss.keys.map((key) => ({ path: [...iss.path, key], message: iss.message }))
     : [{ path: iss.path, message: iss.message }]);

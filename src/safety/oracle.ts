@@ -4,9 +4,9 @@
 
 import type { Core } from "../../bindings/core.js";
 import type { LayoutName, LayoutNamesWith } from "../../bindings/layout.js";
-import { IommuSimError, hex } from "../errors.js";
-import { checkAddress, checkInt } from "../validate.js";
-import type { SmmuDomain } from "../smmu/domain.js";
+import { ArgumentError, IommuSimError, hex } from "../errors.js";
+import { checkAddress, checkBool, checkInt, checkOptions, checkOwned } from "../validate.js";
+import { SmmuDomain } from "../smmu/domain.js";
 import { RingReader } from "../ring.js";
 
 /** How the oracle classed a device access that got through the SMMU. */
@@ -75,6 +75,7 @@ export class Oracle {
   /** The DMA API mapped [iova, iova + size) to [pa, pa + size) for `domain` (page granular). */
   recordMap(domain: SmmuDomain, iova: number, pa: number, size: number): void {
     const ctx = "oracle.recordMap";
+    checkOwned("domain", domain, this.core, "an SmmuDomain (Simulator.createSmmuDomain)", ctx, SmmuDomain);
     checkAddress("iova", iova, ctx);
     checkAddress("pa", pa, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
@@ -91,6 +92,10 @@ export class Oracle {
    */
   recordUnmap(domain: SmmuDomain, iova: number, size: number, opts: { lazy: boolean }): void {
     const ctx = "oracle.recordUnmap";
+    checkOwned("domain", domain, this.core, "an SmmuDomain (Simulator.createSmmuDomain)", ctx, SmmuDomain);
+    if (opts === undefined) throw new ArgumentError("options", opts, "must be an object ({ lazy: true | false })", ctx);
+    checkOptions(opts, ["lazy"], ctx);
+    checkBool("lazy", opts.lazy, false, ctx);
     checkAddress("iova", iova, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
     const first = Math.floor(iova / 4096);

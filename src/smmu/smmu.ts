@@ -8,8 +8,8 @@ import { checkCore, coreError } from "../errno.js";
 import type { LayoutName, LayoutNamesWith } from "../../bindings/layout.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import type { PageTable } from "../pgtable.js";
-import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "../validate.js";
-import type { SmmuDomain } from "./domain.js";
+import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkOwned, isPowerOfTwo, own, type OptionKeys } from "../validate.js";
+import { SmmuDomain } from "./domain.js";
 import { Oracle, accessClassOf, type AccessClass } from "../safety/oracle.js";
 import { DmaEngine, type DmaEngineOptions } from "../device/engine.js";
 import { RingReader } from "../ring.js";
@@ -207,6 +207,8 @@ export interface SmmuStats {
   tlbi: { va: number; context: number; all: number };
   syncs: number;
   commands: number;
+  /** Commands refused for an opcode the SMMUv3 architecture does not define (CERROR_ILL); not in `commands`. */
+  illegalCommands: number;
   entriesInvalidated: number;
   /** Time the SMMU's work would take on the modelled hardware. */
   modelledNs: number;
@@ -225,6 +227,13 @@ export const SMMU_COST_CODES = {
 } as const satisfies Record<keyof SmmuCosts, LayoutName>;
 const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutName][];
 
+const SMMU_OPTION_KEYS = {
+  iotlb: true, walkCache: true, microTlb: true, invalidateAt: true, ttl: true, faultQueue: true, oracle: true,
+  injectDroppedInvalidations: true, costs: true,
+} as const satisfies OptionKeys<SmmuOptions>;
+const SMMU_IOTLB_KEYS = { entries: true, ways: true, policy: true, seed: true } as const satisfies
+  OptionKeys<NonNullable<SmmuOptions["iotlb"]>>;
+
 export class Smmu {
   readonly id: number;
   readonly costs: Readonly<SmmuCosts>;
@@ -236,9 +245,14 @@ export class Smmu {
   private destroyed = false;
 
   /** @internal Use Simulator.createSmmu. */
-  constructor(private readonly core: Core, opts: SmmuOptions = {}) {
+  constructor(private readonly core: Core, given?: SmmuOptions) {
     const ctx = "createSmmu";
     const L = core.layout;
+    const opts = checkOptions(given, SMMU_OPTION_KEYS, ctx);
+    checkOptions(opts.iotlb, SMMU_IOTLB_KEYS, ctx, "iotlb");
+    checkOptions(opts.costs, SMMU_COST_CODES, ctx, "costs");
+    if (opts.oracle !== undefined && typeof opts.oracle !== "boolean") checkOptions(opts.oracle, ["capacity", "violations"], ctx, "oracle");
+    const injectDrop = checkBool("injectDroppedInvalidations", opts.injectDroppedInvalidations, false, ctx);
     const entries = checkInt("iotlb.entries", opts.iotlb?.entries ?? 2048, 1, 1 << 16, ctx);
     const ways = checkInt("iotlb.ways", opts.iotlb?.ways ?? 4, 1, 64, ctx);
     if (entries % ways !== 0) throw new ArgumentError("iotlb.entries", entries, `must be a multiple of iotlb.ways (${ways})`, ctx);
@@ -269,7 +283,7 @@ export class Smmu {
     let options = 0;
     if (invalidateAt === "sync") options |= L.OPT_INVALIDATE_AT_SYNC;
     if (ttl === "honour") options |= L.OPT_TTL_STRICT;
-    if (opts.injectDroppedInvalidations) options |= L.OPT_FAULT_DROP_TLBI;
+    if (injectDrop) options |= L.OPT_FAULT_DROP_TLBI;
     const id = core.raw.smmu_create(options, entries / ways, ways, L[POLICY_CODES[policy]], seed,
       wc[0], wc[1], wc[2], wc[3], utlb, faults);
     checkCore(core, id, ctx, { detail: `at most ${L.MAX_SMMUS} SMMUs live at once; their caches come from the kheap` });
@@ -296,6 +310,7 @@ export class Smmu {
       }
       this.oracle = new Oracle(core, id, core.readU32(this.base + L.S_ORACLE));
     }
+    own(this, core);
   }
 
   /**
@@ -307,6 +322,7 @@ export class Smmu {
     this.live();
     const ctx = "attachDevice";
     checkInt("streamId", streamId, 0, this.core.layout.MAX_STREAMS - 1, ctx);
+    checkOwned("domain", domain, this.core, "an SmmuDomain (Simulator.createSmmuDomain)", ctx, SmmuDomain);
     if (this.devices.has(streamId)) throw new ArgumentError("streamId", streamId, "is already attached on this SMMU (detach it first)", ctx);
     const pt = domain.pageTable;
     const g = pt.geometry;
@@ -357,7 +373,7 @@ export class Smmu {
       walks: this.stat("STAT_WALKS"), pteReads: this.stat("STAT_PTE_READS"),
       walkCacheHits: this.stat("STAT_WALKC_HITS"), faults: this.stat("STAT_FAULTS"),
       tlbi: { va: this.stat("STAT_TLBI_VA"), context: this.stat("STAT_TLBI_CONTEXT"), all: this.stat("STAT_TLBI_ALL") },
-      syncs: this.stat("STAT_SYNCS"), commands: this.stat("STAT_CMDS"),
+      syncs: this.stat("STAT_SYNCS"), commands: this.stat("STAT_CMDS"), illegalCommands: this.stat("STAT_CMD_ILLEGAL"),
       entriesInvalidated: this.stat("STAT_ENTRIES_INVALIDATED"), modelledNs: this.stat("STAT_MODELLED_NS"),
       iotlb: this.cacheStats(this.core.readU32(this.base + L.S_IOTLB))!,
       walkCache: [0, 1, 2, 3].map((l) => this.cacheStats(this.core.readU32(this.base + L.S_WALKC + 4 * l))),
@@ -451,7 +467,8 @@ export class Smmu {
     }
     const lo = (v: bigint) => Number(v & 0xffffffffn);
     const hi = (v: bigint) => Number(v >> 32n);
-    this.core.raw.smmu_cmd_raw(this.id, lo(dw0), hi(dw0), lo(dw1), hi(dw1));
+    const rc = this.core.raw.smmu_cmd_raw(this.id, lo(dw0), hi(dw0), lo(dw1), hi(dw1));
+    if (rc !== 0) throw coreError(this.core, rc, "Smmu.submitRaw", { argument: "dw0", value: dw0, detail: `opcode ${hex(Number(dw0 & 0xffn))}` });
   }
 
   /** Detach every device and free the SMMU's caches. */
@@ -493,15 +510,19 @@ export class Device {
 
   /** @internal Use Smmu.attachDevice. */
   constructor(private readonly core: Core, readonly smmu: Smmu, readonly streamId: number,
-              readonly pageTable: PageTable) {}
+              readonly pageTable: PageTable) {
+    own(this, core);
+  }
 
   /**
    * A DMA access of `length` bytes from `iova`, translated page by page (granule-sized
    * pieces) through the SMMU. Stops at the first fault.
    */
-  access(iova: number, length: number, kind: "read" | "write", opts: { privileged?: boolean } = {}): AccessResult {
+  access(iova: number, length: number, kind: "read" | "write", options?: { privileged?: boolean }): AccessResult {
     if (!this.attached) throw new IommuSimError(`iommu-sim: device ${this.streamId} was detached`);
     const ctx = "access";
+    const opts = checkOptions(options, ["privileged"], ctx);
+    checkBool("privileged", opts.privileged, false, ctx);
     checkAddress("iova", iova, ctx);
     checkInt("length", length, 1, 2 ** 32, ctx);
     checkOneOf("kind", kind, ["read", "write"] as const, ctx);
@@ -533,7 +554,7 @@ export class Device {
    * This device's DMA engine: a descriptor ring the driver posts to and the device takes
    * from (batched in Wasm); with `attacker`, it also keeps and retries old IOVAs.
    */
-  engine(opts: DmaEngineOptions = {}): DmaEngine {
+  engine(opts?: DmaEngineOptions): DmaEngine {
     if (!this.attached) throw new IommuSimError(`iommu-sim: device ${this.streamId} was detached`);
     return DmaEngine.create(this.core, this.smmu.id, this.streamId, this.pageTable.geometry.granule, opts);
   }
