@@ -12,7 +12,8 @@ import { join } from "node:path";
 // helpers from src/, checked against src/'s error classes.
 import {
   Simulator, ArgumentError, ForeignObjectError, IommuSimError, SimulatorResourceError, UnknownOptionError,
-  exploreScenario, runScenario, formatSummary, parseRunReport, ReportError, LitmusError, parseLitmus,
+  exploreScenario, runScenario, formatSummary, parseRunReport, ReportError, LitmusError, parseLitmus, replayScript,
+  runLitmus, dmaStressScenario,
   type RunReport, type RunScenarioInput,
 } from "../dist/index.js";
 import * as S from "../src/errors.js";
@@ -93,6 +94,12 @@ describe("unknown option keys are refused, with the nearest known key", () => {
       [() => sim.pool({ worker: 2 } as never), "worker", "workers"],
       [() => sim.advance(1, { cpus: 0 } as never), "cpus", "cpu"],
       [() => exploreScenario("seed-race", { varient: "v2-hoisted" } as never), "varient", "variant"],
+      [() => runScenario(tinyScenario("t"), { worker: 1 } as never), "worker", "workers"],
+      [() => runScenario(tinyScenario("t"), { keepOpen: true } as never), "keepOpen", undefined],
+      [() => replayScript("", { profile: "7.1", iovasearch: "fast" } as never), "iovasearch", "iovaSearch"],
+      [() => runLitmus("C t\n{ x=0; }\nP0(int *x) { WRITE_ONCE(*x, 1); }\nexists (x=1)", { model: "sc", maxSchedule: 3 } as never),
+        "maxSchedule", "maxSchedules"],
+      [() => dmaStressScenario("7.1", { mapper: 2 } as never), "mapper", "mappers"],
     ];
     for (const [f, key, suggestion] of cases) {
       const e = await thrown(f);

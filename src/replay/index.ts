@@ -6,10 +6,11 @@
 // iova.ts).
 
 import { Simulator } from "../simulator.js";
-import { IommuSimError } from "../errors.js";
+import { ArgumentError, IommuSimError } from "../errors.js";
+import { checkOneOf, checkOptions, type OptionKeys } from "../validate.js";
 import { PgtableCommands } from "./pgtable.js";
 import { IovaCommands } from "./iova.js";
-import { type Profile } from "../profile.js";
+import { PROFILES, type Profile } from "../profile.js";
 
 export class ReplayError extends IommuSimError {
   override name = "ReplayError";
@@ -77,8 +78,15 @@ export interface ReplayOptions {
   iovaSearch?: "fast" | "linear" | "verify";
 }
 
+const REPLAY_OPTION_KEYS = {
+  profile: true, commandRules: true, simulator: true, iovaSearch: true,
+} as const satisfies OptionKeys<ReplayOptions>;
+
 /** Run a script; returns the output lines (without trailing newlines). */
 export async function replayScript(script: string, opts: ReplayOptions): Promise<string[]> {
+  if (opts === undefined) throw new ArgumentError("options", opts, "must be an object (with at least profile)", "replayScript");
+  checkOptions(opts, REPLAY_OPTION_KEYS, "replayScript");
+  checkOneOf("profile", opts.profile, PROFILES, "replayScript");
   const sim = opts.simulator ?? await Simulator.create({ profile: opts.profile });
   if (sim.profile !== opts.profile) {
     throw new IommuSimError(`iommu-sim: replay with profile ${opts.profile} in a simulator of profile ${sim.profile}`);

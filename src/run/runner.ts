@@ -34,7 +34,7 @@ import {
   isBackground, parseRunScenario, ScenarioError, workerAssignment,
   type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent,
 } from "./scenario.js";
-import { checkInt } from "../validate.js";
+import { checkInt, checkOptions, type OptionKeys } from "../validate.js";
 import { switchResult } from "./switch.js";
 import { coreError, kheapAllocFailures } from "../errno.js";
 import { VERSION } from "../version.js";
@@ -125,9 +125,16 @@ interface Machine {
  * Run a scenario — parsed (parseRunScenario) or as written, which is validated here — and
  * return its report (also when the oracle found violations).
  */
-export async function runScenario(input: RunScenario | RunScenarioInput, opts: RunOptions = {}): Promise<RunReport> {
+export async function runScenario(input: RunScenario | RunScenarioInput, opts?: RunOptions): Promise<RunReport> {
+  // keepOpen is startScenario's: runScenario has no run to hand back, so it is refused here.
+  checkOptions(opts, RUN_OPTION_KEYS, "runScenario");
   return (await startScenario(input, opts)).report;
 }
+
+const RUN_OPTION_KEYS = {
+  workers: true, seed: true, onProgress: true, chunk: true, signal: true, simulator: true,
+} as const satisfies OptionKeys<RunOptions>;
+const START_OPTION_KEYS = { ...RUN_OPTION_KEYS, keepOpen: true } as const satisfies OptionKeys<StartOptions>;
 
 /** A scenario running: its machine to look at while it runs, and its report to come. */
 export interface ScenarioRun {
@@ -161,9 +168,10 @@ export interface StartOptions extends RunOptions {
 }
 
 /** Start a scenario on its workers; resolves once they have begun. */
-export async function startScenario(input: RunScenario | RunScenarioInput, opts: StartOptions = {}): Promise<ScenarioRun> {
+export async function startScenario(input: RunScenario | RunScenarioInput, options?: StartOptions): Promise<ScenarioRun> {
   // A page that is not cross-origin isolated hears that first, not about its scenario.
   assertSharedMemoryAvailable();
+  const opts = checkOptions(options, START_OPTION_KEYS, "runScenario");
   const scenario = parseRunScenario(input, typeof input?.name === "string" ? input.name : "scenario");
   const used = new Set(scenario.workloads.flatMap((w) => w.cpus)).size;
   const workers = checkInt("workers", opts.workers ?? scenario.workers, 1, used, "runScenario (at most one worker per CPU the workloads use)");
