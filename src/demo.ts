@@ -15,14 +15,21 @@ export interface DemoOptions {
   print: (line: string) => void;
 }
 
-/** Simulated RAM for the demo's tables (the Simulator's default). */
-const RAM_MIB = 64;
+/**
+ * Simulated RAM for the demo's tables: the Simulator's default 64 MiB, and 4 MiB more per
+ * worker, because the in-Wasm loop gives each worker a 1 GiB span of its own to fill with
+ * tables (up to 513 of them, 2 MiB): at 30 workers 64 MiB ran out, and the demo failed.
+ */
+function ramFor(workers: number): number {
+  return 64 + 4 * workers;
+}
 
 export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const { print } = opts;
   checkInt("workers", opts.workers, 1, CHURN_MAX_WORKERS, "demo");
   checkInt("ops", opts.ops, 1, 1e8, "demo");
-  const sim = await Simulator.create({ profile: opts.profile, ramMiB: RAM_MIB });
+  const ramMiB = ramFor(opts.workers);
+  const sim = await Simulator.create({ profile: opts.profile, ramMiB });
   try {
     const cfg = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 };
     const pt = sim.createPageTable(cfg);
@@ -72,7 +79,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       ...(stats.tablePages === 0 ? [] : [`${stats.tablePages} table pages were still live after free`]),
       ...(stats.badFrees === 0 ? [] : [`${stats.badFrees} bad frees`]),
       ...(failures === 0 ? [] : [`${failures} of ${opts.workers * 200_000} map+unmap pairs in Wasm failed ` +
-        `(${sim.memoryStats().allocFailures} table allocations failed: simulated RAM is ${RAM_MIB} MiB)`]),
+        `(${sim.memoryStats().allocFailures} table allocations failed: simulated RAM is ${ramMiB} MiB)`]),
     ];
     if (why.length) print(`  FAILED: ${why.join("; ")}`);
     return why.length === 0;

@@ -290,8 +290,10 @@ export class IovaDomain {
     checkPfn("lo", lo, ctx);
     checkPfn("hi", hi, ctx);
     if (lo > hi) throw new ArgumentError("hi", hi, `must be at least lo (${hex(lo)})`, ctx);
+    const kheap = kheapAllocFailures(this.core);
     const r = this.core.raw.iova_reserve(this.id, lo, hi);
     if (r === 0) return this.resultRange();
+    checkKheap(this.core, kheap, ctx);
     return this.failure(r, ctx);
   }
 

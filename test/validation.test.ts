@@ -13,7 +13,7 @@ import { join } from "node:path";
 import {
   Simulator, ArgumentError, ForeignObjectError, IommuSimError, SimulatorResourceError, UnknownOptionError,
   exploreScenario, runScenario, formatSummary, parseRunReport, ReportError, LitmusError, parseLitmus, replayScript,
-  runLitmus, dmaStressScenario,
+  runLitmus, dmaStressScenario, explore,
   type RunReport, type RunScenarioInput,
 } from "../dist/index.js";
 import * as S from "../src/errors.js";
@@ -27,6 +27,7 @@ import { CHURN_MAX_WORKERS, churnOps } from "../src/tasks/pgtable.js";
 import { outBase } from "../src/out-base.js";
 
 const PT = { format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48 } as const;
+const LITMUS = "C t\n{ x=0; }\nP0(int *x) { WRITE_ONCE(*x, 1); }\nexists (x=1)";
 
 /** The error `f` throws (or the promise rejects with); fails the test if it returns. */
 async function thrown(f: () => unknown): Promise<Error> {
@@ -97,9 +98,12 @@ describe("unknown option keys are refused, with the nearest known key", () => {
       [() => runScenario(tinyScenario("t"), { worker: 1 } as never), "worker", "workers"],
       [() => runScenario(tinyScenario("t"), { keepOpen: true } as never), "keepOpen", undefined],
       [() => replayScript("", { profile: "7.1", iovasearch: "fast" } as never), "iovasearch", "iovaSearch"],
-      [() => runLitmus("C t\n{ x=0; }\nP0(int *x) { WRITE_ONCE(*x, 1); }\nexists (x=1)", { model: "sc", maxSchedule: 3 } as never),
+      [() => runLitmus(LITMUS, { model: "sc", maxSchedule: 3 } as never),
         "maxSchedule", "maxSchedules"],
       [() => dmaStressScenario("7.1", { mapper: 2 } as never), "mapper", "mappers"],
+      [() => smmu.submit({ op: "TLBI_NH_VA", adr: 0 } as never), "adr", "addr"],
+      [() => smmu.submit({ op: "CMD_SYNC", asid: 1 } as never), "asid", undefined],
+      [() => explore(parseLitmus(LITMUS).program, { model: "sc", maxSchedule: 1 } as never), "maxSchedule", "maxSchedules"],
     ];
     for (const [f, key, suggestion] of cases) {
       const e = await thrown(f);
@@ -211,6 +215,22 @@ describe("the simulator's own limits, told apart from the kernel's", () => {
     } finally {
       await sim.close();
     }
+  });
+});
+
+describe("an attacker that measured nothing", () => {
+  it("makes the outcome say so and why, instead of a bare ok", async () => {
+    // One op on a worker of its own: it is done before its victim has unmapped anything
+    // (almost always; the check below holds either way).
+    const report = await runScenario({
+      name: "idle-attacker", workers: 2, cpus: 2, domains: [{ name: "nic", type: "DMA-FQ" }],
+      devices: [{ name: "eth0", domain: "nic", streamId: 1 }],
+      workloads: [{ kind: "nic-rx", name: "rx", device: "eth0", cpus: [0], ops: 3000 },
+                  { kind: "attacker", name: "evil", victim: "rx", cpus: [1], keep: 32, ops: 1 }],
+    });
+    const warned = /WARNING: attacker "evil" measured nothing: it retried no unmapped IOVA, because its victim "rx" \(cpu 0\) unmapped none while it ran \(it ran its 1 op first; leave out its ops/;
+    if (report.attacker.retries === 0) expect(report.outcome.message).toMatch(warned);
+    else expect(report.outcome.message).not.toMatch(/measured nothing/);
   });
 });
 

@@ -618,7 +618,8 @@ function attackerWarning(core: Core, sc: RunScenario): string {
     const victim = sc.workloads.find((v) => v.name === w.victim)!;
     return `; WARNING: attacker ${JSON.stringify(w.name)} measured nothing: it retried no unmapped IOVA, because its ` +
       `victim ${JSON.stringify(victim.name)} (cpu ${victim.cpus[0]}) unmapped none while it ran` +
-      (w.ops !== undefined ? ` (it ran its ${w.ops} ops first; leave out its ops to run it as long as its victim)` : "");
+      (w.ops !== undefined ? ` (it ran its ${w.ops} op${w.ops === 1 ? "" : "s"} first; leave out its ops to run it as long ` +
+        "as its victim)" : "");
   }).join("");
 }
 

@@ -28,6 +28,18 @@ export type SmmuCommandInput =
 
 const CFGI_OPCODE = { CFGI_STE: 0x03, CFGI_ALL: 0x04, CFGI_CD: 0x05, CFGI_CD_ALL: 0x06 } as const;
 
+/** The fields each command of Smmu.submit may have (SmmuCommandInput): any other is refused. */
+type Fields<C> = C extends { op: infer O extends string } ? { [K in O]: readonly (keyof C & string)[] } : never;
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+const RANGE_FIELDS = ["op", "addr", "asid", "vmid", "leaf", "ttl", "tg", "scale", "num"] as const;
+const COMMAND_FIELDS: Readonly<Record<SmmuCommandInput["op"], readonly string[]>> = {
+  TLBI_NH_VA: RANGE_FIELDS, TLBI_NH_VAA: RANGE_FIELDS, TLBI_EL2_VA: RANGE_FIELDS, TLBI_S2_IPA: RANGE_FIELDS,
+  TLBI_NH_ASID: ["op", "asid", "vmid"], TLBI_EL2_ASID: ["op", "asid", "vmid"],
+  TLBI_S12_VMALL: ["op", "vmid"], TLBI_NH_ALL: ["op", "vmid"],
+  TLBI_NSNH_ALL: ["op"], TLBI_EL2_ALL: ["op"], CMD_SYNC: ["op"],
+  CFGI_STE: ["op", "streamId", "ssid"], CFGI_CD: ["op", "streamId", "ssid"], CFGI_ALL: ["op", "streamId"], CFGI_CD_ALL: ["op", "streamId"],
+} satisfies UnionToIntersection<Fields<SmmuCommandInput>>;
+
 /** Modelled costs in ns, charged to the SMMU (walks, lookups) or the CPU (commands). */
 export interface SmmuCosts {
   /** One descriptor read by the table walker (a DRAM access). */
@@ -428,6 +440,9 @@ export class Smmu {
     const L = this.core.layout;
     const ctx = "Smmu.submit";
     const id16 = (n: string, v: unknown) => checkInt(n, v ?? 0, 0, 0xffff, ctx);
+    if (typeof cmd !== "object" || cmd === null || Array.isArray(cmd)) throw new ArgumentError("command", cmd, "must be an object with an op", ctx);
+    const fields = Object.hasOwn(COMMAND_FIELDS, cmd.op) ? COMMAND_FIELDS[cmd.op] : undefined;
+    if (fields) checkOptions(cmd, fields, ctx, "", "field of this command");
     switch (cmd?.op) {
       case "TLBI_NH_VA": case "TLBI_NH_VAA": case "TLBI_EL2_VA": case "TLBI_S2_IPA": {
         const addr = checkAddress("addr", cmd.addr, ctx);
