@@ -69,6 +69,21 @@ describe("bad input on the command line: one line, exit 2", () => {
     expect(existsSync(join(dir, "files", ".json"))).toBe(false);
   });
 
+  it("bench --out with a directory is refused before the benchmark runs", () => {
+    const r = cli("bench", "-s", "1", "--out", join(dir, "files") + "/");
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(/--out must be the base of the report's two files, not a directory/);
+    expect(existsSync(join(dir, "files", ".html"))).toBe(false);
+  });
+
+  it("run: a misspelt field in a scenario file is named, with the nearest allowed one", () => {
+    const text = tiny("typo").replace('"workers":1', '"worker":1');
+    const r = cli("run", file("typo.json", text), "--no-progress");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/typo\.json: worker: unknown field \(did you mean "workers"\? allowed: /);
+  });
+
   it("report: a damaged file names the field; it neither crashes nor prints undefined", () => {
     const good = join(dir, "good");
     expect(cli("run", file("good.json", tiny("good")), "--no-progress", "--out", good).code).toBe(0);

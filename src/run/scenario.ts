@@ -13,7 +13,7 @@
 import { MACHINES, MACHINE_NAMES, type MachineName } from "../machines.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { isPowerOfTwo } from "../validate.js";
+import { didYouMean, isPowerOfTwo } from "../validate.js";
 import { CORE_LIMITS } from "../core-limits.js";
 import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import type { ReplacementPolicy, SmmuCosts, SmmuOptions } from "../smmu/smmu.js";
@@ -335,7 +335,7 @@ export function messageFor(iss: z.core.$ZodRawIssue): string {
     case "too_small": return outOfRange(iss, "≥", ">", iss.minimum);
     case "too_big": return outOfRange(iss, "≤", "<", iss.maximum);
     case "invalid_format": return `expected ${expected(iss.schema ?? iss.inst)}, found ${found(iss.input)}`;
-    case "unrecognized_keys": return `unknown field (allowed: ${names(allowedKeys(iss.inst))})`;
+    case "unrecognized_keys": return unknownField(iss.keys, allowedKeys(iss.inst));
     case "invalid_union": return invalidUnion(iss);
     default: return `expected ${expected(iss.inst)}, found ${found(iss.input, true)}`;
   }
@@ -390,6 +390,12 @@ function arrayLength(iss: RangeIssue, inclusive: string, bound: number): string 
   const want = exact ? "exactly" : inclusive === "≥" ? "at least" : "at most";
   const n = (iss.input as unknown[]).length;
   return `expected ${want} ${plural(bound, "entry", "entries")}, found ${n}`;
+}
+
+/** One unknown field gets the nearest allowed one suggested (a typo is the usual cause). */
+function unknownField(keys: readonly string[], allowed: readonly string[]): string {
+  const near = keys.length === 1 ? didYouMean(keys[0]!, allowed) : undefined;
+  return `unknown field (${near ? `did you mean ${JSON.stringify(near)}? ` : ""}allowed: ${names(allowed)})`;
 }
 
 function allowedKeys(inst: unknown): string[] {
