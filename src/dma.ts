@@ -10,7 +10,7 @@ import type { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
 import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
-import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkOwned, own, type OptionKeys } from "./validate.js";
+import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkOwned, checkRequiredOptions, own, type OptionKeys } from "./validate.js";
 import { PageTable } from "./pgtable.js";
 import { IovaDomain } from "./iova.js";
 import { SmmuDomain } from "./smmu/domain.js";
@@ -189,8 +189,7 @@ export class DmaDomain {
   static create(core: Core, profile: Profile, pageTable: (cfg: object) => PageTable,
                 opts: DmaDomainOptions): DmaDomain {
     const ctx = "createDmaDomain";
-    if (opts === undefined) throw new ArgumentError("options", opts, "must be an object (with at least smmu)", ctx);
-    checkOptions(opts, DMA_DOMAIN_OPTION_KEYS, ctx);
+    checkRequiredOptions(opts, DMA_DOMAIN_OPTION_KEYS, ctx, "with at least smmu");
     checkOwned("smmu", opts.smmu, core, "an Smmu (Simulator.createSmmu)", ctx, Smmu);
     const forcedac = checkBool("forcedac", opts.forcedac, false, ctx);
     const deferTableFree = checkBool("deferTableFree", opts.deferTableFree, false, ctx);
@@ -260,8 +259,7 @@ export class DmaDomain {
   attachDevice(opts: DmaDeviceOptions): DmaDevice {
     this.live("attachDevice");
     const ctx = "DmaDomain.attachDevice";
-    if (opts === undefined) throw new ArgumentError("options", opts, "must be an object (with at least streamId)", ctx);
-    checkOptions(opts, DMA_DEVICE_OPTION_KEYS, ctx);
+    checkRequiredOptions(opts, DMA_DEVICE_OPTION_KEYS, ctx, "with at least streamId");
     const mask = checkInt("dmaMask", opts.dmaMask ?? 64, 12, 64, ctx);
     const bus = checkOneOf("bus", opts.bus ?? "pci", ["pci", "platform"] as const, ctx);
     const coherent = checkBool("coherent", opts.coherent, true, ctx);

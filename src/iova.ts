@@ -8,7 +8,7 @@
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, hex } from "./errors.js";
-import { checkBool, checkInt, checkOneOf, checkOptions, isPowerOfTwo, MAX_ADDRESS, own, type OptionKeys } from "./validate.js";
+import { checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, MAX_ADDRESS, own, type OptionKeys } from "./validate.js";
 import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
 import type { LayoutName, LayoutNamesWith } from "../bindings/layout.js";
 import { RingReader } from "./ring.js";
@@ -216,8 +216,7 @@ export class IovaDomain {
   /** @internal Use Simulator.createIovaDomain. */
   static create(core: Core, profile: Profile, opts: IovaDomainOptions): IovaDomain {
     const ctx = "createIovaDomain";
-    if (opts === undefined) throw new ArgumentError("options", opts, "must be an object (granule, startPfn)", ctx);
-    checkOptions(opts, IOVA_DOMAIN_OPTION_KEYS, ctx);
+    checkRequiredOptions(opts, IOVA_DOMAIN_OPTION_KEYS, ctx, "granule, startPfn");
     const granule = checkInt("granule", opts.granule, 1, 65536, ctx);
     if (!isPowerOfTwo(granule)) throw new ArgumentError("granule", granule, "must be a power of two (at most 65536)", ctx);
     const startPfn = checkInt("startPfn", opts.startPfn, 0, MAX_ADDRESS, ctx);

@@ -4,7 +4,7 @@
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
-import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, isPowerOfTwo, own, type OptionKeys } from "./validate.js";
+import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, own, type OptionKeys } from "./validate.js";
 import { decodeCommand, type CommandEvent } from "./smmu/commands.js";
 import { RingReader } from "./ring.js";
 import { coreError, errnoName, ERRNO_MEANINGS, type ErrnoName } from "./errno.js";
@@ -187,8 +187,7 @@ export class PageTable {
   /** @internal Use Simulator.createPageTable. */
   static create(core: Core, profile: Profile, config: PageTableConfig, opts: { pageShift: number }): PageTable {
     const ctx = "createPageTable";
-    if (config === undefined) throw new ArgumentError("config", config, "must be an object (format, pgsizeBitmap, ias, oas)", ctx);
-    checkOptions(config, PAGE_TABLE_CONFIG_KEYS, ctx, "config");
+    checkRequiredOptions(config, PAGE_TABLE_CONFIG_KEYS, ctx, "format, pgsizeBitmap, ias, oas", "config");
     const format = checkOneOf("format", config.format, FORMATS, ctx);
     const bitmap = checkAddress("pgsizeBitmap", config.pgsizeBitmap, ctx);
     const ias = checkInt("ias", config.ias, 1, 64, ctx);

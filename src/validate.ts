@@ -62,6 +62,18 @@ export function checkOptions<T extends object>(v: T | undefined | null, keys: Op
   return v;
 }
 
+/**
+ * Options a call cannot do without (`what` says which keys it needs): as checkOptions, but
+ * left out or null is refused with what is needed.
+ */
+export function checkRequiredOptions<T extends object>(v: T | undefined | null, keys: OptionKeys<T> | readonly string[],
+                                                       context: string, what: string, name = "options"): T {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new ArgumentError(name, v, `must be an object (${what})`, context);
+  }
+  return checkOptions(v, keys, context, name);
+}
+
 /** A boolean option: left out gives `dflt`; anything else but true or false is refused. */
 export function checkBool(name: string, v: unknown, dflt: boolean, context?: string): boolean {
   if (v === undefined) return dflt;
@@ -100,6 +112,10 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** A handle's class, for instanceof: its constructor is private or internal, so no `new` signature. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+type HandleClass<T> = Function & { prototype: T };
+
 // Which simulator (its core) made each handle: a handle passed to another Simulator would
 // have its id read as an index into that simulator's tables — another object, or none.
 const OWNERS = new WeakMap<object, object>();
@@ -115,8 +131,7 @@ export function own<T extends object>(obj: T, owner: object): T {
  * a handle from another Simulator, or something else, is refused.
  */
 export function checkOwned<T extends object>(name: string, v: unknown, owner: object, what: string, context: string,
-                                             // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-                                             kind?: Function & { prototype: T }): T {
+                                             kind?: HandleClass<T>): T {
   if (typeof v !== "object" || v === null || !OWNERS.has(v) || (kind && !(v instanceof kind))) {
     throw new ArgumentError(name, v, `must be ${what}`, context);
   }

@@ -68,7 +68,9 @@ describe("unknown option keys are refused, with the nearest known key", () => {
     for (const [where, f] of cases) {
       const e = await thrown(f);
       expect(e, where).toBeInstanceOf(ArgumentError);
-      expect(e.message, where).toMatch(/options must be an object \(or left out\), got null/);
+      // Optional options say they may be left out; required ones say what they need.
+      expect(e.message, where).toMatch(where === "attachDevice" ? /options must be an object \(with at least streamId\), got null/
+        : /options must be an object \(or left out\), got null/);
     }
   });
 

@@ -5,8 +5,8 @@
 // the Linux-kernel memory model: "Sometimes" when some execution satisfies `exists`, or when
 // (relaxed only) a data race was flagged, since LKMM then allows any outcome; else "Never".
 
-import { ArgumentError, IommuSimError } from "../errors.js";
-import { checkOptions } from "../validate.js";
+import { IommuSimError } from "../errors.js";
+import { checkRequiredOptions } from "../validate.js";
 import { explore, type AccessMode, type Dep, type Execution, type MemoryModel, type Program, type Race, type Regs, type Step } from "./model.js";
 
 /** Bad litmus syntax: where (file:line:col) and what was expected. */
@@ -67,8 +67,7 @@ export interface LitmusResult {
 
 /** Runs a litmus test (parsed, or its source text) under one memory model. */
 export function runLitmus(test: LitmusTest | string, opts: LitmusOptions): LitmusResult {
-  if (opts === undefined) throw new ArgumentError("options", opts, "must be an object (with at least model)", "runLitmus");
-  checkOptions(opts, ["model", "maxSchedules"], "runLitmus");
+  checkRequiredOptions(opts, ["model", "maxSchedules"], "runLitmus", "with at least model");
   const t = typeof test === "string" ? parseLitmus(test) : test;
   const res = explore(t.program, { model: opts.model, maxSchedules: opts.maxSchedules, predicate: (e) => holds(t.exists, e) });
   const states = new Map<string, LitmusState>();

@@ -6,8 +6,8 @@
 // iova.ts).
 
 import { Simulator } from "../simulator.js";
-import { ArgumentError, IommuSimError } from "../errors.js";
-import { checkOneOf, checkOptions, type OptionKeys } from "../validate.js";
+import { IommuSimError } from "../errors.js";
+import { checkOneOf, checkRequiredOptions, type OptionKeys } from "../validate.js";
 import { PgtableCommands } from "./pgtable.js";
 import { IovaCommands } from "./iova.js";
 import { PROFILES, type Profile } from "../profile.js";
@@ -84,8 +84,7 @@ const REPLAY_OPTION_KEYS = {
 
 /** Run a script; returns the output lines (without trailing newlines). */
 export async function replayScript(script: string, opts: ReplayOptions): Promise<string[]> {
-  if (opts === undefined) throw new ArgumentError("options", opts, "must be an object (with at least profile)", "replayScript");
-  checkOptions(opts, REPLAY_OPTION_KEYS, "replayScript");
+  checkRequiredOptions(opts, REPLAY_OPTION_KEYS, "replayScript", "with at least profile");
   checkOneOf("profile", opts.profile, PROFILES, "replayScript");
   const sim = opts.simulator ?? await Simulator.create({ profile: opts.profile });
   if (sim.profile !== opts.profile) {

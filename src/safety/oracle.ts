@@ -4,8 +4,8 @@
 
 import type { Core } from "../../bindings/core.js";
 import type { LayoutName, LayoutNamesWith } from "../../bindings/layout.js";
-import { ArgumentError, IommuSimError, hex } from "../errors.js";
-import { checkAddress, checkBool, checkInt, checkOptions, checkOwned } from "../validate.js";
+import { IommuSimError, hex } from "../errors.js";
+import { checkAddress, checkBool, checkInt, checkOwned, checkRequiredOptions } from "../validate.js";
 import { SmmuDomain } from "../smmu/domain.js";
 import { RingReader } from "../ring.js";
 
@@ -93,8 +93,7 @@ export class Oracle {
   recordUnmap(domain: SmmuDomain, iova: number, size: number, opts: { lazy: boolean }): void {
     const ctx = "oracle.recordUnmap";
     checkOwned("domain", domain, this.core, "an SmmuDomain (Simulator.createSmmuDomain)", ctx, SmmuDomain);
-    if (opts === undefined) throw new ArgumentError("options", opts, "must be an object ({ lazy: true | false })", ctx);
-    checkOptions(opts, ["lazy"], ctx);
+    checkRequiredOptions(opts, ["lazy"], ctx, "{ lazy: true | false }");
     checkBool("lazy", opts.lazy, false, ctx);
     checkAddress("iova", iova, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);

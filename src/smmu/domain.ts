@@ -6,7 +6,7 @@ import type { Core } from "../../bindings/core.js";
 import { checkCore, coreError } from "../errno.js";
 import { ArgumentError, IommuSimError } from "../errors.js";
 import type { PageTable } from "../pgtable.js";
-import { checkBool, checkInt, checkOneOf, checkOptions, own, type OptionKeys } from "../validate.js";
+import { checkBool, checkInt, checkOneOf, checkRequiredOptions, own, type OptionKeys } from "../validate.js";
 import { behaviourBits, PROFILES, type Profile } from "../profile.js";
 
 export interface SmmuDomainOptions {
@@ -39,8 +39,7 @@ export class SmmuDomain {
   constructor(private readonly core: Core, profile: Profile, readonly pageTable: PageTable, opts: SmmuDomainOptions) {
     const pt = pageTable;
     const ctx = "createSmmuDomain";
-    if (opts === undefined) throw new ArgumentError("options", opts, "must be an object (with at least id)", ctx);
-    checkOptions(opts, SMMU_DOMAIN_OPTION_KEYS, ctx);
+    checkRequiredOptions(opts, SMMU_DOMAIN_OPTION_KEYS, ctx, "with at least id");
     const L = core.layout;
     if (core.readU32(L.PGT_BASE + pt.id * L.PGT_DESC_SIZE + L.D_SMMU_DOMAIN) !== 0) {
       throw new ArgumentError("pageTable", pt, `already has an SMMU domain (page table ${pt.id}); a table's ` +
