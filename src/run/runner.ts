@@ -578,8 +578,9 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     series: series(f.results),
     violations,
     timing: {
-      wallMs: f.wallMs, opsPerSec: ops / (f.wallMs / 1000),
-      perWorker: f.results.map((r) => ({ worker: r.worker, cpus: r.cpus, ops: r.ops, wallMs: r.wallMs, opsPerSec: r.ops / (r.wallMs / 1000) })),
+      // 0 for no time measured: NaN or Infinity would be written to the JSON as null.
+      wallMs: f.wallMs, opsPerSec: perSecond(ops, f.wallMs),
+      perWorker: f.results.map((r) => ({ worker: r.worker, cpus: r.cpus, ops: r.ops, wallMs: r.wallMs, opsPerSec: perSecond(r.ops, r.wallMs) })),
     },
   };
 }
@@ -606,6 +607,10 @@ function mapFailureNote(t: { maps: number; mapFailures: number }): string {
   return t.mapFailures > 0
     ? `; NOTE: ${t.mapFailures} of ${t.maps + t.mapFailures} dma_map calls failed (DMA_MAPPING_ERROR: no IOVA space under the mask, or the page table refused)`
     : "";
+}
+
+function perSecond(n: number, ms: number): number {
+  return ms > 0 ? n / (ms / 1000) : 0;
 }
 
 /**
