@@ -59,6 +59,10 @@ export const ESIM_ORACLE_ENABLED: i32 = ESIM_BASE + 17;
 export const ESIM_WOULD_HANG: i32 = ESIM_BASE + 18;
 /** The workload slot of that CPU was never set up (wl_init). */
 export const ESIM_NO_WORKLOAD: i32 = ESIM_BASE + 19;
+/** The page table already reports to another SMMU domain (one domain per table, as the driver has it). */
+export const ESIM_TABLE_HAS_SMMU_DOMAIN: i32 = ESIM_BASE + 20;
+/** A raw SMMU command whose opcode the SMMUv3 architecture does not define (the SMMU's CERROR_ILL). */
+export const ESIM_CMD_ILLEGAL: i32 = ESIM_BASE + 21;
 
 // Why alloc_io_pgtable_ops would return NULL for a configuration (the kernel gives no
 // reason; these are ours, one per check it makes).

@@ -42,7 +42,8 @@ import * as mbench from "./workload/map-benchmark";
 import { I_NCPUS } from "./iova/layout";
 import {
   ESIM_ARGS, ESIM_CPU, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_QUEUE, ESIM_NO_SMMU,
-  ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_NO_WORKLOAD, ESIM_NOT_READY, ESIM_THREAD_SLOT,
+  ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_NO_WORKLOAD, ESIM_NOT_READY, ESIM_THREAD_SLOT, ESIM_CMD_ILLEGAL,
+  ESIM_TABLE_HAS_SMMU_DOMAIN,
 } from "./errno";
 
 // ── constants: the memory map, record offsets, codes (each defined once, in its unit) ──
@@ -96,7 +97,7 @@ export {
   S_STATS, S_COSTS, S_FAULTS, S_FAULT_MASK, S_FAULT_HEAD, S_IOTLB, S_WALKC, FAULT_SIZE, MAX_STREAMS,
   OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_FAULT_DROP_TLBI, STAT_TRANSLATIONS, STAT_UTLB_HITS,
   STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_WALKS, STAT_PTE_READS, STAT_WALKC_HITS, STAT_FAULTS, STAT_TLBI_VA,
-  STAT_TLBI_CONTEXT, STAT_TLBI_ALL, STAT_SYNCS, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_MODELLED_NS, STAT_BY_KIND,
+  STAT_TLBI_CONTEXT, STAT_TLBI_ALL, STAT_SYNCS, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_MODELLED_NS, STAT_BY_KIND, STAT_CMD_ILLEGAL,
   COST_PTE_READ, COST_IOTLB_HIT, COST_IOTLB_MISS, COST_WALKC_HIT, COST_TLBI, COST_SYNC, COST_UTLB_HIT,
   COST_CMDQ_CLAIM, COST_CMDQ_SPIN, COST_CMDQ_SPIN_MAX, COST_MMIO, COST_SYNC_WAKE,
   F_BAD_STREAM, F_TRANSLATION, F_ADDR_SIZE, F_ACCESS, F_PERMISSION, F_WALK_EABT, S_ORACLE, FR_TYPE, FR_IOVA, FR_SID,
@@ -264,6 +265,11 @@ export function pgt_set_smmu_domain(id: u32, domain: i32): i32 {
   const d = liveTable(id);
   if (d == 0) return -ESIM_NO_TABLE;
   if (domain >= 0 && !sd.smmuDomainLive(<u32>domain)) return -ESIM_NO_SMMU_DOMAIN;
+  // A table's invalidations go to one domain: a second would take them from the first, whose
+  // devices would keep stale entries (and the oracle would see the first domain's unmaps as
+  // never invalidated).
+  const bound = load<u32>(d + D_SMMU_DOMAIN);
+  if (domain >= 0 && bound != 0 && bound != <u32>domain + 1) return -ESIM_TABLE_HAS_SMMU_DOMAIN;
   store<u32>(d + D_SMMU_DOMAIN, domain < 0 ? 0 : <u32>domain + 1);
   return 0;
 }
@@ -363,11 +369,12 @@ export function smmu_cmd_tlbi_context(id: u32, op: u32, asid: u32, vmid: u32): b
 }
 
 /** Any 16-byte command, as an emulated driver would write it into the queue. */
-export function smmu_cmd_raw(id: u32, dw0lo: u32, dw0hi: u32, dw1lo: u32, dw1hi: u32): bool {
+/** A raw command: 0, -ESIM_NO_SMMU, or -ESIM_CMD_ILLEGAL (not consumed; counted in STAT_CMD_ILLEGAL). */
+export function smmu_cmd_raw(id: u32, dw0lo: u32, dw0hi: u32, dw1lo: u32, dw1hi: u32): i32 {
   const s = smmu.smmuLive(id);
-  if (s == 0) return false;
+  if (s == 0) return -ESIM_NO_SMMU;
   smmuConsume(s, (<u64>dw0hi << 32) | dw0lo, (<u64>dw1hi << 32) | dw1lo, 1, 0);
-  return true;
+  return cmd.cmdOpLegal(<u64>dw0lo & 0xff) ? 0 : -ESIM_CMD_ILLEGAL;
 }
 
 /** Where an opcode's counter sits among the SMMU's per-kind statistics (-1: not a kind it counts). */

@@ -37,12 +37,12 @@
 //   0x044000 ├──────────────────────────────┤ COUNTER_CACHES_BASE
 //            │ counter caches 64 × 2 KiB    │ each thread's not-yet-published statistics
 //   0x064000 ├──────────────────────────────┤ WORKLOAD_CPUS_BASE
-//            │ workload state 128 × 16 KiB  │ each simulated CPU's rings of a scenario run
-//   0x264000 ├──────────────────────────────┤ MAPBENCH_BASE
+//            │ workload state 128 × 20 KiB  │ each simulated CPU's rings of a scenario run
+//   0x2e4000 ├──────────────────────────────┤ MAPBENCH_BASE
 //            │ map benchmark 128 × 192 B    │ dma_map_benchmark clocks, sums, time breakdown
-//   0x26a000 ├──────────────────────────────┤ LINE_OWNERS_BASE
+//   0x2ea000 ├──────────────────────────────┤ LINE_OWNERS_BASE
 //            │ PTE line owners 4096 × 8 B   │ which CPU wrote each shared line last
-//   0x272000 ├──────────────────────────────┤ STATIC_END (the rest up to 4 MiB is spare)
+//   0x2f2000 ├──────────────────────────────┤ STATIC_END (the rest up to 4 MiB is spare)
 //   0x400000 ├──────────────────────────────┤ DYNAMIC_BASE (fixed)
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
@@ -346,7 +346,7 @@ const COUNTER_CACHES_END: u32 = COUNTER_CACHES_BASE + MAX_THREADS * COUNTER_CACH
  * its ring of in-flight buffers, latency histograms and counters.
  */
 export const WORKLOAD_CPUS_BASE: u32 = (COUNTER_CACHES_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
-export const WORKLOAD_CPU_SIZE: u32 = 16384;
+export const WORKLOAD_CPU_SIZE: u32 = 20480;
 const WORKLOAD_CPUS_END: u32 = WORKLOAD_CPUS_BASE + MAX_DMA_CPUS * WORKLOAD_CPU_SIZE;
 /**
  * Per simulated CPU: its dma_map_benchmark thread — modelled clock, loop count and the

@@ -14,7 +14,7 @@ import { runSelftest } from "./selftest.js";
 import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
 import { exploreScenario, replayScenario } from "./explore/run.js";
 import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
-import { runLitmus } from "./explore/litmus.js";
+import { parseLitmus, runLitmus } from "./explore/litmus.js";
 import type { MemoryModel } from "./explore/model.js";
 import { writeFile } from "node:fs/promises";
 import { runScenario, RunError } from "./run/runner.js";
@@ -29,6 +29,12 @@ import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
 import { DEFAULT_PROFILE, PROFILES, kernelProfile, profileHas, type Profile } from "./profile.js";
 import { CMDQ_VARIANTS, MACHINE_NAMES } from "./machines.js";
+import { terminalLines, terminalText } from "./terminal.js";
+import { JsonInputError, parseJsonStrict } from "./json-input.js";
+import { parseRunReport, ReportError } from "./report/schema.js";
+import { CHURN_MAX_WORKERS } from "./tasks/pgtable.js";
+import { outBase } from "./out-base.js";
+import { IommuSimError } from "./errors.js";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -40,6 +46,13 @@ function int(name: string, min: number, max: number) {
 
 /** Bad input found by a command's action (commander prints its own parse errors, not these). */
 class CliInputError extends Error {}
+
+/**
+ * Everything the CLI prints goes through terminalText, line by line: names from files cannot
+ * act on the terminal. (A printer's own newlines are kept; the formatters escape a newline
+ * inside a name where they put it in a line: formatSummary, the explorer's text.)
+ */
+const say = (text: string): void => console.log(terminalLines(text));
 
 const profileOption = () => new Option("-p, --profile <version>", "kernel profile").choices(PROFILES).default(DEFAULT_PROFILE);
 
@@ -61,7 +74,7 @@ program.command("replay")
     const script = file === "-" ? await readStdin() : await readFile(file, "utf8");
     const lines = await replayScript(script, { profile: o.profile, ...(o.cmdRules ? { commandRules: o.cmdRules } : {}) });
     if (!o.compare) {
-      process.stdout.write(lines.join("\n") + "\n");
+      process.stdout.write(lines.map(terminalText).join("\n") + "\n");
       return;
     }
     const expected = normalizeTrace((await readFile(o.compare, "utf8")).split(/\r?\n/), { dropCmd: !o.cmd });
@@ -69,7 +82,8 @@ program.command("replay")
     const n = Math.max(expected.length, got.length);
     for (let i = 0; i < n; i++) {
       if (expected[i] !== got[i]) {
-        process.stdout.write(`first difference at normalised line ${i + 1}:\n  expected: ${expected[i] ?? "(end)"}\n  got:      ${got[i] ?? "(end)"}\n`);
+        process.stdout.write(`first difference at normalised line ${i + 1}:\n  expected: ${terminalText(expected[i] ?? "(end)")}\n` +
+          `  got:      ${terminalText(got[i] ?? "(end)")}\n`);
         process.exitCode = 1;
         return;
       }
@@ -84,14 +98,15 @@ for (const name of ["churn", "demo"] as const) {
     .description("page-table churn: workers map and unmap in one page table at once, then the result is checked " +
       "against the same operations done one after another; prints what happened and the wall-clock rates")
     .addOption(profileOption())
-    .option("-w, --workers <n>", "workers", int("workers", 1, 63), 2)
+    .option("-w, --workers <n>", `workers (1..${CHURN_MAX_WORKERS}: each owns a 64 KiB chunk of every 2 MiB region)`,
+      int("workers", 1, CHURN_MAX_WORKERS), 2)
     .option("-n, --ops <n>", "operations per worker", int("ops", 1, 1e8), 50_000)
     .action(async (o: { profile: Profile; workers: number; ops: number }) => {
       if (name === "demo") {
         console.error("iommu-sim: `demo` is now called `churn` (the old name will go); " +
           "the main job of `npm run demo` is `iommu-sim run nic`");
       }
-      const ok = await runDemo({ ...o, print: (l) => console.log(l) });
+      const ok = await runDemo({ ...o, print: (l) => say(l) });
       if (!ok) process.exitCode = 1;
     });
 }
@@ -103,9 +118,9 @@ program.command("selftest")
     const sim = await Simulator.create({ profile: o.profile });
     try {
       const r = runSelftest(sim);
-      for (const l of r.log) console.log(l);
-      for (const w of r.warnings) console.log(`WARNING: ${w}`);
-      console.log(`${r.pass} passed, ${r.fail} failed; ${r.leakedAllocations} table allocations leaked`);
+      for (const l of r.log) say(l);
+      for (const w of r.warnings) say(`WARNING: ${w}`);
+      say(`${r.pass} passed, ${r.fail} failed; ${r.leakedAllocations} table allocations leaked`);
       if (r.fail || r.leakedAllocations) process.exitCode = 1;
     } finally {
       await sim.close();
@@ -131,18 +146,19 @@ program.command("explore")
   .option("--litmus <file>", "run a C litmus test (herd7 syntax subset) instead of a scenario")
   .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
     if (o.litmus) {
-      const r = runLitmus(await readFile(o.litmus, "utf8"), { model: o.model, maxSchedules: o.maxSchedules });
-      console.log(`${r.name} (${r.model}): ${r.verdict}${r.because ? ` (${r.because})` : ""}; ` +
+      // Parsed with the file's name, so that an error says which file and where.
+      const r = runLitmus(parseLitmus(await readFile(o.litmus, "utf8"), o.litmus), { model: o.model, maxSchedules: o.maxSchedules });
+      say(`${r.name} (${r.model}): ${r.verdict}${r.because ? ` (${r.because})` : ""}; ` +
         `${r.witnesses} of ${r.schedules} schedules reach the exists clause${r.complete ? "" : " (bounded)"}`);
-      for (const st of r.states) console.log(`  ${st.bad ? "*" : " "} ${st.text}`);
-      for (const race of r.races) console.log(`  data race: ${race.text}`);
-      if (r.witness) console.log(`  witness: ${r.witness}`);
+      for (const st of r.states) say(`  ${st.bad ? "*" : " "} ${st.text}`);
+      for (const race of r.races) say(`  data race: ${race.text}`);
+      if (r.witness) say(`  witness: ${r.witness}`);
       if (r.verdict === "Sometimes") process.exitCode = 1;
       return;
     }
     if (o.replay) {
       const r = await replayScenario(o.replay, loadScenarioFile, { oracle: o.oracle });
-      console.log(r.text);
+      say(r.text);
       if (r.execution.violation) process.exitCode = 1;
       return;
     }
@@ -161,7 +177,7 @@ program.command("explore")
     } finally {
       bar.stop();
     }
-    console.log(r.text);
+    say(r.text);
     if (r.result.violation) process.exitCode = 1;
   });
 
@@ -181,6 +197,7 @@ program.command("run")
   .option("-o, --out <path>", "write the report: <path>.json and <path>.html (a .json or .html ending is dropped)")
   .option("--no-progress", "no progress bar")
   .action(async (name: string, o: RunCliOptions) => {
+    if (o.out) outBase(o.out); // before the run: a long run must not end in a refusal
     const scenario = resolveRunScenario(name);
     const bar = o.progress ? progressBar(scenario.name) : undefined;
     // Ctrl-C stops the run at every CPU's next operation; the report covers what was done.
@@ -213,17 +230,17 @@ program.command("run")
 /** The summary (or the JSON) on standard output, and the report files when asked. */
 async function printReport(report: RunReport, o: RunCliOptions): Promise<void> {
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-  else for (const l of formatSummary(report)) console.log(l);
+  else for (const l of formatSummary(report)) say(l);
   if (o.out) await writeReportFiles(report, o.out, !o.json);
 }
 
 program.command("list")
   .description("list the built-in scenarios (for run, and for explore)")
   .action(() => {
-    console.log("run scenarios:");
-    for (const [name, sc] of Object.entries(BUILTIN_RUN_SCENARIOS)) console.log(`  ${name.padEnd(10)} ${sc.description ?? ""}`);
-    console.log("explore scenarios:");
-    for (const name of Object.keys(BUILTIN_SCENARIOS)) console.log(`  ${name}`);
+    say("run scenarios:");
+    for (const [name, sc] of Object.entries(BUILTIN_RUN_SCENARIOS)) say(`  ${name.padEnd(10)} ${sc.description ?? ""}`);
+    say("explore scenarios:");
+    for (const name of Object.keys(BUILTIN_SCENARIOS)) say(`  ${name}`);
   });
 
 program.command("profiles")
@@ -231,12 +248,12 @@ program.command("profiles")
   .action(() => {
     for (const p of PROFILES) {
       const k = kernelProfile(p);
-      console.log(`${p.padEnd(6)} ${k.kernel}${p === DEFAULT_PROFILE ? " (default)" : ""}`);
-      console.log(`       ${k.summary}; IOVA_MAG_SIZE ${k.iovaMagazineSize}`);
+      say(`${p.padEnd(6)} ${k.kernel}${p === DEFAULT_PROFILE ? " (default)" : ""}`);
+      say(`       ${k.summary}; IOVA_MAG_SIZE ${k.iovaMagazineSize}`);
     }
     const all = [...new Set(PROFILES.flatMap((p) => kernelProfile(p).behaviours))].sort();
-    console.log(`\n${"behaviour".padEnd(28)}${PROFILES.map((p) => p.padStart(7)).join("")}`);
-    for (const b of all) console.log(`${b.padEnd(28)}${PROFILES.map((p) => (profileHas(p, b) ? "✓" : "·").padStart(7)).join("")}`);
+    say(`\n${"behaviour".padEnd(28)}${PROFILES.map((p) => p.padStart(7)).join("")}`);
+    for (const b of all) say(`${b.padEnd(28)}${PROFILES.map((p) => (profileHas(p, b) ? "✓" : "·").padStart(7)).join("")}`);
   });
 
 program.command("report")
@@ -244,8 +261,9 @@ program.command("report")
   .argument("<result>", "report JSON file")
   .option("-o, --out <path>", "write <path>.html (and a copy of the JSON as <path>.json)")
   .action(async (file: string, o: { out?: string }) => {
+    if (o.out) outBase(o.out);
     const report = readReport(file);
-    for (const l of formatSummary(report)) console.log(l);
+    for (const l of formatSummary(report)) say(l);
     if (o.out) await writeReportFiles(report, o.out, true);
   });
 
@@ -259,24 +277,21 @@ function unknownScenario(name: string): never {
 }
 
 async function writeReportFiles(report: RunReport, out: string, announce: boolean): Promise<void> {
-  const base = out.replace(/\.(json|html)$/i, "");
+  const base = outBase(out);
   await writeFile(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
   await writeFile(`${base}.html`, renderHtmlReport(report));
-  if (announce) console.log(`report: ${base}.html (open it in a browser), ${base}.json`);
+  if (announce) say(`report: ${base}.html (open it in a browser), ${base}.json`);
 }
 
+/** A saved report, every field checked (src/report/schema.ts) before a printer reads it. */
 function readReport(file: string): RunReport {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(file, "utf8"));
+    text = readFileSync(file, "utf8");
   } catch (e) {
     throw new CliInputError(`cannot read report ${file}: ${(e as Error).message}`);
   }
-  const r = json as Partial<RunReport>;
-  if (r?.tool !== "iommu-sim" || typeof r.scenario !== "object" || !Array.isArray(r.perCpu)) {
-    throw new CliInputError(`${file} is not an iommu-sim run report (expected the JSON that \`run --json\` or \`run --out\` writes)`);
-  }
-  return r as RunReport;
+  return parseRunReport(parseJsonStrict(text, file), file);
 }
 
 // Numbers go through as given (NaN included): runMapBenchmark checks them as the kernel
@@ -309,7 +324,8 @@ program.command("bench")
   .option("--max-loops <n>", "stop each thread after n iterations (not a kernel option; for quick looks)", int("max-loops", 1, 2 ** 50))
   .option("--json", "print the results as JSON")
   .action(async (o: BenchCliOptions) => {
-    await runBenchCommand(o, (l) => console.log(l));
+    // Interrupted (Ctrl-C): what ran is printed, and the exit says the run did not complete, as `run` does.
+    if (await runBenchCommand(o, (l) => say(l)) === "interrupted") process.exitCode = 2;
   });
 
 function loadScenarioFile(path: string): Scenario {
@@ -319,13 +335,7 @@ function loadScenarioFile(path: string): Scenario {
   } catch (e) {
     throw new CliInputError(`cannot read scenario file ${path}: ${(e as Error).message}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new CliInputError(`scenario file ${path} is not JSON: ${(e as Error).message}`);
-  }
-  return { name: path, ...validateScenario(json, path) };
+  return { name: path, ...validateScenario(parseJsonStrict(text, path), path) };
 }
 
 async function readStdin(): Promise<string> {
@@ -342,10 +352,14 @@ parsed.catch((e: unknown) => {
     process.exitCode = e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
     return;
   }
-  if (e instanceof ReplayError) console.error(`iommu-sim replay: ${e.message}`);
-  else if (e instanceof ScenarioError) console.error(`iommu-sim: bad scenario: ${e.message}`);
-  else if (e instanceof RunError) console.error(e.message);
-  else if (e instanceof CliInputError) console.error(`iommu-sim: ${e.message}`);
-  else console.error(e instanceof Error ? `iommu-sim: ${e.message}` : e);
+  const text = (m: string) => terminalText(m.replace(/^iommu-sim: /, ""));
+  if (e instanceof ReplayError) console.error(`iommu-sim replay: ${text(e.message)}`);
+  else if (e instanceof ScenarioError) console.error(`iommu-sim: bad scenario: ${text(e.message)}`);
+  else if (e instanceof ReportError) console.error(`iommu-sim: bad report: ${text(e.message)}`);
+  else if (e instanceof RunError) console.error(terminalText(e.message));
+  else if (e instanceof CliInputError || e instanceof JsonInputError) console.error(`iommu-sim: ${text(e.message)}`);
+  else if (e instanceof IommuSimError) console.error(`iommu-sim: ${text(e.message)}`);
+  // Not one of the package's errors: a bug. Its stack says where, for a report.
+  else console.error(`iommu-sim: internal error: ${terminalText(e instanceof Error ? e.stack ?? e.message : String(e))}`);
   process.exitCode = 2;
 });

@@ -4,7 +4,8 @@
 // in wall-clock time (this shows the core's speed, so nothing here is modelled time).
 
 import { Simulator } from "./simulator.js";
-import { applyChurn, churnOps, type ChurnArgs } from "./tasks/pgtable.js";
+import { applyChurn, churnOps, CHURN_MAX_WORKERS, type ChurnArgs } from "./tasks/pgtable.js";
+import { checkInt } from "./validate.js";
 import { sizeName, type DumpEntry } from "./pgtable.js";
 import { type Profile } from "./profile.js";
 
@@ -15,9 +16,21 @@ export interface DemoOptions {
   print: (line: string) => void;
 }
 
+/**
+ * Simulated RAM for the demo's tables: the Simulator's default 64 MiB, and 4 MiB more per
+ * worker, because the in-Wasm loop gives each worker a 1 GiB span of its own to fill with
+ * tables (up to 513 of them, 2 MiB): at 30 workers 64 MiB ran out, and the demo failed.
+ */
+function ramFor(workers: number): number {
+  return 64 + 4 * workers;
+}
+
 export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const { print } = opts;
-  const sim = await Simulator.create({ profile: opts.profile });
+  checkInt("workers", opts.workers, 1, CHURN_MAX_WORKERS, "demo");
+  checkInt("ops", opts.ops, 1, 1e8, "demo");
+  const ramMiB = ramFor(opts.workers);
+  const sim = await Simulator.create({ profile: opts.profile, ramMiB });
   try {
     const cfg = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 };
     const pt = sim.createPageTable(cfg);
@@ -60,7 +73,17 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       print(`  worker ${i}: ${fmtRate(200_000 / r.ms * 1000)} strict 4K map+unmap pairs per wall second inside Wasm`);
     }
     bench.release();
-    return same && stats.tablePages === 0 && stats.badFrees === 0 && loop.every((r) => r.failures === 0);
+    // A failed check says which it was: a bare exit code 1 tells the user nothing.
+    const failures = loop.reduce((s, r) => s + r.failures, 0);
+    const why = [
+      ...(same ? [] : ["the concurrent table differs from the sequential one"]),
+      ...(stats.tablePages === 0 ? [] : [`${stats.tablePages} table pages were still live after free`]),
+      ...(stats.badFrees === 0 ? [] : [`${stats.badFrees} bad frees`]),
+      ...(failures === 0 ? [] : [`${failures} of ${opts.workers * 200_000} map+unmap pairs in Wasm failed ` +
+        `(${sim.memoryStats().allocFailures} table allocations failed: simulated RAM is ${ramMiB} MiB)`]),
+    ];
+    if (why.length) print(`  FAILED: ${why.join("; ")}`);
+    return why.length === 0;
   } finally {
     await sim.close();
   }

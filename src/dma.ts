@@ -9,12 +9,12 @@
 import type { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
-import { checkCore, coreError, isErrno } from "./errno.js";
-import { checkAddress, checkInt, checkOneOf } from "./validate.js";
+import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
+import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkOwned, checkRequiredOptions, own, type OptionKeys } from "./validate.js";
 import { PageTable } from "./pgtable.js";
 import { IovaDomain } from "./iova.js";
 import { SmmuDomain } from "./smmu/domain.js";
-import type { Smmu, Device, AccessResult } from "./smmu/smmu.js";
+import { Smmu, type Device, type AccessResult } from "./smmu/smmu.js";
 import { DmaEngine, type DmaEngineOptions } from "./device/engine.js";
 import { behaviourBits, profileHas, type Profile } from "./profile.js";
 
@@ -112,6 +112,15 @@ export interface DmaMapOptions {
   privileged?: boolean;
 }
 
+const DMA_DOMAIN_OPTION_KEYS = {
+  smmu: true, type: true, variant: true, granule: true, ias: true, oas: true, cpus: true, asid: true, fqMode: true,
+  forcedac: true, deferTableFree: true, rangeInvalidation: true,
+} as const satisfies OptionKeys<DmaDomainOptions>;
+const DMA_DEVICE_OPTION_KEYS = {
+  streamId: true, dmaMask: true, bus: true, coherent: true, busDmaLimit: true,
+} as const satisfies OptionKeys<DmaDeviceOptions>;
+const DMA_MAP_OPTION_KEYS = { cpu: true, dir: true, privileged: true } as const satisfies OptionKeys<DmaMapOptions>;
+
 export interface DmaStats {
   maps: number;
   /** DMA_MAPPING_ERROR returns: no IOVA space, or the page table refused. */
@@ -172,6 +181,7 @@ export class DmaDomain {
               parts: { pageTable: PageTable; iova: IovaDomain; smmuDomain: SmmuDomain; smmu: Smmu;
                        variant: SeedVariant; granule: number; cpus: number; forcedac: boolean }) {
     this.pageTable = parts.pageTable;
+    own(this, core);
     this.iova = parts.iova;
     this.smmuDomain = parts.smmuDomain;
     this.smmu = parts.smmu;
@@ -185,10 +195,11 @@ export class DmaDomain {
   static create(core: Core, profile: Profile, pageTable: (cfg: object) => PageTable,
                 opts: DmaDomainOptions): DmaDomain {
     const ctx = "createDmaDomain";
-    if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
-    if (!opts.smmu || typeof opts.smmu.attachDevice !== "function") {
-      throw new ArgumentError("smmu", opts.smmu, "must be an Smmu (Simulator.createSmmu)", ctx);
-    }
+    checkRequiredOptions(opts, DMA_DOMAIN_OPTION_KEYS, ctx, "with at least smmu");
+    checkOwned("smmu", opts.smmu, core, "an Smmu (Simulator.createSmmu)", ctx, Smmu);
+    const forcedac = checkBool("forcedac", opts.forcedac, false, ctx);
+    const deferTableFree = checkBool("deferTableFree", opts.deferTableFree, false, ctx);
+    const rangeInvalidation = checkBool("rangeInvalidation", opts.rangeInvalidation, true, ctx);
     const type = checkOneOf("type", opts.type ?? "DMA", ["DMA", "DMA-FQ"] as const, ctx);
     const variant = checkOneOf("variant", opts.variant ?? "merged", SEED_VARIANTS, ctx);
     const granule = opts.granule ?? 4096;
@@ -206,18 +217,18 @@ export class DmaDomain {
     let iova: IovaDomain | undefined;
     let sd: SmmuDomain | undefined;
     try {
-      if (opts.deferTableFree) core.raw.pgt_set_flags(pt.id, L.DF_DEFER_TABLE_FREE, 0);
+      if (deferTableFree) core.raw.pgt_set_flags(pt.id, L.DF_DEFER_TABLE_FREE, 0);
       // iommu_dma_init_domain: start_pfn = max(1, aperture_start >> order) — PFN 0 never.
       iova = IovaDomain.create(core, profile, { granule, startPfn: 1, cpus, checkFastFrees: false });
       sd = new SmmuDomain(core, profile, pt, { id: checkInt("asid", opts.asid ?? 1 + pt.id, 0, 0xffff, ctx),
-                                                 rangeInvalidation: opts.rangeInvalidation ?? true });
-      const flags = opts.forcedac ? L.DDF_FORCEDAC : 0;
+                                                 rangeInvalidation });
+      const flags = forcedac ? L.DDF_FORCEDAC : 0;
       const fqOpts = fqMode === "single" ? L.FQ_OPT_SINGLE : 0;
       const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, behaviourBits(L, profile),
         L[VARIANT_CODES[variant]], Math.log2(granule), 2 ** ias - 1, flags, fqOpts), ctx,
         { detail: `at most ${L.MAX_DMA_DOMAINS} DMA domains live at once` });
       const dom = new DmaDomain(core, profile, id, { pageTable: pt, iova, smmuDomain: sd, smmu: opts.smmu, variant, granule, cpus,
-                                                      forcedac: !!opts.forcedac });
+                                                      forcedac });
       // A DMA-FQ default domain builds its queue at init; without one it quietly stays DMA.
       if (type === "DMA-FQ") dom.createdLazy = core.raw.dma_switch_lazy(id) === 0;
       return dom;
@@ -254,10 +265,10 @@ export class DmaDomain {
   attachDevice(opts: DmaDeviceOptions): DmaDevice {
     this.live("attachDevice");
     const ctx = "DmaDomain.attachDevice";
-    if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
+    checkRequiredOptions(opts, DMA_DEVICE_OPTION_KEYS, ctx, "with at least streamId");
     const mask = checkInt("dmaMask", opts.dmaMask ?? 64, 12, 64, ctx);
     const bus = checkOneOf("bus", opts.bus ?? "pci", ["pci", "platform"] as const, ctx);
-    const coherent = opts.coherent ?? true;
+    const coherent = checkBool("coherent", opts.coherent, true, ctx);
     const busLimit = opts.busDmaLimit === undefined ? 0 : checkAddress("busDmaLimit", opts.busDmaLimit, ctx);
     const smmuDev = this.smmu.attachDevice(opts.streamId, this.smmuDomain);
     const L = this.core.layout;
@@ -396,6 +407,7 @@ export class DmaDevice {
   constructor(private readonly core: Core, readonly domain: DmaDomain, readonly id: number,
               readonly smmuDevice: Device, info: { mask: number; bus: "pci" | "platform" }) {
     this.dmaMask = info.mask;
+    own(this, core);
     this.bus = info.bus;
   }
 
@@ -413,18 +425,22 @@ export class DmaDevice {
    * (same offset into its granule as phys). Throws DmaMappingError where the kernel returns
    * DMA_MAPPING_ERROR (no IOVA space under the mask, or the page table refused).
    */
-  map(phys: number, size: number, opts: DmaMapOptions = {}): number {
+  map(phys: number, size: number, options?: DmaMapOptions): number {
     this.live("map");
     const ctx = "DmaDevice.map";
+    const opts = checkOptions(options, DMA_MAP_OPTION_KEYS, ctx);
+    checkBool("privileged", opts.privileged, false, ctx);
     checkAddress("phys", phys, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
     const L = this.core.layout;
     const dir = L[DIRECTION_CODES[checkOneOf("dir", opts.dir ?? "bidirectional", DIRECTIONS, ctx)]];
     const attrs = opts.privileged ? L.ATTR_PRIVILEGED : 0;
+    const kheap = kheapAllocFailures(this.core);
     const addr = this.core.raw.dma_map(this.id, cpu, phys, size, dir, attrs);
     if (addr < 0) throw cpuError(this.core, addr, cpu, ctx);
     if (addr === 0) {
+      checkKheap(this.core, kheap, ctx);
       throw new DmaMappingError(`iommu-sim: ${ctx}: DMA_MAPPING_ERROR for ${size} bytes at PA ${hex(phys)} ` +
         `(mask ${this.dmaMask} bits): no IOVA space below the limit, or the page table refused the mapping`);
     }
@@ -432,9 +448,10 @@ export class DmaDevice {
   }
 
   /** dma_unmap_page / dma_unmap_single, in the domain's variant. */
-  unmap(addr: number, size: number, opts: { cpu?: number } = {}): void {
+  unmap(addr: number, size: number, options?: { cpu?: number }): void {
     this.live("unmap");
     const ctx = "DmaDevice.unmap";
+    const opts = checkOptions(options, ["cpu"], ctx);
     checkAddress("addr", addr, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
@@ -450,7 +467,7 @@ export class DmaDevice {
   }
 
   /** This device's DMA engine (descriptor ring; `attacker` keeps and retries old IOVAs). */
-  engine(opts: DmaEngineOptions = {}): DmaEngine {
+  engine(opts?: DmaEngineOptions): DmaEngine {
     this.live("engine");
     return this.smmuDevice.engine(opts);
   }

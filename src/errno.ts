@@ -7,7 +7,7 @@
 
 import type { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
-import { ArgumentError, ConfigError, IommuSimError } from "./errors.js";
+import { ArgumentError, ConfigError, IommuSimError, SimulatorResourceError } from "./errors.js";
 
 interface Meaning {
   /** What went wrong, as a clause ("the DMA domain is gone"). */
@@ -47,6 +47,8 @@ export const ERRNO_MEANINGS = {
   ESIM_ORACLE_ENABLED: { text: "the SMMU's oracle is enabled already" },
   ESIM_WOULD_HANG: { text: "v5.15.16's alloc_iova would retry forever here (start_pfn is reachable)" },
   ESIM_NO_WORKLOAD: { text: "the CPU has no workload set up" },
+  ESIM_CMD_ILLEGAL: { text: "has an opcode that is not an SMMUv3 command (an SMMU stops its queue with CERROR_ILL): not consumed, counted in stats().illegalCommands", kind: "argument" },
+  ESIM_TABLE_HAS_SMMU_DOMAIN: { text: "the page table already has an SMMU domain (destroy that one first)", kind: "argument" },
   ESIM_PGT_FORMAT: { text: "the format is unknown", kind: "config" },
   ESIM_PGT_QUIRKS: { text: "a quirk this format and kernel do not accept", kind: "config" },
   ESIM_PGT_GRANULE: { text: "pgsizeBitmap leaves no 4K, 16K or 64K granule", kind: "config" },
@@ -95,7 +97,29 @@ export function coreError(core: Core, rc: number, ctx: string, opts: DecodeOptio
     return new ArgumentError(opts.argument, opts.value, `${m.text}${more} (${name})`, ctx);
   }
   const message = `iommu-sim: ${ctx}: ${m.kind === "argument" && m.text.startsWith("is ") ? `the argument ${m.text}` : m.text}${more} (${name})`;
+  if (name === "ESIM_KHEAP") return new SimulatorResourceError(message);
   return m.kind === "config" ? new ConfigError(message) : new IommuSimError(message);
+}
+
+/**
+ * Allocations from the simulator's own memory (the kheap: IOVA range nodes, magazines,
+ * flush queues, rings) that failed since the Simulator was created: the core's count.
+ */
+export function kheapAllocFailures(core: Core): number {
+  return core.readU32(core.layout.ZONE_KHEAP + core.layout.Z_ALLOC_FAIL);
+}
+
+/**
+ * A call that failed as the kernel would (NULL, DMA_MAPPING_ERROR) while the kheap ran out
+ * (its failure count moved past `before`): the failure is the simulator's, not the
+ * kernel's, and is thrown as such instead of being reported as the kernel's.
+ */
+export function checkKheap(core: Core, before: number, ctx: string): void {
+  const now = kheapAllocFailures(core);
+  if (now === before) return;
+  throw new SimulatorResourceError(`iommu-sim: ${ctx}: the simulator's own memory (kheap) ran out ` +
+    `(${now - before} allocation${now - before === 1 ? "" : "s"} of its bookkeeping failed), so the call failed where ` +
+    "the kernel would not have; create the Simulator with a larger kheapMiB");
 }
 
 /** `rc` when it is ≥ 0; otherwise throw its decoded error. */

@@ -41,5 +41,36 @@ export function describe(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
   if (v === undefined || v === null) return String(v);
   if (Array.isArray(v)) return "an array";
-  return typeof v === "object" ? "an object" : String(v);
+  if (typeof v === "object") {
+    // A handle (a Smmu, a PageTable) says what it is; a plain object is just an object.
+    const cls = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
+    return cls && cls !== "Object" ? `a ${cls}` : "an object";
+  }
+  return typeof v === "function" ? "a function" : String(v);
+}
+
+/**
+ * An options object (or a file's object) with a key the simulator does not know: most often
+ * a typo, which would otherwise be ignored and leave the default in force.
+ */
+export class UnknownOptionError extends ArgumentError {
+  override name = "UnknownOptionError";
+  constructor(readonly key: string, value: unknown, readonly allowed: readonly string[],
+              readonly suggestion: string | undefined, context?: string, noun = "option") {
+    super(key, value, `is not a known ${noun}${suggestion ? ` (did you mean '${suggestion}'?)` : ""}; ` +
+      `known: ${allowed.length ? allowed.join(", ") : "none"}`, context);
+  }
+}
+
+/** An object made by another Simulator, or already bound elsewhere, handed to this one. */
+export class ForeignObjectError extends ArgumentError {
+  override name = "ForeignObjectError";
+}
+
+/**
+ * The simulator's own resources ran out (its private heap, kheapMiB; a table of fixed
+ * size): not something the simulated kernel would have refused, so not an -errno.
+ */
+export class SimulatorResourceError extends IommuSimError {
+  override name = "SimulatorResourceError";
 }

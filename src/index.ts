@@ -34,7 +34,10 @@ export {
   type DomainType, type DmaDirection,
 } from "./dma.js";
 export { WorkerPool, PoolRunFailure, type PoolOptions, type PoolRunOptions, type TaskContext, type TaskArgs } from "./pool.js";
-export { IommuSimError, ArgumentError, ConfigError, WorkerError } from "./errors.js";
+export {
+  IommuSimError, ArgumentError, ConfigError, WorkerError, UnknownOptionError, ForeignObjectError, SimulatorResourceError,
+} from "./errors.js";
+export { parseRunReport, ReportError } from "./report/schema.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
 export { runSelftest, type SelftestResult } from "./selftest.js";
 export {

@@ -8,12 +8,12 @@
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, hex } from "./errors.js";
-import { checkInt, checkOneOf, isPowerOfTwo, MAX_ADDRESS } from "./validate.js";
-import { checkCore, coreError, isErrno } from "./errno.js";
+import { checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, MAX_ADDRESS, own, type OptionKeys } from "./validate.js";
+import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
 import type { LayoutName, LayoutNamesWith } from "../bindings/layout.js";
 import { RingReader } from "./ring.js";
 import { behaviourBits, kernelProfile, machineProfile, type Profile } from "./profile.js";
-import { withJsonForm } from "./json.js";
+import { withJsonForm } from "./json-form.js";
 
 export interface IovaDomainOptions {
   /** The IOVA granule in bytes (the smallest IOMMU page): a power of two up to 65536. */
@@ -35,6 +35,10 @@ export interface IovaDomainOptions {
    */
   search?: "fast" | "linear" | "verify";
 }
+
+const IOVA_DOMAIN_OPTION_KEYS = {
+  granule: true, startPfn: true, cpus: true, checkFastFrees: true, search: true,
+} as const satisfies OptionKeys<IovaDomainOptions>;
 
 export interface IovaRange {
   /** First PFN of the range. */
@@ -193,6 +197,7 @@ export class IovaDomain {
     this.core = core;
     this.id = id;
     this.block = core.raw.iova_block(id);
+    own(this, core);
     if (this.block === 0) throw new ArgumentError("domain", id, "must be the id of a live IOVA domain", "IovaDomain");
     const L = core.layout;
     this.profile = machineProfile(core);
@@ -217,7 +222,7 @@ export class IovaDomain {
   /** @internal Use Simulator.createIovaDomain. */
   static create(core: Core, profile: Profile, opts: IovaDomainOptions): IovaDomain {
     const ctx = "createIovaDomain";
-    if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
+    checkRequiredOptions(opts, IOVA_DOMAIN_OPTION_KEYS, ctx, "granule, startPfn");
     const granule = checkInt("granule", opts.granule, 1, 65536, ctx);
     if (!isPowerOfTwo(granule)) throw new ArgumentError("granule", granule, "must be a power of two (at most 65536)", ctx);
     const startPfn = checkInt("startPfn", opts.startPfn, 0, MAX_ADDRESS, ctx);
@@ -250,14 +255,18 @@ export class IovaDomain {
    * roundup_pow2(size) when `sizeAligned`. null where the kernel returns NULL.
    * `{ raw: true }` lets through a limit below startPfn, as the kernel would (it fails).
    */
-  alloc(size: number, limitPfn: number, sizeAligned = true, opts: { raw?: boolean } = {}): IovaRange | null {
+  alloc(size: number, limitPfn: number, sizeAligned = true, options?: { raw?: boolean }): IovaRange | null {
     const ctx = "alloc";
+    const opts = checkOptions(options, ["raw"], ctx);
+    checkBool("raw", opts.raw, false, ctx);
     this.live(ctx);
     this.checkSize(size, ctx);
     this.checkLimit(limitPfn, opts.raw, ctx);
     if (typeof sizeAligned !== "boolean") throw new ArgumentError("sizeAligned", sizeAligned, "must be a boolean", ctx);
+    const kheap = kheapAllocFailures(this.core);
     const r = this.core.raw.iova_alloc(this.id, size, limitPfn, sizeAligned);
     if (r >= 0) return { lo: r, hi: r + size - 1 };
+    checkKheap(this.core, kheap, ctx);
     return this.failure(r, ctx);
   }
 
@@ -286,8 +295,10 @@ export class IovaDomain {
     checkPfn("lo", lo, ctx);
     checkPfn("hi", hi, ctx);
     if (lo > hi) throw new ArgumentError("hi", hi, `must be at least lo (${hex(lo)})`, ctx);
+    const kheap = kheapAllocFailures(this.core);
     const r = this.core.raw.iova_reserve(this.id, lo, hi);
     if (r === 0) return this.resultRange();
+    checkKheap(this.core, kheap, ctx);
     return this.failure(r, ctx);
   }
 
@@ -306,12 +317,15 @@ export class IovaDomain {
     this.checkCpu(cpu, ctx);
     this.checkSize(size, ctx);
     this.checkLimit(limitPfn, false, ctx);
+    const kheap = kheapAllocFailures(this.core);
     const r = this.core.raw.iova_alloc_fast(this.id, cpu, size, limitPfn, flushRcache);
+    if (r === 0) checkKheap(this.core, kheap, ctx);
     if (r > MAX_ADDRESS) {
       // Only a corrupted cache can hold such a PFN (frees accept PFNs below 2^53 only).
       throw new IommuSimError(`iommu-sim: ${ctx}: CPU ${cpu}'s range cache handed out PFN ${r}, beyond 2^53: the domain's state is corrupted`);
     }
     if (r >= 0) return r;
+    checkKheap(this.core, kheap, ctx);
     this.failure(r, ctx, cpu);
     return 0;
   }
@@ -623,8 +637,9 @@ export class IovaDomain {
    * Returns failures ('refill': also an allocation that missed the hole).
    */
   loopTree(mode: TreeLoopMode, count: number,
-           opts: { limitPfn?: number; seed?: number; spanLo?: number; spanN?: number } = {}): number {
+           options?: { limitPfn?: number; seed?: number; spanLo?: number; spanN?: number }): number {
     const ctx = "loopTree";
+    const opts = checkOptions(options, ["limitPfn", "seed", "spanLo", "spanN"], ctx);
     this.live(ctx);
     const L = this.core.layout;
     const m = L[TREE_LOOP_CODES[checkOneOf("mode", mode, Object.keys(TREE_LOOP_CODES) as TreeLoopMode[], ctx)]];

@@ -4,13 +4,13 @@
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
-import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "./validate.js";
+import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, own, type OptionKeys } from "./validate.js";
 import { decodeCommand, type CommandEvent } from "./smmu/commands.js";
 import { RingReader } from "./ring.js";
 import { coreError, errnoName, ERRNO_MEANINGS, type ErrnoName } from "./errno.js";
 import type { LayoutName } from "../bindings/layout.js";
 import { behaviourBits, machineProfile, type Profile } from "./profile.js";
-import { withJsonForm } from "./json.js";
+import { withJsonForm } from "./json-form.js";
 
 
 /** Each format's code in the core (assembly/pgtable/desc.ts FMT_*). */
@@ -78,6 +78,10 @@ export interface MapResult {
 
 export type GatherMode = "none" | "strict" | "queued";
 
+const PAGE_TABLE_CONFIG_KEYS = {
+  format: true, pgsizeBitmap: true, ias: true, oas: true, coherentWalk: true, quirks: true, events: true,
+} as const satisfies OptionKeys<PageTableConfig>;
+
 export interface UnmapOptions {
   /** The gather io-pgtable gets: none (NULL), strict, or queued (lazy, flush queue). */
   gather?: GatherMode;
@@ -86,6 +90,8 @@ export interface UnmapOptions {
   /** Skip the IOMMU core's checks and call io-pgtable as the kernel's callers may. */
   raw?: boolean;
 }
+
+const UNMAP_OPTION_KEYS = { gather: true, sync: true, raw: true } as const satisfies OptionKeys<UnmapOptions>;
 
 export interface UnmapResult {
   unmapped: number;
@@ -175,6 +181,7 @@ export class PageTable {
     this.core = core;
     this.id = id;
     this.desc = core.layout.PGT_BASE + id * core.layout.PGT_DESC_SIZE;
+    own(this, core);
     this.geometry = this.readGeometry(format, profile);
     const L = core.layout;
     const ring = this.field("D_EV_RING");
@@ -187,7 +194,7 @@ export class PageTable {
   /** @internal Use Simulator.createPageTable. */
   static create(core: Core, profile: Profile, config: PageTableConfig, opts: { pageShift: number }): PageTable {
     const ctx = "createPageTable";
-    if (typeof config !== "object" || config === null) throw new ArgumentError("config", config, "must be an object", ctx);
+    checkRequiredOptions(config, PAGE_TABLE_CONFIG_KEYS, ctx, "format, pgsizeBitmap, ias, oas", "config");
     const format = checkOneOf("format", config.format, FORMATS, ctx);
     const bitmap = checkAddress("pgsizeBitmap", config.pgsizeBitmap, ctx);
     const ias = checkInt("ias", config.ias, 1, 64, ctx);
@@ -272,9 +279,11 @@ export class PageTable {
    * One call never crosses a table boundary: `mapped` says how much it did.
    */
   mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, prot: number,
-           opts: { raw?: boolean } = {}): MapResult {
+           options?: { raw?: boolean }): MapResult {
     this.live("mapPages");
     const ctx = "mapPages";
+    const opts = checkOptions(options, ["raw"], ctx);
+    checkBool("raw", opts.raw, false, ctx);
     checkAddress("iova", iova, ctx);
     checkAddress("paddr", paddr, ctx);
     checkAddress("pgsize", pgsize, ctx);
@@ -296,9 +305,12 @@ export class PageTable {
    * gathers leaf invalidations and syncs them at the end, 'queued' leaves leaves to the flush
    * queue, 'none' passes a NULL gather.
    */
-  unmapPages(iova: number, pgsize: number, pgcount: number, opts: UnmapOptions = {}): UnmapResult {
+  unmapPages(iova: number, pgsize: number, pgcount: number, options?: UnmapOptions): UnmapResult {
     this.live("unmapPages");
     const ctx = "unmapPages";
+    const opts = checkOptions(options, UNMAP_OPTION_KEYS, ctx);
+    checkBool("raw", opts.raw, false, ctx);
+    checkBool("sync", opts.sync, true, ctx);
     checkAddress("iova", iova, ctx);
     checkAddress("pgsize", pgsize, ctx);
     const gather = checkOneOf("gather", opts.gather ?? "strict", ["none", "strict", "queued"] as const, ctx);
@@ -356,8 +368,10 @@ export class PageTable {
    * The tables, depth-first as the SMMU would walk them. With `merge` (the default) runs of
    * contiguous leaves with the same attributes and consecutive output addresses are one entry.
    */
-  dump(opts: { merge?: boolean } = {}): DumpEntry[] {
+  dump(options?: { merge?: boolean }): DumpEntry[] {
     this.live("dump");
+    const opts = checkOptions(options, ["merge"], "dump");
+    checkBool("merge", opts.merge, true, "dump");
     const out: DumpEntry[] = [];
     const g = this.geometry;
     walkTable(this.core, g, g.startLevel, this.core.readU64Number(this.desc + this.core.layout.D_PGD_PA),

@@ -8,7 +8,7 @@
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, WorkerError } from "./errors.js";
-import { checkInt } from "./validate.js";
+import { checkInt, checkOptions, type OptionKeys } from "./validate.js";
 import { IS_NODE as isNode, startNodeWorker } from "./host.js";
 import { checkAssetOptions } from "./assets.js";
 
@@ -29,6 +29,9 @@ export interface PoolRunOptions {
    */
   onFailure?: { stop(): void; graceMs: number };
 }
+
+const POOL_START_KEYS = { workers: true, workerUrl: true } as const satisfies OptionKeys<PoolOptions>;
+const RUN_OPTION_KEYS = { timeoutMs: true, onFailure: true } as const satisfies OptionKeys<PoolRunOptions>;
 
 /**
  * A run failed: `message` and `worker` are the first failure's; `results[w]` is what worker
@@ -152,6 +155,7 @@ export class WorkerPool {
 
   /** Start a pool over `core`'s memory (Simulator.pool does this; use that). Resolves once every worker is ready. */
   static async start(core: Core, opts: PoolOptions = {}): Promise<WorkerPool> {
+    checkOptions(opts, POOL_START_KEYS, "pool");
     const size = checkInt("workers", opts.workers ?? 2, 1, core.layout.MAX_THREADS - 1, "pool");
     const url = checkAssetOptions({ workerUrl: opts.workerUrl }, "pool").workerUrl;
     const pool = new WorkerPool(size);
@@ -234,7 +238,19 @@ export class WorkerPool {
   /**
    * Run `task` on every worker at once; resolves with each worker's result, in worker order.
    */
-  run<R = unknown>(task: string, args?: TaskArgs, opts: PoolRunOptions = {}): Promise<R[]> {
+  run<R = unknown>(task: string, args?: TaskArgs, options?: PoolRunOptions): Promise<R[]> {
+    let opts: PoolRunOptions;
+    try {
+      opts = checkOptions(options, RUN_OPTION_KEYS, "pool.run");
+      if (opts.onFailure !== undefined) {
+        const f = checkOptions(opts.onFailure, ["stop", "graceMs"], "pool.run", "onFailure");
+        if (typeof f.stop !== "function") throw new ArgumentError("onFailure.stop", f.stop, "must be a function", "pool.run");
+        checkInt("onFailure.graceMs", f.graceMs, 0, 2 ** 31 - 1, "pool.run");
+      }
+      if (opts.timeoutMs !== undefined) checkInt("timeoutMs", opts.timeoutMs, 1, 2 ** 31 - 1, "pool.run");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.failure) return Promise.reject(new IommuSimError(`iommu-sim: this pool was stopped: ${this.failure.message}`));
     if (this.closed) return Promise.reject(new IommuSimError("iommu-sim: this pool is closed"));
     if (this.run_) return Promise.reject(new IommuSimError("iommu-sim: a run is already in progress on this pool"));

@@ -12,7 +12,7 @@ import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 import { DEFAULT_CPU_COSTS, Smmu, type CpuCosts, type SmmuOptions } from "./smmu/smmu.js";
 import { IovaDomain, type IovaDomainOptions } from "./iova.js";
 import { DmaDomain, type DmaDomainOptions } from "./dma.js";
-import { checkInt, checkOneOf } from "./validate.js";
+import { checkBool, checkInt, checkOneOf, checkOptions, checkOwned, didYouMean, type OptionKeys } from "./validate.js";
 import { assertSharedMemoryAvailable } from "./isolation.js";
 import { DEFAULT_PROFILE, PROFILES, setMachineProfile, type Profile } from "./profile.js";
 import { checkAssetOptions, type AssetOptions } from "./assets.js";
@@ -50,6 +50,15 @@ export interface MemoryStats {
   /** Frees of something not allocated: always 0 unless the core has a bug. */
   badFrees: number;
   allocFailures: number;
+  /** Frames (4 KiB) of the simulator's own memory (kheapMiB) in use, and all it has. */
+  kheapPages: number;
+  kheapFrames: number;
+  /**
+   * Allocations from the simulator's own memory that failed: not the simulated kernel's
+   * (a kernel would not have run out there). Any means results after it are the
+   * simulator's limits; raise kheapMiB.
+   */
+  kheapAllocFailures: number;
 }
 
 const MiB = 2 ** 20;
@@ -90,10 +99,11 @@ export class Simulator {
    * A new machine: loads (once) and instantiates the core over a new shared memory. Needs
    * SharedArrayBuffer: in a browser, a cross-origin-isolated page (COOP/COEP headers).
    */
-  static async create(opts: SimulatorOptions = {}): Promise<Simulator> {
+  static async create(options?: SimulatorOptions): Promise<Simulator> {
     // First, before fetching the core: a page without cross-origin isolation can never run it.
     assertSharedMemoryAvailable();
     const ctx = "Simulator.create";
+    const opts = checkOptions(options, SIMULATOR_OPTION_KEYS, ctx);
     const profile = checkOneOf("profile", opts.profile ?? DEFAULT_PROFILE, PROFILES, ctx);
     const ramMiB = checkInt("ramMiB", opts.ramMiB ?? 64, 1, 3072, ctx);
     const kheapMiB = checkInt("kheapMiB", opts.kheapMiB ?? 8, 1, 512, ctx);
@@ -101,7 +111,7 @@ export class Simulator {
     if (![4096, 16384, 65536].includes(pageSize)) {
       throw new ArgumentError("pageSize", pageSize, "must be 4096, 16384 or 65536 (the kernel's PAGE_SIZE)", ctx);
     }
-    const cpuCosts = checkCpuCosts({ ...DEFAULT_CPU_COSTS, ...(opts.cpuCosts ?? {}) }, ctx);
+    const cpuCosts = checkCpuCosts({ ...DEFAULT_CPU_COSTS, ...costsObject("cpuCosts", opts.cpuCosts, ctx) }, ctx);
     const { core: coreSource, workerUrl } = checkAssetOptions(opts, ctx);
     const module = await compileCore(coreSource);
     const ramBytes = ramMiB * MiB;
@@ -124,8 +134,8 @@ export class Simulator {
   /** Change some modelled CPU costs (ns) from now on; the others keep their values. */
   setCpuCosts(costs: Partial<CpuCosts>): void {
     this.open("setCpuCosts");
-    if (typeof costs !== "object" || costs === null) throw new ArgumentError("costs", costs, "must be an object", "setCpuCosts");
-    this.writeCpuCosts(checkCpuCosts({ ...this.cpuCosts_, ...costs }, "setCpuCosts"));
+    if (costs === undefined) throw new ArgumentError("costs", costs, "must be an object", "setCpuCosts");
+    this.writeCpuCosts(checkCpuCosts({ ...this.cpuCosts_, ...costsObject("costs", costs, "setCpuCosts") }, "setCpuCosts"));
   }
 
   private writeCpuCosts(costs: CpuCosts): void {
@@ -149,11 +159,12 @@ export class Simulator {
    */
   createSmmuDomain(pt: PageTable, opts: SmmuDomainOptions): SmmuDomain {
     this.open("createSmmuDomain");
+    checkOwned("pageTable", pt, this.core, "a PageTable (Simulator.createPageTable)", "createSmmuDomain", PageTable);
     return new SmmuDomain(this.core, this.profile, pt, opts);
   }
 
   /** An SMMUv3: stream table, IOTLB, walk caches, micro-TLBs, fault queue (see SmmuOptions). */
-  createSmmu(opts: SmmuOptions = {}): Smmu {
+  createSmmu(opts?: SmmuOptions): Smmu {
     this.open("createSmmu");
     const smmu = new Smmu(this.core, opts);
     this.smmus.add(smmu);
@@ -164,8 +175,9 @@ export class Simulator {
    * Modelled CPU time this thread has been charged: commands it wrote, syncs it waited for,
    * and its own work at the cpuCosts (spinlocks, DMA-API calls, page-table and IOVA work).
    */
-  cpuModelledNs(opts: { reset?: boolean } = {}): number {
-    return this.core.raw.cpu_modelled_ns(opts.reset === true);
+  cpuModelledNs(options?: { reset?: boolean }): number {
+    const opts = checkOptions(options, ["reset"], "cpuModelledNs");
+    return this.core.raw.cpu_modelled_ns(checkBool("reset", opts.reset, false, "cpuModelledNs"));
   }
 
   /**
@@ -207,15 +219,17 @@ export class Simulator {
    * simulated CPU `cpu` (default 0): a flush-queue timeout releases into its caches.
    * Returns the new time in jiffies.
    */
-  tick(n: number, opts: { cpu?: number } = {}): number {
+  tick(n: number, options?: { cpu?: number }): number {
     this.open("tick");
+    const opts = checkOptions(options, ["cpu"], "tick");
     checkInt("jiffies", n, 0, 2 ** 40, "tick");
     return this.core.raw.clock_advance(n, checkInt("cpu", opts.cpu ?? 0, 0, this.core.layout.IOVA_MAX_CPUS - 1, "tick"));
   }
 
   /** Advance simulated time by `ms` milliseconds (timers fire on jiffy boundaries). */
-  advance(ms: number, opts: { cpu?: number } = {}): number {
+  advance(ms: number, options?: { cpu?: number }): number {
     this.open("advance");
+    const opts = checkOptions(options, ["cpu"], "advance");
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.core.layout.IOVA_MAX_CPUS - 1, "advance");
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0 || ms > 2 ** 42) {
       throw new ArgumentError("ms", ms, "must be a non-negative number of milliseconds", "advance");
@@ -238,15 +252,19 @@ export class Simulator {
       totalFrames: this.core.readU32(z + L.Z_NFRAMES),
       badFrees: this.core.readU32(z + L.Z_BAD_FREES),
       allocFailures: this.core.readU32(z + L.Z_ALLOC_FAIL),
+      kheapPages: this.core.readU32(L.ZONE_KHEAP + L.Z_PAGES_LIVE),
+      kheapFrames: this.core.readU32(L.ZONE_KHEAP + L.Z_NFRAMES),
+      kheapAllocFailures: this.core.readU32(L.ZONE_KHEAP + L.Z_ALLOC_FAIL),
     };
   }
 
   /**
    * The worker pool over this simulator's memory (started on first use; asking for another
-   * size replaces it). Its workers start from `opts.workerUrl`, else the simulator's.
+   * size replaces it). Its workers start from `options.workerUrl`, else the simulator's.
    */
-  async pool(opts: PoolOptions = {}): Promise<WorkerPool> {
+  async pool(options?: PoolOptions): Promise<WorkerPool> {
     this.open("pool");
+    let opts = checkOptions(options, POOL_OPTION_KEYS, "pool");
     if (opts.workerUrl === undefined && this.workerUrl !== undefined) opts = { ...opts, workerUrl: this.workerUrl };
     if (this.workerPool && !this.workerPool.closed) {
       if (opts.workers === undefined || opts.workers === this.workerPool.size) return this.workerPool;
@@ -274,6 +292,11 @@ export class Simulator {
   }
 }
 
+const SIMULATOR_OPTION_KEYS = {
+  profile: true, ramMiB: true, kheapMiB: true, pageSize: true, core: true, workerUrl: true, cpuCosts: true,
+} as const satisfies OptionKeys<SimulatorOptions>;
+const POOL_OPTION_KEYS = { workers: true, workerUrl: true } as const satisfies OptionKeys<PoolOptions>;
+
 /** Each modelled CPU cost's index in the core (assembly/memmap.ts CPU_COST_*). */
 export const CPU_COST_CODES = {
   lock: "CPU_COST_LOCK", dmaApi: "CPU_COST_DMA_API", walkStep: "CPU_COST_WALK_STEP", pte: "CPU_COST_PTE",
@@ -282,10 +305,21 @@ export const CPU_COST_CODES = {
 } as const satisfies Record<keyof CpuCosts, LayoutName>;
 const CPU_COST_KEYS = Object.keys(CPU_COST_CODES) as (keyof CpuCosts)[];
 
+/** A costs argument: left out is {}; anything but a plain object is refused (its keys are checked next). */
+function costsObject(name: string, v: unknown, ctx: string): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ArgumentError(name, v, "must be an object (or left out)", ctx);
+  return v as Record<string, unknown>;
+}
+
 /** Every key known, every value an integer number of ns. */
 function checkCpuCosts(costs: Record<string, unknown>, ctx: string): CpuCosts {
   for (const k of Object.keys(costs)) {
-    if (!(k in CPU_COST_CODES)) throw new ArgumentError(`cpuCosts.${k}`, costs[k], `is not a CPU cost (${CPU_COST_KEYS.join(", ")})`, ctx);
+    if (!(k in CPU_COST_CODES)) {
+      const near = didYouMean(k, CPU_COST_KEYS);
+      throw new ArgumentError(`cpuCosts.${k}`, costs[k], `is not a CPU cost${near ? ` (did you mean '${near}'?)` : ""} ` +
+        `(${CPU_COST_KEYS.join(", ")})`, ctx);
+    }
     checkInt(`cpuCosts.${k}`, costs[k], 0, 2 ** 31, ctx);
   }
   return costs as unknown as CpuCosts;

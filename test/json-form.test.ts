@@ -1,4 +1,4 @@
-// Results that hold 64-bit values as BigInt (src/json.ts) go through JSON.stringify: each
+// Results that hold 64-bit values as BigInt (src/json-form.ts) go through JSON.stringify: each
 // BigInt field becomes its decimal string, and the objects otherwise compare and spread as
 // before (the toJSON is not an enumerable field).
 

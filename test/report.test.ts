@@ -48,7 +48,7 @@ function makeReport(overrides: Partial<RunReport["scenario"]> = {}): RunReport {
     outcome: { status: "violations", expected: "violations", asExpected: true, message: "the oracle found 1 violation" },
     totals: {
       ops: 122_500, maps: 61_250, unmaps: 61_050, mapFailures: 0, deviceAccesses: 24_691, faults: 0,
-      violations: 1, unmapErrors: 0, modelledNsPerOp: 851.75, modelledUs: 50_000,
+      violations: 1, unmapErrors: 0, modelledNsPerOp: 851.75, modelledUs: 50_000, kheapAllocFailures: 0,
     },
     perCpu: [cpu(0), cpu(1)],
     latency: { map, unmap },

@@ -224,7 +224,7 @@ describe("refused: structure and types", () => {
     const t = { ...minimal(), smmu: { iotlb: { entries: 64, size: 2 } } };
     expect(refusal(t)).toBe("nic.json: smmu.iotlb.size: unknown field (allowed: entries, ways, policy)");
     const w = withEdit((s) => { s.workloads[0]!.bufferbytes = 4096; });
-    expect(refusal(w)).toBe("nic.json: workloads[0].bufferbytes: unknown field (allowed: kind, name, device, cpus, ops, worker, ring, bufferBytes)");
+    expect(refusal(w)).toBe("nic.json: workloads[0].bufferbytes: unknown field (did you mean \"bufferBytes\"? allowed: kind, name, device, cpus, ops, worker, ring, bufferBytes)");
   });
 
   it("an unknown workload kind lists the kinds", () => {

@@ -52,6 +52,17 @@ export function cmdKindIndex(op: u64): i32 {
   return -1;
 }
 
+/**
+ * Whether `op` is a command the SMMUv3 architecture defines: the ones above, and those this
+ * model consumes without an effect (PREFETCH_CONFIG 0x01, PREFETCH_ADDR 0x02, CFGI_VMS_PIDM
+ * 0x07, TLBI_EL2_VAA 0x23, ATC_INV 0x40, PRI_RESP 0x41, RESUME 0x44, STALL_TERM 0x45). Any
+ * other opcode is illegal: a real SMMU stops consuming with CMDQ_CONS.ERR = CERROR_ILL.
+ */
+export function cmdOpLegal(op: u64): bool {
+  return (op >= 0x01 && op <= 0x07) || (op >= 0x10 && op <= 0x13) || (op >= 0x20 && op <= 0x23) ||
+    op == 0x28 || op == 0x2a || op == 0x30 || op == 0x40 || op == 0x41 || op == 0x44 || op == 0x45 || op == OP_CMD_SYNC;
+}
+
 const SYNC_CS_SEV: u64 = 2; //      completion signalled by SEV; the driver polls
 const SYNC_MSH_IS: u64 = 3; //      inner shareable
 const SYNC_MSIATTR_OWBI: u64 = 0xf;

@@ -194,8 +194,9 @@ export const STAT_SYNCS: u32 = 11;
 export const STAT_CMDS: u32 = 12;
 export const STAT_ENTRIES_INVALIDATED: u32 = 13;
 export const STAT_MODELLED_NS: u32 = 14; // SMMU-side modelled time
+export const STAT_CMD_ILLEGAL: u32 = 15; // commands with an opcode the architecture does not define (CERROR_ILL), not in STAT_CMDS
 /** Commands consumed by kind: one counter per opcode, at STAT_BY_KIND + cmdKindIndex(op). */
-export const STAT_BY_KIND: u32 = 15;
+export const STAT_BY_KIND: u32 = 16;
 export const STAT_COUNT: u32 = STAT_BY_KIND + CMD_KINDS;
 if (STAT_COUNT > STATS_ROOM) ERROR("STAT_* outgrew SmmuInstance.stats");
 

@@ -141,7 +141,9 @@ export const WC_OPEN_WINDOWS: u32 = WC_COUNT + 1;
   live: u32;
 }
 
-export const WL_HIST_BUCKETS: u32 = 128; // 4 per octave: 1 ns .. 2^32 ns
+// 4 per octave over every u64 value (0 .. 2^64 ns), so that no sample lands in a catch-all
+// top bucket: one did at 2^32 ns (4.3 s), and a p99 or max past it read as 4.3 s.
+export const WL_HIST_BUCKETS: u32 = 256;
 /** Bytes of one histogram: a u32 count per bucket. */
 const HIST_BYTES: u32 = WL_HIST_BUCKETS * 4;
 const RING_ENTRY: u32 = offsetof<RingSlot>(); // 12: entries pack, their u64 unaligned

@@ -4,6 +4,7 @@
 // Registered in src/cli.ts; everything it prints on stdout is the tool's format (or JSON),
 // while the progress bar goes to stderr, and only to a terminal.
 
+import { outBase } from "../out-base.js";
 import { progressBar, type ProgressSink } from "../progress.js";
 import {
   checkMapBenchmarkOptions, formatMapBenchmark, runMapBenchmark, type MapBenchmarkOptions, type MapBenchmarkResult,
@@ -68,7 +69,8 @@ class Progress {
  * the tool's output (or JSON); with several thread counts or a machine, the table against
  * threads with the published figures. Both types run at once when there are cores enough.
  */
-export async function runBenchCommand(o: BenchCliOptions, print: (line: string) => void): Promise<void> {
+export async function runBenchCommand(o: BenchCliOptions, print: (line: string) => void): Promise<"done" | "interrupted"> {
+  if (o.out !== undefined) o = { ...o, out: outBase(o.out) }; // before the run: a long run must not end in a refusal
   const modes = o.mode === "both" ? (["strict", "lazy"] as const) : [o.mode];
   const counts = Array.isArray(o.threads) ? o.threads : [o.threads];
   for (const threads of counts) checkMapBenchmarkOptions(benchOptions(o, threads)); // every point before the first runs
@@ -86,7 +88,8 @@ export async function runBenchCommand(o: BenchCliOptions, print: (line: string) 
     process.off("SIGINT", onSigint);
   }
   const results = runs.flat();
-  if (results.some((r) => r.stoppedEarly === "signal")) {
+  const interrupted = abort.signal.aborted || results.some((r) => r.stoppedEarly === "signal");
+  if (interrupted) {
     process.stderr.write(`iommu-sim bench: interrupted; the results cover the modelled time run so far\n`);
   }
   const points = results.map(sweepPoint);
@@ -94,7 +97,7 @@ export async function runBenchCommand(o: BenchCliOptions, print: (line: string) 
   if (o.json) {
     const one = (rs: MapBenchmarkResult[]) => (modes.length === 1 ? rs[0] : Object.fromEntries(modes.map((m, i) => [m, rs[i]])));
     print(JSON.stringify(Array.isArray(o.threads) ? { points, results } : one(runs[0] ?? []), null, 2));
-    return;
+    return interrupted ? "interrupted" : "done";
   }
   runs.forEach((rs) => rs.forEach((r, i) => {
     if (modes.length > 1) print(HEADERS[modes[i]!]);
@@ -110,6 +113,7 @@ export async function runBenchCommand(o: BenchCliOptions, print: (line: string) 
   const wallS = (performance.now() - t0) / 1000;
   process.stderr.write(`iommu-sim bench: every latency above is modelled time (the cost model's), not this machine's; ` +
     `the run took ${wallS.toFixed(1)} s of wall time\n`);
+  return interrupted ? "interrupted" : "done";
 }
 
 function benchOptions(o: BenchCliOptions, threads: number): MapBenchmarkOptions {

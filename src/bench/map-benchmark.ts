@@ -37,7 +37,7 @@ import {
 import { DEFAULT_QUANTUM_NS } from "../tasks/lag-window.js";
 import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
 import { CORE_LIMITS } from "../core-limits.js";
-import { withJsonForm } from "../json.js";
+import { withJsonForm } from "../json-form.js";
 
 export interface MapBenchmarkOptions extends AssetOptions {
   /** Kernel threads mapping at once, 1..1024 (the simulator runs at most 128 CPUs). Default 1. */

@@ -5,7 +5,8 @@
 
 import type { Core } from "../../bindings/core.js";
 import { ArgumentError, IommuSimError } from "../errors.js";
-import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "../validate.js";
+import { checkAddress, checkInt, checkOneOf, checkOptions, isPowerOfTwo } from "../validate.js";
+import { SimulatorResourceError } from "../errors.js";
 import { coreError } from "../errno.js";
 
 export interface DmaEngineOptions {
@@ -42,15 +43,17 @@ export class DmaEngine {
   }
 
   /** @internal */
-  static create(core: Core, smmuId: number, streamId: number, granule: number, opts: DmaEngineOptions): DmaEngine {
+  static create(core: Core, smmuId: number, streamId: number, granule: number, options: DmaEngineOptions | undefined): DmaEngine {
     const ctx = "Device.engine";
+    const opts = checkOptions(options, ["capacity", "attacker"], ctx);
+    if (opts.attacker !== undefined) checkOptions(opts.attacker, ["history", "retries"], ctx, "attacker");
     const capacity = checkInt("capacity", opts.capacity ?? 256, 2, 1 << 16, ctx);
     const history = opts.attacker ? checkInt("attacker.history", opts.attacker.history ?? 1024, 2, 1 << 20, ctx) : 0;
     const retries = opts.attacker ? checkInt("attacker.retries", opts.attacker.retries ?? 4, 0, 1 << 16, ctx) : 0;
     if (!isPowerOfTwo(capacity)) throw new ArgumentError("capacity", capacity, "must be a power of two", ctx);
     if (history && !isPowerOfTwo(history)) throw new ArgumentError("attacker.history", history, "must be a power of two", ctx);
     const ring = core.raw.dma_ring_create(capacity, history, granule);
-    if (ring === 0) throw new IommuSimError("iommu-sim: out of simulator memory for the DMA ring (raise kheapMiB)");
+    if (ring === 0) throw new SimulatorResourceError("iommu-sim: Device.engine: out of simulator memory (kheap) for the DMA ring; create the Simulator with a larger kheapMiB");
     return new DmaEngine(core, smmuId, streamId, ring, retries);
   }
 
@@ -69,8 +72,9 @@ export class DmaEngine {
   }
 
   /** Let the device take up to `budget` posted descriptors (default: all). Returns how many it took. */
-  run(opts: { budget?: number; seed?: number } = {}): number {
+  run(options?: { budget?: number; seed?: number }): number {
     this.live();
+    const opts = checkOptions(options, ["budget", "seed"], "run");
     const budget = checkInt("budget", opts.budget ?? 2 ** 32 - 1, 0, 2 ** 32 - 1, "run");
     const seed = checkInt("seed", opts.seed ?? 1, 1, 2 ** 32 - 1, "run");
     const n = this.core.raw.device_run(this.smmuId, this.streamId, this.ring, budget, this.retries, seed);

@@ -6,6 +6,7 @@
 // (relaxed only) a data race was flagged, since LKMM then allows any outcome; else "Never".
 
 import { IommuSimError } from "../errors.js";
+import { checkRequiredOptions } from "../validate.js";
 import { explore, type AccessMode, type Dep, type Execution, type MemoryModel, type Program, type Race, type Regs, type Step } from "./model.js";
 
 /** Bad litmus syntax: where (file:line:col) and what was expected. */
@@ -66,6 +67,7 @@ export interface LitmusResult {
 
 /** Runs a litmus test (parsed, or its source text) under one memory model. */
 export function runLitmus(test: LitmusTest | string, opts: LitmusOptions): LitmusResult {
+  checkRequiredOptions(opts, ["model", "maxSchedules"], "runLitmus", "with at least model");
   const t = typeof test === "string" ? parseLitmus(test) : test;
   const res = explore(t.program, { model: opts.model, maxSchedules: opts.maxSchedules, predicate: (e) => holds(t.exists, e) });
   const states = new Map<string, LitmusState>();
@@ -170,9 +172,33 @@ export function parseLitmus(src: string, file = "<litmus>"): LitmusTest {
   return new Parser(src, file).parse();
 }
 
+/**
+ * The deepest an expression or the exists clause may nest (parentheses, ~ ! -, and each
+ * operator of a chain, which nests the closures that evaluate it): the parser and the
+ * evaluation recurse, and a file nested 100,000 deep would overflow the stack. Real litmus
+ * tests nest a few levels.
+ */
+export const LITMUS_MAX_NESTING = 200;
+
 class Parser {
   private toks: Tok[] = [];
   private p = 0;
+  /** Nesting of the expression or condition being parsed (see LITMUS_MAX_NESTING). */
+  private depth = 0;
+
+  /** Runs `f` one level deeper; a file past LITMUS_MAX_NESTING is refused at the token that goes too deep. */
+  private nested<T>(levels: number, f: () => T): T {
+    if (this.depth + levels > LITMUS_MAX_NESTING) {
+      this.fail(this.tok().start, `nested deeper than ${LITMUS_MAX_NESTING} levels (parentheses, ~ ! -, chained ` +
+        "operators, if): split the expression or the clause");
+    }
+    this.depth += levels;
+    try {
+      return f();
+    } finally {
+      this.depth -= levels;
+    }
+  }
   constructor(private readonly src: string, private readonly file: string) {}
 
   parse(): LitmusTest {
@@ -244,7 +270,7 @@ class Parser {
   private statement(pr: Proc): void {
     const t = this.tok();
     if (this.peek(";")) { this.p++; return; }
-    if (this.peek("{")) return this.block(pr);
+    if (this.peek("{")) return this.nested(1, () => this.block(pr));
     if (t.kind !== "id" && !this.peek("*")) this.expected("a statement");
     switch (t.text) {
       case "int": return this.declaration(pr);
@@ -288,12 +314,12 @@ class Parser {
     const text = this.text(cs, this.prev().end);
     this.punct(")");
     pr.guards.push({ regs: cond.regs, test: (r) => cond.fn(r) !== 0, text });
-    this.statement(pr);
+    this.nested(1, () => this.statement(pr));
     pr.guards.pop();
     if (this.peekWord("else")) {
       this.p++;
       pr.guards.push({ regs: cond.regs, test: (r) => cond.fn(r) === 0, text: `!(${text})` });
-      this.statement(pr);
+      this.nested(1, () => this.statement(pr));
       pr.guards.pop();
     }
   }
@@ -399,10 +425,10 @@ class Parser {
 
   private additive(pr: Proc): Expr {
     let acc = this.unary(pr);
-    while (this.peek("+") || this.peek("-")) {
+    for (let n = 1; this.peek("+") || this.peek("-"); n++) {
       const plus = this.tok().text === "+";
       this.p++;
-      const a = acc, b = this.unary(pr);
+      const a = acc, b = this.nested(n, () => this.unary(pr));
       acc = { regs: union(a.regs, b.regs), fn: plus ? (r) => a.fn(r) + b.fn(r) : (r) => a.fn(r) - b.fn(r) };
     }
     return acc;
@@ -412,12 +438,12 @@ class Parser {
     if (this.peek("!") || this.peek("-")) {
       const not = this.tok().text === "!";
       this.p++;
-      const a = this.unary(pr);
+      const a = this.nested(1, () => this.unary(pr));
       return { regs: a.regs, fn: not ? (r) => Number(a.fn(r) === 0) : (r) => -a.fn(r) };
     }
     if (this.peek("(")) {
       this.p++;
-      const e = this.expr(pr);
+      const e = this.nested(1, () => this.expr(pr));
       this.punct(")");
       return e;
     }
@@ -434,21 +460,29 @@ class Parser {
 
   private cond(procs: Proc[], shared: Set<string>, observed: string[]): LitmusCond {
     let left = this.conj(procs, shared, observed);
-    while (this.peek("\\/")) { this.p++; left = { kind: "or", left, right: this.conj(procs, shared, observed) }; }
+    for (let n = 1; this.peek("\\/"); n++) {
+      this.p++;
+      const l = left;
+      left = this.nested(n, () => ({ kind: "or", left: l, right: this.conj(procs, shared, observed) }));
+    }
     return left;
   }
 
   private conj(procs: Proc[], shared: Set<string>, observed: string[]): LitmusCond {
     let left = this.atom(procs, shared, observed);
-    while (this.peek("/\\")) { this.p++; left = { kind: "and", left, right: this.atom(procs, shared, observed) }; }
+    for (let n = 1; this.peek("/\\"); n++) {
+      this.p++;
+      const l = left;
+      left = this.nested(n, () => ({ kind: "and", left: l, right: this.atom(procs, shared, observed) }));
+    }
     return left;
   }
 
   private atom(procs: Proc[], shared: Set<string>, observed: string[]): LitmusCond {
-    if (this.peek("~")) { this.p++; return { kind: "not", arg: this.atom(procs, shared, observed) }; }
+    if (this.peek("~")) { this.p++; return { kind: "not", arg: this.nested(1, () => this.atom(procs, shared, observed)) }; }
     if (this.peek("(")) {
       this.p++;
-      const c = this.cond(procs, shared, observed);
+      const c = this.nested(1, () => this.cond(procs, shared, observed));
       this.punct(")");
       return c;
     }

@@ -10,6 +10,7 @@
 // Schedules print as THREAD:STEP (1-based) separated by spaces, e.g. "P1:1 P0:1 P0:2 P1:2".
 
 import { ArgumentError, IommuSimError } from "../errors.js";
+import { checkOptions, type OptionKeys } from "../validate.js";
 import { compile, regsView, stepName, type Compiled, type CompiledThread } from "./ppo.js";
 
 export type MemoryModel = "sc" | "relaxed";
@@ -111,6 +112,12 @@ export interface RandomOptions extends ExploreOptions {
   seed: number;
   count: number;
 }
+
+const RUN_SCHEDULE_KEYS = { model: true, reset: true, check: true } as const satisfies OptionKeys<RunScheduleOptions>;
+const EXPLORE_KEYS = {
+  ...RUN_SCHEDULE_KEYS, maxSchedules: true, reduce: true, stopAtFirst: true, predicate: true, onSchedule: true,
+} as const satisfies OptionKeys<ExploreOptions>;
+const RANDOM_KEYS = { ...EXPLORE_KEYS, seed: true, count: true } as const satisfies OptionKeys<RandomOptions>;
 
 export interface ScheduleViolation { schedule: Schedule; text: string; message: string; position: number; step: StepRef; trace: TraceEntry[] }
 export interface Witness { schedule: Schedule; text: string; execution: Execution }
@@ -552,6 +559,7 @@ function makeRace(c: Compiled, a: { t: number; j: number }, b: { t: number; j: n
  * `check` stops the run (the rest of the schedule is not run).
  */
 export function runSchedule(program: Program, schedule: Schedule | string, opts: RunScheduleOptions): Execution {
+  checkOptions(opts, RUN_SCHEDULE_KEYS, "runSchedule");
   const c = compile(program, opts?.model, "runSchedule");
   const sched = typeof schedule === "string" ? parseSchedule(program, schedule) : schedule;
   if (!Array.isArray(sched)) throw new ArgumentError("schedule", sched, "must be an array of { thread, index } or a string", "runSchedule");
@@ -573,6 +581,7 @@ export function runSchedule(program: Program, schedule: Schedule | string, opts:
 
 /** Runs every schedule of the program (up to maxSchedules), depth-first, each from reset(). */
 export function explore(program: Program, opts: ExploreOptions): ExploreResult {
+  checkOptions(opts, EXPLORE_KEYS, "explore");
   const c = compile(program, opts?.model, "explore");
   const max = opts.maxSchedules ?? 100_000;
   if (!Number.isInteger(max) || max < 1) throw new ArgumentError("maxSchedules", max, "must be a positive integer", "explore");
@@ -599,6 +608,7 @@ export function explore(program: Program, opts: ExploreOptions): ExploreResult {
  * seeded with `seed` (the same seed gives the same schedules). Never `complete`.
  */
 export function randomSchedules(program: Program, opts: RandomOptions): ExploreResult {
+  checkOptions(opts, RANDOM_KEYS, "randomSchedules");
   const c = compile(program, opts?.model, "randomSchedules");
   if (!Number.isInteger(opts.seed)) throw new ArgumentError("seed", opts.seed, "must be an integer", "randomSchedules");
   if (!Number.isInteger(opts.count) || opts.count < 0) throw new ArgumentError("count", opts.count, "must be a non-negative integer", "randomSchedules");

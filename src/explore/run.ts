@@ -7,6 +7,8 @@
 // where <scenario> is a built-in name or the path of a scenario file.
 
 import { ArgumentError } from "../errors.js";
+import { terminalText } from "../terminal.js";
+import { checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type SeedVariant } from "../dma.js";
 import {
   explore, randomSchedules, runSchedule,
@@ -34,6 +36,10 @@ export interface ExploreScenarioOptions {
   onProgress?: (schedules: number, bound: number) => void;
 }
 
+const EXPLORE_OPTION_KEYS = {
+  variant: true, model: true, maxSchedules: true, random: true, oracle: true, reduce: true, source: true, onProgress: true,
+} as const satisfies OptionKeys<ExploreScenarioOptions>;
+
 export interface ScenarioReport {
   scenario: string;
   variant: SeedVariant;
@@ -58,7 +64,9 @@ function checkModel(model: unknown): MemoryModel {
 }
 
 /** Explore a scenario (a built-in name such as 'seed-race', or a Scenario object). */
-export async function exploreScenario(scenario: string | Scenario, opts: ExploreScenarioOptions = {}): Promise<ScenarioReport> {
+export async function exploreScenario(scenario: string | Scenario, options?: ExploreScenarioOptions): Promise<ScenarioReport> {
+  const opts = checkOptions(options, EXPLORE_OPTION_KEYS, "explore");
+  if (opts.random !== undefined) checkOptions(opts.random, ["seed", "count"], "explore", "random");
   const { name, sc } = resolve(scenario);
   const variant = opts.variant ?? sc.variant ?? "merged";
   if (!SEED_VARIANTS.includes(variant)) throw new ArgumentError("variant", variant, `must be one of ${SEED_VARIANTS.join(", ")}`, "explore");
@@ -99,7 +107,8 @@ export function parseReplayLine(line: string): { scenario: string; variant: Seed
 }
 
 /** Re-run one printed schedule; `load` turns a non-built-in scenario name (a path) into a Scenario. */
-export async function replayScenario(line: string, load?: (source: string) => Scenario, opts: { oracle?: boolean } = {}): Promise<ReplayReport> {
+export async function replayScenario(line: string, load?: (source: string) => Scenario, options?: { oracle?: boolean }): Promise<ReplayReport> {
+  const opts = checkOptions(options, ["oracle"], "replay");
   const p = parseReplayLine(line);
   const sc = BUILTIN_SCENARIOS[p.scenario] ?? (load ? validateScenario(load(p.scenario), p.scenario) : undefined);
   if (!sc) throw new ArgumentError("scenario", p.scenario, "is neither a built-in scenario nor a file that could be read", "replay");
@@ -108,7 +117,7 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
     const execution = runSchedule(built.program, p.steps, { model: p.model, reset: built.reset, check: built.check });
     const head = `replay ${p.scenario}, variant ${p.variant}, model ${p.model}: ` +
       (execution.violation ? "VIOLATION" : "clean");
-    return { ...p, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message)].join("\n") };
+    return { ...p, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message)].map(terminalText).join("\n") };
   } finally {
     await built.close();
   }
@@ -122,10 +131,10 @@ function describe(name: string, variant: SeedVariant, model: MemoryModel, r: Exp
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
     return [head, `  clean: no schedule violated the oracle${r.complete ? "" : " (exploration was bounded)"}`, ...races,
-      ...variantHint(variant, opts)].join("\n");
+      ...variantHint(variant, opts)].map(terminalText).join("\n");
   }
   return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
-    ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].join("\n");
+    ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].map(terminalText).join("\n");
 }
 
 /**

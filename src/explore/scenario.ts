@@ -22,6 +22,7 @@
 
 import { Simulator } from "../simulator.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
+import { checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from "../dma.js";
 import type { Smmu } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
@@ -261,27 +262,40 @@ export interface BuildOptions {
   oracle?: boolean;
 }
 
+const SCENARIO_KEYS = {
+  name: true, profile: true, variant: true, bufferSize: true, setup: true, threads: true,
+} as const satisfies OptionKeys<Scenario>;
+/** The fields each kind of operation may have (its own key first). */
+const OP_KEYS: Record<string, readonly string[]> = {
+  map: ["map", "cpu"], unmap: ["unmap"], switch: ["switch"], access: ["access", "kind"],
+};
+
 /**
  * Check an explore scenario (the seed-race shape: threads of DMA-API operations) and
  * return it typed; a bad one is an ArgumentError naming the field, `where` saying whose.
  */
 export function validateScenario(s: unknown, where = "scenario"): Scenario {
   const fail = (field: string, v: unknown, why: string): never => { throw new ArgumentError(field, v, why, where); };
-  if (typeof s !== "object" || s === null) fail("scenario", s, "must be an object");
+  if (typeof s !== "object" || s === null || Array.isArray(s)) fail("scenario", s, "must be an object");
+  // Unknown fields are refused: a misspelt "varient" would otherwise explore the merged code.
+  checkOptions(s as Scenario, SCENARIO_KEYS, where, "", "field");
   const sc = s as Scenario;
+  if (sc.name !== undefined && typeof sc.name !== "string") fail("name", sc.name, "must be a string");
   if (sc.profile !== undefined && !PROFILES.includes(sc.profile)) {
     fail("profile", sc.profile, `must be one of ${PROFILES.map((p) => `'${p}'`).join(", ")}`);
   }
   if (sc.variant !== undefined && !SEED_VARIANTS.includes(sc.variant)) fail("variant", sc.variant, `must be one of ${SEED_VARIANTS.join(", ")}`);
-  if (typeof sc.threads !== "object" || sc.threads === null || Object.keys(sc.threads).length === 0) {
+  if (typeof sc.threads !== "object" || sc.threads === null || Array.isArray(sc.threads) || Object.keys(sc.threads).length === 0) {
     fail("threads", sc.threads, "must map thread names to lists of operations");
   }
   const checkOp = (op: unknown, at: string) => {
-    if (typeof op !== "object" || op === null) fail(at, op, "must be an operation object");
+    if (typeof op !== "object" || op === null || Array.isArray(op)) fail(at, op, "must be an operation object");
     const o = op as Record<string, unknown>;
     const keys = ["map", "unmap", "switch", "access"].filter((k) => k in o);
     if (keys.length !== 1) fail(at, op, "must have exactly one of map, unmap, switch, access");
     const k = keys[0]!;
+    checkOptions(o, OP_KEYS[k]!, where, at, "field");
+    if ("cpu" in o && typeof o.cpu !== "string") fail(`${at}.cpu`, o.cpu, "must name a thread");
     if (k === "switch" && o.switch !== "lazy") fail(`${at}.switch`, o.switch, "must be 'lazy' (only strict → lazy happens on a live domain)");
     if (k !== "switch" && (typeof o[k] !== "string" || (o[k] as string).length === 0)) fail(`${at}.${k}`, o[k], "must name a buffer");
     if ("kind" in o && o.kind !== "read" && o.kind !== "write") fail(`${at}.kind`, o.kind, "must be 'read' or 'write'");
@@ -290,6 +304,7 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
     if (!Array.isArray(ops) || ops.length === 0) fail(`threads.${name}`, ops, "must be a non-empty list of operations");
     ops.forEach((op, i) => checkOp(op, `threads.${name}[${i}]`));
   }
+  if (sc.setup !== undefined && !Array.isArray(sc.setup)) fail("setup", sc.setup, "must be a list of operations");
   (sc.setup ?? []).forEach((op, i) => checkOp(op, `setup[${i}]`));
   if (sc.bufferSize !== undefined && (!Number.isInteger(sc.bufferSize) || sc.bufferSize < 1 || sc.bufferSize > 1 << 30)) {
     fail("bufferSize", sc.bufferSize, "must be a whole number of bytes, 1 … 1 GiB");

@@ -7,9 +7,10 @@
 
 import { Simulator } from "../simulator.js";
 import { IommuSimError } from "../errors.js";
+import { checkOneOf, checkRequiredOptions, type OptionKeys } from "../validate.js";
 import { PgtableCommands } from "./pgtable.js";
 import { IovaCommands } from "./iova.js";
-import { type Profile } from "../profile.js";
+import { PROFILES, type Profile } from "../profile.js";
 
 /** A replay script could not be read or run: the message names the line and what was wrong. */
 export class ReplayError extends IommuSimError {
@@ -78,8 +79,14 @@ export interface ReplayOptions {
   iovaSearch?: "fast" | "linear" | "verify";
 }
 
+const REPLAY_OPTION_KEYS = {
+  profile: true, commandRules: true, simulator: true, iovaSearch: true,
+} as const satisfies OptionKeys<ReplayOptions>;
+
 /** Run a script; returns the output lines (without trailing newlines). */
 export async function replayScript(script: string, opts: ReplayOptions): Promise<string[]> {
+  checkRequiredOptions(opts, REPLAY_OPTION_KEYS, "replayScript", "with at least profile");
+  checkOneOf("profile", opts.profile, PROFILES, "replayScript");
   const sim = opts.simulator ?? await Simulator.create({ profile: opts.profile });
   if (sim.profile !== opts.profile) {
     throw new IommuSimError(`iommu-sim: replay with profile ${opts.profile} in a simulator of profile ${sim.profile}`);

@@ -7,6 +7,7 @@ import {
   switchFacts, timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
 } from "./format.js";
 import type { RunReport, ViolationReport } from "./types.js";
+import { terminalText } from "../terminal.js";
 
 /** Violations listed in full; the rest are counted (a buggy run can have thousands). */
 const MAX_VIOLATIONS = 10;
@@ -15,8 +16,15 @@ const MAX_TRACE_LINES = 6;
 /** Fact lists wrap before this width so they fit a normal terminal. */
 const WIDTH = 100;
 
-/** The summary of a run as lines, for console.log(lines.join("\n")). */
+/**
+ * The summary of a run as lines, for console.log(lines.join("\n")). Each line is safe for a
+ * terminal: names from the scenario or the report cannot move the cursor or forge a line.
+ */
 export function formatSummary(report: RunReport): string[] {
+  return summaryLines(report).map(terminalText);
+}
+
+function summaryLines(report: RunReport): string[] {
   return [
     ...factLine("Run", scenarioFacts(report)),
     outcomeLine(report),

@@ -123,6 +123,11 @@ export interface RunReport {
     modelledNsPerOp: number;
     /** Modelled time of the run (µs): the furthest CPU's clock. */
     modelledUs: number;
+    /**
+     * Allocations from the simulator's own memory (kheap) that failed: not the simulated
+     * kernel's failures; any makes the outcome carry a warning.
+     */
+    kheapAllocFailures: number;
   };
   /** What the safety oracle saw (zeros when it was off). */
   oracle: {

@@ -2,6 +2,7 @@
 // also runs in browsers): read, parse as JSON, validate (src/run/scenario.ts).
 
 import { readFileSync } from "node:fs";
+import { parseJsonStrict, type JsonInputError } from "../json-input.js";
 import { parseRunScenario, ScenarioError, type RunScenario } from "./scenario.js";
 
 /** Reads a JSON scenario file and parses it (the file's path is the messages' source). */
@@ -14,10 +15,10 @@ export function loadRunScenarioFile(path: string): RunScenario {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ""));
+    json = parseJsonStrict(text, path);
   } catch (e) {
-    const reason = (e as Error).message.replace(/\s*[\r\n]+\s*/g, " ");
-    throw new ScenarioError(path, "(root)", [`${path}: not JSON: ${reason}`]);
+    // Not JSON, or a key given twice (JSON.parse would keep the last without a word).
+    throw new ScenarioError(path, "(root)", [(e as JsonInputError).message]);
   }
   return parseRunScenario(json, path);
 }

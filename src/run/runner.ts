@@ -35,9 +35,9 @@ import {
   isBackground, parseRunScenario, ScenarioError, workerAssignment,
   type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent,
 } from "./scenario.js";
-import { checkInt } from "../validate.js";
+import { checkInt, checkOptions, type OptionKeys } from "../validate.js";
 import { switchResult } from "./switch.js";
-import { coreError } from "../errno.js";
+import { coreError, kheapAllocFailures } from "../errno.js";
 import { VERSION } from "../version.js";
 import { assertSharedMemoryAvailable } from "../isolation.js";
 import { CORE_LIMITS } from "../core-limits.js";
@@ -127,9 +127,16 @@ interface Machine {
  * Run a scenario — parsed (parseRunScenario) or as written, which is validated here — and
  * return its report (also when the oracle found violations).
  */
-export async function runScenario(input: RunScenario | RunScenarioInput, opts: RunOptions = {}): Promise<RunReport> {
+export async function runScenario(input: RunScenario | RunScenarioInput, opts?: RunOptions): Promise<RunReport> {
+  // keepOpen is startScenario's: runScenario has no run to hand back, so it is refused here.
+  checkOptions(opts, RUN_OPTION_KEYS, "runScenario");
   return (await startScenario(input, opts)).report;
 }
+
+const RUN_OPTION_KEYS = {
+  workers: true, seed: true, onProgress: true, chunk: true, signal: true, simulator: true, core: true, workerUrl: true,
+} as const satisfies OptionKeys<RunOptions>;
+const START_OPTION_KEYS = { ...RUN_OPTION_KEYS, keepOpen: true } as const satisfies OptionKeys<StartOptions>;
 
 /** A scenario running: its machine to look at while it runs, and its report to come. */
 export interface ScenarioRun {
@@ -163,9 +170,10 @@ export interface StartOptions extends RunOptions {
 }
 
 /** Start a scenario on its workers; resolves once they have begun. */
-export async function startScenario(input: RunScenario | RunScenarioInput, opts: StartOptions = {}): Promise<ScenarioRun> {
+export async function startScenario(input: RunScenario | RunScenarioInput, options?: StartOptions): Promise<ScenarioRun> {
   // A page that is not cross-origin isolated hears that first, not about its scenario.
   assertSharedMemoryAvailable();
+  const opts = checkOptions(options, START_OPTION_KEYS, "runScenario");
   const scenario = parseRunScenario(input, typeof input?.name === "string" ? input.name : "scenario");
   const used = new Set(scenario.workloads.flatMap((w) => w.cpus)).size;
   const workers = checkInt("workers", opts.workers ?? scenario.workers, 1, used, "runScenario (at most one worker per CPU the workloads use)");
@@ -540,6 +548,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     faults: sum("faults"), violations: sum("violations"), unmapErrors: sumOver(core, driverCpus, "WC_UNMAP_ERRORS"),
     modelledNsPerOp: driverOps ? modelledNs / driverOps : 0,
     modelledUs: Math.max(0, ...perCpu.map((c) => c.modelledNs)) / 1000,
+    kheapAllocFailures: kheapAllocFailures(core),
   };
   const stoppedByViolation = sc.checks.stopOnViolation && totals.violations > 0;
   const status = f.failed ? "failed" : f.stopped || stoppedByViolation ? "stopped" : totals.violations > 0 ? "violations" : "ok";
@@ -554,7 +563,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
       // A run cut short by the timeout, a request or a failure did not show what it was meant to.
       asExpected: !f.stopped && !f.failed && (sc.checks.expect === "any" || sc.checks.expect === found),
       message: (f.failed ? `stopped: ${f.failed}` : outcomeMessage(sc, totals.violations, f.stopped, stoppedByViolation)) +
-        mapFailureNote(totals) + shadowWarning(m),
+        mapFailureNote(totals) + kheapWarning(totals) + shadowWarning(m) + attackerWarning(core, sc),
     },
     totals, oracle: oracleReport(m), perCpu,
     latency: {
@@ -576,8 +585,9 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     series: series(f.results),
     violations,
     timing: {
-      wallMs: f.wallMs, opsPerSec: ops / (f.wallMs / 1000),
-      perWorker: f.results.map((r) => ({ worker: r.worker, cpus: r.cpus, ops: r.ops, wallMs: r.wallMs, opsPerSec: r.ops / (r.wallMs / 1000) })),
+      // 0 for no time measured: NaN or Infinity would be written to the JSON as null.
+      wallMs: f.wallMs, opsPerSec: perSecond(ops, f.wallMs),
+      perWorker: f.results.map((r) => ({ worker: r.worker, cpus: r.cpus, ops: r.ops, wallMs: r.wallMs, opsPerSec: perSecond(r.ops, r.wallMs) })),
     },
   };
 }
@@ -603,6 +613,33 @@ function outcomeMessage(sc: RunScenario, violations: number, cause: StopCause, s
 function mapFailureNote(t: { maps: number; mapFailures: number }): string {
   return t.mapFailures > 0
     ? `; NOTE: ${t.mapFailures} of ${t.maps + t.mapFailures} dma_map calls failed (DMA_MAPPING_ERROR: no IOVA space under the mask, or the page table refused)`
+    : "";
+}
+
+function perSecond(n: number, ms: number): number {
+  return ms > 0 ? n / (ms / 1000) : 0;
+}
+
+/**
+ * An attacker that retried no unmapped IOVA measured nothing: its window histogram is empty
+ * and "ok" would read as "the attacker found no way in". Said, with the likely reason.
+ */
+function attackerWarning(core: Core, sc: RunScenario): string {
+  return sc.workloads.map((w) => {
+    if (w.kind !== "attacker" || sumOver(core, w.cpus, "WC_RETRIES") > 0) return "";
+    const victim = sc.workloads.find((v) => v.name === w.victim)!;
+    return `; WARNING: attacker ${JSON.stringify(w.name)} measured nothing: it retried no unmapped IOVA, because its ` +
+      `victim ${JSON.stringify(victim.name)} (cpu ${victim.cpus[0]}) unmapped none while it ran` +
+      (w.ops !== undefined ? ` (it ran its ${w.ops} op${w.ops === 1 ? "" : "s"} first; leave out its ops to run it as long ` +
+        "as its victim)" : "");
+  }).join("");
+}
+
+/** The simulator's own memory ran out: failures that follow are its limits, not the kernel's. */
+function kheapWarning(t: { kheapAllocFailures: number }): string {
+  return t.kheapAllocFailures > 0
+    ? `; WARNING: ${t.kheapAllocFailures} allocations from the simulator's own memory (kheap) failed: map failures ` +
+      "and missing magazines after that are the simulator's limits, not the kernel's (give the Simulator a larger kheapMiB)"
     : "";
 }
 

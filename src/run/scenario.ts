@@ -13,7 +13,7 @@
 import { MACHINES, MACHINE_NAMES, type MachineName } from "../machines.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { isPowerOfTwo } from "../validate.js";
+import { didYouMean, isPowerOfTwo } from "../validate.js";
 import { CORE_LIMITS } from "../core-limits.js";
 import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import type { ReplacementPolicy, SmmuCosts, SmmuOptions } from "../smmu/smmu.js";
@@ -240,11 +240,11 @@ export class ScenarioError extends ConfigError {
   }
 }
 
-type Path = readonly PropertyKey[];
-interface Problem { path: Path; message: string }
+export type Path = readonly PropertyKey[];
+export interface Problem { path: Path; message: string }
 
 /** `domains[0].granule`; `(root)` for the empty path. */
-function formatPath(path: Path): string {
+export function formatPath(path: Path): string {
   if (path.length === 0) return "(root)";
   return path.map((key, i) => {
     if (typeof key === "number") return `[${key}]`;
@@ -328,14 +328,14 @@ const reference = (what: string) => expecting(z.string(), `the name of ${what}`,
 // ---------------------------------------------------------------------------------------
 // zod issue → message (the body after `<source>: <path>: `).
 
-function messageFor(iss: z.core.$ZodRawIssue): string {
+export function messageFor(iss: z.core.$ZodRawIssue): string {
   switch (iss.code) {
     case "invalid_type": return invalidType(iss);
     case "invalid_value": return invalidValue(iss.values, iss.input);
     case "too_small": return outOfRange(iss, "≥", ">", iss.minimum);
     case "too_big": return outOfRange(iss, "≤", "<", iss.maximum);
     case "invalid_format": return `expected ${expected(iss.schema ?? iss.inst)}, found ${found(iss.input)}`;
-    case "unrecognized_keys": return `unknown field (allowed: ${names(allowedKeys(iss.inst))})`;
+    case "unrecognized_keys": return unknownField(iss.keys, allowedKeys(iss.inst));
     case "invalid_union": return invalidUnion(iss);
     default: return `expected ${expected(iss.inst)}, found ${found(iss.input, true)}`;
   }
@@ -392,6 +392,12 @@ function arrayLength(iss: RangeIssue, inclusive: string, bound: number): string 
   return `expected ${want} ${plural(bound, "entry", "entries")}, found ${n}`;
 }
 
+/** One unknown field gets the nearest allowed one suggested (a typo is the usual cause). */
+function unknownField(keys: readonly string[], allowed: readonly string[]): string {
+  const near = keys.length === 1 ? didYouMean(keys[0]!, allowed) : undefined;
+  return `unknown field (${near ? `did you mean ${JSON.stringify(near)}? ` : ""}allowed: ${names(allowed)})`;
+}
+
 function allowedKeys(inst: unknown): string[] {
   const shape = (inst as { shape?: Record<string, unknown> } | undefined)?.shape;
   return shape ? Object.keys(shape) : [];
@@ -409,7 +415,7 @@ function invalidUnion(iss: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>): s
 /** Issues as problems, one per field: an unknown-fields issue becomes one problem per
  *  field, and a field failing several checks (0 is neither ≥ 1 nor a power of two) keeps
  *  the first. */
-function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
+export function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
   const all = issues.flatMap((iss) => iss.code === "unrecognized_keys"
     ? iss.keys.map((key) => ({ path: [...iss.path, key], message: iss.message }))
     : [{ path: iss.path, message: iss.message }]);

@@ -5,8 +5,8 @@
 import type { Core } from "../../bindings/core.js";
 import type { LayoutName, LayoutNamesWith } from "../../bindings/layout.js";
 import { IommuSimError, hex } from "../errors.js";
-import { checkAddress, checkInt } from "../validate.js";
-import type { SmmuDomain } from "../smmu/domain.js";
+import { checkAddress, checkBool, checkInt, checkOwned, checkRequiredOptions } from "../validate.js";
+import { SmmuDomain } from "../smmu/domain.js";
 import { RingReader } from "../ring.js";
 
 /** How the oracle classed a device access that got through the SMMU. */
@@ -80,6 +80,7 @@ export class Oracle {
   /** The DMA API mapped [iova, iova + size) to [pa, pa + size) for `domain` (page granular). */
   recordMap(domain: SmmuDomain, iova: number, pa: number, size: number): void {
     const ctx = "oracle.recordMap";
+    checkOwned("domain", domain, this.core, "an SmmuDomain (Simulator.createSmmuDomain)", ctx, SmmuDomain);
     checkAddress("iova", iova, ctx);
     checkAddress("pa", pa, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
@@ -96,6 +97,9 @@ export class Oracle {
    */
   recordUnmap(domain: SmmuDomain, iova: number, size: number, opts: { lazy: boolean }): void {
     const ctx = "oracle.recordUnmap";
+    checkOwned("domain", domain, this.core, "an SmmuDomain (Simulator.createSmmuDomain)", ctx, SmmuDomain);
+    checkRequiredOptions(opts, ["lazy"], ctx, "{ lazy: true | false }");
+    checkBool("lazy", opts.lazy, false, ctx);
     checkAddress("iova", iova, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
     const first = Math.floor(iova / 4096);

@@ -29,7 +29,7 @@ import type { RunReport, ViolationReport } from "../report/types.js";
 import type { RunScenario, RunScenarioInput } from "../run/scenario.js";
 import { RunError, startScenario } from "../run/runner.js";
 import { ArgumentError, WorkerError } from "../errors.js";
-import { checkInt, checkOneOf } from "../validate.js";
+import { checkInt, checkOneOf, checkOptions, type OptionKeys } from "../validate.js";
 
 export type DmaStressRole = "mapper" | "switcher" | "device";
 
@@ -138,8 +138,15 @@ function checkBool(name: string, v: unknown, fallback: boolean): boolean {
   return b;
 }
 
+const DMA_STRESS_OPTION_KEYS = {
+  variant: true, profile: true, mappers: true, pairs: true, switchRounds: true, gap: true, attacker: true, size: true,
+  seed: true, fqMode: true, stopOnViolation: true, chunk: true, keepViolations: true, timeoutMs: true,
+  injectFailureForTesting: true,
+} as const satisfies OptionKeys<DmaStressOptions>;
+
 function resolve(profile: Profile, opts: DmaStressOptions): Resolved {
-  if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", CTX);
+  checkOptions(opts, DMA_STRESS_OPTION_KEYS, CTX);
+  if (opts.injectFailureForTesting !== undefined) checkOptions(opts.injectFailureForTesting, ["role", "how"], CTX, "injectFailureForTesting");
   if (opts.profile !== undefined && opts.profile !== profile) {
     throw new ArgumentError("profile", opts.profile,
       `must be the Simulator's profile ('${profile}'); create a Simulator with { profile: '${opts.profile}' } instead`, CTX);

@@ -6,7 +6,7 @@ import type { Core } from "../../bindings/core.js";
 import { checkCore, coreError } from "../errno.js";
 import { ArgumentError, IommuSimError } from "../errors.js";
 import type { PageTable } from "../pgtable.js";
-import { checkInt, checkOneOf } from "../validate.js";
+import { checkBool, checkInt, checkOneOf, checkRequiredOptions, own, type OptionKeys } from "../validate.js";
 import { behaviourBits, PROFILES, type Profile } from "../profile.js";
 
 export interface SmmuDomainOptions {
@@ -21,6 +21,10 @@ export interface SmmuDomainOptions {
   /** Which driver's encoding rules to follow. Default: the simulator's profile. */
   commandRules?: Profile;
 }
+
+const SMMU_DOMAIN_OPTION_KEYS = {
+  stage: true, id: true, rangeInvalidation: true, e2h: true, commandRules: true,
+} as const satisfies OptionKeys<SmmuDomainOptions>;
 
 /**
  * The SMMUv3 driver's side of a domain (arm_smmu_domain): a context (ASID or VMID) over a
@@ -40,15 +44,19 @@ export class SmmuDomain {
   constructor(private readonly core: Core, profile: Profile, readonly pageTable: PageTable, opts: SmmuDomainOptions) {
     const pt = pageTable;
     const ctx = "createSmmuDomain";
-    if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
+    checkRequiredOptions(opts, SMMU_DOMAIN_OPTION_KEYS, ctx, "with at least id");
+    const L = core.layout;
+    if (core.readU32(L.PGT_BASE + pt.id * L.PGT_DESC_SIZE + L.D_SMMU_DOMAIN) !== 0) {
+      throw new ArgumentError("pageTable", pt, `already has an SMMU domain (page table ${pt.id}); a table's ` +
+        "invalidations go to one domain: destroy that domain first", ctx);
+    }
     const tableStage = pt.geometry.format.startsWith("arm-lpae-s1") ? 1 : 2;
     const stage = checkInt("stage", opts.stage ?? tableStage, 1, 2, ctx) as 1 | 2;
     const id = checkInt(stage === 1 ? "id (ASID)" : "id (VMID)", opts.id, 0, 0xffff, ctx);
     const rules = checkOneOf("commandRules", opts.commandRules ?? profile, PROFILES, ctx);
-    const L = core.layout;
     let features = 0;
-    if (opts.rangeInvalidation ?? true) features |= L.SMMU_FEAT_RANGE_INV;
-    if (opts.e2h) features |= L.SMMU_FEAT_E2H;
+    if (checkBool("rangeInvalidation", opts.rangeInvalidation, true, ctx)) features |= L.SMMU_FEAT_RANGE_INV;
+    if (checkBool("e2h", opts.e2h, false, ctx)) features |= L.SMMU_FEAT_E2H;
     const sd = core.raw.smmu_domain_create(stage, id, features, behaviourBits(L, rules));
     checkCore(core, sd, ctx, { detail: `stage ${stage} id ${id}; at most ${L.MAX_SMMU_DOMAINS} SMMU domains live at once` });
     const rc = core.raw.pgt_set_smmu_domain(pt.id, sd);
@@ -59,6 +67,7 @@ export class SmmuDomain {
     this.id = sd;
     this.stage = stage;
     this.asidOrVmid = id;
+    own(this, core);
   }
 
   /** Forget the domain; its page table stops issuing commands. */

@@ -8,13 +8,13 @@ import { checkCore, coreError } from "../errno.js";
 import type { LayoutName, LayoutNamesWith } from "../../bindings/layout.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import type { PageTable } from "../pgtable.js";
-import { checkAddress, checkInt, checkOneOf, isPowerOfTwo } from "../validate.js";
-import type { SmmuDomain } from "./domain.js";
+import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkOwned, isPowerOfTwo, own, type OptionKeys } from "../validate.js";
+import { SmmuDomain } from "./domain.js";
 import { Oracle, accessClassOf, type AccessClass } from "../safety/oracle.js";
 import { DmaEngine, type DmaEngineOptions } from "../device/engine.js";
 import { RingReader } from "../ring.js";
 import { COMMAND_KINDS, commandKindOf, coreOpcodeName, type CommandKind } from "./commands.js";
-import { withJsonForm } from "../json.js";
+import { withJsonForm } from "../json-form.js";
 
 export type ReplacementPolicy = "lru" | "rr" | "random";
 
@@ -32,6 +32,19 @@ export type SmmuCommandInput =
   | { op: Op<"CMD_CFGI_STE" | "CMD_CFGI_CD">; streamId: number; ssid?: number }
   | { op: Op<"CMD_CFGI_ALL" | "CMD_CFGI_CD_ALL">; streamId?: number };
 
+
+/** The fields each command of Smmu.submit may have (SmmuCommandInput), by kind: any other is refused. */
+type Fields<C> = C extends { op: infer O extends string } ? { [K in Extract<O, CommandKind>]: readonly (keyof C & string)[] } : never;
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+const RANGE_FIELDS = ["op", "addr", "asid", "vmid", "leaf", "ttl", "tg", "scale", "num"] as const;
+const COMMAND_FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
+  CMD_TLBI_NH_VA: RANGE_FIELDS, CMD_TLBI_NH_VAA: RANGE_FIELDS, CMD_TLBI_EL2_VA: RANGE_FIELDS, CMD_TLBI_S2_IPA: RANGE_FIELDS,
+  CMD_TLBI_NH_ASID: ["op", "asid", "vmid"], CMD_TLBI_EL2_ASID: ["op", "asid", "vmid"],
+  CMD_TLBI_S12_VMALL: ["op", "vmid"], CMD_TLBI_NH_ALL: ["op", "vmid"],
+  CMD_TLBI_NSNH_ALL: ["op"], CMD_TLBI_EL2_ALL: ["op"], CMD_SYNC: ["op"],
+  CMD_CFGI_STE: ["op", "streamId", "ssid"], CMD_CFGI_CD: ["op", "streamId", "ssid"],
+  CMD_CFGI_ALL: ["op", "streamId"], CMD_CFGI_CD_ALL: ["op", "streamId"],
+} satisfies UnionToIntersection<Fields<SmmuCommandInput>>;
 
 /** Modelled costs in ns, charged to the SMMU (walks, lookups) or the CPU (commands). */
 export interface SmmuCosts {
@@ -214,6 +227,8 @@ export interface SmmuStats {
   commandsByKind: Record<CommandKind, number>;
   syncs: number;
   commands: number;
+  /** Commands refused for an opcode the SMMUv3 architecture does not define (CERROR_ILL); not in `commands`. */
+  illegalCommands: number;
   entriesInvalidated: number;
   /** Time the SMMU's work would take on the modelled hardware. */
   modelledNs: number;
@@ -238,6 +253,13 @@ const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutNam
  * ID; their accesses are translated through their domain's page table. Made with
  * Simulator.createSmmu.
  */
+const SMMU_OPTION_KEYS = {
+  iotlb: true, walkCache: true, microTlb: true, invalidateAt: true, ttl: true, faultQueue: true, oracle: true,
+  injectDroppedInvalidations: true, costs: true,
+} as const satisfies OptionKeys<SmmuOptions>;
+const SMMU_IOTLB_KEYS = { entries: true, ways: true, policy: true, seed: true } as const satisfies
+  OptionKeys<NonNullable<SmmuOptions["iotlb"]>>;
+
 export class Smmu {
   readonly id: number;
   readonly costs: Readonly<SmmuCosts>;
@@ -249,9 +271,14 @@ export class Smmu {
   private destroyed = false;
 
   /** @internal Use Simulator.createSmmu. */
-  constructor(private readonly core: Core, opts: SmmuOptions = {}) {
+  constructor(private readonly core: Core, given?: SmmuOptions) {
     const ctx = "createSmmu";
     const L = core.layout;
+    const opts = checkOptions(given, SMMU_OPTION_KEYS, ctx);
+    checkOptions(opts.iotlb, SMMU_IOTLB_KEYS, ctx, "iotlb");
+    checkOptions(opts.costs, SMMU_COST_CODES, ctx, "costs");
+    if (opts.oracle !== undefined && typeof opts.oracle !== "boolean") checkOptions(opts.oracle, ["capacity", "violations"], ctx, "oracle");
+    const injectDrop = checkBool("injectDroppedInvalidations", opts.injectDroppedInvalidations, false, ctx);
     const entries = checkInt("iotlb.entries", opts.iotlb?.entries ?? 2048, 1, 1 << 16, ctx);
     const ways = checkInt("iotlb.ways", opts.iotlb?.ways ?? 4, 1, 64, ctx);
     if (entries % ways !== 0) throw new ArgumentError("iotlb.entries", entries, `must be a multiple of iotlb.ways (${ways})`, ctx);
@@ -282,7 +309,7 @@ export class Smmu {
     let options = 0;
     if (invalidateAt === "sync") options |= L.OPT_INVALIDATE_AT_SYNC;
     if (ttl === "honour") options |= L.OPT_TTL_STRICT;
-    if (opts.injectDroppedInvalidations) options |= L.OPT_FAULT_DROP_TLBI;
+    if (injectDrop) options |= L.OPT_FAULT_DROP_TLBI;
     const id = core.raw.smmu_create(options, entries / ways, ways, L[POLICY_CODES[policy]], seed,
       wc[0], wc[1], wc[2], wc[3], utlb, faults);
     checkCore(core, id, ctx, { detail: `at most ${L.MAX_SMMUS} SMMUs live at once; their caches come from the kheap` });
@@ -309,6 +336,7 @@ export class Smmu {
       }
       this.oracle = new Oracle(core, id, core.readU32(this.base + L.S_ORACLE));
     }
+    own(this, core);
   }
 
   /**
@@ -320,6 +348,7 @@ export class Smmu {
     this.live();
     const ctx = "attachDevice";
     checkInt("streamId", streamId, 0, this.core.layout.MAX_STREAMS - 1, ctx);
+    checkOwned("domain", domain, this.core, "an SmmuDomain (Simulator.createSmmuDomain)", ctx, SmmuDomain);
     if (this.devices.has(streamId)) throw new ArgumentError("streamId", streamId, "is already attached on this SMMU (detach it first)", ctx);
     const pt = domain.pageTable;
     const g = pt.geometry;
@@ -378,7 +407,8 @@ export class Smmu {
       walks: this.stat("STAT_WALKS"), pteReads: this.stat("STAT_PTE_READS"),
       walkCacheHits: this.stat("STAT_WALKC_HITS"), faults: this.stat("STAT_FAULTS"),
       tlbi: { va: this.stat("STAT_TLBI_VA"), context: this.stat("STAT_TLBI_CONTEXT"), all: this.stat("STAT_TLBI_ALL") },
-      syncs: this.stat("STAT_SYNCS"), commands: this.stat("STAT_CMDS"), commandsByKind: this.commandsByKind(),
+      syncs: this.stat("STAT_SYNCS"), commands: this.stat("STAT_CMDS"), illegalCommands: this.stat("STAT_CMD_ILLEGAL"),
+      commandsByKind: this.commandsByKind(),
       entriesInvalidated: this.stat("STAT_ENTRIES_INVALIDATED"), modelledNs: this.stat("STAT_MODELLED_NS"),
       iotlb: this.cacheStats(this.core.readU32(this.base + L.S_IOTLB))!,
       walkCache: [0, 1, 2, 3].map((l) => this.cacheStats(this.core.readU32(this.base + L.S_WALKC + 4 * l))),
@@ -433,7 +463,9 @@ export class Smmu {
     const L = this.core.layout;
     const ctx = "Smmu.submit";
     const id16 = (n: string, v: unknown) => checkInt(n, v ?? 0, 0, 0xffff, ctx);
-    const kind = commandKindOf(cmd?.op);
+    if (typeof cmd !== "object" || cmd === null || Array.isArray(cmd)) throw new ArgumentError("command", cmd, "must be an object with an op", ctx);
+    const kind = commandKindOf(cmd.op);
+    if (kind !== undefined) checkOptions(cmd, COMMAND_FIELDS[kind], ctx, "", "field of this command");
     switch (kind) {
       case "CMD_TLBI_NH_VA": case "CMD_TLBI_NH_VAA": case "CMD_TLBI_EL2_VA": case "CMD_TLBI_S2_IPA": {
         const c = cmd as Extract<SmmuCommandInput, { addr: number }>;
@@ -473,7 +505,8 @@ export class Smmu {
     }
     const lo = (v: bigint) => Number(v & 0xffffffffn);
     const hi = (v: bigint) => Number(v >> 32n);
-    this.core.raw.smmu_cmd_raw(this.id, lo(dw0), hi(dw0), lo(dw1), hi(dw1));
+    const rc = this.core.raw.smmu_cmd_raw(this.id, lo(dw0), hi(dw0), lo(dw1), hi(dw1));
+    if (rc !== 0) throw coreError(this.core, rc, "Smmu.submitRaw", { argument: "dw0", value: dw0, detail: `opcode ${hex(Number(dw0 & 0xffn))}` });
   }
 
   /** Detach every device and free the SMMU's caches. */
@@ -516,15 +549,19 @@ export class Device {
 
   /** @internal Use Smmu.attachDevice. */
   constructor(private readonly core: Core, readonly smmu: Smmu, readonly streamId: number,
-              readonly pageTable: PageTable) {}
+              readonly pageTable: PageTable) {
+    own(this, core);
+  }
 
   /**
    * A DMA access of `length` bytes from `iova`, translated page by page (granule-sized
    * pieces) through the SMMU. Stops at the first fault.
    */
-  access(iova: number, length: number, kind: "read" | "write", opts: { privileged?: boolean } = {}): AccessResult {
+  access(iova: number, length: number, kind: "read" | "write", options?: { privileged?: boolean }): AccessResult {
     if (!this.attached) throw new IommuSimError(`iommu-sim: device ${this.streamId} was detached`);
     const ctx = "access";
+    const opts = checkOptions(options, ["privileged"], ctx);
+    checkBool("privileged", opts.privileged, false, ctx);
     checkAddress("iova", iova, ctx);
     checkInt("length", length, 1, 2 ** 32, ctx);
     checkOneOf("kind", kind, ["read", "write"] as const, ctx);
@@ -556,7 +593,7 @@ export class Device {
    * This device's DMA engine: a descriptor ring the driver posts to and the device takes
    * from (batched in Wasm); with `attacker`, it also keeps and retries old IOVAs.
    */
-  engine(opts: DmaEngineOptions = {}): DmaEngine {
+  engine(opts?: DmaEngineOptions): DmaEngine {
     if (!this.attached) throw new IommuSimError(`iommu-sim: device ${this.streamId} was detached`);
     return DmaEngine.create(this.core, this.smmu.id, this.streamId, this.pageTable.geometry.granule, opts);
   }

@@ -5,6 +5,7 @@
 
 import type { TaskContext } from "../pool.js";
 import { PageTable, Prot } from "../pgtable.js";
+import { ArgumentError } from "../errors.js";
 
 export interface ChurnArgs {
   table: number;
@@ -31,6 +32,11 @@ const PAGE = 0x1000;
 const REGION = 0x200000;
 /** Workers own alternating 16-page chunks, so they share every last-level table. */
 const CHUNK_PAGES = 16;
+/**
+ * The most workers the churn can have: each needs a chunk of its own in every 2 MiB region
+ * (32 of them); with more, workers would share chunks and map over each other's pages.
+ */
+export const CHURN_MAX_WORKERS = REGION / (CHUNK_PAGES * PAGE);
 
 /** mulberry32: small, seedable, the same stream in every thread. */
 export function rng(seed: number): () => number {
@@ -50,6 +56,10 @@ export function rng(seed: number): () => number {
  * it maps a run of pages in a chunk it has not mapped, or unmaps one it has.
  */
 export function churnOps(args: ChurnArgs, w: number, workers: number): ChurnOp[] {
+  if (!Number.isInteger(workers) || workers < 1 || workers > CHURN_MAX_WORKERS) {
+    throw new ArgumentError("workers", workers, `must be an integer in [1, ${CHURN_MAX_WORKERS}] (each worker owns ` +
+      "one 64 KiB chunk of every 2 MiB region)", "pgtable.churn");
+  }
   const next = rng(args.seed * 7919 + w);
   const chunksPerRegion = REGION / (CHUNK_PAGES * PAGE);
   const ownPerRegion = Math.floor(chunksPerRegion / workers);

@@ -1,0 +1,147 @@
+// The command line's side of issue 14's "input that gets past unchecked": each bad input
+// gets one clear line on stderr and exit 2, where it used to run, print "clean" or "ok", or
+// crash: a misspelt explore field, a duplicate key, a damaged saved report, a directory as
+// --out, `demo -w 33`, a deeply nested litmus file, an ANSI escape in a name, and `bench`
+// interrupted (exit 2, as `run` interrupted).
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const CLI = new URL("../dist/cli.js", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "iommu-sim-valid-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** A one-CPU run scenario (pairs), as JSON text, with `name`. */
+function tiny(name: string, ops = 200): string {
+  return JSON.stringify({
+    name, workers: 1, cpus: 1, domains: [{ name: "d" }], devices: [{ name: "e", domain: "d", streamId: 1 }],
+    workloads: [{ kind: "pairs", device: "e", cpus: [0], ops }],
+  });
+}
+
+describe("bad input on the command line: one line, exit 2", () => {
+  it("explore: a misspelt field, a setup that is not a list, a duplicate key", () => {
+    const threads = { B: [{ unmap: "old" }], dev: [{ access: "old" }] };
+    const cases: [string, RegExp][] = [
+      [JSON.stringify({ varient: "v2-hoisted", profile: "5.15", setup: [{ map: "old", cpu: "B" }], threads }),
+       /varient is not a known field \(did you mean 'variant'\?\)/],
+      [JSON.stringify({ profile: "5.15", setup: { map: "old" }, threads }), /setup must be a list of operations, got an object/],
+      ['{ "profile": "5.15", "profile": "7.1", "threads": {} }', /line 1: the key "profile" appears twice in the top-level object/],
+    ];
+    cases.forEach(([text, re], i) => {
+      const r = cli("explore", file(`explore${i}.json`, text));
+      expect(r.code, text).toBe(2);
+      expect(r.out, text).toBe("");
+      expect(r.err.trim().split("\n"), text).toHaveLength(1);
+      expect(r.err, text).toMatch(re);
+    });
+  });
+
+  it("run: a duplicate key in a scenario file is refused, naming the key", () => {
+    const text = tiny("dup").replace('"workers":1', '"workers":1,"workers":2');
+    const r = cli("run", file("dup.json", text), "--no-progress");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/dup\.json: line 1: the key "workers" appears twice in the top-level object/);
+  });
+
+  it("run --out with a directory writes no hidden files/.json, and says what to write", () => {
+    mkdirSync(join(dir, "files"));
+    for (const out of [join(dir, "files") + "/", join(dir, "files")]) {
+      const r = cli("run", file("ok.json", tiny("ok")), "--no-progress", "--out", out);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe("");
+      expect(r.err).toMatch(/--out must be the base of the report's two files, not a directory: e\.g\. --out .*files\/report/);
+    }
+    expect(existsSync(join(dir, "files", ".json"))).toBe(false);
+  });
+
+  it("bench --out with a directory is refused before the benchmark runs", () => {
+    const r = cli("bench", "-s", "1", "--out", join(dir, "files") + "/");
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(/--out must be the base of the report's two files, not a directory/);
+    expect(existsSync(join(dir, "files", ".html"))).toBe(false);
+  });
+
+  it("run: a misspelt field in a scenario file is named, with the nearest allowed one", () => {
+    const text = tiny("typo").replace('"workers":1', '"worker":1');
+    const r = cli("run", file("typo.json", text), "--no-progress");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/typo\.json: worker: unknown field \(did you mean "workers"\? allowed: /);
+  });
+
+  it("report: a damaged file names the field; it neither crashes nor prints undefined", () => {
+    const good = join(dir, "good");
+    expect(cli("run", file("good.json", tiny("good")), "--no-progress", "--out", good).code).toBe(0);
+    const report = JSON.parse(readFileSync(`${good}.json`, "utf8"));
+    const damaged: [string, (r: any) => void, RegExp][] = [
+      ["huge", (r) => { r.totals.maps = 1e308; }, /totals\.maps: /],
+      ["gone", (r) => { delete r.perCpu[0].mapLatency; }, /perCpu\[0\]\.mapLatency: required field missing/],
+      ["type", (r) => { r.outcome = "ok"; }, /outcome: expected an object, found "ok"/],
+    ];
+    for (const [what, f, re] of damaged) {
+      const r2 = structuredClone(report);
+      f(r2);
+      const r = cli("report", file(`${what}.json`, JSON.stringify(r2)));
+      expect(r.code, what).toBe(2);
+      expect(r.out, what).toBe("");
+      expect(r.err, what).toMatch(/^iommu-sim: bad report: /);
+      expect(r.err, what).toMatch(re);
+      expect(r.err, what).not.toMatch(/TypeError|undefined/);
+    }
+    expect(cli("report", `${good}.json`).code).toBe(0);
+  });
+
+  it("demo -w 33: refused (chunks would overlap above 32 workers)", () => {
+    const r = cli("demo", "-w", "33");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/workers must be an integer in \[1, 32\]/);
+  });
+
+  it("a litmus file nested 100,000 deep: a parse error with file, line and column", () => {
+    const deep = "C deep\n{ x=0; }\nP0(int *x) { WRITE_ONCE(*x, 1); }\nexists (" + "(".repeat(100_000) + "x=1" + ")".repeat(100_000) + ")\n";
+    const r = cli("explore", "--litmus", file("deep.litmus", deep));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/deep\.litmus:4:\d+: nested deeper than \d+ levels/);
+  });
+});
+
+describe("text from files reaches the terminal escaped", () => {
+  it("an ANSI escape and a newline in a scenario name neither clear the screen nor forge a line", () => {
+    const r = cli("run", file("evil.json", tiny("evil\u001b[2J\nOutcome:     ok")), "--no-progress");
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/\u001b/);
+    expect(r.out.split("\n").filter((l) => l.startsWith("Outcome:"))).toHaveLength(1);
+    expect(r.out).toContain("scenario evil\\x1b[2J\\nOutcome:");
+  });
+});
+
+describe("interrupted commands exit 2", () => {
+  it("bench stopped by SIGINT prints what ran and exits 2, as run does", async () => {
+    const child = spawn(process.execPath, [CLI, "bench", "-s", "300", "--mode", "strict"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (d) => { out += d; });
+    child.stderr.on("data", (d) => { err += d; });
+    // The handler is installed once the command starts: wait for the simulator to be running.
+    await new Promise((r) => setTimeout(r, 5000));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    expect(err).toMatch(/interrupted; the results cover the modelled time run so far/);
+    expect(code).toBe(2);
+    expect(out).toMatch(/^dma mapping benchmark\(SINGLE_MODE\)/m);
+  }, 60_000);
+});

@@ -1,0 +1,391 @@
+// Input that used to get past unchecked (issue 14): unknown option keys, null options,
+// objects of another Simulator, terminal escapes in names, duplicate JSON keys, damaged
+// saved reports, deep nesting, the simulator's own memory running out, illegal raw SMMU
+// commands, histograms that saturated. Each case gets a named error of the package (or is
+// handled), and the test says which.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+// What needs the Wasm core comes from the built package (dist/, as the other tests); the pure
+// helpers from src/, checked against src/'s error classes.
+import {
+  Simulator, ArgumentError, ForeignObjectError, IommuSimError, SimulatorResourceError, UnknownOptionError,
+  exploreScenario, runScenario, formatSummary, parseRunReport, ReportError, LitmusError, parseLitmus, replayScript,
+  runLitmus, dmaStressScenario, explore,
+  type RunReport, type RunScenarioInput,
+} from "../dist/index.js";
+import * as S from "../src/errors.js";
+import { didYouMean } from "../src/validate.js";
+import { terminalText } from "../src/terminal.js";
+import { findDuplicateKey, JsonInputError, parseJsonStrict } from "../src/json-input.js";
+import { validateScenario } from "../src/explore/scenario.js";
+import { LITMUS_MAX_NESTING } from "../src/explore/litmus.js";
+import { runDemo } from "../src/demo.js";
+import { coreOf } from "./helpers.js";
+import { CHURN_MAX_WORKERS, churnOps } from "../src/tasks/pgtable.js";
+import { outBase } from "../src/out-base.js";
+
+const PT = { format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48 } as const;
+const LITMUS = "C t\n{ x=0; }\nP0(int *x) { WRITE_ONCE(*x, 1); }\nexists (x=1)";
+
+/** The error `f` throws (or the promise rejects with); fails the test if it returns. */
+async function thrown(f: () => unknown): Promise<Error> {
+  try {
+    await f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected an error, got a result");
+}
+
+describe("unknown option keys are refused, with the nearest known key", () => {
+  let sim: Simulator;
+  beforeAll(async () => { sim = await Simulator.create({ ramMiB: 8, kheapMiB: 4 }); });
+  afterAll(async () => { await sim.close(); });
+
+  it("Simulator.create: a misspelt profile is not silently the default", async () => {
+    const e = await thrown(() => Simulator.create({ profil: "5.15" } as never));
+    expect(e).toBeInstanceOf(UnknownOptionError);
+    expect(e.message).toMatch(/^Simulator\.create: profil is not a known option \(did you mean 'profile'\?\)/);
+    expect((e as UnknownOptionError).suggestion).toBe("profile");
+  });
+
+  it("null options are an ArgumentError, not a TypeError", async () => {
+    const smmu = sim.createSmmu();
+    const dom = sim.createDmaDomain({ smmu });
+    const pt = sim.createPageTable(PT);
+    const pool = await sim.pool({ workers: 1 });
+    const cases: [string, () => unknown][] = [
+      ["Simulator.create", () => Simulator.create(null as never)],
+      ["createSmmu", () => sim.createSmmu(null as never)],
+      ["attachDevice", () => dom.attachDevice(null as never)],
+      ["unmapPages", () => pt.unmapPages(0, 4096, 1, null as never)],
+      ["mapPages", () => pt.mapPages(0, 0, 4096, 1, 3, null as never)],
+      ["pool.run", () => pool.run("pgtable.loop", {}, null as never)],
+      ["tick", () => sim.tick(1, null as never)],
+    ];
+    for (const [where, f] of cases) {
+      const e = await thrown(f);
+      expect(e, where).toBeInstanceOf(ArgumentError);
+      // Optional options say they may be left out; required ones say what they need.
+      expect(e.message, where).toMatch(where === "attachDevice" ? /options must be an object \(with at least streamId\), got null/
+        : /options must be an object \(or left out\), got null/);
+    }
+  });
+
+  it("every public options object refuses a key it does not have", async () => {
+    const smmu = sim.createSmmu();
+    const dom = sim.createDmaDomain({ smmu });
+    const dev = dom.attachDevice({ streamId: 7 });
+    const pt = sim.createPageTable(PT);
+    const pool = await sim.pool({ workers: 1 });
+    const cases: [() => unknown, string, string | undefined][] = [
+      [() => sim.createSmmu({ invalidatAt: "sync" } as never), "invalidatAt", "invalidateAt"],
+      [() => sim.createSmmu({ iotlb: { way: 2 } } as never), "iotlb.way", "ways"],
+      [() => sim.createSmmu({ costs: { tlbiCost: 1 } } as never), "costs.tlbiCost", undefined],
+      [() => sim.createDmaDomain({ smmu, tpye: "DMA-FQ" } as never), "tpye", "type"],
+      [() => dom.attachDevice({ streamId: 9, dmamask: 32 } as never), "dmamask", "dmaMask"],
+      [() => dev.map(0x1000, 4096, { cpus: 1 } as never), "cpus", "cpu"],
+      [() => dev.unmap(0x1000, 4096, { cpu: 0, sync: true } as never), "sync", undefined],
+      [() => pt.mapPages(0, 0, 4096, 1, 3, { rwa: true } as never), "rwa", "raw"],
+      [() => pt.unmapPages(0, 4096, 1, { gathr: "none" } as never), "gathr", "gather"],
+      [() => sim.createPageTable({ ...PT, quirk: 1 } as never), "config.quirk", "quirks"],
+      [() => sim.createIovaDomain({ granule: 4096, startPfn: 1, cpu: 2 } as never), "cpu", "cpus"],
+      [() => sim.createSmmuDomain(pt, { id: 3, stge: 1 } as never), "stge", "stage"],
+      [() => pool.run("pgtable.loop", {}, { timeout: 5 } as never), "timeout", "timeoutMs"],
+      [() => sim.pool({ worker: 2 } as never), "worker", "workers"],
+      [() => sim.advance(1, { cpus: 0 } as never), "cpus", "cpu"],
+      [() => exploreScenario("seed-race", { varient: "v2-hoisted" } as never), "varient", "variant"],
+      [() => runScenario(tinyScenario("t"), { worker: 1 } as never), "worker", "workers"],
+      [() => runScenario(tinyScenario("t"), { keepOpen: true } as never), "keepOpen", undefined],
+      [() => replayScript("", { profile: "7.1", iovasearch: "fast" } as never), "iovasearch", "iovaSearch"],
+      [() => runLitmus(LITMUS, { model: "sc", maxSchedule: 3 } as never),
+        "maxSchedule", "maxSchedules"],
+      [() => dmaStressScenario("7.1", { mapper: 2 } as never), "mapper", "mappers"],
+      [() => smmu.submit({ op: "TLBI_NH_VA", adr: 0 } as never), "adr", "addr"],
+      [() => smmu.submit({ op: "CMD_SYNC", asid: 1 } as never), "asid", undefined],
+      [() => explore(parseLitmus(LITMUS).program, { model: "sc", maxSchedule: 1 } as never), "maxSchedule", "maxSchedules"],
+    ];
+    for (const [f, key, suggestion] of cases) {
+      const e = await thrown(f);
+      expect(e, key).toBeInstanceOf(UnknownOptionError);
+      expect((e as UnknownOptionError).key, key).toBe(key);
+      expect((e as UnknownOptionError).suggestion, key).toBe(suggestion);
+    }
+  });
+
+  it("suggests only near keys", () => {
+    expect(didYouMean("profil", ["profile", "ramMiB"])).toBe("profile");
+    expect(didYouMean("tpye", ["type", "variant"])).toBe("type");
+    expect(didYouMean("RAMMIB", ["ramMiB"])).toBe("ramMiB");
+    expect(didYouMean("banana", ["profile", "ramMiB"])).toBeUndefined();
+  });
+});
+
+describe("objects must belong to this simulator and domain", () => {
+  let a: Simulator, b: Simulator;
+  beforeAll(async () => {
+    a = await Simulator.create({ ramMiB: 8, kheapMiB: 4 });
+    b = await Simulator.create({ ramMiB: 8, kheapMiB: 4 });
+  });
+  afterAll(async () => { await a.close(); await b.close(); });
+
+  it("refuses another Simulator's SMMU, page table and SMMU domain", async () => {
+    const smmuB = b.createSmmu();
+    const ptB = b.createPageTable(PT);
+    const sdB = b.createSmmuDomain(ptB, { id: 5 });
+    const smmuA = a.createSmmu();
+    for (const f of [() => a.createDmaDomain({ smmu: smmuB }), () => a.createSmmuDomain(ptB, { id: 6 }),
+                     () => smmuA.attachDevice(4, sdB)]) {
+      const e = await thrown(f);
+      expect(e).toBeInstanceOf(ForeignObjectError);
+      expect(e.message).toMatch(/of this Simulator, not one made by another Simulator/);
+    }
+    // Not a handle at all: a plain object with the right shape.
+    const e = await thrown(() => a.createDmaDomain({ smmu: { id: 0, attachDevice() {} } as never }));
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e.message).toMatch(/smmu must be an Smmu \(Simulator\.createSmmu\), got an object/);
+  });
+
+  it("refuses a second SMMU domain on one page table (its invalidations would leave the first's devices stale)", async () => {
+    const pt = a.createPageTable(PT);
+    const first = a.createSmmuDomain(pt, { id: 11 });
+    const e = await thrown(() => a.createSmmuDomain(pt, { id: 12 }));
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e.message).toMatch(/already has an SMMU domain/);
+    // Once the first is gone the table can have another.
+    first.destroy();
+    expect(a.createSmmuDomain(pt, { id: 12 }).asidOrVmid).toBe(12);
+    // The core refuses it too (for callers that skip the bindings, such as a worker).
+    const L = coreOf(a).layout;
+    expect(coreOf(a).raw.pgt_set_smmu_domain(pt.id, first.id === 0 ? 1 : 0)).toBeLessThan(0);
+    expect(L.ESIM_TABLE_HAS_SMMU_DOMAIN).toBeGreaterThan(4096);
+  });
+});
+
+describe("the simulator's own limits, told apart from the kernel's", () => {
+  it("an IOVA allocation that fails because the kheap ran out is a SimulatorResourceError, and counted", async () => {
+    const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 1 });
+    try {
+      const iova = sim.createIovaDomain({ granule: 4096, startPfn: 1 });
+      let e: unknown;
+      for (let i = 0; i < 100_000 && !e; i++) {
+        try {
+          // The kernel would not run out here: 2^36 pages of IOVA space, 64 B of slab per range.
+          expect(iova.alloc(1, 2 ** 36)).not.toBeNull();
+        } catch (err) {
+          e = err;
+        }
+      }
+      expect(e).toBeInstanceOf(SimulatorResourceError);
+      expect((e as Error).message).toMatch(/simulator's own memory \(kheap\) ran out.*larger kheapMiB/);
+      expect(sim.memoryStats().kheapAllocFailures).toBeGreaterThan(0);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("a raw SMMU command with an illegal opcode is refused and counted apart (CERROR_ILL)", async () => {
+    const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 2 });
+    try {
+      const smmu = sim.createSmmu();
+      smmu.submit({ op: "CMD_SYNC" });
+      const before = smmu.stats();
+      const e = await thrown(() => smmu.submitRaw(0x99n, 0n));
+      expect(e).toBeInstanceOf(ArgumentError);
+      expect(e.message).toMatch(/^Smmu\.submitRaw: dw0 has an opcode that is not an SMMUv3 command .*CERROR_ILL.* opcode 0x99/);
+      const after = smmu.stats();
+      expect(after.illegalCommands).toBe(1);
+      expect(after.commands).toBe(before.commands);
+      // A defined command the model does not act on (PREFETCH_CONFIG) is still legal.
+      smmu.submitRaw(0x01n, 0n);
+      expect(smmu.stats().commands).toBe(before.commands + 1);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("latency histograms cover every u64 value: no catch-all bucket at 2^32 ns", async () => {
+    const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 2 });
+    try {
+      const L = coreOf(sim).layout;
+      const last = coreOf(sim).raw.wl_hist_floor(L.WL_HIST_BUCKETS - 1);
+      expect(last).toBeGreaterThanOrEqual(2 ** 63);
+      // 4 buckets per power of two all the way up: the bound after 2^32 ns is still 2^32 · 5/4.
+      expect(coreOf(sim).raw.wl_hist_floor(32 * 4 + 1)).toBe(2 ** 32 * 1.25);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe("an attacker that measured nothing", () => {
+  it("makes the outcome say so and why, instead of a bare ok", async () => {
+    // One op on a worker of its own: it is done before its victim has unmapped anything
+    // (almost always; the check below holds either way).
+    const report = await runScenario({
+      name: "idle-attacker", workers: 2, cpus: 2, domains: [{ name: "nic", type: "DMA-FQ" }],
+      devices: [{ name: "eth0", domain: "nic", streamId: 1 }],
+      workloads: [{ kind: "nic-rx", name: "rx", device: "eth0", cpus: [0], ops: 3000 },
+                  { kind: "attacker", name: "evil", victim: "rx", cpus: [1], keep: 32, ops: 1 }],
+    });
+    const warned = /WARNING: attacker "evil" measured nothing: it retried no unmapped IOVA, because its victim "rx" \(cpu 0\) unmapped none while it ran \(it ran its 1 op first; leave out its ops/;
+    if (report.attacker.retries === 0) expect(report.outcome.message).toMatch(warned);
+    else expect(report.outcome.message).not.toMatch(/measured nothing/);
+  });
+});
+
+describe("text reaching a terminal is escaped", () => {
+  it("control characters show as escapes; printable text (tabs, Unicode) is unchanged; idempotent", () => {
+    expect(terminalText("a\x1b[2Jb")).toBe("a\\x1b[2Jb");
+    expect(terminalText("x\nOutcome: ok")).toBe("x\\nOutcome: ok");
+    expect(terminalText("\r\x07\x7f\x9b\u2028\u202e")).toBe("\\r\\x07\\x7f\\x9b\\u2028\\u202e");
+    expect(terminalText("tab\there · µs ✓")).toBe("tab\there · µs ✓");
+    const once = terminalText("\x1b]0;title\x07");
+    expect(terminalText(once)).toBe(once);
+  });
+
+  it("a scenario name cannot clear the screen or forge the summary's Outcome line", async () => {
+    const report = await runScenario(tinyScenario("evil\x1b[2J\nOutcome:     ok"), { workers: 1 });
+    const lines = formatSummary(report);
+    expect(lines.join("\n")).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    expect(lines.filter((l) => l.startsWith("Outcome:"))).toHaveLength(1);
+    expect(lines[0]).toContain("evil\\x1b[2J\\nOutcome:");
+  });
+});
+
+describe("duplicate JSON keys are refused", () => {
+  it("names the key, the object and the line", () => {
+    const e = (() => { try { parseJsonStrict('{"a": 1,\n "b": {"c": [1, {"d": 2, "d": 3}]}}', "f.json"); } catch (x) { return x; } })();
+    expect(e).toBeInstanceOf(JsonInputError);
+    expect((e as Error).message).toBe('f.json: line 2: the key "d" appears twice in the object at b.c[1] ' +
+      "(JSON would keep only the last; remove one)");
+    expect(() => parseJsonStrict('{"workers": 1, "workers": 8}', "s.json")).toThrow(/"workers" appears twice in the top-level object/);
+    // Equal after unescaping is equal.
+    expect(findDuplicateKey('{"ab": 1, "a\\u0062": 2}')?.key).toBe("ab");
+    // The same key in different objects, and keys inside strings, are fine.
+    expect(parseJsonStrict('[{"a": 1}, {"a": 2, "s": "{\\"a\\": 1, \\"a\\": 2}"}]', "ok.json")).toHaveLength(2);
+    expect(() => parseJsonStrict("{", "bad.json")).toThrow(/^bad\.json: not JSON: /);
+  });
+
+  it("walks 100,000 levels of nesting without overflowing the stack", () => {
+    const deep = "[".repeat(100_000) + "]".repeat(100_000);
+    let r: unknown;
+    try { r = parseJsonStrict(deep, "deep.json"); } catch (e) { r = e; }
+    // Whatever JSON.parse makes of it, the answer is a value or a JsonInputError, never a RangeError.
+    expect(r instanceof RangeError).toBe(false);
+    if (r instanceof Error) expect(r).toBeInstanceOf(JsonInputError);
+  });
+});
+
+describe("explore scenarios: unknown fields and wrong shapes", () => {
+  const base = { profile: "5.15", threads: { B: [{ map: "x" }], dev: [{ access: "x" }] } };
+  it("refuses a misspelt field instead of exploring the merged code", () => {
+    const e = (() => { try { validateScenario({ ...base, varient: "v2-hoisted" }, "sc.json"); } catch (x) { return x; } })();
+    expect(e).toBeInstanceOf(S.UnknownOptionError);
+    expect((e as Error).message).toMatch(/^sc\.json: varient is not a known field \(did you mean 'variant'\?\)/);
+  });
+  it("refuses a setup that is not a list, an operation with a stray field, a non-object", () => {
+    expect(() => validateScenario({ ...base, setup: { map: "x" } })).toThrow(/setup must be a list of operations, got an object/);
+    expect(() => validateScenario({ ...base, setup: [{ unmap: "x", cpu: "B" }] })).toThrow(S.UnknownOptionError);
+    expect(() => validateScenario({ ...base, threads: { B: [{ access: "x", knd: "read" }] } })).toThrow(/did you mean 'kind'/);
+    expect(() => validateScenario([base])).toThrow(S.ArgumentError);
+    expect(() => validateScenario({ ...base, threads: [] })).toThrow(S.ArgumentError);
+  });
+});
+
+describe("deep nesting in a litmus file", () => {
+  const test = (cond: string) => `C deep\n{ x=0; }\nP0(int *x) { WRITE_ONCE(*x, 1); }\nexists (${cond})`;
+  it("is a LitmusError at the token that goes too deep, not a stack overflow", () => {
+    for (const cond of ["(".repeat(100_000) + "x=1" + ")".repeat(100_000), Array(50_000).fill("x=1").join(" /\\ "),
+                        "~".repeat(100_000) + "x=1"]) {
+      const e = (() => { try { parseLitmus(test(cond), "deep.litmus"); } catch (x) { return x; } })();
+      expect(e).toBeInstanceOf(LitmusError);
+      expect((e as Error).message).toMatch(new RegExp(`^deep\\.litmus:4:\\d+: nested deeper than ${LITMUS_MAX_NESTING} levels`));
+    }
+    // Ordinary nesting is fine.
+    expect(parseLitmus(test("((x=1) /\\ ~(x=0))")).name).toBe("deep");
+  });
+});
+
+describe("the demo's worker count", () => {
+  it("is refused above the chunks a region has (they would overlap)", async () => {
+    expect(CHURN_MAX_WORKERS).toBe(32);
+    const e = await thrown(() => runDemo({ profile: "7.1", workers: 33, ops: 10, print: () => {} }));
+    expect(e).toBeInstanceOf(S.ArgumentError);
+    expect(e.message).toMatch(/^demo: workers must be an integer in \[1, 32\], got 33/);
+    expect(() => churnOps({ table: 0, seed: 1, ops: 10, base: 0, regions: 1 }, 0, 33)).toThrow(S.ArgumentError);
+  });
+});
+
+describe("--out names a file base, not a directory", () => {
+  const dir = mkdtempSync(join(tmpdir(), "iommu-sim-out-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it("refuses a directory (trailing slash, or one that exists) and says what to write", () => {
+    mkdirSync(join(dir, "files"));
+    for (const out of [`${dir}/files/`, `${dir}/files`, `${dir}/new/`, ".json", ".", ".."]) {
+      expect(() => outBase(out), out).toThrow(/not a directory: e\.g\. --out .*\/report writes .*\/report\.json/);
+    }
+    expect(outBase(`${dir}/files/report.json`)).toBe(`${dir}/files/report`);
+    expect(outBase("report.HTML")).toBe("report");
+  });
+});
+
+/** One CPU of map/unmap pairs: a run that takes well under a second. */
+function tinyScenario(name: string): RunScenarioInput {
+  return {
+    name, workers: 1, cpus: 1, domains: [{ name: "d" }], devices: [{ name: "e", domain: "d", streamId: 1 }],
+    workloads: [{ kind: "pairs", device: "e", cpus: [0], ops: 200 }],
+  };
+}
+
+describe("saved reports are checked field by field", () => {
+  let report: RunReport;
+  beforeAll(async () => { report = await runScenario(tinyScenario("tiny"), { workers: 1 }); });
+
+  it("a report the runner wrote passes, through JSON and back", () => {
+    expect(parseRunReport(JSON.parse(JSON.stringify(report)), "r.json")).toEqual(report);
+    expect(report.totals.kheapAllocFailures).toBe(0);
+  });
+
+  it("takes what real runs write: a sampled hit rate a little over 1 (counters read while workers run)", () => {
+    const r = structuredClone(report);
+    r.series = [{ tUs: 1, ops: 10, wallMs: 0.5, iotlbHitRate: 1.052734375, fqOccupancy: 0, lazyDomains: 0 }];
+    expect(parseRunReport(r, "r.json").series[0]!.iotlbHitRate).toBe(1.052734375);
+  });
+
+  it("a damaged one is a ReportError naming the field, never a TypeError or a printed undefined", () => {
+    const damage: [string, (r: any) => void, RegExp][] = [
+      ["1e308", (r) => { r.totals.ops = 1e308; }, /totals\.ops: /],
+      ["missing", (r) => { delete r.latency; }, /latency: required field missing/],
+      ["null", (r) => { r.perCpu[0].mapLatency = null; }, /perCpu\[0\]\.mapLatency: expected an object, found null/],
+      ["unknown", (r) => { r.extra = 1; }, /extra: unknown field/],
+      ["type", (r) => { r.outcome.status = "fine"; }, /outcome\.status: expected one of "ok", "violations"/],
+      ["string", (r) => { r.smmu.commands.CMD_SYNC = "3"; }, /smmu\.commands\.CMD_SYNC: /],
+      ["lengths", (r) => { r.latency.map.counts.push(1); }, /latency\.map\.counts: expected as many entries as bounds/],
+      ["negative", (r) => { r.timing.wallMs = -1; }, /timing\.wallMs: /],
+    ];
+    for (const [what, f, re] of damage) {
+      const r = structuredClone(report) as any;
+      f(r);
+      const e = (() => { try { parseRunReport(r, "r.json"); } catch (x) { return x; } })();
+      expect(e, what).toBeInstanceOf(ReportError);
+      expect((e as Error).message, what).toMatch(/^r\.json: /);
+      expect((e as Error).message, what).toMatch(re);
+    }
+    for (const notReport of [null, [], "x", { tool: "other" }]) {
+      expect(() => parseRunReport(notReport, "x.json")).toThrow(/^x\.json is not an iommu-sim run report/);
+    }
+  });
+});
+
+describe("errors stay the package's", () => {
+  it("every error class here is an IommuSimError", () => {
+    for (const C of [UnknownOptionError, ForeignObjectError, SimulatorResourceError, ReportError, LitmusError]) {
+      expect(C.prototype).toBeInstanceOf(IommuSimError);
+    }
+    expect(JsonInputError.prototype).toBeInstanceOf(S.IommuSimError);
+  });
+});
