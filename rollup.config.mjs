@@ -7,6 +7,10 @@ import typescript from "@rollup/plugin-typescript";
 import { nodeResolve } from "@rollup/plugin-node-resolve";
 import { dts } from "rollup-plugin-dts";
 import { copyFile, mkdir } from "node:fs/promises";
+import { copyWebPage } from "./scripts/web-dist.mjs";
+
+// The live page goes into dist/web/ (scripts/web-dist.mjs), for `iommu-sim web`.
+const copyWeb = { name: "copy-web-page", writeBundle: () => copyWebPage() };
 
 const copyCore = {
   name: "copy-core-wasm",
@@ -46,6 +50,7 @@ export default [
       nodeResolve({ browser: false, exportConditions: ["import", "default"] }),
       typescript({ tsconfig: "./tsconfig.json", noEmitOnError: true, declaration: false, outDir: "dist", rootDir: "." }),
       copyCore,
+      copyWeb,
     ],
   },
   {

@@ -29,6 +29,8 @@ import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
 import { DEFAULT_PROFILE, PROFILES, kernelProfile, profileHas, type Profile } from "./profile.js";
 import { CMDQ_VARIANTS, MACHINE_NAMES } from "./machines.js";
+import { LiveServerError, startLiveServer } from "./web/server.js";
+import { fileURLToPath } from "node:url";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -269,6 +271,27 @@ function readReport(file: string): RunReport {
   return r as RunReport;
 }
 
+program.command("web")
+  .description("serve the live page from this package: run a scenario in your browser and watch the SMMU's IOTLB, " +
+    "the page table and the flush queue while it runs, switch the domain to lazy, step through the seed race; " +
+    "prints the page's URL and serves until Ctrl-C (cross-origin isolated: COOP same-origin, COEP require-corp, " +
+    "which SharedArrayBuffer needs)")
+  .option("--port <n>", "port to listen on (0: any free port)", int("port", 0, 65535), 8080)
+  .option("--host <address>", "address to listen on (0.0.0.0: every interface, to open the page from another machine)", "127.0.0.1")
+  .action(async (o: { port: number; host: string }) => {
+    // dist/: the folder of this built file (and of every chunk of it), with the page in dist/web/.
+    const root = fileURLToPath(new URL("./", import.meta.url));
+    const server = await startLiveServer({ root, port: o.port, host: o.host });
+    console.log(`iommu-sim live page: ${server.url}`);
+    console.log("open it in a browser (served cross-origin isolated); Ctrl-C stops the server");
+    // Served until interrupted: then every connection is closed and the command ends cleanly.
+    await new Promise<void>((done) => {
+      const stop = () => { process.off("SIGINT", stop); process.off("SIGTERM", stop); void server.close().then(done); };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+  });
+
 // Numbers go through as given (NaN included): runMapBenchmark checks them as the kernel
 // does, so a bad value gets the one-line -EINVAL explanation, not commander's usage text.
 const num = (v: string): number => (v.trim() === "" ? NaN : Number(v));
@@ -334,6 +357,7 @@ program.parseAsync().catch((e: unknown) => {
   else if (e instanceof ScenarioError) console.error(`iommu-sim: bad scenario: ${e.message}`);
   else if (e instanceof RunError) console.error(e.message);
   else if (e instanceof CliInputError) console.error(`iommu-sim: ${e.message}`);
+  else if (e instanceof LiveServerError) console.error(e.message);
   else console.error(e instanceof Error ? `iommu-sim: ${e.message}` : e);
   process.exitCode = 2;
 });
