@@ -3,7 +3,8 @@
 // modelled clock — x strictly increasing in equal windows from 0 to the run's modelled end,
 // no window's rate far above the run's average (the old wall-instant snapshots gave spikes
 // of 1000× it), the events inside the series' range and drawn where the events table puts
-// them, the fastest windows after the switch to lazy. Saves web/screenshots/report-nic.png (committed, UPDATE_SCREENSHOTS=1) or a
+// them, the fastest windows after the switch to lazy, and cpu 0's own line stepping up
+// right at the switch it made. Saves web/screenshots/report-nic.png (committed, UPDATE_SCREENSHOTS=1) or a
 // temporary copy.
 
 import { execFile } from "node:child_process";
@@ -25,7 +26,7 @@ const SHOT = process.env.UPDATE_SCREENSHOTS
 const RATE_FACTOR = 4;
 
 interface LineSpec { id: string; kind: "line"; x: number[]; xRange: [number, number]; marks: { x: number; label: string }[];
-                     series: { values: (number | null)[] }[] }
+                     series: { label: string; values: (number | null)[] }[] }
 
 describe("the nic run's HTML report in Chromium", () => {
   if (!withChromium(it, it.skip)) return;
@@ -80,6 +81,15 @@ describe("the nic run's HTML report in Chromium", () => {
     const fastest = Math.max(...values);
     expect(x[values.indexOf(fastest)]!).toBeGreaterThan(switchMs - width);
     expect(Math.max(...values.filter((_, i) => x[i]! < switchMs / 4))).toBeLessThan(0.6 * fastest);
+    // On cpu 0's own line the step is at the event: the switch is on its clock.
+    expect(throughput.series.map((l) => l.label)).toEqual(["all CPUs", "cpu 0", "cpu 1"]);
+    const cpu0 = throughput.series[1]!.values as number[];
+    const strict0 = cpu0.filter((_, i) => x[i]! < switchMs - width);
+    const lazy0 = cpu0.filter((_, i) => x[i]! > switchMs + width && x[i]! < switchMs + 10 * width);
+    expect(lazy0.length).toBeGreaterThan(0);
+    expect(Math.min(...lazy0)).toBeGreaterThan(2 * Math.max(...strict0));
+    // The CPUs' lines add up to the total, window by window.
+    values.forEach((v, i) => expect(v).toBeCloseTo((throughput.series[1]!.values[i] ?? 0) + (throughput.series[2]!.values[i] ?? 0), 6));
     const fq = specs.find((s) => s.id === "fq")!;
     expect(fq.x).toEqual(x);
     const pending = fq.series[0]!.values as number[];

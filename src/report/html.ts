@@ -157,7 +157,9 @@ function clockNote(r: RunReport): string {
   return `<p class="note">The time plots share one clock: modelled time since the run began. Each point is a window of ` +
     `${esc(fmtAuto(ms))} ms of it; every CPU counts what it did in a window by its own clock, and the CPUs are added ` +
     "up window by window (without contention the workers do not keep their CPUs' clocks together in wall time, " +
-    "so a snapshot at one wall instant would mix different modelled times). The events are drawn at their modelled time.</p>";
+    "so a snapshot at one wall instant would mix different modelled times). The events are drawn at their modelled time " +
+    "on the clock of the CPU that fired them; another CPU meets an event at its own clock, which is why the throughput " +
+    "plot also draws each CPU's rate (up to eight CPUs).</p>";
 }
 
 function cpuSection(r: RunReport): string {
@@ -348,7 +350,7 @@ const DRAW_SCRIPT = `
       axes: axes(spec, {}),
       hooks: spec.marks && spec.marks.length ? { draw: [drawMarks(spec.marks)] } : {},
       series: [{ label: spec.xLabel }].concat(spec.series.map(function (s) {
-        return { label: s.label, stroke: s.color, width: 2, spanGaps: !!s.points,
+        return { label: s.label, stroke: s.color, width: s.width || 2, spanGaps: !!s.points,
                  points: { show: !!s.points, size: 8, fill: s.color } };
       }))
     };

@@ -13,6 +13,8 @@ export interface PlotSeries {
   values: (number | null)[];
   /** A line: mark each value with a point, and join the points across the nulls between them. */
   points?: boolean;
+  /** A line's width in CSS pixels (default 2). */
+  width?: number;
 }
 
 export interface LinePlot {
@@ -112,11 +114,40 @@ export function throughputValues(r: RunReport): (number | null)[] {
   });
 }
 
+/** Colours of the per-CPU lines, after the total's blue. */
+const CPU_COLORS = [ORANGE, GREEN, PURPLE, TEAL, "#b3261e", "#8a6d1f", "#4a5a70", "#c0489a"];
+
+/**
+ * Each CPU's own rate beside the total, for up to CPU_COLORS.length CPUs (more lines would be
+ * a tangle): without contention each CPU meets an event at its own clock, so the total can
+ * step up twice, and the per-CPU lines show which CPU stepped where.
+ */
+export function cpuThroughputSeries(r: RunReport): PlotSeries[] {
+  const n = r.perCpu.length;
+  if (n < 2 || n > CPU_COLORS.length || !r.series.every((p) => p.cpuOps?.length === n)) return [];
+  return r.perCpu.map((c, i) => {
+    let prevT = 0;
+    let prevOps = 0;
+    return {
+      label: `cpu ${c.cpu}`, color: CPU_COLORS[i]!, width: 1,
+      values: r.series.map((p) => {
+        const ops = p.cpuOps![i]!;
+        const dtMs = (p.tUs - prevT) / 1000;
+        const rate = dtMs > 0 ? (ops - prevOps) / dtMs : null;
+        prevT = p.tUs;
+        prevOps = ops;
+        return rate;
+      }),
+    };
+  });
+}
+
 function throughputPlot(r: RunReport): LinePlot | EmptyPlot {
   if (r.series.length === 0) return empty(NO_SERIES);
+  const perCpu = cpuThroughputSeries(r);
   return {
     kind: "line", x: timeAxis(r), ...timeFrame(r), yLabel: "ops / modelled ms",
-    series: [{ label: "ops/ms", color: BLUE, values: throughputValues(r) }],
+    series: [{ label: perCpu.length ? "all CPUs" : "ops/ms", color: BLUE, values: throughputValues(r) }, ...perCpu],
   };
 }
 

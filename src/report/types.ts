@@ -64,6 +64,8 @@ export interface SeriesPoint {
   tUs: number;
   /** Operations completed by all CPUs by then. */
   ops: number;
+  /** Operations each CPU completed by then on its own clock, in perCpu's order (absent from older reports, and from a failed run's whose failed worker sent none). */
+  cpuOps?: number[];
   /** Wall-clock ms since the start gate when the last CPU to get there did (timing: varies run to run). */
   wallMs: number;
   /** Translations that hit the micro-TLB or the IOTLB, of those in the window since the previous point (0..1; 0 without any). */

@@ -544,6 +544,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
   const modelledNs = drivers.reduce((n, c) => n + c.modelledNs, 0);
   const driverOps = drivers.reduce((n, c) => n + c.ops, 0);
   const violations = violationReports(m);
+  const points = series(f.results, perCpu.map((c) => c.cpu));
   const totals = {
     ops, maps: sum("maps"), unmaps: sum("unmaps"), mapFailures: sum("mapFailures"), deviceAccesses: sum("deviceAccesses"),
     faults: sum("faults"), violations: sum("violations"), unmapErrors: sumOver(core, driverCpus, "WC_UNMAP_ERRORS"),
@@ -572,7 +573,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
       unmap: { ...mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_UNMAP", "ns", 1)), "ns"),
                mean: ratio(sumOver(core, driverCpus, "WC_UNMAP_NS"), totals.unmaps) },
     },
-    smmu: smmuReport(m.smmu), iova: iovaReport(m), fq: fqReport(m, f.results),
+    smmu: smmuReport(m.smmu), iova: iovaReport(m), fq: fqReport(m, points),
     lazyWindow: mergeHist(windowsOf(core, sc, false), "us"),
     lazyWindowsOpen: sumOver(core, driverCpus, "WC_OPEN_WINDOWS"),
     lazyWindowsLost: sumOver(core, driverCpus, "WC_WINDOWS_LOST"),
@@ -582,7 +583,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     switcher: { rounds: sumOver(core, switcherCpus, "WC_OPS"), switches: sumOver(core, switcherCpus, "WC_SWITCHES") },
     domains: domainReports(m, sc),
     events: [...f.results.flatMap((r) => r.events), ...f.liveEvents].sort((a, b) => a.atUs - b.atUs || a.cpu - b.cpu),
-    series: series(f.results),
+    series: points,
     violations,
     timing: {
       wallMs: f.wallMs, opsPerSec: ops / (f.wallMs / 1000),
@@ -724,7 +725,7 @@ function iovaReport(m: Machine): RunReport["iova"] {
            depotHitRate: ratio(depotHits, hits), treeAllocs, treeFrees, magazineAllocFailures: magFails };
 }
 
-function fqReport(m: Machine, results: ScenarioWorkerResult[]): RunReport["fq"] {
+function fqReport(m: Machine, points: SeriesPoint[]): RunReport["fq"] {
   let full = 0, timer = 0, started = 0, queued = 0;
   for (const d of m.domains.values()) {
     const c = d.iova.fqCounters();
@@ -733,7 +734,7 @@ function fqReport(m: Machine, results: ScenarioWorkerResult[]): RunReport["fq"] 
     started += c.startCnt;
     queued += d.stats().lazyUnmaps;
   }
-  const occupancy = series(results).map((p) => p.fqOccupancy);
+  const occupancy = points.map((p) => p.fqOccupancy);
   return { flushes: { ringFull: full, timer, other: Math.max(0, started - full - timer) }, entriesQueued: queued,
            maxOccupancy: Math.max(0, ...occupancy) };
 }
@@ -747,8 +748,10 @@ function fqReport(m: Machine, results: ScenarioWorkerResult[]): RunReport["fq"] 
  * partial window ends at the furthest clock (totals.modelledUs); shorter than half a window,
  * it is folded into the one before, since a rate over a sliver of time is noise.
  */
-function series(results: ScenarioWorkerResult[]): SeriesPoint[] {
-  const cpus = results.flatMap((r) => r.series ?? []);
+function series(results: ScenarioWorkerResult[], order: number[]): SeriesPoint[] {
+  // In the report's CPU order (perCpu's), so that cpuOps[i] is perCpu[i]'s.
+  const byCpu = new Map(results.flatMap((r) => r.series ?? []).map((c) => [c.cpu, c]));
+  const cpus = order.map((c) => byCpu.get(c)).filter((c): c is CpuSeries => c !== undefined);
   if (cpus.length === 0) return [];
   const width = Math.max(...cpus.map((c) => c.windowNs));
   const endNs = Math.max(...cpus.map((c) => c.end.clockNs));
@@ -776,7 +779,7 @@ function series(results: ScenarioWorkerResult[]): SeriesPoint[] {
     // Wall time: the latest at which a CPU reached this point of modelled time (those that stopped short of it never did).
     const wall = now.filter((_, i) => cpus[i]!.end.clockNs >= t).map((p) => p.wallMs);
     return {
-      tUs: t / 1000, ops: sum("ops"), wallMs: Math.max(0, ...(wall.length ? wall : now.map((p) => p.wallMs))),
+      tUs: t / 1000, ops: sum("ops"), ...(cpus.length === order.length ? { cpuOps: now.map((p) => p.ops) } : {}), wallMs: Math.max(0, ...(wall.length ? wall : now.map((p) => p.wallMs))),
       iotlbHitRate: hitRate, fqOccupancy: sum("fqPending"), lazyDomains: lazy.size,
     };
   });
