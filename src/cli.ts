@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The iommu-sim command line: replay kernel-call scripts, run the demo and the kernel's
 // self-tests, explore the seed race (and other scenarios, and litmus tests) schedule by
-// schedule. Exit codes, for every command: 0 clean, 1 a violation or difference found,
-// 2 bad input or a failure of the run itself.
+// schedule, run scenarios and write their reports, and serve the live page (web). Exit
+// codes, for every command: 0 clean, 1 a violation or difference found, 2 bad input or a
+// failure of the run itself.
 
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
