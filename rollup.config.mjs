@@ -16,6 +16,10 @@ import { dts } from "rollup-plugin-dts";
 import { copyFile, mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { sep } from "node:path";
+import { copyWebPage } from "./scripts/web-dist.mjs";
+
+// The live page goes into dist/web/ (scripts/web-dist.mjs), for `iommu-sim web`.
+const copyWeb = { name: "copy-web-page", writeBundle: () => copyWebPage() };
 
 /** Copy build/core.wasm into `dir` once the bundle is written. */
 const copyCore = (dir) => ({
@@ -91,7 +95,7 @@ export default [
     external,
     onwarn,
     output: { dir: "dist", format: "es", entryFileNames: "[name].js", chunkFileNames },
-    plugins: [nodeResolve({ browser: false, exportConditions: ["import", "default"] }), ts(), copyCore("dist")],
+    plugins: [nodeResolve({ browser: false, exportConditions: ["import", "default"] }), ts(), copyCore("dist"), copyWeb],
   },
   declarations("src/index.ts", "dist/index.d.ts"),
   declarations("src/node.ts", "dist/node.d.ts"),

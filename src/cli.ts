@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The iommu-sim command line: run scenarios, replay kernel-call scripts, churn a page table
-// from workers, run the kernel's self-tests and dma_map_benchmark, explore the seed race
-// (and other scenarios, and litmus tests) schedule by schedule. Exit codes, for every command: 0 clean, 1 a violation or difference found,
-// 2 bad input or a failure of the run itself.
+// The iommu-sim command line: run scenarios and write their reports, replay kernel-call
+// scripts, churn a page table from workers, run the kernel's self-tests and
+// dma_map_benchmark, explore the seed race (and other scenarios, and litmus tests) schedule
+// by schedule, and serve the live page (web). Exit codes, for every command: 0 clean, 1 a
+// violation or difference found, 2 bad input or a failure of the run itself.
 
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
@@ -35,6 +36,8 @@ import { parseRunReport, ReportError } from "./report/schema.js";
 import { CHURN_MAX_WORKERS } from "./tasks/pgtable.js";
 import { outBase } from "./out-base.js";
 import { IommuSimError } from "./errors.js";
+import { LiveServerError, startLiveServer } from "./web/server.js";
+import { fileURLToPath } from "node:url";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -294,6 +297,27 @@ function readReport(file: string): RunReport {
   return parseRunReport(parseJsonStrict(text, file), file);
 }
 
+program.command("web")
+  .description("serve the live page from this package: run a scenario in your browser and watch the SMMU's IOTLB, " +
+    "the page table and the flush queue while it runs, switch the domain to lazy, step through the seed race; " +
+    "prints the page's URL and serves until Ctrl-C (cross-origin isolated: COOP same-origin, COEP require-corp, " +
+    "which SharedArrayBuffer needs)")
+  .option("--port <n>", "port to listen on (0: any free port)", int("port", 0, 65535), 8080)
+  .option("--host <address>", "address to listen on (0.0.0.0: every interface, to open the page from another machine)", "127.0.0.1")
+  .action(async (o: { port: number; host: string }) => {
+    // dist/: the folder of this built file (and of every chunk of it), with the page in dist/web/.
+    const root = fileURLToPath(new URL("./", import.meta.url));
+    const server = await startLiveServer({ root, port: o.port, host: o.host });
+    console.log(`iommu-sim live page: ${server.url}`);
+    console.log("open it in a browser (served cross-origin isolated); Ctrl-C stops the server");
+    // Served until interrupted: then every connection is closed and the command ends cleanly.
+    await new Promise<void>((done) => {
+      const stop = () => { process.off("SIGINT", stop); process.off("SIGTERM", stop); void server.close().then(done); };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+  });
+
 // Numbers go through as given (NaN included): runMapBenchmark checks them as the kernel
 // does, so a bad value gets the one-line -EINVAL explanation, not commander's usage text.
 const num = (v: string): number => (v.trim() === "" ? NaN : Number(v));
@@ -358,6 +382,7 @@ parsed.catch((e: unknown) => {
   else if (e instanceof ReportError) console.error(`iommu-sim: bad report: ${text(e.message)}`);
   else if (e instanceof RunError) console.error(terminalText(e.message));
   else if (e instanceof CliInputError || e instanceof JsonInputError) console.error(`iommu-sim: ${text(e.message)}`);
+  else if (e instanceof LiveServerError) console.error(terminalText(e.message));
   else if (e instanceof IommuSimError) console.error(`iommu-sim: ${text(e.message)}`);
   // Not one of the package's errors: a bug. Its stack says where, for a report.
   else console.error(`iommu-sim: internal error: ${terminalText(e instanceof Error ? e.stack ?? e.message : String(e))}`);

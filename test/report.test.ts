@@ -220,6 +220,18 @@ describe("plot data", () => {
     expect(throughputValues(r)).toEqual([500, 500, null]);
   });
 
+  it("puts the time plots on the run's modelled clock, from 0 to its end, with the events marked", () => {
+    const r = makeReport();
+    for (const id of ["throughput", "fq", "iotlb"]) {
+      const spec = plotSpecs(r).find((s) => s.id === id)!;
+      if (spec.kind !== "line") throw new Error(`${id} should be a line`);
+      expect(spec.xRange).toEqual([0, 50]);
+      expect(spec.xLabel).toBe("modelled ms since the run began");
+      expect(spec.marks).toEqual([{ x: 25, label: "set-domain-type (cpu 0)" }, { x: 40, label: "detach (cpu 1)" }]);
+    }
+    expect(plotSpecs(r)[0]!.title).toBe("Throughput over modelled time (per 1 ms window)");
+  });
+
   it("trims empty buckets, labels the rest, and says why a plot has no data", () => {
     const specs = plotSpecs(makeReport());
     const lat = specs.find((s) => s.id === "latency")!;

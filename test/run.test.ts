@@ -46,6 +46,18 @@ describe("built-in scenarios, small", () => {
     expect(r.series.length).toBeGreaterThan(10);
     expect(r.series.at(-1)!.lazyDomains).toBe(1);
     expect(r.series[0]!.lazyDomains).toBe(0);
+    // One modelled clock: equal windows (the last up to half a window longer) ending at the
+    // run's modelled end, every operation counted by then, the event inside the range.
+    const t = r.series.map((p) => p.tUs);
+    const width = t[0]!;
+    for (let i = 1; i < t.length - 1; i++) expect(t[i]! - t[i - 1]!).toBeCloseTo(width, 6);
+    expect(t.at(-1)! - t.at(-2)!).toBeGreaterThanOrEqual(width / 2);
+    expect(t.at(-1)!).toBeCloseTo(r.totals.modelledUs, 6);
+    expect(r.series.length).toBeGreaterThanOrEqual(128);
+    expect(r.series.length).toBeLessThanOrEqual(257);
+    expect(r.series.at(-1)!.ops).toBe(r.totals.ops);
+    expect(r.events[0]!.atUs).toBeGreaterThan(0);
+    expect(r.events[0]!.atUs).toBeLessThan(r.totals.modelledUs);
   });
 
   it("strict unmaps cost the CMD_SYNC wait; lazy ones do not (the report's latency histograms)", async () => {

@@ -16,6 +16,8 @@ import { createCharts } from "./charts.js";
 const FRAME_MS = 150;
 /** Chart points are rates over this much wall time (one frame would be too noisy). */
 const CHART_MS = 500;
+/** The operations per CPU a scenario may ask for (src/run/scenario.ts: a workload's ops). */
+const MAX_OPS = 1_000_000_000;
 
 let views;
 /** The run being watched: { run, domainName, domain, cpus, drivers, floors, timer, last, lastChart, inFlight, closing }. */
@@ -32,6 +34,7 @@ export function initLive() {
   for (const name of Object.keys(BUILTIN_RUN_SCENARIOS)) select.append(new Option(name, name));
   select.addEventListener("change", describeScenario);
   describeScenario();
+  $("ops").addEventListener("input", () => showOpsError(undefined));
   $("start").addEventListener("click", () => start().catch(showError));
   $("stop").addEventListener("click", () => current?.run.stop());
   $("switch-lazy").addEventListener("click", switchToLazy);
@@ -46,10 +49,30 @@ function describeScenario() {
   $("timed-switch").checked = false;
 }
 
+/**
+ * The operations per CPU the field asks for, or undefined after saying (next to the field)
+ * what is wrong: a count the page cannot run is refused, never replaced by another.
+ */
+function opsPerCpu() {
+  const text = $("ops").value.trim();
+  const n = Number(text);
+  if (text !== "" && Number.isInteger(n) && n >= 1 && n <= MAX_OPS) return n;
+  // An <input type=number> holding something that is no number reads as "" (the browser drops it).
+  const got = text === "" ? ($("ops").validity.badInput ? "something that is not a number" : "nothing") : `"${text}"`;
+  showOpsError(`Operations per CPU must be a whole number from 1 to ${fmt(MAX_OPS)}; got ${got}.`);
+  return undefined;
+}
+
+function showOpsError(message) {
+  const e = $("ops-error");
+  e.hidden = message === undefined;
+  e.textContent = message ?? "";
+  $("ops").setAttribute("aria-invalid", message === undefined ? "false" : "true");
+}
+
 /** The chosen built-in scenario, with the page's operation count and, unless kept, no timed events. */
-function chosenScenario() {
+function chosenScenario(ops) {
   const sc = structuredClone(BUILTIN_RUN_SCENARIOS[$("scenario").value]);
-  const ops = Math.max(1000, Math.floor(Number($("ops").value) || 0));
   for (const w of sc.workloads) w.ops = ops;
   // The nic scenario switches at 50% on its own; on this page the button does it instead.
   if (!$("timed-switch").checked) sc.events = [];
@@ -58,10 +81,12 @@ function chosenScenario() {
 
 async function start() {
   if (current) return;
+  const ops = opsPerCpu();
+  if (ops === undefined) return;
   setRunning(true, "starting…");
   $("summary-panel").hidden = true;
   $("switch-result").textContent = "";
-  const sc = chosenScenario();
+  const sc = chosenScenario(ops);
   const run = await startScenario(sc, { workers: Number($("workers").value), keepOpen: true });
   const domainName = run.scenario.domains[0].name;
   const drivers = run.scenario.workloads.filter((w) => w.kind !== "attacker").flatMap((w) => w.cpus);
@@ -73,6 +98,8 @@ async function start() {
   current.last = current.lastChart = readCounters(current);
   for (const v of Object.values(views)) v.reset();
   $("domain-name").textContent = domainName;
+  // The first screen's placeholders give way to the run's views.
+  for (const hint of [$("domain-hint"), $("iotlb-hint"), ...document.querySelectorAll(".chart-hint")]) hint.hidden = true;
   $("switch-lazy").disabled = false;
   $("run-state").textContent = "running";
   const cur = current;
@@ -155,6 +182,7 @@ function showCounters(cur, now) {
   const d = domain.stats();
   const s = run.smmu.stats();
   $("c-ops").textContent = fmt(now.ops);
+  $("c-mapunmap").textContent = `${fmt(d.maps + d.mapFailures)} / ${fmt(d.strictUnmaps + d.lazyUnmaps)}`;
   $("c-strict").textContent = fmt(d.strictUnmaps);
   $("c-lazy").textContent = fmt(d.lazyUnmaps);
   $("c-syncs").textContent = fmt(s.syncs);

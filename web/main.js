@@ -18,7 +18,7 @@ if (!crossOriginIsolated) {
   const w = $("isolation-warning");
   w.hidden = false;
   w.textContent = "This page is not cross-origin isolated, so it cannot create the simulator's shared memory. " +
-    "Serve it with `npm run web` (scripts/serve.mjs sends the COOP/COEP headers).";
+    "Serve it with `npx iommu-sim web` (or `npm run web` in a clone): they send the COOP/COEP headers.";
 }
 
 initLive();

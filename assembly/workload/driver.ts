@@ -11,7 +11,7 @@ import {
   CONTROL_BASE, CTL_RUN_FLAGS, CTL_RUN_STOP, RUN_STOP_ON_VIOLATION, TS_ACCESS_RESULT, TS_CPU_NS, TS_FQ_STAMP,
 } from "../memmap";
 import { smmuTranslate } from "../smmu/translate";
-import { AR_ORACLE_CLASS } from "../smmu/access";
+import { AR_HIT, AR_ORACLE_CLASS, HIT_WALK, HIT_UTLB, HIT_IOTLB } from "../smmu/access";
 import { AC_LAZY_WINDOW, AC_OK, AC_UNCHECKED } from "../safety/oracle";
 import { DS_UNMAPS_LAZY, statGet } from "../dma/domain";
 import { dmaMap } from "../dma/iommu";
@@ -19,7 +19,7 @@ import { dmaUnmap } from "../dma/variant";
 import { I_FQ_FINISH_CNT } from "../iova/layout";
 import {
   W_HIST_MAP, W_HIST_UNMAP, W_HIST_WINDOW, WC_ACCESSES, WC_FAULTS, WC_MAP_FAILS, WC_MAP_NS, WC_MAPS, WC_UNMAP_ERRORS,
-  WC_UNMAP_NS, WC_UNMAPS, WC_VIOLATIONS, WC_WINDOWS_LOST, WINDOW_MAX, WorkloadCpu, histAdd, logEntry, logProdAddr, wcAdd,
+  WC_TLB_HITS, WC_UNMAP_NS, WC_UNMAPS, WC_VIOLATIONS, WC_WINDOWS_LOST, WINDOW_MAX, WorkloadCpu, histAdd, logEntry, logProdAddr, wcAdd,
   windowEntry, wlState,
 } from "./state";
 
@@ -126,8 +126,13 @@ export function wlAccess(w: WorkloadCpu, iova: u64, access: u32): u32 {
   if (s == 0) return 0x100;
   const res = slotBase() + TS_ACCESS_RESULT;
   store<u32>(res + AR_ORACLE_CLASS, AC_OK);
+  // Preset to a walk: smmuTranslate writes where it found the translation only once it has one.
+  store<u32>(res + AR_HIT, HIT_WALK);
   wcAdd(w, WC_ACCESSES, 1);
   const fault = smmuTranslate(s, w.sid, iova, access, res);
+  // Counted as the SMMU counts its hits (a permission fault after a hit is still a hit), but per CPU.
+  const hit = load<u32>(res + AR_HIT);
+  if (hit == HIT_UTLB || hit == HIT_IOTLB) wcAdd(w, WC_TLB_HITS, 1);
   if (fault != 0) {
     wcAdd(w, WC_FAULTS, 1);
     return 0x100 + fault;

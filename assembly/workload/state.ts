@@ -97,10 +97,12 @@ export const WC_WINDOWS_LOST: u32 = 10; //  lazy windows not measured (FIFO full
 export const WC_STALE_HITS: u32 = 11; //    attacker: retries that still reached memory
 export const WC_RETRIES: u32 = 12; //       attacker: retries made
 export const WC_SWITCHES: u32 = 13; //      switcher: rounds whose switch to lazy succeeded
+/** Device accesses whose translation hit the micro-TLB or the IOTLB: the report's hit rate per modelled-time window, CPU by CPU. */
+export const WC_TLB_HITS: u32 = 14;
 /** The first of TIME_COUNT counters: where the CPU's clock went (assembly/cpu-time.ts TIME_*). */
 export const WC_TIME: u32 = 16;
 export const WC_COUNT: u32 = 32;
-if (WC_TIME <= WC_SWITCHES || WC_TIME + TIME_COUNT > WC_COUNT) ERROR("WC_TIME's counters overlap the others or outgrow WC_COUNT");
+if (WC_TIME <= WC_TLB_HITS || WC_TIME + TIME_COUNT > WC_COUNT) ERROR("WC_TIME's counters overlap the others or outgrow WC_COUNT");
 /** wl_counter's pseudo-counters past the real ones: the CPU's modelled clock, and its lazy windows still open. */
 export const WC_CLOCK: u32 = WC_COUNT;
 export const WC_OPEN_WINDOWS: u32 = WC_COUNT + 1;
@@ -167,7 +169,7 @@ const W_END: u32 = W_WINDOWS + WINDOW_MAX * WINDOW_ENTRY;
 if (offsetof<WorkloadCpu>("logCons") % CACHE_LINE != 0) ERROR("WorkloadCpu.logCons must start its own cache line");
 if (offsetof<WorkloadCpu>("logProd") % CACHE_LINE != 0) ERROR("WorkloadCpu.logProd must start its own cache line");
 if (offsetof<WorkloadCpu>("counters") % CACHE_LINE != 0) ERROR("WorkloadCpu.counters must start a cache line (logProd's is the victim's)");
-if (WC_SWITCHES >= WC_COUNT) ERROR("the workload counters outgrew WC_COUNT");
+if (WC_TLB_HITS >= WC_COUNT) ERROR("the workload counters outgrew WC_COUNT");
 if (W_END > WORKLOAD_CPU_SIZE) ERROR("the workload state outgrew WORKLOAD_CPU_SIZE");
 if (LOG_MAX * LOG_ENTRY > RING_MAX * RING_ENTRY) ERROR("the attacker's log outgrew the ring area");
 if (offsetof<KeptIova>() > KEPT_ENTRY) ERROR("KeptIova outgrew KEPT_ENTRY");

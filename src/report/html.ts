@@ -9,7 +9,7 @@ import {
   QUANTILE_NOTE, cpuTable, eventTable, timeTable, fmtAuto, fmtInt, fmtPct, fmtUs, fqFacts, iovaFacts, lazyFacts, scenarioFacts,
   smmuFacts, switchFacts, timingFacts, violationCount, violationHead, workerTable, type Fact, type Table,
 } from "./format.js";
-import { plotSpecs, type PlotSpec } from "./plots.js";
+import { plotSpecs, seriesWindowMs, type PlotSpec } from "./plots.js";
 import type { RunReport, ViolationReport } from "./types.js";
 
 /** Violations written out in the page; past this the page only counts them (it must stay openable). */
@@ -33,6 +33,7 @@ export function renderHtmlReport(report: RunReport): string {
     "<main>",
     headerSection(report),
     plotSection(specs),
+    clockNote(report),
     cpuSection(report),
     unitsSection(report),
     eventSection(report),
@@ -149,6 +150,18 @@ function plotSection(specs: PlotSpec[]): string {
   return section("Plots", `<div class="plots">${figures.join("\n")}</div>`);
 }
 
+/** How the time plots are made: a reader comparing them with the events table needs to know they share a clock. */
+function clockNote(r: RunReport): string {
+  if (r.series.length === 0) return "";
+  const ms = seriesWindowMs(r);
+  return `<p class="note">The time plots share one clock: modelled time since the run began. Each point is a window of ` +
+    `${esc(fmtAuto(ms))} ms of it; every CPU counts what it did in a window by its own clock, and the CPUs are added ` +
+    "up window by window (without contention the workers do not keep their CPUs' clocks together in wall time, " +
+    "so a snapshot at one wall instant would mix different modelled times). The events are drawn at their modelled time " +
+    "on the clock of the CPU that fired them; another CPU meets an event at its own clock, which is why the throughput " +
+    "plot also draws each CPU's rate (up to eight CPUs).</p>";
+}
+
 function cpuSection(r: RunReport): string {
   return section("Per CPU", htmlTable(cpuTable(r)) +
     `<p class="note">${esc(QUANTILE_NOTE)}.</p>`) +
@@ -171,7 +184,9 @@ function unitsSection(r: RunReport): string {
 }
 
 function eventSection(r: RunReport): string {
-  const body = r.events.length === 0 ? '<p class="note">The scenario had no events.</p>' : htmlTable(eventTable(r));
+  const body = r.events.length === 0 ? '<p class="note">The scenario had no events.</p>' : htmlTable(eventTable(r)) +
+    '<p class="note">"at" is modelled time on the clock of the CPU that fired the event (the orchestrator\'s: the ' +
+    "furthest CPU's clock when it was asked): the clock of the plots' x axis, where the events are drawn as dashed lines.</p>";
   return section(`Events (${r.events.length})`, body);
 }
 
@@ -266,29 +281,76 @@ details.violation pre { background: #f3f4f6; padding: 8px; overflow-x: auto; fon
  * The page's own script: reads the plot specs (id="plots") and hands each to uPlot. Plain
  * ES2017 in a string so it runs as written in any browser. When every plot is drawn it
  * marks <body data-rendered="1" data-plots="N">; if drawing throws it leaves
- * data-render-error instead. The headless-Chromium check reads those marks.
+ * data-render-error instead. The headless-Chromium check reads those marks (and a test,
+ * window.reportPlots: the uPlot instances).
  */
 const DRAW_SCRIPT = `
 (function () {
   "use strict";
   var body = document.body;
   var GRID = { stroke: "#eceff3", width: 1 };
+  // The charts, for a test to inspect (the axes' sizes against their tick labels).
+  var drawn = window.reportPlots = [];
 
   function fromZero(u, min, max) { return [0, max > 0 ? max * 1.08 : 1]; }
+
+  // Tick labels short (12k, 3.5M), so that they stay narrow.
+  function compact(v) {
+    var a = Math.abs(v), units = [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
+    for (var i = 0; i < units.length; i++) {
+      if (a >= units[i][0]) { var x = v / units[i][0]; return (Math.abs(x) >= 10 ? x.toFixed(0) : String(+x.toFixed(1))) + units[i][1]; }
+    }
+    return a >= 10 || v === Math.round(v) ? v.toFixed(0) : String(+v.toFixed(2));
+  }
+
+  // The y axis as wide as its widest tick label (measured in the axis's font) plus the tick
+  // and the gap: uPlot puts the title outside that width, so title and labels never overlap.
+  function yAxisSize(u, values, i, cycle) {
+    var axis = u.axes[i];
+    if (cycle > 1) return axis._size;
+    var size = axis.ticks.size + axis.gap, widest = 0;
+    u.ctx.font = axis.font[0];
+    (values || []).forEach(function (v) { widest = Math.max(widest, u.ctx.measureText(String(v)).width); });
+    return Math.ceil(size + widest / (window.devicePixelRatio || 1)) + 4;
+  }
 
   function axes(spec, xExtra) {
     var x = { label: spec.xLabel, stroke: "#444", grid: GRID };
     for (var k in xExtra) x[k] = xExtra[k];
-    return [x, { label: spec.yLabel, stroke: "#444", grid: GRID, size: 64 }];
+    var y = { label: spec.yLabel, stroke: "#444", grid: GRID, size: yAxisSize, labelSize: 24, labelGap: 4,
+              values: function (u, splits) { return splits.map(compact); } };
+    return [x, y];
+  }
+
+  // The run's events as dashed vertical lines across the plot, each labelled at the top.
+  function drawMarks(marks) {
+    return function (u) {
+      var ctx = u.ctx, dpr = window.devicePixelRatio || 1, top = u.bbox.top, bottom = top + u.bbox.height;
+      ctx.save();
+      ctx.strokeStyle = "#b3261e"; ctx.fillStyle = "#b3261e"; ctx.lineWidth = dpr; ctx.setLineDash([5 * dpr, 4 * dpr]);
+      ctx.font = (11 * dpr) + "px system-ui, sans-serif"; ctx.textBaseline = "top";
+      marks.forEach(function (m) {
+        var x = Math.round(u.valToPos(m.x, "x", true));
+        if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+        ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, bottom); ctx.stroke();
+        var text = m.label, w = ctx.measureText(text).width;
+        // Right of the line, or left of it when it would run off the plot.
+        ctx.fillText(text, x + 4 * dpr + w > u.bbox.left + u.bbox.width ? x - 4 * dpr - w : x + 4 * dpr, top + 2 * dpr);
+      });
+      ctx.restore();
+    };
   }
 
   function lineOptions(spec, width) {
+    var x = { time: false };
+    if (spec.xRange) x.range = spec.xRange;
     return {
       width: width, height: 260,
-      scales: { x: { time: false }, y: { range: spec.yRange ? spec.yRange : fromZero } },
+      scales: { x: x, y: { range: spec.yRange ? spec.yRange : fromZero } },
       axes: axes(spec, {}),
+      hooks: spec.marks && spec.marks.length ? { draw: [drawMarks(spec.marks)] } : {},
       series: [{ label: spec.xLabel }].concat(spec.series.map(function (s) {
-        return { label: s.label, stroke: s.color, width: 2, spanGaps: !!s.points,
+        return { label: s.label, stroke: s.color, width: s.width || 2, spanGaps: !!s.points,
                  points: { show: !!s.points, size: 8, fill: s.color } };
       }))
     };
@@ -327,9 +389,9 @@ const DRAW_SCRIPT = `
     var width = Math.max(320, box.clientWidth);
     if (spec.kind === "bars") {
       var x = spec.buckets.map(function (_, i) { return i; });
-      new uPlot(barOptions(spec, width), seriesData(spec, x), box);
+      drawn.push(new uPlot(barOptions(spec, width), seriesData(spec, x), box));
     } else {
-      new uPlot(lineOptions(spec, width), seriesData(spec, spec.x), box);
+      drawn.push(new uPlot(lineOptions(spec, width), seriesData(spec, spec.x), box));
     }
   }
 

@@ -13,6 +13,8 @@ export interface PlotSeries {
   values: (number | null)[];
   /** A line: mark each value with a point, and join the points across the nulls between them. */
   points?: boolean;
+  /** A line's width in CSS pixels (default 2). */
+  width?: number;
 }
 
 export interface LinePlot {
@@ -23,6 +25,15 @@ export interface LinePlot {
   series: PlotSeries[];
   /** A fixed y range (a percentage is 0..100) instead of one fitted to the data. */
   yRange?: [number, number];
+  /** A fixed x range: the time plots span the whole run, from 0 to its modelled end. */
+  xRange?: [number, number];
+  /** Vertical lines at these x, each with a short label: the run's events, on the plots' clock. */
+  marks?: PlotMark[];
+}
+
+export interface PlotMark {
+  x: number;
+  label: string;
 }
 
 export interface BarPlot {
@@ -51,26 +62,45 @@ const TEAL = "#1f8a8a";
 
 /** The five plots of the report, in page order. */
 export function plotSpecs(r: RunReport): PlotSpec[] {
+  // The time plots' titles say how wide a window is (the axis titles stay short enough to fit).
+  const per = r.series.length > 0 ? ` (per ${fmtWindow(r)} window)` : "";
   return [
-    { id: "throughput", title: "Throughput over modelled time", ...throughputPlot(r) },
+    { id: "throughput", title: `Throughput over modelled time${per}`, ...throughputPlot(r) },
     { id: "latency", title: "Map and unmap latency", ...latencyPlot(r) },
-    { id: "fq", title: "Flush-queue occupancy", ...fqPlot(r) },
+    { id: "fq", title: `Flush-queue occupancy${per ? " (at each window's end)" : ""}`, ...fqPlot(r) },
     { id: "lazy", title: "Lazy window: unmap to flush", ...lazyPlot(r) },
-    { id: "iotlb", title: "TLB hit rate (micro-TLB + IOTLB)", ...iotlbPlot(r) },
+    { id: "iotlb", title: `TLB hit rate (micro-TLB + IOTLB)${per}`, ...iotlbPlot(r) },
   ];
 }
 
 const NO_SERIES = "the run recorded no time series samples";
 
-/** Modelled ms of each sample: the x axis of the time plots. */
+/** Modelled ms at the end of each window of the series: the x axis of the time plots. */
 function timeAxis(r: RunReport): number[] {
   return r.series.map((p) => p.tUs / 1000);
 }
 
+/** The time plots' common frame: the whole run on the x axis, and its events marked where they happened. */
+function timeFrame(r: RunReport): Pick<LinePlot, "xRange" | "marks" | "xLabel"> {
+  const end = Math.max(r.totals.modelledUs, r.series.at(-1)?.tUs ?? 0) / 1000;
+  return {
+    xLabel: "modelled ms since the run began",
+    xRange: [0, end > 0 ? end : 1],
+    marks: r.events.map((e) => ({ x: e.atUs / 1000, label: `${e.action}${e.cpu >= 0 ? ` (cpu ${e.cpu})` : ""}` })),
+  };
+}
+
+/** The series' window width in modelled ms (its points are that far apart but the last), for the axis titles. */
+export function seriesWindowMs(r: RunReport): number {
+  const s = r.series;
+  return s.length > 1 ? (s[1]!.tUs - s[0]!.tUs) / 1000 : (s[0]?.tUs ?? 0) / 1000;
+}
+
 /**
- * Operations per modelled ms between consecutive samples; the series counts operations
- * cumulatively, so the rate is a difference. The first sample is measured from the start
- * (0 ops at t=0). Two samples at the same instant give no rate (null), not an infinity.
+ * Operations per modelled ms over each window of the series (src/run/runner.ts): the series
+ * counts operations cumulatively at the windows' ends, so the rate is a difference over one
+ * window's width. The first window is measured from the start (0 ops at t=0). Two points at
+ * the same instant (a report made before the windows) give no rate (null), not an infinity.
  */
 export function throughputValues(r: RunReport): (number | null)[] {
   let prevT = 0;
@@ -84,11 +114,40 @@ export function throughputValues(r: RunReport): (number | null)[] {
   });
 }
 
+/** Colours of the per-CPU lines, after the total's blue. */
+const CPU_COLORS = [ORANGE, GREEN, PURPLE, TEAL, "#b3261e", "#8a6d1f", "#4a5a70", "#c0489a"];
+
+/**
+ * Each CPU's own rate beside the total, for up to CPU_COLORS.length CPUs (more lines would be
+ * a tangle): without contention each CPU meets an event at its own clock, so the total can
+ * step up twice, and the per-CPU lines show which CPU stepped where.
+ */
+export function cpuThroughputSeries(r: RunReport): PlotSeries[] {
+  const n = r.perCpu.length;
+  if (n < 2 || n > CPU_COLORS.length || !r.series.every((p) => p.cpuOps?.length === n)) return [];
+  return r.perCpu.map((c, i) => {
+    let prevT = 0;
+    let prevOps = 0;
+    return {
+      label: `cpu ${c.cpu}`, color: CPU_COLORS[i]!, width: 1,
+      values: r.series.map((p) => {
+        const ops = p.cpuOps![i]!;
+        const dtMs = (p.tUs - prevT) / 1000;
+        const rate = dtMs > 0 ? (ops - prevOps) / dtMs : null;
+        prevT = p.tUs;
+        prevOps = ops;
+        return rate;
+      }),
+    };
+  });
+}
+
 function throughputPlot(r: RunReport): LinePlot | EmptyPlot {
   if (r.series.length === 0) return empty(NO_SERIES);
+  const perCpu = cpuThroughputSeries(r);
   return {
-    kind: "line", x: timeAxis(r), xLabel: "modelled ms", yLabel: "ops / modelled ms",
-    series: [{ label: "ops/ms", color: BLUE, values: throughputValues(r) }],
+    kind: "line", x: timeAxis(r), ...timeFrame(r), yLabel: "ops / modelled ms",
+    series: [{ label: perCpu.length ? "all CPUs" : "ops/ms", color: BLUE, values: throughputValues(r) }, ...perCpu],
   };
 }
 
@@ -104,7 +163,7 @@ function fqPlot(r: RunReport): LinePlot | EmptyPlot {
   if (r.series.every((p) => p.lazyDomains === 0 && p.fqOccupancy === 0))
     return empty("no domain was in lazy mode, so there was no flush queue");
   return {
-    kind: "line", x: timeAxis(r), xLabel: "modelled ms", yLabel: "entries pending",
+    kind: "line", x: timeAxis(r), ...timeFrame(r), yLabel: "entries pending",
     series: [{ label: "pending entries", color: GREEN, values: r.series.map((p) => p.fqOccupancy) }],
   };
 }
@@ -119,9 +178,15 @@ function iotlbPlot(r: RunReport): LinePlot | EmptyPlot {
   if (r.series.length === 0) return empty(NO_SERIES);
   if (r.smmu.translations === 0) return empty("the devices made no translated accesses");
   return {
-    kind: "line", x: timeAxis(r), xLabel: "modelled ms", yLabel: "hit rate %", yRange: [0, 100],
+    kind: "line", x: timeAxis(r), ...timeFrame(r), yLabel: "hit rate %", yRange: [0, 100],
     series: [{ label: "hits %", color: TEAL, values: r.series.map((p) => p.iotlbHitRate * 100) }],
   };
+}
+
+/** "4.1 ms" / "512 µs": the series' window width, as the axis titles give it. */
+function fmtWindow(r: RunReport): string {
+  const ms = seriesWindowMs(r);
+  return ms >= 1 ? `${fmtCompact(ms)} ms` : `${fmtCompact(ms * 1000)} µs`;
 }
 
 function empty(why: string): EmptyPlot {

@@ -54,18 +54,26 @@ export interface CpuReport extends OpCounts {
   unmapLatency: Histogram;
 }
 
+/**
+ * The run at the end of one window of modelled time. Every CPU reads its own counters when
+ * its own clock reaches the window's end (src/tasks/scenario.ts says why), so a point adds up
+ * what all CPUs did by one modelled instant, whatever the wall clock did. The windows are of
+ * equal width (tUs is a multiple of it) except the last, which ends at totals.modelledUs.
+ */
 export interface SeriesPoint {
-  /** Modelled time (µs since the run began, the furthest CPU's clock). */
+  /** The end of the window: modelled µs since the run began, on every CPU's own clock (events' atUs is on the same clock). */
   tUs: number;
-  /** Operations completed by all CPUs so far. */
+  /** Operations completed by all CPUs by then. */
   ops: number;
-  /** Wall-clock ms since the start gate (timing: varies run to run). */
+  /** Operations each CPU completed by then on its own clock, in perCpu's order (absent from older reports, and from a failed run's whose failed worker sent none). */
+  cpuOps?: number[];
+  /** Wall-clock ms since the start gate when the last CPU to get there did (timing: varies run to run). */
   wallMs: number;
-  /** Translations that hit the micro-TLB or the IOTLB, over the interval since the previous point (0..1). */
+  /** Translations that hit the micro-TLB or the IOTLB, of those in the window since the previous point (0..1; 0 without any). */
   iotlbHitRate: number;
-  /** Flush-queue entries pending over all CPUs of all lazy domains at the sample. */
+  /** Flush-queue entries pending over all CPUs of all lazy domains at the window's end. */
   fqOccupancy: number;
-  /** Domains in lazy mode at the sample. */
+  /** Domains in lazy mode at the window's end. */
   lazyDomains: number;
 }
 
@@ -82,7 +90,10 @@ export interface ViolationReport {
 }
 
 export interface EventReport {
-  /** When it was due ("50% of cpu 0's ops", "t=20 ms") and when it happened (modelled µs). */
+  /**
+   * When it was due ("50% of cpu 0's ops", "t=20 ms") and when it happened: modelled µs on the
+   * clock of the CPU that fired it — the series' clock; the orchestrator's, at the furthest CPU's clock.
+   */
   due: string;
   atUs: number;
   /** The CPU whose worker fired it, or -1: the orchestrator (a live switch, ScenarioRun.switchToLazy). */

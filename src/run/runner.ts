@@ -28,7 +28,8 @@ import type { LayoutName } from "../../bindings/layout.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import type { CpuReport, EventReport, Histogram, RunReport, SeriesPoint, ViolationReport } from "../report/types.js";
 import {
-  CTL_SAFE, RUN_CONTROL_BYTES, type ScenarioArgs, type ScenarioCpuArgs, type ScenarioEventArgs, type ScenarioWorkerResult,
+  CTL_SAFE, RUN_CONTROL_BYTES, type CpuSeries, type CpuSeriesPoint, type ScenarioArgs, type ScenarioCpuArgs,
+  type ScenarioEventArgs, type ScenarioWorkerResult,
 } from "../tasks/scenario.js";
 import { PoolRunFailure } from "../pool.js";
 import {
@@ -103,7 +104,13 @@ export const WORKLOAD_KIND_CODES = {
 } as const satisfies Record<RunWorkload["kind"], LayoutName>;
 /** How long the other workers get to stop when one fails, before the pool stops them wherever they are. */
 const FAILURE_GRACE_MS = 10_000;
-const SERIES_POINTS = 200;
+/**
+ * Each CPU's first windows of modelled time (1 µs), and the most it keeps before they double:
+ * so the report's series has between MAX_WINDOWS / 2 and MAX_WINDOWS points for a run of
+ * any length (src/tasks/scenario.ts explains the windows).
+ */
+const FIRST_WINDOW_NS = 1000;
+const MAX_WINDOWS = 256;
 /**
  * The largest chunk: a victim CPU logs every unmap for its attacker, whose log holds LOG_MAX;
  * with one worker the attacker reads it between chunks.
@@ -197,13 +204,10 @@ export async function startScenario(input: RunScenario | RunScenarioInput, optio
     // Background CPUs run for as long as others do: progress counts the others.
     const counted = cpus.filter((c) => Number.isFinite(c.ops));
     const totalOps = counted.reduce((n, c) => n + c.ops, 0);
-    const rounds = Math.max(1, ...counted.map((c) => Math.ceil(c.ops / chunk)));
     // With contention the workers keep within a quantum of each other (src/tasks/lag-window.ts).
     const lag = scenario.contention ? lagWindowBuffer(workers) : undefined;
     const args = (w: number): ScenarioArgs => ({
-      cpus: shares[w]!, chunk, sampleEvery: Math.max(1, Math.ceil(rounds / SERIES_POINTS)),
-      allCpus: cpus.map((c) => c.cpu), smmuStats: machine.smmu.statsAddress,
-      domains: [...machine.domains.values()].map((d) => d.id), progress, control,
+      cpus: shares[w]!, chunk, firstWindowNs: FIRST_WINDOW_NS, maxWindows: MAX_WINDOWS, progress, control,
       ...(lag ? { lag, quantumNs: DEFAULT_QUANTUM_NS } : {}),
     });
     const pool = await machine.sim.pool({ workers });
@@ -318,6 +322,8 @@ function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], 
   const core = m.sim.core;
   const result = lazySwitchRefusal(sc.profile, sc.devices.filter((d) => d.domain === name).length)
     ?? (dom.type === "DMA-FQ" ? "already lazy (DMA-FQ): nothing to do" : switchResult(core, core.raw.dma_switch_lazy(dom.id)));
+  // No CPU fired it, so it has no CPU's clock: it is stamped with the furthest one, the run's
+  // modelled time so far (each CPU meets the switch at its own clock, which is at most this).
   const clock = Math.max(...cpus.map((c) => core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK)));
   events.push({ due: "requested by the orchestrator", atUs: clock / 1000, cpu: -1, action: "switch-to-lazy", target: name, result });
   return result;
@@ -399,14 +405,15 @@ function setUpWorkloads(m: Machine, sc: RunScenario, seed: number): CpuPlan[] {
   for (const w of sc.workloads) {
     const dev = m.devices.get(deviceOf(sc, w))!;
     const until = servedCpus(sc, w);
+    const domain = sc.domains.find((d) => d.name === sc.devices.find((d) => d.name === deviceOf(sc, w))!.domain)!;
     w.cpus.forEach((cpu, i) => {
       const p = workloadParams(w, sc, attackerOf.get(w.name), i);
       const rc = core.raw.wl_init(cpu, core.layout[WORKLOAD_KIND_CODES[w.kind]], dev.id, p.ring, p.min, p.max, p.segs, p.link,
         mixSeed(seed, cpu));
       if (rc !== 0) throw new RunError(coreError(core, rc, `scenario ${sc.name}: workload "${w.name}" on cpu ${cpu}`).message);
       plans.push({ cpu, ops: w.ops ?? Infinity, ...(until ? { until } : {}), ...(until && w.kind === "attacker" ? { idles: true } : {}),
-                   events: [], workload: w,
-                   domain: dev.domain.id, what: `cpu ${cpu} (${w.kind} "${w.name}")` });
+                   events: [], workload: w, domain: dev.domain.id, what: `cpu ${cpu} (${w.kind} "${w.name}")`,
+                   fqRing: domain.fqMode === "single" ? singleQueueReader(sc, domain.name, cpu) : cpu });
     });
   }
   for (const e of sc.events) {
@@ -416,6 +423,15 @@ function setUpWorkloads(m: Machine, sc: RunScenario, seed: number): CpuPlan[] {
   for (const p of plans) p.events.sort((a, b) => (a.afterOps ?? Infinity) - (b.afterOps ?? Infinity) || (a.atNs ?? 0) - (b.atNs ?? 0));
   for (const d of m.domains.values()) for (let c = 0; c < sc.cpus; c++) d.releaseCpu(c);
   return plans;
+}
+
+/**
+ * A domain with one flush queue for all its CPUs: its lowest CPU reads it for the series
+ * (ring 0), the others none, so that the report does not count the one queue once per CPU.
+ */
+function singleQueueReader(sc: RunScenario, domain: string, cpu: number): number {
+  const cpus = sc.workloads.filter((w) => sc.devices.find((d) => d.name === deviceOf(sc, w))!.domain === domain).flatMap((w) => w.cpus);
+  return cpu === Math.min(...cpus) ? 0 : -1;
 }
 
 /**
@@ -543,6 +559,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
   const modelledNs = drivers.reduce((n, c) => n + c.modelledNs, 0);
   const driverOps = drivers.reduce((n, c) => n + c.ops, 0);
   const violations = violationReports(m);
+  const points = series(f.results, perCpu.map((c) => c.cpu));
   const totals = {
     ops, maps: sum("maps"), unmaps: sum("unmaps"), mapFailures: sum("mapFailures"), deviceAccesses: sum("deviceAccesses"),
     faults: sum("faults"), violations: sum("violations"), unmapErrors: sumOver(core, driverCpus, "WC_UNMAP_ERRORS"),
@@ -572,7 +589,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
       unmap: { ...mergeHist(driverCpus.map((c) => rawHist(core, c, "W_HIST_UNMAP", "ns", 1)), "ns"),
                mean: ratio(sumOver(core, driverCpus, "WC_UNMAP_NS"), totals.unmaps) },
     },
-    smmu: smmuReport(m.smmu), iova: iovaReport(m), fq: fqReport(m, f.results),
+    smmu: smmuReport(m.smmu), iova: iovaReport(m), fq: fqReport(m, points),
     lazyWindow: mergeHist(windowsOf(core, sc, false), "us"),
     lazyWindowsOpen: sumOver(core, driverCpus, "WC_OPEN_WINDOWS"),
     lazyWindowsLost: sumOver(core, driverCpus, "WC_WINDOWS_LOST"),
@@ -582,7 +599,7 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     switcher: { rounds: sumOver(core, switcherCpus, "WC_OPS"), switches: sumOver(core, switcherCpus, "WC_SWITCHES") },
     domains: domainReports(m, sc),
     events: [...f.results.flatMap((r) => r.events), ...f.liveEvents].sort((a, b) => a.atUs - b.atUs || a.cpu - b.cpu),
-    series: series(f.results),
+    series: points,
     violations,
     timing: {
       // 0 for no time measured: NaN or Infinity would be written to the JSON as null.
@@ -769,7 +786,7 @@ function iovaReport(m: Machine): RunReport["iova"] {
            depotHitRate: ratio(depotHits, hits), treeAllocs, treeFrees, magazineAllocFailures: magFails };
 }
 
-function fqReport(m: Machine, results: ScenarioWorkerResult[]): RunReport["fq"] {
+function fqReport(m: Machine, points: SeriesPoint[]): RunReport["fq"] {
   let full = 0, timer = 0, started = 0, queued = 0;
   for (const d of m.domains.values()) {
     const c = d.iova.fqCounters();
@@ -778,18 +795,54 @@ function fqReport(m: Machine, results: ScenarioWorkerResult[]): RunReport["fq"] 
     started += c.startCnt;
     queued += d.stats().lazyUnmaps;
   }
-  const occupancy = results.flatMap((r) => r.samples.map((s) => s.fqOccupancy));
+  const occupancy = points.map((p) => p.fqOccupancy);
   return { flushes: { ringFull: full, timer, other: Math.max(0, started - full - timer) }, entriesQueued: queued,
            maxOccupancy: Math.max(0, ...occupancy) };
 }
 
-function series(results: ScenarioWorkerResult[]): SeriesPoint[] {
-  const samples = results.find((r) => r.worker === 0)?.samples ?? [];
-  return samples.map((s, i) => {
-    const prev = samples[i - 1];
-    const dt = s.translations - (prev?.translations ?? 0);
-    return { tUs: s.tUs, ops: s.ops, wallMs: s.wallMs, iotlbHitRate: dt > 0 ? (s.hits - (prev?.hits ?? 0)) / dt : 0,
-             fqOccupancy: s.fqOccupancy, lazyDomains: s.lazyDomains };
+/**
+ * The run's time series: the CPUs' windows of modelled time (src/tasks/scenario.ts) added up
+ * window by window, every CPU brought to the widest windows any of them reached. Point k is
+ * the run at the end of window k (tUs = k · width): operations of every CPU done by then on
+ * its own clock, the hit rate of the window's accesses, the queues pending then. A CPU that
+ * finished earlier counts with its final numbers (it did nothing more). The run's last,
+ * partial window ends at the furthest clock (totals.modelledUs); shorter than half a window,
+ * it is folded into the one before, since a rate over a sliver of time is noise.
+ */
+function series(results: ScenarioWorkerResult[], order: number[]): SeriesPoint[] {
+  // In the report's CPU order (perCpu's), so that cpuOps[i] is perCpu[i]'s.
+  const byCpu = new Map(results.flatMap((r) => r.series ?? []).map((c) => [c.cpu, c]));
+  const cpus = order.map((c) => byCpu.get(c)).filter((c): c is CpuSeries => c !== undefined);
+  if (cpus.length === 0) return [];
+  const width = Math.max(...cpus.map((c) => c.windowNs));
+  const endNs = Math.max(...cpus.map((c) => c.end.clockNs));
+  if (!(endNs > 0)) return [];
+  const ends: number[] = [];
+  for (let t = width; t <= endNs; t += width) ends.push(t);
+  const tail = endNs - (ends.at(-1) ?? 0);
+  if (tail > 0) {
+    if (tail < width / 2 && ends.length > 0) ends[ends.length - 1] = endNs;
+    else ends.push(endNs);
+  }
+  /** A CPU's reading at the end of the window ending at t (its last one once its clock stopped short of t). */
+  const at = (c: CpuSeries, t: number): CpuSeriesPoint =>
+    t >= c.end.clockNs ? c.end : (c.points[Math.round(t / c.windowNs) - 1] ?? c.end);
+  let prev = { accesses: 0, tlbHits: 0 };
+  return ends.map((t) => {
+    const now = cpus.map((c) => at(c, t));
+    const sum = (k: "ops" | "accesses" | "tlbHits" | "fqPending") => now.reduce((n, p) => n + p[k], 0);
+    const accesses = sum("accesses");
+    const tlbHits = sum("tlbHits");
+    const dAccesses = accesses - prev.accesses;
+    const hitRate = dAccesses > 0 ? (tlbHits - prev.tlbHits) / dAccesses : 0;
+    prev = { accesses, tlbHits };
+    const lazy = new Set(cpus.filter((_, i) => now[i]!.lazy === 1).map((c) => c.domain));
+    // Wall time: the latest at which a CPU reached this point of modelled time (those that stopped short of it never did).
+    const wall = now.filter((_, i) => cpus[i]!.end.clockNs >= t).map((p) => p.wallMs);
+    return {
+      tUs: t / 1000, ops: sum("ops"), ...(cpus.length === order.length ? { cpuOps: now.map((p) => p.ops) } : {}), wallMs: Math.max(0, ...(wall.length ? wall : now.map((p) => p.wallMs))),
+      iotlbHitRate: hitRate, fqOccupancy: sum("fqPending"), lazyDomains: lazy.size,
+    };
   });
 }
 

@@ -2,9 +2,28 @@
 // simulated CPUs, round-robin, a chunk of operations of each at a time, inside Wasm
 // (assembly/workload/run.ts). Between chunks it fires the events that fall due on its CPUs
 // (the chunks are cut so that an event happens exactly at its operation count, or at the
-// first operation that reaches its modelled time), samples the run's time series (worker
-// 0), publishes its progress, and sees whether the run was stopped. With one worker the
-// order of everything is fixed, so the same seed gives the same run.
+// first operation that reaches its modelled time), reads the CPUs' counters at the ends of
+// their windows of modelled time (the run's time series, below), publishes its progress,
+// and sees whether the run was stopped. With one worker the order of everything is fixed,
+// so the same seed gives the same run.
+//
+// The time series. Every CPU keeps its own clock of modelled time, and without contention
+// the workers do not keep those clocks together: at one wall-clock instant one CPU may be
+// 100 ms of modelled time ahead of another. A snapshot of all CPUs taken at one wall instant
+// (as worker 0 once took it, stamped with the furthest clock) therefore mixes operations
+// done at different modelled times, and a rate from two such snapshots is noise — a spike
+// when the furthest clock barely moved between them, nothing when it stood still. So each
+// CPU instead reads its own counters whenever its own clock crosses the end of a fixed
+// window of modelled time: window k of every CPU covers the same stretch of modelled time,
+// whatever the wall clock did, and the report adds the CPUs up window by window
+// (src/run/runner.ts series). The chunks are not cut at the windows' ends — that would change
+// how the CPUs interleave, and so the run — so a chunk that crosses one is read before and
+// after, and its counts are shared out in proportion to the modelled time on each side (a
+// chunk is 256 operations of one workload: its operations take about the same time each). Windows start small and
+// double whenever a CPU has more than maxWindows of them (every other reading is dropped),
+// so a run of any length gets a bounded series; the widths are all firstWindowNs · 2^k, so
+// the report can bring every CPU to the widest. Events are stamped with the clock of the
+// CPU they fire on — the same clock — so they sit where they happened on the plots' axis.
 //
 // A background CPU (an attacker, a switcher) given no number of operations runs until the
 // CPUs it serves have finished theirs: each worker marks its CPUs finished in the run's
@@ -40,6 +59,11 @@ export interface ScenarioCpuArgs {
   domain: number;
   /** The CPU and its workload in words, for errors: `cpu 3 (switcher "sw")`. */
   what: string;
+  /**
+   * The flush-queue ring of its domain whose pending entries this CPU's series reads (its
+   * own, in per-CPU mode), or -1: none (a single queue is read by one CPU of the domain only).
+   */
+  fqRing: number;
 }
 
 // Int32 words of the run's control buffer (RUN_CONTROL_BYTES), beside the core's stop word.
@@ -70,12 +94,9 @@ export interface ScenarioArgs {
   cpus: ScenarioCpuArgs[];
   /** Operations per CPU per chunk. */
   chunk: number;
-  /** Worker 0 samples the series every this many rounds (0: never). */
-  sampleEvery: number;
-  /** What a sample reads: every workload CPU (for total ops), the SMMU's statistics, the lazy-capable domains. */
-  allCpus: number[];
-  smmuStats: number;
-  domains: number[];
+  /** Width of each CPU's first windows of modelled time (ns), and how many windows a CPU keeps before their width doubles. */
+  firstWindowNs: number;
+  maxWindows: number;
   /** Shared progress: Float64Array, one word per CPU (operations done). */
   progress: SharedArrayBuffer;
   /** The run's control words (CTL_FINISHED, CTL_SAFE), RUN_CONTROL_BYTES. */
@@ -91,14 +112,33 @@ export interface ScenarioArgs {
 /** What happened to an event (the report's own record of it). */
 export type ScenarioEventResult = EventReport;
 
-export interface ScenarioSample {
-  tUs: number;
+/** A CPU's counters as its series reads them (cumulative since the run began, but fqPending and lazy: the state then). */
+export interface CpuSeriesPoint {
+  /** The CPU's clock when they were read (modelled ns; at most one operation past the window's end). */
+  clockNs: number;
   ops: number;
+  /** Device accesses of the CPU's workload, and those whose translation hit the micro-TLB or the IOTLB. */
+  accesses: number;
+  tlbHits: number;
+  /** Entries pending on the flush-queue ring the CPU reads (ScenarioCpuArgs.fqRing; 0 without one). */
+  fqPending: number;
+  /** 1 while the CPU's domain was lazy (fq_domain set). */
+  lazy: number;
+  /** Wall-clock ms since the worker began (timing: varies run to run). */
   wallMs: number;
-  translations: number;
-  hits: number;
-  fqOccupancy: number;
-  lazyDomains: number;
+}
+
+/** One CPU's time series: its counters at the end of each of its windows of modelled time. */
+export interface CpuSeries {
+  cpu: number;
+  /** Its DMA domain (the report counts the domains in lazy mode). */
+  domain: number;
+  /** The width of its windows (ns): firstWindowNs · 2^k. */
+  windowNs: number;
+  /** points[i]: read when its clock first reached (i + 1) · windowNs. */
+  points: CpuSeriesPoint[];
+  /** Read at its last clock, after its drain: the end of its last, partial window. */
+  end: CpuSeriesPoint;
 }
 
 export interface ScenarioWorkerResult {
@@ -107,7 +147,8 @@ export interface ScenarioWorkerResult {
   ops: number;
   wallMs: number;
   events: ScenarioEventResult[];
-  samples: ScenarioSample[];
+  /** Each of its CPUs' time series. */
+  series: CpuSeries[];
   stopped: boolean;
 }
 
@@ -123,10 +164,13 @@ class ThreadClosed extends Error {}
 export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioWorkerResult {
   const { core } = ctx;
   const control = new Int32Array(args.control);
-  const cpus: CpuRun[] = args.cpus.map((c) => ({ ...c, done: 0, events: [...c.events], finished: false }));
+  const t0 = now();
+  const cpus: CpuRun[] = args.cpus.map((c) => ({
+    ...c, done: 0, events: [...c.events], finished: false, windows: new Windows(core, c, args, t0),
+  }));
   let current: CpuRun | undefined;
   try {
-    const result = runCpus(ctx, args, cpus, control, (c) => { current = c; });
+    const result = runCpus(ctx, args, cpus, control, t0, (c) => { current = c; });
     giveBack(core, cpus);
     Atomics.store(control, CTL_SAFE + ctx.worker, 1);
     return result;
@@ -142,20 +186,17 @@ export function runScenarioTask(ctx: TaskContext, args: ScenarioArgs): ScenarioW
   }
 }
 
-function runCpus(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[], control: Int32Array,
+function runCpus(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[], control: Int32Array, t0: number,
                  running: (c: CpuRun | undefined) => void): ScenarioWorkerResult {
   const { core } = ctx;
-  const t0 = now();
   const progress = new Float64Array(args.progress);
   const events: ScenarioEventResult[] = [];
-  const samples: ScenarioSample[] = [];
   const finish = (c: CpuRun) => { c.finished = true; Atomics.store(control, CTL_FINISHED + c.cpu, 1); };
   const idle = new Int32Array(new SharedArrayBuffer(4));
   if (args.lag) {
     // Then the loop below only finds the CPUs finished (or the run stopped), and drains.
-    runInModelledTimeOrder(ctx, args, cpus, running, events, samples, t0, finish);
+    runInModelledTimeOrder(ctx, args, cpus, running, events, finish);
   }
-  let round = 0;
   for (;;) {
     let active = false;
     let busy = false;
@@ -178,10 +219,6 @@ function runCpus(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[], control: 
     // A worker whose CPUs are all idle attackers sleeps a moment (as a device waits for work)
     // rather than take a core from the CPUs they wait on.
     if (active && !busy) Atomics.wait(idle, 0, 0, 0.05);
-    round++;
-    if (ctx.worker === 0 && args.sampleEvery > 0 && (round % args.sampleEvery === 0 || !active)) {
-      samples.push(sample(core, args, now() - t0));
-    }
     if (!active || core.raw.wl_run_stopped() !== 0) break;
   }
   const stopped = core.raw.wl_run_stopped() !== 0;
@@ -191,10 +228,11 @@ function runCpus(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[], control: 
     checkCore(core, core.raw.wl_drain(c.cpu), `scenario.run: drain of cpu ${c.cpu}`);
   }
   running(undefined);
+  const series = cpus.map((c) => c.windows.finish());
   for (const c of cpus) for (const e of c.events) if (e.action !== "failatomic-off") events.push(notReached(core, c, e, stopped));
   return {
     worker: ctx.worker, cpus: cpus.map((c) => c.cpu), ops: cpus.reduce((n, c) => n + c.done, 0),
-    wallMs: now() - t0, events, samples, stopped,
+    wallMs: now() - t0, events, series, stopped,
   };
 }
 
@@ -206,17 +244,13 @@ function runCpus(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[], control: 
  */
 function runInModelledTimeOrder(ctx: TaskContext, args: ScenarioArgs, cpus: CpuRun[],
                                 running: (c: CpuRun | undefined) => void, events: ScenarioEventResult[],
-                                samples: ScenarioSample[], t0: number, finish: (c: CpuRun) => void): void {
+                                finish: (c: CpuRun) => void): void {
   const { core } = ctx;
   const window = new LagWindow(args.lag!, ctx.worker);
   const progress = new Float64Array(args.progress);
   const stopped = () => core.raw.wl_run_stopped() !== 0;
   // Only the CPU that ran changes its clock: each one is read back once, after its operation.
   const clocks = new Map(cpus.map((c) => [c, core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK)]));
-  // A round, for sampling, is one chunk of operations per CPU, as in the untimed loop.
-  const opsPerRound = Math.max(1, args.chunk * cpus.length);
-  let ops = 0;
-  let round = 0;
   try {
     for (;;) {
       let next: CpuRun | undefined;
@@ -237,10 +271,6 @@ function runInModelledTimeOrder(ctx: TaskContext, args: ScenarioArgs, cpus: CpuR
       running(undefined);
       clocks.set(next, core.raw.wl_counter(next.cpu, core.layout.WC_CLOCK));
       progress[next.cpu] = next.done;
-      if (++ops % opsPerRound === 0) {
-        round++;
-        if (ctx.worker === 0 && args.sampleEvery > 0 && round % args.sampleEvery === 0) samples.push(sample(core, args, now() - t0));
-      }
     }
   } finally {
     window.publish(Infinity); // the other workers no longer wait for this one
@@ -258,7 +288,89 @@ function exitThread(): never {
   throw new ThreadClosed("the worker closed itself (injected failure)");
 }
 
-type CpuRun = ScenarioCpuArgs & { done: number; finished: boolean };
+type CpuRun = ScenarioCpuArgs & { done: number; finished: boolean; windows: Windows };
+
+/** The counters a window's end is interpolated from: a CPU's, read after one of its chunks. */
+interface Reading { clock: number; ops: number; accesses: number; tlbHits: number; wallMs: number }
+
+/**
+ * A CPU's windows of modelled time (the header says why): its counters after every chunk,
+ * and at the end of every window its clock has crossed.
+ */
+class Windows {
+  private width: number;
+  /** The end of the window the CPU is in (ns on its clock). */
+  private next: number;
+  private points: CpuSeriesPoint[] = [];
+  /** After its previous chunk (at first: the start, all zero); undefined when not read (see passed). */
+  private prev: Reading | undefined = { clock: 0, ops: 0, accesses: 0, tlbHits: 0, wallMs: 0 };
+
+  constructor(private readonly core: Core, private readonly c: ScenarioCpuArgs, private readonly args: ScenarioArgs,
+              private readonly t0: number) {
+    this.width = args.firstWindowNs;
+    this.next = this.width;
+  }
+
+  /**
+   * After a chunk of `ops` operations: the readings at every window end its clock has passed.
+   * A chunk of one operation (the contention loop's) has nothing to share out, so the reading
+   * before the next one is skipped there: it would be a cost on every operation.
+   */
+  passed(clock: number, ops: number): void {
+    if (clock < this.next) {
+      this.prev = ops > 1 ? this.reading(clock) : undefined;
+      return;
+    }
+    const now = this.reading(clock);
+    const { fqPending, lazy } = this.state();
+    const prev = this.prev ?? now;
+    while (clock >= this.next) {
+      // Counts up to the window's end: the chunk's share of them in proportion to its time
+      // before the end. The queue and the domain's mode are as they are now (no state between).
+      const f = clock > prev.clock ? Math.min(1, Math.max(0, (this.next - prev.clock) / (clock - prev.clock))) : 1;
+      const lerp = (k: "ops" | "accesses" | "tlbHits") => Math.round(prev[k] + f * (now[k] - prev[k]));
+      this.points.push({ clockNs: this.next, ops: lerp("ops"), accesses: lerp("accesses"), tlbHits: lerp("tlbHits"),
+                         fqPending, lazy, wallMs: prev.wallMs + f * (now.wallMs - prev.wallMs) });
+      this.next += this.width;
+      if (this.points.length > this.args.maxWindows) this.coarsen();
+    }
+    this.prev = now;
+  }
+
+  /** The series, with the counters at the CPU's last clock (after its drain). */
+  finish(): CpuSeries {
+    const clock = this.core.raw.wl_counter(this.c.cpu, this.core.layout.WC_CLOCK);
+    const r = this.reading(clock);
+    const end: CpuSeriesPoint = { clockNs: clock, ops: r.ops, accesses: r.accesses, tlbHits: r.tlbHits, ...this.state(), wallMs: r.wallMs };
+    return { cpu: this.c.cpu, domain: this.c.domain, windowNs: this.width, points: this.points, end };
+  }
+
+  /**
+   * Twice as wide: keep the readings at the ends of even windows (the cumulative counters
+   * there are the wider windows' ends), so the series stays at most maxWindows long.
+   */
+  private coarsen(): void {
+    this.points = this.points.filter((_, i) => i % 2 === 1);
+    this.width *= 2;
+    this.next = (this.points.length + 1) * this.width;
+  }
+
+  private reading(clock: number): Reading {
+    const { core, c } = this;
+    const L = core.layout;
+    const counter = (k: number) => core.raw.wl_counter(c.cpu, k);
+    return { clock, ops: counter(L.WC_OPS), accesses: counter(L.WC_ACCESSES), tlbHits: counter(L.WC_TLB_HITS), wallMs: now() - this.t0 };
+  }
+
+  private state(): Pick<CpuSeriesPoint, "fqPending" | "lazy"> {
+    const { core, c } = this;
+    const L = core.layout;
+    // A strict domain has no queue (the core answers with a negative errno): nothing pending.
+    const fq = c.fqRing < 0 ? 0 : Math.max(0, core.raw.dma_fq_ring_pending(c.domain, c.fqRing));
+    const lazy = core.readU32(L.DMA_DOMAINS_BASE + c.domain * L.DMA_DOMAIN_SIZE + L.DD_FQ_DOMAIN) !== 0 ? 1 : 0;
+    return { fqPending: fq, lazy };
+  }
+}
 
 /** One chunk of a CPU, cut at its next event; fire the events now due. */
 function runChunk(core: Core, c: CpuRun, chunk: number, events: ScenarioEventResult[]): void {
@@ -272,6 +384,7 @@ function runChunk(core: Core, c: CpuRun, chunk: number, events: ScenarioEventRes
     if (done === 0 && next?.atNs === undefined && core.raw.wl_run_stopped() !== 0) return;
   }
   const clock = core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK);
+  c.windows.passed(clock, n);
   while (c.events.length > 0) {
     const e = c.events[0]!;
     const due = e.afterOps !== undefined ? c.done >= e.afterOps : clock >= (e.atNs ?? 0);
@@ -313,27 +426,6 @@ function fire(core: Core, c: CpuRun, e: ScenarioEventArgs): string {
       throw e.mode === "exit" ? new ExitRequested(what) : new Error(what);
     }
   }
-}
-
-function sample(core: Core, args: ScenarioArgs, wallMs: number): ScenarioSample {
-  const L = core.layout;
-  let ops = 0;
-  let clock = 0;
-  for (const cpu of args.allCpus) {
-    ops += core.raw.wl_counter(cpu, L.WC_OPS);
-    clock = Math.max(clock, core.raw.wl_counter(cpu, L.WC_CLOCK));
-  }
-  const stat = (i: number) => core.readU64Number(args.smmuStats + 8 * i);
-  let fq = 0;
-  let lazy = 0;
-  for (const d of args.domains) {
-    fq += Math.max(0, core.raw.dma_fq_pending(d));
-    if (core.readU32(L.DMA_DOMAINS_BASE + d * L.DMA_DOMAIN_SIZE + L.DD_FQ_DOMAIN) !== 0) lazy++;
-  }
-  return {
-    tUs: clock / 1000, ops, wallMs, translations: stat(L.STAT_TRANSLATIONS),
-    hits: stat(L.STAT_UTLB_HITS) + stat(L.STAT_IOTLB_HITS), fqOccupancy: fq, lazyDomains: lazy,
-  };
 }
 
 export const scenarioTasks = { "scenario.run": runScenarioTask };
