@@ -247,12 +247,6 @@ export const SMMU_COST_CODES = {
 } as const satisfies Record<keyof SmmuCosts, LayoutName>;
 const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutName][];
 
-/**
- * An Arm SMMUv3: its stream table, the IOTLB and walk caches, micro-TLBs, the command queue
- * that TLBIs and CMD_SYNCs go through, and the fault queue. Devices attach to it by stream
- * ID; their accesses are translated through their domain's page table. Made with
- * Simulator.createSmmu.
- */
 const SMMU_OPTION_KEYS = {
   iotlb: true, walkCache: true, microTlb: true, invalidateAt: true, ttl: true, faultQueue: true, oracle: true,
   injectDroppedInvalidations: true, costs: true,
@@ -260,6 +254,12 @@ const SMMU_OPTION_KEYS = {
 const SMMU_IOTLB_KEYS = { entries: true, ways: true, policy: true, seed: true } as const satisfies
   OptionKeys<NonNullable<SmmuOptions["iotlb"]>>;
 
+/**
+ * An Arm SMMUv3: its stream table, the IOTLB and walk caches, micro-TLBs, the command queue
+ * that TLBIs and CMD_SYNCs go through, and the fault queue. Devices attach to it by stream
+ * ID; their accesses are translated through their domain's page table. Made with
+ * Simulator.createSmmu.
+ */
 export class Smmu {
   readonly id: number;
   readonly costs: Readonly<SmmuCosts>;
