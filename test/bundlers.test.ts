@@ -6,7 +6,7 @@
 // bundles to an iife without import.meta, so the app places core.wasm and the worker with
 // the `core`/`workerUrl` options). Each runs in headless Chromium from a cross-origin-
 // isolated server and must come back with a real result; so does the Vite app under
-// Vite's dev server.
+// Vite's dev server, and the browser build served as it is, with no bundler at all.
 
 import { cp, mkdir, readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -124,6 +124,15 @@ describe("the package through bundlers", () => {
       expect(r.mapping.va).toBe(0x40000);
       // The leaf PTE's output address (bits 47:12) is the page mapped.
       expect(BigInt(r.mapping.pte) & 0xffff_ffff_f000n).toBe(0xabc000n);
+    }, 60_000);
+  });
+
+  describe("no bundler", () => {
+    it("dist/browser/ served as it is, imported as a module, runs nic on two Web Workers with no options", async () => {
+      const out = join(inst.app, "no-bundler-out");
+      await cp(join(FIXTURES, "no-bundler"), out, { recursive: true });
+      await cp(join(inst.pkg, "dist", "browser"), join(out, "iommu-sim"), { recursive: true });
+      expect(await runPage(out)).toEqual({ ok: true, ops: 4000, violations: 0, workers: 2 });
     }, 60_000);
   });
 });
