@@ -233,6 +233,22 @@ describe("a scenario and a variant exported as a C litmus test", () => {
     expect(() => exportLitmus("no-such")).toThrow(/exportLitmus: scenario is not a built-in scenario/);
   });
 
+  it("writes one process per CPU that switches or unmaps; a CPU's second unmap gets registers of its own", () => {
+    const sc: Scenario = {
+      name: "two-unmappers", setup: [{ map: "old", cpu: "B" }, { map: "old2", cpu: "D" }, { map: "old3", cpu: "B" }],
+      threads: { B: [{ unmap: "old" }, { map: "x" }, { unmap: "old3" }], D: [{ unmap: "old2" }], A: [{ switch: "lazy" }],
+                 dev: [{ access: "old" }] },
+    };
+    const text = exportLitmus(sc, { variant: "no-wmb" });
+    const test = parseLitmus(text, "two.litmus");
+    expect(test.program.threads.map((t) => t.name)).toEqual(["P0", "P1", "P2"]);
+    expect(text).toContain("\tq_2 = READ_ONCE(*fq_domain);");
+    expect(text).toContain("/* dma_map(x): no modelled access */");
+    expect(test.observed).toEqual(expect.arrayContaining(["0:q", "0:f", "0:q_2", "0:f_2", "1:q", "1:f"]));
+    expect(runLitmus(test, { model: "sc" }).verdict).toBe("Never");
+    expect(runLitmus(test, { model: "relaxed" }).because).toMatch(/exists/);
+  });
+
   it("from the CLI: --export-litmus writes the file and explores nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "iommu-sim-litmus-"));
     const out = join(dir, "out.litmus");

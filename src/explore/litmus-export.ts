@@ -34,15 +34,20 @@ type Cond = { t: "true" } | { t: "false" } | { t: "reg"; proc: number; reg: stri
 const TRUE: Cond = { t: "true" };
 const FALSE: Cond = { t: "false" };
 
+/** The parts of a conjunction or disjunction, nested ones of the same kind flattened. */
+function flat(kind: "and" | "or", parts: Cond[]): Cond[] {
+  return parts.flatMap((p) => (p.t === kind ? p.parts : [p]));
+}
+
 function and(...parts: Cond[]): Cond {
   if (parts.some((p) => p.t === "false")) return FALSE;
-  const rest = parts.filter((p) => p.t !== "true");
+  const rest = flat("and", parts.filter((p) => p.t !== "true"));
   return rest.length === 0 ? TRUE : rest.length === 1 ? rest[0]! : { t: "and", parts: rest };
 }
 
 function or(...parts: Cond[]): Cond {
   if (parts.some((p) => p.t === "true")) return TRUE;
-  const rest = parts.filter((p) => p.t !== "false");
+  const rest = flat("or", parts.filter((p) => p.t !== "false"));
   return rest.length === 0 ? FALSE : rest.length === 1 ? rest[0]! : { t: "or", parts: rest };
 }
 
