@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   ArgumentError, SEED_RACE, SEED_VARIANTS, SEED_VARIANT_DEFINITIONS, Simulator, VARIANT_OPS, exploreScenario, exportLitmus,
-  parseLitmus, parseVariant, runLitmus, validateScenario,
+  parseLitmus, parseRunScenario, parseVariant, runLitmus, runScenario, validateScenario, type RunScenarioInput,
   type MemoryModel, type Scenario, type SeedVariant, type VariantDefinition,
 } from "../dist/index.js";
 
@@ -129,6 +129,42 @@ describe("a user's variant runs in a DMA domain: the core interprets its program
     } finally {
       await sim.close();
     }
+  });
+});
+
+describe("a user's variant in a run scenario: workers interpret it", () => {
+  /** An unmap that never syncs and always frees at once: every lazy unmap is the seed race's mixed decision. */
+  const careless: VariantDefinition = {
+    name: "careless", switch: WMB_LATE.switch,
+    unmap: [{ op: "read", var: "fq_domain", access: "once", into: "q" }, { op: "clear-ptes", lazyIf: "q" }, { op: "free_iova_fast" }],
+  };
+  const scenario = (variant: unknown): RunScenarioInput => ({
+    name: "own-variant", profile: "7.1", seed: 3, workers: 2, cpus: 2,
+    domains: [{ name: "d", type: "DMA", variant: variant as VariantDefinition }],
+    devices: [{ name: "dev", domain: "d", streamId: 5 }],
+    workloads: [{ kind: "pairs", name: "m0", device: "dev", cpus: [0], ops: 4000 },
+                { kind: "switcher", name: "sw", domain: "d", cpus: [1], gap: 200 }],
+    checks: { oracle: true, expect: "any" },
+  });
+
+  it("runs across workers with the switch flipping the domain, its mixed decisions counted and named in the report", async () => {
+    const r = await runScenario(scenario(careless));
+    const d = r.domains[0]!;
+    expect(d.variant).toBe("careless");
+    expect(d.dma.maps).toBe(4000);
+    // It never syncs and never queues: every unmap frees an IOVA whose invalidation was skipped.
+    expect([d.dma.lazyUnmaps, d.dma.syncs, d.dma.strictUnmaps, d.dma.mixedDecisions]).toEqual([0, 0, 4000, 4000]);
+    expect(d.dma.switches).toBeGreaterThan(0);
+    // The device's next write through a stale translation reaches a freed page: the oracle says so.
+    expect(r.totals.violations).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("is checked with the scenario: a bad step is named under the domain's variant", () => {
+    expect(() => parseRunScenario(scenario(withUnmap([{ op: "nope" }])), "run.json"))
+      .toThrow(/run\.json: domains\[0\]\.variant: unmap\[0\]\.op must be one of the known ops/);
+    expect(() => parseRunScenario(scenario("hoisted"), "run.json"))
+      .toThrow(/domains\[0\]\.variant: expected one of "merged", "v2-two-reads", "v2-hoisted", "no-wmb", or a variant definition/);
+    expect(parseRunScenario(scenario("v2-hoisted"), "run.json").domains[0]!.variant).toBe("v2-hoisted");
   });
 });
 
