@@ -58,6 +58,8 @@ describe("a variant is checked strictly", () => {
     for (const v of SEED_VARIANTS) expect(parseVariant(SEED_VARIANT_DEFINITIONS[v]).name).toBe(v);
     refused(withUnmap([...WMB_LATE.unmap.slice(0, 2), { op: "iotlb_synk" }, ...WMB_LATE.unmap.slice(3)]),
       /^my-variant\.json: unmap\[2\]\.op must be one of the known ops: /, new RegExp(Object.keys(VARIANT_OPS).join(", ")), /"iotlb_synk"/);
+    refused(withUnmap([{ op: "toString" }]), /unmap\[0\]\.op must be one of the known ops/);
+    refused(withUnmap([{ op: 3 }]), /unmap\[0\]\.op must be one of the known ops/);
   });
 
   it("refuses unknown keys, at the top and in a step, with the step's path", () => {

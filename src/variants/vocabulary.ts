@@ -228,7 +228,7 @@ function resolveStep(raw: unknown, index: number, seq: VariantSequence, locals: 
   const at = `${seq}[${index}]`;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(at, raw, 'must be a step object { "op": … }');
   const d = raw as Record<string, unknown>;
-  if (typeof d.op !== "string" || !(d.op in VARIANT_OPS)) {
+  if (typeof d.op !== "string" || !Object.hasOwn(VARIANT_OPS, d.op)) { // not `in`: "toString" is no op
     fail(`${at}.op`, d.op, `must be one of the known ops: ${OP_NAMES.join(", ")}`);
   }
   const op = d.op as VariantOp;
