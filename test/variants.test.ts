@@ -287,6 +287,16 @@ describe("a scenario and a variant exported as a C litmus test", () => {
     expect(runLitmus(test, { model: "relaxed" }).because).toMatch(/exists/);
   });
 
+  it("an unmap that never syncs and always frees is bad on every schedule; one that always syncs never is", () => {
+    const sc: Scenario = { name: "lone", setup: [{ map: "old", cpu: "B" }], threads: { B: [{ unmap: "old" }] } };
+    const never: VariantDefinition = { ...WMB_LATE, unmap: [{ op: "clear-ptes" }, { op: "free_iova_fast" }] };
+    const always = exportLitmus(sc, { variant: never });
+    expect(always).toContain("P0(int *fq_domain)");
+    expect(runLitmus(parseLitmus(always, "a.litmus"), { model: "sc" }).verdict).toBe("Sometimes");
+    const safe: VariantDefinition = { ...WMB_LATE, unmap: [{ op: "clear-ptes" }, { op: "iotlb_sync" }, { op: "free_iova_fast" }] };
+    expect(runLitmus(parseLitmus(exportLitmus(sc, { variant: safe }), "s.litmus"), { model: "relaxed" }).verdict).toBe("Never");
+  });
+
   it("from the CLI: --export-litmus writes the file and explores nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "iommu-sim-litmus-"));
     const out = join(dir, "out.litmus");

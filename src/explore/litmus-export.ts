@@ -80,7 +80,8 @@ export function exportLitmus(scenario: string | Scenario, options?: ExportLitmus
 interface Proc { thread: string; lines: string[]; regs: string[] }
 
 function writeTest(name: string, scName: string, sc: Scenario, v: ResolvedVariant): string {
-  const words = new Set<VariantWord>();
+  // fq_domain always: an exists clause no register decides is written over it.
+  const words = new Set<VariantWord>(["fq_domain"]);
   const procs: Proc[] = [];
   const left: string[] = [];
   const bad: Cond[] = [];
