@@ -7,6 +7,7 @@
 
 import { readFile } from "node:fs/promises";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve as resolvePath } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { replayScript, normalizeTrace, ReplayError } from "./replay/index.js";
 import { runDemo } from "./demo.js";
@@ -375,7 +376,15 @@ function loadScenarioFile(path: string): Scenario {
   } catch (e) {
     throw new CliInputError(`cannot read scenario file ${path}: ${(e as Error).message}`);
   }
-  return { name: path, ...validateScenario(parseJsonStrict(text, path), path) };
+  const raw = parseJsonStrict(text, path);
+  // "variant": "FILE.json" names a variant file beside the scenario (a path relative to it).
+  if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
+    const v = (raw as { variant?: unknown }).variant;
+    if (typeof v === "string" && !(SEED_VARIANTS as readonly string[]).includes(v) && v.endsWith(".json")) {
+      (raw as { variant?: unknown }).variant = loadVariantFile(resolvePath(dirname(path), v));
+    }
+  }
+  return { name: path, ...validateScenario(raw, path) };
 }
 
 /** A variant file: its definition, checked, errors naming the file. */

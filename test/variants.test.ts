@@ -211,12 +211,24 @@ describe("a user's variant in an explore scenario", () => {
     const line2 = /--replay "(.+)"/.exec(viaFlag.out)![1]!;
     expect((await cli("explore", "--replay", line2)).code).toBe(1);
 
+    // A scenario file may name a variant file beside it.
+    const beside = join(dir, "beside.json");
+    writeFileSync(beside, JSON.stringify({ ...SEED_RACE, name: undefined, variant: "wmb-late.json" }));
+    const viaBeside = await cli("explore", beside, "--model", "relaxed");
+    expect(viaBeside.code).toBe(1);
+    expect(viaBeside.out).toContain(`${beside}@wmb-after-publish@relaxed:`);
+    expect((await cli("explore", "--replay", /--replay "(.+)"/.exec(viaBeside.out)![1]!)).code).toBe(1);
+
     const badFile = join(dir, "bad.json");
     writeFileSync(badFile, JSON.stringify(withUnmap([{ op: "clear" }])));
     const bad = await cli("explore", "seed-race", "--variant", badFile);
     expect(bad.code).toBe(2);
     expect(bad.out).toContain(`${badFile}: unmap[0].op must be one of the known ops`);
     expect((await cli("explore", "seed-race", "--variant", join(dir, "missing.json"))).code).toBe(2);
+    writeFileSync(beside, JSON.stringify({ ...SEED_RACE, name: undefined, variant: "bad.json" }));
+    const badBeside = await cli("explore", beside);
+    expect(badBeside.code).toBe(2);
+    expect(badBeside.out).toContain(`${join(dir, "bad.json")}: unmap[0].op must be one of the known ops`);
   });
 });
 
