@@ -157,6 +157,9 @@ describe("the live page", () => {
     expect(await text(page, "#explore-state")).toMatch(/^wmb-late under relaxed/);
     expect(await text(page, "#replay-line")).toMatch(/save your variant as wmb-late\.json, then iommu-sim explore --replay "seed-race@wmb-late\.json@relaxed: /);
     expect(await text(page, "#step-stale")).toBe("Jump to the violation");
+    // The same code as a litmus test, for herd7.
+    expect(await page.locator("#litmus-panel").isHidden()).toBe(false);
+    expect(await text(page, "#litmus")).toMatch(/^C seed-race\+wmb-late\n[\s\S]*\tWRITE_ONCE\(\*fq_domain, 1\);[\s\S]*\nexists /);
     // Under sc the same code is clean.
     await page.selectOption("#model", "sc");
     await page.click("#explore");

@@ -4,7 +4,7 @@
 // explored is a seed variant by name, or the user's own variant as JSON text: parsed here
 // and checked by the package, whose error (naming the step and field) goes back as it is.
 
-import { exploreScenario, BUILTIN_SCENARIOS, IommuSimError } from "/dist/index.js";
+import { exploreScenario, exportLitmus, BUILTIN_SCENARIOS, IommuSimError } from "/dist/index.js";
 
 /** The user's variant from its text; a JSON syntax error says so. */
 function parseVariantText(text) {
@@ -28,6 +28,8 @@ self.onmessage = async (ev) => {
       // What each CPU of the scenario does (thread name → its operations), to name them on the page.
       threads: BUILTIN_SCENARIOS["seed-race"].threads,
       races: r.result.races.map((x) => x.text),
+      // The modelled words' accesses as a C litmus test, for a cross-check in herd7.
+      litmus: exportLitmus("seed-race", { variant }),
       violation: v && { message: v.message, position: v.position, text: v.text, trace: v.trace },
     });
   } catch (e) {

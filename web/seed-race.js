@@ -57,6 +57,7 @@ function explore() {
   $("verdict").textContent = "";
   $("verdict").className = "verdict";
   $("steps-panel").hidden = true;
+  $("litmus-panel").hidden = true;
   worker.onmessage = (ev) => {
     if (ev.data.id !== id) return;
     $("explore").disabled = false;
@@ -78,6 +79,8 @@ function explore() {
 
 function show(r) {
   $("explore-state").textContent = `${r.variant} under ${r.model}: explored in ${(r.ms / 1000).toFixed(2)} s`;
+  $("litmus").textContent = r.litmus;
+  $("litmus-panel").hidden = false;
   const verdict = $("verdict");
   if (!r.violation) {
     shown = undefined;
