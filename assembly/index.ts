@@ -158,7 +158,7 @@ export {
   FAST_SIZES_ONE, FAST_SIZES_POW2, FAST_SIZES_1_TO_8, TREE_POPULATE, TREE_PAIRS, TREE_REFILL
 } from "./iova/loops";
 export {
-  DD_TYPE, DD_FQ_DOMAIN, DD_QUIRK, DD_SWITCHES, DOMAIN_DMA, DOMAIN_DMA_FQ, DVF_PCI_32BIT,
+  DD_TYPE, DD_FQ_DOMAIN, DD_QUIRK, DD_SWITCHES, DD_STEPS, DOMAIN_DMA, DOMAIN_DMA_FQ, DVF_PCI_32BIT,
   DVF_COHERENT, DDF_FORCEDAC, DS_COUNT, DS_MAPS, DS_MAP_FAILS, DS_UNMAPS_STRICT, DS_UNMAPS_LAZY, DS_SYNCS, DS_SAC_TRIES,
   DS_SAC_FALLBACKS, DS_UNMAP_SHORT, DS_MIXED, DS_NO_QUEUE, BUS_PLATFORM, BUS_PCI
 } from "./dma/domain";
@@ -603,9 +603,13 @@ export function iova_fq_teardown(id: u32): i32 {
 
 /** A DMA (strict) domain over existing parts; see assembly/dma/domain.ts. Its id, or a negative errno. */
 export function dma_domain_create(pgt: u32, iova: u32, smmuDomain: u32, smmuId: i32, kb: u32,
-                                  variant: u32, shift: u32, apertureEnd: f64, flags: u32, fqOpts: u32): i32 {
-  return dmad.dmaDomainCreate(pgt, iova, smmuDomain, smmuId, kb, variant, shift, <u64>apertureEnd,
-                              flags, fqOpts);
+                                  shift: u32, apertureEnd: f64, flags: u32, fqOpts: u32): i32 {
+  return dmad.dmaDomainCreate(pgt, iova, smmuDomain, smmuId, kb, shift, <u64>apertureEnd, flags, fqOpts);
+}
+
+/** Word `index` of a domain's step sequence `op` (STEP_OP_*): 0, or -ESIM_NO_DMA_DOMAIN, -ESIM_ARGS. */
+export function dma_domain_set_step(domain: u32, op: u32, index: u32, word: u32): i32 {
+  return dmad.dmaDomainSetStep(domain, op, index, word);
 }
 
 export function dma_domain_destroy(id: u32): i32 {
@@ -674,25 +678,20 @@ export function dma_unmap(dev: u32, cpu: u32, addr: f64, size: f64): i32 {
   return variant.dmaUnmap(<u32>dd, cpu, <u64>addr, <u64>size);
 }
 
-// The seed variants' steps (assembly/dma/steps.ts), for deterministic schedules
-// (src/explore/): the explorer reads each sequence, lets its memory model decide what
-// every load sees, and has the core perform each store and action.
+// The step programs' instruction set (assembly/dma/steps.ts): the package encodes each
+// variant's unmap and switch into these words (src/variants/program.ts), for runs
+// (dma_domain_set_step) and for deterministic schedules (dma_step_run).
 export {
-  STEP_SITE_MASK, STEP_KIND_SHIFT, STEP_OBJECT_SHIFT, STEP_MARKED, STEP_GUARDED, STEP_OUT_SHIFT,
-  STEP_CTRL_SHIFT, STEP_DATA_SHIFT, STEP_FIELD_MASK, STEP_REGS, STEP_LOAD, STEP_STORE, STEP_FENCE, STEP_ACTION,
-  STEP_WORD_FQ_DOMAIN, STEP_WORD_FQ, STEP_WORD_QUIRK, STEP_BARRIER_MB, STEP_BARRIER_WMB, STEP_ACT_CLEAR,
-  STEP_ACT_SYNC, STEP_ACT_RELEASE, STEP_ACT_SET_TYPE, STEP_OP_UNMAP, STEP_OP_SWITCH, SITE_UNMAP_SNAPSHOT,
-  SITE_UNMAP_CLEAR_QUEUED, SITE_UNMAP_SYNC_QUEUED, SITE_QUEUE_MB, SITE_QUEUE_LOAD, SITE_UNMAP_RELEASE_QUEUED,
-  SITE_UNMAP_READ_QUIRK, SITE_UNMAP_CLEAR_QUIRK, SITE_UNMAP_READ_FQ_SYNC, SITE_UNMAP_SYNC_FQ,
-  SITE_UNMAP_READ_FQ_FREE, SITE_UNMAP_READ_FQ_HOISTED, SITE_QUEUE_WMB, SITE_UNMAP_RELEASE_FQ, SITE_SWITCH_BUILD,
-  SITE_SWITCH_WMB, SITE_SWITCH_PUBLISH_ONCE, SITE_SWITCH_PUBLISH_PLAIN, SITE_SWITCH_READ_QUIRK,
-  SITE_SWITCH_SET_QUIRK, SITE_SWITCH_SET_TYPE, VARIANT_MERGED, VARIANT_V2_TWO_READS, VARIANT_V2_HOISTED,
-  VARIANT_NO_WMB
+  STEP_KIND_SHIFT, STEP_OBJECT_SHIFT, STEP_ACCESS_SHIFT, STEP_ACCESS_MASK, STEP_GUARDED, STEP_GUARD_NOT,
+  STEP_OUT_SHIFT, STEP_CTRL_SHIFT, STEP_DATA_SHIFT, STEP_FIELD_MASK, STEP_REGS, STEP_LOAD, STEP_STORE, STEP_FENCE,
+  STEP_ACTION, STEP_ACCESS_PLAIN, STEP_ACCESS_ONCE, STEP_ACCESS_ACQUIRE, STEP_ACCESS_RELEASE, STEP_WORD_FQ_DOMAIN,
+  STEP_WORD_FQ, STEP_WORD_QUIRK, STEP_BARRIER_MB, STEP_BARRIER_WMB, STEP_BARRIER_RMB, STEP_ACT_CLEAR, STEP_ACT_SYNC,
+  STEP_ACT_RELEASE, STEP_ACT_SET_TYPE, STEP_ACT_QUEUE, STEP_ACT_FREE, STEP_OP_UNMAP, STEP_OP_SWITCH, SEQ_WORDS
 } from "./dma/steps";
 
-/** Step `index` of seed variant `variant`'s sequence for `op` (STEP_OP_*): its word, 0 past the end. */
-export function dma_variant_step(variant: u32, op: u32, index: u32): u32 {
-  return steps.variantStep(variant, op, index);
+/** Whether `step` is a word the step interpreter runs (1) or not (0). */
+export function dma_step_valid(step: u32): u32 {
+  return steps.stepValid(step) ? 1 : 0;
 }
 
 /** The value store step `step` writes, given the register word `regs` (register r in byte r - 1). */
@@ -719,7 +718,7 @@ export function dma_step_run(domain: u32, cpu: u32, step: u32, regs: u32): f64 {
   const dd = dmad.liveDmaDomain(domain);
   if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
   if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
-  if (steps.stepKind(step) < steps.STEP_STORE || steps.stepKind(step) > steps.STEP_ACTION) return -ESIM_ARGS;
+  if (!steps.stepValid(step) || steps.stepKind(step) == steps.STEP_LOAD) return -ESIM_ARGS;
   const rc = variant.stepEffect(dd, cpu, step, steps.registersFrom(regs));
   if (rc < 0) return rc;
   const clear = steps.stepKind(step) == steps.STEP_ACTION && steps.stepObject(step) == steps.STEP_ACT_CLEAR;

@@ -6,7 +6,8 @@
 // violation or difference found, 2 bad input or a failure of the run itself.
 
 import { readFile } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve as resolvePath } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { replayScript, normalizeTrace, ReplayError } from "./replay/index.js";
 import { runDemo } from "./demo.js";
@@ -16,6 +17,8 @@ import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
 import { exploreScenario, replayScenario } from "./explore/run.js";
 import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
 import { parseLitmus, runLitmus } from "./explore/litmus.js";
+import { exportLitmus } from "./explore/litmus-export.js";
+import { parseVariant, type VariantDefinition } from "./variants/vocabulary.js";
 import type { MemoryModel } from "./explore/model.js";
 import { writeFile } from "node:fs/promises";
 import { runScenario, RunError } from "./run/runner.js";
@@ -131,15 +134,16 @@ program.command("selftest")
   });
 
 interface ExploreCliOptions {
-  variant?: SeedVariant; model: MemoryModel; maxSchedules?: number; random?: number; seed: number;
-  oracle: boolean; replay?: string; litmus?: string;
+  variant?: string; model: MemoryModel; maxSchedules?: number; random?: number; seed: number;
+  oracle: boolean; replay?: string; litmus?: string; exportLitmus?: string;
 }
 
 program.command("explore")
   .description("run every schedule of a scenario's CPUs (or random ones) under a memory model and " +
     "print the first the safety oracle objects to; exit 1 if one was found")
   .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file`)
-  .addOption(new Option("--variant <variant>", "switch/unmap code to run (default: the scenario's, else merged)").choices(SEED_VARIANTS))
+  .option("--variant <variant>", `switch/unmap code to run: ${SEED_VARIANTS.join(", ")}, or a variant JSON file ` +
+    "(default: the scenario's, else merged)")
   .addOption(new Option("-m, --model <model>", "memory model").choices(["sc", "relaxed"]).default("sc"))
   .option("--max-schedules <n>", "bound on schedules enumerated", int("max-schedules", 1, 1e9))
   .option("--random <n>", "run n seeded random schedules instead of enumerating", int("random", 1, 1e9))
@@ -147,6 +151,8 @@ program.command("explore")
   .option("--no-oracle", "do not judge device accesses (nothing will be caught: shows the oracle is what catches)")
   .option("--replay <schedule>", "re-run one schedule as explore printed it (scenario@variant@model: steps)")
   .option("--litmus <file>", "run a C litmus test (herd7 syntax subset) instead of a scenario")
+  .option("--export-litmus <file>", "write the scenario's modelled accesses, with the variant, as a C litmus test " +
+    "for herd7 (and explore nothing)")
   .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
     if (o.litmus) {
       // Parsed with the file's name, so that an error says which file and where.
@@ -160,19 +166,30 @@ program.command("explore")
       return;
     }
     if (o.replay) {
-      const r = await replayScenario(o.replay, loadScenarioFile, { oracle: o.oracle });
+      const r = await replayScenario(o.replay, loadScenarioFile, { oracle: o.oracle }, loadVariantFile);
       say(r.text);
       if (r.execution.violation) process.exitCode = 1;
       return;
     }
     if (!scenario) throw new CliInputError("explore needs a scenario (e.g. seed-race), --replay or --litmus");
     const sc = BUILTIN_SCENARIOS[scenario] ? scenario : loadScenarioFile(scenario);
+    const variant = cliVariant(o.variant);
+    if (o.exportLitmus) {
+      const text = exportLitmus(sc, { variant: variant?.variant });
+      try {
+        writeFileSync(o.exportLitmus, text);
+      } catch (e) {
+        throw new CliInputError(`cannot write ${o.exportLitmus}: ${(e as Error).message}`);
+      }
+      say(`wrote ${o.exportLitmus}: ${text.split("\n")[0]!.slice(2)} (check it with herd7 -conf linux-kernel.cfg ${o.exportLitmus})`);
+      return;
+    }
     // The explorer runs synchronously: the bar redraws from inside its loop (at most every 100 schedules).
     const bar = progressBar(`explore ${typeof sc === "string" ? sc : scenario}`);
     let r;
     try {
       r = await exploreScenario(sc, {
-        variant: o.variant, model: o.model, maxSchedules: o.maxSchedules, oracle: o.oracle,
+        variant: variant?.variant, variantSource: variant?.source, model: o.model, maxSchedules: o.maxSchedules, oracle: o.oracle,
         random: o.random ? { seed: o.seed, count: o.random } : undefined,
         source: typeof sc === "string" ? undefined : scenario,
         onProgress: (n, bound) => { if (n % 100 === 0) bar.update(n, bound, "schedules (the bound)"); },
@@ -359,7 +376,36 @@ function loadScenarioFile(path: string): Scenario {
   } catch (e) {
     throw new CliInputError(`cannot read scenario file ${path}: ${(e as Error).message}`);
   }
-  return { name: path, ...validateScenario(parseJsonStrict(text, path), path) };
+  const raw = parseJsonStrict(text, path);
+  // "variant": "FILE.json" names a variant file beside the scenario (a path relative to it).
+  if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
+    const v = (raw as { variant?: unknown }).variant;
+    if (typeof v === "string" && !(SEED_VARIANTS as readonly string[]).includes(v) && v.endsWith(".json")) {
+      (raw as { variant?: unknown }).variant = loadVariantFile(resolvePath(dirname(path), v));
+    }
+  }
+  return { name: path, ...validateScenario(raw, path) };
+}
+
+/** A variant file: its definition, checked, errors naming the file. */
+function loadVariantFile(path: string): VariantDefinition {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new CliInputError(`cannot read variant file ${path}: ${(e as Error).message}`);
+  }
+  return parseVariant(parseJsonStrict(text, path), path).definition;
+}
+
+/** --variant: a seed variant's name, or the path of a variant file (then also its source, for the replay line). */
+function cliVariant(v: string | undefined): { variant: SeedVariant | VariantDefinition; source?: string } | undefined {
+  if (v === undefined) return undefined;
+  if ((SEED_VARIANTS as readonly string[]).includes(v)) return { variant: v as SeedVariant };
+  if (!existsSync(v)) {
+    throw new CliInputError(`--variant ${v}: neither a seed variant (${SEED_VARIANTS.join(", ")}) nor a variant file that exists`);
+  }
+  return { variant: loadVariantFile(v), source: v };
 }
 
 async function readStdin(): Promise<string> {

@@ -17,24 +17,14 @@ import { SmmuDomain } from "./smmu/domain.js";
 import { Smmu, type Device, type AccessResult } from "./smmu/smmu.js";
 import { DmaEngine, type DmaEngineOptions } from "./device/engine.js";
 import { behaviourBits, profileHas, type Profile } from "./profile.js";
+import type { SeedVariant } from "./variants/seed.js";
+import type { VariantDefinition } from "./variants/vocabulary.js";
+import { loadProgram, resolveVariant } from "./variants/program.js";
 
-/**
- * Which code the live switch and the unmap path run (the seed thread, reference §1):
- * - `merged`: v5.15 as merged — queue built, smp_wmb, WRITE_ONCE(fq_domain); every unmap
- *   decides from one READ_ONCE snapshot.
- * - `v2-two-reads`: the v2 series — fq_domain stored plainly, then io-pgtable's non-strict
- *   quirk set after attach; unmap reads the quirk, then fq_domain twice (plain reads).
- * - `v2-hoisted`: the same, with the second read hoisted above the first, as Robin's mail
- *   shows a compiler may legally do. Frees an IOVA without syncing the IOTLB.
- * - `no-wmb`: the merged reader with a writer that publishes without the barrier.
- */
-export type SeedVariant = keyof typeof VARIANT_CODES;
-/** Each variant's code in the core (assembly/dma/domain.ts VARIANT_*). */
-export const VARIANT_CODES = {
-  "merged": "VARIANT_MERGED", "v2-two-reads": "VARIANT_V2_TWO_READS", "v2-hoisted": "VARIANT_V2_HOISTED",
-  "no-wmb": "VARIANT_NO_WMB",
-} as const satisfies Record<string, LayoutName>;
-export const SEED_VARIANTS = Object.freeze(Object.keys(VARIANT_CODES)) as readonly SeedVariant[];
+// Which code the live switch and the unmap path run (the seed thread, reference §1): a
+// variant — one of the thread's, by name (SEED_VARIANTS: merged, v2-two-reads, v2-hoisted,
+// no-wmb; src/variants/seed.ts), or a user's own definition in the variant vocabulary.
+export { SEED_VARIANTS, type SeedVariant } from "./variants/seed.js";
 
 export type DomainType = "DMA" | "DMA-FQ";
 export type DmaDirection = keyof typeof DIRECTION_CODES;
@@ -49,8 +39,8 @@ export interface DmaDomainOptions {
   smmu: Smmu;
   /** DMA (strict, the default) or DMA-FQ (lazy: the flush queue is built at creation). */
   type?: DomainType;
-  /** The switch and unmap code to run. Default 'merged'. */
-  variant?: SeedVariant;
+  /** The switch and unmap code to run: a seed variant's name, or your own definition. Default 'merged'. */
+  variant?: SeedVariant | VariantDefinition;
   /** IOVA granule = smallest IOMMU page: 4096 (default), 16384 or 65536. */
   granule?: 4096 | 16384 | 65536;
   /** IOVA bits of the stage-1 table (the domain's aperture). Default 48. */
@@ -166,7 +156,10 @@ export class DmaDomain {
   readonly iova: IovaDomain;
   readonly smmuDomain: SmmuDomain;
   readonly smmu: Smmu;
-  readonly variant: SeedVariant;
+  /** The variant's name (a seed variant's, or the definition's). */
+  readonly variant: string;
+  /** The code it runs, as the variant vocabulary writes it. */
+  readonly variantDefinition: VariantDefinition;
   readonly granule: number;
   readonly cpus: number;
   /** iommu.forcedac: no 32-bit-first attempt for PCI devices. */
@@ -179,13 +172,15 @@ export class DmaDomain {
   /** @internal Use Simulator.createDmaDomain. */
   constructor(private readonly core: Core, readonly profile: Profile, readonly id: number,
               parts: { pageTable: PageTable; iova: IovaDomain; smmuDomain: SmmuDomain; smmu: Smmu;
-                       variant: SeedVariant; granule: number; cpus: number; forcedac: boolean }) {
+                       variant: string; variantDefinition: VariantDefinition; granule: number; cpus: number;
+                       forcedac: boolean }) {
     this.pageTable = parts.pageTable;
     own(this, core);
     this.iova = parts.iova;
     this.smmuDomain = parts.smmuDomain;
     this.smmu = parts.smmu;
     this.variant = parts.variant;
+    this.variantDefinition = parts.variantDefinition;
     this.granule = parts.granule;
     this.cpus = parts.cpus;
     this.forcedac = parts.forcedac;
@@ -201,7 +196,7 @@ export class DmaDomain {
     const deferTableFree = checkBool("deferTableFree", opts.deferTableFree, false, ctx);
     const rangeInvalidation = checkBool("rangeInvalidation", opts.rangeInvalidation, true, ctx);
     const type = checkOneOf("type", opts.type ?? "DMA", ["DMA", "DMA-FQ"] as const, ctx);
-    const variant = checkOneOf("variant", opts.variant ?? "merged", SEED_VARIANTS, ctx);
+    const variant = resolveVariant(opts.variant ?? "merged", ctx);
     const granule = opts.granule ?? 4096;
     if (!(granule in PGSIZE_BITMAPS)) throw new ArgumentError("granule", granule, "must be 4096, 16384 or 65536", ctx);
     const ias = checkInt("ias", opts.ias ?? 48, 32, 48, ctx);
@@ -225,10 +220,11 @@ export class DmaDomain {
       const flags = forcedac ? L.DDF_FORCEDAC : 0;
       const fqOpts = fqMode === "single" ? L.FQ_OPT_SINGLE : 0;
       const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, behaviourBits(L, profile),
-        L[VARIANT_CODES[variant]], Math.log2(granule), 2 ** ias - 1, flags, fqOpts), ctx,
+        Math.log2(granule), 2 ** ias - 1, flags, fqOpts), ctx,
         { detail: `at most ${L.MAX_DMA_DOMAINS} DMA domains live at once` });
-      const dom = new DmaDomain(core, profile, id, { pageTable: pt, iova, smmuDomain: sd, smmu: opts.smmu, variant, granule, cpus,
-                                                      forcedac });
+      loadProgram(core, id, variant, ctx);
+      const dom = new DmaDomain(core, profile, id, { pageTable: pt, iova, smmuDomain: sd, smmu: opts.smmu, variant: variant.name,
+                                                      variantDefinition: variant.definition, granule, cpus, forcedac });
       // A DMA-FQ default domain builds its queue at init; without one it quietly stays DMA.
       if (type === "DMA-FQ") dom.createdLazy = core.raw.dma_switch_lazy(id) === 0;
       return dom;

@@ -59,9 +59,13 @@ export {
   SEED_RACE, BUILTIN_SCENARIOS, buildScenario, validateScenario,
   type Scenario, type ScenarioOp, type BuiltScenario, type BuildOptions,
 } from "./explore/scenario.js";
+export { exportLitmus, type ExportLitmusOptions } from "./explore/litmus-export.js";
 export {
-  variantSteps, SITE_TEXT as SEED_SITE_TEXT, type VariantStep, type SeedOp, type SiteName as SeedSiteName,
-} from "./explore/steps.js";
+  parseVariant, VARIANT_OPS, VARIANT_WORDS,
+  type VariantDefinition, type VariantStepDef, type VariantOp, type VariantWord, type VariantAccess, type VariantSequence,
+  type ResolvedVariant, type ResolvedSequence, type ResolvedStep, type VariantAction, type Footprint,
+} from "./variants/vocabulary.js";
+export { SEED_VARIANT_DEFINITIONS } from "./variants/seed.js";
 export {
   runDmaStress, dmaStressScenario,
   type DmaStressOptions, type DmaStressReport, type DmaStressRole, type InjectedFailure,

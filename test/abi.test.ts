@@ -10,7 +10,8 @@ import { Simulator, compileCore } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
 import { CORE_EXPORTS } from "../build/exports.js";
 import { ERRNO_MEANINGS } from "../src/errno.js";
-import { DIRECTION_CODES, DMA_STAT_CODES, VARIANT_CODES } from "../src/dma.js";
+import { DIRECTION_CODES, DMA_STAT_CODES } from "../src/dma.js";
+import { STEP_CODES } from "../src/variants/program.js";
 import { FAST_SIZES_CODES, IOVA_WARN_CODES, TREE_LOOP_CODES } from "../src/iova.js";
 import { FORMAT_CODES, Prot, Quirk, WARN_CODES } from "../src/pgtable.js";
 import { POLICY_CODES, SMMU_COST_CODES } from "../src/smmu/smmu.js";
@@ -38,7 +39,11 @@ function exported(L: Readonly<Record<string, number>>, re: RegExp): string[] {
 describe("the TypeScript tables match the module", async () => {
   const L = await layout();
   const tables: [string, Record<string, string>, RegExp][] = [
-    ["seed variants", VARIANT_CODES, /^VARIANT_/],
+    ["variant step kinds", STEP_CODES.KIND, /^STEP_(LOAD|STORE|FENCE|ACTION)$/],
+    ["variant modelled words", STEP_CODES.WORD, /^STEP_WORD_/],
+    ["variant access kinds", STEP_CODES.ACCESS, /^STEP_ACCESS_(?!SHIFT$|MASK$)/],
+    ["variant barriers", STEP_CODES.BARRIER, /^STEP_BARRIER_/],
+    ["variant actions", STEP_CODES.ACTION, /^STEP_ACT_/],
     ["DMA directions", DIRECTION_CODES, /^DMA_(BIDIRECTIONAL|TO_DEVICE|FROM_DEVICE)$/],
     ["DMA statistics", DMA_STAT_CODES, /^DS_(?!COUNT$)/],
     ["fast-loop sizes", FAST_SIZES_CODES, /^FAST_SIZES_/],

@@ -1,58 +1,97 @@
-// The seed variants' steps are defined once, in the core (assembly/dma/steps.ts), and both
-// runs and the explorer take them from there. These tests walk the core's sequences against
-// the explorer's words for them (src/explore/steps.ts), pin each variant's order to what the
-// 2021 thread describes (reference §1.2–1.3), and check that the two users cannot drift
-// apart: a sequential schedule in the explorer ends in the very state a run on one CPU of the
-// same operations ends in (the run interprets the domain's copy of the sequences).
+// The seed variants are defined once, as data in the variant vocabulary (SEED_VARIANT_DEFINITIONS),
+// and both runs (the core interprets their encoding, loaded into each domain's program area)
+// and the explorer (which builds its steps from the same resolved definition) take them from
+// there. These tests pin each variant's order to what the 2021 thread describes (reference
+// §1.2–1.3), check that the core holds exactly the encoded program and refuses words it cannot
+// run, and check that the two users cannot drift apart: a sequential schedule in the explorer
+// ends in the very state a run on one CPU of the same operations ends in — for the four seed
+// variants and for a variant written by a user.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  SEED_SITE_TEXT, SEED_VARIANTS, Simulator, buildScenario, runSchedule, variantSteps,
-  type Scenario, type SeedOp, type SeedVariant, type VariantStep,
+  SEED_VARIANTS, SEED_VARIANT_DEFINITIONS, Simulator, buildScenario, parseVariant, runSchedule,
+  type ResolvedStep, type Scenario, type SeedVariant, type VariantDefinition, type VariantSequence,
 } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
+import { encodeVariant } from "../src/variants/program.js";
 
-const OPS = ["unmap", "switch"] as const satisfies readonly SeedOp[];
+const OPS = ["unmap", "switch"] as const satisfies readonly VariantSequence[];
 
 let sim: Simulator;
 beforeAll(async () => { sim = await Simulator.create({ profile: "5.15", ramMiB: 1, kheapMiB: 2 }); });
 afterAll(async () => { await sim.close(); });
 
-const seq = (variant: SeedVariant, op: SeedOp) => variantSteps(coreOf(sim), variant, op);
+const seq = (variant: SeedVariant, op: VariantSequence) => parseVariant(SEED_VARIANT_DEFINITIONS[variant])[op].steps;
 /** A sequence as short text: kind, word or action, marked/plain, guard. */
-const shape = (s: VariantStep) =>
-  s.kind === "load" || s.kind === "store" ? `${s.kind} ${s.var} ${s.mode}${s.guarded ? " if" : ""}`
-    : s.kind === "fence" ? `${s.fence}${s.guarded ? " if" : ""}` : s.action!;
+const shape = (s: ResolvedStep) =>
+  s.kind === "load" || s.kind === "store" ? `${s.kind} ${s.var} ${s.mode}${s.guard ? " if" : ""}`
+    : s.kind === "fence" ? `${s.fence}${s.guard ? " if" : ""}` : s.action!;
 
-describe("the core's sequences and the explorer's words for them", () => {
-  it("every code site the core exports has a label here, and every label names one the sequences use", () => {
-    const exported = WebAssembly.Module.exports(coreOf(sim).module).map((e) => e.name).filter((n) => n.startsWith("SITE_"));
-    expect([...exported].sort()).toEqual(Object.keys(SEED_SITE_TEXT).sort());
-    const used = new Set(SEED_VARIANTS.flatMap((v) => OPS.flatMap((op) => seq(v, op).map((s) => s.site))));
-    expect([...used].sort()).toEqual(Object.keys(SEED_SITE_TEXT).sort());
-  });
+/** The user's variant of the README: the merged code with its smp_wmb() after the publication. */
+const WMB_LATE: VariantDefinition = {
+  name: "wmb-after-publish",
+  switch: [{ op: "build-fq" }, { op: "publish-fq-domain", access: "once" }, { op: "smp_wmb" }, { op: "set-type" }],
+  unmap: SEED_VARIANT_DEFINITIONS.merged.unmap,
+};
 
-  it("a load names the local it fills, and a step reads only registers an earlier load of its sequence wrote", () => {
+describe("the variants' definitions", () => {
+  it("every seed variant parses, a load names the local it fills, and a step reads only locals an earlier load wrote", () => {
     for (const v of SEED_VARIANTS) for (const op of OPS) {
       const steps = seq(v, op);
       steps.forEach((s, i) => {
-        if (s.kind === "load") expect(s.reg, `${v} ${op} step ${i + 1}`).toMatch(/^[a-z]$/);
-        for (const r of [s.ctrl, s.data].filter((x) => x !== 0)) {
-          expect(steps.slice(0, i).some((w) => w.kind === "load" && w.out === r), `${v} ${op} step ${i + 1} reads r${r}`).toBe(true);
+        if (s.kind === "load") expect(s.out, `${v} ${op} step ${i + 1}`).toMatch(/^[a-z]$/);
+        for (const r of [s.decide, s.guard?.local, s.data].filter((x) => x !== undefined)) {
+          expect(steps.slice(0, i).some((w) => w.kind === "load" && w.out === r), `${v} ${op} step ${i + 1} reads ${r}`).toBe(true);
         }
-        if (s.guarded) expect(s.ctrl).not.toBe(0);
+        if (s.kind === "action") expect(s.footprint, `${v} ${op} step ${i + 1}`).toBeDefined();
       });
     }
   });
+
+  it("the core holds exactly each variant's encoding, and accepts every word of it", async () => {
+    const core = coreOf(sim);
+    const L = core.layout;
+    const smmu = sim.createSmmu({});
+    for (const v of [...SEED_VARIANTS, WMB_LATE]) {
+      const dom = sim.createDmaDomain({ smmu, cpus: 2, variant: v });
+      const words = encodeVariant(L, parseVariant(typeof v === "string" ? SEED_VARIANT_DEFINITIONS[v] : v));
+      for (const op of OPS) {
+        const base = L.DMA_DOMAINS_BASE + dom.id * L.DMA_DOMAIN_SIZE + L.DD_STEPS + (op === "unmap" ? L.STEP_OP_UNMAP : L.STEP_OP_SWITCH) * L.SEQ_WORDS * 4;
+        const held = Array.from({ length: L.SEQ_WORDS }, (_, i) => core.readU32(base + i * 4));
+        expect(held, `${typeof v === "string" ? v : v.name} ${op}`).toEqual([...words[op], ...Array(L.SEQ_WORDS - words[op].length).fill(0)]);
+        for (const w of words[op]) expect(core.raw.dma_step_valid(w)).toBe(1);
+      }
+      expect(dom.variant).toBe(typeof v === "string" ? v : v.name);
+      dom.destroy();
+    }
+  });
+
+  it("the core refuses words it cannot run: a guard on an action that decides, acquire stores, release loads, bad registers and objects", () => {
+    const core = coreOf(sim);
+    const L = core.layout;
+    const step = (kind: number, object: number, extra = 0) => ((kind << L.STEP_KIND_SHIFT) | (object << L.STEP_OBJECT_SHIFT) | extra) >>> 0;
+    const valid = (w: number) => core.raw.dma_step_valid(w);
+    expect(valid(step(L.STEP_LOAD, L.STEP_WORD_FQ, 1 << L.STEP_OUT_SHIFT))).toBe(1);
+    expect(valid(0)).toBe(0);
+    expect(valid(step(L.STEP_LOAD, L.STEP_WORD_FQ, L.STEP_ACCESS_RELEASE << L.STEP_ACCESS_SHIFT))).toBe(0);
+    expect(valid(step(L.STEP_STORE, L.STEP_WORD_FQ, L.STEP_ACCESS_ACQUIRE << L.STEP_ACCESS_SHIFT))).toBe(0);
+    expect(valid(step(L.STEP_ACTION, L.STEP_ACT_SYNC, L.STEP_GUARDED | (1 << L.STEP_CTRL_SHIFT)))).toBe(0);
+    expect(valid(step(L.STEP_ACTION, L.STEP_ACT_FREE, L.STEP_GUARDED | (1 << L.STEP_CTRL_SHIFT)))).toBe(1);
+    expect(valid(step(L.STEP_ACTION, L.STEP_ACT_FREE, L.STEP_GUARDED))).toBe(0); // a guard needs a register
+    expect(valid(step(L.STEP_LOAD, L.STEP_WORD_FQ, (L.STEP_REGS + 1) << L.STEP_OUT_SHIFT))).toBe(0);
+    expect(valid(step(L.STEP_FENCE, L.STEP_BARRIER_RMB + 1))).toBe(0);
+    expect(valid(step(L.STEP_ACTION + 1, 1))).toBe(0);
+    expect(valid(step(L.STEP_FENCE, L.STEP_BARRIER_MB) | 1)).toBe(0); // the reserved byte
+  });
 });
 
-describe("each variant's order, as the thread describes it", () => {
+describe("each seed variant's order, as the thread describes it", () => {
   it("merged (and no-wmb's reader): one READ_ONCE of fq_domain decides the clear, the sync and the free", () => {
     for (const v of ["merged", "no-wmb"] as const) {
       const steps = seq(v, "unmap");
       expect(steps.map(shape)).toEqual(["load fq_domain once", "clear", "sync", "mb if", "load fq plain if", "release"]);
       const q = steps[0]!.out;
-      expect(steps.filter((s) => s.kind === "action").every((s) => s.ctrl === q)).toBe(true);
+      expect(steps.filter((s) => s.kind === "action").every((s) => s.decide === q)).toBe(true);
     }
   });
 
@@ -61,13 +100,13 @@ describe("each variant's order, as the thread describes it", () => {
     expect(two.map(shape)).toEqual([
       "load quirk plain", "clear", "load fq_domain plain", "sync", "load fq_domain plain", "load fq plain if", "wmb if", "release",
     ]);
-    expect(two[3]!.ctrl).toBe(two[2]!.out);
-    expect(two[7]!.ctrl).toBe(two[4]!.out);
+    expect(two[3]!.decide).toBe(two[2]!.out);
+    expect(two[7]!.decide).toBe(two[4]!.out);
     expect(two[2]!.out).not.toBe(two[4]!.out);
     const hoisted = seq("v2-hoisted", "unmap");
-    expect(hoisted[0]!.site).toBe("SITE_UNMAP_READ_FQ_HOISTED");
-    expect(hoisted.slice(1).map((s) => s.site)).toEqual(two.filter((_, i) => i !== 4).map((s) => s.site));
-    expect(hoisted.at(-1)!.ctrl).toBe(hoisted[0]!.out);
+    expect(hoisted[0]!.label).toMatch(/hoisted/);
+    expect(hoisted.slice(1).map((s) => s.label)).toEqual(two.filter((_, i) => i !== 4).map((s) => s.label));
+    expect(hoisted.at(-1)!.decide).toBe(hoisted[0]!.out);
   });
 
   it("the switch: the queue built first and the type set last; merged fences and marks its publication, no-wmb only marks it, v2 neither and sets the quirk after", () => {
@@ -104,7 +143,7 @@ function endState(s: Simulator, dom: ReturnType<Simulator["createDmaDomain"]>) {
   };
 }
 
-async function runOnOneCpu(variant: SeedVariant, switchFirst: boolean) {
+async function runOnOneCpu(variant: SeedVariant | VariantDefinition, switchFirst: boolean) {
   const s = await Simulator.create({ profile: "5.15", ramMiB: 1, kheapMiB: 2 });
   try {
     const smmu = s.createSmmu({ oracle: { capacity: 4096, violations: 256 } });
@@ -124,7 +163,7 @@ async function runOnOneCpu(variant: SeedVariant, switchFirst: boolean) {
   }
 }
 
-async function exploreOneCpu(variant: SeedVariant, switchFirst: boolean) {
+async function exploreOneCpu(variant: SeedVariant | VariantDefinition, switchFirst: boolean) {
   const built = await buildScenario(SCENARIO, { variant });
   try {
     const n = (t: string) => built.program.threads.find((x) => x.name === t)!.steps.length;
@@ -145,9 +184,9 @@ async function exploreOneCpu(variant: SeedVariant, switchFirst: boolean) {
 }
 
 describe("a sequential schedule in the explorer ends where a run on one CPU does", () => {
-  for (const variant of SEED_VARIANTS) {
+  for (const variant of [...SEED_VARIANTS, WMB_LATE]) {
     for (const switchFirst of [true, false]) {
-      it(`${variant}: ${switchFirst ? "switch, then unmap (lazy)" : "unmap, then switch (strict)"}`, async () => {
+      it(`${typeof variant === "string" ? variant : variant.name}: ${switchFirst ? "switch, then unmap (lazy)" : "unmap, then switch (strict)"}`, async () => {
         const { exec, ...explored } = await exploreOneCpu(variant, switchFirst);
         const ran = await runOnOneCpu(variant, switchFirst);
         expect(exec.completed).toBe(true);

@@ -49,7 +49,7 @@ export const FIELD_MEANINGS: Record<string, string> = {
   "domains[].granule": "The page-table granule in bytes.",
   "domains[].ias": "Input (IOVA) address bits.",
   "domains[].oas": "Output (physical) address bits.",
-  "domains[].variant": "Which code of the seed thread runs the unmap and the live switch (see the API's `variant`).",
+  "domains[].variant": "Which code runs the unmap and the live switch: a seed variant, or your own (see Your own code variant).",
   "domains[].fqMode": "The flush queue: a ring per CPU, or (profiles with `DMA_FQ_SINGLE`) one shared queue.",
   "domains[].forcedac": "`iommu.forcedac=1`: no 32-bit-first attempt for PCI devices.",
   "domains[].deferTableFree": "A lazy unmap's freed table pages wait in the flush queue too.",

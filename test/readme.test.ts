@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { normalizeTrace, parseRunScenario, replayScript, validateScenario } from "../dist/index.js";
+import { VARIANT_OPS, normalizeTrace, parseRunScenario, parseVariant, replayScript, validateScenario } from "../dist/index.js";
 import { scenarioFieldDocs } from "../src/run/scenario.js";
 import { FIELD_MEANINGS, scenarioRows, scenarioTable } from "./readme-docs.js";
 
@@ -121,6 +121,16 @@ describe("the README", () => {
     expect(run.length + explore.length).toBe(2);
     for (const [, json] of run) expect(() => parseRunScenario(JSON.parse(json), "README")).not.toThrow();
     for (const [, json] of explore) expect(() => validateScenario(JSON.parse(json), "README")).not.toThrow();
+  });
+
+  it("shows a variant the vocabulary accepts, and a row for every op of the vocabulary", () => {
+    const blocks = markedBlocks("variant");
+    expect(blocks.length).toBe(1);
+    for (const [, json] of blocks) expect(() => parseVariant(JSON.parse(json), "README")).not.toThrow();
+    const start = readme.indexOf("\n### Your own code variant\n");
+    expect(start).toBeGreaterThanOrEqual(0);
+    const own = readme.slice(start, readme.indexOf("\n### ", start + 1));
+    for (const op of Object.keys(VARIANT_OPS)) expect(own, op).toMatch(new RegExp(`^\\| [^|]*\`${op}\``, "m"));
   });
 
   it("shows the trace its replay example prints", async () => {

@@ -4,7 +4,10 @@
 // what it did and the state it changed. The violating step is highlighted: where the device
 // goes through a stale translation, with the cached entry it used and the oracle's
 // explanation; for the other checks (a CPU queueing on a queue not yet built), their message.
+// The code explored is a seed variant, or the user's own variant written as JSON in the
+// variant vocabulary (edited here, checked and explored by the worker).
 
+import { SEED_VARIANT_DEFINITIONS } from "/dist/index.js";
 import { $, el } from "./util.js";
 
 let worker;
@@ -14,6 +17,9 @@ let shown;
 
 export function initSeedRace({ isActive }) {
   $("explore").addEventListener("click", explore);
+  $("variant").addEventListener("change", showEditor);
+  $("variant-copy").addEventListener("click", copyVariant);
+  showEditor();
   $("step-prev").addEventListener("click", () => go(shown?.at - 1));
   $("step-next").addEventListener("click", () => go(shown?.at + 1));
   $("step-stale").addEventListener("click", () => go(shown?.violation.position));
@@ -24,16 +30,34 @@ export function initSeedRace({ isActive }) {
   });
 }
 
+/** The editor shows with "your own"; empty, it starts from the chosen seed variant. */
+function showEditor() {
+  const custom = $("variant").value === "custom";
+  $("variant-editor").hidden = !custom;
+  if (custom && !$("variant-json").value.trim()) copyVariant();
+}
+
+/** A seed variant as editable JSON, one step a line. */
+function copyVariant() {
+  const def = SEED_VARIANT_DEFINITIONS[$("variant-base").value];
+  const steps = (list) => list.map((s) => `    ${JSON.stringify(s)}`).join(",\n");
+  $("variant-json").value = `{ "name": ${JSON.stringify(`my-${def.name}`)},\n  "switch": [\n${steps(def.switch)}\n  ],\n` +
+    `  "unmap": [\n${steps(def.unmap)}\n  ] }\n`;
+}
+
 function explore() {
   worker ??= new Worker(new URL("./explore-worker.js", import.meta.url), { type: "module" });
   const id = ++requestId;
-  const variant = $("variant").value;
+  const custom = $("variant").value === "custom";
+  // Your own variant goes to the worker as its text: parsed and checked there, errors shown here.
+  const variant = custom ? $("variant-json").value : $("variant").value;
   const model = $("model").value;
   $("explore").disabled = true;
-  $("explore-state").textContent = `exploring ${variant} under ${model}…`;
+  $("explore-state").textContent = `exploring ${custom ? "your variant" : variant} under ${model}…`;
   $("verdict").textContent = "";
   $("verdict").className = "verdict";
   $("steps-panel").hidden = true;
+  $("litmus-panel").hidden = true;
   worker.onmessage = (ev) => {
     if (ev.data.id !== id) return;
     $("explore").disabled = false;
@@ -50,11 +74,13 @@ function explore() {
     $("verdict").textContent = `the explorer's worker failed: ${ev.message ?? "see the console"}`;
     $("verdict").className = "verdict bad";
   };
-  worker.postMessage({ id, variant, model });
+  worker.postMessage({ id, variant, custom, model });
 }
 
 function show(r) {
   $("explore-state").textContent = `${r.variant} under ${r.model}: explored in ${(r.ms / 1000).toFixed(2)} s`;
+  $("litmus").textContent = r.litmus;
+  $("litmus-panel").hidden = false;
   const verdict = $("verdict");
   if (!r.violation) {
     shown = undefined;
@@ -69,7 +95,11 @@ function show(r) {
     r.violation.message.split(":")[0];
   const { initial, states } = statesAfterEachStep(r.violation.trace);
   shown = { ...r, at: 0, initial, states };
-  $("replay-line").textContent = `replay: iommu-sim explore --replay "${r.replay}"`;
+  // A variant of your own replays from a file: the line names the file it would be saved as.
+  const file = `${r.variant}.json`;
+  $("replay-line").textContent = r.custom
+    ? `replay: save your variant as ${file}, then iommu-sim explore --replay "${r.replay.replace(`@${r.variant}@`, `@${file}@`)}"`
+    : `replay: iommu-sim explore --replay "${r.replay}"`;
   renderSteps();
   $("step-stale").textContent = isStale(r.violation.trace[r.violation.position]) ? "Jump to the stale translation" : "Jump to the violation";
   $("steps-panel").hidden = false;

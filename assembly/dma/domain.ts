@@ -4,21 +4,14 @@
 // context together, holds the published mode flag `fq_domain`, and the devices that use
 // it (struct device: DMA mask, bus, stream ID).
 //
-// The live switch DMA → DMA_FQ is the writer of the seed race (§1). Its order is a
-// *variant* of the domain, so the merged fix and the shapes from the thread can be run
-// side by side:
-//   VARIANT_MERGED       v5.15 as merged: queue fully built, smp_wmb, WRITE_ONCE(fq_domain);
-//                        unmap takes one READ_ONCE snapshot (O1, O2, O3)
-//   VARIANT_V2_TWO_READS the v2 series: plain store of fq_domain, then the io-pgtable
-//                        non-strict quirk set with a plain read-modify-write; unmap reads
-//                        the quirk in io-pgtable and fq_domain twice, with plain reads
-//   VARIANT_V2_HOISTED   the same, compiled as Robin's mail shows a compiler may: the
-//                        second read of fq_domain hoisted to the top of the unmap
-//   VARIANT_NO_WMB       the merged reader, but the writer publishes without the barrier
-// Each variant's steps, for the switch and for the unmap, are defined once, as data, in
-// dma/steps.ts: runs execute them in dma/variant.ts, the explorer (src/explore/) one at
-// a time. On the host's own memory (Wasm atomics are sequentially consistent) only
-// the hoisted shape can go wrong; the reorderings of a weaker machine are the explorer's.
+// The live switch DMA → DMA_FQ is the writer of the seed race (§1). Its order, and the
+// unmap's, is a *variant* of the domain, so the merged fix and the shapes from the thread
+// (or a user's own) can be run side by side. A variant is data: the package encodes it into
+// the domain's step program (DmaDomain.steps, dma/steps.ts) right after creation
+// (dmaDomainSetStep), and runs interpret that program (dma/variant.ts) while the explorer
+// (src/explore/) hands the same words to the core one at a time. On the host's own memory
+// (Wasm atomics are sequentially consistent) only a shape whose program order itself is
+// wrong (the hoisted read) can go wrong; the reorderings of a weaker machine are the explorer's.
 //
 // The reverse switch is refused while devices are attached, as the kernel refuses it.
 // For stress runs only, dmaRebuildStrict is an explicit test hook (not kernel behaviour)
@@ -45,7 +38,7 @@ import {
   EBUSY, ESIM_ARGS, ESIM_KHEAP, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_SMMU,
   ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_SLOTS_FULL,
 } from "../errno";
-import { SEQ_WORDS, STEP_OP_SWITCH, STEP_OP_UNMAP, VARIANT_NO_WMB, copySteps } from "./steps";
+import { SEQ_WORDS, STEP_OP_SWITCH, stepValid } from "./steps";
 import { clockHold, clockRelease } from "../clock";
 
 // Domain types (include/linux/iommu.h): __IOMMU_DOMAIN_PAGING | DMA_API (| DMA_FQ).
@@ -78,8 +71,8 @@ export const DOMAIN_DMA_FQ: u32 = 0xb;
   smmuDomain: u32;
   /** The SMMU instance whose oracle shadows this domain: its id + 1, 0 = none. */
   smmu: u32;
-  /** VARIANT_* (dma/steps.ts): which order the switch and the unmap take their steps in. */
-  variant: u32;
+  /** Unused (once the variant's number; the variant is now the program in `steps`). */
+  _reserved: u32;
   /** log2 of the IOVA granule (iova_shift). */
   shift: u32;
   /** FQ_OPT_* (assembly/iova/fq.ts): the geometry of the flush queue the switch builds. */
@@ -117,9 +110,10 @@ export const DOMAIN_DMA_FQ: u32 = 0xb;
   running: u32;
   _pad16: u32; _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64;
   /**
-   * The first word of the variant's step sequences (dma/steps.ts), copied at creation so
-   * that every unmap reads its steps from lines nobody writes: STEPS_OPS sequences of
-   * SEQ_WORDS u32 each, the unmap's (STEP_OP_UNMAP) first.
+   * The first word of the domain's step program (dma/steps.ts), written once after creation
+   * (dmaDomainSetStep) so that every unmap reads its steps from lines nobody writes:
+   * STEPS_OPS sequences of SEQ_WORDS u32 each, the unmap's (STEP_OP_UNMAP) first, each
+   * ending at its first 0 (its last word is never written).
    */
   steps: u32;
 }
@@ -129,6 +123,8 @@ export const DD_TYPE: u32 = offsetof<DmaDomain>("type");
 export const DD_SWITCHES: u32 = offsetof<DmaDomain>("switches");
 export const DD_FQ_DOMAIN: u32 = offsetof<DmaDomain>("fqDomain");
 export const DD_QUIRK: u32 = offsetof<DmaDomain>("quirk");
+/** The program area (read back by the tests of the variant encoding). */
+export const DD_STEPS: u32 = offsetof<DmaDomain>("steps");
 
 /** Sequences in a domain's copy of its steps: the unmap's and the switch's. */
 const STEPS_OPS: u32 = STEP_OP_SWITCH + 1;
@@ -285,13 +281,13 @@ export function statSum(dd: u32, which: u32): u64 {
  * -ESIM_KHEAP, -ESIM_SLOTS_FULL.
  */
 export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32, kb: u32,
-                                variant: u32, shift: u32, apertureEnd: u64, flags: u32,
+                                shift: u32, apertureEnd: u64, flags: u32,
                                 fqOpts: u32): i32 {
   if (liveTable(pgt) == 0) return -ESIM_NO_TABLE;
   if (liveDomain(iova) == 0) return -ESIM_NO_IOVA_DOMAIN;
   if (!smmuDomainLive(smmuDomain)) return -ESIM_NO_SMMU_DOMAIN;
   if (smmu >= 0 && smmuLive(<u32>smmu) == 0) return -ESIM_NO_SMMU;
-  if (variant > VARIANT_NO_WMB || (kb & ~BEHAVIOUR_BITS) != 0) return -ESIM_ARGS;
+  if ((kb & ~BEHAVIOUR_BITS) != 0) return -ESIM_ARGS;
   if ((kb & KB_DMA_FQ_SINGLE) == 0 && (fqOpts & FQ_OPT_SINGLE) != 0) return -ESIM_ARGS;
   const id = slotClaim(DMA_DOMAINS_BASE, DMA_DOMAIN_SIZE, MAX_DMA_DOMAINS);
   if (id < 0) return id;
@@ -309,8 +305,6 @@ export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32,
   t.iova = iova;
   t.smmuDomain = smmuDomain;
   t.smmu = smmu < 0 ? 0 : <u32>smmu + 1;
-  t.variant = variant;
-  copySteps(stepsAddr(dd, STEP_OP_UNMAP), variant);
   t.shift = shift;
   t.fqOpts = fqOpts;
   t.flags = flags;
@@ -318,6 +312,22 @@ export function dmaDomainCreate(pgt: u32, iova: u32, smmuDomain: u32, smmu: i32,
   t.stats = frameAddr(ZONE_KHEAP, <u32>frame);
   slotPublish(dd);
   return id;
+}
+
+/**
+ * Write word `index` of domain `id`'s sequence `op` (STEP_OP_*): a step stepValid accepts, or
+ * 0 to end the sequence there. Made for the package to load the variant's program right
+ * after dmaDomainCreate, before any CPU runs in the domain (the program is read without
+ * atomics). 0, or -ESIM_NO_DMA_DOMAIN, or -ESIM_ARGS (no such sequence or index — the last
+ * word of each stays 0 — or not a valid step).
+ */
+export function dmaDomainSetStep(id: u32, op: u32, index: u32, word: u32): i32 {
+  const dd = liveDmaDomain(id);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (op > STEP_OP_SWITCH || index >= SEQ_WORDS - 1) return -ESIM_ARGS;
+  if (word != 0 && !stepValid(word)) return -ESIM_ARGS;
+  store<u32>(stepsAddr(dd, op) + index * 4, word);
+  return 0;
 }
 
 /** Tear a domain down: refused (-EBUSY) while devices are attached. Frees the flush queue. */

@@ -4,7 +4,7 @@
 //
 // The unmap is written as its steps — begin, clear the PTEs, sync, release the IOVA — and
 // the order in which each seed variant takes them, with its reads of fq_domain and of the
-// v2 quirk between them, is data (dma/steps.ts): dmaUnmap (dma/variant.ts) runs that
+// v2 quirk between them, is the domain's step program (dma/steps.ts): dmaUnmap (dma/variant.ts) runs that
 // sequence with the steps below, and the deterministic explorer runs the same one a step
 // at a time. Every map and unmap is recorded in the SMMU's safety
 // oracle when it has one: the IOVA counts as unmapped strictly when it goes back to the
@@ -205,7 +205,7 @@ export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
   c.iova = dmaAddr - off;
   c.size = (size + off + gran - 1) & ~(gran - 1);
   c.unmapped = 0;
-  c.skippedSync = 0;
+  c.skippedSync = 1; // until an iotlb_sync runs: a variant may have none on some path
   gatherInit(gatherAddr(c), false);
 }
 
@@ -227,6 +227,7 @@ export function unmapBegin(dd: u32, cpu: u32, dmaAddr: u64, size: u64): void {
 /** Step 2, when the unmap is strict: iotlb_sync — the invalidation, waited for. */
 @inline export function unmapSync(dd: u32, cpu: u32): void {
   iotlbSync(liveTable(dmaDomain(dd).pgt), gatherAddr(dmaCpu(cpu)));
+  dmaCpu(cpu).skippedSync = 0;
   statAdd(dd, cpu, DS_SYNCS, 1);
 }
 

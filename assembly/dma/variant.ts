@@ -1,19 +1,19 @@
-// The seed variants' sequences (dma/steps.ts) performed: dma-iommu's unmap and the live
-// DMA → DMA-FQ switch of a domain, run step by step in its variant's order from the
-// domain's copy of the sequence (DmaDomain.steps), each load reading memory as that variant's
-// code does; and the effect of one store, fence or action, which the explorer asks for
-// with dma_step_run while its memory model decides what the loads saw. Kernel behaviour
-// followed: __iommu_dma_unmap / queue_iova and iommu_dma_init_fq / set_pgtable_quirks of
-// each variant (reference §1.2–1.3, §2.4–2.5).
+// A domain's step programs (dma/steps.ts) performed: dma-iommu's unmap and the live
+// DMA → DMA-FQ switch, run step by step from the domain's program area (DmaDomain.steps,
+// written by the package from its variant's definition), each load reading memory as the
+// variant's code does; and the effect of one store, fence or action, which the explorer
+// asks for with dma_step_run while its memory model decides what the loads saw. Kernel
+// behaviour followed: __iommu_dma_unmap / queue_iova and iommu_dma_init_fq /
+// set_pgtable_quirks of each variant (reference §1.2–1.3, §2.4–2.5).
 
 import {
   DD_FQ_DOMAIN, DD_QUIRK, DD_SWITCHES, DOMAIN_DMA_FQ, buildQueue, dmaDomain, fqDomainAddr, iovaOf, stepsAddr,
 } from "./domain";
 import { unmapBegin, unmapClear, unmapRelease, unmapSkipSync, unmapSync } from "./iommu";
 import {
-  STEP_ACTION, STEP_ACT_CLEAR, STEP_ACT_RELEASE, STEP_ACT_SET_TYPE, STEP_ACT_SYNC, STEP_FENCE, STEP_GUARDED,
-  STEP_LOAD, STEP_MARKED, STEP_OP_SWITCH, STEP_OP_UNMAP, STEP_STORE, STEP_WORD_FQ, STEP_WORD_QUIRK, ctrlOf, dataOf,
-  outOf, regGet, regSet, stepKind, stepObject, stepValue,
+  STEP_ACTION, STEP_ACT_CLEAR, STEP_ACT_FREE, STEP_ACT_QUEUE, STEP_ACT_RELEASE, STEP_ACT_SET_TYPE, STEP_ACT_SYNC,
+  STEP_FENCE, STEP_LOAD, STEP_OP_SWITCH, STEP_OP_UNMAP, STEP_STORE, STEP_WORD_FQ, STEP_WORD_QUIRK, ctrlOf, dataOf,
+  guardFails, outOf, regGet, regSet, stepKind, stepMarked, stepObject, stepValue,
 } from "./steps";
 import { fqEnabled } from "../iova/fq";
 
@@ -22,7 +22,7 @@ function loadWord(dd: u32, s: u32): u32 {
   const w = stepObject(s);
   if (w == STEP_WORD_FQ) return fqEnabled(iovaOf(dd)) ? 1 : 0;
   const p = dd + (w == STEP_WORD_QUIRK ? DD_QUIRK : DD_FQ_DOMAIN);
-  return (s & STEP_MARKED) != 0 ? atomic.load<u32>(p) : load<u32>(p);
+  return stepMarked(s) ? atomic.load<u32>(p) : load<u32>(p);
 }
 
 /** A store: the queue's construction (0 or -ENOMEM), the flag, or the quirk word. */
@@ -30,7 +30,7 @@ function storeWord(dd: u32, s: u32, regs: u64): i32 {
   const w = stepObject(s);
   if (w == STEP_WORD_FQ) return fqEnabled(iovaOf(dd)) ? 0 : buildQueue(dd);
   const p = dd + (w == STEP_WORD_QUIRK ? DD_QUIRK : DD_FQ_DOMAIN);
-  if ((s & STEP_MARKED) != 0) atomic.store<u32>(p, stepValue(s, regs));
+  if (stepMarked(s)) atomic.store<u32>(p, stepValue(s, regs));
   else store<u32>(p, stepValue(s, regs));
   return 0;
 }
@@ -52,11 +52,15 @@ function storeWord(dd: u32, s: u32, regs: u64): i32 {
   if (kind != STEP_ACTION) return 0;
   const act = stepObject(s);
   const decided = regGet(regs, ctrlOf(s)) != 0;
+  // A queue_iova given no register of its own reads the queue itself (not a modelled access).
+  const queueSeen = dataOf(s) == 0 || regGet(regs, dataOf(s)) != 0;
   if (act == STEP_ACT_CLEAR) unmapClear(dd, cpu, decided);
   else if (act == STEP_ACT_SYNC) {
     if (decided) unmapSkipSync(dd, cpu);
     else unmapSync(dd, cpu);
-  } else if (act == STEP_ACT_RELEASE) return unmapRelease(dd, cpu, decided, regGet(regs, dataOf(s)) != 0);
+  } else if (act == STEP_ACT_RELEASE) return unmapRelease(dd, cpu, decided, queueSeen);
+  else if (act == STEP_ACT_QUEUE) return unmapRelease(dd, cpu, true, queueSeen);
+  else if (act == STEP_ACT_FREE) return unmapRelease(dd, cpu, false, false);
   else if (act == STEP_ACT_SET_TYPE) {
     dmaDomain(dd).type = DOMAIN_DMA_FQ;
     atomic.add<u32>(dd + DD_SWITCHES, 1);
@@ -73,8 +77,8 @@ export function dmaRunSteps(dd: u32, cpu: u32, op: u32): i32 {
   let regs: u64 = 0;
   for (let i: u32 = 0; ; i++) {
     const s = load<u32>(seq + (i << 2));
-    if (s == 0) break; // every copy ends with one (copySteps)
-    if ((s & STEP_GUARDED) != 0 && regGet(regs, ctrlOf(s)) == 0) continue;
+    if (s == 0) break; // every program ends with one (its last word is never written)
+    if (guardFails(s, regs)) continue;
     if (stepKind(s) == STEP_LOAD) {
       regs = regSet(regs, outOf(s), loadWord(dd, s));
       continue;
@@ -96,7 +100,7 @@ export function dmaUnmap(dd: u32, cpu: u32, dmaAddr: u64, size: u64): i32 {
 }
 
 /**
- * The whole DMA → DMA-FQ switch in the domain's variant (dma/steps.ts). 0 on success (also
+ * The whole DMA → DMA-FQ switch in the domain's variant (its program's switch sequence). 0 on success (also
  * when already lazy); -ENOMEM when the queue cannot be built (its first step: the domain
  * stays DMA).
  */

@@ -28,6 +28,11 @@ export interface StepBase {
   guard?: (regs: Regs) => boolean;
   /** Side effect on the simulation when the step takes effect; may return a note for the trace. */
   run?: (regs: Regs, thread: number) => void | string;
+  /**
+   * The shared locations an action reads and writes (names; load/store steps are covered by
+   * their `var`). An action step with no footprint conflicts with everything.
+   */
+  footprint?: { reads: readonly string[]; writes: readonly string[] };
 }
 export type Step =
   | (StepBase & { kind: "load"; var: string; mode: AccessMode; reg: string })

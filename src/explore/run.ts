@@ -4,12 +4,15 @@
 //
 // Printed schedule: "<scenario>@<variant>@<model>: <steps>", e.g.
 //   seed-race@v2-hoisted@sc: B:1 B:2 A:1 A:2 A:3 B:3 ...
-// where <scenario> is a built-in name or the path of a scenario file.
+// where <scenario> is a built-in name or the path of a scenario file, and <variant> a seed
+// variant's name, the name of the scenario's own variant, or the path of a variant file.
 
 import { ArgumentError } from "../errors.js";
 import { terminalText } from "../terminal.js";
 import { checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type SeedVariant } from "../dma.js";
+import { resolveVariant } from "../variants/program.js";
+import type { ResolvedVariant, VariantDefinition } from "../variants/vocabulary.js";
 import {
   explore, randomSchedules, runSchedule,
   type ExploreResult, type Execution, type MemoryModel, type TraceEntry,
@@ -17,7 +20,10 @@ import {
 import { BUILTIN_SCENARIOS, buildScenario, validateScenario, type Scenario } from "./scenario.js";
 
 export interface ExploreScenarioOptions {
-  variant?: SeedVariant;
+  /** The switch and unmap code (overrides the scenario's): a seed variant's name or a definition. */
+  variant?: SeedVariant | VariantDefinition;
+  /** Where a variant definition came from (a file's path), printed in the replay line instead of its name. */
+  variantSource?: string;
   model?: MemoryModel;
   /** Bound on schedules enumerated (default 100 000). */
   maxSchedules?: number;
@@ -37,12 +43,14 @@ export interface ExploreScenarioOptions {
 }
 
 const EXPLORE_OPTION_KEYS = {
-  variant: true, model: true, maxSchedules: true, random: true, oracle: true, reduce: true, source: true, onProgress: true,
+  variant: true, variantSource: true, model: true, maxSchedules: true, random: true, oracle: true, reduce: true, source: true,
+  onProgress: true,
 } as const satisfies OptionKeys<ExploreScenarioOptions>;
 
 export interface ScenarioReport {
   scenario: string;
-  variant: SeedVariant;
+  /** The variant's name (a seed variant's, or the definition's). */
+  variant: string;
   model: MemoryModel;
   result: ExploreResult;
   /** The violating schedule in replayable form, when one was found. */
@@ -68,10 +76,10 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
   const opts = checkOptions(options, EXPLORE_OPTION_KEYS, "explore");
   if (opts.random !== undefined) checkOptions(opts.random, ["seed", "count"], "explore", "random");
   const { name, sc } = resolve(scenario);
-  const variant = opts.variant ?? sc.variant ?? "merged";
-  if (!SEED_VARIANTS.includes(variant)) throw new ArgumentError("variant", variant, `must be one of ${SEED_VARIANTS.join(", ")}`, "explore");
+  const resolved = resolveVariant(opts.variant ?? sc.variant ?? "merged", "explore");
+  const variant = resolved.name;
   const model = checkModel(opts.model ?? "sc");
-  const built = await buildScenario(sc, { variant, oracle: opts.oracle });
+  const built = await buildScenario(sc, { variant: resolved, oracle: opts.oracle });
   try {
     const bound = opts.random ? opts.random.count : opts.maxSchedules ?? 100_000;
     const base = { model, reset: built.reset, check: built.check,
@@ -80,8 +88,8 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
       : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduce: opts.reduce ?? true });
     const label = opts.source ?? name;
-    const replay = result.violation ? `${label}@${variant}@${model}: ${result.violation.text}` : undefined;
-    return { scenario: label, variant, model, result, replay, text: describe(label, variant, model, result, replay, opts) };
+    const replay = result.violation ? `${label}@${opts.variantSource ?? variant}@${model}: ${result.violation.text}` : undefined;
+    return { scenario: label, variant, model, result, replay, text: describe(label, variant, model, result, replay, opts, sc) };
   } finally {
     await built.close();
   }
@@ -89,30 +97,43 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
 
 export interface ReplayReport {
   scenario: string;
-  variant: SeedVariant;
+  /** The variant as the line names it: a seed variant, the scenario's own variant's name, or a variant file. */
+  variant: string;
   model: MemoryModel;
   execution: Execution;
   text: string;
 }
 
 /** Split a printed schedule into its parts (no scenario is loaded). */
-export function parseReplayLine(line: string): { scenario: string; variant: SeedVariant; model: MemoryModel; steps: string } {
-  const m = /^\s*(.+?)@([a-z0-9-]+)@([a-z]+)\s*:\s*(.*)$/s.exec(String(line));
+export function parseReplayLine(line: string): { scenario: string; variant: string; model: MemoryModel; steps: string } {
+  const m = /^\s*(.+?)@([^@\s]+)@([a-z]+)\s*:\s*(.*)$/s.exec(String(line));
   if (!m) {
     throw new ArgumentError("schedule", line, "must look like 'seed-race@v2-hoisted@sc: B:1 A:1 …' (scenario@variant@model: steps), as explore prints it", "replay");
   }
-  const variant = m[2] as SeedVariant;
-  if (!SEED_VARIANTS.includes(variant)) throw new ArgumentError("variant", variant, `must be one of ${SEED_VARIANTS.join(", ")}`, "replay");
-  return { scenario: m[1]!, variant, model: checkModel(m[3]), steps: m[4]! };
+  return { scenario: m[1]!, variant: m[2]!, model: checkModel(m[3]), steps: m[4]! };
 }
 
-/** Re-run one printed schedule; `load` turns a non-built-in scenario name (a path) into a Scenario. */
-export async function replayScenario(line: string, load?: (source: string) => Scenario, options?: { oracle?: boolean }): Promise<ReplayReport> {
+/** The variant a replay line names: a seed variant, the scenario's own (by its name), or a variant file. */
+function replayVariant(name: string, sc: Scenario, loadVariant?: (source: string) => unknown): ResolvedVariant {
+  if ((SEED_VARIANTS as readonly string[]).includes(name)) return resolveVariant(name as SeedVariant, "replay");
+  if (typeof sc.variant === "object" && (sc.variant.name ?? "custom") === name) return resolveVariant(sc.variant, "replay");
+  if (!loadVariant) {
+    throw new ArgumentError("variant", name, `must be one of ${SEED_VARIANTS.join(", ")}, or the name of the scenario's own variant`, "replay");
+  }
+  return resolveVariant(loadVariant(name) as VariantDefinition, name);
+}
+
+/**
+ * Re-run one printed schedule; `load` turns a non-built-in scenario name (a path) into a
+ * Scenario, `loadVariant` a variant that is neither built in nor the scenario's (a path) into a definition.
+ */
+export async function replayScenario(line: string, load?: (source: string) => Scenario, options?: { oracle?: boolean },
+                                     loadVariant?: (source: string) => unknown): Promise<ReplayReport> {
   const opts = checkOptions(options, ["oracle"], "replay");
   const p = parseReplayLine(line);
   const sc = BUILTIN_SCENARIOS[p.scenario] ?? (load ? validateScenario(load(p.scenario), p.scenario) : undefined);
   if (!sc) throw new ArgumentError("scenario", p.scenario, "is neither a built-in scenario nor a file that could be read", "replay");
-  const built = await buildScenario(sc, { variant: p.variant, oracle: opts.oracle });
+  const built = await buildScenario(sc, { variant: replayVariant(p.variant, sc, loadVariant), oracle: opts.oracle });
   try {
     const execution = runSchedule(built.program, p.steps, { model: p.model, reset: built.reset, check: built.check });
     const head = `replay ${p.scenario}, variant ${p.variant}, model ${p.model}: ` +
@@ -123,15 +144,15 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
   }
 }
 
-function describe(name: string, variant: SeedVariant, model: MemoryModel, r: ExploreResult, replay: string | undefined,
-                  opts: ExploreScenarioOptions): string {
+function describe(name: string, variant: string, model: MemoryModel, r: ExploreResult, replay: string | undefined,
+                  opts: ExploreScenarioOptions, sc: Scenario): string {
   const how = opts.random ? `${r.schedules} random schedules (seed ${opts.random.seed})`
     : `${r.schedules} schedule(s)${r.complete ? `, every one there is${opts.reduce === false ? "" : " up to reordering of commuting steps"}` : ` (stopped: ${r.stoppedBy ?? "bound"})`}`;
   const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
     return [head, `  clean: no schedule violated the oracle${r.complete ? "" : " (exploration was bounded)"}`, ...races,
-      ...variantHint(variant, opts)].map(terminalText).join("\n");
+      ...variantHint(variant, opts, sc)].map(terminalText).join("\n");
   }
   return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
     ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].map(terminalText).join("\n");
@@ -141,8 +162,8 @@ function describe(name: string, variant: SeedVariant, model: MemoryModel, r: Exp
  * After a clean run of code the user did not pick: which code that was and how to pick
  * another. A clean result on the merged code alone reads as "the explorer finds nothing".
  */
-function variantHint(variant: SeedVariant, opts: ExploreScenarioOptions): string[] {
-  if (opts.variant !== undefined) return [];
+function variantHint(variant: string, opts: ExploreScenarioOptions, sc: Scenario): string[] {
+  if (opts.variant !== undefined || typeof sc.variant === "object") return [];
   const others = SEED_VARIANTS.filter((v) => v !== variant);
   return [`  this explored the scenario's code, variant ${variant}${variant === "merged" ? " (the fix as merged in v5.15)" : ""}; ` +
     `--variant (the variant option) picks another: ${others.join(", ")} (v2-hoisted has the seed race)`];

@@ -28,7 +28,11 @@ import type { Smmu } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
 import type { Core } from "../../bindings/core.js";
 import type { Dep, Program, Regs, Step, Thread } from "./model.js";
-import { registerName, variantSteps, type StepAction, type VariantStep } from "./steps.js";
+import { encodeStep, resolveVariant } from "../variants/program.js";
+import {
+  parseVariant, registerOf, type ResolvedSequence, type ResolvedStep, type ResolvedVariant, type VariantAction,
+  type VariantDefinition,
+} from "../variants/vocabulary.js";
 import { PROFILES, type Profile } from "../profile.js";
 import { checkCore, coreError, isErrno } from "../errno.js";
 
@@ -41,7 +45,8 @@ export type ScenarioOp =
 export interface Scenario {
   name?: string;
   profile?: Profile;
-  variant?: SeedVariant;
+  /** The switch and unmap code: a seed variant's name, or a variant definition of your own. */
+  variant?: SeedVariant | VariantDefinition;
   /** Bytes per buffer (default 256 KiB). */
   bufferSize?: number;
   /** Run once, before every schedule, in order (a map's cpu defaults to the first thread). */
@@ -120,102 +125,116 @@ class World {
 }
 
 // ── the steps of each operation, per variant ──────────────────────────────────
-// An unmap and a switch are the variant's sequence as the core defines it (steps.ts reads
-// it from there): the memory model decides what each load sees; each store and action is
-// performed by the core (dma_step_run) with the registers the model gave the step.
+// An unmap and a switch are the variant's sequences as the vocabulary resolves them (the
+// same definition runs load into the core): the memory model decides what each load sees;
+// each store and action is encoded as the core's step word and performed by the core
+// (dma_step_run) with the registers the model gave the step.
 
-/** The registers a step depends on, as the core takes them: one byte each. */
-function packRegs(step: VariantStep, r: Regs, name: (reg: number) => string): number {
+/** The registers a step depends on, as the core takes them: register r in byte r - 1. */
+function packRegs(seq: ResolvedSequence, step: ResolvedStep, r: Regs): number {
   let word = 0;
-  for (const reg of [step.ctrl, step.data]) if (reg !== 0) word |= ((r[name(reg)] ?? 0) & 0xff) << ((reg - 1) * 8);
-  return word;
+  for (const local of [step.decide ?? step.guard?.local, step.data]) {
+    const reg = registerOf(seq, local);
+    if (reg !== 0) word |= ((r[local!] ?? 0) & 0xff) << ((reg - 1) * 8);
+  }
+  return word >>> 0;
 }
 
-/** The model's Step for one of the core's steps; `effect` performs it (stores and actions). */
-function modelStep(core: Core, step: VariantStep, name: (reg: number) => string,
-                   effect?: (regs: number, r: Regs) => string | void): Step {
+/** The model's Step for one of the variant's steps; `effect` performs it (stores and actions). */
+function modelStep(core: Core, seq: ResolvedSequence, step: ResolvedStep,
+                   effect?: (word: number, regs: number, r: Regs) => string | void): Step {
+  const word = encodeStep(core.layout, seq, step);
   const deps: Dep[] = [];
-  if (step.ctrl !== 0) deps.push({ reg: name(step.ctrl), kind: "ctrl" });
-  if (step.data !== 0) deps.push({ reg: name(step.data), kind: "data" });
+  const ctrl = step.decide ?? step.guard?.local;
+  if (ctrl !== undefined) deps.push({ reg: ctrl, kind: "ctrl" });
+  if (step.data !== undefined) deps.push({ reg: step.data, kind: "data" });
+  const g = step.guard;
   const base = {
     label: step.label, ...(deps.length ? { deps } : {}),
-    ...(step.guarded ? { guard: (r: Regs) => !!r[name(step.ctrl)] } : {}),
-    ...(effect ? { run: (r: Regs) => effect(packRegs(step, r, name), r) } : {}),
+    ...(g ? { guard: (r: Regs) => (r[g.local] ?? 0) !== 0 !== g.negate } : {}),
+    ...(effect ? { run: (r: Regs) => effect(word, packRegs(seq, step, r), r) } : {}),
+    ...(step.footprint ? { footprint: step.footprint } : {}),
   };
-  if (step.kind === "load") return { ...base, kind: "load", var: step.var!, mode: step.mode!, reg: step.reg! };
+  if (step.kind === "load") return { ...base, kind: "load", var: step.var!, mode: step.mode!, reg: step.out! };
   if (step.kind === "fence") return { ...base, kind: "fence", fence: step.fence! };
   if (step.kind === "action") return { ...base, kind: "action" };
-  return { ...base, kind: "store", var: step.var!, mode: step.mode!, value: storeValue(core, step, name) };
+  const value = step.data === undefined ? core.raw.dma_step_value(word, 0)
+    : (r: Regs) => core.raw.dma_step_value(word, packRegs(seq, step, r));
+  return { ...base, kind: "store", var: step.var!, mode: step.mode!, value };
 }
 
-/** A store's value: the core's, from the registers it depends on (a constant without any). */
-function storeValue(core: Core, step: VariantStep, name: (reg: number) => string): number | ((r: Regs) => number) {
-  if (step.data === 0) return core.raw.dma_step_value(step.word, 0);
-  return (r: Regs) => core.raw.dma_step_value(step.word, packRegs(step, r, name));
-}
-
-function unmapSteps(w: World, cpuName: string, buf: string, variant: SeedVariant): Step[] {
+function unmapSteps(w: World, cpuName: string, buf: string, variant: ResolvedVariant): Step[] {
   const cpu = w.cpuOf.get(cpuName)!;
   const raw = w.sim.core.raw;
   const id = w.dom.id;
-  const seq = variantSteps(w.sim.core, variant, "unmap");
-  const name = (reg: number) => registerName(seq, reg);
+  const seq = variant.unmap;
   const iova = () => hex(w.buffer(buf).iova);
   /** Perform a step: what it returned, or null for an unmap that found no queue (hazard 1). */
-  const perform = (step: VariantStep, regs: number): number | null => {
-    const rc = raw.dma_step_run(id, cpu, step.word, regs);
+  const perform = (step: ResolvedStep, word: number, regs: number): number | null => {
+    const rc = raw.dma_step_run(id, cpu, word, regs);
     if (isErrno(w.sim.core, rc, "ESIM_NO_QUEUE")) return null;
     return checkCore(w.sim.core, rc, `explore: step "${step.label}"`);
   };
-  const effects: Record<StepAction, (step: VariantStep, regs: number, decided: boolean) => string | void> = {
-    clear: (step, regs, skip) => {
+  const release = (step: ResolvedStep, word: number, regs: number, queued: boolean): string => {
+    if (perform(step, word, regs) === null) {
+      w.pending = `queue-before-publish: CPU ${cpuName} saw fq_domain set and went to queue_iova, but read the ` +
+        `flush queue as not yet built (Will's hazard 1: the writer's publication was not ordered after the ` +
+        `queue's initialisation) — the kernel would dereference a NULL or half-built queue`;
+      return "queue_iova on a queue that does not exist";
+    }
+    return queued ? `IOVA ${iova()} parked in the flush queue` : `IOVA ${iova()} freed at once (free_iova_fast)`;
+  };
+  const effects: Record<VariantAction, (step: ResolvedStep, word: number, regs: number, decided: boolean) => string | void> = {
+    clear: (step, word, regs, skip) => {
       const b = w.buffer(buf);
       if (b.iova === 0) throw new ArgumentError("unmap", buf, "is not mapped (map it in setup or earlier on this CPU)", "scenario");
       checkCore(w.sim.core, raw.dma_unmap_begin(id, cpu, b.iova, w.size), `explore: the unmap of '${buf}'`);
-      const n = perform(step, regs) ?? 0;
+      const n = perform(step, word, regs) ?? 0;
       return `cleared ${n / 4096} PTEs at IOVA ${hex(b.iova)}${skip ? ", leaf TLBIs not gathered" : ", leaf TLBIs gathered"}`;
     },
-    sync: (step, regs, skip) => {
-      perform(step, regs);
+    sync: (step, word, regs, skip) => {
+      perform(step, word, regs);
       return skip ? "sync skipped" : "iotlb_sync: TLBI + CMD_SYNC, waited for";
     },
-    release: (step, regs, queued) => {
-      if (perform(step, regs) === null) {
-        w.pending = `queue-before-publish: CPU ${cpuName} saw fq_domain set and went to queue_iova, but read the ` +
-          `flush queue as not yet built (Will's hazard 1: the writer's publication was not ordered after the ` +
-          `queue's initialisation) — the kernel would dereference a NULL or half-built queue`;
-        return "queue_iova on a queue that does not exist";
-      }
-      return queued ? `IOVA ${iova()} parked in the flush queue` : `IOVA ${iova()} freed at once (free_iova_fast)`;
-    },
-    "set-type": (step, regs) => { perform(step, regs); },
+    release: (step, word, regs, queued) => release(step, word, regs, queued),
+    queue: (step, word, regs) => release(step, word, regs, true),
+    free: (step, word, regs) => release(step, word, regs, false),
+    "set-type": (step, word, regs) => { perform(step, word, regs); },
   };
-  return seq.map((step) => modelStep(w.sim.core, step, name, step.kind === "action"
-    ? (regs, r) => effects[step.action!](step, regs, !!r[name(step.ctrl)])
-    : undefined));
+  // Each of the unmap's actions also reads which IOVA the buffer has (a map may have set it).
+  const ofBuffer = (step: ResolvedStep): ResolvedStep => step.footprint
+    ? { ...step, footprint: { reads: [...step.footprint.reads, `buffer:${buf}`], writes: step.footprint.writes } } : step;
+  return seq.steps.map((step) => modelStep(w.sim.core, seq, ofBuffer(step), step.kind === "action"
+    ? (word, regs, r) => effects[step.action!](step, word, regs, step.decide !== undefined && !!r[step.decide])
+    : step.kind === "store" ? (word, regs) => { storeEffect(w, cpu, step, word, regs); } : undefined));
 }
 
-function switchSteps(w: World, variant: SeedVariant): Step[] {
-  const raw = w.sim.core.raw;
-  const id = w.dom.id;
-  const seq = variantSteps(w.sim.core, variant, "switch");
-  const name = (reg: number) => registerName(seq, reg);
-  return seq.map((step) => modelStep(w.sim.core, step, name, step.kind === "load" || step.kind === "fence" ? undefined : (regs) => {
-    const rc = raw.dma_step_run(id, 0, step.word, regs);
-    // The model's step always takes effect; a core that could not build the queue would make
-    // every later step disagree with it, so that is a setup error, not a schedule's outcome.
-    if (rc !== 0) {
-      throw coreError(w.sim.core, rc, `explore: "${step.label}"`,
-        step.var === "fq" ? { detail: "the scenario's simulator needs more kheap" } : {});
-    }
-    return step.var === "fq" ? "queue built" : undefined;
-  }));
+/** A store's effect in the core (the flag, the quirk word, or the queue's construction). */
+function storeEffect(w: World, cpu: number, step: ResolvedStep, word: number, regs: number): string | undefined {
+  const rc = w.sim.core.raw.dma_step_run(w.dom.id, cpu, word, regs);
+  // The model's step always takes effect; a core that could not build the queue would make
+  // every later step disagree with it, so that is a setup error, not a schedule's outcome.
+  if (rc !== 0) {
+    throw coreError(w.sim.core, rc, `explore: "${step.label}"`,
+      step.var === "fq" ? { detail: "the scenario's simulator needs more kheap" } : {});
+  }
+  return step.var === "fq" ? "queue built" : undefined;
+}
+
+function switchSteps(w: World, variant: ResolvedVariant): Step[] {
+  const seq = variant.switch;
+  return seq.steps.map((step) => modelStep(w.sim.core, seq, step, step.kind === "load" || step.kind === "fence" ? undefined
+    : (word, regs) => storeEffect(w, 0, step, word, regs)));
 }
 
 function mapStep(w: World, cpuName: string, buf: string): Step {
   const cpu = w.cpuOf.get(cpuName)!;
   return {
-    kind: "action", label: `dma_map(${buf})`, run: () => {
+    kind: "action", label: `dma_map(${buf})`,
+    // The allocator, the page table, the oracle's shadow; the flush queue when the allocator
+    // flushes it to retry; the buffer's IOVA that later steps use.
+    footprint: { reads: ["fq", "domain-type"], writes: ["iova", "pgtable", "oracle", "fq_rings", `buffer:${buf}`] },
+    run: () => {
       const b = w.buffer(buf);
       b.iova = w.dev.map(b.phys, w.size, { cpu });
       const same = [...w.buffers].filter(([n, o]) => n !== buf && o.iova === b.iova).map(([n]) => n);
@@ -226,7 +245,10 @@ function mapStep(w: World, cpuName: string, buf: string): Step {
 
 function accessStep(w: World, buf: string, kind: "read" | "write"): Step {
   return {
-    kind: "action", label: `device ${kind}s '${buf}' at the IOVA it was given`, run: () => {
+    kind: "action", label: `device ${kind}s '${buf}' at the IOVA it was given`,
+    // The walk reads the table, the caches fill, the oracle records what it judged.
+    footprint: { reads: ["pgtable", "iotlb", "oracle", `buffer:${buf}`], writes: ["iotlb", "oracle"] },
+    run: () => {
       const b = w.buffer(buf);
       if (b.iova === 0) throw new ArgumentError("access", buf, "was never mapped", "scenario");
       const r = w.dev.access(b.iova, 64, kind);
@@ -237,7 +259,7 @@ function accessStep(w: World, buf: string, kind: "read" | "write"): Step {
   };
 }
 
-function opSteps(w: World, cpuName: string, op: ScenarioOp, variant: SeedVariant): Step[] {
+function opSteps(w: World, cpuName: string, op: ScenarioOp, variant: ResolvedVariant): Step[] {
   if ("map" in op) return [mapStep(w, cpuName, op.map)];
   if ("unmap" in op) return unmapSteps(w, cpuName, op.unmap, variant);
   if ("switch" in op) return switchSteps(w, variant);
@@ -251,13 +273,16 @@ export interface BuiltScenario {
   reset(): void;
   check(): string | undefined;
   close(): Promise<void>;
+  /** The variant it runs, resolved. */
+  variant: ResolvedVariant;
   /** The simulation behind it, for inspection after a run. */
   domain: DmaDomain;
   simulator: Simulator;
 }
 
 export interface BuildOptions {
-  variant?: SeedVariant;
+  /** Overrides the scenario's variant. */
+  variant?: SeedVariant | VariantDefinition | ResolvedVariant;
   /** Judge device accesses with the safety oracle (default true). Without it nothing is caught. */
   oracle?: boolean;
 }
@@ -284,7 +309,10 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   if (sc.profile !== undefined && !PROFILES.includes(sc.profile)) {
     fail("profile", sc.profile, `must be one of ${PROFILES.map((p) => `'${p}'`).join(", ")}`);
   }
-  if (sc.variant !== undefined && !SEED_VARIANTS.includes(sc.variant)) fail("variant", sc.variant, `must be one of ${SEED_VARIANTS.join(", ")}`);
+  if (typeof sc.variant === "string" && !SEED_VARIANTS.includes(sc.variant as SeedVariant)) {
+    fail("variant", sc.variant, `must be one of ${SEED_VARIANTS.join(", ")}, or a variant definition { "switch": [steps], "unmap": [steps] }`);
+  }
+  if (sc.variant !== undefined && typeof sc.variant !== "string") parseVariant(sc.variant, where, "variant.");
   if (typeof sc.threads !== "object" || sc.threads === null || Array.isArray(sc.threads) || Object.keys(sc.threads).length === 0) {
     fail("threads", sc.threads, "must map thread names to lists of operations");
   }
@@ -315,7 +343,7 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
 /** Build the simulation and the program of a scenario. */
 export async function buildScenario(scenario: Scenario, opts: BuildOptions = {}): Promise<BuiltScenario> {
   const sc = validateScenario(scenario);
-  const variant = opts.variant ?? sc.variant ?? "merged";
+  const variant = resolveVariant(opts.variant ?? sc.variant ?? "merged", "buildScenario");
   const names = Object.keys(sc.threads);
   // Small memories keep each schedule's restore cheap; kheap holds the oracle's shadow, the
   // IOVA domain and the flush queue the switch builds (1 MiB was too little for the queue).
@@ -323,7 +351,7 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
   try {
     const oracle = opts.oracle ?? true;
     const smmu = sim.createSmmu({ oracle: oracle ? { capacity: 4096, violations: 256 } : false });
-    const dom = sim.createDmaDomain({ smmu, cpus: names.length, variant });
+    const dom = sim.createDmaDomain({ smmu, cpus: names.length, variant: variant.definition });
     const dev = dom.attachDevice({ streamId: 1, dmaMask: 64, bus: "pci" });
     const cpuOf = new Map(names.map((n, i) => [n, i]));
     const w = new World(sim, smmu, dom, dev, cpuOf, sc.bufferSize ?? 256 * 1024, oracle);
@@ -340,6 +368,7 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
       reset: () => w.reset(),
       check: () => w.check(),
       close: () => sim.close(),
+      variant,
       domain: dom,
       simulator: sim,
     };

@@ -6,7 +6,7 @@
 import type { TimeBreakdown } from "../cpu-time.js";
 
 import type { Profile } from "../profile.js";
-import type { DmaStats, DomainType, SeedVariant } from "../dma.js";
+import type { DmaStats, DomainType } from "../dma.js";
 
 /**
  * A histogram over log-spaced buckets (4 per power of two): counts[i] samples fell in
@@ -206,7 +206,8 @@ export interface RunReport {
   /** Each DMA domain at the end of the run. */
   domains: {
     name: string;
-    variant: SeedVariant;
+    /** The variant's name: a seed variant's, or that of the scenario's own definition. */
+    variant: string;
     type: DomainType;
     /** The DMA layer's counts; mixedDecisions (an unmap that skipped the sync yet freed the IOVA at once) is the seed race's signature. */
     dma: DmaStats;

@@ -759,7 +759,7 @@ function oracleReport(m: Machine): RunReport["oracle"] {
 function domainReports(m: Machine, sc: RunScenario): RunReport["domains"] {
   return sc.domains.map((d) => {
     const dom = m.domains.get(d.name)!;
-    return { name: d.name, variant: d.variant, type: dom.type, dma: dom.stats(), fqPending: Math.max(0, dom.fqPending()) };
+    return { name: d.name, variant: dom.variant, type: dom.type, dma: dom.stats(), fqPending: Math.max(0, dom.fqPending()) };
   });
 }
 

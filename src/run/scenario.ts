@@ -16,6 +16,8 @@ import { ConfigError } from "../errors.js";
 import { didYouMean, isPowerOfTwo } from "../validate.js";
 import { CORE_LIMITS } from "../core-limits.js";
 import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
+import { ArgumentError } from "../errors.js";
+import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
 import type { ReplacementPolicy, SmmuCosts, SmmuOptions } from "../smmu/smmu.js";
 import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
 
@@ -80,7 +82,8 @@ export interface RunDomain {
   granule: Granule;
   ias: number;
   oas: number;
-  variant: SeedVariant;
+  /** A seed variant's name, or a variant definition of the user's own (the core interprets either). */
+  variant: SeedVariant | VariantDefinition;
   fqMode: "percpu" | "single";
   forcedac: boolean;
   deferTableFree: boolean;
@@ -428,7 +431,24 @@ export function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
 
 const PROFILE_NAMES = PROFILES as unknown as readonly [Profile, ...Profile[]];
 const MACHINE_NAME_LIST = MACHINE_NAMES as unknown as readonly [MachineName, ...MachineName[]];
-const VARIANTS = SEED_VARIANTS as unknown as readonly [SeedVariant, ...SeedVariant[]];
+const VARIANT_WORDS = `one of ${SEED_VARIANTS.map((v) => JSON.stringify(v)).join(", ")}, or a variant definition (an object)`;
+
+/** What is wrong with a domain's variant (the vocabulary's own check, for a definition), or undefined. */
+function variantProblem(v: unknown): string | undefined {
+  if (typeof v === "string" && (SEED_VARIANTS as readonly string[]).includes(v)) return undefined;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return `expected ${VARIANT_WORDS}, found ${found(v, true)}`;
+  try {
+    parseVariant(v, "");
+    return undefined;
+  } catch (e) {
+    if (e instanceof ArgumentError) return e.message;
+    throw e;
+  }
+}
+
+const variantField = () => expecting(
+  z.custom<SeedVariant | VariantDefinition>((v) => variantProblem(v) === undefined, { error: (iss) => variantProblem(iss.input) }),
+  VARIANT_WORDS, "a variant");
 const DOMAIN_TYPES = ["DMA", "DMA-FQ"] as const satisfies readonly DomainType[];
 const GRANULES = [4096, 16384, 65536] as const;
 /** The SMMU model's IOTLB size when the scenario does not give one (SmmuOptions.iotlb). */
@@ -473,7 +493,7 @@ const domainSchema = z.strictObject({
   granule: expecting(z.literal(GRANULES), `one of ${GRANULES.join(", ")}`).default(4096),
   ias: integer(32, 48).default(48),
   oas: integer(32, 48).default(48),
-  variant: oneOf(VARIANTS).default("merged"),
+  variant: variantField().default("merged"),
   fqMode: oneOf(["percpu", "single"]).default("percpu"),
   forcedac: bool().default(false),
   deferTableFree: bool().default(false),
