@@ -4,7 +4,9 @@
 // disagreement is listed with its cause — and each axiom on the classic shapes (MP, SB, LB,
 // IRIW, WRC, Z6, 2+2W, RCU, locks, out-of-thin-air), under lkmm, sc and arm.
 
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseLitmus, runLitmus, type LitmusResult } from "../dist/index.js";
@@ -175,6 +177,16 @@ exists (0:r0=1 /\\ 0:r1=0)`;
     expect(run(rcu("synchronize_rcu();")).verdict).toBe("Never");
   });
 
+  it("SRCU: a grace period waits for readers of its own srcu_struct only", () => {
+    const srcu = (reader: string) => `C SRCU-MP
+{}
+P0(int *x, int *y, struct srcu_struct *s1, struct srcu_struct *s2) { int r0; int r1; int i; i = srcu_read_lock(${reader}); r0 = READ_ONCE(*x); r1 = READ_ONCE(*y); srcu_read_unlock(${reader}, i); }
+P1(int *x, int *y, struct srcu_struct *s1) { WRITE_ONCE(*y, 1); synchronize_srcu(s1); WRITE_ONCE(*x, 1); }
+exists (0:r0=1 /\\ 0:r1=0)`;
+    expect(run(srcu("s1")).verdict).toBe("Never");
+    expect(run(srcu("s2")).verdict).toBe("Sometimes");
+  });
+
   it("locks: critical sections are mutually exclusive and ordered; spin_trylock fails only on a held lock", () => {
     const cs = `C lock
 {}
@@ -291,3 +303,41 @@ P1(int *x, int *y) { int r0; int r1; r0 = READ_ONCE(*x); r1 = READ_ONCE(*y); }
 P2(int *y) { WRITE_ONCE(*y, 1); }
 P3(int *x, int *y) { int r0; int r1; r0 = READ_ONCE(*y); r1 = READ_ONCE(*x); }
 exists (1:r0=1 /\\ 1:r1=0 /\\ 3:r0=1 /\\ 3:r1=0)`;
+
+describe("explore --litmus on the command line", () => {
+  const CLI = new URL("../dist/cli.js", import.meta.url).pathname;
+  const dir = mkdtempSync(join(tmpdir(), "iommu-sim-litmus-"));
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+  const MP = (w: string, r: string) => two(`WRITE_ONCE(*x, 1);\n${w}\nWRITE_ONCE(*y, 1);`, `r0 = READ_ONCE(*y);\n${r}\nr1 = READ_ONCE(*x);`, "1:r0=1 /\\ 1:r1=0");
+
+  it("prints herd7's report and exits 1 when the outcome is observed, 0 when it is not", () => {
+    const seen = cli("explore", "--litmus", file("mp.litmus", MP("", "")));
+    expect(seen.code).toBe(1);
+    expect(seen.out).toMatch(/^Test shape Allowed \(model lkmm\)\nStates 4\n/);
+    expect(seen.out).toContain("Positive: 1 Negative: 3");
+    expect(seen.out).toContain("Observation shape Sometimes 1 3");
+    const fenced = cli("explore", "--litmus", file("mp-fenced.litmus", MP("smp_wmb();", "smp_rmb();")));
+    expect(fenced.code).toBe(0);
+    expect(fenced.out).toContain("Observation shape Never 0 3");
+    expect(cli("explore", "--litmus", file("mp-sc.litmus", MP("", "")), "--model", "sc").code).toBe(0);
+  });
+
+  it("exits 3 when a bound cuts the run short before anything is found, and says so", () => {
+    const r = cli("explore", "--litmus", file("iriw.litmus", IRIW_SRC.replace(/READ_ONCE\(\*y\);/g, "READ_ONCE(*y); smp_mb();")), "--max-schedules", "2");
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/Cut short: bound of 2 candidate executions reached/);
+  });
+
+  it("names the file and line of a mistake (exit 2), and refuses a litmus model for scenarios", () => {
+    const bad = cli("explore", "--litmus", file("bad.litmus", "C bad\n{}\nP0(int *x)\n{\n  WRITE_ONCE(*x, 1)\n}\nexists (x=1)"));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/bad\.litmus:6:1: expected ";", found "}"/);
+    const sc = cli("explore", "seed-race", "--model", "lkmm");
+    expect(sc.code).toBe(2);
+    expect(sc.err).toMatch(/--model lkmm is a litmus-test model/);
+  });
+});

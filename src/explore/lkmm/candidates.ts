@@ -206,7 +206,7 @@ function prefilter(model: ModelName, g: ExecGraph): Prefilter {
   const ext = (a: number, b: number) => g.thread[a] !== g.thread[b] || g.thread[a]! < 0;
   const lk = staticOrder(model, g);
   const none = (): number[] => [];
-  const self = (a: number, b: number): number[] => [b];
+  const self = (_a: number, b: number): number[] => [b];
   const extOnly = (a: number, b: number): number[] => (ext(a, b) ? [b] : []);
   switch (model) {
     // LKMM: happens-before holds rfe between marked accesses; and since hb, pb and rb are

@@ -16,7 +16,7 @@
 //   an acquire RMW and a release store. RCU read-side critical sections compile to nothing.
 
 import {
-  Rel, acyclic, cross, domainOf, emptySet, identity, inter, inverse, irreflexive, minus, opt, plus, rangeOf, relOf,
+  Rel, acyclic, cross, identity, inter, inverse, irreflexive, minus, opt, plus, rangeOf, relOf,
   restrict, seq, seqs, setHas, setMinus, setOf, setUnion, star, union, type EvSet,
 } from "./relation.js";
 import { TAG } from "./threads.js";
@@ -112,8 +112,8 @@ function arm(g: ExecGraph): Verdict {
   const b = new Base(g);
   if (!b.coherent() || !b.atomic()) return NO;
   const { n } = b;
-  const A = setUnion(b.tagged(TAG.ACQUIRE | TAG.LKR | TAG.MB), emptySet(n));
-  const AR = setOf(n, (i) => setHas(A, i) && g.dir[i] === "R");
+  // Acquire reads: LDAR, the lock's LDAXR, and the read of a fully ordered RMW.
+  const AR = setOf(n, (i) => g.dir[i] === "R" && (g.tags[i]! & (TAG.ACQUIRE | TAG.LKR | TAG.MB)) !== 0);
   const L = setOf(n, (i) => g.dir[i] === "W" && (g.tags[i]! & (TAG.RELEASE | TAG.UL | TAG.MB)) !== 0);
   const full = setOf(n, (i) => g.dir[i] === "F" && (g.tags[i]! & (TAG.MB | TAG.SYNC_RCU | TAG.SYNC_SRCU |
     TAG.BEFORE_ATOMIC | TAG.AFTER_ATOMIC | TAG.AFTER_SPINLOCK)) !== 0);
@@ -124,10 +124,10 @@ function arm(g: ExecGraph): Verdict {
   const obs = union(b.rfe, b.fre, b.coe);
   const dob = union(g.addr, g.data, restrict(g.ctrl, undefined, b.W), restrict(seq(g.addr, po), undefined, b.W),
     seq(union(g.addr, g.data), b.rfi));
-  const aob = union(g.rmw, restrict(seq(restrict(b.rfi, rangeOf(g.rmw)), identity(n)), undefined, AR));
+  const aob = union(g.rmw, restrict(b.rfi, rangeOf(g.rmw), AR));
   const bob = union(
     restrict(b.fencerel(full), b.M, b.M),
-    restrict(seq(restrict(po, L), identity(n)), undefined, AR),
+    restrict(po, L, AR),
     restrict(b.fencerel(dmbLd), b.R, b.M),
     restrict(po, AR, b.M),
     restrict(b.fencerel(dmbSt), b.W, b.W),
