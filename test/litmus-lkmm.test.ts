@@ -266,6 +266,16 @@ filter (0:r0=1)
     expect(all).toMatchObject({ herd: "Ok", verdict: "Always", model: "lkmm" });
   });
 
+  it("takes a cast call as a statement, and atomic_set cannot split an RMW", () => {
+    const src = `C cast\n{ atomic_t v = ATOMIC_INIT(1); }\nP0(atomic_t *v) { (void)atomic_add_unless(v, 1, 0); }\nP1(atomic_t *v) { atomic_set(v, 0); }\nlocations[v]\nexists (v=2)`;
+    expect(run(src)).toMatchObject({ verdict: "Never", positive: 0 });
+    // A failed cmpxchg orders nothing by itself; smp_mb__after_atomic makes it a full barrier.
+    const sb = (f: string) => two(`WRITE_ONCE(*x, 1);\nr1 = cmpxchg(z, 1, 0);\n${f}\nr0 = READ_ONCE(*y);`,
+      `WRITE_ONCE(*y, 1);\nr1 = cmpxchg(z, 1, 0);\n${f}\nr0 = READ_ONCE(*x);`, "0:r0=0 /\\ 1:r0=0", "int *x, int *y, int *z");
+    expect(run(sb("")).verdict).toBe("Sometimes");
+    expect(run(sb("smp_mb__after_atomic();")).verdict).toBe("Never");
+  });
+
   it("names the file and line of a call the model does not know, and of a value that is not an address", () => {
     expect(() => parseLitmus("C t\n{}\nP0(int *x)\n{\n  smp_memb();\n}\nexists (x=1)", "m.litmus")).toThrow(/^m\.litmus:5:3: unknown call smp_memb/);
     expect(() => run("C t\n{}\nP0(int *x)\n{\n  int r0 = 5;\n  WRITE_ONCE(*r0, 1);\n}\nexists (x=1)")).toThrow(/^shape\.litmus:6: "WRITE_ONCE\(\*r0, 1\);" dereferences 5/);

@@ -341,7 +341,9 @@ class Parser {
     if (t.kind === "id" && th.params.includes(t.text) && this.toks[this.p + 1]?.text === "=") {
       this.fail(t.start, `${t.text} is a shared location of ${th.name}: write it with WRITE_ONCE(*${t.text}, v) or *${t.text} = v`);
     }
-    if (t.kind !== "id" || this.toks[this.p + 1]?.text !== "(") this.expected("a statement");
+    // A call, possibly cast: (void)atomic_add_unless(v, 1, 0);
+    const cast = this.peek("(") && this.isTypeStart(this.p + 1);
+    if (!cast && (t.kind !== "id" || this.toks[this.p + 1]?.text !== "(")) this.expected("a statement");
     const e = this.expr(th);
     this.punct(";");
     out.push({ k: "expr", e, line, text: this.text(t.start, this.prev().end) });
