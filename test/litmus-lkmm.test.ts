@@ -95,11 +95,22 @@ describe("LKMM's axioms on the classic shapes (lkmm, sc, arm)", () => {
     expect(verdicts(mp("smp_wmb();", "if (r0)"))).toEqual(["Sometimes", "Never", "Sometimes"]);
   });
 
+  it("a witness says which write each read of an execution satisfying the condition read", () => {
+    const r = run(two("WRITE_ONCE(*x, 1);\nWRITE_ONCE(*y, 1);", "r0 = READ_ONCE(*y);\nr1 = READ_ONCE(*x);", "1:r0=1 /\\ 1:r1=0"));
+    expect(r.witness).toEqual([
+      'P1 line 13 "r1 = READ_ONCE(*x);" reads 0 from the initial value of x',
+      'P1 line 12 "r0 = READ_ONCE(*y);" reads 1 from P0 line 7 "WRITE_ONCE(*y, 1);"',
+    ]);
+  });
+
   it("SB: only smp_mb on both sides forbids it (propagation: pb)", () => {
     const sb = (f: string) => two(`WRITE_ONCE(*x, 1);\n${f}\nr0 = READ_ONCE(*y);`, `WRITE_ONCE(*y, 1);\n${f}\nr0 = READ_ONCE(*x);`, "0:r0=0 /\\ 1:r0=0");
     expect(verdicts(sb(""))).toEqual(["Sometimes", "Never", "Sometimes"]);
     expect(verdicts(sb("smp_wmb();"))).toEqual(["Sometimes", "Never", "Sometimes"]);
     expect(verdicts(sb("smp_mb();"))).toEqual(["Never", "Never", "Never"]);
+    // smp_store_mb: a store then a full barrier.
+    const sbm = two("smp_store_mb(*x, 1);\nr0 = READ_ONCE(*y);", "smp_store_mb(*y, 1);\nr0 = READ_ONCE(*x);", "0:r0=0 /\\ 1:r0=0");
+    expect(run(sbm).verdict).toBe("Never");
     // Release/acquire is not enough for SB.
     expect(run(two("smp_store_release(x, 1);\nr0 = smp_load_acquire(y);", "smp_store_release(y, 1);\nr0 = smp_load_acquire(x);", "0:r0=0 /\\ 1:r0=0")).verdict).toBe("Sometimes");
   });
@@ -333,6 +344,8 @@ describe("explore --litmus on the command line", () => {
     const fenced = cli("explore", "--litmus", file("mp-fenced.litmus", MP("smp_wmb();", "smp_rmb();")));
     expect(fenced.code).toBe(0);
     expect(fenced.out).toContain("Observation shape Never 0 3");
+    expect(fenced.out).not.toContain("Witness (");
+    expect(seen.out).toContain("Witness (an allowed execution satisfying it):");
     expect(cli("explore", "--litmus", file("mp-sc.litmus", MP("", "")), "--model", "sc").code).toBe(0);
   });
 

@@ -99,6 +99,12 @@ export interface LitmusResult {
   observed: string[];
   /** Distinct final states of the allowed executions, sorted. */
   states: LitmusState[];
+  /**
+   * The first allowed execution satisfying the proposition, in words: each read's source
+   * (which write, or the initial value) and each location's coherence order when it has more
+   * than one write.
+   */
+  witness?: string[];
   /** false when a bound stopped the run: the verdict then covers only what was enumerated. */
   complete: boolean;
   /** Why the run stopped early. */
@@ -145,9 +151,11 @@ export function runLitmus(test: LitmusTest | string, opts: LitmusOptions = {}): 
   const flagSet = new Set<string>();
   let positive = 0, negative = 0;
   let racy: Outcome | undefined;
+  let witness: string[] | undefined;
   const visit = (o: Outcome) => {
     if (o.filtered) return;
     if (o.satisfies) positive++; else negative++;
+    if (o.satisfies && !witness && o.describe) witness = o.describe();
     for (const f of o.flags) flagSet.add(f);
     if (!racy && o.races.length) racy = o;
     const text = observed.map((p) => `${p}=${valText(o.values.get(p)!)};`).join(" ");
@@ -170,7 +178,7 @@ export function runLitmus(test: LitmusTest | string, opts: LitmusOptions = {}): 
     name: ast.name, file: ast.file, model, verdict, herd: herd ? "Ok" : "No", quantifier: ast.quantifier, condition: ast.condText,
     positive, negative, counts: skipped ? "at least" : "exact", candidates: res.candidates, flags, race: flags.includes("data-race"),
     races: racy ? racy.races.map((r) => race(ast, r.loc, r.a, r.b)) : [],
-    observed, states: [...states.values()].sort((a, b) => compareStates(a, b, observed)),
+    observed, states: [...states.values()].sort((a, b) => compareStates(a, b, observed)), ...(witness ? { witness } : {}),
     complete: res.cutShort === undefined, ...(res.cutShort ? { cutShort: res.cutShort } : {}),
   };
 }
@@ -202,6 +210,7 @@ export function formatLitmus(r: LitmusResult): string[] {
   for (const f of r.flags) out.push(`Flag ${f}`);
   for (const race of r.races) out.push(`  ${race.text}`);
   out.push(`Condition ${r.condition}`);
+  if (r.witness) { out.push("Witness (an allowed execution satisfying it):"); for (const w of r.witness) out.push(`  ${w}`); }
   out.push(`Observation ${r.name} ${r.verdict} ${r.positive} ${r.negative}`);
   if (!r.complete) out.push(`Cut short: ${r.cutShort} — after ${r.candidates} candidate executions; the verdict covers only those`);
   return out;

@@ -31,6 +31,8 @@ export interface Outcome {
   satisfies: boolean;
   flags: string[];
   races: { loc: string; a: EventInfo; b: EventInfo }[];
+  /** The execution's reads-from and coherence, in words (computed when asked: most are never shown). */
+  describe?: () => string[];
 }
 
 export interface EventInfo { thread: number; line: number; text: string; dir: "R" | "W" | "F"; plain: boolean }
@@ -181,7 +183,12 @@ function runCombination(ast: LitmusAst, paths: ThreadPath[], locIndex: Map<strin
       g.rf = rf;
       g.co = co;
       const v = checkModel(opts.model, g);
-      if (v.allowed) opts.visit(outcome(ast, paths, evs, finals, locIndex, v.flags, v.races));
+      if (v.allowed) {
+        const o = outcome(ast, paths, evs, finals, locIndex, v.flags, v.races);
+        const picked = chosen.slice();
+        o.describe = () => describeExecution(ast, evs, picked);
+        opts.visit(o);
+      }
       return undefined;
     }
     for (const c of perLoc[k]!.choices) {
@@ -347,6 +354,20 @@ function outcome(ast: LitmusAst, paths: ThreadPath[], evs: Ev[], finals: Map<num
     values, filtered: ast.filter ? !holds(ast.filter) : false, satisfies: holds(ast.cond), flags,
     races: races.map(([a, b]) => ({ loc: evs[a]!.loc ?? "?", a: info(a), b: info(b) })),
   };
+}
+
+/** Each read's source and each location's coherence order, in the test's own words. */
+function describeExecution(ast: LitmusAst, evs: Ev[], chosen: { co: number[]; rf: Map<number, number> }[]): string[] {
+  const name = (id: number) => {
+    const e = evs[id]!;
+    return e.thread < 0 ? `the initial value of ${e.loc}` : `${ast.threads[e.thread]!.name} line ${e.line} "${e.text}"`;
+  };
+  const out: string[] = [];
+  for (const c of chosen) {
+    for (const [r, w] of [...c.rf].sort((a, b) => a[0] - b[0])) out.push(`${name(r)} reads ${valText(evs[r]!.value!)} from ${name(w)}`);
+    if (c.co.length > 2) out.push(`coherence of ${evs[c.co[0]!]!.loc}: ${c.co.map((w) => valText(evs[w]!.value!)).join(" → ")}`);
+  }
+  return out;
 }
 
 /** Whether the proposition can hold with these paths' registers: false, true, or undefined when it depends on memory. */

@@ -134,7 +134,9 @@ function arm(g: ExecGraph): Verdict {
     restrict(po, b.M, L),
     restrict(po, mbW, b.M),
   );
-  return { allowed: acyclic(union(obs, dob, aob, bob)), flags: [], races: [] };
+  // Local write successor: a write after an access to the same location in program order.
+  const lws = restrict(b.poLoc, b.M, b.W);
+  return { allowed: acyclic(union(obs, dob, aob, bob, lws)), flags: [], races: [] };
 }
 
 /** LKMM's sets and the relations that do not depend on rf or co: once per combination of paths. */

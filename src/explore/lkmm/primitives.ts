@@ -17,7 +17,8 @@ export type FenceKind = "mb" | "rmb" | "wmb" | "barrier" | "rcu-lock" | "rcu-unl
 
 export type Primitive =
   | { op: "load"; order: "once" | "acquire"; args: ArgKind[] }
-  | { op: "store"; order: "once" | "release"; args: ArgKind[] }
+  /** `mb`: a full fence after the store (smp_store_mb). */
+  | { op: "store"; order: "once" | "release"; args: ArgKind[]; mb?: true }
   | { op: "fence"; fence: FenceKind; args: ArgKind[] }
   | { op: "xchg" | "cmpxchg"; order: Order; args: ArgKind[] }
   /** atomic_add/sub/inc/dec and their _return, fetch_ and _and_test forms. */
@@ -38,6 +39,7 @@ function table(): Record<string, Primitive> {
     WRITE_ONCE: { op: "store", order: "once", args: ["*loc", "val"] },
     rcu_assign_pointer: { op: "store", order: "release", args: ["*loc", "val"] },
     smp_store_release: { op: "store", order: "release", args: ["loc", "val"] },
+    smp_store_mb: { op: "store", order: "once", args: ["*loc", "val"], mb: true },
     atomic_set: { op: "store", order: "once", args: ["loc", "val"] },
     atomic_set_release: { op: "store", order: "release", args: ["loc", "val"] },
     smp_mb: { op: "fence", fence: "mb", args: [] },

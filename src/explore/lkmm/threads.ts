@@ -204,6 +204,7 @@ class PathRunner {
         const a = this.loc(args[0]!, p.args[0]!);
         const v = this.eval(args[1]!);
         this.emit({ dir: "W", loc: a.loc, value: v.v, tags: p.order === "release" ? TAG.RELEASE : TAG.ONCE, addr: a.deps, data: v.deps });
+        if (p.mb) this.emit({ dir: "F", loc: null, value: null, tags: TAG.MB, addr: [], data: [] });
         return { v: 0, deps: [] };
       }
       case "fence":
