@@ -16,7 +16,7 @@ import { runSelftest } from "./selftest.js";
 import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
 import { exploreScenario, replayScenario } from "./explore/run.js";
 import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
-import { parseLitmus, runLitmus } from "./explore/litmus.js";
+import { EXIT_CUT_SHORT, formatLitmus, parseLitmus, runLitmus, type LitmusModel } from "./explore/litmus.js";
 import { exportLitmus } from "./explore/litmus-export.js";
 import { parseVariant, type VariantDefinition } from "./variants/vocabulary.js";
 import type { MemoryModel } from "./explore/model.js";
@@ -134,37 +134,47 @@ program.command("selftest")
   });
 
 interface ExploreCliOptions {
-  variant?: string; model: MemoryModel; maxSchedules?: number; random?: number; seed: number;
-  oracle: boolean; replay?: string; litmus?: string; exportLitmus?: string;
+  variant?: string; model?: MemoryModel | LitmusModel; maxSchedules?: number; timeLimit?: number; counts?: "all" | "verdict";
+  random?: number; seed: number; oracle: boolean; replay?: string; litmus?: string; exportLitmus?: string;
 }
 
 program.command("explore")
   .description("run every schedule of a scenario's CPUs (or random ones) under a memory model and " +
-    "print the first the safety oracle objects to; exit 1 if one was found")
+    "print the first the safety oracle objects to; exit 1 if one was found. With --litmus FILE, judge a C litmus " +
+    "test as herd7 does (default model lkmm): exit 1 if the condition's outcome is observed or a data race is " +
+    `flagged, 0 if not, ${EXIT_CUT_SHORT} if a bound cut the run short before either was settled`)
   .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file`)
   .option("--variant <variant>", `switch/unmap code to run: ${SEED_VARIANTS.join(", ")}, or a variant JSON file ` +
     "(default: the scenario's, else merged)")
-  .addOption(new Option("-m, --model <model>", "memory model").choices(["sc", "relaxed"]).default("sc"))
-  .option("--max-schedules <n>", "bound on schedules enumerated", int("max-schedules", 1, 1e9))
+  .addOption(new Option("-m, --model <model>", "memory model: scenarios sc (default) or relaxed; litmus tests " +
+    "lkmm (default), sc, arm, or relaxed (an alias of lkmm)").choices(["sc", "relaxed", "lkmm", "arm"]))
+  .option("--max-schedules <n>", "bound on schedules enumerated (with --litmus: on candidate executions)", int("max-schedules", 1, 1e9))
+  .option("--time-limit <s>", "with --litmus: stop after this many seconds of wall time", int("time-limit", 1, 1e6))
+  .addOption(new Option("--counts <how>", "with --litmus: all (every candidate execution checked, herd7's counts) or " +
+    "verdict (stop checking executions that cannot change the verdict or the flags; negatives become a lower bound)").choices(["all", "verdict"]))
   .option("--random <n>", "run n seeded random schedules instead of enumerating", int("random", 1, 1e9))
   .option("--seed <s>", "seed for --random", int("seed", 0, 2 ** 31 - 1), 1)
   .option("--no-oracle", "do not judge device accesses (nothing will be caught: shows the oracle is what catches)")
   .option("--replay <schedule>", "re-run one schedule as explore printed it (scenario@variant@model: steps)")
-  .option("--litmus <file>", "run a C litmus test (herd7 syntax subset) instead of a scenario")
+  .option("--litmus <file>", "run a C litmus test (herd7's C dialect, as the kernel's tests write it) instead of a scenario")
   .option("--export-litmus <file>", "write the scenario's modelled accesses, with the variant, as a C litmus test " +
     "for herd7 (and explore nothing)")
   .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
     if (o.litmus) {
       // Parsed with the file's name, so that an error says which file and where.
-      const r = runLitmus(parseLitmus(await readFile(o.litmus, "utf8"), o.litmus), { model: o.model, maxSchedules: o.maxSchedules });
-      say(`${r.name} (${r.model}): ${r.verdict}${r.because ? ` (${r.because})` : ""}; ` +
-        `${r.witnesses} of ${r.schedules} schedules reach the exists clause${r.complete ? "" : " (bounded)"}`);
-      for (const st of r.states) say(`  ${st.bad ? "*" : " "} ${st.text}`);
-      for (const race of r.races) say(`  data race: ${race.text}`);
-      if (r.witness) say(`  witness: ${r.witness}`);
-      if (r.verdict === "Sometimes") process.exitCode = 1;
+      const r = runLitmus(parseLitmus(await readFile(o.litmus, "utf8"), o.litmus), {
+        model: o.model as LitmusModel | undefined, maxCandidates: o.maxSchedules,
+        timeLimitMs: o.timeLimit === undefined ? undefined : o.timeLimit * 1000, counts: o.counts,
+      });
+      for (const line of formatLitmus(r)) say(line);
+      const found = r.positive > 0 || r.race;
+      process.exitCode = found ? 1 : r.complete ? 0 : EXIT_CUT_SHORT;
       return;
     }
+    if (o.model === "lkmm" || o.model === "arm") {
+      throw new CliInputError(`--model ${o.model} is a litmus-test model (use it with --litmus FILE); scenarios run under sc or relaxed`);
+    }
+    const model: MemoryModel = o.model ?? "sc";
     if (o.replay) {
       const r = await replayScenario(o.replay, loadScenarioFile, { oracle: o.oracle }, loadVariantFile);
       say(r.text);
@@ -189,7 +199,7 @@ program.command("explore")
     let r;
     try {
       r = await exploreScenario(sc, {
-        variant: variant?.variant, variantSource: variant?.source, model: o.model, maxSchedules: o.maxSchedules, oracle: o.oracle,
+        variant: variant?.variant, variantSource: variant?.source, model, maxSchedules: o.maxSchedules, oracle: o.oracle,
         random: o.random ? { seed: o.seed, count: o.random } : undefined,
         source: typeof sc === "string" ? undefined : scenario,
         onProgress: (n, bound) => { if (n % 100 === 0) bar.update(n, bound, "schedules (the bound)"); },

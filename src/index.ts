@@ -47,8 +47,9 @@ export {
   type ExploreOptions, type RandomOptions, type ExploreResult, type ScheduleViolation, type Witness, type FinalState,
 } from "./explore/model.js";
 export {
-  parseLitmus, runLitmus, LitmusError,
-  type LitmusTest, type LitmusCond, type LitmusOptions, type LitmusResult, type LitmusState,
+  parseLitmus, runLitmus, formatLitmus, litmusModel, LitmusError, LitmusRunError, LITMUS_MODELS, EXIT_CUT_SHORT,
+  type LitmusTest, type LitmusModel, type LitmusOptions, type LitmusResult, type LitmusState, type LitmusRace,
+  type LitmusRaceAccess,
 } from "./explore/litmus.js";
 export { compileCore, type CoreSource } from "../bindings/loader.js";
 export {

@@ -1,575 +1,241 @@
-// Reads C litmus tests in the subset of herd7's C dialect used by the project's litmus files
-// (READ_ONCE/WRITE_ONCE, plain accesses, smp_load_acquire/smp_store_release, smp_wmb/smp_rmb/smp_mb,
-// `if` with control dependencies, register arithmetic, an `exists` clause), turns them into an
-// explorer Program and runs every schedule under a memory model. The verdict follows herd7 with
-// the Linux-kernel memory model: "Sometimes" when some execution satisfies `exists`, or when
-// (relaxed only) a data race was flagged, since LKMM then allows any outcome; else "Never".
+// C litmus tests in the dialect of herd7 as the Linux kernel's tests write it, judged the way
+// herd7 judges them: every candidate execution of the program (./lkmm/candidates.ts) is checked
+// against a memory model (./lkmm/models.ts) — `lkmm`, the Linux-kernel memory model, by default;
+// `sc`; or `arm`, herd7's AArch64 model on the instructions arm64 compiles the primitives to —
+// and the answer is herd7's: the final states, "Ok"/"No", "Positive: p Negative: n", the
+// observation word the kernel's scripts print (Never / Sometimes / Always) and "Flag data-race".
 
 import { IommuSimError } from "../errors.js";
 import { checkRequiredOptions } from "../validate.js";
-import { explore, type AccessMode, type Dep, type Execution, type MemoryModel, type Program, type Race, type Regs, type Step } from "./model.js";
+import { enumerate, placeName, shownPlaces, type EventInfo, type Outcome } from "./lkmm/candidates.js";
+import type { ModelName } from "./lkmm/models.js";
+import { litmusProgram } from "./litmus-program.js";
+import type { Program } from "./model.js";
+import { LITMUS_MAX_NESTING, LitmusError, parseLitmusAst, type Expr, type LitmusAst, type Quantifier, type Stmt } from "./lkmm/syntax.js";
+import { PRIMITIVES } from "./lkmm/primitives.js";
+import { valText } from "./lkmm/threads.js";
 
-/** Bad litmus syntax: where (file:line:col) and what was expected. */
-export class LitmusError extends IommuSimError {
-  override name = "LitmusError";
-  constructor(readonly file: string, readonly line: number, readonly col: number, readonly problem: string) {
-    super(`${file}:${line}:${col}: ${problem}`);
-  }
-}
+export { LitmusError, LITMUS_MAX_NESTING };
+export { LitmusRunError } from "./lkmm/threads.js";
 
-/** The `exists` condition. */
-export type LitmusCond =
-  | { kind: "and" | "or"; left: LitmusCond; right: LitmusCond }
-  | { kind: "not"; arg: LitmusCond }
-  | { kind: "reg"; thread: number; reg: string; value: number }
-  | { kind: "var"; var: string; value: number };
+/**
+ * The models a litmus test runs under. `relaxed` is the scenario explorer's operational model;
+ * for litmus tests it is an alias of `lkmm` (kept so that commands which worked keep working).
+ */
+export type LitmusModel = ModelName | "relaxed";
+export const LITMUS_MODELS: readonly LitmusModel[] = ["lkmm", "sc", "arm", "relaxed"];
 
+/** A parsed litmus test. */
 export interface LitmusTest {
   name: string;
   file: string;
-  program: Program;
-  exists: LitmusCond;
-  /** The locations `exists` mentions, in order: "1:r0" for a register, "x" for a variable. */
+  threads: number;
+  quantifier: Quantifier;
+  /** The final condition as written, with its quantifier. */
+  condition: string;
+  /** The places each final state shows: "1:r0" for a register, "x" for a location. */
   observed: string[];
+  /** The syntax tree (for the enumeration). */
+  readonly ast: LitmusAst;
+  /**
+   * The test as a program of the scenario explorer's operational engine (`explore`), when it
+   * keeps to the subset that engine runs (int locations, ONCE/plain/acquire/release accesses,
+   * the three fences, `if`); reading it otherwise throws a LitmusError naming what is outside.
+   */
+  readonly program: Program;
 }
 
-export interface LitmusOptions { model: MemoryModel; maxSchedules?: number }
+export interface LitmusOptions {
+  /** Default "lkmm". */
+  model?: LitmusModel;
+  /** Bound on candidate executions checked against the model (default 2,000,000). */
+  maxCandidates?: number;
+  /** Bound on wall time, ms (default: none). */
+  timeLimitMs?: number;
+  /**
+   * "all" (default): every candidate execution is checked, as herd7 does, and the counts are
+   * herd7's. "verdict": once an allowed execution that does not satisfy the proposition is known,
+   * others like it are not checked (unless the test has plain accesses, whose races any execution
+   * may show): the verdict, herd7's Ok/No and the flags are the same, `positive` is exact, but
+   * `negative` and the states not satisfying the proposition are only those met.
+   */
+  counts?: "all" | "verdict";
+}
 
 export interface LitmusState {
-  /** Values of the observed locations ("1:r0" → 1, "x" → 0). */
-  values: Record<string, number>;
-  /** herd's form: "1:r0=1; 1:r1=0;" */
+  /** Values of the observed places ("1:r0" → 1, "x" → 0, a pointer → the location's name). */
+  values: Record<string, number | string>;
+  /** herd7's form: "1:r0=1; x=0;" */
   text: string;
-  /** Whether it satisfies `exists`. */
-  bad: boolean;
+  /** Whether the condition's proposition holds in it. */
+  satisfies: boolean;
 }
+
+export interface LitmusRaceAccess { thread: string; line: number; text: string; kind: "load" | "store"; plain: boolean }
+export interface LitmusRace { var: string; accesses: [LitmusRaceAccess, LitmusRaceAccess]; text: string }
 
 export interface LitmusResult {
   name: string;
   file: string;
-  model: MemoryModel;
-  verdict: "Sometimes" | "Never";
-  /** Why "Sometimes": the exists clause was reached, a data race was flagged, or both. */
-  because?: "exists" | "data-race" | "exists+data-race";
-  /** Executions (schedules) that satisfied `exists`, out of `schedules` run. */
-  witnesses: number;
-  schedules: number;
-  /** The first schedule reaching `exists`, printed as THREAD:STEP … */
-  witness?: string;
-  /** All schedules were run (false only if maxSchedules cut the exploration short). */
-  complete: boolean;
+  model: ModelName;
+  /** The observation the kernel's scripts print: no allowed execution satisfies the proposition, some do, or all do. */
+  verdict: "Never" | "Sometimes" | "Always";
+  /** herd7's "Ok" (the condition, with its quantifier, is validated) or "No". */
+  herd: "Ok" | "No";
+  quantifier: Quantifier;
+  condition: string;
+  /** Allowed executions (after `filter`) satisfying the proposition, and not. */
+  positive: number;
+  negative: number;
+  /** "exact", or "at least" for `negative` (and the states) when run with counts: "verdict". */
+  counts: "exact" | "at least";
+  /** Candidate executions checked against the model. */
+  candidates: number;
+  /** herd7's flags raised by some allowed execution ("data-race"). */
+  flags: string[];
   race: boolean;
-  races: Race[];
+  /** The racing pairs of the first racy execution. */
+  races: LitmusRace[];
   observed: string[];
-  /** Distinct final states of the observed locations, sorted. */
+  /** Distinct final states of the allowed executions, sorted. */
   states: LitmusState[];
+  /**
+   * The first allowed execution satisfying the proposition, in words: each read's source
+   * (which write, or the initial value) and each location's coherence order when it has more
+   * than one write.
+   */
+  witness?: string[];
+  /** false when a bound stopped the run: the verdict then covers only what was enumerated. */
+  complete: boolean;
+  /** Why the run stopped early. */
+  cutShort?: string;
 }
 
-/** Runs a litmus test (parsed, or its source text) under one memory model. */
-export function runLitmus(test: LitmusTest | string, opts: LitmusOptions): LitmusResult {
-  checkRequiredOptions(opts, ["model", "maxSchedules"], "runLitmus", "with at least model");
-  const t = typeof test === "string" ? parseLitmus(test) : test;
-  const res = explore(t.program, { model: opts.model, maxSchedules: opts.maxSchedules, predicate: (e) => holds(t.exists, e) });
-  const states = new Map<string, LitmusState>();
-  for (const fs of res.finalStates) {
-    const values: Record<string, number> = {};
-    for (const loc of t.observed) values[loc] = locationValue(loc, fs.memory, fs.regs);
-    const text = t.observed.map((loc) => `${loc}=${values[loc]};`).join(" ");
-    if (!states.has(text)) states.set(text, { values, text, bad: fs.flagged });
-  }
-  const race = res.races.length > 0;
-  const reached = res.witnesses > 0;
+/** Parses a litmus test; `file` names it in errors. */
+export function parseLitmus(src: string, file = "<litmus>"): LitmusTest {
+  const ast = parseLitmusAst(src, file);
+  let program: Program | undefined;
   return {
-    name: t.name, file: t.file, model: opts.model,
-    verdict: reached || race ? "Sometimes" : "Never",
-    ...(reached || race ? { because: reached && race ? "exists+data-race" : reached ? "exists" : "data-race" } as const : {}),
-    witnesses: res.witnesses, schedules: res.schedules, ...(res.witness ? { witness: res.witness.text } : {}),
-    complete: res.complete, race, races: res.races, observed: t.observed,
-    states: [...states.values()].sort((a, b) => compareStates(a, b, t.observed)),
+    name: ast.name, file, threads: ast.threads.length, quantifier: ast.quantifier, condition: ast.condText,
+    observed: shownPlaces(ast).map(placeName), ast,
+    get program(): Program { return (program ??= litmusProgram(src, file).program); },
   };
 }
 
+/** The model a name stands for (relaxed → lkmm), or a clear refusal. */
+export function litmusModel(m: unknown): ModelName {
+  if (m === undefined || m === "relaxed") return "lkmm";
+  if (m === "lkmm" || m === "sc" || m === "arm") return m;
+  throw new IommuSimError(`runLitmus: model ${JSON.stringify(m)} is not one of ${LITMUS_MODELS.join(", ")} (relaxed is an alias of lkmm)`);
+}
+
+function bound(name: string, v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new IommuSimError(`runLitmus: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Runs a litmus test (parsed, or its source text) under one model. */
+export function runLitmus(test: LitmusTest | string, opts: LitmusOptions = {}): LitmusResult {
+  checkRequiredOptions(opts, ["model", "maxCandidates", "timeLimitMs", "counts"], "runLitmus", "model, maxCandidates, timeLimitMs, counts");
+  if (opts.counts !== undefined && opts.counts !== "all" && opts.counts !== "verdict") {
+    throw new IommuSimError(`runLitmus: counts must be "all" or "verdict", got ${JSON.stringify(opts.counts)}`);
+  }
+  const model = litmusModel(opts.model);
+  const maxCandidates = bound("maxCandidates", opts.maxCandidates, 2_000_000);
+  const timeLimit = opts.timeLimitMs === undefined ? undefined : bound("timeLimitMs", opts.timeLimitMs, 0);
+  const t = typeof test === "string" ? parseLitmus(test) : test;
+  const ast = t.ast;
+  const observed = t.observed;
+  const states = new Map<string, LitmusState>();
+  const flagSet = new Set<string>();
+  let positive = 0, negative = 0;
+  let racy: Outcome | undefined;
+  let witness: string[] | undefined;
+  const visit = (o: Outcome) => {
+    if (o.filtered) return;
+    if (o.satisfies) positive++; else negative++;
+    if (o.satisfies && !witness && o.describe) witness = o.describe();
+    for (const f of o.flags) flagSet.add(f);
+    if (!racy && o.races.length) racy = o;
+    const text = observed.map((p) => `${p}=${valText(o.values.get(p)!)};`).join(" ");
+    if (states.has(text)) return;
+    const values: Record<string, number | string> = {};
+    for (const place of observed) { const v = o.values.get(place)!; values[place] = typeof v === "number" ? v : v.addr; }
+    states.set(text, { values, text, satisfies: o.satisfies });
+  };
+  // Only marked accesses: no execution can raise the data-race flag, so one negative execution settles the negatives.
+  const verdictOnly = opts.counts === "verdict" && !hasPlainAccess(ast);
+  let skipped = false;
+  const res = enumerate(ast, {
+    model, maxCandidates, deadline: timeLimit === undefined ? Infinity : Date.now() + timeLimit, visit,
+    ...(verdictOnly ? { negativesDone: () => (negative > 0 ? (skipped = true) : false) } : {}),
+  });
+  const flags = [...flagSet].sort();
+  const verdict = positive === 0 ? "Never" : negative === 0 ? "Always" : "Sometimes";
+  const herd = ast.quantifier === "exists" ? positive > 0 : ast.quantifier === "~exists" ? positive === 0 : negative === 0;
+  return {
+    name: ast.name, file: ast.file, model, verdict, herd: herd ? "Ok" : "No", quantifier: ast.quantifier, condition: ast.condText,
+    positive, negative, counts: skipped ? "at least" : "exact", candidates: res.candidates, flags, race: flags.includes("data-race"),
+    races: racy ? racy.races.map((r) => race(ast, r.loc, r.a, r.b)) : [],
+    observed, states: [...states.values()].sort((a, b) => compareStates(a, b, observed)), ...(witness ? { witness } : {}),
+    complete: res.cutShort === undefined, ...(res.cutShort ? { cutShort: res.cutShort } : {}),
+  };
+}
+
+function race(ast: LitmusAst, loc: string, a: EventInfo, b: EventInfo): LitmusRace {
+  const acc = (e: EventInfo): LitmusRaceAccess => ({
+    thread: ast.threads[e.thread]?.name ?? "init", line: e.line, text: e.text, kind: e.dir === "W" ? "store" : "load", plain: e.plain,
+  });
+  const x = acc(a), y = acc(b);
+  const say = (e: LitmusRaceAccess) => `${e.thread} line ${e.line} "${e.text}" (${e.plain ? "plain" : "marked"} ${e.kind})`;
+  return { var: loc, accesses: [x, y], text: `data race on ${loc}: ${say(x)} and ${say(y)}` };
+}
+
 function compareStates(a: LitmusState, b: LitmusState, observed: string[]): number {
-  for (const loc of observed) if (a.values[loc] !== b.values[loc]) return a.values[loc]! - b.values[loc]!;
+  for (const p of observed) {
+    const x = a.values[p]!, y = b.values[p]!;
+    if (x === y) continue;
+    if (typeof x === "number" && typeof y === "number") return x - y;
+    return String(x) < String(y) ? -1 : 1;
+  }
   return 0;
 }
 
-function locationValue(loc: string, memory: Record<string, number>, regs: Regs[]): number {
-  const m = /^(\d+):(.+)$/.exec(loc);
-  return m ? regs[Number(m[1])]?.[m[2]!] ?? 0 : memory[loc] ?? 0;
-}
-
-function holds(c: LitmusCond, e: Execution): boolean {
-  switch (c.kind) {
-    case "and": return holds(c.left, e) && holds(c.right, e);
-    case "or": return holds(c.left, e) || holds(c.right, e);
-    case "not": return !holds(c.arg, e);
-    case "reg": return (e.regs[c.thread]?.[c.reg] ?? 0) === c.value;
-    case "var": return (e.memory[c.var] ?? 0) === c.value;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tokens.
-
-interface Tok { kind: "id" | "int" | "punct" | "eof"; text: string; start: number; end: number }
-
-const PUNCT = ["/\\", "\\/", "==", "!=", "(", ")", "{", "}", ";", ",", "*", "=", "+", "-", "!", "~", ":"];
-
-/**
- * Splits `src` from `from` into tokens, dropping comments: C's /* *\/ and //, and herd's (* *),
- * which is a comment only outside braces (inside a process, "(*x" is a parenthesis and a star).
- */
-function tokenize(src: string, from: number, err: (at: number, msg: string) => never): Tok[] {
-  const out: Tok[] = [];
-  let i = from, depth = 0;
-  while (i < src.length) {
-    const c = src[i]!;
-    if (/\s/.test(c)) { i++; continue; }
-    if (src.startsWith("//", i)) { const e = src.indexOf("\n", i); i = e < 0 ? src.length : e; continue; }
-    if (src.startsWith("/*", i)) { i = skipComment(src, i, "*/", err); continue; }
-    if (depth === 0 && src.startsWith("(*", i)) { i = skipComment(src, i, "*)", err); continue; }
-    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i, i + 200));
-    if (word) { out.push({ kind: "id", text: word[0], start: i, end: i + word[0].length }); i += word[0].length; continue; }
-    const num = /^[0-9]+/.exec(src.slice(i, i + 40));
-    if (num) { out.push({ kind: "int", text: num[0], start: i, end: i + num[0].length }); i += num[0].length; continue; }
-    const p = PUNCT.find((q) => src.startsWith(q, i));
-    if (!p) err(i, `unexpected character ${JSON.stringify(c)}`);
-    if (p === "{") depth++;
-    if (p === "}") depth = Math.max(0, depth - 1);
-    out.push({ kind: "punct", text: p, start: i, end: i + p.length });
-    i += p.length;
-  }
-  out.push({ kind: "eof", text: "end of file", start: src.length, end: src.length });
+/** herd7's report of a run, line by line, then the observation word. */
+export function formatLitmus(r: LitmusResult): string[] {
+  const out = [`Test ${r.name} ${r.quantifier === "forall" ? "Required" : "Allowed"} (model ${r.model})`, `States ${r.states.length}`];
+  for (const s of r.states) out.push(`${s.satisfies ? "*" : " "} ${s.text}`);
+  out.push(r.herd, "Witnesses", `Positive: ${r.positive} Negative: ${r.counts === "exact" ? "" : "at least "}${r.negative}`);
+  for (const f of r.flags) out.push(`Flag ${f}`);
+  for (const race of r.races) out.push(`  ${race.text}`);
+  out.push(`Condition ${r.condition}`);
+  if (r.witness) { out.push("Witness (an allowed execution satisfying it):"); for (const w of r.witness) out.push(`  ${w}`); }
+  out.push(`Observation ${r.name} ${r.verdict} ${r.positive} ${r.negative}`);
+  if (!r.complete) out.push(`Cut short: ${r.cutShort} — after ${r.candidates} candidate executions; the verdict covers only those`);
   return out;
 }
 
-function skipComment(src: string, i: number, close: string, err: (at: number, msg: string) => never): number {
-  const e = src.indexOf(close, i + 2);
-  if (e < 0) err(i, `comment is not closed (expected ${JSON.stringify(close)})`);
-  return e + close.length;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The parser.
-
-/** A compiled expression over registers: its live registers (written earlier) and its value. */
-interface Expr { regs: Set<string>; fn: (regs: Regs) => number }
-interface Guard { regs: Set<string>; test: (regs: Regs) => boolean; text: string }
-interface Proc {
-  index: number;
-  name: string;
-  params: Set<string>;
-  declared: Set<string>;
-  /** Registers some earlier step writes; others still hold their initial 0. */
-  written: Set<string>;
-  guards: Guard[];
-  steps: Step[];
-}
-
-/** Parses a litmus test. `file` names it in errors (default "<litmus>"). */
-export function parseLitmus(src: string, file = "<litmus>"): LitmusTest {
-  return new Parser(src, file).parse();
-}
-
 /**
- * The deepest an expression or the exists clause may nest (parentheses, ~ ! -, and each
- * operator of a chain, which nests the closures that evaluate it): the parser and the
- * evaluation recurse, and a file nested 100,000 deep would overflow the stack. Real litmus
- * tests nest a few levels.
+ * The exit code of a run a bound cut short (neither 1, "found", nor 0, "proven"): the command
+ * line's `explore` returns it when the enumeration stopped early without finding the outcome.
  */
-export const LITMUS_MAX_NESTING = 200;
+export const EXIT_CUT_SHORT = 3;
 
-class Parser {
-  private toks: Tok[] = [];
-  private p = 0;
-  /** Nesting of the expression or condition being parsed (see LITMUS_MAX_NESTING). */
-  private depth = 0;
-
-  /** Runs `f` one level deeper; a file past LITMUS_MAX_NESTING is refused at the token that goes too deep. */
-  private nested<T>(levels: number, f: () => T): T {
-    if (this.depth + levels > LITMUS_MAX_NESTING) {
-      this.fail(this.tok().start, `nested deeper than ${LITMUS_MAX_NESTING} levels (parentheses, ~ ! -, chained ` +
-        "operators, if): split the expression or the clause");
+/** Whether some statement of the test makes a plain access (`*p`, `*p = v`). */
+function hasPlainAccess(ast: LitmusAst): boolean {
+  const expr = (e: Expr): boolean => {
+    switch (e.k) {
+      case "deref": return true;
+      case "un": return expr(e.a);
+      case "bin": return expr(e.a) || expr(e.b);
+      case "cond": return expr(e.c) || expr(e.a) || expr(e.b);
+      // The place argument of READ_ONCE(*x) and friends is marked, not a plain read.
+      case "call": return e.args.some((a, i) => (PRIMITIVES[e.fn]!.args[i] === "*loc" && a.k === "deref" ? expr(a.a) : expr(a)));
+      default: return false;
     }
-    this.depth += levels;
-    try {
-      return f();
-    } finally {
-      this.depth -= levels;
-    }
-  }
-  constructor(private readonly src: string, private readonly file: string) {}
-
-  parse(): LitmusTest {
-    const { name, end } = this.header();
-    this.toks = tokenize(this.src, end, (at, msg) => this.fail(at, msg));
-    const init = this.peek("{") ? this.init() : {};
-    const procs: Proc[] = [];
-    while (this.peekId() && /^P[0-9]+$/.test(this.tok().text)) procs.push(this.process(procs));
-    if (procs.length === 0) this.expected("a process P0(...) { ... }");
-    procs.forEach((pr, k) => { if (pr.index !== k) this.fail(0, `processes must be P0..P${procs.length - 1} in order; process ${k} is ${pr.name}`); });
-    const shared = new Set([...Object.keys(init), ...procs.flatMap((pr) => [...pr.params])]);
-    const observed: string[] = [];
-    this.word("exists");
-    const exists = this.cond(procs, shared, observed);
-    if (this.tok().kind !== "eof") this.expected("end of file after the exists clause");
-    return {
-      name, file: this.file, exists, observed,
-      program: { init, threads: procs.map((pr) => ({ name: pr.name, steps: pr.steps })) },
-    };
-  }
-
-  /** First non-blank line: "C <name>". */
-  private header(): { name: string; end: number } {
-    const m = /^\s*C[ \t]+(\S+)[^\n]*(\n|$)/.exec(this.src);
-    if (!m) this.fail(this.src.length - this.src.trimStart().length, 'expected the header line "C <test name>"');
-    return { name: m[1]!, end: m[0].length };
-  }
-
-  // --- init: { x = 1; int y = 2; }
-  private init(): Record<string, number> {
-    this.punct("{");
-    const out: Record<string, number> = {};
-    while (!this.peek("}")) {
-      if (this.peekWord("int")) this.p++;
-      const v = this.ident("a variable name in the initial state");
-      this.punct("=");
-      out[v] = this.signedInt();
-      if (!this.peek("}")) this.punct(";");
-    }
-    this.punct("}");
-    return out;
-  }
-
-  // --- P0(int *x, int *y) { ... }
-  private process(before: Proc[]): Proc {
-    const head = this.tok();
-    const index = Number(head.text.slice(1));
-    if (before.some((q) => q.index === index)) this.fail(head.start, `process ${head.text} is defined twice`);
-    this.p++;
-    const pr: Proc = { index, name: head.text, params: new Set(), declared: new Set(), written: new Set(), guards: [], steps: [] };
-    this.punct("(");
-    while (!this.peek(")")) {
-      this.word("int");
-      this.punct("*");
-      pr.params.add(this.ident("a parameter name"));
-      if (!this.peek(")")) this.punct(",");
-    }
-    this.punct(")");
-    this.block(pr);
-    return pr;
-  }
-
-  private block(pr: Proc): void {
-    this.punct("{");
-    while (!this.peek("}")) this.statement(pr);
-    this.punct("}");
-  }
-
-  private statement(pr: Proc): void {
-    const t = this.tok();
-    if (this.peek(";")) { this.p++; return; }
-    if (this.peek("{")) return this.nested(1, () => this.block(pr));
-    if (t.kind !== "id" && !this.peek("*")) this.expected("a statement");
-    switch (t.text) {
-      case "int": return this.declaration(pr);
-      case "if": return this.ifStatement(pr);
-      case "WRITE_ONCE": return this.storeCall(pr, "once");
-      case "smp_store_release": return this.storeCall(pr, "release");
-      case "smp_wmb": case "smp_rmb": case "smp_mb": return this.fence(pr);
-    }
-    if (this.peek("*")) return this.plainStore(pr);
-    if (this.toks[this.p + 1]?.text === "(")
-      this.fail(t.start, `unknown call ${t.text}(...): expected WRITE_ONCE, smp_store_release, smp_wmb, smp_rmb, smp_mb, or r = READ_ONCE(*x) / smp_load_acquire(x)`);
-    return this.assignment(pr);
-  }
-
-  // int r0; int r1, r2 = 0;
-  private declaration(pr: Proc): void {
-    const start = this.tok().start;
-    this.p++;
-    for (;;) {
-      const at = this.tok();
-      const r = this.ident("a register name");
-      if (pr.params.has(r)) this.fail(at.start, `${r} is already a shared variable of ${pr.name}`);
-      pr.declared.add(r);
-      if (this.peek("=")) {
-        this.p++;
-        const e = this.expr(pr);
-        this.emitAssign(pr, r, e, start);
-      }
-      if (this.peek(";")) break;
-      this.punct(",");
-    }
-    this.punct(";");
-  }
-
-  // if (cond) stmt [else stmt]
-  private ifStatement(pr: Proc): void {
-    this.p++;
-    this.punct("(");
-    const cs = this.tok().start;
-    const cond = this.expr(pr);
-    const text = this.text(cs, this.prev().end);
-    this.punct(")");
-    pr.guards.push({ regs: cond.regs, test: (r) => cond.fn(r) !== 0, text });
-    this.nested(1, () => this.statement(pr));
-    pr.guards.pop();
-    if (this.peekWord("else")) {
-      this.p++;
-      pr.guards.push({ regs: cond.regs, test: (r) => cond.fn(r) === 0, text: `!(${text})` });
-      this.nested(1, () => this.statement(pr));
-      pr.guards.pop();
-    }
-  }
-
-  // WRITE_ONCE(*x, e);  smp_store_release(x, e);
-  private storeCall(pr: Proc, mode: AccessMode): void {
-    const start = this.tok().start;
-    this.p++;
-    this.punct("(");
-    if (mode === "once") this.punct("*");
-    const v = this.sharedVar(pr);
-    this.punct(",");
-    const e = this.expr(pr);
-    this.punct(")");
-    this.punct(";");
-    this.emitStore(pr, v, mode, e, start);
-  }
-
-  // *x = e;
-  private plainStore(pr: Proc): void {
-    const start = this.tok().start;
-    this.punct("*");
-    const v = this.sharedVar(pr);
-    this.punct("=");
-    const e = this.expr(pr);
-    this.punct(";");
-    this.emitStore(pr, v, "plain", e, start);
-  }
-
-  private fence(pr: Proc): void {
-    const t = this.tok();
-    this.p++;
-    this.punct("(");
-    this.punct(")");
-    this.punct(";");
-    const fence = t.text.slice(4) as "wmb" | "rmb" | "mb";
-    this.emit(pr, { kind: "fence", fence, label: "" }, [], t.start);
-  }
-
-  // r = READ_ONCE(*x); r = smp_load_acquire(x); r = *x; r = expr;
-  private assignment(pr: Proc): void {
-    const at = this.tok();
-    const start = at.start;
-    const r = this.register(pr);
-    this.punct("=");
-    let load: { var: string; mode: AccessMode } | undefined;
-    if (this.peekWord("READ_ONCE")) {
-      this.p++; this.punct("("); this.punct("*");
-      load = { var: this.sharedVar(pr), mode: "once" };
-      this.punct(")");
-    } else if (this.peekWord("smp_load_acquire")) {
-      this.p++; this.punct("(");
-      load = { var: this.sharedVar(pr), mode: "acquire" };
-      this.punct(")");
-    } else if (this.peek("*")) {
-      this.p++;
-      load = { var: this.sharedVar(pr), mode: "plain" };
-    }
-    if (load) {
-      this.punct(";");
-      this.emit(pr, { kind: "load", var: load.var, mode: load.mode, reg: r, label: "" }, [], start);
-      pr.written.add(r);
-      return;
-    }
-    const e = this.expr(pr);
-    this.punct(";");
-    this.emitAssign(pr, r, e, start);
-  }
-
-  // --- emitting steps: the enclosing ifs become a guard and control dependencies.
-
-  private emitStore(pr: Proc, v: string, mode: AccessMode, e: Expr, start: number): void {
-    this.emit(pr, { kind: "store", var: v, mode, value: e.fn, label: "" }, [...e.regs].map((reg) => ({ reg, kind: "data" })), start);
-  }
-
-  private emitAssign(pr: Proc, r: string, e: Expr, start: number): void {
-    this.emit(pr, { kind: "assign", reg: r, value: e.fn, label: "" }, [...e.regs].map((reg) => ({ reg, kind: "data" })), start);
-    pr.written.add(r);
-  }
-
-  private emit(pr: Proc, step: Step, own: Dep[], start: number): void {
-    const guards = pr.guards.slice();
-    const deps: Dep[] = [];
-    const add = (d: Dep) => { if (!deps.some((x) => x.reg === d.reg && x.kind === d.kind)) deps.push(d); };
-    for (const g of guards) for (const reg of g.regs) add({ reg, kind: "ctrl" });
-    own.forEach(add);
-    step.label = guards.map((g) => `if (${g.text}) `).join("") + this.text(start, this.prev().end);
-    if (deps.length) step.deps = deps;
-    if (guards.length) step.guard = (regs) => guards.every((g) => g.test(regs));
-    pr.steps.push(step);
-  }
-
-  // --- expressions: integers, registers, ( ), unary ! and -, binary + -, == and !=.
-
-  private expr(pr: Proc): Expr {
-    const left = this.additive(pr);
-    if (!this.peek("==") && !this.peek("!=")) return left;
-    const eq = this.tok().text === "==";
-    this.p++;
-    const right = this.additive(pr);
-    return { regs: union(left.regs, right.regs), fn: (r) => Number((left.fn(r) === right.fn(r)) === eq) };
-  }
-
-  private additive(pr: Proc): Expr {
-    let acc = this.unary(pr);
-    for (let n = 1; this.peek("+") || this.peek("-"); n++) {
-      const plus = this.tok().text === "+";
-      this.p++;
-      const a = acc, b = this.nested(n, () => this.unary(pr));
-      acc = { regs: union(a.regs, b.regs), fn: plus ? (r) => a.fn(r) + b.fn(r) : (r) => a.fn(r) - b.fn(r) };
-    }
-    return acc;
-  }
-
-  private unary(pr: Proc): Expr {
-    if (this.peek("!") || this.peek("-")) {
-      const not = this.tok().text === "!";
-      this.p++;
-      const a = this.nested(1, () => this.unary(pr));
-      return { regs: a.regs, fn: not ? (r) => Number(a.fn(r) === 0) : (r) => -a.fn(r) };
-    }
-    if (this.peek("(")) {
-      this.p++;
-      const e = this.nested(1, () => this.expr(pr));
-      this.punct(")");
-      return e;
-    }
-    const t = this.tok();
-    if (t.kind === "int") { this.p++; const v = Number(t.text); return { regs: new Set(), fn: () => v }; }
-    if (t.kind !== "id") this.expected("an integer, a register or (");
-    const r = this.register(pr);
-    // A register nothing has written yet still holds 0: no dependency, just the constant.
-    if (!pr.written.has(r)) return { regs: new Set(), fn: () => 0 };
-    return { regs: new Set([r]), fn: (regs) => regs[r] ?? 0 };
-  }
-
-  // --- exists (1:r0=1 /\ ~(x=0 \/ ...))
-
-  private cond(procs: Proc[], shared: Set<string>, observed: string[]): LitmusCond {
-    let left = this.conj(procs, shared, observed);
-    for (let n = 1; this.peek("\\/"); n++) {
-      this.p++;
-      const l = left;
-      left = this.nested(n, () => ({ kind: "or", left: l, right: this.conj(procs, shared, observed) }));
-    }
-    return left;
-  }
-
-  private conj(procs: Proc[], shared: Set<string>, observed: string[]): LitmusCond {
-    let left = this.atom(procs, shared, observed);
-    for (let n = 1; this.peek("/\\"); n++) {
-      this.p++;
-      const l = left;
-      left = this.nested(n, () => ({ kind: "and", left: l, right: this.atom(procs, shared, observed) }));
-    }
-    return left;
-  }
-
-  private atom(procs: Proc[], shared: Set<string>, observed: string[]): LitmusCond {
-    if (this.peek("~")) { this.p++; return { kind: "not", arg: this.nested(1, () => this.atom(procs, shared, observed)) }; }
-    if (this.peek("(")) {
-      this.p++;
-      const c = this.nested(1, () => this.cond(procs, shared, observed));
-      this.punct(")");
-      return c;
-    }
-    const t = this.tok();
-    const see = (loc: string) => { if (!observed.includes(loc)) observed.push(loc); };
-    if (t.kind === "int") {
-      const thread = Number(t.text);
-      this.p++;
-      this.punct(":");
-      const rt = this.tok();
-      const reg = this.ident("a register name");
-      const pr = procs[thread];
-      if (!pr) this.fail(t.start, `exists names thread ${thread}, but the test has only P0..P${procs.length - 1}`);
-      if (!pr.declared.has(reg)) this.fail(rt.start, `exists names ${thread}:${reg}, but ${pr.name} declares no register ${reg}`);
-      this.punct("=");
-      see(`${thread}:${reg}`);
-      return { kind: "reg", thread, reg, value: this.signedInt() };
-    }
-    if (t.kind === "id") {
-      const v = this.ident("a location");
-      if (!shared.has(v)) this.fail(t.start, `exists names ${v}, which is neither a shared variable nor N:register`);
-      this.punct("=");
-      see(v);
-      return { kind: "var", var: v, value: this.signedInt() };
-    }
-    return this.expected("N:register=value, variable=value, ~ or (");
-  }
-
-  // --- token helpers
-
-  private tok(): Tok { return this.toks[this.p]!; }
-  private prev(): Tok { return this.toks[this.p - 1]!; }
-  private peek(p: string): boolean { const t = this.tok(); return t.kind === "punct" && t.text === p; }
-  private peekId(): boolean { return this.tok().kind === "id"; }
-  private peekWord(w: string): boolean { const t = this.tok(); return t.kind === "id" && t.text === w; }
-
-  private punct(p: string): void {
-    if (!this.peek(p)) this.expected(JSON.stringify(p));
-    this.p++;
-  }
-  private word(w: string): void {
-    if (!this.peekWord(w)) this.expected(JSON.stringify(w));
-    this.p++;
-  }
-  private ident(what: string): string {
-    const t = this.tok();
-    if (t.kind !== "id") this.expected(what);
-    this.p++;
-    return t.text;
-  }
-  private signedInt(): number {
-    const neg = this.peek("-");
-    if (neg) this.p++;
-    const t = this.tok();
-    if (t.kind !== "int") this.expected("an integer");
-    this.p++;
-    return neg ? -Number(t.text) : Number(t.text);
-  }
-
-  private sharedVar(pr: Proc): string {
-    const t = this.tok();
-    const v = this.ident("a shared variable");
-    if (!pr.params.has(v)) this.fail(t.start, `${v} is not a parameter of ${pr.name} (its shared variables: ${[...pr.params].join(", ") || "none"})`);
-    return v;
-  }
-
-  private register(pr: Proc): string {
-    const t = this.tok();
-    const r = this.ident("a register");
-    if (pr.params.has(r)) this.fail(t.start, `${r} is a shared variable: access it with READ_ONCE(*${r}), *${r} or WRITE_ONCE(*${r}, v)`);
-    if (!pr.declared.has(r)) this.fail(t.start, `register ${r} is not declared in ${pr.name} (expected "int ${r};" before this)`);
-    return r;
-  }
-
-  private text(from: number, to: number): string { return this.src.slice(from, to).replace(/\s+/g, " ").trim(); }
-
-  private expected(what: string): never {
-    const t = this.tok();
-    return this.fail(t.start, `expected ${what}, found ${t.kind === "eof" ? "end of file" : JSON.stringify(t.text)}`);
-  }
-
-  private fail(at: number, msg: string): never {
-    const before = this.src.slice(0, at);
-    const line = before.split("\n").length;
-    const col = at - before.lastIndexOf("\n");
-    throw new LitmusError(this.file, line, col, msg);
-  }
+  };
+  const stmts = (ss: Stmt[]): boolean => ss.some((s) =>
+    s.k === "store" || (s.k === "assign" || s.k === "expr" ? expr(s.e) : s.k === "if" ? expr(s.c) || stmts(s.then) || stmts(s.else) : false));
+  return ast.threads.some((t) => stmts(t.body));
 }
-
-function union<T>(a: Set<T>, b: Set<T>): Set<T> { return new Set([...a, ...b]); }
