@@ -41,8 +41,8 @@ export { parseRunReport, ReportError } from "./report/schema.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
 export { runSelftest, type SelftestResult } from "./selftest.js";
 export {
-  explore, runSchedule, randomSchedules, formatSchedule, parseSchedule, describePpo, ScheduleError,
-  type MemoryModel, type AccessMode, type Regs, type Dep, type StepBase, type Step, type Thread, type Program,
+  explore, runSchedule, randomSchedules, formatSchedule, parseSchedule, describePpo, describeFootprints, ScheduleError,
+  type Footprint, type Reduction, type ReductionStats, type MemoryModel, type AccessMode, type Regs, type Dep, type StepBase, type Step, type Thread, type Program,
   type StepRef, type Schedule, type TraceEntry, type Race, type RaceAccess, type Execution, type RunScheduleOptions,
   type ExploreOptions, type RandomOptions, type ExploreResult, type ScheduleViolation, type Witness, type FinalState,
 } from "./explore/model.js";
@@ -56,7 +56,7 @@ export {
   type ExploreScenarioOptions, type ScenarioReport, type ReplayReport,
 } from "./explore/run.js";
 export {
-  SEED_RACE, BUILTIN_SCENARIOS, buildScenario, validateScenario,
+  SEED_RACE, TWO_UNMAPPERS, BUILTIN_SCENARIOS, buildScenario, validateScenario,
   type Scenario, type ScenarioOp, type BuiltScenario, type BuildOptions,
 } from "./explore/scenario.js";
 export {

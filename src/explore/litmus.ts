@@ -69,7 +69,8 @@ export interface LitmusResult {
 export function runLitmus(test: LitmusTest | string, opts: LitmusOptions): LitmusResult {
   checkRequiredOptions(opts, ["model", "maxSchedules"], "runLitmus", "with at least model");
   const t = typeof test === "string" ? parseLitmus(test) : test;
-  const res = explore(t.program, { model: opts.model, maxSchedules: opts.maxSchedules, predicate: (e) => holds(t.exists, e) });
+  // Every schedule: the witness count is "how many of all the schedules" (no reduction).
+  const res = explore(t.program, { model: opts.model, maxSchedules: opts.maxSchedules, reduction: "none", predicate: (e) => holds(t.exists, e) });
   const states = new Map<string, LitmusState>();
   for (const fs of res.finalStates) {
     const values: Record<string, number> = {};

@@ -12,7 +12,7 @@ import { checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type SeedVariant } from "../dma.js";
 import {
   explore, randomSchedules, runSchedule,
-  type ExploreResult, type Execution, type MemoryModel, type TraceEntry,
+  type ExploreResult, type Execution, type MemoryModel, type Reduction, type TraceEntry,
 } from "./model.js";
 import { BUILTIN_SCENARIOS, buildScenario, validateScenario, type Scenario } from "./scenario.js";
 
@@ -26,10 +26,11 @@ export interface ExploreScenarioOptions {
   /** Judge device accesses with the safety oracle (default true). */
   oracle?: boolean;
   /**
-   * Skip schedules that only reorder commuting steps of one already run (sleep sets;
-   * default true). Every outcome is still reached; false runs every interleaving.
+   * How schedules are enumerated (default "dpor": partial-order reduction, one schedule per
+   * class of schedules that only reorder commuting steps; every outcome is still reached).
+   * "none" runs every interleaving, to cross-check; "sleep" uses sleep sets alone.
    */
-  reduce?: boolean;
+  reduction?: Reduction;
   /** Where a scenario file came from (printed in the replay line). */
   source?: string;
   /** Called after each schedule: schedules run so far, and the most there will be (the bound). */
@@ -37,7 +38,7 @@ export interface ExploreScenarioOptions {
 }
 
 const EXPLORE_OPTION_KEYS = {
-  variant: true, model: true, maxSchedules: true, random: true, oracle: true, reduce: true, source: true, onProgress: true,
+  variant: true, model: true, maxSchedules: true, random: true, oracle: true, reduction: true, source: true, onProgress: true,
 } as const satisfies OptionKeys<ExploreScenarioOptions>;
 
 export interface ScenarioReport {
@@ -78,7 +79,7 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
                    onSchedule: opts.onProgress && ((n: number) => opts.onProgress!(n, bound)) };
     const result = opts.random
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
-      : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduce: opts.reduce ?? true });
+      : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduction: opts.reduction ?? "dpor" });
     const label = opts.source ?? name;
     const replay = result.violation ? `${label}@${variant}@${model}: ${result.violation.text}` : undefined;
     return { scenario: label, variant, model, result, replay, text: describe(label, variant, model, result, replay, opts) };
@@ -126,7 +127,7 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
 function describe(name: string, variant: SeedVariant, model: MemoryModel, r: ExploreResult, replay: string | undefined,
                   opts: ExploreScenarioOptions): string {
   const how = opts.random ? `${r.schedules} random schedules (seed ${opts.random.seed})`
-    : `${r.schedules} schedule(s)${r.complete ? `, every one there is${opts.reduce === false ? "" : " up to reordering of commuting steps"}` : ` (stopped: ${r.stoppedBy ?? "bound"})`}`;
+    : `${r.schedules} schedule(s)${r.complete ? `, every one there is${r.reduction.reduction === "none" ? "" : " up to reordering of commuting steps"}` : ` (stopped: ${r.stoppedBy ?? "bound"})`}`;
   const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];

@@ -27,7 +27,7 @@ import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from 
 import type { Smmu } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
 import type { Core } from "../../bindings/core.js";
-import type { Dep, Program, Regs, Step, Thread } from "./model.js";
+import type { Dep, Footprint, Program, Regs, Step, Thread } from "./model.js";
 import { registerName, variantSteps, type StepAction, type VariantStep } from "./steps.js";
 import { PROFILES, type Profile } from "../profile.js";
 import { checkCore, coreError, isErrno } from "../errno.js";
@@ -65,7 +65,121 @@ export const SEED_RACE: Scenario = {
   },
 };
 
-export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({ "seed-race": SEED_RACE });
+/** Five CPUs: the seed race with a second unmap in flight on another CPU — B and D each unmap
+ *  a buffer, A switches the domain to lazy, C maps a new buffer (which may get either freed
+ *  IOVA), and the device still uses both old buffers through what the SMMU cached. */
+export const TWO_UNMAPPERS: Scenario = {
+  name: "two-unmappers",
+  profile: "5.15",
+  bufferSize: 256 * 1024,
+  setup: [{ map: "old1", cpu: "B" }, { map: "old2", cpu: "D" }, { access: "old1" }, { access: "old2" }],
+  threads: {
+    B: [{ unmap: "old1" }],
+    D: [{ unmap: "old2" }],
+    A: [{ switch: "lazy" }],
+    C: [{ map: "new" }],
+    dev: [{ access: "old1" }, { access: "old2" }],
+  },
+};
+
+export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
+  "seed-race": SEED_RACE, "two-unmappers": TWO_UNMAPPERS,
+});
+
+// ── footprints: the shared state each step touches ───────────────────────────
+// For partial-order reduction (dpor.ts): two steps commute unless one writes what the other
+// reads or writes. Statistics counters and each CPU's modelled clock are left out: they
+// never change what a later step does (jiffies do not advance while exploring, so no timer
+// fires). So are allocation addresses the outcome never shows (page-table and kheap pages).
+
+/** Names of the simulator's shared state, as footprints list them. */
+export const LOCATIONS = Object.freeze({
+  /** The IOVA a named buffer was last given (the device keeps using it). */
+  iovaOf: (buf: string) => `iova-of:${buf}`,
+  /** The PTEs of the IOVA range a buffer holds (see ptesOf for ranges that can change hands). */
+  ptes: (buf: string) => `ptes:${buf}`,
+  /** The PTEs of ranges handed out while the schedule runs: any of them may be any freed range. */
+  remappedPtes: "ptes:(mapped while exploring)",
+  /** The IOVA allocator: range tree, per-CPU rcaches, depot. */
+  allocator: "iova-allocator",
+  /** The safety oracle's shadow of the DMA API's mappings, which judges device accesses. */
+  shadow: "dma-shadow",
+  /** The SMMU's caches (IOTLB, walk cache, micro-TLBs, flush generations) and command queue. */
+  tlb: "smmu-tlb",
+  /** The core's flush queue: built by the switch, filled by lazy unmaps, flushed when full. */
+  flushQueue: "flush-queue",
+  /** Page-table pages given back by an unmap's freelist, taken by a map that needs a table. */
+  tablePages: "pgtable-pages",
+  /** iommu_domain.type. */
+  domainType: "domain-type",
+  /** One CPU's unmap in flight: its range and its gather. */
+  unmapState: (cpu: string) => `unmap-state:${cpu}`,
+});
+
+/** The scenario's buffers, and which of them hold one IOVA range for the whole schedule. */
+class Buffers {
+  constructor(readonly names: readonly string[], private readonly fixed: ReadonlySet<string>) {}
+
+  /** Buffers mapped while the schedule runs, or unmapped during setup, have no fixed range: a
+   *  step on one may touch any buffer's PTEs. The others are disjoint for the whole run. */
+  static of(sc: Scenario): Buffers {
+    const names = new Set<string>();
+    const moving = new Set<string>();
+    const note = (op: ScenarioOp, inThreads: boolean) => {
+      const b = "map" in op ? op.map : "unmap" in op ? op.unmap : "access" in op ? op.access : undefined;
+      if (b === undefined) return;
+      names.add(b);
+      if (("map" in op && inThreads) || ("unmap" in op && !inThreads)) moving.add(b);
+    };
+    for (const op of sc.setup ?? []) note(op, false);
+    for (const ops of Object.values(sc.threads)) for (const op of ops) note(op, true);
+    return new Buffers([...names].sort(), new Set([...names].filter((n) => !moving.has(n))));
+  }
+
+  ptesOf(buf: string): string[] {
+    if (this.fixed.has(buf)) return [LOCATIONS.ptes(buf)];
+    return [...[...this.fixed].map(LOCATIONS.ptes), LOCATIONS.remappedPtes];
+  }
+}
+
+/** What each kind of the seed variants' actions touches, on CPU `cpu`, unmapping `buf`. */
+function unmapFootprint(action: StepAction, cpu: string, buf: string, bufs: Buffers): Footprint {
+  const gather = LOCATIONS.unmapState(cpu);
+  switch (action) {
+    case "clear": return { reads: [LOCATIONS.iovaOf(buf)], writes: [gather, ...bufs.ptesOf(buf)] };
+    case "sync": return { reads: [], writes: [gather, LOCATIONS.tlb] };
+    // queue_iova flushes a full ring (invalidation, then the IOVAs freed); free_iova_fast frees now.
+    case "release": return {
+      reads: [LOCATIONS.iovaOf(buf)],
+      writes: [gather, LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.flushQueue, LOCATIONS.tlb, LOCATIONS.tablePages],
+    };
+    case "set-type": return { reads: [], writes: [LOCATIONS.domainType] };
+  }
+}
+
+/** dma_map: the allocator picks the range, the oracle learns of it, the PTEs are written; the
+ *  trace's note names any other buffer that had the same IOVA. */
+function mapFootprint(buf: string, bufs: Buffers): Footprint {
+  return {
+    reads: bufs.names.map(LOCATIONS.iovaOf),
+    writes: [LOCATIONS.iovaOf(buf), LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.tablePages, ...bufs.ptesOf(buf)],
+  };
+}
+
+/** A device access: translated through the SMMU's caches (filling them), else by a walk of the
+ *  PTEs; the oracle judges it against its shadow. */
+function accessFootprint(buf: string, bufs: Buffers): Footprint {
+  return { reads: [LOCATIONS.iovaOf(buf), LOCATIONS.shadow, ...bufs.ptesOf(buf)], writes: [LOCATIONS.tlb] };
+}
+
+/** The switch's stores and actions. A store's modelled word is its own variable; the core's copy
+ *  of fq_domain and of the quirk word is read by nothing the explorer runs (its loads ask the
+ *  model). Building the queue (the store of "fq") creates the core's flush queue. */
+function switchFootprint(step: VariantStep): Footprint | undefined {
+  if (step.kind === "store") return { reads: [], writes: step.var === "fq" ? [LOCATIONS.flushQueue] : [] };
+  if (step.action === "set-type") return { reads: [], writes: [LOCATIONS.domainType] };
+  return undefined; // an action this file has no footprint for conflicts with every step
+}
 
 /** Everything a program's steps act on; rebuilt to the post-setup state before each schedule. */
 class World {
@@ -75,7 +189,8 @@ class World {
   private setupBuffers = new Map<string, { phys: number; iova: number }>();
 
   constructor(readonly sim: Simulator, readonly smmu: Smmu, readonly dom: DmaDomain, readonly dev: DmaDevice,
-              readonly cpuOf: Map<string, number>, readonly size: number, readonly oracle: boolean) {}
+              readonly cpuOf: Map<string, number>, readonly size: number, readonly oracle: boolean,
+              readonly bufs: Buffers) {}
 
   /**
    * The parts of the shared memory that hold state: the static map up to the counter
@@ -133,7 +248,7 @@ function packRegs(step: VariantStep, r: Regs, name: (reg: number) => string): nu
 
 /** The model's Step for one of the core's steps; `effect` performs it (stores and actions). */
 function modelStep(core: Core, step: VariantStep, name: (reg: number) => string,
-                   effect?: (regs: number, r: Regs) => string | void): Step {
+                   effect?: (regs: number, r: Regs) => string | void, footprint?: Footprint): Step {
   const deps: Dep[] = [];
   if (step.ctrl !== 0) deps.push({ reg: name(step.ctrl), kind: "ctrl" });
   if (step.data !== 0) deps.push({ reg: name(step.data), kind: "data" });
@@ -141,6 +256,7 @@ function modelStep(core: Core, step: VariantStep, name: (reg: number) => string,
     label: step.label, ...(deps.length ? { deps } : {}),
     ...(step.guarded ? { guard: (r: Regs) => !!r[name(step.ctrl)] } : {}),
     ...(effect ? { run: (r: Regs) => effect(packRegs(step, r, name), r) } : {}),
+    ...(effect && footprint ? { footprint } : {}),
   };
   if (step.kind === "load") return { ...base, kind: "load", var: step.var!, mode: step.mode!, reg: step.reg! };
   if (step.kind === "fence") return { ...base, kind: "fence", fence: step.fence! };
@@ -192,7 +308,7 @@ function unmapSteps(w: World, cpuName: string, buf: string, variant: SeedVariant
   };
   return seq.map((step) => modelStep(w.sim.core, step, name, step.kind === "action"
     ? (regs, r) => effects[step.action!](step, regs, !!r[name(step.ctrl)])
-    : undefined));
+    : undefined, step.kind === "action" ? unmapFootprint(step.action!, cpuName, buf, w.bufs) : undefined));
 }
 
 function switchSteps(w: World, variant: SeedVariant): Step[] {
@@ -209,13 +325,13 @@ function switchSteps(w: World, variant: SeedVariant): Step[] {
         step.var === "fq" ? { detail: "the scenario's simulator needs more kheap" } : {});
     }
     return step.var === "fq" ? "queue built" : undefined;
-  }));
+  }, switchFootprint(step)));
 }
 
 function mapStep(w: World, cpuName: string, buf: string): Step {
   const cpu = w.cpuOf.get(cpuName)!;
   return {
-    kind: "action", label: `dma_map(${buf})`, run: () => {
+    kind: "action", label: `dma_map(${buf})`, footprint: mapFootprint(buf, w.bufs), run: () => {
       const b = w.buffer(buf);
       b.iova = w.dev.map(b.phys, w.size, { cpu });
       const same = [...w.buffers].filter(([n, o]) => n !== buf && o.iova === b.iova).map(([n]) => n);
@@ -226,7 +342,7 @@ function mapStep(w: World, cpuName: string, buf: string): Step {
 
 function accessStep(w: World, buf: string, kind: "read" | "write"): Step {
   return {
-    kind: "action", label: `device ${kind}s '${buf}' at the IOVA it was given`, run: () => {
+    kind: "action", label: `device ${kind}s '${buf}' at the IOVA it was given`, footprint: accessFootprint(buf, w.bufs), run: () => {
       const b = w.buffer(buf);
       if (b.iova === 0) throw new ArgumentError("access", buf, "was never mapped", "scenario");
       const r = w.dev.access(b.iova, 64, kind);
@@ -326,7 +442,7 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
     const dom = sim.createDmaDomain({ smmu, cpus: names.length, variant });
     const dev = dom.attachDevice({ streamId: 1, dmaMask: 64, bus: "pci" });
     const cpuOf = new Map(names.map((n, i) => [n, i]));
-    const w = new World(sim, smmu, dom, dev, cpuOf, sc.bufferSize ?? 256 * 1024, oracle);
+    const w = new World(sim, smmu, dom, dev, cpuOf, sc.bufferSize ?? 256 * 1024, oracle, Buffers.of(sc));
     for (const op of sc.setup ?? []) {
       const cpu = "map" in op ? op.cpu ?? names[0]! : names[0]!;
       if (!cpuOf.has(cpu)) throw new ArgumentError("setup.cpu", cpu, `must be one of the threads (${names.join(", ")})`, "scenario");
