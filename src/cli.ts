@@ -13,7 +13,7 @@ import { runDemo } from "./demo.js";
 import { Simulator } from "./simulator.js";
 import { runSelftest } from "./selftest.js";
 import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
-import { exploreScenario, replayScenario } from "./explore/run.js";
+import { VERDICT_EXIT_CODES, exploreScenario, replayScenario } from "./explore/run.js";
 import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
 import { parseLitmus, runLitmus } from "./explore/litmus.js";
 import type { MemoryModel } from "./explore/model.js";
@@ -132,12 +132,15 @@ program.command("selftest")
 
 interface ExploreCliOptions {
   variant?: SeedVariant; model: MemoryModel; maxSchedules?: number; random?: number; seed: number;
-  oracle: boolean; replay?: string; litmus?: string;
+  oracle: boolean; replay?: string; litmus?: string; dpor: boolean; stats: boolean;
 }
 
 program.command("explore")
   .description("run every schedule of a scenario's CPUs (or random ones) under a memory model and " +
-    "print the first the safety oracle objects to; exit 1 if one was found")
+    "print the first the safety oracle objects to; partial-order reduction (DPOR) runs one schedule of each set " +
+    "that only reorders commuting steps; exit 0 when every schedule was run clean (a proof for the scenario, " +
+    "variant and model), 1 when one was found, 3 when the run was bounded (--max-schedules reached, or --random) " +
+    "without finding one: not a proof")
   .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file`)
   .addOption(new Option("--variant <variant>", "switch/unmap code to run (default: the scenario's, else merged)").choices(SEED_VARIANTS))
   .addOption(new Option("-m, --model <model>", "memory model").choices(["sc", "relaxed"]).default("sc"))
@@ -147,6 +150,8 @@ program.command("explore")
   .option("--no-oracle", "do not judge device accesses (nothing will be caught: shows the oracle is what catches)")
   .option("--replay <schedule>", "re-run one schedule as explore printed it (scenario@variant@model: steps)")
   .option("--litmus <file>", "run a C litmus test (herd7 syntax subset) instead of a scenario")
+  .option("--no-dpor", "no partial-order reduction: run every interleaving (to cross-check; far slower)")
+  .option("--stats", "also print schedules explored and pruned, and the wall time")
   .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
     if (o.litmus) {
       // Parsed with the file's name, so that an error says which file and where.
@@ -172,7 +177,7 @@ program.command("explore")
     let r;
     try {
       r = await exploreScenario(sc, {
-        variant: o.variant, model: o.model, maxSchedules: o.maxSchedules, oracle: o.oracle,
+        variant: o.variant, model: o.model, maxSchedules: o.maxSchedules, oracle: o.oracle, reduction: o.dpor ? "dpor" : "none",
         random: o.random ? { seed: o.seed, count: o.random } : undefined,
         source: typeof sc === "string" ? undefined : scenario,
         onProgress: (n, bound) => { if (n % 100 === 0) bar.update(n, bound, "schedules (the bound)"); },
@@ -181,7 +186,8 @@ program.command("explore")
       bar.stop();
     }
     say(r.text);
-    if (r.result.violation) process.exitCode = 1;
+    if (o.stats) say(r.statsText);
+    process.exitCode = VERDICT_EXIT_CODES[r.verdict];
   });
 
 interface RunCliOptions { workers?: number; seed?: number; json: boolean; out?: string; progress: boolean }

@@ -52,8 +52,8 @@ export {
 } from "./explore/litmus.js";
 export { compileCore, type CoreSource } from "../bindings/loader.js";
 export {
-  exploreScenario, replayScenario, parseReplayLine,
-  type ExploreScenarioOptions, type ScenarioReport, type ReplayReport,
+  exploreScenario, replayScenario, parseReplayLine, VERDICT_EXIT_CODES,
+  type ExploreVerdict, type ExploreScenarioOptions, type ScenarioReport, type ReplayReport,
 } from "./explore/run.js";
 export {
   SEED_RACE, TWO_UNMAPPERS, BUILTIN_SCENARIOS, buildScenario, validateScenario,

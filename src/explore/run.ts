@@ -41,11 +41,27 @@ const EXPLORE_OPTION_KEYS = {
   variant: true, model: true, maxSchedules: true, random: true, oracle: true, reduction: true, source: true, onProgress: true,
 } as const satisfies OptionKeys<ExploreScenarioOptions>;
 
+/**
+ * What an exploration shows: "violation" — a schedule the oracle objects to (exit 1);
+ * "clean" — every schedule there is ran clean, a proof for this scenario, variant and model
+ * (exit 0); "bounded" — no violation in the schedules run, but they were not all of them
+ * (the schedule bound stopped it, or they were random): not a proof (exit 3).
+ */
+export type ExploreVerdict = "violation" | "clean" | "bounded";
+
+/** The CLI's exit code for each verdict (3: neither found nor proven, as for a cut-short litmus run). */
+export const VERDICT_EXIT_CODES: Readonly<Record<ExploreVerdict, number>> = Object.freeze({ clean: 0, violation: 1, bounded: 3 });
+
 export interface ScenarioReport {
   scenario: string;
   variant: SeedVariant;
   model: MemoryModel;
+  verdict: ExploreVerdict;
   result: ExploreResult;
+  /** Wall-clock milliseconds the exploration took (this machine; building the simulation excluded). */
+  wallMs: number;
+  /** One line: schedules explored and pruned, and the wall time (what `explore --stats` prints). */
+  statsText: string;
   /** The violating schedule in replayable form, when one was found. */
   replay?: string;
   /** Readable account of the run. */
@@ -77,12 +93,18 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
     const bound = opts.random ? opts.random.count : opts.maxSchedules ?? 100_000;
     const base = { model, reset: built.reset, check: built.check,
                    onSchedule: opts.onProgress && ((n: number) => opts.onProgress!(n, bound)) };
+    const started = performance.now();
     const result = opts.random
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
       : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduction: opts.reduction ?? "dpor" });
+    const wallMs = performance.now() - started;
     const label = opts.source ?? name;
     const replay = result.violation ? `${label}@${variant}@${model}: ${result.violation.text}` : undefined;
-    return { scenario: label, variant, model, result, replay, text: describe(label, variant, model, result, replay, opts) };
+    const verdict: ExploreVerdict = result.violation ? "violation" : result.complete ? "clean" : "bounded";
+    return {
+      scenario: label, variant, model, verdict, result, wallMs, statsText: statsLine(result, wallMs), replay,
+      text: describe(label, variant, model, result, replay, opts),
+    };
   } finally {
     await built.close();
   }
@@ -131,11 +153,20 @@ function describe(name: string, variant: SeedVariant, model: MemoryModel, r: Exp
   const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
-    return [head, `  clean: no schedule violated the oracle${r.complete ? "" : " (exploration was bounded)"}`, ...races,
-      ...variantHint(variant, opts)].map(terminalText).join("\n");
+    const verdict = r.complete ? "  clean: no schedule violated the oracle"
+      : `  bounded: ${r.schedules} ${opts.random ? "random " : ""}schedules explored, no violation found (not a proof)` +
+        (opts.random ? "" : ` — the bound of ${opts.maxSchedules ?? 100_000} stopped it; --max-schedules raises it`);
+    return [head, verdict, ...races, ...variantHint(variant, opts)].map(terminalText).join("\n");
   }
   return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
     ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].map(terminalText).join("\n");
+}
+
+function statsLine(r: ExploreResult, wallMs: number): string {
+  const p = r.reduction;
+  const pruned = p.reduction === "none" ? "none pruned (every interleaving)"
+    : `pruned: ${p.sleepBlocked} sleep-set blocked, ${p.prunedBranches} redundant branches`;
+  return `  stats: reduction ${p.reduction}; ${r.schedules} schedules explored; ${pruned}; wall ${(wallMs / 1000).toFixed(2)} s`;
 }
 
 /**
