@@ -138,7 +138,8 @@ export interface Witness { schedule: Schedule; text: string; execution: Executio
 export interface FinalState {
   memory: Record<string, number>;
   regs: Regs[];
-  /** Completed schedules that ended here, whether the predicate held, whether any of them raced. */
+  /** Completed schedules run that ended here (with a reduction, one per class of schedules
+   *  that only reorder commuting steps), whether the predicate held, whether any of them raced. */
   count: number;
   flagged: boolean;
   raced: boolean;
@@ -152,14 +153,18 @@ export interface ExploreResult {
   schedules: number;
   /** The reduction used and what it pruned ("none", nothing pruned, for random schedules). */
   reduction: ReductionStats;
-  /** Every schedule of the program was run. Always false for random schedules. */
+  /** Every schedule of the program was run (with a reduction: one of every class of schedules
+   *  that only reorder commuting steps), so what was not found cannot happen. False when the
+   *  bound or a violation stopped it, and always for random schedules. */
   complete: boolean;
   stoppedBy?: "maxSchedules" | "violation";
   /** Schedules that reported a violation. Schedules that share the prefix up to a violation
-   *  would repeat it and are skipped (not counted) when exploration goes on. */
+   *  would repeat it and are skipped (not counted) when exploration goes on. With a reduction,
+   *  a violation is found if there is one, but not necessarily every distinct one. */
   violations: number;
   violation?: ScheduleViolation;
-  /** Completed executions for which the predicate held, and the first of them. */
+  /** Completed executions run for which the predicate held (counted among the schedules run:
+   *  use reduction "none" to count among all schedules), and the first of them. */
   witnesses: number;
   witness?: Witness;
   /** Distinct final states of completed executions, in the order first reached. */

@@ -29,6 +29,7 @@ import type { Violation } from "../safety/oracle.js";
 import type { Core } from "../../bindings/core.js";
 import type { Dep, Footprint, Program, Regs, Step, Thread } from "./model.js";
 import { registerName, variantSteps, type StepAction, type VariantStep } from "./steps.js";
+import { Buffers, accessFootprint, mapFootprint, switchFootprint, unmapFootprint } from "./footprints.js";
 import { PROFILES, type Profile } from "../profile.js";
 import { checkCore, coreError, isErrno } from "../errno.js";
 
@@ -85,101 +86,6 @@ export const TWO_UNMAPPERS: Scenario = {
 export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
   "seed-race": SEED_RACE, "two-unmappers": TWO_UNMAPPERS,
 });
-
-// ── footprints: the shared state each step touches ───────────────────────────
-// For partial-order reduction (dpor.ts): two steps commute unless one writes what the other
-// reads or writes. Statistics counters and each CPU's modelled clock are left out: they
-// never change what a later step does (jiffies do not advance while exploring, so no timer
-// fires). So are allocation addresses the outcome never shows (page-table and kheap pages).
-
-/** Names of the simulator's shared state, as footprints list them. */
-export const LOCATIONS = Object.freeze({
-  /** The IOVA a named buffer was last given (the device keeps using it). */
-  iovaOf: (buf: string) => `iova-of:${buf}`,
-  /** The PTEs of the IOVA range a buffer holds (see ptesOf for ranges that can change hands). */
-  ptes: (buf: string) => `ptes:${buf}`,
-  /** The PTEs of ranges handed out while the schedule runs: any of them may be any freed range. */
-  remappedPtes: "ptes:(mapped while exploring)",
-  /** The IOVA allocator: range tree, per-CPU rcaches, depot. */
-  allocator: "iova-allocator",
-  /** The safety oracle's shadow of the DMA API's mappings, which judges device accesses. */
-  shadow: "dma-shadow",
-  /** The SMMU's caches (IOTLB, walk cache, micro-TLBs, flush generations) and command queue. */
-  tlb: "smmu-tlb",
-  /** The core's flush queue: built by the switch, filled by lazy unmaps, flushed when full. */
-  flushQueue: "flush-queue",
-  /** Page-table pages given back by an unmap's freelist, taken by a map that needs a table. */
-  tablePages: "pgtable-pages",
-  /** iommu_domain.type. */
-  domainType: "domain-type",
-  /** One CPU's unmap in flight: its range and its gather. */
-  unmapState: (cpu: string) => `unmap-state:${cpu}`,
-});
-
-/** The scenario's buffers, and which of them hold one IOVA range for the whole schedule. */
-class Buffers {
-  constructor(readonly names: readonly string[], private readonly fixed: ReadonlySet<string>) {}
-
-  /** Buffers mapped while the schedule runs, or unmapped during setup, have no fixed range: a
-   *  step on one may touch any buffer's PTEs. The others are disjoint for the whole run. */
-  static of(sc: Scenario): Buffers {
-    const names = new Set<string>();
-    const moving = new Set<string>();
-    const note = (op: ScenarioOp, inThreads: boolean) => {
-      const b = "map" in op ? op.map : "unmap" in op ? op.unmap : "access" in op ? op.access : undefined;
-      if (b === undefined) return;
-      names.add(b);
-      if (("map" in op && inThreads) || ("unmap" in op && !inThreads)) moving.add(b);
-    };
-    for (const op of sc.setup ?? []) note(op, false);
-    for (const ops of Object.values(sc.threads)) for (const op of ops) note(op, true);
-    return new Buffers([...names].sort(), new Set([...names].filter((n) => !moving.has(n))));
-  }
-
-  ptesOf(buf: string): string[] {
-    if (this.fixed.has(buf)) return [LOCATIONS.ptes(buf)];
-    return [...[...this.fixed].map(LOCATIONS.ptes), LOCATIONS.remappedPtes];
-  }
-}
-
-/** What each kind of the seed variants' actions touches, on CPU `cpu`, unmapping `buf`. */
-function unmapFootprint(action: StepAction, cpu: string, buf: string, bufs: Buffers): Footprint {
-  const gather = LOCATIONS.unmapState(cpu);
-  switch (action) {
-    case "clear": return { reads: [LOCATIONS.iovaOf(buf)], writes: [gather, ...bufs.ptesOf(buf)] };
-    case "sync": return { reads: [], writes: [gather, LOCATIONS.tlb] };
-    // queue_iova flushes a full ring (invalidation, then the IOVAs freed); free_iova_fast frees now.
-    case "release": return {
-      reads: [LOCATIONS.iovaOf(buf)],
-      writes: [gather, LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.flushQueue, LOCATIONS.tlb, LOCATIONS.tablePages],
-    };
-    case "set-type": return { reads: [], writes: [LOCATIONS.domainType] };
-  }
-}
-
-/** dma_map: the allocator picks the range, the oracle learns of it, the PTEs are written; the
- *  trace's note names any other buffer that had the same IOVA. */
-function mapFootprint(buf: string, bufs: Buffers): Footprint {
-  return {
-    reads: bufs.names.map(LOCATIONS.iovaOf),
-    writes: [LOCATIONS.iovaOf(buf), LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.tablePages, ...bufs.ptesOf(buf)],
-  };
-}
-
-/** A device access: translated through the SMMU's caches (filling them), else by a walk of the
- *  PTEs; the oracle judges it against its shadow. */
-function accessFootprint(buf: string, bufs: Buffers): Footprint {
-  return { reads: [LOCATIONS.iovaOf(buf), LOCATIONS.shadow, ...bufs.ptesOf(buf)], writes: [LOCATIONS.tlb] };
-}
-
-/** The switch's stores and actions. A store's modelled word is its own variable; the core's copy
- *  of fq_domain and of the quirk word is read by nothing the explorer runs (its loads ask the
- *  model). Building the queue (the store of "fq") creates the core's flush queue. */
-function switchFootprint(step: VariantStep): Footprint | undefined {
-  if (step.kind === "store") return { reads: [], writes: step.var === "fq" ? [LOCATIONS.flushQueue] : [] };
-  if (step.action === "set-type") return { reads: [], writes: [LOCATIONS.domainType] };
-  return undefined; // an action this file has no footprint for conflicts with every step
-}
 
 /** Everything a program's steps act on; rebuilt to the post-setup state before each schedule. */
 class World {
