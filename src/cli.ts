@@ -16,7 +16,7 @@ import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
 import { VERDICT_EXIT_CODES, exploreScenario, replayScenario } from "./explore/run.js";
 import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
 import { parseLitmus, runLitmus } from "./explore/litmus.js";
-import type { MemoryModel } from "./explore/model.js";
+import { DEFAULT_MAX_SCHEDULES, type MemoryModel } from "./explore/model.js";
 import { writeFile } from "node:fs/promises";
 import { runScenario, RunError } from "./run/runner.js";
 import { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
@@ -144,7 +144,7 @@ program.command("explore")
   .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file`)
   .addOption(new Option("--variant <variant>", "switch/unmap code to run (default: the scenario's, else merged)").choices(SEED_VARIANTS))
   .addOption(new Option("-m, --model <model>", "memory model").choices(["sc", "relaxed"]).default("sc"))
-  .option("--max-schedules <n>", "bound on schedules enumerated (default 100000; a run it stops exits 3)", int("max-schedules", 1, 1e9))
+  .option("--max-schedules <n>", `bound on schedules enumerated (default ${DEFAULT_MAX_SCHEDULES}; a run it stops exits 3)`, int("max-schedules", 1, 1e9))
   .option("--random <n>", "run n seeded random schedules instead of enumerating", int("random", 1, 1e9))
   .option("--seed <s>", "seed for --random", int("seed", 0, 2 ** 31 - 1), 1)
   .option("--no-oracle", "do not judge device accesses (nothing will be caught: shows the oracle is what catches)")

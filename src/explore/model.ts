@@ -102,7 +102,7 @@ export interface RunScheduleOptions {
 }
 
 export interface ExploreOptions extends RunScheduleOptions {
-  /** At most this many schedules (default 100 000); `complete: false` when more were left. */
+  /** At most this many schedules (default DEFAULT_MAX_SCHEDULES, 100 000); `complete: false` when more were left. */
   maxSchedules?: number;
   /**
    * How schedules are enumerated. "dpor" (the default): dynamic partial-order reduction
@@ -126,6 +126,9 @@ export interface RandomOptions extends ExploreOptions {
   seed: number;
   count: number;
 }
+
+/** The schedule bound when none is given. */
+export const DEFAULT_MAX_SCHEDULES = 100_000;
 
 const RUN_SCHEDULE_KEYS = { model: true, reset: true, check: true } as const satisfies OptionKeys<RunScheduleOptions>;
 const EXPLORE_KEYS = {
@@ -478,7 +481,7 @@ export function runSchedule(program: Program, schedule: Schedule | string, opts:
 export function explore(program: Program, opts: ExploreOptions): ExploreResult {
   checkOptions(opts, EXPLORE_KEYS, "explore");
   const c = compile(program, opts?.model, "explore");
-  const max = opts.maxSchedules ?? 100_000;
+  const max = opts.maxSchedules ?? DEFAULT_MAX_SCHEDULES;
   if (!Number.isInteger(max) || max < 1) throw new ArgumentError("maxSchedules", max, "must be a positive integer", "explore");
   const reduction = opts.reduction ?? "dpor";
   if (!REDUCTIONS.includes(reduction)) throw new ArgumentError("reduction", reduction, `must be one of ${REDUCTIONS.map((r) => `"${r}"`).join(", ")}`, "explore");

@@ -11,7 +11,7 @@ import { terminalText } from "../terminal.js";
 import { checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type SeedVariant } from "../dma.js";
 import {
-  explore, randomSchedules, runSchedule,
+  DEFAULT_MAX_SCHEDULES, explore, randomSchedules, runSchedule,
   type ExploreResult, type Execution, type MemoryModel, type Reduction, type TraceEntry,
 } from "./model.js";
 import { BUILTIN_SCENARIOS, buildScenario, validateScenario, type Scenario } from "./scenario.js";
@@ -90,7 +90,7 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
   const model = checkModel(opts.model ?? "sc");
   const built = await buildScenario(sc, { variant, oracle: opts.oracle });
   try {
-    const bound = opts.random ? opts.random.count : opts.maxSchedules ?? 100_000;
+    const bound = opts.random ? opts.random.count : opts.maxSchedules ?? DEFAULT_MAX_SCHEDULES;
     const base = { model, reset: built.reset, check: built.check,
                    onSchedule: opts.onProgress && ((n: number) => opts.onProgress!(n, bound)) };
     const started = performance.now();
@@ -155,7 +155,7 @@ function describe(name: string, variant: SeedVariant, model: MemoryModel, r: Exp
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
     const verdict = r.complete ? "  clean: no schedule violated the oracle"
       : `  bounded: ${r.schedules} ${opts.random ? "random " : ""}schedules explored, no violation found (not a proof)` +
-        (opts.random ? "" : ` — the bound of ${opts.maxSchedules ?? 100_000} stopped it; --max-schedules raises it`);
+        (opts.random ? "" : ` — the bound of ${opts.maxSchedules ?? DEFAULT_MAX_SCHEDULES} stopped it; --max-schedules raises it`);
     return [head, verdict, ...races, ...variantHint(variant, opts)].map(terminalText).join("\n");
   }
   return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
