@@ -14,12 +14,12 @@ import { runDemo } from "./demo.js";
 import { Simulator } from "./simulator.js";
 import { runSelftest } from "./selftest.js";
 import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
-import { exploreScenario, replayScenario } from "./explore/run.js";
+import { VERDICT_EXIT_CODES, exploreScenario, replayScenario } from "./explore/run.js";
 import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
 import { EXIT_CUT_SHORT, formatLitmus, parseLitmus, runLitmus, type LitmusModel } from "./explore/litmus.js";
 import { exportLitmus } from "./explore/litmus-export.js";
 import { parseVariant, type VariantDefinition } from "./variants/vocabulary.js";
-import type { MemoryModel } from "./explore/model.js";
+import { DEFAULT_MAX_SCHEDULES, type MemoryModel } from "./explore/model.js";
 import { writeFile } from "node:fs/promises";
 import { runScenario, RunError } from "./run/runner.js";
 import { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
@@ -136,11 +136,15 @@ program.command("selftest")
 interface ExploreCliOptions {
   variant?: string; model?: MemoryModel | LitmusModel; maxSchedules?: number; timeLimit?: number; counts?: "all" | "verdict";
   random?: number; seed: number; oracle: boolean; replay?: string; litmus?: string; exportLitmus?: string;
+  dpor: boolean; stats: boolean;
 }
 
 program.command("explore")
   .description("run every schedule of a scenario's CPUs (or random ones) under a memory model and " +
-    "print the first the safety oracle objects to; exit 1 if one was found. With --litmus FILE, judge a C litmus " +
+    "print the first the safety oracle objects to; partial-order reduction (DPOR) runs one schedule of each set " +
+    "that only reorders commuting steps; exit 0 when every schedule was run clean (a proof for the scenario, " +
+    "variant and model), 1 when one was found, 3 when the run was bounded (--max-schedules reached, or --random) " +
+    "without finding one: not a proof. With --litmus FILE, judge a C litmus " +
     "test as herd7 does (default model lkmm): exit 1 if the condition's outcome is observed or a data race is " +
     `flagged, 0 if not, ${EXIT_CUT_SHORT} if a bound cut the run short before either was settled`)
   .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file`)
@@ -148,7 +152,8 @@ program.command("explore")
     "(default: the scenario's, else merged)")
   .addOption(new Option("-m, --model <model>", "memory model: scenarios sc (default) or relaxed; litmus tests " +
     "lkmm (default), sc, arm, or relaxed (an alias of lkmm)").choices(["sc", "relaxed", "lkmm", "arm"]))
-  .option("--max-schedules <n>", "bound on schedules enumerated (with --litmus: on candidate executions)", int("max-schedules", 1, 1e9))
+  .option("--max-schedules <n>", `bound on schedules enumerated (default ${DEFAULT_MAX_SCHEDULES}; a run it stops exits 3; ` +
+    "with --litmus: on candidate executions)", int("max-schedules", 1, 1e9))
   .option("--time-limit <s>", "with --litmus: stop after this many seconds of wall time", int("time-limit", 1, 1e6))
   .addOption(new Option("--counts <how>", "with --litmus: all (every candidate execution checked, herd7's counts) or " +
     "verdict (stop checking executions that cannot change the verdict or the flags; negatives become a lower bound)").choices(["all", "verdict"]))
@@ -159,6 +164,8 @@ program.command("explore")
   .option("--litmus <file>", "run a C litmus test (herd7's C dialect, as the kernel's tests write it) instead of a scenario")
   .option("--export-litmus <file>", "write the scenario's modelled accesses, with the variant, as a C litmus test " +
     "for herd7 (and explore nothing)")
+  .option("--no-dpor", "no partial-order reduction: run every interleaving (to cross-check; far slower)")
+  .option("--stats", "also print schedules explored and pruned, and the wall time")
   .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
     if (o.litmus) {
       // Parsed with the file's name, so that an error says which file and where.
@@ -199,7 +206,7 @@ program.command("explore")
     let r;
     try {
       r = await exploreScenario(sc, {
-        variant: variant?.variant, variantSource: variant?.source, model, maxSchedules: o.maxSchedules, oracle: o.oracle,
+        variant: variant?.variant, variantSource: variant?.source, model, maxSchedules: o.maxSchedules, oracle: o.oracle, reduction: o.dpor ? "dpor" : "none",
         random: o.random ? { seed: o.seed, count: o.random } : undefined,
         source: typeof sc === "string" ? undefined : scenario,
         onProgress: (n, bound) => { if (n % 100 === 0) bar.update(n, bound, "schedules (the bound)"); },
@@ -208,7 +215,8 @@ program.command("explore")
       bar.stop();
     }
     say(r.text);
-    if (r.result.violation) process.exitCode = 1;
+    if (o.stats) say(r.statsText);
+    process.exitCode = VERDICT_EXIT_CODES[r.verdict];
   });
 
 interface RunCliOptions { workers?: number; seed?: number; json: boolean; out?: string; progress: boolean }

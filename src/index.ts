@@ -41,8 +41,8 @@ export { parseRunReport, ReportError } from "./report/schema.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";
 export { runSelftest, type SelftestResult } from "./selftest.js";
 export {
-  explore, runSchedule, randomSchedules, formatSchedule, parseSchedule, describePpo, ScheduleError,
-  type MemoryModel, type AccessMode, type Regs, type Dep, type StepBase, type Step, type Thread, type Program,
+  explore, runSchedule, randomSchedules, formatSchedule, parseSchedule, describePpo, describeFootprints, ScheduleError,
+  type Footprint, type Reduction, type ReductionStats, type MemoryModel, type AccessMode, type Regs, type Dep, type StepBase, type Step, type Thread, type Program,
   type StepRef, type Schedule, type TraceEntry, type Race, type RaceAccess, type Execution, type RunScheduleOptions,
   type ExploreOptions, type RandomOptions, type ExploreResult, type ScheduleViolation, type Witness, type FinalState,
 } from "./explore/model.js";
@@ -53,18 +53,18 @@ export {
 } from "./explore/litmus.js";
 export { compileCore, type CoreSource } from "../bindings/loader.js";
 export {
-  exploreScenario, replayScenario, parseReplayLine,
-  type ExploreScenarioOptions, type ScenarioReport, type ReplayReport,
+  exploreScenario, replayScenario, parseReplayLine, VERDICT_EXIT_CODES,
+  type ExploreVerdict, type ExploreScenarioOptions, type ScenarioReport, type ReplayReport,
 } from "./explore/run.js";
 export {
-  SEED_RACE, BUILTIN_SCENARIOS, buildScenario, validateScenario,
+  SEED_RACE, TWO_UNMAPPERS, BUILTIN_SCENARIOS, buildScenario, validateScenario,
   type Scenario, type ScenarioOp, type BuiltScenario, type BuildOptions,
 } from "./explore/scenario.js";
 export { exportLitmus, type ExportLitmusOptions } from "./explore/litmus-export.js";
 export {
   parseVariant, VARIANT_OPS, VARIANT_WORDS,
   type VariantDefinition, type VariantStepDef, type VariantOp, type VariantWord, type VariantAccess, type VariantSequence,
-  type ResolvedVariant, type ResolvedSequence, type ResolvedStep, type VariantAction, type Footprint,
+  type ResolvedVariant, type ResolvedSequence, type ResolvedStep, type VariantAction,
 } from "./variants/vocabulary.js";
 export { SEED_VARIANT_DEFINITIONS } from "./variants/seed.js";
 export {

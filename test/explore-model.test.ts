@@ -42,13 +42,13 @@ describe("schedule counts", () => {
   };
 
   it("sc interleaves in program order: C(5,2) = 10 schedules", () => {
-    expect(explore(loose, { model: "sc" })).toMatchObject({ schedules: 10, complete: true });
-    expect(explore(fenced, { model: "sc" })).toMatchObject({ schedules: 10, complete: true });
+    expect(explore(loose, { model: "sc" , reduction: "none"})).toMatchObject({ schedules: 10, complete: true });
+    expect(explore(fenced, { model: "sc" , reduction: "none"})).toMatchObject({ schedules: 10, complete: true });
   });
 
   it("relaxed enables every order of unordered steps (5! = 120) and only program order for fenced ones", () => {
-    expect(explore(loose, { model: "relaxed" })).toMatchObject({ schedules: 120, complete: true });
-    expect(explore(fenced, { model: "relaxed" })).toMatchObject({ schedules: 10, complete: true });
+    expect(explore(loose, { model: "relaxed" , reduction: "none"})).toMatchObject({ schedules: 120, complete: true });
+    expect(explore(fenced, { model: "relaxed" , reduction: "none"})).toMatchObject({ schedules: 10, complete: true });
   });
 
   it("the ppo rules: wmb orders stores only, a ctrl dependency orders a later store but not a later load", () => {
@@ -70,14 +70,14 @@ describe("schedule counts", () => {
 
   it("plain reads of one variable may be reordered, marked ones may not", () => {
     const two = (mode: "plain" | "once"): Program => ({ threads: [{ name: "T", steps: [ld("a", "x", mode), ld("b", "x", mode)] }] });
-    expect(explore(two("plain"), { model: "relaxed" }).schedules).toBe(2);
-    expect(explore(two("once"), { model: "relaxed" }).schedules).toBe(1);
+    expect(explore(two("plain"), { model: "relaxed" , reduction: "none"}).schedules).toBe(2);
+    expect(explore(two("once"), { model: "relaxed" , reduction: "none"}).schedules).toBe(1);
   });
 });
 
 describe("schedules as text, and replay", () => {
   it("formatSchedule/parseSchedule round-trip, and runSchedule reproduces the witness's trace", () => {
-    const res = explore(MP_CTRL, { model: "relaxed", predicate: mpBad });
+    const res = explore(MP_CTRL, { model: "relaxed", reduction: "none", predicate: mpBad });
     expect(res.witnesses).toBe(1);
     const w = res.witness!;
     expect(w.text).toBe("P1:2 P0:1 P0:2 P0:3 P1:1");
@@ -138,18 +138,18 @@ describe("exploration bounds and random schedules", () => {
   };
 
   it("maxSchedules stops the enumeration and says so", () => {
-    expect(explore(mp, { model: "relaxed" })).toMatchObject({ schedules: 24, complete: true });
-    expect(explore(mp, { model: "relaxed", maxSchedules: 5 })).toMatchObject({ schedules: 5, complete: false, stoppedBy: "maxSchedules" });
+    expect(explore(mp, { model: "relaxed" , reduction: "none"})).toMatchObject({ schedules: 24, complete: true });
+    expect(explore(mp, { model: "relaxed", reduction: "none", maxSchedules: 5 })).toMatchObject({ schedules: 5, complete: false, stoppedBy: "maxSchedules" });
     // Exactly as many as there are: nothing was left out.
-    const all = explore(mp, { model: "relaxed", maxSchedules: 24 });
+    const all = explore(mp, { model: "relaxed", reduction: "none", maxSchedules: 24 });
     expect(all.complete).toBe(true);
     expect(all.stoppedBy).toBeUndefined();
-    expect(() => explore(mp, { model: "relaxed", maxSchedules: 0 })).toThrow(ArgumentError);
+    expect(() => explore(mp, { model: "relaxed", reduction: "none", maxSchedules: 0 })).toThrow(ArgumentError);
   });
 
   it("enumerates each schedule once", () => {
     const seen = new Set<string>();
-    explore(mp, { model: "relaxed", predicate: (e) => { seen.add(formatSchedule(mp, e.schedule)); return false; } });
+    explore(mp, { model: "relaxed", reduction: "none", predicate: (e) => { seen.add(formatSchedule(mp, e.schedule)); return false; } });
     expect(seen.size).toBe(24);
   });
 
@@ -200,7 +200,7 @@ describe("check: stopping at a violation", () => {
 
   it("an sc interleaving finds the double-read bug; the schedule replays to the same trace", () => {
     const { program, reset, check } = seedRace();
-    const res = explore(program, { model: "sc", reset, check });
+    const res = explore(program, { model: "sc", reduction: "none", reset, check });
     expect(res).toMatchObject({ complete: false, stoppedBy: "violation", violations: 1 });
     const v = res.violation!;
     expect(v.message).toBe("IOVA freed without an IOTLB sync");
@@ -218,7 +218,7 @@ describe("check: stopping at a violation", () => {
 
   it("stopAtFirst: false runs every schedule and counts the violating ones", () => {
     const { program, reset, check } = seedRace();
-    const res = explore(program, { model: "sc", reset, check, stopAtFirst: false });
+    const res = explore(program, { model: "sc", reduction: "none", reset, check, stopAtFirst: false });
     expect(res).toMatchObject({ complete: true, schedules: 7, violations: 2 }); // A in 7 places, 2 between the reads
     // The other 5: A before both reads (a = b = 1: parked) or after both (a = b = 0: synced, freed).
     expect(res.finalStates.map((f) => f.regs[1])).toEqual([{ a: 1, b: 1 }, { a: 0, b: 0 }]);
@@ -238,19 +238,19 @@ describe("check: stopping at a violation", () => {
     const opts = { model: "sc" as const, reset: () => { boom = false; }, check: () => (boom ? "boom" : undefined) };
     // 6!/(3!·2!) = 60 schedules, but only one per distinct prefix ending in X:1 is run.
     const prefixes = new Set<string>();
-    explore(p, { model: "sc", predicate: (e) => { prefixes.add(formatSchedule(p, e.schedule).replace(/(^|\s)X:1(\s.*)?$/, "$1X:1")); return false; } });
+    explore(p, { model: "sc", reduction: "none", predicate: (e) => { prefixes.add(formatSchedule(p, e.schedule).replace(/(^|\s)X:1(\s.*)?$/, "$1X:1")); return false; } });
     expect(prefixes.size).toBe(34); // Σ over i ≤ 3 steps of Y, j ≤ 2 of Z of C(i+j, i)
-    const res = explore(p, { ...opts, stopAtFirst: false });
+    const res = explore(p, { ...opts, reduction: "none", stopAtFirst: false });
     expect(res).toMatchObject({ complete: true, schedules: 34, violations: 34, finalStates: [] });
-    expect(explore(p, opts)).toMatchObject({ schedules: 1, violations: 1, stoppedBy: "violation" });
-    expect(explore(p, { model: "sc" }).schedules).toBe(60);
+    expect(explore(p, { ...opts, reduction: "none" })).toMatchObject({ schedules: 1, violations: 1, stoppedBy: "violation" });
+    expect(explore(p, { model: "sc" , reduction: "none"}).schedules).toBe(60);
   });
 
   it("under relaxed the same bug has more violating schedules, and the plain reads race", () => {
     const { program, reset, check } = seedRace();
-    const res = explore(program, { model: "relaxed", reset, check, stopAtFirst: false });
+    const res = explore(program, { model: "relaxed", reduction: "none", reset, check, stopAtFirst: false });
     expect(res.violations).toBeGreaterThan(2);
-    const r = explore(program, { model: "relaxed" });
+    const r = explore(program, { model: "relaxed" , reduction: "none"});
     expect(r.races.map((x) => x.var)).toEqual(["fq_domain", "fq_domain"]);
   });
 });
@@ -285,13 +285,13 @@ describe("data races", () => {
 describe("program checks", () => {
   it("a guard that reads a register not in its deps is refused", () => {
     const p: Program = { threads: [{ name: "T", steps: [ld("r0", "x"), { kind: "store", var: "y", mode: "once", value: 1, label: "if (r0) y = 1", guard: (r) => r.r0 === 1 }] }] };
-    expect(() => explore(p, { model: "relaxed" })).toThrow(ArgumentError);
-    expect(() => explore(p, { model: "relaxed" })).toThrow(/T:2 "if \(r0\) y = 1": register r0 must be listed in the step's deps to be read by its guard/);
+    expect(() => explore(p, { model: "relaxed" , reduction: "none"})).toThrow(ArgumentError);
+    expect(() => explore(p, { model: "relaxed" , reduction: "none"})).toThrow(/T:2 "if \(r0\) y = 1": register r0 must be listed in the step's deps to be read by its guard/);
   });
 
   it("a dependency on a register nothing earlier writes is refused", () => {
     const p: Program = { threads: [{ name: "T", steps: [{ kind: "fence", fence: "mb", label: "mb", deps: [{ reg: "r7", kind: "ctrl" }] }, ld("r7", "x")] }] };
-    expect(() => explore(p, { model: "sc" })).toThrow(/program\.threads\[0\]\.steps\[0\]\.deps must name registers written by an earlier load or assign of thread T; nothing before T:1 "mb" writes this one, got "r7"/);
+    expect(() => explore(p, { model: "sc" , reduction: "none"})).toThrow(/program\.threads\[0\]\.steps\[0\]\.deps must name registers written by an earlier load or assign of thread T; nothing before T:1 "mb" writes this one, got "r7"/);
   });
 
   it("shape errors name the field", () => {
@@ -308,18 +308,18 @@ describe("program checks", () => {
   });
 });
 
-describe("partial-order reduction (sleep sets)", () => {
+describe("partial-order reduction (sleep sets, DPOR)", () => {
   // Every litmus program: the reduced exploration reaches exactly the final states and data
   // races of the full one, in no more schedules.
   const dir = process.env.IOMMU_SIM_LITMUS ?? join(__dirname, "..", "..", "shared", "reference", "litmus");
   const files = readdirSync(dir).filter((f) => f.endsWith(".litmus"));
-  for (const model of ["sc", "relaxed"] as const) {
-    it(`keeps every final state and race of the 12 litmus tests under ${model}`, () => {
+  for (const model of ["sc", "relaxed"] as const) for (const reduction of ["sleep", "dpor"] as const) {
+    it(`${reduction} keeps every final state and race of the 12 litmus tests under ${model}`, () => {
       expect(files.length).toBe(12);
       for (const f of files) {
         const { program } = parseLitmus(readFileSync(join(dir, f), "utf8"), f);
-        const full = explore(program, { model });
-        const reduced = explore(program, { model, reduce: true });
+        const full = explore(program, { model, reduction: "none" });
+        const reduced = explore(program, { model, reduction });
         const key = (r: typeof full) => r.finalStates.map((s) => JSON.stringify([s.memory, s.regs])).sort();
         expect(key(reduced), f).toEqual(key(full));
         expect(reduced.races.map((r) => r.text).sort(), f).toEqual(full.races.map((r) => r.text).sort());
@@ -335,7 +335,8 @@ describe("partial-order reduction (sleep sets)", () => {
         { name: "B", steps: [{ kind: "store" as const, label: "y=1", var: "y", mode: "once" as const, value: 1 }, { kind: "store" as const, label: "y=2", var: "y", mode: "once" as const, value: 2 }, { kind: "fence" as const, label: "mb", fence: "mb" as const }] },
       ],
     };
-    expect(explore(prog, { model: "sc" }).schedules).toBe(10);
-    expect(explore(prog, { model: "sc", reduce: true }).schedules).toBe(1);
+    expect(explore(prog, { model: "sc" , reduction: "none"}).schedules).toBe(10);
+    expect(explore(prog, { model: "sc", reduction: "sleep" }).schedules).toBe(1);
+    expect(explore(prog, { model: "sc", reduction: "dpor" }).schedules).toBe(1);
   });
 });

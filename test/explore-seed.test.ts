@@ -10,7 +10,10 @@ import { promisify } from "node:util";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exploreScenario, replayScenario, parseReplayLine, SEED_RACE, ArgumentError } from "../dist/index.js";
+import {
+  exploreScenario, replayScenario, parseReplayLine, SEED_RACE, TWO_UNMAPPERS, BUILTIN_SCENARIOS, VERDICT_EXIT_CODES, ArgumentError,
+  buildScenario, describePpo,
+} from "../dist/index.js";
 
 const run = promisify(execFile);
 const CLI = join(__dirname, "..", "dist", "cli.js");
@@ -59,15 +62,32 @@ describe("seed race: the merged fix", () => {
       expect(r.result.complete).toBe(true);
       expect(r.result.violation).toBeUndefined();
       expect(r.result.races).toEqual([]);
-      expect(r.result.schedules).toBeGreaterThan(100);
+      // One schedule per class of schedules that only reorder commuting steps (DPOR).
+      expect(r.result.reduction.reduction).toBe("dpor");
+      expect(r.result.schedules).toBeGreaterThan(10);
+      expect(r.verdict).toBe("clean");
       expect(r.text).toMatch(/clean/);
     });
   }
 
   it("relaxed allows strictly more schedules than sc (the model does reorder)", async () => {
-    const sc = await exploreScenario("seed-race", { variant: "merged", model: "sc" });
-    const rx = await exploreScenario("seed-race", { variant: "merged", model: "relaxed" });
-    expect(rx.result.schedules).toBeGreaterThan(sc.result.schedules);
+    // What each model keeps in order within a CPU: relaxed leaves some of sc's program order out.
+    const built = await buildScenario(SEED_RACE, { variant: "merged" });
+    try {
+      // Pairs of one CPU's steps kept in order (the closure of each step's direct predecessors).
+      const orderedPairs = (model: "sc" | "relaxed") => {
+        const before = new Map<string, Set<number>>();
+        for (const p of describePpo(built.program, model)) {
+          const set = new Set<number>();
+          for (const a of p.after) { set.add(a.step); for (const x of before.get(`${p.thread}:${a.step}`)!) set.add(x); }
+          before.set(`${p.thread}:${p.step}`, set);
+        }
+        return [...before.values()].reduce((n, x) => n + x.size, 0);
+      };
+      expect(orderedPairs("relaxed")).toBeLessThan(orderedPairs("sc"));
+    } finally {
+      await built.close();
+    }
   });
 });
 
@@ -120,9 +140,13 @@ describe("random schedules and scenario files", () => {
   });
 
   it("a scenario object runs like the built-in one and bad ones are refused with the field named", async () => {
-    const r = await exploreScenario({ ...SEED_RACE, name: "mine" }, { variant: "merged", maxSchedules: 50 });
+    const r = await exploreScenario({ ...SEED_RACE, name: "mine" }, { variant: "merged", maxSchedules: 50, reduction: "none" });
     expect(r.result.schedules).toBe(50);
     expect(r.result.complete).toBe(false);
+    // Cut short by the bound: not a proof, and it says so.
+    expect(r.verdict).toBe("bounded");
+    expect(r.text).toMatch(/^ {2}bounded: 50 schedules explored, no violation found \(not a proof\)/m);
+    expect(r.text).not.toMatch(/clean/);
     await expect(exploreScenario({ threads: { A: [{ switch: "strict" }] } } as never)).rejects.toThrow(/threads\.A\[0\]\.switch/);
     await expect(exploreScenario({ threads: {} } as never)).rejects.toThrow(ArgumentError);
     expect(() => parseReplayLine("seed-race: A:1")).toThrow(/scenario@variant@model/);
@@ -156,6 +180,60 @@ describe("iommu-sim explore (CLI)", () => {
     const fromFile = await cli("explore", file);
     expect(fromFile.code).toBe(1);
     expect(fromFile.out).toContain(`${file}@v2-hoisted@sc:`);
+  });
+});
+
+describe("iommu-sim explore: bounded runs, --stats, --no-dpor", () => {
+  it("a run cut short by the bound exits 3 and says it is not a proof; --stats counts; --no-dpor enumerates", async () => {
+    const cut = await cli("explore", "seed-race", "--variant", "merged", "--max-schedules", "5", "--stats");
+    expect(cut.code).toBe(3);
+    expect(cut.out).toMatch(/^ {2}bounded: 5 schedules explored, no violation found \(not a proof\)/m);
+    expect(cut.out).toMatch(/^ {2}stats: reduction dpor; 5 schedules explored; pruned: \d+ sleep-set blocked, \d+ redundant branches; wall \d+\.\d\d s$/m);
+    const random = await cli("explore", "seed-race", "--variant", "merged", "--random", "20");
+    expect(random.code).toBe(3);
+    expect(random.out).toMatch(/bounded: 20 random schedules explored, no violation found \(not a proof\)/);
+    const all = await cli("explore", "seed-race", "--variant", "merged", "--no-dpor", "--max-schedules", "30", "--stats");
+    expect(all.code).toBe(3);
+    expect(all.out).toMatch(/stats: reduction none; 30 schedules explored; none pruned/);
+    const proof = await cli("explore", "seed-race", "--variant", "merged", "--stats");
+    expect(proof.code).toBe(0);
+    expect(proof.out).toMatch(/stats: reduction dpor; \d+ schedules explored/);
+    const help = await cli("explore", "--help");
+    expect(help.out).toMatch(/3 when the run was\s+bounded/);
+    expect(help.out).toMatch(/--no-dpor/);
+    expect(help.out).toMatch(/--stats/);
+  });
+
+  it("the exit codes are one table, and a bad reduction is refused by name", async () => {
+    expect(VERDICT_EXIT_CODES).toEqual({ clean: 0, violation: 1, bounded: 3 });
+    await expect(exploreScenario("seed-race", { reduction: "fast" as never })).rejects.toThrow(/reduction must be one of "dpor", "sleep", "none"/);
+    await expect(exploreScenario("seed-race", { reduce: true } as never)).rejects.toThrow(/reduce/);
+  });
+});
+
+describe("two-unmappers: the seed race on five CPUs, every seed verdict as on four", () => {
+  // Two unmappers on different CPUs, the switch, a mapper, the device using both old buffers.
+  const expected = { "v2-hoisted": ["violation", "violation"], "no-wmb": ["clean", "violation"], "v2-two-reads": ["clean", "violation"], merged: ["clean", "clean"] } as const;
+  for (const [variant, [sc, relaxed]] of Object.entries(expected)) {
+    it(`${variant}: ${sc} under sc, ${relaxed} under relaxed`, async () => {
+      for (const [model, verdict] of [["sc", sc], ["relaxed", relaxed]] as const) {
+        const r = await exploreScenario("two-unmappers", { variant: variant as keyof typeof expected, model });
+        expect(r.verdict, model).toBe(verdict);
+        expect(r.result.complete, model).toBe(verdict === "clean");
+        if (verdict === "violation") {
+          const again = await replayScenario(r.replay!);
+          expect(again.execution.violation?.message).toBe(r.result.violation!.message);
+        }
+      }
+    }, 120_000);
+  }
+
+  it("has five CPUs, two of them unmapping, and the device touching both buffers", () => {
+    expect(Object.keys(TWO_UNMAPPERS.threads)).toHaveLength(5);
+    expect(BUILTIN_SCENARIOS["two-unmappers"]).toBe(TWO_UNMAPPERS);
+    const ops = Object.values(TWO_UNMAPPERS.threads).flat();
+    expect(ops.filter((o) => "unmap" in o)).toHaveLength(2);
+    expect(ops.filter((o) => "access" in o).map((o) => (o as { access: string }).access).sort()).toEqual(["old1", "old2"]);
   });
 });
 

@@ -84,9 +84,10 @@ function show(r) {
   const verdict = $("verdict");
   if (!r.violation) {
     shown = undefined;
-    verdict.className = "verdict good";
+    // A bounded run found nothing but proves nothing either: not shown as good.
+    verdict.className = r.complete ? "verdict good" : "verdict";
     verdict.textContent = `${r.schedules.toLocaleString("en-US")} schedules, no violation` +
-      (r.complete ? " — every interleaving there is (up to reordering of commuting steps)" : " (exploration was bounded)") +
+      (r.complete ? " — every interleaving there is (up to reordering of commuting steps)" : " (bounded: not a proof)") +
       (r.races.length ? `. Data races flagged: ${r.races.join("; ")}` : "");
     return;
   }

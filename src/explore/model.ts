@@ -12,6 +12,9 @@
 import { ArgumentError, IommuSimError } from "../errors.js";
 import { checkOptions, type OptionKeys } from "../validate.js";
 import { compile, regsView, stepName, type Compiled, type CompiledThread } from "./ppo.js";
+import { REDUCTIONS, ScheduleSearch, StepTable, accesses, type Reduction, type ReductionStats } from "./dpor.js";
+
+export type { Reduction, ReductionStats } from "./dpor.js";
 
 export type MemoryModel = "sc" | "relaxed";
 /** plain C access, READ_ONCE/WRITE_ONCE, smp_load_acquire, smp_store_release */
@@ -29,11 +32,14 @@ export interface StepBase {
   /** Side effect on the simulation when the step takes effect; may return a note for the trace. */
   run?: (regs: Regs, thread: number) => void | string;
   /**
-   * The shared locations an action reads and writes (names; load/store steps are covered by
-   * their `var`). An action step with no footprint conflicts with everything.
+   * The shared locations (any names) this step's `run` reads and writes, for partial-order
+   * reduction: steps of a schedule commute unless one writes what the other reads or writes.
+   * A load's or store's own variable counts without being listed. A step with a `run` and no
+   * footprint conflicts with every step (the safe default).
    */
-  footprint?: { reads: readonly string[]; writes: readonly string[] };
+  footprint?: Footprint;
 }
+export interface Footprint { reads: readonly string[]; writes: readonly string[] }
 export type Step =
   | (StepBase & { kind: "load"; var: string; mode: AccessMode; reg: string })
   | (StepBase & { kind: "store"; var: string; mode: AccessMode; value: number | ((regs: Regs) => number) })
@@ -96,14 +102,17 @@ export interface RunScheduleOptions {
 }
 
 export interface ExploreOptions extends RunScheduleOptions {
-  /** At most this many schedules (default 100 000); `complete: false` when more were left. */
+  /** At most this many schedules (default DEFAULT_MAX_SCHEDULES, 100 000); `complete: false` when more were left. */
   maxSchedules?: number;
   /**
-   * Partial-order reduction (sleep sets): skip schedules that only reorder commuting steps of
-   * one already run. Every outcome is still reached; `schedules` then counts the distinct
-   * interleavings run. Default false (every schedule, as litmus witness counts assume).
+   * How schedules are enumerated. "dpor" (the default): dynamic partial-order reduction
+   * (source sets) with sleep sets — one schedule per class of schedules that differ only in
+   * the order of commuting steps (steps whose footprints do not conflict), so every final
+   * state, data race and violation is still reached. "sleep": sleep sets alone (the same
+   * classes, more partial schedules abandoned on the way). "none": every interleaving, as
+   * counts of witnesses among all schedules need.
    */
-  reduce?: boolean;
+  reduction?: Reduction;
   /** Stop exploring at the first violating schedule (default true). */
   stopAtFirst?: boolean;
   /** For litmus tests: is this final state the bad one. Only completed runs are asked. */
@@ -118,9 +127,12 @@ export interface RandomOptions extends ExploreOptions {
   count: number;
 }
 
+/** The schedule bound when none is given. */
+export const DEFAULT_MAX_SCHEDULES = 100_000;
+
 const RUN_SCHEDULE_KEYS = { model: true, reset: true, check: true } as const satisfies OptionKeys<RunScheduleOptions>;
 const EXPLORE_KEYS = {
-  ...RUN_SCHEDULE_KEYS, maxSchedules: true, reduce: true, stopAtFirst: true, predicate: true, onSchedule: true,
+  ...RUN_SCHEDULE_KEYS, maxSchedules: true, reduction: true, stopAtFirst: true, predicate: true, onSchedule: true,
 } as const satisfies OptionKeys<ExploreOptions>;
 const RANDOM_KEYS = { ...EXPLORE_KEYS, seed: true, count: true } as const satisfies OptionKeys<RandomOptions>;
 
@@ -129,7 +141,8 @@ export interface Witness { schedule: Schedule; text: string; execution: Executio
 export interface FinalState {
   memory: Record<string, number>;
   regs: Regs[];
-  /** Completed schedules that ended here, whether the predicate held, whether any of them raced. */
+  /** Completed schedules run that ended here (with a reduction, one per class of schedules
+   *  that only reorder commuting steps), whether the predicate held, whether any of them raced. */
   count: number;
   flagged: boolean;
   raced: boolean;
@@ -141,14 +154,20 @@ export interface ExploreResult {
   model: MemoryModel;
   /** Schedules run (completed or stopped by a violation). */
   schedules: number;
-  /** Every schedule of the program was run. Always false for random schedules. */
+  /** The reduction used and what it pruned ("none", nothing pruned, for random schedules). */
+  reduction: ReductionStats;
+  /** Every schedule of the program was run (with a reduction: one of every class of schedules
+   *  that only reorder commuting steps), so what was not found cannot happen. False when the
+   *  bound or a violation stopped it, and always for random schedules. */
   complete: boolean;
   stoppedBy?: "maxSchedules" | "violation";
   /** Schedules that reported a violation. Schedules that share the prefix up to a violation
-   *  would repeat it and are skipped (not counted) when exploration goes on. */
+   *  would repeat it and are skipped (not counted) when exploration goes on. With a reduction,
+   *  a violation is found if there is one, but not necessarily every distinct one. */
   violations: number;
   violation?: ScheduleViolation;
-  /** Completed executions for which the predicate held, and the first of them. */
+  /** Completed executions run for which the predicate held (counted among the schedules run:
+   *  use reduction "none" to count among all schedules), and the first of them. */
   witnesses: number;
   witness?: Witness;
   /** Distinct final states of completed executions, in the order first reached. */
@@ -190,132 +209,6 @@ class Frontier {
     this.done[t]![j] = false;
     for (const k of this.c.threads[t]!.succs[j]!) this.waiting[t]![k]!++;
   }
-}
-
-/**
- * Whether two steps commute: swapping them, when both could run next, cannot change any
- * outcome. Steps that act on the simulation (actions, or any step with a `run`) are taken to
- * conflict with each other; loads and stores conflict when they touch the same variable and
- * one of them is a store; fences and assigns touch nothing another thread sees.
- */
-function dependent(c: Compiled, a: StepRef, b: StepRef): boolean {
-  const x = c.threads[a.thread]!.steps[a.index]!;
-  const y = c.threads[b.thread]!.steps[b.index]!;
-  const acts = (s: Step) => s.kind === "action" || s.run !== undefined;
-  if (acts(x) && acts(y)) return true;
-  const v = (s: Step) => (s.kind === "load" || s.kind === "store" ? s.var : undefined);
-  return v(x) !== undefined && v(x) === v(y) && (x.kind === "store" || y.kind === "store");
-}
-
-/**
- * Depth-first over the choice of the next enabled step; yields complete schedules one at a time,
- * holding only the current path (memory linear in the program's size).
- *
- * With `reduce`, sleep sets (Godefroid's partial-order reduction) skip a schedule when it only
- * swaps commuting steps of one already explored: every distinct outcome — final state, every
- * intermediate state an action can observe, every violation — is still reached, in far fewer
- * schedules.
- */
-class Enumerator {
-  private readonly f: Frontier;
-  private readonly path: StepRef[] = [];
-  private readonly choices: StepRef[][] = [];
-  private readonly pos: number[] = [];
-  /** sleep[d]: steps not worth taking at depth d (their schedules were covered already). */
-  private readonly sleep: StepRef[][] = [];
-  private state: "fresh" | "at-leaf" | "ready" | "done" = "fresh";
-  private keep: number;
-
-  constructor(private readonly c: Compiled, private readonly reduce = false) {
-    this.f = new Frontier(c);
-    this.keep = c.total;
-  }
-
-  /** The next schedule, or undefined when every one has been returned. */
-  next(): Schedule | undefined {
-    if (!this.hasNext()) return undefined;
-    this.state = "at-leaf";
-    this.keep = this.c.total;
-    return this.path.slice();
-  }
-
-  hasNext(): boolean {
-    if (this.state === "fresh") this.state = this.descendOrAdvance() ? "ready" : "done";
-    else if (this.state === "at-leaf") this.state = this.advance() ? "ready" : "done";
-    return this.state === "ready";
-  }
-
-  /** Skip the other schedules that start with the first `length` steps of the last one. */
-  prune(length: number): void { this.keep = Math.min(this.keep, length); }
-
-  private asleep(d: number, r: StepRef): boolean {
-    return this.reduce && this.sleep[d]!.some((s) => s.thread === r.thread && s.index === r.index);
-  }
-
-  /** The sleep set a child inherits after taking choice `p` at depth d. */
-  private childSleep(d: number, p: number): StepRef[] {
-    if (!this.reduce) return [];
-    const taken = this.choices[d]![p]!;
-    const candidates = [...this.sleep[d]!, ...this.choices[d]!.slice(0, p).filter((r) => !this.asleep(d, r))];
-    return candidates.filter((r) => !dependent(this.c, r, taken));
-  }
-
-  /** Extends the path to a complete schedule; false if every way on is asleep. */
-  private descend(): boolean {
-    while (this.path.length < this.c.total) {
-      const d = this.path.length;
-      const e = this.f.enabled();
-      // ppo edges point forward within a thread, so something is always enabled.
-      this.choices.push(e);
-      if (this.sleep.length === d) this.sleep.push([]);
-      let p = 0;
-      while (p < e.length && this.asleep(d, e[p]!)) p++;
-      this.pos.push(p);
-      if (p === e.length) return false;
-      this.sleep[d + 1] = this.childSleep(d, p);
-      this.push(e[p]!);
-    }
-    return true;
-  }
-
-  private descendOrAdvance(): boolean {
-    this.sleep.length = 0;
-    this.sleep.push([]);
-    return this.descend() || this.advance();
-  }
-
-  /** Moves to the next leaf: changes the deepest choice at depth < keep that has an alternative. */
-  private advance(): boolean {
-    while (this.path.length > this.keep) this.retreat();
-    for (;;) {
-      // A dead end left by descend() (every choice asleep) has a choices entry but no step.
-      if (this.choices.length > this.path.length) { this.choices.pop(); this.pos.pop(); }
-      if (this.path.length === 0) return false;
-      const d = this.path.length - 1;
-      this.pop();
-      let p = this.pos[d]! + 1;
-      while (p < this.choices[d]!.length && this.asleep(d, this.choices[d]![p]!)) p++;
-      this.pos[d] = p;
-      if (p < this.choices[d]!.length) {
-        this.sleep[d + 1] = this.childSleep(d, p);
-        this.push(this.choices[d]![p]!);
-        if (this.descend()) return true;
-        continue;
-      }
-      this.choices.pop();
-      this.pos.pop();
-    }
-  }
-
-  /** Drops the deepest step and the choices made there (path, choices and pos stay aligned). */
-  private retreat(): void {
-    this.pop();
-    this.choices.pop();
-    this.pos.pop();
-  }
-
-  private push(r: StepRef): void { this.f.apply(r.thread, r.index); this.path.push(r); }
-  private pop(): void { const r = this.path.pop()!; this.f.undo(r.thread, r.index); }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -588,21 +481,25 @@ export function runSchedule(program: Program, schedule: Schedule | string, opts:
 export function explore(program: Program, opts: ExploreOptions): ExploreResult {
   checkOptions(opts, EXPLORE_KEYS, "explore");
   const c = compile(program, opts?.model, "explore");
-  const max = opts.maxSchedules ?? 100_000;
+  const max = opts.maxSchedules ?? DEFAULT_MAX_SCHEDULES;
   if (!Number.isInteger(max) || max < 1) throw new ArgumentError("maxSchedules", max, "must be a positive integer", "explore");
-  const en = new Enumerator(c, opts.reduce ?? false);
-  const agg = new Aggregate(program, c, opts);
+  const reduction = opts.reduction ?? "dpor";
+  if (!REDUCTIONS.includes(reduction)) throw new ArgumentError("reduction", reduction, `must be one of ${REDUCTIONS.map((r) => `"${r}"`).join(", ")}`, "explore");
+  const table = new StepTable(c);
+  const search = new ScheduleSearch(table, reduction);
+  const agg = new Aggregate(program, c, opts, search.stats);
   for (;;) {
     if (agg.result.schedules >= max) {
-      if (en.hasNext()) agg.stop("maxSchedules");
+      if (search.hasNext()) agg.stop("maxSchedules");
       break;
     }
-    const s = en.next();
-    if (!s) break;
+    const ids = search.next();
+    if (!ids) break;
+    const s: StepRef[] = ids.map((id) => ({ thread: table.thread[id]!, index: table.index[id]! }));
     const exec = agg.add(execute(c, s, opts, "explore"));
     if (exec.violation) {
       if (opts.stopAtFirst ?? true) { agg.stop("violation"); break; }
-      en.prune(exec.violation.position + 1);
+      search.prune(exec.violation.position + 1);
     }
   }
   return agg.result;
@@ -618,7 +515,7 @@ export function randomSchedules(program: Program, opts: RandomOptions): ExploreR
   if (!Number.isInteger(opts.seed)) throw new ArgumentError("seed", opts.seed, "must be an integer", "randomSchedules");
   if (!Number.isInteger(opts.count) || opts.count < 0) throw new ArgumentError("count", opts.count, "must be a non-negative integer", "randomSchedules");
   const rand = splitmix32(opts.seed);
-  const agg = new Aggregate(program, c, opts);
+  const agg = new Aggregate(program, c, opts, { reduction: "none", sleepBlocked: 0, prunedBranches: 0 });
   agg.result.complete = false;
   for (let i = 0; i < opts.count; i++) {
     const exec = agg.add(execute(c, randomWalk(c, rand), opts, "randomSchedules"));
@@ -656,8 +553,8 @@ class Aggregate {
   readonly result: ExploreResult;
   private readonly states = new Map<string, FinalState>();
   private readonly raceKeys = new Set<string>();
-  constructor(private readonly program: Program, c: Compiled, private readonly opts: ExploreOptions) {
-    this.result = { model: c.model, schedules: 0, complete: true, violations: 0, witnesses: 0, finalStates: [], races: [], racyExecutions: 0 };
+  constructor(private readonly program: Program, c: Compiled, private readonly opts: ExploreOptions, reduction: ReductionStats) {
+    this.result = { model: c.model, schedules: 0, reduction, complete: true, violations: 0, witnesses: 0, finalStates: [], races: [], racyExecutions: 0 };
   }
 
   stop(why: "maxSchedules" | "violation"): void {
@@ -749,5 +646,23 @@ export function describePpo(program: Program, model: MemoryModel): { thread: str
   const c = compile(program, model, "describePpo");
   return c.threads.flatMap((th: CompiledThread) => th.steps.map((s, j) => ({
     thread: th.name, step: j + 1, label: s.label, after: th.preds[j]!.map((e) => ({ step: e.from + 1, reason: e.reason })),
+  })));
+}
+
+/**
+ * What the partial-order reduction takes each step to read and write: a load's or store's
+ * variable, its declared footprint, and — for a step with a `run` and no footprint —
+ * `everything: true` (it conflicts with every step). Two steps commute unless one writes what
+ * the other reads or writes, or either touches everything. For checking the footprints of
+ * one's own steps.
+ */
+export function describeFootprints(program: Program, model: MemoryModel): {
+  thread: string; step: number; label: string; reads: string[]; writes: string[]; everything: boolean;
+}[] {
+  const c = compile(program, model, "describeFootprints");
+  const acc = accesses(c);
+  return c.threads.flatMap((th, t) => th.steps.map((s, j) => ({
+    thread: th.name, step: j + 1, label: s.label, reads: [...acc[t]![j]!.reads].sort(), writes: [...acc[t]![j]!.writes].sort(),
+    everything: acc[t]![j]!.everything,
   })));
 }

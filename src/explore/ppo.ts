@@ -6,7 +6,10 @@
 // a step's register inputs, so the engine can tell when a speculated load's guard is known.
 
 import { ArgumentError } from "../errors.js";
-import type { Dep, MemoryModel, Program, Regs, Step } from "./model.js";
+import { checkOptions, type OptionKeys } from "../validate.js";
+import type { Dep, Footprint, MemoryModel, Program, Regs, Step } from "./model.js";
+
+const FOOTPRINT_KEYS = { reads: true, writes: true } as const satisfies OptionKeys<Footprint>;
 
 /** "from must execute before this step", and the rule that says so. */
 export interface Edge { from: number; reason: string }
@@ -94,12 +97,27 @@ function checkProgramShape(program: Program, context: string): void {
     if (typeof x !== "number" || !Number.isFinite(x)) throw new ArgumentError(`program.init.${v}`, x, "must be a finite number", context);
 }
 
+/** A footprint: { reads, writes }, each a list of location names (nothing else: a misspelt
+ *  key would leave the step looking independent of what it touches). */
+function checkFootprint(f: unknown, where: string, context: string): void {
+  if (typeof f !== "object" || f === null || Array.isArray(f)) throw new ArgumentError(where, f, "must be an object { reads, writes } of location names", context);
+  checkOptions(f as Footprint, FOOTPRINT_KEYS, context, where, "field");
+  for (const k of ["reads", "writes"] as const) {
+    const list = (f as Record<string, unknown>)[k];
+    if (!Array.isArray(list)) throw new ArgumentError(`${where}.${k}`, list, "must be an array of location names (may be empty)", context);
+    list.forEach((x, i) => {
+      if (typeof x !== "string" || x === "") throw new ArgumentError(`${where}.${k}[${i}]`, x, "must be a non-empty location name", context);
+    });
+  }
+}
+
 function checkStepShape(s: Step, where: string, context: string): void {
   if (typeof s !== "object" || s === null) throw new ArgumentError(where, s, "must be a step object", context);
   if (!KINDS.includes(s.kind)) throw new ArgumentError(`${where}.kind`, s.kind, `must be one of ${KINDS.join(", ")}`, context);
   if (typeof s.label !== "string") throw new ArgumentError(`${where}.label`, s.label, "must be a string", context);
   if (s.guard !== undefined && typeof s.guard !== "function") throw new ArgumentError(`${where}.guard`, s.guard, "must be a function (regs) => boolean", context);
   if (s.run !== undefined && typeof s.run !== "function") throw new ArgumentError(`${where}.run`, s.run, "must be a function (regs, thread) => void | string", context);
+  if (s.footprint !== undefined) checkFootprint(s.footprint, `${where}.footprint`, context);
   if (s.deps !== undefined) {
     if (!Array.isArray(s.deps)) throw new ArgumentError(`${where}.deps`, s.deps, "must be an array of { reg, kind }", context);
     s.deps.forEach((d: Dep, k) => {

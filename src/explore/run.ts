@@ -14,10 +14,11 @@ import { SEED_VARIANTS, type SeedVariant } from "../dma.js";
 import { resolveVariant } from "../variants/program.js";
 import type { ResolvedVariant, VariantDefinition } from "../variants/vocabulary.js";
 import {
-  explore, randomSchedules, runSchedule,
-  type ExploreResult, type Execution, type MemoryModel, type TraceEntry,
+  DEFAULT_MAX_SCHEDULES, explore, randomSchedules, runSchedule,
+  type ExploreResult, type Execution, type MemoryModel, type Reduction, type TraceEntry,
 } from "./model.js";
 import { BUILTIN_SCENARIOS, buildScenario, validateScenario, type Scenario } from "./scenario.js";
+import { EXIT_CUT_SHORT } from "./litmus.js";
 
 export interface ExploreScenarioOptions {
   /** The switch and unmap code (overrides the scenario's): a seed variant's name or a definition. */
@@ -32,10 +33,11 @@ export interface ExploreScenarioOptions {
   /** Judge device accesses with the safety oracle (default true). */
   oracle?: boolean;
   /**
-   * Skip schedules that only reorder commuting steps of one already run (sleep sets;
-   * default true). Every outcome is still reached; false runs every interleaving.
+   * How schedules are enumerated (default "dpor": partial-order reduction, one schedule per
+   * class of schedules that only reorder commuting steps; every outcome is still reached).
+   * "none" runs every interleaving, to cross-check; "sleep" uses sleep sets alone.
    */
-  reduce?: boolean;
+  reduction?: Reduction;
   /** Where a scenario file came from (printed in the replay line). */
   source?: string;
   /** Called after each schedule: schedules run so far, and the most there will be (the bound). */
@@ -43,16 +45,32 @@ export interface ExploreScenarioOptions {
 }
 
 const EXPLORE_OPTION_KEYS = {
-  variant: true, variantSource: true, model: true, maxSchedules: true, random: true, oracle: true, reduce: true, source: true,
-  onProgress: true,
+  variant: true, variantSource: true, model: true, maxSchedules: true, random: true, oracle: true, reduction: true,
+  source: true, onProgress: true,
 } as const satisfies OptionKeys<ExploreScenarioOptions>;
+
+/**
+ * What an exploration shows: "violation" — a schedule the oracle objects to (exit 1);
+ * "clean" — every schedule there is ran clean, a proof for this scenario, variant and model
+ * (exit 0); "bounded" — no violation in the schedules run, but they were not all of them
+ * (the schedule bound stopped it, or they were random): not a proof (exit 3).
+ */
+export type ExploreVerdict = "violation" | "clean" | "bounded";
+
+/** The CLI's exit code for each verdict (bounded: neither found nor proven, as for a cut-short litmus run). */
+export const VERDICT_EXIT_CODES: Readonly<Record<ExploreVerdict, number>> = Object.freeze({ clean: 0, violation: 1, bounded: EXIT_CUT_SHORT });
 
 export interface ScenarioReport {
   scenario: string;
   /** The variant's name (a seed variant's, or the definition's). */
   variant: string;
   model: MemoryModel;
+  verdict: ExploreVerdict;
   result: ExploreResult;
+  /** Wall-clock milliseconds the exploration took (this machine; building the simulation excluded). */
+  wallMs: number;
+  /** One line: schedules explored and pruned, and the wall time (what `explore --stats` prints). */
+  statsText: string;
   /** The violating schedule in replayable form, when one was found. */
   replay?: string;
   /** Readable account of the run. */
@@ -81,15 +99,21 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
   const model = checkModel(opts.model ?? "sc");
   const built = await buildScenario(sc, { variant: resolved, oracle: opts.oracle });
   try {
-    const bound = opts.random ? opts.random.count : opts.maxSchedules ?? 100_000;
+    const bound = opts.random ? opts.random.count : opts.maxSchedules ?? DEFAULT_MAX_SCHEDULES;
     const base = { model, reset: built.reset, check: built.check,
                    onSchedule: opts.onProgress && ((n: number) => opts.onProgress!(n, bound)) };
+    const started = performance.now();
     const result = opts.random
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
-      : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduce: opts.reduce ?? true });
+      : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduction: opts.reduction ?? "dpor" });
+    const wallMs = performance.now() - started;
     const label = opts.source ?? name;
     const replay = result.violation ? `${label}@${opts.variantSource ?? variant}@${model}: ${result.violation.text}` : undefined;
-    return { scenario: label, variant, model, result, replay, text: describe(label, variant, model, result, replay, opts, sc) };
+    const verdict: ExploreVerdict = result.violation ? "violation" : result.complete ? "clean" : "bounded";
+    return {
+      scenario: label, variant, model, verdict, result, wallMs, statsText: statsLine(result, wallMs), replay,
+      text: describe(label, variant, model, result, replay, opts, sc),
+    };
   } finally {
     await built.close();
   }
@@ -147,15 +171,24 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
 function describe(name: string, variant: string, model: MemoryModel, r: ExploreResult, replay: string | undefined,
                   opts: ExploreScenarioOptions, sc: Scenario): string {
   const how = opts.random ? `${r.schedules} random schedules (seed ${opts.random.seed})`
-    : `${r.schedules} schedule(s)${r.complete ? `, every one there is${opts.reduce === false ? "" : " up to reordering of commuting steps"}` : ` (stopped: ${r.stoppedBy ?? "bound"})`}`;
+    : `${r.schedules} schedule(s)${r.complete ? `, every one there is${r.reduction.reduction === "none" ? "" : " up to reordering of commuting steps"}` : ` (stopped: ${r.stoppedBy ?? "bound"})`}`;
   const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
-    return [head, `  clean: no schedule violated the oracle${r.complete ? "" : " (exploration was bounded)"}`, ...races,
-      ...variantHint(variant, opts, sc)].map(terminalText).join("\n");
+    const verdict = r.complete ? "  clean: no schedule violated the oracle"
+      : `  bounded: ${r.schedules} ${opts.random ? "random " : ""}schedules explored, no violation found (not a proof)` +
+        (opts.random ? "" : ` — the bound of ${opts.maxSchedules ?? DEFAULT_MAX_SCHEDULES} stopped it; --max-schedules raises it`);
+    return [head, verdict, ...races, ...variantHint(variant, opts, sc)].map(terminalText).join("\n");
   }
   return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
     ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].map(terminalText).join("\n");
+}
+
+function statsLine(r: ExploreResult, wallMs: number): string {
+  const p = r.reduction;
+  const pruned = p.reduction === "none" ? "none pruned (every interleaving)"
+    : `pruned: ${p.sleepBlocked} sleep-set blocked, ${p.prunedBranches} redundant branches`;
+  return `  stats: reduction ${p.reduction}; ${r.schedules} schedules explored; ${pruned}; wall ${(wallMs / 1000).toFixed(2)} s`;
 }
 
 /**

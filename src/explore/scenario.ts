@@ -27,7 +27,8 @@ import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from 
 import type { Smmu } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
 import type { Core } from "../../bindings/core.js";
-import type { Dep, Program, Regs, Step, Thread } from "./model.js";
+import type { Dep, Footprint, Program, Regs, Step, Thread } from "./model.js";
+import { Buffers, accessFootprint, mapFootprint, storeFootprint, switchFootprint, unmapFootprint } from "./footprints.js";
 import { encodeStep, resolveVariant } from "../variants/program.js";
 import {
   parseVariant, registerOf, type ResolvedSequence, type ResolvedStep, type ResolvedVariant, type VariantAction,
@@ -70,7 +71,26 @@ export const SEED_RACE: Scenario = {
   },
 };
 
-export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({ "seed-race": SEED_RACE });
+/** Five CPUs: the seed race with a second unmap in flight on another CPU — B and D each unmap
+ *  a buffer, A switches the domain to lazy, C maps a new buffer (which may get either freed
+ *  IOVA), and the device still uses both old buffers through what the SMMU cached. */
+export const TWO_UNMAPPERS: Scenario = {
+  name: "two-unmappers",
+  profile: "5.15",
+  bufferSize: 256 * 1024,
+  setup: [{ map: "old1", cpu: "B" }, { map: "old2", cpu: "D" }, { access: "old1" }, { access: "old2" }],
+  threads: {
+    B: [{ unmap: "old1" }],
+    D: [{ unmap: "old2" }],
+    A: [{ switch: "lazy" }],
+    C: [{ map: "new" }],
+    dev: [{ access: "old1" }, { access: "old2" }],
+  },
+};
+
+export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
+  "seed-race": SEED_RACE, "two-unmappers": TWO_UNMAPPERS,
+});
 
 /** Everything a program's steps act on; rebuilt to the post-setup state before each schedule. */
 class World {
@@ -80,7 +100,8 @@ class World {
   private setupBuffers = new Map<string, { phys: number; iova: number }>();
 
   constructor(readonly sim: Simulator, readonly smmu: Smmu, readonly dom: DmaDomain, readonly dev: DmaDevice,
-              readonly cpuOf: Map<string, number>, readonly size: number, readonly oracle: boolean) {}
+              readonly cpuOf: Map<string, number>, readonly size: number, readonly oracle: boolean,
+              readonly bufs: Buffers) {}
 
   /**
    * The parts of the shared memory that hold state: the static map up to the counter
@@ -142,7 +163,7 @@ function packRegs(seq: ResolvedSequence, step: ResolvedStep, r: Regs): number {
 
 /** The model's Step for one of the variant's steps; `effect` performs it (stores and actions). */
 function modelStep(core: Core, seq: ResolvedSequence, step: ResolvedStep,
-                   effect?: (word: number, regs: number, r: Regs) => string | void): Step {
+                   effect?: (word: number, regs: number, r: Regs) => string | void, footprint?: Footprint): Step {
   const word = encodeStep(core.layout, seq, step);
   const deps: Dep[] = [];
   const ctrl = step.decide ?? step.guard?.local;
@@ -153,7 +174,7 @@ function modelStep(core: Core, seq: ResolvedSequence, step: ResolvedStep,
     label: step.label, ...(deps.length ? { deps } : {}),
     ...(g ? { guard: (r: Regs) => (r[g.local] ?? 0) !== 0 !== g.negate } : {}),
     ...(effect ? { run: (r: Regs) => effect(word, packRegs(seq, step, r), r) } : {}),
-    ...(step.footprint ? { footprint: step.footprint } : {}),
+    ...(effect && footprint ? { footprint } : {}),
   };
   if (step.kind === "load") return { ...base, kind: "load", var: step.var!, mode: step.mode!, reg: step.out! };
   if (step.kind === "fence") return { ...base, kind: "fence", fence: step.fence! };
@@ -201,12 +222,12 @@ function unmapSteps(w: World, cpuName: string, buf: string, variant: ResolvedVar
     free: (step, word, regs) => release(step, word, regs, false),
     "set-type": (step, word, regs) => { perform(step, word, regs); },
   };
-  // Each of the unmap's actions also reads which IOVA the buffer has (a map may have set it).
-  const ofBuffer = (step: ResolvedStep): ResolvedStep => step.footprint
-    ? { ...step, footprint: { reads: [...step.footprint.reads, `buffer:${buf}`], writes: step.footprint.writes } } : step;
-  return seq.steps.map((step) => modelStep(w.sim.core, seq, ofBuffer(step), step.kind === "action"
+  // What each performed step touches (footprints.ts): the reduction's only knowledge of it.
+  const footprint = (step: ResolvedStep): Footprint | undefined => step.kind === "action"
+    ? unmapFootprint(step.action!, cpuName, buf, w.bufs) : step.kind === "store" ? storeFootprint(step) : undefined;
+  return seq.steps.map((step) => modelStep(w.sim.core, seq, step, step.kind === "action"
     ? (word, regs, r) => effects[step.action!](step, word, regs, step.decide !== undefined && !!r[step.decide])
-    : step.kind === "store" ? (word, regs) => { storeEffect(w, cpu, step, word, regs); } : undefined));
+    : step.kind === "store" ? (word, regs) => { storeEffect(w, cpu, step, word, regs); } : undefined, footprint(step)));
 }
 
 /** A store's effect in the core (the flag, the quirk word, or the queue's construction). */
@@ -224,17 +245,13 @@ function storeEffect(w: World, cpu: number, step: ResolvedStep, word: number, re
 function switchSteps(w: World, variant: ResolvedVariant): Step[] {
   const seq = variant.switch;
   return seq.steps.map((step) => modelStep(w.sim.core, seq, step, step.kind === "load" || step.kind === "fence" ? undefined
-    : (word, regs) => storeEffect(w, 0, step, word, regs)));
+    : (word, regs) => storeEffect(w, 0, step, word, regs), switchFootprint(step)));
 }
 
 function mapStep(w: World, cpuName: string, buf: string): Step {
   const cpu = w.cpuOf.get(cpuName)!;
   return {
-    kind: "action", label: `dma_map(${buf})`,
-    // The allocator, the page table, the oracle's shadow; the flush queue when the allocator
-    // flushes it to retry; the buffer's IOVA that later steps use.
-    footprint: { reads: ["fq", "domain-type"], writes: ["iova", "pgtable", "oracle", "fq_rings", `buffer:${buf}`] },
-    run: () => {
+    kind: "action", label: `dma_map(${buf})`, footprint: mapFootprint(buf, w.bufs), run: () => {
       const b = w.buffer(buf);
       b.iova = w.dev.map(b.phys, w.size, { cpu });
       const same = [...w.buffers].filter(([n, o]) => n !== buf && o.iova === b.iova).map(([n]) => n);
@@ -245,10 +262,7 @@ function mapStep(w: World, cpuName: string, buf: string): Step {
 
 function accessStep(w: World, buf: string, kind: "read" | "write"): Step {
   return {
-    kind: "action", label: `device ${kind}s '${buf}' at the IOVA it was given`,
-    // The walk reads the table, the caches fill, the oracle records what it judged.
-    footprint: { reads: ["pgtable", "iotlb", "oracle", `buffer:${buf}`], writes: ["iotlb", "oracle"] },
-    run: () => {
+    kind: "action", label: `device ${kind}s '${buf}' at the IOVA it was given`, footprint: accessFootprint(buf, w.bufs), run: () => {
       const b = w.buffer(buf);
       if (b.iova === 0) throw new ArgumentError("access", buf, "was never mapped", "scenario");
       const r = w.dev.access(b.iova, 64, kind);
@@ -354,7 +368,7 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
     const dom = sim.createDmaDomain({ smmu, cpus: names.length, variant: variant.definition });
     const dev = dom.attachDevice({ streamId: 1, dmaMask: 64, bus: "pci" });
     const cpuOf = new Map(names.map((n, i) => [n, i]));
-    const w = new World(sim, smmu, dom, dev, cpuOf, sc.bufferSize ?? 256 * 1024, oracle);
+    const w = new World(sim, smmu, dom, dev, cpuOf, sc.bufferSize ?? 256 * 1024, oracle, Buffers.of(sc));
     for (const op of sc.setup ?? []) {
       const cpu = "map" in op ? op.cpu ?? names[0]! : names[0]!;
       if (!cpuOf.has(cpu)) throw new ArgumentError("setup.cpu", cpu, `must be one of the threads (${names.join(", ")})`, "scenario");

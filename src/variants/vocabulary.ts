@@ -12,7 +12,8 @@
 // This file checks a variant strictly (unknown ops and keys are refused with the step's
 // path and what was expected) and resolves it: each local a read fills becomes a register
 // of the core's interpreter (at most STEP_REGS per sequence), and every step gets its label
-// and, for the kernel operations, the shared state it reads and writes (its footprint).
+// and action. What each performed step reads and writes, for the explorer's partial-order
+// reduction, is the explorer's to say (explore/footprints.ts: per CPU and per buffer).
 
 import { ArgumentError } from "../errors.js";
 import { checkOptions } from "../validate.js";
@@ -56,7 +57,6 @@ export interface VariantDefinition {
 }
 
 /** The shared state a step touches beyond the modelled word it reads or writes (if any). */
-export interface Footprint { reads: readonly string[]; writes: readonly string[] }
 
 /** What each op is, which fields it takes, where it may stand, and what it touches. */
 interface OpSpec {
@@ -66,14 +66,9 @@ interface OpSpec {
   fields: readonly string[];
   /** The sequences it may appear in. */
   in: readonly VariantSequence[];
-  /** Actions only: the shared simulator state it reads and writes (names of locations). */
-  footprint?: Footprint;
 }
 
 const GUARD = ["if", "unless"] as const;
-/** The locations behind the kernel operations: page table, SMMU caches, IOVA allocator, the
- *  flush queue's rings, the oracle's shadow of the DMA API, the domain's type. */
-const RELEASE_FOOTPRINT: Footprint = { reads: ["fq"], writes: ["iova", "fq_rings", "pgtable", "oracle"] };
 
 export const VARIANT_OPS: Readonly<Record<VariantOp, OpSpec>> = Object.freeze({
   "read": { summary: "read a modelled word into a local", fields: ["var", "access", "into", ...GUARD], in: VARIANT_SEQUENCES },
@@ -85,17 +80,16 @@ export const VARIANT_OPS: Readonly<Record<VariantOp, OpSpec>> = Object.freeze({
   "build-fq": { summary: "build the flush queue (a plain store of fq)", fields: GUARD, in: ["switch"] },
   "publish-fq-domain": { summary: "cookie->fq_domain = domain", fields: ["access", ...GUARD], in: ["switch"] },
   "set-quirk": { summary: "cfg.quirks |= IO_PGTABLE_QUIRK_NON_STRICT", fields: ["access", "from", ...GUARD], in: ["switch"] },
-  "set-type": { summary: "domain->type = IOMMU_DOMAIN_DMA_FQ", fields: GUARD, in: ["switch"],
-    footprint: { reads: [], writes: ["domain-type"] } },
+  "set-type": { summary: "domain->type = IOMMU_DOMAIN_DMA_FQ", fields: GUARD, in: ["switch"] },
   "clear-ptes": { summary: "iommu_unmap_fast: clear the PTEs (leaf TLBIs not gathered if `lazyIf`)", fields: ["lazyIf"],
-    in: ["unmap"], footprint: { reads: ["pgtable"], writes: ["pgtable"] } },
+    in: ["unmap"] },
   "iotlb_sync": { summary: "iotlb_sync: TLBI + CMD_SYNC, waited for (skipped if `unless`)", fields: ["unless"],
-    in: ["unmap"], footprint: { reads: [], writes: ["iotlb"] } },
+    in: ["unmap"] },
   "iommu_dma_free_iova": { summary: "`queueIf` ? queue_iova : free_iova_fast (`fq`: the queue as read)",
-    fields: ["queueIf", "fq"], in: ["unmap"], footprint: RELEASE_FOOTPRINT },
+    fields: ["queueIf", "fq"], in: ["unmap"] },
   "queue_iova": { summary: "queue the IOVA in the flush queue (`fq`: the queue as read)", fields: ["fq", ...GUARD],
-    in: ["unmap"], footprint: RELEASE_FOOTPRINT },
-  "free_iova_fast": { summary: "free the IOVA at once", fields: GUARD, in: ["unmap"], footprint: RELEASE_FOOTPRINT },
+    in: ["unmap"] },
+  "free_iova_fast": { summary: "free the IOVA at once", fields: GUARD, in: ["unmap"] },
 } satisfies Record<VariantOp, OpSpec>);
 
 const OP_NAMES = Object.keys(VARIANT_OPS) as VariantOp[];
@@ -131,8 +125,6 @@ export interface ResolvedStep {
   guard?: { local: string; negate: boolean };
   /** The local whose value the step uses (write/set-quirk from; the queue an IOVA is queued on). */
   data?: string;
-  /** Actions: the shared state they touch. */
-  footprint?: Footprint;
 }
 
 export interface ResolvedSequence {
@@ -306,7 +298,6 @@ function resolveStep(raw: unknown, index: number, seq: VariantSequence, locals: 
     case "queue_iova": s.action = "queue"; s.data = used("fq"); break;
     case "free_iova_fast": s.action = "free"; break;
   }
-  if (spec.footprint) s.footprint = spec.footprint;
   if (s.decide === undefined) delete s.decide;
   if (s.data === undefined) delete s.data;
   s.label = (d.label as string | undefined) ?? defaultLabel(s);
