@@ -9,11 +9,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  SEED_VARIANTS, SEED_VARIANT_DEFINITIONS, Simulator, buildScenario, parseVariant, runSchedule,
+  SEED_RACE, SEED_VARIANTS, SEED_VARIANT_DEFINITIONS, Simulator, buildScenario, parseVariant, runSchedule,
   type ResolvedStep, type Scenario, type SeedVariant, type VariantDefinition, type VariantSequence,
 } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
 import { encodeVariant } from "../src/variants/program.js";
+import { Buffers, switchFootprint, unmapFootprint } from "../src/explore/footprints.js";
 
 const OPS = ["unmap", "switch"] as const satisfies readonly VariantSequence[];
 
@@ -43,7 +44,11 @@ describe("the variants' definitions", () => {
         for (const r of [s.decide, s.guard?.local, s.data].filter((x) => x !== undefined)) {
           expect(steps.slice(0, i).some((w) => w.kind === "load" && w.out === r), `${v} ${op} step ${i + 1} reads ${r}`).toBe(true);
         }
-        if (s.kind === "action") expect(s.footprint, `${v} ${op} step ${i + 1}`).toBeDefined();
+        // Every action has a footprint the reduction can use (else it would conflict with every step).
+        if (s.kind === "action") {
+          const fp = op === "switch" ? switchFootprint(s) : unmapFootprint(s.action!, "B", "old", Buffers.of(SEED_RACE));
+          expect(fp, `${v} ${op} step ${i + 1}`).toBeDefined();
+        }
       });
     }
   });
