@@ -5,8 +5,6 @@
 // none of the bad verdicts without the oracle.
 
 import { describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,19 +12,8 @@ import {
   exploreScenario, replayScenario, parseReplayLine, SEED_RACE, TWO_UNMAPPERS, BUILTIN_SCENARIOS, VERDICT_EXIT_CODES, ArgumentError,
   buildScenario, describePpo,
 } from "../dist/index.js";
+import { cli } from "./helpers.js";
 
-const run = promisify(execFile);
-const CLI = join(__dirname, "..", "dist", "cli.js");
-
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { timeout: 120_000 });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout + x.stderr };
-  }
-}
 
 describe("seed race: v2 with the second read hoisted (Robin's mail)", () => {
   it("finds a use of a freed IOVA through a stale IOTLB entry under sc, and the printed schedule replays it", async () => {

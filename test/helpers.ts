@@ -1,7 +1,9 @@
 // Shared by the test files: where the conformance traces are, and how to pair a script
 // with its expected output and profile.
 
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { join, resolve } from "node:path";
 import { PROFILES, type Profile, type RunReport, type Simulator, type TaskContext } from "../dist/index.js";
 
@@ -63,4 +65,17 @@ export function deterministic(r: RunReport): Omit<RunReport, "timing" | "series"
  */
 export function coreOf(sim: Simulator): TaskContext["core"] {
   return (sim as unknown as { core: TaskContext["core"] }).core;
+}
+
+const CLI = join(import.meta.dirname, "..", "dist", "cli.js");
+
+/** Run the built CLI; its exit code and everything it printed (stdout, then stderr). */
+export async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: 120_000 });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout + x.stderr };
+  }
 }

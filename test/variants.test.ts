@@ -5,8 +5,6 @@
 // for the seed variants and for the README's variant with its smp_wmb() moved.
 
 import { describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,19 +13,8 @@ import {
   parseLitmus, parseRunScenario, parseVariant, runLitmus, runScenario, validateScenario, type RunScenarioInput,
   type MemoryModel, type Scenario, type SeedVariant, type VariantDefinition,
 } from "../dist/index.js";
+import { cli } from "./helpers.js";
 
-const run = promisify(execFile);
-const CLI = join(__dirname, "..", "dist", "cli.js");
-
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { timeout: 120_000 });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout + x.stderr };
-  }
-}
 
 /** The README's variant: the merged code with the writer's smp_wmb() moved after the publication. */
 const WMB_LATE: VariantDefinition = {
