@@ -69,6 +69,8 @@ export interface SweepOutcome {
   /** Wall-clock ms of this sweep, and the sum of its runs' own (their lines' wallMs). */
   wallMs: number;
   runWallMs: number;
+  /** Wall-clock ms the slots spent starting their simulators (each with its worker thread): the sweep's fixed cost. */
+  simulatorStartMs: number;
   /** Runs at once. */
   jobs: number;
 }
@@ -104,27 +106,41 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   opts.signal?.addEventListener("abort", onAbort);
   if (opts.signal?.aborted) stop.abort();
   let next = 0;
-  // Each slot takes the next run when its last one is done, on simulators of its own.
+  let simulatorStartMs = 0;
+  const record = (line: SweepResultLine) => {
+    if (fd !== undefined) appendResult(fd, line);
+    fresh.push(line);
+    if (!line.ok) failed++;
+    opts.onResult?.(line);
+    progress();
+  };
+  // Each slot takes the next run when its last one is done, on simulators of its own. A
+  // result is written once the next run has been handed to its worker thread, so that
+  // writing it (a full report is ~30 KB of JSON) overlaps that run where a core is free.
   const slot = async () => {
     const simulators = new PointSimulators();
+    let written: SweepResultLine | undefined;
     try {
       while (next < todo.length && !stop.signal.aborted) {
         const point = todo[next++]!;
-        let line: SweepResultLine;
+        const running = runPoint(spec, point, { ranOn, simulators, signal: stop.signal });
+        running.catch(() => undefined); // awaited below, after a turn of the event loop: not unhandled meanwhile
+        if (written !== undefined) {
+          await new Promise((go) => setImmediate(go));
+          record(written);
+          written = undefined;
+        }
         try {
-          line = await runPoint(spec, point, { ranOn, simulators, signal: stop.signal });
+          written = await running;
         } catch (e) {
           if (e instanceof PointAbortedError) break;
           stop.abort();
           throw e;
         }
-        if (fd !== undefined) appendResult(fd, line);
-        fresh.push(line);
-        if (!line.ok) failed++;
-        opts.onResult?.(line);
-        progress();
       }
     } finally {
+      if (written !== undefined) record(written);
+      simulatorStartMs += simulators.startMs;
       await simulators.close();
     }
   };
@@ -142,7 +158,7 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   const lines = [...kept, ...fresh].sort((a, b) => order.get(a.key)! - order.get(b.key)!);
   return {
     lines, total: mine.length, resumed: kept.length, ran: fresh.length, failed, interrupted,
-    wallMs: performance.now() - t0, runWallMs: fresh.reduce((n, l) => n + l.wallMs, 0), jobs,
+    wallMs: performance.now() - t0, runWallMs: fresh.reduce((n, l) => n + l.wallMs, 0), simulatorStartMs, jobs,
   };
 }
 
