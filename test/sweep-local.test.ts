@@ -122,6 +122,10 @@ describe("a 200-point sweep on this machine", { timeout: 120_000 }, () => {
     const r = await cli("sweep", at("other.json"), "--out", at("local"), "--resume");
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/local\.jsonl holds results of another sweep/);
+    writeFileSync(at("typo.json"), JSON.stringify({ ...SWEEP, axes: { "smmu.iotlb.entrys": [16] } }));
+    const t = await cli("sweep", at("typo.json"), "--dry-run");
+    expect(t.code).toBe(2);
+    expect(t.out).toMatch(/^iommu-sim: bad sweep: .*typo\.json: axes\["smmu\.iotlb\.entrys"\]: .*did you mean smmu\.iotlb\.entries\?/);
     const d = await cli("sweep", at("grid.json"), "--out", `${dir}/`);
     expect(d.code).toBe(2);
     expect(d.out).toMatch(/--out must be the base of the sweep's files, not a directory/);
