@@ -126,6 +126,11 @@ describe("a 200-point sweep on this machine", { timeout: 120_000 }, () => {
     const t = await cli("sweep", at("typo.json"), "--dry-run");
     expect(t.code).toBe(2);
     expect(t.out).toMatch(/^iommu-sim: bad sweep: .*typo\.json: axes\["smmu\.iotlb\.entrys"\]: .*did you mean smmu\.iotlb\.entries\?/);
+    const nowhere = await cli("sweep", at("grid.json"), "--out", at("no/such/folder/r"));
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.out).toMatch(/^iommu-sim: cannot write the results file: ENOENT/);
+    const m = await cli("sweep", "merge", at("no/such/m.jsonl"), at("local.jsonl"));
+    expect(m.out).toMatch(/^iommu-sim: cannot write the merged results to .*m\.jsonl: ENOENT/);
     const d = await cli("sweep", at("grid.json"), "--out", `${dir}/`);
     expect(d.code).toBe(2);
     expect(d.out).toMatch(/--out must be the base of the sweep's files, not a directory/);

@@ -85,6 +85,10 @@ export interface SweepOutcome {
 export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise<SweepOutcome> {
   const opts = checkOptions(options, SWEEP_OPTION_KEYS, "runSweep");
   const jobs = checkInt("jobs", opts.jobs ?? availableParallelism(), 1, 1024, "runSweep");
+  if (opts.shard !== undefined) {
+    checkInt("shard.count", opts.shard?.count, 1, 1_000_000, "runSweep");
+    checkInt("shard.index", opts.shard.index, 0, opts.shard.count - 1, "runSweep (shards are counted from 0)");
+  }
   const mine = expandPoints(spec).filter((p) => opts.shard === undefined || inShard(p.index, opts.shard));
   const previous = opts.out === undefined ? [] : previousResults(spec, opts.out, opts.resume === true, opts.onWarning);
   const have = new Set(previous.map((l) => l.key));
@@ -93,7 +97,7 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   const todo = mine.filter((p) => !have.has(p.key));
   const ranOn = opts.ranOn ?? (opts.shard ? shardText(opts.shard) : "local");
   const t0 = performance.now();
-  const fd = opts.out === undefined ? undefined : openSync(opts.out, "a");
+  const fd = opts.out === undefined ? undefined : openResults(opts.out);
   const fresh: SweepResultLine[] = [];
   let failed = kept.filter((l) => !l.ok).length;
   const progress = () => opts.onProgress?.({
@@ -160,6 +164,15 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
     lines, total: mine.length, resumed: kept.length, ran: fresh.length, failed, interrupted,
     wallMs: performance.now() - t0, runWallMs: fresh.reduce((n, l) => n + l.wallMs, 0), simulatorStartMs, jobs,
   };
+}
+
+/** The results file, open for appending (created if need be). */
+function openResults(out: string): number {
+  try {
+    return openSync(out, "a");
+  } catch (e) {
+    throw new SweepResultsError(`cannot write the results file: ${(e as Error).message}`);
+  }
 }
 
 /** The results already in `out` (on resume), checked to be this sweep's; refuses an existing file otherwise. */
