@@ -99,7 +99,7 @@ async function runWithSignals(spec: SweepSpec, o: Omit<SweepCliOptions, "shard">
     return await runSweep(spec, {
       ...(o.jobs !== undefined ? { jobs: o.jobs } : {}), out: o.resultsFile, resume: o.resume === true,
       ...(o.shard ? { shard: o.shard } : {}), signal: abort.signal,
-      onProgress: (p) => bar?.update(p.done, p.total, p.failed ? `${p.failed} failed` : ""),
+      onProgress: (p) => bar?.update(p.done, p.total, `| ${p.failed} failed`),
       onWarning: (m) => io.warn(`iommu-sim: warning: ${m}`),
     });
   } finally {
