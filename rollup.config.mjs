@@ -69,6 +69,8 @@ const CHUNK_NAMES = [
   ["src/run/scenario.ts", "scenario-schema"], // the scenario schema (zod) and the report's formatting
   ["src/report/html.ts", "report-html"], //     Node only: the HTML report, scenario files, sweeps
   ["src/tasks/pgtable.ts", "pgtable-tasks"],
+  ["src/tasks/map-benchmark.ts", "map-benchmark-tasks"], // dma_map_benchmark's worker side
+  ["src/explore/run.ts", "explore-replay-bench"], //        the library's tools the CLI shares (explorer, replay, selftests, bench)
 ];
 function chunkFileNames(chunk) {
   const ids = chunk.moduleIds.map((id) => id.split(sep).join("/"));
