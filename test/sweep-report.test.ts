@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  csvField, defaultMetric, formatSweepTable, renderSweepHtml, sortRows, summarise, sweepCsv, sweepTable,
+  csvField, defaultMetric, formatSweepTable, renderSweepHtml, sortRows, specFromResults, summarise, sweepCsv, sweepTable,
 } from "../src/sweep/report.js";
 import type { AxisValue, SweepResultLine, SweepSpec } from "../src/sweep/types.js";
 
@@ -74,6 +74,16 @@ describe("the table of points", () => {
     const t = sweepTable(spec(), [...lines(), ok(0, P(256, "rr"), { "latency.unmap.p50": 1000, "totals.ops": 5 })]);
     expect(t.rows[0]!.runs).toBe(2);
     expect(t.rows[0]!.metrics["latency.unmap.p50"]!.mean).toBe(105);
+  });
+
+  it("rebuilds the sweep's axes, repeat and first seed from the results alone, and groups the runs the same", () => {
+    const guessed = specFromResults([...lines()].reverse(), "from-file");
+    expect(guessed.axes).toEqual([{ path: "smmu.iotlb.entries", values: [256, 2048] }, { path: "smmu.iotlb.policy", values: ["rr", "lru"] }]);
+    expect([guessed.repeat, guessed.seed, guessed.id, guessed.name]).toEqual([2, 10, "abc123", "from-file"]);
+    expect(sweepTable(guessed, lines())).toEqual(sweepTable(spec(), lines()));
+    // Only first repetitions finished: still one row per point, each numbered from its index.
+    const firsts = lines().filter((l) => l.rep === 0);
+    expect(sweepTable(spec(), firsts).rows.map((r) => [r.point, r.runs])).toEqual([[0, 1], [1, 1], [2, 1], [3, 1]]);
   });
 
   it("summarises only finite values", () => {

@@ -56,6 +56,23 @@ export interface SweepTableData {
 /** The metric a reader looks for first when it varies: the unmap's median latency. */
 const PREFERRED_METRICS = ["latency.unmap.p50", "totals.modelledNsPerOp"];
 
+/**
+ * A sweep as far as its results tell it, for a results file read without its sweep file: the
+ * field paths and their values as the runs met them (numbers in order), the repeat count and
+ * first seed the runs show, the sweep's id from the lines. The base scenario is unknown.
+ */
+export function specFromResults(lines: readonly SweepResultLine[], name: string): SweepSpec {
+  const runs = uniqueRuns(lines);
+  const axes = sweepDims({ axes: [], points: [] } as unknown as SweepSpec, runs).map((path) => {
+    const values = [...new Map(runs.filter((l) => path in l.values).map((l) => [JSON.stringify(l.values[path]), l.values[path]!])).values()];
+    if (values.every((v) => typeof v === "number")) (values as number[]).sort((a, b) => a - b);
+    return { path, values };
+  });
+  const repeat = runs.reduce((n, l) => Math.max(n, l.rep + 1), 1);
+  const seed = runs.find((l) => l.rep === 0)?.seed ?? 0;
+  return { name, base: {}, axes, points: [], set: {}, repeat, seed, keep: "full", id: runs[0]?.sweep ?? "" };
+}
+
 /** The field paths that tell points apart: the axes in order, then any path only explicit points (or the lines) name. */
 export function sweepDims(spec: SweepSpec, lines: readonly SweepResultLine[] = []): string[] {
   const dims = spec.axes.map((a) => a.path);
@@ -92,13 +109,16 @@ export function summarise(values: readonly number[]): MetricSummary | undefined 
 export function sweepTable(spec: SweepSpec, lines: readonly SweepResultLine[]): SweepTableData {
   const runs = uniqueRuns(lines);
   const repeat = Math.max(1, spec.repeat);
+  // A run's index is point × repeat + rep (repetitions innermost), so index − rep names its
+  // point even where the repeat count is not known for sure (a report rebuilt from lines alone).
   const byPoint = new Map<number, SweepResultLine[]>();
   for (const l of runs) {
-    const p = Math.floor(l.index / repeat);
-    byPoint.set(p, [...(byPoint.get(p) ?? []), l]);
+    const first = l.index - l.rep;
+    byPoint.set(first, [...(byPoint.get(first) ?? []), l]);
   }
   const metrics = metricPaths(runs);
-  const rows = [...byPoint.entries()].sort(([a], [b]) => a - b).map(([point, group]) => pointRow(point, group, metrics));
+  const rows = [...byPoint.entries()].sort(([a], [b]) => a - b)
+    .map(([first, group]) => pointRow(Math.floor(first / repeat), group, metrics));
   return { dims: sweepDims(spec, runs), metrics, rows };
 }
 
@@ -386,7 +406,8 @@ function headerHtml(spec: SweepSpec, t: SweepTableData, lines: readonly SweepRes
   const badge = opts.partial
     ? '<span class="badge bad" id="partial">partial</span> '
     : failed > 0 ? `<span class="badge bad">${failed} failed</span> ` : '<span class="badge good">complete</span> ';
-  const baseName = typeof spec.base.name === "string" ? spec.base.name : "(an inline scenario)";
+  const baseName = typeof spec.base.name === "string" ? spec.base.name
+    : Object.keys(spec.base).length ? "(an inline scenario)" : "(not known: the report was made from the results alone)";
   const facts: [string, string][] = [
     ["base scenario", baseName],
     ["points", String(t.rows.length)],
@@ -514,6 +535,7 @@ th[aria-sort="descending"]::after { content: " ▼"; }
 tr.has-failed td.failed, td.error { color: var(--bad); font-weight: 600; }
 td.error { white-space: pre-wrap; }
 #heatmap svg { display: block; max-width: 100%; }
+.u-legend { font-size: 12px; }
 #heatmap text { font: 12px system-ui, sans-serif; }
 details.constants { margin-top: 8px; }
 `;
@@ -601,7 +623,8 @@ const SWEEP_SCRIPT = `
       xAxis.values = function (u, splits) { return splits.map(function (i) { return D.levels[xd][i] || ""; }); };
     } else if (lg) {
       xAxis.splits = function () { return xv; };
-      xAxis.values = function (u, splits) { return splits.map(compact); };
+      // The ticks are the sweep's own values: written out in full (4096, not 4.1k).
+      xAxis.values = function (u, splits) { return splits.map(String); };
     }
     var opts = {
       width: Math.max(320, box.clientWidth), height: 300,
@@ -609,6 +632,7 @@ const SWEEP_SCRIPT = `
       axes: [xAxis, { label: D.metrics[metric], stroke: "#444", grid: { stroke: "#eceff3" }, size: 64,
                       values: function (u, splits) { return splits.map(compact); } }],
       hooks: { draw: [errorBars(shown)] },
+      legend: { live: false },
       series: [{ label: D.dims[xd], value: function (u, v) { return v == null ? "-" : s.numeric ? String(v) : D.levels[xd][v]; } }]
         .concat(shown.map(function (g, k) {
           return { label: g.label, stroke: COLORS[k % COLORS.length], width: 2, spanGaps: true,
