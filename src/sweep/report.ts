@@ -536,6 +536,7 @@ tr.has-failed td.failed, td.error { color: var(--bad); font-weight: 600; }
 td.error { white-space: pre-wrap; }
 #heatmap svg { display: block; max-width: 100%; }
 .u-legend { font-size: 12px; }
+header h3 { margin-top: 14px; }
 #heatmap text { font: 12px system-ui, sans-serif; }
 details.constants { margin-top: 8px; }
 `;
