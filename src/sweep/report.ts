@@ -147,7 +147,7 @@ export function defaultMetric(t: SweepTableData): string | undefined {
 }
 
 /** An axis value as a reader sees it: strings and numbers as they are, anything else as JSON; a dash when the point has none. */
-export function valueText(v: AxisValue | undefined): string {
+export function shownValue(v: AxisValue | undefined): string {
   if (v === undefined) return "–";
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
@@ -226,7 +226,7 @@ export function sortRows(t: SweepTableData, key: string): SweepRow[] {
 }
 
 function sortableValue(v: AxisValue | undefined): number | string | undefined {
-  return v === undefined ? undefined : typeof v === "number" ? v : valueText(v);
+  return v === undefined ? undefined : typeof v === "number" ? v : shownValue(v);
 }
 
 function compareKeys(a: number | string | undefined, b: number | string | undefined): number {
@@ -253,7 +253,7 @@ function textTable(t: SweepTableData, rows: SweepRow[], metrics: string[]): Tabl
   return {
     headers: ["#", ...t.dims, "runs", ...metrics],
     align: ["r", ...t.dims.map(() => "l" as Align), "r", ...metrics.map(() => "r" as Align)],
-    rows: rows.map((r) => [String(r.point), ...t.dims.map((d) => terminalText(valueText(r.values[d]))), runsText(r),
+    rows: rows.map((r) => [String(r.point), ...t.dims.map((d) => terminalText(shownValue(r.values[d]))), runsText(r),
       ...metrics.map((m) => summaryText(r.metrics[m]))]),
   };
 }
@@ -288,7 +288,7 @@ function failureLines(t: SweepTableData): string[] {
 
 /** "smmu.iotlb.entries=256 smmu.iotlb.policy=rr": a point by its values. */
 export function pointLabel(dims: string[], values: Record<string, AxisValue>): string {
-  return dims.filter((d) => d in values).map((d) => `${d}=${valueText(values[d])}`).join(" ");
+  return dims.filter((d) => d in values).map((d) => `${d}=${shownValue(values[d])}`).join(" ");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ export function sweepCsv(spec: SweepSpec, lines: readonly SweepResultLine[]): st
   const metrics = metricPaths(runs);
   const header = ["index", "rep", "seed", ...dims, ...metrics, "ok", "error"];
   const rows = runs.map((l) => [
-    String(l.index), String(l.rep), String(l.seed), ...dims.map((d) => (d in l.values ? valueText(l.values[d]) : "")),
+    String(l.index), String(l.rep), String(l.seed), ...dims.map((d) => (d in l.values ? shownValue(l.values[d]) : "")),
     ...metrics.map((m) => (l.ok && m in l.metrics ? String(l.metrics[m]) : "")),
     String(l.ok), l.ok ? "" : `${l.error.name}: ${l.error.message}`,
   ]);
@@ -326,7 +326,7 @@ export interface SweepHtmlOptions {
   uplot: UplotFiles;
   /** The sweep stopped before every run finished (Ctrl-C, or a shard's file): the page says so. */
   partial?: boolean;
-  /** How many runs the whole sweep has, for "N of M finished". */
+  /** How many runs the whole sweep has, for "N of M finished" (default: what the lines say). */
   totalRuns?: number;
   /** The CSV download's file name (default: the sweep's name). */
   csvName?: string;
@@ -371,8 +371,8 @@ export function renderSweepHtml(spec: SweepSpec, lines: readonly SweepResultLine
 
 function pageData(spec: SweepSpec, t: SweepTableData): PageData {
   const numeric = t.dims.map((d) => t.rows.length > 0 && t.rows.every((r) => typeof r.values[d] === "number"));
-  const levels = t.dims.map((d) => [...new Set([...axisOrder(spec, d), ...t.rows.map((r) => valueText(r.values[d]))])]
-    .filter((v) => t.rows.some((r) => valueText(r.values[d]) === v)));
+  const levels = t.dims.map((d) => [...new Set([...axisOrder(spec, d), ...t.rows.map((r) => shownValue(r.values[d]))])]
+    .filter((v) => t.rows.some((r) => shownValue(r.values[d]) === v)));
   const metric = defaultMetric(t);
   const x = firstIndex(t.dims, (d, i) => numeric[i]! && levels[i]!.length > 1) ??
     firstIndex(t.dims, (_, i) => levels[i]!.length > 1) ?? 0;
@@ -380,7 +380,7 @@ function pageData(spec: SweepSpec, t: SweepTableData): PageData {
     dims: t.dims, numeric, levels, metrics: t.metrics,
     rows: t.rows.map((r) => ({
       p: r.point,
-      v: t.dims.map((d) => valueText(r.values[d])),
+      v: t.dims.map((d) => shownValue(r.values[d])),
       x: t.dims.map((d) => (typeof r.values[d] === "number" ? (r.values[d] as number) : null)),
       m: t.metrics.map((m) => { const s = r.metrics[m]; return s ? [s.mean, s.min, s.max, s.sd, s.n] : null; }),
     })),
@@ -390,7 +390,7 @@ function pageData(spec: SweepSpec, t: SweepTableData): PageData {
 
 /** An axis's values in the order the sweep file gave them (the levels of the plots follow it). */
 function axisOrder(spec: SweepSpec, path: string): string[] {
-  return (spec.axes.find((a) => a.path === path)?.values ?? []).map(valueText);
+  return (spec.axes.find((a) => a.path === path)?.values ?? []).map(shownValue);
 }
 
 function firstIndex<T>(xs: T[], pred: (x: T, i: number) => boolean): number | undefined {
@@ -401,7 +401,7 @@ function firstIndex<T>(xs: T[], pred: (x: T, i: number) => boolean): number | un
 function headerHtml(spec: SweepSpec, t: SweepTableData, lines: readonly SweepResultLine[], opts: SweepHtmlOptions): string {
   const runs = t.rows.reduce((n, r) => n + r.runs, 0);
   const failed = t.rows.reduce((n, r) => n + r.failures.length, 0);
-  const total = opts.totalRuns;
+  const total = opts.totalRuns ?? lines.find((l) => l.runs !== undefined)?.runs;
   const done = total === undefined ? `${runs} runs` : `${runs} of ${total} runs finished`;
   const badge = opts.partial
     ? '<span class="badge bad" id="partial">partial</span> '
@@ -417,8 +417,8 @@ function headerHtml(spec: SweepSpec, t: SweepTableData, lines: readonly SweepRes
     ...(Array.isArray(spec.keep) ? [["kept metrics", spec.keep.join(", ")] as [string, string]] : []),
     ["versions", versionsText(lines)],
   ];
-  const axes = spec.axes.map((a) => [a.path, a.values.map(valueText).join(", ")] as [string, string]);
-  const set = Object.entries(spec.set).map(([k, v]) => [k, valueText(v)] as [string, string]);
+  const axes = spec.axes.map((a) => [a.path, a.values.map(shownValue).join(", ")] as [string, string]);
+  const set = Object.entries(spec.set).map(([k, v]) => [k, shownValue(v)] as [string, string]);
   return [
     "<header>",
     `<h1>${badge}Sweep ${esc(spec.name)}</h1>`,
@@ -484,7 +484,7 @@ function tableHtml(t: SweepTableData, d: PageData, csv: string, csvName: string)
   const body = t.rows.map((r) => {
     const cells = [
       td(String(r.point), String(r.point), true),
-      ...t.dims.map((dim, i) => td(valueText(r.values[dim]), typeof r.values[dim] === "number" ? String(r.values[dim]) : valueText(r.values[dim]), d.numeric[i]!)),
+      ...t.dims.map((dim, i) => td(shownValue(r.values[dim]), typeof r.values[dim] === "number" ? String(r.values[dim]) : shownValue(r.values[dim]), d.numeric[i]!)),
       td(runsText(r), String(r.runs - r.failures.length), true, r.failures.length ? "failed" : ""),
       ...metrics.map((m) => metricCell(r.metrics[m])),
     ];
