@@ -131,6 +131,13 @@ describe("the terminal table", () => {
     expect(named[1]).toMatch(/runs\s+metric\.number\.3$/);
   });
 
+  it("shows at most maxRows points, after sorting, and counts the rest", () => {
+    const out = formatSweepTable(spec(), lines(), { sortBy: "latency.unmap.p50", maxRows: 2 });
+    expect(out.slice(3, 5).map((l) => l.split(/\s+/)[0])).toEqual(["3", "2"]);
+    expect(out[5]).toBe("(2 more points not shown)");
+    expect(() => formatSweepTable(spec(), lines(), { maxRows: 0 })).toThrow(/maxRows must be a positive integer/);
+  });
+
   it("refuses an unknown metric or sort key, naming it and the nearest", () => {
     expect(() => formatSweepTable(spec(), lines(), { metrics: ["latency.unmap.p5O"] }))
       .toThrow(/metrics\[0\] is not a metric of these results \(did you mean 'latency\.unmap\.p50'\?\)/);

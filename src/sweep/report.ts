@@ -164,6 +164,8 @@ export interface SweepTableOptions {
   sortBy?: string;
   /** The widest line wanted, in characters (default 120): metric columns past it are left out and counted. */
   width?: number;
+  /** At most this many points' rows (after sorting; the rest counted): a sweep's end prints a few dozen, not thousands. */
+  maxRows?: number;
 }
 
 /** Failed runs listed under the terminal table; past this they are counted. */
@@ -174,10 +176,12 @@ export function formatSweepTable(spec: SweepSpec, lines: readonly SweepResultLin
   const t = sweepTable(spec, lines);
   const width = checkWidth(opts.width);
   const chosen = opts.metrics === undefined ? undefined : opts.metrics.map((m, i) => checkMetric(t, m, `metrics[${i}]`));
-  const rows = opts.sortBy === undefined ? t.rows : sortRows(t, checkSortKey(t, opts.sortBy));
+  const sorted = opts.sortBy === undefined ? t.rows : sortRows(t, checkSortKey(t, opts.sortBy));
+  const rows = sorted.slice(0, checkMaxRows(opts.maxRows));
   const candidates = chosen ?? terminalMetrics(t);
   const fitted = fitColumns(t, rows, candidates, width, chosen !== undefined);
   const out = [headLine(spec, t), ...formatTable(textTable(t, rows, fitted))];
+  if (rows.length < sorted.length) out.push(`(${sorted.length - rows.length} more points not shown)`);
   const left = candidates.length - fitted.length;
   if (left > 0) out.push(`(${left} more metric${left === 1 ? "" : "s"} not shown: too wide for ${width} columns)`);
   if (opts.metrics === undefined && t.metrics.length > candidates.length)
@@ -189,6 +193,12 @@ function checkWidth(width: number | undefined): number {
   if (width === undefined) return 120;
   if (!Number.isInteger(width) || width < 20) throw new ArgumentError("width", width, "must be an integer of at least 20 (characters)", "formatSweepTable");
   return width;
+}
+
+function checkMaxRows(n: number | undefined): number {
+  if (n === undefined) return Infinity;
+  if (!Number.isInteger(n) || n < 1) throw new ArgumentError("maxRows", n, "must be a positive integer (rows)", "formatSweepTable");
+  return n;
 }
 
 function checkMetric(t: SweepTableData, metric: unknown, field: string): string {
@@ -252,7 +262,8 @@ function fitColumns(t: SweepTableData, rows: SweepRow[], metrics: string[], widt
 function textTable(t: SweepTableData, rows: SweepRow[], metrics: string[]): Table {
   return {
     headers: ["#", ...t.dims, "runs", ...metrics],
-    align: ["r", ...t.dims.map(() => "l" as Align), "r", ...metrics.map(() => "r" as Align)],
+    align: ["r", ...t.dims.map((d) => (t.rows.every((r) => typeof r.values[d] === "number") ? "r" : "l") as Align), "r",
+      ...metrics.map(() => "r" as Align)],
     rows: rows.map((r) => [String(r.point), ...t.dims.map((d) => terminalText(shownValue(r.values[d]))), runsText(r),
       ...metrics.map((m) => summaryText(r.metrics[m]))]),
   };
@@ -266,7 +277,9 @@ function runsText(r: SweepRow): string {
 /** The mean, and the repetitions' range after it when they differ: "12.3 (11.9–12.8)". */
 export function summaryText(s: MetricSummary | undefined): string {
   if (!s) return "–";
-  return s.n > 1 && s.min !== s.max ? `${fmtAuto(s.mean)} (${fmtAuto(s.min)}–${fmtAuto(s.max)})` : fmtAuto(s.mean);
+  const [lo, hi] = [fmtAuto(s.min), fmtAuto(s.max)];
+  // A spread too small to show at the mean's precision is left out rather than printed as "304 (304–304)".
+  return s.n > 1 && lo !== hi ? `${fmtAuto(s.mean)} (${lo}–${hi})` : fmtAuto(s.mean);
 }
 
 function headLine(spec: SweepSpec, t: SweepTableData): string {
