@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { formatResultLine } from "../src/sweep/results.js";
 import { reportResultsFile } from "../src/sweep/report-cli.js";
 import { loadSweep } from "../src/sweep/spec.js";
+import { countRuns } from "../src/sweep/points.js";
 import type { AxisValue, SweepResultLine } from "../src/sweep/types.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "iommu-sim-sweep-files-"));
@@ -76,5 +77,37 @@ describe("sweep report from a results file", () => {
     const mixed = resultsFile("mixed", [all[0]!, line("0123456789abcdef", 1, V(256, "rr"), 1)]);
     expect(() => reportResultsFile(mixed, {})).toThrow(/mixes the results of 2 sweeps/);
     expect(existsSync(join(TMP, "mixed.html"))).toBe(false);
+  });
+});
+
+/** The fenced block after `<!-- readme-test: KIND -->` in the README. */
+function readmeBlock(kind: string): string {
+  const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
+  const m = new RegExp(`<!-- readme-test: ${kind} -->\\s*\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  if (!m) throw new Error(`the README has no block marked readme-test: ${kind}`);
+  return m[1]!;
+}
+
+describe("the README's Sweeps section", () => {
+  it("gives a sweep file that loads as the 8 runs it says", () => {
+    const spec = loadSweep(JSON.parse(readmeBlock("sweep-file")));
+    expect(countRuns(spec)).toBe(8);
+    expect(spec.set).toEqual({ "workloads[0].ops": 20000 });
+  });
+
+  it("gives an Indexed Job whose shards are 0..N-1 of N, each with its own results file, resumed on a retry", () => {
+    const job = readmeBlock("k8s-job");
+    const n = Number(/^\s+completions: (\d+)/m.exec(job)?.[1]);
+    expect(n).toBeGreaterThan(1);
+    expect(job).toMatch(/^\s+completionMode: Indexed$/m);
+    expect(job).toMatch(/^\s+parallelism: \d+/m);
+    expect(job).toMatch(/^\s+restartPolicy: Never$/m);
+    expect(job).toContain(`--shard "\${JOB_COMPLETION_INDEX}/${n}"`);
+    expect(job).toContain('--out "/results/iotlb-${JOB_COMPLETION_INDEX}"');
+    expect(job).toContain("--resume");
+    // The results volume is mounted where --out writes; the sweep file where the command reads it.
+    expect(job).toMatch(/mountPath: \/results\b/);
+    expect(job).toMatch(/iommu-sim sweep \/sweep\/iotlb\.json/);
+    expect(job).toMatch(/mountPath: \/sweep\b/);
   });
 });
