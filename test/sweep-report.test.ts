@@ -212,6 +212,18 @@ describe("the HTML page", () => {
     expect(data.rows.map((r) => r.v[0])).toEqual([`v${evil}`, "</script><script>alert(2)</script>"]);
   });
 
+  it("keeps a huge sweep's page openable: the table's first 5000 points, the CSV linked beside it rather than embedded", () => {
+    const pad = "x".repeat(2000);
+    const many = Array.from({ length: 5001 }, (_, i) => ok(i, { label: `${pad}${i}` }, { m: i }, 0));
+    const s = spec({ repeat: 1, axes: [{ path: "label", values: many.map((l) => l.values.label!) }] });
+    const html = renderSweepHtml(s, many, { uplot: UPLOT, csvName: "big" });
+    const body = /<table id="points">[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/.exec(html)![1]!;
+    expect(body.match(/<tr/g)).toHaveLength(5000);
+    expect(html).toContain("The table shows the first 5000 of 5001 points (sorting sorts those)");
+    expect(html).toContain('<a id="csv" href="big.csv">big.csv</a>, beside this page');
+    expect(html).not.toContain("data:text/csv");
+  });
+
   it("has the controls, the table with a header per column, the CSV link and the failures; says partial", () => {
     const html = renderSweepHtml(spec(), lines(), { uplot: UPLOT, partial: true, totalRuns: 10, csvName: "out/run 1" });
     expect(html).toContain('id="partial"');

@@ -114,7 +114,9 @@ export function sweepTable(spec: SweepSpec, lines: readonly SweepResultLine[]): 
   const byPoint = new Map<number, SweepResultLine[]>();
   for (const l of runs) {
     const first = l.index - l.rep;
-    byPoint.set(first, [...(byPoint.get(first) ?? []), l]);
+    const group = byPoint.get(first);
+    if (group) group.push(l);
+    else byPoint.set(first, [l]);
   }
   const metrics = metricPaths(runs);
   const rows = [...byPoint.entries()].sort(([a], [b]) => a - b)
@@ -484,6 +486,14 @@ function plotsHtml(): string {
   ].join("\n");
 }
 
+/**
+ * The page stays quick to open and sort: past this many points its table shows the first ones
+ * (the plots and the CSV have them all), and past this much CSV the download is the file
+ * written beside the page rather than a copy inside it.
+ */
+const MAX_TABLE_ROWS = 5000;
+const MAX_EMBEDDED_CSV = 8 << 20;
+
 /** Metrics in the table: those that vary between points (all of them when none does). */
 function tableMetrics(t: SweepTableData): string[] {
   const varying = t.metrics.filter((m) => metricVaries(t, m));
@@ -494,7 +504,7 @@ function tableHtml(t: SweepTableData, d: PageData, csv: string, csvName: string)
   const metrics = tableMetrics(t);
   const th = (text: string, num: boolean) => `<th class="sortable${num ? " num" : ""}" title="sort by ${esc(text)}">${esc(text)}</th>`;
   const head = [th("#", true), ...t.dims.map((dim, i) => th(dim, d.numeric[i]!)), th("runs", true), ...metrics.map((m) => th(m, true))];
-  const body = t.rows.map((r) => {
+  const body = t.rows.slice(0, MAX_TABLE_ROWS).map((r) => {
     const cells = [
       td(String(r.point), String(r.point), true),
       ...t.dims.map((dim, i) => td(shownValue(r.values[dim]), typeof r.values[dim] === "number" ? String(r.values[dim]) : shownValue(r.values[dim]), d.numeric[i]!)),
@@ -508,12 +518,16 @@ function tableHtml(t: SweepTableData, d: PageData, csv: string, csvName: string)
     ? `<details class="constants"><summary>${constant.length} metrics the same at every point</summary>${dl(constant.map((m) =>
       [m, fmtAuto(t.rows.find((r) => r.metrics[m])?.metrics[m]?.mean ?? NaN)]))}</details>`
     : "";
-  const href = `data:text/csv;charset=utf-8,${encodeURIComponent(csv)}`;
   const name = `${csvName.replace(/[^A-Za-z0-9._-]+/g, "_") || "sweep"}.csv`;
+  const link = csv.length <= MAX_EMBEDDED_CSV
+    ? `<a id="csv" download="${esc(name)}" href="${esc(`data:text/csv;charset=utf-8,${encodeURIComponent(csv)}`)}">Download CSV</a> (one row per run).`
+    : `<a id="csv" href="${esc(encodeURIComponent(name))}">${esc(name)}</a>, beside this page (one row per run; too large to embed).`;
+  const cut = t.rows.length > MAX_TABLE_ROWS
+    ? ` The table shows the first ${MAX_TABLE_ROWS} of ${t.rows.length} points (sorting sorts those); the plots and the CSV have them all.`
+    : "";
   return `<section><h2>Points (${t.rows.length})</h2>` +
     `<p class="note">Click a column's header to sort by it (again to reverse). Each cell is the mean over the point's ` +
-    `successful repetitions; hover for min–max, standard deviation and count. ` +
-    `<a id="csv" download="${esc(name)}" href="${esc(href)}">Download CSV</a> (one row per run).</p>` +
+    `successful repetitions; hover for min–max, standard deviation and count.${cut} ${link}</p>` +
     `<div class="scroll"><table id="points"><thead><tr>${head.join("")}</tr></thead><tbody>${body.join("\n")}</tbody></table></div>` +
     `${constNote}</section>`;
 }
