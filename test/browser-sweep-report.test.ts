@@ -1,17 +1,16 @@
-// The sweep report in Chromium: the page of a real small sweep (run through the API) draws its
+// The sweep report in Chromium: the page a real small sweep writes (`iommu-sim sweep --out`) draws its
 // line plot (a canvas with ink on it, one line per other-axis combination), its heatmap (one
 // SVG cell per pair of values, a colour legend), the table of points (a row per point) that a
 // header click re-sorts, and a CSV download; changing the metric redraws. Saves
 // web/screenshots/sweep-report.png (committed, UPDATE_SCREENSHOTS=1) or a temporary copy.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
-import { expandPoints, loadSweep, runPoint, type SweepResultLine } from "../dist/node.js";
-import { writeSweepReport } from "../src/sweep/report-file.js";
+import { cli } from "./helpers.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "iommu-sim-sweep-report-"));
 const SHOT = process.env.UPDATE_SCREENSHOTS
@@ -37,12 +36,12 @@ describe("the sweep report in Chromium", () => {
   });
 
   it("draws the line plot and the heatmap, sorts the table and offers the CSV", async () => {
-    const spec = loadSweep(SWEEP);
-    const results: SweepResultLine[] = [];
-    for (const point of expandPoints(spec)) results.push(await runPoint(spec, point, { ranOn: "local" }));
-    expect(results.filter((l) => l.ok)).toHaveLength(16);
+    const file = join(TMP, "pkt.json");
+    writeFileSync(file, JSON.stringify(SWEEP));
     const base = join(TMP, "s");
-    writeSweepReport(base, spec, results);
+    const run = await cli("sweep", file, "--out", base, "--jobs", "2");
+    expect(run.code, run.out).toBe(0);
+    expect(readFileSync(`${base}.jsonl`, "utf8").trim().split("\n")).toHaveLength(16);
 
     const { page, errors } = await rig.page();
     await page.setViewportSize({ width: 1280, height: 1000 });
