@@ -16,11 +16,12 @@ export function sweepReportHtml(spec: SweepSpec, lines: readonly SweepResultLine
 
 /** Writes BASE.html and BASE.csv; returns their paths. */
 export function writeSweepReport(base: string, spec: SweepSpec, lines: readonly SweepResultLine[],
-                                 opts: Omit<SweepHtmlOptions, "uplot" | "csvName"> = {}): string[] {
+                                 opts: Omit<SweepHtmlOptions, "uplot" | "csvName" | "csv"> = {}): string[] {
   const name = base.split(/[/\\]/).pop() || spec.name;
-  const html = `${base}.html`;
-  const csv = `${base}.csv`;
-  writeFileSync(html, sweepReportHtml(spec, lines, { ...opts, csvName: name }));
-  writeFileSync(csv, sweepCsv(spec, lines));
-  return [html, csv];
+  const htmlFile = `${base}.html`;
+  const csvFile = `${base}.csv`;
+  const csv = sweepCsv(spec, lines);
+  writeFileSync(htmlFile, sweepReportHtml(spec, lines, { ...opts, csvName: name, csv }));
+  writeFileSync(csvFile, csv);
+  return [htmlFile, csvFile];
 }

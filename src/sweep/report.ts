@@ -345,6 +345,8 @@ export interface SweepHtmlOptions {
   totalRuns?: number;
   /** The CSV download's file name (default: the sweep's name). */
   csvName?: string;
+  /** The CSV when the caller made it already (to write it beside the page): made again otherwise. */
+  csv?: string;
 }
 
 /** The data the page's script draws from: each point's display values and metric summaries. */
@@ -363,7 +365,7 @@ interface PageData {
 export function renderSweepHtml(spec: SweepSpec, lines: readonly SweepResultLine[], opts: SweepHtmlOptions): string {
   const t = sweepTable(spec, lines);
   const data = pageData(spec, t);
-  const csv = sweepCsv(spec, lines);
+  const csv = opts.csv ?? sweepCsv(spec, lines);
   return [
     "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
