@@ -43,6 +43,7 @@ import { LiveServerError, startLiveServer } from "./web/server.js";
 import { fileURLToPath } from "node:url";
 import { availableParallelism } from "node:os";
 import { EXIT_INTERRUPTED, mergeCommand, sweepCommand, type SweepCliOptions } from "./sweep/cli.js";
+import { registerSweepReport } from "./sweep/report-cli.js";
 import { SweepError } from "./sweep/spec.js";
 
 function int(name: string, min: number, max: number) {
@@ -400,7 +401,8 @@ const sweepCmd = program.command("sweep")
   .option("-j, --jobs <n>", `runs at once, each on a worker thread (default: this machine's ${availableParallelism()})`,
     int("jobs", 1, 1024))
   .option("-o, --out <base>", "write the results to BASE.jsonl (default: the sweep's name, in this folder; a shard's " +
-    "with .shard-I-of-N); an existing file is refused unless --resume")
+    "with .shard-I-of-N); an existing file is refused unless --resume. At the end (also when stopped, marked partial) " +
+    "the report: BASE.html (plots, heatmaps, the sortable table) and BASE.csv (one row per run); a shard's after `sweep merge`")
   .option("--resume", "continue BASE.jsonl: run only the runs it has no result for (it must be this sweep's, by this version)")
   .option("--dry-run", "check the sweep and list its runs (index, seed, values) without running them")
   .option("--shard <i/n>", "run only shard I of N, counted from 0 (0/4 … 3/4): the runs whose index mod N is I, as " +
@@ -415,12 +417,13 @@ const sweepCmd = program.command("sweep")
 sweepCmd.command("merge")
   .description("join results files of one sweep (the shards', or interrupted runs') into OUT, one line per run: " +
     "identical duplicates kept once; refuses files of another sweep or version and two different results for one run; " +
-    "says which runs are missing (exit 1 when some are)")
+    "says which runs are missing (exit 1 when some are); writes OUT's report beside it (.html, .csv) and prints its table")
   .argument("<out>", "the merged results file to write (JSON lines)")
   .argument("<inputs...>", "results files to join")
   .action((out: string, inputs: string[]) => {
     mergeCommand(out, inputs, { say, warn: (t) => console.error(terminalLines(t)) });
   });
+registerSweepReport(sweepCmd, { say, warn: (t) => console.error(terminalLines(t)) });
 // ---- end of sweep ----
 
 function loadScenarioFile(path: string): Scenario {

@@ -11,6 +11,7 @@ import {
 } from "./format.js";
 import { plotSpecs, seriesWindowMs, type PlotSpec } from "./plots.js";
 import type { RunReport, ViolationReport } from "./types.js";
+import { PAGE_CSS, esc, jsonScript, scriptText } from "./page.js";
 
 /** Violations written out in the page; past this the page only counts them (it must stay openable). */
 const MAX_HTML_VIOLATIONS = 100;
@@ -73,31 +74,14 @@ export function htmlSection(title: string, body: string): string {
   return section(title, body);
 }
 
-export { htmlTable };
-
-/** Text for HTML content and attribute values: the five characters that could start markup or end a quoted value. */
-export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
-}
-
-const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-/**
- * Data in a <script type="application/json">: the HTML parser ends a script at "</script"
- * and changes state at "<!--" whatever the type, so both are broken up with JSON escapes
- * that JSON.parse reads back unchanged ("<\/" is "</", "\u0021" is "!").
- */
-function jsonScript(id: string, value: unknown): string {
-  const json = JSON.stringify(value).replace(/<\//g, "<\\/").replace(/<!--/g, "<\\u0021--");
-  return `<script type="application/json" id="${id}">${json}</script>`;
-}
-
-/** Library code inlined in a <script>: "</script" can only occur inside a string or regex there, where "<\/" means the same. */
-function scriptText(js: string): string {
-  return js.replace(/<\/script/gi, "<\\/script");
-}
+export { htmlTable, esc };
 
 const assets = new Map<string, string>();
+
+/** uPlot's script and style, to inline into a page made elsewhere (the sweep report, src/sweep/report.ts). */
+export function uplotAssets(): { js: string; css: string } {
+  return { js: uplotAsset("uPlot.iife.min.js"), css: uplotAsset("uPlot.min.css") };
+}
 
 /** A file of uPlot's dist/, read once per process from wherever node resolves the package. */
 function uplotAsset(file: string): string {
@@ -235,47 +219,6 @@ function htmlTable(t: Table): string {
     `<tbody>${t.rows.map(row("td")).join("")}</tbody>${foot}</table></div>`;
 }
 
-const PAGE_CSS = `
-:root { --fg: #1d232b; --muted: #5b6673; --line: #dde2e8; --bg: #f6f7f9; --good: #1f7a46; --bad: #b3261e; }
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--fg); font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; }
-main { max-width: 1200px; margin: 0 auto; padding: 24px; }
-h1 { font-size: 24px; margin: 0 0 4px; word-break: break-word; }
-h2 { font-size: 18px; margin: 28px 0 10px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
-h3 { font-size: 15px; margin: 0 0 8px; }
-.description, .note, footer { color: var(--muted); }
-footer { margin-top: 32px; font-size: 12px; }
-.badge { display: inline-block; padding: 1px 10px; border-radius: 10px; color: #fff; font-weight: 600; }
-.badge.good { background: var(--good); }
-.badge.bad { background: var(--bad); }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
-dt { color: var(--muted); }
-dd { margin: 0; font-variant-numeric: tabular-nums; }
-dl.inline { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 8px 0; }
-dl.inline dt::after { content: ":"; }
-dl.inline dd { margin-left: -14px; }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 14px; }
-.card, .box, .plot { background: #fff; border: 1px solid var(--line); border-radius: 8px; }
-.card { padding: 10px 16px; min-width: 150px; }
-.card .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.card .label { color: var(--muted); font-size: 12px; }
-.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
-.plot { margin: 0; padding: 12px; min-width: 0; }
-.plot figcaption { font-weight: 600; margin-bottom: 6px; }
-.chart { width: 100%; min-height: 200px; }
-.nodata { color: var(--muted); font-style: italic; padding: 40px 0; text-align: center; }
-.boxes { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
-.box { padding: 12px 16px; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
-th { background: #eef1f4; font-weight: 600; }
-.num { text-align: right; }
-tfoot td { font-weight: 600; border-top: 2px solid var(--line); }
-details.violation { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--bad); border-radius: 6px; padding: 6px 12px; margin: 8px 0; }
-details.violation summary { cursor: pointer; font-weight: 600; }
-details.violation pre { background: #f3f4f6; padding: 8px; overflow-x: auto; font-size: 12px; }
-`;
 
 /**
  * The page's own script: reads the plot specs (id="plots") and hands each to uPlot. Plain

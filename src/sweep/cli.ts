@@ -13,6 +13,7 @@ import { runSweep, type SweepOutcome } from "./local.js";
 import { countRuns, expandPoints, inShard, parseShard, shardText, valueText, type Shard } from "./points.js";
 import { formatResultLine, mergeResults, missingRuns, readResults, SweepResultsError } from "./results.js";
 import { loadSweep } from "./spec.js";
+import { finishSweepReport, reportMerged } from "./report-cli.js";
 import type { SweepSpec } from "./types.js";
 
 /** The exit code of a sweep stopped by Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it). */
@@ -57,6 +58,7 @@ export async function sweepCommand(file: string, o: SweepCliOptions, io: SweepCl
   }
   const outcome = await runWithSignals(spec, { ...o, shard, resultsFile }, io);
   printOutcome(spec, outcome, resultsFile, o.json === true, io);
+  finishSweepReport(spec, outcome.lines, { base: outBaseName, stopped: outcome.interrupted, shard: shard !== undefined, json: o.json === true }, io);
   if (outcome.interrupted) process.exitCode = EXIT_INTERRUPTED;
   else if (outcome.failed > 0) process.exitCode = 2;
   return { spec, resultsFile, base: outBaseName, outcome };
@@ -173,6 +175,7 @@ export function mergeCommand(out: string, inputs: string[], io: SweepCliIo): voi
   const sweep = merged.lines[0]?.sweep ?? "(none)";
   io.say(`merged ${merged.lines.length} results of sweep ${sweep} from ${inputs.length} file${inputs.length === 1 ? "" : "s"} ` +
     `into ${out}${merged.duplicates ? `; ${merged.duplicates} duplicate${merged.duplicates === 1 ? "" : "s"} kept once` : ""}`);
+  reportMerged(out, merged.lines, io);
   if (missing.length > 0) {
     const shown = missing.slice(0, 20).join(", ") + (missing.length > 20 ? ", …" : "");
     io.say(`missing ${missing.length} of ${runs} runs: ${shown} (run their shards, or the sweep with --resume --out ${out.replace(/\.jsonl$/i, "")})`);
