@@ -47,7 +47,7 @@ const browserHost = {
 // and cli-progress, and uPlot, which is never imported (the HTML report reads its files at
 // render time to inline them). zod is bundled in: the library validates scenarios in
 // browsers too, where a bare "zod" import would need an import map.
-const external = [/^node:/, "commander", "uplot", /^uplot\//, "cli-progress"];
+const external = [/^node:/, "commander", "uplot", /^uplot\//, "cli-progress", "bullmq", "ioredis"];
 const dtsExternal = [...external, "zod"];
 
 /** Warnings from bundled third-party code (zod's comments, its circular imports) are not ours to fix. */
