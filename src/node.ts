@@ -9,3 +9,15 @@ export {
   findChromium, dumpDom, screenshot, readRenderMarks, checkRendered,
   type ChromiumOptions, type RenderMarks,
 } from "./report/chromium.js";
+export { loadSweep, SweepError, type LoadSweepOptions } from "./sweep/spec.js";
+export { expandPoints, pointScenario, describePoint, parseShard, inShard, countRuns, type Shard } from "./sweep/points.js";
+export { runPoint, PointAbortedError, type RunPointOptions } from "./sweep/run-point.js";
+export { DEFAULT_SWEEP_METRICS } from "./sweep/metrics.js";
+export { parseFieldPath, formatFieldPath, getPath, setPath, type FieldPath } from "./sweep/path.js";
+export {
+  readResults, parseResultLine, formatResultLine, appendResult, mergeResults, resultsEqual, resultsDifference,
+  missingRuns, SweepResultsError, type MergedResults, type ReadResultsOptions,
+} from "./sweep/results.js";
+export type {
+  Axis, AxisValue, SweepSpecInput, SweepSpec, SweepRunPoint, SweepVersions, SweepResultLine, SweepResultOk, SweepResultFailed,
+} from "./sweep/types.js";

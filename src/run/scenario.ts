@@ -595,7 +595,8 @@ const checksSchema = z.strictObject({
   expect: oneOf(["clean", "violations", "any"]).default("clean"),
 });
 
-const scenarioSchema = z.strictObject({
+/** @internal The scenario schema itself (the sweep checks its field paths against it: src/sweep/fields.ts). */
+export const scenarioSchema = z.strictObject({
   name: expecting(z.string().min(1).max(64), "a string of 1..64 characters", "a string"),
   description: expecting(z.string(), "a string").default(""),
   profile: oneOf(PROFILE_NAMES).default(DEFAULT_PROFILE),

@@ -59,8 +59,11 @@ export interface SweepSpec {
   id: string;
 }
 
-/** One run of the sweep: a point of the axes (or an explicit point) and a repetition. */
-export interface SweepPoint {
+/**
+ * One run of the sweep: a point of the axes (or an explicit point) and a repetition. (Published
+ * as SweepRunPoint: "iommu-sim/node" already has a SweepPoint, the `bench -t` page's.)
+ */
+export interface SweepRunPoint {
   /** Position in the sweep's deterministic order (0-based): points in order, repetitions innermost. */
   index: number;
   /** The axis (or explicit point) values of this run, by field path. */
@@ -73,6 +76,9 @@ export interface SweepPoint {
   key: string;
 }
 
+/** The same as SweepRunPoint (the contract's first name; declarations that are published use SweepRunPoint). */
+export type SweepPoint = SweepRunPoint;
+
 /** The versions a result was produced by; results with different versions are never merged. */
 export interface SweepVersions {
   iommuSim: string;
@@ -84,6 +90,8 @@ export type SweepResultLine = SweepResultOk | SweepResultFailed;
 
 interface SweepResultCommon {
   sweep: string;
+  /** How many runs the whole sweep has (every shard's together), so that a merge can tell which are missing. */
+  runs?: number;
   index: number;
   key: string;
   values: Record<string, AxisValue>;

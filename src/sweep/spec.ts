@@ -1,0 +1,273 @@
+// A sweep file (`iommu-sim sweep <sweep.json>`): a base scenario, axes crossed into points (or
+// points given one by one), fixed overrides and repetitions (src/sweep/types.ts is the
+// contract). loadSweep reads it (strict JSON: a key given twice is refused), checks its
+// structure with zod (field paths in every message, unknown keys with a did-you-mean), checks
+// every field path against the scenario language, expands ranges, and then builds and
+// validates the scenario of every point before anything runs: a point that cannot run is
+// named with its axis values. The result is a SweepSpec with an id that changes whenever
+// anything that decides a point's result does.
+
+import { readFileSync } from "node:fs";
+import { dirname, resolve as resolvePath } from "node:path";
+import { z } from "zod";
+import { ArgumentError, ConfigError } from "../errors.js";
+import { parseJsonStrict } from "../json-input.js";
+import { BUILTIN_RUN_SCENARIOS, isBuiltinRunScenarioName } from "../run/builtins.js";
+import { formatPath, messageFor, parseRunScenario, problemsOf, ScenarioError, type Path } from "../run/scenario.js";
+import { scenarioPathProblem } from "./fields.js";
+import { hashOf } from "./hash.js";
+import { metricPathProblem } from "./metrics.js";
+import { parseFieldPath, setPath } from "./path.js";
+import { countRuns, describePoint, expandPoints, pointScenario } from "./points.js";
+import type { Axis, AxisValue, SweepSpec, SweepSpecInput } from "./types.js";
+
+/** A sweep that cannot run. `message`: `<source>: <field path>: <what was wrong>` (or the point's). */
+export class SweepError extends ConfigError {
+  override name = "SweepError";
+  /**
+   * @param source the sweep file (or "sweep")
+   * @param path the field path of the problem in the sweep file, or the point (`point 3 (…)`)
+   */
+  constructor(readonly source: string, readonly path: string, message: string) {
+    super(`${source}: ${path}: ${message}`.replace(/\s*[\r\n]+\s*/g, " "));
+  }
+}
+
+/** Values one axis may take at most, and runs a sweep may have at most (a typo in a range must not hang). */
+export const MAX_AXIS_VALUES = 100_000;
+export const MAX_SWEEP_RUNS = 1_000_000;
+/** Seeds are u32 (the scenario's `seed`). */
+const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * Scenario fields a sweep may not change: the seed is the sweep's own (`seed`, `repeat`), and
+ * every point runs on one worker, because only then is its report a function of its scenario
+ * and seed (the runner's determinism promise); a sweep runs points side by side instead.
+ */
+const RESERVED: Record<string, string> = {
+  seed: "is the sweep's own: give the sweep a `seed` and a `repeat` (repetition r runs with seed + r)",
+  workers: "cannot change: every point runs on one worker, so that its report is a function of its scenario and seed " +
+    "(the sweep runs points side by side instead; --jobs)",
+};
+
+// ---------------------------------------------------------------------------------------
+// The structure.
+
+const axisValue: z.ZodType<AxisValue, AxisValue> = z.lazy(() => z.union([
+  z.string(), z.number(), z.boolean(), z.null(), z.array(axisValue), z.record(z.string(), axisValue),
+]));
+
+const rangeSchema = z.strictObject({
+  from: z.number(),
+  to: z.number(),
+  step: z.number().gt(0).optional(),
+  factor: z.number().gt(1).optional(),
+});
+
+const axisSchema = z.union([z.array(axisValue).min(1), rangeSchema]);
+
+const sweepSchema = z.strictObject({
+  name: z.string().min(1).max(64).optional(),
+  base: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+  axes: z.record(z.string(), axisSchema).optional(),
+  points: z.array(z.record(z.string(), axisValue)).optional(),
+  set: z.record(z.string(), axisValue).optional(),
+  repeat: z.int().min(1).max(MAX_SWEEP_RUNS).optional(),
+  seed: z.int().min(0).max(MAX_SEED).optional(),
+  keep: z.union([z.literal("full"), z.array(z.string()).min(1)]).optional(),
+});
+
+// Input and schema must agree (the contract is src/sweep/types.ts).
+type Assert<T extends true> = T;
+type _InputFits = Assert<z.input<typeof sweepSchema> extends SweepSpecInput ? true : false>;
+
+// ---------------------------------------------------------------------------------------
+// Entry point.
+
+/** Where a sweep's relative paths are resolved: the sweep file's folder, or this one. */
+export interface LoadSweepOptions {
+  /** The folder a `base` scenario file's path is relative to (default: the sweep file's, else the working directory). */
+  baseDir?: string;
+}
+
+/**
+ * Reads a sweep file (a path) or takes a sweep object, checks it and every point's scenario,
+ * and returns it resolved. Throws a SweepError (or a ScenarioError for a base scenario file
+ * that is itself wrong) naming the field or the point.
+ */
+export function loadSweep(input: string | SweepSpecInput, opts: LoadSweepOptions = {}): SweepSpec {
+  const source = typeof input === "string" ? input : "sweep";
+  const raw = typeof input === "string" ? readSweepFile(input) : input;
+  const baseDir = opts.baseDir ?? (typeof input === "string" ? dirname(resolvePath(input)) : process.cwd());
+  const parsed = sweepSchema.safeParse(raw, { error: messageFor, reportInput: true });
+  if (!parsed.success) {
+    const p = problemsOf(parsed.error.issues)[0]!;
+    throw new SweepError(source, formatPath(p.path), p.message);
+  }
+  const s = parsed.data;
+  const base = resolveBase(s.base, baseDir, source);
+  const set = checkPaths(s.set ?? {}, ["set"], source);
+  checkSetApplies(base, set, source);
+  const axes = Object.entries(s.axes ?? {}).map(([path, axis]) => {
+    checkPath(path, ["axes", path], source);
+    return { path, values: axisValues(axis, ["axes", path], source) };
+  });
+  const points = (s.points ?? []).map((p, i) => checkPaths(p, ["points", i], source));
+  const baseSeed = parseRunScenario(base, `${source}: base`).seed;
+  const seed = s.seed ?? baseSeed;
+  const repeat = s.repeat ?? 1;
+  if (seed + repeat - 1 > MAX_SEED) {
+    throw new SweepError(source, s.seed === undefined ? "repeat" : "seed", `seed ${seed} with repeat ${repeat} would ` +
+      `run seeds up to ${seed + repeat - 1}, past the largest (${MAX_SEED})`);
+  }
+  const keep = s.keep ?? "full";
+  if (keep !== "full") keep.forEach((m, i) => checkMetric(m, ["keep", i], source));
+  const name = s.name ?? (typeof input === "string" ? input.replace(/^.*[/\\]/, "").replace(/\.json$/i, "") : "sweep");
+  const resolved = { name, base, axes, points, set, repeat, seed, keep };
+  checkRunCount(resolved, source);
+  const spec: SweepSpec = { ...resolved, id: hashOf({ ...resolved, name: undefined }) };
+  checkPoints(spec, source);
+  return spec;
+}
+
+function readSweepFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new SweepError(path, "(root)", `cannot read the sweep file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseJsonStrict(text, path);
+}
+
+// ---------------------------------------------------------------------------------------
+// The base scenario: a built-in's name, a scenario file, or an object; kept as written (its
+// defaults are applied per point by parseRunScenario, so that a field derived from another —
+// a machine preset's costs — follows an axis that changes the machine).
+
+function resolveBase(base: string | Record<string, unknown>, baseDir: string, source: string): Record<string, unknown> {
+  let scenario: Record<string, unknown>;
+  let where: string;
+  if (typeof base !== "string") {
+    scenario = structuredClone(base);
+    where = `${source}: base`;
+  } else if (isBuiltinRunScenarioName(base)) {
+    scenario = structuredClone(BUILTIN_RUN_SCENARIOS[base]) as unknown as Record<string, unknown>;
+    where = `built-in scenario ${base}`;
+  } else if (/[./\\]/.test(base)) {
+    where = resolvePath(baseDir, base);
+    let text: string;
+    try {
+      text = readFileSync(where, "utf8");
+    } catch (e) {
+      throw new SweepError(source, "base", `cannot read the scenario file ${where}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const json = parseJsonStrict(text, where);
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      throw new SweepError(source, "base", `${where} is not a scenario (expected a JSON object)`);
+    }
+    scenario = json as Record<string, unknown>;
+  } else {
+    throw new SweepError(source, "base", `no built-in scenario named ${JSON.stringify(base)} (built-in: ` +
+      `${Object.keys(BUILTIN_RUN_SCENARIOS).join(", ")}); a scenario file needs a path, e.g. ./my.json`);
+  }
+  // The base must be a scenario by itself: its own mistakes are told as its own.
+  try {
+    parseRunScenario(scenario, where);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new SweepError(source, "base", e.message);
+    throw e;
+  }
+  return scenario;
+}
+
+// ---------------------------------------------------------------------------------------
+// Paths, ranges, metrics.
+
+function checkPath(text: string, at: Path, source: string): void {
+  let path;
+  try {
+    path = parseFieldPath(text);
+  } catch (e) {
+    if (e instanceof ArgumentError) throw new SweepError(source, formatPath(at), e.message);
+    throw e;
+  }
+  const reserved = RESERVED[String(path[0])];
+  if (reserved !== undefined && path.length === 1) throw new SweepError(source, formatPath(at), `${text} ${reserved}`);
+  const problem = scenarioPathProblem(path);
+  if (problem !== undefined) throw new SweepError(source, formatPath(at), `${text} names no scenario field: ${problem}`);
+}
+
+function checkPaths(values: Record<string, AxisValue>, at: Path, source: string): Record<string, AxisValue> {
+  for (const path of Object.keys(values)) checkPath(path, [...at, path], source);
+  return values;
+}
+
+function checkMetric(text: string, at: Path, source: string): void {
+  let path;
+  try {
+    path = parseFieldPath(text, "the metric path");
+  } catch (e) {
+    if (e instanceof ArgumentError) throw new SweepError(source, formatPath(at), e.message);
+    throw e;
+  }
+  const problem = metricPathProblem(path);
+  if (problem !== undefined) throw new SweepError(source, formatPath(at), `${text}: ${problem}`);
+}
+
+/** `set` written into the base: a path it cannot take (past a list's end) is `set`'s, not every point's. */
+function checkSetApplies(base: Record<string, unknown>, set: Record<string, AxisValue>, source: string): void {
+  const scenario = structuredClone(base);
+  for (const [path, value] of Object.entries(set)) {
+    try {
+      setPath(scenario, parseFieldPath(path), value);
+    } catch (e) {
+      if (e instanceof ArgumentError) throw new SweepError(source, formatPath(["set", path]), e.message);
+      throw e;
+    }
+  }
+}
+
+/** A list as given; a range expanded (`to` included when reached, up to a rounding error). */
+export function axisValues(axis: Axis, at: Path, source: string): AxisValue[] {
+  if (Array.isArray(axis)) return axis;
+  const where = formatPath(at);
+  const { from, to, step, factor } = axis;
+  if ((step === undefined) === (factor === undefined)) {
+    throw new SweepError(source, where, `a range needs exactly one of "step" (from, from + step, …) or "factor" ` +
+      `(from, from × factor, …), found ${step === undefined ? "neither" : "both"}`);
+  }
+  if (to < from) throw new SweepError(source, `${where}.to`, `expected at least from (${from}), found ${to}`);
+  if (factor !== undefined && !(from > 0)) {
+    throw new SweepError(source, `${where}.from`, `a range with "factor" needs from > 0, found ${from}`);
+  }
+  const count = step !== undefined ? Math.floor((to - from) / step + 1e-9) + 1 : Math.floor(Math.log(to / from) / Math.log(factor!) + 1e-9) + 1;
+  if (count > MAX_AXIS_VALUES) {
+    throw new SweepError(source, where, `the range has ${count} values, more than an axis may (${MAX_AXIS_VALUES})`);
+  }
+  // Each value from the start (no running sum to drift), rounded off binary noise (0.1 + 0.2).
+  const value = (i: number) => Number((step !== undefined ? from + i * step : from * factor! ** i).toPrecision(12));
+  return Array.from({ length: count }, (_, i) => value(i));
+}
+
+function checkRunCount(s: Omit<SweepSpec, "id">, source: string): void {
+  const runs = countRuns({ ...s, id: "" });
+  if (runs > MAX_SWEEP_RUNS) {
+    throw new SweepError(source, "(root)", `the sweep has ${runs} runs (${runs / s.repeat} points × repeat ${s.repeat}), ` +
+      `more than a sweep may (${MAX_SWEEP_RUNS})`);
+  }
+}
+
+/** Every point's scenario built and checked (once per point, not per repetition: only the seed differs). */
+function checkPoints(spec: SweepSpec, source: string): void {
+  for (const point of expandPoints(spec)) {
+    if (point.rep !== 0) continue;
+    try {
+      parseRunScenario(pointScenario(spec, point), describePoint(point));
+    } catch (e) {
+      if (e instanceof ScenarioError) throw new SweepError(source, describePoint(point), e.message.slice(describePoint(point).length + 2));
+      if (e instanceof ArgumentError) throw new SweepError(source, describePoint(point), e.message);
+      throw e;
+    }
+  }
+}
