@@ -21,3 +21,8 @@ export {
 export type {
   Axis, AxisValue, SweepSpecInput, SweepSpec, SweepRunPoint, SweepVersions, SweepResultLine, SweepResultOk, SweepResultFailed,
 } from "./sweep/types.js";
+export {
+  runSweepOnQueue, type QueueSweepOptions, type QueueSweepOutcome, type QueueProgress,
+} from "./sweep/queue.js";
+export { runQueueWorker, type QueueWorkerOptions, type QueueWorkerSummary } from "./sweep/queue-worker.js";
+export { parseRedisUrl, QueueError, type RedisTarget } from "./sweep/redis.js";

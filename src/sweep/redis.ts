@@ -113,7 +113,9 @@ export async function openRedis(t: RedisTarget): Promise<Redis> {
     client.disconnect();
     throw e instanceof QueueError ? e : connectError(t, last ?? (e as Error));
   }
+  // From now on a command waits while the connection is remade, as long as the retry strategy goes on.
   client.options.retryStrategy = boundedRetry;
+  client.options.maxRetriesPerRequest = null;
   return client;
 }
 
@@ -148,6 +150,16 @@ export function withTimeout<T>(p: Promise<T>, ms: number, timeout: () => Error):
     p.finally(() => clearTimeout(timer)),
     new Promise<never>((_, reject) => { timer = setTimeout(() => reject(timeout()), ms); }),
   ]);
+}
+
+/** Resolves after `ms`, or at once when `signal` is aborted. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => { clearTimeout(timer); signal?.removeEventListener("abort", done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 /**
