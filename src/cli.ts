@@ -41,6 +41,8 @@ import { outBase } from "./out-base.js";
 import { IommuSimError } from "./errors.js";
 import { LiveServerError, startLiveServer } from "./web/server.js";
 import { fileURLToPath } from "node:url";
+import { availableParallelism } from "node:os";
+import { EXIT_INTERRUPTED, mergeCommand, sweepCommand, type SweepCliOptions } from "./sweep/cli.js";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -402,6 +404,39 @@ program.command("bench")
     // Interrupted (Ctrl-C): what ran is printed, and the exit says the run did not complete, as `run` does.
     if (await runBenchCommand(o, (l) => say(l)) === "interrupted") process.exitCode = 2;
   });
+
+// ---- sweep (src/sweep/cli.ts has the actions; the report and the queue extend them there) ----
+const sweepCmd = program.command("sweep")
+  .description("run a sweep: a base scenario crossed with axes of scenario fields (or points given one by one), " +
+    "each run repeated with its own seed; runs go side by side, each result appended to BASE.jsonl (JSON lines) as " +
+    "it finishes; exit 0 when every run has a result and none failed, 2 on bad input or when a run failed, " +
+    `${EXIT_INTERRUPTED} when interrupted (Ctrl-C or SIGTERM: every finished run is kept; --resume runs the rest)`)
+  .argument("<sweep>", "sweep file (JSON: base, axes, points, set, repeat, seed, keep)")
+  .option("-j, --jobs <n>", `runs at once, each on a worker thread (default: this machine's ${availableParallelism()})`,
+    int("jobs", 1, 1024))
+  .option("-o, --out <base>", "write the results to BASE.jsonl (default: the sweep's name, in this folder; a shard's " +
+    "with .shard-I-of-N); an existing file is refused unless --resume")
+  .option("--resume", "continue BASE.jsonl: run only the runs it has no result for (it must be this sweep's, by this version)")
+  .option("--dry-run", "check the sweep and list its runs (index, seed, values) without running them")
+  .option("--shard <i/n>", "run only shard I of N, counted from 0 (0/4 … 3/4): the runs whose index mod N is I, as " +
+    "--shard $JOB_COMPLETION_INDEX/N in a Kubernetes Indexed Job or --shard $SLURM_ARRAY_TASK_ID/N in a Slurm " +
+    "array --array=0-(N-1); join the shards' files with `sweep merge`")
+  .option("--json", "print the outcome (or with --dry-run the runs) as JSON")
+  .option("--no-progress", "no progress bar")
+  .action(async (file: string, o: SweepCliOptions) => {
+    await sweepCommand(file, o, { say, warn: (t) => console.error(terminalLines(t)) });
+  });
+
+sweepCmd.command("merge")
+  .description("join results files of one sweep (the shards', or interrupted runs') into OUT, one line per run: " +
+    "identical duplicates kept once; refuses files of another sweep or version and two different results for one run; " +
+    "says which runs are missing (exit 1 when some are)")
+  .argument("<out>", "the merged results file to write (JSON lines)")
+  .argument("<inputs...>", "results files to join")
+  .action((out: string, inputs: string[]) => {
+    mergeCommand(out, inputs, { say, warn: (t) => console.error(terminalLines(t)) });
+  });
+// ---- end of sweep ----
 
 function loadScenarioFile(path: string): Scenario {
   let text: string;

@@ -11,7 +11,7 @@ export {
 } from "./report/chromium.js";
 export { loadSweep, SweepError, type LoadSweepOptions } from "./sweep/spec.js";
 export { expandPoints, pointScenario, describePoint, parseShard, inShard, countRuns, type Shard } from "./sweep/points.js";
-export { runPoint, PointAbortedError, type RunPointOptions } from "./sweep/run-point.js";
+export { runPoint, PointAbortedError, PointSimulators, type RunPointOptions } from "./sweep/run-point.js";
 export { DEFAULT_SWEEP_METRICS } from "./sweep/metrics.js";
 export { parseFieldPath, formatFieldPath, getPath, setPath, type FieldPath } from "./sweep/path.js";
 export {
@@ -21,6 +21,7 @@ export {
 export type {
   Axis, AxisValue, SweepSpecInput, SweepSpec, SweepRunPoint, SweepVersions, SweepResultLine, SweepResultOk, SweepResultFailed,
 } from "./sweep/types.js";
+export { runSweep, type SweepOptions, type SweepOutcome, type SweepProgress } from "./sweep/local.js";
 export {
   runSweepOnQueue, type QueueSweepOptions, type QueueSweepOutcome, type QueueProgress,
 } from "./sweep/queue.js";

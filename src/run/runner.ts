@@ -331,6 +331,9 @@ function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], 
 
 // ── the machine ───────────────────────────────────────────────────────────────
 
+/** @internal The memory a run's own simulator has (a sweep that lends runs its simulators makes them alike: src/sweep/run-point.ts). */
+export const RUN_SIMULATOR_MEMORY = { ramMiB: 256, kheapMiB: 64 } as const;
+
 async function buildMachine(sc: RunScenario, given: Simulator | undefined, assets: AssetOptions): Promise<Machine> {
   if (given !== undefined && typeof given?.createDmaDomain !== "function") {
     throw new ArgumentError("simulator", given, "must be a Simulator (Simulator.create)", "runScenario");
@@ -340,7 +343,7 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
       `must have the scenario's profile ('${sc.profile}')`, "runScenario");
   }
   const cpuCosts = sc.machine === undefined ? {} : MACHINES[sc.machine].cpuCosts;
-  const sim = given ?? await Simulator.create({ profile: sc.profile, ramMiB: 256, kheapMiB: 64, cpuCosts, ...assets });
+  const sim = given ?? await Simulator.create({ profile: sc.profile, ...RUN_SIMULATOR_MEMORY, cpuCosts, ...assets });
   if (given && sc.machine !== undefined) given.setCpuCosts(cpuCosts); // the run's machine is the scenario's
   const made: { smmu?: Smmu; domains: DmaDomain[] } = { domains: [] };
   try {

@@ -1,0 +1,156 @@
+// The local sweep through the command line: a 200-point sweep of short runs; the same sweep
+// interrupted (SIGINT once some lines are written) and resumed, running only what is missing;
+// the same sweep in 4 shards, merged, equal to the local results run by run. And the runner's
+// promise that lets all of that compare: a point's result does not depend on what its
+// simulator ran before (runs share kept simulators), nor on the order.
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  expandPoints, loadSweep, readResults, resultsDifference, runPoint, runSweep, type SweepResultLine,
+} from "../dist/node.js";
+import { cli } from "./helpers.js";
+
+const CLI = join(import.meta.dirname, "..", "dist", "cli.js");
+const dir = mkdtempSync(join(tmpdir(), "sweep-local-"));
+const at = (f: string) => join(dir, f);
+
+// 5 × 5 × 2 points × 4 repetitions = 200 short runs (100–500 packets per CPU).
+const SWEEP = {
+  name: "grid",
+  base: "nic-tx",
+  axes: {
+    "smmu.iotlb.entries": { from: 16, to: 256, factor: 2 },
+    "workloads[0].ops": { from: 100, to: 500, step: 100 },
+    "domains[0].type": ["DMA", "DMA-FQ"],
+  },
+  repeat: 4,
+  keep: ["totals.ops", "totals.modelledNsPerOp", "latency.unmap.p99", "smmu.iotlbHitRate", "smmu.commands.CMD_SYNC"],
+};
+writeFileSync(at("grid.json"), JSON.stringify(SWEEP));
+
+/** Each line's key once, and how many lines there were. */
+function keysOf(lines: SweepResultLine[]): { unique: number; total: number } {
+  return { unique: new Set(lines.map((l) => l.key)).size, total: lines.length };
+}
+
+/** Lines in a file so far (complete ones). */
+function linesIn(file: string): number {
+  return existsSync(file) ? readFileSync(file, "utf8").split("\n").length - 1 : 0;
+}
+
+describe("a 200-point sweep on this machine", { timeout: 120_000 }, () => {
+  let local: SweepResultLine[] = [];
+
+  it("runs every point once and writes one line each", async () => {
+    const r = await cli("sweep", at("grid.json"), "--out", at("local"), "--jobs", "2");
+    expect(r.out).toMatch(/sweep grid: 200 of 200 runs have a result: 200 ok, 0 failed/);
+    expect(r.code).toBe(0);
+    local = readResults(at("local.jsonl"));
+    expect(keysOf(local)).toEqual({ unique: 200, total: 200 });
+    expect(local.map((l) => l.index).sort((a, b) => a - b)).toEqual([...Array(200).keys()]);
+    // The values reached the runs: ops per CPU × 2 CPUs.
+    for (const l of local) expect(l.ok && l.metrics["totals.ops"]).toBe(2 * (l.values["workloads[0].ops"] as number));
+  });
+
+  it("refuses to overwrite the results without --resume", async () => {
+    const r = await cli("sweep", at("grid.json"), "--out", at("local"));
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/local\.jsonl.* already exists: continue it with --resume/);
+  });
+
+  it("after an interruption, --resume runs only the missing points", async () => {
+    const file = at("cut.jsonl");
+    const child = spawn(process.execPath, [CLI, "sweep", at("grid.json"), "--out", at("cut"), "--jobs", "2"]);
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((done) => {
+      const poll = setInterval(() => {
+        if (linesIn(file) >= 30) { clearInterval(poll); child.kill("SIGINT"); }
+      }, 20);
+      child.on("exit", (c) => { clearInterval(poll); done(c); });
+    });
+    expect(code).toBe(130);
+    const kept = readResults(file);
+    expect(kept.length).toBeGreaterThanOrEqual(30);
+    expect(kept.length).toBeLessThan(200);
+    expect(stderr).toMatch(new RegExp(`${kept.length} of 200 runs kept in .*cut\\.jsonl; the same command with --resume runs the other ${200 - kept.length}`));
+
+    const r = await cli("sweep", at("grid.json"), "--out", at("cut"), "--resume");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`200 of 200 runs have a result \\(${kept.length} from before, ${200 - kept.length} now\\)`));
+    const all = readResults(file);
+    expect(keysOf(all)).toEqual({ unique: 200, total: 200 });
+    expect(all.slice(0, kept.length)).toEqual(kept); // the kept lines untouched
+    expect(resultsDifference(all, local)).toBeUndefined();
+  });
+
+  it("in 4 shards, merged, equals the local results", async () => {
+    mkdirSync(at("shards"));
+    for (const pair of [[0, 1], [2, 3]]) {
+      const runs = await Promise.all(pair.map((i) => cli("sweep", at("grid.json"), "--shard", `${i}/4`, "--jobs", "1",
+        "--out", at(`shards/part${i}`))));
+      for (const r of runs) expect(r.out).toMatch(/50 of 50 runs have a result/);
+    }
+    const parts = [0, 1, 2, 3].map((i) => readResults(at(`shards/part${i}.jsonl`)));
+    for (const [i, part] of parts.entries()) {
+      expect(part.every((l) => l.index % 4 === i && l.ranOn === `shard ${i}/4`)).toBe(true);
+    }
+    const partial = await cli("sweep", "merge", at("partial.jsonl"), at("shards/part0.jsonl"), at("shards/part2.jsonl"));
+    expect(partial.code).toBe(1);
+    expect(partial.out).toMatch(/missing 100 of 200 runs: 1, 3, 5, /);
+    const r = await cli("sweep", "merge", at("merged.jsonl"), ...[0, 1, 2, 3, 0].map((i) => at(`shards/part${i}.jsonl`)));
+    expect(r.out).toMatch(/merged 200 results of sweep .* from 5 files .*; 50 duplicates kept once/);
+    expect(r.out).toMatch(/complete: all 200 runs/);
+    expect(r.code).toBe(0);
+    const merged = readResults(at("merged.jsonl"));
+    expect(merged.map((l) => l.index)).toEqual([...Array(200).keys()]);
+    expect(resultsDifference(merged, local)).toBeUndefined();
+    // And a result that differs is seen: the comparison can fail.
+    const bent = merged.map((l, i) => (i === 7 && l.ok ? { ...l, metrics: { ...l.metrics, "totals.ops": -1 } } : l));
+    expect(resultsDifference(bent, local)).toMatch(/run 7 .* differs/);
+  });
+
+  it("refuses to resume another sweep's file, and a directory as --out", async () => {
+    writeFileSync(at("other.json"), JSON.stringify({ ...SWEEP, repeat: 3 }));
+    const r = await cli("sweep", at("other.json"), "--out", at("local"), "--resume");
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/local\.jsonl holds results of another sweep/);
+    const d = await cli("sweep", at("grid.json"), "--out", `${dir}/`);
+    expect(d.code).toBe(2);
+    expect(d.out).toMatch(/--out must be the base of the sweep's files, not a directory/);
+  });
+
+  it("lists a shard's points with --dry-run", async () => {
+    const r = await cli("sweep", at("grid.json"), "--dry-run", "--shard", "3/4", "--json");
+    const listed = JSON.parse(r.out) as { runs: number; points: { index: number; seed: number }[] };
+    expect(listed.runs).toBe(200);
+    expect(listed.points.map((p) => p.index)).toEqual(Array.from({ length: 50 }, (_, k) => 4 * k + 3));
+    expect(listed.points.slice(0, 4).map((p) => p.seed)).toEqual([4, 4, 4, 4]); // index 3, 7, 11, 15: repetition 3
+  });
+});
+
+describe("runs on kept simulators", () => {
+  it("give each point the result a fresh simulator gives, whatever ran before", { timeout: 120_000 }, async () => {
+    // Profiles and machine presets change between runs of one simulator; the last point has no
+    // machine, after runs that set a machine's CPU costs.
+    const spec = loadSweep({
+      base: "nic-tx",
+      axes: { profile: ["7.1", "5.15"], machine: ["kunpeng-920", "morello"], "domains[0].type": ["DMA", "DMA-FQ"] },
+      points: [{ "smmu.iotlb.entries": 64 }],
+      set: { "workloads[0].ops": 300 },
+    });
+    const kept = await runSweep(spec, { jobs: 1 });
+    expect(kept.lines).toHaveLength(9);
+    const fresh: SweepResultLine[] = [];
+    for (const p of expandPoints(spec).reverse()) fresh.push(await runPoint(spec, p, { ranOn: "fresh" }));
+    expect(resultsDifference(kept.lines, fresh)).toBeUndefined();
+    // The machine's costs reached the runs (or the comparison above would prove little).
+    const nsPerOp = (i: number) => { const l = kept.lines[i]!; return l.ok ? l.metrics["totals.modelledNsPerOp"] : NaN; };
+    expect(nsPerOp(0)).not.toBe(nsPerOp(2));
+    expect(nsPerOp(8)).not.toBe(nsPerOp(0));
+  });
+});
