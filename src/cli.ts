@@ -423,6 +423,12 @@ const sweepCmd = program.command("sweep")
     "array --array=0-(N-1); join the shards' files with `sweep merge`")
   .option("--json", "print the outcome (or with --dry-run the runs) as JSON")
   .option("--no-progress", "no progress bar")
+  .option("--queue <url>", "run the points on `iommu-sim worker` processes (any number, on any machines) through this Redis, " +
+    "redis://HOST:PORT (redis://:PASSWORD@HOST:PORT/DB; rediss:// for TLS): points become BullMQ jobs, this command " +
+    "follows their results into BASE.jsonl; Ctrl-C leaves the points queued for the workers, --resume follows them again")
+  .addHelpText("after", "\nExamples:\n  iommu-sim sweep grid.json --out grid --jobs 4\n" +
+    "  iommu-sim sweep grid.json --out grid --queue redis://10.0.0.5:6379   # then, on any machines:\n" +
+    "  iommu-sim worker --queue redis://10.0.0.5:6379")
   .action(async (file: string, o: SweepCliOptions) => {
     await sweepCommand(file, o, { say, warn: (t) => console.error(terminalLines(t)) });
   });

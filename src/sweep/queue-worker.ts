@@ -18,7 +18,7 @@ import type { Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { ArgumentError } from "../errors.js";
 import { checkInt, checkOptions, type OptionKeys } from "../validate.js";
-import { runPoint, sweepVersions } from "./run-point.js";
+import { PointSimulators, runPoint, sweepVersions } from "./run-point.js";
 import { parseResultLine, resultsDifference } from "./results.js";
 import type { SweepPoint, SweepResultLine } from "./types.js";
 import {
@@ -81,6 +81,8 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
 class QueueWorker {
   private readonly queues = new Map<string, Queue>();
   private readonly refused = new Set<string>();
+  /** Simulators kept between points (a new one costs more than a short run); one set per point run at once. */
+  private readonly idle: PointSimulators[] = [];
   private serving?: { id: string; record: SweepRecord; worker: Worker };
   private ran = 0;
   private failure?: QueueError;
@@ -182,7 +184,13 @@ class QueueWorker {
       throw new (await import("bullmq")).UnrecoverableError(`job ${job.id} does not belong to sweep ${record.spec.id}: ${JSON.stringify(job.data).slice(0, 200)}`);
     }
     this.say(`worker ${this.id}: taking point #${point.index} (${point.key})`);
-    const line = await runPoint(record.spec, point, { ranOn: this.id });
+    const simulators = this.idle.pop() ?? new PointSimulators();
+    let line: SweepResultLine;
+    try {
+      line = await runPoint(record.spec, point, { ranOn: this.id, simulators });
+    } finally {
+      this.idle.push(simulators);
+    }
     await this.store(line);
     this.ran++;
     this.say(`worker ${this.id}: point #${point.index} ${line.ok ? "done" : `failed (${line.error.name}: ${line.error.message})`} in ${Math.round(line.wallMs)} ms`);
@@ -204,6 +212,7 @@ class QueueWorker {
     await Promise.all([...this.queues.values()].map((q) => bounded(force ? q.disconnect() : q.close())));
     if (force) this.redis.disconnect();
     else await bounded(this.redis.quit());
+    await Promise.all(this.idle.splice(0).map((sims) => bounded(sims.close())));
   }
 }
 

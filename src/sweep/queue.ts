@@ -13,13 +13,14 @@
 // Ctrl-C stops following: what was written stays, the jobs stay in Redis (the workers go on),
 // and `--resume` picks the sweep up again, writing what finished meanwhile.
 
-import { existsSync, writeFileSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import type { Job, Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { ArgumentError } from "../errors.js";
+import { ArgumentError, IommuSimError } from "../errors.js";
 import { checkOptions, type OptionKeys } from "../validate.js";
+import { previousResults, type SweepOutcome, type SweepProgress } from "./local.js";
 import { expandPoints } from "./points.js";
-import { appendResult, cutTornTail, parseResultLine, readResults, SweepResultsError } from "./results.js";
+import { appendResult, parseResultLine } from "./results.js";
 import { sweepVersions } from "./run-point.js";
 import type { SweepPoint, SweepResultLine, SweepSpec } from "./types.js";
 import {
@@ -29,127 +30,124 @@ import {
 import { writeSweepRecord } from "./queue-record.js";
 import type { PointJobData } from "./queue-worker.js";
 
-/** Where a sweep on a queue stands: points with a result written (of them, failed runs), of all. */
-export interface QueueProgress {
-  done: number;
-  failed: number;
-  total: number;
-}
-
 /** Options of runSweepOnQueue. */
 export interface QueueSweepOptions {
   /** The Redis server: redis://HOST:PORT (redis://:PASSWORD@HOST:PORT/DB; rediss:// for TLS). */
   queue: string;
-  /** The results file (JSON lines) the results are written to as they arrive. */
+  /** The results file (JSON lines) the results are written to as they arrive; an existing one only with `resume`. */
   out: string;
-  /** Keep the results file's lines and queue only the points it lacks (default: start the file afresh). */
+  /** Continue the results file `out`: points it has are not queued again (it must be this sweep's, by this version). */
   resume?: boolean;
   /** Aborting stops following (what was written stays; the jobs stay in Redis for a later resume). */
   signal?: AbortSignal;
-  /** Called when a result arrives (and once at the start). */
-  onProgress?: (p: QueueProgress) => void;
+  /** Called when a result arrives, and once at the start (as the local runner's). */
+  onProgress?: (p: SweepProgress) => void;
   /** Told what was queued, and what was left in Redis when stopped (one line each). */
   onEvent?: (line: string) => void;
+  /** Told about a torn last line found on resume. */
+  onWarning?: (message: string) => void;
 }
 
-const SUBMIT_OPTION_KEYS = { queue: 1, out: 1, resume: 1, signal: 1, onProgress: 1, onEvent: 1 } as const satisfies OptionKeys<QueueSweepOptions>;
-
-/** How a sweep on a queue ended. */
-export interface QueueSweepOutcome {
-  /** Every point's line is in the results file. */
-  complete: boolean;
-  /** Stopped by the signal before that (the jobs are left in Redis). */
-  interrupted: boolean;
-  progress: QueueProgress;
-}
+const SUBMIT_OPTION_KEYS = {
+  queue: 1, out: 1, resume: 1, signal: 1, onProgress: 1, onEvent: 1, onWarning: 1,
+} as const satisfies OptionKeys<QueueSweepOptions>;
 
 /** Job options: retried (at least once) with backoff when a worker's run throws; kept until the sweep is done. */
 const JOB_ATTEMPTS = 3;
 const JOB_BACKOFF_MS = 1000;
 /** How often the results hash is looked at. */
 const POLL_MS = 250;
-/** Jobs added per round trip. */
-const ADD_BATCH = 500;
+/** Jobs added, and results read, per round trip. */
+const BATCH = 500;
 
 /**
  * Runs a sweep on a Redis queue: queues its points for `iommu-sim worker` processes (on any
- * machines with that Redis) and writes their results to `out` as they arrive. Resolves when
- * every point has a line, or when `signal` stops it; a failure to reach Redis, or points whose
- * jobs failed on every attempt, are a QueueError (what was written stays).
+ * machines with that Redis) and writes their results to `out` as they arrive. Resolves, as the
+ * local runner does (its `jobs`: the workers whose results arrived), when every point has a
+ * line, or when `signal` stops it; a failure to reach Redis, or points whose jobs failed on
+ * every attempt, are a QueueError (what was written stays).
  */
-export async function runSweepOnQueue(spec: SweepSpec, options: QueueSweepOptions): Promise<QueueSweepOutcome> {
+export async function runSweepOnQueue(spec: SweepSpec, options: QueueSweepOptions): Promise<SweepOutcome> {
   const o = checkOptions(options, SUBMIT_OPTION_KEYS, "runSweepOnQueue");
   const target = parseRedisUrl(o.queue, "queue");
   if (typeof o.out !== "string" || o.out === "") throw new ArgumentError("out", o.out, "must be the results file's path", "runSweepOnQueue");
   checkRedisName("sweep id", spec.id);
   const points = expandPoints(spec);
-  const written = startResultsFile(o.out, spec, !!o.resume);
+  // The file is checked before Redis is: a refusal costs no connection.
+  const previous = previousResults(spec, o.out, o.resume === true, o.onWarning);
   const redis = await openRedis(target);
   const { Queue } = await import("bullmq");
   const queue = new Queue<PointJobData>(queueName(spec.id), { connection: bullConnection(target), prefix: KEY_PREFIX });
   queue.on("error", () => {}); // its commands' failures reach us as rejections
-  const submit = new Submission(spec, points, written, o, target, redis, queue);
+  const fd = openSync(o.out, "a");
+  const submit = new Submission(spec, points, previous, o, target, redis, queue, fd);
   let failed = false;
   try {
     return await submit.run();
   } catch (e) {
     failed = true;
-    throw e instanceof SweepResultsError || e instanceof QueueError ? e : lostConnection(target, e);
+    throw e instanceof IommuSimError ? e : lostConnection(target, e);
   } finally {
+    closeSync(fd);
     await submit.close(failed);
   }
 }
 
-/** The lines already in the results file (on resume), which must be this sweep's; else a fresh, empty file. */
-function startResultsFile(out: string, spec: SweepSpec, resume: boolean): Map<string, SweepResultLine> {
-  const have = new Map<string, SweepResultLine>();
-  if (!resume || !existsSync(out)) {
-    writeFileSync(out, "");
-    return have;
-  }
-  cutTornTail(out);
-  for (const line of readResults(out)) {
-    if (line.sweep !== spec.id) {
-      throw new SweepResultsError(`${out} holds results of sweep ${line.sweep}, not of this one (${spec.id}): --resume continues the same sweep only`);
-    }
-    have.set(line.key, line);
-  }
-  return have;
-}
-
 class Submission {
   private readonly pending = new Map<string, SweepPoint>();
-  private readonly progress: QueueProgress;
+  private readonly kept: SweepResultLine[];
+  private readonly fresh: SweepResultLine[] = [];
+  private readonly t0 = performance.now();
+  private failed: number;
   private seenLength = -1;
 
-  constructor(private readonly spec: SweepSpec, points: SweepPoint[], private readonly written: Map<string, SweepResultLine>,
+  constructor(private readonly spec: SweepSpec, private readonly points: SweepPoint[], previous: SweepResultLine[],
               private readonly o: QueueSweepOptions, private readonly target: RedisTarget,
-              private readonly redis: Redis, private readonly queue: Queue<PointJobData>) {
-    for (const p of points) if (!written.has(p.key)) this.pending.set(p.key, p);
-    const failed = [...written.values()].filter((l) => !l.ok).length;
-    this.progress = { done: written.size, failed, total: points.length };
+              private readonly redis: Redis, private readonly queue: Queue<PointJobData>, private readonly fd: number) {
+    const mine = new Set(points.map((p) => p.key));
+    this.kept = [...new Map(previous.filter((l) => mine.has(l.key)).map((l) => [l.key, l] as const)).values()];
+    const have = new Set(this.kept.map((l) => l.key));
+    for (const p of points) if (!have.has(p.key)) this.pending.set(p.key, p);
+    this.failed = this.kept.filter((l) => !l.ok).length;
   }
 
-  async run(): Promise<QueueSweepOutcome> {
+  async run(): Promise<SweepOutcome> {
     const say = this.o.onEvent ?? (() => {});
-    this.o.onProgress?.({ ...this.progress });
+    this.progress();
     await this.publish();
     await this.collect(); // results stored by an earlier submission's workers: written, not run again
     const queued = await this.enqueue();
-    say(`sweep ${this.spec.name} (${this.spec.id}): ${this.progress.total} points, ${this.progress.done} already done, ` +
-      `${queued} queued on ${this.target.shown}; run \`iommu-sim worker --queue ${this.target.shown}\` on any machine to take them`);
+    say(`sweep ${this.spec.name} (${this.spec.id}): ${this.points.length} points, ${this.points.length - this.pending.size} already done, ` +
+      `${queued} queued on ${this.target.shown}; \`iommu-sim worker --queue ${this.target.shown}\` on any machine takes them`);
     while (this.pending.size > 0) {
       if (this.o.signal?.aborted) {
-        say(`stopped following: ${this.pending.size} points left in Redis for the workers; ` +
-          `\`iommu-sim sweep … --queue ${this.target.shown} --resume\` writes them to ${this.o.out} when they are done`);
-        return { complete: false, interrupted: true, progress: { ...this.progress } };
+        say(`stopped following: ${this.pending.size} points left in Redis for the workers; the same command with --resume ` +
+          `writes them to ${this.o.out} when they are done`);
+        return this.outcome(true);
       }
       await sleep(POLL_MS, this.o.signal);
       await this.collect();
       if (this.pending.size > 0) await this.checkFailed();
     }
     await this.cleanUp();
-    return { complete: true, interrupted: false, progress: { ...this.progress } };
+    return this.outcome(false);
+  }
+
+  private progress(): void {
+    this.o.onProgress?.({
+      total: this.points.length, done: this.kept.length + this.fresh.length, failed: this.failed, resumed: this.kept.length,
+      elapsedMs: performance.now() - this.t0,
+    });
+  }
+
+  private outcome(interrupted: boolean): SweepOutcome {
+    const order = new Map(this.points.map((p, i) => [p.key, i] as const));
+    const lines = [...this.kept, ...this.fresh].sort((a, b) => order.get(a.key)! - order.get(b.key)!);
+    return {
+      lines, total: this.points.length, resumed: this.kept.length, ran: this.fresh.length, failed: this.failed, interrupted,
+      wallMs: performance.now() - this.t0, runWallMs: this.fresh.reduce((n, l) => n + l.wallMs, 0),
+      jobs: new Set(this.fresh.map((l) => l.ranOn)).size,
+    };
   }
 
   /** The sweep's record for workers, then its entry in the registry they read (oldest first). */
@@ -165,8 +163,8 @@ class Submission {
     if (length === this.seenLength) return;
     this.seenLength = length;
     const keys = [...this.pending.keys()];
-    for (let i = 0; i < keys.length; i += ADD_BATCH) {
-      const batch = keys.slice(i, i + ADD_BATCH);
+    for (let i = 0; i < keys.length; i += BATCH) {
+      const batch = keys.slice(i, i + BATCH);
       const values = await this.redis.hmget(key, ...batch);
       values.forEach((text, j) => { if (text !== null) this.write(batch[j]!, text); });
     }
@@ -177,12 +175,11 @@ class Submission {
     if (line.sweep !== this.spec.id || line.key !== key) {
       throw new QueueError(`Redis ${resultsKey(this.spec.id)} field ${key} holds the result of another point (sweep ${line.sweep}, key ${line.key})`);
     }
-    appendResult(this.o.out, line);
-    this.written.set(key, line);
+    appendResult(this.fd, line);
+    this.fresh.push(line);
     this.pending.delete(key);
-    this.progress.done++;
-    if (!line.ok) this.progress.failed++;
-    this.o.onProgress?.({ ...this.progress });
+    if (!line.ok) this.failed++;
+    this.progress();
   }
 
   /**
@@ -203,9 +200,9 @@ class Submission {
       name: "point", data: { sweep: this.spec.id, point },
       opts: { jobId: point.key, attempts: JOB_ATTEMPTS, backoff: { type: "exponential", delay: JOB_BACKOFF_MS }, removeOnComplete: false, removeOnFail: false },
     }));
-    for (let i = 0; i < jobs.length; i += ADD_BATCH) {
+    for (let i = 0; i < jobs.length; i += BATCH) {
       if (this.o.signal?.aborted) break;
-      await this.queue.addBulk(jobs.slice(i, i + ADD_BATCH));
+      await this.queue.addBulk(jobs.slice(i, i + BATCH));
     }
     return (await this.jobCount()) - before;
   }

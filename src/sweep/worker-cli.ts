@@ -4,6 +4,7 @@
 // to other workers when their locks run out (BullMQ's stalled-job check, within ~12 s).
 
 import { runQueueWorker } from "./queue-worker.js";
+import { parseRedisUrl } from "./redis.js";
 
 export interface WorkerCliOptions {
   queue: string;
@@ -12,6 +13,7 @@ export interface WorkerCliOptions {
 
 /** Runs the worker until a signal stops it; lines go to `say`, the signals' notes to standard error. */
 export async function runWorkerCommand(o: WorkerCliOptions, say: (line: string) => void): Promise<void> {
+  parseRedisUrl(o.queue, "--queue"); // refused by the option's name before anything starts
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (!abort.signal.aborted) {
