@@ -69,6 +69,12 @@ const CHUNK_NAMES = [
   ["src/run/scenario.ts", "scenario-schema"], // the scenario schema (zod) and the report's formatting
   ["src/report/html.ts", "report-html"], //     Node only: the HTML report, scenario files, sweeps
   ["src/tasks/pgtable.ts", "pgtable-tasks"],
+  ["src/tasks/map-benchmark.ts", "map-benchmark-tasks"], // dma_map_benchmark's worker side
+  ["src/selftest.ts", "tools"], //                 the library's and the CLI's: self-tests, replay, the explorer
+  ["src/sweep/queue-worker.ts", "queue-worker"], // Node only, loaded on demand: a sweep through Redis
+  ["src/sweep/queue.ts", "queue"],
+  ["src/sweep/queue-record.ts", "queue-record"],
+  ["src/sweep/worker-cli.ts", "worker-cli"],
 ];
 function chunkFileNames(chunk) {
   const ids = chunk.moduleIds.map((id) => id.split(sep).join("/"));
