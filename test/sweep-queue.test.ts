@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import { cli } from "./helpers.js";
 import { freePort, startRedis, withRedis, type RedisRig } from "./redis.js";
-import { loadSweep, readResults, resultsDifference, parseRedisUrl, runSweepOnQueue, runQueueWorker } from "../dist/node.js";
+import { expandPoints, loadSweep, readResults, resultsDifference, parseRedisUrl, runSweepOnQueue, runQueueWorker } from "../dist/node.js";
 
 const CLI = join(import.meta.dirname, "..", "dist", "cli.js");
 const dir = mkdtempSync(join(tmpdir(), "iommu-sim-sweep-queue-"));
@@ -172,6 +172,29 @@ describe("sweeps through a real Redis", () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it("a point whose job fails on the workers is an error naming it; the other points are written", async () => {
+    const file = join(dir, "two.json");
+    writeFileSync(file, JSON.stringify({ name: "two", base: "nic-tx", axes: { "smmu.iotlb.policy": ["rr", "lru"] }, set: { "workloads[0].ops": 200 } }));
+    const spec = loadSweep(file);
+    const [bad, good] = expandPoints(spec);
+    // A job already there under the point's id (so the submitter adds none) that says it is another sweep's.
+    const queue = new Queue(`sweep-${spec.id}`, { connection: { host: "127.0.0.1", port: redis.port }, prefix: "iommu-sim" });
+    try {
+      await queue.add("point", { sweep: "another", point: bad }, { jobId: bad!.key });
+    } finally {
+      await queue.close();
+    }
+    const out = join(dir, "two");
+    const submit = run("sweep", file, "--queue", redis.url, "--out", out);
+    const worker = run("worker", "--queue", redis.url, "--concurrency", "1");
+    expect((await submit.exit(60_000)).code, submit.out).toBe(2);
+    expect(submit.out).toContain(`iommu-sim: 1 point(s) failed on the workers (not a run's failure, which would be a result): ` +
+      `point #0 (job ${bad!.key}), after 1 attempt(s): job ${bad!.key} does not belong to sweep ${spec.id}`);
+    expect(readResults(`${out}.jsonl`).map((l) => l.key)).toEqual([good!.key]);
+    worker.kill("SIGTERM");
+    expect((await worker.exit(15_000)).code).toBe(0);
   });
 
   it("Redis going away mid-sweep is an error that says so; what was written stays", async () => {

@@ -81,6 +81,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
 class QueueWorker {
   private readonly queues = new Map<string, Queue>();
   private readonly refused = new Set<string>();
+  private readonly errors = new Set<string>();
   /** Simulators kept between points (a new one costs more than a short run); one set per point run at once. */
   private readonly idle: PointSimulators[] = [];
   private serving?: { id: string; record: SweepRecord; worker: Worker };
@@ -172,7 +173,12 @@ class QueueWorker {
       connection: bullConnection(this.target), prefix: KEY_PREFIX, concurrency: this.concurrency,
       lockDuration: LOCK_DURATION_MS, stalledInterval: STALLED_INTERVAL_MS, maxStalledCount: MAX_STALLED,
     });
-    worker.on("error", () => {}); // a lost connection is noticed (and reported) by the registry poll
+    // A lost connection is reported by the registry poll; anything else is said once, not at every retry.
+    worker.on("error", (e) => {
+      if (/ECONNREFUSED|ECONNRESET|Connection is closed|max retries/i.test(e.message) || this.errors.has(e.message)) return;
+      this.errors.add(e.message);
+      this.say(`worker ${this.id}: BullMQ: ${e.message}`);
+    });
     worker.on("failed", (job, e) => { if (job) this.say(`worker ${this.id}: point #${job.data.point.index} (${job.id}) failed: ${e.message}`); });
     return worker;
   }

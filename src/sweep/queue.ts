@@ -219,9 +219,9 @@ class Submission {
     const jobs = (await this.queue.getFailed()).filter((j: Job<PointJobData>) => j.id && this.pending.has(j.id));
     if (jobs.length === 0 || jobs.length < this.pending.size) return;
     const first = jobs[0]!;
-    throw new QueueError(`${jobs.length} point(s) failed on the workers after ${JOB_ATTEMPTS} attempts each (not a run's failure, ` +
-      `which would be a result): point #${first.data.point.index} (${first.id}): ${first.failedReason}; the jobs stay in Redis, ` +
-      `and --resume retries them`);
+    throw new QueueError(`${jobs.length} point(s) failed on the workers (not a run's failure, which would be a result): ` +
+      `point #${first.data.point?.index ?? "?"} (job ${first.id}), after ${first.attemptsMade} attempt(s): ${first.failedReason}; ` +
+      "the jobs stay in Redis, and --resume retries them");
   }
 
   /** Every point is written: the sweep's jobs, record and results go from Redis (the results file has them). */
