@@ -70,7 +70,7 @@ const CHUNK_NAMES = [
   ["src/report/html.ts", "report-html"], //     Node only: the HTML report, scenario files, sweeps
   ["src/tasks/pgtable.ts", "pgtable-tasks"],
   ["src/tasks/map-benchmark.ts", "map-benchmark-tasks"], // dma_map_benchmark's worker side
-  ["src/selftest.ts", "tools"], //                 the library's and the CLI's: self-tests, replay, the explorer
+  ["src/explore/run.ts", "explore-replay-bench"], //        the library's tools the CLI shares (explorer, replay, selftests, bench)
   ["src/sweep/queue-worker.ts", "queue-worker"], // Node only, loaded on demand: a sweep through Redis
   ["src/sweep/queue.ts", "queue"],
   ["src/sweep/queue-record.ts", "queue-record"],

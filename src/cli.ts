@@ -43,6 +43,7 @@ import { LiveServerError, startLiveServer } from "./web/server.js";
 import { fileURLToPath } from "node:url";
 import { availableParallelism } from "node:os";
 import { EXIT_INTERRUPTED, mergeCommand, sweepCommand, type SweepCliOptions } from "./sweep/cli.js";
+import { SweepError } from "./sweep/spec.js";
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -500,6 +501,7 @@ parsed.catch((e: unknown) => {
   const text = (m: string) => terminalText(m.replace(/^iommu-sim: /, ""));
   if (e instanceof ReplayError) console.error(`iommu-sim replay: ${text(e.message)}`);
   else if (e instanceof ScenarioError) console.error(`iommu-sim: bad scenario: ${text(e.message)}`);
+  else if (e instanceof SweepError) console.error(`iommu-sim: bad sweep: ${text(e.message)}`);
   else if (e instanceof ReportError) console.error(`iommu-sim: bad report: ${text(e.message)}`);
   else if (e instanceof RunError) console.error(terminalText(e.message));
   else if (e instanceof CliInputError || e instanceof JsonInputError) console.error(`iommu-sim: ${text(e.message)}`);

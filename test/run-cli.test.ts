@@ -94,7 +94,7 @@ describe("iommu-sim run / report / list", () => {
   });
 
   it("every command has --help", () => {
-    for (const cmd of ["run", "list", "report", "bench", "explore", "replay", "churn"]) {
+    for (const cmd of ["run", "list", "report", "bench", "explore", "replay", "churn", "sweep"]) {
       const r = cli(cmd, "--help");
       expect(r.code, cmd).toBe(0);
       expect(r.out, cmd).toMatch(/^Usage: iommu-sim /);

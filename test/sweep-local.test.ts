@@ -5,12 +5,12 @@
 // simulator ran before (runs share kept simulators), nor on the order.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  expandPoints, loadSweep, readResults, resultsDifference, runPoint, runSweep, type SweepResultLine,
+  expandPoints, formatResultLine, loadSweep, readResults, resultsDifference, runPoint, runSweep, type SweepResultLine,
 } from "../dist/node.js";
 import { cli } from "./helpers.js";
 
@@ -79,7 +79,10 @@ describe("a 200-point sweep on this machine", { timeout: 120_000 }, () => {
     expect(kept.length).toBeLessThan(200);
     expect(stderr).toMatch(new RegExp(`${kept.length} of 200 runs kept in .*cut\\.jsonl; the same command with --resume runs the other ${200 - kept.length}`));
 
+    // As if the kill had come in the middle of a write: a torn last line.
+    appendFileSync(file, formatResultLine(kept[0]!).slice(0, 50));
     const r = await cli("sweep", at("grid.json"), "--out", at("cut"), "--resume");
+    expect(r.out).toMatch(/warning: .*cut\.jsonl:\d+: a torn last line \(50 bytes/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(new RegExp(`200 of 200 runs have a result \\(${kept.length} from before, ${200 - kept.length} now\\)`));
     const all = readResults(file);
@@ -119,6 +122,15 @@ describe("a 200-point sweep on this machine", { timeout: 120_000 }, () => {
     const r = await cli("sweep", at("other.json"), "--out", at("local"), "--resume");
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/local\.jsonl holds results of another sweep/);
+    writeFileSync(at("typo.json"), JSON.stringify({ ...SWEEP, axes: { "smmu.iotlb.entrys": [16] } }));
+    const t = await cli("sweep", at("typo.json"), "--dry-run");
+    expect(t.code).toBe(2);
+    expect(t.out).toMatch(/^iommu-sim: bad sweep: .*typo\.json: axes\["smmu\.iotlb\.entrys"\]: .*did you mean smmu\.iotlb\.entries\?/);
+    const nowhere = await cli("sweep", at("grid.json"), "--out", at("no/such/folder/r"));
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.out).toMatch(/^iommu-sim: cannot write the results file: ENOENT/);
+    const m = await cli("sweep", "merge", at("no/such/m.jsonl"), at("local.jsonl"));
+    expect(m.out).toMatch(/^iommu-sim: cannot write the merged results to .*m\.jsonl: ENOENT/);
     const d = await cli("sweep", at("grid.json"), "--out", `${dir}/`);
     expect(d.code).toBe(2);
     expect(d.out).toMatch(/--out must be the base of the sweep's files, not a directory/);
@@ -130,6 +142,20 @@ describe("a 200-point sweep on this machine", { timeout: 120_000 }, () => {
     expect(listed.runs).toBe(200);
     expect(listed.points.map((p) => p.index)).toEqual(Array.from({ length: 50 }, (_, k) => 4 * k + 3));
     expect(listed.points.slice(0, 4).map((p) => p.seed)).toEqual([4, 4, 4, 4]); // index 3, 7, 11, 15: repetition 3
+  });
+});
+
+describe("a run that fails", () => {
+  it("is a failed line, the other runs go on, and the sweep exits 2", async () => {
+    writeFileSync(at("failing.json"), JSON.stringify({
+      base: "nic-tx", set: { "workloads[0].ops": 300 },
+      points: [{}, { events: [{ at: { ops: 10 }, cpu: 0, action: "fail-worker", mode: "throw" }] }, { "smmu.iotlb.entries": 64 }],
+    }));
+    const r = await cli("sweep", at("failing.json"), "--out", at("failing"), "--jobs", "1");
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/3 of 3 runs have a result: 2 ok, 1 failed/);
+    expect(r.out).toMatch(/run 1 failed: RunError: /);
+    expect(readResults(at("failing.jsonl")).map((l) => [l.index, l.ok])).toEqual([[0, true], [1, false], [2, true]]);
   });
 });
 

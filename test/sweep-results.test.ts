@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   appendResult, DEFAULT_SWEEP_METRICS, expandPoints, formatResultLine, loadSweep, mergeResults, parseResultLine,
-  readResults, resultsDifference, resultsEqual, runPoint, type SweepResultLine,
+  readResults, resultsDifference, resultsEqual, runPoint, runSweep, type SweepResultLine,
 } from "../dist/node.js";
 import { VERSION } from "../dist/index.js";
 
@@ -56,6 +56,11 @@ describe("runPoint", async () => {
     const abort = new AbortController();
     abort.abort();
     await expect(runPoint(spec, points[0]!, { ranOn: "local", signal: abort.signal })).rejects.toThrow(/the sweep was stopped/);
+  });
+
+  it("runSweep refuses an unknown option and a shard past the count, before running anything", async () => {
+    await expect(runSweep(spec, { jbos: 2 } as never)).rejects.toThrow(/runSweep: jbos is not a known option \(did you mean 'jobs'\?\)/);
+    await expect(runSweep(spec, { shard: { index: 4, count: 4 } })).rejects.toThrow(/shard\.index must be an integer in \[0, 3\]/);
   });
 
   describe("the results file", () => {

@@ -102,6 +102,7 @@ describe("refusals name the field path or the point", () => {
     [{ base: "nic-tx", axes: { cpus: { from: 1, to: 2 } } }, /axes\.cpus: a range needs exactly one of "step" .* found neither/],
     [{ base: "nic-tx", axes: { cpus: { from: 0, to: 8, factor: 2 } } }, /axes\.cpus\.from: a range with "factor" needs from > 0/],
     [{ base: "nic-tx", axes: { cpus: { from: 1, to: 1e9, step: 1 } } }, /axes\.cpus: the range has 1000000000 values/],
+    [{ base: "nic-tx", axes: { cpus: { from: 2, to: 100, step: 1 } }, repeat: 2000 }, /sweep: \(root\): the sweep has 198000 runs \(99 points × repeat 2000\), more than a sweep may \(100000\)/],
     [{ base: "nic-tx", keep: ["latency.unmap.p999"] }, /keep\[0\]: latency\.unmap\.p999: latency\.unmap has no field "p999" \(did you mean latency\.unmap\.p99\?/],
     [{ base: "nic-tx", keep: ["latency"] }, /keep\[0\]: latency: is a table of figures/],
     [{ base: "nic-tx", keep: ["timing.wallMs"] }, /keep\[0\]: timing\.wallMs: is wall-clock time/],

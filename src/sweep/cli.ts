@@ -5,13 +5,13 @@
 // (Ctrl-C or SIGTERM: every finished run is kept; --resume runs the rest); merge: 1 when runs
 // are missing.
 
-import { renameSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { ArgumentError } from "../errors.js";
 import { outBase } from "../out-base.js";
 import { progressBar } from "../progress.js";
 import { runSweep, type SweepOutcome } from "./local.js";
 import { countRuns, expandPoints, inShard, parseShard, shardText, valueText, type Shard } from "./points.js";
-import { formatResultLine, mergeResults, missingRuns, readResults } from "./results.js";
+import { formatResultLine, mergeResults, missingRuns, readResults, SweepResultsError } from "./results.js";
 import { loadSweep } from "./spec.js";
 import { parseRedisUrl } from "./redis.js";
 import type { SweepSpec } from "./types.js";
@@ -116,14 +116,14 @@ async function runWithSignals(spec: SweepSpec, o: Omit<SweepCliOptions, "shard">
       const { runSweepOnQueue } = await import("./queue.js");
       return await runSweepOnQueue(spec, {
         queue: o.queue, out: o.resultsFile, resume: o.resume === true, signal: abort.signal,
-        onProgress: (p) => bar?.update(p.done, p.total, p.failed ? `${p.failed} failed` : ""),
+        onProgress: (p) => bar?.update(p.done, p.total, `| ${p.failed} failed`),
         onEvent: (line) => io.warn(`iommu-sim: ${line}`), onWarning: (m) => io.warn(`iommu-sim: warning: ${m}`),
       });
     }
     return await runSweep(spec, {
       ...(o.jobs !== undefined ? { jobs: o.jobs } : {}), out: o.resultsFile, resume: o.resume === true,
       ...(o.shard ? { shard: o.shard } : {}), signal: abort.signal,
-      onProgress: (p) => bar?.update(p.done, p.total, p.failed ? `${p.failed} failed` : ""),
+      onProgress: (p) => bar?.update(p.done, p.total, `| ${p.failed} failed`),
       onWarning: (m) => io.warn(`iommu-sim: warning: ${m}`),
     });
   } finally {
@@ -185,8 +185,13 @@ export function mergeCommand(out: string, inputs: string[], io: SweepCliIo): voi
   const sets = inputs.map((f) => readResults(f, { onWarning: (m) => io.warn(`iommu-sim: warning: ${m}`) }));
   const merged = mergeResults(sets, inputs);
   const tmp = `${out}.merging-${process.pid}`;
-  writeFileSync(tmp, merged.lines.map(formatResultLine).join(""));
-  renameSync(tmp, out);
+  try {
+    writeFileSync(tmp, merged.lines.map(formatResultLine).join(""));
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new SweepResultsError(`cannot write the merged results to ${out}: ${(e as Error).message}`);
+  }
   const runs = Math.max(0, ...merged.lines.map((l) => l.runs ?? 0));
   const missing = runs > 0 ? missingRuns(merged.lines, runs) : [];
   const sweep = merged.lines[0]?.sweep ?? "(none)";

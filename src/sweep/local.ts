@@ -69,6 +69,8 @@ export interface SweepOutcome {
   /** Wall-clock ms of this sweep, and the sum of its runs' own (their lines' wallMs). */
   wallMs: number;
   runWallMs: number;
+  /** Wall-clock ms the slots spent starting their simulators (each with its worker thread): the sweep's fixed cost. */
+  simulatorStartMs: number;
   /** Runs at once. */
   jobs: number;
 }
@@ -83,6 +85,10 @@ export interface SweepOutcome {
 export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise<SweepOutcome> {
   const opts = checkOptions(options, SWEEP_OPTION_KEYS, "runSweep");
   const jobs = checkInt("jobs", opts.jobs ?? availableParallelism(), 1, 1024, "runSweep");
+  if (opts.shard !== undefined) {
+    checkInt("shard.count", opts.shard?.count, 1, 1_000_000, "runSweep");
+    checkInt("shard.index", opts.shard.index, 0, opts.shard.count - 1, "runSweep (shards are counted from 0)");
+  }
   const mine = expandPoints(spec).filter((p) => opts.shard === undefined || inShard(p.index, opts.shard));
   const previous = opts.out === undefined ? [] : previousResults(spec, opts.out, opts.resume === true, opts.onWarning);
   const have = new Set(previous.map((l) => l.key));
@@ -91,7 +97,7 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   const todo = mine.filter((p) => !have.has(p.key));
   const ranOn = opts.ranOn ?? (opts.shard ? shardText(opts.shard) : "local");
   const t0 = performance.now();
-  const fd = opts.out === undefined ? undefined : openSync(opts.out, "a");
+  const fd = opts.out === undefined ? undefined : openResults(opts.out);
   const fresh: SweepResultLine[] = [];
   let failed = kept.filter((l) => !l.ok).length;
   const progress = () => opts.onProgress?.({
@@ -104,27 +110,41 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   opts.signal?.addEventListener("abort", onAbort);
   if (opts.signal?.aborted) stop.abort();
   let next = 0;
-  // Each slot takes the next run when its last one is done, on simulators of its own.
+  let simulatorStartMs = 0;
+  const record = (line: SweepResultLine) => {
+    if (fd !== undefined) appendResult(fd, line);
+    fresh.push(line);
+    if (!line.ok) failed++;
+    opts.onResult?.(line);
+    progress();
+  };
+  // Each slot takes the next run when its last one is done, on simulators of its own. A
+  // result is written once the next run has been handed to its worker thread, so that
+  // writing it (a full report is ~30 KB of JSON) overlaps that run where a core is free.
   const slot = async () => {
     const simulators = new PointSimulators();
+    let written: SweepResultLine | undefined;
     try {
       while (next < todo.length && !stop.signal.aborted) {
         const point = todo[next++]!;
-        let line: SweepResultLine;
+        const running = runPoint(spec, point, { ranOn, simulators, signal: stop.signal });
+        running.catch(() => undefined); // awaited below, after a turn of the event loop: not unhandled meanwhile
+        if (written !== undefined) {
+          await new Promise((go) => setImmediate(go));
+          record(written);
+          written = undefined;
+        }
         try {
-          line = await runPoint(spec, point, { ranOn, simulators, signal: stop.signal });
+          written = await running;
         } catch (e) {
           if (e instanceof PointAbortedError) break;
           stop.abort();
           throw e;
         }
-        if (fd !== undefined) appendResult(fd, line);
-        fresh.push(line);
-        if (!line.ok) failed++;
-        opts.onResult?.(line);
-        progress();
       }
     } finally {
+      if (written !== undefined) record(written);
+      simulatorStartMs += simulators.startMs;
       await simulators.close();
     }
   };
@@ -142,8 +162,17 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   const lines = [...kept, ...fresh].sort((a, b) => order.get(a.key)! - order.get(b.key)!);
   return {
     lines, total: mine.length, resumed: kept.length, ran: fresh.length, failed, interrupted,
-    wallMs: performance.now() - t0, runWallMs: fresh.reduce((n, l) => n + l.wallMs, 0), jobs,
+    wallMs: performance.now() - t0, runWallMs: fresh.reduce((n, l) => n + l.wallMs, 0), simulatorStartMs, jobs,
   };
+}
+
+/** The results file, open for appending (created if need be). (The queue's submitter opens its own so too.) */
+export function openResults(out: string): number {
+  try {
+    return openSync(out, "a");
+  } catch (e) {
+    throw new SweepResultsError(`cannot write the results file: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -13,12 +13,12 @@
 // Ctrl-C stops following: what was written stays, the jobs stay in Redis (the workers go on),
 // and `--resume` picks the sweep up again, writing what finished meanwhile.
 
-import { closeSync, openSync } from "node:fs";
+import { closeSync } from "node:fs";
 import type { Job, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { ArgumentError, IommuSimError } from "../errors.js";
 import { checkOptions, type OptionKeys } from "../validate.js";
-import { previousResults, type SweepOutcome, type SweepProgress } from "./local.js";
+import { openResults, previousResults, type SweepOutcome, type SweepProgress } from "./local.js";
 import { expandPoints } from "./points.js";
 import { appendResult, parseResultLine } from "./results.js";
 import { sweepVersions } from "./run-point.js";
@@ -79,7 +79,7 @@ export async function runSweepOnQueue(spec: SweepSpec, options: QueueSweepOption
   const { Queue } = await import("bullmq");
   const queue = new Queue<PointJobData>(queueName(spec.id), { connection: bullConnection(target), prefix: KEY_PREFIX });
   queue.on("error", () => {}); // its commands' failures reach us as rejections
-  const fd = openSync(o.out, "a");
+  const fd = openResults(o.out);
   const submit = new Submission(spec, points, previous, o, target, redis, queue, fd);
   let failed = false;
   try {
@@ -146,6 +146,7 @@ class Submission {
     return {
       lines, total: this.points.length, resumed: this.kept.length, ran: this.fresh.length, failed: this.failed, interrupted,
       wallMs: performance.now() - this.t0, runWallMs: this.fresh.reduce((n, l) => n + l.wallMs, 0),
+      simulatorStartMs: 0, // the workers start theirs, on their machines: none here
       jobs: new Set(this.fresh.map((l) => l.ranOn)).size,
     };
   }

@@ -85,7 +85,7 @@ export function readResults(path: string, opts: ReadResultsOptions = {}): SweepR
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new SweepResultsError(`cannot read the results file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new SweepResultsError(`cannot read the results file: ${(e as Error).message}`);
   }
   const rows = text.split("\n");
   const tail = rows.pop()!; // "" when the file ends with its newline

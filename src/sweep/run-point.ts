@@ -12,12 +12,11 @@
 // test/sweep-local.test.ts checks that a point's result does not depend on what ran before it.
 
 import { runScenario, RUN_SIMULATOR_MEMORY, RunError } from "../run/runner.js";
-import { parseRunScenario } from "../run/scenario.js";
 import { Simulator } from "../simulator.js";
 import { DEFAULT_CPU_COSTS } from "../smmu/smmu.js";
 import { IommuSimError } from "../errors.js";
 import { VERSION } from "../version.js";
-import type { Profile } from "../profile.js";
+import { DEFAULT_PROFILE, type Profile } from "../profile.js";
 import { DEFAULT_SWEEP_METRICS, metricsOf } from "./metrics.js";
 import { countRuns, pointScenario } from "./points.js";
 import type { SweepRunPoint, SweepResultLine, SweepSpec, SweepVersions } from "./types.js";
@@ -38,14 +37,30 @@ export class PointAbortedError extends IommuSimError {
  */
 export class PointSimulators {
   private readonly sims = new Map<Profile, Promise<Simulator>>();
+  /** Wall-clock ms spent starting simulators (and their worker threads) so far. */
+  startMs = 0;
 
-  /** The simulator for `profile`, made on first use. */
+  /** The simulator for `profile`, made (with its worker thread started) on first use. */
   get(profile: Profile): Promise<Simulator> {
     let sim = this.sims.get(profile);
     if (sim === undefined) {
-      sim = Simulator.create({ profile, ...RUN_SIMULATOR_MEMORY });
+      sim = this.start(profile);
       this.sims.set(profile, sim);
       sim.catch(() => this.sims.delete(profile));
+    }
+    return sim;
+  }
+
+  private async start(profile: Profile): Promise<Simulator> {
+    const t0 = performance.now();
+    const sim = await Simulator.create({ profile, ...RUN_SIMULATOR_MEMORY });
+    try {
+      await sim.pool({ workers: 1 });
+    } catch (e) {
+      await sim.close();
+      throw e;
+    } finally {
+      this.startMs += performance.now() - t0;
     }
     return sim;
   }
@@ -86,8 +101,10 @@ export async function runPoint(spec: SweepSpec, point: SweepRunPoint, opts: RunP
   };
   const stopped = (cause?: unknown) => new PointAbortedError(`point ${point.index} was not run to the end: the sweep was stopped`, { cause });
   if (opts.signal?.aborted) throw stopped();
-  const scenario = parseRunScenario(pointScenario(spec, point), `point ${point.index}`);
-  const sim = opts.simulators ? await opts.simulators.get(scenario.profile) : undefined;
+  // Checked when the sweep was loaded; runScenario checks it again (the profile is all that is needed here).
+  const scenario = pointScenario(spec, point);
+  const profile = scenario.profile ?? DEFAULT_PROFILE;
+  const sim = opts.simulators ? await opts.simulators.get(profile) : undefined;
   sim?.setCpuCosts(DEFAULT_CPU_COSTS);
   const t0 = performance.now();
   try {
@@ -101,7 +118,7 @@ export async function runPoint(spec: SweepSpec, point: SweepRunPoint, opts: RunP
   } catch (e) {
     if (e instanceof PointAbortedError) throw e;
     const wallMs = performance.now() - t0;
-    if (sim) await opts.simulators!.discard(scenario.profile, e instanceof RunError && e.failure?.abandoned === true);
+    if (sim) await opts.simulators!.discard(profile, e instanceof RunError && e.failure?.abandoned === true);
     // Stopped by the sweep: whatever the run said then, it is no result.
     if (opts.signal?.aborted) throw stopped(e);
     const err = e instanceof Error ? e : new Error(String(e));

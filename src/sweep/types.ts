@@ -44,7 +44,12 @@ export interface SweepSpecInput {
 /** A sweep after validation: everything resolved, the base scenario loaded. */
 export interface SweepSpec {
   name: string;
-  /** The base scenario object (validated, defaults applied) before `set` and the axes. */
+  /**
+   * The base scenario object before `set` and the axes: checked, but kept as written (a
+   * built-in's or a file's object), its defaults applied per point by parseRunScenario — so
+   * that a field derived from another (a machine preset's costs and range invalidation)
+   * follows an axis that changes the other.
+   */
   base: Record<string, unknown>;
   axes: Array<{ path: string; values: AxisValue[] }>;
   points: Array<Record<string, AxisValue>>;
@@ -106,7 +111,11 @@ interface SweepResultCommon {
 
 export interface SweepResultOk extends SweepResultCommon {
   ok: true;
-  /** The metrics kept (metric path → number), always present: the report and the table read these. */
+  /**
+   * The metrics kept (metric path → number), always present: the report and the table read
+   * these. With keep "full", DEFAULT_SWEEP_METRICS (src/sweep/metrics.ts); with a list, the
+   * list's. A path the run's report lacks (perCpu[3] of a two-CPU run) is left out.
+   */
   metrics: Record<string, number>;
   /** The whole RunReport when the sweep keeps "full". */
   report?: unknown;
