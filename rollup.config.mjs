@@ -47,7 +47,7 @@ const browserHost = {
 // and cli-progress, and uPlot, which is never imported (the HTML report reads its files at
 // render time to inline them). zod is bundled in: the library validates scenarios in
 // browsers too, where a bare "zod" import would need an import map.
-const external = [/^node:/, "commander", "uplot", /^uplot\//, "cli-progress"];
+const external = [/^node:/, "commander", "uplot", /^uplot\//, "cli-progress", "bullmq", "ioredis"];
 const dtsExternal = [...external, "zod"];
 
 /** Warnings from bundled third-party code (zod's comments, its circular imports) are not ours to fix. */
@@ -71,6 +71,10 @@ const CHUNK_NAMES = [
   ["src/tasks/pgtable.ts", "pgtable-tasks"],
   ["src/tasks/map-benchmark.ts", "map-benchmark-tasks"], // dma_map_benchmark's worker side
   ["src/explore/run.ts", "explore-replay-bench"], //        the library's tools the CLI shares (explorer, replay, selftests, bench)
+  ["src/sweep/queue-worker.ts", "queue-worker"], // Node only, loaded on demand: a sweep through Redis
+  ["src/sweep/queue.ts", "queue"],
+  ["src/sweep/queue-record.ts", "queue-record"],
+  ["src/sweep/worker-cli.ts", "worker-cli"],
 ];
 function chunkFileNames(chunk) {
   const ids = chunk.moduleIds.map((id) => id.split(sep).join("/"));

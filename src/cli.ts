@@ -357,6 +357,22 @@ program.command("web")
     });
   });
 
+program.command("worker")
+  .description("take the points of sweeps submitted with `sweep … --queue URL` from that Redis, run them and store " +
+    "their results there (the submitting command writes them to its results file); runs until Ctrl-C or SIGTERM " +
+    "(once: finish the points being run, then exit; twice: exit now, and other workers take those points over). " +
+    "Start any number, on any machines that reach the Redis; a worker that dies loses nothing (its points are run again " +
+    "elsewhere). Several sweeps on one Redis are served oldest first. Needs the same iommu-sim and Node versions as the submitter")
+  .requiredOption("--queue <url>", "the Redis server: redis://HOST:PORT (redis://:PASSWORD@HOST:PORT/DB; rediss:// for TLS)")
+  .option("-c, --concurrency <n>", "points run at once (default: the machine's available parallelism)", int("concurrency", 1, 256))
+  .addHelpText("after", "\nExamples:\n  iommu-sim worker --queue redis://10.0.0.5:6379\n" +
+    "  iommu-sim worker --queue redis://:secret@queue.lab:6379/2 --concurrency 8")
+  .action(async (o: { queue: string; concurrency?: number }) => {
+    // Loaded only here: BullMQ and its Redis client are for the queue, not for every command.
+    const { runWorkerCommand } = await import("./sweep/worker-cli.js");
+    await runWorkerCommand(o, say);
+  });
+
 // Numbers go through as given (NaN included): runMapBenchmark checks them as the kernel
 // does, so a bad value gets the one-line -EINVAL explanation, not commander's usage text.
 const num = (v: string): number => (v.trim() === "" ? NaN : Number(v));
@@ -410,6 +426,12 @@ const sweepCmd = program.command("sweep")
     "array --array=0-(N-1); join the shards' files with `sweep merge`")
   .option("--json", "print the outcome (or with --dry-run the runs) as JSON")
   .option("--no-progress", "no progress bar")
+  .option("--queue <url>", "run the points on `iommu-sim worker` processes (any number, on any machines) through this Redis, " +
+    "redis://HOST:PORT (redis://:PASSWORD@HOST:PORT/DB; rediss:// for TLS): points become BullMQ jobs, this command " +
+    "follows their results into BASE.jsonl; Ctrl-C leaves the points queued for the workers, --resume follows them again")
+  .addHelpText("after", "\nExamples:\n  iommu-sim sweep grid.json --out grid --jobs 4\n" +
+    "  iommu-sim sweep grid.json --out grid --queue redis://10.0.0.5:6379   # then, on any machines:\n" +
+    "  iommu-sim worker --queue redis://10.0.0.5:6379")
   .action(async (file: string, o: SweepCliOptions) => {
     await sweepCommand(file, o, { say, warn: (t) => console.error(terminalLines(t)) });
   });

@@ -22,3 +22,6 @@ export type {
   Axis, AxisValue, SweepSpecInput, SweepSpec, SweepRunPoint, SweepVersions, SweepResultLine, SweepResultOk, SweepResultFailed,
 } from "./sweep/types.js";
 export { runSweep, type SweepOptions, type SweepOutcome, type SweepProgress } from "./sweep/local.js";
+export { runSweepOnQueue, type QueueSweepOptions } from "./sweep/queue.js";
+export { runQueueWorker, type QueueWorkerOptions, type QueueWorkerSummary } from "./sweep/queue-worker.js";
+export { parseRedisUrl, QueueError, type RedisTarget } from "./sweep/redis.js";

@@ -35,24 +35,40 @@ export async function sh(cmd: string, args: string[], cwd: string, timeout = 120
   }
 }
 
-interface LockEntry { version: string; integrity?: string; resolved?: string; dependencies?: Record<string, string>; [k: string]: unknown }
+interface LockEntry {
+  version: string; integrity?: string; resolved?: string; optional?: boolean;
+  dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; [k: string]: unknown;
+}
 
 /**
  * Lockfile entries for `names` and everything they depend on, as the repository's lockfile
- * has them, each with the registry URL npm ci fetched it from (the cache's key).
+ * has them, each with the registry URL npm ci fetched it from (the cache's key). Optional
+ * dependencies (BullMQ's msgpackr has a native accelerator, one package per platform) are
+ * listed as optional: npm installs the one for this platform, which `npm ci` cached, and
+ * skips the others.
  */
 async function lockEntries(names: string[]): Promise<Record<string, LockEntry>> {
   const repo = JSON.parse(await readFile(join(REPO, "package-lock.json"), "utf8")).packages as Record<string, LockEntry>;
   const out: Record<string, LockEntry> = {};
-  const add = (name: string, parent: string): void => {
+  const add = (name: string, parent: string, optional: boolean): void => {
     const path = [`${parent}/node_modules/${name}`, `node_modules/${name}`].find((p) => p in repo);
-    if (!path) throw new Error(`test/pack.ts: ${name} is not in package-lock.json (run npm ci)`);
-    if (path in out) return;
+    if (!path) {
+      if (optional) return; // an optional package the repository's install left out
+      throw new Error(`test/pack.ts: ${name} is not in package-lock.json (run npm ci)`);
+    }
+    if (path in out) {
+      if (!optional && out[path]!.optional) delete out[path]!.optional; // also needed for sure: then not optional
+      return;
+    }
     const { dev: _d, optional: _o, peer: _p, ...entry } = repo[path]!;
-    out[path] = { ...entry, resolved: entry.resolved ?? `https://registry.npmjs.org/${name}/-/${name.split("/").pop()}-${entry.version}.tgz` };
-    for (const dep of Object.keys(entry.dependencies ?? {})) add(dep, path);
+    out[path] = {
+      ...entry, ...(optional ? { optional: true } : {}),
+      resolved: entry.resolved ?? `https://registry.npmjs.org/${name}/-/${name.split("/").pop()}-${entry.version}.tgz`,
+    };
+    for (const dep of Object.keys(entry.dependencies ?? {})) add(dep, path, optional);
+    for (const dep of Object.keys(entry.optionalDependencies ?? {})) add(dep, path, true);
   };
-  for (const n of names) add(n, "");
+  for (const n of names) add(n, "", false);
   return out;
 }
 

@@ -2,12 +2,13 @@
 // tarball (test/pack.ts) installed into an empty project. Its manifest and files; a strict
 // TypeScript consumer (skipLibCheck off, NodeNext) that compiles, and mistakes that must
 // not; the package run from plain Node ESM and from CommonJS; results that JSON.stringify
-// can write; and a script that forgets `sim.close()` still exiting.
+// can write; a script that forgets `sim.close()` still exiting; and the queue's dependencies found.
 
 import { readFile, readdir, writeFile, copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, packAndInstall, sh, type Installed } from "./pack.js";
+import { freePort } from "./redis.js";
 
 const TSC = join(REPO, "node_modules", "typescript", "bin", "tsc");
 const CONSUMER = join(REPO, "test", "fixtures", "consumer");
@@ -98,6 +99,15 @@ describe("the packed package", () => {
     const leaf = r.dump.find((e: { kind: string }) => e.kind === "page");
     expect(BigInt(leaf.pte) & ~0xfffn & ((1n << 48n) - 1n)).toBe(0xabc000n); // the PTE's output address
     expect(r.geometry.mair).toMatch(/^\d+$/);
+  });
+
+  it("finds its queue's dependencies (BullMQ, ioredis) where npm installed them", async () => {
+    // A worker pointed at a port nothing listens on: reaching the connection error means both loaded.
+    const port = await freePort();
+    const cliPath = join(inst.pkg, "dist", "cli.js");
+    const out = await sh("node", [cliPath, "worker", "--queue", `redis://127.0.0.1:${port}`], inst.app).then(
+      () => "exited 0", (e: Error) => e.message);
+    expect(out).toContain(`cannot reach Redis at redis://127.0.0.1:${port}: connection refused`);
   });
 
   it("loads from CommonJS: by import(), and by require() where Node has require(esm)", async () => {

@@ -14,6 +14,7 @@ import { countRuns, expandPoints, inShard, parseShard, shardText, valueText, typ
 import { formatResultLine, mergeResults, missingRuns, readResults, SweepResultsError } from "./results.js";
 import { loadSweep } from "./spec.js";
 import { finishSweepReport, reportMerged } from "./report-cli.js";
+import { parseRedisUrl } from "./redis.js";
 import type { SweepSpec } from "./types.js";
 
 /** The exit code of a sweep stopped by Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it). */
@@ -28,6 +29,8 @@ export interface SweepCliOptions {
   shard?: string;
   json?: boolean;
   progress?: boolean;
+  /** A Redis URL: the points go to `iommu-sim worker` processes through it (src/sweep/queue.ts). */
+  queue?: string;
 }
 
 /** Where the command prints: standard output's lines (the CLI's `say`) and standard error's. */
@@ -47,6 +50,7 @@ export interface SweepCommandResult {
 
 /** `iommu-sim sweep FILE`: checks the sweep, then lists its runs (--dry-run) or runs them. */
 export async function sweepCommand(file: string, o: SweepCliOptions, io: SweepCliIo): Promise<SweepCommandResult> {
+  if (o.queue !== undefined) checkQueueOptions(o);
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   const base = sweepOutBase(o.out);
   const spec = loadSweep(file);
@@ -62,6 +66,14 @@ export async function sweepCommand(file: string, o: SweepCliOptions, io: SweepCl
   if (outcome.interrupted) process.exitCode = EXIT_INTERRUPTED;
   else if (outcome.failed > 0) process.exitCode = 2;
   return { spec, resultsFile, base: outBaseName, outcome };
+}
+
+/** --queue's URL; and with it the workers take the points as they can: a shard or a number of jobs here means nothing. */
+function checkQueueOptions(o: SweepCliOptions): void {
+  parseRedisUrl(o.queue, "--queue");
+  const why = "cannot be combined with --queue: the workers take the points as they can (each worker's --concurrency says how many at once)";
+  if (o.shard !== undefined) throw new ArgumentError("--shard", o.shard, why);
+  if (o.jobs !== undefined) throw new ArgumentError("--jobs", o.jobs, why);
 }
 
 /** `--out BASE` (a .jsonl, .json or .html ending dropped), refusing a directory. */
@@ -90,14 +102,26 @@ async function runWithSignals(spec: SweepSpec, o: Omit<SweepCliOptions, "shard">
   // The first Ctrl-C (or a scheduler's SIGTERM) stops the sweep cleanly; a second one at once.
   const onSignal = () => {
     if (signals++ > 0) process.exit(EXIT_INTERRUPTED);
-    io.warn("iommu-sim: stopping: the running points stop at their next operation; every finished one is kept " +
-      "(Ctrl-C again to quit at once)");
+    io.warn(o.queue !== undefined
+      ? "iommu-sim: stopping: no longer following the workers; every result written is kept, the points left stay queued in " +
+        "Redis and the workers go on with them (--resume follows them again)"
+      : "iommu-sim: stopping: the running points stop at their next operation; every finished one is kept " +
+        "(Ctrl-C again to quit at once)");
     abort.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const bar = o.progress === false ? undefined : progressBar(`sweep ${spec.name}`);
   try {
+    if (o.queue !== undefined) {
+      // Loaded only here: BullMQ and its Redis client are for the queue, not for every sweep.
+      const { runSweepOnQueue } = await import("./queue.js");
+      return await runSweepOnQueue(spec, {
+        queue: o.queue, out: o.resultsFile, resume: o.resume === true, signal: abort.signal,
+        onProgress: (p) => bar?.update(p.done, p.total, `| ${p.failed} failed`),
+        onEvent: (line) => io.warn(`iommu-sim: ${line}`), onWarning: (m) => io.warn(`iommu-sim: warning: ${m}`),
+      });
+    }
     return await runSweep(spec, {
       ...(o.jobs !== undefined ? { jobs: o.jobs } : {}), out: o.resultsFile, resume: o.resume === true,
       ...(o.shard ? { shard: o.shard } : {}), signal: abort.signal,

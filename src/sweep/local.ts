@@ -166,8 +166,8 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   };
 }
 
-/** The results file, open for appending (created if need be). */
-function openResults(out: string): number {
+/** The results file, open for appending (created if need be). (The queue's submitter opens its own so too.) */
+export function openResults(out: string): number {
   try {
     return openSync(out, "a");
   } catch (e) {
@@ -175,8 +175,11 @@ function openResults(out: string): number {
   }
 }
 
-/** The results already in `out` (on resume), checked to be this sweep's; refuses an existing file otherwise. */
-function previousResults(spec: SweepSpec, out: string, resume: boolean, onWarning?: (m: string) => void): SweepResultLine[] {
+/**
+ * The results already in `out` (on resume), checked to be this sweep's; refuses an existing file
+ * otherwise. (The queue's submitter, src/sweep/queue.ts, starts its results file the same way.)
+ */
+export function previousResults(spec: SweepSpec, out: string, resume: boolean, onWarning?: (m: string) => void): SweepResultLine[] {
   if (!existsSync(out)) return [];
   if (!resume) {
     throw new SweepResultsError(`${out} already exists: continue it with --resume (resume: true), or remove it, or name another --out`);
