@@ -9,6 +9,7 @@ import type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js"
 import { SEED_RACE_BUG } from "./entries/seed-race.js";
 import { TTL_NONLEAF } from "./entries/ttl-nonleaf.js";
 import { RANGE_NUM_BUMP } from "./entries/range-num-bump.js";
+import { LAZY_WINDOW } from "./entries/lazy-window.js";
 
 export type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 
@@ -17,6 +18,7 @@ export const BUG_ZOO: readonly BugEntry[] = Object.freeze([
   SEED_RACE_BUG,
   TTL_NONLEAF,
   RANGE_NUM_BUMP,
+  LAZY_WINDOW,
 ].sort((a, b) => a.corpus - b.corpus));
 
 /** A name `bugs run` was given that is no entry: it lists the ids, with the nearest one. */
