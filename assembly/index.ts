@@ -22,6 +22,7 @@ import * as smmu from "./smmu/smmu";
 import { smmuTranslate } from "./smmu/translate";
 import * as cmd from "./smmu/cmd";
 import { smmuConsume } from "./smmu/consume";
+import { smmuTlbInvRange } from "./smmu/tlbi";
 import * as engine from "./device/engine";
 import * as phys from "./phys";
 import * as fq from "./iova/fq";
@@ -61,7 +62,7 @@ export {
   CPU_COST_PTE, CPU_COST_IOVA_RCACHE, CPU_COST_IOVA_TREE, CPU_COST_TABLE_ALLOC, CPU_COST_FQ_QUEUE,
   CPU_COST_LINE_TRANSFER,
   CPU_COST_COUNT, MAPBENCH_BASE, MAPBENCH_CPU_SIZE, PHYS_BASE, TS_GATHER, MAX_DMA_DOMAINS, MAX_DMA_DEVICES,
-  MAX_SMMU_DOMAINS, CONTROL_BASE, CTL_KERNEL
+  MAX_SMMU_DOMAINS, CONTROL_BASE, CTL_KERNEL, CTL_BEHAVIOURS
 } from "./memmap";
 export {
   HZ, CLOCK_JIFFIES_ADDR
@@ -142,7 +143,7 @@ export {
   OWNER_STRIDE, PC_STRIDE, PC_LOCK, PC_LOADED, PC_PREV, PC_HITS, PC_MISSES, PC_DEPOT_HITS, M_SIZE,
   M_PFNS, RCACHE_BINS, IF_FAIL_ATOMIC, IF_NO_DEPOT_LOCK, IF_VERIFY_SEARCH, IF_LINEAR_SEARCH,
   IF_CHECK_FAST_FREES, I_FQ_START_CNT, I_FQ_FINISH_CNT, IEV_FQ_FLUSH, IEV_FQ_RELEASE, IEV_WARN,
-  I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, IF_NO_FQ_EVENTS, I_KB, IW_INSERT_DUP, IW_MAG_PFN_MISSING,
+  I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, I_FQ_TIMER_WRITES, I_FQ_TIMER_MOVES, IF_NO_FQ_EVENTS, I_KB, IW_INSERT_DUP, IW_MAG_PFN_MISSING,
   IW_RESERVE_RANGE
 } from "./iova/layout";
 export {
@@ -271,6 +272,22 @@ export function pgt_set_smmu_domain(id: u32, domain: i32): i32 {
   const bound = load<u32>(d + D_SMMU_DOMAIN);
   if (domain >= 0 && bound != 0 && bound != <u32>domain + 1) return -ESIM_TABLE_HAS_SMMU_DOMAIN;
   store<u32>(d + D_SMMU_DOMAIN, domain < 0 ? 0 : <u32>domain + 1);
+  return 0;
+}
+
+/**
+ * The SMMUv3 driver's range invalidation of the table's SMMU domain, called directly rather
+ * than from io-pgtable's callbacks (as the SVA notifier calls it for any munmap range):
+ * 0, or -ESIM_NO_TABLE / -ESIM_NO_SMMU_DOMAIN / -ESIM_ARGS (granule not a power of two ≥ 4K).
+ */
+export function pgt_smmu_inv_range(id: u32, iova: f64, size: f64, granule: f64, leaf: bool): i32 {
+  const d = liveTable(id);
+  if (d == 0) return -ESIM_NO_TABLE;
+  const domain = sd.tlbCookie(d);
+  if (domain == 0) return -ESIM_NO_SMMU_DOMAIN;
+  const g = <u64>granule;
+  if (g < 4096 || (g & (g - 1)) != 0) return -ESIM_ARGS;
+  smmuTlbInvRange(d, domain, <u64>iova, <u64>size, g, leaf);
   return 0;
 }
 

@@ -4,7 +4,8 @@ import "./wasm-globals.js"; // types only: see the file
 export { Simulator, type SimulatorOptions, type MemoryStats } from "./simulator.js";
 export type { AssetOptions } from "./assets.js";
 export {
-  PROFILES, DEFAULT_PROFILE, kernelProfile, profileHas, type Profile, type KernelProfile, type Behaviour,
+  PROFILES, DEFAULT_PROFILE, kernelProfile, profileHas, BEHAVIOURS, BEHAVIOUR_COMMITS, describeKernel,
+  type Profile, type KernelProfile, type Behaviour, type BehaviourOverrides,
 } from "./profile.js";
 export {
   PageTable, Prot, Quirk, FORMATS, PageTableConfigError,
@@ -26,7 +27,7 @@ export {
   IovaDomain, IOVA_ANCHOR_PFN, IOVA_WARN_TEXT,
   type IovaDomainOptions, type IovaRange, type RcacheState, type RcacheBin, type CpuRcache,
   type IovaTreeState, type IovaStats, type IovaWarning, type IovaWarnCode, type FastLoopSizes,
-  type IovaEvent, type FlushQueueCounters,
+  type IovaEvent, type FlushQueueCounters, type FlushQueueTimerCounters,
 } from "./iova.js";
 export {
   DmaDomain, DmaDevice, DmaMappingError, SEED_VARIANTS,
@@ -96,3 +97,7 @@ export {
   type MachineName, type MachinePreset, type CmdqVariant, type PublishedFigure,
 } from "./machines.js";
 export { TIME_CODES, type TimeBreakdown } from "./cpu-time.js";
+export {
+  BUG_ZOO, findBug, runBug, UnknownBugError,
+  type BugEntry, type BugForm, type BugFormResult, type BugRunResult,
+} from "./bugs/index.js";

@@ -29,8 +29,10 @@ import { TIME_FQ_LOCK } from "../cpu-time";
 import { jiffiesNow } from "../clock";
 import {
   IEV_FQ_FLUSH, IEV_FQ_RELEASE, I_FQ_FINISH_CNT, IF_NO_FQ_EVENTS, I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER,
-  I_FQ_START_CNT, IovaDomainBlock, iovaBlock, iovaFlags,
+  I_FQ_START_CNT, I_FQ_TIMER_MOVES, I_FQ_TIMER_WRITES, IovaDomainBlock, iovaBlock, iovaFlags, iovaHas,
 } from "./layout";
+import { KB_FQ_TIMER_READ_FIRST } from "../behaviour";
+import { linesWritten } from "../line-sharing";
 import { freeFast } from "./rcache";
 import { iovaEvent } from "./warn";
 import { liveTable } from "../pgtable/config";
@@ -238,9 +240,24 @@ export function fqQueueOrdered(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64
   store<u64>(slotBase() + TS_FQ_STAMP, stamp);
   ring.tail = nextIdx(d, tail);
   kernelUnlockTimed(ringLock(ring));
-  if (atomic.load<u32>(timerOnAddr(d)) == 0 && atomic.xchg<u32>(timerOnAddr(d), 1) == 0) {
+  // Arm the timer if it is off: read first (0d87308cca2c), or compare-and-swap every time.
+  if (iovaHas(d, KB_FQ_TIMER_READ_FIRST) && atomic.load<u32>(timerOnAddr(d)) != 0) return;
+  timerWordWritten(d, cpu);
+  if (atomic.cmpxchg<u32>(timerOnAddr(d), 0, 1) == 0) {
     atomic.store<u64>(d + offsetof<IovaDomainBlock>("fqTimerDue"), jiffiesNow() + iovaBlock(d).fqTimeout);
   }
+}
+
+/**
+ * CPU `cpu` writes fq_timer_on (a compare-and-swap takes the line exclusive whether or not
+ * it changes the word): counted, and a move of the line when another CPU wrote it last; in
+ * timed runs the move is charged as a line transfer (line-sharing.ts).
+ */
+function timerWordWritten(d: u32, cpu: u32): void {
+  atomic.add<u64>(d + I_FQ_TIMER_WRITES, 1);
+  const last = atomic.xchg<u32>(d + offsetof<IovaDomainBlock>("fqTimerLastCpu"), cpu + 1);
+  if (last != 0 && last != cpu + 1) atomic.add<u64>(d + I_FQ_TIMER_MOVES, 1);
+  linesWritten(timerOnAddr(d), 4);
 }
 
 /** When the armed timer fires (U64.MAX_VALUE when it is off). */
@@ -268,6 +285,7 @@ export function fqReleaseAll(d: u32, cpu: u32): void {
  * the next queue_iova on their ring or the next timer.
  */
 export function fqTimeout(d: u32, cpu: u32, canRelease: bool): void {
+  timerWordWritten(d, cpu);
   atomic.store<u32>(timerOnAddr(d), 0);
   atomic.add<u64>(d + I_FQ_FLUSH_TIMER, 1);
   fqFlush(d);
