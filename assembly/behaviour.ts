@@ -128,6 +128,17 @@ export const KB_IOVA_RETRY_ABOVE_CACHED: u32 = 1 << 14;
  * and the replay (fqinit, queue).
  */
 export const KB_IOVA_FLUSH_QUEUE: u32 = 1 << 15;
+/**
+ * alloc_iova never hands out a range computed in the "space" below a range that starts
+ * lower than the request's size: the walk's bound there would wrap below pfn 0 to the top
+ * of the PFN space, and the kernel must fail instead (before: the bound went to pfn_lo − 1,
+ * 2^64 − 1 at a range starting at pfn 0, and the allocation succeeded at the top — {−2, −1}
+ * in the commit's example). 5016bdb796b3 "iommu/iova: Fix underflow bug in
+ * __alloc_and_insert_iova_range" (2017), with 757c370f036e "iommu/iova: Sort out rbtree
+ * limit_pfn handling" after it; today's walk keeps the guard as its high_pfn < size test
+ * (bug corpus #11). Every profile has it; it is a bit so the bug zoo can run without it.
+ */
+export const KB_IOVA_LIMIT_NO_UNDERFLOW: u32 = 1 << 26;
 
 // ── dma-iommu and the IOMMU core (drivers/iommu/dma-iommu.c, iommu.c) ───────
 
@@ -156,4 +167,4 @@ export const KB_DMA_SWITCH_OWNED_GROUPS: u32 = 1 << 18;
 export const KB_BENCH_MAP_MODE: u32 = 1 << 19;
 
 /** Every bit above (a record's behaviours must be a subset). */
-export const BEHAVIOUR_BITS: u32 = (1 << 20) - 1;
+export const BEHAVIOUR_BITS: u32 = ((1 << 20) - 1) | KB_IOVA_LIMIT_NO_UNDERFLOW;

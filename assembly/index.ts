@@ -136,7 +136,7 @@ export {
   I_NCPUS, I_SHIFT, I_MAG_SIZE, I_OWNERS, I_RCACHES, I_START_PFN, I_DMA32_PFN,
   I_TREE_LOCK, I_ROOT, I_CACHED, I_CACHED32, I_NODES, I_MAX32, I_ANCHOR, I_ST_ALLOCS, I_ST_ALLOC_FAILS,
   I_ST_FREES, I_ST_WALK_STEPS, I_ST_WALK_MAX, I_ST_SEARCH_MISMATCH, I_ST_BELOW_START, I_ST_UNKNOWN_FREES,
-  I_ST_RETRIES, I_ST_WARNINGS, I_ST_BAD_FAST_FREES, I_ST_MAG_ALLOC_FAILS, I_ST_FLUSH_RETRIES,
+  I_ST_RETRIES, I_ST_ABOVE_LIMIT, I_ST_WARNINGS, I_ST_BAD_FAST_FREES, I_ST_MAG_ALLOC_FAILS, I_ST_FLUSH_RETRIES,
   I_ST_DEPOT_RECLAIMS, I_ST_DEPOT_DRAINS, I_ST_ZERO_PFN_FAST, I_ST_BUGS, I_NODE_POOL, I_MAG_POOL, I_EV_HEAD,
   I_EV_RING, IEV_ENTRIES, IEV_SIZE, I_DEPOT, DEPOT_STRIDE, DP_LOCK, DP_SIZE, DP_HEAD, DP_ARRAY,
   OWNER_STRIDE, PC_STRIDE, PC_LOCK, PC_LOADED, PC_PREV, PC_HITS, PC_MISSES, PC_DEPOT_HITS, M_SIZE,
@@ -469,7 +469,7 @@ export function iova_alloc(id: u32, size: f64, limit: f64, aligned: bool): f64 {
   const d = liveDomain(id);
   if (d == 0) return -ESIM_NO_IOVA_DOMAIN;
   if (size < 1) return -ESIM_ARGS;
-  return <f64>allocRange(d, <u64>size, <u64>limit, aligned);
+  return <f64>allocRange(d, <u64>size, <u64>limit, aligned, slotBase() + mm.TS_RESULT0);
 }
 
 /** free_iova: 1 if a range was removed, 0 if no range contains pfn (a no-op, counted). */

@@ -96,6 +96,12 @@ export interface IovaStats {
   searchMismatches: number;
   /** Second passes above the cached node. */
   secondPasses: number;
+  /**
+   * Ranges handed out past their limit: the wrapped {−2, −1} of a kernel without
+   * IOVA_LIMIT_NO_UNDERFLOW (bug corpus #11). With belowStartAllocs, the check that every
+   * range alloc_iova returns lies within [startPfn, limit].
+   */
+  aboveLimitAllocs: number;
   /** Ranges handed out below startPfn (the 5.15.16 retry pass from the anchor). */
   belowStartAllocs: number;
   /** allocFast that got PFN 0 from the tree: the kernel reads it as failure and leaks the range. */
@@ -170,6 +176,20 @@ export const TREE_LOOP_CODES = {
 export type TreeLoopMode = keyof typeof TREE_LOOP_CODES;
 
 const ANCHOR = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * alloc_iova succeeded the way a kernel without IOVA_LIMIT_NO_UNDERFLOW does (bug corpus #11,
+ * 5016bdb796b3): its range wrapped below pfn 0 to the top of the PFN space, past the limit
+ * asked for. The range is in the tree, as the kernel left it; its bounds do not fit a number,
+ * so they are here as bigints.
+ */
+export class IovaWrappedError extends IommuSimError {
+  override name = "IovaWrappedError";
+  constructor(ctx: string, readonly lo: bigint, readonly hi: bigint, readonly limitPfn: number) {
+    super(`iommu-sim: ${ctx}: alloc_iova handed out [${hex(lo)}, ${hex(hi)}], past the limit ${hex(limitPfn)}: ` +
+      "the wrapped range of a kernel without IOVA_LIMIT_NO_UNDERFLOW (bug corpus #11); it is in the tree");
+  }
+}
 
 /**
  * An IOVA allocator (drivers/iommu/iova.c of the simulator's profile): the rbtree of ranges,
@@ -266,6 +286,9 @@ export class IovaDomain {
     const kheap = kheapAllocFailures(this.core);
     const r = this.core.raw.iova_alloc(this.id, size, limitPfn, sizeAligned);
     if (r >= 0) return { lo: r, hi: r + size - 1 };
+    if (isErrno(this.core, r, "ESIM_IOVA_WRAPPED")) {
+      throw new IovaWrappedError(ctx, this.core.result64(0), this.core.result64(1), limitPfn);
+    }
     checkKheap(this.core, kheap, ctx);
     return this.failure(r, ctx);
   }
@@ -505,6 +528,7 @@ export class IovaDomain {
       kernelWalkMax: n64(L.I_ST_WALK_MAX),
       searchMismatches: n64(L.I_ST_SEARCH_MISMATCH),
       secondPasses: n64(L.I_ST_RETRIES),
+      aboveLimitAllocs: n64(L.I_ST_ABOVE_LIMIT),
       belowStartAllocs: n64(L.I_ST_BELOW_START),
       zeroPfnFastAllocs: n32(L.I_ST_ZERO_PFN_FAST),
       rcacheHits: hits,
@@ -714,6 +738,10 @@ export class IovaDomain {
   private failure(code: number, ctx: string, cpu?: number): null {
     const core = this.core;
     if (isErrno(core, code, "ENOSPC") || isErrno(core, code, "ENOMEM")) return null;
+    if (isErrno(core, code, "ESIM_IOVA_WRAPPED")) {
+      throw new IommuSimError(`iommu-sim: ${ctx}: alloc_iova handed out a range wrapped past the top of the PFN space ` +
+        `(a kernel without IOVA_LIMIT_NO_UNDERFLOW, bug corpus #11); it is in IOVA domain ${this.id}'s tree`);
+    }
     if (isErrno(core, code, "ESIM_CPU_BUSY")) {
       const owner = Number(this.core.result64(0)) - 1;
       throw new IommuSimError(`iommu-sim: ${ctx}: simulated CPU ${cpu} of IOVA domain ${this.id} is being run by ` +

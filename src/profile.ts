@@ -27,7 +27,7 @@ const KERNEL_PROFILES = {
   "5.15": {
     kernel: "Linux 5.15.16",
     summary: "the seed mail's kernel: splitting unmaps, an array depot, the flush queue in iova.c",
-    behaviours: ["PGT_SPLIT_PARTIAL_UNMAP", "IOVA_FLUSH_QUEUE"],
+    behaviours: ["PGT_SPLIT_PARTIAL_UNMAP", "IOVA_FLUSH_QUEUE", "IOVA_LIMIT_NO_UNDERFLOW"],
     iovaMagazineSize: 128,
   },
   "6.12": {
@@ -37,6 +37,7 @@ const KERNEL_PROFILES = {
       "PGT_SPLIT_PARTIAL_UNMAP", "PGT_MAP_NO_PROT_EINVAL", "PGT_UNMAP_TABLES_FIRST", "PGT_CONCAT_PER_TABLE",
       "PGT_QUIRK_ARM_HD", "SMMU_NONLEAF_TTL0",
       "IOVA_DEPOT_LIST", "IOVA_FAST_ROUNDS", "IOVA_MAX32_ANY_LOW_FREE", "IOVA_RETRY_ABOVE_CACHED",
+      "IOVA_LIMIT_NO_UNDERFLOW",
       "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE",
       // Not covered by the 6.12 traces; inferred from when the group-ownership rework merged (2023).
       "DMA_SWITCH_OWNED_GROUPS",
@@ -51,6 +52,7 @@ const KERNEL_PROFILES = {
       "PGT_NO_WARN_QUIRK", "PGT_QUIRK_ARM_HD", "PGT_QUIRK_ARM_S2FWB", "PGT_SELFTEST_KUNIT",
       "SMMU_NONLEAF_TTL0", "SMMU_INV_ALL_TOO_BIG",
       "IOVA_DEPOT_LIST", "IOVA_FAST_ROUNDS", "IOVA_MAX32_ANY_LOW_FREE", "IOVA_RETRY_ABOVE_CACHED",
+      "IOVA_LIMIT_NO_UNDERFLOW",
       "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE", "DMA_SWITCH_OWNED_GROUPS", "BENCH_MAP_MODE",
     ],
     iovaMagazineSize: 127,

@@ -122,7 +122,13 @@ if (offsetof<IovaSlot>() > IOVA_SLOT_SIZE) ERROR("IovaSlot outgrew IOVA_SLOT_SIZ
   unknownFrees: u64;
   /** Second passes above the cached node. */
   retries: u64;
-  _pad14: u64; _pad15: u64; _pad16: u64; _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64;
+  /**
+   * Allocations handed out past their limit (the wrapped {−2, −1} of a kernel without
+   * KB_IOVA_LIMIT_NO_UNDERFLOW): with belowStart, the check that every range alloc_iova
+   * returns lies within [start_pfn, limit].
+   */
+  aboveLimit: u64;
+  _pad15: u64; _pad16: u64; _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64;
 
   // ── statistics any CPU updates atomically, on their own line ──
   /** WARNs raised (warn.ts). */
@@ -231,6 +237,7 @@ export const I_ST_SEARCH_MISMATCH: u32 = offsetof<IovaDomainBlock>("searchMismat
 export const I_ST_BELOW_START: u32 = offsetof<IovaDomainBlock>("belowStart");
 export const I_ST_UNKNOWN_FREES: u32 = offsetof<IovaDomainBlock>("unknownFrees");
 export const I_ST_RETRIES: u32 = offsetof<IovaDomainBlock>("retries");
+export const I_ST_ABOVE_LIMIT: u32 = offsetof<IovaDomainBlock>("aboveLimit");
 export const I_ST_WARNINGS: u32 = offsetof<IovaDomainBlock>("warnings");
 export const I_ST_BAD_FAST_FREES: u32 = offsetof<IovaDomainBlock>("badFastFrees");
 export const I_ST_MAG_ALLOC_FAILS: u32 = offsetof<IovaDomainBlock>("magAllocFails");

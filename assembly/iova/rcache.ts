@@ -29,7 +29,7 @@ import {
   IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, Magazine, MAX_GLOBAL_MAGS, PerCpuCache, PC_STRIDE, RCACHE_BINS,
   iovaBlock, iovaFlags, iovaHas,
 } from "./layout";
-import { allocRange, freeRange, removeLocked, IOVA_WOULD_HANG } from "./alloc";
+import { allocRange, freeRange, removeLocked, IOVA_WOULD_HANG, IOVA_WRAPPED } from "./alloc";
 import { KB_IOVA_DEPOT_LIST, KB_IOVA_FAST_ROUNDS } from "../behaviour";
 import { findContaining, lo } from "./tree";
 import { poolAlloc, poolFree } from "./slab";
@@ -398,7 +398,7 @@ export function allocFast(d: u32, cpu: u32, size: u64, limit: u64, flushRcache: 
   for (;;) {
     const r = allocRange(d, size, limit, true);
     if (r == 0) atomic.add<u32>(d + I_ST_ZERO_PFN_FAST, 1);
-    if (r >= 0 || r == IOVA_WOULD_HANG) return r;
+    if (r >= 0 || r == IOVA_WOULD_HANG || r == IOVA_WRAPPED) return r;
     if (!flushRcache) return 0;
     flushRcache = false;
     atomic.add<u32>(d + I_ST_FLUSH_RETRIES, 1);

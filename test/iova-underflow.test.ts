@@ -1,0 +1,73 @@
+// KB_IOVA_LIMIT_NO_UNDERFLOW (bug corpus #11, 5016bdb796b3): without it, alloc_iova trusts
+// the candidate computed under a range that starts below the request's size, which wraps to
+// the top of the PFN space. Asked of the core directly: the same calls on a 7.1 domain with
+// and without the bit.
+
+import { afterEach, describe, expect, it } from "vitest";
+import { IovaDomain, IovaWrappedError, Simulator, kernelProfile, replayScript } from "../dist/index.js";
+import { coreOf } from "./helpers.js";
+
+let sim: Simulator | undefined;
+afterEach(async () => { await sim?.close(); sim = undefined; });
+
+/** A 7.1 IOVA domain (4K granule), with or without the underflow guard. */
+async function domain(guard: boolean, startPfn = 0): Promise<IovaDomain> {
+  sim = await Simulator.create({ profile: "7.1", ramMiB: 4, kheapMiB: 4 });
+  const core = coreOf(sim);
+  const L = core.layout as unknown as Record<string, number>;
+  let bits = 0;
+  for (const b of kernelProfile("7.1").behaviours) bits |= L[`KB_${b}`]!;
+  if (!guard) bits &= ~L.KB_IOVA_LIMIT_NO_UNDERFLOW!;
+  const id = core.raw.iova_create(bits >>> 0, kernelProfile("7.1").iovaMagazineSize, 12, startPfn, 1, L.IF_VERIFY_SEARCH!);
+  expect(id).toBeGreaterThanOrEqual(0);
+  return IovaDomain.attach(core, id);
+}
+
+/** The commit's reproducer, with start_pfn 0 (see the test below for why). */
+function reproducer(d: IovaDomain): unknown {
+  d.reserve(0, 0);
+  expect(d.alloc(2, 3, true)).toEqual({ lo: 2, hi: 3 });
+  try {
+    return d.alloc(2, 3, true);
+  } catch (e) {
+    return e;
+  }
+}
+
+describe("IOVA_LIMIT_NO_UNDERFLOW", () => {
+  it("with it (every profile), the second size-2 allocation under limit 3 fails", async () => {
+    const d = await domain(true);
+    expect(reproducer(d)).toBeNull();
+    expect(d.stats()).toMatchObject({ aboveLimitAllocs: 0, belowStartAllocs: 0, searchMismatches: 0 });
+    expect(d.ranges()).toEqual([{ lo: 0, hi: 0 }, { lo: 2, hi: 3 }]);
+  });
+
+  it("without it, the wrapped range {-2, -1} is handed out, counted, and left in the tree", async () => {
+    const d = await domain(false);
+    const e = reproducer(d);
+    expect(e).toBeInstanceOf(IovaWrappedError);
+    const w = e as IovaWrappedError;
+    expect([w.lo, w.hi]).toEqual([2n ** 64n - 2n, 2n ** 64n - 1n]);
+    expect(w.message).toMatch(/past the limit 0x3.*IOVA_LIMIT_NO_UNDERFLOW/);
+    expect(d.stats()).toMatchObject({ aboveLimitAllocs: 1, treeAllocs: 2, searchMismatches: 0 });
+    expect(d.treeNodes()).toBe(4); // anchor, [0,0], [2,3] and the wrapped range
+    expect(d.state().cachedNode).toBe(2n ** 64n - 2n);
+  });
+
+  it("with the commit's own start_pfn 1, today's walk stops at start_pfn first: no wrap either way", async () => {
+    for (const guard of [true, false]) {
+      const d = await domain(guard, 1);
+      expect(reproducer(d)).toBeNull();
+      expect(d.stats().aboveLimitAllocs).toBe(0);
+      await sim!.close();
+      sim = undefined;
+    }
+  });
+
+  it("every profile has the guard, so replays print FAIL", async () => {
+    for (const profile of ["5.15", "6.12", "7.1"] as const) {
+      const out = await replayScript("init 4096 0\nreserve 0 0\nalloc 2 3 1\nalloc 2 3 1\n", { profile });
+      expect(out.slice(-2)).toEqual(["FAIL", "# warnings=0"]);
+    }
+  });
+});
