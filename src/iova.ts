@@ -92,6 +92,14 @@ export interface IovaStats {
   kernelWalkSteps: number;
   /** The longest such walk: the soft-lockup pathology of reference §7.4. */
   kernelWalkMax: number;
+  /**
+   * Nodes the search that ran touched, summed: the kernel's walk with search 'linear';
+   * otherwise the O(log n) search's own descents, examined subtrees and hops (bug corpus #12
+   * compares the two on the same tree).
+   */
+  searchVisits: number;
+  /** The most one search touched. */
+  searchVisitsMax: number;
   /** search 'verify': searches where the O(log n) search and the kernel's walk disagreed. */
   searchMismatches: number;
   /** Second passes above the cached node. */
@@ -526,6 +534,8 @@ export class IovaDomain {
       badFastFrees: n32(L.I_ST_BAD_FAST_FREES),
       kernelWalkSteps: n64(L.I_ST_WALK_STEPS),
       kernelWalkMax: n64(L.I_ST_WALK_MAX),
+      searchVisits: n64(L.I_ST_SEARCH_VISITS),
+      searchVisitsMax: n64(L.I_ST_SEARCH_VISITS_MAX),
       searchMismatches: n64(L.I_ST_SEARCH_MISMATCH),
       secondPasses: n64(L.I_ST_RETRIES),
       aboveLimitAllocs: n64(L.I_ST_ABOVE_LIMIT),

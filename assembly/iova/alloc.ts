@@ -33,7 +33,7 @@ import {
   iovaBlock, iovaHas,
 } from "./layout";
 import {
-  belowNode, eraseNode, first, gap, hi, insertNode, left, lo, lowerStart,
+  belowNode, descents, eraseNode, first, gap, hi, insertNode, left, lo, lowerStart,
   lowestEndingAtOrAbove, maxGap, maxOrd, nodeInit, pred, rank, right, root, succ, findContaining,
 } from "./tree";
 import { poolAlloc, poolFree } from "./slab";
@@ -93,12 +93,19 @@ function searchLinear(start: u32, L: u64, low: u64, size: u64, mask: u64): u32 {
 }
 
 /**
+ * Nodes the O(log n) search examined and hopped over on this thread (with floorNode's
+ * descents, its own work; searchPass reads the difference). A Wasm global, per instance.
+ */
+let fastVisited: u64 = 0;
+
+/**
  * The highest node with minKey ≤ pfn_lo ≤ maxKey whose gap fits, or 0. Subtrees whose
  * largest gap is too small, or (size-aligned) whose best aligned block is too small, are
  * skipped whole: that is what makes the search logarithmic.
  */
 function findFit(n: u32, minKey: u64, maxKey: u64, size: u64, mask: u64, needOrd: i32): u32 {
   while (n != 0) {
+    fastVisited++;
     if (maxGap(n) < size || maxOrd(n) < needOrd) return 0;
     const k = lo(n);
     if (k > maxKey) { n = left(n); continue; }
@@ -134,6 +141,7 @@ function searchFast(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64):
   let cur = start;
   let high = L;
   for (;;) {
+    fastVisited++;
     if (lo(cur) < high) high = lo(cur);
     const cand = (high - size) & mask;
     const p = pred(cur);
@@ -163,10 +171,14 @@ function searchPass(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64):
   const dom = iovaBlock(d);
   const flags = dom.flags;
   let stop: u32;
+  let visits: u64;
   if ((flags & IF_LINEAR_SEARCH) != 0) {
     stop = searchLinear(start, L, low, size, mask);
+    visits = 0;
   } else {
+    const before = fastVisited + descents();
     stop = searchFast(d, start, L, low, size, mask);
+    visits = fastVisited + descents() - before;
     if ((flags & IF_VERIFY_SEARCH) != 0 && searchLinear(start, L, low, size, mask) != stop) {
       dom.searchMismatches++;
     }
@@ -174,6 +186,9 @@ function searchPass(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64):
   const steps = <u64>(rank(start) - rank(stop) + 1);
   dom.walkSteps += steps;
   if (steps > dom.walkMax) dom.walkMax = steps;
+  if ((flags & IF_LINEAR_SEARCH) != 0) visits = steps;
+  dom.searchVisits += visits;
+  if (visits > dom.searchVisitsMax) dom.searchVisitsMax = visits;
   return stop;
 }
 

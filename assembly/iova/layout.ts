@@ -128,7 +128,15 @@ if (offsetof<IovaSlot>() > IOVA_SLOT_SIZE) ERROR("IovaSlot outgrew IOVA_SLOT_SIZ
    * returns lies within [start_pfn, limit].
    */
   aboveLimit: u64;
-  _pad15: u64; _pad16: u64; _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64;
+  /**
+   * Nodes the search that ran touched, summed over searches: the kernel's walk's nodes with
+   * IF_LINEAR_SEARCH, else the O(log n) search's descents, examined subtrees and hops
+   * (bug corpus #12: the linear walk against the augmented search, on the same tree).
+   */
+  searchVisits: u64;
+  /** The most one search touched. */
+  searchVisitsMax: u64;
+  _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64;
 
   // ── statistics any CPU updates atomically, on their own line ──
   /** WARNs raised (warn.ts). */
@@ -238,6 +246,8 @@ export const I_ST_BELOW_START: u32 = offsetof<IovaDomainBlock>("belowStart");
 export const I_ST_UNKNOWN_FREES: u32 = offsetof<IovaDomainBlock>("unknownFrees");
 export const I_ST_RETRIES: u32 = offsetof<IovaDomainBlock>("retries");
 export const I_ST_ABOVE_LIMIT: u32 = offsetof<IovaDomainBlock>("aboveLimit");
+export const I_ST_SEARCH_VISITS: u32 = offsetof<IovaDomainBlock>("searchVisits");
+export const I_ST_SEARCH_VISITS_MAX: u32 = offsetof<IovaDomainBlock>("searchVisitsMax");
 export const I_ST_WARNINGS: u32 = offsetof<IovaDomainBlock>("warnings");
 export const I_ST_BAD_FAST_FREES: u32 = offsetof<IovaDomainBlock>("badFastFrees");
 export const I_ST_MAG_ALLOC_FAILS: u32 = offsetof<IovaDomainBlock>("magAllocFails");
