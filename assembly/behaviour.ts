@@ -75,6 +75,14 @@ export const KB_PGT_QUIRK_ARM_S2FWB: u32 = 1 << 7;
  * the last-page test is d64c8053378e (v6.13). Read by src/selftest.ts.
  */
 export const KB_PGT_SELFTEST_KUNIT: u32 = 1 << 8;
+/**
+ * A new table's descriptor carries its PA packed as leaf descriptors carry theirs (with
+ * 64K granules and a 52-bit output address, PA[51:48] in PTE[15:12]); before, the raw PA,
+ * which the walk (and iopte_deref) unpack to another address once the table page lies above
+ * 2^48. 9abe2ac83485 "iommu/io-pgtable-arm: Fix table descriptor paddr formatting" (v5.17;
+ * reference §4.6: 5.15.16 has the raw PA, later 5.15.y the fix; bug corpus #8).
+ */
+export const KB_PGT_TABLE_PA_PACKED: u32 = 1 << 24;
 
 // ── the Arm SMMUv3 driver's invalidations (drivers/iommu/arm/arm-smmu-v3) ───
 
@@ -167,4 +175,4 @@ export const KB_DMA_SWITCH_OWNED_GROUPS: u32 = 1 << 18;
 export const KB_BENCH_MAP_MODE: u32 = 1 << 19;
 
 /** Every bit above (a record's behaviours must be a subset). */
-export const BEHAVIOUR_BITS: u32 = ((1 << 20) - 1) | KB_IOVA_LIMIT_NO_UNDERFLOW;
+export const BEHAVIOUR_BITS: u32 = ((1 << 20) - 1) | KB_PGT_TABLE_PA_PACKED | KB_IOVA_LIMIT_NO_UNDERFLOW;
