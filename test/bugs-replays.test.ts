@@ -1,0 +1,80 @@
+// The bug zoo's deterministic entries for io-pgtable-arm and the IOVA allocator (bug corpus
+// #7–#12): each run through its own run(), the buggy form caught with the evidence the
+// kernel's bug shows, the fixed form clean.
+
+import { describe, expect, it } from "vitest";
+import type { BugEntry, BugFormResult } from "../src/bugs/types.js";
+import { iovaRetryPfnOverflow } from "../src/bugs/entries/iova-retry-pfn-overflow.js";
+import { iovaMax32Estimate } from "../src/bugs/entries/iova-max32-estimate.js";
+import { iovaLimitUnderflow } from "../src/bugs/entries/iova-limit-underflow.js";
+import { iovaLinearSearch } from "../src/bugs/entries/iova-linear-search.js";
+import { pgtConcatEntryCount } from "../src/bugs/entries/pgt-concat-entry-count.js";
+import { pgtTablePaPacking } from "../src/bugs/entries/pgt-table-pa-packing.js";
+
+async function both(e: BugEntry): Promise<{ buggy: BugFormResult; fixed: BugFormResult }> {
+  const buggy = await e.run("buggy");
+  const fixed = await e.run("fixed");
+  expect(buggy.form).toBe("buggy");
+  expect(fixed.form).toBe("fixed");
+  expect(buggy.caught, `${e.id} buggy: ${buggy.verdict}\n${buggy.evidence.join("\n")}`).toBe(true);
+  expect(fixed.caught, `${e.id} fixed: ${fixed.verdict}\n${fixed.evidence.join("\n")}`).toBe(false);
+  return { buggy, fixed };
+}
+
+describe("bug zoo: IOVA allocator", () => {
+  it("#9 retry_pfn overflow: the buggy retry hands out 0x1ef000 below start_pfn 0x1f0000; the fixed one fails", async () => {
+    const { buggy, fixed } = await both(iovaRetryPfnOverflow);
+    expect(buggy.evidence).toContain("0x1ef000 0x1efaff");
+    expect(buggy.evidence.some((l) => /below start_pfn 0x1f0000/.test(l))).toBe(true);
+    expect(fixed.evidence).toContain("FAIL");
+  });
+
+  it("#10 max32_alloc_size: the buggy estimate refuses 8 pages that are free; the fixed one hands them out", async () => {
+    const { buggy, fixed } = await both(iovaMax32Estimate);
+    expect(buggy.evidence.some((l) => /failed although \[0xfffe0, 0xfffe7\] is free \(max32_alloc_size=0x8\)/.test(l))).toBe(true);
+    expect(buggy.evidence.at(-1)).toBe("FAIL");
+    expect(fixed.evidence.at(-1)).toBe("0xfffe0 0xfffe7");
+  });
+
+  it("#11 limit underflow: the buggy walk hands out {-2, -1}; the fixed one fails", async () => {
+    const { buggy, fixed } = await both(iovaLimitUnderflow);
+    expect(buggy.evidence).toContain("0xfffffffffffffffe 0xffffffffffffffff");
+    expect(fixed.evidence.filter((l) => l === "FAIL")).toHaveLength(1);
+  });
+
+  it("#12 linear search: the kernel's walk crosses tens of thousands of ranges; the O(log n) search stays under its bound with the same answers", async () => {
+    const { buggy, fixed } = await both(iovaLinearSearch);
+    const b = buggy.measures!, f = fixed.measures!;
+    expect(b.kernelWalkMax).toBe(f.kernelWalkMax); // the same churn, the same kernel walk
+    expect(b.searchVisitsMax).toBe(b.kernelWalkMax); // the linear search is that walk
+    expect(b.searchVisitsMax).toBeGreaterThan(b.bound!);
+    expect(f.searchVisitsMax).toBeLessThanOrEqual(f.bound!);
+    expect(f.wrong).toBe(0);
+    expect(b.wrong).toBe(0);
+  });
+});
+
+describe("bug zoo: io-pgtable-arm", () => {
+  it("#7 concatenated PGD: the buggy count wraps `mapped`, maps nothing and leaves an unmapped range translating", async () => {
+    const { buggy, fixed } = await both(pgtConcatEntryCount);
+    expect(buggy.evidence).toContain("ret=0 mapped=0xffffffea00000000"); // (512 − 600) GiB
+    expect(buggy.evidence.some((l) => /^unmapped=0x0$/.test(l))).toBe(true);
+    expect(fixed.evidence).toContain("ret=0 mapped=0x40000000");
+  });
+
+  it("#8 table PA packing: the buggy descriptors name tables below 2^48; the fixed ones pack PA[51:48] into PTE[15:12]", async () => {
+    const { buggy, fixed } = await both(pgtTablePaPacking);
+    expect(buggy.measures!.badTableDescriptors).toBeGreaterThan(0);
+    expect(fixed.measures!.badTableDescriptors).toBe(0);
+    expect(fixed.evidence.some((l) => /table pte=0x[0-9a-f]*1003 -> next table at 0x1[0-9a-f]{12}$/.test(l))).toBe(true);
+  });
+
+  it("each entry names its corpus number, a 12-digit fix (or a thread) and a behaviour or option switch", () => {
+    const entries = [iovaRetryPfnOverflow, iovaMax32Estimate, iovaLimitUnderflow, iovaLinearSearch, pgtConcatEntryCount, pgtTablePaPacking];
+    expect(entries.map((e) => e.corpus)).toEqual([9, 10, 11, 12, 7, 8]);
+    for (const e of entries) {
+      expect(e.fix).toMatch(e.switch.kind === "behaviour" ? /^[0-9a-f]{12}$/ : /^thread: /);
+      expect(e.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+    }
+  });
+});
