@@ -4,9 +4,10 @@
 
 import { describe, expect, it } from "vitest";
 import type { BugEntry, BugFormResult } from "../src/bugs/types.js";
-import { iovaRetryPfnOverflow } from "../src/bugs/entries/iova-retry-pfn-overflow.js";
-import { iovaMax32Estimate } from "../src/bugs/entries/iova-max32-estimate.js";
-import { iovaLimitUnderflow } from "../src/bugs/entries/iova-limit-underflow.js";
+import { iovaRetryPfnOverflow, retryPfnOverflowScript } from "../src/bugs/entries/iova-retry-pfn-overflow.js";
+import { iovaMax32Estimate, max32EstimateScript } from "../src/bugs/entries/iova-max32-estimate.js";
+import { iovaLimitUnderflow, limitUnderflowScript } from "../src/bugs/entries/iova-limit-underflow.js";
+import { replayScript } from "../dist/index.js";
 import { iovaLinearSearch } from "../src/bugs/entries/iova-linear-search.js";
 import { pgtConcatEntryCount } from "../src/bugs/entries/pgt-concat-entry-count.js";
 import { pgtTablePaPacking } from "../src/bugs/entries/pgt-table-pa-packing.js";
@@ -52,6 +53,24 @@ describe("bug zoo: IOVA allocator", () => {
     expect(f.wrong).toBe(0);
     expect(b.wrong).toBe(0);
   });
+});
+
+describe("bug zoo: the IOVA entries' evidence is what `iommu-sim replay` prints for their script", () => {
+  const cases = [
+    [iovaRetryPfnOverflow, retryPfnOverflowScript], [iovaMax32Estimate, max32EstimateScript], [iovaLimitUnderflow, limitUnderflowScript],
+  ] as const;
+  for (const [entry, script] of cases) {
+    it(entry.id, async () => {
+      for (const form of ["buggy", "fixed"] as const) {
+        const directive = form === "buggy" ? `behaviours without ${entry.switch.name}\n` : "";
+        const replay = await replayScript(directive + script, { profile: "7.1" });
+        const r = await entry.run(form);
+        const trace = r.evidence.slice(r.measures!.violations);
+        expect(replay.slice(replay.indexOf(trace[0]!), -1), form).toEqual(trace);
+        expect(replay.at(-1)).toBe("# warnings=0");
+      }
+    });
+  }
 });
 
 describe("bug zoo: io-pgtable-arm", () => {

@@ -11,7 +11,8 @@ import type { BugEntry } from "../types.js";
 import { formSimulator } from "../behaviour-form.js";
 import { auditIovaScript } from "../iova-audit.js";
 
-const SCRIPT = `# the commit's reproducer: pfn 0 reserved, two size-aligned 2-page allocations under limit 3
+/** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
+export const limitUnderflowScript = `# the commit's reproducer: pfn 0 reserved, two size-aligned 2-page allocations under limit 3
 init 4096 0
 reserve 0 0
 alloc 2 3 1
@@ -31,11 +32,12 @@ export const iovaLimitUnderflow: BugEntry = {
     "at 2^64 − 1, and the allocation succeeded at the top of the PFN space. 757c370f036e then made the limit " +
     "exclusive inside the walk, so that allocating start_pfn itself works.",
   switch: { kind: "behaviour", name: "IOVA_LIMIT_NO_UNDERFLOW", buggy: "7.1 without it", fixed: "7.1" },
-  trigger: "replay: init 4096 0; reserve 0 0; alloc 2 3 1; alloc 2 3 1 (the commit's reproducer, start_pfn 0)",
+  trigger: "replay script: init 4096 0; reserve 0 0; alloc 2 3 1; alloc 2 3 1 (the commit's reproducer, start_pfn 0); " +
+    "the buggy form runs it after a line `behaviours without IOVA_LIMIT_NO_UNDERFLOW`",
   async run(form) {
     const sim = await formSimulator(form, "7.1", "IOVA_LIMIT_NO_UNDERFLOW");
     try {
-      const { lines, violations } = auditIovaScript(sim, SCRIPT);
+      const { lines, violations } = auditIovaScript(sim, limitUnderflowScript);
       return {
         form,
         caught: violations.length > 0,

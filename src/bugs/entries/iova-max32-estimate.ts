@@ -11,7 +11,8 @@ import { auditIovaScript } from "../iova-audit.js";
 // 32 pages below 4 GiB: fill them with four 8-page ranges, free one above cached32_node and
 // take it again (cached32_node is now above two ranges), fail once (max32_alloc_size = 8),
 // free a range below cached32_node, ask again.
-const SCRIPT = `# a 32-page 32-bit space: start_pfn 0xfffe0, 4K granule
+/** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
+export const max32EstimateScript = `# a 32-page 32-bit space: start_pfn 0xfffe0, 4K granule
 init 4096 0xfffe0
 alloc 8 0xfffff 1
 alloc 8 0xfffff 1
@@ -38,11 +39,12 @@ export const iovaMax32Estimate: BugEntry = {
     "'nothing this large fits below 4 GiB' estimate; before, only a free that moved cached32_node reset " +
     "it, so space freed below that node stayed invisible to allocations of the failed size.",
   switch: { kind: "behaviour", name: "IOVA_MAX32_ANY_LOW_FREE", buggy: "7.1 without it", fixed: "7.1" },
-  trigger: "replay: fill a 32-page 32-bit space, fail an 8-page allocation, free 8 pages below cached32_node, allocate 8 again",
+  trigger: "replay script: fill a 32-page 32-bit space, fail an 8-page allocation, free 8 pages below cached32_node, " +
+    "allocate 8 again; the buggy form runs it after a line `behaviours without IOVA_MAX32_ANY_LOW_FREE`",
   async run(form) {
     const sim = await formSimulator(form, "7.1", "IOVA_MAX32_ANY_LOW_FREE");
     try {
-      const { lines, violations } = auditIovaScript(sim, SCRIPT);
+      const { lines, violations } = auditIovaScript(sim, max32EstimateScript);
       // The failure while the space is full is the kernel's right answer; only failures with room are violations.
       return {
         form,

@@ -8,7 +8,8 @@ import type { BugEntry } from "../types.js";
 import { formSimulator } from "../behaviour-form.js";
 import { auditIovaScript } from "../iova-audit.js";
 
-const SCRIPT = `# a 4K domain whose aperture is 0xa01 pages from start_pfn 0x1f0000 (10 MiB), asked for 0xb00 (11 MiB)
+/** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
+export const retryPfnOverflowScript = `# a 4K domain whose aperture is 0xa01 pages from start_pfn 0x1f0000 (10 MiB), asked for 0xb00 (11 MiB)
 init 4096 0x1f0000
 alloc 0xb00 0x1f0a00 1
 state`;
@@ -26,11 +27,12 @@ export const iovaRetryPfnOverflow: BugEntry = {
     "starts one above it; before, the retry point was that PFN plus one, which wraps to 0 when the cached " +
     "node is the anchor, so the second pass searched from PFN 0, below start_pfn.",
   switch: { kind: "behaviour", name: "IOVA_RETRY_ABOVE_CACHED", buggy: "7.1 without it", fixed: "7.1" },
-  trigger: "replay: init 4096 0x1f0000; alloc 0xb00 0x1f0a00 1 (an allocation larger than the aperture, cached node at the anchor)",
+  trigger: "replay script: init 4096 0x1f0000; alloc 0xb00 0x1f0a00 1 (larger than the aperture, cached node at the anchor); " +
+    "the buggy form runs it after a line `behaviours without IOVA_RETRY_ABOVE_CACHED`",
   async run(form) {
     const sim = await formSimulator(form, "7.1", "IOVA_RETRY_ABOVE_CACHED");
     try {
-      const { lines, violations } = auditIovaScript(sim, SCRIPT);
+      const { lines, violations } = auditIovaScript(sim, retryPfnOverflowScript);
       return {
         form,
         caught: violations.length > 0,
