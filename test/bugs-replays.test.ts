@@ -4,13 +4,13 @@
 
 import { describe, expect, it } from "vitest";
 import type { BugEntry, BugFormResult } from "../src/bugs/types.js";
-import { iovaRetryPfnOverflow, retryPfnOverflowScript } from "../src/bugs/entries/iova-retry-pfn-overflow.js";
-import { iovaMax32Estimate, max32EstimateScript } from "../src/bugs/entries/iova-max32-estimate.js";
-import { iovaLimitUnderflow, limitUnderflowScript } from "../src/bugs/entries/iova-limit-underflow.js";
+import { IOVA_RETRY_PFN_OVERFLOW, RETRY_PFN_OVERFLOW_SCRIPT } from "../src/bugs/entries/iova-retry-pfn-overflow.js";
+import { IOVA_MAX32_ESTIMATE, MAX32_ESTIMATE_SCRIPT } from "../src/bugs/entries/iova-max32-estimate.js";
+import { IOVA_LIMIT_UNDERFLOW, LIMIT_UNDERFLOW_SCRIPT } from "../src/bugs/entries/iova-limit-underflow.js";
 import { replayScript } from "../dist/index.js";
-import { iovaLinearSearch } from "../src/bugs/entries/iova-linear-search.js";
-import { pgtConcatEntryCount } from "../src/bugs/entries/pgt-concat-entry-count.js";
-import { pgtTablePaPacking } from "../src/bugs/entries/pgt-table-pa-packing.js";
+import { IOVA_LINEAR_SEARCH } from "../src/bugs/entries/iova-linear-search.js";
+import { PGT_CONCAT_ENTRY_COUNT } from "../src/bugs/entries/pgt-concat-entry-count.js";
+import { PGT_TABLE_PA_PACKING } from "../src/bugs/entries/pgt-table-pa-packing.js";
 
 async function both(e: BugEntry): Promise<{ buggy: BugFormResult; fixed: BugFormResult }> {
   const buggy = await e.run("buggy");
@@ -24,27 +24,27 @@ async function both(e: BugEntry): Promise<{ buggy: BugFormResult; fixed: BugForm
 
 describe("bug zoo: IOVA allocator", () => {
   it("#9 retry_pfn overflow: the buggy retry hands out 0x1ef000 below start_pfn 0x1f0000; the fixed one fails", async () => {
-    const { buggy, fixed } = await both(iovaRetryPfnOverflow);
+    const { buggy, fixed } = await both(IOVA_RETRY_PFN_OVERFLOW);
     expect(buggy.evidence).toContain("0x1ef000 0x1efaff");
     expect(buggy.evidence.some((l) => /below start_pfn 0x1f0000/.test(l))).toBe(true);
     expect(fixed.evidence).toContain("FAIL");
   });
 
   it("#10 max32_alloc_size: the buggy estimate refuses 8 pages that are free; the fixed one hands them out", async () => {
-    const { buggy, fixed } = await both(iovaMax32Estimate);
+    const { buggy, fixed } = await both(IOVA_MAX32_ESTIMATE);
     expect(buggy.evidence.some((l) => /failed although \[0xfffe0, 0xfffe7\] is free \(max32_alloc_size=0x8\)/.test(l))).toBe(true);
     expect(buggy.evidence.at(-1)).toBe("FAIL");
     expect(fixed.evidence.at(-1)).toBe("0xfffe0 0xfffe7");
   });
 
   it("#11 limit underflow: the buggy walk hands out {-2, -1}; the fixed one fails", async () => {
-    const { buggy, fixed } = await both(iovaLimitUnderflow);
+    const { buggy, fixed } = await both(IOVA_LIMIT_UNDERFLOW);
     expect(buggy.evidence).toContain("0xfffffffffffffffe 0xffffffffffffffff");
     expect(fixed.evidence.filter((l) => l === "FAIL")).toHaveLength(1);
   });
 
   it("#12 linear search: the kernel's walk crosses tens of thousands of ranges; the O(log n) search stays under its bound with the same answers", async () => {
-    const { buggy, fixed } = await both(iovaLinearSearch);
+    const { buggy, fixed } = await both(IOVA_LINEAR_SEARCH);
     const b = buggy.measures!, f = fixed.measures!;
     expect(b.kernelWalkMax).toBe(f.kernelWalkMax); // the same churn, the same kernel walk
     expect(b.searchVisitsMax).toBe(b.kernelWalkMax); // the linear search is that walk
@@ -57,7 +57,7 @@ describe("bug zoo: IOVA allocator", () => {
 
 describe("bug zoo: the IOVA entries' evidence is what `iommu-sim replay` prints for their script", () => {
   const cases = [
-    [iovaRetryPfnOverflow, retryPfnOverflowScript], [iovaMax32Estimate, max32EstimateScript], [iovaLimitUnderflow, limitUnderflowScript],
+    [IOVA_RETRY_PFN_OVERFLOW, RETRY_PFN_OVERFLOW_SCRIPT], [IOVA_MAX32_ESTIMATE, MAX32_ESTIMATE_SCRIPT], [IOVA_LIMIT_UNDERFLOW, LIMIT_UNDERFLOW_SCRIPT],
   ] as const;
   for (const [entry, script] of cases) {
     it(entry.id, async () => {
@@ -75,21 +75,21 @@ describe("bug zoo: the IOVA entries' evidence is what `iommu-sim replay` prints 
 
 describe("bug zoo: io-pgtable-arm", () => {
   it("#7 concatenated PGD: the buggy count wraps `mapped`, maps nothing and leaves an unmapped range translating", async () => {
-    const { buggy, fixed } = await both(pgtConcatEntryCount);
+    const { buggy, fixed } = await both(PGT_CONCAT_ENTRY_COUNT);
     expect(buggy.evidence).toContain("ret=0 mapped=0xffffffea00000000"); // (512 − 600) GiB
     expect(buggy.evidence.some((l) => /^unmapped=0x0$/.test(l))).toBe(true);
     expect(fixed.evidence).toContain("ret=0 mapped=0x40000000");
   });
 
   it("#8 table PA packing: the buggy descriptors name tables below 2^48; the fixed ones pack PA[51:48] into PTE[15:12]", async () => {
-    const { buggy, fixed } = await both(pgtTablePaPacking);
+    const { buggy, fixed } = await both(PGT_TABLE_PA_PACKING);
     expect(buggy.measures!.badTableDescriptors).toBeGreaterThan(0);
     expect(fixed.measures!.badTableDescriptors).toBe(0);
     expect(fixed.evidence.some((l) => /table pte=0x[0-9a-f]*1003 -> next table at 0x1[0-9a-f]{12}$/.test(l))).toBe(true);
   });
 
   it("each entry names its corpus number, a 12-digit fix (or a thread) and a behaviour or option switch", () => {
-    const entries = [iovaRetryPfnOverflow, iovaMax32Estimate, iovaLimitUnderflow, iovaLinearSearch, pgtConcatEntryCount, pgtTablePaPacking];
+    const entries = [IOVA_RETRY_PFN_OVERFLOW, IOVA_MAX32_ESTIMATE, IOVA_LIMIT_UNDERFLOW, IOVA_LINEAR_SEARCH, PGT_CONCAT_ENTRY_COUNT, PGT_TABLE_PA_PACKING];
     expect(entries.map((e) => e.corpus)).toEqual([9, 10, 11, 12, 7, 8]);
     for (const e of entries) {
       expect(e.fix).toMatch(e.switch.kind === "behaviour" ? /^[0-9a-f]{12}$/ : /^thread: /);

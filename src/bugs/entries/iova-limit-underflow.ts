@@ -12,14 +12,14 @@ import { formSimulator } from "../behaviour-form.js";
 import { auditIovaScript } from "../iova-audit.js";
 
 /** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
-export const limitUnderflowScript = `# the commit's reproducer: pfn 0 reserved, two size-aligned 2-page allocations under limit 3
+export const LIMIT_UNDERFLOW_SCRIPT = `# the commit's reproducer: pfn 0 reserved, two size-aligned 2-page allocations under limit 3
 init 4096 0
 reserve 0 0
 alloc 2 3 1
 alloc 2 3 1
 state`;
 
-export const iovaLimitUnderflow: BugEntry = {
+export const IOVA_LIMIT_UNDERFLOW: BugEntry = {
   id: "iova-limit-underflow",
   corpus: 11,
   fix: "5016bdb796b3",
@@ -37,7 +37,7 @@ export const iovaLimitUnderflow: BugEntry = {
   async run(form) {
     const sim = await formSimulator(form, "7.1", "IOVA_LIMIT_NO_UNDERFLOW");
     try {
-      const { lines, violations } = auditIovaScript(sim, limitUnderflowScript);
+      const { lines, violations } = auditIovaScript(sim, LIMIT_UNDERFLOW_SCRIPT);
       return {
         form,
         caught: violations.length > 0,

@@ -66,7 +66,7 @@ async function run(form: BugForm): Promise<{ caught: boolean; verdict: string; e
   }
 }
 
-export const iovaLinearSearch: BugEntry = {
+export const IOVA_LINEAR_SEARCH: BugEntry = {
   id: "iova-linear-search",
   corpus: 12,
   fix: "thread: Rik van Riel, 12 May 2026 (not merged)",

@@ -12,7 +12,7 @@ import { auditIovaScript } from "../iova-audit.js";
 // take it again (cached32_node is now above two ranges), fail once (max32_alloc_size = 8),
 // free a range below cached32_node, ask again.
 /** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
-export const max32EstimateScript = `# a 32-page 32-bit space: start_pfn 0xfffe0, 4K granule
+export const MAX32_ESTIMATE_SCRIPT = `# a 32-page 32-bit space: start_pfn 0xfffe0, 4K granule
 init 4096 0xfffe0
 alloc 8 0xfffff 1
 alloc 8 0xfffff 1
@@ -27,7 +27,7 @@ free 0xfffe0
 state
 alloc 8 0xfffff 1`;
 
-export const iovaMax32Estimate: BugEntry = {
+export const IOVA_MAX32_ESTIMATE: BugEntry = {
   id: "iova-max32-estimate",
   corpus: 10,
   fix: "5b61343b5059",
@@ -44,7 +44,7 @@ export const iovaMax32Estimate: BugEntry = {
   async run(form) {
     const sim = await formSimulator(form, "7.1", "IOVA_MAX32_ANY_LOW_FREE");
     try {
-      const { lines, violations } = auditIovaScript(sim, max32EstimateScript);
+      const { lines, violations } = auditIovaScript(sim, MAX32_ESTIMATE_SCRIPT);
       // The failure while the space is full is the kernel's right answer; only failures with room are violations.
       return {
         form,

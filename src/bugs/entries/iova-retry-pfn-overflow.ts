@@ -9,12 +9,12 @@ import { formSimulator } from "../behaviour-form.js";
 import { auditIovaScript } from "../iova-audit.js";
 
 /** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
-export const retryPfnOverflowScript = `# a 4K domain whose aperture is 0xa01 pages from start_pfn 0x1f0000 (10 MiB), asked for 0xb00 (11 MiB)
+export const RETRY_PFN_OVERFLOW_SCRIPT = `# a 4K domain whose aperture is 0xa01 pages from start_pfn 0x1f0000 (10 MiB), asked for 0xb00 (11 MiB)
 init 4096 0x1f0000
 alloc 0xb00 0x1f0a00 1
 state`;
 
-export const iovaRetryPfnOverflow: BugEntry = {
+export const IOVA_RETRY_PFN_OVERFLOW: BugEntry = {
   id: "iova-retry-pfn-overflow",
   corpus: 9,
   fix: "dcdb3ba7e2a8",
@@ -32,7 +32,7 @@ export const iovaRetryPfnOverflow: BugEntry = {
   async run(form) {
     const sim = await formSimulator(form, "7.1", "IOVA_RETRY_ABOVE_CACHED");
     try {
-      const { lines, violations } = auditIovaScript(sim, retryPfnOverflowScript);
+      const { lines, violations } = auditIovaScript(sim, RETRY_PFN_OVERFLOW_SCRIPT);
       return {
         form,
         caught: violations.length > 0,

@@ -25,7 +25,7 @@ function expectPhys(pt: PageTable, iova: number, pa: number, violations: string[
   if (got !== pa) violations.push(`iova_to_phys(${hex(iova)}) = ${hex(got)}, expected ${pa === 0 ? "no translation" : hex(pa)}`);
 }
 
-export const pgtConcatEntryCount: BugEntry = {
+export const PGT_CONCAT_ENTRY_COUNT: BugEntry = {
   id: "pgt-concat-entry-count",
   corpus: 7,
   fix: "d71fa842d33c",

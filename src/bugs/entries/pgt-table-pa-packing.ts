@@ -23,7 +23,7 @@ function decode(pte: bigint): number {
   return Number((x | (x << 36n)) & (ADDR << 4n));
 }
 
-export const pgtTablePaPacking: BugEntry = {
+export const PGT_TABLE_PA_PACKING: BugEntry = {
   id: "pgt-table-pa-packing",
   corpus: 8,
   fix: "9abe2ac83485",
