@@ -8,6 +8,7 @@ import { IOVA_RETRY_PFN_OVERFLOW, RETRY_PFN_OVERFLOW_SCRIPT } from "../src/bugs/
 import { IOVA_MAX32_ESTIMATE, MAX32_ESTIMATE_SCRIPT } from "../src/bugs/entries/iova-max32-estimate.js";
 import { IOVA_LIMIT_UNDERFLOW, LIMIT_UNDERFLOW_SCRIPT } from "../src/bugs/entries/iova-limit-underflow.js";
 import { replayScript } from "../dist/index.js";
+import { freeFit } from "../src/bugs/iova-audit.js";
 import { IOVA_LINEAR_SEARCH } from "../src/bugs/entries/iova-linear-search.js";
 import { PGT_CONCAT_ENTRY_COUNT } from "../src/bugs/entries/pgt-concat-entry-count.js";
 import { PGT_TABLE_PA_PACKING } from "../src/bugs/entries/pgt-table-pa-packing.js";
@@ -21,6 +22,26 @@ async function both(e: BugEntry): Promise<{ buggy: BugFormResult; fixed: BugForm
   expect(fixed.caught, `${e.id} fixed: ${fixed.verdict}\n${fixed.evidence.join("\n")}`).toBe(false);
   return { buggy, fixed };
 }
+
+describe("the audit's own free-space search (freeFit), which the allocator's answers are checked against", () => {
+  it("finds the highest free run within [startPfn, limit], size-aligned when asked", () => {
+    expect(freeFit([], 1, 0xff, 4, true)).toEqual({ lo: 0xfc, hi: 0xff });
+    expect(freeFit([{ lo: 0xf0, hi: 0xff }], 1, 0xff, 4, true)).toEqual({ lo: 0xec, hi: 0xef });
+    expect(freeFit([{ lo: 0xf0, hi: 0xff }], 1, 0xff, 3, false)).toEqual({ lo: 0xed, hi: 0xef });
+    expect(freeFit([{ lo: 0xf0, hi: 0xff }], 1, 0xff, 3, true)).toEqual({ lo: 0xec, hi: 0xee }); // aligned to 4
+    // A gap of 3 between ranges: fits 3 unaligned, not 3 aligned to 4 (0x11..0x13).
+    const r = [{ lo: 0x10, hi: 0x10 }, { lo: 0x14, hi: 0xff }];
+    expect(freeFit(r, 0x10, 0xff, 3, false)).toEqual({ lo: 0x11, hi: 0x13 });
+    expect(freeFit(r, 0x10, 0xff, 3, true)).toBeNull();
+  });
+
+  it("never reaches below startPfn or above the limit", () => {
+    expect(freeFit([], 8, 9, 4, false)).toBeNull();
+    expect(freeFit([], 8, 11, 4, false)).toEqual({ lo: 8, hi: 11 });
+    expect(freeFit([{ lo: 0, hi: 0 }, { lo: 2, hi: 3 }], 0, 3, 2, true)).toBeNull(); // #11's state: no room, fixed kernel fails
+    expect(freeFit([{ lo: 0x20, hi: 0x2f }], 0, 0x1f, 16, true)).toEqual({ lo: 0x10, hi: 0x1f }); // a range above the limit ignored
+  });
+});
 
 describe("bug zoo: IOVA allocator", () => {
   it("#9 retry_pfn overflow: the buggy retry hands out 0x1ef000 below start_pfn 0x1f0000; the fixed one fails", async () => {
