@@ -1,26 +1,19 @@
 // KB_IOVA_LIMIT_NO_UNDERFLOW (bug corpus #11, 5016bdb796b3): without it, alloc_iova trusts
 // the candidate computed under a range that starts below the request's size, which wraps to
-// the top of the PFN space. Asked of the core directly: the same calls on a 7.1 domain with
-// and without the bit.
+// the top of the PFN space. The same calls on a 7.1 domain with and without the behaviour.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { IovaDomain, IovaWrappedError, Simulator, kernelProfile, replayScript } from "../dist/index.js";
-import { coreOf } from "./helpers.js";
+import { IovaWrappedError, Simulator, replayScript, type IovaDomain } from "../dist/index.js";
 
 let sim: Simulator | undefined;
 afterEach(async () => { await sim?.close(); sim = undefined; });
 
-/** A 7.1 IOVA domain (4K granule), with or without the underflow guard. */
+/** A 7.1 IOVA domain (4K granule), with or without the underflow guard (a behaviour override). */
 async function domain(guard: boolean, startPfn = 0): Promise<IovaDomain> {
-  sim = await Simulator.create({ profile: "7.1", ramMiB: 4, kheapMiB: 4 });
-  const core = coreOf(sim);
-  const L = core.layout as unknown as Record<string, number>;
-  let bits = 0;
-  for (const b of kernelProfile("7.1").behaviours) bits |= L[`KB_${b}`]!;
-  if (!guard) bits &= ~L.KB_IOVA_LIMIT_NO_UNDERFLOW!;
-  const id = core.raw.iova_create(bits >>> 0, kernelProfile("7.1").iovaMagazineSize, 12, startPfn, 1, L.IF_VERIFY_SEARCH!);
-  expect(id).toBeGreaterThanOrEqual(0);
-  return IovaDomain.attach(core, id);
+  sim = await Simulator.create({
+    profile: "7.1", ramMiB: 4, kheapMiB: 4, ...(guard ? {} : { behaviours: { without: ["IOVA_LIMIT_NO_UNDERFLOW"] } }),
+  });
+  return sim.createIovaDomain({ granule: 4096, startPfn, search: "verify" });
 }
 
 /** The commit's reproducer, with start_pfn 0 (see the test below for why). */
@@ -64,10 +57,13 @@ describe("IOVA_LIMIT_NO_UNDERFLOW", () => {
     }
   });
 
-  it("every profile has the guard, so replays print FAIL", async () => {
+  it("every profile has the guard, so replays print FAIL; without it the replay prints the wrapped range", async () => {
+    const script = "init 4096 0\nreserve 0 0\nalloc 2 3 1\nalloc 2 3 1\n";
     for (const profile of ["5.15", "6.12", "7.1"] as const) {
-      const out = await replayScript("init 4096 0\nreserve 0 0\nalloc 2 3 1\nalloc 2 3 1\n", { profile });
+      const out = await replayScript(script, { profile });
       expect(out.slice(-2)).toEqual(["FAIL", "# warnings=0"]);
+      const bug = await replayScript("behaviours without IOVA_LIMIT_NO_UNDERFLOW\n" + script, { profile });
+      expect(bug.slice(-2)).toEqual(["0xfffffffffffffffe 0xffffffffffffffff", "# warnings=0"]);
     }
   });
 });
