@@ -154,6 +154,15 @@ export const KB_IOVA_FLUSH_QUEUE: u32 = 1 << 15;
  * (bug corpus #11). Every profile has it; it is a bit so the bug zoo can run without it.
  */
 export const KB_IOVA_LIMIT_NO_UNDERFLOW: u32 = 1 << 26;
+/**
+ * With the array depot, a CPU whose two magazines are full and whose bin's depot is full
+ * returns every CPU's cached IOVAs to the tree (free_all_cpu_cached_iovas) and frees the PFN
+ * to the tree (before: its loaded magazine alone was emptied into the tree, one range at a
+ * time, and replaced by an empty one, so the caches stayed at their largest). John Garry,
+ * "iommu/iova: Flush CPU rcache for when a depot fills" (v4 3/3, Dec 2020; commit not
+ * identified: the 5.15.16 code still drains, reference §3.10). No profile has it; bug corpus #19.
+ */
+export const KB_IOVA_DEPOT_FULL_FLUSH: u32 = 1 << 27;
 
 // ── dma-iommu and the IOMMU core (drivers/iommu/dma-iommu.c, iommu.c) ───────
 
@@ -187,5 +196,5 @@ export const BEHAVIOUR_BITS: u32 =
   KB_PGT_S2_CONCAT_MANDATORY | KB_PGT_NO_WARN_QUIRK | KB_PGT_QUIRK_ARM_HD | KB_PGT_QUIRK_ARM_S2FWB |
   KB_PGT_SELFTEST_KUNIT | KB_PGT_TABLE_PA_PACKED | KB_SMMU_NONLEAF_TTL0 | KB_SMMU_INV_ALL_TOO_BIG | KB_SMMU_RANGE_NUM_BUMP |
   KB_IOVA_DEPOT_LIST | KB_IOVA_FAST_ROUNDS | KB_IOVA_MAX32_ANY_LOW_FREE | KB_IOVA_RETRY_ABOVE_CACHED |
-  KB_IOVA_FLUSH_QUEUE | KB_IOVA_LIMIT_NO_UNDERFLOW | KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE |
+  KB_IOVA_FLUSH_QUEUE | KB_IOVA_LIMIT_NO_UNDERFLOW | KB_IOVA_DEPOT_FULL_FLUSH | KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE |
   KB_DMA_SWITCH_OWNED_GROUPS | KB_BENCH_MAP_MODE;

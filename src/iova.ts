@@ -123,6 +123,8 @@ export interface IovaStats {
   magazineAllocFailures: number;
   /** v5.15: full magazines drained to the tree because the depot was full. */
   depotDrains: number;
+  /** With IOVA_DEPOT_FULL_FLUSH (no profile): full depots met, every CPU's caches returned to the tree instead. */
+  depotFullFlushes: number;
   /** v7.1: magazines the 100 ms reclaim returned to the tree. */
   depotReclaims: number;
   warnings: number;
@@ -547,6 +549,7 @@ export class IovaDomain {
       flushRetries: n32(L.I_ST_FLUSH_RETRIES),
       magazineAllocFailures: n32(L.I_ST_MAG_ALLOC_FAILS),
       depotDrains: n32(L.I_ST_DEPOT_DRAINS),
+      depotFullFlushes: n32(L.I_ST_DEPOT_FULL_FLUSHES),
       depotReclaims: n32(L.I_ST_DEPOT_RECLAIMS),
       warnings: n32(L.I_ST_WARNINGS),
       bugs: n32(L.I_ST_BUGS),

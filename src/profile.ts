@@ -108,6 +108,7 @@ export const BEHAVIOUR_COMMITS: Readonly<Partial<Record<Behaviour, string>>> = {
   IOVA_MAX32_ANY_LOW_FREE: "5b61343b5059",
   IOVA_RETRY_ABOVE_CACHED: "dcdb3ba7e2a8",
   IOVA_LIMIT_NO_UNDERFLOW: "5016bdb796b3, 757c370f036e",
+  IOVA_DEPOT_FULL_FLUSH: "not identified (John Garry, v4 3/3, Dec 2020)",
   IOVA_FLUSH_QUEUE: "moved by ea4d71bb5e3f",
   DMA_FQ_SINGLE: "32d5bc8b09c7, 9f5b681e2a3f",
   DMA_SAC_PER_DEVICE: "791c2b17fb40",

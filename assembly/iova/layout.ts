@@ -155,7 +155,12 @@ if (offsetof<IovaSlot>() > IOVA_SLOT_SIZE) ERROR("IovaSlot outgrew IOVA_SLOT_SIZ
   zeroPfnFast: u32;
   /** Broken invariants where the kernel would BUG (never, unless state was corrupted). */
   bugs: u32;
-  _pad21: u64; _pad22: u64; _pad23: u64; _pad24: u64;
+  /**
+   * A full CPU magazine met a full array depot and every CPU's caches went back to the tree
+   * instead of one magazine (KB_IOVA_DEPOT_FULL_FLUSH, bug corpus #19's fix).
+   */
+  depotFullFlushes: u32;
+  _pad21a: u32; _pad22: u64; _pad23: u64; _pad24: u64;
 
   // ── object pools (slab.ts): each header on its own line ──
   /** The range-tree node pool's header (Pool, slab.ts; POOL_BYTES) starts here. */
@@ -254,6 +259,7 @@ export const I_ST_MAG_ALLOC_FAILS: u32 = offsetof<IovaDomainBlock>("magAllocFail
 export const I_ST_FLUSH_RETRIES: u32 = offsetof<IovaDomainBlock>("flushRetries");
 export const I_ST_DEPOT_RECLAIMS: u32 = offsetof<IovaDomainBlock>("depotReclaims");
 export const I_ST_DEPOT_DRAINS: u32 = offsetof<IovaDomainBlock>("depotDrains");
+export const I_ST_DEPOT_FULL_FLUSHES: u32 = offsetof<IovaDomainBlock>("depotFullFlushes");
 export const I_ST_ZERO_PFN_FAST: u32 = offsetof<IovaDomainBlock>("zeroPfnFast");
 export const I_ST_BUGS: u32 = offsetof<IovaDomainBlock>("bugs");
 export const I_NODE_POOL: u32 = offsetof<IovaDomainBlock>("nodePool");
