@@ -3,16 +3,21 @@
 // kernel's bug shows, the fixed form clean.
 
 import { describe, expect, it } from "vitest";
-import type { BugEntry, BugFormResult } from "../src/bugs/types.js";
-import { IOVA_RETRY_PFN_OVERFLOW, RETRY_PFN_OVERFLOW_SCRIPT } from "../src/bugs/entries/iova-retry-pfn-overflow.js";
-import { IOVA_MAX32_ESTIMATE, MAX32_ESTIMATE_SCRIPT } from "../src/bugs/entries/iova-max32-estimate.js";
-import { IOVA_LIMIT_UNDERFLOW, LIMIT_UNDERFLOW_SCRIPT } from "../src/bugs/entries/iova-limit-underflow.js";
-import { replayScript } from "../dist/index.js";
+import { findBug, replayScript, type BugEntry, type BugFormResult } from "../dist/index.js";
+// The scripts and the audit's search are plain values of the sources (no core behind them).
+import { RETRY_PFN_OVERFLOW_SCRIPT } from "../src/bugs/entries/iova-retry-pfn-overflow.js";
+import { MAX32_ESTIMATE_SCRIPT } from "../src/bugs/entries/iova-max32-estimate.js";
+import { LIMIT_UNDERFLOW_SCRIPT } from "../src/bugs/entries/iova-limit-underflow.js";
 import { freeFit } from "../src/bugs/iova-audit.js";
-import { IOVA_LINEAR_SEARCH } from "../src/bugs/entries/iova-linear-search.js";
-import { IOVA_DEPOT_FULL_DRAIN } from "../src/bugs/entries/iova-depot-full-drain.js";
-import { PGT_CONCAT_ENTRY_COUNT } from "../src/bugs/entries/pgt-concat-entry-count.js";
-import { PGT_TABLE_PA_PACKING } from "../src/bugs/entries/pgt-table-pa-packing.js";
+
+// The entries as the package ships them.
+const IOVA_RETRY_PFN_OVERFLOW = findBug("iova-retry-pfn-overflow");
+const IOVA_MAX32_ESTIMATE = findBug("iova-max32-estimate");
+const IOVA_LIMIT_UNDERFLOW = findBug("iova-limit-underflow");
+const IOVA_LINEAR_SEARCH = findBug("iova-linear-search");
+const IOVA_DEPOT_FULL_DRAIN = findBug("iova-depot-full-drain");
+const PGT_CONCAT_ENTRY_COUNT = findBug("pgt-concat-entry-count");
+const PGT_TABLE_PA_PACKING = findBug("pgt-table-pa-packing");
 
 async function both(e: BugEntry): Promise<{ buggy: BugFormResult; fixed: BugFormResult }> {
   const buggy = await e.run("buggy");

@@ -39,7 +39,8 @@ describe("every entry of the bug zoo", () => {
     expect(new Set(BUG_ZOO.map((e) => e.id)).size).toBe(BUG_ZOO.length);
     for (const e of BUG_ZOO) {
       expect(e.id, e.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
-      expect(e.fix, e.id).toMatch(/^[0-9a-f]{12}$/);
+      // A commit, or (a fix that is no merged commit: a proposal, a posted series) the thread.
+      expect(e.fix, e.id).toMatch(/^[0-9a-f]{12}$|^thread: /);
       if (e.introducedBy) expect(e.introducedBy, e.id).toMatch(/^[0-9a-f]{12}$/);
       expect(e.corpus, e.id).toBeGreaterThan(0);
       for (const k of ["title", "component", "effect", "kernels", "fixChanged", "trigger"] as const) expect(e[k].length, `${e.id}.${k}`).toBeGreaterThan(2);
@@ -102,6 +103,7 @@ describe("findBug", () => {
   it("takes an id, a fixing commit's first 12 hex digits (or more), an introducing commit", () => {
     for (const e of BUG_ZOO) {
       expect(findBug(e.id)).toBe(e);
+      if (!/^[0-9a-f]{12}$/.test(e.fix)) continue; // a thread: found by its id only
       expect(findBug(e.fix)).toBe(e);
       expect(findBug(e.fix.toUpperCase())).toBe(e);
       expect(findBug(e.fix + "0123456789")).toBe(e);

@@ -8,7 +8,7 @@
 // model's reproducer starts the domain at pfn 0 (where the old walk's end test also let it through).
 
 import type { BugEntry } from "../types.js";
-import { formSimulator } from "../behaviour-form.js";
+import { formMachine } from "../evidence.js";
 import { auditIovaScript } from "../iova-audit.js";
 
 /** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
@@ -35,7 +35,7 @@ export const IOVA_LIMIT_UNDERFLOW: BugEntry = {
   trigger: "replay script: init 4096 0; reserve 0 0; alloc 2 3 1; alloc 2 3 1 (the commit's reproducer, start_pfn 0); " +
     "the buggy form runs it after a line `behaviours without IOVA_LIMIT_NO_UNDERFLOW`",
   async run(form) {
-    const sim = await formSimulator(form, "7.1", "IOVA_LIMIT_NO_UNDERFLOW");
+    const sim = await formMachine(form, "7.1", "IOVA_LIMIT_NO_UNDERFLOW");
     try {
       const { lines, violations } = auditIovaScript(sim, LIMIT_UNDERFLOW_SCRIPT);
       return {

@@ -5,7 +5,7 @@
 // (assembly/iova/alloc.ts removeLocked); the buggy form is 7.1 without it.
 
 import type { BugEntry } from "../types.js";
-import { formSimulator } from "../behaviour-form.js";
+import { formMachine } from "../evidence.js";
 import { auditIovaScript } from "../iova-audit.js";
 
 // 32 pages below 4 GiB: fill them with four 8-page ranges, free one above cached32_node and
@@ -42,7 +42,7 @@ export const IOVA_MAX32_ESTIMATE: BugEntry = {
   trigger: "replay script: fill a 32-page 32-bit space, fail an 8-page allocation, free 8 pages below cached32_node, " +
     "allocate 8 again; the buggy form runs it after a line `behaviours without IOVA_MAX32_ANY_LOW_FREE`",
   async run(form) {
-    const sim = await formSimulator(form, "7.1", "IOVA_MAX32_ANY_LOW_FREE");
+    const sim = await formMachine(form, "7.1", "IOVA_MAX32_ANY_LOW_FREE");
     try {
       const { lines, violations } = auditIovaScript(sim, MAX32_ESTIMATE_SCRIPT);
       // The failure while the space is full is the kernel's right answer; only failures with room are violations.

@@ -5,7 +5,7 @@
 // at start_pfn 0x1f0000 and a first request of 11 MiB.
 
 import type { BugEntry } from "../types.js";
-import { formSimulator } from "../behaviour-form.js";
+import { formMachine } from "../evidence.js";
 import { auditIovaScript } from "../iova-audit.js";
 
 /** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
@@ -30,7 +30,7 @@ export const IOVA_RETRY_PFN_OVERFLOW: BugEntry = {
   trigger: "replay script: init 4096 0x1f0000; alloc 0xb00 0x1f0a00 1 (larger than the aperture, cached node at the anchor); " +
     "the buggy form runs it after a line `behaviours without IOVA_RETRY_ABOVE_CACHED`",
   async run(form) {
-    const sim = await formSimulator(form, "7.1", "IOVA_RETRY_ABOVE_CACHED");
+    const sim = await formMachine(form, "7.1", "IOVA_RETRY_ABOVE_CACHED");
     try {
       const { lines, violations } = auditIovaScript(sim, RETRY_PFN_OVERFLOW_SCRIPT);
       return {

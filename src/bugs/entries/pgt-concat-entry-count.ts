@@ -8,7 +8,7 @@
 // leaves no table pages behind.
 
 import type { BugEntry } from "../types.js";
-import { formSimulator } from "../behaviour-form.js";
+import { formMachine } from "../evidence.js";
 import { hex } from "../../errors.js";
 import type { PageTable } from "../../pgtable.js";
 
@@ -40,7 +40,7 @@ export const PGT_CONCAT_ENTRY_COUNT: BugEntry = {
   trigger: "stage-2, 4K granule, IAS/OAS 40 (two concatenated level-1 tables): map a 1 GiB block at IPA 600 GiB; " +
     "map a 4K page at 604 GiB and unmap 1 GiB there",
   async run(form) {
-    const sim = await formSimulator(form, "7.1", "PGT_CONCAT_PER_TABLE");
+    const sim = await formMachine(form, "7.1", "PGT_CONCAT_PER_TABLE");
     const lines: string[] = [];
     const violations: string[] = [];
     try {

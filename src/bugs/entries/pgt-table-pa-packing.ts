@@ -11,7 +11,7 @@
 // seen in both windows, so translations still land; the wrong value is the verdict.
 
 import type { BugEntry } from "../types.js";
-import { formSimulator } from "../behaviour-form.js";
+import { formMachine } from "../evidence.js";
 import { hex } from "../../errors.js";
 
 const HIGH = 2 ** 48;
@@ -38,7 +38,7 @@ export const PGT_TABLE_PA_PACKING: BugEntry = {
   switch: { kind: "behaviour", name: "PGT_TABLE_PA_PACKED", buggy: "7.1 without it", fixed: "7.1" },
   trigger: "stage-1, 64K granule, IAS 48, OAS 52, tables allocated above 2^48 (highTables): map one 64K page",
   async run(form) {
-    const sim = await formSimulator(form, "7.1", "PGT_TABLE_PA_PACKED", { ramMiB: 8, pageSize: 65536 });
+    const sim = await formMachine(form, "7.1", "PGT_TABLE_PA_PACKED");
     const violations: string[] = [];
     const lines: string[] = [];
     try {
