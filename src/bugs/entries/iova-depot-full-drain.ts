@@ -88,7 +88,7 @@ export const IOVA_DEPOT_FULL_DRAIN: BugEntry = {
   fixChanged: "When a CPU's magazines and the depot are both full, every CPU's cached IOVAs go back to the tree " +
     "and the freed IOVA with them; before, only the CPU's loaded magazine was emptied into the tree and swapped " +
     "for an empty one, which kept the caches at their largest while the tree churned.",
-  switch: { kind: "behaviour", name: "IOVA_DEPOT_FULL_FLUSH", buggy: "5.15", fixed: "5.15 with it" },
+  switch: { kind: "behaviour", name: "IOVA_DEPOT_FULL_FLUSH", buggy: "5.15", fixed: "5.15 with IOVA_DEPOT_FULL_FLUSH" },
   trigger: `API: ${ROUNDS} rounds of ${ALLOCATING}×${PER_CPU} mixed-size allocations on CPUs 0–${ALLOCATING - 1}, all freed on CPU ${CPUS - 1}`,
   async run(form) {
     return { form, ...(await run(form)) };

@@ -31,7 +31,7 @@ export const IOVA_LIMIT_UNDERFLOW: BugEntry = {
     "request's size, the allocation fails; before, the free space under a range at pfn 0 was taken to end " +
     "at 2^64 − 1, and the allocation succeeded at the top of the PFN space. 757c370f036e then made the limit " +
     "exclusive inside the walk, so that allocating start_pfn itself works.",
-  switch: { kind: "behaviour", name: "IOVA_LIMIT_NO_UNDERFLOW", buggy: "7.1 without it", fixed: "7.1" },
+  switch: { kind: "behaviour", name: "IOVA_LIMIT_NO_UNDERFLOW", buggy: "7.1 without IOVA_LIMIT_NO_UNDERFLOW", fixed: "7.1" },
   trigger: "replay script: init 4096 0; reserve 0 0; alloc 2 3 1; alloc 2 3 1 (the commit's reproducer, start_pfn 0); " +
     "the buggy form runs it after a line `behaviours without IOVA_LIMIT_NO_UNDERFLOW`",
   async run(form) {

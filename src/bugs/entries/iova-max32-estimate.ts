@@ -38,7 +38,7 @@ export const IOVA_MAX32_ESTIMATE: BugEntry = {
   fixChanged: "Freeing any range that starts below the 32-bit boundary resets max32_alloc_size, the " +
     "'nothing this large fits below 4 GiB' estimate; before, only a free that moved cached32_node reset " +
     "it, so space freed below that node stayed invisible to allocations of the failed size.",
-  switch: { kind: "behaviour", name: "IOVA_MAX32_ANY_LOW_FREE", buggy: "7.1 without it", fixed: "7.1" },
+  switch: { kind: "behaviour", name: "IOVA_MAX32_ANY_LOW_FREE", buggy: "7.1 without IOVA_MAX32_ANY_LOW_FREE", fixed: "7.1" },
   trigger: "replay script: fill a 32-page 32-bit space, fail an 8-page allocation, free 8 pages below cached32_node, " +
     "allocate 8 again; the buggy form runs it after a line `behaviours without IOVA_MAX32_ANY_LOW_FREE`",
   async run(form) {

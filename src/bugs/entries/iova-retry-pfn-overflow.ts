@@ -26,7 +26,7 @@ export const IOVA_RETRY_PFN_OVERFLOW: BugEntry = {
   fixChanged: "When the first pass fails, the retry point is the cached node's last PFN and the second pass " +
     "starts one above it; before, the retry point was that PFN plus one, which wraps to 0 when the cached " +
     "node is the anchor, so the second pass searched from PFN 0, below start_pfn.",
-  switch: { kind: "behaviour", name: "IOVA_RETRY_ABOVE_CACHED", buggy: "7.1 without it", fixed: "7.1" },
+  switch: { kind: "behaviour", name: "IOVA_RETRY_ABOVE_CACHED", buggy: "7.1 without IOVA_RETRY_ABOVE_CACHED", fixed: "7.1" },
   trigger: "replay script: init 4096 0x1f0000; alloc 0xb00 0x1f0a00 1 (larger than the aperture, cached node at the anchor); " +
     "the buggy form runs it after a line `behaviours without IOVA_RETRY_ABOVE_CACHED`",
   async run(form) {

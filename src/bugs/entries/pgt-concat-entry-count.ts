@@ -36,7 +36,7 @@ export const PGT_CONCAT_ENTRY_COUNT: BugEntry = {
   fixChanged: "The room a call has is counted against the granule-sized table that holds its start index " +
     "(entries per table minus the index within that table); before, it was entries per table minus the " +
     "index into the whole concatenated PGD, which goes negative past the first table.",
-  switch: { kind: "behaviour", name: "PGT_CONCAT_PER_TABLE", buggy: "7.1 without it", fixed: "7.1" },
+  switch: { kind: "behaviour", name: "PGT_CONCAT_PER_TABLE", buggy: "7.1 without PGT_CONCAT_PER_TABLE", fixed: "7.1" },
   trigger: "stage-2, 4K granule, IAS/OAS 40 (two concatenated level-1 tables): map a 1 GiB block at IPA 600 GiB; " +
     "map a 4K page at 604 GiB and unmap 1 GiB there",
   async run(form) {

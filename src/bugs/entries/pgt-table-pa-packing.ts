@@ -35,7 +35,7 @@ export const PGT_TABLE_PA_PACKING: BugEntry = {
   fixChanged: "A new table's descriptor is formed by the same PA-to-PTE packing as a leaf's, which moves PA " +
     "bits [51:48] into PTE bits [15:12]; before, the raw PA was used, so those bits landed in PTE bits the " +
     "walk reads as ordinary address bits [51:48] of nothing, and the walk went to a table below 2^48.",
-  switch: { kind: "behaviour", name: "PGT_TABLE_PA_PACKED", buggy: "7.1 without it", fixed: "7.1" },
+  switch: { kind: "behaviour", name: "PGT_TABLE_PA_PACKED", buggy: "7.1 without PGT_TABLE_PA_PACKED", fixed: "7.1" },
   trigger: "stage-1, 64K granule, IAS 48, OAS 52, tables allocated above 2^48 (highTables): map one 64K page",
   async run(form) {
     const sim = await formMachine(form, "7.1", "PGT_TABLE_PA_PACKED");
