@@ -63,6 +63,16 @@ describe("table descriptors above 2^48", () => {
     expect(values[0]).toEqual(values[1]);
   });
 
+  it("the SMMU's walk follows packed descriptors into the high window (the RAM seen at 2^48 + its address)", async () => {
+    const pt = await table("7.1");
+    pt.mapPages(0x1230000, 0x9000_0000, 0x10000, 1, 3);
+    const smmu = sim!.createSmmu({});
+    const dev = smmu.attachDevice(3, sim!.createSmmuDomain(pt, { id: 5 }));
+    const r = dev.access(0x1234560, 8, "read");
+    expect(r.ok && r.pa).toBe(0x9000_4560);
+    expect(smmu.stats().faults).toBe(0);
+  });
+
   it("highTables is refused where no output address can name such a table", async () => {
     await expect(table("7.1", true, 48)).rejects.toThrow(/highTables.*64K granule and oas 52.*oas 48/);
   });
