@@ -440,12 +440,27 @@ export class IovaDomain {
 
   // ── reading the state ────────────────────────────────────────────────────
 
-  /** The allocated ranges in address order (the anchor excluded). */
+  /**
+   * The allocated ranges in address order (the anchor excluded). A range beyond 2^53, which
+   * only a kernel without IOVA_LIMIT_NO_UNDERFLOW hands out, is an error: no number holds it.
+   */
   ranges(): IovaRange[] {
+    return this.rangesExact().map((r) => {
+      if (r.hi > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw new IommuSimError(`iommu-sim: ranges: IOVA domain ${this.id} holds [${hex(r.lo)}, ${hex(r.hi)}], beyond 2^53 ` +
+          "(a wrapped range of a kernel without IOVA_LIMIT_NO_UNDERFLOW), which a number cannot hold");
+      }
+      return { lo: Number(r.lo), hi: Number(r.hi) };
+    });
+  }
+
+  /** @internal The allocated ranges with exact (bigint) bounds, a wrapped one included: the replay's `tree`. */
+  rangesExact(): { lo: bigint; hi: bigint }[] {
     this.live("ranges");
-    const out: IovaRange[] = [];
+    const L = this.core.layout;
+    const out: { lo: bigint; hi: bigint }[] = [];
     this.withTreeLock(() => this.walk((n) => {
-      if (n !== this.block + this.core.layout.I_ANCHOR) out.push(this.nodeRange(n));
+      if (n !== this.block + L.I_ANCHOR) out.push({ lo: this.core.readU64(n + L.N_LO), hi: this.core.readU64(n + L.N_HI) });
     }));
     return out;
   }
@@ -776,11 +791,6 @@ export class IovaDomain {
 
   private resultRange(): IovaRange {
     return { lo: Number(this.core.result64(0)), hi: Number(this.core.result64(1)) };
-  }
-
-  private nodeRange(n: number): IovaRange {
-    const L = this.core.layout;
-    return { lo: this.core.readU64Number(n + L.N_LO), hi: this.core.readU64Number(n + L.N_HI) };
   }
 
   private cpuBin(cpu: number, order: number): number {

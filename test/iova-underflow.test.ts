@@ -45,6 +45,8 @@ describe("IOVA_LIMIT_NO_UNDERFLOW", () => {
     expect(d.stats()).toMatchObject({ aboveLimitAllocs: 1, treeAllocs: 2, searchMismatches: 0 });
     expect(d.treeNodes()).toBe(4); // anchor, [0,0], [2,3] and the wrapped range
     expect(d.state().cachedNode).toBe(2n ** 64n - 2n);
+    // No number holds the wrapped range: ranges() says so rather than round it.
+    expect(() => d.ranges()).toThrow(/holds \[0xfffffffffffffffe, 0xffffffffffffffff\], beyond 2\^53/);
   });
 
   it("with the commit's own start_pfn 1, today's walk stops at start_pfn first: no wrap either way", async () => {
@@ -64,6 +66,8 @@ describe("IOVA_LIMIT_NO_UNDERFLOW", () => {
       expect(out.slice(-2)).toEqual(["FAIL", "# warnings=0"]);
       const bug = await replayScript("behaviours without IOVA_LIMIT_NO_UNDERFLOW\n" + script, { profile });
       expect(bug.slice(-2)).toEqual(["0xfffffffffffffffe 0xffffffffffffffff", "# warnings=0"]);
+      const tree = await replayScript("behaviours without IOVA_LIMIT_NO_UNDERFLOW\n" + script + "tree\n", { profile });
+      expect(tree.at(-2)).toBe("[0x0-0x0] [0x2-0x3] [0xfffffffffffffffe-0xffffffffffffffff]");
     }
   });
 });

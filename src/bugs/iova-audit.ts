@@ -97,7 +97,9 @@ function auditAlloc(d: IovaDomain, size: number, limit: number, aligned: boolean
     }
     return `${hex(r.lo)} ${hex(r.hi)}`;
   }
-  const fit = freeFit(d.ranges(), d.startPfn, limit, size, aligned);
+  // Exact bounds: a range wrapped past 2^64 (an earlier bug) lies above any limit, so it is left out.
+  const ranges = d.rangesExact().filter((x) => x.lo <= BigInt(limit)).map((x) => ({ lo: Number(x.lo), hi: Number(x.hi) }));
+  const fit = freeFit(ranges, d.startPfn, limit, size, aligned);
   if (fit) {
     const s = d.state();
     violations.push(`alloc ${hex(size)} under ${hex(limit)} failed although [${hex(fit.lo)}, ${hex(fit.hi)}] is free ` +

@@ -174,7 +174,7 @@ export class IovaCommands implements CommandFamily {
   }
 
   private tree(): void {
-    const ranges = this.domain().ranges();
+    const ranges = this.domain().rangesExact();
     this.out.line(ranges.length === 0 ? "(empty)" : ranges.map((r) => `[${hex(r.lo)}-${hex(r.hi)}]`).join(" "));
   }
 
