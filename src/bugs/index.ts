@@ -16,6 +16,7 @@ import { IOVA_MAX32_ESTIMATE } from "./entries/iova-max32-estimate.js";
 import { IOVA_LIMIT_UNDERFLOW } from "./entries/iova-limit-underflow.js";
 import { IOVA_LINEAR_SEARCH } from "./entries/iova-linear-search.js";
 import { IOVA_DEPOT_FULL_DRAIN } from "./entries/iova-depot-full-drain.js";
+import { LAZY_WINDOW } from "./entries/lazy-window.js";
 
 export type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 
@@ -31,6 +32,7 @@ export const BUG_ZOO: readonly BugEntry[] = Object.freeze([
   IOVA_LIMIT_UNDERFLOW,
   IOVA_LINEAR_SEARCH,
   IOVA_DEPOT_FULL_DRAIN,
+  LAZY_WINDOW,
 ].sort((a, b) => a.corpus - b.corpus));
 
 /** A name `bugs run` was given that is no entry: it lists the ids, with the nearest one. */

@@ -80,7 +80,7 @@ async function run(form: BugForm) {
 export const IOVA_DEPOT_FULL_DRAIN: BugEntry = {
   id: "iova-depot-full-drain",
   corpus: 19,
-  fix: "thread: John Garry, Dec 2020",
+  fix: "posted (John Garry, v4 3/3, Dec 2020)",
   title: "iommu/iova: Flush CPU rcache for when a depot fills",
   component: "iova.c rcache (__iova_rcache_insert)",
   effect: "a full depot drains whole magazines into the tree and the caches never shrink (long-run throughput cliff)",

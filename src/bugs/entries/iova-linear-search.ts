@@ -69,7 +69,7 @@ async function run(form: BugForm): Promise<{ caught: boolean; verdict: string; e
 export const IOVA_LINEAR_SEARCH: BugEntry = {
   id: "iova-linear-search",
   corpus: 12,
-  fix: "thread: Rik van Riel, May 2026",
+  fix: "proposal (Rik van Riel, May 2026; not merged)",
   title: "iova augmented rbtree / maple tree O(log n) alloc_iova",
   component: "iova.c (__alloc_and_insert_iova_range)",
   effect: "soft lockups from the linear gap search on a fragmented tree",
