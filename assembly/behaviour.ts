@@ -75,6 +75,14 @@ export const KB_PGT_QUIRK_ARM_S2FWB: u32 = 1 << 7;
  * the last-page test is d64c8053378e (v6.13). Read by src/selftest.ts.
  */
 export const KB_PGT_SELFTEST_KUNIT: u32 = 1 << 8;
+/**
+ * A new table's descriptor carries its PA packed as leaf descriptors carry theirs (with
+ * 64K granules and a 52-bit output address, PA[51:48] in PTE[15:12]); before, the raw PA,
+ * which the walk (and iopte_deref) unpack to another address once the table page lies above
+ * 2^48. 9abe2ac83485 "iommu/io-pgtable-arm: Fix table descriptor paddr formatting" (v5.17;
+ * reference §4.6: 5.15.16 has the raw PA, later 5.15.y the fix; bug corpus #8).
+ */
+export const KB_PGT_TABLE_PA_PACKED: u32 = 1 << 24;
 
 // ── the Arm SMMUv3 driver's invalidations (drivers/iommu/arm/arm-smmu-v3) ───
 
@@ -135,6 +143,26 @@ export const KB_IOVA_RETRY_ABOVE_CACHED: u32 = 1 << 14;
  * and the replay (fqinit, queue).
  */
 export const KB_IOVA_FLUSH_QUEUE: u32 = 1 << 15;
+/**
+ * alloc_iova never hands out a range computed in the "space" below a range that starts
+ * lower than the request's size: the walk's bound there would wrap below pfn 0 to the top
+ * of the PFN space, and the kernel must fail instead (before: the bound went to pfn_lo − 1,
+ * 2^64 − 1 at a range starting at pfn 0, and the allocation succeeded at the top — {−2, −1}
+ * in the commit's example). 5016bdb796b3 "iommu/iova: Fix underflow bug in
+ * __alloc_and_insert_iova_range" (2017), with 757c370f036e "iommu/iova: Sort out rbtree
+ * limit_pfn handling" after it; today's walk keeps the guard as its high_pfn < size test
+ * (bug corpus #11). Every profile has it; it is a bit so the bug zoo can run without it.
+ */
+export const KB_IOVA_LIMIT_NO_UNDERFLOW: u32 = 1 << 26;
+/**
+ * With the array depot, a CPU whose two magazines are full and whose bin's depot is full
+ * returns every CPU's cached IOVAs to the tree (free_all_cpu_cached_iovas) and frees the PFN
+ * to the tree (before: its loaded magazine alone was emptied into the tree, one range at a
+ * time, and replaced by an empty one, so the caches stayed at their largest). John Garry,
+ * "iommu/iova: Flush CPU rcache for when a depot fills" (v4 3/3, Dec 2020; commit not
+ * identified: the 5.15.16 code still drains, reference §3.10). No profile has it; bug corpus #19.
+ */
+export const KB_IOVA_DEPOT_FULL_FLUSH: u32 = 1 << 27;
 
 /**
  * queue_iova reads fq_timer_on first and compare-and-swaps it only when it reads 0 (before:
@@ -176,6 +204,7 @@ export const KB_BENCH_MAP_MODE: u32 = 1 << 19;
 export const BEHAVIOUR_BITS: u32 =
   KB_PGT_SPLIT_PARTIAL_UNMAP | KB_PGT_MAP_NO_PROT_EINVAL | KB_PGT_UNMAP_TABLES_FIRST | KB_PGT_CONCAT_PER_TABLE |
   KB_PGT_S2_CONCAT_MANDATORY | KB_PGT_NO_WARN_QUIRK | KB_PGT_QUIRK_ARM_HD | KB_PGT_QUIRK_ARM_S2FWB |
-  KB_PGT_SELFTEST_KUNIT | KB_SMMU_NONLEAF_TTL0 | KB_SMMU_INV_ALL_TOO_BIG | KB_SMMU_RANGE_NUM_BUMP |
+  KB_PGT_SELFTEST_KUNIT | KB_PGT_TABLE_PA_PACKED | KB_SMMU_NONLEAF_TTL0 | KB_SMMU_INV_ALL_TOO_BIG | KB_SMMU_RANGE_NUM_BUMP |
   KB_IOVA_DEPOT_LIST | KB_IOVA_FAST_ROUNDS | KB_IOVA_MAX32_ANY_LOW_FREE | KB_IOVA_RETRY_ABOVE_CACHED |
-  KB_IOVA_FLUSH_QUEUE | KB_FQ_TIMER_READ_FIRST | KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE | KB_DMA_SWITCH_OWNED_GROUPS | KB_BENCH_MAP_MODE;
+  KB_IOVA_FLUSH_QUEUE | KB_IOVA_LIMIT_NO_UNDERFLOW | KB_IOVA_DEPOT_FULL_FLUSH | KB_FQ_TIMER_READ_FIRST |
+  KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE | KB_DMA_SWITCH_OWNED_GROUPS | KB_BENCH_MAP_MODE;

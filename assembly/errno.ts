@@ -63,6 +63,12 @@ export const ESIM_NO_WORKLOAD: i32 = ESIM_BASE + 19;
 export const ESIM_TABLE_HAS_SMMU_DOMAIN: i32 = ESIM_BASE + 20;
 /** A raw SMMU command whose opcode the SMMUv3 architecture does not define (the SMMU's CERROR_ILL). */
 export const ESIM_CMD_ILLEGAL: i32 = ESIM_BASE + 21;
+/**
+ * alloc_iova handed out a range that wrapped past the top of the PFN space (a kernel without
+ * KB_IOVA_LIMIT_NO_UNDERFLOW returns it as a success): it is in the tree, and its bounds are
+ * in the caller's RESULT0/RESULT1, since no return value ≥ 0 can carry them.
+ */
+export const ESIM_IOVA_WRAPPED: i32 = ESIM_BASE + 26;
 
 // Why alloc_io_pgtable_ops would return NULL for a configuration (the kernel gives no
 // reason; these are ours, one per check it makes).

@@ -400,3 +400,14 @@ export const FRAME_SHIFT: u32 = 12;
 export const FRAME_SIZE: u32 = 1 << FRAME_SHIFT;
 // Physical address of phys frame 0 (the kernel-code harness's arena also starts here).
 export const PHYS_BASE: u64 = 0x80000000;
+/**
+ * The simulated RAM is also seen at HIGH_RAM_WINDOW + its address: table pages of a table
+ * with DF_HIGH_TABLES are handed out there, as on a machine with RAM above 256 TiB, so that
+ * a 52-bit output address must name them (bug corpus #8). Every PA → memory conversion
+ * drops the window bits first (ramOffset).
+ */
+export const HIGH_RAM_WINDOW: u64 = <u64>1 << 48;
+/** Where in the simulated RAM a physical address lies (the high window's bits dropped). */
+@inline export function ramOffset(pa: u64): u64 {
+  return (pa & (HIGH_RAM_WINDOW - 1)) - PHYS_BASE;
+}

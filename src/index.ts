@@ -24,7 +24,7 @@ export {
 export { DmaEngine, type DmaEngineOptions, type DmaEngineStats } from "./device/engine.js";
 export { Oracle, type AccessClass, type OracleCounts, type Violation } from "./safety/oracle.js";
 export {
-  IovaDomain, IOVA_ANCHOR_PFN, IOVA_WARN_TEXT,
+  IovaDomain, IovaWrappedError, IOVA_ANCHOR_PFN, IOVA_WARN_TEXT,
   type IovaDomainOptions, type IovaRange, type RcacheState, type RcacheBin, type CpuRcache,
   type IovaTreeState, type IovaStats, type IovaWarning, type IovaWarnCode, type FastLoopSizes,
   type IovaEvent, type FlushQueueCounters, type FlushQueueTimerCounters,

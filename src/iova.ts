@@ -92,10 +92,24 @@ export interface IovaStats {
   kernelWalkSteps: number;
   /** The longest such walk: the soft-lockup pathology of reference §7.4. */
   kernelWalkMax: number;
+  /**
+   * Nodes the search that ran touched, summed: the kernel's walk with search 'linear';
+   * otherwise the O(log n) search's own descents, examined subtrees and hops (bug corpus #12
+   * compares the two on the same tree).
+   */
+  searchVisits: number;
+  /** The most one search touched. */
+  searchVisitsMax: number;
   /** search 'verify': searches where the O(log n) search and the kernel's walk disagreed. */
   searchMismatches: number;
   /** Second passes above the cached node. */
   secondPasses: number;
+  /**
+   * Ranges handed out past their limit: the wrapped {−2, −1} of a kernel without
+   * IOVA_LIMIT_NO_UNDERFLOW (bug corpus #11). With belowStartAllocs, the check that every
+   * range alloc_iova returns lies within [startPfn, limit].
+   */
+  aboveLimitAllocs: number;
   /** Ranges handed out below startPfn (the 5.15.16 retry pass from the anchor). */
   belowStartAllocs: number;
   /** allocFast that got PFN 0 from the tree: the kernel reads it as failure and leaks the range. */
@@ -109,6 +123,8 @@ export interface IovaStats {
   magazineAllocFailures: number;
   /** v5.15: full magazines drained to the tree because the depot was full. */
   depotDrains: number;
+  /** With IOVA_DEPOT_FULL_FLUSH (no profile): full depots met, every CPU's caches returned to the tree instead. */
+  depotFullFlushes: number;
   /** v7.1: magazines the 100 ms reclaim returned to the tree. */
   depotReclaims: number;
   warnings: number;
@@ -181,6 +197,20 @@ export const TREE_LOOP_CODES = {
 export type TreeLoopMode = keyof typeof TREE_LOOP_CODES;
 
 const ANCHOR = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * alloc_iova succeeded the way a kernel without IOVA_LIMIT_NO_UNDERFLOW does (bug corpus #11,
+ * 5016bdb796b3): its range wrapped below pfn 0 to the top of the PFN space, past the limit
+ * asked for. The range is in the tree, as the kernel left it; its bounds do not fit a number,
+ * so they are here as bigints.
+ */
+export class IovaWrappedError extends IommuSimError {
+  override name = "IovaWrappedError";
+  constructor(ctx: string, readonly lo: bigint, readonly hi: bigint, readonly limitPfn: number) {
+    super(`iommu-sim: ${ctx}: alloc_iova handed out [${hex(lo)}, ${hex(hi)}], past the limit ${hex(limitPfn)}: ` +
+      "the wrapped range of a kernel without IOVA_LIMIT_NO_UNDERFLOW (bug corpus #11); it is in the tree");
+  }
+}
 
 /**
  * An IOVA allocator (drivers/iommu/iova.c of the simulator's profile): the rbtree of ranges,
@@ -277,6 +307,9 @@ export class IovaDomain {
     const kheap = kheapAllocFailures(this.core);
     const r = this.core.raw.iova_alloc(this.id, size, limitPfn, sizeAligned);
     if (r >= 0) return { lo: r, hi: r + size - 1 };
+    if (isErrno(this.core, r, "ESIM_IOVA_WRAPPED")) {
+      throw new IovaWrappedError(ctx, this.core.result64(0), this.core.result64(1), limitPfn);
+    }
     checkKheap(this.core, kheap, ctx);
     return this.failure(r, ctx);
   }
@@ -418,12 +451,27 @@ export class IovaDomain {
 
   // ── reading the state ────────────────────────────────────────────────────
 
-  /** The allocated ranges in address order (the anchor excluded). */
+  /**
+   * The allocated ranges in address order (the anchor excluded). A range beyond 2^53, which
+   * only a kernel without IOVA_LIMIT_NO_UNDERFLOW hands out, is an error: no number holds it.
+   */
   ranges(): IovaRange[] {
+    return this.rangesExact().map((r) => {
+      if (r.hi > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw new IommuSimError(`iommu-sim: ranges: IOVA domain ${this.id} holds [${hex(r.lo)}, ${hex(r.hi)}], beyond 2^53 ` +
+          "(a wrapped range of a kernel without IOVA_LIMIT_NO_UNDERFLOW), which a number cannot hold");
+      }
+      return { lo: Number(r.lo), hi: Number(r.hi) };
+    });
+  }
+
+  /** @internal The allocated ranges with exact (bigint) bounds, a wrapped one included: the replay's `tree`. */
+  rangesExact(): { lo: bigint; hi: bigint }[] {
     this.live("ranges");
-    const out: IovaRange[] = [];
+    const L = this.core.layout;
+    const out: { lo: bigint; hi: bigint }[] = [];
     this.withTreeLock(() => this.walk((n) => {
-      if (n !== this.block + this.core.layout.I_ANCHOR) out.push(this.nodeRange(n));
+      if (n !== this.block + L.I_ANCHOR) out.push({ lo: this.core.readU64(n + L.N_LO), hi: this.core.readU64(n + L.N_HI) });
     }));
     return out;
   }
@@ -514,8 +562,11 @@ export class IovaDomain {
       badFastFrees: n32(L.I_ST_BAD_FAST_FREES),
       kernelWalkSteps: n64(L.I_ST_WALK_STEPS),
       kernelWalkMax: n64(L.I_ST_WALK_MAX),
+      searchVisits: n64(L.I_ST_SEARCH_VISITS),
+      searchVisitsMax: n64(L.I_ST_SEARCH_VISITS_MAX),
       searchMismatches: n64(L.I_ST_SEARCH_MISMATCH),
       secondPasses: n64(L.I_ST_RETRIES),
+      aboveLimitAllocs: n64(L.I_ST_ABOVE_LIMIT),
       belowStartAllocs: n64(L.I_ST_BELOW_START),
       zeroPfnFastAllocs: n32(L.I_ST_ZERO_PFN_FAST),
       rcacheHits: hits,
@@ -524,6 +575,7 @@ export class IovaDomain {
       flushRetries: n32(L.I_ST_FLUSH_RETRIES),
       magazineAllocFailures: n32(L.I_ST_MAG_ALLOC_FAILS),
       depotDrains: n32(L.I_ST_DEPOT_DRAINS),
+      depotFullFlushes: n32(L.I_ST_DEPOT_FULL_FLUSHES),
       depotReclaims: n32(L.I_ST_DEPOT_RECLAIMS),
       warnings: n32(L.I_ST_WARNINGS),
       bugs: n32(L.I_ST_BUGS),
@@ -734,6 +786,10 @@ export class IovaDomain {
   private failure(code: number, ctx: string, cpu?: number): null {
     const core = this.core;
     if (isErrno(core, code, "ENOSPC") || isErrno(core, code, "ENOMEM")) return null;
+    if (isErrno(core, code, "ESIM_IOVA_WRAPPED")) {
+      throw new IommuSimError(`iommu-sim: ${ctx}: alloc_iova handed out a range wrapped past the top of the PFN space ` +
+        `(a kernel without IOVA_LIMIT_NO_UNDERFLOW, bug corpus #11); it is in IOVA domain ${this.id}'s tree`);
+    }
     if (isErrno(core, code, "ESIM_CPU_BUSY")) {
       const owner = Number(this.core.result64(0)) - 1;
       throw new IommuSimError(`iommu-sim: ${ctx}: simulated CPU ${cpu} of IOVA domain ${this.id} is being run by ` +
@@ -755,11 +811,6 @@ export class IovaDomain {
 
   private resultRange(): IovaRange {
     return { lo: Number(this.core.result64(0)), hi: Number(this.core.result64(1)) };
-  }
-
-  private nodeRange(n: number): IovaRange {
-    const L = this.core.layout;
-    return { lo: this.core.readU64Number(n + L.N_LO), hi: this.core.readU64Number(n + L.N_HI) };
   }
 
   private cpuBin(cpu: number, order: number): number {

@@ -45,6 +45,12 @@ export interface PageTableConfig {
   quirks?: number;
   /** Capacity of the event ring (a power of two; 0 records nothing). Default 4096. */
   events?: number;
+  /**
+   * Allocate the table's next-level tables above 2^48 (the simulated RAM seen through a
+   * window at 2^48 + its address), as on a machine with RAM there: a 52-bit output address
+   * must name them, which needs a 64K granule and oas 52. Bug corpus #8's trigger. Default false.
+   */
+  highTables?: boolean;
 }
 
 export interface Geometry {
@@ -79,7 +85,7 @@ export interface MapResult {
 export type GatherMode = "none" | "strict" | "queued";
 
 const PAGE_TABLE_CONFIG_KEYS = {
-  format: true, pgsizeBitmap: true, ias: true, oas: true, coherentWalk: true, quirks: true, events: true,
+  format: true, pgsizeBitmap: true, ias: true, oas: true, coherentWalk: true, quirks: true, events: true, highTables: true,
 } as const satisfies OptionKeys<PageTableConfig>;
 
 export interface UnmapOptions {
@@ -209,6 +215,8 @@ export class PageTable {
     }
     const coherent = config.coherentWalk ?? true;
     if (typeof coherent !== "boolean") throw new ArgumentError("coherentWalk", coherent, "must be a boolean", ctx);
+    const high = config.highTables ?? false;
+    if (typeof high !== "boolean") throw new ArgumentError("highTables", high, "must be a boolean", ctx);
 
     const id = core.raw.pgt_create(core.layout[FORMAT_CODES[format]], machineBehaviourBits(core), bitmap, ias, oas,
       coherent, quirks, opts.pageShift, events);
@@ -219,7 +227,9 @@ export class PageTable {
       throw coreError(core, id, ctx, { detail: `at most ${core.layout.MAX_PGTABLES} page tables live at once` });
     }
     if (events) core.raw.pgt_set_flags(id, core.layout.DF_RECORD_EVENTS, 0);
-    return new PageTable(core, id, format, profile, false);
+    const pt = new PageTable(core, id, format, profile, false);
+    if (high) pt.placeTablesHigh(ctx);
+    return pt;
   }
 
   /** A handle on a table another thread created (workers receive table ids). */
@@ -349,6 +359,15 @@ export class PageTable {
     }
   }
 
+  /**
+   * Table descriptors written that do not decode (as the walk and iopte_deref read them) to
+   * the table page they were made for: 0 unless the kernel formats them wrongly (bug corpus #8,
+   * a kernel without PGT_TABLE_PA_PACKED and `highTables`).
+   */
+  get badTableDescriptors(): number {
+    return this.field("D_BAD_TABLE_DESCS");
+  }
+
   /** WARNs this table has raised so far. */
   get warnings(): number {
     return this.field("D_WARNINGS");
@@ -404,6 +423,18 @@ export class PageTable {
     this.core.raw.pgt_set_flags(this.id, on ? f : 0, on ? 0 : f);
   }
 
+  /** highTables: next-level tables from the high window, where only a 52-bit output address reaches. */
+  private placeTablesHigh(ctx: string): void {
+    const g = this.geometry;
+    if (g.granule !== 0x10000 || g.oas !== 52) {
+      this.release();
+      throw new ArgumentError("highTables", true, `needs a 64K granule and oas 52: only a 52-bit output address names a ` +
+        `table above 2^48 (this table: granule ${hex(g.granule)}, oas ${g.oas})`, ctx);
+    }
+    const f = this.core.layout.DF_HIGH_TABLES;
+    this.core.raw.pgt_set_flags(this.id, f, 0);
+  }
+
   /** @internal v5.15 selftest mode: mapping over a leaf does not WARN. */
   setSelftestMode(on: boolean): void {
     const f = this.core.layout.DF_SELFTEST;
@@ -453,7 +484,8 @@ function walkTable(core: Core, g: Geometry, level: number, tablePa: number, vaBa
   const entries = level === g.startLevel ? 2 ** g.pgdBits : 2 ** g.bitsPerLevel;
   const shift = (4 - level) * g.bitsPerLevel + 3;
   const size = 2 ** shift;
-  const base = tablePa - core.layout.PHYS_BASE + physFramesBase(core);
+  // A table in the high window (DF_HIGH_TABLES) is the same RAM seen 2^48 higher.
+  const base = (tablePa % core.layout.HIGH_RAM_WINDOW) - core.layout.PHYS_BASE + physFramesBase(core);
   let run: DumpEntry | undefined;
   for (let i = 0; i < entries; i++) {
     const pte = core.u64[(base >>> 3) + i]!;

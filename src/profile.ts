@@ -29,7 +29,7 @@ const KERNEL_PROFILES = {
   "5.15": {
     kernel: "Linux 5.15.16",
     summary: "the seed mail's kernel: splitting unmaps, an array depot, the flush queue in iova.c",
-    behaviours: ["PGT_SPLIT_PARTIAL_UNMAP", "IOVA_FLUSH_QUEUE", "FQ_TIMER_READ_FIRST"],
+    behaviours: ["PGT_SPLIT_PARTIAL_UNMAP", "IOVA_FLUSH_QUEUE", "FQ_TIMER_READ_FIRST", "IOVA_LIMIT_NO_UNDERFLOW"],
     iovaMagazineSize: 128,
   },
   "6.12": {
@@ -37,8 +37,9 @@ const KERNEL_PROFILES = {
     summary: "the LTS of Debian 13, RHEL 10, Android 16: 5.15's page-table structure and WARNs, 7.1's allocator and flush queue",
     behaviours: [
       "PGT_SPLIT_PARTIAL_UNMAP", "PGT_MAP_NO_PROT_EINVAL", "PGT_UNMAP_TABLES_FIRST", "PGT_CONCAT_PER_TABLE",
-      "PGT_QUIRK_ARM_HD", "SMMU_NONLEAF_TTL0", "SMMU_RANGE_NUM_BUMP",
+      "PGT_QUIRK_ARM_HD", "PGT_TABLE_PA_PACKED", "SMMU_NONLEAF_TTL0", "SMMU_RANGE_NUM_BUMP",
       "IOVA_DEPOT_LIST", "IOVA_FAST_ROUNDS", "IOVA_MAX32_ANY_LOW_FREE", "IOVA_RETRY_ABOVE_CACHED", "FQ_TIMER_READ_FIRST",
+      "IOVA_LIMIT_NO_UNDERFLOW",
       "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE",
       // Not covered by the 6.12 traces; inferred from when the group-ownership rework merged (2023).
       "DMA_SWITCH_OWNED_GROUPS",
@@ -50,9 +51,10 @@ const KERNEL_PROFILES = {
     summary: "today's kernel: no split on unmap, the NO_WARN quirk, KUnit self-tests, whole-context invalidation of large ranges",
     behaviours: [
       "PGT_MAP_NO_PROT_EINVAL", "PGT_UNMAP_TABLES_FIRST", "PGT_CONCAT_PER_TABLE", "PGT_S2_CONCAT_MANDATORY",
-      "PGT_NO_WARN_QUIRK", "PGT_QUIRK_ARM_HD", "PGT_QUIRK_ARM_S2FWB", "PGT_SELFTEST_KUNIT",
+      "PGT_NO_WARN_QUIRK", "PGT_QUIRK_ARM_HD", "PGT_QUIRK_ARM_S2FWB", "PGT_SELFTEST_KUNIT", "PGT_TABLE_PA_PACKED",
       "SMMU_NONLEAF_TTL0", "SMMU_RANGE_NUM_BUMP", "SMMU_INV_ALL_TOO_BIG",
       "IOVA_DEPOT_LIST", "IOVA_FAST_ROUNDS", "IOVA_MAX32_ANY_LOW_FREE", "IOVA_RETRY_ABOVE_CACHED", "FQ_TIMER_READ_FIRST",
+      "IOVA_LIMIT_NO_UNDERFLOW",
       "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE", "DMA_SWITCH_OWNED_GROUPS", "BENCH_MAP_MODE",
     ],
     iovaMagazineSize: 127,
@@ -97,6 +99,7 @@ export const BEHAVIOUR_COMMITS: Readonly<Partial<Record<Behaviour, string>>> = {
   PGT_QUIRK_ARM_HD: "4fe88fd8b4ae",
   PGT_QUIRK_ARM_S2FWB: "not identified",
   PGT_SELFTEST_KUNIT: "d64c8053378e (last-page test)",
+  PGT_TABLE_PA_PACKED: "9abe2ac83485",
   SMMU_NONLEAF_TTL0: "6833b8f2e199",
   SMMU_RANGE_NUM_BUMP: "eb6c97647be2",
   SMMU_INV_ALL_TOO_BIG: "587bb3e56a2c",
@@ -104,6 +107,8 @@ export const BEHAVIOUR_COMMITS: Readonly<Partial<Record<Behaviour, string>>> = {
   IOVA_FAST_ROUNDS: "972bf252f860",
   IOVA_MAX32_ANY_LOW_FREE: "5b61343b5059",
   IOVA_RETRY_ABOVE_CACHED: "dcdb3ba7e2a8",
+  IOVA_LIMIT_NO_UNDERFLOW: "5016bdb796b3, 757c370f036e",
+  IOVA_DEPOT_FULL_FLUSH: "not identified (John Garry, v4 3/3, Dec 2020)",
   IOVA_FLUSH_QUEUE: "moved by ea4d71bb5e3f",
   FQ_TIMER_READ_FIRST: "0d87308cca2c",
   DMA_FQ_SINGLE: "32d5bc8b09c7, 9f5b681e2a3f",

@@ -86,7 +86,8 @@ describe("the README's behaviour table", () => {
     const cols = head!.split("|").map((c) => c.trim()).slice(4, -1);
     expect(cols).toEqual([...PROFILES]);
     const rows = readme.split("\n").filter((l) => /^\| `[A-Z0-9_]+` \|/.test(l));
-    const all = [...new Set(PROFILES.flatMap((p) => kernelProfile(p).behaviours))].sort();
+    // Every behaviour the core defines, a fix no profile has included (the bug zoo adds it with `with`).
+    const all = [...BEHAVIOURS].sort();
     expect(rows.map((r) => /`([A-Z0-9_]+)`/.exec(r)![1]).sort()).toEqual(all);
     for (const r of rows) {
       const cells = r.split("|").map((c) => c.trim());

@@ -9,12 +9,12 @@
 // the pages' contents stay exactly as the walker last saw them. A list is one u32: the
 // first page's frame + 1, 0 for an empty list.
 
-import { FRAME_SHIFT, PHYS_BASE, ZONE_PHYS } from "../memmap";
+import { FRAME_SHIFT, ramOffset, ZONE_PHYS } from "../memmap";
 import { frameLinkGet, frameLinkSet, zoneFree } from "../phys";
 
 /** Push the table page at `pa` onto the list whose head is stored at `headPtr`. */
 export function freelistPush(headPtr: u32, pa: u64): void {
-  const frame = <u32>((pa - PHYS_BASE) >> FRAME_SHIFT);
+  const frame = <u32>(ramOffset(pa) >> FRAME_SHIFT);
   frameLinkSet(ZONE_PHYS, frame, load<u32>(headPtr));
   store<u32>(headPtr, frame + 1);
 }

@@ -15,7 +15,12 @@
 // (5.15.16) retry_pfn = cached.pfn_hi + 1 and the second pass starts at retry_pfn (which
 // wraps to 0 from the anchor and can hand out PFNs below start_pfn); with it, pfn_hi and a
 // start at pfn_hi + 1. On removal max32_alloc_size is reset only when cached32_node moved,
-// or (KB_IOVA_MAX32_ANY_LOW_FREE) whenever a range below 4 GiB goes.
+// or (KB_IOVA_MAX32_ANY_LOW_FREE) whenever a range below 4 GiB goes. Without
+// KB_IOVA_LIMIT_NO_UNDERFLOW (no profile: the bug zoo's #11, 5016bdb796b3) a pass that stops
+// at a range starting below the request's size trusts the wrapped candidate under it. The
+// 2017 walk had the bug in its bound (pfn_lo − 1 at pfn 0); today's walk computes the same
+// space as high_pfn − size, which is where the model takes the guard away.
+// Every range handed out is checked against [start_pfn, limit] (belowStart, aboveLimit).
 // Modelled CPU time: one CPU_COST_IOVA_TREE per allocation and per removal (rbtree search,
 // insert or erase and rebalance), on top of the tree lock — a flat cost, whatever the walk's length.
 // Left out: the iova_cache slab's own behaviour (see slab.ts), CPU hotplug registration.
@@ -28,13 +33,13 @@ import {
   iovaBlock, iovaHas,
 } from "./layout";
 import {
-  belowNode, eraseNode, first, gap, hi, insertNode, left, lo, lowerStart,
+  belowNode, descents, eraseNode, first, gap, hi, insertNode, left, lo, lowerStart,
   lowestEndingAtOrAbove, maxGap, maxOrd, nodeInit, pred, rank, right, root, succ, findContaining,
 } from "./tree";
 import { poolAlloc, poolFree } from "./slab";
 import { iovaWarn } from "./warn";
-import { EEXIST, EINVAL, ENOMEM, ENOSPC, ESIM_WOULD_HANG } from "../errno";
-import { KB_IOVA_MAX32_ANY_LOW_FREE, KB_IOVA_RETRY_ABOVE_CACHED } from "../behaviour";
+import { EEXIST, EINVAL, ENOMEM, ENOSPC, ESIM_IOVA_WRAPPED, ESIM_WOULD_HANG } from "../errno";
+import { KB_IOVA_LIMIT_NO_UNDERFLOW, KB_IOVA_MAX32_ANY_LOW_FREE, KB_IOVA_RETRY_ABOVE_CACHED } from "../behaviour";
 
 // Results (negative errnos, assembly/errno.ts; a PFN otherwise). Where the kernel returns
 // NULL the reason is kept, so that callers and the replay can tell them apart.
@@ -43,6 +48,7 @@ export const IOVA_NOMEM: i64 = -ENOMEM; //             no memory for a node: the
 export const IOVA_WOULD_HANG: i64 = -ESIM_WOULD_HANG; // 5.15.16 would retry forever (start_pfn reachable)
 export const IOVA_DUP: i64 = -EEXIST; //               the tree refused a duplicate pfn_lo (WARN)
 export const IOVA_BAD_RANGE: i64 = -EINVAL; //         reserve with lo > hi (the kernel would corrupt its tree)
+export const IOVA_WRAPPED: i64 = -ESIM_IOVA_WRAPPED; //  handed out and inserted past the top (no KB_IOVA_LIMIT_NO_UNDERFLOW)
 
 const ALL_ONES: u64 = 0xffffffffffffffff;
 
@@ -87,12 +93,19 @@ function searchLinear(start: u32, L: u64, low: u64, size: u64, mask: u64): u32 {
 }
 
 /**
+ * Nodes the O(log n) search examined and hopped over on this thread (with floorNode's
+ * descents, its own work; searchPass reads the difference). A Wasm global, per instance.
+ */
+let fastVisited: u64 = 0;
+
+/**
  * The highest node with minKey ≤ pfn_lo ≤ maxKey whose gap fits, or 0. Subtrees whose
  * largest gap is too small, or (size-aligned) whose best aligned block is too small, are
  * skipped whole: that is what makes the search logarithmic.
  */
 function findFit(n: u32, minKey: u64, maxKey: u64, size: u64, mask: u64, needOrd: i32): u32 {
   while (n != 0) {
+    fastVisited++;
     if (maxGap(n) < size || maxOrd(n) < needOrd) return 0;
     const k = lo(n);
     if (k > maxKey) { n = left(n); continue; }
@@ -128,6 +141,7 @@ function searchFast(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64):
   let cur = start;
   let high = L;
   for (;;) {
+    fastVisited++;
     if (lo(cur) < high) high = lo(cur);
     const cand = (high - size) & mask;
     const p = pred(cur);
@@ -157,10 +171,14 @@ function searchPass(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64):
   const dom = iovaBlock(d);
   const flags = dom.flags;
   let stop: u32;
+  let visits: u64;
   if ((flags & IF_LINEAR_SEARCH) != 0) {
     stop = searchLinear(start, L, low, size, mask);
+    visits = 0;
   } else {
+    const before = fastVisited + descents();
     stop = searchFast(d, start, L, low, size, mask);
+    visits = fastVisited + descents() - before;
     if ((flags & IF_VERIFY_SEARCH) != 0 && searchLinear(start, L, low, size, mask) != stop) {
       dom.searchMismatches++;
     }
@@ -168,6 +186,9 @@ function searchPass(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64):
   const steps = <u64>(rank(start) - rank(stop) + 1);
   dom.walkSteps += steps;
   if (steps > dom.walkMax) dom.walkMax = steps;
+  if ((flags & IF_LINEAR_SEARCH) != 0) visits = steps;
+  dom.searchVisits += visits;
+  if (visits > dom.searchVisitsMax) dom.searchVisitsMax = visits;
   return stop;
 }
 
@@ -177,10 +198,15 @@ function findLimit(d: u32, L: u64): u32 {
   return lowestEndingAtOrAbove(d, L);
 }
 
-/** Did the pass that stopped at `stop` fail? (the kernel's checks, in its order) */
-@inline function passFailed(stop: u32, L: u64, low: u64, size: u64, mask: u64): bool {
+/**
+ * Did the pass that stopped at `stop` fail? (the kernel's checks, in its order). Without
+ * KB_IOVA_LIMIT_NO_UNDERFLOW the first is missing, and a candidate that wrapped below pfn 0
+ * passes the second.
+ */
+@inline function passFailed(d: u32, stop: u32, L: u64, low: u64, size: u64, mask: u64): bool {
   const high = lo(stop) < L ? lo(stop) : L;
-  return high < size || ((high - size) & mask) < low;
+  if (high < size && iovaHas(d, KB_IOVA_LIMIT_NO_UNDERFLOW)) return true;
+  return ((high - size) & mask) < low;
 }
 
 /**
@@ -201,15 +227,15 @@ function allocLocked(d: u32, node: u32, size: u64, limit: u64, aligned: bool): i
   const startPfn = dom.startPfn;
   let low = startPfn;
   let stop = searchPass(d, start, L, low, size, mask);
-  if (passFailed(stop, L, low, size, mask)) {
+  if (passFailed(d, stop, L, low, size, mask)) {
     if (low == startPfn && retryPfn < L) {
       low = aboveCached ? retryPfn + 1 : retryPfn;
       dom.retries++;
       stop = searchPass(d, findLimit(d, L), L, low, size, mask);
       // Without KB_IOVA_RETRY_ABOVE_CACHED (5.15.16), retry_pfn == start_pfn would take this branch again, forever.
-      if (passFailed(stop, L, low, size, mask) && low == startPfn && retryPfn < L) return IOVA_WOULD_HANG;
+      if (passFailed(d, stop, L, low, size, mask) && low == startPfn && retryPfn < L) return IOVA_WOULD_HANG;
     }
-    if (passFailed(stop, L, low, size, mask)) {
+    if (passFailed(d, stop, L, low, size, mask)) {
       dom.max32AllocSize = size;
       return IOVA_FAIL;
     }
@@ -226,20 +252,35 @@ function allocLocked(d: u32, node: u32, size: u64, limit: u64, aligned: bool): i
   if (cand + size - 1 < dma32) dom.cached32Node = node;
   else dom.cachedNode = node;
   if (cand < startPfn) dom.belowStart++;
+  if (cand + size - 1 > limit || cand + size - 1 < cand) {
+    // Only the wrapped candidate gets here; no PFN ≥ 0 can carry it back (IOVA_WRAPPED).
+    dom.aboveLimit++;
+    return IOVA_WRAPPED;
+  }
   return <i64>cand;
 }
 
-/** alloc_iova: a range of `size` PFNs at or below `limit` (inclusive). PFN or IOVA_* < 0. */
-export function allocRange(d: u32, size: u64, limit: u64, aligned: bool): i64 {
+/**
+ * alloc_iova: a range of `size` PFNs at or below `limit` (inclusive). PFN or IOVA_* < 0.
+ * IOVA_WRAPPED is the buggy kernel's success: the range is in the tree, its bounds in `out`
+ * (a PfnRange; 0 = nowhere).
+ */
+export function allocRange(d: u32, size: u64, limit: u64, aligned: bool, out: u32 = 0): i64 {
   const node = poolAlloc(d + I_NODE_POOL);
   if (node == 0) return IOVA_NOMEM;
   kernelLockTimed(d + I_TREE_LOCK, TIME_IOVA_TREE_LOCK);
   cpuCharge(CPU_COST_IOVA_TREE, 1);
   const r = allocLocked(d, node, size, limit, aligned);
-  if (r >= 0) iovaBlock(d).allocs++;
+  const inTree = r >= 0 || r == IOVA_WRAPPED;
+  if (inTree) iovaBlock(d).allocs++;
   else iovaBlock(d).allocFails++;
+  if (r == IOVA_WRAPPED && out != 0) {
+    const range = changetype<PfnRange>(out);
+    range.lo = lo(node);
+    range.hi = hi(node);
+  }
   kernelUnlockTimed(d + I_TREE_LOCK);
-  if (r < 0) poolFree(d + I_NODE_POOL, node);
+  if (!inTree) poolFree(d + I_NODE_POOL, node);
   return r;
 }
 

@@ -122,7 +122,21 @@ if (offsetof<IovaSlot>() > IOVA_SLOT_SIZE) ERROR("IovaSlot outgrew IOVA_SLOT_SIZ
   unknownFrees: u64;
   /** Second passes above the cached node. */
   retries: u64;
-  _pad14: u64; _pad15: u64; _pad16: u64; _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64;
+  /**
+   * Allocations handed out past their limit (the wrapped {−2, −1} of a kernel without
+   * KB_IOVA_LIMIT_NO_UNDERFLOW): with belowStart, the check that every range alloc_iova
+   * returns lies within [start_pfn, limit].
+   */
+  aboveLimit: u64;
+  /**
+   * Nodes the search that ran touched, summed over searches: the kernel's walk's nodes with
+   * IF_LINEAR_SEARCH, else the O(log n) search's descents, examined subtrees and hops
+   * (bug corpus #12: the linear walk against the augmented search, on the same tree).
+   */
+  searchVisits: u64;
+  /** The most one search touched. */
+  searchVisitsMax: u64;
+  _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64;
 
   // ── statistics any CPU updates atomically, on their own line ──
   /** WARNs raised (warn.ts). */
@@ -141,7 +155,12 @@ if (offsetof<IovaSlot>() > IOVA_SLOT_SIZE) ERROR("IovaSlot outgrew IOVA_SLOT_SIZ
   zeroPfnFast: u32;
   /** Broken invariants where the kernel would BUG (never, unless state was corrupted). */
   bugs: u32;
-  _pad21: u64; _pad22: u64; _pad23: u64; _pad24: u64;
+  /**
+   * A full CPU magazine met a full array depot and every CPU's caches went back to the tree
+   * instead of one magazine (KB_IOVA_DEPOT_FULL_FLUSH, bug corpus #19's fix).
+   */
+  depotFullFlushes: u32;
+  _pad21a: u32; _pad22: u64; _pad23: u64; _pad24: u64;
 
   // ── object pools (slab.ts): each header on its own line ──
   /** The range-tree node pool's header (Pool, slab.ts; POOL_BYTES) starts here. */
@@ -237,12 +256,16 @@ export const I_ST_SEARCH_MISMATCH: u32 = offsetof<IovaDomainBlock>("searchMismat
 export const I_ST_BELOW_START: u32 = offsetof<IovaDomainBlock>("belowStart");
 export const I_ST_UNKNOWN_FREES: u32 = offsetof<IovaDomainBlock>("unknownFrees");
 export const I_ST_RETRIES: u32 = offsetof<IovaDomainBlock>("retries");
+export const I_ST_ABOVE_LIMIT: u32 = offsetof<IovaDomainBlock>("aboveLimit");
+export const I_ST_SEARCH_VISITS: u32 = offsetof<IovaDomainBlock>("searchVisits");
+export const I_ST_SEARCH_VISITS_MAX: u32 = offsetof<IovaDomainBlock>("searchVisitsMax");
 export const I_ST_WARNINGS: u32 = offsetof<IovaDomainBlock>("warnings");
 export const I_ST_BAD_FAST_FREES: u32 = offsetof<IovaDomainBlock>("badFastFrees");
 export const I_ST_MAG_ALLOC_FAILS: u32 = offsetof<IovaDomainBlock>("magAllocFails");
 export const I_ST_FLUSH_RETRIES: u32 = offsetof<IovaDomainBlock>("flushRetries");
 export const I_ST_DEPOT_RECLAIMS: u32 = offsetof<IovaDomainBlock>("depotReclaims");
 export const I_ST_DEPOT_DRAINS: u32 = offsetof<IovaDomainBlock>("depotDrains");
+export const I_ST_DEPOT_FULL_FLUSHES: u32 = offsetof<IovaDomainBlock>("depotFullFlushes");
 export const I_ST_ZERO_PFN_FAST: u32 = offsetof<IovaDomainBlock>("zeroPfnFast");
 export const I_ST_BUGS: u32 = offsetof<IovaDomainBlock>("bugs");
 export const I_NODE_POOL: u32 = offsetof<IovaDomainBlock>("nodePool");

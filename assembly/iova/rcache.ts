@@ -24,13 +24,13 @@ import { CPU_COST_IOVA_RCACHE } from "../memmap";
 import { jiffiesNow } from "../clock";
 import {
   DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, Depot, I_DEPOT, I_MAG_POOL, I_NODE_POOL,
-  I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
+  I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_FULL_FLUSHES, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
   I_ST_BUGS, I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
   IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, Magazine, MAX_GLOBAL_MAGS, PerCpuCache, PC_STRIDE, RCACHE_BINS,
   iovaBlock, iovaFlags, iovaHas,
 } from "./layout";
-import { allocRange, freeRange, removeLocked, IOVA_WOULD_HANG } from "./alloc";
-import { KB_IOVA_DEPOT_LIST, KB_IOVA_FAST_ROUNDS } from "../behaviour";
+import { allocRange, freeRange, removeLocked, IOVA_WOULD_HANG, IOVA_WRAPPED } from "./alloc";
+import { KB_IOVA_DEPOT_FULL_FLUSH, KB_IOVA_DEPOT_LIST, KB_IOVA_FAST_ROUNDS } from "../behaviour";
 import { findContaining, lo } from "./tree";
 import { poolAlloc, poolFree } from "./slab";
 import { iovaWarn } from "./warn";
@@ -221,6 +221,7 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
   const full = magSize(d);
   let toFree: u32 = 0;
   let canInsert = false;
+  let flush = false;
   kernelLock(cacheLock(pc));
   const loaded = pc.loaded;
   const prev = pc.prev;
@@ -235,11 +236,19 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
     if (fresh != 0) {
       const dp = depotOf(d, bin);
       depotLock(d, dp);
-      toFree = depotPush(d, dp, loaded);
-      if (iovaHas(d, KB_IOVA_DEPOT_LIST)) scheduleReclaim(dp);
+      // With KB_IOVA_DEPOT_FULL_FLUSH a full array depot flushes every CPU instead of draining one magazine.
+      flush = iovaHas(d, KB_IOVA_DEPOT_FULL_FLUSH) && !iovaHas(d, KB_IOVA_DEPOT_LIST) && dp.size >= MAX_GLOBAL_MAGS;
+      if (!flush) {
+        toFree = depotPush(d, dp, loaded);
+        if (iovaHas(d, KB_IOVA_DEPOT_LIST)) scheduleReclaim(dp);
+      }
       depotUnlock(d, dp);
-      pc.loaded = fresh;
-      canInsert = true;
+      if (flush) {
+        magFree(d, fresh);
+      } else {
+        pc.loaded = fresh;
+        canInsert = true;
+      }
     }
   }
   if (canInsert) {
@@ -252,6 +261,12 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
     atomic.add<u32>(d + I_ST_DEPOT_DRAINS, 1);
     magReturnPfns(d, toFree);
     magFree(d, toFree);
+  }
+  if (flush) {
+    // free_all_cpu_cached_iovas; the caller frees the PFN to the tree.
+    atomic.add<u32>(d + I_ST_DEPOT_FULL_FLUSHES, 1);
+    const ncpus = iovaBlock(d).ncpus;
+    for (let c: u32 = 0; c < ncpus; c++) flushCpu(d, c);
   }
   return canInsert;
 }
@@ -398,7 +413,7 @@ export function allocFast(d: u32, cpu: u32, size: u64, limit: u64, flushRcache: 
   for (;;) {
     const r = allocRange(d, size, limit, true);
     if (r == 0) atomic.add<u32>(d + I_ST_ZERO_PFN_FAST, 1);
-    if (r >= 0 || r == IOVA_WOULD_HANG) return r;
+    if (r >= 0 || r == IOVA_WOULD_HANG || r == IOVA_WRAPPED) return r;
     if (!flushRcache) return 0;
     flushRcache = false;
     atomic.add<u32>(d + I_ST_FLUSH_RETRIES, 1);

@@ -226,11 +226,22 @@ export function succ(n: u32): u32 {
   return p;
 }
 
+/**
+ * Nodes floorNode has stepped through on this thread, ever: the O(log n) search reads the
+ * difference around a search to count its own work (a Wasm global, per instance; the tree
+ * lock is held across the search, so nothing else moves it in between).
+ */
+let descended: u64 = 0;
+
+/** How many nodes floorNode has stepped through on this thread (see `descended`). */
+@inline export function descents(): u64 { return descended; }
+
 /** The highest range whose pfn_lo ≤ key, or 0. */
 export function floorNode(d: u32, key: u64): u32 {
   let n = root(d);
   let best: u32 = 0;
   while (n != 0) {
+    descended++;
     if (lo(n) <= key) {
       best = n;
       n = right(n);

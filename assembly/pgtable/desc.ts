@@ -68,7 +68,11 @@ import { SlotHeader } from "../slots";
   evFrame: u32;
   /** WARNs raised by this table (atomic: any CPU that unmaps may add). */
   warnings: u32;
-  _pad2: u32; // never used (was pgd_frame); kept so the fields after it stay where they were
+  /**
+   * Table descriptors written that do not decode (iopte_to_paddr, the walk's own reading) to
+   * the table page they were made for: the check bug corpus #8's buggy form fails (atomic).
+   */
+  badTableDescs: u32;
   /** The TLB callbacks' cookie: SMMU domain id + 1, 0 = none (assembly/smmu/domain.ts). */
   smmuDomain: u32;
   _pad3: u64;
@@ -105,6 +109,7 @@ export const D_MAIR: u32 = offsetof<PgtDesc>("mair");
 export const D_EV_RING: u32 = offsetof<PgtDesc>("evRing");
 export const D_EV_MASK: u32 = offsetof<PgtDesc>("evMask");
 export const D_WARNINGS: u32 = offsetof<PgtDesc>("warnings");
+export const D_BAD_TABLE_DESCS: u32 = offsetof<PgtDesc>("badTableDescs");
 export const D_SMMU_DOMAIN: u32 = offsetof<PgtDesc>("smmuDomain");
 export const D_EV_HEAD: u32 = offsetof<PgtDesc>("evHead");
 
@@ -149,6 +154,11 @@ export const DF_SELFTEST: u32 = 1 << 1;
  * covers them — the strict sync, or the flush-queue entry's release.
  */
 export const DF_DEFER_TABLE_FREE: u32 = 1 << 2;
+/**
+ * Table pages allocated from now on lie in the high window (memmap.ts HIGH_RAM_WINDOW),
+ * above 2^48: only a 52-bit output address can name them.
+ */
+export const DF_HIGH_TABLES: u32 = 1 << 3;
 /**
  * Fault injection, for tests only: install tables with a plain store instead of a
  * compare-and-swap, the bug the concurrency test must be able to catch.

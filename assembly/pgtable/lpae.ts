@@ -23,12 +23,12 @@
 // Left out: the Mali and Apple DART formats, dirty tracking (v7.1 read_and_clear_dirty),
 // custom table allocators.
 
-import { CPU_COST_PTE, CPU_COST_TABLE_ALLOC, CPU_COST_WALK_STEP, FRAME_SHIFT, PHYS_BASE, ZONE_PHYS } from "../memmap";
+import { CPU_COST_PTE, CPU_COST_TABLE_ALLOC, CPU_COST_WALK_STEP, FRAME_SHIFT, HIGH_RAM_WINDOW, PHYS_BASE, ramOffset, ZONE_PHYS } from "../memmap";
 import { cpuCharge } from "../sync";
 import { linesWritten } from "../line-sharing";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
-  pgtDesc, DF_DEFER_TABLE_FREE, DF_FAULT_PLAIN_INSTALL, DF_SELFTEST, pgtHas, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
+  pgtDesc, D_BAD_TABLE_DESCS, DF_DEFER_TABLE_FREE, DF_FAULT_PLAIN_INSTALL, DF_HIGH_TABLES, DF_SELFTEST, pgtHas, QUIRK_ARM_NS, QUIRK_ARM_TTBR1, QUIRK_NO_WARN, QUIRK_ARM_HD,
   QUIRK_ARM_S2FWB, isStage1,
 } from "./desc";
 import {
@@ -41,7 +41,7 @@ import { tlbAddPage, tlbFlushWalk } from "./tlb";
 import { EEXIST, EINVAL, ENOMEM, ERANGE } from "../errno";
 import {
   KB_PGT_CONCAT_PER_TABLE, KB_PGT_MAP_NO_PROT_EINVAL, KB_PGT_NO_WARN_QUIRK, KB_PGT_SPLIT_PARTIAL_UNMAP,
-  KB_PGT_UNMAP_TABLES_FIRST,
+  KB_PGT_TABLE_PA_PACKED, KB_PGT_UNMAP_TABLES_FIRST,
 } from "../behaviour";
 
 export const MAX_LEVELS: i32 = 4;
@@ -156,9 +156,9 @@ const PTE_SPLIT_ATTR_MASK: u64 = (0x3ff << 2) | PTE_DBM | (6 << 52);
   return (pa | (pa << 36)) & (PTE_ADDR_MASK << 4);
 }
 
-/** Shared-memory address of the table at physical address `pa`. */
+/** Shared-memory address of the table at physical address `pa` (either window of the RAM). */
 @inline export function tablePtr(pa: u64): u32 {
-  return frameAddr(ZONE_PHYS, 0) + <u32>(pa - PHYS_BASE);
+  return frameAddr(ZONE_PHYS, 0) + <u32>ramOffset(pa);
 }
 
 @inline function deref(d: u32, pte: u64): u32 {
@@ -167,16 +167,24 @@ const PTE_SPLIT_ATTR_MASK: u64 = (0x3ff << 2) | PTE_DBM | (6 << 52);
 
 // ── table memory ─────────────────────────────────────────────────────────────
 
-/** Allocate a zeroed table of `bytes`; returns its PA, or 0 when RAM is exhausted. */
-export function allocTablePages(bytes: u64): u64 {
+/**
+ * Allocate a zeroed table of `bytes`; returns its PA (in the high window with `high`), or 0
+ * when RAM is exhausted.
+ */
+export function allocTablePages(bytes: u64, high: bool = false): u64 {
   const frame = zoneAlloc(ZONE_PHYS, orderForBytes(bytes));
   if (frame < 0) return 0;
   cpuCharge(CPU_COST_TABLE_ALLOC, 1);
-  return PHYS_BASE + (<u64>frame << FRAME_SHIFT);
+  return PHYS_BASE + (<u64>frame << FRAME_SHIFT) + (high ? HIGH_RAM_WINDOW : 0);
 }
 
 export function freeTablePages(pa: u64): void {
-  zoneFree(ZONE_PHYS, <u32>((pa - PHYS_BASE) >> FRAME_SHIFT));
+  zoneFree(ZONE_PHYS, <u32>(ramOffset(pa) >> FRAME_SHIFT));
+}
+
+/** A next-level table for table `d`: in the high window while DF_HIGH_TABLES is set. */
+@inline function allocNextTable(d: u32): u64 {
+  return allocTablePages(granule(d), (pgtDesc(d).flags & DF_HIGH_TABLES) != 0);
 }
 
 /**
@@ -203,7 +211,10 @@ function clearPtes(d: u32, ptep: u32, n: i32): void {
  */
 function installTable(d: u32, tablePa: u64, ptep: u32, curr: u64): u64 {
   const t = pgtDesc(d);
-  let entry = paddrToPte(tablePa) | PTE_TYPE_TABLE;
+  // Before KB_PGT_TABLE_PA_PACKED the raw PA went in: above 2^48 its bits [51:48] land in
+  // PTE bits the walk reads as address bits [47:12], and the PTE's own [15:12] stay clear.
+  let entry = (pgtHas(d, KB_PGT_TABLE_PA_PACKED) ? paddrToPte(tablePa) : tablePa) | PTE_TYPE_TABLE;
+  if (pteToPaddr(d, entry) != tablePa) atomic.add<u32>(d + D_BAD_TABLE_DESCS, 1);
   if ((t.quirks & QUIRK_ARM_NS) != 0) entry |= PTE_NSTABLE;
   if ((t.flags & DF_FAULT_PLAIN_INSTALL) != 0) {
     // Injected bug: overwrite whatever is there and claim success.
@@ -361,7 +372,7 @@ function mapAt(d: u32, iova: u64, paddr: u64, size: u64, pgcount: u64, prot: u64
   let pte = atomic.load<u64>(ptep);
   let next: u32 = 0;
   if (pte == 0) {
-    const tablePa = allocTablePages(granule(d));
+    const tablePa = allocNextTable(d);
     if (tablePa == 0) return -ENOMEM;
     pte = installTable(d, tablePa, ptep, 0);
     if (pte != 0) freeTablePages(tablePa); // another CPU installed one first: use theirs
@@ -529,7 +540,7 @@ function splitBlockUnmap(d: u32, gather: u32, iova: u64, size: u64, blockPte: u6
     warn(d, WARN_OUT_OF_LEVELS);
     return 0;
   }
-  const tablePa = allocTablePages(granule(d));
+  const tablePa = allocNextTable(d);
   if (tablePa == 0) return 0;
   const table = tablePtr(tablePa);
   const splitSize = blockSize(d, lvl);

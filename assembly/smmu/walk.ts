@@ -3,7 +3,7 @@
 // simulated RAM, to a leaf — or to the fault the architecture defines (Arm SMMUv3 and
 // VMSAv8-64 translation; reference §4.6 for the descriptor bits). Single stage only.
 
-import { PHYS_BASE, ZONE_PHYS } from "../memmap";
+import { HIGH_RAM_WINDOW, PHYS_BASE, ramOffset, ZONE_PHYS } from "../memmap";
 import { frameAddr, zoneFrameAllocated, zoneFrames } from "../phys";
 import { oracleFreedTable } from "../safety/oracle";
 import { jiffiesNow } from "../clock";
@@ -42,11 +42,12 @@ function outputAddress(pte: u64, pgShift: u32): u64 {
   return pgShift < 16 ? pa : (pa | (pa << 36)) & (PTE_ADDR_MASK << 4);
 }
 
-/** Shared-memory address of the descriptor at `pa`, or 0 if it is not simulated RAM. */
+/** Shared-memory address of the descriptor at `pa`, or 0 if it is not simulated RAM (either window). */
 function descriptorPtr(pa: u64): u32 {
   const limit = <u64>zoneFrames(ZONE_PHYS) << 12;
-  if (pa < PHYS_BASE || pa - PHYS_BASE + 8 > limit) return 0;
-  return frameAddr(ZONE_PHYS, 0) + <u32>(pa - PHYS_BASE);
+  const low = pa & (HIGH_RAM_WINDOW - 1);
+  if (pa >= HIGH_RAM_WINDOW << 1 || low < PHYS_BASE || low - PHYS_BASE + 8 > limit) return 0;
+  return frameAddr(ZONE_PHYS, 0) + <u32>ramOffset(pa);
 }
 
 /** Permissions a leaf grants device accesses, as cache meta bits. */
@@ -101,7 +102,7 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, r
     const ptr = descriptorPtr(table + idx * 8);
     if (ptr == 0) return fail(result, F_WALK_EABT, lvl, table + idx * 8);
     const o = s.oracle;
-    if (o && !zoneFrameAllocated(ZONE_PHYS, <u32>((table - PHYS_BASE) >> 12))) {
+    if (o && !zoneFrameAllocated(ZONE_PHYS, <u32>(ramOffset(table) >> 12))) {
       // Reading a table page the kernel already freed: whatever it holds now is not a table.
       oracleFreedTable(o, sid, iova >> 12, table, jiffiesNow());
     }

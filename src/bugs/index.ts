@@ -9,6 +9,13 @@ import type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js"
 import { SEED_RACE_BUG } from "./entries/seed-race.js";
 import { TTL_NONLEAF } from "./entries/ttl-nonleaf.js";
 import { RANGE_NUM_BUMP } from "./entries/range-num-bump.js";
+import { PGT_CONCAT_ENTRY_COUNT } from "./entries/pgt-concat-entry-count.js";
+import { PGT_TABLE_PA_PACKING } from "./entries/pgt-table-pa-packing.js";
+import { IOVA_RETRY_PFN_OVERFLOW } from "./entries/iova-retry-pfn-overflow.js";
+import { IOVA_MAX32_ESTIMATE } from "./entries/iova-max32-estimate.js";
+import { IOVA_LIMIT_UNDERFLOW } from "./entries/iova-limit-underflow.js";
+import { IOVA_LINEAR_SEARCH } from "./entries/iova-linear-search.js";
+import { IOVA_DEPOT_FULL_DRAIN } from "./entries/iova-depot-full-drain.js";
 import { LAZY_WINDOW } from "./entries/lazy-window.js";
 import { FQ_TIMER_SHARING } from "./entries/fq-timer-sharing.js";
 
@@ -19,6 +26,13 @@ export const BUG_ZOO: readonly BugEntry[] = Object.freeze([
   SEED_RACE_BUG,
   TTL_NONLEAF,
   RANGE_NUM_BUMP,
+  PGT_CONCAT_ENTRY_COUNT,
+  PGT_TABLE_PA_PACKING,
+  IOVA_RETRY_PFN_OVERFLOW,
+  IOVA_MAX32_ESTIMATE,
+  IOVA_LIMIT_UNDERFLOW,
+  IOVA_LINEAR_SEARCH,
+  IOVA_DEPOT_FULL_DRAIN,
   LAZY_WINDOW,
   FQ_TIMER_SHARING,
 ].sort((a, b) => a.corpus - b.corpus));
