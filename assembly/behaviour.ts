@@ -155,5 +155,23 @@ export const KB_DMA_SWITCH_OWNED_GROUPS: u32 = 1 << 18;
  */
 export const KB_BENCH_MAP_MODE: u32 = 1 << 19;
 
+// ── races the explorer reaches (bits 28–30; 20–27 are other branches' [lead: fix the mask at merge]) ──
+
+/**
+ * Flush-queue teardown cancels the timer and waits for a callback already running on
+ * another CPU to finish before it frees the rings (before: the timer was deleted only if it
+ * was still pending, so a callback that had started went on flushing and releasing rings
+ * being freed under it). d7061627d701 "iommu/iova: Fix race between FQ timeout and
+ * teardown" (v5.17; 5.15.y later than the 5.15.16 modelled here).
+ */
+export const KB_FQ_TEARDOWN_WAITS_TIMER: u32 = 1 << 28;
+/**
+ * A CPU that loses the race to install its split table unmaps its pages inside the
+ * winner's table (before: at the last level it queued the TLBI and returned the size as
+ * unmapped, leaving the page mapped). 85c7a0f1ef62 "iommu/io-pgtable-arm: Fix race
+ * handling in split_blk_unmap()" (v4.20 [inferred]); every profile that splits has it.
+ */
+export const KB_PGT_SPLIT_LOSER_UNMAPS: u32 = 1 << 29;
+
 /** Every bit above (a record's behaviours must be a subset). */
-export const BEHAVIOUR_BITS: u32 = (1 << 20) - 1;
+export const BEHAVIOUR_BITS: u32 = ((1 << 20) - 1) | KB_FQ_TEARDOWN_WAITS_TIMER | KB_PGT_SPLIT_LOSER_UNMAPS;

@@ -35,6 +35,7 @@ import * as dmai from "./dma/iommu";
 import * as steps from "./dma/steps";
 import * as variant from "./dma/variant";
 import * as dloop from "./dma/loop";
+import * as driver from "./dma/driver";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "./safety/record";
 import * as wrun from "./workload/run";
 import * as wstate from "./workload/state";
@@ -723,6 +724,36 @@ export function dma_step_run(domain: u32, cpu: u32, step: u32, regs: u32): f64 {
   if (rc < 0) return rc;
   const clear = steps.stepKind(step) == steps.STEP_ACTION && steps.stepObject(step) == steps.STEP_ACT_CLEAR;
   return clear ? <f64>dmai.unmapCleared(cpu) : 0;
+}
+
+// ── a driver's own iommu_map / iommu_unmap on a DMA domain (assembly/dma/driver.ts) ──
+
+/** iommu_map of [iova, +size) → pa (read/write) on `cpu`: 0 or a negative errno (-EEXIST: already mapped). */
+export function dma_driver_map(domain: u32, cpu: u32, iova: f64, pa: f64, size: f64): i32 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  return driver.driverMap(<u32>dd, cpu, <u64>iova, <u64>pa, <u64>size);
+}
+
+/** iommu_unmap's first step on `cpu` (the walk; a block's split table built): 0 or a negative errno. */
+export function dma_driver_unmap_prepare(domain: u32, cpu: u32, iova: f64, size: f64): i32 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  return driver.driverUnmapPrepare(<u32>dd, cpu, <u64>iova, <u64>size);
+}
+
+/** iommu_unmap's second step (the split's compare-and-swap, or the clear): bytes unmapped, or a negative errno. */
+export function dma_driver_unmap_finish(domain: u32, cpu: u32): f64 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <f64>dd;
+  return <f64>driver.driverUnmapFinish(<u32>dd, cpu);
+}
+
+/** iommu_unmap's last step (iotlb_sync, recorded in the oracle): bytes it returns, or a negative errno. */
+export function dma_driver_unmap_sync(domain: u32, cpu: u32): f64 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <f64>dd;
+  return <f64>driver.driverUnmapSync(<u32>dd, cpu);
 }
 
 /** The whole DMA → DMA-FQ switch in the domain's variant: 0, or -ENOMEM (queue not built), or a negative errno. */

@@ -27,15 +27,16 @@ const KERNEL_PROFILES = {
   "5.15": {
     kernel: "Linux 5.15.16",
     summary: "the seed mail's kernel: splitting unmaps, an array depot, the flush queue in iova.c",
-    behaviours: ["PGT_SPLIT_PARTIAL_UNMAP", "IOVA_FLUSH_QUEUE"],
+    // Has 85c7a0f1ef62 (v4.20); not d7061627d701, which reached 5.15.y after 5.15.16.
+    behaviours: ["PGT_SPLIT_PARTIAL_UNMAP", "PGT_SPLIT_LOSER_UNMAPS", "IOVA_FLUSH_QUEUE"],
     iovaMagazineSize: 128,
   },
   "6.12": {
     kernel: "Linux 6.12.63 (6.12.y LTS, with the 6.12.4 concatenated-PGD fix)",
     summary: "the LTS of Debian 13, RHEL 10, Android 16: 5.15's page-table structure and WARNs, 7.1's allocator and flush queue",
     behaviours: [
-      "PGT_SPLIT_PARTIAL_UNMAP", "PGT_MAP_NO_PROT_EINVAL", "PGT_UNMAP_TABLES_FIRST", "PGT_CONCAT_PER_TABLE",
-      "PGT_QUIRK_ARM_HD", "SMMU_NONLEAF_TTL0",
+      "PGT_SPLIT_PARTIAL_UNMAP", "PGT_SPLIT_LOSER_UNMAPS", "PGT_MAP_NO_PROT_EINVAL", "PGT_UNMAP_TABLES_FIRST", "PGT_CONCAT_PER_TABLE",
+      "PGT_QUIRK_ARM_HD", "SMMU_NONLEAF_TTL0", "FQ_TEARDOWN_WAITS_TIMER",
       "IOVA_DEPOT_LIST", "IOVA_FAST_ROUNDS", "IOVA_MAX32_ANY_LOW_FREE", "IOVA_RETRY_ABOVE_CACHED",
       "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE",
       // Not covered by the 6.12 traces; inferred from when the group-ownership rework merged (2023).
@@ -51,7 +52,7 @@ const KERNEL_PROFILES = {
       "PGT_NO_WARN_QUIRK", "PGT_QUIRK_ARM_HD", "PGT_QUIRK_ARM_S2FWB", "PGT_SELFTEST_KUNIT",
       "SMMU_NONLEAF_TTL0", "SMMU_INV_ALL_TOO_BIG",
       "IOVA_DEPOT_LIST", "IOVA_FAST_ROUNDS", "IOVA_MAX32_ANY_LOW_FREE", "IOVA_RETRY_ABOVE_CACHED",
-      "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE", "DMA_SWITCH_OWNED_GROUPS", "BENCH_MAP_MODE",
+      "FQ_TEARDOWN_WAITS_TIMER", "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE", "DMA_SWITCH_OWNED_GROUPS", "BENCH_MAP_MODE",
     ],
     iovaMagazineSize: 127,
   },

@@ -51,7 +51,8 @@ export class Buffers {
     const names = new Set<string>();
     const moving = new Set<string>();
     const note = (op: ScenarioOp, inThreads: boolean) => {
-      const b = "map" in op ? op.map : "unmap" in op ? op.unmap : "access" in op ? op.access : undefined;
+      const b = "map" in op ? op.map : "unmap" in op ? op.unmap : "access" in op ? op.access
+        : "iommuMap" in op ? op.iommuMap : "iommuUnmap" in op ? op.iommuUnmap : undefined;
       if (b === undefined) return;
       names.add(b);
       if (("map" in op && inThreads) || ("unmap" in op && !inThreads)) moving.add(b);
@@ -109,4 +110,32 @@ export function switchFootprint(step: ResolvedStep): Footprint | undefined {
   if (step.kind === "store") return storeFootprint(step);
   if (step.action === "set-type") return { reads: [], writes: [LOCATIONS.domainType] };
   return undefined;
+}
+
+/**
+ * A driver's iommu_map (assembly/dma/driver.ts) of a buffer or of one page of it: the PTEs
+ * (a table page for a new table, the reservation of the range in the allocator the first
+ * time), and the oracle's shadow; the IOVA it gives the buffer.
+ */
+export function driverMapFootprint(buf: string, bufs: Buffers): Footprint {
+  return {
+    reads: [],
+    writes: [LOCATIONS.iovaOf(buf), LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.tablePages, ...bufs.ptesOf(buf)],
+  };
+}
+
+/**
+ * A driver's iommu_unmap on CPU `cpu`, its three steps: the walk reads the PTEs (the block
+ * entry) and builds a split table into this CPU's unmap state; the install swaps the block
+ * entry for it or, having lost, works in the winner's table (or clears the PTEs), freeing
+ * table pages; the sync sends the gathered TLBIs and CMD_SYNC and tells the oracle.
+ */
+export function driverUnmapFootprints(cpu: string, buf: string, bufs: Buffers): [Footprint, Footprint, Footprint] {
+  const own = LOCATIONS.unmapState(cpu);
+  const ptes = bufs.ptesOf(buf);
+  return [
+    { reads: [LOCATIONS.iovaOf(buf), ...ptes], writes: [own] },
+    { reads: [], writes: [own, LOCATIONS.tablePages, ...ptes] },
+    { reads: [], writes: [own, LOCATIONS.tlb, LOCATIONS.shadow, LOCATIONS.tablePages] },
+  ];
 }

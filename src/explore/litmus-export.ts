@@ -141,6 +141,8 @@ function writeTest(name: string, scName: string, sc: Scenario, v: ResolvedVarian
 function describeOp(op: ScenarioOp): string {
   if ("map" in op) return `dma_map(${op.map})`;
   if ("access" in op) return `the device ${op.kind ?? "write"}s ${op.access}`;
+  if ("iommuMap" in op) return `iommu_map(${op.iommuMap})`;
+  if ("iommuUnmap" in op) return `iommu_unmap(${op.iommuUnmap})`;
   return "switch" in op ? "the switch" : `dma_unmap(${op.unmap})`;
 }
 

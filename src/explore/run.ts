@@ -197,6 +197,9 @@ function statsLine(r: ExploreResult, wallMs: number): string {
  */
 function variantHint(variant: string, opts: ExploreScenarioOptions, sc: Scenario): string[] {
   if (opts.variant !== undefined || typeof sc.variant === "object") return [];
+  // Only the DMA API's unmap and the live switch run a variant's code.
+  const ops = [...(sc.setup ?? []), ...Object.values(sc.threads).flat()];
+  if (!ops.some((op) => "unmap" in op || "switch" in op)) return [];
   const others = SEED_VARIANTS.filter((v) => v !== variant);
   return [`  this explored the scenario's code, variant ${variant}${variant === "merged" ? " (the fix as merged in v5.15)" : ""}; ` +
     `--variant (the variant option) picks another: ${others.join(", ")} (v2-hoisted has the seed race)`];

@@ -28,7 +28,10 @@ import type { Smmu } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
 import type { Core } from "../../bindings/core.js";
 import type { Dep, Footprint, Program, Regs, Step, Thread } from "./model.js";
-import { Buffers, accessFootprint, mapFootprint, storeFootprint, switchFootprint, unmapFootprint } from "./footprints.js";
+import {
+  Buffers, accessFootprint, driverMapFootprint, driverUnmapFootprints, mapFootprint, storeFootprint, switchFootprint,
+  unmapFootprint,
+} from "./footprints.js";
 import { encodeStep, resolveVariant } from "../variants/program.js";
 import {
   parseVariant, registerOf, type ResolvedSequence, type ResolvedStep, type ResolvedVariant, type VariantAction,
@@ -41,7 +44,11 @@ export type ScenarioOp =
   | { map: string; cpu?: string }
   | { unmap: string }
   | { switch: "lazy" }
-  | { access: string; kind?: "read" | "write" };
+  | { access: string; kind?: "read" | "write"; page?: number }
+  /** The device's driver maps the buffer (or one 4 KiB page of it) itself: iommu_map, not the DMA API. */
+  | { iommuMap: string; page?: number; cpu?: string }
+  /** The driver unmaps the buffer (or one page of it): iommu_unmap, strict, in three steps. */
+  | { iommuUnmap: string; page?: number };
 
 export interface Scenario {
   name?: string;
@@ -88,14 +95,35 @@ export const TWO_UNMAPPERS: Scenario = {
   },
 };
 
+/** Bug-corpus #6 (85c7a0f1ef62): a driver maps a 2 MiB block, then CPUs A and B each unmap
+ *  one page of it at once; both build a split table and race to install it. The device keeps
+ *  using B's page, and A maps its page again after unmapping it. In the 5.15 profile without
+ *  PGT_SPLIT_LOSER_UNMAPS the loser's page stays mapped although its unmap returned success. */
+export const SPLIT_RACE: Scenario = {
+  name: "split-race",
+  profile: "5.15",
+  bufferSize: 2 * 1024 * 1024,
+  setup: [{ iommuMap: "blk", cpu: "A" }, { access: "blk", page: 2 }],
+  threads: {
+    A: [{ iommuUnmap: "blk", page: 1 }, { iommuMap: "blk", page: 1 }],
+    B: [{ iommuUnmap: "blk", page: 2 }],
+    dev: [{ access: "blk", page: 2 }],
+  },
+};
+
 export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
-  "seed-race": SEED_RACE, "two-unmappers": TWO_UNMAPPERS,
+  "seed-race": SEED_RACE, "two-unmappers": TWO_UNMAPPERS, "split-race": SPLIT_RACE,
 });
+
+/** Bytes of one page of a buffer, as `page` counts them (the DMA domain's granule). */
+export const SCENARIO_PAGE = 4096;
 
 /** Everything a program's steps act on; rebuilt to the post-setup state before each schedule. */
 class World {
   readonly buffers = new Map<string, { phys: number; iova: number }>();
   pending: string | undefined;
+  /** Pages ("buf#page") whose driver unmap returned success in this schedule, and on which CPU. */
+  readonly unmapReported = new Map<string, string>();
   private snapshot: Uint8Array[] = [];
   private setupBuffers = new Map<string, { phys: number; iova: number }>();
 
@@ -123,6 +151,7 @@ class World {
     this.buffers.clear();
     for (const [k, v] of this.setupBuffers) this.buffers.set(k, { ...v });
     this.pending = undefined;
+    this.unmapReported.clear();
     this.smmu.oracle?.resyncAfterRestore();
   }
 
@@ -260,24 +289,90 @@ function mapStep(w: World, cpuName: string, buf: string): Step {
   };
 }
 
-function accessStep(w: World, buf: string, kind: "read" | "write"): Step {
+function accessStep(w: World, buf: string, kind: "read" | "write", page?: number): Step {
+  const which = page === undefined ? `'${buf}'` : `page ${page} of '${buf}'`;
   return {
-    kind: "action", label: `device ${kind}s '${buf}' at the IOVA it was given`, footprint: accessFootprint(buf, w.bufs), run: () => {
+    kind: "action", label: `device ${kind}s ${which} at the IOVA it was given`, footprint: accessFootprint(buf, w.bufs), run: () => {
       const b = w.buffer(buf);
       if (b.iova === 0) throw new ArgumentError("access", buf, "was never mapped", "scenario");
-      const r = w.dev.access(b.iova, 64, kind);
-      if (!r.ok) return `IOVA ${hex(b.iova)}: ${r.fault.type} fault`;
+      const at = b.iova + (page ?? 0) * SCENARIO_PAGE;
+      const r = w.dev.access(at, 64, kind);
+      if (!r.ok) return `IOVA ${hex(at)}: ${r.fault.type} fault`;
       const s = r.segments[0]!;
-      return `IOVA ${hex(b.iova)} → PA ${hex(s.pa)} via ${s.from}${s.check ? ` (oracle: ${s.check})` : ""}`;
+      return `IOVA ${hex(at)} → PA ${hex(s.pa)} via ${s.from}${s.check ? ` (oracle: ${s.check})` : ""}`;
     },
   };
+}
+
+// ── a driver's own iommu_map / iommu_unmap (assembly/dma/driver.ts) ──────────
+// The driver manages these IOVAs itself: a buffer it maps sits at its own PA (an identity
+// layout), reserved in the domain's IOVA allocator so that no dma_map hands it out.
+
+/** The range a driver-mapped buffer, or one page of it, covers. */
+function driverRange(w: World, buf: string, page: number | undefined): { iova: number; pa: number; size: number; what: string } {
+  const b = w.buffer(buf);
+  const off = (page ?? 0) * SCENARIO_PAGE;
+  return { iova: b.phys + off, pa: b.phys + off, size: page === undefined ? w.size : SCENARIO_PAGE,
+           what: page === undefined ? `'${buf}'` : `page ${page} of '${buf}'` };
+}
+
+function iommuMapStep(w: World, cpuName: string, buf: string, page: number | undefined): Step {
+  const cpu = w.cpuOf.get(cpuName)!;
+  const r0 = driverRange(w, buf, page);
+  return {
+    kind: "action", label: `iommu_map(${r0.what})`, footprint: driverMapFootprint(buf, w.bufs), run: () => {
+      const r = driverRange(w, buf, page);
+      const b = w.buffer(buf);
+      if (b.iova === 0) {
+        const first = r.iova / SCENARIO_PAGE;
+        w.dom.iova.reserve(first, first + w.size / SCENARIO_PAGE - 1);
+      }
+      const rc = w.sim.core.raw.dma_driver_map(w.dom.id, cpu, r.iova, r.pa, r.size);
+      if (isErrno(w.sim.core, rc, "EEXIST")) {
+        const by = w.unmapReported.get(`${buf}#${page ?? 0}`);
+        w.pending = `iommu_map of IOVA ${hex(r.iova)} (${r.what}) on CPU ${cpuName} failed with -EEXIST and io-pgtable's ` +
+          `"already mapped" WARN: the page is still mapped` +
+          (by ? `, although CPU ${by}'s iommu_unmap of it returned success` : "");
+        return `-EEXIST: IOVA ${hex(r.iova)} is still mapped`;
+      }
+      checkCore(w.sim.core, rc, `explore: iommu_map of ${r.what}`);
+      b.iova = b.phys;
+      return `IOVA ${hex(r.iova)} → PA ${hex(r.pa)}, ${r.size / 1024} KiB`;
+    },
+  };
+}
+
+function iommuUnmapSteps(w: World, cpuName: string, buf: string, page: number | undefined): Step[] {
+  const cpu = w.cpuOf.get(cpuName)!;
+  const raw = w.sim.core.raw;
+  const id = w.dom.id;
+  const what = driverRange(w, buf, page).what;
+  const [walk, install, sync] = driverUnmapFootprints(cpuName, buf, w.bufs);
+  return [
+    { kind: "action", label: `iommu_unmap(${what}): walk; a block to split gets its new table built`, footprint: walk, run: () => {
+      if (w.buffer(buf).iova === 0) throw new ArgumentError("iommuUnmap", buf, "is not mapped by the driver (iommuMap it first)", "scenario");
+      const r = driverRange(w, buf, page);
+      checkCore(w.sim.core, raw.dma_driver_unmap_prepare(id, cpu, r.iova, r.size), `explore: iommu_unmap of ${r.what}`);
+    } },
+    { kind: "action", label: `iommu_unmap(${what}): install the split table (cmpxchg), or clear the PTEs`, footprint: install, run: () => {
+      const n = checkCore(w.sim.core, raw.dma_driver_unmap_finish(id, cpu), `explore: iommu_unmap of ${what}`);
+      return `${n} bytes unmapped`;
+    } },
+    { kind: "action", label: `iommu_unmap(${what}): iotlb_sync (TLBI + CMD_SYNC), return`, footprint: sync, run: () => {
+      const n = checkCore(w.sim.core, raw.dma_driver_unmap_sync(id, cpu), `explore: iommu_unmap of ${what}`);
+      if (n > 0) w.unmapReported.set(`${buf}#${page ?? 0}`, cpuName);
+      return `returned ${n}${n > 0 ? " (success: the device can no longer reach it)" : ""}`;
+    } },
+  ];
 }
 
 function opSteps(w: World, cpuName: string, op: ScenarioOp, variant: ResolvedVariant): Step[] {
   if ("map" in op) return [mapStep(w, cpuName, op.map)];
   if ("unmap" in op) return unmapSteps(w, cpuName, op.unmap, variant);
   if ("switch" in op) return switchSteps(w, variant);
-  return [accessStep(w, op.access, op.kind ?? "write")];
+  if ("iommuMap" in op) return [iommuMapStep(w, cpuName, op.iommuMap, op.page)];
+  if ("iommuUnmap" in op) return iommuUnmapSteps(w, cpuName, op.iommuUnmap, op.page);
+  return [accessStep(w, op.access, op.kind ?? "write", op.page)];
 }
 
 // ── building ──────────────────────────────────────────────────────────────────
@@ -306,8 +401,10 @@ const SCENARIO_KEYS = {
 } as const satisfies OptionKeys<Scenario>;
 /** The fields each kind of operation may have (its own key first). */
 const OP_KEYS: Record<string, readonly string[]> = {
-  map: ["map", "cpu"], unmap: ["unmap"], switch: ["switch"], access: ["access", "kind"],
+  map: ["map", "cpu"], unmap: ["unmap"], switch: ["switch"], access: ["access", "kind", "page"],
+  iommuMap: ["iommuMap", "page", "cpu"], iommuUnmap: ["iommuUnmap", "page"],
 };
+const OP_NAMES = Object.keys(OP_KEYS);
 
 /**
  * Check an explore scenario (the seed-race shape: threads of DMA-API operations) and
@@ -330,17 +427,24 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   if (typeof sc.threads !== "object" || sc.threads === null || Array.isArray(sc.threads) || Object.keys(sc.threads).length === 0) {
     fail("threads", sc.threads, "must map thread names to lists of operations");
   }
+  if (sc.bufferSize !== undefined && (!Number.isInteger(sc.bufferSize) || sc.bufferSize < 1 || sc.bufferSize > 1 << 30)) {
+    fail("bufferSize", sc.bufferSize, "must be a whole number of bytes, 1 … 1 GiB");
+  }
   const checkOp = (op: unknown, at: string) => {
     if (typeof op !== "object" || op === null || Array.isArray(op)) fail(at, op, "must be an operation object");
     const o = op as Record<string, unknown>;
-    const keys = ["map", "unmap", "switch", "access"].filter((k) => k in o);
-    if (keys.length !== 1) fail(at, op, "must have exactly one of map, unmap, switch, access");
+    const keys = OP_NAMES.filter((k) => k in o);
+    if (keys.length !== 1) fail(at, op, `must have exactly one of ${OP_NAMES.join(", ")}`);
     const k = keys[0]!;
     checkOptions(o, OP_KEYS[k]!, where, at, "field");
     if ("cpu" in o && typeof o.cpu !== "string") fail(`${at}.cpu`, o.cpu, "must name a thread");
     if (k === "switch" && o.switch !== "lazy") fail(`${at}.switch`, o.switch, "must be 'lazy' (only strict → lazy happens on a live domain)");
     if (k !== "switch" && (typeof o[k] !== "string" || (o[k] as string).length === 0)) fail(`${at}.${k}`, o[k], "must name a buffer");
     if ("kind" in o && o.kind !== "read" && o.kind !== "write") fail(`${at}.kind`, o.kind, "must be 'read' or 'write'");
+    const pages = Math.max(1, Math.floor((sc.bufferSize ?? 256 * 1024) / SCENARIO_PAGE));
+    if ("page" in o && (!Number.isInteger(o.page) || (o.page as number) < 0 || (o.page as number) >= pages)) {
+      fail(`${at}.page`, o.page, `must be a page number of the buffer, 0 … ${pages - 1} (${SCENARIO_PAGE}-byte pages of bufferSize)`);
+    }
   };
   for (const [name, ops] of Object.entries(sc.threads)) {
     if (!Array.isArray(ops) || ops.length === 0) fail(`threads.${name}`, ops, "must be a non-empty list of operations");
@@ -348,9 +452,6 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   }
   if (sc.setup !== undefined && !Array.isArray(sc.setup)) fail("setup", sc.setup, "must be a list of operations");
   (sc.setup ?? []).forEach((op, i) => checkOp(op, `setup[${i}]`));
-  if (sc.bufferSize !== undefined && (!Number.isInteger(sc.bufferSize) || sc.bufferSize < 1 || sc.bufferSize > 1 << 30)) {
-    fail("bufferSize", sc.bufferSize, "must be a whole number of bytes, 1 … 1 GiB");
-  }
   return sc;
 }
 
@@ -370,7 +471,7 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
     const cpuOf = new Map(names.map((n, i) => [n, i]));
     const w = new World(sim, smmu, dom, dev, cpuOf, sc.bufferSize ?? 256 * 1024, oracle, Buffers.of(sc));
     for (const op of sc.setup ?? []) {
-      const cpu = "map" in op ? op.cpu ?? names[0]! : names[0]!;
+      const cpu = ("map" in op || "iommuMap" in op) ? op.cpu ?? names[0]! : names[0]!;
       if (!cpuOf.has(cpu)) throw new ArgumentError("setup.cpu", cpu, `must be one of the threads (${names.join(", ")})`, "scenario");
       for (const step of opSteps(w, cpu, op, variant)) step.run?.({}, 0);
     }
