@@ -63,6 +63,8 @@ export const ESIM_NO_WORKLOAD: i32 = ESIM_BASE + 19;
 export const ESIM_TABLE_HAS_SMMU_DOMAIN: i32 = ESIM_BASE + 20;
 /** A raw SMMU command whose opcode the SMMUv3 architecture does not define (the SMMU's CERROR_ILL). */
 export const ESIM_CMD_ILLEGAL: i32 = ESIM_BASE + 21;
+/** A flush-queue ring was reached after teardown freed it (its memory poisoned): a use-after-free. */
+export const ESIM_FQ_FREED: i32 = ESIM_BASE + 28;
 
 // Why alloc_io_pgtable_ops would return NULL for a configuration (the kernel gives no
 // reason; these are ours, one per check it makes).

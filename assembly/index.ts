@@ -798,6 +798,49 @@ export function dma_fq_flush_step_for_testing(domain: u32, step: u32): i32 {
   return 0;
 }
 
+// The flush queue's timer callback and teardown in steps, for the schedule explorer (bug-corpus
+// #3, d7061627d701; assembly/iova/fq.ts): a timer CPU interleaved with a teardown CPU.
+export { FQT_CANCEL, FQT_DESTROY, FQT_FREE, FQT_DETACH, FQ_POISON_WORD } from "./iova/fq";
+
+/** The FQ timer fires (fq_flush_timeout's start and flush): 1, or 0 if it was not pending; or a negative errno. */
+export function dma_fq_timer_fire(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return fq.fqTimerFire(dmad.iovaOf(dd)) ? 1 : 0;
+}
+
+/**
+ * The running callback's release scan of ring `ring` into `cpu`'s caches (the last ring ends
+ * it): entries released, 0 with no callback running, -ESIM_FQ_FREED / -ESIM_NO_QUEUE when
+ * the ring was freed or the queue gone (a use-after-free, counted), or another negative errno.
+ */
+export function dma_fq_timer_release(domain: u32, cpu: u32, ring: u32): i32 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  return fq.fqTimerReleaseRing(dmad.iovaOf(<u32>dd), cpu, ring, true);
+}
+
+/** 1 if flush-queue teardown must wait for a running timer callback now (KB_FQ_TEARDOWN_WAITS_TIMER), else 0; or a negative errno. */
+export function dma_fq_teardown_must_wait(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return fq.fqTeardownMustWait(dmad.iovaOf(dd)) ? 1 : 0;
+}
+
+/** One step of flush-queue teardown (FQT_*): 0, -ESIM_ARGS for a step that does not exist, or another negative errno. */
+export function dma_fq_teardown_step(domain: u32, step: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return fq.fqTeardownStep(dmad.iovaOf(dd), step) ? 0 : -ESIM_ARGS;
+}
+
+/** Flush-queue ring accesses that found the rings freed or gone (use-after-free), or a negative errno. */
+export function dma_fq_freed_accesses(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return <i32>fq.fqFreedAccesses(dmad.iovaOf(dd));
+}
+
 /** Flush-queue entries pending in a DMA domain (over every ring), or -ESIM_NO_DMA_DOMAIN. */
 export function dma_fq_pending(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);

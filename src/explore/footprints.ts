@@ -35,6 +35,10 @@ export const LOCATIONS = Object.freeze({
   flushQueue: "flush-queue",
   /** Page-table pages given back by an unmap's freelist, taken by a map that needs a table. */
   tablePages: "pgtable-pages",
+  /** The flush queue's flush counters (flushes started and finished), which stamp and release entries. */
+  fqCounters: "fq-flush-counters",
+  /** The flush queue's timer: timer_on (pending), and whether its callback is running. */
+  fqTimer: "fq-timer",
   /** iommu_domain.type. */
   domainType: "domain-type",
   /** One CPU's unmap in flight: its range and its gather. */
@@ -77,7 +81,7 @@ export function unmapFootprint(action: VariantAction, cpu: string, buf: string, 
     // queue_iova flushes a full ring (invalidation, then the IOVAs freed); free_iova_fast frees now.
     case "release": case "queue": case "free": return {
       reads: [LOCATIONS.iovaOf(buf)],
-      writes: [gather, LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.flushQueue, LOCATIONS.tlb, LOCATIONS.tablePages],
+      writes: [gather, LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.flushQueue, LOCATIONS.fqCounters, LOCATIONS.tlb, LOCATIONS.tablePages],
     };
     case "set-type": return { reads: [], writes: [LOCATIONS.domainType] };
   }
@@ -102,7 +106,7 @@ export function accessFootprint(buf: string, bufs: Buffers): Footprint {
  *  copy of fq_domain and of the quirk word is read by nothing the explorer runs (its loads ask
  *  the model). Building the queue (the store of "fq") creates the core's flush queue. */
 export function storeFootprint(step: ResolvedStep): Footprint {
-  return { reads: [], writes: step.var === "fq" ? [LOCATIONS.flushQueue] : [] };
+  return { reads: [], writes: step.var === "fq" ? [LOCATIONS.flushQueue, LOCATIONS.fqCounters] : [] };
 }
 
 /** The switch's stores and actions; an action this file has no footprint for conflicts with every step. */
@@ -138,4 +142,38 @@ export function driverUnmapFootprints(cpu: string, buf: string, bufs: Buffers): 
     { reads: [], writes: [own, LOCATIONS.tablePages, ...ptes] },
     { reads: [], writes: [own, LOCATIONS.tlb, LOCATIONS.shadow, LOCATIONS.tablePages] },
   ];
+}
+
+/**
+ * The FQ timer firing (fq_flush_timeout's start): reads and clears the timer's state, marks
+ * the callback running, and flushes — the flush counters and the SMMU's caches; it reads
+ * the queue's pointer (no queue, no timer), not its rings.
+ */
+export function fqTimerFootprint(): Footprint {
+  return { reads: [LOCATIONS.fqTimer, LOCATIONS.flushQueue], writes: [LOCATIONS.fqTimer, LOCATIONS.fqCounters, LOCATIONS.tlb] };
+}
+
+/**
+ * The callback's release scan of one ring: the queue's pointer and the ring (or the freed
+ * memory where it was), the entries' IOVAs into this CPU's rcache and their table pages
+ * freed; the last ring's scan ends the callback (the timer's state).
+ */
+export function fqReleaseFootprint(): Footprint {
+  return {
+    reads: [LOCATIONS.fqTimer, LOCATIONS.flushQueue, LOCATIONS.fqCounters],
+    writes: [LOCATIONS.fqTimer, LOCATIONS.flushQueue, LOCATIONS.allocator, LOCATIONS.tablePages],
+  };
+}
+
+/**
+ * Teardown's steps: cancelling the timer reads whether its callback runs (what
+ * del_timer_sync waits for) and clears timer_on; the destructors read the rings and free
+ * the entries' table pages; freeing the rings and clearing the pointer write the queue.
+ */
+export function fqTeardownFootprint(step: "cancel" | "destroy" | "free"): Footprint {
+  switch (step) {
+    case "cancel": return { reads: [LOCATIONS.fqTimer], writes: [LOCATIONS.fqTimer] };
+    case "destroy": return { reads: [LOCATIONS.flushQueue], writes: [LOCATIONS.tablePages] };
+    case "free": return { reads: [], writes: [LOCATIONS.flushQueue] };
+  }
 }

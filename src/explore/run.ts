@@ -161,8 +161,9 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
   try {
     const execution = runSchedule(built.program, p.steps, { model: p.model, reset: built.reset, check: built.check });
     const head = `replay ${p.scenario}, variant ${p.variant}, model ${p.model}: ` +
-      (execution.violation ? "VIOLATION" : "clean");
-    return { ...p, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message)].map(terminalText).join("\n") };
+      (execution.violation ? "VIOLATION" : execution.blocked ? "cannot run (a CPU would still be waiting)" : "clean");
+    const waited = execution.blocked ? [`  cannot run: ${execution.blocked.message}`] : [];
+    return { ...p, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message), ...waited].map(terminalText).join("\n") };
   } finally {
     await built.close();
   }
@@ -175,10 +176,11 @@ function describe(name: string, variant: string, model: MemoryModel, r: ExploreR
   const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
+    const waited = r.blocked ? [`  ${r.blocked} schedule(s) left out as ones the kernel cannot run: a CPU would still be waiting there (${r.blockedBy})`] : [];
     const verdict = r.complete ? "  clean: no schedule violated the oracle"
       : `  bounded: ${r.schedules} ${opts.random ? "random " : ""}schedules explored, no violation found (not a proof)` +
         (opts.random ? "" : ` — the bound of ${opts.maxSchedules ?? DEFAULT_MAX_SCHEDULES} stopped it; --max-schedules raises it`);
-    return [head, verdict, ...races, ...variantHint(variant, opts, sc)].map(terminalText).join("\n");
+    return [head, verdict, ...waited, ...races, ...variantHint(variant, opts, sc)].map(terminalText).join("\n");
   }
   return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
     ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].map(terminalText).join("\n");
@@ -188,7 +190,8 @@ function statsLine(r: ExploreResult, wallMs: number): string {
   const p = r.reduction;
   const pruned = p.reduction === "none" ? "none pruned (every interleaving)"
     : `pruned: ${p.sleepBlocked} sleep-set blocked, ${p.prunedBranches} redundant branches`;
-  return `  stats: reduction ${p.reduction}; ${r.schedules} schedules explored; ${pruned}; wall ${(wallMs / 1000).toFixed(2)} s`;
+  const waited = r.blocked ? ` (${r.blocked} of them cannot run: a CPU waits there)` : "";
+  return `  stats: reduction ${p.reduction}; ${r.schedules} schedules explored${waited}; ${pruned}; wall ${(wallMs / 1000).toFixed(2)} s`;
 }
 
 /**
@@ -198,8 +201,7 @@ function statsLine(r: ExploreResult, wallMs: number): string {
 function variantHint(variant: string, opts: ExploreScenarioOptions, sc: Scenario): string[] {
   if (opts.variant !== undefined || typeof sc.variant === "object") return [];
   // Only the DMA API's unmap and the live switch run a variant's code.
-  const ops = [...(sc.setup ?? []), ...Object.values(sc.threads).flat()];
-  if (!ops.some((op) => "unmap" in op || "switch" in op)) return [];
+  if (!Object.values(sc.threads).flat().some((op) => "unmap" in op || "switch" in op)) return [];
   const others = SEED_VARIANTS.filter((v) => v !== variant);
   return [`  this explored the scenario's code, variant ${variant}${variant === "merged" ? " (the fix as merged in v5.15)" : ""}; ` +
     `--variant (the variant option) picks another: ${others.join(", ")} (v2-hoisted has the seed race)`];

@@ -29,13 +29,13 @@ import type { Violation } from "../safety/oracle.js";
 import type { Core } from "../../bindings/core.js";
 import type { Dep, Footprint, Program, Regs, Step, Thread } from "./model.js";
 import {
-  Buffers, accessFootprint, driverMapFootprint, driverUnmapFootprints, mapFootprint, storeFootprint, switchFootprint,
-  unmapFootprint,
+  Buffers, accessFootprint, driverMapFootprint, driverUnmapFootprints, fqReleaseFootprint, fqTeardownFootprint,
+  fqTimerFootprint, mapFootprint, storeFootprint, switchFootprint, unmapFootprint,
 } from "./footprints.js";
 import { encodeStep, resolveVariant } from "../variants/program.js";
 import {
   parseVariant, registerOf, type ResolvedSequence, type ResolvedStep, type ResolvedVariant, type VariantAction,
-  type VariantDefinition,
+  type VariantDefinition, type VariantWord,
 } from "../variants/vocabulary.js";
 import { PROFILES, type Profile } from "../profile.js";
 import { checkCore, coreError, isErrno } from "../errno.js";
@@ -48,7 +48,11 @@ export type ScenarioOp =
   /** The device's driver maps the buffer (or one 4 KiB page of it) itself: iommu_map, not the DMA API. */
   | { iommuMap: string; page?: number; cpu?: string }
   /** The driver unmaps the buffer (or one page of it): iommu_unmap, strict, in three steps. */
-  | { iommuUnmap: string; page?: number };
+  | { iommuUnmap: string; page?: number }
+  /** The flush queue's timer fires on this CPU: fq_flush_timeout's flush, then one step per ring's release scan. */
+  | { fqTimeout: true }
+  /** The flush queue's teardown on this CPU: cancel the timer, the entries' destructors, free the rings, clear the pointer. */
+  | { fqTeardown: true };
 
 export interface Scenario {
   name?: string;
@@ -111,8 +115,25 @@ export const SPLIT_RACE: Scenario = {
   },
 };
 
+/** Bug-corpus #3 (d7061627d701): a lazy domain with an unmap waiting in CPU timer's ring and
+ *  the flush-queue timer armed; CPU timer runs the timer callback while CPU teardown tears the
+ *  queue down (a device going away). In the 5.15 profile (5.15.16: the timer deleted only if
+ *  pending) the callback scans rings that teardown freed; with FQ_TEARDOWN_WAITS_TIMER
+ *  (6.12, 7.1) teardown waits for the running callback. */
+export const FQ_TIMEOUT_TEARDOWN: Scenario = {
+  name: "fq-timeout-teardown",
+  profile: "5.15",
+  bufferSize: 16 * 1024,
+  setup: [{ switch: "lazy" }, { map: "buf", cpu: "timer" }, { unmap: "buf" }],
+  threads: {
+    timer: [{ fqTimeout: true }],
+    teardown: [{ fqTeardown: true }],
+  },
+};
+
 export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
   "seed-race": SEED_RACE, "two-unmappers": TWO_UNMAPPERS, "split-race": SPLIT_RACE,
+  "fq-timeout-teardown": FQ_TIMEOUT_TEARDOWN,
 });
 
 /** Bytes of one page of a buffer, as `page` counts them (the DMA domain's granule). */
@@ -153,6 +174,17 @@ class World {
     this.pending = undefined;
     this.unmapReported.clear();
     this.smmu.oracle?.resyncAfterRestore();
+  }
+
+  /** Flush-queue rings: one per CPU (per-CPU mode). */
+  fqRings(): number {
+    return this.dom.cpus;
+  }
+
+  /** The thread (simulated CPU) with index `cpu`. */
+  nameOf(cpu: number): string {
+    for (const [n, i] of this.cpuOf) if (i === cpu) return n;
+    return String(cpu);
   }
 
   buffer(name: string): { phys: number; iova: number } {
@@ -329,10 +361,12 @@ function iommuMapStep(w: World, cpuName: string, buf: string, page: number | und
       }
       const rc = w.sim.core.raw.dma_driver_map(w.dom.id, cpu, r.iova, r.pa, r.size);
       if (isErrno(w.sim.core, rc, "EEXIST")) {
+        // A broken promise only if an unmap said the page was gone; else the driver's own mistake.
         const by = w.unmapReported.get(`${buf}#${page ?? 0}`);
-        w.pending = `iommu_map of IOVA ${hex(r.iova)} (${r.what}) on CPU ${cpuName} failed with -EEXIST and io-pgtable's ` +
-          `"already mapped" WARN: the page is still mapped` +
-          (by ? `, although CPU ${by}'s iommu_unmap of it returned success` : "");
+        if (by) {
+          w.pending = `iommu_map of IOVA ${hex(r.iova)} (${r.what}) on CPU ${cpuName} failed with -EEXIST and io-pgtable's ` +
+            `"already mapped" WARN: the page is still mapped, although CPU ${by}'s iommu_unmap of it returned success`;
+        }
         return `-EEXIST: IOVA ${hex(r.iova)} is still mapped`;
       }
       checkCore(w.sim.core, rc, `explore: iommu_map of ${r.what}`);
@@ -366,13 +400,95 @@ function iommuUnmapSteps(w: World, cpuName: string, buf: string, page: number | 
   ];
 }
 
+// ── the flush queue's timer callback and its teardown (assembly/iova/fq.ts) ──────
+
+function fqTimeoutSteps(w: World, cpuName: string): Step[] {
+  const cpu = w.cpuOf.get(cpuName)!;
+  const raw = w.sim.core.raw;
+  const id = w.dom.id;
+  const fire: Step = {
+    kind: "action", label: "FQ timer fires: fq_flush_timeout starts (timer_on = 0) and flushes the IOTLB",
+    footprint: fqTimerFootprint(), run: () => {
+      const fired = checkCore(w.sim.core, raw.dma_fq_timer_fire(id), "explore: the FQ timer");
+      return fired ? "callback running; flush-all sent and waited for" : "not pending (deleted): the callback does not run";
+    },
+  };
+  const rings = Array.from({ length: w.fqRings() }, (_, ring): Step => ({
+    kind: "action", label: `FQ timer callback: release scan of CPU ${w.nameOf(ring)}'s ring${ring === w.fqRings() - 1 ? ", return" : ""}`,
+    footprint: fqReleaseFootprint(), run: () => {
+      const rc = raw.dma_fq_timer_release(id, cpu, ring);
+      if (isErrno(w.sim.core, rc, "ESIM_FQ_FREED")) {
+        w.pending = `fq ring accessed after free: the FQ timer callback on CPU ${cpuName} scanned CPU ${w.nameOf(ring)}'s ring, ` +
+          "which teardown had freed under it (the ring's memory holds the free poison " +
+          `${hex(w.sim.core.layout.FQ_POISON_WORD)}) — teardown did not wait for the running callback`;
+        return "the ring's memory is freed (poisoned)";
+      }
+      if (isErrno(w.sim.core, rc, "ESIM_NO_QUEUE")) {
+        w.pending = `fq ring accessed after free: the FQ timer callback on CPU ${cpuName} went on to CPU ${w.nameOf(ring)}'s ring ` +
+          "after teardown had freed the queue and cleared its pointer — a NULL per-CPU pointer dereference";
+        return "the queue is gone (pointer cleared)";
+      }
+      const n = checkCore(w.sim.core, rc, "explore: the FQ timer callback");
+      return `${n} entr${n === 1 ? "y" : "ies"} released into CPU ${cpuName}'s rcache`;
+    },
+  }));
+  return [fire, ...rings];
+}
+
+function fqTeardownSteps(w: World): Step[] {
+  const raw = w.sim.core.raw;
+  const L = w.sim.core.layout;
+  const id = w.dom.id;
+  const step = (which: number, label: string, note?: string, blocked?: () => string | undefined): Step => ({
+    kind: "action", label, footprint: fqTeardownFootprint(which === L.FQT_CANCEL ? "cancel" : which === L.FQT_DESTROY ? "destroy" : "free"),
+    ...(blocked ? { blocked } : {}),
+    run: () => { checkCore(w.sim.core, raw.dma_fq_teardown_step(id, which), `explore: ${label}`); return note; },
+  });
+  const waits = () => checkCore(w.sim.core, raw.dma_fq_teardown_must_wait(id), "explore: FQ teardown") === 1
+    ? "del_timer_sync: the FQ timer callback is running on another CPU, and teardown waits until it returns" : undefined;
+  return [
+    step(L.FQT_CANCEL, "FQ teardown: cancel the timer", "timer_on cleared; deleted if pending", waits),
+    step(L.FQT_DESTROY, "FQ teardown: run the destructor of every pending entry (IOVAs not freed)"),
+    step(L.FQT_FREE, "FQ teardown: free the rings (poisoned)"),
+    step(L.FQT_DETACH, "FQ teardown: clear the queue's pointer"),
+  ];
+}
+
 function opSteps(w: World, cpuName: string, op: ScenarioOp, variant: ResolvedVariant): Step[] {
   if ("map" in op) return [mapStep(w, cpuName, op.map)];
   if ("unmap" in op) return unmapSteps(w, cpuName, op.unmap, variant);
   if ("switch" in op) return switchSteps(w, variant);
   if ("iommuMap" in op) return [iommuMapStep(w, cpuName, op.iommuMap, op.page)];
   if ("iommuUnmap" in op) return iommuUnmapSteps(w, cpuName, op.iommuUnmap, op.page);
+  if ("fqTimeout" in op) return fqTimeoutSteps(w, cpuName);
+  if ("fqTeardown" in op) return fqTeardownSteps(w);
   return [accessStep(w, op.access, op.kind ?? "write", op.page)];
+}
+
+function setupUnmap(w: World, cpu: number, buf: string): void {
+  const b = w.buffer(buf);
+  if (b.iova === 0) throw new ArgumentError("setup unmap", buf, "is not mapped (map it earlier in the setup)", "scenario");
+  w.dev.unmap(b.iova, w.size, { cpu });
+}
+
+/**
+ * The modelled words (fq_domain, fq, quirk) after the scenario's setup, run in order as the
+ * explorer runs it: a switch in the setup leaves the queue built and fq_domain (and perhaps
+ * the quirk) set. The program starts from them (and so does its litmus export).
+ */
+export function initialState(sc: Scenario, v: ResolvedVariant): Record<VariantWord, number> {
+  const mem: Record<VariantWord, number> = { fq_domain: 0, fq: 0, quirk: 0 };
+  for (const op of sc.setup ?? []) {
+    if (!("switch" in op) && !("unmap" in op)) continue;
+    const seq = "switch" in op ? v.switch : v.unmap;
+    const regs: Record<string, number> = {};
+    for (const s of seq.steps) {
+      if (s.guard && ((regs[s.guard.local] ?? 0) !== 0) === s.guard.negate) continue;
+      if (s.kind === "load") regs[s.out!] = mem[s.var!];
+      if (s.kind === "store") mem[s.var!] = 1;
+    }
+  }
+  return mem;
 }
 
 // ── building ──────────────────────────────────────────────────────────────────
@@ -402,7 +518,7 @@ const SCENARIO_KEYS = {
 /** The fields each kind of operation may have (its own key first). */
 const OP_KEYS: Record<string, readonly string[]> = {
   map: ["map", "cpu"], unmap: ["unmap"], switch: ["switch"], access: ["access", "kind", "page"],
-  iommuMap: ["iommuMap", "page", "cpu"], iommuUnmap: ["iommuUnmap", "page"],
+  iommuMap: ["iommuMap", "page", "cpu"], iommuUnmap: ["iommuUnmap", "page"], fqTimeout: ["fqTimeout"], fqTeardown: ["fqTeardown"],
 };
 const OP_NAMES = Object.keys(OP_KEYS);
 
@@ -439,7 +555,9 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
     checkOptions(o, OP_KEYS[k]!, where, at, "field");
     if ("cpu" in o && typeof o.cpu !== "string") fail(`${at}.cpu`, o.cpu, "must name a thread");
     if (k === "switch" && o.switch !== "lazy") fail(`${at}.switch`, o.switch, "must be 'lazy' (only strict → lazy happens on a live domain)");
-    if (k !== "switch" && (typeof o[k] !== "string" || (o[k] as string).length === 0)) fail(`${at}.${k}`, o[k], "must name a buffer");
+    if ((k === "fqTimeout" || k === "fqTeardown") && o[k] !== true) fail(`${at}.${k}`, o[k], "must be true");
+    const named = k !== "switch" && k !== "fqTimeout" && k !== "fqTeardown";
+    if (named && (typeof o[k] !== "string" || (o[k] as string).length === 0)) fail(`${at}.${k}`, o[k], "must name a buffer");
     if ("kind" in o && o.kind !== "read" && o.kind !== "write") fail(`${at}.kind`, o.kind, "must be 'read' or 'write'");
     const pages = Math.max(1, Math.floor((sc.bufferSize ?? 256 * 1024) / SCENARIO_PAGE));
     if ("page" in o && (!Number.isInteger(o.page) || (o.page as number) < 0 || (o.page as number) >= pages)) {
@@ -473,13 +591,16 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
     for (const op of sc.setup ?? []) {
       const cpu = ("map" in op || "iommuMap" in op) ? op.cpu ?? names[0]! : names[0]!;
       if (!cpuOf.has(cpu)) throw new ArgumentError("setup.cpu", cpu, `must be one of the threads (${names.join(", ")})`, "scenario");
-      for (const step of opSteps(w, cpu, op, variant)) step.run?.({}, 0);
+      // An unmap in the setup is the whole dma_unmap as the core runs it: strict or lazy as the
+      // domain is by then (its steps' loads are the model's, which the setup does not run).
+      if ("unmap" in op) setupUnmap(w, cpuOf.get(cpu)!, op.unmap);
+      else for (const step of opSteps(w, cpu, op, variant)) step.run?.({}, 0);
     }
     if (w.check()) throw new IommuSimError("iommu-sim: the scenario's setup already violates the oracle");
     w.freeze();
     const threads: Thread[] = names.map((n) => ({ name: n, steps: sc.threads[n]!.flatMap((op) => opSteps(w, n, op, variant)) }));
     return {
-      program: { threads, init: { fq_domain: 0, fq: 0, quirk: 0 } },
+      program: { threads, init: initialState(sc, variant) },
       reset: () => w.reset(),
       check: () => w.check(),
       close: () => sim.close(),

@@ -1,0 +1,174 @@
+// The race-type kernel bugs the explorer reaches (bug-corpus #3 and #6): the flush-queue timer
+// callback against teardown (d7061627d701, behaviour FQ_TEARDOWN_WAITS_TIMER) and two CPUs
+// splitting one block (85c7a0f1ef62, PGT_SPLIT_LOSER_UNMAPS). Each race is found in its buggy
+// form and is exhaustively absent in its fixed form, with partial-order reduction and without.
+// Also: a step that waits (del_timer_sync) drops the schedules the kernel cannot run, and
+// freed flush-queue rings are poisoned, so that a late access is seen — and only then.
+
+import { describe, expect, it } from "vitest";
+import {
+  Simulator, explore, exploreScenario, buildScenario, describeFootprints, runSchedule, BUILTIN_SCENARIOS,
+  type Program, type Reduction, type Scenario,
+} from "../dist/index.js";
+import { coreOf } from "./helpers.js";
+
+const REDUCTIONS: Reduction[] = ["dpor", "none"];
+const FQ = BUILTIN_SCENARIOS["fq-timeout-teardown"]!;
+const SPLIT = BUILTIN_SCENARIOS["split-race"]!;
+
+describe("the FQ timer callback against teardown (bug-corpus #3, d7061627d701)", () => {
+  for (const reduction of REDUCTIONS) {
+    it(`5.15.16 (the timer deleted only if pending): the callback scans a freed ring (${reduction})`, async () => {
+      const r = await exploreScenario("fq-timeout-teardown", { reduction });
+      expect(r.verdict).toBe("violation");
+      expect(r.result.violation!.message).toMatch(/^fq ring accessed after free: the FQ timer callback on CPU timer /);
+      // The evidence is in the schedule: the callback started, teardown went past it and freed the rings.
+      const labels = r.result.violation!.trace.map((t) => `${t.thread}:${t.step}`);
+      expect(labels[0]).toBe("timer:1");
+      expect(labels.indexOf("teardown:3")).toBeLessThan(labels.length - 1);
+      expect(r.result.violation!.trace.at(-1)!.thread).toBe("timer");
+    });
+
+    for (const profile of ["6.12", "7.1"] as const) {
+      it(`${profile} (teardown waits for a running callback): clean over every schedule (${reduction})`, async () => {
+        const r = await exploreScenario({ ...FQ, profile }, { reduction });
+        expect(r.verdict).toBe("clean");
+        expect(r.result.complete).toBe(true);
+        // The schedules that ran teardown past a running callback were left out, not judged.
+        expect(r.result.blocked).toBeGreaterThan(0);
+        expect(r.result.blockedBy).toMatch(/del_timer_sync/);
+        expect(r.text).toMatch(/cannot run: a CPU would still be waiting/);
+      });
+    }
+  }
+
+  it("the timer deleted before it fires: the callback never runs, in either form", async () => {
+    for (const profile of ["5.15", "7.1"] as const) {
+      const built = await buildScenario({ ...FQ, profile });
+      try {
+        const { program, reset, check } = built;
+        const e = runSchedule(program,
+          "teardown:1 teardown:2 teardown:3 teardown:4 timer:1 timer:2 timer:3", { model: "sc", reset, check });
+        expect(e.violation).toBeUndefined();
+        expect(e.trace.find((t) => t.thread === "timer" && t.step === 1)!.note).toMatch(/not pending/);
+      } finally {
+        await built.close();
+      }
+    }
+  });
+});
+
+describe("two CPUs split one block (bug-corpus #6, 85c7a0f1ef62)", () => {
+  for (const reduction of REDUCTIONS) {
+    it(`5.15 with the fix: the loser unmaps in the winner's table, clean over every schedule (${reduction})`, async () => {
+      const r = await exploreScenario("split-race", { reduction });
+      expect(r.verdict).toBe("clean");
+      expect(r.result.complete).toBe(true);
+    });
+  }
+
+  it("7.1 does not split: every partial unmap is refused, nothing is reported unmapped", async () => {
+    const r = await exploreScenario({ ...SPLIT, profile: "7.1" });
+    expect(r.verdict).toBe("clean");
+  });
+});
+
+describe("a step that waits", () => {
+  // A waits for B's two steps once B has started: a schedule that runs A:1 between B:1 and
+  // B:2 cannot happen and is dropped; the others run as usual.
+  const state = { started: false, done: false };
+  const program: Program = {
+    threads: [
+      { name: "A", steps: [{ kind: "action", label: "wait for B", footprint: { reads: ["b"], writes: [] },
+        blocked: () => (state.started && !state.done ? "B is in progress" : undefined), run: () => {} }] },
+      { name: "B", steps: [
+        { kind: "action", label: "B starts", footprint: { reads: [], writes: ["b"] }, run: () => { state.started = true; } },
+        { kind: "action", label: "B ends", footprint: { reads: [], writes: ["b"] }, run: () => { state.done = true; } },
+      ] },
+    ],
+  };
+  const reset = () => { state.started = false; state.done = false; };
+  for (const reduction of ["dpor", "sleep", "none"] as const) {
+    it(`drops the schedules the waiting step cannot run in (${reduction})`, () => {
+      const r = explore(program, { model: "sc", reset, reduction });
+      expect(r.blocked).toBe(1);
+      expect(r.blockedBy).toBe("B is in progress");
+      expect(r.violations).toBe(0);
+      expect(r.complete).toBe(true);
+      // A before B, or A after B: two schedules ran to the end.
+      expect(r.schedules - r.blocked).toBe(2);
+      expect(r.finalStates.reduce((n, f) => n + f.count, 0)).toBe(2);
+    });
+  }
+
+  it("a step whose blocked is not a function is refused, naming the field", () => {
+    const bad = { threads: [{ name: "A", steps: [{ kind: "action", label: "x", blocked: 3 }] }] } as unknown as Program;
+    expect(() => explore(bad, { model: "sc" })).toThrow(/steps\[0\]\.blocked.*must be a function/);
+  });
+});
+
+describe("freed flush-queue rings are poisoned", () => {
+  it("a ring reached after teardown freed it is found freed and counted (a direct test of the core)", async () => {
+    const sim = await Simulator.create({ profile: "5.15", ramMiB: 1, kheapMiB: 2 });
+    try {
+      const smmu = sim.createSmmu({ oracle: false });
+      const dom = sim.createDmaDomain({ smmu, cpus: 2, type: "DMA-FQ" });
+      const dev = dom.attachDevice({ streamId: 1 });
+      dev.unmap(dev.map(0x4000_0000, 4096, { cpu: 0 }), 4096, { cpu: 0 });
+      const core = coreOf(sim);
+      const { raw, layout: L } = core;
+      expect(raw.dma_fq_timer_fire(dom.id)).toBe(1);
+      expect(raw.dma_fq_timer_release(dom.id, 0, 0)).toBe(1); // the entry released: the ring is live
+      expect(raw.dma_fq_freed_accesses(dom.id)).toBe(0);
+      expect(raw.dma_fq_teardown_step(dom.id, L.FQT_FREE)).toBe(0);
+      expect(raw.dma_fq_timer_release(dom.id, 0, 1)).toBe(-L.ESIM_FQ_FREED);
+      expect(raw.dma_fq_freed_accesses(dom.id)).toBe(1);
+      // Once the pointer is cleared, the next reader finds no queue at all — also counted.
+      expect(raw.dma_fq_teardown_step(dom.id, L.FQT_DETACH)).toBe(0);
+      expect(raw.dma_fq_timer_fire(dom.id)).toBe(0);
+      expect(raw.dma_fq_teardown_step(dom.id, 99)).toBe(-L.ESIM_ARGS);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("never fires in an ordinary lazy run: timers flush and release, teardown at the end", async () => {
+    const sim = await Simulator.create({ profile: "5.15", ramMiB: 4, kheapMiB: 4 });
+    try {
+      const smmu = sim.createSmmu({ oracle: true });
+      const dom = sim.createDmaDomain({ smmu, cpus: 2, type: "DMA-FQ" });
+      const dev = dom.attachDevice({ streamId: 1 });
+      for (let i = 0; i < 600; i++) {
+        const cpu = i % 2;
+        const iova = dev.map(0x4000_0000 + (i % 64) * 4096, 4096, { cpu });
+        dev.access(iova, 64, "write");
+        dev.unmap(iova, 4096, { cpu });
+        if (i % 50 === 0) sim.advance(20, { cpu });
+      }
+      sim.advance(20);
+      const raw = coreOf(sim).raw;
+      expect(raw.dma_fq_freed_accesses(dom.id)).toBe(0);
+      expect(smmu.oracle!.counts().afterFlush + smmu.oracle!.counts().useAfterFree).toBe(0);
+      dom.rebuildStrictForTesting(0); // flush, release and tear the queue down
+      expect(raw.dma_fq_freed_accesses(dom.id)).toBe(0);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe("the new steps have footprints the reduction can use", () => {
+  for (const name of ["split-race", "fq-timeout-teardown"]) {
+    it(`${name}: every step declares what it touches`, async () => {
+      const built = await buildScenario(BUILTIN_SCENARIOS[name]! as Scenario);
+      try {
+        for (const f of describeFootprints(built.program, "sc")) {
+          expect(f.everything, `${f.thread}:${f.step} ${f.label}`).toBe(false);
+          expect(f.reads.length + f.writes.length, `${f.thread}:${f.step}`).toBeGreaterThan(0);
+        }
+      } finally {
+        await built.close();
+      }
+    });
+  }
+});
