@@ -9,7 +9,7 @@ import { decodeCommand, type CommandEvent } from "./smmu/commands.js";
 import { RingReader } from "./ring.js";
 import { coreError, errnoName, ERRNO_MEANINGS, type ErrnoName } from "./errno.js";
 import type { LayoutName } from "../bindings/layout.js";
-import { behaviourBits, machineProfile, type Profile } from "./profile.js";
+import { machineBehaviourBits, machineProfile, type Profile } from "./profile.js";
 import { withJsonForm } from "./json-form.js";
 
 
@@ -210,7 +210,7 @@ export class PageTable {
     const coherent = config.coherentWalk ?? true;
     if (typeof coherent !== "boolean") throw new ArgumentError("coherentWalk", coherent, "must be a boolean", ctx);
 
-    const id = core.raw.pgt_create(core.layout[FORMAT_CODES[format]], behaviourBits(core.layout, profile), bitmap, ias, oas,
+    const id = core.raw.pgt_create(core.layout[FORMAT_CODES[format]], machineBehaviourBits(core), bitmap, ias, oas,
       coherent, quirks, opts.pageShift, events);
     if (id < 0) {
       const name = errnoName(core, id);
