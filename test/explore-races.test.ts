@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  Simulator, explore, exploreScenario, buildScenario, describeFootprints, runSchedule, BUILTIN_SCENARIOS,
+  Simulator, explore, exploreScenario, replayScenario, buildScenario, describeFootprints, runSchedule, BUILTIN_SCENARIOS,
   type Program, type Reduction, type Scenario,
 } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
@@ -29,9 +29,13 @@ describe("the FQ timer callback against teardown (bug-corpus #3, d7061627d701)",
       expect(r.result.violation!.trace.at(-1)!.thread).toBe("timer");
     });
 
-    for (const profile of ["6.12", "7.1"] as const) {
-      it(`${profile} (teardown waits for a running callback): clean over every schedule (${reduction})`, async () => {
-        const r = await exploreScenario({ ...FQ, profile }, { reduction });
+    const fixed: [string, Scenario][] = [
+      ["6.12", { ...FQ, profile: "6.12" }], ["7.1", { ...FQ, profile: "7.1" }],
+      ["5.15 with FQ_TEARDOWN_WAITS_TIMER", { ...FQ, behaviours: { with: ["FQ_TEARDOWN_WAITS_TIMER"] } }],
+    ];
+    for (const [kernel, sc] of fixed) {
+      it(`${kernel} (teardown waits for a running callback): clean over every schedule (${reduction})`, async () => {
+        const r = await exploreScenario(sc, { reduction });
         expect(r.verdict).toBe("clean");
         expect(r.result.complete).toBe(true);
         // The schedules that ran teardown past a running callback were left out, not judged.
@@ -66,6 +70,44 @@ describe("two CPUs split one block (bug-corpus #6, 85c7a0f1ef62)", () => {
       expect(r.result.complete).toBe(true);
     });
   }
+
+  const BUGGY: Scenario = { ...SPLIT, behaviours: { without: ["PGT_SPLIT_LOSER_UNMAPS"] } };
+  for (const reduction of REDUCTIONS) {
+    it(`5.15 without it: the loser's page stays mapped after its unmap returned success (${reduction})`, async () => {
+      const r = await exploreScenario(BUGGY, { reduction });
+      expect(r.verdict).toBe("violation");
+      // Either detection is the bug: the device reaches B's page after B's strict unmap
+      // returned, or A cannot map its page again because it is still mapped.
+      expect(r.result.violation!.message).toMatch(/^(after-strict-unmap: device \(stream 1\) reached PA 0x40002000|iommu_map of IOVA 0x40001000 .*-EEXIST)/);
+      // Both CPUs built a split table before either installed one: the race.
+      const order = r.result.violation!.trace.map((t) => `${t.thread}:${t.step}`);
+      expect(Math.max(order.indexOf("A:1"), order.indexOf("B:1"))).toBeLessThan(Math.min(order.indexOf("A:2"), order.indexOf("B:2")));
+      // The printed schedule names the kernel, so it replays in the buggy form.
+      expect(r.replay).toMatch(/^split-race\[5\.15 without PGT_SPLIT_LOSER_UNMAPS\]@merged@sc: /);
+      const again = await replayScenario(r.replay!);
+      expect(again.execution.violation?.message).toBe(r.result.violation!.message);
+    });
+  }
+
+  it("the loser that maps its page again hits io-pgtable's already-mapped WARN (-EEXIST)", async () => {
+    const built = await buildScenario(BUGGY);
+    try {
+      const { program, reset, check } = built;
+      // B installs first; A loses, returns success, and maps its page again.
+      const e = runSchedule(program, "A:1 B:1 B:2 A:2 A:3 A:4 B:3 dev:1", { model: "sc", reset, check });
+      expect(e.violation!.message).toMatch(/^iommu_map of IOVA 0x40001000 \(page 1 of 'blk'\) on CPU A failed with -EEXIST .* CPU A's iommu_unmap of it returned success/);
+      const fixed = await buildScenario(SPLIT);
+      try {
+        const f = runSchedule(fixed.program, "A:1 B:1 B:2 A:2 A:3 A:4 B:3 dev:1", { model: "sc", reset: fixed.reset, check: fixed.check });
+        expect(f.violation).toBeUndefined();
+        expect(f.trace.find((t) => t.thread === "dev")!.note).toMatch(/fault/);
+      } finally {
+        await fixed.close();
+      }
+    } finally {
+      await built.close();
+    }
+  });
 
   it("7.1 does not split: every partial unmap is refused, nothing is reported unmapped", async () => {
     const r = await exploreScenario({ ...SPLIT, profile: "7.1" });
