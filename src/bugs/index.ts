@@ -9,6 +9,8 @@ import type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js"
 import { SEED_RACE_BUG } from "./entries/seed-race.js";
 import { TTL_NONLEAF } from "./entries/ttl-nonleaf.js";
 import { RANGE_NUM_BUMP } from "./entries/range-num-bump.js";
+import { FQ_TIMEOUT_TEARDOWN_BUG } from "./entries/fq-timeout-teardown.js";
+import { SPLIT_BLK_RACE } from "./entries/split-blk-race.js";
 
 export type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 
@@ -17,6 +19,8 @@ export const BUG_ZOO: readonly BugEntry[] = Object.freeze([
   SEED_RACE_BUG,
   TTL_NONLEAF,
   RANGE_NUM_BUMP,
+  FQ_TIMEOUT_TEARDOWN_BUG,
+  SPLIT_BLK_RACE,
 ].sort((a, b) => a.corpus - b.corpus));
 
 /** A name `bugs run` was given that is no entry: it lists the ids, with the nearest one. */
