@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  Simulator, explore, exploreScenario, replayScenario, buildScenario, describeFootprints, runSchedule, BUILTIN_SCENARIOS,
+  Simulator, explore, exploreScenario, replayScenario, buildScenario, describeFootprints, runSchedule, validateScenario, BUILTIN_SCENARIOS,
   type Program, type Reduction, type Scenario,
 } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
@@ -213,4 +213,30 @@ describe("the new steps have footprints the reduction can use", () => {
       }
     });
   }
+});
+
+describe("the new operations refuse bad input, naming the field", () => {
+  const sc = (threads: Record<string, unknown[]>, extra: Record<string, unknown> = {}) =>
+    ({ profile: "5.15", bufferSize: 2 * 1024 * 1024, threads, ...extra }) as unknown as Scenario;
+  it("a page outside the buffer", () => {
+    expect(() => validateScenario(sc({ A: [{ iommuUnmap: "blk", page: 512 }] })))
+      .toThrow(/threads\.A\[0\]\.page.*must be a page number of the buffer, 0 … 511/);
+    expect(() => validateScenario(sc({ dev: [{ access: "blk", page: -1 }] }))).toThrow(/threads\.dev\[0\]\.page/);
+  });
+  it("fqTimeout / fqTeardown take true, and nothing else", () => {
+    expect(() => validateScenario(sc({ T: [{ fqTimeout: 1 }] }))).toThrow(/threads\.T\[0\]\.fqTimeout.*must be true/);
+    expect(() => validateScenario(sc({ T: [{ fqTeardown: true, page: 1 }] }))).toThrow(/page/);
+  });
+  it("an unknown operation lists the ones there are", () => {
+    expect(() => validateScenario(sc({ T: [{ iommuUnmapp: "x" }] }))).toThrow(/iommuMap, iommuUnmap, fqTimeout, fqTeardown/);
+  });
+  it("an iommuUnmap of a buffer the driver never mapped is an error at that step, not a crash in the core", async () => {
+    const built = await buildScenario(sc({ A: [{ iommuUnmap: "blk", page: 1 }] }));
+    try {
+      expect(() => runSchedule(built.program, "A:1 A:2 A:3", { model: "sc", reset: built.reset, check: built.check }))
+        .toThrow(/iommuUnmap.*is not mapped by the driver \(iommuMap it first\)/);
+    } finally {
+      await built.close();
+    }
+  });
 });
