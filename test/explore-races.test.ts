@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  Simulator, explore, exploreScenario, replayScenario, buildScenario, describeFootprints, runSchedule, validateScenario, BUILTIN_SCENARIOS,
+  Simulator, explore, exploreScenario, replayScenario, buildScenario, runSchedule, validateScenario, BUILTIN_SCENARIOS,
   type Program, type Reduction, type Scenario,
 } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
@@ -197,22 +197,6 @@ describe("freed flush-queue rings are poisoned", () => {
       await sim.close();
     }
   });
-});
-
-describe("the new steps have footprints the reduction can use", () => {
-  for (const name of ["split-race", "fq-timeout-teardown"]) {
-    it(`${name}: every step declares what it touches`, async () => {
-      const built = await buildScenario(BUILTIN_SCENARIOS[name]! as Scenario);
-      try {
-        for (const f of describeFootprints(built.program, "sc")) {
-          expect(f.everything, `${f.thread}:${f.step} ${f.label}`).toBe(false);
-          expect(f.reads.length + f.writes.length, `${f.thread}:${f.step}`).toBeGreaterThan(0);
-        }
-      } finally {
-        await built.close();
-      }
-    });
-  }
 });
 
 describe("the new operations refuse bad input, naming the field", () => {
