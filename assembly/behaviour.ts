@@ -179,6 +179,13 @@ export const KB_FQ_TEARDOWN_WAITS_TIMER: u32 = 1 << 28;
  * handling in split_blk_unmap()" (v4.20 [inferred]); every profile that splits has it.
  */
 export const KB_PGT_SPLIT_LOSER_UNMAPS: u32 = 1 << 29;
+/**
+ * iommu_dma_init_domain holds the DMA cookie's mutex across its "already initialised?" test
+ * (start_pfn != 0) and the IOVA domain's initialisation (before: tested and initialised
+ * without a lock, so two devices of one group probing at once could both initialise it).
+ * ac9a5d522bb8 "iommu/dma: Fix race condition during iova_domain initialization" (v6.0).
+ */
+export const KB_DMA_INIT_DOMAIN_LOCKED: u32 = 1 << 30;
 
 /** Every bit above (a record's behaviours must be a subset): their union, derived, never a count. */
 export const BEHAVIOUR_BITS: u32 =
@@ -187,4 +194,4 @@ export const BEHAVIOUR_BITS: u32 =
   KB_PGT_SELFTEST_KUNIT | KB_SMMU_NONLEAF_TTL0 | KB_SMMU_INV_ALL_TOO_BIG | KB_SMMU_RANGE_NUM_BUMP |
   KB_IOVA_DEPOT_LIST | KB_IOVA_FAST_ROUNDS | KB_IOVA_MAX32_ANY_LOW_FREE | KB_IOVA_RETRY_ABOVE_CACHED |
   KB_IOVA_FLUSH_QUEUE | KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE | KB_DMA_SWITCH_OWNED_GROUPS | KB_BENCH_MAP_MODE |
-  KB_FQ_TEARDOWN_WAITS_TIMER | KB_PGT_SPLIT_LOSER_UNMAPS;
+  KB_FQ_TEARDOWN_WAITS_TIMER | KB_PGT_SPLIT_LOSER_UNMAPS | KB_DMA_INIT_DOMAIN_LOCKED;

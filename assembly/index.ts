@@ -37,6 +37,8 @@ import * as steps from "./dma/steps";
 import * as variant from "./dma/variant";
 import * as dloop from "./dma/loop";
 import * as driver from "./dma/driver";
+import * as probe from "./dma/probe";
+import { iovaLostNodes } from "./iova/domain";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "./safety/record";
 import * as wrun from "./workload/run";
 import * as wstate from "./workload/state";
@@ -45,7 +47,7 @@ import { I_NCPUS } from "./iova/layout";
 import {
   ESIM_ARGS, ESIM_CPU, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_QUEUE, ESIM_NO_SMMU,
   ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_NO_WORKLOAD, ESIM_NOT_READY, ESIM_THREAD_SLOT, ESIM_CMD_ILLEGAL,
-  ESIM_TABLE_HAS_SMMU_DOMAIN,
+  ESIM_TABLE_HAS_SMMU_DOMAIN, ENOSPC,
 } from "./errno";
 
 // ── constants: the memory map, record offsets, codes (each defined once, in its unit) ──
@@ -771,6 +773,58 @@ export function dma_driver_unmap_sync(domain: u32, cpu: u32): f64 {
   const dd = domainOnCpu(domain, cpu);
   if (dd < 0) return <f64>dd;
   return <f64>driver.driverUnmapSync(<u32>dd, cpu);
+}
+
+// ── a device probing: iommu_dma_init_domain's IOVA part (assembly/dma/probe.ts) ──
+
+/** 1 if `cpu` would wait for the cookie's mutex now (KB_DMA_INIT_DOMAIN_LOCKED), else 0; or a negative errno. */
+export function dma_probe_must_wait(domain: u32, cpu: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
+  return probe.probeMustWait(dd, cpu) ? 1 : 0;
+}
+
+/**
+ * mutex_lock (lock 1) or mutex_unlock (0) of the cookie's mutex: 1 when the kernel takes it,
+ * 0 when it has none (before ac9a5d522bb8); or a negative errno.
+ */
+export function dma_probe_lock(domain: u32, cpu: u32, lock: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
+  if (lock != 0) return probe.probeLock(dd, cpu) ? 1 : 0;
+  probe.probeUnlock(dd);
+  return 0;
+}
+
+/** 1 if the domain's IOVA domain is initialised (start_pfn != 0), 0 if not; or a negative errno. */
+export function dma_probe_initialised(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return probe.probeInitialised(dd) ? 1 : 0;
+}
+
+/** init_iova_domain with `startPfn` (1 as dma-iommu does; 0: a new cookie's, never initialised): 0 or a negative errno. */
+export function dma_probe_init(domain: u32, startPfn: f64): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  probe.probeInit(dd, <u64>startPfn);
+  return 0;
+}
+
+/** reserve_iova of [pfnLo, pfnHi] in the domain's IOVA domain: 0, -ENOSPC when refused, or a negative errno. */
+export function dma_probe_reserve(domain: u32, pfnLo: f64, pfnHi: f64): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return probe.probeReserve(dd, <u64>pfnLo, <u64>pfnHi, slotBase() + mm.TS_RESULT0) < 0 ? -ENOSPC : 0;
+}
+
+/** Range nodes the domain's IOVA tree lost (allocated, not in the tree), or a negative errno. */
+export function dma_iova_lost_nodes(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return <i32>iovaLostNodes(dmad.iovaOf(dd));
 }
 
 /** The whole DMA → DMA-FQ switch in the domain's variant: 0, or -ENOMEM (queue not built), or a negative errno. */

@@ -115,6 +115,50 @@ describe("two CPUs split one block (bug-corpus #6, 85c7a0f1ef62)", () => {
   });
 });
 
+describe("two devices of one group probe at once (bug-corpus #14, ac9a5d522bb8)", () => {
+  const PROBE = BUILTIN_SCENARIOS["probe-race"]!;
+  for (const reduction of REDUCTIONS) {
+    it(`5.15 (no cookie mutex): both initialise the IOVA domain, the second dropping the first's ranges (${reduction})`, async () => {
+      const r = await exploreScenario("probe-race", { reduction });
+      expect(r.verdict).toBe("violation");
+      expect(r.result.violation!.message).toMatch(/^init_iova_domain ran twice on one cookie's IOVA domain: CPU [AB] read start_pfn 0/);
+    });
+    const fixed: [string, Scenario][] = [
+      ["6.12", { ...PROBE, profile: "6.12" }], ["5.15 with DMA_INIT_DOMAIN_LOCKED", { ...PROBE, behaviours: { with: ["DMA_INIT_DOMAIN_LOCKED"] } }],
+    ];
+    for (const [kernel, sc] of fixed) {
+      it(`${kernel} (the test and the init under the cookie's mutex): clean over every schedule (${reduction})`, async () => {
+        const r = await exploreScenario(sc, { reduction });
+        expect(r.verdict).toBe("clean");
+        expect(r.result.blocked).toBeGreaterThan(0);
+        expect(r.result.blockedBy).toMatch(/mutex_lock\(&cookie->mutex\)/);
+      });
+    }
+  }
+
+  it("the lost-node check finds none in an ordinary domain's life (maps, unmaps, reservations)", async () => {
+    const sim = await Simulator.create({ profile: "5.15", ramMiB: 4, kheapMiB: 4 });
+    try {
+      const smmu = sim.createSmmu({ oracle: false });
+      const dom = sim.createDmaDomain({ smmu, cpus: 1 });
+      const dev = dom.attachDevice({ streamId: 1 });
+      dom.iova.reserve(0x8000, 0x80ff);
+      const maps = Array.from({ length: 40 }, (_, i) => {
+        const size = (1 + (i % 5)) * 4096;
+        return { addr: dev.map(0x4000_0000 + i * 0x10000, size), size };
+      });
+      maps.filter((_, i) => i % 2).forEach((m) => dev.unmap(m.addr, m.size));
+      const raw = coreOf(sim).raw;
+      expect(raw.dma_iova_lost_nodes(dom.id)).toBe(0);
+      // A second init_iova_domain on it is what loses them.
+      expect(raw.dma_probe_init(dom.id, 1)).toBe(0);
+      expect(raw.dma_iova_lost_nodes(dom.id)).toBeGreaterThan(0);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe("a step that waits", () => {
   // A waits for B's two steps once B has started: a schedule that runs A:1 between B:1 and
   // B:2 cannot happen and is dropped; the others run as usual.

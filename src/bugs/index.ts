@@ -11,6 +11,7 @@ import { TTL_NONLEAF } from "./entries/ttl-nonleaf.js";
 import { RANGE_NUM_BUMP } from "./entries/range-num-bump.js";
 import { FQ_TIMEOUT_TEARDOWN_BUG } from "./entries/fq-timeout-teardown.js";
 import { SPLIT_BLK_RACE } from "./entries/split-blk-race.js";
+import { PROBE_INIT_RACE } from "./entries/probe-init-race.js";
 
 export type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 
@@ -21,6 +22,7 @@ export const BUG_ZOO: readonly BugEntry[] = Object.freeze([
   RANGE_NUM_BUMP,
   FQ_TIMEOUT_TEARDOWN_BUG,
   SPLIT_BLK_RACE,
+  PROBE_INIT_RACE,
 ].sort((a, b) => a.corpus - b.corpus));
 
 /** A name `bugs run` was given that is no entry: it lists the ids, with the nearest one. */

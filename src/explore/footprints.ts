@@ -39,6 +39,8 @@ export const LOCATIONS = Object.freeze({
   fqCounters: "fq-flush-counters",
   /** The flush queue's timer: timer_on (pending), and whether its callback is running. */
   fqTimer: "fq-timer",
+  /** The DMA cookie's mutex (iommu_dma_init_domain takes it since ac9a5d522bb8). */
+  cookieMutex: "cookie-mutex",
   /** iommu_domain.type. */
   domainType: "domain-type",
   /** One CPU's unmap in flight: its range and its gather. */
@@ -176,4 +178,18 @@ export function fqTeardownFootprint(step: "cancel" | "destroy" | "free"): Footpr
     case "destroy": return { reads: [LOCATIONS.flushQueue], writes: [LOCATIONS.tablePages] };
     case "free": return { reads: [], writes: [LOCATIONS.flushQueue] };
   }
+}
+
+/**
+ * A probe's steps (iommu_dma_init_domain): the mutex taken (whether it must wait is read
+ * from it), start_pfn read, the IOVA domain initialised and its region reserved (the whole
+ * allocator: tree, start_pfn), the mutex given back.
+ */
+export function probeFootprints(): [Footprint, Footprint, Footprint, Footprint] {
+  return [
+    { reads: [LOCATIONS.cookieMutex], writes: [LOCATIONS.cookieMutex] },
+    { reads: [LOCATIONS.allocator], writes: [] },
+    { reads: [LOCATIONS.allocator], writes: [LOCATIONS.allocator] },
+    { reads: [], writes: [LOCATIONS.cookieMutex] },
+  ];
 }

@@ -145,6 +145,8 @@ function describeOp(op: ScenarioOp): string {
   if ("iommuUnmap" in op) return `iommu_unmap(${op.iommuUnmap})`;
   if ("fqTimeout" in op) return "the flush queue's timer callback";
   if ("fqTeardown" in op) return "the flush queue's teardown";
+  if ("probe" in op) return "a device probing (iommu_dma_init_domain)";
+  if ("newCookie" in op) return "a new DMA cookie";
   return "switch" in op ? "the switch" : `dma_unmap(${op.unmap})`;
 }
 

@@ -30,7 +30,7 @@ import type { Core } from "../../bindings/core.js";
 import type { Dep, Footprint, Program, Regs, Step, Thread } from "./model.js";
 import {
   Buffers, accessFootprint, driverMapFootprint, driverUnmapFootprints, fqReleaseFootprint, fqTeardownFootprint,
-  fqTimerFootprint, mapFootprint, storeFootprint, switchFootprint, unmapFootprint,
+  fqTimerFootprint, mapFootprint, probeFootprints, storeFootprint, switchFootprint, unmapFootprint,
 } from "./footprints.js";
 import { encodeStep, resolveVariant } from "../variants/program.js";
 import {
@@ -52,7 +52,11 @@ export type ScenarioOp =
   /** The flush queue's timer fires on this CPU: fq_flush_timeout's flush, then one step per ring's release scan. */
   | { fqTimeout: true }
   /** The flush queue's teardown on this CPU: cancel the timer, the entries' destructors, free the rings, clear the pointer. */
-  | { fqTeardown: true };
+  | { fqTeardown: true }
+  /** A device of the group probes: iommu_dma_init_domain's test, init_iova_domain and its reserved region, in steps. */
+  | { probe: true }
+  /** (setup) The domain's DMA cookie as a new group has it: its IOVA domain never initialised (start_pfn 0). */
+  | { newCookie: true };
 
 export interface Scenario {
   name?: string;
@@ -133,10 +137,25 @@ export const FQ_TIMEOUT_TEARDOWN: Scenario = {
   },
 };
 
+/** Bug-corpus #14 (ac9a5d522bb8): two devices of one group probe at once, each running
+ *  iommu_dma_init_domain on the group's new DMA cookie. In the 5.15 profile (no cookie mutex
+ *  before v6.0) both can see the IOVA domain uninitialised and both initialise it, the second
+ *  dropping what the first had reserved; with DMA_INIT_DOMAIN_LOCKED (6.12, 7.1) the second waits. */
+export const PROBE_RACE: Scenario = {
+  name: "probe-race",
+  profile: "5.15",
+  bufferSize: 4096,
+  setup: [{ newCookie: true }],
+  threads: { A: [{ probe: true }], B: [{ probe: true }] },
+};
+
 export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
   "seed-race": SEED_RACE, "two-unmappers": TWO_UNMAPPERS, "split-race": SPLIT_RACE,
-  "fq-timeout-teardown": FQ_TIMEOUT_TEARDOWN,
+  "fq-timeout-teardown": FQ_TIMEOUT_TEARDOWN, "probe-race": PROBE_RACE,
 });
+
+/** The region a probing device's IOMMU reports reserved: 1 MiB at 0x8000000, where the Arm SMMU drivers put their software MSI window. */
+export const PROBE_RESERVED_REGION = Object.freeze({ base: 0x800_0000, size: 0x10_0000 });
 
 /** Bytes of one page of a buffer, as `page` counts them (the DMA domain's granule). */
 export const SCENARIO_PAGE = 4096;
@@ -147,6 +166,10 @@ class World {
   pending: string | undefined;
   /** Pages ("buf#page") whose driver unmap returned success in this schedule, and on which CPU. */
   readonly unmapReported = new Map<string, string>();
+  /** Probing CPUs: what each read of start_pfn said, who holds the cookie's mutex, who initialised first. */
+  readonly probeSawInitialised = new Map<string, boolean>();
+  probeHolder: string | undefined;
+  probeInitialisedBy: string | undefined;
   private snapshot: Uint8Array[] = [];
   private setupBuffers = new Map<string, { phys: number; iova: number }>();
 
@@ -175,6 +198,9 @@ class World {
     for (const [k, v] of this.setupBuffers) this.buffers.set(k, { ...v });
     this.pending = undefined;
     this.unmapReported.clear();
+    this.probeSawInitialised.clear();
+    this.probeHolder = undefined;
+    this.probeInitialisedBy = undefined;
     this.smmu.oracle?.resyncAfterRestore();
   }
 
@@ -456,6 +482,51 @@ function fqTeardownSteps(w: World): Step[] {
   ];
 }
 
+// ── a device probing: iommu_dma_init_domain's IOVA part (assembly/dma/probe.ts) ───
+
+function probeSteps(w: World, cpuName: string): Step[] {
+  const cpu = w.cpuOf.get(cpuName)!;
+  const raw = w.sim.core.raw;
+  const id = w.dom.id;
+  const core = w.sim.core;
+  const [lockFp, testFp, initFp, unlockFp] = probeFootprints();
+  const waits = () => checkCore(core, raw.dma_probe_must_wait(id, cpu), "explore: probe") === 1
+    ? `mutex_lock(&cookie->mutex): CPU ${w.probeHolder ?? "?"} holds it, initialising the domain` : undefined;
+  const region = PROBE_RESERVED_REGION;
+  return [
+    { kind: "action", label: "iommu_dma_init_domain: mutex_lock(&cookie->mutex)", footprint: lockFp, blocked: waits, run: () => {
+      if (checkCore(core, raw.dma_probe_lock(id, cpu, 1), "explore: probe") === 0) return "no cookie mutex in this kernel (before ac9a5d522bb8)";
+      w.probeHolder = cpuName;
+      return "taken";
+    } },
+    { kind: "action", label: "read iovad->start_pfn: initialised already?", footprint: testFp, run: () => {
+      const done = checkCore(core, raw.dma_probe_initialised(id), "explore: probe") === 1;
+      w.probeSawInitialised.set(cpuName, done);
+      return done ? "start_pfn set: initialised already, nothing to do" : "start_pfn 0: not initialised yet";
+    } },
+    { kind: "action", label: "init_iova_domain and reserve the IOMMU's reserved region (if it read 0)", footprint: initFp, run: () => {
+      if (w.probeSawInitialised.get(cpuName)) return "skipped";
+      const before = checkCore(core, raw.dma_probe_initialised(id), "explore: probe") === 1;
+      checkCore(core, raw.dma_probe_init(id, 1), "explore: init_iova_domain");
+      const lost = checkCore(core, raw.dma_iova_lost_nodes(id), "explore: init_iova_domain");
+      const shift = Math.log2(w.dom.granule);
+      checkCore(core, raw.dma_probe_reserve(id, region.base >> shift, (region.base + region.size - 1) >> shift), "explore: reserve_iova");
+      if (before) {
+        w.pending = `init_iova_domain ran twice on one cookie's IOVA domain: CPU ${cpuName} read start_pfn 0 and ` +
+          `initialised the domain, which ${w.probeInitialisedBy ?? "another CPU"} had initialised since — the tree reset under it` +
+          (lost ? `, ${lost} range node(s) dropped from the tree and leaked (the reserved region [${hex(region.base)}, ` +
+            `${hex(region.base + region.size - 1)}] went with them until re-reserved)` : "");
+      }
+      w.probeInitialisedBy ??= `CPU ${cpuName}`;
+      return `initialised (start_pfn 1), reserved [${hex(region.base)}, ${hex(region.base + region.size - 1)}]`;
+    } },
+    { kind: "action", label: "mutex_unlock(&cookie->mutex)", footprint: unlockFp, run: () => {
+      checkCore(core, raw.dma_probe_lock(id, cpu, 0), "explore: probe");
+      if (w.probeHolder === cpuName) w.probeHolder = undefined;
+    } },
+  ];
+}
+
 function opSteps(w: World, cpuName: string, op: ScenarioOp, variant: ResolvedVariant): Step[] {
   if ("map" in op) return [mapStep(w, cpuName, op.map)];
   if ("unmap" in op) return unmapSteps(w, cpuName, op.unmap, variant);
@@ -464,6 +535,12 @@ function opSteps(w: World, cpuName: string, op: ScenarioOp, variant: ResolvedVar
   if ("iommuUnmap" in op) return iommuUnmapSteps(w, cpuName, op.iommuUnmap, op.page);
   if ("fqTimeout" in op) return fqTimeoutSteps(w, cpuName);
   if ("fqTeardown" in op) return fqTeardownSteps(w);
+  if ("probe" in op) return probeSteps(w, cpuName);
+  if ("newCookie" in op) {
+    return [{ kind: "action", label: "the group's new DMA cookie: its IOVA domain not initialised", run: () => {
+      checkCore(w.sim.core, w.sim.core.raw.dma_probe_init(w.dom.id, 0), "explore: newCookie");
+    } }];
+  }
   return [accessStep(w, op.access, op.kind ?? "write", op.page)];
 }
 
@@ -521,6 +598,7 @@ const SCENARIO_KEYS = {
 const OP_KEYS: Record<string, readonly string[]> = {
   map: ["map", "cpu"], unmap: ["unmap"], switch: ["switch"], access: ["access", "kind", "page"],
   iommuMap: ["iommuMap", "page", "cpu"], iommuUnmap: ["iommuUnmap", "page"], fqTimeout: ["fqTimeout"], fqTeardown: ["fqTeardown"],
+  probe: ["probe"], newCookie: ["newCookie"],
 };
 const OP_NAMES = Object.keys(OP_KEYS);
 
@@ -558,8 +636,10 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
     checkOptions(o, OP_KEYS[k]!, where, at, "field");
     if ("cpu" in o && typeof o.cpu !== "string") fail(`${at}.cpu`, o.cpu, "must name a thread");
     if (k === "switch" && o.switch !== "lazy") fail(`${at}.switch`, o.switch, "must be 'lazy' (only strict → lazy happens on a live domain)");
-    if ((k === "fqTimeout" || k === "fqTeardown") && o[k] !== true) fail(`${at}.${k}`, o[k], "must be true");
-    const named = k !== "switch" && k !== "fqTimeout" && k !== "fqTeardown";
+    const flag = k === "fqTimeout" || k === "fqTeardown" || k === "probe" || k === "newCookie";
+    if (flag && o[k] !== true) fail(`${at}.${k}`, o[k], "must be true");
+    if (k === "newCookie" && !at.startsWith("setup")) fail(at, op, "newCookie belongs in setup (the cookie as a new group has it)");
+    const named = k !== "switch" && !flag;
     if (named && (typeof o[k] !== "string" || (o[k] as string).length === 0)) fail(`${at}.${k}`, o[k], "must name a buffer");
     if ("kind" in o && o.kind !== "read" && o.kind !== "write") fail(`${at}.kind`, o.kind, "must be 'read' or 'write'");
     const pages = Math.max(1, Math.floor((sc.bufferSize ?? 256 * 1024) / SCENARIO_PAGE));
