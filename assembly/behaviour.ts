@@ -200,6 +200,31 @@ export const KB_DMA_SWITCH_OWNED_GROUPS: u32 = 1 << 18;
  */
 export const KB_BENCH_MAP_MODE: u32 = 1 << 19;
 
+// ── races the explorer reaches (bug-corpus #3 and #6) ─────────────────────────
+
+/**
+ * Flush-queue teardown cancels the timer and waits for a callback already running on
+ * another CPU to finish before it frees the rings (before: the timer was deleted only if it
+ * was still pending, so a callback that had started went on flushing and releasing rings
+ * being freed under it). d7061627d701 "iommu/iova: Fix race between FQ timeout and
+ * teardown" (v5.17; 5.15.y later than the 5.15.16 modelled here).
+ */
+export const KB_FQ_TEARDOWN_WAITS_TIMER: u32 = 1 << 28;
+/**
+ * A CPU that loses the race to install its split table unmaps its pages inside the
+ * winner's table (before: at the last level it queued the TLBI and returned the size as
+ * unmapped, leaving the page mapped). 85c7a0f1ef62 "iommu/io-pgtable-arm: Fix race
+ * handling in split_blk_unmap()" (v4.20 [inferred]); every profile that splits has it.
+ */
+export const KB_PGT_SPLIT_LOSER_UNMAPS: u32 = 1 << 29;
+/**
+ * iommu_dma_init_domain holds the DMA cookie's mutex across its "already initialised?" test
+ * (start_pfn != 0) and the IOVA domain's initialisation (before: tested and initialised
+ * without a lock, so two devices of one group probing at once could both initialise it).
+ * ac9a5d522bb8 "iommu/dma: Fix race condition during iova_domain initialization" (v6.0).
+ */
+export const KB_DMA_INIT_DOMAIN_LOCKED: u32 = 1 << 30;
+
 /** Every bit above (a record's behaviours must be a subset): their union, derived, never a count. */
 export const BEHAVIOUR_BITS: u32 =
   KB_PGT_SPLIT_PARTIAL_UNMAP | KB_PGT_MAP_NO_PROT_EINVAL | KB_PGT_UNMAP_TABLES_FIRST | KB_PGT_CONCAT_PER_TABLE |
@@ -207,4 +232,5 @@ export const BEHAVIOUR_BITS: u32 =
   KB_PGT_SELFTEST_KUNIT | KB_PGT_TABLE_PA_PACKED | KB_SMMU_NONLEAF_TTL0 | KB_SMMU_INV_ALL_TOO_BIG | KB_SMMU_RANGE_NUM_BUMP |
   KB_IOVA_DEPOT_LIST | KB_IOVA_FAST_ROUNDS | KB_IOVA_MAX32_ANY_LOW_FREE | KB_IOVA_RETRY_ABOVE_CACHED |
   KB_IOVA_FLUSH_QUEUE | KB_IOVA_LIMIT_NO_UNDERFLOW | KB_IOVA_DEPOT_FULL_FLUSH | KB_FQ_TIMER_READ_FIRST |
-  KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE | KB_DMA_SWITCH_OWNED_GROUPS | KB_BENCH_MAP_MODE;
+  KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE | KB_DMA_SWITCH_OWNED_GROUPS | KB_BENCH_MAP_MODE |
+  KB_FQ_TEARDOWN_WAITS_TIMER | KB_PGT_SPLIT_LOSER_UNMAPS | KB_DMA_INIT_DOMAIN_LOCKED;

@@ -69,6 +69,8 @@ export const ESIM_CMD_ILLEGAL: i32 = ESIM_BASE + 21;
  * in the caller's RESULT0/RESULT1, since no return value ≥ 0 can carry them.
  */
 export const ESIM_IOVA_WRAPPED: i32 = ESIM_BASE + 26;
+/** A flush-queue ring was reached after teardown freed it (its memory poisoned): a use-after-free. */
+export const ESIM_FQ_FREED: i32 = ESIM_BASE + 28;
 
 // Why alloc_io_pgtable_ops would return NULL for a configuration (the kernel gives no
 // reason; these are ours, one per check it makes).

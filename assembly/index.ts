@@ -36,6 +36,9 @@ import * as dmai from "./dma/iommu";
 import * as steps from "./dma/steps";
 import * as variant from "./dma/variant";
 import * as dloop from "./dma/loop";
+import * as driver from "./dma/driver";
+import * as probe from "./dma/probe";
+import { iovaLostNodes } from "./iova/domain";
 import { recordMapPages, recordUnmapPages, smmuOracle } from "./safety/record";
 import * as wrun from "./workload/run";
 import * as wstate from "./workload/state";
@@ -44,7 +47,7 @@ import { I_NCPUS } from "./iova/layout";
 import {
   ESIM_ARGS, ESIM_CPU, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_QUEUE, ESIM_NO_SMMU,
   ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_NO_WORKLOAD, ESIM_NOT_READY, ESIM_THREAD_SLOT, ESIM_CMD_ILLEGAL,
-  ESIM_TABLE_HAS_SMMU_DOMAIN,
+  ESIM_TABLE_HAS_SMMU_DOMAIN, ENOSPC,
 } from "./errno";
 
 // ── constants: the memory map, record offsets, codes (each defined once, in its unit) ──
@@ -742,6 +745,88 @@ export function dma_step_run(domain: u32, cpu: u32, step: u32, regs: u32): f64 {
   return clear ? <f64>dmai.unmapCleared(cpu) : 0;
 }
 
+// ── a driver's own iommu_map / iommu_unmap on a DMA domain (assembly/dma/driver.ts) ──
+
+/** iommu_map of [iova, +size) → pa (read/write) on `cpu`: 0 or a negative errno (-EEXIST: already mapped). */
+export function dma_driver_map(domain: u32, cpu: u32, iova: f64, pa: f64, size: f64): i32 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  return driver.driverMap(<u32>dd, cpu, <u64>iova, <u64>pa, <u64>size);
+}
+
+/** iommu_unmap's first step on `cpu` (the walk; a block's split table built): 0 or a negative errno. */
+export function dma_driver_unmap_prepare(domain: u32, cpu: u32, iova: f64, size: f64): i32 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  return driver.driverUnmapPrepare(<u32>dd, cpu, <u64>iova, <u64>size);
+}
+
+/** iommu_unmap's second step (the split's compare-and-swap, or the clear): bytes unmapped, or a negative errno. */
+export function dma_driver_unmap_finish(domain: u32, cpu: u32): f64 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <f64>dd;
+  return <f64>driver.driverUnmapFinish(<u32>dd, cpu);
+}
+
+/** iommu_unmap's last step (iotlb_sync, recorded in the oracle): bytes it returns, or a negative errno. */
+export function dma_driver_unmap_sync(domain: u32, cpu: u32): f64 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <f64>dd;
+  return <f64>driver.driverUnmapSync(<u32>dd, cpu);
+}
+
+// ── a device probing: iommu_dma_init_domain's IOVA part (assembly/dma/probe.ts) ──
+
+/** 1 if `cpu` would wait for the cookie's mutex now (KB_DMA_INIT_DOMAIN_LOCKED), else 0; or a negative errno. */
+export function dma_probe_must_wait(domain: u32, cpu: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
+  return probe.probeMustWait(dd, cpu) ? 1 : 0;
+}
+
+/**
+ * mutex_lock (lock 1) or mutex_unlock (0) of the cookie's mutex: 1 when the kernel takes it,
+ * 0 when it has none (before ac9a5d522bb8); or a negative errno.
+ */
+export function dma_probe_lock(domain: u32, cpu: u32, lock: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
+  if (lock != 0) return probe.probeLock(dd, cpu) ? 1 : 0;
+  probe.probeUnlock(dd);
+  return 0;
+}
+
+/** 1 if the domain's IOVA domain is initialised (start_pfn != 0), 0 if not; or a negative errno. */
+export function dma_probe_initialised(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return probe.probeInitialised(dd) ? 1 : 0;
+}
+
+/** init_iova_domain with `startPfn` (1 as dma-iommu does; 0: a new cookie's, never initialised): 0 or a negative errno. */
+export function dma_probe_init(domain: u32, startPfn: f64): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  probe.probeInit(dd, <u64>startPfn);
+  return 0;
+}
+
+/** reserve_iova of [pfnLo, pfnHi] in the domain's IOVA domain: 0, -ENOSPC when refused, or a negative errno. */
+export function dma_probe_reserve(domain: u32, pfnLo: f64, pfnHi: f64): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return probe.probeReserve(dd, <u64>pfnLo, <u64>pfnHi, slotBase() + mm.TS_RESULT0) < 0 ? -ENOSPC : 0;
+}
+
+/** Range nodes the domain's IOVA tree lost (allocated, not in the tree), or a negative errno. */
+export function dma_iova_lost_nodes(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return <i32>iovaLostNodes(dmad.iovaOf(dd));
+}
+
 /** The whole DMA → DMA-FQ switch in the domain's variant: 0, or -ENOMEM (queue not built), or a negative errno. */
 export function dma_switch_lazy(domain: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
@@ -782,6 +867,49 @@ export function dma_fq_flush_step_for_testing(domain: u32, step: u32): i32 {
   if (step == 0) fq.fqFlushStart(d);
   else fq.fqFlushFinish(d);
   return 0;
+}
+
+// The flush queue's timer callback and teardown in steps, for the schedule explorer (bug-corpus
+// #3, d7061627d701; assembly/iova/fq.ts): a timer CPU interleaved with a teardown CPU.
+export { FQT_CANCEL, FQT_DESTROY, FQT_FREE, FQT_DETACH, FQ_POISON_WORD } from "./iova/fq";
+
+/** The FQ timer fires on `cpu` (fq_flush_timeout's start and flush): 1, or 0 if it was not pending; or a negative errno. */
+export function dma_fq_timer_fire(domain: u32, cpu: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return fq.fqTimerFire(dmad.iovaOf(dd), cpu) ? 1 : 0;
+}
+
+/**
+ * The running callback's release scan of ring `ring` into `cpu`'s caches (the last ring ends
+ * it): entries released, 0 with no callback running, -ESIM_FQ_FREED / -ESIM_NO_QUEUE when
+ * the ring was freed or the queue gone (a use-after-free, counted), or another negative errno.
+ */
+export function dma_fq_timer_release(domain: u32, cpu: u32, ring: u32): i32 {
+  const dd = domainOnCpu(domain, cpu);
+  if (dd < 0) return <i32>dd;
+  return fq.fqTimerReleaseRing(dmad.iovaOf(<u32>dd), cpu, ring, true);
+}
+
+/** 1 if flush-queue teardown must wait for a running timer callback now (KB_FQ_TEARDOWN_WAITS_TIMER), else 0; or a negative errno. */
+export function dma_fq_teardown_must_wait(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return fq.fqTeardownMustWait(dmad.iovaOf(dd)) ? 1 : 0;
+}
+
+/** One step of flush-queue teardown (FQT_*): 0, -ESIM_ARGS for a step that does not exist, or another negative errno. */
+export function dma_fq_teardown_step(domain: u32, step: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return fq.fqTeardownStep(dmad.iovaOf(dd), step) ? 0 : -ESIM_ARGS;
+}
+
+/** Flush-queue ring accesses that found the rings freed or gone (use-after-free), or a negative errno. */
+export function dma_fq_freed_accesses(domain: u32): i32 {
+  const dd = dmad.liveDmaDomain(domain);
+  if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  return <i32>fq.fqFreedAccesses(dmad.iovaOf(dd));
 }
 
 /** Flush-queue entries pending in a DMA domain (over every ring), or -ESIM_NO_DMA_DOMAIN. */

@@ -48,6 +48,7 @@ export const ERRNO_MEANINGS = {
   ESIM_WOULD_HANG: { text: "v5.15.16's alloc_iova would retry forever here (start_pfn is reachable)" },
   ESIM_NO_WORKLOAD: { text: "the CPU has no workload set up" },
   ESIM_IOVA_WRAPPED: { text: "alloc_iova handed out a range wrapped past the top of the PFN space (a kernel without IOVA_LIMIT_NO_UNDERFLOW): it is in the tree" },
+  ESIM_FQ_FREED: { text: "a flush-queue ring was reached after teardown freed it (use-after-free: its memory is poisoned)" },
   ESIM_CMD_ILLEGAL: { text: "has an opcode that is not an SMMUv3 command (an SMMU stops its queue with CERROR_ILL): not consumed, counted in stats().illegalCommands", kind: "argument" },
   ESIM_TABLE_HAS_SMMU_DOMAIN: { text: "the page table already has an SMMU domain (destroy that one first)", kind: "argument" },
   ESIM_PGT_FORMAT: { text: "the format is unknown", kind: "config" },

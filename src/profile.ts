@@ -29,15 +29,16 @@ const KERNEL_PROFILES = {
   "5.15": {
     kernel: "Linux 5.15.16",
     summary: "the seed mail's kernel: splitting unmaps, an array depot, the flush queue in iova.c",
-    behaviours: ["PGT_SPLIT_PARTIAL_UNMAP", "IOVA_FLUSH_QUEUE", "FQ_TIMER_READ_FIRST", "IOVA_LIMIT_NO_UNDERFLOW"],
+    // Has 85c7a0f1ef62 (v4.20); not d7061627d701, which reached 5.15.y after 5.15.16.
+    behaviours: ["PGT_SPLIT_PARTIAL_UNMAP", "PGT_SPLIT_LOSER_UNMAPS", "IOVA_FLUSH_QUEUE", "FQ_TIMER_READ_FIRST", "IOVA_LIMIT_NO_UNDERFLOW"],
     iovaMagazineSize: 128,
   },
   "6.12": {
     kernel: "Linux 6.12.63 (6.12.y LTS, with the 6.12.4 concatenated-PGD fix)",
     summary: "the LTS of Debian 13, RHEL 10, Android 16: 5.15's page-table structure and WARNs, 7.1's allocator and flush queue",
     behaviours: [
-      "PGT_SPLIT_PARTIAL_UNMAP", "PGT_MAP_NO_PROT_EINVAL", "PGT_UNMAP_TABLES_FIRST", "PGT_CONCAT_PER_TABLE",
-      "PGT_QUIRK_ARM_HD", "PGT_TABLE_PA_PACKED", "SMMU_NONLEAF_TTL0", "SMMU_RANGE_NUM_BUMP",
+      "PGT_SPLIT_PARTIAL_UNMAP", "PGT_SPLIT_LOSER_UNMAPS", "PGT_MAP_NO_PROT_EINVAL", "PGT_UNMAP_TABLES_FIRST", "PGT_CONCAT_PER_TABLE",
+      "PGT_QUIRK_ARM_HD", "PGT_TABLE_PA_PACKED", "SMMU_NONLEAF_TTL0", "SMMU_RANGE_NUM_BUMP", "FQ_TEARDOWN_WAITS_TIMER", "DMA_INIT_DOMAIN_LOCKED",
       "IOVA_DEPOT_LIST", "IOVA_FAST_ROUNDS", "IOVA_MAX32_ANY_LOW_FREE", "IOVA_RETRY_ABOVE_CACHED", "FQ_TIMER_READ_FIRST",
       "IOVA_LIMIT_NO_UNDERFLOW",
       "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE",
@@ -54,7 +55,7 @@ const KERNEL_PROFILES = {
       "PGT_NO_WARN_QUIRK", "PGT_QUIRK_ARM_HD", "PGT_QUIRK_ARM_S2FWB", "PGT_SELFTEST_KUNIT", "PGT_TABLE_PA_PACKED",
       "SMMU_NONLEAF_TTL0", "SMMU_RANGE_NUM_BUMP", "SMMU_INV_ALL_TOO_BIG",
       "IOVA_DEPOT_LIST", "IOVA_FAST_ROUNDS", "IOVA_MAX32_ANY_LOW_FREE", "IOVA_RETRY_ABOVE_CACHED", "FQ_TIMER_READ_FIRST",
-      "IOVA_LIMIT_NO_UNDERFLOW",
+      "IOVA_LIMIT_NO_UNDERFLOW", "FQ_TEARDOWN_WAITS_TIMER", "DMA_INIT_DOMAIN_LOCKED",
       "DMA_FQ_SINGLE", "DMA_SAC_PER_DEVICE", "DMA_SWITCH_OWNED_GROUPS", "BENCH_MAP_MODE",
     ],
     iovaMagazineSize: 127,
@@ -91,6 +92,7 @@ export const BEHAVIOURS: readonly Behaviour[] = Object.freeze(CORE_EXPORTS
  */
 export const BEHAVIOUR_COMMITS: Readonly<Partial<Record<Behaviour, string>>> = {
   PGT_SPLIT_PARTIAL_UNMAP: "removed by 33729a5fc0ca",
+  PGT_SPLIT_LOSER_UNMAPS: "85c7a0f1ef62",
   PGT_MAP_NO_PROT_EINVAL: "6093cd582f8e",
   PGT_UNMAP_TABLES_FIRST: "85b715a33458",
   PGT_CONCAT_PER_TABLE: "d71fa842d33c",
@@ -111,6 +113,8 @@ export const BEHAVIOUR_COMMITS: Readonly<Partial<Record<Behaviour, string>>> = {
   IOVA_DEPOT_FULL_FLUSH: "not identified (John Garry, v4 3/3, Dec 2020)",
   IOVA_FLUSH_QUEUE: "moved by ea4d71bb5e3f",
   FQ_TIMER_READ_FIRST: "0d87308cca2c",
+  FQ_TEARDOWN_WAITS_TIMER: "d7061627d701",
+  DMA_INIT_DOMAIN_LOCKED: "ac9a5d522bb8",
   DMA_FQ_SINGLE: "32d5bc8b09c7, 9f5b681e2a3f",
   DMA_SAC_PER_DEVICE: "791c2b17fb40",
   DMA_SWITCH_OWNED_GROUPS: "not identified",

@@ -9,7 +9,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  SEED_RACE, SEED_VARIANTS, SEED_VARIANT_DEFINITIONS, Simulator, buildScenario, parseVariant, runSchedule,
+  BUILTIN_SCENARIOS, SEED_RACE, SEED_VARIANTS, SEED_VARIANT_DEFINITIONS, Simulator, buildScenario, describeFootprints, parseVariant, runSchedule,
   type ResolvedStep, type Scenario, type SeedVariant, type VariantDefinition, type VariantSequence,
 } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
@@ -50,6 +50,19 @@ describe("the variants' definitions", () => {
           expect(fp, `${v} ${op} step ${i + 1}`).toBeDefined();
         }
       });
+    }
+  });
+
+  it("every step of every built-in scenario that acts on the simulation declares what it touches", async () => {
+    for (const [name, sc] of Object.entries(BUILTIN_SCENARIOS)) {
+      const built = await buildScenario(sc);
+      try {
+        for (const f of describeFootprints(built.program, "sc")) {
+          expect(f.everything, `${name} ${f.thread}:${f.step} ${f.label}`).toBe(false);
+        }
+      } finally {
+        await built.close();
+      }
     }
   });
 

@@ -108,7 +108,8 @@ export const DOMAIN_DMA_FQ: u32 = 0xb;
   parked: u32;
   /** CPUs inside a call that maps and unmaps in the domain (atomic: loopEnter, loopLeave). */
   running: u32;
-  _pad16: u32; _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64;
+  /** cookie->mutex, taken by iommu_dma_init_domain (KB_DMA_INIT_DOMAIN_LOCKED): the holding CPU + 1, 0 = free. */
+  initMutex: u32; _pad17: u64; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64;
   /**
    * The first word of the domain's step program (dma/steps.ts), written once after creation
    * (dmaDomainSetStep) so that every unmap reads its steps from lines nobody writes:

@@ -18,7 +18,7 @@ import { CPU_COST_DMA_API, DMA_CPUS_BASE, DMA_CPU_SIZE } from "../memmap";
 import { DMA_CPU_OWNER } from "../cpu-owner";
 import { cpuCharge } from "../sync";
 import { liveTable } from "../pgtable/config";
-import { IOMMU_CACHE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from "../pgtable/lpae";
+import { IOMMU_CACHE, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE, SPLIT_SCRATCH_SIZE } from "../pgtable/lpae";
 import { allocFast, freeFast } from "../iova/rcache";
 import { fqEnabled, fqQueueOrdered } from "../iova/fq";
 import { MAP_SCRATCH_SIZE, iommuMap, iommuUnmapFast } from "../iommu/core";
@@ -78,18 +78,26 @@ if (offsetof<Gather>() > offsetof<DmaCpuScratch>("iova") - offsetof<DmaCpuScratc
 if (offsetof<DmaCpuScratch>("owner") != DMA_CPU_OWNER) ERROR("DmaCpuScratch.owner must be where cpu-owner.ts claims it (DMA_CPU_OWNER)");
 if (offsetof<DmaCpuScratch>("scratch") + MAP_SCRATCH_SIZE > DMA_CPU_SIZE) ERROR("DmaCpuScratch outgrew DMA_CPU_SIZE");
 
+/**
+ * Where in a CPU's scratch an unmap run in two halves keeps what lies between them
+ * (pgtable/lpae.ts unmapPrepare, SPLIT_SCRATCH_SIZE bytes): past the map loops' scratch.
+ */
+export const DMA_CPU_HALVES: u32 = 192;
+if (offsetof<DmaCpuScratch>("scratch") + MAP_SCRATCH_SIZE > DMA_CPU_HALVES) ERROR("DmaCpuScratch.scratch runs into DMA_CPU_HALVES");
+if (DMA_CPU_HALVES + SPLIT_SCRATCH_SIZE > DMA_CPU_SIZE) ERROR("the unmap halves outgrew DMA_CPU_SIZE");
+
 /** Simulated CPU `cpu`'s DMA scratch. */
 @inline export function dmaCpu(cpu: u32): DmaCpuScratch {
   return changetype<DmaCpuScratch>(DMA_CPUS_BASE + cpu * DMA_CPU_SIZE);
 }
 
 /** The address of `c`'s gather (what the IOMMU core and gather.ts take). */
-@inline function gatherAddr(c: DmaCpuScratch): u32 {
+@inline export function gatherAddr(c: DmaCpuScratch): u32 {
   return changetype<u32>(c) + offsetof<DmaCpuScratch>("gather");
 }
 
 /** The address of `c`'s scratch for the IOMMU core's loops. */
-@inline function scratchAddr(c: DmaCpuScratch): u32 {
+@inline export function scratchAddr(c: DmaCpuScratch): u32 {
   return changetype<u32>(c) + offsetof<DmaCpuScratch>("scratch");
 }
 
@@ -114,12 +122,12 @@ export function dirToProt(dir: u32, coherent: bool, attrs: u32): u32 {
   return id == 0 ? 0 : smmuOracle(id - 1);
 }
 
-function recordMap(dd: u32, iova: u64, pa: u64, size: u64): void {
+export function recordMap(dd: u32, iova: u64, pa: u64, size: u64): void {
   const o = oracleOf(dd);
   if (o != 0) recordMapPages(o, dmaDomain(dd).smmuDomain, iova >> 12, pa >> 12, (size + 4095) >> 12);
 }
 
-function recordUnmap(dd: u32, iova: u64, size: u64, lazy: bool): void {
+export function recordUnmap(dd: u32, iova: u64, size: u64, lazy: bool): void {
   const o = oracleOf(dd);
   if (o != 0) recordUnmapPages(o, dmaDomain(dd).smmuDomain, iova >> 12, (size + 4095) >> 12, lazy);
 }

@@ -96,6 +96,37 @@ export function iovaCreate(kb: u32, magSize: u32, shift: u32, startPfn: u64, ncp
   return id;
 }
 
+/**
+ * init_iova_domain run on a domain already in use — what a second prober does in bug-corpus
+ * #14 (ac9a5d522bb8): the tree starts over with just the anchor (rbroot = RB_ROOT), the
+ * cached nodes and start_pfn reset. Ranges already in the tree are dropped from it, their
+ * nodes left allocated, as the kernel's reset drops them. start_pfn 0 is a cookie's IOVA
+ * domain before its first initialisation.
+ */
+export function iovaReinit(d: u32, startPfn: u64): void {
+  const dom = iovaBlock(d);
+  dom.root = 0;
+  dom.nodes = 0;
+  const anchor = d + I_ANCHOR;
+  nodeInit(anchor, U64.MAX_VALUE, U64.MAX_VALUE);
+  insertNode(d, anchor);
+  dom.cachedNode = anchor;
+  dom.cached32Node = anchor;
+  dom.startPfn = startPfn;
+  dom.max32AllocSize = dom.dma32Pfn;
+}
+
+/**
+ * Range nodes the tree lost: allocated from the domain's node pool but not in the tree (0
+ * when the tree holds every one) — the leak a re-initialisation under another prober leaves.
+ */
+export function iovaLostNodes(d: u32): u32 {
+  let inTree: u32 = 0;
+  for (let n = first(d); n != 0; n = succ(n)) if (n != d + I_ANCHOR) inTree++;
+  const live = poolLive(d + I_NODE_POOL);
+  return live > inTree ? live - inTree : 0;
+}
+
 /** Free every magazine and node, then the pools and the block. Returns objects still live. */
 function teardown(d: u32): u32 {
   fqTeardown(d); // usually done already (iova_fq_teardown), so its events could be read

@@ -22,8 +22,8 @@
 // The rings, one kheap allocation at IovaDomainBlock.fqRings, one after another:
 //   ring c:  FqRing header (its line)  then fqSize × FqEntry, a circle from head to tail
 
-import { CPU_COST_FQ_QUEUE, TS_FQ_STAMP, ZONE_KHEAP } from "../memmap";
-import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
+import { CPU_COST_FQ_QUEUE, FRAME_SHIFT, TS_FQ_STAMP, ZONE_KHEAP } from "../memmap";
+import { frameAddr, orderForBytes, zoneAlloc, zoneFrameAllocated, zoneFree } from "../phys";
 import { LOCK_TIMELINE, cpuCharge, kernelLockTimed, kernelUnlockTimed, slotBase } from "../sync";
 import { TIME_FQ_LOCK } from "../cpu-time";
 import { jiffiesNow } from "../clock";
@@ -31,14 +31,14 @@ import {
   IEV_FQ_FLUSH, IEV_FQ_RELEASE, I_FQ_FINISH_CNT, IF_NO_FQ_EVENTS, I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER,
   I_FQ_START_CNT, I_FQ_TIMER_MOVES, I_FQ_TIMER_WRITES, IovaDomainBlock, iovaBlock, iovaFlags, iovaHas,
 } from "./layout";
-import { KB_FQ_TIMER_READ_FIRST } from "../behaviour";
+import { KB_FQ_TEARDOWN_WAITS_TIMER, KB_FQ_TIMER_READ_FIRST } from "../behaviour";
 import { linesWritten } from "../line-sharing";
 import { freeFast } from "./rcache";
 import { iovaEvent } from "./warn";
 import { liveTable } from "../pgtable/config";
 import { tlbFlushAll } from "../pgtable/tlb";
 import { freelistRelease } from "../iommu/freelist";
-import { ENOMEM, ESIM_ARGS, ESIM_NO_QUEUE } from "../errno";
+import { ENOMEM, ESIM_ARGS, ESIM_FQ_FREED, ESIM_NO_QUEUE } from "../errno";
 
 export const FQ_SIZE: u32 = 256; //          IOVA_FQ_SIZE (v5.15), IOVA_DEFAULT_FQ_SIZE (v7.1)
 export const FQ_SINGLE_SIZE: u32 = 32768; // IOVA_SINGLE_FQ_SIZE (v7.1)
@@ -186,10 +186,11 @@ function destroyPayload(d: u32, data: u64): void {
  * counter is below finish_cnt (read once) — destructor, then free_iova_fast into `cpu`'s
  * caches.
  */
-function ringRelease(d: u32, ring: FqRing, cpu: u32): void {
+function ringRelease(d: u32, ring: FqRing, cpu: u32): u32 {
   const finish = atomic.load<u64>(d + I_FQ_FINISH_CNT);
   let head = ring.head;
   const tail = ring.tail;
+  let n: u32 = 0;
   while (head != tail) {
     const e = entry(ring, head);
     if (e.counter >= finish) break;
@@ -197,7 +198,34 @@ function ringRelease(d: u32, ring: FqRing, cpu: u32): void {
     freeFast(d, cpu, e.pfn, e.pages);
     head = nextIdx(d, head);
     ring.head = head;
+    n++;
   }
+  return n;
+}
+
+// ── freed rings are poisoned, and every late access is seen ─────────────────
+// Teardown fills the rings with the slab allocator's free poison before giving the memory
+// back, as a kernel with slab poisoning does; a ring reached afterwards — through a pointer
+// read before the free, as the timer callback of bug-corpus #3 does — is found freed (its
+// kheap frames no longer allocated, or its lock word poisoned) and counted, never used.
+
+/** The word freed flush-queue memory is filled with: POISON_FREE (0x6b), include/linux/poison.h. */
+export const FQ_POISON_WORD: u32 = 0x6b6b6b6b;
+
+@inline function fqFreedAccessesAddr(d: u32): u32 {
+  return d + offsetof<IovaDomainBlock>("fqFreedAccesses");
+}
+
+/** Whether ring `idx` of the rings at `base` is still the queue's live memory. */
+function ringAlive(d: u32, base: u32, idx: u32): bool {
+  const addr = changetype<u32>(ringAt(d, base, idx));
+  const frame = (addr - frameAddr(ZONE_KHEAP, 0)) >> FRAME_SHIFT;
+  return zoneFrameAllocated(ZONE_KHEAP, frame) && atomic.load<u32>(addr) != FQ_POISON_WORD;
+}
+
+/** Ring accesses that found the queue freed or gone (0 unless a teardown raced a user). */
+export function fqFreedAccesses(d: u32): u32 {
+  return atomic.load<u32>(fqFreedAccessesAddr(d));
 }
 
 /** The timer's on word, exchanged atomically by every CPU that queues. */
@@ -269,13 +297,64 @@ export function fqTimerDue(d: u32): u64 {
 /** Release every ring's covered entries into `cpu`'s caches, locking each in turn. */
 export function fqReleaseAll(d: u32, cpu: u32): void {
   const n = ringCount(d);
+  for (let c: u32 = 0; c < n; c++) fqReleaseRing(d, cpu, c);
+}
+
+/**
+ * The release scan of ring `idx` into `cpu`'s caches, under the ring's lock, the rings'
+ * pointer read afresh (as the kernel's loop over the CPUs does). Entries released, or
+ * -ESIM_NO_QUEUE (the pointer was cleared: the kernel would follow a NULL per-CPU pointer),
+ * -ESIM_FQ_FREED (the ring was freed under the reader: a use-after-free), each counted.
+ */
+export function fqReleaseRing(d: u32, cpu: u32, idx: u32): i32 {
   const base = ringsBase(d);
-  for (let c: u32 = 0; c < n; c++) {
-    const ring = ringAt(d, base, c);
-    kernelLockTimed(ringLock(ring), TIME_FQ_LOCK);
-    ringRelease(d, ring, cpu);
-    kernelUnlockTimed(ringLock(ring));
+  if (base == 0 || !ringAlive(d, base, idx)) {
+    atomic.add<u32>(fqFreedAccessesAddr(d), 1);
+    return base == 0 ? -ESIM_NO_QUEUE : -ESIM_FQ_FREED;
   }
+  const ring = ringAt(d, base, idx);
+  kernelLockTimed(ringLock(ring), TIME_FQ_LOCK);
+  const n = ringRelease(d, ring, cpu);
+  kernelUnlockTimed(ringLock(ring));
+  return <i32>n;
+}
+
+// ── the timer callback (fq_flush_timeout), in the steps a schedule interleaves ──
+
+@inline function timerRunningAddr(d: u32): u32 {
+  return d + offsetof<IovaDomainBlock>("fqTimerRunning");
+}
+
+/**
+ * The timer fires on `cpu`: if it is still pending, its callback starts — running,
+ * timer_on cleared (a write to the timer word's line from that CPU) — and flushes. false: it was deleted before it fired, and nothing runs.
+ */
+export function fqTimerFire(d: u32, cpu: u32): bool {
+  if (!fqEnabled(d) || atomic.load<u32>(timerOnAddr(d)) == 0) return false;
+  atomic.store<u32>(timerRunningAddr(d), 1);
+  timerWordWritten(d, cpu);
+  atomic.store<u32>(timerOnAddr(d), 0);
+  atomic.add<u64>(d + I_FQ_FLUSH_TIMER, 1);
+  fqFlush(d);
+  return true;
+}
+
+/**
+ * The running callback's release scan of ring `idx` into `cpu`'s caches (fqReleaseRing;
+ * `canRelease` false: that CPU's caches belong to another worker, so entries wait for the
+ * next queue_iova on their ring or the next timer). The last ring's scan ends the
+ * callback. 0 when no callback is running.
+ */
+export function fqTimerReleaseRing(d: u32, cpu: u32, idx: u32, canRelease: bool): i32 {
+  if (atomic.load<u32>(timerRunningAddr(d)) == 0) return 0;
+  const rc = canRelease ? fqReleaseRing(d, cpu, idx) : 0;
+  if (idx + 1 >= ringCount(d)) atomic.store<u32>(timerRunningAddr(d), 0);
+  return rc;
+}
+
+/** Whether a timer callback is running (between fqTimerFire and its last ring's scan). */
+export function fqTimerRunning(d: u32): bool {
+  return atomic.load<u32>(timerRunningAddr(d)) != 0;
 }
 
 /**
@@ -285,11 +364,9 @@ export function fqReleaseAll(d: u32, cpu: u32): void {
  * the next queue_iova on their ring or the next timer.
  */
 export function fqTimeout(d: u32, cpu: u32, canRelease: bool): void {
-  timerWordWritten(d, cpu);
-  atomic.store<u32>(timerOnAddr(d), 0);
-  atomic.add<u64>(d + I_FQ_FLUSH_TIMER, 1);
-  fqFlush(d);
-  if (canRelease) fqReleaseAll(d, cpu);
+  if (!fqTimerFire(d, cpu)) return;
+  const n = ringCount(d);
+  for (let c: u32 = 0; c < n; c++) fqTimerReleaseRing(d, cpu, c, canRelease);
 }
 
 /** Entries still queued, over all rings. */
@@ -318,23 +395,65 @@ export function fqRingSlots(d: u32): u32 {
   return fqEnabled(d) ? iovaBlock(d).fqSize : 0;
 }
 
+// ── teardown (v5.15 free_iova_flush_queue, v7.1 iommu_dma_free_fq), in steps ──
+
+/** Teardown's steps, in order (fqTeardownStep). */
+export const FQT_CANCEL: u32 = 0;
+export const FQT_DESTROY: u32 = 1;
+export const FQT_FREE: u32 = 2;
+export const FQT_DETACH: u32 = 3;
+export const FQT_STEPS: u32 = 4;
+
 /**
- * Teardown (v5.15 free_iova_flush_queue, v7.1 iommu_dma_free_fq): the timer goes, every
- * pending entry's destructor runs — without freeing its IOVA (the domain is destroyed
- * next) — and the rings are freed.
+ * Whether teardown may not go past cancelling the timer yet: a callback is running on
+ * another CPU and the kernel waits for it (KB_FQ_TEARDOWN_WAITS_TIMER: del_timer_sync,
+ * timer_delete_sync). Before that fix the timer was deleted only if pending, and teardown
+ * went on under the running callback.
  */
-export function fqTeardown(d: u32): void {
-  if (!fqEnabled(d)) return;
-  atomic.store<u32>(timerOnAddr(d), 0);
-  const n = ringCount(d);
+export function fqTeardownMustWait(d: u32): bool {
+  return iovaHas(d, KB_FQ_TEARDOWN_WAITS_TIMER) && fqTimerRunning(d);
+}
+
+/**
+ * One step of teardown: FQT_CANCEL, the timer deleted if pending (a caller with
+ * KB_FQ_TEARDOWN_WAITS_TIMER has waited out a running callback: fqTeardownMustWait);
+ * FQT_DESTROY, every pending entry's destructor — without freeing its IOVA (the domain is
+ * destroyed next); FQT_FREE, the rings' memory poisoned and freed; FQT_DETACH, the queue's
+ * pointer cleared. false for a step that does not exist.
+ */
+export function fqTeardownStep(d: u32, step: u32): bool {
+  if (step == FQT_CANCEL) atomic.store<u32>(timerOnAddr(d), 0);
+  else if (step == FQT_DESTROY) destroyPending(d);
+  else if (step == FQT_FREE) freeRings(d);
+  else if (step == FQT_DETACH) atomic.store<u32>(d + offsetof<IovaDomainBlock>("fqRings"), 0);
+  else return false;
+  return true;
+}
+
+function destroyPending(d: u32): void {
   const base = ringsBase(d);
+  if (base == 0) return;
+  const n = ringCount(d);
   for (let c: u32 = 0; c < n; c++) {
     const ring = ringAt(d, base, c);
     for (let i = ring.head; i != ring.tail; i = nextIdx(d, i)) {
       destroyPayload(d, entry(ring, i).data);
     }
   }
-  const frame = iovaBlock(d).fqFrame;
-  atomic.store<u32>(d + offsetof<IovaDomainBlock>("fqRings"), 0);
-  zoneFree(ZONE_KHEAP, frame);
+}
+
+function freeRings(d: u32): void {
+  const base = ringsBase(d);
+  if (base == 0) return;
+  memory.fill(base, <u8>(FQ_POISON_WORD & 0xff), <usize>(ringCount(d) * ringBytes(d)));
+  zoneFree(ZONE_KHEAP, iovaBlock(d).fqFrame);
+}
+
+/**
+ * Teardown, whole: the timer goes, every pending entry's destructor runs — without freeing
+ * its IOVA (the domain is destroyed next) — and the rings are freed.
+ */
+export function fqTeardown(d: u32): void {
+  if (!fqEnabled(d)) return;
+  for (let step: u32 = 0; step < FQT_STEPS; step++) fqTeardownStep(d, step);
 }

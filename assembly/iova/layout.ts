@@ -192,7 +192,11 @@ if (offsetof<IovaSlot>() > IOVA_SLOT_SIZE) ERROR("IovaSlot outgrew IOVA_SLOT_SIZ
   fqOpts: u32;
   /** The timeout in jiffies. */
   fqTimeout: u64;
-  _pad33: u64; _pad34: u64; _pad35: u64;
+  /** 1 while the timer callback runs (fqTimerFire until the last ring's release scan): what del_timer_sync waits for. */
+  fqTimerRunning: u32;
+  /** Ring accesses that found the rings freed (poisoned) or gone: use-after-free in the flush queue (never, unless a teardown raced). */
+  fqFreedAccesses: u32;
+  _pad34: u64; _pad35: u64;
   /** fq_flush_start_cnt: flushes begun (atomic). */
   fqStartCnt: u64;
   /** fq_flush_finish_cnt: flushes completed (atomic); an entry stamped c is released once this exceeds c. */

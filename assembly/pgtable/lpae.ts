@@ -40,8 +40,8 @@ import { gatherAddTable, gatherQueued } from "../iommu/gather";
 import { tlbAddPage, tlbFlushWalk } from "./tlb";
 import { EEXIST, EINVAL, ENOMEM, ERANGE } from "../errno";
 import {
-  KB_PGT_CONCAT_PER_TABLE, KB_PGT_MAP_NO_PROT_EINVAL, KB_PGT_NO_WARN_QUIRK, KB_PGT_SPLIT_PARTIAL_UNMAP,
-  KB_PGT_TABLE_PA_PACKED, KB_PGT_UNMAP_TABLES_FIRST,
+  KB_PGT_CONCAT_PER_TABLE, KB_PGT_MAP_NO_PROT_EINVAL, KB_PGT_NO_WARN_QUIRK, KB_PGT_SPLIT_LOSER_UNMAPS,
+  KB_PGT_SPLIT_PARTIAL_UNMAP, KB_PGT_TABLE_PA_PACKED, KB_PGT_UNMAP_TABLES_FIRST,
 } from "../behaviour";
 
 export const MAX_LEVELS: i32 = 4;
@@ -533,6 +533,8 @@ function clearRunTablesFirst(d: u32, gather: u32, iova: u64, size: u64, lvl: i32
  * `lvl` that maps all of it except the slots being unmapped, installed with one
  * compare-and-swap against the block entry. Removed slots are gathered even when the
  * gather is queued. A request smaller than this level's size splits again one level down.
+ * Its two halves are also run apart (unmapPrepare, unmapFinish), so that a schedule can
+ * put another CPU's split between building the table and installing it.
  */
 function splitBlockUnmap(d: u32, gather: u32, iova: u64, size: u64, blockPte: u64, lvl: i32,
                          ptep: u32, pgcount: u64): u64 {
@@ -540,37 +542,125 @@ function splitBlockUnmap(d: u32, gather: u32, iova: u64, size: u64, blockPte: u6
     warn(d, WARN_OUT_OF_LEVELS);
     return 0;
   }
+  const tablePa = splitBuild(d, iova, size, blockPte, lvl, pgcount);
+  if (tablePa == 0) return 0;
+  return splitInstall(d, gather, iova, size, blockPte, lvl, ptep, pgcount, tablePa);
+}
+
+/** The slots of the new table at `lvl` the request removes: the first (−1: none, the request is smaller) … */
+@inline function splitFirst(d: u32, iova: u64, size: u64, lvl: i32): i32 {
+  return size == blockSize(d, lvl) ? lvlIdx(d, iova, lvl) : -1;
+}
+/** … and how many. */
+@inline function splitCount(d: u32, first: i32, pgcount: u64): i32 {
+  return first < 0 ? 0 : minInt(pgcount, ptesPerTable(d) - first);
+}
+
+/**
+ * The split's first half: a new table at `lvl` holding the block's other slots as leaves
+ * of the next size down, with the block's attributes. Its PA, or 0 when RAM is exhausted.
+ */
+function splitBuild(d: u32, iova: u64, size: u64, blockPte: u64, lvl: i32, pgcount: u64): u64 {
   const tablePa = allocNextTable(d);
   if (tablePa == 0) return 0;
   const table = tablePtr(tablePa);
   const splitSize = blockSize(d, lvl);
-  const perTable = ptesPerTable(d);
-
-  let first = -1;
-  let n = 0;
-  if (size == splitSize) {
-    first = lvlIdx(d, iova, lvl);
-    n = minInt(pgcount, perTable - first);
-  }
+  const first = splitFirst(d, iova, size, lvl);
+  const n = splitCount(d, first, pgcount);
   const prot = blockPte & PTE_SPLIT_ATTR_MASK;
   let pa = pteToPaddr(d, blockPte);
-  for (let i = 0; i < perTable; i++, pa += splitSize) {
+  for (let i = 0; i < ptesPerTable(d); i++, pa += splitSize) {
     if (i >= first && i < first + n) continue;
     writeLeaves(d, pa, prot, lvl, 1, table + (<u32>i << 3));
   }
+  return tablePa;
+}
 
+/**
+ * The split's second half: the compare-and-swap of the block entry for the new table.
+ * Won: the removed slots are gathered, or a smaller request goes on in the new table.
+ * Lost (another CPU split the block first): ours is freed and the unmap goes on in the
+ * winner's table — or, without KB_PGT_SPLIT_LOSER_UNMAPS, a request of this level's size
+ * is gathered and reported as unmapped while its page stays mapped there.
+ */
+function splitInstall(d: u32, gather: u32, iova: u64, size: u64, blockPte: u64, lvl: i32,
+                      ptep: u32, pgcount: u64, tablePa: u64): u64 {
+  const first = splitFirst(d, iova, size, lvl);
+  const n = splitCount(d, first, pgcount);
   const old = installTable(d, tablePa, ptep, blockPte);
-  let next = table;
+  let next = tablePtr(tablePa);
   if (old != blockPte) {
-    // Lost to a concurrent unmap of another part of the block: continue in its table.
     freeTablePages(tablePa);
     if (!isTableType(old)) return 0;
     next = deref(d, old);
-  } else if (first >= 0) {
-    for (let i = 0; i < n; i++) tlbAddPage(d, gather, iova + <u64>i * size, size);
-    return <u64><i64>n * size;
+    if (first < 0 || pgtHas(d, KB_PGT_SPLIT_LOSER_UNMAPS)) return unmapAt(d, gather, iova, size, pgcount, lvl, next);
   }
+  for (let i = 0; i < n; i++) tlbAddPage(d, gather, iova + <u64>i * size, size);
+  if (first >= 0) return <u64><i64>n * size;
   return unmapAt(d, gather, iova, size, pgcount, lvl, next);
+}
+
+// ── an unmap in two halves, for the schedule explorer ────────────────────────
+
+/**
+ * What an unmap holds between its halves (the kernel keeps it on the unmapping CPU's stack):
+ * the request, and — when the walk found a block to split — the block's slot and entry and
+ * the table built to replace it. Lives in the caller's per-CPU scratch, SPLIT_SCRATCH_SIZE bytes.
+ */
+@unmanaged class UnmapHalves {
+  iova: u64;
+  pgsize: u64;
+  pgcount: u64;
+  /** The block entry the walk read, and the table built to replace it (0: no split in flight). */
+  blockPte: u64;
+  tablePa: u64;
+  /** The block's slot (a shared-memory address). */
+  ptep: u32;
+  /** The new table's level. */
+  lvl: i32;
+}
+export const SPLIT_SCRATCH_SIZE: u32 = offsetof<UnmapHalves>();
+
+/**
+ * unmap_pages up to the split's compare-and-swap: the walk down to the entry covering
+ * `iova`, and — if that is a block larger than the request (KB_PGT_SPLIT_PARTIAL_UNMAP) —
+ * the replacement table built, not yet installed. Anything else (a table all the way down,
+ * an empty entry, a refused request) is left whole to unmapFinish.
+ */
+export function unmapPrepare(d: u32, scratch: u32, iova: u64, pgsize: u64, pgcount: u64): void {
+  const h = changetype<UnmapHalves>(scratch);
+  h.iova = iova;
+  h.pgsize = pgsize;
+  h.pgcount = pgcount;
+  h.tablePa = 0;
+  if (pgsizeInvalid(d, pgsize) || pgcount == 0 || iovaOutOfRange(d, iova)) return;
+  let lvl = startLevel(d);
+  let table = tablePtr(pgtDesc(d).pgdPa);
+  while (lvl < MAX_LEVELS - 1) {
+    const ptep = table + (<u32>lvlIdx(d, iova, lvl) << 3);
+    const pte = atomic.load<u64>(ptep);
+    if (pte == 0 || pgsize == blockSize(d, lvl)) return;
+    if (isLeaf(pte, lvl)) {
+      if (!pgtHas(d, KB_PGT_SPLIT_PARTIAL_UNMAP)) return;
+      h.tablePa = splitBuild(d, iova, pgsize, pte, lvl + 1, pgcount);
+      h.blockPte = pte;
+      h.ptep = ptep;
+      h.lvl = lvl + 1;
+      return;
+    }
+    cpuCharge(CPU_COST_WALK_STEP, 1);
+    table = deref(d, pte);
+    lvl++;
+  }
+}
+
+/** The rest of the unmap unmapPrepare began: the split's install, or the whole unmap. Bytes unmapped. */
+export function unmapFinish(d: u32, gather: u32, scratch: u32): u64 {
+  const h = changetype<UnmapHalves>(scratch);
+  if (h.tablePa == 0) return unmapPages(d, gather, h.iova, h.pgsize, h.pgcount);
+  const tablePa = h.tablePa;
+  h.tablePa = 0;
+  return splitInstall(d, gather, h.iova, h.pgsize, h.blockPte, h.lvl, h.ptep, h.pgcount, tablePa);
 }
 
 // ── translate ────────────────────────────────────────────────────────────────

@@ -18,6 +18,9 @@ import { IOVA_LINEAR_SEARCH } from "./entries/iova-linear-search.js";
 import { IOVA_DEPOT_FULL_DRAIN } from "./entries/iova-depot-full-drain.js";
 import { LAZY_WINDOW } from "./entries/lazy-window.js";
 import { FQ_TIMER_SHARING } from "./entries/fq-timer-sharing.js";
+import { FQ_TIMEOUT_TEARDOWN_BUG } from "./entries/fq-timeout-teardown.js";
+import { SPLIT_BLK_RACE } from "./entries/split-blk-race.js";
+import { PROBE_INIT_RACE } from "./entries/probe-init-race.js";
 
 export type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 
@@ -35,6 +38,9 @@ export const BUG_ZOO: readonly BugEntry[] = Object.freeze([
   IOVA_DEPOT_FULL_DRAIN,
   LAZY_WINDOW,
   FQ_TIMER_SHARING,
+  FQ_TIMEOUT_TEARDOWN_BUG,
+  SPLIT_BLK_RACE,
+  PROBE_INIT_RACE,
 ].sort((a, b) => a.corpus - b.corpus));
 
 /** A name `bugs run` was given that is no entry: it lists the ids, with the nearest one. */

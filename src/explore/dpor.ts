@@ -71,7 +71,7 @@ function addEffects(a: Access, s: Step): void {
   if (s.footprint) {
     for (const r of s.footprint.reads) a.reads.add(r);
     for (const w of s.footprint.writes) a.writes.add(w);
-  } else if (s.run) a.everything = true;
+  } else if (s.run || s.blocked) a.everything = true;
 }
 
 function conflict(a: Access, b: Access): boolean {

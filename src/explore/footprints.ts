@@ -35,6 +35,12 @@ export const LOCATIONS = Object.freeze({
   flushQueue: "flush-queue",
   /** Page-table pages given back by an unmap's freelist, taken by a map that needs a table. */
   tablePages: "pgtable-pages",
+  /** The flush queue's flush counters (flushes started and finished), which stamp and release entries. */
+  fqCounters: "fq-flush-counters",
+  /** The flush queue's timer: timer_on (pending), and whether its callback is running. */
+  fqTimer: "fq-timer",
+  /** The DMA cookie's mutex (iommu_dma_init_domain takes it since ac9a5d522bb8). */
+  cookieMutex: "cookie-mutex",
   /** iommu_domain.type. */
   domainType: "domain-type",
   /** One CPU's unmap in flight: its range and its gather. */
@@ -51,7 +57,8 @@ export class Buffers {
     const names = new Set<string>();
     const moving = new Set<string>();
     const note = (op: ScenarioOp, inThreads: boolean) => {
-      const b = "map" in op ? op.map : "unmap" in op ? op.unmap : "access" in op ? op.access : undefined;
+      const b = "map" in op ? op.map : "unmap" in op ? op.unmap : "access" in op ? op.access
+        : "iommuMap" in op ? op.iommuMap : "iommuUnmap" in op ? op.iommuUnmap : undefined;
       if (b === undefined) return;
       names.add(b);
       if (("map" in op && inThreads) || ("unmap" in op && !inThreads)) moving.add(b);
@@ -76,7 +83,7 @@ export function unmapFootprint(action: VariantAction, cpu: string, buf: string, 
     // queue_iova flushes a full ring (invalidation, then the IOVAs freed); free_iova_fast frees now.
     case "release": case "queue": case "free": return {
       reads: [LOCATIONS.iovaOf(buf)],
-      writes: [gather, LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.flushQueue, LOCATIONS.tlb, LOCATIONS.tablePages],
+      writes: [gather, LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.flushQueue, LOCATIONS.fqCounters, LOCATIONS.tlb, LOCATIONS.tablePages],
     };
     case "set-type": return { reads: [], writes: [LOCATIONS.domainType] };
   }
@@ -101,7 +108,7 @@ export function accessFootprint(buf: string, bufs: Buffers): Footprint {
  *  copy of fq_domain and of the quirk word is read by nothing the explorer runs (its loads ask
  *  the model). Building the queue (the store of "fq") creates the core's flush queue. */
 export function storeFootprint(step: ResolvedStep): Footprint {
-  return { reads: [], writes: step.var === "fq" ? [LOCATIONS.flushQueue] : [] };
+  return { reads: [], writes: step.var === "fq" ? [LOCATIONS.flushQueue, LOCATIONS.fqCounters] : [] };
 }
 
 /** The switch's stores and actions; an action this file has no footprint for conflicts with every step. */
@@ -109,4 +116,80 @@ export function switchFootprint(step: ResolvedStep): Footprint | undefined {
   if (step.kind === "store") return storeFootprint(step);
   if (step.action === "set-type") return { reads: [], writes: [LOCATIONS.domainType] };
   return undefined;
+}
+
+/**
+ * A driver's iommu_map (assembly/dma/driver.ts) of a buffer or of one page of it: the PTEs
+ * (a table page for a new table, the reservation of the range in the allocator the first
+ * time), and the oracle's shadow; the IOVA it gives the buffer.
+ */
+export function driverMapFootprint(buf: string, bufs: Buffers): Footprint {
+  return {
+    reads: [],
+    writes: [LOCATIONS.iovaOf(buf), LOCATIONS.allocator, LOCATIONS.shadow, LOCATIONS.tablePages, ...bufs.ptesOf(buf)],
+  };
+}
+
+/**
+ * A driver's iommu_unmap on CPU `cpu`, its three steps: the walk reads the PTEs (the block
+ * entry) and builds a split table into this CPU's unmap state; the install swaps the block
+ * entry for it or, having lost, works in the winner's table (or clears the PTEs), freeing
+ * table pages; the sync sends the gathered TLBIs and CMD_SYNC and tells the oracle.
+ */
+export function driverUnmapFootprints(cpu: string, buf: string, bufs: Buffers): [Footprint, Footprint, Footprint] {
+  const own = LOCATIONS.unmapState(cpu);
+  const ptes = bufs.ptesOf(buf);
+  return [
+    { reads: [LOCATIONS.iovaOf(buf), ...ptes], writes: [own] },
+    { reads: [], writes: [own, LOCATIONS.tablePages, ...ptes] },
+    { reads: [], writes: [own, LOCATIONS.tlb, LOCATIONS.shadow, LOCATIONS.tablePages] },
+  ];
+}
+
+/**
+ * The FQ timer firing (fq_flush_timeout's start): reads and clears the timer's state, marks
+ * the callback running, and flushes — the flush counters and the SMMU's caches; it reads
+ * the queue's pointer (no queue, no timer), not its rings.
+ */
+export function fqTimerFootprint(): Footprint {
+  return { reads: [LOCATIONS.fqTimer, LOCATIONS.flushQueue], writes: [LOCATIONS.fqTimer, LOCATIONS.fqCounters, LOCATIONS.tlb] };
+}
+
+/**
+ * The callback's release scan of one ring: the queue's pointer and the ring (or the freed
+ * memory where it was), the entries' IOVAs into this CPU's rcache and their table pages
+ * freed; the last ring's scan ends the callback (the timer's state).
+ */
+export function fqReleaseFootprint(): Footprint {
+  return {
+    reads: [LOCATIONS.fqTimer, LOCATIONS.flushQueue, LOCATIONS.fqCounters],
+    writes: [LOCATIONS.fqTimer, LOCATIONS.flushQueue, LOCATIONS.allocator, LOCATIONS.tablePages],
+  };
+}
+
+/**
+ * Teardown's steps: cancelling the timer reads whether its callback runs (what
+ * del_timer_sync waits for) and clears timer_on; the destructors read the rings and free
+ * the entries' table pages; freeing the rings and clearing the pointer write the queue.
+ */
+export function fqTeardownFootprint(step: "cancel" | "destroy" | "free"): Footprint {
+  switch (step) {
+    case "cancel": return { reads: [LOCATIONS.fqTimer], writes: [LOCATIONS.fqTimer] };
+    case "destroy": return { reads: [LOCATIONS.flushQueue], writes: [LOCATIONS.tablePages] };
+    case "free": return { reads: [], writes: [LOCATIONS.flushQueue] };
+  }
+}
+
+/**
+ * A probe's steps (iommu_dma_init_domain): the mutex taken (whether it must wait is read
+ * from it), start_pfn read, the IOVA domain initialised and its region reserved (the whole
+ * allocator: tree, start_pfn), the mutex given back.
+ */
+export function probeFootprints(): [Footprint, Footprint, Footprint, Footprint] {
+  return [
+    { reads: [LOCATIONS.cookieMutex], writes: [LOCATIONS.cookieMutex] },
+    { reads: [LOCATIONS.allocator], writes: [] },
+    { reads: [LOCATIONS.allocator], writes: [LOCATIONS.allocator] },
+    { reads: [], writes: [LOCATIONS.cookieMutex] },
+  ];
 }

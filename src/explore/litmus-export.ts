@@ -18,7 +18,7 @@ import { resolveVariant } from "../variants/program.js";
 import {
   VARIANT_WORDS, type ResolvedSequence, type ResolvedStep, type ResolvedVariant, type VariantDefinition, type VariantWord,
 } from "../variants/vocabulary.js";
-import { BUILTIN_SCENARIOS, validateScenario, type Scenario, type ScenarioOp } from "./scenario.js";
+import { BUILTIN_SCENARIOS, initialState, validateScenario, type Scenario, type ScenarioOp } from "./scenario.js";
 
 export interface ExportLitmusOptions {
   /** The switch and unmap code (overrides the scenario's; default the scenario's, else merged). */
@@ -141,6 +141,12 @@ function writeTest(name: string, scName: string, sc: Scenario, v: ResolvedVarian
 function describeOp(op: ScenarioOp): string {
   if ("map" in op) return `dma_map(${op.map})`;
   if ("access" in op) return `the device ${op.kind ?? "write"}s ${op.access}`;
+  if ("iommuMap" in op) return `iommu_map(${op.iommuMap})`;
+  if ("iommuUnmap" in op) return `iommu_unmap(${op.iommuUnmap})`;
+  if ("fqTimeout" in op) return "the flush queue's timer callback";
+  if ("fqTeardown" in op) return "the flush queue's teardown";
+  if ("probe" in op) return "a device probing (iommu_dma_init_domain)";
+  if ("newCookie" in op) return "a new DMA cookie";
   return "switch" in op ? "the switch" : `dma_unmap(${op.unmap})`;
 }
 
@@ -197,23 +203,4 @@ function printCond(c: Cond): string {
       return `(${c.parts.map(printCond).join(c.t === "and" ? " /\\ " : " \\/ ")})`;
     }
   }
-}
-
-/**
- * The modelled words after the scenario's setup (run in order, as the explorer runs it):
- * a switch in the setup leaves the queue built and fq_domain (and perhaps the quirk) set.
- */
-function initialState(sc: Scenario, v: ResolvedVariant): Record<VariantWord, number> {
-  const mem: Record<VariantWord, number> = { fq_domain: 0, fq: 0, quirk: 0 };
-  for (const op of sc.setup ?? []) {
-    if (!("switch" in op) && !("unmap" in op)) continue;
-    const seq = "switch" in op ? v.switch : v.unmap;
-    const regs: Record<string, number> = {};
-    for (const s of seq.steps) {
-      if (s.guard && ((regs[s.guard.local] ?? 0) !== 0) === s.guard.negate) continue;
-      if (s.kind === "load") regs[s.out!] = mem[s.var!];
-      if (s.kind === "store") mem[s.var!] = 1;
-    }
-  }
-  return mem;
 }

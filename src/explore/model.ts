@@ -34,10 +34,18 @@ export interface StepBase {
   /**
    * The shared locations (any names) this step's `run` reads and writes, for partial-order
    * reduction: steps of a schedule commute unless one writes what the other reads or writes.
-   * A load's or store's own variable counts without being listed. A step with a `run` and no
-   * footprint conflicts with every step (the safe default).
+   * A load's or store's own variable counts without being listed. A step with a `run` or a
+   * `blocked` and no footprint conflicts with every step (the safe default).
    */
   footprint?: Footprint;
+  /**
+   * For a step that waits (del_timer_sync, a spinlock): asked just before the step would run;
+   * a string says the CPU would still be waiting here, and why. The kernel cannot run such a
+   * schedule — the waiting CPU runs the step only once what it waits for is done — so it is
+   * dropped (counted in `blocked`, neither a violation nor a final state), and the schedules
+   * that run the step later are explored as any others. What it reads belongs in the footprint.
+   */
+  blocked?: () => string | undefined;
 }
 export interface Footprint { reads: readonly string[]; writes: readonly string[] }
 export type Step =
@@ -88,9 +96,11 @@ export interface Execution {
   regs: Regs[];
   /** Data races of this execution (relaxed only; empty under sc). */
   races: Race[];
-  /** False when `check` reported a violation and the run stopped there. */
+  /** False when `check` reported a violation, or a step was blocked, and the run stopped there. */
   completed: boolean;
   violation?: { message: string; position: number; step: StepRef };
+  /** The step that would have had to wait (see StepBase.blocked): the schedule cannot happen. */
+  blocked?: { message: string; position: number; step: StepRef };
 }
 
 export interface RunScheduleOptions {
@@ -175,6 +185,12 @@ export interface ExploreResult {
   /** Distinct data races seen (relaxed), and how many executions had one. */
   races: Race[];
   racyExecutions: number;
+  /** Schedules dropped because a step in them would still have been waiting (StepBase.blocked):
+   *  ones the kernel cannot run. Counted among `schedules`; schedules sharing the prefix up to
+   *  the waiting step are skipped, not counted. */
+  blocked: number;
+  /** Why the first of them would have waited (StepBase.blocked's text). */
+  blockedBy?: string;
 }
 
 /** A schedule that cannot run: a step out of range, repeated, missing or not yet enabled. */
@@ -235,6 +251,7 @@ class Run {
   private readonly lastStore = new Map<string, [number, number]>();
   readonly trace: TraceEntry[] = [];
   violation?: { message: string; position: number; step: StepRef };
+  blocked?: { message: string; position: number; step: StepRef };
   private position = 0;
 
   constructor(private readonly c: Compiled, private readonly check?: () => string | undefined, private readonly context = "runSchedule") {
@@ -263,6 +280,12 @@ class Run {
     const s = th.steps[j]!;
     const state = this.st[t]![j]!;
     const entry: TraceEntry = { thread: th.name, threadIndex: t, step: j + 1, position: this.position, label: s.label, kind: s.kind, effective: false };
+    const waits = s.blocked?.();
+    if (typeof waits === "string") {
+      this.trace.push({ ...entry, note: `would wait here: ${waits}` });
+      this.blocked = { message: waits, position: this.position, step: r };
+      return;
+    }
     if (s.kind === "load" || s.kind === "store") entry.var = s.var;
     this.trace.push(entry);
     state.entry = entry;
@@ -362,7 +385,7 @@ class Run {
   }
 
   finish(schedule: Schedule): Execution {
-    const completed = !this.violation;
+    const completed = !this.violation && !this.blocked;
     const regs = this.c.threads.map((th, t) => {
       const out: Regs = {};
       for (const r of th.regs) out[r] = this.regAt(t, r, th.steps.length, "final registers", !completed);
@@ -372,6 +395,7 @@ class Run {
       model: this.c.model, schedule, trace: this.trace, memory: Object.fromEntries(this.mem), regs,
       races: completed && this.c.mayRace ? findRaces(this.c, this.st) : [], completed,
       ...(this.violation ? { violation: this.violation } : {}),
+      ...(this.blocked ? { blocked: this.blocked } : {}),
     };
   }
 }
@@ -382,7 +406,7 @@ function execute(c: Compiled, schedule: Schedule, opts: RunScheduleOptions, cont
   const run = new Run(c, opts.check, context);
   for (const r of schedule) {
     run.step(r);
-    if (run.violation) break;
+    if (run.violation || run.blocked) break;
   }
   return run.finish(schedule);
 }
@@ -464,11 +488,11 @@ export function runSchedule(program: Program, schedule: Schedule | string, opts:
   opts.reset?.();
   const run = new Run(c, opts.check);
   sched.forEach((r, p) => {
-    if (run.violation) return;
+    if (run.violation || run.blocked) return;
     run.assertEnabled(r, p);
     run.step(r);
   });
-  if (!run.violation && sched.length !== c.total) {
+  if (!run.violation && !run.blocked && sched.length !== c.total) {
     const missing = c.threads.flatMap((th, t) => th.steps.map((_, j) => ({ t, j })))
       .filter(({ t, j }) => !sched.some((r) => r.thread === t && r.index === j))
       .map(({ t, j }) => `${c.threads[t]!.name}:${j + 1}`);
@@ -501,6 +525,8 @@ export function explore(program: Program, opts: ExploreOptions): ExploreResult {
       if (opts.stopAtFirst ?? true) { agg.stop("violation"); break; }
       search.prune(exec.violation.position + 1);
     }
+    // Every schedule through the waiting step is one the kernel cannot run.
+    if (exec.blocked) search.prune(exec.blocked.position + 1);
   }
   return agg.result;
 }
@@ -554,7 +580,7 @@ class Aggregate {
   private readonly states = new Map<string, FinalState>();
   private readonly raceKeys = new Set<string>();
   constructor(private readonly program: Program, c: Compiled, private readonly opts: ExploreOptions, reduction: ReductionStats) {
-    this.result = { model: c.model, schedules: 0, reduction, complete: true, violations: 0, witnesses: 0, finalStates: [], races: [], racyExecutions: 0 };
+    this.result = { model: c.model, schedules: 0, reduction, complete: true, violations: 0, witnesses: 0, finalStates: [], races: [], racyExecutions: 0, blocked: 0 };
   }
 
   stop(why: "maxSchedules" | "violation"): void {
@@ -567,6 +593,11 @@ class Aggregate {
     r.schedules++;
     this.opts.onSchedule?.(r.schedules);
     const text = formatSchedule(this.program, exec.schedule);
+    if (exec.blocked) {
+      r.blocked++;
+      r.blockedBy ??= exec.blocked.message;
+      return exec;
+    }
     if (exec.violation) {
       r.violations++;
       r.violation ??= { schedule: exec.schedule, text, message: exec.violation.message, position: exec.violation.position, step: exec.violation.step, trace: exec.trace };

@@ -117,6 +117,7 @@ function checkStepShape(s: Step, where: string, context: string): void {
   if (typeof s.label !== "string") throw new ArgumentError(`${where}.label`, s.label, "must be a string", context);
   if (s.guard !== undefined && typeof s.guard !== "function") throw new ArgumentError(`${where}.guard`, s.guard, "must be a function (regs) => boolean", context);
   if (s.run !== undefined && typeof s.run !== "function") throw new ArgumentError(`${where}.run`, s.run, "must be a function (regs, thread) => void | string", context);
+  if (s.blocked !== undefined && typeof s.blocked !== "function") throw new ArgumentError(`${where}.blocked`, s.blocked, "must be a function () => string | undefined", context);
   if (s.footprint !== undefined) checkFootprint(s.footprint, `${where}.footprint`, context);
   if (s.deps !== undefined) {
     if (!Array.isArray(s.deps)) throw new ArgumentError(`${where}.deps`, s.deps, "must be an array of { reg, kind }", context);

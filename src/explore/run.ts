@@ -19,6 +19,7 @@ import {
 } from "./model.js";
 import { BUILTIN_SCENARIOS, buildScenario, validateScenario, type Scenario } from "./scenario.js";
 import { EXIT_CUT_SHORT } from "./litmus.js";
+import { describeKernel, normaliseOverrides, type Behaviour, type BehaviourOverrides } from "../profile.js";
 
 export interface ExploreScenarioOptions {
   /** The switch and unmap code (overrides the scenario's): a seed variant's name or a definition. */
@@ -107,7 +108,7 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
       : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduction: opts.reduction ?? "dpor" });
     const wallMs = performance.now() - started;
-    const label = opts.source ?? name;
+    const label = withKernel(opts.source ?? name, sc);
     const replay = result.violation ? `${label}@${opts.variantSource ?? variant}@${model}: ${result.violation.text}` : undefined;
     const verdict: ExploreVerdict = result.violation ? "violation" : result.complete ? "clean" : "bounded";
     return {
@@ -148,6 +149,28 @@ function replayVariant(name: string, sc: Scenario, loadVariant?: (source: string
 }
 
 /**
+ * A replay line's scenario part: its name, and — when the scenario runs its profile with
+ * behaviours changed — the kernel in brackets ("split-race[5.15 without PGT_SPLIT_LOSER_UNMAPS]"),
+ * so that a buggy form's schedule replays in the buggy form.
+ */
+function withKernel(label: string, sc: Scenario): string {
+  const o = normaliseOverrides(sc.behaviours);
+  return o ? `${label}[${describeKernel(sc.profile ?? "5.15", o)}]` : label;
+}
+
+/** The inverse of withKernel: the scenario's name and the kernel it names (undefined: none). */
+function splitKernel(part: string): { name: string; kernel?: { profile: string; overrides: BehaviourOverrides } } {
+  const m = /^(.*)\[([^\]]*)\]$/s.exec(part);
+  if (!m) return { name: part };
+  const k = /^(\S+)(?: with ((?:(?! without ).)+))?(?: without (.+))?$/.exec(m[2]!.trim());
+  if (!k) {
+    throw new ArgumentError("schedule", part, "must name its kernel as '[PROFILE with A, B without C]', as explore prints it", "replay");
+  }
+  const list = (x: string | undefined) => (x ? x.split(",").map((b) => b.trim()) as Behaviour[] : undefined);
+  return { name: m[1]!, kernel: { profile: k[1]!, overrides: { ...(k[2] ? { with: list(k[2]) } : {}), ...(k[3] ? { without: list(k[3]) } : {}) } } };
+}
+
+/**
  * Re-run one printed schedule; `load` turns a non-built-in scenario name (a path) into a
  * Scenario, `loadVariant` a variant that is neither built in nor the scenario's (a path) into a definition.
  */
@@ -155,14 +178,22 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
                                      loadVariant?: (source: string) => unknown): Promise<ReplayReport> {
   const opts = checkOptions(options, ["oracle"], "replay");
   const p = parseReplayLine(line);
-  const sc = BUILTIN_SCENARIOS[p.scenario] ?? (load ? validateScenario(load(p.scenario), p.scenario) : undefined);
-  if (!sc) throw new ArgumentError("scenario", p.scenario, "is neither a built-in scenario nor a file that could be read", "replay");
+  const { name, kernel } = splitKernel(p.scenario);
+  let sc = BUILTIN_SCENARIOS[name] ?? (load ? validateScenario(load(name), name) : undefined);
+  if (!sc) throw new ArgumentError("scenario", name, "is neither a built-in scenario nor a file that could be read", "replay");
+  if (kernel) {
+    if (kernel.profile !== (sc.profile ?? "5.15")) {
+      throw new ArgumentError("schedule", p.scenario, `names kernel ${kernel.profile}, but scenario ${name} runs ${sc.profile ?? "5.15"}`, "replay");
+    }
+    sc = validateScenario({ ...sc, behaviours: kernel.overrides }, `replay ${name}`);
+  }
   const built = await buildScenario(sc, { variant: replayVariant(p.variant, sc, loadVariant), oracle: opts.oracle });
   try {
     const execution = runSchedule(built.program, p.steps, { model: p.model, reset: built.reset, check: built.check });
     const head = `replay ${p.scenario}, variant ${p.variant}, model ${p.model}: ` +
-      (execution.violation ? "VIOLATION" : "clean");
-    return { ...p, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message)].map(terminalText).join("\n") };
+      (execution.violation ? "VIOLATION" : execution.blocked ? "cannot run (a CPU would still be waiting)" : "clean");
+    const waited = execution.blocked ? [`  cannot run: ${execution.blocked.message}`] : [];
+    return { ...p, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message), ...waited].map(terminalText).join("\n") };
   } finally {
     await built.close();
   }
@@ -175,10 +206,11 @@ function describe(name: string, variant: string, model: MemoryModel, r: ExploreR
   const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
+    const waited = r.blocked ? [`  ${r.blocked} schedule(s) left out as ones the kernel cannot run: a CPU would still be waiting there (${r.blockedBy})`] : [];
     const verdict = r.complete ? "  clean: no schedule violated the oracle"
       : `  bounded: ${r.schedules} ${opts.random ? "random " : ""}schedules explored, no violation found (not a proof)` +
         (opts.random ? "" : ` — the bound of ${opts.maxSchedules ?? DEFAULT_MAX_SCHEDULES} stopped it; --max-schedules raises it`);
-    return [head, verdict, ...races, ...variantHint(variant, opts, sc)].map(terminalText).join("\n");
+    return [head, verdict, ...waited, ...races, ...variantHint(variant, opts, sc)].map(terminalText).join("\n");
   }
   return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
     ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].map(terminalText).join("\n");
@@ -188,7 +220,8 @@ function statsLine(r: ExploreResult, wallMs: number): string {
   const p = r.reduction;
   const pruned = p.reduction === "none" ? "none pruned (every interleaving)"
     : `pruned: ${p.sleepBlocked} sleep-set blocked, ${p.prunedBranches} redundant branches`;
-  return `  stats: reduction ${p.reduction}; ${r.schedules} schedules explored; ${pruned}; wall ${(wallMs / 1000).toFixed(2)} s`;
+  const waited = r.blocked ? ` (${r.blocked} of them cannot run: a CPU waits there)` : "";
+  return `  stats: reduction ${p.reduction}; ${r.schedules} schedules explored${waited}; ${pruned}; wall ${(wallMs / 1000).toFixed(2)} s`;
 }
 
 /**
@@ -197,6 +230,8 @@ function statsLine(r: ExploreResult, wallMs: number): string {
  */
 function variantHint(variant: string, opts: ExploreScenarioOptions, sc: Scenario): string[] {
   if (opts.variant !== undefined || typeof sc.variant === "object") return [];
+  // Only the DMA API's unmap and the live switch run a variant's code.
+  if (!Object.values(sc.threads).flat().some((op) => "unmap" in op || "switch" in op)) return [];
   const others = SEED_VARIANTS.filter((v) => v !== variant);
   return [`  this explored the scenario's code, variant ${variant}${variant === "merged" ? " (the fix as merged in v5.15)" : ""}; ` +
     `--variant (the variant option) picks another: ${others.join(", ")} (v2-hoisted has the seed race)`];

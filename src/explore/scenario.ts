@@ -28,11 +28,14 @@ import type { Smmu } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
 import type { Core } from "../../bindings/core.js";
 import type { Dep, Footprint, Program, Regs, Step, Thread } from "./model.js";
-import { Buffers, accessFootprint, mapFootprint, storeFootprint, switchFootprint, unmapFootprint } from "./footprints.js";
+import {
+  Buffers, accessFootprint, driverMapFootprint, driverUnmapFootprints, fqReleaseFootprint, fqTeardownFootprint,
+  fqTimerFootprint, mapFootprint, probeFootprints, storeFootprint, switchFootprint, unmapFootprint,
+} from "./footprints.js";
 import { encodeStep, resolveVariant } from "../variants/program.js";
 import {
   parseVariant, registerOf, type ResolvedSequence, type ResolvedStep, type ResolvedVariant, type VariantAction,
-  type VariantDefinition,
+  type VariantDefinition, type VariantWord,
 } from "../variants/vocabulary.js";
 import { PROFILES, type BehaviourOverrides, type Profile } from "../profile.js";
 import { checkCore, coreError, isErrno } from "../errno.js";
@@ -41,7 +44,19 @@ export type ScenarioOp =
   | { map: string; cpu?: string }
   | { unmap: string }
   | { switch: "lazy" }
-  | { access: string; kind?: "read" | "write" };
+  | { access: string; kind?: "read" | "write"; page?: number }
+  /** The device's driver maps the buffer (or one 4 KiB page of it) itself: iommu_map, not the DMA API. */
+  | { iommuMap: string; page?: number; cpu?: string }
+  /** The driver unmaps the buffer (or one page of it): iommu_unmap, strict, in three steps. */
+  | { iommuUnmap: string; page?: number }
+  /** The flush queue's timer fires on this CPU: fq_flush_timeout's flush, then one step per ring's release scan. */
+  | { fqTimeout: true }
+  /** The flush queue's teardown on this CPU: cancel the timer, the entries' destructors, free the rings, clear the pointer. */
+  | { fqTeardown: true }
+  /** A device of the group probes: iommu_dma_init_domain's test, init_iova_domain and its reserved region, in steps. */
+  | { probe: true }
+  /** (setup) The domain's DMA cookie as a new group has it: its IOVA domain never initialised (start_pfn 0). */
+  | { newCookie: true };
 
 export interface Scenario {
   name?: string;
@@ -90,14 +105,71 @@ export const TWO_UNMAPPERS: Scenario = {
   },
 };
 
+/** Bug-corpus #6 (85c7a0f1ef62): a driver maps a 2 MiB block, then CPUs A and B each unmap
+ *  one page of it at once; both build a split table and race to install it. The device keeps
+ *  using B's page, and A maps its page again after unmapping it. In the 5.15 profile without
+ *  PGT_SPLIT_LOSER_UNMAPS the loser's page stays mapped although its unmap returned success. */
+export const SPLIT_RACE: Scenario = {
+  name: "split-race",
+  profile: "5.15",
+  bufferSize: 2 * 1024 * 1024,
+  setup: [{ iommuMap: "blk", cpu: "A" }, { access: "blk", page: 2 }],
+  threads: {
+    A: [{ iommuUnmap: "blk", page: 1 }, { iommuMap: "blk", page: 1 }],
+    B: [{ iommuUnmap: "blk", page: 2 }],
+    dev: [{ access: "blk", page: 2 }],
+  },
+};
+
+/** Bug-corpus #3 (d7061627d701): a lazy domain with an unmap waiting in CPU timer's ring and
+ *  the flush-queue timer armed; CPU timer runs the timer callback while CPU teardown tears the
+ *  queue down (a device going away). In the 5.15 profile (5.15.16: the timer deleted only if
+ *  pending) the callback scans rings that teardown freed; with FQ_TEARDOWN_WAITS_TIMER
+ *  (6.12, 7.1) teardown waits for the running callback. */
+export const FQ_TIMEOUT_TEARDOWN: Scenario = {
+  name: "fq-timeout-teardown",
+  profile: "5.15",
+  bufferSize: 16 * 1024,
+  setup: [{ switch: "lazy" }, { map: "buf", cpu: "timer" }, { unmap: "buf" }],
+  threads: {
+    timer: [{ fqTimeout: true }],
+    teardown: [{ fqTeardown: true }],
+  },
+};
+
+/** Bug-corpus #14 (ac9a5d522bb8): two devices of one group probe at once, each running
+ *  iommu_dma_init_domain on the group's new DMA cookie. In the 5.15 profile (no cookie mutex
+ *  before v6.0) both can see the IOVA domain uninitialised and both initialise it, the second
+ *  dropping what the first had reserved; with DMA_INIT_DOMAIN_LOCKED (6.12, 7.1) the second waits. */
+export const PROBE_RACE: Scenario = {
+  name: "probe-race",
+  profile: "5.15",
+  bufferSize: 4096,
+  setup: [{ newCookie: true }],
+  threads: { A: [{ probe: true }], B: [{ probe: true }] },
+};
+
 export const BUILTIN_SCENARIOS: Readonly<Record<string, Scenario>> = Object.freeze({
-  "seed-race": SEED_RACE, "two-unmappers": TWO_UNMAPPERS,
+  "seed-race": SEED_RACE, "two-unmappers": TWO_UNMAPPERS, "split-race": SPLIT_RACE,
+  "fq-timeout-teardown": FQ_TIMEOUT_TEARDOWN, "probe-race": PROBE_RACE,
 });
+
+/** The region a probing device's IOMMU reports reserved: 1 MiB at 0x8000000, where the Arm SMMU drivers put their software MSI window. */
+export const PROBE_RESERVED_REGION = Object.freeze({ base: 0x800_0000, size: 0x10_0000 });
+
+/** Bytes of one page of a buffer, as `page` counts them (the DMA domain's granule). */
+export const SCENARIO_PAGE = 4096;
 
 /** Everything a program's steps act on; rebuilt to the post-setup state before each schedule. */
 class World {
   readonly buffers = new Map<string, { phys: number; iova: number }>();
   pending: string | undefined;
+  /** Pages ("buf#page") whose driver unmap returned success in this schedule, and on which CPU. */
+  readonly unmapReported = new Map<string, string>();
+  /** Probing CPUs: what each read of start_pfn said, who holds the cookie's mutex, who initialised first. */
+  readonly probeSawInitialised = new Map<string, boolean>();
+  probeHolder: string | undefined;
+  probeInitialisedBy: string | undefined;
   private snapshot: Uint8Array[] = [];
   private setupBuffers = new Map<string, { phys: number; iova: number }>();
 
@@ -125,7 +197,22 @@ class World {
     this.buffers.clear();
     for (const [k, v] of this.setupBuffers) this.buffers.set(k, { ...v });
     this.pending = undefined;
+    this.unmapReported.clear();
+    this.probeSawInitialised.clear();
+    this.probeHolder = undefined;
+    this.probeInitialisedBy = undefined;
     this.smmu.oracle?.resyncAfterRestore();
+  }
+
+  /** Flush-queue rings: one per CPU (per-CPU mode). */
+  fqRings(): number {
+    return this.dom.cpus;
+  }
+
+  /** The thread (simulated CPU) with index `cpu`. */
+  nameOf(cpu: number): string {
+    for (const [n, i] of this.cpuOf) if (i === cpu) return n;
+    return String(cpu);
   }
 
   buffer(name: string): { phys: number; iova: number } {
@@ -262,24 +349,225 @@ function mapStep(w: World, cpuName: string, buf: string): Step {
   };
 }
 
-function accessStep(w: World, buf: string, kind: "read" | "write"): Step {
+function accessStep(w: World, buf: string, kind: "read" | "write", page?: number): Step {
+  const which = page === undefined ? `'${buf}'` : `page ${page} of '${buf}'`;
   return {
-    kind: "action", label: `device ${kind}s '${buf}' at the IOVA it was given`, footprint: accessFootprint(buf, w.bufs), run: () => {
+    kind: "action", label: `device ${kind}s ${which} at the IOVA it was given`, footprint: accessFootprint(buf, w.bufs), run: () => {
       const b = w.buffer(buf);
       if (b.iova === 0) throw new ArgumentError("access", buf, "was never mapped", "scenario");
-      const r = w.dev.access(b.iova, 64, kind);
-      if (!r.ok) return `IOVA ${hex(b.iova)}: ${r.fault.type} fault`;
+      const at = b.iova + (page ?? 0) * SCENARIO_PAGE;
+      const r = w.dev.access(at, 64, kind);
+      if (!r.ok) return `IOVA ${hex(at)}: ${r.fault.type} fault`;
       const s = r.segments[0]!;
-      return `IOVA ${hex(b.iova)} → PA ${hex(s.pa)} via ${s.from}${s.check ? ` (oracle: ${s.check})` : ""}`;
+      return `IOVA ${hex(at)} → PA ${hex(s.pa)} via ${s.from}${s.check ? ` (oracle: ${s.check})` : ""}`;
     },
   };
+}
+
+// ── a driver's own iommu_map / iommu_unmap (assembly/dma/driver.ts) ──────────
+// The driver manages these IOVAs itself: a buffer it maps sits at its own PA (an identity
+// layout), reserved in the domain's IOVA allocator so that no dma_map hands it out.
+
+/** The range a driver-mapped buffer, or one page of it, covers. */
+function driverRange(w: World, buf: string, page: number | undefined): { iova: number; pa: number; size: number; what: string } {
+  const b = w.buffer(buf);
+  const off = (page ?? 0) * SCENARIO_PAGE;
+  return { iova: b.phys + off, pa: b.phys + off, size: page === undefined ? w.size : SCENARIO_PAGE,
+           what: page === undefined ? `'${buf}'` : `page ${page} of '${buf}'` };
+}
+
+function iommuMapStep(w: World, cpuName: string, buf: string, page: number | undefined): Step {
+  const cpu = w.cpuOf.get(cpuName)!;
+  const r0 = driverRange(w, buf, page);
+  return {
+    kind: "action", label: `iommu_map(${r0.what})`, footprint: driverMapFootprint(buf, w.bufs), run: () => {
+      const r = driverRange(w, buf, page);
+      const b = w.buffer(buf);
+      if (b.iova === 0) {
+        const first = r.iova / SCENARIO_PAGE;
+        w.dom.iova.reserve(first, first + w.size / SCENARIO_PAGE - 1);
+      }
+      const rc = w.sim.core.raw.dma_driver_map(w.dom.id, cpu, r.iova, r.pa, r.size);
+      if (isErrno(w.sim.core, rc, "EEXIST")) {
+        // A broken promise only if an unmap said the page was gone; else the driver's own mistake.
+        const by = w.unmapReported.get(`${buf}#${page ?? 0}`);
+        if (by) {
+          w.pending = `iommu_map of IOVA ${hex(r.iova)} (${r.what}) on CPU ${cpuName} failed with -EEXIST and io-pgtable's ` +
+            `"already mapped" WARN: the page is still mapped, although CPU ${by}'s iommu_unmap of it returned success`;
+        }
+        return `-EEXIST: IOVA ${hex(r.iova)} is still mapped`;
+      }
+      checkCore(w.sim.core, rc, `explore: iommu_map of ${r.what}`);
+      b.iova = b.phys;
+      return `IOVA ${hex(r.iova)} → PA ${hex(r.pa)}, ${r.size / 1024} KiB`;
+    },
+  };
+}
+
+function iommuUnmapSteps(w: World, cpuName: string, buf: string, page: number | undefined): Step[] {
+  const cpu = w.cpuOf.get(cpuName)!;
+  const raw = w.sim.core.raw;
+  const id = w.dom.id;
+  const what = driverRange(w, buf, page).what;
+  const [walk, install, sync] = driverUnmapFootprints(cpuName, buf, w.bufs);
+  return [
+    { kind: "action", label: `iommu_unmap(${what}): walk; a block to split gets its new table built`, footprint: walk, run: () => {
+      if (w.buffer(buf).iova === 0) throw new ArgumentError("iommuUnmap", buf, "is not mapped by the driver (iommuMap it first)", "scenario");
+      const r = driverRange(w, buf, page);
+      checkCore(w.sim.core, raw.dma_driver_unmap_prepare(id, cpu, r.iova, r.size), `explore: iommu_unmap of ${r.what}`);
+    } },
+    { kind: "action", label: `iommu_unmap(${what}): install the split table (cmpxchg), or clear the PTEs`, footprint: install, run: () => {
+      const n = checkCore(w.sim.core, raw.dma_driver_unmap_finish(id, cpu), `explore: iommu_unmap of ${what}`);
+      return `${n} bytes unmapped`;
+    } },
+    { kind: "action", label: `iommu_unmap(${what}): iotlb_sync (TLBI + CMD_SYNC), return`, footprint: sync, run: () => {
+      const n = checkCore(w.sim.core, raw.dma_driver_unmap_sync(id, cpu), `explore: iommu_unmap of ${what}`);
+      if (n > 0) w.unmapReported.set(`${buf}#${page ?? 0}`, cpuName);
+      return `returned ${n}${n > 0 ? " (success: the device can no longer reach it)" : ""}`;
+    } },
+  ];
+}
+
+// ── the flush queue's timer callback and its teardown (assembly/iova/fq.ts) ──────
+
+function fqTimeoutSteps(w: World, cpuName: string): Step[] {
+  const cpu = w.cpuOf.get(cpuName)!;
+  const raw = w.sim.core.raw;
+  const id = w.dom.id;
+  const fire: Step = {
+    kind: "action", label: "FQ timer fires: fq_flush_timeout starts (timer_on = 0) and flushes the IOTLB",
+    footprint: fqTimerFootprint(), run: () => {
+      const fired = checkCore(w.sim.core, raw.dma_fq_timer_fire(id, cpu), "explore: the FQ timer");
+      return fired ? "callback running; flush-all sent and waited for" : "not pending (deleted): the callback does not run";
+    },
+  };
+  const rings = Array.from({ length: w.fqRings() }, (_, ring): Step => ({
+    kind: "action", label: `FQ timer callback: release scan of CPU ${w.nameOf(ring)}'s ring${ring === w.fqRings() - 1 ? ", return" : ""}`,
+    footprint: fqReleaseFootprint(), run: () => {
+      const rc = raw.dma_fq_timer_release(id, cpu, ring);
+      if (isErrno(w.sim.core, rc, "ESIM_FQ_FREED")) {
+        w.pending = `fq ring accessed after free: the FQ timer callback on CPU ${cpuName} scanned CPU ${w.nameOf(ring)}'s ring, ` +
+          "which teardown had freed under it (the ring's memory holds the free poison " +
+          `${hex(w.sim.core.layout.FQ_POISON_WORD)}) — teardown did not wait for the running callback`;
+        return "the ring's memory is freed (poisoned)";
+      }
+      if (isErrno(w.sim.core, rc, "ESIM_NO_QUEUE")) {
+        w.pending = `fq ring accessed after free: the FQ timer callback on CPU ${cpuName} went on to CPU ${w.nameOf(ring)}'s ring ` +
+          "after teardown had freed the queue and cleared its pointer — a NULL per-CPU pointer dereference";
+        return "the queue is gone (pointer cleared)";
+      }
+      const n = checkCore(w.sim.core, rc, "explore: the FQ timer callback");
+      return `${n} entr${n === 1 ? "y" : "ies"} released into CPU ${cpuName}'s rcache`;
+    },
+  }));
+  return [fire, ...rings];
+}
+
+function fqTeardownSteps(w: World): Step[] {
+  const raw = w.sim.core.raw;
+  const L = w.sim.core.layout;
+  const id = w.dom.id;
+  const step = (which: number, label: string, note?: string, blocked?: () => string | undefined): Step => ({
+    kind: "action", label, footprint: fqTeardownFootprint(which === L.FQT_CANCEL ? "cancel" : which === L.FQT_DESTROY ? "destroy" : "free"),
+    ...(blocked ? { blocked } : {}),
+    run: () => { checkCore(w.sim.core, raw.dma_fq_teardown_step(id, which), `explore: ${label}`); return note; },
+  });
+  const waits = () => checkCore(w.sim.core, raw.dma_fq_teardown_must_wait(id), "explore: FQ teardown") === 1
+    ? "del_timer_sync: the FQ timer callback is running on another CPU, and teardown waits until it returns" : undefined;
+  return [
+    step(L.FQT_CANCEL, "FQ teardown: cancel the timer", "timer_on cleared; deleted if pending", waits),
+    step(L.FQT_DESTROY, "FQ teardown: run the destructor of every pending entry (IOVAs not freed)"),
+    step(L.FQT_FREE, "FQ teardown: free the rings (poisoned)"),
+    step(L.FQT_DETACH, "FQ teardown: clear the queue's pointer"),
+  ];
+}
+
+// ── a device probing: iommu_dma_init_domain's IOVA part (assembly/dma/probe.ts) ───
+
+function probeSteps(w: World, cpuName: string): Step[] {
+  const cpu = w.cpuOf.get(cpuName)!;
+  const raw = w.sim.core.raw;
+  const id = w.dom.id;
+  const core = w.sim.core;
+  const [lockFp, testFp, initFp, unlockFp] = probeFootprints();
+  const waits = () => checkCore(core, raw.dma_probe_must_wait(id, cpu), "explore: probe") === 1
+    ? `mutex_lock(&cookie->mutex): CPU ${w.probeHolder ?? "?"} holds it, initialising the domain` : undefined;
+  const region = PROBE_RESERVED_REGION;
+  return [
+    { kind: "action", label: "iommu_dma_init_domain: mutex_lock(&cookie->mutex)", footprint: lockFp, blocked: waits, run: () => {
+      if (checkCore(core, raw.dma_probe_lock(id, cpu, 1), "explore: probe") === 0) return "no cookie mutex in this kernel (before ac9a5d522bb8)";
+      w.probeHolder = cpuName;
+      return "taken";
+    } },
+    { kind: "action", label: "read iovad->start_pfn: initialised already?", footprint: testFp, run: () => {
+      const done = checkCore(core, raw.dma_probe_initialised(id), "explore: probe") === 1;
+      w.probeSawInitialised.set(cpuName, done);
+      return done ? "start_pfn set: initialised already, nothing to do" : "start_pfn 0: not initialised yet";
+    } },
+    { kind: "action", label: "init_iova_domain and reserve the IOMMU's reserved region (if it read 0)", footprint: initFp, run: () => {
+      if (w.probeSawInitialised.get(cpuName)) return "skipped";
+      const before = checkCore(core, raw.dma_probe_initialised(id), "explore: probe") === 1;
+      checkCore(core, raw.dma_probe_init(id, 1), "explore: init_iova_domain");
+      const lost = checkCore(core, raw.dma_iova_lost_nodes(id), "explore: init_iova_domain");
+      const shift = Math.log2(w.dom.granule);
+      checkCore(core, raw.dma_probe_reserve(id, region.base >> shift, (region.base + region.size - 1) >> shift), "explore: reserve_iova");
+      if (before) {
+        w.pending = `init_iova_domain ran twice on one cookie's IOVA domain: CPU ${cpuName} read start_pfn 0 and ` +
+          `initialised the domain, which ${w.probeInitialisedBy ?? "another CPU"} had initialised since — the tree reset under it` +
+          (lost ? `, ${lost} range node(s) dropped from the tree and leaked (the reserved region [${hex(region.base)}, ` +
+            `${hex(region.base + region.size - 1)}] went with them until re-reserved)` : "");
+      }
+      w.probeInitialisedBy ??= `CPU ${cpuName}`;
+      return `initialised (start_pfn 1), reserved [${hex(region.base)}, ${hex(region.base + region.size - 1)}]`;
+    } },
+    { kind: "action", label: "mutex_unlock(&cookie->mutex)", footprint: unlockFp, run: () => {
+      checkCore(core, raw.dma_probe_lock(id, cpu, 0), "explore: probe");
+      if (w.probeHolder === cpuName) w.probeHolder = undefined;
+    } },
+  ];
 }
 
 function opSteps(w: World, cpuName: string, op: ScenarioOp, variant: ResolvedVariant): Step[] {
   if ("map" in op) return [mapStep(w, cpuName, op.map)];
   if ("unmap" in op) return unmapSteps(w, cpuName, op.unmap, variant);
   if ("switch" in op) return switchSteps(w, variant);
-  return [accessStep(w, op.access, op.kind ?? "write")];
+  if ("iommuMap" in op) return [iommuMapStep(w, cpuName, op.iommuMap, op.page)];
+  if ("iommuUnmap" in op) return iommuUnmapSteps(w, cpuName, op.iommuUnmap, op.page);
+  if ("fqTimeout" in op) return fqTimeoutSteps(w, cpuName);
+  if ("fqTeardown" in op) return fqTeardownSteps(w);
+  if ("probe" in op) return probeSteps(w, cpuName);
+  if ("newCookie" in op) {
+    return [{ kind: "action", label: "the group's new DMA cookie: its IOVA domain not initialised", run: () => {
+      checkCore(w.sim.core, w.sim.core.raw.dma_probe_init(w.dom.id, 0), "explore: newCookie");
+    } }];
+  }
+  return [accessStep(w, op.access, op.kind ?? "write", op.page)];
+}
+
+function setupUnmap(w: World, cpu: number, buf: string): void {
+  const b = w.buffer(buf);
+  if (b.iova === 0) throw new ArgumentError("setup unmap", buf, "is not mapped (map it earlier in the setup)", "scenario");
+  w.dev.unmap(b.iova, w.size, { cpu });
+}
+
+/**
+ * The modelled words (fq_domain, fq, quirk) after the scenario's setup, run in order as the
+ * explorer runs it: a switch in the setup leaves the queue built and fq_domain (and perhaps
+ * the quirk) set. The program starts from them (and so does its litmus export).
+ */
+export function initialState(sc: Scenario, v: ResolvedVariant): Record<VariantWord, number> {
+  const mem: Record<VariantWord, number> = { fq_domain: 0, fq: 0, quirk: 0 };
+  for (const op of sc.setup ?? []) {
+    if (!("switch" in op) && !("unmap" in op)) continue;
+    const seq = "switch" in op ? v.switch : v.unmap;
+    const regs: Record<string, number> = {};
+    for (const s of seq.steps) {
+      if (s.guard && ((regs[s.guard.local] ?? 0) !== 0) === s.guard.negate) continue;
+      if (s.kind === "load") regs[s.out!] = mem[s.var!];
+      if (s.kind === "store") mem[s.var!] = 1;
+    }
+  }
+  return mem;
 }
 
 // ── building ──────────────────────────────────────────────────────────────────
@@ -308,8 +596,11 @@ const SCENARIO_KEYS = {
 } as const satisfies OptionKeys<Scenario>;
 /** The fields each kind of operation may have (its own key first). */
 const OP_KEYS: Record<string, readonly string[]> = {
-  map: ["map", "cpu"], unmap: ["unmap"], switch: ["switch"], access: ["access", "kind"],
+  map: ["map", "cpu"], unmap: ["unmap"], switch: ["switch"], access: ["access", "kind", "page"],
+  iommuMap: ["iommuMap", "page", "cpu"], iommuUnmap: ["iommuUnmap", "page"], fqTimeout: ["fqTimeout"], fqTeardown: ["fqTeardown"],
+  probe: ["probe"], newCookie: ["newCookie"],
 };
+const OP_NAMES = Object.keys(OP_KEYS);
 
 /**
  * Check an explore scenario (the seed-race shape: threads of DMA-API operations) and
@@ -333,17 +624,28 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   if (typeof sc.threads !== "object" || sc.threads === null || Array.isArray(sc.threads) || Object.keys(sc.threads).length === 0) {
     fail("threads", sc.threads, "must map thread names to lists of operations");
   }
+  if (sc.bufferSize !== undefined && (!Number.isInteger(sc.bufferSize) || sc.bufferSize < 1 || sc.bufferSize > 1 << 30)) {
+    fail("bufferSize", sc.bufferSize, "must be a whole number of bytes, 1 … 1 GiB");
+  }
   const checkOp = (op: unknown, at: string) => {
     if (typeof op !== "object" || op === null || Array.isArray(op)) fail(at, op, "must be an operation object");
     const o = op as Record<string, unknown>;
-    const keys = ["map", "unmap", "switch", "access"].filter((k) => k in o);
-    if (keys.length !== 1) fail(at, op, "must have exactly one of map, unmap, switch, access");
+    const keys = OP_NAMES.filter((k) => k in o);
+    if (keys.length !== 1) fail(at, op, `must have exactly one of ${OP_NAMES.join(", ")}`);
     const k = keys[0]!;
     checkOptions(o, OP_KEYS[k]!, where, at, "field");
     if ("cpu" in o && typeof o.cpu !== "string") fail(`${at}.cpu`, o.cpu, "must name a thread");
     if (k === "switch" && o.switch !== "lazy") fail(`${at}.switch`, o.switch, "must be 'lazy' (only strict → lazy happens on a live domain)");
-    if (k !== "switch" && (typeof o[k] !== "string" || (o[k] as string).length === 0)) fail(`${at}.${k}`, o[k], "must name a buffer");
+    const flag = k === "fqTimeout" || k === "fqTeardown" || k === "probe" || k === "newCookie";
+    if (flag && o[k] !== true) fail(`${at}.${k}`, o[k], "must be true");
+    if (k === "newCookie" && !at.startsWith("setup")) fail(at, op, "newCookie belongs in setup (the cookie as a new group has it)");
+    const named = k !== "switch" && !flag;
+    if (named && (typeof o[k] !== "string" || (o[k] as string).length === 0)) fail(`${at}.${k}`, o[k], "must name a buffer");
     if ("kind" in o && o.kind !== "read" && o.kind !== "write") fail(`${at}.kind`, o.kind, "must be 'read' or 'write'");
+    const pages = Math.max(1, Math.floor((sc.bufferSize ?? 256 * 1024) / SCENARIO_PAGE));
+    if ("page" in o && (!Number.isInteger(o.page) || (o.page as number) < 0 || (o.page as number) >= pages)) {
+      fail(`${at}.page`, o.page, `must be a page number of the buffer, 0 … ${pages - 1} (${SCENARIO_PAGE}-byte pages of bufferSize)`);
+    }
   };
   for (const [name, ops] of Object.entries(sc.threads)) {
     if (!Array.isArray(ops) || ops.length === 0) fail(`threads.${name}`, ops, "must be a non-empty list of operations");
@@ -351,9 +653,6 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   }
   if (sc.setup !== undefined && !Array.isArray(sc.setup)) fail("setup", sc.setup, "must be a list of operations");
   (sc.setup ?? []).forEach((op, i) => checkOp(op, `setup[${i}]`));
-  if (sc.bufferSize !== undefined && (!Number.isInteger(sc.bufferSize) || sc.bufferSize < 1 || sc.bufferSize > 1 << 30)) {
-    fail("bufferSize", sc.bufferSize, "must be a whole number of bytes, 1 … 1 GiB");
-  }
   return sc;
 }
 
@@ -373,15 +672,18 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
     const cpuOf = new Map(names.map((n, i) => [n, i]));
     const w = new World(sim, smmu, dom, dev, cpuOf, sc.bufferSize ?? 256 * 1024, oracle, Buffers.of(sc));
     for (const op of sc.setup ?? []) {
-      const cpu = "map" in op ? op.cpu ?? names[0]! : names[0]!;
+      const cpu = ("map" in op || "iommuMap" in op) ? op.cpu ?? names[0]! : names[0]!;
       if (!cpuOf.has(cpu)) throw new ArgumentError("setup.cpu", cpu, `must be one of the threads (${names.join(", ")})`, "scenario");
-      for (const step of opSteps(w, cpu, op, variant)) step.run?.({}, 0);
+      // An unmap in the setup is the whole dma_unmap as the core runs it: strict or lazy as the
+      // domain is by then (its steps' loads are the model's, which the setup does not run).
+      if ("unmap" in op) setupUnmap(w, cpuOf.get(cpu)!, op.unmap);
+      else for (const step of opSteps(w, cpu, op, variant)) step.run?.({}, 0);
     }
     if (w.check()) throw new IommuSimError("iommu-sim: the scenario's setup already violates the oracle");
     w.freeze();
     const threads: Thread[] = names.map((n) => ({ name: n, steps: sc.threads[n]!.flatMap((op) => opSteps(w, n, op, variant)) }));
     return {
-      program: { threads, init: { fq_domain: 0, fq: 0, quirk: 0 } },
+      program: { threads, init: initialState(sc, variant) },
       reset: () => w.reset(),
       check: () => w.check(),
       close: () => sim.close(),
