@@ -63,6 +63,10 @@ export const ESIM_NO_WORKLOAD: i32 = ESIM_BASE + 19;
 export const ESIM_TABLE_HAS_SMMU_DOMAIN: i32 = ESIM_BASE + 20;
 /** A raw SMMU command whose opcode the SMMUv3 architecture does not define (the SMMU's CERROR_ILL). */
 export const ESIM_CMD_ILLEGAL: i32 = ESIM_BASE + 21;
+/** Asked of an SMMU of the other model: a command for an SMMU v1/v2 (no queue), a register for an SMMUv3. */
+export const ESIM_SMMU_MODEL: i32 = ESIM_BASE + 22;
+/** Every context bank or stream match register of the SMMU v1/v2 is in use. */
+export const ESIM_NO_CONTEXT_BANK: i32 = ESIM_BASE + 23;
 
 // Why alloc_io_pgtable_ops would return NULL for a configuration (the kernel gives no
 // reason; these are ours, one per check it makes).

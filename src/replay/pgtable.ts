@@ -11,6 +11,7 @@ import { runSelftest } from "../selftest.js";
 import type { Args, CommandFamily, ReplayOutput } from "./index.js";
 import type { SmmuDomain } from "../smmu/domain.js";
 import { formatCommandEvent } from "../smmu/commands.js";
+import { formatRegisterEvent } from "../smmu/registers.js";
 import { profileHas, type Profile } from "../profile.js";
 
 /** What `smmu RIL STAGE ID [COMPACT]` set: applies to every table from then on. */
@@ -171,6 +172,7 @@ export class PgtableCommands implements CommandFamily {
         case "cmd":
           for (const l of formatCommandEvent(e, this.smmuSettings?.compact ?? false)) this.out.line(`    ${l}`);
           break;
+        case "reg": this.out.line(`    ${formatRegisterEvent(e)}`); break;
       }
     }
   }
