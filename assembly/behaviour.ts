@@ -79,13 +79,20 @@ export const KB_PGT_SELFTEST_KUNIT: u32 = 1 << 8;
 // ── the Arm SMMUv3 driver's invalidations (drivers/iommu/arm/arm-smmu-v3) ───
 
 /**
- * With range invalidation, a non-leaf (walk) command carries TTL 0, and a page count whose
- * low five bits are 1 is bumped by one (before: TTL from the granule; no bump).
- * 6833b8f2e199 "iommu/arm-smmu-v3: Set TTL invalidation hint better" and eb6c97647be2
- * "iommu/arm-smmu-v3: Avoid constructing invalid range commands" (v6.6; 5.15.y from
- * Oct 2023, later than the 5.15.16 modelled here).
+ * With range invalidation, a non-leaf (walk) command carries TTL 0 (before: a TTL from the
+ * nominal granule the caller passed, which for a freed table names the level of the leaves
+ * it held, so an SMMU that honours TTL keeps the blocks cached). 6833b8f2e199
+ * "iommu/arm-smmu-v3: Set TTL invalidation hint better" (v6.6; 5.15.y from Oct 2023, later
+ * than the 5.15.16 modelled here).
  */
 export const KB_SMMU_NONLEAF_TTL0: u32 = 1 << 9;
+/**
+ * A non-leaf range whose page count has low five bits equal to 1 is bumped by one page, so
+ * no command is built with TTL, NUM and SCALE all 0 while TG is set (an illegal encoding
+ * once TTL is 0; before: such a command was sent). eb6c97647be2 "iommu/arm-smmu-v3: Avoid
+ * constructing invalid range commands" (v6.6; with 6833b8f2e199).
+ */
+export const KB_SMMU_RANGE_NUM_BUMP: u32 = 1 << 23;
 /**
  * A range with no size, or (without range invalidation) one too large to send a TLBI per
  * granule, is invalidated by ASID/VMID instead (before: nothing for size 0, per-granule
@@ -178,5 +185,11 @@ export const KB_IOMMU_SKIP_EMPTY_GATHER: u32 = 1 << 20;
  */
 export const KB_IOMMU_GATHER_UNMAPPED_RANGE: u32 = 1 << 21;
 
-/** Every bit above (a record's behaviours must be a subset). */
-export const BEHAVIOUR_BITS: u32 = (1 << 22) - 1;
+/** Every bit above (a record's behaviours must be a subset): their union, derived, never a count. */
+export const BEHAVIOUR_BITS: u32 =
+  KB_PGT_SPLIT_PARTIAL_UNMAP | KB_PGT_MAP_NO_PROT_EINVAL | KB_PGT_UNMAP_TABLES_FIRST | KB_PGT_CONCAT_PER_TABLE |
+  KB_PGT_S2_CONCAT_MANDATORY | KB_PGT_NO_WARN_QUIRK | KB_PGT_QUIRK_ARM_HD | KB_PGT_QUIRK_ARM_S2FWB |
+  KB_PGT_SELFTEST_KUNIT | KB_SMMU_NONLEAF_TTL0 | KB_SMMU_INV_ALL_TOO_BIG | KB_SMMU_RANGE_NUM_BUMP |
+  KB_IOVA_DEPOT_LIST | KB_IOVA_FAST_ROUNDS | KB_IOVA_MAX32_ANY_LOW_FREE | KB_IOVA_RETRY_ABOVE_CACHED |
+  KB_IOVA_FLUSH_QUEUE | KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE | KB_DMA_SWITCH_OWNED_GROUPS | KB_BENCH_MAP_MODE |
+  KB_IOMMU_SKIP_EMPTY_GATHER | KB_IOMMU_GATHER_UNMAPPED_RANGE;

@@ -91,7 +91,13 @@ export const NULL_GUARD_SIZE: u32 = 0x10000;
    * name the machine's kernel.
    */
   kernel: u32;
-  _pad0: u64; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64;
+  /**
+   * The KB_* bits the machine runs (assembly/behaviour.ts): the profile's, with the
+   * overrides it was created with (a behaviour added or removed by name). Every record made
+   * afterwards carries these, on any thread that attaches.
+   */
+  behaviours: u32;
+  _pad0: u64; _pad1: u64; _pad2: u64; _pad3: u64;
   /** The lock of simulated time (assembly/clock.ts): one writer at a time. */
   clockLock: u32;
   _pad5: u32; _pad6: u64; _pad7: u64; _pad8: u64; _pad9: u64; _pad10: u64; _pad11: u64; _pad12: u64;
@@ -125,9 +131,10 @@ export const NULL_GUARD_SIZE: u32 = 0x10000;
 export const CONTROL_BASE: u32 = NULL_GUARD_SIZE;
 const CONTROL_END: u32 = CONTROL_BASE + offsetof<ControlBlock>();
 
-// Read by name from the module (CTL_KERNEL, CTL_RUN_*: the TypeScript side) or used by units
+// Read by name from the module (CTL_KERNEL, CTL_BEHAVIOURS, CTL_RUN_*: the TypeScript side) or used by units
 // that address the block themselves (clock.ts, workload/, index.ts).
 export const CTL_KERNEL: u32 = offsetof<ControlBlock>("kernel");
+export const CTL_BEHAVIOURS: u32 = offsetof<ControlBlock>("behaviours");
 export const CTL_CLOCK_LOCK: u32 = offsetof<ControlBlock>("clockLock");
 export const CTL_JIFFIES: u32 = offsetof<ControlBlock>("jiffies");
 /** The CPU costs: u32 each at CTL_CPU_COSTS + 4 × CPU_COST_*. */

@@ -11,7 +11,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { replayScript, normalizeTrace, ReplayError } from "./replay/index.js";
 import { runDemo } from "./demo.js";
-import { Simulator } from "./simulator.js";
+import { Simulator, checkBehaviourOverrides } from "./simulator.js";
 import { runSelftest } from "./selftest.js";
 import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
 import { VERDICT_EXIT_CODES, exploreScenario, replayScenario } from "./explore/run.js";
@@ -31,7 +31,10 @@ import type { RunReport } from "./report/types.js";
 import { progressBar } from "./progress.js";
 import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
-import { DEFAULT_PROFILE, PROFILES, kernelProfile, profileHas, type Profile } from "./profile.js";
+import {
+  BEHAVIOURS, BEHAVIOUR_COMMITS, DEFAULT_PROFILE, PROFILES, kernelProfile, profileHas, type Behaviour, type BehaviourOverrides,
+  type Profile,
+} from "./profile.js";
 import { CMDQ_VARIANTS, MACHINE_NAMES } from "./machines.js";
 import { terminalLines, terminalText } from "./terminal.js";
 import { JsonInputError, parseJsonStrict } from "./json-input.js";
@@ -62,6 +65,31 @@ const say = (text: string): void => console.log(terminalLines(text));
 
 const profileOption = () => new Option("-p, --profile <version>", "kernel profile").choices(PROFILES).default(DEFAULT_PROFILE);
 
+const collect = (v: string, list: string[] | undefined): string[] => [...(list ?? []), v];
+
+/** --with B / --without B, repeatable: the profile's behaviours changed by name (`profiles` lists them). */
+function addBehaviourOptions(c: Command): Command {
+  return c
+    .option("--with <behaviour>", "add a behaviour the profile lacks (repeatable; `profiles` lists them with their commits)", collect)
+    .option("--without <behaviour>", "remove a behaviour the profile has, e.g. a fix (repeatable)", collect);
+}
+
+interface BehaviourCliOptions { with?: string[]; without?: string[] }
+
+/** The command line's --with/--without on top of `base` (a scenario's or a script's), checked for `profile`. */
+function cliBehaviours(profile: Profile, o: BehaviourCliOptions, base?: BehaviourOverrides): BehaviourOverrides | undefined {
+  if (!o.with && !o.without) return base;
+  const merged = {
+    with: [...(base?.with ?? []), ...(o.with ?? [])] as Behaviour[],
+    without: [...(base?.without ?? []), ...(o.without ?? [])] as Behaviour[],
+  };
+  try {
+    return checkBehaviourOverrides(profile, merged, `kernel ${profile}`, "--with/--without");
+  } catch (e) {
+    throw new CliInputError((e as Error).message);
+  }
+}
+
 const program = new Command()
   .name("iommu-sim")
   .description("Simulate the Linux IOMMU DMA stack on an Arm SMMUv3")
@@ -69,16 +97,18 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride(); // usage errors exit 2 (bad input), not commander's 1 (which means "found something")
 
-program.command("replay")
+addBehaviourOptions(program.command("replay"))
   .description("run a kernel-call script (the replay language: see the README) and print the trace it makes")
   .argument("<file>", "script to run ('-' for standard input)")
   .addOption(profileOption())
   .option("-c, --compare <expected>", "compare with a kernel trace (normalised) instead of printing; exit 1 on a difference")
   .option("--no-cmd", "with --compare: ignore SMMU CMD lines")
   .addOption(new Option("--cmd-rules <version>", "encode CMD lines with this kernel's SMMUv3 driver rules (default: the profile's; the kernel-code traces used 5.15's for both)").choices(PROFILES))
-  .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean; cmdRules?: Profile }) => {
+  .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean; cmdRules?: Profile } & BehaviourCliOptions) => {
     const script = file === "-" ? await readStdin() : await readFile(file, "utf8");
-    const lines = await replayScript(script, { profile: o.profile, ...(o.cmdRules ? { commandRules: o.cmdRules } : {}) });
+    const behaviours = cliBehaviours(o.profile, o);
+    const lines = await replayScript(script, { profile: o.profile, ...(behaviours ? { behaviours } : {}),
+                                               ...(o.cmdRules ? { commandRules: o.cmdRules } : {}) });
     if (!o.compare) {
       process.stdout.write(lines.map(terminalText).join("\n") + "\n");
       return;
@@ -136,10 +166,10 @@ program.command("selftest")
 interface ExploreCliOptions {
   variant?: string; model?: MemoryModel | LitmusModel; maxSchedules?: number; timeLimit?: number; counts?: "all" | "verdict";
   random?: number; seed: number; oracle: boolean; replay?: string; litmus?: string; exportLitmus?: string;
-  dpor: boolean; stats: boolean; smmu?: "v3" | "v2" | "v1";
+  dpor: boolean; stats: boolean; smmu?: "v3" | "v2" | "v1"; with?: string[]; without?: string[];
 }
 
-program.command("explore")
+addBehaviourOptions(program.command("explore"))
   .description("run every schedule of a scenario's CPUs (or random ones) under a memory model and " +
     "print the first the safety oracle objects to; partial-order reduction (DPOR) runs one schedule of each set " +
     "that only reorders commuting steps; exit 0 when every schedule was run clean (a proof for the scenario, " +
@@ -191,7 +221,11 @@ program.command("explore")
       return;
     }
     if (!scenario) throw new CliInputError("explore needs a scenario (e.g. seed-race), --replay or --litmus");
-    const sc = BUILTIN_SCENARIOS[scenario] ? scenario : loadScenarioFile(scenario);
+    let sc: string | Scenario = BUILTIN_SCENARIOS[scenario] ? scenario : loadScenarioFile(scenario);
+    if (o.with || o.without) {
+      const base = typeof sc === "string" ? BUILTIN_SCENARIOS[sc]! : sc;
+      sc = { ...base, behaviours: cliBehaviours(base.profile ?? "5.15", o, base.behaviours) };
+    }
     const variant = cliVariant(o.variant);
     if (o.exportLitmus) {
       const text = exportLitmus(sc, { variant: variant?.variant });
@@ -222,9 +256,9 @@ program.command("explore")
     process.exitCode = VERDICT_EXIT_CODES[r.verdict];
   });
 
-interface RunCliOptions { workers?: number; seed?: number; json: boolean; out?: string; progress: boolean }
+interface RunCliOptions extends BehaviourCliOptions { workers?: number; seed?: number; json: boolean; out?: string; progress: boolean }
 
-program.command("run")
+addBehaviourOptions(program.command("run"))
   .description("run a scenario across workers: a built-in one (see `list`) or a scenario JSON file (workloads " +
     "nic-rx, nic-tx, storage, random, pairs, attacker, and switcher: the live strict → lazy switch again and again " +
     "under load); prints a summary (or, with --json, the report as JSON); with --out, also writes the report as " +
@@ -239,7 +273,9 @@ program.command("run")
   .option("--no-progress", "no progress bar")
   .action(async (name: string, o: RunCliOptions) => {
     if (o.out) outBase(o.out); // before the run: a long run must not end in a refusal
-    const scenario = resolveRunScenario(name);
+    const resolved = resolveRunScenario(name);
+    const behaviours = cliBehaviours(resolved.profile, o, resolved.behaviours);
+    const scenario = behaviours ? { ...resolved, behaviours } : resolved;
     const bar = o.progress ? progressBar(scenario.name) : undefined;
     // Ctrl-C stops the run at every CPU's next operation; the report covers what was done.
     const abort = new AbortController();
@@ -292,9 +328,11 @@ program.command("profiles")
       say(`${p.padEnd(6)} ${k.kernel}${p === DEFAULT_PROFILE ? " (default)" : ""}`);
       say(`       ${k.summary}; IOVA_MAG_SIZE ${k.iovaMagazineSize}`);
     }
-    const all = [...new Set(PROFILES.flatMap((p) => kernelProfile(p).behaviours))].sort();
-    say(`\n${"behaviour".padEnd(28)}${PROFILES.map((p) => p.padStart(7)).join("")}`);
-    for (const b of all) say(`${b.padEnd(28)}${PROFILES.map((p) => (profileHas(p, b) ? "✓" : "·").padStart(7)).join("")}`);
+    say(`\n${"behaviour".padEnd(28)}${PROFILES.map((p) => p.padStart(7)).join("")}  commit`);
+    for (const b of BEHAVIOURS) {
+      say(`${b.padEnd(28)}${PROFILES.map((p) => (profileHas(p, b) ? "✓" : "·").padStart(7)).join("")}  ${BEHAVIOUR_COMMITS[b] ?? "—"}`);
+    }
+    say("\n--without B (run, explore, replay) runs a profile without a behaviour it has — a fix's buggy form; --with B adds one.");
   });
 
 program.command("report")

@@ -16,7 +16,7 @@ import { IovaDomain } from "./iova.js";
 import { SmmuDomain } from "./smmu/domain.js";
 import { Smmu, type Device, type AccessResult } from "./smmu/smmu.js";
 import { DmaEngine, type DmaEngineOptions } from "./device/engine.js";
-import { behaviourBits, profileHas, type Profile } from "./profile.js";
+import { machineBehaviourBits, machineHas, type Profile } from "./profile.js";
 import type { SeedVariant } from "./variants/seed.js";
 import type { VariantDefinition } from "./variants/vocabulary.js";
 import { loadProgram, resolveVariant } from "./variants/program.js";
@@ -70,14 +70,14 @@ export interface DmaDomainOptions {
  * undefined when it allows it: before the group-ownership rework (DMA_SWITCH_OWNED_GROUPS)
  * a live group's type changed only when the group held exactly one device.
  */
-export function lazySwitchRefusal(profile: Profile, devices: number): string | undefined {
-  if (profileHas(profile, "DMA_SWITCH_OWNED_GROUPS") || devices === 1) return undefined;
-  return `${profile} changes a live group's type only when it holds exactly one device; this domain has ${devices} (-EINVAL)`;
+export function lazySwitchRefusal(kernel: string, ownedGroups: boolean, devices: number): string | undefined {
+  if (ownedGroups || devices === 1) return undefined;
+  return `${kernel} changes a live group's type only when it holds exactly one device; this domain has ${devices} (-EINVAL)`;
 }
 
 /** The errno of a refused DMA-FQ → DMA switch while devices are attached. */
-function reverseSwitchErrno(profile: Profile): string {
-  return profileHas(profile, "DMA_SWITCH_OWNED_GROUPS") ? "-EPERM" : "-EBUSY";
+function reverseSwitchErrno(ownedGroups: boolean): string {
+  return ownedGroups ? "-EPERM" : "-EBUSY";
 }
 
 export interface DmaDeviceOptions {
@@ -203,7 +203,7 @@ export class DmaDomain {
     const oas = checkInt("oas", opts.oas ?? 48, 32, 48, ctx);
     const cpus = checkInt("cpus", opts.cpus ?? 4, 1, core.layout.MAX_DMA_CPUS, ctx);
     const fqMode = checkOneOf("fqMode", opts.fqMode ?? "percpu", ["percpu", "single"] as const, ctx);
-    if (fqMode === "single" && !profileHas(profile, "DMA_FQ_SINGLE")) {
+    if (fqMode === "single" && !machineHas(core, "DMA_FQ_SINGLE")) {
       throw new ConfigError(`iommu-sim: ${ctx}: fqMode 'single' needs a kernel with the single flush queue ` +
         `(DMA_FQ_SINGLE, since v6.7); this simulator runs profile ${profile}`);
     }
@@ -215,11 +215,11 @@ export class DmaDomain {
       if (deferTableFree) core.raw.pgt_set_flags(pt.id, L.DF_DEFER_TABLE_FREE, 0);
       // iommu_dma_init_domain: start_pfn = max(1, aperture_start >> order) — PFN 0 never.
       iova = IovaDomain.create(core, profile, { granule, startPfn: 1, cpus, checkFastFrees: false });
-      sd = new SmmuDomain(core, profile, pt, { id: checkInt("asid", opts.asid ?? 1 + pt.id, 0, 0xffff, ctx),
+      sd = new SmmuDomain(core, pt, { id: checkInt("asid", opts.asid ?? 1 + pt.id, 0, 0xffff, ctx),
                                                  rangeInvalidation });
       const flags = forcedac ? L.DDF_FORCEDAC : 0;
       const fqOpts = fqMode === "single" ? L.FQ_OPT_SINGLE : 0;
-      const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, behaviourBits(L, profile),
+      const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, machineBehaviourBits(core),
         Math.log2(granule), 2 ** ias - 1, flags, fqOpts), ctx,
         { detail: `at most ${L.MAX_DMA_DOMAINS} DMA domains live at once` });
       loadProgram(core, id, variant, ctx);
@@ -270,7 +270,7 @@ export class DmaDomain {
     const L = this.core.layout;
     let flags = coherent ? L.DVF_COHERENT : 0;
     // v7.1: pci_32bit_workaround = !iommu.forcedac for PCI devices (v5.15 reads forcedac per map).
-    if (bus === "pci" && profileHas(this.profile, "DMA_SAC_PER_DEVICE") && !this.forcedac) flags |= L.DVF_PCI_32BIT;
+    if (bus === "pci" && machineHas(this.core, "DMA_SAC_PER_DEVICE") && !this.forcedac) flags |= L.DVF_PCI_32BIT;
     const id = this.core.raw.dma_device_attach(this.id, bus === "pci" ? L.BUS_PCI : L.BUS_PLATFORM, mask, busLimit,
       opts.streamId, this.smmu.id, flags);
     if (id < 0) {
@@ -300,13 +300,13 @@ export class DmaDomain {
     if (type === this.type) return;
     if (type === "DMA") {
       if (this.devices.size > 0) {
-        const errno = reverseSwitchErrno(this.profile);
+        const errno = reverseSwitchErrno(machineHas(this.core, "DMA_SWITCH_OWNED_GROUPS"));
         throw new IommuSimError(`iommu-sim: ${ctx}: DMA-FQ → DMA on a domain with ${this.devices.size} device(s) ` +
           `attached is refused (${errno}): lazy → strict needs a new domain, i.e. a driver unbind. ` +
           `Stress tests can use rebuildStrictForTesting()`);
       }
     } else {
-      const refusal = lazySwitchRefusal(this.profile, this.devices.size);
+      const refusal = lazySwitchRefusal(this.profile, machineHas(this.core, "DMA_SWITCH_OWNED_GROUPS"), this.devices.size);
       if (refusal) throw new IommuSimError(`iommu-sim: ${ctx}: ${refusal}`);
     }
     if (type === "DMA") {

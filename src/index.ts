@@ -4,7 +4,8 @@ import "./wasm-globals.js"; // types only: see the file
 export { Simulator, type SimulatorOptions, type MemoryStats } from "./simulator.js";
 export type { AssetOptions } from "./assets.js";
 export {
-  PROFILES, DEFAULT_PROFILE, kernelProfile, profileHas, type Profile, type KernelProfile, type Behaviour,
+  PROFILES, DEFAULT_PROFILE, kernelProfile, profileHas, BEHAVIOURS, BEHAVIOUR_COMMITS, describeKernel,
+  type Profile, type KernelProfile, type Behaviour, type BehaviourOverrides,
 } from "./profile.js";
 export {
   PageTable, Prot, Quirk, FORMATS, PageTableConfigError,

@@ -12,7 +12,7 @@ import { checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, is
 import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
 import type { LayoutName, LayoutNamesWith } from "../bindings/layout.js";
 import { RingReader } from "./ring.js";
-import { behaviourBits, kernelProfile, machineProfile, type Profile } from "./profile.js";
+import { kernelProfile, machineBehaviourBits, machineProfile, type Profile } from "./profile.js";
 import { withJsonForm } from "./json-form.js";
 
 export interface IovaDomainOptions {
@@ -237,7 +237,7 @@ export class IovaDomain {
     let flags = check ? L.IF_CHECK_FAST_FREES : 0;
     if (search === "linear") flags |= L.IF_LINEAR_SEARCH;
     if (search === "verify") flags |= L.IF_VERIFY_SEARCH;
-    const id = checkCore(core, core.raw.iova_create(behaviourBits(L, profile), kernelProfile(profile).iovaMagazineSize,
+    const id = checkCore(core, core.raw.iova_create(machineBehaviourBits(core), kernelProfile(profile).iovaMagazineSize,
       Math.log2(granule), startPfn, cpus, flags), ctx, { detail: `at most ${L.MAX_IOVA_DOMAINS} IOVA domains live at once` });
     return new IovaDomain(core, id);
   }

@@ -10,7 +10,7 @@ import { decodeRegisterEvent, type RegisterEvent } from "./smmu/registers.js";
 import { RingReader } from "./ring.js";
 import { coreError, errnoName, ERRNO_MEANINGS, type ErrnoName } from "./errno.js";
 import type { LayoutName } from "../bindings/layout.js";
-import { behaviourBits, machineProfile, type Profile } from "./profile.js";
+import { machineBehaviourBits, machineProfile, type Profile } from "./profile.js";
 import { withJsonForm } from "./json-form.js";
 
 
@@ -212,7 +212,7 @@ export class PageTable {
     const coherent = config.coherentWalk ?? true;
     if (typeof coherent !== "boolean") throw new ArgumentError("coherentWalk", coherent, "must be a boolean", ctx);
 
-    const id = core.raw.pgt_create(core.layout[FORMAT_CODES[format]], behaviourBits(core.layout, profile), bitmap, ias, oas,
+    const id = core.raw.pgt_create(core.layout[FORMAT_CODES[format]], machineBehaviourBits(core), bitmap, ias, oas,
       coherent, quirks, opts.pageShift, events);
     if (id < 0) {
       const name = errnoName(core, id);

@@ -8,7 +8,7 @@
 import type { Simulator } from "./simulator.js";
 import { PageTable, Prot, Quirk, type PageTableFormat } from "./pgtable.js";
 import { hex } from "./errors.js";
-import { profileHas } from "./profile.js";
+import { machineHas } from "./profile.js";
 
 export interface SelftestResult {
   pass: number;
@@ -44,7 +44,7 @@ function sizesOf(bitmap: number): number[] {
 /** One configuration, both formats. Returns null on success or what failed. */
 function runTests(sim: Simulator, bitmap: number, ias: number, oas: number,
                   warnings: string[]): string | null {
-  const boot = !profileHas(sim.profile, "PGT_SELFTEST_KUNIT");
+  const boot = !machineHas(sim.core, "PGT_SELFTEST_KUNIT");
   for (const format of FORMATS) {
     let pt: PageTable;
     try {
@@ -136,7 +136,7 @@ export function runSelftest(sim: Simulator): SelftestResult {
   const record = (label: string, failure: string | null) => {
     if (failure) { r.fail++; r.failures.push(`${label}: ${failure}`); } else r.pass++;
   };
-  if (!profileHas(sim.profile, "PGT_SELFTEST_KUNIT")) {
+  if (!machineHas(sim.core, "PGT_SELFTEST_KUNIT")) {
     for (const bitmap of PGSIZES) {
       for (const ias of IAS) {
         r.log.push(`arm-lpae io-pgtable: selftest: pgsize_bitmap ${hex8(bitmap)}, IAS ${ias}`);

@@ -14,7 +14,10 @@ import { IovaDomain, type IovaDomainOptions } from "./iova.js";
 import { DmaDomain, type DmaDomainOptions } from "./dma.js";
 import { checkBool, checkInt, checkOneOf, checkOptions, checkOwned, didYouMean, type OptionKeys } from "./validate.js";
 import { assertSharedMemoryAvailable } from "./isolation.js";
-import { DEFAULT_PROFILE, PROFILES, setMachineProfile, type Profile } from "./profile.js";
+import {
+  DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, effectiveBehaviours, machineBehaviours, normaliseOverrides,
+  setMachineProfile, type Behaviour, type BehaviourOverrides, type Profile,
+} from "./profile.js";
 import { checkAssetOptions, type AssetOptions } from "./assets.js";
 
 /** Options of Simulator.create. */
@@ -38,6 +41,14 @@ export interface SimulatorOptions extends AssetOptions {
    * uncontended atomic round trip on a server core); all estimates.
    */
   cpuCosts?: Partial<CpuCosts>;
+  /**
+   * The profile's behaviours changed by name, for the whole machine: `with` adds behaviours
+   * the profile lacks, `without` removes ones it has (names as in assembly/behaviour.ts
+   * without KB_, e.g. `{ without: ["SMMU_NONLEAF_TTL0"] }`: 7.1 before 6833b8f2e199). Every
+   * record made in the machine, on any worker, follows the result. A name unknown, in both
+   * lists, added when present or removed when absent is refused.
+   */
+  behaviours?: BehaviourOverrides;
 }
 
 export interface MemoryStats {
@@ -88,8 +99,10 @@ export class Simulator {
 
   private readonly workerUrl: URL | string | undefined;
 
-  private constructor(core: Core, profile: Profile, pageSize: number, workerUrl: URL | string | undefined) {
+  private constructor(core: Core, profile: Profile, pageSize: number, workerUrl: URL | string | undefined,
+                      overrides: BehaviourOverrides | undefined) {
     this.core = core;
+    this.behaviourOverrides = overrides;
     this.profile = profile;
     this.pageSize = pageSize;
     this.workerUrl = workerUrl;
@@ -112,6 +125,7 @@ export class Simulator {
       throw new ArgumentError("pageSize", pageSize, "must be 4096, 16384 or 65536 (the kernel's PAGE_SIZE)", ctx);
     }
     const cpuCosts = checkCpuCosts({ ...DEFAULT_CPU_COSTS, ...costsObject("cpuCosts", opts.cpuCosts, ctx) }, ctx);
+    const overrides = checkBehaviourOverrides(profile, opts.behaviours, ctx);
     const { core: coreSource, workerUrl } = checkAssetOptions(opts, ctx);
     const module = await compileCore(coreSource);
     const ramBytes = ramMiB * MiB;
@@ -120,10 +134,18 @@ export class Simulator {
       throw new ArgumentError("ramMiB", ramMiB, `plus kheapMiB (${kheapMiB}) must fit the 4 GiB Wasm memory`, ctx);
     }
     const core = await Core.create({ module, ramBytes, kheapBytes, pageShift: Math.log2(pageSize), canBlock: canBlockHere() });
-    setMachineProfile(core, profile);
-    const sim = new Simulator(core, profile, pageSize, workerUrl);
+    setMachineProfile(core, profile, effectiveBehaviours(profile, overrides));
+    const sim = new Simulator(core, profile, pageSize, workerUrl, overrides);
     sim.writeCpuCosts(cpuCosts);
     return sim;
+  }
+
+  /** The overrides of the profile's behaviours this machine was made with (undefined: none). */
+  readonly behaviourOverrides: Readonly<BehaviourOverrides> | undefined;
+
+  /** The behaviours this machine runs: its profile's, with its overrides (names, in bit order). */
+  get behaviours(): readonly Behaviour[] {
+    return machineBehaviours(this.core);
   }
 
   /** The modelled CPU costs in force (ns). */
@@ -160,7 +182,7 @@ export class Simulator {
   createSmmuDomain(pt: PageTable, opts: SmmuDomainOptions): SmmuDomain {
     this.open("createSmmuDomain");
     checkOwned("pageTable", pt, this.core, "a PageTable (Simulator.createPageTable)", "createSmmuDomain", PageTable);
-    return new SmmuDomain(this.core, this.profile, pt, opts);
+    return new SmmuDomain(this.core, pt, opts);
   }
 
   /** An SMMUv3: stream table, IOTLB, walk caches, micro-TLBs, fault queue (see SmmuOptions). */
@@ -294,6 +316,7 @@ export class Simulator {
 
 const SIMULATOR_OPTION_KEYS = {
   profile: true, ramMiB: true, kheapMiB: true, pageSize: true, core: true, workerUrl: true, cpuCosts: true,
+  behaviours: true,
 } as const satisfies OptionKeys<SimulatorOptions>;
 const POOL_OPTION_KEYS = { workers: true, workerUrl: true } as const satisfies OptionKeys<PoolOptions>;
 
@@ -310,6 +333,18 @@ function costsObject(name: string, v: unknown, ctx: string): Record<string, unkn
   if (v === undefined) return {};
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ArgumentError(name, v, "must be an object (or left out)", ctx);
   return v as Record<string, unknown>;
+}
+
+/** The overrides valid for `profile` (empty lists dropped), or an error naming the first wrong field. */
+export function checkBehaviourOverrides(profile: Profile, v: unknown, ctx: string, name = "behaviours"): BehaviourOverrides | undefined {
+  const [problem] = behaviourOverrideProblems(profile, v);
+  if (problem) {
+    const path = name + problem.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
+    let at: unknown = v;
+    for (const k of problem.path) at = (at as Record<string | number, unknown>)[k];
+    throw new ArgumentError(path, at, problem.message, ctx);
+  }
+  return normaliseOverrides(v as BehaviourOverrides | undefined);
 }
 
 /** Every key known, every value an integer number of ns. */

@@ -214,7 +214,7 @@ describe("refused: structure and types", () => {
 
   it("an unknown field at the top level", () => {
     expect(refusal({ ...minimal(), threads: 4 }))
-      .toBe("nic.json: threads: unknown field (allowed: name, description, profile, machine, seed, workers, cpus, smmu, " +
+      .toBe("nic.json: threads: unknown field (allowed: name, description, profile, behaviours, machine, seed, workers, cpus, smmu, " +
             "domains, devices, workloads, events, checks, contention, timeoutMs)");
   });
 

@@ -14,7 +14,7 @@ import { cmdqIssue, cmdqIssueRun, cmdqSync } from "./cmdq";
 import {
   SMMU_FEAT_E2H, SMMU_FEAT_RANGE_INV, SmmuDomain, flushGenAddr, flushStartedAddr, smmuDomainHas,
 } from "./domain";
-import { KB_SMMU_INV_ALL_TOO_BIG, KB_SMMU_NONLEAF_TTL0 } from "../behaviour";
+import { KB_SMMU_INV_ALL_TOO_BIG, KB_SMMU_NONLEAF_TTL0, KB_SMMU_RANGE_NUM_BUMP } from "../behaviour";
 
 /** CMDQ_TLBI_RANGE_NUM_MAX: one range command covers at most 31 chunks of 2^SCALE pages. */
 const RANGE_NUM_MAX: u64 = 31;
@@ -82,12 +82,11 @@ export function smmuTlbInvRange(d: u32, domain: u32, iova: u64, size: u64, granu
   const tgField = (tg - 10) / 2;
   let ttl: u64 = 4 - (ilog2(granule) - 3) / (tg - 3);
   let pages = size >> tg;
-  if (!leaf && smmuDomainHas(sd, KB_SMMU_NONLEAF_TTL0)) {
-    // Callers pass a nominal granule for non-leaf requests, so no TTL hint; and
-    // never let SCALE and NUM both be 0 (an erratum workaround): one page becomes two.
-    ttl = 0;
-    if ((pages & RANGE_NUM_MAX) == 1) pages++;
-  }
+  // Callers pass a nominal granule for non-leaf requests, so no TTL hint (6833b8f2e199).
+  if (!leaf && smmuDomainHas(sd, KB_SMMU_NONLEAF_TTL0)) ttl = 0;
+  // With TTL 0, SCALE and NUM must not both be 0 as well (an illegal encoding, eb6c97647be2):
+  // one page becomes two, over-invalidating one.
+  if (!leaf && smmuDomainHas(sd, KB_SMMU_RANGE_NUM_BUMP) && (pages & RANGE_NUM_MAX) == 1) pages++;
   while (iova < end && pages != 0) {
     // Each command takes the lowest 5-bit chunk of the remaining page count.
     const scale = <u64>ctz(pages);

@@ -20,7 +20,7 @@
 // The default buffer is 256 KiB: 64 pages, above the largest rcache bin, so a freed IOVA
 // goes straight back to the tree and the next map of the same size — on any CPU — gets it.
 
-import { Simulator } from "../simulator.js";
+import { Simulator, checkBehaviourOverrides } from "../simulator.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import { checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from "../dma.js";
@@ -34,7 +34,7 @@ import {
   parseVariant, registerOf, type ResolvedSequence, type ResolvedStep, type ResolvedVariant, type VariantAction,
   type VariantDefinition,
 } from "../variants/vocabulary.js";
-import { PROFILES, type Profile } from "../profile.js";
+import { PROFILES, type BehaviourOverrides, type Profile } from "../profile.js";
 import { checkCore, coreError, isErrno } from "../errno.js";
 
 export type ScenarioOp =
@@ -46,6 +46,8 @@ export type ScenarioOp =
 export interface Scenario {
   name?: string;
   profile?: Profile;
+  /** The profile's behaviours changed by name: `{ without: ["…"] }` removes one it has, `with` adds one it lacks. */
+  behaviours?: BehaviourOverrides;
   /** The switch and unmap code: a seed variant's name, or a variant definition of your own. */
   variant?: SeedVariant | VariantDefinition;
   /** Bytes per buffer (default 256 KiB). */
@@ -309,7 +311,7 @@ export interface BuildOptions {
 }
 
 const SCENARIO_KEYS = {
-  name: true, profile: true, variant: true, bufferSize: true, smmu: true, setup: true, threads: true,
+  name: true, profile: true, behaviours: true, variant: true, bufferSize: true, smmu: true, setup: true, threads: true,
 } as const satisfies OptionKeys<Scenario>;
 /** The fields each kind of operation may have (its own key first). */
 const OP_KEYS: Record<string, readonly string[]> = {
@@ -330,6 +332,7 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   if (sc.profile !== undefined && !PROFILES.includes(sc.profile)) {
     fail("profile", sc.profile, `must be one of ${PROFILES.map((p) => `'${p}'`).join(", ")}`);
   }
+  checkBehaviourOverrides(sc.profile ?? "5.15", sc.behaviours, where);
   if (typeof sc.variant === "string" && !SEED_VARIANTS.includes(sc.variant as SeedVariant)) {
     fail("variant", sc.variant, `must be one of ${SEED_VARIANTS.join(", ")}, or a variant definition { "switch": [steps], "unmap": [steps] }`);
   }
@@ -371,7 +374,7 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
   const names = Object.keys(sc.threads);
   // Small memories keep each schedule's restore cheap; kheap holds the oracle's shadow, the
   // IOVA domain and the flush queue the switch builds (1 MiB was too little for the queue).
-  const sim = await Simulator.create({ profile: sc.profile ?? "5.15", ramMiB: 1, kheapMiB: 2 });
+  const sim = await Simulator.create({ profile: sc.profile ?? "5.15", behaviours: sc.behaviours, ramMiB: 1, kheapMiB: 2 });
   try {
     const oracle = opts.oracle ?? true;
     const model = opts.smmu ?? sc.smmu ?? "v3";

@@ -12,7 +12,7 @@ import type { Args, CommandFamily, ReplayOutput } from "./index.js";
 import type { SmmuDomain } from "../smmu/domain.js";
 import { formatCommandEvent } from "../smmu/commands.js";
 import { formatRegisterEvent } from "../smmu/registers.js";
-import { profileHas, type Profile } from "../profile.js";
+import { machineHas, type Profile } from "../profile.js";
 
 /** What `smmu RIL STAGE ID [COMPACT]` set: applies to every table from then on. */
 interface SmmuSettings {
@@ -156,7 +156,7 @@ export class PgtableCommands implements CommandFamily {
     for (const l of r.log) this.out.line(l);
     for (const w of r.warnings) this.out.warning(w);
     const pages = r.leakedAllocations;
-    this.out.line(!profileHas(this.sim.profile, "PGT_SELFTEST_KUNIT")
+    this.out.line(!machineHas(this.sim.core, "PGT_SELFTEST_KUNIT")
       ? `selftest: ret=${r.fail ? -14 : 0} warnings=${r.warnings.length} pages_live=${pages}`
       : `selftest: failures=${r.fail} warnings=${r.warnings.length} pages_live=${pages}`);
   }

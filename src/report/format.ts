@@ -94,7 +94,7 @@ export function scenarioFacts(r: RunReport): Fact[] {
   const s = r.scenario;
   return [
     ["scenario", s.name],
-    ["profile", s.profile],
+    ["profile", s.kernel ?? s.profile],
     ["workers", fmtInt(s.workers)],
     ["cpus", fmtInt(s.cpus)],
     ["seed", String(s.seed)],

@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { IommuSimError } from "../errors.js";
-import { PROFILES, type Profile } from "../profile.js";
+import { BEHAVIOURS, PROFILES, type Behaviour, type Profile } from "../profile.js";
 import { formatPath, messageFor, problemsOf } from "../run/scenario.js";
 import type { RunReport } from "./types.js";
 
@@ -73,12 +73,15 @@ const dmaStats = z.strictObject({
 });
 
 const PROFILE_NAMES = PROFILES as unknown as readonly [Profile, ...Profile[]];
+const BEHAVIOUR_NAMES = BEHAVIOURS as unknown as readonly [Behaviour, ...Behaviour[]];
 
 export const reportSchema = z.strictObject({
   tool: z.literal("iommu-sim"),
   version: z.string().max(64),
   scenario: z.strictObject({
-    name: text(), description: text(), profile: z.enum(PROFILE_NAMES), seed: count(), workers: count(), cpus: count(),
+    name: text(), description: text(), profile: z.enum(PROFILE_NAMES),
+    behaviours: z.strictObject({ with: z.array(z.enum(BEHAVIOUR_NAMES)).optional(), without: z.array(z.enum(BEHAVIOUR_NAMES)).optional() }).optional(),
+    kernel: text().optional(), seed: count(), workers: count(), cpus: count(),
     oracle: z.boolean(), machine: z.string().max(64).optional(), contention: z.boolean().optional(),
   }),
   outcome: z.strictObject({

@@ -5,7 +5,7 @@
 
 import type { TimeBreakdown } from "../cpu-time.js";
 
-import type { Profile } from "../profile.js";
+import type { Behaviour, Profile } from "../profile.js";
 import type { DmaStats, DomainType } from "../dma.js";
 
 /**
@@ -111,6 +111,10 @@ export interface RunReport {
     name: string;
     description: string;
     profile: Profile;
+    /** The profile's behaviours changed by name (the scenario's `behaviours`), when any were. */
+    behaviours?: { with?: Behaviour[]; without?: Behaviour[] };
+    /** The kernel in words when behaviours were changed: "7.1 without SMMU_NONLEAF_TTL0". */
+    kernel?: string;
     seed: number;
     workers: number;
     cpus: number;

@@ -23,6 +23,7 @@ import { checkAssetOptions, type AssetOptions } from "../assets.js";
 import type { Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
 import { lazySwitchRefusal } from "../dma.js";
+import { describeKernel, effectiveBehaviours, machineHas, normaliseOverrides } from "../profile.js";
 import type { Core } from "../../bindings/core.js";
 import type { LayoutName } from "../../bindings/layout.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
@@ -120,6 +121,9 @@ const LOG_SAFE_CHUNK = CORE_LIMITS.LOG_MAX;
 const REPORTED_VIOLATIONS = 100;
 /** IOVA pages the oracle's shadow holds (64 B each: 2 MiB of simulator memory; the most an SMMU takes). */
 const ORACLE_PAGES = 1 << 15;
+
+/** The overrides as the report carries them (plain arrays, for its schema). */
+type ReportOverrides = NonNullable<RunReport["scenario"]["behaviours"]>;
 
 interface Machine {
   sim: Simulator;
@@ -320,7 +324,8 @@ function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], 
       "a switch of the orchestrator's would race its rebuild)", "switchToLazy");
   }
   const core = m.sim.core;
-  const result = lazySwitchRefusal(sc.profile, sc.devices.filter((d) => d.domain === name).length)
+  const result = lazySwitchRefusal(describeKernel(sc.profile, sc.behaviours), machineHas(core, "DMA_SWITCH_OWNED_GROUPS"),
+    sc.devices.filter((d) => d.domain === name).length)
     ?? (dom.type === "DMA-FQ" ? "already lazy (DMA-FQ): nothing to do" : switchResult(core, core.raw.dma_switch_lazy(dom.id)));
   // No CPU fired it, so it has no CPU's clock: it is stamped with the furthest one, the run's
   // modelled time so far (each CPU meets the switch at its own clock, which is at most this).
@@ -339,8 +344,12 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
     throw new ArgumentError("simulator", `a Simulator of profile '${given.profile}'`,
       `must have the scenario's profile ('${sc.profile}')`, "runScenario");
   }
+  if (given && given.behaviours.join() !== effectiveBehaviours(sc.profile, sc.behaviours).join()) {
+    throw new ArgumentError("simulator", `a Simulator of kernel '${describeKernel(given.profile, given.behaviourOverrides)}'`,
+      `must run the scenario's kernel ('${describeKernel(sc.profile, sc.behaviours)}')`, "runScenario");
+  }
   const cpuCosts = sc.machine === undefined ? {} : MACHINES[sc.machine].cpuCosts;
-  const sim = given ?? await Simulator.create({ profile: sc.profile, ramMiB: 256, kheapMiB: 64, cpuCosts, ...assets });
+  const sim = given ?? await Simulator.create({ profile: sc.profile, behaviours: sc.behaviours, ramMiB: 256, kheapMiB: 64, cpuCosts, ...assets });
   if (given && sc.machine !== undefined) given.setCpuCosts(cpuCosts); // the run's machine is the scenario's
   const made: { smmu?: Smmu; domains: DmaDomain[] } = { domains: [] };
   try {
@@ -485,7 +494,8 @@ function eventArgs(m: Machine, sc: RunScenario, e: RunEvent, plan: CpuPlan): Sce
   const dom = m.domains.get(e.domain)!;
   if (e.action === "switch-to-lazy") {
     return { ...base, action: e.action, domain: dom.id, target: e.domain,
-             refusal: lazySwitchRefusal(sc.profile, sc.devices.filter((d) => d.domain === e.domain).length) };
+             refusal: lazySwitchRefusal(describeKernel(sc.profile, sc.behaviours), machineHas(m.sim.core, "DMA_SWITCH_OWNED_GROUPS"),
+               sc.devices.filter((d) => d.domain === e.domain).length) };
   }
   return { ...base, action: e.action, iovaDomain: dom.iova.id, count: e.count, target: e.domain };
 }
@@ -572,7 +582,9 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
   const found = totals.violations > 0 ? "violations" : "clean";
   return {
     tool: "iommu-sim", version: VERSION,
-    scenario: { name: sc.name, description: sc.description, profile: sc.profile, seed: f.seed, workers: f.workers,
+    scenario: { name: sc.name, description: sc.description, profile: sc.profile,
+                ...(sc.behaviours ? { behaviours: normaliseOverrides(sc.behaviours) as ReportOverrides, kernel: describeKernel(sc.profile, sc.behaviours) } : {}),
+                seed: f.seed, workers: f.workers,
                 cpus: sc.cpus, oracle: sc.checks.oracle, ...(sc.machine !== undefined ? { machine: sc.machine } : {}),
                 contention: sc.contention },
     outcome: {

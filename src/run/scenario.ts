@@ -19,7 +19,10 @@ import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
 import type { ReplacementPolicy, SmmuCosts, SmmuModel, SmmuOptions } from "../smmu/smmu.js";
-import { DEFAULT_PROFILE, PROFILES, profileHas, type Profile } from "../profile.js";
+import {
+  DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, describeKernel, effectiveBehaviours, normaliseOverrides, profileHas,
+  type Behaviour, type BehaviourOverrides, type Profile,
+} from "../profile.js";
 
 export const RUN_WORKLOAD_KINDS = ["nic-rx", "nic-tx", "storage", "random", "pairs", "attacker", "switcher"] as const;
 export type RunWorkloadKind = (typeof RUN_WORKLOAD_KINDS)[number];
@@ -34,6 +37,8 @@ export interface RunScenario {
   name: string;
   description: string;
   profile: Profile;
+  /** The profile's behaviours changed by name (the bug zoo's switch); absent: none. */
+  behaviours?: BehaviourOverrides;
   /**
    * The machine preset whose costs and SMMU features the run takes (src/machines.ts): the
    * SMMU's costs under smmu.costs, its CPU costs, its range invalidation as the domains' default.
@@ -321,6 +326,10 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
 
 const bool = () => expecting(z.boolean(), "true or false");
 
+/** Behaviour names; which ones (known, and whether the profile has them) is checked after parsing, with a did-you-mean. */
+const behaviourList = () => z.array(expecting(z.custom<Behaviour>((v) => typeof v === "string"),
+  "a behaviour's name (`iommu-sim profiles` lists them)", "a string"));
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 const IDENTIFIER_WORDS = "an identifier (up to 64 letters, digits, _ or -, not starting with a digit or -)";
 
@@ -603,6 +612,7 @@ const scenarioSchema = z.strictObject({
   name: expecting(z.string().min(1).max(64), "a string of 1..64 characters", "a string"),
   description: expecting(z.string(), "a string").default(""),
   profile: oneOf(PROFILE_NAMES).default(DEFAULT_PROFILE),
+  behaviours: z.strictObject({ with: behaviourList().optional(), without: behaviourList().optional() }).optional(),
   machine: oneOf(MACHINE_NAME_LIST).optional(),
   seed: integer(0, 2 ** 32 - 1).default(1),
   workers: integer(1, MAX_WORKERS).default(1),
@@ -628,6 +638,7 @@ export interface RunScenarioInput {
   name: string;
   description?: string;
   profile?: Profile;
+  behaviours?: { with?: Behaviour[]; without?: Behaviour[] };
   machine?: MachineName;
   seed?: number;
   workers?: number;
@@ -701,14 +712,31 @@ function checkSmmu(p: Parsed, out: Problems): void {
   }
 }
 
+/** Whether the scenario's kernel (its profile with its behaviour overrides) has `b`. */
+function kernelHas(p: Parsed, b: Behaviour): boolean {
+  return effectiveBehaviours(p.profile, p.behaviours).includes(b);
+}
+
+/** `profile "5.15"`, or with overrides `kernel "5.15 without …"`. */
+function kernelWords(p: Parsed): string {
+  const o = normaliseOverrides(p.behaviours);
+  return o ? `kernel is ${found(describeKernel(p.profile, o))}` : `profile is ${found(p.profile)}`;
+}
+
+function checkBehaviours(p: Parsed, out: Problems): void {
+  for (const problem of behaviourOverrideProblems(p.profile, p.behaviours)) {
+    out.add(["behaviours", ...problem.path], `${problem.message} (the scenario's profile is ${found(p.profile)})`);
+  }
+}
+
 function checkDomains(p: Parsed, out: Problems): void {
   checkUnique(p.domains, "domains", "name", (d) => d.name,
     (v, first) => `the name ${found(v)} is already used by domains[${first}]`, out);
   p.domains.forEach((d, i) => {
-    if (d.fqMode === "single" && !profileHas(p.profile, "DMA_FQ_SINGLE")) {
+    if (d.fqMode === "single" && !kernelHas(p, "DMA_FQ_SINGLE")) {
       const have = PROFILES.filter((q) => profileHas(q, "DMA_FQ_SINGLE")).map((q) => JSON.stringify(q)).join(" or ");
       out.add(["domains", i, "fqMode"], `"single" needs profile ${have}, a kernel with the single flush queue ` +
-        `(the scenario's profile is ${found(p.profile)})`);
+        `(the scenario's ${kernelWords(p)})`);
     }
   });
 }
@@ -757,8 +785,8 @@ function checkSwitchers(p: Parsed, out: Problems): void {
       // The pause words of a domain have one user: its switcher.
       out.add(at, `domain ${found(w.domain)} already has a switcher (${found(other)}); a domain can have one`);
     } else if (devices === 0) out.add(at, `domain ${found(w.domain)} has no device: there is nothing to switch under`);
-    else if (!profileHas(p.profile, "DMA_SWITCH_OWNED_GROUPS") && devices !== 1) {
-      out.add(at, `on profile ${found(p.profile)} the live switch needs the domain's group to hold exactly one device; ` +
+    else if (!kernelHas(p, "DMA_SWITCH_OWNED_GROUPS") && devices !== 1) {
+      out.add(at, `on ${kernelWords(p).replace(" is", "")} the live switch needs the domain's group to hold exactly one device; ` +
         `${found(w.domain)} has ${devices} (the kernel refuses with -EINVAL)`);
     } else if (w.ops === undefined && mappersOf(p, w.domain).length === 0) {
       out.add(["workloads", i, "ops"], `required when no workload maps in domain ${found(w.domain)} ` +
@@ -901,7 +929,7 @@ function defaultEventCpu(workloads: readonly { kind: RunWorkloadKind; cpus: numb
 }
 
 const CHECKS = [
-  checkSmmu, checkDomains, checkDevices, checkWorkloads, checkCpus, checkSizes, checkAttackers,
+  checkBehaviours, checkSmmu, checkDomains, checkDevices, checkWorkloads, checkCpus, checkSizes, checkAttackers,
   checkSwitchers, checkWorkers, checkEvents, checkContention,
 ];
 
@@ -929,8 +957,9 @@ function resolve(p: Parsed): RunScenario {
   // A machine's SMMU costs and range invalidation come first; what the file says wins.
   const smmu = m ? { ...p.smmu, costs: { ...m.smmuCosts, ...(p.smmu.costs ?? {}) } } : p.smmu;
   const domains = p.domains.map((d) => ({ ...d, rangeInvalidation: d.rangeInvalidation ?? m?.rangeInvalidation ?? true }));
-  const { machine, ...rest } = p;
-  return { ...rest, ...(machine !== undefined ? { machine } : {}), smmu, domains, workloads,
+  const { machine, behaviours: given, ...rest } = p;
+  const behaviours = normaliseOverrides(given);
+  return { ...rest, ...(machine !== undefined ? { machine } : {}), ...(behaviours ? { behaviours } : {}), smmu, domains, workloads,
            events: p.events.map((e) => resolveEvent(e, defaultCpu)) };
 }
 

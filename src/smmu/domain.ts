@@ -7,7 +7,7 @@ import { checkCore, coreError } from "../errno.js";
 import { ArgumentError, IommuSimError } from "../errors.js";
 import type { PageTable } from "../pgtable.js";
 import { checkBool, checkInt, checkOneOf, checkRequiredOptions, own, type OptionKeys } from "../validate.js";
-import { behaviourBits, PROFILES, type Profile } from "../profile.js";
+import { behaviourBits, machineBehaviourBits, PROFILES, type Profile } from "../profile.js";
 
 export interface SmmuDomainOptions {
   /** 1: stage-1 (commands carry the ASID), 2: stage-2 (the VMID). Default: the table's stage. */
@@ -18,7 +18,10 @@ export interface SmmuDomainOptions {
   rangeInvalidation?: boolean;
   /** Stage-1 TLBIs use the EL2 forms (E2H mode). Default false. */
   e2h?: boolean;
-  /** Which driver's encoding rules to follow. Default: the simulator's profile. */
+  /**
+   * Which driver's encoding rules to follow: that profile's behaviours, as it ships. Default:
+   * the machine's kernel (its profile with the overrides it was made with).
+   */
   commandRules?: Profile;
 }
 
@@ -41,7 +44,7 @@ export class SmmuDomain {
   private released = false;
 
   /** @internal Use Simulator.createSmmuDomain. */
-  constructor(private readonly core: Core, profile: Profile, readonly pageTable: PageTable, opts: SmmuDomainOptions) {
+  constructor(private readonly core: Core, readonly pageTable: PageTable, opts: SmmuDomainOptions) {
     const pt = pageTable;
     const ctx = "createSmmuDomain";
     checkRequiredOptions(opts, SMMU_DOMAIN_OPTION_KEYS, ctx, "with at least id");
@@ -53,11 +56,11 @@ export class SmmuDomain {
     const tableStage = pt.geometry.format.startsWith("arm-lpae-s1") ? 1 : 2;
     const stage = checkInt("stage", opts.stage ?? tableStage, 1, 2, ctx) as 1 | 2;
     const id = checkInt(stage === 1 ? "id (ASID)" : "id (VMID)", opts.id, 0, 0xffff, ctx);
-    const rules = checkOneOf("commandRules", opts.commandRules ?? profile, PROFILES, ctx);
+    const rules = opts.commandRules === undefined ? undefined : checkOneOf("commandRules", opts.commandRules, PROFILES, ctx);
     let features = 0;
     if (checkBool("rangeInvalidation", opts.rangeInvalidation, true, ctx)) features |= L.SMMU_FEAT_RANGE_INV;
     if (checkBool("e2h", opts.e2h, false, ctx)) features |= L.SMMU_FEAT_E2H;
-    const sd = core.raw.smmu_domain_create(stage, id, features, behaviourBits(L, rules));
+    const sd = core.raw.smmu_domain_create(stage, id, features, rules === undefined ? machineBehaviourBits(core) : behaviourBits(L, rules));
     checkCore(core, sd, ctx, { detail: `stage ${stage} id ${id}; at most ${L.MAX_SMMU_DOMAINS} SMMU domains live at once` });
     const rc = core.raw.pgt_set_smmu_domain(pt.id, sd);
     if (rc !== 0) {
