@@ -296,6 +296,14 @@ export function smmu_domain_create(stage: u32, id: u32, features: u32, kb: u32):
 }
 
 export function smmu_domain_destroy(id: u32): bool {
+  // On an SMMU v1/v2 its context bank goes back to the free ones (arm_smmu_destroy_domain_context).
+  if (sd.smmuDomainLive(id)) {
+    const dom = sd.smmuDomainAt(id);
+    const s = dom.smmu != 0 ? smmu.smmuLive(dom.smmu - 1) : 0;
+    if (s != 0 && dom.cbndx != 0 && dom.model != smmu.SMMU_MODEL_V3) {
+      v2bank.v2ReleaseBank(changetype<smmu.SmmuInstance>(s), dom.cbndx - 1, id);
+    }
+  }
   return sd.smmuDomainDestroy(id);
 }
 

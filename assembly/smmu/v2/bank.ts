@@ -261,6 +261,14 @@ export function v2BankFor(s: SmmuInstance, domain: u32, stage: u32, asid: u32, v
   return free;
 }
 
+/** Bank `cb` goes back to the free ones, translation off, if SMMU domain `domain` (its id) held it. */
+export function v2ReleaseBank(s: SmmuInstance, cb: u32, domain: u32): void {
+  const b = bankOf(v2Of(s), cb);
+  if (b.domain != domain + 1) return;
+  atomic.store<u32>(changetype<u32>(b) + offsetof<ContextBank>("sctlr"), 0);
+  b.domain = 0;
+}
+
 /** A context fault in bank `cb`: FSR gets its bit, FAR the address (a device fault of `type`). */
 export function v2ContextFault(s: SmmuInstance, cb: u32, type: u32, iova: u64): void {
   const b = bankOf(v2Of(s), cb);
