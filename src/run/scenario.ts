@@ -955,7 +955,8 @@ function resolve(p: Parsed): RunScenario {
   const defaultCpu = defaultEventCpu(workloads);
   const m = p.machine === undefined ? undefined : MACHINES[p.machine];
   // A machine's SMMU costs and range invalidation come first; what the file says wins.
-  const smmu = m ? { ...p.smmu, costs: { ...m.smmuCosts, ...(p.smmu.costs ?? {}) } } : p.smmu;
+  const smmu = m ? { ...p.smmu, ...(m.smmuModel && p.smmu.model === undefined ? { model: m.smmuModel } : {}),
+                     costs: { ...m.smmuCosts, ...(p.smmu.costs ?? {}) } } : p.smmu;
   const domains = p.domains.map((d) => ({ ...d, rangeInvalidation: d.rangeInvalidation ?? m?.rangeInvalidation ?? true }));
   const { machine, behaviours: given, ...rest } = p;
   const behaviours = normaliseOverrides(given);
