@@ -170,6 +170,7 @@ export type SmmuModel = "v3" | "v2" | "v1";
 /** Each model's code in the core (assembly/smmu/smmu.ts SMMU_MODEL_*). */
 export const SMMU_MODEL_CODES = { v3: "SMMU_MODEL_V3", v2: "SMMU_MODEL_V2", v1: "SMMU_MODEL_V1" } as const satisfies
   Record<SmmuModel, LayoutName>;
+/** The SMMU models by name: "v3", "v2", "v1" (SmmuOptions.model). */
 export const SMMU_MODELS = Object.keys(SMMU_MODEL_CODES) as readonly SmmuModel[];
 
 export interface SmmuOptions {
