@@ -24,6 +24,7 @@ import * as cmd from "./smmu/cmd";
 import { smmuConsume } from "./smmu/consume";
 import * as v2bank from "./smmu/v2/bank";
 import * as v2regs from "./smmu/v2/regs";
+import { smmuTlbInvRange } from "./smmu/tlbi";
 import * as engine from "./device/engine";
 import * as phys from "./phys";
 import * as fq from "./iova/fq";
@@ -285,6 +286,22 @@ export function pgt_set_smmu_domain(id: u32, domain: i32): i32 {
   const bound = load<u32>(d + D_SMMU_DOMAIN);
   if (domain >= 0 && bound != 0 && bound != <u32>domain + 1) return -ESIM_TABLE_HAS_SMMU_DOMAIN;
   store<u32>(d + D_SMMU_DOMAIN, domain < 0 ? 0 : <u32>domain + 1);
+  return 0;
+}
+
+/**
+ * The SMMUv3 driver's range invalidation of the table's SMMU domain, called directly rather
+ * than from io-pgtable's callbacks (as the SVA notifier calls it for any munmap range):
+ * 0, or -ESIM_NO_TABLE / -ESIM_NO_SMMU_DOMAIN / -ESIM_ARGS (granule not a power of two ≥ 4K).
+ */
+export function pgt_smmu_inv_range(id: u32, iova: f64, size: f64, granule: f64, leaf: bool): i32 {
+  const d = liveTable(id);
+  if (d == 0) return -ESIM_NO_TABLE;
+  const domain = sd.tlbCookie(d);
+  if (domain == 0) return -ESIM_NO_SMMU_DOMAIN;
+  const g = <u64>granule;
+  if (g < 4096 || (g & (g - 1)) != 0) return -ESIM_ARGS;
+  smmuTlbInvRange(d, domain, <u64>iova, <u64>size, g, leaf);
   return 0;
 }
 

@@ -42,6 +42,8 @@ import { parseRunReport, ReportError } from "./report/schema.js";
 import { CHURN_MAX_WORKERS } from "./tasks/pgtable.js";
 import { outBase } from "./out-base.js";
 import { IommuSimError } from "./errors.js";
+import { BUG_ZOO, findBug, runBug } from "./bugs/index.js";
+import { bugInfo, formatBugList, formatBugRun } from "./bugs/format.js";
 import { LiveServerError, startLiveServer } from "./web/server.js";
 import { fileURLToPath } from "node:url";
 
@@ -333,6 +335,41 @@ program.command("profiles")
       say(`${b.padEnd(28)}${PROFILES.map((p) => (profileHas(p, b) ? "✓" : "·").padStart(7)).join("")}  ${BEHAVIOUR_COMMITS[b] ?? "—"}`);
     }
     say("\n--without B (run, explore, replay) runs a profile without a behaviour it has — a fix's buggy form; --with B adds one.");
+  });
+
+const bugs = program.command("bugs")
+  .description("the bug zoo: real kernel IOMMU bugs (shared/reference/bug-corpus.md), each caught in its buggy form " +
+    "and clean in its fix; `bugs` lists them, `bugs run <id>` runs both forms (exit 0 when the buggy form is caught " +
+    "and the fixed one is clean, 1 otherwise, 2 for an unknown id)");
+
+bugs.command("list", { isDefault: true })
+  .description("list the entries: id, fixing commit, component, title, effect and the switch between the forms")
+  .option("--json", "print the entries as JSON (each BugEntry without its run function)", false)
+  .action((o: { json: boolean }) => {
+    if (o.json) process.stdout.write(JSON.stringify(BUG_ZOO.map(bugInfo), null, 2) + "\n");
+    else for (const l of formatBugList(BUG_ZOO)) say(l);
+  });
+
+bugs.command("run")
+  .description("run an entry's buggy and fixed forms side by side: verdicts, evidence, then PASS or FAIL")
+  .argument("[id]", "an entry's id, or the first 12 hex digits of its fixing commit")
+  .option("--all", "run every entry", false)
+  .option("--json", "print the result as JSON: a BugRunResult, or an array of them with --all", false)
+  .action(async (id: string | undefined, o: { all: boolean; json: boolean }) => {
+    if (o.all === (id !== undefined)) throw new CliInputError("bugs run needs an entry's id (or a fix's 12 hex digits), or --all");
+    const entries = o.all ? BUG_ZOO : [findBug(id!)];
+    const results = [];
+    for (const e of entries) {
+      const r = await runBug(e);
+      results.push(r);
+      if (!o.json) {
+        for (const l of formatBugRun(e, r)) say(l);
+        if (o.all) say("");
+      }
+    }
+    if (o.json) process.stdout.write(JSON.stringify(o.all ? results : results[0], null, 2) + "\n");
+    else if (o.all) say(`${results.filter((r) => r.pass).length} of ${results.length} entries pass`);
+    if (results.some((r) => !r.pass)) process.exitCode = 1;
   });
 
 program.command("report")

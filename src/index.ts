@@ -99,3 +99,7 @@ export {
   type MachineName, type MachinePreset, type CmdqVariant, type PublishedFigure,
 } from "./machines.js";
 export { TIME_CODES, type TimeBreakdown } from "./cpu-time.js";
+export {
+  BUG_ZOO, findBug, runBug, UnknownBugError,
+  type BugEntry, type BugForm, type BugFormResult, type BugRunResult,
+} from "./bugs/index.js";

@@ -99,3 +99,48 @@ describe("invalidation commands", () => {
     pt.release();
   });
 });
+
+describe("range TLBI legality and direct range invalidation", () => {
+  it("a range TLBI with TG set and TTL = NUM = SCALE = 0 is illegal (CERROR_ILL), not consumed", async () => {
+    const sim = sims["7.1"]!;
+    const smmu = sim.createSmmu();
+    try {
+      const before = smmu.stats();
+      smmu.submit({ op: "CMD_TLBI_NH_VA", asid: 5, addr: 0x1000, tg: 1, ttl: 0, scale: 0, num: 0 });
+      expect(smmu.stats().illegalCommands - before.illegalCommands).toBe(1);
+      expect(smmu.stats().commands).toBe(before.commands);
+      // Any of the three non-zero, or no TG (a per-granule command), is legal.
+      smmu.submit({ op: "CMD_TLBI_NH_VA", asid: 5, addr: 0x1000, tg: 1, ttl: 0, scale: 0, num: 1 });
+      smmu.submit({ op: "CMD_TLBI_NH_VA", asid: 5, addr: 0x1000, tg: 1, ttl: 3, scale: 0, num: 0 });
+      smmu.submit({ op: "CMD_TLBI_NH_VA", asid: 5, addr: 0x1000, tg: 0, ttl: 0, scale: 0, num: 0 });
+      expect(smmu.stats().illegalCommands - before.illegalCommands).toBe(1);
+      expect(smmu.stats().commands - before.commands).toBe(3);
+    } finally {
+      smmu.destroy();
+    }
+  });
+
+  it("SmmuDomain.invalidateRange: a non-leaf range of 33 pages is bumped to 34 (SMMU_RANGE_NUM_BUMP), 1 + 32 without it", async () => {
+    const check = (sim: Simulator, expected: object[]) => {
+      const pt = sim.createPageTable(S1);
+      const dom = sim.createSmmuDomain(pt, { id: 5, rangeInvalidation: true });
+      try {
+        dom.invalidateRange(0x200000, 33 * 0x1000);
+        expect(commands(pt.takeEvents()).filter((c) => c && c.op === "CMD_TLBI_NH_VA")).toMatchObject(expected);
+        expect(() => dom.invalidateRange(0x200000, 0x1000, { granule: 0x3000 })).toThrow(/granule .*power of two/);
+        expect(() => dom.invalidateRange(-1, 0x1000)).toThrow(/iova/);
+      } finally {
+        dom.destroy();
+        pt.release();
+      }
+      expect(() => dom.invalidateRange(0x200000, 0x1000)).toThrow(/destroyed SMMU domain/);
+    };
+    check(sims["7.1"]!, [{ leaf: false, ttl: 0, scale: 1, num: 16 }]);
+    const without = await Simulator.create({ profile: "7.1", ramMiB: 4, kheapMiB: 2, behaviours: { without: ["SMMU_RANGE_NUM_BUMP"] } });
+    try {
+      check(without, [{ leaf: false, ttl: 0, scale: 0, num: 0 }, { leaf: false, ttl: 0, scale: 5, num: 0 }]);
+    } finally {
+      await without.close();
+    }
+  });
+});

@@ -63,6 +63,19 @@ export function cmdOpLegal(op: u64): bool {
     op == 0x28 || op == 0x2a || op == 0x30 || op == 0x40 || op == 0x41 || op == 0x44 || op == 0x45 || op == OP_CMD_SYNC;
 }
 
+/**
+ * Whether a command with a legal opcode is also legally encoded: a range TLBI (NH_VA, EL2_VA,
+ * S2_IPA) with TG set must not have TTL, NUM and SCALE all 0 (the architecture makes it
+ * CERROR_ILL; eb6c97647be2 is the driver's fix for building one). Other commands: true.
+ */
+export function cmdEncodingLegal(dw0: u64, dw1: u64): bool {
+  const op = cmdField(dw0, CMD0_OP_LO, CMD0_OP_BITS);
+  if (op != OP_TLBI_NH_VA && op != OP_TLBI_EL2_VA && op != OP_TLBI_S2_IPA) return true;
+  if (cmdField(dw1, CMD1_TG_LO, CMD1_TG_BITS) == 0) return true;
+  return cmdField(dw1, CMD1_TTL_LO, CMD1_TTL_BITS) != 0 || cmdField(dw0, CMD0_NUM_LO, CMD0_NUM_BITS) != 0 ||
+         cmdField(dw0, CMD0_SCALE_LO, CMD0_SCALE_BITS) != 0;
+}
+
 const SYNC_CS_SEV: u64 = 2; //      completion signalled by SEV; the driver polls
 const SYNC_MSH_IS: u64 = 3; //      inner shareable
 const SYNC_MSIATTR_OWBI: u64 = 0xf;

@@ -13,7 +13,7 @@ import {
   OP_TLBI_NH_VA, OP_TLBI_NH_VAA, OP_TLBI_NSNH_ALL, OP_TLBI_S12_VMALL, OP_TLBI_S2_IPA,
   CMD0_ASID_BITS, CMD0_ASID_LO, CMD0_NUM_BITS, CMD0_NUM_LO, CMD0_OP_BITS, CMD0_OP_LO, CMD0_SCALE_BITS, CMD0_SCALE_LO,
   CMD0_VMID_BITS, CMD0_VMID_LO, CMD1_LEAF_BITS, CMD1_LEAF_LO, CMD1_TG_BITS, CMD1_TG_LO, CMD1_TTL_BITS, CMD1_TTL_LO,
-  cmdAddr, cmdField, cmdKindIndex, cmdOpLegal,
+  cmdAddr, cmdEncodingLegal, cmdField, cmdKindIndex, cmdOpLegal,
 } from "./cmd";
 import {
   MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, PENDING_CMD_SIZE, PendingCmd, STAT_BY_KIND, STAT_CMDS,
@@ -36,9 +36,10 @@ const ALL_SHIFTS: u64 = 0x0000_0000_ffff_f000 | (<u64>0xfff << 32); // every siz
 export function smmuConsume(a: u32, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {
   const s = changetype<SmmuInstance>(a);
   const op = dw0 & 0xff;
-  if (!cmdOpLegal(op)) {
-    // CERROR_ILL: the SMMU does not consume it. Counted apart, so that the commands the
-    // statistics report are ones an SMMU would have executed.
+  if (!cmdOpLegal(op) || !cmdEncodingLegal(dw0, dw1)) {
+    // CERROR_ILL: the SMMU does not consume it (the driver's error handler skips it, so its
+    // invalidation never happens). Counted apart, so that the commands the statistics
+    // report are ones an SMMU would have executed.
     stat(s, STAT_CMD_ILLEGAL, count);
     return;
   }

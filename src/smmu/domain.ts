@@ -6,7 +6,9 @@ import type { Core } from "../../bindings/core.js";
 import { checkCore, coreError } from "../errno.js";
 import { ArgumentError, IommuSimError } from "../errors.js";
 import type { PageTable } from "../pgtable.js";
-import { checkBool, checkInt, checkOneOf, checkRequiredOptions, own, type OptionKeys } from "../validate.js";
+import {
+  checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, own, type OptionKeys,
+} from "../validate.js";
 import { behaviourBits, machineBehaviourBits, PROFILES, type Profile } from "../profile.js";
 
 export interface SmmuDomainOptions {
@@ -71,6 +73,25 @@ export class SmmuDomain {
     this.stage = stage;
     this.asidOrVmid = id;
     own(this, core);
+  }
+
+  /**
+   * The driver's range invalidation called directly, not from io-pgtable's callbacks: what
+   * arm_smmu_tlb_inv_range_asid does for SVA's MMU notifier on any munmap range (io-pgtable
+   * only ever invalidates whole tables or gathered leaves). `leaf` false is a non-leaf (walk)
+   * invalidation; `granule` the nominal granule (default 4096). The commands and the
+   * CMD_SYNC show in the table's events like any others.
+   */
+  invalidateRange(iova: number, size: number, options?: { granule?: number; leaf?: boolean }): void {
+    const ctx = "SmmuDomain.invalidateRange";
+    if (this.released) throw new IommuSimError(`iommu-sim: ${ctx} on a destroyed SMMU domain`);
+    const opts = checkOptions(options, ["granule", "leaf"], ctx);
+    checkAddress("iova", iova, ctx);
+    checkAddress("size", size, ctx);
+    const granule = checkInt("granule", opts.granule ?? 4096, 4096, 2 ** 40, ctx);
+    if (!isPowerOfTwo(granule)) throw new ArgumentError("granule", granule, "must be a power of two (a page or block size)", ctx);
+    const rc = this.core.raw.pgt_smmu_inv_range(this.pageTable.id, iova, size, granule, checkBool("leaf", opts.leaf, false, ctx));
+    if (rc !== 0) throw coreError(this.core, rc, ctx, { detail: `page table ${this.pageTable.id}` });
   }
 
   /** Forget the domain; its page table stops issuing commands. */
