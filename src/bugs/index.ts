@@ -10,6 +10,7 @@ import { SEED_RACE_BUG } from "./entries/seed-race.js";
 import { TTL_NONLEAF } from "./entries/ttl-nonleaf.js";
 import { RANGE_NUM_BUMP } from "./entries/range-num-bump.js";
 import { LAZY_WINDOW } from "./entries/lazy-window.js";
+import { EMPTY_GATHER_SYNC } from "./entries/empty-gather-sync.js";
 
 export type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 
@@ -19,6 +20,7 @@ export const BUG_ZOO: readonly BugEntry[] = Object.freeze([
   TTL_NONLEAF,
   RANGE_NUM_BUMP,
   LAZY_WINDOW,
+  EMPTY_GATHER_SYNC,
 ].sort((a, b) => a.corpus - b.corpus));
 
 /** A name `bugs run` was given that is no entry: it lists the ids, with the nearest one. */

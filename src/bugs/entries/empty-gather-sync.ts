@@ -13,6 +13,7 @@ import { hex } from "../../errors.js";
 import type { SmmuModel } from "../../smmu/smmu.js";
 import type { AssetOptions } from "../../assets.js";
 import type { BugEntry, BugForm, BugFormResult } from "../types.js";
+import { accessClasses, accessLine, tallyViolations, verdictOf } from "../evidence.js";
 
 /** The behaviour that tells the forms apart: the fix. */
 const FIX_BEHAVIOUR = "IOMMU_GATHER_UNMAPPED_RANGE";
@@ -33,7 +34,9 @@ function countDelta(before: Readonly<Record<string, number>>, after: Readonly<Re
  * core.wasm is when this runs from the sources.
  */
 export async function emptyGatherSequence(form: BugForm, model: SmmuModel, assets: AssetOptions = {}): Promise<BugFormResult> {
-  const sim = await Simulator.create({ profile: "7.1", ...assets, ...(form === "buggy" ? { behaviours: { without: [FIX_BEHAVIOUR] } } : {}) });
+  // As evidence.ts formMachine, with the assets a run from the sources needs.
+  const sim = await Simulator.create({ profile: "7.1", ramMiB: 8, kheapMiB: 4, ...assets,
+                                       ...(form === "buggy" ? { behaviours: { without: [FIX_BEHAVIOUR] } } : {}) });
   try {
     const smmu = sim.createSmmu({ model, invalidateAt: "sync", oracle: true });
     const dom = sim.createDmaDomain({ smmu, type: "DMA", cpus: 1 });
@@ -41,8 +44,7 @@ export async function emptyGatherSequence(form: BugForm, model: SmmuModel, asset
     const kernel = `7.1${form === "buggy" ? ` without ${FIX_BEHAVIOUR} (90c5def10bea alone)` : " (90c5def10bea + 7e0548525abd)"}`;
     const evidence = [`SMMU ${model}, strict DMA domain, kernel ${kernel}; TLBIs complete only at their sync`];
     const a = dev.map(OLD_PHYS, 4096);
-    const first = dev.access(a, 4, "write");
-    evidence.push(`dma_map ${hex(OLD_PHYS)} → iova ${hex(a)}; device write: ${first.ok ? `reached ${hex(first.pa)}` : first.fault.type}`);
+    evidence.push(accessLine(`dma_map ${hex(OLD_PHYS)} → iova ${hex(a)}; device writes it (fills the TLB)`, dev.access(a, 4, "write")));
     const before = smmu.stats();
     dev.unmap(a, 4096);
     const after = smmu.stats();
@@ -50,24 +52,24 @@ export async function emptyGatherSequence(form: BugForm, model: SmmuModel, asset
       ? `dma_unmap ${hex(a)}: commands ${countDelta(before.commandsByKind, after.commandsByKind)}`
       : `dma_unmap ${hex(a)}: registers ${countDelta(before.registersByKind, after.registersByKind)}`);
     const stale = dev.access(a, 4, "write");
-    evidence.push(`device write to ${hex(a)} after the unmap: ${stale.ok ? `reached ${hex(stale.pa)} from the ${stale.segments[0]!.from} (${stale.segments[0]!.check})` : `${stale.fault.type} fault`}`);
+    evidence.push(accessLine(`device writes ${hex(a)} after the unmap`, stale));
     const b = dev.map(NEW_PHYS, 4096);
     const reused = dev.access(b, 4, "write");
-    evidence.push(`dma_map ${hex(NEW_PHYS)} → iova ${hex(b)}${b === a ? " (reused)" : ""}; device write: ` +
-      (reused.ok ? `reached ${hex(reused.pa)}${reused.pa !== NEW_PHYS ? " — the old buffer's page, through the stale entry" : ""} (${reused.segments[0]!.check})` : reused.fault.type));
-    const c = smmu.oracle!.counts();
-    const parts = [c.afterStrictUnmap && `AFTER_STRICT ×${c.afterStrictUnmap}`, c.useAfterFree && `USE_AFTER_FREE ×${c.useAfterFree}`].filter(Boolean);
+    const wrong = reused.ok && reused.pa !== NEW_PHYS ? " — the old buffer's page, through the stale entry" : "";
+    evidence.push(accessLine(`dma_map ${hex(NEW_PHYS)} → iova ${hex(b)}${b === a ? " (reused)" : ""}; device writes it`, reused) + wrong);
+    const counts = tallyViolations([...accessClasses(stale), ...accessClasses(reused)]);
+    const violations = [...counts.values()].reduce((x, y) => x + y, 0);
     const regs = smmu.stats().registersByKind;
     return {
-      form, caught: parts.length > 0, verdict: parts.length ? parts.join(", ") : "clean", evidence,
-      measures: { afterStrict: c.afterStrictUnmap, useAfterFree: c.useAfterFree, tlbSyncs: regs.TLBSYNC, tlbStatusPolls: regs.TLBSTATUS },
+      form, caught: violations > 0, verdict: verdictOf(counts), evidence,
+      measures: { violations, tlbSyncs: regs.TLBSYNC, tlbStatusPolls: regs.TLBSTATUS },
     };
   } finally {
     await sim.close();
   }
 }
 
-export const emptyGatherSync: BugEntry = {
+export const EMPTY_GATHER_SYNC: BugEntry = {
   id: "empty-gather-sync",
   corpus: 1,
   fix: "7e0548525abd",
@@ -78,10 +80,10 @@ export const emptyGatherSync: BugEntry = {
   kernels: "v7.0-rc from late March 2026 until 7e0548525abd (April 2026), and stable trees that took 90c5def10bea alone",
   fixChanged: "After an unmap_pages call that unmapped something but left the gather empty, __iommu_unmap records the " +
     "unmapped range in the gather itself, so iommu_iotlb_sync no longer skips the driver's .iotlb_sync.",
-  switch: { kind: "behaviour", name: FIX_BEHAVIOUR, buggy: `7.1 without ${FIX_BEHAVIOUR}`, fixed: "7.1 as it is" },
+  switch: { kind: "behaviour", name: FIX_BEHAVIOUR, buggy: `7.1 without ${FIX_BEHAVIOUR}`, fixed: "7.1" },
   trigger: "SMMU v2, strict DMA domain, TLBIs completing at TLBSYNC: dma_map, device write, dma_unmap, dma_map of the reused IOVA, device write",
   async run(form, opts) {
-    if (opts?.signal?.aborted) throw new Error("iommu-sim: bugs run empty-gather-sync was aborted");
+    opts?.signal?.throwIfAborted();
     return emptyGatherSequence(form, "v2");
   },
 };
