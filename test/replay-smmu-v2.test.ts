@@ -45,3 +45,17 @@ describe("replay: smmu v2", () => {
     await expect(replayScript("cfg s1 0x40201000 48 48\nsmmu v2 1 5 1", { profile: "7.1" })).rejects.toThrow(/line 2/);
   });
 });
+
+describe("replay: smmu v1", () => {
+  it("a stage-2 bank on an SMMUv1 has no TLBIIPAS2 or TLBSYNC: add_page writes TLBIVMID, iotlb_sync is the global sync", async () => {
+    const out = regLines(await replayScript("cfg s2 0x40201000 40 48\nsmmu v1 2 9\nmap 0x1000 0x90001000 0x1000 1 0x3\nunmap 0x1000 0x1000 1", { profile: "7.1" }));
+    expect(out).toEqual([
+      "tlb_add_page iova=0x1000 granule=0x1000", "REG TLBIVMID vmid=9",
+      "iotlb_sync start=0x1000 end=0x1fff pgsize=0x0", "REG sTLBGSYNC", expect.stringMatching(/^REG sTLBGSTATUS poll ×\d+$/),
+    ]);
+    // Stage 1 on an SMMUv1 keeps the context bank's registers.
+    const s1 = regLines(await replayScript(SCRIPT.replace("smmu v2", "smmu v1"), { profile: "7.1" }));
+    expect(s1).toContain("REG CB0 TLBIVAL iova=0x1000 asid=5");
+    expect(s1).toContain("REG CB0 TLBSYNC");
+  });
+});
