@@ -224,6 +224,28 @@ export const KB_PGT_SPLIT_LOSER_UNMAPS: u32 = 1 << 29;
  * ac9a5d522bb8 "iommu/dma: Fix race condition during iova_domain initialization" (v6.0).
  */
 export const KB_DMA_INIT_DOMAIN_LOCKED: u32 = 1 << 30;
+// ── the IOMMU core's unmap and sync (drivers/iommu/iommu.c) ─────────────────
+// Bits 20–22 are the SMMU v1/v2 work's (issue 16); the others' bits follow.
+
+/**
+ * iommu_iotlb_sync does not call the driver when the gather is empty (start > end: nothing
+ * was added since it was initialised); before, the driver's .iotlb_sync ran whatever the
+ * gather held. 90c5def10bea "iommu: Do not call drivers for empty gathers" (v7.0-rc, late
+ * March 2026; Cc: stable, backported as 41daa53f85bd and 26ca43e61b31 [inferred from the
+ * stable logs]). A driver that never fills the gather — arm-smmu v1/v2, whose tlb_add_page
+ * writes its TLBIs at once and whose .iotlb_sync is the TLBSYNC they wait for — then never
+ * syncs a strict unmap: bug-corpus.md #1. 6.12 does not have it: 6.12.63 predates the
+ * March 2026 backports [inferred from the release dates].
+ */
+export const KB_IOMMU_SKIP_EMPTY_GATHER: u32 = 1 << 20;
+/**
+ * After an unmap_pages call that unmapped something and left the gather empty, the core
+ * adds the unmapped range to the gather itself, so that .iotlb_sync still runs. 7e0548525abd
+ * "iommu: Ensure .iotlb_sync is called correctly" (v7.0-rc, April 2026; fixes 90c5def10bea).
+ * Only start and end are recorded (not pgsize) [inferred]: the SMMUv3 driver, which returns
+ * early without a page size, is unaffected.
+ */
+export const KB_IOMMU_GATHER_UNMAPPED_RANGE: u32 = 1 << 21;
 
 /** Every bit above (a record's behaviours must be a subset): their union, derived, never a count. */
 export const BEHAVIOUR_BITS: u32 =
@@ -233,4 +255,5 @@ export const BEHAVIOUR_BITS: u32 =
   KB_IOVA_DEPOT_LIST | KB_IOVA_FAST_ROUNDS | KB_IOVA_MAX32_ANY_LOW_FREE | KB_IOVA_RETRY_ABOVE_CACHED |
   KB_IOVA_FLUSH_QUEUE | KB_IOVA_LIMIT_NO_UNDERFLOW | KB_IOVA_DEPOT_FULL_FLUSH | KB_FQ_TIMER_READ_FIRST |
   KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE | KB_DMA_SWITCH_OWNED_GROUPS | KB_BENCH_MAP_MODE |
-  KB_FQ_TEARDOWN_WAITS_TIMER | KB_PGT_SPLIT_LOSER_UNMAPS | KB_DMA_INIT_DOMAIN_LOCKED;
+  KB_FQ_TEARDOWN_WAITS_TIMER | KB_PGT_SPLIT_LOSER_UNMAPS | KB_DMA_INIT_DOMAIN_LOCKED |
+  KB_IOMMU_SKIP_EMPTY_GATHER | KB_IOMMU_GATHER_UNMAPPED_RANGE;

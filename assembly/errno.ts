@@ -71,6 +71,10 @@ export const ESIM_CMD_ILLEGAL: i32 = ESIM_BASE + 21;
 export const ESIM_IOVA_WRAPPED: i32 = ESIM_BASE + 26;
 /** A flush-queue ring was reached after teardown freed it (its memory poisoned): a use-after-free. */
 export const ESIM_FQ_FREED: i32 = ESIM_BASE + 28;
+/** Asked of an SMMU of the other model: a command for an SMMU v1/v2 (no queue), a register for an SMMUv3. */
+export const ESIM_SMMU_MODEL: i32 = ESIM_BASE + 22;
+/** Every context bank or stream match register of the SMMU v1/v2 is in use. */
+export const ESIM_NO_CONTEXT_BANK: i32 = ESIM_BASE + 23;
 
 // Why alloc_io_pgtable_ops would return NULL for a configuration (the kernel gives no
 // reason; these are ours, one per check it makes).

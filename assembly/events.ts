@@ -16,8 +16,14 @@ export const EV_TLB_FLUSH_ALL: u32 = 3;
 export const EV_IOTLB_SYNC: u32 = 4; //     a = start, b = end, c = pgsize
 export const EV_WARN: u32 = 5; //           a = WARN_* code
 export const EV_CMD: u32 = 6; //            a = dw0, b = dw1, c = the run word below
+/**
+ * An SMMU v1/v2 register operation (smmu/v2/driver.ts): a = the register word (smmu/v2/regs.ts
+ * v2RegWord: kind and context bank), b = the value written, c = the run word below (how many
+ * writes, the value advancing by 2^step after each; for a status register, how many reads).
+ */
+export const EV_REG: u32 = 7;
 
-// An EV_CMD record's run word: how many commands (dw1's address advancing by 2^step after
+// An EV_CMD (or EV_REG) record's run word: how many commands (dw1's address advancing by 2^step after
 // each), and the low 12 bits of the address the driver asked for (the encoding drops them).
 export const EVC_COUNT_LO: u32 = 0;   export const EVC_COUNT_BITS: u32 = 32;
 export const EVC_STEP_LO: u32 = 32;   export const EVC_STEP_BITS: u32 = 8;

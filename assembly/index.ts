@@ -22,6 +22,8 @@ import * as smmu from "./smmu/smmu";
 import { smmuTranslate } from "./smmu/translate";
 import * as cmd from "./smmu/cmd";
 import { smmuConsume } from "./smmu/consume";
+import * as v2bank from "./smmu/v2/bank";
+import * as v2regs from "./smmu/v2/regs";
 import { smmuTlbInvRange } from "./smmu/tlbi";
 import * as engine from "./device/engine";
 import * as phys from "./phys";
@@ -47,7 +49,7 @@ import { I_NCPUS } from "./iova/layout";
 import {
   ESIM_ARGS, ESIM_CPU, ESIM_NO_DEVICE, ESIM_NO_DMA_DOMAIN, ESIM_NO_IOVA_DOMAIN, ESIM_NO_QUEUE, ESIM_NO_SMMU,
   ESIM_NO_SMMU_DOMAIN, ESIM_NO_TABLE, ESIM_NO_WORKLOAD, ESIM_NOT_READY, ESIM_THREAD_SLOT, ESIM_CMD_ILLEGAL,
-  ESIM_TABLE_HAS_SMMU_DOMAIN, ENOSPC,
+  ESIM_TABLE_HAS_SMMU_DOMAIN, ENOSPC, ESIM_SMMU_MODEL, ESIM_NO_CONTEXT_BANK,
 } from "./errno";
 
 // ── constants: the memory map, record offsets, codes (each defined once, in its unit) ──
@@ -86,7 +88,7 @@ export {
   QUIRK_ARM_S2FWB, QUIRK_NO_WARN
 } from "./pgtable/desc";
 export {
-  EVENT_SIZE, EV_TLB_ADD_PAGE, EV_TLB_FLUSH_WALK, EV_TLB_FLUSH_ALL, EV_IOTLB_SYNC, EV_WARN, EV_CMD,
+  EVENT_SIZE, EV_TLB_ADD_PAGE, EV_TLB_FLUSH_WALK, EV_TLB_FLUSH_ALL, EV_IOTLB_SYNC, EV_WARN, EV_CMD, EV_REG,
   WARN_MAP_PGSIZE, WARN_MAP_RANGE, WARN_MAP_EXISTS, WARN_MAP_REPLACE_TABLE, WARN_MAP_LAST_LEVEL,
   WARN_UNMAP_ARGS, WARN_UNMAP_RANGE, WARN_UNMAP_NO_PTE, WARN_UNMAP_PARTIAL_BLOCK, WARN_OUT_OF_LEVELS,
   EVC_COUNT_LO, EVC_COUNT_BITS, EVC_STEP_LO, EVC_STEP_BITS, EVC_ADDR_LO, EVC_ADDR_BITS
@@ -95,15 +97,27 @@ export {
   UNMAP_NULL_GATHER, UNMAP_GATHER, UNMAP_GATHER_QUEUED, UNMAP_SYNC
 } from "./iommu/core";
 export {
-  SMMU_FEAT_RANGE_INV, SMMU_FEAT_E2H, SD_FLUSH_GEN
+  SMMU_FEAT_RANGE_INV, SMMU_FEAT_E2H, SD_FLUSH_GEN, SD_CBNDX
 } from "./smmu/domain";
+export {
+  V2R_TLBIVA, V2R_TLBIVAA, V2R_TLBIASID, V2R_TLBIALL, V2R_TLBIVAL, V2R_TLBIVAAL, V2R_TLBIIPAS2, V2R_TLBIIPAS2L,
+  V2R_TLBSYNC, V2R_TLBSTATUS, V2R_TLBIVMID, V2R_TLBIALLNSNH, V2R_STLBGSYNC, V2R_STLBGSTATUS, V2_REG_KINDS,
+  V2W_KIND_BITS, V2W_CB_LO, V2_VA_BITS, V2_IPA_BITS, V2_ASID_LO, V2_NUM_SMRS, V2_NUM_CBS, SMR_ID_MASK, SMR_MASK_LO,
+  SMR_VALID, S2CR_CBNDX_MASK, S2CR_TYPE_LO, S2CR_TYPE_TRANS, S2CR_TYPE_BYPASS, S2CR_TYPE_FAULT, CBAR_VMID_MASK,
+  SCTLR_M, FSR_TF, FSR_AFF, FSR_PF, FSR_EF, V2_FAULT_UNMATCHED, V2_FAULT_S2CR, V2_FAULT_CONFLICT
+} from "./smmu/v2/regs";
+export {
+  V2S_VERSION, V2S_GS_ACTIVE, V2S_REG_STATS, V2S_SMRS, V2S_S2CRS, V2S_CBS, V2_CB_SIZE, CB_CBAR, CB_SCTLR, CB_TCR,
+  CB_MAIR0, CB_TTBR0, CB_FAR, CB_FSR, CB_TLBSTATUS, CB_DOMAIN
+} from "./smmu/v2/bank";
 export {
   S_STATS, S_COSTS, S_FAULTS, S_FAULT_MASK, S_FAULT_HEAD, S_IOTLB, S_WALKC, FAULT_SIZE, MAX_STREAMS,
   OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_FAULT_DROP_TLBI, STAT_TRANSLATIONS, STAT_UTLB_HITS,
   STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_WALKS, STAT_PTE_READS, STAT_WALKC_HITS, STAT_FAULTS, STAT_TLBI_VA,
   STAT_TLBI_CONTEXT, STAT_TLBI_ALL, STAT_SYNCS, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_MODELLED_NS, STAT_BY_KIND, STAT_CMD_ILLEGAL,
   COST_PTE_READ, COST_IOTLB_HIT, COST_IOTLB_MISS, COST_WALKC_HIT, COST_TLBI, COST_SYNC, COST_UTLB_HIT,
-  COST_CMDQ_CLAIM, COST_CMDQ_SPIN, COST_CMDQ_SPIN_MAX, COST_MMIO, COST_SYNC_WAKE,
+  COST_CMDQ_CLAIM, COST_CMDQ_SPIN, COST_CMDQ_SPIN_MAX, COST_MMIO, COST_SYNC_WAKE, COST_REG_WRITE, COST_STATUS_POLL,
+  COST_TLB_SYNC, S_MODEL, S_V2, SMMU_MODEL_V3, SMMU_MODEL_V2, SMMU_MODEL_V1,
   F_BAD_STREAM, F_TRANSLATION, F_ADDR_SIZE, F_ACCESS, F_PERMISSION, F_WALK_EABT, S_ORACLE, FR_TYPE, FR_IOVA, FR_SID,
   FR_LEVEL, FR_INFO
 } from "./smmu/smmu";
@@ -124,7 +138,7 @@ export {
   ACCESS_WRITE, ACCESS_PRIV
 } from "./smmu/translate";
 export {
-  HIT_UTLB, HIT_IOTLB, HIT_WALK, AR_META, AR_FAULT_LEVEL, AR_PA, AR_FAULT_INFO, AR_HIT, AR_ORACLE_CLASS
+  HIT_UTLB, HIT_IOTLB, HIT_WALK, HIT_BYPASS, AR_META, AR_FAULT_LEVEL, AR_PA, AR_FAULT_INFO, AR_HIT, AR_ORACLE_CLASS
 } from "./smmu/access";
 export {
   O_RING, O_RING_MASK, O_RING_HEAD, O_COUNTERS, VIOLATION_SIZE, AC_OK, AC_LAZY_WINDOW, AC_UNCHECKED,
@@ -302,13 +316,21 @@ export function smmu_domain_create(stage: u32, id: u32, features: u32, kb: u32):
 }
 
 export function smmu_domain_destroy(id: u32): bool {
+  // On an SMMU v1/v2 its context bank goes back to the free ones (arm_smmu_destroy_domain_context).
+  if (sd.smmuDomainLive(id)) {
+    const dom = sd.smmuDomainAt(id);
+    const s = dom.smmu != 0 ? smmu.smmuLive(dom.smmu - 1) : 0;
+    if (s != 0 && dom.cbndx != 0 && dom.model != smmu.SMMU_MODEL_V3) {
+      v2bank.v2ReleaseBank(changetype<smmu.SmmuInstance>(s), dom.cbndx - 1, id);
+    }
+  }
   return sd.smmuDomainDestroy(id);
 }
 
 /** Create an SMMU; see assembly/smmu/smmu.ts for the arguments. Its id, or a negative errno. */
 export function smmu_create(options: u32, tlbSets: u32, tlbWays: u32, policy: u32, seed: u32,
-                            wc0: u32, wc1: u32, wc2: u32, wc3: u32, utlb: u32, faultRing: u32): i32 {
-  return smmu.smmuCreate(options, tlbSets, tlbWays, policy, seed, wc0, wc1, wc2, wc3, utlb, faultRing);
+                            wc0: u32, wc1: u32, wc2: u32, wc3: u32, utlb: u32, faultRing: u32, model: u32): i32 {
+  return v2bank.smmuCreateModel(options, tlbSets, tlbWays, policy, seed, wc0, wc1, wc2, wc3, utlb, faultRing, model);
 }
 
 export function smmu_destroy(id: u32): bool {
@@ -329,16 +351,77 @@ export function smmu_ste_set(id: u32, sid: u32, domain: u32, stage: u32, asid: u
 export function smmu_ste_clear(id: u32, sid: u32): bool {
   const s = smmu.smmuLive(id);
   if (s == 0 || sid >= smmu.MAX_STREAMS) return false;
-  smmu.steClear(s, sid);
+  if (load<u32>(s + smmu.S_MODEL) != smmu.SMMU_MODEL_V3) v2bank.v2UnmapStream(changetype<smmu.SmmuInstance>(s), sid);
+  else smmu.steClear(s, sid);
   return true;
 }
 
-/** Send an SMMU domain's commands to SMMU `id` (-1: to none): 0 or a negative errno. */
+/** Send an SMMU domain's commands (or register writes) to SMMU `id` (-1: to none): 0 or a negative errno. */
 export function smmu_domain_set_smmu(domain: u32, id: i32): i32 {
   if (!sd.smmuDomainLive(domain)) return -ESIM_NO_SMMU_DOMAIN;
-  if (id >= 0 && smmu.smmuLive(<u32>id) == 0) return -ESIM_NO_SMMU;
-  store<u32>(sd.smmuDomainAddr(domain) + sd.SD_SMMU, id < 0 ? 0 : <u32>id + 1);
+  const s = id >= 0 ? smmu.smmuLive(<u32>id) : 0;
+  if (id >= 0 && s == 0) return -ESIM_NO_SMMU;
+  const a = sd.smmuDomainAddr(domain);
+  store<u32>(a + sd.SD_MODEL, s == 0 ? smmu.SMMU_MODEL_V3 : load<u32>(s + smmu.S_MODEL));
+  store<u32>(a + sd.SD_SMMU, id < 0 ? 0 : <u32>id + 1);
   return 0;
+}
+
+// ── SMMU v1/v2: stream matching, context banks, registers ─────────────────────
+
+/**
+ * Attach stream `sid` of an SMMU v1/v2 to SMMU domain `domain` as arm-smmu.c does: the
+ * domain's context bank (claimed and programmed with TTBR0, TCR, MAIR0 on its first attach;
+ * its walk context from the table's geometry), then an SMR matching the stream exactly and
+ * its S2CR steering it there. The bank's index, or -ESIM_NO_SMMU, -ESIM_NO_SMMU_DOMAIN,
+ * -ESIM_SMMU_MODEL (an SMMUv3), -ESIM_ARGS, -ESIM_NO_CONTEXT_BANK (banks or SMRs used up).
+ */
+export function smmu_v2_attach(id: u32, sid: u32, domain: u32, ttb: f64, tcr: u32, mair: u32, ias: u32,
+                               pgShift: u32, start: u32, oas: u32): i32 {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return -ESIM_NO_SMMU;
+  if (load<u32>(s + smmu.S_MODEL) == smmu.SMMU_MODEL_V3) return -ESIM_SMMU_MODEL;
+  if (!sd.smmuDomainLive(domain)) return -ESIM_NO_SMMU_DOMAIN;
+  if (sid > v2regs.SMR_ID_MASK) return -ESIM_ARGS;
+  const dom = sd.smmuDomainAt(domain);
+  const inst = changetype<smmu.SmmuInstance>(s);
+  const cb = v2bank.v2BankFor(inst, domain, dom.stage, dom.asid, dom.vmid, <u64>ttb, tcr, mair);
+  if (cb < 0) return -ESIM_NO_CONTEXT_BANK;
+  const vmid = dom.stage == 2 ? dom.vmid & v2regs.CBAR_VMID_MASK : 0;
+  const rc = smmu.steSet(id, <u32>cb, domain, dom.stage, dom.asid, vmid, <u64>ttb, ias, pgShift, start, oas);
+  if (rc != 0) return rc;
+  if (v2bank.v2MapStream(inst, sid, <u32>cb) < 0) return -ESIM_NO_CONTEXT_BANK;
+  dom.cbndx = <u32>cb + 1;
+  return cb;
+}
+
+/** Write SMR `index` and its S2CR of an SMMU v1/v2 as given (a raw register write): 0 or a negative errno. */
+export function smmu_v2_stream_match(id: u32, index: u32, smr: u32, s2cr: u32): i32 {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return -ESIM_NO_SMMU;
+  if (load<u32>(s + smmu.S_MODEL) == smmu.SMMU_MODEL_V3) return -ESIM_SMMU_MODEL;
+  if (index >= v2regs.V2_NUM_SMRS) return -ESIM_ARGS;
+  v2bank.v2WriteStreamMatch(changetype<smmu.SmmuInstance>(s), index, smr, s2cr);
+  return 0;
+}
+
+/**
+ * Write a TLB-maintenance or sync register of an SMMU v1/v2 (kind V2R_*, of bank `cb` for a
+ * context-bank register) with the value hi·2^32 + lo, as a test rig would: 0 or a negative
+ * errno (-ESIM_ARGS for a status register, which is read, or a bank out of range).
+ */
+export function smmu_v2_write(id: u32, kind: u32, cb: u32, hi: u32, lo: u32): i32 {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return -ESIM_NO_SMMU;
+  if (load<u32>(s + smmu.S_MODEL) == smmu.SMMU_MODEL_V3) return -ESIM_SMMU_MODEL;
+  if (kind >= v2regs.V2_REG_KINDS || v2regs.v2RegStatus(kind) || cb >= v2regs.V2_NUM_CBS) return -ESIM_ARGS;
+  v2bank.v2RegWrite(changetype<smmu.SmmuInstance>(s), kind, cb, (<u64>hi << 32) | <u64>lo, 1, 0);
+  return 0;
+}
+
+/** A register kind's offset in its page (CBn or GR0), as the architecture places it. */
+export function smmu_v2_reg_offset(kind: u32): u32 {
+  return v2regs.v2RegOffset(kind);
 }
 
 /**

@@ -172,7 +172,7 @@ program.command("selftest")
 interface ExploreCliOptions {
   variant?: string; model?: MemoryModel | LitmusModel; maxSchedules?: number; timeLimit?: number; counts?: "all" | "verdict";
   random?: number; seed: number; oracle: boolean; replay?: string; litmus?: string; exportLitmus?: string;
-  dpor: boolean; stats: boolean; with?: string[]; without?: string[];
+  dpor: boolean; stats: boolean; smmu?: "v3" | "v2" | "v1"; with?: string[]; without?: string[];
 }
 
 addBehaviourOptions(program.command("explore"))
@@ -200,6 +200,8 @@ addBehaviourOptions(program.command("explore"))
   .option("--litmus <file>", "run a C litmus test (herd7's C dialect, as the kernel's tests write it) instead of a scenario")
   .option("--export-litmus <file>", "write the scenario's modelled accesses, with the variant, as a C litmus test " +
     "for herd7 (and explore nothing)")
+  .addOption(new Option("--smmu <model>", "the SMMU the scenario's domain sits behind: v3 (default: arm-smmu-v3's " +
+    "commands), v2 or v1 (arm-smmu: TLBIVAL registers written at unmap, TLBSYNC at iotlb_sync)").choices(["v3", "v2", "v1"]))
   .option("--no-dpor", "no partial-order reduction: run every interleaving (to cross-check; far slower)")
   .option("--stats", "also print schedules explored and pruned, and the wall time")
   .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
@@ -247,6 +249,7 @@ addBehaviourOptions(program.command("explore"))
     try {
       r = await exploreScenario(sc, {
         variant: variant?.variant, variantSource: variant?.source, model, maxSchedules: o.maxSchedules, oracle: o.oracle, reduction: o.dpor ? "dpor" : "none",
+        smmu: o.smmu,
         random: o.random ? { seed: o.seed, count: o.random } : undefined,
         source: typeof sc === "string" ? undefined : scenario,
         onProgress: (n, bound) => { if (n % 100 === 0) bar.update(n, bound, "schedules (the bound)"); },

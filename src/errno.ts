@@ -51,6 +51,8 @@ export const ERRNO_MEANINGS = {
   ESIM_FQ_FREED: { text: "a flush-queue ring was reached after teardown freed it (use-after-free: its memory is poisoned)" },
   ESIM_CMD_ILLEGAL: { text: "has an opcode that is not an SMMUv3 command (an SMMU stops its queue with CERROR_ILL): not consumed, counted in stats().illegalCommands", kind: "argument" },
   ESIM_TABLE_HAS_SMMU_DOMAIN: { text: "the page table already has an SMMU domain (destroy that one first)", kind: "argument" },
+  ESIM_SMMU_MODEL: { text: "is not what this SMMU's model has: an SMMU v1/v2 takes register writes, not commands; an SMMUv3 takes commands, not registers", kind: "argument" },
+  ESIM_NO_CONTEXT_BANK: { text: "every context bank or stream match register of the SMMU v1/v2 is in use", kind: "argument" },
   ESIM_PGT_FORMAT: { text: "the format is unknown", kind: "config" },
   ESIM_PGT_QUIRKS: { text: "a quirk this format and kernel do not accept", kind: "config" },
   ESIM_PGT_GRANULE: { text: "pgsizeBitmap leaves no 4K, 16K or 64K granule", kind: "config" },

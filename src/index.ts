@@ -17,10 +17,12 @@ export {
   Smmu, Device, DEFAULT_COSTS, DEFAULT_CPU_COSTS, type CpuCosts, type SmmuOptions, type SmmuCosts, type SmmuStats, type CacheStats,
   type IotlbEntry, type IotlbSnapshot,
   type Fault, type FaultType, type SmmuCommandInput, type AccessResult, type AccessSegment, type ReplacementPolicy,
+  SMMU_MODELS, type SmmuModel, type ContextBankState,
 } from "./smmu/smmu.js";
 export {
   decodeCommand, formatCommandEvent, COMMAND_KINDS, type CommandKind, type SmmuCommand, type CommandEvent,
 } from "./smmu/commands.js";
+export { REGISTER_KINDS, formatRegisterEvent, type RegisterKind, type RegisterEvent } from "./smmu/registers.js";
 export { DmaEngine, type DmaEngineOptions, type DmaEngineStats } from "./device/engine.js";
 export { Oracle, type AccessClass, type OracleCounts, type Violation } from "./safety/oracle.js";
 export {

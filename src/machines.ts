@@ -17,7 +17,7 @@
 //     slows the winning claim by cmdqSpin, up to cmdqSpinMax spinners.
 // Each number is a fit to the figures named, not a measurement of the part it names.
 
-import type { CpuCosts, SmmuCosts } from "./smmu/smmu.js";
+import type { CpuCosts, SmmuCosts, SmmuModel } from "./smmu/smmu.js";
 import { ArgumentError } from "./errors.js";
 
 /** The command queue as the kernel has it, or with John Garry's 2020 series (never merged). */
@@ -44,6 +44,8 @@ export interface MachinePreset {
   readonly description: string;
   /** SMMU costs (over the defaults) and whether the SMMU has range invalidation (IDR3.RIL). */
   readonly smmuCosts: Partial<SmmuCosts>;
+  /** The SMMU's architecture, when not an SMMUv3 ("v2": arm-smmu's TLB registers). */
+  readonly smmuModel?: SmmuModel;
   readonly rangeInvalidation: boolean;
   /** The command-queue variants it can run: the kernel's, and any never-merged series' costs. */
   readonly cmdq: Readonly<Partial<Record<CmdqVariant, Partial<SmmuCosts>>>>;
@@ -93,6 +95,24 @@ const MACHINE_PRESETS = {
       { threads: 1, granule: 256, mode: "strict", mapUs: 0.5, unmapUs: 54.3, source: "dma_map_benchmark on Snapdragon X (performance.md)" },
     ],
     sources: ["performance.md, 'What real hardware costs' and 'Many CPUs' (dma_map_benchmark, Snapdragon X, 4 KiB and 1 MiB, 1 and 8 threads)"],
+  },
+  "snapdragon-x-smmuv2": {
+    description: "Qualcomm Snapdragon X's arm-smmu (SMMU v2 / MMU-500 class, non-coherent table walk), 4 KiB pages",
+    // Fitted to the one thread figures (estimates of what each part costs, not measurements):
+    // 1 MiB unmap 372 µs = 256 PTE clears with cache maintenance (the 1 MiB map's 61.8 µs /
+    // 256 ≈ 240 ns each) + 256 TLBIVAL writes at ~1.2 µs each (a slow MMIO write path:
+    // what is left, per page) + one sync; 4 KiB unmap 3.9 µs = the same with one TLBIVAL and
+    // a TLBSYNC completing after ~0.8 µs of polling.
+    smmuModel: "v2",
+    smmuCosts: { tlbi: 0, regWrite: 1200, statusPoll: 100, tlbSync: 800 },
+    rangeInvalidation: false,
+    cmdq: { kernel: {} },
+    cpuCosts: { dmaApi: 40, pte: 240, walkStep: 100, iovaRcache: 10, lock: 10 },
+    published: [
+      { threads: 1, granule: 1, mode: "strict", mapUs: 0.6, unmapUs: 3.9, source: "dma_map_benchmark on Snapdragon X, SMMUv2 (arm-smmu) (linux-iommu.md §7.1)" },
+      { threads: 1, granule: 256, mode: "strict", mapUs: 61.8, unmapUs: 372.0, source: "dma_map_benchmark on Snapdragon X, SMMUv2 (arm-smmu) (linux-iommu.md §7.1)" },
+    ],
+    sources: ["linux-iommu.md §7.1: Mostafa Saleh's IOMMU_DEBUG_PAGEALLOC series (v7), dma_map_benchmark on Snapdragon X with the SMMUv2 (arm-smmu) driver: 4 KiB 0.6/3.9 µs, 1 MiB 61.8/372.0 µs at 1 thread. Its 8-thread figures (1.0/19.6, 89.4/1470.5 µs) are not fitted: contention on an SMMU v2's registers is not modelled."],
   },
   morello: {
     description: "Arm Morello (Arm SMMUv3, no range invalidation), 4 KiB pages",

@@ -6,6 +6,7 @@ import type { Core } from "../bindings/core.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
 import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, own, type OptionKeys } from "./validate.js";
 import { decodeCommand, type CommandEvent } from "./smmu/commands.js";
+import { decodeRegisterEvent, type RegisterEvent } from "./smmu/registers.js";
 import { RingReader } from "./ring.js";
 import { coreError, errnoName, ERRNO_MEANINGS, type ErrnoName } from "./errno.js";
 import type { LayoutName } from "../bindings/layout.js";
@@ -135,6 +136,7 @@ export const WARN_TEXT: Readonly<Record<WarnCode, string>> = {
 export type TlbEvent =
   | { kind: "tlb_add_page"; iova: number; granule: number }
   | CommandEvent
+  | RegisterEvent
   | { kind: "tlb_flush_walk"; iova: number; size: number; granule: number }
   | { kind: "tlb_flush_all" }
   | { kind: "iotlb_sync"; start: number; end: number; pgsize: number }
@@ -456,6 +458,7 @@ function decodeEvent(core: Core, rec: number): TlbEvent {
     if ("addr" in command) ev.requestAddr = command.addr + field(L.EVC_ADDR_LO, L.EVC_ADDR_BITS);
     return ev;
   }
+  if (kind === L.EV_REG) return decodeRegisterEvent(core.readU64(rec + L.RR_A), core.readU64(rec + L.RR_B), core.readU64(rec + L.RR_C), L);
   const a = core.readU64Number(rec + L.RR_A);
   const b = core.readU64Number(rec + L.RR_B);
   const c = core.readU64Number(rec + L.RR_C);

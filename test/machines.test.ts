@@ -56,6 +56,8 @@ describe("machine presets, calibrated on published figures (±30%)", () => {
     ["snapdragon-x", 1, 1, "kernel", 0, 17, 534_142],
     ["snapdragon-x", 8, 1, "kernel", 2, 59, 160_261],
     ["snapdragon-x", 1, 256, "kernel", 5, 532, 18_600],
+    ["snapdragon-x-smmuv2", 1, 1, "kernel", 6, 38, 227_264],
+    ["snapdragon-x-smmuv2", 1, 256, "kernel", 619, 3711, 2_308],
     ["morello", 1, 1, "kernel", 1, 6, 1_295_063],
     ["morello", 4, 1, "kernel", 1, 10, 833_217],
     ["morello", 1, 256, "kernel", 6, 209, 46_460],

@@ -74,6 +74,8 @@ function showOpsError(message) {
 function chosenScenario(ops) {
   const sc = structuredClone(BUILTIN_RUN_SCENARIOS[$("scenario").value]);
   for (const w of sc.workloads) w.ops = ops;
+  // An SMMU v2 runs the arm-smmu driver: register writes (TLBIVAL, TLBSYNC …) instead of commands.
+  sc.smmu = { ...(sc.smmu ?? {}), model: $("smmu-model").value };
   // The nic scenario switches at 50% on its own; on this page the button does it instead.
   if (!$("timed-switch").checked) sc.events = [];
   return sc;
@@ -186,7 +188,13 @@ function showCounters(cur, now) {
   $("c-strict").textContent = fmt(d.strictUnmaps);
   $("c-lazy").textContent = fmt(d.lazyUnmaps);
   $("c-syncs").textContent = fmt(s.syncs);
-  $("c-tlbi").textContent = `${fmt(s.commandsByKind.CMD_TLBI_NH_VA)} / ${fmt(s.commandsByKind.CMD_TLBI_NH_ASID)}`;
+  // Where an SMMUv3 shows its commands, an SMMU v2 shows the registers the arm-smmu driver wrote.
+  const v2 = run.smmu.model !== "v3";
+  $("l-syncs").textContent = v2 ? "TLBSYNCs (TLBSTATUS polls)" : "CMD_SYNCs";
+  $("l-tlbi").textContent = v2 ? "TLBIVAL / TLBIASID writes" : "CMD_TLBI_NH_VA / CMD_TLBI_NH_ASID";
+  if (v2) $("c-syncs").textContent = `${fmt(s.syncs)} (${fmt(s.registersByKind.TLBSTATUS)})`;
+  $("c-tlbi").textContent = v2 ? `${fmt(s.registersByKind.TLBIVAL)} / ${fmt(s.registersByKind.TLBIASID)}`
+    : `${fmt(s.commandsByKind.CMD_TLBI_NH_VA)} / ${fmt(s.commandsByKind.CMD_TLBI_NH_ASID)}`;
   $("c-hitrate").textContent = s.translations ? pct((s.iotlbHits + s.microTlbHits) / s.translations) : "—";
   $("c-violations").textContent = fmt(p.violations);
 }

@@ -6,7 +6,7 @@
 
 import { pgtDesc } from "../pgtable/desc";
 import { mapPages, unmapPages } from "../pgtable/lpae";
-import { Gather, gatherInit, iotlbSync } from "./gather";
+import { Gather, gatherInit, gatherUnmapped, iotlbSync } from "./gather";
 import { EINVAL } from "../errno";
 
 /**
@@ -99,6 +99,7 @@ export function iommuUnmapFast(d: u32, gather: u32, iova: u64, size: u64, scratc
     if (pgsize == 0) break;
     const n = unmapPages(d, gather, iova + done, pgsize, s.count);
     if (n == 0) break;
+    gatherUnmapped(d, gather, iova + done, n);
     done += n;
   }
   return done;
@@ -123,6 +124,7 @@ export function unmapWithMode(d: u32, gather: u32, iova: u64, pgsize: u64, pgcou
   const g = (mode & (UNMAP_GATHER | UNMAP_GATHER_QUEUED)) != 0 ? gather : 0;
   if (g != 0) gatherInit(g, (mode & UNMAP_GATHER_QUEUED) != 0);
   const bytes = unmapPages(d, g, iova, pgsize, pgcount);
+  gatherUnmapped(d, g, iova, bytes);
   const queued = g != 0 && changetype<Gather>(g).queued != 0;
   if (g != 0 && !queued && (mode & UNMAP_SYNC) != 0) iotlbSync(d, g);
   store<u64>(queuedOut, queued ? 1 : 0);

@@ -10,6 +10,8 @@ import { TS_ACCESS_RESULT, TS_CPU_NS, TS_ORACLE_BEFORE, TS_RESULT0 } from "../me
 export const HIT_UTLB: u32 = 1;
 export const HIT_IOTLB: u32 = 2;
 export const HIT_WALK: u32 = 3;
+/** Not translated: an SMMU v1/v2 stream that bypasses (S2CR bypass, or its bank's SCTLR.M clear). */
+export const HIT_BYPASS: u32 = 4;
 
 /**
  * What one access got, in the caller's thread slot (RESULT0..3 for smmu_translate, which

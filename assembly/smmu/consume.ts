@@ -89,7 +89,7 @@ function drainLocked(s: SmmuInstance): void {
 }
 
 /** Invalidate in the IOTLB, every stream's micro-TLB, and (if asked) every walk cache. */
-function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
+export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
   // Before the first set is scanned and after the last: a translation that started
   // before the end must not insert behind the scan what it read (see SmmuInstance.invBegun).
   atomic.add<u32>(invBegunAddr(s), 1);

@@ -37,14 +37,26 @@ import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots"
    * was cleared may complete after the unmap.
    */
   flushStarted: u32;
+  /**
+   * The SMMU's architecture (smmu.ts SMMU_MODEL_*), set with `smmu` by the first attach:
+   * which driver's invalidations the table's callbacks make (arm-smmu-v3.c, or arm-smmu.c
+   * for v1/v2: smmu/v2/driver.ts).
+   */
+  model: u32;
+  /** On an SMMU v1/v2: the context bank the domain was given at its first attach, + 1 (0 = none yet). */
+  cbndx: u32;
 }
 
 if (offsetof<SmmuDomain>() > SMMU_DOMAIN_SIZE) ERROR("SmmuDomain outgrew SMMU_DOMAIN_SIZE");
 
 /** Read by assembly/index.ts (smmu_domain_set_smmu). */
 export const SD_SMMU: u32 = offsetof<SmmuDomain>("smmu");
+/** Read by assembly/index.ts (smmu_domain_set_smmu). */
+export const SD_MODEL: u32 = offsetof<SmmuDomain>("model");
 /** Exported in the module's layout (assembly/index.ts). */
 export const SD_FLUSH_GEN: u32 = offsetof<SmmuDomain>("flushGen");
+/** Read by the TypeScript side (which bank a domain got on an SMMU v1/v2). */
+export const SD_CBNDX: u32 = offsetof<SmmuDomain>("cbndx");
 
 /** IDR3.RIL: range invalidation (TG/SCALE/NUM). */
 export const SMMU_FEAT_RANGE_INV: u32 = 1 << 0;

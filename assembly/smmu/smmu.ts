@@ -64,8 +64,11 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
    * (WALK_CACHE_LEVELS of them, see walkCacheOf); 0 where that level is not cached.
    */
   walkCaches: u32; _walkCaches1: u32; _walkCaches2: u32; _walkCaches3: u32;
-  /** Unused (once a stream count); kept so that the fields after it keep their offsets. */
-  _reserved0: u32;
+  /**
+   * Which architecture (SMMU_MODEL_*), set at create: an SMMUv3 (stream table, command
+   * queue) or an SMMU v1/v2 (stream matching, context banks, TLB registers: smmu/v2/).
+   */
+  model: u32;
   /** The stream table: MAX_STREAMS Ste records, STE_SIZE apart (steOf). */
   steTable: Ste;
   /** The fault event queue: faultMask + 1 FaultRecords, a ring indexed by faultHead. */
@@ -120,7 +123,11 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   _costs29: u32; _costs30: u32; _costs31: u32;
   /** Entries of each stream's micro-TLB (0 = none), set at create. */
   utlbEntries: u32;
-  _reserved1: u32;
+  /**
+   * An SMMU v1/v2's registers (smmu/v2/bank.ts V2State, in kheap frames it owns; set by
+   * v2Create right after smmuCreate); 0 for an SMMUv3.
+   */
+  v2: u32;
   /** The safety oracle checking this SMMU's accesses (null = off): set once, by smmuOracleEnable. */
   oracle: OracleHeader | null;
   _pad17: u32; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
@@ -157,6 +164,15 @@ export const S_FAULT_HEAD: u32 = offsetof<SmmuInstance>("faultHead");
 export const S_STATS: u32 = offsetof<SmmuInstance>("stats");
 export const S_COSTS: u32 = offsetof<SmmuInstance>("costs");
 export const S_ORACLE: u32 = offsetof<SmmuInstance>("oracle");
+export const S_MODEL: u32 = offsetof<SmmuInstance>("model");
+export const S_V2: u32 = offsetof<SmmuInstance>("v2");
+
+/** An SMMUv3 (arm-smmu-v3.c): commands through a queue. */
+export const SMMU_MODEL_V3: u32 = 0;
+/** An SMMU v2 / MMU-500 (arm-smmu.c): context banks and TLB-maintenance registers. */
+export const SMMU_MODEL_V2: u32 = 2;
+/** An SMMUv1 / MMU-400 (arm-smmu.c): as v2, but stage-2 banks have no TLBIIPAS2 or TLBSYNC. */
+export const SMMU_MODEL_V1: u32 = 1;
 
 if (offsetof<SmmuInstance>() > SMMU_DESC_SIZE) ERROR("SmmuInstance outgrew SMMU_DESC_SIZE");
 if (offsetof<SmmuInstance>("cmdqLock") % CACHE_LINE != 0) ERROR("SmmuInstance.cmdqLock must start its own cache line");
@@ -165,7 +181,7 @@ if (S_STATS % CACHE_LINE != 0) ERROR("SmmuInstance.stats must start its own cach
 if (offsetof<SmmuInstance>("invBegun") % CACHE_LINE != 0) ERROR("SmmuInstance.invBegun must start its own cache line");
 if (offsetof<SmmuInstance>("utlbMap") % CACHE_LINE != 0) ERROR("SmmuInstance.utlbMap must start its own cache line");
 // Each array of SmmuInstance reaches exactly to the field after it.
-if (offsetof<SmmuInstance>("_reserved0") - S_WALKC != WALK_CACHE_LEVELS * 4) ERROR("walkCaches ≠ WALK_CACHE_LEVELS");
+if (offsetof<SmmuInstance>("model") - S_WALKC != WALK_CACHE_LEVELS * 4) ERROR("walkCaches ≠ WALK_CACHE_LEVELS");
 if (offsetof<SmmuInstance>("_pad0") - offsetof<SmmuInstance>("frames") != MAX_FRAMES * 4) ERROR("frames ≠ MAX_FRAMES");
 if (S_COSTS - S_STATS != STATS_ROOM * 8) ERROR("stats ≠ STATS_ROOM");
 if (offsetof<SmmuInstance>("utlbEntries") - S_COSTS != COSTS_ROOM * 4) ERROR("costs ≠ COSTS_ROOM");
@@ -214,7 +230,11 @@ export const COST_CMDQ_SPIN: u32 = 8; //     what each CPU spinning on prod adds
 export const COST_CMDQ_SPIN_MAX: u32 = 9; // spinners beyond this many add nothing (a count, not ns)
 export const COST_MMIO: u32 = 10; //         the owner's MMIO write of prod
 export const COST_SYNC_WAKE: u32 = 11; //    a CPU noticing its CMD_SYNC completed (polling, WFE wake-up)
-export const COST_COUNT: u32 = 12;
+// An SMMU v1/v2's TLB maintenance (assembly/smmu/v2/driver.ts).
+export const COST_REG_WRITE: u32 = 12; //    the CPU's write of one TLB-maintenance or sync register (MMIO)
+export const COST_STATUS_POLL: u32 = 13; //  one read of TLBSTATUS / sTLBGSTATUS (MMIO)
+export const COST_TLB_SYNC: u32 = 14; //     the SMMU completing a TLBSYNC once the TLBIs before it are done
+export const COST_COUNT: u32 = 15;
 if (COST_COUNT > COSTS_ROOM) ERROR("COST_* outgrew SmmuInstance.costs");
 
 /**
@@ -329,8 +349,8 @@ export function smmuLive(id: u32): u32 {
   return changetype<u32>(s) + offsetof<SmmuInstance>("utlbMap") + w * 4;
 }
 
-/** Kheap memory owned by this SMMU (freed with it). */
-function smmuAlloc(s: SmmuInstance, bytes: u32): u32 {
+/** Kheap memory owned by this SMMU (freed with it): its address, or 0. */
+export function smmuAlloc(s: SmmuInstance, bytes: u32): u32 {
   const n = s.frameCount;
   if (n >= MAX_FRAMES) return 0;
   const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>bytes));
@@ -356,13 +376,15 @@ const AFTER_STATE: u32 = offsetof<SmmuInstance>("options");
  */
 export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32, seed: u32,
                            wc0: u32, wc1: u32, wc2: u32, wc3: u32, utlbEntries: u32,
-                           faultRing: u32): i32 {
+                           faultRing: u32, model: u32): i32 {
   if (tlbSets == 0 || tlbWays == 0 || faultRing < 2 || (faultRing & (faultRing - 1)) != 0) return -ESIM_ARGS;
+  if (model != SMMU_MODEL_V3 && model != SMMU_MODEL_V2 && model != SMMU_MODEL_V1) return -ESIM_ARGS;
   const id = slotClaim(SMMUS_BASE, SMMU_DESC_SIZE, MAX_SMMUS);
   if (id < 0) return id;
   const s = changetype<SmmuInstance>(smmuAddr(<u32>id));
   memory.fill(changetype<u32>(s) + AFTER_STATE, 0, SMMU_DESC_SIZE - AFTER_STATE);
   s.options = options | (utlbEntries != 0 ? OPT_UTLB : 0);
+  s.model = model;
   s.utlbEntries = utlbEntries;
   const iotlb = newCache(s, tlbSets, tlbWays, policy, seed);
   s.iotlb = changetype<CacheHeader>(iotlb);

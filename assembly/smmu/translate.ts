@@ -1,19 +1,23 @@
 // A device access through the SMMU (the translation path of an SMMUv3 TBU/TCU): the
 // stream's micro-TLB, the IOTLB, then a table walk; permissions checked against the leaf;
-// a failure recorded in the fault queue. What the access reached is returned to the caller.
+// a failure recorded in the fault queue. On an SMMU v1/v2 the stream is first matched to
+// its context bank (smmu/v2/bank.ts), whose walk context sits in the stream-table slot of
+// the bank's index, and a context fault also sets the bank's FSR and FAR. What the access reached is returned to the caller.
 
 import {
   CacheHit, cacheFillSince, cacheLookup, makeCtx, metaShift, META_READ, META_UNPRIV, META_WRITE,
 } from "./cache";
 import {
   COST_IOTLB_HIT, COST_IOTLB_MISS, COST_UTLB_HIT, F_BAD_STREAM, F_PERMISSION, MAX_STREAMS, SmmuInstance, Ste,
-  STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_MODELLED_NS, STAT_TRANSLATIONS, STAT_UTLB_HITS, cost, invBegunAddr,
+  SMMU_MODEL_V3, STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_MODELLED_NS, STAT_TRANSLATIONS, STAT_UTLB_HITS, cost,
+  invBegunAddr,
   invEndedAddr, recordFault, stat, steOf,
 } from "./smmu";
 import { leafShifts, walk } from "./walk";
-import { AccessResult, HIT_IOTLB, HIT_UTLB, HIT_WALK } from "./access";
+import { AccessResult, HIT_BYPASS, HIT_IOTLB, HIT_UTLB, HIT_WALK } from "./access";
+import { MATCH_BYPASS, MATCH_FAULT, v2ContextFault, v2StreamMatch } from "./v2/bank";
 import { flushGenAddr, smmuDomainAt } from "./domain";
-import { OracleHeader, oracleCheck, oracleSnapshot } from "../safety/oracle";
+import { AC_UNCHECKED, OracleHeader, oracleCheck, oracleSnapshot } from "../safety/oracle";
 import { slotBase } from "../sync";
 import { TS_ACCESS_RESULT, TS_CPU_NS, TS_ORACLE_BEFORE, TS_ORACLE_NOW, TS_RESULT0 } from "../memmap";
 import { jiffiesNow } from "../clock";
@@ -35,11 +39,25 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   // this translation finds may be cached; else only while no invalidation begins meanwhile.
   const epoch = atomic.load<u32>(invBegunAddr(s));
   const mayFill = atomic.load<u32>(invEndedAddr(s)) == epoch;
-  if (sid >= MAX_STREAMS || atomic.load<u32>(changetype<u32>(steOf(s, sid)) + offsetof<Ste>("valid")) == 0) {
+  // SMMUv3: the stream table's entry; SMMU v1/v2: the context bank the stream matches into.
+  let slot = sid;
+  if (s.model != SMMU_MODEL_V3) {
+    const m = v2StreamMatch(s, sid);
+    if (m == MATCH_BYPASS) return bypass(res, iova);
+    if (m < 0) {
+      // Which stream fault (smmu/v2/regs.ts V2_FAULT_*), for the queue and the caller.
+      res.faultLevel = 0;
+      res.faultInfo = <u64>(-m - MATCH_FAULT);
+      recordFault(s, F_BAD_STREAM, sid, iova, 0, res.faultInfo);
+      return F_BAD_STREAM;
+    }
+    slot = <u32>m;
+  }
+  if (slot >= MAX_STREAMS || atomic.load<u32>(changetype<u32>(steOf(s, slot)) + offsetof<Ste>("valid")) == 0) {
     recordFault(s, F_BAD_STREAM, sid, iova, 0, 0);
     return F_BAD_STREAM;
   }
-  const ste = steOf(s, sid);
+  const ste = steOf(s, slot);
   counterAdd(changetype<u32>(ste) + offsetof<Ste>("accesses"), 1);
   const ctx = makeCtx(ste.asid, ste.vmid);
   const shifts = leafShifts(ste.pgShift);
@@ -63,6 +81,7 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
     const fault = walk(s, ste, sid, iova, ctx, res, mayFill, epoch);
     if (fault != 0) {
       recordFault(s, fault, sid, iova, res.faultLevel, res.faultInfo);
+      if (s.model != SMMU_MODEL_V3) v2ContextFault(s, slot, fault, iova);
       return fault;
     }
     if (utlb && mayFill) cacheFillSince(utlb, iova, ctx, res.meta, res.pa, invBegunAddr(s), epoch);
@@ -73,6 +92,7 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   const need = (access & ACCESS_WRITE) != 0 ? META_WRITE : META_READ;
   if ((meta & need) == 0 || ((access & ACCESS_PRIV) == 0 && (meta & META_UNPRIV) == 0)) {
     recordFault(s, F_PERMISSION, sid, iova, (meta >> 16) & 3, 0);
+    if (s.model != SMMU_MODEL_V3) v2ContextFault(s, slot, F_PERMISSION, iova);
     return F_PERMISSION;
   }
   // The entry maps the whole block: its base (output bits below the block size are RES0
@@ -81,6 +101,18 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   const pa = (res.pa & ~(size - 1)) | (iova & (size - 1));
   res.pa = pa;
   if (o) res.oracleClass = checkAccess(o, ste, sid, ctx, iova, pa);
+  return 0;
+}
+
+/**
+ * An SMMU v1/v2 stream that bypasses translation (S2CR type bypass, or a bank with SCTLR.M
+ * clear): the address goes out as it came, unchecked by the oracle (no DMA domain's view).
+ */
+function bypass(res: AccessResult, iova: u64): u32 {
+  res.meta = META_READ | META_WRITE | META_UNPRIV | (12 << 8);
+  res.pa = iova;
+  res.hit = HIT_BYPASS;
+  res.oracleClass = AC_UNCHECKED;
   return 0;
 }
 

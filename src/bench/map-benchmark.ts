@@ -25,7 +25,7 @@ import { ArgumentError, IommuSimError, WorkerError } from "../errors.js";
 import { checkInt, checkOneOf } from "../validate.js";
 import { Simulator } from "../simulator.js";
 import { checkAssetOptions, type AssetOptions } from "../assets.js";
-import type { CpuCosts, SmmuCosts, SmmuStats } from "../smmu/smmu.js";
+import type { CpuCosts, SmmuCosts, SmmuModel, SmmuStats } from "../smmu/smmu.js";
 import type { CommandKind } from "../smmu/commands.js";
 import { CMDQ_VARIANTS, machinePreset, machineSmmuCosts, type CmdqVariant, type MachineName } from "../machines.js";
 import { readTimeBreakdown, sumTimeBreakdowns, type TimeBreakdown } from "../cpu-time.js";
@@ -193,7 +193,7 @@ interface Params {
   threads: number; seconds: number; node: number; dmaBits: number; dir: number; transNs: number;
   granule: number; mapMode: number; profile: Profile; mode: "strict" | "lazy"; rangeInvalidation: boolean;
   maxLoops: number; machine?: MachineName; cmdq: CmdqVariant; quantumNs: number;
-  cpuCosts: Partial<CpuCosts>; smmuCosts: Partial<SmmuCosts>;
+  cpuCosts: Partial<CpuCosts>; smmuCosts: Partial<SmmuCosts>; smmuModel: SmmuModel;
 }
 
 /** An -EINVAL from the ioctl (or the tool's own check before it), in words. */
@@ -271,7 +271,8 @@ function validate(o: MapBenchmarkOptions): Params {
   const smmuCosts = { ...(preset ? machineSmmuCosts(preset, cmdq, ctx) : {}), ...(o.smmuCosts ?? {}) };
   const cpuCosts = { ...(preset?.cpuCosts ?? {}), ...(o.cpuCosts ?? {}) };
   return { threads, seconds, node, dmaBits, dir, transNs, granule, mapMode, profile, mode, rangeInvalidation, maxLoops,
-           ...(o.machine !== undefined ? { machine: o.machine } : {}), cmdq, quantumNs, smmuCosts, cpuCosts };
+           ...(o.machine !== undefined ? { machine: o.machine } : {}), cmdq, quantumNs, smmuCosts, cpuCosts,
+           smmuModel: preset?.smmuModel ?? "v3" };
 }
 
 /** int_sqrt64: the largest r with r² ≤ x. */
@@ -357,7 +358,7 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
   const sim = await Simulator.create({ profile: p.profile, kheapMiB: 16, cpuCosts: p.cpuCosts, ...assets });
   let abandoned = false;
   try {
-    const smmu = sim.createSmmu({ costs: p.smmuCosts });
+    const smmu = sim.createSmmu({ model: p.smmuModel, costs: p.smmuCosts });
     const dom = sim.createDmaDomain({ smmu, type: p.mode === "lazy" ? "DMA-FQ" : "DMA", cpus: p.threads,
                                       rangeInvalidation: p.rangeInvalidation });
     const dev = dom.attachDevice({ streamId: 1, dmaMask: p.dmaBits, bus: "pci" });

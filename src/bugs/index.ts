@@ -21,6 +21,7 @@ import { FQ_TIMER_SHARING } from "./entries/fq-timer-sharing.js";
 import { FQ_TIMEOUT_TEARDOWN_BUG } from "./entries/fq-timeout-teardown.js";
 import { SPLIT_BLK_RACE } from "./entries/split-blk-race.js";
 import { PROBE_INIT_RACE } from "./entries/probe-init-race.js";
+import { EMPTY_GATHER_SYNC } from "./entries/empty-gather-sync.js";
 
 export type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 
@@ -41,6 +42,7 @@ export const BUG_ZOO: readonly BugEntry[] = Object.freeze([
   FQ_TIMEOUT_TEARDOWN_BUG,
   SPLIT_BLK_RACE,
   PROBE_INIT_RACE,
+  EMPTY_GATHER_SYNC,
 ].sort((a, b) => a.corpus - b.corpus));
 
 /** A name `bugs run` was given that is no entry: it lists the ids, with the nearest one. */

@@ -13,6 +13,7 @@ import { checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type SeedVariant } from "../dma.js";
 import { resolveVariant } from "../variants/program.js";
 import type { ResolvedVariant, VariantDefinition } from "../variants/vocabulary.js";
+import type { SmmuModel } from "../smmu/smmu.js";
 import {
   DEFAULT_MAX_SCHEDULES, explore, randomSchedules, runSchedule,
   type ExploreResult, type Execution, type MemoryModel, type Reduction, type TraceEntry,
@@ -24,6 +25,8 @@ import { describeKernel, normaliseOverrides, type Behaviour, type BehaviourOverr
 export interface ExploreScenarioOptions {
   /** The switch and unmap code (overrides the scenario's): a seed variant's name or a definition. */
   variant?: SeedVariant | VariantDefinition;
+  /** The SMMU the domain sits behind (overrides the scenario's; default "v3"): "v2" runs the arm-smmu driver. */
+  smmu?: SmmuModel;
   /** Where a variant definition came from (a file's path), printed in the replay line instead of its name. */
   variantSource?: string;
   model?: MemoryModel;
@@ -47,7 +50,7 @@ export interface ExploreScenarioOptions {
 
 const EXPLORE_OPTION_KEYS = {
   variant: true, variantSource: true, model: true, maxSchedules: true, random: true, oracle: true, reduction: true,
-  source: true, onProgress: true,
+  source: true, onProgress: true, smmu: true,
 } as const satisfies OptionKeys<ExploreScenarioOptions>;
 
 /**
@@ -98,7 +101,7 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
   const resolved = resolveVariant(opts.variant ?? sc.variant ?? "merged", "explore");
   const variant = resolved.name;
   const model = checkModel(opts.model ?? "sc");
-  const built = await buildScenario(sc, { variant: resolved, oracle: opts.oracle });
+  const built = await buildScenario(sc, { variant: resolved, oracle: opts.oracle, smmu: opts.smmu });
   try {
     const bound = opts.random ? opts.random.count : opts.maxSchedules ?? DEFAULT_MAX_SCHEDULES;
     const base = { model, reset: built.reset, check: built.check,
@@ -203,7 +206,8 @@ function describe(name: string, variant: string, model: MemoryModel, r: ExploreR
                   opts: ExploreScenarioOptions, sc: Scenario): string {
   const how = opts.random ? `${r.schedules} random schedules (seed ${opts.random.seed})`
     : `${r.schedules} schedule(s)${r.complete ? `, every one there is${r.reduction.reduction === "none" ? "" : " up to reordering of commuting steps"}` : ` (stopped: ${r.stoppedBy ?? "bound"})`}`;
-  const head = `explore ${name}, variant ${variant}, model ${model}: ${how}`;
+  const smmu = opts.smmu ?? sc.smmu ?? "v3";
+  const head = `explore ${name}, variant ${variant}, model ${model}${smmu === "v3" ? "" : `, SMMU ${smmu}`}: ${how}`;
   if (!r.violation) {
     const races = r.races.length ? [`  data races flagged (LKMM: plain accesses racing): ${r.races.map((x) => x.text).join("; ")}`] : [];
     const waited = r.blocked ? [`  ${r.blocked} schedule(s) left out as ones the kernel cannot run: a CPU would still be waiting there (${r.blockedBy})`] : [];

@@ -24,7 +24,7 @@ import { Simulator, checkBehaviourOverrides } from "../simulator.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import { checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from "../dma.js";
-import type { Smmu } from "../smmu/smmu.js";
+import { SMMU_MODELS, type Smmu, type SmmuModel } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
 import type { Core } from "../../bindings/core.js";
 import type { Dep, Footprint, Program, Regs, Step, Thread } from "./model.js";
@@ -67,6 +67,11 @@ export interface Scenario {
   variant?: SeedVariant | VariantDefinition;
   /** Bytes per buffer (default 256 KiB). */
   bufferSize?: number;
+  /**
+   * Which SMMU the domain sits behind (default "v3"): "v2" (or "v1") runs the arm-smmu
+   * driver, whose unmaps write TLBIVAL registers at once and sync with TLBSYNC.
+   */
+  smmu?: SmmuModel;
   /** Run once, before every schedule, in order (a map's cpu defaults to the first thread). */
   setup?: ScenarioOp[];
   /** Thread name → its operations, in program order. */
@@ -589,10 +594,12 @@ export interface BuildOptions {
   variant?: SeedVariant | VariantDefinition | ResolvedVariant;
   /** Judge device accesses with the safety oracle (default true). Without it nothing is caught. */
   oracle?: boolean;
+  /** Overrides the scenario's SMMU model. */
+  smmu?: SmmuModel;
 }
 
 const SCENARIO_KEYS = {
-  name: true, profile: true, behaviours: true, variant: true, bufferSize: true, setup: true, threads: true,
+  name: true, profile: true, behaviours: true, variant: true, bufferSize: true, smmu: true, setup: true, threads: true,
 } as const satisfies OptionKeys<Scenario>;
 /** The fields each kind of operation may have (its own key first). */
 const OP_KEYS: Record<string, readonly string[]> = {
@@ -621,6 +628,9 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
     fail("variant", sc.variant, `must be one of ${SEED_VARIANTS.join(", ")}, or a variant definition { "switch": [steps], "unmap": [steps] }`);
   }
   if (sc.variant !== undefined && typeof sc.variant !== "string") parseVariant(sc.variant, where, "variant.");
+  if (sc.smmu !== undefined && !SMMU_MODELS.includes(sc.smmu)) {
+    fail("smmu", sc.smmu, `must be one of ${SMMU_MODELS.map((m) => `'${m}'`).join(", ")}`);
+  }
   if (typeof sc.threads !== "object" || sc.threads === null || Array.isArray(sc.threads) || Object.keys(sc.threads).length === 0) {
     fail("threads", sc.threads, "must map thread names to lists of operations");
   }
@@ -666,7 +676,9 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
   const sim = await Simulator.create({ profile: sc.profile ?? "5.15", behaviours: sc.behaviours, ramMiB: 1, kheapMiB: 2 });
   try {
     const oracle = opts.oracle ?? true;
-    const smmu = sim.createSmmu({ oracle: oracle ? { capacity: 4096, violations: 256 } : false });
+    const model = opts.smmu ?? sc.smmu ?? "v3";
+    if (!SMMU_MODELS.includes(model)) throw new ArgumentError("smmu", model, `must be one of ${SMMU_MODELS.join(", ")}`, "buildScenario");
+    const smmu = sim.createSmmu({ model, oracle: oracle ? { capacity: 4096, violations: 256 } : false });
     const dom = sim.createDmaDomain({ smmu, cpus: names.length, variant: variant.definition });
     const dev = dom.attachDevice({ streamId: 1, dmaMask: 64, bus: "pci" });
     const cpuOf = new Map(names.map((n, i) => [n, i]));

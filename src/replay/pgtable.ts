@@ -8,13 +8,20 @@ import {
 } from "../pgtable.js";
 import { hex } from "../errors.js";
 import { runSelftest } from "../selftest.js";
-import type { Args, CommandFamily, ReplayOutput } from "./index.js";
+import { Args, type CommandFamily, type ReplayOutput } from "./index.js";
+import type { Device, Smmu, SmmuModel } from "../smmu/smmu.js";
 import type { SmmuDomain } from "../smmu/domain.js";
 import { formatCommandEvent } from "../smmu/commands.js";
+import { formatRegisterEvent } from "../smmu/registers.js";
 import { machineHas, type Profile } from "../profile.js";
 
-/** What `smmu RIL STAGE ID [COMPACT]` set: applies to every table from then on. */
+/**
+ * What `smmu RIL STAGE ID [COMPACT]` (SMMUv3) or `smmu v2|v1 STAGE ID` (arm-smmu) set:
+ * applies to every table from then on.
+ */
 interface SmmuSettings {
+  /** Which driver receives the invalidations: "v3" prints commands, "v2"/"v1" register writes. */
+  model: SmmuModel;
   ril: boolean;
   stage: 1 | 2;
   id: number;
@@ -29,6 +36,8 @@ export class PgtableCommands implements CommandFamily {
   private pt: PageTable | undefined;
   private smmuSettings: SmmuSettings | undefined;
   private smmuDomain: SmmuDomain | undefined;
+  /** The SMMU v1/v2 a `smmu v2` table's domain is attached to (one stream, so the domain has a context bank). */
+  private v2: { smmu: Smmu; device?: Device } | undefined;
 
   /** `commandRules`: whose driver encodes the CMD lines (default: the profile's). */
   constructor(private readonly sim: Simulator, private readonly out: ReplayOutput,
@@ -51,24 +60,38 @@ export class PgtableCommands implements CommandFamily {
 
   close(): void {
     this.dropTable();
+    this.v2?.smmu.destroy();
+    this.v2 = undefined;
   }
 
   private dropTable(): void {
+    this.v2?.device?.detach();
+    if (this.v2) this.v2.device = undefined;
     this.smmuDomain?.destroy();
     this.smmuDomain = undefined;
     this.pt?.release();
     this.pt = undefined;
   }
 
-  /** Give the current table an SMMU domain as `smmu` last set, so its commands print. */
+  /**
+   * Give the current table an SMMU domain as `smmu` last set, so its commands print — on an
+   * SMMU v1/v2, attached through one stream so that it has a context bank to write.
+   */
   private attachSmmu(): void {
     const s = this.smmuSettings;
     if (!s || !this.pt) return;
+    this.v2?.device?.detach();
     this.smmuDomain?.destroy();
     this.smmuDomain = this.sim.createSmmuDomain(this.pt, {
       stage: s.stage, id: s.id, rangeInvalidation: s.ril,
       ...(this.commandRules ? { commandRules: this.commandRules } : {}),
     });
+    if (s.model === "v3") return;
+    if (this.v2?.smmu.model !== s.model) {
+      this.v2?.smmu.destroy();
+      this.v2 = { smmu: this.sim.createSmmu({ model: s.model, microTlb: 0 }) };
+    }
+    this.v2.device = this.v2.smmu.attachDevice(0, this.smmuDomain);
   }
 
   private table(): PageTable {
@@ -103,14 +126,23 @@ export class PgtableCommands implements CommandFamily {
     this.out.line(describeGeometry(this.pt));
   }
 
-  /** smmu RIL STAGE ID [COMPACT]: from here on, print the driver's commands too. */
+  /**
+   * smmu [v3] RIL STAGE ID [COMPACT], or smmu v2|v1 STAGE ID: from here on, print the
+   * driver's commands (SMMUv3) or register writes (arm-smmu on an SMMU v2 / v1) too.
+   */
   private smmu(a: Args): void {
-    a.atMost(4);
-    const stage = a.num(1, "STAGE");
+    const first = a.words[0];
+    const model: SmmuModel = first === "v2" || first === "v1" || first === "v3" ? first : "v3";
+    const args = first === model ? new Args(a.words.slice(1), (m) => { throw new Error(m); }) : a;
+    const v3 = model === "v3";
+    args.atMost(v3 ? 4 : 2);
+    const at = v3 ? 1 : 0;
+    const stage = args.num(at, "STAGE");
     if (stage !== 1 && stage !== 2) throw new Error(`STAGE must be 1 or 2, got ${stage}`);
-    const id = a.num(2, "ID");
-    if (id > 0xffff) throw new Error(`ID must be an ASID/VMID in [0, 65535], got ${id}`);
-    this.smmuSettings = { ril: a.num(0, "RIL") !== 0, stage, id, compact: a.num(3, "COMPACT", 0) !== 0 };
+    const id = args.num(at + 1, "ID");
+    const most = v3 ? 0xffff : stage === 2 ? 0xff : 0xffff;
+    if (id > most) throw new Error(`ID must be an ${stage === 1 ? "ASID" : "VMID"} in [0, ${most}]${v3 ? "" : ` on an SMMU ${model}`}, got ${id}`);
+    this.smmuSettings = { model, ril: v3 && args.num(0, "RIL") !== 0, stage, id, compact: v3 && args.num(3, "COMPACT", 0) !== 0 };
     this.attachSmmu();
     this.out.line("ok");
   }
@@ -166,11 +198,16 @@ export class PgtableCommands implements CommandFamily {
         case "tlb_add_page": this.out.line(`  tlb_add_page iova=${hex(e.iova)} granule=${hex(e.granule)}`); break;
         case "tlb_flush_walk": this.out.line(`  tlb_flush_walk iova=${hex(e.iova)} size=${hex(e.size)} granule=${hex(e.granule)}`); break;
         case "tlb_flush_all": this.out.line("  tlb_flush_all"); break;
-        case "iotlb_sync": this.out.line(`  iotlb_sync start=${hex(e.start)} end=${hex(e.end)} pgsize=${hex(e.pgsize)}`); break;
+        case "iotlb_sync":
+          // An SMMU v1/v2's sync does not need the gather, and may get an empty one (start > end).
+          this.out.line(e.start > e.end ? "  iotlb_sync (empty gather)"
+            : `  iotlb_sync start=${hex(e.start)} end=${hex(e.end)} pgsize=${hex(e.pgsize)}`);
+          break;
         case "warn": this.out.warning(WARN_TEXT[e.code]); break;
         case "cmd":
           for (const l of formatCommandEvent(e, this.smmuSettings?.compact ?? false)) this.out.line(`    ${l}`);
           break;
+        case "reg": this.out.line(`    ${formatRegisterEvent(e)}`); break;
       }
     }
   }

@@ -4,6 +4,7 @@
 
 import { TIME_CODES, sumTimeBreakdowns, type TimeBreakdown } from "../cpu-time.js";
 import { COMMAND_KINDS } from "../smmu/commands.js";
+import { REGISTER_KINDS } from "../smmu/registers.js";
 import type { Histogram, RunReport } from "./types.js";
 
 /** Column alignment: text left, numbers right (so digits line up). */
@@ -155,7 +156,29 @@ export function commandList(r: RunReport): string {
   return kinds.length === 0 ? "none" : kinds.map(([k, n]) => `${k} ${fmtInt(n)}`).join(", ");
 }
 
+/**
+ * An SMMU v1/v2's register operations by kind, in the core's order ("TLBIVAL 1,000,
+ * TLBSYNC 1,000, TLBSTATUS 6,000"), kinds never used left out.
+ */
+export function registerList(r: RunReport): string {
+  const c = r.smmu.registers ?? {};
+  const kinds = REGISTER_KINDS.filter((k) => (c[k] ?? 0) > 0);
+  return kinds.length === 0 ? "none" : kinds.map((k) => `${k} ${fmtInt(c[k]!)}`).join(", ");
+}
+
 export function smmuFacts(r: RunReport): Fact[] {
+  const s = r.smmu;
+  if (s.registers !== undefined) {
+    return [
+      ["model", `SMMU ${s.model ?? "v2"} (arm-smmu: TLB-maintenance registers, no command queue)`],
+      ...smmuCacheFacts(r),
+      ["registers", registerList(r)],
+    ];
+  }
+  return [...smmuCacheFacts(r), ["commands", commandList(r)]];
+}
+
+function smmuCacheFacts(r: RunReport): Fact[] {
   const s = r.smmu;
   return [
     ["translations", fmtInt(s.translations)],
@@ -166,7 +189,6 @@ export function smmuFacts(r: RunReport): Fact[] {
     ["walk-cache hits", fmtInt(s.walkCacheHits)],
     ["faults", fmtInt(s.faults)],
     ["modelled time", fmtUs(s.modelledNs / 1000)],
-    ["commands", commandList(r)],
   ];
 }
 

@@ -105,6 +105,7 @@ export const reportSchema = z.strictObject({
     translations: count(), microTlbHits: count(), iotlbHits: count(), iotlbMisses: count(), iotlbHitRate: rate(),
     walks: count(), pteReads: count(), walkCacheHits: count(), faults: count(),
     commands: z.record(z.string().max(64), count()), modelledNs: amount(),
+    model: z.enum(["v3", "v2", "v1"]).optional(), registers: z.record(z.string().max(64), count()).optional(),
   }),
   iova: z.strictObject({
     rcacheHits: count(), rcacheMisses: count(), rcacheHitRate: rate(), depotHits: count(), depotHitRate: rate(),

@@ -174,6 +174,13 @@ export interface RunReport {
      * "TLBI all", CMD_SYNC); the summaries show those as they are, after the known kinds.
      */
     commands: Record<string, number>;
+    /** The SMMU's architecture (reports before 0.2 leave it out: an SMMUv3). */
+    model?: "v3" | "v2" | "v1";
+    /**
+     * SMMU v1/v2: register operations by kind (REGISTER_KINDS order): writes, and reads of
+     * TLBSTATUS / sTLBGSTATUS polling a sync. Left out for an SMMUv3.
+     */
+    registers?: Record<string, number>;
     modelledNs: number;
   };
   iova: {

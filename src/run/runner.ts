@@ -786,6 +786,7 @@ function smmuReport(smmu: Smmu): RunReport["smmu"] {
     iotlbHitRate: s.translations ? hits / s.translations : 0, walks: s.walks, pteReads: s.pteReads,
     walkCacheHits: s.walkCacheHits, faults: s.faults,
     commands: s.commandsByKind,
+    ...(smmu.model === "v3" ? {} : { model: smmu.model, registers: s.registersByKind }),
     modelledNs: s.modelledNs,
   };
 }

@@ -18,7 +18,7 @@ import { CORE_LIMITS } from "../core-limits.js";
 import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
-import type { ReplacementPolicy, SmmuCosts, SmmuOptions } from "../smmu/smmu.js";
+import type { ReplacementPolicy, SmmuCosts, SmmuModel, SmmuOptions } from "../smmu/smmu.js";
 import {
   DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, describeKernel, effectiveBehaviours, normaliseOverrides, profileHas,
   type Behaviour, type BehaviourOverrides, type Profile,
@@ -67,6 +67,8 @@ export interface RunScenario {
 }
 
 export interface RunSmmuOptions {
+  /** The SMMU's architecture and so its driver: "v3" (default), "v2" (MMU-500), "v1". */
+  model?: SmmuModel;
   iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy };
   walkCache?: [number, number, number, number];
   microTlb?: number;
@@ -472,6 +474,7 @@ const MAX_SEGMENTS = 8;
 const cost = () => integer(0, 2 ** 31);
 
 const smmuSchema = z.strictObject({
+  model: oneOf(["v3", "v2", "v1"] as const satisfies readonly SmmuModel[]).optional(),
   iotlb: z.strictObject({
     entries: powerOfTwo(16, 65536).optional(),
     // The model's IOTLB has at most 64 ways (and no more than its entries: checked below).
@@ -487,6 +490,7 @@ const smmuSchema = z.strictObject({
     walkCacheHit: cost().optional(), microTlbHit: cost().optional(), tlbi: cost().optional(),
     sync: cost().optional(), cmdqClaim: cost().optional(), cmdqSpin: cost().optional(),
     cmdqSpinMax: integer(0, 128).optional(), mmio: cost().optional(), syncWake: cost().optional(),
+    regWrite: cost().optional(), statusPoll: cost().optional(), tlbSync: cost().optional(),
   }).optional(),
   injectDroppedInvalidations: bool().optional(),
 });
@@ -952,7 +956,8 @@ function resolve(p: Parsed): RunScenario {
   const defaultCpu = defaultEventCpu(workloads);
   const m = p.machine === undefined ? undefined : MACHINES[p.machine];
   // A machine's SMMU costs and range invalidation come first; what the file says wins.
-  const smmu = m ? { ...p.smmu, costs: { ...m.smmuCosts, ...(p.smmu.costs ?? {}) } } : p.smmu;
+  const smmu = m ? { ...p.smmu, ...(m.smmuModel && p.smmu.model === undefined ? { model: m.smmuModel } : {}),
+                     costs: { ...m.smmuCosts, ...(p.smmu.costs ?? {}) } } : p.smmu;
   const domains = p.domains.map((d) => ({ ...d, rangeInvalidation: d.rangeInvalidation ?? m?.rangeInvalidation ?? true }));
   const { machine, behaviours: given, ...rest } = p;
   const behaviours = normaliseOverrides(given);

@@ -14,6 +14,9 @@ import { Oracle, accessClassOf, type AccessClass } from "../safety/oracle.js";
 import { DmaEngine, type DmaEngineOptions } from "../device/engine.js";
 import { RingReader } from "../ring.js";
 import { COMMAND_KINDS, commandKindOf, coreOpcodeName, type CommandKind } from "./commands.js";
+import {
+  REGISTER_KINDS, STATUS_REGISTERS, coreRegisterName, isGlobalRegister, registerKindOf, type RegisterKind,
+} from "./registers.js";
 import { withJsonForm } from "../json-form.js";
 
 export type ReplacementPolicy = "lru" | "rr" | "random";
@@ -75,6 +78,15 @@ export interface SmmuCosts {
    * from WFE): latency that occupies neither the queue nor the SMMU. Part of `sync`.
    */
   syncWake: number;
+  /** SMMU v1/v2: the CPU's write of one TLB-maintenance or sync register (an MMIO write). */
+  regWrite: number;
+  /** SMMU v1/v2: one read of TLBSTATUS or sTLBGSTATUS while polling for a sync. */
+  statusPoll: number;
+  /**
+   * SMMU v1/v2: from a TLBSYNC write until the SMMU reports it complete, when nothing is
+   * outstanding (each TLBI written since the last sync adds `tlbi`).
+   */
+  tlbSync: number;
 }
 
 /**
@@ -89,6 +101,10 @@ export interface SmmuCosts {
 export const DEFAULT_COSTS: Readonly<SmmuCosts> = Object.freeze({
   pteRead: 100, iotlbHit: 3, iotlbMiss: 3, walkCacheHit: 4, microTlbHit: 1, tlbi: 50, sync: 1000,
   cmdqClaim: 0, cmdqSpin: 0, cmdqSpinMax: 0, mmio: 0, syncWake: 0,
+  // SMMU v1/v2 (estimates, not measurements): a posted MMIO write ~50 ns, a status read
+  // (a non-posted MMIO round trip) ~100 ns, and a sync completing ~0.5 µs after its write,
+  // inside the driver's first ten polls (no udelay back-off when the SMMU is idle).
+  regWrite: 50, statusPoll: 100, tlbSync: 500,
 });
 
 /**
@@ -144,14 +160,32 @@ export const DEFAULT_CPU_COSTS: Readonly<CpuCosts> = Object.freeze({
   lineTransfer: 0,
 });
 
+/**
+ * Which SMMU architecture, and so which Linux driver's invalidations its domains make:
+ * "v3" (arm-smmu-v3.c: commands through a queue), "v2" (arm-smmu.c on an SMMU v2 or
+ * MMU-500: context banks, TLB-maintenance registers, TLBSYNC + TLBSTATUS), "v1" (the same
+ * driver on an SMMUv1 / MMU-400: stage-2 banks have no TLBIIPAS2 or TLBSYNC).
+ */
+export type SmmuModel = "v3" | "v2" | "v1";
+/** Each model's code in the core (assembly/smmu/smmu.ts SMMU_MODEL_*). */
+export const SMMU_MODEL_CODES = { v3: "SMMU_MODEL_V3", v2: "SMMU_MODEL_V2", v1: "SMMU_MODEL_V1" } as const satisfies
+  Record<SmmuModel, LayoutName>;
+/** The SMMU models by name: "v3", "v2", "v1" (SmmuOptions.model). */
+export const SMMU_MODELS = Object.keys(SMMU_MODEL_CODES) as readonly SmmuModel[];
+
 export interface SmmuOptions {
+  /** The architecture (default "v3"): see SmmuModel. */
+  model?: SmmuModel;
   /** The IOTLB: entries, ways, replacement. Default 2048 entries, 4 ways, round-robin (gem5). */
   iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy; seed?: number };
   /** Walk-cache entries for levels 0–3 (4-way; 0 = that level is not cached). Default gem5's stage-1 [4, 28, 348, 4]. */
   walkCache?: [number, number, number, number];
   /** Per-device micro-TLB entries (fully associative, round-robin; 0 = none). Default 32 (gem5). */
   microTlb?: number;
-  /** When a TLBI takes effect: when the SMMU consumes it (default), or at the next CMD_SYNC. */
+  /**
+   * When a TLBI takes effect: when the SMMU consumes it (default), or at the next CMD_SYNC
+   * (SMMU v1/v2: at the next TLBSYNC of its context bank, or sTLBGSYNC for a global TLBI).
+   */
   invalidateAt?: "consume" | "sync";
   /** 'ignore' (default): a TTL hint never narrows a TLBI. 'honour': only entries at that level go. */
   ttl?: "ignore" | "honour";
@@ -182,8 +216,8 @@ export interface AccessSegment {
   iova: number;
   pa: number;
   bytes: number;
-  /** Where the translation came from. */
-  from: "micro-tlb" | "iotlb" | "walk";
+  /** Where the translation came from ("bypass": an SMMU v1/v2 stream that is not translated). */
+  from: "micro-tlb" | "iotlb" | "walk" | "bypass";
   /** The oracle's verdict on this access (when the SMMU has one). */
   check?: AccessClass;
 }
@@ -232,6 +266,12 @@ export interface SmmuStats {
   entriesInvalidated: number;
   /** Time the SMMU's work would take on the modelled hardware. */
   modelledNs: number;
+  /**
+   * SMMU v1/v2: register operations by kind, every kind in the core's order
+   * (REGISTER_KINDS): writes, and for TLBSTATUS / sTLBGSTATUS the reads polling a sync.
+   * All zero on an SMMUv3.
+   */
+  registersByKind: Record<RegisterKind, number>;
   iotlb: CacheStats;
   walkCache: (CacheStats | null)[];
 }
@@ -244,11 +284,12 @@ export const SMMU_COST_CODES = {
   pteRead: "COST_PTE_READ", iotlbHit: "COST_IOTLB_HIT", iotlbMiss: "COST_IOTLB_MISS", walkCacheHit: "COST_WALKC_HIT",
   tlbi: "COST_TLBI", sync: "COST_SYNC", microTlbHit: "COST_UTLB_HIT", cmdqClaim: "COST_CMDQ_CLAIM",
   cmdqSpin: "COST_CMDQ_SPIN", cmdqSpinMax: "COST_CMDQ_SPIN_MAX", mmio: "COST_MMIO", syncWake: "COST_SYNC_WAKE",
+  regWrite: "COST_REG_WRITE", statusPoll: "COST_STATUS_POLL", tlbSync: "COST_TLB_SYNC",
 } as const satisfies Record<keyof SmmuCosts, LayoutName>;
 const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutName][];
 
 const SMMU_OPTION_KEYS = {
-  iotlb: true, walkCache: true, microTlb: true, invalidateAt: true, ttl: true, faultQueue: true, oracle: true,
+  model: true, iotlb: true, walkCache: true, microTlb: true, invalidateAt: true, ttl: true, faultQueue: true, oracle: true,
   injectDroppedInvalidations: true, costs: true,
 } as const satisfies OptionKeys<SmmuOptions>;
 const SMMU_IOTLB_KEYS = { entries: true, ways: true, policy: true, seed: true } as const satisfies
@@ -262,6 +303,8 @@ const SMMU_IOTLB_KEYS = { entries: true, ways: true, policy: true, seed: true } 
  */
 export class Smmu {
   readonly id: number;
+  /** The architecture (SmmuOptions.model). */
+  readonly model: SmmuModel;
   readonly costs: Readonly<SmmuCosts>;
   /** The safety oracle, if the SMMU was created with one. */
   readonly oracle: Oracle | undefined;
@@ -279,6 +322,7 @@ export class Smmu {
     checkOptions(opts.costs, SMMU_COST_CODES, ctx, "costs");
     if (opts.oracle !== undefined && typeof opts.oracle !== "boolean") checkOptions(opts.oracle, ["capacity", "violations"], ctx, "oracle");
     const injectDrop = checkBool("injectDroppedInvalidations", opts.injectDroppedInvalidations, false, ctx);
+    const model = checkOneOf("model", opts.model ?? "v3", SMMU_MODELS, ctx);
     const entries = checkInt("iotlb.entries", opts.iotlb?.entries ?? 2048, 1, 1 << 16, ctx);
     const ways = checkInt("iotlb.ways", opts.iotlb?.ways ?? 4, 1, 64, ctx);
     if (entries % ways !== 0) throw new ArgumentError("iotlb.entries", entries, `must be a multiple of iotlb.ways (${ways})`, ctx);
@@ -311,9 +355,10 @@ export class Smmu {
     if (ttl === "honour") options |= L.OPT_TTL_STRICT;
     if (injectDrop) options |= L.OPT_FAULT_DROP_TLBI;
     const id = core.raw.smmu_create(options, entries / ways, ways, L[POLICY_CODES[policy]], seed,
-      wc[0], wc[1], wc[2], wc[3], utlb, faults);
+      wc[0], wc[1], wc[2], wc[3], utlb, faults, L[SMMU_MODEL_CODES[model]]);
     checkCore(core, id, ctx, { detail: `at most ${L.MAX_SMMUS} SMMUs live at once; their caches come from the kheap` });
     this.id = id;
+    this.model = model;
     this.base = L.SMMUS_BASE + id * L.SMMU_DESC_SIZE;
     for (const [k, name] of COST_KEYS) core.raw.smmu_set_cost(id, L[name], costs[k]);
     this.costs = Object.freeze(costs);
@@ -356,15 +401,31 @@ export class Smmu {
       // As the kernel's arm-smmu-v3 refuses: a domain's invalidations go to one SMMU.
       throw new ArgumentError("domain", `SMMU domain ${domain.id}`, `is already attached to SMMU ${domain.smmu.id}, and a domain serves one SMMU`, ctx);
     }
+    if (this.model !== "v3") this.checkV2Domain(streamId, domain, ctx);
     checkCore(this.core, this.core.raw.smmu_domain_set_smmu(domain.id, this.id), ctx, { detail: `SMMU domain ${domain.id}` });
-    const rc = this.core.raw.smmu_ste_set(this.id, streamId, domain.id, domain.stage,
-      domain.stage === 1 ? domain.asidOrVmid : 0, domain.stage === 2 ? domain.asidOrVmid : 0,
-      g.ttbr, g.ias, Math.log2(g.granule), g.startLevel, g.oas);
+    const rc = this.model !== "v3"
+      ? this.core.raw.smmu_v2_attach(this.id, streamId, domain.id, g.ttbr, tcrWord(g), Number(BigInt.asUintN(32, g.mair ?? 0n)),
+          g.ias, Math.log2(g.granule), g.startLevel, g.oas)
+      : this.core.raw.smmu_ste_set(this.id, streamId, domain.id, domain.stage,
+          domain.stage === 1 ? domain.asidOrVmid : 0, domain.stage === 2 ? domain.asidOrVmid : 0,
+          g.ttbr, g.ias, Math.log2(g.granule), g.startLevel, g.oas);
     checkCore(this.core, rc, ctx, { detail: `stream ${streamId}` });
     domain.smmu = this;
     const dev = new Device(this.core, this, streamId, pt);
     this.devices.set(streamId, dev);
     return dev;
+  }
+
+  /** What an SMMU v1/v2 cannot take: a stream ID past SMR.ID's 15 bits, a VMID past CBAR's 8. */
+  private checkV2Domain(streamId: number, domain: SmmuDomain, ctx: string): void {
+    const L = this.core.layout;
+    if (streamId > L.SMR_ID_MASK) {
+      throw new ArgumentError("streamId", streamId, `must fit an SMMU ${this.model} stream match register's ID (0..${L.SMR_ID_MASK})`, ctx);
+    }
+    if (domain.stage === 2 && domain.asidOrVmid > L.CBAR_VMID_MASK) {
+      throw new ArgumentError("domain", `SMMU domain ${domain.id} (VMID ${domain.asidOrVmid})`,
+        `has a VMID above ${L.CBAR_VMID_MASK}: an SMMU ${this.model}'s CBAR holds 8-bit VMIDs (16-bit VMIDs are not modelled)`, ctx);
+    }
   }
 
   /** @internal */
@@ -383,6 +444,14 @@ export class Smmu {
     const L = this.core.layout;
     const at = (k: CommandKind) => this.base + L.S_STATS + 8 * (L.STAT_BY_KIND + this.core.raw.cmd_kind_index(L[coreOpcodeName(k)]));
     return Object.fromEntries(COMMAND_KINDS.map((k) => [k, Number(this.core.readU64(at(k)))])) as Record<CommandKind, number>;
+  }
+
+  /** The SMMU v1/v2's register counters (zeros on an SMMUv3, which has none). */
+  private registersByKind(): Record<RegisterKind, number> {
+    const L = this.core.layout;
+    const v2 = this.core.readU32(this.base + L.S_V2);
+    const at = (k: RegisterKind) => v2 + L.V2S_REG_STATS + 8 * L[coreRegisterName(k)];
+    return Object.fromEntries(REGISTER_KINDS.map((k) => [k, v2 === 0 ? 0 : Number(this.core.readU64(at(k)))])) as Record<RegisterKind, number>;
   }
 
   private cacheStats(ptr: number): CacheStats | null {
@@ -410,6 +479,7 @@ export class Smmu {
       syncs: this.stat("STAT_SYNCS"), commands: this.stat("STAT_CMDS"), illegalCommands: this.stat("STAT_CMD_ILLEGAL"),
       commandsByKind: this.commandsByKind(),
       entriesInvalidated: this.stat("STAT_ENTRIES_INVALIDATED"), modelledNs: this.stat("STAT_MODELLED_NS"),
+      registersByKind: this.registersByKind(),
       iotlb: this.cacheStats(this.core.readU32(this.base + L.S_IOTLB))!,
       walkCache: [0, 1, 2, 3].map((l) => this.cacheStats(this.core.readU32(this.base + L.S_WALKC + 4 * l))),
     };
@@ -462,6 +532,7 @@ export class Smmu {
     this.live();
     const L = this.core.layout;
     const ctx = "Smmu.submit";
+    this.needModel("v3", ctx, "has no command queue: write its registers with Smmu.writeRegister");
     const id16 = (n: string, v: unknown) => checkInt(n, v ?? 0, 0, 0xffff, ctx);
     if (typeof cmd !== "object" || cmd === null || Array.isArray(cmd)) throw new ArgumentError("command", cmd, "must be an object with an op", ctx);
     const kind = commandKindOf(cmd.op);
@@ -500,6 +571,7 @@ export class Smmu {
   /** Submit a raw 16-byte command (two 64-bit words, as in the queue) — for emulators. */
   submitRaw(dw0: bigint, dw1: bigint): void {
     this.live();
+    this.needModel("v3", "Smmu.submitRaw", "has no command queue: write its registers with Smmu.writeRegister");
     for (const [n, v] of [["dw0", dw0], ["dw1", dw1]] as const) {
       if (typeof v !== "bigint" || v < 0n || v >= 1n << 64n) throw new ArgumentError(n, v, "must be a bigint in [0, 2^64)", "Smmu.submitRaw");
     }
@@ -507,6 +579,79 @@ export class Smmu {
     const hi = (v: bigint) => Number(v >> 32n);
     const rc = this.core.raw.smmu_cmd_raw(this.id, lo(dw0), hi(dw0), lo(dw1), hi(dw1));
     if (rc !== 0) throw coreError(this.core, rc, "Smmu.submitRaw", { argument: "dw0", value: dw0, detail: `opcode ${hex(Number(dw0 & 0xffn))}` });
+  }
+
+  /**
+   * SMMU v1/v2: write one TLB-maintenance or sync register, as a test rig or an emulated
+   * driver would (the kernel-driver path is a page table's SMMU domain). `cb`: the context
+   * bank, for a context bank's register (TLBIVA … TLBSYNC); `value`: what is written, in
+   * the AArch64 context format (TLBIVA/VAL: VA >> 12 | ASID << 48; TLBIIPAS2/L: IPA >> 12;
+   * TLBIASID: the ASID; TLBIVMID: the VMID; the others ignore it).
+   */
+  writeRegister(register: RegisterKind, options: { cb?: number; value?: bigint | number } = {}): void {
+    this.live();
+    const ctx = "Smmu.writeRegister";
+    this.needModel("v2", ctx, "has no TLB-maintenance registers: submit commands with Smmu.submit");
+    const L = this.core.layout;
+    const kind = registerKindOf(register);
+    if (kind === undefined || STATUS_REGISTERS.includes(kind)) {
+      throw new ArgumentError("register", register, `must be a register the model writes: ${REGISTER_KINDS.filter((k) => !STATUS_REGISTERS.includes(k)).join(", ")}`, ctx);
+    }
+    checkOptions(options, ["cb", "value"], ctx);
+    const global = isGlobalRegister(kind);
+    if (global && options.cb !== undefined) throw new ArgumentError("cb", options.cb, `must be left out: ${kind} is a global register`, ctx);
+    const cb = global ? 0 : checkInt("cb", options.cb, 0, L.V2_NUM_CBS - 1, ctx);
+    const raw = options.value ?? 0n;
+    if (!((typeof raw === "bigint" && raw >= 0n && raw < 1n << 64n) || (Number.isSafeInteger(raw) && (raw as number) >= 0))) {
+      throw new ArgumentError("value", raw, "must be a bigint in [0, 2^64) or a non-negative safe integer", ctx);
+    }
+    const v = BigInt(raw);
+    checkCore(this.core, this.core.raw.smmu_v2_write(this.id, L[coreRegisterName(kind)], cb, Number(v >> 32n), Number(v & 0xffffffffn)), ctx);
+  }
+
+  /**
+   * SMMU v1/v2: program stream match register `index` and its S2CR (the driver's own
+   * stream mapping is done by attachDevice): the stream IDs that match (`id`, ignoring the
+   * bits set in `mask`), and what they get — translation in context bank `cb`, bypass, or a
+   * fault. `valid: false` turns the SMR off.
+   */
+  setStreamMatch(index: number, entry: { id: number; mask?: number; type: "translate" | "bypass" | "fault"; cb?: number; valid?: boolean }): void {
+    this.live();
+    const ctx = "Smmu.setStreamMatch";
+    this.needModel("v2", ctx, "has a stream table, not stream match registers");
+    const L = this.core.layout;
+    checkInt("index", index, 0, L.V2_NUM_SMRS - 1, ctx);
+    checkOptions(entry, ["id", "mask", "type", "cb", "valid"], ctx, "entry");
+    const id = checkInt("entry.id", entry.id, 0, L.SMR_ID_MASK, ctx);
+    const mask = checkInt("entry.mask", entry.mask ?? 0, 0, L.SMR_ID_MASK, ctx);
+    const type = checkOneOf("entry.type", entry.type, ["translate", "bypass", "fault"] as const, ctx);
+    if (type !== "translate" && entry.cb !== undefined) throw new ArgumentError("entry.cb", entry.cb, `must be left out for type "${type}"`, ctx);
+    const cb = type === "translate" ? checkInt("entry.cb", entry.cb, 0, L.V2_NUM_CBS - 1, ctx) : 0;
+    const valid = checkBool("entry.valid", entry.valid, true, ctx);
+    const code = { translate: L.S2CR_TYPE_TRANS, bypass: L.S2CR_TYPE_BYPASS, fault: L.S2CR_TYPE_FAULT }[type];
+    const smr = ((valid ? L.SMR_VALID : 0) | (mask << L.SMR_MASK_LO) | id) >>> 0;
+    checkCore(this.core, this.core.raw.smmu_v2_stream_match(this.id, index, smr, ((code << L.S2CR_TYPE_LO) | cb) >>> 0), ctx);
+  }
+
+  /** SMMU v1/v2: a context bank's registers as the model holds them. */
+  contextBank(cb: number): ContextBankState {
+    this.live();
+    const ctx = "Smmu.contextBank";
+    this.needModel("v2", ctx, "has no context banks");
+    const L = this.core.layout;
+    checkInt("cb", cb, 0, L.V2_NUM_CBS - 1, ctx);
+    const b = this.core.readU32(this.base + L.S_V2) + L.V2S_CBS + cb * L.V2_CB_SIZE;
+    return {
+      cbar: this.core.readU32(b + L.CB_CBAR), sctlr: this.core.readU32(b + L.CB_SCTLR), tcr: this.core.readU32(b + L.CB_TCR),
+      mair0: this.core.readU32(b + L.CB_MAIR0), ttbr0: this.core.readU64(b + L.CB_TTBR0), fsr: this.core.readU32(b + L.CB_FSR),
+      far: this.core.readU64Number(b + L.CB_FAR), tlbStatus: this.core.readU32(b + L.CB_TLBSTATUS),
+      domain: this.core.readU32(b + L.CB_DOMAIN) - 1,
+    };
+  }
+
+  private needModel(want: "v3" | "v2", ctx: string, why: string): void {
+    const ok = want === "v3" ? this.model === "v3" : this.model !== "v3";
+    if (!ok) throw new ArgumentError("smmu", `SMMU ${this.id} (model ${this.model})`, why, ctx);
   }
 
   /** Detach every device and free the SMMU's caches. */
@@ -541,6 +686,40 @@ function readFault(core: Core, rec: number): Fault {
     type: faultTypeOf(core, core.readU32(rec + L.FR_TYPE)), streamId: core.readU32(rec + L.FR_SID),
     iova: core.readU64Number(rec + L.FR_IOVA), level: core.readU32(rec + L.FR_LEVEL), info: core.readU64(rec + L.FR_INFO),
   });
+}
+
+/** An SMMU v1/v2 context bank's registers (Smmu.contextBank). */
+export interface ContextBankState {
+  /** SMMU_CBARn: TYPE in [17:16] (0: stage 2, 1: stage 1 with stage 2 bypassed), VMID in [7:0]. */
+  cbar: number;
+  /** SMMU_CBn_SCTLR (bit 0, M: translation on). */
+  sctlr: number;
+  /** SMMU_CBn_TCR: T0SZ, IRGN0, ORGN0, SH0, TG0 (and SL0, PS at stage 2) as io-pgtable computed them. */
+  tcr: number;
+  /** SMMU_CBn_S1_MAIR0 (stage 1). */
+  mair0: number;
+  /** SMMU_CBn_TTBR0: the table base, with the ASID in [63:48] at stage 1. */
+  ttbr0: bigint;
+  /** SMMU_CBn_FSR: fault status bits of context faults (TF, AFF, PF, EF). */
+  fsr: number;
+  /** SMMU_CBn_FAR: the address of the last context fault. */
+  far: number;
+  /** SMMU_CBn_TLBSTATUS.SACTIVE: 1 while a TLBSYNC is in progress (always 0 between calls). */
+  tlbStatus: number;
+  /** The SMMU domain the bank serves (-1: free). */
+  domain: number;
+}
+
+/**
+ * The TCR word of a table's geometry for a context bank (architecture field positions):
+ * T0SZ [5:0], IRGN0 [9:8], ORGN0 [11:10], SH0 [13:12], TG0 [15:14]; stage 2 also SL0 [7:6]
+ * and PS [18:16].
+ */
+function tcrWord(g: import("../pgtable.js").Geometry): number {
+  const t = g.tcr;
+  let w = t.tsz | (t.irgn << 8) | (t.orgn << 10) | (t.sh << 12) | (t.tg << 14);
+  if (t.sl !== undefined) w |= (t.sl << 6) | (t.ps << 16);
+  return w >>> 0;
 }
 
 /** A device (a stream ID) attached to an SMMU: its DMA accesses are translated by the SMMU. */
@@ -581,7 +760,7 @@ export class Device {
       }
       const where = this.core.result32(L.AR_HIT);
       const seg: AccessSegment = { iova: a, pa: Number(this.core.resultU64(L.AR_PA)), bytes,
-        from: where === L.HIT_UTLB ? "micro-tlb" : where === L.HIT_IOTLB ? "iotlb" : "walk" };
+        from: where === L.HIT_UTLB ? "micro-tlb" : where === L.HIT_IOTLB ? "iotlb" : where === L.HIT_BYPASS ? "bypass" : "walk" };
       if (this.smmu.oracle) seg.check = accessClassOf(this.core, this.core.result32(L.AR_ORACLE_CLASS));
       segments.push(seg);
       a += bytes;
