@@ -156,6 +156,9 @@ describe("a run that fails", () => {
     expect(r.out).toMatch(/3 of 3 runs have a result: 2 ok, 1 failed/);
     expect(r.out).toMatch(/run 1 failed: RunError: /);
     expect(readResults(at("failing.jsonl")).map((l) => [l.index, l.ok])).toEqual([[0, true], [1, false], [2, true]]);
+    const j = await cli("sweep", at("failing.json"), "--out", at("failing"), "--resume", "--json");
+    expect(JSON.parse(j.out)).toMatchObject({ resultsFile: at("failing.jsonl"), total: 3, resumed: 3, ran: 0, failed: 1, interrupted: false });
+    expect(j.code).toBe(2);
   });
 });
 
