@@ -5,7 +5,8 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  BEHAVIOURS, Prot, Simulator, kernelProfile, parseRunScenario, replayScript, validateScenario, type TlbEvent,
+  BEHAVIOURS, Prot, Simulator, formatSummary, kernelProfile, parseRunScenario, replayScript, runScenario, validateScenario,
+  type TlbEvent,
 } from "../dist/index.js";
 import { cli, coreOf } from "./helpers.js";
 
@@ -164,5 +165,31 @@ describe("the difference shows in a trace", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/SMMU_NONLEAF_TTL0 .*6833b8f2e199/);
     expect(r.out).toMatch(/SMMU_RANGE_NUM_BUMP .*eb6c97647be2/);
+  });
+});
+
+describe("a scenario run with a behaviour removed", () => {
+  it("runs that kernel and says so in the report and its summary", async () => {
+    const sc = {
+      name: "t", cpus: 1, workers: 1, domains: [{ name: "d", type: "DMA-FQ" as const }], devices: [{ name: "n", domain: "d", streamId: 1 }],
+      workloads: [{ kind: "pairs" as const, device: "n", cpus: [0], ops: 200 }],
+      behaviours: { without: ["FQ_TIMER_READ_FIRST" as const] },
+    };
+    const r = await runScenario(sc);
+    expect(r.scenario.behaviours).toEqual({ without: ["FQ_TIMER_READ_FIRST"] });
+    expect(r.scenario.kernel).toBe("7.1 without FQ_TIMER_READ_FIRST");
+    expect(formatSummary(r).join("\n")).toMatch(/7\.1 without FQ_TIMER_READ_FIRST/);
+    // A simulator of the plain profile is not that kernel.
+    const plain = await machine({ profile: "7.1" });
+    await expect(runScenario(sc, { simulator: plain })).rejects.toThrow(/must run the scenario's kernel \('7\.1 without FQ_TIMER_READ_FIRST'\)/);
+  }, 60_000);
+
+  it("on the command line, a bad --without is exit 2 before anything runs", async () => {
+    const r = await cli("run", "nic", "--without", "SMMU_NONLEAF_TT");
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/--with\/--without\.without\[0\] is not a behaviour \(did you mean 'SMMU_NONLEAF_TTL0'\?\)/);
+    const twice = await cli("explore", "seed-race", "--with", "IOVA_FLUSH_QUEUE");
+    expect(twice.code).toBe(2);
+    expect(twice.out).toMatch(/adds IOVA_FLUSH_QUEUE, which kernel 5\.15 already has/);
   });
 });

@@ -1,15 +1,17 @@
-// The live page's entry point: the two views (a live scenario run, the seed race explorer)
+// The live page's entry point: the three views (a live scenario run, the seed race explorer, the bug zoo)
 // behind tabs, and a plain warning when the page is not cross-origin isolated — the
 // simulator's shared memory (SharedArrayBuffer) needs that, so nothing would run.
 
 import { $ } from "./util.js";
 import { initLive } from "./live.js";
 import { initSeedRace } from "./seed-race.js";
+import { initBugZoo } from "./bug-zoo.js";
 
 function showView(name) {
   for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.view === name);
   $("view-live").hidden = name !== "live";
   $("view-seed").hidden = name !== "seed";
+  $("view-bugs").hidden = name !== "bugs";
 }
 
 for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showView(tab.dataset.view));
@@ -23,3 +25,4 @@ if (!crossOriginIsolated) {
 
 initLive();
 initSeedRace({ isActive: () => !$("view-seed").hidden });
+initBugZoo({ isActive: () => !$("view-bugs").hidden });

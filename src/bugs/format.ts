@@ -34,7 +34,8 @@ export function formatBugList(entries: readonly BugEntry[]): string[] {
 }
 
 function formBlock(label: string, f: BugFormResult): string[] {
-  return [`${label}: ${f.caught ? "CAUGHT" : "clean"} — ${f.verdict}`, ...f.evidence.map((l) => `  ${l}`)];
+  const verdict = f.verdict === "clean" ? "clean" : `${f.caught ? "CAUGHT" : "clean"} — ${f.verdict}`;
+  return [`${label}: ${verdict}`, ...f.evidence.map((l) => `  ${l}`)];
 }
 
 /** One entry's run: the fix, both verdicts side by side, each form's evidence, then PASS or FAIL and why. */
