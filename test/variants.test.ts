@@ -137,7 +137,11 @@ describe("a user's variant in a run scenario: workers interpret it", () => {
   });
 
   it("runs across workers with the switch flipping the domain, its mixed decisions counted and named in the report", async () => {
-    const r = await runScenario(scenario(careless));
+    // The switcher flips the domain in wall time, beside the pairs: on a loaded machine the
+    // 4000 pairs can finish before its first flip, so the run is repeated (at most thrice)
+    // until one overlapped. Everything asserted below holds for each run.
+    let r = await runScenario(scenario(careless));
+    for (let tries = 1; r.domains[0]!.dma.switches === 0 && tries < 3; tries++) r = await runScenario(scenario(careless));
     const d = r.domains[0]!;
     expect(d.variant).toBe("careless");
     expect(d.dma.maps).toBe(4000);
@@ -146,7 +150,7 @@ describe("a user's variant in a run scenario: workers interpret it", () => {
     expect(d.dma.switches).toBeGreaterThan(0);
     // The device's next write through a stale translation reaches a freed page: the oracle says so.
     expect(r.totals.violations).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 
   it("is checked with the scenario: a bad step is named under the domain's variant", () => {
     expect(() => parseRunScenario(scenario(withUnmap([{ op: "nope" }])), "run.json"))
