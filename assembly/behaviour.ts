@@ -136,6 +136,16 @@ export const KB_IOVA_RETRY_ABOVE_CACHED: u32 = 1 << 14;
  */
 export const KB_IOVA_FLUSH_QUEUE: u32 = 1 << 15;
 
+/**
+ * queue_iova reads fq_timer_on first and compare-and-swaps it only when it reads 0 (before:
+ * an atomic_cmpxchg on every lazy unmap, which takes the word's cache line exclusive even
+ * while the timer is already armed, so the line bounces between every CPU that unmaps).
+ * 0d87308cca2c "iommu/iova: Avoid false sharing on fq_timer_on" (v5.4): every profile here
+ * has it. The flush queue's own code (assembly/iova/fq.ts) serves v5.15's iova.c and later
+ * dma-iommu alike.
+ */
+export const KB_FQ_TIMER_READ_FIRST: u32 = 1 << 25;
+
 // ── dma-iommu and the IOMMU core (drivers/iommu/dma-iommu.c, iommu.c) ───────
 
 /**
@@ -193,5 +203,5 @@ export const BEHAVIOUR_BITS: u32 =
   KB_PGT_S2_CONCAT_MANDATORY | KB_PGT_NO_WARN_QUIRK | KB_PGT_QUIRK_ARM_HD | KB_PGT_QUIRK_ARM_S2FWB |
   KB_PGT_SELFTEST_KUNIT | KB_SMMU_NONLEAF_TTL0 | KB_SMMU_INV_ALL_TOO_BIG | KB_SMMU_RANGE_NUM_BUMP |
   KB_IOVA_DEPOT_LIST | KB_IOVA_FAST_ROUNDS | KB_IOVA_MAX32_ANY_LOW_FREE | KB_IOVA_RETRY_ABOVE_CACHED |
-  KB_IOVA_FLUSH_QUEUE | KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE | KB_DMA_SWITCH_OWNED_GROUPS | KB_BENCH_MAP_MODE |
-  KB_FQ_TEARDOWN_WAITS_TIMER | KB_PGT_SPLIT_LOSER_UNMAPS | KB_DMA_INIT_DOMAIN_LOCKED;
+  KB_IOVA_FLUSH_QUEUE | KB_FQ_TIMER_READ_FIRST | KB_DMA_FQ_SINGLE | KB_DMA_SAC_PER_DEVICE | KB_DMA_SWITCH_OWNED_GROUPS |
+  KB_BENCH_MAP_MODE | KB_FQ_TEARDOWN_WAITS_TIMER | KB_PGT_SPLIT_LOSER_UNMAPS | KB_DMA_INIT_DOMAIN_LOCKED;

@@ -146,7 +146,7 @@ export {
   OWNER_STRIDE, PC_STRIDE, PC_LOCK, PC_LOADED, PC_PREV, PC_HITS, PC_MISSES, PC_DEPOT_HITS, M_SIZE,
   M_PFNS, RCACHE_BINS, IF_FAIL_ATOMIC, IF_NO_DEPOT_LOCK, IF_VERIFY_SEARCH, IF_LINEAR_SEARCH,
   IF_CHECK_FAST_FREES, I_FQ_START_CNT, I_FQ_FINISH_CNT, IEV_FQ_FLUSH, IEV_FQ_RELEASE, IEV_WARN,
-  I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, IF_NO_FQ_EVENTS, I_KB, IW_INSERT_DUP, IW_MAG_PFN_MISSING,
+  I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER, I_FQ_TIMER_WRITES, I_FQ_TIMER_MOVES, IF_NO_FQ_EVENTS, I_KB, IW_INSERT_DUP, IW_MAG_PFN_MISSING,
   IW_RESERVE_RANGE
 } from "./iova/layout";
 export {
@@ -873,11 +873,12 @@ export function dma_fq_flush_step_for_testing(domain: u32, step: u32): i32 {
 // #3, d7061627d701; assembly/iova/fq.ts): a timer CPU interleaved with a teardown CPU.
 export { FQT_CANCEL, FQT_DESTROY, FQT_FREE, FQT_DETACH, FQ_POISON_WORD } from "./iova/fq";
 
-/** The FQ timer fires (fq_flush_timeout's start and flush): 1, or 0 if it was not pending; or a negative errno. */
-export function dma_fq_timer_fire(domain: u32): i32 {
+/** The FQ timer fires on `cpu` (fq_flush_timeout's start and flush): 1, or 0 if it was not pending; or a negative errno. */
+export function dma_fq_timer_fire(domain: u32, cpu: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
   if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
-  return fq.fqTimerFire(dmad.iovaOf(dd)) ? 1 : 0;
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
+  return fq.fqTimerFire(dmad.iovaOf(dd), cpu) ? 1 : 0;
 }
 
 /**

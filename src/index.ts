@@ -27,7 +27,7 @@ export {
   IovaDomain, IOVA_ANCHOR_PFN, IOVA_WARN_TEXT,
   type IovaDomainOptions, type IovaRange, type RcacheState, type RcacheBin, type CpuRcache,
   type IovaTreeState, type IovaStats, type IovaWarning, type IovaWarnCode, type FastLoopSizes,
-  type IovaEvent, type FlushQueueCounters,
+  type IovaEvent, type FlushQueueCounters, type FlushQueueTimerCounters,
 } from "./iova.js";
 export {
   DmaDomain, DmaDevice, DmaMappingError, SEED_VARIANTS,

@@ -152,6 +152,17 @@ export interface FlushQueueCounters {
   timerFlushes: number;
 }
 
+/**
+ * Writes of a flush queue's timer word (fq_timer_on): each compare-and-swap queue_iova makes,
+ * and the timer callback's clear; and how many of them were by a CPU other than its last
+ * writer, so that the word's cache line had to move (0d87308cca2c: FQ_TIMER_READ_FIRST keeps
+ * both few).
+ */
+export interface FlushQueueTimerCounters {
+  writes: number;
+  lineMoves: number;
+}
+
 export const IOVA_WARN_TEXT: Readonly<Record<IovaWarnCode, string>> = {
   "insert-duplicate": "iova: range tree insert of a pfn_lo already present",
   "magazine-pfn-missing": "iova: cached pfn is in no range of the tree",
@@ -581,6 +592,15 @@ export class IovaDomain {
       finishCnt: this.core.readU64Number(this.block + L.I_FQ_FINISH_CNT),
       ringFullFlushes: this.core.readU64Number(this.block + L.I_FQ_FLUSH_FULL),
       timerFlushes: this.core.readU64Number(this.block + L.I_FQ_FLUSH_TIMER),
+    };
+  }
+
+  /** The flush queue's timer word: how often it was written, and how often its cache line moved between CPUs. */
+  fqTimerCounters(): FlushQueueTimerCounters {
+    const L = this.core.layout;
+    return {
+      writes: this.core.readU64Number(this.block + L.I_FQ_TIMER_WRITES),
+      lineMoves: this.core.readU64Number(this.block + L.I_FQ_TIMER_MOVES),
     };
   }
 

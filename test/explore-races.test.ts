@@ -203,7 +203,7 @@ describe("freed flush-queue rings are poisoned", () => {
       dev.unmap(dev.map(0x4000_0000, 4096, { cpu: 0 }), 4096, { cpu: 0 });
       const core = coreOf(sim);
       const { raw, layout: L } = core;
-      expect(raw.dma_fq_timer_fire(dom.id)).toBe(1);
+      expect(raw.dma_fq_timer_fire(dom.id, 0)).toBe(1);
       expect(raw.dma_fq_timer_release(dom.id, 0, 0)).toBe(1); // the entry released: the ring is live
       expect(raw.dma_fq_freed_accesses(dom.id)).toBe(0);
       expect(raw.dma_fq_teardown_step(dom.id, L.FQT_FREE)).toBe(0);
@@ -211,7 +211,7 @@ describe("freed flush-queue rings are poisoned", () => {
       expect(raw.dma_fq_freed_accesses(dom.id)).toBe(1);
       // Once the pointer is cleared, the next reader finds no queue at all — also counted.
       expect(raw.dma_fq_teardown_step(dom.id, L.FQT_DETACH)).toBe(0);
-      expect(raw.dma_fq_timer_fire(dom.id)).toBe(0);
+      expect(raw.dma_fq_timer_fire(dom.id, 0)).toBe(0);
       expect(raw.dma_fq_teardown_step(dom.id, 99)).toBe(-L.ESIM_ARGS);
     } finally {
       await sim.close();

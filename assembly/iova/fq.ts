@@ -29,9 +29,10 @@ import { TIME_FQ_LOCK } from "../cpu-time";
 import { jiffiesNow } from "../clock";
 import {
   IEV_FQ_FLUSH, IEV_FQ_RELEASE, I_FQ_FINISH_CNT, IF_NO_FQ_EVENTS, I_FQ_FLUSH_FULL, I_FQ_FLUSH_TIMER,
-  I_FQ_START_CNT, IovaDomainBlock, iovaBlock, iovaFlags, iovaHas,
+  I_FQ_START_CNT, I_FQ_TIMER_MOVES, I_FQ_TIMER_WRITES, IovaDomainBlock, iovaBlock, iovaFlags, iovaHas,
 } from "./layout";
-import { KB_FQ_TEARDOWN_WAITS_TIMER } from "../behaviour";
+import { KB_FQ_TEARDOWN_WAITS_TIMER, KB_FQ_TIMER_READ_FIRST } from "../behaviour";
+import { linesWritten } from "../line-sharing";
 import { freeFast } from "./rcache";
 import { iovaEvent } from "./warn";
 import { liveTable } from "../pgtable/config";
@@ -267,9 +268,24 @@ export function fqQueueOrdered(d: u32, cpu: u32, pfn: u64, pages: u64, data: u64
   store<u64>(slotBase() + TS_FQ_STAMP, stamp);
   ring.tail = nextIdx(d, tail);
   kernelUnlockTimed(ringLock(ring));
-  if (atomic.load<u32>(timerOnAddr(d)) == 0 && atomic.xchg<u32>(timerOnAddr(d), 1) == 0) {
+  // Arm the timer if it is off: read first (0d87308cca2c), or compare-and-swap every time.
+  if (iovaHas(d, KB_FQ_TIMER_READ_FIRST) && atomic.load<u32>(timerOnAddr(d)) != 0) return;
+  timerWordWritten(d, cpu);
+  if (atomic.cmpxchg<u32>(timerOnAddr(d), 0, 1) == 0) {
     atomic.store<u64>(d + offsetof<IovaDomainBlock>("fqTimerDue"), jiffiesNow() + iovaBlock(d).fqTimeout);
   }
+}
+
+/**
+ * CPU `cpu` writes fq_timer_on (a compare-and-swap takes the line exclusive whether or not
+ * it changes the word): counted, and a move of the line when another CPU wrote it last; in
+ * timed runs the move is charged as a line transfer (line-sharing.ts).
+ */
+function timerWordWritten(d: u32, cpu: u32): void {
+  atomic.add<u64>(d + I_FQ_TIMER_WRITES, 1);
+  const last = atomic.xchg<u32>(d + offsetof<IovaDomainBlock>("fqTimerLastCpu"), cpu + 1);
+  if (last != 0 && last != cpu + 1) atomic.add<u64>(d + I_FQ_TIMER_MOVES, 1);
+  linesWritten(timerOnAddr(d), 4);
 }
 
 /** When the armed timer fires (U64.MAX_VALUE when it is off). */
@@ -310,11 +326,12 @@ export function fqReleaseRing(d: u32, cpu: u32, idx: u32): i32 {
 }
 
 /**
- * The timer fires: if it is still pending, its callback starts — running, timer_on
- * cleared — and flushes. false: it was deleted before it fired, and nothing runs.
+ * The timer fires on simulated CPU `cpu`: if it is still pending, its callback starts —
+ * running, timer_on cleared — and flushes. false: it was deleted before it fired, and nothing runs.
  */
-export function fqTimerFire(d: u32): bool {
+export function fqTimerFire(d: u32, cpu: u32): bool {
   if (!fqEnabled(d) || atomic.load<u32>(timerOnAddr(d)) == 0) return false;
+  timerWordWritten(d, cpu);
   atomic.store<u32>(timerRunningAddr(d), 1);
   atomic.store<u32>(timerOnAddr(d), 0);
   atomic.add<u64>(d + I_FQ_FLUSH_TIMER, 1);
@@ -347,7 +364,7 @@ export function fqTimerRunning(d: u32): bool {
  * the next queue_iova on their ring or the next timer.
  */
 export function fqTimeout(d: u32, cpu: u32, canRelease: bool): void {
-  if (!fqTimerFire(d)) return;
+  if (!fqTimerFire(d, cpu)) return;
   const n = ringCount(d);
   for (let c: u32 = 0; c < n; c++) fqTimerReleaseRing(d, cpu, c, canRelease);
 }

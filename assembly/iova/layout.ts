@@ -186,6 +186,12 @@ if (offsetof<IovaSlot>() > IOVA_SLOT_SIZE) ERROR("IovaSlot outgrew IOVA_SLOT_SIZ
   fqFlushFull: u64;
   /** Flushes by the timeout (statistic). */
   fqFlushTimer: u64;
+  /** Writes of fq_timer_on (each compare-and-swap, and the timer callback's clear): statistic. */
+  fqTimerWrites: u64;
+  /** Of those, writes by a CPU other than the word's last writer: its cache line moved (statistic). */
+  fqTimerMoves: u64;
+  /** The CPU that wrote fq_timer_on last, + 1 (0: none yet). */
+  fqTimerLastCpu: u32;
 }
 if (offsetof<IovaDomainBlock>("treeLock") % CACHE_LINE != 0) ERROR("IovaDomainBlock.treeLock must start its own cache line");
 if (offsetof<IovaDomainBlock>("root") % CACHE_LINE != 0) ERROR("IovaDomainBlock.root must start its own cache line");
@@ -250,6 +256,8 @@ export const I_FQ_START_CNT: u32 = offsetof<IovaDomainBlock>("fqStartCnt");
 export const I_FQ_FINISH_CNT: u32 = offsetof<IovaDomainBlock>("fqFinishCnt");
 export const I_FQ_FLUSH_FULL: u32 = offsetof<IovaDomainBlock>("fqFlushFull");
 export const I_FQ_FLUSH_TIMER: u32 = offsetof<IovaDomainBlock>("fqFlushTimer");
+export const I_FQ_TIMER_WRITES: u32 = offsetof<IovaDomainBlock>("fqTimerWrites");
+export const I_FQ_TIMER_MOVES: u32 = offsetof<IovaDomainBlock>("fqTimerMoves");
 
 // ── depot, per bin ──────────────────────────────────────────────────────────
 

@@ -12,6 +12,8 @@ import { RANGE_NUM_BUMP } from "./entries/range-num-bump.js";
 import { FQ_TIMEOUT_TEARDOWN_BUG } from "./entries/fq-timeout-teardown.js";
 import { SPLIT_BLK_RACE } from "./entries/split-blk-race.js";
 import { PROBE_INIT_RACE } from "./entries/probe-init-race.js";
+import { LAZY_WINDOW } from "./entries/lazy-window.js";
+import { FQ_TIMER_SHARING } from "./entries/fq-timer-sharing.js";
 
 export type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 
@@ -23,6 +25,8 @@ export const BUG_ZOO: readonly BugEntry[] = Object.freeze([
   FQ_TIMEOUT_TEARDOWN_BUG,
   SPLIT_BLK_RACE,
   PROBE_INIT_RACE,
+  LAZY_WINDOW,
+  FQ_TIMER_SHARING,
 ].sort((a, b) => a.corpus - b.corpus));
 
 /** A name `bugs run` was given that is no entry: it lists the ids, with the nearest one. */

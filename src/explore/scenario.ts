@@ -437,7 +437,7 @@ function fqTimeoutSteps(w: World, cpuName: string): Step[] {
   const fire: Step = {
     kind: "action", label: "FQ timer fires: fq_flush_timeout starts (timer_on = 0) and flushes the IOTLB",
     footprint: fqTimerFootprint(), run: () => {
-      const fired = checkCore(w.sim.core, raw.dma_fq_timer_fire(id), "explore: the FQ timer");
+      const fired = checkCore(w.sim.core, raw.dma_fq_timer_fire(id, cpu), "explore: the FQ timer");
       return fired ? "callback running; flush-all sent and waited for" : "not pending (deleted): the callback does not run";
     },
   };
