@@ -960,6 +960,7 @@ export { FQT_CANCEL, FQT_DESTROY, FQT_FREE, FQT_DETACH, FQ_POISON_WORD } from ".
 export function dma_fq_timer_fire(domain: u32, cpu: u32): i32 {
   const dd = dmad.liveDmaDomain(domain);
   if (dd == 0) return -ESIM_NO_DMA_DOMAIN;
+  if (cpu >= mm.MAX_DMA_CPUS) return -ESIM_CPU;
   return fq.fqTimerFire(dmad.iovaOf(dd), cpu) ? 1 : 0;
 }
 

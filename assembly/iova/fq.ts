@@ -326,8 +326,8 @@ export function fqReleaseRing(d: u32, cpu: u32, idx: u32): i32 {
 }
 
 /**
- * The timer fires on `cpu`: if it is still pending, its callback starts — running,
- * timer_on cleared (a write to the timer word's line from that CPU) — and flushes. false: it was deleted before it fired, and nothing runs.
+ * The timer fires on simulated CPU `cpu`: if it is still pending, its callback starts —
+ * running, timer_on cleared — and flushes. false: it was deleted before it fired, and nothing runs.
  */
 export function fqTimerFire(d: u32, cpu: u32): bool {
   if (!fqEnabled(d) || atomic.load<u32>(timerOnAddr(d)) == 0) return false;

@@ -3,7 +3,9 @@
 // the seed variants' unmap and switch steps read and write, following what the kernel code
 // they stand for touches — dma_map (alloc_iova, the PTEs, the DMA API's record), a device
 // access (SMMUv3 translation through the TLBs, else a table walk), __iommu_dma_unmap's clear /
-// iotlb_sync / queue_iova or free_iova_fast, iommu_dma_init_fq's queue and the domain type.
+// iotlb_sync / queue_iova or free_iova_fast, iommu_dma_init_fq's queue and the domain type;
+// and the races' steps — a driver's iommu_map / iommu_unmap (the block split), the flush
+// queue's timer callback and teardown, a device probing (iommu_dma_init_domain).
 // Two steps commute unless one writes what the other reads or writes, so a location left out
 // here is a schedule class the explorer would never run: when a step learns to touch more
 // state, its footprint must say so (test/explore-dpor.test.ts swaps commuting steps of the

@@ -8,6 +8,14 @@
 // modelled words (fq_domain, the queue, the v2 quirk) sees; the rest of the state (page
 // tables, IOTLB, IOVA allocator) is the simulation's own.
 //
+// Beside the DMA API, the kernel paths of three real races (bug-corpus #3, #6, #14), each cut
+// into the steps where the race lives and performed by the core: a driver's own iommu_map /
+// iommu_unmap (the block split's build and compare-and-swap; assembly/dma/driver.ts), the
+// flush queue's timer callback and teardown (assembly/iova/fq.ts), and a device probing
+// (iommu_dma_init_domain; assembly/dma/probe.ts). A step that waits (del_timer_sync, the
+// cookie's mutex) says so through `blocked`, and the explorer leaves out the schedules in
+// which it would still be waiting.
+//
 // A scenario is plain data (a JSON file can hold one):
 //   { "profile": "5.15", "variant": "merged", "bufferSize": 262144,
 //     "setup": [ {"map": "old", "cpu": "B"}, {"access": "old"} ],
