@@ -11,6 +11,9 @@
 import type { Simulator } from "../simulator.js";
 import { IovaWrappedError, type IovaDomain, type IovaRange } from "../iova.js";
 import { hex } from "../errors.js";
+import type { Behaviour } from "../profile.js";
+import type { BugForm, BugFormResult } from "./types.js";
+import { formMachine } from "./evidence.js";
 
 /** What one audited replay showed. */
 export interface IovaAudit {
@@ -106,4 +109,23 @@ function auditAlloc(d: IovaDomain, size: number, limit: number, aligned: boolean
       `(max32_alloc_size=${hex(s.max32AllocSize)})`);
   }
   return "FAIL";
+}
+
+/**
+ * One form of an IOVA allocator entry: `script` audited on 7.1 with the fixing behaviour
+ * (fixed) or without it (buggy); caught when any call broke alloc_iova's contract.
+ */
+export async function runIovaAuditForm(form: BugForm, fix: Behaviour, script: string,
+                                       verdicts: { caught: string; clean: string }): Promise<BugFormResult> {
+  const sim = await formMachine(form, "7.1", fix);
+  try {
+    const { lines, violations } = auditIovaScript(sim, script);
+    const caught = violations.length > 0;
+    return {
+      form, caught, verdict: caught ? verdicts.caught : verdicts.clean,
+      evidence: [...violations, ...lines], measures: { violations: violations.length },
+    };
+  } finally {
+    await sim.close();
+  }
 }

@@ -8,8 +8,7 @@
 // model's reproducer starts the domain at pfn 0 (where the old walk's end test also let it through).
 
 import type { BugEntry } from "../types.js";
-import { formMachine } from "../evidence.js";
-import { auditIovaScript } from "../iova-audit.js";
+import { runIovaAuditForm } from "../iova-audit.js";
 
 /** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
 export const LIMIT_UNDERFLOW_SCRIPT = `# the commit's reproducer: pfn 0 reserved, two size-aligned 2-page allocations under limit 3
@@ -34,19 +33,8 @@ export const IOVA_LIMIT_UNDERFLOW: BugEntry = {
   switch: { kind: "behaviour", name: "IOVA_LIMIT_NO_UNDERFLOW", buggy: "7.1 without IOVA_LIMIT_NO_UNDERFLOW", fixed: "7.1" },
   trigger: "replay script: init 4096 0; reserve 0 0; alloc 2 3 1; alloc 2 3 1 (the commit's reproducer, start_pfn 0); " +
     "the buggy form runs it after a line `behaviours without IOVA_LIMIT_NO_UNDERFLOW`",
-  async run(form) {
-    const sim = await formMachine(form, "7.1", "IOVA_LIMIT_NO_UNDERFLOW");
-    try {
-      const { lines, violations } = auditIovaScript(sim, LIMIT_UNDERFLOW_SCRIPT);
-      return {
-        form,
-        caught: violations.length > 0,
-        verdict: violations.length > 0 ? "wrapped IOVA above the limit" : "clean: the second allocation fails",
-        evidence: [...violations, ...lines],
-        measures: { violations: violations.length },
-      };
-    } finally {
-      await sim.close();
-    }
+  run(form) {
+    return runIovaAuditForm(form, "IOVA_LIMIT_NO_UNDERFLOW", LIMIT_UNDERFLOW_SCRIPT,
+      { caught: "wrapped IOVA above the limit", clean: "clean: the second allocation fails" });
   },
 };

@@ -5,8 +5,7 @@
 // (assembly/iova/alloc.ts removeLocked); the buggy form is 7.1 without it.
 
 import type { BugEntry } from "../types.js";
-import { formMachine } from "../evidence.js";
-import { auditIovaScript } from "../iova-audit.js";
+import { runIovaAuditForm } from "../iova-audit.js";
 
 // 32 pages below 4 GiB: fill them with four 8-page ranges, free one above cached32_node and
 // take it again (cached32_node is now above two ranges), fail once (max32_alloc_size = 8),
@@ -41,20 +40,9 @@ export const IOVA_MAX32_ESTIMATE: BugEntry = {
   switch: { kind: "behaviour", name: "IOVA_MAX32_ANY_LOW_FREE", buggy: "7.1 without IOVA_MAX32_ANY_LOW_FREE", fixed: "7.1" },
   trigger: "replay script: fill a 32-page 32-bit space, fail an 8-page allocation, free 8 pages below cached32_node, " +
     "allocate 8 again; the buggy form runs it after a line `behaviours without IOVA_MAX32_ANY_LOW_FREE`",
-  async run(form) {
-    const sim = await formMachine(form, "7.1", "IOVA_MAX32_ANY_LOW_FREE");
-    try {
-      const { lines, violations } = auditIovaScript(sim, MAX32_ESTIMATE_SCRIPT);
-      // The failure while the space is full is the kernel's right answer; only failures with room are violations.
-      return {
-        form,
-        caught: violations.length > 0,
-        verdict: violations.length > 0 ? "spurious 32-bit allocation failure" : "clean: the freed range is allocated again",
-        evidence: [...violations, ...lines],
-        measures: { violations: violations.length },
-      };
-    } finally {
-      await sim.close();
-    }
+  run(form) {
+    // The failure while the space is full is the kernel's right answer; only failures with room are violations.
+    return runIovaAuditForm(form, "IOVA_MAX32_ANY_LOW_FREE", MAX32_ESTIMATE_SCRIPT,
+      { caught: "spurious 32-bit allocation failure", clean: "clean: the freed range is allocated again" });
   },
 };

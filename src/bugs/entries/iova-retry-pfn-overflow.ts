@@ -5,8 +5,7 @@
 // at start_pfn 0x1f0000 and a first request of 11 MiB.
 
 import type { BugEntry } from "../types.js";
-import { formMachine } from "../evidence.js";
-import { auditIovaScript } from "../iova-audit.js";
+import { runIovaAuditForm } from "../iova-audit.js";
 
 /** The trigger, in the replay language (`iommu-sim replay`; the buggy form with a `behaviours without …` line). */
 export const RETRY_PFN_OVERFLOW_SCRIPT = `# a 4K domain whose aperture is 0xa01 pages from start_pfn 0x1f0000 (10 MiB), asked for 0xb00 (11 MiB)
@@ -29,19 +28,8 @@ export const IOVA_RETRY_PFN_OVERFLOW: BugEntry = {
   switch: { kind: "behaviour", name: "IOVA_RETRY_ABOVE_CACHED", buggy: "7.1 without IOVA_RETRY_ABOVE_CACHED", fixed: "7.1" },
   trigger: "replay script: init 4096 0x1f0000; alloc 0xb00 0x1f0a00 1 (larger than the aperture, cached node at the anchor); " +
     "the buggy form runs it after a line `behaviours without IOVA_RETRY_ABOVE_CACHED`",
-  async run(form) {
-    const sim = await formMachine(form, "7.1", "IOVA_RETRY_ABOVE_CACHED");
-    try {
-      const { lines, violations } = auditIovaScript(sim, RETRY_PFN_OVERFLOW_SCRIPT);
-      return {
-        form,
-        caught: violations.length > 0,
-        verdict: violations.length > 0 ? "IOVA below start_pfn" : "clean: the allocation fails, nothing outside the aperture",
-        evidence: [...violations, ...lines],
-        measures: { violations: violations.length },
-      };
-    } finally {
-      await sim.close();
-    }
+  run(form) {
+    return runIovaAuditForm(form, "IOVA_RETRY_ABOVE_CACHED", RETRY_PFN_OVERFLOW_SCRIPT,
+      { caught: "IOVA below start_pfn", clean: "clean: the allocation fails, nothing outside the aperture" });
   },
 };
