@@ -13,7 +13,7 @@ import { checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type SeedVariant } from "../dma.js";
 import { resolveVariant } from "../variants/program.js";
 import type { ResolvedVariant, VariantDefinition } from "../variants/vocabulary.js";
-import type { SmmuModel } from "../smmu/smmu.js";
+import { SMMU_MODELS, type SmmuModel } from "../smmu/smmu.js";
 import {
   DEFAULT_MAX_SCHEDULES, explore, randomSchedules, runSchedule,
   type ExploreResult, type Execution, type MemoryModel, type Reduction, type TraceEntry,
@@ -111,7 +111,7 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
       : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduction: opts.reduction ?? "dpor" });
     const wallMs = performance.now() - started;
-    const label = withKernel(opts.source ?? name, sc);
+    const label = withKernel(opts.source ?? name, sc, opts.smmu);
     const replay = result.violation ? `${label}@${opts.variantSource ?? variant}@${model}: ${result.violation.text}` : undefined;
     const verdict: ExploreVerdict = result.violation ? "violation" : result.complete ? "clean" : "bounded";
     return {
@@ -128,6 +128,8 @@ export interface ReplayReport {
   /** The variant as the line names it: a seed variant, the scenario's own variant's name, or a variant file. */
   variant: string;
   model: MemoryModel;
+  /** The SMMU the schedule was replayed on: the line's `[smmu …]`, else the scenario's. */
+  smmu: SmmuModel;
   execution: Execution;
   text: string;
 }
@@ -152,25 +154,42 @@ function replayVariant(name: string, sc: Scenario, loadVariant?: (source: string
 }
 
 /**
- * A replay line's scenario part: its name, and — when the scenario runs its profile with
- * behaviours changed — the kernel in brackets ("split-race[5.15 without PGT_SPLIT_LOSER_UNMAPS]"),
- * so that a buggy form's schedule replays in the buggy form.
+ * A replay line's scenario part: its name, and in brackets what the run changed from the
+ * scenario as written — the kernel when it runs its profile with behaviours changed
+ * ("split-race[5.15 without PGT_SPLIT_LOSER_UNMAPS]"), the SMMU when `--smmu` chose another
+ * one than the scenario's ("seed-race[smmu v2]"), both as "[KERNEL; smmu v2]" — so that a
+ * schedule replays on the code and the hardware that found it.
  */
-function withKernel(label: string, sc: Scenario): string {
+function withKernel(label: string, sc: Scenario, smmu?: SmmuModel): string {
   const o = normaliseOverrides(sc.behaviours);
-  return o ? `${label}[${describeKernel(sc.profile ?? "5.15", o)}]` : label;
+  const parts = [...(o ? [describeKernel(sc.profile ?? "5.15", o)] : []),
+                 ...(smmu !== undefined && smmu !== (sc.smmu ?? "v3") ? [`smmu ${smmu}`] : [])];
+  return parts.length ? `${label}[${parts.join("; ")}]` : label;
 }
 
-/** The inverse of withKernel: the scenario's name and the kernel it names (undefined: none). */
-function splitKernel(part: string): { name: string; kernel?: { profile: string; overrides: BehaviourOverrides } } {
+/** The inverse of withKernel: the scenario's name, and the kernel and SMMU it names (undefined: the scenario's). */
+function splitKernel(part: string): { name: string; kernel?: { profile: string; overrides: BehaviourOverrides }; smmu?: SmmuModel } {
   const m = /^(.*)\[([^\]]*)\]$/s.exec(part);
   if (!m) return { name: part };
-  const k = /^(\S+)(?: with ((?:(?! without ).)+))?(?: without (.+))?$/.exec(m[2]!.trim());
-  if (!k) {
-    throw new ArgumentError("schedule", part, "must name its kernel as '[PROFILE with A, B without C]', as explore prints it", "replay");
+  let kernel: { profile: string; overrides: BehaviourOverrides } | undefined;
+  let smmu: SmmuModel | undefined;
+  for (const piece of m[2]!.split(";").map((x) => x.trim())) {
+    const sm = /^smmu (\S+)$/.exec(piece);
+    if (sm) {
+      if (!(SMMU_MODELS as readonly string[]).includes(sm[1]!)) {
+        throw new ArgumentError("schedule", part, `names SMMU ${sm[1]}, but the SMMU models are ${SMMU_MODELS.join(", ")}`, "replay");
+      }
+      smmu = sm[1] as SmmuModel;
+      continue;
+    }
+    const k = /^(\S+)(?: with ((?:(?! without ).)+))?(?: without (.+))?$/.exec(piece);
+    if (!k || kernel) {
+      throw new ArgumentError("schedule", part, "must name what it changed as '[PROFILE with A, B without C; smmu MODEL]', as explore prints it", "replay");
+    }
+    const list = (x: string | undefined) => (x ? x.split(",").map((b) => b.trim()) as Behaviour[] : undefined);
+    kernel = { profile: k[1]!, overrides: { ...(k[2] ? { with: list(k[2]) } : {}), ...(k[3] ? { without: list(k[3]) } : {}) } };
   }
-  const list = (x: string | undefined) => (x ? x.split(",").map((b) => b.trim()) as Behaviour[] : undefined);
-  return { name: m[1]!, kernel: { profile: k[1]!, overrides: { ...(k[2] ? { with: list(k[2]) } : {}), ...(k[3] ? { without: list(k[3]) } : {}) } } };
+  return { name: m[1]!, ...(kernel ? { kernel } : {}), ...(smmu ? { smmu } : {}) };
 }
 
 /**
@@ -181,7 +200,7 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
                                      loadVariant?: (source: string) => unknown): Promise<ReplayReport> {
   const opts = checkOptions(options, ["oracle"], "replay");
   const p = parseReplayLine(line);
-  const { name, kernel } = splitKernel(p.scenario);
+  const { name, kernel, smmu } = splitKernel(p.scenario);
   let sc = BUILTIN_SCENARIOS[name] ?? (load ? validateScenario(load(name), name) : undefined);
   if (!sc) throw new ArgumentError("scenario", name, "is neither a built-in scenario nor a file that could be read", "replay");
   if (kernel) {
@@ -190,13 +209,14 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
     }
     sc = validateScenario({ ...sc, behaviours: kernel.overrides }, `replay ${name}`);
   }
-  const built = await buildScenario(sc, { variant: replayVariant(p.variant, sc, loadVariant), oracle: opts.oracle });
+  const built = await buildScenario(sc, { variant: replayVariant(p.variant, sc, loadVariant), oracle: opts.oracle, smmu });
   try {
     const execution = runSchedule(built.program, p.steps, { model: p.model, reset: built.reset, check: built.check });
-    const head = `replay ${p.scenario}, variant ${p.variant}, model ${p.model}: ` +
+    const used = built.domain.smmu.model;
+    const head = `replay ${p.scenario}, variant ${p.variant}, model ${p.model}${used === "v3" ? "" : `, SMMU ${used}`}: ` +
       (execution.violation ? "VIOLATION" : execution.blocked ? "cannot run (a CPU would still be waiting)" : "clean");
     const waited = execution.blocked ? [`  cannot run: ${execution.blocked.message}`] : [];
-    return { ...p, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message), ...waited].map(terminalText).join("\n") };
+    return { ...p, smmu: used, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message), ...waited].map(terminalText).join("\n") };
   } finally {
     await built.close();
   }
