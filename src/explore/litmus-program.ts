@@ -4,7 +4,7 @@
 // register arithmetic, an `exists` clause. The scenario explorer's own tests cross-check it
 // (schedules, sleep sets) on litmus programs; litmus verdicts come from ./litmus.ts.
 
-import { LitmusError } from "./lkmm/syntax.js";
+import { LitmusError, tokenize, type Tok } from "./lkmm/syntax.js";
 import type { AccessMode, Dep, Program, Regs, Step } from "./model.js";
 
 /** The `exists` condition. */
@@ -22,48 +22,7 @@ export interface LitmusProgram {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tokens.
-
-interface Tok { kind: "id" | "int" | "punct" | "eof"; text: string; start: number; end: number }
-
-const PUNCT = ["/\\", "\\/", "==", "!=", "(", ")", "{", "}", ";", ",", "*", "=", "+", "-", "!", "~", ":"];
-
-/**
- * Splits `src` from `from` into tokens, dropping comments: C's /* *\/ and //, and herd's (* *),
- * which is a comment only outside braces (inside a process, "(*x" is a parenthesis and a star).
- */
-function tokenize(src: string, from: number, err: (at: number, msg: string) => never): Tok[] {
-  const out: Tok[] = [];
-  let i = from, depth = 0;
-  while (i < src.length) {
-    const c = src[i]!;
-    if (/\s/.test(c)) { i++; continue; }
-    if (src.startsWith("//", i)) { const e = src.indexOf("\n", i); i = e < 0 ? src.length : e; continue; }
-    if (src.startsWith("/*", i)) { i = skipComment(src, i, "*/", err); continue; }
-    if (depth === 0 && src.startsWith("(*", i)) { i = skipComment(src, i, "*)", err); continue; }
-    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i, i + 200));
-    if (word) { out.push({ kind: "id", text: word[0], start: i, end: i + word[0].length }); i += word[0].length; continue; }
-    const num = /^[0-9]+/.exec(src.slice(i, i + 40));
-    if (num) { out.push({ kind: "int", text: num[0], start: i, end: i + num[0].length }); i += num[0].length; continue; }
-    const p = PUNCT.find((q) => src.startsWith(q, i));
-    if (!p) err(i, `unexpected character ${JSON.stringify(c)}`);
-    if (p === "{") depth++;
-    if (p === "}") depth = Math.max(0, depth - 1);
-    out.push({ kind: "punct", text: p, start: i, end: i + p.length });
-    i += p.length;
-  }
-  out.push({ kind: "eof", text: "end of file", start: src.length, end: src.length });
-  return out;
-}
-
-function skipComment(src: string, i: number, close: string, err: (at: number, msg: string) => never): number {
-  const e = src.indexOf(close, i + 2);
-  if (e < 0) err(i, `comment is not closed (expected ${JSON.stringify(close)})`);
-  return e + close.length;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The parser.
+// The parser, over the LKMM engine's tokens (src/explore/lkmm/syntax.ts: one lexer for C litmus files).
 
 /** A compiled expression over registers: its live registers (written earlier) and its value. */
 interface Expr { regs: Set<string>; fn: (regs: Regs) => number }

@@ -76,7 +76,8 @@ export interface LitmusAst {
   condText: string;
 }
 
-interface Tok { kind: "id" | "int" | "punct" | "str" | "eof"; text: string; start: number; end: number }
+/** A token of a C litmus file (also read by the older program builder, src/explore/litmus-program.ts). */
+export interface Tok { kind: "id" | "int" | "punct" | "str" | "eof"; text: string; start: number; end: number }
 
 // Longest first: "/\" before "/", "<<" before "<".
 const PUNCT = ["/\\", "\\/", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "->", "(", ")", "{", "}", "[", "]", ";", ",",
@@ -89,7 +90,7 @@ const TYPE_WORDS = new Set(["int", "long", "unsigned", "signed", "char", "short"
 /** The deepest an expression or condition may nest; deeper files are refused rather than overflowing the stack. */
 export const LITMUS_MAX_NESTING = 200;
 
-function tokenize(src: string, from: number, err: (at: number, msg: string) => never): Tok[] {
+export function tokenize(src: string, from: number, err: (at: number, msg: string) => never): Tok[] {
   const out: Tok[] = [];
   let i = from, depth = 0;
   while (i < src.length) {
