@@ -62,7 +62,7 @@ export {
   TS_RESULT0, TS_RESULT1, PGT_BASE, PGT_DESC_SIZE, MAX_PGTABLES, ZONE_PHYS, ZONE_KHEAP, FRAME_SIZE,
   IOVA_SLOTS_BASE, IOVA_SLOT_SIZE, MAX_IOVA_DOMAINS, IOVA_MAX_CPUS, SMMUS_BASE, SMMU_DESC_SIZE, MAX_SMMUS,
   TS_CPU_NS, SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, DMA_DOMAINS_BASE, DMA_DOMAIN_SIZE, DMA_DEVICES_BASE,
-  DMA_DEVICE_SIZE, MAX_DMA_CPUS, TS_STATS, COUNTER_CACHES_BASE, WORKLOAD_CPUS_BASE, WORKLOAD_CPU_SIZE,
+  DMA_DEVICE_SIZE, MAX_DMA_CPUS, TS_STATS, COUNTER_CACHES_BASE, COUNTER_CACHE_SIZE, WORKLOAD_CPUS_BASE, WORKLOAD_CPU_SIZE,
   CTL_RUN_STOP, CTL_RUN_FLAGS, RUN_STOP_ON_VIOLATION, CPU_COST_LOCK, CPU_COST_DMA_API, CPU_COST_WALK_STEP,
   CPU_COST_PTE, CPU_COST_IOVA_RCACHE, CPU_COST_IOVA_TREE, CPU_COST_TABLE_ALLOC, CPU_COST_FQ_QUEUE,
   CPU_COST_LINE_TRANSFER,
@@ -335,6 +335,17 @@ export function smmu_create(options: u32, tlbSets: u32, tlbWays: u32, policy: u3
 
 export function smmu_destroy(id: u32): bool {
   return smmu.smmuDestroy(id);
+}
+
+/**
+ * Clear the entries of flushed contexts from every cache of SMMU `id`, counting them
+ * (smmu/context-gen.ts): read before its statistics or caches are. False: no such SMMU.
+ */
+export function smmu_settle(id: u32): bool {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return false;
+  smmu.smmuSettle(changetype<smmu.SmmuInstance>(s));
+  return true;
 }
 
 export function smmu_set_cost(id: u32, which: u32, ns: u32): bool {

@@ -9,11 +9,14 @@
 // entry: a result is either a whole entry as some writer left it, or a miss.
 //
 // A cache is one kheap block: its CacheHeader, then its entries (sets × ways CacheEntry,
-// set after set), then a lock per set, then a round-robin cursor per set, and for a fully
-// associative cache (one set: a micro-TLB) a tag filter on lines of its own:
+// set after set), then a line per set holding its lock and round-robin cursor, and for a
+// fully associative cache (one set: a micro-TLB) a tag filter on lines of its own:
 //
-//   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ locks: sets × u32 │ cursors: sets × u32
+//   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ set lines: sets × (lock u32, cursor u32, …)
 //        │ (one set) tag filter: a line holding its count of bits set, then FILTER_BYTES
+//
+// A line per set, not a word: CPUs whose buffers alternate pages fill neighbouring sets, and
+// sixteen sets' locks on one line made every fill of one worker take that line from the other.
 //
 //   meta: bit 0 valid · bit 1 read · bit 2 write · bit 3 leaf · bit 4 unprivileged
 //         bits 8..15 size shift · bits 16..17 level · bits 24..25 stage
@@ -21,6 +24,7 @@
 import { currentSlot, lockAcquire, lockRelease } from "../sync";
 import { counterAdd } from "../counters";
 import { CACHE_LINE } from "../memmap";
+import { stampLive } from "./context-gen";
 
 /** The cache's bookkeeping, at the start of its kheap block. */
 @unmanaged export class CacheHeader {
@@ -32,9 +36,9 @@ import { CACHE_LINE } from "../memmap";
   policy: u32;
   /** The first entry (set s, way w at entries + (s · ways + w) · CACHE_ENTRY_SIZE). */
   entries: CacheEntry;
-  /** Per-set locks (u32 each, `sets` of them): taken by fills and invalidations, never by lookups. */
+  /** Per-set locks (u32 each, SET_LINE apart): taken by fills and invalidations, never by lookups. */
   locks: u32;
-  /** Per-set round-robin cursors (u32 each): the next way POLICY_RR evicts, under the set's lock. */
+  /** Per-set round-robin cursors (u32 each, SET_LINE apart, beside the lock): the next way POLICY_RR evicts, under the set's lock. */
   rrCursors: u32;
   /** xorshift32 state of POLICY_RANDOM: written under any set's lock (sets race harmlessly). */
   rng: u32;
@@ -47,7 +51,16 @@ import { CACHE_LINE } from "../memmap";
   shiftsSeen: u64;
   /** The tag filter (one-set caches, see FILTER_BYTES), 0 = none: fixed at cacheInit. */
   filter: u32;
-  _pad0: u32; _pad1: u64; _pad2: u64;
+  /**
+   * The SMMU's context table (context-gen.ts), 0 = none: entries are then stamped with their
+   * context's generation (in `age`) and die when it moves. Not for LRU caches (`age` is theirs).
+   */
+  gens: u32;
+  /** Where dead entries this cache clears in a fill are also counted (the SMMU's statistic), 0 = nowhere. */
+  invStat: u32;
+  /** The SMMU's context table, whatever the policy (`gens` is it or 0), 0 = none. */
+  ctxTable: u32;
+  _pad2: u64;
   // Statistics (u64, counterAdd), on their own line: every lookup adds to one of them.
   /** Lookups that hit. */
   hits: u64;
@@ -79,7 +92,10 @@ if (offsetof<CacheHeader>("hits") % CACHE_LINE != 0) ERROR("CacheHeader.hits mus
   tag: u64;
   /** The context it belongs to: ASID | VMID << 16 (makeCtx). */
   ctx: u32;
-  /** LRU age (the cache's clock when last used); a hint, written without the lock on hits. */
+  /**
+   * LRU caches: the age (the cache's clock when last used), a hint written without the lock
+   * on hits. Caches with generations (CacheHeader.gens): the stamp of the fill (context-gen.ts).
+   */
   age: u32;
   /** Output address: the PA of the block or page (leaf), or of the next-level table. */
   out: u64;
@@ -115,6 +131,7 @@ export const CE_META: u32 = offsetof<CacheEntry>("meta");
 export const CE_TAG: u32 = offsetof<CacheEntry>("tag");
 export const CE_CTX: u32 = offsetof<CacheEntry>("ctx");
 export const CE_OUT: u32 = offsetof<CacheEntry>("out");
+const CE_STAMP: u32 = offsetof<CacheEntry>("age");
 
 export const POLICY_LRU: u32 = 0;
 export const POLICY_RR: u32 = 1;
@@ -152,10 +169,17 @@ const FILTER_BYTES: u32 = 512;
 const FILTER_BITS_SHIFT: u64 = 12; // log2(FILTER_BYTES · 8)
 const FILTER_CLEAR_AT: u32 = 256;
 
-/** Bytes a cache of `entries` entries needs after its header (entries, locks, cursors, filter). */
+/** The stride of the per-set lock and cursor: a cache line each. */
+const SET_LINE: u32 = CACHE_LINE;
+
+@inline function alignLine(x: u32): u32 {
+  return (x + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+}
+
+/** Bytes a cache of `entries` entries needs after its header (entries, set lines, filter). */
 export function cacheBytes(sets: u32, ways: u32): u32 {
-  const filter: u32 = sets == 1 ? 2 * CACHE_LINE + FILTER_BYTES : 0;
-  return CACHE_HEADER + sets * ways * CACHE_ENTRY_SIZE + sets * 8 + filter;
+  const filter: u32 = sets == 1 ? CACHE_LINE + FILTER_BYTES : 0;
+  return CACHE_HEADER + alignLine(sets * ways * CACHE_ENTRY_SIZE) + sets * SET_LINE + filter;
 }
 
 /** Lay out a cache at `c` (zeroed memory of cacheBytes()). ways = 0 means fully associative. */
@@ -165,11 +189,11 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
   c.policy = policy;
   const entries = changetype<u32>(c) + CACHE_HEADER;
   c.entries = changetype<CacheEntry>(entries);
-  c.locks = entries + sets * ways * CACHE_ENTRY_SIZE;
-  c.rrCursors = entries + sets * ways * CACHE_ENTRY_SIZE + sets * 4;
+  c.locks = alignLine(entries + sets * ways * CACHE_ENTRY_SIZE); // c is line-aligned (a kheap frame)
+  c.rrCursors = c.locks + 4;
   c.rng = seed == 0 ? 0x9e3779b9 : seed;
   if (sets == 1) {
-    const count = (c.rrCursors + 4 + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+    const count = c.locks + SET_LINE;
     memory.fill(count, 0, CACHE_LINE + FILTER_BYTES);
     c.filter = count + CACHE_LINE;
   }
@@ -199,6 +223,35 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
   return <u32>((tag ^ (tag >> 17)) % <u64>sets);
 }
 
+/** Whether a valid entry's context was not flushed since its fill (always, without generations). */
+@inline function alive(c: CacheHeader, e: CacheEntry): bool {
+  const gens = c.gens;
+  return gens == 0 || stampLive(gens, atomic.load<u32>(changetype<u32>(e) + CE_STAMP));
+}
+
+/**
+ * alive() for a fill whose own stamp (current: its epoch check passed) is `stamp`: an entry of
+ * the same slot is alive only with that very stamp, so the table is read only for other contexts.
+ */
+@inline function aliveForFill(c: CacheHeader, e: CacheEntry, stamp: u32): bool {
+  const gens = c.gens;
+  if (gens == 0) return true;
+  const est = atomic.load<u32>(changetype<u32>(e) + CE_STAMP);
+  if (est == stamp) return true;
+  if (((est ^ stamp) & 0xff) == 0) return false; // same context, an older generation
+  return stampLive(gens, est);
+}
+
+/**
+ * Give `c` the SMMU's context table, and its generations if `stamped` (not for LRU caches),
+ * and the statistic its fills count cleared entries in.
+ */
+export function cacheUseGenerations(c: CacheHeader, table: u32, stamped: bool, invStat: u32): void {
+  if (stamped && c.policy != POLICY_LRU) c.gens = table;
+  c.ctxTable = table;
+  c.invStat = invStat;
+}
+
 @inline function shiftsSeenAddr(c: CacheHeader): u32 {
   return changetype<u32>(c) + offsetof<CacheHeader>("shiftsSeen");
 }
@@ -208,16 +261,17 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
 /**
  * Find the entry for `va` in context `ctx` among the sizes in `shifts` (bit s set = entries
  * of 2^s bytes may exist). On a hit, copies meta and out to `result` and returns true; the
- * copy is one consistent entry.
+ * copy is one consistent entry. `stamp`: the context's stamp when the translation began
+ * (context-gen.ts ctxStamp; ignored without generations): only an entry stamped so hits.
  */
-export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, shifts: u64, result: CacheHit): bool {
+export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, stamp: u32, shifts: u64, result: CacheHit): bool {
   // Only sizes this cache has ever held can hit (a size seen late only costs a miss).
   let rest = shifts & atomic.load<u64>(shiftsSeenAddr(c));
   while (rest != 0) {
     const shift = <u32>ctz(rest);
     rest &= rest - 1;
     const tag = va >> shift;
-    if (mayHold(c, tag, shift) && probeSet(c, setIndex(c, tag), tag, ctx, shift, result)) {
+    if (mayHold(c, tag, shift) && probeSet(c, setIndex(c, tag), tag, ctx, stamp, shift, result)) {
       counterAdd(changetype<u32>(c) + C_HITS, 1);
       return true;
     }
@@ -226,8 +280,9 @@ export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, shifts: u64, resu
   return false;
 }
 
-function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, result: CacheHit): bool {
+function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, stamp: u32, shift: u32, result: CacheHit): bool {
   const ways = c.ways;
+  const gens = c.gens;
   for (let w: u32 = 0; w < ways; w++) {
     const entry = entryAt(c, set, w);
     const e = changetype<u32>(entry);
@@ -242,8 +297,10 @@ function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, resu
       const etag = atomic.load<u64>(e + CE_TAG);
       const ectx = atomic.load<u32>(e + CE_CTX);
       const out = atomic.load<u64>(e + CE_OUT);
+      const estamp = atomic.load<u32>(e + CE_STAMP);
       if (atomic.load<u32>(e + CE_SEQ) != seq) continue;
       if ((meta & META_VALID) == 0 || etag != tag || ectx != ctx || metaShift(meta) != shift) break;
+      if (gens != 0 && estamp != stamp) break; // flushed since it was filled (or filled since we began)
       result.meta = meta;
       result.out = out;
       if (c.policy == POLICY_LRU) entry.age = nextAge(c); // a hint, races are fine
@@ -276,15 +333,21 @@ function writeEntry(entry: CacheEntry, meta: u32, tag: u64, ctx: u32, out: u64, 
   atomic.store<u32>(e + CE_SEQ, seq + 2);
 }
 
-function chooseVictim(c: CacheHeader, set: u32): u32 {
+/** The way a fill writes: the first invalid or dead one (a dead one counted as cleared), else the policy's victim. */
+function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
   const ways = c.ways;
   for (let w: u32 = 0; w < ways; w++) {
-    if ((entryAt(c, set, w).meta & META_VALID) == 0) return w;
+    const e = entryAt(c, set, w);
+    if ((e.meta & META_VALID) == 0) return w;
+    if (!aliveForFill(c, e, stamp)) {
+      countCleared(c, 1);
+      return w;
+    }
   }
   counterAdd(changetype<u32>(c) + C_EVICTIONS, 1);
   const policy = c.policy;
   if (policy == POLICY_RR) {
-    const cur = c.rrCursors + set * 4;
+    const cur = c.rrCursors + set * SET_LINE;
     const w = load<u32>(cur) % ways;
     store<u32>(cur, w + 1);
     return w;
@@ -312,14 +375,14 @@ function chooseVictim(c: CacheHeader, set: u32): u32 {
  * set's lock, so either the fill sees the new epoch or the invalidation's scan of this set
  * comes after the fill and removes it. (A translation that started while an invalidation
  * was in progress must not fill at all: the caller's part, see SmmuInstance.invBegun.)
- * `epochAddr` 0: no check. Returns whether it filled.
+ * `epochAddr` 0: no check. `stamp`: as for cacheLookup, read when the translation began. Returns whether it filled.
  */
-export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, meta: u32, out: u64, epochAddr: u32,
+export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, stamp: u32, meta: u32, out: u64, epochAddr: u32,
                                epoch: u32): bool {
   const shift = metaShift(meta);
   const tag = va >> shift;
   const set = setIndex(c, tag);
-  const lock = c.locks + set * 4;
+  const lock = c.locks + set * SET_LINE;
   // Announce the size before the epoch check: an invalidation that begins after the check
   // must see it, or it would skip this size (cacheInvalidate probes only sizes seen).
   const seen = shiftsSeenAddr(c);
@@ -344,10 +407,10 @@ export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, meta: u32, out
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
     const m = e.meta;
-    if ((m & META_VALID) != 0 && e.tag == tag && e.ctx == ctx && metaShift(m) == shift) { way = w; break; }
+    if ((m & META_VALID) != 0 && e.tag == tag && e.ctx == ctx && metaShift(m) == shift && aliveForFill(c, e, stamp)) { way = w; break; }
   }
-  if (way == ways) way = chooseVictim(c, set);
-  writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c) : 0);
+  if (way == ways) way = chooseVictim(c, set, stamp);
+  writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c) : c.gens != 0 ? stamp : 0);
   lockRelease(lock);
   counterAdd(changetype<u32>(c) + C_FILLS, 1);
   return true;
@@ -390,7 +453,7 @@ export const INV_LEVEL: u32 = 1 << 4; //      only entries at `level` (a TTL hin
  * invalidation — sends it to the locked scan.
  */
 function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32): u32 {
-  const lock = c.locks + set * 4;
+  const lock = c.locks + set * SET_LINE;
   if (atomic.load<i32>(lock) == 0 && !anyMatch(c, set, flags, ctx, lo, hi, level)) return 0;
   lockAcquire(lock);
   const ways = c.ways;
@@ -477,4 +540,36 @@ function probesFor(lo: u64, hi: u64, shifts: u64): u64 {
     total += ((hi - 1) >> shift) - (lo >> shift) + 1;
   }
   return total;
+}
+
+/** Count `n` dead entries a fill cleared: in the cache's and the SMMU's invalidation counts. */
+function countCleared(c: CacheHeader, n: u32): void {
+  counterAdd(changetype<u32>(c) + C_INVALIDATED, n);
+  if (c.invStat != 0) counterAdd(c.invStat, n);
+}
+
+/**
+ * Clear every dead entry (context flushed since its fill), counting each as invalidated:
+ * afterwards the cache holds, and its counters say, what a flush that scanned would have
+ * left. Returns how many (the caller adds them to the SMMU's count).
+ */
+export function cacheSettle(c: CacheHeader): u32 {
+  if (c.gens == 0) return 0;
+  const sets = c.sets;
+  const ways = c.ways;
+  let n: u32 = 0;
+  for (let set: u32 = 0; set < sets; set++) {
+    const lock = c.locks + set * SET_LINE;
+    lockAcquire(lock);
+    for (let w: u32 = 0; w < ways; w++) {
+      const e = entryAt(c, set, w);
+      if ((e.meta & META_VALID) != 0 && !alive(c, e)) {
+        writeEntry(e, 0, 0, 0, 0, 0);
+        n++;
+      }
+    }
+    lockRelease(lock);
+  }
+  if (n != 0) counterAdd(changetype<u32>(c) + C_INVALIDATED, n);
+  return n;
 }

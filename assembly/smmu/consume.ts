@@ -19,8 +19,9 @@ import {
   MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, PENDING_CMD_SIZE, PendingCmd, STAT_BY_KIND, STAT_CMDS,
   STAT_CMD_ILLEGAL,
   STAT_ENTRIES_INVALIDATED, STAT_SYNCS, STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, SmmuInstance,
-  Ste, WALK_CACHE_LEVELS, invBegunAddr, invEndedAddr, stat, steOf, utlbMapWord, walkCacheOf,
+  Ste, WALK_CACHE_LEVELS, ctxTableOf, invBegunAddr, invEndedAddr, stat, steOf, utlbMapWord, walkCacheOf,
 } from "./smmu";
+import { ctxFlush } from "./context-gen";
 
 const ALL_SHIFTS: u64 = 0x0000_0000_ffff_f000 | (<u64>0xfff << 32); // every size 4K … 2^43
 
@@ -93,7 +94,13 @@ export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi
   // Before the first set is scanned and after the last: a translation that started
   // before the end must not insert behind the scan what it read (see SmmuInstance.invBegun).
   atomic.add<u32>(invBegunAddr(s), 1);
-  let n = cacheInvalidate(s.iotlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
+  // A whole context (or every context) from every cache: its generation moves instead
+  // (context-gen.ts), and only caches without generations are scanned — unless ctxFlush
+  // asks for a scan anyway.
+  const wholeContexts = walks && (flags & (INV_RANGE | INV_LEAF_ONLY | INV_LEVEL)) == 0;
+  const scan = !wholeContexts ||
+    ctxFlush(ctxTableOf(s), (flags & INV_MATCH_ASID) != 0, (flags & INV_MATCH_VMID) != 0, ctx);
+  let n = scan || !s.iotlb.gens ? cacheInvalidate(s.iotlb, flags, ctx, lo, hi, level, ALL_SHIFTS) : 0;
   // Every stream's micro-TLB: only the streams that have one (this runs per TLBI command).
   for (let w: u32 = 0; w < MAX_STREAMS / 32; w++) {
     let bits = atomic.load<u32>(utlbMapWord(s, w));
@@ -101,7 +108,7 @@ export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi
       const ste = steOf(s, w * 32 + ctz(bits));
       bits &= bits - 1;
       const utlb = ste.utlb;
-      if (utlb && atomic.load<u32>(changetype<u32>(ste) + offsetof<Ste>("valid")) != 0) {
+      if (utlb && (scan || !utlb.gens) && atomic.load<u32>(changetype<u32>(ste) + offsetof<Ste>("valid")) != 0) {
         n += cacheInvalidate(utlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
       }
     }
@@ -109,7 +116,7 @@ export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi
   if (walks) {
     for (let l: u32 = 0; l < WALK_CACHE_LEVELS; l++) {
       const wc = walkCacheOf(s, l);
-      if (wc) n += cacheInvalidate(wc, flags & ~INV_LEAF_ONLY, ctx, lo, hi, level, ALL_SHIFTS);
+      if (wc && (scan || !wc.gens)) n += cacheInvalidate(wc, flags & ~INV_LEAF_ONLY, ctx, lo, hi, level, ALL_SHIFTS);
     }
   }
   stat(s, STAT_ENTRIES_INVALIDATED, n);

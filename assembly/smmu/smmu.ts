@@ -8,7 +8,8 @@
 
 import { CACHE_LINE, MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
-import { CacheHeader, cacheBytes, cacheInit } from "./cache";
+import { CacheHeader, cacheBytes, cacheInit, cacheSettle, cacheUseGenerations } from "./cache";
+import { CTX_TABLE_BYTES, ctxTableInit } from "./context-gen";
 import { OracleHeader, oracleBytes, oracleInit } from "../safety/oracle";
 import { counterAdd } from "../counters";
 import { CMD_KINDS } from "./cmd";
@@ -266,6 +267,8 @@ if (COST_COUNT > COSTS_ROOM) ERROR("COST_* outgrew SmmuInstance.costs");
   domain: u32;
   /** Translations of this stream (counterAdd). */
   accesses: u64;
+  /** Its context's slot in the SMMU's context table as last found (context-gen.ts), 0 = not yet: a hint. */
+  ctxSlot: u32;
 }
 
 /** The stream table's stride. */
@@ -360,10 +363,35 @@ export function smmuAlloc(s: SmmuInstance, bytes: u32): u32 {
   return frameAddr(ZONE_KHEAP, <u32>frame);
 }
 
-function newCache(s: SmmuInstance, sets: u32, ways: u32, policy: u32, seed: u32): u32 {
+function newCache(s: SmmuInstance, table: u32, sets: u32, ways: u32, policy: u32, seed: u32): u32 {
   const c = smmuAlloc(s, cacheBytes(sets, ways));
-  if (c != 0) cacheInit(changetype<CacheHeader>(c), sets, ways, policy, seed);
+  if (c != 0) {
+    cacheInit(changetype<CacheHeader>(c), sets, ways, policy, seed);
+    cacheUseGenerations(changetype<CacheHeader>(c), table, true, changetype<u32>(s) + S_STATS + STAT_ENTRIES_INVALIDATED * 8);
+  }
   return c;
+}
+
+/** The SMMU's context table (context-gen.ts): the IOTLB's, which every SMMU has. */
+@inline export function ctxTableOf(s: SmmuInstance): u32 {
+  return s.iotlb.ctxTable;
+}
+
+/**
+ * Clear every cache's dead entries (contexts flushed since their fill), counting them, so
+ * that the statistics and the caches read as if every flush had scanned (context-gen.ts).
+ */
+export function smmuSettle(s: SmmuInstance): void {
+  let n = cacheSettle(s.iotlb);
+  for (let l: u32 = 0; l < WALK_CACHE_LEVELS; l++) {
+    const wc = walkCacheOf(s, l);
+    if (wc) n += cacheSettle(wc);
+  }
+  for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) {
+    const utlb = steOf(s, sid).utlb;
+    if (utlb) n += cacheSettle(utlb);
+  }
+  if (n != 0) stat(s, STAT_ENTRIES_INVALIDATED, n);
 }
 
 /** Everything after the slot's state word (which slots.ts owns). */
@@ -386,14 +414,16 @@ export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32
   s.options = options | (utlbEntries != 0 ? OPT_UTLB : 0);
   s.model = model;
   s.utlbEntries = utlbEntries;
-  const iotlb = newCache(s, tlbSets, tlbWays, policy, seed);
+  const table = smmuAlloc(s, CTX_TABLE_BYTES);
+  if (table != 0) ctxTableInit(table);
+  const iotlb = table != 0 ? newCache(s, table, tlbSets, tlbWays, policy, seed) : 0;
   s.iotlb = changetype<CacheHeader>(iotlb);
   let ok = iotlb != 0;
   for (let l: u32 = 0; l < WALK_CACHE_LEVELS && ok; l++) {
     const entries = l == 0 ? wc0 : l == 1 ? wc1 : l == 2 ? wc2 : wc3;
     if (entries == 0) continue; // this level is not cached
     const ways: u32 = entries < 4 ? entries : 4;
-    const c = newCache(s, (entries + ways - 1) / ways, ways, policy, seed + l + 1);
+    const c = newCache(s, table, (entries + ways - 1) / ways, ways, policy, seed + l + 1);
     store<u32>(changetype<u32>(s) + S_WALKC + l * 4, c);
     ok = c != 0;
   }
@@ -461,12 +491,16 @@ export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vm
   e.start = start;
   e.oas = oas;
   e.domain = domain + 1;
+  e.ctxSlot = 0; // its context may have changed: found again at the next translation
   const utlbEntries = s.utlbEntries;
   if (changetype<u32>(e.utlb) == 0 && utlbEntries != 0) {
     const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>cacheBytes(1, utlbEntries)));
     if (frame < 0) return -ESIM_KHEAP;
     const c = changetype<CacheHeader>(frameAddr(ZONE_KHEAP, <u32>frame));
     cacheInit(c, 1, utlbEntries, 1 /* round-robin, as gem5 */, sid + 1);
+    // No generations in a micro-TLB: a flush still scans it, which also clears its tag filter
+    // once it is empty — left full of dead tags, every lookup would probe all its ways.
+    cacheUseGenerations(c, ctxTableOf(s), false, changetype<u32>(s) + S_STATS + STAT_ENTRIES_INVALIDATED * 8);
     e.utlb = c;
     atomic.or<u32>(utlbMapWord(s, sid >> 5), 1 << (sid & 31));
   }

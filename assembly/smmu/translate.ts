@@ -11,7 +11,7 @@ import {
   COST_IOTLB_HIT, COST_IOTLB_MISS, COST_UTLB_HIT, F_BAD_STREAM, F_PERMISSION, MAX_STREAMS, SmmuInstance, Ste,
   SMMU_MODEL_V3, STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_MODELLED_NS, STAT_TRANSLATIONS, STAT_UTLB_HITS, cost,
   invBegunAddr,
-  invEndedAddr, recordFault, stat, steOf,
+  ctxTableOf, invEndedAddr, recordFault, stat, steOf,
 } from "./smmu";
 import { leafShifts, walk } from "./walk";
 import { AccessResult, HIT_BYPASS, HIT_IOTLB, HIT_UTLB, HIT_WALK } from "./access";
@@ -19,6 +19,7 @@ import { MATCH_BYPASS, MATCH_FAULT, v2ContextFault, v2StreamMatch } from "./v2/b
 import { flushGenAddr, smmuDomainAt } from "./domain";
 import { AC_UNCHECKED, OracleHeader, oracleCheck, oracleSnapshot } from "../safety/oracle";
 import { slotBase } from "../sync";
+import { ctxStamp } from "./context-gen";
 import { TS_ACCESS_RESULT, TS_CPU_NS, TS_ORACLE_BEFORE, TS_ORACLE_NOW, TS_RESULT0 } from "../memmap";
 import { jiffiesNow } from "../clock";
 import { counterAdd } from "../counters";
@@ -60,31 +61,32 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   const ste = steOf(s, slot);
   counterAdd(changetype<u32>(ste) + offsetof<Ste>("accesses"), 1);
   const ctx = makeCtx(ste.asid, ste.vmid);
+  const stamp = steStamp(s, ste, ctx); // after the epoch: see context-gen.ts
   const shifts = leafShifts(ste.pgShift);
   const utlb = ste.utlb;
   const o = s.oracle;
   if (o) oracleSnapshot(o, ctx, iova >> 12, flushGenOf(ste), slotBase() + TS_ORACLE_BEFORE);
 
   let where = HIT_WALK;
-  if (utlb && cacheLookup(utlb, iova, ctx, shifts, hit)) {
+  if (utlb && cacheLookup(utlb, iova, ctx, stamp, shifts, hit)) {
     where = HIT_UTLB;
     stat(s, STAT_UTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_UTLB_HIT));
-  } else if (cacheLookup(s.iotlb, iova, ctx, shifts, hit)) {
+  } else if (cacheLookup(s.iotlb, iova, ctx, stamp, shifts, hit)) {
     where = HIT_IOTLB;
     stat(s, STAT_IOTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_HIT));
-    if (utlb && mayFill) cacheFillSince(utlb, iova, ctx, res.meta, res.pa, invBegunAddr(s), epoch);
+    if (utlb && mayFill) cacheFillSince(utlb, iova, ctx, stamp, res.meta, res.pa, invBegunAddr(s), epoch);
   } else {
     stat(s, STAT_IOTLB_MISSES, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_MISS));
-    const fault = walk(s, ste, sid, iova, ctx, res, mayFill, epoch);
+    const fault = walk(s, ste, sid, iova, ctx, stamp, res, mayFill, epoch);
     if (fault != 0) {
       recordFault(s, fault, sid, iova, res.faultLevel, res.faultInfo);
       if (s.model != SMMU_MODEL_V3) v2ContextFault(s, slot, fault, iova);
       return fault;
     }
-    if (utlb && mayFill) cacheFillSince(utlb, iova, ctx, res.meta, res.pa, invBegunAddr(s), epoch);
+    if (utlb && mayFill) cacheFillSince(utlb, iova, ctx, stamp, res.meta, res.pa, invBegunAddr(s), epoch);
   }
   res.hit = where;
 
@@ -127,4 +129,14 @@ function checkAccess(o: OracleHeader, ste: Ste, sid: u32, ctx: u32, iova: u64, p
 @inline function flushGenOf(ste: Ste): u32 {
   const dom = ste.domain;
   return dom == 0 ? 0 : atomic.load<u32>(flushGenAddr(smmuDomainAt(dom - 1)));
+}
+
+/** The stamp of the stream's context now (context-gen.ts), remembering its slot in the STE. */
+function steStamp(s: SmmuInstance, ste: Ste, ctx: u32): u32 {
+  const table = ctxTableOf(s);
+  if (table == 0) return 0;
+  const hint = ste.ctxSlot;
+  const stamp = ctxStamp(table, ctx, hint);
+  if ((stamp & 0xff) != hint) ste.ctxSlot = stamp & 0xff;
+  return stamp;
 }

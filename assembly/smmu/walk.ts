@@ -71,7 +71,7 @@ function leafPerms(pte: u64, stage: u32): u32 {
  * Caches are filled only if `mayFill` and while the SMMU's invBegun still reads `epoch`
  * (what the translation saw when it started, see smmuTranslate).
  */
-export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, result: AccessResult, mayFill: bool,
+export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, stamp: u32, result: AccessResult, mayFill: bool,
                      epoch: u32): u32 {
   stat(s, STAT_WALKS, 1);
   const pgShift = ste.pgShift;
@@ -86,7 +86,7 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, r
   for (let l: i32 = 2; l >= <i32>start; l--) {
     const wc = walkCacheOf(s, <u32>l);
     if (!wc) continue;
-    if (cacheLookup(wc, iova, ctx, <u64>1 << lvlShift(pgShift, <u32>l), changetype<CacheHit>(result))) {
+    if (cacheLookup(wc, iova, ctx, stamp, <u64>1 << lvlShift(pgShift, <u32>l), changetype<CacheHit>(result))) {
       stat(s, STAT_WALKC_HITS, 1);
       stat(s, STAT_MODELLED_NS, cost(s, COST_WALKC_HIT));
       table = result.pa;
@@ -116,7 +116,7 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, r
       table = outputAddress(pte, pgShift);
       const wc = walkCacheOf(s, lvl);
       if (wc && mayFill) {
-        cacheFillSince(wc, iova, ctx, makeMeta(0, false, shift, lvl, stage), table, invBegunAddr(s), epoch);
+        cacheFillSince(wc, iova, ctx, stamp, makeMeta(0, false, shift, lvl, stage), table, invBegunAddr(s), epoch);
       }
       lvl++;
       continue;
@@ -126,7 +126,7 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, r
     const pa = outputAddress(pte, pgShift);
     if ((pa >> <u64>ste.oas) != 0) return fail(result, F_ADDR_SIZE, lvl, pte);
     const meta = makeMeta(leafPerms(pte, stage), true, shift, lvl, stage);
-    if (mayFill) cacheFillSince(s.iotlb, iova, ctx, meta, pa, invBegunAddr(s), epoch);
+    if (mayFill) cacheFillSince(s.iotlb, iova, ctx, stamp, meta, pa, invBegunAddr(s), epoch);
     result.meta = meta;
     result.pa = pa;
     return 0;

@@ -469,6 +469,7 @@ export class Smmu {
   /** The SMMU's counters: walks, PTE reads, cache hits and misses, commands, faults. */
   stats(): SmmuStats {
     this.live();
+    this.core.raw.smmu_settle(this.id); // flushed contexts' entries counted (assembly/smmu/context-gen.ts)
     const L = this.core.layout;
     return {
       translations: this.stat("STAT_TRANSLATIONS"), microTlbHits: this.stat("STAT_UTLB_HITS"),
@@ -492,6 +493,7 @@ export class Smmu {
    */
   iotlbSnapshot(): IotlbSnapshot {
     this.live();
+    this.core.raw.smmu_settle(this.id); // entries of flushed contexts read as the invalid ones they are
     const L = this.core.layout;
     const c = this.core.readU32(this.base + L.S_IOTLB);
     const sets = this.core.readU32(c + L.C_SETS);

@@ -1,0 +1,29 @@
+// Cache lines two workers would move between their cores, per DMA pair, strict and lazy:
+// counted, not timed (bench/lib/line-sharing.mjs), so the figure is the same on any machine,
+// and the functions that move them are named. Each transfer costs what a line move costs
+// on the machine running the workers (printed by bench/dma.mjs beside its 2-worker ratios:
+// about 70–320 ns on the 2-core VMs the benchmarks were tuned on), so a workload scales to
+// two workers only if its transfers per operation times that cost stay small beside the
+// time one operation takes. Needs the release build's build/core.wasm and build/core.wat
+// (npm run build). Run alone: `node bench/lines.mjs`, or `npm run bench -- lines`.
+
+import { PROFILES, Simulator } from "../dist/index.js";
+import { dmaPairsSharing, tracedCore } from "./lib/line-sharing.mjs";
+
+const fmt = (n) => n.toFixed(3);
+
+export async function run({ print = console.log, profile: only } = {}) {
+  const traced = await tracedCore();
+  print("Line transfers between two workers per DMA pair (map + device write + unmap), one device per CPU");
+  for (const profile of only ? [only] : PROFILES) {
+    for (const [mode, type] of [["strict", "DMA"], ["lazy", "DMA-FQ"]]) {
+      const r = await dmaPairsSharing(Simulator, traced, { profile, type });
+      const top = r.functions.slice(0, 4).map((f) => `${f.name} ${fmt(f.perOp)}`).join(", ");
+      print(`  ${profile}  ${mode.padEnd(6)} ${fmt(r.total)} per pair over ${r.lines} lines${top ? `: ${top}` : ""}`);
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await run();
+}
