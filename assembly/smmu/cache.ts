@@ -261,17 +261,17 @@ export function cacheUseGenerations(c: CacheHeader, table: u32, stamped: bool, i
 /**
  * Find the entry for `va` in context `ctx` among the sizes in `shifts` (bit s set = entries
  * of 2^s bytes may exist). On a hit, copies meta and out to `result` and returns true; the
- * copy is one consistent entry. `stamp`: the context's stamp when the translation began
- * (context-gen.ts ctxStamp; ignored without generations): only an entry stamped so hits.
+ * copy is one consistent entry. With generations, an entry whose context was flushed since
+ * its fill does not hit (context-gen.ts).
  */
-export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, stamp: u32, shifts: u64, result: CacheHit): bool {
+export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, shifts: u64, result: CacheHit): bool {
   // Only sizes this cache has ever held can hit (a size seen late only costs a miss).
   let rest = shifts & atomic.load<u64>(shiftsSeenAddr(c));
   while (rest != 0) {
     const shift = <u32>ctz(rest);
     rest &= rest - 1;
     const tag = va >> shift;
-    if (mayHold(c, tag, shift) && probeSet(c, setIndex(c, tag), tag, ctx, stamp, shift, result)) {
+    if (mayHold(c, tag, shift) && probeSet(c, setIndex(c, tag), tag, ctx, shift, result)) {
       counterAdd(changetype<u32>(c) + C_HITS, 1);
       return true;
     }
@@ -280,7 +280,7 @@ export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, stamp: u32, shift
   return false;
 }
 
-function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, stamp: u32, shift: u32, result: CacheHit): bool {
+function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, result: CacheHit): bool {
   const ways = c.ways;
   const gens = c.gens;
   for (let w: u32 = 0; w < ways; w++) {
@@ -300,7 +300,9 @@ function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, stamp: u32, shif
       const estamp = atomic.load<u32>(e + CE_STAMP);
       if (atomic.load<u32>(e + CE_SEQ) != seq) continue;
       if ((meta & META_VALID) == 0 || etag != tag || ectx != ctx || metaShift(meta) != shift) break;
-      if (gens != 0 && estamp != stamp) break; // flushed since it was filled (or filled since we began)
+      // Flushed since its fill? Against the generation now, not the one this translation
+      // began with: a flush that completed since must be seen, as its scan would have been.
+      if (gens != 0 && !stampLive(gens, estamp)) break;
       result.meta = meta;
       result.out = out;
       if (c.policy == POLICY_LRU) entry.age = nextAge(c); // a hint, races are fine
@@ -375,7 +377,8 @@ function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
  * set's lock, so either the fill sees the new epoch or the invalidation's scan of this set
  * comes after the fill and removes it. (A translation that started while an invalidation
  * was in progress must not fill at all: the caller's part, see SmmuInstance.invBegun.)
- * `epochAddr` 0: no check. `stamp`: as for cacheLookup, read when the translation began. Returns whether it filled.
+ * `epochAddr` 0: no check. `stamp`: the context's stamp (context-gen.ts ctxStamp) read when the
+ * translation began, after its epoch: what the entry is stamped with. Returns whether it filled.
  */
 export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, stamp: u32, meta: u32, out: u64, epochAddr: u32,
                                epoch: u32): bool {

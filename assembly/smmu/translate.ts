@@ -68,11 +68,11 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   if (o) oracleSnapshot(o, ctx, iova >> 12, flushGenOf(ste), slotBase() + TS_ORACLE_BEFORE);
 
   let where = HIT_WALK;
-  if (utlb && cacheLookup(utlb, iova, ctx, stamp, shifts, hit)) {
+  if (utlb && cacheLookup(utlb, iova, ctx, shifts, hit)) {
     where = HIT_UTLB;
     stat(s, STAT_UTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_UTLB_HIT));
-  } else if (cacheLookup(s.iotlb, iova, ctx, stamp, shifts, hit)) {
+  } else if (cacheLookup(s.iotlb, iova, ctx, shifts, hit)) {
     where = HIT_IOTLB;
     stat(s, STAT_IOTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_HIT));

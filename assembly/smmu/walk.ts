@@ -86,7 +86,7 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, s
   for (let l: i32 = 2; l >= <i32>start; l--) {
     const wc = walkCacheOf(s, <u32>l);
     if (!wc) continue;
-    if (cacheLookup(wc, iova, ctx, stamp, <u64>1 << lvlShift(pgShift, <u32>l), changetype<CacheHit>(result))) {
+    if (cacheLookup(wc, iova, ctx, <u64>1 << lvlShift(pgShift, <u32>l), changetype<CacheHit>(result))) {
       stat(s, STAT_WALKC_HITS, 1);
       stat(s, STAT_MODELLED_NS, cost(s, COST_WALKC_HIT));
       table = result.pa;
