@@ -8,6 +8,18 @@
 // validate with the entry's sequence word (a seqlock), so a lookup never returns a torn
 // entry: a result is either a whole entry as some writer left it, or a miss.
 //
+// No fill may outlive an invalidation that raced the translation it came from (the
+// architecture's promise: a completed TLBI + CMD_SYNC covers translations in flight). A
+// translation about to fill takes the set's lock, announces the entry's size (and tag, in a
+// filtered cache), and only then reads again what it is about to cache — the
+// descriptor, or the IOTLB entry a micro-TLB copies — filling only if that is unchanged.
+// The descriptor an invalidation covers was changed before the invalidation began, so an
+// invalidation that looked at the set before the lock was taken (or skipped it, the size or
+// tag not announced yet) is followed by the second read, which sees the change; one that
+// looks after waits for the lock and then finds the entry. Only the set being filled is
+// touched: CPUs invalidating their own buffers write nothing that every other worker's
+// translations read.
+//
 // A cache is one kheap block: its CacheHeader, then its entries (sets × ways CacheEntry,
 // set after set), then a line per set holding its lock and round-robin cursor, and for a
 // fully associative cache (one set: a micro-TLB) a tag filter on lines of its own:
@@ -172,6 +184,11 @@ const FILTER_CLEAR_AT: u32 = 256;
 /** The stride of the per-set lock and cursor: a cache line each. */
 const SET_LINE: u32 = CACHE_LINE;
 
+/** Set `set`'s line: its lock (at +0) and round-robin cursor (+4). */
+@inline function setLineOf(c: CacheHeader, set: u32): u32 {
+  return c.locks + set * SET_LINE;
+}
+
 @inline function alignLine(x: u32): u32 {
   return (x + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 }
@@ -230,7 +247,7 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
 }
 
 /**
- * alive() for a fill whose own stamp (current: its epoch check passed) is `stamp`: an entry of
+ * alive() for a fill whose own stamp (current: cacheFillLocked checked it) is `stamp`: an entry of
  * the same slot is alive only with that very stamp, so the table is read only for other contexts.
  */
 @inline function aliveForFill(c: CacheHeader, e: CacheEntry, stamp: u32): bool {
@@ -265,22 +282,33 @@ export function cacheUseGenerations(c: CacheHeader, table: u32, stamped: bool, i
  * its fill does not hit (context-gen.ts).
  */
 export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, shifts: u64, result: CacheHit): bool {
+  const hit = find(c, va, ctx, shifts, result, true);
+  counterAdd(changetype<u32>(c) + (hit ? C_HITS : C_MISSES), 1);
+  return hit;
+}
+
+/**
+ * Whether `c` still holds the entry a lookup found (`meta` → `out`): read again by a
+ * translation that copies it into another cache, after taking that cache's ticket. Counts
+ * nothing and leaves the LRU ages alone; `scratch` is written.
+ */
+export function cacheStillHolds(c: CacheHeader, va: u64, ctx: u32, shifts: u64, meta: u32, out: u64, scratch: CacheHit): bool {
+  return find(c, va, ctx, shifts, scratch, false) && scratch.meta == meta && scratch.out == out;
+}
+
+function find(c: CacheHeader, va: u64, ctx: u32, shifts: u64, result: CacheHit, touch: bool): bool {
   // Only sizes this cache has ever held can hit (a size seen late only costs a miss).
   let rest = shifts & atomic.load<u64>(shiftsSeenAddr(c));
   while (rest != 0) {
     const shift = <u32>ctz(rest);
     rest &= rest - 1;
     const tag = va >> shift;
-    if (mayHold(c, tag, shift) && probeSet(c, setIndex(c, tag), tag, ctx, shift, result)) {
-      counterAdd(changetype<u32>(c) + C_HITS, 1);
-      return true;
-    }
+    if (mayHold(c, tag, shift) && probeSet(c, setIndex(c, tag), tag, ctx, shift, result, touch)) return true;
   }
-  counterAdd(changetype<u32>(c) + C_MISSES, 1);
   return false;
 }
 
-function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, result: CacheHit): bool {
+function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, result: CacheHit, touch: bool): bool {
   const ways = c.ways;
   const gens = c.gens;
   for (let w: u32 = 0; w < ways; w++) {
@@ -305,7 +333,7 @@ function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, resu
       if (gens != 0 && !stampLive(gens, estamp)) break;
       result.meta = meta;
       result.out = out;
-      if (c.policy == POLICY_LRU) entry.age = nextAge(c); // a hint, races are fine
+      if (touch && c.policy == POLICY_LRU) entry.age = nextAge(c); // a hint, races are fine
       return true;
     }
   }
@@ -349,7 +377,7 @@ function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
   counterAdd(changetype<u32>(c) + C_EVICTIONS, 1);
   const policy = c.policy;
   if (policy == POLICY_RR) {
-    const cur = c.rrCursors + set * SET_LINE;
+    const cur = c.rrCursors + set * SET_LINE; // the set line's cursor word
     const w = load<u32>(cur) % ways;
     store<u32>(cur, w + 1);
     return w;
@@ -370,29 +398,20 @@ function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
 }
 
 /**
- * Insert (or refresh) the entry for the 2^shift-byte region holding `va`, for a translation
- * that started when the epoch word at `epochAddr` read `epoch`:
- * nothing is inserted if it has moved since (an invalidation began in between). The check
- * is made under the set's lock, and an invalidation bumps the epoch before it takes any
- * set's lock, so either the fill sees the new epoch or the invalidation's scan of this set
- * comes after the fill and removes it. (A translation that started while an invalidation
- * was in progress must not fill at all: the caller's part, see SmmuInstance.invBegun.)
- * `epochAddr` 0: no check. `stamp`: the context's stamp (context-gen.ts ctxStamp) read when the
- * translation began, after its epoch: what the entry is stamped with. Returns whether it filled.
+ * The first half of a fill of the 2^shift-byte region holding `va`: take the set's lock,
+ * then announce the size (and the tag, in a filtered cache) to invalidations. Returns the
+ * set's line, for cacheFillLocked or cacheFillUnlock, which the caller calls after reading
+ * again what it will cache (see the top of this file). Lock first: an invalidation that
+ * empties a filtered cache clears its filter under the lock, and must not wipe the
+ * announcement of a fill still to come.
  */
-export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, stamp: u32, meta: u32, out: u64, epochAddr: u32,
-                               epoch: u32): bool {
-  const shift = metaShift(meta);
+export function cacheFillLock(c: CacheHeader, va: u64, shift: u32): u32 {
   const tag = va >> shift;
-  const set = setIndex(c, tag);
-  const lock = c.locks + set * SET_LINE;
-  // Announce the size before the epoch check: an invalidation that begins after the check
-  // must see it, or it would skip this size (cacheInvalidate probes only sizes seen).
+  const line = setLineOf(c, setIndex(c, tag));
+  lockAcquire(line);
+  // An invalidation probes only sizes seen, and a filtered cache only tags in its filter.
   const seen = shiftsSeenAddr(c);
   if ((atomic.load<u64>(seen) & (<u64>1 << shift)) == 0) atomic.or<u64>(seen, <u64>1 << shift);
-  // The tag goes into the filter before the epoch check too, for the same reason; an
-  // invalidation that empties the cache clears the filter, and a fill that announced itself
-  // before that clear then finds the epoch moved, or never had leave to fill (invEnded).
   if (c.filter != 0) {
     const b = filterBit(c, tag, shift);
     const mask = <u32>(b >> 32);
@@ -400,11 +419,29 @@ export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, stamp: u32, me
       atomic.add<u32>(c.filter - CACHE_LINE, 1);
     }
   }
-  lockAcquire(lock);
-  if (epochAddr != 0 && atomic.load<u32>(epochAddr) != epoch) {
-    lockRelease(lock);
+  return line;
+}
+
+/** Give up a fill begun with cacheFillLock (what it would have cached changed meanwhile). */
+export function cacheFillUnlock(line: u32): void {
+  lockRelease(line);
+}
+
+/**
+ * Insert (or refresh) the entry for the region holding `va` (its size from `meta`) in the
+ * set cacheFillLock locked (`line`), then unlock it. Nothing is inserted if the context was
+ * flushed since `stamp` — the context's stamp (context-gen.ts ctxStamp) read when the
+ * translation began, which the entry is stamped with: it would be dead on arrival, and
+ * chooseVictim judges the set's entries by it. Returns whether it filled.
+ */
+export function cacheFillLocked(c: CacheHeader, line: u32, va: u64, ctx: u32, stamp: u32, meta: u32, out: u64): bool {
+  if (c.gens != 0 && !stampLive(c.gens, stamp)) {
+    lockRelease(line);
     return false;
   }
+  const shift = metaShift(meta);
+  const tag = va >> shift;
+  const set = setIndex(c, tag);
   const ways = c.ways;
   let way = ways;
   for (let w: u32 = 0; w < ways; w++) {
@@ -414,7 +451,7 @@ export function cacheFillSince(c: CacheHeader, va: u64, ctx: u32, stamp: u32, me
   }
   if (way == ways) way = chooseVictim(c, set, stamp);
   writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c) : c.gens != 0 ? stamp : 0);
-  lockRelease(lock);
+  lockRelease(line);
   counterAdd(changetype<u32>(c) + C_FILLS, 1);
   return true;
 }
@@ -447,16 +484,15 @@ export const INV_LEVEL: u32 = 1 << 4; //      only entries at `level` (a TTL hin
 /**
  * Remove the entries of `set` that match. Most sets an invalidation visits hold nothing it
  * matches (a TLBI by ASID scans every set, a TLBI by VA every micro-TLB), so the set is
- * first looked at without its lock, and the lock — a write to a line other workers' fills
- * and invalidations also write — is taken only when an entry matches or a writer is in the
- * set. This removes what the locked scan would: the caller bumped the epoch (invBegun)
- * before this look, so a fill that takes the set's lock after the look reads the new epoch
- * and inserts nothing (cacheFillSince), and a fill that released it before the look left
+ * first looked at without its lock, and the lock is taken only when an entry matches or a
+ * writer is in the set. This removes what the locked scan would: a fill that takes the
+ * set's lock after the look reads its descriptor again after the change this invalidation
+ * covers, and inserts nothing (cacheFillLock); one that released it before the look left
  * its entry for the look to see. A writer in the set at the look — a fill, or another
  * invalidation — sends it to the locked scan.
  */
 function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32): u32 {
-  const lock = c.locks + set * SET_LINE;
+  const lock = setLineOf(c, set);
   if (atomic.load<i32>(lock) == 0 && !anyMatch(c, set, flags, ctx, lo, hi, level)) return 0;
   lockAcquire(lock);
   const ways = c.ways;
@@ -471,8 +507,8 @@ function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, 
       left++;
     }
   }
-  // Emptied by this invalidation (its epoch is up, so no fill that announced itself in
-  // the filter before now can still insert): the filter starts again from nothing.
+  // Emptied by this invalidation, under the lock a fill holds from its announcement to its
+  // write: the filter starts again from nothing, and no fill announced in it is pending.
   if (n != 0 && left == 0 && c.filter != 0 && atomic.load<u32>(c.filter - CACHE_LINE) >= FILTER_CLEAR_AT) {
     for (let i: u32 = 0; i < FILTER_BYTES; i += 8) atomic.store<u64>(c.filter + i, 0); // lookups read it meanwhile
     atomic.store<u32>(c.filter - CACHE_LINE, 0);
@@ -562,7 +598,7 @@ export function cacheSettle(c: CacheHeader): u32 {
   const ways = c.ways;
   let n: u32 = 0;
   for (let set: u32 = 0; set < sets; set++) {
-    const lock = c.locks + set * SET_LINE;
+    const lock = setLineOf(c, set);
     lockAcquire(lock);
     for (let w: u32 = 0; w < ways; w++) {
       const e = entryAt(c, set, w);

@@ -19,7 +19,7 @@ import {
   MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, PENDING_CMD_SIZE, PendingCmd, STAT_BY_KIND, STAT_CMDS,
   STAT_CMD_ILLEGAL,
   STAT_ENTRIES_INVALIDATED, STAT_SYNCS, STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, SmmuInstance,
-  Ste, WALK_CACHE_LEVELS, ctxTableOf, invBegunAddr, invEndedAddr, stat, steOf, utlbMapWord, walkCacheOf,
+  Ste, WALK_CACHE_LEVELS, ctxTableOf, stat, steOf, utlbMapWord, walkCacheOf,
 } from "./smmu";
 import { ctxFlush } from "./context-gen";
 
@@ -91,9 +91,8 @@ function drainLocked(s: SmmuInstance): void {
 
 /** Invalidate in the IOTLB, every stream's micro-TLB, and (if asked) every walk cache. */
 export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
-  // Before the first set is scanned and after the last: a translation that started
-  // before the end must not insert behind the scan what it read (see SmmuInstance.invBegun).
-  atomic.add<u32>(invBegunAddr(s), 1);
+  // No fill may outlive this invalidation: each set it visits counts it (cache.ts), and a
+  // context's generation moves before anything is read from it (context-gen.ts).
   // A whole context (or every context) from every cache: its generation moves instead
   // (context-gen.ts), and only caches without generations are scanned — unless ctxFlush
   // asks for a scan anyway.
@@ -120,7 +119,6 @@ export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi
     }
   }
   stat(s, STAT_ENTRIES_INVALIDATED, n);
-  atomic.add<u32>(invEndedAddr(s), 1);
 }
 
 function apply(s: SmmuInstance, dw0: u64, dw1: u64, count: u64, stepShift: u32): void {

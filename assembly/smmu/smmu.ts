@@ -132,19 +132,7 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   /** The safety oracle checking this SMMU's accesses (null = off): set once, by smmuOracleEnable. */
   oracle: OracleHeader | null;
   _pad17: u32; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
-  /**
-   * Invalidations begun and ended (u32 each, wrapping; atomic adds by every TLBI, see
-   * invalidateAll). A translation reads both before its first lookup and inserts what it
-   * found (micro-TLB, walk-cache and IOTLB fills) only if none was in progress then and none
-   * has begun since. Otherwise a descriptor or entry read before (or during) a TLBI could be
-   * cached behind its scan, and the translation would outlive the TLBI + CMD_SYNC meant to
-   * remove it — against the architecture's guarantee that a completed CMD_SYNC covers
-   * translations in flight. The access itself still completes with what it found, as an
-   * access in flight at the TLBI does.
-   */
-  invBegun: u32;
-  invEnded: u32;
-  _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64;
+  _pad31: u64; _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64;
   /**
    * Which streams have a micro-TLB: bit sid of MAX_STREAMS bits, u32 words from utlbMap
    * (set and cleared atomically by steSet / steClear). Every TLBI must reach them, and
@@ -179,7 +167,6 @@ if (offsetof<SmmuInstance>() > SMMU_DESC_SIZE) ERROR("SmmuInstance outgrew SMMU_
 if (offsetof<SmmuInstance>("cmdqLock") % CACHE_LINE != 0) ERROR("SmmuInstance.cmdqLock must start its own cache line");
 if (S_FAULT_HEAD % CACHE_LINE != 0) ERROR("SmmuInstance.faultHead must start its own cache line");
 if (S_STATS % CACHE_LINE != 0) ERROR("SmmuInstance.stats must start its own cache line");
-if (offsetof<SmmuInstance>("invBegun") % CACHE_LINE != 0) ERROR("SmmuInstance.invBegun must start its own cache line");
 if (offsetof<SmmuInstance>("utlbMap") % CACHE_LINE != 0) ERROR("SmmuInstance.utlbMap must start its own cache line");
 // Each array of SmmuInstance reaches exactly to the field after it.
 if (offsetof<SmmuInstance>("model") - S_WALKC != WALK_CACHE_LEVELS * 4) ERROR("walkCaches ≠ WALK_CACHE_LEVELS");
@@ -335,16 +322,6 @@ export function smmuLive(id: u32): u32 {
 /** The entry of stream `sid` (below MAX_STREAMS) in the stream table. */
 @inline export function steOf(s: SmmuInstance, sid: u32): Ste {
   return changetype<Ste>(changetype<u32>(s.steTable) + sid * STE_SIZE);
-}
-
-/** The address of SmmuInstance.invBegun: the epoch a cache fill checks (cacheFillSince). */
-@inline export function invBegunAddr(s: SmmuInstance): u32 {
-  return changetype<u32>(s) + offsetof<SmmuInstance>("invBegun");
-}
-
-/** The address of SmmuInstance.invEnded. */
-@inline export function invEndedAddr(s: SmmuInstance): u32 {
-  return changetype<u32>(s) + offsetof<SmmuInstance>("invEnded");
 }
 
 /** The address of word `w` of utlbMap (stream sid's bit is bit sid & 31 of word sid >> 5). */

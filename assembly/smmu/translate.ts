@@ -5,13 +5,13 @@
 // the bank's index, and a context fault also sets the bank's FSR and FAR. What the access reached is returned to the caller.
 
 import {
-  CacheHit, cacheFillSince, cacheLookup, makeCtx, metaShift, META_READ, META_UNPRIV, META_WRITE,
+  CacheHeader, CacheHit, cacheFillLock, cacheFillLocked, cacheFillUnlock, cacheLookup, cacheStillHolds, makeCtx, metaShift, META_READ,
+  META_UNPRIV, META_WRITE,
 } from "./cache";
 import {
   COST_IOTLB_HIT, COST_IOTLB_MISS, COST_UTLB_HIT, F_BAD_STREAM, F_PERMISSION, MAX_STREAMS, SmmuInstance, Ste,
   SMMU_MODEL_V3, STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_MODELLED_NS, STAT_TRANSLATIONS, STAT_UTLB_HITS, cost,
-  invBegunAddr,
-  ctxTableOf, invEndedAddr, recordFault, stat, steOf,
+  ctxTableOf, recordFault, stat, steOf,
 } from "./smmu";
 import { leafShifts, walk } from "./walk";
 import { AccessResult, HIT_BYPASS, HIT_IOTLB, HIT_UTLB, HIT_WALK } from "./access";
@@ -36,10 +36,6 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   const res = changetype<AccessResult>(result);
   const hit = changetype<CacheHit>(result);
   stat(s, STAT_TRANSLATIONS, 1);
-  // Before any lookup (SmmuInstance.invBegun): if an invalidation is in progress, nothing
-  // this translation finds may be cached; else only while no invalidation begins meanwhile.
-  const epoch = atomic.load<u32>(invBegunAddr(s));
-  const mayFill = atomic.load<u32>(invEndedAddr(s)) == epoch;
   // SMMUv3: the stream table's entry; SMMU v1/v2: the context bank the stream matches into.
   let slot = sid;
   if (s.model != SMMU_MODEL_V3) {
@@ -61,7 +57,7 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   const ste = steOf(s, slot);
   counterAdd(changetype<u32>(ste) + offsetof<Ste>("accesses"), 1);
   const ctx = makeCtx(ste.asid, ste.vmid);
-  const stamp = steStamp(s, ste, ctx); // after the epoch: see context-gen.ts
+  const stamp = steStamp(s, ste, ctx); // before anything is read that could be cached: see context-gen.ts
   const shifts = leafShifts(ste.pgShift);
   const utlb = ste.utlb;
   const o = s.oracle;
@@ -76,17 +72,16 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
     where = HIT_IOTLB;
     stat(s, STAT_IOTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_HIT));
-    if (utlb && mayFill) cacheFillSince(utlb, iova, ctx, stamp, res.meta, res.pa, invBegunAddr(s), epoch);
+    if (utlb) copyToMicroTlb(s, utlb, iova, ctx, stamp, shifts, res);
   } else {
     stat(s, STAT_IOTLB_MISSES, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_MISS));
-    const fault = walk(s, ste, sid, iova, ctx, stamp, res, mayFill, epoch);
+    const fault = walk(s, ste, sid, iova, ctx, stamp, utlb, res);
     if (fault != 0) {
       recordFault(s, fault, sid, iova, res.faultLevel, res.faultInfo);
       if (s.model != SMMU_MODEL_V3) v2ContextFault(s, slot, fault, iova);
       return fault;
     }
-    if (utlb && mayFill) cacheFillSince(utlb, iova, ctx, stamp, res.meta, res.pa, invBegunAddr(s), epoch);
   }
   res.hit = where;
 
@@ -139,4 +134,22 @@ function steStamp(s: SmmuInstance, ste: Ste, ctx: u32): u32 {
   const stamp = ctxStamp(table, ctx, hint);
   if ((stamp & 0xff) != hint) ste.ctxSlot = stamp & 0xff;
   return stamp;
+}
+
+/**
+ * Copy the IOTLB entry this access hit into the stream's micro-TLB — if, with the micro-TLB
+ * locked, the IOTLB still holds it (cache.ts: no fill outlives a racing TLBI). The access
+ * goes on with what it found either way.
+ */
+function copyToMicroTlb(s: SmmuInstance, utlb: CacheHeader, iova: u64, ctx: u32, stamp: u32, shifts: u64,
+                        res: AccessResult): void {
+  const meta = res.meta;
+  const pa = res.pa;
+  const line = cacheFillLock(utlb, iova, metaShift(meta));
+  // The second look writes its find where the first did (res): put back what the access found.
+  const held = cacheStillHolds(s.iotlb, iova, ctx, shifts, meta, pa, changetype<CacheHit>(res));
+  res.meta = meta;
+  res.pa = pa;
+  if (held) cacheFillLocked(utlb, line, iova, ctx, stamp, meta, pa);
+  else cacheFillUnlock(line);
 }

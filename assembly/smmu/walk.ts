@@ -8,11 +8,11 @@ import { frameAddr, zoneFrameAllocated, zoneFrames } from "../phys";
 import { oracleFreedTable } from "../safety/oracle";
 import { jiffiesNow } from "../clock";
 import {
-  CacheHit, cacheFillSince, cacheLookup, makeMeta, META_READ, META_UNPRIV, META_WRITE,
+  CacheHeader, CacheHit, cacheFillLock, cacheFillLocked, cacheFillUnlock, cacheLookup, makeMeta, META_READ, META_UNPRIV, META_WRITE,
 } from "./cache";
 import {
   COST_PTE_READ, COST_WALKC_HIT, F_ACCESS, F_ADDR_SIZE, F_TRANSLATION, F_WALK_EABT, SmmuInstance, Ste,
-  STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, cost, invBegunAddr, stat, walkCacheOf,
+  STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, cost, stat, walkCacheOf,
 } from "./smmu";
 import { AccessResult } from "./access";
 
@@ -68,11 +68,13 @@ function leafPerms(pte: u64, stage: u32): u32 {
  * Walk for `iova` in stream context `ste`. On success fills the IOTLB, writes the leaf's
  * meta and output address to `result` (meta, pa) and returns 0; otherwise returns the
  * fault type and leaves the level and the descriptor (or bad PA) in faultLevel, faultInfo.
- * Caches are filled only if `mayFill` and while the SMMU's invBegun still reads `epoch`
- * (what the translation saw when it started, see smmuTranslate).
+ * The walk caches, the IOTLB and the stream's micro-TLB (`utlb`, null = none) are filled
+ * with what the walk read only if, with their sets locked, the descriptor still reads the
+ * same (cache.ts: no fill outlives a racing TLBI); `stamp` is the context's
+ * (context-gen.ts), read before the walk began.
  */
-export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, stamp: u32, result: AccessResult, mayFill: bool,
-                     epoch: u32): u32 {
+export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, stamp: u32, utlb: CacheHeader | null,
+                     result: AccessResult): u32 {
   stat(s, STAT_WALKS, 1);
   const pgShift = ste.pgShift;
   const ias = ste.ias;
@@ -115,8 +117,10 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, s
       // A table: remember it for walks that share this part of the address.
       table = outputAddress(pte, pgShift);
       const wc = walkCacheOf(s, lvl);
-      if (wc && mayFill) {
-        cacheFillSince(wc, iova, ctx, stamp, makeMeta(0, false, shift, lvl, stage), table, invBegunAddr(s), epoch);
+      if (wc) {
+        const line = cacheFillLock(wc, iova, shift);
+        if (atomic.load<u64>(ptr) == pte) cacheFillLocked(wc, line, iova, ctx, stamp, makeMeta(0, false, shift, lvl, stage), table);
+        else cacheFillUnlock(line);
       }
       lvl++;
       continue;
@@ -126,7 +130,16 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, s
     const pa = outputAddress(pte, pgShift);
     if ((pa >> <u64>ste.oas) != 0) return fail(result, F_ADDR_SIZE, lvl, pte);
     const meta = makeMeta(leafPerms(pte, stage), true, shift, lvl, stage);
-    if (mayFill) cacheFillSince(s.iotlb, iova, ctx, stamp, meta, pa, invBegunAddr(s), epoch);
+    // Both sets locked (the IOTLB's first, as every fill takes them) before the second read.
+    const line = cacheFillLock(s.iotlb, iova, shift);
+    const utlbLine = utlb ? cacheFillLock(utlb, iova, shift) : 0;
+    const same = atomic.load<u64>(ptr) == pte;
+    if (utlb) {
+      if (same) cacheFillLocked(utlb, utlbLine, iova, ctx, stamp, meta, pa);
+      else cacheFillUnlock(utlbLine);
+    }
+    if (same) cacheFillLocked(s.iotlb, line, iova, ctx, stamp, meta, pa);
+    else cacheFillUnlock(line);
     result.meta = meta;
     result.pa = pa;
     return 0;

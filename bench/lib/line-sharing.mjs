@@ -16,7 +16,8 @@
 // simulator's own per-thread state — the thread slots and counter caches, shared here only
 // because both CPUs run on one thread, are left out. A batched loop publishes its cached
 // statistics when it returns, once per call here but once per batch of thousands in a real
-// run, so the driver loop's own function is left out too (`ignoreFunctions`).
+// run, so the driver loop's own accesses are left out too (`ignoreFunctions`): neither
+// counted nor followed, as if the lines they write stayed where they were.
 // A developer's tool (bench/lines.mjs, test/line-sharing.test.ts), not part of the package.
 
 import binaryen from "binaryen";
@@ -95,6 +96,8 @@ export async function tracedCore(root = new URL("../../", import.meta.url)) {
 export class CoherenceModel {
   constructor({ functionOf, ignoreFunctions = [] }) {
     this.functionOf = functionOf;
+    this.ignoredIds = new Set(); // filled lazily: ids whose function is ignored
+    this.checkedIds = new Set();
     this.ignore = new Set(ignoreFunctions);
     this.owner = null; // sized by attach(): accesses before it (the core's start) are not followed
     this.cpu = 0;
@@ -130,7 +133,7 @@ export class CoherenceModel {
   }
 
   touch(id, addr, write) {
-    if (this.owner === null) return;
+    if (this.owner === null || this.ignored(id)) return;
     const line = addr >>> 6;
     const me = 1 << this.cpu;
     let moved = false;
@@ -147,11 +150,18 @@ export class CoherenceModel {
     if (moved && this.counting) this.charge(id, line);
   }
 
+  ignored(id) {
+    if (!this.checkedIds.has(id)) {
+      this.checkedIds.add(id);
+      if (this.ignore.has(this.functionOf(id))) this.ignoredIds.add(id);
+    }
+    return this.ignoredIds.has(id);
+  }
+
   charge(id, line) {
     const addr = line * 64;
     if (this.private.some(([lo, hi]) => addr >= lo && addr < hi)) return;
     const fn = this.functionOf(id);
-    if (this.ignore.has(fn)) return;
     this.byFunction.set(fn, (this.byFunction.get(fn) ?? 0) + 1);
     this.byLine.set(line, (this.byLine.get(line) ?? 0) + 1);
   }
