@@ -441,7 +441,7 @@ export function cacheFillLocked(c: CacheHeader, line: u32, va: u64, ctx: u32, st
   }
   const shift = metaShift(meta);
   const tag = va >> shift;
-  const set = setIndex(c, tag);
+  const set = (line - c.locks) / SET_LINE; // the set cacheFillLock locked (no second division by sets)
   const ways = c.ways;
   let way = ways;
   for (let w: u32 = 0; w < ways; w++) {
