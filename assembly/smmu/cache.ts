@@ -289,7 +289,7 @@ export function cacheLookup(c: CacheHeader, va: u64, ctx: u32, shifts: u64, resu
 
 /**
  * Whether `c` still holds the entry a lookup found (`meta` → `out`): read again by a
- * translation that copies it into another cache, after taking that cache's ticket. Counts
+ * translation that copies it into another cache, with that cache's set locked. Counts
  * nothing and leaves the LRU ages alone; `scratch` is written.
  */
 export function cacheStillHolds(c: CacheHeader, va: u64, ctx: u32, shifts: u64, meta: u32, out: u64, scratch: CacheHit): bool {

@@ -91,11 +91,10 @@ function drainLocked(s: SmmuInstance): void {
 
 /** Invalidate in the IOTLB, every stream's micro-TLB, and (if asked) every walk cache. */
 export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
-  // No fill may outlive this invalidation: each set it visits counts it (cache.ts), and a
-  // context's generation moves before anything is read from it (context-gen.ts).
-  // A whole context (or every context) from every cache: its generation moves instead
-  // (context-gen.ts), and only caches without generations are scanned — unless ctxFlush
-  // asks for a scan anyway.
+  // No fill outlives this: a fill reads its descriptor again with its set locked (cache.ts).
+  // A whole context (or every context) from every cache: its generation moves instead of a
+  // scan (context-gen.ts), and only caches without generations are scanned — unless
+  // ctxFlush asks for a scan anyway.
   const wholeContexts = walks && (flags & (INV_RANGE | INV_LEAF_ONLY | INV_LEVEL)) == 0;
   const scan = !wholeContexts ||
     ctxFlush(ctxTableOf(s), (flags & INV_MATCH_ASID) != 0, (flags & INV_MATCH_VMID) != 0, ctx);

@@ -47,11 +47,10 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
 
 /**
  * The SMMU's descriptor: one slot of the SMMU table (SMMU_DESC_SIZE bytes). Its caches,
- * stream table, fault queue and pending-command ring live in kheap frames it owns. Words
- * that different workers write each start a cache line: the command-queue lock (CPUs
- * issuing), the fault queue's head (devices faulting), the statistics (every translation)
- * and the invalidation counters (every TLBI, read by every translation); the micro-TLB map,
- * read by every TLBI, keeps off their lines too.
+ * context table, stream table, fault queue and pending-command ring live in kheap frames it
+ * owns. Words that different workers write each start a cache line: the command-queue lock
+ * (CPUs issuing), the fault queue's head (devices faulting) and the statistics (every
+ * translation); the micro-TLB map, read by every TLBI, keeps off their lines too.
  */
 @unmanaged export class SmmuInstance {
   /** Slot state (assembly/slots.ts SLOT_*): claimed, published and released by create/destroy. */
@@ -132,7 +131,7 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   /** The safety oracle checking this SMMU's accesses (null = off): set once, by smmuOracleEnable. */
   oracle: OracleHeader | null;
   _pad17: u32; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
-  _pad31: u64; _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64;
+  _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64; _pad31: u64;
   /**
    * Which streams have a micro-TLB: bit sid of MAX_STREAMS bits, u32 words from utlbMap
    * (set and cleared atomically by steSet / steClear). Every TLBI must reach them, and
