@@ -184,7 +184,7 @@ const FILTER_CLEAR_AT: u32 = 256;
 /** The stride of the per-set lock and cursor: a cache line each. */
 const SET_LINE: u32 = CACHE_LINE;
 
-/** Set `set`'s line: its lock (at +0) and round-robin cursor (+4). */
+/** The line of set number `set`: its lock (at +0) and round-robin cursor (+4). */
 @inline function setLineOf(c: CacheHeader, set: u32): u32 {
   return c.locks + set * SET_LINE;
 }
@@ -260,11 +260,13 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
 }
 
 /**
- * Give `c` the SMMU's context table, and its generations if `stamped` (not for LRU caches),
- * and the statistic its fills count cleared entries in.
+ * Give `c` the SMMU's context table, and its generations unless it is an LRU cache, and the
+ * statistic its fills count cleared entries in. (Not for micro-TLBs: a flush still scans
+ * them, which also clears their tag filter once empty — left full of dead tags, every lookup
+ * would probe all their ways.)
  */
-export function cacheUseGenerations(c: CacheHeader, table: u32, stamped: bool, invStat: u32): void {
-  if (stamped && c.policy != POLICY_LRU) c.gens = table;
+export function cacheUseGenerations(c: CacheHeader, table: u32, invStat: u32): void {
+  if (c.policy != POLICY_LRU) c.gens = table;
   c.ctxTable = table;
   c.invStat = invStat;
 }

@@ -93,8 +93,8 @@ function drainLocked(s: SmmuInstance): void {
 export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
   // No fill outlives this: a fill reads its descriptor again with its set locked (cache.ts).
   // A whole context (or every context) from every cache: its generation moves instead of a
-  // scan (context-gen.ts), and only caches without generations are scanned — unless
-  // ctxFlush asks for a scan anyway.
+  // scan (context-gen.ts), and only caches without generations (micro-TLBs, LRU caches) are
+  // scanned — unless ctxFlush asks for a scan anyway.
   const wholeContexts = walks && (flags & (INV_RANGE | INV_LEAF_ONLY | INV_LEVEL)) == 0;
   const scan = !wholeContexts ||
     ctxFlush(ctxTableOf(s), (flags & INV_MATCH_ASID) != 0, (flags & INV_MATCH_VMID) != 0, ctx);
@@ -106,7 +106,7 @@ export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi
       const ste = steOf(s, w * 32 + ctz(bits));
       bits &= bits - 1;
       const utlb = ste.utlb;
-      if (utlb && (scan || !utlb.gens) && atomic.load<u32>(changetype<u32>(ste) + offsetof<Ste>("valid")) != 0) {
+      if (utlb && atomic.load<u32>(changetype<u32>(ste) + offsetof<Ste>("valid")) != 0) { // no generations: always scanned
         n += cacheInvalidate(utlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
       }
     }

@@ -1,5 +1,5 @@
 // Context generations: how a TLBI by ASID, by VMID or of everything removes a context's
-// entries from every cache of the SMMU without visiting them (CMD_TLBI_NH_ASID,
+// entries from the IOTLB and walk caches without visiting them (CMD_TLBI_NH_ASID,
 // CMD_TLBI_S12_VMALL, CMD_TLBI_NSNH_ALL; on an SMMU v1/v2 TLBIASID, TLBIVMID, TLBIALL*).
 // The hardware drops the entries at once; the model used to find them by scanning every set
 // of the IOTLB, every walk cache and every micro-TLB. A lazy (DMA-FQ) domain flushes all of
@@ -12,10 +12,11 @@
 // generation the translation read when it began, and an entry is alive only while its slot
 // still holds that generation. A flush of a context bumps the generation of every slot that
 // matches it: every entry stamped before is gone in O(1). Dead entries are to every reader
-// what an invalid one is (a lookup misses, a fill takes the first way that is invalid or dead,
-// an invalidation clears them); each is counted as invalidated when it is physically cleared,
-// and smmuSettle clears them all before statistics or a snapshot are read, so the counters
-// read the same as if the flush had removed the entries itself.
+// what an invalid one is (a lookup misses, a fill takes the first way that is invalid or
+// dead, an invalidation that covers them clears them); each is counted as invalidated when
+// it is physically cleared, and smmuSettle clears them all before statistics or a snapshot
+// are read, so the counters read the same as if the flush had removed the entries itself.
+// Micro-TLBs and LRU caches keep no stamps (cache.ts cacheUseGenerations) and are scanned.
 //
 // The table: one header line (overflow flag), then CTX_SLOTS slots, one cache line each (a
 // bump dirties only the lines of the contexts it flushes). A context with no slot (more than

@@ -343,7 +343,7 @@ function newCache(s: SmmuInstance, table: u32, sets: u32, ways: u32, policy: u32
   const c = smmuAlloc(s, cacheBytes(sets, ways));
   if (c != 0) {
     cacheInit(changetype<CacheHeader>(c), sets, ways, policy, seed);
-    cacheUseGenerations(changetype<CacheHeader>(c), table, true, changetype<u32>(s) + S_STATS + STAT_ENTRIES_INVALIDATED * 8);
+    cacheUseGenerations(changetype<CacheHeader>(c), table, changetype<u32>(s) + S_STATS + STAT_ENTRIES_INVALIDATED * 8);
   }
   return c;
 }
@@ -363,10 +363,7 @@ export function smmuSettle(s: SmmuInstance): void {
     const wc = walkCacheOf(s, l);
     if (wc) n += cacheSettle(wc);
   }
-  for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) {
-    const utlb = steOf(s, sid).utlb;
-    if (utlb) n += cacheSettle(utlb);
-  }
+  // Micro-TLBs have no generations (cacheUseGenerations): a flush scans them.
   if (n != 0) stat(s, STAT_ENTRIES_INVALIDATED, n);
 }
 
@@ -474,9 +471,6 @@ export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vm
     if (frame < 0) return -ESIM_KHEAP;
     const c = changetype<CacheHeader>(frameAddr(ZONE_KHEAP, <u32>frame));
     cacheInit(c, 1, utlbEntries, 1 /* round-robin, as gem5 */, sid + 1);
-    // No generations in a micro-TLB: a flush still scans it, which also clears its tag filter
-    // once it is empty — left full of dead tags, every lookup would probe all its ways.
-    cacheUseGenerations(c, ctxTableOf(s), false, changetype<u32>(s) + S_STATS + STAT_ENTRIES_INVALIDATED * 8);
     e.utlb = c;
     atomic.or<u32>(utlbMapWord(s, sid >> 5), 1 << (sid & 31));
   }
