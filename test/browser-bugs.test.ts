@@ -8,9 +8,9 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BUG_ZOO } from "../dist/index.js";
-import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
+import { browserForSuite, withChromium } from "./browser.js";
 
 const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? fileURLToPath(new URL("../web/screenshots/", import.meta.url))
@@ -18,12 +18,7 @@ const SHOTS = process.env.UPDATE_SCREENSHOTS
 
 describe("the live page's bug zoo", () => {
   if (!withChromium(it, it.skip)) return;
-  let rig: BrowserRig;
-  beforeAll(async () => {
-    rig = await openBrowser();
-    mkdirSync(SHOTS, { recursive: true });
-  }, 30_000);
-  afterAll(async () => { await rig?.close(); });
+  const rig = browserForSuite({ before: () => mkdirSync(SHOTS, { recursive: true }) });
 
   it("runs an entry's two forms and steps through their evidence side by side", async () => {
     const { page, errors } = await rig.page();

@@ -13,8 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
+import { describe, expect, it } from "vitest";
+import { browserForSuite, withChromium } from "./browser.js";
 import type { RunReport } from "../dist/index.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -30,12 +30,7 @@ interface LineSpec { id: string; kind: "line"; x: number[]; xRange: [number, num
 
 describe("the nic run's HTML report in Chromium", () => {
   if (!withChromium(it, it.skip)) return;
-  let rig: BrowserRig;
-  beforeAll(async () => { rig = await openBrowser(); }, 30_000);
-  afterAll(async () => {
-    await rig?.close();
-    rmSync(TMP, { recursive: true, force: true });
-  });
+  const rig = browserForSuite({ after: () => rmSync(TMP, { recursive: true, force: true }) });
 
   it("draws the series and the events on one modelled clock", async () => {
     // The run as a user makes it: the default scenario, its two workers, the report files.

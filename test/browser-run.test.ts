@@ -4,10 +4,10 @@
 // stays responsive while the workers run.
 
 import { deterministic } from "./helpers.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { BUILTIN_RUN_SCENARIOS, runScenario, type BuiltinRunScenarioName, type RunReport, type RunScenarioInput } from "../dist/index.js";
-import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
+import { browserForSuite, withChromium } from "./browser.js";
 
 /** A built-in scenario with every workload cut to `ops` operations per CPU. */
 function small(name: BuiltinRunScenarioName, ops: number): RunScenarioInput {
@@ -29,9 +29,7 @@ function runInPage(page: Page, sc: RunScenarioInput, opts: { workers: number; se
 
 describe("scenario runs in Chromium", () => {
   if (!withChromium(it, it.skip)) return;
-  let rig: BrowserRig;
-  beforeAll(async () => { rig = await openBrowser(); }, 30_000);
-  afterAll(async () => { await rig?.close(); });
+  const rig = browserForSuite();
 
   /** A fresh page on the cross-origin-isolated server. */
   async function isolatedPage() {

@@ -1,14 +1,12 @@
 // The package in a real browser (Debian's Chromium, headless): dist/index.js imported by a
 // cross-origin-isolated page runs a scenario on two Web Workers.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
+import { describe, expect, it } from "vitest";
+import { browserForSuite, withChromium } from "./browser.js";
 
 describe("the package in Chromium", () => {
   if (!withChromium(it, it.skip)) return;
-  let rig: BrowserRig;
-  beforeAll(async () => { rig = await openBrowser(); }, 30_000);
-  afterAll(async () => { await rig?.close(); });
+  const rig = browserForSuite();
 
   it("imports dist/index.js and runs the nic scenario on two Web Workers", async () => {
     const { page, errors } = await rig.page();

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
+import { describe, expect, it } from "vitest";
+import { browserForSuite, withChromium } from "./browser.js";
 import { cli } from "./helpers.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "iommu-sim-sweep-report-"));
@@ -28,12 +28,7 @@ const SWEEP = {
 
 describe("the sweep report in Chromium", () => {
   if (!withChromium(it, it.skip)) return;
-  let rig: BrowserRig;
-  beforeAll(async () => { rig = await openBrowser(); }, 30_000);
-  afterAll(async () => {
-    await rig?.close();
-    rmSync(TMP, { recursive: true, force: true });
-  });
+  const rig = browserForSuite({ after: () => rmSync(TMP, { recursive: true, force: true }) });
 
   it("draws the line plot and the heatmap, sorts the table and offers the CSV", async () => {
     const file = join(TMP, "pkt.json");

@@ -4,6 +4,7 @@
 // failure; elsewhere the browser tests are skipped and say why.
 
 import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { findChromium } from "../src/report/chromium.js";
 // @ts-expect-error — a plain .mjs script, typed by use
 import { startServer } from "../scripts/serve.mjs";
@@ -40,6 +41,33 @@ export async function openBrowser(): Promise<BrowserRig> {
       await isolated.close();
       await plain.close();
     },
+  };
+}
+
+/**
+ * The browser of a describe block: opened before its tests (after `before`), closed after
+ * them (then `after`). What it returns stands for the rig once the tests run.
+ */
+export function browserForSuite(hooks: { before?: () => unknown; after?: () => unknown } = {}): BrowserRig {
+  let rig: BrowserRig | undefined;
+  beforeAll(async () => {
+    await hooks.before?.();
+    rig = await openBrowser();
+  }, 30_000);
+  afterAll(async () => {
+    await rig?.close();
+    await hooks.after?.();
+  });
+  const open = (): BrowserRig => {
+    if (!rig) throw new Error("the suite's browser is not open yet (use it inside a test)");
+    return rig;
+  };
+  return {
+    get browser() { return open().browser; },
+    get url() { return open().url; },
+    get plainUrl() { return open().plainUrl; },
+    page: () => open().page(),
+    close: async () => { await rig?.close(); },
   };
 }
 

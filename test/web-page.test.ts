@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { openBrowser, withChromium, type BrowserRig } from "./browser.js";
+import { browserForSuite, withChromium } from "./browser.js";
 
 /**
  * Where the screenshots go: a temporary folder, or — with UPDATE_SCREENSHOTS=1 — the
@@ -42,12 +42,7 @@ async function text(page: Page, selector: string): Promise<string> {
 
 describe("the live page", () => {
   if (!withChromium(it, it.skip)) return;
-  let rig: BrowserRig;
-  beforeAll(async () => {
-    rig = await openBrowser();
-    mkdirSync(SHOTS, { recursive: true });
-  }, 30_000);
-  afterAll(async () => { await rig?.close(); });
+  const rig = browserForSuite({ before: () => mkdirSync(SHOTS, { recursive: true }) });
 
   it("watches a nic run live, switches it to lazy, and steps through the seed race", async () => {
     const { page, errors } = await rig.page();
