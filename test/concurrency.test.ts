@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Simulator, WorkerPool, type PageTable, type DumpEntry } from "../dist/index.js";
 import { applyChurn, churnOps, type ChurnArgs } from "../src/tasks/pgtable.js";
+import { LPAE_S1 as CFG } from "./helpers.js";
 
-const CFG = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 };
 const WORKERS = 2;
 
 let sim: Simulator;

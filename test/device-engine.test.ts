@@ -5,8 +5,8 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Prot, Simulator } from "../dist/index.js";
+import { LPAE_S1 as S1 } from "./helpers.js";
 
-const S1 = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 };
 let sim: Simulator;
 beforeEach(async () => { sim = await Simulator.create({ profile: "5.15" }); });
 afterEach(async () => { await sim.close(); });

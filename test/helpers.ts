@@ -67,6 +67,10 @@ export function coreOf(sim: Simulator): TaskContext["core"] {
   return (sim as unknown as { core: TaskContext["core"] }).core;
 }
 
+/** A 4K-granule stage-1 and stage-2 page table as the SMMU tests make them (no event ring). */
+export const LPAE_S1 = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 };
+export const LPAE_S2 = { format: "arm-lpae-s2" as const, pgsizeBitmap: 0x40201000, ias: 40, oas: 48, events: 0 };
+
 const CLI = join(import.meta.dirname, "..", "dist", "cli.js");
 
 /** Run the built CLI; its exit code and everything it printed (stdout, then stderr). */

@@ -5,8 +5,8 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Prot, Simulator, type SmmuOptions } from "../dist/index.js";
+import { LPAE_S1 as S1 } from "./helpers.js";
 
-const S1 = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 };
 const OLD = 0x9000_0000, NEW = 0xa000_0000, IOVA = 0xfff0_0000;
 
 let sim: Simulator;

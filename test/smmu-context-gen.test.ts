@@ -9,10 +9,8 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Prot, Simulator, type Device, type PageTable, type Smmu, type SmmuOptions } from "../dist/index.js";
-import { coreOf } from "./helpers.js";
+import { coreOf, LPAE_S1 as S1, LPAE_S2 as S2 } from "./helpers.js";
 
-const S1 = { format: "arm-lpae-s1" as const, pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 };
-const S2 = { format: "arm-lpae-s2" as const, pgsizeBitmap: 0x40201000, ias: 40, oas: 48, events: 0 };
 const PAGES = 12;
 
 let sim: Simulator;
