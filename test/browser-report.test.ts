@@ -66,8 +66,10 @@ describe("the nic run's HTML report in Chromium", () => {
     // The switch happened half-way through cpu 0's operations, at its clock. Without
     // contention cpu 1 meets it at its own clock (wherever it was at that wall instant: on a
     // loaded machine far from cpu 0's), so the total rises in a step on each side; but both
-    // CPUs are lazy (the fastest windows) only after the event. How slow strict was is read
-    // on cpu 0's own line below, which no other worker's timing moves.
+    // CPUs are lazy (the fastest windows) only after the event — when cpu 1 is still running
+    // then: a worker 1 that fell far enough behind in wall time goes lazy early on its clock
+    // and ends before cpu 0 switches, and no window has both. How slow strict was is read on
+    // cpu 0's own line below, which no other worker's timing moves.
     expect(report.events).toHaveLength(1);
     const switchMs = report.events[0]!.atUs / 1000;
     expect(switchMs).toBeGreaterThan(0);
@@ -75,7 +77,8 @@ describe("the nic run's HTML report in Chromium", () => {
     expect(throughput.marks).toEqual([{ x: switchMs, label: "switch-to-lazy (cpu 0)" }]);
     const values = rates as number[];
     const fastest = Math.max(...values);
-    expect(x[values.indexOf(fastest)]!).toBeGreaterThan(switchMs - width);
+    const cpu1EndMs = report.perCpu[1]!.modelledNs / 1e6;
+    if (cpu1EndMs > switchMs + width) expect(x[values.indexOf(fastest)]!).toBeGreaterThan(switchMs - width);
     // On cpu 0's own line the step is at the event: the switch is on its clock.
     expect(throughput.series.map((l) => l.label)).toEqual(["all CPUs", "cpu 0", "cpu 1"]);
     const cpu0 = throughput.series[1]!.values as number[];
