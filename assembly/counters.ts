@@ -3,10 +3,17 @@
 // them. Adding to a shared counter with an atomic add on every translation makes two
 // workers fight over the counter's cache line, which is the simulator's cost, not the
 // modelled hardware's. So a batched loop turns on its thread's counter cache: a small
-// direct-mapped table of (counter address, pending delta) in the thread's own memory.
-// Adds go there; a collision or the end of the loop publishes the delta with one atomic
-// add. Outside batched loops (single API calls) adds go straight to the counter, so a
-// caller reading statistics after a call sees them exact.
+// table of (counter address, pending delta) in the thread's own memory, each counter
+// looked for in the PROBE entries from the one its address hashes to. Adds go there; a
+// counter that finds those entries all taken, or the end of the loop, publishes a delta
+// with one atomic add. Outside batched loops (single API calls) adds go straight to the
+// counter, so a caller reading statistics after a call sees them exact.
+//
+// Why probe: a translation adds to a few dozen counters, and directly mapped, two of them
+// sharing an entry is likely (a birthday collision among 127 entries). Each then publishes
+// on every operation — and when one lives on a line other workers read (a stream table
+// entry, which every TLBI of every CPU reads for its micro-TLB), that line moves between
+// the workers' cores on every operation.
 
 import { COUNTER_CACHES_BASE, COUNTER_CACHE_SIZE } from "./memmap";
 import { currentSlot } from "./sync";
@@ -19,7 +26,7 @@ import { currentSlot } from "./sync";
   /** 1 while a batched loop caches this thread's adds (countersCache … countersPublish). */
   enabled: u32;
   _pad0: u32; _pad1: u64;
-  /** The first of ENTRIES CounterEntry records, direct-mapped by counter address. */
+  /** The first of ENTRIES CounterEntry records, each counter in one of the PROBE from its address's hash on. */
   entries: u32;
 }
 
@@ -33,6 +40,8 @@ import { currentSlot } from "./sync";
 
 const ENTRY: u32 = offsetof<CounterEntry>();
 const ENTRIES: u32 = (COUNTER_CACHE_SIZE - offsetof<CounterCache>("entries")) / ENTRY; // 127: a prime spreads neighbours
+/** Entries a counter may take, from its home entry on (wrapping): a line's worth. */
+const PROBE: u32 = 4;
 
 if (offsetof<CounterCache>("entries") + ENTRIES * ENTRY > COUNTER_CACHE_SIZE) ERROR("CounterCache outgrew COUNTER_CACHE_SIZE");
 
@@ -51,13 +60,34 @@ export function counterAdd(addr: u32, n: u64): void {
     atomic.add<u64>(addr, n);
     return;
   }
-  const e = entryAt(cc, (addr >> 3) % ENTRIES);
-  const held = e.addr;
-  if (held == addr) {
-    e.delta += n;
+  const home = (addr >> 3) % ENTRIES;
+  const e = entryAt(cc, home);
+  if (e.addr == addr) {
+    e.delta += n; // the common case: the counter sits in its home entry
     return;
   }
-  if (held != 0) atomic.add<u64>(held, e.delta);
+  addProbing(cc, home, addr, n);
+}
+
+/** counterAdd past the home entry: the next PROBE − 1 entries, else the home entry's counter published and replaced. */
+function addProbing(cc: u32, home: u32, addr: u32, n: u64): void {
+  let i = home;
+  for (let k: u32 = 0; k < PROBE; k++) {
+    const e = entryAt(cc, i);
+    const held = e.addr;
+    if (held == addr) {
+      e.delta += n;
+      return;
+    }
+    if (held == 0) {
+      e.addr = addr;
+      e.delta = n;
+      return;
+    }
+    i = i + 1 == ENTRIES ? 0 : i + 1;
+  }
+  const e = entryAt(cc, home);
+  atomic.add<u64>(e.addr, e.delta);
   e.addr = addr;
   e.delta = n;
 }

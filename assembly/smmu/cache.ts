@@ -25,7 +25,7 @@
 // fully associative cache (one set: a micro-TLB) a tag filter on lines of its own:
 //
 //   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ set lines: sets × (lock u32, cursor u32, …)
-//        │ (one set) tag filter: a line holding its count of bits set, then FILTER_BYTES
+//        │ (one set) tag filter: FILTER_BYTES
 //
 // A line per set, not a word: CPUs whose buffers alternate pages fill neighbouring sets, and
 // sixteen sets' locks on one line made every fill of one worker take that line from the other.
@@ -174,12 +174,15 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
  * leaves the cache empty (invalidateSet) and FILTER_CLEAR_AT of them are set: clearing costs
  * a store per word, which a cache emptied on every unmap (a strict domain's one buffer)
  * must not pay each time. 4096 bits: the few hundred buffers a device cycles through keep
- * it sparse. The bits follow a line of their own whose first word counts the bits set
- * (approximately: a fill racing a clear may count in the old filter; it only times clears).
+ * it sparse. How many are set is estimated from the filter's first line when the cache
+ * empties (the hash spreads bits evenly), not counted: a count bumped by every fill that
+ * sets a bit is a word every worker filling the device's micro-TLB writes.
  */
 const FILTER_BYTES: u32 = 512;
 const FILTER_BITS_SHIFT: u64 = 12; // log2(FILTER_BYTES · 8)
 const FILTER_CLEAR_AT: u32 = 256;
+/** Bits set in the filter's first line (of FILTER_BYTES / CACHE_LINE) that estimate FILTER_CLEAR_AT set in all. */
+const FILTER_SAMPLE_CLEAR_AT: u32 = FILTER_CLEAR_AT * CACHE_LINE / FILTER_BYTES;
 
 /** The stride of the per-set lock and cursor: a cache line each. */
 const SET_LINE: u32 = CACHE_LINE;
@@ -195,7 +198,7 @@ const SET_LINE: u32 = CACHE_LINE;
 
 /** Bytes a cache of `entries` entries needs after its header (entries, set lines, filter). */
 export function cacheBytes(sets: u32, ways: u32): u32 {
-  const filter: u32 = sets == 1 ? CACHE_LINE + FILTER_BYTES : 0;
+  const filter: u32 = sets == 1 ? FILTER_BYTES : 0;
   return CACHE_HEADER + alignLine(sets * ways * CACHE_ENTRY_SIZE) + sets * SET_LINE + filter;
 }
 
@@ -210,9 +213,8 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
   c.rrCursors = c.locks + 4;
   c.rng = seed == 0 ? 0x9e3779b9 : seed;
   if (sets == 1) {
-    const count = c.locks + SET_LINE;
-    memory.fill(count, 0, CACHE_LINE + FILTER_BYTES);
-    c.filter = count + CACHE_LINE;
+    c.filter = c.locks + SET_LINE;
+    memory.fill(c.filter, 0, FILTER_BYTES);
   }
 }
 
@@ -417,9 +419,7 @@ export function cacheFillLock(c: CacheHeader, va: u64, shift: u32): u32 {
   if (c.filter != 0) {
     const b = filterBit(c, tag, shift);
     const mask = <u32>(b >> 32);
-    if ((atomic.load<u32>(<u32>b) & mask) == 0 && (atomic.or<u32>(<u32>b, mask) & mask) == 0) {
-      atomic.add<u32>(c.filter - CACHE_LINE, 1);
-    }
+    if ((atomic.load<u32>(<u32>b) & mask) == 0) atomic.or<u32>(<u32>b, mask);
   }
   return line;
 }
@@ -511,12 +511,18 @@ function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, 
   }
   // Emptied by this invalidation, under the lock a fill holds from its announcement to its
   // write: the filter starts again from nothing, and no fill announced in it is pending.
-  if (n != 0 && left == 0 && c.filter != 0 && atomic.load<u32>(c.filter - CACHE_LINE) >= FILTER_CLEAR_AT) {
+  if (n != 0 && left == 0 && c.filter != 0 && filterSample(c) >= FILTER_SAMPLE_CLEAR_AT) {
     for (let i: u32 = 0; i < FILTER_BYTES; i += 8) atomic.store<u64>(c.filter + i, 0); // lookups read it meanwhile
-    atomic.store<u32>(c.filter - CACHE_LINE, 0);
   }
   lockRelease(lock);
   return n;
+}
+
+/** Bits set in the first line of `c`'s tag filter. */
+function filterSample(c: CacheHeader): u32 {
+  let bits: u32 = 0;
+  for (let i: u32 = 0; i < CACHE_LINE; i += 8) bits += <u32>popcnt(atomic.load<u64>(c.filter + i));
+  return bits;
 }
 
 /** Whether an entry of `set` matches, read without its lock (invalidateSet's first look). */

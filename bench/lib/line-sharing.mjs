@@ -234,3 +234,57 @@ export async function dmaPairsSharing(Simulator, traced, { profile, type, rounds
     await sim.close();
   }
 }
+
+/** A scenario workload's wl_init arguments (src/run/runner.ts workloadParams, for the kinds this tool runs). */
+const WORKLOAD_INIT = {
+  "nic-rx": (w) => ["WL_NIC_RX", w.ring, w.bufferBytes, w.bufferBytes, 1],
+  "nic-tx": (w) => ["WL_NIC_TX", w.ring, w.minBytes, w.maxBytes, 1],
+  storage: (w) => ["WL_STORAGE", w.queueDepth, w.minBytes, w.maxBytes, w.segments],
+  random: (w) => ["WL_RANDOM", w.live, w.minBytes, w.maxBytes, 1],
+};
+
+/**
+ * A scenario's workloads (nic-rx, nic-tx, storage, random) on its two CPUs, taking turns one
+ * operation at a time after a warm-up in bursts: the line transfers per operation two
+ * workers would pay, and where they come from. `type` overrides every domain's type (the
+ * nic scenario runs half strict, half lazy); events, the oracle and machine presets are
+ * left out — this counts the sharing of the DMA path itself.
+ */
+export async function scenarioSharing(Simulator, traced, scenario, { profile = scenario.profile, type, rounds = 3000, warmup = 2000, warmupBurst = 500 } = {}) {
+  const cpus = [...new Set(scenario.workloads.flatMap((w) => w.cpus))];
+  if (cpus.length !== 2) throw new Error(`line-sharing: scenario ${scenario.name} runs on ${cpus.length} CPUs, not 2`);
+  const model = new CoherenceModel({ functionOf: traced.functionOf, ignoreFunctions: ["workload/run/wlRun"] });
+  const sim = await createTracedSimulator(Simulator, traced, model, { profile, ramMiB: 256, kheapMiB: 64 });
+  try {
+    const { raw, layout: L } = sim.core;
+    const smmu = sim.createSmmu();
+    const domains = new Map(scenario.domains.map((d) => {
+      const dom = sim.createDmaDomain({ smmu, type: type ?? d.type, cpus: scenario.cpus });
+      raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0); // as a run sets it
+      return [d.name, dom];
+    }));
+    const devices = new Map(scenario.devices.map((d) => [d.name, domains.get(d.domain).attachDevice({ streamId: d.streamId })]));
+    for (const w of scenario.workloads) {
+      const init = WORKLOAD_INIT[w.kind];
+      if (!init) throw new Error(`line-sharing: workload kind ${w.kind} is not run by this tool`);
+      const [kind, ...args] = init(w);
+      for (const cpu of w.cpus) {
+        const rc = raw.wl_init(cpu, L[kind], devices.get(w.device).id, ...args, 0, cpu + 1);
+        if (rc !== 0) throw new Error(`line-sharing: wl_init of cpu ${cpu} returned ${rc}`);
+      }
+    }
+    for (const d of domains.values()) for (let c = 0; c < scenario.cpus; c++) d.releaseCpu(c);
+    raw.wl_run_begin(0);
+    const run = (cpu, n) => {
+      model.cpu = cpus.indexOf(cpu);
+      if (raw.wl_run(cpu, n, 0) !== n) throw new Error(`line-sharing: cpu ${cpu} stopped before ${n} operations`);
+    };
+    for (let done = 0; done < warmup; done += warmupBurst) for (const cpu of cpus) run(cpu, warmupBurst);
+    model.counting = true;
+    for (let i = 0; i < rounds; i++) for (const cpu of cpus) run(cpu, 1);
+    model.ops = 2 * rounds;
+    return model.perOp();
+  } finally {
+    await sim.close();
+  }
+}
