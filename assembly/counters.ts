@@ -53,8 +53,8 @@ if (offsetof<CounterCache>("entries") + ENTRIES * ENTRY > COUNTER_CACHE_SIZE) ER
   return changetype<CounterEntry>(cc + offsetof<CounterCache>("entries") + i * ENTRY);
 }
 
-/** Add `n` to the u64 statistics counter at `addr`. */
-export function counterAdd(addr: u32, n: u64): void {
+/** Add `n` to the u64 statistics counter at `addr`. Inlined: the hot paths call it dozens of times an operation. */
+@inline export function counterAdd(addr: u32, n: u64): void {
   const cc = cacheBase();
   if (changetype<CounterCache>(cc).enabled == 0) {
     atomic.add<u64>(addr, n);
@@ -69,7 +69,10 @@ export function counterAdd(addr: u32, n: u64): void {
   addProbing(cc, home, addr, n);
 }
 
-/** counterAdd past the home entry: the next PROBE − 1 entries, else the home entry's counter published and replaced. */
+/**
+ * counterAdd past the home entry: the next PROBE − 1 entries, else the home entry's counter
+ * published and replaced. A call, not inlined: rare, and counterAdd's call sites are many.
+ */
 function addProbing(cc: u32, home: u32, addr: u32, n: u64): void {
   let i = home;
   for (let k: u32 = 0; k < PROBE; k++) {

@@ -5,10 +5,21 @@
 // about 70–320 ns on the 2-core VMs the benchmarks were tuned on), so a workload scales to
 // two workers only if its transfers per operation times that cost stay small beside the
 // time one operation takes. Needs the release build's build/core.wasm and build/core.wat
-// (npm run build). Run alone: `node bench/lines.mjs`, or `npm run bench -- lines`.
+// (npm run build). Then the same per operation of the built-in scenarios whose DMA path it
+// can run (nic strict and lazy, nic-tx, random, storage). Run alone: `node bench/lines.mjs`,
+// or `npm run bench -- lines`.
 
-import { PROFILES, Simulator } from "../dist/index.js";
-import { dmaPairsSharing, tracedCore } from "./lib/line-sharing.mjs";
+import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, PROFILES, Simulator } from "../dist/index.js";
+import { dmaPairsSharing, scenarioSharing, tracedCore } from "./lib/line-sharing.mjs";
+
+/** The scenarios counted, on the default profile: [label, name, options]. */
+const SCENARIOS = [
+  ["nic strict", "nic", { type: "DMA" }],
+  ["nic lazy", "nic", { type: "DMA-FQ" }],
+  ["nic-tx", "nic-tx", {}],
+  ["random", "random", {}],
+  ["storage", "storage", { rounds: 300 }],
+];
 
 const fmt = (n) => n.toFixed(3);
 
@@ -21,6 +32,14 @@ export async function run({ print = console.log, profile: only } = {}) {
       const top = r.functions.slice(0, 4).map((f) => `${f.name} ${fmt(f.perOp)}`).join(", ");
       print(`  ${profile}  ${mode.padEnd(6)} ${fmt(r.total)} per pair over ${r.lines} lines${top ? `: ${top}` : ""}`);
     }
+  }
+  if (only && only !== DEFAULT_PROFILE) return; // bench/run.mjs calls once per profile: the scenarios once
+  print("Line transfers between two workers per scenario operation (its two CPUs taking turns; events left out)");
+  for (const [label, name, options] of SCENARIOS) {
+    const scenario = BUILTIN_RUN_SCENARIOS[name];
+    const r = await scenarioSharing(Simulator, traced, scenario, options);
+    const top = r.functions.slice(0, 4).map((f) => `${f.name} ${fmt(f.perOp)}`).join(", ");
+    print(`  ${label.padEnd(10)} (${scenario.profile}) ${fmt(r.total)} per operation over ${r.lines} lines${top ? `: ${top}` : ""}`);
   }
 }
 
