@@ -54,12 +54,11 @@ describe("line transfers between two workers per scenario operation", () => {
   const steLines = ["smmu/consume/invalidateAll", "smmu/translate/smmuTranslate"];
   const noSteLines = (r: Sharing) => { for (const f of steLines) expect(of(r, f), f).toBeLessThan(0.01); };
 
-  it("nic, strict (5.15 runs it so throughout): under one line an operation, none of it the stream table's", async () => {
+  it("nic, strict (5.15 runs it so throughout): almost nothing — each port keeps its buffers and its micro-TLB", async () => {
     const r: Sharing = await scenarioSharing(Simulator, traced, BUILTIN_RUN_SCENARIOS.nic, { profile: "5.15" });
-    expect(r.total).toBeLessThan(1.2); // 3.7 when each translation published a counter kept on its STE's line
-    noSteLines(r);
-    // What is left: a TLBI by VA reads the other port's micro-TLB filter, which that port's fills set bits in.
-    expect(r.functions.map((f) => f.name)).toContain("smmu/cache/cacheInvalidate");
+    // 3.7 when each translation published a counter kept on its STE's line; 0.85 while each
+    // port's micro-TLB filter was cleared every lap of its ring (the other port's TLBIs read it).
+    expect(r.total).toBeLessThan(0.1);
   }, 60_000);
 
   it("nic, lazy: its IOVAs moving between CPUs through the depot, as for DMA pairs; no stream-table line", async () => {
@@ -71,7 +70,7 @@ describe("line transfers between two workers per scenario operation", () => {
 
   it("nic-tx, one device on both CPUs: its micro-TLB is shared, but no fill writes a shared count", async () => {
     const r: Sharing = await scenarioSharing(Simulator, traced, BUILTIN_RUN_SCENARIOS["nic-tx"]);
-    expect(r.total).toBeLessThan(8); // 10.7 with the filter's count and the STE line
+    expect(r.total).toBeLessThan(6.2); // 10.7 with the filter's count and the STE line, 6.9 cleared every 256 bits
     noSteLines(r);
   }, 60_000);
 });

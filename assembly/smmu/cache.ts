@@ -173,14 +173,18 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
  * device's own accesses fill it. Bits are only cleared all at once, when an invalidation
  * leaves the cache empty (invalidateSet) and FILTER_CLEAR_AT of them are set: clearing costs
  * a store per word, which a cache emptied on every unmap (a strict domain's one buffer)
- * must not pay each time. 4096 bits: the few hundred buffers a device cycles through keep
- * it sparse. How many are set is estimated from the filter's first line when the cache
- * empties (the hash spreads bits evenly), not counted: a count bumped by every fill that
- * sets a bit is a word every worker filling the device's micro-TLB writes.
+ * must not pay each time. 4096 bits, cleared once a quarter are set: the few hundred
+ * buffers a device cycles through then keep their bits, and its fills stop writing filter
+ * lines — which every other CPU's TLBI reads (cleared at 256, a NIC's ring of 256 buffers
+ * cleared and set them again every lap, moving a line between two workers per packet). A
+ * lookup of a tag never seen probes the ways at most a quarter of the time. How many bits
+ * are set is estimated from the filter's first line when the cache empties (the hash
+ * spreads bits evenly), not counted: a count bumped by every fill that sets a bit is a
+ * word every worker filling the device's micro-TLB writes.
  */
 const FILTER_BYTES: u32 = 512;
 const FILTER_BITS_SHIFT: u64 = 12; // log2(FILTER_BYTES · 8)
-const FILTER_CLEAR_AT: u32 = 256;
+const FILTER_CLEAR_AT: u32 = 1024;
 /** Bits set in the filter's first line (of FILTER_BYTES / CACHE_LINE) that estimate FILTER_CLEAR_AT set in all. */
 const FILTER_SAMPLE_CLEAR_AT: u32 = FILTER_CLEAR_AT * CACHE_LINE / FILTER_BYTES;
 
