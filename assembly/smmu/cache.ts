@@ -317,11 +317,12 @@ function find(c: CacheHeader, va: u64, ctx: u32, shifts: u64, result: CacheHit, 
 }
 
 function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, result: CacheHit, touch: bool): bool {
-  const ways = c.ways;
   const gens = c.gens;
-  for (let w: u32 = 0; w < ways; w++) {
-    const entry = entryAt(c, set, w);
-    const e = changetype<u32>(entry);
+  // The ways one after another (a micro-TLB's 32 are scanned on most of its misses).
+  const first = changetype<u32>(entryAt(c, set, 0));
+  const end = first + c.ways * CACHE_ENTRY_SIZE;
+  for (let e = first; e < end; e += CACHE_ENTRY_SIZE) {
+    const entry = changetype<CacheEntry>(e);
     // A way holding another tag cannot hit: skip it without the seqlock read (a tag being
     // rewritten to ours at this moment is a fill racing the lookup, which may miss).
     if (atomic.load<u64>(e + CE_TAG) != tag) continue;
@@ -452,8 +453,9 @@ export function cacheFillLocked(c: CacheHeader, line: u32, va: u64, ctx: u32, st
   let way = ways;
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
+    if (e.tag != tag) continue; // the tag first: it tells most ways apart
     const m = e.meta;
-    if ((m & META_VALID) != 0 && e.tag == tag && e.ctx == ctx && metaShift(m) == shift && aliveForFill(c, e, stamp)) { way = w; break; }
+    if ((m & META_VALID) != 0 && e.ctx == ctx && metaShift(m) == shift && aliveForFill(c, e, stamp)) { way = w; break; }
   }
   if (way == ways) way = chooseVictim(c, set, stamp);
   writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c) : c.gens != 0 ? stamp : 0);
