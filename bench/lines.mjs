@@ -12,7 +12,7 @@
 import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, PROFILES, Simulator } from "../dist/index.js";
 import { dmaPairsSharing, scenarioSharing, tracedCore } from "./lib/line-sharing.mjs";
 
-/** The scenarios counted, on the default profile: [label, name, options]. */
+/** The scenarios counted, each on its own profile: [label, name, options]. */
 const SCENARIOS = [
   ["nic strict", "nic", { type: "DMA" }],
   ["nic lazy", "nic", { type: "DMA-FQ" }],
