@@ -8,8 +8,8 @@
 // share a lock line, and no SMMU-wide epoch is written by every TLBI and read by every
 // translation — each of which cost about one line per pair. And for the scenarios' DMA
 // paths: no stream-table line moves (the counter cache publishing a colliding counter on
-// every translation made a TLBI's read of each STE meet a write of it), and a micro-TLB's
-// fills write no shared count.
+// every translation made a TLBI's read of each STE meet a write of it), a micro-TLB's
+// fills write no shared count, and an LRU cache's ages come from a clock per set.
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { BUILTIN_RUN_SCENARIOS, Simulator } from "../dist/index.js";
@@ -66,6 +66,14 @@ describe("line transfers between two workers per scenario operation", () => {
     expect(r.total).toBeLessThan(3.3);
     noSteLines(r);
     expect(of(r, "iova/rcache/rcacheGet")).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("nic, lazy, with an LRU IOTLB: its ages cost no line of their own (a clock per set, not per cache)", async () => {
+    const scenario = { ...BUILTIN_RUN_SCENARIOS.nic, smmu: { iotlb: { entries: 2048, ways: 4, policy: "lru" as const } } };
+    const lru: Sharing = await scenarioSharing(Simulator, traced, scenario, { type: "DMA-FQ" });
+    const rr: Sharing = await scenarioSharing(Simulator, traced, BUILTIN_RUN_SCENARIOS.nic, { type: "DMA-FQ" });
+    // 7.6 with one clock for the whole IOTLB, bumped by every hit and fill of every worker.
+    expect(lru.total).toBeLessThan(rr.total + 1.2);
   }, 60_000);
 
   it("nic-tx, one device on both CPUs: its micro-TLB is shared, but no fill writes a shared count", async () => {

@@ -24,7 +24,7 @@
 // set after set), then a line per set holding its lock and round-robin cursor, and for a
 // fully associative cache (one set: a micro-TLB) a tag filter on lines of its own:
 //
-//   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ set lines: sets × (lock u32, cursor u32, …)
+//   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ set lines: sets × (lock u32, cursor u32, LRU clock u32, random state u32, …)
 //        │ (one set) tag filter: FILTER_BYTES
 //
 // A line per set, not a word: CPUs whose buffers alternate pages fill neighbouring sets, and
@@ -52,10 +52,9 @@ import { stampLive } from "./context-gen";
   locks: u32;
   /** Per-set round-robin cursors (u32 each, SET_LINE apart, beside the lock): the next way POLICY_RR evicts, under the set's lock. */
   rrCursors: u32;
-  /** xorshift32 state of POLICY_RANDOM: written under any set's lock (sets race harmlessly). */
+  /** POLICY_RANDOM's seed, from which each set's xorshift32 state (in its set line) starts: fixed at cacheInit. */
   rng: u32;
-  /** LRU ticks: bumped atomically by every hit and fill of an LRU cache (see nextAge). */
-  clock: u32;
+  _pad1: u32;
   /**
    * Entry sizes this cache has ever held: bit s set once an entry of 2^s bytes was filled
    * (atomic or, by fills; read by lookups and invalidations to skip sizes never seen).
@@ -105,7 +104,7 @@ if (offsetof<CacheHeader>("hits") % CACHE_LINE != 0) ERROR("CacheHeader.hits mus
   /** The context it belongs to: ASID | VMID << 16 (makeCtx). */
   ctx: u32;
   /**
-   * LRU caches: the age (the cache's clock when last used), a hint written without the lock
+   * LRU caches: the age (its set's clock when last used), a hint written without the lock
    * on hits. Caches with generations (CacheHeader.gens): the stamp of the fill (context-gen.ts).
    */
   age: u32;
@@ -188,10 +187,14 @@ const FILTER_CLEAR_AT: u32 = 1024;
 /** Bits set in the filter's first line (of FILTER_BYTES / CACHE_LINE) that estimate FILTER_CLEAR_AT set in all. */
 const FILTER_SAMPLE_CLEAR_AT: u32 = FILTER_CLEAR_AT * CACHE_LINE / FILTER_BYTES;
 
-/** The stride of the per-set lock and cursor: a cache line each. */
+/** The stride of the per-set lock, cursor and LRU clock: a cache line each. */
 const SET_LINE: u32 = CACHE_LINE;
+/** Where a set's LRU clock sits in its line (after the lock and the round-robin cursor). */
+const SET_LRU_CLOCK: u32 = 8;
+/** Where a set's xorshift32 state (POLICY_RANDOM) sits in its line. */
+const SET_RNG: u32 = 12;
 
-/** The line of set number `set`: its lock (at +0) and round-robin cursor (+4). */
+/** The line of set number `set`: its lock (+0), round-robin cursor (+4), LRU clock (+8), random state (+12). */
 @inline function setLineOf(c: CacheHeader, set: u32): u32 {
   return c.locks + set * SET_LINE;
 }
@@ -216,6 +219,14 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
   c.locks = alignLine(entries + sets * ways * CACHE_ENTRY_SIZE); // c is line-aligned (a kheap frame)
   c.rrCursors = c.locks + 4;
   c.rng = seed == 0 ? 0x9e3779b9 : seed;
+  if (policy == POLICY_RANDOM) {
+    // Each set draws its victims from a state of its own, on its own line: one state for
+    // the cache would be a word every eviction of every worker writes.
+    for (let set: u32 = 0; set < sets; set++) {
+      const x = c.rng ^ (set * 0x9e3779b9);
+      store<u32>(setLineOf(c, set) + SET_RNG, x == 0 ? 0x9e3779b9 : x);
+    }
+  }
   if (sets == 1) {
     c.filter = c.locks + SET_LINE;
     memory.fill(c.filter, 0, FILTER_BYTES);
@@ -342,7 +353,7 @@ function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, resu
       if (gens != 0 && !stampLive(gens, estamp)) break;
       result.meta = meta;
       result.out = out;
-      if (touch && c.policy == POLICY_LRU) entry.age = nextAge(c); // a hint, races are fine
+      if (touch && c.policy == POLICY_LRU) entry.age = nextAge(c, set); // a hint, races are fine
       return true;
     }
   }
@@ -350,12 +361,13 @@ function probeSet(c: CacheHeader, set: u32, tag: u64, ctx: u32, shift: u32, resu
 }
 
 /**
- * The next LRU age: one clock per cache, shared by every thread that uses it. Only LRU
- * needs it — round-robin and random never read ages — so they skip it: a shared counter
- * bumped on every hit would make the workers of a run fight over its cache line.
+ * The next LRU age in `set`: a clock per set, on the set's own line. Ages are only ever
+ * compared within a set, where a per-set clock orders uses exactly as one clock for the
+ * whole cache would — which every hit of every worker would bump, moving its line between
+ * the workers' cores on every access. Only LRU needs it: round-robin and random never read ages.
  */
-@inline function nextAge(c: CacheHeader): u32 {
-  return atomic.add<u32>(changetype<u32>(c) + offsetof<CacheHeader>("clock"), 1);
+@inline function nextAge(c: CacheHeader, set: u32): u32 {
+  return atomic.add<u32>(setLineOf(c, set) + SET_LRU_CLOCK, 1);
 }
 
 // ── fill ─────────────────────────────────────────────────────────────────────
@@ -392,9 +404,10 @@ function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
     return w;
   }
   if (policy == POLICY_RANDOM) {
-    let x = c.rng;
+    const at = setLineOf(c, set) + SET_RNG;
+    let x = load<u32>(at); // under the set's lock
     x ^= x << 13; x ^= x >> 17; x ^= x << 5;
-    c.rng = x; // under the set lock only; other sets race harmlessly
+    store<u32>(at, x);
     return x % ways;
   }
   let victim: u32 = 0;
@@ -458,7 +471,7 @@ export function cacheFillLocked(c: CacheHeader, line: u32, va: u64, ctx: u32, st
     if ((m & META_VALID) != 0 && e.ctx == ctx && metaShift(m) == shift && aliveForFill(c, e, stamp)) { way = w; break; }
   }
   if (way == ways) way = chooseVictim(c, set, stamp);
-  writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c) : c.gens != 0 ? stamp : 0);
+  writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c, set) : c.gens != 0 ? stamp : 0);
   lockRelease(line);
   counterAdd(changetype<u32>(c) + C_FILLS, 1);
   return true;

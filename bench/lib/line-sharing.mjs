@@ -247,8 +247,9 @@ const WORKLOAD_INIT = {
  * A scenario's workloads (nic-rx, nic-tx, storage, random) on its two CPUs, taking turns one
  * operation at a time after a warm-up in bursts: the line transfers per operation two
  * workers would pay, and where they come from. `type` overrides every domain's type (the
- * nic scenario runs half strict, half lazy); events, the oracle and machine presets are
- * left out — this counts the sharing of the DMA path itself.
+ * nic scenario runs half strict, half lazy); the scenario's `smmu` options are honoured;
+ * events, the oracle and machine presets are left out — this counts the sharing of the DMA
+ * path itself.
  */
 export async function scenarioSharing(Simulator, traced, scenario, { profile = scenario.profile, type, rounds = 3000, warmup = 2000, warmupBurst = 500 } = {}) {
   const cpus = [...new Set(scenario.workloads.flatMap((w) => w.cpus))];
@@ -257,7 +258,7 @@ export async function scenarioSharing(Simulator, traced, scenario, { profile = s
   const sim = await createTracedSimulator(Simulator, traced, model, { profile, ramMiB: 256, kheapMiB: 64 });
   try {
     const { raw, layout: L } = sim.core;
-    const smmu = sim.createSmmu();
+    const smmu = sim.createSmmu(scenario.smmu ?? {}); // its caches' geometry and policies, without the oracle
     const domains = new Map(scenario.domains.map((d) => {
       const dom = sim.createDmaDomain({ smmu, type: type ?? d.type, cpus: scenario.cpus });
       raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0); // as a run sets it
