@@ -18,7 +18,7 @@ const SCENARIOS = [
   ["nic lazy", "nic", { type: "DMA-FQ" }],
   ["nic-tx", "nic-tx", {}],
   ["random", "random", {}],
-  ["storage", "storage", { rounds: 300 }],
+  ["storage", "storage", {}],
 ];
 
 const fmt = (n) => n.toFixed(3);

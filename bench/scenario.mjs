@@ -9,11 +9,15 @@
 // scenario's switch is refused (a live group's type changes only with one device in it),
 // so it runs strict throughout, as the kernel would. Each line ends with what the machine
 // gave two threads that share nothing just before (bench/lib/control.mjs): on a busy host
-// far below 2, and then no scenario can scale to 2 either.
+// far below 2, and then no scenario can scale to 2 either — and then with the cache lines
+// two workers would move per operation, counted on an instrumented core (bench/lines.mjs;
+// for nic, strict and lazy: it switches half-way where the kernel lets it), which say why
+// a scenario scales as far as it does on any machine.
 // Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
 
-import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, parseRunScenario, runScenario } from "../dist/index.js";
+import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, parseRunScenario, runScenario, Simulator } from "../dist/index.js";
 import { lineHandoffNs, machineScaling } from "./lib/control.mjs";
+import { scenarioSharing, scenarioSharingRuns, tracedCore } from "./lib/line-sharing.mjs";
 
 const REPS = 3;
 const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -38,16 +42,33 @@ async function scaling(name, profile) {
   return { best, modelledNsPerOp: totals[1].modelledNsPerOp, ops: totals[1].ops };
 }
 
+/**
+ * The cache lines two workers would move per operation of the scenario (bench/lib/line-sharing.mjs,
+ * counted, not timed), per domain type when an event switches it to lazy; "" where not counted.
+ */
+async function lineMoves(traced, input, profile) {
+  if (!scenarioSharingRuns(input)) return "";
+  const types = input.events?.some((e) => e.action === "switch-to-lazy") ? ["DMA", "DMA-FQ"] : [undefined];
+  const counts = [];
+  for (const type of types) {
+    const { total } = await scenarioSharing(Simulator, traced, input, { profile, type });
+    counts.push(`${type === undefined ? "" : `${type === "DMA" ? "strict" : "lazy"} `}${fmt(total, 2)}`);
+  }
+  return ` | line moves/op ${counts.join(", ")}`;
+}
+
 /** One profile when `profile` is given (bench/run.mjs calls once per profile), else the default one. */
 export async function run({ print = console.log, profile = DEFAULT_PROFILE, names } = {}) {
   const list = names ?? (profile === DEFAULT_PROFILE ? Object.keys(BUILTIN_RUN_SCENARIOS) : ["nic"]);
+  const traced = await tracedCore();
   print(`scenario runs, ${profile}: simulator ops/s (best of ${REPS}), 1 worker vs 2 workers, same work ` +
     `(a cache line moves between two threads of this machine in ${fmt(await lineHandoffNs())} ns)`);
   for (const name of list) {
     const machine = await machineScaling();
     const r = await scaling(name, profile);
+    const moves = await lineMoves(traced, BUILTIN_RUN_SCENARIOS[name], profile);
     print(`  ${name.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
-      `ratio ${fmt(r.best[2] / r.best[1], 2)}× | modelled ${fmt(r.modelledNsPerOp)} ns/op | machine ${fmt(machine, 2)}×`);
+      `ratio ${fmt(r.best[2] / r.best[1], 2)}× | modelled ${fmt(r.modelledNsPerOp)} ns/op | machine ${fmt(machine, 2)}×${moves}`);
   }
 }
 
