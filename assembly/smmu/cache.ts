@@ -48,13 +48,9 @@ import { stampLive } from "./context-gen";
   policy: u32;
   /** The first entry (set s, way w at entries + (s · ways + w) · CACHE_ENTRY_SIZE). */
   entries: CacheEntry;
-  /** Per-set locks (u32 each, SET_LINE apart): taken by fills and invalidations, never by lookups. */
+  /** Set 0's line (set s's at locks + s · SET_LINE): its lock, taken by fills and invalidations, never by lookups, then the set's replacement state (SET_*). */
   locks: u32;
-  /** Per-set round-robin cursors (u32 each, SET_LINE apart, beside the lock): the next way POLICY_RR evicts, under the set's lock. */
-  rrCursors: u32;
-  /** POLICY_RANDOM's seed, from which each set's xorshift32 state (in its set line) starts: fixed at cacheInit. */
-  rng: u32;
-  _pad1: u32;
+  _pad0: u32;
   /**
    * Entry sizes this cache has ever held: bit s set once an entry of 2^s bytes was filled
    * (atomic or, by fills; read by lookups and invalidations to skip sizes never seen).
@@ -67,11 +63,9 @@ import { stampLive } from "./context-gen";
    * context's generation (in `age`) and die when it moves. Not for LRU caches (`age` is theirs).
    */
   gens: u32;
-  /** Where dead entries this cache clears in a fill are also counted (the SMMU's statistic), 0 = nowhere. */
+  /** Where dead entries this cache clears are also counted (the SMMU's statistic), 0 = nowhere. */
   invStat: u32;
-  /** The SMMU's context table, whatever the policy (`gens` is it or 0), 0 = none. */
-  ctxTable: u32;
-  _pad2: u64;
+  _pad1: u32; _pad2: u64; _pad3: u64;
   // Statistics (u64, counterAdd), on their own line: every lookup adds to one of them.
   /** Lookups that hit. */
   hits: u64;
@@ -187,14 +181,17 @@ const FILTER_CLEAR_AT: u32 = 1024;
 /** Bits set in the filter's first line (of FILTER_BYTES / CACHE_LINE) that estimate FILTER_CLEAR_AT set in all. */
 const FILTER_SAMPLE_CLEAR_AT: u32 = FILTER_CLEAR_AT * CACHE_LINE / FILTER_BYTES;
 
-/** The stride of the per-set lock, cursor and LRU clock: a cache line each. */
+/** The stride of the per-set lines: a cache line each. */
 const SET_LINE: u32 = CACHE_LINE;
-/** Where a set's LRU clock sits in its line (after the lock and the round-robin cursor). */
+// A set's line after its lock (+0), each word under the set's lock but LRU's clock (atomic):
+/** POLICY_RR: the next way to evict. */
+const SET_RR_CURSOR: u32 = 4;
+/** POLICY_LRU: the set's clock, which ages its entries. */
 const SET_LRU_CLOCK: u32 = 8;
-/** Where a set's xorshift32 state (POLICY_RANDOM) sits in its line. */
+/** POLICY_RANDOM: the set's xorshift32 state. */
 const SET_RNG: u32 = 12;
 
-/** The line of set number `set`: its lock (+0), round-robin cursor (+4), LRU clock (+8), random state (+12). */
+/** The line of set number `set`: its lock (+0), then SET_RR_CURSOR, SET_LRU_CLOCK, SET_RNG. */
 @inline function setLineOf(c: CacheHeader, set: u32): u32 {
   return c.locks + set * SET_LINE;
 }
@@ -217,13 +214,12 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
   const entries = changetype<u32>(c) + CACHE_HEADER;
   c.entries = changetype<CacheEntry>(entries);
   c.locks = alignLine(entries + sets * ways * CACHE_ENTRY_SIZE); // c is line-aligned (a kheap frame)
-  c.rrCursors = c.locks + 4;
-  c.rng = seed == 0 ? 0x9e3779b9 : seed;
   if (policy == POLICY_RANDOM) {
     // Each set draws its victims from a state of its own, on its own line: one state for
     // the cache would be a word every eviction of every worker writes.
+    const base = seed == 0 ? 0x9e3779b9 : seed;
     for (let set: u32 = 0; set < sets; set++) {
-      const x = c.rng ^ (set * 0x9e3779b9);
+      const x = base ^ (set * 0x9e3779b9);
       store<u32>(setLineOf(c, set) + SET_RNG, x == 0 ? 0x9e3779b9 : x);
     }
   }
@@ -277,14 +273,13 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
 }
 
 /**
- * Give `c` the SMMU's context table, and its generations unless it is an LRU cache, and the
- * statistic its fills count cleared entries in. (Not for micro-TLBs: a flush still scans
+ * Give `c` the SMMU's context table's generations unless it is an LRU cache, and the
+ * statistic it counts cleared dead entries in. (Not for micro-TLBs: a flush still scans
  * them, which also clears their tag filter once empty — left full of dead tags, every lookup
  * would probe all their ways.)
  */
 export function cacheUseGenerations(c: CacheHeader, table: u32, invStat: u32): void {
   if (c.policy != POLICY_LRU) c.gens = table;
-  c.ctxTable = table;
   c.invStat = invStat;
 }
 
@@ -398,7 +393,7 @@ function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
   counterAdd(changetype<u32>(c) + C_EVICTIONS, 1);
   const policy = c.policy;
   if (policy == POLICY_RR) {
-    const cur = c.rrCursors + set * SET_LINE; // the set line's cursor word
+    const cur = setLineOf(c, set) + SET_RR_CURSOR;
     const w = load<u32>(cur) % ways;
     store<u32>(cur, w + 1);
     return w;
@@ -608,19 +603,19 @@ function probesFor(lo: u64, hi: u64, shifts: u64): u64 {
   return total;
 }
 
-/** Count `n` dead entries a fill cleared: in the cache's and the SMMU's invalidation counts. */
+/** Count `n` dead entries cleared (by a fill or a settle): in the cache's and the SMMU's invalidation counts. */
 function countCleared(c: CacheHeader, n: u32): void {
   counterAdd(changetype<u32>(c) + C_INVALIDATED, n);
   if (c.invStat != 0) counterAdd(c.invStat, n);
 }
 
 /**
- * Clear every dead entry (context flushed since its fill), counting each as invalidated:
- * afterwards the cache holds, and its counters say, what a flush that scanned would have
- * left. Returns how many (the caller adds them to the SMMU's count).
+ * Clear every dead entry (context flushed since its fill), counting each as invalidated
+ * (countCleared): afterwards the cache holds, and the counters say, what a flush that
+ * scanned would have left.
  */
-export function cacheSettle(c: CacheHeader): u32 {
-  if (c.gens == 0) return 0;
+export function cacheSettle(c: CacheHeader): void {
+  if (c.gens == 0) return;
   const sets = c.sets;
   const ways = c.ways;
   let n: u32 = 0;
@@ -636,6 +631,5 @@ export function cacheSettle(c: CacheHeader): u32 {
     }
     lockRelease(lock);
   }
-  if (n != 0) counterAdd(changetype<u32>(c) + C_INVALIDATED, n);
-  return n;
+  if (n != 0) countCleared(c, n);
 }

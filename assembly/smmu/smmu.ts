@@ -130,7 +130,8 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   v2: u32;
   /** The safety oracle checking this SMMU's accesses (null = off): set once, by smmuOracleEnable. */
   oracle: OracleHeader | null;
-  _pad17: u32; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
+  /** Its context table (context-gen.ts), 0 = none: set once, by smmuCreate. */
+  ctxTable: u32; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
   _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64; _pad31: u64;
   /**
    * Which streams have a micro-TLB: bit sid of MAX_STREAMS bits, u32 words from utlbMap
@@ -348,9 +349,9 @@ function newCache(s: SmmuInstance, table: u32, sets: u32, ways: u32, policy: u32
   return c;
 }
 
-/** The SMMU's context table (context-gen.ts): the IOTLB's, which every SMMU has. */
+/** The SMMU's context table (context-gen.ts). */
 @inline export function ctxTableOf(s: SmmuInstance): u32 {
-  return s.iotlb.ctxTable;
+  return s.ctxTable;
 }
 
 /**
@@ -358,13 +359,12 @@ function newCache(s: SmmuInstance, table: u32, sets: u32, ways: u32, policy: u32
  * that the statistics and the caches read as if every flush had scanned (context-gen.ts).
  */
 export function smmuSettle(s: SmmuInstance): void {
-  let n = cacheSettle(s.iotlb);
+  cacheSettle(s.iotlb); // each cache counts what it clears in the SMMU's statistic too (cacheUseGenerations)
   for (let l: u32 = 0; l < WALK_CACHE_LEVELS; l++) {
     const wc = walkCacheOf(s, l);
-    if (wc) n += cacheSettle(wc);
+    if (wc) cacheSettle(wc);
   }
   // Micro-TLBs have no generations (cacheUseGenerations): a flush scans them.
-  if (n != 0) stat(s, STAT_ENTRIES_INVALIDATED, n);
 }
 
 /** Everything after the slot's state word (which slots.ts owns). */
@@ -389,6 +389,7 @@ export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32
   s.utlbEntries = utlbEntries;
   const table = smmuAlloc(s, CTX_TABLE_BYTES);
   if (table != 0) ctxTableInit(table);
+  s.ctxTable = table;
   const iotlb = table != 0 ? newCache(s, table, tlbSets, tlbWays, policy, seed) : 0;
   s.iotlb = changetype<CacheHeader>(iotlb);
   let ok = iotlb != 0;
