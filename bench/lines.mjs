@@ -22,24 +22,25 @@ const SCENARIOS = [
 ];
 
 const fmt = (n) => n.toFixed(3);
+/** A count's total and the four functions that move the most. */
+const summary = (r, per) => {
+  const top = r.functions.slice(0, 4).map((f) => `${f.name} ${fmt(f.perOp)}`).join(", ");
+  return `${fmt(r.total)} per ${per} over ${r.lines} lines${top ? `: ${top}` : ""}`;
+};
 
 export async function run({ print = console.log, profile: only } = {}) {
   const traced = await tracedCore();
   print("Line transfers between two workers per DMA pair (map + device write + unmap), one device per CPU");
   for (const profile of only ? [only] : PROFILES) {
     for (const [mode, type] of [["strict", "DMA"], ["lazy", "DMA-FQ"]]) {
-      const r = await dmaPairsSharing(Simulator, traced, { profile, type });
-      const top = r.functions.slice(0, 4).map((f) => `${f.name} ${fmt(f.perOp)}`).join(", ");
-      print(`  ${profile}  ${mode.padEnd(6)} ${fmt(r.total)} per pair over ${r.lines} lines${top ? `: ${top}` : ""}`);
+      print(`  ${profile}  ${mode.padEnd(6)} ${summary(await dmaPairsSharing(Simulator, traced, { profile, type }), "pair")}`);
     }
   }
   if (only && only !== DEFAULT_PROFILE) return; // bench/run.mjs calls once per profile: the scenarios once
   print("Line transfers between two workers per scenario operation (its two CPUs taking turns; events left out)");
   for (const [label, name, options] of SCENARIOS) {
     const scenario = BUILTIN_RUN_SCENARIOS[name];
-    const r = await scenarioSharing(Simulator, traced, scenario, options);
-    const top = r.functions.slice(0, 4).map((f) => `${f.name} ${fmt(f.perOp)}`).join(", ");
-    print(`  ${label.padEnd(10)} (${scenario.profile}) ${fmt(r.total)} per operation over ${r.lines} lines${top ? `: ${top}` : ""}`);
+    print(`  ${label.padEnd(10)} (${scenario.profile}) ${summary(await scenarioSharing(Simulator, traced, scenario, options), "operation")}`);
   }
 }
 

@@ -49,7 +49,17 @@ function childEnd(text, from) {
  * The release core instrumented: `bytes` to give Simulator.create as `core`, and
  * `functionOf(id)`, the core function an access hook's id belongs to.
  */
-export async function tracedCore(root = new URL("../../", import.meta.url)) {
+export function tracedCore(root = new URL("../../", import.meta.url)) {
+  // Instrumenting takes seconds; the benchmarks ask once per profile, for the same build.
+  const key = String(root);
+  if (!instrumented.has(key)) instrumented.set(key, instrument(root));
+  return instrumented.get(key);
+}
+
+/** The instrumented cores made so far (promises), by root. */
+const instrumented = new Map();
+
+async function instrument(root) {
   const [wasm, wat] = await Promise.all([readFile(new URL("build/core.wasm", root)), readFile(new URL("build/core.wat", root), "utf8")]);
   const names = functionNames(wat);
   const mod = binaryen.readBinary(wasm);
@@ -202,6 +212,20 @@ export async function createTracedSimulator(Simulator, traced, model, options = 
 }
 
 /**
+ * Two simulated CPUs (0 and 1 to `model`) taking turns: `step(k, n)` runs n operations of
+ * CPU k. First `warmup` operations each in turns of `warmupBurst`, uncounted; then `rounds`
+ * turns of one operation each, counted. The transfers per operation, and where they come from.
+ */
+function takeTurns(model, step, { rounds, warmup, warmupBurst }) {
+  const turn = (k, n) => { model.cpu = k; step(k, n); };
+  for (let done = 0; done < warmup; done += warmupBurst) { turn(0, warmupBurst); turn(1, warmupBurst); }
+  model.counting = true;
+  for (let i = 0; i < rounds; i++) { turn(0, 1); turn(1, 1); }
+  model.ops = 2 * rounds;
+  return model.perOp();
+}
+
+/**
  * dma_map + device write + dma_unmap pairs (bench/dma.mjs's work) on two simulated CPUs of
  * one domain, each with a device of its own, taking turns one pair at a time after a
  * warm-up: the line transfers per pair two workers would pay, and where they come from.
@@ -219,17 +243,10 @@ export async function dmaPairsSharing(Simulator, traced, { profile, type, rounds
     const { raw, layout: L } = sim.core;
     raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0);
     let seed = 1;
-    const pairs = (cpu, n) => {
-      model.cpu = cpu;
+    return takeTurns(model, (cpu, n) => {
       const rc = raw.dma_loop_pairs(devices[cpu], cpu, n, 4096, 0x1_0000_0000, 1 << 16, 0, L.LOOP_TOUCH, seed++);
       if (rc !== 0) throw new Error(`line-sharing: dma_loop_pairs on CPU ${cpu} returned ${rc}`);
-    };
-    const pair = (cpu) => pairs(cpu, 1);
-    for (let done = 0; done < warmup; done += warmupBurst) { pairs(0, warmupBurst); pairs(1, warmupBurst); }
-    model.counting = true;
-    for (let i = 0; i < rounds; i++) { pair(0); pair(1); }
-    model.ops = 2 * rounds;
-    return model.perOp();
+    }, { rounds, warmup, warmupBurst });
   } finally {
     await sim.close();
   }
@@ -285,15 +302,9 @@ export async function scenarioSharing(Simulator, traced, scenario, { profile = s
     }
     for (const d of domains.values()) for (let c = 0; c < scenario.cpus; c++) d.releaseCpu(c);
     raw.wl_run_begin(0);
-    const run = (cpu, n) => {
-      model.cpu = cpus.indexOf(cpu);
-      if (raw.wl_run(cpu, n, 0) !== n) throw new Error(`line-sharing: cpu ${cpu} stopped before ${n} operations`);
-    };
-    for (let done = 0; done < warmup; done += warmupBurst) for (const cpu of cpus) run(cpu, warmupBurst);
-    model.counting = true;
-    for (let i = 0; i < rounds; i++) for (const cpu of cpus) run(cpu, 1);
-    model.ops = 2 * rounds;
-    return model.perOp();
+    return takeTurns(model, (k, n) => {
+      if (raw.wl_run(cpus[k], n, 0) !== n) throw new Error(`line-sharing: cpu ${cpus[k]} stopped before ${n} operations`);
+    }, { rounds, warmup, warmupBurst });
   } finally {
     await sim.close();
   }
