@@ -111,7 +111,7 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
       : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduction: opts.reduction ?? "dpor" });
     const wallMs = performance.now() - started;
-    const label = withKernel(opts.source ?? name, sc, opts.smmu);
+    const label = withRunChanges(opts.source ?? name, sc, opts.smmu);
     const replay = result.violation ? `${label}@${opts.variantSource ?? variant}@${model}: ${result.violation.text}` : undefined;
     const verdict: ExploreVerdict = result.violation ? "violation" : result.complete ? "clean" : "bounded";
     return {
@@ -160,15 +160,15 @@ function replayVariant(name: string, sc: Scenario, loadVariant?: (source: string
  * one than the scenario's ("seed-race[smmu v2]"), both as "[KERNEL; smmu v2]" — so that a
  * schedule replays on the code and the hardware that found it.
  */
-function withKernel(label: string, sc: Scenario, smmu?: SmmuModel): string {
+function withRunChanges(label: string, sc: Scenario, smmu?: SmmuModel): string {
   const o = normaliseOverrides(sc.behaviours);
   const parts = [...(o ? [describeKernel(sc.profile ?? "5.15", o)] : []),
                  ...(smmu !== undefined && smmu !== (sc.smmu ?? "v3") ? [`smmu ${smmu}`] : [])];
   return parts.length ? `${label}[${parts.join("; ")}]` : label;
 }
 
-/** The inverse of withKernel: the scenario's name, and the kernel and SMMU it names (undefined: the scenario's). */
-function splitKernel(part: string): { name: string; kernel?: { profile: string; overrides: BehaviourOverrides }; smmu?: SmmuModel } {
+/** The inverse of withRunChanges: the scenario's name, and the kernel and SMMU it names (undefined: the scenario's). */
+function splitRunChanges(part: string): { name: string; kernel?: { profile: string; overrides: BehaviourOverrides }; smmu?: SmmuModel } {
   const m = /^(.*)\[([^\]]*)\]$/s.exec(part);
   if (!m) return { name: part };
   let kernel: { profile: string; overrides: BehaviourOverrides } | undefined;
@@ -200,7 +200,7 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
                                      loadVariant?: (source: string) => unknown): Promise<ReplayReport> {
   const opts = checkOptions(options, ["oracle"], "replay");
   const p = parseReplayLine(line);
-  const { name, kernel, smmu } = splitKernel(p.scenario);
+  const { name, kernel, smmu } = splitRunChanges(p.scenario);
   let sc = BUILTIN_SCENARIOS[name] ?? (load ? validateScenario(load(name), name) : undefined);
   if (!sc) throw new ArgumentError("scenario", name, "is neither a built-in scenario nor a file that could be read", "replay");
   if (kernel) {
