@@ -112,7 +112,7 @@ export {
 } from "./smmu/v2/bank";
 export {
   S_STATS, S_COSTS, S_FAULTS, S_FAULT_MASK, S_FAULT_HEAD, S_IOTLB, S_WALKC, FAULT_SIZE, MAX_STREAMS,
-  OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_FAULT_DROP_TLBI, STAT_TRANSLATIONS, STAT_UTLB_HITS,
+  OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_FAULT_DROP_TLBI, OPT_IOTLB_PER_STREAM, STAT_TRANSLATIONS, STAT_UTLB_HITS,
   STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_WALKS, STAT_PTE_READS, STAT_WALKC_HITS, STAT_FAULTS, STAT_TLBI_VA,
   STAT_TLBI_CONTEXT, STAT_TLBI_ALL, STAT_SYNCS, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_MODELLED_NS, STAT_BY_KIND, STAT_CMD_ILLEGAL,
   COST_PTE_READ, COST_IOTLB_HIT, COST_IOTLB_MISS, COST_WALKC_HIT, COST_TLBI, COST_SYNC, COST_UTLB_HIT,
@@ -357,6 +357,27 @@ export function smmu_ste_set(id: u32, sid: u32, domain: u32, stage: u32, asid: u
                              ttb: f64, ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
   if (!sd.smmuDomainLive(domain)) return -ESIM_NO_SMMU_DOMAIN;
   return smmu.steSet(id, sid, domain, stage, asid, vmid, <u64>ttb, ias, pgShift, start, oas);
+}
+
+/**
+ * The IOTLB stream `sid`'s translations use (a CacheHeader's address: the SMMU's shared one,
+ * or its own main TLB — on an SMMU v1/v2, that of the context bank it matches into), 0 if it
+ * has none (yet) or there is no such SMMU.
+ */
+export function smmu_stream_iotlb(id: u32, sid: u32): u32 {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return 0;
+  const inst = changetype<smmu.SmmuInstance>(s);
+  let slot = <i32>sid;
+  if (inst.model != smmu.SMMU_MODEL_V3) slot = v2bank.v2StreamMatch(inst, sid); // a bank, or < 0 / MATCH_BYPASS
+  return smmu_slot_iotlb(id, <u32>slot);
+}
+
+/** The IOTLB of stream-table slot `slot` (an SMMU v1/v2's context bank `slot`), as smmu_stream_iotlb. */
+export function smmu_slot_iotlb(id: u32, slot: u32): u32 {
+  const s = smmu.smmuLive(id);
+  if (s == 0 || slot >= smmu.MAX_STREAMS) return 0;
+  return changetype<u32>(smmu.steOf(changetype<smmu.SmmuInstance>(s), slot).iotlb);
 }
 
 export function smmu_ste_clear(id: u32, sid: u32): bool {

@@ -24,8 +24,8 @@ describe("Smmu.iotlbSnapshot", () => {
     const dom = sim.createSmmuDomain(pt, { id: 7 });
     const smmu = sim.createSmmu({ microTlb: 0, iotlb: { entries: 64, ways: 4 } });
     const dev = smmu.attachDevice(1, dom);
-    const empty = smmu.iotlbSnapshot();
-    expect(empty).toMatchObject({ sets: 16, ways: 4 });
+    const empty = smmu.iotlbSnapshot(1);
+    expect(empty).toMatchObject({ sets: 16, ways: 4, streamId: 1 });
     expect(empty.entries).toHaveLength(64);
     expect(empty.entries.filter((e) => e.valid)).toEqual([]);
 
@@ -34,7 +34,7 @@ describe("Smmu.iotlbSnapshot", () => {
     expect(dev.access(0x5010, 4, "read").ok).toBe(true);
     expect(dev.access(0x20_1234, 4, "read").ok).toBe(true);
 
-    const snap = smmu.iotlbSnapshot();
+    const snap = smmu.iotlbSnapshot(1);
     const valid = snap.entries.map((e, i) => ({ ...e, set: Math.floor(i / snap.ways) })).filter((e) => e.valid);
     expect(valid).toHaveLength(2);
     const page = valid.find((e) => e.shift === 12)!;
@@ -44,8 +44,56 @@ describe("Smmu.iotlbSnapshot", () => {
 
     smmu.submit({ op: "TLBI_NH_VA", asid: 7, addr: 0x5000, leaf: true });
     smmu.submit({ op: "CMD_SYNC" });
-    const after = smmu.iotlbSnapshot().entries.filter((e) => e.valid);
+    const after = smmu.iotlbSnapshot(1).entries.filter((e) => e.valid);
     expect(after.map((e) => e.shift)).toEqual([21]);
+  });
+
+  it("reads one device's main TLB (IOTLB scope device, the default), or the one IOTLB every device shares (scope smmu)", async () => {
+    sim = await Simulator.create({ profile: "7.1" });
+    const validTags = (s: { entries: { valid: boolean; tag: number }[] }) => s.entries.filter((e) => e.valid).map((e) => e.tag);
+    for (const scope of ["device", "smmu"] as const) {
+      const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 });
+      pt.mapPages(0x5000, 0x8000_0000, PAGE, 1, Prot.READ);
+      const smmu = sim.createSmmu({ microTlb: 0, iotlb: { entries: 64, ways: 4, scope } });
+      expect(smmu.iotlbScope).toBe(scope);
+      const dom = sim.createSmmuDomain(pt, { id: scope === "device" ? 7 : 8 });
+      const [a, b] = [smmu.attachDevice(1, dom), smmu.attachDevice(2, dom)];
+      expect(smmu.streamIds).toEqual([1, 2]);
+      expect(a.access(0x5000, 4, "read")).toMatchObject({ ok: true, segments: [{ from: "walk" }] });
+      // The second device finds device 1's fill only in an IOTLB they share.
+      expect(b.access(0x5000, 4, "read")).toMatchObject({ ok: true, segments: [{ from: scope === "smmu" ? "iotlb" : "walk" }] });
+      if (scope === "device") {
+        expect(validTags(smmu.iotlbSnapshot(1))).toEqual([5]);
+        expect(validTags(smmu.iotlbSnapshot(2))).toEqual([5]);
+        expect(smmu.stats().iotlb).toMatchObject({ fills: 2, misses: 2, hits: 0 }); // both devices' main TLBs together
+        expect(() => smmu.iotlbSnapshot()).toThrow(/streamId.*must name the device whose main TLB to read.*attached: 1, 2/);
+      } else {
+        expect(smmu.iotlbSnapshot()).not.toHaveProperty("streamId");
+        expect(validTags(smmu.iotlbSnapshot())).toEqual([5]);
+        expect(smmu.stats().iotlb).toMatchObject({ fills: 1, misses: 1, hits: 1 });
+      }
+      expect(() => smmu.iotlbSnapshot(3)).toThrow(/streamId is not a device attached to this SMMU, got 3/);
+      // A TLBI reaches every device's main TLB.
+      smmu.submit({ op: "TLBI_NH_VA", asid: scope === "device" ? 7 : 8, addr: 0x5000, leaf: true });
+      smmu.submit({ op: "CMD_SYNC" });
+      for (const sid of scope === "device" ? [1, 2] : [undefined]) expect(validTags(smmu.iotlbSnapshot(sid))).toEqual([]);
+      smmu.destroy();
+    }
+  });
+
+  it("a device detached and attached again starts with an empty main TLB: no TLBI reached it meanwhile", async () => {
+    sim = await Simulator.create({ profile: "7.1" });
+    const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 });
+    pt.mapPages(0x5000, 0x8000_0000, PAGE, 1, Prot.READ);
+    const smmu = sim.createSmmu({ microTlb: 0 });
+    const dom = sim.createSmmuDomain(pt, { id: 7 });
+    const dev = smmu.attachDevice(1, dom);
+    expect(dev.access(0x5000, 4, "read").ok).toBe(true);
+    dev.detach();
+    pt.unmapPages(0x5000, PAGE, 1); // its invalidation reaches attached streams only
+    const again = smmu.attachDevice(1, dom);
+    expect(smmu.iotlbSnapshot(1).entries.filter((e) => e.valid)).toEqual([]);
+    expect(again.access(0x5000, 4, "read").ok).toBe(false);
   });
 });
 

@@ -222,7 +222,7 @@ describe("refused: structure and types", () => {
     const s = withEdit((s) => { s.devices[0]!.colour = "blue"; });
     expect(refusal(s)).toBe("nic.json: devices[0].colour: unknown field (allowed: name, domain, streamId, dmaMask, bus, coherent)");
     const t = { ...minimal(), smmu: { iotlb: { entries: 64, size: 2 } } };
-    expect(refusal(t)).toBe("nic.json: smmu.iotlb.size: unknown field (allowed: entries, ways, policy)");
+    expect(refusal(t)).toBe("nic.json: smmu.iotlb.size: unknown field (allowed: entries, ways, policy, scope)");
     const w = withEdit((s) => { s.workloads[0]!.bufferbytes = 4096; });
     expect(refusal(w)).toBe("nic.json: workloads[0].bufferbytes: unknown field (did you mean \"bufferBytes\"? allowed: kind, name, device, cpus, ops, worker, ring, bufferBytes)");
   });

@@ -8,7 +8,7 @@
 
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Prot, Simulator, type Device, type PageTable, type Smmu, type SmmuOptions } from "../dist/index.js";
+import { IOTLB_SCOPES, Prot, Simulator, type Device, type IotlbScope, type PageTable, type Smmu, type SmmuOptions } from "../dist/index.js";
 import { coreOf, LPAE_S1 as S1, LPAE_S2 as S2 } from "./helpers.js";
 
 const PAGES = 12;
@@ -58,20 +58,22 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 /** Caches big enough that nothing is evicted: only invalidation decides what they hold. */
-const roomy = (policy: "rr" | "lru"): SmmuOptions => ({ iotlb: { entries: 64, ways: 64, policy }, microTlb: 0, walkCache: [8, 8, 8, 8] });
+const roomy = (policy: "rr" | "lru", scope: IotlbScope): SmmuOptions =>
+  ({ iotlb: { entries: 64, ways: 64, policy, scope }, microTlb: 0, walkCache: [8, 8, 8, 8] });
 
-const validEntries = (smmu: Smmu) =>
-  smmu.iotlbSnapshot().entries.filter((e) => e.valid).map((e) => `${e.ctx}:${e.tag}:${e.shift}`).sort();
+/** Every valid IOTLB entry: of the shared IOTLB, or of each device's main TLB (named by its stream). */
+const validEntries = (smmu: Smmu) => (smmu.iotlbScope === "smmu" ? [undefined] : smmu.streamIds).flatMap((sid) =>
+  smmu.iotlbSnapshot(sid).entries.filter((e) => e.valid).map((e) => `${sid ?? "all"}:${e.ctx}:${e.tag}:${e.shift}`)).sort();
 
 describe("context generations", () => {
-  it("give what scanning gave: same hits, walks, counters and IOTLB contents (round-robin vs LRU)", async () => {
+  it.each(IOTLB_SCOPES)("give what scanning gave: same hits, walks, counters and IOTLB contents (round-robin vs LRU; IOTLB scope %s)", async (scope) => {
     const outer = sim;
     await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 80 }), async (ops) => {
       const run = await Simulator.create({ profile: "7.1" });
       try {
         sim = run;
-        const gen = sim.createSmmu(roomy("rr"));
-        const scan = sim.createSmmu(roomy("lru"));
+        const gen = sim.createSmmu(roomy("rr", scope));
+        const scan = sim.createSmmu(roomy("lru", scope));
         const a = contexts(gen);
         const b = contexts(scan);
         for (const op of ops) expect(apply(gen, a, op)).toBe(apply(scan, b, op));
@@ -107,7 +109,8 @@ describe("context generations", () => {
   });
 
   it("flush a context that found no slot (more contexts than the table holds) by scanning", () => {
-    const smmu = sim.createSmmu({ microTlb: 0 });
+    // One IOTLB for all seventy devices: seventy main TLBs of 2048 entries would not fit the kheap.
+    const smmu = sim.createSmmu({ microTlb: 0, iotlb: { scope: "smmu" } });
     const devs: Device[] = [];
     for (let i = 0; i < 70; i++) { // 63 slots: the last seven contexts have none
       const pt = sim.createPageTable(S1);

@@ -44,7 +44,8 @@ export function createIotlbView(canvas, tip) {
   }
 
   function layout(s) {
-    const g = `${s.sets} sets × ${s.ways} ways (${fmt(s.sets * s.ways)} entries), leaf translations tagged by ASID`;
+    const whose = s.streamId === undefined ? "the SMMU's, shared by every device" : `stream ${s.streamId}'s main TLB`;
+    const g = `${whose}: ${s.sets} sets × ${s.ways} ways (${fmt(s.sets * s.ways)} entries), leaf translations tagged by ASID`;
     if (g === geometry) return;
     geometry = g;
     document.getElementById("iotlb-geometry").textContent = g;

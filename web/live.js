@@ -157,7 +157,9 @@ async function frame(cur) {
   if ($("view-live").hidden) return;
   views.fq.update(domain.fqRingOccupancy(), domain.fqRingCapacity(), domain.iova.fqCounters());
   await yieldToPage();
-  views.iotlb.update(run.smmu.iotlbSnapshot());
+  // With a main TLB per device (the default IOTLB scope), the first device's is drawn.
+  const smmu = run.smmu;
+  views.iotlb.update(smmu.iotlbSnapshot(smmu.iotlbScope === "device" ? smmu.streamIds[0] : undefined));
   await yieldToPage();
   views.pt.update(safeDump(domain.pageTable), domain.pageTable.geometry);
 }

@@ -475,6 +475,8 @@ export function cacheFillLocked(c: CacheHeader, line: u32, va: u64, ctx: u32, st
 // ── invalidation ─────────────────────────────────────────────────────────────
 
 // What an invalidation matches (flags for cacheInvalidate).
+/** Every entry size a cache can hold, 4 KiB … 2^43 bytes (a `shifts` set for cacheInvalidate). */
+export const ALL_SHIFTS: u64 = 0x0000_0000_ffff_f000 | (<u64>0xfff << 32);
 export const INV_MATCH_ASID: u32 = 1 << 0; // ctx's ASID must match
 export const INV_MATCH_VMID: u32 = 1 << 1; // ctx's VMID must match
 export const INV_RANGE: u32 = 1 << 2; //      only entries overlapping [lo, hi)

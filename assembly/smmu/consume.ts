@@ -6,7 +6,7 @@
 
 import { lockAcquire, lockRelease } from "../sync";
 import {
-  cacheInvalidate, INV_LEAF_ONLY, INV_LEVEL, INV_MATCH_ASID, INV_MATCH_VMID, INV_RANGE, makeCtx,
+  ALL_SHIFTS, cacheInvalidate, INV_LEAF_ONLY, INV_LEVEL, INV_MATCH_ASID, INV_MATCH_VMID, INV_RANGE, makeCtx,
 } from "./cache";
 import {
   OP_CMD_SYNC, OP_TLBI_EL2_ALL, OP_TLBI_EL2_ASID, OP_TLBI_EL2_VA, OP_TLBI_NH_ALL, OP_TLBI_NH_ASID,
@@ -19,11 +19,9 @@ import {
   MAX_STREAMS, OPT_FAULT_DROP_TLBI, OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, PENDING_CMD_SIZE, PendingCmd, STAT_BY_KIND, STAT_CMDS,
   STAT_CMD_ILLEGAL,
   STAT_ENTRIES_INVALIDATED, STAT_SYNCS, STAT_TLBI_ALL, STAT_TLBI_CONTEXT, STAT_TLBI_VA, SmmuInstance,
-  Ste, WALK_CACHE_LEVELS, ctxTableOf, stat, steOf, utlbMapWord, walkCacheOf,
+  Ste, WALK_CACHE_LEVELS, cachedStreamsWord, ctxTableOf, perStreamIotlb, stat, steOf, walkCacheOf,
 } from "./smmu";
 import { ctxFlush } from "./context-gen";
-
-const ALL_SHIFTS: u64 = 0x0000_0000_ffff_f000 | (<u64>0xfff << 32); // every size 4K … 2^43
 
 /** The address of the SMMU's command-queue lock. */
 @inline function cmdqLock(s: SmmuInstance): u32 {
@@ -89,7 +87,7 @@ function drainLocked(s: SmmuInstance): void {
   s.pendingCount = 0;
 }
 
-/** Invalidate in the IOTLB, every stream's micro-TLB, and (if asked) every walk cache. */
+/** Invalidate in the IOTLB (or every stream's main TLB), every stream's micro-TLB, and (if asked) every walk cache. */
 export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
   // No fill outlives this: a fill reads its descriptor again with its set locked (cache.ts).
   // A whole context (or every context) from every cache: its generation moves instead of a
@@ -98,17 +96,24 @@ export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi
   const wholeContexts = walks && (flags & (INV_RANGE | INV_LEAF_ONLY | INV_LEVEL)) == 0;
   const scan = !wholeContexts ||
     ctxFlush(ctxTableOf(s), (flags & INV_MATCH_ASID) != 0, (flags & INV_MATCH_VMID) != 0, ctx);
-  let n = scan || !s.iotlb.gens ? cacheInvalidate(s.iotlb, flags, ctx, lo, hi, level, ALL_SHIFTS) : 0;
-  // Every stream's micro-TLB: only the streams that have one (this runs per TLBI command).
+  const shared = s.iotlb;
+  let n = shared && (scan || !shared.gens) ? cacheInvalidate(shared, flags, ctx, lo, hi, level, ALL_SHIFTS) : 0;
+  // The caches of each stream that has some (this runs per TLBI command): its own main TLB,
+  // then its micro-TLB (no generations: always scanned). In that order, as with the shared
+  // IOTLB: a micro-TLB is filled only from an IOTLB entry still there (translate.ts
+  // copyToMicroTlb), so once the IOTLB is clean nothing stale can enter the micro-TLB after
+  // its scan — the other way round, a copy made between the two scans would survive both.
+  const own = perStreamIotlb(s);
   for (let w: u32 = 0; w < MAX_STREAMS / 32; w++) {
-    let bits = atomic.load<u32>(utlbMapWord(s, w));
+    let bits = atomic.load<u32>(cachedStreamsWord(s, w));
     while (bits != 0) {
       const ste = steOf(s, w * 32 + ctz(bits));
       bits &= bits - 1;
+      if (atomic.load<u32>(changetype<u32>(ste) + offsetof<Ste>("valid")) == 0) continue;
+      const tlb = ste.iotlb;
+      if (own && tlb && (scan || !tlb.gens)) n += cacheInvalidate(tlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
       const utlb = ste.utlb;
-      if (utlb && atomic.load<u32>(changetype<u32>(ste) + offsetof<Ste>("valid")) != 0) { // no generations: always scanned
-        n += cacheInvalidate(utlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
-      }
+      if (utlb) n += cacheInvalidate(utlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
     }
   }
   if (walks) {

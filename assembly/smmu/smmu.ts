@@ -8,7 +8,7 @@
 
 import { CACHE_LINE, MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
-import { CacheHeader, cacheBytes, cacheInit, cacheSettle, cacheUseGenerations } from "./cache";
+import { ALL_SHIFTS, CacheHeader, cacheBytes, cacheInit, cacheInvalidate, cacheSettle, cacheUseGenerations } from "./cache";
 import { CTX_TABLE_BYTES, ctxTableInit } from "./context-gen";
 import { OracleHeader, oracleBytes, oracleInit } from "../safety/oracle";
 import { counterAdd } from "../counters";
@@ -57,8 +57,12 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   state: u32;
   /** OPT_* bits, set at create. */
   options: u32;
-  /** The IOTLB (leaf translations of every stream). */
-  iotlb: CacheHeader;
+  /**
+   * The IOTLB every stream shares (leaf translations), or null when each stream has a main
+   * TLB of its own (OPT_IOTLB_PER_STREAM: Ste.iotlb). Translations use Ste.iotlb, which
+   * points here in the shared case.
+   */
+  iotlb: CacheHeader | null;
   /**
    * The walk caches (next-level tables), level l's CacheHeader at walkCaches + 4·l
    * (WALK_CACHE_LEVELS of them, see walkCacheOf); 0 where that level is not cached.
@@ -131,16 +135,19 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   /** The safety oracle checking this SMMU's accesses (null = off): set once, by smmuOracleEnable. */
   oracle: OracleHeader | null;
   /** Its context table (context-gen.ts), 0 = none: set once, by smmuCreate. */
-  ctxTable: u32; _pad18: u64; _pad19: u64; _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
+  ctxTable: u32;
+  /** Each stream's own main TLB (OPT_IOTLB_PER_STREAM): sets, ways, policy (POLICY_*), seed; set at create. */
+  tlbSets: u32; tlbWays: u32; tlbPolicy: u32; tlbSeed: u32;
+  _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
   _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64; _pad31: u64;
   /**
-   * Which streams have a micro-TLB: bit sid of MAX_STREAMS bits, u32 words from utlbMap
-   * (set and cleared atomically by steSet / steClear). Every TLBI must reach them, and
-   * visiting only these instead of every stream-table entry keeps a TLBI's cost independent
-   * of the stream table's size.
+   * Which attached streams have caches of their own (a micro-TLB, a main TLB): bit sid of
+   * MAX_STREAMS bits, u32 words from cachedStreams (set and cleared atomically by steSet /
+   * steClear). Every TLBI must reach those caches, and visiting only these streams instead
+   * of every stream-table entry keeps a TLBI's cost independent of the stream table's size.
    */
-  utlbMap: u32; _utlbMap1: u32; _utlbMap2: u32; _utlbMap3: u32; _utlbMap4: u32; _utlbMap5: u32; _utlbMap6: u32;
-  _utlbMap7: u32;
+  cachedStreams: u32; _cachedStreams1: u32; _cachedStreams2: u32; _cachedStreams3: u32; _cachedStreams4: u32;
+  _cachedStreams5: u32; _cachedStreams6: u32; _cachedStreams7: u32;
 }
 
 // Exported in the module's layout (assembly/index.ts): src/smmu/smmu.ts and src/tasks/dma.ts
@@ -167,18 +174,23 @@ if (offsetof<SmmuInstance>() > SMMU_DESC_SIZE) ERROR("SmmuInstance outgrew SMMU_
 if (offsetof<SmmuInstance>("cmdqLock") % CACHE_LINE != 0) ERROR("SmmuInstance.cmdqLock must start its own cache line");
 if (S_FAULT_HEAD % CACHE_LINE != 0) ERROR("SmmuInstance.faultHead must start its own cache line");
 if (S_STATS % CACHE_LINE != 0) ERROR("SmmuInstance.stats must start its own cache line");
-if (offsetof<SmmuInstance>("utlbMap") % CACHE_LINE != 0) ERROR("SmmuInstance.utlbMap must start its own cache line");
+if (offsetof<SmmuInstance>("cachedStreams") % CACHE_LINE != 0) ERROR("SmmuInstance.cachedStreams must start its own cache line");
 // Each array of SmmuInstance reaches exactly to the field after it.
 if (offsetof<SmmuInstance>("model") - S_WALKC != WALK_CACHE_LEVELS * 4) ERROR("walkCaches ≠ WALK_CACHE_LEVELS");
 if (offsetof<SmmuInstance>("_pad0") - offsetof<SmmuInstance>("frames") != MAX_FRAMES * 4) ERROR("frames ≠ MAX_FRAMES");
 if (S_COSTS - S_STATS != STATS_ROOM * 8) ERROR("stats ≠ STATS_ROOM");
 if (offsetof<SmmuInstance>("utlbEntries") - S_COSTS != COSTS_ROOM * 4) ERROR("costs ≠ COSTS_ROOM");
-if (offsetof<SmmuInstance>() - offsetof<SmmuInstance>("utlbMap") != MAX_STREAMS / 8) ERROR("utlbMap ≠ MAX_STREAMS bits");
+if (offsetof<SmmuInstance>() - offsetof<SmmuInstance>("cachedStreams") != MAX_STREAMS / 8) ERROR("cachedStreams ≠ MAX_STREAMS bits");
 
 /** Options. */
 export const OPT_INVALIDATE_AT_SYNC: u32 = 1 << 0; // TLBIs take effect at the next CMD_SYNC
 export const OPT_TTL_STRICT: u32 = 1 << 1; //        honour TTL hints: only entries at that level go
 export const OPT_UTLB: u32 = 1 << 2; //              per-stream micro-TLBs
+/**
+ * Each stream has a main TLB of its own instead of one IOTLB for all (a TBU's main TLB in
+ * MMU-600/700; gem5's default, a main TLB per device interface with the SMMU-wide TLB off).
+ */
+export const OPT_IOTLB_PER_STREAM: u32 = 1 << 3;
 /** Fault injection, for tests only: TLBIs are consumed but change nothing (a broken SMMU). */
 export const OPT_FAULT_DROP_TLBI: u32 = 1 << 8;
 
@@ -256,6 +268,12 @@ if (COST_COUNT > COSTS_ROOM) ERROR("COST_* outgrew SmmuInstance.costs");
   accesses: u64;
   /** Its context's slot in the SMMU's context table as last found (context-gen.ts), 0 = not yet: a hint. */
   ctxSlot: u32;
+  /**
+   * The IOTLB this stream's translations use: the SMMU's shared one, or (OPT_IOTLB_PER_STREAM)
+   * its own main TLB, allocated by its first steSet and kept, emptied, while detached (its
+   * counters are the SMMU's history); null before the stream was ever attached.
+   */
+  iotlb: CacheHeader | null;
 }
 
 /** The stream table's stride. */
@@ -324,9 +342,14 @@ export function smmuLive(id: u32): u32 {
   return changetype<Ste>(changetype<u32>(s.steTable) + sid * STE_SIZE);
 }
 
-/** The address of word `w` of utlbMap (stream sid's bit is bit sid & 31 of word sid >> 5). */
-@inline export function utlbMapWord(s: SmmuInstance, w: u32): u32 {
-  return changetype<u32>(s) + offsetof<SmmuInstance>("utlbMap") + w * 4;
+/** The address of word `w` of cachedStreams (stream sid's bit is bit sid & 31 of word sid >> 5). */
+@inline export function cachedStreamsWord(s: SmmuInstance, w: u32): u32 {
+  return changetype<u32>(s) + offsetof<SmmuInstance>("cachedStreams") + w * 4;
+}
+
+/** Whether each stream has a main TLB of its own (OPT_IOTLB_PER_STREAM). */
+@inline export function perStreamIotlb(s: SmmuInstance): bool {
+  return (s.options & OPT_IOTLB_PER_STREAM) != 0;
 }
 
 /** Kheap memory owned by this SMMU (freed with it): its address, or 0. */
@@ -359,7 +382,13 @@ function newCache(s: SmmuInstance, table: u32, sets: u32, ways: u32, policy: u32
  * that the statistics and the caches read as if every flush had scanned (context-gen.ts).
  */
 export function smmuSettle(s: SmmuInstance): void {
-  cacheSettle(s.iotlb); // each cache counts what it clears in the SMMU's statistic too (cacheUseGenerations)
+  // Each cache counts what it clears in the SMMU's statistic too (cacheUseGenerations).
+  const shared = s.iotlb;
+  if (shared) cacheSettle(shared);
+  else for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) {
+    const own = steOf(s, sid).iotlb;
+    if (own) cacheSettle(own);
+  }
   for (let l: u32 = 0; l < WALK_CACHE_LEVELS; l++) {
     const wc = walkCacheOf(s, l);
     if (wc) cacheSettle(wc);
@@ -371,9 +400,11 @@ export function smmuSettle(s: SmmuInstance): void {
 const AFTER_STATE: u32 = offsetof<SmmuInstance>("options");
 
 /**
- * Create an SMMU. Cache geometry: IOTLB sets × ways; walk caches per level (L0..L3 entries,
- * 4-way); micro-TLB entries per stream (fully associative; 0 = none). Returns the id, or
- * -ESIM_ARGS, -ESIM_SLOTS_FULL (MAX_SMMUS live), -ESIM_KHEAP (no memory for its caches).
+ * Create an SMMU. Cache geometry: IOTLB sets × ways (one for all streams, or with
+ * OPT_IOTLB_PER_STREAM each stream's own main TLB, made when it is first attached); walk
+ * caches per level (L0..L3 entries, 4-way); micro-TLB entries per stream (fully associative;
+ * 0 = none). Returns the id, or -ESIM_ARGS, -ESIM_SLOTS_FULL (MAX_SMMUS live), -ESIM_KHEAP
+ * (no memory for its caches).
  */
 export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32, seed: u32,
                            wc0: u32, wc1: u32, wc2: u32, wc3: u32, utlbEntries: u32,
@@ -390,9 +421,16 @@ export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32
   const table = smmuAlloc(s, CTX_TABLE_BYTES);
   if (table != 0) ctxTableInit(table);
   s.ctxTable = table;
-  const iotlb = table != 0 ? newCache(s, table, tlbSets, tlbWays, policy, seed) : 0;
-  s.iotlb = changetype<CacheHeader>(iotlb);
-  let ok = iotlb != 0;
+  s.tlbSets = tlbSets;
+  s.tlbWays = tlbWays;
+  s.tlbPolicy = policy;
+  s.tlbSeed = seed;
+  let ok = table != 0;
+  if (ok && !perStreamIotlb(s)) {
+    const iotlb = newCache(s, table, tlbSets, tlbWays, policy, seed);
+    s.iotlb = changetype<CacheHeader | null>(iotlb);
+    ok = iotlb != 0;
+  }
   for (let l: u32 = 0; l < WALK_CACHE_LEVELS && ok; l++) {
     const entries = l == 0 ? wc0 : l == 1 ? wc1 : l == 2 ? wc2 : wc3;
     if (entries == 0) continue; // this level is not cached
@@ -429,8 +467,8 @@ function smmuRelease(s: SmmuInstance): void {
 export function smmuDestroy(id: u32): bool {
   const s = smmuLive(id);
   if (s == 0) return false;
-  // Micro-TLBs live in their own frames, recorded in their STEs.
-  for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) steClear(s, sid);
+  // Micro-TLBs and per-stream main TLBs live in their own frames, recorded in their STEs.
+  for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) releaseStreamCaches(changetype<SmmuInstance>(s), sid);
   smmuRelease(changetype<SmmuInstance>(s));
   return true;
 }
@@ -468,28 +506,58 @@ export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vm
   e.ctxSlot = 0; // its context may have changed: found again at the next translation
   const utlbEntries = s.utlbEntries;
   if (changetype<u32>(e.utlb) == 0 && utlbEntries != 0) {
-    const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>cacheBytes(1, utlbEntries)));
-    if (frame < 0) return -ESIM_KHEAP;
-    const c = changetype<CacheHeader>(frameAddr(ZONE_KHEAP, <u32>frame));
-    cacheInit(c, 1, utlbEntries, 1 /* round-robin, as gem5 */, sid + 1);
-    e.utlb = c;
-    atomic.or<u32>(utlbMapWord(s, sid >> 5), 1 << (sid & 31));
+    const c = streamCache(1, utlbEntries);
+    if (c == 0) return -ESIM_KHEAP;
+    cacheInit(changetype<CacheHeader>(c), 1, utlbEntries, 1 /* round-robin, as gem5 */, sid + 1);
+    e.utlb = changetype<CacheHeader>(c);
   }
+  if (!perStreamIotlb(s)) e.iotlb = s.iotlb;
+  else if (changetype<u32>(e.iotlb) == 0) {
+    const c = streamCache(s.tlbSets, s.tlbWays);
+    if (c == 0) return -ESIM_KHEAP;
+    // Each stream's cache starts from the same seed: which stream it is changes nothing.
+    cacheInit(changetype<CacheHeader>(c), s.tlbSets, s.tlbWays, s.tlbPolicy, s.tlbSeed);
+    cacheUseGenerations(changetype<CacheHeader>(c), s.ctxTable, changetype<u32>(s) + S_STATS + STAT_ENTRIES_INVALIDATED * 8);
+    e.iotlb = changetype<CacheHeader>(c);
+  }
+  if (e.utlb || perStreamIotlb(s)) atomic.or<u32>(cachedStreamsWord(s, sid >> 5), 1 << (sid & 31));
   atomic.store<u32>(valid, 1);
   return 0;
 }
 
-/** Detach stream `sid` (its micro-TLB goes with it). `s`: the SMMU's address. */
+/** A kheap block for a stream's cache of sets × ways (its own frames, freed by releaseStreamCaches), or 0. */
+function streamCache(sets: u32, ways: u32): u32 {
+  const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>cacheBytes(sets, ways)));
+  return frame < 0 ? 0 : frameAddr(ZONE_KHEAP, <u32>frame);
+}
+
+/**
+ * Detach stream `sid`: its micro-TLB goes with it; its own main TLB (OPT_IOTLB_PER_STREAM)
+ * is emptied and kept for its next attach — no TLBI reaches a detached stream's caches, so
+ * nothing may stay in them. `s`: the SMMU's address.
+ */
 export function steClear(s: u32, sid: u32): void {
   const smmu = changetype<SmmuInstance>(s);
   const e = steOf(smmu, sid);
   atomic.store<u32>(changetype<u32>(e) + offsetof<Ste>("valid"), 0);
-  const utlb = changetype<u32>(e.utlb);
-  if (utlb != 0) {
-    atomic.and<u32>(utlbMapWord(smmu, sid >> 5), ~(1 << (sid & 31)));
-    zoneFree(ZONE_KHEAP, (utlb - frameAddr(ZONE_KHEAP, 0)) >> 12);
-    e.utlb = null;
-  }
+  atomic.and<u32>(cachedStreamsWord(smmu, sid >> 5), ~(1 << (sid & 31)));
+  freeFrames(changetype<u32>(e.utlb));
+  e.utlb = null;
+  const own = e.iotlb;
+  if (own && perStreamIotlb(smmu)) cacheInvalidate(own, 0, 0, 0, 0, 0, ALL_SHIFTS);
+}
+
+/** Free stream `sid`'s caches (the SMMU is going away). */
+function releaseStreamCaches(s: SmmuInstance, sid: u32): void {
+  const e = steOf(s, sid);
+  steClear(changetype<u32>(s), sid);
+  if (perStreamIotlb(s)) freeFrames(changetype<u32>(e.iotlb));
+  e.iotlb = null;
+}
+
+/** Give back a stream cache's frames (0: none). */
+function freeFrames(block: u32): void {
+  if (block != 0) zoneFree(ZONE_KHEAP, (block - frameAddr(ZONE_KHEAP, 0)) >> 12);
 }
 
 /**

@@ -1,5 +1,5 @@
 // A device access through the SMMU (the translation path of an SMMUv3 TBU/TCU): the
-// stream's micro-TLB, the IOTLB, then a table walk; permissions checked against the leaf;
+// stream's micro-TLB, the IOTLB (the SMMU's, or the stream's own main TLB), then a table walk; permissions checked against the leaf;
 // a failure recorded in the fault queue. On an SMMU v1/v2 the stream is first matched to
 // its context bank (smmu/v2/bank.ts), whose walk context sits in the stream-table slot of
 // the bank's index, and a context fault also sets the bank's FSR and FAR. What the access reached is returned to the caller.
@@ -60,6 +60,7 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   const stamp = steStamp(s, ste, ctx); // before anything is read that could be cached: see context-gen.ts
   const shifts = leafShifts(ste.pgShift);
   const utlb = ste.utlb;
+  const iotlb = changetype<CacheHeader>(ste.iotlb); // set by steSet before the stream was valid
   const o = s.oracle;
   if (o) oracleSnapshot(o, ctx, iova >> 12, flushGenOf(ste), slotBase() + TS_ORACLE_BEFORE);
 
@@ -68,15 +69,15 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
     where = HIT_UTLB;
     stat(s, STAT_UTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_UTLB_HIT));
-  } else if (cacheLookup(s.iotlb, iova, ctx, shifts, hit)) {
+  } else if (cacheLookup(iotlb, iova, ctx, shifts, hit)) {
     where = HIT_IOTLB;
     stat(s, STAT_IOTLB_HITS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_HIT));
-    if (utlb) copyToMicroTlb(s, utlb, iova, ctx, stamp, shifts, res);
+    if (utlb) copyToMicroTlb(iotlb, utlb, iova, ctx, stamp, shifts, res);
   } else {
     stat(s, STAT_IOTLB_MISSES, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_MISS));
-    const fault = walk(s, ste, sid, iova, ctx, stamp, utlb, res);
+    const fault = walk(s, ste, sid, iova, ctx, stamp, iotlb, utlb, res);
     if (fault != 0) {
       recordFault(s, fault, sid, iova, res.faultLevel, res.faultInfo);
       if (s.model != SMMU_MODEL_V3) v2ContextFault(s, slot, fault, iova);
@@ -137,17 +138,17 @@ function steStamp(s: SmmuInstance, ste: Ste, ctx: u32): u32 {
 }
 
 /**
- * Copy the IOTLB entry this access hit into the stream's micro-TLB — if, with the micro-TLB
- * locked, the IOTLB still holds it (cache.ts: no fill outlives a racing TLBI). The access
- * goes on with what it found either way.
+ * Copy the IOTLB entry this access hit (in `iotlb`, the stream's) into the stream's
+ * micro-TLB — if, with the micro-TLB locked, the IOTLB still holds it (cache.ts: no fill
+ * outlives a racing TLBI). The access goes on with what it found either way.
  */
-function copyToMicroTlb(s: SmmuInstance, utlb: CacheHeader, iova: u64, ctx: u32, stamp: u32, shifts: u64,
+function copyToMicroTlb(iotlb: CacheHeader, utlb: CacheHeader, iova: u64, ctx: u32, stamp: u32, shifts: u64,
                         res: AccessResult): void {
   const meta = res.meta;
   const pa = res.pa;
   const line = cacheFillLock(utlb, iova, metaShift(meta));
   // The second look writes its find where the first did (res): put back what the access found.
-  const held = cacheStillHolds(s.iotlb, iova, ctx, shifts, meta, pa, changetype<CacheHit>(res));
+  const held = cacheStillHolds(iotlb, iova, ctx, shifts, meta, pa, changetype<CacheHit>(res));
   res.meta = meta;
   res.pa = pa;
   if (held) cacheFillLocked(utlb, line, iova, ctx, stamp, meta, pa);

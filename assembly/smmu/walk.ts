@@ -68,13 +68,14 @@ function leafPerms(pte: u64, stage: u32): u32 {
  * Walk for `iova` in stream context `ste`. On success fills the IOTLB, writes the leaf's
  * meta and output address to `result` (meta, pa) and returns 0; otherwise returns the
  * fault type and leaves the level and the descriptor (or bad PA) in faultLevel, faultInfo.
- * The walk caches, the IOTLB and the stream's micro-TLB (`utlb`, null = none) are filled
+ * The walk caches, the stream's IOTLB (`iotlb`: the SMMU's or its own main TLB) and its
+ * micro-TLB (`utlb`, null = none) are filled
  * with what the walk read only if, with their sets locked, the descriptor still reads the
  * same (cache.ts: no fill outlives a racing TLBI); `stamp` is the context's
  * (context-gen.ts), read before the walk began.
  */
-export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, stamp: u32, utlb: CacheHeader | null,
-                     result: AccessResult): u32 {
+export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, stamp: u32, iotlb: CacheHeader,
+                     utlb: CacheHeader | null, result: AccessResult): u32 {
   stat(s, STAT_WALKS, 1);
   const pgShift = ste.pgShift;
   const ias = ste.ias;
@@ -131,14 +132,14 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, s
     if ((pa >> <u64>ste.oas) != 0) return fail(result, F_ADDR_SIZE, lvl, pte);
     const meta = makeMeta(leafPerms(pte, stage), true, shift, lvl, stage);
     // Both sets locked (the IOTLB's first, as every fill takes them) before the second read.
-    const line = cacheFillLock(s.iotlb, iova, shift);
+    const line = cacheFillLock(iotlb, iova, shift);
     const utlbLine = utlb ? cacheFillLock(utlb, iova, shift) : 0;
     const same = atomic.load<u64>(ptr) == pte;
     if (utlb) {
       if (same) cacheFillLocked(utlb, utlbLine, iova, ctx, stamp, meta, pa);
       else cacheFillUnlock(utlbLine);
     }
-    if (same) cacheFillLocked(s.iotlb, line, iova, ctx, stamp, meta, pa);
+    if (same) cacheFillLocked(iotlb, line, iova, ctx, stamp, meta, pa);
     else cacheFillUnlock(line);
     result.meta = meta;
     result.pa = pa;

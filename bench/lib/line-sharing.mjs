@@ -227,17 +227,18 @@ function takeTurns(model, step, { rounds, warmup, warmupBurst }) {
 
 /**
  * dma_map + device write + dma_unmap pairs (bench/dma.mjs's work) on two simulated CPUs of
- * one domain, each with a device of its own, taking turns one pair at a time after a
+ * one domain, each with a device of its own (on an SMMU made with `smmu`, createSmmu's
+ * options), taking turns one pair at a time after a
  * warm-up: the line transfers per pair two workers would pay, and where they come from.
  * The warm-up runs the CPUs in turns of `warmupBurst` pairs, as two workers that start a
  * few hundred pairs apart do: which IOVAs each CPU's caches end up holding — and so which
  * page-table lines they share — is decided there.
  */
-export async function dmaPairsSharing(Simulator, traced, { profile, type, rounds = 2000, warmup = 2000, warmupBurst = 500 }) {
+export async function dmaPairsSharing(Simulator, traced, { profile, type, smmu: smmuOptions = {}, rounds = 2000, warmup = 2000, warmupBurst = 500 }) {
   const model = new CoherenceModel({ functionOf: traced.functionOf, ignoreFunctions: ["dma/loop/loopPairs"] });
   const sim = await createTracedSimulator(Simulator, traced, model, { profile, kheapMiB: 16 });
   try {
-    const smmu = sim.createSmmu();
+    const smmu = sim.createSmmu(smmuOptions);
     const dom = sim.createDmaDomain({ smmu, type, cpus: 2 });
     const devices = [dom.attachDevice({ streamId: 1 }).id, dom.attachDevice({ streamId: 2 }).id];
     const { raw, layout: L } = sim.core;

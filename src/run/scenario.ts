@@ -18,7 +18,7 @@ import { CORE_LIMITS } from "../core-limits.js";
 import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
-import type { ReplacementPolicy, SmmuCosts, SmmuModel, SmmuOptions } from "../smmu/smmu.js";
+import { IOTLB_SCOPES, type IotlbScope, type ReplacementPolicy, type SmmuCosts, type SmmuModel, type SmmuOptions } from "../smmu/smmu.js";
 import {
   DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, describeKernel, effectiveBehaviours, normaliseOverrides, profileHas,
   type Behaviour, type BehaviourOverrides, type Profile,
@@ -69,7 +69,8 @@ export interface RunScenario {
 export interface RunSmmuOptions {
   /** The SMMU's architecture and so its driver: "v3" (default), "v2" (MMU-500), "v1". */
   model?: SmmuModel;
-  iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy };
+  /** The IOTLB's geometry, replacement and scope (SmmuOptions.iotlb: "device", a main TLB per device, by default). */
+  iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy; scope?: IotlbScope };
   walkCache?: [number, number, number, number];
   microTlb?: number;
   invalidateAt?: "consume" | "sync";
@@ -480,6 +481,7 @@ const smmuSchema = z.strictObject({
     // The model's IOTLB has at most 64 ways (and no more than its entries: checked below).
     ways: powerOfTwo(1, 64).optional(),
     policy: oneOf(["lru", "rr", "random"]).optional(),
+    scope: oneOf(IOTLB_SCOPES).optional(),
   }).optional(),
   walkCache: z.tuple([integer(0, 4096), integer(0, 4096), integer(0, 4096), integer(0, 4096)]).optional(),
   microTlb: integer(0, 256).optional(),

@@ -173,11 +173,25 @@ export const SMMU_MODEL_CODES = { v3: "SMMU_MODEL_V3", v2: "SMMU_MODEL_V2", v1: 
 /** The SMMU models by name: "v3", "v2", "v1" (SmmuOptions.model). */
 export const SMMU_MODELS = Object.keys(SMMU_MODEL_CODES) as readonly SmmuModel[];
 
+/**
+ * Where the leaf-translation TLB sits: "device" (default) — each attached device (stream)
+ * has a main TLB of its own, as each TBU of an MMU-600/700 has and as gem5's SMMUv3 model
+ * has by default (a main TLB per device interface, its SMMU-wide TLB off); "smmu" — one
+ * IOTLB that every device shares, so one device's fill serves another's translation of the
+ * same address in the same context.
+ */
+export type IotlbScope = "smmu" | "device";
+/** The IOTLB scopes by name (SmmuOptions.iotlb.scope). */
+export const IOTLB_SCOPES = ["device", "smmu"] as const satisfies readonly IotlbScope[];
+
 export interface SmmuOptions {
   /** The architecture (default "v3"): see SmmuModel. */
   model?: SmmuModel;
-  /** The IOTLB: entries, ways, replacement. Default 2048 entries, 4 ways, round-robin (gem5). */
-  iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy; seed?: number };
+  /**
+   * The IOTLB: entries, ways, replacement, and where it sits (IotlbScope; with "device" the
+   * geometry is each device's). Default 2048 entries, 4 ways, round-robin, per device (gem5).
+   */
+  iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy; seed?: number; scope?: IotlbScope };
   /** Walk-cache entries for levels 0–3 (4-way; 0 = that level is not cached). Default gem5's stage-1 [4, 28, 348, 4]. */
   walkCache?: [number, number, number, number];
   /** Per-device micro-TLB entries (fully associative, round-robin; 0 = none). Default 32 (gem5). */
@@ -243,8 +257,11 @@ export interface IotlbEntry {
   out: number;
 }
 
-/** The IOTLB's entries in set-major order: entry (set s, way w) is entries[s · ways + w]. */
-export interface IotlbSnapshot { sets: number; ways: number; entries: IotlbEntry[] }
+/**
+ * An IOTLB's entries in set-major order: entry (set s, way w) is entries[s · ways + w].
+ * `streamId`: whose main TLB it is (scope "device"), absent for the SMMU's shared IOTLB.
+ */
+export interface IotlbSnapshot { sets: number; ways: number; entries: IotlbEntry[]; streamId?: number }
 
 export interface SmmuStats {
   translations: number;
@@ -272,6 +289,7 @@ export interface SmmuStats {
    * All zero on an SMMUv3.
    */
   registersByKind: Record<RegisterKind, number>;
+  /** The IOTLB's counters; with scope "device", every device's main TLB together (detached ones too). */
   iotlb: CacheStats;
   walkCache: (CacheStats | null)[];
 }
@@ -292,7 +310,7 @@ const SMMU_OPTION_KEYS = {
   model: true, iotlb: true, walkCache: true, microTlb: true, invalidateAt: true, ttl: true, faultQueue: true, oracle: true,
   injectDroppedInvalidations: true, costs: true,
 } as const satisfies OptionKeys<SmmuOptions>;
-const SMMU_IOTLB_KEYS = { entries: true, ways: true, policy: true, seed: true } as const satisfies
+const SMMU_IOTLB_KEYS = { entries: true, ways: true, policy: true, seed: true, scope: true } as const satisfies
   OptionKeys<NonNullable<SmmuOptions["iotlb"]>>;
 
 /**
@@ -305,6 +323,8 @@ export class Smmu {
   readonly id: number;
   /** The architecture (SmmuOptions.model). */
   readonly model: SmmuModel;
+  /** Where the IOTLB sits (SmmuOptions.iotlb.scope). */
+  readonly iotlbScope: IotlbScope;
   readonly costs: Readonly<SmmuCosts>;
   /** The safety oracle, if the SMMU was created with one. */
   readonly oracle: Oracle | undefined;
@@ -328,6 +348,7 @@ export class Smmu {
     if (entries % ways !== 0) throw new ArgumentError("iotlb.entries", entries, `must be a multiple of iotlb.ways (${ways})`, ctx);
     const policy = checkOneOf("iotlb.policy", opts.iotlb?.policy ?? "rr", ["lru", "rr", "random"] as const, ctx);
     const seed = checkInt("iotlb.seed", opts.iotlb?.seed ?? 1, 1, 2 ** 32 - 1, ctx);
+    const scope = checkOneOf("iotlb.scope", opts.iotlb?.scope ?? "device", IOTLB_SCOPES, ctx);
     const wc = opts.walkCache ?? [4, 28, 348, 4];
     if (!Array.isArray(wc) || wc.length !== 4) throw new ArgumentError("walkCache", wc, "must be 4 entry counts (levels 0–3)", ctx);
     wc.forEach((n, l) => checkInt(`walkCache[${l}]`, n, 0, 1 << 16, ctx));
@@ -354,11 +375,13 @@ export class Smmu {
     if (invalidateAt === "sync") options |= L.OPT_INVALIDATE_AT_SYNC;
     if (ttl === "honour") options |= L.OPT_TTL_STRICT;
     if (injectDrop) options |= L.OPT_FAULT_DROP_TLBI;
+    if (scope === "device") options |= L.OPT_IOTLB_PER_STREAM;
     const id = core.raw.smmu_create(options, entries / ways, ways, L[POLICY_CODES[policy]], seed,
       wc[0], wc[1], wc[2], wc[3], utlb, faults, L[SMMU_MODEL_CODES[model]]);
     checkCore(core, id, ctx, { detail: `at most ${L.MAX_SMMUS} SMMUs live at once; their caches come from the kheap` });
     this.id = id;
     this.model = model;
+    this.iotlbScope = scope;
     this.base = L.SMMUS_BASE + id * L.SMMU_DESC_SIZE;
     for (const [k, name] of COST_KEYS) core.raw.smmu_set_cost(id, L[name], costs[k]);
     this.costs = Object.freeze(costs);
@@ -461,6 +484,36 @@ export class Smmu {
     return { hits: r(L.C_HITS), misses: r(L.C_MISSES), fills: r(L.C_FILLS), evictions: r(L.C_EVICTIONS), invalidated: r(L.C_INVALIDATED) };
   }
 
+  /** The IOTLB counters: the shared IOTLB's, or the sum of every device's main TLB. */
+  private iotlbStats(): CacheStats {
+    const sum: CacheStats = { hits: 0, misses: 0, fills: 0, evictions: 0, invalidated: 0 };
+    for (const c of this.iotlbs()) {
+      const one = this.cacheStats(c)!;
+      for (const k of Object.keys(sum) as (keyof CacheStats)[]) sum[k] += one[k];
+    }
+    return sum;
+  }
+
+  /**
+   * The addresses of the IOTLBs: the shared one, or each main TLB made so far (a stream's, or
+   * on an SMMU v1/v2 a context bank's; kept while detached).
+   */
+  private iotlbs(): number[] {
+    const shared = this.core.readU32(this.base + this.core.layout.S_IOTLB);
+    if (shared !== 0) return [shared];
+    const own: number[] = [];
+    for (let slot = 0; slot < this.core.layout.MAX_STREAMS; slot++) {
+      const c = this.core.raw.smmu_slot_iotlb(this.id, slot);
+      if (c !== 0) own.push(c);
+    }
+    return own;
+  }
+
+  /** The stream IDs of the devices attached now, ascending. */
+  get streamIds(): number[] {
+    return [...this.devices.keys()].sort((a, b) => a - b);
+  }
+
   /** @internal Where the statistics counters live (workers sample them during a run). */
   get statsAddress(): number {
     return this.base + this.core.layout.S_STATS;
@@ -481,27 +534,39 @@ export class Smmu {
       commandsByKind: this.commandsByKind(),
       entriesInvalidated: this.stat("STAT_ENTRIES_INVALIDATED"), modelledNs: this.stat("STAT_MODELLED_NS"),
       registersByKind: this.registersByKind(),
-      iotlb: this.cacheStats(this.core.readU32(this.base + L.S_IOTLB))!,
+      iotlb: this.iotlbStats(),
       walkCache: [0, 1, 2, 3].map((l) => this.cacheStats(this.core.readU32(this.base + L.S_WALKC + 4 * l))),
     };
   }
 
   /**
-   * Every IOTLB entry, read straight from the shared memory without a lock: safe to call
-   * while workers translate, fill and invalidate (for watching a run). Each entry is read
+   * Every entry of an IOTLB, read straight from the shared memory without a lock: safe to
+   * call while workers translate, fill and invalidate (for watching a run). Each entry is read
    * under its seqlock; one still being written after a few tries is reported as it was read.
+   * Which IOTLB: the SMMU's shared one (scope "smmu"; `streamId` may name any attached
+   * device, all use it), or the main TLB of device `streamId` (scope "device": required; on
+   * an SMMU v1/v2, the main TLB of the context bank the stream matches into).
    */
-  iotlbSnapshot(): IotlbSnapshot {
+  iotlbSnapshot(streamId?: number): IotlbSnapshot {
     this.live();
-    this.core.raw.smmu_settle(this.id); // entries of flushed contexts read as the invalid ones they are
+    const ctx = "Smmu.iotlbSnapshot";
     const L = this.core.layout;
-    const c = this.core.readU32(this.base + L.S_IOTLB);
+    if (streamId !== undefined) {
+      checkInt("streamId", streamId, 0, L.MAX_STREAMS - 1, ctx);
+      if (!this.devices.has(streamId)) throw new ArgumentError("streamId", streamId, "is not a device attached to this SMMU", ctx);
+    } else if (this.iotlbScope === "device") {
+      throw new ArgumentError("streamId", streamId, "must name the device whose main TLB to read: this SMMU's IOTLB scope is " +
+        `"device" (one per device; attached: ${this.streamIds.join(", ") || "none"})`, ctx);
+    }
+    this.core.raw.smmu_settle(this.id); // entries of flushed contexts read as the invalid ones they are
+    const c = this.iotlbScope === "device" ? this.core.raw.smmu_stream_iotlb(this.id, streamId!) : this.core.readU32(this.base + L.S_IOTLB);
+    if (c === 0) throw new ArgumentError("streamId", streamId, "translates through no main TLB: its stream match bypasses or faults", ctx);
     const sets = this.core.readU32(c + L.C_SETS);
     const ways = this.core.readU32(c + L.C_WAYS);
     const first = this.core.readU32(c + L.C_ENTRIES);
     const entries: IotlbEntry[] = [];
     for (let i = 0; i < sets * ways; i++) entries.push(this.readCacheEntry(first + i * L.CACHE_ENTRY_SIZE));
-    return { sets, ways, entries };
+    return this.iotlbScope === "device" ? { sets, ways, entries, streamId } : { sets, ways, entries };
   }
 
   private readCacheEntry(e: number): IotlbEntry {
