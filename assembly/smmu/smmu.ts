@@ -538,21 +538,24 @@ function streamCache(sets: u32, ways: u32): u32 {
  */
 export function steClear(s: u32, sid: u32): void {
   const smmu = changetype<SmmuInstance>(s);
-  const e = steOf(smmu, sid);
+  const own = detachStream(smmu, sid);
+  if (own) cacheInvalidate(own, 0, 0, 0, 0, 0, ALL_SHIFTS);
+}
+
+/** Stream `sid` made invalid, out of the TLBIs' reach, its micro-TLB freed: returns its own main TLB, or null. */
+function detachStream(s: SmmuInstance, sid: u32): CacheHeader | null {
+  const e = steOf(s, sid);
   atomic.store<u32>(changetype<u32>(e) + offsetof<Ste>("valid"), 0);
-  atomic.and<u32>(cachedStreamsWord(smmu, sid >> 5), ~(1 << (sid & 31)));
+  atomic.and<u32>(cachedStreamsWord(s, sid >> 5), ~(1 << (sid & 31)));
   freeFrames(changetype<u32>(e.utlb));
   e.utlb = null;
-  const own = e.iotlb;
-  if (own && perStreamIotlb(smmu)) cacheInvalidate(own, 0, 0, 0, 0, 0, ALL_SHIFTS);
+  return perStreamIotlb(s) ? e.iotlb : null;
 }
 
 /** Free stream `sid`'s caches (the SMMU is going away). */
 function releaseStreamCaches(s: SmmuInstance, sid: u32): void {
-  const e = steOf(s, sid);
-  steClear(changetype<u32>(s), sid);
-  if (perStreamIotlb(s)) freeFrames(changetype<u32>(e.iotlb));
-  e.iotlb = null;
+  freeFrames(changetype<u32>(detachStream(s, sid)));
+  steOf(s, sid).iotlb = null;
 }
 
 /** Give back a stream cache's frames (0: none). */

@@ -1,8 +1,9 @@
 // A device access through the SMMU (the translation path of an SMMUv3 TBU/TCU): the
-// stream's micro-TLB, the IOTLB (the SMMU's, or the stream's own main TLB), then a table walk; permissions checked against the leaf;
-// a failure recorded in the fault queue. On an SMMU v1/v2 the stream is first matched to
-// its context bank (smmu/v2/bank.ts), whose walk context sits in the stream-table slot of
-// the bank's index, and a context fault also sets the bank's FSR and FAR. What the access reached is returned to the caller.
+// stream's micro-TLB, the IOTLB (the SMMU's, or the stream's own main TLB), then a table
+// walk; permissions checked against the leaf; a failure recorded in the fault queue. On an
+// SMMU v1/v2 the stream is first matched to its context bank (smmu/v2/bank.ts), whose walk
+// context sits in the stream-table slot of the bank's index, and a context fault also sets
+// the bank's FSR and FAR. What the access reached is returned to the caller.
 
 import {
   CacheHeader, CacheHit, cacheFillLock, cacheFillLocked, cacheFillUnlock, cacheLookup, cacheStillHolds, makeCtx, metaShift, META_READ,
