@@ -33,7 +33,7 @@ const FULL: RunScenario = {
   workers: 2,
   cpus: 9,
   smmu: {
-    iotlb: { entries: 256, ways: 8, policy: "lru" },
+    iotlb: { entries: 256, ways: 8, policy: "lru", scope: "smmu" },
     walkCache: [0, 16, 64, 8],
     microTlb: 0,
     invalidateAt: "sync",

@@ -171,6 +171,17 @@ describe("the runner's promises", () => {
       .rejects.toThrow(/^nic: domains\[0\]\.oas: the buffers of workload "rx0" reach PA 0x10ffffffff .* needs oas ≥ 37; found 36$/);
   });
 
+  it("devices whose main TLBs do not fit the run's memory are refused with what to change", async () => {
+    const base = small("nic", 100);
+    const devices = [...base.devices!, ...Array.from({ length: 38 }, (_, i) => ({ name: `eth${2 + i}`, domain: "nic", streamId: 3 + i }))];
+    // 65536 entries: 4 MiB a device (entries, set lines), 40 of them against a run's 64 MiB.
+    await expect(run({ ...base, devices, smmu: { iotlb: { entries: 65536, ways: 4 } } }, { workers: 1 })).rejects.toThrow(
+      /^nic: devices\[\d+\]: no room for device "eth\d+"'s main TLB: 40 devices, each with a main TLB of 65536 entries \(smmu\.iotlb\.entries\), do not fit the 64 MiB of simulator memory a run has; give fewer entries, or smmu\.iotlb\.scope "smmu"/);
+    // One IOTLB for all of them fits.
+    const r = await run({ ...base, devices, smmu: { iotlb: { entries: 65536, ways: 4, scope: "smmu" } } }, { workers: 1 });
+    expect(r.totals.violations).toBe(0);
+  });
+
   it("map failures are said in the outcome (a 32-bit mask with little IOVA space left)", async () => {
     // Four CPUs each keeping 64 requests of 1–8 × 4 MiB in flight (4.5 on average) want
     // more than the 4 GiB of a 32-bit aperture.

@@ -20,13 +20,13 @@ import { readTimeBreakdown } from "../cpu-time.js";
 import { MACHINES } from "../machines.js";
 import { Simulator } from "../simulator.js";
 import { checkAssetOptions, type AssetOptions } from "../assets.js";
-import type { Smmu } from "../smmu/smmu.js";
+import { DEFAULT_IOTLB_ENTRIES, type Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
 import { lazySwitchRefusal } from "../dma.js";
 import { describeKernel, effectiveBehaviours, machineHas, normaliseOverrides } from "../profile.js";
 import type { Core } from "../../bindings/core.js";
 import type { LayoutName } from "../../bindings/layout.js";
-import { ArgumentError, IommuSimError, hex } from "../errors.js";
+import { ArgumentError, IommuSimError, SimulatorResourceError, hex } from "../errors.js";
 import type { CpuReport, EventReport, Histogram, RunReport, SeriesPoint, ViolationReport } from "../report/types.js";
 import {
   CTL_SAFE, RUN_CONTROL_BYTES, type CpuSeries, type CpuSeriesPoint, type ScenarioArgs, type ScenarioCpuArgs,
@@ -373,11 +373,15 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
       domains.set(d.name, dom);
     }
     const devices = new Map<string, DmaDevice>();
-    for (const dv of sc.devices) {
-      devices.set(dv.name, domains.get(dv.domain)!.attachDevice({
-        streamId: dv.streamId, dmaMask: dv.dmaMask, bus: dv.bus, coherent: dv.coherent,
-      }));
-    }
+    sc.devices.forEach((dv, i) => {
+      try {
+        devices.set(dv.name, domains.get(dv.domain)!.attachDevice({
+          streamId: dv.streamId, dmaMask: dv.dmaMask, bus: dv.bus, coherent: dv.coherent,
+        }));
+      } catch (e) {
+        throw e instanceof SimulatorResourceError && smmu.iotlbScope === "device" ? mainTlbsTooBig(sc, i, given) : e;
+      }
+    });
     return { sim, borrowed: given !== undefined, smmu, domains, devices };
   } catch (e) {
     if (given) {
@@ -386,6 +390,18 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
     } else await sim.close();
     throw e;
   }
+}
+
+/**
+ * Device `i` found no room for its main TLB (a main TLB per device, the IOTLB's default
+ * scope): what to change in the scenario, since its author cannot give the run more memory.
+ */
+function mainTlbsTooBig(sc: RunScenario, i: number, given: Simulator | undefined): ScenarioError {
+  const entries = sc.smmu.iotlb?.entries ?? DEFAULT_IOTLB_ENTRIES;
+  const memory = given ? "the given Simulator's kheap" : `the ${RUN_SIMULATOR_MEMORY.kheapMiB} MiB of simulator memory a run has`;
+  return new ScenarioError(sc.name, `devices[${i}]`, [`${sc.name}: devices[${i}]: no room for device "${sc.devices[i]!.name}"'s ` +
+    `main TLB: ${sc.devices.length} devices, each with a main TLB of ${entries} entries (smmu.iotlb.entries), do not fit ` +
+    `${memory}; give fewer entries, or smmu.iotlb.scope "smmu" (one IOTLB for every device)`]);
 }
 
 interface CpuPlan extends ScenarioCpuArgs {

@@ -18,7 +18,7 @@ import { CORE_LIMITS } from "../core-limits.js";
 import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
-import { IOTLB_SCOPES, type IotlbScope, type ReplacementPolicy, type SmmuCosts, type SmmuModel, type SmmuOptions } from "../smmu/smmu.js";
+import { DEFAULT_IOTLB_ENTRIES, IOTLB_SCOPES, type IotlbScope, type ReplacementPolicy, type SmmuCosts, type SmmuModel, type SmmuOptions } from "../smmu/smmu.js";
 import {
   DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, describeKernel, effectiveBehaviours, normaliseOverrides, profileHas,
   type Behaviour, type BehaviourOverrides, type Profile,
@@ -463,8 +463,6 @@ const variantField = () => expecting(
   VARIANT_WORDS, "a variant");
 const DOMAIN_TYPES = ["DMA", "DMA-FQ"] as const satisfies readonly DomainType[];
 const GRANULES = [4096, 16384, 65536] as const;
-/** The SMMU model's IOTLB size when the scenario does not give one (SmmuOptions.iotlb). */
-const DEFAULT_IOTLB_ENTRIES = 2048;
 const MAX_BYTES = 4 * 1024 * 1024;
 const { KEPT_MAX, MAX_DMA_CPUS, MAX_DMA_DEVICES, MAX_DMA_DOMAINS, MAX_STREAMS, MAX_THREADS, RING_MAX } = CORE_LIMITS;
 /** Workers: every thread slot but the orchestrator's. */

@@ -184,6 +184,9 @@ export type IotlbScope = "smmu" | "device";
 /** The IOTLB scopes by name (SmmuOptions.iotlb.scope). */
 export const IOTLB_SCOPES = ["device", "smmu"] as const satisfies readonly IotlbScope[];
 
+/** The IOTLB's entries when SmmuOptions.iotlb gives none (gem5's main TLB: 2048, 4 ways). */
+export const DEFAULT_IOTLB_ENTRIES = 2048;
+
 export interface SmmuOptions {
   /** The architecture (default "v3"): see SmmuModel. */
   model?: SmmuModel;
@@ -343,7 +346,7 @@ export class Smmu {
     if (opts.oracle !== undefined && typeof opts.oracle !== "boolean") checkOptions(opts.oracle, ["capacity", "violations"], ctx, "oracle");
     const injectDrop = checkBool("injectDroppedInvalidations", opts.injectDroppedInvalidations, false, ctx);
     const model = checkOneOf("model", opts.model ?? "v3", SMMU_MODELS, ctx);
-    const entries = checkInt("iotlb.entries", opts.iotlb?.entries ?? 2048, 1, 1 << 16, ctx);
+    const entries = checkInt("iotlb.entries", opts.iotlb?.entries ?? DEFAULT_IOTLB_ENTRIES, 1, 1 << 16, ctx);
     const ways = checkInt("iotlb.ways", opts.iotlb?.ways ?? 4, 1, 64, ctx);
     if (entries % ways !== 0) throw new ArgumentError("iotlb.entries", entries, `must be a multiple of iotlb.ways (${ways})`, ctx);
     const policy = checkOneOf("iotlb.policy", opts.iotlb?.policy ?? "rr", ["lru", "rr", "random"] as const, ctx);
