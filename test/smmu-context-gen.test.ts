@@ -4,7 +4,8 @@
 // scanning (its entries' age word is the LRU age, not a stamp), so the same commands and
 // accesses on a round-robin SMMU and an LRU one — sized so that neither evicts — must give
 // the same hits, walks and counters, and the same IOTLB snapshot. Also: a context beyond the
-// table's slots is still flushed, and a fill that reuses a flushed entry counts it removed.
+// table's slots is still flushed, a fill that reuses a flushed entry counts it removed, and a
+// micro-TLB's tag filter restarts once its entries died in place.
 
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -106,6 +107,35 @@ describe("context generations", () => {
     // Reading the statistics settles the other two.
     expect(smmu.stats()).toMatchObject({ entriesInvalidated: 4, iotlb: { fills: 6, evictions: 0, invalidated: 4 } });
     expect(validEntries(smmu)).toHaveLength(2);
+  });
+
+  it("kill a micro-TLB's entries in place; its full tag filter restarts at the next fill, which a TLBI by address still finds", () => {
+    const smmu = sim.createSmmu({ microTlb: 32 });
+    const pt = sim.createPageTable(S1);
+    const dev = smmu.attachDevice(1, sim.createSmmuDomain(pt, { id: 5 }));
+    const PAGES_MANY = 1500; // distinct tags: over a quarter of the filter's 4096 bits set
+    for (let done = 0; done < PAGES_MANY;) { // mapPages stops at a leaf table's end, as the kernel's
+      const r = pt.mapPages(0x10_0000 + done * 0x1000, 0x8000_0000 + done * 0x1000, 0x1000, PAGES_MANY - done, Prot.READ);
+      expect(r.mapped).toBeGreaterThan(0);
+      done += r.mapped / 0x1000;
+    }
+    for (let i = 0; i < PAGES_MANY; i++) expect(pt.iovaToPhys(0x10_0000 + i * 0x1000)).toBe(0x8000_0000 + i * 0x1000);
+    const from = (va: number) => { const r = dev.access(va, 4, "read"); return r.ok ? r.segments[0]!.from : `fault ${r.fault.type}`; };
+    for (let i = 0; i < PAGES_MANY; i++) from(0x10_0000 + i * 0x1000);
+    const last = 0x10_0000 + (PAGES_MANY - 1) * 0x1000;
+    expect(from(last)).toBe("micro-tlb");
+    const before = smmu.stats().entriesInvalidated;
+    smmu.submit({ op: "TLBI_NH_ASID", asid: 5 });
+    smmu.submit({ op: "CMD_SYNC" });
+    expect(from(last)).toBe("walk"); // dead in the micro-TLB and the main TLB alike
+    expect(from(last)).toBe("micro-tlb"); // the fill that restarted the filter kept its own tag
+    // Both caches' dead entries counted, as a scan would have (32 micro-TLB ways, the main TLB's).
+    expect(smmu.stats().entriesInvalidated - before).toBeGreaterThanOrEqual(32);
+    pt.unmapPages(last, 0x1000, 1, { gather: "queued" }); // no TLBI of its own
+    expect(from(last)).toBe("micro-tlb"); // still cached: the stale entry a TLBI must remove
+    smmu.submit({ op: "TLBI_NH_VA", asid: 5, addr: last, leaf: true });
+    smmu.submit({ op: "CMD_SYNC" });
+    expect(from(last)).toBe("fault translation");
   });
 
   it("flush a context that found no slot (more contexts than the table holds) by scanning", () => {

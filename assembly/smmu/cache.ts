@@ -164,7 +164,8 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
  * or a TLBI by address reads the one bit instead of every way: a micro-TLB has 32 ways on
  * 16 lines, and every TLBI of every CPU probes every device's micro-TLB, while only the
  * device's own accesses fill it. Bits are only cleared all at once, when an invalidation
- * leaves the cache empty (invalidateSet) and FILTER_CLEAR_AT of them are set: clearing costs
+ * leaves the cache empty (invalidateSet) or a fill finds every entry dead (restartFilter),
+ * and FILTER_CLEAR_AT of them are set: clearing costs
  * a store per word, which a cache emptied on every unmap (a strict domain's one buffer)
  * must not pay each time. 4096 bits, cleared once a quarter are set: the few hundred
  * buffers a device cycles through then keep their bits, and its fills stop writing filter
@@ -274,9 +275,10 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
 
 /**
  * Give `c` the SMMU's context table's generations unless it is an LRU cache, and the
- * statistic it counts cleared dead entries in. (Not for micro-TLBs: a flush still scans
- * them, which also clears their tag filter once empty — left full of dead tags, every lookup
- * would probe all their ways.)
+ * statistic it counts cleared dead entries in. A filtered cache (a micro-TLB) then has its
+ * tag filter cleared by the fill that finds it dead (restartFilter), as a flush that
+ * scanned it would once it was empty: left full of dead tags, every lookup would probe all
+ * its ways.
  */
 export function cacheUseGenerations(c: CacheHeader, table: u32, invStat: u32): void {
   if (c.policy != POLICY_LRU) c.gens = table;
@@ -379,15 +381,21 @@ function writeEntry(entry: CacheEntry, meta: u32, tag: u64, ctx: u32, out: u64, 
   atomic.store<u32>(e + CE_SEQ, seq + 2);
 }
 
-/** The way a fill writes: the first invalid or dead one (a dead one counted as cleared), else the policy's victim. */
+/** chooseVictim's mark on a way that held nothing alive (invalid or dead). */
+const FREE_WAY: u32 = 1 << 31;
+
+/**
+ * The way a fill writes: the first invalid or dead one (a dead one counted as cleared),
+ * marked FREE_WAY, else the policy's victim.
+ */
 function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
   const ways = c.ways;
   for (let w: u32 = 0; w < ways; w++) {
     const e = entryAt(c, set, w);
-    if ((e.meta & META_VALID) == 0) return w;
+    if ((e.meta & META_VALID) == 0) return w | FREE_WAY;
     if (!aliveForFill(c, e, stamp)) {
       countCleared(c, 1);
-      return w;
+      return w | FREE_WAY;
     }
   }
   counterAdd(changetype<u32>(c) + C_EVICTIONS, 1);
@@ -465,7 +473,14 @@ export function cacheFillLocked(c: CacheHeader, line: u32, va: u64, ctx: u32, st
     const m = e.meta;
     if ((m & META_VALID) != 0 && e.ctx == ctx && metaShift(m) == shift && aliveForFill(c, e, stamp)) { way = w; break; }
   }
-  if (way == ways) way = chooseVictim(c, set, stamp);
+  if (way == ways) {
+    way = chooseVictim(c, set, stamp);
+    // Way 0 free: maybe nothing alive is left. A filtered cache with generations is not
+    // emptied by a flush (its entries die in place, context-gen.ts), so its filter is
+    // cleared here instead, by a fill that finds the cache dead.
+    if (way == FREE_WAY && c.filter != 0 && c.gens != 0) restartFilter(c, set, stamp, tag, shift);
+    way &= ~FREE_WAY;
+  }
   writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c, set) : c.gens != 0 ? stamp : 0);
   lockRelease(line);
   counterAdd(changetype<u32>(c) + C_FILLS, 1);
@@ -532,6 +547,24 @@ function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, 
   }
   lockRelease(lock);
   return n;
+}
+
+/**
+ * Clear the tag filter of filtered cache `c` (one set, locked by the fill of (tag, shift)
+ * calling) if it is FILTER_CLEAR_AT full and no entry is alive. The word holding the fill's
+ * own announcement keeps that bit throughout: an invalidation reading the filter meanwhile
+ * must still find it (cacheFillLock). No other fill has announced: they wait for the lock.
+ */
+function restartFilter(c: CacheHeader, set: u32, stamp: u32, tag: u64, shift: u32): void {
+  if (filterSample(c) < FILTER_SAMPLE_CLEAR_AT) return;
+  const ways = c.ways;
+  for (let w: u32 = 1; w < ways; w++) {
+    const e = entryAt(c, set, w);
+    if ((e.meta & META_VALID) != 0 && aliveForFill(c, e, stamp)) return;
+  }
+  const b = filterBit(c, tag, shift);
+  const own = <u32>b;
+  for (let at = c.filter; at < c.filter + FILTER_BYTES; at += 4) atomic.store<u32>(at, at == own ? <u32>(b >> 32) : 0);
 }
 
 /** Bits set in the first line of `c`'s tag filter. */

@@ -91,15 +91,15 @@ function drainLocked(s: SmmuInstance): void {
 export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi: u64, level: u32, walks: bool): void {
   // No fill outlives this: a fill reads its descriptor again with its set locked (cache.ts).
   // A whole context (or every context) from every cache: its generation moves instead of a
-  // scan (context-gen.ts), and only caches without generations (micro-TLBs, LRU caches) are
-  // scanned — unless ctxFlush asks for a scan anyway.
+  // scan (context-gen.ts), and only caches without generations (LRU caches) are scanned —
+  // unless ctxFlush asks for a scan anyway.
   const wholeContexts = walks && (flags & (INV_RANGE | INV_LEAF_ONLY | INV_LEVEL)) == 0;
   const scan = !wholeContexts ||
     ctxFlush(ctxTableOf(s), (flags & INV_MATCH_ASID) != 0, (flags & INV_MATCH_VMID) != 0, ctx);
   const shared = s.iotlb;
   let n = shared && (scan || !shared.gens) ? cacheInvalidate(shared, flags, ctx, lo, hi, level, ALL_SHIFTS) : 0;
   // The caches of each stream that has some (this runs per TLBI command): its own main TLB,
-  // then its micro-TLB (no generations: always scanned). In that order, as with the shared
+  // then its micro-TLB (both with generations, as the other caches). In that order, as with the shared
   // IOTLB: a micro-TLB is filled only from an IOTLB entry still there (translate.ts
   // copyToMicroTlb), so once the IOTLB is clean nothing stale can enter the micro-TLB after
   // its scan — the other way round, a copy made between the two scans would survive both.
@@ -113,7 +113,7 @@ export function invalidateAll(s: SmmuInstance, flags: u32, ctx: u32, lo: u64, hi
       const tlb = ste.iotlb;
       if (own && tlb && (scan || !tlb.gens)) n += cacheInvalidate(tlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
       const utlb = ste.utlb;
-      if (utlb) n += cacheInvalidate(utlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
+      if (utlb && (scan || !utlb.gens)) n += cacheInvalidate(utlb, flags, ctx, lo, hi, level, ALL_SHIFTS);
     }
   }
   if (walks) {

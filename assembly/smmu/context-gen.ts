@@ -16,7 +16,8 @@
 // dead, an invalidation that covers them clears them); each is counted as invalidated when
 // it is physically cleared, and smmuSettle clears them all before statistics or a snapshot
 // are read, so the counters read the same as if the flush had removed the entries itself.
-// Micro-TLBs and LRU caches keep no stamps (cache.ts cacheUseGenerations) and are scanned.
+// LRU caches keep no stamps (their entries' age word is the LRU age) and are scanned; a
+// micro-TLB's tag filter is cleared by the fill that finds it dead (cache.ts restartFilter).
 //
 // The table: one header line (overflow flag), then CTX_SLOTS slots, one cache line each (a
 // bump dirties only the lines of the contexts it flushes). A context with no slot (more than

@@ -367,9 +367,14 @@ function newCache(s: SmmuInstance, table: u32, sets: u32, ways: u32, policy: u32
   const c = smmuAlloc(s, cacheBytes(sets, ways));
   if (c != 0) {
     cacheInit(changetype<CacheHeader>(c), sets, ways, policy, seed);
-    cacheUseGenerations(changetype<CacheHeader>(c), table, changetype<u32>(s) + S_STATS + STAT_ENTRIES_INVALIDATED * 8);
+    cacheUseGenerations(changetype<CacheHeader>(c), table, invalidatedStat(s));
   }
   return c;
+}
+
+/** Where every cache of `s` counts the dead entries it clears (cacheUseGenerations). */
+@inline function invalidatedStat(s: SmmuInstance): u32 {
+  return changetype<u32>(s) + S_STATS + STAT_ENTRIES_INVALIDATED * 8;
 }
 
 /** The SMMU's context table (context-gen.ts). */
@@ -385,15 +390,17 @@ export function smmuSettle(s: SmmuInstance): void {
   // Each cache counts what it clears in the SMMU's statistic too (cacheUseGenerations).
   const shared = s.iotlb;
   if (shared) cacheSettle(shared);
-  else for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) {
-    const own = steOf(s, sid).iotlb;
-    if (own) cacheSettle(own);
+  for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) {
+    const e = steOf(s, sid);
+    const own = e.iotlb;
+    if (own && !shared) cacheSettle(own);
+    const utlb = e.utlb;
+    if (utlb) cacheSettle(utlb);
   }
   for (let l: u32 = 0; l < WALK_CACHE_LEVELS; l++) {
     const wc = walkCacheOf(s, l);
     if (wc) cacheSettle(wc);
   }
-  // Micro-TLBs have no generations (cacheUseGenerations): a flush scans them.
 }
 
 /** Everything after the slot's state word (which slots.ts owns). */
@@ -509,6 +516,7 @@ export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vm
     const c = streamCache(1, utlbEntries);
     if (c == 0) return -ESIM_KHEAP;
     cacheInit(changetype<CacheHeader>(c), 1, utlbEntries, 1 /* round-robin, as gem5 */, sid + 1);
+    cacheUseGenerations(changetype<CacheHeader>(c), s.ctxTable, invalidatedStat(s));
     e.utlb = changetype<CacheHeader>(c);
   }
   if (!perStreamIotlb(s)) e.iotlb = s.iotlb;
@@ -517,7 +525,7 @@ export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vm
     if (c == 0) return -ESIM_KHEAP;
     // Each stream's cache starts from the same seed: which stream it is changes nothing.
     cacheInit(changetype<CacheHeader>(c), s.tlbSets, s.tlbWays, s.tlbPolicy, s.tlbSeed);
-    cacheUseGenerations(changetype<CacheHeader>(c), s.ctxTable, changetype<u32>(s) + S_STATS + STAT_ENTRIES_INVALIDATED * 8);
+    cacheUseGenerations(changetype<CacheHeader>(c), s.ctxTable, invalidatedStat(s));
     e.iotlb = changetype<CacheHeader>(c);
   }
   if (e.utlb || perStreamIotlb(s)) atomic.or<u32>(cachedStreamsWord(s, sid >> 5), 1 << (sid & 31));
@@ -547,7 +555,9 @@ function detachStream(s: SmmuInstance, sid: u32): CacheHeader | null {
   const e = steOf(s, sid);
   atomic.store<u32>(changetype<u32>(e) + offsetof<Ste>("valid"), 0);
   atomic.and<u32>(cachedStreamsWord(s, sid >> 5), ~(1 << (sid & 31)));
-  freeFrames(changetype<u32>(e.utlb));
+  const utlb = e.utlb;
+  if (utlb) cacheSettle(utlb); // its dead entries counted as the flushes that killed them would have
+  freeFrames(changetype<u32>(utlb));
   e.utlb = null;
   return perStreamIotlb(s) ? e.iotlb : null;
 }
