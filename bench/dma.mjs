@@ -5,9 +5,9 @@
 // dma-iommu's map/unmap and flush queue (src/dma.ts, assembly/dma/), as dma_map_benchmark
 // drives them (reference §6.4), with the device writing each buffer once through the SMMU
 // between its map and its unmap, as a NIC or disk would. Each CPU drives a device of its
-// own in the domain (as a multi-queue NIC's functions): one device has one micro-TLB, which
-// every access fills, and CPUs sharing a device would be measuring that one structure —
-// written by both on every pair — rather than the DMA layer. The flush queue's event log
+// own in the domain (as a multi-queue NIC's functions): one device has one micro-TLB (and
+// by default one main TLB), which every access fills, and CPUs sharing a device would be
+// measuring that one structure — written by both on every pair — rather than the DMA layer. The flush queue's event log
 // is off (nothing reads it here, and every CPU would write its one ring).
 //
 // Two kinds of number, both per pair:
@@ -30,8 +30,9 @@
 // on two Simulators of one worker each at once: what two workers sharing nothing reach here.
 // One Simulator's two workers over that is the share the simulator keeps, whatever the
 // cores; twice it, the ratio two equal cores would show. Figures are medians of several
-// repetitions after a warm-up, the three kinds of run taking turns. No simulated time passes, so the 10 ms timer never
-// fires: under this load the full ring's synchronous flush is what empties the queue.
+// repetitions after a warm-up, the three kinds of run taking turns. No simulated time
+// passes, so the 10 ms timer never fires: under this load the full ring's synchronous flush
+// is what empties the queue.
 // Run alone: `node bench/dma.mjs`, or through `npm run bench -- dma`.
 
 import { PROFILES, Simulator } from "../dist/index.js";
