@@ -14,10 +14,10 @@
 // once on one worker each (two Simulators sharing nothing) is the control for its own
 // work: a machine's two cores need not be equal, and what two workers of one run keep of
 // that control is the simulator's share whatever the cores (twice it: the ratio two equal
-// cores would show). Last come the cache lines
-// two workers would move per operation, counted on an instrumented core (bench/lines.mjs;
-// for nic, strict and lazy: it switches half-way where the kernel lets it), which say why
-// a scenario scales as far as it does on any machine.
+// cores would show). Last come the cache lines two workers would move per operation,
+// counted on an instrumented core (bench/lines.mjs; for nic, strict and lazy: it switches
+// half-way where the kernel lets it), which say why a scenario scales as far as it does on
+// any machine.
 // Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
 
 import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, parseRunScenario, runScenario, Simulator } from "../dist/index.js";
@@ -79,7 +79,7 @@ export async function run({ print = console.log, profile = DEFAULT_PROFILE, name
     const machine = await machineScaling();
     const r = await scaling(name, profile);
     const moves = await lineMoves(traced, BUILTIN_RUN_SCENARIOS[name], profile);
-    const kept = r.kept;
+    const { kept } = r;
     print(`  ${name.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
       `ratio ${fmt(r.best[2] / r.best[1], 2)}× | two 1-worker runs at once ${fmt(r.best.apart)}/s: 2 workers keep ` +
       `${fmt(kept, 2)} of it (median of ${REPS} turns; ${fmt(2 * kept, 2)}× on two equal cores) | modelled ${fmt(r.modelledNsPerOp)} ns/op | ` +
