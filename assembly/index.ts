@@ -370,14 +370,24 @@ export function smmu_stream_iotlb(id: u32, sid: u32): u32 {
   const inst = changetype<smmu.SmmuInstance>(s);
   let slot = <i32>sid;
   if (inst.model != smmu.SMMU_MODEL_V3) slot = v2bank.v2StreamMatch(inst, sid); // a bank, or < 0 / MATCH_BYPASS
-  return smmu_slot_iotlb(id, <u32>slot);
+  return slotIotlb(s, <u32>slot);
 }
 
 /** The IOTLB of stream-table slot `slot` (an SMMU v1/v2's context bank `slot`), as smmu_stream_iotlb. */
-export function smmu_slot_iotlb(id: u32, slot: u32): u32 {
-  const s = smmu.smmuLive(id);
+function slotIotlb(s: u32, slot: u32): u32 {
   if (s == 0 || slot >= smmu.MAX_STREAMS) return 0;
   return changetype<u32>(smmu.steOf(changetype<smmu.SmmuInstance>(s), slot).iotlb);
+}
+
+/**
+ * IOTLB counter `offset` (C_HITS, C_MISSES, C_FILLS, C_EVICTIONS, C_INVALIDATED) of SMMU
+ * `id`: the shared IOTLB's, or every main TLB's together — one call for what would be one
+ * per stream. -1 if there is no such SMMU.
+ */
+export function smmu_iotlb_counter(id: u32, offset: u32): f64 {
+  const s = smmu.smmuLive(id);
+  if (s == 0) return -1;
+  return <f64>smmu.iotlbCounterSum(changetype<smmu.SmmuInstance>(s), offset);
 }
 
 export function smmu_ste_clear(id: u32, sid: u32): bool {

@@ -98,8 +98,8 @@ async function measure(profile, type, count, reps) {
   const rigs = { 1: await pairsRig(profile, type, 1, count), 2: await pairsRig(profile, type, 2, count) };
   const apart = [await pairsRig(profile, type, 1, count), await pairsRig(profile, type, 1, count)];
   try {
-    const m = { 1: { rate: [], nsPerPair: [], cpuNs: [], smmuNs: [], cmds: [], syncs: [] } };
-    m[2] = structuredClone(m[1]);
+    const figures = () => ({ rate: [], nsPerPair: [], cpuNs: [], smmuNs: [], cmds: [], syncs: [] });
+    const m = { 1: figures(), 2: figures() };
     const turns = { ratio: [], control: [], kept: [] };
     for (let r = 0; r < reps; r++) {
       const one = await sample(rigs[1], 1, count, 100 + r, m[1]);

@@ -4,6 +4,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { Prot, Simulator } from "../dist/index.js";
+import { LPAE_S1 } from "./helpers.js";
 
 const PAGE = 0x1000;
 const PA = 0x1_0000_0000;
@@ -20,7 +21,7 @@ const setOf = (tag: number, sets: number) => Number((BigInt(tag) ^ (BigInt(tag) 
 describe("Smmu.iotlbSnapshot", () => {
   it("shows the geometry, the entries a walk filled (set, tag, ASID, size, output) and their invalidation", async () => {
     sim = await Simulator.create({ profile: "7.1" });
-    const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 });
+    const pt = sim.createPageTable(LPAE_S1);
     const dom = sim.createSmmuDomain(pt, { id: 7 });
     const smmu = sim.createSmmu({ microTlb: 0, iotlb: { entries: 64, ways: 4 } });
     const dev = smmu.attachDevice(1, dom);
@@ -52,7 +53,7 @@ describe("Smmu.iotlbSnapshot", () => {
     sim = await Simulator.create({ profile: "7.1" });
     const validTags = (s: { entries: { valid: boolean; tag: number }[] }) => s.entries.filter((e) => e.valid).map((e) => e.tag);
     for (const scope of ["device", "smmu"] as const) {
-      const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 });
+      const pt = sim.createPageTable(LPAE_S1);
       pt.mapPages(0x5000, 0x8000_0000, PAGE, 1, Prot.READ);
       const smmu = sim.createSmmu({ microTlb: 0, iotlb: { entries: 64, ways: 4, scope } });
       expect(smmu.iotlbScope).toBe(scope);
@@ -83,7 +84,7 @@ describe("Smmu.iotlbSnapshot", () => {
 
   it("a device detached and attached again starts with an empty main TLB: no TLBI reached it meanwhile", async () => {
     sim = await Simulator.create({ profile: "7.1" });
-    const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48, events: 0 });
+    const pt = sim.createPageTable(LPAE_S1);
     pt.mapPages(0x5000, 0x8000_0000, PAGE, 1, Prot.READ);
     const smmu = sim.createSmmu({ microTlb: 0 });
     const dom = sim.createSmmuDomain(pt, { id: 7 });

@@ -48,7 +48,7 @@ import { stampLive } from "./context-gen";
   policy: u32;
   /** The first entry (set s, way w at entries + (s · ways + w) · CACHE_ENTRY_SIZE). */
   entries: CacheEntry;
-  /** Set 0's line (set s's at locks + s · SET_LINE): its lock, taken by fills and invalidations, never by lookups, then the set's replacement state (SET_*). */
+  /** The line of set 0 (of set s: locks + s · SET_LINE): its lock, taken by fills and invalidations, never by lookups, then the set's replacement state (SET_*). */
   locks: u32;
   _pad0: u32;
   /**
@@ -165,9 +165,8 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
  * 16 lines, and every TLBI of every CPU probes every device's micro-TLB, while only the
  * device's own accesses fill it. Bits are only cleared all at once, when an invalidation
  * leaves the cache empty (invalidateSet) or a fill finds every entry dead (restartFilter),
- * and FILTER_CLEAR_AT of them are set: clearing costs
- * a store per word, which a cache emptied on every unmap (a strict domain's one buffer)
- * must not pay each time. 4096 bits, cleared once a quarter are set: the few hundred
+ * and FILTER_CLEAR_AT of them are set: clearing costs a store per word, which a cache
+ * emptied on every unmap (a strict domain's one buffer) must not pay each time. 4096 bits, cleared once a quarter are set: the few hundred
  * buffers a device cycles through then keep their bits, and its fills stop writing filter
  * lines — which every other CPU's TLBI reads (cleared at 256, a NIC's ring of 256 buffers
  * cleared and set them again every lap, moving a line between two workers per packet). A
@@ -542,9 +541,7 @@ function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, 
   }
   // Emptied by this invalidation, under the lock a fill holds from its announcement to its
   // write: the filter starts again from nothing, and no fill announced in it is pending.
-  if (n != 0 && left == 0 && c.filter != 0 && filterSample(c) >= FILTER_SAMPLE_CLEAR_AT) {
-    for (let i: u32 = 0; i < FILTER_BYTES; i += 8) atomic.store<u64>(c.filter + i, 0); // lookups read it meanwhile
-  }
+  if (n != 0 && left == 0 && c.filter != 0 && filterSample(c) >= FILTER_SAMPLE_CLEAR_AT) clearFilter(c, 0);
   lockRelease(lock);
   return n;
 }
@@ -562,9 +559,16 @@ function restartFilter(c: CacheHeader, set: u32, stamp: u32, tag: u64, shift: u3
     const e = entryAt(c, set, w);
     if ((e.meta & META_VALID) != 0 && aliveForFill(c, e, stamp)) return;
   }
-  const b = filterBit(c, tag, shift);
-  const own = <u32>b;
-  for (let at = c.filter; at < c.filter + FILTER_BYTES; at += 4) atomic.store<u32>(at, at == own ? <u32>(b >> 32) : 0);
+  clearFilter(c, filterBit(c, tag, shift));
+}
+
+/**
+ * Clear `c`'s tag filter word by word (lookups read it meanwhile), but for bit `keep` (a
+ * filterBit; 0: none), which its word holds throughout.
+ */
+function clearFilter(c: CacheHeader, keep: u64): void {
+  const word = <u32>keep;
+  for (let at = c.filter; at < c.filter + FILTER_BYTES; at += 4) atomic.store<u32>(at, at == word ? <u32>(keep >> 32) : 0);
 }
 
 /** Bits set in the first line of `c`'s tag filter. */

@@ -403,6 +403,21 @@ export function smmuSettle(s: SmmuInstance): void {
   }
 }
 
+/**
+ * The u64 counter at `offset` of the SMMU's IOTLB (a CacheHeader field: C_HITS …), summed
+ * over every main TLB when each stream has its own (those of detached streams too).
+ */
+export function iotlbCounterSum(s: SmmuInstance, offset: u32): u64 {
+  const shared = s.iotlb;
+  if (shared) return atomic.load<u64>(changetype<u32>(shared) + offset);
+  let sum: u64 = 0;
+  for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) {
+    const own = steOf(s, sid).iotlb;
+    if (own) sum += atomic.load<u64>(changetype<u32>(own) + offset);
+  }
+  return sum;
+}
+
 /** Everything after the slot's state word (which slots.ts owns). */
 const AFTER_STATE: u32 = offsetof<SmmuInstance>("options");
 

@@ -480,36 +480,19 @@ export class Smmu {
     return Object.fromEntries(REGISTER_KINDS.map((k) => [k, v2 === 0 ? 0 : Number(this.core.readU64(at(k)))])) as Record<RegisterKind, number>;
   }
 
-  private cacheStats(ptr: number): CacheStats | null {
-    if (ptr === 0) return null;
+  /** A cache's counters, each read by `read` from its offset in a CacheHeader. */
+  private cacheCounters(read: (offset: number) => number): CacheStats {
     const L = this.core.layout;
-    const r = (off: number) => Number(this.core.readU64(ptr + off));
-    return { hits: r(L.C_HITS), misses: r(L.C_MISSES), fills: r(L.C_FILLS), evictions: r(L.C_EVICTIONS), invalidated: r(L.C_INVALIDATED) };
+    return { hits: read(L.C_HITS), misses: read(L.C_MISSES), fills: read(L.C_FILLS), evictions: read(L.C_EVICTIONS), invalidated: read(L.C_INVALIDATED) };
   }
 
-  /** The IOTLB counters: the shared IOTLB's, or the sum of every device's main TLB. */
+  private cacheStats(ptr: number): CacheStats | null {
+    return ptr === 0 ? null : this.cacheCounters((off) => Number(this.core.readU64(ptr + off)));
+  }
+
+  /** The IOTLB counters: the shared IOTLB's, or the sum of every device's main TLB (the core adds them up). */
   private iotlbStats(): CacheStats {
-    const sum: CacheStats = { hits: 0, misses: 0, fills: 0, evictions: 0, invalidated: 0 };
-    for (const c of this.iotlbs()) {
-      const one = this.cacheStats(c)!;
-      for (const k of Object.keys(sum) as (keyof CacheStats)[]) sum[k] += one[k];
-    }
-    return sum;
-  }
-
-  /**
-   * The addresses of the IOTLBs: the shared one, or each main TLB made so far (a stream's, or
-   * on an SMMU v1/v2 a context bank's; kept while detached).
-   */
-  private iotlbs(): number[] {
-    const shared = this.core.readU32(this.base + this.core.layout.S_IOTLB);
-    if (shared !== 0) return [shared];
-    const own: number[] = [];
-    for (let slot = 0; slot < this.core.layout.MAX_STREAMS; slot++) {
-      const c = this.core.raw.smmu_slot_iotlb(this.id, slot);
-      if (c !== 0) own.push(c);
-    }
-    return own;
+    return this.cacheCounters((off) => this.core.raw.smmu_iotlb_counter(this.id, off));
   }
 
   /** The stream IDs of the devices attached now, ascending. */
