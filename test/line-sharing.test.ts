@@ -37,7 +37,7 @@ describe("line transfers between two workers per DMA pair", () => {
 
   it("lazy on 7.1: only what its IOVAs moving between CPUs costs (magazines of 127 through the depot)", async () => {
     const r: Sharing = await dmaPairsSharing(Simulator, traced, { profile: "7.1", type: "DMA-FQ" });
-    // 1.74 with one IOTLB for both devices: an IOVA the other CPU used lands in a set its
+    // 1.60 with one IOTLB for both devices: an IOVA the other CPU used lands in a set its
     // device filled. Each device's main TLB (the default IOTLB scope) keeps its sets apart.
     expect(r.total).toBeLessThan(0.45);
     for (const f of fillAndFind) expect(of(r, f), f).toBeLessThan(0.05);
@@ -77,7 +77,7 @@ describe("line transfers between two workers per scenario operation", () => {
 
   it("nic, lazy: its IOVAs moving between CPUs through the depot, as for DMA pairs; no stream-table line", async () => {
     const r: Sharing = await scenarioSharing(Simulator, traced, BUILTIN_RUN_SCENARIOS.nic, { type: "DMA-FQ" });
-    expect(r.total).toBeLessThan(0.5); // 2.8 with one IOTLB for both ports (scope smmu), 0.54 with micro-TLBs scanned
+    expect(r.total).toBeLessThan(0.5); // 2.7 with one IOTLB for both ports (scope smmu), 0.54 with micro-TLBs scanned
     expect(of(r, "smmu/cache/invalidateSet")).toBeLessThan(0.01);
     noSteLines(r);
     expect(of(r, "iova/rcache/rcacheGet")).toBeGreaterThan(0);
