@@ -5,8 +5,9 @@
 // cpuCharge), the busy-wait dma_map_benchmark asks for between map and unmap, or a wait on
 // a shared resource: the SMMUv3 command queue (claiming space by compare-and-swap on prod,
 // the owner's MMIO write of prod), CMD_SYNC completion (the SMMU consuming everything
-// before the sync), and the spinlocks the DMA path takes (the IOVA tree's, the depot's, the
-// flush-queue rings'). The categories always add up to the CPU's clock.
+// before the sync), the spinlocks the DMA path takes (the IOVA tree's, the depot's, the
+// flush-queue rings'), and cache lines another CPU wrote last moving here (line-sharing.ts).
+// The categories always add up to the CPU's clock.
 //
 // The thread running a CPU keeps the breakdown in its slot (ThreadSlot.time) and the clock
 // as cpuNs + clockOffset; a run engine that interleaves several CPUs on one thread swaps a
@@ -36,7 +37,12 @@ export const TIME_DEPOT_LOCK: u32 = 4;
 export const TIME_FQ_LOCK: u32 = 5;
 /** A delay the workload asks for: dma_map_benchmark's ndelay(dma_trans_ns), a switcher's sleep. */
 export const TIME_DELAY: u32 = 6;
-export const TIME_COUNT: u32 = 7;
+/**
+ * Waiting for cache lines another CPU wrote last (line-sharing.ts): the kernel's own shared
+ * data — PTE lines of neighbouring IOVAs, magazines handed through a depot, the depot itself.
+ */
+export const TIME_LINE_TRANSFER: u32 = 7;
+export const TIME_COUNT: u32 = 8;
 if (TIME_COUNT > TIME_ROOM) ERROR("TIME_* outgrew ThreadSlot.time (TIME_ROOM)");
 
 /** Whether shared resources are booked on the modelled timeline (ControlBlock.timed). */

@@ -1,25 +1,35 @@
 // Cache lines written by several CPUs, in modelled time: when a CPU writes a line that
 // another CPU wrote last, the line has to move between their caches first (a coherence
 // transfer), and the writer waits for it. The page tables are where the DMA path shares
-// lines: IOVAs handed out near each other by the allocator put different CPUs' PTEs on one
-// 64-byte line (eight 4 KiB PTEs), so CPUs mapping and unmapping at once bounce it — the
-// reason a map gets slower with threads on real machines even though no lock is taken.
+// lines most: IOVAs handed out near each other by the allocator put different CPUs' PTEs on
+// one 64-byte line (eight 4 KiB PTEs), so CPUs mapping and unmapping at once bounce it — the
+// reason a map gets slower with threads on real machines even though no lock is taken. The
+// IOVA caches share lines too: a magazine one CPU filled and parked in the depot is emptied
+// by whichever CPU takes it next (its PFNs, and with them the PTE lines of those IOVAs, move
+// to that CPU), and the depot's own line moves with every push and pop from another CPU.
 //
 // Counted only in timed runs (cpu-time.ts timedMode), where CPUs run in modelled-time
-// order; charged to the writer's work as CPU_COST_LINE_TRANSFER per line that moves. The
+// order; charged as CPU_COST_LINE_TRANSFER per line that moves, to its own part of the CPU's
+// time (TIME_LINE_TRANSFER), so a report shows what the kernel's sharing costs. The
 // last writer of each line is kept in a direct-mapped table (memmap.ts LINE_OWNERS_BASE): two
 // lines sharing a slot forget each other, which can only miss a transfer, never invent one.
 
 import { CACHE_LINE, CPU_COST_LINE_TRANSFER, LINE_OWNERS_BASE, LINE_OWNER_SLOTS } from "./memmap";
-import { cpuRunning, timedMode } from "./cpu-time";
-import { cpuCharge } from "./sync";
+import { cpuRunning, timedMode, TIME_LINE_TRANSFER } from "./cpu-time";
+import { cpuChargeAs } from "./sync";
 
 const LINE_SHIFT: u32 = 6;
 if (<u32>1 << LINE_SHIFT != CACHE_LINE) ERROR("LINE_SHIFT must match CACHE_LINE");
 
 /** The running CPU writes `bytes` from `addr`: each line last written by another CPU moves here. */
-export function linesWritten(addr: u32, bytes: u32): void {
-  if (bytes == 0 || !timedMode()) return;
+@inline export function linesWritten(addr: u32, bytes: u32): void {
+  // Inlined to this test: the DMA path calls it on every PTE and magazine write, and only
+  // timed runs count.
+  if (timedMode()) linesWrittenTimed(addr, bytes);
+}
+
+function linesWrittenTimed(addr: u32, bytes: u32): void {
+  if (bytes == 0) return;
   const me = cpuRunning();
   if (me == 0) return;
   const last = (addr + bytes - 1) >> LINE_SHIFT;
@@ -30,5 +40,5 @@ export function linesWritten(addr: u32, bytes: u32): void {
     if (<u32>was == line && (was >> 32) != me) moved++;
     if (<u32>was != line || (was >> 32) != me) atomic.store<u64>(slot, <u64>line | (me << 32));
   }
-  if (moved != 0) cpuCharge(CPU_COST_LINE_TRANSFER, moved);
+  if (moved != 0) cpuChargeAs(TIME_LINE_TRANSFER, CPU_COST_LINE_TRANSFER, moved);
 }

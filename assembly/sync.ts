@@ -81,7 +81,12 @@ export function kernelUnlockTimed(lock: u32): void {
  * (memmap.ts CPU_COST_*): the work's CPU time on the modelled hardware, in ns.
  */
 @inline export function cpuCharge(which: u32, times: u64): void {
-  cpuSpend(TIME_WORK, times * <u64>load<u32>(CPU_COSTS + (which << 2)));
+  cpuChargeAs(TIME_WORK, which, times);
+}
+
+/** cpuCharge, the time charged to `category` (TIME_*) instead of the CPU's own work. */
+@inline export function cpuChargeAs(category: u32, which: u32, times: u64): void {
+  cpuSpend(category, times * <u64>load<u32>(CPU_COSTS + (which << 2)));
 }
 
 /**

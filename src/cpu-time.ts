@@ -1,6 +1,7 @@
 // Where a simulated CPU's modelled time went (assembly/cpu-time.ts TIME_*), read from the
-// core's records by name: the work of the kernel's code, the requested busy-wait, and each
-// wait on a shared resource in modelled time. The parts add up to the CPU's clock.
+// core's records by name: the work of the kernel's code, the requested busy-wait, each wait
+// on a shared resource in modelled time, and the cache lines other CPUs wrote moving here.
+// The parts add up to the CPU's clock.
 
 import type { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
@@ -21,12 +22,18 @@ export interface TimeBreakdown {
   fqLock: number;
   /** dma_map_benchmark's ndelay(dma_trans_ns) between map and unmap. */
   delay: number;
+  /**
+   * Cache lines another CPU wrote last moving to this one (cpuCosts.lineTransfer each): PTE
+   * lines of neighbouring IOVAs, IOVA magazines handed between CPUs through the depot, the
+   * depot itself, the flush-queue timer. Only in runs whose CPUs contend in modelled time.
+   */
+  lineTransfer: number;
 }
 
 /** Each part's index in the core's breakdown. */
 export const TIME_CODES = {
   work: "TIME_WORK", cmdq: "TIME_CMDQ", sync: "TIME_SYNC", iovaTreeLock: "TIME_IOVA_TREE_LOCK",
-  depotLock: "TIME_DEPOT_LOCK", fqLock: "TIME_FQ_LOCK", delay: "TIME_DELAY",
+  depotLock: "TIME_DEPOT_LOCK", fqLock: "TIME_FQ_LOCK", delay: "TIME_DELAY", lineTransfer: "TIME_LINE_TRANSFER",
 } as const satisfies Record<keyof TimeBreakdown, LayoutName>;
 
 /** A breakdown, each part read by its TIME_* index (from a record, or through an accessor). */

@@ -33,7 +33,7 @@ function makeReport(overrides: Partial<RunReport["scenario"]> = {}): RunReport {
     cpu: n, worker: n, workload: n === 0 ? "churn:net-rx" : "churn:nvme", ops: 61_000 + n * 500,
     maps: 30_500 + n * 250, unmaps: 30_400 + n * 250, mapFailures: 0, deviceAccesses: 12_345 + n,
     faults: 0, violations: 1 - n, modelledNs: 52_000_000, modelledNsPerOp: 851.25 + n, mapLatency: map, unmapLatency: unmap,
-    time: { work: 20_000_000, cmdq: 2_000_000, sync: 29_000_000, iovaTreeLock: 400_000, depotLock: 100_000, fqLock: 500_000, delay: 0 },
+    time: { work: 20_000_000, cmdq: 2_000_000, sync: 29_000_000, iovaTreeLock: 400_000, depotLock: 100_000, fqLock: 500_000, delay: 0, lineTransfer: 0 },
   });
   const series = Array.from({ length: 50 }, (_, i) => ({
     tUs: (i + 1) * 1000, ops: (i + 1) * 2_450 + (i % 5) * 40, wallMs: (i + 1) * 3.2,
@@ -316,7 +316,7 @@ describe("render marks", () => {
 
 /** A dma_map_benchmark result with only what the sweep page reads filled in meaningfully. */
 function sweepResult(): MapBenchmarkResult {
-  const time = { work: 150, cmdq: 940, sync: 780, iovaTreeLock: 0, depotLock: 0, fqLock: 0, delay: 0 };
+  const time = { work: 150, cmdq: 940, sync: 780, iovaTreeLock: 0, depotLock: 0, fqLock: 0, delay: 0, lineTransfer: 0 };
   return {
     avgMap100ns: 0, mapStddev100ns: 0, avgUnmap100ns: 17, unmapStddev100ns: 0, loops: 1000, threads: 1, seconds: 1, node: -1,
     dmaBits: 32, dir: 0, transNs: 0, granule: 1, mapMode: 0, profile: "7.1", mode: "strict", rangeInvalidation: false,

@@ -14,7 +14,9 @@
 // The rcache does no validation, exactly like the kernel: whatever PFN is freed into a bin
 // comes back out of it. IF_CHECK_FAST_FREES only counts frees of PFNs that start no range.
 // Modelled CPU time: CPU_COST_IOVA_RCACHE for each PFN a magazine gives or takes on the fast
-// path, on top of the locks (kernelLock charges those); a miss costs only its lock.
+// path, on top of the locks (kernelLock charges those); a miss costs only its lock. In timed
+// runs a magazine line or the depot's line another CPU wrote last moves first
+// (line-sharing.ts): the cost of magazines changing CPUs through the depot.
 // Left out: CPU hotplug (a simulated CPU never goes offline), GFP flags other than the
 // failatomic switch, the magazine slab's own per-CPU behaviour.
 
@@ -22,11 +24,12 @@ import { cpuCharge, kernelLock, kernelLockTimed, kernelUnlockTimed, lockRelease 
 import { TIME_DEPOT_LOCK, TIME_IOVA_TREE_LOCK } from "../cpu-time";
 import { CPU_COST_IOVA_RCACHE } from "../memmap";
 import { jiffiesNow } from "../clock";
+import { linesWritten } from "../line-sharing";
 import {
   DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, Depot, I_DEPOT, I_MAG_POOL, I_NODE_POOL,
   I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_FULL_FLUSHES, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
   I_ST_BUGS, I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
-  IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, Magazine, MAX_GLOBAL_MAGS, PerCpuCache, PC_STRIDE, RCACHE_BINS,
+  IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_SIZE, Magazine, MAX_GLOBAL_MAGS, PerCpuCache, PC_STRIDE, RCACHE_BINS,
   iovaBlock, iovaFlags, iovaHas,
 } from "./layout";
 import { allocRange, freeRange, removeLocked, IOVA_WOULD_HANG, IOVA_WRAPPED } from "./alloc";
@@ -158,6 +161,7 @@ function magPop(d: u32, mag: u32, limit: u64): u64 {
   const top = count(mag) - 1;
   store<u64>(pfnSlot(mag, i), pfnAt(mag, top));
   magAt(mag).size = top;
+  magLinesWritten(mag, i);
   return pfn;
 }
 
@@ -170,6 +174,22 @@ function magPop(d: u32, mag: u32, limit: u64): u64 {
   }
   store<u64>(pfnSlot(mag, n), pfn);
   magAt(mag).size = n + 1;
+  magLinesWritten(mag, n);
+}
+
+/**
+ * A push or pop wrote the magazine's size word and its i-th PFN: lines another CPU filled
+ * (a magazine taken from the depot) move here (line-sharing.ts). A pop also reads the top PFN,
+ * which is slot i but for a PFN above the limit; that line is charged at the next pop instead.
+ */
+@inline function magLinesWritten(mag: u32, i: u32): void {
+  linesWritten(mag + M_SIZE, sizeof<u32>());
+  linesWritten(pfnSlot(mag, i), sizeof<u64>());
+}
+
+/** A push or pop wrote the depot's size and head (and with the list depot, a magazine's link word). */
+@inline function depotLinesWritten(dp: Depot): void {
+  linesWritten(changetype<u32>(dp) + offsetof<Depot>("size"), offsetof<Depot>("workPending") - offsetof<Depot>("size"));
 }
 
 // ── the depot (bin's depot lock held) ───────────────────────────────────────
@@ -181,11 +201,14 @@ function depotPush(d: u32, dp: Depot, mag: u32): u32 {
     // The link shares the magazine's size word (depot magazines are always full).
     magAt(mag).size = dp.head;
     dp.head = mag;
+    linesWritten(mag + M_SIZE, sizeof<u32>());
   } else {
     if (size >= MAX_GLOBAL_MAGS) return mag;
     store<u32>(depotSlot(dp, size), mag);
+    linesWritten(depotSlot(dp, size), sizeof<u32>());
   }
   dp.size = size + 1;
+  depotLinesWritten(dp);
   return 0;
 }
 
@@ -199,10 +222,12 @@ function depotPop(d: u32, dp: Depot): u32 {
     if (mag == 0) return 0;
     dp.head = magAt(mag).size;
     magAt(mag).size = magSize(d);
+    linesWritten(mag + M_SIZE, sizeof<u32>());
   } else {
     mag = load<u32>(depotSlot(dp, size - 1));
   }
   dp.size = size - 1;
+  depotLinesWritten(dp);
   return mag;
 }
 

@@ -28,7 +28,7 @@ export interface SweepPoint {
 
 const BREAKDOWN_COLOURS: Record<keyof TimeBreakdown, string> = {
   work: "#4e79a7", cmdq: "#f28e2b", sync: "#e15759", iovaTreeLock: "#76b7b2", depotLock: "#59a14f", fqLock: "#edc948",
-  delay: "#b07aa1",
+  delay: "#b07aa1", lineTransfer: "#ff9da7",
 };
 
 /** The published figure matching a run (threads, granule, mode, command-queue variant). */

@@ -58,6 +58,8 @@ const opCounts = {
 const timeBreakdown = z.strictObject({
   work: amount(), cmdq: amount(), sync: amount(), iovaTreeLock: amount(), depotLock: amount(), fqLock: amount(),
   delay: amount(),
+  // Reports saved before line transfers had a part of their own counted them in `work`.
+  lineTransfer: amount().default(0),
 });
 
 const cpuReport = z.strictObject({
