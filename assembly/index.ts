@@ -116,6 +116,7 @@ export {
   OPT_INVALIDATE_AT_SYNC, OPT_TTL_STRICT, OPT_FAULT_DROP_TLBI, OPT_IOTLB_PER_STREAM, STAT_TRANSLATIONS, STAT_UTLB_HITS,
   STAT_IOTLB_HITS, STAT_IOTLB_MISSES, STAT_WALKS, STAT_PTE_READS, STAT_WALKC_HITS, STAT_FAULTS, STAT_TLBI_VA,
   STAT_TLBI_CONTEXT, STAT_TLBI_ALL, STAT_SYNCS, STAT_CMDS, STAT_ENTRIES_INVALIDATED, STAT_MODELLED_NS, STAT_BY_KIND, STAT_CMD_ILLEGAL,
+  STAT_WALKS_QUEUED, STAT_WALK_WAIT_NS, MAX_WALKERS, DEFAULT_WALKERS,
   COST_PTE_READ, COST_IOTLB_HIT, COST_IOTLB_MISS, COST_WALKC_HIT, COST_TLBI, COST_SYNC, COST_UTLB_HIT,
   COST_CMDQ_CLAIM, COST_CMDQ_SPIN, COST_CMDQ_SPIN_MAX, COST_MMIO, COST_SYNC_WAKE, COST_REG_WRITE, COST_STATUS_POLL,
   COST_TLB_SYNC, S_MODEL, S_V2, SMMU_MODEL_V3, SMMU_MODEL_V2, SMMU_MODEL_V1,
@@ -351,6 +352,11 @@ export function smmu_settle(id: u32): bool {
 
 export function smmu_set_cost(id: u32, which: u32, ns: u32): bool {
   return smmu.setCost(id, which, ns);
+}
+
+/** Table walks SMMU `id` runs at once, 1..MAX_WALKERS (assembly/smmu/walkers.ts). */
+export function smmu_set_walkers(id: u32, n: u32): bool {
+  return smmu.setWalkers(id, n);
 }
 
 /** Program stream `sid` to translate with a single-stage context: 0 or a negative errno. */

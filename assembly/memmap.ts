@@ -25,24 +25,24 @@
 //   0x032000 ├──────────────────────────────┤ SMMU_DOMAINS_BASE
 //            │ SMMU domains 256 × 64 B      │ arm_smmu_domain: stage, ASID/VMID
 //   0x036000 ├──────────────────────────────┤ SMMUS_BASE
-//            │ SMMU instances 4 × 1 KiB     │ caches, stream table, fault queue, stats
-//   0x037000 ├──────────────────────────────┤ IOVA_SLOTS_BASE
+//            │ SMMU instances 4 × 2 KiB     │ caches, stream table, fault queue, stats, walkers
+//   0x038000 ├──────────────────────────────┤ IOVA_SLOTS_BASE
 //            │ IOVA domain slots 64 × 64 B  │ state + address of each domain's block
-//   0x038000 ├──────────────────────────────┤ DMA_DOMAINS_BASE
+//   0x039000 ├──────────────────────────────┤ DMA_DOMAINS_BASE
 //            │ DMA domains 16 × 512 B       │ iommu_domain + dma-iommu cookie, fq_domain
-//   0x03a000 ├──────────────────────────────┤ DMA_DEVICES_BASE
+//   0x03b000 ├──────────────────────────────┤ DMA_DEVICES_BASE
 //            │ DMA devices 64 × 128 B       │ mask, bus, stream, SMMU (struct device)
-//   0x03c000 ├──────────────────────────────┤ DMA_CPUS_BASE
+//   0x03d000 ├──────────────────────────────┤ DMA_CPUS_BASE
 //            │ DMA CPU scratch 128 × 256 B  │ each simulated CPU's unmap in progress
-//   0x044000 ├──────────────────────────────┤ COUNTER_CACHES_BASE
+//   0x045000 ├──────────────────────────────┤ COUNTER_CACHES_BASE
 //            │ counter caches 64 × 2 KiB    │ each thread's not-yet-published statistics
-//   0x064000 ├──────────────────────────────┤ WORKLOAD_CPUS_BASE
+//   0x065000 ├──────────────────────────────┤ WORKLOAD_CPUS_BASE
 //            │ workload state 128 × 20 KiB  │ each simulated CPU's rings of a scenario run
-//   0x2e4000 ├──────────────────────────────┤ MAPBENCH_BASE
+//   0x2e5000 ├──────────────────────────────┤ MAPBENCH_BASE
 //            │ map benchmark 128 × 192 B    │ dma_map_benchmark clocks, sums, time breakdown
-//   0x2ea000 ├──────────────────────────────┤ LINE_OWNERS_BASE
+//   0x2eb000 ├──────────────────────────────┤ LINE_OWNERS_BASE
 //            │ PTE line owners 4096 × 8 B   │ which CPU wrote each shared line last
-//   0x2f2000 ├──────────────────────────────┤ STATIC_END (the rest up to 4 MiB is spare)
+//   0x2f3000 ├──────────────────────────────┤ STATIC_END (the rest up to 4 MiB is spare)
 //   0x400000 ├──────────────────────────────┤ DYNAMIC_BASE (fixed)
 //            │ kheap zone: frame metadata,  │ simulator-private memory (event rings)
 //            │ then its frames              │
@@ -306,7 +306,7 @@ const SMMU_DOMAINS_END: u32 = SMMU_DOMAINS_BASE + MAX_SMMU_DOMAINS * SMMU_DOMAIN
 // ── SMMU instances (the device side) ────────────────────────────────────────
 export const SMMUS_BASE: u32 = (SMMU_DOMAINS_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_SMMUS: u32 = 4;
-export const SMMU_DESC_SIZE: u32 = 1024;
+export const SMMU_DESC_SIZE: u32 = 2048;
 const SMMUS_END: u32 = SMMUS_BASE + MAX_SMMUS * SMMU_DESC_SIZE;
 
 // ── IOVA domains (assembly/iova/) ───────────────────────────────────────────

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  BUILTIN_RUN_SCENARIOS, MACHINES, MACHINE_NAMES, TIME_CODES, runMapBenchmark, runScenario, type CmdqVariant, type MachineName, type MapBenchmarkResult,
+  BUILTIN_RUN_SCENARIOS, MACHINES, Simulator, MACHINE_NAMES, TIME_CODES, runMapBenchmark, runScenario, type CmdqVariant, type MachineName, type MapBenchmarkResult, type RunScenarioInput,
 } from "../dist/index.js";
 
 const CLI = new URL("../dist/cli.js", import.meta.url).pathname;
@@ -203,6 +203,43 @@ describe("scenarios on a machine, with the same breakdown", () => {
 
   it("refuses an unknown machine with its field path", async () => {
     await expect(runScenario(nic({ machine: "m1" }))).rejects.toThrow(/machine: expected one of "snapdragon-x"/);
+  });
+});
+
+describe("the SMMU's table walkers: a bounded number of walks at once", () => {
+  /** The storage scenario, shorter: requests of up to 4 segments of up to 256 KiB, so a device access walks for many pages at once. */
+  const storage = (smmu: Record<string, unknown>, extra: Record<string, unknown> = {}): RunScenarioInput => {
+    const base = BUILTIN_RUN_SCENARIOS["storage"]!;
+    return { ...base, workers: 1, smmu, contention: true, workloads: base.workloads.map((w) => ({ ...w, ops: 500 })), ...extra };
+  };
+
+  it("with contention, a miss that finds every walker busy waits, and more walkers wait less; deterministic on one worker", async () => {
+    const one = await runScenario(storage({ walkers: 1 }));
+    const two = await runScenario(storage({ walkers: 2 }));
+    const many = await runScenario(storage({}));
+    expect(one.smmu.walks).toBeGreaterThan(1000);
+    expect(one.smmu.walksQueued).toBeGreaterThan(one.smmu.walks / 10);
+    expect(one.smmu.walkWaitNs).toBeGreaterThan(two.smmu.walkWaitNs);
+    expect(many.smmu.walksQueued).toBe(0);
+    // The wait is the device's: the same walks, the CPUs' clocks untouched.
+    expect(many.smmu.walks).toBe(one.smmu.walks);
+    expect(many.perCpu.map((c) => c.modelledNs)).toEqual(one.perCpu.map((c) => c.modelledNs));
+    expect((await runScenario(storage({ walkers: 1 }))).smmu).toEqual(one.smmu);
+    expect(formatSummary(one).join("\n")).toMatch(/walks [\d,]+ \([\d,]+ waited for a walker, [\d.,]+ µs in all\)/);
+  });
+
+  it("without contention walks never wait: each costs its uncontended price", async () => {
+    const r = await runScenario(storage({ walkers: 1 }, { contention: false }));
+    expect(r.smmu.walks).toBeGreaterThan(1000);
+    expect([r.smmu.walksQueued, r.smmu.walkWaitNs]).toEqual([0, 0]);
+  });
+
+  it("refuses a walker count outside 1..16, naming the field", async () => {
+    await expect(runScenario(storage({ walkers: 0 }))).rejects.toThrow(/smmu\.walkers: .*0/);
+    await expect(runScenario(storage({ walkers: 17 }))).rejects.toThrow(/smmu\.walkers: .*17/);
+    const sim = await Simulator.create();
+    expect(() => sim.createSmmu({ walkers: 17 })).toThrow(/walkers.*17/);
+    expect(sim.createSmmu({ walkers: 16 }).stats().walksQueued).toBe(0);
   });
 });
 

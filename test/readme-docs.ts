@@ -31,6 +31,7 @@ export const FIELD_MEANINGS: Record<string, string> = {
   "smmu.iotlb.scope": "Where it sits: `device` (the model's default) — each device has a main TLB of its own, as each TBU of an MMU-600/700 does and gem5 models by default; `smmu` — one IOTLB every device shares, so one device's fill serves another's translation of the same address (and a stale entry one device left, any device of the context).",
   "smmu.walkCache": "Walk-cache entries for levels 0–3 (0: that level is not cached). The model's default: gem5's stage-1 `[4, 28, 348, 4]`.",
   "smmu.microTlb": "Entries of each device's micro-TLB (fully associative; 0: none). The model's default: 32.",
+  "smmu.walkers": "Table walks the SMMU runs at once. With `contention`, a TLB miss that finds every walker busy waits for one (the report's SMMU section counts them); without, walks never wait. The model's default: 16 (gem5's walk slots).",
   "smmu.invalidateAt": "When a TLBI takes effect: when the SMMU consumes it (the model's default), or only at the next CMD_SYNC (SMMU v1/v2: the next TLBSYNC of its context bank, or sTLBGSYNC for a global TLBI).",
   "smmu.ttl": "Whether a TLBI's TTL hint narrows what it removes: `ignore` (the model's default) or `honour`.",
   "smmu.costs": "Modelled costs in ns (the model's defaults: `DEFAULT_COSTS`; a `machine` brings its own).",

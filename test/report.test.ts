@@ -56,6 +56,7 @@ function makeReport(overrides: Partial<RunReport["scenario"]> = {}): RunReport {
       translations: 24_691, microTlbHits: 10_000, iotlbHits: 13_500, iotlbMisses: 1_191, iotlbHitRate: 0.9189,
       walks: 1_191, pteReads: 4_764, walkCacheHits: 800, faults: 0,
       commands: { CMD_TLBI_NH_ASID: 100, CMD_TLBI_NH_VA: 3_000, CMD_SYNC: 3_100 }, modelledNs: 9_000_000,
+      walksQueued: 0, walkWaitNs: 0,
     },
     oracle: { checked: 400_000, lazyWindowAccesses: 1_200, shadowFull: 0, unchecked: 0,
               violationsByClass: { afterStrictUnmap: 0, afterFlush: 0, useAfterFree: 1, unknown: 0, freedTable: 0 } },

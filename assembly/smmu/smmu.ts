@@ -22,7 +22,7 @@ export const WALK_CACHE_LEVELS: u32 = 4;
 /** Kheap frames an SMMU can own (SmmuInstance.frames). */
 const MAX_FRAMES: u32 = 15;
 /** Room for statistics (SmmuInstance.stats, u64 each) and costs (SmmuInstance.costs, u32 each). */
-const STATS_ROOM: u32 = 32;
+const STATS_ROOM: u32 = 34;
 const COSTS_ROOM: u32 = 32;
 /** Commands a CMD_SYNC can have waiting (OPT_INVALIDATE_AT_SYNC), and their ring's stride. */
 const PENDING_CMDS: u32 = 4096;
@@ -118,7 +118,7 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   _stats8: u64; _stats9: u64; _stats10: u64; _stats11: u64; _stats12: u64; _stats13: u64; _stats14: u64;
   _stats15: u64; _stats16: u64; _stats17: u64; _stats18: u64; _stats19: u64; _stats20: u64; _stats21: u64;
   _stats22: u64; _stats23: u64; _stats24: u64; _stats25: u64; _stats26: u64; _stats27: u64; _stats28: u64;
-  _stats29: u64; _stats30: u64; _stats31: u64;
+  _stats29: u64; _stats30: u64; _stats31: u64; _stats32: u64; _stats33: u64;
   /** Modelled ns per event, COST_* at costs + 4·COST_* (room for COSTS_ROOM): set by setCost. */
   costs: u32; _costs1: u32; _costs2: u32; _costs3: u32; _costs4: u32; _costs5: u32; _costs6: u32; _costs7: u32;
   _costs8: u32; _costs9: u32; _costs10: u32; _costs11: u32; _costs12: u32; _costs13: u32; _costs14: u32;
@@ -139,7 +139,20 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   /** Each stream's own main TLB (OPT_IOTLB_PER_STREAM): sets, ways, policy (POLICY_*), seed; set at create. */
   tlbSets: u32; tlbWays: u32; tlbPolicy: u32; tlbSeed: u32;
   _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
-  _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64; _pad30: u64; _pad31: u64;
+  _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64;
+  /** Guards the walkers' timeline (walkers.ts; a lock word, sync.ts): taken only in timed runs. */
+  walkerLock: u32;
+  /** Table walks the SMMU runs at once, 1..MAX_WALKERS: set at create (DEFAULT_WALKERS) or by setWalkers. */
+  walkers: u32;
+  /** Each walker's latest walk, in modelled ns: from, then until (MAX_WALKERS pairs of u64; walkers.ts). */
+  walkerBusy: u64; _walkerBusy1: u64; _walkerBusy2: u64; _walkerBusy3: u64; _walkerBusy4: u64;
+  _walkerBusy5: u64; _walkerBusy6: u64; _walkerBusy7: u64; _walkerBusy8: u64; _walkerBusy9: u64;
+  _walkerBusy10: u64; _walkerBusy11: u64; _walkerBusy12: u64; _walkerBusy13: u64; _walkerBusy14: u64;
+  _walkerBusy15: u64; _walkerBusy16: u64; _walkerBusy17: u64; _walkerBusy18: u64; _walkerBusy19: u64;
+  _walkerBusy20: u64; _walkerBusy21: u64; _walkerBusy22: u64; _walkerBusy23: u64; _walkerBusy24: u64;
+  _walkerBusy25: u64; _walkerBusy26: u64; _walkerBusy27: u64; _walkerBusy28: u64; _walkerBusy29: u64;
+  _walkerBusy30: u64; _walkerBusy31: u64;
+  _pad32: u64; _pad33: u64; _pad34: u64; _pad35: u64; _pad36: u64; _pad37: u64; _pad38: u64;
   /**
    * Which attached streams have caches of their own (a micro-TLB, a main TLB): bit sid of
    * MAX_STREAMS bits, u32 words from cachedStreams (set and cleared atomically by steSet /
@@ -149,6 +162,12 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   cachedStreams: u32; _cachedStreams1: u32; _cachedStreams2: u32; _cachedStreams3: u32; _cachedStreams4: u32;
   _cachedStreams5: u32; _cachedStreams6: u32; _cachedStreams7: u32;
 }
+
+/** Table walks an SMMU can run at once, at most (the walkers' timeline holds this many). */
+export const MAX_WALKERS: u32 = 16;
+/** The default, and the most: gem5's SMMUv3 model has 16 page-table-walk slots (reference anchors.md §3). */
+export const DEFAULT_WALKERS: u32 = MAX_WALKERS;
+export const S_WALKER_BUSY: u32 = offsetof<SmmuInstance>("walkerBusy");
 
 // Exported in the module's layout (assembly/index.ts): src/smmu/smmu.ts and src/tasks/dma.ts
 // read them (S_COSTS only the raw layout's users).
@@ -180,6 +199,8 @@ if (offsetof<SmmuInstance>("model") - S_WALKC != WALK_CACHE_LEVELS * 4) ERROR("w
 if (offsetof<SmmuInstance>("_pad0") - offsetof<SmmuInstance>("frames") != MAX_FRAMES * 4) ERROR("frames ≠ MAX_FRAMES");
 if (S_COSTS - S_STATS != STATS_ROOM * 8) ERROR("stats ≠ STATS_ROOM");
 if (offsetof<SmmuInstance>("utlbEntries") - S_COSTS != COSTS_ROOM * 4) ERROR("costs ≠ COSTS_ROOM");
+if (offsetof<SmmuInstance>("_pad32") - S_WALKER_BUSY != MAX_WALKERS * 16) ERROR("walkerBusy ≠ MAX_WALKERS");
+if (offsetof<SmmuInstance>("walkerLock") % CACHE_LINE != 0) ERROR("SmmuInstance.walkerLock must start its own cache line");
 if (offsetof<SmmuInstance>() - offsetof<SmmuInstance>("cachedStreams") != MAX_STREAMS / 8) ERROR("cachedStreams ≠ MAX_STREAMS bits");
 
 /** Options. */
@@ -211,8 +232,10 @@ export const STAT_CMDS: u32 = 12;
 export const STAT_ENTRIES_INVALIDATED: u32 = 13;
 export const STAT_MODELLED_NS: u32 = 14; // SMMU-side modelled time
 export const STAT_CMD_ILLEGAL: u32 = 15; // commands with an opcode the architecture does not define (CERROR_ILL), not in STAT_CMDS
+export const STAT_WALKS_QUEUED: u32 = 16; // walks that found every walker busy (timed runs: walkers.ts)
+export const STAT_WALK_WAIT_NS: u32 = 17; // modelled ns those walks waited for a walker
 /** Commands consumed by kind: one counter per opcode, at STAT_BY_KIND + cmdKindIndex(op). */
-export const STAT_BY_KIND: u32 = 16;
+export const STAT_BY_KIND: u32 = 18;
 export const STAT_COUNT: u32 = STAT_BY_KIND + CMD_KINDS;
 if (STAT_COUNT > STATS_ROOM) ERROR("STAT_* outgrew SmmuInstance.stats");
 
@@ -440,6 +463,7 @@ export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32
   s.options = options | (utlbEntries != 0 ? OPT_UTLB : 0);
   s.model = model;
   s.utlbEntries = utlbEntries;
+  s.walkers = DEFAULT_WALKERS;
   const table = smmuAlloc(s, CTX_TABLE_BYTES);
   if (table != 0) ctxTableInit(table);
   s.ctxTable = table;
@@ -499,6 +523,14 @@ export function setCost(id: u32, which: u32, ns: u32): bool {
   const s = smmuLive(id);
   if (s == 0 || which >= COST_COUNT) return false;
   store<u32>(s + S_COSTS + which * 4, ns);
+  return true;
+}
+
+/** How many table walks SMMU `id` runs at once (1..MAX_WALKERS): false if no such SMMU or out of range. */
+export function setWalkers(id: u32, n: u32): bool {
+  const s = smmuLive(id);
+  if (s == 0 || n == 0 || n > MAX_WALKERS) return false;
+  changetype<SmmuInstance>(s).walkers = n;
   return true;
 }
 

@@ -1,7 +1,9 @@
 // The SMMU's own table walk (the hardware's, not io-pgtable's iova_to_phys): from the
 // stream's table base and geometry, through the walk caches, reading descriptors from
 // simulated RAM, to a leaf — or to the fault the architecture defines (Arm SMMUv3 and
-// VMSAv8-64 translation; reference §4.6 for the descriptor bits). Single stage only.
+// VMSAv8-64 translation; reference §4.6 for the descriptor bits). Single stage only. In runs
+// whose CPUs contend in modelled time, each walk occupies one of the SMMU's walkers
+// (walkers.ts) for as long as its reads take.
 
 import { HIGH_RAM_WINDOW, PHYS_BASE, ramOffset, ZONE_PHYS } from "../memmap";
 import { frameAddr, zoneFrameAllocated, zoneFrames } from "../phys";
@@ -15,6 +17,7 @@ import {
   STAT_PTE_READS, STAT_WALKC_HITS, STAT_WALKS, STAT_MODELLED_NS, cost, stat, walkCacheOf,
 } from "./smmu";
 import { AccessResult } from "./access";
+import { walkerBook } from "./walkers";
 
 const PTE_ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 const PTE_AF: u64 = 1 << 10;
@@ -76,12 +79,26 @@ function leafPerms(pte: u64, stage: u32): u32 {
  */
 export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, stamp: u32, iotlb: CacheHeader,
                      utlb: CacheHeader | null, result: AccessResult): u32 {
+  const done = walkTables(s, ste, sid, iova, ctx, stamp, iotlb, utlb, result);
+  walkerBook(s, done >> 32);
+  return <u32>done;
+}
+
+/** A walk's outcome: the fault (0: none) in the low word, the walker's modelled ns in the high one. */
+@inline function outcome(fault: u32, ns: u64): u64 {
+  return <u64>fault | ((ns < 0xffff_ffff ? ns : 0xffff_ffff) << 32);
+}
+
+/** walk() but for the walker's booking: the outcome (fault and the walk's own ns, see outcome). */
+function walkTables(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, stamp: u32, iotlb: CacheHeader,
+                    utlb: CacheHeader | null, result: AccessResult): u64 {
   stat(s, STAT_WALKS, 1);
+  let ns: u64 = 0;
   const pgShift = ste.pgShift;
   const ias = ste.ias;
   const start = ste.start;
   const stage = ste.stage;
-  if ((iova >> <u64>ias) != 0) return fail(result, F_TRANSLATION, start, 0);
+  if ((iova >> <u64>ias) != 0) return outcome(fail(result, F_TRANSLATION, start, 0), ns);
 
   // Resume below the deepest walk-cache hit.
   let lvl = start;
@@ -92,6 +109,7 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, s
     if (cacheLookup(wc, iova, ctx, <u64>1 << lvlShift(pgShift, <u32>l), changetype<CacheHit>(result))) {
       stat(s, STAT_WALKC_HITS, 1);
       stat(s, STAT_MODELLED_NS, cost(s, COST_WALKC_HIT));
+      ns += cost(s, COST_WALKC_HIT);
       table = result.pa;
       lvl = <u32>l + 1;
       break;
@@ -103,7 +121,7 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, s
     const bits = lvl == start ? ias - shift : pgShift - 3;
     const idx = (iova >> <u64>shift) & ((<u64>1 << bits) - 1);
     const ptr = descriptorPtr(table + idx * 8);
-    if (ptr == 0) return fail(result, F_WALK_EABT, lvl, table + idx * 8);
+    if (ptr == 0) return outcome(fail(result, F_WALK_EABT, lvl, table + idx * 8), ns);
     const o = s.oracle;
     if (o && !zoneFrameAllocated(ZONE_PHYS, <u32>(ramOffset(table) >> 12))) {
       // Reading a table page the kernel already freed: whatever it holds now is not a table.
@@ -112,8 +130,9 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, s
     const pte = atomic.load<u64>(ptr);
     stat(s, STAT_PTE_READS, 1);
     stat(s, STAT_MODELLED_NS, cost(s, COST_PTE_READ));
+    ns += cost(s, COST_PTE_READ);
     const type = pte & 3;
-    if ((type & 1) == 0) return fail(result, F_TRANSLATION, lvl, pte);
+    if ((type & 1) == 0) return outcome(fail(result, F_TRANSLATION, lvl, pte), ns);
     if (lvl < 3 && type == 3) {
       // A table: remember it for walks that share this part of the address.
       table = outputAddress(pte, pgShift);
@@ -126,10 +145,10 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, s
       lvl++;
       continue;
     }
-    if (lvl == 3 ? type != 3 : !blockAllowed(pgShift, lvl)) return fail(result, F_TRANSLATION, lvl, pte);
-    if ((pte & PTE_AF) == 0) return fail(result, F_ACCESS, lvl, pte);
+    if (lvl == 3 ? type != 3 : !blockAllowed(pgShift, lvl)) return outcome(fail(result, F_TRANSLATION, lvl, pte), ns);
+    if ((pte & PTE_AF) == 0) return outcome(fail(result, F_ACCESS, lvl, pte), ns);
     const pa = outputAddress(pte, pgShift);
-    if ((pa >> <u64>ste.oas) != 0) return fail(result, F_ADDR_SIZE, lvl, pte);
+    if ((pa >> <u64>ste.oas) != 0) return outcome(fail(result, F_ADDR_SIZE, lvl, pte), ns);
     const meta = makeMeta(leafPerms(pte, stage), true, shift, lvl, stage);
     // Both sets locked (the IOTLB's first, as every fill takes them) before the second read.
     const line = cacheFillLock(iotlb, iova, shift);
@@ -143,9 +162,9 @@ export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, s
     else cacheFillUnlock(line);
     result.meta = meta;
     result.pa = pa;
-    return 0;
+    return outcome(0, ns);
   }
-  return F_TRANSLATION; // not reached
+  return outcome(F_TRANSLATION, ns); // not reached
 }
 
 function fail(result: AccessResult, type: u32, lvl: u32, info: u64): u32 {

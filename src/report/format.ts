@@ -184,7 +184,8 @@ function smmuCacheFacts(r: RunReport): Fact[] {
     ["translations", fmtInt(s.translations)],
     ["TLB hit rate", `${fmtPct(s.iotlbHitRate)} (micro-TLB hits ${fmtInt(s.microTlbHits)}, IOTLB hits ` +
       `${fmtInt(s.iotlbHits)}, misses ${fmtInt(s.iotlbMisses)})`],
-    ["walks", fmtInt(s.walks)],
+    ["walks", fmtInt(s.walks) + (s.walksQueued > 0
+      ? ` (${fmtInt(s.walksQueued)} waited for a walker, ${fmtUs(s.walkWaitNs / 1000)} in all)` : "")],
     ["PTE reads", fmtInt(s.pteReads)],
     ["walk-cache hits", fmtInt(s.walkCacheHits)],
     ["faults", fmtInt(s.faults)],

@@ -107,6 +107,8 @@ export const reportSchema = z.strictObject({
     translations: count(), microTlbHits: count(), iotlbHits: count(), iotlbMisses: count(), iotlbHitRate: rate(),
     walks: count(), pteReads: count(), walkCacheHits: count(), faults: count(),
     commands: z.record(z.string().max(64), count()), modelledNs: amount(),
+    // Reports saved before the walkers were a resource lack these.
+    walksQueued: count().default(0), walkWaitNs: amount().default(0),
     model: z.enum(["v3", "v2", "v1"]).optional(), registers: z.record(z.string().max(64), count()).optional(),
   }),
   iova: z.strictObject({

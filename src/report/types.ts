@@ -182,6 +182,9 @@ export interface RunReport {
      */
     registers?: Record<string, number>;
     modelledNs: number;
+    /** Walks that found every walker busy, with contention (reports before walkers were modelled: 0), and their ns of waiting. */
+    walksQueued: number;
+    walkWaitNs: number;
   };
   iova: {
     /** alloc_iova_fast served from a CPU's caches (its magazines or a depot swap), and sent on to the tree. */

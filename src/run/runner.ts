@@ -803,7 +803,7 @@ function smmuReport(smmu: Smmu): RunReport["smmu"] {
     walkCacheHits: s.walkCacheHits, faults: s.faults,
     commands: s.commandsByKind,
     ...(smmu.model === "v3" ? {} : { model: smmu.model, registers: s.registersByKind }),
-    modelledNs: s.modelledNs,
+    modelledNs: s.modelledNs, walksQueued: s.walksQueued, walkWaitNs: s.walkWaitNs,
   };
 }
 

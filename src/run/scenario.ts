@@ -73,6 +73,8 @@ export interface RunSmmuOptions {
   iotlb?: { entries?: number; ways?: number; policy?: ReplacementPolicy; scope?: IotlbScope };
   walkCache?: [number, number, number, number];
   microTlb?: number;
+  /** Table walks the SMMU runs at once (SmmuOptions.walkers). */
+  walkers?: number;
   invalidateAt?: "consume" | "sync";
   ttl?: "ignore" | "honour";
   costs?: Partial<SmmuCosts>;
@@ -464,7 +466,7 @@ const variantField = () => expecting(
 const DOMAIN_TYPES = ["DMA", "DMA-FQ"] as const satisfies readonly DomainType[];
 const GRANULES = [4096, 16384, 65536] as const;
 const MAX_BYTES = 4 * 1024 * 1024;
-const { KEPT_MAX, MAX_DMA_CPUS, MAX_DMA_DEVICES, MAX_DMA_DOMAINS, MAX_STREAMS, MAX_THREADS, RING_MAX } = CORE_LIMITS;
+const { KEPT_MAX, MAX_DMA_CPUS, MAX_DMA_DEVICES, MAX_DMA_DOMAINS, MAX_STREAMS, MAX_THREADS, MAX_WALKERS, RING_MAX } = CORE_LIMITS;
 /** Workers: every thread slot but the orchestrator's. */
 const MAX_WORKERS = MAX_THREADS - 1;
 /** A storage request's segments at most; a queue's requests share the CPU's RING_MAX buffers. */
@@ -483,6 +485,7 @@ const smmuSchema = z.strictObject({
   }).optional(),
   walkCache: z.tuple([integer(0, 4096), integer(0, 4096), integer(0, 4096), integer(0, 4096)]).optional(),
   microTlb: integer(0, 256).optional(),
+  walkers: integer(1, MAX_WALKERS).optional(),
   invalidateAt: oneOf(["consume", "sync"]).optional(),
   ttl: oneOf(["ignore", "honour"]).optional(),
   costs: z.strictObject({

@@ -200,6 +200,12 @@ export interface SmmuOptions {
   /** Per-device micro-TLB entries (fully associative, round-robin; 0 = none). Default 32 (gem5). */
   microTlb?: number;
   /**
+   * Table walks the SMMU runs at once, 1..16. Default 16 (gem5's walk slots). Where CPUs
+   * contend in modelled time, a TLB miss that finds every walker busy waits for one
+   * (`stats().walksQueued`, `walkWaitNs`); elsewhere walks never wait.
+   */
+  walkers?: number;
+  /**
    * When a TLBI takes effect: when the SMMU consumes it (default), or at the next CMD_SYNC
    * (SMMU v1/v2: at the next TLBSYNC of its context bank, or sTLBGSYNC for a global TLBI).
    */
@@ -286,6 +292,9 @@ export interface SmmuStats {
   entriesInvalidated: number;
   /** Time the SMMU's work would take on the modelled hardware. */
   modelledNs: number;
+  /** Walks that found every walker busy (only where CPUs contend in modelled time), and their modelled ns of waiting. */
+  walksQueued: number;
+  walkWaitNs: number;
   /**
    * SMMU v1/v2: register operations by kind, every kind in the core's order
    * (REGISTER_KINDS): writes, and for TLBSTATUS / sTLBGSTATUS the reads polling a sync.
@@ -310,8 +319,8 @@ export const SMMU_COST_CODES = {
 const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutName][];
 
 const SMMU_OPTION_KEYS = {
-  model: true, iotlb: true, walkCache: true, microTlb: true, invalidateAt: true, ttl: true, faultQueue: true, oracle: true,
-  injectDroppedInvalidations: true, costs: true,
+  model: true, iotlb: true, walkCache: true, microTlb: true, walkers: true, invalidateAt: true, ttl: true, faultQueue: true,
+  oracle: true, injectDroppedInvalidations: true, costs: true,
 } as const satisfies OptionKeys<SmmuOptions>;
 const SMMU_IOTLB_KEYS = { entries: true, ways: true, policy: true, seed: true, scope: true } as const satisfies
   OptionKeys<NonNullable<SmmuOptions["iotlb"]>>;
@@ -356,6 +365,7 @@ export class Smmu {
     if (!Array.isArray(wc) || wc.length !== 4) throw new ArgumentError("walkCache", wc, "must be 4 entry counts (levels 0–3)", ctx);
     wc.forEach((n, l) => checkInt(`walkCache[${l}]`, n, 0, 1 << 16, ctx));
     const utlb = checkInt("microTlb", opts.microTlb ?? 32, 0, 256, ctx);
+    const walkers = checkInt("walkers", opts.walkers ?? L.DEFAULT_WALKERS, 1, L.MAX_WALKERS, ctx);
     const invalidateAt = checkOneOf("invalidateAt", opts.invalidateAt ?? "consume", ["consume", "sync"] as const, ctx);
     const ttl = checkOneOf("ttl", opts.ttl ?? "ignore", ["ignore", "honour"] as const, ctx);
     const faults = checkInt("faultQueue", opts.faultQueue ?? 1024, 2, 1 << 16, ctx);
@@ -387,6 +397,7 @@ export class Smmu {
     this.iotlbScope = scope;
     this.base = L.SMMUS_BASE + id * L.SMMU_DESC_SIZE;
     for (const [k, name] of COST_KEYS) core.raw.smmu_set_cost(id, L[name], costs[k]);
+    core.raw.smmu_set_walkers(id, walkers);
     this.costs = Object.freeze(costs);
     this.faults = new RingReader(core, {
       head: this.base + L.S_FAULT_HEAD, base: core.readU32(this.base + L.S_FAULTS),
@@ -519,6 +530,7 @@ export class Smmu {
       syncs: this.stat("STAT_SYNCS"), commands: this.stat("STAT_CMDS"), illegalCommands: this.stat("STAT_CMD_ILLEGAL"),
       commandsByKind: this.commandsByKind(),
       entriesInvalidated: this.stat("STAT_ENTRIES_INVALIDATED"), modelledNs: this.stat("STAT_MODELLED_NS"),
+      walksQueued: this.stat("STAT_WALKS_QUEUED"), walkWaitNs: this.stat("STAT_WALK_WAIT_NS"),
       registersByKind: this.registersByKind(),
       iotlb: this.iotlbStats(),
       walkCache: [0, 1, 2, 3].map((l) => this.cacheStats(this.core.readU32(this.base + L.S_WALKC + 4 * l))),
