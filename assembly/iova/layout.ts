@@ -353,6 +353,11 @@ if (OWNER_STRIDE % CACHE_LINE != 0) ERROR("OWNER_STRIDE must keep every owner wo
   loaded: u32;
   /** The other magazine (address), swapped with loaded when that one is full or empty. */
   prev: u32;
+  /**
+   * Empty magazines this CPU freed in this bin, reused first by its next new magazine
+   * (slab.ts poolAllocLocal: SLUB's per-CPU freelist); a list through their first word.
+   */
+  spare: u32;
   /** alloc_iova_fast calls served from this cache (statistic). */
   hits: u64;
   /** alloc_iova_fast calls this cache could not serve, which went to the tree (statistic). */
@@ -366,6 +371,7 @@ if (PC_STRIDE % CACHE_LINE != 0) ERROR("PC_STRIDE must keep every per-CPU cache 
 export const PC_LOCK: u32 = offsetof<PerCpuCache>("lock");
 export const PC_LOADED: u32 = offsetof<PerCpuCache>("loaded");
 export const PC_PREV: u32 = offsetof<PerCpuCache>("prev");
+export const PC_SPARE: u32 = offsetof<PerCpuCache>("spare");
 export const PC_HITS: u32 = offsetof<PerCpuCache>("hits");
 export const PC_MISSES: u32 = offsetof<PerCpuCache>("misses");
 export const PC_DEPOT_HITS: u32 = offsetof<PerCpuCache>("depotHits");

@@ -29,13 +29,13 @@ import {
   DEPOT_DELAY_JIFFIES, DEPOT_STRIDE, Depot, I_DEPOT, I_MAG_POOL, I_NODE_POOL,
   I_ST_BAD_FAST_FREES, I_ST_DEPOT_DRAINS, I_ST_DEPOT_FULL_FLUSHES, I_ST_DEPOT_RECLAIMS, I_ST_FLUSH_RETRIES,
   I_ST_BUGS, I_ST_MAG_ALLOC_FAILS, I_ST_ZERO_PFN_FAST, I_TREE_LOCK, IF_CHECK_FAST_FREES, IF_FAIL_ATOMIC,
-  IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_SIZE, Magazine, MAX_GLOBAL_MAGS, PerCpuCache, PC_STRIDE, RCACHE_BINS,
+  IF_NO_DEPOT_LOCK, IW_MAG_PFN_MISSING, M_SIZE, Magazine, MAX_GLOBAL_MAGS, PerCpuCache, PC_SPARE, PC_STRIDE, RCACHE_BINS,
   iovaBlock, iovaFlags, iovaHas,
 } from "./layout";
 import { allocRange, freeRange, removeLocked, IOVA_WOULD_HANG, IOVA_WRAPPED } from "./alloc";
 import { KB_IOVA_DEPOT_FULL_FLUSH, KB_IOVA_DEPOT_LIST, KB_IOVA_FAST_ROUNDS } from "../behaviour";
 import { findContaining, lo } from "./tree";
-import { poolAlloc, poolFree } from "./slab";
+import { poolAlloc, poolAllocLocal, poolFree, poolFreeLocal, poolGiveBack } from "./slab";
 import { iovaWarn } from "./warn";
 
 // ── addressing ──────────────────────────────────────────────────────────────
@@ -102,19 +102,28 @@ import { iovaWarn } from "./warn";
 
 // ── magazines ───────────────────────────────────────────────────────────────
 
-/** A new empty magazine from the insert path (GFP_ATOMIC): may fail. */
-function magAllocAtomic(d: u32): u32 {
+/** A new empty magazine from `pc`'s insert path (GFP_ATOMIC): may fail. The one `pc` freed last if any. */
+function magAllocAtomic(d: u32, pc: PerCpuCache): u32 {
   if ((iovaFlags(d) & IF_FAIL_ATOMIC) != 0) {
     atomic.add<u32>(d + I_ST_MAG_ALLOC_FAILS, 1);
     return 0;
   }
-  const m = poolAlloc(d + I_MAG_POOL);
+  const m = poolAllocLocal(d + I_MAG_POOL, spareList(pc));
   if (m == 0) atomic.add<u32>(d + I_ST_MAG_ALLOC_FAILS, 1);
   return m;
 }
 
 @inline function magFree(d: u32, mag: u32): void {
   poolFree(d + I_MAG_POOL, mag);
+}
+
+/** Free a magazine `pc` emptied onto its own list: its next magAllocAtomic reuses it, lines and all. */
+@inline function magFreeLocal(d: u32, pc: PerCpuCache, mag: u32): void {
+  poolFreeLocal(d + I_MAG_POOL, spareList(pc), mag);
+}
+
+@inline function spareList(pc: PerCpuCache): u32 {
+  return changetype<u32>(pc) + PC_SPARE;
 }
 
 /**
@@ -257,7 +266,7 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
     pc.prev = loaded;
     canInsert = true;
   } else {
-    const fresh = magAllocAtomic(d);
+    const fresh = magAllocAtomic(d, pc);
     if (fresh != 0) {
       const dp = depotOf(d, bin);
       depotLock(d, dp);
@@ -269,7 +278,7 @@ function rcacheInsert(d: u32, cpu: u32, bin: u32, pfn: u64): bool {
       }
       depotUnlock(d, dp);
       if (flush) {
-        magFree(d, fresh);
+        magFreeLocal(d, pc, fresh);
       } else {
         pc.loaded = fresh;
         canInsert = true;
@@ -314,7 +323,7 @@ function rcacheGet(d: u32, cpu: u32, bin: u32, limit: u64): u64 {
     depotLock(d, dp);
     const mag = depotPop(d, dp);
     if (mag != 0) {
-      magFree(d, loaded);
+      magFreeLocal(d, pc, loaded);
       pc.loaded = mag;
       pc.depotHits++;
       hasPfn = true;
@@ -495,6 +504,7 @@ export function rcachesFree(d: u32): void {
       const b = pc.prev;
       if (a != 0) magFree(d, a);
       if (b != 0) magFree(d, b);
+      poolGiveBack(d + I_MAG_POOL, spareList(pc));
       pc.loaded = 0;
       pc.prev = 0;
     }

@@ -1,7 +1,11 @@
 // Object pools for one IOVA domain: range-tree nodes (the kernel's iova_cache slab) and
 // rcache magazines (kzalloc in v5.15, the iommu_iova_magazine slab in v7.1). Objects are
-// carved from 64 KiB kheap chunks; freed objects go on a free list. Nothing is per CPU:
-// the kernel's slab per-CPU caches change no allocator decision, so they are left out.
+// carved from 64 KiB kheap chunks; freed objects go on a free list. The kernel's slab
+// per-CPU caches change no allocator decision, but they decide which CPU's cache an object
+// is in: SLUB hands a CPU back the object it freed last. So a caller that keeps a list of
+// its own (an rcache's per-CPU cache: poolAllocLocal / poolFreeLocal) reuses what it freed,
+// and only falls back to the shared list — whose objects another CPU may have written,
+// every line of them to move here — when its own is empty.
 //
 // The kernel's allocations can fail (GFP_ATOMIC); here they fail when kheap is exhausted
 // and, for magazines, when the domain's failatomic flag says so (rcache.ts decides that).
@@ -96,7 +100,7 @@ export function poolAlloc(pool: u32): u32 {
     return 0;
   }
   p.free = load<u32>(obj); // its link
-  p.live++;
+  atomic.add<u32>(pool + POOL_LIVE, 1); // also counted outside the lock (poolAllocLocal)
   lockRelease(pool + offsetof<Pool>("lock"));
   memory.fill(obj, 0, p.objSize);
   return obj;
@@ -107,7 +111,43 @@ export function poolFree(pool: u32, obj: u32): void {
   lockAcquire(pool + offsetof<Pool>("lock"));
   store<u32>(obj, p.free); // its link
   p.free = obj;
-  p.live--;
+  atomic.sub<u32>(pool + POOL_LIVE, 1);
+  lockRelease(pool + offsetof<Pool>("lock"));
+}
+
+/**
+ * poolAlloc for a caller with a free list of its own (the u32 head at `list`, guarded by the
+ * caller's lock): the object it freed last, else one from the shared pool. 0 when memory is
+ * exhausted.
+ */
+export function poolAllocLocal(pool: u32, list: u32): u32 {
+  const obj = load<u32>(list);
+  if (obj == 0) return poolAlloc(pool);
+  store<u32>(list, load<u32>(obj)); // its link
+  atomic.add<u32>(pool + POOL_LIVE, 1);
+  memory.fill(obj, 0, poolAt(pool).objSize);
+  return obj;
+}
+
+/** poolFree onto the caller's own list (see poolAllocLocal): its next poolAllocLocal gets `obj` back. */
+export function poolFreeLocal(pool: u32, list: u32, obj: u32): void {
+  store<u32>(obj, load<u32>(list)); // its link
+  store<u32>(list, obj);
+  atomic.sub<u32>(pool + POOL_LIVE, 1);
+}
+
+/** Give a caller's own list (see poolAllocLocal) back to the shared pool, leaving it empty. */
+export function poolGiveBack(pool: u32, list: u32): void {
+  const p = poolAt(pool);
+  lockAcquire(pool + offsetof<Pool>("lock"));
+  let obj = load<u32>(list);
+  while (obj != 0) {
+    const next = load<u32>(obj);
+    store<u32>(obj, p.free);
+    p.free = obj;
+    obj = next;
+  }
+  store<u32>(list, 0);
   lockRelease(pool + offsetof<Pool>("lock"));
 }
 
