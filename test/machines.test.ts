@@ -226,6 +226,10 @@ describe("the SMMU's table walkers: a bounded number of walks at once", () => {
     expect(many.smmu.walks).toBe(one.smmu.walks);
     expect(many.perCpu.map((c) => c.modelledNs)).toEqual(one.perCpu.map((c) => c.modelledNs));
     expect((await runScenario(storage({ walkers: 1 }))).smmu).toEqual(one.smmu);
+    // Two workers book the walkers within the run's bounded lag: about the same waits.
+    const spread = await runScenario(storage({ walkers: 1 }, { workers: 2 }));
+    expect(spread.smmu.walks).toBe(one.smmu.walks);
+    expect(Math.abs(spread.smmu.walksQueued - one.smmu.walksQueued)).toBeLessThan(one.smmu.walksQueued * 0.1);
     expect(formatSummary(one).join("\n")).toMatch(/walks [\d,]+ \([\d,]+ waited for a walker, [\d.,]+ µs in all\)/);
   });
 
