@@ -17,8 +17,10 @@
 // path, on top of the locks (kernelLock charges those); a miss costs only its lock. In timed
 // runs a magazine line or the depot's line another CPU wrote last moves first
 // (line-sharing.ts): the cost of magazines changing CPUs through the depot.
+// A CPU's new magazine is the empty one it freed last, if any (slab.ts poolAllocLocal: SLUB's
+// per-CPU freelist), so a magazine changes CPUs only full, through the depot, as in the kernel.
 // Left out: CPU hotplug (a simulated CPU never goes offline), GFP flags other than the
-// failatomic switch, the magazine slab's own per-CPU behaviour.
+// failatomic switch, the rest of the magazine slab's per-CPU behaviour.
 
 import { cpuCharge, kernelLock, kernelLockTimed, kernelUnlockTimed, lockRelease } from "../sync";
 import { TIME_DEPOT_LOCK, TIME_IOVA_TREE_LOCK } from "../cpu-time";
