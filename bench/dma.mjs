@@ -32,10 +32,13 @@
 // cores; twice it, the ratio two equal cores would show. Figures are medians of several
 // repetitions after a warm-up, the three kinds of run taking turns. No simulated time
 // passes, so the 10 ms timer never fires: under this load the full ring's synchronous flush
-// is what empties the queue.
+// is what empties the queue. Last, what of that sharing is the kernel's own, as the modelled
+// machine pays for it: two dma_map_benchmark threads on a preset that costs line transfers,
+// the lines their CPUs move per iteration (the breakdown's lineTransfer part) — where the
+// kernel serialises the workers, the modelled CPUs wait for the same lines.
 // Run alone: `node bench/dma.mjs`, or through `npm run bench -- dma`.
 
-import { PROFILES, Simulator } from "../dist/index.js";
+import { MACHINES, PROFILES, Simulator, runMapBenchmark } from "../dist/index.js";
 import { lineHandoffNs, machineScaling } from "./lib/control.mjs";
 import { dmaPairsSharing, tracedCore } from "./lib/line-sharing.mjs";
 
@@ -45,6 +48,21 @@ const PHYS_PAGES = 1 << 16;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/** The preset whose line transfers the modelled figure is costed with. */
+const MODELLED_ON = "snapdragon-x";
+
+/**
+ * The lines two kernel threads move between their CPUs per iteration in modelled time (the
+ * breakdown's lineTransfer part: PTE lines, magazines through the depot), deterministic: what
+ * the kernel itself shares, as the modelled machine pays for it.
+ */
+async function modelledLines(profile, mode) {
+  const r = await runMapBenchmark({ threads: 2, mode, profile, machine: MODELLED_ON, seconds: 1, maxLoops: 5000, workers: 1 });
+  const t = r.timePerLoop;
+  const all = Object.values(t).reduce((a, b) => a + b, 0);
+  return `${mode} ${fmt(t.lineTransfer / MACHINES[MODELLED_ON].cpuCosts.lineTransfer, 2)} (${fmt(t.lineTransfer)} of ${fmt(all)} ns)`;
+}
 
 /**
  * A Simulator set up for pairs on `workers` workers (one domain, a device per CPU), warmed
@@ -159,6 +177,9 @@ export async function run({ print = console.log, profile: only } = {}) {
     };
     print(`  ${profile}  line moves per pair between the workers, and the 2-worker ratio they alone predict: ` +
       `${await room("strict", "DMA", strict)}, ${await room("lazy", "DMA-FQ", lazy)}`);
+    print(`  ${profile}  the kernel's share of that sharing on the modelled machine (dma_map_benchmark, 2 threads, ` +
+      `${MODELLED_ON}: lines moved per iteration, their ns of the iteration's): ${await modelledLines(profile, "strict")}, ` +
+      `${await modelledLines(profile, "lazy")}`);
   }
 }
 
