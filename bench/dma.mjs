@@ -39,7 +39,7 @@
 // Run alone: `node bench/dma.mjs`, or through `npm run bench -- dma`.
 
 import { MACHINES, PROFILES, Simulator, runMapBenchmark } from "../dist/index.js";
-import { lineHandoffNs, machineScaling } from "./lib/control.mjs";
+import { keptText, lineHandoffNs, machineScaling } from "./lib/control.mjs";
 import { dmaPairsSharing, tracedCore } from "./lib/line-sharing.mjs";
 
 const PAGE = 0x1000;
@@ -129,7 +129,7 @@ async function measure(profile, type, count, reps) {
       turns.kept.push(two / control);
     }
     const medians = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, median(v)]));
-    return { 1: medians(m[1]), 2: medians(m[2]), ...medians(turns) };
+    return { 1: medians(m[1]), 2: medians(m[2]), ...medians(turns), keptTurns: turns.kept };
   } finally {
     await Promise.all([rigs[1], rigs[2], ...apart].map((g) => g.sim.close()));
   }
@@ -167,7 +167,7 @@ export async function run({ print = console.log, profile: only } = {}) {
     print(`  ${profile}  2 workers / 1 worker: strict ${fmt(strict.ratio, 2)}×, lazy ${fmt(lazy.ratio, 2)}× ` +
       `(this machine: two threads sharing nothing ${machine.map((m) => `${fmt(m, 2)}×`).join(" before, ")} after; ` +
       `a cache line moves between them in ${fmt(handoff)} ns)`);
-    const kept = (mode, r) => `${mode} ${fmt(r.control, 2)}× → ${fmt(r.kept, 2)} (${fmt(2 * r.kept, 2)}× on two equal cores)`;
+    const kept = (mode, r) => `${mode} ${fmt(r.control, 2)}× → ${keptText(r.keptTurns)}`;
     print(`  ${profile}  the same pairs on two Simulators of one worker each at once (sharing nothing) over one, and the ` +
       `share of that one Simulator's two workers keep: ${kept("strict", strict)}, ${kept("lazy", lazy)}`);
     const room = async (mode, type, r) => {

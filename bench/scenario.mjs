@@ -21,7 +21,7 @@
 // Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
 
 import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, parseRunScenario, runScenario, Simulator } from "../dist/index.js";
-import { lineHandoffNs, machineScaling } from "./lib/control.mjs";
+import { keptText, lineHandoffNs, machineScaling } from "./lib/control.mjs";
 import { scenarioSharing, scenarioSharingRuns, tracedCore } from "./lib/line-sharing.mjs";
 
 const REPS = 3;
@@ -51,7 +51,7 @@ async function scaling(name, profile) {
   for (const k of attacker ? ["ops", "maps", "unmaps"] : ["ops", "maps", "unmaps", "deviceAccesses"]) {
     if (totals[1][k] !== totals[2][k]) throw new Error(`${name}: ${k} differs between 1 and 2 workers`);
   }
-  return { best, kept: kept.sort((a, b) => a - b)[Math.floor(REPS / 2)], modelledNsPerOp: totals[1].modelledNsPerOp, ops: totals[1].ops };
+  return { best, kept, modelledNsPerOp: totals[1].modelledNsPerOp, ops: totals[1].ops };
 }
 
 /**
@@ -79,10 +79,9 @@ export async function run({ print = console.log, profile = DEFAULT_PROFILE, name
     const machine = await machineScaling();
     const r = await scaling(name, profile);
     const moves = await lineMoves(traced, BUILTIN_RUN_SCENARIOS[name], profile);
-    const { kept } = r;
     print(`  ${name.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
       `ratio ${fmt(r.best[2] / r.best[1], 2)}× | two 1-worker runs at once ${fmt(r.best.apart)}/s: 2 workers keep ` +
-      `${fmt(kept, 2)} of it (median of ${REPS} turns; ${fmt(2 * kept, 2)}× on two equal cores) | modelled ${fmt(r.modelledNsPerOp)} ns/op | ` +
+      `${keptText(r.kept)} | modelled ${fmt(r.modelledNsPerOp)} ns/op | ` +
       `machine ${fmt(machine, 2)}×${moves}`);
   }
 }

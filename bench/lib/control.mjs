@@ -60,3 +60,18 @@ export async function lineHandoffNs({ handoffs = 2e5 } = {}) {
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
+
+/**
+ * The share of the sharing-nothing control that two workers keep, from its per-turn values:
+ * the median, the turns' range (how much the host moved between turns) and twice the median,
+ * the ratio two equal cores would show — or, where the median passes 1, a word that the host
+ * slowed the control in its turns (the simulator cannot beat two copies sharing nothing).
+ */
+export function keptText(turns) {
+  const sorted = [...turns].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const f = (n) => n.toFixed(2);
+  const range = `${f(sorted[0])}–${f(sorted[sorted.length - 1])}`;
+  const equal = median > 1.05 ? "above 1: the host slowed the control" : `${f(2 * median)}× on two equal cores`;
+  return `${f(median)} (median of ${turns.length} turns, ${range}; ${equal})`;
+}
