@@ -377,13 +377,8 @@ export function smmu_stream_iotlb(id: u32, sid: u32): u32 {
   const inst = changetype<smmu.SmmuInstance>(s);
   let slot = <i32>sid;
   if (inst.model != smmu.SMMU_MODEL_V3) slot = v2bank.v2StreamMatch(inst, sid); // a bank, or < 0 / MATCH_BYPASS
-  return slotIotlb(s, <u32>slot);
-}
-
-/** The IOTLB of stream-table slot `slot` (an SMMU v1/v2's context bank `slot`), as smmu_stream_iotlb. */
-function slotIotlb(s: u32, slot: u32): u32 {
-  if (s == 0 || slot >= smmu.MAX_STREAMS) return 0;
-  return changetype<u32>(smmu.steOf(changetype<smmu.SmmuInstance>(s), slot).iotlb);
+  if (<u32>slot >= smmu.MAX_STREAMS) return 0;
+  return changetype<u32>(smmu.steOf(inst, <u32>slot).iotlb);
 }
 
 /**

@@ -39,14 +39,13 @@
 // Run alone: `node bench/dma.mjs`, or through `npm run bench -- dma`.
 
 import { MACHINES, PROFILES, Simulator, runMapBenchmark } from "../dist/index.js";
-import { keptText, lineHandoffNs, machineScaling } from "./lib/control.mjs";
+import { keptText, lineHandoffNs, machineScaling, median } from "./lib/control.mjs";
 import { dmaPairsSharing, tracedCore } from "./lib/line-sharing.mjs";
 
 const PAGE = 0x1000;
 const PHYS_BASE = 0x1_0000_0000;
 const PHYS_PAGES = 1 << 16;
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 /** The preset whose line transfers the modelled figure is costed with. */
@@ -109,8 +108,9 @@ async function sample(rig, workers, count, seed, m) {
  * copies of this work; its cores may differ: on the VMs this was tuned on one vCPU ran the
  * pair loop ~45% slower than the other, the same integer loop equally fast). The three run
  * in turn, `reps` times after a warm-up, so that each ratio compares runs moments apart:
- * `ratio` (two workers over one), `control` (the control over one) and `kept` (two workers
- * over the control), medians of the per-turn ratios; `1` and `2`, the runs' own medians.
+ * `ratio` (two workers over one) and `control` (the control over one), medians of the
+ * per-turn ratios, and `kept` (two workers over the control), every turn's; `1` and `2`, the
+ * runs' own medians.
  */
 async function measure(profile, type, count, reps) {
   const rigs = { 1: await pairsRig(profile, type, 1, count), 2: await pairsRig(profile, type, 2, count) };
@@ -129,7 +129,7 @@ async function measure(profile, type, count, reps) {
       turns.kept.push(two / control);
     }
     const medians = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, median(v)]));
-    return { 1: medians(m[1]), 2: medians(m[2]), ...medians(turns), keptTurns: turns.kept };
+    return { 1: medians(m[1]), 2: medians(m[2]), ratio: median(turns.ratio), control: median(turns.control), kept: turns.kept };
   } finally {
     await Promise.all([rigs[1], rigs[2], ...apart].map((g) => g.sim.close()));
   }
@@ -167,7 +167,7 @@ export async function run({ print = console.log, profile: only } = {}) {
     print(`  ${profile}  2 workers / 1 worker: strict ${fmt(strict.ratio, 2)}×, lazy ${fmt(lazy.ratio, 2)}× ` +
       `(this machine: two threads sharing nothing ${machine.map((m) => `${fmt(m, 2)}×`).join(" before, ")} after; ` +
       `a cache line moves between them in ${fmt(handoff)} ns)`);
-    const kept = (mode, r) => `${mode} ${fmt(r.control, 2)}× → ${keptText(r.keptTurns)}`;
+    const kept = (mode, r) => `${mode} ${fmt(r.control, 2)}× → ${keptText(r.kept)}`;
     print(`  ${profile}  the same pairs on two Simulators of one worker each at once (sharing nothing) over one, and the ` +
       `share of that one Simulator's two workers keep: ${kept("strict", strict)}, ${kept("lazy", lazy)}`);
     const room = async (mode, type, r) => {

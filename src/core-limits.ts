@@ -17,8 +17,6 @@ export const CORE_LIMITS = Object.freeze({
   MAX_STREAMS: 256,
   /** Table walks an SMMU runs at once, at most (assembly/smmu/smmu.ts). */
   MAX_WALKERS: 16,
-  /** ...and by default (gem5's 16 page-table-walk slots; assembly/smmu/smmu.ts). */
-  DEFAULT_WALKERS: 16,
   /** Buffers one workload CPU keeps in flight: a ring, a queue's segments, live slots (assembly/workload/state.ts). */
   RING_MAX: 512,
   /** IOVAs an attacker keeps retrying (assembly/workload/state.ts). */

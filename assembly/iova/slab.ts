@@ -100,9 +100,14 @@ export function poolAlloc(pool: u32): u32 {
     return 0;
   }
   p.free = load<u32>(obj); // its link
-  atomic.add<u32>(pool + POOL_LIVE, 1); // also counted outside the lock (poolAllocLocal)
   lockRelease(pool + offsetof<Pool>("lock"));
-  memory.fill(obj, 0, p.objSize);
+  return handOut(pool, obj);
+}
+
+/** `obj`, taken off a free list, counted live and zeroed (`live` is atomic: own lists take objects without the pool lock). */
+function handOut(pool: u32, obj: u32): u32 {
+  atomic.add<u32>(pool + POOL_LIVE, 1);
+  memory.fill(obj, 0, poolAt(pool).objSize);
   return obj;
 }
 
@@ -124,9 +129,7 @@ export function poolAllocLocal(pool: u32, list: u32): u32 {
   const obj = load<u32>(list);
   if (obj == 0) return poolAlloc(pool);
   store<u32>(list, load<u32>(obj)); // its link
-  atomic.add<u32>(pool + POOL_LIVE, 1);
-  memory.fill(obj, 0, poolAt(pool).objSize);
-  return obj;
+  return handOut(pool, obj);
 }
 
 /** poolFree onto the caller's own list (see poolAllocLocal): its next poolAllocLocal gets `obj` back. */

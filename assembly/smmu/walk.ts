@@ -80,13 +80,19 @@ function leafPerms(pte: u64, stage: u32): u32 {
 export function walk(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, stamp: u32, iotlb: CacheHeader,
                      utlb: CacheHeader | null, result: AccessResult): u32 {
   const done = walkTables(s, ste, sid, iova, ctx, stamp, iotlb, utlb, result);
-  walkerBook(s, done >> 32);
-  return <u32>done;
+  const ns = done >> FAULT_BITS;
+  stat(s, STAT_MODELLED_NS, ns); // the SMMU's time: the walk's reads and walk-cache hits, added once
+  walkerBook(s, ns);
+  return <u32>(done & ((1 << FAULT_BITS) - 1));
 }
 
-/** A walk's outcome: the fault (0: none) in the low word, the walker's modelled ns in the high one. */
+/** A walk's outcome holds its fault in the low FAULT_BITS, the walk's modelled ns above (a few costs of < 2^31 each). */
+const FAULT_BITS: u64 = 8;
+if (F_WALK_EABT >= 1 << <u32>FAULT_BITS) ERROR("a fault type outgrew a walk outcome's FAULT_BITS");
+
+/** A walk's outcome: the fault (0: none) and the walk's own modelled ns. */
 @inline function outcome(fault: u32, ns: u64): u64 {
-  return <u64>fault | ((ns < 0xffff_ffff ? ns : 0xffff_ffff) << 32);
+  return <u64>fault | (ns << FAULT_BITS);
 }
 
 /** walk() but for the walker's booking: the outcome (fault and the walk's own ns, see outcome). */
@@ -108,7 +114,6 @@ function walkTables(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, st
     if (!wc) continue;
     if (cacheLookup(wc, iova, ctx, <u64>1 << lvlShift(pgShift, <u32>l), changetype<CacheHit>(result))) {
       stat(s, STAT_WALKC_HITS, 1);
-      stat(s, STAT_MODELLED_NS, cost(s, COST_WALKC_HIT));
       ns += cost(s, COST_WALKC_HIT);
       table = result.pa;
       lvl = <u32>l + 1;
@@ -129,7 +134,6 @@ function walkTables(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, st
     }
     const pte = atomic.load<u64>(ptr);
     stat(s, STAT_PTE_READS, 1);
-    stat(s, STAT_MODELLED_NS, cost(s, COST_PTE_READ));
     ns += cost(s, COST_PTE_READ);
     const type = pte & 3;
     if ((type & 1) == 0) return outcome(fail(result, F_TRANSLATION, lvl, pte), ns);

@@ -68,10 +68,14 @@ export async function lineHandoffNs({ handoffs = 2e5 } = {}) {
  * slowed the control in its turns (the simulator cannot beat two copies sharing nothing).
  */
 export function keptText(turns) {
-  const sorted = [...turns].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
+  const mid = median(turns);
   const f = (n) => n.toFixed(2);
-  const range = `${f(sorted[0])}–${f(sorted[sorted.length - 1])}`;
-  const equal = median > 1.05 ? "above 1: the host slowed the control" : `${f(2 * median)}× on two equal cores`;
-  return `${f(median)} (median of ${turns.length} turns, ${range}; ${equal})`;
+  const range = `${f(Math.min(...turns))}–${f(Math.max(...turns))}`;
+  const equal = mid > 1.05 ? "above 1: the host slowed the control" : `${f(2 * mid)}× on two equal cores`;
+  return `${f(mid)} (median of ${turns.length} turns, ${range}; ${equal})`;
+}
+
+/** The median of `xs` (the upper one of an even count). */
+export function median(xs) {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 }
