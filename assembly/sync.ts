@@ -106,6 +106,18 @@ export function lockTryAcquire(lock: u32): bool {
   return atomic.cmpxchg<i32>(lock, 0, 1) == 0;
 }
 
+/**
+ * Read a word the caller is about to write, with a compare-and-swap that changes nothing:
+ * the read takes its line for writing at once. A plain read of a line another worker wrote
+ * last shares the line, and the write then has to take it again — two moves between the
+ * workers' cores instead of one. (IOVAs freed on one CPU come back on another: their PTEs'
+ * lines, and the magazine that carried them, were written last by the CPU that freed them.)
+ * Costs a locked instruction, so callers use it once per line, not per word.
+ */
+@inline export function loadToWrite<T>(addr: u32): T {
+  return atomic.cmpxchg<T>(addr, 0, 0);
+}
+
 export function lockRelease(lock: u32): void {
   if (atomic.sub<i32>(lock, 1) != 1) {
     atomic.store<i32>(lock, 0);

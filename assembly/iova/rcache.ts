@@ -22,9 +22,9 @@
 // Left out: CPU hotplug (a simulated CPU never goes offline), GFP flags other than the
 // failatomic switch, the rest of the magazine slab's per-CPU behaviour.
 
-import { cpuCharge, kernelLock, kernelLockTimed, kernelUnlockTimed, lockRelease } from "../sync";
+import { cpuCharge, kernelLock, kernelLockTimed, kernelUnlockTimed, loadToWrite, lockRelease } from "../sync";
 import { TIME_DEPOT_LOCK, TIME_IOVA_TREE_LOCK } from "../cpu-time";
-import { CPU_COST_IOVA_RCACHE } from "../memmap";
+import { CACHE_LINE, CPU_COST_IOVA_RCACHE } from "../memmap";
 import { jiffiesNow } from "../clock";
 import { linesWritten } from "../line-sharing";
 import {
@@ -163,14 +163,21 @@ function magPop(d: u32, mag: u32, limit: u64): u64 {
     atomic.add<u32>(d + I_ST_BUGS, 1);
     return 0;
   }
-  let i = count(mag) - 1;
-  while (pfnAt(mag, i) > limit) {
+  const top = count(mag) - 1;
+  // Pops go down the magazine, and pushes come back up over the same slots: a slot that
+  // ends its line is read for writing (loadToWrite), as the line of a magazine another CPU
+  // filled would otherwise move here twice, once for the read and again for the write.
+  const topSlot = pfnSlot(mag, top);
+  let pfn = ((topSlot + 8) & (CACHE_LINE - 1)) == 0 ? loadToWrite<u64>(topSlot) : load<u64>(topSlot);
+  let i = top;
+  while (pfn > limit) {
     if (i == 0) return 0;
     i--;
+    pfn = pfnAt(mag, i);
   }
-  const pfn = pfnAt(mag, i);
-  const top = count(mag) - 1;
-  store<u64>(pfnSlot(mag, i), pfnAt(mag, top));
+  // The kernel stores the top PFN into slot i even when i is the top, a store that changes
+  // nothing; modelled time charges it all the same (magLinesWritten).
+  if (i != top) store<u64>(pfnSlot(mag, i), pfnAt(mag, top));
   magAt(mag).size = top;
   magLinesWritten(mag, i);
   return pfn;
@@ -225,13 +232,14 @@ function depotPush(d: u32, dp: Depot, mag: u32): u32 {
 
 /** Take a full magazine (LIFO in both depots); 0 when the depot is empty. */
 function depotPop(d: u32, dp: Depot): u32 {
-  const size = dp.size;
+  // Read for writing: the line was likely written last by the CPU that pushed.
+  const size = loadToWrite<u32>(changetype<u32>(dp) + offsetof<Depot>("size"));
   if (size == 0) return 0;
   let mag: u32;
   if (iovaHas(d, KB_IOVA_DEPOT_LIST)) {
     mag = dp.head;
     if (mag == 0) return 0;
-    dp.head = magAt(mag).size;
+    dp.head = loadToWrite<u32>(mag + M_SIZE); // its link word, written next
     magAt(mag).size = magSize(d);
     linesWritten(mag + M_SIZE, sizeof<u32>());
   } else {

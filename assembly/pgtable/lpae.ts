@@ -23,8 +23,8 @@
 // Left out: the Mali and Apple DART formats, dirty tracking (v7.1 read_and_clear_dirty),
 // custom table allocators.
 
-import { CPU_COST_PTE, CPU_COST_TABLE_ALLOC, CPU_COST_WALK_STEP, FRAME_SHIFT, HIGH_RAM_WINDOW, PHYS_BASE, ramOffset, ZONE_PHYS } from "../memmap";
-import { cpuCharge } from "../sync";
+import { CACHE_LINE, CPU_COST_PTE, CPU_COST_TABLE_ALLOC, CPU_COST_WALK_STEP, FRAME_SHIFT, HIGH_RAM_WINDOW, PHYS_BASE, ramOffset, ZONE_PHYS } from "../memmap";
+import { cpuCharge, loadToWrite } from "../sync";
 import { linesWritten } from "../line-sharing";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
 import {
@@ -398,9 +398,19 @@ function mapAt(d: u32, iova: u64, paddr: u64, size: u64, pgcount: u64, prot: u64
  */
 function initLeaves(d: u32, iova: u64, paddr: u64, prot: u64, lvl: i32, n: i32,
                     ptep: u32, table: u32): i32 {
+  // One leaf over nothing, the common case: checked and written by one compare-and-swap.
+  // A read and then a write of a PTE whose line another worker wrote last (an IOVA freed on
+  // one CPU, mapped again on another) would move that line between their cores twice.
+  if (n == 1 && atomic.cmpxchg<u64>(ptep, 0, leafPte(prot, lvl, paddr)) == 0) {
+    leavesWritten(d, ptep, 1);
+    return 0;
+  }
   const sz = blockSize(d, lvl);
   for (let i = 0; i < n; i++) {
-    const old = atomic.load<u64>(ptep + (<u32>i << 3));
+    // Several leaves (or one over something): read, then written by writeLeaves. The
+    // first PTE and each that starts a line are read for writing, taking the line once.
+    const at = ptep + (<u32>i << 3);
+    const old = i == 0 || (at & (CACHE_LINE - 1)) == 0 ? loadToWrite<u64>(at) : atomic.load<u64>(at);
     if (isLeaf(old, lvl)) {
       warnExists(d);
       return -EEXIST;
@@ -420,10 +430,19 @@ function initLeaves(d: u32, iova: u64, paddr: u64, prot: u64, lvl: i32, n: i32,
 /** __arm_lpae_init_pte: write n consecutive leaves. */
 function writeLeaves(d: u32, paddr: u64, prot: u64, lvl: i32, n: i32, ptep: u32): void {
   const sz = blockSize(d, lvl);
-  const pte = prot | (lvl == MAX_LEVELS - 1 ? PTE_TYPE_PAGE : PTE_TYPE_BLOCK);
   for (let i = 0; i < n; i++) {
-    atomic.store<u64>(ptep + (<u32>i << 3), pte | paddrToPte(paddr + <u64>i * sz));
+    atomic.store<u64>(ptep + (<u32>i << 3), leafPte(prot, lvl, paddr + <u64>i * sz));
   }
+  leavesWritten(d, ptep, n);
+}
+
+/** The leaf PTE mapping `paddr` at level `lvl` with the attributes `prot` (protToPte's). */
+@inline function leafPte(prot: u64, lvl: i32, paddr: u64): u64 {
+  return prot | (lvl == MAX_LEVELS - 1 ? PTE_TYPE_PAGE : PTE_TYPE_BLOCK) | paddrToPte(paddr);
+}
+
+/** What writing n leaves from ptep costs and leaves to do: their CPU time, their lines, and the sync of a non-coherent walker. */
+function leavesWritten(d: u32, ptep: u32, n: i32): void {
   cpuCharge(CPU_COST_PTE, n > 0 ? <u64>n : 0);
   linesWritten(ptep, n > 0 ? <u32>n << 3 : 0);
   if (!coherent(d)) syncPtes(d, ptep, n);
