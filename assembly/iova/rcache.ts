@@ -168,7 +168,7 @@ function magPop(d: u32, mag: u32, limit: u64): u64 {
   // ends its line is read for writing (loadToWrite), as the line of a magazine another CPU
   // filled would otherwise move here twice, once for the read and again for the write.
   const topSlot = pfnSlot(mag, top);
-  let pfn = ((topSlot + 8) & (CACHE_LINE - 1)) == 0 ? loadToWrite<u64>(topSlot) : load<u64>(topSlot);
+  let pfn = ((topSlot + sizeof<u64>()) & (CACHE_LINE - 1)) == 0 ? loadToWrite<u64>(topSlot) : load<u64>(topSlot);
   let i = top;
   while (pfn > limit) {
     if (i == 0) return 0;
@@ -232,8 +232,9 @@ function depotPush(d: u32, dp: Depot, mag: u32): u32 {
 
 /** Take a full magazine (LIFO in both depots); 0 when the depot is empty. */
 function depotPop(d: u32, dp: Depot): u32 {
-  // Read for writing: the line was likely written last by the CPU that pushed.
-  const size = loadToWrite<u32>(changetype<u32>(dp) + offsetof<Depot>("size"));
+  // A plain read: a CPU finding the depot empty writes nothing, so its line stays shared
+  // (read for writing, an empty depot both CPUs look at would move on every look).
+  const size = dp.size;
   if (size == 0) return 0;
   let mag: u32;
   if (iovaHas(d, KB_IOVA_DEPOT_LIST)) {
