@@ -232,9 +232,12 @@ function takeTurns(model, step, { rounds, warmup, warmupBurst }) {
  * warm-up: the line transfers per pair two workers would pay, and where they come from.
  * The warm-up runs the CPUs in turns of `warmupBurst` pairs, as two workers that start a
  * few hundred pairs apart do: which IOVAs each CPU's caches end up holding — and so which
- * page-table lines they share — is decided there.
+ * page-table lines they share — is decided there. It runs as long as a benchmark's does:
+ * on 6.12 and 7.1 the depot keeps handing each CPU magazines the other filled, mixing their
+ * IOVAs on the page-table lines further, and the count grows with the warm-up until ~50,000
+ * pairs (a lazy pair's 0.17 after 2,000, 0.21 after 20,000, 0.23 from 50,000 on).
  */
-export async function dmaPairsSharing(Simulator, traced, { profile, type, smmu: smmuOptions = {}, rounds = 2000, warmup = 2000, warmupBurst = 500 }) {
+export async function dmaPairsSharing(Simulator, traced, { profile, type, smmu: smmuOptions = {}, rounds = 10_000, warmup = 50_000, warmupBurst = 500 }) {
   const model = new CoherenceModel({ functionOf: traced.functionOf, ignoreFunctions: ["dma/loop/loopPairs"] });
   const sim = await createTracedSimulator(Simulator, traced, model, { profile, kheapMiB: 16 });
   try {
