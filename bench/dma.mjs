@@ -29,8 +29,12 @@
 // two cores need not be equal (nor equally loaded by its neighbours), the same pairs also run
 // on two Simulators of one worker each at once: what two workers sharing nothing reach here.
 // One Simulator's two workers over that is the share the simulator keeps, whatever the
-// cores; twice it, the ratio two equal cores would show. Figures are medians of several
-// repetitions after a warm-up, the three kinds of run taking turns. No simulated time
+// cores; twice it, the ratio two equal cores would show. And two workers of one Simulator
+// whose CPUs each map in a domain on an SMMU of their own (the same core, memory, pool and
+// loop, none of the kernel's state shared) over the same control: the simulator's own share,
+// so that what one domain's two workers keep less is the kernel's sharing (which core
+// function pays for it: bench/lib/worker-profile.mjs). Figures are medians of several
+// repetitions after a warm-up, the four kinds of run taking turns. No simulated time
 // passes, so the 10 ms timer never fires: under this load the full ring's synchronous flush
 // is what empties the queue. Last, what of that sharing is the kernel's own, as the modelled
 // machine pays for it: two dma_map_benchmark threads on a preset that costs line transfers,
@@ -64,27 +68,36 @@ async function modelledLines(profile, mode) {
 }
 
 /**
- * A Simulator set up for pairs on `workers` workers (one domain, a device per CPU), warmed
- * up: `go(n, seed)` runs n pairs per worker and resolves to each worker's result.
+ * A Simulator set up for pairs on `workers` workers (a device per CPU, in one domain; with
+ * `own`, each CPU in a domain on an SMMU of its own, so that the CPUs share none of the
+ * kernel's state), warmed up: `go(n, seed)` runs n pairs per worker and resolves to each
+ * worker's result.
  */
-async function pairsRig(profile, type, workers, count) {
+export async function pairsRig(profile, type, workers, count, { own = false } = {}) {
   const sim = await Simulator.create({ profile, kheapMiB: 16 });
-  const smmu = sim.createSmmu();
-  const dom = sim.createDmaDomain({ smmu, type, cpus: workers });
-  const devices = Array.from({ length: workers }, (_, i) => dom.attachDevice({ streamId: 1 + i }).id);
   const L = sim.core.layout;
-  sim.core.raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0);
+  const domains = Array.from({ length: own ? workers : 1 }, () => {
+    const dom = sim.createDmaDomain({ smmu: sim.createSmmu(), type, cpus: workers });
+    sim.core.raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0);
+    return dom;
+  });
+  const domainOf = (i) => domains[own ? i : 0];
+  const devices = Array.from({ length: workers }, (_, i) => domainOf(i).attachDevice({ streamId: 1 + i }).id);
   const pool = await sim.pool({ workers });
-  const args = (n, seed) => ({ domain: dom.id, device: devices, cpus: Array.from({ length: workers }, (_, i) => i),
+  const args = (n, seed) => ({ domain: Array.from({ length: workers }, (_, i) => domainOf(i).id), device: devices,
+    cpus: Array.from({ length: workers }, (_, i) => i),
     count: n, size: PAGE, physBase: PHYS_BASE, physPages: PHYS_PAGES, flags: L.LOOP_TOUCH, seed });
   const go = async (n, seed) => {
     const res = await pool.run("dma.pairs", args(n, seed));
     if (res.some((x) => x.mapFailures || x.pairs !== n)) throw new Error(`dma.pairs: map failures in ${profile} ${type}`);
     return res;
   };
-  await go(Math.max(1, count / 4), 1); // warm-up: tables built, caches filled
-  return { sim, smmu, go };
+  await go(warmupPairs(count), 1); // warm-up: tables built, caches filled
+  return { sim, smmu: own ? null : domains[0].smmu, go };
 }
+
+/** The pairs per worker pairsRig warms up with before runs of `count`. */
+export const warmupPairs = (count) => Math.max(1, Math.floor(count / 4));
 
 /** One timed run of `rig` (`workers` workers, `count` pairs each) added to the figures `m`; returns its pairs/s. */
 async function sample(rig, workers, count, seed, m) {
@@ -103,35 +116,41 @@ async function sample(rig, workers, count, seed, m) {
 }
 
 /**
- * `count` pairs per worker on one worker, on two, and on two Simulators of one worker each
- * at once (the control: two workers sharing nothing at all — what this machine gives two
- * copies of this work; its cores may differ: on the VMs this was tuned on one vCPU ran the
- * pair loop ~45% slower than the other, the same integer loop equally fast). The three run
- * in turn, `reps` times after a warm-up, so that each ratio compares runs moments apart:
- * `ratio` (two workers over one) and `control` (the control over one), medians of the
- * per-turn ratios, and `kept` (two workers over the control), every turn's; `1` and `2`, the
- * runs' own medians.
+ * `count` pairs per worker on one worker, on two, on two whose CPUs share none of the
+ * kernel's state (each in a domain on an SMMU of its own), and on two Simulators of one
+ * worker each at once (the control: two workers sharing nothing at all — what this machine
+ * gives two copies of this work; its cores may differ: on the VMs this was tuned on one vCPU
+ * ran the pair loop ~45% slower than the other, the same integer loop equally fast). The
+ * four run in turn, `reps` times after a warm-up, so that each ratio compares runs moments
+ * apart: `ratio` (two workers over one) and `control` (the control over one), medians of the
+ * per-turn ratios; `kept` (two workers over the control) and `ownKept` (two workers of
+ * separate domains over the control), every turn's; `1` and `2`, the runs' own medians.
  */
 async function measure(profile, type, count, reps) {
   const rigs = { 1: await pairsRig(profile, type, 1, count), 2: await pairsRig(profile, type, 2, count) };
+  const own = await pairsRig(profile, type, 2, count, { own: true });
   const apart = [await pairsRig(profile, type, 1, count), await pairsRig(profile, type, 1, count)];
+  const rateOf = (res) => (res.length * count) / (Math.max(...res.map((x) => x.ms)) / 1000);
   try {
     const figures = () => ({ rate: [], nsPerPair: [], cpuNs: [], smmuNs: [], cmds: [], syncs: [] });
     const m = { 1: figures(), 2: figures() };
-    const turns = { ratio: [], control: [], kept: [] };
+    const turns = { ratio: [], control: [], kept: [], ownKept: [] };
     for (let r = 0; r < reps; r++) {
       const one = await sample(rigs[1], 1, count, 100 + r, m[1]);
       const two = await sample(rigs[2], 2, count, 100 + r, m[2]);
+      const separate = rateOf(await own.go(count, 100 + r));
       const res = await Promise.all(apart.map((g) => g.go(count, 100 + r)));
-      const control = (2 * count) / (Math.max(...res.map((x) => x[0].ms)) / 1000);
+      const control = rateOf(res.map((x) => x[0]));
       turns.ratio.push(two / one);
       turns.control.push(control / one);
       turns.kept.push(two / control);
+      turns.ownKept.push(separate / control);
     }
     const medians = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, median(v)]));
-    return { 1: medians(m[1]), 2: medians(m[2]), ratio: median(turns.ratio), control: median(turns.control), kept: turns.kept };
+    return { 1: medians(m[1]), 2: medians(m[2]), ratio: median(turns.ratio), control: median(turns.control),
+      kept: turns.kept, ownKept: turns.ownKept };
   } finally {
-    await Promise.all([rigs[1], rigs[2], ...apart].map((g) => g.sim.close()));
+    await Promise.all([rigs[1], rigs[2], own, ...apart].map((g) => g.sim.close()));
   }
 }
 
@@ -170,6 +189,9 @@ export async function run({ print = console.log, profile: only } = {}) {
     const kept = (mode, r) => `${mode} ${fmt(r.control, 2)}× → ${keptText(r.kept)}`;
     print(`  ${profile}  the same pairs on two Simulators of one worker each at once (sharing nothing) over one, and the ` +
       `share of that one Simulator's two workers keep: ${kept("strict", strict)}, ${kept("lazy", lazy)}`);
+    print(`  ${profile}  two workers of one Simulator whose CPUs share none of the kernel's state (each in a domain on ` +
+      `an SMMU of its own) keep of the same control: strict ${keptText(strict.ownKept)}, lazy ${keptText(lazy.ownKept)} — ` +
+      `what one domain's two workers keep less is the kernel's own sharing (its PTE lines, magazines, locks, command queue)`);
     const room = async (mode, type, r) => {
       const moves = (await dmaPairsSharing(Simulator, traced, { profile, type })).total;
       const t1 = 1e9 / r[1].rate;

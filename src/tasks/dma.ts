@@ -17,7 +17,12 @@ function loopStat(core: Core, which: "LS_PAIRS" | "LS_MAP_FAILS"): number {
 }
 
 export interface DmaPairsArgs {
-  domain: number;
+  /**
+   * The DMA domain the CPUs map in: one for every worker, or one per worker
+   * (domains[worker]) — CPUs in different domains share none of the kernel's state for it
+   * (IOVA caches, page tables, flush queue).
+   */
+  domain: number | number[];
   /**
    * The device that touches the buffers: one for every worker, or one per worker
    * (devices[worker]) — each device has one micro-TLB, which every access of every CPU
@@ -52,13 +57,14 @@ export const dmaTasks = {
     const { core } = ctx;
     const cpu = a.cpus[ctx.worker]!;
     const device = typeof a.device === "number" ? a.device : a.device[ctx.worker]!;
+    const domain = typeof a.domain === "number" ? a.domain : a.domain[ctx.worker]!;
     core.raw.cpu_modelled_ns(true);
     const t0 = performance.now();
     const rc = core.raw.dma_loop_pairs(device, cpu, a.count, a.size, a.physBase, a.physPages, 0, a.flags,
                                        (a.seed + ctx.worker * 7919) >>> 0 || 1);
     const ms = performance.now() - t0;
     const cpuNs = core.raw.cpu_modelled_ns(false);
-    core.raw.dma_release_cpu(a.domain, cpu);
+    core.raw.dma_release_cpu(domain, cpu);
     if (rc !== 0) throw cpuError(core, rc, cpu, `dma.pairs (worker ${ctx.worker})`);
     return { pairs: loopStat(core, "LS_PAIRS"), mapFailures: loopStat(core, "LS_MAP_FAILS"), ms, cpuNs };
   },
