@@ -1,6 +1,9 @@
 // After asc: list what build/core.wasm exports (name and kind) into build/exports.js, so
 // that the bindings can refuse a core.wasm from another build with the name of what it
-// lacks. Derived from the module itself, never written by hand.
+// lacks; and write the values of its exported constants (the numeric globals: capacities,
+// layout offsets, codes) into build/constants.js, one named export each, for the code that
+// needs one before any core is loaded — a scenario's schema, a benchmark's option checks
+// (src/core-limits.ts). Derived from the module itself, never written by hand.
 import { readFile, writeFile } from "node:fs/promises";
 
 const module = await WebAssembly.compile(await readFile(new URL("../build/core.wasm", import.meta.url)));
@@ -10,3 +13,36 @@ await writeFile(new URL("../build/exports.js", import.meta.url),
   `${header}export const CORE_EXPORTS = ${JSON.stringify(list)};\n`);
 await writeFile(new URL("../build/exports.d.ts", import.meta.url),
   `${header}export declare const CORE_EXPORTS: readonly (readonly [string, WebAssembly.ImportExportKind])[];\n`);
+
+/**
+ * The module's exported numeric globals, by name. Instantiated over a memory of its own:
+ * the core has no start function, so nothing runs, and its globals' values are fixed at
+ * compile time. (64-bit ones, BigInts, are left out: nothing needs them before a core loads.)
+ * A mutable one would be one instance's state, not a constant of the build: it stops it.
+ */
+async function constants() {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return list.filter(([, kind]) => kind === "global").map(([name]) => {
+    const global = instance.exports[name];
+    if (isMutable(global)) throw new Error(`core-exports: build/core.wasm exports the mutable global ${name}`);
+    return [name, global.value];
+  }).filter(([, value]) => typeof value === "number");
+}
+
+/** Whether a WebAssembly.Global may be written (an immutable one refuses its own value). */
+function isMutable(global) {
+  try {
+    global.value = global.value;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const values = await constants();
+// One named export each, so that a bundle keeps only the constants its code imports.
+await writeFile(new URL("../build/constants.js", import.meta.url),
+  header + values.map(([name, value]) => `export const ${name} = ${value};\n`).join(""));
+await writeFile(new URL("../build/constants.d.ts", import.meta.url),
+  header + values.map(([name]) => `export declare const ${name}: number;\n`).join(""));
