@@ -19,7 +19,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { warmupPairs } from "../dma.mjs";
+import { PROFILES } from "../../dist/index.js";
+import { pairsRig, warmupPairs } from "../dma.mjs";
 
 const ROOT = new URL("../../", import.meta.url);
 /** The profiler's sampling interval, µs: coarse enough that its own thread costs the workers little. */
@@ -27,7 +28,6 @@ const INTERVAL_US = 1000;
 
 /** In the child: `pairs` pairs on each of two workers after bench/dma.mjs's warm-up; `own` gives each CPU its domain and SMMU. */
 async function child(profile, type, pairs, own) {
-  const { pairsRig } = await import(new URL("bench/dma.mjs", ROOT).href);
   const rig = await pairsRig(profile, type, 2, pairs, { own });
   const res = await rig.go(pairs, 7);
   await rig.sim.close();
@@ -77,8 +77,9 @@ function profiled(profile, type, pairs, own, names) {
 
 async function main([profile = "7.1", type = "DMA-FQ", pairsArg = "3000000"]) {
   const pairs = Number(pairsArg);
-  if (!["DMA", "DMA-FQ"].includes(type) || !(pairs >= 1000)) {
-    throw new Error("usage: node bench/lib/worker-profile.mjs [profile] [DMA|DMA-FQ] [pairs per worker, ≥ 1000]");
+  if (!PROFILES.includes(profile) || !["DMA", "DMA-FQ"].includes(type) || !(pairs >= 1000)) {
+    throw new Error(`usage: node bench/lib/worker-profile.mjs [profile: ${PROFILES.join(", ")}] [DMA|DMA-FQ] ` +
+      "[pairs per worker, ≥ 1000]");
   }
   const names = wasmNames();
   const own = profiled(profile, type, pairs, true, names);
@@ -101,5 +102,13 @@ async function main([profile = "7.1", type = "DMA-FQ", pairsArg = "3000000"]) {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === "--child") await child(args[1], args[2], Number(args[3]), args[4] === "own");
-else await main(args);
+if (args[0] === "--child") {
+  await child(args[1], args[2], Number(args[3]), args[4] === "own");
+} else {
+  try {
+    await main(args);
+  } catch (e) {
+    console.error(e.message);
+    process.exitCode = 2;
+  }
+}
