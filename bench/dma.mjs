@@ -84,8 +84,9 @@ export async function pairsRig(profile, type, workers, count, { own = false } = 
   const domainOf = (i) => domains[own ? i : 0];
   const devices = Array.from({ length: workers }, (_, i) => domainOf(i).attachDevice({ streamId: 1 + i }).id);
   const pool = await sim.pool({ workers });
-  const args = (n, seed) => ({ domain: Array.from({ length: workers }, (_, i) => domainOf(i).id), device: devices,
-    cpus: Array.from({ length: workers }, (_, i) => i),
+  const domainIds = Array.from({ length: workers }, (_, i) => domainOf(i).id);
+  const cpus = Array.from({ length: workers }, (_, i) => i);
+  const args = (n, seed) => ({ domain: domainIds, device: devices, cpus,
     count: n, size: PAGE, physBase: PHYS_BASE, physPages: PHYS_PAGES, flags: L.LOOP_TOUCH, seed });
   const go = async (n, seed) => {
     const res = await pool.run("dma.pairs", args(n, seed));
@@ -99,13 +100,16 @@ export async function pairsRig(profile, type, workers, count, { own = false } = 
 /** The pairs per worker pairsRig warms up with before runs of `count`. */
 export const warmupPairs = (count) => Math.max(1, Math.floor(count / 4));
 
+/** Pairs per second over the workers of one run (`res`, `count` pairs each): until the last one finished. */
+const rateOf = (res, count) => (res.length * count) / (Math.max(...res.map((x) => x.ms)) / 1000);
+
 /** One timed run of `rig` (`workers` workers, `count` pairs each) added to the figures `m`; returns its pairs/s. */
 async function sample(rig, workers, count, seed, m) {
   const before = rig.smmu.stats();
   const res = await rig.go(count, seed);
   const after = rig.smmu.stats();
   const total = count * workers;
-  const rate = total / (Math.max(...res.map((x) => x.ms)) / 1000);
+  const rate = rateOf(res, count);
   m.rate.push(rate);
   m.nsPerPair.push(median(res.map((x) => (x.ms * 1e6) / count)));
   m.cpuNs.push(res.reduce((n, x) => n + x.cpuNs, 0) / total);
@@ -130,7 +134,6 @@ async function measure(profile, type, count, reps) {
   const rigs = { 1: await pairsRig(profile, type, 1, count), 2: await pairsRig(profile, type, 2, count) };
   const own = await pairsRig(profile, type, 2, count, { own: true });
   const apart = [await pairsRig(profile, type, 1, count), await pairsRig(profile, type, 1, count)];
-  const rateOf = (res) => (res.length * count) / (Math.max(...res.map((x) => x.ms)) / 1000);
   try {
     const figures = () => ({ rate: [], nsPerPair: [], cpuNs: [], smmuNs: [], cmds: [], syncs: [] });
     const m = { 1: figures(), 2: figures() };
@@ -138,9 +141,9 @@ async function measure(profile, type, count, reps) {
     for (let r = 0; r < reps; r++) {
       const one = await sample(rigs[1], 1, count, 100 + r, m[1]);
       const two = await sample(rigs[2], 2, count, 100 + r, m[2]);
-      const separate = rateOf(await own.go(count, 100 + r));
+      const separate = rateOf(await own.go(count, 100 + r), count);
       const res = await Promise.all(apart.map((g) => g.go(count, 100 + r)));
-      const control = rateOf(res.map((x) => x[0]));
+      const control = rateOf(res.map((x) => x[0]), count);
       turns.ratio.push(two / one);
       turns.control.push(control / one);
       turns.kept.push(two / control);

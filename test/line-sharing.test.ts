@@ -40,10 +40,11 @@ describe("line transfers between two workers per DMA pair", () => {
     // 0.23 (counted after a 50,000-pair warm-up: the depot mixes the CPUs' IOVAs until then).
     // 0.42 while a PTE, a magazine's PFNs and the depot's words were read before they were
     // written (two moves of a line the other CPU wrote last: one to share it, one to take
-    // it). After a 2,000-pair warm-up, as counted before: 1.60 with one IOTLB for both
-    // devices (an IOVA the other CPU used lands in a set its device filled; each device's
-    // main TLB, the default IOTLB scope, keeps its sets apart), 0.35 with one magazine pool
-    // for both CPUs (no per-CPU freelist), 0.29 reading before writing, 0.17 now.
+    // it). Earlier designs, counted after the 2,000-pair warm-up of then: 1.60 while both
+    // devices shared one IOTLB by default (an IOVA the other CPU used lands in a set its
+    // device filled; each device's main TLB, the default IOTLB scope now, keeps its sets
+    // apart), 0.35 with one magazine pool for both CPUs (no per-CPU freelist), 0.29 reading
+    // before writing; this core 0.17 after 2,000.
     expect(r.total).toBeLessThan(0.27);
     for (const f of fillAndFind) expect(of(r, f), f).toBeLessThan(0.05);
     expect(of(r, "smmu/cache/invalidateSet")).toBeLessThan(0.01); // micro-TLBs too: their entries die in place

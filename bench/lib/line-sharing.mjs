@@ -25,11 +25,16 @@ import { readFile } from "node:fs/promises";
 
 const HOOK_BASE = 1_000_000; // ids of the wrapped atomics (instrument-memory numbers from 1)
 
-/** Function names of the release core in index order, from its text form. */
-function functionNames(wat) {
+/**
+ * Function names of the release core in index order, from its text form: its own functions,
+ * or with `imports`, the imported ones first, as the Wasm function index space (and V8's
+ * `wasm-function[N]` frames) counts them.
+ */
+export function functionNames(wat, { imports = false } = {}) {
+  const func = imports ? /^ \((?:import "[^"]*" "[^"]*" \()?func (\$\S+)/ : /^ \(func (\$\S+)/;
   const names = [];
   for (const line of wat.split("\n")) {
-    const m = /^ \(func (\$\S+)/.exec(line);
+    const m = func.exec(line);
     if (m) names.push(m[1].replace("$assembly/", ""));
   }
   return names;

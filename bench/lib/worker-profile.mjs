@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROFILES } from "../../dist/index.js";
 import { pairsRig, warmupPairs } from "../dma.mjs";
+import { functionNames } from "./line-sharing.mjs";
 
 const ROOT = new URL("../../", import.meta.url);
 /** The profiler's sampling interval, µs: coarse enough that its own thread costs the workers little. */
@@ -36,12 +37,7 @@ async function child(profile, type, pairs, own) {
 
 /** Names of the core's functions by Wasm function index (imports first), from its text form. */
 function wasmNames() {
-  const names = [];
-  for (const line of readFileSync(new URL("build/core.wat", ROOT), "utf8").split("\n")) {
-    const m = /^ \((?:import "[^"]*" "[^"]*" \()?func (\$\S+)/.exec(line);
-    if (m) names.push(m[1].replace("$assembly/", ""));
-  }
-  return names;
+  return functionNames(readFileSync(new URL("build/core.wat", ROOT), "utf8"), { imports: true });
 }
 
 /** Self time per function, ns per pair, over the worker threads' profiles in `dir`. */
