@@ -5,7 +5,7 @@
 // a capacity changed in assembly/ changes here with the next build, with nothing to edit.
 
 import {
-  KEPT_MAX, LOG_MAX, MAX_DMA_CPUS, MAX_DMA_DEVICES, MAX_DMA_DOMAINS, MAX_STREAMS, MAX_THREADS, MAX_WALKERS, RING_MAX,
+  KEPT_MAX, LOG_MAX, MAG_SIZE_MAX, MAX_DMA_CPUS, MAX_DMA_DEVICES, MAX_DMA_DOMAINS, MAX_STREAMS, MAX_THREADS, MAX_WALKERS, RING_MAX,
 } from "../build/constants.js";
 
 export const CORE_LIMITS = Object.freeze({
@@ -23,6 +23,8 @@ export const CORE_LIMITS = Object.freeze({
   MAX_WALKERS,
   /** Buffers one workload CPU keeps in flight: a ring, a queue's segments, live slots (assembly/workload/state.ts). */
   RING_MAX,
+  /** The largest IOVA magazine (IOVA_MAG_SIZE) a domain may be given (assembly/iova/layout.ts). */
+  MAG_SIZE_MAX,
   /** IOVAs an attacker keeps retrying (assembly/workload/state.ts). */
   KEPT_MAX,
   /** Unmaps a victim logs for its attacker before the attacker must read them (assembly/workload/state.ts). */

@@ -34,10 +34,16 @@ export interface IovaDomainOptions {
    * counts disagreements in stats().searchMismatches. The results are the kernel's in all three.
    */
   search?: "fast" | "linear" | "verify";
+  /**
+   * IOVA_MAG_SIZE, PFNs per rcache magazine: the profile's (128 on 5.15, 127 from 6.7) unless
+   * given, 1 up to the core's MAG_SIZE_MAX. A what-if knob: 6.12 with 128, for instance, shows
+   * what the 127-slot magazine costs CPUs whose flush queue frees 255 IOVAs at once.
+   */
+  magazineSize?: number;
 }
 
 const IOVA_DOMAIN_OPTION_KEYS = {
-  granule: true, startPfn: true, cpus: true, checkFastFrees: true, search: true,
+  granule: true, startPfn: true, cpus: true, checkFastFrees: true, search: true, magazineSize: true,
 } as const satisfies OptionKeys<IovaDomainOptions>;
 
 export interface IovaRange {
@@ -275,10 +281,11 @@ export class IovaDomain {
       throw new ArgumentError("search", search, "must be 'fast', 'linear' or 'verify'", ctx);
     }
     const L = core.layout;
+    const magazineSize = checkInt("magazineSize", opts.magazineSize ?? kernelProfile(profile).iovaMagazineSize, 1, L.MAG_SIZE_MAX, ctx);
     let flags = check ? L.IF_CHECK_FAST_FREES : 0;
     if (search === "linear") flags |= L.IF_LINEAR_SEARCH;
     if (search === "verify") flags |= L.IF_VERIFY_SEARCH;
-    const id = checkCore(core, core.raw.iova_create(machineBehaviourBits(core), kernelProfile(profile).iovaMagazineSize,
+    const id = checkCore(core, core.raw.iova_create(machineBehaviourBits(core), magazineSize,
       Math.log2(granule), startPfn, cpus, flags), ctx, { detail: `at most ${L.MAX_IOVA_DOMAINS} IOVA domains live at once` });
     return new IovaDomain(core, id);
   }
@@ -494,6 +501,12 @@ export class IovaDomain {
     }));
   }
 
+  /** IOVA_MAG_SIZE of this domain: PFNs per magazine (its profile's, or the magazineSize it was made with). */
+  get magazineSize(): number {
+    this.live("magazineSize");
+    return this.core.readU32(this.block + this.core.layout.I_MAG_SIZE);
+  }
+
   /** Every CPU's loaded and prev magazines and the depot, per bin. */
   rcacheState(): RcacheState {
     this.live("rcacheState");
@@ -521,7 +534,7 @@ export class IovaDomain {
           for (let j = 0; j < size; j++) depot.push(this.magazine(this.core.readU32(dp + L.DP_ARRAY + 4 * j)));
         } else {
           // A depot magazine's size word holds the link; depot magazines are always full.
-          const full = this.core.readU32(this.block + L.I_MAG_SIZE);
+          const full = this.magazineSize;
           for (let m = this.core.readU32(dp + L.DP_HEAD), j = 0; m !== 0 && j < size; j++) {
             depot.push(this.magazine(m, full));
             m = this.core.readU32(m + L.M_SIZE);
@@ -532,7 +545,7 @@ export class IovaDomain {
       }
       bins.push({ order, cpus, depot });
     }
-    return { magazineSize: this.core.readU32(this.block + L.I_MAG_SIZE), bins };
+    return { magazineSize: this.magazineSize, bins };
   }
 
   /** The allocator's counters: the tree's ranges, allocations, frees and failures, the caches'. */
@@ -822,7 +835,7 @@ export class IovaDomain {
     if (mag === 0) return [];
     const L = this.core.layout;
     const n = size ?? this.core.readU32(mag + L.M_SIZE);
-    const cap = this.core.readU32(this.block + L.I_MAG_SIZE);
+    const cap = this.magazineSize;
     if (n > cap) {
       throw new IommuSimError(`iommu-sim: rcacheState: the magazine at ${hex(mag)} of IOVA domain ${this.id} claims ${n} PFNs, ` +
         `more than a magazine holds (${cap}): the domain's state is corrupted`);

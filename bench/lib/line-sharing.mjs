@@ -232,8 +232,8 @@ function takeTurns(model, step, { rounds, warmup, warmupBurst }) {
 
 /**
  * dma_map + device write + dma_unmap pairs (bench/dma.mjs's work) on two simulated CPUs of
- * one domain, each with a device of its own (on an SMMU made with `smmu`, createSmmu's
- * options), taking turns one pair at a time after a
+ * one domain (createDmaDomain's options `domain`, e.g. a magazineSize), each with a device of
+ * its own (on an SMMU made with `smmu`, createSmmu's options), taking turns one pair at a time after a
  * warm-up: the line transfers per pair two workers would pay, and where they come from.
  * The warm-up runs the CPUs in turns of `warmupBurst` pairs, as two workers that start a
  * few hundred pairs apart do: which IOVAs each CPU's caches end up holding — and so which
@@ -242,12 +242,12 @@ function takeTurns(model, step, { rounds, warmup, warmupBurst }) {
  * IOVAs on the page-table lines further, and the count grows with the warm-up until ~50,000
  * pairs (a lazy pair's 0.17 after 2,000, 0.21 after 20,000, 0.23 from 50,000 on).
  */
-export async function dmaPairsSharing(Simulator, traced, { profile, type, smmu: smmuOptions = {}, rounds = 10_000, warmup = 50_000, warmupBurst = 500 }) {
+export async function dmaPairsSharing(Simulator, traced, { profile, type, smmu: smmuOptions = {}, domain: domainOptions = {}, rounds = 10_000, warmup = 50_000, warmupBurst = 500 }) {
   const model = new CoherenceModel({ functionOf: traced.functionOf, ignoreFunctions: ["dma/loop/loopPairs"] });
   const sim = await createTracedSimulator(Simulator, traced, model, { profile, kheapMiB: 16 });
   try {
     const smmu = sim.createSmmu(smmuOptions);
-    const dom = sim.createDmaDomain({ smmu, type, cpus: 2 });
+    const dom = sim.createDmaDomain({ ...domainOptions, smmu, type, cpus: 2 });
     const devices = [dom.attachDevice({ streamId: 1 }).id, dom.attachDevice({ streamId: 2 }).id];
     const { raw, layout: L } = sim.core;
     raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0);
@@ -279,7 +279,7 @@ export function scenarioSharingRuns(scenario) {
  * A scenario's workloads (nic-rx, nic-tx, storage, random) on its two CPUs, taking turns one
  * operation at a time after a warm-up in bursts: the line transfers per operation two
  * workers would pay, and where they come from. `type` overrides every domain's type (the
- * nic scenario runs half strict, half lazy); the scenario's `smmu` options are honoured;
+ * nic scenario runs half strict, half lazy); the scenario's `smmu` options and its domains' `magazineSize` are honoured;
  * events, the oracle and machine presets are left out — this counts the sharing of the DMA
  * path itself.
  */
@@ -296,7 +296,7 @@ export async function scenarioSharing(Simulator, traced, scenario, { profile = s
     const { raw, layout: L } = sim.core;
     const smmu = sim.createSmmu(scenario.smmu ?? {}); // its caches' geometry and policies, without the oracle
     const domains = new Map(scenario.domains.map((d) => {
-      const dom = sim.createDmaDomain({ smmu, type: type ?? d.type, cpus: scenario.cpus });
+      const dom = sim.createDmaDomain({ smmu, type: type ?? d.type, cpus: scenario.cpus, magazineSize: d.magazineSize });
       raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0); // as a run sets it
       return [d.name, dom];
     }));

@@ -36,6 +36,8 @@ export interface BenchCliOptions {
   machine?: MachineName;
   cmdq?: CmdqVariant;
   quantum?: number;
+  /** IOVA_MAG_SIZE when not the profile's. */
+  magazineSize?: number;
   /** Write BASE.html (the curve and the breakdown) and BASE.json. */
   out?: string;
 }
@@ -124,6 +126,7 @@ function benchOptions(o: BenchCliOptions, threads: number): MapBenchmarkOptions 
     ...(o.workers !== undefined ? { workers: o.workers } : {}), ...(o.maxLoops !== undefined ? { maxLoops: o.maxLoops } : {}),
     ...(o.machine !== undefined ? { machine: o.machine } : {}), ...(o.cmdq !== undefined ? { cmdq: o.cmdq } : {}),
     ...(o.quantum !== undefined ? { quantumNs: o.quantum } : {}),
+    ...(o.magazineSize !== undefined ? { magazineSize: o.magazineSize } : {}),
   };
 }
 
@@ -148,7 +151,8 @@ async function runModes(o: BenchCliOptions, threads: number, modes: readonly ("s
 }
 
 function writeOut(o: BenchCliOptions, points: ReturnType<typeof sweepPoint>[], results: MapBenchmarkResult[]): void {
-  const info = { ...(o.machine ? { machine: o.machine } : {}), cmdq: o.cmdq ?? "kernel", profile: o.profile, granule: o.granule };
+  const info = { ...(o.machine ? { machine: o.machine } : {}), cmdq: o.cmdq ?? "kernel", profile: o.profile, granule: o.granule,
+                 ...(o.magazineSize !== undefined ? { magazineSize: o.magazineSize } : {}) };
   writeFileSync(`${o.out}.html`, renderSweepHtml(points, info, results));
   writeFileSync(`${o.out}.json`, JSON.stringify({ points, results }, null, 2));
   process.stderr.write(`iommu-sim bench: wrote ${o.out}.html and ${o.out}.json\n`);

@@ -88,6 +88,11 @@ export interface MapBenchmarkOptions extends AssetOptions {
    */
   quantumNs?: number;
   /**
+   * IOVA_MAG_SIZE of the domain's allocator, when not the profile's (1..1024): a what-if, e.g.
+   * 128 on 6.12 to see what magazines of 127 cost threads whose full flush queues free 255 IOVAs.
+   */
+  magazineSize?: number;
+  /**
    * Iterations per thread at most (not a kernel parameter): ends a run before its modelled
    * seconds are up — for tests and quick looks. Default: none.
    */
@@ -150,6 +155,8 @@ export interface MapBenchmarkResult {
   machine?: MachineName;
   cmdq: CmdqVariant;
   quantumNs: number;
+  /** The magazine size given (magazineSize), if one was: the profile's otherwise. */
+  magazineSize?: number;
   workers: number;
   /** Simulated time that passed (jiffies at HZ = 250): the run's modelled seconds, once, however many threads. */
   jiffies: number;
@@ -192,7 +199,7 @@ const DIRECTIONS = ["BIDIRECTIONAL", "TO_DEVICE", "FROM_DEVICE"] as const;
 interface Params {
   threads: number; seconds: number; node: number; dmaBits: number; dir: number; transNs: number;
   granule: number; mapMode: number; profile: Profile; mode: "strict" | "lazy"; rangeInvalidation: boolean;
-  maxLoops: number; machine?: MachineName; cmdq: CmdqVariant; quantumNs: number;
+  maxLoops: number; machine?: MachineName; cmdq: CmdqVariant; quantumNs: number; magazineSize?: number;
   cpuCosts: Partial<CpuCosts>; smmuCosts: Partial<SmmuCosts>; smmuModel: SmmuModel;
 }
 
@@ -220,7 +227,7 @@ export function checkMapBenchmarkOptions(o: MapBenchmarkOptions): void {
 const OPTION_KEYS = Object.keys({
   threads: true, seconds: true, node: true, dmaBits: true, dir: true, transNs: true, granule: true, mapMode: true,
   profile: true, mode: true, workers: true, rangeInvalidation: true, machine: true, cmdq: true, cpuCosts: true,
-  smmuCosts: true, quantumNs: true, maxLoops: true, signal: true, onProgress: true, core: true, workerUrl: true,
+  smmuCosts: true, quantumNs: true, magazineSize: true, maxLoops: true, signal: true, onProgress: true, core: true, workerUrl: true,
 } satisfies Record<keyof MapBenchmarkOptions, true>);
 
 /** The ioctl's checks, in the kernel's order, then the simulator's own limits. */
@@ -268,10 +275,13 @@ function validate(o: MapBenchmarkOptions): Params {
   if (typeof rangeInvalidation !== "boolean") throw new ArgumentError("rangeInvalidation", rangeInvalidation, "must be a boolean", ctx);
   const maxLoops = o.maxLoops === undefined ? 0 : checkInt("maxLoops", o.maxLoops, 1, 2 ** 50, ctx);
   const quantumNs = checkInt("quantumNs", o.quantumNs ?? d.quantumNs, 100, 1_000_000, ctx);
+  const magazineSize = o.magazineSize === undefined ? undefined
+    : checkInt("magazineSize", o.magazineSize, 1, CORE_LIMITS.MAG_SIZE_MAX, ctx);
   const smmuCosts = { ...(preset ? machineSmmuCosts(preset, cmdq, ctx) : {}), ...(o.smmuCosts ?? {}) };
   const cpuCosts = { ...(preset?.cpuCosts ?? {}), ...(o.cpuCosts ?? {}) };
   return { threads, seconds, node, dmaBits, dir, transNs, granule, mapMode, profile, mode, rangeInvalidation, maxLoops,
            ...(o.machine !== undefined ? { machine: o.machine } : {}), cmdq, quantumNs, smmuCosts, cpuCosts,
+           ...(magazineSize !== undefined ? { magazineSize } : {}),
            smmuModel: preset?.smmuModel ?? "v3" };
 }
 
@@ -360,7 +370,7 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
   try {
     const smmu = sim.createSmmu({ model: p.smmuModel, costs: p.smmuCosts });
     const dom = sim.createDmaDomain({ smmu, type: p.mode === "lazy" ? "DMA-FQ" : "DMA", cpus: p.threads,
-                                      rangeInvalidation: p.rangeInvalidation });
+                                      rangeInvalidation: p.rangeInvalidation, magazineSize: p.magazineSize });
     const dev = dom.attachDevice({ streamId: 1, dmaMask: p.dmaBits, bus: "pci" });
     for (let c = 0; c < p.threads; c++) sim.core.raw.mapbench_reset(c);
     let pool: WorkerPool | undefined;
@@ -472,6 +482,7 @@ function result(sim: Simulator, p: Params, workers: number, wallMs: number, dma:
     threads: p.threads, seconds: p.seconds, node: p.node, dmaBits: p.dmaBits, dir: p.dir, transNs: p.transNs,
     granule: p.granule, mapMode: p.mapMode, profile: p.profile, mode: p.mode, rangeInvalidation: p.rangeInvalidation,
     ...(p.machine !== undefined ? { machine: p.machine } : {}), cmdq: p.cmdq, quantumNs: p.quantumNs,
+    ...(p.magazineSize !== undefined ? { magazineSize: p.magazineSize } : {}),
     timePerLoop: sumTimeBreakdowns(perThread.map((t) => t.time), Math.max(1, Number(sums.loops))),
     jiffies: sim.jiffies - sim.core.readU64Number(stateOf(sim, 0) + L.MB_JIFFIES0), workers, perThread, dma, smmu: { commands: s.commands, syncs: s.syncs, tlbi: s.tlbi, commandsByKind: s.commandsByKind }, wallMs,
   };

@@ -120,13 +120,16 @@ export interface SweepPageInfo {
   cmdq: CmdqVariant;
   profile: string;
   granule: number;
+  /** IOVA_MAG_SIZE, when the run was given one instead of the profile's. */
+  magazineSize?: number;
 }
 
 /** The sweep as a self-contained HTML page. */
 export function renderSweepHtml(points: SweepPoint[], info: SweepPageInfo, results: MapBenchmarkResult[]): string {
   const modes = [...new Set(points.map((p) => p.mode))];
   const title = `dma_map_benchmark against threads${info.machine ? ` on ${info.machine}` : ""}`;
-  const intro = `Modelled time (not this machine's wall clock), kernel ${info.profile}, granule ${info.granule}, ` +
+  const magazines = info.magazineSize === undefined ? "" : `, IOVA magazines of ${info.magazineSize} (not the profile's)`;
+  const intro = `Modelled time (not this machine's wall clock), kernel ${info.profile}${magazines}, granule ${info.granule}, ` +
     `command queue: ${info.cmdq}. Published figures and their sources: src/machines.ts.`;
   const body = htmlSection("Latency against threads", htmlTable(sweepTable(points))) +
     htmlSection("Where each thread's time went (per iteration)", stackedBars(points));

@@ -193,12 +193,21 @@ function smmuCacheFacts(r: RunReport): Fact[] {
   ];
 }
 
+/** The magazines' size (IOVA_MAG_SIZE) the domains ran with: one number, or each domain's where they differ. */
+function magazinesText(r: RunReport): string {
+  const known = r.domains.filter((d) => d.magazineSize !== undefined);
+  if (known.length === 0) return "";
+  const sizes = new Set(known.map((d) => d.magazineSize));
+  return sizes.size === 1 ? `, magazines of ${known[0]!.magazineSize}`
+    : `, magazines of ${known.map((d) => `${d.magazineSize} (${d.name})`).join(", ")}`;
+}
+
 export function iovaFacts(r: RunReport): Fact[] {
   const v = r.iova;
   return [
     ["rcache hit rate", fmtPct(v.rcacheHitRate)],
     ["alloc_iova_fast", `rcache hits ${fmtInt(v.rcacheHits)}, misses ${fmtInt(v.rcacheMisses)}`],
-    ["depot", `${fmtInt(v.depotHits)} hits via a depot magazine (${fmtPct(v.depotHitRate)} of hits)`],
+    ["depot", `${fmtInt(v.depotHits)} hits via a depot magazine (${fmtPct(v.depotHitRate)} of hits)${magazinesText(r)}`],
     ["rbtree", `allocs ${fmtInt(v.treeAllocs)}, frees ${fmtInt(v.treeFrees)}`],
     ["magazine alloc failures", fmtInt(v.magazineAllocFailures)],
   ];

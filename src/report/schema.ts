@@ -127,6 +127,7 @@ export const reportSchema = z.strictObject({
   switcher: z.strictObject({ rounds: count(), switches: count() }),
   domains: z.array(z.strictObject({
     name: text(), variant: text(), type: z.enum(["DMA", "DMA-FQ"]), dma: dmaStats, fqPending: count(),
+    magazineSize: count().optional(),
   })).max(1024),
   events: z.array(z.strictObject({
     due: text(), atUs: amount(), cpu: z.int().min(-1), action: text(), target: text(), result: text(),

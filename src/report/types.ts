@@ -227,6 +227,8 @@ export interface RunReport {
     dma: DmaStats;
     /** Flush-queue entries still waiting (a lazy domain's). */
     fqPending: number;
+    /** IOVA_MAG_SIZE its allocator ran with (the profile's, or the scenario's magazineSize); absent in reports before it was kept. */
+    magazineSize?: number;
   }[];
   events: EventReport[];
   series: SeriesPoint[];

@@ -366,6 +366,7 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
       const dom = sim.createDmaDomain({
         smmu, type: d.type, variant: d.variant, granule: d.granule, ias: d.ias, oas: d.oas, cpus: sc.cpus,
         fqMode: d.fqMode, forcedac: d.forcedac, deferTableFree: d.deferTableFree, rangeInvalidation: d.rangeInvalidation,
+        magazineSize: d.magazineSize,
       });
       made.domains.push(dom);
       // Nothing reads the flush queue's event log in a run; every CPU writing it would cost.
@@ -786,11 +787,12 @@ function oracleReport(m: Machine): RunReport["oracle"] {
   };
 }
 
-/** Each DMA domain at the end: its type, the DMA layer's counts (mixedDecisions: the seed race's signature), its queue. */
+/** Each DMA domain at the end: its type, the DMA layer's counts (mixedDecisions: the seed race's signature), its queue, its magazines. */
 function domainReports(m: Machine, sc: RunScenario): RunReport["domains"] {
   return sc.domains.map((d) => {
     const dom = m.domains.get(d.name)!;
-    return { name: d.name, variant: dom.variant, type: dom.type, dma: dom.stats(), fqPending: Math.max(0, dom.fqPending()) };
+    return { name: d.name, variant: dom.variant, type: dom.type, dma: dom.stats(), fqPending: Math.max(0, dom.fqPending()),
+             magazineSize: dom.iova.magazineSize };
   });
 }
 

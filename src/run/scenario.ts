@@ -98,6 +98,8 @@ export interface RunDomain {
   forcedac: boolean;
   deferTableFree: boolean;
   rangeInvalidation: boolean;
+  /** IOVA_MAG_SIZE when not the profile's (a what-if). */
+  magazineSize?: number;
 }
 
 export interface RunDevice {
@@ -466,7 +468,7 @@ const variantField = () => expecting(
 const DOMAIN_TYPES = ["DMA", "DMA-FQ"] as const satisfies readonly DomainType[];
 const GRANULES = [4096, 16384, 65536] as const;
 const MAX_BYTES = 4 * 1024 * 1024;
-const { KEPT_MAX, MAX_DMA_CPUS, MAX_DMA_DEVICES, MAX_DMA_DOMAINS, MAX_STREAMS, MAX_THREADS, MAX_WALKERS, RING_MAX } = CORE_LIMITS;
+const { KEPT_MAX, MAG_SIZE_MAX, MAX_DMA_CPUS, MAX_DMA_DEVICES, MAX_DMA_DOMAINS, MAX_STREAMS, MAX_THREADS, MAX_WALKERS, RING_MAX } = CORE_LIMITS;
 /** Workers: every thread slot but the orchestrator's. */
 const MAX_WORKERS = MAX_THREADS - 1;
 /** A storage request's segments at most; a queue's requests share the CPU's RING_MAX buffers. */
@@ -514,6 +516,7 @@ const domainSchema = z.strictObject({
   forcedac: bool().default(false),
   deferTableFree: bool().default(false),
   rangeInvalidation: bool().optional(),
+  magazineSize: integer(1, MAG_SIZE_MAX).optional(),
 });
 
 const deviceSchema = z.strictObject({
