@@ -39,10 +39,14 @@
 // is what empties the queue. Last, what of that sharing is the kernel's own, as the modelled
 // machine pays for it: two dma_map_benchmark threads on a preset that costs line transfers,
 // the lines their CPUs move per iteration (the breakdown's lineTransfer part) — where the
-// kernel serialises the workers, the modelled CPUs wait for the same lines.
+// kernel serialises the workers, the modelled CPUs wait for the same lines. And on a profile
+// whose IOVA magazines are too small for two of them to hold a full flush queue (127 from
+// 6.7), the lazy pairs once more with magazines that do (magazineSize, a what-if): the
+// kernel's exchange of IOVAs through the depot taken out, the rest of it the same.
 // Run alone: `node bench/dma.mjs`, or through `npm run bench -- dma`.
 
-import { MACHINES, PROFILES, Simulator, runMapBenchmark } from "../dist/index.js";
+import { MACHINES, PROFILES, Simulator, kernelProfile, runMapBenchmark } from "../dist/index.js";
+import { FQ_SIZE } from "../build/constants.js";
 import { keptText, lineHandoffNs, machineScaling, median } from "./lib/control.mjs";
 import { dmaPairsSharing, tracedCore } from "./lib/line-sharing.mjs";
 
@@ -60,8 +64,8 @@ const MODELLED_ON = "snapdragon-x";
  * breakdown's lineTransfer part: PTE lines, magazines through the depot), deterministic: what
  * the kernel itself shares, as the modelled machine pays for it.
  */
-async function modelledLines(profile, mode) {
-  const r = await runMapBenchmark({ threads: 2, mode, profile, machine: MODELLED_ON, seconds: 1, maxLoops: 5000, workers: 1 });
+async function modelledLines(profile, mode, magazineSize) {
+  const r = await runMapBenchmark({ threads: 2, mode, profile, machine: MODELLED_ON, seconds: 1, maxLoops: 5000, workers: 1, magazineSize });
   const t = r.timePerLoop;
   const all = Object.values(t).reduce((a, b) => a + b, 0);
   return `${mode} ${fmt(t.lineTransfer / MACHINES[MODELLED_ON].cpuCosts.lineTransfer, 2)} (${fmt(t.lineTransfer)} of ${fmt(all)} ns)`;
@@ -70,14 +74,14 @@ async function modelledLines(profile, mode) {
 /**
  * A Simulator set up for pairs on `workers` workers (a device per CPU, in one domain; with
  * `own`, each CPU in a domain on an SMMU of its own, so that the CPUs share none of the
- * kernel's state), warmed up: `go(n, seed)` runs n pairs per worker and resolves to each
- * worker's result.
+ * kernel's state; with `magazineSize`, IOVA magazines of that size), warmed up: `go(n, seed)`
+ * runs n pairs per worker and resolves to each worker's result.
  */
-export async function pairsRig(profile, type, workers, count, { own = false } = {}) {
+export async function pairsRig(profile, type, workers, count, { own = false, magazineSize } = {}) {
   const sim = await Simulator.create({ profile, kheapMiB: 16 });
   const L = sim.core.layout;
   const domains = Array.from({ length: own ? workers : 1 }, () => {
-    const dom = sim.createDmaDomain({ smmu: sim.createSmmu(), type, cpus: workers });
+    const dom = sim.createDmaDomain({ smmu: sim.createSmmu(), type, cpus: workers, magazineSize });
     sim.core.raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0);
     return dom;
   });
@@ -129,11 +133,13 @@ async function sample(rig, workers, count, seed, m) {
  * apart: `ratio` (two workers over one) and `control` (the control over one), medians of the
  * per-turn ratios; `kept` (two workers over the control) and `ownKept` (two workers of
  * separate domains over the control), every turn's; `1` and `2`, the runs' own medians.
+ * `domain`: pairsRig's domain options for every run (a magazineSize).
  */
-async function measure(profile, type, count, reps) {
-  const rigs = { 1: await pairsRig(profile, type, 1, count), 2: await pairsRig(profile, type, 2, count) };
-  const own = await pairsRig(profile, type, 2, count, { own: true });
-  const apart = [await pairsRig(profile, type, 1, count), await pairsRig(profile, type, 1, count)];
+async function measure(profile, type, count, reps, domain = {}) {
+  const rig = (workers, opts = {}) => pairsRig(profile, type, workers, count, { ...domain, ...opts });
+  const rigs = { 1: await rig(1), 2: await rig(2) };
+  const own = await rig(2, { own: true });
+  const apart = [await rig(1), await rig(1)];
   try {
     const figures = () => ({ rate: [], nsPerPair: [], cpuNs: [], smmuNs: [], cmds: [], syncs: [] });
     const m = { 1: figures(), 2: figures() };
@@ -195,8 +201,8 @@ export async function run({ print = console.log, profile: only } = {}) {
     print(`  ${profile}  two workers of one Simulator whose CPUs share none of the kernel's state (each in a domain on ` +
       `an SMMU of its own) keep of the same control: strict ${keptText(strict.ownKept)}, lazy ${keptText(lazy.ownKept)} — ` +
       `what one domain's two workers keep less is the kernel's own sharing (its PTE lines, magazines, locks, command queue)`);
-    const room = async (mode, type, r) => {
-      const moves = (await dmaPairsSharing(Simulator, traced, { profile, type })).total;
+    const room = async (mode, type, r, domain = {}) => {
+      const moves = (await dmaPairsSharing(Simulator, traced, { profile, type, domain })).total;
       const t1 = 1e9 / r[1].rate;
       return `${mode} ${fmt(moves, 2)} → ${fmt((2 * t1) / (t1 + moves * handoff), 2)}×`;
     };
@@ -205,7 +211,26 @@ export async function run({ print = console.log, profile: only } = {}) {
     print(`  ${profile}  the kernel's share of that sharing on the modelled machine (dma_map_benchmark, 2 threads, ` +
       `${MODELLED_ON}: lines moved per iteration, their ns of the iteration's): ${await modelledLines(profile, "strict")}, ` +
       `${await modelledLines(profile, "lazy")}`);
+    if (kernelProfile(profile).iovaMagazineSize < FITS_A_FLUSH) await withMagazinesThatFit(profile, count, reps, room, print);
   }
+}
+
+/** The IOVA magazine size two of which hold the IOVAs a CPU's full flush queue frees at once (FQ_SIZE - 1). */
+export const FITS_A_FLUSH = Math.ceil((FQ_SIZE - 1) / 2);
+
+/**
+ * The lazy pairs again, the profile's kernel but for its magazines: FITS_A_FLUSH PFNs each (a
+ * what-if, magazineSize). Where the profile's are smaller, every full flush sends a magazine
+ * through the depot to the other CPU with its IOVAs' page-table lines; here none goes, and
+ * what two workers keep then is the simulator's share without that kernel sharing.
+ */
+async function withMagazinesThatFit(profile, count, reps, room, print) {
+  const mag = { magazineSize: FITS_A_FLUSH };
+  const lazy = await measure(profile, "DMA-FQ", count, reps, mag);
+  print(`  ${profile}  lazy with magazines of ${FITS_A_FLUSH} (two hold the ${FQ_SIZE - 1} IOVAs a full flush queue frees; ` +
+    `the kernel's ${kernelProfile(profile).iovaMagazineSize} do not): 2 workers / 1 worker ${fmt(lazy.ratio, 2)}×, ` +
+    `two Simulators ${fmt(lazy.control, 2)}× → kept ${keptText(lazy.kept)}; line moves and the ratio they predict: ` +
+    `${await room("lazy", "DMA-FQ", lazy, mag)}; on ${MODELLED_ON}: ${await modelledLines(profile, "lazy", FITS_A_FLUSH)}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
