@@ -17,7 +17,7 @@ export {
   Smmu, Device, DEFAULT_COSTS, DEFAULT_CPU_COSTS, type CpuCosts, type SmmuOptions, type SmmuCosts, type SmmuStats, type CacheStats,
   type IotlbEntry, type IotlbSnapshot, IOTLB_SCOPES, type IotlbScope,
   type Fault, type FaultType, type SmmuCommandInput, type AccessResult, type AccessSegment, type ReplacementPolicy,
-  SMMU_MODELS, type SmmuModel, type ContextBankState,
+  SMMU_MODELS, type SmmuModel, type ContextBankState, ORACLE_MAX_PAGES,
 } from "./smmu/smmu.js";
 export {
   decodeCommand, formatCommandEvent, COMMAND_KINDS, type CommandKind, type SmmuCommand, type CommandEvent,

@@ -29,6 +29,7 @@
 
 import { counterAdd } from "../counters";
 import { CACHE_LINE, TS_FQ_STAMP, TS_ORACLE_BEFORE, TS_ORACLE_NOW } from "../memmap";
+import { loadToWrite } from "../sync";
 
 /** The oracle's bookkeeping, at the start of its kheap block (set by oracleInit). */
 @unmanaged export class OracleHeader {
@@ -225,15 +226,21 @@ export function oracleInit(o: OracleHeader, capacity: u32, ring: u32): void {
  */
 const MAX_PROBES: u32 = 128;
 
-/** The entry for a key: found, or claimed if `claim`; null if absent (or no room near its home). */
-function entryFor(o: OracleHeader, key: u64, claim: bool): ShadowEntry | null {
+/**
+ * The entry for a key: found, or claimed if `claim`; null if absent (or no room near its
+ * home). A writer (`forWrite`: the map and the unmap, which write the entry next) reads each
+ * key it probes for writing (loadToWrite): an entry is one line, and the entry of an IOVA the
+ * other CPU unmapped last (lazy domains on 6.7+ hand IOVAs between CPUs through the depot)
+ * would otherwise move here twice — shared by the read, taken again by the write.
+ */
+function entryFor(o: OracleHeader, key: u64, claim: bool, forWrite: bool): ShadowEntry | null {
   const mask = o.mask;
   const table = changetype<u32>(o.table);
   let i = <u32>(hashOf(key) & <u64>mask);
   const limit = mask < MAX_PROBES ? mask : MAX_PROBES;
   for (let probes: u32 = 0; probes <= limit; probes++) {
     const e = changetype<ShadowEntry>(table + i * ORACLE_ENTRY);
-    const k = atomic.load<u64>(keyAddr(e));
+    const k = forWrite ? loadToWrite<u64>(keyAddr(e)) : atomic.load<u64>(keyAddr(e));
     if (k == key) return e;
     if (k == EMPTY_KEY) {
       if (!claim) return null;
@@ -260,7 +267,7 @@ function entryFor(o: OracleHeader, key: u64, claim: bool): ShadowEntry | null {
 /** The DMA API mapped `pages` pages at iovaPage → paPage in domain ctx, at time `now`. */
 export function oracleMap(o: OracleHeader, ctx: u32, iovaPage: u64, paPage: u64, pages: u64, now: u64): void {
   for (let i: u64 = 0; i < pages; i++) {
-    const e = entryFor(o, keyOf(ctx, iovaPage + i), true);
+    const e = entryFor(o, keyOf(ctx, iovaPage + i), true, true);
     if (!e) { shadowFull(o); continue; }
     const seq = beginWrite(e);
     const old = e.state;
@@ -281,7 +288,7 @@ export function oracleMap(o: OracleHeader, ctx: u32, iovaPage: u64, paPage: u64,
 export function oracleUnmap(o: OracleHeader, ctx: u32, iovaPage: u64, pages: u64, lazy: bool, flushesStarted: u32,
                             now: u64): void {
   for (let i: u64 = 0; i < pages; i++) {
-    const e = entryFor(o, keyOf(ctx, iovaPage + i), false);
+    const e = entryFor(o, keyOf(ctx, iovaPage + i), false, true);
     if (!e) continue;
     const seq = beginWrite(e);
     e.unmappedAt = now;
@@ -304,7 +311,7 @@ export function oracleSnapshot(o: OracleHeader, ctx: u32, iovaPage: u64, flushGe
   sn.pa = 0;
   sn.prev = 0;
   sn.flushGenNow = flushGen;
-  const e = entryFor(o, keyOf(ctx, iovaPage), false);
+  const e = entryFor(o, keyOf(ctx, iovaPage), false, false);
   if (e) readEntry(e, sn);
 }
 

@@ -22,6 +22,7 @@
 
 import binaryen from "binaryen";
 import { readFile } from "node:fs/promises";
+import { ORACLE_MAX_PAGES } from "../../dist/index.js";
 
 const HOOK_BASE = 1_000_000; // ids of the wrapped atomics (instrument-memory numbers from 1)
 
@@ -279,9 +280,9 @@ export function scenarioSharingRuns(scenario) {
  * A scenario's workloads (nic-rx, nic-tx, storage, random) on its two CPUs, taking turns one
  * operation at a time after a warm-up in bursts: the line transfers per operation two
  * workers would pay, and where they come from. `type` overrides every domain's type (the
- * nic scenario runs half strict, half lazy); the scenario's `smmu` options and its domains' `magazineSize` are honoured;
- * events, the oracle and machine presets are left out — this counts the sharing of the DMA
- * path itself.
+ * nic scenario runs half strict, half lazy); the scenario's `smmu` options, its oracle and its
+ * domains' `magazineSize` are honoured; events and machine presets are left out — this counts
+ * the sharing of the DMA path and the oracle's checks of it.
  */
 export async function scenarioSharing(Simulator, traced, scenario, { profile = scenario.profile, type, rounds, warmup = 2000, warmupBurst = 500 } = {}) {
   if (!scenarioSharingRuns(scenario)) {
@@ -294,7 +295,10 @@ export async function scenarioSharing(Simulator, traced, scenario, { profile = s
   const sim = await createTracedSimulator(Simulator, traced, model, { profile, ramMiB: 256, kheapMiB: 64 });
   try {
     const { raw, layout: L } = sim.core;
-    const smmu = sim.createSmmu(scenario.smmu ?? {}); // its caches' geometry and policies, without the oracle
+    // Its caches' geometry and policies, and the oracle as a run makes it (checks.oracle, on
+    // unless turned off): its shadow entries move with the IOVAs the CPUs hand each other.
+    const oracle = scenario.checks?.oracle === false ? false : { capacity: ORACLE_MAX_PAGES };
+    const smmu = sim.createSmmu({ ...(scenario.smmu ?? {}), oracle });
     const domains = new Map(scenario.domains.map((d) => {
       const dom = sim.createDmaDomain({ smmu, type: type ?? d.type, cpus: scenario.cpus, magazineSize: d.magazineSize });
       raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0); // as a run sets it

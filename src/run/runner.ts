@@ -20,7 +20,7 @@ import { readTimeBreakdown } from "../cpu-time.js";
 import { MACHINES } from "../machines.js";
 import { Simulator } from "../simulator.js";
 import { checkAssetOptions, type AssetOptions } from "../assets.js";
-import { DEFAULT_IOTLB_ENTRIES, type Smmu } from "../smmu/smmu.js";
+import { DEFAULT_IOTLB_ENTRIES, ORACLE_MAX_PAGES, type Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
 import { lazySwitchRefusal } from "../dma.js";
 import { describeKernel, effectiveBehaviours, machineHas, normaliseOverrides } from "../profile.js";
@@ -120,7 +120,7 @@ const LOG_SAFE_CHUNK = CORE_LIMITS.LOG_MAX;
 /** Violations the report lists in full (the count covers all of them). */
 const REPORTED_VIOLATIONS = 100;
 /** IOVA pages the oracle's shadow holds (64 B each: 2 MiB of simulator memory; the most an SMMU takes). */
-const ORACLE_PAGES = 1 << 15;
+const ORACLE_PAGES = ORACLE_MAX_PAGES;
 
 /** The overrides as the report carries them (plain arrays, for its schema). */
 type ReportOverrides = NonNullable<RunReport["scenario"]["behaviours"]>;

@@ -187,6 +187,9 @@ export const IOTLB_SCOPES = ["device", "smmu"] as const satisfies readonly Iotlb
 /** The IOTLB's entries when SmmuOptions.iotlb gives none (gem5's main TLB: 2048, 4 ways). */
 export const DEFAULT_IOTLB_ENTRIES = 2048;
 
+/** The most IOVA pages an oracle's shadow holds (SmmuOptions.oracle.capacity; 64 B each). */
+export const ORACLE_MAX_PAGES = 32768;
+
 export interface SmmuOptions {
   /** The architecture (default "v3"): see SmmuModel. */
   model?: SmmuModel;
@@ -216,7 +219,7 @@ export interface SmmuOptions {
   faultQueue?: number;
   /**
    * Check every access against the DMA API's view (Smmu.oracle). `capacity`: IOVA pages
-   * the shadow can hold (power of two, ≤ 32768; default 16384); `violations`: log size.
+   * the shadow can hold (power of two, ≤ ORACLE_MAX_PAGES = 32768; default 16384); `violations`: log size.
    */
   oracle?: boolean | { capacity?: number; violations?: number };
   /** Fault injection, for tests of checkers: TLBIs are consumed but invalidate nothing. */
@@ -405,7 +408,7 @@ export class Smmu {
     }, (rec) => readFault(core, rec));
     if (opts.oracle) {
       const o = opts.oracle === true ? {} : opts.oracle;
-      const cap = checkInt("oracle.capacity", o.capacity ?? 16384, 2, 32768, ctx);
+      const cap = checkInt("oracle.capacity", o.capacity ?? 16384, 2, ORACLE_MAX_PAGES, ctx);
       const ring = checkInt("oracle.violations", o.violations ?? 1024, 2, 1 << 16, ctx);
       if (!isPowerOfTwo(cap) || !isPowerOfTwo(ring)) {
         core.raw.smmu_destroy(id);
