@@ -9,7 +9,7 @@ import { progressBar, type ProgressSink } from "../progress.js";
 import {
   checkMapBenchmarkOptions, formatMapBenchmark, runMapBenchmark, type MapBenchmarkOptions, type MapBenchmarkResult,
 } from "./map-benchmark.js";
-import { type Profile } from "../profile.js";
+import { kernelProfile, type Profile } from "../profile.js";
 import type { CmdqVariant, MachineName } from "../machines.js";
 import { writeFileSync } from "node:fs";
 import { renderSweepHtml, sweepPoint, sweepTable, sweepText } from "./sweep.js";
@@ -113,7 +113,10 @@ export async function runBenchCommand(o: BenchCliOptions, print: (line: string) 
   // The tool's own lines cannot say which clock they are on; standard error can, without
   // changing the format scripts parse from standard output.
   const wallS = (performance.now() - t0) / 1000;
-  process.stderr.write(`iommu-sim bench: every latency above is modelled time (the cost model's), not this machine's; ` +
+  // Nor can they say that the kernel ran with magazines of its own size.
+  const magazines = o.magazineSize === undefined ? ""
+    : `, with IOVA magazines of ${o.magazineSize} (--magazine-size; ${o.profile}'s are ${kernelProfile(o.profile).iovaMagazineSize})`;
+  process.stderr.write(`iommu-sim bench: every latency above is modelled time (the cost model's), not this machine's${magazines}; ` +
     `the run took ${wallS.toFixed(1)} s of wall time\n`);
   return interrupted ? "interrupted" : "done";
 }
