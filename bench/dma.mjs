@@ -133,12 +133,13 @@ async function sample(rig, workers, count, seed, m) {
  * apart: `ratio` (two workers over one) and `control` (the control over one), medians of the
  * per-turn ratios; `kept` (two workers over the control) and `ownKept` (two workers of
  * separate domains over the control), every turn's; `1` and `2`, the runs' own medians.
- * `domain`: pairsRig's domain options for every run (a magazineSize).
+ * `domain`: pairsRig's domain options for every run (a magazineSize); `separate: false` leaves
+ * out the run of separate domains (`ownKept` then empty).
  */
-async function measure(profile, type, count, reps, domain = {}) {
+async function measure(profile, type, count, reps, { domain = {}, separate: withSeparate = true } = {}) {
   const rig = (workers, opts = {}) => pairsRig(profile, type, workers, count, { ...domain, ...opts });
   const rigs = { 1: await rig(1), 2: await rig(2) };
-  const own = await rig(2, { own: true });
+  const own = withSeparate ? await rig(2, { own: true }) : null;
   const apart = [await rig(1), await rig(1)];
   try {
     const figures = () => ({ rate: [], nsPerPair: [], cpuNs: [], smmuNs: [], cmds: [], syncs: [] });
@@ -147,19 +148,19 @@ async function measure(profile, type, count, reps, domain = {}) {
     for (let r = 0; r < reps; r++) {
       const one = await sample(rigs[1], 1, count, 100 + r, m[1]);
       const two = await sample(rigs[2], 2, count, 100 + r, m[2]);
-      const separate = rateOf(await own.go(count, 100 + r), count);
+      const separate = own ? rateOf(await own.go(count, 100 + r), count) : undefined;
       const res = await Promise.all(apart.map((g) => g.go(count, 100 + r)));
       const control = rateOf(res.map((x) => x[0]), count);
       turns.ratio.push(two / one);
       turns.control.push(control / one);
       turns.kept.push(two / control);
-      turns.ownKept.push(separate / control);
+      if (separate !== undefined) turns.ownKept.push(separate / control);
     }
     const medians = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, median(v)]));
     return { 1: medians(m[1]), 2: medians(m[2]), ratio: median(turns.ratio), control: median(turns.control),
       kept: turns.kept, ownKept: turns.ownKept };
   } finally {
-    await Promise.all([rigs[1], rigs[2], own, ...apart].map((g) => g.sim.close()));
+    await Promise.all([rigs[1], rigs[2], own, ...apart].filter(Boolean).map((g) => g.sim.close()));
   }
 }
 
@@ -226,7 +227,7 @@ export const FITS_A_FLUSH = Math.ceil((FQ_SIZE - 1) / 2);
  */
 async function withMagazinesThatFit(profile, count, reps, room, print) {
   const mag = { magazineSize: FITS_A_FLUSH };
-  const lazy = await measure(profile, "DMA-FQ", count, reps, mag);
+  const lazy = await measure(profile, "DMA-FQ", count, reps, { domain: mag, separate: false });
   print(`  ${profile}  lazy with magazines of ${FITS_A_FLUSH} (two hold the ${FQ_SIZE - 1} IOVAs a full flush queue frees; ` +
     `the kernel's ${kernelProfile(profile).iovaMagazineSize} do not): 2 workers / 1 worker ${fmt(lazy.ratio, 2)}×, ` +
     `two Simulators ${fmt(lazy.control, 2)}× → kept ${keptText(lazy.kept)}; line moves and the ratio they predict: ` +

@@ -204,8 +204,6 @@ export class DmaDomain {
     const ias = checkInt("ias", opts.ias ?? 48, 32, 48, ctx);
     const oas = checkInt("oas", opts.oas ?? 48, 32, 48, ctx);
     const cpus = checkInt("cpus", opts.cpus ?? 4, 1, core.layout.MAX_DMA_CPUS, ctx);
-    const magazineSize = opts.magazineSize === undefined ? undefined
-      : checkInt("magazineSize", opts.magazineSize, 1, core.layout.MAG_SIZE_MAX, ctx);
     const fqMode = checkOneOf("fqMode", opts.fqMode ?? "percpu", ["percpu", "single"] as const, ctx);
     if (fqMode === "single" && !machineHas(core, "DMA_FQ_SINGLE")) {
       throw new ConfigError(`iommu-sim: ${ctx}: fqMode 'single' needs a kernel with the single flush queue ` +
@@ -218,7 +216,9 @@ export class DmaDomain {
     try {
       if (deferTableFree) core.raw.pgt_set_flags(pt.id, L.DF_DEFER_TABLE_FREE, 0);
       // iommu_dma_init_domain: start_pfn = max(1, aperture_start >> order) — PFN 0 never.
-      iova = IovaDomain.create(core, profile, { granule, startPfn: 1, cpus, checkFastFrees: false, magazineSize });
+      // Its errors name this call: magazineSize is checked there, once.
+      iova = IovaDomain.create(core, profile, { granule, startPfn: 1, cpus, checkFastFrees: false,
+                                                 magazineSize: opts.magazineSize }, ctx);
       sd = new SmmuDomain(core, pt, { id: checkInt("asid", opts.asid ?? 1 + pt.id, 0, 0xffff, ctx),
                                                  rangeInvalidation });
       const flags = forcedac ? L.DDF_FORCEDAC : 0;

@@ -267,8 +267,7 @@ export class IovaDomain {
   }
 
   /** @internal Use Simulator.createIovaDomain. */
-  static create(core: Core, profile: Profile, opts: IovaDomainOptions): IovaDomain {
-    const ctx = "createIovaDomain";
+  static create(core: Core, profile: Profile, opts: IovaDomainOptions, ctx = "createIovaDomain"): IovaDomain {
     checkRequiredOptions(opts, IOVA_DOMAIN_OPTION_KEYS, ctx, "granule, startPfn");
     const granule = checkInt("granule", opts.granule, 1, 65536, ctx);
     if (!isPowerOfTwo(granule)) throw new ArgumentError("granule", granule, "must be a power of two (at most 65536)", ctx);

@@ -155,7 +155,7 @@ export interface MapBenchmarkResult {
   machine?: MachineName;
   cmdq: CmdqVariant;
   quantumNs: number;
-  /** The magazine size given (magazineSize), if one was: the profile's otherwise. */
+  /** The magazine size the run was given (magazineSize); absent when it ran with the profile's. */
   magazineSize?: number;
   workers: number;
   /** Simulated time that passed (jiffies at HZ = 250): the run's modelled seconds, once, however many threads. */

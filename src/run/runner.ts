@@ -119,8 +119,6 @@ const MAX_WINDOWS = 256;
 const LOG_SAFE_CHUNK = CORE_LIMITS.LOG_MAX;
 /** Violations the report lists in full (the count covers all of them). */
 const REPORTED_VIOLATIONS = 100;
-/** IOVA pages the oracle's shadow holds (64 B each: 2 MiB of simulator memory; the most an SMMU takes). */
-const ORACLE_PAGES = ORACLE_MAX_PAGES;
 
 /** The overrides as the report carries them (plain arrays, for its schema). */
 type ReportOverrides = NonNullable<RunReport["scenario"]["behaviours"]>;
@@ -358,7 +356,8 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
   try {
     const smmu = sim.createSmmu({
       ...sc.smmu,
-      oracle: sc.checks.oracle ? { capacity: ORACLE_PAGES, violations: 1024 } : false,
+      // The largest shadow an SMMU takes (64 B a page: 2 MiB of simulator memory).
+      oracle: sc.checks.oracle ? { capacity: ORACLE_MAX_PAGES, violations: 1024 } : false,
     });
     made.smmu = smmu;
     const domains = new Map<string, DmaDomain>();
@@ -695,7 +694,7 @@ function kheapWarning(t: { kheapAllocFailures: number }): string {
 function shadowWarning(m: Machine): string {
   const c = m.smmu.oracle?.counts();
   if (!c || c.shadowFull === 0) return "";
-  return `; WARNING: the oracle's shadow (${ORACLE_PAGES} IOVA pages) had no room for ${c.shadowFull} updates, ` +
+  return `; WARNING: the oracle's shadow (${ORACLE_MAX_PAGES} IOVA pages) had no room for ${c.shadowFull} updates, ` +
     `so ${c.unchecked} accesses to pages it holds no record of went unjudged`;
 }
 
