@@ -34,7 +34,10 @@
 // loop, none of the kernel's state shared) over the same control: the simulator's own share,
 // so that what one domain's two workers keep less is the kernel's sharing (which core
 // function pays for it: bench/lib/worker-profile.mjs). Figures are medians of several
-// repetitions after a warm-up, the four kinds of run taking turns. No simulated time
+// repetitions after a warm-up, the four kinds of run taking turns. The warm-up first runs
+// the CPUs in turns of a few hundred pairs on this thread (bench/lib/warm-up.mjs): which
+// page-table lines the CPUs share is decided by how their first IOVAs interleave, and left
+// to two free-running workers it came out differently in every run. No simulated time
 // passes, so the 10 ms timer never fires: under this load the full ring's synchronous flush
 // is what empties the queue. Last, what of that sharing is the kernel's own, as the modelled
 // machine pays for it: two dma_map_benchmark threads on a preset that costs line transfers,
@@ -42,13 +45,16 @@
 // kernel serialises the workers, the modelled CPUs wait for the same lines. And on a profile
 // whose IOVA magazines are too small for two of them to hold a full flush queue (127 from
 // 6.7), the lazy pairs once more with magazines that do (magazineSize, a what-if): the
-// kernel's exchange of IOVAs through the depot taken out, the rest of it the same.
+// kernel's exchange of IOVAs through the depot taken out, the rest of it the same. And on
+// every profile, the lazy pairs with the CPUs' first IOVAs interleaved PTE by PTE (warmed up
+// in turns of one pair, as CPUs that start together): what that kernel sharing costs.
 // Run alone: `node bench/dma.mjs`, or through `npm run bench -- dma`.
 
 import { MACHINES, PROFILES, Simulator, kernelProfile, runMapBenchmark } from "../dist/index.js";
 import { FQ_SIZE } from "../build/constants.js";
 import { keptText, lineHandoffNs, machineScaling, median } from "./lib/control.mjs";
 import { dmaPairsSharing, tracedCore } from "./lib/line-sharing.mjs";
+import { inTurns, WARMUP_BURST } from "./lib/warm-up.mjs";
 
 const PAGE = 0x1000;
 const PHYS_BASE = 0x1_0000_0000;
@@ -74,10 +80,11 @@ async function modelledLines(profile, mode, magazineSize) {
 /**
  * A Simulator set up for pairs on `workers` workers (a device per CPU, in one domain; with
  * `own`, each CPU in a domain on an SMMU of its own, so that the CPUs share none of the
- * kernel's state; with `magazineSize`, IOVA magazines of that size), warmed up: `go(n, seed)`
- * runs n pairs per worker and resolves to each worker's result.
+ * kernel's state; with `magazineSize`, IOVA magazines of that size), warmed up — first in turns
+ * of `warmupBurst` pairs per CPU on this thread, then on the workers: `go(n, seed)` runs n
+ * pairs per worker and resolves to each worker's result; `domains`, the DmaDomains it made.
  */
-export async function pairsRig(profile, type, workers, count, { own = false, magazineSize } = {}) {
+export async function pairsRig(profile, type, workers, count, { own = false, magazineSize, warmupBurst = WARMUP_BURST } = {}) {
   const sim = await Simulator.create({ profile, kheapMiB: 16 });
   const L = sim.core.layout;
   const domains = Array.from({ length: own ? workers : 1 }, () => {
@@ -97,8 +104,16 @@ export async function pairsRig(profile, type, workers, count, { own = false, mag
     if (res.some((x) => x.mapFailures || x.pairs !== n)) throw new Error(`dma.pairs: map failures in ${profile} ${type}`);
     return res;
   };
-  await go(warmupPairs(count), 1); // warm-up: tables built, caches filled
-  return { sim, smmu: own ? null : domains[0].smmu, go };
+  // Which IOVAs each CPU caches is settled first, in turns (lib/warm-up.mjs), then the
+  // workers warm up (their tiered-up code, their caches) on IOVAs that stay where they are.
+  const { raw } = sim.core;
+  inTurns(workers, warmupPairs(count), warmupBurst, (i, n) => {
+    const rc = raw.dma_loop_pairs(devices[i], i, n, PAGE, PHYS_BASE, PHYS_PAGES, 0, L.LOOP_TOUCH, 1 + i);
+    if (rc !== 0) throw new Error(`dma_loop_pairs: warm-up of CPU ${i} in ${profile} ${type} returned ${rc}`);
+  });
+  cpus.forEach((cpu) => domainOf(cpu).releaseCpu(cpu));
+  await go(warmupPairs(count), 1);
+  return { sim, domains, smmu: own ? null : domains[0].smmu, go };
 }
 
 /** The pairs per worker pairsRig warms up with before runs of `count`. */
@@ -133,11 +148,11 @@ async function sample(rig, workers, count, seed, m) {
  * apart: `ratio` (two workers over one) and `control` (the control over one), medians of the
  * per-turn ratios; `kept` (two workers over the control) and `ownKept` (two workers of
  * separate domains over the control), every turn's; `1` and `2`, the runs' own medians.
- * `domain`: pairsRig's domain options for every run (a magazineSize); `separate: false` leaves
+ * `rig`: pairsRig's options for every run (a magazineSize, a warmupBurst); `separate: false` leaves
  * out the run of separate domains (`ownKept` then empty).
  */
-async function measure(profile, type, count, reps, { domain = {}, separate: withSeparate = true } = {}) {
-  const rig = (workers, opts = {}) => pairsRig(profile, type, workers, count, { ...domain, ...opts });
+async function measure(profile, type, count, reps, { rig: rigOptions = {}, separate: withSeparate = true } = {}) {
+  const rig = (workers, opts = {}) => pairsRig(profile, type, workers, count, { ...rigOptions, ...opts });
   const rigs = { 1: await rig(1), 2: await rig(2) };
   const own = withSeparate ? await rig(2, { own: true }) : null;
   const apart = [await rig(1), await rig(1)];
@@ -202,8 +217,8 @@ export async function run({ print = console.log, profile: only } = {}) {
     print(`  ${profile}  two workers of one Simulator whose CPUs share none of the kernel's state (each in a domain on ` +
       `an SMMU of its own) keep of the same control: strict ${keptText(strict.ownKept)}, lazy ${keptText(lazy.ownKept)} — ` +
       `what one domain's two workers keep less is the kernel's own sharing (its PTE lines, magazines, locks, command queue)`);
-    const room = async (mode, type, r, domain = {}) => {
-      const moves = (await dmaPairsSharing(Simulator, traced, { profile, type, domain })).total;
+    const room = async (mode, type, r, { magazineSize, warmupBurst } = {}) => {
+      const moves = (await dmaPairsSharing(Simulator, traced, { profile, type, domain: { magazineSize }, warmupBurst })).total;
       const t1 = 1e9 / r[1].rate;
       return `${mode} ${fmt(moves, 2)} → ${fmt((2 * t1) / (t1 + moves * handoff), 2)}×`;
     };
@@ -212,8 +227,25 @@ export async function run({ print = console.log, profile: only } = {}) {
     print(`  ${profile}  the kernel's share of that sharing on the modelled machine (dma_map_benchmark, 2 threads, ` +
       `${MODELLED_ON}: lines moved per iteration, their ns of the iteration's): ${await modelledLines(profile, "strict")}, ` +
       `${await modelledLines(profile, "lazy")}`);
+    await withIovasInterleaved(profile, count, reps, room, print);
     if (kernelProfile(profile).iovaMagazineSize < FITS_A_FLUSH) await withMagazinesThatFit(profile, count, reps, room, print);
   }
+}
+
+/**
+ * The lazy pairs again, the CPUs warmed up in turns of one pair (lib/warm-up.mjs): their
+ * first IOVAs, taken from the tree in alternation, interleave PTE by PTE, as for CPUs that
+ * start at the same moment — so the two CPUs write the same page-table lines on every map
+ * and unmap from then on. What that kernel sharing costs two workers, beside the runs above
+ * (IOVAs in runs of WARMUP_BURST).
+ */
+async function withIovasInterleaved(profile, count, reps, room, print) {
+  const burst = { warmupBurst: 1 };
+  const lazy = await measure(profile, "DMA-FQ", count, reps, { rig: burst, separate: false });
+  print(`  ${profile}  lazy with the CPUs' IOVAs interleaved PTE by PTE (warmed up in turns of one pair, as CPUs that start ` +
+    `together; above, in turns of ${WARMUP_BURST}): 2 workers / 1 worker ${fmt(lazy.ratio, 2)}×, two Simulators ` +
+    `${fmt(lazy.control, 2)}× → kept ${keptText(lazy.kept)}; line moves and the ratio they predict: ` +
+    `${await room("lazy", "DMA-FQ", lazy, burst)}`);
 }
 
 /** The IOVA magazine size two of which hold the IOVAs a CPU's full flush queue frees at once (FQ_SIZE - 1). */
@@ -227,7 +259,7 @@ export const FITS_A_FLUSH = Math.ceil((FQ_SIZE - 1) / 2);
  */
 async function withMagazinesThatFit(profile, count, reps, room, print) {
   const mag = { magazineSize: FITS_A_FLUSH };
-  const lazy = await measure(profile, "DMA-FQ", count, reps, { domain: mag, separate: false });
+  const lazy = await measure(profile, "DMA-FQ", count, reps, { rig: mag, separate: false });
   print(`  ${profile}  lazy with magazines of ${FITS_A_FLUSH} (two hold the ${FQ_SIZE - 1} IOVAs a full flush queue frees; ` +
     `the kernel's ${kernelProfile(profile).iovaMagazineSize} do not): 2 workers / 1 worker ${fmt(lazy.ratio, 2)}×, ` +
     `two Simulators ${fmt(lazy.control, 2)}× → kept ${keptText(lazy.kept)}; line moves and the ratio they predict: ` +

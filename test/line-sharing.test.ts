@@ -32,6 +32,19 @@ describe("line transfers between two workers per DMA pair", () => {
     expect(of(r, "smmu/cache/invalidateSet")).toBeLessThan(0.01);
   }, 60_000);
 
+  it("lazy on 5.15, the CPUs' first IOVAs interleaved: a PTE line a map — the warm-up decides the sharing", async () => {
+    // The same kernel and pairs, warmed up in turns of one pair instead of 500: the CPUs'
+    // first IOVAs come from the tree in alternation, so every page-table line holds both
+    // CPUs' PTEs, and with magazines that keep each CPU's IOVAs its own, it stays so. This is
+    // what a free-running start did to the benchmark's one-domain runs (0.89–0.91 of the
+    // control kept, against 0.97–1.01 for separate domains), and why it warms up in turns.
+    const interleaved: Sharing = await dmaPairsSharing(Simulator, traced, { profile: "5.15", type: "DMA-FQ", warmupBurst: 1, warmup: 5_000, rounds: 2_000 });
+    expect(interleaved.total).toBeGreaterThan(0.8); // 1.01 counted
+    expect(of(interleaved, "pgtable/lpae/mapAt")).toBeGreaterThan(0.8);
+    const inRuns: Sharing = await dmaPairsSharing(Simulator, traced, { profile: "5.15", type: "DMA-FQ", warmup: 5_000, rounds: 2_000 });
+    expect(inRuns.total).toBeLessThan(0.05);
+  }, 60_000);
+
   // The cache functions a translation runs: with them under 0.05 per pair each, no IOTLB set moves.
   const fillAndFind = ["smmu/cache/find", "smmu/cache/cacheFillLock", "smmu/cache/cacheFillLocked"];
 
@@ -132,5 +145,35 @@ describe("line transfers between two workers per scenario operation", () => {
     const r: Sharing = await scenarioSharing(Simulator, traced, BUILTIN_RUN_SCENARIOS["nic-tx"]);
     expect(r.total).toBeLessThan(6.2); // 10.7 with the filter's count and the STE line, 6.9 cleared every 256 bits
     noSteLines(r);
+  }, 60_000);
+});
+
+describe("the DMA benchmark's warm-up (bench/dma.mjs pairsRig)", () => {
+  /** The share of each CPU's cached order-0 IOVAs whose PTE (eight to a 64-byte line) shares a line with the other CPU's. */
+  function mixedShare(dom: { iova: { rcacheState(): { bins: { cpus: { loaded: bigint[]; prev: bigint[] }[] }[] } } }): number[] {
+    const cpus = dom.iova.rcacheState().bins[0]!.cpus.map((c) => [...c.loaded, ...c.prev].map(Number));
+    const holders = new Map<number, number>();
+    cpus.forEach((pfns, cpu) => pfns.forEach((p) => holders.set(p >> 3, (holders.get(p >> 3) ?? 0) | (1 << cpu))));
+    return cpus.map((pfns) => pfns.filter((p) => holders.get(p >> 3) === 3).length / Math.max(1, pfns.length));
+  }
+
+  it("settles which IOVAs each CPU caches in turns, so two workers' PTE lines do not depend on how they started", async () => {
+    // @ts-expect-error: a JavaScript benchmark, without types
+    const { pairsRig } = await import("../bench/dma.mjs");
+    const share = async () => {
+      const rig = await pairsRig("5.15", "DMA-FQ", 2, 8_000);
+      try {
+        await rig.go(8_000, 2); // the workers' run keeps the IOVAs where the warm-up put them
+        return mixedShare(rig.domains[0]);
+      } finally {
+        await rig.sim.close();
+      }
+    };
+    // Left to the workers, this came out anywhere from none to all, run by run (the rcache
+    // holds only part of a CPU's IOVAs, the rest waits in its flush queue, so a run that mixed
+    // them may still read 0 here: two rigs). In turns of one pair (the counter's case above)
+    // they interleave PTE by PTE, but which of them sit in the rcache at the end is the
+    // workers' timing, so that end is pinned by the count, not here.
+    for (let rig = 0; rig < 2; rig++) for (const s of await share()) expect(s).toBe(0);
   }, 60_000);
 });

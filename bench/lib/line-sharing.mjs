@@ -23,6 +23,7 @@
 import binaryen from "binaryen";
 import { readFile } from "node:fs/promises";
 import { ORACLE_MAX_PAGES } from "../../dist/index.js";
+import { inTurns, WARMUP_BURST } from "./warm-up.mjs";
 
 const HOOK_BASE = 1_000_000; // ids of the wrapped atomics (instrument-memory numbers from 1)
 
@@ -224,7 +225,7 @@ export async function createTracedSimulator(Simulator, traced, model, options = 
  */
 function takeTurns(model, step, { rounds, warmup, warmupBurst }) {
   const turn = (k, n) => { model.cpu = k; step(k, n); };
-  for (let done = 0; done < warmup; done += warmupBurst) { turn(0, warmupBurst); turn(1, warmupBurst); }
+  inTurns(2, warmup, warmupBurst, turn);
   model.counting = true;
   for (let i = 0; i < rounds; i++) { turn(0, 1); turn(1, 1); }
   model.ops = 2 * rounds;
@@ -236,14 +237,14 @@ function takeTurns(model, step, { rounds, warmup, warmupBurst }) {
  * one domain (createDmaDomain's options `domain`, e.g. a magazineSize), each with a device of
  * its own (on an SMMU made with `smmu`, createSmmu's options), taking turns one pair at a time after a
  * warm-up: the line transfers per pair two workers would pay, and where they come from.
- * The warm-up runs the CPUs in turns of `warmupBurst` pairs, as two workers that start a
- * few hundred pairs apart do: which IOVAs each CPU's caches end up holding — and so which
+ * The warm-up runs the CPUs in turns of `warmupBurst` pairs (WARMUP_BURST, as bench/dma.mjs's
+ * timed rigs do: warm-up.mjs), as two workers that start a few hundred pairs apart do: which IOVAs each CPU's caches end up holding — and so which
  * page-table lines they share — is decided there. It runs as long as a benchmark's does:
  * on 6.12 and 7.1 the depot keeps handing each CPU magazines the other filled, mixing their
  * IOVAs on the page-table lines further, and the count grows with the warm-up until ~50,000
  * pairs (a lazy pair's 0.17 after 2,000, 0.21 after 20,000, 0.23 from 50,000 on).
  */
-export async function dmaPairsSharing(Simulator, traced, { profile, type, smmu: smmuOptions = {}, domain: domainOptions = {}, rounds = 10_000, warmup = 50_000, warmupBurst = 500 }) {
+export async function dmaPairsSharing(Simulator, traced, { profile, type, smmu: smmuOptions = {}, domain: domainOptions = {}, rounds = 10_000, warmup = 50_000, warmupBurst = WARMUP_BURST }) {
   const model = new CoherenceModel({ functionOf: traced.functionOf, ignoreFunctions: ["dma/loop/loopPairs"] });
   const sim = await createTracedSimulator(Simulator, traced, model, { profile, kheapMiB: 16 });
   try {
@@ -284,7 +285,7 @@ export function scenarioSharingRuns(scenario) {
  * domains' `magazineSize` are honoured; events and machine presets are left out — this counts
  * the sharing of the DMA path and the oracle's checks of it.
  */
-export async function scenarioSharing(Simulator, traced, scenario, { profile = scenario.profile, type, rounds, warmup = 2000, warmupBurst = 500 } = {}) {
+export async function scenarioSharing(Simulator, traced, scenario, { profile = scenario.profile, type, rounds, warmup = 2000, warmupBurst = WARMUP_BURST } = {}) {
   if (!scenarioSharingRuns(scenario)) {
     throw new Error(`line-sharing: scenario ${scenario.name} needs two CPUs and workloads of kinds ${Object.keys(WORKLOAD_INIT).join(", ")}`);
   }
