@@ -18,6 +18,12 @@ import { ESIM_SLOTS_FULL } from "./errno";
   return slot + offsetof<SlotHeader>("state");
 }
 
+/**
+ * Offset of the state word in every slot's record; the TypeScript side reads it (with
+ * SLOT_LIVE) to check that an id a caller hands a worker names a live object.
+ */
+export const SLOT_STATE: u32 = offsetof<SlotHeader>("state");
+
 export const SLOT_FREE: u32 = 0;
 export const SLOT_CREATING: u32 = 1;
 export const SLOT_LIVE: u32 = 2;

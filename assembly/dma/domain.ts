@@ -124,6 +124,8 @@ export const DD_TYPE: u32 = offsetof<DmaDomain>("type");
 export const DD_SWITCHES: u32 = offsetof<DmaDomain>("switches");
 export const DD_FQ_DOMAIN: u32 = offsetof<DmaDomain>("fqDomain");
 export const DD_QUIRK: u32 = offsetof<DmaDomain>("quirk");
+/** The IOVA domain's id, whose CPUs are the domain's (src/tasks/args.ts: a task's CPU must be one). */
+export const DD_IOVA: u32 = offsetof<DmaDomain>("iova");
 /** The program area (read back by the tests of the variant encoding). */
 export const DD_STEPS: u32 = offsetof<DmaDomain>("steps");
 
@@ -187,6 +189,8 @@ export const BUS_PCI: u32 = 1;
 }
 
 if (offsetof<DmaDevice>("state") != offsetof<SlotHeader>("state")) ERROR("DmaDevice.state must be the slot's state word");
+/** The device's DMA domain (src/tasks/args.ts: a task's device must be on the domain it names). */
+export const DV_DOMAIN: u32 = offsetof<DmaDevice>("domain");
 if (offsetof<DmaDevice>() > DMA_DEVICE_SIZE) ERROR("DmaDevice outgrew DMA_DEVICE_SIZE");
 
 /** v7.1 dev->iommu->pci_32bit_workaround: try 32-bit IOVAs first (cleared on first failure). */
