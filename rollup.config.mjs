@@ -64,12 +64,10 @@ function onwarn(warning, warn) {
  */
 const CHUNK_NAMES = [
   ["src/simulator.ts", "simulator"], //         the library's API, shared by index.js and cli.js
-  ["bindings/core.ts", "core"], //              the Wasm core's bindings, the page table, the pool, the tasks
+  ["bindings/core.ts", "core"], //              the Wasm core's bindings, the page table, the pool and its tasks
   ["src/dma.ts", "dma-iova"], //                DMA and IOVA domains, errors, profiles
   ["src/run/scenario.ts", "scenario-schema"], // the scenario schema (zod) and the report's formatting
   ["src/report/html.ts", "report-html"], //     Node only: the HTML report, scenario files, sweeps
-  ["src/tasks/pgtable.ts", "pgtable-tasks"],
-  ["src/tasks/map-benchmark.ts", "map-benchmark-tasks"], // dma_map_benchmark's worker side
   ["src/explore/run.ts", "explore-replay-bench"], //        the library's tools the CLI shares (explorer, replay, selftests, bench)
   ["src/sweep/queue-worker.ts", "queue-worker"], // Node only, loaded on demand: a sweep through Redis
   ["src/sweep/queue.ts", "queue"],

@@ -40,7 +40,8 @@ export function describe(v: unknown): string {
   if (typeof v === "bigint") return `${v}n (${hex(v)})`;
   if (typeof v === "string") return JSON.stringify(v);
   if (v === undefined || v === null) return String(v);
-  if (Array.isArray(v)) return "an array";
+  // Its length: what a list that must have one entry per worker got wrong.
+  if (Array.isArray(v)) return v.length === 0 ? "an empty array" : `an array of ${v.length} entr${v.length === 1 ? "y" : "ies"}`;
   if (typeof v === "object") {
     // A handle (a Smmu, a PageTable) says what it is; a plain object is just an object.
     const cls = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;

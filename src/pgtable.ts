@@ -347,15 +347,22 @@ export class PageTable {
     return this.core.raw.pgt_iova_to_phys(this.id, iova);
   }
 
-  private checkPgsize(pgsize: number, ctx: string): void {
+  /** @internal Whether `pgsize` is one of this table's page sizes (a bit of its pgsize_bitmap, which may pass 2^32). */
+  hasPageSize(pgsize: number): boolean {
+    return isPowerOfTwo(pgsize) && Math.floor(this.geometry.pgsizeBitmap / pgsize) % 2 === 1;
+  }
+
+  /** @internal `pgsize` must be one of this table's page sizes (also for tasks' arguments: src/tasks/pgtable.ts). */
+  checkPgsize(pgsize: number, ctx: string): void {
     const bitmap = this.geometry.pgsizeBitmap;
-    if (!isPowerOfTwo(pgsize) || Math.floor(bitmap / pgsize) % 2 !== 1) {
+    if (!this.hasPageSize(pgsize)) {
       throw new ArgumentError("pgsize", pgsize,
         `must be one page size of this table (pgsize_bitmap ${hex(bitmap)}: ${describeSizes(bitmap)})`, ctx);
     }
   }
 
-  private checkAligned(name: string, v: number, pgsize: number, ctx: string): void {
+  /** @internal `v` (field `name`) must be a multiple of `pgsize`. */
+  checkAligned(name: string, v: number, pgsize: number, ctx: string): void {
     if (v % pgsize !== 0) {
       throw new ArgumentError(name, v, `must be aligned to pgsize ${hex(pgsize)}`, ctx);
     }

@@ -5,12 +5,15 @@
 // fails the run with its message and stops the pool: its peers may be waiting on it. A run
 // that can tell its workers to stop (PoolRunOptions.onFailure) first does so and gives them a
 // while to finish, so that their results are not lost and they stop where they hold nothing.
+// A built-in task's arguments are checked here, before any worker hears of the run
+// (src/tasks/args.ts): a mistake in them rejects the call and leaves the pool as it was.
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, WorkerError } from "./errors.js";
 import { checkInt, checkOptions, type OptionKeys } from "./validate.js";
 import { IS_NODE as isNode, startNodeWorker } from "./host.js";
 import { checkAssetOptions } from "./assets.js";
+import { BUILTIN_TASK_NAMES, builtinTask } from "./tasks/index.js";
 
 export interface PoolOptions {
   /** Number of workers. Default 2. */
@@ -85,7 +88,8 @@ export function barrierWait(control: Int32Array, workers: number): void {
 /**
  * A task: a builtin name (see src/tasks/index.ts) or "URL#export" naming an ES module and
  * the function in it, which each worker imports. Its arguments: one value for all workers,
- * or a function of the worker index, evaluated here and sent to that worker.
+ * or a function of the worker index, evaluated here and sent to that worker. A built-in
+ * task's are checked here first, each worker's (its task file says what they must be).
  */
 export type TaskArgs = unknown | ((worker: number) => unknown);
 
@@ -139,7 +143,7 @@ export class WorkerPool {
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(size: number) {
+  private constructor(size: number, private readonly core: Core) {
     this.size = size;
   }
 
@@ -158,7 +162,7 @@ export class WorkerPool {
     checkOptions(opts, POOL_START_KEYS, "pool");
     const size = checkInt("workers", opts.workers ?? 2, 1, core.layout.MAX_THREADS - 1, "pool");
     const url = checkAssetOptions({ workerUrl: opts.workerUrl }, "pool").workerUrl;
-    const pool = new WorkerPool(size);
+    const pool = new WorkerPool(size, core);
     const ready: Promise<void>[] = [];
     try {
       for (let i = 0; i < size; i++) {
@@ -237,6 +241,8 @@ export class WorkerPool {
 
   /**
    * Run `task` on every worker at once; resolves with each worker's result, in worker order.
+   * A built-in task's arguments that are wrong reject it with an ArgumentError before any
+   * worker starts, and the pool stays usable.
    */
   run<R = unknown>(task: string, args?: TaskArgs, options?: PoolRunOptions): Promise<R[]> {
     let opts: PoolRunOptions;
@@ -254,8 +260,11 @@ export class WorkerPool {
     if (this.failure) return Promise.reject(new IommuSimError(`iommu-sim: this pool was stopped: ${this.failure.message}`));
     if (this.closed) return Promise.reject(new IommuSimError("iommu-sim: this pool is closed"));
     if (this.run_) return Promise.reject(new IommuSimError("iommu-sim: a run is already in progress on this pool"));
-    if (typeof task !== "string" || task.length === 0) {
-      return Promise.reject(new ArgumentError("task", task, "must be a builtin task name or 'URL#export'", "pool.run"));
+    let perWorker: unknown[];
+    try {
+      perWorker = this.argsOf(task, args);
+    } catch (e) {
+      return Promise.reject(e);
     }
     const id = this.nextRun++;
     return new Promise<R[]>((resolve, reject) => {
@@ -269,11 +278,24 @@ export class WorkerPool {
       this.run_ = run;
       this.keepAlive(true);
       this.control.fill(0, CONTROL_SHARED);
-      for (let i = 0; i < this.size; i++) {
-        const a = typeof args === "function" ? (args as (w: number) => unknown)(i) : args;
-        this.handles[i]!.post({ type: "run", run: id, task, args: a });
-      }
+      for (let i = 0; i < this.size; i++) this.handles[i]!.post({ type: "run", run: id, task, args: perWorker[i] });
     });
+  }
+
+  /**
+   * Each worker's arguments for `task`; a built-in task's checked first, all of them at once
+   * (their rules span workers: one CPU each), against the memory the workers share.
+   */
+  private argsOf(task: string, args: TaskArgs): unknown[] {
+    const builtin = typeof task === "string" ? builtinTask(task) : undefined;
+    if (!builtin && (typeof task !== "string" || task.lastIndexOf("#") <= 0)) {
+      throw new ArgumentError("task", task, `must be a builtin task name (${BUILTIN_TASK_NAMES.join(", ")}) or 'URL#export'`,
+        "pool.run");
+    }
+    const each = Array.from({ length: this.size },
+      (_, w) => typeof args === "function" ? (args as (w: number) => unknown)(w) : args);
+    builtin?.checkArgs(each, { core: this.core, perWorker: typeof args === "function" }, task);
+    return each;
   }
 
   private onMessage(worker: number, msg: Inbound): void {

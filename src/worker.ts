@@ -3,7 +3,7 @@
 // browser's Web Worker.
 
 import { Core } from "../bindings/core.js";
-import { BUILTIN_TASKS, type Task } from "./tasks/index.js";
+import { BUILTIN_TASK_NAMES, builtinTask, type Task } from "./tasks/index.js";
 import { barrierWait, CONTROL_GATE, CONTROL_SHARED, type TaskContext } from "./pool.js";
 import { IS_NODE, nodeParentPort } from "./host.js";
 
@@ -27,11 +27,12 @@ async function parentPort(): Promise<Port> {
 const externalTasks = new Map<string, Promise<Task>>();
 
 function resolveTask(name: string): Promise<Task> {
-  const builtin = BUILTIN_TASKS[name];
-  if (builtin) return Promise.resolve(builtin);
+  // Its arguments were checked by the pool (WorkerPool.run), as was a name that is neither.
+  const builtin = builtinTask(name);
+  if (builtin) return Promise.resolve(builtin.run);
   const hash = name.lastIndexOf("#");
   if (hash <= 0) {
-    return Promise.reject(new Error(`unknown task '${name}': not a builtin (${Object.keys(BUILTIN_TASKS).join(", ")}) and not 'URL#export'`));
+    return Promise.reject(new Error(`unknown task '${name}': not a builtin (${BUILTIN_TASK_NAMES.join(", ")}) and not 'URL#export'`));
   }
   let p = externalTasks.get(name);
   if (!p) {

@@ -3,7 +3,7 @@
 // stop, when the run asks for one); nothing is left running.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PoolRunFailure, Prot, Simulator, WorkerError, WorkerPool } from "../dist/index.js";
+import { ArgumentError, PoolRunFailure, Prot, Simulator, WorkerError, WorkerPool } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
 
 let sim: Simulator;
@@ -77,27 +77,34 @@ describe("worker pool", () => {
 
   it("a run that does not finish in time is stopped", async () => {
     const pool = await sim.pool({ workers: 2 });
-    // Only worker 5 (none) would exit: everyone waits forever.
-    await expect(pool.run("test.exit", { worker: 5 }, { timeoutMs: 300 })).rejects.toThrow(/did not finish within 300 ms/);
+    const url = new URL("./fixtures/custom-task.mjs", import.meta.url).href;
+    // No worker fails, and none listens for the stop word: everyone waits (until 30 s).
+    await expect(pool.run(`${url}#untilStopped`, { failing: -1, deaf: true }, { timeoutMs: 300 }))
+      .rejects.toThrow(/did not finish within 300 ms/);
     await pool.close();
     expect(WorkerPool.liveWorkers).toBe(0);
   });
 
   it("unknown tasks and bad task modules are clear errors", async () => {
-    let pool = await sim.pool({ workers: 1 });
-    await expect(pool.run("no.such.task")).rejects.toThrow(/unknown task 'no.such.task'/);
-    pool = await sim.pool({ workers: 1 });
+    const pool = await sim.pool({ workers: 1 });
+    // A name that is neither a builtin nor 'URL#export' is refused here: no worker hears of it, the pool stays.
+    for (const name of ["no.such.task", "", "constructor"]) {
+      const err = await pool.run(name).catch((e) => e);
+      expect(err).toBeInstanceOf(ArgumentError);
+      expect(err.message).toMatch(/^pool\.run: task must be a builtin task name \(pgtable\.churn, .*\) or 'URL#export', got "/);
+    }
+    expect(pool.closed).toBe(false);
     const url = new URL("./fixtures/custom-task.mjs", import.meta.url).href;
     await expect(pool.run(`${url}#notAFunction`)).rejects.toThrow(/no exported function 'notAFunction'/);
-    pool = await sim.pool({ workers: 1 });
-    await expect(pool.run("")).rejects.toThrow(/task must be a builtin task name/);
     await expect(sim.pool({ workers: 0 })).rejects.toThrow(/workers must be an integer in \[1, 63\], got 0/);
   });
 
   it("a second run while one is in progress is refused", async () => {
+    const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48 });
     const pool = await sim.pool({ workers: 1 });
-    const first = pool.run("pgtable.walk", { table: 999, base: 0, span: 4096, count: 1, seed: 1 });
+    const first = pool.run("pgtable.walk", { table: pt.id, base: 0, span: 4096, count: 1, seed: 1 });
     await expect(pool.run("pgtable.walk", {})).rejects.toThrow(/already in progress/);
     await first;
+    pt.release();
   });
 });

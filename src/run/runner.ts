@@ -29,8 +29,8 @@ import type { LayoutName } from "../../bindings/layout.js";
 import { ArgumentError, IommuSimError, SimulatorResourceError, hex } from "../errors.js";
 import type { CpuReport, EventReport, Histogram, RunReport, SeriesPoint, ViolationReport } from "../report/types.js";
 import {
-  CTL_SAFE, RUN_CONTROL_BYTES, type CpuSeries, type CpuSeriesPoint, type ScenarioArgs, type ScenarioCpuArgs,
-  type ScenarioEventArgs, type ScenarioWorkerResult,
+  CTL_SAFE, RUN_CONTROL_BYTES, SCENARIO_MAX_CHUNK, type CpuSeries, type CpuSeriesPoint, type ScenarioArgs,
+  type ScenarioCpuArgs, type ScenarioEventArgs, type ScenarioWorkerResult,
 } from "../tasks/scenario.js";
 import { PoolRunFailure } from "../pool.js";
 import {
@@ -112,11 +112,6 @@ const FAILURE_GRACE_MS = 10_000;
  */
 const FIRST_WINDOW_NS = 1000;
 const MAX_WINDOWS = 256;
-/**
- * The largest chunk: a victim CPU logs every unmap for its attacker, whose log holds LOG_MAX;
- * with one worker the attacker reads it between chunks.
- */
-const LOG_SAFE_CHUNK = CORE_LIMITS.LOG_MAX;
 /** Violations the report lists in full (the count covers all of them). */
 const REPORTED_VIOLATIONS = 100;
 
@@ -187,7 +182,7 @@ export async function startScenario(input: RunScenario | RunScenarioInput, optio
   const used = new Set(scenario.workloads.flatMap((w) => w.cpus)).size;
   const workers = checkInt("workers", opts.workers ?? scenario.workers, 1, used, "runScenario (at most one worker per CPU the workloads use)");
   const seed = checkInt("seed", opts.seed ?? scenario.seed, 0, 2 ** 32 - 1, "runScenario");
-  const chunk = checkInt("chunk", opts.chunk ?? 256, 1, LOG_SAFE_CHUNK, "runScenario");
+  const chunk = checkInt("chunk", opts.chunk ?? 256, 1, SCENARIO_MAX_CHUNK, "runScenario");
   const placement = checkPlacement(scenario, workers);
   const assets = checkAssetOptions(opts, "runScenario");
   if (opts.simulator !== undefined && (assets.core !== undefined || assets.workerUrl !== undefined)) {

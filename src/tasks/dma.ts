@@ -4,11 +4,19 @@
 // (reference §6.4). It measures the DMA layer itself, so it runs none of the scenario
 // runner's per-operation bookkeeping (clocks, histograms, lazy windows); workloads of that
 // shape under load, with the live switch and attackers, are the scenario runner's
-// ("pairs" workloads; runDmaStress in src/scenarios/dma-stress.ts).
+// ("pairs" workloads; runDmaStress in src/scenarios/dma-stress.ts). The arguments are
+// checked before the run (src/tasks/args.ts): live domains, each device on its worker's
+// domain, a CPU of that domain per worker and no CPU run by two.
 
 import type { TaskContext } from "../pool.js";
 import type { Core } from "../../bindings/core.js";
 import { cpuError } from "../dma.js";
+import { ArgumentError } from "../errors.js";
+import { checkAddress, checkInt, type OptionKeys } from "../validate.js";
+import {
+  argsCheck, checkCpu, checkDeviceOf, checkLive, checkSpanWithin, checkU32, dmaDomainCpus, oneOrPerWorker, perWorker,
+  taskFields, type ArgsScope, type BuiltinTask, type WorkerUse,
+} from "./args.js";
 
 /** One of loopPairs' results (assembly/dma/loop.ts LS_*): u64 counters in the thread slot's TS_STATS. */
 function loopStat(core: Core, which: "LS_PAIRS" | "LS_MAP_FAILS"): number {
@@ -29,15 +37,52 @@ export interface DmaPairsArgs {
    * feeding it fills, so CPUs that share a device share that structure.
    */
   device: number | number[];
-  /** One simulated CPU per worker: cpus[worker]. */
+  /**
+   * One simulated CPU per worker (cpus[worker]), each a CPU of that worker's domain and a
+   * different one: a CPU is run by one thread at a time.
+   */
   cpus: number[];
+  /** Pairs per worker. */
   count: number;
+  /** Bytes per buffer, 1..2^40. */
   size: number;
+  /** The buffers: a random page of [physBase, physBase + physPages × 4 KiB) each. */
   physBase: number;
   physPages: number;
   /** LOOP_* flags (LOOP_TOUCH: the device writes each buffer once, through the SMMU). */
   flags: number;
   seed: number;
+}
+
+const PAIRS_KEYS = {
+  domain: true, device: true, cpus: true, count: true, size: true, physBase: true, physPages: true, flags: true, seed: true,
+} as const satisfies OptionKeys<DmaPairsArgs>;
+
+const PAGE = 4096;
+
+/** This worker's domain, device (on that domain) and CPU (of that domain), which it runs. */
+function checkPairsArgs(a: unknown, s: ArgsScope): WorkerUse {
+  const { core } = s;
+  const f = taskFields<DmaPairsArgs>(a, PAIRS_KEYS, s);
+  const domain = oneOrPerWorker("domain", f.domain, s, "DMA domain", (name, v) => checkLive("dmaDomain", name, v, s));
+  const device = oneOrPerWorker("device", f.device, s, "DMA device", (name, v) => checkLive("dmaDevice", name, v, s));
+  checkDeviceOf(device.name, device.value, domain.value, domain.name, s);
+  const cpu = perWorker("cpus", f.cpus, s, "simulated CPU",
+    (name, v) => checkInt(name, v, 0, core.layout.MAX_DMA_CPUS - 1, s.context));
+  checkCpu(cpu.name, cpu.value, dmaDomainCpus(core, domain.value), `DMA domain ${domain.value}`, s);
+  checkU32("count", f.count, s);
+  checkInt("size", f.size, 1, 2 ** 40, s.context);
+  const physBase = checkAddress("physBase", f.physBase, s.context);
+  const physPages = checkU32("physPages", f.physPages, s, 1);
+  checkSpanWithin("physBase", physBase, "physPages × 4 KiB", physPages * PAGE, 53, "the addresses a JS number holds exactly",
+    s);
+  const flags = checkU32("flags", f.flags, s);
+  if ((flags & ~core.layout.LOOP_TOUCH) !== 0) {
+    throw new ArgumentError("flags", flags, `may hold only LOOP_TOUCH (${core.layout.LOOP_TOUCH})`, s.context);
+  }
+  checkU32("seed", f.seed, s);
+  // A DMA CPU's scratch is the machine's, whatever the domain: the CPU is the claim.
+  return { cpus: [{ key: `${cpu.value}`, name: cpu.name, value: cpu.value }] };
 }
 
 export interface DmaPairsResult {
@@ -48,24 +93,29 @@ export interface DmaPairsResult {
   cpuNs: number;
 }
 
+/**
+ * Benchmark: `count` dma_map + dma_unmap pairs inside Wasm on this worker's CPU, timed;
+ * the worker's modelled CPU time is reset before and read after.
+ */
+function dmaPairs(ctx: TaskContext, a: DmaPairsArgs): DmaPairsResult {
+  const { core } = ctx;
+  const cpu = a.cpus[ctx.worker]!;
+  const device = typeof a.device === "number" ? a.device : a.device[ctx.worker]!;
+  const domain = typeof a.domain === "number" ? a.domain : a.domain[ctx.worker]!;
+  core.raw.cpu_modelled_ns(true);
+  const t0 = performance.now();
+  const rc = core.raw.dma_loop_pairs(device, cpu, a.count, a.size, a.physBase, a.physPages, 0, a.flags,
+                                     (a.seed + ctx.worker * 7919) >>> 0 || 1);
+  const ms = performance.now() - t0;
+  const cpuNs = core.raw.cpu_modelled_ns(false);
+  core.raw.dma_release_cpu(domain, cpu);
+  if (rc !== 0) throw cpuError(core, rc, cpu, `dma.pairs (worker ${ctx.worker})`);
+  return { pairs: loopStat(core, "LS_PAIRS"), mapFailures: loopStat(core, "LS_MAP_FAILS"), ms, cpuNs };
+}
+
 export const dmaTasks = {
-  /**
-   * Benchmark: `count` dma_map + dma_unmap pairs inside Wasm on this worker's CPU, timed;
-   * the worker's modelled CPU time is reset before and read after.
-   */
-  "dma.pairs": (ctx: TaskContext, a: DmaPairsArgs): DmaPairsResult => {
-    const { core } = ctx;
-    const cpu = a.cpus[ctx.worker]!;
-    const device = typeof a.device === "number" ? a.device : a.device[ctx.worker]!;
-    const domain = typeof a.domain === "number" ? a.domain : a.domain[ctx.worker]!;
-    core.raw.cpu_modelled_ns(true);
-    const t0 = performance.now();
-    const rc = core.raw.dma_loop_pairs(device, cpu, a.count, a.size, a.physBase, a.physPages, 0, a.flags,
-                                       (a.seed + ctx.worker * 7919) >>> 0 || 1);
-    const ms = performance.now() - t0;
-    const cpuNs = core.raw.cpu_modelled_ns(false);
-    core.raw.dma_release_cpu(domain, cpu);
-    if (rc !== 0) throw cpuError(core, rc, cpu, `dma.pairs (worker ${ctx.worker})`);
-    return { pairs: loopStat(core, "LS_PAIRS"), mapFailures: loopStat(core, "LS_MAP_FAILS"), ms, cpuNs };
+  "dma.pairs": {
+    run: dmaPairs,
+    checkArgs: argsCheck(checkPairsArgs),
   },
-};
+} satisfies Record<string, BuiltinTask>;

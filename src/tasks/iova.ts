@@ -7,14 +7,22 @@
 // pages first. Ranges move between the worker's two CPUs (allocated on one, freed on the
 // other) and between workers (through a single-producer ring in shared memory, freed by the
 // receiver on its own CPU), so per-CPU caches, the depot and the tree all see cross traffic.
+//
+// The arguments are checked before the run (src/tasks/args.ts): a live domain, CPUs it has,
+// each run by one worker, buffers as large as the run needs.
 
 import type { TaskContext } from "../pool.js";
-import { IovaDomain } from "../iova.js";
+import { FAST_SIZES_CODES, IovaDomain, type FastLoopSizes } from "../iova.js";
+import { checkAddress, checkInt, checkOneOf, MAX_ADDRESS, type OptionKeys } from "../validate.js";
 import { rng } from "./pgtable.js";
+import {
+  argsCheck, checkCpu, checkList, checkLive, checkSharedBuffer, checkU32, optional, perWorker, taskFields, type ArgsScope,
+  type BuiltinTask, type CpuClaim, type WorkerUse,
+} from "./args.js";
 
 export interface IovaChurnArgs {
   domain: number;
-  /** The simulated CPUs this worker runs. */
+  /** The simulated CPUs this worker runs (no other worker's). */
   cpus: number[];
   ops: number;
   seed: number;
@@ -180,30 +188,131 @@ export function iovaChurn(ctx: TaskContext, a: IovaChurnArgs): IovaChurnResult {
   return r;
 }
 
+/** loopCross's arguments: on this worker's two CPUs, `rounds` × (allocate `batch` ranges on cpus[0], free them on cpus[1]). */
+export interface IovaCrossArgs {
+  domain: number;
+  /** This worker's two CPUs: it allocates on the first and frees on the second (no other worker's). */
+  cpus: number[];
+  rounds: number;
+  /** 1..65536. */
+  batch: number;
+  /** Default "one". */
+  sizes?: FastLoopSizes;
+  /** Default: below the domain's 32-bit boundary. */
+  limitPfn?: number;
+}
+
+/** loopFastPairs' arguments: `count` allocFast + freeFast pairs on this worker's CPU, cpus[worker]. */
+export interface IovaFastPairsArgs {
+  domain: number;
+  /** One simulated CPU per worker, each a different one: cpus[worker]. */
+  cpus: number[];
+  count: number;
+  sizes: FastLoopSizes;
+  limitPfn?: number;
+  /** Pairs first run untimed. */
+  warmup?: number;
+}
+
+const CHURN_KEYS = {
+  domain: true, cpus: true, ops: true, seed: true, limitPfn: true, owners: true, ownerBase: true, maxPages: true,
+  liveTarget: true, rings: true, ringSlots: true, progress: true,
+} as const satisfies OptionKeys<IovaChurnArgs>;
+const CROSS_KEYS = {
+  domain: true, cpus: true, rounds: true, batch: true, sizes: true, limitPfn: true,
+} as const satisfies OptionKeys<IovaCrossArgs>;
+const FAST_PAIRS_KEYS = {
+  domain: true, cpus: true, count: true, sizes: true, limitPfn: true, warmup: true,
+} as const satisfies OptionKeys<IovaFastPairsArgs>;
+const SIZES = Object.keys(FAST_SIZES_CODES) as FastLoopSizes[];
+
+/** The live IOVA domain field `domain` names. */
+function liveDomain(v: unknown, s: ArgsScope): IovaDomain {
+  return IovaDomain.attach(s.core, checkLive("iovaDomain", "domain", v, s));
+}
+
+/** A simulated CPU of `dom`, and the worker's claim on it (one thread runs a CPU of a domain at a time). */
+function cpuClaim(dom: IovaDomain, name: string, v: unknown, s: ArgsScope): CpuClaim {
+  const cpu = checkCpu(name, v, dom.cpus, `IOVA domain ${dom.id}`, s);
+  return { key: `${dom.id}:${cpu}`, name, value: cpu };
+}
+
+/** A limit PFN no lower than the domain's first (below it nothing could ever fit) and `floor`. */
+function checkLimitPfn(v: unknown, dom: IovaDomain, s: ArgsScope, floor = 0): number {
+  return checkInt("limitPfn", v, Math.max(dom.startPfn, floor), MAX_ADDRESS, s.context);
+}
+
+function checkChurnArgs(a: unknown, s: ArgsScope): WorkerUse {
+  const f = taskFields<IovaChurnArgs>(a, CHURN_KEYS, s);
+  const dom = liveDomain(f.domain, s);
+  const cpus = checkList("cpus", f.cpus, s, "a non-empty list of the simulated CPUs this worker runs", 1, Infinity,
+    (name, v) => cpuClaim(dom, name, v, s));
+  checkU32("ops", f.ops, s);
+  checkU32("seed", f.seed, s);
+  const ownerBase = checkAddress("ownerBase", f.ownerBase, s.context);
+  const limitPfn = checkLimitPfn(f.limitPfn, dom, s, ownerBase);
+  checkSharedBuffer("owners", f.owners, limitPfn - ownerBase + 1, "a byte per PFN from ownerBase to limitPfn", s);
+  checkU32("maxPages", f.maxPages, s, 1);
+  checkU32("liveTarget", f.liveTarget, s);
+  const slots = checkU32("ringSlots", f.ringSlots, s, 1);
+  checkSharedBuffer("rings", f.rings, s.workers * handoffRingBytes(slots), `a ${slots}-slot handoff ring per worker`, s);
+  optional(f.progress, (v) => checkSharedBuffer("progress", v, 8 * s.workers, "two Int32 words per worker", s));
+  return { cpus, shared: { owners: f.owners, rings: f.rings, progress: f.progress } };
+}
+
+function checkCrossArgs(a: unknown, s: ArgsScope): WorkerUse {
+  const f = taskFields<IovaCrossArgs>(a, CROSS_KEYS, s);
+  const dom = liveDomain(f.domain, s);
+  const cpus = checkList("cpus", f.cpus, s, "this worker's two simulated CPUs (it allocates on the first, frees on the second)",
+    2, 2, (name, v) => cpuClaim(dom, name, v, s));
+  checkU32("rounds", f.rounds, s);
+  checkInt("batch", f.batch, 1, 65536, s.context);
+  optional(f.sizes, (v) => checkOneOf("sizes", v, SIZES, s.context));
+  optional(f.limitPfn, (v) => checkLimitPfn(v, dom, s));
+  return { cpus };
+}
+
+function checkFastPairsArgs(a: unknown, s: ArgsScope): WorkerUse {
+  const f = taskFields<IovaFastPairsArgs>(a, FAST_PAIRS_KEYS, s);
+  const dom = liveDomain(f.domain, s);
+  const mine = perWorker("cpus", f.cpus, s, "simulated CPU", (name, v) => cpuClaim(dom, name, v, s));
+  checkU32("count", f.count, s);
+  checkOneOf("sizes", f.sizes, SIZES, s.context);
+  optional(f.limitPfn, (v) => checkLimitPfn(v, dom, s));
+  optional(f.warmup, (v) => checkU32("warmup", v, s));
+  return { cpus: [mine.value] };
+}
+
 export const iovaTasks = {
-  "iova.churn": iovaChurn,
+  "iova.churn": { run: iovaChurn, checkArgs: argsCheck(checkChurnArgs) },
 
   /** loopCross on this worker's two CPUs (allocate on the first, free on the second). */
-  "iova.cross": (ctx: TaskContext, a: { domain: number; cpus: number[]; rounds: number; batch: number; sizes?: "one" | "pow2" | "1-8"; limitPfn?: number }) => {
-    const dom = IovaDomain.attach(ctx.core, a.domain);
-    const [cpuA, cpuB] = [a.cpus[0]!, a.cpus[1]!];
-    const t0 = performance.now();
-    const failures = dom.loopCross(cpuA, cpuB, a.rounds, a.batch, a.sizes ?? "one", a.limitPfn);
-    const ms = performance.now() - t0;
-    dom.releaseCpu(cpuA);
-    dom.releaseCpu(cpuB);
-    return { failures, ms, ops: 2 * a.rounds * a.batch };
+  "iova.cross": {
+    run: (ctx: TaskContext, a: IovaCrossArgs) => {
+      const dom = IovaDomain.attach(ctx.core, a.domain);
+      const [cpuA, cpuB] = [a.cpus[0]!, a.cpus[1]!];
+      const t0 = performance.now();
+      const failures = dom.loopCross(cpuA, cpuB, a.rounds, a.batch, a.sizes ?? "one", a.limitPfn);
+      const ms = performance.now() - t0;
+      dom.releaseCpu(cpuA);
+      dom.releaseCpu(cpuB);
+      return { failures, ms, ops: 2 * a.rounds * a.batch };
+    },
+    checkArgs: argsCheck(checkCrossArgs),
   },
 
   /** allocFast + freeFast pairs inside Wasm on one CPU per worker (cpus[worker]). */
-  "iova.fastPairs": (ctx: TaskContext, a: { domain: number; cpus: number[]; count: number; sizes: "one" | "pow2" | "1-8"; limitPfn?: number; warmup?: number }) => {
-    const dom = IovaDomain.attach(ctx.core, a.domain);
-    const cpu = a.cpus[ctx.worker]!;
-    if (a.warmup) dom.loopFastPairs(cpu, a.warmup, a.sizes, a.limitPfn);
-    const t0 = performance.now();
-    const failures = dom.loopFastPairs(cpu, a.count, a.sizes, a.limitPfn);
-    const ms = performance.now() - t0;
-    dom.releaseCpu(cpu);
-    return { failures, ms };
+  "iova.fastPairs": {
+    run: (ctx: TaskContext, a: IovaFastPairsArgs) => {
+      const dom = IovaDomain.attach(ctx.core, a.domain);
+      const cpu = a.cpus[ctx.worker]!;
+      if (a.warmup) dom.loopFastPairs(cpu, a.warmup, a.sizes, a.limitPfn);
+      const t0 = performance.now();
+      const failures = dom.loopFastPairs(cpu, a.count, a.sizes, a.limitPfn);
+      const ms = performance.now() - t0;
+      dom.releaseCpu(cpu);
+      return { failures, ms };
+    },
+    checkArgs: argsCheck(checkFastPairsArgs),
   },
-};
+} satisfies Record<string, BuiltinTask>;

@@ -17,9 +17,14 @@ const CLOCKS_AT = 8;
 /** The default quantum: below one operation of the DMA path, so two workers give one worker's figures. */
 export const DEFAULT_QUANTUM_NS = 500;
 
+/** The bytes of a lag window's buffer for `workers` workers. */
+export function lagWindowBytes(workers: number): number {
+  return CLOCKS_AT + 8 * workers;
+}
+
 /** A lag window's buffer for `workers` workers (every published clock at 0). */
 export function lagWindowBuffer(workers: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(CLOCKS_AT + 8 * workers);
+  return new SharedArrayBuffer(lagWindowBytes(workers));
 }
 
 /** The window one worker runs in: its published clock, and everyone's. */

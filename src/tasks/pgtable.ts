@@ -1,11 +1,16 @@
 // Page-table work for the pool: a deterministic churn of map/unmap on ranges each worker
 // owns (for the concurrency tests and the demo), and the core's batched loops (for
 // throughput). The churn's operations come from a seeded generator, so the orchestrator
-// can replay the same operations sequentially and compare.
+// can replay the same operations sequentially and compare. Every task's arguments are
+// checked before the run (src/tasks/args.ts): a live table, IOVAs within it, a page size it has.
 
 import type { TaskContext } from "../pool.js";
 import { PageTable, Prot } from "../pgtable.js";
-import { ArgumentError } from "../errors.js";
+import { ArgumentError, hex } from "../errors.js";
+import { checkAddress, checkBool, type OptionKeys } from "../validate.js";
+import {
+  argsCheck, checkLive, checkSpanWithin, checkU32, optional, taskFields, type ArgsScope, type BuiltinTask,
+} from "./args.js";
 
 export interface ChurnArgs {
   table: number;
@@ -56,10 +61,7 @@ export function rng(seed: number): () => number {
  * it maps a run of pages in a chunk it has not mapped, or unmaps one it has.
  */
 export function churnOps(args: ChurnArgs, w: number, workers: number): ChurnOp[] {
-  if (!Number.isInteger(workers) || workers < 1 || workers > CHURN_MAX_WORKERS) {
-    throw new ArgumentError("workers", workers, `must be an integer in [1, ${CHURN_MAX_WORKERS}] (each worker owns ` +
-      "one 64 KiB chunk of every 2 MiB region)", "pgtable.churn");
-  }
+  checkChurnWorkers(workers);
   const next = rng(args.seed * 7919 + w);
   const chunksPerRegion = REGION / (CHUNK_PAGES * PAGE);
   const ownPerRegion = Math.floor(chunksPerRegion / workers);
@@ -107,26 +109,124 @@ export function applyChurn(pt: PageTable, ops: ChurnOp[], paOffset: number, barr
   }
 }
 
+function checkChurnWorkers(workers: number): void {
+  if (!Number.isInteger(workers) || workers < 1 || workers > CHURN_MAX_WORKERS) {
+    throw new ArgumentError("workers", workers, `must be an integer in [1, ${CHURN_MAX_WORKERS}] (each worker owns ` +
+      "one 64 KiB chunk of every 2 MiB region)", "pgtable.churn");
+  }
+}
+
+/** pgt_loop_map_unmap's arguments: `count` pairs of one `pgsize` page at random in [base, base + span). */
+export interface LoopArgs {
+  table: number;
+  base: number;
+  span: number;
+  pgsize: number;
+  count: number;
+  /** 1..2^32−1 (the core's generator has no state for 0). */
+  seed: number;
+}
+
+/** pgt_loop_walk's arguments: `count` walks at random IOVAs in [base, base + span). */
+export interface WalkArgs {
+  table: number;
+  base: number;
+  span: number;
+  count: number;
+  /** 1..2^32−1. */
+  seed: number;
+}
+
+const CHURN_KEYS = {
+  table: true, seed: true, ops: true, base: true, regions: true, paOffset: true, lockstep: true,
+} as const satisfies OptionKeys<ChurnArgs>;
+const LOOP_KEYS = {
+  table: true, base: true, span: true, pgsize: true, count: true, seed: true,
+} as const satisfies OptionKeys<LoopArgs>;
+const WALK_KEYS = { table: true, base: true, span: true, count: true, seed: true } as const satisfies OptionKeys<WalkArgs>;
+
+/** A handle on the live table field `table` names (for its geometry and page sizes). */
+function liveTable(v: unknown, s: ArgsScope): PageTable {
+  return PageTable.attach(s.core, checkLive("table", "table", v, s));
+}
+
+function checkChurnArgs(a: unknown, s: ArgsScope): void {
+  const f = taskFields<ChurnArgs>(a, CHURN_KEYS, s);
+  checkChurnWorkers(s.workers);
+  const pt = liveTable(f.table, s);
+  const g = pt.geometry;
+  if (!pt.hasPageSize(PAGE)) {
+    throw new ArgumentError("table", f.table,
+      `must be a table with 4 KiB pages, which the churn maps (its pgsizeBitmap is ${hex(g.pgsizeBitmap)})`, s.context);
+  }
+  checkU32("seed", f.seed, s);
+  checkU32("ops", f.ops, s);
+  const base = checkAddress("base", f.base, s.context);
+  pt.checkAligned("base", base, PAGE, s.context);
+  const span = checkU32("regions", f.regions, s, 1) * REGION;
+  checkSpanWithin("base", base, "regions × 2 MiB", span, g.ias, "the table's input addresses", s);
+  const paOffset = optional(f.paOffset, (v) => checkAddress("paOffset", v, s.context)) ?? 0;
+  checkSpanWithin("base + paOffset", base + paOffset, "regions × 2 MiB", span, g.oas,
+    "the table's output addresses (PA = IOVA + paOffset)", s);
+  checkBool("lockstep", f.lockstep, true, s.context);
+}
+
+/** The fields loop and walk share: a live table, [base, base + span) within it, a count, a seed. */
+function checkSpanArgs(f: Record<keyof WalkArgs, unknown>, s: ArgsScope, pgsize: (pt: PageTable) => number,
+                       bits: (pt: PageTable) => number, within: string): void {
+  const pt = liveTable(f.table, s);
+  const size = pgsize(pt);
+  const base = checkAddress("base", f.base, s.context);
+  pt.checkAligned("base", base, size, s.context);
+  const span = checkAddress("span", f.span, s.context);
+  if (span < size) throw new ArgumentError("span", span, `must hold at least one page (${hex(size)} bytes)`, s.context);
+  checkSpanWithin("base", base, "span", span, bits(pt), within, s);
+  checkU32("count", f.count, s);
+  checkU32("seed", f.seed, s, 1);
+}
+
+function checkLoopArgs(a: unknown, s: ArgsScope): void {
+  const f = taskFields<LoopArgs>(a, LOOP_KEYS, s);
+  checkSpanArgs(f, s, (pt) => {
+    const size = checkAddress("pgsize", f.pgsize, s.context);
+    pt.checkPgsize(size, s.context);
+    return size;
+  }, (pt) => Math.min(pt.geometry.ias, pt.geometry.oas), "the table's input and output addresses (the loop maps PA = IOVA)");
+}
+
+function checkWalkArgs(a: unknown, s: ArgsScope): void {
+  checkSpanArgs(taskFields<WalkArgs>(a, WALK_KEYS, s), s, () => 1, (pt) => pt.geometry.ias, "the table's input addresses");
+}
+
 export const pgtableTasks = {
-  "pgtable.churn": (ctx: TaskContext, args: ChurnArgs) => {
-    const pt = PageTable.attach(ctx.core, args.table);
-    const ops = churnOps(args, ctx.worker, ctx.workers);
-    const t0 = performance.now();
-    applyChurn(pt, ops, args.paOffset ?? 0, args.lockstep === false ? undefined : ctx.barrier);
-    return { ops: ops.length, ms: performance.now() - t0 };
+  "pgtable.churn": {
+    run: (ctx: TaskContext, args: ChurnArgs) => {
+      const pt = PageTable.attach(ctx.core, args.table);
+      const ops = churnOps(args, ctx.worker, ctx.workers);
+      const t0 = performance.now();
+      applyChurn(pt, ops, args.paOffset ?? 0, args.lockstep === false ? undefined : ctx.barrier);
+      return { ops: ops.length, ms: performance.now() - t0 };
+    },
+    checkArgs: argsCheck(checkChurnArgs),
   },
 
   /** Strict map+unmap pairs inside Wasm (pgt_loop_map_unmap). */
-  "pgtable.loop": (ctx: TaskContext, a: { table: number; base: number; span: number; pgsize: number; count: number; seed: number }) => {
-    const t0 = performance.now();
-    const failures = ctx.core.raw.pgt_loop_map_unmap(a.table, a.base, a.span, a.pgsize, a.count, a.seed, Prot.READ | Prot.WRITE);
-    return { failures, ms: performance.now() - t0 };
+  "pgtable.loop": {
+    run: (ctx: TaskContext, a: LoopArgs) => {
+      const t0 = performance.now();
+      const failures = ctx.core.raw.pgt_loop_map_unmap(a.table, a.base, a.span, a.pgsize, a.count, a.seed, Prot.READ | Prot.WRITE);
+      return { failures, ms: performance.now() - t0 };
+    },
+    checkArgs: argsCheck(checkLoopArgs),
   },
 
   /** iova_to_phys walks inside Wasm (pgt_loop_walk). */
-  "pgtable.walk": (ctx: TaskContext, a: { table: number; base: number; span: number; count: number; seed: number }) => {
-    const t0 = performance.now();
-    const checksum = ctx.core.raw.pgt_loop_walk(a.table, a.base, a.span, a.count, a.seed);
-    return { checksum, ms: performance.now() - t0 };
+  "pgtable.walk": {
+    run: (ctx: TaskContext, a: WalkArgs) => {
+      const t0 = performance.now();
+      const checksum = ctx.core.raw.pgt_loop_walk(a.table, a.base, a.span, a.count, a.seed);
+      return { checksum, ms: performance.now() - t0 };
+    },
+    checkArgs: argsCheck(checkWalkArgs),
   },
-};
+} satisfies Record<string, BuiltinTask>;

@@ -36,6 +36,10 @@
 // perhaps holding a lock), and lets the failure go on, naming the CPU it was running; the
 // orchestrator (src/run/runner.ts, through the pool's onFailure) raises it as well when a
 // worker dies without a word, and waits for the others to finish.
+//
+// The runner builds the arguments; they are checked before the run all the same
+// (src/tasks/args.ts), as any built-in task's are: live domains, CPUs of them that no other
+// worker runs, and a background CPU's CPUs to wait for among the run's.
 
 import type { TaskContext } from "../pool.js";
 import type { Core } from "../../bindings/core.js";
@@ -43,7 +47,13 @@ import type { EventReport } from "../report/types.js";
 import { switchResult } from "../run/switch.js";
 import { checkCore } from "../errno.js";
 import { CORE_LIMITS } from "../core-limits.js";
-import { LagWindow } from "./lag-window.js";
+import { ArgumentError } from "../errors.js";
+import { checkBool, checkInt, checkOneOf, MAX_ADDRESS, type OptionKeys } from "../validate.js";
+import { LagWindow, lagWindowBytes } from "./lag-window.js";
+import {
+  argsCheck, checkCpu, checkList, checkLive, checkSharedBuffer, checkString, dmaDomainCpus, optional, taskFields,
+  type ArgsScope, type BuiltinTask, type CpuClaim, type WorkerUse,
+} from "./args.js";
 
 /** One CPU's share of the run, as the orchestrator sends it. */
 export interface ScenarioCpuArgs {
@@ -72,6 +82,11 @@ export const CTL_FINISHED = 0;
 /** [CTL_SAFE + worker]: 1 once the worker has left the core for good at a safe point (holding no lock). */
 export const CTL_SAFE = CORE_LIMITS.MAX_DMA_CPUS;
 export const RUN_CONTROL_BYTES = (CORE_LIMITS.MAX_DMA_CPUS + CORE_LIMITS.MAX_THREADS) * 4;
+/**
+ * The largest chunk: a victim CPU logs every unmap for its attacker, whose log holds LOG_MAX;
+ * with one worker the attacker reads it between chunks.
+ */
+export const SCENARIO_MAX_CHUNK = CORE_LIMITS.LOG_MAX;
 
 export interface ScenarioEventArgs {
   /** Fire after this many operations of the CPU, or once its clock reaches atNs. */
@@ -428,4 +443,103 @@ function fire(core: Core, c: CpuRun, e: ScenarioEventArgs): string {
   }
 }
 
-export const scenarioTasks = { "scenario.run": runScenarioTask };
+// ── the arguments' check ────────────────────────────────────────────────────
+
+const SCENARIO_KEYS = {
+  cpus: true, chunk: true, firstWindowNs: true, maxWindows: true, progress: true, control: true, lag: true, quantumNs: true,
+} as const satisfies OptionKeys<ScenarioArgs>;
+const CPU_KEYS = {
+  cpu: true, ops: true, until: true, idles: true, events: true, domain: true, what: true, fqRing: true,
+} as const satisfies OptionKeys<ScenarioCpuArgs>;
+const EVENT_KEYS = {
+  afterOps: true, atNs: true, due: true, action: true, domain: true, iovaDomain: true, target: true, count: true, mode: true,
+  refusal: true,
+} as const satisfies OptionKeys<ScenarioEventArgs>;
+const ACTIONS = ["switch-to-lazy", "fail-magazine-alloc", "fail-worker", "failatomic-off"] as const;
+
+/** What one worker's arguments hold for the rules across workers: its CPUs, and those its background CPUs wait for. */
+interface WorkerCpus extends WorkerUse {
+  cpus: CpuClaim[];
+  waitsFor: CpuClaim[];
+}
+
+function checkScenarioArgs(a: unknown, s: ArgsScope): WorkerCpus {
+  const f = taskFields<ScenarioArgs>(a, SCENARIO_KEYS, s);
+  const max = s.core.layout.MAX_DMA_CPUS;
+  const cpus = checkList("cpus", f.cpus, s, `a list of the simulated CPUs this worker runs (at most ${max})`, 0, max,
+    (name, v) => checkCpuArgs(name, v, s));
+  checkInt("chunk", f.chunk, 1, SCENARIO_MAX_CHUNK, s.context);
+  checkInt("firstWindowNs", f.firstWindowNs, 1, MAX_ADDRESS, s.context);
+  checkInt("maxWindows", f.maxWindows, 1, 2 ** 20, s.context);
+  checkSharedBuffer("progress", f.progress, 8 * max, "a Float64 per simulated CPU", s);
+  checkSharedBuffer("control", f.control, RUN_CONTROL_BYTES, "the run's control words, RUN_CONTROL_BYTES", s);
+  if (f.lag !== undefined) {
+    checkSharedBuffer("lag", f.lag, lagWindowBytes(s.workers), "the workers' lag window, lagWindowBuffer(workers)", s);
+    checkInt("quantumNs", f.quantumNs, 1, MAX_ADDRESS, s.context);
+  } else if (f.quantumNs !== undefined) {
+    throw new ArgumentError("quantumNs", f.quantumNs, "must be left out without lag (it is the lag window's quantum)", s.context);
+  }
+  return { cpus: cpus.map((c) => c.claim), waitsFor: cpus.flatMap((c) => c.waitsFor),
+           shared: { progress: f.progress, control: f.control, lag: f.lag } };
+}
+
+/** One CPU's share: a CPU of its live domain, and the CPUs it waits for when it has no count of its own. */
+function checkCpuArgs(name: string, v: unknown, s: ArgsScope): { claim: CpuClaim; waitsFor: CpuClaim[] } {
+  const f = taskFields<ScenarioCpuArgs>(v, CPU_KEYS, s, name);
+  const domain = checkLive("dmaDomain", `${name}.domain`, f.domain, s);
+  const domainCpus = dmaDomainCpus(s.core, domain);
+  const cpu = checkCpu(`${name}.cpu`, f.cpu, domainCpus, `DMA domain ${domain}`, s);
+  const max = s.core.layout.MAX_DMA_CPUS;
+  const until = optional(f.until, (u) => checkList(`${name}.until`, u, s, "a list of the run's simulated CPUs", 0, max,
+    (n, c) => ({ key: `${checkInt(n, c, 0, max - 1, s.context)}`, name: n, value: c })));
+  if (f.ops !== Infinity) checkInt(`${name}.ops`, f.ops, 0, MAX_ADDRESS, s.context);
+  else if (!until?.length) {
+    throw new ArgumentError(`${name}.ops`, f.ops,
+      "must be a count for a CPU that waits for none (`until` empty or left out): it would run forever", s.context);
+  }
+  checkBool(`${name}.idles`, f.idles, false, s.context);
+  checkList(`${name}.events`, f.events, s, "a list of events", 0, Infinity, (n, e) => checkEventArgs(n, e, s));
+  checkString(`${name}.what`, f.what, s);
+  checkInt(`${name}.fqRing`, f.fqRing, -1, domainCpus - 1, s.context);
+  return { claim: { key: `${cpu}`, name: `${name}.cpu`, value: cpu }, waitsFor: until ?? [] };
+}
+
+function checkEventArgs(name: string, v: unknown, s: ArgsScope): void {
+  const f = taskFields<ScenarioEventArgs>(v, EVENT_KEYS, s, name);
+  optional(f.afterOps, (n) => checkInt(`${name}.afterOps`, n, 0, MAX_ADDRESS, s.context));
+  if (f.atNs !== undefined && !(typeof f.atNs === "number" && f.atNs >= 0 && f.atNs <= MAX_ADDRESS)) {
+    throw new ArgumentError(`${name}.atNs`, f.atNs, "must be a modelled time in ns, 0 or more", s.context);
+  }
+  checkString(`${name}.due`, f.due, s);
+  checkString(`${name}.target`, f.target, s);
+  const action = checkOneOf(`${name}.action`, f.action, ACTIONS, s.context);
+  const refusal = optional(f.refusal, (r) => checkString(`${name}.refusal`, r, s));
+  // What the action works on must be there when it fires: the domain it switches, the IOVA domain it fails.
+  if (f.domain !== undefined || (action === "switch-to-lazy" && refusal === undefined)) {
+    checkLive("dmaDomain", `${name}.domain`, f.domain, s);
+  }
+  if (f.iovaDomain !== undefined || action === "fail-magazine-alloc" || action === "failatomic-off") {
+    checkLive("iovaDomain", `${name}.iovaDomain`, f.iovaDomain, s);
+  }
+  optional(f.count, (n) => checkInt(`${name}.count`, n, 1, MAX_ADDRESS, s.context));
+  optional(f.mode, (m) => checkOneOf(`${name}.mode`, m, ["throw", "exit", "crash"] as const, s.context));
+}
+
+/**
+ * A background CPU waits only for CPUs of the run: one that no worker runs would never
+ * finish, and neither would the CPU waiting for it.
+ */
+function checkScenarioWorkers(workers: readonly WorkerCpus[], scopes: readonly ArgsScope[]): void {
+  const run = new Set(workers.flatMap((w) => w.cpus.map((c) => c.key)));
+  workers.forEach((w, i) => {
+    const stray = w.waitsFor.find((c) => !run.has(c.key));
+    if (stray) {
+      throw new ArgumentError(stray.name, stray.value, "must be a CPU of the run (in some worker's cpus), or the CPU " +
+        "waiting for it would run forever", scopes[i]!.context);
+    }
+  });
+}
+
+export const scenarioTasks = {
+  "scenario.run": { run: runScenarioTask, checkArgs: argsCheck(checkScenarioArgs, checkScenarioWorkers) },
+} satisfies Record<string, BuiltinTask>;
