@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ArgumentError, Simulator, UnknownOptionError, WorkerPool, type DmaDevice, type DmaDomain, type IovaDomain, type PageTable,
+  ArgumentError, IovaDomain as IovaDomainClass, PageTable as PageTableClass, Simulator, UnknownOptionError, WorkerPool, type DmaDevice, type DmaDomain, type IovaDomain, type PageTable,
   type Smmu,
 } from "../dist/index.js";
 import { coreOf, LPAE_S1 } from "./helpers.js";
@@ -242,5 +242,21 @@ describe("built-in tasks' arguments", () => {
     expect((await ok("iova.fastPairs", fastPairs())).map((r) => r.failures)).toEqual([0, 0]);
     expect((await ok("dma.pairs", pairs())).map((r) => [r.pairs, r.mapFailures])).toEqual([[100, 0], [100, 0]]);
     expect(pool.closed).toBe(false);
+  });
+});
+
+describe("a handle made from an id (as a worker makes one) names a live object or is refused", () => {
+  // The same slot-state test as the tasks' checks (src/handles.ts), so an id of an object
+  // destroyed since, or of a slot never used, is an error at attach, not state read from a dead record.
+  it("PageTable.attach and IovaDomain.attach", () => {
+    const core = coreOf(sim);
+    expect(PageTableClass.attach(core, pt.id).id).toBe(pt.id);
+    expect(() => PageTableClass.attach(core, gone)).toThrow("PageTable.attach: table must be the id of a live page table");
+    expect(IovaDomainClass.attach(core, iova.id).id).toBe(iova.id);
+    const dead = sim.createIovaDomain({ granule: 4096, startPfn: 1 });
+    const id = dead.id;
+    dead.destroy();
+    expect(() => IovaDomainClass.attach(core, id)).toThrow(ArgumentError);
+    expect(() => IovaDomainClass.attach(core, id)).toThrow("IovaDomain.attach: domain must be the id of a live IOVA domain");
   });
 });

@@ -9,10 +9,10 @@
 // a failing worker would have stopped, stays usable.
 
 import type { Core } from "../../bindings/core.js";
-import type { LayoutName } from "../../bindings/layout.js";
 import type { TaskContext } from "../pool.js";
 import { ArgumentError, hex } from "../errors.js";
 import { checkInt, checkOptions, MAX_ADDRESS, type OptionKeys } from "../validate.js";
+import { HANDLES, liveRecord, type HandleKind } from "../handles.js";
 
 /** Where one worker's arguments are checked. */
 export interface ArgsScope {
@@ -160,26 +160,6 @@ function checkSharedByAll(name: string, buffers: readonly unknown[], scopes: rea
 }
 
 // ── handles: ids of objects in the shared memory ─────────────────────────────
-
-/** The slot tables whose objects a task is handed by id, and what each object is called. */
-const HANDLES = {
-  table: { what: "page table", from: "PageTable.id", base: "PGT_BASE", size: "PGT_DESC_SIZE", count: "MAX_PGTABLES" },
-  iovaDomain: { what: "IOVA domain", from: "IovaDomain.id", base: "IOVA_SLOTS_BASE", size: "IOVA_SLOT_SIZE", count: "MAX_IOVA_DOMAINS" },
-  smmu: { what: "SMMU", from: "Smmu.id", base: "SMMUS_BASE", size: "SMMU_DESC_SIZE", count: "MAX_SMMUS" },
-  dmaDomain: { what: "DMA domain", from: "DmaDomain.id", base: "DMA_DOMAINS_BASE", size: "DMA_DOMAIN_SIZE", count: "MAX_DMA_DOMAINS" },
-  dmaDevice: { what: "DMA device", from: "DmaDevice.id", base: "DMA_DEVICES_BASE", size: "DMA_DEVICE_SIZE", count: "MAX_DMA_DEVICES" },
-} as const satisfies Record<string, { what: string; from: string; base: LayoutName; size: LayoutName; count: LayoutName }>;
-
-export type HandleKind = keyof typeof HANDLES;
-
-/** The address of the record of live object `id` of table `kind`, or 0 (the core's slotLive, read from here). */
-function liveRecord(core: Core, kind: HandleKind, id: unknown): number {
-  const t = HANDLES[kind];
-  const L = core.layout;
-  if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= L[t.count]) return 0;
-  const record = L[t.base] + id * L[t.size];
-  return core.readU32(record + L.SLOT_STATE) === L.SLOT_LIVE ? record : 0;
-}
 
 /** `v` must be the id of a live object of kind `kind` (one not destroyed, released or detached): its id. */
 export function checkLive(kind: HandleKind, name: string, v: unknown, s: ArgsScope): number {
