@@ -15,6 +15,7 @@ import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { didYouMean, isPowerOfTwo } from "../validate.js";
 import { CORE_LIMITS } from "../core-limits.js";
+import type { ScenarioEventAction } from "../tasks/scenario.js";
 import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
@@ -27,7 +28,8 @@ import {
 export const RUN_WORKLOAD_KINDS = ["nic-rx", "nic-tx", "storage", "random", "pairs", "attacker", "switcher"] as const;
 export type RunWorkloadKind = (typeof RUN_WORKLOAD_KINDS)[number];
 
-export const EVENT_ACTIONS = ["switch-to-lazy", "fail-magazine-alloc", "fail-worker"] as const;
+/** A scenario's event actions: each one the worker carries out (src/tasks/scenario.ts SCENARIO_EVENT_ACTIONS). */
+export const EVENT_ACTIONS = ["switch-to-lazy", "fail-magazine-alloc", "fail-worker"] as const satisfies readonly ScenarioEventAction[];
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 
 // ---------------------------------------------------------------------------------------

@@ -88,12 +88,20 @@ export const RUN_CONTROL_BYTES = (CORE_LIMITS.MAX_DMA_CPUS + CORE_LIMITS.MAX_THR
  */
 export const SCENARIO_MAX_CHUNK = CORE_LIMITS.LOG_MAX;
 
+/**
+ * What an event does in the worker: a scenario's event actions (src/run/scenario.ts
+ * EVENT_ACTIONS, each one of these), and the end of a failatomic window, which the worker
+ * schedules itself.
+ */
+export const SCENARIO_EVENT_ACTIONS = ["switch-to-lazy", "fail-magazine-alloc", "fail-worker", "failatomic-off"] as const;
+export type ScenarioEventAction = (typeof SCENARIO_EVENT_ACTIONS)[number];
+
 export interface ScenarioEventArgs {
   /** Fire after this many operations of the CPU, or once its clock reaches atNs. */
   afterOps?: number;
   atNs?: number;
   due: string;
-  action: "switch-to-lazy" | "fail-magazine-alloc" | "fail-worker" | "failatomic-off";
+  action: ScenarioEventAction;
   /** The DMA domain (switch) or its IOVA domain (failatomic). */
   domain?: number;
   iovaDomain?: number;
@@ -455,7 +463,6 @@ const EVENT_KEYS = {
   afterOps: true, atNs: true, due: true, action: true, domain: true, iovaDomain: true, target: true, count: true, mode: true,
   refusal: true,
 } as const satisfies OptionKeys<ScenarioEventArgs>;
-const ACTIONS = ["switch-to-lazy", "fail-magazine-alloc", "fail-worker", "failatomic-off"] as const;
 
 /** What one worker's arguments hold for the rules across workers: its CPUs, and those its background CPUs wait for. */
 interface WorkerCpus extends WorkerUse {
@@ -512,7 +519,7 @@ function checkEventArgs(name: string, v: unknown, s: ArgsScope): void {
   }
   checkString(`${name}.due`, f.due, s);
   checkString(`${name}.target`, f.target, s);
-  const action = checkOneOf(`${name}.action`, f.action, ACTIONS, s.context);
+  const action = checkOneOf(`${name}.action`, f.action, SCENARIO_EVENT_ACTIONS, s.context);
   const refusal = optional(f.refusal, (r) => checkString(`${name}.refusal`, r, s));
   // What the action works on must be there when it fires: the domain it switches, the IOVA domain it fails.
   if (f.domain !== undefined || (action === "switch-to-lazy" && refusal === undefined)) {
