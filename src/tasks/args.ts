@@ -91,8 +91,9 @@ export function checkList<T>(name: string, v: unknown, s: ArgsScope, expected: s
 }
 
 /**
- * A list with one entry per worker (worker w uses entry w), every entry checked: this
- * worker's entry. Fewer entries would leave a worker with none; more would be ignored.
+ * A list with one entry per worker (worker w uses entry w): this worker's entry, checked
+ * (every worker's check checks its own). Fewer entries would leave a worker with none; more
+ * would be ignored.
  */
 export function perWorker<T>(name: string, v: unknown, s: ArgsScope, what: string,
                              item: (name: string, v: unknown) => T): { name: string; value: T } {
@@ -100,8 +101,8 @@ export function perWorker<T>(name: string, v: unknown, s: ArgsScope, what: strin
     throw new ArgumentError(name, v, `must have one ${what} per worker (${s.workers} worker${s.workers === 1 ? "" : "s"})`,
       s.context);
   }
-  const items = v.map((x, i) => item(`${name}[${i}]`, x));
-  return { name: `${name}[${s.worker}]`, value: items[s.worker]! };
+  const at = `${name}[${s.worker}]`;
+  return { name: at, value: item(at, v[s.worker]) };
 }
 
 /** One value for every worker, or a list with one per worker (see perWorker): this worker's. */
@@ -144,6 +145,11 @@ export function checkSpanWithin(name: string, base: number, spanName: string, sp
   if (base + span > Math.min(2 ** bits, MAX_ADDRESS + 1)) {
     throw new ArgumentError(name, base, `+ ${spanName} (${hex(span)}) must end at or below 2^${bits}, the top of ${what}`, s.context);
   }
+}
+
+/** [base, base + span) must end within what a JS number holds exactly (MAX_ADDRESS): a range of no table's. */
+export function checkSpanExact(name: string, base: number, spanName: string, span: number, s: ArgsScope): void {
+  checkSpanWithin(name, base, spanName, span, Math.log2(MAX_ADDRESS + 1), "the addresses a JS number holds exactly", s);
 }
 
 /**

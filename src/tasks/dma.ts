@@ -14,7 +14,7 @@ import { cpuError } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { checkAddress, checkInt, type OptionKeys } from "../validate.js";
 import {
-  argsCheck, checkCpu, checkDeviceOf, checkLive, checkSpanWithin, checkU32, dmaDomainCpus, oneOrPerWorker, perWorker,
+  argsCheck, checkCpu, checkDeviceOf, checkLive, checkSpanExact, checkU32, dmaDomainCpus, oneOrPerWorker, perWorker,
   taskFields, type ArgsScope, type BuiltinTask, type WorkerUse,
 } from "./args.js";
 
@@ -74,8 +74,7 @@ function checkPairsArgs(a: unknown, s: ArgsScope): WorkerUse {
   checkInt("size", f.size, 1, 2 ** 40, s.context);
   const physBase = checkAddress("physBase", f.physBase, s.context);
   const physPages = checkU32("physPages", f.physPages, s, 1);
-  checkSpanWithin("physBase", physBase, "physPages × 4 KiB", physPages * PAGE, 53, "the addresses a JS number holds exactly",
-    s);
+  checkSpanExact("physBase", physBase, "physPages × 4 KiB", physPages * PAGE, s);
   const flags = checkU32("flags", f.flags, s);
   if ((flags & ~core.layout.LOOP_TOUCH) !== 0) {
     throw new ArgumentError("flags", flags, `may hold only LOOP_TOUCH (${core.layout.LOOP_TOUCH})`, s.context);

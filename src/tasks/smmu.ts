@@ -9,7 +9,7 @@ import { PageTable, Prot } from "../pgtable.js";
 import { ArgumentError } from "../errors.js";
 import { checkAddress, checkInt, checkOneOf, MAX_ADDRESS, type OptionKeys } from "../validate.js";
 import {
-  argsCheck, checkLive, checkSpanWithin, checkU32, taskFields, type ArgsScope, type BuiltinTask, type WorkerUse,
+  argsCheck, checkLive, checkSpanExact, checkSpanWithin, checkU32, taskFields, type ArgsScope, type BuiltinTask, type WorkerUse,
 } from "./args.js";
 
 export interface StressArgs {
@@ -142,7 +142,7 @@ function checkLoopArgs(a: unknown, s: ArgsScope): void {
   checkStream(f, s);
   const base = checkAddress("base", f.base, s.context);
   const span = checkInt("span", f.span, 8, MAX_ADDRESS, s.context);
-  checkSpanWithin("base", base, "span", span, 53, "the addresses a JS number holds exactly", s);
+  checkSpanExact("base", base, "span", span, s);
   checkU32("count", f.count, s);
   checkU32("seed", f.seed, s, 1);
 }
