@@ -285,6 +285,14 @@ describe("iommu-sim bench --threads 1,8 --machine", () => {
     expect(table[2]).toMatch(/^ +8 +strict +0\.2 +[5-7]\.\d +[\d,]+ +unmap 6\.2 µs +\d\.\d\d×/);
   });
 
+  it("refuses a list that names a thread count twice, before anything runs", () => {
+    const p = spawnSync(process.execPath, [CLI, "bench", "-t", "1,8,1", "--mode", "strict", "-s", "1", "--max-loops", "10"],
+      { encoding: "utf8" });
+    expect(p.status).not.toBe(0);
+    expect(p.stdout).toBe("");
+    expect(p.stderr).toContain("threads must list each thread count once (1 is there twice), got \"1,8,1\"");
+  });
+
   it("--out writes the page (curve modelled vs published, a stacked bar per thread count) and the JSON", () => {
     const dir = mkdtempSync(join(tmpdir(), "iommu-sim-sweep-"));
     try {

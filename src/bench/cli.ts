@@ -4,6 +4,7 @@
 // Registered in src/cli.ts; everything it prints on stdout is the tool's format (or JSON),
 // while the progress bar goes to stderr, and only to a terminal.
 
+import { ArgumentError } from "../errors.js";
 import { outBase } from "../out-base.js";
 import { progressBar, type ProgressSink } from "../progress.js";
 import {
@@ -76,6 +77,7 @@ export async function runBenchCommand(o: BenchCliOptions, print: (line: string) 
   const modes = o.mode === "both" ? (["strict", "lazy"] as const) : [o.mode];
   const counts = Array.isArray(o.threads) ? o.threads : [o.threads];
   for (const threads of counts) checkMapBenchmarkOptions(benchOptions(o, threads)); // every point before the first runs
+  checkNoRepeats(counts);
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once("SIGINT", onSigint);
@@ -119,6 +121,15 @@ export async function runBenchCommand(o: BenchCliOptions, print: (line: string) 
   process.stderr.write(`iommu-sim bench: every latency above is modelled time (the cost model's), not this machine's${magazines}; ` +
     `the run took ${wallS.toFixed(1)} s of wall time\n`);
   return interrupted ? "interrupted" : "done";
+}
+
+/** A list of thread counts names each once: a repeat would run the same point twice and print it twice. */
+function checkNoRepeats(counts: readonly number[]): void {
+  const repeated = counts.find((n, i) => counts.indexOf(n) !== i);
+  if (repeated !== undefined) {
+    throw new ArgumentError("threads", counts.join(","), `must list each thread count once (${repeated} is there twice)`,
+      "dma_map_benchmark");
+  }
 }
 
 function benchOptions(o: BenchCliOptions, threads: number): MapBenchmarkOptions {
