@@ -62,8 +62,8 @@ const PHYS_PAGES = 1 << 16;
 
 const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
-/** The preset whose line transfers the modelled figure is costed with. */
-const MODELLED_ON = "snapdragon-x";
+/** The preset whose line transfers the modelled figure is costed with (bench/scenario.mjs too). */
+export const MODELLED_ON = "snapdragon-x";
 
 /**
  * The lines two kernel threads move between their CPUs per iteration in modelled time (the

@@ -20,11 +20,18 @@
 // any machine. On a profile whose IOVA magazines are too small for two of them to hold a
 // full flush queue (127 from 6.7), nic runs once more with magazines that do (magazineSize,
 // a what-if: bench/dma.mjs says why): its lazy half's exchange of IOVAs between the CPUs
-// through the depot taken out.
+// through the depot taken out. Last on each line, where the kernel itself shares or
+// serialises, as the modelled machine pays for it: the scenario on a preset (MODELLED_ON,
+// bench/dma.mjs) with its CPUs in modelled-time order (contention, one worker: deterministic),
+// and the share of its CPUs' modelled time spent waiting on lines another CPU wrote last, on
+// the command queue and its CMD_SYNCs, and on locks — the report's time breakdown (an
+// attacker or a switcher, which waits in wall time, cannot run so: WALL_TIME_WORKLOAD_KINDS).
 // Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
 
-import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, kernelProfile, parseRunScenario, runScenario, Simulator } from "../dist/index.js";
-import { FITS_A_FLUSH } from "./dma.mjs";
+import {
+  BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, kernelProfile, parseRunScenario, runScenario, Simulator, WALL_TIME_WORKLOAD_KINDS,
+} from "../dist/index.js";
+import { FITS_A_FLUSH, MODELLED_ON } from "./dma.mjs";
 import { keptText, lineHandoffNs, machineScaling } from "./lib/control.mjs";
 import { scenarioSharing, scenarioSharingRuns, tracedCore } from "./lib/line-sharing.mjs";
 
@@ -79,6 +86,38 @@ async function lineMoves(traced, input, profile) {
   return ` | line moves/op ${counts.join(", ")}`;
 }
 
+/** Operations per CPU of the modelled-time runs: their shares settle within a few thousand. */
+const MODELLED_OPS = 20_000;
+
+/** The scenario as it runs on MODELLED_ON in modelled-time order, of domain type `type` when given (an event switches it otherwise). */
+function modelledInput(input, type) {
+  return {
+    ...input, contention: true, machine: MODELLED_ON,
+    ...(type ? { events: [], domains: input.domains.map((d) => ({ ...d, type })) } : {}),
+    workloads: input.workloads.map((w) => (w.ops === undefined ? w : { ...w, ops: Math.min(w.ops, MODELLED_OPS) })),
+  };
+}
+
+/**
+ * Where the kernel shares or serialises, in modelled time (the header says how): per domain
+ * type when an event switches it; "" where the scenario cannot run in modelled-time order.
+ */
+async function modelledWaits(input) {
+  if (input.workloads.some((w) => WALL_TIME_WORKLOAD_KINDS.includes(w.kind))) return "";
+  const types = input.events?.some((e) => e.action === "switch-to-lazy") ? ["DMA", "DMA-FQ"] : [undefined];
+  const parts = [];
+  for (const type of types) {
+    const rep = await runScenario(modelledInput(input, type), { workers: 1 });
+    const time = (k) => rep.perCpu.reduce((n, c) => n + c.time[k], 0);
+    const keys = Object.keys(rep.perCpu[0].time);
+    const all = keys.reduce((n, k) => n + time(k), 0);
+    const pct = (ks) => `${fmt((100 * ks.reduce((n, k) => n + time(k), 0)) / all)}%`;
+    parts.push(`${type === undefined ? "" : `${type === "DMA" ? "strict" : "lazy"} `}lines ${pct(["lineTransfer"])}, ` +
+      `cmdq+sync ${pct(["cmdq", "sync"])}, locks ${pct(keys.filter((k) => k.endsWith("Lock")))}`);
+  }
+  return ` | on ${MODELLED_ON}, CPU time waiting on ${parts.join("; ")}`;
+}
+
 /** One profile when `profile` is given (bench/run.mjs calls once per profile), else the default one. */
 export async function run({ print = console.log, profile = DEFAULT_PROFILE, names } = {}) {
   const list = names ?? (profile === DEFAULT_PROFILE ? Object.keys(BUILTIN_RUN_SCENARIOS) : ["nic"]);
@@ -92,7 +131,7 @@ export async function run({ print = console.log, profile = DEFAULT_PROFILE, name
     print(`  ${label.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
       `ratio ${fmt(r.best[2] / r.best[1], 2)}× | two 1-worker runs at once ${fmt(r.best.apart)}/s: 2 workers keep ` +
       `${keptText(r.kept)} | modelled ${fmt(r.modelledNsPerOp)} ns/op | ` +
-      `machine ${fmt(machine, 2)}×${moves}`);
+      `machine ${fmt(machine, 2)}×${moves}${await modelledWaits(input)}`);
   };
   for (const name of list) await line(name, scenarioInput(name, profile));
   if (list.includes("nic") && kernelProfile(profile).iovaMagazineSize < FITS_A_FLUSH) {

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  BUILTIN_RUN_SCENARIOS, MACHINES, Simulator, MACHINE_NAMES, TIME_CODES, runMapBenchmark, runScenario, type CmdqVariant, type MachineName, type MapBenchmarkResult, type RunScenarioInput,
+  BUILTIN_RUN_SCENARIOS, MACHINES, Simulator, MACHINE_NAMES, TIME_CODES, WALL_TIME_WORKLOAD_KINDS, runMapBenchmark, runScenario, type CmdqVariant, type MachineName, type MapBenchmarkResult, type RunScenarioInput,
 } from "../dist/index.js";
 
 const CLI = new URL("../dist/cli.js", import.meta.url).pathname;
@@ -197,9 +197,14 @@ describe("scenarios on a machine, with the same breakdown", () => {
     expect(formatSummary(one).join("\n")).toMatch(/machine kunpeng-920 · contention in modelled time/);
   });
 
-  it("refuses contention with an attacker or a switcher, naming the workload", async () => {
+  it("refuses contention with an attacker or a switcher (WALL_TIME_WORKLOAD_KINDS), naming the workload", async () => {
+    expect(WALL_TIME_WORKLOAD_KINDS).toEqual(["attacker", "switcher"]);
     const s = { ...BUILTIN_RUN_SCENARIOS["attacker"]!, contention: true };
     await expect(runScenario(s)).rejects.toThrow(/workloads\[\d\]\.kind: "attacker" cannot run with contention: true/);
+    const nicRun = BUILTIN_RUN_SCENARIOS["nic"]!;
+    const switched = { ...nicRun, cpus: 3, contention: true, events: [],
+                       workloads: [...nicRun.workloads, { kind: "switcher" as const, name: "sw", domain: "nic", cpus: [2] as [number], gap: 100 }] };
+    await expect(runScenario(switched)).rejects.toThrow(/workloads\[2\]\.kind: "switcher" cannot run with contention: true/);
   });
 
   it("refuses an unknown machine with its field path", async () => {

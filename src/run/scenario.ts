@@ -27,6 +27,11 @@ import {
 
 export const RUN_WORKLOAD_KINDS = ["nic-rx", "nic-tx", "storage", "random", "pairs", "attacker", "switcher"] as const;
 export type RunWorkloadKind = (typeof RUN_WORKLOAD_KINDS)[number];
+/**
+ * Workload kinds that wait on other CPUs in wall time (an attacker for its victim's unmaps, a
+ * switcher for the CPUs it serves): a scenario with `contention: true` cannot have them.
+ */
+export const WALL_TIME_WORKLOAD_KINDS = ["attacker", "switcher"] as const satisfies readonly RunWorkloadKind[];
 
 /** A scenario's event actions: each one the worker carries out (src/tasks/scenario.ts SCENARIO_EVENT_ACTIONS). */
 export const EVENT_ACTIONS = ["switch-to-lazy", "fail-magazine-alloc", "fail-worker"] as const satisfies readonly ScenarioEventAction[];
@@ -857,7 +862,7 @@ function checkAttackers(p: Parsed, out: Problems): void {
 function checkContention(p: Parsed, out: Problems): void {
   if (!p.contention) return;
   p.workloads.forEach((w, i) => {
-    if (w.kind === "attacker" || w.kind === "switcher") {
+    if ((WALL_TIME_WORKLOAD_KINDS as readonly string[]).includes(w.kind)) {
       out.add(["workloads", i, "kind"], `${found(w.kind)} cannot run with contention: true (it waits on other CPUs in ` +
         "wall time, which a run in modelled-time order cannot give it); leave contention out, or this workload");
     }
