@@ -25,11 +25,11 @@
 // bench/dma.mjs) with its CPUs in modelled-time order (contention, one worker: deterministic),
 // and the share of its CPUs' modelled time spent waiting on lines another CPU wrote last, on
 // the command queue and its CMD_SYNCs, and on locks — the report's time breakdown (an
-// attacker or a switcher, which waits in wall time, cannot run so: WALL_TIME_WORKLOAD_KINDS).
+// attacker or a switcher, which waits in wall time, cannot run so: BACKGROUND_WORKLOAD_KINDS).
 // Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
 
 import {
-  BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, kernelProfile, parseRunScenario, runScenario, Simulator, WALL_TIME_WORKLOAD_KINDS,
+  BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, kernelProfile, parseRunScenario, runScenario, Simulator, BACKGROUND_WORKLOAD_KINDS,
 } from "../dist/index.js";
 import { FITS_A_FLUSH, MODELLED_ON } from "./dma.mjs";
 import { keptText, lineHandoffNs, machineScaling } from "./lib/control.mjs";
@@ -103,7 +103,7 @@ function modelledInput(input, type) {
  * type when an event switches it; "" where the scenario cannot run in modelled-time order.
  */
 async function modelledWaits(input) {
-  if (input.workloads.some((w) => WALL_TIME_WORKLOAD_KINDS.includes(w.kind))) return "";
+  if (input.workloads.some((w) => BACKGROUND_WORKLOAD_KINDS.includes(w.kind))) return "";
   const types = input.events?.some((e) => e.action === "switch-to-lazy") ? ["DMA", "DMA-FQ"] : [undefined];
   const parts = [];
   for (const type of types) {

@@ -7,6 +7,7 @@
 
 import type { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
+import { ArgumentError } from "./errors.js";
 
 /** The slot tables whose objects are handed around by id, and what each object is called. */
 export const HANDLES = {
@@ -26,4 +27,17 @@ export function liveRecord(core: Core, kind: HandleKind, id: unknown): number {
   if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= L[t.count]) return 0;
   const record = L[t.base] + id * L[t.size];
   return core.readU32(record + L.SLOT_STATE) === L.SLOT_LIVE ? record : 0;
+}
+
+/**
+ * liveRecord, refused when there is none: argument `name` (in `context`) must be the id of a
+ * live object of table `kind` — one not destroyed, released or detached.
+ */
+export function requireLive(core: Core, kind: HandleKind, name: string, id: unknown, context: string): number {
+  const record = liveRecord(core, kind, id);
+  if (record === 0) {
+    const t = HANDLES[kind];
+    throw new ArgumentError(name, id, `must be the id of a live ${t.what} (${t.from})`, context);
+  }
+  return record;
 }

@@ -75,7 +75,7 @@ export {
   type DmaStressOptions, type DmaStressReport, type DmaStressRole, type InjectedFailure,
 } from "./scenarios/dma-stress.js";
 export {
-  parseRunScenario, ScenarioError, RUN_WORKLOAD_KINDS, WALL_TIME_WORKLOAD_KINDS, EVENT_ACTIONS,
+  parseRunScenario, ScenarioError, RUN_WORKLOAD_KINDS, BACKGROUND_WORKLOAD_KINDS, EVENT_ACTIONS,
   type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent, type RunDomain, type RunDevice,
   type PairsWorkload, type AttackerWorkload, type SwitcherWorkload,
 } from "./run/scenario.js";

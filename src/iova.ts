@@ -14,7 +14,7 @@ import type { LayoutName, LayoutNamesWith } from "../bindings/layout.js";
 import { RingReader } from "./ring.js";
 import { kernelProfile, machineBehaviourBits, machineProfile, type Profile } from "./profile.js";
 import { withJsonForm } from "./json-form.js";
-import { liveRecord } from "./handles.js";
+import { requireLive } from "./handles.js";
 
 export interface IovaDomainOptions {
   /** The IOVA granule in bytes (the smallest IOMMU page): a power of two up to 65536. */
@@ -292,10 +292,7 @@ export class IovaDomain {
 
   /** A handle on a domain another thread created (workers receive domain ids). */
   static attach(core: Core, id: number): IovaDomain {
-    checkInt("domain", id, 0, core.layout.MAX_IOVA_DOMAINS - 1, "IovaDomain.attach");
-    if (liveRecord(core, "iovaDomain", id) === 0) {
-      throw new ArgumentError("domain", id, "must be the id of a live IOVA domain", "IovaDomain.attach");
-    }
+    requireLive(core, "iovaDomain", "domain", id, "IovaDomain.attach");
     return new IovaDomain(core, id);
   }
 

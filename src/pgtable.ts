@@ -12,7 +12,7 @@ import { coreError, errnoName, ERRNO_MEANINGS, type ErrnoName } from "./errno.js
 import type { LayoutName } from "../bindings/layout.js";
 import { machineBehaviourBits, machineProfile, type Profile } from "./profile.js";
 import { withJsonForm } from "./json-form.js";
-import { liveRecord } from "./handles.js";
+import { requireLive } from "./handles.js";
 
 
 /** Each format's code in the core (assembly/pgtable/desc.ts FMT_*). */
@@ -237,11 +237,7 @@ export class PageTable {
 
   /** A handle on a table another thread created (workers receive table ids). */
   static attach(core: Core, id: number): PageTable {
-    checkInt("table", id, 0, core.layout.MAX_PGTABLES - 1, "PageTable.attach");
-    const desc = liveRecord(core, "table", id);
-    if (desc === 0) {
-      throw new ArgumentError("table", id, "must be the id of a live page table", "PageTable.attach");
-    }
+    const desc = requireLive(core, "table", "table", id, "PageTable.attach");
     const fmt = core.readU32(desc + core.layout.D_FMT);
     const format = FORMATS.find((f) => core.layout[FORMAT_CODES[f]] === fmt)!;
     const profile = machineProfile(core);

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  BUILTIN_RUN_SCENARIOS, MACHINES, Simulator, MACHINE_NAMES, TIME_CODES, WALL_TIME_WORKLOAD_KINDS, runMapBenchmark, runScenario, type CmdqVariant, type MachineName, type MapBenchmarkResult, type RunScenarioInput,
+  BUILTIN_RUN_SCENARIOS, MACHINES, Simulator, MACHINE_NAMES, TIME_CODES, BACKGROUND_WORKLOAD_KINDS, runMapBenchmark, runScenario, type CmdqVariant, type MachineName, type MapBenchmarkResult, type RunScenarioInput,
 } from "../dist/index.js";
 
 const CLI = new URL("../dist/cli.js", import.meta.url).pathname;
@@ -197,8 +197,8 @@ describe("scenarios on a machine, with the same breakdown", () => {
     expect(formatSummary(one).join("\n")).toMatch(/machine kunpeng-920 · contention in modelled time/);
   });
 
-  it("refuses contention with an attacker or a switcher (WALL_TIME_WORKLOAD_KINDS), naming the workload", async () => {
-    expect(WALL_TIME_WORKLOAD_KINDS).toEqual(["attacker", "switcher"]);
+  it("refuses contention with an attacker or a switcher (BACKGROUND_WORKLOAD_KINDS), naming the workload", async () => {
+    expect(BACKGROUND_WORKLOAD_KINDS).toEqual(["attacker", "switcher"]);
     const s = { ...BUILTIN_RUN_SCENARIOS["attacker"]!, contention: true };
     await expect(runScenario(s)).rejects.toThrow(/workloads\[\d\]\.kind: "attacker" cannot run with contention: true/);
     const nicRun = BUILTIN_RUN_SCENARIOS["nic"]!;

@@ -28,10 +28,11 @@ import {
 export const RUN_WORKLOAD_KINDS = ["nic-rx", "nic-tx", "storage", "random", "pairs", "attacker", "switcher"] as const;
 export type RunWorkloadKind = (typeof RUN_WORKLOAD_KINDS)[number];
 /**
- * Workload kinds that wait on other CPUs in wall time (an attacker for its victim's unmaps, a
- * switcher for the CPUs it serves): a scenario with `contention: true` cannot have them.
+ * The kinds that run only alongside others — an attacker while its victim runs, a switcher
+ * while its domain's CPUs map — waiting on those CPUs in wall time: a scenario with
+ * `contention: true` cannot have them.
  */
-export const WALL_TIME_WORKLOAD_KINDS = ["attacker", "switcher"] as const satisfies readonly RunWorkloadKind[];
+export const BACKGROUND_WORKLOAD_KINDS = ["attacker", "switcher"] as const satisfies readonly RunWorkloadKind[];
 
 /** A scenario's event actions: each one the worker carries out (src/tasks/scenario.ts SCENARIO_EVENT_ACTIONS). */
 export const EVENT_ACTIONS = ["switch-to-lazy", "fail-magazine-alloc", "fail-worker"] as const satisfies readonly ScenarioEventAction[];
@@ -200,11 +201,11 @@ export interface SwitcherWorkload extends WorkloadBase {
 
 export type RunWorkload = NicRxWorkload | NicTxWorkload | StorageWorkload | RandomWorkload | PairsWorkload |
   AttackerWorkload | SwitcherWorkload;
-/** The kinds that run only alongside others: an attacker while its victim runs, a switcher while its domain's CPUs map. */
-export type BackgroundWorkload = AttackerWorkload | SwitcherWorkload;
+/** A workload of BACKGROUND_WORKLOAD_KINDS. */
+export type BackgroundWorkload = Extract<RunWorkload, { kind: (typeof BACKGROUND_WORKLOAD_KINDS)[number] }>;
 
-export function isBackground<W extends { kind: RunWorkloadKind }>(w: W): w is Extract<W, { kind: "attacker" | "switcher" }> {
-  return w.kind === "attacker" || w.kind === "switcher";
+export function isBackground<W extends { kind: RunWorkloadKind }>(w: W): w is Extract<W, { kind: (typeof BACKGROUND_WORKLOAD_KINDS)[number] }> {
+  return (BACKGROUND_WORKLOAD_KINDS as readonly RunWorkloadKind[]).includes(w.kind);
 }
 
 /** When an event fires: after a fraction or a number of the event CPU's own ops, or at modelled time on that CPU. */
@@ -862,7 +863,7 @@ function checkAttackers(p: Parsed, out: Problems): void {
 function checkContention(p: Parsed, out: Problems): void {
   if (!p.contention) return;
   p.workloads.forEach((w, i) => {
-    if ((WALL_TIME_WORKLOAD_KINDS as readonly string[]).includes(w.kind)) {
+    if (isBackground(w)) {
       out.add(["workloads", i, "kind"], `${found(w.kind)} cannot run with contention: true (it waits on other CPUs in ` +
         "wall time, which a run in modelled-time order cannot give it); leave contention out, or this workload");
     }

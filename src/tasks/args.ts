@@ -12,7 +12,7 @@ import type { Core } from "../../bindings/core.js";
 import type { TaskContext } from "../pool.js";
 import { ArgumentError, hex } from "../errors.js";
 import { checkInt, checkOptions, MAX_ADDRESS, type OptionKeys } from "../validate.js";
-import { HANDLES, liveRecord, type HandleKind } from "../handles.js";
+import { liveRecord, requireLive, type HandleKind } from "../handles.js";
 
 /** Where one worker's arguments are checked. */
 export interface ArgsScope {
@@ -169,10 +169,7 @@ function checkSharedByAll(name: string, buffers: readonly unknown[], scopes: rea
 
 /** `v` must be the id of a live object of kind `kind` (one not destroyed, released or detached): its id. */
 export function checkLive(kind: HandleKind, name: string, v: unknown, s: ArgsScope): number {
-  if (liveRecord(s.core, kind, v) === 0) {
-    const t = HANDLES[kind];
-    throw new ArgumentError(name, v, `must be the id of a live ${t.what} (${t.from})`, s.context);
-  }
+  requireLive(s.core, kind, name, v, s.context);
   return v as number;
 }
 
