@@ -6,7 +6,7 @@
 // two workers only if its transfers per operation times that cost stay small beside the
 // time one operation takes. Needs the release build's build/core.wasm and build/core.wat
 // (npm run build). Then the same per operation of the built-in scenarios whose DMA path it
-// can run (nic strict and lazy, nic-tx, random, storage). Run alone: `node bench/lines.mjs`,
+// can run (nic strict and lazy, nic-tx, random, storage, attacker). Run alone: `node bench/lines.mjs`,
 // or `npm run bench -- lines`.
 
 import { BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, PROFILES, Simulator } from "../dist/index.js";
@@ -19,6 +19,7 @@ const SCENARIOS = [
   ["nic-tx", "nic-tx", {}],
   ["random", "random", {}],
   ["storage", "storage", {}],
+  ["attacker", "attacker", {}],
 ];
 
 const fmt = (n) => n.toFixed(3);

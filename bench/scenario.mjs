@@ -16,8 +16,9 @@
 // that control is the simulator's share whatever the cores (twice it: the ratio two equal
 // cores would show). Last come the cache lines two workers would move per operation,
 // counted on an instrumented core (bench/lines.mjs; for nic, strict and lazy: it switches
-// half-way where the kernel lets it), which say why a scenario scales as far as it does on
-// any machine. On a profile whose IOVA magazines are too small for two of them to hold a
+// half-way where the kernel lets it), and the 2-worker ratio they alone predict at this
+// machine's cost of a line move: they say why a scenario scales as far as it does on any
+// machine (an attacker reads what its victim just wrote, by design: it moves the most). On a profile whose IOVA magazines are too small for two of them to hold a
 // full flush queue (127 from 6.7), nic runs once more with magazines that do (magazineSize,
 // a what-if: bench/dma.mjs says why): its lazy half's exchange of IOVAs between the CPUs
 // through the depot taken out. Last on each line, where the kernel itself shares or
@@ -73,17 +74,20 @@ async function scaling(input) {
 
 /**
  * The cache lines two workers would move per operation of the scenario (bench/lib/line-sharing.mjs,
- * counted, not timed), per domain type when an event switches it to lazy; "" where not counted.
+ * counted, not timed), per domain type when an event switches it to lazy, and the 2-worker
+ * ratio they alone predict: each operation's one-worker time `t1` (ns) plus its moves at
+ * `handoff` ns each, two at a time. "" where not counted.
  */
-async function lineMoves(traced, input, profile) {
+async function lineMoves(traced, input, profile, t1, handoff) {
   if (!scenarioSharingRuns(input)) return "";
   const types = input.events?.some((e) => e.action === "switch-to-lazy") ? ["DMA", "DMA-FQ"] : [undefined];
   const counts = [];
   for (const type of types) {
     const { total } = await scenarioSharing(Simulator, traced, input, { profile, type });
-    counts.push(`${type === undefined ? "" : `${type === "DMA" ? "strict" : "lazy"} `}${fmt(total, 2)}`);
+    counts.push(`${type === undefined ? "" : `${type === "DMA" ? "strict" : "lazy"} `}${fmt(total, 2)} → ` +
+      `${fmt((2 * t1) / (t1 + total * handoff), 2)}×`);
   }
-  return ` | line moves/op ${counts.join(", ")}`;
+  return ` | line moves/op and the ratio they predict: ${counts.join(", ")}`;
 }
 
 /** Operations per CPU of the modelled-time runs: their shares settle within a few thousand. */
@@ -122,12 +126,13 @@ async function modelledWaits(input) {
 export async function run({ print = console.log, profile = DEFAULT_PROFILE, names } = {}) {
   const list = names ?? (profile === DEFAULT_PROFILE ? Object.keys(BUILTIN_RUN_SCENARIOS) : ["nic"]);
   const traced = await tracedCore();
+  const handoff = await lineHandoffNs();
   print(`scenario runs, ${profile}: simulator ops/s (best of ${REPS}), 1 worker vs 2 workers, same work ` +
-    `(a cache line moves between two threads of this machine in ${fmt(await lineHandoffNs())} ns)`);
+    `(a cache line moves between two threads of this machine in ${fmt(handoff)} ns)`);
   const line = async (label, input) => {
     const machine = await machineScaling();
     const r = await scaling(input);
-    const moves = await lineMoves(traced, input, profile);
+    const moves = await lineMoves(traced, input, profile, 1e9 / r.best[1], handoff);
     print(`  ${label.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
       `ratio ${fmt(r.best[2] / r.best[1], 2)}× | two 1-worker runs at once ${fmt(r.best.apart)}/s: 2 workers keep ` +
       `${keptText(r.kept)} | modelled ${fmt(r.modelledNsPerOp)} ns/op | ` +

@@ -146,6 +146,17 @@ describe("line transfers between two workers per scenario operation", () => {
     expect(r.total).toBeLessThan(6.2); // 10.7 with the filter's count and the STE line, 6.9 cleared every 256 bits
     noSteLines(r);
   }, 60_000);
+
+  it("attacker: the device reads what its victim CPU just wrote — the unmap log, the micro-TLB, the oracle's entries", async () => {
+    const r: Sharing = await scenarioSharing(Simulator, traced, BUILTIN_RUN_SCENARIOS.attacker);
+    // The victim logs every unmap for its attacker (a line the attacker read last), and the
+    // attacker retries the IOVAs through the micro-TLB entries its victim's device writes filled.
+    expect(of(r, "workload/driver/wlUnmap")).toBeGreaterThan(0.5);
+    expect(of(r, "smmu/cache/find")).toBeGreaterThan(0.5);
+    expect(of(r, "safety/oracle/entryFor")).toBeGreaterThan(0.5); // the shadow entry of each IOVA it retries
+    expect(r.total).toBeLessThan(8); // 6.5 when the attacker scenario was first counted
+    noSteLines(r);
+  }, 60_000);
 });
 
 describe("the DMA benchmark's warm-up (bench/dma.mjs pairsRig)", () => {

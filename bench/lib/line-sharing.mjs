@@ -22,7 +22,7 @@
 
 import binaryen from "binaryen";
 import { readFile } from "node:fs/promises";
-import { ORACLE_MAX_PAGES } from "../../dist/index.js";
+import { ORACLE_MAX_PAGES, parseRunScenario } from "../../dist/index.js";
 import { inTurns, WARMUP_BURST } from "./warm-up.mjs";
 
 const HOOK_BASE = 1_000_000; // ids of the wrapped atomics (instrument-memory numbers from 1)
@@ -263,13 +263,25 @@ export async function dmaPairsSharing(Simulator, traced, { profile, type, smmu: 
   }
 }
 
-/** A scenario workload's wl_init arguments (src/run/runner.ts workloadParams, for the kinds this tool runs). */
+/**
+ * A scenario workload's wl_init arguments after the device: ring, min, max, segments, link
+ * (src/run/runner.ts workloadParams, for the kinds this tool runs). The link ties an attacker
+ * to its victim's first CPU, and that CPU back to it (its CPU + 1), as a run ties them.
+ */
 const WORKLOAD_INIT = {
-  "nic-rx": (w) => ["WL_NIC_RX", w.ring, w.bufferBytes, w.bufferBytes, 1],
-  "nic-tx": (w) => ["WL_NIC_TX", w.ring, w.minBytes, w.maxBytes, 1],
-  storage: (w) => ["WL_STORAGE", w.queueDepth, w.minBytes, w.maxBytes, w.segments],
-  random: (w) => ["WL_RANDOM", w.live, w.minBytes, w.maxBytes, 1],
+  "nic-rx": (w, link) => ["WL_NIC_RX", w.ring, w.bufferBytes, w.bufferBytes, 1, link],
+  "nic-tx": (w, link) => ["WL_NIC_TX", w.ring, w.minBytes, w.maxBytes, 1, link],
+  storage: (w, link) => ["WL_STORAGE", w.queueDepth, w.minBytes, w.maxBytes, w.segments, link],
+  random: (w, link) => ["WL_RANDOM", w.live, w.minBytes, w.maxBytes, 1, link],
+  attacker: (w, link) => ["WL_ATTACKER", w.keep, 1, 1, 1, link],
 };
+
+/** The link argument of CPU `index` of workload `w` (see WORKLOAD_INIT). */
+function workloadLink(workloads, w, index) {
+  if (w.kind === "attacker") return workloads.find((v) => v.name === w.victim).cpus[0];
+  const attacker = workloads.find((a) => a.kind === "attacker" && a.victim === w.name);
+  return attacker === undefined || index !== 0 ? 0 : attacker.cpus[0] + 1;
+}
 
 /** Whether scenarioSharing can count `scenario`: two CPUs, and only workload kinds it runs. */
 export function scenarioSharingRuns(scenario) {
@@ -278,7 +290,7 @@ export function scenarioSharingRuns(scenario) {
 }
 
 /**
- * A scenario's workloads (nic-rx, nic-tx, storage, random) on its two CPUs, taking turns one
+ * A scenario's workloads (nic-rx, nic-tx, storage, random, an attacker) on its two CPUs, taking turns one
  * operation at a time after a warm-up in bursts: the line transfers per operation two
  * workers would pay, and where they come from. `type` overrides every domain's type (the
  * nic scenario runs half strict, half lazy); the scenario's `smmu` options, its oracle and its
@@ -306,11 +318,13 @@ export async function scenarioSharing(Simulator, traced, scenario, { profile = s
       return [d.name, dom];
     }));
     const devices = new Map(scenario.devices.map((d) => [d.name, domains.get(d.domain).attachDevice({ streamId: d.streamId })]));
-    for (const w of scenario.workloads) {
-      const init = WORKLOAD_INIT[w.kind];
-      const [kind, ...args] = init(w);
-      for (const cpu of w.cpus) {
-        const rc = raw.wl_init(cpu, L[kind], devices.get(w.device).id, ...args, 0, cpu + 1);
+    // Parsed, as a run takes them: defaults filled in (an attacker's device is its victim's).
+    const { workloads } = parseRunScenario(scenario, scenario.name ?? "line-sharing");
+    for (const w of workloads) {
+      const device = devices.get(w.device);
+      for (const [index, cpu] of w.cpus.entries()) {
+        const [kind, ...args] = WORKLOAD_INIT[w.kind](w, workloadLink(workloads, w, index));
+        const rc = raw.wl_init(cpu, L[kind], device.id, ...args, cpu + 1);
         if (rc !== 0) throw new Error(`line-sharing: wl_init of cpu ${cpu} returned ${rc}`);
       }
     }
