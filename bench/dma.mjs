@@ -52,7 +52,7 @@
 
 import { MACHINES, PROFILES, Simulator, kernelProfile, runMapBenchmark } from "../dist/index.js";
 import { FQ_SIZE } from "../build/constants.js";
-import { keptText, lineHandoffNs, machineScaling, median } from "./lib/control.mjs";
+import { keptText, lineHandoffNs, machineScaling, median, ratioFromMoves } from "./lib/control.mjs";
 import { dmaPairsSharing, tracedCore } from "./lib/line-sharing.mjs";
 import { inTurns, WARMUP_BURST } from "./lib/warm-up.mjs";
 
@@ -220,7 +220,7 @@ export async function run({ print = console.log, profile: only } = {}) {
     const room = async (mode, type, r, { magazineSize, warmupBurst } = {}) => {
       const moves = (await dmaPairsSharing(Simulator, traced, { profile, type, domain: { magazineSize }, warmupBurst })).total;
       const t1 = 1e9 / r[1].rate;
-      return `${mode} ${fmt(moves, 2)} → ${fmt((2 * t1) / (t1 + moves * handoff), 2)}×`;
+      return `${mode} ${fmt(moves, 2)} → ${fmt(ratioFromMoves(t1, moves, handoff), 2)}×`;
     };
     print(`  ${profile}  line moves per pair between the workers, and the 2-worker ratio they alone predict: ` +
       `${await room("strict", "DMA", strict)}, ${await room("lazy", "DMA-FQ", lazy)}`);

@@ -18,10 +18,11 @@
 // counted on an instrumented core (bench/lines.mjs; for nic, strict and lazy: it switches
 // half-way where the kernel lets it), and the 2-worker ratio they alone predict at this
 // machine's cost of a line move: they say why a scenario scales as far as it does on any
-// machine (an attacker reads what its victim just wrote, by design: it moves the most). On a profile whose IOVA magazines are too small for two of them to hold a
-// full flush queue (127 from 6.7), nic runs once more with magazines that do (magazineSize,
-// a what-if: bench/dma.mjs says why): its lazy half's exchange of IOVAs between the CPUs
-// through the depot taken out. Last on each line, where the kernel itself shares or
+// machine (an attacker reads what its victim just wrote, by design: it moves the most).
+// On a profile whose IOVA magazines are too small for two of them to hold a full flush
+// queue (127 from 6.7), nic runs once more with magazines that do (magazineSize, a what-if:
+// bench/dma.mjs says why): its lazy half's exchange of IOVAs between the CPUs through the
+// depot taken out. Last on each line, where the kernel itself shares or
 // serialises, as the modelled machine pays for it: the scenario on a preset (MODELLED_ON,
 // bench/dma.mjs) with its CPUs in modelled-time order (contention, one worker: deterministic),
 // and the share of its CPUs' modelled time spent waiting on lines another CPU wrote last, on
@@ -33,7 +34,7 @@ import {
   BUILTIN_RUN_SCENARIOS, DEFAULT_PROFILE, kernelProfile, parseRunScenario, runScenario, Simulator, BACKGROUND_WORKLOAD_KINDS,
 } from "../dist/index.js";
 import { FITS_A_FLUSH, MODELLED_ON } from "./dma.mjs";
-import { keptText, lineHandoffNs, machineScaling } from "./lib/control.mjs";
+import { keptText, lineHandoffNs, machineScaling, ratioFromMoves } from "./lib/control.mjs";
 import { scenarioSharing, scenarioSharingRuns, tracedCore } from "./lib/line-sharing.mjs";
 
 const REPS = 3;
@@ -75,8 +76,8 @@ async function scaling(input) {
 /**
  * The cache lines two workers would move per operation of the scenario (bench/lib/line-sharing.mjs,
  * counted, not timed), per domain type when an event switches it to lazy, and the 2-worker
- * ratio they alone predict: each operation's one-worker time `t1` (ns) plus its moves at
- * `handoff` ns each, two at a time. "" where not counted.
+ * ratio they alone predict (ratioFromMoves: `t1`, one worker's ns an operation; `handoff`, a
+ * line move's ns). "" where not counted.
  */
 async function lineMoves(traced, input, profile, t1, handoff) {
   if (!scenarioSharingRuns(input)) return "";
@@ -85,7 +86,7 @@ async function lineMoves(traced, input, profile, t1, handoff) {
   for (const type of types) {
     const { total } = await scenarioSharing(Simulator, traced, input, { profile, type });
     counts.push(`${type === undefined ? "" : `${type === "DMA" ? "strict" : "lazy"} `}${fmt(total, 2)} → ` +
-      `${fmt((2 * t1) / (t1 + total * handoff), 2)}×`);
+      `${fmt(ratioFromMoves(t1, total, handoff), 2)}×`);
   }
   return ` | line moves/op and the ratio they predict: ${counts.join(", ")}`;
 }

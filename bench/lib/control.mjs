@@ -46,6 +46,14 @@ parentPort.on("message", (n) => {
   parentPort.postMessage(0);
 });`;
 
+/**
+ * The 2-worker ratio line moves alone predict: two workers each doing operations of `t1` ns
+ * (one worker's time an operation) plus `moves` line moves an operation at `handoff` ns each.
+ */
+export function ratioFromMoves(t1, moves, handoff) {
+  return (2 * t1) / (t1 + moves * handoff);
+}
+
 /** ns for one cache line to move from one thread to the other (a counter handed back and forth). */
 export async function lineHandoffNs({ handoffs = 2e5 } = {}) {
   const sab = new SharedArrayBuffer(64);
