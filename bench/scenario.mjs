@@ -22,12 +22,12 @@
 // On a profile whose IOVA magazines are too small for two of them to hold a full flush
 // queue (127 from 6.7), nic runs once more with magazines that do (magazineSize, a what-if:
 // bench/dma.mjs says why): its lazy half's exchange of IOVAs between the CPUs through the
-// depot taken out. Last on each line, where the kernel itself shares or
-// serialises, as the modelled machine pays for it: the scenario on a preset (MODELLED_ON,
-// bench/dma.mjs) with its CPUs in modelled-time order (contention, one worker: deterministic),
-// and the share of its CPUs' modelled time spent waiting on lines another CPU wrote last, on
-// the command queue and its CMD_SYNCs, and on locks — the report's time breakdown (an
-// attacker or a switcher, which waits in wall time, cannot run so: BACKGROUND_WORKLOAD_KINDS).
+// depot taken out. Last on each line, where the kernel itself shares or serialises, as the
+// modelled machine pays for it: the scenario on a preset (MODELLED_ON, bench/dma.mjs) with
+// its CPUs in modelled-time order (contention, one worker: deterministic), and the share of
+// its CPUs' modelled time spent waiting on lines another CPU wrote last, on the command queue
+// and its CMD_SYNCs, and on locks — the report's time breakdown (an attacker or a switcher,
+// which waits in wall time, cannot run so: BACKGROUND_WORKLOAD_KINDS).
 // Run alone: `node bench/scenario.mjs [names…]`, or `npm run bench -- scenario`.
 
 import {
@@ -74,6 +74,15 @@ async function scaling(input) {
 }
 
 /**
+ * The domain types a scenario's figures are given for: strict and lazy, one after the other,
+ * when an event switches it to lazy; otherwise its own (undefined).
+ */
+const domainTypes = (input) => (input.events?.some((e) => e.action === "switch-to-lazy") ? ["DMA", "DMA-FQ"] : [undefined]);
+
+/** The label before a domain type's figures: "strict ", "lazy ", or none for the scenario's own. */
+const typeLabel = (type) => (type === undefined ? "" : type === "DMA" ? "strict " : "lazy ");
+
+/**
  * The cache lines two workers would move per operation of the scenario (bench/lib/line-sharing.mjs,
  * counted, not timed), per domain type when an event switches it to lazy, and the 2-worker
  * ratio they alone predict (ratioFromMoves: `t1`, one worker's ns an operation; `handoff`, a
@@ -81,11 +90,10 @@ async function scaling(input) {
  */
 async function lineMoves(traced, input, profile, t1, handoff) {
   if (!scenarioSharingRuns(input)) return "";
-  const types = input.events?.some((e) => e.action === "switch-to-lazy") ? ["DMA", "DMA-FQ"] : [undefined];
   const counts = [];
-  for (const type of types) {
+  for (const type of domainTypes(input)) {
     const { total } = await scenarioSharing(Simulator, traced, input, { profile, type });
-    counts.push(`${type === undefined ? "" : `${type === "DMA" ? "strict" : "lazy"} `}${fmt(total, 2)} → ` +
+    counts.push(`${typeLabel(type)}${fmt(total, 2)} → ` +
       `${fmt(ratioFromMoves(t1, total, handoff), 2)}×`);
   }
   return ` | line moves/op and the ratio they predict: ${counts.join(", ")}`;
@@ -109,15 +117,14 @@ function modelledInput(input, type) {
  */
 async function modelledWaits(input) {
   if (input.workloads.some((w) => BACKGROUND_WORKLOAD_KINDS.includes(w.kind))) return "";
-  const types = input.events?.some((e) => e.action === "switch-to-lazy") ? ["DMA", "DMA-FQ"] : [undefined];
   const parts = [];
-  for (const type of types) {
+  for (const type of domainTypes(input)) {
     const rep = await runScenario(modelledInput(input, type), { workers: 1 });
     const time = (k) => rep.perCpu.reduce((n, c) => n + c.time[k], 0);
     const keys = Object.keys(rep.perCpu[0].time);
     const all = keys.reduce((n, k) => n + time(k), 0);
     const pct = (ks) => `${fmt((100 * ks.reduce((n, k) => n + time(k), 0)) / all)}%`;
-    parts.push(`${type === undefined ? "" : `${type === "DMA" ? "strict" : "lazy"} `}lines ${pct(["lineTransfer"])}, ` +
+    parts.push(`${typeLabel(type)}lines ${pct(["lineTransfer"])}, ` +
       `cmdq+sync ${pct(["cmdq", "sync"])}, locks ${pct(keys.filter((k) => k.endsWith("Lock")))}`);
   }
   return ` | on ${MODELLED_ON}, CPU time waiting on ${parts.join("; ")}`;
