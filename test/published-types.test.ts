@@ -30,6 +30,13 @@ describe("published types", () => {
     expect(foreign).toEqual([]);
   });
 
+  // A browser user, or a Node user without @types/node, compiles against these too: Node's
+  // global namespace would be "Cannot find namespace 'NodeJS'" for them.
+  it.each(files)("%s needs no @types/node (no NodeJS namespace)", (file) => {
+    const text = readFileSync(new URL(file, dist), "utf8");
+    expect(text.match(/^.*\bNodeJS\.\w+.*$/gm) ?? []).toEqual([]);
+  });
+
   it.each(files)("%s has no bundler-renamed names and no @internal members", (file) => {
     const text = readFileSync(new URL(file, dist), "utf8");
     expect(text.match(/\b\w+\$\d+\b/g) ?? []).toEqual([]);

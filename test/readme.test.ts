@@ -27,6 +27,20 @@ function section(title: string): string {
   return readme.slice(start, end < 0 ? undefined : end);
 }
 
+/**
+ * Whether output the README shows elided matches the real lines: a line "…" stands for any
+ * lines, a line ending "(…)" for any line that begins as it does, every other line for itself.
+ */
+function elidedMatch(shown: string[], real: string[]): boolean {
+  const [line, ...rest] = shown;
+  if (line === undefined) return real.length === 0;
+  if (line.trim() === "…") return real.some((_, i) => elidedMatch(rest, real.slice(i))) || elidedMatch(rest, []);
+  const [got, ...more] = real;
+  if (got === undefined) return false;
+  const same = line.endsWith("(…)") ? got.startsWith(line.slice(0, -"(…)".length)) : got === line;
+  return same && elidedMatch(rest, more);
+}
+
 /** The fenced blocks that follow a `<!-- readme-test: KIND … -->` marker: [marker arguments, code]. */
 function markedBlocks(kind: string): [string[], string][] {
   const re = new RegExp(`<!-- readme-test: ${kind}(\\s[^>]*)?-->\\s*\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\``, "g");
@@ -131,6 +145,21 @@ describe("the README", () => {
     expect(start).toBeGreaterThanOrEqual(0);
     const own = readme.slice(start, readme.indexOf("\n### ", start + 1));
     for (const op of Object.keys(VARIANT_OPS)) expect(own, op).toMatch(new RegExp(`^\\| [^|]*\`${op}\``, "m"));
+  });
+
+  it("shows what the explorer prints for its variant", () => {
+    const [[, json]] = markedBlocks("variant") as [[string[], string]];
+    const [[args, shown]] = markedBlocks("variant-output") as [[string[], string]];
+    const dir = mkdtempSync(join(tmpdir(), "iommu-sim-readme-variant-"));
+    try {
+      writeFileSync(join(dir, "wmb-late.json"), json);
+      const run = spawnSync("node", [CLI, "explore", "seed-race", "--variant", "wmb-late.json", "--model", args[0]!],
+                            { cwd: dir, encoding: "utf8" });
+      expect(run.status, run.stderr).toBe(1);
+      expect(elidedMatch(shown.trimEnd().split("\n"), run.stdout.trimEnd().split("\n")), run.stdout).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("shows the trace its replay example prints", async () => {

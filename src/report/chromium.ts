@@ -9,6 +9,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { ArgumentError } from "../errors.js";
 
 export interface ChromiumOptions {
   /** The browser to run; default findChromium(). */
@@ -31,11 +32,14 @@ export interface RenderMarks {
 
 const NAMES = ["chromium", "chromium-browser"];
 
-/** $CHROMIUM when set (it must then be executable), else chromium or chromium-browser on $PATH; null if none. */
-export function findChromium(env: NodeJS.ProcessEnv = process.env): string | null {
+/**
+ * $CHROMIUM when set (it must then be executable), else chromium or chromium-browser on $PATH;
+ * null if none. `env` is typed without @types/node so that the package's types need none.
+ */
+export function findChromium(env: Readonly<Record<string, string | undefined>> = process.env): string | null {
   const given = env.CHROMIUM;
   if (given) {
-    if (!isExecutable(given)) throw new Error(`CHROMIUM=${given} is not an executable file`);
+    if (!isExecutable(given)) throw new ArgumentError("CHROMIUM", given, "must name an executable file", "findChromium");
     return given;
   }
   for (const dir of (env.PATH ?? "").split(delimiter)) {
