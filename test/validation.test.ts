@@ -13,7 +13,7 @@ import { join } from "node:path";
 import {
   Simulator, ArgumentError, ForeignObjectError, IommuSimError, SimulatorResourceError, UnknownOptionError,
   exploreScenario, runScenario, formatSummary, parseRunReport, ReportError, LitmusError, parseLitmus, replayScript,
-  runLitmus, dmaStressScenario, explore,
+  runLitmus, dmaStressScenario, explore, BUILTIN_RUN_SCENARIOS,
   type RunReport, type RunScenarioInput,
 } from "../dist/index.js";
 import * as S from "../src/errors.js";
@@ -214,7 +214,11 @@ describe("the simulator's own limits, told apart from the kernel's", () => {
       const last = coreOf(sim).raw.wl_hist_floor(L.WL_HIST_BUCKETS - 1);
       expect(last).toBeGreaterThanOrEqual(2 ** 63);
       // 4 buckets per power of two all the way up: the bound after 2^32 ns is still 2^32 · 5/4.
-      expect(coreOf(sim).raw.wl_hist_floor(32 * 4 + 1)).toBe(2 ** 32 * 1.25);
+      expect(coreOf(sim).raw.wl_hist_floor(31 * 4 + 1)).toBe(2 ** 32 * 1.25);
+      // Every bucket holds values (0–3 one each, then 4 per octave), so the floors ascend.
+      const floors = Array.from({ length: L.WL_HIST_BUCKETS }, (_, b) => coreOf(sim).raw.wl_hist_floor(b));
+      expect(floors.slice(0, 9)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(floors.filter((f, b) => b > 0 && f <= floors[b - 1]!)).toEqual([]);
     } finally {
       await sim.close();
     }
@@ -348,6 +352,15 @@ describe("saved reports are checked field by field", () => {
   it("a report the runner wrote passes, through JSON and back", () => {
     expect(parseRunReport(JSON.parse(JSON.stringify(report)), "r.json")).toEqual(report);
     expect(report.totals.kheapAllocFailures).toBe(0);
+  });
+
+  it("an attacker's report passes too: its windows of 0–3 µs sit in buckets whose bounds ascend", async () => {
+    const sc = structuredClone(BUILTIN_RUN_SCENARIOS.attacker);
+    for (const w of sc.workloads) w.ops = 20_000;
+    const r = await runScenario(sc, { workers: 1 });
+    expect(r.attackerWindow.samples).toBeGreaterThan(0);
+    expect(r.attackerWindow.bounds[0]).toBeLessThan(4);
+    expect(parseRunReport(JSON.parse(JSON.stringify(r)), "attacker.json")).toEqual(r);
   });
 
   it("takes what real runs write: a sampled hit rate a little over 1 (counters read while workers run)", () => {

@@ -180,5 +180,5 @@ export function wlHistCount(cpu: u32, hist: u32, b: u32): u32 {
 
 /** The smallest value bucket b holds. */
 export function wlHistFloor(b: u32): u64 {
-  return histBucketFloor(b);
+  return b < WL_HIST_BUCKETS ? histBucketFloor(b) : 0;
 }

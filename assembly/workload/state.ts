@@ -144,10 +144,12 @@ export const WC_OPEN_WINDOWS: u32 = WC_COUNT + 1;
 }
 
 // 4 per octave over every u64 value (0 .. 2^64 ns), so that no sample lands in a catch-all
-// top bucket: one did at 2^32 ns (4.3 s), and a p99 or max past it read as 4.3 s.
-export const WL_HIST_BUCKETS: u32 = 256;
-/** Bytes of one histogram: a u32 count per bucket. */
-const HIST_BYTES: u32 = WL_HIST_BUCKETS * 4;
+// top bucket: one did at 2^32 ns (4.3 s), and a p99 or max past it read as 4.3 s. Buckets
+// 0–3 hold 0–3 exactly, then octaves 2 … 63 take 4 each: 4 + 62 · 4.
+export const WL_HIST_BUCKETS: u32 = 252;
+/** Bytes of one histogram: a u32 count per bucket, rounded up to keep the offsets above. */
+const HIST_BYTES: u32 = 1024;
+if (WL_HIST_BUCKETS * 4 > HIST_BYTES) ERROR("a histogram outgrew HIST_BYTES");
 const RING_ENTRY: u32 = offsetof<RingSlot>(); // 12: entries pack, their u64 unaligned
 export const RING_MAX: u32 = 512;
 const WINDOW_ENTRY: u32 = offsetof<LazyWindow>();
@@ -205,20 +207,23 @@ if ((LOG_MAX & (LOG_MAX - 1)) != 0) ERROR("LOG_MAX must be a power of two (the l
   return load<u64>(changetype<u32>(w) + offsetof<WorkloadCpu>("counters") + which * 8);
 }
 
-/** Bucket of a sample: 4 per power of two (the top two bits below the leading one). */
+/**
+ * Bucket of a sample: 0–3 exactly, then 4 per power of two (the two bits below the leading
+ * one), with no bucket left unused — every bucket's floor is above the one before it, which
+ * the report's bounds rely on (buckets 4–7 once held nothing and read as floor 0, so an
+ * attacker's windows of 0–3 µs broke the saved report).
+ */
 export function histBucket(v: u64): u32 {
   if (v < 4) return <u32>v;
-  const lz = <u32>clz(v);
-  const msb: u32 = 63 - lz;
+  const msb: u32 = 63 - <u32>clz(v);
   const frac = <u32>((v >> (msb - 2)) & 3);
-  const b = msb * 4 + frac;
-  return b < WL_HIST_BUCKETS ? b : WL_HIST_BUCKETS - 1;
+  return (msb - 1) * 4 + frac;
 }
 
-/** The smallest value of bucket b (the inverse of histBucket, for the report). */
+/** The smallest value of bucket b < WL_HIST_BUCKETS (the inverse of histBucket, for the report). */
 export function histBucketFloor(b: u32): u64 {
   if (b < 4) return <u64>b;
-  const msb = b / 4;
+  const msb = b / 4 + 1;
   return (<u64>(4 + (b & 3))) << (<u64>msb - 2);
 }
 
