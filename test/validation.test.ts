@@ -281,7 +281,7 @@ describe("duplicate JSON keys are refused", () => {
 });
 
 describe("explore scenarios: unknown fields and wrong shapes", () => {
-  const base = { profile: "5.15", threads: { B: [{ map: "x" }], dev: [{ access: "x" }] } };
+  const base = { profile: "5.15", setup: [{ map: "x" }], threads: { B: [{ unmap: "x" }], dev: [{ access: "x" }] } };
   it("refuses a misspelt field instead of exploring the merged code", () => {
     const e = (() => { try { validateScenario({ ...base, varient: "v2-hoisted" }, "sc.json"); } catch (x) { return x; } })();
     expect(e).toBeInstanceOf(S.UnknownOptionError);
@@ -293,6 +293,34 @@ describe("explore scenarios: unknown fields and wrong shapes", () => {
     expect(() => validateScenario({ ...base, threads: { B: [{ access: "x", knd: "read" }] } })).toThrow(/did you mean 'kind'/);
     expect(() => validateScenario([base])).toThrow(S.ArgumentError);
     expect(() => validateScenario({ ...base, threads: [] })).toThrow(S.ArgumentError);
+  });
+  const refusal = (sc: unknown) => (() => { try { validateScenario(sc, "sc.json"); } catch (x) { return x as Error; } })();
+  it("refuses a buffer unmapped more times than it is mapped, in any order of the threads, naming the operation", () => {
+    const twice = refusal({ setup: [{ map: "old" }, { access: "old" }],
+                            threads: { B: [{ unmap: "old" }], C: [{ unmap: "old" }], D: [{ map: "new" }], dev: [{ access: "old" }] } });
+    expect(twice).toBeInstanceOf(S.ArgumentError);
+    expect(twice!.message).toMatch(/^sc\.json: threads\.C\[0\]\.unmap unmaps a buffer more times than it is mapped: in some order of the threads it is unmapped 2 times \(threads\.B\[0\], threads\.C\[0\]\) but mapped 1 time \(setup\[0\]\).*got "old"$/);
+    expect(refusal({ setup: [{ map: "old" }, { unmap: "old" }, { unmap: "old" }], threads: { A: [{ map: "x" }] } })!.message)
+      .toMatch(/^sc\.json: setup\[2\]\.unmap unmaps a buffer more times than it is mapped: in the setup it is unmapped 2 times/);
+    expect(refusal({ setup: [{ map: "old" }], threads: { A: [{ unmap: "old" }, { unmap: "old" }] } })!.message)
+      .toMatch(/^sc\.json: threads\.A\[1\]\.unmap unmaps a buffer more times/);
+    // Another CPU's map may come after the unmap.
+    expect(refusal({ threads: { A: [{ unmap: "old" }], B: [{ map: "old" }] } })!.message)
+      .toMatch(/^sc\.json: threads\.A\[0\]\.unmap unmaps a buffer that is not mapped before it in some order of the threads/);
+    // A thread that maps before it unmaps again adds nothing another CPU's unmap could race with.
+    expect(refusal({ setup: [{ map: "x" }], threads: { A: [{ map: "x" }, { unmap: "x" }], B: [{ unmap: "x" }] } })).toBeUndefined();
+    expect(refusal({ setup: [{ map: "x" }, { unmap: "x" }, { map: "x" }], threads: { A: [{ unmap: "x" }, { map: "x" }, { unmap: "x" }] } })).toBeUndefined();
+  });
+  it("refuses cpu on a thread's operation (it only places setup operations), and a setup cpu that is no thread, by path", () => {
+    expect(refusal({ threads: { B: [{ map: "old", cpu: "Q" }] } })!.message)
+      .toBe(`sc.json: threads.B[0].cpu is only for setup operations (a thread's operations run on that thread's CPU), got "Q"`);
+    expect(refusal({ setup: [{ map: "old", cpu: "Z" }], threads: { A: [{ unmap: "old" }] } })!.message)
+      .toBe(`sc.json: setup[0].cpu must be one of the threads (A), got "Z"`);
+  });
+  it("refuses an access of a buffer that some order of the threads reaches before any map", () => {
+    expect(refusal({ threads: { A: [{ map: "x" }], dev: [{ access: "x" }] } })!.message)
+      .toMatch(/^sc\.json: threads\.dev\[0\]\.access names a buffer with no IOVA yet: map \(or iommuMap\) it in the setup or earlier in this thread/);
+    expect(refusal({ threads: { A: [{ map: "x" }, { access: "x" }] } })).toBeUndefined();
   });
 });
 
