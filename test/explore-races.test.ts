@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  Simulator, explore, exploreScenario, replayScenario, buildScenario, runSchedule, validateScenario, BUILTIN_SCENARIOS,
+  Simulator, explore, exploreScenario, replayScenario, buildScenario, runSchedule, validateScenario, BUILTIN_SCENARIOS, ScheduleError,
   type Program, type Reduction, type Scenario,
 } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
@@ -45,6 +45,14 @@ describe("the FQ timer callback against teardown (bug-corpus #3, d7061627d701)",
       });
     }
   }
+
+  it("replaying a schedule the kernel cannot run (teardown past a running callback it waits for) is a ScheduleError naming the step", async () => {
+    const line = "fq-timeout-teardown[5.15 with FQ_TEARDOWN_WAITS_TIMER]@merged@sc: timer:1 timer:2 teardown:1 teardown:2 teardown:3 timer:3 teardown:4";
+    const e = await replayScenario(line).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ScheduleError);
+    expect((e as ScheduleError).position).toBe(2);
+    expect((e as Error).message).toMatch(/^schedule position 3: teardown:1 "FQ teardown: cancel the timer" would still be waiting there \(del_timer_sync: .*\), so the kernel cannot run this schedule/);
+  });
 
   it("the timer deleted before it fires: the callback never runs, in either form", async () => {
     for (const profile of ["5.15", "7.1"] as const) {
