@@ -7,6 +7,7 @@ import { createSharedMemory } from "./loader.js";
 import { checkCore } from "../src/errno.js";
 import { readLayout, rememberLayout, type CoreModule, type Layout } from "./layout.js";
 import { CORE_EXPORTS } from "../build/exports.js";
+import { IommuSimError } from "../src/errors.js";
 
 /**
  * The core's functions with the signatures asc declares for them (build/core.d.ts, made
@@ -24,7 +25,7 @@ function checkExports(module: WebAssembly.Module): void {
   const have = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
   for (const [name, kind] of CORE_EXPORTS) {
     if (have.get(name) !== kind) {
-      throw new Error(`iommu-sim: core.wasm lacks the export ${name} (a ${kind}); the module and this package are from different builds`);
+      throw new IommuSimError(`iommu-sim: core.wasm lacks the export ${name} (a ${kind}); the module and this package are from different builds`);
     }
   }
 }

@@ -4,6 +4,7 @@
 // asc writes beside the module (build/core.d.ts): nothing here lists them by hand.
 
 import type { instantiate } from "../build/core.js";
+import { IommuSimError } from "../src/errors.js";
 
 /** The core's exports as asc's generated bindings adapt them (booleans as booleans, u32 unsigned). */
 export type CoreModule = Awaited<ReturnType<typeof instantiate>>;
@@ -41,7 +42,7 @@ export function rememberLayout(layout: Layout): void {
 
 /** The layout of the core this package loaded last; an error before any was loaded. */
 export function loadedLayout(what: string): Layout {
-  if (!lastLoaded) throw new Error(`iommu-sim: ${what} needs the core's constants: create a Simulator (or load the core) first`);
+  if (!lastLoaded) throw new IommuSimError(`iommu-sim: ${what} needs the core's constants: create a Simulator (or load the core) first`);
   return lastLoaded;
 }
 

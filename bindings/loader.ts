@@ -4,6 +4,7 @@
 
 import { assertSharedMemoryAvailable } from "../src/isolation.js";
 import { IS_NODE as isNode, readLocalFile } from "../src/host.js";
+import { ArgumentError, IommuSimError } from "../src/errors.js";
 
 /** Where the core comes from: a compiled module, its bytes, or a URL/path to fetch. */
 export type CoreSource = WebAssembly.Module | ArrayBufferView | ArrayBuffer | URL | string;
@@ -16,7 +17,7 @@ function defaultCoreUrl(): URL {
   // A bundle in a format without import.meta (esbuild's default iife for browsers) cannot
   // say where it is: the user has to.
   if (typeof import.meta.url !== "string") {
-    throw new Error("iommu-sim: this bundle cannot locate core.wasm (import.meta.url is not set, as in an iife or CommonJS " +
+    throw new IommuSimError("iommu-sim: this bundle cannot locate core.wasm (import.meta.url is not set, as in an iife or CommonJS " +
       "bundle): pass Simulator.create({ core }) a URL of core.wasm or a compiled WebAssembly.Module");
   }
   // core.wasm ships beside the bundle (dist/ and dist/browser/), see rollup.config.mjs.
@@ -29,7 +30,7 @@ async function readBytes(url: URL | string): Promise<ArrayBuffer | Uint8Array> {
     return readLocalFile(asUrl ?? url);
   }
   const res = await fetch(asUrl ?? url);
-  if (!res.ok) throw new Error(`iommu-sim: could not fetch the core from ${String(url)}: HTTP ${res.status}`);
+  if (!res.ok) throw new IommuSimError(`iommu-sim: could not fetch the core from ${String(url)}: HTTP ${res.status}`);
   return res.arrayBuffer();
 }
 
@@ -43,7 +44,13 @@ export function compileCore(source?: CoreSource): Promise<WebAssembly.Module> {
     return cachedDefault;
   }
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
-    return WebAssembly.compile(source as BufferSource);
+    return WebAssembly.compile(source as BufferSource).catch((e: unknown) => {
+      throw new IommuSimError(`iommu-sim: the bytes given as the core are not a Wasm module: ${(e as Error).message}`, { cause: e });
+    });
+  }
+  if (typeof source !== "string" && !(source instanceof URL)) {
+    return Promise.reject(new ArgumentError("core", source,
+      "must be core.wasm: a compiled WebAssembly.Module, its bytes (an ArrayBuffer or a view), or its URL or path", "compileCore"));
   }
   return compileFrom(source);
 }
@@ -60,7 +67,7 @@ async function compileFrom(url: URL | string): Promise<WebAssembly.Module> {
   try {
     return await WebAssembly.compile((await readBytes(url)) as BufferSource);
   } catch (e) {
-    throw new Error(`iommu-sim: could not load the Wasm core from ${href}: ${(e as Error).message}`);
+    throw new IommuSimError(`iommu-sim: could not load the Wasm core from ${href}: ${(e as Error).message}`, { cause: e });
   }
 }
 

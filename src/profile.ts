@@ -8,7 +8,8 @@
 import type { Core } from "../bindings/core.js";
 import type { Layout, LayoutNamesWith } from "../bindings/layout.js";
 import { CORE_EXPORTS } from "../build/exports.js";
-import { didYouMean } from "./validate.js";
+import { ArgumentError } from "./errors.js";
+import { checkOneOf, didYouMean } from "./validate.js";
 
 type StripKb<T> = T extends `KB_${infer B}` ? B : never;
 /** A behaviour the core defines (assembly/behaviour.ts, without the KB_ prefix). */
@@ -69,14 +70,25 @@ export const PROFILES = Object.freeze(Object.keys(KERNEL_PROFILES)) as readonly 
 /** The profile used when none is given: the newest. */
 export const DEFAULT_PROFILE: Profile = "7.1";
 
+/** `p` as a profile's name, or an ArgumentError naming the profiles there are. */
+function checkProfile(p: unknown, context: string): Profile {
+  return checkOneOf("profile", p, PROFILES, context);
+}
+
 /** What a profile stands for: the kernel, a summary, its behaviours and constants. */
 export function kernelProfile(p: Profile): KernelProfile {
-  return KERNEL_PROFILES[p];
+  return KERNEL_PROFILES[checkProfile(p, "kernelProfile")];
 }
 
 /** Whether profile `p`'s kernel has `behaviour`. */
 export function profileHas(p: Profile, behaviour: Behaviour): boolean {
-  return (KERNEL_PROFILES[p].behaviours as readonly Behaviour[]).includes(behaviour);
+  const profile = checkProfile(p, "profileHas");
+  if (!(BEHAVIOURS as readonly unknown[]).includes(behaviour)) {
+    const hint = typeof behaviour === "string" ? didYouMean(behaviour, BEHAVIOURS) : undefined;
+    throw new ArgumentError("behaviour", behaviour, `must be a behaviour's name${hint ? ` (did you mean '${hint}'?)` : ""}; ` +
+      `\`iommu-sim profiles\` lists them: ${BEHAVIOURS.join(", ")}`, "profileHas");
+  }
+  return (KERNEL_PROFILES[profile].behaviours as readonly Behaviour[]).includes(behaviour);
 }
 
 /**
@@ -206,10 +218,31 @@ export function effectiveBehaviours(p: Profile, overrides?: BehaviourOverrides):
 
 /** The kernel in words, overrides included: "7.1", "7.1 without SMMU_NONLEAF_TTL0", "5.15 with … without …". */
 export function describeKernel(p: Profile, overrides?: BehaviourOverrides): string {
+  checkBehaviourOverrides(checkProfile(p, "describeKernel"), overrides, "describeKernel", "overrides");
+  return kernelText(p, overrides);
+}
+
+/** describeKernel's words, unchecked: for messages about overrides that may be wrong. */
+export function kernelText(p: Profile, overrides?: BehaviourOverrides): string {
   const parts: string[] = [p];
   if (overrides?.with?.length) parts.push(`with ${overrides.with.join(", ")}`);
   if (overrides?.without?.length) parts.push(`without ${overrides.without.join(", ")}`);
   return parts.join(" ");
+}
+
+/**
+ * Overrides of profile `profile` checked (an ArgumentError at the first problem, `name` and
+ * its path naming the field) and normalised.
+ */
+export function checkBehaviourOverrides(profile: Profile, v: unknown, ctx: string, name = "behaviours"): BehaviourOverrides | undefined {
+  const [problem] = behaviourOverrideProblems(profile, v);
+  if (problem) {
+    const path = name + problem.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
+    let at: unknown = v;
+    for (const k of problem.path) at = (at as Record<string | number, unknown>)[k];
+    throw new ArgumentError(path, at, problem.message, ctx);
+  }
+  return normaliseOverrides(v as BehaviourOverrides | undefined);
 }
 
 /** The overrides object with empty lists left out; undefined when nothing is overridden. */

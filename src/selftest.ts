@@ -5,9 +5,9 @@
 // TLB callbacks' checks (walk flush / add_page sizes must be page sizes of the table)
 // are made on the recorded events.
 
-import type { Simulator } from "./simulator.js";
+import { Simulator } from "./simulator.js";
 import { PageTable, Prot, Quirk, type PageTableFormat } from "./pgtable.js";
-import { hex } from "./errors.js";
+import { ArgumentError, hex } from "./errors.js";
 import { machineHas } from "./profile.js";
 
 export interface SelftestResult {
@@ -131,6 +131,7 @@ function collectWarnings(pt: PageTable, warnings: string[]): void {
 
 /** Run the kernel's io-pgtable-arm self-tests of `sim`'s profile (see the file's head) on `sim`. */
 export function runSelftest(sim: Simulator): SelftestResult {
+  if (!(sim instanceof Simulator)) throw new ArgumentError("sim", sim, "must be a Simulator (await Simulator.create({ profile }))", "runSelftest");
   const before = sim.memoryStats().tableAllocations;
   const r: SelftestResult = { pass: 0, fail: 0, log: [], warnings: [], leakedAllocations: 0, failures: [] };
   const record = (label: string, failure: string | null) => {

@@ -15,7 +15,7 @@ import { DmaDomain, type DmaDomainOptions } from "./dma.js";
 import { checkBool, checkInt, checkOneOf, checkOptions, checkOwned, didYouMean, type OptionKeys } from "./validate.js";
 import { assertSharedMemoryAvailable } from "./isolation.js";
 import {
-  DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, effectiveBehaviours, machineBehaviours, normaliseOverrides,
+  DEFAULT_PROFILE, PROFILES, checkBehaviourOverrides, effectiveBehaviours, machineBehaviours,
   setMachineProfile, type Behaviour, type BehaviourOverrides, type Profile,
 } from "./profile.js";
 import { checkAssetOptions, type AssetOptions } from "./assets.js";
@@ -335,17 +335,8 @@ function costsObject(name: string, v: unknown, ctx: string): Record<string, unkn
   return v as Record<string, unknown>;
 }
 
-/** The overrides valid for `profile` (empty lists dropped), or an error naming the first wrong field. */
-export function checkBehaviourOverrides(profile: Profile, v: unknown, ctx: string, name = "behaviours"): BehaviourOverrides | undefined {
-  const [problem] = behaviourOverrideProblems(profile, v);
-  if (problem) {
-    const path = name + problem.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
-    let at: unknown = v;
-    for (const k of problem.path) at = (at as Record<string | number, unknown>)[k];
-    throw new ArgumentError(path, at, problem.message, ctx);
-  }
-  return normaliseOverrides(v as BehaviourOverrides | undefined);
-}
+// Checked where the profiles are (profile.ts); re-exported for the modules that take a simulator's options.
+export { checkBehaviourOverrides };
 
 /** Every key known, every value an integer number of ns. */
 function checkCpuCosts(costs: Record<string, unknown>, ctx: string): CpuCosts {

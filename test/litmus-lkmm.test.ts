@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseLitmus, runLitmus, type LitmusResult } from "../dist/index.js";
+import { LitmusRunError, formatLitmus, parseLitmus, runLitmus, type LitmusResult } from "../dist/index.js";
 
 const SET = resolve(process.env.IOMMU_SIM_LITMUS_SET ?? join(import.meta.dirname, "..", "..", "shared", "litmus"));
 const HAVE_SET = existsSync(join(SET, "EXPECTED.tsv"));
@@ -292,10 +292,35 @@ filter (0:r0=1)
     expect(() => run("C t\n{}\nP0(int *x)\n{\n  int r0 = 5;\n  WRITE_ONCE(*r0, 1);\n}\nexists (x=1)")).toThrow(/^shape\.litmus:6: "WRITE_ONCE\(\*r0, 1\);" dereferences 5/);
   });
 
+  it("an integer read from memory and dereferenced in an allowed execution is a LitmusRunError at its line, not a dropped execution", () => {
+    const deref = "C t\n{ x=0; }\nP0(int *x)\n{\n  int r0; int *p;\n  r0 = READ_ONCE(*x);\n  p = (int *)r0;\n  WRITE_ONCE(*p, 1);\n}\nexists (x=1)";
+    for (const model of ["lkmm", "sc", "arm"] as const) {
+      const e = (() => { try { run(deref, model); } catch (x) { return x; } })();
+      expect(e).toBeInstanceOf(LitmusRunError);
+      expect((e as Error).message).toMatch(/^shape\.litmus:8: "WRITE_ONCE\(\*p, 1\);" dereferences 0, which is not the address of a location/);
+    }
+    // A pointer that is only ever read as an address is followed as before.
+    const ok = "C t\n{ int *p = &x; }\nP0(int **p, int *x)\n{\n  int *r0;\n  r0 = READ_ONCE(*p);\n  WRITE_ONCE(*r0, 1);\n}\nexists (x=1)";
+    expect(run(ok).verdict).toBe("Always");
+  });
+
   it("a bound cuts a run short and says so", () => {
     const r = runLitmus(parseLitmus(IRIW_SRC, "iriw.litmus"), { maxCandidates: 3 });
     expect(r.complete).toBe(false);
     expect(r.cutShort).toMatch(/bound of 3 candidate executions/);
+  });
+
+  it("a bound of N checks and counts N candidates: the counts add up, and a bound the test fits in is no cut", () => {
+    const mp = two("WRITE_ONCE(*x, 1);\nWRITE_ONCE(*y, 1);", "r0 = READ_ONCE(*y);\nr1 = READ_ONCE(*x);", "1:r0=1 /\\ 1:r1=0");
+    const full = run(mp);
+    expect(full.candidates).toBe(4);
+    const cut = runLitmus(parseLitmus(mp, "mp.litmus"), { maxCandidates: 3 });
+    expect(cut.candidates).toBe(3);
+    expect(cut.positive + cut.negative).toBe(3);
+    expect(cut.complete).toBe(false);
+    expect(formatLitmus(cut).at(-1)).toBe("Cut short: bound of 3 candidate executions reached — after 3 candidate executions; the verdict covers only those");
+    const fits = runLitmus(parseLitmus(mp, "mp.litmus"), { maxCandidates: 4 });
+    expect([fits.complete, fits.candidates, fits.positive + fits.negative]).toEqual([true, 4, 4]);
   });
 
   it("counts: verdict gives the same verdict, Ok/No, flags and positives as exact counts, with negatives as a lower bound", () => {

@@ -5,6 +5,7 @@
 // handled), and the test says which.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -285,7 +286,7 @@ describe("duplicate JSON keys are refused", () => {
 });
 
 describe("explore scenarios: unknown fields and wrong shapes", () => {
-  const base = { profile: "5.15", threads: { B: [{ map: "x" }], dev: [{ access: "x" }] } };
+  const base = { profile: "5.15", setup: [{ map: "x" }], threads: { B: [{ unmap: "x" }], dev: [{ access: "x" }] } };
   it("refuses a misspelt field instead of exploring the merged code", () => {
     const e = (() => { try { validateScenario({ ...base, varient: "v2-hoisted" }, "sc.json"); } catch (x) { return x; } })();
     expect(e).toBeInstanceOf(S.UnknownOptionError);
@@ -297,6 +298,34 @@ describe("explore scenarios: unknown fields and wrong shapes", () => {
     expect(() => validateScenario({ ...base, threads: { B: [{ access: "x", knd: "read" }] } })).toThrow(/did you mean 'kind'/);
     expect(() => validateScenario([base])).toThrow(S.ArgumentError);
     expect(() => validateScenario({ ...base, threads: [] })).toThrow(S.ArgumentError);
+  });
+  const refusal = (sc: unknown) => (() => { try { validateScenario(sc, "sc.json"); } catch (x) { return x as Error; } })();
+  it("refuses a buffer unmapped more times than it is mapped, in any order of the threads, naming the operation", () => {
+    const twice = refusal({ setup: [{ map: "old" }, { access: "old" }],
+                            threads: { B: [{ unmap: "old" }], C: [{ unmap: "old" }], D: [{ map: "new" }], dev: [{ access: "old" }] } });
+    expect(twice).toBeInstanceOf(S.ArgumentError);
+    expect(twice!.message).toMatch(/^sc\.json: threads\.C\[0\]\.unmap unmaps a buffer more times than it is mapped: in some order of the threads it is unmapped 2 times \(threads\.B\[0\], threads\.C\[0\]\) but mapped 1 time \(setup\[0\]\).*got "old"$/);
+    expect(refusal({ setup: [{ map: "old" }, { unmap: "old" }, { unmap: "old" }], threads: { A: [{ map: "x" }] } })!.message)
+      .toMatch(/^sc\.json: setup\[2\]\.unmap unmaps a buffer more times than it is mapped: in the setup it is unmapped 2 times/);
+    expect(refusal({ setup: [{ map: "old" }], threads: { A: [{ unmap: "old" }, { unmap: "old" }] } })!.message)
+      .toMatch(/^sc\.json: threads\.A\[1\]\.unmap unmaps a buffer more times/);
+    // Another CPU's map may come after the unmap.
+    expect(refusal({ threads: { A: [{ unmap: "old" }], B: [{ map: "old" }] } })!.message)
+      .toMatch(/^sc\.json: threads\.A\[0\]\.unmap unmaps a buffer that is not mapped before it in some order of the threads/);
+    // A thread that maps before it unmaps again adds nothing another CPU's unmap could race with.
+    expect(refusal({ setup: [{ map: "x" }], threads: { A: [{ map: "x" }, { unmap: "x" }], B: [{ unmap: "x" }] } })).toBeUndefined();
+    expect(refusal({ setup: [{ map: "x" }, { unmap: "x" }, { map: "x" }], threads: { A: [{ unmap: "x" }, { map: "x" }, { unmap: "x" }] } })).toBeUndefined();
+  });
+  it("refuses cpu on a thread's operation (it only places setup operations), and a setup cpu that is no thread, by path", () => {
+    expect(refusal({ threads: { B: [{ map: "old", cpu: "Q" }] } })!.message)
+      .toBe(`sc.json: threads.B[0].cpu is only for setup operations (a thread's operations run on that thread's CPU), got "Q"`);
+    expect(refusal({ setup: [{ map: "old", cpu: "Z" }], threads: { A: [{ unmap: "old" }] } })!.message)
+      .toBe(`sc.json: setup[0].cpu must be one of the threads (A), got "Z"`);
+  });
+  it("refuses an access of a buffer that some order of the threads reaches before any map", () => {
+    expect(refusal({ threads: { A: [{ map: "x" }], dev: [{ access: "x" }] } })!.message)
+      .toMatch(/^sc\.json: threads\.dev\[0\]\.access names a buffer with no IOVA yet: map \(or iommuMap\) it in the setup or earlier in this thread/);
+    expect(refusal({ threads: { A: [{ map: "x" }, { access: "x" }] } })).toBeUndefined();
   });
 });
 
@@ -412,5 +441,67 @@ describe("errors stay the package's", () => {
       expect(C.prototype).toBeInstanceOf(IommuSimError);
     }
     expect(JsonInputError.prototype).toBeInstanceOf(S.IommuSimError);
+  });
+});
+
+describe("exported helpers refuse a bad argument with the package's error, naming it", () => {
+  it("explore, litmus, sweep, report, trace, profile, bug and benchmark helpers", async () => {
+    const D = await import("../dist/index.js");
+    const N = await import("../dist/node.js");
+    const spec = N.loadSweep({ base: "nic", axes: { "workloads[0].ops": [10, 20] } });
+    const cases: [string, () => unknown, RegExp][] = [
+      ["formatSchedule(null)", () => D.formatSchedule(null as never, []), /^formatSchedule: program must be an object/],
+      ["formatSchedule(p, 5)", () => D.formatSchedule({ threads: [{ name: "A", steps: [] }] }, 5 as never), /^formatSchedule: schedule must be an array/],
+      ["parseLitmus(5)", () => D.parseLitmus(5 as never), /^parseLitmus: src must be the litmus test's text \(a string\), got 5/],
+      ["runLitmus(null)", () => D.runLitmus(null as never), /^runLitmus: test must be a litmus test/],
+      ["formatLitmus(null)", () => D.formatLitmus(null as never), /^formatLitmus: result must be what runLitmus returned, got null/],
+      ["formatLitmus({})", () => D.formatLitmus({} as never), /^formatLitmus: result must be what runLitmus returned \(it lacks name, /],
+      ["litmusModel('tso')", () => D.litmusModel("tso"), /^litmusModel: model "tso" is not one of/],
+      ["pointScenario(spec, null)", () => N.pointScenario(spec, null as never), /^pointScenario: point must be a run's point/],
+      ["describePoint(null)", () => N.describePoint(null as never), /^describePoint: point must be a run's point/],
+      ["inShard(0, null)", () => N.inShard(0, null as never), /^inShard: shard must be \{ index, count \}/],
+      ["inShard(0, 1/0)", () => N.inShard(0, { index: 1, count: 0 }), /^inShard: shard\.count must be an integer in \[1, 1000000\], got 0/],
+      ["renderHtmlReport(null)", () => N.renderHtmlReport(null as never), /^renderHtmlReport: report must be a run report/],
+      ["renderHtmlReport({})", () => N.renderHtmlReport({} as never), /^renderHtmlReport: report must be a run report .*; it lacks tool, version, /],
+      ["formatSummary({})", () => D.formatSummary({} as never), /^formatSummary: report must be a run report .*; it lacks tool, /],
+      ["formatCommandEvent({})", () => D.formatCommandEvent({} as never, false), /^formatCommandEvent: event\.command must be a decoded command/],
+      ["formatCommandEvent(null)", () => D.formatCommandEvent(null as never, false), /^formatCommandEvent: event must be a command event/],
+      ["mapBenchmarkStats({})", () => D.mapBenchmarkStats({} as never), /^mapBenchmarkStats: sums\.loops must be a bigint ≥ 0, got undefined/],
+      ["normalizeTrace(5)", () => D.normalizeTrace(5 as never), /^normalizeTrace: lines must be an array of strings/],
+      ["runSelftest()", () => (D.runSelftest as (s?: unknown) => unknown)(), /^runSelftest: sim must be a Simulator/],
+      ["profileHas('9.9', …)", () => D.profileHas("9.9" as never, "DMA_FQ_SINGLE"), /^profileHas: profile must be one of '5\.15', '6\.12', '7\.1', got "9\.9"/],
+      ["profileHas('7.1', 'NOPE')", () => D.profileHas("7.1", "NOPE" as never), /^profileHas: behaviour must be a behaviour's name/],
+      ["decodeCommand(1, 2)", () => D.decodeCommand(1 as never, 2 as never), /^decodeCommand: dw0 must be a 64-bit word: a bigint in \[0, 2\^64\), got 1/],
+      ["kernelProfile('9.9')", () => D.kernelProfile("9.9" as never), /^kernelProfile: profile must be one of/],
+      ["describeKernel('9.9')", () => D.describeKernel("9.9" as never), /^describeKernel: profile must be one of/],
+      ["describeKernel('7.1', NOPE)", () => D.describeKernel("7.1", { with: ["NOPE" as never] }), /^describeKernel: overrides\.with\[0\] is not a behaviour/],
+      ["dmaStressScenario('9.9')", () => D.dmaStressScenario("9.9" as never, {}), /^dmaStressScenario: profile must be one of/],
+      ["runBug(5)", () => D.runBug(5 as never), /^runBug: entry must be a bug zoo entry/],
+      ["explore(null)", () => D.explore(null as never, { model: "sc" }), /^explore: program must be an object \{ threads, init\? \}, got null/],
+      ["describeFootprints(null)", () => D.describeFootprints(null as never, "sc"), /^describeFootprints: program must be an object/],
+      ["compileCore('/nonexistent')", () => D.compileCore("/nonexistent"), /^iommu-sim: could not load the Wasm core from \/nonexistent: /],
+      ["compileCore(bytes)", () => D.compileCore(new Uint8Array([1, 2, 3])), /^iommu-sim: the bytes given as the core are not a Wasm module/],
+      ["compileCore(5)", () => D.compileCore(5 as never), /^compileCore: core must be core\.wasm/],
+      ["Simulator.create({ core })", () => D.Simulator.create({ core: "/nonexistent/core.wasm" }), /could not load the Wasm core from \/nonexistent\/core\.wasm/],
+    ];
+    for (const [what, f, re] of cases) {
+      const e = await thrown(f);
+      expect(e, what).toBeInstanceOf(D.IommuSimError);
+      expect(e.message, what).toMatch(re);
+    }
+    // What a good argument gets is unchanged.
+    expect(D.describeKernel("7.1", { without: ["SMMU_NONLEAF_TTL0"] })).toBe("7.1 without SMMU_NONLEAF_TTL0");
+    expect(N.inShard(5, { index: 1, count: 4 })).toBe(true);
+  });
+
+  it("decodeCommand and formatRegisterEvent before any core is loaded: an IommuSimError saying to create a Simulator", () => {
+    const code = `import("${new URL("../dist/index.js", import.meta.url).href}").then((D) => { for (const f of [() => D.decodeCommand(0n, 0n), ` +
+      `() => D.formatRegisterEvent({ kind: "reg", register: "TLBSYNC", value: 0n, count: 1, step: 1 })]) { try { f(); console.log("returned"); } ` +
+      `catch (e) { console.log(e instanceof D.IommuSimError, e.message); } } })`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" });
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "true iommu-sim: decodeCommand needs the core's constants: create a Simulator (or load the core) first",
+      "true iommu-sim: formatRegisterEvent needs the core's constants: create a Simulator (or load the core) first",
+    ]);
   });
 });

@@ -5,7 +5,7 @@
 // for the seed variants and for the README's variant with its smp_wmb() moved.
 
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -274,6 +274,15 @@ describe("a scenario and a variant exported as a C litmus test", () => {
     expect(() => exportLitmus("no-such")).toThrow(/exportLitmus: scenario is not a built-in scenario/);
   });
 
+  it("refuses a scenario with no modelled shared access (no thread switches or unmaps) instead of writing a test with no process", () => {
+    for (const name of ["split-race", "fq-timeout-teardown", "probe-race"]) {
+      expect(() => exportLitmus(name)).toThrow(new RegExp(`^exportLitmus: scenario has no modelled shared access to export: no thread switches or unmaps .*got "${name}"$`));
+    }
+    // A lone switch has accesses, and an exists clause no register decides: still a test the parser takes.
+    const text = exportLitmus({ name: "switch-only", threads: { A: [{ switch: "lazy" }] } });
+    expect(runLitmus(parseLitmus(text, "s.litmus"), { model: "sc" }).verdict).toBe("Never");
+  });
+
   it("writes one process per CPU that switches or unmaps; a CPU's second unmap gets registers of its own", () => {
     const sc: Scenario = {
       name: "two-unmappers", setup: [{ map: "old", cpu: "B" }, { map: "old2", cpu: "D" }, { map: "old3", cpu: "B" }],
@@ -310,5 +319,10 @@ describe("a scenario and a variant exported as a C litmus test", () => {
     const lit = await cli("explore", "--litmus", out, "--model", "relaxed");
     expect(lit.code).toBe(1);
     expect(lit.out).toMatch(/Sometimes/);
+    const none = join(dir, "split.litmus");
+    const refused = await cli("explore", "split-race", "--export-litmus", none);
+    expect(refused.code).toBe(2);
+    expect(refused.out).toMatch(/exportLitmus: scenario has no modelled shared access to export/);
+    expect(existsSync(none)).toBe(false);
   });
 });

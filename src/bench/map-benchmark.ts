@@ -311,6 +311,12 @@ function avgAndStddev(sum: bigint, sumSq: bigint, loops: bigint): { avg: bigint;
  * iteration finished.
  */
 export function mapBenchmarkStats(s: MapBenchmarkSums): MapBenchmarkStats {
+  if (typeof s !== "object" || s === null) {
+    throw new ArgumentError("sums", s, "must be the ioctl's sums { loops, sumMap, sumUnmap, sumSqMap, sumSqUnmap } (a result's sums)", "mapBenchmarkStats");
+  }
+  for (const k of ["loops", "sumMap", "sumUnmap", "sumSqMap", "sumSqUnmap"] as const satisfies readonly (keyof MapBenchmarkSums)[]) {
+    if (typeof s[k] !== "bigint" || s[k] < 0n) throw new ArgumentError(`sums.${k}`, s[k], "must be a bigint ≥ 0", "mapBenchmarkStats");
+  }
   if (s.loops <= 0n) {
     return withJsonForm({ avgMap100ns: 0n, mapStddev100ns: 0n, avgUnmap100ns: 0n, unmapStddev100ns: 0n,
                           mapVarianceWrapped: false, unmapVarianceWrapped: false });

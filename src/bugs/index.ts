@@ -3,8 +3,8 @@
 // this file lists them, finds one by its short name or a commit's first 12 hex digits, and
 // runs both forms. No node: imports — the live page runs entries in a Web Worker.
 
-import { IommuSimError } from "../errors.js";
-import { didYouMean } from "../validate.js";
+import { ArgumentError, IommuSimError } from "../errors.js";
+import { checkOptions, didYouMean } from "../validate.js";
 import type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 import { SEED_RACE_BUG } from "./entries/seed-race.js";
 import { TTL_NONLEAF } from "./entries/ttl-nonleaf.js";
@@ -98,6 +98,10 @@ async function runForm(entry: BugEntry, form: BugForm, signal?: AbortSignal): Pr
  * fixed one is clean.
  */
 export async function runBug(entry: BugEntry, opts?: { signal?: AbortSignal }): Promise<BugRunResult> {
+  if (typeof entry !== "object" || entry === null || typeof entry.id !== "string" || typeof entry.run !== "function") {
+    throw new ArgumentError("entry", entry, "must be a bug zoo entry: one of BUG_ZOO, or findBug(id)'s", "runBug");
+  }
+  checkOptions(opts, ["signal"], "runBug");
   const buggy = await runForm(entry, "buggy", opts?.signal);
   const fixed = await runForm(entry, "fixed", opts?.signal);
   return { id: entry.id, buggy, fixed, pass: buggy.caught && !fixed.caught };

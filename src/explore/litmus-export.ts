@@ -74,7 +74,22 @@ export function exportLitmus(scenario: string | Scenario, options?: ExportLitmus
     throw new ArgumentError("name", opts.name, "must be a litmus test name: letters, digits, '.', '_', '+' or '-'", "exportLitmus");
   }
   const name = opts.name ?? `${scName}+${v.name}`.replace(/[^A-Za-z0-9._+-]/g, "_");
+  checkExportable(sc, scName);
   return writeTest(name, scName, sc, v);
+}
+
+/**
+ * Refuses a scenario none of whose threads switches or unmaps: it has no access to the
+ * modelled words, so the test would have no process (which no litmus tool takes) and say
+ * nothing. The races such scenarios model (a block split, the flush queue's timer against
+ * its teardown, two probes) live in kernel state a litmus test of these words cannot hold.
+ */
+function checkExportable(sc: Scenario, scName: string): void {
+  if (Object.values(sc.threads).some((ops) => ops.some((op) => "switch" in op || "unmap" in op))) return;
+  throw new ArgumentError("scenario", scName,
+    "has no modelled shared access to export: no thread switches or unmaps (a litmus test holds only the reads and " +
+    "writes of fq_domain, fq and quirk; this scenario's race is in kernel state the explorer runs itself — explore it instead)",
+    "exportLitmus");
 }
 
 interface Proc { thread: string; lines: string[]; regs: string[] }

@@ -5,7 +5,7 @@
 // and the answer is herd7's: the final states, "Ok"/"No", "Positive: p Negative: n", the
 // observation word the kernel's scripts print (Never / Sometimes / Always) and "Flag data-race".
 
-import { IommuSimError } from "../errors.js";
+import { ArgumentError, IommuSimError } from "../errors.js";
 import { checkRequiredOptions } from "../validate.js";
 import { enumerate, placeName, shownPlaces, type EventInfo, type Outcome } from "./lkmm/candidates.js";
 import type { ModelName } from "./lkmm/models.js";
@@ -113,6 +113,8 @@ export interface LitmusResult {
 
 /** Parses a litmus test; `file` names it in errors. */
 export function parseLitmus(src: string, file = "<litmus>"): LitmusTest {
+  if (typeof src !== "string") throw new ArgumentError("src", src, "must be the litmus test's text (a string)", "parseLitmus");
+  if (typeof file !== "string") throw new ArgumentError("file", file, "must be a string (the name errors give the test)", "parseLitmus");
   const ast = parseLitmusAst(src, file);
   let program: Program | undefined;
   return {
@@ -122,11 +124,11 @@ export function parseLitmus(src: string, file = "<litmus>"): LitmusTest {
   };
 }
 
-/** The model a name stands for (relaxed → lkmm), or a clear refusal. */
-export function litmusModel(m: unknown): ModelName {
+/** The model a name stands for (relaxed → lkmm), or a clear refusal naming `context` (the function asked). */
+export function litmusModel(m: unknown, context = "litmusModel"): ModelName {
   if (m === undefined || m === "relaxed") return "lkmm";
   if (m === "lkmm" || m === "sc" || m === "arm") return m;
-  throw new IommuSimError(`runLitmus: model ${JSON.stringify(m)} is not one of ${LITMUS_MODELS.join(", ")} (relaxed is an alias of lkmm)`);
+  throw new IommuSimError(`${context}: model ${JSON.stringify(m)} is not one of ${LITMUS_MODELS.join(", ")} (relaxed is an alias of lkmm)`);
 }
 
 function bound(name: string, v: unknown, dflt: number): number {
@@ -141,9 +143,12 @@ export function runLitmus(test: LitmusTest | string, opts: LitmusOptions = {}): 
   if (opts.counts !== undefined && opts.counts !== "all" && opts.counts !== "verdict") {
     throw new IommuSimError(`runLitmus: counts must be "all" or "verdict", got ${JSON.stringify(opts.counts)}`);
   }
-  const model = litmusModel(opts.model);
+  const model = litmusModel(opts.model, "runLitmus");
   const maxCandidates = bound("maxCandidates", opts.maxCandidates, 2_000_000);
   const timeLimit = opts.timeLimitMs === undefined ? undefined : bound("timeLimitMs", opts.timeLimitMs, 0);
+  if (typeof test !== "string" && !isLitmusTest(test)) {
+    throw new ArgumentError("test", test, "must be a litmus test: its text, or what parseLitmus returned", "runLitmus");
+  }
   const t = typeof test === "string" ? parseLitmus(test) : test;
   const ast = t.ast;
   const observed = t.observed;
@@ -202,8 +207,21 @@ function compareStates(a: LitmusState, b: LitmusState, observed: string[]): numb
   return 0;
 }
 
+/** Whether `v` is what parseLitmus returns (its syntax tree is what a run needs). */
+function isLitmusTest(v: unknown): v is LitmusTest {
+  return typeof v === "object" && v !== null && typeof (v as LitmusTest).ast === "object" && (v as LitmusTest).ast !== null;
+}
+
+/** The fields of a LitmusResult formatLitmus prints. */
+const PRINTED: readonly (keyof LitmusResult)[] = [
+  "name", "quantifier", "model", "states", "herd", "positive", "negative", "counts", "flags", "races", "condition", "verdict", "complete",
+];
+
 /** herd7's report of a run, line by line, then the observation word. */
 export function formatLitmus(r: LitmusResult): string[] {
+  if (typeof r !== "object" || r === null) throw new ArgumentError("result", r, "must be what runLitmus returned", "formatLitmus");
+  const missing = PRINTED.filter((k) => !(k in r));
+  if (missing.length) throw new ArgumentError("result", r, `must be what runLitmus returned (it lacks ${missing.join(", ")})`, "formatLitmus");
   const out = [`Test ${r.name} ${r.quantifier === "forall" ? "Required" : "Allowed"} (model ${r.model})`, `States ${r.states.length}`];
   for (const s of r.states) out.push(`${s.satisfies ? "*" : " "} ${s.text}`);
   out.push(r.herd, "Witnesses", `Positive: ${r.positive} Negative: ${r.counts === "exact" ? "" : "at least "}${r.negative}`);

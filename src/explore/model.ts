@@ -11,7 +11,7 @@
 
 import { ArgumentError, IommuSimError } from "../errors.js";
 import { checkOptions, type OptionKeys } from "../validate.js";
-import { compile, regsView, stepName, type Compiled, type CompiledThread } from "./ppo.js";
+import { checkProgramShape, compile, regsView, stepName, type Compiled, type CompiledThread } from "./ppo.js";
 import { REDUCTIONS, ScheduleSearch, StepTable, accesses, type Reduction, type ReductionStats } from "./dpor.js";
 
 export type { Reduction, ReductionStats } from "./dpor.js";
@@ -628,10 +628,12 @@ class Aggregate {
 
 /** "P1:1 P0:1 P0:2 P1:2": thread name, a colon, the 1-based step number; separated by spaces. */
 export function formatSchedule(program: Program, schedule: Schedule): string {
+  checkProgramShape(program, "formatSchedule");
+  if (!Array.isArray(schedule)) throw new ArgumentError("schedule", schedule, "must be an array of { thread, index } (as explore gives it)", "formatSchedule");
   return schedule.map((r, p) => {
-    const th = program.threads[r.thread];
+    const th = typeof r === "object" && r !== null ? program.threads[r.thread] : undefined;
     if (!th || !Number.isInteger(r.index) || r.index < 0 || r.index >= th.steps.length)
-      throw new ArgumentError(`schedule[${p}]`, `${r.thread}/${r.index}`, "must name an existing thread and step", "formatSchedule");
+      throw new ArgumentError(`schedule[${p}]`, th ? `${r.thread}/${r.index}` : r, "must name an existing thread and step ({ thread, index })", "formatSchedule");
     return `${th.name}:${r.index + 1}`;
   }).join(" ");
 }

@@ -56,8 +56,9 @@ export function stepName(thread: { name: string; steps: readonly Step[] }, index
 }
 
 export function compile(program: Program, model: MemoryModel, context: string): Compiled {
-  checkModel(model, context);
+  // The program first: explore(null) is a missing program, not a missing model.
   checkProgramShape(program, context);
+  checkModel(model, context);
   const threads = program.threads.map((th, t) => compileThread(th.name, th.steps, t, model, context));
   const init = new Map<string, number>(Object.entries(program.init ?? {}));
   const vars = new Set(init.keys());
@@ -76,7 +77,7 @@ export function checkModel(model: unknown, context: string): asserts model is Me
 // ---------------------------------------------------------------------------------------------
 // Shape checks: every field the engine relies on, named by its path in the program.
 
-function checkProgramShape(program: Program, context: string): void {
+export function checkProgramShape(program: Program, context: string): void {
   if (typeof program !== "object" || program === null) throw new ArgumentError("program", program, "must be an object { threads, init? }", context);
   if (!Array.isArray(program.threads) || program.threads.length === 0)
     throw new ArgumentError("program.threads", program.threads, "must be a non-empty array of threads", context);

@@ -15,7 +15,7 @@ import { resolveVariant } from "../variants/program.js";
 import type { ResolvedVariant, VariantDefinition } from "../variants/vocabulary.js";
 import { SMMU_MODELS, type SmmuModel } from "../smmu/smmu.js";
 import {
-  DEFAULT_MAX_SCHEDULES, explore, randomSchedules, runSchedule,
+  DEFAULT_MAX_SCHEDULES, ScheduleError, explore, randomSchedules, runSchedule,
   type ExploreResult, type Execution, type MemoryModel, type Reduction, type TraceEntry,
 } from "./model.js";
 import { BUILTIN_SCENARIOS, buildScenario, validateScenario, type Scenario } from "./scenario.js";
@@ -212,14 +212,27 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
   const built = await buildScenario(sc, { variant: replayVariant(p.variant, sc, loadVariant), oracle: opts.oracle, smmu });
   try {
     const execution = runSchedule(built.program, p.steps, { model: p.model, reset: built.reset, check: built.check });
+    if (execution.blocked) throw blockedError(execution);
     const used = built.domain.smmu.model;
     const head = `replay ${p.scenario}, variant ${p.variant}, model ${p.model}${used === "v3" ? "" : `, SMMU ${used}`}: ` +
-      (execution.violation ? "VIOLATION" : execution.blocked ? "cannot run (a CPU would still be waiting)" : "clean");
-    const waited = execution.blocked ? [`  cannot run: ${execution.blocked.message}`] : [];
-    return { ...p, smmu: used, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message), ...waited].map(terminalText).join("\n") };
+      (execution.violation ? "VIOLATION" : "clean");
+    return { ...p, smmu: used, execution, text: [head, ...traceLines(execution.trace), ...violationLines(execution.violation?.message)].map(terminalText).join("\n") };
   } finally {
     await built.close();
   }
+}
+
+/**
+ * A replayed schedule in which a step would still be waiting (a lock held, a running timer
+ * callback): the kernel cannot run it, so it is refused as a schedule that breaks program
+ * order is, not reported as a run.
+ */
+function blockedError(e: Execution): ScheduleError {
+  const b = e.blocked!;
+  const label = e.trace[e.trace.length - 1]?.label ?? "";
+  return new ScheduleError(`schedule position ${b.position + 1}: ${e.trace[e.trace.length - 1]?.thread ?? "?"}:${b.step.index + 1} ` +
+    `${JSON.stringify(label)} would still be waiting there (${b.message}), so the kernel cannot run this schedule ` +
+    "(explore leaves such schedules out)", b.position);
 }
 
 function describe(name: string, variant: string, model: MemoryModel, r: ExploreResult, replay: string | undefined,

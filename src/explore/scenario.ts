@@ -652,7 +652,12 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
     if (keys.length !== 1) fail(at, op, `must have exactly one of ${OP_NAMES.join(", ")}`);
     const k = keys[0]!;
     checkOptions(o, OP_KEYS[k]!, where, at, "field");
-    if ("cpu" in o && typeof o.cpu !== "string") fail(`${at}.cpu`, o.cpu, "must name a thread");
+    if ("cpu" in o && !at.startsWith("setup")) {
+      fail(`${at}.cpu`, o.cpu, "is only for setup operations (a thread's operations run on that thread's CPU)");
+    }
+    if ("cpu" in o && (typeof o.cpu !== "string" || !Object.hasOwn(sc.threads, o.cpu))) {
+      fail(`${at}.cpu`, o.cpu, `must be one of the threads (${Object.keys(sc.threads).join(", ")})`);
+    }
     if (k === "switch" && o.switch !== "lazy") fail(`${at}.switch`, o.switch, "must be 'lazy' (only strict → lazy happens on a live domain)");
     const flag = k === "fqTimeout" || k === "fqTeardown" || k === "probe" || k === "newCookie";
     if (flag && o[k] !== true) fail(`${at}.${k}`, o[k], "must be true");
@@ -671,7 +676,90 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   }
   if (sc.setup !== undefined && !Array.isArray(sc.setup)) fail("setup", sc.setup, "must be a list of operations");
   (sc.setup ?? []).forEach((op, i) => checkOp(op, `setup[${i}]`));
+  checkBufferUse(sc, fail);
   return sc;
+}
+
+/** A buffer-naming operation and its path in the scenario. */
+interface PlacedOp { op: ScenarioOp; at: string }
+
+function bufferOf(op: ScenarioOp): string | undefined {
+  return "map" in op ? op.map : "unmap" in op ? op.unmap : "access" in op ? op.access
+    : "iommuMap" in op ? op.iommuMap : "iommuUnmap" in op ? op.iommuUnmap : undefined;
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/**
+ * Refuses a scenario that some order of its threads would run on a buffer it does not have:
+ * an access or an iommuUnmap of a buffer with no IOVA yet (not given one in the setup or
+ * earlier on that CPU — another CPU's map may come after it), and a dma_unmap of a buffer
+ * more times than it is mapped (a second free of one IOVA, which the oracle would then blame
+ * on the kernel). The worst order for an unmap runs, of every other thread, the prefix that
+ * unmaps the most more than it maps.
+ */
+function checkBufferUse(sc: Scenario, fail: (field: string, v: unknown, why: string) => never): void {
+  const given = new Set<string>();
+  // Per buffer, the maps and unmaps that run before the threads start (the setup's), by path.
+  const maps = new Map<string, string[]>();
+  const unmaps = new Map<string, string[]>();
+  const add = (m: Map<string, string[]>, b: string, at: string) => m.set(b, [...m.get(b) ?? [], at]);
+  const needsIova = (p: PlacedOp, b: string, has: ReadonlySet<string>, where: string) => {
+    if (("access" in p.op || "iommuUnmap" in p.op) && !has.has(b)) {
+      fail(`${p.at}.${"access" in p.op ? "access" : "iommuUnmap"}`, b, `names a buffer with no IOVA yet: map (or iommuMap) it ${where}`);
+    }
+  };
+  (sc.setup ?? []).forEach((op, i) => {
+    const b = bufferOf(op);
+    const p = { op, at: `setup[${i}]` };
+    if (b === undefined) return;
+    needsIova(p, b, given, "earlier in the setup");
+    if ("map" in op) add(maps, b, p.at);
+    if ("map" in op || "iommuMap" in op) given.add(b);
+    if ("unmap" in op) {
+      add(unmaps, b, p.at);
+      checkUnmapCount(p, b, maps.get(b) ?? [], unmaps.get(b)!, "in the setup", fail);
+    }
+  });
+  const threads = Object.entries(sc.threads).map(([name, ops]) => ops.map((op, i): PlacedOp => ({ op, at: `threads.${name}[${i}]` })));
+  for (const ops of threads) {
+    const has = new Set(given);
+    for (const p of ops) {
+      const b = bufferOf(p.op);
+      if (b === undefined) continue;
+      needsIova(p, b, has, "in the setup or earlier in this thread (in some order of the threads this runs before any other CPU's map)");
+      if ("map" in p.op || "iommuMap" in p.op) has.add(b);
+    }
+  }
+  for (const b of new Set(threads.flat().flatMap((p) => "unmap" in p.op ? [p.op.unmap] : []))) {
+    const mapped = [...maps.get(b) ?? []];
+    const unmapped = [...unmaps.get(b) ?? []];
+    for (const ops of threads) {
+      // This thread's prefix with the most unmaps over maps, ending at an unmap (or empty).
+      let best = 0, end = 0, net = 0;
+      ops.forEach((p, i) => {
+        if (bufferOf(p.op) !== b) return;
+        net += "unmap" in p.op ? 1 : "map" in p.op ? -1 : 0;
+        if ("unmap" in p.op && net > best) { best = net; end = i + 1; }
+      });
+      for (const p of ops.slice(0, end)) {
+        if (bufferOf(p.op) === b && "map" in p.op) mapped.push(p.at);
+        if (bufferOf(p.op) === b && "unmap" in p.op) {
+          unmapped.push(p.at);
+          checkUnmapCount(p, b, mapped, unmapped, "in some order of the threads", fail);
+        }
+      }
+    }
+  }
+}
+
+function checkUnmapCount(p: PlacedOp, b: string, mapped: readonly string[], unmapped: readonly string[], when: string,
+                         fail: (field: string, v: unknown, why: string) => never): void {
+  if (unmapped.length <= mapped.length) return;
+  fail(`${p.at}.unmap`, b, mapped.length === 0
+    ? `unmaps a buffer that is not mapped before it ${when}: map it ${when === "in the setup" ? "earlier in the setup" : "in the setup or earlier in this thread"}`
+    : `unmaps a buffer more times than it is mapped: ${when} it is unmapped ${plural(unmapped.length, "time")} ` +
+      `(${unmapped.join(", ")}) but mapped ${plural(mapped.length, "time")} (${mapped.join(", ")}) — a dma_unmap of an IOVA already freed`);
 }
 
 /** Build the simulation and the program of a scenario. */
@@ -692,8 +780,8 @@ export async function buildScenario(scenario: Scenario, opts: BuildOptions = {})
     const cpuOf = new Map(names.map((n, i) => [n, i]));
     const w = new World(sim, smmu, dom, dev, cpuOf, sc.bufferSize ?? 256 * 1024, oracle, Buffers.of(sc));
     for (const op of sc.setup ?? []) {
+      // validateScenario has checked that a setup op's cpu names a thread.
       const cpu = ("map" in op || "iommuMap" in op) ? op.cpu ?? names[0]! : names[0]!;
-      if (!cpuOf.has(cpu)) throw new ArgumentError("setup.cpu", cpu, `must be one of the threads (${names.join(", ")})`, "scenario");
       // An unmap in the setup is the whole dma_unmap as the core runs it: strict or lazy as the
       // domain is by then (its steps' loads are the model's, which the setup does not run).
       if ("unmap" in op) setupUnmap(w, cpuOf.get(cpu)!, op.unmap);

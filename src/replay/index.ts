@@ -6,8 +6,8 @@
 // iova.ts).
 
 import { Simulator, checkBehaviourOverrides } from "../simulator.js";
-import { IommuSimError } from "../errors.js";
-import { checkOneOf, checkRequiredOptions, type OptionKeys } from "../validate.js";
+import { ArgumentError, IommuSimError } from "../errors.js";
+import { checkBool, checkOneOf, checkOptions, checkRequiredOptions, type OptionKeys } from "../validate.js";
 import { PgtableCommands } from "./pgtable.js";
 import { IovaCommands } from "./iova.js";
 import { PROFILES, describeKernel, effectiveBehaviours, type Behaviour, type BehaviourOverrides, type Profile } from "../profile.js";
@@ -150,6 +150,11 @@ export async function replayScript(script: string, opts: ReplayOptions): Promise
  * kmalloc_live), blank lines and trailing spaces. `dropCmd` also drops SMMU `CMD` lines.
  */
 export function normalizeTrace(lines: string[], opts: { dropCmd?: boolean } = {}): string[] {
+  if (!Array.isArray(lines) || !lines.every((l) => typeof l === "string")) {
+    throw new ArgumentError("lines", lines, "must be an array of strings (a trace's lines)", "normalizeTrace");
+  }
+  checkOptions(opts, ["dropCmd"], "normalizeTrace");
+  checkBool("dropCmd", opts.dropCmd, false, "normalizeTrace");
   const out: string[] = [];
   for (let l of lines) {
     l = l.replace(/\s+$/, "");

@@ -11,6 +11,7 @@ import {
 } from "./format.js";
 import { plotSpecs, seriesWindowMs, type PlotSpec } from "./plots.js";
 import type { RunReport, ViolationReport } from "./types.js";
+import { checkReportShape } from "./schema.js";
 import { PAGE_CSS, esc, jsonScript, scriptText } from "./page.js";
 
 /** Violations written out in the page; past this the page only counts them (it must stay openable). */
@@ -18,6 +19,7 @@ const MAX_HTML_VIOLATIONS = 100;
 
 /** The report as a complete HTML document. */
 export function renderHtmlReport(report: RunReport): string {
+  checkReportShape(report, "renderHtmlReport");
   const specs = plotSpecs(report);
   const drawable = specs.filter((s) => s.kind !== "empty");
   return [

@@ -6,7 +6,7 @@
 // and not here fails the typecheck.
 
 import { z } from "zod";
-import { IommuSimError } from "../errors.js";
+import { ArgumentError, IommuSimError } from "../errors.js";
 import { BEHAVIOURS, PROFILES, type Behaviour, type Profile } from "../profile.js";
 import { formatPath, messageFor, problemsOf } from "../run/scenario.js";
 import type { RunReport } from "./types.js";
@@ -153,6 +153,24 @@ export const reportSchema = z.strictObject({
 type Assert<T extends true> = T;
 type Parsed = z.output<typeof reportSchema>;
 type _SchemaIsReport = Assert<Parsed extends RunReport ? (RunReport extends Parsed ? true : false) : false>;
+
+/** The top-level fields every run report has (the schema's, less those it may lack). */
+const REPORT_FIELDS = Object.entries(reportSchema.shape).filter(([, f]) => !f.safeParse(undefined).success).map(([k]) => k);
+
+/**
+ * The printers' cheap check (formatSummary, renderHtmlReport): `report` is an object with
+ * every top-level field of a run report — not what each holds, which parseRunReport checks —
+ * so that a wrong argument is named instead of failing as a TypeError deep in a printer.
+ */
+export function checkReportShape(report: unknown, context: string): asserts report is RunReport {
+  const what = "must be a run report (what runScenario returns, or parseRunReport of a saved one)";
+  if (typeof report !== "object" || report === null || Array.isArray(report)) throw new ArgumentError("report", report, what, context);
+  const missing = REPORT_FIELDS.filter((k) => !(k in report));
+  if (missing.length) {
+    const list = missing.length > 6 ? `${missing.slice(0, 6).join(", ")} and ${missing.length - 6} more` : missing.join(", ");
+    throw new ArgumentError("report", report, `${what}; it lacks ${list}`, context);
+  }
+}
 
 /**
  * Checks that `input` is a run report (as `run --json` or `--out` writes it): every field of

@@ -8,6 +8,7 @@ import {
 } from "./format.js";
 import type { RunReport, ViolationReport } from "./types.js";
 import { terminalText } from "../terminal.js";
+import { checkReportShape } from "./schema.js";
 
 /** Violations listed in full; the rest are counted (a buggy run can have thousands). */
 const MAX_VIOLATIONS = 10;
@@ -21,6 +22,7 @@ const WIDTH = 100;
  * terminal: names from the scenario or the report cannot move the cursor or forge a line.
  */
 export function formatSummary(report: RunReport): string[] {
+  checkReportShape(report, "formatSummary");
   return summaryLines(report).map(terminalText);
 }
 

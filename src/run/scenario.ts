@@ -21,7 +21,7 @@ import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
 import { DEFAULT_IOTLB_ENTRIES, IOTLB_SCOPES, type IotlbScope, type ReplacementPolicy, type SmmuCosts, type SmmuModel, type SmmuOptions } from "../smmu/smmu.js";
 import {
-  DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, describeKernel, effectiveBehaviours, normaliseOverrides, profileHas,
+  DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, effectiveBehaviours, kernelText, normaliseOverrides, profileHas,
   type Behaviour, type BehaviourOverrides, type Profile,
 } from "../profile.js";
 
@@ -735,7 +735,8 @@ function kernelHas(p: Parsed, b: Behaviour): boolean {
 /** `profile "5.15"`, or with overrides `kernel "5.15 without …"`. */
 function kernelWords(p: Parsed): string {
   const o = normaliseOverrides(p.behaviours);
-  return o ? `kernel is ${found(describeKernel(p.profile, o))}` : `profile is ${found(p.profile)}`;
+  // Unchecked words: the overrides may be what is wrong (checkBehaviours says so).
+  return o ? `kernel is ${found(kernelText(p.profile, o))}` : `profile is ${found(p.profile)}`;
 }
 
 function checkBehaviours(p: Parsed, out: Problems): void {

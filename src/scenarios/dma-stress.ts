@@ -22,7 +22,7 @@
 // simulator's own wall clock on this machine: reported, never something to assert.
 
 import type { Simulator } from "../simulator.js";
-import type { Profile } from "../profile.js";
+import { PROFILES, type Profile } from "../profile.js";
 import { SEED_VARIANTS, type DmaStats, type SeedVariant } from "../dma.js";
 import type { OracleCounts } from "../safety/oracle.js";
 import type { RunReport, ViolationReport } from "../report/types.js";
@@ -186,6 +186,7 @@ function layout(mappers: number) {
 
 /** The run as a scenario (the same that runDmaStress runs; options as runDmaStress takes them). */
 export function dmaStressScenario(profile: Profile, opts: DmaStressOptions = {}): RunScenarioInput {
+  checkOneOf("profile", profile, PROFILES, "dmaStressScenario");
   return scenarioOf(profile, resolve(profile, opts));
 }
 

@@ -1,7 +1,8 @@
 // Decoding SMMUv3 commands (two 64-bit words, see assembly/smmu/cmd.ts) into values a
 // person can read, and printing them the way the kernel-code traces do.
 
-import { hex } from "../errors.js";
+import { ArgumentError, hex } from "../errors.js";
+import { checkBool, checkInt } from "../validate.js";
 import { loadedLayout, type Layout, type LayoutName, type LayoutNamesWith } from "../../bindings/layout.js";
 
 /**
@@ -71,6 +72,23 @@ export interface CommandEvent {
   requestAddr?: number;
 }
 
+/** A 64-bit command word: a bigint in [0, 2^64). */
+function checkWord(name: string, w: unknown, context: string): void {
+  if (typeof w !== "bigint" || w < 0n || w >= 1n << 64n) throw new ArgumentError(name, w, "must be a 64-bit word: a bigint in [0, 2^64)", context);
+}
+
+/** What formatCommandEvent reads of an event: its command (with op), count and step. */
+function checkCommandEvent(e: unknown): asserts e is CommandEvent {
+  const ctx = "formatCommandEvent";
+  if (typeof e !== "object" || e === null) throw new ArgumentError("event", e, "must be a command event { kind: 'cmd', command, count, step }", ctx);
+  const ev = e as Partial<CommandEvent>;
+  if (typeof ev.command !== "object" || ev.command === null || typeof ev.command.op !== "string") {
+    throw new ArgumentError("event.command", ev.command, "must be a decoded command { op, … } (decodeCommand's)", ctx);
+  }
+  checkInt("event.count", ev.count, 1, Number.MAX_SAFE_INTEGER, ctx);
+  checkInt("event.step", ev.step, 0, Number.MAX_SAFE_INTEGER, ctx);
+}
+
 const field = (w: bigint, L: Layout, lo: LayoutNamesWith<"CMD">, n: LayoutNamesWith<"CMD">) =>
   Number((w >> BigInt(L[lo])) & ((1n << BigInt(L[n])) - 1n));
 
@@ -79,6 +97,8 @@ const field = (w: bigint, L: Layout, lo: LayoutNamesWith<"CMD">, n: LayoutNamesW
  * command builders (assembly/smmu/cmd.ts; the layout of the last core loaded by default).
  */
 export function decodeCommand(dw0: bigint, dw1: bigint, layout?: Layout): SmmuCommand {
+  checkWord("dw0", dw0, "decodeCommand");
+  checkWord("dw1", dw1, "decodeCommand");
   const L = layout ?? loadedLayout("decodeCommand");
   const opcode = field(dw0, L, "CMD0_OP_LO", "CMD0_OP_BITS");
   const asid = field(dw0, L, "CMD0_ASID_LO", "CMD0_ASID_BITS");
@@ -104,6 +124,8 @@ export function decodeCommand(dw0: bigint, dw1: bigint, layout?: Layout): SmmuCo
  * line ("addr=A xN step=S"); without, one line per command.
  */
 export function formatCommandEvent(e: CommandEvent, compact: boolean): string[] {
+  checkCommandEvent(e);
+  checkBool("compact", compact, false, "formatCommandEvent");
   const c = e.command;
   if (!("leaf" in c)) return [`CMD ${c.op === "UNKNOWN" ? `opcode=${hex(c.opcode)}` : traceName(c.op)}`];
   const who = c.op === "CMD_TLBI_S2_IPA" || c.op === "CMD_TLBI_NH_VAA" ? `vmid=${c.vmid}` : `asid=${c.asid}`;

@@ -3,7 +3,8 @@
 // order and the architecture's offsets; this maps names onto them and reads their codes
 // from the module, so the two sides cannot drift).
 
-import { hex } from "../errors.js";
+import { ArgumentError, hex } from "../errors.js";
+import { checkInt, checkOneOf } from "../validate.js";
 import { loadedLayout, type Layout, type LayoutName } from "../../bindings/layout.js";
 
 /**
@@ -81,6 +82,18 @@ export function decodeRegisterEvent(a: bigint, b: bigint, c: bigint, L: Layout =
   return ev;
 }
 
+/** What formatRegisterEvent reads of an event: its register, bank, value, count and step. */
+function checkRegisterEvent(e: unknown): asserts e is RegisterEvent {
+  const ctx = "formatRegisterEvent";
+  if (typeof e !== "object" || e === null) throw new ArgumentError("event", e, "must be a register event { kind: 'reg', register, value, count, step }", ctx);
+  const ev = e as Partial<RegisterEvent>;
+  checkOneOf("event.register", ev.register, REGISTER_KINDS, ctx);
+  if (ev.cb !== undefined) checkInt("event.cb", ev.cb, 0, 0xffff, ctx);
+  if (typeof ev.value !== "bigint" || ev.value < 0n) throw new ArgumentError("event.value", ev.value, "must be a bigint ≥ 0 (the value written)", ctx);
+  checkInt("event.count", ev.count, 1, Number.MAX_SAFE_INTEGER, ctx);
+  checkInt("event.step", ev.step, 0, Number.MAX_SAFE_INTEGER, ctx);
+}
+
 /** What a TLBI value says, in words: the page address (and ASID) it names. */
 function describeValue(register: RegisterKind, value: bigint, L: Layout): string {
   const va = (value & ((1n << BigInt(L.V2_VA_BITS)) - 1n)) << 12n;
@@ -100,7 +113,9 @@ function describeValue(register: RegisterKind, value: bigint, L: Layout): string
  * 0x…"), "CB0 TLBSYNC", "CB0 TLBSTATUS poll ×2", "sTLBGSYNC" — what a developer compares
  * with the driver's register writes.
  */
-export function formatRegisterEvent(e: RegisterEvent, L: Layout = loadedLayout("formatRegisterEvent")): string {
+export function formatRegisterEvent(e: RegisterEvent, layout?: Layout): string {
+  checkRegisterEvent(e);
+  const L = layout ?? loadedLayout("formatRegisterEvent");
   const where = e.cb === undefined ? "" : `CB${e.cb} `;
   if (STATUS_REGISTERS.includes(e.register)) return `REG ${where}${e.register} poll ×${e.count}`;
   const words = describeValue(e.register, e.value, L);

@@ -4,6 +4,7 @@
 // coordination — every shard computes the same points and keeps its own.
 
 import { ArgumentError } from "../errors.js";
+import { checkInt } from "../validate.js";
 import type { RunScenarioInput } from "../run/scenario.js";
 import { hashOf } from "./hash.js";
 import { parseFieldPath, setPath } from "./path.js";
@@ -47,6 +48,12 @@ function crossed(spec: SweepSpec): Record<string, AxisValue>[] {
  * path, missing objects created), with the run's seed and one worker.
  */
 export function pointScenario(spec: SweepSpec, point: SweepRunPoint): RunScenarioInput {
+  if (typeof spec !== "object" || spec === null || typeof spec.base !== "object" || spec.base === null ||
+      typeof spec.set !== "object" || spec.set === null) {
+    throw new ArgumentError("spec", spec, "must be a sweep as loadSweep returns it (with base and set)", "pointScenario");
+  }
+  checkPoint(point, "pointScenario");
+  checkInt("point.seed", point.seed, 0, Number.MAX_SAFE_INTEGER, "pointScenario");
   const scenario = structuredClone(spec.base);
   for (const [path, value] of Object.entries(spec.set)) setPath(scenario, parseFieldPath(path), structuredClone(value));
   for (const [path, value] of Object.entries(point.values)) setPath(scenario, parseFieldPath(path), structuredClone(value));
@@ -57,9 +64,23 @@ export function pointScenario(spec: SweepSpec, point: SweepRunPoint): RunScenari
 
 /** `point 3 (smmu.iotlb.entries=256, smmu.iotlb.policy=rr)`, with `rep 1` when it is a repetition. */
 export function describePoint(point: Pick<SweepRunPoint, "index" | "values" | "rep">): string {
+  checkPoint(point, "describePoint");
+  checkInt("point.index", point.index, 0, Number.MAX_SAFE_INTEGER, "describePoint");
+  checkInt("point.rep", point.rep, 0, Number.MAX_SAFE_INTEGER, "describePoint");
   const values = Object.entries(point.values).map(([k, v]) => `${k}=${valueText(v)}`);
   if (point.rep > 0) values.push(`rep ${point.rep}`);
   return `point ${point.index}${values.length ? ` (${values.join(", ")})` : ""}`;
+}
+
+/** A run's point as expandPoints makes it: an object whose `values` is an object (field path → value). */
+function checkPoint(point: unknown, context: string): void {
+  if (typeof point !== "object" || point === null || Array.isArray(point)) {
+    throw new ArgumentError("point", point, "must be a run's point, as expandPoints returns them", context);
+  }
+  const values = (point as { values?: unknown }).values;
+  if (typeof values !== "object" || values === null || Array.isArray(values)) {
+    throw new ArgumentError("point.values", values, "must be an object: field path → value", context);
+  }
 }
 
 /** A value as a point's description shows it: plain words bare, anything else as JSON. */
@@ -96,6 +117,10 @@ export function parseShard(text: string): Shard {
 
 /** Whether the run at `index` belongs to `shard`: index mod N = I (a pure function of the index). */
 export function inShard(index: number, shard: Shard): boolean {
+  checkInt("index", index, 0, Number.MAX_SAFE_INTEGER, "inShard");
+  if (typeof shard !== "object" || shard === null) throw new ArgumentError("shard", shard, "must be { index, count }, as parseShard returns it", "inShard");
+  checkInt("shard.count", shard.count, 1, 1_000_000, "inShard");
+  checkInt("shard.index", shard.index, 0, shard.count - 1, "inShard");
   return index % shard.count === shard.index;
 }
 

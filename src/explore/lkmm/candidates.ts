@@ -8,7 +8,7 @@
 import { checkModel, staticOrder, type ExecGraph, type ModelName } from "./models.js";
 import { Rel, plus } from "./relation.js";
 import type { Cond, LitmusAst, Operand, Val } from "./syntax.js";
-import { TAG, threadPaths, valKey, valText, valueDomains, DOMAIN_LIMITS, type PathEvent, type ThreadPath } from "./threads.js";
+import { TAG, faultError, threadPaths, valKey, valText, valueDomains, DOMAIN_LIMITS, type PathEvent, type ThreadPath } from "./threads.js";
 
 export interface EnumerateOptions {
   model: ModelName;
@@ -78,11 +78,14 @@ export function enumerate(ast: LitmusAst, opts: EnumerateOptions): EnumerateResu
   };
   combos: for (;;) {
     const paths = pick.map((k, t) => perThread[t]![k]!);
-    const skip = !feasible() || (opts.negativesDone?.() === true && !ast.filter && mayHold(ast.cond, ast, paths) === false);
+    // A faulting path's executions are checked whatever the condition: an allowed one is an error.
+    const faults = paths.some((p) => p.fault);
+    const skip = !feasible() || (opts.negativesDone?.() === true && !faults && !ast.filter && mayHold(ast.cond, ast, paths) === false);
     const stop = skip ? undefined : runCombination(ast, paths, locIndex, opts, () => {
+      // Asked before each candidate is checked: one beyond the bound is neither checked nor counted.
+      if (candidates >= opts.maxCandidates) return `bound of ${opts.maxCandidates} candidate executions reached`;
+      if ((candidates & 255) === 255 && Date.now() > opts.deadline) return "time limit reached";
       candidates++;
-      if (candidates > opts.maxCandidates) return `bound of ${opts.maxCandidates} candidate executions reached`;
-      if ((candidates & 255) === 0 && Date.now() > opts.deadline) return "time limit reached";
       return undefined;
     });
     if (stop) { cutShort ??= stop; break; }
@@ -168,7 +171,8 @@ function runCombination(ast: LitmusAst, paths: ThreadPath[], locIndex: Map<strin
     if (k === perLoc.length) {
       const finals = new Map<number, number>();
       perLoc.forEach(({ l }, i) => finals.set(l, chosen[i]!.co[chosen[i]!.co.length - 1]!));
-      if (opts.negativesDone?.()) {
+      const fault = paths.find((p) => p.fault)?.fault;
+      if (!fault && opts.negativesDone?.()) {
         const o = outcome(ast, paths, evs, finals, locIndex, [], []);
         if (o.filtered || !o.satisfies) return undefined;
       }
@@ -183,6 +187,7 @@ function runCombination(ast: LitmusAst, paths: ThreadPath[], locIndex: Map<strin
       g.rf = rf;
       g.co = co;
       const v = checkModel(opts.model, g);
+      if (v.allowed && fault) throw faultError(ast, fault);
       if (v.allowed) {
         const o = outcome(ast, paths, evs, finals, locIndex, v.flags, v.races);
         const picked = chosen.slice();

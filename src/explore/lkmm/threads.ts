@@ -43,7 +43,14 @@ export interface PathEvent {
   just?: Set<string>;
 }
 
-export interface ThreadPath { events: PathEvent[]; regs: Map<string, Val> }
+/**
+ * A path that dereferenced an integer read from memory: it ends there. Whether that is an
+ * error depends on whether an execution the model allows takes it (a value from the domains
+ * may be one no execution reads), which only the enumeration knows.
+ */
+export interface PathFault { line: number; text: string; value: number }
+
+export interface ThreadPath { events: PathEvent[]; regs: Map<string, Val>; fault?: PathFault }
 
 /** A run that went wrong in a way the syntax could not tell: dereferencing an integer, say. */
 export class LitmusRunError extends IommuSimError {
@@ -87,9 +94,14 @@ class PathRunner {
     try {
       this.block(this.th.body);
     } catch (e) {
-      if (e !== IMPOSSIBLE) throw e;
+      if (e !== IMPOSSIBLE && !(e instanceof Fault)) throw e;
+      if (e instanceof Fault) return { ...this.result(), fault: e.fault };
       if (!partial) return null;
     }
+    return this.result();
+  }
+
+  private result(): ThreadPath {
     return { events: this.events, regs: new Map([...this.regs].map(([r, d]) => [r, d.v])) };
   }
 
@@ -153,8 +165,9 @@ class PathRunner {
   private address(e: Expr): { loc: string; deps: number[] } {
     const a = this.eval(e);
     if (typeof a.v === "number") {
-      // A value read on a path no execution takes can be any integer; such a path is dropped.
-      if (a.deps.length) throw IMPOSSIBLE;
+      // An integer read from memory: while the domains are computed, the path just ends; else
+      // it ends with a fault, an error if an allowed execution takes it (candidates.ts).
+      if (a.deps.length) throw this.justified ? IMPOSSIBLE : new Fault({ line: this.line, text: this.text, value: a.v });
       throw new LitmusRunError(this.ast.file, this.line, `"${this.text}" dereferences ${a.v}, which is not the address of a location`);
     }
     return { loc: a.v.addr, deps: a.deps };
@@ -298,6 +311,17 @@ class PathRunner {
 }
 
 const IMPOSSIBLE = Symbol("impossible path");
+
+/** Thrown inside a path that dereferences an integer it read; caught by run(). */
+class Fault {
+  constructor(readonly fault: PathFault) {}
+}
+
+/** The error of an allowed execution in which a path dereferenced an integer it read. */
+export function faultError(ast: LitmusAst, f: PathFault): LitmusRunError {
+  return new LitmusRunError(ast.file, f.line, `"${f.text}" dereferences ${f.value}, which is not the address of a location ` +
+    "(a value read from memory, in an execution the model allows)");
+}
 
 function readTags(o: Order): number {
   return TAG.RMW | (o === "acquire" ? TAG.ACQUIRE : o === "mb" ? TAG.MB : TAG.ONCE);
