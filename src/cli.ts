@@ -5,8 +5,7 @@
 // by schedule, and serve the live page (web). Exit codes, for every command: 0 clean, 1 a
 // violation or difference found, 2 bad input or a failure of the run itself.
 
-import { readFile } from "node:fs/promises";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, resolve as resolvePath } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { replayScript, normalizeTrace, ReplayError } from "./replay/index.js";
@@ -20,7 +19,6 @@ import { EXIT_CUT_SHORT, formatLitmus, parseLitmus, runLitmus, type LitmusModel 
 import { exportLitmus } from "./explore/litmus-export.js";
 import { parseVariant, type VariantDefinition } from "./variants/vocabulary.js";
 import { DEFAULT_MAX_SCHEDULES, type MemoryModel } from "./explore/model.js";
-import { writeFile } from "node:fs/promises";
 import { runScenario, RunError } from "./run/runner.js";
 import { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
 import { ScenarioError, type RunScenario } from "./run/scenario.js";
@@ -40,7 +38,8 @@ import { terminalLines, terminalText } from "./terminal.js";
 import { JsonInputError, parseJsonStrict } from "./json-input.js";
 import { parseRunReport, ReportError } from "./report/schema.js";
 import { CHURN_MAX_WORKERS } from "./tasks/pgtable.js";
-import { outBase } from "./out-base.js";
+import { checkOutFolder, outBase, writeOutFile } from "./out-base.js";
+import { readInputFile } from "./input-file.js";
 import { IommuSimError } from "./errors.js";
 import { BUG_ZOO, findBug, runBug } from "./bugs/index.js";
 import { bugInfo, formatBugList, formatBugRun } from "./bugs/format.js";
@@ -111,15 +110,17 @@ addBehaviourOptions(program.command("replay"))
   .option("--no-cmd", "with --compare: ignore SMMU CMD lines")
   .addOption(new Option("--cmd-rules <version>", "encode CMD lines with this kernel's SMMUv3 driver rules (default: the profile's; the kernel-code traces used 5.15's for both)").choices(PROFILES))
   .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean; cmdRules?: Profile } & BehaviourCliOptions) => {
-    const script = file === "-" ? await readStdin() : await readFile(file, "utf8");
+    // Both files read before the replay runs: a missing trace must not wait for a long script.
+    const script = file === "-" ? await readStdin() : readInputFile(file, "replay <file>");
+    const expectedText = o.compare === undefined ? undefined : readInputFile(o.compare, "--compare");
     const behaviours = cliBehaviours(o.profile, o);
     const lines = await replayScript(script, { profile: o.profile, ...(behaviours ? { behaviours } : {}),
                                                ...(o.cmdRules ? { commandRules: o.cmdRules } : {}) });
-    if (!o.compare) {
+    if (expectedText === undefined) {
       process.stdout.write(lines.map(terminalText).join("\n") + "\n");
       return;
     }
-    const expected = normalizeTrace((await readFile(o.compare, "utf8")).split(/\r?\n/), { dropCmd: !o.cmd });
+    const expected = normalizeTrace(expectedText.split(/\r?\n/), { dropCmd: !o.cmd });
     const got = normalizeTrace(lines, { dropCmd: !o.cmd });
     const n = Math.max(expected.length, got.length);
     for (let i = 0; i < n; i++) {
@@ -207,7 +208,7 @@ addBehaviourOptions(program.command("explore"))
   .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
     if (o.litmus) {
       // Parsed with the file's name, so that an error says which file and where.
-      const r = runLitmus(parseLitmus(await readFile(o.litmus, "utf8"), o.litmus), {
+      const r = runLitmus(parseLitmus(readInputFile(o.litmus, "--litmus"), o.litmus), {
         model: o.model as LitmusModel | undefined, maxCandidates: o.maxSchedules,
         timeLimitMs: o.timeLimit === undefined ? undefined : o.timeLimit * 1000, counts: o.counts,
       });
@@ -221,25 +222,24 @@ addBehaviourOptions(program.command("explore"))
     }
     const model: MemoryModel = o.model ?? "sc";
     if (o.replay) {
-      const r = await replayScenario(o.replay, loadScenarioFile, { oracle: o.oracle }, loadVariantFile);
+      const r = await replayScenario(o.replay, (path) => loadScenarioFile(path), { oracle: o.oracle }, loadVariantFile);
       say(r.text);
       if (r.execution.violation) process.exitCode = 1;
       return;
     }
     if (!scenario) throw new CliInputError("explore needs a scenario (e.g. seed-race), --replay or --litmus");
-    let sc: string | Scenario = BUILTIN_SCENARIOS[scenario] ? scenario : loadScenarioFile(scenario);
+    let sc: string | Scenario = BUILTIN_SCENARIOS[scenario] ? scenario
+  : loadScenarioFile(scenario, `explore <scenario> (not a built-in: ${Object.keys(BUILTIN_SCENARIOS).join(", ")})`);
     if (o.with || o.without) {
       const base = typeof sc === "string" ? BUILTIN_SCENARIOS[sc]! : sc;
       sc = { ...base, behaviours: cliBehaviours(base.profile ?? "5.15", o, base.behaviours) };
     }
     const variant = cliVariant(o.variant);
-    if (o.exportLitmus) {
+    if (o.exportLitmus !== undefined) {
+      if (o.exportLitmus === "") throw new CliInputError("--export-litmus needs a file to write, e.g. --export-litmus seed-race.litmus");
+      checkOutFolder(o.exportLitmus, "--export-litmus");
       const text = exportLitmus(sc, { variant: variant?.variant });
-      try {
-        writeFileSync(o.exportLitmus, text);
-      } catch (e) {
-        throw new CliInputError(`cannot write ${o.exportLitmus}: ${(e as Error).message}`);
-      }
+      writeOutFile(o.exportLitmus, text);
       say(`wrote ${o.exportLitmus}: ${text.split("\n")[0]!.slice(2)} (check it with herd7 -conf linux-kernel.cfg ${o.exportLitmus})`);
       return;
     }
@@ -278,7 +278,7 @@ addBehaviourOptions(program.command("run"))
   .option("-o, --out <path>", "write the report: <path>.json and <path>.html (a .json or .html ending is dropped)")
   .option("--no-progress", "no progress bar")
   .action(async (name: string, o: RunCliOptions) => {
-    if (o.out) outBase(o.out); // before the run: a long run must not end in a refusal
+    if (o.out !== undefined) outBase(o.out); // before the run: a long run must not end in a refusal
     const resolved = resolveRunScenario(name);
     const behaviours = cliBehaviours(resolved.profile, o, resolved.behaviours);
     const scenario = behaviours ? { ...resolved, behaviours } : resolved;
@@ -296,13 +296,13 @@ addBehaviourOptions(program.command("run"))
     } catch (e) {
       bar?.stop();
       // A worker failed: what the run did until then is reported all the same, then the error.
-      if (e instanceof RunError && e.failure) await printReport(e.failure.report, o);
+      if (e instanceof RunError && e.failure) printReport(e.failure.report, o);
       throw e;
     } finally {
       bar?.stop();
       process.off("SIGINT", onSigint);
     }
-    await printReport(report, o);
+    printReport(report, o);
     if (report.outcome.status === "stopped" && report.totals.violations === 0) {
       // Cut short by the timeout or Ctrl-C: the run itself did not complete.
       console.error(`iommu-sim: run ${report.scenario.name}: ${report.outcome.message}`);
@@ -311,10 +311,10 @@ addBehaviourOptions(program.command("run"))
   });
 
 /** The summary (or the JSON) on standard output, and the report files when asked. */
-async function printReport(report: RunReport, o: RunCliOptions): Promise<void> {
+function printReport(report: RunReport, o: RunCliOptions): void {
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   else for (const l of formatSummary(report)) say(l);
-  if (o.out) await writeReportFiles(report, o.out, !o.json);
+  if (o.out !== undefined) writeReportFiles(report, o.out, !o.json);
 }
 
 program.command("list")
@@ -381,10 +381,10 @@ program.command("report")
   .argument("<result>", "report JSON file")
   .option("-o, --out <path>", "write <path>.html (and a copy of the JSON as <path>.json)")
   .action(async (file: string, o: { out?: string }) => {
-    if (o.out) outBase(o.out);
+    if (o.out !== undefined) outBase(o.out);
     const report = readReport(file);
     for (const l of formatSummary(report)) say(l);
-    if (o.out) await writeReportFiles(report, o.out, true);
+    if (o.out !== undefined) writeReportFiles(report, o.out, true);
   });
 
 function resolveRunScenario(name: string): RunScenario {
@@ -396,21 +396,16 @@ function unknownScenario(name: string): never {
     "a scenario file needs a path, e.g. ./my.json");
 }
 
-async function writeReportFiles(report: RunReport, out: string, announce: boolean): Promise<void> {
+function writeReportFiles(report: RunReport, out: string, announce: boolean): void {
   const base = outBase(out);
-  await writeFile(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
-  await writeFile(`${base}.html`, renderHtmlReport(report));
+  writeOutFile(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
+  writeOutFile(`${base}.html`, renderHtmlReport(report));
   if (announce) say(`report: ${base}.html (open it in a browser), ${base}.json`);
 }
 
 /** A saved report, every field checked (src/report/schema.ts) before a printer reads it. */
 function readReport(file: string): RunReport {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new CliInputError(`cannot read report ${file}: ${(e as Error).message}`);
-  }
+  const text = readInputFile(file, "report <result>");
   return parseRunReport(parseJsonStrict(text, file), file);
 }
 
@@ -517,9 +512,10 @@ const sweepCmd = program.command("sweep")
 
 sweepCmd.command("merge")
   .description("join results files of one sweep (the shards', or interrupted runs') into OUT, one line per run: " +
-    "identical duplicates kept once; refuses files of another sweep or version and two different results for one run; " +
+    "identical duplicates kept once; refuses files of another sweep or version, two different results for one run, " +
+    "inputs that hold no results and an OUT that exists (merging never replaces a file); " +
     "says which runs are missing (exit 1 when some are); writes OUT's report beside it (.html, .csv) and prints its table")
-  .argument("<out>", "the merged results file to write (JSON lines)")
+  .argument("<out>", "the merged results file to write (JSON lines; a new file)")
   .argument("<inputs...>", "results files to join")
   .action((out: string, inputs: string[]) => {
     mergeCommand(out, inputs, { say, warn: (t) => console.error(terminalLines(t)) });
@@ -527,13 +523,9 @@ sweepCmd.command("merge")
 registerSweepReport(sweepCmd, { say, warn: (t) => console.error(terminalLines(t)) });
 // ---- end of sweep ----
 
-function loadScenarioFile(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new CliInputError(`cannot read scenario file ${path}: ${(e as Error).message}`);
-  }
+/** An explore scenario file (`what`: how the user named it, for a file that cannot be read). */
+function loadScenarioFile(path: string, what = "--replay's scenario file"): Scenario {
+  const text = readInputFile(path, what);
   const raw = parseJsonStrict(text, path);
   // "variant": "FILE.json" names a variant file beside the scenario (a path relative to it).
   if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
@@ -547,12 +539,7 @@ function loadScenarioFile(path: string): Scenario {
 
 /** A variant file: its definition, checked, errors naming the file. */
 function loadVariantFile(path: string): VariantDefinition {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new CliInputError(`cannot read variant file ${path}: ${(e as Error).message}`);
-  }
+  const text = readInputFile(path, "the variant file");
   return parseVariant(parseJsonStrict(text, path), path).definition;
 }
 

@@ -2,6 +2,7 @@
 // also runs in browsers): read, parse as JSON, validate (src/run/scenario.ts).
 
 import { readFileSync } from "node:fs";
+import { fileFailure } from "../input-file.js";
 import { parseJsonStrict, type JsonInputError } from "../json-input.js";
 import { parseRunScenario, ScenarioError, type RunScenario } from "./scenario.js";
 
@@ -11,7 +12,7 @@ export function loadRunScenarioFile(path: string): RunScenario {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new ScenarioError(path, "(root)", [`cannot read ${path}: ${readFailure(e)}`]);
+    throw new ScenarioError(path, "(root)", [`cannot read ${path}: ${fileFailure(e)}`]);
   }
   let json: unknown;
   try {
@@ -21,12 +22,4 @@ export function loadRunScenarioFile(path: string): RunScenario {
     throw new ScenarioError(path, "(root)", [(e as JsonInputError).message]);
   }
   return parseRunScenario(json, path);
-}
-
-/** `no such file or directory (ENOENT)` from `ENOENT: no such file or directory, open 'x'`. */
-function readFailure(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (!err.code) return String(err.message ?? e);
-  const reason = err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "");
-  return `${reason} (${err.code})`;
 }

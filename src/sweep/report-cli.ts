@@ -5,7 +5,7 @@
 
 import type { Command } from "commander";
 import { ArgumentError } from "../errors.js";
-import { outBase } from "../out-base.js";
+import { outBase, type OutFiles } from "../out-base.js";
 import { loadSweep } from "./spec.js";
 import { missingRuns, readResults, SweepResultsError } from "./results.js";
 import { formatSweepTable, specFromResults } from "./report.js";
@@ -173,14 +173,10 @@ function withFlagNames<T>(fn: () => T): T {
   }
 }
 
-/** `sweep report --out BASE` (a .html, .csv or .jsonl ending dropped), refusing a directory. */
+/** `sweep report`'s files: BASE.html and BASE.csv. */
+const SWEEP_REPORT_FILES: OutFiles = { endings: ["csv", "jsonl", "json", "html"], noun: "the report's files", example: "grid", writes: ["html", "csv"] };
+
+/** `sweep report --out BASE` (a .html, .csv or .jsonl ending dropped), refusing a directory and a folder that cannot be written. */
 function reportOutBase(out: string): string {
-  try {
-    return outBase(out.replace(/\.(csv|jsonl)$/i, ""));
-  } catch (e) {
-    if (!(e instanceof ArgumentError)) throw e;
-    const dir = out.replace(/[/\\]+$/, "") || ".";
-    throw new ArgumentError("--out", out, `must be the base of the report's files, not a directory: e.g. --out ${dir}/grid ` +
-      `writes ${dir}/grid.html and ${dir}/grid.csv`);
-  }
+  return outBase(out, SWEEP_REPORT_FILES);
 }

@@ -8,6 +8,7 @@
 // anything that decides a point's result does.
 
 import { readFileSync } from "node:fs";
+import { fileFailure } from "../input-file.js";
 import { dirname, resolve as resolvePath } from "node:path";
 import { z } from "zod";
 import { ArgumentError, ConfigError } from "../errors.js";
@@ -138,7 +139,7 @@ function readSweepFile(path: string): unknown {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new SweepError(path, "(root)", `cannot read the sweep file: ${(e as Error).message}`);
+    throw new SweepError(path, "(root)", `cannot read the sweep file: ${fileFailure(e)}`);
   }
   return parseJsonStrict(text, path);
 }
@@ -163,7 +164,7 @@ function resolveBase(base: string | Record<string, unknown>, baseDir: string, so
     try {
       text = readFileSync(where, "utf8");
     } catch (e) {
-      throw new SweepError(source, "base", `cannot read the scenario file: ${(e as Error).message}`);
+      throw new SweepError(source, "base", `cannot read the scenario file ${where}: ${fileFailure(e)}`);
     }
     const json = parseJsonStrict(text, where);
     if (typeof json !== "object" || json === null || Array.isArray(json)) {
