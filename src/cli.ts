@@ -58,6 +58,15 @@ function int(name: string, min: number, max: number) {
   };
 }
 
+// A reader that stops early (`iommu-sim run nic --json | head -1`) closes the pipe: the rest of
+// the output is not wanted, so it is dropped without a word, as cat and grep do, and the command
+// ends with its own exit code (Node's default, an unhandled 'error' event, exits 1: a violation).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
+}
+
 /** Bad input found by a command's action (commander prints its own parse errors, not these). */
 class CliInputError extends Error {}
 

@@ -145,3 +145,24 @@ describe("interrupted commands exit 2", () => {
     expect(out).toMatch(/^dma mapping benchmark\(SINGLE_MODE\)/m);
   }, 60_000);
 });
+
+describe("a reader that stops early (| head -1)", () => {
+  /** The command with its standard output's reader closed at once: every write meets EPIPE. */
+  async function closedPipe(...args: string[]): Promise<{ code: number | null; err: string }> {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let err = "";
+    child.stderr.on("data", (d) => { err += String(d); });
+    const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+    return { code, err };
+  }
+
+  it("ends quietly with the command's own exit code, not an unhandled EPIPE (exit 1, a violation's)", async () => {
+    const run = await closedPipe("run", file("pipe.json", tiny("pipe")), "--no-progress", "--json");
+    expect(run.err).toBe("");
+    expect(run.code).toBe(0);
+    const list = await closedPipe("bugs", "list", "--json");
+    expect(list.err).toBe("");
+    expect(list.code).toBe(0);
+  }, 60_000);
+});
