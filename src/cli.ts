@@ -214,8 +214,9 @@ addBehaviourOptions(program.command("explore"))
     "commands), v2 or v1 (arm-smmu: TLBIVAL registers written at unmap, TLBSYNC at iotlb_sync)").choices(["v3", "v2", "v1"]))
   .option("--no-dpor", "no partial-order reduction: run every interleaving (to cross-check; far slower)")
   .option("--stats", "also print schedules explored and pruned, and the wall time")
-  .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
-    if (o.litmus) {
+  .action(async (scenario: string | undefined, o: ExploreCliOptions, cmd: Command) => {
+    checkExploreOptions(scenario, o, cmd);
+    if (o.litmus !== undefined) {
       // Parsed with the file's name, so that an error says which file and where.
       const r = runLitmus(parseLitmus(readInputFile(o.litmus, "--litmus"), o.litmus), {
         model: o.model as LitmusModel | undefined, maxCandidates: o.maxSchedules,
@@ -230,7 +231,7 @@ addBehaviourOptions(program.command("explore"))
       throw new CliInputError(`--model ${o.model} is a litmus-test model (use it with --litmus FILE); scenarios run under sc or relaxed`);
     }
     const model: MemoryModel = o.model ?? "sc";
-    if (o.replay) {
+    if (o.replay !== undefined) {
       const r = await replayScenario(o.replay, (path) => loadScenarioFile(path), { oracle: o.oracle }, loadVariantFile);
       say(r.text);
       if (r.execution.violation) process.exitCode = 1;
@@ -270,6 +271,54 @@ addBehaviourOptions(program.command("explore"))
     if (o.stats) say(r.statsText);
     process.exitCode = VERDICT_EXIT_CODES[r.verdict];
   });
+
+/**
+ * What each of explore's modes reads (the first of --litmus, --replay, --export-litmus that is
+ * given decides, as the action does; else the exploration): any other option given would be
+ * silently ignored, so it is refused, naming the option and why. Keys are commander's.
+ */
+const EXPLORE_MODES = [
+  { key: "litmus", reads: ["model", "maxSchedules", "timeLimit", "counts"],
+    why: "a litmus test is judged on its own", scenario: false },
+  { key: "replay", reads: ["oracle"],
+    why: "the replay line names its own scenario, variant, model, SMMU and kernel", scenario: false },
+  { key: "exportLitmus", reads: ["variant", "with", "without"],
+    why: "the export writes the scenario's accesses with its variant and explores nothing", scenario: true },
+  { key: undefined, reads: ["variant", "model", "maxSchedules", "oracle", "dpor", "smmu", "random", "seed", "stats", "with", "without"],
+    why: "", scenario: true },
+] as const;
+
+/** Refuses explore options that the mode chosen would not use (see EXPLORE_MODES), and --random's own conflicts. */
+function checkExploreOptions(scenario: string | undefined, o: ExploreCliOptions, cmd: Command): void {
+  const flag = (key: string) => cmd.options.find((x) => x.attributeName() === key)!.long!;
+  const given = cmd.options.map((x) => x.attributeName()).filter((k) => cmd.getOptionValueSource(k) === "cli");
+  const mode = EXPLORE_MODES.find((m) => m.key === undefined || o[m.key] !== undefined)!;
+  const reads: readonly string[] = mode.reads;
+  if (mode.key !== undefined) {
+    const allowed = reads.length ? `only ${reads.map(flag).join(", ")} appl${reads.length === 1 ? "ies" : "y"}` : "no other option applies";
+    if (scenario !== undefined && !mode.scenario) {
+      throw new CliInputError(`a scenario (${scenario}) and ${flag(mode.key)} exclude each other: ${mode.why}, and ${scenario} would be ignored`);
+    }
+    const extra = given.find((k) => k !== mode.key && !reads.includes(k));
+    if (extra !== undefined) {
+      throw new CliInputError(`${flag(extra)} does not apply with ${flag(mode.key)}: ${mode.why} (${allowed}); remove ${flag(extra)}`);
+    }
+    return;
+  }
+  const litmusOnly = given.find((k) => !reads.includes(k));
+  if (litmusOnly !== undefined) throw new CliInputError(`${flag(litmusOnly)} applies only with --litmus FILE (a litmus test's run); remove it`);
+  if (o.random === undefined) {
+    if (given.includes("seed")) throw new CliInputError("--seed applies only with --random N (the seed of the random schedules); add --random N, or remove --seed");
+    return;
+  }
+  // Random schedules are drawn from every interleaving, --random's N of them: neither the bound nor the reduction applies.
+  for (const k of ["maxSchedules", "dpor"]) {
+    if (given.includes(k)) {
+      throw new CliInputError(`${flag(k)} does not apply with --random: random schedules are drawn from every interleaving, ` +
+        `--random's N of them (N is the bound); remove ${flag(k)}`);
+    }
+  }
+}
 
 interface RunCliOptions extends BehaviourCliOptions { workers?: number; seed?: number; json: boolean; out?: string; progress: boolean }
 

@@ -166,3 +166,48 @@ describe("a reader that stops early (| head -1)", () => {
     expect(list.code).toBe(0);
   }, 60_000);
 });
+
+describe("explore: an option the chosen mode would ignore is refused, naming it and why", () => {
+  const MP = "C mp\n{}\nP0(int *x, int *y)\n{\n  WRITE_ONCE(*x, 1);\n  WRITE_ONCE(*y, 1);\n}\n" +
+    "P1(int *x, int *y)\n{\n  int r0 = READ_ONCE(*y);\n  int r1 = READ_ONCE(*x);\n}\nexists (1:r0=1 /\\ 1:r1=0)\n";
+
+  it("--litmus with a scenario's options, or a scenario", () => {
+    const mp = file("modes-mp.litmus", MP);
+    for (const extra of [["--variant", "merged"], ["--smmu", "v2"], ["--random", "3"], ["--no-dpor"], ["--stats"], ["--no-oracle"],
+                         ["--with", "DMA_FQ_SINGLE"], ["--without", "DMA_FQ_SINGLE"], ["--export-litmus", join(dir, "x.litmus")],
+                         ["--seed", "2"], ["--replay", "seed-race@merged@sc: A:1"]]) {
+      const r = cli("explore", "--litmus", mp, ...extra);
+      expect(r.code, extra.join(" ")).toBe(2);
+      expect(r.err.trim(), extra.join(" ")).toBe(`iommu-sim: ${extra[0]} does not apply with --litmus: a litmus test is judged on its own ` +
+        `(only --model, --max-schedules, --time-limit, --counts apply); remove ${extra[0]}`);
+    }
+    const sc = cli("explore", "seed-race", "--litmus", mp);
+    expect(sc.code).toBe(2);
+    expect(sc.err).toMatch(/a scenario \(seed-race\) and --litmus exclude each other: .* seed-race would be ignored/);
+    // What --litmus does read still works.
+    expect(cli("explore", "--litmus", mp, "--model", "sc", "--max-schedules", "100", "--time-limit", "5", "--counts", "all").code).toBe(0);
+  });
+
+  it("--replay with what its line names; --seed without --random; litmus options without --litmus; --random's own", () => {
+    const line = "seed-race@merged@sc: A:1";
+    for (const extra of [["--variant", "merged"], ["--model", "relaxed"], ["--smmu", "v2"], ["--random", "3"]]) {
+      const r = cli("explore", "--replay", line, ...extra);
+      expect(r.code, extra.join(" ")).toBe(2);
+      expect(r.err, extra.join(" ")).toMatch(new RegExp(`^iommu-sim: ${extra[0]} does not apply with --replay: the replay line names its own ` +
+        "scenario, variant, model, SMMU and kernel \\(only --no-oracle applies\\)"));
+    }
+    expect(cli("explore", "seed-race", "--replay", line).err).toMatch(/a scenario \(seed-race\) and --replay exclude each other/);
+    expect(cli("explore", "seed-race", "--seed", "3").err).toMatch(/^iommu-sim: --seed applies only with --random N/);
+    expect(cli("explore", "seed-race", "--time-limit", "3").err).toMatch(/^iommu-sim: --time-limit applies only with --litmus FILE/);
+    expect(cli("explore", "seed-race", "--counts", "all").err).toMatch(/^iommu-sim: --counts applies only with --litmus FILE/);
+    expect(cli("explore", "seed-race", "--random", "3", "--max-schedules", "9").err).toMatch(/^iommu-sim: --max-schedules does not apply with --random/);
+    expect(cli("explore", "seed-race", "--random", "3", "--no-dpor").err).toMatch(/^iommu-sim: --no-dpor does not apply with --random/);
+    expect(cli("explore", "seed-race", "--export-litmus", join(dir, "e.litmus"), "--model", "sc").err)
+      .toMatch(/^iommu-sim: --model does not apply with --export-litmus: .*\(only --variant, --with, --without apply\)/);
+    // Combinations that are used still run.
+    expect(cli("explore", "seed-race", "--random", "3", "--seed", "2", "--stats").code).toBe(3);
+    const full = "seed-race@v2-hoisted@sc: B:1 B:2 B:3 A:1 A:2 B:4 B:5 B:6 B:7 B:8 A:3 A:4 A:5 C:1 dev:1";
+    expect(cli("explore", "--replay", full).code).toBe(1);
+    expect(cli("explore", "--replay", full, "--no-oracle").code).toBe(0);
+  });
+});
