@@ -10,7 +10,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { replayScript, normalizeTrace, ReplayError } from "./replay/index.js";
 import { runDemo } from "./demo.js";
-import { Simulator, checkBehaviourOverrides } from "./simulator.js";
+import { Simulator } from "./simulator.js";
 import { runSelftest } from "./selftest.js";
 import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
 import { VERDICT_EXIT_CODES, exploreScenario, replayScenario } from "./explore/run.js";
@@ -20,9 +20,9 @@ import { exportLitmus } from "./explore/litmus-export.js";
 import { parseVariant, type VariantDefinition } from "./variants/vocabulary.js";
 import { DEFAULT_MAX_SCHEDULES, type MemoryModel } from "./explore/model.js";
 import { runScenario, RunError } from "./run/runner.js";
-import { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
-import { ScenarioError, type RunScenario } from "./run/scenario.js";
-import { loadRunScenarioFile } from "./run/load.js";
+import { BUILTIN_RUN_SCENARIOS, isBuiltinRunScenarioName } from "./run/builtins.js";
+import { parseRunScenario, ScenarioError, type RunScenario } from "./run/scenario.js";
+import { readRunScenarioJson } from "./run/load.js";
 import { formatSummary } from "./report/text.js";
 import { renderHtmlReport } from "./report/html.js";
 import type { RunReport } from "./report/types.js";
@@ -30,7 +30,8 @@ import { progressBar } from "./progress.js";
 import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
 import {
-  BEHAVIOURS, BEHAVIOUR_COMMITS, DEFAULT_PROFILE, PROFILES, kernelProfile, profileHas, type Behaviour, type BehaviourOverrides,
+  BEHAVIOURS, BEHAVIOUR_COMMITS, DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, kernelProfile, normaliseOverrides, profileHas,
+  type Behaviour, type BehaviourOverrides,
   type Profile,
 } from "./profile.js";
 import { CMDQ_VARIANTS, MACHINE_NAMES } from "./machines.js";
@@ -40,7 +41,7 @@ import { parseRunReport, ReportError } from "./report/schema.js";
 import { CHURN_MAX_WORKERS } from "./tasks/pgtable.js";
 import { checkOutFolder, outBase, writeOutFile } from "./out-base.js";
 import { readInputFile } from "./input-file.js";
-import { IommuSimError } from "./errors.js";
+import { ArgumentError, IommuSimError } from "./errors.js";
 import { BUG_ZOO, findBug, runBug } from "./bugs/index.js";
 import { bugInfo, formatBugList, formatBugRun } from "./bugs/format.js";
 import { LiveServerError, startLiveServer } from "./web/server.js";
@@ -90,18 +91,37 @@ function addBehaviourOptions(c: Command): Command {
 
 interface BehaviourCliOptions { with?: string[]; without?: string[] }
 
-/** The command line's --with/--without on top of `base` (a scenario's or a script's), checked for `profile`. */
+/**
+ * The command line's --with/--without on top of `base` (a scenario's or a script's), checked for
+ * `profile`; a problem is named by the option that brought it (`--with NOPE`), or by the
+ * scenario's own entry that the options clash with.
+ */
 function cliBehaviours(profile: Profile, o: BehaviourCliOptions, base?: BehaviourOverrides): BehaviourOverrides | undefined {
   if (!o.with && !o.without) return base;
   const merged = {
     with: [...(base?.with ?? []), ...(o.with ?? [])] as Behaviour[],
     without: [...(base?.without ?? []), ...(o.without ?? [])] as Behaviour[],
   };
-  try {
-    return checkBehaviourOverrides(profile, merged, `kernel ${profile}`, "--with/--without");
-  } catch (e) {
-    throw new CliInputError((e as Error).message);
-  }
+  const [problem] = behaviourOverrideProblems(profile, merged);
+  if (problem === undefined) return normaliseOverrides(merged);
+  const [list, i] = problem.path as ["with" | "without", number];
+  const fromBase = i < (base?.[list]?.length ?? 0);
+  throw new ArgumentError(fromBase ? `behaviours.${list}[${i}] (the scenario's, with --with/--without added)` : `--${list}`,
+    merged[list][i], problem.message, `kernel ${profile}`);
+}
+
+/**
+ * The scenario's JSON with --with/--without added to its behaviours before it is checked: a
+ * field may need a behaviour the options add (fqMode "single" needs DMA_FQ_SINGLE), as it may
+ * one the file's own behaviours add. A profile or behaviours the file gets wrong are left for
+ * the scenario's check to report as the file's.
+ */
+function withCliBehaviours(raw: unknown, o: BehaviourCliOptions): unknown {
+  if ((!o.with && !o.without) || typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  const r = raw as { profile?: unknown; behaviours?: unknown };
+  const profile = r.profile ?? DEFAULT_PROFILE;
+  if (!(PROFILES as readonly unknown[]).includes(profile) || behaviourOverrideProblems(profile as Profile, r.behaviours).length > 0) return raw;
+  return { ...r, behaviours: cliBehaviours(profile as Profile, o, r.behaviours as BehaviourOverrides | undefined) };
 }
 
 const program = new Command()
@@ -337,9 +357,7 @@ addBehaviourOptions(program.command("run"))
   .option("--no-progress", "no progress bar")
   .action(async (name: string, o: RunCliOptions) => {
     if (o.out !== undefined) outBase(o.out); // before the run: a long run must not end in a refusal
-    const resolved = resolveRunScenario(name);
-    const behaviours = cliBehaviours(resolved.profile, o, resolved.behaviours);
-    const scenario = behaviours ? { ...resolved, behaviours } : resolved;
+    const scenario = resolveRunScenario(name, o);
     const bar = o.progress ? progressBar(scenario.name) : undefined;
     // Ctrl-C stops the run at every CPU's next operation; the report covers what was done.
     const abort = new AbortController();
@@ -445,8 +463,13 @@ program.command("report")
     if (o.out !== undefined) writeReportFiles(report, o.out, true);
   });
 
-function resolveRunScenario(name: string): RunScenario {
-  return builtinRunScenario(name) ?? (/[./\\]/.test(name) ? loadRunScenarioFile(name) : unknownScenario(name));
+/** A built-in scenario or a scenario file, with the command line's --with/--without, checked. */
+function resolveRunScenario(name: string, o: BehaviourCliOptions): RunScenario {
+  if (isBuiltinRunScenarioName(name)) {
+    return parseRunScenario(withCliBehaviours(structuredClone(BUILTIN_RUN_SCENARIOS[name]), o), `built-in scenario ${name}`);
+  }
+  if (!/[./\\]/.test(name)) unknownScenario(name);
+  return parseRunScenario(withCliBehaviours(readRunScenarioJson(name), o), name);
 }
 
 function unknownScenario(name: string): never {

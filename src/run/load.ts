@@ -8,6 +8,11 @@ import { parseRunScenario, ScenarioError, type RunScenario } from "./scenario.js
 
 /** Reads a JSON scenario file and parses it (the file's path is the messages' source). */
 export function loadRunScenarioFile(path: string): RunScenario {
+  return parseRunScenario(readRunScenarioJson(path), path);
+}
+
+/** @internal A scenario file's JSON, read and parsed but not yet checked (the CLI adds --with/--without to it first). */
+export function readRunScenarioJson(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -21,5 +26,5 @@ export function loadRunScenarioFile(path: string): RunScenario {
     // Not JSON, or a key given twice (JSON.parse would keep the last without a word).
     throw new ScenarioError(path, "(root)", [(e as JsonInputError).message]);
   }
-  return parseRunScenario(json, path);
+  return json;
 }
