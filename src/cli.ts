@@ -422,6 +422,16 @@ const bugs = program.command("bugs")
     "and clean in its fix; `bugs` lists them, `bugs run <id>` runs both forms (exit 0 when the buggy form is caught " +
     "and the fixed one is clean, 1 otherwise, 2 for an unknown id)");
 
+// `bugs WORD` goes to the default command, list, which would say "too many arguments for 'list'":
+// a word there is a subcommand that does not exist, and is told so.
+bugs.hook("preSubcommand", (self, sub) => {
+  const word = self.args[0];
+  if (sub.name() === "list" && word !== undefined && word !== "list" && !word.startsWith("-")) {
+    throw new CliInputError(`bugs has no subcommand "${word}": its subcommands are ${self.commands.map((c) => c.name()).join(", ")} ` +
+      `(list is the default; \`bugs run ID\` runs an entry)`);
+  }
+});
+
 bugs.command("list", { isDefault: true })
   .description("list the entries: id, fixing commit, component, title, effect and the switch between the forms")
   .option("--json", "print the entries as JSON (each BugEntry without its run function)", false)
@@ -436,7 +446,8 @@ bugs.command("run")
   .option("--all", "run every entry", false)
   .option("--json", "print the result as JSON: a BugRunResult, or an array of them with --all", false)
   .action(async (id: string | undefined, o: { all: boolean; json: boolean }) => {
-    if (o.all === (id !== undefined)) throw new CliInputError("bugs run needs an entry's id (or a fix's 12 hex digits), or --all");
+    if (o.all && id !== undefined) throw new CliInputError(`bugs run: an entry's id (${id}) and --all exclude each other: give one of them`);
+    if (!o.all && id === undefined) throw new CliInputError("bugs run needs an entry's id (or a fix's 12 hex digits), or --all");
     const entries = o.all ? BUG_ZOO : [findBug(id!)];
     const results = [];
     for (const e of entries) {
@@ -527,24 +538,39 @@ program.command("worker")
     await runWorkerCommand(o, say);
   });
 
-// Numbers go through as given (NaN included): runMapBenchmark checks them as the kernel
-// does, so a bad value gets the one-line -EINVAL explanation, not commander's usage text.
-const num = (v: string): number => (v.trim() === "" ? NaN : Number(v));
-/** -t: one count, or a comma-separated list of them (each checked by runMapBenchmark). */
-const threadList = (v: string): number | number[] => (v.includes(",") ? v.split(",").map(num) : num(v));
+// Numbers go through as given: runMapBenchmark checks their ranges as the kernel does, so a bad
+// value gets the one-line -EINVAL explanation, not commander's usage text. Text that is no
+// number at all is refused here, as typed (it would reach the check as NaN: "got NaN").
+const num = (flag: string) => (v: string): number => {
+  const n = v.trim() === "" ? NaN : Number(v);
+  if (Number.isNaN(n)) throw new ArgumentError(flag, v, "must be a number");
+  return n;
+};
+/** -t: one count, or a comma-separated list of them (each checked by runMapBenchmark); a bad entry is named by its place. */
+const threadList = (v: string): number | number[] => {
+  if (!v.includes(",")) return num("--threads")(v);
+  return v.split(",").map((entry, i) => {
+    const n = entry.trim() === "" ? NaN : Number(entry);
+    if (Number.isNaN(n)) {
+      throw new ArgumentError("--threads", v, `must be a thread count or a comma-separated list of them (entry ${i + 1}, ` +
+        `${JSON.stringify(entry)}, is ${entry.trim() === "" ? "empty" : "not a number"})`);
+    }
+    return n;
+  });
+};
 
 program.command("bench")
   .description("dma_map_benchmark, the kernel's DMA-mapping benchmark, on modelled hardware time: prints the " +
     "tool's output for a strict (DMA) and a lazy (DMA-FQ) domain")
   .option("-t, --threads <n[,n…]>", "threads mapping at once (kernel 1..1024; simulated CPUs, at most 128); " +
     "a list (1,2,4,8) runs each and prints a table against threads", threadList, 1)
-  .option("-s, --seconds <n>", "modelled seconds to run (1..300)", num, 20)
-  .option("-n, --node <n>", "NUMA node (-1: none; the simulated machine has node 0 only)", num, -1)
-  .option("-b, --bits <n>", "DMA mask bits (20..64)", num, 32)
-  .option("-d, --dir <n>", "direction: 0 BIDIRECTIONAL, 1 TO_DEVICE, 2 FROM_DEVICE", num, 0)
-  .option("-x, --delay <ns>", "busy-wait between map and unmap, ns (0..10 ms)", num, 0)
-  .option("-g, --granule <n>", "pages per mapping (1..1024)", num, 1)
-  .option("-m, --map-mode <n>", "v7.1: 0 single (1, scatter-gather, is not modelled)", num, 0)
+  .option("-s, --seconds <n>", "modelled seconds to run (1..300)", num("--seconds"), 20)
+  .option("-n, --node <n>", "NUMA node (-1: none; the simulated machine has node 0 only)", num("--node"), -1)
+  .option("-b, --bits <n>", "DMA mask bits (20..64)", num("--bits"), 32)
+  .option("-d, --dir <n>", "direction: 0 BIDIRECTIONAL, 1 TO_DEVICE, 2 FROM_DEVICE", num("--dir"), 0)
+  .option("-x, --delay <ns>", "busy-wait between map and unmap, ns (0..10 ms)", num("--delay"), 0)
+  .option("-g, --granule <n>", "pages per mapping (1..1024)", num("--granule"), 1)
+  .option("-m, --map-mode <n>", "v7.1: 0 single (1, scatter-gather, is not modelled)", num("--map-mode"), 0)
   .addOption(new Option("-p, --profile <version>", "kernel profile (output format and behaviour)").choices(PROFILES).default(DEFAULT_PROFILE))
   .addOption(new Option("--mode <mode>", "domain type: strict, lazy, or both (strict's block first)").choices(["strict", "lazy", "both"]).default("both"))
   .option("--workers <n>", "worker threads the simulated CPUs are spread over (default 1: they run in modelled-time order)", int("workers", 1, 63))
@@ -552,8 +578,8 @@ program.command("bench")
   .option("--no-range-invalidation", "an SMMU without range invalidation (one TLBI per page, as SMMUv3.1 parts)")
   .addOption(new Option("--machine <name>", "a machine preset: its costs and SMMU features, calibrated on published figures").choices(MACHINE_NAMES))
   .addOption(new Option("--cmdq <variant>", "the command queue: the kernel's, or John Garry's 2020 series (never merged; machines with its figures)").choices(CMDQ_VARIANTS))
-  .option("--quantum <ns>", "modelled ns per quantum keeping workers' clocks together (100..1,000,000; default 500)", num)
-  .option("--magazine-size <n>", "IOVA_MAG_SIZE, PFNs per rcache magazine, instead of the profile's (128 on 5.15, 127 from 6.7): a what-if", num)
+  .option("--quantum <ns>", "modelled ns per quantum keeping workers' clocks together (100..1,000,000; default 500)", num("--quantum"))
+  .option("--magazine-size <n>", "IOVA_MAG_SIZE, PFNs per rcache magazine, instead of the profile's (128 on 5.15, 127 from 6.7): a what-if", num("--magazine-size"))
   .option("--out <base>", "also write BASE.html (latency against threads, modelled vs published; the time breakdown) and BASE.json")
   .option("--max-loops <n>", "stop each thread after n iterations (not a kernel option; for quick looks)", int("max-loops", 1, 2 ** 50))
   .option("--json", "print the results as JSON")
@@ -649,7 +675,8 @@ parsed.catch((e: unknown) => {
     return;
   }
   const text = (m: string) => terminalText(m.replace(/^iommu-sim: /, ""));
-  if (e instanceof ReplayError) console.error(`iommu-sim replay: ${text(e.message)}`);
+  // A replay error's second line is the script's line, indented: each line escaped, the break kept.
+  if (e instanceof ReplayError) console.error(`iommu-sim replay: ${terminalLines(e.message.replace(/^iommu-sim: /, ""))}`);
   else if (e instanceof ScenarioError) console.error(`iommu-sim: bad scenario: ${text(e.message)}`);
   else if (e instanceof SweepError) console.error(`iommu-sim: bad sweep: ${text(e.message)}`);
   else if (e instanceof ReportError) console.error(`iommu-sim: bad report: ${text(e.message)}`);

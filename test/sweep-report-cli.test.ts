@@ -52,7 +52,10 @@ describe("the sweep report on the command line", { timeout: 120_000 }, () => {
     expect(wrongSort.out).toMatch(/--sort-by must be a metric or a field path of the sweep \(did you mean 'latency\.unmap\.p50'\?\)/);
     const wrongMetric = await cli("sweep", "report", at("pkt.jsonl"), "--metrics", "smmu.iotlbHitRat");
     expect(wrongMetric.code).toBe(2);
-    expect(wrongMetric.out).toMatch(/--metrics is not a metric of these results \(did you mean 'smmu\.iotlbHitRate'\?\)/);
+    expect(wrongMetric.out).toMatch(/--metrics entry 1 \("smmu\.iotlbHitRat"\) is not a metric of these results \(did you mean 'smmu\.iotlbHitRate'\?\)/);
+    const second = await cli("sweep", "report", at("pkt.jsonl"), "--metrics", "totals.ops,foo");
+    expect(second.code).toBe(2);
+    expect(second.out).toMatch(/^iommu-sim: --metrics entry 2 \("foo"\) is not a metric of these results; /);
     const missing = await cli("sweep", "report", at("nothing.jsonl"));
     expect(missing.code).toBe(2);
     expect(missing.out).toMatch(/cannot read the results file .*nothing\.jsonl: no such file or directory \(ENOENT\)/);

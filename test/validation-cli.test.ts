@@ -211,3 +211,33 @@ describe("explore: an option the chosen mode would ignore is refused, naming it 
     expect(cli("explore", "--replay", full, "--no-oracle").code).toBe(0);
   });
 });
+
+describe("messages say what was typed", () => {
+  it("bench: a number that is not one is shown as typed (a list's entry by its place), not as NaN", () => {
+    const cases: [string[], string][] = [
+      [["-t", "1abc"], '--threads must be a number, got "1abc"'],
+      [["-t", "1,,2"], '--threads must be a thread count or a comma-separated list of them (entry 2, "", is empty), got "1,,2"'],
+      [["-t", "1,2,"], '--threads must be a thread count or a comma-separated list of them (entry 3, "", is empty), got "1,2,"'],
+      [["-t", "1,x,2"], '--threads must be a thread count or a comma-separated list of them (entry 2, "x", is not a number), got "1,x,2"'],
+      [["-g", "2abc"], '--granule must be a number, got "2abc"'],
+      [["--magazine-size", "abc"], '--magazine-size must be a number, got "abc"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli("bench", "-s", "1", "--max-loops", "5", ...args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err.trim(), args.join(" ")).toBe(`iommu-sim: ${message}`);
+    }
+  });
+
+  it("bugs: an id with --all, and a subcommand that does not exist", () => {
+    const both = cli("bugs", "run", "ttl-nonleaf", "--all");
+    expect(both.code).toBe(2);
+    expect(both.err.trim()).toBe("iommu-sim: bugs run: an entry's id (ttl-nonleaf) and --all exclude each other: give one of them");
+    const none = cli("bugs", "run");
+    expect(none.err.trim()).toBe("iommu-sim: bugs run needs an entry's id (or a fix's 12 hex digits), or --all");
+    const nope = cli("bugs", "nope");
+    expect(nope.code).toBe(2);
+    expect(nope.err.trim()).toBe('iommu-sim: bugs has no subcommand "nope": its subcommands are list, run (list is the default; `bugs run ID` runs an entry)');
+    expect(cli("bugs", "--json").code).toBe(0);
+  });
+});

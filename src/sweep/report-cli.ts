@@ -167,7 +167,9 @@ function withFlagNames<T>(fn: () => T): T {
     return fn();
   } catch (e) {
     if (!(e instanceof ArgumentError)) throw e;
-    const flag = e.argument === "sortBy" ? "--sort-by" : e.argument.startsWith("metrics") ? "--metrics" : undefined;
+    // metrics[i]: the i-th of --metrics' comma-separated entries, named by its place (counted from 1) and text.
+    const entry = /^metrics\[(\d+)\]$/.exec(e.argument);
+    const flag = e.argument === "sortBy" ? "--sort-by" : entry ? `--metrics entry ${Number(entry[1]) + 1} (${JSON.stringify(e.value)})` : undefined;
     if (flag === undefined) throw e;
     throw new ArgumentError(flag, e.value, e.expected);
   }
