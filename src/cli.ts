@@ -252,7 +252,7 @@ addBehaviourOptions(program.command("explore"))
     }
     const model: MemoryModel = o.model ?? "sc";
     if (o.replay !== undefined) {
-      const r = await replayScenario(o.replay, (path) => loadScenarioFile(path), { oracle: o.oracle }, loadVariantFile);
+      const r = await replayScenario(o.replay, (path) => loadScenarioFile(path), { oracle: o.oracle }, (path) => loadVariantFile(path, "--replay's variant file"));
       say(r.text);
       if (r.execution.violation) process.exitCode = 1;
       return;
@@ -638,15 +638,15 @@ function loadScenarioFile(path: string, what = "--replay's scenario file"): Scen
   if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
     const v = (raw as { variant?: unknown }).variant;
     if (typeof v === "string" && !(SEED_VARIANTS as readonly string[]).includes(v) && v.endsWith(".json")) {
-      (raw as { variant?: unknown }).variant = loadVariantFile(resolvePath(dirname(path), v));
+      (raw as { variant?: unknown }).variant = loadVariantFile(resolvePath(dirname(path), v), `${path}'s variant file`);
     }
   }
   return { name: path, ...validateScenario(raw, path) };
 }
 
-/** A variant file: its definition, checked, errors naming the file. */
-function loadVariantFile(path: string): VariantDefinition {
-  const text = readInputFile(path, "the variant file");
+/** A variant file (`what`: how the user named it): its definition, checked, errors naming the file. */
+function loadVariantFile(path: string, what: string): VariantDefinition {
+  const text = readInputFile(path, what);
   return parseVariant(parseJsonStrict(text, path), path).definition;
 }
 
@@ -657,7 +657,7 @@ function cliVariant(v: string | undefined): { variant: SeedVariant | VariantDefi
   if (!existsSync(v)) {
     throw new CliInputError(`--variant ${v}: neither a seed variant (${SEED_VARIANTS.join(", ")}) nor a variant file that exists`);
   }
-  return { variant: loadVariantFile(v), source: v };
+  return { variant: loadVariantFile(v, "--variant"), source: v };
 }
 
 async function readStdin(): Promise<string> {

@@ -73,6 +73,9 @@ describe("input files: missing or a directory, named with the option", () => {
     refused(cli("explore", "--litmus", "folder"), /^iommu-sim: --litmus must name a file, not a directory, got "folder"$/m);
     refused(cli("report", "nope.json"), /^iommu-sim: report <result> must name a file that exists, got "nope\.json"$/m);
     refused(cli("explore", "nope.json"), /^iommu-sim: explore <scenario> \(not a built-in: seed-race.*\) must name a file that exists, got "nope\.json"$/m);
+    refused(cli("explore", "seed-race", "--variant", "folder"), /^iommu-sim: --variant must name a file, not a directory, got "folder"$/m);
+    writeFileSync(at("sv.json"), JSON.stringify({ profile: "5.15", variant: "nov.json", threads: {} }));
+    refused(cli("explore", "./sv.json"), /^iommu-sim: \.\/sv\.json's variant file must name a file that exists, got ".*nov\.json"$/m);
     expect(existsSync(at("nope.out"))).toBe(false);
   });
 });
