@@ -5,13 +5,12 @@
 // by schedule, and serve the live page (web). Exit codes, for every command: 0 clean, 1 a
 // violation or difference found, 2 bad input or a failure of the run itself.
 
-import { readFile } from "node:fs/promises";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, resolve as resolvePath } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { replayScript, normalizeTrace, ReplayError } from "./replay/index.js";
 import { runDemo } from "./demo.js";
-import { Simulator, checkBehaviourOverrides } from "./simulator.js";
+import { Simulator } from "./simulator.js";
 import { runSelftest } from "./selftest.js";
 import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
 import { VERDICT_EXIT_CODES, exploreScenario, replayScenario } from "./explore/run.js";
@@ -20,11 +19,10 @@ import { EXIT_CUT_SHORT, formatLitmus, parseLitmus, runLitmus, type LitmusModel 
 import { exportLitmus } from "./explore/litmus-export.js";
 import { parseVariant, type VariantDefinition } from "./variants/vocabulary.js";
 import { DEFAULT_MAX_SCHEDULES, type MemoryModel } from "./explore/model.js";
-import { writeFile } from "node:fs/promises";
 import { runScenario, RunError } from "./run/runner.js";
-import { BUILTIN_RUN_SCENARIOS, builtinRunScenario } from "./run/builtins.js";
-import { ScenarioError, type RunScenario } from "./run/scenario.js";
-import { loadRunScenarioFile } from "./run/load.js";
+import { BUILTIN_RUN_SCENARIOS, isBuiltinRunScenarioName } from "./run/builtins.js";
+import { parseRunScenario, ScenarioError, type RunScenario } from "./run/scenario.js";
+import { readRunScenarioJson } from "./run/load.js";
 import { formatSummary } from "./report/text.js";
 import { renderHtmlReport } from "./report/html.js";
 import type { RunReport } from "./report/types.js";
@@ -32,7 +30,8 @@ import { progressBar } from "./progress.js";
 import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
 import {
-  BEHAVIOURS, BEHAVIOUR_COMMITS, DEFAULT_PROFILE, PROFILES, kernelProfile, profileHas, type Behaviour, type BehaviourOverrides,
+  BEHAVIOURS, BEHAVIOUR_COMMITS, DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, kernelProfile, normaliseOverrides, profileHas,
+  type Behaviour, type BehaviourOverrides,
   type Profile,
 } from "./profile.js";
 import { CMDQ_VARIANTS, MACHINE_NAMES } from "./machines.js";
@@ -40,8 +39,9 @@ import { terminalLines, terminalText } from "./terminal.js";
 import { JsonInputError, parseJsonStrict } from "./json-input.js";
 import { parseRunReport, ReportError } from "./report/schema.js";
 import { CHURN_MAX_WORKERS } from "./tasks/pgtable.js";
-import { outBase } from "./out-base.js";
-import { IommuSimError } from "./errors.js";
+import { checkOutFolder, outBase, writeOutFile } from "./out-base.js";
+import { readInputFile } from "./input-file.js";
+import { ArgumentError, IommuSimError } from "./errors.js";
 import { BUG_ZOO, findBug, runBug } from "./bugs/index.js";
 import { bugInfo, formatBugList, formatBugRun } from "./bugs/format.js";
 import { LiveServerError, startLiveServer } from "./web/server.js";
@@ -57,6 +57,15 @@ function int(name: string, min: number, max: number) {
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
     return n;
   };
+}
+
+// A reader that stops early (`iommu-sim run nic --json | head -1`) closes the pipe: the rest of
+// the output is not wanted, so it is dropped without a word, as cat and grep do, and the command
+// ends with its own exit code (Node's default, an unhandled 'error' event, exits 1: a violation).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
 }
 
 /** Bad input found by a command's action (commander prints its own parse errors, not these). */
@@ -82,18 +91,37 @@ function addBehaviourOptions(c: Command): Command {
 
 interface BehaviourCliOptions { with?: string[]; without?: string[] }
 
-/** The command line's --with/--without on top of `base` (a scenario's or a script's), checked for `profile`. */
+/**
+ * The command line's --with/--without on top of `base` (a scenario's or a script's), checked for
+ * `profile`; a problem is named by the option that brought it (`--with NOPE`), or by the
+ * scenario's own entry that the options clash with.
+ */
 function cliBehaviours(profile: Profile, o: BehaviourCliOptions, base?: BehaviourOverrides): BehaviourOverrides | undefined {
   if (!o.with && !o.without) return base;
   const merged = {
     with: [...(base?.with ?? []), ...(o.with ?? [])] as Behaviour[],
     without: [...(base?.without ?? []), ...(o.without ?? [])] as Behaviour[],
   };
-  try {
-    return checkBehaviourOverrides(profile, merged, `kernel ${profile}`, "--with/--without");
-  } catch (e) {
-    throw new CliInputError((e as Error).message);
-  }
+  const [problem] = behaviourOverrideProblems(profile, merged);
+  if (problem === undefined) return normaliseOverrides(merged);
+  const [list, i] = problem.path as ["with" | "without", number];
+  const fromBase = i < (base?.[list]?.length ?? 0);
+  throw new ArgumentError(fromBase ? `behaviours.${list}[${i}] (the scenario's, with --with/--without added)` : `--${list}`,
+    merged[list][i], problem.message, `kernel ${profile}`);
+}
+
+/**
+ * The scenario's JSON with --with/--without added to its behaviours before it is checked: a
+ * field may need a behaviour the options add (fqMode "single" needs DMA_FQ_SINGLE), as it may
+ * one the file's own behaviours add. A profile or behaviours the file gets wrong are left for
+ * the scenario's check to report as the file's.
+ */
+function withCliBehaviours(raw: unknown, o: BehaviourCliOptions): unknown {
+  if ((!o.with && !o.without) || typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  const r = raw as { profile?: unknown; behaviours?: unknown };
+  const profile = r.profile ?? DEFAULT_PROFILE;
+  if (!(PROFILES as readonly unknown[]).includes(profile) || behaviourOverrideProblems(profile as Profile, r.behaviours).length > 0) return raw;
+  return { ...r, behaviours: cliBehaviours(profile as Profile, o, r.behaviours as BehaviourOverrides | undefined) };
 }
 
 const program = new Command()
@@ -111,15 +139,17 @@ addBehaviourOptions(program.command("replay"))
   .option("--no-cmd", "with --compare: ignore SMMU CMD lines")
   .addOption(new Option("--cmd-rules <version>", "encode CMD lines with this kernel's SMMUv3 driver rules (default: the profile's; the kernel-code traces used 5.15's for both)").choices(PROFILES))
   .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean; cmdRules?: Profile } & BehaviourCliOptions) => {
-    const script = file === "-" ? await readStdin() : await readFile(file, "utf8");
+    // Both files read before the replay runs: a missing trace must not wait for a long script.
+    const script = file === "-" ? await readStdin() : readInputFile(file, "replay <file>");
+    const expectedText = o.compare === undefined ? undefined : readInputFile(o.compare, "--compare");
     const behaviours = cliBehaviours(o.profile, o);
     const lines = await replayScript(script, { profile: o.profile, ...(behaviours ? { behaviours } : {}),
                                                ...(o.cmdRules ? { commandRules: o.cmdRules } : {}) });
-    if (!o.compare) {
+    if (expectedText === undefined) {
       process.stdout.write(lines.map(terminalText).join("\n") + "\n");
       return;
     }
-    const expected = normalizeTrace((await readFile(o.compare, "utf8")).split(/\r?\n/), { dropCmd: !o.cmd });
+    const expected = normalizeTrace(expectedText.split(/\r?\n/), { dropCmd: !o.cmd });
     const got = normalizeTrace(lines, { dropCmd: !o.cmd });
     const n = Math.max(expected.length, got.length);
     for (let i = 0; i < n; i++) {
@@ -204,10 +234,11 @@ addBehaviourOptions(program.command("explore"))
     "commands), v2 or v1 (arm-smmu: TLBIVAL registers written at unmap, TLBSYNC at iotlb_sync)").choices(["v3", "v2", "v1"]))
   .option("--no-dpor", "no partial-order reduction: run every interleaving (to cross-check; far slower)")
   .option("--stats", "also print schedules explored and pruned, and the wall time")
-  .action(async (scenario: string | undefined, o: ExploreCliOptions) => {
-    if (o.litmus) {
+  .action(async (scenario: string | undefined, o: ExploreCliOptions, cmd: Command) => {
+    checkExploreOptions(scenario, o, cmd);
+    if (o.litmus !== undefined) {
       // Parsed with the file's name, so that an error says which file and where.
-      const r = runLitmus(parseLitmus(await readFile(o.litmus, "utf8"), o.litmus), {
+      const r = runLitmus(parseLitmus(readInputFile(o.litmus, "--litmus"), o.litmus), {
         model: o.model as LitmusModel | undefined, maxCandidates: o.maxSchedules,
         timeLimitMs: o.timeLimit === undefined ? undefined : o.timeLimit * 1000, counts: o.counts,
       });
@@ -220,26 +251,25 @@ addBehaviourOptions(program.command("explore"))
       throw new CliInputError(`--model ${o.model} is a litmus-test model (use it with --litmus FILE); scenarios run under sc or relaxed`);
     }
     const model: MemoryModel = o.model ?? "sc";
-    if (o.replay) {
-      const r = await replayScenario(o.replay, loadScenarioFile, { oracle: o.oracle }, loadVariantFile);
+    if (o.replay !== undefined) {
+      const r = await replayScenario(o.replay, (path) => loadScenarioFile(path), { oracle: o.oracle }, (path) => loadVariantFile(path, "--replay's variant file"));
       say(r.text);
       if (r.execution.violation) process.exitCode = 1;
       return;
     }
     if (!scenario) throw new CliInputError("explore needs a scenario (e.g. seed-race), --replay or --litmus");
-    let sc: string | Scenario = BUILTIN_SCENARIOS[scenario] ? scenario : loadScenarioFile(scenario);
+    let sc: string | Scenario = BUILTIN_SCENARIOS[scenario] ? scenario
+  : loadScenarioFile(scenario, `explore <scenario> (not a built-in: ${Object.keys(BUILTIN_SCENARIOS).join(", ")})`);
     if (o.with || o.without) {
       const base = typeof sc === "string" ? BUILTIN_SCENARIOS[sc]! : sc;
       sc = { ...base, behaviours: cliBehaviours(base.profile ?? "5.15", o, base.behaviours) };
     }
     const variant = cliVariant(o.variant);
-    if (o.exportLitmus) {
+    if (o.exportLitmus !== undefined) {
+      if (o.exportLitmus === "") throw new CliInputError("--export-litmus needs a file to write, e.g. --export-litmus seed-race.litmus");
+      checkOutFolder(o.exportLitmus, "--export-litmus");
       const text = exportLitmus(sc, { variant: variant?.variant });
-      try {
-        writeFileSync(o.exportLitmus, text);
-      } catch (e) {
-        throw new CliInputError(`cannot write ${o.exportLitmus}: ${(e as Error).message}`);
-      }
+      writeOutFile(o.exportLitmus, text);
       say(`wrote ${o.exportLitmus}: ${text.split("\n")[0]!.slice(2)} (check it with herd7 -conf linux-kernel.cfg ${o.exportLitmus})`);
       return;
     }
@@ -262,14 +292,62 @@ addBehaviourOptions(program.command("explore"))
     process.exitCode = VERDICT_EXIT_CODES[r.verdict];
   });
 
+/**
+ * What each of explore's modes reads (the first of --litmus, --replay, --export-litmus that is
+ * given decides, as the action does; else the exploration): any other option given would be
+ * silently ignored, so it is refused, naming the option and why. Keys are commander's.
+ */
+const EXPLORE_MODES = [
+  { key: "litmus", reads: ["model", "maxSchedules", "timeLimit", "counts"],
+    why: "a litmus test is judged on its own", scenario: false },
+  { key: "replay", reads: ["oracle"],
+    why: "the replay line names its own scenario, variant, model, SMMU and kernel", scenario: false },
+  { key: "exportLitmus", reads: ["variant", "with", "without"],
+    why: "the export writes the scenario's accesses with its variant and explores nothing", scenario: true },
+  { key: undefined, reads: ["variant", "model", "maxSchedules", "oracle", "dpor", "smmu", "random", "seed", "stats", "with", "without"],
+    why: "", scenario: true },
+] as const;
+
+/** Refuses explore options that the mode chosen would not use (see EXPLORE_MODES), and --random's own conflicts. */
+function checkExploreOptions(scenario: string | undefined, o: ExploreCliOptions, cmd: Command): void {
+  const flag = (key: string) => cmd.options.find((x) => x.attributeName() === key)!.long!;
+  const given = cmd.options.map((x) => x.attributeName()).filter((k) => cmd.getOptionValueSource(k) === "cli");
+  const mode = EXPLORE_MODES.find((m) => m.key === undefined || o[m.key] !== undefined)!;
+  const reads: readonly string[] = mode.reads;
+  if (mode.key !== undefined) {
+    const allowed = reads.length ? `only ${reads.map(flag).join(", ")} appl${reads.length === 1 ? "ies" : "y"}` : "no other option applies";
+    if (scenario !== undefined && !mode.scenario) {
+      throw new CliInputError(`a scenario (${scenario}) and ${flag(mode.key)} exclude each other: ${mode.why}, and ${scenario} would be ignored`);
+    }
+    const extra = given.find((k) => k !== mode.key && !reads.includes(k));
+    if (extra !== undefined) {
+      throw new CliInputError(`${flag(extra)} does not apply with ${flag(mode.key)}: ${mode.why} (${allowed}); remove ${flag(extra)}`);
+    }
+    return;
+  }
+  const litmusOnly = given.find((k) => !reads.includes(k));
+  if (litmusOnly !== undefined) throw new CliInputError(`${flag(litmusOnly)} applies only with --litmus FILE (a litmus test's run); remove it`);
+  if (o.random === undefined) {
+    if (given.includes("seed")) throw new CliInputError("--seed applies only with --random N (the seed of the random schedules); add --random N, or remove --seed");
+    return;
+  }
+  // Random schedules are drawn from every interleaving, --random's N of them: neither the bound nor the reduction applies.
+  for (const k of ["maxSchedules", "dpor"]) {
+    if (given.includes(k)) {
+      throw new CliInputError(`${flag(k)} does not apply with --random: random schedules are drawn from every interleaving, ` +
+        `--random's N of them (N is the bound); remove ${flag(k)}`);
+    }
+  }
+}
+
 interface RunCliOptions extends BehaviourCliOptions { workers?: number; seed?: number; json: boolean; out?: string; progress: boolean }
 
 addBehaviourOptions(program.command("run"))
   .description("run a scenario across workers: a built-in one (see `list`) or a scenario JSON file (workloads " +
     "nic-rx, nic-tx, storage, random, pairs, attacker, and switcher: the live strict → lazy switch again and again " +
     "under load); prints a summary (or, with --json, the report as JSON); with --out, also writes the report as " +
-    "JSON and HTML files; exit 1 if the oracle found " +
-    "a violation or the outcome was not the one the scenario expects, 2 if a worker failed (the summary of what " +
+    "JSON and HTML files; exit 1 if the outcome was not the one the scenario expects (checks.expect: by default " +
+    "clean, so a violation the oracle found), 2 if a worker failed (the summary of what " +
     "was done is printed first)")
   .argument("<scenario>", "built-in scenario name or scenario file")
   .option("-w, --workers <n>", "worker threads (default: the scenario's)", int("workers", 1, 63))
@@ -278,10 +356,8 @@ addBehaviourOptions(program.command("run"))
   .option("-o, --out <path>", "write the report: <path>.json and <path>.html (a .json or .html ending is dropped)")
   .option("--no-progress", "no progress bar")
   .action(async (name: string, o: RunCliOptions) => {
-    if (o.out) outBase(o.out); // before the run: a long run must not end in a refusal
-    const resolved = resolveRunScenario(name);
-    const behaviours = cliBehaviours(resolved.profile, o, resolved.behaviours);
-    const scenario = behaviours ? { ...resolved, behaviours } : resolved;
+    if (o.out !== undefined) outBase(o.out); // before the run: a long run must not end in a refusal
+    const scenario = resolveRunScenario(name, o);
     const bar = o.progress ? progressBar(scenario.name) : undefined;
     // Ctrl-C stops the run at every CPU's next operation; the report covers what was done.
     const abort = new AbortController();
@@ -296,25 +372,25 @@ addBehaviourOptions(program.command("run"))
     } catch (e) {
       bar?.stop();
       // A worker failed: what the run did until then is reported all the same, then the error.
-      if (e instanceof RunError && e.failure) await printReport(e.failure.report, o);
+      if (e instanceof RunError && e.failure) printReport(e.failure.report, o);
       throw e;
     } finally {
       bar?.stop();
       process.off("SIGINT", onSigint);
     }
-    await printReport(report, o);
+    printReport(report, o);
     if (report.outcome.status === "stopped" && report.totals.violations === 0) {
       // Cut short by the timeout or Ctrl-C: the run itself did not complete.
       console.error(`iommu-sim: run ${report.scenario.name}: ${report.outcome.message}`);
       process.exitCode = 2;
-    } else if (report.totals.violations > 0 || !report.outcome.asExpected) process.exitCode = 1;
+    } else if (!report.outcome.asExpected) process.exitCode = 1; // violations a scenario expects are its success
   });
 
 /** The summary (or the JSON) on standard output, and the report files when asked. */
-async function printReport(report: RunReport, o: RunCliOptions): Promise<void> {
+function printReport(report: RunReport, o: RunCliOptions): void {
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   else for (const l of formatSummary(report)) say(l);
-  if (o.out) await writeReportFiles(report, o.out, !o.json);
+  if (o.out !== undefined) writeReportFiles(report, o.out, !o.json);
 }
 
 program.command("list")
@@ -346,6 +422,16 @@ const bugs = program.command("bugs")
     "and clean in its fix; `bugs` lists them, `bugs run <id>` runs both forms (exit 0 when the buggy form is caught " +
     "and the fixed one is clean, 1 otherwise, 2 for an unknown id)");
 
+// `bugs WORD` goes to the default command, list, which would say "too many arguments for 'list'":
+// a word there is a subcommand that does not exist, and is told so.
+bugs.hook("preSubcommand", (self, sub) => {
+  const word = self.args[0];
+  if (sub.name() === "list" && word !== undefined && word !== "list" && !word.startsWith("-")) {
+    throw new CliInputError(`bugs has no subcommand "${word}": its subcommands are ${self.commands.map((c) => c.name()).join(", ")} ` +
+      `(list is the default; \`bugs run ID\` runs an entry)`);
+  }
+});
+
 bugs.command("list", { isDefault: true })
   .description("list the entries: id, fixing commit, component, title, effect and the switch between the forms")
   .option("--json", "print the entries as JSON (each BugEntry without its run function)", false)
@@ -360,7 +446,8 @@ bugs.command("run")
   .option("--all", "run every entry", false)
   .option("--json", "print the result as JSON: a BugRunResult, or an array of them with --all", false)
   .action(async (id: string | undefined, o: { all: boolean; json: boolean }) => {
-    if (o.all === (id !== undefined)) throw new CliInputError("bugs run needs an entry's id (or a fix's 12 hex digits), or --all");
+    if (o.all && id !== undefined) throw new CliInputError(`bugs run: an entry's id (${id}) and --all exclude each other: give one of them`);
+    if (!o.all && id === undefined) throw new CliInputError("bugs run needs an entry's id (or a fix's 12 hex digits), or --all");
     const entries = o.all ? BUG_ZOO : [findBug(id!)];
     const results = [];
     for (const e of entries) {
@@ -381,14 +468,19 @@ program.command("report")
   .argument("<result>", "report JSON file")
   .option("-o, --out <path>", "write <path>.html (and a copy of the JSON as <path>.json)")
   .action(async (file: string, o: { out?: string }) => {
-    if (o.out) outBase(o.out);
+    if (o.out !== undefined) outBase(o.out);
     const report = readReport(file);
     for (const l of formatSummary(report)) say(l);
-    if (o.out) await writeReportFiles(report, o.out, true);
+    if (o.out !== undefined) writeReportFiles(report, o.out, true);
   });
 
-function resolveRunScenario(name: string): RunScenario {
-  return builtinRunScenario(name) ?? (/[./\\]/.test(name) ? loadRunScenarioFile(name) : unknownScenario(name));
+/** A built-in scenario or a scenario file, with the command line's --with/--without, checked. */
+function resolveRunScenario(name: string, o: BehaviourCliOptions): RunScenario {
+  if (isBuiltinRunScenarioName(name)) {
+    return parseRunScenario(withCliBehaviours(structuredClone(BUILTIN_RUN_SCENARIOS[name]), o), `built-in scenario ${name}`);
+  }
+  if (!/[./\\]/.test(name)) unknownScenario(name);
+  return parseRunScenario(withCliBehaviours(readRunScenarioJson(name), o), name);
 }
 
 function unknownScenario(name: string): never {
@@ -396,21 +488,16 @@ function unknownScenario(name: string): never {
     "a scenario file needs a path, e.g. ./my.json");
 }
 
-async function writeReportFiles(report: RunReport, out: string, announce: boolean): Promise<void> {
+function writeReportFiles(report: RunReport, out: string, announce: boolean): void {
   const base = outBase(out);
-  await writeFile(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
-  await writeFile(`${base}.html`, renderHtmlReport(report));
+  writeOutFile(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
+  writeOutFile(`${base}.html`, renderHtmlReport(report));
   if (announce) say(`report: ${base}.html (open it in a browser), ${base}.json`);
 }
 
 /** A saved report, every field checked (src/report/schema.ts) before a printer reads it. */
 function readReport(file: string): RunReport {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new CliInputError(`cannot read report ${file}: ${(e as Error).message}`);
-  }
+  const text = readInputFile(file, "report <result>");
   return parseRunReport(parseJsonStrict(text, file), file);
 }
 
@@ -451,24 +538,39 @@ program.command("worker")
     await runWorkerCommand(o, say);
   });
 
-// Numbers go through as given (NaN included): runMapBenchmark checks them as the kernel
-// does, so a bad value gets the one-line -EINVAL explanation, not commander's usage text.
-const num = (v: string): number => (v.trim() === "" ? NaN : Number(v));
-/** -t: one count, or a comma-separated list of them (each checked by runMapBenchmark). */
-const threadList = (v: string): number | number[] => (v.includes(",") ? v.split(",").map(num) : num(v));
+// Numbers go through as given: runMapBenchmark checks their ranges as the kernel does, so a bad
+// value gets the one-line -EINVAL explanation, not commander's usage text. Text that is no
+// number at all is refused here, as typed (it would reach the check as NaN: "got NaN").
+const num = (flag: string) => (v: string): number => {
+  const n = v.trim() === "" ? NaN : Number(v);
+  if (Number.isNaN(n)) throw new ArgumentError(flag, v, "must be a number");
+  return n;
+};
+/** -t: one count, or a comma-separated list of them (each checked by runMapBenchmark); a bad entry is named by its place. */
+const threadList = (v: string): number | number[] => {
+  if (!v.includes(",")) return num("--threads")(v);
+  return v.split(",").map((entry, i) => {
+    const n = entry.trim() === "" ? NaN : Number(entry);
+    if (Number.isNaN(n)) {
+      throw new ArgumentError("--threads", v, `must be a thread count or a comma-separated list of them (entry ${i + 1}, ` +
+        `${JSON.stringify(entry)}, is ${entry.trim() === "" ? "empty" : "not a number"})`);
+    }
+    return n;
+  });
+};
 
 program.command("bench")
   .description("dma_map_benchmark, the kernel's DMA-mapping benchmark, on modelled hardware time: prints the " +
     "tool's output for a strict (DMA) and a lazy (DMA-FQ) domain")
   .option("-t, --threads <n[,n…]>", "threads mapping at once (kernel 1..1024; simulated CPUs, at most 128); " +
     "a list (1,2,4,8) runs each and prints a table against threads", threadList, 1)
-  .option("-s, --seconds <n>", "modelled seconds to run (1..300)", num, 20)
-  .option("-n, --node <n>", "NUMA node (-1: none; the simulated machine has node 0 only)", num, -1)
-  .option("-b, --bits <n>", "DMA mask bits (20..64)", num, 32)
-  .option("-d, --dir <n>", "direction: 0 BIDIRECTIONAL, 1 TO_DEVICE, 2 FROM_DEVICE", num, 0)
-  .option("-x, --delay <ns>", "busy-wait between map and unmap, ns (0..10 ms)", num, 0)
-  .option("-g, --granule <n>", "pages per mapping (1..1024)", num, 1)
-  .option("-m, --map-mode <n>", "v7.1: 0 single (1, scatter-gather, is not modelled)", num, 0)
+  .option("-s, --seconds <n>", "modelled seconds to run (1..300)", num("--seconds"), 20)
+  .option("-n, --node <n>", "NUMA node (-1: none; the simulated machine has node 0 only)", num("--node"), -1)
+  .option("-b, --bits <n>", "DMA mask bits (20..64)", num("--bits"), 32)
+  .option("-d, --dir <n>", "direction: 0 BIDIRECTIONAL, 1 TO_DEVICE, 2 FROM_DEVICE", num("--dir"), 0)
+  .option("-x, --delay <ns>", "busy-wait between map and unmap, ns (0..10 ms)", num("--delay"), 0)
+  .option("-g, --granule <n>", "pages per mapping (1..1024)", num("--granule"), 1)
+  .option("-m, --map-mode <n>", "v7.1: 0 single (1, scatter-gather, is not modelled)", num("--map-mode"), 0)
   .addOption(new Option("-p, --profile <version>", "kernel profile (output format and behaviour)").choices(PROFILES).default(DEFAULT_PROFILE))
   .addOption(new Option("--mode <mode>", "domain type: strict, lazy, or both (strict's block first)").choices(["strict", "lazy", "both"]).default("both"))
   .option("--workers <n>", "worker threads the simulated CPUs are spread over (default 1: they run in modelled-time order)", int("workers", 1, 63))
@@ -476,8 +578,8 @@ program.command("bench")
   .option("--no-range-invalidation", "an SMMU without range invalidation (one TLBI per page, as SMMUv3.1 parts)")
   .addOption(new Option("--machine <name>", "a machine preset: its costs and SMMU features, calibrated on published figures").choices(MACHINE_NAMES))
   .addOption(new Option("--cmdq <variant>", "the command queue: the kernel's, or John Garry's 2020 series (never merged; machines with its figures)").choices(CMDQ_VARIANTS))
-  .option("--quantum <ns>", "modelled ns per quantum keeping workers' clocks together (100..1,000,000; default 500)", num)
-  .option("--magazine-size <n>", "IOVA_MAG_SIZE, PFNs per rcache magazine, instead of the profile's (128 on 5.15, 127 from 6.7): a what-if", num)
+  .option("--quantum <ns>", "modelled ns per quantum keeping workers' clocks together (100..1,000,000; default 500)", num("--quantum"))
+  .option("--magazine-size <n>", "IOVA_MAG_SIZE, PFNs per rcache magazine, instead of the profile's (128 on 5.15, 127 from 6.7): a what-if", num("--magazine-size"))
   .option("--out <base>", "also write BASE.html (latency against threads, modelled vs published; the time breakdown) and BASE.json")
   .option("--max-loops <n>", "stop each thread after n iterations (not a kernel option; for quick looks)", int("max-loops", 1, 2 ** 50))
   .option("--json", "print the results as JSON")
@@ -517,9 +619,10 @@ const sweepCmd = program.command("sweep")
 
 sweepCmd.command("merge")
   .description("join results files of one sweep (the shards', or interrupted runs') into OUT, one line per run: " +
-    "identical duplicates kept once; refuses files of another sweep or version and two different results for one run; " +
+    "identical duplicates kept once; refuses files of another sweep or version, two different results for one run, " +
+    "inputs that hold no results and an OUT that exists (merging never replaces a file); " +
     "says which runs are missing (exit 1 when some are); writes OUT's report beside it (.html, .csv) and prints its table")
-  .argument("<out>", "the merged results file to write (JSON lines)")
+  .argument("<out>", "the merged results file to write (JSON lines; a new file)")
   .argument("<inputs...>", "results files to join")
   .action((out: string, inputs: string[]) => {
     mergeCommand(out, inputs, { say, warn: (t) => console.error(terminalLines(t)) });
@@ -527,32 +630,23 @@ sweepCmd.command("merge")
 registerSweepReport(sweepCmd, { say, warn: (t) => console.error(terminalLines(t)) });
 // ---- end of sweep ----
 
-function loadScenarioFile(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new CliInputError(`cannot read scenario file ${path}: ${(e as Error).message}`);
-  }
+/** An explore scenario file (`what`: how the user named it, for a file that cannot be read). */
+function loadScenarioFile(path: string, what = "--replay's scenario file"): Scenario {
+  const text = readInputFile(path, what);
   const raw = parseJsonStrict(text, path);
   // "variant": "FILE.json" names a variant file beside the scenario (a path relative to it).
   if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
     const v = (raw as { variant?: unknown }).variant;
     if (typeof v === "string" && !(SEED_VARIANTS as readonly string[]).includes(v) && v.endsWith(".json")) {
-      (raw as { variant?: unknown }).variant = loadVariantFile(resolvePath(dirname(path), v));
+      (raw as { variant?: unknown }).variant = loadVariantFile(resolvePath(dirname(path), v), `${path}'s variant file`);
     }
   }
   return { name: path, ...validateScenario(raw, path) };
 }
 
-/** A variant file: its definition, checked, errors naming the file. */
-function loadVariantFile(path: string): VariantDefinition {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new CliInputError(`cannot read variant file ${path}: ${(e as Error).message}`);
-  }
+/** A variant file (`what`: how the user named it): its definition, checked, errors naming the file. */
+function loadVariantFile(path: string, what: string): VariantDefinition {
+  const text = readInputFile(path, what);
   return parseVariant(parseJsonStrict(text, path), path).definition;
 }
 
@@ -563,7 +657,7 @@ function cliVariant(v: string | undefined): { variant: SeedVariant | VariantDefi
   if (!existsSync(v)) {
     throw new CliInputError(`--variant ${v}: neither a seed variant (${SEED_VARIANTS.join(", ")}) nor a variant file that exists`);
   }
-  return { variant: loadVariantFile(v), source: v };
+  return { variant: loadVariantFile(v, "--variant"), source: v };
 }
 
 async function readStdin(): Promise<string> {
@@ -581,7 +675,8 @@ parsed.catch((e: unknown) => {
     return;
   }
   const text = (m: string) => terminalText(m.replace(/^iommu-sim: /, ""));
-  if (e instanceof ReplayError) console.error(`iommu-sim replay: ${text(e.message)}`);
+  // A replay error's second line is the script's line, indented: each line escaped, the break kept.
+  if (e instanceof ReplayError) console.error(`iommu-sim replay: ${terminalLines(e.message.replace(/^iommu-sim: /, ""))}`);
   else if (e instanceof ScenarioError) console.error(`iommu-sim: bad scenario: ${text(e.message)}`);
   else if (e instanceof SweepError) console.error(`iommu-sim: bad sweep: ${text(e.message)}`);
   else if (e instanceof ReportError) console.error(`iommu-sim: bad report: ${text(e.message)}`);

@@ -187,9 +187,36 @@ describe("a scenario run with a behaviour removed", () => {
   it("on the command line, a bad --without is exit 2 before anything runs", async () => {
     const r = await cli("run", "nic", "--without", "SMMU_NONLEAF_TT");
     expect(r.code).toBe(2);
-    expect(r.out).toMatch(/--with\/--without\.without\[0\] is not a behaviour \(did you mean 'SMMU_NONLEAF_TTL0'\?\)/);
+    expect(r.out).toMatch(/^iommu-sim: kernel 7\.1: --without is not a behaviour \(did you mean 'SMMU_NONLEAF_TTL0'\?\).*, got "SMMU_NONLEAF_TT"$/m);
     const twice = await cli("explore", "seed-race", "--with", "IOVA_FLUSH_QUEUE");
     expect(twice.code).toBe(2);
     expect(twice.out).toMatch(/adds IOVA_FLUSH_QUEUE, which kernel 5\.15 already has/);
   });
+
+  it("run --with is applied before the scenario is checked, as the file's own behaviours are", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const at = mkdtempSync(join(tmpdir(), "iommu-sim-kb-run-"));
+    const scenario = (behaviours?: object) => JSON.stringify({
+      name: "fq-single", profile: "5.15", workers: 1, cpus: 1, ...(behaviours ? { behaviours } : {}),
+      domains: [{ name: "d", type: "DMA-FQ", fqMode: "single" }], devices: [{ name: "e", domain: "d", streamId: 1 }],
+      workloads: [{ kind: "pairs", device: "e", cpus: [0], ops: 200 }],
+    });
+    writeFileSync(join(at, "plain.json"), scenario());
+    writeFileSync(join(at, "own.json"), scenario({ with: ["DMA_FQ_SINGLE"] }));
+    const refused = await cli("run", join(at, "plain.json"), "--no-progress");
+    expect(refused.code).toBe(2);
+    expect(refused.out).toMatch(/fqMode: "single" needs profile "6\.12" or "7\.1"/);
+    const own = await cli("run", join(at, "own.json"), "--no-progress");
+    const cliWith = await cli("run", join(at, "plain.json"), "--no-progress", "--with", "DMA_FQ_SINGLE");
+    for (const r of [own, cliWith]) {
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toMatch(/^Run: +scenario fq-single · profile 5\.15 with DMA_FQ_SINGLE /m);
+    }
+    // One the file adds and the option removes: named as the clash it is.
+    const clash = await cli("run", join(at, "own.json"), "--no-progress", "--without", "DMA_FQ_SINGLE");
+    expect(clash.code).toBe(2);
+    expect(clash.out).toMatch(/^iommu-sim: kernel 5\.15: --without names DMA_FQ_SINGLE, which is in 'with' too/m);
+  }, 60_000);
 });

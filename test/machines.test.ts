@@ -317,8 +317,12 @@ describe("iommu-sim bench --threads 1,8 --machine", () => {
   });
 
   it("refuses a bad thread list with the kernel's words, before running any point", () => {
-    const p = spawnSync(process.execPath, [CLI, "bench", "-t", "1,x"], { encoding: "utf8" });
+    const p = spawnSync(process.execPath, [CLI, "bench", "-t", "1,2000"], { encoding: "utf8" });
     expect(p.status).toBe(2);
-    expect(p.stderr).toMatch(/threads must be an integer in \[1, 1024\].*got NaN/);
+    expect(p.stderr).toMatch(/threads must be an integer in \[1, 1024\].*got 2000/);
+    // Text that is no number is named as typed, by its place in the list (not "got NaN").
+    const x = spawnSync(process.execPath, [CLI, "bench", "-t", "1,x"], { encoding: "utf8" });
+    expect(x.status).toBe(2);
+    expect(x.stderr).toMatch(/--threads .*\(entry 2, "x", is not a number\), got "1,x"/);
   });
 });

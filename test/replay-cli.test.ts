@@ -19,6 +19,14 @@ describe("replay errors say which line and what was wrong", () => {
     ["map 0x1000 0x1000 0x1000 1 3", /line 1: no page table/],
     ["cfg s3 0x40201000 48 48", /line 1: FMT must be one of s1, s2, s1_32, s2_32, got 's3'/],
     ["cfg s1 0x40201000 48 48 1 0 7", /line 1: too many arguments/],
+    // 0/1 flags take 0 or 1, as failatomic's does, not any number as 1.
+    ["cfg s1 0x40201000 48 48 5", /line 1: COHERENT must be 0 or 1, got '5'/],
+    ["cfg s1 0x40201000 48 48\nsmmu 2 1 5", /line 2: RIL must be 0 or 1, got '2'/],
+    ["cfg s1 0x40201000 48 48\nsmmu 0 1 5 3", /line 2: COMPACT must be 0 or 1, got '3'/],
+    ["cfg s1 0x40201000 48 48\nunmap 0x1000 0x1000 1 7", /line 2: QUEUED must be 0 or 1, got '7'/],
+    ["init 4096 1\nalloc 1 0xfffff 7", /line 2: ALIGNED must be 0 or 1, got '7'/],
+    ["init 4096 1\nfast 1 0xffff 2", /line 2: FLUSH must be 0 or 1, got '2'/],
+    ["init 4096 1\nfailatomic 2", /line 2: FAIL must be 0 or 1, got '2'/],
   ];
   for (const [script, message] of cases) {
     it(message.source, async () => {
@@ -53,7 +61,15 @@ describe("command line", () => {
   it("bad options and scripts exit 2 with a message", async () => {
     const err = await run("node", [CLI, "replay", "/nonexistent.in"]).catch((e) => e);
     expect(err.code).toBe(2);
-    expect(err.stderr).toMatch(/ENOENT.*nonexistent/);
+    expect(err.stderr).toMatch(/^iommu-sim: replay <file> must name a file that exists, got "\/nonexistent\.in"$/m);
+    // The script's line on a line of its own, not after a literal "\n".
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const script = join(mkdtempSync(join(tmpdir(), "iommu-sim-replay-")), "f.in");
+    writeFileSync(script, "cfg s1 0x40201000 48 48 1\nfrobnicate 1 2\n");
+    const unknown = await run("node", [CLI, "replay", script]).catch((e) => e);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe("iommu-sim replay: line 2: unknown command 'frobnicate'\n  frobnicate 1 2\n");
     const bad = await run("node", [CLI, "replay", "x", "--profile", "6.1"]).catch((e) => e);
     expect(bad.stderr).toMatch(/Allowed choices are 5.15, 6.12, 7.1/);
   });

@@ -162,6 +162,20 @@ describe("failures and findings", () => {
     expect(r.out).toMatch(/^Outcome: +violations \(expected clean: NOT AS EXPECTED\)/m);
     expect(r.out).toMatch(/use-after-free/);
   });
+
+  it("violations a scenario expects (checks.expect \"violations\" or \"any\"): as expected, exit 0", () => {
+    const broken = { events: [], smmu: { injectDroppedInvalidations: true } };
+    for (const expect_ of ["violations", "any"]) {
+      const file = scenarioFile(`expects-${expect_}`, 2_000, { ...broken, checks: { oracle: true, expect: expect_ } });
+      const r = cli("run", file, "--workers", "1");
+      expect(r.out).toMatch(new RegExp(`^Outcome: +violations \\(expected ${expect_}: as expected\\)`, "m"));
+      expect(r.code, expect_).toBe(0);
+    }
+    // A clean run where violations were expected is not as expected.
+    const clean = cli("run", scenarioFile("expects-violations-clean", 2_000, { checks: { oracle: true, expect: "violations" } }), "--workers", "1");
+    expect(clean.out).toMatch(/^Outcome: +ok \(expected violations: NOT AS EXPECTED\)/m);
+    expect(clean.code).toBe(1);
+  });
 });
 
 // Chromium must be there in CI (.ci/run installs it); elsewhere, without it, this is skipped.

@@ -52,10 +52,13 @@ describe("the sweep report on the command line", { timeout: 120_000 }, () => {
     expect(wrongSort.out).toMatch(/--sort-by must be a metric or a field path of the sweep \(did you mean 'latency\.unmap\.p50'\?\)/);
     const wrongMetric = await cli("sweep", "report", at("pkt.jsonl"), "--metrics", "smmu.iotlbHitRat");
     expect(wrongMetric.code).toBe(2);
-    expect(wrongMetric.out).toMatch(/--metrics is not a metric of these results \(did you mean 'smmu\.iotlbHitRate'\?\)/);
+    expect(wrongMetric.out).toMatch(/--metrics entry 1 \("smmu\.iotlbHitRat"\) is not a metric of these results \(did you mean 'smmu\.iotlbHitRate'\?\)/);
+    const second = await cli("sweep", "report", at("pkt.jsonl"), "--metrics", "totals.ops,foo");
+    expect(second.code).toBe(2);
+    expect(second.out).toMatch(/^iommu-sim: --metrics entry 2 \("foo"\) is not a metric of these results; /);
     const missing = await cli("sweep", "report", at("nothing.jsonl"));
     expect(missing.code).toBe(2);
-    expect(missing.out).toMatch(/cannot read the results file.*ENOENT.*nothing\.jsonl/);
+    expect(missing.out).toMatch(/cannot read the results file .*nothing\.jsonl: no such file or directory \(ENOENT\)/);
   });
 
   it("reports the merged shards, and leaves a shard without a report of its own", async () => {
@@ -71,6 +74,23 @@ describe("the sweep report on the command line", { timeout: 120_000 }, () => {
     expect(csvRows(at("merged.csv")).slice(1).map((l) => l.split(",").slice(3, 5).join(" ")))
       .toEqual(csvRows(at("pkt.csv")).slice(1).map((l) => l.split(",").slice(3, 5).join(" ")));
     expect(readFileSync(at("merged.html"), "utf8")).toContain("8 of 8 runs finished");
+  });
+
+  it("merge refuses an OUT that exists (its results would be lost) and inputs that hold no results", async () => {
+    writeFileSync(at("kept.jsonl"), readFileSync(at("shard-0.jsonl")));
+    const before = readFileSync(at("kept.jsonl"), "utf8");
+    const over = await cli("sweep", "merge", at("kept.jsonl"), at("shard-1.jsonl"));
+    expect(over.code).toBe(2);
+    expect(over.out).toMatch(/^iommu-sim: .*kept\.jsonl already exists: sweep merge writes a new file and does not replace one; name another OUT, or remove .*kept\.jsonl first/);
+    expect(readFileSync(at("kept.jsonl"), "utf8")).toBe(before);
+    writeFileSync(at("empty.jsonl"), "");
+    const empty = await cli("sweep", "merge", at("none.jsonl"), at("empty.jsonl"));
+    expect(empty.code).toBe(2);
+    expect(empty.out).toMatch(/^iommu-sim: .*empty\.jsonl holds no results: nothing to merge/);
+    expect(existsSync(at("none.jsonl"))).toBe(false);
+    // An empty shard beside others (more shards than runs) is merged as before.
+    const withEmpty = await cli("sweep", "merge", at("plus-empty.jsonl"), at("shard-0.jsonl"), at("shard-1.jsonl"), at("empty.jsonl"));
+    expect(withEmpty.code, withEmpty.out).toBe(0);
   });
 
   it("writes the report of what finished, marked partial, when Ctrl-C stops the sweep", async () => {

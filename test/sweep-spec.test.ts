@@ -109,6 +109,14 @@ describe("refusals name the field path or the point", () => {
     [{ base: "nic-tx", seed: 2 ** 32 - 2, repeat: 3 }, /sweep: seed: seed 4294967294 with repeat 3 would run seeds up to 4294967296/],
     [{ base: "nic-tx", set: { "events[3].cpu": 1 } }, /^sweep: set\["events\[3\]\.cpu"\]: events\[3\]\.cpu cannot be set: events is not there/],
     [{ base: "nic-tx", set: { "domains[0].type.x": 1 } }, /set\["domains\[0\]\.type\.x"\]: .*domains\[0\]\.type is a single value: it has no field "x"/],
+    // Each field's errors say what it takes in words, not the schema library's types ("a value of type union").
+    [{ base: "nic-tx", keep: "partial" }, /^sweep: keep: expected "full" \(the whole report\) or a list of metric paths \(at least one\), found "partial" \(a string\)$/],
+    [{ base: "nic-tx", repeat: 1.5 }, /^sweep: repeat: expected an integer 1\.\.100000, found 1\.5$/],
+    [{ base: "nic-tx", seed: -1 }, /^sweep: seed: expected an integer ≥ 0, found -1$/],
+    [{ base: "nic-tx", axes: { cpus: 5 } }, /^sweep: axes\.cpus: expected a list of the axis's values \(at least one\), or a range \{ from, to, step or factor \}, found 5/],
+    [{}, /^sweep: base: required field missing \(expected a built-in scenario's name \(nic, .*\), a scenario file's path, or a scenario \(an object\)\)$/],
+    // A misspelt key is told first: it is why the field it meant is missing.
+    [{ bse: "nic-tx" }, /^sweep: bse: unknown field \(did you mean "base"\?/],
   ])("%j", (input, message) => {
     expect(refusal(input)).toMatch(message);
   });

@@ -145,3 +145,99 @@ describe("interrupted commands exit 2", () => {
     expect(out).toMatch(/^dma mapping benchmark\(SINGLE_MODE\)/m);
   }, 60_000);
 });
+
+describe("a reader that stops early (| head -1)", () => {
+  /** The command with its standard output's reader closed at once: every write meets EPIPE. */
+  async function closedPipe(...args: string[]): Promise<{ code: number | null; err: string }> {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let err = "";
+    child.stderr.on("data", (d) => { err += String(d); });
+    const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+    return { code, err };
+  }
+
+  it("ends quietly with the command's own exit code, not an unhandled EPIPE (exit 1, a violation's)", async () => {
+    const run = await closedPipe("run", file("pipe.json", tiny("pipe")), "--no-progress", "--json");
+    expect(run.err).toBe("");
+    expect(run.code).toBe(0);
+    const list = await closedPipe("bugs", "list", "--json");
+    expect(list.err).toBe("");
+    expect(list.code).toBe(0);
+  }, 60_000);
+});
+
+describe("explore: an option the chosen mode would ignore is refused, naming it and why", () => {
+  const MP = "C mp\n{}\nP0(int *x, int *y)\n{\n  WRITE_ONCE(*x, 1);\n  WRITE_ONCE(*y, 1);\n}\n" +
+    "P1(int *x, int *y)\n{\n  int r0 = READ_ONCE(*y);\n  int r1 = READ_ONCE(*x);\n}\nexists (1:r0=1 /\\ 1:r1=0)\n";
+
+  it("--litmus with a scenario's options, or a scenario", () => {
+    const mp = file("modes-mp.litmus", MP);
+    for (const extra of [["--variant", "merged"], ["--smmu", "v2"], ["--random", "3"], ["--no-dpor"], ["--stats"], ["--no-oracle"],
+                         ["--with", "DMA_FQ_SINGLE"], ["--without", "DMA_FQ_SINGLE"], ["--export-litmus", join(dir, "x.litmus")],
+                         ["--seed", "2"], ["--replay", "seed-race@merged@sc: A:1"]]) {
+      const r = cli("explore", "--litmus", mp, ...extra);
+      expect(r.code, extra.join(" ")).toBe(2);
+      expect(r.err.trim(), extra.join(" ")).toBe(`iommu-sim: ${extra[0]} does not apply with --litmus: a litmus test is judged on its own ` +
+        `(only --model, --max-schedules, --time-limit, --counts apply); remove ${extra[0]}`);
+    }
+    const sc = cli("explore", "seed-race", "--litmus", mp);
+    expect(sc.code).toBe(2);
+    expect(sc.err).toMatch(/a scenario \(seed-race\) and --litmus exclude each other: .* seed-race would be ignored/);
+    // What --litmus does read still works.
+    expect(cli("explore", "--litmus", mp, "--model", "sc", "--max-schedules", "100", "--time-limit", "5", "--counts", "all").code).toBe(0);
+  });
+
+  it("--replay with what its line names; --seed without --random; litmus options without --litmus; --random's own", () => {
+    const line = "seed-race@merged@sc: A:1";
+    for (const extra of [["--variant", "merged"], ["--model", "relaxed"], ["--smmu", "v2"], ["--random", "3"]]) {
+      const r = cli("explore", "--replay", line, ...extra);
+      expect(r.code, extra.join(" ")).toBe(2);
+      expect(r.err, extra.join(" ")).toMatch(new RegExp(`^iommu-sim: ${extra[0]} does not apply with --replay: the replay line names its own ` +
+        "scenario, variant, model, SMMU and kernel \\(only --no-oracle applies\\)"));
+    }
+    expect(cli("explore", "seed-race", "--replay", line).err).toMatch(/a scenario \(seed-race\) and --replay exclude each other/);
+    expect(cli("explore", "seed-race", "--seed", "3").err).toMatch(/^iommu-sim: --seed applies only with --random N/);
+    expect(cli("explore", "seed-race", "--time-limit", "3").err).toMatch(/^iommu-sim: --time-limit applies only with --litmus FILE/);
+    expect(cli("explore", "seed-race", "--counts", "all").err).toMatch(/^iommu-sim: --counts applies only with --litmus FILE/);
+    expect(cli("explore", "seed-race", "--random", "3", "--max-schedules", "9").err).toMatch(/^iommu-sim: --max-schedules does not apply with --random/);
+    expect(cli("explore", "seed-race", "--random", "3", "--no-dpor").err).toMatch(/^iommu-sim: --no-dpor does not apply with --random/);
+    expect(cli("explore", "seed-race", "--export-litmus", join(dir, "e.litmus"), "--model", "sc").err)
+      .toMatch(/^iommu-sim: --model does not apply with --export-litmus: .*\(only --variant, --with, --without apply\)/);
+    // Combinations that are used still run.
+    expect(cli("explore", "seed-race", "--random", "3", "--seed", "2", "--stats").code).toBe(3);
+    const full = "seed-race@v2-hoisted@sc: B:1 B:2 B:3 A:1 A:2 B:4 B:5 B:6 B:7 B:8 A:3 A:4 A:5 C:1 dev:1";
+    expect(cli("explore", "--replay", full).code).toBe(1);
+    expect(cli("explore", "--replay", full, "--no-oracle").code).toBe(0);
+  });
+});
+
+describe("messages say what was typed", () => {
+  it("bench: a number that is not one is shown as typed (a list's entry by its place), not as NaN", () => {
+    const cases: [string[], string][] = [
+      [["-t", "1abc"], '--threads must be a number, got "1abc"'],
+      [["-t", "1,,2"], '--threads must be a thread count or a comma-separated list of them (entry 2, "", is empty), got "1,,2"'],
+      [["-t", "1,2,"], '--threads must be a thread count or a comma-separated list of them (entry 3, "", is empty), got "1,2,"'],
+      [["-t", "1,x,2"], '--threads must be a thread count or a comma-separated list of them (entry 2, "x", is not a number), got "1,x,2"'],
+      [["-g", "2abc"], '--granule must be a number, got "2abc"'],
+      [["--magazine-size", "abc"], '--magazine-size must be a number, got "abc"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli("bench", "-s", "1", "--max-loops", "5", ...args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err.trim(), args.join(" ")).toBe(`iommu-sim: ${message}`);
+    }
+  });
+
+  it("bugs: an id with --all, and a subcommand that does not exist", () => {
+    const both = cli("bugs", "run", "ttl-nonleaf", "--all");
+    expect(both.code).toBe(2);
+    expect(both.err.trim()).toBe("iommu-sim: bugs run: an entry's id (ttl-nonleaf) and --all exclude each other: give one of them");
+    const none = cli("bugs", "run");
+    expect(none.err.trim()).toBe("iommu-sim: bugs run needs an entry's id (or a fix's 12 hex digits), or --all");
+    const nope = cli("bugs", "nope");
+    expect(nope.code).toBe(2);
+    expect(nope.err.trim()).toBe('iommu-sim: bugs has no subcommand "nope": its subcommands are list, run (list is the default; `bugs run ID` runs an entry)');
+    expect(cli("bugs", "--json").code).toBe(0);
+  });
+});

@@ -5,14 +5,13 @@
 // while the progress bar goes to stderr, and only to a terminal.
 
 import { ArgumentError } from "../errors.js";
-import { outBase } from "../out-base.js";
+import { outBase, writeOutFile } from "../out-base.js";
 import { progressBar, type ProgressSink } from "../progress.js";
 import {
   checkMapBenchmarkOptions, formatMapBenchmark, runMapBenchmark, type MapBenchmarkOptions, type MapBenchmarkResult,
 } from "./map-benchmark.js";
 import { kernelProfile, type Profile } from "../profile.js";
 import type { CmdqVariant, MachineName } from "../machines.js";
-import { writeFileSync } from "node:fs";
 import { renderSweepHtml, sweepPoint, sweepTable, sweepText } from "./sweep.js";
 
 export type BenchMode = "strict" | "lazy" | "both";
@@ -97,7 +96,7 @@ export async function runBenchCommand(o: BenchCliOptions, print: (line: string) 
     process.stderr.write(`iommu-sim bench: interrupted; the results cover the modelled time run so far\n`);
   }
   const points = results.map(sweepPoint);
-  if (o.out) writeOut(o, points, results);
+  if (o.out !== undefined) writeOut(o, points, results);
   if (o.json) {
     const one = (rs: MapBenchmarkResult[]) => (modes.length === 1 ? rs[0] : Object.fromEntries(modes.map((m, i) => [m, rs[i]])));
     print(JSON.stringify(Array.isArray(o.threads) ? { points, results } : one(runs[0] ?? []), null, 2));
@@ -167,8 +166,8 @@ async function runModes(o: BenchCliOptions, threads: number, modes: readonly ("s
 function writeOut(o: BenchCliOptions, points: ReturnType<typeof sweepPoint>[], results: MapBenchmarkResult[]): void {
   const info = { ...(o.machine ? { machine: o.machine } : {}), cmdq: o.cmdq ?? "kernel", profile: o.profile, granule: o.granule,
                  ...(o.magazineSize !== undefined ? { magazineSize: o.magazineSize } : {}) };
-  writeFileSync(`${o.out}.html`, renderSweepHtml(points, info, results));
-  writeFileSync(`${o.out}.json`, JSON.stringify({ points, results }, null, 2));
+  writeOutFile(`${o.out}.html`, renderSweepHtml(points, info, results));
+  writeOutFile(`${o.out}.json`, JSON.stringify({ points, results }, null, 2));
   process.stderr.write(`iommu-sim bench: wrote ${o.out}.html and ${o.out}.json\n`);
 }
 

@@ -54,6 +54,13 @@ export class Args {
     return v;
   }
 
+  /** A 0/1 flag argument (the harness's C reads it as a bool): any other number is refused, not taken as 1. */
+  flag(i: number, name: string, dflt?: 0 | 1): boolean {
+    const v = this.num(i, name, dflt);
+    if (v !== 0 && v !== 1) this.fail(`${name} must be 0 or 1, got '${this.words[i]}'`);
+    return v === 1;
+  }
+
   word(i: number, name: string): string {
     const w = this.words[i];
     if (w === undefined) this.fail(`missing argument ${i + 1} (${name})`);

@@ -44,7 +44,7 @@ export class IovaCommands implements CommandFamily {
       case "flushcpu": a.atMost(1); this.after(() => { this.domain().flushCpu(this.cpuArg(a.num(0, "N"))); return "ok"; }); break;
       case "flushall": a.atMost(0); this.after(() => { this.domain().flushAll(); return "ok"; }); break;
       case "tick": a.atMost(1); this.tick(a.num(0, "N")); break;
-      case "failatomic": a.atMost(1); this.failatomic(a.num(0, "0|1")); break;
+      case "failatomic": a.atMost(1); this.failatomic(a.flag(0, "FAIL")); break;
       case "put": a.atMost(0); this.put(); break;
       case "fqinit": a.atMost(0); this.fqinit(); break;
       case "queue": a.atMost(3); this.queue(a); break;
@@ -139,7 +139,7 @@ export class IovaCommands implements CommandFamily {
   private alloc(a: Args): void {
     const size = a.num(0, "SIZE");
     const limit = a.num(1, "LIMIT");
-    const aligned = a.num(2, "ALIGNED") !== 0;
+    const aligned = a.flag(2, "ALIGNED");
     this.after(() => {
       try {
         const r = this.domain().alloc(size, limit, aligned, { raw: true });
@@ -155,7 +155,7 @@ export class IovaCommands implements CommandFamily {
   private fast(a: Args): void {
     const size = a.num(0, "SIZE");
     const limit = a.num(1, "LIMIT");
-    const flush = a.num(2, "FLUSH") !== 0;
+    const flush = a.flag(2, "FLUSH");
     this.after(() => hex(this.domain().allocFast(this.cpu, size, limit, flush)));
   }
 
@@ -209,9 +209,8 @@ export class IovaCommands implements CommandFamily {
     this.out.line(`ok jiffies=${this.sim.jiffies}`);
   }
 
-  private failatomic(v: number): void {
-    if (v !== 0 && v !== 1) throw new Error(`failatomic takes 0 or 1, got ${v}`);
-    this.domain().setFailAtomic(v === 1);
+  private failatomic(fail: boolean): void {
+    this.domain().setFailAtomic(fail);
     this.out.line("ok");
   }
 

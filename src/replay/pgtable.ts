@@ -107,7 +107,7 @@ export class PgtableCommands implements CommandFamily {
     if (!format) throw new Error(`FMT must be one of ${Object.keys(FORMATS).join(", ")}, got '${fmtWord}'`);
     const config = {
       format, pgsizeBitmap: a.num(1, "PGSIZE_BITMAP"), ias: a.num(2, "IAS"), oas: a.num(3, "OAS"),
-      coherentWalk: a.num(4, "COHERENT", 1) !== 0, quirks: a.num(5, "QUIRKS", 0), events: 1 << 16,
+      coherentWalk: a.flag(4, "COHERENT", 1), quirks: a.num(5, "QUIRKS", 0), events: 1 << 16,
     };
     if (this.pt) {
       this.pt.free();
@@ -142,7 +142,7 @@ export class PgtableCommands implements CommandFamily {
     const id = args.num(at + 1, "ID");
     const most = v3 ? 0xffff : stage === 2 ? 0xff : 0xffff;
     if (id > most) throw new Error(`ID must be an ${stage === 1 ? "ASID" : "VMID"} in [0, ${most}]${v3 ? "" : ` on an SMMU ${model}`}, got ${id}`);
-    this.smmuSettings = { model, ril: v3 && args.num(0, "RIL") !== 0, stage, id, compact: v3 && args.num(3, "COMPACT", 0) !== 0 };
+    this.smmuSettings = { model, ril: v3 && args.flag(0, "RIL"), stage, id, compact: v3 && args.flag(3, "COMPACT", 0) };
     this.attachSmmu();
     this.out.line("ok");
   }
@@ -159,7 +159,7 @@ export class PgtableCommands implements CommandFamily {
   private unmap(a: Args): void {
     a.atMost(4);
     const pt = this.table();
-    const queued = a.num(3, "QUEUED", 0) !== 0;
+    const queued = a.flag(3, "QUEUED", 0);
     const r = pt.unmapPages(a.num(0, "IOVA"), a.num(1, "PGSIZE"), a.num(2, "PGCOUNT"),
       { gather: queued ? "queued" : "strict", sync: true, raw: true });
     this.out.line("");

@@ -312,7 +312,8 @@ function plural(n: number, one: string, many = `${one}s`): string {
 interface Expectation { words: string; noun: string }
 const EXPECTED = new WeakMap<object, Expectation>();
 
-function expecting<T extends z.ZodType>(schema: T, words: string, noun = words): T {
+/** @internal `schema`, whose errors say what it expects in `words` (the sweep file's schema uses it too). */
+export function expecting<T extends z.ZodType>(schema: T, words: string, noun = words): T {
   EXPECTED.set(schema, { words, noun });
   return schema;
 }
@@ -321,7 +322,8 @@ function expecting<T extends z.ZodType>(schema: T, words: string, noun = words):
 // integer ≥ 1"); a value over one is told the cap.
 const CAP = 1e9;
 
-function integer(min: number, max: number) {
+/** @internal An integer min..max, said so in its errors. */
+export function integer(min: number, max: number) {
   const words = max >= CAP ? `an integer ≥ ${min}` : `an integer ${min}..${max}`;
   return expecting(z.int().min(min).max(max), words, "an integer");
 }
@@ -436,6 +438,7 @@ function invalidUnion(iss: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>): s
     const value = (iss.input as Record<string, unknown> | undefined)?.[discriminator];
     return invalidValue(options, value);
   }
+  if (iss.input === undefined) return `required field missing (expected ${expected(iss.inst)})`;
   return `expected ${expected(iss.inst)}, found ${found(iss.input, true)}`;
 }
 

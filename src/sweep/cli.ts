@@ -5,9 +5,9 @@
 // (Ctrl-C or SIGTERM: every finished run is kept; --resume runs the rest); merge: 1 when runs
 // are missing.
 
-import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { ArgumentError } from "../errors.js";
-import { outBase } from "../out-base.js";
+import { checkOutFolder, outBase, type OutFiles } from "../out-base.js";
 import { progressBar } from "../progress.js";
 import { runSweep, type SweepOutcome } from "./local.js";
 import { countRuns, expandPoints, inShard, parseShard, shardText, valueText, type Shard } from "./points.js";
@@ -76,17 +76,12 @@ function checkQueueOptions(o: SweepCliOptions): void {
   if (o.jobs !== undefined) throw new ArgumentError("--jobs", o.jobs, why);
 }
 
-/** `--out BASE` (a .jsonl, .json or .html ending dropped), refusing a directory. */
+/** A sweep's files: BASE.jsonl, and its report BASE.html and BASE.csv. */
+const SWEEP_FILES: OutFiles = { endings: ["jsonl", "json", "html"], noun: "the sweep's files", example: "grid", writes: ["jsonl", "html", "csv"] };
+
+/** `--out BASE` (a .jsonl, .json or .html ending dropped), refusing a directory and a folder that cannot be written. */
 function sweepOutBase(out: string | undefined): string | undefined {
-  if (out === undefined) return undefined;
-  try {
-    return outBase(out.replace(/\.jsonl$/i, ""));
-  } catch (e) {
-    if (!(e instanceof ArgumentError)) throw e;
-    const dir = out.replace(/[/\\]+$/, "") || ".";
-    throw new ArgumentError("--out", out, `must be the base of the sweep's files, not a directory: e.g. --out ${dir}/grid ` +
-      `writes ${dir}/grid.jsonl`);
-  }
+  return out === undefined ? undefined : outBase(out, SWEEP_FILES);
 }
 
 /** The sweep's name as a file name in the working folder (a shard's with its number). */
@@ -177,14 +172,31 @@ function printDryRun(spec: SweepSpec, shard: Shard | undefined, json: boolean, i
 // ---------------------------------------------------------------------------------------
 // merge
 
+/** Merge's OUT: a new file in a folder that can be written (checked before the inputs are read). */
+function checkMergeOut(out: string): void {
+  if (out === "") throw new ArgumentError("OUT", out, "must name the merged results file to write, e.g. merged.jsonl");
+  if (existsSync(out)) {
+    throw new SweepResultsError(`${out} already exists: sweep merge writes a new file and does not replace one; name another ` +
+      `OUT, or remove ${out} first (to add results to it, give it as an input too: sweep merge NEW.jsonl ${out} …)`);
+  }
+  checkOutFolder(out, "OUT");
+}
+
 /**
  * `iommu-sim sweep merge OUT IN…`: joins results files of one sweep into OUT (written whole,
  * then renamed into place), saying how many duplicates were kept once and which runs are
  * missing; refuses other sweeps, other versions and conflicting results. Exit 1 when runs are missing.
+ * OUT must be new, as `sweep`'s results file must be without --resume: a merge that replaced a
+ * file would lose the results only it held (merging it in as an input keeps them).
  */
 export function mergeCommand(out: string, inputs: string[], io: SweepCliIo): void {
   if (inputs.length === 0) throw new ArgumentError("merge", inputs, "needs at least one results file to read after OUT");
+  checkMergeOut(out);
   const sets = inputs.map((f) => readResults(f, { onWarning: (m) => io.warn(`iommu-sim: warning: ${m}`) }));
+  if (sets.every((lines) => lines.length === 0)) {
+    throw new SweepResultsError(`${inputs.length === 1 ? `${inputs[0]} holds no results` : `none of ${inputs.join(", ")} holds any results`}: ` +
+      "nothing to merge (a sweep writes a result when a run finishes)");
+  }
   const merged = mergeResults(sets, inputs);
   const tmp = `${out}.merging-${process.pid}`;
   try {

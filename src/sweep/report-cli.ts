@@ -5,7 +5,7 @@
 
 import type { Command } from "commander";
 import { ArgumentError } from "../errors.js";
-import { outBase } from "../out-base.js";
+import { outBase, type OutFiles } from "../out-base.js";
 import { loadSweep } from "./spec.js";
 import { missingRuns, readResults, SweepResultsError } from "./results.js";
 import { formatSweepTable, specFromResults } from "./report.js";
@@ -167,20 +167,18 @@ function withFlagNames<T>(fn: () => T): T {
     return fn();
   } catch (e) {
     if (!(e instanceof ArgumentError)) throw e;
-    const flag = e.argument === "sortBy" ? "--sort-by" : e.argument.startsWith("metrics") ? "--metrics" : undefined;
+    // metrics[i]: the i-th of --metrics' comma-separated entries, named by its place (counted from 1) and text.
+    const entry = /^metrics\[(\d+)\]$/.exec(e.argument);
+    const flag = e.argument === "sortBy" ? "--sort-by" : entry ? `--metrics entry ${Number(entry[1]) + 1} (${JSON.stringify(e.value)})` : undefined;
     if (flag === undefined) throw e;
     throw new ArgumentError(flag, e.value, e.expected);
   }
 }
 
-/** `sweep report --out BASE` (a .html, .csv or .jsonl ending dropped), refusing a directory. */
+/** `sweep report`'s files: BASE.html and BASE.csv. */
+const SWEEP_REPORT_FILES: OutFiles = { endings: ["csv", "jsonl", "json", "html"], noun: "the report's files", example: "grid", writes: ["html", "csv"] };
+
+/** `sweep report --out BASE` (a .html, .csv or .jsonl ending dropped), refusing a directory and a folder that cannot be written. */
 function reportOutBase(out: string): string {
-  try {
-    return outBase(out.replace(/\.(csv|jsonl)$/i, ""));
-  } catch (e) {
-    if (!(e instanceof ArgumentError)) throw e;
-    const dir = out.replace(/[/\\]+$/, "") || ".";
-    throw new ArgumentError("--out", out, `must be the base of the report's files, not a directory: e.g. --out ${dir}/grid ` +
-      `writes ${dir}/grid.html and ${dir}/grid.csv`);
-  }
+  return outBase(out, SWEEP_REPORT_FILES);
 }

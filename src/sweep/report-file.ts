@@ -3,7 +3,7 @@
 // BASE.jsonl. Written whole at the end of a sweep (also a stopped one, marked partial) and
 // by `iommu-sim sweep report`.
 
-import { writeFileSync } from "node:fs";
+import { writeOutFile } from "../out-base.js";
 import { uplotAssets } from "../report/html.js";
 import { renderSweepHtml, sweepCsv, type SweepHtmlOptions } from "./report.js";
 import type { SweepResultLine, SweepSpec } from "./types.js";
@@ -21,7 +21,7 @@ export function writeSweepReport(base: string, spec: SweepSpec, lines: readonly 
   const htmlFile = `${base}.html`;
   const csvFile = `${base}.csv`;
   const csv = sweepCsv(spec, lines);
-  writeFileSync(htmlFile, sweepReportHtml(spec, lines, { ...opts, csvName: name, csv }));
-  writeFileSync(csvFile, csv);
+  writeOutFile(htmlFile, sweepReportHtml(spec, lines, { ...opts, csvName: name, csv }));
+  writeOutFile(csvFile, csv);
   return [htmlFile, csvFile];
 }

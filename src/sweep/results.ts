@@ -9,6 +9,7 @@
 import { appendFileSync, closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { IommuSimError } from "../errors.js";
+import { fileFailure } from "../input-file.js";
 import { parseRunReport, ReportError } from "../report/schema.js";
 import { formatPath, messageFor, problemsOf } from "../run/scenario.js";
 import { canonicalJson } from "./hash.js";
@@ -85,7 +86,7 @@ export function readResults(path: string, opts: ReadResultsOptions = {}): SweepR
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new SweepResultsError(`cannot read the results file: ${(e as Error).message}`);
+    throw new SweepResultsError(`cannot read the results file ${path}: ${fileFailure(e)}`);
   }
   const rows = text.split("\n");
   const tail = rows.pop()!; // "" when the file ends with its newline

@@ -8,12 +8,15 @@
 // anything that decides a point's result does.
 
 import { readFileSync } from "node:fs";
+import { fileFailure } from "../input-file.js";
 import { dirname, resolve as resolvePath } from "node:path";
 import { z } from "zod";
 import { ArgumentError, ConfigError } from "../errors.js";
 import { parseJsonStrict } from "../json-input.js";
 import { BUILTIN_RUN_SCENARIOS, isBuiltinRunScenarioName } from "../run/builtins.js";
-import { formatPath, messageFor, parseRunScenario, problemsOf, ScenarioError, type Path } from "../run/scenario.js";
+import {
+  expecting, formatPath, integer, messageFor, parseRunScenario, problemsOf, ScenarioError, type Path,
+} from "../run/scenario.js";
 import { scenarioPathProblem } from "./fields.js";
 import { hashOf } from "./hash.js";
 import { metricPathProblem } from "./metrics.js";
@@ -60,24 +63,33 @@ const axisValue: z.ZodType<AxisValue, AxisValue> = z.lazy(() => z.union([
   z.string(), z.number(), z.boolean(), z.null(), z.array(axisValue), z.record(z.string(), axisValue),
 ]));
 
+// Each field's errors say what it takes in words (`expecting`), not the schema library's types.
+const number = () => expecting(z.number(), "a number");
+
 const rangeSchema = z.strictObject({
-  from: z.number(),
-  to: z.number(),
-  step: z.number().gt(0).optional(),
-  factor: z.number().gt(1).optional(),
+  from: number(),
+  to: number(),
+  step: expecting(z.number().gt(0), "a number > 0", "a number").optional(),
+  factor: expecting(z.number().gt(1), "a number > 1", "a number").optional(),
 });
 
-const axisSchema = z.union([z.array(axisValue).min(1), rangeSchema]);
+const axisSchema = expecting(z.union([z.array(axisValue).min(1), rangeSchema]),
+  "a list of the axis's values (at least one), or a range { from, to, step or factor }");
+
+/** Field paths and their values (`set`, each of `points`). */
+const valuesByPath = () => expecting(z.record(z.string(), axisValue), "an object of scenario field paths and their values", "an object");
 
 const sweepSchema = z.strictObject({
-  name: z.string().min(1).max(64).optional(),
-  base: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
-  axes: z.record(z.string(), axisSchema).optional(),
-  points: z.array(z.record(z.string(), axisValue)).optional(),
-  set: z.record(z.string(), axisValue).optional(),
-  repeat: z.int().min(1).max(MAX_SWEEP_RUNS).optional(),
-  seed: z.int().min(0).max(MAX_SEED).optional(),
-  keep: z.union([z.literal("full"), z.array(z.string()).min(1)]).optional(),
+  name: expecting(z.string().min(1).max(64), "a string of 1..64 characters", "a string").optional(),
+  base: expecting(z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+    `a built-in scenario's name (${Object.keys(BUILTIN_RUN_SCENARIOS).join(", ")}), a scenario file's path, or a scenario (an object)`),
+  axes: expecting(z.record(z.string(), axisSchema), "an object of scenario field paths and their axes", "an object").optional(),
+  points: expecting(z.array(valuesByPath()), "a list of points (objects of field paths and values)", "a list").optional(),
+  set: valuesByPath().optional(),
+  repeat: integer(1, MAX_SWEEP_RUNS).optional(),
+  seed: integer(0, MAX_SEED).optional(),
+  keep: expecting(z.union([z.literal("full"), z.array(z.string()).min(1)]),
+    '"full" (the whole report) or a list of metric paths (at least one)').optional(),
 });
 
 // Input and schema must agree (the contract is src/sweep/types.ts).
@@ -104,7 +116,9 @@ export function loadSweep(input: string | SweepSpecInput, opts: LoadSweepOptions
   const baseDir = opts.baseDir ?? (typeof input === "string" ? dirname(resolvePath(input)) : process.cwd());
   const parsed = sweepSchema.safeParse(raw, { error: messageFor, reportInput: true });
   if (!parsed.success) {
-    const p = problemsOf(parsed.error.issues)[0]!;
+    // An unknown key first: a misspelt field (`bse`) is the likely cause of a missing one (`base`).
+    const issues = [...parsed.error.issues].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+    const p = problemsOf(issues)[0]!;
     throw new SweepError(source, formatPath(p.path), p.message);
   }
   const s = parsed.data;
@@ -138,7 +152,7 @@ function readSweepFile(path: string): unknown {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new SweepError(path, "(root)", `cannot read the sweep file: ${(e as Error).message}`);
+    throw new SweepError(path, "(root)", `cannot read the sweep file: ${fileFailure(e)}`);
   }
   return parseJsonStrict(text, path);
 }
@@ -163,7 +177,7 @@ function resolveBase(base: string | Record<string, unknown>, baseDir: string, so
     try {
       text = readFileSync(where, "utf8");
     } catch (e) {
-      throw new SweepError(source, "base", `cannot read the scenario file: ${(e as Error).message}`);
+      throw new SweepError(source, "base", `cannot read the scenario file ${where}: ${fileFailure(e)}`);
     }
     const json = parseJsonStrict(text, where);
     if (typeof json !== "object" || json === null || Array.isArray(json)) {
