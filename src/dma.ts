@@ -49,7 +49,10 @@ export interface DmaDomainOptions {
   oas?: number;
   /** Simulated CPUs that map and unmap (each with its own IOVA caches and flush-queue ring). Default 4. */
   cpus?: number;
-  /** ASID of the domain's context. Default: 1 + the page table's id. */
+  /**
+   * ASID of the domain's context, one no other domain on the SMMU has. Default: the first
+   * free one from 1 + the page table's id.
+   */
   asid?: number;
   /** v7.1 only: 'single' is the one shared queue of 32768 entries and 1000 ms (shadow_on_flush). */
   fqMode?: "percpu" | "single";
@@ -75,6 +78,15 @@ export interface DmaDomainOptions {
 export function lazySwitchRefusal(kernel: string, ownedGroups: boolean, devices: number): string | undefined {
   if (ownedGroups || devices === 1) return undefined;
   return `${kernel} changes a live group's type only when it holds exactly one device; this domain has ${devices} (-EINVAL)`;
+}
+
+/** The first ASID from `from` up (then from 1: ASID 0 stays for explicit use) no domain on `smmu` has. */
+function freeAsid(smmu: Smmu, from: number): number {
+  for (let i = 0; i < 0xffff; i++) {
+    const asid = 1 + (from - 1 + i) % 0xffff;
+    if (smmu.contextHolder(1, asid) < 0) return asid;
+  }
+  throw new ArgumentError("smmu", smmu, "has no free ASID left (every one of 1..65535 is in use)", "createDmaDomain");
 }
 
 /** The errno of a refused DMA-FQ → DMA switch while devices are attached. */
@@ -219,8 +231,10 @@ export class DmaDomain {
       // Its errors name this call: magazineSize is checked there, once.
       iova = IovaDomain.create(core, profile, { granule, startPfn: 1, cpus, checkFastFrees: false,
                                                  magazineSize: opts.magazineSize }, ctx);
-      sd = new SmmuDomain(core, pt, { id: checkInt("asid", opts.asid ?? 1 + pt.id, 0, 0xffff, ctx),
-                                                 rangeInvalidation });
+      const asid = opts.asid === undefined ? freeAsid(opts.smmu, 1 + pt.id) : checkInt("asid", opts.asid, 0, 0xffff, ctx);
+      sd = new SmmuDomain(core, pt, { id: asid, rangeInvalidation });
+      // Bound now, not at the first attach, so that a second domain cannot take its ASID meanwhile.
+      opts.smmu.bindDomain(sd, ctx, "asid");
       const flags = forcedac ? L.DDF_FORCEDAC : 0;
       const fqOpts = fqMode === "single" ? L.FQ_OPT_SINGLE : 0;
       const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, machineBehaviourBits(core),

@@ -165,6 +165,73 @@ describe("objects must belong to this simulator and domain", () => {
   });
 });
 
+describe("each domain on an SMMU has a context (ASID, VMID) of its own", () => {
+  let sim: Simulator;
+  beforeAll(async () => { sim = await Simulator.create({ ramMiB: 8, kheapMiB: 8 }); });
+  afterAll(async () => { await sim.close(); });
+
+  it("createDmaDomain refuses an ASID in use on its SMMU, naming the domain that has it", async () => {
+    const smmu = sim.createSmmu({ oracle: true });
+    const first = sim.createDmaDomain({ smmu, cpus: 1, asid: 7 });
+    const e = await thrown(() => sim.createDmaDomain({ smmu, cpus: 1, asid: 7 }));
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e.message).toBe(`createDmaDomain: asid is already in use on SMMU ${smmu.id} by SMMU domain ${first.smmuDomain.id} ` +
+      "(a DmaDomain's is its smmuDomain); each domain on an SMMU needs its own ASID, got 7 (0x7)");
+    // Another SMMU has ASIDs of its own; and once the holder is gone its ASID is free again.
+    const other = sim.createSmmu();
+    sim.createDmaDomain({ smmu: other, cpus: 1, asid: 7 }).destroy();
+    first.destroy();
+    sim.createDmaDomain({ smmu, cpus: 1, asid: 7 }).destroy();
+    other.destroy();
+    smmu.destroy();
+  });
+
+  it("an ASID left out skips those in use, explicit 0 included", async () => {
+    const smmu = sim.createSmmu();
+    const taken = [0, 1, 2, 3, 4, 5].map((asid) => sim.createDmaDomain({ smmu, cpus: 1, asid }));
+    const auto = [sim.createDmaDomain({ smmu, cpus: 1 }), sim.createDmaDomain({ smmu, cpus: 1 })];
+    const asids = [...taken, ...auto].map((d) => d.smmuDomain.asidOrVmid);
+    expect(new Set(asids).size).toBe(asids.length);
+    for (const d of [...taken, ...auto]) d.destroy();
+    smmu.destroy();
+  });
+
+  it("attachDevice refuses an SMMU domain whose ASID or VMID another domain there has", async () => {
+    const smmu = sim.createSmmu();
+    const s1 = { ...PT };
+    const s2 = { format: "arm-lpae-s2", pgsizeBitmap: 0x40201000, ias: 40, oas: 40 } as const;
+    const a = sim.createSmmuDomain(sim.createPageTable(s1), { id: 5 });
+    smmu.attachDevice(1, a);
+    const b = sim.createSmmuDomain(sim.createPageTable(s1), { id: 5 });
+    const e = await thrown(() => smmu.attachDevice(2, b));
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e.message).toMatch(new RegExp(`^attachDevice: domain has ASID 5, which is already in use on SMMU ${smmu.id} ` +
+      `by SMMU domain ${a.id} .*got "SMMU domain ${b.id} \\(ASID 5\\)"$`));
+    expect(smmu.streamIds).toEqual([1]);
+    // VMID 5 at stage 2 is another context; a second VMID 5 is not.
+    smmu.attachDevice(3, sim.createSmmuDomain(sim.createPageTable(s2), { id: 5 }));
+    const e2 = await thrown(() => smmu.attachDevice(4, sim.createSmmuDomain(sim.createPageTable(s2), { id: 5 })));
+    expect(e2.message).toMatch(/domain has VMID 5, which is already in use/);
+    smmu.destroy();
+  });
+
+  it("a destroyed SMMU's domains hold no context on the SMMU that reuses its id", async () => {
+    const old = sim.createSmmu();
+    const dom = sim.createSmmuDomain(sim.createPageTable(PT), { id: 9 });
+    old.attachDevice(1, dom);
+    old.destroy();
+    const fresh = sim.createSmmu();
+    expect(fresh.id).toBe(old.id);
+    fresh.attachDevice(1, sim.createSmmuDomain(sim.createPageTable(PT), { id: 9 }));
+    // The old domain may join another SMMU now (its ASID is taken on this one).
+    expect((await thrown(() => fresh.attachDevice(2, dom))).message).toMatch(/ASID 9, which is already in use/);
+    const other = sim.createSmmu();
+    expect(other.attachDevice(2, dom).streamId).toBe(2);
+    fresh.destroy();
+    other.destroy();
+  });
+});
+
 describe("the simulator's own limits, told apart from the kernel's", () => {
   it("an IOVA allocation that fails because the kheap ran out is a SimulatorResourceError, and counted", async () => {
     const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 1 });

@@ -346,6 +346,8 @@ export class Smmu {
   private readonly base: number;
   private faults!: RingReader<Fault>;
   private readonly devices = new Map<number, Device>();
+  /** The SMMU domains whose commands come here (bindDomain): they forget this SMMU when it is destroyed. */
+  private readonly domains = new Set<SmmuDomain>();
   private destroyed = false;
 
   /** @internal Use Simulator.createSmmu. */
@@ -442,7 +444,7 @@ export class Smmu {
       throw new ArgumentError("domain", `SMMU domain ${domain.id}`, `is already attached to SMMU ${domain.smmu.id}, and a domain serves one SMMU`, ctx);
     }
     if (this.model !== "v3") this.checkV2Domain(streamId, domain, ctx);
-    checkCore(this.core, this.core.raw.smmu_domain_set_smmu(domain.id, this.id), ctx, { detail: `SMMU domain ${domain.id}` });
+    this.bindDomain(domain, ctx, "domain");
     const rc = this.model !== "v3"
       ? this.core.raw.smmu_v2_attach(this.id, streamId, domain.id, g.ttbr, tcrWord(g), Number(BigInt.asUintN(32, g.mair ?? 0n)),
           g.ias, Math.log2(g.granule), g.startLevel, g.oas)
@@ -450,10 +452,34 @@ export class Smmu {
           domain.stage === 1 ? domain.asidOrVmid : 0, domain.stage === 2 ? domain.asidOrVmid : 0,
           g.ttbr, g.ias, Math.log2(g.granule), g.startLevel, g.oas);
     checkCore(this.core, rc, ctx, { detail: `stream ${streamId}` });
-    domain.smmu = this;
     const dev = new Device(this.core, this, streamId, pt);
     this.devices.set(streamId, dev);
     return dev;
+  }
+
+  /**
+   * @internal Send SMMU domain `domain`'s commands to this SMMU from now on — refused when
+   * another domain here already has its ASID (stage 1) or VMID (stage 2): the two would share
+   * cache entries and each other's invalidations, and the oracle would judge one domain's
+   * accesses by the other's maps. `field` names what the caller chose the context with.
+   */
+  bindDomain(domain: SmmuDomain, ctx: string, field: string): void {
+    const holder = this.contextHolder(domain.stage, domain.asidOrVmid);
+    if (holder >= 0 && holder !== domain.id) {
+      const what = domain.stage === 1 ? "ASID" : "VMID";
+      const value = field === "domain" ? `SMMU domain ${domain.id} (${what} ${domain.asidOrVmid})` : domain.asidOrVmid;
+      const has = field === "domain" ? `has ${what} ${domain.asidOrVmid}, which is` : "is";
+      throw new ArgumentError(field, value, `${has} already in use on SMMU ${this.id} by SMMU domain ${holder} ` +
+        `(a DmaDomain's is its smmuDomain); each domain on an SMMU needs its own ${what}`, ctx);
+    }
+    checkCore(this.core, this.core.raw.smmu_domain_set_smmu(domain.id, this.id), ctx, { detail: `SMMU domain ${domain.id}` });
+    domain.smmu = this;
+    this.domains.add(domain);
+  }
+
+  /** @internal The SMMU domain (its id) whose stage-`stage` context here is `asidOrVmid`, or -1 (the core's table says). */
+  contextHolder(stage: 1 | 2, asidOrVmid: number): number {
+    return this.core.raw.smmu_context_holder(this.id, stage, asidOrVmid);
   }
 
   /** What an SMMU v1/v2 cannot take: a stream ID past SMR.ID's 15 bits, a VMID past CBAR's 8. */
@@ -726,7 +752,8 @@ export class Smmu {
   destroy(): void {
     if (this.destroyed) return;
     for (const d of [...this.devices.values()]) d.detach();
-    this.core.raw.smmu_destroy(this.id);
+    this.core.raw.smmu_destroy(this.id); // which unbinds its domains there too
+    for (const d of this.domains) d.smmu = undefined;
     this.destroyed = true;
   }
 
