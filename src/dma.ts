@@ -411,11 +411,28 @@ export class DmaDomain {
   }
 }
 
-/** A device attached to a DmaDomain: the DMA API (map, unmap) is called on it. */
+/** How many addresses a device remembers having unmapped, to tell a double unmap from a wild one. */
+const UNMAPPED_REMEMBERED = 4096;
+
+/** What CONFIG_DMA_API_DEBUG reports for an unmap of memory the device never mapped (kernel/dma/debug.c). */
+const NOT_ALLOCATED = `the kernel's DMA-API debugging reports "device driver tries to free DMA memory it has not allocated"`;
+
+/**
+ * A device attached to a DmaDomain: the DMA API (map, unmap) is called on it. Like the
+ * kernel's DMA-API debugging (CONFIG_DMA_API_DEBUG), it keeps a record of the mappings it
+ * holds, and refuses an unmap that matches none — never mapped, already unmapped, or of
+ * another size — before anything is touched: the kernel without that debugging would only
+ * WARN and free the IOVA anyway, handing it out twice. (A short unmap is still there to
+ * reproduce: unmap part of a mapping on `domain.pageTable` first; `stats().shortUnmaps`.)
+ */
 export class DmaDevice {
   readonly dmaMask: number;
   readonly bus: "pci" | "platform";
   private attached = true;
+  /** The mappings live now: DMA address → size (dma-debug's entries), checked on the API side only. */
+  private readonly mappings = new Map<number, number>();
+  /** Addresses unmapped since they were last mapped → the size they had (oldest first, bounded). */
+  private readonly unmapped = new Map<number, number>();
 
   /** @internal Use DmaDomain.attachDevice. */
   constructor(private readonly core: Core, readonly domain: DmaDomain, readonly id: number,
@@ -458,6 +475,8 @@ export class DmaDevice {
       throw new DmaMappingError(`iommu-sim: ${ctx}: DMA_MAPPING_ERROR for ${size} bytes at PA ${hex(phys)} ` +
         `(mask ${this.dmaMask} bits): no IOVA space below the limit, or the page table refused the mapping`);
     }
+    this.mappings.set(addr, size);
+    this.unmapped.delete(addr);
     return addr;
   }
 
@@ -469,9 +488,42 @@ export class DmaDevice {
     checkAddress("addr", addr, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
+    this.checkMapping(addr, size, ctx);
     const rc = this.core.raw.dma_unmap(this.id, cpu, addr, size);
-    if (isErrno(this.core, rc, "ESIM_NO_QUEUE")) return; // the variant lost its race (counted in stats().queueMissing)
-    if (rc < 0) throw cpuError(this.core, rc, cpu, ctx);
+    // ESIM_NO_QUEUE: the variant lost its race (counted in stats().queueMissing); unmapped all the same.
+    if (rc < 0 && !isErrno(this.core, rc, "ESIM_NO_QUEUE")) throw cpuError(this.core, rc, cpu, ctx);
+    this.forget(addr, size);
+  }
+
+  /** Refuse an unmap of [addr, addr + size) that is not one of this device's live mappings. */
+  private checkMapping(addr: number, size: number, ctx: string): void {
+    const mapped = this.mappings.get(addr);
+    if (mapped === size) return;
+    if (mapped !== undefined) {
+      throw new ArgumentError("size", size, `must be the size ${hex(addr)} was mapped with (${mapped} bytes); ` +
+        `the kernel's DMA-API debugging reports "device driver frees DMA memory with different size"`, ctx);
+    }
+    const was = this.unmapped.get(addr);
+    if (was !== undefined) {
+      throw new ArgumentError("addr", addr, `was already unmapped (${was} bytes) and not mapped again since: a second ` +
+        `unmap would free its IOVA twice; ${NOT_ALLOCATED}`, ctx);
+    }
+    for (const [a, n] of this.mappings) {
+      if (addr > a && addr < a + n) {
+        throw new ArgumentError("addr", addr, `is inside the mapping at ${hex(a)} (${n} bytes), not its start: ` +
+          `unmap takes the address map returned, and the size it was given`, ctx);
+      }
+    }
+    throw new ArgumentError("addr", addr, `is not mapped by this device (unmap takes an address its map returned); ` +
+      `${NOT_ALLOCATED}`, ctx);
+  }
+
+  /** The mapping at `addr` is gone: remembered for a while, so that a second unmap is named as one. */
+  private forget(addr: number, size: number): void {
+    this.mappings.delete(addr);
+    this.unmapped.delete(addr);
+    this.unmapped.set(addr, size);
+    if (this.unmapped.size > UNMAPPED_REMEMBERED) this.unmapped.delete(this.unmapped.keys().next().value!);
   }
 
   /** The device itself does DMA: an access through the SMMU (checked by its oracle). */

@@ -232,6 +232,59 @@ describe("each domain on an SMMU has a context (ASID, VMID) of its own", () => {
   });
 });
 
+describe("DmaDevice.unmap checks the device's mappings first, as DMA-API debugging does", () => {
+  let sim: Simulator;
+  beforeAll(async () => { sim = await Simulator.create({ ramMiB: 8, kheapMiB: 8 }); });
+  afterAll(async () => { await sim.close(); });
+
+  it("refuses a double unmap, an address never mapped, one inside a mapping and another size, touching nothing", async () => {
+    const smmu = sim.createSmmu({ oracle: true });
+    const dom = sim.createDmaDomain({ smmu, cpus: 1 });
+    const nic = dom.attachDevice({ streamId: 1 });
+    const a = nic.map(0x9000_0000, 4096);
+    nic.unmap(a, 4096);
+    const b = nic.map(0x9100_0000, 8192);
+    const before = { dma: dom.stats(), iova: dom.iova.stats() };
+    const cases: [() => unknown, RegExp][] = [
+      [() => nic.unmap(a, 4096), /^DmaDevice\.unmap: addr was already unmapped \(4096 bytes\).*free its IOVA twice/],
+      [() => nic.unmap(0x1234000, 4096), /addr is not mapped by this device.*"device driver tries to free DMA memory it has not allocated", got 19087360/],
+      [() => nic.unmap(b + 4096, 4096), new RegExp(`addr is inside the mapping at 0x${b.toString(16)} \\(8192 bytes\\), not its start`)],
+      [() => nic.unmap(b, 4096), /size must be the size 0x[0-9a-f]+ was mapped with \(8192 bytes\).*"device driver frees DMA memory with different size", got 4096/],
+    ];
+    for (const [f, message] of cases) {
+      const e = await thrown(f);
+      expect(e).toBeInstanceOf(ArgumentError);
+      expect(e.message).toMatch(message);
+    }
+    // Nothing was freed: the IOVA allocator and the domain saw none of it.
+    expect({ dma: dom.stats(), iova: dom.iova.stats() }).toEqual(before);
+    // Fresh maps get fresh IOVAs, and the right unmap still works.
+    const c = nic.map(0x9200_0000, 4096);
+    expect(c).not.toBe(b);
+    nic.unmap(b, 8192);
+    nic.unmap(c, 4096);
+    // A mapping of another device of the domain is not this device's to unmap.
+    const disk = dom.attachDevice({ streamId: 2 });
+    const d = disk.map(0x9300_0000, 4096);
+    expect((await thrown(() => nic.unmap(d, 4096))).message).toMatch(/^DmaDevice\.unmap: addr (is not mapped by this device|was already unmapped)/);
+    disk.unmap(d, 4096);
+    dom.destroy();
+    smmu.destroy();
+  });
+
+  it("the kernel's short unmap is still there to reproduce: part of the mapping unmapped on the page table first", () => {
+    const smmu = sim.createSmmu();
+    const dom = sim.createDmaDomain({ smmu, cpus: 1 });
+    const nic = dom.attachDevice({ streamId: 1 });
+    const a = nic.map(0x9000_0000, 8192);
+    expect(dom.pageTable.unmapPages(a, 4096, 1).unmapped).toBe(4096);
+    nic.unmap(a, 8192);
+    expect(dom.stats().shortUnmaps).toBe(1);
+    dom.destroy();
+    smmu.destroy();
+  });
+});
+
 describe("the simulator's own limits, told apart from the kernel's", () => {
   it("an IOVA allocation that fails because the kheap ran out is a SimulatorResourceError, and counted", async () => {
     const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 1 });
