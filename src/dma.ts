@@ -454,7 +454,8 @@ export class DmaDevice {
   /**
    * dma_map_page / dma_map_single: map [phys, phys + size) and return the DMA address
    * (same offset into its granule as phys). Throws DmaMappingError where the kernel returns
-   * DMA_MAPPING_ERROR (no IOVA space under the mask, or the page table refused).
+   * DMA_MAPPING_ERROR (no IOVA space under the mask, or the page table refused). `size` is at
+   * most 2^40, and with the SMMU's oracle on at most its shadow's capacity in 4 KiB pages.
    */
   map(phys: number, size: number, options?: DmaMapOptions): number {
     this.live("map");
@@ -464,6 +465,8 @@ export class DmaDevice {
     checkAddress("phys", phys, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
+    const g = this.domain.granule;
+    this.domain.smmu.oracle?.checkMapPages("size", size, Math.ceil((phys % g + size) / g) * (g / 4096), ctx);
     const L = this.core.layout;
     const dir = L[DIRECTION_CODES[checkOneOf("dir", opts.dir ?? "bidirectional", DIRECTIONS, ctx)]];
     const attrs = opts.privileged ? L.ATTR_PRIVILEGED : 0;

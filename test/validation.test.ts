@@ -285,6 +285,35 @@ describe("DmaDevice.unmap checks the device's mappings first, as DMA-API debuggi
   });
 });
 
+describe("a map the oracle's shadow cannot hold is refused up front, not recorded page by page", () => {
+  it("DmaDevice.map and oracle.recordMap take at most oracle.capacity pages", async () => {
+    const sim = await Simulator.create({ ramMiB: 8, kheapMiB: 8 });
+    try {
+      const smmu = sim.createSmmu({ oracle: { capacity: 1024 } });
+      const dom = sim.createDmaDomain({ smmu, cpus: 1 });
+      const nic = dom.attachDevice({ streamId: 1 });
+      nic.unmap(nic.map(0x9000_0000, 1024 * 4096), 1024 * 4096);
+      const started = Date.now();
+      for (const [size, pages] of [[1024 * 4096 + 1, 1025], [2 ** 40, 2 ** 28]] as const) {
+        const e = await thrown(() => nic.map(0x9000_0000, size));
+        expect(e).toBeInstanceOf(ArgumentError);
+        expect(e.message).toMatch(new RegExp(`^DmaDevice\\.map: size must take at most 1024 IOVA pages of 4 KiB .*` +
+          `its shadow holds 1024 pages \\(oracle\\.capacity.*this map needs ${pages};`));
+      }
+      // 1 byte at the end of a page needs two.
+      expect((await thrown(() => nic.map(0x9000_0fff, 1024 * 4096))).message).toMatch(/this map needs 1025/);
+      expect(Date.now() - started).toBeLessThan(1000); // it took minutes when each page was recorded
+      expect(dom.stats().maps).toBe(1);
+      const pt = sim.createPageTable(PT);
+      const sd = sim.createSmmuDomain(pt, { id: 40 });
+      const e = await thrown(() => smmu.oracle!.recordMap(sd, 0, 0x9000_0000, 2 ** 40));
+      expect(e.message).toMatch(/^oracle\.recordMap: size must take at most 1024 IOVA pages/);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe("the simulator's own limits, told apart from the kernel's", () => {
   it("an IOVA allocation that fails because the kheap ran out is a SimulatorResourceError, and counted", async () => {
     const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 1 });

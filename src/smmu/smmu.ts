@@ -421,7 +421,7 @@ export class Smmu {
         core.raw.smmu_destroy(id);
         throw coreError(core, rc, ctx, { detail: "the oracle's shadow and violation log come from the kheap" });
       }
-      this.oracle = new Oracle(core, id, core.readU32(this.base + L.S_ORACLE));
+      this.oracle = new Oracle(core, id, core.readU32(this.base + L.S_ORACLE), cap);
     }
     own(this, core);
   }
