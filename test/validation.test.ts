@@ -314,6 +314,36 @@ describe("a map the oracle's shadow cannot hold is refused up front, not recorde
   });
 });
 
+describe("Smmu.submit: every command's required fields are required", () => {
+  it("a command without its ASID, VMID, stream or address is refused, not sent for 0", async () => {
+    const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 2 });
+    try {
+      const smmu = sim.createSmmu();
+      const cases: [object, string][] = [
+        [{ op: "CMD_TLBI_NH_ASID" }, "asid"], [{ op: "CMD_TLBI_EL2_ASID", vmid: 1 }, "asid"],
+        [{ op: "CMD_TLBI_S12_VMALL" }, "vmid"], [{ op: "TLBI_NH_ALL" }, "vmid"],
+        [{ op: "CMD_CFGI_STE" }, "streamId"], [{ op: "CMD_CFGI_CD", ssid: 1 }, "streamId"],
+        [{ op: "CMD_TLBI_NH_VA", asid: 5 }, "addr"],
+      ];
+      for (const [cmd, field] of cases) {
+        const e = await thrown(() => smmu.submit(cmd as never));
+        expect(e).toBeInstanceOf(ArgumentError);
+        expect((e as ArgumentError).argument).toBe(field);
+        expect(e.message).toMatch(new RegExp(`^Smmu\\.submit: ${field} is required by CMD_\\w+ \\(it takes ${field}`));
+      }
+      expect((await thrown(() => smmu.submit({ op: "CMD_TLBI_NH_VA", addr: 0, leaf: "yes" } as never))).message)
+        .toMatch(/leaf must be true or false, got "yes"/);
+      expect(smmu.stats().commands).toBe(0);
+      // What may be left out still may: CFGI_ALL's stream, a range TLBI's ASID, leaf, TTL.
+      smmu.submit({ op: "CMD_CFGI_ALL" });
+      smmu.submit({ op: "CMD_TLBI_NH_VAA", addr: 0x1000 });
+      expect(smmu.stats().commands).toBe(2);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe("the simulator's own limits, told apart from the kernel's", () => {
   it("an IOVA allocation that fails because the kheap ran out is a SimulatorResourceError, and counted", async () => {
     const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 1 });

@@ -36,18 +36,41 @@ export type SmmuCommandInput =
   | { op: Op<"CMD_CFGI_ALL" | "CMD_CFGI_CD_ALL">; streamId?: number };
 
 
-/** The fields each command of Smmu.submit may have (SmmuCommandInput), by kind: any other is refused. */
-type Fields<C> = C extends { op: infer O extends string } ? { [K in Extract<O, CommandKind>]: readonly (keyof C & string)[] } : never;
-type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
-const RANGE_FIELDS = ["op", "addr", "asid", "vmid", "leaf", "ttl", "tg", "scale", "num"] as const;
-const COMMAND_FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
+/** The member of SmmuCommandInput whose op names kind K. */
+type CommandOf<K extends CommandKind> = SmmuCommandInput extends infer C ? C extends { op: infer O } ? K extends O ? C : never : never : never;
+type RequiredKeys<T> = { [P in keyof T]-?: object extends Pick<T, P> ? never : P }[keyof T];
+type OptionalKeys<T> = Exclude<keyof T, RequiredKeys<T>>;
+/** A kind's fields as SmmuCommandInput types them: the compiler checks each list against it. */
+type FieldsOf<K extends CommandKind> = {
+  required: readonly Exclude<RequiredKeys<CommandOf<K>>, "op">[]; optional: readonly OptionalKeys<CommandOf<K>>[];
+};
+const RANGE_FIELDS = { required: ["addr"], optional: ["asid", "vmid", "leaf", "ttl", "tg", "scale", "num"] } as const;
+/**
+ * The fields each command of Smmu.submit takes, by kind: `required` must be given (a
+ * missing ASID must not quietly invalidate ASID 0), `optional` may be (0 or false when left
+ * out); any other is refused.
+ */
+const COMMAND_FIELDS: { readonly [K in CommandKind]: FieldsOf<K> } = {
   CMD_TLBI_NH_VA: RANGE_FIELDS, CMD_TLBI_NH_VAA: RANGE_FIELDS, CMD_TLBI_EL2_VA: RANGE_FIELDS, CMD_TLBI_S2_IPA: RANGE_FIELDS,
-  CMD_TLBI_NH_ASID: ["op", "asid", "vmid"], CMD_TLBI_EL2_ASID: ["op", "asid", "vmid"],
-  CMD_TLBI_S12_VMALL: ["op", "vmid"], CMD_TLBI_NH_ALL: ["op", "vmid"],
-  CMD_TLBI_NSNH_ALL: ["op"], CMD_TLBI_EL2_ALL: ["op"], CMD_SYNC: ["op"],
-  CMD_CFGI_STE: ["op", "streamId", "ssid"], CMD_CFGI_CD: ["op", "streamId", "ssid"],
-  CMD_CFGI_ALL: ["op", "streamId"], CMD_CFGI_CD_ALL: ["op", "streamId"],
-} satisfies UnionToIntersection<Fields<SmmuCommandInput>>;
+  CMD_TLBI_NH_ASID: { required: ["asid"], optional: ["vmid"] }, CMD_TLBI_EL2_ASID: { required: ["asid"], optional: ["vmid"] },
+  CMD_TLBI_S12_VMALL: { required: ["vmid"], optional: [] }, CMD_TLBI_NH_ALL: { required: ["vmid"], optional: [] },
+  CMD_TLBI_NSNH_ALL: { required: [], optional: [] }, CMD_TLBI_EL2_ALL: { required: [], optional: [] },
+  CMD_SYNC: { required: [], optional: [] },
+  CMD_CFGI_STE: { required: ["streamId"], optional: ["ssid"] }, CMD_CFGI_CD: { required: ["streamId"], optional: ["ssid"] },
+  CMD_CFGI_ALL: { required: [], optional: ["streamId"] }, CMD_CFGI_CD_ALL: { required: [], optional: ["streamId"] },
+};
+
+/** Refuse a field `kind` does not take, and a required one left out. */
+function checkCommandFields(cmd: object, kind: CommandKind, ctx: string): void {
+  const { required, optional } = COMMAND_FIELDS[kind] as { required: readonly string[]; optional: readonly string[] };
+  checkOptions(cmd, ["op", ...required, ...optional], ctx, "", "field of this command");
+  for (const f of required) {
+    if ((cmd as Record<string, unknown>)[f] === undefined) {
+      throw new ArgumentError(f, undefined, `is required by ${kind} (it takes ${required.join(", ")}` +
+        `${optional.length ? `; optional: ${optional.join(", ")}` : ""})`, ctx);
+    }
+  }
+}
 
 /** Modelled costs in ns, charged to the SMMU (walks, lookups) or the CPU (commands). */
 export interface SmmuCosts {
@@ -630,13 +653,13 @@ export class Smmu {
     const id16 = (n: string, v: unknown) => checkInt(n, v ?? 0, 0, 0xffff, ctx);
     if (typeof cmd !== "object" || cmd === null || Array.isArray(cmd)) throw new ArgumentError("command", cmd, "must be an object with an op", ctx);
     const kind = commandKindOf(cmd.op);
-    if (kind !== undefined) checkOptions(cmd, COMMAND_FIELDS[kind], ctx, "", "field of this command");
+    if (kind !== undefined) checkCommandFields(cmd, kind, ctx);
     switch (kind) {
       case "CMD_TLBI_NH_VA": case "CMD_TLBI_NH_VAA": case "CMD_TLBI_EL2_VA": case "CMD_TLBI_S2_IPA": {
         const c = cmd as Extract<SmmuCommandInput, { addr: number }>;
         const addr = checkAddress("addr", c.addr, ctx);
         this.core.raw.smmu_cmd_tlbi_range(this.id, L[coreOpcodeName(kind)], id16("asid", c.asid), id16("vmid", c.vmid),
-          Math.floor(addr / 2 ** 32), addr % 2 ** 32, c.leaf === true, checkInt("ttl", c.ttl ?? 0, 0, 3, ctx),
+          Math.floor(addr / 2 ** 32), addr % 2 ** 32, checkBool("leaf", c.leaf, false, ctx), checkInt("ttl", c.ttl ?? 0, 0, 3, ctx),
           checkInt("tg", c.tg ?? 0, 0, 3, ctx), checkInt("scale", c.scale ?? 0, 0, 31, ctx), checkInt("num", c.num ?? 0, 0, 31, ctx));
         return;
       }
