@@ -239,7 +239,7 @@ export class DmaDomain {
       const fqOpts = fqMode === "single" ? L.FQ_OPT_SINGLE : 0;
       const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, machineBehaviourBits(core),
         Math.log2(granule), 2 ** ias - 1, flags, fqOpts), ctx,
-        { detail: `at most ${L.MAX_DMA_DOMAINS} DMA domains live at once` });
+        { when: { ESIM_SLOTS_FULL: `at most ${L.MAX_DMA_DOMAINS} DMA domains live at once` } });
       loadProgram(core, id, variant, ctx);
       const dom = new DmaDomain(core, profile, id, { pageTable: pt, iova, smmuDomain: sd, smmu: opts.smmu, variant: variant.name,
                                                       variantDefinition: variant.definition, granule, cpus, forcedac });
@@ -293,7 +293,7 @@ export class DmaDomain {
       opts.streamId, this.smmu.id, flags);
     if (id < 0) {
       smmuDev.detach();
-      throw coreError(this.core, id, ctx, { detail: `at most ${L.MAX_DMA_DEVICES} DMA devices attached at once` });
+      throw coreError(this.core, id, ctx, { when: { ESIM_SLOTS_FULL: `at most ${L.MAX_DMA_DEVICES} DMA devices attached at once` } });
     }
     const dev = new DmaDevice(this.core, this, id, smmuDev, { mask, bus });
     this.devices.add(dev);

@@ -444,6 +444,15 @@ describe("refused: references and rules across fields", () => {
       .toMatch(/^nic\.json: events\[0\]\.domain: domain "nic" cannot be switched live: 7\.1 without DMA_SWITCH_OWNED_GROUPS changes/);
   });
 
+  it("an integer past 2^53 is told the field's own bound, not the safe-integer one", () => {
+    expect(refusal({ ...minimal(), seed: 2 ** 53 })).toBe("nic.json: seed: expected an integer ≤ 4294967295, found 9007199254740992");
+    expect(refusal({ ...minimal(), smmu: { costs: { sync: 1e20 } } }))
+      .toBe("nic.json: smmu.costs.sync: expected an integer ≤ 2147483648, found 100000000000000000000");
+    expect(refusal({ ...minimal(), smmu: { iotlb: { entries: 2 ** 60 } } }))
+      .toBe(`nic.json: smmu.iotlb.entries: expected a power of two ≤ 65536, found ${2 ** 60}`);
+    expect(refusal({ ...minimal(), seed: 1.5 })).toBe("nic.json: seed: expected an integer ≥ 0, found 1.5");
+  });
+
   it("an event time past what a CPU's clock counts", () => {
     const at = (timeMs: number) => ({ ...minimal(), events: [{ at: { timeMs }, action: "switch-to-lazy", domain: "nic" }] });
     expect(refusal(at(9.1e9))).toBe(`nic.json: events[0].at.timeMs: expected a number ≤ ${MAX_EVENT_MS}, found 9100000000`);

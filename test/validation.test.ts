@@ -344,6 +344,53 @@ describe("Smmu.submit: every command's required fields are required", () => {
   });
 });
 
+describe("booleans are booleans, and each bound is the field's own", () => {
+  it("allocFast's flushRcache, alloc's sizeAligned, setFailAtomic: \"no\" is not true", async () => {
+    const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 2 });
+    try {
+      const iovad = sim.createIovaDomain({ granule: 4096, startPfn: 1 });
+      const cases: [() => unknown, RegExp][] = [
+        [() => iovad.allocFast(0, 1, 0xfffff, "no" as never), /^allocFast: flushRcache must be true or false, got "no"$/],
+        [() => iovad.alloc(1, 0xfffff, "yes" as never), /^alloc: sizeAligned must be true or false, got "yes"$/],
+        [() => iovad.setFailAtomic("no" as never), /^setFailAtomic: on must be true or false, got "no"$/],
+        [() => sim.advance(1e15), /^advance: ms must be a number of milliseconds from 0 to 2\^42 \(4398046511104\), got 1000000000000000/],
+      ];
+      for (const [f, message] of cases) {
+        const e = await thrown(f);
+        expect(e).toBeInstanceOf(ArgumentError);
+        expect(e.message).toMatch(message);
+      }
+      expect(iovad.stats().treeAllocs).toBe(0);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("memory that ran out is said so, with the option that grows it, not a table's size", async () => {
+    const ram = await Simulator.create({ ramMiB: 1, kheapMiB: 4 });
+    try {
+      const pt = ram.createPageTable({ ...PT, events: 0 });
+      // A page every 2 MiB: a last-level table each, until the 1 MiB of RAM is gone.
+      for (let i = 0; i < 400 && pt.mapPages(i * 0x20_0000, 0x8000_0000, 0x1000, 1, 1).ret === 0; i++);
+      const e = await thrown(() => ram.createPageTable({ ...PT, events: 0 }));
+      expect(e.message).toBe("iommu-sim: createPageTable: out of memory (-ENOMEM) — the simulated RAM has no free page for " +
+        "its top-level table: create the Simulator with a larger ramMiB (ENOMEM)");
+    } finally {
+      await ram.close();
+    }
+    const kheap = await Simulator.create({ kheapMiB: 1 });
+    try {
+      // Each IOVA domain takes its caches from the kheap: 1 MiB holds fewer than the 64 slots.
+      const e = await thrown(() => { for (let i = 0; i < 64; i++) kheap.createIovaDomain({ granule: 4096, startPfn: 1 }); });
+      expect(e).toBeInstanceOf(SimulatorResourceError);
+      expect((e as Error).message).toBe("iommu-sim: createIovaDomain: out of simulator memory (kheap); create the Simulator " +
+        "with a larger kheapMiB (ESIM_KHEAP)");
+    } finally {
+      await kheap.close();
+    }
+  });
+});
+
 describe("the simulator's own limits, told apart from the kernel's", () => {
   it("an IOVA allocation that fails because the kheap ran out is a SimulatorResourceError, and counted", async () => {
     const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 1 });

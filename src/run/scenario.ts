@@ -321,14 +321,26 @@ function expecting<T extends z.ZodType>(schema: T, words: string, noun = words):
 // integer ≥ 1"); a value over one is told the cap.
 const CAP = 1e9;
 
+/**
+ * A number in [min, max] that must be an integer: the range is checked first, so that a
+ * value past 2^53 is told this field's own bound — z.int() checks its safe-integer range
+ * first, and the first issue of a field is the one told.
+ */
+function boundedInt(min: number, max: number, words: string, noun: string) {
+  const schema = z.number().min(min).max(max).int();
+  // A fraction's issue comes from the int check, which must say the same as the schema.
+  for (const check of schema._zod.def.checks ?? []) EXPECTED.set(check, { words, noun });
+  return expecting(schema, words, noun);
+}
+
 function integer(min: number, max: number) {
   const words = max >= CAP ? `an integer ≥ ${min}` : `an integer ${min}..${max}`;
-  return expecting(z.int().min(min).max(max), words, "an integer");
+  return boundedInt(min, max, words, "an integer");
 }
 
 function powerOfTwo(min: number, max: number) {
   const words = `a power of two ${min}..${max}`;
-  const schema = z.int().min(min).max(max)
+  const schema = boundedInt(min, max, words, "a power of two")
     .refine(isPowerOfTwo, { error: (iss) => `expected ${words}, found ${found(iss.input)}` });
   return expecting(schema, words, "a power of two");
 }

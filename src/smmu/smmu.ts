@@ -419,7 +419,9 @@ export class Smmu {
     if (scope === "device") options |= L.OPT_IOTLB_PER_STREAM;
     const id = core.raw.smmu_create(options, entries / ways, ways, L[POLICY_CODES[policy]], seed,
       wc[0], wc[1], wc[2], wc[3], utlb, faults, L[SMMU_MODEL_CODES[model]]);
-    checkCore(core, id, ctx, { detail: `at most ${L.MAX_SMMUS} SMMUs live at once; their caches come from the kheap` });
+    checkCore(core, id, ctx, { when: {
+      ESIM_SLOTS_FULL: `at most ${L.MAX_SMMUS} SMMUs live at once`, ESIM_KHEAP: "its caches come from the kheap",
+    } });
     this.id = id;
     this.model = model;
     this.iotlbScope = scope;
