@@ -337,6 +337,8 @@ export function smmu_create(options: u32, tlbSets: u32, tlbWays: u32, policy: u3
 }
 
 export function smmu_destroy(id: u32): bool {
+  if (smmu.smmuLive(id) == 0) return false;
+  sd.smmuDomainsUnbind(id);
   return smmu.smmuDestroy(id);
 }
 
@@ -399,6 +401,11 @@ export function smmu_ste_clear(id: u32, sid: u32): bool {
   if (load<u32>(s + smmu.S_MODEL) != smmu.SMMU_MODEL_V3) v2bank.v2UnmapStream(changetype<smmu.SmmuInstance>(s), sid);
   else smmu.steClear(s, sid);
   return true;
+}
+
+/** The live SMMU domain on SMMU `id` whose stage-`stage` context is `ctxId` (ASID or VMID), or -1. */
+export function smmu_context_holder(id: u32, stage: u32, ctxId: u32): i32 {
+  return sd.smmuContextHolder(id, stage, ctxId);
 }
 
 /** Send an SMMU domain's commands (or register writes) to SMMU `id` (-1: to none): 0 or a negative errno. */

@@ -49,7 +49,10 @@ export interface DmaDomainOptions {
   oas?: number;
   /** Simulated CPUs that map and unmap (each with its own IOVA caches and flush-queue ring). Default 4. */
   cpus?: number;
-  /** ASID of the domain's context. Default: 1 + the page table's id. */
+  /**
+   * ASID of the domain's context, one no other domain on the SMMU has. Default: the first
+   * free one from 1 + the page table's id.
+   */
   asid?: number;
   /** v7.1 only: 'single' is the one shared queue of 32768 entries and 1000 ms (shadow_on_flush). */
   fqMode?: "percpu" | "single";
@@ -75,6 +78,15 @@ export interface DmaDomainOptions {
 export function lazySwitchRefusal(kernel: string, ownedGroups: boolean, devices: number): string | undefined {
   if (ownedGroups || devices === 1) return undefined;
   return `${kernel} changes a live group's type only when it holds exactly one device; this domain has ${devices} (-EINVAL)`;
+}
+
+/** The first ASID from `from` up (then from 1: ASID 0 stays for explicit use) no domain on `smmu` has. */
+function freeAsid(smmu: Smmu, from: number): number {
+  for (let i = 0; i < 0xffff; i++) {
+    const asid = 1 + (from - 1 + i) % 0xffff;
+    if (smmu.contextHolder(1, asid) < 0) return asid;
+  }
+  throw new ArgumentError("smmu", smmu, "has no free ASID left (every one of 1..65535 is in use)", "createDmaDomain");
 }
 
 /** The errno of a refused DMA-FQ → DMA switch while devices are attached. */
@@ -219,13 +231,15 @@ export class DmaDomain {
       // Its errors name this call: magazineSize is checked there, once.
       iova = IovaDomain.create(core, profile, { granule, startPfn: 1, cpus, checkFastFrees: false,
                                                  magazineSize: opts.magazineSize }, ctx);
-      sd = new SmmuDomain(core, pt, { id: checkInt("asid", opts.asid ?? 1 + pt.id, 0, 0xffff, ctx),
-                                                 rangeInvalidation });
+      const asid = opts.asid === undefined ? freeAsid(opts.smmu, 1 + pt.id) : checkInt("asid", opts.asid, 0, 0xffff, ctx);
+      sd = new SmmuDomain(core, pt, { id: asid, rangeInvalidation });
+      // Bound now, not at the first attach, so that a second domain cannot take its ASID meanwhile.
+      opts.smmu.bindDomain(sd, ctx, "asid");
       const flags = forcedac ? L.DDF_FORCEDAC : 0;
       const fqOpts = fqMode === "single" ? L.FQ_OPT_SINGLE : 0;
       const id = checkCore(core, core.raw.dma_domain_create(pt.id, iova.id, sd.id, opts.smmu.id, machineBehaviourBits(core),
         Math.log2(granule), 2 ** ias - 1, flags, fqOpts), ctx,
-        { detail: `at most ${L.MAX_DMA_DOMAINS} DMA domains live at once` });
+        { when: { ESIM_SLOTS_FULL: `at most ${L.MAX_DMA_DOMAINS} DMA domains live at once` } });
       loadProgram(core, id, variant, ctx);
       const dom = new DmaDomain(core, profile, id, { pageTable: pt, iova, smmuDomain: sd, smmu: opts.smmu, variant: variant.name,
                                                       variantDefinition: variant.definition, granule, cpus, forcedac });
@@ -279,7 +293,7 @@ export class DmaDomain {
       opts.streamId, this.smmu.id, flags);
     if (id < 0) {
       smmuDev.detach();
-      throw coreError(this.core, id, ctx, { detail: `at most ${L.MAX_DMA_DEVICES} DMA devices attached at once` });
+      throw coreError(this.core, id, ctx, { when: { ESIM_SLOTS_FULL: `at most ${L.MAX_DMA_DEVICES} DMA devices attached at once` } });
     }
     const dev = new DmaDevice(this.core, this, id, smmuDev, { mask, bus });
     this.devices.add(dev);
@@ -397,11 +411,28 @@ export class DmaDomain {
   }
 }
 
-/** A device attached to a DmaDomain: the DMA API (map, unmap) is called on it. */
+/** How many addresses a device remembers having unmapped, to tell a double unmap from a wild one. */
+const UNMAPPED_REMEMBERED = 4096;
+
+/** What CONFIG_DMA_API_DEBUG reports for an unmap of memory the device never mapped (kernel/dma/debug.c). */
+const NOT_ALLOCATED = `the kernel's DMA-API debugging reports "device driver tries to free DMA memory it has not allocated"`;
+
+/**
+ * A device attached to a DmaDomain: the DMA API (map, unmap) is called on it. Like the
+ * kernel's DMA-API debugging (CONFIG_DMA_API_DEBUG), it keeps a record of the mappings it
+ * holds, and refuses an unmap that matches none — never mapped, already unmapped, or of
+ * another size — before anything is touched: the kernel without that debugging would only
+ * WARN and free the IOVA anyway, handing it out twice. (A short unmap is still there to
+ * reproduce: unmap part of a mapping on `domain.pageTable` first; `stats().shortUnmaps`.)
+ */
 export class DmaDevice {
   readonly dmaMask: number;
   readonly bus: "pci" | "platform";
   private attached = true;
+  /** The mappings live now: DMA address → size (dma-debug's entries), checked on the API side only. */
+  private readonly mappings = new Map<number, number>();
+  /** Addresses unmapped since they were last mapped → the size they had (oldest first, bounded). */
+  private readonly unmapped = new Map<number, number>();
 
   /** @internal Use DmaDomain.attachDevice. */
   constructor(private readonly core: Core, readonly domain: DmaDomain, readonly id: number,
@@ -423,7 +454,8 @@ export class DmaDevice {
   /**
    * dma_map_page / dma_map_single: map [phys, phys + size) and return the DMA address
    * (same offset into its granule as phys). Throws DmaMappingError where the kernel returns
-   * DMA_MAPPING_ERROR (no IOVA space under the mask, or the page table refused).
+   * DMA_MAPPING_ERROR (no IOVA space under the mask, or the page table refused). `size` is at
+   * most 2^40, and with the SMMU's oracle on at most its shadow's capacity in 4 KiB pages.
    */
   map(phys: number, size: number, options?: DmaMapOptions): number {
     this.live("map");
@@ -433,6 +465,8 @@ export class DmaDevice {
     checkAddress("phys", phys, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
+    const g = this.domain.granule;
+    this.domain.smmu.oracle?.checkMapPages("size", size, Math.ceil((phys % g + size) / g) * (g / 4096), ctx);
     const L = this.core.layout;
     const dir = L[DIRECTION_CODES[checkOneOf("dir", opts.dir ?? "bidirectional", DIRECTIONS, ctx)]];
     const attrs = opts.privileged ? L.ATTR_PRIVILEGED : 0;
@@ -444,6 +478,8 @@ export class DmaDevice {
       throw new DmaMappingError(`iommu-sim: ${ctx}: DMA_MAPPING_ERROR for ${size} bytes at PA ${hex(phys)} ` +
         `(mask ${this.dmaMask} bits): no IOVA space below the limit, or the page table refused the mapping`);
     }
+    this.mappings.set(addr, size);
+    this.unmapped.delete(addr);
     return addr;
   }
 
@@ -455,9 +491,42 @@ export class DmaDevice {
     checkAddress("addr", addr, ctx);
     checkInt("size", size, 1, 2 ** 40, ctx);
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.domain.cpus - 1, ctx);
+    this.checkMapping(addr, size, ctx);
     const rc = this.core.raw.dma_unmap(this.id, cpu, addr, size);
-    if (isErrno(this.core, rc, "ESIM_NO_QUEUE")) return; // the variant lost its race (counted in stats().queueMissing)
-    if (rc < 0) throw cpuError(this.core, rc, cpu, ctx);
+    // ESIM_NO_QUEUE: the variant lost its race (counted in stats().queueMissing); unmapped all the same.
+    if (rc < 0 && !isErrno(this.core, rc, "ESIM_NO_QUEUE")) throw cpuError(this.core, rc, cpu, ctx);
+    this.forget(addr, size);
+  }
+
+  /** Refuse an unmap of [addr, addr + size) that is not one of this device's live mappings. */
+  private checkMapping(addr: number, size: number, ctx: string): void {
+    const mapped = this.mappings.get(addr);
+    if (mapped === size) return;
+    if (mapped !== undefined) {
+      throw new ArgumentError("size", size, `must be the size ${hex(addr)} was mapped with (${mapped} bytes); ` +
+        `the kernel's DMA-API debugging reports "device driver frees DMA memory with different size"`, ctx);
+    }
+    const was = this.unmapped.get(addr);
+    if (was !== undefined) {
+      throw new ArgumentError("addr", addr, `was already unmapped (${was} bytes) and not mapped again since: a second ` +
+        `unmap would free its IOVA twice; ${NOT_ALLOCATED}`, ctx);
+    }
+    for (const [a, n] of this.mappings) {
+      if (addr > a && addr < a + n) {
+        throw new ArgumentError("addr", addr, `is inside the mapping at ${hex(a)} (${n} bytes), not its start: ` +
+          `unmap takes the address map returned, and the size it was given`, ctx);
+      }
+    }
+    throw new ArgumentError("addr", addr, `is not mapped by this device (unmap takes an address its map returned); ` +
+      `${NOT_ALLOCATED}`, ctx);
+  }
+
+  /** The mapping at `addr` is gone: remembered for a while, so that a second unmap is named as one. */
+  private forget(addr: number, size: number): void {
+    this.mappings.delete(addr);
+    this.unmapped.delete(addr);
+    this.unmapped.set(addr, size);
+    if (this.unmapped.size > UNMAPPED_REMEMBERED) this.unmapped.delete(this.unmapped.keys().next().value!);
   }
 
   /** The device itself does DMA: an access through the SMMU (checked by its oracle). */

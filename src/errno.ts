@@ -89,6 +89,11 @@ export interface DecodeOptions {
   value?: unknown;
   /** More about this call: appended after the meaning. */
   detail?: string;
+  /**
+   * More said only for these codes: a table's size only when it is full (ESIM_SLOTS_FULL),
+   * not when memory ran out — which a size would make read as a full table.
+   */
+  when?: Partial<Record<ErrnoName, string>>;
 }
 
 /** The error for a negative code the core returned from a call made by `ctx`. */
@@ -96,7 +101,8 @@ export function coreError(core: Core, rc: number, ctx: string, opts: DecodeOptio
   const name = errnoName(core, rc);
   if (name === undefined) return new IommuSimError(`iommu-sim: ${ctx}: the core failed with code ${rc}, which it does not define`);
   const m: Meaning = ERRNO_MEANINGS[name];
-  const more = opts.detail ? ` — ${opts.detail}` : "";
+  const detail = [opts.detail, opts.when?.[name]].filter((d) => d).join("; ");
+  const more = detail ? ` — ${detail}` : "";
   if (m.kind === "argument" && opts.argument !== undefined) {
     return new ArgumentError(opts.argument, opts.value, `${m.text}${more} (${name})`, ctx);
   }

@@ -286,7 +286,7 @@ export class IovaDomain {
     if (search === "linear") flags |= L.IF_LINEAR_SEARCH;
     if (search === "verify") flags |= L.IF_VERIFY_SEARCH;
     const id = checkCore(core, core.raw.iova_create(machineBehaviourBits(core), magazineSize,
-      Math.log2(granule), startPfn, cpus, flags), ctx, { detail: `at most ${L.MAX_IOVA_DOMAINS} IOVA domains live at once` });
+      Math.log2(granule), startPfn, cpus, flags), ctx, { when: { ESIM_SLOTS_FULL: `at most ${L.MAX_IOVA_DOMAINS} IOVA domains live at once` } });
     return new IovaDomain(core, id);
   }
 
@@ -310,7 +310,7 @@ export class IovaDomain {
     this.live(ctx);
     this.checkSize(size, ctx);
     this.checkLimit(limitPfn, opts.raw, ctx);
-    if (typeof sizeAligned !== "boolean") throw new ArgumentError("sizeAligned", sizeAligned, "must be a boolean", ctx);
+    checkBool("sizeAligned", sizeAligned, true, ctx);
     const kheap = kheapAllocFailures(this.core);
     const r = this.core.raw.iova_alloc(this.id, size, limitPfn, sizeAligned);
     if (r >= 0) return { lo: r, hi: r + size - 1 };
@@ -368,6 +368,7 @@ export class IovaDomain {
     this.checkCpu(cpu, ctx);
     this.checkSize(size, ctx);
     this.checkLimit(limitPfn, false, ctx);
+    checkBool("flushRcache", flushRcache, true, ctx);
     const kheap = kheapAllocFailures(this.core);
     const r = this.core.raw.iova_alloc_fast(this.id, cpu, size, limitPfn, flushRcache);
     if (r === 0) checkKheap(this.core, kheap, ctx);
@@ -436,6 +437,7 @@ export class IovaDomain {
   /** failatomic: make the caches' own GFP_ATOMIC allocations (new magazines) fail. */
   setFailAtomic(on: boolean): void {
     this.live("setFailAtomic");
+    checkBool("on", on, false, "setFailAtomic");
     const f = this.core.layout.IF_FAIL_ATOMIC;
     this.core.raw.iova_set_flags(this.id, on ? f : 0, on ? 0 : f);
   }
@@ -446,6 +448,7 @@ export class IovaDomain {
    */
   setDepotLockDisabledForTesting(on: boolean): void {
     this.live("setDepotLockDisabledForTesting");
+    checkBool("on", on, false, "setDepotLockDisabledForTesting");
     const f = this.core.layout.IF_NO_DEPOT_LOCK;
     this.core.raw.iova_set_flags(this.id, on ? f : 0, on ? 0 : f);
     if (on) this.mutated = true;

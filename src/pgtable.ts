@@ -227,7 +227,10 @@ export class PageTable {
       const name = errnoName(core, id);
       const meaning: { text: string; kind?: string } | undefined = name && ERRNO_MEANINGS[name];
       if (meaning?.kind === "config") throw new PageTableConfigError(name, config, `${meaning.text} (${name})`);
-      throw coreError(core, id, ctx, { detail: `at most ${core.layout.MAX_PGTABLES} page tables live at once` });
+      throw coreError(core, id, ctx, { when: {
+        ESIM_SLOTS_FULL: `at most ${core.layout.MAX_PGTABLES} page tables live at once`,
+        ENOMEM: "the simulated RAM has no free page for its top-level table: create the Simulator with a larger ramMiB",
+      } });
     }
     if (events) core.raw.pgt_set_flags(id, core.layout.DF_RECORD_EVENTS, 0);
     const pt = new PageTable(core, id, format, profile, false);
@@ -425,6 +428,7 @@ export class PageTable {
    * compare-and-swap (the bug the concurrency tests must catch). Never for real runs.
    */
   injectPlainTableInstall(on: boolean): void {
+    checkBool("on", on, false, "injectPlainTableInstall");
     const f = this.core.layout.DF_FAULT_PLAIN_INSTALL;
     this.core.raw.pgt_set_flags(this.id, on ? f : 0, on ? 0 : f);
   }

@@ -254,7 +254,7 @@ export class Simulator {
     const opts = checkOptions(options, ["cpu"], "advance");
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.core.layout.IOVA_MAX_CPUS - 1, "advance");
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0 || ms > 2 ** 42) {
-      throw new ArgumentError("ms", ms, "must be a non-negative number of milliseconds", "advance");
+      throw new ArgumentError("ms", ms, `must be a number of milliseconds from 0 to 2^42 (${2 ** 42})`, "advance");
     }
     const msPerJiffy = 1000 / this.hz;
     const total = this.msCarry + ms;

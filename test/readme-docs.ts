@@ -103,7 +103,7 @@ export const FIELD_MEANINGS: Record<string, string> = {
   checks: "What the run checks and expects.",
   "checks.oracle": "The safety oracle judges every device access.",
   "checks.stopOnViolation": "Stop every CPU at the first violation.",
-  "checks.expect": "The outcome the scenario expects; anything else exits 1.",
+  "checks.expect": "The outcome the scenario expects (\"clean\": no violation, and no unmap that found its flush queue missing); anything else, or an event that failed, exits 1.",
   contention: "CPUs contend in modelled time for the command queue, the IOVA locks and shared PTE lines (not with an attacker or a switcher).",
   timeoutMs: "Wall-clock limit of the run in ms; a run cut short exits 2.",
 };

@@ -9,8 +9,9 @@ import { deterministic } from "./helpers.js";
 import { describe, expect, it } from "vitest";
 import {
   BUILTIN_RUN_SCENARIOS, RunError, Simulator, WorkerPool, parseRunScenario, runScenario, startScenario,
-  type BuiltinRunScenarioName, type RunReport, type RunScenarioInput,
+  type BuiltinRunScenarioName, type RunReport, type RunScenarioInput, type VariantDefinition,
 } from "../dist/index.js";
+import type { EventTime } from "../src/run/scenario.js";
 
 /** A built-in scenario with every workload's ops scaled to `ops` (attackers too). */
 function small(name: BuiltinRunScenarioName, ops: number, patch: Partial<RunScenarioInput> = {}): RunScenarioInput {
@@ -199,16 +200,38 @@ describe("the runner's promises", () => {
       due: "cpu 0's clock at 60000 ms", action: "switch-to-lazy", result: "not reached: the CPU finished its operations first",
     })]);
     expect(r.fq.entriesQueued).toBe(0);
+    // The run did not do what the scenario asked: not as expected, and said why.
+    expect(r.outcome).toMatchObject({ status: "ok", asExpected: false });
+    expect(r.outcome.message).toContain("; EVENT FAILED: switch-to-lazy nic (cpu 0's clock at 60000 ms): not reached");
   });
 
-  it("a switch on v5.15 with two devices in the domain is refused (-EINVAL), as the kernel does", async () => {
+  it("an event at a tiny modelled time fires at the CPU's first operation, not at the end of its chunk", async () => {
+    const at = async (when: EventTime) => (await run(small("nic", 2_000, {
+      workers: 1, events: [{ at: when, cpu: 0, action: "switch-to-lazy", domain: "nic" }] }), { workers: 1 })).events[0]!;
+    const first = await at({ ops: 1 });
+    expect(await at({ timeMs: 1e-7 })).toMatchObject({ atUs: first.atUs, result: "ok" });
+  });
+
+  it("a switch on v5.15 with two devices in the domain is refused (-EINVAL) before the run, as the kernel would", async () => {
     const sc = small("nic", 1_000, {
       profile: "5.15",
       devices: [{ name: "eth0", domain: "nic", streamId: 1 }, { name: "eth1", domain: "nic", streamId: 2 }],
     });
-    const r = await run(sc, { workers: 1 });
-    expect(r.events[0]!.result).toMatch(/-EINVAL/);
-    expect(r.fq.entriesQueued).toBe(0);
+    await expect(run(sc, { workers: 1 })).rejects.toThrow(/^nic: events\[0\]\.domain: domain "nic" cannot be switched live: .*\(-EINVAL\)$/);
+  });
+
+  it("unmaps that found fq_domain set but no queue make the outcome violations, not clean", async () => {
+    // A variant whose unmap queues IOVAs whether or not the queue its switch publishes first exists.
+    const variant = { name: "q3", switch: [{ op: "build-fq" }, { op: "publish-fq-domain", access: "once" }, { op: "set-type" }],
+                      unmap: [{ op: "clear-ptes" }, { op: "queue_iova" }] } as VariantDefinition;
+    const r = await run(small("nic", 4_000, { workers: 1, cpus: 1, profile: "5.15", domains: [{ name: "nic", type: "DMA", variant }],
+      devices: [{ name: "eth0", domain: "nic", streamId: 1 }],
+      workloads: [{ kind: "nic-rx", name: "rx0", device: "eth0", cpus: [0], ops: 4_000, ring: 256, bufferBytes: 2048 }] }),
+    { workers: 1 });
+    expect(r.totals.unmapErrors).toBeGreaterThan(0);
+    expect(r.totals.violations).toBe(0);
+    expect(r.outcome).toMatchObject({ status: "violations", expected: "clean", asExpected: false });
+    expect(r.outcome.message).toMatch(new RegExp(`; VIOLATION: ${r.totals.unmapErrors} dma_unmap calls found fq_domain set but no flush queue \\(queue-before-publish`));
   });
 
   it("a worker that throws mid-run: the run stops, the error names the worker and its CPU, and what was done is reported", async () => {
@@ -329,7 +352,7 @@ describe("a run on a simulator of the caller's", () => {
       // Nothing of either run is left in it: no page-table page, and its pool is free for the next.
       expect(sim.memoryStats()).toMatchObject({ tablePages: 0, tableAllocations: 0, badFrees: 0 });
       expect(sim.createDmaDomain({ smmu: sim.createSmmu(), cpus: 4 }).id).toBe(0);
-      await expect(runScenario(small("nic", 100, { profile: "5.15" }), { simulator: sim }))
+      await expect(runScenario(small("nic-tx", 100, { profile: "5.15" }), { simulator: sim }))
         .rejects.toThrow(/simulator must have the scenario's profile \('5\.15'\)/);
     } finally {
       await sim.close();

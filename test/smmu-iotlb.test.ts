@@ -185,6 +185,16 @@ describe("permissions and faults", () => {
     expect(smmu.takeFaults().map((f) => [f.type, f.iova])).toEqual([["translation", 0x2000], ["translation", 2 ** 48]]);
   });
 
+  it("a permission fault says the leaf's level, as its fault-queue record does (a hit as a walk)", () => {
+    const { pt, smmu, dev } = setup();
+    pt.mapPages(0x1000, 0x5000, 0x1000, 1, Prot.READ);
+    pt.mapPages(0x4000_0000, 0x8000_0000, 0x4000_0000, 1, Prot.READ); // a 1 GiB block: level 1
+    const faults = [0x1000, 0x1000, 0x4000_0000, 0x4000_1000].map((iova) => dev.access(iova, 64, "write"));
+    expect(faults.map((r) => !r.ok && [r.fault.type, r.fault.level])).toEqual(
+      [["permission", 3], ["permission", 3], ["permission", 1], ["permission", 1]]);
+    expect(smmu.takeFaults().map((f) => f.level)).toEqual([3, 3, 1, 1]);
+  });
+
   it("refuses bad arguments with the argument's name", () => {
     const { smmu, dev, dom } = setup();
     expect(() => dev.access(-1, 4, "read")).toThrow(/iova/);

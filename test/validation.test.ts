@@ -166,6 +166,232 @@ describe("objects must belong to this simulator and domain", () => {
   });
 });
 
+describe("each domain on an SMMU has a context (ASID, VMID) of its own", () => {
+  let sim: Simulator;
+  beforeAll(async () => { sim = await Simulator.create({ ramMiB: 8, kheapMiB: 8 }); });
+  afterAll(async () => { await sim.close(); });
+
+  it("createDmaDomain refuses an ASID in use on its SMMU, naming the domain that has it", async () => {
+    const smmu = sim.createSmmu({ oracle: true });
+    const first = sim.createDmaDomain({ smmu, cpus: 1, asid: 7 });
+    const e = await thrown(() => sim.createDmaDomain({ smmu, cpus: 1, asid: 7 }));
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e.message).toBe(`createDmaDomain: asid is already in use on SMMU ${smmu.id} by SMMU domain ${first.smmuDomain.id} ` +
+      "(a DmaDomain's is its smmuDomain); each domain on an SMMU needs its own ASID, got 7 (0x7)");
+    // Another SMMU has ASIDs of its own; and once the holder is gone its ASID is free again.
+    const other = sim.createSmmu();
+    sim.createDmaDomain({ smmu: other, cpus: 1, asid: 7 }).destroy();
+    first.destroy();
+    sim.createDmaDomain({ smmu, cpus: 1, asid: 7 }).destroy();
+    other.destroy();
+    smmu.destroy();
+  });
+
+  it("an ASID left out skips those in use, explicit 0 included", async () => {
+    const smmu = sim.createSmmu();
+    const taken = [0, 1, 2, 3, 4, 5].map((asid) => sim.createDmaDomain({ smmu, cpus: 1, asid }));
+    const auto = [sim.createDmaDomain({ smmu, cpus: 1 }), sim.createDmaDomain({ smmu, cpus: 1 })];
+    const asids = [...taken, ...auto].map((d) => d.smmuDomain.asidOrVmid);
+    expect(new Set(asids).size).toBe(asids.length);
+    for (const d of [...taken, ...auto]) d.destroy();
+    smmu.destroy();
+  });
+
+  it("attachDevice refuses an SMMU domain whose ASID or VMID another domain there has", async () => {
+    const smmu = sim.createSmmu();
+    const s1 = { ...PT };
+    const s2 = { format: "arm-lpae-s2", pgsizeBitmap: 0x40201000, ias: 40, oas: 40 } as const;
+    const a = sim.createSmmuDomain(sim.createPageTable(s1), { id: 5 });
+    smmu.attachDevice(1, a);
+    const b = sim.createSmmuDomain(sim.createPageTable(s1), { id: 5 });
+    const e = await thrown(() => smmu.attachDevice(2, b));
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e.message).toMatch(new RegExp(`^attachDevice: domain has ASID 5, which is already in use on SMMU ${smmu.id} ` +
+      `by SMMU domain ${a.id} .*got "SMMU domain ${b.id} \\(ASID 5\\)"$`));
+    expect(smmu.streamIds).toEqual([1]);
+    // VMID 5 at stage 2 is another context; a second VMID 5 is not.
+    smmu.attachDevice(3, sim.createSmmuDomain(sim.createPageTable(s2), { id: 5 }));
+    const e2 = await thrown(() => smmu.attachDevice(4, sim.createSmmuDomain(sim.createPageTable(s2), { id: 5 })));
+    expect(e2.message).toMatch(/domain has VMID 5, which is already in use/);
+    smmu.destroy();
+  });
+
+  it("a destroyed SMMU's domains hold no context on the SMMU that reuses its id", async () => {
+    const old = sim.createSmmu();
+    const dom = sim.createSmmuDomain(sim.createPageTable(PT), { id: 9 });
+    old.attachDevice(1, dom);
+    old.destroy();
+    const fresh = sim.createSmmu();
+    expect(fresh.id).toBe(old.id);
+    fresh.attachDevice(1, sim.createSmmuDomain(sim.createPageTable(PT), { id: 9 }));
+    // The old domain may join another SMMU now (its ASID is taken on this one).
+    expect((await thrown(() => fresh.attachDevice(2, dom))).message).toMatch(/ASID 9, which is already in use/);
+    const other = sim.createSmmu();
+    expect(other.attachDevice(2, dom).streamId).toBe(2);
+    fresh.destroy();
+    other.destroy();
+  });
+});
+
+describe("DmaDevice.unmap checks the device's mappings first, as DMA-API debugging does", () => {
+  let sim: Simulator;
+  beforeAll(async () => { sim = await Simulator.create({ ramMiB: 8, kheapMiB: 8 }); });
+  afterAll(async () => { await sim.close(); });
+
+  it("refuses a double unmap, an address never mapped, one inside a mapping and another size, touching nothing", async () => {
+    const smmu = sim.createSmmu({ oracle: true });
+    const dom = sim.createDmaDomain({ smmu, cpus: 1 });
+    const nic = dom.attachDevice({ streamId: 1 });
+    const a = nic.map(0x9000_0000, 4096);
+    nic.unmap(a, 4096);
+    const b = nic.map(0x9100_0000, 8192);
+    const before = { dma: dom.stats(), iova: dom.iova.stats() };
+    const cases: [() => unknown, RegExp][] = [
+      [() => nic.unmap(a, 4096), /^DmaDevice\.unmap: addr was already unmapped \(4096 bytes\).*free its IOVA twice/],
+      [() => nic.unmap(0x1234000, 4096), /addr is not mapped by this device.*"device driver tries to free DMA memory it has not allocated", got 19087360/],
+      [() => nic.unmap(b + 4096, 4096), new RegExp(`addr is inside the mapping at 0x${b.toString(16)} \\(8192 bytes\\), not its start`)],
+      [() => nic.unmap(b, 4096), /size must be the size 0x[0-9a-f]+ was mapped with \(8192 bytes\).*"device driver frees DMA memory with different size", got 4096/],
+    ];
+    for (const [f, message] of cases) {
+      const e = await thrown(f);
+      expect(e).toBeInstanceOf(ArgumentError);
+      expect(e.message).toMatch(message);
+    }
+    // Nothing was freed: the IOVA allocator and the domain saw none of it.
+    expect({ dma: dom.stats(), iova: dom.iova.stats() }).toEqual(before);
+    // Fresh maps get fresh IOVAs, and the right unmap still works.
+    const c = nic.map(0x9200_0000, 4096);
+    expect(c).not.toBe(b);
+    nic.unmap(b, 8192);
+    nic.unmap(c, 4096);
+    // A mapping of another device of the domain is not this device's to unmap.
+    const disk = dom.attachDevice({ streamId: 2 });
+    const d = disk.map(0x9300_0000, 4096);
+    expect((await thrown(() => nic.unmap(d, 4096))).message).toMatch(/^DmaDevice\.unmap: addr (is not mapped by this device|was already unmapped)/);
+    disk.unmap(d, 4096);
+    dom.destroy();
+    smmu.destroy();
+  });
+
+  it("the kernel's short unmap is still there to reproduce: part of the mapping unmapped on the page table first", () => {
+    const smmu = sim.createSmmu();
+    const dom = sim.createDmaDomain({ smmu, cpus: 1 });
+    const nic = dom.attachDevice({ streamId: 1 });
+    const a = nic.map(0x9000_0000, 8192);
+    expect(dom.pageTable.unmapPages(a, 4096, 1).unmapped).toBe(4096);
+    nic.unmap(a, 8192);
+    expect(dom.stats().shortUnmaps).toBe(1);
+    dom.destroy();
+    smmu.destroy();
+  });
+});
+
+describe("a map the oracle's shadow cannot hold is refused up front, not recorded page by page", () => {
+  it("DmaDevice.map and oracle.recordMap take at most oracle.capacity pages", async () => {
+    const sim = await Simulator.create({ ramMiB: 8, kheapMiB: 8 });
+    try {
+      const smmu = sim.createSmmu({ oracle: { capacity: 1024 } });
+      const dom = sim.createDmaDomain({ smmu, cpus: 1 });
+      const nic = dom.attachDevice({ streamId: 1 });
+      nic.unmap(nic.map(0x9000_0000, 1024 * 4096), 1024 * 4096);
+      const started = Date.now();
+      for (const [size, pages] of [[1024 * 4096 + 1, 1025], [2 ** 40, 2 ** 28]] as const) {
+        const e = await thrown(() => nic.map(0x9000_0000, size));
+        expect(e).toBeInstanceOf(ArgumentError);
+        expect(e.message).toMatch(new RegExp(`^DmaDevice\\.map: size must take at most 1024 IOVA pages of 4 KiB .*` +
+          `its shadow holds 1024 pages \\(oracle\\.capacity.*this map needs ${pages};`));
+      }
+      // 1 byte at the end of a page needs two.
+      expect((await thrown(() => nic.map(0x9000_0fff, 1024 * 4096))).message).toMatch(/this map needs 1025/);
+      expect(Date.now() - started).toBeLessThan(1000); // it took minutes when each page was recorded
+      expect(dom.stats().maps).toBe(1);
+      const pt = sim.createPageTable(PT);
+      const sd = sim.createSmmuDomain(pt, { id: 40 });
+      const e = await thrown(() => smmu.oracle!.recordMap(sd, 0, 0x9000_0000, 2 ** 40));
+      expect(e.message).toMatch(/^oracle\.recordMap: size must take at most 1024 IOVA pages/);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe("Smmu.submit: every command's required fields are required", () => {
+  it("a command without its ASID, VMID, stream or address is refused, not sent for 0", async () => {
+    const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 2 });
+    try {
+      const smmu = sim.createSmmu();
+      const cases: [object, string][] = [
+        [{ op: "CMD_TLBI_NH_ASID" }, "asid"], [{ op: "CMD_TLBI_EL2_ASID", vmid: 1 }, "asid"],
+        [{ op: "CMD_TLBI_S12_VMALL" }, "vmid"], [{ op: "TLBI_NH_ALL" }, "vmid"],
+        [{ op: "CMD_CFGI_STE" }, "streamId"], [{ op: "CMD_CFGI_CD", ssid: 1 }, "streamId"],
+        [{ op: "CMD_TLBI_NH_VA", asid: 5 }, "addr"],
+      ];
+      for (const [cmd, field] of cases) {
+        const e = await thrown(() => smmu.submit(cmd as never));
+        expect(e).toBeInstanceOf(ArgumentError);
+        expect((e as ArgumentError).argument).toBe(field);
+        expect(e.message).toMatch(new RegExp(`^Smmu\\.submit: ${field} is required by CMD_\\w+ \\(it takes ${field}`));
+      }
+      expect((await thrown(() => smmu.submit({ op: "CMD_TLBI_NH_VA", addr: 0, leaf: "yes" } as never))).message)
+        .toMatch(/leaf must be true or false, got "yes"/);
+      expect(smmu.stats().commands).toBe(0);
+      // What may be left out still may: CFGI_ALL's stream, a range TLBI's ASID, leaf, TTL.
+      smmu.submit({ op: "CMD_CFGI_ALL" });
+      smmu.submit({ op: "CMD_TLBI_NH_VAA", addr: 0x1000 });
+      expect(smmu.stats().commands).toBe(2);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe("booleans are booleans, and each bound is the field's own", () => {
+  it("allocFast's flushRcache, alloc's sizeAligned, setFailAtomic: \"no\" is not true", async () => {
+    const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 2 });
+    try {
+      const iovad = sim.createIovaDomain({ granule: 4096, startPfn: 1 });
+      const cases: [() => unknown, RegExp][] = [
+        [() => iovad.allocFast(0, 1, 0xfffff, "no" as never), /^allocFast: flushRcache must be true or false, got "no"$/],
+        [() => iovad.alloc(1, 0xfffff, "yes" as never), /^alloc: sizeAligned must be true or false, got "yes"$/],
+        [() => iovad.setFailAtomic("no" as never), /^setFailAtomic: on must be true or false, got "no"$/],
+        [() => sim.advance(1e15), /^advance: ms must be a number of milliseconds from 0 to 2\^42 \(4398046511104\), got 1000000000000000/],
+      ];
+      for (const [f, message] of cases) {
+        const e = await thrown(f);
+        expect(e).toBeInstanceOf(ArgumentError);
+        expect(e.message).toMatch(message);
+      }
+      expect(iovad.stats().treeAllocs).toBe(0);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("memory that ran out is said so, with the option that grows it, not a table's size", async () => {
+    const ram = await Simulator.create({ ramMiB: 1, kheapMiB: 4 });
+    try {
+      const pt = ram.createPageTable({ ...PT, events: 0 });
+      // A page every 2 MiB: a last-level table each, until the 1 MiB of RAM is gone.
+      for (let i = 0; i < 400 && pt.mapPages(i * 0x20_0000, 0x8000_0000, 0x1000, 1, 1).ret === 0; i++);
+      const e = await thrown(() => ram.createPageTable({ ...PT, events: 0 }));
+      expect(e.message).toBe("iommu-sim: createPageTable: out of memory (-ENOMEM) — the simulated RAM has no free page for " +
+        "its top-level table: create the Simulator with a larger ramMiB (ENOMEM)");
+    } finally {
+      await ram.close();
+    }
+    const kheap = await Simulator.create({ kheapMiB: 1 });
+    try {
+      // Each IOVA domain takes its caches from the kheap: 1 MiB holds fewer than the 64 slots.
+      const e = await thrown(() => { for (let i = 0; i < 64; i++) kheap.createIovaDomain({ granule: 4096, startPfn: 1 }); });
+      expect(e).toBeInstanceOf(SimulatorResourceError);
+      expect((e as Error).message).toBe("iommu-sim: createIovaDomain: out of simulator memory (kheap); create the Simulator " +
+        "with a larger kheapMiB (ESIM_KHEAP)");
+    } finally {
+      await kheap.close();
+    }
+  });
+});
+
 describe("the simulator's own limits, told apart from the kernel's", () => {
   it("an IOVA allocation that fails because the kheap ran out is a SimulatorResourceError, and counted", async () => {
     const sim = await Simulator.create({ ramMiB: 4, kheapMiB: 1 });

@@ -7,6 +7,7 @@ import { D_SMMU_DOMAIN } from "../pgtable/desc";
 import { ESIM_ARGS } from "../errno";
 import { BEHAVIOUR_BITS } from "../behaviour";
 import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
+import { SMMU_MODEL_V3 } from "./smmu";
 
 /** One slot of the SMMU-domain table: written at create, then read by the driver's paths. */
 @unmanaged export class SmmuDomain {
@@ -120,4 +121,37 @@ export function smmuDomainDestroy(id: u32): bool {
 
 export function smmuDomainLive(id: u32): bool {
   return slotLive(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, MAX_SMMU_DOMAINS, id) != 0;
+}
+
+/**
+ * SMMU `smmu` is going away: its domains send their commands to none from now on, and give
+ * up its context bank and their contexts there — a later SMMU that reuses its id starts with
+ * none of them (their commands would reach it; their ASIDs would be taken there).
+ */
+export function smmuDomainsUnbind(smmu: u32): void {
+  for (let i: u32 = 0; i < MAX_SMMU_DOMAINS; i++) {
+    const a = slotLive(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, MAX_SMMU_DOMAINS, i);
+    if (a == 0) continue;
+    const d = changetype<SmmuDomain>(a);
+    if (d.smmu != smmu + 1) continue;
+    d.smmu = 0;
+    d.cbndx = 0;
+    d.model = SMMU_MODEL_V3;
+  }
+}
+
+/**
+ * The live domain sending its commands to SMMU `smmu` whose context is stage `stage`'s
+ * `ctxId` (its ASID, or VMID): its id, or -1. Two domains on one SMMU with the same context
+ * would share its cache entries and each other's invalidations, so the package refuses the
+ * second; this table is the one record of which contexts are taken.
+ */
+export function smmuContextHolder(smmu: u32, stage: u32, ctxId: u32): i32 {
+  for (let i: u32 = 0; i < MAX_SMMU_DOMAINS; i++) {
+    const a = slotLive(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, MAX_SMMU_DOMAINS, i);
+    if (a == 0) continue;
+    const d = changetype<SmmuDomain>(a);
+    if (d.smmu == smmu + 1 && d.stage == stage && (stage == 1 ? d.asid : d.vmid) == ctxId) return <i32>i;
+  }
+  return -1;
 }

@@ -42,18 +42,12 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   if (s.model != SMMU_MODEL_V3) {
     const m = v2StreamMatch(s, sid);
     if (m == MATCH_BYPASS) return bypass(res, iova);
-    if (m < 0) {
-      // Which stream fault (smmu/v2/regs.ts V2_FAULT_*), for the queue and the caller.
-      res.faultLevel = 0;
-      res.faultInfo = <u64>(-m - MATCH_FAULT);
-      recordFault(s, F_BAD_STREAM, sid, iova, 0, res.faultInfo);
-      return F_BAD_STREAM;
-    }
+    // Which stream fault (smmu/v2/regs.ts V2_FAULT_*), for the queue and the caller.
+    if (m < 0) return raise(s, res, F_BAD_STREAM, sid, iova, 0, <u64>(-m - MATCH_FAULT));
     slot = <u32>m;
   }
   if (slot >= MAX_STREAMS || atomic.load<u32>(changetype<u32>(steOf(s, slot)) + offsetof<Ste>("valid")) == 0) {
-    recordFault(s, F_BAD_STREAM, sid, iova, 0, 0);
-    return F_BAD_STREAM;
+    return raise(s, res, F_BAD_STREAM, sid, iova, 0, 0);
   }
   const ste = steOf(s, slot);
   counterAdd(changetype<u32>(ste) + offsetof<Ste>("accesses"), 1);
@@ -80,9 +74,8 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
     stat(s, STAT_MODELLED_NS, cost(s, COST_IOTLB_MISS));
     const fault = walk(s, ste, sid, iova, ctx, stamp, iotlb, utlb, res);
     if (fault != 0) {
-      recordFault(s, fault, sid, iova, res.faultLevel, res.faultInfo);
       if (s.model != SMMU_MODEL_V3) v2ContextFault(s, slot, fault, iova);
-      return fault;
+      return raise(s, res, fault, sid, iova, res.faultLevel, res.faultInfo); // as the walk left them
     }
   }
   res.hit = where;
@@ -90,9 +83,8 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   const meta = res.meta;
   const need = (access & ACCESS_WRITE) != 0 ? META_WRITE : META_READ;
   if ((meta & need) == 0 || ((access & ACCESS_PRIV) == 0 && (meta & META_UNPRIV) == 0)) {
-    recordFault(s, F_PERMISSION, sid, iova, (meta >> 16) & 3, 0);
     if (s.model != SMMU_MODEL_V3) v2ContextFault(s, slot, F_PERMISSION, iova);
-    return F_PERMISSION;
+    return raise(s, res, F_PERMISSION, sid, iova, (meta >> 16) & 3, 0); // the level of the leaf that refused
   }
   // The entry maps the whole block: its base (output bits below the block size are RES0
   // and read as zero) plus the offset of this address inside it.
@@ -101,6 +93,17 @@ export function smmuTranslate(a: u32, sid: u32, iova: u64, access: u32, result: 
   res.pa = pa;
   if (o) res.oracleClass = checkAccess(o, ste, sid, ctx, iova, pa);
   return 0;
+}
+
+/**
+ * Fault `type` at `level` with `info`: told to the caller in `res` and recorded in the
+ * fault queue, the same values in both (the result otherwise keeps a previous access's).
+ */
+function raise(s: SmmuInstance, res: AccessResult, type: u32, sid: u32, iova: u64, level: u32, info: u64): u32 {
+  res.faultLevel = level;
+  res.faultInfo = info;
+  recordFault(s, type, sid, iova, level, info);
+  return type;
 }
 
 /**

@@ -503,7 +503,9 @@ function eventArgs(m: Machine, sc: RunScenario, e: RunEvent, plan: CpuPlan): Sce
   const base = "fraction" in at
     ? { afterOps: Math.ceil(at.fraction * plan.ops), due: `${+(at.fraction * 100).toFixed(2)}% of cpu ${e.cpu}'s operations` }
     : "ops" in at ? { afterOps: at.ops, due: `${at.ops} of cpu ${e.cpu}'s operations` }
-    : { atNs: at.timeMs * 1e6, due: `cpu ${e.cpu}'s clock at ${at.timeMs} ms` };
+    // Whole ns, rounded up: a fraction of one would reach the core as 0, "no time limit", and
+    // the event would fire at the end of the CPU's chunk instead of at its first operation.
+    : { atNs: Math.ceil(at.timeMs * 1e6), due: `cpu ${e.cpu}'s clock at ${at.timeMs} ms` };
   if (e.action === "fail-worker") return { ...base, action: e.action, mode: e.mode, target: `worker of cpu ${e.cpu}` };
   const dom = m.domains.get(e.domain)!;
   if (e.action === "switch-to-lazy") {
@@ -592,8 +594,16 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     kheapAllocFailures: kheapAllocFailures(core),
   };
   const stoppedByViolation = sc.checks.stopOnViolation && totals.violations > 0;
-  const status = f.failed ? "failed" : f.stopped || stoppedByViolation ? "stopped" : totals.violations > 0 ? "violations" : "ok";
-  const found = totals.violations > 0 ? "violations" : "clean";
+  // An unmap that found fq_domain set but no queue is a violation too (the explorer's
+  // queue-before-publish): the kernel would have dereferenced a missing queue.
+  const unclean = totals.violations > 0 || totals.unmapErrors > 0;
+  const status = f.failed ? "failed" : f.stopped || stoppedByViolation ? "stopped" : unclean ? "violations" : "ok";
+  const found = unclean ? "violations" : "clean";
+  // The scenario's own events that did not do what it asked (refused, failed, never reached:
+  // but in a run cut short, one not reached yet says no more than the status does).
+  const cut = f.stopped || f.failed !== undefined || stoppedByViolation;
+  const failedEvents = f.results.flatMap((r) => r.events)
+    .filter((e) => !e.result.startsWith("ok") && !(cut && e.result.startsWith("not reached")));
   return {
     tool: "iommu-sim", version: VERSION,
     scenario: { name: sc.name, description: sc.description, profile: sc.profile,
@@ -604,8 +614,10 @@ function buildReport(m: Machine, sc: RunScenario, f: RunFacts): RunReport {
     outcome: {
       status, expected: sc.checks.expect,
       // A run cut short by the timeout, a request or a failure did not show what it was meant to.
-      asExpected: !f.stopped && !f.failed && (sc.checks.expect === "any" || sc.checks.expect === found),
+      // and one whose events failed did not run the scenario it describes.
+      asExpected: !f.stopped && !f.failed && failedEvents.length === 0 && (sc.checks.expect === "any" || sc.checks.expect === found),
       message: (f.failed ? `stopped: ${f.failed}` : outcomeMessage(sc, totals.violations, f.stopped, stoppedByViolation)) +
+        unmapErrorNote(totals) + failedEventsNote(failedEvents) +
         mapFailureNote(totals) + kheapWarning(totals) + shadowWarning(m) + attackerWarning(core, sc),
     },
     totals, oracle: oracleReport(m), perCpu,
@@ -651,6 +663,17 @@ function outcomeMessage(sc: RunScenario, violations: number, cause: StopCause, s
   if (stopped) return `stopped at the first violation the oracle found (${violations} counted by then)`;
   if (!sc.checks.oracle) return "ran to the end; the oracle was off, so violations were not looked for";
   return violations > 0 ? `the oracle found ${violations} violation(s)` : "ran to the end; the oracle found no violation";
+}
+
+function unmapErrorNote(t: { unmapErrors: number }): string {
+  return t.unmapErrors > 0
+    ? `; VIOLATION: ${t.unmapErrors} dma_unmap calls found fq_domain set but no flush queue (queue-before-publish: the ` +
+      "domain's variant published fq_domain before its queue was built; the kernel would dereference a missing queue)"
+    : "";
+}
+
+function failedEventsNote(events: readonly EventReport[]): string {
+  return events.map((e) => `; EVENT FAILED: ${e.action} ${e.target} (${e.due}): ${e.result}`).join("");
 }
 
 function mapFailureNote(t: { maps: number; mapFailures: number }): string {

@@ -13,10 +13,10 @@
 import { MACHINES, MACHINE_NAMES, type MachineName } from "../machines.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { didYouMean, isPowerOfTwo } from "../validate.js";
+import { MAX_ADDRESS, didYouMean, isPowerOfTwo } from "../validate.js";
 import { CORE_LIMITS } from "../core-limits.js";
 import type { ScenarioEventAction } from "../tasks/scenario.js";
-import { SEED_VARIANTS, type DomainType, type SeedVariant } from "../dma.js";
+import { SEED_VARIANTS, lazySwitchRefusal, type DomainType, type SeedVariant } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
 import { DEFAULT_IOTLB_ENTRIES, IOTLB_SCOPES, type IotlbScope, type ReplacementPolicy, type SmmuCosts, type SmmuModel, type SmmuOptions } from "../smmu/smmu.js";
@@ -322,15 +322,27 @@ export function expecting<T extends z.ZodType>(schema: T, words: string, noun = 
 // integer ≥ 1"); a value over one is told the cap.
 const CAP = 1e9;
 
+/**
+ * A number in [min, max] that must be an integer: the range is checked first, so that a
+ * value past 2^53 is told this field's own bound — z.int() checks its safe-integer range
+ * first, and the first issue of a field is the one told.
+ */
+function boundedInt(min: number, max: number, words: string, noun: string) {
+  const schema = z.number().min(min).max(max).int();
+  // A fraction's issue comes from the int check, which must say the same as the schema.
+  for (const check of schema._zod.def.checks ?? []) EXPECTED.set(check, { words, noun });
+  return expecting(schema, words, noun);
+}
+
 /** @internal An integer min..max, said so in its errors. */
 export function integer(min: number, max: number) {
   const words = max >= CAP ? `an integer ≥ ${min}` : `an integer ${min}..${max}`;
-  return expecting(z.int().min(min).max(max), words, "an integer");
+  return boundedInt(min, max, words, "an integer");
 }
 
 function powerOfTwo(min: number, max: number) {
   const words = `a power of two ${min}..${max}`;
-  const schema = z.int().min(min).max(max)
+  const schema = boundedInt(min, max, words, "a power of two")
     .refine(isPowerOfTwo, { error: (iss) => `expected ${words}, found ${found(iss.input)}` });
   return expecting(schema, words, "a power of two");
 }
@@ -597,12 +609,18 @@ const workloadSchema = expecting(z.discriminatedUnion("kind", [
   }),
 ]), "an object");
 
+/**
+ * The latest modelled time an event may be due at, in ms: the worker counts a CPU's clock in
+ * whole ns, exact in a double up to 2^53 − 1 (MAX_ADDRESS), about 104 days.
+ */
+export const MAX_EVENT_MS = Math.floor(MAX_ADDRESS / 1e6);
+
 const AT_WORDS = `an object with one of "fraction" (of the CPU's ops, in (0, 1]), "ops" (≥ 1) or "timeMs" (> 0)`;
 
 const atSchema = expecting(z.strictObject({
   fraction: expecting(z.number().gt(0).max(1), "a number > 0 and ≤ 1", "a number").optional(),
   ops: integer(1, 1e9).optional(),
-  timeMs: expecting(z.number().gt(0), "a number > 0", "a number").optional(),
+  timeMs: expecting(z.number().gt(0).max(MAX_EVENT_MS), `a number > 0 and ≤ ${MAX_EVENT_MS}`, "a number").optional(),
 }).refine((at) => [at.fraction, at.ops, at.timeMs].filter((x) => x !== undefined).length === 1, {
   error: (iss) => `expected exactly one of "fraction", "ops", "timeMs", found ${
     Object.keys(iss.input as object).length === 0 ? "none" : Object.keys(iss.input as object).map((k) => JSON.stringify(k)).join(" and ")}`,
@@ -804,7 +822,7 @@ function checkSwitchers(p: Parsed, out: Problems): void {
       // The pause words of a domain have one user: its switcher.
       out.add(at, `domain ${found(w.domain)} already has a switcher (${found(other)}); a domain can have one`);
     } else if (devices === 0) out.add(at, `domain ${found(w.domain)} has no device: there is nothing to switch under`);
-    else if (!kernelHas(p, "DMA_SWITCH_OWNED_GROUPS") && devices !== 1) {
+    else if (groupRuleRefusal(p, w.domain)) {
       out.add(at, `on ${kernelWords(p).replace(" is", "")} the live switch needs the domain's group to hold exactly one device; ` +
         `${found(w.domain)} has ${devices} (the kernel refuses with -EINVAL)`);
     } else if (w.ops === undefined && mappersOf(p, w.domain).length === 0) {
@@ -915,6 +933,7 @@ export function workerAssignment(workloads: readonly { cpus: number[]; worker?: 
 function checkEvents(p: Parsed, out: Problems): void {
   const domains = new Map(p.domains.map((d) => [d.name, d] as const));
   const used = usedCpus(p);
+  const switchedBy = new Map<string, number>();
   p.events.forEach((e, i) => {
     if (e.cpu !== undefined && e.cpu >= p.cpus) {
       out.add(["events", i, "cpu"], `cpu ${e.cpu} does not exist (the scenario has ${cpusText(p.cpus)})`);
@@ -938,8 +957,27 @@ function checkEvents(p: Parsed, out: Problems): void {
     } else if (e.action === "switch-to-lazy" && switcher) {
       out.add(["events", i, "domain"], `domain ${found(e.domain)} has a switcher (${found(switcher.name ?? "switcher")}): ` +
         `its switches are the ones this domain gets (a switch of its own would race the switcher's rebuild)`);
-    }
+    } else if (e.action === "switch-to-lazy") checkSwitchEvent(p, e.domain, i, switchedBy, out);
   });
+}
+
+/** A switch-to-lazy event of `domain` (events[i]): one a domain, and one its kernel takes. */
+function checkSwitchEvent(p: Parsed, domain: string, i: number, switchedBy: Map<string, number>, out: Problems): void {
+  const first = switchedBy.get(domain);
+  if (first !== undefined) {
+    out.add(["events", i, "domain"], `domain ${found(domain)} is already switched to lazy by events[${first}]; ` +
+      "a second switch-to-lazy would find it lazy and do nothing");
+    return;
+  }
+  switchedBy.set(domain, i);
+  const refusal = groupRuleRefusal(p, domain);
+  if (refusal) out.add(["events", i, "domain"], `domain ${found(domain)} cannot be switched live: ${refusal}`);
+}
+
+/** Why the scenario's kernel refuses a live switch of `domain` for its group's size (lazySwitchRefusal), or undefined. */
+function groupRuleRefusal(p: Parsed, domain: string): string | undefined {
+  const devices = p.devices.filter((d) => d.domain === domain).length;
+  return lazySwitchRefusal(describeKernel(p.profile, normaliseOverrides(p.behaviours)), kernelHas(p, "DMA_SWITCH_OWNED_GROUPS"), devices);
 }
 
 /** The CPU an event without one is timed by (and runs on): the first CPU of the first workload that maps. */

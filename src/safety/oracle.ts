@@ -4,7 +4,7 @@
 
 import type { Core } from "../../bindings/core.js";
 import type { LayoutName, LayoutNamesWith } from "../../bindings/layout.js";
-import { IommuSimError, hex } from "../errors.js";
+import { ArgumentError, IommuSimError, hex } from "../errors.js";
 import { checkAddress, checkBool, checkInt, checkOwned, checkRequiredOptions } from "../validate.js";
 import { SmmuDomain } from "../smmu/domain.js";
 import { RingReader } from "../ring.js";
@@ -68,8 +68,9 @@ export function accessClassOf(core: Core, code: number): AccessClass {
 export class Oracle {
   private readonly violations: RingReader<Violation>;
 
-  /** @internal Created by an Smmu with the `oracle` option. */
-  constructor(private readonly core: Core, private readonly smmuId: number, private readonly base: number) {
+  /** @internal Created by an Smmu with the `oracle` option; `capacity`: IOVA pages its shadow holds. */
+  constructor(private readonly core: Core, private readonly smmuId: number, private readonly base: number,
+              readonly capacity: number) {
     const L = core.layout;
     this.violations = new RingReader(core, {
       head: base + L.O_RING_HEAD, base: core.readU32(base + L.O_RING), capacity: core.readU32(base + L.O_RING_MASK) + 1,
@@ -86,9 +87,24 @@ export class Oracle {
     checkInt("size", size, 1, 2 ** 40, ctx);
     const first = Math.floor(iova / 4096);
     const pages = Math.ceil((iova + size) / 4096) - first;
+    this.checkMapPages("size", size, pages, ctx);
     if (!this.core.raw.oracle_map(this.smmuId, domain.id, first * 4096, Math.floor(pa / 4096) * 4096, pages)) {
       throw new IommuSimError(`iommu-sim: SMMU domain ${domain.id} is not live`);
     }
+  }
+
+  /**
+   * @internal Refuse a map of more IOVA pages than the shadow holds, before anything is done:
+   * it could never be recorded whole (the shadow would be full, and its accesses unchecked),
+   * and each page past the shadow's room would still cost a bounded probe of a full table —
+   * minutes for a terabyte. `name`/`size` are the caller's argument.
+   */
+  checkMapPages(name: string, size: number, pages: number, ctx: string): void {
+    if (pages <= this.capacity) return;
+    throw new ArgumentError(name, size, `must take at most ${this.capacity} IOVA pages of 4 KiB ` +
+      `(${this.capacity * 4096} bytes, granule-aligned) with the SMMU's oracle on: its shadow holds ${this.capacity} ` +
+      `pages (oracle.capacity; at most ORACLE_MAX_PAGES), and this map needs ${pages}; map less at once, ` +
+      "or create the SMMU without the oracle", ctx);
   }
 
   /**

@@ -63,7 +63,8 @@ export class SmmuDomain {
     if (checkBool("rangeInvalidation", opts.rangeInvalidation, true, ctx)) features |= L.SMMU_FEAT_RANGE_INV;
     if (checkBool("e2h", opts.e2h, false, ctx)) features |= L.SMMU_FEAT_E2H;
     const sd = core.raw.smmu_domain_create(stage, id, features, rules === undefined ? machineBehaviourBits(core) : behaviourBits(L, rules));
-    checkCore(core, sd, ctx, { detail: `stage ${stage} id ${id}; at most ${L.MAX_SMMU_DOMAINS} SMMU domains live at once` });
+    checkCore(core, sd, ctx, { detail: `stage ${stage} id ${id}`,
+      when: { ESIM_SLOTS_FULL: `at most ${L.MAX_SMMU_DOMAINS} SMMU domains live at once` } });
     const rc = core.raw.pgt_set_smmu_domain(pt.id, sd);
     if (rc !== 0) {
       core.raw.smmu_domain_destroy(sd);

@@ -36,18 +36,41 @@ export type SmmuCommandInput =
   | { op: Op<"CMD_CFGI_ALL" | "CMD_CFGI_CD_ALL">; streamId?: number };
 
 
-/** The fields each command of Smmu.submit may have (SmmuCommandInput), by kind: any other is refused. */
-type Fields<C> = C extends { op: infer O extends string } ? { [K in Extract<O, CommandKind>]: readonly (keyof C & string)[] } : never;
-type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
-const RANGE_FIELDS = ["op", "addr", "asid", "vmid", "leaf", "ttl", "tg", "scale", "num"] as const;
-const COMMAND_FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
+/** The member of SmmuCommandInput whose op names kind K. */
+type CommandOf<K extends CommandKind> = SmmuCommandInput extends infer C ? C extends { op: infer O } ? K extends O ? C : never : never : never;
+type RequiredKeys<T> = { [P in keyof T]-?: object extends Pick<T, P> ? never : P }[keyof T];
+type OptionalKeys<T> = Exclude<keyof T, RequiredKeys<T>>;
+/** A kind's fields as SmmuCommandInput types them: the compiler checks each list against it. */
+type FieldsOf<K extends CommandKind> = {
+  required: readonly Exclude<RequiredKeys<CommandOf<K>>, "op">[]; optional: readonly OptionalKeys<CommandOf<K>>[];
+};
+const RANGE_FIELDS = { required: ["addr"], optional: ["asid", "vmid", "leaf", "ttl", "tg", "scale", "num"] } as const;
+/**
+ * The fields each command of Smmu.submit takes, by kind: `required` must be given (a
+ * missing ASID must not quietly invalidate ASID 0), `optional` may be (0 or false when left
+ * out); any other is refused.
+ */
+const COMMAND_FIELDS: { readonly [K in CommandKind]: FieldsOf<K> } = {
   CMD_TLBI_NH_VA: RANGE_FIELDS, CMD_TLBI_NH_VAA: RANGE_FIELDS, CMD_TLBI_EL2_VA: RANGE_FIELDS, CMD_TLBI_S2_IPA: RANGE_FIELDS,
-  CMD_TLBI_NH_ASID: ["op", "asid", "vmid"], CMD_TLBI_EL2_ASID: ["op", "asid", "vmid"],
-  CMD_TLBI_S12_VMALL: ["op", "vmid"], CMD_TLBI_NH_ALL: ["op", "vmid"],
-  CMD_TLBI_NSNH_ALL: ["op"], CMD_TLBI_EL2_ALL: ["op"], CMD_SYNC: ["op"],
-  CMD_CFGI_STE: ["op", "streamId", "ssid"], CMD_CFGI_CD: ["op", "streamId", "ssid"],
-  CMD_CFGI_ALL: ["op", "streamId"], CMD_CFGI_CD_ALL: ["op", "streamId"],
-} satisfies UnionToIntersection<Fields<SmmuCommandInput>>;
+  CMD_TLBI_NH_ASID: { required: ["asid"], optional: ["vmid"] }, CMD_TLBI_EL2_ASID: { required: ["asid"], optional: ["vmid"] },
+  CMD_TLBI_S12_VMALL: { required: ["vmid"], optional: [] }, CMD_TLBI_NH_ALL: { required: ["vmid"], optional: [] },
+  CMD_TLBI_NSNH_ALL: { required: [], optional: [] }, CMD_TLBI_EL2_ALL: { required: [], optional: [] },
+  CMD_SYNC: { required: [], optional: [] },
+  CMD_CFGI_STE: { required: ["streamId"], optional: ["ssid"] }, CMD_CFGI_CD: { required: ["streamId"], optional: ["ssid"] },
+  CMD_CFGI_ALL: { required: [], optional: ["streamId"] }, CMD_CFGI_CD_ALL: { required: [], optional: ["streamId"] },
+};
+
+/** Refuse a field `kind` does not take, and a required one left out. */
+function checkCommandFields(cmd: object, kind: CommandKind, ctx: string): void {
+  const { required, optional } = COMMAND_FIELDS[kind] as { required: readonly string[]; optional: readonly string[] };
+  checkOptions(cmd, ["op", ...required, ...optional], ctx, "", "field of this command");
+  for (const f of required) {
+    if ((cmd as Record<string, unknown>)[f] === undefined) {
+      throw new ArgumentError(f, undefined, `is required by ${kind} (it takes ${required.join(", ")}` +
+        `${optional.length ? `; optional: ${optional.join(", ")}` : ""})`, ctx);
+    }
+  }
+}
 
 /** Modelled costs in ns, charged to the SMMU (walks, lookups) or the CPU (commands). */
 export interface SmmuCosts {
@@ -346,6 +369,8 @@ export class Smmu {
   private readonly base: number;
   private faults!: RingReader<Fault>;
   private readonly devices = new Map<number, Device>();
+  /** The SMMU domains whose commands come here (bindDomain): they forget this SMMU when it is destroyed. */
+  private readonly domains = new Set<SmmuDomain>();
   private destroyed = false;
 
   /** @internal Use Simulator.createSmmu. */
@@ -394,7 +419,9 @@ export class Smmu {
     if (scope === "device") options |= L.OPT_IOTLB_PER_STREAM;
     const id = core.raw.smmu_create(options, entries / ways, ways, L[POLICY_CODES[policy]], seed,
       wc[0], wc[1], wc[2], wc[3], utlb, faults, L[SMMU_MODEL_CODES[model]]);
-    checkCore(core, id, ctx, { detail: `at most ${L.MAX_SMMUS} SMMUs live at once; their caches come from the kheap` });
+    checkCore(core, id, ctx, { when: {
+      ESIM_SLOTS_FULL: `at most ${L.MAX_SMMUS} SMMUs live at once`, ESIM_KHEAP: "its caches come from the kheap",
+    } });
     this.id = id;
     this.model = model;
     this.iotlbScope = scope;
@@ -419,7 +446,7 @@ export class Smmu {
         core.raw.smmu_destroy(id);
         throw coreError(core, rc, ctx, { detail: "the oracle's shadow and violation log come from the kheap" });
       }
-      this.oracle = new Oracle(core, id, core.readU32(this.base + L.S_ORACLE));
+      this.oracle = new Oracle(core, id, core.readU32(this.base + L.S_ORACLE), cap);
     }
     own(this, core);
   }
@@ -442,7 +469,7 @@ export class Smmu {
       throw new ArgumentError("domain", `SMMU domain ${domain.id}`, `is already attached to SMMU ${domain.smmu.id}, and a domain serves one SMMU`, ctx);
     }
     if (this.model !== "v3") this.checkV2Domain(streamId, domain, ctx);
-    checkCore(this.core, this.core.raw.smmu_domain_set_smmu(domain.id, this.id), ctx, { detail: `SMMU domain ${domain.id}` });
+    this.bindDomain(domain, ctx, "domain");
     const rc = this.model !== "v3"
       ? this.core.raw.smmu_v2_attach(this.id, streamId, domain.id, g.ttbr, tcrWord(g), Number(BigInt.asUintN(32, g.mair ?? 0n)),
           g.ias, Math.log2(g.granule), g.startLevel, g.oas)
@@ -450,10 +477,34 @@ export class Smmu {
           domain.stage === 1 ? domain.asidOrVmid : 0, domain.stage === 2 ? domain.asidOrVmid : 0,
           g.ttbr, g.ias, Math.log2(g.granule), g.startLevel, g.oas);
     checkCore(this.core, rc, ctx, { detail: `stream ${streamId}` });
-    domain.smmu = this;
     const dev = new Device(this.core, this, streamId, pt);
     this.devices.set(streamId, dev);
     return dev;
+  }
+
+  /**
+   * @internal Send SMMU domain `domain`'s commands to this SMMU from now on — refused when
+   * another domain here already has its ASID (stage 1) or VMID (stage 2): the two would share
+   * cache entries and each other's invalidations, and the oracle would judge one domain's
+   * accesses by the other's maps. `field` names what the caller chose the context with.
+   */
+  bindDomain(domain: SmmuDomain, ctx: string, field: string): void {
+    const holder = this.contextHolder(domain.stage, domain.asidOrVmid);
+    if (holder >= 0 && holder !== domain.id) {
+      const what = domain.stage === 1 ? "ASID" : "VMID";
+      const value = field === "domain" ? `SMMU domain ${domain.id} (${what} ${domain.asidOrVmid})` : domain.asidOrVmid;
+      const has = field === "domain" ? `has ${what} ${domain.asidOrVmid}, which is` : "is";
+      throw new ArgumentError(field, value, `${has} already in use on SMMU ${this.id} by SMMU domain ${holder} ` +
+        `(a DmaDomain's is its smmuDomain); each domain on an SMMU needs its own ${what}`, ctx);
+    }
+    checkCore(this.core, this.core.raw.smmu_domain_set_smmu(domain.id, this.id), ctx, { detail: `SMMU domain ${domain.id}` });
+    domain.smmu = this;
+    this.domains.add(domain);
+  }
+
+  /** @internal The SMMU domain (its id) whose stage-`stage` context here is `asidOrVmid`, or -1 (the core's table says). */
+  contextHolder(stage: 1 | 2, asidOrVmid: number): number {
+    return this.core.raw.smmu_context_holder(this.id, stage, asidOrVmid);
   }
 
   /** What an SMMU v1/v2 cannot take: a stream ID past SMR.ID's 15 bits, a VMID past CBAR's 8. */
@@ -604,13 +655,13 @@ export class Smmu {
     const id16 = (n: string, v: unknown) => checkInt(n, v ?? 0, 0, 0xffff, ctx);
     if (typeof cmd !== "object" || cmd === null || Array.isArray(cmd)) throw new ArgumentError("command", cmd, "must be an object with an op", ctx);
     const kind = commandKindOf(cmd.op);
-    if (kind !== undefined) checkOptions(cmd, COMMAND_FIELDS[kind], ctx, "", "field of this command");
+    if (kind !== undefined) checkCommandFields(cmd, kind, ctx);
     switch (kind) {
       case "CMD_TLBI_NH_VA": case "CMD_TLBI_NH_VAA": case "CMD_TLBI_EL2_VA": case "CMD_TLBI_S2_IPA": {
         const c = cmd as Extract<SmmuCommandInput, { addr: number }>;
         const addr = checkAddress("addr", c.addr, ctx);
         this.core.raw.smmu_cmd_tlbi_range(this.id, L[coreOpcodeName(kind)], id16("asid", c.asid), id16("vmid", c.vmid),
-          Math.floor(addr / 2 ** 32), addr % 2 ** 32, c.leaf === true, checkInt("ttl", c.ttl ?? 0, 0, 3, ctx),
+          Math.floor(addr / 2 ** 32), addr % 2 ** 32, checkBool("leaf", c.leaf, false, ctx), checkInt("ttl", c.ttl ?? 0, 0, 3, ctx),
           checkInt("tg", c.tg ?? 0, 0, 3, ctx), checkInt("scale", c.scale ?? 0, 0, 31, ctx), checkInt("num", c.num ?? 0, 0, 31, ctx));
         return;
       }
@@ -726,7 +777,8 @@ export class Smmu {
   destroy(): void {
     if (this.destroyed) return;
     for (const d of [...this.devices.values()]) d.detach();
-    this.core.raw.smmu_destroy(this.id);
+    this.core.raw.smmu_destroy(this.id); // which unbinds its domains there too
+    for (const d of this.domains) d.smmu = undefined;
     this.destroyed = true;
   }
 

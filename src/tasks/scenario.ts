@@ -514,9 +514,8 @@ function checkCpuArgs(name: string, v: unknown, s: ArgsScope): { claim: CpuClaim
 function checkEventArgs(name: string, v: unknown, s: ArgsScope): void {
   const f = taskFields<ScenarioEventArgs>(v, EVENT_KEYS, s, name);
   optional(f.afterOps, (n) => checkInt(`${name}.afterOps`, n, 0, MAX_ADDRESS, s.context));
-  if (f.atNs !== undefined && !(typeof f.atNs === "number" && f.atNs >= 0 && f.atNs <= MAX_ADDRESS)) {
-    throw new ArgumentError(`${name}.atNs`, f.atNs, "must be a modelled time in ns, 0 or more", s.context);
-  }
+  // Whole ns: the core reads a fraction of one as 0, "no time limit".
+  optional(f.atNs, (n) => checkInt(`${name}.atNs`, n, 0, MAX_ADDRESS, s.context));
   checkString(`${name}.due`, f.due, s);
   checkString(`${name}.target`, f.target, s);
   const action = checkOneOf(`${name}.action`, f.action, SCENARIO_EVENT_ACTIONS, s.context);
