@@ -977,7 +977,7 @@ function checkSwitchEvent(p: Parsed, domain: string, i: number, switchedBy: Map<
 /** Why the scenario's kernel refuses a live switch of `domain` for its group's size (lazySwitchRefusal), or undefined. */
 function groupRuleRefusal(p: Parsed, domain: string): string | undefined {
   const devices = p.devices.filter((d) => d.domain === domain).length;
-  return lazySwitchRefusal(describeKernel(p.profile, normaliseOverrides(p.behaviours)), kernelHas(p, "DMA_SWITCH_OWNED_GROUPS"), devices);
+  return lazySwitchRefusal(kernelText(p.profile, normaliseOverrides(p.behaviours)), kernelHas(p, "DMA_SWITCH_OWNED_GROUPS"), devices);
 }
 
 /** The CPU an event without one is timed by (and runs on): the first CPU of the first workload that maps. */
