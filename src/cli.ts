@@ -418,7 +418,7 @@ program.command("profiles")
   });
 
 const bugs = program.command("bugs")
-  .description("the bug zoo: real kernel IOMMU bugs (shared/reference/bug-corpus.md), each caught in its buggy form " +
+  .description("the bug zoo: real kernel IOMMU bugs, each named by the commit that fixed it, caught in its buggy form " +
     "and clean in its fix; `bugs` lists them, `bugs run <id>` runs both forms (exit 0 when the buggy form is caught " +
     "and the fixed one is clean, 1 otherwise, 2 for an unknown id)");
 

@@ -97,6 +97,11 @@ describe("the README", () => {
     expect(commands.length).toBeGreaterThan(5);
     const cli = section("The command line");
     for (const c of commands) expect(cli, c).toMatch(new RegExp(`^\\| \`${c}[ \`]`, "m"));
+    // The help, like the README, points at nothing an npm user does not have.
+    for (const c of ["", ...commands]) {
+      const text = execFileSync(process.execPath, [CLI, ...(c ? [c] : []), "--help"], { encoding: "utf8" });
+      for (const inside of ["shared/", "src/", "test/", "assembly/", "bench/"]) expect(text.includes(inside), `${c} --help: ${inside}`).toBe(false);
+    }
   });
 
   it("has the scenario schema's fields, types and defaults, each with a meaning", () => {
