@@ -478,8 +478,8 @@ describe("refused: references and rules across fields", () => {
       s.workloads.push(sw("nic"));
     });
     two.profile = "5.15";
-    expect(refusal(two)).toBe(`nic.json: workloads[1].domain: on profile "5.15" the live switch needs the domain's ` +
-      `group to hold exactly one device; "nic" has 2 (the kernel refuses with -EINVAL)`);
+    expect(refusal(two)).toBe(`nic.json: workloads[1].domain: domain "nic" cannot be switched live: 5.15 changes a live ` +
+      "group's type only when it holds exactly one device; this domain has 2 (-EINVAL)");
     two.profile = "7.1";
     expect(parseRunScenario(two).workloads[1]).toEqual({ kind: "switcher", name: "switcher1", domain: "nic", cpus: [3], gap: 5000 });
   });

@@ -817,15 +817,14 @@ function checkSwitchers(p: Parsed, out: Problems): void {
     const other = switcherOf.get(w.domain);
     switcherOf.set(w.domain, other ?? workloadName(w, i));
     const devices = p.devices.filter((d) => d.domain === w.domain).length;
+    const refusal = groupRuleRefusal(p, w.domain);
     if (!domains.includes(w.domain)) out.add(at, `no domain named ${found(w.domain)} (domains: ${names(domains)})`);
     else if (other !== undefined) {
       // The pause words of a domain have one user: its switcher.
       out.add(at, `domain ${found(w.domain)} already has a switcher (${found(other)}); a domain can have one`);
     } else if (devices === 0) out.add(at, `domain ${found(w.domain)} has no device: there is nothing to switch under`);
-    else if (groupRuleRefusal(p, w.domain)) {
-      out.add(at, `on ${kernelWords(p).replace(" is", "")} the live switch needs the domain's group to hold exactly one device; ` +
-        `${found(w.domain)} has ${devices} (the kernel refuses with -EINVAL)`);
-    } else if (w.ops === undefined && mappersOf(p, w.domain).length === 0) {
+    else if (refusal) out.add(at, switchRefusedText(w.domain, refusal));
+    else if (w.ops === undefined && mappersOf(p, w.domain).length === 0) {
       out.add(["workloads", i, "ops"], `required when no workload maps in domain ${found(w.domain)} ` +
         `(without ops, a switcher runs for as long as they do)`);
     }
@@ -971,7 +970,12 @@ function checkSwitchEvent(p: Parsed, domain: string, i: number, switchedBy: Map<
   }
   switchedBy.set(domain, i);
   const refusal = groupRuleRefusal(p, domain);
-  if (refusal) out.add(["events", i, "domain"], `domain ${found(domain)} cannot be switched live: ${refusal}`);
+  if (refusal) out.add(["events", i, "domain"], switchRefusedText(domain, refusal));
+}
+
+/** One wording for a switcher's and a switch event's refusal by the group rule. */
+function switchRefusedText(domain: string, refusal: string): string {
+  return `domain ${found(domain)} cannot be switched live: ${refusal}`;
 }
 
 /** Why the scenario's kernel refuses a live switch of `domain` for its group's size (lazySwitchRefusal), or undefined. */
