@@ -541,8 +541,9 @@ program.command("worker")
 // Numbers go through as given: runMapBenchmark checks their ranges as the kernel does, so a bad
 // value gets the one-line -EINVAL explanation, not commander's usage text. Text that is no
 // number at all is refused here, as typed (it would reach the check as NaN: "got NaN").
+const numberOf = (v: string): number => (v.trim() === "" ? NaN : Number(v));
 const num = (flag: string) => (v: string): number => {
-  const n = v.trim() === "" ? NaN : Number(v);
+  const n = numberOf(v);
   if (Number.isNaN(n)) throw new ArgumentError(flag, v, "must be a number");
   return n;
 };
@@ -550,7 +551,7 @@ const num = (flag: string) => (v: string): number => {
 const threadList = (v: string): number | number[] => {
   if (!v.includes(",")) return num("--threads")(v);
   return v.split(",").map((entry, i) => {
-    const n = entry.trim() === "" ? NaN : Number(entry);
+    const n = numberOf(entry);
     if (Number.isNaN(n)) {
       throw new ArgumentError("--threads", v, `must be a thread count or a comma-separated list of them (entry ${i + 1}, ` +
         `${JSON.stringify(entry)}, is ${entry.trim() === "" ? "empty" : "not a number"})`);

@@ -117,7 +117,7 @@ export function cutTornTail(path: string): number {
     fd = openSync(path, "r+");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
-    throw new SweepResultsError(`cannot open the results file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new SweepResultsError(`cannot open the results file ${path}: ${fileFailure(e)}`);
   }
   try {
     const size = fstatSync(fd).size;
