@@ -15,10 +15,24 @@ export async function readLocalFile(path: URL | string): Promise<Uint8Array> {
   return readFile(path);
 }
 
-/** A worker_threads Worker running `url`. */
+/**
+ * A worker_threads Worker running `url`. It starts from a line of code that imports the
+ * script rather than from the file itself: a worker inherits this thread's Node options, and
+ * Node refuses to start a worker from a file under `--input-type` (given to `node
+ * --input-type=module -e …`, or to a script on stdin), while code imports alike under either
+ * input type. Handing the worker options of its own instead is no way out: Node then refuses
+ * every per-process option among them (`--max-old-space-size`, `--expose-gc`, …), which it
+ * leaves out when a worker inherits them. An import that fails is thrown outside its
+ * promise, so the worker dies with it whatever `--unhandled-rejections` says.
+ */
 export async function startNodeWorker(url: URL): Promise<Worker> {
   const { Worker } = await import("node:worker_threads");
-  return new Worker(url);
+  return new Worker(workerBootstrap(url), { eval: true });
+}
+
+/** The code a pool worker starts from: import `url`, and die of whatever that import throws. */
+export function workerBootstrap(url: URL): string {
+  return `import(${JSON.stringify(url.href)}).catch((e) => { setTimeout(() => { throw e; }); });`;
 }
 
 /** This worker thread's port to the thread that started it (null on a main thread). */

@@ -2,6 +2,7 @@
 // dies fails the run with its message and stops the pool (after its peers had their grace to
 // stop, when the run asks for one); nothing is left running.
 
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError, PoolRunFailure, Prot, Simulator, WorkerError, WorkerPool } from "../dist/index.js";
 import { coreOf } from "./helpers.js";
@@ -106,5 +107,24 @@ describe("worker pool", () => {
     await expect(pool.run("pgtable.walk", {})).rejects.toThrow(/already in progress/);
     await first;
     pt.release();
+  });
+
+  it("starts its workers under any Node options: a script given on the command line or stdin, per-process options", () => {
+    // A worker inherits the main thread's options: --input-type (which `node -e` and stdin
+    // scripts take) makes Node refuse a worker file, and a per-process option such as
+    // --max-old-space-size is refused when handed to a worker explicitly.
+    const index = new URL("../dist/index.js", import.meta.url).href;
+    const script = `import { Simulator } from ${JSON.stringify(index)};
+const sim = await Simulator.create();
+const pool = await sim.pool({ workers: 2 });
+console.log("workers", pool.size);
+await sim.close();`;
+    const runs = [[["--input-type=module", "-e", script]], [["--input-type", "module"], script],
+      [["--max-old-space-size=512", "--expose-gc", "--input-type=module", "-e", script]]] as const;
+    for (const [args, input] of runs) {
+      const p = spawnSync(process.execPath, [...args], { input, encoding: "utf8", timeout: 60_000 });
+      expect(p.stderr).toBe("");
+      expect(p.stdout).toBe("workers 2\n");
+    }
   });
 });
