@@ -4,11 +4,12 @@
 // other built-ins. Each figure is simulator operations per second over all CPUs (wall
 // clock), the best of REPS alternating runs so that one noisy moment does not decide; the
 // ratio compares figures from the same process, and beside it the median of the turns' own
-// ratios (each turn's runs moments apart, as the share kept of the control below). The work is identical at 1 and 2 workers
-// (the same CPUs, operations and seed; the report totals are checked equal — an attacker's
-// reads excepted, which depend on how it interleaves with its victim). On 5.15 the nic
-// scenario's switch would be refused (a live group's type changes only with one device in
-// it), so it is left out and the scenario runs strict throughout, as the kernel would. Each line ends with what the machine
+// ratios (each turn's runs moments apart, as the share kept of the control below). The work
+// is identical at 1 and 2 workers (the same CPUs, operations and seed; the report totals are
+// checked equal — an attacker's reads excepted, which depend on how it interleaves with its
+// victim). On 5.15 the nic scenario's switch would be refused (a live group's type changes
+// only with one device in it), so it is left out and the scenario runs strict throughout, as
+// the kernel would. Each line ends with what the machine
 // gave two threads that share nothing just before (bench/lib/control.mjs): on a busy host
 // far below 2, and then no scenario can scale to 2 either. The same scenario run twice at
 // once on one worker each (two Simulators sharing nothing) is the control for its own

@@ -31,7 +31,7 @@ export async function startNodeWorker(url: URL): Promise<Worker> {
 }
 
 /** The code a pool worker starts from: import `url`, and die of whatever that import throws. */
-export function workerBootstrap(url: URL): string {
+function workerBootstrap(url: URL): string {
   return `import(${JSON.stringify(url.href)}).catch((e) => { setTimeout(() => { throw e; }); });`;
 }
 
