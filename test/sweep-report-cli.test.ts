@@ -56,6 +56,10 @@ describe("the sweep report on the command line", { timeout: 120_000 }, () => {
     const second = await cli("sweep", "report", at("pkt.jsonl"), "--metrics", "totals.ops,foo");
     expect(second.code).toBe(2);
     expect(second.out).toMatch(/^iommu-sim: --metrics entry 2 \("foo"\) is not a metric of these results; /);
+    // An empty entry is refused, not dropped: a later entry's number stays the one typed.
+    const empty = await cli("sweep", "report", at("pkt.jsonl"), "--metrics", "totals.ops,,foo");
+    expect(empty.code).toBe(2);
+    expect(empty.out).toMatch(/^iommu-sim: --metrics must be metric paths separated by commas, none empty \(entry 2 is\), got "totals\.ops,,foo"/);
     const missing = await cli("sweep", "report", at("nothing.jsonl"));
     expect(missing.code).toBe(2);
     expect(missing.out).toMatch(/cannot read the results file .*nothing\.jsonl: no such file or directory \(ENOENT\)/);

@@ -152,13 +152,26 @@ export function registerSweepReport(sweep: Command, io: Io): void {
       const r = withFlagNames(() => reportResultsFile(file, {
         ...(o.out !== undefined ? { base: reportOutBase(o.out) } : {}),
         ...(o.sweep !== undefined ? { sweep: o.sweep } : {}),
-        ...(o.metrics !== undefined ? { metrics: o.metrics.split(",").map((m) => m.trim()).filter(Boolean) } : {}),
+        ...(o.metrics !== undefined ? { metrics: metricsList(o.metrics) } : {}),
         ...(o.sortBy !== undefined ? { sortBy: o.sortBy } : {}),
         ...(terminalColumns() ? { columns: terminalColumns()! } : {}),
       }));
       for (const l of r.lines) io.say(l);
       io.say(`report: ${r.files.join(", ")}`);
     });
+}
+
+/**
+ * --metrics' comma-separated entries, trimmed. An empty one (`a,,b`, a trailing comma) is
+ * refused rather than dropped, so that "entry N" in any later message counts what was typed.
+ */
+function metricsList(text: string): string[] {
+  const entries = text.split(",").map((m) => m.trim());
+  const empty = entries.indexOf("");
+  if (empty >= 0) {
+    throw new ArgumentError("--metrics", text, `must be metric paths separated by commas, none empty (entry ${empty + 1} is)`);
+  }
+  return entries;
 }
 
 /** The table's option errors named by the flags the user typed (--metrics, --sort-by), not the API's names. */
