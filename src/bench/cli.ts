@@ -45,8 +45,7 @@ export interface BenchCliOptions {
 /** The header line before each domain type's block, as the kernel command line would set it. */
 const HEADERS = { strict: "iommu.strict=1 (DMA domain):", lazy: "iommu.strict=0 (DMA-FQ domain):" } as const;
 
-/** A bar on stderr once the run has taken a second, if stderr is a terminal. */
-/** One bar over the runs at once: their average fraction done. */
+/** One bar over the runs at once (their average fraction done), on stderr once they have taken a second, if it is a terminal. */
 class Progress {
   private readonly sink: ProgressSink;
   private readonly fractions: number[];
