@@ -62,7 +62,11 @@ import { ENOMEM } from "../errno";
   jiffies0: u64;
   /** 0, or -ENOMEM once a map failed (the kernel's thread ends there). */
   status: i32;
-  _pad0: u32;
+  /**
+   * Slot k of its group's run order (mapBenchRunGroup): the record of a group's k-th CPU
+   * (first + k · stride) holds the CPU at heap position k. Scratch for one call.
+   */
+  heapCpu: u32;
   /** Where the clock went: TIME_COUNT u64 (cpu-time.ts TIME_*), adding up to `clock`. */
   time: u64;
 }
@@ -122,24 +126,55 @@ function iteration(st: MapBenchCpu, dd: u32, dv: u32, cpu: u32, phys: u64, size:
   return true;
 }
 
+// The group's run order: a binary min-heap of its running CPUs by (clock, CPU number) — the
+// CPU furthest behind first, ties to the lowest CPU — so that picking the next CPU costs
+// O(log n) rather than a scan of all n (a third of the wall time at 128 CPUs). Only the CPU
+// that ran moves in it: no other CPU's clock changes while one runs.
+
+@inline function heapAt(first: u32, stride: u32, k: u32): u32 {
+  return benchState(first + k * stride).heapCpu;
+}
+
+@inline function heapSet(first: u32, stride: u32, k: u32, cpu: u32): void {
+  benchState(first + k * stride).heapCpu = cpu;
+}
+
+/** Whether CPU a runs before CPU b: the lower clock, a tie to the lower CPU. */
+@inline function runsBefore(a: u32, b: u32): bool {
+  const ca = benchState(a).clock;
+  const cb = benchState(b).clock;
+  return ca < cb || (ca == cb && a < b);
+}
+
+/** Move the CPU at heap position k down to its place among the group's n. */
+function heapSiftDown(first: u32, stride: u32, n: u32, k: u32): void {
+  const cpu = heapAt(first, stride, k);
+  for (;;) {
+    let child: u32 = 2 * k + 1;
+    if (child >= n) break;
+    if (child + 1 < n && runsBefore(heapAt(first, stride, child + 1), heapAt(first, stride, child))) child++;
+    const next = heapAt(first, stride, child);
+    if (!runsBefore(next, cpu)) break;
+    heapSet(first, stride, k, next);
+    k = child;
+  }
+  heapSet(first, stride, k, cpu);
+}
+
 /**
- * The CPU of `count` (first, first + stride, …) whose clock is furthest behind among those
- * still running before `untilNs` and under `maxLoops` iterations (0: no cap): its number,
- * or -1 when none is.
+ * The heap of the group's CPUs (first, first + stride, …: `count` of them) still running —
+ * no map failed, under `maxLoops` iterations (0: no cap). Returns how many.
  */
-function nextCpu(first: u32, stride: u32, count: u32, untilNs: u64, maxLoops: u64): i32 {
-  let best: i32 = -1;
-  let bestClock: u64 = U64.MAX_VALUE;
+function heapBuild(first: u32, stride: u32, count: u32, maxLoops: u64): u32 {
+  let n: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const cpu = first + i * stride;
     const st = benchState(cpu);
-    if (st.status != 0 || st.clock >= untilNs || (maxLoops != 0 && st.loops >= maxLoops)) continue;
-    if (st.clock < bestClock) {
-      bestClock = st.clock;
-      best = <i32>cpu;
-    }
+    if (st.status != 0 || (maxLoops != 0 && st.loops >= maxLoops)) continue;
+    heapSet(first, stride, n++, cpu);
   }
-  return best;
+  for (let k = <i32>(n / 2) - 1; k >= 0; k--) heapSiftDown(first, stride, n, <u32>k);
+  return n;
 }
 
 /**
@@ -154,16 +189,19 @@ export function mapBenchRunGroup(dd: u32, dv: u32, first: u32, stride: u32, coun
                                  physStride: u64, size: u64, dir: u32, transNs: u64, untilNs: u64, maxLoops: u64,
                                  maxIters: u32): i32 {
   let done: i32 = 0;
-  while (<u32>done < maxIters) {
-    const cpu = nextCpu(first, stride, count, untilNs, maxLoops);
-    if (cpu < 0) break;
-    const st = benchState(<u32>cpu);
+  let n = heapBuild(first, stride, count, maxLoops);
+  while (<u32>done < maxIters && n > 0) {
+    const cpu = heapAt(first, stride, 0);
+    const st = benchState(cpu);
+    if (st.clock >= untilNs) break; // the CPU furthest behind is there, so all are
     const rec = changetype<u32>(st);
-    cpuTimeEnter(rec + MB_CLOCK, rec + MB_TIME, <u32>cpu);
-    const ok = iteration(st, dd, dv, <u32>cpu, physBase + <u64>cpu * physStride, size, dir, transNs);
+    cpuTimeEnter(rec + MB_CLOCK, rec + MB_TIME, cpu);
+    const ok = iteration(st, dd, dv, cpu, physBase + <u64>cpu * physStride, size, dir, transNs);
     cpuTimeLeave(rec + MB_CLOCK, rec + MB_TIME);
     if (!ok) return -ENOMEM;
     done++;
+    if (maxLoops != 0 && st.loops >= maxLoops) heapSet(first, stride, 0, heapAt(first, stride, --n)); // its thread is done
+    heapSiftDown(first, stride, n, 0);
   }
   return done;
 }
