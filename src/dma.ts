@@ -89,7 +89,7 @@ function freeAsid(smmu: Smmu, from: number): number {
   throw new ArgumentError("smmu", smmu, "has no free ASID left (every one of 1..65535 is in use)", "createDmaDomain");
 }
 
-/** The errno of a refused DMA-FQ → DMA switch while devices are attached. */
+/** The errno of a refused type change (other than DMA → DMA-FQ) while devices are attached. */
 function reverseSwitchErrno(ownedGroups: boolean): string {
   return ownedGroups ? "-EPERM" : "-EBUSY";
 }
@@ -309,19 +309,21 @@ export class DmaDomain {
    * Change the domain type the way sysfs `iommu_groups/N/type` does on a live group.
    * DMA → DMA-FQ builds the flush queue and publishes it (in this domain's variant) with
    * devices attached and DMA in flight. v5.15 needs the group to hold exactly one device
-   * (-EINVAL); the reverse is refused while a device is attached (v5.15 -EBUSY, v7.1 -EPERM).
+   * (-EINVAL); anything else — the reverse, or the type the domain already has — is refused
+   * while a device is attached (v5.15 -EBUSY, v7.1 -EPERM), and does nothing without one.
    */
   setType(type: DomainType): void {
     this.live("setType");
     const ctx = "DmaDomain.setType";
     checkOneOf("type", type, ["DMA", "DMA-FQ"] as const, ctx);
-    if (type === this.type) return;
+    if (type === this.type) {
+      if (this.devices.size > 0) throw this.boundRefusal(ctx, `${type} → ${type}`, `this domain is ${type} already`);
+      return;
+    }
     if (type === "DMA") {
       if (this.devices.size > 0) {
-        const errno = reverseSwitchErrno(machineHas(this.core, "DMA_SWITCH_OWNED_GROUPS"));
-        throw new IommuSimError(`iommu-sim: ${ctx}: DMA-FQ → DMA on a domain with ${this.devices.size} device(s) ` +
-          `attached is refused (${errno}): lazy → strict needs a new domain, i.e. a driver unbind. ` +
-          `Stress tests can use rebuildStrictForTesting()`);
+        throw this.boundRefusal(ctx, "DMA-FQ → DMA", "lazy → strict needs a new domain, i.e. a driver unbind. " +
+          "Stress tests can use rebuildStrictForTesting()");
       }
     } else {
       const refusal = lazySwitchRefusal(this.profile, machineHas(this.core, "DMA_SWITCH_OWNED_GROUPS"), this.devices.size);
@@ -336,6 +338,19 @@ export class DmaDomain {
       throw new IommuSimError(`iommu-sim: ${ctx}: iova flush queue initialization failed (-ENOMEM); the domain stays DMA`);
     }
     checkCore(this.core, rc, ctx);
+  }
+
+  /**
+   * A type change other than DMA → DMA-FQ on this domain with devices attached (a driver
+   * bound): the kernel refuses it, after v5.15's rule of one device per live group.
+   */
+  private boundRefusal(ctx: string, change: string, why: string): IommuSimError {
+    const ownedGroups = machineHas(this.core, "DMA_SWITCH_OWNED_GROUPS");
+    const group = lazySwitchRefusal(this.profile, ownedGroups, this.devices.size);
+    if (group) return new IommuSimError(`iommu-sim: ${ctx}: ${group}`);
+    return new IommuSimError(`iommu-sim: ${ctx}: ${change} on a domain with ${this.devices.size} device(s) attached ` +
+      `is refused (${reverseSwitchErrno(ownedGroups)}): with a driver bound the kernel changes a live group's type only ` +
+      `from DMA to DMA-FQ; ${why}`);
   }
 
   /**
