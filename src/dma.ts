@@ -132,7 +132,11 @@ export interface DmaStats {
   /** Unmaps that gave the IOVA back at once (strict), and that queued it (lazy). */
   strictUnmaps: number;
   lazyUnmaps: number;
-  /** iotlb_sync calls (leaf invalidations + CMD_SYNC). */
+  /**
+   * The DMA layer's iotlb_sync calls after an unmap (one per strict unmap: its leaf
+   * invalidations and a CMD_SYNC). A sync the gather forces in the middle of an unmap (a page
+   * of another size, or a disjoint one) is not among them: the SMMU's CMD_SYNCs count it.
+   */
   syncs: number;
   /** 32-bit-first attempts for PCI devices, and those that fell back to the full mask. */
   sacAttempts: number;
