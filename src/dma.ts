@@ -89,9 +89,23 @@ function freeAsid(smmu: Smmu, from: number): number {
   throw new ArgumentError("smmu", smmu, "has no free ASID left (every one of 1..65535 is in use)", "createDmaDomain");
 }
 
-/** The errno of a refused type change (other than DMA → DMA-FQ) while devices are attached. */
-function reverseSwitchErrno(ownedGroups: boolean): string {
-  return ownedGroups ? "-EPERM" : "-EBUSY";
+/**
+ * Why the kernel refuses to change a live group's type from `from` to `to` (`kernel` names
+ * the profile; `ownedGroups`, DMA_SWITCH_OWNED_GROUPS; `devices` attached, i.e. a driver
+ * bound), or undefined when it goes ahead (or, for the type the group has, does nothing).
+ * DMA → DMA-FQ follows lazySwitchRefusal; with a driver bound every other change — the
+ * reverse, or the type the group already has — is refused: v5.15 -EBUSY (after its rule of
+ * one device per live group), later -EPERM while the group has an owner.
+ */
+export function liveTypeRefusal(kernel: string, ownedGroups: boolean, devices: number, from: DomainType,
+                                to: DomainType): string | undefined {
+  if (from === "DMA" && to === "DMA-FQ") return lazySwitchRefusal(kernel, ownedGroups, devices);
+  if (devices === 0) return undefined;
+  const group = lazySwitchRefusal(kernel, ownedGroups, devices);
+  if (group) return group;
+  const why = from === to ? `this domain is ${to} already` : "lazy → strict needs a new domain, i.e. a driver unbind";
+  return `${from} → ${to} on a domain with ${devices} device(s) attached is refused (${ownedGroups ? "-EPERM" : "-EBUSY"}): ` +
+    `with a driver bound the kernel changes a live group's type only from DMA to DMA-FQ; ${why}`;
 }
 
 export interface DmaDeviceOptions {
@@ -320,19 +334,12 @@ export class DmaDomain {
     this.live("setType");
     const ctx = "DmaDomain.setType";
     checkOneOf("type", type, ["DMA", "DMA-FQ"] as const, ctx);
-    if (type === this.type) {
-      if (this.devices.size > 0) throw this.boundRefusal(ctx, `${type} → ${type}`, `this domain is ${type} already`);
-      return;
+    const refusal = liveTypeRefusal(this.profile, machineHas(this.core, "DMA_SWITCH_OWNED_GROUPS"), this.devices.size, this.type, type);
+    if (refusal) {
+      const hook = type === "DMA" && this.type === "DMA-FQ" ? ". Stress tests can use rebuildStrictForTesting()" : "";
+      throw new IommuSimError(`iommu-sim: ${ctx}: ${refusal}${hook}`);
     }
-    if (type === "DMA") {
-      if (this.devices.size > 0) {
-        throw this.boundRefusal(ctx, "DMA-FQ → DMA", "lazy → strict needs a new domain, i.e. a driver unbind. " +
-          "Stress tests can use rebuildStrictForTesting()");
-      }
-    } else {
-      const refusal = lazySwitchRefusal(this.profile, machineHas(this.core, "DMA_SWITCH_OWNED_GROUPS"), this.devices.size);
-      if (refusal) throw new IommuSimError(`iommu-sim: ${ctx}: ${refusal}`);
-    }
+    if (type === this.type) return;
     if (type === "DMA") {
       this.rebuildStrictForTesting(0);
       return;
@@ -342,19 +349,6 @@ export class DmaDomain {
       throw new IommuSimError(`iommu-sim: ${ctx}: iova flush queue initialization failed (-ENOMEM); the domain stays DMA`);
     }
     checkCore(this.core, rc, ctx);
-  }
-
-  /**
-   * A type change other than DMA → DMA-FQ on this domain with devices attached (a driver
-   * bound): the kernel refuses it, after v5.15's rule of one device per live group.
-   */
-  private boundRefusal(ctx: string, change: string, why: string): IommuSimError {
-    const ownedGroups = machineHas(this.core, "DMA_SWITCH_OWNED_GROUPS");
-    const group = lazySwitchRefusal(this.profile, ownedGroups, this.devices.size);
-    if (group) return new IommuSimError(`iommu-sim: ${ctx}: ${group}`);
-    return new IommuSimError(`iommu-sim: ${ctx}: ${change} on a domain with ${this.devices.size} device(s) attached ` +
-      `is refused (${reverseSwitchErrno(ownedGroups)}): with a driver bound the kernel changes a live group's type only ` +
-      `from DMA to DMA-FQ; ${why}`);
   }
 
   /**

@@ -22,7 +22,7 @@ import { Simulator } from "../simulator.js";
 import { checkAssetOptions, type AssetOptions } from "../assets.js";
 import { DEFAULT_IOTLB_ENTRIES, ORACLE_MAX_PAGES, type Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
-import { lazySwitchRefusal } from "../dma.js";
+import { lazySwitchRefusal, liveTypeRefusal } from "../dma.js";
 import { describeKernel, effectiveBehaviours, machineHas, normaliseOverrides } from "../profile.js";
 import type { Core } from "../../bindings/core.js";
 import type { LayoutName } from "../../bindings/layout.js";
@@ -317,9 +317,11 @@ function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], 
       "a switch of the orchestrator's would race its rebuild)", "switchToLazy");
   }
   const core = m.sim.core;
-  const result = lazySwitchRefusal(describeKernel(sc.profile, sc.behaviours), machineHas(core, "DMA_SWITCH_OWNED_GROUPS"),
-    sc.devices.filter((d) => d.domain === name).length)
-    ?? (dom.type === "DMA-FQ" ? "already lazy (DMA-FQ): nothing to do" : switchResult(core, core.raw.dma_switch_lazy(dom.id)));
+  const devices = sc.devices.filter((d) => d.domain === name).length;
+  const refusal = liveTypeRefusal(describeKernel(sc.profile, sc.behaviours), machineHas(core, "DMA_SWITCH_OWNED_GROUPS"),
+    devices, dom.type, "DMA-FQ");
+  const result = refusal !== undefined ? `refused: ${refusal}`
+    : dom.type === "DMA-FQ" ? "already lazy (DMA-FQ): nothing to do" : switchResult(core, core.raw.dma_switch_lazy(dom.id));
   // No CPU fired it, so it has no CPU's clock: it is stamped with the furthest one, the run's
   // modelled time so far (each CPU meets the switch at its own clock, which is at most this).
   const clock = Math.max(...cpus.map((c) => core.raw.wl_counter(c.cpu, core.layout.WC_CLOCK)));
