@@ -2,10 +2,10 @@
 // their shared chunks beside them (so `new URL("./x", import.meta.url)` resolves in any of
 // them), node.js (the Node-only helpers: scenario files, the HTML report, the headless-Chromium
 // driver that scripts/screenshot-report.mjs uses), the type declarations (index.d.ts,
-// node.d.ts, and the types-*.d.ts chunk that declares what they share) and core.wasm copied from build/. Then dist/browser/: the library and the
-// worker again, each one self-contained file with src/host.browser.ts in place of
-// src/host.ts, so that no `node:` import reaches a browser bundler (package.json's
-// "browser" export condition), and core.wasm beside them.
+// node.d.ts, and the types-*.d.ts chunk that declares what they share) and core.wasm copied
+// from build/. Then dist/browser/: the library and the worker again, each one self-contained
+// file with src/host.browser.ts in place of src/host.ts, so that no `node:` import reaches a
+// browser bundler (package.json's "browser" export condition), and core.wasm beside them.
 //
 // No source maps: the output is not minified (a stack trace reads as the TypeScript did,
 // less the types), and maps would point at src/, which the package does not ship — or
@@ -88,7 +88,10 @@ const ts = () => typescript({ tsconfig: "./tsconfig.json", noEmitOnError: true, 
 // @internal members (constructors' factories, the core handle) are not the user's API.
 const declarations = (input) => ({
   input, external: dtsExternal,
-  output: { dir: "dist", format: "es", entryFileNames: "[name].d.ts", chunkFileNames: (chunk) => `types-${chunkFileNames(chunk).replace(/\.js$/, ".d.ts")}` },
+  output: {
+    dir: "dist", format: "es", entryFileNames: "[name].d.ts",
+    chunkFileNames: (chunk) => `types-${chunkFileNames(chunk).replace(/\.js$/, ".d.ts")}`,
+  },
   plugins: [dts({ compilerOptions: { stripInternal: true } })],
 });
 /** One self-contained browser file from `input`. */
