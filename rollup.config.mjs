@@ -2,10 +2,10 @@
 // their shared chunks beside them (so `new URL("./x", import.meta.url)` resolves in any of
 // them), node.js (the Node-only helpers: scenario files, the HTML report, the headless-Chromium
 // driver that scripts/screenshot-report.mjs uses), the type declarations (index.d.ts,
-// node.d.ts) and core.wasm copied from build/. Then dist/browser/: the library and the
-// worker again, each one self-contained file with src/host.browser.ts in place of
-// src/host.ts, so that no `node:` import reaches a browser bundler (package.json's
-// "browser" export condition), and core.wasm beside them.
+// node.d.ts, and the types-*.d.ts chunk that declares what they share) and core.wasm copied
+// from build/. Then dist/browser/: the library and the worker again, each one self-contained
+// file with src/host.browser.ts in place of src/host.ts, so that no `node:` import reaches a
+// browser bundler (package.json's "browser" export condition), and core.wasm beside them.
 //
 // No source maps: the output is not minified (a stack trace reads as the TypeScript did,
 // less the types), and maps would point at src/, which the package does not ship — or
@@ -81,9 +81,17 @@ function chunkFileNames(chunk) {
 }
 
 const ts = () => typescript({ tsconfig: "./tsconfig.json", noEmitOnError: true, declaration: false, outDir: "dist", rootDir: "." });
+// The declarations of both entries in one build, so that what both export (the Simulator,
+// the errors, ...) is declared once, in a chunk they share: two builds gave node.d.ts a second
+// copy of every class, and a class with a private member is not assignable to its copy (a
+// Simulator from iommu-sim/node's PointSimulators was not iommu-sim's Simulator).
 // @internal members (constructors' factories, the core handle) are not the user's API.
-const declarations = (input, file) => ({
-  input, external: dtsExternal, output: { file, format: "es" },
+const declarations = (input) => ({
+  input, external: dtsExternal,
+  output: {
+    dir: "dist", format: "es", entryFileNames: "[name].d.ts",
+    chunkFileNames: (chunk) => `types-${chunkFileNames(chunk).replace(/\.js$/, ".d.ts")}`,
+  },
   plugins: [dts({ compilerOptions: { stripInternal: true } })],
 });
 /** One self-contained browser file from `input`. */
@@ -101,8 +109,7 @@ export default [
     output: { dir: "dist", format: "es", entryFileNames: "[name].js", chunkFileNames },
     plugins: [nodeResolve({ browser: false, exportConditions: ["import", "default"] }), ts(), copyCore("dist"), copyWeb],
   },
-  declarations("src/index.ts", "dist/index.d.ts"),
-  declarations("src/node.ts", "dist/node.d.ts"),
+  declarations({ index: "src/index.ts", node: "src/node.ts" }),
   browserFile("src/index.ts", "dist/browser/index.js"),
   browserFile("src/worker.ts", "dist/browser/worker.js"),
 ];

@@ -1,7 +1,8 @@
 // The package from the side of someone who types `npm install iommu-sim`: the packed
 // tarball (test/pack.ts) installed into an empty project. Its manifest and files; a strict
 // TypeScript consumer (skipLibCheck off, NodeNext) that compiles, and mistakes that must
-// not; the package run from plain Node ESM and from CommonJS; results that JSON.stringify
+// not; both entries sharing one declaration of each type, under each module resolution;
+// the package run from plain Node ESM and from CommonJS; results that JSON.stringify
 // can write; a script that forgets `sim.close()` still exiting; and the queue's dependencies found.
 
 import { readFile, readdir, writeFile, copyFile } from "node:fs/promises";
@@ -75,6 +76,23 @@ describe("the packed package", () => {
     expect(inFile("bad-internal.ts").join("\n")).toMatch(/TS\d+: Property 'core' does not exist/);
     // The bundler's renamings (RunOptions$1) never reach a user's error message.
     expect(out).not.toMatch(/\w\$\d/);
+  }, 120_000);
+
+  // One declaration of each type for both entries (rollup.config.mjs builds them together),
+  // under each resolution a user may pick: a Simulator from iommu-sim/node is iommu-sim's.
+  // (NodeNext: the strict consumer above compiles node-shares-types.ts too.)
+  it("shares one declaration of each type between iommu-sim and iommu-sim/node, under Node16 and Bundler too", async () => {
+    await copyFile(join(CONSUMER, "node-shares-types.ts"), join(inst.app, "node-shares-types.ts"));
+    const modes = [["Node16", "Node16"], ["ESNext", "Bundler"]] as const;
+    for (const [module, moduleResolution] of modes) {
+      const config = `tsconfig.${moduleResolution.toLowerCase()}.json`;
+      await writeFile(join(inst.app, config), JSON.stringify({
+        compilerOptions: { strict: true, skipLibCheck: false, module, moduleResolution, target: "ES2022", lib: ["ES2022"], types: ["node"], noEmit: true },
+        files: ["node-shares-types.ts"],
+      }));
+      const out = await sh("node", [TSC, "-p", config], inst.app).then(() => "", (e: Error) => e.message);
+      expect({ moduleResolution, errors: out.split("\n").filter((l) => /error TS\d+/.test(l)) }).toEqual({ moduleResolution, errors: [] });
+    }
   }, 120_000);
 
   it("runs from plain Node ESM, and its results (64-bit fields too) go through JSON.stringify", async () => {

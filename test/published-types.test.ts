@@ -2,8 +2,8 @@
 // every module they import is Node's own, the package's own, or one of its dependencies —
 // never a build-time tool (the schema library is bundled into the code, not the types).
 // They carry names as the user sees them (no bundler renaming like `RunOptions$1`), no
-// `@internal` members, and a doc comment on every class and public method. (That they
-// compile in a strict consumer is test/package.test.ts's.)
+// `@internal` members, a doc comment on every class and public method, and one declaration
+// of each class for both entries. (That they compile in a strict consumer is test/package.test.ts's.)
 
 import { readdirSync, readFileSync } from "node:fs";
 import ts from "typescript";
@@ -21,6 +21,19 @@ describe("published types", () => {
 
   it("there are declarations to check", () => {
     expect(files).toContain("index.d.ts");
+  });
+
+  // Both entries' declarations are built together: a class declared in two files (node.d.ts
+  // once had its own copy of each) makes iommu-sim/node's Simulator not iommu-sim's.
+  it("declare each class once, for both entries", () => {
+    const where = new Map<string, string[]>();
+    for (const file of files) {
+      for (const m of readFileSync(new URL(file, dist), "utf8").matchAll(/^(?:export )?declare (?:abstract )?class (\w+)/gm)) {
+        where.set(m[1]!, [...(where.get(m[1]!) ?? []), file]);
+      }
+    }
+    expect(where.get("Simulator")).toHaveLength(1);
+    expect([...where].filter(([, inFiles]) => inFiles.length > 1)).toEqual([]);
   });
 
   it.each(files)("%s imports only Node, the package itself and its dependencies", (file) => {

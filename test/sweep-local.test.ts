@@ -5,13 +5,14 @@
 // simulator ran before (runs share kept simulators), nor on the order.
 
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   expandPoints, formatResultLine, loadSweep, readResults, resultsDifference, runPoint, runSweep, type SweepResultLine,
 } from "../dist/node.js";
+import { WorkerPool } from "../dist/index.js";
 import { cli } from "./helpers.js";
 
 const CLI = join(import.meta.dirname, "..", "dist", "cli.js");
@@ -181,5 +182,33 @@ describe("runs on kept simulators", () => {
     const nsPerOp = (i: number) => { const l = kept.lines[i]!; return l.ok ? l.metrics["totals.modelledNsPerOp"] : NaN; };
     expect(nsPerOp(0)).not.toBe(nsPerOp(2));
     expect(nsPerOp(8)).not.toBe(nsPerOp(0));
+  });
+});
+
+describe("a callback of the caller's that throws", () => {
+  // 4 short runs, so that a run is still going when the first result is written.
+  const spec = loadSweep({ base: "nic-tx", axes: { "smmu.iotlb.entries": [256, 2048] }, repeat: 2, set: { "workloads[0].ops": 300 } });
+  const boom = () => { throw new Error("the caller's callback blew up"); };
+
+  it.each([1, 2])("onResult (jobs %i): the sweep rejects with its error, each line written once, every run stopped and its simulator closed", async (jobs) => {
+    const out = at(`on-result-${jobs}.jsonl`);
+    await expect(runSweep(spec, { jobs, out, onResult: boom })).rejects.toThrow("the caller's callback blew up");
+    // Closed by the time it rejects: no run goes on in the background on a worker nobody closes.
+    expect(WorkerPool.liveWorkers).toBe(0);
+    const lines = readResults(out);
+    expect(keysOf(lines)).toEqual({ unique: lines.length, total: lines.length });
+    if (jobs === 1) expect(lines).toHaveLength(1); // the first result, and nothing run after it
+  });
+
+  /** The descriptors this process has open on `file` (Linux's /proc). */
+  const openOn = (file: string) => readdirSync("/proc/self/fd").filter((fd) => {
+    try { return readlinkSync(`/proc/self/fd/${fd}`) === file; } catch { return false; }
+  });
+
+  it.skipIf(!existsSync("/proc/self/fd"))("onProgress, on its first call: the sweep rejects with its error and closes the results file", async () => {
+    const out = at("on-progress.jsonl");
+    await expect(runSweep(spec, { jobs: 1, out, onProgress: boom })).rejects.toThrow("the caller's callback blew up");
+    expect(openOn(out)).toEqual([]);
+    expect(WorkerPool.liveWorkers).toBe(0);
   });
 });

@@ -39,9 +39,12 @@ export interface SweepOptions {
   shard?: Shard;
   /** Aborting stops starting runs and stops the running ones; what finished is kept. */
   signal?: AbortSignal;
-  /** Called after each run and once at the start. */
+  /** Called after each run and once at the start. (A callback that throws stops the sweep, as onResult's does.) */
   onProgress?: (p: SweepProgress) => void;
-  /** Called with each result as it is written. */
+  /**
+   * Called with each result once it is written. If it throws, the sweep stops the running runs
+   * (they have no line, as after the signal) and rejects with its error.
+   */
   onResult?: (line: SweepResultLine) => void;
   /** Told about a torn last line found on --resume. */
   onWarning?: (message: string) => void;
@@ -103,14 +106,15 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   const progress = () => opts.onProgress?.({
     total: mine.length, done: kept.length + fresh.length, failed, resumed: kept.length, elapsedMs: performance.now() - t0,
   });
-  progress();
-  // The caller's signal, or a run that could not even start (no simulator), stops every slot.
+  // The caller's signal, a run that could not even start (no simulator), or a callback of the
+  // caller's that threw stops every slot.
   const stop = new AbortController();
   const onAbort = () => stop.abort();
-  opts.signal?.addEventListener("abort", onAbort);
-  if (opts.signal?.aborted) stop.abort();
   let next = 0;
   let simulatorStartMs = 0;
+  /** What stopped the sweep first (other slots may fail after it, as they are stopped). */
+  let failure: { reason: unknown } | undefined;
+  /** Writes a result, then tells the caller (whose callbacks may throw: the line is written by then). */
   const record = (line: SweepResultLine) => {
     if (fd !== undefined) appendResult(fd, line);
     fresh.push(line);
@@ -123,40 +127,50 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   // writing it (a full report is ~30 KB of JSON) overlaps that run where a core is free.
   const slot = async () => {
     const simulators = new PointSimulators();
+    let running: Promise<SweepResultLine> | undefined;
     let written: SweepResultLine | undefined;
+    /** The result waiting to be written, taken first so that it is written once even if recording throws. */
+    const take = () => { const line = written!; written = undefined; return line; };
     try {
       while (next < todo.length && !stop.signal.aborted) {
         const point = todo[next++]!;
-        const running = runPoint(spec, point, { ranOn, simulators, signal: stop.signal });
+        running = runPoint(spec, point, { ranOn, simulators, signal: stop.signal });
         running.catch(() => undefined); // awaited below, after a turn of the event loop: not unhandled meanwhile
         if (written !== undefined) {
           await new Promise((go) => setImmediate(go));
-          record(written);
-          written = undefined;
+          record(take());
         }
         try {
           written = await running;
         } catch (e) {
           if (e instanceof PointAbortedError) break;
-          stop.abort();
           throw e;
+        } finally {
+          running = undefined;
         }
       }
+      if (written !== undefined) record(take());
+    } catch (e) {
+      failure ??= { reason: e };
+      stop.abort();
+      // A run still going (recording the last result threw) stops before its simulator closes.
+      await running?.catch(() => undefined);
+      throw e;
     } finally {
-      if (written !== undefined) record(written);
       simulatorStartMs += simulators.startMs;
       await simulators.close();
     }
   };
-  let settled: PromiseSettledResult<void>[];
   try {
-    settled = await Promise.allSettled(Array.from({ length: Math.min(jobs, todo.length) }, slot));
+    progress();
+    opts.signal?.addEventListener("abort", onAbort);
+    if (opts.signal?.aborted) stop.abort();
+    await Promise.allSettled(Array.from({ length: Math.min(jobs, todo.length) }, slot));
   } finally {
     if (fd !== undefined) closeSync(fd);
     opts.signal?.removeEventListener("abort", onAbort);
   }
-  const broken = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (broken) throw broken.reason;
+  if (failure) throw failure.reason;
   const interrupted = kept.length + fresh.length < mine.length;
   const order = new Map(mine.map((p, i) => [p.key, i] as const));
   const lines = [...kept, ...fresh].sort((a, b) => order.get(a.key)! - order.get(b.key)!);
