@@ -7,7 +7,8 @@
 
 import { closeSync, existsSync, openSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { checkInt, checkOptions, type OptionKeys } from "../validate.js";
+import { checkCallback, checkInt, checkOptions, checkSignal, type OptionKeys } from "../validate.js";
+import { CallbackGuard } from "../callback-guard.js";
 import { expandPoints, inShard, shardText, type Shard } from "./points.js";
 import { appendResult, cutTornTail, readResults, SweepResultsError } from "./results.js";
 import { PointAbortedError, PointSimulators, runPoint, sweepVersions } from "./run-point.js";
@@ -85,6 +86,8 @@ export interface SweepOutcome {
 export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise<SweepOutcome> {
   const opts = checkOptions(options, SWEEP_OPTION_KEYS, "runSweep");
   const jobs = checkInt("jobs", opts.jobs ?? availableParallelism(), 1, 1024, "runSweep");
+  checkSignal(opts.signal, "runSweep");
+  for (const k of ["onProgress", "onResult", "onWarning"] as const) checkCallback(k, opts[k], "runSweep");
   if (opts.shard !== undefined) {
     checkInt("shard.count", opts.shard?.count, 1, 1_000_000, "runSweep");
     checkInt("shard.index", opts.shard.index, 0, opts.shard.count - 1, "runSweep (shards are counted from 0)");
@@ -100,12 +103,14 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   const fd = opts.out === undefined ? undefined : openResults(opts.out);
   const fresh: SweepResultLine[] = [];
   let failed = kept.filter((l) => !l.ok).length;
-  const progress = () => opts.onProgress?.({
+  // The caller's signal, a run that could not even start (no simulator), or a callback of the
+  // caller's that threw (the sweep then rejects with its error) stops every slot.
+  const stop = new AbortController();
+  const callbacks = new CallbackGuard(() => stop.abort());
+  const progress = () => callbacks.call(opts.onProgress, {
     total: mine.length, done: kept.length + fresh.length, failed, resumed: kept.length, elapsedMs: performance.now() - t0,
   });
   progress();
-  // The caller's signal, or a run that could not even start (no simulator), stops every slot.
-  const stop = new AbortController();
   const onAbort = () => stop.abort();
   opts.signal?.addEventListener("abort", onAbort);
   if (opts.signal?.aborted) stop.abort();
@@ -115,7 +120,7 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
     if (fd !== undefined) appendResult(fd, line);
     fresh.push(line);
     if (!line.ok) failed++;
-    opts.onResult?.(line);
+    callbacks.call(opts.onResult, line);
     progress();
   };
   // Each slot takes the next run when its last one is done, on simulators of its own. A
@@ -157,6 +162,7 @@ export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise
   }
   const broken = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (broken) throw broken.reason;
+  callbacks.rethrow();
   const interrupted = kept.length + fresh.length < mine.length;
   const order = new Map(mine.map((p, i) => [p.key, i] as const));
   const lines = [...kept, ...fresh].sort((a, b) => order.get(a.key)! - order.get(b.key)!);
