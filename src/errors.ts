@@ -58,9 +58,14 @@ export class UnknownOptionError extends ArgumentError {
   override name = "UnknownOptionError";
   constructor(readonly key: string, value: unknown, readonly allowed: readonly string[],
               readonly suggestion: string | undefined, context?: string, noun = "option") {
-    super(key, value, `is not a known ${noun}${suggestion ? ` (did you mean '${suggestion}'?)` : ""}; ` +
-      `known: ${allowed.length ? allowed.join(", ") : "none"}`, context);
+    super(key, value, unknownKeyText(allowed, suggestion, noun), context);
   }
+}
+
+/** What an UnknownOptionError says of its key (also a parser's words for one, where it lists problems). */
+export function unknownKeyText(allowed: readonly string[], suggestion: string | undefined, noun = "option"): string {
+  return `is not a known ${noun}${suggestion ? ` (did you mean '${suggestion}'?)` : ""}; ` +
+    `known: ${allowed.length ? allowed.join(", ") : "none"}`;
 }
 
 /** An object made by another Simulator, or already bound elsewhere, handed to this one. */

@@ -123,6 +123,26 @@ interface PendingRun {
   failing?: { first: WorkerError; failed: Set<number>; grace: ReturnType<typeof setTimeout> };
 }
 
+/**
+ * A task module's URL must be absolute: each worker imports it from the package's own
+ * worker.js, so a relative one would be looked for beside that, not beside the caller — the
+ * import would fail in every worker and stop the pool. Refused here, the pool stays usable.
+ */
+function checkTaskUrl(task: string): void {
+  const url = task.slice(0, task.lastIndexOf("#"));
+  let absolute = true;
+  try {
+    new URL(url);
+  } catch {
+    absolute = false;
+  }
+  if (!absolute) {
+    throw new ArgumentError("task", task, "must name its module by an absolute URL, as " +
+      '`new URL("./my-task.mjs", import.meta.url).href + "#myTask"` does: a relative one would be resolved ' +
+      "against the package's worker script, not your module", "pool.run");
+  }
+}
+
 /** The worker script, beside this bundle (dist/worker.js). */
 const WORKER_FILE = "./worker.js";
 
@@ -292,6 +312,7 @@ export class WorkerPool {
       throw new ArgumentError("task", task, `must be a builtin task name (${BUILTIN_TASK_NAMES.join(", ")}) or 'URL#export'`,
         "pool.run");
     }
+    if (!builtin) checkTaskUrl(task);
     const each = Array.from({ length: this.size },
       (_, w) => typeof args === "function" ? (args as (w: number) => unknown)(w) : args);
     builtin?.checkArgs(each, { core: this.core, perWorker: typeof args === "function" }, task);

@@ -8,7 +8,7 @@
 import type { Core } from "../bindings/core.js";
 import type { Layout, LayoutNamesWith } from "../bindings/layout.js";
 import { CORE_EXPORTS } from "../build/exports.js";
-import { ArgumentError } from "./errors.js";
+import { ArgumentError, UnknownOptionError, unknownKeyText } from "./errors.js";
 import { checkOneOf, didYouMean } from "./validate.js";
 
 type StripKb<T> = T extends `KB_${infer B}` ? B : never;
@@ -168,8 +168,7 @@ export function behaviourOverrideProblems(p: Profile, v: unknown): BehaviourOver
   const out: BehaviourOverrideProblem[] = [];
   for (const k of Object.keys(v)) {
     if (!(OVERRIDE_KEYS as readonly string[]).includes(k)) {
-      const hint = didYouMean(k, OVERRIDE_KEYS);
-      out.push({ path: [k], message: `is not a known key${hint ? ` (did you mean '${hint}'?)` : ""}; known: with, without` });
+      out.push({ path: [k], message: unknownKeyText(OVERRIDE_KEYS, didYouMean(k, OVERRIDE_KEYS), "key") });
     }
   }
   const o = v as Record<string, unknown>;
@@ -240,6 +239,11 @@ export function checkBehaviourOverrides(profile: Profile, v: unknown, ctx: strin
     const path = name + problem.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
     let at: unknown = v;
     for (const k of problem.path) at = (at as Record<string | number, unknown>)[k];
+    const [key] = problem.path;
+    if (problem.path.length === 1 && !(OVERRIDE_KEYS as readonly unknown[]).includes(key)) {
+      // A key that is neither `with` nor `without`: refused as every options object refuses one.
+      throw new UnknownOptionError(path, at, OVERRIDE_KEYS, didYouMean(String(key), OVERRIDE_KEYS), ctx, "key");
+    }
     throw new ArgumentError(path, at, problem.message, ctx);
   }
   return normaliseOverrides(v as BehaviourOverrides | undefined);

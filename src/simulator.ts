@@ -12,7 +12,7 @@ import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 import { DEFAULT_CPU_COSTS, Smmu, type CpuCosts, type SmmuOptions } from "./smmu/smmu.js";
 import { IovaDomain, type IovaDomainOptions } from "./iova.js";
 import { DmaDomain, type DmaDomainOptions } from "./dma.js";
-import { checkBool, checkInt, checkOneOf, checkOptions, checkOwned, didYouMean, type OptionKeys } from "./validate.js";
+import { checkBool, checkInt, checkOneOf, checkOptions, checkOwned, type OptionKeys } from "./validate.js";
 import { assertSharedMemoryAvailable } from "./isolation.js";
 import {
   DEFAULT_PROFILE, PROFILES, checkBehaviourOverrides, effectiveBehaviours, machineBehaviours,
@@ -124,7 +124,7 @@ export class Simulator {
     if (![4096, 16384, 65536].includes(pageSize)) {
       throw new ArgumentError("pageSize", pageSize, "must be 4096, 16384 or 65536 (the kernel's PAGE_SIZE)", ctx);
     }
-    const cpuCosts = checkCpuCosts({ ...DEFAULT_CPU_COSTS, ...costsObject("cpuCosts", opts.cpuCosts, ctx) }, ctx);
+    const cpuCosts = checkCpuCosts(opts.cpuCosts, ctx);
     const overrides = checkBehaviourOverrides(profile, opts.behaviours, ctx);
     const { core: coreSource, workerUrl } = checkAssetOptions(opts, ctx);
     const module = await compileCore(coreSource);
@@ -157,7 +157,7 @@ export class Simulator {
   setCpuCosts(costs: Partial<CpuCosts>): void {
     this.open("setCpuCosts");
     if (costs === undefined) throw new ArgumentError("costs", costs, "must be an object", "setCpuCosts");
-    this.writeCpuCosts(checkCpuCosts({ ...this.cpuCosts_, ...costsObject("costs", costs, "setCpuCosts") }, "setCpuCosts"));
+    this.writeCpuCosts(checkCpuCosts(costs, "setCpuCosts", "costs", this.cpuCosts_));
   }
 
   private writeCpuCosts(costs: CpuCosts): void {
@@ -328,27 +328,19 @@ export const CPU_COST_CODES = {
 } as const satisfies Record<keyof CpuCosts, LayoutName>;
 const CPU_COST_KEYS = Object.keys(CPU_COST_CODES) as (keyof CpuCosts)[];
 
-/** A costs argument: left out is {}; anything but a plain object is refused (its keys are checked next). */
-function costsObject(name: string, v: unknown, ctx: string): Record<string, unknown> {
-  if (v === undefined) return {};
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ArgumentError(name, v, "must be an object (or left out)", ctx);
-  return v as Record<string, unknown>;
-}
-
 // Checked where the profiles are (profile.ts); re-exported for the modules that take a simulator's options.
 export { checkBehaviourOverrides };
 
-/** Every key known, every value an integer number of ns. */
-function checkCpuCosts(costs: Record<string, unknown>, ctx: string): CpuCosts {
-  for (const k of Object.keys(costs)) {
-    if (!(k in CPU_COST_CODES)) {
-      const near = didYouMean(k, CPU_COST_KEYS);
-      throw new ArgumentError(`cpuCosts.${k}`, costs[k], `is not a CPU cost${near ? ` (did you mean '${near}'?)` : ""} ` +
-        `(${CPU_COST_KEYS.join(", ")})`, ctx);
-    }
-    checkInt(`cpuCosts.${k}`, costs[k], 0, 2 ** 31, ctx);
-  }
-  return costs as unknown as CpuCosts;
+/**
+ * CPU costs given (left out: none) over `base`: an object whose every key is a CPU cost (a
+ * typo is refused with the nearest) and every value an integer number of ns. `name` is the
+ * argument's path in the messages (`cpuCosts`; runMapBenchmark's own option names itself).
+ */
+export function checkCpuCosts(given: Partial<CpuCosts> | undefined, ctx: string, name = "cpuCosts",
+                              base: Readonly<CpuCosts> = DEFAULT_CPU_COSTS): CpuCosts {
+  const costs = checkOptions(given, CPU_COST_CODES, ctx, name, "CPU cost");
+  for (const [k, v] of Object.entries(costs)) checkInt(`${name}.${k}`, v, 0, 2 ** 31, ctx);
+  return { ...base, ...costs };
 }
 
 /**

@@ -81,6 +81,27 @@ export function checkBool(name: string, v: unknown, dflt: boolean, context?: str
   return v;
 }
 
+/** A callback option (onProgress, onResult, …): left out is undefined; anything but a function is refused. */
+export function checkCallback<F extends (...args: never[]) => unknown>(name: string, v: F | undefined, context: string): F | undefined {
+  if (v !== undefined && typeof v !== "function") throw new ArgumentError(name, v, "must be a function", context);
+  return v;
+}
+
+/**
+ * A `signal` option: left out is undefined; anything but an AbortSignal is refused before
+ * the call starts anything (a timer, a worker) that the refusal would leave behind. Checked
+ * by its shape, so that a signal of another realm (a vm context, an iframe) is taken too.
+ */
+export function checkSignal(v: unknown, context: string, name = "signal"): AbortSignal | undefined {
+  if (v === undefined) return undefined;
+  const s = v as Partial<AbortSignal> | null;
+  if (typeof v !== "object" || s === null || typeof s.aborted !== "boolean" || typeof s.addEventListener !== "function" ||
+      typeof s.removeEventListener !== "function" || typeof s.throwIfAborted !== "function") {
+    throw new ArgumentError(name, v, "must be an AbortSignal", context);
+  }
+  return v as AbortSignal;
+}
+
 /**
  * The nearest of `candidates` to a mistyped `word` (case folded; at most a third of its
  * letters off), or undefined: cheap enough for an error path, and wrong guesses stay out.

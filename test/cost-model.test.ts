@@ -52,8 +52,8 @@ describe("cost model", () => {
     try {
       expect(sim.cpuCosts).toEqual({ ...DEFAULT_CPU_COSTS, dmaApi: 1000 });
       sim.setCpuCosts({ dmaApi: 0, lock: 0, iovaRcache: 0, iovaTree: 0, walkStep: 0, pte: 0, tableAlloc: 0, fqQueue: 0 });
-      expect(() => sim.setCpuCosts({ bogus: 1 } as never)).toThrow(/cpuCosts.bogus is not a CPU cost/);
-      expect(() => sim.setCpuCosts({ pte: -1 })).toThrow(/cpuCosts.pte must be an integer/);
+      expect(() => sim.setCpuCosts({ bogus: 1 } as never)).toThrow(/^setCpuCosts: costs\.bogus is not a known CPU cost; known: lock, /);
+      expect(() => sim.setCpuCosts({ pte: -1 })).toThrow(/^setCpuCosts: costs\.pte must be an integer/);
       const smmu = sim.createSmmu({ costs: { tlbi: 0, sync: 0 } });
       const dom = sim.createDmaDomain({ smmu, cpus: 1 });
       const dev = dom.attachDevice({ streamId: 1, dmaMask: 32 });

@@ -102,7 +102,7 @@ describe("machine presets, calibrated on published figures (±30%)", () => {
     await expect(runMapBenchmark({ machine: "morello", cmdq: "garry-2020" })).rejects.toThrow(/cmdq.*machine's command-queue variants: kernel/);
     await expect(runMapBenchmark({ cmdq: "garry-2020" })).rejects.toThrow(/cmdq.*needs a machine/);
     await expect(runMapBenchmark({ quantumNs: 5 })).rejects.toThrow(/quantumNs/);
-    await expect(runMapBenchmark({ thread: 8 } as never)).rejects.toThrow(/thread.*is not an option \(known: threads, seconds/);
+    await expect(runMapBenchmark({ thread: 8 } as never)).rejects.toThrow(/thread is not a known option \(did you mean 'threads'\?\); known: threads, seconds/);
   });
 });
 

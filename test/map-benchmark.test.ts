@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import {
-  formatMapBenchmark, mapBenchmarkStats, runMapBenchmark, type MapBenchmarkOptions,
+  ArgumentError, UnknownOptionError, WorkerPool, formatMapBenchmark, mapBenchmarkStats, runMapBenchmark,
+  type MapBenchmarkOptions,
 } from "../dist/index.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -82,6 +83,28 @@ describe("the ioctl's -EINVAL checks", () => {
     await expect(runMapBenchmark(opts)).rejects.toThrow(msg);
   });
 
+  it("refuses an unknown option, cost or signal as every call does, naming dma_map_benchmark and its own option", async () => {
+    const refused = (opts: unknown) => runMapBenchmark(opts as MapBenchmarkOptions).then(() => new Error("no error"), (e: Error) => e);
+    const secs = await refused({ secs: 2 });
+    expect(secs).toBeInstanceOf(UnknownOptionError);
+    expect(secs.message).toMatch(/^dma_map_benchmark: secs is not a known option; known: threads, seconds, /);
+    expect((await refused({ thread: 2 })).message).toMatch(/^dma_map_benchmark: thread is not a known option \(did you mean 'threads'\?\)/);
+    const cpu = await refused({ cpuCosts: { lokc: 1 } });
+    expect(cpu).toBeInstanceOf(UnknownOptionError);
+    expect(cpu.message).toMatch(/^dma_map_benchmark: cpuCosts\.lokc is not a known CPU cost \(did you mean 'lock'\?\); known: lock, /);
+    const smmu = await refused({ smmuCosts: { foo: 1 } });
+    expect(smmu).toBeInstanceOf(UnknownOptionError);
+    expect(smmu.message).toMatch(/^dma_map_benchmark: smmuCosts\.foo is not a known SMMU cost; known: pteRead, /);
+    expect((await refused({ smmuCosts: { sync: -1 } })).message).toMatch(/^dma_map_benchmark: smmuCosts\.sync must be an integer/);
+    // Over a machine's costs: its CMD_SYNC must still cover the claim, the MMIO write and the wake.
+    expect((await refused({ machine: "snapdragon-x", smmuCosts: { sync: 0 } })).message)
+      .toMatch(/^dma_map_benchmark: smmuCosts\.sync must be at least smmuCosts\.cmdqClaim \+ smmuCosts\.mmio/);
+    const signal = await refused({ signal: {} });
+    expect(signal).toBeInstanceOf(ArgumentError);
+    expect(signal.message).toBe("dma_map_benchmark: signal must be an AbortSignal, got an object");
+    expect(WorkerPool.liveWorkers).toBe(0);
+  });
+
   it("ends the run with -ENOMEM when a thread's map fails, as the ioctl does", async () => {
     // A 20-bit mask leaves 1 MiB of IOVA space; 512 pages do not fit.
     await expect(runMapBenchmark({ dmaBits: 20, granule: 512, seconds: 1 })).rejects.toThrow(/-ENOMEM.*20-bit DMA mask/);
@@ -126,6 +149,15 @@ describe("short runs on modelled time", () => {
     expect(lazy.loops).toBe(600_000);
     expect(lazy.avgMap100ns).toBe(1);
     expect(lazy.avgUnmap100ns).toBeLessThan(strict.avgUnmap100ns);
+  });
+
+  it("an onProgress that throws stops the run, which rejects with its error", async () => {
+    const blew = new Error("progress callback blew up");
+    let calls = 0;
+    // 300 modelled seconds take minutes of wall time: the callback's first call ends the run.
+    const run = runMapBenchmark({ seconds: 300, onProgress: () => { calls++; throw blew; } });
+    await expect(run).rejects.toBe(blew);
+    expect(calls).toBe(1);
   });
 
   it("stops early on its signal, with what it did so far", async () => {

@@ -100,6 +100,21 @@ describe("worker pool", () => {
     await expect(sim.pool({ workers: 0 })).rejects.toThrow(/workers must be an integer in \[1, 63\], got 0/);
   });
 
+  it("a task module named by a relative URL is refused before any worker imports it; the pool stays usable", async () => {
+    const pool = await sim.pool({ workers: 1 });
+    // Each worker would resolve it against the package's worker.js, not the caller's module.
+    for (const name of ["./fixtures/custom-task.mjs#untilStopped", "fixtures/custom-task.mjs#untilStopped", "/abs/path.mjs#f"]) {
+      const err = await pool.run(name).catch((e) => e);
+      expect(err).toBeInstanceOf(ArgumentError);
+      expect(err.message).toMatch(/^pool\.run: task must name its module by an absolute URL, as `new URL\("\.\/my-task\.mjs", import\.meta\.url\)\.href \+ "#myTask"` does/);
+    }
+    expect(pool.closed).toBe(false);
+    const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48 });
+    const url = new URL("./fixtures/custom-task.mjs", import.meta.url).href;
+    expect(await pool.run(`${url}#translate`, { table: pt.id, iova: 0x1000 })).toEqual([{ worker: 0, phys: expect.any(Number) }]);
+    pt.release();
+  });
+
   it("a second run while one is in progress is refused", async () => {
     const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48 });
     const pool = await sim.pool({ workers: 1 });

@@ -158,6 +158,24 @@ describe("the runner's promises", () => {
   it("bad run options are refused with the option named", async () => {
     await expect(run(small("nic", 100), { workers: 3 })).rejects.toThrow(/at most one worker per CPU the workloads use\): workers must be an integer in \[1, 2\], got 3/);
     await expect(runScenario({ name: "x" } as never)).rejects.toThrow(/^x: cpus: required field missing/);
+    // Checked before anything starts (no worker, no timer left behind): not a TypeError from a timer later.
+    for (const start of [runScenario, startScenario]) {
+      await expect(start(small("nic", 100), { onProgress: 5 as never })).rejects.toThrow(/^runScenario: onProgress must be a function, got 5/);
+      await expect(start(small("nic", 100), { signal: {} as never })).rejects.toThrow(/^runScenario: signal must be an AbortSignal, got an object/);
+    }
+    expect(WorkerPool.liveWorkers).toBe(0);
+  });
+
+  it("an onProgress that throws stops the run, which rejects with its error once the workers have stopped", async () => {
+    const blew = new Error("progress callback blew up");
+    let calls = 0;
+    // Far more operations than a run does before the first progress call: the callback ends it.
+    const report = runScenario(parseRunScenario(small("nic", 50_000_000)), {
+      workers: 2, onProgress: () => { calls++; throw blew; },
+    });
+    await expect(report).rejects.toBe(blew);
+    expect(calls).toBe(1);
+    expect(WorkerPool.liveWorkers).toBe(0);
   });
 
   it("fail-magazine-alloc: magazine allocations fail for a while and the run goes on", async () => {

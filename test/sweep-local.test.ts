@@ -163,6 +163,22 @@ describe("a run that fails", () => {
   });
 });
 
+describe("a progress callback that throws with the first result", () => {
+  it("stops the sweep, which rejects with its error; what was written is written once", async () => {
+    const spec = loadSweep({ base: "nic-tx", set: { "workloads[0].ops": 200 }, axes: { "smmu.iotlb.entries": [16, 32, 64, 128] } });
+    const blew = new Error("progress callback blew up");
+    let calls = 0;
+    // Its second call comes with the first result: the sweep stops there.
+    const run = runSweep(spec, { jobs: 1, out: at("callback.jsonl"), onProgress: () => { if (++calls === 2) throw blew; } });
+    await expect(run).rejects.toBe(blew);
+    expect(calls).toBe(2);
+    // The run going on then may have finished before it heard: kept too, but nothing twice, and no run started after.
+    const { unique, total } = keysOf(readResults(at("callback.jsonl")));
+    expect(unique).toBe(total);
+    expect(total).toBeLessThanOrEqual(2);
+  });
+});
+
 describe("runs on kept simulators", () => {
   it("give each point the result a fresh simulator gives, whatever ran before", { timeout: 120_000 }, async () => {
     // Profiles and machine presets change between runs of one simulator; the last point has no

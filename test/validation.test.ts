@@ -53,6 +53,17 @@ describe("unknown option keys are refused, with the nearest known key", () => {
     expect((e as UnknownOptionError).suggestion).toBe("profile");
   });
 
+  it("Simulator.create: an unknown key in behaviours is an UnknownOptionError, as in any options object", async () => {
+    const e = await thrown(() => Simulator.create({ behaviours: { NOPE: true } } as never));
+    expect(e).toBeInstanceOf(UnknownOptionError);
+    expect(e.message).toBe("Simulator.create: behaviours.NOPE is not a known key; known: with, without, got true");
+    const near = await thrown(() => Simulator.create({ behaviours: { whith: [] } } as never));
+    expect((near as UnknownOptionError).suggestion).toBe("with");
+    const cpu = await thrown(() => Simulator.create({ cpuCosts: { lokc: 1 } } as never));
+    expect(cpu).toBeInstanceOf(UnknownOptionError);
+    expect(cpu.message).toMatch(/^Simulator\.create: cpuCosts\.lokc is not a known CPU cost \(did you mean 'lock'\?\)/);
+  });
+
   it("null options are an ArgumentError, not a TypeError", async () => {
     const smmu = sim.createSmmu();
     const dom = sim.createDmaDomain({ smmu });
@@ -657,6 +668,34 @@ describe("saved reports are checked field by field", () => {
     }
     for (const notReport of [null, [], "x", { tool: "other" }]) {
       expect(() => parseRunReport(notReport, "x.json")).toThrow(/^x\.json is not an iommu-sim run report/);
+    }
+  });
+});
+
+describe("a signal or callback option that is not one", () => {
+  it("is refused up front with an ArgumentError by every call that takes it, not a TypeError later", async () => {
+    const D = await import("../dist/index.js");
+    const N = await import("../dist/node.js");
+    const spec = N.loadSweep({ base: "nic", axes: { "workloads[0].ops": [10, 20] } });
+    const sc = { ...BUILTIN_RUN_SCENARIOS.nic, events: [] } as RunScenarioInput;
+    const notASignal = { aborted: false };
+    const cases: [string, () => unknown][] = [
+      ["runScenario", () => runScenario(sc, { signal: notASignal as never })],
+      ["dma_map_benchmark", () => D.runMapBenchmark({ signal: notASignal as never })],
+      ["runSweep", () => N.runSweep(spec, { signal: notASignal as never })],
+      ["runBug", () => D.runBug(D.BUG_ZOO[0]!, { signal: notASignal as never })],
+      ["runPoint", () => N.runPoint(spec, N.expandPoints(spec)[0]!, { ranOn: "local", signal: notASignal as never })],
+      ["runSweepOnQueue", () => N.runSweepOnQueue(spec, { queue: "redis://localhost:1", out: "/nonexistent/x.jsonl", signal: notASignal as never })],
+      ["runQueueWorker", () => N.runQueueWorker({ queue: "redis://localhost:1", signal: notASignal as never })],
+    ];
+    for (const [call, f] of cases) {
+      const e = await thrown(f);
+      expect(e, call).toBeInstanceOf(ArgumentError);
+      expect(e.message, call).toBe(`${call}: signal must be an AbortSignal, got an object`);
+    }
+    for (const k of ["onProgress", "onResult", "onWarning"] as const) {
+      const e = await thrown(() => N.runSweep(spec, { [k]: "log" } as never));
+      expect(e.message).toBe(`runSweep: ${k} must be a function, got "log"`);
     }
   });
 });

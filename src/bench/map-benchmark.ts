@@ -22,10 +22,13 @@
 // worker a run is deterministic. Scatter-gather mode (v7.1 `-m 1`) is not modelled.
 
 import { ArgumentError, IommuSimError, WorkerError } from "../errors.js";
-import { checkInt, checkOneOf } from "../validate.js";
-import { Simulator } from "../simulator.js";
+import { checkCallback, checkInt, checkOneOf, checkOptions, checkSignal } from "../validate.js";
+import { CallbackGuard } from "../callback-guard.js";
+import { checkCpuCosts, Simulator } from "../simulator.js";
 import { checkAssetOptions, type AssetOptions } from "../assets.js";
-import type { CpuCosts, SmmuCosts, SmmuModel, SmmuStats } from "../smmu/smmu.js";
+import {
+  checkSmmuCosts, DEFAULT_COSTS, DEFAULT_CPU_COSTS, type CpuCosts, type SmmuCosts, type SmmuModel, type SmmuStats,
+} from "../smmu/smmu.js";
 import type { CommandKind } from "../smmu/commands.js";
 import { CMDQ_VARIANTS, machinePreset, machineSmmuCosts, type CmdqVariant, type MachineName } from "../machines.js";
 import { readTimeBreakdown, sumTimeBreakdowns, type TimeBreakdown } from "../cpu-time.js";
@@ -99,7 +102,10 @@ export interface MapBenchmarkOptions extends AssetOptions {
   maxLoops?: number;
   /** Stop the run early (like an interrupted sleep in the kernel): the result covers what was done. */
   signal?: AbortSignal;
-  /** Called about every 100 ms of wall time while the run goes on, and once at its end. */
+  /**
+   * Called about every 100 ms of wall time while the run goes on, and once at its end. One
+   * that throws stops the run, which then rejects with its error.
+   */
   onProgress?: (p: MapBenchmarkProgress) => void;
 }
 
@@ -200,7 +206,7 @@ interface Params {
   threads: number; seconds: number; node: number; dmaBits: number; dir: number; transNs: number;
   granule: number; mapMode: number; profile: Profile; mode: "strict" | "lazy"; rangeInvalidation: boolean;
   maxLoops: number; machine?: MachineName; cmdq: CmdqVariant; quantumNs: number; magazineSize?: number;
-  cpuCosts: Partial<CpuCosts>; smmuCosts: Partial<SmmuCosts>; smmuModel: SmmuModel;
+  cpuCosts: CpuCosts; smmuCosts: SmmuCosts; smmuModel: SmmuModel;
 }
 
 /** An -EINVAL from the ioctl (or the tool's own check before it), in words. */
@@ -234,11 +240,9 @@ const OPTION_KEYS = Object.keys({
 function validate(o: MapBenchmarkOptions): Params {
   const d = MAP_BENCHMARK_DEFAULTS;
   const ctx = "dma_map_benchmark";
-  for (const k of Object.keys(o)) {
-    if (!OPTION_KEYS.includes(k)) {
-      throw new ArgumentError(k, (o as Record<string, unknown>)[k], `is not an option (known: ${OPTION_KEYS.join(", ")})`, ctx);
-    }
-  }
+  checkOptions(o, OPTION_KEYS, ctx);
+  checkSignal(o.signal, ctx);
+  checkCallback("onProgress", o.onProgress, ctx);
   const profile = checkOneOf("profile", o.profile ?? d.profile, PROFILES, ctx);
   const threads = intIn("threads", o.threads ?? d.threads, 1, MAX_THREADS, "invalid thread number");
   const seconds = intIn("seconds", o.seconds ?? d.seconds, 1, MAX_SECONDS, "invalid duration seconds");
@@ -277,8 +281,10 @@ function validate(o: MapBenchmarkOptions): Params {
   const quantumNs = checkInt("quantumNs", o.quantumNs ?? d.quantumNs, 100, 1_000_000, ctx);
   const magazineSize = o.magazineSize === undefined ? undefined
     : checkInt("magazineSize", o.magazineSize, 1, CORE_LIMITS.MAG_SIZE_MAX, ctx);
-  const smmuCosts = { ...(preset ? machineSmmuCosts(preset, cmdq, ctx) : {}), ...(o.smmuCosts ?? {}) };
-  const cpuCosts = { ...(preset?.cpuCosts ?? {}), ...(o.cpuCosts ?? {}) };
+  // The caller's costs over the machine's, checked here so that a mistake names this call and its option.
+  const smmuCosts = checkSmmuCosts(o.smmuCosts, ctx, "smmuCosts",
+    { ...DEFAULT_COSTS, ...(preset ? machineSmmuCosts(preset, cmdq, ctx) : {}) });
+  const cpuCosts = checkCpuCosts(o.cpuCosts, ctx, "cpuCosts", { ...DEFAULT_CPU_COSTS, ...(preset?.cpuCosts ?? {}) });
   return { threads, seconds, node, dmaBits, dir, transNs, granule, mapMode, profile, mode, rangeInvalidation, maxLoops,
            ...(o.machine !== undefined ? { machine: o.machine } : {}), cmdq, quantumNs, smmuCosts, cpuCosts,
            ...(magazineSize !== undefined ? { magazineSize } : {}),
@@ -366,9 +372,6 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
   if (typeof opts !== "object" || opts === null) throw new ArgumentError("options", opts, "must be an object", ctx);
   const p = validate(opts);
   const workers = checkInt("workers", opts.workers ?? 1, 1, p.threads, ctx);
-  if (opts.onProgress !== undefined && typeof opts.onProgress !== "function") {
-    throw new ArgumentError("onProgress", opts.onProgress, "must be a function", ctx);
-  }
 
   const assets = checkAssetOptions(opts, ctx);
   const sim = await Simulator.create({ profile: p.profile, kheapMiB: 16, cpuCosts: p.cpuCosts, ...assets });
@@ -385,7 +388,8 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
     const onAbort = () => Atomics.store(stopWord, MB_STOP, MB_STOP_REQUESTED);
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
-    const progress = opts.onProgress ? setInterval(() => report(sim, p, opts.onProgress!), 100) : undefined;
+    const callbacks = new CallbackGuard(onAbort);
+    const progress = opts.onProgress ? setInterval(() => callbacks.call(opts.onProgress, progressOf(sim, p)), 100) : undefined;
     const t0 = performance.now();
     try {
       pool = await sim.pool({ workers });
@@ -416,6 +420,8 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
       if (progress) clearInterval(progress);
       opts.signal?.removeEventListener("abort", onAbort);
     }
+    // The caller's onProgress threw: it stopped the run, and the run ends with its error.
+    callbacks.rethrow();
     const wallMs = performance.now() - t0;
     if (Atomics.load(stopWord, MB_STOP) === MB_STOP_ENOMEM) {
       const cpu = [...Array(p.threads).keys()].find((c) => sim.core.readU32(stateOf(sim, c) + sim.core.layout.MB_STATUS) !== 0);
@@ -461,14 +467,6 @@ function progressOf(sim: Simulator, p: Params): MapBenchmarkProgress {
   let fraction = ns / (p.threads * p.seconds * 1e9);
   if (p.maxLoops > 0) fraction = Math.max(fraction, loops / (p.threads * p.maxLoops));
   return { fraction: Math.min(1, fraction), modelledNs: ns / p.threads, loops };
-}
-
-function report(sim: Simulator, p: Params, cb: (p: MapBenchmarkProgress) => void): void {
-  try {
-    cb(progressOf(sim, p));
-  } catch {
-    // A failing progress callback must not take the run down with it.
-  }
 }
 
 function result(sim: Simulator, p: Params, workers: number, wallMs: number, dma: DmaStats,

@@ -4,7 +4,7 @@
 // runs both forms. No node: imports — the live page runs entries in a Web Worker.
 
 import { ArgumentError, IommuSimError } from "../errors.js";
-import { checkOptions, didYouMean } from "../validate.js";
+import { checkOptions, checkSignal, didYouMean } from "../validate.js";
 import type { BugEntry, BugForm, BugFormResult, BugRunResult } from "./types.js";
 import { SEED_RACE_BUG } from "./entries/seed-race.js";
 import { TTL_NONLEAF } from "./entries/ttl-nonleaf.js";
@@ -102,6 +102,7 @@ export async function runBug(entry: BugEntry, opts?: { signal?: AbortSignal }): 
     throw new ArgumentError("entry", entry, "must be a bug zoo entry: one of BUG_ZOO, or findBug(id)'s", "runBug");
   }
   checkOptions(opts, ["signal"], "runBug");
+  checkSignal(opts?.signal, "runBug");
   const buggy = await runForm(entry, "buggy", opts?.signal);
   const fixed = await runForm(entry, "fixed", opts?.signal);
   return { id: entry.id, buggy, fixed, pass: buggy.caught && !fixed.caught };

@@ -37,7 +37,8 @@ import {
   isBackground, parseRunScenario, ScenarioError, workerAssignment,
   type RunScenario, type RunScenarioInput, type RunWorkload, type RunEvent,
 } from "./scenario.js";
-import { checkInt, checkOptions, type OptionKeys } from "../validate.js";
+import { checkCallback, checkInt, checkOptions, checkSignal, type OptionKeys } from "../validate.js";
+import { CallbackGuard } from "../callback-guard.js";
 import { switchResult } from "./switch.js";
 import { coreError, kheapAllocFailures } from "../errno.js";
 import { VERSION } from "../version.js";
@@ -51,7 +52,10 @@ export interface RunOptions extends AssetOptions {
   workers?: number;
   /** Override the scenario's seed. */
   seed?: number;
-  /** Called about every 200 ms with the operations done so far. */
+  /**
+   * Called about every 200 ms with the operations done so far. One that throws stops the run,
+   * which then rejects with its error (once its workers have stopped).
+   */
   onProgress?: (p: RunProgress) => void;
   /** Operations per CPU per chunk (default 256): how often events, samples and the stop word are looked at. */
   chunk?: number;
@@ -178,6 +182,9 @@ export async function startScenario(input: RunScenario | RunScenarioInput, optio
   // A page that is not cross-origin isolated hears that first, not about its scenario.
   assertSharedMemoryAvailable();
   const opts = checkOptions(options, START_OPTION_KEYS, "runScenario");
+  // Before anything is started: a refusal later would leave a timer or workers behind.
+  checkSignal(opts.signal, "runScenario");
+  checkCallback("onProgress", opts.onProgress, "runScenario");
   const scenario = parseRunScenario(input, typeof input?.name === "string" ? input.name : "scenario");
   const used = new Set(scenario.workloads.flatMap((w) => w.cpus)).size;
   const workers = checkInt("workers", opts.workers ?? scenario.workers, 1, used, "runScenario (at most one worker per CPU the workloads use)");
@@ -233,6 +240,8 @@ export async function startScenario(input: RunScenario | RunScenarioInput, optio
           core.raw.timed_set(0);
           watch.stop();
         }
+        // The caller's onProgress threw: it stopped the run, and the run ends with its error.
+        watch.callbacks.rethrow();
         const wallMs = performance.now() - t0;
         return buildReport(machine, scenario, { workers, seed, results, wallMs, stopped: watch.stopped(), liveEvents });
       } finally {
@@ -550,8 +559,10 @@ function watchProgress(core: Core, progress: SharedArrayBuffer, counted: number[
     for (let c = 0; c < sc.cpus; c++) violations += core.raw.wl_counter(c, core.layout.WC_VIOLATIONS);
     return { done: counted.reduce((n, c) => n + done[c]!, 0), total, violations, elapsedMs: performance.now() - t0 };
   };
-  const tick = setInterval(() => opts.onProgress?.(now()), 200);
+  const callbacks = new CallbackGuard(() => core.raw.wl_run_stop());
+  const tick = setInterval(() => callbacks.call(opts.onProgress, now()), 200);
   return {
+    callbacks,
     stop(): void { clearTimeout(timer); clearInterval(tick); opts.signal?.removeEventListener("abort", onAbort); },
     stopped: () => cause,
     stopRun,

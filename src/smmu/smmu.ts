@@ -344,6 +344,24 @@ export const SMMU_COST_CODES = {
 } as const satisfies Record<keyof SmmuCosts, LayoutName>;
 const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutName][];
 
+/**
+ * SMMU costs given (left out: none) over `base`: an object whose every key is an SMMU cost (a
+ * typo is refused with the nearest), every cost an integer number of ns, and a CMD_SYNC at
+ * least what it includes. `name` is the argument's path in the messages (createSmmu's
+ * `costs`; runMapBenchmark's own option names itself).
+ */
+export function checkSmmuCosts(given: Partial<SmmuCosts> | undefined, ctx: string, name = "costs",
+                               base: Readonly<SmmuCosts> = DEFAULT_COSTS): SmmuCosts {
+  const costs = { ...base, ...checkOptions(given, SMMU_COST_CODES, ctx, name, "SMMU cost") };
+  for (const [k] of COST_KEYS) checkInt(`${name}.${k}`, costs[k], 0, 2 ** 31, ctx);
+  if (costs.sync < costs.cmdqClaim + costs.mmio + costs.syncWake) {
+    throw new ArgumentError(`${name}.sync`, costs.sync, `must be at least ${name}.cmdqClaim + ${name}.mmio + ${name}.syncWake ` +
+      `(${costs.cmdqClaim} + ${costs.mmio} + ${costs.syncWake} ns): a CMD_SYNC on an idle queue includes its claim, ` +
+      "the MMIO write and the CPU noticing it completed", ctx);
+  }
+  return costs;
+}
+
 const SMMU_OPTION_KEYS = {
   model: true, iotlb: true, walkCache: true, microTlb: true, walkers: true, invalidateAt: true, ttl: true, faultQueue: true,
   oracle: true, injectDroppedInvalidations: true, costs: true,
@@ -379,7 +397,7 @@ export class Smmu {
     const L = core.layout;
     const opts = checkOptions(given, SMMU_OPTION_KEYS, ctx);
     checkOptions(opts.iotlb, SMMU_IOTLB_KEYS, ctx, "iotlb");
-    checkOptions(opts.costs, SMMU_COST_CODES, ctx, "costs");
+    const costs = checkSmmuCosts(opts.costs, ctx);
     if (opts.oracle !== undefined && typeof opts.oracle !== "boolean") checkOptions(opts.oracle, ["capacity", "violations"], ctx, "oracle");
     const injectDrop = checkBool("injectDroppedInvalidations", opts.injectDroppedInvalidations, false, ctx);
     const model = checkOneOf("model", opts.model ?? "v3", SMMU_MODELS, ctx);
@@ -398,19 +416,6 @@ export class Smmu {
     const ttl = checkOneOf("ttl", opts.ttl ?? "ignore", ["ignore", "honour"] as const, ctx);
     const faults = checkInt("faultQueue", opts.faultQueue ?? 1024, 2, 1 << 16, ctx);
     if (!isPowerOfTwo(faults)) throw new ArgumentError("faultQueue", faults, "must be a power of two", ctx);
-    for (const k of Object.keys(opts.costs ?? {})) {
-      if (!(k in SMMU_COST_CODES)) {
-        throw new ArgumentError(`costs.${k}`, (opts.costs as Record<string, unknown>)[k],
-          `is not an SMMU cost (known: ${Object.keys(SMMU_COST_CODES).join(", ")})`, ctx);
-      }
-    }
-    const costs = { ...DEFAULT_COSTS, ...(opts.costs ?? {}) };
-    for (const [k] of COST_KEYS) checkInt(`costs.${k}`, costs[k], 0, 2 ** 31, ctx);
-    if (costs.sync < costs.cmdqClaim + costs.mmio + costs.syncWake) {
-      throw new ArgumentError("costs.sync", costs.sync, `must be at least costs.cmdqClaim + costs.mmio + costs.syncWake ` +
-        `(${costs.cmdqClaim} + ${costs.mmio} + ${costs.syncWake} ns): a CMD_SYNC on an idle queue includes its claim, ` +
-        "the MMIO write and the CPU noticing it completed", ctx);
-    }
 
     let options = 0;
     if (invalidateAt === "sync") options |= L.OPT_INVALIDATE_AT_SYNC;

@@ -7,7 +7,7 @@
 
 import { closeSync, existsSync, openSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { checkInt, checkOptions, type OptionKeys } from "../validate.js";
+import { checkCallback, checkInt, checkOptions, checkSignal, type OptionKeys } from "../validate.js";
 import { expandPoints, inShard, shardText, type Shard } from "./points.js";
 import { appendResult, cutTornTail, readResults, SweepResultsError } from "./results.js";
 import { PointAbortedError, PointSimulators, runPoint, sweepVersions } from "./run-point.js";
@@ -88,6 +88,8 @@ export interface SweepOutcome {
 export async function runSweep(spec: SweepSpec, options?: SweepOptions): Promise<SweepOutcome> {
   const opts = checkOptions(options, SWEEP_OPTION_KEYS, "runSweep");
   const jobs = checkInt("jobs", opts.jobs ?? availableParallelism(), 1, 1024, "runSweep");
+  checkSignal(opts.signal, "runSweep");
+  for (const k of ["onProgress", "onResult", "onWarning"] as const) checkCallback(k, opts[k], "runSweep");
   if (opts.shard !== undefined) {
     checkInt("shard.count", opts.shard?.count, 1, 1_000_000, "runSweep");
     checkInt("shard.index", opts.shard.index, 0, opts.shard.count - 1, "runSweep (shards are counted from 0)");

@@ -17,7 +17,7 @@ import { availableParallelism, hostname } from "node:os";
 import type { Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { ArgumentError } from "../errors.js";
-import { checkInt, checkOptions, type OptionKeys } from "../validate.js";
+import { checkCallback, checkInt, checkOptions, checkSignal, type OptionKeys } from "../validate.js";
 import { PointSimulators, runPoint, sweepVersions } from "./run-point.js";
 import { parseResultLine, resultsDifference } from "./results.js";
 import type { SweepPoint, SweepResultLine } from "./types.js";
@@ -71,6 +71,8 @@ export interface PointJobData {
 /** Runs queued points until `signal` is aborted (or Redis goes away: then it throws a QueueError). */
 export async function runQueueWorker(options: QueueWorkerOptions): Promise<QueueWorkerSummary> {
   const o = checkOptions(options, WORKER_OPTION_KEYS, "runQueueWorker");
+  checkSignal(o.signal, "runQueueWorker");
+  checkCallback("onEvent", o.onEvent, "runQueueWorker");
   const target = parseRedisUrl(o.queue, "queue");
   const concurrency = o.concurrency === undefined ? availableParallelism() : checkInt("concurrency", o.concurrency, 1, 256, "runQueueWorker");
   if (o.id !== undefined && (typeof o.id !== "string" || o.id === "")) throw new ArgumentError("id", o.id, "must be a non-empty string", "runQueueWorker");

@@ -17,7 +17,7 @@ import { closeSync } from "node:fs";
 import type { Job, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { ArgumentError, IommuSimError } from "../errors.js";
-import { checkOptions, type OptionKeys } from "../validate.js";
+import { checkCallback, checkOptions, checkSignal, type OptionKeys } from "../validate.js";
 import { openResults, previousResults, type SweepOutcome, type SweepProgress } from "./local.js";
 import { expandPoints } from "./points.js";
 import { appendResult, parseResultLine } from "./results.js";
@@ -69,6 +69,8 @@ const BATCH = 500;
  */
 export async function runSweepOnQueue(spec: SweepSpec, options: QueueSweepOptions): Promise<SweepOutcome> {
   const o = checkOptions(options, SUBMIT_OPTION_KEYS, "runSweepOnQueue");
+  checkSignal(o.signal, "runSweepOnQueue");
+  for (const k of ["onProgress", "onEvent", "onWarning"] as const) checkCallback(k, o[k], "runSweepOnQueue");
   const target = parseRedisUrl(o.queue, "queue");
   if (typeof o.out !== "string" || o.out === "") throw new ArgumentError("out", o.out, "must be the results file's path", "runSweepOnQueue");
   checkRedisName("sweep id", spec.id);
