@@ -20,6 +20,7 @@ import { machineBehaviourBits, machineHas, type Profile } from "./profile.js";
 import type { SeedVariant } from "./variants/seed.js";
 import type { VariantDefinition } from "./variants/vocabulary.js";
 import { loadProgram, resolveVariant } from "./variants/program.js";
+import { stoppedClaimNote } from "./stopped-workers.js";
 
 // Which code the live switch and the unmap path run (the seed thread, reference §1): a
 // variant — one of the thread's, by name (SEED_VARIANTS: merged, v2-two-reads, v2-hoisted,
@@ -567,8 +568,11 @@ export class DmaDevice {
 /** A negative code from a DMA call on simulated CPU `cpu`, in words. */
 export function cpuError(core: Core, rc: number, cpu: number, ctx: string): Error {
   if (isErrno(core, rc, "ESIM_CPU_BUSY")) {
+    const owner = core.result32(0) - 1;
+    const stopped = stoppedClaimNote(core, owner, cpu);
+    if (stopped !== undefined) return new IommuSimError(`iommu-sim: ${ctx}: ${stopped}`);
     return new IommuSimError(`iommu-sim: ${ctx}: simulated CPU ${cpu} is run by another thread ` +
-      `(slot ${core.result32(0) - 1}); give each worker its own CPUs (ESIM_CPU_BUSY)`);
+      `(slot ${owner}); give each worker its own CPUs (ESIM_CPU_BUSY)`);
   }
   return coreError(core, rc, ctx, { argument: "cpu", value: cpu });
 }

@@ -15,6 +15,7 @@ import { RingReader } from "./ring.js";
 import { kernelProfile, machineBehaviourBits, machineProfile, type Profile } from "./profile.js";
 import { withJsonForm } from "./json-form.js";
 import { requireLive } from "./handles.js";
+import { stoppedClaimNote } from "./stopped-workers.js";
 
 export interface IovaDomainOptions {
   /** The IOVA granule in bytes (the smallest IOMMU page): a power of two up to 65536. */
@@ -808,6 +809,8 @@ export class IovaDomain {
     }
     if (isErrno(core, code, "ESIM_CPU_BUSY")) {
       const owner = Number(this.core.result64(0)) - 1;
+      const stopped = stoppedClaimNote(core, owner, cpu ?? -1);
+      if (stopped !== undefined) throw new IommuSimError(`iommu-sim: ${ctx}: IOVA domain ${this.id}'s ${stopped}`);
       throw new IommuSimError(`iommu-sim: ${ctx}: simulated CPU ${cpu} of IOVA domain ${this.id} is being run by ` +
         `${threadName(owner)}; one thread runs a simulated CPU at a time (this is ${threadName(this.core.slot)}). ` +
         `Release it there with releaseCpu(${cpu}) first.`);

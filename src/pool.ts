@@ -14,6 +14,10 @@ import { checkInt, checkOptions, type OptionKeys } from "./validate.js";
 import { IS_NODE as isNode, startNodeWorker } from "./host.js";
 import { checkAssetOptions } from "./assets.js";
 import { BUILTIN_TASK_NAMES, builtinTask } from "./tasks/index.js";
+import { markStoppedMidRun } from "./stopped-workers.js";
+
+/** Workers of a pool whose size was not given. */
+export const DEFAULT_POOL_WORKERS = 2;
 
 export interface PoolOptions {
   /** Number of workers. Default 2. */
@@ -115,6 +119,8 @@ interface PendingRun {
   armed: number;
   results: unknown[];
   done: number;
+  /** finished[w]: worker w returned its result (a result may be undefined). */
+  finished: boolean[];
   resolve(v: unknown[]): void;
   reject(e: Error): void;
   timer?: ReturnType<typeof setTimeout>;
@@ -162,6 +168,8 @@ export class WorkerPool {
   private nextRun = 1;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** Workers this pool stopped inside a task (see stoppedMidRun). */
+  private stopped: number[] = [];
 
   private constructor(size: number, private readonly core: Core) {
     this.size = size;
@@ -172,6 +180,19 @@ export class WorkerPool {
     return liveWorkers;
   }
 
+  /** @internal Whether a run is in progress (a new size for the pool would stop it mid-run). */
+  get running(): boolean {
+    return this.run_ !== undefined;
+  }
+
+  /**
+   * @internal Whether stopping this pool terminated a worker inside its task (close, a
+   * timeout or a failure during a run): it may have held a lock or a CPU of the machine.
+   */
+  get stoppedMidRun(): boolean {
+    return this.stopped.length > 0;
+  }
+
   /** True once close() was called or a failure stopped the pool. */
   get closed(): boolean {
     return this.closing !== undefined;
@@ -180,7 +201,7 @@ export class WorkerPool {
   /** Start a pool over `core`'s memory (Simulator.pool does this; use that). Resolves once every worker is ready. */
   static async start(core: Core, opts: PoolOptions = {}): Promise<WorkerPool> {
     checkOptions(opts, POOL_START_KEYS, "pool");
-    const size = checkInt("workers", opts.workers ?? 2, 1, core.layout.MAX_THREADS - 1, "pool");
+    const size = checkInt("workers", opts.workers ?? DEFAULT_POOL_WORKERS, 1, core.layout.MAX_THREADS - 1, "pool");
     const url = checkAssetOptions({ workerUrl: opts.workerUrl }, "pool").workerUrl;
     const pool = new WorkerPool(size, core);
     const ready: Promise<void>[] = [];
@@ -288,7 +309,7 @@ export class WorkerPool {
     }
     const id = this.nextRun++;
     return new Promise<R[]>((resolve, reject) => {
-      const run: PendingRun = { id, armed: 0, done: 0, results: new Array(this.size),
+      const run: PendingRun = { id, armed: 0, done: 0, results: new Array(this.size), finished: new Array(this.size).fill(false),
                                 resolve: resolve as (v: unknown[]) => void, reject, onFailure: opts.onFailure };
       if (opts.timeoutMs !== undefined) {
         checkInt("timeoutMs", opts.timeoutMs, 1, 2 ** 31 - 1, "pool.run");
@@ -331,6 +352,7 @@ export class WorkerPool {
       }
     } else if (msg.type === "done") {
       run.results[worker] = msg.result;
+      run.finished[worker] = true;
       ++run.done;
       if (run.failing) this.settleIfFinished(run);
       else if (run.done === this.size) this.finish(run);
@@ -387,6 +409,7 @@ export class WorkerPool {
     if (this.failure || this.closed) return;
     this.failure = err;
     const run = this.run_;
+    this.recordStop(run);
     this.run_ = undefined;
     if (run?.timer) clearTimeout(run.timer);
     void this.close();
@@ -397,9 +420,22 @@ export class WorkerPool {
     for (const h of this.handles) h.keepAlive(on);
   }
 
+  /**
+   * The pool is about to terminate its workers during `run`: those past the start gate
+   * without a result (a worker that threw counts: a trap may leave the core mid-change) are
+   * stopped mid-task. Workers parked on the gate have not touched the machine.
+   */
+  private recordStop(run: PendingRun | undefined): void {
+    if (!run || run.armed < this.size || this.stopped.length > 0) return;
+    this.stopped = run.finished.flatMap((done, w) => (done ? [] : [w]));
+    // Slot 0 is the orchestrating thread; worker w runs in slot w + 1.
+    markStoppedMidRun(this.core, this.stopped.map((w) => w + 1));
+  }
+
   /** Terminate every worker. Safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.recordStop(this.run_);
       // Release any worker still parked on the gate, then terminate.
       Atomics.store(this.control, CONTROL_GATE, 0x7fffffff);
       Atomics.notify(this.control, CONTROL_GATE);

@@ -7,7 +7,8 @@ import type { LayoutName } from "../bindings/layout.js";
 import { compileCore, MAX_MEMORY_BYTES } from "../bindings/loader.js";
 import { ArgumentError, IommuSimError } from "./errors.js";
 import { PageTable, type PageTableConfig } from "./pgtable.js";
-import { WorkerPool, type PoolOptions } from "./pool.js";
+import { DEFAULT_POOL_WORKERS, WorkerPool, type PoolOptions } from "./pool.js";
+import { anyStoppedMidRun } from "./stopped-workers.js";
 import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 import { DEFAULT_CPU_COSTS, Smmu, type CpuCosts, type SmmuOptions } from "./smmu/smmu.js";
 import { IovaDomain, type IovaDomainOptions } from "./iova.js";
@@ -94,6 +95,10 @@ export class Simulator {
   /** Milliseconds advanced that do not yet make a whole jiffy. */
   private msCarry = 0;
   private workerPool: WorkerPool | undefined;
+  /** A pool being started (pool()): concurrent callers share it; close() waits for it. */
+  private starting: { workers: number; pool: Promise<WorkerPool> } | undefined;
+  /** A scenario run (runScenario with this simulator) is using the machine: one at a time. */
+  private scenarioRun = false;
   private closed = false;
   private cpuCosts_: Readonly<CpuCosts> = DEFAULT_CPU_COSTS;
 
@@ -288,19 +293,65 @@ export class Simulator {
     this.open("pool");
     let opts = checkOptions(options, POOL_OPTION_KEYS, "pool");
     if (opts.workerUrl === undefined && this.workerUrl !== undefined) opts = { ...opts, workerUrl: this.workerUrl };
-    if (this.workerPool && !this.workerPool.closed) {
-      if (opts.workers === undefined || opts.workers === this.workerPool.size) return this.workerPool;
-      await this.workerPool.close();
+    // A pool being started, or one running, is the pool: another size must wait for it.
+    const current = this.starting ?? (this.workerPool && !this.workerPool.closed
+      ? { workers: this.workerPool.size, pool: Promise.resolve(this.workerPool) } : undefined);
+    if (current && (opts.workers === undefined || opts.workers === current.workers)) return current.pool;
+    if (this.starting) {
+      throw new ArgumentError("workers", opts.workers, `must be ${this.starting.workers} (or left out) while a pool of ` +
+        `${this.starting.workers} workers is being started on this Simulator: wait for it first`, "pool");
     }
+    if (this.workerPool?.running) {
+      throw new ArgumentError("workers", opts.workers, `must be ${this.workerPool.size} (or left out) while the pool has a ` +
+        "run in progress: another size would stop it mid-run", "pool");
+    }
+    const pool = this.startPool(opts);
+    this.starting = { workers: opts.workers ?? DEFAULT_POOL_WORKERS, pool };
+    try {
+      return await pool;
+    } finally {
+      if (this.starting?.pool === pool) this.starting = undefined;
+    }
+  }
+
+  /** Replace the pool (closing the old one, idle) by a new one of `opts`. */
+  private async startPool(opts: PoolOptions): Promise<WorkerPool> {
+    await this.workerPool?.close();
     this.workerPool = await WorkerPool.start(this.core, opts);
     return this.workerPool;
   }
 
-  /** Stop the workers and forget every table. The simulator cannot be used afterwards. */
+  /**
+   * @internal A scenario run begins on this machine (runScenario with `simulator`): refused
+   * while another run is using it — the two would share its CPUs' workloads and counters.
+   * Returns the call that ends it.
+   */
+  beginRun(ctx: string): () => void {
+    this.open(ctx);
+    if (this.scenarioRun || this.workerPool?.running) {
+      throw new IommuSimError(`iommu-sim: ${ctx}: a run is already in progress on this Simulator; wait for its ` +
+        "report, or give each run a Simulator of its own");
+    }
+    this.scenarioRun = true;
+    let ended = false;
+    return () => {
+      if (!ended) this.scenarioRun = false;
+      ended = true;
+    };
+  }
+
+  /**
+   * Stop the workers (a run in progress is stopped where it is) and forget every table. The
+   * simulator cannot be used afterwards. Where a worker was stopped mid-run, the machine's
+   * objects are left as they were (not destroyed): the worker may have died holding one of
+   * their locks, and the memory goes away with the simulator anyway.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.starting?.pool.catch(() => undefined);
     await this.workerPool?.close();
+    if (anyStoppedMidRun(this.core)) return;
     for (const d of this.dmaDomains) d.destroy();
     for (const s of this.smmus) s.destroy();
     for (const pt of [...this.tables]) pt.release();

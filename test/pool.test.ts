@@ -124,6 +124,90 @@ describe("worker pool", () => {
     pt.release();
   });
 
+  it("concurrent pool() calls share the pool being started, and close() stops it", async () => {
+    const own = await Simulator.create({ profile: "7.1", ramMiB: 16 });
+    const before = WorkerPool.liveWorkers;
+    try {
+      const [a, b, c] = await Promise.all([own.pool({ workers: 2 }), own.pool({ workers: 2 }), own.pool()]);
+      expect(b).toBe(a);
+      expect(c).toBe(a);
+      expect(WorkerPool.liveWorkers).toBe(before + 2);
+      // Another size while one is being started, or while its pool runs, is refused: either would stop a pool in use.
+      const [d, e] = await Promise.allSettled([own.pool({ workers: 1 }), own.pool({ workers: 2 })]);
+      expect(d.status).toBe("fulfilled");
+      expect(e.status === "rejected" && e.reason).toBeInstanceOf(ArgumentError);
+      expect(e.status === "rejected" && e.reason.message).toMatch(
+        /^pool: workers must be 1 \(or left out\) while a pool of 1 workers is being started on this Simulator: wait for it first, got 2/);
+      const pt = own.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48 });
+      const running = (await own.pool()).run("pgtable.walk", { table: pt.id, base: 0, span: 4096, count: 1, seed: 1 });
+      await expect(own.pool({ workers: 3 })).rejects.toThrow(/workers must be 1 \(or left out\) while the pool has a run in progress/);
+      await running;
+      expect(WorkerPool.liveWorkers).toBe(before + 1);
+    } finally {
+      await own.close();
+    }
+    expect(WorkerPool.liveWorkers).toBe(before);
+  });
+
+  it("a pool stopped mid-run keeps its workers' CPU claims, and says so to the thread that meets one", async () => {
+    const own = await Simulator.create({ profile: "7.1", ramMiB: 16 });
+    const before = WorkerPool.liveWorkers;
+    try {
+      const dom = own.createDmaDomain({ smmu: own.createSmmu(), type: "DMA-FQ", cpus: 4 });
+      const nic = dom.attachDevice({ streamId: 7, dmaMask: 64, bus: "pci" });
+      const pool = await own.pool({ workers: 2 });
+      const run = pool.run("dma.pairs", { domain: dom.id, device: nic.id, cpus: [0, 1], count: 4_000_000_000, size: 4096,
+                                          physBase: 0x8000_0000, physPages: 1024, flags: 1, seed: 1 }).catch((e) => e);
+      // Certainly inside the loop, which claimed both CPUs first.
+      while (dom.stats().maps < 1000) await new Promise((r) => setTimeout(r, 5));
+      await pool.close();
+      expect((await run).message).toMatch(/the pool was closed during a run/);
+      // Worker 0 (thread slot 1) may have died inside a critical section: its CPU stays claimed.
+      const stopped = /simulated CPU 0 was left claimed by the worker in thread slot 1, which was stopped mid-run \(its pool was closed, timed out or failed during a run\); it may have died inside a critical section.*close this Simulator and use a new one \(ESIM_CPU_BUSY\)/;
+      expect(() => nic.map(0x9000_0000, 4096, { cpu: 0 })).toThrow(stopped);
+      expect(() => dom.iova.allocFast(0, 1, 0xfffff)).toThrow(stopped);
+      expect(() => dom.iova.allocFast(0, 1, 0xfffff)).toThrow(/IOVA domain \d+'s simulated CPU 0 was left claimed/);
+    } finally {
+      await own.close();
+    }
+    expect(WorkerPool.liveWorkers).toBe(before);
+  });
+
+  it("Simulator.close() returns and stops every worker when it stops a run mid-way", () => {
+    // A worker stopped mid-run may have held a lock of the machine's objects: close() must not
+    // destroy them (it used to spin on such a lock forever, about 6 times in 10). A hang spins
+    // the main thread, so it runs in a child process that the timeout kills; each close is
+    // tried on several machines, once a run is certainly under way.
+    const index = new URL("../dist/index.js", import.meta.url).href;
+    const script = `import { BUILTIN_RUN_SCENARIOS, Simulator, WorkerPool, startScenario } from ${JSON.stringify(index)};
+const wait = () => new Promise((r) => setTimeout(r, 5));
+for (let i = 0; i < 6; i++) {
+  const sim = await Simulator.create({ profile: "7.1" });
+  let run;
+  if (i % 2 === 0) {
+    const dom = sim.createDmaDomain({ smmu: sim.createSmmu({ oracle: true }), type: "DMA", cpus: 2 });
+    const nic = dom.attachDevice({ streamId: 7, dmaMask: 64, bus: "pci" });
+    const pool = await sim.pool({ workers: 2 });
+    run = pool.run("dma.pairs", { domain: dom.id, device: nic.id, cpus: [0, 1], count: 4_000_000_000, size: 4096,
+                                  physBase: 0x8000_0000, physPages: 1024, flags: 1, seed: 1 });
+    while (dom.stats().maps < 1000) await wait();
+  } else {
+    const sc = structuredClone(BUILTIN_RUN_SCENARIOS.nic);
+    for (const w of sc.workloads) w.ops = 100_000_000;
+    const live = await startScenario(sc, { simulator: sim });
+    run = live.report;
+    while (live.progress().done < 1000) await wait();
+  }
+  await sim.close();
+  const why = await run.then(() => "resolved", (e) => e.message);
+  console.log(i, WorkerPool.liveWorkers, /the pool was closed during a run/.test(why));
+}`;
+    const p = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 120_000 });
+    expect(p.stderr).toBe("");
+    expect(p.signal).toBe(null);
+    expect(p.stdout).toBe([0, 1, 2, 3, 4, 5].map((i) => `${i} 0 true\n`).join(""));
+  });
+
   it("starts its workers under any Node options: a script given on the command line or stdin, per-process options", () => {
     // A worker inherits the main thread's options: --input-type (which `node -e` and stdin
     // scripts take) makes Node refuse a worker file, and a per-process option such as

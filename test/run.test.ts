@@ -379,4 +379,28 @@ describe("a run on a simulator of the caller's", () => {
     }
     expect(WorkerPool.liveWorkers).toBe(0);
   });
+
+  it("takes one run at a time: a second, from runScenario or startScenario, is refused at once", async () => {
+    // Two runs would share the machine's CPUs: the second's setup reset the first's workloads
+    // and counters (wrong totals), or ran the kheap out (a misleading out-of-memory message).
+    const sim = await Simulator.create({ profile: "7.1", kheapMiB: 64 });
+    const busy = /^iommu-sim: runScenario: a run is already in progress on this Simulator; wait for its report, or give each run a Simulator of its own$/;
+    try {
+      const [first, second] = await Promise.allSettled([runScenario(small("nic", 20_000), { simulator: sim }),
+                                                        runScenario(small("nic", 20_000), { simulator: sim })]);
+      expect(first.status === "fulfilled" && first.value.totals.ops).toBe(40_000);
+      expect(second.status === "rejected" && second.reason.message).toMatch(busy);
+      const live = await startScenario(small("nic", 20_000), { simulator: sim, keepOpen: true });
+      await expect(startScenario(small("nic", 1_000), { simulator: sim })).rejects.toThrow(busy);
+      await expect(runScenario(small("nic", 1_000), { simulator: sim })).rejects.toThrow(busy);
+      expect((await live.report).totals.ops).toBe(40_000);
+      // Its report is in: the simulator takes the next run.
+      for (const d of live.domains.values()) d.destroy();
+      live.smmu.destroy();
+      expect((await runScenario(small("nic", 1_000), { simulator: sim })).totals.ops).toBe(2_000);
+    } finally {
+      await sim.close();
+    }
+    expect(WorkerPool.liveWorkers).toBe(0);
+  });
 });

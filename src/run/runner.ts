@@ -126,6 +126,8 @@ interface Machine {
   sim: Simulator;
   /** The simulator is the caller's (RunOptions.simulator): tear the run's objects down, never close it. */
   borrowed: boolean;
+  /** The run is over: a borrowed simulator may take another (Simulator.beginRun). */
+  endRun(): void;
   smmu: Smmu;
   domains: Map<string, DmaDomain>;
   devices: Map<string, DmaDevice>;
@@ -245,7 +247,11 @@ export async function startScenario(input: RunScenario | RunScenarioInput, optio
         const wallMs = performance.now() - t0;
         return buildReport(machine, scenario, { workers, seed, results, wallMs, stopped: watch.stopped(), liveEvents });
       } finally {
-        if (!opts.keepOpen) await tearDown(machine, abandoned);
+        try {
+          if (!opts.keepOpen) await tearDown(machine, abandoned);
+        } finally {
+          machine.endRun();
+        }
       }
     })();
     return {
@@ -256,7 +262,11 @@ export async function startScenario(input: RunScenario | RunScenarioInput, optio
       report,
     };
   } catch (e) {
-    await tearDown(machine, false);
+    try {
+      await tearDown(machine, false);
+    } finally {
+      machine.endRun();
+    }
     throw e;
   }
 }
@@ -355,6 +365,8 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
     throw new ArgumentError("simulator", `a Simulator of kernel '${describeKernel(given.profile, given.behaviourOverrides)}'`,
       `must run the scenario's kernel ('${describeKernel(sc.profile, sc.behaviours)}')`, "runScenario");
   }
+  // Before anything of the run touches the machine: a run already on it is refused here.
+  const endRun = given?.beginRun("runScenario") ?? (() => {});
   const cpuCosts = sc.machine === undefined ? {} : MACHINES[sc.machine].cpuCosts;
   const sim = given ?? await Simulator.create({ profile: sc.profile, behaviours: sc.behaviours, ...RUN_SIMULATOR_MEMORY, cpuCosts, ...assets });
   if (given && sc.machine !== undefined) given.setCpuCosts(cpuCosts); // the run's machine is the scenario's
@@ -388,8 +400,9 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
         throw e instanceof SimulatorResourceError && smmu.iotlbScope === "device" ? mainTlbsTooBig(sc, i, given) : e;
       }
     });
-    return { sim, borrowed: given !== undefined, smmu, domains, devices };
+    return { sim, borrowed: given !== undefined, endRun, smmu, domains, devices };
   } catch (e) {
+    endRun();
     if (given) {
       for (const d of made.domains) d.destroy();
       made.smmu?.destroy();
