@@ -10,7 +10,7 @@
 import type { Simulator } from "../simulator.js";
 import { IovaDomain, IovaWrappedError, IOVA_WARN_TEXT, type CpuRcache } from "../iova.js";
 import { hex } from "../errors.js";
-import type { Args, CommandFamily, ReplayOutput } from "./index.js";
+import type { Args, CommandFamily, ReplayOutput } from "./args.js";
 
 export class IovaCommands implements CommandFamily {
   private ncpus = 1;

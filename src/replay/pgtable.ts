@@ -8,7 +8,7 @@ import {
 } from "../pgtable.js";
 import { hex } from "../errors.js";
 import { runSelftest } from "../selftest.js";
-import { Args, type CommandFamily, type ReplayOutput } from "./index.js";
+import { Args, type CommandFamily, type ReplayOutput } from "./args.js";
 import type { Device, Smmu, SmmuModel } from "../smmu/smmu.js";
 import type { SmmuDomain } from "../smmu/domain.js";
 import { formatCommandEvent } from "../smmu/commands.js";
