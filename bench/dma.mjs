@@ -120,7 +120,7 @@ export async function pairsRig(profile, type, workers, count, { own = false, mag
 export const warmupPairs = (count) => Math.max(1, Math.floor(count / 4));
 
 /** Pairs per second over the workers of one run (`res`, `count` pairs each): until the last one finished. */
-const rateOf = (res, count) => (res.length * count) / (Math.max(...res.map((x) => x.ms)) / 1000);
+export const rateOf = (res, count) => (res.length * count) / (Math.max(...res.map((x) => x.ms)) / 1000);
 
 /** One timed run of `rig` (`workers` workers, `count` pairs each) added to the figures `m`; returns its pairs/s. */
 async function sample(rig, workers, count, seed, m) {

@@ -21,7 +21,7 @@
 import { availableParallelism } from "node:os";
 import { DEFAULT_PROFILE, PROFILES, runMapBenchmark } from "../dist/index.js";
 import { median } from "./lib/control.mjs";
-import { pairsRig } from "./dma.mjs";
+import { pairsRig, rateOf } from "./dma.mjs";
 
 const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
@@ -35,9 +35,6 @@ export function workerCounts(top) {
 
 /** The most workers this machine runs side by side, at most 16 (the main thread only waits on them). */
 const machineTop = () => Math.min(16, availableParallelism());
-
-/** Pairs per second over the workers of one run (`res`, `count` pairs each): until the last one finished. */
-const rateOf = (res, count) => (res.length * count) / (Math.max(...res.map((x) => x.ms)) / 1000);
 
 /**
  * One point of the DMA-pairs curve: `n` workers of one Simulator (one domain), `n` workers of

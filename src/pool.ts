@@ -168,8 +168,8 @@ export class WorkerPool {
   private nextRun = 1;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
-  /** Workers this pool stopped inside a task (see stoppedMidRun). */
-  private stopped: number[] = [];
+  /** Whether its workers stopped inside a task were recorded (stopped-workers.ts), once. */
+  private stopRecorded = false;
 
   private constructor(size: number, private readonly core: Core) {
     this.size = size;
@@ -183,14 +183,6 @@ export class WorkerPool {
   /** @internal Whether a run is in progress (a new size for the pool would stop it mid-run). */
   get running(): boolean {
     return this.run_ !== undefined;
-  }
-
-  /**
-   * @internal Whether stopping this pool terminated a worker inside its task (close, a
-   * timeout or a failure during a run): it may have held a lock or a CPU of the machine.
-   */
-  get stoppedMidRun(): boolean {
-    return this.stopped.length > 0;
   }
 
   /** True once close() was called or a failure stopped the pool. */
@@ -426,10 +418,10 @@ export class WorkerPool {
    * stopped mid-task. Workers parked on the gate have not touched the machine.
    */
   private recordStop(run: PendingRun | undefined): void {
-    if (!run || run.armed < this.size || this.stopped.length > 0) return;
-    this.stopped = run.finished.flatMap((done, w) => (done ? [] : [w]));
+    if (!run || run.armed < this.size || this.stopRecorded) return;
+    this.stopRecorded = true;
     // Slot 0 is the orchestrating thread; worker w runs in slot w + 1.
-    markStoppedMidRun(this.core, this.stopped.map((w) => w + 1));
+    markStoppedMidRun(this.core, run.finished.flatMap((done, w) => (done ? [] : [w + 1])));
   }
 
   /** Terminate every worker. Safe to call more than once. */

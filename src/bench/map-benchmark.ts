@@ -33,7 +33,6 @@ import type { CommandKind } from "../smmu/commands.js";
 import { CMDQ_VARIANTS, machinePreset, machineSmmuCosts, type CmdqVariant, type MachineName } from "../machines.js";
 import { readTimeBreakdown, sumTimeBreakdowns, type TimeBreakdown } from "../cpu-time.js";
 import type { DmaStats } from "../dma.js";
-import type { WorkerPool } from "../pool.js";
 import {
   MB_STOP, MB_STOP_ENOMEM, MB_STOP_REQUESTED, mapBenchControl, type MapBenchArgs, type MapBenchWorkerResult,
 } from "../tasks/map-benchmark.js";
@@ -375,14 +374,12 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
 
   const assets = checkAssetOptions(opts, ctx);
   const sim = await Simulator.create({ profile: p.profile, kheapMiB: 16, cpuCosts: p.cpuCosts, ...assets });
-  let abandoned = false;
   try {
     const smmu = sim.createSmmu({ model: p.smmuModel, costs: p.smmuCosts });
     const dom = sim.createDmaDomain({ smmu, type: p.mode === "lazy" ? "DMA-FQ" : "DMA", cpus: p.threads,
                                       rangeInvalidation: p.rangeInvalidation, magazineSize: p.magazineSize });
     const dev = dom.attachDevice({ streamId: 1, dmaMask: p.dmaBits, bus: "pci" });
     for (let c = 0; c < p.threads; c++) sim.core.raw.mapbench_reset(c);
-    let pool: WorkerPool | undefined;
     const control = mapBenchControl(workers);
     const stopWord = new Int32Array(control);
     const onAbort = () => Atomics.store(stopWord, MB_STOP, MB_STOP_REQUESTED);
@@ -392,7 +389,7 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
     const progress = opts.onProgress ? setInterval(() => callbacks.call(opts.onProgress, progressOf(sim, p)), 100) : undefined;
     const t0 = performance.now();
     try {
-      pool = await sim.pool({ workers });
+      const pool = await sim.pool({ workers });
       // Simulated CPU c runs on worker c mod workers.
       const args = (w: number): MapBenchArgs => ({
         control, domain: dom.id, device: dev.id, first: w, stride: workers, count: Math.ceil((p.threads - w) / workers),
@@ -409,9 +406,7 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
     } catch (e) {
       if (e instanceof WorkerError) {
         // The pool stopped every worker, perhaps inside the simulated kernel holding one of
-        // its locks: leave this run's machine as it is rather than tear it down.
-        abandoned = true;
-        await pool?.close();
+        // its locks: Simulator.close() below then leaves the machine as it is.
         throw new WorkerError(`iommu-sim: ${ctx}: worker ${e.worker} failed, so the run was stopped: ${e.message}`,
           e.worker, { cause: e });
       }
@@ -432,7 +427,7 @@ export async function runMapBenchmark(opts: MapBenchmarkOptions = {}): Promise<M
     opts.onProgress?.(progressOf(sim, p));
     return result(sim, p, workers, wallMs, dom.stats(), smmu.stats(), opts.signal?.aborted ?? false);
   } finally {
-    if (!abandoned) await sim.close();
+    await sim.close();
   }
 }
 

@@ -11,7 +11,7 @@
 // (the runner sets a machine preset's). A run leaves nothing else behind in its simulator —
 // test/sweep-local.test.ts checks that a point's result does not depend on what ran before it.
 
-import { runScenario, RUN_SIMULATOR_MEMORY, RunError } from "../run/runner.js";
+import { runScenario, RUN_SIMULATOR_MEMORY } from "../run/runner.js";
 import { Simulator } from "../simulator.js";
 import { DEFAULT_CPU_COSTS } from "../smmu/smmu.js";
 import { IommuSimError } from "../errors.js";
@@ -67,14 +67,13 @@ export class PointSimulators {
   }
 
   /**
-   * Forgets `profile`'s simulator after a run failed in it. It is closed unless the run left
-   * its objects abandoned (a worker died where it may have held one of their locks: its
-   * threads are gone, and destroying the objects could wait on that lock forever).
+   * Forgets `profile`'s simulator after a run failed in it, and closes it (where a worker died
+   * mid-run, Simulator.close() leaves the objects it may have held a lock of as they are).
    */
-  async discard(profile: Profile, abandoned: boolean): Promise<void> {
+  async discard(profile: Profile): Promise<void> {
     const sim = this.sims.get(profile);
     this.sims.delete(profile);
-    if (sim !== undefined && !abandoned) await (await sim).close().catch(() => undefined);
+    if (sim !== undefined) await (await sim).close().catch(() => undefined);
   }
 
   /** Closes every simulator (after the sweep). */
@@ -120,7 +119,7 @@ export async function runPoint(spec: SweepSpec, point: SweepRunPoint, opts: RunP
   } catch (e) {
     if (e instanceof PointAbortedError) throw e;
     const wallMs = performance.now() - t0;
-    if (sim) await opts.simulators!.discard(profile, e instanceof RunError && e.failure?.abandoned === true);
+    if (sim) await opts.simulators!.discard(profile);
     // Stopped by the sweep: whatever the run said then, it is no result.
     if (opts.signal?.aborted) throw stopped(e);
     const err = e instanceof Error ? e : new Error(String(e));
