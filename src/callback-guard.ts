@@ -21,11 +21,6 @@ export class CallbackGuard {
     }
   }
 
-  /** A callback threw. */
-  get failed(): boolean {
-    return this.failure !== undefined;
-  }
-
   /** Throws the first callback's error, if one threw: the run's outcome once it has stopped. */
   rethrow(): void {
     if (this.failure) throw this.failure.error;
