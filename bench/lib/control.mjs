@@ -10,8 +10,15 @@
 
 import { Worker } from "node:worker_threads";
 
-const SRC = `const { parentPort } = require("node:worker_threads");
-parentPort.on("message", (n) => { let x = 1; for (let i = 0; i < n; i++) x = (x * 1103515245 + 12345) | 0; parentPort.postMessage(x); });`;
+/**
+ * A helper thread's code, `body` run with `parentPort` and `workerData` in scope. Through
+ * import() rather than require(): a worker inherits this thread's `--input-type`, and eval'd
+ * code is ES module code under `node --input-type=module -e …`, where require() does not exist.
+ */
+const threadCode = (body) => `import("node:worker_threads").then(({ parentPort, workerData }) => { ${body} });`;
+
+const SRC = threadCode(`
+parentPort.on("message", (n) => { let x = 1; for (let i = 0; i < n; i++) x = (x * 1103515245 + 12345) | 0; parentPort.postMessage(x); });`);
 
 /** Two threads that share nothing, against one: their throughput ratio (best of `reps`). */
 export async function machineScaling({ iterations = 5e7, reps = 2 } = {}) {
@@ -38,13 +45,13 @@ export async function machineScaling({ iterations = 5e7, reps = 2 } = {}) {
   }
 }
 
-const PING = `const { parentPort, workerData } = require("node:worker_threads");
+const PING = threadCode(`
 const a = new Int32Array(workerData.sab);
 parentPort.on("message", (n) => {
   const me = workerData.me;
   for (let i = 0; i < n; i++) { while ((Atomics.load(a, 0) & 1) !== me) {} Atomics.add(a, 0, 1); }
   parentPort.postMessage(0);
-});`;
+});`);
 
 /**
  * The 2-worker ratio line moves alone predict: two workers each doing operations of `t1` ns
