@@ -97,7 +97,17 @@ export const NULL_GUARD_SIZE: u32 = 0x10000;
    * afterwards carries these, on any thread that attaches.
    */
   behaviours: u32;
-  _pad0: u64; _pad1: u64; _pad2: u64; _pad3: u64;
+  _pad0: u32;
+  /**
+   * Bit s set once the orchestrator stopped the worker in thread slot s in the middle of a
+   * task (its pool was closed, timed out or failed during a run): it may have died holding
+   * one of the machine's locks (whose words name their holder: sync.ts lockAcquire), or
+   * counted as running in a domain it never left. A thread that meets either gives up
+   * instead of spinning for good, and no new worker takes such a slot (src/pool.ts). On the
+   * line of words written once at start, read only by waits.
+   */
+  stoppedSlots: u64;
+  _pad1: u64; _pad2: u64; _pad3: u64;
   /** The lock of simulated time (assembly/clock.ts): one writer at a time. */
   clockLock: u32;
   _pad5: u32; _pad6: u64; _pad7: u64; _pad8: u64; _pad9: u64; _pad10: u64; _pad11: u64; _pad12: u64;
@@ -131,10 +141,11 @@ export const NULL_GUARD_SIZE: u32 = 0x10000;
 export const CONTROL_BASE: u32 = NULL_GUARD_SIZE;
 const CONTROL_END: u32 = CONTROL_BASE + offsetof<ControlBlock>();
 
-// Read by name from the module (CTL_KERNEL, CTL_BEHAVIOURS, CTL_RUN_*: the TypeScript side) or used by units
+// Read by name from the module (CTL_KERNEL, CTL_BEHAVIOURS, CTL_STOPPED_SLOTS, CTL_RUN_*: the TypeScript side) or used by units
 // that address the block themselves (clock.ts, workload/, index.ts).
 export const CTL_KERNEL: u32 = offsetof<ControlBlock>("kernel");
 export const CTL_BEHAVIOURS: u32 = offsetof<ControlBlock>("behaviours");
+export const CTL_STOPPED_SLOTS: u32 = offsetof<ControlBlock>("stoppedSlots");
 export const CTL_CLOCK_LOCK: u32 = offsetof<ControlBlock>("clockLock");
 export const CTL_JIFFIES: u32 = offsetof<ControlBlock>("jiffies");
 /** The CPU costs: u32 each at CTL_CPU_COSTS + 4 × CPU_COST_*. */
@@ -242,6 +253,7 @@ if (CONTROL_BASE % CACHE_LINE != 0) ERROR("CONTROL_BASE must be cache-line align
 
 export const THREAD_SLOTS_BASE: u32 = (CONTROL_END + REGION_ALIGN - 1) & ~(REGION_ALIGN - 1);
 export const MAX_THREADS: u32 = 64;
+if (MAX_THREADS > 64) ERROR("ControlBlock.stoppedSlots has a bit per thread slot: at most 64");
 export const THREAD_SLOT_SIZE: u32 = 1024;
 const THREAD_SLOTS_END: u32 = THREAD_SLOTS_BASE + MAX_THREADS * THREAD_SLOT_SIZE;
 

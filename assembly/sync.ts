@@ -9,14 +9,15 @@
 // with an infinite timeout and with a 1 ms one alike — while the same code never hung with
 // the sleep taken out. Critical sections here are short (the kernel's are spinlocks too),
 // so spinning costs little; a lock held by a descheduled worker costs its waiters CPU time
-// until the OS runs the holder again, never correctness. A word left at 2 by an older
-// build's waiter still reads as held, and release still wakes any sleeper.
+// until the OS runs the holder again, never correctness. One held by a worker that will
+// never run again — the orchestrator stopped it mid-task — is given up on (lockAcquire).
 //
 // This thread's slot lives in assembly/thread.ts (re-exported here for the units that take
 // locks and charge time together).
 
 import { CONTROL_BASE, ControlBlock, CPU_COST_LOCK } from "./memmap";
 import { TIME_WORK, cpuNow, cpuSpend, timedMode } from "./cpu-time";
+import { currentSlot } from "./thread";
 
 export { attachThread, currentSlot, slotBase, thisThread } from "./thread";
 
@@ -26,16 +27,68 @@ const CPU_COSTS: u32 = CONTROL_BASE + offsetof<ControlBlock>("cpuCosts");
 /** Longest backoff between two looks at a held lock, in pause iterations. */
 const MAX_BACKOFF: i32 = 1024;
 
+/** ControlBlock.stoppedSlots: bit s set once the worker in thread slot s was stopped mid-task. */
+const STOPPED_SLOTS: u32 = CONTROL_BASE + offsetof<ControlBlock>("stoppedSlots");
+
+/** The word a lock holds while this thread has it: its thread slot + 1 (0 is free). */
+@inline function holderWord(): i32 {
+  return <i32>currentSlot() + 1;
+}
+
+/**
+ * Whether the lock at `lock` is held by a worker the orchestrator stopped mid-task
+ * (ControlBlock.stoppedSlots): it died holding it, and will never let go.
+ */
+@inline function heldByStopped(lock: u32): bool {
+  const stopped = atomic.load<u64>(STOPPED_SLOTS);
+  if (stopped == 0) return false;
+  const holder = atomic.load<i32>(lock);
+  return holder > 0 && holder <= 64 && ((stopped >> <u64>(holder - 1)) & 1) != 0;
+}
+
+/**
+ * Give up a wait for another thread that may be a worker stopped mid-task: trap — the one
+ * way out of a wait that leaves every caller as it is — and let the facade
+ * (bindings/core.ts, Core.raw) turn it into a MachineStoppedError that says why.
+ */
+@inline export function giveUpWait(): void {
+  unreachable();
+}
+
+/**
+ * How many looks a wait with no holder to name (CPUs to park, a pause to end) makes before it
+ * gives up, once a worker was stopped mid-task (ControlBlock.stoppedSlots) — it may be the
+ * one waited for. Live threads answer within microseconds; 2^28 looks is a good part of a
+ * second, beyond any time slice a descheduled live thread could miss.
+ */
+const STOPPED_WAIT_LOOKS: u32 = 1 << 28;
+
+/**
+ * A wait with no holder to name looks once more: true when it should give up (a worker was
+ * stopped mid-task, and the wait has gone on `looks` ≥ STOPPED_WAIT_LOOKS).
+ */
+@inline export function waitedForStopped(looks: u32): bool {
+  return looks >= STOPPED_WAIT_LOOKS && atomic.load<u64>(STOPPED_SLOTS) != 0;
+}
+
+/**
+ * Take a spinlock. The lock word holds its holder's thread slot + 1, so that a waiter can
+ * tell a holder that died: once the orchestrator stopped a worker mid-task, a lock it held
+ * stays held, and a thread that meets one gives up (giveUpWait) instead of spinning for good.
+ * A lock taken on one thread and let go on another still works; only the name is off then.
+ */
 export function lockAcquire(lock: u32): void {
-  if (atomic.cmpxchg<i32>(lock, 0, 1) == 0) return;
+  const me = holderWord();
+  if (atomic.cmpxchg<i32>(lock, 0, me) == 0) return;
   let backoff: i32 = 4;
   for (;;) {
     // Read-only wait while held, then one attempt.
     for (let i = 0; i < backoff; i++) {
       if (atomic.load<i32>(lock) == 0) break;
     }
-    if (atomic.load<i32>(lock) == 0 && atomic.cmpxchg<i32>(lock, 0, 1) == 0) return;
+    if (atomic.load<i32>(lock) == 0 && atomic.cmpxchg<i32>(lock, 0, me) == 0) return;
     if (backoff < MAX_BACKOFF) backoff <<= 1;
+    if (heldByStopped(lock)) giveUpWait();
   }
 }
 
@@ -94,16 +147,17 @@ export function kernelUnlockTimed(lock: u32): void {
  * must not spin forever on a lock whose holder died or whose word was corrupted.
  */
 export function lockAcquireBounded(lock: u32, maxLooks: u32): bool {
+  const me = holderWord();
   let looks: u32 = 0;
   while (looks < maxLooks) {
-    if (atomic.load<i32>(lock) == 0 && atomic.cmpxchg<i32>(lock, 0, 1) == 0) return true;
+    if (atomic.load<i32>(lock) == 0 && atomic.cmpxchg<i32>(lock, 0, me) == 0) return true;
     looks++;
   }
   return false;
 }
 
 export function lockTryAcquire(lock: u32): bool {
-  return atomic.cmpxchg<i32>(lock, 0, 1) == 0;
+  return atomic.cmpxchg<i32>(lock, 0, holderWord()) == 0;
 }
 
 /**
@@ -119,8 +173,6 @@ export function lockTryAcquire(lock: u32): bool {
 }
 
 export function lockRelease(lock: u32): void {
-  if (atomic.sub<i32>(lock, 1) != 1) {
-    atomic.store<i32>(lock, 0);
-    atomic.notify(lock, 1);
-  }
+  // Nobody sleeps on a lock word (see the top of this file): letting go is a store.
+  atomic.store<i32>(lock, 0);
 }

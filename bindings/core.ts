@@ -7,7 +7,7 @@ import { createSharedMemory } from "./loader.js";
 import { checkCore } from "../src/errno.js";
 import { readLayout, rememberLayout, type CoreModule, type Layout } from "./layout.js";
 import { CORE_EXPORTS } from "../build/exports.js";
-import { IommuSimError } from "../src/errors.js";
+import { IommuSimError, MachineStoppedError } from "../src/errors.js";
 
 /**
  * The core's functions with the signatures asc declares for them (build/core.d.ts, made
@@ -39,9 +39,47 @@ async function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.M
   return instantiate(module, { env: { memory } });
 }
 
+/**
+ * `exports` with every function guarded: the trap a wait in the core gives up with once a
+ * worker was stopped mid-task (assembly/sync.ts giveUpWait: `unreachable`) is thrown as a
+ * MachineStoppedError that says why (`why`: which workers); any other error passes as it is.
+ */
+function guardWaits(exports: CoreModule, why: () => string): CoreModule {
+  const guarded = Object.create(exports) as Record<string, unknown>;
+  for (const name in exports) {
+    const f = (exports as unknown as Record<string, unknown>)[name];
+    if (typeof f !== "function") continue;
+    const call = (...args: unknown[]) => {
+      try {
+        return (f as (...a: unknown[]) => unknown)(...args);
+      } catch (e) {
+        if (!(e instanceof WebAssembly.RuntimeError) || e.message !== "unreachable") throw e;
+        throw new MachineStoppedError(`iommu-sim: the core's ${name} met what ${why()} left behind: one of the ` +
+          "machine's locks it held, or a domain it was mapping in, which it will never let go of; close this " +
+          "Simulator and use a new one", { cause: e });
+      }
+    };
+    // Defined, not assigned: the exports' own properties are read-only, and would refuse it.
+    Object.defineProperty(guarded, name, { value: call, enumerable: true });
+  }
+  return guarded as unknown as CoreModule;
+}
+
+/** "the worker in thread slot 1 (stopped mid-run)", or "the workers in thread slots 1, 2 (…)". */
+function stoppedText(slots: readonly number[]): string {
+  return (slots.length === 1 ? `the worker in thread slot ${slots[0]}` : `the workers in thread slots ${slots.join(", ")}`) +
+    " (stopped mid-run: its pool was closed, timed out or failed during a run)";
+}
+
 /** One instance of the core on this thread. */
 export class Core {
-  readonly raw: CoreFunctions;
+  /** The core's functions (guarded once a worker was stopped mid-run: markStoppedMidRun). */
+  get raw(): CoreFunctions {
+    return this.calls;
+  }
+
+  private calls: CoreFunctions;
+  private readonly exports: CoreModule;
   readonly layout: Layout;
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
@@ -56,7 +94,8 @@ export class Core {
   private constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: CoreModule, slot: number) {
     this.module = module;
     this.memory = memory;
-    this.raw = exports;
+    this.exports = exports;
+    this.calls = exports;
     this.layout = readLayout(exports);
     rememberLayout(this.layout);
     this.slot = slot;
@@ -67,9 +106,41 @@ export class Core {
     this.dv = new DataView(buf);
     this.slotBase = this.layout.THREAD_SLOTS_BASE + slot * this.layout.THREAD_SLOT_SIZE;
     // Keep hundreds of MiB of views out of inspection and test-failure printing.
-    for (const k of ["u8", "u32", "u64", "dv", "memory", "raw", "module"]) {
+    for (const k of ["u8", "u32", "u64", "dv", "memory", "calls", "exports", "module"]) {
       Object.defineProperty(this, k, { enumerable: false });
     }
+  }
+
+  /**
+   * The thread slots whose workers the orchestrator stopped in the middle of a task
+   * (ControlBlock.stoppedSlots, in slot order): no new worker takes one (src/pool.ts).
+   */
+  stoppedSlots(): number[] {
+    const bits = Atomics.load(this.u64, this.stoppedSlotsIndex());
+    const out: number[] = [];
+    for (let s = 0; s < this.layout.MAX_THREADS; s++) if ((bits >> BigInt(s)) & 1n) out.push(s);
+    return out;
+  }
+
+  /**
+   * The workers in `slots` were stopped in the middle of a task. From now on a thread that
+   * waits in the core for one of them — a lock it held, a domain it never left — gives up,
+   * and on this thread the call throws a MachineStoppedError.
+   */
+  markStoppedSlots(slots: readonly number[]): void {
+    let bits = 0n;
+    for (const s of slots) bits |= 1n << BigInt(s);
+    Atomics.or(this.u64, this.stoppedSlotsIndex(), bits);
+    this.guardWaits();
+  }
+
+  private stoppedSlotsIndex(): number {
+    return (this.layout.CONTROL_BASE + this.layout.CTL_STOPPED_SLOTS) >>> 3;
+  }
+
+  /** Calls from now on through guardWaits (once). */
+  private guardWaits(): void {
+    if (this.calls === this.exports) this.calls = guardWaits(this.exports, () => stoppedText(this.stoppedSlots()));
   }
 
   /** A short JSON form (this thread's slot and the memory's size), not the memory itself. */
@@ -119,6 +190,8 @@ export class Core {
   private attach(canBlock: boolean): void {
     checkCore(this, this.raw.core_attach(this.slot, canBlock), "Core.attach",
       { detail: `thread slot ${this.slot} (0..${this.layout.MAX_THREADS - 1})` });
+    // A worker attached after others were stopped mid-task may meet what they left behind.
+    if (Atomics.load(this.u64, this.stoppedSlotsIndex()) !== 0n) this.guardWaits();
   }
 
   /** A u64 result the last call left in this thread's slot (RESULT0 + 8·index). */

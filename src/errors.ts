@@ -20,6 +20,15 @@ export class ConfigError extends IommuSimError {
   override name = "ConfigError";
 }
 
+/**
+ * A call met what a worker stopped mid-run left behind — one of the machine's locks it held,
+ * or a domain it never left — and would have waited for it for good: the Simulator is to be
+ * closed and a new one made. Also refuses a new worker pool on such a machine.
+ */
+export class MachineStoppedError extends IommuSimError {
+  override name = "MachineStoppedError";
+}
+
 /** A worker threw or died; the run it belonged to was stopped. */
 export class WorkerError extends IommuSimError {
   override name = "WorkerError";

@@ -39,6 +39,7 @@ export {
 export { WorkerPool, PoolRunFailure, type PoolOptions, type PoolRunOptions, type TaskContext, type TaskArgs } from "./pool.js";
 export {
   IommuSimError, ArgumentError, ConfigError, WorkerError, UnknownOptionError, ForeignObjectError, SimulatorResourceError,
+  MachineStoppedError,
 } from "./errors.js";
 export { parseRunReport, ReportError } from "./report/schema.js";
 export { replayScript, normalizeTrace, ReplayError, type ReplayOptions } from "./replay/index.js";

@@ -427,7 +427,10 @@ export class IovaDomain {
     }
   }
 
-  /** Which thread slot runs `cpu` now (−1: none). Slot 0 is the main thread, worker i is slot i + 1. */
+  /**
+   * Which thread slot runs `cpu` now (−1: none). Slot 0 is the main thread; a pool's worker i
+   * is slot i + 1, unless workers stopped mid-run left slots behind (src/stopped-workers.ts).
+   */
   cpuRunner(cpu: number): number {
     this.checkCpu(cpu, "cpuRunner");
     return this.cpuOwner(cpu) - 1;
@@ -858,7 +861,10 @@ export class IovaDomain {
    */
   private lockForRead(lock: number, what: string): void {
     if (!this.core.raw.sync_lock_bounded(lock, 200_000_000)) {
-      throw new IommuSimError(`iommu-sim: IOVA domain ${this.id}: ${what} stayed locked (lock word ${this.core.readU32(lock)}); ` +
+      // A held lock's word is its holder's thread slot + 1 (assembly/sync.ts lockAcquire).
+      const word = this.core.readU32(lock);
+      const holder = word >= 1 && word <= this.core.layout.MAX_THREADS ? `held by ${threadName(word - 1)}` : `lock word ${word}`;
+      throw new IommuSimError(`iommu-sim: IOVA domain ${this.id}: ${what} stayed locked (${holder}); ` +
         `a worker died holding it, or the domain's state is corrupted`);
     }
   }
@@ -898,7 +904,8 @@ function checkPfn(name: string, v: unknown, ctx: string): number {
 }
 
 function threadName(slot: number): string {
-  return slot === 0 ? "the main thread (slot 0)" : `worker ${slot - 1} (thread slot ${slot})`;
+  // Not "worker slot − 1": a new pool's workers skip the slots of workers stopped mid-run.
+  return slot === 0 ? "the main thread (slot 0)" : `the worker in thread slot ${slot}`;
 }
 
 /** The anchor PFN (2^64 − 1), where both cached nodes start. */

@@ -14,7 +14,7 @@ import { checkInt, checkOptions, type OptionKeys } from "./validate.js";
 import { IS_NODE as isNode, startNodeWorker } from "./host.js";
 import { checkAssetOptions } from "./assets.js";
 import { BUILTIN_TASK_NAMES, builtinTask } from "./tasks/index.js";
-import { markStoppedMidRun } from "./stopped-workers.js";
+import { markStoppedMidRun, poolSlots } from "./stopped-workers.js";
 
 /** Workers of a pool whose size was not given. */
 export const DEFAULT_POOL_WORKERS = 2;
@@ -171,8 +171,12 @@ export class WorkerPool {
   /** Whether its workers stopped inside a task were recorded (stopped-workers.ts), once. */
   private stopRecorded = false;
 
+  /** The thread slot of each worker (poolSlots: never one a worker stopped mid-task left). */
+  private readonly slots: readonly number[];
+
   private constructor(size: number, private readonly core: Core) {
     this.size = size;
+    this.slots = poolSlots(core, size);
   }
 
   /** Workers of all pools in this thread that have not exited (for leak checks). */
@@ -201,8 +205,7 @@ export class WorkerPool {
       for (let i = 0; i < size; i++) {
         const h = await pool.spawn(url, i, (r) => ready.push(r));
         pool.handles.push(h);
-        // Slot 0 is the orchestrating thread; worker i runs in slot i + 1.
-        h.post({ type: "init", module: core.module, memory: core.memory, slot: i + 1,
+        h.post({ type: "init", module: core.module, memory: core.memory, slot: pool.slots[i],
                  worker: i, workers: size, control: pool.control.buffer });
       }
       await Promise.all(ready);
@@ -420,8 +423,7 @@ export class WorkerPool {
   private recordStop(run: PendingRun | undefined): void {
     if (!run || run.armed < this.size || this.stopRecorded) return;
     this.stopRecorded = true;
-    // Slot 0 is the orchestrating thread; worker w runs in slot w + 1.
-    markStoppedMidRun(this.core, run.finished.flatMap((done, w) => (done ? [] : [w + 1])));
+    markStoppedMidRun(this.core, run.finished.flatMap((done, w) => (done ? [] : [this.slots[w]!])));
   }
 
   /** Terminate every worker. Safe to call more than once. */

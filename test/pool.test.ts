@@ -208,6 +208,48 @@ for (let i = 0; i < 6; i++) {
     expect(p.stdout).toBe([0, 1, 2, 3, 4, 5].map((i) => `${i} 0 true\n`).join(""));
   });
 
+  it("a lock held by a worker stopped mid-run: a call that meets it says so instead of spinning, and new workers take other slots", () => {
+    // The worker takes the IOVA tree's lock and never lets go; the run's timeout stops it.
+    // The main thread's next allocation on the tree path needs that lock: it used to spin on
+    // it for good (a hang: so this runs in a child process that the timeout kills).
+    const index = new URL("../dist/index.js", import.meta.url).href;
+    const task = new URL("./fixtures/custom-task.mjs", import.meta.url).href;
+    const script = `import { MachineStoppedError, Simulator, WorkerError, WorkerPool } from ${JSON.stringify(index)};
+const say = (...a) => console.log(JSON.stringify(a));
+const sim = await Simulator.create({ profile: "7.1", ramMiB: 16 });
+const dom = sim.createDmaDomain({ smmu: sim.createSmmu(), type: "DMA-FQ", cpus: 2 });
+const core = sim.core;
+const lock = core.raw.iova_block(dom.iova.id) + core.layout.I_TREE_LOCK;
+const first = await sim.pool({ workers: 1 });
+say("slots", await first.run(${JSON.stringify(task)} + "#slot", {}));
+say("held", await first.run(${JSON.stringify(task)} + "#takeLock", { lock, hold: true }, { timeoutMs: 300 })
+  .then(() => "finished", (e) => e.message));
+try { dom.iova.alloc(1, 0xfffff); say("alloc", "returned"); }
+catch (e) { say("alloc", e instanceof MachineStoppedError, e.message); }
+say("stats", typeof dom.stats().maps);
+const second = await sim.pool({ workers: 2 });
+say("slots", await second.run(${JSON.stringify(task)} + "#slot", {}));
+const met = await second.run(${JSON.stringify(task)} + "#takeLock", { lock }).then(() => "finished", (e) => e);
+say("worker", met instanceof WorkerError, met.message);
+await sim.close();
+say("live", WorkerPool.liveWorkers);`;
+    const p = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    expect(p.stderr).toBe("");
+    expect(p.signal).toBe(null);
+    const lines = p.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const met = /the core's (iova_alloc|sync_lock) met what the worker in thread slot 1 \(stopped mid-run: its pool was closed, timed out or failed during a run\) left behind: one of the machine's locks it held.*close this Simulator and use a new one/;
+    expect(lines[0]).toEqual(["slots", [1]]);
+    expect(lines[1]).toEqual(["held", expect.stringMatching(/did not finish within 300 ms; the pool was stopped/)]);
+    expect(lines[2]).toEqual(["alloc", true, expect.stringMatching(met)]);
+    expect(lines[2][2]).toMatch(/^iommu-sim: the core's iova_alloc/);
+    expect(lines[3]).toEqual(["stats", "number"]);
+    // A new pool's workers do not pass for the stopped one (its claims and locks are not theirs).
+    expect(lines[4]).toEqual(["slots", [2, 3]]);
+    // A new worker that meets the dead worker's lock gives up too, and the run reports it.
+    expect(lines[5]).toEqual(["worker", true, expect.stringMatching(met)]);
+    expect(lines[6]).toEqual(["live", 0]);
+  });
+
   it("starts its workers under any Node options: a script given on the command line or stdin, per-process options", () => {
     // A worker inherits the main thread's options: --input-type (which `node -e` and stdin
     // scripts take) makes Node refuse a worker file, and a per-process option such as

@@ -40,6 +40,7 @@ import {
 } from "../errno";
 import { SEQ_WORDS, STEP_OP_SWITCH, stepValid } from "./steps";
 import { clockHold, clockRelease } from "../clock";
+import { giveUpWait, waitedForStopped } from "../sync";
 
 // Domain types (include/linux/iommu.h): __IOMMU_DOMAIN_PAGING | DMA_API (| DMA_FQ).
 export const DOMAIN_DMA: u32 = 0x3;
@@ -454,15 +455,21 @@ export function loopLeave(dd: u32): void { atomic.sub<u32>(runningAddr(dd), 1); 
 @inline export function parkIfPaused(dd: u32): void {
   while (atomic.load<u32>(pauseAddr(dd)) != 0) {
     atomic.add<u32>(parkedAddr(dd), 1);
-    while (atomic.load<u32>(pauseAddr(dd)) != 0) {}
+    // The pauser may be a worker stopped mid-task that never resumes (sync.ts waitedForStopped).
+    for (let looks: u32 = 0; atomic.load<u32>(pauseAddr(dd)) != 0; looks++) if (waitedForStopped(looks)) giveUpWait();
     atomic.sub<u32>(parkedAddr(dd), 1);
   }
 }
 
-/** Ask every CPU running in the domain to park and wait until they have (or left). */
+/**
+ * Ask every CPU running in the domain to park and wait until they have (or left). A worker
+ * stopped mid-task inside a call still counts as running, and never parks: waitedForStopped.
+ */
 export function dmaPause(dd: u32): void {
   atomic.store<u32>(pauseAddr(dd), 1);
-  while (atomic.load<u32>(parkedAddr(dd)) != atomic.load<u32>(runningAddr(dd))) {}
+  for (let looks: u32 = 0; atomic.load<u32>(parkedAddr(dd)) != atomic.load<u32>(runningAddr(dd)); looks++) {
+    if (waitedForStopped(looks)) giveUpWait();
+  }
 }
 
 export function dmaResume(dd: u32): void {
