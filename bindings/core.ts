@@ -43,6 +43,8 @@ async function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.M
  * `exports` with every function guarded: the trap a wait in the core gives up with once a
  * worker was stopped mid-task (assembly/sync.ts giveUpWait: `unreachable`) is thrown as a
  * MachineStoppedError that says why (`why`: which workers); any other error passes as it is.
+ * Engines word that trap differently ("unreachable" in V8, "unreachable executed" in
+ * SpiderMonkey, "Unreachable code should not be executed" in JavaScriptCore).
  */
 function guardWaits(exports: CoreModule, why: () => string): CoreModule {
   const guarded = Object.create(exports) as Record<string, unknown>;
@@ -53,7 +55,7 @@ function guardWaits(exports: CoreModule, why: () => string): CoreModule {
       try {
         return (f as (...a: unknown[]) => unknown)(...args);
       } catch (e) {
-        if (!(e instanceof WebAssembly.RuntimeError) || e.message !== "unreachable") throw e;
+        if (!(e instanceof WebAssembly.RuntimeError) || !/unreachable/i.test(e.message)) throw e;
         throw new MachineStoppedError(`iommu-sim: the core's ${name} met what ${why()} left behind: one of the ` +
           "machine's locks it held, or a domain it was mapping in, which it will never let go of; close this " +
           "Simulator and use a new one", { cause: e });
