@@ -103,8 +103,8 @@ export const NULL_GUARD_SIZE: u32 = 0x10000;
    * task (its pool was closed, timed out or failed during a run): it may have died holding
    * one of the machine's locks (whose words name their holder: sync.ts lockAcquire), or
    * counted as running in a domain it never left. A thread that meets either gives up
-   * instead of spinning for good, and no new worker takes such a slot (src/pool.ts). On the
-   * line of words written once at start, read only by waits.
+   * instead of spinning for good, and no new worker takes such a slot
+   * (src/stopped-workers.ts). On the line of words written once at start, read only by waits.
    */
   stoppedSlots: u64;
   _pad1: u64; _pad2: u64; _pad3: u64;

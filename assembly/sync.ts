@@ -15,7 +15,7 @@
 // This thread's slot lives in assembly/thread.ts (re-exported here for the units that take
 // locks and charge time together).
 
-import { CONTROL_BASE, ControlBlock, CPU_COST_LOCK } from "./memmap";
+import { CONTROL_BASE, ControlBlock, CPU_COST_LOCK, MAX_THREADS } from "./memmap";
 import { TIME_WORK, cpuNow, cpuSpend, timedMode } from "./cpu-time";
 import { currentSlot } from "./thread";
 
@@ -43,7 +43,7 @@ const STOPPED_SLOTS: u32 = CONTROL_BASE + offsetof<ControlBlock>("stoppedSlots")
   const stopped = atomic.load<u64>(STOPPED_SLOTS);
   if (stopped == 0) return false;
   const holder = atomic.load<i32>(lock);
-  return holder > 0 && holder <= 64 && ((stopped >> <u64>(holder - 1)) & 1) != 0;
+  return holder > 0 && <u32>holder <= MAX_THREADS && ((stopped >> <u64>(holder - 1)) & 1) != 0;
 }
 
 /**

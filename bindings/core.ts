@@ -75,7 +75,7 @@ function stoppedText(slots: readonly number[]): string {
 
 /** One instance of the core on this thread. */
 export class Core {
-  /** The core's functions (guarded once a worker was stopped mid-run: markStoppedMidRun). */
+  /** The core's functions (guarded once a worker was stopped mid-run: markStoppedSlots). */
   get raw(): CoreFunctions {
     return this.calls;
   }
@@ -115,7 +115,7 @@ export class Core {
 
   /**
    * The thread slots whose workers the orchestrator stopped in the middle of a task
-   * (ControlBlock.stoppedSlots, in slot order): no new worker takes one (src/pool.ts).
+   * (ControlBlock.stoppedSlots, in slot order): no new worker takes one (src/stopped-workers.ts poolSlots).
    */
   stoppedSlots(): number[] {
     const bits = Atomics.load(this.u64, this.stoppedSlotsIndex());

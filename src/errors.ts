@@ -22,8 +22,9 @@ export class ConfigError extends IommuSimError {
 
 /**
  * A call met what a worker stopped mid-run left behind — one of the machine's locks it held,
- * or a domain it never left — and would have waited for it for good: the Simulator is to be
- * closed and a new one made. Also refuses a new worker pool on such a machine.
+ * or a domain it never left — and would have waited for it for good; or a new pool found no
+ * thread slots left that such workers had not taken. The Simulator is to be closed and a new
+ * one made.
  */
 export class MachineStoppedError extends IommuSimError {
   override name = "MachineStoppedError";
