@@ -188,6 +188,7 @@ function line(profile, mode, workers, r) {
 /** One profile when `profile` is given (bench/run.mjs calls once per profile), else every profile. */
 export async function run({ print = console.log, profile: only } = {}) {
   const profiles = only ? [only] : PROFILES;
+  const summary = [];
   print("DMA API: dma_map + device write + dma_unmap of a 4 KiB buffer, strict (DMA) vs lazy (DMA-FQ)");
   print("  simulator speed: wall clock, inside Wasm, one simulated CPU per worker, one device per CPU");
   print("  modelled hardware: CPU ns charged to the mapping thread (commands, CMD_SYNC waits, locks); SMMU ns of the");
@@ -217,19 +218,25 @@ export async function run({ print = console.log, profile: only } = {}) {
     print(`  ${profile}  two workers of one Simulator whose CPUs share none of the kernel's state (each in a domain on ` +
       `an SMMU of its own) keep of the same control: strict ${keptText(strict.ownKept)}, lazy ${keptText(lazy.ownKept)} — ` +
       `what one domain's two workers keep less is the kernel's own sharing (its PTE lines, magazines, locks, command queue)`);
-    const room = async (mode, type, r, { magazineSize, warmupBurst } = {}) => {
+    /** The line moves per pair of `r`'s pairs and the 2-worker ratio they predict: "mode moves → ratio×" and the ratio. */
+    const roomOf = async (mode, type, r, { magazineSize, warmupBurst } = {}) => {
       const moves = (await dmaPairsSharing(Simulator, traced, { profile, type, domain: { magazineSize }, warmupBurst })).total;
-      const t1 = 1e9 / r[1].rate;
-      return `${mode} ${fmt(moves, 2)} → ${fmt(ratioFromMoves(t1, moves, handoff), 2)}×`;
+      const predicted = ratioFromMoves(1e9 / r[1].rate, moves, handoff);
+      return { text: `${mode} ${fmt(moves, 2)} → ${fmt(predicted, 2)}×`, predicted };
     };
+    const room = async (...args) => (await roomOf(...args)).text;
+    const lazyRoom = await roomOf("lazy", "DMA-FQ", lazy);
     print(`  ${profile}  line moves per pair between the workers, and the 2-worker ratio they alone predict: ` +
-      `${await room("strict", "DMA", strict)}, ${await room("lazy", "DMA-FQ", lazy)}`);
+      `${await room("strict", "DMA", strict)}, ${lazyRoom.text}`);
     print(`  ${profile}  the kernel's share of that sharing on the modelled machine (dma_map_benchmark, 2 threads, ` +
       `${MODELLED_ON}: lines moved per iteration, their ns of the iteration's): ${await modelledLines(profile, "strict")}, ` +
       `${await modelledLines(profile, "lazy")}`);
     await withIovasInterleaved(profile, count, reps, room, print);
-    if (kernelProfile(profile).iovaMagazineSize < FITS_A_FLUSH) await withMagazinesThatFit(profile, count, reps, room, print);
+    const whatIf = kernelProfile(profile).iovaMagazineSize < FITS_A_FLUSH ? await withMagazinesThatFit(profile, count, reps, room, print) : undefined;
+    summary.push({ what: "lazy DMA pairs", profile, ratio: lazy.ratio, predicted: lazyRoom.predicted, handoff,
+                   machine: machine[0], ...(whatIf === undefined ? {} : { whatIf: { label: `magazines of ${FITS_A_FLUSH}`, ratio: whatIf } }) });
   }
+  return { summary };
 }
 
 /**
@@ -255,7 +262,8 @@ export const FITS_A_FLUSH = Math.ceil((FQ_SIZE - 1) / 2);
  * The lazy pairs again, the profile's kernel but for its magazines: FITS_A_FLUSH PFNs each (a
  * what-if, magazineSize). Where the profile's are smaller, every full flush sends a magazine
  * through the depot to the other CPU with its IOVAs' page-table lines; here none goes, and
- * what two workers keep then is the simulator's share without that kernel sharing.
+ * what two workers keep then is the simulator's share without that kernel sharing. Returns
+ * the 2-worker ratio.
  */
 async function withMagazinesThatFit(profile, count, reps, room, print) {
   const mag = { magazineSize: FITS_A_FLUSH };
@@ -264,6 +272,7 @@ async function withMagazinesThatFit(profile, count, reps, room, print) {
     `the kernel's ${kernelProfile(profile).iovaMagazineSize} do not): 2 workers / 1 worker ${fmt(lazy.ratio, 2)}×, ` +
     `two Simulators ${fmt(lazy.control, 2)}× → kept ${keptText(lazy.kept)}; line moves and the ratio they predict: ` +
     `${await room("lazy", "DMA-FQ", lazy, mag)}; on ${MODELLED_ON}: ${await modelledLines(profile, "lazy", FITS_A_FLUSH)}`);
+  return lazy.ratio;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -98,17 +98,18 @@ const typeLabel = (type) => (type === undefined ? "" : type === "DMA" ? "strict 
  * The cache lines two workers would move per operation of the scenario (bench/lib/line-sharing.mjs,
  * counted, not timed), per domain type when an event switches it to lazy, and the 2-worker
  * ratio they alone predict (ratioFromMoves: `t1`, one worker's ns an operation; `handoff`, a
- * line move's ns). "" where not counted.
+ * line move's ns): `text` ("" where not counted), and `predicted`, the lowest of those ratios.
  */
 async function lineMoves(traced, input, profile, t1, handoff) {
-  if (!scenarioSharingRuns(input)) return "";
+  if (!scenarioSharingRuns(input)) return { text: "", predicted: undefined };
   const counts = [];
+  const ratios = [];
   for (const type of domainTypes(input)) {
     const { total } = await scenarioSharing(Simulator, traced, input, { profile, type });
-    counts.push(`${typeLabel(type)}${fmt(total, 2)} → ` +
-      `${fmt(ratioFromMoves(t1, total, handoff), 2)}×`);
+    ratios.push(ratioFromMoves(t1, total, handoff));
+    counts.push(`${typeLabel(type)}${fmt(total, 2)} → ${fmt(ratios.at(-1), 2)}×`);
   }
-  return ` | line moves/op and the ratio they predict: ${counts.join(", ")}`;
+  return { text: ` | line moves/op and the ratio they predict: ${counts.join(", ")}`, predicted: Math.min(...ratios) };
 }
 
 /** Operations per CPU of the modelled-time runs: their shares settle within a few thousand. */
@@ -152,16 +153,32 @@ export async function run({ print = console.log, profile = DEFAULT_PROFILE, name
   const line = async (label, input) => {
     const machine = await machineScaling();
     const r = await scaling(input);
+    const ratio = r.best[2] / r.best[1];
     const moves = await lineMoves(traced, input, profile, 1e9 / r.best[1], handoff);
     print(`  ${label.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
-      `ratio ${fmt(r.best[2] / r.best[1], 2)}× (the turns' own: median ${fmt(r.turnRatio, 2)}×) | two 1-worker runs at once ${fmt(r.best.apart)}/s: 2 workers keep ` +
+      `ratio ${fmt(ratio, 2)}× (the turns' own: median ${fmt(r.turnRatio, 2)}×) | two 1-worker runs at once ${fmt(r.best.apart)}/s: 2 workers keep ` +
       `${keptText(r.kept)} | modelled ${fmt(r.modelledNsPerOp)} ns/op | ` +
-      `machine ${fmt(machine, 2)}×${moves}${await modelledWaits(input)}`);
+      `machine ${fmt(machine, 2)}×${moves.text}${await modelledWaits(input)}`);
+    return { ratio, turnRatio: r.turnRatio, predicted: moves.predicted, machine };
   };
-  for (const name of list) await line(name, scenarioInput(name, profile));
-  if (list.includes("nic") && kernelProfile(profile).iovaMagazineSize < FITS_A_FLUSH) {
-    await line(`nic with magazines of ${FITS_A_FLUSH} (what-if)`, scenarioInput("nic", profile, { magazineSize: FITS_A_FLUSH }));
+  const summary = [];
+  for (const name of list) {
+    const input = scenarioInput(name, profile);
+    const r = await line(name, input);
+    summary.push({ what: `${name} scenario`, profile, ...r, handoff, ...(domainTypes(input).length > 1 ? {} : { note: modeNote(input) }) });
   }
+  if (list.includes("nic") && kernelProfile(profile).iovaMagazineSize < FITS_A_FLUSH) {
+    const r = await line(`nic with magazines of ${FITS_A_FLUSH} (what-if)`, scenarioInput("nic", profile, { magazineSize: FITS_A_FLUSH }));
+    const nic = summary.find((x) => x.what === "nic scenario");
+    nic.whatIf = { label: `magazines of ${FITS_A_FLUSH}`, ratio: r.ratio };
+  }
+  return { summary };
+}
+
+/** A scenario's domain types in words, for the summary: "strict", "lazy", or the type's name. */
+function modeNote(input) {
+  const words = { DMA: "strict", "DMA-FQ": "lazy" };
+  return [...new Set(input.domains.map((d) => d.type ?? "DMA"))].map((t) => words[t] ?? t).join(" and ");
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
