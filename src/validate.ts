@@ -104,7 +104,8 @@ export function checkSignal(v: unknown, context: string, name = "signal"): Abort
 
 /**
  * The nearest of `candidates` to a mistyped `word` (case folded; at most a third of its
- * letters off), or undefined: cheap enough for an error path, and wrong guesses stay out.
+ * letters off), or else the one candidate it abbreviates (`secs` → `seconds`), or undefined:
+ * cheap enough for an error path, and wrong guesses stay out.
  */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   const w = word.toLowerCase();
@@ -114,7 +115,27 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
     const d = editDistance(w, c.toLowerCase());
     if (d < bestD) { best = c; bestD = d; }
   }
-  return best;
+  return best ?? abbreviated(w, candidates);
+}
+
+/**
+ * The one candidate that lower-case `w` abbreviates — three letters or more, its first letter
+ * first, all of them in order (`secs` of `seconds`, `thr` of `threads`) — or undefined where
+ * none or several do: a guess two keys could answer is no help.
+ */
+function abbreviated(w: string, candidates: readonly string[]): string | undefined {
+  if (w.length < 3) return undefined;
+  const matches = candidates.filter((c) => {
+    const l = c.toLowerCase();
+    if (l.length <= w.length || l[0] !== w[0]) return false;
+    let at = 0;
+    for (const ch of w) {
+      at = l.indexOf(ch, at) + 1;
+      if (at === 0) return false;
+    }
+    return true;
+  });
+  return matches.length === 1 ? matches[0] : undefined;
 }
 
 /** Levenshtein distance with adjacent transpositions counted as one edit (`tpye` → `type`). */

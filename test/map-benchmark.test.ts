@@ -87,7 +87,7 @@ describe("the ioctl's -EINVAL checks", () => {
     const refused = (opts: unknown) => runMapBenchmark(opts as MapBenchmarkOptions).then(() => new Error("no error"), (e: Error) => e);
     const secs = await refused({ secs: 2 });
     expect(secs).toBeInstanceOf(UnknownOptionError);
-    expect(secs.message).toMatch(/^dma_map_benchmark: secs is not a known option; known: threads, seconds, /);
+    expect(secs.message).toMatch(/^dma_map_benchmark: secs is not a known option \(did you mean 'seconds'\?\); known: threads, seconds, /);
     expect((await refused({ thread: 2 })).message).toMatch(/^dma_map_benchmark: thread is not a known option \(did you mean 'threads'\?\)/);
     const cpu = await refused({ cpuCosts: { lokc: 1 } });
     expect(cpu).toBeInstanceOf(UnknownOptionError);

@@ -133,6 +133,12 @@ describe("unknown option keys are refused, with the nearest known key", () => {
     expect(didYouMean("tpye", ["type", "variant"])).toBe("type");
     expect(didYouMean("RAMMIB", ["ramMiB"])).toBe("ramMiB");
     expect(didYouMean("banana", ["profile", "ramMiB"])).toBeUndefined();
+    // An abbreviation past the edit limit: suggested only where one key alone fits it.
+    expect(didYouMean("secs", ["seconds", "threads", "mode"])).toBe("seconds");
+    expect(didYouMean("thr", ["seconds", "threads", "mode"])).toBe("threads");
+    expect(didYouMean("sz", ["size", "seconds"])).toBeUndefined(); // two letters: too short to tell
+    expect(didYouMean("ses", ["seconds", "sizes"])).toBeUndefined(); // both fit: no guess
+    expect(didYouMean("ecs", ["seconds"])).toBeUndefined(); // not its first letter
   });
 });
 
