@@ -151,6 +151,8 @@ export interface BehaviourOverrides {
 export interface BehaviourOverrideProblem {
   path: (string | number)[];
   message: string;
+  /** Set when the problem is a key that is neither `with` nor `without`: the nearest of them, if any. */
+  unknownKey?: { suggestion: string | undefined };
 }
 
 const OVERRIDE_KEYS = ["with", "without"] as const;
@@ -168,7 +170,8 @@ export function behaviourOverrideProblems(p: Profile, v: unknown): BehaviourOver
   const out: BehaviourOverrideProblem[] = [];
   for (const k of Object.keys(v)) {
     if (!(OVERRIDE_KEYS as readonly string[]).includes(k)) {
-      out.push({ path: [k], message: unknownKeyText(OVERRIDE_KEYS, didYouMean(k, OVERRIDE_KEYS), "key") });
+      const suggestion = didYouMean(k, OVERRIDE_KEYS);
+      out.push({ path: [k], message: unknownKeyText(OVERRIDE_KEYS, suggestion, "key"), unknownKey: { suggestion } });
     }
   }
   const o = v as Record<string, unknown>;
@@ -239,10 +242,9 @@ export function checkBehaviourOverrides(profile: Profile, v: unknown, ctx: strin
     const path = name + problem.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("");
     let at: unknown = v;
     for (const k of problem.path) at = (at as Record<string | number, unknown>)[k];
-    const [key] = problem.path;
-    if (problem.path.length === 1 && !(OVERRIDE_KEYS as readonly unknown[]).includes(key)) {
+    if (problem.unknownKey) {
       // A key that is neither `with` nor `without`: refused as every options object refuses one.
-      throw new UnknownOptionError(path, at, OVERRIDE_KEYS, didYouMean(String(key), OVERRIDE_KEYS), ctx, "key");
+      throw new UnknownOptionError(path, at, OVERRIDE_KEYS, problem.unknownKey.suggestion, ctx, "key");
     }
     throw new ArgumentError(path, at, problem.message, ctx);
   }
