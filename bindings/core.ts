@@ -67,10 +67,13 @@ function guardWaits(exports: CoreModule, why: () => string): CoreModule {
   return guarded as unknown as CoreModule;
 }
 
-/** "the worker in thread slot 1 (stopped mid-run)", or "the workers in thread slots 1, 2 (…)". */
+/** How a worker comes to be stopped mid-run, as every message about one says it. */
+export const STOPPED_HOW = "its pool was closed, timed out or failed during a run";
+
+/** "the worker in thread slot 1 (stopped mid-run: …)", or "the workers in thread slots 1, 2 (…)". */
 function stoppedText(slots: readonly number[]): string {
   return (slots.length === 1 ? `the worker in thread slot ${slots[0]}` : `the workers in thread slots ${slots.join(", ")}`) +
-    " (stopped mid-run: its pool was closed, timed out or failed during a run)";
+    ` (stopped mid-run: ${STOPPED_HOW})`;
 }
 
 /** One instance of the core on this thread. */
@@ -130,6 +133,7 @@ export class Core {
    * and on this thread the call throws a MachineStoppedError.
    */
   markStoppedSlots(slots: readonly number[]): void {
+    if (slots.length === 0) return;
     let bits = 0n;
     for (const s of slots) bits |= 1n << BigInt(s);
     Atomics.or(this.u64, this.stoppedSlotsIndex(), bits);

@@ -14,7 +14,7 @@ import { checkInt, checkOptions, type OptionKeys } from "./validate.js";
 import { IS_NODE as isNode, startNodeWorker } from "./host.js";
 import { checkAssetOptions } from "./assets.js";
 import { BUILTIN_TASK_NAMES, builtinTask } from "./tasks/index.js";
-import { markStoppedMidRun, poolSlots } from "./stopped-workers.js";
+import { poolSlots } from "./stopped-workers.js";
 
 /** Workers of a pool whose size was not given. */
 export const DEFAULT_POOL_WORKERS = 2;
@@ -118,9 +118,8 @@ interface PendingRun {
   id: number;
   armed: number;
   results: unknown[];
-  done: number;
-  /** finished[w]: worker w returned its result (a result may be undefined). */
-  finished: boolean[];
+  /** The workers that returned their result (a result may be undefined). */
+  finished: Set<number>;
   resolve(v: unknown[]): void;
   reject(e: Error): void;
   timer?: ReturnType<typeof setTimeout>;
@@ -168,7 +167,7 @@ export class WorkerPool {
   private nextRun = 1;
   private failure: Error | undefined;
   private closing: Promise<void> | undefined;
-  /** Whether its workers stopped inside a task were recorded (stopped-workers.ts), once. */
+  /** Whether its workers stopped inside a task were recorded (Core.markStoppedSlots), once. */
   private stopRecorded = false;
 
   /** The thread slot of each worker (poolSlots: never one a worker stopped mid-task left). */
@@ -304,7 +303,7 @@ export class WorkerPool {
     }
     const id = this.nextRun++;
     return new Promise<R[]>((resolve, reject) => {
-      const run: PendingRun = { id, armed: 0, done: 0, results: new Array(this.size), finished: new Array(this.size).fill(false),
+      const run: PendingRun = { id, armed: 0, results: new Array(this.size), finished: new Set(),
                                 resolve: resolve as (v: unknown[]) => void, reject, onFailure: opts.onFailure };
       if (opts.timeoutMs !== undefined) {
         checkInt("timeoutMs", opts.timeoutMs, 1, 2 ** 31 - 1, "pool.run");
@@ -347,10 +346,9 @@ export class WorkerPool {
       }
     } else if (msg.type === "done") {
       run.results[worker] = msg.result;
-      run.finished[worker] = true;
-      ++run.done;
+      run.finished.add(worker);
       if (run.failing) this.settleIfFinished(run);
-      else if (run.done === this.size) this.finish(run);
+      else if (run.finished.size === this.size) this.finish(run);
     } else if (msg.type === "error") {
       const err = new WorkerError(`iommu-sim: worker ${worker} failed: ${msg.message}`, worker);
       if (msg.stack) err.stack = `${err.name}: ${err.message}\n--- in worker ${worker} ---\n${msg.stack}`;
@@ -383,7 +381,7 @@ export class WorkerPool {
 
   /** Every worker has either finished or failed: the failure can be reported, with the results. */
   private settleIfFinished(run: PendingRun): void {
-    if (run.failing && run.done + run.failing.failed.size >= this.size) this.settle(run, true);
+    if (run.failing && run.finished.size + run.failing.failed.size >= this.size) this.settle(run, true);
   }
 
   private settle(run: PendingRun, othersFinished: boolean): void {
@@ -423,7 +421,7 @@ export class WorkerPool {
   private recordStop(run: PendingRun | undefined): void {
     if (!run || run.armed < this.size || this.stopRecorded) return;
     this.stopRecorded = true;
-    markStoppedMidRun(this.core, run.finished.flatMap((done, w) => (done ? [] : [this.slots[w]!])));
+    this.core.markStoppedSlots(this.slots.filter((_, w) => !run.finished.has(w)));
   }
 
   /** Terminate every worker. Safe to call more than once. */

@@ -8,7 +8,6 @@ import { compileCore, MAX_MEMORY_BYTES } from "../bindings/loader.js";
 import { ArgumentError, IommuSimError } from "./errors.js";
 import { PageTable, type PageTableConfig } from "./pgtable.js";
 import { DEFAULT_POOL_WORKERS, WorkerPool, type PoolOptions } from "./pool.js";
-import { anyStoppedMidRun } from "./stopped-workers.js";
 import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 import { DEFAULT_CPU_COSTS, Smmu, type CpuCosts, type SmmuOptions } from "./smmu/smmu.js";
 import { IovaDomain, type IovaDomainOptions } from "./iova.js";
@@ -351,7 +350,7 @@ export class Simulator {
     this.closed = true;
     await this.starting?.pool.catch(() => undefined);
     await this.workerPool?.close();
-    if (anyStoppedMidRun(this.core)) return;
+    if (this.core.stoppedSlots().length > 0) return;
     for (const d of this.dmaDomains) d.destroy();
     for (const s of this.smmus) s.destroy();
     for (const pt of [...this.tables]) pt.release();

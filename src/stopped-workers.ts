@@ -4,26 +4,15 @@
 // or halfway through a simulated CPU's per-CPU data. So what it held stays held: its claims
 // on simulated CPUs are not released (the CPU's magazines or unmap in progress may be
 // half-changed), and tearing the machine's objects down could wait on one of its locks. The
-// slots are recorded in the machine itself (ControlBlock.stoppedSlots, Core.markStoppedSlots),
-// where a lock's word names its holder: a thread that meets a lock such a worker held gives
-// up with a MachineStoppedError instead of spinning for good. Here: the errors that meet
-// what such a worker left behind, Simulator.close, which then leaves the objects as they
-// are, and the slots a new pool's workers take — never a stopped one, whose claims and
-// locks a new worker would otherwise pass for its own.
+// slots are recorded in the machine itself (ControlBlock.stoppedSlots: the pool calls
+// Core.markStoppedSlots), where a lock's word names its holder: a thread that meets a lock
+// such a worker held gives up with a MachineStoppedError instead of spinning for good, and
+// Simulator.close leaves the objects as they are. Here: the words for a CPU such a worker
+// left claimed, and the slots a new pool's workers take — never a stopped one, whose claims
+// and locks a new worker would otherwise pass for its own.
 
-import type { Core } from "../bindings/core.js";
+import { STOPPED_HOW, type Core } from "../bindings/core.js";
 import { MachineStoppedError } from "./errors.js";
-
-/** Record that the workers in `slots` of `core`'s machine were stopped mid-task. */
-export function markStoppedMidRun(core: Core, slots: readonly number[]): void {
-  if (slots.length === 0) return;
-  core.markStoppedSlots(slots);
-}
-
-/** Whether any worker of `core`'s machine was stopped mid-task (its objects may hold a dead thread's lock). */
-export function anyStoppedMidRun(core: Core): boolean {
-  return core.stoppedSlots().length > 0;
-}
 
 /**
  * Why simulated CPU `cpu` is claimed by thread `slot`, where that slot's worker was stopped
@@ -32,7 +21,7 @@ export function anyStoppedMidRun(core: Core): boolean {
 export function stoppedClaimNote(core: Core, slot: number, cpu: number): string | undefined {
   if (!core.stoppedSlots().includes(slot)) return undefined;
   return `simulated CPU ${cpu} was left claimed by the worker in thread slot ${slot}, which was stopped mid-run ` +
-    "(its pool was closed, timed out or failed during a run); it may have died inside a critical section, so its " +
+    `(${STOPPED_HOW}); it may have died inside a critical section, so its ` +
     "claims are not released and that CPU's state may be half-changed: close this Simulator and use a new one (ESIM_CPU_BUSY)";
 }
 
@@ -47,7 +36,7 @@ export function poolSlots(core: Core, size: number): number[] {
   for (let s = 1; s < core.layout.MAX_THREADS && slots.length < size; s++) if (!stopped.has(s)) slots.push(s);
   if (slots.length < size) {
     throw new MachineStoppedError(`iommu-sim: pool: ${size} workers need ${size} free thread slots, but workers stopped ` +
-      `mid-run (their pool was closed, timed out or failed during a run) left ${stopped.size} of the ` +
+      `mid-run (${STOPPED_HOW}) left ${stopped.size} of the ` +
       `${core.layout.MAX_THREADS - 1} taken and only ${slots.length} free: close this Simulator and use a new one`);
   }
   return slots;
