@@ -143,14 +143,16 @@ export function kernelUnlockTimed(lock: u32): void {
 }
 
 /**
- * lockAcquire that gives up after about `maxLooks` looks at a held lock: for readers that
- * must not spin forever on a lock whose holder died or whose word was corrupted.
+ * lockAcquire that gives up after about `maxLooks` looks at a held lock, or at once when its
+ * holder is a worker stopped mid-task (heldByStopped): for readers that must not spin
+ * forever on a lock whose holder died or whose word was corrupted.
  */
 export function lockAcquireBounded(lock: u32, maxLooks: u32): bool {
   const me = holderWord();
   let looks: u32 = 0;
   while (looks < maxLooks) {
     if (atomic.load<i32>(lock) == 0 && atomic.cmpxchg<i32>(lock, 0, me) == 0) return true;
+    if (heldByStopped(lock)) return false;
     looks++;
   }
   return false;

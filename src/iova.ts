@@ -6,8 +6,8 @@
 // PFNs are JS numbers (integers below 2^53). The anchor range at 2^64 − 1 is never listed;
 // the cached-node positions, which can be the anchor, are bigints.
 
-import type { Core } from "../bindings/core.js";
-import { ArgumentError, IommuSimError, hex } from "./errors.js";
+import { STOPPED_HOW, type Core } from "../bindings/core.js";
+import { ArgumentError, IommuSimError, MachineStoppedError, hex } from "./errors.js";
 import { checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, MAX_ADDRESS, own, type OptionKeys } from "./validate.js";
 import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
 import type { LayoutName, LayoutNamesWith } from "../bindings/layout.js";
@@ -855,18 +855,22 @@ export class IovaDomain {
   }
 
   /**
-   * Take a lock to read a consistent snapshot, giving up with an error after a few hundred
-   * milliseconds of spinning: a reader must not hang on a domain whose lock a dead worker
-   * held, or whose state was corrupted (the test-only depot mutant does that).
+   * Take a lock to read a consistent snapshot, giving up with an error at once when a worker
+   * stopped mid-run holds it, else after a few hundred milliseconds of spinning: a reader must
+   * not hang on a domain whose state was corrupted (the test-only depot mutant does that).
    */
   private lockForRead(lock: number, what: string): void {
-    if (!this.core.raw.sync_lock_bounded(lock, 200_000_000)) {
-      // A held lock's word is its holder's thread slot + 1 (assembly/sync.ts lockAcquire).
-      const word = this.core.readU32(lock);
-      const holder = word >= 1 && word <= this.core.layout.MAX_THREADS ? `held by ${threadName(word - 1)}` : `lock word ${word}`;
-      throw new IommuSimError(`iommu-sim: IOVA domain ${this.id}: ${what} stayed locked (${holder}); ` +
-        `a worker died holding it, or the domain's state is corrupted`);
+    if (this.core.raw.sync_lock_bounded(lock, 200_000_000)) return;
+    // A held lock's word is its holder's thread slot + 1 (assembly/sync.ts lockAcquire).
+    const word = this.core.readU32(lock);
+    const slot = word >= 1 && word <= this.core.layout.MAX_THREADS ? word - 1 : undefined;
+    if (slot !== undefined && this.core.stoppedSlots().includes(slot)) {
+      throw new MachineStoppedError(`iommu-sim: IOVA domain ${this.id}: ${what} is held by ${threadName(slot)}, which ` +
+        `was stopped mid-run (${STOPPED_HOW}) and will never let go of it; close this Simulator and use a new one`);
     }
+    throw new IommuSimError(`iommu-sim: IOVA domain ${this.id}: ${what} stayed locked ` +
+      `(${slot === undefined ? `lock word ${word}` : `held by ${threadName(slot)}`}); a worker died holding it, or the ` +
+      "domain's state is corrupted");
   }
 
   private withTreeLock<T>(fn: () => T): T {
