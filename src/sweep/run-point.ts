@@ -99,7 +99,7 @@ export async function runPoint(spec: SweepSpec, point: SweepRunPoint, opts: RunP
     sweep: spec.id, runs: countRuns(spec), index: point.index, key: point.key, values: point.values, rep: point.rep,
     seed: point.seed, versions: sweepVersions(), ranOn: opts.ranOn,
   };
-  checkSignal(opts?.signal, "runPoint");
+  checkSignal(opts.signal, "runPoint");
   const stopped = (cause?: unknown) => new PointAbortedError(`point ${point.index} was not run to the end: the sweep was stopped`, { cause });
   if (opts.signal?.aborted) throw stopped();
   // Checked when the sweep was loaded; runScenario checks it again (the profile is all that is needed here).
