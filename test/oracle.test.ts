@@ -46,6 +46,21 @@ describe("safety oracle", () => {
     expect(v!.explanation).toMatch(/reached PA 0x90000000 through IOVA 0xfff00000.*handed that IOVA out again.*now to PA 0xa0000000.*use-after-free/);
   });
 
+  it("the shadow keeps whole what it was told: a PA far above the page table's, and a jiffy past 2^40", () => {
+    const { pt, dom, dev, oracle } = setup();
+    const HIGH = 2 ** 52 - 0x1000; // the last page the raw oracle can name; the page table maps OLD
+    expect(pt.mapPages(IOVA, OLD, 0x1000, 1, Prot.READ).ret).toBe(0);
+    oracle.recordMap(dom, IOVA, NEW, 0x1000);
+    oracle.recordMap(dom, IOVA, HIGH, 0x1000); // remapped without an unmap: NEW becomes its previous page
+    expect(dev.access(IOVA, 4, "read")).toMatchObject({ ok: true, pa: OLD, segments: [{ check: "use-after-free" }] });
+    expect(oracle.takeViolations()[0]).toMatchObject({ kind: "use-after-free", reached: OLD, expected: HIGH, generation: 2 });
+    sim.tick(2 ** 40);
+    sim.tick(5);
+    oracle.recordUnmap(dom, IOVA, 0x1000, { lazy: false });
+    expect(dev.access(IOVA, 4, "read")).toMatchObject({ ok: true, segments: [{ check: "after-strict-unmap" }] });
+    expect(oracle.takeViolations()[0]).toMatchObject({ kind: "after-strict-unmap", unmappedAt: 2 ** 40 + 5, generation: 2 });
+  });
+
   it("strict unmap: the same sequence faults instead, and the reused IOVA reaches the new page", () => {
     const { dev, oracle, dmaMap, dmaUnmap } = setup();
     dmaMap(OLD);
@@ -103,20 +118,41 @@ describe("safety oracle", () => {
 
   it("a shadow out of room: the lost updates are counted and pages it has no record of go unjudged, not 'unknown'", () => {
     const { pt, dom, dev, oracle } = setup({ oracle: { capacity: 16 } });
-    // 32 pages mapped through the DMA API: the shadow holds 16 of them.
-    expect(pt.mapPages(0x10_0000, 0x10_0000, 0x1000, 32, Prot.READ).ret).toBe(0);
-    // Two maps of 16 (one of more pages than the shadow holds is refused: validation.test.ts).
-    for (const at of [0x10_0000, 0x11_0000]) oracle.recordMap(dom, at, at, 16 * 0x1000);
-    const counts = oracle.counts();
-    expect(counts.shadowFull).toBe(16);
+    // 32 scattered pages (every other one) mapped through the DMA API: the shadow has room
+    // for 16 of them.
+    const at = (i: number) => 0x10_0000 + i * 0x2000;
+    for (let i = 0; i < 32; i++) {
+      expect(pt.mapPages(at(i), at(i), 0x1000, 1, Prot.READ).ret).toBe(0);
+      oracle.recordMap(dom, at(i), at(i), 0x1000);
+    }
+    expect(oracle.counts().shadowFull).toBe(16);
     const checks = Array.from({ length: 32 }, (_, i) => {
-      const r = dev.access(0x10_0000 + i * 0x1000, 4, "read");
+      const r = dev.access(at(i), 4, "read");
       return r.ok ? r.segments[0]!.check : "fault";
     });
     expect(checks.filter((c) => c === "ok")).toHaveLength(16);
     expect(checks.filter((c) => c === "unchecked")).toHaveLength(16);
     expect(oracle.counts()).toMatchObject({ ok: 16, unchecked: 16, unknown: 0 });
     expect(oracle.takeViolations()).toEqual([]);
+  });
+
+  it("a shadow keeps neighbouring pages in pairs: 32 pages mapped together fit a capacity of 16, a 33rd does not", () => {
+    const { pt, dom, dev, oracle } = setup({ oracle: { capacity: 16 } });
+    expect(pt.mapPages(0x10_0000, 0x7000_0000, 0x1000, 34, Prot.READ).ret).toBe(0);
+    // Two maps of 16 (one of more pages than the capacity is refused: validation.test.ts).
+    for (const at of [0x10_0000, 0x11_0000]) oracle.recordMap(dom, at, 0x7000_0000 + (at - 0x10_0000), 16 * 0x1000);
+    expect(oracle.counts().shadowFull).toBe(0);
+    oracle.recordMap(dom, 0x12_0000, 0x7002_0000, 2 * 0x1000); // a 17th pair
+    expect(oracle.counts().shadowFull).toBe(2);
+    const checks = Array.from({ length: 34 }, (_, i) => dev.access(0x10_0000 + i * 0x1000, 4, "read"))
+      .map((r) => (r.ok ? r.segments[0]!.check : "fault"));
+    expect(checks.slice(0, 32).every((c) => c === "ok")).toBe(true);
+    expect(checks.slice(32)).toEqual(["unchecked", "unchecked"]);
+    // Each page of a pair keeps its own history: unmapping one leaves its neighbour mapped.
+    oracle.recordUnmap(dom, 0x10_1000, 0x1000, { lazy: false });
+    expect(oracle.takeViolations()).toEqual([]);
+    expect(dev.access(0x10_0000, 4, "read")).toMatchObject({ ok: true, segments: [{ check: "ok" }] });
+    expect(dev.access(0x10_1000, 4, "read")).toMatchObject({ ok: true, segments: [{ check: "after-strict-unmap" }] });
   });
 
   it("without an oracle, accesses carry no verdict", () => {

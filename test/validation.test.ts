@@ -316,7 +316,7 @@ describe("a map the oracle's shadow cannot hold is refused up front, not recorde
         const e = await thrown(() => nic.map(0x9000_0000, size));
         expect(e).toBeInstanceOf(ArgumentError);
         expect(e.message).toMatch(new RegExp(`^DmaDevice\\.map: size must take at most 1024 IOVA pages of 4 KiB .*` +
-          `its shadow holds 1024 pages \\(oracle\\.capacity.*this map needs ${pages};`));
+          `its shadow has room for 1024 pages \\(oracle\\.capacity.*this map needs ${pages};`));
       }
       // 1 byte at the end of a page needs two.
       expect((await thrown(() => nic.map(0x9000_0fff, 1024 * 4096))).message).toMatch(/this map needs 1025/);

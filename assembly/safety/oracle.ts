@@ -17,15 +17,23 @@
 //   UNKNOWN      v was never mapped through the DMA API: violation
 //   FREED_TABLE  the walk went through a table page that had been freed: violation
 //
-// Shadow table: open addressing in kheap, keyed by (domain ctx, IOVA page); entries are
-// never removed (the history is the point). Writers (the DMA API's map/unmap, on CPU
-// workers) claim a key with compare-and-swap and update under the entry's sequence word;
-// readers (device workers) validate with it, as the IOTLB does.
+// Shadow table: open addressing in kheap, keyed by (domain ctx, pair of neighbouring IOVA
+// pages); entries are never removed (the history is the point). The oracle is sharing of the
+// simulator's own, not the kernel's, so it should move as few lines between workers as it
+// can: the keys sit in an array of their own (written once, when claimed) and the two pages
+// of a pair share one line of entries, so the line a map writes after the other CPU
+// unmapped that IOVA (lazy domains on 6.7+ hand IOVAs between CPUs through the depot)
+// carries two pages' history, not one. Writers (the DMA API's map/unmap, on CPU workers)
+// claim a pair's key with compare-and-swap and update a page's entry under its sequence
+// word; readers (device workers) validate with it, as the IOTLB does.
 //
 // An oracle is one kheap block:
 //
-//   o ─► OracleHeader (ORACLE_HEADER bytes) │ shadow: capacity × ShadowEntry (ORACLE_ENTRY)
-//        │ violations: ring × Violation (VIOLATION_SIZE)
+//   o ─► OracleHeader (ORACLE_HEADER bytes) │ keys: capacity × u64, padded to a line
+//        │ pairs: capacity × CACHE_LINE (two ShadowEntry each) │ violations: ring × Violation
+//
+// `capacity` pairs hold at least `capacity` pages however scattered, twice that when
+// neighbours are mapped together.
 
 import { counterAdd } from "../counters";
 import { CACHE_LINE, TS_FQ_STAMP, TS_ORACLE_BEFORE, TS_ORACLE_NOW } from "../memmap";
@@ -33,17 +41,17 @@ import { loadToWrite } from "../sync";
 
 /** The oracle's bookkeeping, at the start of its kheap block (set by oracleInit). */
 @unmanaged export class OracleHeader {
-  /** Shadow entries (a power of two). */
+  /** Pairs of shadow entries, and their keys (a power of two). */
   capacity: u32;
   /** capacity − 1. */
   mask: u32;
-  /** The first shadow entry (capacity of them, ORACLE_ENTRY apart). */
+  /** The first pair's entries (capacity pairs, CACHE_LINE apart; its key at keys + 8·i). */
   table: ShadowEntry;
   /** The violation log: ringMask + 1 Violations, VIOLATION_SIZE apart, a ring indexed by ringHead. */
   ring: Violation;
   ringMask: u32;
-  /** Unused (once flags); kept so that the fields after it keep their offsets. */
-  _reserved0: u32;
+  /** The keys of the pairs (keyOf, EMPTY_KEY while free): capacity u64s. */
+  keys: u32;
   /** Non-zero once an update found no room: "never mapped" can no longer be told apart. */
   overflowed: u32;
   _pad0: u32; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64;
@@ -59,33 +67,50 @@ if (offsetof<OracleHeader>("ringHead") % CACHE_LINE != 0) ERROR("OracleHeader.ri
 if (offsetof<OracleHeader>("counters") % CACHE_LINE != 0) ERROR("OracleHeader.counters must start its own cache line");
 
 /**
- * The shadow of one IOVA page of one domain: what the DMA API last did with it. Claimed by
- * compare-and-swap of `key`; then written only by the DMA API's map and unmap of that page
- * (one at a time), as a seqlock for the devices that read it.
+ * The shadow of one IOVA page of one domain: what the DMA API last did with it. Its pair's
+ * key is claimed by compare-and-swap; then it is written only by the DMA API's map and unmap
+ * of that page (one at a time), as a seqlock for the devices that read it. 32 bytes, so that
+ * a pair of neighbours shares a line: the state rides in the sequence word, and the two
+ * physical pages (each below 2^PAGE_BITS) share 12 bytes.
  */
 @unmanaged export class ShadowEntry {
-  /** Sequence word: odd while a writer is in the entry. */
+  /** Bits 0–29: the sequence count, odd while a writer is in the entry; 30–31: the state (SH_*; 0: never mapped). */
   seq: u32;
-  /** SH_* (0: claimed, never written). */
-  state: u32;
-  /** The key (keyOf: ctx and IOVA page, + 1), EMPTY_KEY while free: set once by compare-and-swap. */
-  key: u64;
-  /** The physical page it is (or was last) mapped to. */
-  pa: u64;
-  /** The physical page of the mapping before that. */
-  prev: u64;
-  /** When it was last mapped, in jiffies. */
-  mappedAt: u64;
-  /** When it was last unmapped, in jiffies. */
-  unmappedAt: u64;
-  /** The domain's flush-alls begun (SmmuDomain.flushStarted) when it was last unmapped. */
-  flushStarted: u32;
   /** How many times it was mapped: its mapping generation. */
   gen: u32;
+  /** The domain's flush-alls begun (SmmuDomain.flushStarted) when it was last unmapped. */
+  flushStarted: u32;
+  /** The previous page's bits from 64 − PAGE_BITS up (see `pages`). */
+  prevHigh: u32;
+  /** Bits 0 to PAGE_BITS − 1: the physical page it is (or was last) mapped to; above: the previous page's low bits. */
+  pages: u64;
+  /** When it was last unmapped, in jiffies. */
+  unmappedAt: u64;
 }
 
-export const ORACLE_ENTRY: u32 = 64;
+export const ORACLE_ENTRY: u32 = 32;
 if (offsetof<ShadowEntry>() > ORACLE_ENTRY) ERROR("ShadowEntry outgrew ORACLE_ENTRY");
+if (ORACLE_ENTRY * 2 != CACHE_LINE) ERROR("a pair of ShadowEntries must fill one cache line");
+
+/**
+ * Physical page numbers the shadow keeps: a PA below 2^60. The DMA API's PAs are below 2^48
+ * (OAS) and the raw ABI's below 2^53 (its f64), so nothing is lost.
+ */
+const PAGE_BITS: u32 = 48;
+const PAGE_MASK: u64 = (<u64>1 << PAGE_BITS) - 1;
+const SEQ_STATE_SHIFT: u32 = 30;
+const SEQ_COUNT_MASK: u32 = (1 << SEQ_STATE_SHIFT) - 1;
+
+/** The current page, from an entry's `pages`. */
+@inline function pageIn(pages: u64): u64 { return pages & PAGE_MASK; }
+/** The previous page, from an entry's `pages` and `prevHigh`. */
+@inline function prevIn(pages: u64, prevHigh: u32): u64 {
+  return (pages >> PAGE_BITS) | (<u64>prevHigh << (64 - PAGE_BITS));
+}
+@inline function setPages(e: ShadowEntry, page: u64, prev: u64): void {
+  e.pages = (page & PAGE_MASK) | (prev << PAGE_BITS);
+  e.prevHigh = <u32>(prev >> (64 - PAGE_BITS));
+}
 
 /**
  * A violation as logged: what the access did and what the shadow said. `seq` is cleared
@@ -182,11 +207,14 @@ export const AC_UNCHECKED: u32 = 8;
 export const OC_COUNT: u32 = 9;
 if (offsetof<OracleHeader>("counters") + OC_COUNT * 8 > ORACLE_HEADER) ERROR("OracleHeader outgrew ORACLE_HEADER");
 
+if (SH_UNMAPPED_LAZY > (0xffff_ffff >> SEQ_STATE_SHIFT)) ERROR("the shadow states must fit above the sequence count");
+
 const EMPTY_KEY: u64 = 0;
 
+/** The key of the pair holding IOVA page `iovaPage` of domain ctx. */
 @inline function keyOf(ctx: u32, iovaPage: u64): u64 {
   // +1 so that no real key is EMPTY_KEY.
-  return ((<u64>ctx << 40) | (iovaPage & 0xff_ffff_ffff)) + 1;
+  return ((<u64>ctx << 40) | ((iovaPage >> 1) & 0xff_ffff_ffff)) + 1;
 }
 
 @inline function hashOf(key: u64): u64 {
@@ -194,16 +222,23 @@ const EMPTY_KEY: u64 = 0;
   return h ^ (h >> 29);
 }
 
-export function oracleBytes(capacity: u32, ring: u32): u32 {
-  return ORACLE_HEADER + capacity * ORACLE_ENTRY + ring * VIOLATION_SIZE;
+/** The keys' bytes: a u64 per pair, padded so that the pairs start on a line. */
+@inline function keysBytes(capacity: u32): u32 {
+  return (capacity * 8 + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 }
 
-/** Lay out an oracle in zeroed memory: `capacity` IOVA pages, `ring` violation records. */
+export function oracleBytes(capacity: u32, ring: u32): u32 {
+  return ORACLE_HEADER + keysBytes(capacity) + capacity * CACHE_LINE + ring * VIOLATION_SIZE;
+}
+
+/** Lay out an oracle in zeroed memory: `capacity` pairs of IOVA pages, `ring` violation records. */
 export function oracleInit(o: OracleHeader, capacity: u32, ring: u32): void {
+  const base = changetype<u32>(o);
   o.capacity = capacity;
   o.mask = capacity - 1;
-  o.table = changetype<ShadowEntry>(changetype<u32>(o) + ORACLE_HEADER);
-  o.ring = changetype<Violation>(changetype<u32>(o) + ORACLE_HEADER + capacity * ORACLE_ENTRY);
+  o.keys = base + ORACLE_HEADER;
+  o.table = changetype<ShadowEntry>(o.keys + keysBytes(capacity));
+  o.ring = changetype<Violation>(changetype<u32>(o.table) + capacity * CACHE_LINE);
   o.ringMask = ring - 1;
 }
 
@@ -215,9 +250,7 @@ export function oracleInit(o: OracleHeader, capacity: u32, ring: u32): void {
   return changetype<u32>(o) + offsetof<OracleHeader>("overflowed");
 }
 
-// The shadow entry's atomics.
 @inline function seqAddr(e: ShadowEntry): u32 { return changetype<u32>(e) + offsetof<ShadowEntry>("seq"); }
-@inline function keyAddr(e: ShadowEntry): u32 { return changetype<u32>(e) + offsetof<ShadowEntry>("key"); }
 
 /**
  * How far from its home slot a key may sit. Keys are only ever placed within this many
@@ -227,74 +260,88 @@ export function oracleInit(o: OracleHeader, capacity: u32, ring: u32): void {
 const MAX_PROBES: u32 = 128;
 
 /**
- * The entry for a key: found, or claimed if `claim`; null if absent (or no room near its
- * home). A writer (`forWrite`: the map and the unmap, which write the entry next) reads each
- * key it probes for writing (loadToWrite): an entry is one line, and the entry of an IOVA the
- * other CPU unmapped last (lazy domains on 6.7+ hand IOVAs between CPUs through the depot)
- * would otherwise move here twice — shared by the read, taken again by the write.
+ * The entry of IOVA page `iovaPage` of domain ctx: its pair found, or claimed if `claim`;
+ * null if absent (or no room near its home). Keys are written once, when claimed, so the
+ * probe's reads share their lines for good; only the entries move between writers.
  */
-function entryFor(o: OracleHeader, key: u64, claim: bool, forWrite: bool): ShadowEntry | null {
+function entryFor(o: OracleHeader, ctx: u32, iovaPage: u64, claim: bool): ShadowEntry | null {
+  const key = keyOf(ctx, iovaPage);
   const mask = o.mask;
-  const table = changetype<u32>(o.table);
   let i = <u32>(hashOf(key) & <u64>mask);
   const limit = mask < MAX_PROBES ? mask : MAX_PROBES;
   for (let probes: u32 = 0; probes <= limit; probes++) {
-    const e = changetype<ShadowEntry>(table + i * ORACLE_ENTRY);
-    const k = forWrite ? loadToWrite<u64>(keyAddr(e)) : atomic.load<u64>(keyAddr(e));
-    if (k == key) return e;
+    const keyAddr = o.keys + i * 8;
+    let k = atomic.load<u64>(keyAddr);
     if (k == EMPTY_KEY) {
       if (!claim) return null;
-      const won = atomic.cmpxchg<u64>(keyAddr(e), EMPTY_KEY, key);
-      if (won == EMPTY_KEY || won == key) return e;
+      k = atomic.cmpxchg<u64>(keyAddr, EMPTY_KEY, key);
+      if (k == EMPTY_KEY) k = key;
     }
+    if (k == key) return changetype<ShadowEntry>(changetype<u32>(o.table) + i * CACHE_LINE + <u32>(iovaPage & 1) * ORACLE_ENTRY);
     i = (i + 1) & mask;
   }
   return null;
 }
 
-@inline function beginWrite(e: ShadowEntry): u32 {
-  // Writers of one IOVA page are serialised by the DMA API (one map or unmap at a time);
-  // the sequence word only tells readers to retry.
-  const seq = atomic.load<u32>(seqAddr(e));
-  atomic.store<u32>(seqAddr(e), seq + 1);
-  return seq;
+/**
+ * A writer's first look at the entry: its sequence word (even: writers of one IOVA page are
+ * serialised by the DMA API, one map or unmap at a time). Read for writing (loadToWrite): the
+ * entry of an IOVA the other CPU unmapped last would otherwise move here twice, shared by
+ * the read and taken again by the write.
+ */
+@inline function seqForWrite(e: ShadowEntry): u32 {
+  return loadToWrite<u32>(seqAddr(e));
 }
 
-@inline function endWrite(e: ShadowEntry, seq: u32): void {
-  atomic.store<u32>(seqAddr(e), seq + 2);
+/** The writer enters the entry: the sequence word odd, telling readers to retry. */
+@inline function beginWrite(e: ShadowEntry, seq: u32): void {
+  atomic.store<u32>(seqAddr(e), nextSeq(seq, 1, stateIn(seq)));
 }
 
-/** The DMA API mapped `pages` pages at iovaPage → paPage in domain ctx, at time `now`. */
-export function oracleMap(o: OracleHeader, ctx: u32, iovaPage: u64, paPage: u64, pages: u64, now: u64): void {
+/** The writer leaves the entry in `state`: the sequence word even again, and the state in it. */
+@inline function endWrite(e: ShadowEntry, seq: u32, state: u32): void {
+  atomic.store<u32>(seqAddr(e), nextSeq(seq, 2, state));
+}
+
+/** The state (SH_*) a sequence word holds. */
+@inline function stateIn(seq: u32): u32 { return seq >> SEQ_STATE_SHIFT; }
+
+/** Sequence word `seq` counted on by `by` (the count wraps within its bits), holding `state`. */
+@inline function nextSeq(seq: u32, by: u32, state: u32): u32 {
+  return ((seq + by) & SEQ_COUNT_MASK) | (state << SEQ_STATE_SHIFT);
+}
+
+/** The DMA API mapped `pages` pages at iovaPage → paPage in domain ctx. */
+export function oracleMap(o: OracleHeader, ctx: u32, iovaPage: u64, paPage: u64, pages: u64): void {
   for (let i: u64 = 0; i < pages; i++) {
-    const e = entryFor(o, keyOf(ctx, iovaPage + i), true, true);
+    const e = entryFor(o, ctx, iovaPage + i, true);
     if (!e) { shadowFull(o); continue; }
-    const seq = beginWrite(e);
-    const old = e.state;
-    if (old != 0) e.prev = e.pa;
-    e.pa = paPage + i;
-    e.mappedAt = now;
+    const seq = seqForWrite(e);
+    beginWrite(e, seq);
+    const was = e.pages;
+    setPages(e, paPage + i, stateIn(seq) != 0 ? pageIn(was) : prevIn(was, e.prevHigh));
     e.gen = e.gen + 1;
-    e.state = SH_MAPPED;
-    endWrite(e, seq);
+    endWrite(e, seq, SH_MAPPED);
   }
 }
 
 /**
  * The DMA API unmapped `pages` pages: strictly (its invalidation completed before the call
  * returned) or lazily (left to the flush queue; `flushesStarted` is the domain's count of
- * flush-alls begun, SmmuDomain.flushStarted, read after the PTEs were cleared).
+ * flush-alls begun, SmmuDomain.flushStarted, read after the PTEs were cleared). A page never
+ * mapped (its neighbour's pair, or none) keeps no record.
  */
 export function oracleUnmap(o: OracleHeader, ctx: u32, iovaPage: u64, pages: u64, lazy: bool, flushesStarted: u32,
                             now: u64): void {
   for (let i: u64 = 0; i < pages; i++) {
-    const e = entryFor(o, keyOf(ctx, iovaPage + i), false, true);
+    const e = entryFor(o, ctx, iovaPage + i, false);
     if (!e) continue;
-    const seq = beginWrite(e);
+    const seq = seqForWrite(e);
+    if (stateIn(seq) == 0) continue;
+    beginWrite(e, seq);
     e.unmappedAt = now;
     e.flushStarted = flushesStarted;
-    e.state = lazy ? SH_UNMAPPED_LAZY : SH_UNMAPPED_STRICT;
-    endWrite(e, seq);
+    endWrite(e, seq, lazy ? SH_UNMAPPED_LAZY : SH_UNMAPPED_STRICT);
   }
 }
 
@@ -311,7 +358,7 @@ export function oracleSnapshot(o: OracleHeader, ctx: u32, iovaPage: u64, flushGe
   sn.pa = 0;
   sn.prev = 0;
   sn.flushGenNow = flushGen;
-  const e = entryFor(o, keyOf(ctx, iovaPage), false, false);
+  const e = entryFor(o, ctx, iovaPage, false);
   if (e) readEntry(e, sn);
 }
 
@@ -330,13 +377,17 @@ function readEntry(e: ShadowEntry, snap: ShadowSnapshot): void {
   for (let tries: u32 = 0; tries < READ_LOOKS; tries++) {
     const seq = atomic.load<u32>(seqAddr(e));
     if ((seq & 1) != 0) continue;
-    snap.state = atomic.load<u32>(a + offsetof<ShadowEntry>("state"));
-    snap.pa = atomic.load<u64>(a + offsetof<ShadowEntry>("pa"));
+    const pages = atomic.load<u64>(a + offsetof<ShadowEntry>("pages"));
+    const prevHigh = atomic.load<u32>(a + offsetof<ShadowEntry>("prevHigh"));
     snap.unmappedAt = atomic.load<u64>(a + offsetof<ShadowEntry>("unmappedAt"));
     snap.flushStartedAtUnmap = atomic.load<u32>(a + offsetof<ShadowEntry>("flushStarted"));
     snap.gen = atomic.load<u32>(a + offsetof<ShadowEntry>("gen"));
-    snap.prev = atomic.load<u64>(a + offsetof<ShadowEntry>("prev"));
-    if (atomic.load<u32>(seqAddr(e)) == seq) return;
+    if (atomic.load<u32>(seqAddr(e)) == seq) {
+      snap.state = stateIn(seq);
+      snap.pa = pageIn(pages);
+      snap.prev = prevIn(pages, prevHigh);
+      return;
+    }
   }
   snap.state = 0;
 }

@@ -23,7 +23,7 @@ export function smmuOracle(id: u32): u32 {
 
 /** [iovaPage, +pages) now maps to [paPage, +pages) in SMMU domain `smmuDomain`; `o`: the oracle's address. */
 export function recordMapPages(o: u32, smmuDomain: u32, iovaPage: u64, paPage: u64, pages: u64): void {
-  oracleMap(changetype<OracleHeader>(o), ctxOf(smmuDomain), iovaPage, paPage, pages, jiffiesNow());
+  oracleMap(changetype<OracleHeader>(o), ctxOf(smmuDomain), iovaPage, paPage, pages);
 }
 
 /**

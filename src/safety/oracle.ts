@@ -68,7 +68,7 @@ export function accessClassOf(core: Core, code: number): AccessClass {
 export class Oracle {
   private readonly violations: RingReader<Violation>;
 
-  /** @internal Created by an Smmu with the `oracle` option; `capacity`: IOVA pages its shadow holds. */
+  /** @internal Created by an Smmu with the `oracle` option; `capacity`: its shadow's room in IOVA pages, however scattered. */
   constructor(private readonly core: Core, private readonly smmuId: number, private readonly base: number,
               readonly capacity: number) {
     const L = core.layout;
@@ -94,15 +94,15 @@ export class Oracle {
   }
 
   /**
-   * @internal Refuse a map of more IOVA pages than the shadow holds, before anything is done:
-   * it could never be recorded whole (the shadow would be full, and its accesses unchecked),
-   * and each page past the shadow's room would still cost a bounded probe of a full table —
+   * @internal Refuse a map of more IOVA pages than the shadow surely has room for, before
+   * anything is done: it might not be recorded whole (the shadow would be full, and its
+   * accesses unchecked), and each page past the shadow's room would still cost a bounded probe of a full table —
    * minutes for a terabyte. `name`/`size` are the caller's argument.
    */
   checkMapPages(name: string, size: number, pages: number, ctx: string): void {
     if (pages <= this.capacity) return;
     throw new ArgumentError(name, size, `must take at most ${this.capacity} IOVA pages of 4 KiB ` +
-      `(${this.capacity * 4096} bytes, granule-aligned) with the SMMU's oracle on: its shadow holds ${this.capacity} ` +
+      `(${this.capacity * 4096} bytes, granule-aligned) with the SMMU's oracle on: its shadow has room for ${this.capacity} ` +
       `pages (oracle.capacity; at most ORACLE_MAX_PAGES), and this map needs ${pages}; map less at once, ` +
       "or create the SMMU without the oracle", ctx);
   }

@@ -210,7 +210,10 @@ export const IOTLB_SCOPES = ["device", "smmu"] as const satisfies readonly Iotlb
 /** The IOTLB's entries when SmmuOptions.iotlb gives none (gem5's main TLB: 2048, 4 ways). */
 export const DEFAULT_IOTLB_ENTRIES = 2048;
 
-/** The most IOVA pages an oracle's shadow holds (SmmuOptions.oracle.capacity; 64 B each). */
+/**
+ * The largest oracle shadow (SmmuOptions.oracle.capacity): room for this many IOVA pages however
+ * scattered, twice as many when neighbours are mapped together (72 bytes a pair of pages).
+ */
 export const ORACLE_MAX_PAGES = 32768;
 
 export interface SmmuOptions {
@@ -241,8 +244,9 @@ export interface SmmuOptions {
   /** Fault queue capacity (a power of two). Default 1024. */
   faultQueue?: number;
   /**
-   * Check every access against the DMA API's view (Smmu.oracle). `capacity`: IOVA pages
-   * the shadow can hold (power of two, ≤ ORACLE_MAX_PAGES = 32768; default 16384); `violations`: log size.
+   * Check every access against the DMA API's view (Smmu.oracle). `capacity`: the shadow's
+   * room in IOVA pages however scattered (twice as many fit when neighbouring pages are mapped
+   * together; power of two, ≤ ORACLE_MAX_PAGES = 32768; default 16384); `violations`: log size.
    */
   oracle?: boolean | { capacity?: number; violations?: number };
   /** Fault injection, for tests of checkers: TLBIs are consumed but invalidate nothing. */
