@@ -5,7 +5,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Prot, Simulator, type SmmuOptions } from "../dist/index.js";
-import { LPAE_S1 as S1 } from "./helpers.js";
+import { LPAE_S1 as S1, LPAE_S2 as S2 } from "./helpers.js";
 
 const OLD = 0x9000_0000, NEW = 0xa000_0000, IOVA = 0xfff0_0000;
 
@@ -59,6 +59,22 @@ describe("safety oracle", () => {
     oracle.recordUnmap(dom, IOVA, 0x1000, { lazy: false });
     expect(dev.access(IOVA, 4, "read")).toMatchObject({ ok: true, segments: [{ check: "after-strict-unmap" }] });
     expect(oracle.takeViolations()[0]).toMatchObject({ kind: "after-strict-unmap", unmappedAt: 2 ** 40 + 5, generation: 2 });
+  });
+
+  it("each context has a shadow of its own: stage-2 domains whose VMIDs differ only above bit 7, stage-1 ones by ASID", () => {
+    const smmu = sim.createSmmu({ oracle: true });
+    const oracle = smmu.oracle!;
+    const pairs = [[2, 1], [2, 257], [1, 3], [1, 0x8003]] as const;
+    const devs = pairs.map(([stage, id], i) => {
+      const pt = sim.createPageTable(stage === 2 ? S2 : S1);
+      const dom = sim.createSmmuDomain(pt, { stage, id });
+      expect(pt.mapPages(0x40_0000, OLD + i * 0x1000, 0x1000, 1, Prot.READ).ret).toBe(0);
+      return { dom, dev: smmu.attachDevice(10 + i, dom) };
+    });
+    // The DMA API mapped the IOVA in the first domain of each stage only.
+    for (const i of [0, 2]) oracle.recordMap(devs[i]!.dom, 0x40_0000, OLD + i * 0x1000, 0x1000);
+    const checks = devs.map(({ dev }) => dev.access(0x40_0000, 4, "read")).map((r) => (r.ok ? r.segments[0]!.check : "fault"));
+    expect(checks).toEqual(["ok", "unknown", "ok", "unknown"]);
   });
 
   it("strict unmap: the same sequence faults instead, and the reused IOVA reaches the new page", () => {

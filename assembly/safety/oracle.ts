@@ -18,18 +18,20 @@
 //   FREED_TABLE  the walk went through a table page that had been freed: violation
 //
 // Shadow table: open addressing in kheap, keyed by (domain ctx, pair of neighbouring IOVA
-// pages); entries are never removed (the history is the point). The oracle is sharing of the
-// simulator's own, not the kernel's, so it should move as few lines between workers as it
-// can: the keys sit in an array of their own (written once, when claimed) and the two pages
-// of a pair share one line of entries, so the line a map writes after the other CPU
-// unmapped that IOVA (lazy domains on 6.7+ hand IOVAs between CPUs through the depot)
-// carries two pages' history, not one. Writers (the DMA API's map/unmap, on CPU workers)
-// claim a pair's key with compare-and-swap and update a page's entry under its sequence
-// word; readers (device workers) validate with it, as the IOTLB does.
+// pages), the whole of both: a context's 32 bits and a pair's 40 do not fit one u64, and
+// folded into one, VMIDs 1 and 257 would share a shadow. Entries are never removed (the
+// history is the point). The oracle is sharing of the simulator's own, not the kernel's, so
+// it should move as few lines between workers as it can: the keys sit in an array of their
+// own (written once, when claimed) and the two pages of a pair share one line of entries,
+// so the line a map writes after the other CPU unmapped that IOVA (lazy domains on 6.7+
+// hand IOVAs between CPUs through the depot) carries two pages' history, not one. Writers
+// (the DMA API's map/unmap, on CPU workers) claim a pair's key with compare-and-swap and
+// update a page's entry under its sequence word; readers (device workers) validate with
+// it, as the IOTLB does.
 //
 // An oracle is one kheap block:
 //
-//   o ─► OracleHeader (ORACLE_HEADER bytes) │ keys: capacity × u64, padded to a line
+//   o ─► OracleHeader (ORACLE_HEADER bytes) │ keys: capacity × PairKey
 //        │ pairs: capacity × CACHE_LINE (two ShadowEntry each) │ violations: ring × Violation
 //
 // `capacity` pairs hold at least `capacity` pages however scattered, twice that when
@@ -45,13 +47,13 @@ import { loadToWrite } from "../sync";
   capacity: u32;
   /** capacity − 1. */
   mask: u32;
-  /** The first pair's entries (capacity pairs, CACHE_LINE apart; its key at keys + 8·i). */
+  /** The first pair's entries (capacity pairs, CACHE_LINE apart; its key at keys + PAIR_KEY·i). */
   table: ShadowEntry;
   /** The violation log: ringMask + 1 Violations, VIOLATION_SIZE apart, a ring indexed by ringHead. */
   ring: Violation;
   ringMask: u32;
-  /** The keys of the pairs (keyOf, EMPTY_KEY while free): capacity u64s. */
-  keys: u32;
+  /** The keys of the pairs: capacity PairKeys. */
+  keys: PairKey;
   /** Non-zero once an update found no room: "never mapped" can no longer be told apart. */
   overflowed: u32;
   _pad0: u32; _pad1: u64; _pad2: u64; _pad3: u64; _pad4: u64;
@@ -111,6 +113,22 @@ const SEQ_COUNT_MASK: u32 = (1 << SEQ_STATE_SHIFT) - 1;
   e.pages = (page & PAGE_MASK) | (prev << PAGE_BITS);
   e.prevHigh = <u32>(prev >> (64 - PAGE_BITS));
 }
+
+/**
+ * Which pair of entries a slot holds. `pair` is claimed by compare-and-swap (EMPTY while
+ * free), then the claimer writes `ctx`: 0 until then. Written once: after that the slot's
+ * line is only read, and stays in every CPU's cache.
+ */
+@unmanaged export class PairKey {
+  /** The pair's index (IOVA page >> 1) + 1; EMPTY while the slot is free. */
+  pair: u64;
+  /** The domain's context (makeCtx) + 1; 0 until the claimer has written it. */
+  ctx: u64;
+}
+
+const PAIR_KEY: u32 = 16;
+if (offsetof<PairKey>() != PAIR_KEY) ERROR("PairKey must be PAIR_KEY bytes");
+if (CACHE_LINE % PAIR_KEY != 0) ERROR("PairKeys must not straddle lines");
 
 /**
  * A violation as logged: what the access did and what the shadow said. `seq` is cleared
@@ -209,22 +227,21 @@ if (offsetof<OracleHeader>("counters") + OC_COUNT * 8 > ORACLE_HEADER) ERROR("Or
 
 if (SH_UNMAPPED_LAZY > (0xffff_ffff >> SEQ_STATE_SHIFT)) ERROR("the shadow states must fit above the sequence count");
 
-const EMPTY_KEY: u64 = 0;
+const EMPTY: u64 = 0;
 
-/** The key of the pair holding IOVA page `iovaPage` of domain ctx. */
-@inline function keyOf(ctx: u32, iovaPage: u64): u64 {
-  // +1 so that no real key is EMPTY_KEY.
-  return ((<u64>ctx << 40) | ((iovaPage >> 1) & 0xff_ffff_ffff)) + 1;
+/** The key word of the pair holding IOVA page `iovaPage` (never EMPTY). */
+@inline function pairOf(iovaPage: u64): u64 {
+  return (iovaPage >> 1) + 1;
 }
 
-@inline function hashOf(key: u64): u64 {
-  let h = key * 0x9e3779b97f4a7c15;
+@inline function hashOf(pair: u64, ctx: u64): u64 {
+  let h = (pair ^ (ctx << 40) ^ (ctx >> 24)) * 0x9e3779b97f4a7c15;
   return h ^ (h >> 29);
 }
 
-/** The keys' bytes: a u64 per pair, padded so that the pairs start on a line. */
+/** The keys' bytes, padded so that the pairs start on a line. */
 @inline function keysBytes(capacity: u32): u32 {
-  return (capacity * 8 + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+  return (capacity * PAIR_KEY + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 }
 
 export function oracleBytes(capacity: u32, ring: u32): u32 {
@@ -236,8 +253,8 @@ export function oracleInit(o: OracleHeader, capacity: u32, ring: u32): void {
   const base = changetype<u32>(o);
   o.capacity = capacity;
   o.mask = capacity - 1;
-  o.keys = base + ORACLE_HEADER;
-  o.table = changetype<ShadowEntry>(o.keys + keysBytes(capacity));
+  o.keys = changetype<PairKey>(base + ORACLE_HEADER);
+  o.table = changetype<ShadowEntry>(base + ORACLE_HEADER + keysBytes(capacity));
   o.ring = changetype<Violation>(changetype<u32>(o.table) + capacity * CACHE_LINE);
   o.ringMask = ring - 1;
 }
@@ -265,22 +282,48 @@ const MAX_PROBES: u32 = 128;
  * probe's reads share their lines for good; only the entries move between writers.
  */
 function entryFor(o: OracleHeader, ctx: u32, iovaPage: u64, claim: bool): ShadowEntry | null {
-  const key = keyOf(ctx, iovaPage);
+  const pair = pairOf(iovaPage);
+  const want = <u64>ctx + 1;
   const mask = o.mask;
-  let i = <u32>(hashOf(key) & <u64>mask);
+  let i = <u32>(hashOf(pair, want) & <u64>mask);
   const limit = mask < MAX_PROBES ? mask : MAX_PROBES;
   for (let probes: u32 = 0; probes <= limit; probes++) {
-    const keyAddr = o.keys + i * 8;
-    let k = atomic.load<u64>(keyAddr);
-    if (k == EMPTY_KEY) {
+    const k = changetype<PairKey>(changetype<u32>(o.keys) + i * PAIR_KEY);
+    let p = atomic.load<u64>(pairAddr(k));
+    if (p == EMPTY) {
       if (!claim) return null;
-      k = atomic.cmpxchg<u64>(keyAddr, EMPTY_KEY, key);
-      if (k == EMPTY_KEY) k = key;
+      p = atomic.cmpxchg<u64>(pairAddr(k), EMPTY, pair);
+      if (p == EMPTY) {
+        atomic.store<u64>(ctxAddr(k), want);
+        return entryAt(o, i, iovaPage);
+      }
     }
-    if (k == key) return changetype<ShadowEntry>(changetype<u32>(o.table) + i * CACHE_LINE + <u32>(iovaPage & 1) * ORACLE_ENTRY);
+    if (p == pair && keyCtx(k, claim) == want) return entryAt(o, i, iovaPage);
     i = (i + 1) & mask;
   }
   return null;
+}
+
+@inline function pairAddr(k: PairKey): u32 { return changetype<u32>(k) + offsetof<PairKey>("pair"); }
+@inline function ctxAddr(k: PairKey): u32 { return changetype<u32>(k) + offsetof<PairKey>("ctx"); }
+
+/** Page `iovaPage`'s entry in the pair at slot `i`. */
+@inline function entryAt(o: OracleHeader, i: u32, iovaPage: u64): ShadowEntry {
+  return changetype<ShadowEntry>(changetype<u32>(o.table) + i * CACHE_LINE + <u32>(iovaPage & 1) * ORACLE_ENTRY);
+}
+
+/**
+ * The context of a claimed slot (+ 1). Its claimer writes it just after winning the slot; a
+ * writer (`wait`: the map, which would otherwise claim a second slot for the same pair when
+ * its neighbour page is being mapped on another CPU) waits for it. A reader need not: the
+ * pair had no entries before, so whatever page it looks for is not recorded yet. After
+ * READ_LOOKS the claimer is taken for dead (its worker stopped) and the slot for another
+ * context's.
+ */
+function keyCtx(k: PairKey, wait: bool): u64 {
+  let c = atomic.load<u64>(ctxAddr(k));
+  for (let looks: u32 = 0; c == 0 && wait && looks < READ_LOOKS; looks++) c = atomic.load<u64>(ctxAddr(k));
+  return c;
 }
 
 /**

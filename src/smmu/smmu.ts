@@ -212,7 +212,7 @@ export const DEFAULT_IOTLB_ENTRIES = 2048;
 
 /**
  * The largest oracle shadow (SmmuOptions.oracle.capacity): room for this many IOVA pages however
- * scattered, twice as many when neighbours are mapped together (72 bytes a pair of pages).
+ * scattered, twice as many when neighbours are mapped together (80 bytes a pair of pages).
  */
 export const ORACLE_MAX_PAGES = 32768;
 
