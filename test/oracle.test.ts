@@ -48,7 +48,7 @@ describe("safety oracle", () => {
 
   it("the shadow keeps whole what it was told: a PA far above the page table's, and a jiffy past 2^40", () => {
     const { pt, dom, dev, oracle } = setup();
-    const HIGH = 2 ** 52 - 0x1000; // the last page the raw oracle can name; the page table maps OLD
+    const HIGH = 2 ** 53 - 0x1000; // the last page the oracle can be told of; the page table maps OLD
     expect(pt.mapPages(IOVA, OLD, 0x1000, 1, Prot.READ).ret).toBe(0);
     oracle.recordMap(dom, IOVA, NEW, 0x1000);
     oracle.recordMap(dom, IOVA, HIGH, 0x1000); // remapped without an unmap: NEW becomes its previous page
@@ -152,7 +152,7 @@ describe("safety oracle", () => {
     expect(oracle.takeViolations()).toEqual([]);
   });
 
-  it("a shadow keeps neighbouring pages in pairs: 32 pages mapped together fit a capacity of 16, a 33rd does not", () => {
+  it("a shadow keeps neighbouring pages in pairs: 32 pages mapped together fit a capacity of 16, a 17th pair does not", () => {
     const { pt, dom, dev, oracle } = setup({ oracle: { capacity: 16 } });
     expect(pt.mapPages(0x10_0000, 0x7000_0000, 0x1000, 34, Prot.READ).ret).toBe(0);
     // Two maps of 16 (one of more pages than the capacity is refused: validation.test.ts).

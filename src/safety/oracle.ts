@@ -96,8 +96,8 @@ export class Oracle {
   /**
    * @internal Refuse a map of more IOVA pages than the shadow surely has room for, before
    * anything is done: it might not be recorded whole (the shadow would be full, and its
-   * accesses unchecked), and each page past the shadow's room would still cost a bounded probe of a full table —
-   * minutes for a terabyte. `name`/`size` are the caller's argument.
+   * accesses unchecked), and each page past the shadow's room would still cost a bounded
+   * probe of a full table — minutes for a terabyte. `name`/`size` are the caller's argument.
    */
   checkMapPages(name: string, size: number, pages: number, ctx: string): void {
     if (pages <= this.capacity) return;
