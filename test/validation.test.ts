@@ -233,6 +233,26 @@ describe("each domain on an SMMU has a context (ASID, VMID) of its own", () => {
     smmu.destroy();
   });
 
+  it("ASID 0 and VMID 0 are one cache context: one SMMU takes a domain with either, not both", async () => {
+    // Both would be tagged 0 in its caches: the second device translated through the first's IOTLB entries.
+    const s2 = { format: "arm-lpae-s2", pgsizeBitmap: 0x40201000, ias: 40, oas: 40 } as const;
+    const table = (stage: 1 | 2) => sim.createPageTable(stage === 1 ? PT : s2);
+    for (const first of [1, 2] as const) {
+      const second = first === 1 ? 2 : 1;
+      const smmu = sim.createSmmu();
+      const a = sim.createSmmuDomain(table(first), { stage: first, id: 0 });
+      smmu.attachDevice(1, a);
+      const e = await thrown(() => smmu.attachDevice(2, sim.createSmmuDomain(table(second), { stage: second, id: 0 })));
+      expect(e).toBeInstanceOf(ArgumentError);
+      const [mine, theirs] = first === 1 ? ["VMID", "ASID"] : ["ASID", "VMID"];
+      expect(e.message).toMatch(new RegExp(`^attachDevice: domain has ${mine} 0, which is the cache context of SMMU domain ` +
+        `${a.id} \\(stage ${first}, ${theirs} 0\\) on SMMU ${smmu.id}: .*ASID 0 and VMID 0 cannot both be used on one SMMU`));
+      // Any other id at the other stage is a context of its own.
+      expect(smmu.attachDevice(2, sim.createSmmuDomain(table(second), { stage: second, id: 1 })).streamId).toBe(2);
+      smmu.destroy();
+    }
+  });
+
   it("a destroyed SMMU's domains hold no context on the SMMU that reuses its id", async () => {
     const old = sim.createSmmu();
     const dom = sim.createSmmuDomain(sim.createPageTable(PT), { id: 9 });

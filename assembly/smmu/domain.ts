@@ -8,6 +8,7 @@ import { ESIM_ARGS } from "../errno";
 import { BEHAVIOUR_BITS } from "../behaviour";
 import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
 import { SMMU_MODEL_V3 } from "./smmu";
+import { makeCtx } from "./cache";
 
 /** One slot of the SMMU-domain table: written at create, then read by the driver's paths. */
 @unmanaged export class SmmuDomain {
@@ -141,17 +142,25 @@ export function smmuDomainsUnbind(smmu: u32): void {
 }
 
 /**
- * The live domain sending its commands to SMMU `smmu` whose context is stage `stage`'s
- * `ctxId` (its ASID, or VMID): its id, or -1. Two domains on one SMMU with the same context
- * would share its cache entries and each other's invalidations, so the package refuses the
- * second; this table is the one record of which contexts are taken.
+ * The live domain sending its commands to SMMU `smmu` whose cache context (makeCtx) is that
+ * of stage `stage`'s `ctxId` (its ASID, or VMID): its id, or -1. Two domains on one SMMU with
+ * the same context would share its cache entries and each other's invalidations, so the
+ * package refuses the second; this table is the one record of which contexts are taken. A
+ * stage-1 context is its ASID with VMID 0 and a stage-2 one its VMID with ASID 0, so ASID 0
+ * and VMID 0 are one context (the kernel allocates both from 1).
  */
 export function smmuContextHolder(smmu: u32, stage: u32, ctxId: u32): i32 {
+  const want = stageCtx(stage, ctxId);
   for (let i: u32 = 0; i < MAX_SMMU_DOMAINS; i++) {
     const a = slotLive(SMMU_DOMAINS_BASE, SMMU_DOMAIN_SIZE, MAX_SMMU_DOMAINS, i);
     if (a == 0) continue;
     const d = changetype<SmmuDomain>(a);
-    if (d.smmu == smmu + 1 && d.stage == stage && (stage == 1 ? d.asid : d.vmid) == ctxId) return <i32>i;
+    if (d.smmu == smmu + 1 && makeCtx(d.asid, d.vmid) == want) return <i32>i;
   }
   return -1;
+}
+
+/** The cache context of a stage-`stage` domain with ASID or VMID `id`, as smmuDomainCreate sets them. */
+@inline function stageCtx(stage: u32, id: u32): u32 {
+  return stage == 1 ? makeCtx(id, 0) : makeCtx(0, id);
 }

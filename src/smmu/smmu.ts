@@ -493,9 +493,10 @@ export class Smmu {
 
   /**
    * @internal Send SMMU domain `domain`'s commands to this SMMU from now on — refused when
-   * another domain here already has its ASID (stage 1) or VMID (stage 2): the two would share
-   * cache entries and each other's invalidations, and the oracle would judge one domain's
-   * accesses by the other's maps. `field` names what the caller chose the context with.
+   * another domain here already has its ASID (stage 1) or VMID (stage 2), or its cache context
+   * (ASID 0 and VMID 0 are one): the two would share cache entries and each other's
+   * invalidations, and the oracle would judge one domain's accesses by the other's maps.
+   * `field` names what the caller chose the context with.
    */
   bindDomain(domain: SmmuDomain, ctx: string, field: string): void {
     const holder = this.contextHolder(domain.stage, domain.asidOrVmid);
@@ -503,6 +504,13 @@ export class Smmu {
       const what = domain.stage === 1 ? "ASID" : "VMID";
       const value = field === "domain" ? `SMMU domain ${domain.id} (${what} ${domain.asidOrVmid})` : domain.asidOrVmid;
       const has = field === "domain" ? `has ${what} ${domain.asidOrVmid}, which is` : "is";
+      const other = [...this.domains].find((d) => d.id === holder);
+      if (other !== undefined && other.stage !== domain.stage) {
+        throw new ArgumentError(field, value, `${has} the cache context of SMMU domain ${holder} (stage ${other.stage}, ` +
+          `${other.stage === 1 ? "ASID" : "VMID"} 0) on SMMU ${this.id}: a stage-1 context is its ASID with VMID 0 and a ` +
+          "stage-2 one its VMID with ASID 0, so ASID 0 and VMID 0 cannot both be used on one SMMU (the kernel " +
+          "allocates both from 1); give one of them another id", ctx);
+      }
       throw new ArgumentError(field, value, `${has} already in use on SMMU ${this.id} by SMMU domain ${holder} ` +
         `(a DmaDomain's is its smmuDomain); each domain on an SMMU needs its own ${what}`, ctx);
     }
@@ -511,7 +519,10 @@ export class Smmu {
     this.domains.add(domain);
   }
 
-  /** @internal The SMMU domain (its id) whose stage-`stage` context here is `asidOrVmid`, or -1 (the core's table says). */
+  /**
+   * @internal The SMMU domain (its id) whose cache context here is that of stage `stage`'s
+   * `asidOrVmid` (ASID 0 and VMID 0 are one), or -1 (the core's table says).
+   */
   contextHolder(stage: 1 | 2, asidOrVmid: number): number {
     return this.core.raw.smmu_context_holder(this.id, stage, asidOrVmid);
   }
