@@ -39,7 +39,7 @@
 
 import { counterAdd } from "../counters";
 import { CACHE_LINE, TS_FQ_STAMP, TS_ORACLE_BEFORE, TS_ORACLE_NOW } from "../memmap";
-import { loadToWrite } from "../sync";
+import { giveUpWait, loadToWrite, waitedForStopped } from "../sync";
 
 /** The oracle's bookkeeping, at the start of its kheap block (set by oracleInit). */
 @unmanaged export class OracleHeader {
@@ -316,13 +316,16 @@ function entryFor(o: OracleHeader, ctx: u32, iovaPage: u64, claim: bool): Shadow
  * The context of a claimed slot (+ 1). Its claimer writes it just after winning the slot; a
  * writer (`wait`: the map, which would otherwise claim a second slot for the same pair when
  * its neighbour page is being mapped on another CPU) waits for it. A reader need not: the
- * pair had no entries before, so whatever page it looks for is not recorded yet. After
- * READ_LOOKS the claimer is taken for dead (its worker stopped) and the slot for another
- * context's.
+ * pair had no entries before, so whatever page it looks for is not recorded yet. A claimer
+ * that never writes it is a worker stopped mid-task, and the wait gives up as every wait on
+ * one does (sync.ts waitedForStopped).
  */
 function keyCtx(k: PairKey, wait: bool): u64 {
   let c = atomic.load<u64>(ctxAddr(k));
-  for (let looks: u32 = 0; c == 0 && wait && looks < READ_LOOKS; looks++) c = atomic.load<u64>(ctxAddr(k));
+  for (let looks: u32 = 0; c == 0 && wait; looks++) {
+    if (waitedForStopped(looks)) giveUpWait();
+    c = atomic.load<u64>(ctxAddr(k));
+  }
   return c;
 }
 
@@ -354,10 +357,21 @@ function keyCtx(k: PairKey, wait: bool): u64 {
   return ((seq + by) & SEQ_COUNT_MASK) | (state << SEQ_STATE_SHIFT);
 }
 
+/**
+ * The entry of `iovaPage`, where `before` is that of the page before it (null: none found, or
+ * none asked for): an odd page's pair is its even neighbour's, so a run of pages looks each
+ * pair up once.
+ */
+@inline function entryAfter(o: OracleHeader, ctx: u32, iovaPage: u64, before: ShadowEntry | null, claim: bool): ShadowEntry | null {
+  if ((iovaPage & 1) != 0 && before) return changetype<ShadowEntry>(changetype<u32>(before) + ORACLE_ENTRY);
+  return entryFor(o, ctx, iovaPage, claim);
+}
+
 /** The DMA API mapped `pages` pages at iovaPage → paPage in domain ctx. */
 export function oracleMap(o: OracleHeader, ctx: u32, iovaPage: u64, paPage: u64, pages: u64): void {
+  let e: ShadowEntry | null = null;
   for (let i: u64 = 0; i < pages; i++) {
-    const e = entryFor(o, ctx, iovaPage + i, true);
+    e = entryAfter(o, ctx, iovaPage + i, e, true);
     if (!e) { shadowFull(o); continue; }
     const seq = seqForWrite(e);
     beginWrite(e, seq);
@@ -376,8 +390,9 @@ export function oracleMap(o: OracleHeader, ctx: u32, iovaPage: u64, paPage: u64,
  */
 export function oracleUnmap(o: OracleHeader, ctx: u32, iovaPage: u64, pages: u64, lazy: bool, flushesStarted: u32,
                             now: u64): void {
+  let e: ShadowEntry | null = null;
   for (let i: u64 = 0; i < pages; i++) {
-    const e = entryFor(o, ctx, iovaPage + i, false);
+    e = entryAfter(o, ctx, iovaPage + i, e, false);
     if (!e) continue;
     const seq = seqForWrite(e);
     if (stateIn(seq) == 0) continue;
