@@ -101,8 +101,8 @@ export function smmuDomainCreate(stage: u32, id: u32, features: u32, kb: u32): i
   if (i < 0) return i;
   const sd = smmuDomainAt(<u32>i);
   sd.stage = stage;
-  sd.asid = stage == 1 ? id : 0;
-  sd.vmid = stage == 2 ? id : 0;
+  sd.asid = stageAsid(stage, id);
+  sd.vmid = stageVmid(stage, id);
   sd.features = features;
   sd.kb = kb;
   slotPublish(changetype<u32>(sd));
@@ -160,7 +160,11 @@ export function smmuContextHolder(smmu: u32, stage: u32, ctxId: u32): i32 {
   return -1;
 }
 
-/** The cache context of a stage-`stage` domain with ASID or VMID `id`, as smmuDomainCreate sets them. */
+/** A stage-`stage` domain's ASID and VMID, from its id: the one its stage tags with, the other 0. */
+@inline function stageAsid(stage: u32, id: u32): u32 { return stage == 1 ? id : 0; }
+@inline function stageVmid(stage: u32, id: u32): u32 { return stage == 2 ? id : 0; }
+
+/** The cache context of a stage-`stage` domain with ASID or VMID `id`. */
 @inline function stageCtx(stage: u32, id: u32): u32 {
-  return stage == 1 ? makeCtx(id, 0) : makeCtx(0, id);
+  return makeCtx(stageAsid(stage, id), stageVmid(stage, id));
 }
