@@ -91,8 +91,11 @@ async function scaling(input) {
  */
 const domainTypes = (input) => (input.events?.some((e) => e.action === "switch-to-lazy") ? ["DMA", "DMA-FQ"] : [undefined]);
 
+/** A domain type in words. */
+const TYPE_WORDS = { DMA: "strict", "DMA-FQ": "lazy" };
+
 /** The label before a domain type's figures: "strict ", "lazy ", or none for the scenario's own. */
-const typeLabel = (type) => (type === undefined ? "" : type === "DMA" ? "strict " : "lazy ");
+const typeLabel = (type) => (type === undefined ? "" : `${TYPE_WORDS[type]} `);
 
 /**
  * The cache lines two workers would move per operation of the scenario (bench/lib/line-sharing.mjs,
@@ -177,8 +180,7 @@ export async function run({ print = console.log, profile = DEFAULT_PROFILE, name
 
 /** A scenario's domain types in words, for the summary: "strict", "lazy", or the type's name. */
 function modeNote(input) {
-  const words = { DMA: "strict", "DMA-FQ": "lazy" };
-  return [...new Set(input.domains.map((d) => d.type ?? "DMA"))].map((t) => words[t] ?? t).join(" and ");
+  return [...new Set(input.domains.map((d) => d.type ?? "DMA"))].map((t) => TYPE_WORDS[t] ?? t).join(" and ");
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
