@@ -125,7 +125,7 @@ describe("line transfers between two workers per scenario operation", () => {
   it("nic, lazy, with its oracle: the shadow line of a pair of IOVAs the other CPU unmapped last moves once", async () => {
     const r: Sharing = await scenarioSharing(Simulator, traced, BUILTIN_RUN_SCENARIOS.nic, { type: "DMA-FQ" });
     // Neighbouring IOVA pages share a line of entries (their keys sit apart, written once), so
-    // the IOVAs handed over cost half a line each: 0.27 an operation, 0.54 in all. With a line
+    // the IOVAs handed over cost half a line each: 0.31 an operation, 0.54 in all. With a line
     // per entry, key included: 0.48 (0.71 in all); 1.14 in all while the map's lookup read
     // the entry and its writes then took it again.
     expect(r.total).toBeLessThan(0.62);
