@@ -362,11 +362,14 @@ export function smmu_set_walkers(id: u32, n: u32): bool {
   return smmu.setWalkers(id, n);
 }
 
-/** Program stream `sid` to translate with a single-stage context: 0 or a negative errno. */
-export function smmu_ste_set(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vmid: u32,
-                             ttb: f64, ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
+/**
+ * Program stream `sid` to translate with SMMU domain `domain`'s single-stage context (its
+ * stage, ASID and VMID as the domain has them): 0 or a negative errno.
+ */
+export function smmu_ste_set(id: u32, sid: u32, domain: u32, ttb: f64, ias: u32, pgShift: u32, start: u32, oas: u32): i32 {
   if (!sd.smmuDomainLive(domain)) return -ESIM_NO_SMMU_DOMAIN;
-  return smmu.steSet(id, sid, domain, stage, asid, vmid, <u64>ttb, ias, pgShift, start, oas);
+  const dom = sd.smmuDomainAt(domain);
+  return smmu.steSet(id, sid, domain, dom.stage, dom.asid, dom.vmid, <u64>ttb, ias, pgShift, start, oas);
 }
 
 /**

@@ -482,9 +482,7 @@ export class Smmu {
     const rc = this.model !== "v3"
       ? this.core.raw.smmu_v2_attach(this.id, streamId, domain.id, g.ttbr, tcrWord(g), Number(BigInt.asUintN(32, g.mair ?? 0n)),
           g.ias, Math.log2(g.granule), g.startLevel, g.oas)
-      : this.core.raw.smmu_ste_set(this.id, streamId, domain.id, domain.stage,
-          domain.stage === 1 ? domain.asidOrVmid : 0, domain.stage === 2 ? domain.asidOrVmid : 0,
-          g.ttbr, g.ias, Math.log2(g.granule), g.startLevel, g.oas);
+      : this.core.raw.smmu_ste_set(this.id, streamId, domain.id, g.ttbr, g.ias, Math.log2(g.granule), g.startLevel, g.oas);
     checkCore(this.core, rc, ctx, { detail: `stream ${streamId}` });
     const dev = new Device(this.core, this, streamId, pt);
     this.devices.set(streamId, dev);
