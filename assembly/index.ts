@@ -12,7 +12,7 @@
 import * as mm from "./memmap";
 import { FRAME_SIZE } from "./memmap";
 import { D_SMMU_DOMAIN } from "./pgtable/desc";
-import { attachThread, lockAcquire, lockAcquireBounded, lockRelease, slotBase } from "./sync";
+import { attachThread, lockAcquire, lockAcquireBounded, lockHolder, lockRelease, slotBase } from "./sync";
 import { coreInit, coreMemoryBytes, coreReady } from "./core";
 import { createTable, freePgtable, liveTable, releaseTable, setTableFlags } from "./pgtable/config";
 import { iovaToPhys, mapPages } from "./pgtable/lpae";
@@ -712,6 +712,11 @@ export function sync_lock_bounded(addr: u32, maxLooks: u32): bool {
 
 export function sync_unlock(addr: u32): void {
   lockRelease(addr);
+}
+
+/** The thread slot holding the lock at `addr`, or -1 (free, or a word no thread wrote). */
+export function sync_lock_holder(addr: u32): i32 {
+  return lockHolder(addr);
 }
 
 /** Advance simulated time by `jiffies`, firing due timers on simulated CPU `cpu`; returns the new time. */

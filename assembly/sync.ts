@@ -35,6 +35,12 @@ const STOPPED_SLOTS: u32 = CONTROL_BASE + offsetof<ControlBlock>("stoppedSlots")
   return <i32>currentSlot() + 1;
 }
 
+/** The thread slot holding the lock at `lock` (its word − 1), or −1: free, or a word no thread wrote. */
+@inline export function lockHolder(lock: u32): i32 {
+  const word = atomic.load<i32>(lock);
+  return word > 0 && <u32>word <= MAX_THREADS ? word - 1 : -1;
+}
+
 /**
  * Whether the lock at `lock` is held by a worker the orchestrator stopped mid-task
  * (ControlBlock.stoppedSlots): it died holding it, and will never let go.
@@ -42,8 +48,8 @@ const STOPPED_SLOTS: u32 = CONTROL_BASE + offsetof<ControlBlock>("stoppedSlots")
 @inline function heldByStopped(lock: u32): bool {
   const stopped = atomic.load<u64>(STOPPED_SLOTS);
   if (stopped == 0) return false;
-  const holder = atomic.load<i32>(lock);
-  return holder > 0 && <u32>holder <= MAX_THREADS && ((stopped >> <u64>(holder - 1)) & 1) != 0;
+  const holder = lockHolder(lock);
+  return holder >= 0 && ((stopped >> <u64>holder) & 1) != 0;
 }
 
 /**

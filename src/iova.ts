@@ -861,16 +861,14 @@ export class IovaDomain {
    */
   private lockForRead(lock: number, what: string): void {
     if (this.core.raw.sync_lock_bounded(lock, 200_000_000)) return;
-    // A held lock's word is its holder's thread slot + 1 (assembly/sync.ts lockAcquire).
-    const word = this.core.readU32(lock);
-    const slot = word >= 1 && word <= this.core.layout.MAX_THREADS ? word - 1 : undefined;
-    if (slot !== undefined && this.core.stoppedSlots().includes(slot)) {
-      throw new MachineStoppedError(`iommu-sim: IOVA domain ${this.id}: ${what} is held by ${threadName(slot)}, which ` +
+    const holder = this.core.raw.sync_lock_holder(lock);
+    if (holder >= 0 && this.core.stoppedSlots().includes(holder)) {
+      throw new MachineStoppedError(`iommu-sim: IOVA domain ${this.id}: ${what} is held by ${threadName(holder)}, which ` +
         `was stopped mid-run (${STOPPED_HOW}) and will never let go of it; close this Simulator and use a new one`);
     }
-    throw new IommuSimError(`iommu-sim: IOVA domain ${this.id}: ${what} stayed locked ` +
-      `(${slot === undefined ? `lock word ${word}` : `held by ${threadName(slot)}`}); a worker died holding it, or the ` +
-      "domain's state is corrupted");
+    throw new IommuSimError(`iommu-sim: IOVA domain ${this.id}: ${what} stayed locked (` +
+      `${holder < 0 ? `lock word ${this.core.readU32(lock)}` : `held by ${threadName(holder)}`}); a worker died holding ` +
+      "it, or the domain's state is corrupted");
   }
 
   private withTreeLock<T>(fn: () => T): T {
