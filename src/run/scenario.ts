@@ -454,11 +454,32 @@ function invalidUnion(iss: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>): s
   return `expected ${expected(iss.inst)}, found ${found(iss.input, true)}`;
 }
 
+/**
+ * A union's failure told as the failure inside the one branch whose shape the value has, at
+ * its own path: a range `{ from, to: "x" }` is told `to: expected a number`, not that it is
+ * neither a list nor a range. A branch has the value's shape when none of its issues says the
+ * value itself is of another type or value (a list's branch, given an object, does); one
+ * about its length or its unknown fields still means the shape was right. With no such
+ * branch, or several, the union's own message says what it takes.
+ */
+function intoBranch(iss: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (iss.code !== "invalid_union") return [iss];
+  const shaped = iss.errors.filter((branch) => branch.length > 0 && !branch.some(isOtherShape));
+  if (shaped.length !== 1) return [iss];
+  // An unknown field first: a misspelt one (`stp`) is the likely cause of a missing one (`step`).
+  const branch = [...shaped[0]!].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+  return branch.flatMap((b) => intoBranch({ ...b, path: [...iss.path, ...b.path] }));
+}
+
+/** Whether an issue says the value at a union's own path is not of its branch's type. */
+const isOtherShape = (b: z.core.$ZodIssue): boolean =>
+  b.path.length === 0 && (b.code === "invalid_type" || b.code === "invalid_value" || b.code === "invalid_union");
+
 /** Issues as problems, one per field: an unknown-fields issue becomes one problem per
  *  field, and a field failing several checks (0 is neither ≥ 1 nor a power of two) keeps
  *  the first. */
 export function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
-  const all = issues.flatMap((iss) => iss.code === "unrecognized_keys"
+  const all = issues.flatMap(intoBranch).flatMap((iss) => iss.code === "unrecognized_keys"
     ? iss.keys.map((key) => ({ path: [...iss.path, key], message: iss.message }))
     : [{ path: iss.path, message: iss.message }]);
   const seen = new Set<string>();

@@ -88,7 +88,7 @@ const sweepSchema = z.strictObject({
   set: valuesByPath().optional(),
   repeat: integer(1, MAX_SWEEP_RUNS).optional(),
   seed: integer(0, MAX_SEED).optional(),
-  keep: expecting(z.union([z.literal("full"), z.array(z.string()).min(1)]),
+  keep: expecting(z.union([z.literal("full"), z.array(expecting(z.string(), "a metric path", "a string")).min(1)]),
     '"full" (the whole report) or a list of metric paths (at least one)').optional(),
 });
 
@@ -192,7 +192,8 @@ function resolveBase(base: string | Record<string, unknown>, baseDir: string, so
   try {
     parseRunScenario(scenario, where);
   } catch (e) {
-    if (e instanceof ScenarioError) throw new SweepError(source, "base", e.message);
+    // An inline base's problems already say `<sweep>: base: …`: told once, not twice.
+    if (e instanceof ScenarioError) throw new SweepError(source, "base", e.message.replace(`${source}: base: `, ""));
     throw e;
   }
   return scenario;
