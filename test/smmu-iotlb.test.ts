@@ -38,6 +38,24 @@ describe("IOTLB and walk caches", () => {
     expect(smmu.stats().iotlb).toMatchObject({ fills: 1, hits: 1 });
   });
 
+  it("a detached device's main TLB goes back to the kheap, its counters kept in the SMMU's", () => {
+    const { pt, dom, smmu, dev } = setup();
+    mapPages(pt, 0x1000, 2);
+    from(dev, 0x1000);
+    from(dev, 0x1000);
+    dev.detach();
+    // Each device's main TLB is 128 KiB of the kheap: without freeing them, a few dozen
+    // devices probed and removed one after another would exhaust it.
+    const used = sim.memoryStats().kheapPages;
+    for (let sid = 2; sid < 256; sid++) smmu.attachDevice(sid, dom).detach();
+    expect(sim.memoryStats().kheapPages).toBe(used);
+    // The first device's hit and fill, and its entries invalidated at detach, still count.
+    expect(smmu.stats().iotlb).toMatchObject({ hits: 1, fills: 1, misses: 1, invalidated: 1 });
+    const again = smmu.attachDevice(1, dom);
+    expect(from(again, 0x1000)).toBe("walk"); // a new main TLB: nothing left from before
+    expect(smmu.stats().iotlb).toMatchObject({ hits: 1, fills: 2, misses: 2 });
+  });
+
   it("a leaf TLBI keeps the walk cache; a non-leaf one removes it too", () => {
     const { pt, smmu, dev } = setup();
     mapPages(pt, 0x1000, 2);

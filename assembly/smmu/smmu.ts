@@ -8,7 +8,7 @@
 
 import { CACHE_LINE, MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
-import { ALL_SHIFTS, CacheHeader, cacheBytes, cacheInit, cacheInvalidate, cacheSettle, cacheUseGenerations } from "./cache";
+import { ALL_SHIFTS, C_HITS, C_INVALIDATED, CacheHeader, cacheBytes, cacheInit, cacheInvalidate, cacheSettle, cacheUseGenerations } from "./cache";
 import { CTX_TABLE_BYTES, ctxTableInit } from "./context-gen";
 import { OracleHeader, oracleBytes, oracleInit } from "../safety/oracle";
 import { counterAdd } from "../counters";
@@ -138,8 +138,13 @@ if (offsetof<PendingCmd>() > PENDING_CMD_SIZE) ERROR("PendingCmd outgrew PENDING
   ctxTable: u32;
   /** Each stream's own main TLB (OPT_IOTLB_PER_STREAM): sets, ways, policy (POLICY_*), seed; set at create. */
   tlbSets: u32; tlbWays: u32; tlbPolicy: u32; tlbSeed: u32;
-  _pad20: u64; _pad21: u64; _pad22: u64; _pad23: u64;
-  _pad24: u64; _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64;
+  /**
+   * The counters of main TLBs freed when their streams were detached (OPT_IOTLB_PER_STREAM),
+   * as a CacheHeader has them from C_HITS on (hits, misses, fills, evictions, invalidated):
+   * the SMMU's history stays whole while a detached stream's memory goes back to the kheap.
+   */
+  retiredIotlb: u64; _retiredIotlb1: u64; _retiredIotlb2: u64; _retiredIotlb3: u64; _retiredIotlb4: u64;
+  _pad25: u64; _pad26: u64; _pad27: u64; _pad28: u64; _pad29: u64;
   /** Guards the walkers' timeline (walkers.ts; a lock word, sync.ts): taken only in timed runs. */
   walkerLock: u32;
   /** Table walks the SMMU runs at once, 1..MAX_WALKERS: set at create (DEFAULT_WALKERS) or by setWalkers. */
@@ -200,6 +205,7 @@ if (offsetof<SmmuInstance>("_pad0") - offsetof<SmmuInstance>("frames") != MAX_FR
 if (S_COSTS - S_STATS != STATS_ROOM * 8) ERROR("stats ≠ STATS_ROOM");
 if (offsetof<SmmuInstance>("utlbEntries") - S_COSTS != COSTS_ROOM * 4) ERROR("costs ≠ COSTS_ROOM");
 if (offsetof<SmmuInstance>("_pad32") - S_WALKER_BUSY != MAX_WALKERS * 16) ERROR("walkerBusy ≠ MAX_WALKERS");
+if (offsetof<SmmuInstance>("_pad25") - offsetof<SmmuInstance>("retiredIotlb") != C_INVALIDATED + 8 - C_HITS) ERROR("retiredIotlb ≠ a cache's counters");
 if (offsetof<SmmuInstance>("walkerLock") % CACHE_LINE != 0) ERROR("SmmuInstance.walkerLock must start its own cache line");
 if (offsetof<SmmuInstance>() - offsetof<SmmuInstance>("cachedStreams") != MAX_STREAMS / 8) ERROR("cachedStreams ≠ MAX_STREAMS bits");
 
@@ -293,8 +299,8 @@ if (COST_COUNT > COSTS_ROOM) ERROR("COST_* outgrew SmmuInstance.costs");
   ctxSlot: u32;
   /**
    * The IOTLB this stream's translations use: the SMMU's shared one, or (OPT_IOTLB_PER_STREAM)
-   * its own main TLB, allocated by its first steSet and kept, emptied, while detached (its
-   * counters are the SMMU's history); null before the stream was ever attached.
+   * its own main TLB, allocated when it is attached and freed when it is detached (its
+   * counters then kept in SmmuInstance.retiredIotlb); null while it has none.
    */
   iotlb: CacheHeader | null;
 }
@@ -433,7 +439,7 @@ export function smmuSettle(s: SmmuInstance): void {
 export function iotlbCounterSum(s: SmmuInstance, offset: u32): u64 {
   const shared = s.iotlb;
   if (shared) return atomic.load<u64>(changetype<u32>(shared) + offset);
-  let sum: u64 = 0;
+  let sum = atomic.load<u64>(retiredCounter(s, offset));
   for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) {
     const own = steOf(s, sid).iotlb;
     if (own) sum += atomic.load<u64>(changetype<u32>(own) + offset);
@@ -587,14 +593,32 @@ function streamCache(sets: u32, ways: u32): u32 {
 }
 
 /**
- * Detach stream `sid`: its micro-TLB goes with it; its own main TLB (OPT_IOTLB_PER_STREAM)
- * is emptied and kept for its next attach — no TLBI reaches a detached stream's caches, so
- * nothing may stay in them. `s`: the SMMU's address.
+ * Detach stream `sid`: its caches go with it — no TLBI reaches a detached stream, so nothing
+ * may stay in them — and their memory goes back to the kheap (a driver that probes and
+ * removes devices on many streams must not run out). Its own main TLB (OPT_IOTLB_PER_STREAM)
+ * is emptied first, so that its entries count as invalidated, and its counters are kept in
+ * the SMMU's (retiredIotlb). `s`: the SMMU's address.
  */
 export function steClear(s: u32, sid: u32): void {
   const smmu = changetype<SmmuInstance>(s);
   const own = detachStream(smmu, sid);
-  if (own) cacheInvalidate(own, 0, 0, 0, 0, 0, ALL_SHIFTS);
+  if (!own) return;
+  cacheInvalidate(own, 0, 0, 0, 0, 0, ALL_SHIFTS);
+  retireIotlb(smmu, own);
+  steOf(smmu, sid).iotlb = null;
+  freeFrames(changetype<u32>(own));
+}
+
+/** The SMMU's sum of its freed main TLBs' counter at CacheHeader offset `offset` (C_HITS…C_INVALIDATED). */
+@inline function retiredCounter(s: SmmuInstance, offset: u32): u32 {
+  return changetype<u32>(s) + offsetof<SmmuInstance>("retiredIotlb") + offset - C_HITS;
+}
+
+/** Add a main TLB's counters to the SMMU's record of freed ones (iotlbCounterSum reads both). */
+function retireIotlb(s: SmmuInstance, c: CacheHeader): void {
+  for (let offset = C_HITS; offset <= C_INVALIDATED; offset += 8) {
+    atomic.add<u64>(retiredCounter(s, offset), atomic.load<u64>(changetype<u32>(c) + offset));
+  }
 }
 
 /** Stream `sid` made invalid, out of the TLBIs' reach, its micro-TLB freed: returns its own main TLB, or null. */
