@@ -181,6 +181,19 @@ describe("objects must belong to this simulator and domain", () => {
     expect(coreOf(a).raw.pgt_set_smmu_domain(pt.id, first.id === 0 ? 1 : 0)).toBeLessThan(0);
     expect(L.ESIM_TABLE_HAS_SMMU_DOMAIN).toBeGreaterThan(4096);
   });
+
+  it("refuses a stage the table's format is not (the SMMU would read its descriptors as the other stage's)", async () => {
+    const s1 = a.createPageTable(PT);
+    const e = await thrown(() => a.createSmmuDomain(s1, { id: 13, stage: 2 }));
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e.message).toBe("createSmmuDomain: stage must be the page table's own stage (1): its format arm-lpae-s1 is a " +
+      "stage-1 one, and the SMMU walks a table as its domain's stage has them, got 2 (0x2)");
+    const s2 = a.createPageTable({ ...PT, format: "arm-lpae-s2" });
+    expect(() => a.createSmmuDomain(s2, { id: 13, stage: 1 })).toThrow(/stage must be the page table's own stage \(2\)/);
+    // Nothing was made: the tables take a domain of their own stage.
+    expect(a.createSmmuDomain(s1, { id: 13, stage: 1 }).stage).toBe(1);
+    expect(a.createSmmuDomain(s2, { id: 14 }).stage).toBe(2);
+  });
 });
 
 describe("each domain on an SMMU has a context (ASID, VMID) of its own", () => {

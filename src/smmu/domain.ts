@@ -12,7 +12,7 @@ import {
 import { behaviourBits, machineBehaviourBits, PROFILES, type Profile } from "../profile.js";
 
 export interface SmmuDomainOptions {
-  /** 1: stage-1 (commands carry the ASID), 2: stage-2 (the VMID). Default: the table's stage. */
+  /** 1: stage-1 (commands carry the ASID), 2: stage-2 (the VMID): the table's own stage (its format says which), the default. */
   stage?: 1 | 2;
   /** The ASID (stage 1) or VMID (stage 2), 0..65535. */
   id: number;
@@ -57,6 +57,13 @@ export class SmmuDomain {
     }
     const tableStage = pt.geometry.format.startsWith("arm-lpae-s1") ? 1 : 2;
     const stage = checkInt("stage", opts.stage ?? tableStage, 1, 2, ctx) as 1 | 2;
+    // The driver picks the table's format from the stage (ARM_64_LPAE_S1 or _S2): the SMMU
+    // reads the descriptors as its stage has them, so another stage's would be misread
+    // (stage-1 AP bits taken for S2AP: writes allowed that the table forbids).
+    if (stage !== tableStage) {
+      throw new ArgumentError("stage", stage, `must be the page table's own stage (${tableStage}): its format ` +
+        `${pt.geometry.format} is a stage-${tableStage} one, and the SMMU walks a table as its domain's stage has them`, ctx);
+    }
     const id = checkInt(stage === 1 ? "id (ASID)" : "id (VMID)", opts.id, 0, 0xffff, ctx);
     const rules = opts.commandRules === undefined ? undefined : checkOneOf("commandRules", opts.commandRules, PROFILES, ctx);
     let features = 0;
