@@ -97,6 +97,37 @@ export function barrierWait(control: Int32Array, workers: number): void {
  */
 export type TaskArgs = unknown | ((worker: number) => unknown);
 
+/**
+ * Refuse arguments a worker cannot be sent (what structured clone refuses: a function, a
+ * symbol, a class instance with private state…) here, naming where in them, rather than
+ * from postMessage halfway through starting the workers.
+ */
+function checkSendable(value: unknown, name: string): void {
+  try {
+    structuredClone(value);
+  } catch (e) {
+    const at = unsendableAt(value, name, new Set()) ?? { path: name, value };
+    throw new ArgumentError(at.path, at.value, "cannot be sent to a worker (it must survive structured clone: " +
+      `no functions or symbols; ${e instanceof Error ? e.message : String(e)})`, "pool.run");
+  }
+}
+
+/** Where in `v` the first function or symbol is (a path from `path`), or undefined. */
+function unsendableAt(v: unknown, path: string, seen: Set<object>): { path: string; value: unknown } | undefined {
+  if (typeof v === "function" || typeof v === "symbol") return { path, value: v };
+  if (typeof v !== "object" || v === null || seen.has(v)) return undefined;
+  seen.add(v);
+  const entries: [string, unknown][] = v instanceof Map ? [...v].map(([k, x]) => [`.get(${String(k)})`, x])
+    : v instanceof Set ? [...v].map((x, i) => [` (Set entry ${i})`, x])
+    : Array.isArray(v) ? v.map((x, i) => [`[${i}]`, x])
+    : Object.entries(v).map(([k, x]) => [`.${k}`, x]);
+  for (const [step, x] of entries) {
+    const found = unsendableAt(x, path + step, seen);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 interface Handle {
   post(msg: unknown): void;
   terminate(): Promise<void>;
@@ -279,6 +310,8 @@ export class WorkerPool {
    * A built-in task's arguments that are wrong reject it with an ArgumentError before any
    * worker starts, and the pool stays usable.
    */
+  run<R = unknown>(task: string, args: (worker: number) => unknown, options?: PoolRunOptions): Promise<R[]>;
+  run<R = unknown>(task: string, args?: unknown, options?: PoolRunOptions): Promise<R[]>;
   run<R = unknown>(task: string, args?: TaskArgs, options?: PoolRunOptions): Promise<R[]> {
     let opts: PoolRunOptions;
     try {
@@ -313,7 +346,13 @@ export class WorkerPool {
       this.run_ = run;
       this.keepAlive(true);
       this.control.fill(0, CONTROL_SHARED);
-      for (let i = 0; i < this.size; i++) this.handles[i]!.post({ type: "run", run: id, task, args: perWorker[i] });
+      try {
+        for (let i = 0; i < this.size; i++) this.handles[i]!.post({ type: "run", run: id, task, args: perWorker[i] });
+      } catch (e) {
+        // Some workers may have the run already, parked on the gate, which stays shut: the
+        // pool stops them (none has touched the machine) and says why.
+        this.fail(new IommuSimError(`iommu-sim: could not hand '${task}' to the workers: ${e instanceof Error ? e.message : String(e)}`));
+      }
     });
   }
 
@@ -331,6 +370,7 @@ export class WorkerPool {
     const each = Array.from({ length: this.size },
       (_, w) => typeof args === "function" ? (args as (w: number) => unknown)(w) : args);
     builtin?.checkArgs(each, { core: this.core, perWorker: typeof args === "function" }, task);
+    each.forEach((a, w) => checkSendable(a, typeof args === "function" ? `args(${w})` : "args"));
     return each;
   }
 

@@ -115,6 +115,28 @@ describe("worker pool", () => {
     pt.release();
   });
 
+  it("arguments a worker cannot be sent are refused, naming where in them, and the pool stays usable", async () => {
+    const pool = await sim.pool({ workers: 2 });
+    const url = new URL("./fixtures/custom-task.mjs", import.meta.url).href;
+    const refusals: [unknown, RegExp][] = [
+      [{ table: 0, hooks: [1, { cb: () => 1 }] }, /^pool\.run: args\.hooks\[1\]\.cb cannot be sent to a worker \(it must survive structured clone: no functions or symbols; .*could not be cloned.*\), got a function$/],
+      [{ key: Symbol("k") }, /^pool\.run: args\.key cannot be sent to a worker .*, got Symbol\(k\)$/],
+      [(w: number) => (w === 1 ? { table: 0, f: () => w } : { table: 0 }), /^pool\.run: args\(1\)\.f cannot be sent to a worker/],
+      [new Map([["m", () => 1]]), /^pool\.run: args\.get\(m\) cannot be sent/],
+    ];
+    for (const [args, message] of refusals) {
+      const err = await pool.run(`${url}#translate`, args).catch((e) => e);
+      expect(err).toBeInstanceOf(ArgumentError);
+      expect(err.message).toMatch(message);
+    }
+    expect(pool.closed).toBe(false);
+    const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48 });
+    pt.mapPages(0x1000, 0xabc000, 0x1000, 2, Prot.READ);
+    expect(await pool.run(`${url}#translate`, (w) => ({ table: pt.id, iova: 0x1000 + w * 0x1000 })))
+      .toEqual([{ worker: 0, phys: 0xabc000 }, { worker: 1, phys: 0xabd000 }]);
+    pt.release();
+  });
+
   it("a second run while one is in progress is refused", async () => {
     const pt = sim.createPageTable({ format: "arm-lpae-s1", pgsizeBitmap: 0x40201000, ias: 48, oas: 48 });
     const pool = await sim.pool({ workers: 1 });
@@ -158,8 +180,11 @@ describe("worker pool", () => {
       const pool = await own.pool({ workers: 2 });
       const run = pool.run("dma.pairs", { domain: dom.id, device: nic.id, cpus: [0, 1], count: 4_000_000_000, size: 4096,
                                           physBase: 0x8000_0000, physPages: 1024, flags: 1, seed: 1 }).catch((e) => e);
-      // Certainly inside the loop, which claimed both CPUs first.
-      while (dom.stats().maps < 1000) await new Promise((r) => setTimeout(r, 5));
+      // Certainly inside both workers' loops: each claims its CPU first, worker 0 (thread slot 1)
+      // CPU 0 — a busy host may start one worker long after the other has mapped thousands.
+      while (dom.iova.cpuRunner(0) !== 1 || dom.iova.cpuRunner(1) !== 2 || dom.stats().maps < 1000) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
       await pool.close();
       expect((await run).message).toMatch(/the pool was closed during a run/);
       // Worker 0 (thread slot 1) may have died inside a critical section: its CPU stays claimed.
