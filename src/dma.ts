@@ -9,6 +9,7 @@
 import type { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
+import { asOneTeardown, refuseDuringRun } from "./run-guard.js";
 import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
 import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkOwned, checkRequiredOptions, own, type OptionKeys } from "./validate.js";
 import { PageTable } from "./pgtable.js";
@@ -266,9 +267,11 @@ export class DmaDomain {
       if (type === "DMA-FQ") dom.createdLazy = core.raw.dma_switch_lazy(id) === 0;
       return dom;
     } catch (e) {
-      sd?.destroy();
-      iova?.destroy();
-      pt.release();
+      asOneTeardown(core, () => {
+        sd?.destroy();
+        iova?.destroy();
+        pt.release();
+      });
       throw e;
     }
   }
@@ -311,7 +314,7 @@ export class DmaDomain {
     const id = this.core.raw.dma_device_attach(this.id, bus === "pci" ? L.BUS_PCI : L.BUS_PLATFORM, mask, busLimit,
       opts.streamId, this.smmu.id, flags);
     if (id < 0) {
-      smmuDev.detach();
+      asOneTeardown(this.core, () => smmuDev.detach());
       throw coreError(this.core, id, ctx, { when: { ESIM_SLOTS_FULL: `at most ${L.MAX_DMA_DEVICES} DMA devices attached at once` } });
     }
     const dev = new DmaDevice(this.core, this, id, smmuDev, { mask, bus });
@@ -415,12 +418,15 @@ export class DmaDomain {
   /** Detach every device, free the flush queue, and drop the domain's parts. */
   destroy(): void {
     if (this.destroyed) return;
-    for (const d of [...this.devices]) d.detach();
-    for (let c = 0; c < this.cpus; c++) this.core.raw.dma_release_cpu(this.id, c);
-    this.core.raw.dma_domain_destroy(this.id);
-    this.smmuDomain.destroy();
-    this.iova.destroy();
-    this.pageTable.release();
+    refuseDuringRun(this.core, "DmaDomain.destroy", `DMA domain ${this.id}`, "destroyed");
+    asOneTeardown(this.core, () => {
+      for (const d of [...this.devices]) d.detach();
+      for (let c = 0; c < this.cpus; c++) this.core.raw.dma_release_cpu(this.id, c);
+      this.core.raw.dma_domain_destroy(this.id);
+      this.smmuDomain.destroy();
+      this.iova.destroy();
+      this.pageTable.release();
+    });
     this.destroyed = true;
   }
 }
@@ -558,8 +564,9 @@ export class DmaDevice {
   /** Detach the device from its domain (again: nothing happens). */
   detach(): void {
     if (!this.attached) return;
+    refuseDuringRun(this.core, "DmaDevice.detach", `DMA device ${this.id} (stream ${this.smmuDevice.streamId})`, "detached");
     this.core.raw.dma_device_detach(this.id);
-    this.smmuDevice.detach();
+    asOneTeardown(this.core, () => this.smmuDevice.detach());
     this.domain.forget(this);
     this.attached = false;
   }

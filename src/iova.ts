@@ -8,6 +8,7 @@
 
 import { STOPPED_HOW, type Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, MachineStoppedError, hex } from "./errors.js";
+import { refuseDuringRun } from "./run-guard.js";
 import { checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, MAX_ADDRESS, own, type OptionKeys } from "./validate.js";
 import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
 import type { LayoutName, LayoutNamesWith } from "../bindings/layout.js";
@@ -754,6 +755,7 @@ export class IovaDomain {
    */
   destroy(): number {
     if (this.destroyed) throw new IommuSimError(`iommu-sim: destroy: IOVA domain ${this.id} was already destroyed`);
+    refuseDuringRun(this.core, "IovaDomain.destroy", `IOVA domain ${this.id}`, "destroyed");
     const live = this.core.raw.iova_destroy(this.id);
     this.destroyed = true;
     this.onDestroy?.(this);

@@ -4,6 +4,7 @@
 
 import type { Core } from "../bindings/core.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
+import { refuseDuringRun } from "./run-guard.js";
 import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, own, type OptionKeys } from "./validate.js";
 import { decodeCommand, type CommandEvent } from "./smmu/commands.js";
 import { decodeRegisterEvent, type RegisterEvent } from "./smmu/registers.js";
@@ -410,6 +411,7 @@ export class PageTable {
   /** free_io_pgtable_ops: tlb_flush_all, then every table page back to simulated RAM. */
   free(): void {
     this.live("free");
+    refuseDuringRun(this.core, "PageTable.free", `page table ${this.id}`, "freed");
     this.core.raw.pgt_free(this.id);
     this.state = "freed";
   }
@@ -417,6 +419,7 @@ export class PageTable {
   /** Forget the table's descriptor and events (after free; Simulator.close does it too). */
   release(): void {
     if (this.state === "released") return;
+    refuseDuringRun(this.core, "PageTable.release", `page table ${this.id}`, "released");
     if (this.state === "live") this.free();
     this.core.raw.pgt_release(this.id);
     this.state = "released";

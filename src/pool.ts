@@ -15,6 +15,7 @@ import { IS_NODE as isNode, startNodeWorker } from "./host.js";
 import { checkAssetOptions } from "./assets.js";
 import { BUILTIN_TASK_NAMES, builtinTask } from "./tasks/index.js";
 import { poolSlots } from "./stopped-workers.js";
+import { markRun } from "./run-guard.js";
 
 /** Workers of a pool whose size was not given. */
 export const DEFAULT_POOL_WORKERS = 2;
@@ -215,6 +216,9 @@ export class WorkerPool {
   }
 
   /** @internal Whether a run is in progress (a new size for the pool would stop it mid-run). */
+  /** @internal Whether close() stopped a run in progress (not a failure or timeout, which fail it first). */
+  closedDuringRun = false;
+
   get running(): boolean {
     return this.run_ !== undefined;
   }
@@ -344,6 +348,7 @@ export class WorkerPool {
           `iommu-sim: run of '${task}' did not finish within ${opts.timeoutMs} ms; the pool was stopped`)), opts.timeoutMs);
       }
       this.run_ = run;
+      markRun(this.core, task);
       this.keepAlive(true);
       this.control.fill(0, CONTROL_SHARED);
       try {
@@ -432,7 +437,7 @@ export class WorkerPool {
 
   private finish(run: PendingRun): void {
     if (run.timer) clearTimeout(run.timer);
-    this.run_ = undefined;
+    this.clearRun();
     this.keepAlive(false);
     run.resolve(run.results);
   }
@@ -443,10 +448,16 @@ export class WorkerPool {
     this.failure = err;
     const run = this.run_;
     this.recordStop(run);
-    this.run_ = undefined;
+    this.clearRun();
     if (run?.timer) clearTimeout(run.timer);
     void this.close();
     run?.reject(err);
+  }
+
+  /** No run in progress any more: the machine's objects may be taken away again (src/run-guard.ts). */
+  private clearRun(): void {
+    this.run_ = undefined;
+    markRun(this.core, undefined);
   }
 
   private keepAlive(on: boolean): void {
@@ -473,8 +484,9 @@ export class WorkerPool {
       Atomics.notify(this.control, CONTROL_GATE);
       await Promise.all(this.handles.map((h) => h.terminate().catch(() => undefined)));
       const run = this.run_;
-      this.run_ = undefined;
+      this.clearRun();
       if (run) {
+        this.closedDuringRun = true;
         if (run.timer) clearTimeout(run.timer);
         run.reject(new IommuSimError("iommu-sim: the pool was closed during a run"));
       }

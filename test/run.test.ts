@@ -155,6 +155,45 @@ describe("the runner's promises", () => {
     }
   });
 
+  it("while it runs, its domains, devices, SMMU and tables cannot be taken away; afterwards they can, and switchToLazy is over", async () => {
+    const run = await startScenario(small("nic", 200_000, { events: [] }), { workers: 2, keepOpen: true });
+    try {
+      while (run.progress().done < 20_000) await new Promise((r) => setTimeout(r, 5));
+      const dom = run.domains.get("nic")!;
+      const during = /cannot be (destroyed|detached|released) while a run \('scenario\.run'\) is in progress on this Simulator: its workers may be using it/;
+      expect(() => dom.destroy()).toThrow(/^iommu-sim: DmaDomain\.destroy: DMA domain \d+ cannot be destroyed while a run/);
+      expect(() => run.devices.get("eth0")!.detach()).toThrow(/^iommu-sim: DmaDevice\.detach: DMA device \d+ \(stream 1\) cannot be detached/);
+      for (const take of [() => run.smmu.destroy(), () => dom.pageTable.release(), () => dom.iova.destroy(), () => dom.smmuDomain.destroy()]) {
+        expect(take).toThrow(during);
+      }
+      // Making objects is not taking any away: a domain of its own, undone when it fails, too.
+      const other = run.simulator.createDmaDomain({ smmu: run.simulator.createSmmu(), cpus: 1 });
+      expect(() => run.simulator.createDmaDomain({ smmu: run.smmu, cpus: 1, asid: dom.smmuDomain.asidOrVmid })).toThrow(/asid is already in use/);
+      const r = await run.report;
+      // Nothing was taken from under the workers: the run went to its end.
+      expect(r.outcome).toMatchObject({ status: "ok", asExpected: true });
+      expect(r.totals.ops).toBe(400_000);
+      expect(() => run.switchToLazy("nic")).toThrow(/^iommu-sim: switchToLazy: the run of scenario nic is over/);
+      other.destroy();
+      dom.destroy();
+      expect(() => dom.stats()).toThrow(/which was destroyed/);
+    } finally {
+      await run.simulator.close();
+    }
+  });
+
+  it("a Simulator closed under a run stops it mid-task, and the error says which ways keep a report", async () => {
+    const sim = await Simulator.create();
+    const pending = runScenario(small("nic", 2_000_000, { events: [] }), { simulator: sim, workers: 2 }).catch((e) => e);
+    while (sim.memoryStats().tablePages === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 100));
+    await sim.close();
+    const e = await pending;
+    expect(e).toBeInstanceOf(RunError);
+    expect(e.message).toMatch(/^iommu-sim: scenario nic: the pool was closed during a run \(the Simulator or its pool was closed while the run went on.*ScenarioRun\.stop\(\), an AbortSignal or the scenario's timeoutMs stop a run and keep its report\)$/);
+    expect(WorkerPool.liveWorkers).toBe(0);
+  });
+
   it("bad run options are refused with the option named", async () => {
     await expect(run(small("nic", 100), { workers: 3 })).rejects.toThrow(/at most one worker per CPU the workloads use\): workers must be an integer in \[1, 2\], got 3/);
     await expect(runScenario({ name: "x" } as never)).rejects.toThrow(/^x: cpus: required field missing/);

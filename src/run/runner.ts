@@ -161,7 +161,8 @@ export interface ScenarioRun {
   /**
    * Switch a domain DMA → DMA-FQ now, from this (the orchestrating) thread, while the workers
    * map and unmap in it — the live switch as a sysfs write makes it. Returns "ok" or why the
-   * simulated kernel refused; either way it is listed among the report's events.
+   * simulated kernel refused; either way it is listed among the report's events. Once the
+   * workers are done it throws: the run is over, and its report has its events already.
    */
   switchToLazy(domain: string): string;
   /** Stop every CPU at its next operation (the report then covers what was done). */
@@ -220,6 +221,7 @@ export async function startScenario(input: RunScenario | RunScenarioInput, optio
     const t0 = performance.now();
     const watch = watchProgress(core, progress, counted.map((c) => c.cpu), totalOps, t0, scenario, opts);
     const liveEvents: EventReport[] = [];
+    let over = false;
     const report = (async () => {
       let abandoned = false;
       try {
@@ -237,8 +239,9 @@ export async function startScenario(input: RunScenario | RunScenarioInput, optio
           abandoned = failure ? failure.abandoned : pool.closed;
           await pool.close(); // the pool stopped itself: wait until its threads are gone
           throw new RunError(`iommu-sim: scenario ${scenario.name}: ${unprefixed(e)}` +
-            (failure ? failureNote(failure, shares, machine.borrowed) : ""), { cause: e, ...(failure ? { failure } : {}) });
+            (failure ? failureNote(failure, shares, machine.borrowed) : pool.closedDuringRun ? CLOSED_NOTE : ""), { cause: e, ...(failure ? { failure } : {}) });
         } finally {
+          over = true;
           core.raw.timed_set(0);
           watch.stop();
         }
@@ -257,7 +260,13 @@ export async function startScenario(input: RunScenario | RunScenarioInput, optio
     return {
       scenario, simulator: machine.sim, smmu: machine.smmu, domains: machine.domains, devices: machine.devices,
       progress: () => watch.progress(),
-      switchToLazy: (name) => liveSwitch(machine, scenario, name, cpus, liveEvents),
+      switchToLazy: (name) => {
+        if (over) {
+          throw new IommuSimError(`iommu-sim: switchToLazy: the run of scenario ${scenario.name} is over (its workers are done), ` +
+            "so a switch now would be no event of it; a DmaDomain's setType switches a domain outside a run");
+        }
+        return liveSwitch(machine, scenario, name, cpus, liveEvents);
+      },
       stop: () => watch.stopRun("signal"),
       report,
     };
@@ -325,6 +334,13 @@ function failureNote(f: RunFailure, shares: ScenarioCpuArgs[][], borrowed: boole
   return `${ran}; the run was stopped, but a worker stopped where it may have held a lock` +
     (borrowed ? ", so the run's DMA domains and SMMU were left as they were; close this Simulator and use a new one" : "");
 }
+
+/**
+ * A run whose pool was closed under it (Simulator.close) stopped its workers wherever they
+ * were, so nothing it did can be reported; the ways to stop a run that keep its report.
+ */
+const CLOSED_NOTE = " (the Simulator or its pool was closed while the run went on, stopping its workers mid-task: " +
+  "nothing they did can be reported; ScenarioRun.stop(), an AbortSignal or the scenario's timeoutMs stop a run and keep its report)";
 
 /** The orchestrator's live switch (ScenarioRun.switchToLazy), recorded as an event. */
 function liveSwitch(m: Machine, sc: RunScenario, name: string, cpus: CpuPlan[], events: EventReport[]): string {

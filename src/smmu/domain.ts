@@ -5,6 +5,7 @@
 import type { Core } from "../../bindings/core.js";
 import { checkCore, coreError } from "../errno.js";
 import { ArgumentError, IommuSimError } from "../errors.js";
+import { refuseDuringRun } from "../run-guard.js";
 import type { PageTable } from "../pgtable.js";
 import {
   checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, own, type OptionKeys,
@@ -105,6 +106,7 @@ export class SmmuDomain {
   /** Forget the domain; its page table stops issuing commands. */
   destroy(): void {
     if (this.released) return;
+    refuseDuringRun(this.core, "SmmuDomain.destroy", `SMMU domain ${this.id}`, "destroyed");
     this.core.raw.pgt_set_smmu_domain(this.pageTable.id, -1);
     this.core.raw.smmu_domain_destroy(this.id);
     this.released = true;

@@ -7,6 +7,7 @@ import type { Core } from "../../bindings/core.js";
 import { checkCore, coreError } from "../errno.js";
 import type { LayoutName, LayoutNamesWith } from "../../bindings/layout.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
+import { asOneTeardown, refuseDuringRun } from "../run-guard.js";
 import type { PageTable } from "../pgtable.js";
 import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkOwned, isPowerOfTwo, own, type OptionKeys } from "../validate.js";
 import { SmmuDomain } from "./domain.js";
@@ -794,7 +795,8 @@ export class Smmu {
   /** Detach every device and free the SMMU's caches. */
   destroy(): void {
     if (this.destroyed) return;
-    for (const d of [...this.devices.values()]) d.detach();
+    refuseDuringRun(this.core, "Smmu.destroy", `SMMU ${this.id}`, "destroyed");
+    asOneTeardown(this.core, () => { for (const d of [...this.devices.values()]) d.detach(); });
     this.core.raw.smmu_destroy(this.id); // which unbinds its domains there too
     for (const d of this.domains) d.smmu = undefined;
     this.destroyed = true;
@@ -918,6 +920,7 @@ export class Device {
   /** Remove the device from the SMMU's stream table (again: nothing happens). */
   detach(): void {
     if (!this.attached) return;
+    refuseDuringRun(this.core, "Device.detach", `the device on stream ${this.streamId}`, "detached");
     this.smmu.detach(this);
     this.attached = false;
   }
