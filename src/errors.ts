@@ -12,6 +12,9 @@ export class ArgumentError extends IommuSimError {
   constructor(readonly argument: string, readonly value: unknown, readonly expected: string,
               context?: string) {
     super(`${context ? context + ": " : ""}${argument} ${expected}, got ${describe(value)}`);
+    // Kept for the catcher, out of the error's printing: a handle (a PageTable) would print the
+    // whole machine behind it when the error goes uncaught.
+    Object.defineProperty(this, "value", { enumerable: false });
   }
 }
 

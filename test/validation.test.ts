@@ -9,12 +9,13 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 // What needs the Wasm core comes from the built package (dist/, as the other tests); the pure
 // helpers from src/, checked against src/'s error classes.
 import {
   Simulator, ArgumentError, ForeignObjectError, IommuSimError, SimulatorResourceError, UnknownOptionError,
   exploreScenario, runScenario, formatSummary, parseRunReport, ReportError, LitmusError, parseLitmus, replayScript,
-  runLitmus, dmaStressScenario, explore, BUILTIN_RUN_SCENARIOS,
+  runLitmus, dmaStressScenario, explore, BUILTIN_RUN_SCENARIOS, buildScenario, formatMapBenchmark, SEED_RACE,
   type RunReport, type RunScenarioInput,
 } from "../dist/index.js";
 import * as S from "../src/errors.js";
@@ -85,6 +86,33 @@ describe("unknown option keys are refused, with the nearest known key", () => {
       expect(e.message, where).toMatch(where === "attachDevice" ? /options must be an object \(with at least streamId\), got null/
         : /options must be an object \(or left out\), got null/);
     }
+  });
+
+  it("buildScenario, exploreScenario and formatMapBenchmark check what they are given, not a TypeError later", async () => {
+    const build = (opts: unknown) => thrown(() => buildScenario(SEED_RACE, opts as never));
+    expect(await build({ varaint: "v2-hoisted" })).toBeInstanceOf(UnknownOptionError);
+    expect((await build({ varaint: "v2-hoisted" })).message).toMatch(/^buildScenario: varaint is not a known option \(did you mean 'variant'\?\)/);
+    expect((await build({ oracle: "no" })).message).toBe('buildScenario: oracle must be true or false, got "no"');
+    expect((await build(null)).message).toBe("buildScenario: options must be an object (or left out), got null");
+    for (const bad of [undefined, null]) {
+      const e = await thrown(() => exploreScenario(bad as never));
+      expect(e).toBeInstanceOf(ArgumentError);
+      expect(e.message).toMatch(/^explore: scenario must be a built-in scenario's name \(seed-race, .*\) or a scenario \(an object\), got (undefined|null)$/);
+    }
+    expect(() => formatMapBenchmark({} as never)).toThrow(/^formatMapBenchmark: result\.threads must be a number \(a runMapBenchmark result's\), got undefined$/);
+    const line = { threads: 1, seconds: 1, node: -1, dir: 0, granule: 1, avgMap100ns: 1n, mapStddev100ns: 0n, avgUnmap100ns: 18n, unmapStddev100ns: 0n };
+    expect(() => formatMapBenchmark({ ...line, avgUnmap100ns: -1 } as never)).toThrow(/result\.avgUnmap100ns must be an integer ≥ 0, a bigint or a string of digits/);
+    // A result's JSON form (bigints as strings of digits) still prints.
+    expect(formatMapBenchmark({ ...line, avgUnmap100ns: "18" } as never).split("\n")[2]).toBe("average unmap latency(us):1.8 standard deviation:0.0");
+  });
+
+  it("an ArgumentError keeps the value it got out of its printing (a handle would print the machine behind it)", () => {
+    const pt = sim.createPageTable(PT);
+    const e = new ArgumentError("pageTable", pt, "must be another table");
+    expect(e.value).toBe(pt);
+    expect(Object.keys(e)).not.toContain("value");
+    expect(inspect(e, { depth: 10 })).not.toMatch(/PageTable \{|layout/);
+    pt.release();
   });
 
   it("every public options object refuses a key it does not have", async () => {

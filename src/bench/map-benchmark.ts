@@ -332,6 +332,24 @@ export function mapBenchmarkStats(s: MapBenchmarkSums): MapBenchmarkStats {
                         mapVarianceWrapped: m.wrapped, unmapVarianceWrapped: u.wrapped });
 }
 
+/** What formatMapBenchmark prints must be there, of its type: a result (or its JSON form's parse) is. */
+function checkFormatInput(r: unknown): void {
+  const ctx = "formatMapBenchmark";
+  if (typeof r !== "object" || r === null) throw new ArgumentError("result", r, "must be a runMapBenchmark result", ctx);
+  const o = r as Record<string, unknown>;
+  for (const k of ["threads", "seconds", "node", "dir", "granule"]) {
+    if (typeof o[k] !== "number") throw new ArgumentError(`result.${k}`, o[k], "must be a number (a runMapBenchmark result's)", ctx);
+  }
+  for (const k of ["avgMap100ns", "mapStddev100ns", "avgUnmap100ns", "unmapStddev100ns"]) {
+    const v = o[k];
+    // A bigint, or as the result's JSON form writes it (a string of digits), or a plain number.
+    const whole = typeof v === "bigint" ? v >= 0n : typeof v === "number" ? Number.isInteger(v) && v >= 0 : typeof v === "string" && /^\d+$/.test(v);
+    if (!whole) {
+      throw new ArgumentError(`result.${k}`, v, "must be an integer ≥ 0, a bigint or a string of digits (a runMapBenchmark result's)", ctx);
+    }
+  }
+}
+
 /** A value in 100 ns units as the tool prints it: "%.1f" of value / 10.0. */
 function us(v: number | bigint): string {
   const n = BigInt(v);
@@ -346,6 +364,7 @@ export function formatMapBenchmark(
   r: Pick<MapBenchmarkResult, "threads" | "seconds" | "node" | "dir" | "granule" | "avgMap100ns" | "mapStddev100ns" |
           "avgUnmap100ns" | "unmapStddev100ns"> & { mapMode?: number; profile?: Profile },
   profile?: Profile): string {
+  checkFormatInput(r);
   const p = profile ?? r.profile ?? DEFAULT_PROFILE;
   const dir = DIRECTIONS[r.dir] ?? String(r.dir);
   const head = !profileHas(p, "BENCH_MAP_MODE")

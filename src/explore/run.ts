@@ -95,6 +95,10 @@ function checkModel(model: unknown): MemoryModel {
 
 /** Explore a scenario (a built-in name such as 'seed-race', or a Scenario object). */
 export async function exploreScenario(scenario: string | Scenario, options?: ExploreScenarioOptions): Promise<ScenarioReport> {
+  if (typeof scenario !== "string" && (typeof scenario !== "object" || scenario === null)) {
+    throw new ArgumentError("scenario", scenario, `must be a built-in scenario's name (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) ` +
+      "or a scenario (an object)", "explore");
+  }
   const opts = checkOptions(options, EXPLORE_OPTION_KEYS, "explore");
   if (opts.random !== undefined) checkOptions(opts.random, ["seed", "count"], "explore", "random");
   const { name, sc } = resolve(scenario);

@@ -30,7 +30,7 @@
 
 import { Simulator, checkBehaviourOverrides } from "../simulator.js";
 import { ArgumentError, IommuSimError, hex } from "../errors.js";
-import { checkOptions, type OptionKeys } from "../validate.js";
+import { checkBool, checkOptions, type OptionKeys } from "../validate.js";
 import { SEED_VARIANTS, type DmaDevice, type DmaDomain, type SeedVariant } from "../dma.js";
 import { SMMU_MODELS, type Smmu, type SmmuModel } from "../smmu/smmu.js";
 import type { Violation } from "../safety/oracle.js";
@@ -606,6 +606,8 @@ export interface BuildOptions {
   smmu?: SmmuModel;
 }
 
+const BUILD_OPTION_KEYS = { variant: true, oracle: true, smmu: true } as const satisfies OptionKeys<BuildOptions>;
+
 const SCENARIO_KEYS = {
   name: true, profile: true, behaviours: true, variant: true, bufferSize: true, smmu: true, setup: true, threads: true,
 } as const satisfies OptionKeys<Scenario>;
@@ -763,8 +765,10 @@ function checkUnmapCount(p: PlacedOp, b: string, mapped: readonly string[], unma
 }
 
 /** Build the simulation and the program of a scenario. */
-export async function buildScenario(scenario: Scenario, opts: BuildOptions = {}): Promise<BuiltScenario> {
+export async function buildScenario(scenario: Scenario, options: BuildOptions = {}): Promise<BuiltScenario> {
   const sc = validateScenario(scenario);
+  const opts = checkOptions(options, BUILD_OPTION_KEYS, "buildScenario");
+  checkBool("oracle", opts.oracle, true, "buildScenario");
   const variant = resolveVariant(opts.variant ?? sc.variant ?? "merged", "buildScenario");
   const names = Object.keys(sc.threads);
   // Small memories keep each schedule's restore cheap; kheap holds the oracle's shadow, the
