@@ -14,7 +14,7 @@ export {
 } from "./pgtable.js";
 export { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
 export {
-  Smmu, Device, DEFAULT_COSTS, DEFAULT_CPU_COSTS, type CpuCosts, type SmmuOptions, type SmmuCosts, type SmmuStats, type CacheStats,
+  Smmu, Device, DEFAULT_COSTS, DEFAULT_CPU_COSTS, type CpuCosts, type SmmuOptions, type SmmuWithOracle, type SmmuCosts, type SmmuStats, type CacheStats,
   type IotlbEntry, type IotlbSnapshot, IOTLB_SCOPES, type IotlbScope,
   type Fault, type FaultType, type SmmuCommandInput, type AccessResult, type AccessSegment, type ReplacementPolicy,
   SMMU_MODELS, type SmmuModel, type ContextBankState, ORACLE_MAX_PAGES,

@@ -9,7 +9,7 @@ import { ArgumentError, IommuSimError } from "./errors.js";
 import { PageTable, type PageTableConfig } from "./pgtable.js";
 import { DEFAULT_POOL_WORKERS, WorkerPool, type PoolOptions } from "./pool.js";
 import { SmmuDomain, type SmmuDomainOptions } from "./smmu/domain.js";
-import { DEFAULT_CPU_COSTS, Smmu, type CpuCosts, type SmmuOptions } from "./smmu/smmu.js";
+import { DEFAULT_CPU_COSTS, Smmu, type CpuCosts, type SmmuOptions, type SmmuWithOracle } from "./smmu/smmu.js";
 import { IovaDomain, type IovaDomainOptions } from "./iova.js";
 import { DmaDomain, type DmaDomainOptions } from "./dma.js";
 import { checkBool, checkInt, checkOneOf, checkOptions, checkOwned, type OptionKeys } from "./validate.js";
@@ -189,7 +189,12 @@ export class Simulator {
     return new SmmuDomain(this.core, pt, opts);
   }
 
-  /** An SMMUv3: stream table, IOTLB, walk caches, micro-TLBs, fault queue (see SmmuOptions). */
+  /**
+   * An SMMUv3: stream table, IOTLB, walk caches, micro-TLBs, fault queue (see SmmuOptions);
+   * with `oracle` on, typed as having one (`smmu.oracle.takeViolations()` needs no check).
+   */
+  createSmmu(opts: SmmuOptions & { oracle: true | { capacity?: number; violations?: number } }): SmmuWithOracle;
+  createSmmu(opts?: SmmuOptions): Smmu;
   createSmmu(opts?: SmmuOptions): Smmu {
     this.open("createSmmu");
     const smmu = new Smmu(this.core, opts);

@@ -56,7 +56,7 @@ describe("the packed package", () => {
     expect(list.filter((f) => !f.startsWith("dist/") && !["LICENSE", "README.md", "package.json"].includes(f))).toEqual([]);
   });
 
-  it("type-checks in a strict consumer (skipLibCheck off), and refuses a wrong profile, granule, built-in or @internal member", async () => {
+  it("type-checks in a strict consumer (skipLibCheck off), and refuses a wrong profile, granule, built-in, event time or @internal member", async () => {
     for (const f of await readdir(CONSUMER)) await copyFile(join(CONSUMER, f), join(inst.app, f));
     await writeFile(join(inst.app, "tsconfig.json"), JSON.stringify({
       compilerOptions: {
@@ -74,6 +74,7 @@ describe("the packed package", () => {
     expect(inFile("bad-granule.ts").join("\n")).toMatch(/TS\d+: Type '8192' is not assignable/);
     expect(inFile("bad-builtin.ts").join("\n")).toMatch(/TS\d+: Property 'nicc' does not exist/);
     expect(inFile("bad-internal.ts").join("\n")).toMatch(/TS\d+: Property 'core' does not exist/);
+    expect(inFile("bad-event-time.ts").join("\n")).toMatch(/TS\d+: Type '{ fraction: number; ops: number; }' is not assignable to type 'EventTime'/);
     // The bundler's renamings (RunOptions$1) never reach a user's error message.
     expect(out).not.toMatch(/\w\$\d/);
   }, 120_000);

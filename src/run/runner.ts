@@ -540,9 +540,9 @@ function workloadParams(w: RunWorkload, sc: RunScenario, attackerCpu: number | u
 
 function eventArgs(m: Machine, sc: RunScenario, e: RunEvent, plan: CpuPlan): ScenarioEventArgs {
   const at = e.at;
-  const base = "fraction" in at
+  const base = at.fraction !== undefined
     ? { afterOps: Math.ceil(at.fraction * plan.ops), due: `${+(at.fraction * 100).toFixed(2)}% of cpu ${e.cpu}'s operations` }
-    : "ops" in at ? { afterOps: at.ops, due: `${at.ops} of cpu ${e.cpu}'s operations` }
+    : at.ops !== undefined ? { afterOps: at.ops, due: `${at.ops} of cpu ${e.cpu}'s operations` }
     // Whole ns, rounded up: a fraction of one would reach the core as 0, "no time limit", and
     // the event would fire at the end of the CPU's chunk instead of at its first operation.
     : { atNs: Math.ceil(at.timeMs * 1e6), due: `cpu ${e.cpu}'s clock at ${at.timeMs} ms` };

@@ -209,7 +209,11 @@ export function isBackground<W extends { kind: RunWorkloadKind }>(w: W): w is Ex
 }
 
 /** When an event fires: after a fraction or a number of the event CPU's own ops, or at modelled time on that CPU. */
-export type EventTime = { fraction: number } | { ops: number } | { timeMs: number };
+/** When an event fires: exactly one of a fraction of its CPU's operations, an operation count, or a modelled time. */
+export type EventTime =
+  | { fraction: number; ops?: never; timeMs?: never }
+  | { ops: number; fraction?: never; timeMs?: never }
+  | { timeMs: number; fraction?: never; ops?: never };
 
 interface EventCommon {
   at: EventTime;

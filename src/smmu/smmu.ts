@@ -374,6 +374,9 @@ const SMMU_OPTION_KEYS = {
 const SMMU_IOTLB_KEYS = { entries: true, ways: true, policy: true, seed: true, scope: true } as const satisfies
   OptionKeys<NonNullable<SmmuOptions["iotlb"]>>;
 
+/** An SMMU created with the safety oracle on (Simulator.createSmmu with `oracle`). */
+export type SmmuWithOracle = Smmu & { readonly oracle: Oracle };
+
 /**
  * An Arm SMMUv3: its stream table, the IOTLB and walk caches, micro-TLBs, the command queue
  * that TLBIs and CMD_SYNCs go through, and the fault queue. Devices attach to it by stream
@@ -387,7 +390,7 @@ export class Smmu {
   /** Where the IOTLB sits (SmmuOptions.iotlb.scope). */
   readonly iotlbScope: IotlbScope;
   readonly costs: Readonly<SmmuCosts>;
-  /** The safety oracle, if the SMMU was created with one. */
+  /** The safety oracle, if the SMMU was created with one (SmmuWithOracle: it was). */
   readonly oracle: Oracle | undefined;
   private readonly base: number;
   private faults!: RingReader<Fault>;
