@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { formatResultLine } from "../src/sweep/results.js";
 import { reportResultsFile } from "../src/sweep/report-cli.js";
 import { loadSweep } from "../src/sweep/spec.js";
-import { countRuns } from "../src/sweep/points.js";
+import { countRuns, expandPoints, pointScenario } from "../src/sweep/points.js";
+import { runScenario, type RunScenarioInput } from "../dist/index.js";
 import type { AxisValue, SweepResultLine } from "../src/sweep/types.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "iommu-sim-sweep-files-"));
@@ -95,6 +96,25 @@ describe("the README's Sweeps section", () => {
     expect(spec.set).toEqual({ "workloads[0].ops": 20000 });
   });
 
+  it("gives a sweep file whose every axis moves what it measures (an example that varies nothing teaches nothing)", async () => {
+    const spec = loadSweep(JSON.parse(readmeBlock("sweep-file")));
+    const unmapNs = new Map<string, number>();
+    for (const point of expandPoints(spec).filter((p) => p.rep === 0)) {
+      const sc = pointScenario(spec, point) as RunScenarioInput;
+      for (const w of sc.workloads) w.ops = 2000; // the same points, smaller
+      unmapNs.set(JSON.stringify(point.values), (await runScenario(sc, { workers: 1 })).latency.unmap.mean);
+    }
+    for (const axis of spec.axes) {
+      // Each pair of points that differ in this axis alone differs in the unmap's mean latency.
+      const others = spec.axes.filter((a) => a !== axis);
+      for (const point of expandPoints(spec).filter((p) => p.rep === 0 && p.values[axis.path] === axis.values[0])) {
+        const moved = { ...point.values, [axis.path]: axis.values[1]! };
+        expect(unmapNs.get(JSON.stringify(moved)), `${axis.path} with ${others.map((a) => a.path)} fixed`)
+          .not.toBe(unmapNs.get(JSON.stringify(point.values)));
+      }
+    }
+  });
+
   it("gives an Indexed Job whose shards are 0..N-1 of N, each with its own results file, resumed on a retry", () => {
     const job = readmeBlock("k8s-job");
     const n = Number(/^\s+completions: (\d+)/m.exec(job)?.[1]);
@@ -103,11 +123,11 @@ describe("the README's Sweeps section", () => {
     expect(job).toMatch(/^\s+parallelism: \d+/m);
     expect(job).toMatch(/^\s+restartPolicy: Never$/m);
     expect(job).toContain(`--shard "\${JOB_COMPLETION_INDEX}/${n}"`);
-    expect(job).toContain('--out "/results/iotlb-${JOB_COMPLETION_INDEX}"');
+    expect(job).toContain('--out "/results/unmap-${JOB_COMPLETION_INDEX}"');
     expect(job).toContain("--resume");
     // The results volume is mounted where --out writes; the sweep file where the command reads it.
     expect(job).toMatch(/mountPath: \/results\b/);
-    expect(job).toMatch(/iommu-sim sweep \/sweep\/iotlb\.json/);
+    expect(job).toMatch(/iommu-sim sweep \/sweep\/unmap\.json/);
     expect(job).toMatch(/mountPath: \/sweep\b/);
   });
 });
