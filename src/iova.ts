@@ -9,7 +9,8 @@
 import { STOPPED_HOW, type Core } from "../bindings/core.js";
 import { ArgumentError, IommuSimError, MachineStoppedError, hex } from "./errors.js";
 import { refuseDuringRun } from "./run-guard.js";
-import { checkBool, checkInt, checkOneOf, checkOptions, checkRequiredOptions, isPowerOfTwo, MAX_ADDRESS, own, type OptionKeys } from "./validate.js";
+import { checkBool, checkInt, checkOneOf, checkOptions, checkOwned, checkRequiredOptions, isPowerOfTwo, MAX_ADDRESS, own, type OptionKeys } from "./validate.js";
+import { PageTable } from "./pgtable.js";
 import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
 import type { LayoutName, LayoutNamesWith } from "../bindings/layout.js";
 import { RingReader } from "./ring.js";
@@ -650,8 +651,9 @@ export class IovaDomain {
    * tlb_flush_all, which on an SMMU domain is a TLBI by ASID/VMID and a CMD_SYNC. Without
    * one (the default, as in the kernel-code traces) the flush is only logged.
    */
-  fqFlushThrough(pt: { id: number } | null): void {
+  fqFlushThrough(pt: PageTable | null): void {
     this.live("fqFlushThrough");
+    if (pt !== null) checkOwned("pt", pt, this.core, "a PageTable (Simulator.createPageTable) or null", "fqFlushThrough", PageTable);
     if (this.core.raw.iova_fq_set_flush(this.id, pt ? pt.id : -1) !== 0) {
       throw new IommuSimError(`iommu-sim: fqFlushThrough: page table ${pt?.id} is not live`);
     }

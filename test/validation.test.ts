@@ -106,6 +106,15 @@ describe("unknown option keys are refused, with the nearest known key", () => {
     expect(formatMapBenchmark({ ...line, avgUnmap100ns: "18" } as never).split("\n")[2]).toBe("average unmap latency(us):1.8 standard deviation:0.0");
   });
 
+  it("fqFlushThrough takes a PageTable of this Simulator or null, said so", () => {
+    const iovad = sim.createIovaDomain({ granule: 4096, startPfn: 1, cpus: 1 });
+    for (const bad of ["x", { id: 0 }]) {
+      expect(() => iovad.fqFlushThrough(bad as never)).toThrow(/^fqFlushThrough: pt must be a PageTable \(Simulator\.createPageTable\) or null, got /);
+    }
+    iovad.fqFlushThrough(null);
+    iovad.destroy();
+  });
+
   it("an ArgumentError keeps the value it got out of its printing (a handle would print the machine behind it)", () => {
     const pt = sim.createPageTable(PT);
     const e = new ArgumentError("pageTable", pt, "must be another table");
