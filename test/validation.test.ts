@@ -711,6 +711,13 @@ describe("saved reports are checked field by field", () => {
     expect(parseRunReport(r, "r.json").series[0]!.iotlbHitRate).toBe(1.052734375);
   });
 
+  it("reads back a run of 128 CPUs: its series has a count per CPU, as many as a scenario may have", async () => {
+    const cpus = [...Array(128).keys()];
+    const r = await runScenario({ ...tinyScenario("wide"), cpus: 128, workloads: [{ kind: "pairs", device: "e", cpus, ops: 20 }] }, { workers: 1 });
+    expect(r.series.at(-1)!.cpuOps).toHaveLength(128);
+    expect(parseRunReport(JSON.parse(JSON.stringify(r)), "wide.json")).toEqual(r);
+  });
+
   it("reads a report saved before line transfers had a part of their own (they were in work), or walkers were modelled", () => {
     const r = structuredClone(report) as any;
     for (const c of r.perCpu) delete c.time.lineTransfer;
@@ -733,6 +740,10 @@ describe("saved reports are checked field by field", () => {
       ["string", (r) => { r.smmu.commands.CMD_SYNC = "3"; }, /smmu\.commands\.CMD_SYNC: /],
       ["lengths", (r) => { r.latency.map.counts.push(1); }, /latency\.map\.counts: expected as many entries as bounds/],
       ["negative", (r) => { r.timing.wallMs = -1; }, /timing\.wallMs: /],
+      // Fields that contradict each other, as no run writes them.
+      ["no CPUs", (r) => { r.perCpu = []; }, /totals\.ops: is 200, but the CPUs' own \(perCpu\[\]\.ops\) add up to 0/],
+      ["too many CPUs", (r) => { r.scenario.cpus = 1e9; }, /scenario\.cpus: expected an integer ≤ 128, found 1000000000/],
+      ["a CPU not the scenario's", (r) => { r.perCpu[0].cpu = 5; }, /perCpu\[0\]\.cpu: cpu 5 is not one of the scenario's 1 \(scenario\.cpus\)/],
     ];
     for (const [what, f, re] of damage) {
       const r = structuredClone(report) as any;

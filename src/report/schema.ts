@@ -8,8 +8,12 @@
 import { z } from "zod";
 import { ArgumentError, IommuSimError } from "../errors.js";
 import { BEHAVIOURS, PROFILES, type Behaviour, type Profile } from "../profile.js";
-import { formatPath, messageFor, problemsOf } from "../run/scenario.js";
+import { formatPath, integer, messageFor, problemsOf, type Problem } from "../run/scenario.js";
 import type { RunReport } from "./types.js";
+import { CORE_LIMITS } from "../core-limits.js";
+
+// A report holds at most what a run can make: one entry per simulated CPU, one per worker.
+const { MAX_DMA_CPUS, MAX_THREADS } = CORE_LIMITS;
 
 /** A report file that is not a run report, or a damaged one. `message`: `<file>: <field>: <what>`. */
 export class ReportError extends IommuSimError {
@@ -83,7 +87,7 @@ export const reportSchema = z.strictObject({
   scenario: z.strictObject({
     name: text(), description: text(), profile: z.enum(PROFILE_NAMES),
     behaviours: z.strictObject({ with: z.array(z.enum(BEHAVIOUR_NAMES)).optional(), without: z.array(z.enum(BEHAVIOUR_NAMES)).optional() }).optional(),
-    kernel: text().optional(), seed: count(), workers: count(), cpus: count(),
+    kernel: text().optional(), seed: count(), workers: integer(1, MAX_THREADS - 1), cpus: integer(1, MAX_DMA_CPUS),
     oracle: z.boolean(), machine: z.string().max(64).optional(), contention: z.boolean().optional(),
   }),
   outcome: z.strictObject({
@@ -101,7 +105,7 @@ export const reportSchema = z.strictObject({
       afterStrictUnmap: count(), afterFlush: count(), useAfterFree: count(), unknown: count(), freedTable: count(),
     }),
   }),
-  perCpu: z.array(cpuReport).max(1024),
+  perCpu: z.array(cpuReport).max(MAX_DMA_CPUS),
   latency: z.strictObject({ map: histogram, unmap: histogram }),
   smmu: z.strictObject({
     translations: count(), microTlbHits: count(), iotlbHits: count(), iotlbMisses: count(), iotlbHitRate: rate(),
@@ -135,7 +139,7 @@ export const reportSchema = z.strictObject({
   series: z.array(z.strictObject({
     // A hit rate over 1 is taken: 0.1's runner sampled the SMMU's counters unlocked while
     // workers translated, so its reports can hold 1.05; today's count per CPU and stay ≤ 1.
-    tUs: amount(), ops: count(), cpuOps: z.array(count()).max(64).optional(), wallMs: amount(), iotlbHitRate: amount(),
+    tUs: amount(), ops: count(), cpuOps: z.array(count()).max(MAX_DMA_CPUS).optional(), wallMs: amount(), iotlbHitRate: amount(),
     fqOccupancy: count(), lazyDomains: count(),
   })).max(1_000_000),
   violations: z.array(z.strictObject({
@@ -144,8 +148,8 @@ export const reportSchema = z.strictObject({
   timing: z.strictObject({
     wallMs: amount(), opsPerSec: amount(),
     perWorker: z.array(z.strictObject({
-      worker: count(), cpus: z.array(count()).max(1024), ops: count(), wallMs: amount(), opsPerSec: amount(),
-    })).max(1024),
+      worker: count(), cpus: z.array(count()).max(MAX_DMA_CPUS), ops: count(), wallMs: amount(), opsPerSec: amount(),
+    })).max(MAX_THREADS - 1),
   }),
 });
 
@@ -182,11 +186,32 @@ export function parseRunReport(input: unknown, source = "report"): RunReport {
       "`run --json` or `run --out` writes)"]);
   }
   const result = reportSchema.safeParse(input, { error: messageFor, reportInput: true });
-  if (!result.success) {
-    const problems = problemsOf(result.error.issues);
+  const problems = result.success ? inconsistencies(result.data) : problemsOf(result.error.issues);
+  if (problems.length > 0) {
     const oneLine = (s: string) => s.replace(/\s*[\r\n]+\s*/g, " ");
     throw new ReportError(source, formatPath(problems[0]!.path),
       problems.map((p) => oneLine(`${source}: ${formatPath(p.path)}: ${p.message}`)));
   }
-  return result.data;
+  return result.data!;
+}
+
+/**
+ * Where a report's fields contradict each other, as no run writes them (a file edited or
+ * damaged): each CPU one of the scenario's, once; the totals the sum of the CPUs' counts.
+ */
+function inconsistencies(r: RunReport): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<number>();
+  r.perCpu.forEach((c, i) => {
+    if (c.cpu >= r.scenario.cpus) out.push({ path: ["perCpu", i, "cpu"], message: `cpu ${c.cpu} is not one of the scenario's ${r.scenario.cpus} (scenario.cpus)` });
+    else if (seen.has(c.cpu)) out.push({ path: ["perCpu", i, "cpu"], message: `cpu ${c.cpu} is listed twice` });
+    seen.add(c.cpu);
+  });
+  for (const k of ["ops", "maps", "unmaps", "deviceAccesses"] as const) {
+    const sum = r.perCpu.reduce((n, c) => n + c[k], 0);
+    if (sum !== r.totals[k]) {
+      out.push({ path: ["totals", k], message: `is ${r.totals[k]}, but the CPUs' own (perCpu[].${k}) add up to ${sum}` });
+    }
+  }
+  return out;
 }
