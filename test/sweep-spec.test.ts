@@ -134,6 +134,14 @@ describe("refusals name the field path or the point", () => {
       .toMatch(/^sweep: point 1 \(smmu\.iotlb\.entries=300, smmu\.iotlb\.policy=rr\): smmu\.iotlb\.entries: expected a power of two/);
   });
 
+  it("names a point whose costs break createSmmu's rule, before anything runs", () => {
+    expect(refusal({ base: "nic-tx", axes: { "smmu.costs.cmdqClaim": [0, 2000] }, set: { "workloads[0].ops": 300 } }))
+      .toMatch(/^sweep: point 1 \(smmu\.costs\.cmdqClaim=2000\): smmu\.costs\.sync: must be at least smmu\.costs\.cmdqClaim \+ .* \(2000 \+ 0 \+ 0 ns\)/);
+    // A machine on one axis, the file's own cost on another: each point's costs together.
+    expect(refusal({ base: "nic-tx", axes: { machine: ["kunpeng-920", "snapdragon-x"], "smmu.costs.sync": [500] } }))
+      .toMatch(/^sweep: point 1 \(machine=snapdragon-x, smmu\.costs\.sync=500\): smmu\.costs\.sync: .* \(40 \+ 100 \+ 800 ns\).*found 500 \(the costs the scenario does not give are machine "snapdragon-x"'s/);
+  });
+
   it("names a point whose path indexes past a list's end", () => {
     expect(refusal({ base: "nic-tx", points: [{ "domains[0].type": "DMA" }, { "domains[2].type": "DMA" }] }))
       .toMatch(/point 1 \(domains\[2\]\.type=DMA\): domains\[2\]\.type cannot be set: domains has 1 entry, so \[2\] is past its end/);
