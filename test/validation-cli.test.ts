@@ -212,6 +212,34 @@ describe("explore: an option the chosen mode would ignore is refused, naming it 
   });
 });
 
+describe("an empty value for a number option", () => {
+  // Number("") is 0: `run --seed ""` ran with seed 0, `web --port ""` served on any port. Every
+  // option whose value is a number, found in each command's --help, is tried empty and blank;
+  // each command's other arguments would fail on their own without naming the option.
+  const rest: Record<string, string[]> = {
+    run: ["nosuch"], explore: ["nosuch"], churn: ["extra"], web: ["extra"], worker: ["--queue", "nope"],
+    bench: ["-s", "1", "--max-loops", "5"], sweep: [join(dir, "no-such-sweep.json")],
+  };
+  const numberOptions = (command: string): string[] =>
+    [...cli(command, "--help").out.matchAll(/^ +(?:-\w, )?(--[\w-]+) <(?:n|s|ns|n\[,n…\])>/gm)].map((m) => m[1]!);
+
+  it("every command with one is tried", () => {
+    const commands = cli("--help").out.split("Commands:")[1]!.match(/^ {2}[a-z-]+/gm)!.map((c) => c.trim());
+    expect(commands.filter((c) => c !== "help" && numberOptions(c).length > 0).sort()).toEqual(Object.keys(rest).sort());
+  });
+
+  it.each(Object.keys(rest))("%s: refused, naming the option, exit 2", (command) => {
+    for (const option of numberOptions(command)) {
+      for (const value of ["", "  "]) {
+        const r = cli(command, ...rest[command]!, option, value);
+        expect(r.code, `${command} ${option} ${JSON.stringify(value)}`).toBe(2);
+        expect(r.err, `${command} ${option} ${JSON.stringify(value)}`).toContain(option);
+        expect(r.err, `${command} ${option} ${JSON.stringify(value)}`).toMatch(/\(it is empty\)|must be a number, got "\s*"/);
+      }
+    }
+  });
+});
+
 describe("messages say what was typed", () => {
   it("bench: a number that is not one is shown as typed (a list's entry by its place), not as NaN", () => {
     const cases: [string[], string][] = [
