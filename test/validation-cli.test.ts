@@ -77,6 +77,20 @@ describe("bad input on the command line: one line, exit 2", () => {
     expect(existsSync(join(dir, "files", ".html"))).toBe(false);
   });
 
+  it("bench --out whose file cannot be written after all: the results printed first, then the failure, exit 2", () => {
+    // The folder passes the check up front, but BASE.html is a directory (as /sys refuses root
+    // a file): the write fails only after the run, which must not take its results with it.
+    mkdirSync(join(dir, "blocked.html"));
+    const base = join(dir, "blocked");
+    for (const json of [[], ["--json"]]) {
+      const r = cli("bench", "-s", "1", "--max-loops", "50", "--mode", "strict", "-t", "1,2", ...json, "--out", base);
+      expect(r.code, json.join()).toBe(2);
+      if (json.length) expect(JSON.parse(r.out).points).toHaveLength(2);
+      else expect(r.out).toMatch(/^modelled latency against threads[^]*^ +2 +strict /m);
+      expect(r.err.trim().split("\n").at(-1)).toMatch(/^iommu-sim: cannot write .*blocked\.html: .*\(EISDIR\)$/);
+    }
+  });
+
   it("run: a misspelt field in a scenario file is named, with the nearest allowed one", () => {
     const text = tiny("typo").replace('"workers":1', '"worker":1');
     const r = cli("run", file("typo.json", text), "--no-progress");
