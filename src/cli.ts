@@ -51,10 +51,19 @@ import { EXIT_INTERRUPTED, mergeCommand, sweepCommand, type SweepCliOptions } fr
 import { registerSweepReport } from "./sweep/report-cli.js";
 import { SweepError } from "./sweep/spec.js";
 
+/**
+ * A number option's text as a number: empty or blank text is NaN, not the 0 that Number("")
+ * makes of it (`--seed ""` would otherwise run with seed 0, `--port ""` on any port).
+ */
+const numberOf = (v: string): number => (v.trim() === "" ? NaN : Number(v));
+
+/** An integer option in [min, max] (every integer option of every command goes through here). */
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
+    const n = numberOf(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]${v.trim() === "" ? " (it is empty)" : ""}`);
+    }
     return n;
   };
 }
@@ -541,7 +550,6 @@ program.command("worker")
 // Numbers go through as given: runMapBenchmark checks their ranges as the kernel does, so a bad
 // value gets the one-line -EINVAL explanation, not commander's usage text. Text that is no
 // number at all is refused here, as typed (it would reach the check as NaN: "got NaN").
-const numberOf = (v: string): number => (v.trim() === "" ? NaN : Number(v));
 const num = (flag: string) => (v: string): number => {
   const n = numberOf(v);
   if (Number.isNaN(n)) throw new ArgumentError(flag, v, "must be a number");

@@ -41,7 +41,7 @@ export const FIELD_MEANINGS: Record<string, string> = {
   "smmu.costs.walkCacheHit": "A walk-cache hit.",
   "smmu.costs.microTlbHit": "A micro-TLB hit.",
   "smmu.costs.tlbi": "The SMMU consuming one invalidation command.",
-  "smmu.costs.sync": "One CMD_SYNC on an idle queue, all in.",
+  "smmu.costs.sync": "One CMD_SYNC on an idle queue, all in: at least cmdqClaim + mmio + syncWake (a `machine`'s costs, the file's own over them).",
   "smmu.costs.cmdqClaim": "Claiming command-queue space, uncontended.",
   "smmu.costs.cmdqSpin": "What each other CPU spinning on the queue's `prod` adds to a claim.",
   "smmu.costs.cmdqSpinMax": "Spinners beyond this many add nothing (a count, not ns).",

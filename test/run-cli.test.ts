@@ -110,6 +110,12 @@ describe("bad scenario files: one error line with the field path, exit 2", () =>
       /^iommu-sim: bad scenario: .*impossible-value\.json: domains\[0\]\.granule: expected one of 4096, 16384, 65536, found 8192$/],
     ["missing domain", { devices: [{ name: "eth0", domain: "nic", streamId: 1 }, { name: "eth1", domain: "gpu", streamId: 2 }] },
       /^iommu-sim: bad scenario: .*missing-domain\.json: devices\[1\]\.domain: no domain named "gpu" \(domains: nic\)$/],
+    // createSmmu's rule across costs, told by the field path before a worker sets the SMMU up,
+    // with a machine preset's costs under the file's own, and with the defaults.
+    ["sync below a machine's claim and MMIO", { machine: "kunpeng-920", smmu: { costs: { sync: 10 } } },
+      /^iommu-sim: bad scenario: .*sync-below-a-machine's-claim-and-MMIO\.json: smmu\.costs\.sync: must be at least smmu\.costs\.cmdqClaim \+ smmu\.costs\.mmio \+ smmu\.costs\.syncWake \(40 \+ 60 \+ 0 ns\): .*, found 10 \(the costs the scenario does not give are machine "kunpeng-920"'s, then the defaults\)$/],
+    ["a claim above the default sync", { smmu: { model: "v2", costs: { cmdqClaim: 5000 } } },
+      /^iommu-sim: bad scenario: .*a-claim-above-the-default-sync\.json: smmu\.costs\.sync: must be at least .* \(5000 \+ 0 \+ 0 ns\): .*, found 1000 \(the costs the scenario does not give are the defaults\)$/],
   ];
   for (const [what, patch, message] of cases) {
     it(what, () => {

@@ -65,6 +65,16 @@ describe("the sweep report on the command line", { timeout: 120_000 }, () => {
     expect(missing.out).toMatch(/cannot read the results file .*nothing\.jsonl: no such file or directory \(ENOENT\)/);
   });
 
+  it("tells a torn last line as its own warning line, not as a Node process warning", async () => {
+    const first = readFileSync(at("pkt.jsonl"), "utf8").split("\n")[0]!;
+    writeFileSync(at("torn.jsonl"), `${first}\n${first.slice(0, 30)}`);
+    const r = await cli("sweep", "report", at("torn.jsonl"));
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/^iommu-sim: warning: .*torn\.jsonl:2: a torn last line \(30 bytes without a newline: .*\) was left out/m);
+    expect(r.out).not.toMatch(/\(node:\d+\)|--trace-warnings/);
+    expect(r.out).toContain(`report: ${at("torn.html")}, ${at("torn.csv")}`);
+  });
+
   it("reports the merged shards, and leaves a shard without a report of its own", async () => {
     for (const i of [0, 1]) {
       const r = await cli("sweep", at("pkt.json"), "--shard", `${i}/2`, "--out", at(`shard-${i}`), "--jobs", "1");

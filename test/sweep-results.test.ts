@@ -5,7 +5,7 @@
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   appendResult, DEFAULT_SWEEP_METRICS, expandPoints, formatResultLine, loadSweep, mergeResults, parseResultLine,
   readResults, resultsDifference, resultsEqual, runPoint, runSweep, type SweepResultLine,
@@ -75,6 +75,14 @@ describe("runPoint", async () => {
       const lines = readResults(file, { onWarning: (m) => warnings.push(m) });
       expect(lines).toEqual([strict, lazy]);
       expect(warnings).toEqual([expect.stringMatching(/r\.jsonl:3: a torn last line/)]);
+      // Without onWarning the line is left out all the same, and nothing goes to the process's warnings.
+      const emitted = vi.spyOn(process, "emitWarning");
+      try {
+        expect(readResults(file)).toEqual([strict, lazy]);
+        expect(emitted).not.toHaveBeenCalled();
+      } finally {
+        emitted.mockRestore();
+      }
     });
 
     it("refuses a damaged line, naming file:line and the field", () => {

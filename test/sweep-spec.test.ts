@@ -9,6 +9,7 @@ import {
   expandPoints, getPath, inShard, loadSweep, parseFieldPath, parseShard, pointScenario, setPath, type SweepSpecInput,
 } from "../dist/node.js";
 import { parseRunScenario } from "../dist/index.js";
+import { cli } from "./helpers.js";
 
 const ISSUE_EXAMPLE: SweepSpecInput = {
   base: "nic-tx",
@@ -133,6 +134,14 @@ describe("refusals name the field path or the point", () => {
       .toMatch(/^sweep: point 1 \(smmu\.iotlb\.entries=300, smmu\.iotlb\.policy=rr\): smmu\.iotlb\.entries: expected a power of two/);
   });
 
+  it("names a point whose costs break createSmmu's rule, before anything runs", () => {
+    expect(refusal({ base: "nic-tx", axes: { "smmu.costs.cmdqClaim": [0, 2000] }, set: { "workloads[0].ops": 300 } }))
+      .toMatch(/^sweep: point 1 \(smmu\.costs\.cmdqClaim=2000\): smmu\.costs\.sync: must be at least smmu\.costs\.cmdqClaim \+ .* \(2000 \+ 0 \+ 0 ns\)/);
+    // A machine on one axis, the file's own cost on another: each point's costs together.
+    expect(refusal({ base: "nic-tx", axes: { machine: ["kunpeng-920", "snapdragon-x"], "smmu.costs.sync": [500] } }))
+      .toMatch(/^sweep: point 1 \(machine=snapdragon-x, smmu\.costs\.sync=500\): smmu\.costs\.sync: .* \(40 \+ 100 \+ 800 ns\).*found 500 \(the costs the scenario does not give are machine "snapdragon-x"'s/);
+  });
+
   it("names a point whose path indexes past a list's end", () => {
     expect(refusal({ base: "nic-tx", points: [{ "domains[0].type": "DMA" }, { "domains[2].type": "DMA" }] }))
       .toMatch(/point 1 \(domains\[2\]\.type=DMA\): domains\[2\]\.type cannot be set: domains has 1 entry, so \[2\] is past its end/);
@@ -140,6 +149,48 @@ describe("refusals name the field path or the point", () => {
 
   it("tells a base scenario's own mistake as the base's", () => {
     expect(refusal({ base: { name: "x", cpus: 0 } })).toMatch(/^sweep: base: cpus: expected an integer ≥ 1, found 0/);
+  });
+});
+
+// A run's results line is found by its key: two points with one key would be two runs that
+// --resume counts as one (it then never finishes) and merge refuses.
+describe("every point once", () => {
+  const ONCE = /each (value|point) once \(a point run twice would be two runs with one key/;
+
+  it.each([
+    ["an axis value given twice", { base: "nic-tx", axes: { "smmu.iotlb.entries": [256, 512, 256] } },
+      /^sweep: axes\["smmu\.iotlb\.entries"\]\[2\]: 256 is already the axis's value \[0\]: /],
+    ["an object value with its keys reordered", { base: "nic-tx", axes: { "smmu.iotlb": [{ entries: 256, policy: "rr" }, { policy: "rr", entries: 256 }] } },
+      /^sweep: axes\["smmu\.iotlb"\]\[1\]: .* is already the axis's value \[0\] \(.* are one value\): /],
+    ["a point given twice", { base: "nic-tx", points: [{ "smmu.iotlb.entries": 256 }, { cpus: 2 }, { "smmu.iotlb.entries": 256 }] },
+      /^sweep: points\[2\]: is the same point as points\[0\]: /],
+    ["a point the axes already cross", { base: "nic-tx", axes: { "smmu.iotlb.entries": [256, 512], "smmu.iotlb.policy": ["rr", "lru"] },
+      points: [{ "smmu.iotlb.policy": "lru", "smmu.iotlb.entries": 512 }], repeat: 2 },
+      /^sweep: points\[0\]: is the same point as the axes' point 6 \(smmu\.iotlb\.entries=512, smmu\.iotlb\.policy=lru\): /],
+  ])("refuses %s", (_what, input, message) => {
+    const m = refusal(input);
+    expect(m).toMatch(message);
+    expect(m).toMatch(ONCE);
+  });
+
+  it("refuses a range whose rounding gives a value twice", () => {
+    expect(refusal({ base: "nic-tx", axes: { "smmu.costs.tlbi": { from: 50, to: 50.0000000001, step: 1e-11 } } }))
+      .toMatch(/^sweep: axes\["smmu\.costs\.tlbi"\]: the range gives 50 twice \(its values 0 and 1, rounded to 12 significant digits\)/);
+  });
+
+  it("takes points that differ, and the same value on two axes", () => {
+    const spec = loadSweep({ base: "nic-tx", axes: { "smmu.costs.tlbi": [50, 60], "smmu.costs.pteRead": [50, 60] },
+                             points: [{ "smmu.costs.tlbi": 50 }] });
+    expect(new Set(expandPoints(spec).map((p) => p.key)).size).toBe(5);
+  });
+
+  it("is checked by --dry-run, with 256 and 256.0 as the one value they are", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sweep-spec-"));
+    const file = join(dir, "dup.json");
+    writeFileSync(file, '{ "base": "nic-tx", "axes": { "smmu.iotlb.entries": [256, 256.0] }, "set": { "workloads[0].ops": 500 } }');
+    const r = await cli("sweep", file, "--dry-run");
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^iommu-sim: bad sweep: .*dup\.json: axes\["smmu\.iotlb\.entries"\]\[1\]: 256 is already the axis's value \[0\]/);
   });
 });
 

@@ -77,6 +77,20 @@ describe("bad input on the command line: one line, exit 2", () => {
     expect(existsSync(join(dir, "files", ".html"))).toBe(false);
   });
 
+  it("bench --out whose file cannot be written after all: the results printed first, then the failure, exit 2", () => {
+    // The folder passes the check up front, but BASE.html is a directory (as /sys refuses root
+    // a file): the write fails only after the run, which must not take its results with it.
+    mkdirSync(join(dir, "blocked.html"));
+    const base = join(dir, "blocked");
+    for (const json of [[], ["--json"]]) {
+      const r = cli("bench", "-s", "1", "--max-loops", "50", "--mode", "strict", "-t", "1,2", ...json, "--out", base);
+      expect(r.code, json.join()).toBe(2);
+      if (json.length) expect(JSON.parse(r.out).points).toHaveLength(2);
+      else expect(r.out).toMatch(/^modelled latency against threads[^]*^ +2 +strict /m);
+      expect(r.err.trim().split("\n").at(-1)).toMatch(/^iommu-sim: cannot write .*blocked\.html: .*\(EISDIR\)$/);
+    }
+  });
+
   it("run: a misspelt field in a scenario file is named, with the nearest allowed one", () => {
     const text = tiny("typo").replace('"workers":1', '"worker":1');
     const r = cli("run", file("typo.json", text), "--no-progress");
@@ -209,6 +223,34 @@ describe("explore: an option the chosen mode would ignore is refused, naming it 
     const full = "seed-race@v2-hoisted@sc: B:1 B:2 B:3 A:1 A:2 B:4 B:5 B:6 B:7 B:8 A:3 A:4 A:5 C:1 dev:1";
     expect(cli("explore", "--replay", full).code).toBe(1);
     expect(cli("explore", "--replay", full, "--no-oracle").code).toBe(0);
+  });
+});
+
+describe("an empty value for a number option", () => {
+  // Number("") is 0: `run --seed ""` ran with seed 0, `web --port ""` served on any port. Every
+  // option whose value is a number, found in each command's --help, is tried empty and blank;
+  // each command's other arguments would fail on their own without naming the option.
+  const rest: Record<string, string[]> = {
+    run: ["nosuch"], explore: ["nosuch"], churn: ["extra"], web: ["extra"], worker: ["--queue", "nope"],
+    bench: ["-s", "1", "--max-loops", "5"], sweep: [join(dir, "no-such-sweep.json")],
+  };
+  const numberOptions = (command: string): string[] =>
+    [...cli(command, "--help").out.matchAll(/^ +(?:-\w, )?(--[\w-]+) <(?:n|s|ns|n\[,n…\])>/gm)].map((m) => m[1]!);
+
+  it("every command with one is tried", () => {
+    const commands = cli("--help").out.split("Commands:")[1]!.match(/^ {2}[a-z-]+/gm)!.map((c) => c.trim());
+    expect(commands.filter((c) => c !== "help" && numberOptions(c).length > 0).sort()).toEqual(Object.keys(rest).sort());
+  });
+
+  it.each(Object.keys(rest))("%s: refused, naming the option, exit 2", (command) => {
+    for (const option of numberOptions(command)) {
+      for (const value of ["", "  "]) {
+        const r = cli(command, ...rest[command]!, option, value);
+        expect(r.code, `${command} ${option} ${JSON.stringify(value)}`).toBe(2);
+        expect(r.err, `${command} ${option} ${JSON.stringify(value)}`).toContain(option);
+        expect(r.err, `${command} ${option} ${JSON.stringify(value)}`).toMatch(/\(it is empty\)|must be a number, got "\s*"/);
+      }
+    }
   });
 });
 

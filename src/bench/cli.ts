@@ -95,12 +95,23 @@ export async function runBenchCommand(o: BenchCliOptions, print: (line: string) 
     process.stderr.write(`iommu-sim bench: interrupted; the results cover the modelled time run so far\n`);
   }
   const points = results.map(sweepPoint);
+  if (o.json) printJson(o, modes, runs, points, print);
+  else printText(o, modes, runs, points, (performance.now() - t0) / 1000, print);
+  // Last: a write that fails all the same (a folder that passed the check up front but refuses
+  // the file, as /sys does root) must not lose the results of a run that may have taken long.
   if (o.out !== undefined) writeOut(o, points, results);
-  if (o.json) {
-    const one = (rs: MapBenchmarkResult[]) => (modes.length === 1 ? rs[0] : Object.fromEntries(modes.map((m, i) => [m, rs[i]])));
-    print(JSON.stringify(Array.isArray(o.threads) ? { points, results } : one(runs[0] ?? []), null, 2));
-    return interrupted ? "interrupted" : "done";
-  }
+  return interrupted ? "interrupted" : "done";
+}
+
+function printJson(o: BenchCliOptions, modes: readonly ("strict" | "lazy")[], runs: MapBenchmarkResult[][],
+                   points: ReturnType<typeof sweepPoint>[], print: (line: string) => void): void {
+  const one = (rs: MapBenchmarkResult[]) => (modes.length === 1 ? rs[0] : Object.fromEntries(modes.map((m, i) => [m, rs[i]])));
+  print(JSON.stringify(Array.isArray(o.threads) ? { points, results: runs.flat() } : one(runs[0] ?? []), null, 2));
+}
+
+/** The tool's blocks, the table against threads when there is one, and on standard error which clock they are on. */
+function printText(o: BenchCliOptions, modes: readonly ("strict" | "lazy")[], runs: MapBenchmarkResult[][],
+                   points: ReturnType<typeof sweepPoint>[], wallS: number, print: (line: string) => void): void {
   runs.forEach((rs) => rs.forEach((r, i) => {
     if (modes.length > 1) print(HEADERS[modes[i]!]);
     print(formatMapBenchmark(r, o.profile));
@@ -112,13 +123,11 @@ export async function runBenchCommand(o: BenchCliOptions, print: (line: string) 
   }
   // The tool's own lines cannot say which clock they are on; standard error can, without
   // changing the format scripts parse from standard output.
-  const wallS = (performance.now() - t0) / 1000;
   // Nor can they say that the kernel ran with magazines of its own size.
   const magazines = o.magazineSize === undefined ? ""
     : `, with IOVA magazines of ${o.magazineSize} (--magazine-size; ${o.profile}'s are ${kernelProfile(o.profile).iovaMagazineSize})`;
   process.stderr.write(`iommu-sim bench: every latency above is modelled time (the cost model's), not this machine's${magazines}; ` +
     `the run took ${wallS.toFixed(1)} s of wall time\n`);
-  return interrupted ? "interrupted" : "done";
 }
 
 /** A list of thread counts names each once: a repeat would run the same point twice and print it twice. */

@@ -19,7 +19,10 @@ import type { ScenarioEventAction } from "../tasks/scenario.js";
 import { SEED_VARIANTS, lazySwitchRefusal, type DomainType, type SeedVariant } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
-import { DEFAULT_IOTLB_ENTRIES, IOTLB_SCOPES, type IotlbScope, type ReplacementPolicy, type SmmuCosts, type SmmuModel, type SmmuOptions } from "../smmu/smmu.js";
+import {
+  DEFAULT_IOTLB_ENTRIES, IOTLB_SCOPES, checkSmmuCosts, type IotlbScope, type ReplacementPolicy, type SmmuCosts, type SmmuModel,
+  type SmmuOptions,
+} from "../smmu/smmu.js";
 import {
   DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, effectiveBehaviours, kernelText, normaliseOverrides, profileHas,
   type Behaviour, type BehaviourOverrides, type Profile,
@@ -771,6 +774,31 @@ function checkSmmu(p: Parsed, out: Problems): void {
     const given = iotlb.entries === undefined ? " (the default)" : "";
     out.add(["smmu", "iotlb", "ways"], `expected at most iotlb.entries (${entries}${given}), found ${iotlb.ways}`);
   }
+  checkSmmuCostRules(p, out);
+}
+
+/**
+ * The rules across SMMU costs (a CMD_SYNC includes its claim, …) are createSmmu's
+ * (checkSmmuCosts), asked here of the costs the run will give it — a machine preset's with the
+ * file's over them — so that a file breaking one is told so by its field path before a run
+ * starts, not by createSmmu's argument name when a worker sets the SMMU up.
+ */
+function checkSmmuCostRules(p: Parsed, out: Problems): void {
+  const name = "smmu.costs";
+  try {
+    checkSmmuCosts(smmuCosts(p), "scenario", name);
+  } catch (e) {
+    if (!(e instanceof ArgumentError) || !e.argument.startsWith(`${name}.`)) throw e;
+    const from = p.machine === undefined ? "the defaults" : `machine ${found(p.machine)}'s, then the defaults`;
+    out.add(["smmu", "costs", e.argument.slice(name.length + 1)],
+      `${e.expected}, found ${found(e.value)} (the costs the scenario does not give are ${from})`);
+  }
+}
+
+/** The SMMU costs a run gives createSmmu: the machine preset's, the file's own over them. */
+function smmuCosts(p: Parsed): Partial<SmmuCosts> | undefined {
+  const m = p.machine === undefined ? undefined : MACHINES[p.machine];
+  return m ? { ...m.smmuCosts, ...(p.smmu.costs ?? {}) } : p.smmu.costs;
 }
 
 /** Whether the scenario's kernel (its profile with its behaviour overrides) has `b`. */
@@ -1042,7 +1070,7 @@ function resolve(p: Parsed): RunScenario {
   const m = p.machine === undefined ? undefined : MACHINES[p.machine];
   // A machine's SMMU costs and range invalidation come first; what the file says wins.
   const smmu = m ? { ...p.smmu, ...(m.smmuModel && p.smmu.model === undefined ? { model: m.smmuModel } : {}),
-                     costs: { ...m.smmuCosts, ...(p.smmu.costs ?? {}) } } : p.smmu;
+                     costs: smmuCosts(p) } : p.smmu;
   const domains = p.domains.map((d) => ({ ...d, rangeInvalidation: d.rangeInvalidation ?? m?.rangeInvalidation ?? true }));
   const { machine, behaviours: given, ...rest } = p;
   const behaviours = normaliseOverrides(given);

@@ -353,7 +353,8 @@ const COST_KEYS = Object.entries(SMMU_COST_CODES) as [keyof SmmuCosts, LayoutNam
  * SMMU costs given (left out: none) over `base`: an object whose every key is an SMMU cost (a
  * typo is refused with the nearest), every cost an integer number of ns, and a CMD_SYNC at
  * least what it includes. `name` is the argument's path in the messages (createSmmu's
- * `costs`; runMapBenchmark's own option names itself).
+ * `costs`; runMapBenchmark's own option names itself). The one place these rules live: a
+ * scenario file's costs are checked by it too (parseRunScenario, as `smmu.costs`).
  */
 export function checkSmmuCosts(given: Partial<SmmuCosts> | undefined, ctx: string, name = "costs",
                                base: Readonly<SmmuCosts> = DEFAULT_COSTS): SmmuCosts {

@@ -13,7 +13,7 @@ import { runSweep, type SweepOutcome } from "./local.js";
 import { countRuns, expandPoints, inShard, parseShard, shardText, valueText, type Shard } from "./points.js";
 import { formatResultLine, mergeResults, missingRuns, readResults, SweepResultsError } from "./results.js";
 import { loadSweep } from "./spec.js";
-import { finishSweepReport, reportMerged } from "./report-cli.js";
+import { finishSweepReport, reportMerged, warnTo } from "./report-cli.js";
 import { parseRedisUrl } from "./redis.js";
 import type { SweepSpec } from "./types.js";
 
@@ -114,14 +114,14 @@ async function runWithSignals(spec: SweepSpec, o: Omit<SweepCliOptions, "shard">
       return await runSweepOnQueue(spec, {
         queue: o.queue, out: o.resultsFile, resume: o.resume === true, signal: abort.signal,
         onProgress: (p) => bar?.update(p.done, p.total, `| ${p.failed} failed`),
-        onEvent: (line) => io.warn(`iommu-sim: ${line}`), onWarning: (m) => io.warn(`iommu-sim: warning: ${m}`),
+        onEvent: (line) => io.warn(`iommu-sim: ${line}`), onWarning: warnTo(io),
       });
     }
     return await runSweep(spec, {
       ...(o.jobs !== undefined ? { jobs: o.jobs } : {}), out: o.resultsFile, resume: o.resume === true,
       ...(o.shard ? { shard: o.shard } : {}), signal: abort.signal,
       onProgress: (p) => bar?.update(p.done, p.total, `| ${p.failed} failed`),
-      onWarning: (m) => io.warn(`iommu-sim: warning: ${m}`),
+      onWarning: warnTo(io),
     });
   } finally {
     bar?.stop();
@@ -192,7 +192,7 @@ function checkMergeOut(out: string): void {
 export function mergeCommand(out: string, inputs: string[], io: SweepCliIo): void {
   if (inputs.length === 0) throw new ArgumentError("merge", inputs, "needs at least one results file to read after OUT");
   checkMergeOut(out);
-  const sets = inputs.map((f) => readResults(f, { onWarning: (m) => io.warn(`iommu-sim: warning: ${m}`) }));
+  const sets = inputs.map((f) => readResults(f, { onWarning: warnTo(io) }));
   if (sets.every((lines) => lines.length === 0)) {
     throw new SweepResultsError(`${inputs.length === 1 ? `${inputs[0]} holds no results` : `none of ${inputs.join(", ")} holds any results`}: ` +
       "nothing to merge (a sweep writes a result when a run finishes)");

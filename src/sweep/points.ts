@@ -21,16 +21,31 @@ export function expandPoints(spec: SweepSpec): SweepRunPoint[] {
   for (const values of valueSets) {
     for (let rep = 0; rep < spec.repeat; rep++) {
       const index = out.length;
-      out.push({ index, values, rep, seed: spec.seed + rep, key: hashOf({ sweep: spec.id, values, rep }) });
+      out.push({ index, values, rep, seed: spec.seed + rep, key: runKey(spec.id, values, rep) });
     }
   }
   return out;
 }
 
+/**
+ * A run's key, its identity in the results file (what --resume and merge go by): a hash of
+ * the sweep, the point's values as canonical JSON and the repetition. Values that are one
+ * JSON value however they were written (256 and 256.0, an object's keys in another order)
+ * give one key: such points are one point (loadSweep refuses a sweep that has one twice).
+ */
+export function runKey(sweepId: string, values: Record<string, AxisValue>, rep: number): string {
+  return hashOf({ sweep: sweepId, values, rep });
+}
+
 /** How many runs the sweep has (every shard's together): its points times repeat. */
 export function countRuns(spec: SweepSpec): number {
-  const crossedCount = spec.axes.length === 0 ? (spec.points.length === 0 ? 1 : 0) : spec.axes.reduce((n, a) => n * a.values.length, 1);
-  return (crossedCount + spec.points.length) * spec.repeat;
+  return (crossedCount(spec) + spec.points.length) * spec.repeat;
+}
+
+/** How many points the crossed axes give (they come before the explicit points). */
+export function crossedCount(spec: Pick<SweepSpec, "axes" | "points">): number {
+  if (spec.axes.length === 0) return spec.points.length === 0 ? 1 : 0;
+  return spec.axes.reduce((n, a) => n * a.values.length, 1);
 }
 
 /** The axes' combinations, first axis slowest. */

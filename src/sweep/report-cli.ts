@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { ArgumentError } from "../errors.js";
 import { outBase, type OutFiles } from "../out-base.js";
 import { loadSweep } from "./spec.js";
-import { missingRuns, readResults, SweepResultsError } from "./results.js";
+import { missingRuns, readResults, SweepResultsError, type ReadResultsOptions } from "./results.js";
 import { formatSweepTable, specFromResults } from "./report.js";
 import { writeSweepReport } from "./report-file.js";
 import type { SweepResultLine, SweepSpec } from "./types.js";
@@ -61,8 +61,9 @@ export function resultsBase(file: string): string {
  * checked; the sweep file, when given, must be the one the results are of (its id); without
  * it the axes are read off the results.
  */
-export function reportResultsFile(file: string, opts: Omit<SweepReportOptions, "stopped"> & { sweep?: string }): SweepReportOutput {
-  const results = readResults(file);
+export function reportResultsFile(file: string, opts: Omit<SweepReportOptions, "stopped"> & { sweep?: string } & ReadResultsOptions):
+  SweepReportOutput {
+  const results = readResults(file, opts.onWarning ? { onWarning: opts.onWarning } : {});
   if (results.length === 0) throw new SweepResultsError(`${file} holds no results: nothing to report`);
   const ids = [...new Set(results.map((l) => l.sweep))];
   if (ids.length > 1) {
@@ -86,6 +87,11 @@ export function reportResultsFile(file: string, opts: Omit<SweepReportOptions, "
 interface Io {
   say: (text: string) => void;
   warn: (text: string) => void;
+}
+
+/** How the sweep commands tell a warning the API hands them (a torn last line): their own line on standard error. */
+export function warnTo(io: Io): (message: string) => void {
+  return (m) => io.warn(`iommu-sim: warning: ${m}`);
 }
 
 /** Rows of the table a sweep prints when it ends; the page and `sweep report` have them all. */
@@ -155,6 +161,7 @@ export function registerSweepReport(sweep: Command, io: Io): void {
         ...(o.metrics !== undefined ? { metrics: metricsList(o.metrics) } : {}),
         ...(o.sortBy !== undefined ? { sortBy: o.sortBy } : {}),
         ...(terminalColumns() ? { columns: terminalColumns()! } : {}),
+        onWarning: warnTo(io),
       }));
       for (const l of r.lines) io.say(l);
       io.say(`report: ${r.files.join(", ")}`);

@@ -72,7 +72,11 @@ export function parseResultLine(text: string, where = "result"): SweepResultLine
 }
 
 export interface ReadResultsOptions {
-  /** Told about a torn last line (a run killed mid-write), which is left out (default: process.emitWarning). */
+  /**
+   * Told about a torn last line (a run killed mid-write), which is left out. Without it the
+   * line is left out without a word: a library does not write to the process's warnings (its
+   * run counts as missing all the same, and --resume runs it again).
+   */
   onWarning?: (message: string) => void;
 }
 
@@ -99,8 +103,7 @@ export function readResults(path: string, opts: ReadResultsOptions = {}): SweepR
       out.push(parseResultLine(tail, `${path}:${rows.length + 1}`));
     } catch (e) {
       if (!(e instanceof SweepResultsError)) throw e;
-      const warn = opts.onWarning ?? ((m: string) => process.emitWarning(m));
-      warn(`${path}:${rows.length + 1}: a torn last line (${tail.length} bytes without a newline: a sweep killed while ` +
+      opts.onWarning?.(`${path}:${rows.length + 1}: a torn last line (${tail.length} bytes without a newline: a sweep killed while ` +
         "writing it) was left out; that run is run again on --resume");
     }
   }

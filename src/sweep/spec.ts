@@ -2,9 +2,9 @@
 // points given one by one), fixed overrides and repetitions (src/sweep/types.ts is the
 // contract). loadSweep reads it (strict JSON: a key given twice is refused), checks its
 // structure with zod (field paths in every message, unknown keys with a did-you-mean), checks
-// every field path against the scenario language, expands ranges, and then builds and
-// validates the scenario of every point before anything runs: a point that cannot run is
-// named with its axis values. The result is a SweepSpec with an id that changes whenever
+// every field path against the scenario language, expands ranges, refuses a point that is
+// there twice (one key for two runs), and then builds and validates the scenario of every
+// point before anything runs: a point that cannot run is named with its axis values. The result is a SweepSpec with an id that changes whenever
 // anything that decides a point's result does.
 
 import { readFileSync } from "node:fs";
@@ -21,8 +21,8 @@ import { scenarioPathProblem } from "./fields.js";
 import { hashOf } from "./hash.js";
 import { metricPathProblem } from "./metrics.js";
 import { parseFieldPath, setPath } from "./path.js";
-import { countRuns, describePoint, expandPoints, pointScenario } from "./points.js";
-import type { Axis, AxisValue, SweepSpec, SweepSpecInput } from "./types.js";
+import { countRuns, crossedCount, describePoint, expandPoints, pointScenario, runKey, valueText } from "./points.js";
+import type { Axis, AxisValue, SweepRunPoint, SweepSpec, SweepSpecInput } from "./types.js";
 
 /** A sweep that cannot run. `message`: `<source>: <field path>: <what was wrong>` (or the point's). */
 export class SweepError extends ConfigError {
@@ -143,6 +143,8 @@ export function loadSweep(input: string | SweepSpecInput, opts: LoadSweepOptions
   const resolved = { name, base, axes, points, set, repeat, seed, keep };
   checkRunCount(resolved, source);
   const spec: SweepSpec = { ...resolved, id: hashOf({ ...resolved, name: undefined }) };
+  spec.axes.forEach((axis) => checkAxisRepeats(spec.id, axis, s.axes![axis.path]!, source));
+  checkPointRepeats(spec, source);
   checkPoints(spec, source);
   return spec;
 }
@@ -273,6 +275,55 @@ function checkRunCount(s: Omit<SweepSpec, "id">, source: string): void {
   if (runs > MAX_SWEEP_RUNS) {
     throw new SweepError(source, "(root)", `the sweep has ${runs} runs (${runs / s.repeat} points × repeat ${s.repeat}), ` +
       `more than a sweep may (${MAX_SWEEP_RUNS})`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Every point once. A run's results line is found by its key (runKey: the point's values and
+// the repetition), so two points with one key would be two runs that --resume and merge
+// cannot tell apart: one of them would never count as done. Whether two points are one is
+// asked of runKey itself, so that what is refused is exactly what would collide.
+
+/** An axis whose values repeat one (as written, or as a range rounds them). */
+function checkAxisRepeats(sweepId: string, axis: { path: string; values: AxisValue[] }, given: Axis, source: string): void {
+  const first = new Map<string, number>();
+  axis.values.forEach((v, i) => {
+    const key = runKey(sweepId, { [axis.path]: v }, 0);
+    const j = first.get(key);
+    if (j === undefined) {
+      first.set(key, i);
+    } else if (Array.isArray(given)) {
+      throw new SweepError(source, formatPath(["axes", axis.path, i]), `${valueText(v)} is already the axis's value [${j}]` +
+        `${sameAs(axis.values[j]!, v)}: each value once (a point run twice would be two runs with one key, which --resume ` +
+        "and merge cannot tell apart)");
+    } else {
+      throw new SweepError(source, formatPath(["axes", axis.path]), `the range gives ${valueText(v)} twice (its values ` +
+        `${j} and ${i}, rounded to 12 significant digits): make the step or factor coarser`);
+    }
+  });
+}
+
+/** Why two values that read differently are one (an object's keys in another order); nothing when they read the same. */
+function sameAs(a: AxisValue, b: AxisValue): string {
+  return JSON.stringify(a) === JSON.stringify(b) ? "" : ` (${JSON.stringify(a)} and ${JSON.stringify(b)} are one value)`;
+}
+
+/** Two points with one key: an explicit point given twice, or one the axes already cross. */
+function checkPointRepeats(spec: SweepSpec, source: string): void {
+  const crossed = crossedCount(spec);
+  const first = new Map<string, SweepRunPoint>();
+  for (const run of expandPoints(spec)) {
+    if (run.rep !== 0) continue;
+    const earlier = first.get(run.key);
+    if (earlier === undefined) {
+      first.set(run.key, run);
+      continue;
+    }
+    // Axes repeat no value (checked first), so the later of the two is an explicit point.
+    const at = (r: SweepRunPoint) => r.index / spec.repeat - crossed;
+    const what = at(earlier) < 0 ? `the axes' ${describePoint(earlier)}` : `points[${at(earlier)}]`;
+    throw new SweepError(source, formatPath(["points", at(run)]), `is the same point as ${what}: each point once ` +
+      "(a point run twice would be two runs with one key, which --resume and merge cannot tell apart)");
   }
 }
 
