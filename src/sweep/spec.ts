@@ -4,8 +4,9 @@
 // structure with zod (field paths in every message, unknown keys with a did-you-mean), checks
 // every field path against the scenario language, expands ranges, refuses a point that is
 // there twice (one key for two runs), and then builds and validates the scenario of every
-// point before anything runs: a point that cannot run is named with its axis values. The result is a SweepSpec with an id that changes whenever
-// anything that decides a point's result does.
+// point before anything runs: a point that cannot run is named with its axis values. The
+// result is a SweepSpec with an id that changes whenever anything that decides a point's
+// result does.
 
 import { readFileSync } from "node:fs";
 import { fileFailure } from "../input-file.js";
