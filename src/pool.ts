@@ -215,10 +215,10 @@ export class WorkerPool {
     return liveWorkers;
   }
 
-  /** @internal Whether a run is in progress (a new size for the pool would stop it mid-run). */
   /** @internal Whether close() stopped a run in progress (not a failure or timeout, which fail it first). */
   closedDuringRun = false;
 
+  /** @internal Whether a run is in progress (a new size for the pool would stop it mid-run). */
   get running(): boolean {
     return this.run_ !== undefined;
   }
@@ -315,6 +315,7 @@ export class WorkerPool {
    * worker starts, and the pool stays usable.
    */
   run<R = unknown>(task: string, args: (worker: number) => unknown, options?: PoolRunOptions): Promise<R[]>;
+  /** As above, with one value for every worker's arguments (or none). */
   run<R = unknown>(task: string, args?: unknown, options?: PoolRunOptions): Promise<R[]>;
   run<R = unknown>(task: string, args?: TaskArgs, options?: PoolRunOptions): Promise<R[]> {
     let opts: PoolRunOptions;

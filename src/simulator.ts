@@ -194,6 +194,7 @@ export class Simulator {
    * with `oracle` on, typed as having one (`smmu.oracle.takeViolations()` needs no check).
    */
   createSmmu(opts: SmmuOptions & { oracle: true | { capacity?: number; violations?: number } }): SmmuWithOracle;
+  /** An SMMUv3 (see SmmuOptions), without the oracle unless `opts.oracle` says otherwise. */
   createSmmu(opts?: SmmuOptions): Smmu;
   createSmmu(opts?: SmmuOptions): Smmu {
     this.open("createSmmu");
