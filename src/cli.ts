@@ -213,7 +213,8 @@ addBehaviourOptions(program.command("explore"))
     "without finding one: not a proof. With --litmus FILE, judge a C litmus " +
     "test as herd7 does (default model lkmm): exit 1 if the condition's outcome is observed or a data race is " +
     `flagged, 0 if not, ${EXIT_CUT_SHORT} if a bound cut the run short before either was settled`)
-  .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file`)
+  .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file ` +
+    "(with --replay: the file of the scenario the line names by its \"name\" field)")
   .option("--variant <variant>", `switch/unmap code to run: ${SEED_VARIANTS.join(", ")}, or a variant JSON file ` +
     "(default: the scenario's, else merged)")
   .addOption(new Option("-m, --model <model>", "memory model: scenarios sc (default) or relaxed; litmus tests " +
@@ -252,7 +253,9 @@ addBehaviourOptions(program.command("explore"))
     }
     const model: MemoryModel = o.model ?? "sc";
     if (o.replay !== undefined) {
-      const r = await replayScenario(o.replay, (path) => loadScenarioFile(path), { oracle: o.oracle }, (path) => loadVariantFile(path, "--replay's variant file"));
+      const given = scenario === undefined ? undefined : BUILTIN_SCENARIOS[scenario] ?? loadScenarioFile(scenario, "explore <scenario> (with --replay)");
+      const r = await replayScenario(o.replay, (path) => loadScenarioFile(path, REPLAY_SCENARIO_FILE), { oracle: o.oracle, scenario: given },
+                                     (path) => loadVariantFile(path, "--replay's variant file"));
       say(r.text);
       if (r.execution.violation) process.exitCode = 1;
       return;
@@ -274,7 +277,7 @@ addBehaviourOptions(program.command("explore"))
       return;
     }
     // The explorer runs synchronously: the bar redraws from inside its loop (at most every 100 schedules).
-    const bar = progressBar(`explore ${typeof sc === "string" ? sc : scenario}`);
+    const bar = progressBar(`explore ${typeof sc === "string" ? sc : sc.name ?? scenario}`);
     let r;
     try {
       r = await exploreScenario(sc, {
@@ -300,8 +303,9 @@ addBehaviourOptions(program.command("explore"))
 const EXPLORE_MODES = [
   { key: "litmus", reads: ["model", "maxSchedules", "timeLimit", "counts"],
     why: "a litmus test is judged on its own", scenario: false },
+  // A scenario beside --replay is the file of the one the line names by its `name` field.
   { key: "replay", reads: ["oracle"],
-    why: "the replay line names its own scenario, variant, model, SMMU and kernel", scenario: false },
+    why: "the replay line names its own scenario, variant, model, SMMU and kernel", scenario: true },
   { key: "exportLitmus", reads: ["variant", "with", "without"],
     why: "the export writes the scenario's accesses with its variant and explores nothing", scenario: true },
   { key: undefined, reads: ["variant", "model", "maxSchedules", "oracle", "dpor", "smmu", "random", "seed", "stats", "with", "without"],
@@ -632,8 +636,12 @@ sweepCmd.command("merge")
 registerSweepReport(sweepCmd, { say, warn: (t) => console.error(terminalLines(t)) });
 // ---- end of sweep ----
 
+/** A replay line's scenario part, when it is neither a built-in nor a file: what it may name. */
+const REPLAY_SCENARIO_FILE = "--replay's scenario (a built-in, or a scenario file's path; for a scenario named by its " +
+  "\"name\" field, give its file beside the line: explore FILE --replay LINE)";
+
 /** An explore scenario file (`what`: how the user named it, for a file that cannot be read). */
-function loadScenarioFile(path: string, what = "--replay's scenario file"): Scenario {
+function loadScenarioFile(path: string, what: string): Scenario {
   const text = readInputFile(path, what);
   const raw = parseJsonStrict(text, path);
   // "variant": "FILE.json" names a variant file beside the scenario (a path relative to it).

@@ -629,7 +629,10 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   // Unknown fields are refused: a misspelt "varient" would otherwise explore the merged code.
   checkOptions(s as Scenario, SCENARIO_KEYS, where, "", "field");
   const sc = s as Scenario;
-  if (sc.name !== undefined && typeof sc.name !== "string") fail("name", sc.name, "must be a string");
+  if (sc.name !== undefined && (typeof sc.name !== "string" || !/^[^@[\]\p{Cc}]+$/u.test(sc.name))) {
+    // The name heads the replay line, NAME@VARIANT@MODEL: steps, with [what the run changed] after it.
+    fail("name", sc.name, "must be a non-empty string without '@', '[', ']' or control characters (it heads the replay line, NAME@VARIANT@MODEL: steps)");
+  }
   if (sc.profile !== undefined && !PROFILES.includes(sc.profile)) {
     fail("profile", sc.profile, `must be one of ${PROFILES.map((p) => `'${p}'`).join(", ")}`);
   }
