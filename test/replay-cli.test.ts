@@ -27,6 +27,14 @@ describe("replay errors say which line and what was wrong", () => {
     ["init 4096 1\nalloc 1 0xfffff 7", /line 2: ALIGNED must be 0 or 1, got '7'/],
     ["init 4096 1\nfast 1 0xffff 2", /line 2: FLUSH must be 0 or 1, got '2'/],
     ["init 4096 1\nfailatomic 2", /line 2: FAIL must be 0 or 1, got '2'/],
+    // The arguments are read in the line's order: a bare smmu lacks RIL first (it said STAGE, argument 2).
+    ["cfg s1 0x40201000 48 48\nsmmu", /line 2: missing argument 1 \(RIL\)$/m],
+    ["cfg s1 0x40201000 48 48\nsmmu v2", /line 2: missing argument 2 \(STAGE\)$/m],
+    ["cfg s1 0x40201000 48 48\nsmmu v2 2", /line 2: missing argument 3 \(ID\)$/m],
+    ["cfg s1 0x40201000 48 48\nsmmu 1 2 70000", /line 2: ID must be a VMID in \[0, 65535\], got 70000/],
+    ["cfg s1 0x40201000 48 48\nsmmu v2 1 70000", /line 2: ID must be an ASID in \[0, 65535\] on an SMMU v2, got 70000/],
+    // An error the library words for itself loses its "iommu-sim: " after the line number (it was doubled on the command line).
+    ["init 4096 1\nfqinit", /^line 2: fqInit: in 7\.1 the flush queue belongs to dma-iommu/],
   ];
   for (const [script, message] of cases) {
     it(message.source, async () => {

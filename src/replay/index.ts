@@ -88,7 +88,8 @@ export async function replayScript(script: string, opts: ReplayOptions): Promise
         }
       } catch (e) {
         if (e instanceof ReplayError) throw e;
-        fail((e as Error).message);
+        // The line number says where; an error's own "iommu-sim: " would come after it.
+        fail((e as Error).message.replace(/^iommu-sim: /, ""));
       }
       if (!handled) fail(`unknown command '${cmd}'`);
     }
