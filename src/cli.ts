@@ -30,8 +30,8 @@ import { progressBar } from "./progress.js";
 import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
 import {
-  BEHAVIOURS, BEHAVIOUR_COMMITS, DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, kernelProfile, normaliseOverrides, profileHas,
-  type Behaviour, type BehaviourOverrides,
+  BEHAVIOURS, BEHAVIOUR_COMMITS, DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, kernelProfile, normaliseOverrides, otherOverrideEntry, profileHas,
+  type Behaviour, type BehaviourOverrides, type OverrideEntry,
   type Profile,
 } from "./profile.js";
 import { CMDQ_VARIANTS, MACHINE_NAMES } from "./machines.js";
@@ -104,10 +104,15 @@ function cliBehaviours(profile: Profile, o: BehaviourCliOptions, base?: Behaviou
   };
   const [problem] = behaviourOverrideProblems(profile, merged);
   if (problem === undefined) return normaliseOverrides(merged);
-  const [list, i] = problem.path as ["with" | "without", number];
-  const fromBase = i < (base?.[list]?.length ?? 0);
-  throw new ArgumentError(fromBase ? `behaviours.${list}[${i}] (the scenario's, with --with/--without added)` : `--${list}`,
-    merged[list][i], problem.message, `kernel ${profile}`);
+  const [list, index] = problem.path as ["with" | "without", number];
+  const at = { list, index };
+  const fromBase = (e: OverrideEntry) => e.index < (base?.[e.list]?.length ?? 0);
+  // A duplicate or a contradiction between the file's behaviours and a flag: say where the other half is.
+  const other = otherOverrideEntry(merged, at);
+  const also = other && fromBase(other) !== fromBase(at)
+    ? `; ${fromBase(other) ? `the scenario file's behaviours.${other.list}[${other.index}]` : `--${other.list}`} names it too` : "";
+  throw new ArgumentError(fromBase(at) ? `behaviours.${list}[${index}] (the scenario's, with --with/--without added)` : `--${list}`,
+    merged[list][index], problem.message + also, `kernel ${profile}`);
 }
 
 /**
@@ -142,8 +147,9 @@ addBehaviourOptions(program.command("replay"))
     // Both files read before the replay runs: a missing trace must not wait for a long script.
     const script = file === "-" ? await readStdin() : readInputFile(file, "replay <file>");
     const expectedText = o.compare === undefined ? undefined : readInputFile(o.compare, "--compare");
-    const behaviours = cliBehaviours(o.profile, o);
-    const lines = await replayScript(script, { profile: o.profile, ...(behaviours ? { behaviours } : {}),
+    // Checked with the script's own `behaviours` lines, so that a clash names the line and the flag.
+    const behaviours = o.with || o.without ? { with: o.with ?? [], without: o.without ?? [] } as BehaviourOverrides : undefined;
+    const lines = await replayScript(script, { profile: o.profile, ...(behaviours ? { behaviours, behavioursFrom: "flags" } : {}),
                                                ...(o.cmdRules ? { commandRules: o.cmdRules } : {}) });
     if (expectedText === undefined) {
       process.stdout.write(lines.map(terminalText).join("\n") + "\n");

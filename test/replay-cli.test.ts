@@ -35,6 +35,10 @@ describe("replay errors say which line and what was wrong", () => {
     ["cfg s1 0x40201000 48 48\nsmmu v2 1 70000", /line 2: ID must be an ASID in \[0, 65535\] on an SMMU v2, got 70000/],
     // An error the library words for itself loses its "iommu-sim: " after the line number (it was doubled on the command line).
     ["init 4096 1\nfqinit", /^line 2: fqInit: in 7\.1 the flush queue belongs to dma-iommu/],
+    // Two behaviours lines: the second is the one that repeats, and the message speaks the script's words.
+    ["behaviours without SMMU_NONLEAF_TTL0\nbehaviours without SMMU_NONLEAF_TTL0",
+      /^line 2: 'without SMMU_NONLEAF_TTL0' names SMMU_NONLEAF_TTL0 twice; line 1's 'without SMMU_NONLEAF_TTL0' names it too\n/],
+    ["behaviours with SMMU_NONLEAF_TTL0", /^line 1: 'with SMMU_NONLEAF_TTL0' adds SMMU_NONLEAF_TTL0, which kernel 7\.1 already has/],
   ];
   for (const [script, message] of cases) {
     it(message.source, async () => {
@@ -43,6 +47,15 @@ describe("replay errors say which line and what was wrong", () => {
       expect(err.message).toMatch(message);
     });
   }
+
+  it("a behaviour the script and the options both name: the script's line, and the options' entry named", async () => {
+    const script = "# a\nbehaviours without SMMU_NONLEAF_TTL0\n";
+    const err = await replayScript(script, { profile: "7.1", behaviours: { without: ["SMMU_NONLEAF_TTL0"] } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ReplayError);
+    expect(err.message).toMatch(/^line 2: 'without SMMU_NONLEAF_TTL0' names SMMU_NONLEAF_TTL0 twice; behaviours\.without\[0\] of the options names it too/);
+    const flags = await replayScript(script, { profile: "7.1", behaviours: { with: ["SMMU_NONLEAF_TTL0"] }, behavioursFrom: "flags" }).catch((e) => e);
+    expect(flags.message).toMatch(/^line 2: --with SMMU_NONLEAF_TTL0 adds SMMU_NONLEAF_TTL0, which kernel 7\.1 already has .*; this line's 'without SMMU_NONLEAF_TTL0' names it too/);
+  });
 
   it("a failed cfg prints the kernel's NULL", async () => {
     const out = await replayScript("cfg s2 0x40201000 44 40 1", { profile: "7.1" });
