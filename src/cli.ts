@@ -143,7 +143,11 @@ addBehaviourOptions(program.command("replay"))
   .option("-c, --compare <expected>", "compare with a kernel trace (normalised) instead of printing; exit 1 on a difference")
   .option("--no-cmd", "with --compare: ignore SMMU CMD lines")
   .addOption(new Option("--cmd-rules <version>", "encode CMD lines with this kernel's SMMUv3 driver rules (default: the profile's; the kernel-code traces used 5.15's for both)").choices(PROFILES))
-  .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean; cmdRules?: Profile } & BehaviourCliOptions) => {
+  .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean; cmdRules?: Profile } & BehaviourCliOptions, cmd: Command) => {
+    // --no-cmd changes only the comparison: without one it would be silently ignored (the trace is printed whole).
+    if (!o.cmd && o.compare === undefined && cmd.getOptionValueSource("cmd") === "cli") {
+      throw new CliInputError("--no-cmd applies only with --compare FILE (it leaves CMD lines out of the comparison; the printed trace keeps them): add --compare, or remove --no-cmd");
+    }
     // Both files read before the replay runs: a missing trace must not wait for a long script.
     const script = file === "-" ? await readStdin() : readInputFile(file, "replay <file>");
     const expectedText = o.compare === undefined ? undefined : readInputFile(o.compare, "--compare");

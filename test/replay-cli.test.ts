@@ -71,6 +71,12 @@ describe("command line", () => {
     expect(stdout).toMatch(/^identical: \d+ normalised lines/);
   });
 
+  it("replay --no-cmd without --compare is refused (it was ignored: the CMD lines were printed)", async () => {
+    const err = await run("node", [CLI, "replay", join(CONFORMANCE, "pgtable", "basic.in"), "--profile", "5.15", "--no-cmd"]).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toMatch(/^iommu-sim: --no-cmd applies only with --compare FILE/);
+  });
+
   it("replay --compare finds a difference and exits 1", async () => {
     const dir = join(CONFORMANCE, "pgtable");
     const err = await run("node", [CLI, "replay", join(dir, "basic.in"), "--profile", "7.1",
