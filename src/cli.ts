@@ -30,8 +30,8 @@ import { progressBar } from "./progress.js";
 import { VERSION } from "./version.js";
 import { runBenchCommand, type BenchCliOptions } from "./bench/cli.js";
 import {
-  BEHAVIOURS, BEHAVIOUR_COMMITS, DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, kernelProfile, normaliseOverrides, profileHas,
-  type Behaviour, type BehaviourOverrides,
+  BEHAVIOURS, BEHAVIOUR_COMMITS, DEFAULT_PROFILE, PROFILES, behaviourOverrideProblems, kernelProfile, normaliseOverrides, otherOverrideEntry, profileHas,
+  type Behaviour, type BehaviourOverrides, type OverrideEntry,
   type Profile,
 } from "./profile.js";
 import { CMDQ_VARIANTS, MACHINE_NAMES } from "./machines.js";
@@ -113,10 +113,15 @@ function cliBehaviours(profile: Profile, o: BehaviourCliOptions, base?: Behaviou
   };
   const [problem] = behaviourOverrideProblems(profile, merged);
   if (problem === undefined) return normaliseOverrides(merged);
-  const [list, i] = problem.path as ["with" | "without", number];
-  const fromBase = i < (base?.[list]?.length ?? 0);
-  throw new ArgumentError(fromBase ? `behaviours.${list}[${i}] (the scenario's, with --with/--without added)` : `--${list}`,
-    merged[list][i], problem.message, `kernel ${profile}`);
+  const [list, index] = problem.path as ["with" | "without", number];
+  const at = { list, index };
+  const fromBase = (e: OverrideEntry) => e.index < (base?.[e.list]?.length ?? 0);
+  // A duplicate or a contradiction between the file's behaviours and a flag: say where the other half is.
+  const other = otherOverrideEntry(merged, at);
+  const also = other && fromBase(other) !== fromBase(at)
+    ? `; ${fromBase(other) ? `the scenario file's behaviours.${other.list}[${other.index}]` : `--${other.list}`} names it too` : "";
+  throw new ArgumentError(fromBase(at) ? `behaviours.${list}[${index}] (the scenario's, with --with/--without added)` : `--${list}`,
+    merged[list][index], problem.message + also, `kernel ${profile}`);
 }
 
 /**
@@ -147,12 +152,17 @@ addBehaviourOptions(program.command("replay"))
   .option("-c, --compare <expected>", "compare with a kernel trace (normalised) instead of printing; exit 1 on a difference")
   .option("--no-cmd", "with --compare: ignore SMMU CMD lines")
   .addOption(new Option("--cmd-rules <version>", "encode CMD lines with this kernel's SMMUv3 driver rules (default: the profile's; the kernel-code traces used 5.15's for both)").choices(PROFILES))
-  .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean; cmdRules?: Profile } & BehaviourCliOptions) => {
+  .action(async (file: string, o: { profile: Profile; compare?: string; cmd: boolean; cmdRules?: Profile } & BehaviourCliOptions, cmd: Command) => {
+    // --no-cmd changes only the comparison: without one it would be silently ignored (the trace is printed whole).
+    if (!o.cmd && o.compare === undefined && cmd.getOptionValueSource("cmd") === "cli") {
+      throw new CliInputError("--no-cmd applies only with --compare FILE (it leaves CMD lines out of the comparison; the printed trace keeps them): add --compare, or remove --no-cmd");
+    }
     // Both files read before the replay runs: a missing trace must not wait for a long script.
     const script = file === "-" ? await readStdin() : readInputFile(file, "replay <file>");
     const expectedText = o.compare === undefined ? undefined : readInputFile(o.compare, "--compare");
-    const behaviours = cliBehaviours(o.profile, o);
-    const lines = await replayScript(script, { profile: o.profile, ...(behaviours ? { behaviours } : {}),
+    // Checked with the script's own `behaviours` lines, so that a clash names the line and the flag.
+    const behaviours = o.with || o.without ? { with: o.with ?? [], without: o.without ?? [] } as BehaviourOverrides : undefined;
+    const lines = await replayScript(script, { profile: o.profile, ...(behaviours ? { behaviours, behavioursFrom: "flags" } : {}),
                                                ...(o.cmdRules ? { commandRules: o.cmdRules } : {}) });
     if (expectedText === undefined) {
       process.stdout.write(lines.map(terminalText).join("\n") + "\n");
@@ -222,7 +232,8 @@ addBehaviourOptions(program.command("explore"))
     "without finding one: not a proof. With --litmus FILE, judge a C litmus " +
     "test as herd7 does (default model lkmm): exit 1 if the condition's outcome is observed or a data race is " +
     `flagged, 0 if not, ${EXIT_CUT_SHORT} if a bound cut the run short before either was settled`)
-  .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file`)
+  .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file ` +
+    "(with --replay: the file of the scenario the line names by its \"name\" field)")
   .option("--variant <variant>", `switch/unmap code to run: ${SEED_VARIANTS.join(", ")}, or a variant JSON file ` +
     "(default: the scenario's, else merged)")
   .addOption(new Option("-m, --model <model>", "memory model: scenarios sc (default) or relaxed; litmus tests " +
@@ -261,7 +272,9 @@ addBehaviourOptions(program.command("explore"))
     }
     const model: MemoryModel = o.model ?? "sc";
     if (o.replay !== undefined) {
-      const r = await replayScenario(o.replay, (path) => loadScenarioFile(path), { oracle: o.oracle }, (path) => loadVariantFile(path, "--replay's variant file"));
+      const given = scenario === undefined ? undefined : BUILTIN_SCENARIOS[scenario] ?? loadScenarioFile(scenario, "explore <scenario> (with --replay)");
+      const r = await replayScenario(o.replay, (path) => loadScenarioFile(path, REPLAY_SCENARIO_FILE), { oracle: o.oracle, scenario: given },
+                                     (path) => loadVariantFile(path, "--replay's variant file"));
       say(r.text);
       if (r.execution.violation) process.exitCode = 1;
       return;
@@ -283,7 +296,7 @@ addBehaviourOptions(program.command("explore"))
       return;
     }
     // The explorer runs synchronously: the bar redraws from inside its loop (at most every 100 schedules).
-    const bar = progressBar(`explore ${typeof sc === "string" ? sc : scenario}`);
+    const bar = progressBar(`explore ${typeof sc === "string" ? sc : sc.name ?? scenario}`);
     let r;
     try {
       r = await exploreScenario(sc, {
@@ -309,8 +322,9 @@ addBehaviourOptions(program.command("explore"))
 const EXPLORE_MODES = [
   { key: "litmus", reads: ["model", "maxSchedules", "timeLimit", "counts"],
     why: "a litmus test is judged on its own", scenario: false },
+  // A scenario beside --replay is the file of the one the line names by its `name` field.
   { key: "replay", reads: ["oracle"],
-    why: "the replay line names its own scenario, variant, model, SMMU and kernel", scenario: false },
+    why: "the replay line names its own scenario, variant, model, SMMU and kernel", scenario: true },
   { key: "exportLitmus", reads: ["variant", "with", "without"],
     why: "the export writes the scenario's accesses with its variant and explores nothing", scenario: true },
   { key: undefined, reads: ["variant", "model", "maxSchedules", "oracle", "dpor", "smmu", "random", "seed", "stats", "with", "without"],
@@ -640,8 +654,12 @@ sweepCmd.command("merge")
 registerSweepReport(sweepCmd, { say, warn: (t) => console.error(terminalLines(t)) });
 // ---- end of sweep ----
 
+/** A replay line's scenario part, when it is neither a built-in nor a file: what it may name. */
+const REPLAY_SCENARIO_FILE = "--replay's scenario (a built-in, or a scenario file's path; for a scenario named by its " +
+  "\"name\" field, give its file beside the line: explore FILE --replay LINE)";
+
 /** An explore scenario file (`what`: how the user named it, for a file that cannot be read). */
-function loadScenarioFile(path: string, what = "--replay's scenario file"): Scenario {
+function loadScenarioFile(path: string, what: string): Scenario {
   const text = readInputFile(path, what);
   const raw = parseJsonStrict(text, path);
   // "variant": "FILE.json" names a variant file beside the scenario (a path relative to it).

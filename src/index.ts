@@ -58,7 +58,7 @@ export {
 export { compileCore, type CoreSource } from "../bindings/loader.js";
 export {
   exploreScenario, replayScenario, parseReplayLine, VERDICT_EXIT_CODES,
-  type ExploreVerdict, type ExploreScenarioOptions, type ScenarioReport, type ReplayReport,
+  type ExploreVerdict, type ExploreScenarioOptions, type ScenarioReport, type ReplayReport, type ReplayScenarioOptions,
 } from "./explore/run.js";
 export {
   SEED_RACE, TWO_UNMAPPERS, BUILTIN_SCENARIOS, buildScenario, validateScenario,

@@ -251,6 +251,23 @@ export function checkBehaviourOverrides(profile: Profile, v: unknown, ctx: strin
   return normaliseOverrides(v as BehaviourOverrides | undefined);
 }
 
+/** An entry of overrides: its list and index. */
+export interface OverrideEntry { list: "with" | "without"; index: number }
+
+/**
+ * The first other entry of `v` naming the behaviour at `at`: for overrides gathered from two
+ * places (a script's lines and the caller, a scenario file and --with/--without), where the
+ * other half of a duplicate or a contradiction came from, so the message can say.
+ */
+export function otherOverrideEntry(v: BehaviourOverrides, at: OverrideEntry): OverrideEntry | undefined {
+  const name = v[at.list]?.[at.index];
+  for (const list of OVERRIDE_KEYS) {
+    const index = (v[list] ?? []).findIndex((b, i) => b === name && (list !== at.list || i !== at.index));
+    if (index >= 0) return { list, index };
+  }
+  return undefined;
+}
+
 /** The overrides object with empty lists left out; undefined when nothing is overridden. */
 export function normaliseOverrides(o: BehaviourOverrides | undefined): BehaviourOverrides | undefined {
   const w = o?.with?.length ? [...o.with] : undefined;

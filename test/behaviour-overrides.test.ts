@@ -193,6 +193,30 @@ describe("a scenario run with a behaviour removed", () => {
     expect(twice.out).toMatch(/adds IOVA_FLUSH_QUEUE, which kernel 5\.15 already has/);
   });
 
+  it("a flag that clashes with the file's behaviours (a scenario's field, a replay script's line) says where the other is", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const at = mkdtempSync(join(tmpdir(), "iommu-sim-kb-clash-"));
+    const sc = join(at, "s.json");
+    writeFileSync(sc, JSON.stringify({ profile: "7.1", behaviours: { without: ["SMMU_NONLEAF_TTL0"] }, threads: { A: [{ switch: "lazy" }] } }));
+    const twice = await cli("explore", sc, "--without", "SMMU_NONLEAF_TTL0");
+    expect(twice.code).toBe(2);
+    expect(twice.out).toMatch(/^iommu-sim: kernel 7\.1: --without names SMMU_NONLEAF_TTL0 twice; the scenario file's behaviours\.without\[0\] names it too/m);
+    const back = await cli("explore", sc, "--with", "SMMU_NONLEAF_TTL0");
+    expect(back.out).toMatch(/--with adds SMMU_NONLEAF_TTL0, which kernel 7\.1 already has .*; the scenario file's behaviours\.without\[0\] names it too/);
+    const script = join(at, "bh.in");
+    writeFileSync(script, "# removes it\nbehaviours without SMMU_NONLEAF_TTL0\n");
+    const r = await cli("replay", script, "-p", "7.1", "--without", "SMMU_NONLEAF_TTL0");
+    expect(r.code).toBe(2);
+    // It said "replayScript: behaviours.without[1] names SMMU_NONLEAF_TTL0 twice", with no line.
+    expect(r.out).toMatch(/^iommu-sim replay: line 2: 'without SMMU_NONLEAF_TTL0' names SMMU_NONLEAF_TTL0 twice; --without SMMU_NONLEAF_TTL0 names it too$/m);
+    const w = await cli("replay", script, "-p", "7.1", "--with", "SMMU_NONLEAF_TTL0");
+    expect(w.out).toMatch(/^iommu-sim replay: line 2: --with SMMU_NONLEAF_TTL0 adds SMMU_NONLEAF_TTL0, which kernel 7\.1 already has .*; this line's 'without SMMU_NONLEAF_TTL0' names it too$/m);
+    // A flag's own mistake is still the flag's.
+    expect((await cli("replay", script, "-p", "5.15", "--with", "SMMU_NONLEAF_TTL")).out).toMatch(/^iommu-sim: kernel 5\.15: --with is not a behaviour \(did you mean 'SMMU_NONLEAF_TTL0'\?\)/m);
+  });
+
   it("run --with is applied before the scenario is checked, as the file's own behaviours are", async () => {
     const { mkdtempSync, writeFileSync } = await import("node:fs");
     const { join } = await import("node:path");

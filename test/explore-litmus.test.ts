@@ -136,6 +136,17 @@ exists (0:r1=41 /\\ y=41 /\\ ~(x=1) \\/ 0:r2=5)`;
     ["no header", "\n\nP0(int *x) { }\nexists (x=1)", /^t\.litmus:3:1: expected the header line "C <test name>"/],
     ["missing exists", "C t\n{}\nP0(int *x)\n{\n}\n", /^t\.litmus:6:1: expected "exists", "~exists" or "forall", found end of file/],
     ["unclosed comment", "C t\n(* oops\n{}", /^t\.litmus:2:1: comment is not closed/],
+    // Past 2^53 − 1 a number is rounded: x=99999999999999999999 read as 1e20 made exists (0:r0=99999999999999999998) "Always".
+    ["an initial value past 2^53 − 1", "C t\n{ x=99999999999999999999; }\nP0(int *x) { int r0; r0 = READ_ONCE(*x); }\nexists (0:r0=1)",
+      /^t\.litmus:2:5: integer 99999999999999999999 is too large to be held exactly .*at most 9007199254740991/],
+    ["a condition's value past 2^53 − 1", "C t\n{ x=1; }\nP0(int *x) { int r0; r0 = READ_ONCE(*x); }\nexists (0:r0=-9007199254740992)",
+      /^t\.litmus:4:15: integer 9007199254740992 is too large to be held exactly/],
+    ["an expression's constant past 2^53 − 1", "C t\n{}\nP0(int *x) { WRITE_ONCE(*x, 0x20000000000000); }\nexists (x=1)",
+      /^t\.litmus:3:29: integer 0x20000000000000 is too large/],
+    ["an ATOMIC_INIT past 2^53 − 1", "C t\n{ atomic_t a = ATOMIC_INIT(9007199254740993); }\nP0(atomic_t *a) { atomic_inc(a); }\nexists (a=1)",
+      /^t\.litmus:2:28: integer 9007199254740993 is too large/],
+    ["an initial register value past 2^53 − 1", "C t\n{ 0:r0=12345678901234567890123456789012345678901234567890; }\nP0(int *x) { WRITE_ONCE(*x, r0); }\nexists (x=1)",
+      /^t\.litmus:2:8: integer 12345678901234567890123456789012345678901234567890 is too large/],
   ];
   for (const [what, src, msg] of bad) {
     it(`rejects ${what} with file:line:col`, () => {

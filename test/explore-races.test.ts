@@ -263,6 +263,14 @@ describe("the new operations refuse bad input, naming the field", () => {
     expect(() => validateScenario(sc({ T: [{ fqTimeout: 1 }] }))).toThrow(/threads\.T\[0\]\.fqTimeout.*must be true/);
     expect(() => validateScenario(sc({ T: [{ fqTeardown: true, page: 1 }] }))).toThrow(/page/);
   });
+  it("a thread's name that a schedule cannot print, and a name the replay line cannot carry, named by the file and the field", () => {
+    // The engine's own check said "explore: program.threads[0].name …", naming neither the file nor the key.
+    expect(() => validateScenario(sc({ "bad name!": [{ map: "x" }], B: [{ map: "y" }] }), "t.json"))
+      .toThrow(/^t\.json: threads\["bad name!"\] has a key that is not a CPU name: a thread's name must be a non-empty string without white space/);
+    expect(() => validateScenario(sc({ A: [{ map: "x" }] }, { name: "a@b" }), "n.json"))
+      .toThrow(/^n\.json: name must be a non-empty string without '@', '\[', '\]'/);
+    expect(() => validateScenario(sc({ A: [{ map: "x" }] }, { name: "" }), "n.json")).toThrow(/^n\.json: name must be/);
+  });
   it("an unknown operation lists the ones there are", () => {
     expect(() => validateScenario(sc({ T: [{ iommuUnmapp: "x" }] }))).toThrow(/iommuMap, iommuUnmap, fqTimeout, fqTeardown/);
   });

@@ -167,6 +167,29 @@ describe("iommu-sim explore (CLI)", () => {
     const fromFile = await cli("explore", file);
     expect(fromFile.code).toBe(1);
     expect(fromFile.out).toContain(`${file}@v2-hoisted@sc:`);
+    expect(fromFile.out).toContain(`replay with: iommu-sim explore --replay "${file}@`);
+  });
+
+  it("a scenario file's name is what the output and the replay line show; the printed command replays it with the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "iommu-sim-"));
+    const file = join(dir, "em.json");
+    writeFileSync(file, JSON.stringify({ ...SEED_RACE, name: "myname", variant: "v2-hoisted" }));
+    const r = await cli("explore", file);
+    expect(r.code).toBe(1);
+    // It printed "explore <path> …" and "<path>@v2-hoisted@sc: …", the name ignored.
+    expect(r.out).toMatch(/^explore myname, variant v2-hoisted, model sc:/);
+    const cmd = /replay with: iommu-sim explore (\S+) --replay "(myname@v2-hoisted@sc: [^"]+)"/.exec(r.out);
+    expect(cmd?.[1]).toBe(file);
+    const again = await cli("explore", cmd![1]!, "--replay", cmd![2]!);
+    expect(again.code).toBe(1);
+    expect(again.out).toMatch(/^replay myname, variant v2-hoisted, model sc: VIOLATION/);
+    // Without the file the name finds nothing, and the message says how to give it.
+    const alone = await cli("explore", "--replay", cmd![2]!);
+    expect(alone.code).toBe(2);
+    expect(alone.out).toMatch(/for a scenario named by its "name" field, give its file beside the line: explore FILE --replay LINE\) must name a file that exists, got "myname"/);
+    const other = await cli("explore", "seed-race", "--replay", cmd![2]!);
+    expect(other.code).toBe(2);
+    expect(other.out).toMatch(/replay: schedule must name the scenario given, seed-race .*got "myname"/);
   });
 });
 

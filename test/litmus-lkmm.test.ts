@@ -384,6 +384,13 @@ describe("explore --litmus on the command line", () => {
     const bad = cli("explore", "--litmus", file("bad.litmus", "C bad\n{}\nP0(int *x)\n{\n  WRITE_ONCE(*x, 1)\n}\nexists (x=1)"));
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/bad\.litmus:6:1: expected ";", found "}"/);
+    // Rounded to 1e20, the initial value made the condition on 99999999999999999998 hold (exit 1).
+    const big = cli("explore", "--litmus", file("big.litmus",
+      "C big\n{ x=99999999999999999999; }\nP0(int *x) { int r0; r0 = READ_ONCE(*x); }\nexists (0:r0=99999999999999999998)"));
+    expect(big.code).toBe(2);
+    expect(big.err).toMatch(/big\.litmus:2:5: integer 99999999999999999999 is too large to be held exactly/);
+    expect(cli("explore", "--litmus", file("edge.litmus",
+      "C edge\n{ x=9007199254740991; }\nP0(int *x) { int r0; r0 = READ_ONCE(*x); }\nexists (0:r0=-9007199254740991)")).code).toBe(0);
     const sc = cli("explore", "seed-race", "--model", "lkmm");
     expect(sc.code).toBe(2);
     expect(sc.err).toMatch(/--model lkmm is a litmus-test model/);

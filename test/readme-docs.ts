@@ -102,7 +102,7 @@ export const FIELD_MEANINGS: Record<string, string> = {
   "events[].mode": "How the worker fails: throws, stops the run and exits, or exits at once without a word (tests only).",
   checks: "What the run checks and expects.",
   "checks.oracle": "The safety oracle judges every device access.",
-  "checks.stopOnViolation": "Stop every CPU at the first violation.",
+  "checks.stopOnViolation": "Stop every CPU at the first violation the oracle finds (so it needs `checks.oracle`; without the oracle only an unmap that found its flush queue missing makes the outcome violations, and that stops nothing).",
   "checks.expect": "The outcome the scenario expects (\"clean\": no violation, and no unmap that found its flush queue missing); anything else, or an event that failed, exits 1.",
   contention: "CPUs contend in modelled time for the command queue, the IOVA locks and shared PTE lines (not with an attacker or a switcher).",
   timeoutMs: "Wall-clock limit of the run in ms; a run cut short exits 2.",

@@ -27,6 +27,18 @@ describe("replay errors say which line and what was wrong", () => {
     ["init 4096 1\nalloc 1 0xfffff 7", /line 2: ALIGNED must be 0 or 1, got '7'/],
     ["init 4096 1\nfast 1 0xffff 2", /line 2: FLUSH must be 0 or 1, got '2'/],
     ["init 4096 1\nfailatomic 2", /line 2: FAIL must be 0 or 1, got '2'/],
+    // The arguments are read in the line's order: a bare smmu lacks RIL first (it said STAGE, argument 2).
+    ["cfg s1 0x40201000 48 48\nsmmu", /line 2: missing argument 1 \(RIL\)$/m],
+    ["cfg s1 0x40201000 48 48\nsmmu v2", /line 2: missing argument 2 \(STAGE\)$/m],
+    ["cfg s1 0x40201000 48 48\nsmmu v2 2", /line 2: missing argument 3 \(ID\)$/m],
+    ["cfg s1 0x40201000 48 48\nsmmu 1 2 70000", /line 2: ID must be a VMID in \[0, 65535\], got 70000/],
+    ["cfg s1 0x40201000 48 48\nsmmu v2 1 70000", /line 2: ID must be an ASID in \[0, 65535\] on an SMMU v2, got 70000/],
+    // An error the library words for itself loses its "iommu-sim: " after the line number (it was doubled on the command line).
+    ["init 4096 1\nfqinit", /^line 2: fqInit: in 7\.1 the flush queue belongs to dma-iommu/],
+    // Two behaviours lines: the second is the one that repeats, and the message speaks the script's words.
+    ["behaviours without SMMU_NONLEAF_TTL0\nbehaviours without SMMU_NONLEAF_TTL0",
+      /^line 2: 'without SMMU_NONLEAF_TTL0' names SMMU_NONLEAF_TTL0 twice; line 1's 'without SMMU_NONLEAF_TTL0' names it too\n/],
+    ["behaviours with SMMU_NONLEAF_TTL0", /^line 1: 'with SMMU_NONLEAF_TTL0' adds SMMU_NONLEAF_TTL0, which kernel 7\.1 already has/],
   ];
   for (const [script, message] of cases) {
     it(message.source, async () => {
@@ -35,6 +47,15 @@ describe("replay errors say which line and what was wrong", () => {
       expect(err.message).toMatch(message);
     });
   }
+
+  it("a behaviour the script and the options both name: the script's line, and the options' entry named", async () => {
+    const script = "# a\nbehaviours without SMMU_NONLEAF_TTL0\n";
+    const err = await replayScript(script, { profile: "7.1", behaviours: { without: ["SMMU_NONLEAF_TTL0"] } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ReplayError);
+    expect(err.message).toMatch(/^line 2: 'without SMMU_NONLEAF_TTL0' names SMMU_NONLEAF_TTL0 twice; behaviours\.without\[0\] of the options names it too/);
+    const flags = await replayScript(script, { profile: "7.1", behaviours: { with: ["SMMU_NONLEAF_TTL0"] }, behavioursFrom: "flags" }).catch((e) => e);
+    expect(flags.message).toMatch(/^line 2: --with SMMU_NONLEAF_TTL0 adds SMMU_NONLEAF_TTL0, which kernel 7\.1 already has .*; this line's 'without SMMU_NONLEAF_TTL0' names it too/);
+  });
 
   it("a failed cfg prints the kernel's NULL", async () => {
     const out = await replayScript("cfg s2 0x40201000 44 40 1", { profile: "7.1" });
@@ -48,6 +69,12 @@ describe("command line", () => {
     const { stdout } = await run("node", [CLI, "replay", join(dir, "basic.in"), "--profile", "5.15",
       "--compare", join(dir, "basic.515.out"), "--no-cmd"]);
     expect(stdout).toMatch(/^identical: \d+ normalised lines/);
+  });
+
+  it("replay --no-cmd without --compare is refused (it was ignored: the CMD lines were printed)", async () => {
+    const err = await run("node", [CLI, "replay", join(CONFORMANCE, "pgtable", "basic.in"), "--profile", "5.15", "--no-cmd"]).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toMatch(/^iommu-sim: --no-cmd applies only with --compare FILE/);
   });
 
   it("replay --compare finds a difference and exits 1", async () => {

@@ -66,7 +66,7 @@ const FULL: RunScenario = {
     { at: { fraction: 1 }, cpu: 5, action: "fail-worker", mode: "crash" },
     { at: { ops: 3 }, cpu: 7, action: "fail-worker", mode: "exit" },
   ],
-  checks: { oracle: false, stopOnViolation: true, expect: "violations" },
+  checks: { oracle: false, stopOnViolation: false, expect: "violations" },
   contention: false,
   timeoutMs: 1000,
 };
@@ -194,6 +194,15 @@ describe("refused: structure and types", () => {
   it("the root is not an object", () => {
     expect(refusal([1, 2])).toBe("nic.json: (root): expected an object, found an array");
     expect(refusal("scenario")).toBe(`nic.json: (root): expected an object, found "scenario" (a string)`);
+  });
+
+  it("checks.stopOnViolation without the oracle, which alone stops a run, is refused; expect violations is not", () => {
+    // Accepted before: the run could never stop, as nothing looks for a violation.
+    expect(refusal({ ...minimal(), checks: { oracle: false, stopOnViolation: true } }))
+      .toMatch(/^nic\.json: checks\.stopOnViolation: true needs checks\.oracle true: the run stops at the first violation the oracle finds/);
+    // An unmap that finds its flush queue missing is a violation of the outcome with the oracle off too.
+    expect(parseRunScenario({ ...minimal(), checks: { oracle: false, expect: "violations" } }).checks)
+      .toEqual({ oracle: false, stopOnViolation: false, expect: "violations" });
   });
 
   it("a wrong type says what was found, and its type", () => {

@@ -210,7 +210,8 @@ describe("explore: an option the chosen mode would ignore is refused, naming it 
       expect(r.err, extra.join(" ")).toMatch(new RegExp(`^iommu-sim: ${extra[0]} does not apply with --replay: the replay line names its own ` +
         "scenario, variant, model, SMMU and kernel \\(only --no-oracle applies\\)"));
     }
-    expect(cli("explore", "seed-race", "--replay", line).err).toMatch(/a scenario \(seed-race\) and --replay exclude each other/);
+    // A scenario beside --replay is the one the line names (a file named by its "name" field): another is refused.
+    expect(cli("explore", "two-unmappers", "--replay", line).err).toMatch(/schedule must name the scenario given, two-unmappers/);
     expect(cli("explore", "seed-race", "--seed", "3").err).toMatch(/^iommu-sim: --seed applies only with --random N/);
     expect(cli("explore", "seed-race", "--time-limit", "3").err).toMatch(/^iommu-sim: --time-limit applies only with --litmus FILE/);
     expect(cli("explore", "seed-race", "--counts", "all").err).toMatch(/^iommu-sim: --counts applies only with --litmus FILE/);

@@ -77,6 +77,13 @@ export function checkModel(model: unknown, context: string): asserts model is Me
 // ---------------------------------------------------------------------------------------------
 // Shape checks: every field the engine relies on, named by its path in the program.
 
+/** What a thread's name must be: schedules print as NAME:STEP separated by spaces, so it may not contain white space. */
+export const THREAD_NAME_RULE = "must be a non-empty string without white space (a schedule prints each step as NAME:STEP, separated by spaces)";
+
+export function isThreadName(name: unknown): name is string {
+  return typeof name === "string" && /^\S+$/.test(name);
+}
+
 export function checkProgramShape(program: Program, context: string): void {
   if (typeof program !== "object" || program === null) throw new ArgumentError("program", program, "must be an object { threads, init? }", context);
   if (!Array.isArray(program.threads) || program.threads.length === 0)
@@ -85,9 +92,7 @@ export function checkProgramShape(program: Program, context: string): void {
   program.threads.forEach((th, t) => {
     const where = `program.threads[${t}]`;
     if (typeof th !== "object" || th === null) throw new ArgumentError(where, th, "must be an object { name, steps }", context);
-    // Schedules print as NAME:STEP separated by spaces, so a name may not contain white space.
-    if (typeof th.name !== "string" || !/^\S+$/.test(th.name))
-      throw new ArgumentError(`${where}.name`, th.name, "must be a non-empty string without white space", context);
+    if (!isThreadName(th.name)) throw new ArgumentError(`${where}.name`, th.name, THREAD_NAME_RULE, context);
     const dup = names.get(th.name);
     if (dup !== undefined) throw new ArgumentError(`${where}.name`, th.name, `must be unique (program.threads[${dup}] has it too)`, context);
     names.set(th.name, t);

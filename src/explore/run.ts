@@ -4,8 +4,10 @@
 //
 // Printed schedule: "<scenario>@<variant>@<model>: <steps>", e.g.
 //   seed-race@v2-hoisted@sc: B:1 B:2 A:1 A:2 A:3 B:3 ...
-// where <scenario> is a built-in name or the path of a scenario file, and <variant> a seed
-// variant's name, the name of the scenario's own variant, or the path of a variant file.
+// where <scenario> is a built-in name, a scenario's `name` or the path of its file, and
+// <variant> a seed variant's name, the name of the scenario's own variant, or the path of a
+// variant file. A line that names a scenario by its `name` replays with its file given
+// beside it (`explore FILE --replay LINE`, as the printed command has it).
 
 import { ArgumentError } from "../errors.js";
 import { terminalText } from "../terminal.js";
@@ -42,7 +44,10 @@ export interface ExploreScenarioOptions {
    * "none" runs every interleaving, to cross-check; "sleep" uses sleep sets alone.
    */
   reduction?: Reduction;
-  /** Where a scenario file came from (printed in the replay line). */
+  /**
+   * Where a scenario file came from: the name shown (and in the replay line) when the scenario
+   * has no `name`; when it has one, the file the printed replay command gives beside the line.
+   */
   source?: string;
   /** Called after each schedule: schedules run so far, and the most there will be (the bound). */
   onProgress?: (schedules: number, bound: number) => void;
@@ -81,8 +86,8 @@ export interface ScenarioReport {
   text: string;
 }
 
-function resolve(scenario: string | Scenario): { name: string; sc: Scenario } {
-  if (typeof scenario !== "string") return { name: scenario.name ?? "scenario", sc: validateScenario(scenario) };
+function resolve(scenario: string | Scenario, source: string | undefined): { name: string; sc: Scenario } {
+  if (typeof scenario !== "string") return { name: scenario.name ?? source ?? "scenario", sc: validateScenario(scenario) };
   const sc = BUILTIN_SCENARIOS[scenario];
   if (!sc) throw new ArgumentError("scenario", scenario, `is not a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) — pass a scenario file instead`, "explore");
   return { name: scenario, sc };
@@ -101,7 +106,7 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
   }
   const opts = checkOptions(options, EXPLORE_OPTION_KEYS, "explore");
   if (opts.random !== undefined) checkOptions(opts.random, ["seed", "count"], "explore", "random");
-  const { name, sc } = resolve(scenario);
+  const { name, sc } = resolve(scenario, opts.source);
   const resolved = resolveVariant(opts.variant ?? sc.variant ?? "merged", "explore");
   const variant = resolved.name;
   const model = checkModel(opts.model ?? "sc");
@@ -115,7 +120,7 @@ export async function exploreScenario(scenario: string | Scenario, options?: Exp
       ? randomSchedules(built.program, { ...base, seed: opts.random.seed, count: opts.random.count })
       : explore(built.program, { ...base, maxSchedules: opts.maxSchedules, reduction: opts.reduction ?? "dpor" });
     const wallMs = performance.now() - started;
-    const label = withRunChanges(opts.source ?? name, sc, opts.smmu);
+    const label = withRunChanges(name, sc, opts.smmu);
     const replay = result.violation ? `${label}@${opts.variantSource ?? variant}@${model}: ${result.violation.text}` : undefined;
     const verdict: ExploreVerdict = result.violation ? "violation" : result.complete ? "clean" : "bounded";
     return {
@@ -196,16 +201,28 @@ function splitRunChanges(part: string): { name: string; kernel?: { profile: stri
   return { name: m[1]!, ...(kernel ? { kernel } : {}), ...(smmu ? { smmu } : {}) };
 }
 
+export interface ReplayScenarioOptions {
+  /** Judge device accesses with the safety oracle (default true). */
+  oracle?: boolean;
+  /**
+   * The scenario the line names, given rather than looked up (a scenario that names itself in
+   * its `name` field, whose file the name does not find); its `name`, when it has one, must be
+   * the line's.
+   */
+  scenario?: Scenario;
+}
+
 /**
  * Re-run one printed schedule; `load` turns a non-built-in scenario name (a path) into a
  * Scenario, `loadVariant` a variant that is neither built in nor the scenario's (a path) into a definition.
  */
-export async function replayScenario(line: string, load?: (source: string) => Scenario, options?: { oracle?: boolean },
+export async function replayScenario(line: string, load?: (source: string) => Scenario, options?: ReplayScenarioOptions,
                                      loadVariant?: (source: string) => unknown): Promise<ReplayReport> {
-  const opts = checkOptions(options, ["oracle"], "replay");
+  const opts = checkOptions(options, ["oracle", "scenario"], "replay");
   const p = parseReplayLine(line);
   const { name, kernel, smmu } = splitRunChanges(p.scenario);
-  let sc = BUILTIN_SCENARIOS[name] ?? (load ? validateScenario(load(name), name) : undefined);
+  let sc = opts.scenario !== undefined ? givenScenario(opts.scenario, name)
+    : BUILTIN_SCENARIOS[name] ?? (load ? validateScenario(load(name), name) : undefined);
   if (!sc) throw new ArgumentError("scenario", name, "is neither a built-in scenario nor a file that could be read", "replay");
   if (kernel) {
     if (kernel.profile !== (sc.profile ?? "5.15")) {
@@ -224,6 +241,15 @@ export async function replayScenario(line: string, load?: (source: string) => Sc
   } finally {
     await built.close();
   }
+}
+
+/** ReplayScenarioOptions.scenario, checked against the name the line gives its scenario. */
+function givenScenario(given: Scenario, name: string): Scenario {
+  const sc = validateScenario(given, "replay's scenario");
+  if (sc.name !== undefined && sc.name !== name) {
+    throw new ArgumentError("schedule", name, `must name the scenario given, ${sc.name} (the line's scenario part names another one)`, "replay");
+  }
+  return sc;
 }
 
 /**
@@ -254,7 +280,21 @@ function describe(name: string, variant: string, model: MemoryModel, r: ExploreR
     return [head, verdict, ...waited, ...races, ...variantHint(variant, opts, sc)].map(terminalText).join("\n");
   }
   return [head, `  VIOLATION in schedule ${r.schedules}:`, ...traceLines(r.violation.trace),
-    ...violationLines(r.violation.message), `  replay with: iommu-sim explore --replay "${replay}"`].map(terminalText).join("\n");
+    ...violationLines(r.violation.message), `  replay with: ${replayCommand(name, replay!, opts.source)}`].map(terminalText).join("\n");
+}
+
+/**
+ * The command that replays a printed line: a line naming its scenario by the scenario's own
+ * `name` (not the file's path) cannot find the file from the name, so the file goes beside it.
+ */
+function replayCommand(name: string, replay: string, source: string | undefined): string {
+  const file = source !== undefined && source !== name ? `${shellWord(source)} ` : "";
+  return `iommu-sim explore ${file}--replay "${replay}"`;
+}
+
+/** A path as one shell word: as it is when it needs no quoting, else in single quotes. */
+function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
 }
 
 function statsLine(r: ExploreResult, wallMs: number): string {

@@ -47,6 +47,8 @@ import {
 } from "../variants/vocabulary.js";
 import { PROFILES, type BehaviourOverrides, type Profile } from "../profile.js";
 import { checkCore, coreError, isErrno } from "../errno.js";
+import { formatPath } from "../run/scenario.js";
+import { THREAD_NAME_RULE, isThreadName } from "./ppo.js";
 
 export type ScenarioOp =
   | { map: string; cpu?: string }
@@ -629,7 +631,10 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
   // Unknown fields are refused: a misspelt "varient" would otherwise explore the merged code.
   checkOptions(s as Scenario, SCENARIO_KEYS, where, "", "field");
   const sc = s as Scenario;
-  if (sc.name !== undefined && typeof sc.name !== "string") fail("name", sc.name, "must be a string");
+  if (sc.name !== undefined && (typeof sc.name !== "string" || !/^[^@[\]\p{Cc}]+$/u.test(sc.name))) {
+    // The name heads the replay line, NAME@VARIANT@MODEL: steps, with [what the run changed] after it.
+    fail("name", sc.name, "must be a non-empty string without '@', '[', ']' or control characters (it heads the replay line, NAME@VARIANT@MODEL: steps)");
+  }
   if (sc.profile !== undefined && !PROFILES.includes(sc.profile)) {
     fail("profile", sc.profile, `must be one of ${PROFILES.map((p) => `'${p}'`).join(", ")}`);
   }
@@ -673,13 +678,19 @@ export function validateScenario(s: unknown, where = "scenario"): Scenario {
     }
   };
   for (const [name, ops] of Object.entries(sc.threads)) {
-    if (!Array.isArray(ops) || ops.length === 0) fail(`threads.${name}`, ops, "must be a non-empty list of operations");
-    ops.forEach((op, i) => checkOp(op, `threads.${name}[${i}]`));
+    if (!isThreadName(name)) fail(threadPath(name), name, `has a key that is not a CPU name: a thread's name ${THREAD_NAME_RULE}`);
+    if (!Array.isArray(ops) || ops.length === 0) fail(threadPath(name), ops, "must be a non-empty list of operations");
+    ops.forEach((op, i) => checkOp(op, `${threadPath(name)}[${i}]`));
   }
   if (sc.setup !== undefined && !Array.isArray(sc.setup)) fail("setup", sc.setup, "must be a list of operations");
   (sc.setup ?? []).forEach((op, i) => checkOp(op, `setup[${i}]`));
   checkBufferUse(sc, fail);
   return sc;
+}
+
+/** A thread's field path: threads.B, or threads["bad name!"] for a key that is not a plain word. */
+function threadPath(name: string): string {
+  return formatPath(["threads", name]);
 }
 
 /** A buffer-naming operation and its path in the scenario. */
@@ -723,7 +734,7 @@ function checkBufferUse(sc: Scenario, fail: (field: string, v: unknown, why: str
       checkUnmapCount(p, b, maps.get(b) ?? [], unmaps.get(b)!, "in the setup", fail);
     }
   });
-  const threads = Object.entries(sc.threads).map(([name, ops]) => ops.map((op, i): PlacedOp => ({ op, at: `threads.${name}[${i}]` })));
+  const threads = Object.entries(sc.threads).map(([name, ops]) => ops.map((op, i): PlacedOp => ({ op, at: `${threadPath(name)}[${i}]` })));
   for (const ops of threads) {
     const has = new Set(given);
     for (const p of ops) {

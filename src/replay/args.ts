@@ -18,7 +18,13 @@ export interface CommandFamily {
 
 /** A command's arguments, parsed on demand with the line number for errors. */
 export class Args {
-  constructor(readonly words: string[], private readonly fail: (msg: string) => never) {}
+  /** `skipped`: words of the line before these (a form's keyword), so that messages count from the command. */
+  constructor(readonly words: string[], private readonly fail: (msg: string) => never, private readonly skipped = 0) {}
+
+  /** The arguments after the first n, numbered as on the line. */
+  after(n: number): Args {
+    return new Args(this.words.slice(n), this.fail, this.skipped + n);
+  }
 
   get length(): number {
     return this.words.length;
@@ -29,7 +35,7 @@ export class Args {
     const w = this.words[i];
     if (w === undefined) {
       if (dflt !== undefined) return dflt;
-      this.fail(`missing argument ${i + 1} (${name})`);
+      this.fail(`missing argument ${this.skipped + i + 1} (${name})`);
     }
     if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(w)) this.fail(`${name} must be a decimal or 0x-hex number, got '${w}'`);
     const v = Number(w);
@@ -46,11 +52,11 @@ export class Args {
 
   word(i: number, name: string): string {
     const w = this.words[i];
-    if (w === undefined) this.fail(`missing argument ${i + 1} (${name})`);
+    if (w === undefined) this.fail(`missing argument ${this.skipped + i + 1} (${name})`);
     return w;
   }
 
   atMost(n: number): void {
-    if (this.words.length > n) this.fail(`too many arguments (at most ${n})`);
+    if (this.words.length > n) this.fail(`too many arguments (at most ${this.skipped + n})`);
   }
 }

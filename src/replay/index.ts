@@ -11,7 +11,10 @@ import { checkBool, checkOneOf, checkOptions, checkRequiredOptions, type OptionK
 import { Args, type CommandFamily, type ReplayOutput } from "./args.js";
 import { PgtableCommands } from "./pgtable.js";
 import { IovaCommands } from "./iova.js";
-import { PROFILES, describeKernel, effectiveBehaviours, type Behaviour, type BehaviourOverrides, type Profile } from "../profile.js";
+import {
+  PROFILES, behaviourOverrideProblems, describeKernel, effectiveBehaviours, normaliseOverrides, otherOverrideEntry,
+  type Behaviour, type BehaviourOverrideProblem, type BehaviourOverrides, type OverrideEntry, type Profile,
+} from "../profile.js";
 
 /** A replay script could not be read or run: the message names the line and what was wrong. */
 export class ReplayError extends IommuSimError {
@@ -34,6 +37,11 @@ export interface ReplayOptions {
    * lines do (both apply; a behaviour both adds and removes is refused).
    */
   behaviours?: BehaviourOverrides;
+  /**
+   * How messages name an entry of `behaviours`: "options" (the default) as the field,
+   * `behaviours.without[0]`; "flags" as the command line gives it, `--without`.
+   */
+  behavioursFrom?: "options" | "flags";
   /** A simulator to run in (its kernel must match). Default: a fresh one, closed afterwards. */
   simulator?: Simulator;
   /** How `init` makes IOVA domains search ('verify' cross-checks against the kernel's walk). */
@@ -41,7 +49,7 @@ export interface ReplayOptions {
 }
 
 const REPLAY_OPTION_KEYS = {
-  profile: true, behaviours: true, commandRules: true, simulator: true, iovaSearch: true,
+  profile: true, behaviours: true, behavioursFrom: true, commandRules: true, simulator: true, iovaSearch: true,
 } as const satisfies OptionKeys<ReplayOptions>;
 
 /** Run a script; returns the output lines (without trailing newlines). */
@@ -49,7 +57,8 @@ export async function replayScript(script: string, opts: ReplayOptions): Promise
   checkRequiredOptions(opts, REPLAY_OPTION_KEYS, "replayScript", "with at least profile");
   checkOneOf("profile", opts.profile, PROFILES, "replayScript");
   const text = script.split(/\r?\n/);
-  const behaviours = scriptBehaviours(text, opts.profile, opts.behaviours);
+  checkOneOf("behavioursFrom", opts.behavioursFrom ?? "options", ["options", "flags"], "replayScript");
+  const behaviours = scriptBehaviours(text, opts.profile, opts.behaviours, opts.behavioursFrom ?? "options");
   const sim = opts.simulator ?? await Simulator.create({ profile: opts.profile, behaviours });
   if (sim.profile !== opts.profile) {
     throw new IommuSimError(`iommu-sim: replay with profile ${opts.profile} in a simulator of profile ${sim.profile}`);
@@ -88,7 +97,8 @@ export async function replayScript(script: string, opts: ReplayOptions): Promise
         }
       } catch (e) {
         if (e instanceof ReplayError) throw e;
-        fail((e as Error).message);
+        // The line number says where; an error's own "iommu-sim: " would come after it.
+        fail((e as Error).message.replace(/^iommu-sim: /, ""));
       }
       if (!handled) fail(`unknown command '${cmd}'`);
     }
@@ -129,13 +139,20 @@ export function normalizeTrace(lines: string[], opts: { dropCmd?: boolean } = {}
 /** The directive that changes the profile's behaviours: `behaviours with A B without C`. */
 const BEHAVIOURS_DIRECTIVE = "behaviours";
 
+/** Where each override came from, by list and index: a script line's number, or 0 for the caller's. */
+type Origins = Record<OverrideEntry["list"], number[]>;
+
 /**
  * The script's `behaviours` lines (each before any command: they choose the machine the
  * script runs on) merged with the caller's overrides, checked against the profile: an
  * unknown name, or one that would change nothing, is an error naming the line.
  */
-function scriptBehaviours(text: readonly string[], profile: Profile, given: BehaviourOverrides | undefined): BehaviourOverrides | undefined {
+function scriptBehaviours(text: readonly string[], profile: Profile, given: BehaviourOverrides | undefined,
+                          from: "options" | "flags"): BehaviourOverrides | undefined {
+  // The caller's object itself (not an object, an unknown key, a list that is not one): its own error.
+  if (behaviourOverrideProblems(profile, given).some((p) => p.path.length < 2)) checkBehaviourOverrides(profile, given, "replayScript", "behaviours");
   const merged = { with: [...(given?.with ?? [])], without: [...(given?.without ?? [])] };
+  const origins: Origins = { with: merged.with.map(() => 0), without: merged.without.map(() => 0) };
   let commandSeen = false;
   for (let n = 0; n < text.length; n++) {
     const trimmed = text[n]!.trim();
@@ -145,22 +162,39 @@ function scriptBehaviours(text: readonly string[], profile: Profile, given: Beha
     if (cmd !== BEHAVIOURS_DIRECTIVE) { commandSeen = true; continue; }
     if (commandSeen) fail("'behaviours' must come before any command: it chooses the kernel the whole script runs");
     const own = directiveOverrides(words, fail);
-    try {
-      checkBehaviourOverrides(profile, own, `kernel ${profile}`, "behaviours");
-    } catch (e) {
-      fail((e as Error).message);
+    for (const list of ["with", "without"] as const) {
+      merged[list].push(...own[list]);
+      origins[list].push(...own[list].map(() => n + 1));
     }
-    merged.with.push(...own.with);
-    merged.without.push(...own.without);
   }
-  try {
-    return checkBehaviourOverrides(profile, merged, "replayScript", "behaviours");
-  } catch (e) {
-    if (given) throw e;
-    // Two lines that contradict each other: the first of them is as good a place as any.
-    const at = text.findIndex((l) => l.trim().startsWith(BEHAVIOURS_DIRECTIVE));
-    throw new ReplayError(at + 1, text[at]!.trim(), (e as Error).message);
+  const [problem] = behaviourOverrideProblems(profile, merged);
+  if (!problem) return normaliseOverrides(merged);
+  throw overridesError(text, profile, merged, origins, problem, given, from);
+}
+
+/**
+ * The first problem of the merged overrides, told where its entries came from: at the script
+ * line it is on, or the line of the other entry naming the same behaviour (a duplicate, or
+ * added and removed), each entry named as its source writes it. A problem of the caller's
+ * own that no line takes part in is the caller's ArgumentError.
+ */
+function overridesError(text: readonly string[], profile: Profile, merged: Required<BehaviourOverrides>, origins: Origins,
+                        problem: BehaviourOverrideProblem, given: BehaviourOverrides | undefined, from: "options" | "flags"): Error {
+  const at: OverrideEntry = { list: problem.path[0] as OverrideEntry["list"], index: problem.path[1] as number };
+  const other = otherOverrideEntry(merged, at);
+  const line = origins[at.list][at.index]!;
+  const blamed = line || (other ? origins[other.list][other.index]! : 0);
+  if (blamed === 0 && from === "flags") return new ArgumentError(`--${at.list}`, merged[at.list][at.index], problem.message, `kernel ${profile}`);
+  if (blamed === 0) {
+    try { checkBehaviourOverrides(profile, given, "replayScript", "behaviours"); } catch (e) { return e as Error; }
   }
+  const name = (e: OverrideEntry): string => {
+    const l = origins[e.list][e.index]!, entry = `'${e.list} ${merged[e.list][e.index]}'`;
+    if (l === 0) return from === "flags" ? `--${e.list} ${merged[e.list][e.index]}` : `behaviours.${e.list}[${e.index}] of the options`;
+    return l === blamed ? (e === at ? entry : `this line's ${entry}`) : `line ${l}'s ${entry}`;
+  };
+  const also = other ? `; ${name(other)} names it too` : "";
+  return new ReplayError(blamed, text[blamed - 1]!.replace(/\s+$/, ""), `${name(at)} ${problem.message}${also}`);
 }
 
 /** `with A B without C` → the lists; anything else is an error. */

@@ -133,16 +133,18 @@ export class PgtableCommands implements CommandFamily {
   private smmu(a: Args): void {
     const first = a.words[0];
     const model: SmmuModel = first === "v2" || first === "v1" || first === "v3" ? first : "v3";
-    const args = first === model ? new Args(a.words.slice(1), (m) => { throw new Error(m); }) : a;
+    const args = first === model ? a.after(1) : a;
     const v3 = model === "v3";
     args.atMost(v3 ? 4 : 2);
+    // Read in the line's order, so that a short line is told the first argument it lacks.
+    const ril = v3 && args.flag(0, "RIL");
     const at = v3 ? 1 : 0;
     const stage = args.num(at, "STAGE");
     if (stage !== 1 && stage !== 2) throw new Error(`STAGE must be 1 or 2, got ${stage}`);
     const id = args.num(at + 1, "ID");
     const most = v3 ? 0xffff : stage === 2 ? 0xff : 0xffff;
-    if (id > most) throw new Error(`ID must be an ${stage === 1 ? "ASID" : "VMID"} in [0, ${most}]${v3 ? "" : ` on an SMMU ${model}`}, got ${id}`);
-    this.smmuSettings = { model, ril: v3 && args.flag(0, "RIL"), stage, id, compact: v3 && args.flag(3, "COMPACT", 0) };
+    if (id > most) throw new Error(`ID must be ${stage === 1 ? "an ASID" : "a VMID"} in [0, ${most}]${v3 ? "" : ` on an SMMU ${model}`}, got ${id}`);
+    this.smmuSettings = { model, ril, stage, id, compact: v3 && args.flag(3, "COMPACT", 0) };
     this.attachSmmu();
     this.out.line("ok");
   }

@@ -1042,8 +1042,21 @@ function defaultEventCpu(workloads: readonly { kind: RunWorkloadKind; cpus: numb
   return workloads.find((w) => !isBackground(w))?.cpus[0] ?? 0;
 }
 
+/**
+ * stopOnViolation stops at the first violation the oracle finds (the core's device-access
+ * check): with the oracle off it could never act. expect "violations" can still be met
+ * without it — an unmap that finds fq_domain set but no queue (a broken variant) counts
+ * in the outcome (runner.ts) — so it is not refused.
+ */
+function checkChecks(p: Parsed, out: Problems): void {
+  if (p.checks.stopOnViolation && !p.checks.oracle) {
+    out.add(["checks", "stopOnViolation"], "true needs checks.oracle true: the run stops at the first violation the oracle " +
+      "finds, and with the oracle off it finds none (an unmap that finds its flush queue missing counts in the outcome but stops nothing)");
+  }
+}
+
 const CHECKS = [
-  checkBehaviours, checkSmmu, checkDomains, checkDevices, checkWorkloads, checkCpus, checkSizes, checkAttackers,
+  checkChecks, checkBehaviours, checkSmmu, checkDomains, checkDevices, checkWorkloads, checkCpus, checkSizes, checkAttackers,
   checkSwitchers, checkWorkers, checkEvents, checkContention,
 ];
 

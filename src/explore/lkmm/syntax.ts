@@ -90,6 +90,8 @@ const TYPE_WORDS = new Set(["int", "long", "unsigned", "signed", "char", "short"
 /** The deepest an expression or condition may nest; deeper files are refused rather than overflowing the stack. */
 export const LITMUS_MAX_NESTING = 200;
 
+const INT_LITERAL = /0x[0-9a-fA-F]+|[0-9]+/y;
+
 export function tokenize(src: string, from: number, err: (at: number, msg: string) => never): Tok[] {
   const out: Tok[] = [];
   let i = from, depth = 0;
@@ -109,8 +111,14 @@ export function tokenize(src: string, from: number, err: (at: number, msg: strin
     }
     const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i, i + 200));
     if (word) { out.push({ kind: "id", text: word[0], start: i, end: i + word[0].length }); i += word[0].length; continue; }
-    const num = /^(0x[0-9a-fA-F]+|[0-9]+)/.exec(src.slice(i, i + 40));
-    if (num) { out.push({ kind: "int", text: num[0], start: i, end: i + num[0].length }); i += num[0].length; continue; }
+    INT_LITERAL.lastIndex = i;  // sticky, and the whole literal however long: a cut one would read as two
+    const num = INT_LITERAL.exec(src);
+    if (num) {
+      checkExactInt(num[0], i, err);
+      out.push({ kind: "int", text: num[0], start: i, end: i + num[0].length });
+      i += num[0].length;
+      continue;
+    }
     const p = PUNCT.find((q) => src.startsWith(q, i));
     if (!p) err(i, `unexpected character ${JSON.stringify(c)}`);
     if (p === "{") depth++;
@@ -120,6 +128,18 @@ export function tokenize(src: string, from: number, err: (at: number, msg: strin
   }
   out.push({ kind: "eof", text: "end of file", start: src.length, end: src.length });
   return out;
+}
+
+/**
+ * Values are JavaScript numbers (in both parsers and the engines), which hold integers exactly only up
+ * to 2^53 − 1: a longer literal would be rounded (99999999999999999998 reads as 1e20) and a condition
+ * judged on another number than the one written, so it is refused here, where every integer of a file
+ * (initial values, constants, conditions, thread numbers) is read.
+ */
+function checkExactInt(text: string, at: number, err: (at: number, msg: string) => never): void {
+  if (BigInt(text) <= BigInt(Number.MAX_SAFE_INTEGER)) return;
+  err(at, `integer ${text} is too large to be held exactly (the explorer's values are JavaScript numbers: ` +
+    `at most ${Number.MAX_SAFE_INTEGER}, 2^53 − 1, either sign)`);
 }
 
 function skipComment(src: string, i: number, close: string, err: (at: number, msg: string) => never): number {
