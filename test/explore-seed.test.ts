@@ -32,6 +32,7 @@ describe("seed race: v2 with the second read hoisted (Robin's mail)", () => {
     const again = await replayScenario(r.replay!);
     expect(again.execution.violation?.message).toBe(v.message);
     expect(again.execution.trace.map((t) => t.note)).toEqual(v.trace.map((t) => t.note));
+    expect(again.steps).toBe(r.replay!.split(": ")[1]); // the schedule the line gave, as its type says
   });
 
   it("is not caught when the oracle is off: the finding is the oracle's", async () => {

@@ -139,6 +139,8 @@ export interface ReplayReport {
   model: MemoryModel;
   /** The SMMU the schedule was replayed on: the line's `[smmu …]`, else the scenario's. */
   smmu: SmmuModel;
+  /** The schedule as the line gives it: its steps, NAME:STEP separated by spaces. */
+  steps: string;
   execution: Execution;
   text: string;
 }
