@@ -4,7 +4,8 @@
 // other built-ins. Each figure is simulator operations per second over all CPUs (wall
 // clock), the best of REPS alternating runs so that one noisy moment does not decide; the
 // ratio compares figures from the same process, and beside it the median of the turns' own
-// ratios (each turn's runs moments apart, as the share kept of the control below). The work
+// ratios (each turn's runs moments apart, as the share kept of the control below), and how
+// much longer the slower of the two workers ran than the faster (workerSpread). The work
 // is identical at 1 and 2 workers (the same CPUs, operations and seed; the report totals are
 // checked equal — an attacker's reads excepted, which depend on how it interleaves with its
 // victim). On 5.15 the nic scenario's switch would be refused (a live group's type changes
@@ -63,12 +64,14 @@ async function scaling(input) {
   const totals = {};
   const kept = [];
   const ratios = [];
+  const spreads = [];
   for (let r = 0; r < REPS; r++) {
     const rate = {};
     for (const workers of [1, 2]) {
       const rep = await runScenario(sc, { workers });
       rate[workers] = rep.timing.opsPerSec;
       totals[workers] = rep.totals;
+      if (workers === 2) spreads.push(workerSpread(rep));
     }
     // The control: two runs of one worker at once, sharing nothing (both runs' ops over the longer one's wall time).
     const apart = await Promise.all([runScenario(sc, { workers: 1 }), runScenario(sc, { workers: 1 })]);
@@ -82,7 +85,19 @@ async function scaling(input) {
   for (const k of attacker ? ["ops", "maps", "unmaps"] : ["ops", "maps", "unmaps", "deviceAccesses"]) {
     if (totals[1][k] !== totals[2][k]) throw new Error(`${name}: ${k} differs between 1 and 2 workers`);
   }
-  return { best, kept, turnRatio: median(ratios), modelledNsPerOp: totals[1].modelledNsPerOp, ops: totals[1].ops };
+  return { best, kept, turnRatio: median(ratios), spread: median(spreads), modelledNsPerOp: totals[1].modelledNsPerOp, ops: totals[1].ops };
+}
+
+/**
+ * How much longer a 2-worker run's slower worker ran than its faster one (1.00: together).
+ * A run's wall time is its slower worker's. Where both do the same work (nic: one CPU each, the
+ * same operations) a spread well past 1 is the host: one of its cores ran slower for a while
+ * (on the 2-core VM the benchmarks were tuned on, one core at times ran the simulator 1.5×
+ * slower than the other, pinned with taskset, while integer loops ran alike on both).
+ */
+function workerSpread(rep) {
+  const walls = rep.timing.perWorker.map((w) => w.wallMs).filter((ms) => ms > 0);
+  return walls.length < 2 ? 1 : Math.max(...walls) / Math.min(...walls);
 }
 
 /**
@@ -159,7 +174,7 @@ export async function run({ print = console.log, profile = DEFAULT_PROFILE, name
     const ratio = r.best[2] / r.best[1];
     const moves = await lineMoves(traced, input, profile, 1e9 / r.best[1], handoff);
     print(`  ${label.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
-      `ratio ${fmt(ratio, 2)}× (the turns' own: median ${fmt(r.turnRatio, 2)}×) | two 1-worker runs at once ${fmt(r.best.apart)}/s: 2 workers keep ` +
+      `ratio ${fmt(ratio, 2)}× (the turns' own: median ${fmt(r.turnRatio, 2)}×; slower worker ${fmt(r.spread, 2)}× the faster's wall time) | two 1-worker runs at once ${fmt(r.best.apart)}/s: 2 workers keep ` +
       `${keptText(r.kept)} | modelled ${fmt(r.modelledNsPerOp)} ns/op | ` +
       `machine ${fmt(machine, 2)}×${moves.text}${await modelledWaits(input)}`);
     return { ratio, turnRatio: r.turnRatio, predicted: moves.predicted, machine };
