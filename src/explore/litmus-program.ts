@@ -4,7 +4,7 @@
 // register arithmetic, an `exists` clause. The scenario explorer's own tests cross-check it
 // (schedules, sleep sets) on litmus programs; litmus verdicts come from ./litmus.ts.
 
-import { LitmusError, tokenize, type Tok } from "./lkmm/syntax.js";
+import { LITMUS_MAX_NESTING, LitmusError, tokenize, type Tok } from "./lkmm/syntax.js";
 import type { AccessMode, Dep, Program, Regs, Step } from "./model.js";
 
 /** The `exists` condition. */
@@ -43,7 +43,6 @@ export function litmusProgram(src: string, file = "<litmus>"): LitmusProgram {
   return new Parser(src, file).parse();
 }
 
-const LITMUS_MAX_NESTING = 200;
 
 class Parser {
   private toks: Tok[] = [];
