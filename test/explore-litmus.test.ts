@@ -121,6 +121,20 @@ exists (0:r1=41 /\\ y=41 /\\ ~(x=1) \\/ 0:r2=5)`;
     expect(r.verdict).toBe("Always");
   });
 
+  it("computes with exact integers as herd7 does (not 32-bit), and refuses a result past 2^53 − 1 at its line", () => {
+    const one = (expr: string, want: string) => {
+      const t = parseLitmus(`C a\n{}\nP0(int *x) { WRITE_ONCE(*x, ${expr}); }\nexists (x=${want})`, "a.litmus");
+      return runLitmus(t, { model: "sc" }).verdict;
+    };
+    expect(one("1 << 40", "1099511627776")).toBe("Always"); // a number's << made it 256
+    expect(one("~1099511627776", "-1099511627777")).toBe("Always");
+    expect(one("0x10000000000 | 1", "1099511627777")).toBe("Always");
+    expect(one("(1 << 52) >> 50", "4")).toBe("Always");
+    expect(() => one("1 << 60", "0")).toThrow(/^a\.litmus:3: "WRITE_ONCE\(\*x, 1 << 60\);": 1 << 60 is 1152921504606846976, past what the explorer holds exactly/);
+    expect(() => one("4503599627370496 * 4", "0")).toThrow(/4503599627370496 \* 4 is 18014398509481984, past what/);
+    expect(() => one("1 << 64", "0")).toThrow(/a shift by 64 is undefined \(0\.\.63\)/);
+  });
+
   it("a register read before anything writes it is 0", () => {
     const t = parseLitmus("C z\n{}\nP0(int *x)\n{\n int r0;\n int r1;\n if (r1) WRITE_ONCE(*x, 1);\n r0 = READ_ONCE(*x);\n}\nexists (0:r0=1)");
     expect(runLitmus(t, { model: "sc" }).verdict).toBe("Never");

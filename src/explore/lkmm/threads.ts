@@ -337,8 +337,12 @@ export function truthy(v: Val): boolean { return typeof v === "number" ? v !== 0
 function unary(op: string, a: Val, r: { fail(m: string): never }): Val {
   if (op === "!") return Number(!truthy(a));
   if (typeof a !== "number") return r.fail(`${op} applied to the address ${a.addr}`);
-  return op === "-" ? -a : ~a;
+  // ~a is −a − 1 for every integer (a number's ~ would cut a to 32 bits first).
+  return op === "-" ? -a : -a - 1;
 }
+
+/** The largest integer a value holds exactly (litmus literals past it are refused by the tokenizer too). */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 function binary(op: string, a: Val, b: Val, r: { fail(m: string): never }): Val {
   if (op === "==") return Number(valKey(a) === valKey(b));
@@ -353,17 +357,24 @@ function binary(op: string, a: Val, b: Val, r: { fail(m: string): never }): Val 
     if (op === "-" && typeof a !== "number" && typeof b !== "number" && a.addr === b.addr) return 0;
     return r.fail(`arithmetic ${op} on an address (${valText(a)} ${op} ${valText(b)}) is not supported`);
   }
+  // Exact integers, as herd7's are (a JavaScript number's bitwise operators would cut them to
+  // 32 bits: 1 << 40 to 256), and a result the explorer cannot hold exactly is refused.
+  const exact = (v: number | bigint): Val => {
+    if (typeof v === "bigint" ? v >= -MAX_EXACT && v <= MAX_EXACT : Number.isSafeInteger(v)) return Number(v);
+    return r.fail(`${a} ${op} ${b} is ${v}, past what the explorer holds exactly (integers up to 2^53 − 1, either sign)`);
+  };
+  const shift = (): bigint => (b < 0 || b > 63 ? r.fail(`a shift by ${b} is undefined (0..63)`) : BigInt(b));
   switch (op) {
-    case "+": return a + b;
-    case "-": return a - b;
-    case "*": return a * b;
+    case "+": return exact(a + b);
+    case "-": return exact(a - b);
+    case "*": return exact(a * b);
     case "/": return b === 0 ? r.fail("division by zero") : Math.trunc(a / b);
     case "%": return b === 0 ? r.fail("division by zero") : a % b;
-    case "&": return a & b;
-    case "|": return a | b;
-    case "^": return a ^ b;
-    case "<<": return a << b;
-    case ">>": return a >> b;
+    case "&": return exact(BigInt(a) & BigInt(b));
+    case "|": return exact(BigInt(a) | BigInt(b));
+    case "^": return exact(BigInt(a) ^ BigInt(b));
+    case "<<": return exact(BigInt(a) << shift());
+    case ">>": return exact(BigInt(a) >> shift());
     case "<": return Number(a < b);
     case "<=": return Number(a <= b);
     case ">": return Number(a > b);
