@@ -31,7 +31,7 @@ export function refuseDuringRun(core: Core, ctx: string, what: string, done: str
   const s = STATES.get(core);
   if (s?.task === undefined || s.exempt > 0) return;
   throw new IommuSimError(`iommu-sim: ${ctx}: ${what} cannot be ${done} while a run ('${s.task}') is in progress on ` +
-    "this Simulator: its workers may be using it. Wait for the run's report, or stop the run first");
+    "this Simulator: its workers may be using it. Wait for the run to end (a scenario's report), or stop it first");
 }
 
 /**
