@@ -96,6 +96,16 @@ describe("the packed package", () => {
     }
   }, 120_000);
 
+  it("compiles for a consumer with neither the DOM library nor @types/node (the main entry)", async () => {
+    await copyFile(join(CONSUMER, "no-host-types.ts"), join(inst.app, "no-host-types.ts"));
+    await writeFile(join(inst.app, "tsconfig.bare.json"), JSON.stringify({
+      compilerOptions: { strict: true, skipLibCheck: false, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", lib: ["ES2022"], types: [], noEmit: true },
+      files: ["no-host-types.ts"],
+    }));
+    const out = await sh("node", [TSC, "-p", "tsconfig.bare.json"], inst.app).then(() => "", (e: Error) => e.message);
+    expect(out.split("\n").filter((l) => /error TS\d+/.test(l))).toEqual([]);
+  }, 120_000);
+
   it("runs from plain Node ESM, and its results (64-bit fields too) go through JSON.stringify", async () => {
     await writeFile(join(inst.app, "run.mjs"), `
       import { Prot, Simulator } from "iommu-sim";
