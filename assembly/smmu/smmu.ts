@@ -519,8 +519,9 @@ function smmuRelease(s: SmmuInstance): void {
 export function smmuDestroy(id: u32): bool {
   const s = smmuLive(id);
   if (s == 0) return false;
-  // Micro-TLBs and per-stream main TLBs live in their own frames, recorded in their STEs.
-  for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) releaseStreamCaches(changetype<SmmuInstance>(s), sid);
+  // Micro-TLBs and per-stream main TLBs live in their own frames, recorded in their STEs:
+  // a stream still attached is detached as any is, which gives them back.
+  for (let sid: u32 = 0; sid < MAX_STREAMS; sid++) steClear(s, sid);
   smmuRelease(changetype<SmmuInstance>(s));
   return true;
 }
@@ -586,7 +587,7 @@ export function steSet(id: u32, sid: u32, domain: u32, stage: u32, asid: u32, vm
   return 0;
 }
 
-/** A kheap block for a stream's cache of sets × ways (its own frames, freed by releaseStreamCaches), or 0. */
+/** A kheap block for a stream's cache of sets × ways (its own frames, freed by steClear), or 0. */
 function streamCache(sets: u32, ways: u32): u32 {
   const frame = zoneAlloc(ZONE_KHEAP, orderForBytes(<u64>cacheBytes(sets, ways)));
   return frame < 0 ? 0 : frameAddr(ZONE_KHEAP, <u32>frame);
@@ -631,12 +632,6 @@ function detachStream(s: SmmuInstance, sid: u32): CacheHeader | null {
   freeFrames(changetype<u32>(utlb));
   e.utlb = null;
   return perStreamIotlb(s) ? e.iotlb : null;
-}
-
-/** Free stream `sid`'s caches (the SMMU is going away). */
-function releaseStreamCaches(s: SmmuInstance, sid: u32): void {
-  freeFrames(changetype<u32>(detachStream(s, sid)));
-  steOf(s, sid).iotlb = null;
 }
 
 /** Give back a stream cache's frames (0: none). */
