@@ -376,7 +376,9 @@ export class WorkerPool {
     const each = Array.from({ length: this.size },
       (_, w) => typeof args === "function" ? (args as (w: number) => unknown)(w) : args);
     builtin?.checkArgs(each, { core: this.core, perWorker: typeof args === "function" }, task);
-    each.forEach((a, w) => checkSendable(a, typeof args === "function" ? `args(${w})` : "args"));
+    // One value for every worker is checked once: structured clone copies it whole.
+    if (typeof args === "function") each.forEach((a, w) => checkSendable(a, `args(${w})`));
+    else checkSendable(args, "args");
     return each;
   }
 

@@ -193,7 +193,7 @@ export class Simulator {
    * An SMMUv3: stream table, IOTLB, walk caches, micro-TLBs, fault queue (see SmmuOptions);
    * with `oracle` on, typed as having one (`smmu.oracle.takeViolations()` needs no check).
    */
-  createSmmu(opts: SmmuOptions & { oracle: true | { capacity?: number; violations?: number } }): SmmuWithOracle;
+  createSmmu(opts: SmmuOptions & { oracle: Exclude<SmmuOptions["oracle"], false | undefined> }): SmmuWithOracle;
   /** An SMMUv3 (see SmmuOptions), without the oracle unless `opts.oracle` says otherwise. */
   createSmmu(opts?: SmmuOptions): Smmu;
   createSmmu(opts?: SmmuOptions): Smmu {
