@@ -87,6 +87,10 @@ export interface ScenarioReport {
 }
 
 function resolve(scenario: string | Scenario, source: string | undefined): { name: string; sc: Scenario } {
+  if (typeof scenario !== "string" && (typeof scenario !== "object" || scenario === null)) {
+    throw new ArgumentError("scenario", scenario, `must be a built-in scenario's name (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) ` +
+      "or a scenario (an object)", "explore");
+  }
   if (typeof scenario !== "string") return { name: scenario.name ?? source ?? "scenario", sc: validateScenario(scenario) };
   const sc = BUILTIN_SCENARIOS[scenario];
   if (!sc) throw new ArgumentError("scenario", scenario, `is not a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) — pass a scenario file instead`, "explore");
@@ -100,10 +104,6 @@ function checkModel(model: unknown): MemoryModel {
 
 /** Explore a scenario (a built-in name such as 'seed-race', or a Scenario object). */
 export async function exploreScenario(scenario: string | Scenario, options?: ExploreScenarioOptions): Promise<ScenarioReport> {
-  if (typeof scenario !== "string" && (typeof scenario !== "object" || scenario === null)) {
-    throw new ArgumentError("scenario", scenario, `must be a built-in scenario's name (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) ` +
-      "or a scenario (an object)", "explore");
-  }
   const opts = checkOptions(options, EXPLORE_OPTION_KEYS, "explore");
   if (opts.random !== undefined) checkOptions(opts.random, ["seed", "count"], "explore", "random");
   const { name, sc } = resolve(scenario, opts.source);
