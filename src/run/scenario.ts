@@ -473,9 +473,15 @@ function intoBranch(iss: z.core.$ZodIssue): z.core.$ZodIssue[] {
   if (iss.code !== "invalid_union") return [iss];
   const shaped = iss.errors.filter((branch) => branch.length > 0 && !branch.some(isOtherShape));
   if (shaped.length !== 1) return [iss];
-  // An unknown field first: a misspelt one (`stp`) is the likely cause of a missing one (`step`).
-  const branch = [...shaped[0]!].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
-  return branch.flatMap((b) => intoBranch({ ...b, path: [...iss.path, ...b.path] }));
+  return unknownFieldsFirst(shaped[0]!).flatMap((b) => intoBranch({ ...b, path: [...iss.path, ...b.path] }));
+}
+
+/**
+ * @internal Issues with an unknown field first (otherwise in order): a misspelt field (`stp`)
+ * is the likely cause of a missing one (`step`), so it is the one to tell.
+ */
+export function unknownFieldsFirst(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return [...issues].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
 }
 
 /** Whether an issue says the value at a union's own path is not of its branch's type. */

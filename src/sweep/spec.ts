@@ -16,7 +16,7 @@ import { ArgumentError, ConfigError } from "../errors.js";
 import { parseJsonStrict } from "../json-input.js";
 import { BUILTIN_RUN_SCENARIOS, isBuiltinRunScenarioName } from "../run/builtins.js";
 import {
-  expecting, formatPath, integer, messageFor, parseRunScenario, problemsOf, ScenarioError, type Path,
+  expecting, formatPath, integer, messageFor, parseRunScenario, problemsOf, ScenarioError, unknownFieldsFirst, type Path,
 } from "../run/scenario.js";
 import { scenarioPathProblem } from "./fields.js";
 import { hashOf } from "./hash.js";
@@ -117,9 +117,7 @@ export function loadSweep(input: string | SweepSpecInput, opts: LoadSweepOptions
   const baseDir = opts.baseDir ?? (typeof input === "string" ? dirname(resolvePath(input)) : process.cwd());
   const parsed = sweepSchema.safeParse(raw, { error: messageFor, reportInput: true });
   if (!parsed.success) {
-    // An unknown key first: a misspelt field (`bse`) is the likely cause of a missing one (`base`).
-    const issues = [...parsed.error.issues].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
-    const p = problemsOf(issues)[0]!;
+    const p = problemsOf(unknownFieldsFirst(parsed.error.issues))[0]!;
     throw new SweepError(source, formatPath(p.path), p.message);
   }
   const s = parsed.data;
