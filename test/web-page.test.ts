@@ -105,7 +105,10 @@ describe("the live page", () => {
       `the longest ${worst.toFixed(0)} ms; while it ran, the longest gap between animation frames was ${frameGap.toFixed(0)} ms\n` +
       `  (seconds after Start: switched at ${when(switchAt).toFixed(2)}, stopped at ${when(stopAt).toFixed(2)}; long tasks: ` +
       `${tasks.map((t) => `${when(t.at).toFixed(2)}: ${t.ms.toFixed(0)} ms`).join(", ") || "none"})`);
-    expect(worst).toBeLessThanOrEqual(250);
+    // Relative to the run, not in milliseconds: on a loaded machine every task stretches as
+    // the run does (an idle one has none over 50 ms here, CI has had 118 ms), while work on
+    // the page's thread instead of the workers' would be as long as the run.
+    expect(worst).toBeLessThan((stopAt - runStart) / 8);
 
     // ── the seed race ──
     await page.click("#tab-seed");
