@@ -5,7 +5,8 @@
 // command's own result; and the v5.15 flush queue's fqinit and queue (assembly/iova/fq.ts).
 //
 // Calls go through the public IovaDomain API, in `raw` form where the kernel accepts what
-// the API would refuse (a limit below start_pfn simply fails in the kernel).
+// the API would refuse (a limit below start_pfn, for alloc and fast alike: the kernel's tree
+// search fails, and its cache check wraps).
 
 import type { Simulator } from "../simulator.js";
 import { IovaDomain, IovaWrappedError, IOVA_WARN_TEXT, type CpuRcache } from "../iova.js";
@@ -156,7 +157,7 @@ export class IovaCommands implements CommandFamily {
     const size = a.num(0, "SIZE");
     const limit = a.num(1, "LIMIT");
     const flush = a.flag(2, "FLUSH");
-    this.after(() => hex(this.domain().allocFast(this.cpu, size, limit, flush)));
+    this.after(() => hex(this.domain().allocFast(this.cpu, size, limit, flush, { raw: true })));
   }
 
   private reserve(a: Args): void {
