@@ -47,3 +47,24 @@ describe("fast allocations under a limit below start_pfn", () => {
     });
   }
 });
+
+describe("cfg clamps ias and oas before checking them", () => {
+  // arm_lpae_restrict_pgsizes cuts ias and oas to 48 (52 with a 64K granule) before
+  // arm_lpae_alloc_pgtable refuses anything above 52, so larger values still give a table.
+  for (const profile of ["5.15", "6.12", "7.1"] as const) {
+    it(`4K stage 1 with ias 56, oas 64 is a 48-bit table [${profile}]`, async () => {
+      expect(await replay("cfg s1 0x40201000 56 64", profile)).toEqual(expected([[
+        "cfg s1 0x40201000 56 64",
+        "pgsize_bitmap=0x40201000 ias=48 oas=48 levels=4 start_level=0 bits_per_level=9 pgd_bits=9 pgd_size=0x1000 " +
+        "granule=0x1000 TCR: ips=5 tg=0 sh=3 orgn=1 irgn=1 tsz=16 MAIR=0xfffffffff404ff44 TTBR=*",
+      ]]));
+    });
+    it(`64K stage 2 with ias 60, oas 56 is a 52-bit table [${profile}]`, async () => {
+      expect(await replay("cfg s2 0x20010000 60 56", profile)).toEqual(expected([[
+        "cfg s2 0x20010000 60 56",
+        "pgsize_bitmap=0x20010000 ias=52 oas=52 levels=3 start_level=1 bits_per_level=13 pgd_bits=10 pgd_size=0x2000 " +
+        "granule=0x10000 VTCR: ps=6 tg=1 sh=3 orgn=1 irgn=1 sl=2 tsz=12 VTTBR=*",
+      ]]));
+    });
+  }
+});
