@@ -68,3 +68,36 @@ describe("cfg clamps ias and oas before checking them", () => {
     });
   }
 });
+
+describe("the harness's clock and allocator flag are not the IOVA domain's", () => {
+  // tick advances the harness's jiffies whether or not a domain exists; nothing is due without one.
+  for (const profile of ["5.15", "6.12", "7.1"] as const) {
+    it(`tick runs before init and after put [${profile}]`, async () => {
+      expect(await replay("tick 5\ninit 4096 1\nput\ntick 3", profile)).toEqual(expected([
+        ["tick 5", "ok jiffies=*"], ["init 4096 1", "ok dma_32bit_pfn=0x100000"], ["put", "ok kmalloc_live=*"],
+        ["tick 3", "ok jiffies=*"],
+      ]));
+    });
+  }
+
+  // failatomic makes the magazine allocations of the insert path fail, from whenever it is set:
+  // once loaded and prev are full, each further fast free goes to the tree (free_iova).
+  const n = 260;
+  const script = ["failatomic 1", "init 4096 1"];
+  for (let i = 0; i < n; i++) script.push("fast 1 0xfffff 0");
+  for (let i = 0; i < n; i++) script.push(`ffree 0x${(0xfffff - i).toString(16)} 1`);
+  script.push("rcache_summary");
+  for (const [profile, mag] of [["5.15", 128], ["6.12", 127], ["7.1", 127]] as const) {
+    it(`set before init, it holds for the domain init makes [${profile}]`, async () => {
+      const steps: [string, ...string[]][] = [["failatomic 1", "ok"], ["init 4096 1", "ok dma_32bit_pfn=0x100000"]];
+      for (let i = 0; i < n; i++) steps.push(["fast 1 0xfffff 0", `0x${(0xfffff - i).toString(16)}`]);
+      for (let i = 0; i < n; i++) steps.push([`ffree 0x${(0xfffff - i).toString(16)} 1`, "ok"]);
+      steps.push(["rcache_summary",
+        `order0: cpu0 L=${mag} P=${mag} depot=0`,
+        ...[1, 2, 3, 4, 5].map((o) => `order${o}: cpu0 L=0 P=0 depot=0`),
+        // The anchor, the n ranges, less the ones freed to the tree past two full magazines.
+        `rbtree nodes (incl. anchor): ${1 + n - (n - 2 * mag)}`]);
+      expect(await replay(script.join("\n"), profile)).toEqual(expected(steps));
+    });
+  }
+});
