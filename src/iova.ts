@@ -363,14 +363,18 @@ export class IovaDomain {
    * range, else from the tree; when even that fails and `flushRcache`, every cache is
    * returned to the tree and the tree tried again. Returns the PFN, or 0 on failure (the
    * kernel's convention). 5.15 takes `size` as given (its caller rounded it); 7.1 rounds
-   * sizes below 32 up to a power of two itself.
+   * sizes below 32 up to a power of two itself. `{ raw: true }` lets through a limit below
+   * startPfn, as the kernel would: its cache check (limit + 1 − size) then wraps and takes any
+   * cached PFN of the bin, and the tree fails (or, in 5.15.16, may hand out PFN 0).
    */
-  allocFast(cpu: number, size: number, limitPfn: number, flushRcache = true): number {
+  allocFast(cpu: number, size: number, limitPfn: number, flushRcache = true, options?: { raw?: boolean }): number {
     const ctx = "allocFast";
+    const opts = checkOptions(options, ["raw"], ctx);
+    checkBool("raw", opts.raw, false, ctx);
     this.live(ctx);
     this.checkCpu(cpu, ctx);
     this.checkSize(size, ctx);
-    this.checkLimit(limitPfn, false, ctx);
+    this.checkLimit(limitPfn, opts.raw, ctx);
     checkBool("flushRcache", flushRcache, true, ctx);
     const kheap = kheapAllocFailures(this.core);
     const r = this.core.raw.iova_alloc_fast(this.id, cpu, size, limitPfn, flushRcache);

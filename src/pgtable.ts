@@ -209,8 +209,10 @@ export class PageTable {
     const bitmap = checkAddress("pgsizeBitmap", config.pgsizeBitmap, ctx);
     const ias = checkInt("ias", config.ias, 1, 64, ctx);
     const oas = checkInt("oas", config.oas, 1, 64, ctx);
-    const quirks = checkInt("quirks", config.quirks ?? 0, 0, 0x3ff, ctx);
-    if (quirks & Quirk.ARM_TTBR1) {
+    // Any 32-bit quirk word: the kernel refuses (NULL) a configuration with a bit its format does
+    // not know, and every bit from 10 up is one (the core's allowed mask says so).
+    const quirks = checkInt("quirks", config.quirks ?? 0, 0, 0xffffffff, ctx);
+    if ((quirks & Quirk.ARM_TTBR1) && quirks <= 0x3ff) {
       throw new ArgumentError("quirks", quirks, "must not include ARM_TTBR1 (upper-half IOVAs do not fit a JS number)", ctx);
     }
     const events = checkInt("events", config.events ?? 4096, 0, 1 << 20, ctx);

@@ -78,12 +78,13 @@ function restrictPgsizes(d: u32, bitmap: u64, pageSize: u64): void {
 /** arm_lpae_alloc_pgtable: the geometry every LPAE format shares. */
 function lpaeGeometry(d: u32, bitmap: u64, pageSize: u64): i32 {
   const t = pgtDesc(d);
-  if ((bitmap & (SZ_4K | SZ_16K | SZ_64K)) == 0) return -ESIM_PGT_GRANULE;
-  if (t.ias > MAX_ADDR_BITS) return -ESIM_PGT_IAS;
-  if (t.oas > MAX_ADDR_BITS) return -ESIM_PGT_OAS;
+  // The kernel restricts (and so clamps ias and oas to 48, or 52 with 64K) before it checks
+  // them: an ias or oas above 52 is cut down to the granule's limit, not refused.
   restrictPgsizes(d, bitmap, pageSize);
   const sizes = t.pgsizeBitmap;
   if ((sizes & (SZ_4K | SZ_16K | SZ_64K)) == 0) return -ESIM_PGT_GRANULE;
+  if (t.ias > MAX_ADDR_BITS) return -ESIM_PGT_IAS;
+  if (t.oas > MAX_ADDR_BITS) return -ESIM_PGT_OAS;
 
   const pgShift = <u32>ctz(sizes);
   const bpl = pgShift - 3;

@@ -5,7 +5,8 @@
 // command's own result; and the v5.15 flush queue's fqinit and queue (assembly/iova/fq.ts).
 //
 // Calls go through the public IovaDomain API, in `raw` form where the kernel accepts what
-// the API would refuse (a limit below start_pfn simply fails in the kernel).
+// the API would refuse (a limit below start_pfn, for alloc and fast alike: the kernel's tree
+// search fails, and its cache check wraps).
 
 import type { Simulator } from "../simulator.js";
 import { IovaDomain, IovaWrappedError, IOVA_WARN_TEXT, type CpuRcache } from "../iova.js";
@@ -15,6 +16,8 @@ import type { Args, CommandFamily, ReplayOutput } from "./args.js";
 export class IovaCommands implements CommandFamily {
   private ncpus = 1;
   private cpu = 0;
+  /** failatomic's setting: the harness's allocator flag, so it holds before init and for every domain after. */
+  private failAtomic = false;
   private dom: IovaDomain | undefined;
 
   constructor(private readonly sim: Simulator, private readonly out: ReplayOutput,
@@ -122,6 +125,7 @@ export class IovaCommands implements CommandFamily {
   private init(granule: number, startPfn: number): void {
     this.close();
     this.dom = this.sim.createIovaDomain({ granule, startPfn, cpus: this.ncpus, search: this.search });
+    if (this.failAtomic) this.dom.setFailAtomic(true);
     this.cpu = 0;
     this.out.line(`ok dma_32bit_pfn=${hex(this.dom.dma32BitPfn)}`);
   }
@@ -156,7 +160,7 @@ export class IovaCommands implements CommandFamily {
     const size = a.num(0, "SIZE");
     const limit = a.num(1, "LIMIT");
     const flush = a.flag(2, "FLUSH");
-    this.after(() => hex(this.domain().allocFast(this.cpu, size, limit, flush)));
+    this.after(() => hex(this.domain().allocFast(this.cpu, size, limit, flush, { raw: true })));
   }
 
   private reserve(a: Args): void {
@@ -202,15 +206,17 @@ export class IovaCommands implements CommandFamily {
     if (summary) this.out.line(`rbtree nodes (incl. anchor): ${d.treeNodes()}`);
   }
 
+  /** tick N: the clock is the machine's, so it runs with no IOVA domain too (nothing is then due). */
   private tick(n: number): void {
-    const d = this.domain();
+    const d = this.dom && !this.dom.isDestroyed ? this.dom : undefined;
     this.sim.tick(n, { cpu: this.cpu }); // timers run on the current CPU, as in the harness
-    this.printWarnings(d);
+    if (d) this.printWarnings(d);
     this.out.line(`ok jiffies=${this.sim.jiffies}`);
   }
 
   private failatomic(fail: boolean): void {
-    this.domain().setFailAtomic(fail);
+    this.failAtomic = fail;
+    if (this.dom && !this.dom.isDestroyed) this.dom.setFailAtomic(fail);
     this.out.line("ok");
   }
 
