@@ -140,6 +140,13 @@ exists (0:r1=41 /\\ y=41 /\\ ~(x=1) \\/ 0:r2=5)`;
     expect(runLitmus(t, { model: "sc" }).verdict).toBe("Never");
   });
 
+  it("`locations` may name a register the thread never uses (herd7 shows it as 0); the condition may not", () => {
+    const src = (clause: string) => `C loc-reg\n{}\nP0(int *x)\n{\n WRITE_ONCE(*x, 1);\n}\n${clause}\nexists (x=1)`;
+    const r = runLitmus(parseLitmus(src("locations [0:r1; x]"), "l.litmus"), { model: "lkmm" });
+    expect([r.verdict, r.states.map((st) => st.text)]).toEqual(["Always", ["0:r1=0; x=1;"]]);
+    expect(() => parseLitmus(src("").replace("exists (x=1)", "exists (0:r1=0)"), "l.litmus")).toThrow(/the condition names 0:r1, but P0 has no register r1/);
+  });
+
   it("srcu_down_read/srcu_up_read are srcu_read_lock/unlock (linux-kernel.def), even with the index handed to another thread", () => {
     // The reader's section is opened on P0 and closed on P1 through idx: a write seen before the
     // grace period and one missed after it would put the section across the whole grace period.
