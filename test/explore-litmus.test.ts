@@ -140,6 +140,46 @@ exists (0:r1=41 /\\ y=41 /\\ ~(x=1) \\/ 0:r2=5)`;
     expect(runLitmus(t, { model: "sc" }).verdict).toBe("Never");
   });
 
+  it("`locations` may name a register the thread never uses (herd7 shows it as 0); the condition may not", () => {
+    const src = (clause: string) => `C loc-reg\n{}\nP0(int *x)\n{\n WRITE_ONCE(*x, 1);\n}\n${clause}\nexists (x=1)`;
+    const r = runLitmus(parseLitmus(src("locations [0:r1; x]"), "l.litmus"), { model: "lkmm" });
+    expect([r.verdict, r.states.map((st) => st.text)]).toEqual(["Always", ["0:r1=0; x=1;"]]);
+    expect(() => parseLitmus(src("").replace("exists (x=1)", "exists (0:r1=0)"), "l.litmus")).toThrow(/the condition names 0:r1, but P0 has no register r1/);
+  });
+
+  it("srcu_down_read/srcu_up_read are srcu_read_lock/unlock (linux-kernel.def), even with the index handed to another thread", () => {
+    // The reader's section is opened on P0 and closed on P1 through idx: a write seen before the
+    // grace period and one missed after it would put the section across the whole grace period.
+    const src = (lock: string, unlock: string) => `C srcu-down-up
+{}
+P0(int *x, int *y, struct srcu_struct *s, int *idx)
+{
+  int r0;
+  r0 = ${lock}(s);
+  WRITE_ONCE(*x, 1);
+  smp_store_release(idx, r0 + 1);
+}
+P1(int *y, struct srcu_struct *s, int *idx)
+{
+  int r1;
+  r1 = smp_load_acquire(idx);
+  WRITE_ONCE(*y, 1);
+  if (r1) ${unlock}(s, r1 - 1);
+}
+P2(int *x, int *y, struct srcu_struct *s)
+{
+  int r0; int r1;
+  r0 = READ_ONCE(*x);
+  synchronize_srcu(s);
+  r1 = READ_ONCE(*y);
+}
+exists (1:r1=1 /\\ 2:r0=1 /\\ 2:r1=0)`;
+    const down = runLitmus(parseLitmus(src("srcu_down_read", "srcu_up_read"), "down-up.litmus"), { model: "lkmm" });
+    const lock = runLitmus(parseLitmus(src("srcu_read_lock", "srcu_read_unlock"), "lock-unlock.litmus"), { model: "lkmm" });
+    expect(down.verdict).toBe("Never");
+    expect([down.verdict, down.positive, down.negative]).toEqual([lock.verdict, lock.positive, lock.negative]);
+  });
+
   const bad: [string, string, RegExp][] = [
     ["missing semicolon", "C t\n{}\nP0(int *x)\n{\n  WRITE_ONCE(*x, 1)\n}\nexists (x=1)", /^t\.litmus:6:1: expected ";", found "}"$/],
     ["assignment to a shared location", "C t\n{}\nP0(int *x)\n{\n  x = 1;\n}\nexists (x=1)", /^t\.litmus:5:3: x is a shared location of P0/],

@@ -3,9 +3,9 @@
 // "once" accesses, the _acquire/_release forms tag the read/write, an RMW without a suffix (and a
 // value-returning atomic_*) is fully ordered ("Mb" on both of its accesses), a void atomic_* has a
 // "noreturn" read, a failed cmpxchg is a lone read without ordering, spinlocks are lock-read/
-// lock-write pairs and unlock writes (lock.cat), RCU calls are fences, SRCU lock/unlock are a
-// read and a write of the srcu_struct. One table: the parser checks names and arity against it,
-// the thread runner (./threads.ts) performs it.
+// lock-write pairs and unlock writes (lock.cat), RCU calls are fences, SRCU lock/unlock (and
+// their down_read/up_read forms) are a read and a write of the srcu_struct. One table: the
+// parser checks names and arity against it, the thread runner (./threads.ts) performs it.
 
 /** How an argument is written: `*x` (a place), `x` (a pointer value), or any value. */
 export type ArgKind = "*loc" | "loc" | "val";
@@ -61,6 +61,11 @@ function table(): Record<string, Primitive> {
     spin_is_locked: { op: "spin_is_locked", args: ["loc"] },
     srcu_read_lock: { op: "srcu_read_lock", args: ["loc"] },
     srcu_read_unlock: { op: "srcu_read_unlock", args: ["loc", "val"] },
+    // The .def makes srcu_down_read/srcu_up_read the same srcu-lock load and srcu-unlock
+    // store: they differ from srcu_read_lock/unlock only for lockdep (the two halves may run
+    // on different CPUs), and the model matches a lock to its unlock by the index's data flow.
+    srcu_down_read: { op: "srcu_read_lock", args: ["loc"] },
+    srcu_up_read: { op: "srcu_read_unlock", args: ["loc", "val"] },
     synchronize_srcu: { op: "synchronize_srcu", args: ["loc"] },
     synchronize_srcu_expedited: { op: "synchronize_srcu", args: ["loc"] },
     atomic_add_unless: { op: "add-unless", args: ["loc", "val", "val"] },
