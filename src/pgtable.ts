@@ -14,6 +14,10 @@ import type { LayoutName } from "../bindings/layout.js";
 import { machineBehaviourBits, machineProfile, type Profile } from "./profile.js";
 import { withJsonForm } from "./json-form.js";
 import { requireLive } from "./handles.js";
+import {
+  IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE,
+  QUIRK_ARM_HD, QUIRK_ARM_NS, QUIRK_ARM_OUTER_WBWA, QUIRK_ARM_S2FWB, QUIRK_ARM_TTBR1, QUIRK_NO_WARN,
+} from "../build/constants.js";
 
 
 /** Each format's code in the core (assembly/pgtable/desc.ts FMT_*). */
@@ -25,13 +29,15 @@ export const FORMAT_CODES = {
 export type PageTableFormat = keyof typeof FORMAT_CODES;
 export const FORMATS = Object.freeze(Object.keys(FORMAT_CODES)) as readonly PageTableFormat[];
 
-/** IOMMU prot flags (include/linux/iommu.h; the core's IOMMU_*, checked against them by a test). */
-export const Prot = Object.freeze({ READ: 1, WRITE: 2, CACHE: 4, NOEXEC: 8, MMIO: 16, PRIV: 32 });
+/** IOMMU prot flags (include/linux/iommu.h), as the core defines them (its IOMMU_*). */
+export const Prot = Object.freeze({
+  READ: IOMMU_READ, WRITE: IOMMU_WRITE, CACHE: IOMMU_CACHE, NOEXEC: IOMMU_NOEXEC, MMIO: IOMMU_MMIO, PRIV: IOMMU_PRIV,
+});
 
-/** io-pgtable quirk bits, numbered as the kernel numbers them (the core's QUIRK_*, checked against them by a test). */
+/** io-pgtable quirk bits, numbered as the kernel numbers them: the core's QUIRK_*. */
 export const Quirk = Object.freeze({
-  ARM_NS: 1 << 0, ARM_TTBR1: 1 << 5, ARM_OUTER_WBWA: 1 << 6,
-  ARM_HD: 1 << 7, ARM_S2FWB: 1 << 8, NO_WARN: 1 << 9,
+  ARM_NS: QUIRK_ARM_NS, ARM_TTBR1: QUIRK_ARM_TTBR1, ARM_OUTER_WBWA: QUIRK_ARM_OUTER_WBWA,
+  ARM_HD: QUIRK_ARM_HD, ARM_S2FWB: QUIRK_ARM_S2FWB, NO_WARN: QUIRK_NO_WARN,
 });
 
 export interface PageTableConfig {
@@ -209,12 +215,9 @@ export class PageTable {
     const bitmap = checkAddress("pgsizeBitmap", config.pgsizeBitmap, ctx);
     const ias = checkInt("ias", config.ias, 1, 64, ctx);
     const oas = checkInt("oas", config.oas, 1, 64, ctx);
-    // Any 32-bit quirk word: the kernel refuses (NULL) a configuration with a bit its format does
-    // not know, and every bit from 10 up is one (the core's allowed mask says so).
+    // Any 32-bit quirk word: the kernel refuses (NULL) a configuration with a bit its format and
+    // version do not accept, and the core decides which (ARM_TTBR1 is refused after it: below).
     const quirks = checkInt("quirks", config.quirks ?? 0, 0, 0xffffffff, ctx);
-    if ((quirks & Quirk.ARM_TTBR1) && quirks <= 0x3ff) {
-      throw new ArgumentError("quirks", quirks, "must not include ARM_TTBR1 (upper-half IOVAs do not fit a JS number)", ctx);
-    }
     const events = checkInt("events", config.events ?? 4096, 0, 1 << 20, ctx);
     if (events !== 0 && !isPowerOfTwo(events)) {
       throw new ArgumentError("events", events, "must be 0 or a power of two", ctx);
@@ -234,6 +237,12 @@ export class PageTable {
         ESIM_SLOTS_FULL: `at most ${core.layout.MAX_PGTABLES} page tables live at once`,
         ENOMEM: "the simulated RAM has no free page for its top-level table: create the Simulator with a larger ramMiB",
       } });
+    }
+    if (quirks & Quirk.ARM_TTBR1) {
+      // A table the kernel would make, but for upper-half IOVAs, which do not fit a JS number.
+      core.raw.pgt_free(id);
+      core.raw.pgt_release(id);
+      throw new ArgumentError("quirks", quirks, "must not include ARM_TTBR1 (upper-half IOVAs do not fit a JS number)", ctx);
     }
     if (events) core.raw.pgt_set_flags(id, core.layout.DF_RECORD_EVENTS, 0);
     const pt = new PageTable(core, id, format, profile, false);

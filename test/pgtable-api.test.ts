@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ArgumentError, IommuSimError, PageTableConfigError, Prot, Simulator, type PageTable,
+  ArgumentError, IommuSimError, PageTableConfigError, Prot, Quirk, Simulator, type PageTable,
 } from "../dist/index.js";
 
 const SZ_4K = 0x1000, SZ_2M = 0x200000, SZ_1G = 0x40000000;
@@ -260,7 +260,14 @@ describe("bad input is refused with an error that names it", () => {
   it("unknown format, bad ias, TTBR1 and bad events in the config", () => {
     expect(() => sim71.createPageTable({ ...S1_4K, format: "x86" as never })).toThrow(/createPageTable: format must be one of 'arm-lpae-s1'/);
     expect(() => sim71.createPageTable({ ...S1_4K, ias: 0 })).toThrow(/ias must be an integer in \[1, 64\], got 0/);
-    expect(() => sim71.createPageTable({ ...S1_4K, quirks: 1 << 5 })).toThrow(/ARM_TTBR1/);
+    const { tablePages, tableAllocations, kheapPages } = sim71.memoryStats();
+    expect(() => sim71.createPageTable({ ...S1_4K, quirks: Quirk.ARM_TTBR1 })).toThrow(/quirks must not include ARM_TTBR1/);
+    // Where the kernel refuses the configuration anyway, that is the answer: a bit it does not
+    // know beside TTBR1, or TTBR1 on a stage-2 table. None of the three leaves a table behind.
+    for (const bad of [{ ...S1_4K, quirks: Quirk.ARM_TTBR1 | 2 }, { ...S1_4K, format: "arm-lpae-s2" as const, quirks: Quirk.ARM_TTBR1 }]) {
+      expect(() => sim71.createPageTable(bad)).toThrow(PageTableConfigError);
+    }
+    expect(sim71.memoryStats()).toMatchObject({ tablePages, tableAllocations, kheapPages });
     expect(() => sim71.createPageTable({ ...S1_4K, events: 100 })).toThrow(/events must be 0 or a power of two/);
     expect(() => sim71.createPageTable(null as never)).toThrow(/config must be an object/);
   });

@@ -111,6 +111,12 @@ describe("cfg with a quirk bit no format knows", () => {
         ["cfg s1 0x40201000 48 48 1 0x400", "alloc_io_pgtable_ops -> NULL"],
         ["cfg s2 0x40201000 40 40 1 0x80000000", "alloc_io_pgtable_ops -> NULL"],
       ]));
+      // TTBR1 (upper-half IOVAs, which the model cannot hold) beside a bit the format refuses,
+      // or on a stage-2 table: the kernel refuses the configuration, and so the replay says.
+      expect(await replay("cfg s1 0x40201000 48 48 1 0x22\ncfg s2 0x40201000 40 40 1 0x20", profile)).toEqual(expected([
+        ["cfg s1 0x40201000 48 48 1 0x22", "alloc_io_pgtable_ops -> NULL"],
+        ["cfg s2 0x40201000 40 40 1 0x20", "alloc_io_pgtable_ops -> NULL"],
+      ]));
     });
   }
 });
