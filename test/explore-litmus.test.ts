@@ -180,6 +180,36 @@ exists (1:r1=1 /\\ 2:r0=1 /\\ 2:r1=0)`;
     expect([down.verdict, down.positive, down.negative]).toEqual([lock.verdict, lock.positive, lock.negative]);
   });
 
+  it("a condition may compare with == and != as herd7's state grammar allows (x!=0 is ~(x=0))", () => {
+    // Two atomic decrements of 2 leave 0, and exactly one of them reaches 0: each atom form below
+    // states a final state that cannot happen, so every clause is Never; != is a negation, == is =.
+    const src = (cond: string) => `C dec-and-test
+{ x=2; }
+P0(atomic_t *x)
+{
+  int r0;
+  r0 = atomic_dec_and_test(x);
+}
+P1(atomic_t *x)
+{
+  int r1;
+  r1 = atomic_dec_and_test(x);
+}
+exists (${cond})`;
+    const verdict = (cond: string) => runLitmus(parseLitmus(src(cond), "t.litmus"), { model: "lkmm" }).verdict;
+    expect(verdict("x!=0")).toBe("Never");
+    expect(verdict("0:r0==1:r1")).toBe("Never");
+    expect(verdict("x==0 /\\ 0:r0!=1 /\\ 1:r1!=1")).toBe("Never");
+    expect(verdict("x==0 /\\ 0:r0!=1")).toBe("Sometimes");
+  });
+
+  it("a test without a final condition is herd7's forall (true): Always, every state listed", () => {
+    // herd7's condition grammar lets the clause be empty (manual/locked/self-deadlock.litmus of the
+    // litmus repository ends after its process): the default is "forall true", as ConstrGen has it.
+    const r = runLitmus(parseLitmus("C no-cond\n{}\nP0(int *x)\n{\n  WRITE_ONCE(*x, 1);\n}\n", "t.litmus"), { model: "lkmm" });
+    expect([r.quantifier, r.verdict, r.states.length]).toEqual(["forall", "Always", 1]);
+  });
+
   const bad: [string, string, RegExp][] = [
     ["missing semicolon", "C t\n{}\nP0(int *x)\n{\n  WRITE_ONCE(*x, 1)\n}\nexists (x=1)", /^t\.litmus:6:1: expected ";", found "}"$/],
     ["assignment to a shared location", "C t\n{}\nP0(int *x)\n{\n  x = 1;\n}\nexists (x=1)", /^t\.litmus:5:3: x is a shared location of P0/],
@@ -188,7 +218,8 @@ exists (1:r1=1 /\\ 2:r0=1 /\\ 2:r1=0)`;
     ["variable not a parameter", "C t\n{}\nP0(int *x)\n{\n  WRITE_ONCE(*y, 1);\n}\nexists (x=1)", /^t\.litmus:5:15: y is not a parameter of P0/],
     ["unknown call", "C t\n{}\nP0(int *x)\n{\n  smp_foo();\n}\nexists (x=1)", /^t\.litmus:5:3: unknown call smp_foo/],
     ["no header", "\n\nP0(int *x) { }\nexists (x=1)", /^t\.litmus:3:1: expected the header line "C <test name>"/],
-    ["missing exists", "C t\n{}\nP0(int *x)\n{\n}\n", /^t\.litmus:6:1: expected "exists", "~exists" or "forall", found end of file/],
+    // A missing condition is herd7's forall (true) (see above); an unknown quantifier word is not.
+    ["unknown quantifier", "C t\n{}\nP0(int *x)\n{\n}\nalways (x=0)", /^t\.litmus:6:1: expected "exists", "~exists" or "forall", found "always"/],
     ["unclosed comment", "C t\n(* oops\n{}", /^t\.litmus:2:1: comment is not closed/],
     // Past 2^53 − 1 a number is rounded: x=99999999999999999999 read as 1e20 made exists (0:r0=99999999999999999998) "Always".
     ["an initial value past 2^53 − 1", "C t\n{ x=99999999999999999999; }\nP0(int *x) { int r0; r0 = READ_ONCE(*x); }\nexists (0:r0=1)",

@@ -3,8 +3,8 @@
 // (`{ int x; y=1; int *p = &x; p=x; atomic_t a = ATOMIC_INIT(1); 0:r1=2; }`), processes
 // `P0(int *x, spinlock_t *l, struct srcu_struct *s)` with declarations, assignments, calls
 // (READ_ONCE, the xchg/cmpxchg/atomic families, locks, RCU, SRCU, fences), casts, `*p`
-// dereferences and if/else; then `locations [...]`, `filter (...)` and the final condition
-// (`exists`, `~exists` or `forall` over `/\`, `\/`, `~`, `0:r0=1`, `x=2`, `0:r1=x`, `0:r0=1:r0`).
+// dereferences and if/else; then `locations [...]`, `filter (...)` and the final condition, which herd7 lets a test leave out (then `forall (true)`)
+// (`exists`, `~exists` or `forall` over `/\`, `\/`, `~`, `0:r0=1`, `x=2`, `0:r1=x`, `0:r0=1:r0`, `==`, `!=`).
 // What each call means is the table in ./primitives.ts; this file only checks names and arity.
 
 import { IommuSimError } from "../../errors.js";
@@ -181,7 +181,16 @@ class Parser {
     };
     if (this.peekWord("locations")) { this.p++; ast.shown = this.locationsList(threads); }
     if (this.peekWord("filter")) { this.p++; ast.filter = this.cond(threads); }
-    const qStart = this.tok();
+    // herd7 lets the final condition be left out: it then checks "forall (true)" (ConstrGen's constr_true).
+    if (this.tok().kind === "eof") { ast.quantifier = "forall"; ast.condText = "forall (true)"; }
+    else this.finalCondition(ast, threads);
+    if (this.tok().kind !== "eof") this.expected("end of file after the final condition");
+    ast.locations = [...this.locs].sort();
+    return ast;
+  }
+
+  /** `exists (...)`, `~exists (...)` or `forall (...)`. */
+  private finalCondition(ast: LitmusAst, threads: ThreadAst[]): void {
     if (this.peek("~") && this.toks[this.p + 1]?.text === "exists") { this.p += 2; ast.quantifier = "~exists"; }
     else if (this.peekWord("exists")) { this.p++; ast.quantifier = "exists"; }
     else if (this.peekWord("forall")) { this.p++; ast.quantifier = "forall"; }
@@ -189,10 +198,6 @@ class Parser {
     const cStart = this.tok().start;
     ast.cond = this.cond(threads);
     ast.condText = `${ast.quantifier} ${this.text(cStart, this.prev().end)}`;
-    void qStart;
-    if (this.tok().kind !== "eof") this.expected("end of file after the final condition");
-    ast.locations = [...this.locs].sort();
-    return ast;
   }
 
   /** First non-blank line: "C <name>". */
@@ -539,7 +544,10 @@ class Parser {
     }
     if (this.peekWord("true") || this.peekWord("false")) { const v = this.tok().text === "true"; this.p++; return { k: "const", v }; }
     const a = this.lhs(threads);
-    this.punct("=");
+    // herd7's state grammar reads "==" as "=" and "x != v" as "~(x = v)".
+    if (this.peek("!=")) { this.p++; return { k: "not", a: { k: "eq", a, b: this.rhs(threads) } }; }
+    if (this.peek("==")) this.p++;
+    else this.punct("=");
     return { k: "eq", a, b: this.rhs(threads) };
   }
 
