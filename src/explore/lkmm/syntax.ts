@@ -3,8 +3,9 @@
 // (`{ int x; y=1; int *p = &x; p=x; atomic_t a = ATOMIC_INIT(1); 0:r1=2; }`), processes
 // `P0(int *x, spinlock_t *l, struct srcu_struct *s)` with declarations, assignments, calls
 // (READ_ONCE, the xchg/cmpxchg/atomic families, locks, RCU, SRCU, fences), casts, `*p`
-// dereferences and if/else; then `locations [...]`, `filter (...)` and the final condition, which herd7 lets a test leave out (then `forall (true)`)
-// (`exists`, `~exists` or `forall` over `/\`, `\/`, `~`, `0:r0=1`, `x=2`, `0:r1=x`, `0:r0=1:r0`, `==`, `!=`).
+// dereferences and if/else; then `locations [...]`, `filter (...)` and the final condition
+// (`exists`, `~exists` or `forall` over `/\`, `\/`, `~`, `0:r0=1`, `x=2`, `0:r1=x`, `0:r0=1:r0`,
+// `==` and `!=`), which herd7 lets a test leave out: then it checks `forall (true)`.
 // What each call means is the table in ./primitives.ts; this file only checks names and arity.
 
 import { IommuSimError } from "../../errors.js";
