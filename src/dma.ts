@@ -298,6 +298,21 @@ export class DmaDomain {
     if (this.destroyed) throw new IommuSimError(`iommu-sim: ${op} on DMA domain ${this.id}, which was destroyed`);
   }
 
+  /**
+   * @internal Why a flush-queue timeout run on simulated CPU `cpu` would go wrong here, or
+   * undefined: the timeout releases every queued IOVA into the caches of the CPU it runs on
+   * (fq_flush_timeout), and a CPU this domain does not have has none, so the IOVAs would
+   * stay queued after the flush that covers them, as no kernel leaves them.
+   */
+  timerCpuProblem(cpu: number): string | undefined {
+    if (this.destroyed || cpu < this.cpus) return undefined;
+    const pending = this.core.raw.dma_fq_pending(this.id);
+    if (pending <= 0) return undefined;
+    return `is not one of the ${this.cpus} CPUs of DMA domain ${this.id}, whose flush queue holds ${pending} IOVA(s): ` +
+      `its timeout runs on the CPU that advances time and releases them into that CPU's IOVA caches, which the ` +
+      `domain does not have (use a CPU below ${this.cpus})`;
+  }
+
   /** 'DMA' (strict) or 'DMA-FQ' (lazy), as sysfs would read it back. */
   get type(): DomainType {
     return this.core.readU32(this.base + this.core.layout.DD_TYPE) === this.core.layout.DOMAIN_DMA_FQ ? "DMA-FQ" : "DMA";

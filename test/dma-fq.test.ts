@@ -118,6 +118,18 @@ for (const profile of PROFILES) {
       expect(cached(dom, 1)).toEqual([]);
     });
 
+    it("time cannot advance on a CPU the lazy domain lacks while IOVAs wait: the timeout would have no caches to release into", async () => {
+      const { sim, dom, dev } = await rig(profile, { type: "DMA-FQ", cpus: 2 });
+      sim.tick(3, { cpu: 5 }); //                      nothing queued: nothing to release
+      pair(dev, 0, 1);
+      expect(() => sim.tick(3, { cpu: 2 })).toThrow(/cpu .*not one of the 2 CPUs of DMA domain \d+, whose flush queue holds 1 IOVA/);
+      expect(() => sim.advance(12, { cpu: 2 })).toThrow(/not one of the 2 CPUs/);
+      expect(dom.fqPending()).toBe(1); //              refused before any time passed
+      sim.tick(3, { cpu: 1 });
+      expect(dom.fqPending()).toBe(0);
+      expect(cached(dom, 1)).toEqual([TOP32]);
+    });
+
     it("deferTableFree, lazy: a removed table page stays allocated until its entry is released", async () => {
       const { sim, smmu, dom, dev } = await rig(profile, { type: "DMA-FQ", deferTableFree: true });
       const base = sim.memoryStats().tablePages; // the PGD
