@@ -198,7 +198,7 @@ export {
   MB_CLOCK, MB_LOOPS, MB_SUM_MAP, MB_SUM_UNMAP, MB_SUM_SQ_MAP, MB_SUM_SQ_UNMAP, MB_JIFFIES0, MB_STATUS, MB_TIME
 } from "./workload/map-benchmark";
 export { IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE, IOMMU_NOEXEC, IOMMU_MMIO, IOMMU_PRIV } from "./pgtable/lpae";
-export { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE, ATTR_PRIVILEGED } from "./dma/iommu";
+export { DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE, ATTR_PRIVILEGED, DMA_MAP_FAIL_IOVA, DMA_MAP_FAIL_PGTABLE } from "./dma/iommu";
 
 // ── batched loops, with the units they exercise ─────────────────────────────
 
@@ -827,11 +827,19 @@ export function dma_release_cpu(domain: u32, cpu: u32): i32 {
   return releaseDmaCpu(dmad.iovaOf(dd), cpu);
 }
 
-/** dma_map_page / dma_map_single: the DMA address, 0 = DMA_MAPPING_ERROR, or a negative errno. */
+if (mm.TS_RESULT1 != mm.TS_RESULT0 + 8) ERROR("dma_map's reason needs RESULT1 right after RESULT0");
+
+/**
+ * dma_map_page / dma_map_single: the DMA address, 0 = DMA_MAPPING_ERROR, or a negative errno.
+ * After a 0, RESULT0 says why (DMA_MAP_FAIL_*) and RESULT1 gives its detail.
+ */
 export function dma_map(dev: u32, cpu: u32, phys: f64, size: f64, dir: u32, attrs: u32): f64 {
   const dd = deviceOnCpu(dev, cpu);
   if (dd < 0) return <f64>dd;
-  return <f64>dmai.dmaMap(<u32>dd, dmad.liveDmaDevice(dev), cpu, <u64>phys, <u64>size, dir, attrs);
+  const why = slotBase() + mm.TS_RESULT0;
+  store<u64>(why, 0);
+  store<u64>(why + 8, 0);
+  return <f64>dmai.dmaMap(<u32>dd, dmad.liveDmaDevice(dev), cpu, <u64>phys, <u64>size, dir, attrs, why);
 }
 
 /** dma_unmap_page / dma_unmap_single in the domain's variant: 0, or a negative errno (-ESIM_NO_QUEUE: the variant lost its race). */

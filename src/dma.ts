@@ -10,7 +10,7 @@ import type { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
 import { ArgumentError, ConfigError, IommuSimError, hex } from "./errors.js";
 import { asOneTeardown, refuseDuringRun } from "./run-guard.js";
-import { checkCore, checkKheap, coreError, isErrno, kheapAllocFailures } from "./errno.js";
+import { checkCore, checkKheap, coreError, errnoName, isErrno, kheapAllocFailures, type ErrnoName } from "./errno.js";
 import { checkAddress, checkBool, checkInt, checkOneOf, checkOptions, checkOwned, checkRequiredOptions, own, type OptionKeys } from "./validate.js";
 import { PageTable } from "./pgtable.js";
 import { IovaDomain } from "./iova.js";
@@ -174,8 +174,22 @@ export const DMA_STAT_CODES = {
   mixedDecisions: "DS_MIXED", queueMissing: "DS_NO_QUEUE",
 } as const satisfies Record<Exclude<keyof DmaStats, "switches">, LayoutName>;
 
-/** A DMA address could not be produced (the kernel's DMA_MAPPING_ERROR). */
-export class DmaMappingError extends IommuSimError {}
+/**
+ * A DMA address could not be produced (the kernel's DMA_MAPPING_ERROR). `reason` says which
+ * step failed: 'iova', no IOVA range of the size below the device's DMA limit; 'pgtable',
+ * the page table refused the mapping with `errno` (its IOVA was freed at once).
+ */
+export class DmaMappingError extends IommuSimError {
+  constructor(message: string, readonly reason: "iova" | "pgtable", readonly errno?: ErrnoName) {
+    super(message);
+  }
+}
+
+/** Why the page table refused a DMA mapping, in words, for an errno it returns (the rest: errno.ts). */
+const MAP_ERRNO_HINTS: Partial<Record<ErrnoName, string>> = {
+  ENOMEM: "it needed a new table page and the simulated RAM has none free (-ENOMEM): create the Simulator with a larger ramMiB",
+  ERANGE: "a physical address of the buffer is at or above 2^oas, beyond what the table's output addresses can hold (-ERANGE; the kernel WARNs)",
+};
 
 const PGSIZE_BITMAPS: Record<number, number> = { 4096: 0x40201000, 16384: 0x02004000, 65536: 0x20010000 };
 
@@ -284,6 +298,21 @@ export class DmaDomain {
     if (this.destroyed) throw new IommuSimError(`iommu-sim: ${op} on DMA domain ${this.id}, which was destroyed`);
   }
 
+  /**
+   * @internal Why a flush-queue timeout run on simulated CPU `cpu` would go wrong here, or
+   * undefined: the timeout releases every queued IOVA into the caches of the CPU it runs on
+   * (fq_flush_timeout), and a CPU this domain does not have has none, so the IOVAs would
+   * stay queued after the flush that covers them, as no kernel leaves them.
+   */
+  timerCpuProblem(cpu: number): string | undefined {
+    if (this.destroyed || cpu < this.cpus) return undefined;
+    const pending = this.core.raw.dma_fq_pending(this.id);
+    if (pending <= 0) return undefined;
+    return `is not one of the ${this.cpus} CPUs of DMA domain ${this.id}, whose flush queue holds ${pending} IOVA(s): ` +
+      `its timeout runs on the CPU that advances time and releases them into that CPU's IOVA caches, which the ` +
+      `domain does not have (use a CPU below ${this.cpus})`;
+  }
+
   /** 'DMA' (strict) or 'DMA-FQ' (lazy), as sysfs would read it back. */
   get type(): DomainType {
     return this.core.readU32(this.base + this.core.layout.DD_TYPE) === this.core.layout.DOMAIN_DMA_FQ ? "DMA-FQ" : "DMA";
@@ -317,7 +346,7 @@ export class DmaDomain {
       asOneTeardown(this.core, () => smmuDev.detach());
       throw coreError(this.core, id, ctx, { when: { ESIM_SLOTS_FULL: `at most ${L.MAX_DMA_DEVICES} DMA devices attached at once` } });
     }
-    const dev = new DmaDevice(this.core, this, id, smmuDev, { mask, bus });
+    const dev = new DmaDevice(this.core, this, id, smmuDev, { mask, bus, busLimit });
     this.devices.add(dev);
     return dev;
   }
@@ -448,6 +477,8 @@ const NOT_ALLOCATED = `the kernel's DMA-API debugging reports "device driver tri
 export class DmaDevice {
   readonly dmaMask: number;
   readonly bus: "pci" | "platform";
+  /** bus_dma_limit (0 = none). */
+  readonly busDmaLimit: number;
   private attached = true;
   /** The mappings live now: DMA address → size (dma-debug's entries), checked on the API side only. */
   private readonly mappings = new Map<number, number>();
@@ -456,10 +487,11 @@ export class DmaDevice {
 
   /** @internal Use DmaDomain.attachDevice. */
   constructor(private readonly core: Core, readonly domain: DmaDomain, readonly id: number,
-              readonly smmuDevice: Device, info: { mask: number; bus: "pci" | "platform" }) {
+              readonly smmuDevice: Device, info: { mask: number; bus: "pci" | "platform"; busLimit: number }) {
     this.dmaMask = info.mask;
     own(this, core);
     this.bus = info.bus;
+    this.busDmaLimit = info.busLimit;
   }
 
   /** The device's stream ID on the SMMU. */
@@ -495,12 +527,36 @@ export class DmaDevice {
     if (addr < 0) throw cpuError(this.core, addr, cpu, ctx);
     if (addr === 0) {
       checkKheap(this.core, kheap, ctx);
-      throw new DmaMappingError(`iommu-sim: ${ctx}: DMA_MAPPING_ERROR for ${size} bytes at PA ${hex(phys)} ` +
-        `(mask ${this.dmaMask} bits): no IOVA space below the limit, or the page table refused the mapping`);
+      throw this.mappingError(phys, size, ctx);
     }
     this.mappings.set(addr, size);
     this.unmapped.delete(addr);
     return addr;
+  }
+
+  /** The DMA_MAPPING_ERROR of a map of [phys, phys + size) that returned 0, saying why (dma_map's RESULT0/1). */
+  private mappingError(phys: number, size: number, ctx: string): DmaMappingError {
+    const L = this.core.layout;
+    const code = Number(this.core.result64(0));
+    const detail = this.core.result64(1);
+    const g = this.domain.granule;
+    const bytes = Math.ceil((phys % g + size) / g) * g;
+    const what = `iommu-sim: ${ctx}: DMA_MAPPING_ERROR for ${size} bytes at PA ${hex(phys)}`;
+    if (code === L.DMA_MAP_FAIL_PGTABLE) {
+      const name = errnoName(this.core, -Number(detail));
+      const why = (name && MAP_ERRNO_HINTS[name]) ?? `it returned ${name ? `-${name}` : `error ${detail}`}`;
+      return new DmaMappingError(`${what}: the page table refused the mapping: ${why}; the IOVA went back at once`,
+        "pgtable", name);
+    }
+    if (code !== L.DMA_MAP_FAIL_IOVA) {
+      return new DmaMappingError(`${what}: the core gave no reason (code ${code})`, "iova");
+    }
+    const limits = [`its ${this.dmaMask}-bit DMA mask`];
+    if (this.busDmaLimit !== 0) limits.push(`bus_dma_limit ${hex(this.busDmaLimit)}`);
+    limits.push(`the domain's aperture (${this.domain.pageTable.geometry.ias}-bit IOVAs)`);
+    return new DmaMappingError(`${what}: no IOVA range of ${bytes / g} granule(s) (${hex(bytes)} bytes, the buffer's ` +
+      `offset into its granule included) could be allocated at or below ${"0x" + detail.toString(16)}, the device's DMA limit (the lowest of ` +
+      `${limits.join(", ")})`, "iova");
   }
 
   /** dma_unmap_page / dma_unmap_single, in the domain's variant. */

@@ -248,21 +248,33 @@ export class Simulator {
   /**
    * Advance simulated time by `n` jiffies, running every timer and delayed work that falls
    * due on the way (v7.1's depot reclaim, v5.15's flush-queue timeout). Timers run on
-   * simulated CPU `cpu` (default 0): a flush-queue timeout releases into its caches.
-   * Returns the new time in jiffies.
+   * simulated CPU `cpu` (default 0): a flush-queue timeout releases into its caches, so a
+   * CPU that a DMA domain holding queued IOVAs does not have is refused. Returns the new
+   * time in jiffies.
    */
   tick(n: number, options?: { cpu?: number }): number {
     this.open("tick");
     const opts = checkOptions(options, ["cpu"], "tick");
     checkInt("jiffies", n, 0, 2 ** 40, "tick");
-    return this.core.raw.clock_advance(n, checkInt("cpu", opts.cpu ?? 0, 0, this.core.layout.IOVA_MAX_CPUS - 1, "tick"));
+    const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.core.layout.IOVA_MAX_CPUS - 1, "tick");
+    this.checkTimerCpu(cpu, "tick");
+    return this.core.raw.clock_advance(n, cpu);
   }
 
-  /** Advance simulated time by `ms` milliseconds (timers fire on jiffy boundaries). */
+  /** Refuse to run timers on a CPU a DMA domain with queued IOVAs lacks (DmaDomain.timerCpuProblem). */
+  private checkTimerCpu(cpu: number, ctx: string): void {
+    for (const d of this.dmaDomains) {
+      const problem = d.timerCpuProblem(cpu);
+      if (problem) throw new ArgumentError("cpu", cpu, problem, ctx);
+    }
+  }
+
+  /** Advance simulated time by `ms` milliseconds (timers fire on jiffy boundaries, on `cpu` as tick's). */
   advance(ms: number, options?: { cpu?: number }): number {
     this.open("advance");
     const opts = checkOptions(options, ["cpu"], "advance");
     const cpu = checkInt("cpu", opts.cpu ?? 0, 0, this.core.layout.IOVA_MAX_CPUS - 1, "advance");
+    this.checkTimerCpu(cpu, "advance");
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0 || ms > 2 ** 42) {
       throw new ArgumentError("ms", ms, `must be a number of milliseconds from 0 to 2^42 (${2 ** 42})`, "advance");
     }

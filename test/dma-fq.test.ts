@@ -118,6 +118,18 @@ for (const profile of PROFILES) {
       expect(cached(dom, 1)).toEqual([]);
     });
 
+    it("time cannot advance on a CPU the lazy domain lacks while IOVAs wait: the timeout would have no caches to release into", async () => {
+      const { sim, dom, dev } = await rig(profile, { type: "DMA-FQ", cpus: 2 });
+      sim.tick(3, { cpu: 5 }); //                      nothing queued: nothing to release
+      pair(dev, 0, 1);
+      expect(() => sim.tick(3, { cpu: 2 })).toThrow(/cpu .*not one of the 2 CPUs of DMA domain \d+, whose flush queue holds 1 IOVA/);
+      expect(() => sim.advance(12, { cpu: 2 })).toThrow(/not one of the 2 CPUs/);
+      expect(dom.fqPending()).toBe(1); //              refused before any time passed
+      sim.tick(3, { cpu: 1 });
+      expect(dom.fqPending()).toBe(0);
+      expect(cached(dom, 1)).toEqual([TOP32]);
+    });
+
     it("deferTableFree, lazy: a removed table page stays allocated until its entry is released", async () => {
       const { sim, smmu, dom, dev } = await rig(profile, { type: "DMA-FQ", deferTableFree: true });
       const base = sim.memoryStats().tablePages; // the PGD
@@ -269,6 +281,30 @@ for (const profile of PROFILES) {
       expect(dom.iova.ranges()).toEqual([]);
       expect(dom.pageTable.iovaToPhys(0x8000_0000)).toBe(0);
       expect(dev.map(PA, PAGE)).toBe(TOP32 * PAGE);
+    });
+
+    it("DMA_MAPPING_ERROR says which step failed: the IOVA allocator below the device's limit, or the page table's errno", async () => {
+      const { dom } = await rig(profile, { type: "DMA" }, { ramMiB: 1, oracle: false });
+      const fail = (f: () => unknown): DmaMappingError => {
+        try { f(); } catch (e) { if (e instanceof DmaMappingError) return e; throw e; }
+        throw new Error("the map did not fail");
+      };
+      // bus_dma_limit 0xfff leaves no PFN at or above start_pfn 1: the allocator fails.
+      const bus = dom.attachDevice({ streamId: 2, busDmaLimit: 0xfff });
+      const e1 = fail(() => bus.map(PA + 0x10, 2 * PAGE));
+      expect(e1.reason).toBe("iova");
+      expect(e1.message).toMatch(/no IOVA range of 3 granule\(s\) \(0x3000 bytes.*at or below 0xfff, the device's DMA limit.*bus_dma_limit 0xfff/);
+      // A PA at 2^48 is beyond the table's 48-bit output: map_pages' -ERANGE, and its WARN.
+      const dev = dom.attachDevice({ streamId: 3 });
+      const e2 = fail(() => dev.map(2 ** 48, PAGE));
+      expect([e2.reason, e2.errno]).toEqual(["pgtable", "ERANGE"]);
+      expect(e2.message).toMatch(/page table refused the mapping: .*2\^oas.*-ERANGE/);
+      expect(dom.pageTable.warnings).toBe(1);
+      // 1 MiB of table RAM cannot hold 600 level-3 tables: -ENOMEM.
+      const e3 = fail(() => dev.map(0x4000_1000, 600 * SZ_2M));
+      expect([e3.reason, e3.errno]).toEqual(["pgtable", "ENOMEM"]);
+      expect(e3.message).toMatch(/simulated RAM has none free \(-ENOMEM\)/);
+      expect(dom.stats()).toMatchObject({ maps: 0, mapFailures: 3 });
     });
 
     it("the live switch keeps mappings; the reverse is refused; the test hook makes the domain strict again", async () => {

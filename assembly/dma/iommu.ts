@@ -135,6 +135,21 @@ export function recordUnmap(dd: u32, iova: u64, size: u64, lazy: bool): void {
 // ── map ─────────────────────────────────────────────────────────────────────
 
 /**
+ * The highest DMA address device `dv` may be given in domain `dd` (iommu_dma_alloc_iova's
+ * dma_limit): min_not_zero of its DMA mask and bus_dma_limit, capped at the aperture's end,
+ * which SMMUv3 domains force.
+ */
+export function dmaLimit(dd: u32, dv: u32): u64 {
+  const dev = dmaDevice(dv);
+  let limit = dev.mask;
+  const bus = dev.busLimit;
+  if (bus != 0 && bus < limit) limit = bus;
+  const aperture = dmaDomain(dd).apertureEnd;
+  if (aperture < limit) limit = aperture;
+  return limit;
+}
+
+/**
  * iommu_dma_alloc_iova: a PFN for `len` granules below the device's limit, 32-bit first
  * for PCI devices (unless iommu.forcedac; with KB_DMA_SAC_PER_DEVICE, while the device's
  * workaround flag holds, cleared for good by the first failure). 0 on failure.
@@ -147,11 +162,7 @@ function allocIova(dd: u32, dv: u32, cpu: u32, len: u64): u64 {
   const perDevice = dmaHas(dd, KB_DMA_SAC_PER_DEVICE);
   // Before KB_IOVA_FAST_ROUNDS small sizes were rounded here; later alloc_iova_fast does it.
   if (!dmaHas(dd, KB_IOVA_FAST_ROUNDS) && len < 32 && len > 1) len = <u64>1 << (64 - clz(len - 1));
-  let limit = dev.mask;
-  const bus = dev.busLimit;
-  if (bus != 0 && bus < limit) limit = bus;
-  const aperture = t.apertureEnd;
-  if (aperture < limit) limit = aperture; // SMMUv3 domains force their aperture
+  const limit = dmaLimit(dd, dv);
   let sac = false;
   if (limit > DMA_BIT_MASK_32) {
     sac = perDevice ? (atomic.load<u32>(deviceFlagsAddr(dv)) & DVF_PCI_32BIT) != 0
@@ -169,12 +180,20 @@ function allocIova(dd: u32, dv: u32, cpu: u32, len: u64): u64 {
   return pfn > 0 ? <u64>pfn : 0;
 }
 
+// Why a dma_map returned DMA_MAPPING_ERROR, for the caller that asked (dmaMap's `why`): a
+// u64 code, then a u64 detail.
+/** No IOVA range of the size below the device's limit; the detail is that limit (dmaLimit). */
+export const DMA_MAP_FAIL_IOVA: u32 = 1;
+/** The page table refused the mapping (its IOVA freed at once); the detail is the errno, positive. */
+export const DMA_MAP_FAIL_PGTABLE: u32 = 2;
+
 /**
  * __iommu_dma_map for device `dv` on simulated CPU `cpu`: [phys, phys + size) gets an
  * IOVA with the same offset into its granule. Returns the DMA address, or 0
  * (DMA_MAPPING_ERROR) — the IOVA freed at once if the page table refused the mapping.
+ * `why` (0: not asked) gets why it failed: DMA_MAP_FAIL_* and its detail, two u64s.
  */
-export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, attrs: u32): u64 {
+export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u32, attrs: u32, why: u32 = 0): u64 {
   cpuCharge(CPU_COST_DMA_API, 1);
   const shift = <u64>dmaDomain(dd).shift;
   const gran = granuleOf(dd);
@@ -184,6 +203,7 @@ export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u3
   const pfn = allocIova(dd, dv, cpu, len >> shift);
   if (pfn == 0) {
     statAdd(dd, cpu, DS_MAP_FAILS, 1);
+    mapFailed(why, DMA_MAP_FAIL_IOVA, dmaLimit(dd, dv));
     return 0;
   }
   const iova = pfn << shift;
@@ -191,15 +211,24 @@ export function dmaMap(dd: u32, dv: u32, cpu: u32, phys: u64, size: u64, dir: u3
   // The oracle learns of the mapping before its PTEs exist: a device that reaches the new
   // page through them must find it recorded, even if this CPU stalls right after the map.
   recordMap(dd, iova, phys - off, len);
-  if (iommuMap(pt, iova, phys - off, len, prot, scratchAddr(dmaCpu(cpu))) != 0) {
+  const ret = iommuMap(pt, iova, phys - off, len, prot, scratchAddr(dmaCpu(cpu)));
+  if (ret != 0) {
     // __iommu_map took back what it had mapped with a synchronised unmap.
     recordUnmap(dd, iova, len, false);
     freeFast(iovaOf(dd), cpu, pfn, len >> shift); // iommu_dma_free_iova with a NULL gather
     statAdd(dd, cpu, DS_MAP_FAILS, 1);
+    mapFailed(why, DMA_MAP_FAIL_PGTABLE, <u64>(-ret));
     return 0;
   }
   statAdd(dd, cpu, DS_MAPS, 1);
   return iova + off;
+}
+
+/** Tell the caller of dmaMap why it failed, if it asked. */
+@inline function mapFailed(why: u32, code: u32, detail: u64): void {
+  if (why == 0) return;
+  store<u64>(why, <u64>code);
+  store<u64>(why + 8, detail);
 }
 
 // ── unmap, step by step ─────────────────────────────────────────────────────
