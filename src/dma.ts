@@ -555,7 +555,7 @@ export class DmaDevice {
     if (this.busDmaLimit !== 0) limits.push(`bus_dma_limit ${hex(this.busDmaLimit)}`);
     limits.push(`the domain's aperture (${this.domain.pageTable.geometry.ias}-bit IOVAs)`);
     return new DmaMappingError(`${what}: no IOVA range of ${bytes / g} granule(s) (${hex(bytes)} bytes, the buffer's ` +
-      `offset into its granule included) could be allocated at or below ${"0x" + detail.toString(16)}, the device's DMA limit (the lowest of ` +
+      `offset into its granule included) could be allocated at or below ${hex(detail)}, the device's DMA limit (the lowest of ` +
       `${limits.join(", ")})`, "iova");
   }
 
