@@ -361,7 +361,10 @@ export class DmaDomain {
    * DMA → DMA-FQ builds the flush queue and publishes it (in this domain's variant) with
    * devices attached and DMA in flight. v5.15 needs the group to hold exactly one device
    * (-EINVAL); anything else — the reverse, or the type the domain already has — is refused
-   * while a device is attached (v5.15 -EBUSY, v7.1 -EPERM), and does nothing without one.
+   * while a device is attached (v5.15 -EBUSY, v7.1 -EPERM). With none attached (a group whose
+   * driver is unbound) the kernel would make a fresh default domain of the type asked; here
+   * the domain itself changes: DMA-FQ → DMA as rebuildStrictForTesting does (its IOVA caches
+   * and tree kept, where a fresh domain would start empty), the same type does nothing.
    */
   setType(type: DomainType): void {
     this.live("setType");
