@@ -15,7 +15,7 @@ import { runSelftest } from "./selftest.js";
 import { SEED_VARIANTS, type SeedVariant } from "./dma.js";
 import { VERDICT_EXIT_CODES, exploreScenario, replayScenario } from "./explore/run.js";
 import { BUILTIN_SCENARIOS, validateScenario, type Scenario } from "./explore/scenario.js";
-import { EXIT_CUT_SHORT, formatLitmus, parseLitmus, runLitmus, type LitmusModel } from "./explore/litmus.js";
+import { EXIT_CUT_SHORT, formatLitmus, litmusFound, parseLitmus, runLitmus, type LitmusModel } from "./explore/litmus.js";
 import { exportLitmus } from "./explore/litmus-export.js";
 import { parseVariant, type VariantDefinition } from "./variants/vocabulary.js";
 import { DEFAULT_MAX_SCHEDULES, type MemoryModel } from "./explore/model.js";
@@ -230,8 +230,8 @@ addBehaviourOptions(program.command("explore"))
     "that only reorders commuting steps; exit 0 when every schedule was run clean (a proof for the scenario, " +
     "variant and model), 1 when one was found, 3 when the run was bounded (--max-schedules reached, or --random) " +
     "without finding one: not a proof. With --litmus FILE, judge a C litmus " +
-    "test as herd7 does (default model lkmm): exit 1 if the condition's outcome is observed or a data race is " +
-    `flagged, 0 if not, ${EXIT_CUT_SHORT} if a bound cut the run short before either was settled`)
+    "test as herd7 does (default model lkmm): exit 1 if the condition's outcome is observed or herd7 would print a " +
+    `flag (a data race, or RCU/SRCU/spinlock misuse), 0 if not, ${EXIT_CUT_SHORT} if a bound cut the run short before either was settled`)
   .argument("[scenario]", `a built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(", ")}) or a scenario JSON file ` +
     "(with --replay: the file of the scenario the line names by its \"name\" field)")
   .option("--variant <variant>", `switch/unmap code to run: ${SEED_VARIANTS.join(", ")}, or a variant JSON file ` +
@@ -263,7 +263,7 @@ addBehaviourOptions(program.command("explore"))
         timeLimitMs: o.timeLimit === undefined ? undefined : o.timeLimit * 1000, counts: o.counts,
       });
       for (const line of formatLitmus(r)) say(line);
-      const found = r.positive > 0 || r.race;
+      const found = litmusFound(r);
       process.exitCode = found ? 1 : r.complete ? 0 : EXIT_CUT_SHORT;
       return;
     }

@@ -51,9 +51,9 @@ export {
   type ExploreOptions, type RandomOptions, type ExploreResult, type ScheduleViolation, type Witness, type FinalState,
 } from "./explore/model.js";
 export {
-  parseLitmus, runLitmus, formatLitmus, litmusModel, LitmusError, LitmusRunError, LITMUS_MODELS, EXIT_CUT_SHORT,
+  parseLitmus, runLitmus, formatLitmus, litmusModel, litmusFound, LitmusError, LitmusRunError, LITMUS_MODELS, LITMUS_FLAGS, EXIT_CUT_SHORT,
   type LitmusTest, type LitmusModel, type LitmusOptions, type LitmusResult, type LitmusState, type LitmusRace,
-  type LitmusRaceAccess,
+  type LitmusRaceAccess, type LkmmFlag,
 } from "./explore/litmus.js";
 export { compileCore, type CoreSource } from "../bindings/loader.js";
 export {

@@ -3,19 +3,21 @@
 // against a memory model (./lkmm/models.ts) — `lkmm`, the Linux-kernel memory model, by default;
 // `sc`; or `arm`, herd7's AArch64 model on the instructions arm64 compiles the primitives to —
 // and the answer is herd7's: the final states, "Ok"/"No", "Positive: p Negative: n", the
-// observation word the kernel's scripts print (Never / Sometimes / Always) and "Flag data-race".
+// observation word the kernel's scripts print (Never / Sometimes / Always) and the "Flag NAME"
+// lines (./lkmm/flags.ts: a data race, and RCU, SRCU or spinlock misuse).
 
 import { ArgumentError, IommuSimError } from "../errors.js";
 import { checkRequiredOptions } from "../validate.js";
 import { enumerate, placeName, shownPlaces, type EventInfo, type Outcome } from "./lkmm/candidates.js";
 import type { ModelName } from "./lkmm/models.js";
+import { LKMM_FLAGS, herdFlagOrder, type LkmmFlag } from "./lkmm/flags.js";
 import { litmusProgram } from "./litmus-program.js";
 import type { Program } from "./model.js";
 import { LITMUS_MAX_NESTING, LitmusError, parseLitmusAst, type Expr, type LitmusAst, type Quantifier, type Stmt } from "./lkmm/syntax.js";
 import { PRIMITIVES } from "./lkmm/primitives.js";
 import { valText } from "./lkmm/threads.js";
 
-export { LitmusError, LITMUS_MAX_NESTING };
+export { LitmusError, LITMUS_MAX_NESTING, type LkmmFlag };
 export { LitmusRunError } from "./lkmm/threads.js";
 
 /**
@@ -91,8 +93,13 @@ export interface LitmusResult {
   counts: "exact" | "at least";
   /** Candidate executions checked against the model. */
   candidates: number;
-  /** herd7's flags raised by some allowed execution ("data-race"). */
+  /**
+   * herd7's flags raised by some allowed execution, in herd7's order: "data-race", or one of
+   * the RCU, SRCU and spinlock misuse flags of linux-kernel.bell and lock.cat (LITMUS_FLAGS).
+   * Only the lkmm model raises flags.
+   */
   flags: string[];
+  /** Whether "data-race" is among the flags. */
   race: boolean;
   /** The racing pairs of the first racy execution. */
   races: LitmusRace[];
@@ -169,14 +176,15 @@ export function runLitmus(test: LitmusTest | string, opts: LitmusOptions = {}): 
     for (const place of observed) { const v = o.values.get(place)!; values[place] = typeof v === "number" ? v : v.addr; }
     states.set(text, { values, text, satisfies: o.satisfies });
   };
-  // Only marked accesses: no execution can raise the data-race flag, so one negative execution settles the negatives.
+  // Only marked accesses: no execution can raise the data-race flag, so one negative execution
+  // settles the negatives (the enumeration still checks those that might raise another flag).
   const verdictOnly = opts.counts === "verdict" && !hasPlainAccess(ast);
   let skipped = false;
   const res = enumerate(ast, {
     model, maxCandidates, deadline: timeLimit === undefined ? Infinity : Date.now() + timeLimit, visit,
-    ...(verdictOnly ? { negativesDone: () => (negative > 0 ? (skipped = true) : false) } : {}),
+    ...(verdictOnly ? { negativesDone: () => (negative > 0 ? (skipped = true) : false), flagsSeen: flagSet } : {}),
   });
-  const flags = [...flagSet].sort();
+  const flags = herdFlagOrder(flagSet);
   const verdict = positive === 0 ? "Never" : negative === 0 ? "Always" : "Sometimes";
   const herd = ast.quantifier === "exists" ? positive > 0 : ast.quantifier === "~exists" ? positive === 0 : negative === 0;
   return {
@@ -225,13 +233,25 @@ export function formatLitmus(r: LitmusResult): string[] {
   const out = [`Test ${r.name} ${r.quantifier === "forall" ? "Required" : "Allowed"} (model ${r.model})`, `States ${r.states.length}`];
   for (const s of r.states) out.push(`${s.satisfies ? "*" : " "} ${s.text}`);
   out.push(r.herd, "Witnesses", `Positive: ${r.positive} Negative: ${r.counts === "exact" ? "" : "at least "}${r.negative}`);
-  for (const f of r.flags) out.push(`Flag ${f}`);
+  for (const f of herdFlagOrder(r.flags)) out.push(`Flag ${f}`);
   for (const race of r.races) out.push(`  ${race.text}`);
   out.push(`Condition ${r.condition}`);
   if (r.witness) { out.push("Witness (an allowed execution satisfying it):"); for (const w of r.witness) out.push(`  ${w}`); }
   out.push(`Observation ${r.name} ${r.verdict} ${r.positive} ${r.negative}`);
   if (!r.complete) out.push(`Cut short: ${r.cutShort} — after ${r.candidates} candidate executions; the verdict covers only those`);
   return out;
+}
+
+/** Every flag a run may raise: its name, the LKMM file that defines it, and what raises it. */
+export const LITMUS_FLAGS = LKMM_FLAGS;
+
+/**
+ * Whether a run found something: the condition's outcome observed, or any flag raised. herd7's
+ * flags mark a test whose executions show a data race or misuse RCU, SRCU or a spinlock — not
+ * a clean verdict — so the command line's `explore --litmus` exits 1 for them as for the outcome.
+ */
+export function litmusFound(r: Pick<LitmusResult, "positive" | "flags">): boolean {
+  return r.positive > 0 || r.flags.length > 0;
 }
 
 /**

@@ -5,6 +5,7 @@
 // chosen per location and kept only when that location is coherent on its own (CoRR, CoRW,
 // CoWR, CoWW and RMW atomicity), before the whole execution meets the model.
 
+import { possibleFlags } from "./flags.js";
 import { checkModel, staticOrder, type ExecGraph, type ModelName } from "./models.js";
 import { Rel, plus } from "./relation.js";
 import type { Cond, LitmusAst, Operand, Val } from "./syntax.js";
@@ -21,6 +22,11 @@ export interface EnumerateOptions {
    * matter (the caller only wants the verdict and has seen one): they are not checked.
    */
   negativesDone?: () => boolean;
+  /**
+   * The flags already raised (the caller's live set). With negativesDone, an execution that does
+   * not satisfy the proposition is still checked when it might raise a flag not in it.
+   */
+  flagsSeen?: ReadonlySet<string>;
 }
 
 /** One allowed execution's outcome. */
@@ -56,6 +62,7 @@ export function enumerate(ast: LitmusAst, opts: EnumerateOptions): EnumerateResu
     return r.paths;
   });
   const locIndex = new Map(ast.locations.map((l, i) => [l, i]));
+  const observed = shownPlaces(ast).flatMap((o) => (o.k === "loc" && locIndex.has(o.loc) ? [locIndex.get(o.loc)!] : []));
   let candidates = 0;
   const pick = perThread.map(() => 0);
   if (perThread.some((p) => p.length === 0)) return { candidates };
@@ -80,8 +87,11 @@ export function enumerate(ast: LitmusAst, opts: EnumerateOptions): EnumerateResu
     const paths = pick.map((k, t) => perThread[t]![k]!);
     // A faulting path's executions are checked whatever the condition: an allowed one is an error.
     const faults = paths.some((p) => p.fault);
-    const skip = !feasible() || (opts.negativesDone?.() === true && !faults && !ast.filter && mayHold(ast.cond, ast, paths) === false);
-    const stop = skip ? undefined : runCombination(ast, paths, locIndex, opts, () => {
+    // No execution of these paths satisfies the proposition: once negatives no longer matter,
+    // only a flag not yet seen can make them worth checking.
+    const negativeOnly = opts.negativesDone?.() === true && !faults && !ast.filter && mayHold(ast.cond, ast, paths) === false;
+    const skip = !feasible() || (negativeOnly && !mayFlag(opts, paths));
+    const stop = skip ? undefined : runCombination(ast, paths, locIndex, observed, negativeOnly, opts, () => {
       // Asked before each candidate is checked: one beyond the bound is neither checked nor counted.
       if (candidates >= opts.maxCandidates) return `bound of ${opts.maxCandidates} candidate executions reached`;
       if ((candidates & 255) === 255 && Date.now() > opts.deadline) return "time limit reached";
@@ -98,8 +108,16 @@ export function enumerate(ast: LitmusAst, opts: EnumerateOptions): EnumerateResu
   return { candidates, ...(cutShort ? { cutShort } : {}) };
 }
 
-function runCombination(ast: LitmusAst, paths: ThreadPath[], locIndex: Map<string, number>, opts: EnumerateOptions,
-                        tick: () => string | undefined): string | undefined {
+/** Events of a kind some flag other than data-race is about: RCU, SRCU and spinlock calls. */
+const FLAG_TAGS = TAG.RCU_LOCK | TAG.RCU_UNLOCK | TAG.SRCU_LOCK | TAG.SRCU_UNLOCK | TAG.SYNC_SRCU | TAG.LKR | TAG.LKW | TAG.UL | TAG.LF | TAG.RU;
+
+/** Whether these paths might raise a flag the run has not seen (a quick look before building the graph). */
+function mayFlag(opts: EnumerateOptions, paths: ThreadPath[]): boolean {
+  return opts.model === "lkmm" && opts.flagsSeen !== undefined && paths.some((p) => p.events.some((e) => (e.tags & FLAG_TAGS) !== 0));
+}
+
+function runCombination(ast: LitmusAst, paths: ThreadPath[], locIndex: Map<string, number>, observed: number[], negativeOnly: boolean,
+                        opts: EnumerateOptions, tick: () => string | undefined): string | undefined {
   // Events: the initial writes, then each thread's.
   const evs: Ev[] = ast.locations.map((loc, i) => ({
     dir: "W", loc, value: ast.init.get(loc) ?? 0, tags: TAG.IW, addr: [], data: [], ctrl: [], line: 0, text: `${loc} initially`,
@@ -133,14 +151,6 @@ function runCombination(ast: LitmusAst, paths: ThreadPath[], locIndex: Map<strin
     }
   }
 
-  // Per location: every coherent (co, rf) pair.
-  const perLoc: { l: number; choices: { co: number[]; rf: Map<number, number> }[] }[] = [];
-  for (const l of new Set([...writesAt.keys(), ...readsAt.keys()])) {
-    const choices = locationChoices(evs, writesAt.get(l) ?? [], readsAt.get(l) ?? [], sources);
-    if (!choices.length) return undefined;
-    perLoc.push({ l, choices });
-  }
-
   // Static relations of this combination.
   const po = new Rel(n), addr = new Rel(n), data = new Rel(n), ctrl = new Rel(n), rmw = new Rel(n), rcuRscs = new Rel(n);
   paths.forEach((p, t) => {
@@ -159,8 +169,21 @@ function runCombination(ast: LitmusAst, paths: ThreadPath[], locIndex: Map<strin
   const g: ExecGraph = {
     n, dir: evs.map((e) => e.dir), tags: evs.map((e) => e.tags), thread: evs.map((e) => e.thread),
     loc: evs.map((e) => (e.loc === null ? -1 : locIndex.get(e.loc)!)), po, addr, data, ctrl, rmw, rcuRscs,
+    val: evs.map((e) => (e.value === null ? "" : valKey(e.value))), observed,
     rf: new Rel(n), co: new Rel(n),
   };
+  // Negatives no longer matter (verdict only): these paths' executions count only for a new flag.
+  const possible = opts.model === "lkmm" && opts.flagsSeen && opts.negativesDone ? possibleFlags(g) : [];
+  const newFlag = () => possible.some((f) => !opts.flagsSeen!.has(f));
+  if (negativeOnly && !newFlag()) return undefined;
+
+  // Per location: every coherent (co, rf) pair.
+  const perLoc: { l: number; choices: { co: number[]; rf: Map<number, number> }[] }[] = [];
+  for (const l of new Set([...writesAt.keys(), ...readsAt.keys()])) {
+    const choices = locationChoices(evs, writesAt.get(l) ?? [], readsAt.get(l) ?? [], sources);
+    if (!choices.length) return undefined;
+    perLoc.push({ l, choices });
+  }
 
   // Location by location, with the edges a model must keep acyclic whatever the rest is: a
   // choice that closes a cycle with them rules out every completion at once.
@@ -172,7 +195,7 @@ function runCombination(ast: LitmusAst, paths: ThreadPath[], locIndex: Map<strin
       const finals = new Map<number, number>();
       perLoc.forEach(({ l }, i) => finals.set(l, chosen[i]!.co[chosen[i]!.co.length - 1]!));
       const fault = paths.find((p) => p.fault)?.fault;
-      if (!fault && opts.negativesDone?.()) {
+      if (!fault && opts.negativesDone?.() && !newFlag()) {
         const o = outcome(ast, paths, evs, finals, locIndex, [], []);
         if (o.filtered || !o.satisfies) return undefined;
       }

@@ -4,7 +4,8 @@
 //   the kernel's tools/memory-model and in Alglave, Maranget, McKenney, Parri, Stern, ASPLOS 2018),
 //   written here in our own code: coherence, atomicity, happens-before (ppo, rfe, prop), the
 //   propagation axiom (pb), RCU's grace-period guarantee (rcu-order, rcu-fence, rb), plain
-//   accesses (plain-coherence) and the data-race flag. Locks are reads and writes of the lock
+//   accesses (plain-coherence), the data-race flag and the bell's and lock.cat's flags
+//   (./flags.ts). Locks are reads and writes of the lock
 //   word with values (0 free, 1 held), so lock.cat's rf and co for them come out of the ordinary
 //   rf/co enumeration, and its lock-read/lock-write pairs are RMWs.
 // - sc: herd7's sc.cat on the same events: acyclic (po | rf | co | fr), plus atomicity.
@@ -20,6 +21,7 @@ import {
   restrict, seq, seqs, setHas, setMinus, setOf, setUnion, star, union, type EvSet,
 } from "./relation.js";
 import { TAG } from "./threads.js";
+import { herdFlagOrder, srcuFlags, srcuMatches, srcuParts, staticFlags, type SrcuParts } from "./flags.js";
 
 /** What a model needs of a candidate execution. */
 export interface ExecGraph {
@@ -40,6 +42,10 @@ export interface ExecGraph {
   co: Rel;
   /** Matched rcu_read_lock → rcu_read_unlock pairs, nesting as the bell computes it. */
   rcuRscs: Rel;
+  /** Each event's value as a key ("" for a fence): SRCU's value-match flag compares them. */
+  val: string[];
+  /** Locations the final state shows (the condition's and the `locations` line's): lock.cat's FW. */
+  observed: number[];
 }
 
 export interface Verdict { allowed: boolean; flags: string[]; races: [number, number][] }
@@ -147,6 +153,8 @@ class LkmmStatic {
   readonly acqPo: Rel; readonly poRel: Rel; readonly rmb: Rel; readonly wmb: Rel; readonly mb0: Rel; readonly gp: Rel;
   readonly rmbF: EvSet; readonly dataNotSrcu: Rel; readonly carries: boolean; readonly hasRcu: boolean; readonly hasUnlock: boolean;
   readonly rcuGp: Rel; readonly srcuGp: Rel; readonly rcuRscsi: Rel;
+  /** The flags fixed by the events alone (./flags.ts), and what srcu-rscs is made of when there is SRCU. */
+  readonly flags0: string[]; readonly srcu?: SrcuParts;
   /** Part of happens-before known before rf/co: a cycle in it and rfe rules a candidate out at once. */
   readonly hb0: Rel;
   constructor(g: ExecGraph, b: Base) {
@@ -197,6 +205,8 @@ class LkmmStatic {
     const fence0 = union(this.mb0, this.gp, this.poRel, this.acqPo, this.wmb, this.rmb);
     const rwdep0 = restrict(union(g.addr, g.data, g.ctrl), undefined, W);
     this.hb0 = restrict(union(fence0, rwdep0, restrict(g.addr, undefined, R)), this.Marked, this.Marked);
+    this.flags0 = staticFlags(g);
+    if (this.SrcuLock.some((x) => x !== 0) || this.SrcuUnlock.some((x) => x !== 0)) this.srcu = srcuParts(g);
   }
 }
 const lkmmStatics = new WeakMap<Rel, LkmmStatic>();
@@ -208,7 +218,7 @@ function lkmm(g: ExecGraph): Verdict {
   if (!st) { st = new LkmmStatic(g, b); lkmmStatics.set(g.po, st); }
   const { n, R, W, M, IW } = b;
   const po = g.po, rf = g.rf, co = g.co;
-  const { Marked, Plain, LKR, UL, R4rmb, notNoreturn, SrcuLock, SrcuUnlock, acqPo, poRel, rmb, wmb, gp } = st;
+  const { Marked, Plain, LKR, UL, R4rmb, notNoreturn, acqPo, poRel, rmb, wmb, gp } = st;
   // A cycle of static happens-before edges and rfe is a happens-before cycle: no need to go on.
   if (!acyclic(union(st.hb0, restrict(b.rfe, Marked, Marked)))) return NO;
 
@@ -220,9 +230,7 @@ function lkmm(g: ExecGraph): Verdict {
   }
 
   // SRCU read-side critical sections: lock → unlock through data (and rf) on the same srcu_struct.
-  const srcuRscs = SrcuLock.some((x) => x !== 0)
-    ? inter(restrict(seqs(restrict(star(seq(st.dataNotSrcu, rf)), SrcuLock), g.data), undefined, SrcuUnlock), b.locRel)
-    : new Rel(n);
+  const srcuRscs = st.srcu ? srcuMatches(st.srcu, g.data, rf) : new Rel(n);
 
   // --- basic relations
   const poUnlockLockPo = st.hasUnlock ? seqs(restrict(po, undefined, UL), restrict(union(po, rf), undefined, LKR), po) : new Rel(n);
@@ -279,8 +287,11 @@ function lkmm(g: ExecGraph): Verdict {
   const fence2 = union(fence, rcuFence);
   const strongFence2 = union(strongFence, rcuFence);
 
+  // The execution is allowed unless plain accesses make it incoherent: the flags it raises.
+  const flags = st.srcu ? [...st.flags0, ...srcuFlags(g, st.srcu, srcuRscs)] : st.flags0;
+
   // --- plain accesses and data races: with no plain access there is nothing to check or flag.
-  if (Plain.every((x) => x === 0)) return { allowed: true, flags: [], races: [] };
+  if (Plain.every((x) => x === 0)) return { allowed: true, flags: herdFlagOrder(flags), races: [] };
   const xbstar = star(union(hb, pb, rb));
   const vis = seqs(star(cumulFence), restrict(opt(b.rfe), undefined, Marked),
     union(seqs(restrict(strongFence2, undefined, Marked), xbstar), inter(xbstar, b.int)));
@@ -300,9 +311,7 @@ function lkmm(g: ExecGraph): Verdict {
   const wrRace = minus(inter(preRace, seq(opt(co), rf)), wrVis, inverse(rwXbstar));
   const rwRace = minus(inter(preRace, b.fr), rwXbstar);
   const races = union(wwRace, wrRace, rwRace);
-  const flags: string[] = [];
-  if (!races.isEmpty()) flags.push("data-race");
-  return { allowed: true, flags, races: races.pairs() };
+  return { allowed: true, flags: herdFlagOrder(races.isEmpty() ? flags : [...flags, "data-race"]), races: races.pairs() };
 }
 
 function equal(a: Rel, b: Rel): boolean {
