@@ -294,6 +294,11 @@ describe("refused: impossible values", () => {
     expect(refusal(s)).toBe("nic.json: domains[0].ias: expected an integer ≤ 48, found 60");
   });
 
+  it("an oas the SMMU cannot encode is refused by its field path, not by the page table when the run sets up", () => {
+    const s = withEdit((s) => { s.domains[0]!.oas = 35; });
+    expect(refusal(s)).toBe("nic.json: domains[0].oas: expected one of 32, 36, 40, 42, 44, 48, found 35");
+  });
+
   it("ops 0", () => {
     const s = withEdit((s) => { s.workloads[0]!.ops = 0; });
     expect(refusal(s)).toBe("nic.json: workloads[0].ops: expected an integer ≥ 1, found 0");

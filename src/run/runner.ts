@@ -22,7 +22,7 @@ import { Simulator } from "../simulator.js";
 import { checkAssetOptions, type AssetOptions } from "../assets.js";
 import { DEFAULT_IOTLB_ENTRIES, ORACLE_MAX_PAGES, type Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
-import { lazySwitchRefusal, liveTypeRefusal } from "../dma.js";
+import { DMA_DOMAIN_OAS, lazySwitchRefusal, liveTypeRefusal } from "../dma.js";
 import { describeKernel, effectiveBehaviours, machineHas, normaliseOverrides } from "../profile.js";
 import type { Core } from "../../bindings/core.js";
 import type { LayoutName } from "../../bindings/layout.js";
@@ -511,9 +511,11 @@ function checkBufferReach(core: Core, sc: RunScenario): void {
     const top = L.WL_PHYS_BASE + (Math.max(...w.cpus) + 1) * 2 ** L.WL_PHYS_CPU_SHIFT;
     const need = Math.ceil(Math.log2(top));
     if (sc.domains[i]!.oas < need) {
+      // The sizes the file may give (the schema's) that reach, so that the fix is one edit.
+      const enough = DMA_DOMAIN_OAS.filter((b) => b >= need).join(", ");
       throw new ScenarioError(sc.name, `domains[${i}].oas`, [`${sc.name}: domains[${i}].oas: the buffers of workload ` +
         `"${w.name}" reach PA ${hex(top - 1)} (each CPU has 4 GiB of its own from ${hex(L.WL_PHYS_BASE)}), ` +
-        `so this domain needs oas ≥ ${need}; found ${sc.domains[i]!.oas}`]);
+        `so this domain needs oas ≥ ${need} (one of ${enough}); found ${sc.domains[i]!.oas}`]);
     }
   }
 }

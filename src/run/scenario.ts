@@ -16,7 +16,7 @@ import { ConfigError } from "../errors.js";
 import { MAX_ADDRESS, didYouMean, isPowerOfTwo } from "../validate.js";
 import { CORE_LIMITS } from "../core-limits.js";
 import type { ScenarioEventAction } from "../tasks/scenario.js";
-import { SEED_VARIANTS, lazySwitchRefusal, type DomainType, type SeedVariant } from "../dma.js";
+import { DMA_DOMAIN_OAS, SEED_VARIANTS, lazySwitchRefusal, type DomainType, type SeedVariant } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
 import {
@@ -94,6 +94,8 @@ export interface RunSmmuOptions {
 }
 
 export type Granule = 4096 | 16384 | 65536;
+/** A domain's output address bits: one of the sizes an SMMU encodes (DMA_DOMAIN_OAS). */
+export type OutputBits = (typeof DMA_DOMAIN_OAS)[number];
 
 export interface RunDomain {
   name: string;
@@ -102,7 +104,7 @@ export interface RunDomain {
   format: "arm-lpae-s1";
   granule: Granule;
   ias: number;
-  oas: number;
+  oas: OutputBits;
   /** A seed variant's name, or a variant definition of the user's own (the core interprets either). */
   variant: SeedVariant | VariantDefinition;
   fqMode: "percpu" | "single";
@@ -567,7 +569,7 @@ const domainSchema = z.strictObject({
   }).default("arm-lpae-s1"),
   granule: expecting(z.literal(GRANULES), `one of ${GRANULES.join(", ")}`).default(4096),
   ias: integer(32, 48).default(48),
-  oas: integer(32, 48).default(48),
+  oas: expecting(z.literal(DMA_DOMAIN_OAS), `one of ${DMA_DOMAIN_OAS.join(", ")}`).default(48),
   variant: variantField().default("merged"),
   fqMode: oneOf(["percpu", "single"]).default("percpu"),
   forcedac: bool().default(false),
