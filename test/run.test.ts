@@ -419,6 +419,22 @@ describe("a run on a simulator of the caller's", () => {
     expect(WorkerPool.liveWorkers).toBe(0);
   });
 
+  it("gives a contended run the same report every time: no line is left owned by the run before", async () => {
+    // Each run makes its domains at the same addresses: line owners kept from the first made
+    // the second charge transfers of lines no CPU of its own had written (a machine preset
+    // gives a line transfer its cost).
+    const sc = small("nic-tx", 300, { contention: true, workers: 1, machine: "snapdragon-x" });
+    const bare = (r: RunReport) => ({ ...r, timing: undefined, series: r.series.map((p) => ({ ...p, wallMs: 0 })) });
+    const sim = await Simulator.create({ profile: "7.1" });
+    try {
+      const first = bare(await runScenario(sc, { simulator: sim }));
+      expect(first.perCpu[0]!.time.lineTransfer).toBeGreaterThan(0);
+      expect(bare(await runScenario(sc, { simulator: sim }))).toEqual(first);
+    } finally {
+      await sim.close();
+    }
+  });
+
   it("takes one run at a time: a second, from runScenario or startScenario, is refused at once", async () => {
     // Two runs would share the machine's CPUs: the second's setup reset the first's workloads
     // and counters (wrong totals), or ran the kheap out (a misleading out-of-memory message).
