@@ -242,6 +242,15 @@ describe("the runner's promises", () => {
     expect(r.totals.violations).toBe(0);
   });
 
+  it("an IOTLB too large for one cache, whatever the memory, is refused by its field path", async () => {
+    // 65536 entries of 1 way: a 64-byte line for each of 65536 sets besides 2 MiB of entries,
+    // past the largest block one cache is laid out in — a larger kheap would not help.
+    for (const scope of ["smmu", "device"] as const) {
+      await expect(run(small("nic", 100, { smmu: { iotlb: { entries: 65536, ways: 1, scope } } }), { workers: 1 })).rejects.toThrow(
+        /^nic: smmu\.iotlb\.ways: an IOTLB of 65536 entries in ways of 1 is more than one cache can be: .* give more ways or fewer entries — 65536 sets of 1 way/);
+    }
+  });
+
   it("map failures are said in the outcome (a 32-bit mask with little IOVA space left)", async () => {
     // Four CPUs each keeping 64 requests of 1–8 × 4 MiB in flight (4.5 on average) want
     // more than the 4 GiB of a 32-bit aperture.

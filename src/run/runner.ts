@@ -20,7 +20,7 @@ import { readTimeBreakdown } from "../cpu-time.js";
 import { MACHINES } from "../machines.js";
 import { Simulator } from "../simulator.js";
 import { checkAssetOptions, type AssetOptions } from "../assets.js";
-import { DEFAULT_IOTLB_ENTRIES, ORACLE_MAX_PAGES, type Smmu } from "../smmu/smmu.js";
+import { DEFAULT_IOTLB_ENTRIES, DEFAULT_IOTLB_WAYS, ORACLE_MAX_PAGES, type Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
 import { DMA_DOMAIN_OAS, lazySwitchRefusal, liveTypeRefusal } from "../dma.js";
 import { describeKernel, effectiveBehaviours, machineHas, normaliseOverrides } from "../profile.js";
@@ -388,11 +388,11 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
   if (given && sc.machine !== undefined) given.setCpuCosts(cpuCosts); // the run's machine is the scenario's
   const made: { smmu?: Smmu; domains: DmaDomain[] } = { domains: [] };
   try {
-    const smmu = sim.createSmmu({
+    const smmu = smmuOf(sc, () => sim.createSmmu({
       ...sc.smmu,
       // The largest shadow an SMMU takes (64 B a page: 2 MiB of simulator memory).
       oracle: sc.checks.oracle ? { capacity: ORACLE_MAX_PAGES, violations: 1024 } : false,
-    });
+    }));
     made.smmu = smmu;
     const domains = new Map<string, DmaDomain>();
     for (const d of sc.domains) {
@@ -424,6 +424,21 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
       made.smmu?.destroy();
     } else await sim.close();
     throw e;
+  }
+}
+
+/**
+ * The run's SMMU, made by `create`; an IOTLB the SMMU model cannot hold (too many sets for
+ * one cache: smmu.iotlb's entries and ways together) is told by the scenario's field path.
+ */
+function smmuOf(sc: RunScenario, create: () => Smmu): Smmu {
+  try {
+    return create();
+  } catch (e) {
+    if (!(e instanceof ArgumentError) || e.argument !== "iotlb.entries") throw e;
+    const { entries = DEFAULT_IOTLB_ENTRIES, ways = DEFAULT_IOTLB_WAYS } = sc.smmu.iotlb ?? {};
+    throw new ScenarioError(sc.name, "smmu.iotlb.ways", [`${sc.name}: smmu.iotlb.ways: an IOTLB of ${entries} entries ` +
+      `in ways of ${ways} ${e.expected}`]);
   }
 }
 
