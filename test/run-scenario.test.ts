@@ -517,6 +517,10 @@ describe("refused: references and rules across fields", () => {
     const e = { ...t, events: [{ at: { fraction: 0.5 }, action: "switch-to-lazy", domain: "nic" }] };
     expect(refusal(e)).toBe(`nic.json: events[0].domain: domain "nic" has a switcher ("flip"): its switches are the ones ` +
       `this domain gets (a switch of its own would race the switcher's rebuild)`);
+ 
+    // An unnamed switcher is named as everywhere else: by its kind and index.
+    const u = withEdit((s) => { s.workloads.push({ kind: "switcher", domain: "nic", cpus: [2] }); });
+    expect(refusal({ ...u, events: e.events })).toMatch(/^nic\.json: events\[0\]\.domain: domain "nic" has a switcher \("switcher1"\): /);
   });
 
   it("background workloads without ops: an attacker runs while its victim does, so no fraction of its ops", () => {

@@ -1009,13 +1009,15 @@ function checkEvents(p: Parsed, out: Problems): void {
     }
     if (e.action === "fail-worker") return;
     const domain = domains.get(e.domain);
-    const switcher = p.workloads.find((w) => w.kind === "switcher" && w.domain === e.domain);
+    const switcherAt = p.workloads.findIndex((w) => w.kind === "switcher" && w.domain === e.domain);
     if (!domain) {
       out.add(["events", i, "domain"], `no domain named ${found(e.domain)} (domains: ${names([...domains.keys()])})`);
     } else if (e.action === "switch-to-lazy" && domain.type === "DMA-FQ") {
       out.add(["events", i, "domain"], `domain ${found(e.domain)} is DMA-FQ: the domain starts lazy already`);
-    } else if (e.action === "switch-to-lazy" && switcher) {
-      out.add(["events", i, "domain"], `domain ${found(e.domain)} has a switcher (${found(switcher.name ?? "switcher")}): ` +
+    } else if (e.action === "switch-to-lazy" && switcherAt >= 0) {
+      // Its name as the report and other messages give it: an unnamed one's is its default.
+      const switcher = workloadName(p.workloads[switcherAt]!, switcherAt);
+      out.add(["events", i, "domain"], `domain ${found(e.domain)} has a switcher (${found(switcher)}): ` +
         `its switches are the ones this domain gets (a switch of its own would race the switcher's rebuild)`);
     } else if (e.action === "switch-to-lazy") checkSwitchEvent(p, e.domain, i, switchedBy, out);
   });
