@@ -242,6 +242,16 @@ describe("the runner's promises", () => {
     expect(r.totals.violations).toBe(0);
   });
 
+  it("domains whose per-CPU caches do not fit the run's memory are refused with what to change", async () => {
+    // Magazines of 1024 PFNs on 128 CPUs: about 14 MiB a domain, 8 of them against a run's 64 MiB.
+    const cpus = Array.from({ length: 128 }, (_, c) => c);
+    const sc: RunScenarioInput = {
+      name: "wide", cpus: 128, domains: Array.from({ length: 8 }, (_, i) => ({ name: `d${i}`, magazineSize: 1024 })),
+      devices: [{ name: "x", domain: "d0", streamId: 1 }], workloads: [{ kind: "pairs", device: "x", cpus, ops: 1 }],
+    };
+    await expect(run(sc)).rejects.toThrow(/^wide: domains\[\d\]: no room for domain "d\d"'s per-CPU IOVA caches with magazines of 1024 PFNs \(magazineSize\) and flush queues: 8 domains, each with those of all 128 CPUs \(cpus\), besides the SMMU's caches, do not fit the 64 MiB of simulator memory a run has; give fewer cpus or domains, or a smaller magazineSize$/);
+  });
+
   it("an IOTLB too large for one cache, whatever the memory, is refused by its field path", async () => {
     // 65536 entries of 1 way: a 64-byte line for each of 65536 sets besides 2 MiB of entries,
     // past the largest block one cache is laid out in — a larger kheap would not help.

@@ -395,12 +395,17 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
     }));
     made.smmu = smmu;
     const domains = new Map<string, DmaDomain>();
-    for (const d of sc.domains) {
-      const dom = sim.createDmaDomain({
-        smmu, type: d.type, variant: d.variant, granule: d.granule, ias: d.ias, oas: d.oas, cpus: sc.cpus,
-        fqMode: d.fqMode, forcedac: d.forcedac, deferTableFree: d.deferTableFree, rangeInvalidation: d.rangeInvalidation,
-        magazineSize: d.magazineSize,
-      });
+    for (const [i, d] of sc.domains.entries()) {
+      let dom: DmaDomain;
+      try {
+        dom = sim.createDmaDomain({
+          smmu, type: d.type, variant: d.variant, granule: d.granule, ias: d.ias, oas: d.oas, cpus: sc.cpus,
+          fqMode: d.fqMode, forcedac: d.forcedac, deferTableFree: d.deferTableFree, rangeInvalidation: d.rangeInvalidation,
+          magazineSize: d.magazineSize,
+        });
+      } catch (e) {
+        throw e instanceof SimulatorResourceError ? domainsTooBig(sc, i, given) : e;
+      }
       made.domains.push(dom);
       // Nothing reads the flush queue's event log in a run; every CPU writing it would cost.
       sim.core.raw.iova_set_flags(dom.iova.id, sim.core.layout.IF_NO_FQ_EVENTS, 0);
@@ -440,6 +445,21 @@ function smmuOf(sc: RunScenario, create: () => Smmu): Smmu {
     throw new ScenarioError(sc.name, "smmu.iotlb.ways", [`${sc.name}: smmu.iotlb.ways: an IOTLB of ${entries} entries ` +
       `in ways of ${ways} ${e.expected}`]);
   }
+}
+
+/**
+ * Domain `i` found no room for its per-CPU state — an IOVA cache of magazines for every CPU
+ * of the scenario and, when lazy, a flush-queue ring each: what to change in the scenario,
+ * since its author cannot give the run more memory.
+ */
+function domainsTooBig(sc: RunScenario, i: number, given: Simulator | undefined): ScenarioError {
+  const d = sc.domains[i]!;
+  const memory = given ? "the given Simulator's kheap" : `the ${RUN_SIMULATOR_MEMORY.kheapMiB} MiB of simulator memory a run has`;
+  const magazines = d.magazineSize === undefined ? "" : ` with magazines of ${d.magazineSize} PFNs (magazineSize)`;
+  return new ScenarioError(sc.name, `domains[${i}]`, [`${sc.name}: domains[${i}]: no room for domain "${d.name}"'s ` +
+    `per-CPU IOVA caches${magazines} and flush queues: ${sc.domains.length} domains, each with those of all ` +
+    `${sc.cpus} CPUs (cpus), besides the SMMU's caches, do not fit ${memory}; give fewer cpus or domains` +
+    `${d.magazineSize === undefined ? "" : ", or a smaller magazineSize"}`]);
 }
 
 /**
