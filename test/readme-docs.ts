@@ -26,7 +26,7 @@ export const FIELD_MEANINGS: Record<string, string> = {
   "smmu.model": "The SMMU's architecture, and so which driver's invalidations its domains make: `v3` (the model's default; commands through a queue), `v2` (MMU-500: TLB-maintenance registers of context banks, TLBSYNC + TLBSTATUS; [the SMMU v1/v2 model](#the-smmu-v1v2-model-mmu-500)) or `v1`.",
   "smmu.iotlb": "The IOTLB (set-associative, tagged by ASID/VMID). The model's default: 2048 entries, 4 ways, round-robin, a main TLB per device (gem5's).",
   "smmu.iotlb.entries": "Entries in all (with scope `device`, of each device's main TLB).",
-  "smmu.iotlb.ways": "Ways per set; no more than `entries`.",
+  "smmu.iotlb.ways": "Ways per set; no more than `entries`, and with 65536 entries at least 4: a cache is one block of at most 4 MiB, a 64-byte line a set besides its entries.",
   "smmu.iotlb.policy": "Replacement: least recently used, round-robin, or seeded random.",
   "smmu.iotlb.scope": "Where it sits: `device` (the model's default) — each device has a main TLB of its own, as each TBU of an MMU-600/700 does and gem5 models by default; `smmu` — one IOTLB every device shares, so one device's fill serves another's translation of the same address (and a stale entry one device left, any device of the context).",
   "smmu.walkCache": "Walk-cache entries for levels 0–3 (0: that level is not cached). The model's default: gem5's stage-1 `[4, 28, 348, 4]`.",
