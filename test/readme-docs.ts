@@ -98,7 +98,7 @@ export const FIELD_MEANINGS: Record<string, string> = {
   "events[].at.timeMs": "At this modelled time (ms) on the CPU's clock.",
   "events[].cpu": "The CPU whose progress times the event, and that runs it. Default: the first CPU of the first workload that maps.",
   "events[].domain": "The domain it acts on.",
-  "events[].count": "Allocations of new magazines that fail.",
+  "events[].count": "Operations of the event's CPU for which the domain's allocations of new magazines fail (failatomic; a CPU that ends sooner leaves them failing to the end of the run).",
   "events[].mode": "How the worker fails: throws, stops the run and exits, or exits at once without a word (tests only).",
   checks: "What the run checks and expects.",
   "checks.oracle": "The safety oracle judges every device access.",

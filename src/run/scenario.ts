@@ -231,7 +231,10 @@ export interface SwitchToLazyEvent extends EventCommon {
   domain: string;
 }
 
-/** The next `count` allocations of new magazines fail (failatomic). */
+/**
+ * The domain's allocations of new magazines fail (failatomic) for the next `count` operations
+ * of the event's CPU, on every CPU; if that CPU finishes first, until the run ends.
+ */
 export interface FailMagazineAllocEvent extends EventCommon {
   action: "fail-magazine-alloc";
   domain: string;
