@@ -94,3 +94,5 @@ export const ESIM_PGT_OUTER_WBWA: i32 = ESIM_BASE + 37;
 export const ESIM_PGT_S2_CONCAT: i32 = ESIM_BASE + 38;
 /** The input address size leaves no bits to translate above the granule. */
 export const ESIM_PGT_VA_BITS: i32 = ESIM_BASE + 39;
+/** A cache (an IOTLB, a walk cache) of this geometry does not fit the largest block of the kheap. */
+export const ESIM_CACHE_TOO_BIG: i32 = ESIM_BASE + 40;

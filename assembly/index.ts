@@ -29,6 +29,7 @@ import * as engine from "./device/engine";
 import * as phys from "./phys";
 import * as fq from "./iova/fq";
 import { clockAdvance } from "./timers";
+import { lineOwnersForget } from "./line-sharing";
 import { allocRange, findRange, freeRange, reserveRange } from "./iova/alloc";
 import { allocFast, flushAll, flushCpu, freeFast } from "./iova/rcache";
 import { iovaCreate, iovaDestroy, iovaSetFlags, liveDomain } from "./iova/domain";
@@ -1192,5 +1193,7 @@ export function mapbench_run_group(dev: u32, first: u32, stride: u32, count: u32
  * a quantum of each other) or charge each its uncontended price (off). See assembly/cpu-time.ts.
  */
 export function timed_set(on: u32): void {
+  // Each timed run starts from caches that share no line (assembly/line-sharing.ts).
+  if (on != 0) lineOwnersForget();
   atomic.store<u32>(mm.CONTROL_BASE + mm.CTL_TIMED, on != 0 ? 1 : 0);
 }

@@ -28,6 +28,17 @@ if (<u32>1 << LINE_SHIFT != CACHE_LINE) ERROR("LINE_SHIFT must match CACHE_LINE"
   if (timedMode()) linesWrittenTimed(addr, bytes);
 }
 
+/**
+ * Forget every line's last writer: a new modelled timeline begins (timed_set on). The table
+ * outlives the objects of a run — a Simulator that runs a scenario again makes its domains at
+ * the same addresses — and a line the previous run's CPU wrote last is in no cache of the new
+ * run's CPUs, so keeping it would charge a transfer that a fresh machine does not make and
+ * give two runs of one seed different reports.
+ */
+export function lineOwnersForget(): void {
+  for (let slot: u32 = 0; slot < LINE_OWNER_SLOTS; slot++) atomic.store<u64>(LINE_OWNERS_BASE + (slot << 3), 0);
+}
+
 function linesWrittenTimed(addr: u32, bytes: u32): void {
   if (bytes == 0) return;
   const me = cpuRunning();

@@ -194,6 +194,14 @@ const MAP_ERRNO_HINTS: Partial<Record<ErrnoName, string>> = {
 const PGSIZE_BITMAPS: Record<number, number> = { 4096: 0x40201000, 16384: 0x02004000, 65536: 0x20010000 };
 
 /**
+ * The output sizes (oas, bits) a DMA domain's table can have: those TCR.IPS encodes
+ * (io-pgtable-arm's arm_lpae_alloc_pgtable_s1 refuses the rest), up to the 48 bits this
+ * package's domains take. A run scenario offers only these, so that a size the kernel would
+ * refuse is told by its field path rather than by the page table when the run sets up.
+ */
+export const DMA_DOMAIN_OAS = [32, 36, 40, 42, 44, 48] as const;
+
+/**
  * A DMA domain as dma-iommu makes one: its own stage-1 page table, an IOVA allocator, and a
  * context on an SMMU; strict (DMA: every unmap invalidates before it returns) or lazy
  * (DMA-FQ: unmapped IOVAs wait in a flush queue for a batched invalidation). Devices attach

@@ -61,6 +61,11 @@ export const ERRNO_MEANINGS = {
   ESIM_PGT_OUTER_WBWA: { text: "the ARM_OUTER_WBWA quirk is refused with a coherent walk", kind: "config" },
   ESIM_PGT_S2_CONCAT: { text: "stage-2 concatenation is mandatory here but would need more than 16 tables (the kernel WARNs)", kind: "config" },
   ESIM_PGT_VA_BITS: { text: "ias leaves no bits to translate above the granule", kind: "config" },
+  ESIM_CACHE_TOO_BIG: {
+    text: "is more than one cache can be: a cache is laid out in one block of simulator memory, at most 4 MiB " +
+      "whatever the kheapMiB, and each set takes a 64-byte line besides its entries; give more ways or fewer entries",
+    kind: "argument",
+  },
 } as const satisfies Partial<Record<LayoutName, Meaning>>;
 
 export type ErrnoName = keyof typeof ERRNO_MEANINGS;

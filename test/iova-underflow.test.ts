@@ -49,6 +49,16 @@ describe("IOVA_LIMIT_NO_UNDERFLOW", () => {
     expect(() => d.ranges()).toThrow(/holds \[0xfffffffffffffffe, 0xffffffffffffffff\], beyond 2\^53/);
   });
 
+  it("an allocation searching among overlapping wrapped ranges ends, as the kernel's walk does", async () => {
+    // Wrapped ranges of 32, 64 and 1024 PFNs all end at the top of the PFN space, so they
+    // overlap: the next search's jumps went round in circles (the call never returned),
+    // while the kernel's walk steps to the predecessor each time and ends.
+    const d = await domain(false);
+    for (const size of [32, 64, 1024]) expect(() => d.alloc(size, 0, true)).toThrow(IovaWrappedError);
+    expect(() => d.alloc(32, 0, true)).toThrow(/the range tree refused a duplicate pfn_lo/);
+    expect(d.stats()).toMatchObject({ aboveLimitAllocs: 3, treeAllocs: 3 });
+  });
+
   it("with the commit's own start_pfn 1, today's walk stops at start_pfn first: no wrap either way", async () => {
     for (const guard of [true, false]) {
       const d = await domain(guard, 1);

@@ -294,6 +294,11 @@ describe("refused: impossible values", () => {
     expect(refusal(s)).toBe("nic.json: domains[0].ias: expected an integer ≤ 48, found 60");
   });
 
+  it("an oas the SMMU cannot encode is refused by its field path, not by the page table when the run sets up", () => {
+    const s = withEdit((s) => { s.domains[0]!.oas = 35; });
+    expect(refusal(s)).toBe("nic.json: domains[0].oas: expected one of 32, 36, 40, 42, 44, 48, found 35");
+  });
+
   it("ops 0", () => {
     const s = withEdit((s) => { s.workloads[0]!.ops = 0; });
     expect(refusal(s)).toBe("nic.json: workloads[0].ops: expected an integer ≥ 1, found 0");
@@ -512,6 +517,10 @@ describe("refused: references and rules across fields", () => {
     const e = { ...t, events: [{ at: { fraction: 0.5 }, action: "switch-to-lazy", domain: "nic" }] };
     expect(refusal(e)).toBe(`nic.json: events[0].domain: domain "nic" has a switcher ("flip"): its switches are the ones ` +
       `this domain gets (a switch of its own would race the switcher's rebuild)`);
+ 
+    // An unnamed switcher is named as everywhere else: by its kind and index.
+    const u = withEdit((s) => { s.workloads.push({ kind: "switcher", domain: "nic", cpus: [2] }); });
+    expect(refusal({ ...u, events: e.events })).toMatch(/^nic\.json: events\[0\]\.domain: domain "nic" has a switcher \("switcher1"\): /);
   });
 
   it("background workloads without ops: an attacker runs while its victim does, so no fraction of its ops", () => {

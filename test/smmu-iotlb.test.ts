@@ -221,6 +221,10 @@ describe("permissions and faults", () => {
     expect(() => smmu.attachDevice(1, dom)).toThrow(/streamId .* already attached/);
     expect(() => smmu.attachDevice(999, dom)).toThrow(/streamId must be an integer in \[0, 255\]/);
     expect(() => sim.createSmmu({ iotlb: { entries: 10, ways: 4 } })).toThrow(/multiple of iotlb.ways/);
+    // 65536 sets of one way need 6 MiB, more than the largest block a cache is laid out in:
+    // told as the geometry's fault, not as a kheap that a larger kheapMiB would cure.
+    expect(() => sim.createSmmu({ iotlb: { entries: 65536, ways: 1, scope: "smmu" } }))
+      .toThrow(/^createSmmu: iotlb\.entries is more than one cache can be: .* — 65536 sets of 1 way \(ESIM_CACHE_TOO_BIG\), got 65536/);
     expect(() => smmu.submit({ op: "TLBI_FOO" } as never)).toThrow(/op must be an SMMUv3 command name: CMD_TLBI_\*, CMD_CFGI_\* or CMD_SYNC/);
     expect(() => smmu.submitRaw(-1n, 0n)).toThrow(/dw0 must be a bigint in \[0, 2\^64\)/);
   });

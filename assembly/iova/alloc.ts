@@ -172,7 +172,12 @@ function searchPass(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64):
   const flags = dom.flags;
   let stop: u32;
   let visits: u64;
-  if ((flags & IF_LINEAR_SEARCH) != 0) {
+  // A wrapped range in the tree (IOVA_WRAPPED, a kernel without KB_IOVA_LIMIT_NO_UNDERFLOW)
+  // overlaps the ranges above it: the gaps the fast search jumps by no longer describe the
+  // walk, and a jump can land where it started, forever. The kernel's own walk still ends
+  // (it steps to the predecessor every time), so from then on the walk is the kernel's.
+  const linear = (flags & IF_LINEAR_SEARCH) != 0 || dom.aboveLimit != 0;
+  if (linear) {
     stop = searchLinear(start, L, low, size, mask);
     visits = 0;
   } else {
@@ -186,7 +191,7 @@ function searchPass(d: u32, start: u32, L: u64, low: u64, size: u64, mask: u64):
   const steps = <u64>(rank(start) - rank(stop) + 1);
   dom.walkSteps += steps;
   if (steps > dom.walkMax) dom.walkMax = steps;
-  if ((flags & IF_LINEAR_SEARCH) != 0) visits = steps;
+  if (linear) visits = steps;
   dom.searchVisits += visits;
   if (visits > dom.searchVisitsMax) dom.searchVisitsMax = visits;
   return stop;

@@ -35,7 +35,8 @@
 
 import { currentSlot, lockAcquire, lockRelease } from "../sync";
 import { counterAdd } from "../counters";
-import { CACHE_LINE } from "../memmap";
+import { CACHE_LINE, FRAME_SIZE } from "../memmap";
+import { MAX_ORDER } from "../phys";
 import { stampLive } from "./context-gen";
 
 /** The cache's bookkeeping, at the start of its kheap block. */
@@ -204,6 +205,15 @@ const SET_RNG: u32 = 12;
 export function cacheBytes(sets: u32, ways: u32): u32 {
   const filter: u32 = sets == 1 ? FILTER_BYTES : 0;
   return CACHE_HEADER + alignLine(sets * ways * CACHE_ENTRY_SIZE) + sets * SET_LINE + filter;
+}
+
+/**
+ * Whether a cache of this geometry fits one kheap block (a cache is laid out in one, and the
+ * buddy allocator hands out at most FRAME_SIZE << MAX_ORDER): with a line per set, few ways
+ * make a cache of the same entries much larger (65536 entries of 1 way need 6 MiB).
+ */
+export function cacheFits(sets: u32, ways: u32): bool {
+  return <u64>cacheBytes(sets, ways) <= (<u64>FRAME_SIZE << MAX_ORDER);
 }
 
 /** Lay out a cache at `c` (zeroed memory of cacheBytes()). ways = 0 means fully associative. */

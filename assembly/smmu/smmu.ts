@@ -8,12 +8,12 @@
 
 import { CACHE_LINE, MAX_SMMUS, SMMUS_BASE, SMMU_DESC_SIZE, ZONE_KHEAP } from "../memmap";
 import { frameAddr, orderForBytes, zoneAlloc, zoneFree } from "../phys";
-import { ALL_SHIFTS, C_HITS, C_INVALIDATED, CacheHeader, cacheBytes, cacheInit, cacheInvalidate, cacheSettle, cacheUseGenerations } from "./cache";
+import { ALL_SHIFTS, C_HITS, C_INVALIDATED, CacheHeader, cacheBytes, cacheFits, cacheInit, cacheInvalidate, cacheSettle, cacheUseGenerations } from "./cache";
 import { CTX_TABLE_BYTES, ctxTableInit } from "./context-gen";
 import { OracleHeader, oracleBytes, oracleInit } from "../safety/oracle";
 import { counterAdd } from "../counters";
 import { CMD_KINDS } from "./cmd";
-import { ESIM_ARGS, ESIM_KHEAP, ESIM_NO_SMMU, ESIM_ORACLE_ENABLED } from "../errno";
+import { ESIM_ARGS, ESIM_CACHE_TOO_BIG, ESIM_KHEAP, ESIM_NO_SMMU, ESIM_ORACLE_ENABLED } from "../errno";
 import { slotAt, slotClaim, slotLive, slotPublish, slotRelease } from "../slots";
 
 export const MAX_STREAMS: u32 = 256;
@@ -454,14 +454,18 @@ const AFTER_STATE: u32 = offsetof<SmmuInstance>("options");
  * Create an SMMU. Cache geometry: IOTLB sets × ways (one for all streams, or with
  * OPT_IOTLB_PER_STREAM each stream's own main TLB, made when it is first attached); walk
  * caches per level (L0..L3 entries, 4-way); micro-TLB entries per stream (fully associative;
- * 0 = none). Returns the id, or -ESIM_ARGS, -ESIM_SLOTS_FULL (MAX_SMMUS live), -ESIM_KHEAP
- * (no memory for its caches).
+ * 0 = none). Returns the id, or -ESIM_ARGS, -ESIM_CACHE_TOO_BIG (a cache larger than a kheap
+ * block, however large the kheap), -ESIM_SLOTS_FULL (MAX_SMMUS live), -ESIM_KHEAP (no memory
+ * for its caches).
  */
 export function smmuCreate(options: u32, tlbSets: u32, tlbWays: u32, policy: u32, seed: u32,
                            wc0: u32, wc1: u32, wc2: u32, wc3: u32, utlbEntries: u32,
                            faultRing: u32, model: u32): i32 {
   if (tlbSets == 0 || tlbWays == 0 || faultRing < 2 || (faultRing & (faultRing - 1)) != 0) return -ESIM_ARGS;
   if (model != SMMU_MODEL_V3 && model != SMMU_MODEL_V2 && model != SMMU_MODEL_V1) return -ESIM_ARGS;
+  // Before anything is claimed: told apart from a kheap that is merely full, which a larger
+  // kheapMiB cures. With a main TLB per device the geometry is each device's, checked here too.
+  if (!cacheFits(tlbSets, tlbWays)) return -ESIM_CACHE_TOO_BIG;
   const id = slotClaim(SMMUS_BASE, SMMU_DESC_SIZE, MAX_SMMUS);
   if (id < 0) return id;
   const s = changetype<SmmuInstance>(smmuAddr(<u32>id));

@@ -20,9 +20,9 @@ import { readTimeBreakdown } from "../cpu-time.js";
 import { MACHINES } from "../machines.js";
 import { Simulator } from "../simulator.js";
 import { checkAssetOptions, type AssetOptions } from "../assets.js";
-import { DEFAULT_IOTLB_ENTRIES, ORACLE_MAX_PAGES, type Smmu } from "../smmu/smmu.js";
+import { DEFAULT_IOTLB_ENTRIES, DEFAULT_IOTLB_WAYS, ORACLE_MAX_PAGES, type Smmu } from "../smmu/smmu.js";
 import type { DmaDomain, DmaDevice } from "../dma.js";
-import { lazySwitchRefusal, liveTypeRefusal } from "../dma.js";
+import { DMA_DOMAIN_OAS, lazySwitchRefusal, liveTypeRefusal } from "../dma.js";
 import { describeKernel, effectiveBehaviours, machineHas, normaliseOverrides } from "../profile.js";
 import type { Core } from "../../bindings/core.js";
 import type { LayoutName } from "../../bindings/layout.js";
@@ -388,19 +388,24 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
   if (given && sc.machine !== undefined) given.setCpuCosts(cpuCosts); // the run's machine is the scenario's
   const made: { smmu?: Smmu; domains: DmaDomain[] } = { domains: [] };
   try {
-    const smmu = sim.createSmmu({
+    const smmu = smmuOf(sc, () => sim.createSmmu({
       ...sc.smmu,
       // The largest shadow an SMMU takes (64 B a page: 2 MiB of simulator memory).
       oracle: sc.checks.oracle ? { capacity: ORACLE_MAX_PAGES, violations: 1024 } : false,
-    });
+    }));
     made.smmu = smmu;
     const domains = new Map<string, DmaDomain>();
-    for (const d of sc.domains) {
-      const dom = sim.createDmaDomain({
-        smmu, type: d.type, variant: d.variant, granule: d.granule, ias: d.ias, oas: d.oas, cpus: sc.cpus,
-        fqMode: d.fqMode, forcedac: d.forcedac, deferTableFree: d.deferTableFree, rangeInvalidation: d.rangeInvalidation,
-        magazineSize: d.magazineSize,
-      });
+    for (const [i, d] of sc.domains.entries()) {
+      let dom: DmaDomain;
+      try {
+        dom = sim.createDmaDomain({
+          smmu, type: d.type, variant: d.variant, granule: d.granule, ias: d.ias, oas: d.oas, cpus: sc.cpus,
+          fqMode: d.fqMode, forcedac: d.forcedac, deferTableFree: d.deferTableFree, rangeInvalidation: d.rangeInvalidation,
+          magazineSize: d.magazineSize,
+        });
+      } catch (e) {
+        throw e instanceof SimulatorResourceError ? domainsTooBig(sc, i, given) : e;
+      }
       made.domains.push(dom);
       // Nothing reads the flush queue's event log in a run; every CPU writing it would cost.
       sim.core.raw.iova_set_flags(dom.iova.id, sim.core.layout.IF_NO_FQ_EVENTS, 0);
@@ -425,6 +430,36 @@ async function buildMachine(sc: RunScenario, given: Simulator | undefined, asset
     } else await sim.close();
     throw e;
   }
+}
+
+/**
+ * The run's SMMU, made by `create`; an IOTLB the SMMU model cannot hold (too many sets for
+ * one cache: smmu.iotlb's entries and ways together) is told by the scenario's field path.
+ */
+function smmuOf(sc: RunScenario, create: () => Smmu): Smmu {
+  try {
+    return create();
+  } catch (e) {
+    if (!(e instanceof ArgumentError) || e.argument !== "iotlb.entries") throw e;
+    const { entries = DEFAULT_IOTLB_ENTRIES, ways = DEFAULT_IOTLB_WAYS } = sc.smmu.iotlb ?? {};
+    throw new ScenarioError(sc.name, "smmu.iotlb.ways", [`${sc.name}: smmu.iotlb.ways: an IOTLB of ${entries} entries ` +
+      `in ways of ${ways} ${e.expected}`]);
+  }
+}
+
+/**
+ * Domain `i` found no room for its per-CPU state — an IOVA cache of magazines for every CPU
+ * of the scenario and, when lazy, a flush-queue ring each: what to change in the scenario,
+ * since its author cannot give the run more memory.
+ */
+function domainsTooBig(sc: RunScenario, i: number, given: Simulator | undefined): ScenarioError {
+  const d = sc.domains[i]!;
+  const memory = given ? "the given Simulator's kheap" : `the ${RUN_SIMULATOR_MEMORY.kheapMiB} MiB of simulator memory a run has`;
+  const magazines = d.magazineSize === undefined ? "" : ` with magazines of ${d.magazineSize} PFNs (magazineSize)`;
+  return new ScenarioError(sc.name, `domains[${i}]`, [`${sc.name}: domains[${i}]: no room for domain "${d.name}"'s ` +
+    `per-CPU IOVA caches${magazines} and flush queues: ${sc.domains.length} domains, each with those of all ` +
+    `${sc.cpus} CPUs (cpus), besides the SMMU's caches, do not fit ${memory}; give fewer cpus or domains` +
+    `${d.magazineSize === undefined ? "" : ", or a smaller magazineSize"}`]);
 }
 
 /**
@@ -511,9 +546,11 @@ function checkBufferReach(core: Core, sc: RunScenario): void {
     const top = L.WL_PHYS_BASE + (Math.max(...w.cpus) + 1) * 2 ** L.WL_PHYS_CPU_SHIFT;
     const need = Math.ceil(Math.log2(top));
     if (sc.domains[i]!.oas < need) {
+      // The sizes the file may give (the schema's) that reach, so that the fix is one edit.
+      const enough = DMA_DOMAIN_OAS.filter((b) => b >= need).join(", ");
       throw new ScenarioError(sc.name, `domains[${i}].oas`, [`${sc.name}: domains[${i}].oas: the buffers of workload ` +
         `"${w.name}" reach PA ${hex(top - 1)} (each CPU has 4 GiB of its own from ${hex(L.WL_PHYS_BASE)}), ` +
-        `so this domain needs oas ≥ ${need}; found ${sc.domains[i]!.oas}`]);
+        `so this domain needs oas ≥ ${need} (one of ${enough}); found ${sc.domains[i]!.oas}`]);
     }
   }
 }

@@ -16,7 +16,7 @@ import { ConfigError } from "../errors.js";
 import { MAX_ADDRESS, didYouMean, isPowerOfTwo } from "../validate.js";
 import { CORE_LIMITS } from "../core-limits.js";
 import type { ScenarioEventAction } from "../tasks/scenario.js";
-import { SEED_VARIANTS, lazySwitchRefusal, type DomainType, type SeedVariant } from "../dma.js";
+import { DMA_DOMAIN_OAS, SEED_VARIANTS, lazySwitchRefusal, type DomainType, type SeedVariant } from "../dma.js";
 import { ArgumentError } from "../errors.js";
 import { parseVariant, type VariantDefinition } from "../variants/vocabulary.js";
 import {
@@ -94,6 +94,8 @@ export interface RunSmmuOptions {
 }
 
 export type Granule = 4096 | 16384 | 65536;
+/** A domain's output address bits: one of the sizes an SMMU encodes (DMA_DOMAIN_OAS). */
+export type OutputBits = (typeof DMA_DOMAIN_OAS)[number];
 
 export interface RunDomain {
   name: string;
@@ -102,7 +104,7 @@ export interface RunDomain {
   format: "arm-lpae-s1";
   granule: Granule;
   ias: number;
-  oas: number;
+  oas: OutputBits;
   /** A seed variant's name, or a variant definition of the user's own (the core interprets either). */
   variant: SeedVariant | VariantDefinition;
   fqMode: "percpu" | "single";
@@ -229,7 +231,10 @@ export interface SwitchToLazyEvent extends EventCommon {
   domain: string;
 }
 
-/** The next `count` allocations of new magazines fail (failatomic). */
+/**
+ * The domain's allocations of new magazines fail (failatomic) for the next `count` operations
+ * of the event's CPU, on every CPU; if that CPU finishes first, until the run ends.
+ */
 export interface FailMagazineAllocEvent extends EventCommon {
   action: "fail-magazine-alloc";
   domain: string;
@@ -567,7 +572,7 @@ const domainSchema = z.strictObject({
   }).default("arm-lpae-s1"),
   granule: expecting(z.literal(GRANULES), `one of ${GRANULES.join(", ")}`).default(4096),
   ias: integer(32, 48).default(48),
-  oas: integer(32, 48).default(48),
+  oas: expecting(z.literal(DMA_DOMAIN_OAS), `one of ${DMA_DOMAIN_OAS.join(", ")}`).default(48),
   variant: variantField().default("merged"),
   fqMode: oneOf(["percpu", "single"]).default("percpu"),
   forcedac: bool().default(false),
@@ -1007,13 +1012,15 @@ function checkEvents(p: Parsed, out: Problems): void {
     }
     if (e.action === "fail-worker") return;
     const domain = domains.get(e.domain);
-    const switcher = p.workloads.find((w) => w.kind === "switcher" && w.domain === e.domain);
+    const switcherAt = p.workloads.findIndex((w) => w.kind === "switcher" && w.domain === e.domain);
     if (!domain) {
       out.add(["events", i, "domain"], `no domain named ${found(e.domain)} (domains: ${names([...domains.keys()])})`);
     } else if (e.action === "switch-to-lazy" && domain.type === "DMA-FQ") {
       out.add(["events", i, "domain"], `domain ${found(e.domain)} is DMA-FQ: the domain starts lazy already`);
-    } else if (e.action === "switch-to-lazy" && switcher) {
-      out.add(["events", i, "domain"], `domain ${found(e.domain)} has a switcher (${found(switcher.name ?? "switcher")}): ` +
+    } else if (e.action === "switch-to-lazy" && switcherAt >= 0) {
+      // Its name as the report and other messages give it: an unnamed one's is its default.
+      const switcher = workloadName(p.workloads[switcherAt]!, switcherAt);
+      out.add(["events", i, "domain"], `domain ${found(e.domain)} has a switcher (${found(switcher)}): ` +
         `its switches are the ones this domain gets (a switch of its own would race the switcher's rebuild)`);
     } else if (e.action === "switch-to-lazy") checkSwitchEvent(p, e.domain, i, switchedBy, out);
   });

@@ -210,6 +210,8 @@ export const IOTLB_SCOPES = ["device", "smmu"] as const satisfies readonly Iotlb
 
 /** The IOTLB's entries when SmmuOptions.iotlb gives none (gem5's main TLB: 2048, 4 ways). */
 export const DEFAULT_IOTLB_ENTRIES = 2048;
+/** The IOTLB's ways when SmmuOptions.iotlb gives none. */
+export const DEFAULT_IOTLB_WAYS = 4;
 
 /**
  * The largest oracle shadow (SmmuOptions.oracle.capacity): room for this many IOVA pages however
@@ -411,7 +413,7 @@ export class Smmu {
     const injectDrop = checkBool("injectDroppedInvalidations", opts.injectDroppedInvalidations, false, ctx);
     const model = checkOneOf("model", opts.model ?? "v3", SMMU_MODELS, ctx);
     const entries = checkInt("iotlb.entries", opts.iotlb?.entries ?? DEFAULT_IOTLB_ENTRIES, 1, 1 << 16, ctx);
-    const ways = checkInt("iotlb.ways", opts.iotlb?.ways ?? 4, 1, 64, ctx);
+    const ways = checkInt("iotlb.ways", opts.iotlb?.ways ?? DEFAULT_IOTLB_WAYS, 1, 64, ctx);
     if (entries % ways !== 0) throw new ArgumentError("iotlb.entries", entries, `must be a multiple of iotlb.ways (${ways})`, ctx);
     const policy = checkOneOf("iotlb.policy", opts.iotlb?.policy ?? "rr", ["lru", "rr", "random"] as const, ctx);
     const seed = checkInt("iotlb.seed", opts.iotlb?.seed ?? 1, 1, 2 ** 32 - 1, ctx);
@@ -433,8 +435,9 @@ export class Smmu {
     if (scope === "device") options |= L.OPT_IOTLB_PER_STREAM;
     const id = core.raw.smmu_create(options, entries / ways, ways, L[POLICY_CODES[policy]], seed,
       wc[0], wc[1], wc[2], wc[3], utlb, faults, L[SMMU_MODEL_CODES[model]]);
-    checkCore(core, id, ctx, { when: {
+    checkCore(core, id, ctx, { argument: "iotlb.entries", value: entries, when: {
       ESIM_SLOTS_FULL: `at most ${L.MAX_SMMUS} SMMUs live at once`, ESIM_KHEAP: "its caches come from the kheap",
+      ESIM_CACHE_TOO_BIG: `${entries / ways} sets of ${ways} way${ways === 1 ? "" : "s"}${scope === "device" ? " (each device's main TLB)" : ""}`,
     } });
     this.id = id;
     this.model = model;
