@@ -8,6 +8,7 @@
 import type { Core } from "../bindings/core.js";
 import type { LayoutName } from "../bindings/layout.js";
 import { ArgumentError, ConfigError, IommuSimError, SimulatorResourceError } from "./errors.js";
+import { CACHE_MAX_BYTES, CACHE_SET_BYTES } from "../build/constants.js";
 
 interface Meaning {
   /** What went wrong, as a clause ("the DMA domain is gone"). */
@@ -62,8 +63,8 @@ export const ERRNO_MEANINGS = {
   ESIM_PGT_S2_CONCAT: { text: "stage-2 concatenation is mandatory here but would need more than 16 tables (the kernel WARNs)", kind: "config" },
   ESIM_PGT_VA_BITS: { text: "ias leaves no bits to translate above the granule", kind: "config" },
   ESIM_CACHE_TOO_BIG: {
-    text: "is more than one cache can be: a cache is laid out in one block of simulator memory, at most 4 MiB " +
-      "whatever the kheapMiB, and each set takes a 64-byte line besides its entries; give more ways or fewer entries",
+    text: `is more than one cache can be: a cache is laid out in one block of simulator memory, at most ${CACHE_MAX_BYTES / 2 ** 20} MiB ` +
+      `whatever the kheapMiB, and each set takes ${CACHE_SET_BYTES} bytes besides its entries; give more ways or fewer entries`,
     kind: "argument",
   },
 } as const satisfies Partial<Record<LayoutName, Meaning>>;

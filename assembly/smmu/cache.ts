@@ -207,13 +207,18 @@ export function cacheBytes(sets: u32, ways: u32): u32 {
   return CACHE_HEADER + alignLine(sets * ways * CACHE_ENTRY_SIZE) + sets * SET_LINE + filter;
 }
 
+/** The largest cache: one kheap block, as much as the buddy allocator hands out at once. */
+export const CACHE_MAX_BYTES: u32 = FRAME_SIZE << MAX_ORDER;
+/** Bytes each set of a cache takes besides its entries (its lock and replacement state). */
+export const CACHE_SET_BYTES: u32 = SET_LINE;
+
 /**
- * Whether a cache of this geometry fits one kheap block (a cache is laid out in one, and the
- * buddy allocator hands out at most FRAME_SIZE << MAX_ORDER): with a line per set, few ways
- * make a cache of the same entries much larger (65536 entries of 1 way need 6 MiB).
+ * Whether a cache of this geometry fits one kheap block (a cache is laid out in one): with a
+ * line per set, few ways make a cache of the same entries much larger (65536 entries of 1 way
+ * need 6 MiB).
  */
 export function cacheFits(sets: u32, ways: u32): bool {
-  return <u64>cacheBytes(sets, ways) <= (<u64>FRAME_SIZE << MAX_ORDER);
+  return <u64>cacheBytes(sets, ways) <= <u64>CACHE_MAX_BYTES;
 }
 
 /** Lay out a cache at `c` (zeroed memory of cacheBytes()). ways = 0 means fully associative. */
