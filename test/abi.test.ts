@@ -70,11 +70,15 @@ describe("the TypeScript tables match the module", async () => {
     for (const [name, value] of Object.entries(CORE_LIMITS)) expect(L[name as CoreLimit], name).toBe(value);
   });
 
-  it("Prot and Quirk are the core's IOMMU_* and QUIRK_* bits", () => {
+  it("Prot and Quirk are the core's IOMMU_* and QUIRK_* bits, numbered as the kernel numbers them", () => {
     for (const [k, v] of Object.entries(Prot)) expect(v, k).toBe(L[`IOMMU_${k}`]);
     expect(Object.keys(Prot).map((k) => `IOMMU_${k}`).sort()).toEqual(exported(L, /^IOMMU_/));
     for (const [k, v] of Object.entries(Quirk)) expect(v, k).toBe(L[`QUIRK_${k}`]);
     expect(Object.keys(Quirk).map((k) => `QUIRK_${k}`).sort()).toEqual(exported(L, /^QUIRK_/));
+    // Both are read from the core, so the lines above only check names: the numbers a script
+    // or a caller writes are the kernel's (include/linux/iommu.h, io-pgtable.h).
+    expect({ ...Prot }).toEqual({ READ: 1, WRITE: 2, CACHE: 4, NOEXEC: 8, MMIO: 16, PRIV: 32 });
+    expect({ ...Quirk }).toEqual({ ARM_NS: 1 << 0, ARM_TTBR1: 1 << 5, ARM_OUTER_WBWA: 1 << 6, ARM_HD: 1 << 7, ARM_S2FWB: 1 << 8, NO_WARN: 1 << 9 });
   });
 
   it("the command kinds name every opcode the core defines, in opcode order, and the core counts each in its place", () => {
