@@ -97,6 +97,31 @@ describe("IOTLB and walk caches", () => {
     expect(a.smmu.stats().tlbi).toEqual({ va: 1, context: 2, all: 1 });
   });
 
+  it("a cache that held several contexts loses to each TLBI its own context's entries; one it never held, none", () => {
+    // Every cache keeps a filter of the contexts it held (cache.ts CTX_SEEN) and a TLBI of
+    // a context outside it skips the cache: here every context is inside, in one IOTLB and
+    // one micro-TLB each device shares with none (the micro-TLB of a, b, c: one stream each).
+    const shared = { iotlb: { entries: 64, ways: 4, scope: "smmu" as const }, microTlb: 8 };
+    const a = setup(shared, 5);
+    const b = setup(shared, 6, S1, a.smmu, 2);
+    const c = setup(shared, 9, S2, a.smmu, 3);
+    const all = () => [a, b, c].map((x) => from(x.dev, 0x1000));
+    for (const x of [a, b, c]) mapPages(x.pt, 0x1000, 1);
+    expect(all()).toEqual(["walk", "walk", "walk"]);
+    expect(all()).toEqual(["micro-tlb", "micro-tlb", "micro-tlb"]);
+    const invalidated = () => a.smmu.stats().entriesInvalidated;
+    const before = invalidated();
+    a.smmu.submit({ op: "TLBI_NH_VA", asid: 7, addr: 0x1000, leaf: true }); // a context none held
+    expect(invalidated()).toBe(before);
+    expect(all()).toEqual(["micro-tlb", "micro-tlb", "micro-tlb"]);
+    a.smmu.submit({ op: "TLBI_NH_VA", asid: 6, addr: 0x1000, leaf: true });
+    expect(all()).toEqual(["micro-tlb", "walk", "micro-tlb"]);
+    a.smmu.submit({ op: "TLBI_EL2_VA", asid: 5, addr: 0x1000, leaf: true }); // the ASID, any VMID
+    expect(all()).toEqual(["walk", "micro-tlb", "micro-tlb"]);
+    a.smmu.submit({ op: "TLBI_S2_IPA", vmid: 9, addr: 0x1000, leaf: true }); // the VMID, any ASID
+    expect(all()).toEqual(["micro-tlb", "micro-tlb", "walk"]);
+  });
+
   it("a TTL hint narrows the TLBI only when the SMMU honours it", () => {
     for (const ttl of ["ignore", "honour"] as const) {
       const { pt, smmu, dev } = setup({ ttl });

@@ -10,8 +10,8 @@
 //
 // No fill may outlive an invalidation that raced the translation it came from (the
 // architecture's promise: a completed TLBI + CMD_SYNC covers translations in flight). A
-// translation about to fill takes the set's lock, announces the entry's size (and tag, in a
-// filtered cache), and only then reads again what it is about to cache — the
+// translation about to fill takes the set's lock, announces the entry's size and context (and
+// tag, in a filtered cache), and only then reads again what it is about to cache — the
 // descriptor, or the IOTLB entry a micro-TLB copies — filling only if that is unchanged.
 // The descriptor an invalidation covers was changed before the invalidation began, so an
 // invalidation that looked at the set before the lock was taken (or skipped it, the size or
@@ -66,7 +66,14 @@ import { stampLive } from "./context-gen";
   gens: u32;
   /** Where dead entries this cache clears are also counted (the SMMU's statistic), 0 = nowhere. */
   invStat: u32;
-  _pad1: u32; _pad2: u64; _pad3: u64;
+  _pad1: u32;
+  /**
+   * The contexts this cache has ever held, as a filter: bit h(ASID) of the low half and bit
+   * 32 + h(VMID) of the high half set once a fill of that context announced itself (atomic or,
+   * by fills; read by invalidations to skip a cache that never held their context). See CTX_SEEN.
+   */
+  ctxSeen: u64;
+  _pad3: u64;
   // Statistics (u64, counterAdd), on their own line: every lookup adds to one of them.
   /** Lookups that hit. */
   hits: u64;
@@ -303,6 +310,41 @@ export function cacheUseGenerations(c: CacheHeader, table: u32, invStat: u32): v
   return changetype<u32>(c) + offsetof<CacheHeader>("shiftsSeen");
 }
 
+// CTX_SEEN. Every TLBI reaches every device's main TLB and micro-TLB (consume.ts
+// invalidateAll), and most of them never held the TLBI's context: devices in other domains.
+// Looking anyway reads lines their own device's fills keep writing, and where its fill is in
+// the set the TLBI probes (devices in different domains get the same IOVAs, so CPUs doing
+// the same work on two of them meet at the same set, op after op), waits for its lock: two
+// strict domains on two workers ran no faster than on one. So each cache keeps a filter of
+// the contexts it ever held, and an invalidation matching a context outside it touches
+// nothing. Bits are never cleared: a device that saw many domains only loses the shortcut.
+
+/** The ctxSeen bit of an ASID (low half) or, with `high`, of a VMID (high half). */
+@inline function ctxSeenBit(id: u32, high: bool): u64 {
+  const h = ((id & 0xffff) * 0x9e3779b1) >> 27; // 0..31
+  return <u64>1 << (<u64>h + (high ? 32 : 0));
+}
+
+/** The ctxSeen bits of context `ctx` (makeCtx): its ASID's and its VMID's. */
+@inline function ctxSeenBits(ctx: u32): u64 {
+  return ctxSeenBit(ctx & 0xffff, false) | ctxSeenBit(ctx >> 16, true);
+}
+
+@inline function ctxSeenAddr(c: CacheHeader): u32 {
+  return changetype<u32>(c) + offsetof<CacheHeader>("ctxSeen");
+}
+
+/**
+ * Whether `c` may hold an entry an invalidation matching `flags` (INV_MATCH_*) in `ctx`
+ * removes: false only if no fill of such a context ever announced itself (cacheFillLock).
+ */
+@inline function mayHoldCtx(c: CacheHeader, flags: u32, ctx: u32): bool {
+  let want: u64 = 0;
+  if ((flags & INV_MATCH_ASID) != 0) want |= ctxSeenBit(ctx & 0xffff, false);
+  if ((flags & INV_MATCH_VMID) != 0) want |= ctxSeenBit(ctx >> 16, true);
+  return (atomic.load<u64>(ctxSeenAddr(c)) & want) == want;
+}
+
 // ── lookup ───────────────────────────────────────────────────────────────────
 
 /**
@@ -437,20 +479,23 @@ function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
 }
 
 /**
- * The first half of a fill of the 2^shift-byte region holding `va`: take the set's lock,
- * then announce the size (and the tag, in a filtered cache) to invalidations. Returns the
+ * The first half of a fill of the 2^shift-byte region holding `va` in context `ctx`: take the
+ * set's lock, then announce the size and the context (and the tag, in a filtered cache) to
+ * invalidations. Returns the
  * set's line, for cacheFillLocked or cacheFillUnlock, which the caller calls after reading
  * again what it will cache (see the top of this file). Lock first: an invalidation that
  * empties a filtered cache clears its filter under the lock, and must not wipe the
  * announcement of a fill still to come.
  */
-export function cacheFillLock(c: CacheHeader, va: u64, shift: u32): u32 {
+export function cacheFillLock(c: CacheHeader, va: u64, shift: u32, ctx: u32): u32 {
   const tag = va >> shift;
   const line = setLineOf(c, setIndex(c, tag));
   lockAcquire(line);
-  // An invalidation probes only sizes seen, and a filtered cache only tags in its filter.
+  // An invalidation probes only sizes and contexts seen, and a filtered cache only tags in its filter.
   const seen = shiftsSeenAddr(c);
   if ((atomic.load<u64>(seen) & (<u64>1 << shift)) == 0) atomic.or<u64>(seen, <u64>1 << shift);
+  const bits = ctxSeenBits(ctx);
+  if ((atomic.load<u64>(ctxSeenAddr(c)) & bits) != bits) atomic.or<u64>(ctxSeenAddr(c), bits);
   if (c.filter != 0) {
     const b = filterBit(c, tag, shift);
     const mask = <u32>(b >> 32);
@@ -613,9 +658,9 @@ export function cacheInvalidate(c: CacheHeader, flags: u32, ctx: u32, lo: u64, h
                                 shifts: u64): u32 {
   const sets = c.sets;
   let n: u32 = 0;
-  // Only sizes this cache has ever held can have entries to probe for.
+  // Only sizes and contexts this cache has ever held can have entries to probe for.
   shifts &= atomic.load<u64>(shiftsSeenAddr(c));
-  if (shifts == 0) return 0;
+  if (shifts == 0 || !mayHoldCtx(c, flags, ctx)) return 0;
   if ((flags & INV_RANGE) != 0 && probesFor(lo, hi, shifts) <= <u64>sets) {
     let rest = shifts;
     while (rest != 0) {

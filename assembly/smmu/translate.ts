@@ -150,7 +150,7 @@ function copyToMicroTlb(iotlb: CacheHeader, utlb: CacheHeader, iova: u64, ctx: u
                         res: AccessResult): void {
   const meta = res.meta;
   const pa = res.pa;
-  const line = cacheFillLock(utlb, iova, metaShift(meta));
+  const line = cacheFillLock(utlb, iova, metaShift(meta), ctx);
   // The second look writes its find where the first did (res): put back what the access found.
   const held = cacheStillHolds(iotlb, iova, ctx, shifts, meta, pa, changetype<CacheHit>(res));
   res.meta = meta;

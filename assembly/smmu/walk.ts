@@ -142,7 +142,7 @@ function walkTables(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, st
       table = outputAddress(pte, pgShift);
       const wc = walkCacheOf(s, lvl);
       if (wc) {
-        const line = cacheFillLock(wc, iova, shift);
+        const line = cacheFillLock(wc, iova, shift, ctx);
         if (atomic.load<u64>(ptr) == pte) cacheFillLocked(wc, line, iova, ctx, stamp, makeMeta(0, false, shift, lvl, stage), table);
         else cacheFillUnlock(line);
       }
@@ -155,8 +155,8 @@ function walkTables(s: SmmuInstance, ste: Ste, sid: u32, iova: u64, ctx: u32, st
     if ((pa >> <u64>ste.oas) != 0) return outcome(fail(result, F_ADDR_SIZE, lvl, pte), ns);
     const meta = makeMeta(leafPerms(pte, stage), true, shift, lvl, stage);
     // Both sets locked (the IOTLB's first, as every fill takes them) before the second read.
-    const line = cacheFillLock(iotlb, iova, shift);
-    const utlbLine = utlb ? cacheFillLock(utlb, iova, shift) : 0;
+    const line = cacheFillLock(iotlb, iova, shift, ctx);
+    const utlbLine = utlb ? cacheFillLock(utlb, iova, shift, ctx) : 0;
     const same = atomic.load<u64>(ptr) == pte;
     if (utlb) {
       if (same) cacheFillLocked(utlb, utlbLine, iova, ctx, stamp, meta, pa);
