@@ -11,7 +11,7 @@
 // No fill may outlive an invalidation that raced the translation it came from (the
 // architecture's promise: a completed TLBI + CMD_SYNC covers translations in flight). A
 // translation about to fill takes the set's lock, announces the entry's size and context (and
-// tag, in a filtered cache), and only then reads again what it is about to cache — the
+// tag, in its filter), and only then reads again what it is about to cache — the
 // descriptor, or the IOTLB entry a micro-TLB copies — filling only if that is unchanged.
 // The descriptor an invalidation covers was changed before the invalidation began, so an
 // invalidation that looked at the set before the lock was taken (or skipped it, the size or
@@ -21,11 +21,11 @@
 // translations read.
 //
 // A cache is one kheap block: its CacheHeader, then its entries (sets × ways CacheEntry,
-// set after set), then a line per set holding its lock and round-robin cursor, and for a
-// fully associative cache (one set: a micro-TLB) a tag filter on lines of its own:
+// set after set), then a line per set holding its lock and round-robin cursor, then a tag
+// filter on lines of its own:
 //
 //   c ─► CacheHeader (CACHE_HEADER bytes) │ entries │ set lines: sets × (lock u32, cursor u32, LRU clock u32, random state u32, …)
-//        │ (one set) tag filter: FILTER_BYTES
+//        │ tag filter: FILTER_BYTES (one set), sets × FILTER_SET_BITS / 8 (more)
 //
 // A line per set, not a word: CPUs whose buffers alternate pages fill neighbouring sets, and
 // sixteen sets' locks on one line made every fill of one worker take that line from the other.
@@ -51,13 +51,14 @@ import { stampLive } from "./context-gen";
   entries: CacheEntry;
   /** The line of set 0 (of set s: locks + s · SET_LINE): its lock, taken by fills and invalidations, never by lookups, then the set's replacement state (SET_*). */
   locks: u32;
-  _pad0: u32;
+  /** Bits of the tag filter (filterBitsFor): fixed at cacheInit. */
+  filterBits: u32;
   /**
    * Entry sizes this cache has ever held: bit s set once an entry of 2^s bytes was filled
    * (atomic or, by fills; read by lookups and invalidations to skip sizes never seen).
    */
   shiftsSeen: u64;
-  /** The tag filter (one-set caches, see FILTER_BYTES), 0 = none: fixed at cacheInit. */
+  /** The tag filter (see FILTER_BYTES), 0 = none: fixed at cacheInit. */
   filter: u32;
   /**
    * The SMMU's context table (context-gen.ts), 0 = none: entries are then stamped with their
@@ -167,11 +168,19 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
 }
 
 /**
- * A fully associative cache's tag filter: one bit per hash of (tag, size), set by every fill
- * before it writes its entry, so a clear bit proves no entry of that tag is there. A lookup
- * or a TLBI by address reads the one bit instead of every way: a micro-TLB has 32 ways on
- * 16 lines, and every TLBI of every CPU probes every device's micro-TLB, while only the
- * device's own accesses fill it. Bits are only cleared all at once, when an invalidation
+ * A cache's tag filter: one bit per hash of (tag, size), set by every fill before it writes
+ * its entry, so a clear bit proves no entry of that tag is there. A lookup or a TLBI by
+ * address reads the one bit instead of the ways: a micro-TLB has 32 ways on 16 lines, and
+ * every TLBI of every CPU probes every device's micro-TLB and main TLB, while only the
+ * device's own accesses fill them — the set a TLBI of another device's buffer probes holds
+ * this device's own buffers, and its fills keep writing that set's lines (two CPUs of one
+ * domain on two devices each: a line and a lock wait an unmap).
+ *
+ * A set-associative cache's filter has FILTER_SET_BITS per set and is never cleared (a set
+ * emptied says nothing of the others): it only stops helping once most of its bits are set,
+ * after as many distinct buffers as it has bits (32768 for a 2048-entry main TLB of 4 ways,
+ * where a NIC cycles through a few hundred). A fully associative cache's (a micro-TLB) has
+ * FILTER_BYTES, and its bits are only cleared all at once, when an invalidation
  * leaves the cache empty (invalidateSet) or a fill finds every entry dead (restartFilter),
  * and FILTER_CLEAR_AT of them are set: clearing costs a store per word, which a cache
  * emptied on every unmap (a strict domain's one buffer) must not pay each time. 4096 bits, cleared once a quarter are set: the few hundred
@@ -184,7 +193,8 @@ export const META_UNPRIV: u32 = 1 << 4; // unprivileged (device) accesses allowe
  * word every worker filling the device's micro-TLB writes.
  */
 const FILTER_BYTES: u32 = 512;
-const FILTER_BITS_SHIFT: u64 = 12; // log2(FILTER_BYTES · 8)
+/** A set-associative cache's filter bits per set: 16 a way for 4 ways. */
+const FILTER_SET_BITS: u32 = 64;
 const FILTER_CLEAR_AT: u32 = 1024;
 /** Bits set in the filter's first line (of FILTER_BYTES / CACHE_LINE) that estimate FILTER_CLEAR_AT set in all. */
 const FILTER_SAMPLE_CLEAR_AT: u32 = FILTER_CLEAR_AT * CACHE_LINE / FILTER_BYTES;
@@ -208,16 +218,20 @@ const SET_RNG: u32 = 12;
   return (x + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
 }
 
+/** The bits of the tag filter of a cache of `sets` sets (a multiple of 64). */
+@inline function filterBitsFor(sets: u32): u32 {
+  return sets == 1 ? FILTER_BYTES * 8 : sets * FILTER_SET_BITS;
+}
+
 /** Bytes a cache of `entries` entries needs after its header (entries, set lines, filter). */
 export function cacheBytes(sets: u32, ways: u32): u32 {
-  const filter: u32 = sets == 1 ? FILTER_BYTES : 0;
-  return CACHE_HEADER + alignLine(sets * ways * CACHE_ENTRY_SIZE) + sets * SET_LINE + filter;
+  return CACHE_HEADER + alignLine(sets * ways * CACHE_ENTRY_SIZE) + sets * SET_LINE + alignLine(filterBitsFor(sets) / 8);
 }
 
 /** The largest cache: one kheap block, as much as the buddy allocator hands out at once. */
 export const CACHE_MAX_BYTES: u32 = FRAME_SIZE << MAX_ORDER;
-/** Bytes each set of a cache takes besides its entries (its lock and replacement state). */
-export const CACHE_SET_BYTES: u32 = SET_LINE;
+/** Bytes each set of a cache takes besides its entries (its lock and replacement state, its part of the tag filter). */
+export const CACHE_SET_BYTES: u32 = SET_LINE + FILTER_SET_BITS / 8;
 
 /**
  * Whether a cache of this geometry fits one kheap block (a cache is laid out in one): with a
@@ -245,15 +259,15 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
       store<u32>(setLineOf(c, set) + SET_RNG, x == 0 ? 0x9e3779b9 : x);
     }
   }
-  if (sets == 1) {
-    c.filter = c.locks + SET_LINE;
-    memory.fill(c.filter, 0, FILTER_BYTES);
-  }
+  c.filterBits = filterBitsFor(sets);
+  c.filter = c.locks + sets * SET_LINE;
+  memory.fill(c.filter, 0, c.filterBits / 8);
 }
 
 /** The filter bit of (tag, shift): its word's address in the low 32 bits, its mask in the high. */
 @inline function filterBit(c: CacheHeader, tag: u64, shift: u32): u64 {
-  const h = ((tag ^ (<u64>shift << 58)) * 0x9e3779b97f4a7c15) >> (64 - FILTER_BITS_SHIFT);
+  // The hash's top 32 bits scaled to the filter's bits: any count of them, no division.
+  const h = (((tag ^ (<u64>shift << 58)) * 0x9e3779b97f4a7c15) >> 32) * <u64>c.filterBits >> 32;
   return <u64>(c.filter + <u32>(h >> 5) * 4) | (<u64>1 << (32 + (h & 31)));
 }
 
@@ -296,7 +310,7 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
 
 /**
  * Give `c` the SMMU's context table's generations unless it is an LRU cache, and the
- * statistic it counts cleared dead entries in. A filtered cache (a micro-TLB) then has its
+ * statistic it counts cleared dead entries in. A one-set cache (a micro-TLB) then has its
  * tag filter cleared by the fill that finds it dead (restartFilter), as a flush that
  * scanned it would once it was empty: left full of dead tags, every lookup would probe all
  * its ways.
@@ -480,18 +494,17 @@ function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
 
 /**
  * The first half of a fill of the 2^shift-byte region holding `va` in context `ctx`: take the
- * set's lock, then announce the size and the context (and the tag, in a filtered cache) to
- * invalidations. Returns the
- * set's line, for cacheFillLocked or cacheFillUnlock, which the caller calls after reading
- * again what it will cache (see the top of this file). Lock first: an invalidation that
- * empties a filtered cache clears its filter under the lock, and must not wipe the
+ * set's lock, then announce the size, the context and the tag (in the tag filter) to
+ * invalidations. Returns the set's line, for cacheFillLocked or cacheFillUnlock, which the
+ * caller calls after reading again what it will cache (see the top of this file). Lock
+ * first: an invalidation that empties a one-set cache clears its filter under the lock, and must not wipe the
  * announcement of a fill still to come.
  */
 export function cacheFillLock(c: CacheHeader, va: u64, shift: u32, ctx: u32): u32 {
   const tag = va >> shift;
   const line = setLineOf(c, setIndex(c, tag));
   lockAcquire(line);
-  // An invalidation probes only sizes and contexts seen, and a filtered cache only tags in its filter.
+  // An invalidation probes only sizes, contexts and tags seen.
   const seen = shiftsSeenAddr(c);
   if ((atomic.load<u64>(seen) & (<u64>1 << shift)) == 0) atomic.or<u64>(seen, <u64>1 << shift);
   const bits = ctxSeenBits(ctx);
@@ -534,10 +547,10 @@ export function cacheFillLocked(c: CacheHeader, line: u32, va: u64, ctx: u32, st
   }
   if (way == ways) {
     way = chooseVictim(c, set, stamp);
-    // Way 0 free: maybe nothing alive is left. A filtered cache with generations is not
+    // Way 0 free: maybe nothing alive is left. A one-set cache with generations is not
     // emptied by a flush (its entries die in place, context-gen.ts), so its filter is
     // cleared here instead, by a fill that finds the cache dead.
-    if (way == FREE_WAY && c.filter != 0 && c.gens != 0) restartFilter(c, set, stamp, tag, shift);
+    if (way == FREE_WAY && c.sets == 1 && c.filter != 0 && c.gens != 0) restartFilter(c, set, stamp, tag, shift);
     way &= ~FREE_WAY;
   }
   writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c, set) : c.gens != 0 ? stamp : 0);
@@ -601,13 +614,13 @@ function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, 
   }
   // Emptied by this invalidation, under the lock a fill holds from its announcement to its
   // write: the filter starts again from nothing, and no fill announced in it is pending.
-  if (n != 0 && left == 0 && c.filter != 0 && filterSample(c) >= FILTER_SAMPLE_CLEAR_AT) clearFilter(c, 0);
+  if (n != 0 && left == 0 && c.sets == 1 && c.filter != 0 && filterSample(c) >= FILTER_SAMPLE_CLEAR_AT) clearFilter(c, 0);
   lockRelease(lock);
   return n;
 }
 
 /**
- * Clear the tag filter of filtered cache `c` (one set, locked by the fill of (tag, shift)
+ * Clear the tag filter of one-set cache `c` (locked by the fill of (tag, shift)
  * calling) if it is FILTER_CLEAR_AT full and no entry is alive. The word holding the fill's
  * own announcement keeps that bit throughout: an invalidation reading the filter meanwhile
  * must still find it (cacheFillLock). No other fill has announced: they wait for the lock.
