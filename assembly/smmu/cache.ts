@@ -497,8 +497,8 @@ function chooseVictim(c: CacheHeader, set: u32, stamp: u32): u32 {
  * set's lock, then announce the size, the context and the tag (in the tag filter) to
  * invalidations. Returns the set's line, for cacheFillLocked or cacheFillUnlock, which the
  * caller calls after reading again what it will cache (see the top of this file). Lock
- * first: an invalidation that empties a one-set cache clears its filter under the lock, and must not wipe the
- * announcement of a fill still to come.
+ * first: an invalidation that empties a one-set cache clears its filter under the lock, and
+ * must not wipe the announcement of a fill still to come.
  */
 export function cacheFillLock(c: CacheHeader, va: u64, shift: u32, ctx: u32): u32 {
   const tag = va >> shift;
