@@ -99,8 +99,8 @@ describe("IOTLB and walk caches", () => {
 
   it("a cache that held several contexts loses to each TLBI its own context's entries; one it never held, none", () => {
     // Every cache keeps a filter of the contexts it held (cache.ts CTX_SEEN) and a TLBI of
-    // a context outside it skips the cache: here every context is inside, in one IOTLB and
-    // one micro-TLB each device shares with none (the micro-TLB of a, b, c: one stream each).
+    // a context outside it skips the cache. Here one IOTLB holds all three contexts (scope
+    // smmu) and each device's micro-TLB its own: a device walks again only if both lost its entry.
     const shared = { iotlb: { entries: 64, ways: 4, scope: "smmu" as const }, microTlb: 8 };
     const a = setup(shared, 5);
     const b = setup(shared, 6, S1, a.smmu, 2);
