@@ -33,7 +33,10 @@
 // whose CPUs each map in a domain on an SMMU of their own (the same core, memory, pool and
 // loop, none of the kernel's state shared) over the same control: the simulator's own share,
 // so that what one domain's two workers keep less is the kernel's sharing (which core
-// function pays for it: bench/lib/worker-profile.mjs). Figures are medians of several
+// function pays for it: bench/lib/worker-profile.mjs). And two workers whose CPUs each map in
+// a domain of their own on one SMMU, as devices in separate IOMMU groups: the command queue
+// shared, and each TLBI reaching the other device, whose caches never held its context (0.52
+// of the control strict on 7.1 while they were probed anyway, 0.95 since they skip it). Figures are medians of several
 // repetitions after a warm-up, the four kinds of run taking turns. The warm-up first runs
 // the CPUs in turns of a few hundred pairs on this thread (bench/lib/warm-up.mjs): which
 // page-table lines the CPUs share is decided by how their first IOVAs interleave, and left
@@ -80,15 +83,18 @@ async function modelledLines(profile, mode, magazineSize) {
 /**
  * A Simulator set up for pairs on `workers` workers (a device per CPU, in one domain; with
  * `own`, each CPU in a domain on an SMMU of its own, so that the CPUs share none of the
- * kernel's state; with `magazineSize`, IOVA magazines of that size), warmed up — first in turns
+ * kernel's state — or with `oneSmmu` too, each in a domain of its own on one SMMU, as devices
+ * in separate IOMMU groups: its command queue shared, and every TLBI reaching every device;
+ * with `magazineSize`, IOVA magazines of that size), warmed up — first in turns
  * of `warmupBurst` pairs per CPU on this thread, then on the workers: `go(n, seed)` runs n
  * pairs per worker and resolves to each worker's result; `domains`, the DmaDomains it made.
  */
-export async function pairsRig(profile, type, workers, count, { own = false, magazineSize, warmupBurst = WARMUP_BURST } = {}) {
+export async function pairsRig(profile, type, workers, count, { own = false, oneSmmu = false, magazineSize, warmupBurst = WARMUP_BURST } = {}) {
   const sim = await Simulator.create({ profile, kheapMiB: 16 });
   const L = sim.core.layout;
+  const shared = oneSmmu ? sim.createSmmu() : undefined;
   const domains = Array.from({ length: own ? workers : 1 }, () => {
-    const dom = sim.createDmaDomain({ smmu: sim.createSmmu(), type, cpus: workers, magazineSize });
+    const dom = sim.createDmaDomain({ smmu: shared ?? sim.createSmmu(), type, cpus: workers, magazineSize });
     sim.core.raw.iova_set_flags(dom.iova.id, L.IF_NO_FQ_EVENTS, 0);
     return dom;
   });
@@ -140,42 +146,47 @@ async function sample(rig, workers, count, seed, m) {
 
 /**
  * `count` pairs per worker on one worker, on two, on two whose CPUs share none of the
- * kernel's state (each in a domain on an SMMU of its own), and on two Simulators of one
+ * kernel's state (each in a domain on an SMMU of its own), on two whose CPUs each map in a
+ * domain of their own on one SMMU, and on two Simulators of one
  * worker each at once (the control: two workers sharing nothing at all — what this machine
  * gives two copies of this work; its cores may differ: on the VMs this was tuned on one vCPU
  * ran the pair loop ~45% slower than the other, the same integer loop equally fast). The
  * four run in turn, `reps` times after a warm-up, so that each ratio compares runs moments
  * apart: `ratio` (two workers over one) and `control` (the control over one), medians of the
- * per-turn ratios; `kept` (two workers over the control) and `ownKept` (two workers of
- * separate domains over the control), every turn's; `1` and `2`, the runs' own medians.
- * `rig`: pairsRig's options for every run (a magazineSize, a warmupBurst); `separate: false` leaves
- * out the run of separate domains (`ownKept` then empty).
+ * per-turn ratios; `kept` (two workers over the control), `ownKept` (two workers of
+ * separate domains and SMMUs over the control) and `domainsKept` (of separate domains on one
+ * SMMU), every turn's; `1` and `2`, the runs' own medians. `rig`: pairsRig's options for
+ * every run (a magazineSize, a warmupBurst); `separate: false` leaves out the runs of
+ * separate domains (`ownKept` and `domainsKept` then empty).
  */
 async function measure(profile, type, count, reps, { rig: rigOptions = {}, separate: withSeparate = true } = {}) {
   const rig = (workers, opts = {}) => pairsRig(profile, type, workers, count, { ...rigOptions, ...opts });
   const rigs = { 1: await rig(1), 2: await rig(2) };
   const own = withSeparate ? await rig(2, { own: true }) : null;
+  const domains = withSeparate ? await rig(2, { own: true, oneSmmu: true }) : null;
   const apart = [await rig(1), await rig(1)];
   try {
     const figures = () => ({ rate: [], nsPerPair: [], cpuNs: [], smmuNs: [], cmds: [], syncs: [] });
     const m = { 1: figures(), 2: figures() };
-    const turns = { ratio: [], control: [], kept: [], ownKept: [] };
+    const turns = { ratio: [], control: [], kept: [], ownKept: [], domainsKept: [] };
     for (let r = 0; r < reps; r++) {
       const one = await sample(rigs[1], 1, count, 100 + r, m[1]);
       const two = await sample(rigs[2], 2, count, 100 + r, m[2]);
       const separate = own ? rateOf(await own.go(count, 100 + r), count) : undefined;
+      const oneSmmu = domains ? rateOf(await domains.go(count, 100 + r), count) : undefined;
       const res = await Promise.all(apart.map((g) => g.go(count, 100 + r)));
       const control = rateOf(res.map((x) => x[0]), count);
       turns.ratio.push(two / one);
       turns.control.push(control / one);
       turns.kept.push(two / control);
       if (separate !== undefined) turns.ownKept.push(separate / control);
+      if (oneSmmu !== undefined) turns.domainsKept.push(oneSmmu / control);
     }
     const medians = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, median(v)]));
     return { 1: medians(m[1]), 2: medians(m[2]), ratio: median(turns.ratio), control: median(turns.control),
-      kept: turns.kept, ownKept: turns.ownKept };
+      kept: turns.kept, ownKept: turns.ownKept, domainsKept: turns.domainsKept };
   } finally {
-    await Promise.all([rigs[1], rigs[2], own, ...apart].filter(Boolean).map((g) => g.sim.close()));
+    await Promise.all([rigs[1], rigs[2], own, domains, ...apart].filter(Boolean).map((g) => g.sim.close()));
   }
 }
 
@@ -218,6 +229,9 @@ export async function run({ print = console.log, profile: only } = {}) {
     print(`  ${profile}  two workers of one Simulator whose CPUs share none of the kernel's state (each in a domain on ` +
       `an SMMU of its own) keep of the same control: strict ${keptText(strict.ownKept)}, lazy ${keptText(lazy.ownKept)} — ` +
       `what one domain's two workers keep less is the kernel's own sharing (its PTE lines, magazines, locks, command queue)`);
+    print(`  ${profile}  two workers whose CPUs each map in a domain of their own on one SMMU (devices in separate IOMMU ` +
+      `groups: the command queue shared, each TLBI reaching the other device, which never held its context) keep of the ` +
+      `same control: strict ${keptText(strict.domainsKept)}, lazy ${keptText(lazy.domainsKept)}`);
     /** The line moves per pair of `r`'s pairs and the 2-worker ratio they predict: "mode moves → ratio×" and the ratio. */
     const roomOf = async (mode, type, r, { magazineSize, warmupBurst } = {}) => {
       const moves = (await dmaPairsSharing(Simulator, traced, { profile, type, domain: { magazineSize }, warmupBurst })).total;
