@@ -19,7 +19,8 @@
 // cores would show). Last come the cache lines two workers would move per operation,
 // counted on an instrumented core (bench/lines.mjs; for nic, strict and lazy: it switches
 // half-way where the kernel lets it), and the 2-worker ratio they alone predict at this
-// machine's cost of a line move: they say why a scenario scales as far as it does on any
+// machine's cost of a line move (measured just before and just after the scenario's runs,
+// both printed: a VM's vCPUs can change how far apart they are between two scenarios): they say why a scenario scales as far as it does on any
 // machine (an attacker reads what its victim just wrote, by design: it moves the most).
 // On a profile whose IOVA magazines are too small for two of them to hold a full flush
 // queue (127 from 6.7), nic runs once more with magazines that do (magazineSize, a what-if:
@@ -170,20 +171,26 @@ export async function run({ print = console.log, profile = DEFAULT_PROFILE, name
     `(a cache line moves between two threads of this machine in ${fmt(handoff)} ns)`);
   const line = async (label, input) => {
     const machine = await machineScaling();
+    // A line's cost just before and after the runs: a VM's two vCPUs can move from sharing a
+    // cache to not (~80 ns to ~250 ns on the one this was tuned on) between two scenarios.
+    const around = [await lineHandoffNs()];
     const r = await scaling(input);
+    around.push(await lineHandoffNs());
+    const lineNs = (around[0] + around[1]) / 2;
     const ratio = r.best[2] / r.best[1];
-    const moves = await lineMoves(traced, input, profile, 1e9 / r.best[1], handoff);
+    const moves = await lineMoves(traced, input, profile, 1e9 / r.best[1], lineNs);
     print(`  ${label.padEnd(8)} ${fmt(r.ops)} ops: 1 worker ${fmt(r.best[1])}/s, 2 workers ${fmt(r.best[2])}/s, ` +
       `ratio ${fmt(ratio, 2)}× (the turns' own: median ${fmt(r.turnRatio, 2)}×; slower worker ${fmt(r.spread, 2)}× the faster's wall time) | two 1-worker runs at once ${fmt(r.best.apart)}/s: 2 workers keep ` +
       `${keptText(r.kept)} | modelled ${fmt(r.modelledNsPerOp)} ns/op | ` +
-      `machine ${fmt(machine, 2)}×${moves.text}${await modelledWaits(input)}`);
-    return { ratio, turnRatio: r.turnRatio, predicted: moves.predicted, machine };
+      `machine ${fmt(machine, 2)}×, a line moving in ${fmt(around[0])} ns before, ${fmt(around[1])} ns after${moves.text}` +
+      `${await modelledWaits(input)}`);
+    return { ratio, turnRatio: r.turnRatio, predicted: moves.predicted, machine, handoff: lineNs };
   };
   const summary = [];
   for (const name of list) {
     const input = scenarioInput(name, profile);
     const r = await line(name, input);
-    summary.push({ what: `${name} scenario`, profile, ...r, handoff, ...(domainTypes(input).length > 1 ? {} : { note: modeNote(input) }) });
+    summary.push({ what: `${name} scenario`, profile, ...r, ...(domainTypes(input).length > 1 ? {} : { note: modeNote(input) }) });
   }
   if (list.includes("nic") && kernelProfile(profile).iovaMagazineSize < FITS_A_FLUSH) {
     const r = await line(`nic with magazines of ${FITS_A_FLUSH} (what-if)`, scenarioInput("nic", profile, { magazineSize: FITS_A_FLUSH }));
