@@ -36,8 +36,9 @@
 // function pays for it: bench/lib/worker-profile.mjs). And two workers whose CPUs each map in
 // a domain of their own on one SMMU, as devices in separate IOMMU groups: the command queue
 // shared, and each TLBI reaching the other device, whose caches never held its context (0.52
-// of the control strict on 7.1 while they were probed anyway, 0.95 since they skip it). Figures are medians of several
-// repetitions after a warm-up, the four kinds of run taking turns. The warm-up first runs
+// of the control strict on 7.1 while they were probed anyway, 0.95 since they skip it).
+// Figures are medians of several repetitions after a warm-up, the five kinds of run taking
+// turns. The warm-up first runs
 // the CPUs in turns of a few hundred pairs on this thread (bench/lib/warm-up.mjs): which
 // page-table lines the CPUs share is decided by how their first IOVAs interleave, and left
 // to two free-running workers it came out differently in every run. No simulated time
@@ -151,7 +152,7 @@ async function sample(rig, workers, count, seed, m) {
  * worker each at once (the control: two workers sharing nothing at all — what this machine
  * gives two copies of this work; its cores may differ: on the VMs this was tuned on one vCPU
  * ran the pair loop ~45% slower than the other, the same integer loop equally fast). The
- * four run in turn, `reps` times after a warm-up, so that each ratio compares runs moments
+ * five run in turn, `reps` times after a warm-up, so that each ratio compares runs moments
  * apart: `ratio` (two workers over one) and `control` (the control over one), medians of the
  * per-turn ratios; `kept` (two workers over the control), `ownKept` (two workers of
  * separate domains and SMMUs over the control) and `domainsKept` (of separate domains on one

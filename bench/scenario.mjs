@@ -20,8 +20,9 @@
 // counted on an instrumented core (bench/lines.mjs; for nic, strict and lazy: it switches
 // half-way where the kernel lets it), and the 2-worker ratio they alone predict at this
 // machine's cost of a line move (measured just before and just after the scenario's runs,
-// both printed: a VM's vCPUs can change how far apart they are between two scenarios): they say why a scenario scales as far as it does on any
-// machine (an attacker reads what its victim just wrote, by design: it moves the most).
+// both printed: a VM's vCPUs can change how far apart they are between two scenarios): they
+// say why a scenario scales as far as it does on any machine (an attacker reads what its
+// victim just wrote, by design: it moves the most).
 // On a profile whose IOVA magazines are too small for two of them to hold a full flush
 // queue (127 from 6.7), nic runs once more with magazines that do (magazineSize, a what-if:
 // bench/dma.mjs says why): its lazy half's exchange of IOVAs between the CPUs through the
