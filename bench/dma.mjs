@@ -38,9 +38,9 @@
 // shared, and each TLBI reaching the other device, whose caches never held its context (0.52
 // of the control strict on 7.1 while they were probed anyway, 0.95 since they skip it).
 // Figures are medians of several repetitions after a warm-up, the five kinds of run taking
-// turns. The warm-up first runs
-// the CPUs in turns of a few hundred pairs on this thread (bench/lib/warm-up.mjs): which
-// page-table lines the CPUs share is decided by how their first IOVAs interleave, and left
+// turns. The warm-up first runs the CPUs in turns of a few hundred pairs on this thread
+// (bench/lib/warm-up.mjs): which page-table lines the CPUs share is decided by how their
+// first IOVAs interleave, and left
 // to two free-running workers it came out differently in every run. No simulated time
 // passes, so the 10 ms timer never fires: under this load the full ring's synchronous flush
 // is what empties the queue. Last, what of that sharing is the kernel's own, as the modelled
