@@ -18,40 +18,39 @@
 //     SMMU-side: smmu.stats().modelledNs (the device's translations: IOTLB, walks), and the
 //     commands and CMD_SYNCs the SMMU consumed.
 // Each lazy/strict ratio compares two measurements of the same run, and so does each
-// 2-workers/1-worker ratio, printed beside what the machine gave two threads that share
-// nothing at that moment and what a cache line costs to move between them
-// (bench/lib/control.mjs): far below 2 on a busy host, and then no simulator ratio can be 2
-// either; and each line both workers write per pair costs that move. So the line moves per
-// pair are counted too (bench/lib/line-sharing.mjs, not timed) and the ratio they predict
-// printed beside the measured one: 2 · t1 / (t1 + moves · handoff), t1 one worker's ns per
-// pair — an estimate from the lines alone, each move paid in full (a core overlaps some
-// misses, so the measured ratio can beat it; a busy host lowers it). And since a machine's
-// two cores need not be equal (nor equally loaded by its neighbours), the same pairs also run
-// on two Simulators of one worker each at once: what two workers sharing nothing reach here.
-// One Simulator's two workers over that is the share the simulator keeps, whatever the
-// cores; twice it, the ratio two equal cores would show. And two workers of one Simulator
-// whose CPUs each map in a domain on an SMMU of their own (the same core, memory, pool and
-// loop, none of the kernel's state shared) over the same control: the simulator's own share,
-// so that what one domain's two workers keep less is the kernel's sharing (which core
-// function pays for it: bench/lib/worker-profile.mjs). And two workers whose CPUs each map in
-// a domain of their own on one SMMU, as devices in separate IOMMU groups: the command queue
-// shared, and each TLBI reaching the other device, whose caches never held its context (0.52
-// of the control strict on 7.1 while they were probed anyway, 0.95 since they skip it).
-// Figures are medians of several repetitions after a warm-up, the five kinds of run taking
-// turns. The warm-up first runs the CPUs in turns of a few hundred pairs on this thread
-// (bench/lib/warm-up.mjs): which page-table lines the CPUs share is decided by how their
-// first IOVAs interleave, and left
-// to two free-running workers it came out differently in every run. No simulated time
-// passes, so the 10 ms timer never fires: under this load the full ring's synchronous flush
-// is what empties the queue. Last, what of that sharing is the kernel's own, as the modelled
-// machine pays for it: two dma_map_benchmark threads on a preset that costs line transfers,
-// the lines their CPUs move per iteration (the breakdown's lineTransfer part) — where the
-// kernel serialises the workers, the modelled CPUs wait for the same lines. And on a profile
-// whose IOVA magazines are too small for two of them to hold a full flush queue (127 from
-// 6.7), the lazy pairs once more with magazines that do (magazineSize, a what-if): the
-// kernel's exchange of IOVAs through the depot taken out, the rest of it the same. And on
-// every profile, the lazy pairs with the CPUs' first IOVAs interleaved PTE by PTE (warmed up
-// in turns of one pair, as CPUs that start together): what that kernel sharing costs.
+// 2-workers/1-worker ratio, printed beside what the machine gave two threads that share nothing
+// at that moment and what a cache line costs to move between them (bench/lib/control.mjs): far
+// below 2 on a busy host, and then no simulator ratio can be 2 either; and each line both
+// workers write per pair costs that move. So the line moves per pair are counted too
+// (bench/lib/line-sharing.mjs, not timed) and the ratio they predict printed beside the
+// measured one: 2 · t1 / (t1 + moves · handoff), t1 one worker's ns per pair — an estimate from
+// the lines alone, each move paid in full (a core overlaps some misses, so the measured ratio
+// can beat it; a busy host lowers it). And since a machine's two cores need not be equal (nor
+// equally loaded by its neighbours), the same pairs also run on two Simulators of one worker
+// each at once: what two workers sharing nothing reach here. One Simulator's two workers over
+// that is the share the simulator keeps, whatever the cores; twice it, the ratio two equal
+// cores would show. And two workers of one Simulator whose CPUs each map in a domain on an SMMU
+// of their own (the same core, memory, pool and loop, none of the kernel's state shared) over
+// the same control: the simulator's own share, so that what one domain's two workers keep less
+// is the kernel's sharing (which core function pays for it: bench/lib/worker-profile.mjs). And
+// two workers whose CPUs each map in a domain of their own on one SMMU, as devices in separate
+// IOMMU groups: the command queue shared, and each TLBI reaching the other device, whose caches
+// never held its context (0.52 of the control strict on 7.1 while they were probed anyway, 0.95
+// since they skip it). Figures are medians of several repetitions after a warm-up, the five
+// kinds of run taking turns. The warm-up first runs the CPUs in turns of a few hundred pairs on
+// this thread (bench/lib/warm-up.mjs): which page-table lines the CPUs share is decided by how
+// their first IOVAs interleave, and left to two free-running workers it came out differently in
+// every run. No simulated time passes, so the 10 ms timer never fires: under this load the full
+// ring's synchronous flush is what empties the queue. Last, what of that sharing is the
+// kernel's own, as the modelled machine pays for it: two dma_map_benchmark threads on a preset
+// that costs line transfers, the lines their CPUs move per iteration (the breakdown's
+// lineTransfer part) — where the kernel serialises the workers, the modelled CPUs wait for the
+// same lines. And on a profile whose IOVA magazines are too small for two of them to hold a
+// full flush queue (127 from 6.7), the lazy pairs once more with magazines that do
+// (magazineSize, a what-if): the kernel's exchange of IOVAs through the depot taken out, the
+// rest of it the same. And on every profile, the lazy pairs with the CPUs' first IOVAs
+// interleaved PTE by PTE (warmed up in turns of one pair, as CPUs that start together): what
+// that kernel sharing costs.
 // Run alone: `node bench/dma.mjs`, or through `npm run bench -- dma`.
 
 import { MACHINES, PROFILES, Simulator, kernelProfile, runMapBenchmark } from "../dist/index.js";
