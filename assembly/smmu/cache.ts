@@ -58,7 +58,7 @@ import { stampLive } from "./context-gen";
    * (atomic or, by fills; read by lookups and invalidations to skip sizes never seen).
    */
   shiftsSeen: u64;
-  /** The tag filter (see FILTER_BYTES), 0 = none: fixed at cacheInit. */
+  /** The tag filter (see FILTER_BYTES): fixed at cacheInit. Every cache has one. */
   filter: u32;
   /**
    * The SMMU's context table (context-gen.ts), 0 = none: entries are then stamped with their
@@ -271,9 +271,8 @@ export function cacheInit(c: CacheHeader, sets: u32, ways: u32, policy: u32, see
   return <u64>(c.filter + <u32>(h >> 5) * 4) | (<u64>1 << (32 + (h & 31)));
 }
 
-/** Whether an entry of (tag, shift) may be in `c`: false only if none can be (no filter: true). */
+/** Whether an entry of (tag, shift) may be in `c`: false only if none can be. */
 @inline function mayHold(c: CacheHeader, tag: u64, shift: u32): bool {
-  if (c.filter == 0) return true;
   const b = filterBit(c, tag, shift);
   return (atomic.load<u32>(<u32>b) & <u32>(b >> 32)) != 0;
 }
@@ -333,15 +332,14 @@ export function cacheUseGenerations(c: CacheHeader, table: u32, invStat: u32): v
 // the contexts it ever held, and an invalidation matching a context outside it touches
 // nothing. Bits are never cleared: a device that saw many domains only loses the shortcut.
 
-/** The ctxSeen bit of an ASID (low half) or, with `high`, of a VMID (high half). */
-@inline function ctxSeenBit(id: u32, high: bool): u64 {
-  const h = ((id & 0xffff) * 0x9e3779b1) >> 27; // 0..31
-  return <u64>1 << (<u64>h + (high ? 32 : 0));
+/** The ctxSeen bit of a 16-bit ASID or VMID, within its half (0..31). */
+@inline function ctxSeenBit(id: u32): u64 {
+  return <u64>1 << <u64>(((id & 0xffff) * 0x9e3779b1) >> 27);
 }
 
-/** The ctxSeen bits of context `ctx` (makeCtx): its ASID's and its VMID's. */
+/** The ctxSeen bits of context `ctx` (makeCtx): its ASID's in the low half, its VMID's in the high. */
 @inline function ctxSeenBits(ctx: u32): u64 {
-  return ctxSeenBit(ctx & 0xffff, false) | ctxSeenBit(ctx >> 16, true);
+  return ctxSeenBit(ctx & 0xffff) | (ctxSeenBit(ctx >> 16) << 32);
 }
 
 @inline function ctxSeenAddr(c: CacheHeader): u32 {
@@ -353,9 +351,10 @@ export function cacheUseGenerations(c: CacheHeader, table: u32, invStat: u32): v
  * removes: false only if no fill of such a context ever announced itself (cacheFillLock).
  */
 @inline function mayHoldCtx(c: CacheHeader, flags: u32, ctx: u32): bool {
-  let want: u64 = 0;
-  if ((flags & INV_MATCH_ASID) != 0) want |= ctxSeenBit(ctx & 0xffff, false);
-  if ((flags & INV_MATCH_VMID) != 0) want |= ctxSeenBit(ctx >> 16, true);
+  // The halves of ctxSeen the invalidation matches on: the ASID's, the VMID's, both or none.
+  const halves = ((flags & INV_MATCH_ASID) != 0 ? <u64>0xffff_ffff : 0) |
+                 ((flags & INV_MATCH_VMID) != 0 ? <u64>0xffff_ffff << 32 : 0);
+  const want = ctxSeenBits(ctx) & halves;
   return (atomic.load<u64>(ctxSeenAddr(c)) & want) == want;
 }
 
@@ -509,11 +508,9 @@ export function cacheFillLock(c: CacheHeader, va: u64, shift: u32, ctx: u32): u3
   if ((atomic.load<u64>(seen) & (<u64>1 << shift)) == 0) atomic.or<u64>(seen, <u64>1 << shift);
   const bits = ctxSeenBits(ctx);
   if ((atomic.load<u64>(ctxSeenAddr(c)) & bits) != bits) atomic.or<u64>(ctxSeenAddr(c), bits);
-  if (c.filter != 0) {
-    const b = filterBit(c, tag, shift);
-    const mask = <u32>(b >> 32);
-    if ((atomic.load<u32>(<u32>b) & mask) == 0) atomic.or<u32>(<u32>b, mask);
-  }
+  const b = filterBit(c, tag, shift);
+  const mask = <u32>(b >> 32);
+  if ((atomic.load<u32>(<u32>b) & mask) == 0) atomic.or<u32>(<u32>b, mask);
   return line;
 }
 
@@ -550,7 +547,7 @@ export function cacheFillLocked(c: CacheHeader, line: u32, va: u64, ctx: u32, st
     // Way 0 free: maybe nothing alive is left. A one-set cache with generations is not
     // emptied by a flush (its entries die in place, context-gen.ts), so its filter is
     // cleared here instead, by a fill that finds the cache dead.
-    if (way == FREE_WAY && c.sets == 1 && c.filter != 0 && c.gens != 0) restartFilter(c, set, stamp, tag, shift);
+    if (way == FREE_WAY && c.sets == 1 && c.gens != 0) restartFilter(c, set, stamp, tag, shift);
     way &= ~FREE_WAY;
   }
   writeEntry(entryAt(c, set, way), meta, tag, ctx, out, c.policy == POLICY_LRU ? nextAge(c, set) : c.gens != 0 ? stamp : 0);
@@ -614,7 +611,7 @@ function invalidateSet(c: CacheHeader, set: u32, flags: u32, ctx: u32, lo: u64, 
   }
   // Emptied by this invalidation, under the lock a fill holds from its announcement to its
   // write: the filter starts again from nothing, and no fill announced in it is pending.
-  if (n != 0 && left == 0 && c.sets == 1 && c.filter != 0 && filterSample(c) >= FILTER_SAMPLE_CLEAR_AT) clearFilter(c, 0);
+  if (n != 0 && left == 0 && c.sets == 1 && filterSample(c) >= FILTER_SAMPLE_CLEAR_AT) clearFilter(c, 0);
   lockRelease(lock);
   return n;
 }
